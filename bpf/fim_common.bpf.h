@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The logic every attach strategy shares. A strategy only has to call
+ * fim_on_syscall_exit() with the syscall number, the user registers of the
+ * syscall and its return value, after the syscall has done its work: the data
+ * is in the file by the time user space re-reads it.
+ *
+ * Kernel assumptions (CO-RE relocated, checked by the verifier at load):
+ *  - task->files->fdt->fd[] maps an fd to a struct file (stable since 2.6).
+ *  - inode->i_sb->s_dev is the kernel dev_t (major << 20 | minor).
+ *  - task->loginuid exists only with CONFIG_AUDITSYSCALL: checked with
+ *    bpf_core_field_exists().
+ */
+#ifndef FIM_COMMON_BPF_H
+#define FIM_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "fim_event.h"
+#include "syscalls_x86_64.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define FIM_PATH_BUF 256
+
+/* Watched inodes (files and directories), keyed by (dev, ino). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fim_key);
+	__type(value, __u32); /* FIM_WATCH_* flags */
+} watched SEC(".maps");
+
+/* Basenames of watched paths: a cheap in-kernel filter for path-based
+ * syscalls (rename, unlink, truncate). User space confirms every hit by
+ * re-resolving the paths that carry this basename. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fim_name_key);
+	__type(value, __u32);
+} watched_names SEC(".maps");
+
+/* In-kernel coalescing: an inode with an event not yet handled by user space.
+ * Insert with BPF_NOEXIST is atomic on every kernel we support (no cmpxchg
+ * needed, which 5.10 lacks). User space deletes the key before re-reading. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fim_key);
+	__type(value, __u8);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FIM_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct path_scratch {
+	char buf[FIM_PATH_BUF];
+	char key[FIM_NAME_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} scratch SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline struct file *fd_to_file(struct task_struct *task, long fd)
+{
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *f = NULL;
+	unsigned int max;
+
+	if (!files || fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt)
+		return NULL;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
+static __always_inline void file_key(struct file *f, struct fim_key *key)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	key->ino = BPF_CORE_READ(inode, i_ino);
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key->pad = 0;
+}
+
+/* Fill the process part of an event. */
+static __always_inline void fill_process(struct fim_event *e, __s32 nr)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = (__u32)pid_tgid;
+	e->tgid = pid_tgid >> 32;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->euid = BPF_CORE_READ(task, cred, euid.val);
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	if (bpf_core_field_exists(task->loginuid))
+		e->auid = BPF_CORE_READ(task, loginuid.val);
+	else
+		e->auid = (__u32)-1;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->syscall_nr = nr;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/* An event about a watched inode, coalesced per inode until user space
+ * clears the pending flag. */
+static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr)
+{
+	__u8 one = 1;
+	struct fim_event *e;
+
+	if (bpf_map_update_elem(&pending, key, &one, BPF_NOEXIST)) {
+		stat_inc(FIM_STAT_COALESCED);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		/* Forget the pending flag so the next write tries again; user
+		 * space rescans every watch when the drop counter moves. */
+		bpf_map_delete_elem(&pending, key);
+		stat_inc(FIM_STAT_DROPS);
+		return;
+	}
+	fill_process(e, nr);
+	e->op = op;
+	e->ino = key->ino;
+	e->dev = key->dev;
+	e->dir_ino = 0;
+	e->name_len = 0;
+	e->name[0] = 0;
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(FIM_STAT_EVENTS);
+}
+
+static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fim_key key;
+	struct file *f = fd_to_file(task, fd);
+
+	if (!f)
+		return;
+	file_key(f, &key);
+	if (!bpf_map_lookup_elem(&watched, &key))
+		return;
+	emit_inode_event(&key, op, nr);
+}
+
+/* open/openat/creat returned fd: O_TRUNC of a watched inode is a content
+ * change; O_CREAT of a watched name or inside a watched directory is a
+ * creation. */
+static __always_inline void on_opened(long fd, __u64 flags, __s32 nr)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fim_key key, dkey;
+	struct path_scratch *s;
+	struct fim_event *e;
+	struct dentry *dentry;
+	struct inode *dir;
+	const unsigned char *dname;
+	__u32 zero = 0;
+	__u32 *dir_watch;
+	struct file *f;
+
+	if (!(flags & (FIM_O_TRUNC | FIM_O_CREAT)))
+		return;
+	f = fd_to_file(task, fd);
+	if (!f)
+		return;
+	file_key(f, &key);
+	if ((flags & FIM_O_TRUNC) && bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, FIM_OP_TRUNCATE, nr);
+	/* O_CREAT cannot tell a new file from an old one, and a new file may
+	 * reuse the inode number of a watched file just deleted: always check
+	 * the name and the parent directory too. */
+	if (!(flags & FIM_O_CREAT))
+		return;
+	dentry = BPF_CORE_READ(f, f_path.dentry);
+	dir = BPF_CORE_READ(dentry, d_parent, d_inode);
+	dkey.ino = BPF_CORE_READ(dir, i_ino);
+	dkey.dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	dkey.pad = 0;
+	dir_watch = bpf_map_lookup_elem(&watched, &dkey);
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	__builtin_memset(s->key, 0, sizeof(s->key));
+	dname = BPF_CORE_READ(dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(s->key, sizeof(s->key), dname) <= 0)
+		return;
+	if (!(dir_watch && (*dir_watch & FIM_WATCH_DIR)) &&
+	    !bpf_map_lookup_elem(&watched_names, s->key))
+		return;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(FIM_STAT_DROPS);
+		return;
+	}
+	fill_process(e, nr);
+	e->op = FIM_OP_CREATE;
+	e->ino = key.ino;
+	e->dev = key.dev;
+	e->dir_ino = dkey.ino;
+	e->name_len = 0;
+	bpf_probe_read_kernel_str(e->name, sizeof(e->name), s->key);
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(FIM_STAT_EVENTS);
+}
+
+/* A path-based syscall succeeded: report it when the path's basename is
+ * watched. The path still sits in user memory at syscall exit. */
+static __always_inline void on_path(const char *upath, __u32 op, __s32 nr)
+{
+	struct path_scratch *s;
+	struct fim_event *e;
+	__u32 zero = 0;
+	long n, len, start = 0;
+	int i;
+
+	if (!upath)
+		return;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	n = bpf_probe_read_user_str(s->buf, sizeof(s->buf), upath);
+	if (n <= 1)
+		return;
+	len = n - 1;
+	/* Find the last '/': scan backwards, stop at the first hit so the
+	 * verifier sees one exit per position instead of a path explosion. */
+	for (i = 0; i < FIM_PATH_BUF; i++) {
+		long idx = len - 1 - i;
+		if (idx < 0)
+			break;
+		if (s->buf[idx & (FIM_PATH_BUF - 1)] == '/') {
+			start = idx + 1;
+			break;
+		}
+	}
+	if (start >= len)
+		return; /* trailing slash: not a file name */
+	__builtin_memset(s->key, 0, sizeof(s->key));
+	if (bpf_probe_read_kernel_str(s->key, sizeof(s->key),
+				      s->buf + (start & (FIM_PATH_BUF - 1))) <= 0)
+		return;
+	if (!bpf_map_lookup_elem(&watched_names, s->key))
+		return;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(FIM_STAT_DROPS);
+		return;
+	}
+	fill_process(e, nr);
+	e->op = op;
+	e->ino = 0;
+	e->dev = 0;
+	e->dir_ino = 0;
+	e->name_len = len - start;
+	bpf_probe_read_kernel_str(e->name, sizeof(e->name), s->key);
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(FIM_STAT_EVENTS);
+}
+
+/* Every strategy ends here, after the syscall returned `ret`. `regs` are the
+ * user registers the syscall was entered with (x86_64 calling convention:
+ * di, si, dx, r10, r8). */
+static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, long ret)
+{
+	if (ret < 0)
+		return 0;
+	switch (nr) {
+	case NR_write:
+	case NR_pwrite64:
+	case NR_writev:
+	case NR_pwritev:
+	case NR_pwritev2:
+		if (ret > 0)
+			on_fd_modified(BPF_CORE_READ(regs, di), FIM_OP_WRITE, nr);
+		break;
+	case NR_ftruncate:
+		on_fd_modified(BPF_CORE_READ(regs, di), FIM_OP_TRUNCATE, nr);
+		break;
+	case NR_open:
+		on_opened(ret, BPF_CORE_READ(regs, si), nr);
+		break;
+	case NR_openat:
+		on_opened(ret, BPF_CORE_READ(regs, dx), nr);
+		break;
+	case NR_creat:
+		on_opened(ret, FIM_O_CREAT | FIM_O_TRUNC, nr);
+		break;
+	case NR_openat2: {
+		struct open_how *how = (struct open_how *)BPF_CORE_READ(regs, dx);
+		__u64 flags = 0;
+		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+		on_opened(ret, flags, nr);
+		break;
+	}
+	case NR_truncate:
+		on_path((const char *)BPF_CORE_READ(regs, di), FIM_OP_PATH_TRUNCATE, nr);
+		break;
+	case NR_rename:
+		on_path((const char *)BPF_CORE_READ(regs, di), FIM_OP_RENAME, nr);
+		on_path((const char *)BPF_CORE_READ(regs, si), FIM_OP_RENAME, nr);
+		break;
+	case NR_renameat:
+	case NR_renameat2:
+		on_path((const char *)BPF_CORE_READ(regs, si), FIM_OP_RENAME, nr);
+		on_path((const char *)BPF_CORE_READ(regs, r10), FIM_OP_RENAME, nr);
+		break;
+	case NR_unlink:
+	case NR_rmdir:
+		on_path((const char *)BPF_CORE_READ(regs, di), FIM_OP_UNLINK, nr);
+		break;
+	case NR_unlinkat:
+		on_path((const char *)BPF_CORE_READ(regs, si), FIM_OP_UNLINK, nr);
+		break;
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Strategy "kprobe": a kprobe/kretprobe pair on each hooked syscall's x86_64
+ * entry point. Only the hooked syscalls pay, unlike the tracepoint strategy.
+ * The kprobe remembers the user registers per thread; the kretprobe sees
+ * the return value and runs the shared logic after the syscall is done.
+ */
+#include "fim_common.bpf.h"
+#include "fim_syscall_list.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, __u64); /* struct pt_regs * of the syscall */
+} inflight SEC(".maps");
+
+#define FIM_KPROBE_PAIR(name)                                                  \
+	SEC("kprobe/__x64_sys_" #name)                                         \
+	int BPF_KPROBE(enter_##name, struct pt_regs *regs)                     \
+	{                                                                      \
+		__u64 id = bpf_get_current_pid_tgid();                         \
+		__u64 r = (__u64)regs;                                         \
+		bpf_map_update_elem(&inflight, &id, &r, BPF_ANY);             \
+		return 0;                                                      \
+	}                                                                      \
+	SEC("kretprobe/__x64_sys_" #name)                                      \
+	int BPF_KRETPROBE(exit_##name, long ret)                               \
+	{                                                                      \
+		__u64 id = bpf_get_current_pid_tgid();                         \
+		__u64 *r = bpf_map_lookup_elem(&inflight, &id);                \
+		struct pt_regs *regs;                                          \
+		if (!r)                                                        \
+			return 0;                                              \
+		regs = (struct pt_regs *)*r;                                   \
+		bpf_map_delete_elem(&inflight, &id);                           \
+		return fim_on_syscall_exit(NR_##name, regs, ret);              \
+	}
+
+FIM_SYSCALLS(FIM_KPROBE_PAIR)

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The syscalls the kprobe and fentry strategies hook, one X(name) each. Their
+ * x86_64 entry points are __x64_sys_<name>(const struct pt_regs *regs)
+ * (4.17+). Keep in sync with the dispatch in fim_common.bpf.h.
+ */
+#define FIM_SYSCALLS(X) \
+	X(write)        \
+	X(pwrite64)     \
+	X(writev)       \
+	X(pwritev)      \
+	X(pwritev2)     \
+	X(ftruncate)    \
+	X(truncate)     \
+	X(open)         \
+	X(openat)       \
+	X(openat2)      \
+	X(creat)        \
+	X(rename)       \
+	X(renameat)     \
+	X(renameat2)    \
+	X(unlink)       \
+	X(unlinkat)     \
+	X(rmdir)

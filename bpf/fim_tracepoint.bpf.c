@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Strategy "tracepoint": one program on the raw syscall-exit tracepoint that
+ * dispatches on the syscall number. Needs no kprobes and no BPF trampolines,
+ * so it runs where both are compiled out or refused (as on Firecracker 6.18).
+ * Cost: enabling it routes every syscall through the tracing slow path.
+ *
+ * tp_btf (5.5+, BTF) is preferred: direct, typed access to pt_regs. The
+ * raw_tp twin is loaded instead where the kernel refuses tracing programs;
+ * user space picks one with bpf_program__set_autoload().
+ */
+#include "fim_common.bpf.h"
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(fim_sys_exit, struct pt_regs *regs, long ret)
+{
+	return fim_on_syscall_exit(regs->orig_ax, regs, ret);
+}
+
+SEC("?raw_tp/sys_exit")
+int fim_sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	return fim_on_syscall_exit(BPF_CORE_READ(regs, orig_ax), regs, ctx->args[1]);
+}

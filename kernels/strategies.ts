@@ -1,0 +1,93 @@
+/**
+ * The kernel objects bpfink embeds, one per attach strategy, and what each
+ * needs from a kernel. This is the only place (with bpf/) that knows about
+ * kernel features; the agent's choice logic reads it.
+ *
+ * @module
+ */
+
+/** Attach strategies, best first. */
+export type StrategyName = "fentry" | "kprobe" | "tracepoint";
+
+/** One embedded object and what it needs. */
+export interface StrategySpec {
+  name: StrategyName;
+  /** Object file name under kernels/build/. */
+  object: string;
+  /** BPF C source under bpf/. */
+  source: string;
+  /** Why this object exists. */
+  why: string;
+  /** Kernel requirements, for people. */
+  needs: string;
+  /** Oldest kernel family it is meant for. */
+  minKernel: string;
+  /**
+   * Programs whose attach failure only loses coverage (reported), keyed by
+   * program name → what is lost. Any other program must attach.
+   */
+  optional: Record<string, string>;
+  /** Programs not loaded by default: each can replace a primary program the kernel refuses. */
+  alternates?: Record<string, { replaces: string; why: string }>;
+}
+
+const optionalSyscalls = (prefix: string): Record<string, string> => ({
+  [`${prefix}pwritev2`]: "pwritev2() writes (syscall absent before 4.6)",
+  [`${prefix}openat2`]: "openat2(O_TRUNC|O_CREAT) (syscall absent before 5.6)",
+  [`${prefix}creat`]: "creat()",
+  [`${prefix}truncate`]: "truncate(path)",
+  [`${prefix}rmdir`]: "rmdir() of a watched directory",
+});
+
+/** Every embedded strategy, best (cheapest per write) first. */
+export const STRATEGIES: readonly StrategySpec[] = [
+  {
+    name: "fentry",
+    object: "fim-fentry.bpf.o",
+    source: "fim_fentry.bpf.c",
+    why:
+      "BPF trampolines on the syscall entry points: only hooked syscalls pay, and no tracing slow path",
+    needs:
+      "BTF, BPF trampolines (CONFIG_DEBUG_INFO_BTF, x86_64, 5.5+); refused by some hypervisor kernels (EPERM)",
+    minKernel: "5.5",
+    optional: optionalSyscalls("exit_"),
+  },
+  {
+    name: "kprobe",
+    object: "fim-kprobe.bpf.o",
+    source: "fim_kprobe.bpf.c",
+    why: "kprobe/kretprobe pairs on the syscall entry points: for kernels without trampolines",
+    needs: "kprobes (CONFIG_KPROBES, the kprobe PMU), BTF for CO-RE",
+    minKernel: "4.18",
+    optional: { ...optionalSyscalls("enter_"), ...optionalSyscalls("exit_") },
+  },
+  {
+    name: "tracepoint",
+    object: "fim-tracepoint.bpf.o",
+    source: "fim_tracepoint.bpf.c",
+    why:
+      "one program on the raw syscall-exit tracepoint: works where kprobes and trampolines are missing",
+    needs:
+      "raw tracepoints (4.17+), BTF for CO-RE; costs every syscall a trip through the tracing slow path",
+    minKernel: "5.5",
+    optional: {},
+    alternates: {
+      fim_sys_exit_raw: {
+        replaces: "fim_sys_exit",
+        why: "raw_tp twin, for kernels that refuse tp_btf programs",
+      },
+    },
+  },
+];
+
+/** The spec of strategy `name`. */
+export function strategy(name: StrategyName): StrategySpec {
+  const s = STRATEGIES.find((x) => x.name === name);
+  if (!s) throw new Error(`unknown strategy ${name}`);
+  return s;
+}
+
+/** Whether `s` names an embedded strategy. */
+export function isStrategyName(s: string): s is StrategyName {
+  return STRATEGIES.some((x) => x.name === s);
+}

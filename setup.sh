@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine to build, run and test bpfink from source:
+# the BPF toolchain and tools from apt, Deno from npm, then the BPF objects.
+# Idempotent. Needs root (apt).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+
+# clang/llvm/libbpf-dev/bpftool build the BPF objects; libbpf1 is the host libbpf fallback;
+# python3, sed and procps are used by the tests; npm fetches Deno.
+APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc sed procps util-linux)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Commands that may come from elsewhere (e.g. a Node.js or Python install outside apt).
+command -v npm >/dev/null || missing+=(npm)
+command -v python3 >/dev/null || missing+=(python3)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/deno ]; then
+  echo "setup: installing Deno from npm" >&2
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
+fi
+# npm may skip the deno package's install script; the binary is shipped inside the package.
+node_modules/.bin/deno --version >/dev/null
+
+# tracefs and bpffs: not needed by the default objects, but bpftool and kprobes use them.
+mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
+mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+
+node_modules/.bin/deno install --quiet --frozen
+node_modules/.bin/deno run -A build.ts bpf --if-needed
+echo "setup: ready. Run: sudo ./bpfink --paths /etc/passwd,/etc/shadow" >&2

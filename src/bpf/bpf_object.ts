@@ -1,0 +1,282 @@
+/**
+ * Typed wrappers over libbpf's object, program, map and link handles. Each
+ * wrapper owns its handle; `close()`/`destroy()` release it exactly once.
+ *
+ * @module
+ */
+import { BpfError } from "./bpf_error.ts";
+import type { Libbpf } from "./libbpf.ts";
+
+const encoder = new TextEncoder();
+const cstr = (s: string): Uint8Array<ArrayBuffer> => encoder.encode(s + "\0");
+
+/** Options for opening an object from memory. */
+export interface OpenOptions {
+  /** A BTF file to relocate against instead of /sys/kernel/btf/vmlinux. */
+  btfCustomPath?: string;
+}
+
+/** A BPF object (ELF) opened from bytes, then loaded into the kernel. */
+export class BpfObject {
+  #ptr: Deno.PointerValue;
+  #keepAlive: Uint8Array[];
+  #links = new Set<BpfLink>();
+
+  private constructor(
+    readonly lib: Libbpf,
+    readonly name: string,
+    ptr: Deno.PointerObject,
+    keepAlive: Uint8Array[],
+  ) {
+    this.#ptr = ptr;
+    this.#keepAlive = keepAlive;
+  }
+
+  /** Opens (parses) an object without loading it. */
+  static open(lib: Libbpf, name: string, bytes: Uint8Array, opts: OpenOptions = {}): BpfObject {
+    const data = new Uint8Array(bytes); // libbpf reads it in place until load
+    const nameBuf = cstr(name);
+    const btfBuf = opts.btfCustomPath ? cstr(opts.btfCustomPath) : undefined;
+    // struct bpf_object_open_opts (libbpf 1.1): sz@0 object_name@8 btf_custom_path@48, 80 bytes.
+    const o = new Uint8Array(80);
+    const v = new DataView(o.buffer);
+    v.setBigUint64(0, 80n, true);
+    v.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(nameBuf))), true);
+    if (btfBuf) {
+      v.setBigUint64(48, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(btfBuf))), true);
+    }
+    const { value: ptr, log } = lib.withLog(() =>
+      lib.sym.bpf_object__open_mem(data, BigInt(data.length), o)
+    );
+    if (ptr === null) {
+      const errno = lib.errno();
+      throw new BpfError(name, "bpf_object__open_mem", errno, lib.strerror(errno), undefined, log);
+    }
+    return new BpfObject(lib, name, ptr, [data, nameBuf, ...(btfBuf ? [btfBuf] : []), o]);
+  }
+
+  #handle(): Deno.PointerObject {
+    if (this.#ptr === null) throw new Error(`${this.name}: object already closed`);
+    return this.#ptr;
+  }
+
+  /** Every program in the object, in ELF order. */
+  programs(): BpfProgram[] {
+    const out: BpfProgram[] = [];
+    let p = this.lib.sym.bpf_object__next_program(this.#handle(), null);
+    while (p !== null) {
+      out.push(new BpfProgram(this, p));
+      p = this.lib.sym.bpf_object__next_program(this.#handle(), p);
+    }
+    return out;
+  }
+
+  /** The program called `name`. */
+  program(name: string): BpfProgram {
+    const p = this.programs().find((x) => x.name === name);
+    if (!p) {
+      throw new BpfError(
+        this.name,
+        "find program",
+        2,
+        "ENOENT (no such program)",
+        `program ${name}`,
+      );
+    }
+    return p;
+  }
+
+  /** The map called `name`. */
+  map(name: string): BpfMap {
+    const m = this.lib.sym.bpf_object__find_map_by_name(this.#handle(), cstr(name));
+    if (m === null) {
+      throw new BpfError(this.name, "bpf_object__find_map_by_name", 2, "ENOENT", `map ${name}`);
+    }
+    const fd = this.lib.sym.bpf_map__fd(m);
+    if (fd < 0) {
+      throw new BpfError(this.name, "bpf_map__fd", -fd, this.lib.strerror(fd), `map ${name}`);
+    }
+    return new BpfMap(this, name, fd);
+  }
+
+  /** Loads every autoloaded program and creates the maps (runs the verifier). */
+  load(): void {
+    const { value: rc, log } = this.lib.withLog(() =>
+      this.lib.sym.bpf_object__load(this.#handle())
+    );
+    if (rc < 0) {
+      const failing = log.map((l) =>
+        /prog '([^']+)': (BPF program load failed|failed to load)/.exec(l)?.[1]
+      )
+        .find((x) => x);
+      throw new BpfError(
+        this.name,
+        "bpf_object__load",
+        -rc,
+        this.lib.strerror(rc),
+        failing ? `program ${failing}` : undefined,
+        log,
+      );
+    }
+  }
+
+  /** @internal */
+  _track(link: BpfLink, add: boolean): void {
+    if (add) this.#links.add(link);
+    else this.#links.delete(link);
+  }
+
+  /** Destroys every link still attached, then frees the object and its kernel programs and maps. */
+  close(): void {
+    if (this.#ptr === null) return;
+    for (const l of [...this.#links]) l.destroy();
+    this.lib.sym.bpf_object__close(this.#ptr);
+    this.#ptr = null;
+    this.#keepAlive = [];
+  }
+
+  /** @internal */
+  get _ptr(): Deno.PointerObject {
+    return this.#handle();
+  }
+}
+
+/** One program of an object. */
+export class BpfProgram {
+  readonly name: string;
+  readonly section: string;
+
+  constructor(readonly object: BpfObject, readonly ptr: Deno.PointerObject) {
+    const s = object.lib.sym;
+    this.name = Deno.UnsafePointerView.getCString(s.bpf_program__name(ptr)!);
+    this.section = Deno.UnsafePointerView.getCString(s.bpf_program__section_name(ptr)!);
+  }
+
+  /** Whether `load()` will load this program. */
+  get autoload(): boolean {
+    return this.object.lib.sym.bpf_program__autoload(this.ptr);
+  }
+
+  /** Chooses whether `load()` loads this program (before load only). */
+  setAutoload(on: boolean): void {
+    const rc = this.object.lib.sym.bpf_program__set_autoload(this.ptr, on);
+    if (rc < 0) {
+      throw new BpfError(
+        this.object.name,
+        "bpf_program__set_autoload",
+        -rc,
+        this.object.lib.strerror(rc),
+        `program ${this.name}`,
+      );
+    }
+  }
+
+  /** Attaches the program where its section says; the link detaches on `destroy()`. */
+  attach(): BpfLink {
+    const lib = this.object.lib;
+    const { value: link, log } = lib.withLog(() => lib.sym.bpf_program__attach(this.ptr));
+    if (link === null) {
+      const errno = lib.errno();
+      throw new BpfError(
+        this.object.name,
+        "bpf_program__attach",
+        errno,
+        lib.strerror(errno),
+        `program ${this.name} (${this.section})`,
+        log,
+      );
+    }
+    const l = new BpfLink(this, link);
+    this.object._track(l, true);
+    return l;
+  }
+}
+
+/** An attachment of a program; destroying it detaches the program. */
+export class BpfLink {
+  #ptr: Deno.PointerValue;
+  constructor(readonly program: BpfProgram, ptr: Deno.PointerObject) {
+    this.#ptr = ptr;
+  }
+
+  /** Whether the link is still attached. */
+  get attached(): boolean {
+    return this.#ptr !== null;
+  }
+
+  /** Detaches the program. Idempotent. */
+  destroy(): void {
+    if (this.#ptr === null) return;
+    this.program.object.lib.sym.bpf_link__destroy(this.#ptr);
+    this.#ptr = null;
+    this.program.object._track(this, false);
+  }
+}
+
+/** BPF_ANY / BPF_NOEXIST / BPF_EXIST. */
+export const enum UpdateFlag {
+  Any = 0,
+  NoExist = 1,
+  Exist = 2,
+}
+
+/** A map of a loaded object, used through its fd. */
+export class BpfMap {
+  constructor(readonly object: BpfObject, readonly name: string, readonly fd: number) {}
+
+  #fail(call: string, rc: number): never {
+    throw new BpfError(
+      this.object.name,
+      call,
+      -rc,
+      this.object.lib.strerror(rc),
+      `map ${this.name}`,
+    );
+  }
+
+  /** Inserts or replaces `key` → `value`. */
+  update(
+    key: Uint8Array<ArrayBuffer>,
+    value: Uint8Array<ArrayBuffer>,
+    flags = UpdateFlag.Any,
+  ): void {
+    const rc = this.object.lib.sym.bpf_map_update_elem(this.fd, key, value, BigInt(flags));
+    if (rc < 0) this.#fail("bpf_map_update_elem", rc);
+  }
+
+  /** The value under `key`, or undefined when absent. */
+  lookup(key: Uint8Array<ArrayBuffer>, valueSize: number): Uint8Array<ArrayBuffer> | undefined {
+    const out = new Uint8Array(valueSize);
+    const rc = this.object.lib.sym.bpf_map_lookup_elem(this.fd, key, out);
+    if (rc === -2) return undefined;
+    if (rc < 0) this.#fail("bpf_map_lookup_elem", rc);
+    return out;
+  }
+
+  /** Deletes `key`; returns false when it was absent. */
+  delete(key: Uint8Array<ArrayBuffer>): boolean {
+    const rc = this.object.lib.sym.bpf_map_delete_elem(this.fd, key);
+    if (rc === -2) return false;
+    if (rc < 0) this.#fail("bpf_map_delete_elem", rc);
+    return true;
+  }
+
+  /** Every key, read with bpf_map_get_next_key. */
+  keys(keySize: number): Uint8Array<ArrayBuffer>[] {
+    const out: Uint8Array<ArrayBuffer>[] = [];
+    let prev: Uint8Array<ArrayBuffer> | null = null;
+    for (;;) {
+      const next = new Uint8Array(keySize);
+      // A NULL key asks for the first key.
+      const rc = this.object.lib.sym.bpf_map_get_next_key(
+        this.fd,
+        prev ? Deno.UnsafePointer.of(prev) : null,
+        next,
+      );
+      if (rc === -2) return out;
+      if (rc < 0) this.#fail("bpf_map_get_next_key", rc);
+      out.push(next);
+      prev = next;
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Decodes `struct fim_event` (bpf/fim_event.h) from ring buffer bytes. The
+ * offsets are defined once, here; test/event_layout_test.ts checks them
+ * against the BTF of every compiled object.
+ *
+ * @module
+ */
+
+/** What the kernel saw (enum fim_op). */
+export enum FimOp {
+  Write = 1,
+  Truncate = 2,
+  Rename = 3,
+  Unlink = 4,
+  Create = 5,
+  PathTruncate = 6,
+}
+
+/** Byte offsets of struct fim_event members. */
+export const FIM_EVENT_LAYOUT = {
+  ts_ns: 0,
+  ino: 8,
+  dir_ino: 16,
+  cgroup_id: 24,
+  dev: 32,
+  op: 36,
+  pid: 40,
+  tgid: 44,
+  ppid: 48,
+  uid: 52,
+  euid: 56,
+  auid: 60,
+  syscall_nr: 64,
+  name_len: 68,
+  comm: 72,
+  name: 88,
+  size: 152,
+} as const;
+
+/** Length of fim_name_key / fim_event.name (FIM_NAME_LEN). */
+export const FIM_NAME_LEN = 64;
+
+/** One decoded kernel event. */
+export interface FimEvent {
+  /** CLOCK_MONOTONIC nanoseconds at the probe. */
+  tsNs: bigint;
+  ino: bigint;
+  dirIno: bigint;
+  cgroupId: bigint;
+  /** Kernel dev_t (major << 20 | minor). */
+  dev: number;
+  op: FimOp;
+  pid: number;
+  tgid: number;
+  ppid: number;
+  uid: number;
+  euid: number;
+  /** Login uid; undefined when unset. */
+  auid?: number;
+  syscallNr: number;
+  comm: string;
+  /** Matched basename for name events, else "". */
+  name: string;
+}
+
+const decoder = new TextDecoder();
+
+function cString(bytes: Uint8Array, off: number, len: number): string {
+  const s = bytes.subarray(off, off + len);
+  const end = s.indexOf(0);
+  return decoder.decode(end < 0 ? s : s.subarray(0, end));
+}
+
+/** Decodes one sample; returns undefined when it is too short to be a fim_event. */
+export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
+  const L = FIM_EVENT_LAYOUT;
+  if (bytes.length < L.size) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const auid = v.getUint32(L.auid, true);
+  return {
+    tsNs: v.getBigUint64(L.ts_ns, true),
+    ino: v.getBigUint64(L.ino, true),
+    dirIno: v.getBigUint64(L.dir_ino, true),
+    cgroupId: v.getBigUint64(L.cgroup_id, true),
+    dev: v.getUint32(L.dev, true),
+    op: v.getUint32(L.op, true) as FimOp,
+    pid: v.getUint32(L.pid, true),
+    tgid: v.getUint32(L.tgid, true),
+    ppid: v.getUint32(L.ppid, true),
+    uid: v.getUint32(L.uid, true),
+    euid: v.getUint32(L.euid, true),
+    auid: auid === 0xffffffff ? undefined : auid,
+    syscallNr: v.getInt32(L.syscall_nr, true),
+    comm: cString(bytes, L.comm, 16),
+    name: cString(bytes, L.name, FIM_NAME_LEN),
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * One loaded and attached bpfink kernel object: open → load → attach → poll,
+ * and the reverse on close. Owns the object, its links and its ring buffer.
+ *
+ * @module
+ */
+import { strategy, type StrategyName, type StrategySpec } from "../../kernels/strategies.ts";
+import { BpfError } from "./bpf_error.ts";
+import {
+  type BpfLink,
+  type BpfMap,
+  BpfObject,
+  type OpenOptions,
+  UpdateFlag,
+} from "./bpf_object.ts";
+import { decodeFimEvent, type FimEvent } from "./fim_event.ts";
+import type { Libbpf } from "./libbpf.ts";
+import { RingBuffer } from "./ring_buffer.ts";
+import { encodeInodeKey, encodeNameKey, type InodeId } from "../watch/inode_key.ts";
+
+/** Indexes of the stats map (enum fim_stat). */
+export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
+
+/** Counters the kernel side keeps. */
+export interface FimCounters {
+  drops: bigint;
+  events: bigint;
+  coalesced: bigint;
+}
+
+/** Flags of the watched map's values. */
+export const WatchFlag = { file: 1, dir: 2 } as const;
+
+/** A program that did not attach and the coverage that costs. */
+export interface LostCoverage {
+  program: string;
+  lost: string;
+  error: string;
+}
+
+/** Options for loading a strategy. */
+export interface LoadOptions extends OpenOptions {
+  /** Receives every decoded event. */
+  onEvent: (e: FimEvent) => void;
+  /** Load the strategy's alternate programs instead of the primary ones. */
+  alternate?: boolean;
+}
+
+/** A strategy's object, loaded, attached and polled. */
+export class FimKernel {
+  readonly spec: StrategySpec;
+  readonly lost: LostCoverage[] = [];
+  readonly loadMs: number;
+  readonly attachMs: number;
+  #obj: BpfObject;
+  #links: BpfLink[] = [];
+  #watched: BpfMap;
+  #names: BpfMap;
+  #pending: BpfMap;
+  #stats: BpfMap;
+  #rb?: RingBuffer;
+  onEvent: (e: FimEvent) => void;
+
+  private constructor(
+    spec: StrategySpec,
+    obj: BpfObject,
+    onEvent: (e: FimEvent) => void,
+    loadMs: number,
+    attachMs: number,
+  ) {
+    this.spec = spec;
+    this.#obj = obj;
+    this.onEvent = onEvent;
+    this.loadMs = loadMs;
+    this.attachMs = attachMs;
+    this.#watched = obj.map("watched");
+    this.#names = obj.map("watched_names");
+    this.#pending = obj.map("pending");
+    this.#stats = obj.map("stats");
+  }
+
+  /** Opens, loads and attaches strategy `name` from `bytes`, then starts polling. */
+  static load(lib: Libbpf, name: StrategyName, bytes: Uint8Array, opts: LoadOptions): FimKernel {
+    const spec = strategy(name);
+    const obj = BpfObject.open(lib, `fim-${name}`, bytes, opts);
+    let k: FimKernel | undefined;
+    try {
+      const t0 = performance.now();
+      chooseVariant(obj, spec, opts.alternate ?? false);
+      obj.load();
+      const t1 = performance.now();
+      const lost: LostCoverage[] = [];
+      const links: BpfLink[] = [];
+      for (const p of obj.programs()) {
+        if (!p.autoload) continue;
+        try {
+          links.push(p.attach());
+        } catch (e) {
+          if (!(e instanceof BpfError) || !(p.name in spec.optional)) throw e;
+          lost.push({ program: p.name, lost: spec.optional[p.name], error: e.message });
+        }
+      }
+      k = new FimKernel(spec, obj, opts.onEvent, t1 - t0, performance.now() - t1);
+      k.#links = links;
+      k.lost.push(...lost);
+      k.#rb = new RingBuffer(obj.map("events"), (bytes) => {
+        const e = decodeFimEvent(bytes);
+        if (e) k!.onEvent(e);
+      });
+      k.#rb.start();
+      return k;
+    } catch (e) {
+      obj.close();
+      throw e;
+    }
+  }
+
+  /** Names of the programs attached. */
+  get attached(): string[] {
+    return this.#links.filter((l) => l.attached).map((l) => l.program.name);
+  }
+
+  /** Puts an inode in the watched map. */
+  watchInode(id: InodeId, flags: number): void {
+    const v = new Uint8Array(4);
+    new DataView(v.buffer).setUint32(0, flags, true);
+    this.#watched.update(encodeInodeKey(id), v);
+  }
+
+  /** Takes an inode out of the watched and pending maps. */
+  unwatchInode(id: InodeId): void {
+    const key = encodeInodeKey(id);
+    this.#watched.delete(key);
+    this.#pending.delete(key);
+  }
+
+  /** Adds a basename to the name filter. */
+  watchName(name: string): void {
+    this.#names.update(encodeNameKey(name), new Uint8Array(4));
+  }
+
+  /** Removes a basename from the name filter. */
+  unwatchName(name: string): void {
+    this.#names.delete(encodeNameKey(name));
+  }
+
+  /** Re-arms an inode: its next change sends a new event. Call before re-reading the file. */
+  rearm(id: InodeId): void {
+    this.#pending.delete(encodeInodeKey(id));
+  }
+
+  /** Re-arms every inode (after a drop). */
+  rearmAll(): void {
+    for (const k of this.#pending.keys(16)) this.#pending.delete(k);
+  }
+
+  /** Reads the kernel counters. */
+  counters(): FimCounters {
+    const read = (i: number): bigint => {
+      const k = new Uint8Array(4);
+      new DataView(k.buffer).setUint32(0, i, true);
+      const v = this.#stats.lookup(k, 8);
+      return v ? new DataView(v.buffer).getBigUint64(0, true) : 0n;
+    };
+    return {
+      drops: read(FimStat.drops),
+      events: read(FimStat.events),
+      coalesced: read(FimStat.coalesced),
+    };
+  }
+
+  /** Resolves when polling stops; rejects when it fails. */
+  get done(): Promise<void> {
+    return this.#rb?.done ?? Promise.resolve();
+  }
+
+  /** Stops polling, detaches every program and frees the object. */
+  async close(): Promise<void> {
+    await this.#rb?.close();
+    this.#rb = undefined;
+    for (const l of this.#links) l.destroy();
+    this.#links = [];
+    this.#obj.close();
+  }
+}
+
+/** Sets autoload so that either the primary programs or their alternates load. */
+function chooseVariant(obj: BpfObject, spec: StrategySpec, alternate: boolean): void {
+  for (const [alt, { replaces }] of Object.entries(spec.alternates ?? {})) {
+    obj.program(alt).setAutoload(alternate);
+    obj.program(replaces).setAutoload(!alternate);
+  }
+}
+
+export { UpdateFlag };

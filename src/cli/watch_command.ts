@@ -1,0 +1,81 @@
+/**
+ * `bpfink --paths P1,P2,...`: watch files live in a terminal, or as JSON lines.
+ *
+ * @module
+ */
+import { isStrategyName, type StrategyName } from "../../kernels/strategies.ts";
+import { Agent, VERSION } from "../agent/agent.ts";
+import { AgentError } from "../agent/agent_error.ts";
+import { log } from "../log.ts";
+import { JsonLinesOutput } from "../outputs/json_lines.ts";
+import { TerminalOutput } from "../outputs/terminal.ts";
+import { waitForTermination } from "./signals.ts";
+
+/** Options of the watch command. */
+export interface WatchCommandOptions {
+  paths: string;
+  json?: boolean;
+  probe?: string;
+  btf?: string;
+  libbpf?: string;
+  settleMs?: string;
+  recursive?: boolean;
+}
+
+/** Parses `--probe`. */
+export function parseStrategy(s: string | undefined): StrategyName | undefined {
+  if (s === undefined) return undefined;
+  if (!isStrategyName(s)) {
+    throw new AgentError(`--probe takes fentry, kprobe or tracepoint, not "${s}"`, 2);
+  }
+  return s;
+}
+
+/** Splits `--paths` (comma separated; empty items ignored). */
+export function parsePaths(s: string): string[] {
+  return s.split(",").map((p) => p.trim()).filter((p) => p.length > 0);
+}
+
+/** Runs the watch until SIGINT/SIGTERM; returns the exit code. */
+export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
+  const paths = parsePaths(opts.paths);
+  if (paths.length === 0) throw new AgentError("--paths needs at least one path", 2);
+  const settleMs = opts.settleMs === undefined ? undefined : Number(opts.settleMs);
+  if (settleMs !== undefined && !(settleMs >= 0)) {
+    throw new AgentError("--settle-ms takes a number of milliseconds", 2);
+  }
+  const output = opts.json ? new JsonLinesOutput() : new TerminalOutput();
+  const agent = await Agent.start({
+    paths,
+    outputs: [output],
+    force: parseStrategy(opts.probe),
+    btf: opts.btf,
+    libbpf: opts.libbpf,
+    settleMs,
+    recursive: opts.recursive,
+  });
+  if (!opts.json) {
+    const k = agent.kernel.spec;
+    log().info(
+      `bpfink ${VERSION} · kernel ${agent.facts.release} · ${k.name} (${k.object}) · watching ${agent.watch.present} paths · Ctrl-C to stop`,
+    );
+  }
+  const outcome = await Promise.race([
+    waitForTermination().then((s) => ({ signal: s, error: undefined as unknown })),
+    agent.done.then(
+      () => ({ signal: undefined, error: new Error("event polling stopped") }),
+      (e) => ({
+        signal: undefined,
+        error: e,
+      }),
+    ),
+  ]);
+  await agent.stop();
+  if (outcome.error) {
+    log().error(
+      `stopped: ${outcome.error instanceof Error ? outcome.error.message : outcome.error}`,
+    );
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+/**
+ * The change event: what bpfink reports to every output.
+ *
+ * Field names follow the Elastic Common Schema (ECS) so SIEM pipelines accept the
+ * events as they are. Objects are nested the ECS way (`event.action` is
+ * `event: { action }`); outputs serialise them unchanged.
+ *
+ * @module
+ */
+
+/** Who caused a change, as far as the kernel told us. */
+export interface ProcessInfo {
+  pid: number;
+  /** Thread id of the writer (ECS: process.thread.id). */
+  thread?: { id: number };
+  name: string;
+  parent?: { pid: number };
+  executable?: string;
+}
+
+/** One semantic or raw change, ready for outputs. */
+export interface ChangeEvent {
+  "@timestamp": string;
+  event: {
+    /** e.g. `modified`, `replaced`, `deleted`, `created`, `user_added`, `started`. */
+    action: string;
+    category: string[];
+    type: string[];
+    kind: "event" | "state" | "alert";
+    /** `live` (seen by the kernel), `offline` (changed while bpfink was down), `reconcile`, `rescan`. */
+    reason?: string;
+    module: "bpfink";
+    dataset?: string;
+  };
+  file?: {
+    path: string;
+    inode?: string;
+    device?: string;
+    size?: number;
+    mode?: string;
+    uid?: number;
+    gid?: number;
+    hash?: { sha256?: string };
+  };
+  process?: ProcessInfo;
+  user?: { id?: string; name?: string; effective?: { id?: string }; audit?: { id?: string } };
+  group?: { id?: string; name?: string };
+  host?: { hostname: string };
+  message?: string;
+  /** bpfink-specific detail: consumer, what changed from → to, kernel object, counters. */
+  bpfink?: Record<string, unknown>;
+}

@@ -1,0 +1,31 @@
+/**
+ * A change to one watched path, as the monitor saw it: the state before and
+ * after, and the kernel events that caused it. Consumers turn these into
+ * change events.
+ *
+ * @module
+ */
+import type { FimEvent } from "../bpf/fim_event.ts";
+import type { FileState } from "../watch/file_state.ts";
+
+/** What happened to the path. */
+export type FileAction = "created" | "modified" | "attributes_changed" | "replaced" | "deleted";
+
+/** Why the change was noticed. */
+export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";
+
+/** One change to one path. */
+export interface FileChange {
+  action: FileAction;
+  path: string;
+  kind: "file" | "dir";
+  /** The configured path this came from. */
+  root: string;
+  before?: FileState;
+  after?: FileState;
+  /** The kernel event that best explains the change (undefined for rescans). */
+  cause?: FimEvent;
+  /** How many kernel events were folded into this change. */
+  folded: number;
+  reason: ChangeReason;
+}

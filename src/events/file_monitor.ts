@@ -1,0 +1,185 @@
+/**
+ * Routes kernel events to watched paths, folds bursts per path, re-reads the
+ * path and reports what really changed. Re-arms the kernel's per-inode
+ * pending flag before each re-read, so no write can fall between the read
+ * and the next event.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { type FimEvent, FimOp } from "../bpf/fim_event.ts";
+import { type FileState, readFileState, stateChanged } from "../watch/file_state.ts";
+import type { InodeId } from "../watch/inode_key.ts";
+import type { WatchSet } from "../watch/watch_set.ts";
+import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
+
+/** Options for the monitor. */
+export interface FileMonitorOptions {
+  /** Wait this long after the first event for a path before re-reading it (folds bursts). */
+  settleMs?: number;
+  /** Re-arms an inode in the kernel. */
+  rearm: (id: InodeId) => void;
+  /** Receives every change. */
+  emit: (c: FileChange) => void;
+  /** Receives problems that do not stop the agent (unreadable file, ...). */
+  warn: (message: string) => void;
+}
+
+interface PathQueue {
+  timer?: ReturnType<typeof setTimeout>;
+  running?: Promise<void>;
+  dirty: boolean;
+  causes: FimEvent[];
+  reason: ChangeReason;
+}
+
+const NAME_OPS = new Set([FimOp.Rename, FimOp.Unlink, FimOp.Create, FimOp.PathTruncate]);
+
+/** Turns kernel events into file changes. */
+export class FileMonitor {
+  readonly #queues = new Map<string, PathQueue>();
+  readonly #settleMs: number;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(readonly watch: WatchSet, readonly opts: FileMonitorOptions) {
+    this.#settleMs = opts.settleMs ?? 2;
+  }
+
+  /** Routes one kernel event to the paths it concerns. */
+  onKernelEvent(e: FimEvent): void {
+    if (e.op === FimOp.Write || e.op === FimOp.Truncate) {
+      const id = { dev: e.dev, ino: e.ino };
+      const paths = this.watch.pathsOfInode(id);
+      if (paths.length === 0) this.opts.rearm(id); // stale kernel entry
+      for (const p of paths) this.schedule(p, e, "live");
+      return;
+    }
+    if (e.op === FimOp.Create) {
+      const dir = this.watch.dirOfInode({ dev: e.dev, ino: e.dirIno });
+      if (dir && e.name) {
+        const child = join(dir.path, e.name);
+        if (!this.watch.get(child)) this.watch.add(child, "file", dir.root);
+        this.schedule(child, e, "live");
+      }
+    }
+    if (NAME_OPS.has(e.op)) {
+      for (const p of this.watch.pathsNamed(e.name)) this.schedule(p, e, "live");
+    }
+  }
+
+  /** Queues a re-read of `path`. */
+  schedule(path: string, cause: FimEvent | undefined, reason: ChangeReason): void {
+    let q = this.#queues.get(path);
+    if (!q) {
+      q = { dirty: false, causes: [], reason };
+      this.#queues.set(path, q);
+    }
+    if (cause && q.causes.length < 64) q.causes.push(cause);
+    if (q.running) {
+      q.dirty = true;
+      return;
+    }
+    if (q.timer === undefined) q.timer = setTimeout(() => this.#run(path), this.#settleMs);
+  }
+
+  #run(path: string): void {
+    const q = this.#queues.get(path);
+    if (!q) return;
+    q.timer = undefined;
+    const causes = q.causes.splice(0);
+    const reason = q.reason;
+    q.running = this.#process(path, causes, reason)
+      .catch((e) => this.opts.warn(`${path}: ${e instanceof Error ? e.message : e}`))
+      .finally(() => {
+        q.running = undefined;
+        if (q.dirty || q.causes.length) {
+          q.dirty = false;
+          q.timer = setTimeout(() => this.#run(path), this.#settleMs);
+        } else {
+          this.#queues.delete(path);
+          if (this.#queues.size === 0) this.#wakeIdle();
+        }
+      });
+  }
+
+  async #process(path: string, causes: FimEvent[], reason: ChangeReason): Promise<void> {
+    const entry = this.watch.get(path);
+    if (!entry) return;
+    const before = entry.state;
+    if (before) this.opts.rearm(before.id);
+    let after: FileState | undefined;
+    try {
+      after = await readFileState(path);
+    } catch (e) {
+      this.opts.warn(
+        `cannot read ${path}: ${e instanceof Error ? e.message : e}; keeping the last known state`,
+      );
+      return;
+    }
+    if (after?.readError) this.opts.warn(`cannot read ${path}: ${after.readError}`);
+    const action = classify(entry.kind, before, after);
+    this.watch.setState(path, after);
+    if (!action) return;
+    // A file found by expanding a directory is dropped once deleted; a configured
+    // path stays watched by name, so its re-creation is reported.
+    if (action === "deleted" && entry.path !== entry.root) this.watch.remove(path);
+    this.opts.emit({
+      action,
+      path,
+      kind: entry.kind,
+      root: entry.root,
+      before,
+      after,
+      cause: pickCause(action, causes),
+      folded: causes.length,
+      reason,
+    });
+  }
+
+  /** Re-reads every watched path (after dropped events, or on a timer). */
+  rescan(reason: ChangeReason): void {
+    for (const e of this.watch.entries()) this.schedule(e.path, undefined, reason);
+  }
+
+  /** Resolves when no path is waiting or being re-read. */
+  idle(): Promise<void> {
+    if (this.#queues.size === 0) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  #wakeIdle(): void {
+    const w = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const r of w) r();
+  }
+
+  /** Cancels pending work (on shutdown). */
+  stop(): void {
+    for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
+    this.#queues.clear();
+    this.#wakeIdle();
+  }
+}
+
+/** What happened between two states of one path, if anything. */
+export function classify(
+  kind: "file" | "dir",
+  before: FileState | undefined,
+  after: FileState | undefined,
+): FileAction | undefined {
+  if (!before && !after) return undefined;
+  if (!before) return "created";
+  if (!after) return "deleted";
+  if (before.id.ino !== after.id.ino || before.id.dev !== after.id.dev) return "replaced";
+  if (kind === "dir") return undefined;
+  if (!stateChanged(before, after)) return undefined;
+  if (before.sha256 === after.sha256 && before.size === after.size) return "attributes_changed";
+  return "modified";
+}
+
+function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined {
+  const byName = causes.find((c) => NAME_OPS.has(c.op));
+  const byFd = causes.find((c) => !NAME_OPS.has(c.op));
+  if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
+  return byName ?? byFd;
+}

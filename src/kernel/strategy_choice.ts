@@ -1,0 +1,148 @@
+/**
+ * Picks the kernel object to run: tries each strategy, best first, until one
+ * loads, attaches and passes the canary. Every rejection keeps its reason.
+ *
+ * @module
+ */
+import { STRATEGIES, type StrategyName } from "../../kernels/strategies.ts";
+import { BpfError } from "../bpf/bpf_error.ts";
+import type { FimEvent } from "../bpf/fim_event.ts";
+import { FimKernel, type LostCoverage } from "../bpf/fim_kernel.ts";
+import type { Libbpf } from "../bpf/libbpf.ts";
+import { runCanary } from "./canary.ts";
+import type { KernelFacts } from "./kernel_facts.ts";
+
+/** How one strategy fared. */
+export interface Trial {
+  strategy: StrategyName;
+  outcome: "chosen" | "works" | "rejected" | "not tried";
+  reason: string;
+  /** Programs that did not attach and what that costs. */
+  lost?: LostCoverage[];
+  loadMs?: number;
+  attachMs?: number;
+  canaryMs?: number;
+  /** Whether the strategy's alternate programs were used. */
+  alternate?: boolean;
+}
+
+/** The result of choosing. */
+export interface Choice {
+  trials: Trial[];
+  /** The chosen, running kernel object; undefined when nothing works. */
+  kernel?: FimKernel;
+}
+
+/** Options for choosing. */
+export interface ChoiceOptions {
+  objects: Record<string, Uint8Array>;
+  /** Only try this strategy. */
+  force?: StrategyName;
+  /** Try every strategy even after one works (for `bpfink kernels`), closing the extra ones. */
+  tryAll?: boolean;
+  btfCustomPath?: string;
+  onEvent: (e: FimEvent) => void;
+}
+
+/** A short, human reason from a load or attach failure, with a kernel hint. */
+export function explainFailure(strategy: StrategyName, e: unknown, facts: KernelFacts): string {
+  if (!(e instanceof BpfError)) return e instanceof Error ? e.message : String(e);
+  const first = e.message.split("\n")[0];
+  if (strategy === "kprobe" && e.call === "bpf_program__attach" && !facts.kprobePmu) {
+    return `no kprobe PMU on this kernel (/sys/bus/event_source/devices/kprobe is missing): ${first}`;
+  }
+  if (strategy === "fentry" && e.call === "bpf_object__load" && e.errno === 1) {
+    return `the kernel refuses BPF trampolines (fentry/fexit load gives EPERM): ${first}`;
+  }
+  if (e.errno === 1) return `permission denied by the kernel: ${first}`;
+  return first;
+}
+
+function tryLoad(
+  lib: Libbpf,
+  name: StrategyName,
+  opts: ChoiceOptions,
+): { kernel: FimKernel; alternate: boolean } {
+  const bytes = opts.objects[name];
+  if (!bytes) throw new Error(`object for ${name} is not embedded (rebuild with build.ts)`);
+  const base = { onEvent: opts.onEvent, btfCustomPath: opts.btfCustomPath };
+  try {
+    return { kernel: FimKernel.load(lib, name, bytes, base), alternate: false };
+  } catch (e) {
+    const spec = STRATEGIES.find((s) => s.name === name)!;
+    if (!spec.alternates || !(e instanceof BpfError)) throw e;
+    return {
+      kernel: FimKernel.load(lib, name, bytes, { ...base, alternate: true }),
+      alternate: true,
+    };
+  }
+}
+
+/** Tries strategies in order and returns the first that passes its canary. */
+export async function chooseStrategy(
+  lib: Libbpf,
+  facts: KernelFacts,
+  opts: ChoiceOptions,
+): Promise<Choice> {
+  const order = opts.force ? STRATEGIES.filter((s) => s.name === opts.force) : STRATEGIES;
+  const trials: Trial[] = [];
+  let chosen: FimKernel | undefined;
+  for (const spec of STRATEGIES) {
+    if (!order.includes(spec)) {
+      trials.push({
+        strategy: spec.name,
+        outcome: "not tried",
+        reason: `--probe ${opts.force} was given`,
+      });
+      continue;
+    }
+    if (chosen && !opts.tryAll) {
+      trials.push({
+        strategy: spec.name,
+        outcome: "not tried",
+        reason: `${chosen.spec.name} was chosen first`,
+      });
+      continue;
+    }
+    let k: FimKernel | undefined;
+    try {
+      const loaded = tryLoad(lib, spec.name, opts);
+      k = loaded.kernel;
+      const canary = await runCanary(k);
+      const trial: Trial = {
+        strategy: spec.name,
+        outcome: "works",
+        reason: "",
+        lost: k.lost,
+        loadMs: k.loadMs,
+        attachMs: k.attachMs,
+        canaryMs: canary.writeMs,
+        alternate: loaded.alternate,
+      };
+      if (!canary.ok) {
+        trials.push({ ...trial, outcome: "rejected", reason: canary.reason ?? "canary failed" });
+        await k.close();
+        continue;
+      }
+      if (!chosen) {
+        chosen = k;
+        trial.outcome = "chosen";
+        trial.reason =
+          `loaded, attached and caught the canary write in ${canary.writeMs?.toFixed(1)} ms` +
+          (loaded.alternate ? " (with its alternate programs)" : "");
+      } else {
+        trial.reason = "works too, but a better strategy was chosen";
+        await k.close();
+      }
+      trials.push(trial);
+    } catch (e) {
+      if (k) await k.close();
+      trials.push({
+        strategy: spec.name,
+        outcome: "rejected",
+        reason: explainFailure(spec.name, e, facts),
+      });
+    }
+  }
+  return { trials, kernel: chosen };
+}

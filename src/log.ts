@@ -1,0 +1,39 @@
+/**
+ * The agent's own operational log (never the change events): logtape, to
+ * stderr, as text or JSON lines.
+ *
+ * @module
+ */
+import {
+  configureSync,
+  getJsonLinesFormatter,
+  getLogger,
+  getTextFormatter,
+  type Logger,
+  type LogLevel,
+  resetSync,
+  type Sink,
+} from "@logtape/logtape";
+
+const encoder = new TextEncoder();
+
+/** Configures logging once per process. */
+export function setupLogging(opts: { level?: LogLevel; json?: boolean } = {}): void {
+  const format = opts.json ? getJsonLinesFormatter() : getTextFormatter({ timestamp: "time" });
+  const stderr: Sink = (record) => {
+    Deno.stderr.writeSync(encoder.encode(format(record)));
+  };
+  resetSync();
+  configureSync({
+    sinks: { stderr },
+    loggers: [
+      { category: ["bpfink"], lowestLevel: opts.level ?? "info", sinks: ["stderr"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+  });
+}
+
+/** The logger for one part of the agent, e.g. `log("kernel")`. */
+export function log(...category: string[]): Logger {
+  return getLogger(["bpfink", ...category]);
+}

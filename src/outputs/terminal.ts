@@ -1,0 +1,57 @@
+/**
+ * One readable line per change, for people watching a terminal: time,
+ * action, path, process name and pid, uid. Colored only on a TTY.
+ *
+ * @module
+ */
+import type { ChangeEvent } from "../events/change_event.ts";
+import type { Output } from "./output.ts";
+
+const encoder = new TextEncoder();
+
+const COLORS: Record<string, string> = {
+  created: "32",
+  modified: "33",
+  attributes_changed: "33",
+  replaced: "35",
+  deleted: "31",
+  started: "36",
+};
+
+/** Formats one event as a terminal line (without the newline). */
+export function formatLine(e: ChangeEvent, color: boolean): string {
+  const t = e["@timestamp"].slice(11, 23);
+  const paint = (code: string | undefined, s: string) =>
+    color && code ? `\x1b[${code}m${s}\x1b[0m` : s;
+  const action = paint(COLORS[e.event.action] ?? "1", e.event.action.padEnd(10));
+  const what = e.event.action === "started" ? (e.message ?? "") : (e.file?.path ?? e.message ?? "");
+  const who = e.process ? ` ${e.process.name}[${e.process.pid}]` : "";
+  const uid = e.user?.id !== undefined ? ` uid=${e.user.id}` : "";
+  const why = e.event.reason && e.event.reason !== "live" ? paint("2", ` (${e.event.reason})`) : "";
+  const detail = e.event.action === "started" || !e.message || e.message.startsWith(what + " ")
+    ? ""
+    : `  ${e.message}`;
+  return `${t}  ${action} ${what}${who}${uid}${why}${detail}`;
+}
+
+/** Writes one line per event to stdout. */
+export class TerminalOutput implements Output {
+  readonly name = "terminal";
+  readonly color: boolean;
+  constructor(
+    readonly out: { writeSync(p: Uint8Array): number; isTerminal(): boolean } = Deno.stdout,
+    color?: boolean,
+  ) {
+    this.color = color ?? (out.isTerminal() && !Deno.env.get("NO_COLOR"));
+  }
+
+  write(event: ChangeEvent): void {
+    const bytes = encoder.encode(formatLine(event, this.color) + "\n");
+    let off = 0;
+    while (off < bytes.length) off += this.out.writeSync(bytes.subarray(off));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

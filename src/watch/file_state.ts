@@ -1,0 +1,72 @@
+/**
+ * Reads what bpfink remembers about a file: identity, metadata and content
+ * hash. The content hash streams the file, so size does not matter.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { type InodeId, inodeOf } from "./inode_key.ts";
+
+/** A file's state at one moment. */
+export interface FileState {
+  id: InodeId;
+  size: number;
+  /** Permission bits and type, as st_mode. */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  /** sha256 of the content, hex; undefined for directories and unreadable files. */
+  sha256?: string;
+  /** Why the content could not be read, when it could not. */
+  readError?: string;
+}
+
+/** Streams `path` through sha256. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  using f = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(256 * 1024);
+  for (;;) {
+    const n = await f.read(buf);
+    if (n === null) break;
+    h.update(buf.subarray(0, n));
+  }
+  return h.digest("hex");
+}
+
+/** The state of `path`, or undefined when it does not exist. Never throws for a vanished file. */
+export async function readFileState(path: string): Promise<FileState | undefined> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw e;
+  }
+  const state: FileState = {
+    id: inodeOf(info),
+    size: info.size,
+    mode: info.mode ?? 0,
+    uid: info.uid ?? -1,
+    gid: info.gid ?? -1,
+    mtimeMs: info.mtime?.getTime() ?? 0,
+  };
+  if (info.isFile) {
+    try {
+      state.sha256 = await sha256File(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      state.readError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return state;
+}
+
+/** Whether two states differ in content or attributes (not in mtime alone). */
+export function stateChanged(a: FileState, b: FileState): boolean {
+  return a.sha256 !== b.sha256 || a.size !== b.size || a.mode !== b.mode || a.uid !== b.uid ||
+    a.gid !== b.gid;
+}

@@ -1,0 +1,62 @@
+/**
+ * The one place that converts between user space's view of a file's identity
+ * (`stat()`'s st_dev in glibc's makedev encoding, and st_ino) and the kernel's
+ * (`s_dev` = major << 20 | minor), and encodes the keys of the BPF maps.
+ *
+ * @module
+ */
+import { FIM_NAME_LEN } from "../bpf/fim_event.ts";
+
+/** A file identity as the kernel sees it. */
+export interface InodeId {
+  /** Kernel dev_t: major << 20 | minor. */
+  dev: number;
+  ino: bigint;
+}
+
+/** Converts glibc's st_dev (makedev encoding) to the kernel's s_dev. */
+export function kernelDev(stDev: number | bigint): number {
+  const d = BigInt(stDev);
+  const major = ((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn);
+  const minor = (d & 0xffn) | ((d >> 12n) & ~0xffn);
+  return Number(((major << 20n) | (minor & 0xfffffn)) & 0xffffffffn);
+}
+
+/** `major:minor` of a kernel dev_t, for people. */
+export function devString(dev: number): string {
+  return `${dev >>> 20}:${dev & 0xfffff}`;
+}
+
+/** The identity of an existing path from `Deno.lstat`/`Deno.stat` info. */
+export function inodeOf(info: Deno.FileInfo): InodeId {
+  if (info.dev === null || info.ino === null) throw new Error("stat gave no dev/ino (not Linux?)");
+  return { dev: kernelDev(info.dev), ino: BigInt(info.ino) };
+}
+
+/** A map-key string for JS Maps: `dev:ino`. */
+export function inodeKeyString(id: InodeId): string {
+  return `${id.dev}:${id.ino}`;
+}
+
+/** Encodes struct fim_key (ino u64, dev u32, pad u32). */
+export function encodeInodeKey(id: InodeId): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  v.setBigUint64(0, id.ino, true);
+  v.setUint32(8, id.dev >>> 0, true);
+  return b;
+}
+
+/** The bytes of a basename as the kernel keys it: UTF-8, cut at FIM_NAME_LEN - 1, NUL-padded. */
+export function encodeNameKey(name: string): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(FIM_NAME_LEN);
+  const raw = new TextEncoder().encode(name);
+  b.set(raw.subarray(0, FIM_NAME_LEN - 1));
+  return b;
+}
+
+/** The basename the kernel will report for `name` (cut the same way as the key). */
+export function kernelName(name: string): string {
+  const raw = new TextEncoder().encode(name).subarray(0, FIM_NAME_LEN - 1);
+  return new TextDecoder().decode(raw);
+}

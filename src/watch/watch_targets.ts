@@ -1,0 +1,109 @@
+/**
+ * Turns the paths a user asked for into watch targets: absolute, symlinks
+ * resolved, directories expanded to the regular files in them.
+ *
+ * @module
+ */
+import { dirname, isAbsolute, join, resolve } from "node:path";
+
+/** One path to watch. */
+export interface WatchTarget {
+  /** Absolute path, symlinks resolved. */
+  path: string;
+  kind: "file" | "dir";
+  /** The path as configured, which this target came from. */
+  root: string;
+}
+
+/** The targets and what the user should hear about the rest. */
+export interface ResolvedTargets {
+  targets: WatchTarget[];
+  /** Paths that do not exist (yet): watched by name, reported if created. */
+  missing: WatchTarget[];
+  warnings: string[];
+}
+
+/** Options for expanding directories. */
+export interface ExpandOptions {
+  /** Descend into subdirectories (default: only the directory's own files). */
+  recursive?: boolean;
+  /** Stop expanding after this many files, with a warning. */
+  maxFiles?: number;
+}
+
+async function realOrResolved(p: string): Promise<string> {
+  try {
+    return await Deno.realPath(p);
+  } catch {
+    // A missing file: resolve its directory if that exists, so the name still matches.
+    const abs = isAbsolute(p) ? p : resolve(p);
+    try {
+      return join(await Deno.realPath(dirname(abs)), abs.slice(dirname(abs).length + 1));
+    } catch {
+      return abs;
+    }
+  }
+}
+
+/** Resolves `paths` into watch targets. Never throws for a missing or unreadable path. */
+export async function resolveTargets(
+  paths: string[],
+  opts: ExpandOptions = {},
+): Promise<ResolvedTargets> {
+  const maxFiles = opts.maxFiles ?? 100_000;
+  const out: ResolvedTargets = { targets: [], missing: [], warnings: [] };
+  const seen = new Set<string>();
+  const add = (t: WatchTarget) => {
+    if (seen.has(t.path)) return;
+    seen.add(t.path);
+    out.targets.push(t);
+  };
+  let files = 0;
+  const expand = async (dir: string, root: string, depth: number): Promise<void> => {
+    add({ path: dir, kind: "dir", root });
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch (e) {
+      out.warnings.push(
+        `cannot list ${dir}: ${e instanceof Error ? e.message : e}; its files are not watched`,
+      );
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isFile) {
+        if (files >= maxFiles) {
+          out.warnings.push(`more than ${maxFiles} files under ${root}: the rest are not watched`);
+          return;
+        }
+        files++;
+        add({ path: p, kind: "file", root });
+      } else if (e.isDirectory && opts.recursive) {
+        await expand(p, root, depth + 1);
+      }
+    }
+  };
+  for (const raw of paths) {
+    const p = await realOrResolved(raw);
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(p);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        out.missing.push({ path: p, kind: "file", root: raw });
+        out.warnings.push(`${raw} does not exist: watching for its creation`);
+      } else {
+        out.warnings.push(`cannot watch ${raw}: ${e instanceof Error ? e.message : e}`);
+      }
+      continue;
+    }
+    if (info.isDirectory) await expand(p, raw, 0);
+    else if (info.isFile) {
+      files++;
+      add({ path: p, kind: "file", root: raw });
+    } else out.warnings.push(`${raw} is not a regular file or directory: not watched`);
+  }
+  return out;
+}

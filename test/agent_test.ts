@@ -1,0 +1,172 @@
+/**
+ * End-to-end tests of the agent on this machine's kernel: real BPF, real
+ * files, real writer processes. Needs root.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { createHash } from "node:crypto";
+import { Agent } from "../src/agent/agent.ts";
+import { bpfLinkIds, CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { sha256File } from "../src/watch/file_state.ts";
+
+async function withAgent(
+  paths: string[],
+  fn: (agent: Agent, out: CaptureOutput) => Promise<void>,
+  opts: { settleMs?: number } = {},
+): Promise<void> {
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ paths, outputs: [out], settleMs: opts.settleMs });
+  try {
+    await fn(agent, out);
+  } finally {
+    await agent.stop();
+  }
+}
+
+Deno.test("a write to a watched file gives one modified event naming the writer; an unwatched write gives none", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/passwd`;
+  const other = `${dir.path}/other`;
+  await Deno.writeTextFile(watched, "root:x:0:0::/root:/bin/sh\n");
+  await Deno.writeTextFile(other, "x\n");
+  await withAgent([watched], async (agent, out) => {
+    const start = out.events[0];
+    assertEquals(start.event.action, "started");
+    assertEquals(start.bpfink?.watched_files, 1);
+    const w = await run([
+      "sh",
+      "-c",
+      'printf "alice:x:0:0::/home/alice:/bin/sh\\n" >> "$1"',
+      "sh",
+      watched,
+    ]);
+    assertEquals(w.code, 0);
+    const u = await run(["sh", "-c", 'printf "noise\\n" >> "$1"', "sh", other]);
+    assertEquals(u.code, 0);
+    assert(await waitFor(() => out.changes().length >= 1), "no event for the watched write");
+    await new Promise((r) => setTimeout(r, 200));
+    await agent.idle();
+    const changes = out.changes();
+    assertEquals(changes.length, 1, JSON.stringify(changes));
+    const e = changes[0];
+    assertEquals(e.event.action, "modified");
+    assertEquals(e.file?.path, watched);
+    assertEquals(e.process?.pid, w.pid);
+    assertEquals(e.process?.name, "sh");
+    assertEquals(e.user?.id, "0");
+    assertEquals(e.file?.hash?.sha256, await sha256File(watched));
+  });
+});
+
+Deno.test("a rename over a watched file is reported as replaced and re-arms the watch; unlink is reported", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/shadow`;
+  await Deno.writeTextFile(watched, "one\n");
+  await withAgent([watched], async (agent, out) => {
+    // sed -i writes a temp file and renames it over the original.
+    assertEquals((await run(["sed", "-i", "s/one/two/", watched])).code, 0);
+    assert(
+      await waitFor(() => out.changes().some((e) => e.event.action === "replaced")),
+      "rename-over missed",
+    );
+    await agent.idle();
+    const replaced = out.changes().find((e) => e.event.action === "replaced")!;
+    assertEquals(replaced.process?.name, "sed");
+    const newInode = String((await Deno.stat(watched)).ino);
+    assertEquals(replaced.file?.inode, newInode);
+
+    const w = await run(["sh", "-c", 'printf "three\\n" >> "$1"', "sh", watched]);
+    assert(
+      await waitFor(() => out.changes().some((e) => e.event.action === "modified")),
+      "write after rename-over missed",
+    );
+    const modified = out.changes().find((e) => e.event.action === "modified")!;
+    assertEquals(modified.process?.pid, w.pid);
+    assertEquals(modified.file?.inode, newInode);
+
+    const rm = await run(["rm", watched]);
+    assert(
+      await waitFor(() => out.changes().some((e) => e.event.action === "deleted")),
+      "unlink missed",
+    );
+    const deleted = out.changes().find((e) => e.event.action === "deleted")!;
+    assertEquals(deleted.process?.pid, rm.pid);
+    assertEquals(deleted.process?.name, "rm");
+  });
+});
+
+Deno.test("100,000 back-to-back writes: the writer is never blocked and the last report matches the file", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/flood`;
+  await Deno.writeTextFile(watched, "");
+  await withAgent([watched], async (agent, out) => {
+    // A child does 100k separate write() calls; each changes the content.
+    const py = "import os,sys\nfd=os.open(sys.argv[1], os.O_WRONLY|os.O_APPEND)\n" +
+      "for i in range(100000): os.write(fd, b'%d\\n' % i)\nos.close(fd)\n";
+    const w = await run(["python3", "-c", py, watched]);
+    assertEquals(w.code, 0, w.stderr);
+    const finalHash = createHash("sha256").update(await Deno.readFile(watched)).digest("hex");
+    const settled = await waitFor(() => {
+      const last = out.changes().at(-1);
+      return last?.file?.hash?.sha256 === finalHash;
+    }, 10_000);
+    await agent.idle();
+    const counters = agent.kernel.counters();
+    assert(
+      settled,
+      `last report ${out.changes().at(-1)?.file?.hash?.sha256} != final ${finalHash}`,
+    );
+    // In-kernel coalescing folds the flood into far fewer events than writes.
+    assert(counters.events < 100_000n, `events ${counters.events}`);
+    assert(counters.coalesced > 0n, "nothing was coalesced");
+    if (counters.drops > 0n) assert(agent.rescans > 0, "drops without a rescan");
+  });
+});
+
+Deno.test("SIGINT detaches every link and exits 0", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/f`;
+  await Deno.writeTextFile(watched, "x\n");
+  const before = await bpfLinkIds();
+  const child = new Deno.Command("./bpfink", {
+    args: ["--paths", watched, "--json"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  while (!buf.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+  }
+  const start = JSON.parse(buf.split("\n")[0]);
+  assertEquals(start.event.action, "started");
+  const during = await bpfLinkIds();
+  assert([...during].some((id) => !before.has(id)), "no new link while running");
+  child.kill("SIGINT");
+  const status = await child.status;
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  await child.stderr.cancel();
+  assertEquals(status.code, 0);
+  const after = await bpfLinkIds();
+  const leftover = [...after].filter((id) => !before.has(id));
+  assertEquals(leftover, [], "links left behind");
+});
+
+Deno.test("a path list where nothing exists exits 2 with an error; a missing path among others is a warning", async () => {
+  await using dir = await tempDir();
+  const r = await run(["./bpfink", "--paths", `${dir.path}/nope1,${dir.path}/nope2`]);
+  assertEquals(r.code, 2, r.stderr);
+  assert(r.stderr.includes("none of the paths exist"), r.stderr);
+  const ok = `${dir.path}/ok`;
+  await Deno.writeTextFile(ok, "x");
+  await withAgent([ok, `${dir.path}/later`], async (_agent, out) => {
+    assertEquals(out.events[0].bpfink?.watched_files, 1);
+    await Deno.writeTextFile(`${dir.path}/later`, "now\n");
+    assert(
+      await waitFor(() => out.changes().some((e) => e.event.action === "created")),
+      "creation missed",
+    );
+  });
+});

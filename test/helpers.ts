@@ -1,0 +1,82 @@
+/**
+ * Helpers shared by the tests: an in-memory output that records events, a
+ * temp dir that removes itself, and polling with a deadline.
+ *
+ * @module
+ */
+import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { Output } from "../src/outputs/output.ts";
+
+/** An output that keeps every event it is given (a real sink, read by the test). */
+export class CaptureOutput implements Output {
+  readonly name = "capture";
+  readonly events: ChangeEvent[] = [];
+  write(e: ChangeEvent): void {
+    this.events.push(e);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  /** Events other than the start record. */
+  changes(path?: string): ChangeEvent[] {
+    return this.events.filter((e) =>
+      e.event.action !== "started" && (!path || e.file?.path === path)
+    );
+  }
+}
+
+/** A temp dir removed on dispose. */
+export async function tempDir(
+  prefix = "bpfink-test-",
+): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.realPath(await Deno.makeTempDir({ prefix }));
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Polls `pred` every 5 ms until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitFor(pred: () => boolean, timeoutMs = 3000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return pred();
+}
+
+/** Runs a command to completion; returns its pid, exit code and output. */
+export async function run(cmd: string[], opts: { env?: Record<string, string> } = {}) {
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    env: opts.env,
+  }).spawn();
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return {
+    pid: child.pid,
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** IDs of the BPF links attached right now (bpftool). */
+export async function bpfLinkIds(): Promise<Set<number>> {
+  const r = await run(["bpftool", "-j", "link", "list"]);
+  if (r.code !== 0) throw new Error(`bpftool link list failed: ${r.stderr}`);
+  const links = JSON.parse(r.stdout || "[]") as { id: number }[];
+  return new Set(links.map((l) => l.id));
+}
+
+/** IDs of the BPF programs loaded right now (bpftool). */
+export async function bpfProgIds(): Promise<Set<number>> {
+  const r = await run(["bpftool", "-j", "prog", "list"]);
+  if (r.code !== 0) throw new Error(`bpftool prog list failed: ${r.stderr}`);
+  return new Set((JSON.parse(r.stdout || "[]") as { id: number }[]).map((p) => p.id));
+}
