@@ -23,17 +23,20 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x node_modules/.bin/deno ]; then
+# Deno from npm, pinned by tools/package-lock.json. It lives in tools/ so that Deno does
+# not mistake the npm "deno" package for a dependency of the agent; node_modules/.bin/deno
+# points at it.
+if [ ! -x tools/node_modules/.bin/deno ]; then
   echo "setup: installing Deno from npm" >&2
-  npm install --no-audit --no-fund --loglevel=error >/dev/null
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
-# npm may skip the deno package's install script; the binary is shipped inside the package.
+mkdir -p node_modules/.bin
+ln -sfn ../../tools/node_modules/.bin/deno node_modules/.bin/deno
 node_modules/.bin/deno --version >/dev/null
 
 # tracefs and bpffs: not needed by the default objects, but bpftool and kprobes use them.
 mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 
-node_modules/.bin/deno install --quiet --frozen
 node_modules/.bin/deno run -A build.ts bpf --if-needed
 echo "setup: ready. Run: sudo ./bpfink --paths /etc/passwd,/etc/shadow" >&2
