@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The layout of everything that crosses the kernel/user boundary.
- * Single source of truth: src/bpf/event_layout.ts mirrors these offsets and
- * test/event_layout_test.ts checks the mirror against the compiled object's BTF.
+ * Single source of truth: src/bpf/fim_event.ts mirrors these offsets and
+ * test/fim_event_layout_test.ts checks the mirror against this header.
  */
 #ifndef FIM_EVENT_H
 #define FIM_EVENT_H

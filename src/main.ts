@@ -22,6 +22,7 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
       "File-integrity monitoring with BPF: reports what changed in watched files, and who changed it.",
     )
     .version(VERSION, "-V, --version")
+    .enablePositionalOptions()
     .option("--paths <list>", "comma-separated files or directories to watch")
     .option("--json", "print one JSON object per line (ECS field names) instead of text")
     .option("--probe <strategy>", STRATEGY_HELP)

@@ -1,7 +1,7 @@
 /**
  * Decodes `struct fim_event` (bpf/fim_event.h) from ring buffer bytes. The
- * offsets are defined once, here; test/event_layout_test.ts checks them
- * against the BTF of every compiled object.
+ * offsets are defined once, here; test/fim_event_layout_test.ts checks them
+ * against bpf/fim_event.h compiled by the C compiler.
  *
  * @module
  */

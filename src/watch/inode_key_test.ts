@@ -1,0 +1,40 @@
+import { assertEquals } from "../../test/assert.ts";
+import { devString, encodeInodeKey, encodeNameKey, kernelDev, kernelName } from "./inode_key.ts";
+
+/** glibc's makedev, to build st_dev values the way stat() reports them. */
+function glibcMakedev(major: bigint, minor: bigint): bigint {
+  return ((major & 0xfffn) << 8n) | ((major & ~0xfffn) << 32n) | (minor & 0xffn) |
+    ((minor & ~0xffn) << 12n);
+}
+
+Deno.test("kernelDev turns glibc's st_dev into the kernel's major << 20 | minor", () => {
+  for (const [major, minor] of [[8n, 1n], [254n, 0n], [259n, 300000n], [4095n, 255n], [0n, 44n]]) {
+    const dev = kernelDev(glibcMakedev(major, minor));
+    assertEquals(dev, Number((major << 20n) | minor));
+    assertEquals(devString(dev), `${major}:${minor}`);
+  }
+});
+
+Deno.test("kernelDev agrees with the kernel's own major:minor for / (mountpoint -d)", async () => {
+  const out = await new Deno.Command("mountpoint", { args: ["-d", "/"], stdout: "piped" }).output();
+  const want = new TextDecoder().decode(out.stdout).trim();
+  const info = await Deno.stat("/");
+  assertEquals(devString(kernelDev(info.dev!)), want);
+});
+
+Deno.test("map keys: fim_key is ino then dev, names are NUL-padded and cut at 63 bytes", () => {
+  const k = encodeInodeKey({ dev: (8 << 20) | 1, ino: 0x1122334455n });
+  const v = new DataView(k.buffer);
+  assertEquals(k.length, 16);
+  assertEquals(v.getBigUint64(0, true), 0x1122334455n);
+  assertEquals(v.getUint32(8, true), (8 << 20) | 1);
+  assertEquals(v.getUint32(12, true), 0);
+  const n = encodeNameKey("passwd");
+  assertEquals(n.length, 64);
+  assertEquals(new TextDecoder().decode(n.subarray(0, 6)), "passwd");
+  assertEquals(n.subarray(6).every((b) => b === 0), true);
+  const long = "x".repeat(100);
+  assertEquals(encodeNameKey(long)[62], 0x78);
+  assertEquals(encodeNameKey(long)[63], 0);
+  assertEquals(kernelName(long), "x".repeat(63));
+});

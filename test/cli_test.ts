@@ -1,0 +1,83 @@
+/**
+ * The command line as a person uses it: `bpfink kernels`, usage errors, and
+ * running without privileges.
+ */
+import { assert, assertEquals, assertIncludes } from "./assert.ts";
+import { readKernelFacts } from "../src/kernel/kernel_facts.ts";
+import { run, tempDir } from "./helpers.ts";
+
+const DENO = "node_modules/.bin/deno";
+
+Deno.test("bpfink kernels explains every strategy and picks one that works here", async () => {
+  const r = await run(["./bpfink", "kernels"]);
+  const facts = readKernelFacts();
+  assertIncludes(r.stdout, "Embedded kernel objects");
+  for (const s of ["fentry", "kprobe", "tracepoint"]) {
+    assert(new RegExp(`^  ${s} +\\S`, "m").test(r.stdout), s);
+  }
+  const chosen = /^Choice: (\w+)/m.exec(r.stdout)?.[1];
+  assert(chosen && chosen !== "none", r.stdout + r.stderr);
+  assertEquals(r.code, 0);
+  if (!facts.kprobePmu) {
+    // This machine's kernel: kprobe cannot attach, say why.
+    assert(/^  kprobe +rejected +no kprobe PMU/m.test(r.stdout), r.stdout);
+  }
+  const fentry = /^  fentry +(\w+) +(.*)$/m.exec(r.stdout);
+  assert(fentry, r.stdout);
+  if (fentry[1] === "rejected") assert(fentry[2].length > 10, "fentry rejected without a reason");
+  // Best first: the choice is the first strategy that works.
+  const order = ["fentry", "kprobe", "tracepoint"];
+  for (const s of order.slice(0, order.indexOf(chosen))) {
+    assert(
+      new RegExp(`^  ${s} +rejected`, "m").test(r.stdout),
+      `${s} should have been rejected before ${chosen}`,
+    );
+  }
+});
+
+Deno.test("bpfink kernels --probe tracepoint forces the tracepoint object", async () => {
+  const r = await run(["./bpfink", "kernels", "--probe", "tracepoint"]);
+  assertEquals(r.code, 0, r.stderr);
+  assert(/^Choice: tracepoint/m.test(r.stdout), r.stdout);
+  assert(/^  fentry +not tried/m.test(r.stdout), r.stdout);
+});
+
+Deno.test("usage errors exit 2 with a message", async () => {
+  const bad = await run(["./bpfink", "--paths", "/etc/passwd", "--probe", "uprobe"]);
+  assertEquals(bad.code, 2);
+  assertIncludes(bad.stderr, "--probe takes fentry, kprobe or tracepoint");
+  const unknown = await run(["./bpfink", "--no-such-flag"]);
+  assertEquals(unknown.code, 2);
+  const help = await run(["./bpfink", "--help"]);
+  assertEquals(help.code, 0);
+  assertIncludes(help.stdout, "Examples:");
+});
+
+Deno.test("run as an unprivileged user: one clear sentence, exit non-zero", async () => {
+  await using home = await tempDir("bpfink-nobody-");
+  await Deno.chown(home.path, 65534, 65534);
+  await Deno.chmod(home.path, 0o755);
+  const r = await run([
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--",
+    DENO,
+    "run",
+    "-A",
+    "--quiet",
+    "src/main.ts",
+    "--paths",
+    "/etc/passwd",
+  ], {
+    env: {
+      HOME: home.path,
+      DENO_DIR: `${home.path}/deno`,
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    },
+  });
+  assertEquals(r.code, 1, r.stdout + r.stderr);
+  assertIncludes(r.stderr, "bpfink needs root (or the CAP_BPF and CAP_PERFMON capabilities)");
+  assertIncludes(r.stderr, "run it with sudo");
+});

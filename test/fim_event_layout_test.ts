@@ -1,0 +1,38 @@
+/**
+ * The TypeScript mirror of struct fim_event must match bpf/fim_event.h as a C
+ * compiler lays it out (x86_64 and the BPF target agree for these types).
+ */
+import { assertEquals } from "./assert.ts";
+import { FIM_EVENT_LAYOUT, FIM_NAME_LEN } from "../src/bpf/fim_event.ts";
+import { run, tempDir } from "./helpers.ts";
+
+Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async () => {
+  await using dir = await tempDir();
+  const fields = Object.keys(FIM_EVENT_LAYOUT).filter((f) => f !== "size");
+  const src = `#include <stdio.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "fim_event.h"
+int main(void) {
+${fields.map((f) => `  printf("${f} %zu\\n", offsetof(struct fim_event, ${f}));`).join("\n")}
+  printf("size %zu\\n", sizeof(struct fim_event));
+  printf("name_len_max %d\\n", FIM_NAME_LEN);
+  printf("key_size %zu\\n", sizeof(struct fim_key));
+  return 0;
+}
+`;
+  await Deno.writeTextFile(`${dir.path}/layout.c`, src);
+  const cc = await run(["gcc", "-Ibpf", "-o", `${dir.path}/layout`, `${dir.path}/layout.c`]);
+  assertEquals(cc.code, 0, cc.stderr);
+  const out = await run([`${dir.path}/layout`]);
+  const got = Object.fromEntries(
+    out.stdout.trim().split("\n").map((l) => {
+      const [k, v] = l.split(" ");
+      return [k, Number(v)];
+    }),
+  );
+  const { name_len_max, key_size, ...offsets } = got;
+  assertEquals(offsets, { ...FIM_EVENT_LAYOUT });
+  assertEquals(name_len_max, FIM_NAME_LEN);
+  assertEquals(key_size, 16);
+});
