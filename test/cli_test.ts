@@ -20,9 +20,9 @@ Deno.test("bpfink kernels explains every strategy and picks one that works here"
   assertEquals(r.code, 0);
   if (!facts.kprobePmu) {
     // This machine's kernel: kprobe cannot attach, say why.
-    assert(/^  kprobe +rejected +no kprobe PMU/m.test(r.stdout), r.stdout);
+    assert(/^ {2}kprobe +rejected +no kprobe PMU/m.test(r.stdout), r.stdout);
   }
-  const fentry = /^  fentry +(\w+) +(.*)$/m.exec(r.stdout);
+  const fentry = /^ {2}fentry +(\w+) +(.*)$/m.exec(r.stdout);
   assert(fentry, r.stdout);
   if (fentry[1] === "rejected") assert(fentry[2].length > 10, "fentry rejected without a reason");
   // Best first: the choice is the first strategy that works.
@@ -39,7 +39,7 @@ Deno.test("bpfink kernels --probe tracepoint forces the tracepoint object", asyn
   const r = await run(["./bpfink", "kernels", "--probe", "tracepoint"]);
   assertEquals(r.code, 0, r.stderr);
   assert(/^Choice: tracepoint/m.test(r.stdout), r.stdout);
-  assert(/^  fentry +not tried/m.test(r.stdout), r.stdout);
+  assert(/^ {2}fentry +not tried/m.test(r.stdout), r.stdout);
 });
 
 Deno.test("usage errors exit 2 with a message", async () => {
