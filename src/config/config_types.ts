@@ -1,0 +1,91 @@
+/**
+ * The typed shape of bpfink's YAML config (after validation). Durations are
+ * milliseconds here; the YAML accepts "30s", "10m", "1h" or a number of seconds.
+ *
+ * @module
+ */
+
+/** JSON lines to stdout. */
+export interface StdoutOutputConfig {
+  type: "stdout";
+  /** `json` (default for daemons) or `text` (one readable line per change). */
+  format: "json" | "text";
+}
+
+/** JSON lines appended to a file; reopened on SIGHUP (logrotate). */
+export interface FileOutputConfig {
+  type: "file";
+  path: string;
+  /** Events held while the file cannot be written, before counting drops. */
+  buffer: number;
+}
+
+/** RFC 5424 syslog. */
+export interface SyslogOutputConfig {
+  type: "syslog";
+  transport: "udp" | "tcp" | "unix";
+  /** `host:port` for udp/tcp, a socket path for unix. */
+  address: string;
+  /** RFC 5424 APP-NAME, default `bpfink`. */
+  appName: string;
+  /** Syslog facility name, default `authpriv`. */
+  facility: string;
+  buffer: number;
+}
+
+/** Batched HTTP POST of JSON events (Splunk HEC, Elastic bulk, Loki push shapes). */
+export interface HttpOutputConfig {
+  type: "http";
+  url: string;
+  /** `ndjson` (one event per line), `json_array`, `elastic_bulk`, `splunk_hec` or `loki`. */
+  format: "ndjson" | "json_array" | "elastic_bulk" | "splunk_hec" | "loki";
+  headers: Record<string, string>;
+  batchSize: number;
+  flushIntervalMs: number;
+  timeoutMs: number;
+  /** Events held in memory while the receiver is slow or down, before counting drops. */
+  buffer: number;
+  maxRetries: number;
+}
+
+/** One output. */
+export type OutputConfig = StdoutOutputConfig | FileOutputConfig | SyslogOutputConfig | HttpOutputConfig;
+
+/** Metrics endpoints. */
+export interface MetricsConfig {
+  /** Prometheus text endpoint, `host:port`; default bound to 127.0.0.1. */
+  prometheus?: { listen: string };
+  /** Graphite plaintext push. */
+  graphite?: { address: string; prefix: string; intervalMs: number };
+}
+
+/** Which consumer reads a watched file. */
+export type ConsumerName = "users" | "groups" | "sudoers" | "access" | "generic";
+
+/** One watch rule. */
+export interface WatchConfig {
+  path: string;
+  /** Default: chosen from the file name (passwd, shadow, group, gshadow, sudoers, sudoers.d/*, access.conf). */
+  consumer?: ConsumerName;
+  recursive: boolean;
+  /** Globs (relative to `path`) of files to watch; default all. */
+  include: string[];
+  /** Globs (relative to `path`) of files to skip. */
+  exclude: string[];
+  /** A secret file: no line diff, no content stored, only hashes. */
+  secret: boolean;
+  /** Line diffs for text files up to this size (0 turns them off). */
+  diffMaxBytes: number;
+}
+
+/** The whole config. */
+export interface Config {
+  watches: WatchConfig[];
+  database: string;
+  keyFile: string;
+  logLevel: "debug" | "info" | "warning" | "error";
+  reconcileIntervalMs: number;
+  strategy?: "fentry" | "kprobe" | "tracepoint";
+  outputs: OutputConfig[];
+  metrics: MetricsConfig;
+}
