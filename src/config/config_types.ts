@@ -49,7 +49,11 @@ export interface HttpOutputConfig {
 }
 
 /** One output. */
-export type OutputConfig = StdoutOutputConfig | FileOutputConfig | SyslogOutputConfig | HttpOutputConfig;
+export type OutputConfig =
+  | StdoutOutputConfig
+  | FileOutputConfig
+  | SyslogOutputConfig
+  | HttpOutputConfig;
 
 /** Metrics endpoints. */
 export interface MetricsConfig {
