@@ -53,7 +53,7 @@ Deno.test("a write to a watched file gives one modified event naming the writer;
     assertEquals(e.process?.pid, w.pid);
     assertEquals(e.process?.name, "sh");
     assertEquals(e.user?.id, "0");
-    assertEquals(e.file?.hash?.sha256, await sha256File(watched));
+    assertEquals(e.file?.hash?.sha256, (await sha256File(watched)).sha256);
   });
 });
 

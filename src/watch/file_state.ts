@@ -20,23 +20,42 @@ export interface FileState {
   sha256?: string;
   /** Why the content could not be read, when it could not. */
   readError?: string;
+  /** The content, when asked for and not larger than the limit (consumers parse it). */
+  content?: Uint8Array;
 }
 
-/** Streams `path` through sha256. */
-export async function sha256File(path: string): Promise<string> {
+/** Streams `path` through sha256; keeps the bytes when there are at most `keepUpTo` of them. */
+export async function sha256File(
+  path: string,
+  keepUpTo = 0,
+): Promise<{ sha256: string; content?: Uint8Array }> {
   const h = createHash("sha256");
   using f = await Deno.open(path, { read: true });
   const buf = new Uint8Array(256 * 1024);
+  const kept: Uint8Array[] = [];
+  let total = 0;
   for (;;) {
     const n = await f.read(buf);
     if (n === null) break;
     h.update(buf.subarray(0, n));
+    total += n;
+    if (total <= keepUpTo) kept.push(buf.slice(0, n));
   }
-  return h.digest("hex");
+  if (total > keepUpTo) return { sha256: h.digest("hex") };
+  const content = new Uint8Array(total);
+  let off = 0;
+  for (const k of kept) {
+    content.set(k, off);
+    off += k.length;
+  }
+  return { sha256: h.digest("hex"), content };
 }
 
-/** The state of `path`, or undefined when it does not exist. Never throws for a vanished file. */
-export async function readFileState(path: string): Promise<FileState | undefined> {
+/**
+ * The state of `path`, or undefined when it does not exist. Never throws for a
+ * vanished file. With `keepContentUpTo`, files up to that size come with their content.
+ */
+export async function readFileState(path: string, keepContentUpTo = 0): Promise<FileState | undefined> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
@@ -56,7 +75,9 @@ export async function readFileState(path: string): Promise<FileState | undefined
   };
   if (info.isFile) {
     try {
-      state.sha256 = await sha256File(path);
+      const { sha256, content } = await sha256File(path, keepContentUpTo);
+      state.sha256 = sha256;
+      if (content) state.content = content;
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return undefined;
       state.readError = e instanceof Error ? e.message : String(e);
