@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { createHash } from "node:crypto";
-import { Agent } from "../src/agent/agent.ts";
+import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { bpfLinkIds, CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
 import { sha256File } from "../src/watch/file_state.ts";
 
@@ -14,7 +14,11 @@ async function withAgent(
   opts: { settleMs?: number } = {},
 ): Promise<void> {
   const out = new CaptureOutput();
-  const agent = await Agent.start({ paths, outputs: [out], settleMs: opts.settleMs });
+  const agent = await Agent.start({
+    watches: watchesForPaths(paths),
+    outputs: [out],
+    settleMs: opts.settleMs,
+  });
   try {
     await fn(agent, out);
   } finally {

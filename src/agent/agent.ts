@@ -10,15 +10,21 @@ import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.
 import type { FimKernel } from "../bpf/fim_kernel.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
-import { genericEvent } from "../consumers/generic.ts";
+import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "../consumers/change_pipeline.ts";
+import { consumerContext } from "../consumers/consumer_context.ts";
+import { consumerNameFor } from "../consumers/registry.ts";
+import { CONFIG_DEFAULTS } from "../config/load_config.ts";
+import type { WatchConfig } from "../config/config_types.ts";
+import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
+import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
-import { FileMonitor } from "../events/file_monitor.ts";
+import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
 import type { Output } from "../outputs/output.ts";
-import { readFileState } from "../watch/file_state.ts";
-import { resolveTargets } from "../watch/watch_targets.ts";
+import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
+import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
 import { AgentError } from "./agent_error.ts";
 import { preflight } from "./preflight.ts";
@@ -28,8 +34,14 @@ export const VERSION = "0.1.0";
 
 /** How to run the agent. */
 export interface AgentOptions {
-  paths: string[];
+  watches: WatchConfig[];
   outputs: Output[];
+  /** Baseline database; default `:memory:` (interactive). */
+  database?: string;
+  /** Host key for secret fingerprints; default a key that lives as long as the process. */
+  keyFile?: string;
+  /** Re-read every watch this often (0 or undefined: never). */
+  reconcileIntervalMs?: number;
   /** Only try this strategy (`--probe`). */
   force?: StrategyName;
   /** BTF file for CO-RE instead of /sys/kernel/btf/vmlinux. */
@@ -40,8 +52,18 @@ export interface AgentOptions {
   settleMs?: number;
   /** How often to check the kernel's drop counter. */
   dropCheckMs?: number;
-  /** Expand directories recursively. */
-  recursive?: boolean;
+}
+
+/** Watch rules for plain paths (`--paths`). */
+export function watchesForPaths(paths: string[], recursive = false): WatchConfig[] {
+  return paths.map((path) => ({
+    path,
+    recursive,
+    include: [],
+    exclude: [],
+    secret: false,
+    diffMaxBytes: CONFIG_DEFAULTS.diffMaxBytes,
+  }));
 }
 
 /** Opens libbpf or explains why it cannot be. */
@@ -58,41 +80,78 @@ export function loadLibbpf(explicit?: string): Libbpf {
 export class Agent {
   #kernel: FimKernel;
   #monitor: FileMonitor;
-  #timer: ReturnType<typeof setInterval>;
+  #pipeline: ChangePipeline;
+  #store: BaselineStore;
+  #rules = new Map<string, WatchConfig>();
+  #timers: ReturnType<typeof setInterval>[] = [];
   #lastDrops = 0n;
   #stopped = false;
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
   /** Rescans caused by dropped events. */
   rescans = 0;
+  /** When the last full reconcile started and how long it took. */
+  lastReconcile?: { at: Date; ms: number };
 
   private constructor(
     readonly opts: AgentOptions,
     readonly facts: KernelFacts,
     readonly trials: Trial[],
     kernel: FimKernel,
+    store: BaselineStore,
+    key: Uint8Array,
   ) {
     this.#kernel = kernel;
+    this.#store = store;
+    for (const w of opts.watches) this.#rules.set(w.path, w);
     this.watch = new WatchSet(kernel);
+    this.#pipeline = new ChangePipeline({
+      store,
+      hostname: this.hostname,
+      ctx: consumerContext(key, (m) => log("consumer").warn(m)),
+      ruleFor: (path) => this.#ruleFor(path),
+      deliver: (events) => {
+        for (const e of events) this.#publish(e);
+      },
+    });
     this.#monitor = new FileMonitor(this.watch, {
       settleMs: opts.settleMs,
+      keepContentUpTo: MAX_PARSE_BYTES,
       rearm: (id) => kernel.rearm(id),
-      emit: (c) => this.#publish(genericEvent(c, this.hostname)),
+      emit: (c) => this.#pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
     });
     kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
-    this.#timer = setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250);
+    this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
+    if (opts.reconcileIntervalMs) {
+      this.#timers.push(setInterval(() => this.reconcile(), opts.reconcileIntervalMs));
+    }
   }
 
   /** Starts the agent: preflight, kernel object, watches, baseline, start record. */
   static async start(opts: AgentOptions): Promise<Agent> {
     const facts = readKernelFacts(opts.btf);
     preflight(facts, opts.btf);
-    const resolved = await resolveTargets(opts.paths, { recursive: opts.recursive });
-    for (const w of resolved.warnings) log("watch").warn(w);
-    if (resolved.targets.length === 0) {
-      throw new AgentError(`none of the paths exist: ${opts.paths.join(", ")}`, 2);
+    const targets: WatchTarget[] = [];
+    const missing: WatchTarget[] = [];
+    for (const w of opts.watches) {
+      const r = await resolveTargets([w.path], {
+        recursive: w.recursive,
+        include: w.include,
+        exclude: w.exclude,
+      });
+      for (const m of r.warnings) log("watch").warn(m);
+      targets.push(...r.targets);
+      missing.push(...r.missing);
     }
+    if (targets.length === 0) {
+      throw new AgentError(
+        `none of the paths exist: ${opts.watches.map((w) => w.path).join(", ")}`,
+        2,
+      );
+    }
+    const key = opts.keyFile ? loadOrCreateHostKey(opts.keyFile) : ephemeralHostKey();
+    const store = BaselineStore.open(opts.database ?? ":memory:");
     const lib = loadLibbpf(opts.libbpf);
     const choice = await chooseStrategy(lib, facts, {
       objects: EMBEDDED_OBJECTS,
@@ -101,6 +160,7 @@ export class Agent {
       onEvent: () => {},
     });
     if (!choice.kernel) {
+      store.close();
       const why = choice.trials.filter((t) => t.outcome === "rejected").map((t) =>
         `${t.strategy}: ${t.reason}`
       );
@@ -109,10 +169,14 @@ export class Agent {
           `Run "bpfink kernels" for details.`,
       );
     }
-    const agent = new Agent(opts, facts, choice.trials, choice.kernel);
+    const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
     for (const l of choice.kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
-      await agent.#baseline(resolved.targets, resolved.missing);
+      const n = agent.#pipeline.redeliver();
+      if (n) {
+        log("store").warn(`delivered ${n} events committed but not delivered before the last stop`);
+      }
+      await agent.#baseline(targets, missing);
     } catch (e) {
       await agent.stop();
       throw e;
@@ -121,19 +185,67 @@ export class Agent {
     return agent;
   }
 
-  async #baseline(
-    targets: { path: string; kind: "file" | "dir"; root: string }[],
-    missing: { path: string; kind: "file" | "dir"; root: string }[],
-  ): Promise<void> {
+  #ruleFor(path: string): PathRule {
+    const root = this.watch.get(path)?.root;
+    const w = root ? this.#rules.get(root) : undefined;
+    return {
+      consumer: w?.consumer ?? consumerNameFor(path),
+      secret: w?.secret ?? false,
+      diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
+    };
+  }
+
+  /**
+   * Watches every target, then compares each with the stored baseline: a path
+   * seen for the first time is adopted silently; a path that changed while
+   * bpfink was down is reported with reason `offline`.
+   */
+  async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
     for (const t of [...targets, ...missing]) this.watch.add(t.path, t.kind, t.root);
-    for (const t of targets) {
+    const known = new Set(this.#store.paths());
+    for (const t of [...targets, ...missing]) {
+      let state: FileState | undefined;
       try {
-        this.watch.setState(t.path, await readFileState(t.path));
+        state = await readFileState(t.path, MAX_PARSE_BYTES);
       } catch (e) {
         log("watch").warn(`cannot read ${t.path}: ${e instanceof Error ? e.message : e}`);
+        continue;
       }
+      this.watch.setState(t.path, state && withoutContent(state));
+      known.delete(t.path);
+      const rec = this.#store.get(t.path);
+      if (!rec) {
+        if (state) this.#pipeline.adopt(t.path, state);
+        continue;
+      }
+      const before = stateOfRecord(rec);
+      const action = classify(t.kind, before, state);
+      if (!action) continue;
+      this.#pipeline.handle({
+        action,
+        path: t.path,
+        kind: t.kind,
+        root: t.root,
+        before,
+        after: state,
+        folded: 0,
+        reason: "offline",
+      });
     }
+    // Paths recorded before but no longer configured: forget them quietly.
+    for (const p of known) {
+      if (!this.watch.get(p)) this.#store.commit([[p, undefined]], []);
+    }
+  }
+
+  /** Re-reads every watched path now (the periodic reconcile). */
+  async reconcile(): Promise<void> {
+    const t0 = performance.now();
+    const at = new Date();
+    this.#monitor.rescan("reconcile");
+    await this.#monitor.idle();
+    this.lastReconcile = { at, ms: performance.now() - t0 };
   }
 
   #startRecord(): ChangeEvent {
@@ -206,9 +318,10 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearInterval(this.#timer);
+    for (const t of this.#timers) clearInterval(t);
     this.#monitor.stop();
     await this.#kernel.close();
     for (const o of this.opts.outputs) await o.close();
+    this.#store.close();
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { isStrategyName, type StrategyName } from "../../kernels/strategies.ts";
-import { Agent, VERSION } from "../agent/agent.ts";
+import { Agent, VERSION, watchesForPaths } from "../agent/agent.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import { log } from "../log.ts";
 import { JsonLinesOutput } from "../outputs/json_lines.ts";
@@ -46,13 +46,12 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
   }
   const output = opts.json ? new JsonLinesOutput() : new TerminalOutput();
   const agent = await Agent.start({
-    paths,
+    watches: watchesForPaths(paths, opts.recursive),
     outputs: [output],
     force: parseStrategy(opts.probe),
     btf: opts.btf,
     libbpf: opts.libbpf,
     settleMs,
-    recursive: opts.recursive,
   });
   if (!opts.json) {
     const k = agent.kernel.spec;

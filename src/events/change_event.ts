@@ -16,6 +16,8 @@ export interface ProcessInfo {
   name: string;
   parent?: { pid: number };
   executable?: string;
+  /** The acting user, on semantic events (where `user` is the user acted upon). */
+  user?: { id?: string; effective?: { id?: string }; audit?: { id?: string } };
 }
 
 /** One semantic or raw change, ready for outputs. */

@@ -8,7 +8,12 @@
  */
 import { join } from "node:path";
 import { type FimEvent, FimOp } from "../bpf/fim_event.ts";
-import { type FileState, readFileState, stateChanged } from "../watch/file_state.ts";
+import {
+  type FileState,
+  readFileState,
+  stateChanged,
+  withoutContent,
+} from "../watch/file_state.ts";
 import type { InodeId } from "../watch/inode_key.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
@@ -17,6 +22,8 @@ import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
 export interface FileMonitorOptions {
   /** Wait this long after the first event for a path before re-reading it (folds bursts). */
   settleMs?: number;
+  /** Read content up to this many bytes with each state (for consumers). */
+  keepContentUpTo?: number;
   /** Re-arms an inode in the kernel. */
   rearm: (id: InodeId) => void;
   /** Receives every change. */
@@ -109,7 +116,7 @@ export class FileMonitor {
     if (before) this.opts.rearm(before.id);
     let after: FileState | undefined;
     try {
-      after = await readFileState(path);
+      after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
     } catch (e) {
       this.opts.warn(
         `cannot read ${path}: ${e instanceof Error ? e.message : e}; keeping the last known state`,
@@ -118,7 +125,7 @@ export class FileMonitor {
     }
     if (after?.readError) this.opts.warn(`cannot read ${path}: ${after.readError}`);
     const action = classify(entry.kind, before, after);
-    this.watch.setState(path, after);
+    this.watch.setState(path, after && withoutContent(after));
     if (!action) return;
     // A file found by expanding a directory is dropped once deleted; a configured
     // path stays watched by name, so its re-creation is reported.

@@ -10,6 +10,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import type { ChangeEvent } from "../events/change_event.ts";
+import type { FileState } from "../watch/file_state.ts";
 
 /** What bpfink remembers about one path. */
 export interface BaselineRecord {
@@ -121,9 +122,8 @@ export class BaselineStore {
 
   /** Every recorded path. */
   paths(): string[] {
-    return (this.#db.prepare("SELECT path FROM baseline ORDER BY path").all() as { path: string }[]).map((r) =>
-      r.path
-    );
+    return (this.#db.prepare("SELECT path FROM baseline ORDER BY path").all() as { path: string }[])
+      .map((r) => r.path);
   }
 
   /** Number of records. */
@@ -186,19 +186,26 @@ export class BaselineStore {
 
   /** Events committed but not delivered before the last stop (oldest first). */
   undelivered(): OutboxEntry[] {
-    const rows = this.#db.prepare("SELECT id, event FROM outbox ORDER BY id").all() as { id: number; event: string }[];
+    const rows = this.#db.prepare("SELECT id, event FROM outbox ORDER BY id").all() as {
+      id: number;
+      event: string;
+    }[];
     return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as ChangeEvent }));
   }
 
   /** A value from the meta table. */
   meta(key: string): string | undefined {
-    return (this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)
+    return (this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined)
       ?.value;
   }
 
   /** Sets a meta value. */
   setMeta(key: string, value: string): void {
-    this.#db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+    this.#db.prepare(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+    )
       .run(key, value);
   }
 
@@ -221,5 +228,18 @@ function fromRow(r: Row): BaselineRecord {
     mtimeMs: r.mtime_ms,
     sha256: r.sha256 ?? undefined,
     snapshot: r.snapshot === null ? undefined : JSON.parse(r.snapshot),
+  };
+}
+
+/** The file state a record describes (without content). */
+export function stateOfRecord(r: BaselineRecord): FileState {
+  return {
+    id: { dev: r.dev, ino: BigInt(r.ino) },
+    size: r.size,
+    mode: r.mode,
+    uid: r.uid,
+    gid: r.gid,
+    mtimeMs: r.mtimeMs,
+    sha256: r.sha256,
   };
 }

@@ -55,7 +55,10 @@ export async function sha256File(
  * The state of `path`, or undefined when it does not exist. Never throws for a
  * vanished file. With `keepContentUpTo`, files up to that size come with their content.
  */
-export async function readFileState(path: string, keepContentUpTo = 0): Promise<FileState | undefined> {
+export async function readFileState(
+  path: string,
+  keepContentUpTo = 0,
+): Promise<FileState | undefined> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
@@ -90,4 +93,11 @@ export async function readFileState(path: string, keepContentUpTo = 0): Promise<
 export function stateChanged(a: FileState, b: FileState): boolean {
   return a.sha256 !== b.sha256 || a.size !== b.size || a.mode !== b.mode || a.uid !== b.uid ||
     a.gid !== b.gid;
+}
+
+/** `s` without its content (what the watch set keeps in memory). */
+export function withoutContent(s: FileState): FileState {
+  if (!s.content) return s;
+  const { content: _content, ...rest } = s;
+  return rest;
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { globMatcher } from "./glob.ts";
 
 /** One path to watch. */
 export interface WatchTarget {
@@ -29,6 +30,10 @@ export interface ExpandOptions {
   recursive?: boolean;
   /** Stop expanding after this many files, with a warning. */
   maxFiles?: number;
+  /** Globs (relative to the directory) of files to watch; default all. */
+  include?: string[];
+  /** Globs (relative to the directory) of files and directories to skip. */
+  exclude?: string[];
 }
 
 async function realOrResolved(p: string): Promise<string> {
@@ -59,6 +64,9 @@ export async function resolveTargets(
     out.targets.push(t);
   };
   let files = 0;
+  const included = opts.include?.length ? globMatcher(opts.include) : () => true;
+  const excluded = opts.exclude?.length ? globMatcher(opts.exclude) : () => false;
+  let top = "";
   const expand = async (dir: string, root: string, depth: number): Promise<void> => {
     add({ path: dir, kind: "dir", root });
     let entries: Deno.DirEntry[];
@@ -73,7 +81,10 @@ export async function resolveTargets(
     entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const e of entries) {
       const p = join(dir, e.name);
+      const rel = relative(top, p);
+      if (excluded(rel)) continue;
       if (e.isFile) {
+        if (!included(rel)) continue;
         if (files >= maxFiles) {
           out.warnings.push(`more than ${maxFiles} files under ${root}: the rest are not watched`);
           return;
@@ -99,8 +110,10 @@ export async function resolveTargets(
       }
       continue;
     }
-    if (info.isDirectory) await expand(p, raw, 0);
-    else if (info.isFile) {
+    if (info.isDirectory) {
+      top = p;
+      await expand(p, raw, 0);
+    } else if (info.isFile) {
       files++;
       add({ path: p, kind: "file", root: raw });
     } else out.warnings.push(`${raw} is not a regular file or directory: not watched`);

@@ -1,0 +1,187 @@
+/**
+ * From a file change to the events that report it: the consumer parses the
+ * new content, diffs it against the baseline's snapshot, and the baseline
+ * update and the events are committed together before they are delivered.
+ *
+ * @module
+ */
+import type { ChangeEvent } from "../events/change_event.ts";
+import { attribution } from "../events/attribution.ts";
+import type { FileChange } from "../events/file_change.ts";
+import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
+import type { FileState } from "../watch/file_state.ts";
+import type { ConsumerContext, SemanticEvent } from "./consumer.ts";
+import { genericEvent } from "./generic.ts";
+import type { ConsumerName } from "../config/config_types.ts";
+import { semanticConsumer } from "./registry.ts";
+import { textLineDiff } from "./text_diff.ts";
+
+/** How one path is consumed. */
+export interface PathRule {
+  consumer: ConsumerName;
+  /** No content kept, no line diff. */
+  secret: boolean;
+  /** Line diffs (generic text files) up to this size; 0 = off. */
+  diffMaxBytes: number;
+}
+
+/** What the pipeline needs around it. */
+export interface PipelineOptions {
+  store: BaselineStore;
+  ctx: ConsumerContext;
+  hostname: string;
+  ruleFor(path: string): PathRule;
+  /** Hands events to the outputs; must not throw. */
+  deliver(events: ChangeEvent[]): void;
+}
+
+/** Bytes a consumer will parse at most (larger files are hashed only). */
+export const MAX_PARSE_BYTES = 8 << 20;
+
+const decoder = new TextDecoder();
+
+/** Turns file changes into committed, delivered events. */
+export class ChangePipeline {
+  constructor(readonly opts: PipelineOptions) {}
+
+  /** The snapshot a consumer (or the generic differ) keeps for `state`. */
+  snapshotOf(path: string, state: FileState | undefined): unknown {
+    if (!state?.content) return undefined;
+    const rule = this.opts.ruleFor(path);
+    const c = semanticConsumer(rule.consumer);
+    const text = decoder.decode(state.content);
+    if (c) {
+      try {
+        return c.snapshot(path, text, this.opts.ctx);
+      } catch (e) {
+        this.opts.ctx.warn(
+          `${path}: ${rule.consumer} consumer failed: ${e instanceof Error ? e.message : e}`,
+        );
+        return undefined;
+      }
+    }
+    if (rule.secret || rule.diffMaxBytes === 0 || state.content.length > rule.diffMaxBytes) {
+      return undefined;
+    }
+    if (state.content.includes(0)) return undefined; // binary
+    return { lines: text.split("\n") };
+  }
+
+  /** A baseline record for `state`. */
+  recordOf(path: string, state: FileState, snapshot: unknown): BaselineRecord {
+    return {
+      path,
+      consumer: this.opts.ruleFor(path).consumer,
+      dev: state.id.dev,
+      ino: String(state.id.ino),
+      size: state.size,
+      mode: state.mode,
+      uid: state.uid,
+      gid: state.gid,
+      mtimeMs: state.mtimeMs,
+      sha256: state.sha256,
+      snapshot,
+    };
+  }
+
+  /** Records `state` as the baseline of `path` without reporting anything (first sight). */
+  adopt(path: string, state: FileState | undefined): void {
+    const rec = state ? this.recordOf(path, state, this.snapshotOf(path, state)) : undefined;
+    this.opts.store.commit([[path, rec]], []);
+  }
+
+  /** Reports one change: raw file event plus the consumer's semantic events. */
+  handle(change: FileChange): void {
+    const rule = this.opts.ruleFor(change.path);
+    const before = this.opts.store.get(change.path);
+    const afterSnap = this.snapshotOf(change.path, change.after);
+    const raw = genericEvent(change, this.opts.hostname);
+    const events: ChangeEvent[] = [raw];
+    const c = semanticConsumer(rule.consumer);
+    if (c) {
+      let semantic: SemanticEvent[] = [];
+      try {
+        semantic = c.diff(change.path, before?.snapshot, afterSnap, this.opts.ctx);
+      } catch (e) {
+        this.opts.ctx.warn(
+          `${change.path}: ${rule.consumer} diff failed: ${e instanceof Error ? e.message : e}`,
+        );
+      }
+      for (const s of semantic) {
+        events.push(semanticEvent(s, change, rule.consumer, this.opts.hostname));
+      }
+    } else if (change.kind === "file") {
+      const diff = textLineDiff(before?.snapshot, afterSnap);
+      if (diff) raw.bpfink = { ...raw.bpfink, diff };
+    }
+    const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
+    const queued = this.opts.store.commit([[change.path, rec]], events);
+    this.opts.deliver(events);
+    this.opts.store.ack(queued.map((q) => q.id));
+  }
+
+  /** Delivers what a previous run committed but did not deliver. */
+  redeliver(): number {
+    const left = this.opts.store.undelivered();
+    if (left.length === 0) return 0;
+    this.opts.deliver(
+      left.map((l) => ({ ...l.event, bpfink: { ...l.event.bpfink, redelivered: true } })),
+    );
+    this.opts.store.ack(left.map((l) => l.id));
+    return left.length;
+  }
+}
+
+const CATEGORY: Record<string, string[]> = {
+  users: ["iam"],
+  groups: ["iam"],
+  sudoers: ["configuration", "iam"],
+  access: ["configuration", "iam"],
+};
+
+function eventType(action: string): string[] {
+  const subject = action.startsWith("group")
+    ? "group"
+    : action.startsWith("user") || action.startsWith("password")
+    ? "user"
+    : undefined;
+  const verb = /_(added|created)$/.test(action)
+    ? "creation"
+    : /_(removed|deleted)$/.test(action)
+    ? "deletion"
+    : "change";
+  return subject ? [subject, verb] : [verb];
+}
+
+/** The change event for one semantic change. */
+export function semanticEvent(
+  s: SemanticEvent,
+  change: FileChange,
+  consumer: string,
+  hostname: string,
+  now = new Date(),
+): ChangeEvent {
+  const who = attribution(change.cause);
+  return {
+    "@timestamp": now.toISOString(),
+    event: {
+      action: s.action,
+      category: CATEGORY[consumer] ?? ["file"],
+      type: eventType(s.action),
+      kind: "event",
+      reason: change.reason,
+      module: "bpfink",
+      dataset: `bpfink.${consumer}`,
+    },
+    file: { path: change.path },
+    ...(who.process ? { process: { ...who.process, user: who.user } } : {}),
+    ...s.fields,
+    host: { hostname },
+    message: s.message,
+    bpfink: {
+      consumer,
+      ...(s.changes ? { changes: s.changes } : {}),
+      ...(s.source ? { source: s.source } : {}),
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * What a consumer is: it turns a watched file's content into a snapshot (its
+ * meaning, with secrets fingerprinted) and says what changed between two
+ * snapshots. Consumers never know how a change was caught.
+ *
+ * @module
+ */
+import type { ChangeEvent } from "../events/change_event.ts";
+
+/** One semantic change, e.g. a user added. */
+export interface SemanticEvent {
+  /** `event.action`, e.g. `user_added`. */
+  action: string;
+  /** For people, e.g. "user alice added with uid 0". Never contains a secret. */
+  message: string;
+  /** ECS fields this change fills, e.g. `{ user: { name: "alice", id: "0" } }`. */
+  fields?: Partial<Pick<ChangeEvent, "user" | "group">>;
+  /** What changed, from → to (never a secret). */
+  changes?: { field: string; from?: unknown; to?: unknown }[];
+  /** Where in the file, when known. */
+  source?: { file: string; line?: number };
+}
+
+/** What a consumer may use. */
+export interface ConsumerContext {
+  /** Keyed fingerprint of a secret (HMAC-SHA256 with the host key). */
+  fingerprint(secret: string): string;
+  /** Reads a file an include points at (sudoers). Undefined when unreadable. */
+  readFile(path: string): string | undefined;
+  /** Lists a directory an include points at. */
+  readDir(path: string): string[];
+  /** Report a problem in the file (malformed line) without stopping. */
+  warn(message: string): void;
+}
+
+/** A consumer of one kind of file. */
+export interface Consumer {
+  readonly name: string;
+  /** The file's meaning, JSON-serialisable, no secret in clear. */
+  snapshot(path: string, text: string, ctx: ConsumerContext): unknown;
+  /** What changed between two snapshots; `undefined` when the file did not exist. */
+  diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext): SemanticEvent[];
+}
