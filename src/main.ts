@@ -9,7 +9,9 @@
 import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./agent/agent.ts";
 import { AgentError } from "./agent/agent_error.ts";
+import { configCheckCommand } from "./cli/config_command.ts";
 import { kernelsCommand } from "./cli/kernels_command.ts";
+import { runCommand } from "./cli/run_command.ts";
 import { watchCommand } from "./cli/watch_command.ts";
 import { setupLogging } from "./log.ts";
 
@@ -39,7 +41,9 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
 Examples:
   sudo bpfink --paths /etc/passwd,/etc/shadow
   sudo bpfink --paths /etc/sudoers.d --json
-  sudo bpfink kernels`,
+  sudo bpfink kernels
+  sudo bpfink run --config /etc/bpfink/config.yaml
+  bpfink config check /etc/bpfink/config.yaml`,
     )
     .action((opts) => {
       if (!opts.paths) {
@@ -58,6 +62,18 @@ Examples:
     .option("--libbpf <file>", "libbpf shared object to use")
     .option("--json", "machine-readable output")
     .action((opts) => run(kernelsCommand(opts)));
+  program.command("run")
+    .description("run as a daemon with a YAML config")
+    .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
+    .option("--probe <strategy>", STRATEGY_HELP)
+    .option("--btf <file>", "kernel BTF for CO-RE")
+    .option("--libbpf <file>", "libbpf shared object to use")
+    .action((opts) => run(runCommand(opts)));
+  const config = program.command("config").description("work with config files");
+  config.command("check")
+    .description("validate a config file; problems are printed as FILE:LINE:COL")
+    .argument("<file>", "the config file")
+    .action((file: string) => run(configCheckCommand(file)));
   program.exitOverride();
   return program;
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../bpf/fim_kernel.ts";
@@ -203,7 +204,8 @@ export class Agent {
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
     for (const t of [...targets, ...missing]) this.watch.add(t.path, t.kind, t.root);
-    const known = new Set(this.#store.paths());
+    const recorded = new Set(this.#store.paths());
+    const known = new Set(recorded);
     for (const t of [...targets, ...missing]) {
       let state: FileState | undefined;
       try {
@@ -215,11 +217,13 @@ export class Agent {
       this.watch.setState(t.path, state && withoutContent(state));
       known.delete(t.path);
       const rec = this.#store.get(t.path);
-      if (!rec) {
+      // A file new in a directory that was already watched was created while we were down.
+      const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
+      if (!rec && !(state && parentKnown)) {
         if (state) this.#pipeline.adopt(t.path, state);
         continue;
       }
-      const before = stateOfRecord(rec);
+      const before = rec ? stateOfRecord(rec) : undefined;
       const action = classify(t.kind, before, state);
       if (!action) continue;
       this.#pipeline.handle({
@@ -233,9 +237,23 @@ export class Agent {
         reason: "offline",
       });
     }
-    // Paths recorded before but no longer configured: forget them quietly.
+    // Recorded paths not found now: deleted while we were down if their directory is
+    // still watched; otherwise no longer configured, and forgotten quietly.
     for (const p of known) {
-      if (!this.watch.get(p)) this.#store.commit([[p, undefined]], []);
+      if (this.watch.get(p)) continue;
+      const dir = this.watch.get(dirname(p));
+      const rec = this.#store.get(p);
+      if (dir?.kind === "dir" && dir.state && rec) {
+        this.#pipeline.handle({
+          action: "deleted",
+          path: p,
+          kind: "file",
+          root: dir.root,
+          before: stateOfRecord(rec),
+          folded: 0,
+          reason: "offline",
+        });
+      } else this.#store.commit([[p, undefined]], []);
     }
   }
 
@@ -254,6 +272,7 @@ export class Agent {
     return {
       "@timestamp": new Date().toISOString(),
       event: {
+        id: crypto.randomUUID(),
         action: "started",
         category: ["process"],
         type: ["start"],

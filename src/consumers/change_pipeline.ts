@@ -165,6 +165,7 @@ export function semanticEvent(
   return {
     "@timestamp": now.toISOString(),
     event: {
+      id: crypto.randomUUID(),
       action: s.action,
       category: CATEGORY[consumer] ?? ["file"],
       type: eventType(s.action),

@@ -51,6 +51,7 @@ export function genericEvent(c: FileChange, hostname: string, now = new Date()):
   return {
     "@timestamp": now.toISOString(),
     event: {
+      id: crypto.randomUUID(),
       action: c.action,
       category: ["file"],
       type: TYPES[c.action],

@@ -24,6 +24,8 @@ export interface ProcessInfo {
 export interface ChangeEvent {
   "@timestamp": string;
   event: {
+    /** Unique per event; a redelivered event keeps its id, so receivers can drop duplicates. */
+    id: string;
     /** e.g. `modified`, `replaced`, `deleted`, `created`, `user_added`, `started`. */
     action: string;
     category: string[];
