@@ -81,3 +81,15 @@ Deno.test("run as an unprivileged user: one clear sentence, exit non-zero", asyn
   assertIncludes(r.stderr, "bpfink needs root (or the CAP_BPF and CAP_PERFMON capabilities)");
   assertIncludes(r.stderr, "run it with sudo");
 });
+
+Deno.test("the example config passes bpfink config check; a broken one fails with line and column", async () => {
+  const ok = await run(["./bpfink", "config", "check", "examples/config.yaml"]);
+  assertEquals(ok.code, 0, ok.stderr);
+  assertIncludes(ok.stdout, "examples/config.yaml: ok:");
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/bad.yaml`, "watches:\n  - path: relative/path\nlog_levl: info\n");
+  const bad = await run(["./bpfink", "config", "check", `${dir.path}/bad.yaml`]);
+  assertEquals(bad.code, 1);
+  assertIncludes(bad.stderr, `${dir.path}/bad.yaml:2:11: error: watch path must be an absolute path`);
+  assertIncludes(bad.stderr, `${dir.path}/bad.yaml:3:1: error: config: unknown key "log_levl"`);
+});
