@@ -314,7 +314,52 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 			on_fd_modified(BPF_CORE_READ(regs, di), FIM_OP_WRITE, nr);
 		break;
 	case NR_ftruncate:
+	case NR_fallocate:
 		on_fd_modified(BPF_CORE_READ(regs, di), FIM_OP_TRUNCATE, nr);
+		break;
+	case NR_sendfile64: /* out_fd is the first argument */
+		if (ret > 0)
+			on_fd_modified(BPF_CORE_READ(regs, di), FIM_OP_WRITE, nr);
+		break;
+	case NR_splice:          /* fd_out is the third argument */
+	case NR_copy_file_range:
+		if (ret > 0)
+			on_fd_modified(BPF_CORE_READ(regs, dx), FIM_OP_WRITE, nr);
+		break;
+	case NR_fchmod:
+	case NR_fchown:
+	case NR_fsetxattr:
+	case NR_fremovexattr:
+		on_fd_modified(BPF_CORE_READ(regs, di), FIM_OP_ATTRIB, nr);
+		break;
+	case NR_utimensat: /* utimensat(fd, NULL, ...) is futimens(fd) */
+		if (!BPF_CORE_READ(regs, si))
+			on_fd_modified(BPF_CORE_READ(regs, di), FIM_OP_ATTRIB, nr);
+		else
+			on_path((const char *)BPF_CORE_READ(regs, si), FIM_OP_PATH_ATTRIB, nr);
+		break;
+	case NR_chmod:
+	case NR_chown:
+	case NR_lchown:
+	case NR_utime:
+	case NR_utimes:
+	case NR_setxattr:
+	case NR_lsetxattr:
+	case NR_removexattr:
+	case NR_lremovexattr:
+		on_path((const char *)BPF_CORE_READ(regs, di), FIM_OP_PATH_ATTRIB, nr);
+		break;
+	case NR_fchmodat:
+	case NR_fchmodat2:
+	case NR_fchownat:
+	case NR_futimesat:
+		on_path((const char *)BPF_CORE_READ(regs, si), FIM_OP_PATH_ATTRIB, nr);
+		break;
+	case NR_link:
+		on_path((const char *)BPF_CORE_READ(regs, si), FIM_OP_LINK, nr);
+		break;
+	case NR_linkat:
+		on_path((const char *)BPF_CORE_READ(regs, r10), FIM_OP_LINK, nr);
 		break;
 	case NR_open:
 		on_opened(ret, BPF_CORE_READ(regs, si), nr);

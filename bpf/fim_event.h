@@ -18,6 +18,9 @@ enum fim_op {
 	FIM_OP_UNLINK = 4,   /* unlink*() or rmdir succeeded and its basename is watched */
 	FIM_OP_CREATE = 5,   /* open(O_CREAT) made a file whose name or parent directory is watched */
 	FIM_OP_PATH_TRUNCATE = 6, /* truncate(path) succeeded and its basename is watched */
+	FIM_OP_ATTRIB = 7,   /* fchmod, fchown, fsetxattr, fremovexattr, futimens of a watched inode */
+	FIM_OP_PATH_ATTRIB = 8, /* chmod, chown, setxattr, utimes, ... on a watched basename */
+	FIM_OP_LINK = 9,     /* link*() made a new name that is watched */
 };
 
 /* Value flags of the watch map. */

@@ -21,4 +21,28 @@
 	X(renameat2)    \
 	X(unlink)       \
 	X(unlinkat)     \
-	X(rmdir)
+	X(rmdir)        \
+	X(fallocate)    \
+	X(sendfile64)   \
+	X(splice)       \
+	X(copy_file_range) \
+	X(fchmod)       \
+	X(fchown)       \
+	X(fsetxattr)    \
+	X(fremovexattr) \
+	X(utimensat)    \
+	X(chmod)        \
+	X(chown)        \
+	X(lchown)       \
+	X(utime)        \
+	X(utimes)       \
+	X(setxattr)     \
+	X(lsetxattr)    \
+	X(removexattr)  \
+	X(lremovexattr) \
+	X(fchmodat)     \
+	X(fchmodat2)    \
+	X(fchownat)     \
+	X(futimesat)    \
+	X(link)         \
+	X(linkat)

@@ -20,6 +20,32 @@
 #define NR_renameat2 316
 #define NR_pwritev2 328
 #define NR_openat2 437
+#define NR_munmap 11
+#define NR_msync 26
+#define NR_sendfile64 40
+#define NR_link 86
+#define NR_chmod 90
+#define NR_fchmod 91
+#define NR_chown 92
+#define NR_fchown 93
+#define NR_lchown 94
+#define NR_utime 132
+#define NR_setxattr 188
+#define NR_lsetxattr 189
+#define NR_fsetxattr 190
+#define NR_removexattr 197
+#define NR_lremovexattr 198
+#define NR_fremovexattr 199
+#define NR_utimes 235
+#define NR_fchownat 260
+#define NR_futimesat 261
+#define NR_linkat 265
+#define NR_fchmodat 268
+#define NR_splice 275
+#define NR_utimensat 280
+#define NR_fallocate 285
+#define NR_copy_file_range 326
+#define NR_fchmodat2 452
 
 /* open flags (include/uapi/asm-generic/fcntl.h) */
 #define FIM_O_CREAT 0100

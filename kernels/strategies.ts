@@ -37,6 +37,7 @@ const optionalSyscalls = (prefix: string): Record<string, string> => ({
   [`${prefix}creat`]: "creat()",
   [`${prefix}truncate`]: "truncate(path)",
   [`${prefix}rmdir`]: "rmdir() of a watched directory",
+  [`${prefix}fchmodat2`]: "fchmodat2() (syscall absent before 6.6)",
 });
 
 /** Every embedded strategy, best (cheapest per write) first. */

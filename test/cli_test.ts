@@ -87,9 +87,15 @@ Deno.test("the example config passes bpfink config check; a broken one fails wit
   assertEquals(ok.code, 0, ok.stderr);
   assertIncludes(ok.stdout, "examples/config.yaml: ok:");
   await using dir = await tempDir();
-  await Deno.writeTextFile(`${dir.path}/bad.yaml`, "watches:\n  - path: relative/path\nlog_levl: info\n");
+  await Deno.writeTextFile(
+    `${dir.path}/bad.yaml`,
+    "watches:\n  - path: relative/path\nlog_levl: info\n",
+  );
   const bad = await run(["./bpfink", "config", "check", `${dir.path}/bad.yaml`]);
   assertEquals(bad.code, 1);
-  assertIncludes(bad.stderr, `${dir.path}/bad.yaml:2:11: error: watch path must be an absolute path`);
+  assertIncludes(
+    bad.stderr,
+    `${dir.path}/bad.yaml:2:11: error: watch path must be an absolute path`,
+  );
   assertIncludes(bad.stderr, `${dir.path}/bad.yaml:3:1: error: config: unknown key "log_levl"`);
 });

@@ -14,6 +14,9 @@ export enum FimOp {
   Unlink = 4,
   Create = 5,
   PathTruncate = 6,
+  Attrib = 7,
+  PathAttrib = 8,
+  Link = 9,
 }
 
 /** Byte offsets of struct fim_event members. */

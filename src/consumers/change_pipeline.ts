@@ -79,6 +79,8 @@ export class ChangePipeline {
       uid: state.uid,
       gid: state.gid,
       mtimeMs: state.mtimeMs,
+      ctimeMs: state.ctimeMs,
+      nlink: state.nlink,
       sha256: state.sha256,
       snapshot,
     };

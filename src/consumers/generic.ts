@@ -44,6 +44,40 @@ export function fileFields(
   };
 }
 
+/** Attributes that differ between two states, from → to. */
+export function attributeChanges(
+  a: FileState,
+  b: FileState,
+): { field: string; from: unknown; to: unknown }[] {
+  const out: { field: string; from: unknown; to: unknown }[] = [];
+  const mode = (s: FileState) => (s.mode & 0o7777).toString(8).padStart(4, "0");
+  if (mode(a) !== mode(b)) out.push({ field: "mode", from: mode(a), to: mode(b) });
+  if (a.uid !== b.uid) out.push({ field: "uid", from: a.uid, to: b.uid });
+  if (a.gid !== b.gid) out.push({ field: "gid", from: a.gid, to: b.gid });
+  if (a.size !== b.size) out.push({ field: "size", from: a.size, to: b.size });
+  if (a.mtimeMs !== b.mtimeMs) {
+    out.push({
+      field: "mtime",
+      from: new Date(a.mtimeMs).toISOString(),
+      to: new Date(b.mtimeMs).toISOString(),
+    });
+  }
+  if (a.nlink !== undefined && b.nlink !== undefined && a.nlink !== b.nlink) {
+    out.push({ field: "nlink", from: a.nlink, to: b.nlink });
+  }
+  if (
+    out.length === 0 && a.ctimeMs !== b.ctimeMs && a.ctimeMs !== undefined &&
+    b.ctimeMs !== undefined
+  ) {
+    out.push({
+      field: "ctime",
+      from: new Date(a.ctimeMs).toISOString(),
+      to: new Date(b.ctimeMs).toISOString(),
+    });
+  }
+  return out;
+}
+
 /** The change event for one file change. */
 export function genericEvent(c: FileChange, hostname: string, now = new Date()): ChangeEvent {
   const who = c.cause ? ` by ${c.cause.comm}[${c.cause.tgid}]` : "";
@@ -67,6 +101,9 @@ export function genericEvent(c: FileChange, hostname: string, now = new Date()):
     bpfink: {
       consumer: "generic",
       ...(before && c.after ? { before: fileFields(c.path, before) } : {}),
+      ...(before && c.after && c.action !== "replaced"
+        ? { changes: attributeChanges(before, c.after) }
+        : {}),
       ...(c.folded > 1 ? { folded_events: c.folded } : {}),
     },
   };

@@ -40,7 +40,14 @@ interface PathQueue {
   reason: ChangeReason;
 }
 
-const NAME_OPS = new Set([FimOp.Rename, FimOp.Unlink, FimOp.Create, FimOp.PathTruncate]);
+const NAME_OPS = new Set([
+  FimOp.Rename,
+  FimOp.Unlink,
+  FimOp.Create,
+  FimOp.PathTruncate,
+  FimOp.PathAttrib,
+  FimOp.Link,
+]);
 
 /** Turns kernel events into file changes. */
 export class FileMonitor {
@@ -54,7 +61,7 @@ export class FileMonitor {
 
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(e: FimEvent): void {
-    if (e.op === FimOp.Write || e.op === FimOp.Truncate) {
+    if (e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib) {
       const id = { dev: e.dev, ino: e.ino };
       const paths = this.watch.pathsOfInode(id);
       if (paths.length === 0) this.opts.rearm(id); // stale kernel entry

@@ -23,6 +23,8 @@ export interface BaselineRecord {
   uid: number;
   gid: number;
   mtimeMs: number;
+  ctimeMs?: number;
+  nlink?: number;
   sha256?: string;
   /** The consumer's parsed view (secrets fingerprinted), JSON. */
   snapshot?: unknown;
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS baseline (
   uid INTEGER NOT NULL,
   gid INTEGER NOT NULL,
   mtime_ms INTEGER NOT NULL,
+  ctime_ms INTEGER,
+  nlink INTEGER,
   sha256 TEXT,
   snapshot TEXT,
   updated_at TEXT NOT NULL
@@ -66,6 +70,8 @@ interface Row {
   uid: number;
   gid: number;
   mtime_ms: number;
+  ctime_ms: number | null;
+  nlink: number | null;
   sha256: string | null;
   snapshot: string | null;
 }
@@ -83,10 +89,12 @@ export class BaselineStore {
     this.#db = db;
     this.#get = db.prepare("SELECT * FROM baseline WHERE path = ?");
     this.#put = db.prepare(
-      `INSERT INTO baseline (path, consumer, dev, ino, size, mode, uid, gid, mtime_ms, sha256, snapshot, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO baseline (path, consumer, dev, ino, size, mode, uid, gid, mtime_ms, ctime_ms, nlink, sha256,
+         snapshot, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET consumer=excluded.consumer, dev=excluded.dev, ino=excluded.ino,
          size=excluded.size, mode=excluded.mode, uid=excluded.uid, gid=excluded.gid, mtime_ms=excluded.mtime_ms,
+         ctime_ms=excluded.ctime_ms, nlink=excluded.nlink,
          sha256=excluded.sha256, snapshot=excluded.snapshot, updated_at=excluded.updated_at`,
     );
     this.#del = db.prepare("DELETE FROM baseline WHERE path = ?");
@@ -153,6 +161,8 @@ export class BaselineStore {
             rec.uid,
             rec.gid,
             Math.trunc(rec.mtimeMs),
+            rec.ctimeMs === undefined ? null : Math.trunc(rec.ctimeMs),
+            rec.nlink ?? null,
             rec.sha256 ?? null,
             rec.snapshot === undefined ? null : JSON.stringify(rec.snapshot),
             now,
@@ -226,6 +236,8 @@ function fromRow(r: Row): BaselineRecord {
     uid: r.uid,
     gid: r.gid,
     mtimeMs: r.mtime_ms,
+    ctimeMs: r.ctime_ms ?? undefined,
+    nlink: r.nlink ?? undefined,
     sha256: r.sha256 ?? undefined,
     snapshot: r.snapshot === null ? undefined : JSON.parse(r.snapshot),
   };
@@ -240,6 +252,8 @@ export function stateOfRecord(r: BaselineRecord): FileState {
     uid: r.uid,
     gid: r.gid,
     mtimeMs: r.mtimeMs,
+    ctimeMs: r.ctimeMs,
+    nlink: r.nlink,
     sha256: r.sha256,
   };
 }

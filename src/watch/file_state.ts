@@ -16,6 +16,9 @@ export interface FileState {
   uid: number;
   gid: number;
   mtimeMs: number;
+  /** Status change time: moves on any metadata change (xattrs, links, mode). */
+  ctimeMs?: number;
+  nlink?: number;
   /** sha256 of the content, hex; undefined for directories and unreadable files. */
   sha256?: string;
   /** Why the content could not be read, when it could not. */
@@ -75,6 +78,8 @@ export async function readFileState(
     uid: info.uid ?? -1,
     gid: info.gid ?? -1,
     mtimeMs: info.mtime?.getTime() ?? 0,
+    ctimeMs: info.ctime?.getTime() ?? undefined,
+    nlink: info.nlink ?? undefined,
   };
   if (info.isFile) {
     try {
@@ -89,10 +94,12 @@ export async function readFileState(
   return state;
 }
 
-/** Whether two states differ in content or attributes (not in mtime alone). */
+/** Whether two states differ in content or attributes (mtime included: a faked timestamp counts). */
 export function stateChanged(a: FileState, b: FileState): boolean {
   return a.sha256 !== b.sha256 || a.size !== b.size || a.mode !== b.mode || a.uid !== b.uid ||
-    a.gid !== b.gid;
+    a.gid !== b.gid || a.mtimeMs !== b.mtimeMs ||
+    (a.nlink !== undefined && b.nlink !== undefined && a.nlink !== b.nlink) ||
+    (a.ctimeMs !== undefined && b.ctimeMs !== undefined && a.ctimeMs !== b.ctimeMs);
 }
 
 /** `s` without its content (what the watch set keeps in memory). */
