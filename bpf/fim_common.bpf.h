@@ -355,6 +355,16 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 	case NR_futimesat:
 		on_path((const char *)BPF_CORE_READ(regs, si), FIM_OP_PATH_ATTRIB, nr);
 		break;
+	case NR_mmap: {
+		/* mmap(addr, len, prot, flags, fd, off): writes through a shared
+		 * writable mapping need no syscall, so report the mapping itself and
+		 * let user space watch the file while the mapper lives. */
+		long prot = BPF_CORE_READ(regs, dx);
+		long flags = BPF_CORE_READ(regs, r10);
+		if ((prot & FIM_PROT_WRITE) && (flags & FIM_MAP_SHARED))
+			on_fd_modified(BPF_CORE_READ(regs, r8), FIM_OP_MMAP_WRITE, nr);
+		break;
+	}
 	case NR_link:
 		on_path((const char *)BPF_CORE_READ(regs, si), FIM_OP_LINK, nr);
 		break;

@@ -21,6 +21,7 @@ enum fim_op {
 	FIM_OP_ATTRIB = 7,   /* fchmod, fchown, fsetxattr, fremovexattr, futimens of a watched inode */
 	FIM_OP_PATH_ATTRIB = 8, /* chmod, chown, setxattr, utimes, ... on a watched basename */
 	FIM_OP_LINK = 9,     /* link*() made a new name that is watched */
+	FIM_OP_MMAP_WRITE = 10, /* a watched inode was mapped shared and writable: writes may follow without syscalls */
 };
 
 /* Value flags of the watch map. */

@@ -45,4 +45,5 @@
 	X(fchownat)     \
 	X(futimesat)    \
 	X(link)         \
-	X(linkat)
+	X(linkat)       \
+	X(mmap)

@@ -20,6 +20,7 @@
 #define NR_renameat2 316
 #define NR_pwritev2 328
 #define NR_openat2 437
+#define NR_mmap 9
 #define NR_munmap 11
 #define NR_msync 26
 #define NR_sendfile64 40
@@ -50,5 +51,9 @@
 /* open flags (include/uapi/asm-generic/fcntl.h) */
 #define FIM_O_CREAT 0100
 #define FIM_O_TRUNC 01000
+
+/* mmap prot and flags (include/uapi/asm-generic/mman-common.h) */
+#define FIM_PROT_WRITE 0x2
+#define FIM_MAP_SHARED 0x1
 
 #endif

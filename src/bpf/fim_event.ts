@@ -17,6 +17,7 @@ export enum FimOp {
   Attrib = 7,
   PathAttrib = 8,
   Link = 9,
+  MmapWrite = 10,
 }
 
 /** Byte offsets of struct fim_event members. */

@@ -30,6 +30,8 @@ export interface FileMonitorOptions {
   emit: (c: FileChange) => void;
   /** Receives problems that do not stop the agent (unreadable file, ...). */
   warn: (message: string) => void;
+  /** While a process holds a watched file mapped shared and writable, re-read it this often. */
+  mappedPollMs?: number;
 }
 
 interface PathQueue {
@@ -54,6 +56,9 @@ export class FileMonitor {
   readonly #queues = new Map<string, PathQueue>();
   readonly #settleMs: number;
   #idleWaiters: (() => void)[] = [];
+  /** Paths mapped shared+writable → the processes (tgid) that mapped them, with the mapping event. */
+  readonly #mapped = new Map<string, Map<number, FimEvent>>();
+  #mappedTimer?: ReturnType<typeof setInterval>;
 
   constructor(readonly watch: WatchSet, readonly opts: FileMonitorOptions) {
     this.#settleMs = opts.settleMs ?? 2;
@@ -61,11 +66,17 @@ export class FileMonitor {
 
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(e: FimEvent): void {
-    if (e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib) {
+    if (
+      e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
+      e.op === FimOp.MmapWrite
+    ) {
       const id = { dev: e.dev, ino: e.ino };
       const paths = this.watch.pathsOfInode(id);
       if (paths.length === 0) this.opts.rearm(id); // stale kernel entry
-      for (const p of paths) this.schedule(p, e, "live");
+      for (const p of paths) {
+        if (e.op === FimOp.MmapWrite) this.#trackMapping(p, e);
+        this.schedule(p, e, "live");
+      }
       return;
     }
     if (e.op === FimOp.Create) {
@@ -78,6 +89,40 @@ export class FileMonitor {
     }
     if (NAME_OPS.has(e.op)) {
       for (const p of this.watch.pathsNamed(e.name)) this.schedule(p, e, "live");
+    }
+  }
+
+  /**
+   * Writes through a shared mapping need no syscall: while the mapping process
+   * lives, re-read the file on a timer, and once more after it exits.
+   */
+  #trackMapping(path: string, e: FimEvent): void {
+    let procs = this.#mapped.get(path);
+    if (!procs) {
+      procs = new Map();
+      this.#mapped.set(path, procs);
+    }
+    procs.set(e.tgid, e);
+    this.#mappedTimer ??= setInterval(() => this.#pollMapped(), this.opts.mappedPollMs ?? 200);
+  }
+
+  #pollMapped(): void {
+    for (const [path, procs] of this.#mapped) {
+      for (const [tgid, e] of procs) {
+        let alive = true;
+        try {
+          Deno.statSync(`/proc/${tgid}`);
+        } catch {
+          alive = false;
+        }
+        if (!alive) procs.delete(tgid);
+        this.schedule(path, e, "live");
+      }
+      if (procs.size === 0) this.#mapped.delete(path);
+    }
+    if (this.#mapped.size === 0 && this.#mappedTimer !== undefined) {
+      clearInterval(this.#mappedTimer);
+      this.#mappedTimer = undefined;
     }
   }
 
@@ -169,6 +214,8 @@ export class FileMonitor {
 
   /** Cancels pending work (on shutdown). */
   stop(): void {
+    if (this.#mappedTimer !== undefined) clearInterval(this.#mappedTimer);
+    this.#mapped.clear();
     for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
     this.#queues.clear();
     this.#wakeIdle();
