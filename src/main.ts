@@ -9,6 +9,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./agent/agent.ts";
 import { AgentError } from "./agent/agent_error.ts";
+import { completionScript } from "./cli/completions.ts";
 import { configCheckCommand } from "./cli/config_command.ts";
 import { kernelsCommand } from "./cli/kernels_command.ts";
 import { runCommand } from "./cli/run_command.ts";
@@ -16,6 +17,47 @@ import { watchCommand } from "./cli/watch_command.ts";
 import { setupLogging } from "./log.ts";
 
 const STRATEGY_HELP = "only try this kernel object: fentry, kprobe or tracepoint";
+
+const MANUAL = `
+Description:
+  bpfink filters file events inside the kernel with BPF, by inode, and reports
+  each change to a watched file with the process and user that made it. Files
+  it understands (passwd, shadow, group, gshadow, sudoers, access.conf) are
+  reported by meaning: "user alice added with uid 0". Secrets such as password
+  hashes never reach an output.
+
+  It embeds one BPF object per attach strategy (fentry, kprobe, tracepoint)
+  and uses the best one the running kernel accepts, after proving it with a
+  canary write.
+
+Examples:
+  Watch two files live:
+    sudo bpfink --paths /etc/passwd,/etc/shadow
+  Watch a tree, as JSON lines for a pipeline:
+    sudo bpfink --paths /etc/sudoers.d -r --json | jq .message
+  See which kernel object bpfink picks here, and why:
+    sudo bpfink kernels
+  Run as a daemon:
+    sudo bpfink run --config /etc/bpfink/config.yaml
+  Validate a config:
+    bpfink config check /etc/bpfink/config.yaml
+  Install completions:
+    bpfink completions bash > /etc/bash_completion.d/bpfink
+
+Exit status:
+  0  stopped by SIGINT or SIGTERM, or the command succeeded
+  1  bpfink cannot run here (not root, no BTF, no working kernel object, ...)
+  2  usage error, invalid config, or none of the paths exist
+
+Environment:
+  BPFINK_LIBBPF  libbpf shared object to load instead of the embedded one
+  NO_COLOR       no colors on a terminal
+
+Files:
+  /etc/bpfink/config.yaml      daemon config
+  /etc/bpfink/hmac.key         per-host key for secret fingerprints (0600)
+  /var/lib/bpfink/bpfink.db    baseline database (SQLite)
+  /run/bpfink/                 the embedded libbpf, written at start`;
 
 /** Builds the command tree; `run` receives each command's exit code. */
 export function buildCli(run: (code: Promise<number>) => void): Command {
@@ -35,16 +77,7 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
       new Option("--settle-ms <ms>", "fold a file's events for this long before re-reading it")
         .hideHelp(),
     )
-    .addHelpText(
-      "after",
-      `
-Examples:
-  sudo bpfink --paths /etc/passwd,/etc/shadow
-  sudo bpfink --paths /etc/sudoers.d --json
-  sudo bpfink kernels
-  sudo bpfink run --config /etc/bpfink/config.yaml
-  bpfink config check /etc/bpfink/config.yaml`,
-    )
+    .addHelpText("after", MANUAL)
     .action((opts) => {
       if (!opts.paths) {
         program.outputHelp();
@@ -74,6 +107,17 @@ Examples:
     .description("validate a config file; problems are printed as FILE:LINE:COL")
     .argument("<file>", "the config file")
     .action((file: string) => run(configCheckCommand(file)));
+  program.command("completions")
+    .description("print a shell completion script")
+    .argument("<shell>", "bash, zsh or fish")
+    .action((shell: string) => {
+      const script = completionScript(program, shell);
+      if (!script) {
+        throw new AgentError(`completions are available for bash, zsh and fish, not "${shell}"`, 2);
+      }
+      Deno.stdout.writeSync(new TextEncoder().encode(script));
+      run(Promise.resolve(0));
+    });
   program.exitOverride();
   return program;
 }

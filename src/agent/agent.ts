@@ -53,6 +53,8 @@ export interface AgentOptions {
   settleMs?: number;
   /** How often to check the kernel's drop counter. */
   dropCheckMs?: number;
+  /** Called while the first baseline is read: files done, files in all, bytes hashed. */
+  onProgress?: (done: number, total: number, bytes: number) => void;
 }
 
 /** Watch rules for plain paths (`--paths`). */
@@ -206,7 +208,11 @@ export class Agent {
     for (const t of [...targets, ...missing]) this.watch.add(t.path, t.kind, t.root);
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
-    for (const t of [...targets, ...missing]) {
+    const all = [...targets, ...missing];
+    let done = 0;
+    let bytes = 0;
+    for (const t of all) {
+      this.opts.onProgress?.(done++, all.length, bytes);
       let state: FileState | undefined;
       try {
         state = await readFileState(t.path, MAX_PARSE_BYTES);
@@ -215,6 +221,7 @@ export class Agent {
         continue;
       }
       this.watch.setState(t.path, state && withoutContent(state));
+      if (state?.sha256) bytes += state.size;
       known.delete(t.path);
       const rec = this.#store.get(t.path);
       // A file new in a directory that was already watched was created while we were down.
@@ -237,6 +244,7 @@ export class Agent {
         reason: "offline",
       });
     }
+    this.opts.onProgress?.(all.length, all.length, bytes);
     // Recorded paths not found now: deleted while we were down if their directory is
     // still watched; otherwise no longer configured, and forgotten quietly.
     for (const p of known) {

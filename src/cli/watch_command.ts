@@ -9,6 +9,7 @@ import { AgentError } from "../agent/agent_error.ts";
 import { log } from "../log.ts";
 import { JsonLinesOutput } from "../outputs/json_lines.ts";
 import { TerminalOutput } from "../outputs/terminal.ts";
+import { progressBar } from "./progress.ts";
 import { waitForTermination } from "./signals.ts";
 
 /** Options of the watch command. */
@@ -52,11 +53,16 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
     btf: opts.btf,
     libbpf: opts.libbpf,
     settleMs,
+    onProgress: progressBar(),
   });
   if (!opts.json) {
     const k = agent.kernel.spec;
-    log().info(
-      `bpfink ${VERSION} · kernel ${agent.facts.release} · ${k.name} (${k.object}) · watching ${agent.watch.present} paths · Ctrl-C to stop`,
+    const header =
+      `bpfink ${VERSION} · kernel ${agent.facts.release} · ${k.name} (${k.object}) · ` +
+      `watching ${agent.watch.present} paths · Ctrl-C to stop`;
+    const color = Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR");
+    Deno.stderr.writeSync(
+      new TextEncoder().encode((color ? `\x1b[1m${header}\x1b[0m` : header) + "\n"),
     );
   }
   const outcome = await Promise.race([

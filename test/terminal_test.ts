@@ -1,0 +1,101 @@
+/**
+ * `bpfink --paths` as a person sees it: driven in tmux, read off the screen.
+ */
+import { assert, assertIncludes } from "./assert.ts";
+import { run, tempDir, waitFor } from "./helpers.ts";
+
+async function pane(session: string, escapes = false): Promise<string> {
+  const r = await run(["tmux", "capture-pane", "-p", ...(escapes ? ["-e"] : []), "-t", session]);
+  return r.stdout;
+}
+
+async function waitForPane(
+  session: string,
+  pred: (s: string) => boolean,
+  ms = 15_000,
+): Promise<string> {
+  let last = "";
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    last = await pane(session);
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`screen never showed what was expected:\n${last}`);
+}
+
+Deno.test("in a terminal: a bold header, one colored line per change, Ctrl-C exits 0", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/passwd`;
+  await Deno.writeTextFile(f, "root:x:0:0:root:/root:/bin/bash\n");
+  const session = `bpfink-test-${crypto.randomUUID().slice(0, 8)}`;
+  const cmd = `cd ${Deno.cwd()} && ./bpfink --paths ${f}; echo EXIT=$?; sleep 30`;
+  const started = await run([
+    "tmux",
+    "new-session",
+    "-d",
+    "-s",
+    session,
+    "-x",
+    "160",
+    "-y",
+    "20",
+    cmd,
+  ]);
+  assert(started.code === 0, started.stderr);
+  try {
+    const header = await waitForPane(session, (s) => s.includes("Ctrl-C to stop"));
+    assert(
+      /bpfink \d+\.\d+\.\d+ · kernel \S+ · \w+ \(fim-\w+\.bpf\.o\) · watching 1 paths/.test(header),
+      header,
+    );
+    const w = await run([
+      "sh",
+      "-c",
+      'echo "alice:x:1001:1001::/home/alice:/bin/sh" >> "$1"',
+      "sh",
+      f,
+    ]);
+    const screen = await waitForPane(
+      session,
+      (s) => / modified +\S*passwd sh\[\d+\] uid=0/.test(s),
+    );
+    assertIncludes(screen, `sh[${w.pid}]`);
+    const colored = await pane(session, true);
+    assert(/\x1b\[[0-9;]*33m[^\n]*modified/.test(colored), "the modified action is not colored");
+    await run(["tmux", "send-keys", "-t", session, "C-c"]);
+    await waitForPane(session, (s) => s.includes("EXIT=0"));
+  } finally {
+    await run(["tmux", "kill-session", "-t", session]);
+  }
+});
+
+Deno.test("not a terminal: no escape codes in the output", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/conf`;
+  await Deno.writeTextFile(f, "a\n");
+  const child = new Deno.Command("./bpfink", {
+    args: ["--paths", f],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const chunks: string[] = [];
+  const reading = (async () => {
+    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) chunks.push(c);
+  })();
+  const errs: string[] = [];
+  const readingErr = (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) errs.push(c);
+  })();
+  await waitFor(() => errs.join("").includes("Ctrl-C to stop"), 15_000);
+  await Deno.writeTextFile(f, "b\n", { append: true });
+  await waitFor(() => chunks.join("").includes("modified"), 5000);
+  child.kill("SIGINT");
+  await child.status;
+  await reading;
+  await readingErr;
+  const out = chunks.join("");
+  assertIncludes(out, "modified");
+  assert(!out.includes("\x1b["), JSON.stringify(out));
+  assert(!errs.join("").includes("\x1b["), "escape codes on a non-terminal stderr");
+});
