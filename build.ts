@@ -12,6 +12,9 @@
  * @module
  */
 import { STRATEGIES } from "./kernels/strategies.ts";
+import denoJson from "./deno.json" with { type: "json" };
+
+const AGENT_VERSION = denoJson.version;
 
 const ROOT = new URL(".", import.meta.url).pathname;
 const OUT = `${ROOT}kernels/build`;
@@ -167,7 +170,6 @@ async function buildBinary(): Promise<void> {
     );
   }
   await Deno.mkdir(`${ROOT}dist`, { recursive: true });
-  const env = denortEnv ? {} : {};
   const p = new Deno.Command(Deno.execPath(), {
     args: [
       "compile",
@@ -177,13 +179,30 @@ async function buildBinary(): Promise<void> {
       `${ROOT}dist/bpfink`,
       `${ROOT}src/main.ts`,
     ],
-    env,
     stdout: "inherit",
     stderr: "inherit",
   });
   const out = await p.output();
   if (!out.success) throw new BuildError(`deno compile failed with exit code ${out.code}`);
-  console.error(`built ${ROOT}dist/bpfink`);
+  // A runtime that is not denort (e.g. the deno CLI itself) yields a binary that ignores
+  // the embedded program: check that the result really is bpfink.
+  const check = await new Deno.Command(`${ROOT}dist/bpfink`, {
+    args: ["--version"],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const said = new TextDecoder().decode(check.stdout).trim();
+  if (said !== AGENT_VERSION) {
+    await Deno.remove(`${ROOT}dist/bpfink`);
+    throw new BuildError(
+      `the binary built with ${denortEnv ?? found[0]} answers "${
+        said.split("\n")[0]
+      }" to --version instead of ` +
+        `"${AGENT_VERSION}": that file is not Deno's denort runtime ${Deno.version.deno}. Point DENORT_BIN at denort.`,
+    );
+  }
+  console.error(`built ${ROOT}dist/bpfink (${AGENT_VERSION})`);
 }
 
 if (import.meta.main) {

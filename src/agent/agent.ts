@@ -6,6 +6,7 @@
  * @module
  */
 import { dirname } from "node:path";
+import denoJson from "../../deno.json" with { type: "json" };
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../bpf/fim_kernel.ts";
@@ -30,8 +31,8 @@ import { WatchSet } from "../watch/watch_set.ts";
 import { AgentError } from "./agent_error.ts";
 import { preflight } from "./preflight.ts";
 
-/** Version reported in the start record. */
-export const VERSION = "0.1.0";
+/** Version reported in the start record (from deno.json). */
+export const VERSION: string = denoJson.version;
 
 /** How to run the agent. */
 export interface AgentOptions {
