@@ -119,6 +119,7 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	const unsigned char *exe_name;
 
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = (__u32)pid_tgid;
@@ -133,6 +134,11 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->syscall_nr = nr;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* comm can be set by the process itself; the executable's name cannot. */
+	exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
+	e->exe[0] = 0;
+	if (exe_name)
+		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), exe_name);
 }
 
 /* An event about a watched inode, coalesced per inode until user space

@@ -64,6 +64,7 @@ struct fim_event {
 	__u32 name_len;  /* bytes used in name, without the NUL */
 	char comm[FIM_COMM_LEN];
 	char name[FIM_NAME_LEN]; /* matched basename for name events, else empty */
+	char exe[FIM_NAME_LEN];  /* basename of the process's executable (mm->exe_file) */
 };
 
 #endif

@@ -56,6 +56,13 @@ Deno.test("a write to a watched file gives one modified event naming the writer;
     assertEquals(e.file?.path, watched);
     assertEquals(e.process?.pid, w.pid);
     assertEquals(e.process?.name, "sh");
+    const sh = Deno.realPathSync("/bin/sh");
+    // Full path while the writer still ran when the event arrived; else the kernel's basename.
+    assert(
+      [sh, sh.split("/").at(-1)].includes(e.process?.executable),
+      String(e.process?.executable),
+    );
+    assertEquals(typeof e.process?.cgroup?.id, "string");
     assertEquals(e.user?.id, "0");
     assertEquals(e.file?.hash?.sha256, (await sha256File(watched)).sha256);
   });

@@ -38,7 +38,8 @@ export const FIM_EVENT_LAYOUT = {
   name_len: 68,
   comm: 72,
   name: 88,
-  size: 152,
+  exe: 152,
+  size: 216,
 } as const;
 
 /** Length of fim_name_key / fim_event.name (FIM_NAME_LEN). */
@@ -65,6 +66,8 @@ export interface FimEvent {
   comm: string;
   /** Matched basename for name events, else "". */
   name: string;
+  /** Basename of the executable (unlike comm, the process cannot change it). */
+  exe: string;
 }
 
 const decoder = new TextDecoder();
@@ -97,5 +100,6 @@ export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
     syscallNr: v.getInt32(L.syscall_nr, true),
     comm: cString(bytes, L.comm, 16),
     name: cString(bytes, L.name, FIM_NAME_LEN),
+    exe: cString(bytes, L.exe, FIM_NAME_LEN),
   };
 }

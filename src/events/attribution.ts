@@ -6,21 +6,33 @@
  */
 import type { FimEvent } from "../bpf/fim_event.ts";
 import type { ChangeEvent } from "./change_event.ts";
+import type { ProcessDetails } from "./process_details.ts";
 
-/** `process` and `user` fields for `cause`; empty when there is no cause (rescans). */
-export function attribution(cause: FimEvent | undefined): Pick<ChangeEvent, "process" | "user"> {
+/** A kernel event with what /proc added about its process. */
+export type AttributedEvent = FimEvent & { details?: ProcessDetails };
+
+/** `process`, `user` and `container` fields for `cause`; empty when there is no cause (rescans). */
+export function attribution(
+  cause: AttributedEvent | undefined,
+): Pick<ChangeEvent, "process" | "user" | "container"> {
   if (!cause) return {};
+  const d = cause.details ?? {};
   return {
     process: {
       pid: cause.tgid,
       name: cause.comm,
       thread: { id: cause.pid },
       parent: { pid: cause.ppid },
+      ...(d.executable || cause.exe ? { executable: d.executable ?? cause.exe } : {}),
+      ...(d.cgroup
+        ? { cgroup: { id: String(cause.cgroupId), path: d.cgroup } }
+        : { cgroup: { id: String(cause.cgroupId) } }),
     },
     user: {
       id: String(cause.uid),
       ...(cause.euid !== cause.uid ? { effective: { id: String(cause.euid) } } : {}),
       ...(cause.auid !== undefined ? { audit: { id: String(cause.auid) } } : {}),
     },
+    ...(d.containerId ? { container: { id: d.containerId } } : {}),
   };
 }

@@ -16,6 +16,8 @@ export interface ProcessInfo {
   name: string;
   parent?: { pid: number };
   executable?: string;
+  /** cgroup id (kernel) and path (from /proc, when the process was still there). */
+  cgroup?: { id: string; path?: string };
   /** The acting user, on semantic events (where `user` is the user acted upon). */
   user?: { id?: string; effective?: { id?: string }; audit?: { id?: string } };
 }
@@ -49,6 +51,7 @@ export interface ChangeEvent {
   process?: ProcessInfo;
   user?: { id?: string; name?: string; effective?: { id?: string }; audit?: { id?: string } };
   group?: { id?: string; name?: string };
+  container?: { id: string };
   host?: { hostname: string };
   message?: string;
   /** bpfink-specific detail: consumer, what changed from → to, kernel object, counters. */

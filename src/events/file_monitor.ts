@@ -16,7 +16,9 @@ import {
 } from "../watch/file_state.ts";
 import type { InodeId } from "../watch/inode_key.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
+import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
+import { processDetails } from "./process_details.ts";
 
 /** Options for the monitor. */
 export interface FileMonitorOptions {
@@ -65,7 +67,9 @@ export class FileMonitor {
   }
 
   /** Routes one kernel event to the paths it concerns. */
-  onKernelEvent(e: FimEvent): void {
+  onKernelEvent(raw: FimEvent): void {
+    // Look the process up now, while it most likely still exists.
+    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe) };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
       e.op === FimOp.MmapWrite
