@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
 # clang/llvm/libbpf-dev/bpftool build the BPF objects; libbpf1 is the host libbpf fallback;
-# python3, sed, procps, util-linux and tmux are used by the tests; npm fetches Deno.
-APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc sed procps util-linux tmux)
+# python3, sed, procps, util-linux, tmux, passwd (useradd...) and sudo (visudo) are used by
+# the tests; npm fetches Deno.
+APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc sed procps util-linux tmux passwd sudo)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

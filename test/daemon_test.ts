@@ -3,55 +3,8 @@
  * started again, and killed with SIGKILL in the middle of a burst.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { bpfLinkIds, tempDir, waitFor } from "./helpers.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
-
-/** A daemon child whose JSON lines are collected as they arrive. */
-class Daemon {
-  readonly events: ChangeEvent[] = [];
-  readonly child: Deno.ChildProcess;
-  stderr = "";
-  #reading: Promise<void>;
-
-  constructor(config: string) {
-    const child = new Deno.Command("./bpfink", {
-      args: ["run", "--config", config],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.child = child;
-    this.#reading = (async () => {
-      let buf = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          this.events.push(JSON.parse(buf.slice(0, i)));
-          buf = buf.slice(i + 1);
-        }
-      }
-    })();
-    (async () => {
-      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) this.stderr += c;
-    })();
-  }
-
-  async started(): Promise<void> {
-    const ok = await waitFor(() => this.events.some((e) => e.event.action === "started"), 15_000);
-    assert(ok, `daemon did not start: ${this.stderr}`);
-  }
-
-  changes(): ChangeEvent[] {
-    return this.events.filter((e) => e.event.action !== "started");
-  }
-
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
-    this.child.kill(signal);
-    const s = await this.child.status;
-    await this.#reading;
-    return s.code;
-  }
-}
+import { bpfLinkIds, tempDir } from "./helpers.ts";
+import { Daemon } from "./daemon.ts";
 
 async function writeConfig(dir: string, watched: string): Promise<string> {
   const path = `${dir}/config.yaml`;

@@ -16,7 +16,7 @@ import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "../consumers/cha
 import { consumerContext } from "../consumers/consumer_context.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
 import { CONFIG_DEFAULTS } from "../config/load_config.ts";
-import type { WatchConfig } from "../config/config_types.ts";
+import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
@@ -90,6 +90,7 @@ export class Agent {
   #timers: ReturnType<typeof setInterval>[] = [];
   #lastDrops = 0n;
   #stopped = false;
+  #adding: Promise<void> = Promise.resolve();
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
   /** Rescans caused by dropped events. */
@@ -116,6 +117,11 @@ export class Agent {
       ruleFor: (path) => this.#ruleFor(path),
       deliver: (events) => {
         for (const e of events) this.#publish(e);
+      },
+      watchAlso: (paths, consumer) => {
+        this.#adding = this.#adding.then(() => this.#watchMore(paths, consumer)).catch((e) =>
+          log("watch").warn(`cannot watch included files: ${e instanceof Error ? e.message : e}`)
+        );
       },
     });
     this.#monitor = new FileMonitor(this.watch, {
@@ -181,6 +187,7 @@ export class Agent {
         log("store").warn(`delivered ${n} events committed but not delivered before the last stop`);
       }
       await agent.#baseline(targets, missing);
+      await agent.#adding;
     } catch (e) {
       await agent.stop();
       throw e;
@@ -263,6 +270,28 @@ export class Agent {
           reason: "offline",
         });
       } else this.#store.commit([[p, undefined]], []);
+    }
+  }
+
+  /**
+   * Starts watching files another watched file pulls in (sudoers includes),
+   * with the same consumer. Their current content becomes their baseline; the
+   * include line itself is what gets reported.
+   */
+  async #watchMore(paths: { path: string; dir: boolean }[], consumer: ConsumerName): Promise<void> {
+    for (const p of paths) {
+      if (this.#stopped || this.watch.get(p.path)) continue;
+      const rule: WatchConfig = { ...watchesForPaths([p.path])[0], consumer };
+      this.#rules.set(p.path, rule);
+      const r = await resolveTargets([p.path]);
+      for (const t of [...r.targets, ...r.missing]) {
+        if (this.watch.get(t.path)) continue;
+        this.watch.add(t.path, t.kind, p.path);
+        const state = await readFileState(t.path, MAX_PARSE_BYTES);
+        this.watch.setState(t.path, state && withoutContent(state));
+        if (!this.#store.get(t.path)) this.#pipeline.adopt(t.path, state);
+      }
+      log("watch").info(`watching ${p.path}, included by a watched ${consumer} file`);
     }
   }
 

@@ -33,6 +33,8 @@ export interface PipelineOptions {
   ruleFor(path: string): PathRule;
   /** Hands events to the outputs; must not throw. */
   deliver(events: ChangeEvent[]): void;
+  /** Files and directories a consumer says this file pulls in (sudoers includes). */
+  watchAlso?(paths: { path: string; dir: boolean }[], consumer: ConsumerName): void;
 }
 
 /** Bytes a consumer will parse at most (larger files are hashed only). */
@@ -88,8 +90,16 @@ export class ChangePipeline {
 
   /** Records `state` as the baseline of `path` without reporting anything (first sight). */
   adopt(path: string, state: FileState | undefined): void {
-    const rec = state ? this.recordOf(path, state, this.snapshotOf(path, state)) : undefined;
+    const snap = this.snapshotOf(path, state);
+    const rec = state ? this.recordOf(path, state, snap) : undefined;
     this.opts.store.commit([[path, rec]], []);
+    this.#followIncludes(path, snap);
+  }
+
+  #followIncludes(path: string, snap: unknown): void {
+    const rule = this.opts.ruleFor(path);
+    const more = semanticConsumer(rule.consumer)?.watchAlso?.(snap) ?? [];
+    if (more.length) this.opts.watchAlso?.(more, rule.consumer);
   }
 
   /** Reports one change: raw file event plus the consumer's semantic events. */
@@ -120,6 +130,7 @@ export class ChangePipeline {
     const queued = this.opts.store.commit([[change.path, rec]], events);
     this.opts.deliver(events);
     this.opts.store.ack(queued.map((q) => q.id));
+    this.#followIncludes(change.path, afterSnap);
   }
 
   /** Delivers what a previous run committed but did not deliver. */

@@ -40,4 +40,6 @@ export interface Consumer {
   snapshot(path: string, text: string, ctx: ConsumerContext): unknown;
   /** What changed between two snapshots; `undefined` when the file did not exist. */
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext): SemanticEvent[];
+  /** Other files and directories this file pulls in (sudoers includes): watched too. */
+  watchAlso?(snapshot: unknown): { path: string; dir: boolean }[];
 }

@@ -7,7 +7,11 @@
  */
 import { basename, dirname } from "node:path";
 import type { ConsumerName } from "../config/config_types.ts";
+import { accessConsumer } from "./access_consumer.ts";
 import type { Consumer } from "./consumer.ts";
+import { groupsConsumer } from "./groups_consumer.ts";
+import { sudoersConsumer } from "./sudoers_consumer.ts";
+import { usersConsumer } from "./users_consumer.ts";
 
 const BY_NAME: Record<string, ConsumerName> = {
   passwd: "users",
@@ -20,20 +24,21 @@ const BY_NAME: Record<string, ConsumerName> = {
 
 /** The consumer name a path gets when none is configured. */
 export function consumerNameFor(path: string): ConsumerName {
-  const name = basename(path);
+  // The backups shadow-utils keep (passwd-, shadow-) read the same way.
+  const name = basename(path).replace(/-$/, "");
   if (BY_NAME[name]) return BY_NAME[name];
   if (basename(dirname(path)) === "sudoers.d") return "sudoers";
   return "generic";
 }
 
-const registry = new Map<ConsumerName, Consumer>();
-
-/** Registers a semantic consumer (done once by each consumer module). */
-export function registerConsumer(name: ConsumerName, c: Consumer): void {
-  registry.set(name, c);
-}
+const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
+  users: usersConsumer,
+  groups: groupsConsumer,
+  sudoers: sudoersConsumer,
+  access: accessConsumer,
+};
 
 /** The semantic consumer for `name`, or undefined for generic files. */
 export function semanticConsumer(name: ConsumerName): Consumer | undefined {
-  return registry.get(name);
+  return SEMANTIC[name];
 }

@@ -1,0 +1,236 @@
+/**
+ * What a change means, checked the way an administrator makes changes: the
+ * real shadow-utils and visudo against a copy of the system files, watched
+ * by the daemon. No output, log line or database row may contain a hash.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { run, tempDir, waitFor } from "./helpers.ts";
+import { Daemon } from "./daemon.ts";
+import type { ChangeEvent } from "../src/events/change_event.ts";
+
+/** A fixed SHA-512 crypt hash (of "hunter2"), the secret that must never leak. */
+const HASH =
+  "$6$bpfinktestsalt$Sk2oH4KXrMTfIcEBNeh2J0mF4a5OplCkDGmHIYvzUjJ6EdlHJAljBDJ6lsUfo8FAvsN/VzWYVVT9ndvvkm6hp/";
+
+async function setupRoot(dir: string): Promise<string> {
+  await Deno.mkdir(`${dir}/etc/security`, { recursive: true });
+  await Deno.mkdir(`${dir}/etc/sudoers.d`);
+  for (const f of ["passwd", "shadow", "group", "gshadow"]) {
+    await Deno.copyFile(`/etc/${f}`, `${dir}/etc/${f}`);
+  }
+  await Deno.writeTextFile(
+    `${dir}/etc/sudoers`,
+    "Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n@includedir " + `${dir}/etc/sudoers.d\n`,
+    { mode: 0o440 },
+  );
+  await Deno.writeTextFile(`${dir}/etc/security/access.conf`, "# pam_access\n+ : root : LOCAL\n");
+  const config = `${dir}/config.yaml`;
+  const watches = ["passwd", "shadow", "group", "gshadow", "sudoers", "security/access.conf"]
+    .map((f) => `  - ${dir}/etc/${f}`).join("\n");
+  await Deno.writeTextFile(
+    config,
+    `watches:\n${watches}\ndatabase: ${dir}/state/db.sqlite\nkey_file: ${dir}/state/hmac.key\n` +
+      `log_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
+  );
+  return config;
+}
+
+function actions(events: ChangeEvent[]): string[] {
+  return events.filter((e) => e.event.dataset !== "bpfink.file").map((e) =>
+    `${e.event.action}: ${e.message}`
+  );
+}
+
+async function expectEvent(
+  d: Daemon,
+  pred: (e: ChangeEvent) => boolean,
+  what: string,
+): Promise<ChangeEvent> {
+  const ok = await waitFor(() => d.changes().some(pred), 5000);
+  assert(ok, `${what} not reported; got:\n${actions(d.changes()).join("\n")}`);
+  return d.changes().find(pred)!;
+}
+
+Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash ever leaks", async () => {
+  await using dir = await tempDir();
+  const root = dir.path;
+  const config = await setupRoot(root);
+  const d = new Daemon(config);
+  try {
+    await d.started();
+
+    const add = await run([
+      "useradd",
+      "--prefix",
+      root,
+      "-u",
+      "1500",
+      "-M",
+      "-d",
+      "/home/alice",
+      "-s",
+      "/bin/sh",
+      "alice",
+    ]);
+    assertEquals(add.code, 0, add.stderr);
+    const added = await expectEvent(
+      d,
+      (e) => e.event.action === "user_added" && e.user?.name === "alice",
+      "user_added",
+    );
+    assertEquals(added.user?.id, "1500");
+    assert(added.message!.startsWith("user alice added with uid 1500"), added.message);
+    assertEquals(added.process?.name, "useradd");
+
+    assertEquals((await run(["usermod", "--prefix", root, "-o", "-u", "0", "alice"])).code, 0);
+    const mod = await expectEvent(
+      d,
+      (e) => e.event.action === "user_modified" && e.user?.name === "alice",
+      "user_modified",
+    );
+    assertEquals(mod.bpfink?.changes, [{ field: "uid", from: 1500, to: 0 }]);
+    assert(mod.message!.includes("uid 1500 → 0 (now a superuser)"), mod.message);
+
+    assertEquals((await run(["usermod", "--prefix", root, "-p", HASH, "alice"])).code, 0);
+    await expectEvent(
+      d,
+      (e) => e.event.action === "password_changed" && e.user?.name === "alice",
+      "password_changed",
+    );
+    assertEquals((await run(["usermod", "--prefix", root, "-L", "alice"])).code, 0);
+    await expectEvent(
+      d,
+      (e) => e.event.action === "password_locked" && e.user?.name === "alice",
+      "password_locked",
+    );
+    assertEquals((await run(["usermod", "--prefix", root, "-U", "alice"])).code, 0);
+    await expectEvent(
+      d,
+      (e) => e.event.action === "password_unlocked" && e.user?.name === "alice",
+      "password_unlocked",
+    );
+
+    assertEquals((await run(["groupadd", "--prefix", root, "-g", "2500", "devs"])).code, 0);
+    await expectEvent(
+      d,
+      (e) => e.event.action === "group_added" && e.group?.name === "devs",
+      "group_added",
+    );
+    assertEquals((await run(["usermod", "--prefix", root, "-a", "-G", "devs", "alice"])).code, 0);
+    const member = await expectEvent(
+      d,
+      (e) => e.event.action === "group_member_added",
+      "group_member_added",
+    );
+    assertEquals([member.group?.name, member.user?.name], ["devs", "alice"]);
+
+    // visudo, non-interactive: the "editor" appends a rule to the temp copy visudo hands it.
+    const editor = `${root}/editor.sh`;
+    await Deno.writeTextFile(
+      editor,
+      '#!/bin/sh\nfor f; do :; done\necho "bob ALL=(ALL) NOPASSWD: ALL" >> "$f"\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const vi = await run(["visudo", "-f", `${root}/etc/sudoers`], {
+      env: { EDITOR: editor, VISUAL: editor, SUDO_EDITOR: editor, PATH: Deno.env.get("PATH")! },
+    });
+    assertEquals(vi.code, 0, vi.stdout + vi.stderr);
+    const rule = await expectEvent(
+      d,
+      (e) => e.event.action === "sudoers_rule_added",
+      "sudoers_rule_added",
+    );
+    assertEquals(rule.message, "sudo rule added: bob ALL=(ALL) NOPASSWD: ALL");
+    assertEquals(rule.user?.name, "bob");
+
+    // A file dropped into the included directory is watched and its rules reported.
+    await Deno.writeTextFile(`${root}/etc/sudoers.d/evil`, "eve ALL=(ALL) NOPASSWD: ALL\n");
+    await expectEvent(
+      d,
+      (e) => e.event.action === "sudoers_rule_added" && e.user?.name === "eve",
+      "rule in sudoers.d",
+    );
+
+    await Deno.writeTextFile(`${root}/etc/security/access.conf`, "+ : eve : ALL\n", {
+      append: true,
+    });
+    const acc = await expectEvent(
+      d,
+      (e) => e.event.action === "access_rule_added",
+      "access_rule_added",
+    );
+    assert(acc.message!.includes("+ : eve : ALL"), acc.message);
+  } finally {
+    await d.stop();
+  }
+
+  // The hash, or any 8-character piece of its secret part, appears nowhere.
+  const secret = HASH.split("$")[3];
+  const pieces = Array.from({ length: secret.length - 7 }, (_, i) => secret.slice(i, i + 8));
+  const db = await Array.fromAsync(Deno.readDir(`${root}/state`));
+  const haystacks: [string, string][] = [
+    ["stdout", d.events.map((e) => JSON.stringify(e)).join("\n")],
+    ["stderr", d.stderr],
+    ...await Promise.all(
+      db.map(async (f) =>
+        [
+          f.name,
+          new TextDecoder("latin1").decode(await Deno.readFile(`${root}/state/${f.name}`)),
+        ] as [string, string]
+      ),
+    ),
+  ];
+  for (const [name, text] of haystacks) {
+    assert(!text.includes(HASH), `${name} contains the hash`);
+    const leak = pieces.find((p) => text.includes(p));
+    assert(!leak, `${name} contains part of the hash: ${leak}`);
+  }
+  // ... while the shadow file on disk really holds it (the test would mean nothing otherwise).
+  assert((await Deno.readTextFile(`${root}/etc/shadow`)).includes(secret));
+});
+
+Deno.test("--paths uses the consumers too: a passwd copy reports users by name", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/etc`);
+  for (const f of ["passwd", "shadow", "group", "gshadow"]) {
+    await Deno.copyFile(`/etc/${f}`, `${dir.path}/etc/${f}`);
+  }
+  const child = new Deno.Command("./bpfink", {
+    args: ["--paths", `${dir.path}/etc/passwd,${dir.path}/etc/shadow`, "--json"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines: ChangeEvent[] = [];
+  const reading = (async () => {
+    let buf = "";
+    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += c;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        lines.push(JSON.parse(buf.slice(0, i)));
+        buf = buf.slice(i + 1);
+      }
+    }
+  })();
+  try {
+    assert(await waitFor(() => lines.length > 0, 15_000), "no start record");
+    assertEquals(
+      (await run(["useradd", "--prefix", dir.path, "-u", "0", "-o", "-M", "mallory"])).code,
+      0,
+    );
+    assert(
+      await waitFor(() =>
+        lines.some((e) =>
+          e.event.action === "user_added" && e.user?.name === "mallory" && e.user?.id === "0"
+        )
+      ),
+      JSON.stringify(lines.map((e) => e.message)),
+    );
+  } finally {
+    child.kill("SIGINT");
+    await child.status;
+    await reading;
+  }
+});

@@ -1,0 +1,56 @@
+/**
+ * A `bpfink run --config` child process for tests: its JSON lines are
+ * collected as they arrive, its stderr (the agent's log) is kept.
+ *
+ * @module
+ */
+import { assert } from "./assert.ts";
+import { waitFor } from "./helpers.ts";
+import type { ChangeEvent } from "../src/events/change_event.ts";
+
+/** A daemon child whose JSON lines are collected as they arrive. */
+export class Daemon {
+  readonly events: ChangeEvent[] = [];
+  readonly child: Deno.ChildProcess;
+  stderr = "";
+  #reading: Promise<void>;
+
+  constructor(config: string) {
+    const child = new Deno.Command("./bpfink", {
+      args: ["run", "--config", config],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    this.#reading = (async () => {
+      let buf = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          this.events.push(JSON.parse(buf.slice(0, i)));
+          buf = buf.slice(i + 1);
+        }
+      }
+    })();
+    (async () => {
+      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) this.stderr += c;
+    })();
+  }
+
+  async started(): Promise<void> {
+    const ok = await waitFor(() => this.events.some((e) => e.event.action === "started"), 15_000);
+    assert(ok, `daemon did not start: ${this.stderr}`);
+  }
+
+  changes(): ChangeEvent[] {
+    return this.events.filter((e) => e.event.action !== "started");
+  }
+
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    this.child.kill(signal);
+    const s = await this.child.status;
+    await this.#reading;
+    return s.code;
+  }
+}
