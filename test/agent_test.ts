@@ -49,8 +49,10 @@ Deno.test("a write to a watched file gives one modified event naming the writer;
     assert(await waitFor(() => out.changes().length >= 1), "no event for the watched write");
     await new Promise((r) => setTimeout(r, 200));
     await agent.idle();
-    const changes = out.changes();
+    const changes = out.changes().filter((e) => e.event.dataset === "bpfink.file");
     assertEquals(changes.length, 1, JSON.stringify(changes));
+    // The file is called passwd, so the users consumer says what the line means, too.
+    assertEquals(out.changes().find((e) => e.event.action === "user_added")?.user?.name, "alice");
     const e = changes[0];
     assertEquals(e.event.action, "modified");
     assertEquals(e.file?.path, watched);
