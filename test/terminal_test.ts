@@ -63,7 +63,10 @@ Deno.test("in a terminal: a bold header, one colored line per change, Ctrl-C exi
     assertIncludes(screen, `sh[${w.pid}]`);
     const colored = await pane(session, true);
     const line = colored.split("\n").find((l) => l.includes("modified")) ?? "";
-    assert(line.includes("\x1b[33m"), `the modified action is not colored: ${JSON.stringify(line)}`);
+    assert(
+      line.includes("\x1b[33m"),
+      `the modified action is not colored: ${JSON.stringify(line)}`,
+    );
     await run(["tmux", "send-keys", "-t", session, "C-c"]);
     await waitForPane(session, (s) => s.includes("EXIT=0"));
   } finally {

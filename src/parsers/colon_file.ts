@@ -7,6 +7,13 @@
  */
 import { numberedLines, type ParseError, pushError } from "./parse_result.ts";
 
+/**
+ * A user or group name: letters, digits, `_ . @ -` (not first), an optional
+ * trailing `$` (Samba machine accounts), at most 256 characters. Anything else
+ * (a shifted hash, binary) is reported, never echoed.
+ */
+const VALID_NAME = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,255}\$?$/;
+
 /** One record with its line. */
 export interface ColonRecord {
   line: number;
@@ -32,7 +39,7 @@ export function colonRecords(
       });
       continue;
     }
-    if (!/^[^\s:,]{1,256}$/.test(fields[0])) {
+    if (!VALID_NAME.test(fields[0])) {
       pushError(errors, { line, message: `${what} entry has an invalid name` });
       continue;
     }

@@ -52,11 +52,13 @@ export interface SudoersOptions {
 const ALIAS = /^(User_Alias|Runas_Alias|Host_Alias|Cmnd_Alias|Cmd_Alias)\s+(.*)$/;
 const INCLUDE = /^[@#](include|includedir)\s+(.+)$/;
 
+const TAGS =
+  /\b(NOPASSWD|PASSWD|NOEXEC|EXEC|SETENV|NOSETENV|LOG_INPUT|NOLOG_INPUT|LOG_OUTPUT|NOLOG_OUTPUT|MAIL|NOMAIL|FOLLOW|NOFOLLOW|INTERCEPT|NOINTERCEPT)\s*:\s*/g;
+
+/** Canonical spacing: one space between words, none around `=` and `:`, `, ` in lists, `TAG: `. */
 function normalise(s: string): string {
-  return s.trim().replace(/\s+/g, " ").replace(/\s*,\s*/g, ", ").replace(/\s*=\s*/g, "=").replace(
-    /\s*:\s*/g,
-    ": ",
-  );
+  return s.trim().replace(/\s+/g, " ").replace(/\s*,\s*/g, ", ").replace(/\s*=\s*/g, "=")
+    .replace(/\s*:\s*/g, ":").replace(TAGS, "$1: ");
 }
 
 /** Joins backslash-continued lines; each logical line keeps its first line number. */
