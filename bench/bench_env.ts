@@ -1,0 +1,103 @@
+/**
+ * What every benchmark needs: the load generator and the floor object built
+ * into a temp dir, libbpf, the strategies that load here, and cleanup.
+ *
+ * @module
+ */
+import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
+import type { StrategyName } from "../kernels/strategies.ts";
+import { loadLibbpf } from "../src/agent/agent.ts";
+import { type BpfLink, BpfObject } from "../src/bpf/bpf_object.ts";
+import type { FimEvent } from "../src/bpf/fim_event.ts";
+import { FimKernel } from "../src/bpf/fim_kernel.ts";
+import type { Libbpf } from "../src/bpf/libbpf.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** A loaded configuration to measure under; `close()` detaches it. */
+export interface Attached {
+  name: string;
+  close(): Promise<void>;
+  kernel?: FimKernel;
+}
+
+/** The benchmark environment. */
+export class BenchEnv implements AsyncDisposable {
+  private constructor(readonly dir: string, readonly lib: Libbpf, readonly floorObject: Uint8Array) {}
+
+  static async create(): Promise<BenchEnv> {
+    const dir = await Deno.makeTempDir({ prefix: "bpfink-bench-" });
+    const cc = await new Deno.Command("gcc", { args: ["-O2", "-o", `${dir}/load`, `${ROOT}bench/c/load.c`] }).output();
+    if (!cc.success) throw new Error(`gcc failed: ${new TextDecoder().decode(cc.stderr)}`);
+    const obj = `${dir}/floor.bpf.o`;
+    const clang = await new Deno.Command("clang", {
+      args: ["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", `-I${ROOT}kernels/build`, "-c", `${ROOT}bench/bpf/floor.bpf.c`, "-o", obj],
+    }).output();
+    if (!clang.success) throw new Error(`clang failed: ${new TextDecoder().decode(clang.stderr)}`);
+    return new BenchEnv(dir, loadLibbpf(), await Deno.readFile(obj));
+  }
+
+  /** Runs the load generator; returns the number it prints. */
+  async load(...args: string[]): Promise<number> {
+    const out = await new Deno.Command(`${this.dir}/load`, { args, stdout: "piped", stderr: "piped" }).output();
+    if (!out.success) throw new Error(`load ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+    return Number(new TextDecoder().decode(out.stdout).trim());
+  }
+
+  /** Attaches one of the floor's empty programs. */
+  floor(program: "floor_tp_btf" | "floor_raw_tp"): Attached {
+    const obj = BpfObject.open(this.lib, "floor", this.floorObject);
+    let link: BpfLink | undefined;
+    try {
+      obj.program(program).setAutoload(true);
+      obj.load();
+      link = obj.program(program).attach();
+    } catch (e) {
+      obj.close();
+      throw e;
+    }
+    return {
+      name: `floor: empty ${program.slice(6)}`,
+      close: () => {
+        link?.destroy();
+        obj.close();
+        return Promise.resolve();
+      },
+    };
+  }
+
+  /** Loads a bpfink strategy (alternate programs on request). */
+  strategy(
+    name: StrategyName,
+    onEvent: (e: FimEvent) => void = () => {},
+    alternate = false,
+  ): Attached {
+    const k = FimKernel.load(this.lib, name, EMBEDDED_OBJECTS[name], { onEvent, alternate });
+    return { name: `bpfink ${name}${alternate ? " (raw_tp)" : ""}`, kernel: k, close: () => k.close() };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}
+
+/** Median of numbers. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Percentile (0-100) of numbers. */
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/** A Markdown table. */
+export function table(head: string[], rows: (string | number)[][]): string {
+  return [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The floor: empty programs on the hooks the tracepoint strategy uses. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("?tp_btf/sys_exit")
+int BPF_PROG(floor_tp_btf, struct pt_regs *regs, long ret)
+{
+	return 0;
+}
+
+SEC("?raw_tp/sys_exit")
+int floor_raw_tp(struct bpf_raw_tracepoint_args *ctx)
+{
+	return 0;
+}

@@ -1,0 +1,84 @@
+// Load generators for bench/: each mode prints one number on stdout.
+//   write PATH N            ns per 1-byte write() to PATH (unwatched), N times
+//   getppid N               ns per getppid() syscall
+//   spaced PATH N USEC      N 1-byte writes to PATH, USEC microseconds apart; prints N
+//   roundrobin DIR K SECS   1-byte writes round-robin over DIR/f0..f(K-1) for SECS; prints writes done
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && !strcmp(argv[1], "write")) {
+		long n = atol(argv[3]);
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			return perror("open"), 1;
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			if (write(fd, "x", 1) != 1)
+				return perror("write"), 1;
+			if ((i & 4095) == 4095)
+				lseek(fd, 0, SEEK_SET);
+		}
+		printf("%.2f\n", (now_ns() - t0) / n);
+		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "getppid")) {
+		long n = atol(argv[2]);
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			syscall(SYS_getppid);
+		printf("%.2f\n", (now_ns() - t0) / n);
+		return 0;
+	}
+	if (argc >= 5 && !strcmp(argv[1], "spaced")) {
+		long n = atol(argv[3]);
+		useconds_t us = atoi(argv[4]);
+		int fd = open(argv[2], O_WRONLY | O_APPEND);
+		if (fd < 0)
+			return perror("open"), 1;
+		for (long i = 0; i < n; i++) {
+			if (write(fd, "y", 1) != 1)
+				return perror("write"), 1;
+			usleep(us);
+		}
+		printf("%ld\n", n);
+		return 0;
+	}
+	if (argc >= 5 && !strcmp(argv[1], "roundrobin")) {
+		int k = atoi(argv[3]);
+		double secs = atof(argv[4]);
+		int *fds = calloc(k, sizeof(int));
+		char path[4096];
+		for (int i = 0; i < k; i++) {
+			snprintf(path, sizeof(path), "%s/f%d", argv[2], i);
+			fds[i] = open(path, O_WRONLY | O_APPEND);
+			if (fds[i] < 0)
+				return perror("open"), 1;
+		}
+		double end = now_ns() + secs * 1e9;
+		long writes = 0;
+		while (now_ns() < end) {
+			for (int i = 0; i < k; i++, writes++)
+				if (write(fds[i], "z", 1) != 1)
+					return perror("write"), 1;
+		}
+		printf("%ld\n", writes);
+		return 0;
+	}
+	fprintf(stderr, "usage: see the comment at the top of load.c\n");
+	return 2;
+}

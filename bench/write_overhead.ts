@@ -1,0 +1,77 @@
+/**
+ * Cost of a 1-byte write() to an unwatched file, and of getppid(), with
+ * nothing attached, with the floor (empty programs on the same hook), and
+ * with each bpfink strategy that loads here. Conditions are interleaved in
+ * rounds and reported as medians and ratios to "off", measured in one run.
+ *
+ * @module
+ */
+import { STRATEGIES } from "../kernels/strategies.ts";
+import { inodeOf } from "../src/watch/inode_key.ts";
+import { type Attached, BenchEnv, median, table } from "./bench_env.ts";
+
+type Condition = { name: string; attach: () => Attached | undefined };
+
+/** Runs the benchmark; returns its Markdown section. */
+export async function writeOverhead(env: BenchEnv, quick: boolean): Promise<string> {
+  const n = quick ? 200_000 : 2_000_000;
+  const rounds = quick ? 3 : 7;
+  const file = `${env.dir}/unwatched`;
+  // 100 watched files (not the one written), as a realistic map.
+  const watched: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const p = `${env.dir}/watched-${i}`;
+    await Deno.writeTextFile(p, "x");
+    watched.push(p);
+  }
+  const withWatches = (a: Attached): Attached => {
+    for (const p of watched) a.kernel!.watchInode(inodeOf(Deno.statSync(p)), 1);
+    return a;
+  };
+  const skipped: string[] = [];
+  const conditions: Condition[] = [
+    { name: "off", attach: () => undefined },
+    { name: "floor: empty tp_btf/sys_exit", attach: () => env.floor("floor_tp_btf") },
+    { name: "floor: empty raw_tp/sys_exit", attach: () => env.floor("floor_raw_tp") },
+  ];
+  for (const s of STRATEGIES) {
+    try {
+      const a = env.strategy(s.name);
+      await a.close();
+      conditions.push({ name: `bpfink ${s.name}`, attach: () => withWatches(env.strategy(s.name)) });
+      if (s.alternates) {
+        conditions.push({ name: `bpfink ${s.name} (raw_tp twin)`, attach: () => withWatches(env.strategy(s.name, undefined, true)) });
+      }
+    } catch (e) {
+      skipped.push(`${s.name}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+    }
+  }
+  const writes = new Map<string, number[]>();
+  const ppids = new Map<string, number[]>();
+  for (let r = 0; r < rounds; r++) {
+    const order = conditions.map((_, i) => conditions[(i + r) % conditions.length]);
+    for (const c of order) {
+      const a = c.attach();
+      try {
+        writes.set(c.name, [...(writes.get(c.name) ?? []), await env.load("write", file, String(n))]);
+        ppids.set(c.name, [...(ppids.get(c.name) ?? []), await env.load("getppid", String(n))]);
+      } finally {
+        await a?.close();
+      }
+    }
+  }
+  const offW = median(writes.get("off")!);
+  const offP = median(ppids.get("off")!);
+  const rows = conditions.map((c) => {
+    const w = median(writes.get(c.name)!);
+    const p = median(ppids.get(c.name)!);
+    return [c.name, w.toFixed(1), `${(w / offW).toFixed(3)}×`, `+${(w - offW).toFixed(1)}`, p.toFixed(1), `${(p / offP).toFixed(3)}×`];
+  });
+  return [
+    `### Write overhead (${n.toLocaleString("en")} calls × ${rounds} interleaved rounds, medians)`,
+    "",
+    table(["condition", "write ns", "write ratio", "write +ns", "getppid ns", "getppid ratio"], rows),
+    "",
+    ...(skipped.length ? ["Not loadable on this kernel:", ...skipped.map((s) => `- ${s}`), ""] : []),
+  ].join("\n");
+}
