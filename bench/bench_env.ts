@@ -23,15 +23,32 @@ export interface Attached {
 
 /** The benchmark environment. */
 export class BenchEnv implements AsyncDisposable {
-  private constructor(readonly dir: string, readonly lib: Libbpf, readonly floorObject: Uint8Array) {}
+  private constructor(
+    readonly dir: string,
+    readonly lib: Libbpf,
+    readonly floorObject: Uint8Array,
+  ) {}
 
   static async create(): Promise<BenchEnv> {
     const dir = await Deno.makeTempDir({ prefix: "bpfink-bench-" });
-    const cc = await new Deno.Command("gcc", { args: ["-O2", "-o", `${dir}/load`, `${ROOT}bench/c/load.c`] }).output();
+    const cc = await new Deno.Command("gcc", {
+      args: ["-O2", "-o", `${dir}/load`, `${ROOT}bench/c/load.c`],
+    }).output();
     if (!cc.success) throw new Error(`gcc failed: ${new TextDecoder().decode(cc.stderr)}`);
     const obj = `${dir}/floor.bpf.o`;
     const clang = await new Deno.Command("clang", {
-      args: ["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", `-I${ROOT}kernels/build`, "-c", `${ROOT}bench/bpf/floor.bpf.c`, "-o", obj],
+      args: [
+        "-g",
+        "-O2",
+        "-target",
+        "bpf",
+        "-D__TARGET_ARCH_x86",
+        `-I${ROOT}kernels/build`,
+        "-c",
+        `${ROOT}bench/bpf/floor.bpf.c`,
+        "-o",
+        obj,
+      ],
     }).output();
     if (!clang.success) throw new Error(`clang failed: ${new TextDecoder().decode(clang.stderr)}`);
     return new BenchEnv(dir, loadLibbpf(), await Deno.readFile(obj));
@@ -39,8 +56,14 @@ export class BenchEnv implements AsyncDisposable {
 
   /** Runs the load generator; returns the number it prints. */
   async load(...args: string[]): Promise<number> {
-    const out = await new Deno.Command(`${this.dir}/load`, { args, stdout: "piped", stderr: "piped" }).output();
-    if (!out.success) throw new Error(`load ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+    const out = await new Deno.Command(`${this.dir}/load`, {
+      args,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`load ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+    }
     return Number(new TextDecoder().decode(out.stdout).trim());
   }
 
@@ -73,7 +96,11 @@ export class BenchEnv implements AsyncDisposable {
     alternate = false,
   ): Attached {
     const k = FimKernel.load(this.lib, name, EMBEDDED_OBJECTS[name], { onEvent, alternate });
-    return { name: `bpfink ${name}${alternate ? " (raw_tp)" : ""}`, kernel: k, close: () => k.close() };
+    return {
+      name: `bpfink ${name}${alternate ? " (raw_tp)" : ""}`,
+      kernel: k,
+      close: () => k.close(),
+    };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -11,7 +11,9 @@ import type { Output } from "../src/outputs/output.ts";
 import { inodeOf } from "../src/watch/inode_key.ts";
 import { BenchEnv, percentile, table } from "./bench_env.ts";
 
-const libc = Deno.dlopen("libc.so.6", { clock_gettime: { parameters: ["i32", "buffer"], result: "i32" } });
+const libc = Deno.dlopen("libc.so.6", {
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+});
 const ts = new BigInt64Array(2);
 function monoNs(): bigint {
   libc.symbols.clock_gettime(1, new Uint8Array(ts.buffer));
@@ -19,7 +21,14 @@ function monoNs(): bigint {
 }
 
 function row(name: string, us: number[]): (string | number)[] {
-  return [name, us.length, percentile(us, 50).toFixed(0), percentile(us, 90).toFixed(0), percentile(us, 99).toFixed(0), Math.max(...us).toFixed(0)];
+  return [
+    name,
+    us.length,
+    percentile(us, 50).toFixed(0),
+    percentile(us, 90).toFixed(0),
+    percentile(us, 99).toFixed(0),
+    Math.max(...us).toFixed(0),
+  ];
 }
 
 /** Runs the benchmark; returns its Markdown section. */
@@ -61,7 +70,9 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
       const before = arrivals.length;
       const t0 = performance.now();
       await Deno.writeTextFile(agentFile, `${i}\n`, { append: true });
-      while (arrivals.length === before && performance.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 0));
+      while (arrivals.length === before && performance.now() - t0 < 1000) {
+        await new Promise((r) => setTimeout(r, 0));
+      }
       if (arrivals.length > before) agentUs.push((arrivals[arrivals.length - 1] - t0) * 1000);
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -16,11 +16,18 @@ await using env = await BenchEnv.create();
 const parts = [
   `## bpfink benchmarks`,
   "",
-  `Kernel ${Deno.osRelease()}, ${navigator.hardwareConcurrency} CPUs, ${new Date().toISOString().slice(0, 10)}. ` +
+  `Kernel ${Deno.osRelease()}, ${navigator.hardwareConcurrency} CPUs, ${
+    new Date().toISOString().slice(0, 10)
+  }. ` +
   `Command: \`deno run -A bench/run.ts${quick ? " --quick" : ""}\`.`,
   "",
 ];
-for (const [name, fn] of [["write overhead", writeOverhead], ["latency", latency], ["throughput", throughput]] as const) {
+for (
+  const [name, fn] of [["write overhead", writeOverhead], ["latency", latency], [
+    "throughput",
+    throughput,
+  ]] as const
+) {
   console.error(`running ${name}...`);
   const section = await fn(env, quick);
   console.log(section);

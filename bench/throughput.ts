@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { inodeOf, inodeKeyString } from "../src/watch/inode_key.ts";
+import { inodeKeyString, inodeOf } from "../src/watch/inode_key.ts";
 import type { InodeId } from "../src/watch/inode_key.ts";
 import { BenchEnv, table } from "./bench_env.ts";
 
@@ -50,7 +50,14 @@ export async function throughput(env: BenchEnv, quick: boolean): Promise<string>
   return [
     `### Throughput: ${k} watched files written round-robin for ${secs} s`,
     "",
-    table(["mode", "writes/s", "events/s delivered", "events", "coalesced in kernel", "ring buffer drops"], rows),
+    table([
+      "mode",
+      "writes/s",
+      "events/s delivered",
+      "events",
+      "coalesced in kernel",
+      "ring buffer drops",
+    ], rows),
     "",
   ].join("\n");
 }

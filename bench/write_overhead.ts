@@ -38,9 +38,15 @@ export async function writeOverhead(env: BenchEnv, quick: boolean): Promise<stri
     try {
       const a = env.strategy(s.name);
       await a.close();
-      conditions.push({ name: `bpfink ${s.name}`, attach: () => withWatches(env.strategy(s.name)) });
+      conditions.push({
+        name: `bpfink ${s.name}`,
+        attach: () => withWatches(env.strategy(s.name)),
+      });
       if (s.alternates) {
-        conditions.push({ name: `bpfink ${s.name} (raw_tp twin)`, attach: () => withWatches(env.strategy(s.name, undefined, true)) });
+        conditions.push({
+          name: `bpfink ${s.name} (raw_tp twin)`,
+          attach: () => withWatches(env.strategy(s.name, undefined, true)),
+        });
       }
     } catch (e) {
       skipped.push(`${s.name}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
@@ -53,7 +59,10 @@ export async function writeOverhead(env: BenchEnv, quick: boolean): Promise<stri
     for (const c of order) {
       const a = c.attach();
       try {
-        writes.set(c.name, [...(writes.get(c.name) ?? []), await env.load("write", file, String(n))]);
+        writes.set(c.name, [
+          ...(writes.get(c.name) ?? []),
+          await env.load("write", file, String(n)),
+        ]);
         ppids.set(c.name, [...(ppids.get(c.name) ?? []), await env.load("getppid", String(n))]);
       } finally {
         await a?.close();
@@ -65,13 +74,25 @@ export async function writeOverhead(env: BenchEnv, quick: boolean): Promise<stri
   const rows = conditions.map((c) => {
     const w = median(writes.get(c.name)!);
     const p = median(ppids.get(c.name)!);
-    return [c.name, w.toFixed(1), `${(w / offW).toFixed(3)}×`, `+${(w - offW).toFixed(1)}`, p.toFixed(1), `${(p / offP).toFixed(3)}×`];
+    return [
+      c.name,
+      w.toFixed(1),
+      `${(w / offW).toFixed(3)}×`,
+      `+${(w - offW).toFixed(1)}`,
+      p.toFixed(1),
+      `${(p / offP).toFixed(3)}×`,
+    ];
   });
   return [
     `### Write overhead (${n.toLocaleString("en")} calls × ${rounds} interleaved rounds, medians)`,
     "",
-    table(["condition", "write ns", "write ratio", "write +ns", "getppid ns", "getppid ratio"], rows),
+    table(
+      ["condition", "write ns", "write ratio", "write +ns", "getppid ns", "getppid ratio"],
+      rows,
+    ),
     "",
-    ...(skipped.length ? ["Not loadable on this kernel:", ...skipped.map((s) => `- ${s}`), ""] : []),
+    ...(skipped.length
+      ? ["Not loadable on this kernel:", ...skipped.map((s) => `- ${s}`), ""]
+      : []),
   ].join("\n");
 }

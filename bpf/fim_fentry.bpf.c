@@ -11,7 +11,7 @@
 	SEC("fexit/__x64_sys_" #name)                                          \
 	int BPF_PROG(exit_##name, struct pt_regs *regs, long ret)              \
 	{                                                                      \
-		return fim_on_syscall_exit(NR_##name, regs, ret);              \
+		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
 	}
 
 FIM_SYSCALLS(FIM_FEXIT)

@@ -34,7 +34,7 @@ struct {
 			return 0;                                              \
 		regs = (struct pt_regs *)*r;                                   \
 		bpf_map_delete_elem(&inflight, &id);                           \
-		return fim_on_syscall_exit(NR_##name, regs, ret);              \
+		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
 	}
 
 FIM_SYSCALLS(FIM_KPROBE_PAIR)
