@@ -99,3 +99,12 @@ Deno.test("the example config passes bpfink config check; a broken one fails wit
   );
   assertIncludes(bad.stderr, `${dir.path}/bad.yaml:3:1: error: config: unknown key "log_levl"`);
 });
+
+Deno.test("no BTF: one clear sentence, exit 1 (a missing --btf path stands in for a kernel without BTF)", async () => {
+  const r = await run(["./bpfink", "--paths", "/etc/hostname", "--btf", "/nonexistent/vmlinux.btf"]);
+  assertEquals(r.code, 1, r.stdout + r.stderr);
+  assertIncludes(r.stderr, "bpfink: the BTF file /nonexistent/vmlinux.btf does not exist");
+  const k = await run(["./bpfink", "kernels", "--btf", "/nonexistent/vmlinux.btf"]);
+  assertIncludes(k.stdout, "BTF:               missing");
+  assertIncludes(k.stdout, "no BTF: strategies were not tried");
+});
