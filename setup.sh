@@ -7,8 +7,10 @@ cd "$(dirname "$(readlink -f "$0")")"
 
 # clang/llvm/libbpf-dev/bpftool build the BPF objects; libbpf1 is the host libbpf fallback;
 # python3, sed, procps, util-linux, tmux, passwd (useradd...) and sudo (visudo) are used by
-# the tests; npm fetches Deno.
-APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc sed procps util-linux tmux passwd sudo)
+# the tests; qemu, busybox-static, cpio and the decompressors run the kernel matrix;
+# npm fetches Deno.
+APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc sed procps util-linux tmux passwd sudo
+  qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -9,7 +9,7 @@ import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 import type { Output } from "../src/outputs/output.ts";
 import { inodeOf } from "../src/watch/inode_key.ts";
-import { BenchEnv, percentile, table } from "./bench_env.ts";
+import { type BenchEnv, percentile, table } from "./bench_env.ts";
 
 const libc = Deno.dlopen("libc.so.6", {
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },

@@ -7,7 +7,7 @@
  */
 import { inodeKeyString, inodeOf } from "../src/watch/inode_key.ts";
 import type { InodeId } from "../src/watch/inode_key.ts";
-import { BenchEnv, table } from "./bench_env.ts";
+import { type BenchEnv, table } from "./bench_env.ts";
 
 /** Runs the benchmark; returns its Markdown section. */
 export async function throughput(env: BenchEnv, quick: boolean): Promise<string> {

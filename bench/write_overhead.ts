@@ -8,7 +8,7 @@
  */
 import { STRATEGIES } from "../kernels/strategies.ts";
 import { inodeOf } from "../src/watch/inode_key.ts";
-import { type Attached, BenchEnv, median, table } from "./bench_env.ts";
+import { type Attached, type BenchEnv, median, table } from "./bench_env.ts";
 
 type Condition = { name: string; attach: () => Attached | undefined };
 

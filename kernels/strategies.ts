@@ -31,14 +31,48 @@ export interface StrategySpec {
   alternates?: Record<string, { replaces: string; why: string }>;
 }
 
-const optionalSyscalls = (prefix: string): Record<string, string> => ({
-  [`${prefix}pwritev2`]: "pwritev2() writes (syscall absent before 4.6)",
-  [`${prefix}openat2`]: "openat2(O_TRUNC|O_CREAT) (syscall absent before 5.6)",
-  [`${prefix}creat`]: "creat()",
-  [`${prefix}truncate`]: "truncate(path)",
-  [`${prefix}rmdir`]: "rmdir() of a watched directory",
-  [`${prefix}fchmodat2`]: "fchmodat2() (syscall absent before 6.6)",
-});
+/**
+ * Syscalls whose programs may fail to load or attach on some kernel (absent
+ * syscall, odd BTF for its entry point, as 5.10 has for copy_file_range)
+ * without failing the strategy: only that coverage is lost, and reported.
+ * write, pwrite64, writev, pwritev, rename*, unlink*, open* are required.
+ */
+const OPTIONAL_SYSCALLS: Record<string, string> = {
+  pwritev2: "pwritev2() writes (syscall absent before 4.6)",
+  openat2: "openat2(O_TRUNC|O_CREAT) (syscall absent before 5.6)",
+  creat: "creat()",
+  truncate: "truncate(path)",
+  ftruncate: "ftruncate()",
+  rmdir: "rmdir() of a watched directory",
+  fallocate: "fallocate()",
+  sendfile64: "sendfile() into a watched file",
+  splice: "splice() into a watched file",
+  copy_file_range: "copy_file_range() into a watched file",
+  fchmod: "fchmod()",
+  fchown: "fchown()",
+  fsetxattr: "fsetxattr()",
+  fremovexattr: "fremovexattr()",
+  utimensat: "utimensat()/futimens()",
+  chmod: "chmod()",
+  chown: "chown()",
+  lchown: "lchown()",
+  utime: "utime()",
+  utimes: "utimes()",
+  setxattr: "setxattr()",
+  lsetxattr: "lsetxattr()",
+  removexattr: "removexattr()",
+  lremovexattr: "lremovexattr()",
+  fchmodat: "fchmodat()",
+  fchmodat2: "fchmodat2() (syscall absent before 6.6)",
+  fchownat: "fchownat()",
+  futimesat: "futimesat()",
+  link: "link()",
+  linkat: "linkat()",
+  mmap: "mmap(MAP_SHARED, PROT_WRITE) of a watched file",
+};
+
+const optionalSyscalls = (prefix: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(OPTIONAL_SYSCALLS).map(([k, v]) => [`${prefix}${k}`, v]));
 
 /** Every embedded strategy, best (cheapest per write) first. */
 export const STRATEGIES: readonly StrategySpec[] = [

@@ -101,7 +101,13 @@ Deno.test("the example config passes bpfink config check; a broken one fails wit
 });
 
 Deno.test("no BTF: one clear sentence, exit 1 (a missing --btf path stands in for a kernel without BTF)", async () => {
-  const r = await run(["./bpfink", "--paths", "/etc/hostname", "--btf", "/nonexistent/vmlinux.btf"]);
+  const r = await run([
+    "./bpfink",
+    "--paths",
+    "/etc/hostname",
+    "--btf",
+    "/nonexistent/vmlinux.btf",
+  ]);
   assertEquals(r.code, 1, r.stdout + r.stderr);
   assertIncludes(r.stderr, "bpfink: the BTF file /nonexistent/vmlinux.btf does not exist");
   const k = await run(["./bpfink", "kernels", "--btf", "/nonexistent/vmlinux.btf"]);

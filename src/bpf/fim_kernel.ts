@@ -14,6 +14,7 @@ import {
   UpdateFlag,
 } from "./bpf_object.ts";
 import { decodeFimEvent, type FimEvent } from "./fim_event.ts";
+import { kernelFunctions, sectionTarget } from "../kernel/kernel_symbols.ts";
 import type { Libbpf } from "./libbpf.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import { encodeInodeKey, encodeNameKey, type InodeId } from "../watch/inode_key.ts";
@@ -79,39 +80,78 @@ export class FimKernel {
     this.#stats = obj.map("stats");
   }
 
-  /** Opens, loads and attaches strategy `name` from `bytes`, then starts polling. */
+  /**
+   * Opens, loads and attaches strategy `name` from `bytes`, then starts polling.
+   * An optional program that the kernel lacks, refuses or cannot attach only
+   * loses its coverage (listed in `lost`); any other failure fails the load.
+   */
   static load(lib: Libbpf, name: StrategyName, bytes: Uint8Array, opts: LoadOptions): FimKernel {
     const spec = strategy(name);
-    const obj = BpfObject.open(lib, `fim-${name}`, bytes, opts);
-    let k: FimKernel | undefined;
-    try {
-      const t0 = performance.now();
-      chooseVariant(obj, spec, opts.alternate ?? false);
-      obj.load();
-      const t1 = performance.now();
-      const lost: LostCoverage[] = [];
-      const links: BpfLink[] = [];
-      for (const p of obj.programs()) {
-        if (!p.autoload) continue;
-        try {
-          links.push(p.attach());
-        } catch (e) {
-          if (!(e instanceof BpfError) || !(p.name in spec.optional)) throw e;
-          lost.push({ program: p.name, lost: spec.optional[p.name], error: e.message });
+    const lost: LostCoverage[] = [];
+    const dropped = new Set<string>();
+    // libbpf cannot load part of an object: on a refused optional program, reopen without it.
+    for (let attempt = 0;; attempt++) {
+      const obj = BpfObject.open(lib, `fim-${name}`, bytes, opts);
+      try {
+        const t0 = performance.now();
+        chooseVariant(obj, spec, opts.alternate ?? false);
+        // Optional programs aimed at a function this kernel lacks would fail the whole
+        // load (fentry resolves its target at load time): leave them out up front.
+        const funcs = kernelFunctions();
+        for (const p of obj.programs()) {
+          const target = sectionTarget(p.section);
+          if (!(p.name in spec.optional)) continue;
+          if (dropped.has(p.name)) p.setAutoload(false);
+          else if (target && funcs.size > 0 && !funcs.has(target)) {
+            p.setAutoload(false);
+            dropped.add(p.name);
+            lost.push({
+              program: p.name,
+              lost: spec.optional[p.name],
+              error: `${target} is not in this kernel`,
+            });
+          }
         }
+        try {
+          obj.load();
+        } catch (e) {
+          const prog = e instanceof BpfError
+            ? /^program (\S+)/.exec(e.target ?? "")?.[1]
+            : undefined;
+          if (!prog || !(prog in spec.optional) || dropped.has(prog) || attempt > 64) throw e;
+          dropped.add(prog);
+          lost.push({
+            program: prog,
+            lost: spec.optional[prog],
+            error: (e as BpfError).message.split("\n")[0],
+          });
+          obj.close();
+          continue;
+        }
+        const t1 = performance.now();
+        const links: BpfLink[] = [];
+        for (const p of obj.programs()) {
+          if (!p.autoload) continue;
+          try {
+            links.push(p.attach());
+          } catch (e) {
+            if (!(e instanceof BpfError) || !(p.name in spec.optional)) throw e;
+            lost.push({ program: p.name, lost: spec.optional[p.name], error: e.message });
+          }
+        }
+        const k = new FimKernel(spec, obj, opts.onEvent, t1 - t0, performance.now() - t1);
+        k.#links = links;
+        k.lost.push(...lost);
+        k.#rb = new RingBuffer(obj.map("events"), (sample) => {
+          const e = decodeFimEvent(sample);
+          if (e) k.onEvent(e);
+        });
+        k.#rb.start();
+        return k;
+      } catch (e) {
+        obj.close();
+        throw e;
       }
-      k = new FimKernel(spec, obj, opts.onEvent, t1 - t0, performance.now() - t1);
-      k.#links = links;
-      k.lost.push(...lost);
-      k.#rb = new RingBuffer(obj.map("events"), (bytes) => {
-        const e = decodeFimEvent(bytes);
-        if (e) k!.onEvent(e);
-      });
-      k.#rb.start();
-      return k;
-    } catch (e) {
-      obj.close();
-      throw e;
     }
   }
 
