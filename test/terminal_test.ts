@@ -29,7 +29,8 @@ Deno.test("in a terminal: a bold header, one colored line per change, Ctrl-C exi
   const f = `${dir.path}/passwd`;
   await Deno.writeTextFile(f, "root:x:0:0:root:/root:/bin/bash\n");
   const session = `bpfink-test-${crypto.randomUUID().slice(0, 8)}`;
-  const cmd = `cd ${Deno.cwd()} && ./bpfink --paths ${f}; echo EXIT=$?; sleep 30`;
+  // NO_COLOR (set by CI) would rightly turn colors off: this test is about a plain terminal.
+  const cmd = `cd ${Deno.cwd()} && env -u NO_COLOR ./bpfink --paths ${f}; echo EXIT=$?; sleep 30`;
   const started = await run([
     "tmux",
     "new-session",
