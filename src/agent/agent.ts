@@ -24,7 +24,14 @@ import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
+import {
+  LabeledCounter,
+  MetricsRegistry,
+  processUsage,
+  Pulled,
+} from "../metrics/metrics_registry.ts";
 import type { Output } from "../outputs/output.ts";
+import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
@@ -93,6 +100,12 @@ export class Agent {
   #adding: Promise<void> = Promise.resolve();
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
+  /** The agent's metrics (Prometheus endpoint, Graphite push). */
+  readonly metrics = new MetricsRegistry();
+  #eventsByAction = new LabeledCounter(
+    "bpfink_events_total",
+    "Change events reported, by event.action.",
+  );
   /** Rescans caused by dropped events. */
   rescans = 0;
   /** When the last full reconcile started and how long it took. */
@@ -132,10 +145,118 @@ export class Agent {
       warn: (m) => log("watch").warn(m),
     });
     kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
+    this.#registerMetrics();
     this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
     if (opts.reconcileIntervalMs) {
       this.#timers.push(setInterval(() => this.reconcile(), opts.reconcileIntervalMs));
     }
+  }
+
+  #registerMetrics(): void {
+    const m = this.metrics;
+    const k = this.#kernel;
+    m.add(this.#eventsByAction);
+    m.add(
+      new Pulled(
+        "bpfink_ringbuf_drops_total",
+        "Kernel events lost to a full ring buffer (each one triggers a rescan).",
+        "counter",
+        () => Number(k.counters().drops),
+      ),
+    );
+    m.add(
+      new Pulled(
+        "bpfink_kernel_events_total",
+        "Events the kernel side submitted.",
+        "counter",
+        () => Number(k.counters().events),
+      ),
+    );
+    m.add(
+      new Pulled(
+        "bpfink_kernel_coalesced_total",
+        "Writes folded into an event already pending.",
+        "counter",
+        () => Number(k.counters().coalesced),
+      ),
+    );
+    m.add(
+      new Pulled(
+        "bpfink_rescans_total",
+        "Full rescans after dropped events.",
+        "counter",
+        () => this.rescans,
+      ),
+    );
+    m.add(
+      new Pulled(
+        "bpfink_watched_inodes",
+        "Watched paths that exist (each is an inode in the kernel map).",
+        "gauge",
+        () => this.watch.present,
+      ),
+    );
+    m.add(
+      new Pulled(
+        "bpfink_kernel_object_info",
+        "The kernel object in use.",
+        "gauge",
+        () => [{ labels: { strategy: k.spec.name, object: k.spec.object }, value: 1 }],
+      ),
+    );
+    const sinks = (field: "sent" | "dropped") => () =>
+      this.opts.outputs.filter((o) => o instanceof QueuedOutput).map((o) => ({
+        labels: { output: o.name },
+        value: (o as QueuedOutput).counters[field],
+      }));
+    m.add(
+      new Pulled(
+        "bpfink_sink_sent_total",
+        "Events delivered, by output.",
+        "counter",
+        sinks("sent"),
+      ),
+    );
+    m.add(
+      new Pulled(
+        "bpfink_sink_dropped_total",
+        "Events an output could not deliver (full buffer or gave up).",
+        "counter",
+        sinks("dropped"),
+      ),
+    );
+    m.add(
+      new Pulled(
+        "bpfink_last_reconcile_timestamp_seconds",
+        "When the last full reconcile started.",
+        "gauge",
+        () => (this.lastReconcile?.at.getTime() ?? 0) / 1000,
+      ),
+    );
+    m.add(
+      new Pulled(
+        "bpfink_last_reconcile_duration_seconds",
+        "How long the last full reconcile took.",
+        "gauge",
+        () => (this.lastReconcile?.ms ?? 0) / 1000,
+      ),
+    );
+    m.add(
+      new Pulled(
+        "process_resident_memory_bytes",
+        "Resident memory of the agent.",
+        "gauge",
+        () => processUsage().rssBytes,
+      ),
+    );
+    m.add(
+      new Pulled(
+        "process_cpu_seconds_total",
+        "CPU time of the agent.",
+        "counter",
+        () => processUsage().cpuSeconds,
+      ),
+    );
   }
 
   /** Starts the agent: preflight, kernel object, watches, baseline, start record. */
@@ -334,6 +455,7 @@ export class Agent {
   }
 
   #publish(e: ChangeEvent): void {
+    if (e.event.action !== "started") this.#eventsByAction.inc({ action: e.event.action });
     for (const o of this.opts.outputs) {
       try {
         o.write(e);

@@ -8,9 +8,11 @@ import { AgentError } from "../agent/agent_error.ts";
 import type { Config } from "../config/config_types.ts";
 import { formatProblems, loadConfig } from "../config/load_config.ts";
 import { log, setupLogging } from "../log.ts";
-import { JsonLinesOutput } from "../outputs/json_lines.ts";
 import type { Output } from "../outputs/output.ts";
-import { TerminalOutput } from "../outputs/terminal.ts";
+import { createOutput } from "../outputs/output_factory.ts";
+import { FileOutput } from "../outputs/file_output.ts";
+import { GraphitePusher } from "../metrics/graphite_push.ts";
+import { servePrometheus } from "../metrics/prometheus_endpoint.ts";
 import { waitForTermination } from "./signals.ts";
 import { parseStrategy } from "./watch_command.ts";
 
@@ -25,10 +27,11 @@ export interface RunCommandOptions {
 /** Builds the configured outputs. */
 export function outputsFor(config: Config): Output[] {
   return config.outputs.map((o) => {
-    if (o.type === "stdout") {
-      return o.format === "text" ? new TerminalOutput() : new JsonLinesOutput();
+    try {
+      return createOutput(o);
+    } catch (e) {
+      throw new AgentError(`output ${o.type}: ${e instanceof Error ? e.message : e}`, 2);
     }
-    throw new AgentError(`output type ${o.type} is not available in this build`);
   });
 }
 
@@ -51,10 +54,33 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     libbpf: opts.libbpf,
   });
   log().info(`running: ${agent.kernel.spec.name}, ${agent.watch.present} paths watched`);
+  const prom = config.metrics.prometheus
+    ? servePrometheus(agent.metrics, config.metrics.prometheus.listen)
+    : undefined;
+  if (prom) {
+    log("metrics").info(
+      `prometheus metrics on ${
+        config.metrics.prometheus!.listen.replace(/:0$/, ":" + prom.port)
+      }/metrics`,
+    );
+  }
+  const g = config.metrics.graphite;
+  const graphite = g
+    ? new GraphitePusher(agent.metrics, g.address, g.prefix, g.intervalMs)
+    : undefined;
+  // SIGHUP: logrotate moved the files away; reopen them.
+  const onHup = () => {
+    for (const o of agent.opts.outputs) if (o instanceof FileOutput) o.reopen();
+  };
+  Deno.addSignalListener("SIGHUP", onHup);
   const outcome = await Promise.race([
     waitForTermination().then(() => undefined),
     agent.done.then(() => new Error("event polling stopped"), (e) => e),
   ]);
+  Deno.removeSignalListener("SIGHUP", onHup);
+  await graphite?.push();
+  graphite?.close();
+  await prom?.close();
   await agent.stop();
   if (outcome) {
     log().error(`stopped: ${outcome instanceof Error ? outcome.message : outcome}`);
