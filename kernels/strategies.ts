@@ -105,7 +105,10 @@ export const STRATEGIES: readonly StrategySpec[] = [
     needs:
       "raw tracepoints (4.17+), BTF for CO-RE; costs every syscall a trip through the tracing slow path",
     minKernel: "5.5",
-    optional: {},
+    optional: {
+      fim_io_uring_complete:
+        "io_uring writes (needs the io_uring_complete tracepoint and bpf_rdonly_cast, 6.2+)",
+    },
     alternates: {
       fim_sys_exit_raw: {
         replaces: "fim_sys_exit",

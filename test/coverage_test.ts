@@ -6,6 +6,7 @@
 import { assert } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { sha256File } from "../src/watch/file_state.ts";
 
 interface Row {
   name: string;
@@ -16,6 +17,8 @@ interface Row {
   comm: string;
   /** Path the event is about, relative to D (default the row's file). */
   target?: string;
+  /** Also require an event carrying the file's final content hash (the last write was seen). */
+  finalHash?: boolean;
 }
 
 const py = (code: string): string[] => ["python3", "-c", code, "F"];
@@ -110,6 +113,26 @@ const ROWS: Row[] = [
     comm: "python3",
   },
   {
+    // Spaced writes (thinktime) so only io_uring completions, not the open, can show the last one.
+    name: "io_uring writes (fio), no write syscall at all",
+    cmd: [
+      "fio",
+      "--name=cov",
+      "--filename={F}",
+      "--ioengine=io_uring",
+      "--rw=write",
+      "--bs=4k",
+      "--size=16k",
+      "--fallocate=none",
+      "--thread",
+      "--thinktime=150000",
+      "--output=/dev/null",
+    ],
+    action: "modified",
+    comm: "fio",
+    finalHash: true,
+  },
+  {
     name: "dd conv=notrunc",
     cmd: ["dd", "if=/etc/hostname", "of={F}", "bs=1", "count=2", "conv=notrunc", "status=none"],
     action: "modified",
@@ -168,7 +191,7 @@ const ROWS: Row[] = [
 Deno.test("coverage: each change method is reported live with the process that did it", async () => {
   await using dir = await tempDir();
   const files = ROWS.map((_, i) => `${dir.path}/row${i}`);
-  for (const f of files) await Deno.writeTextFile(f, "original content\n");
+  for (const f of files) await Deno.writeTextFile(f, "original content\n".padEnd(16384, "."));
   const out = new CaptureOutput();
   const agent = await Agent.start({ watches: watchesForPaths([dir.path]), outputs: [out] });
   const missed: string[] = [];
@@ -179,10 +202,12 @@ Deno.test("coverage: each change method is reported live with the process that d
       const cmd = row.cmd.map((a) => a === "F" ? f : a.replace("{F}", f));
       const r = await run(cmd);
       assert(r.code === 0, `${row.name}: ${cmd.join(" ")} failed: ${r.stderr}`);
+      const finalHash = row.finalHash ? (await sha256File(target)).sha256 : undefined;
       const hit = await waitFor(
         () =>
           out.changes(target).some((e) =>
-            e.event.action === row.action && e.process?.name === row.comm
+            e.event.action === row.action && e.process?.name === row.comm &&
+            (!finalHash || e.file?.hash?.sha256 === finalHash)
           ),
         2000,
       );
