@@ -9,11 +9,12 @@ cd "$(dirname "$(readlink -f "$0")")"
 # python3, sed, procps, util-linux, tmux, passwd (useradd...) and sudo (visudo) are used by
 # the tests; qemu, busybox-static, cpio and the decompressors run the kernel matrix;
 # rsyslog, prometheus, graphite-carbon (carbon-cache), ansible and systemd (systemd-analyze)
-# are the real receivers and deploy tools the output and deploy tests start;
+# are the real receivers and deploy tools the output and deploy tests start; fio drives
+# io_uring writes; inotify-tools, auditd and aide are what bench/coverage compares with;
 # npm fetches Deno.
 APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc sed procps util-linux tmux passwd sudo
   qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
-  rsyslog prometheus graphite-carbon ansible systemd)
+  rsyslog prometheus graphite-carbon ansible systemd fio inotify-tools auditd aide)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
