@@ -340,39 +340,55 @@ export class Agent {
     const all = [...targets, ...missing];
     let done = 0;
     let bytes = 0;
-    for (const t of all) {
-      this.opts.onProgress?.(done++, all.length, bytes);
-      let state: FileState | undefined;
-      try {
-        state = await readFileState(t.path, MAX_PARSE_BYTES);
-      } catch (e) {
-        log("watch").warn(`cannot read ${t.path}: ${e instanceof Error ? e.message : e}`);
-        continue;
+    // Read a window of files at once; decide in order. First sightings are committed in
+    // batches (one transaction each), not one by one.
+    const WINDOW = 32;
+    const BATCH = 200;
+    let adoptions: [string, FileState | undefined][] = [];
+    for (let i = 0; i < all.length; i += WINDOW) {
+      const chunk = all.slice(i, i + WINDOW);
+      const states = await Promise.all(
+        chunk.map((t) =>
+          readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
+            log("watch").warn(`cannot read ${t.path}: ${e instanceof Error ? e.message : e}`);
+            return null;
+          })
+        ),
+      );
+      for (const [j, t] of chunk.entries()) {
+        this.opts.onProgress?.(done++, all.length, bytes);
+        const state = states[j];
+        if (state === null) continue;
+        this.watch.setState(t.path, state && withoutContent(state));
+        if (state?.sha256) bytes += state.size;
+        known.delete(t.path);
+        const rec = this.#store.get(t.path);
+        // A file new in a directory that was already watched was created while we were down.
+        const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
+        if (!rec && !(state && parentKnown)) {
+          if (state) adoptions.push([t.path, state]);
+          continue;
+        }
+        const before = rec ? stateOfRecord(rec) : undefined;
+        const action = classify(t.kind, before, state);
+        if (!action) continue;
+        this.#pipeline.handle({
+          action,
+          path: t.path,
+          kind: t.kind,
+          root: t.root,
+          before,
+          after: state,
+          folded: 0,
+          reason: "offline",
+        });
       }
-      this.watch.setState(t.path, state && withoutContent(state));
-      if (state?.sha256) bytes += state.size;
-      known.delete(t.path);
-      const rec = this.#store.get(t.path);
-      // A file new in a directory that was already watched was created while we were down.
-      const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
-      if (!rec && !(state && parentKnown)) {
-        if (state) this.#pipeline.adopt(t.path, state);
-        continue;
+      if (adoptions.length >= BATCH) {
+        this.#pipeline.adoptMany(adoptions);
+        adoptions = [];
       }
-      const before = rec ? stateOfRecord(rec) : undefined;
-      const action = classify(t.kind, before, state);
-      if (!action) continue;
-      this.#pipeline.handle({
-        action,
-        path: t.path,
-        kind: t.kind,
-        root: t.root,
-        before,
-        after: state,
-        folded: 0,
-        reason: "offline",
-      });
     }
+    this.#pipeline.adoptMany(adoptions);
     this.opts.onProgress?.(all.length, all.length, bytes);
     // Recorded paths not found now: deleted while we were down if their directory is
     // still watched; otherwise no longer configured, and forgotten quietly.

@@ -90,10 +90,20 @@ export class ChangePipeline {
 
   /** Records `state` as the baseline of `path` without reporting anything (first sight). */
   adopt(path: string, state: FileState | undefined): void {
-    const snap = this.snapshotOf(path, state);
-    const rec = state ? this.recordOf(path, state, snap) : undefined;
-    this.opts.store.commit([[path, rec]], []);
-    this.#followIncludes(path, snap);
+    this.adoptMany([[path, state]]);
+  }
+
+  /** Adopts many paths in one transaction (the first baseline of a large tree). */
+  adoptMany(items: [string, FileState | undefined][]): void {
+    const updates: [string, BaselineRecord | undefined][] = [];
+    const snaps: [string, unknown][] = [];
+    for (const [path, state] of items) {
+      const snap = this.snapshotOf(path, state);
+      updates.push([path, state ? this.recordOf(path, state, snap) : undefined]);
+      snaps.push([path, snap]);
+    }
+    this.opts.store.commit(updates, []);
+    for (const [path, snap] of snaps) this.#followIncludes(path, snap);
   }
 
   #followIncludes(path: string, snap: unknown): void {
