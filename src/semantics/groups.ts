@@ -4,11 +4,10 @@
  * @module
  */
 import type { SemanticEvent } from "../consumers/consumer.ts";
+import { byName } from "./by_name.ts";
 import type { GroupEntry } from "../parsers/group.ts";
 import type { GshadowEntry } from "../parsers/gshadow.ts";
 
-const byName = <T extends { name: string }>(xs: T[]): Map<string, T> =>
-  new Map(xs.map((x) => [x.name, x]));
 const groupFields = (name: string, gid?: number) => ({
   group: { name, ...(gid !== undefined ? { id: String(gid) } : {}) },
 });

@@ -5,12 +5,10 @@
  * @module
  */
 import type { SemanticEvent } from "../consumers/consumer.ts";
+import { byName } from "./by_name.ts";
 import type { PasswdEntry } from "../parsers/passwd.ts";
 import type { PasswordInfo } from "../parsers/password_field.ts";
 import type { ShadowEntry } from "../parsers/shadow.ts";
-
-const byName = <T extends { name: string }>(xs: T[]): Map<string, T> =>
-  new Map(xs.map((x) => [x.name, x]));
 
 function userFields(e: { name: string; uid?: number }) {
   return { user: { name: e.name, ...(e.uid !== undefined ? { id: String(e.uid) } : {}) } };

@@ -1,0 +1,52 @@
+/**
+ * A consumer for a pair of databases read the same way (passwd and shadow,
+ * group and gshadow): the file name picks the parser and the differ, and the
+ * snapshot remembers which kind it holds.
+ *
+ * @module
+ */
+import { basename } from "node:path";
+import type { SemanticEvent } from "./consumer.ts";
+import type { Consumer, ConsumerContext } from "./consumer.ts";
+import type { ParseResult } from "../parsers/parse_result.ts";
+import { reportErrors } from "./report_errors.ts";
+
+/** One of the two files. */
+export interface PairedKind<T> {
+  kind: string;
+  parse(text: string, fingerprint: (s: string) => string): ParseResult<T>;
+  diff(before: T[], after: T[], file: string): SemanticEvent[];
+}
+
+type Snapshot = { kind: string; entries: unknown[] };
+
+/**
+ * A consumer over `first` and `second`; a file whose name is `second.kind`
+ * (or its `-` backup) is read as the second, any other as the first.
+ */
+export function pairedConsumer<A, B>(
+  name: string,
+  first: PairedKind<A>,
+  second: PairedKind<B>,
+): Consumer {
+  const pick = (path: string): PairedKind<unknown> =>
+    (new RegExp(`^${second.kind}(-|$)`).test(basename(path)) ? second : first) as PairedKind<
+      unknown
+    >;
+  return {
+    name,
+    snapshot(path: string, text: string, ctx: ConsumerContext): Snapshot {
+      const k = pick(path);
+      const r = k.parse(text, ctx.fingerprint);
+      reportErrors(path, r.errors, ctx);
+      return { kind: k.kind, entries: r.entries };
+    },
+    diff(path: string, before: unknown, after: unknown) {
+      const k = pick(path);
+      const entries = (
+        s: unknown,
+      ) => ((s as Snapshot | undefined)?.kind === k.kind ? (s as Snapshot).entries : []);
+      return k.diff(entries(before), entries(after), path);
+    },
+  };
+}
