@@ -5,16 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-# clang/llvm/libbpf-dev/bpftool build the BPF objects; libbpf1 is the host libbpf fallback;
-# python3, sed, procps, util-linux, tmux, passwd (useradd...) and sudo (visudo) are used by
-# the tests; qemu, busybox-static, cpio and the decompressors run the kernel matrix;
-# rsyslog, prometheus, graphite-carbon (carbon-cache), ansible and systemd (systemd-analyze)
-# are the real receivers and deploy tools the output and deploy tests start; fio drives
-# io_uring writes; inotify-tools, auditd and aide are what bench/coverage compares with;
-# npm fetches Deno.
-APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc sed procps util-linux tmux passwd sudo
-  qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
-  rsyslog prometheus graphite-carbon ansible systemd fio inotify-tools auditd aide)
+# To build and run: clang/llvm/libbpf-dev/bpftool build the BPF objects, libbpf1 is the
+# libbpf the agent loads; npm fetches Deno.
+APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc util-linux)
+
+# With --test, what the tests and benchmarks use as well: python3, sed, procps, tmux,
+# passwd (useradd...), sudo (visudo) and fio (io_uring writes) make real changes; qemu,
+# busybox-static, cpio and the decompressors run the kernel matrix; rsyslog, prometheus,
+# graphite-carbon (carbon-cache), ansible and systemd (systemd-analyze) are the real
+# receivers and deploy tools; inotify-tools, auditd and aide are what bench/coverage
+# compares with.
+if [ "${1:-}" = "--test" ]; then
+  APT_PACKAGES+=(sed procps tmux passwd sudo fio qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
+    rsyslog prometheus graphite-carbon ansible systemd inotify-tools auditd aide)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -22,7 +26,7 @@ for p in "${APT_PACKAGES[@]}"; do
 done
 # Commands that may come from elsewhere (e.g. a Node.js or Python install outside apt).
 command -v npm >/dev/null || missing+=(npm)
-command -v python3 >/dev/null || missing+=(python3)
+[ "${1:-}" = "--test" ] && { command -v python3 >/dev/null || missing+=(python3); }
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
