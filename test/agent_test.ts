@@ -183,3 +183,28 @@ Deno.test("a path list where nothing exists exits 2 with an error; a missing pat
     );
   });
 });
+
+Deno.test("a full kernel watch map is a warning, not a crash, and reconcile still sees every path", async () => {
+  await using dir = await tempDir();
+  for (let i = 0; i < 40; i++) await Deno.writeTextFile(`${dir.path}/f${i}`, "x\n");
+  const out = new CaptureOutput();
+  // 16 entries for 41 inodes (40 files and the directory).
+  const agent = await Agent.start({
+    watches: watchesForPaths([dir.path]),
+    outputs: [out],
+    maxWatches: 16,
+  });
+  try {
+    assert(agent.watch.notInKernel > 0, "nothing overflowed");
+    const live = agent.watch.entries().find((e) => e.kind === "file" && e.state)!;
+    await run(["sh", "-c", 'echo y >> "$1"', "sh", live.path]);
+    // Paths that did not fit in the map are re-read by the reconcile.
+    await agent.reconcile();
+    assert(
+      out.changes(live.path).some((e) => e.event.action === "modified"),
+      "no event for the changed file",
+    );
+  } finally {
+    await agent.stop();
+  }
+});

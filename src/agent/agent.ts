@@ -61,6 +61,8 @@ export interface AgentOptions {
   settleMs?: number;
   /** How often to check the kernel's drop counter. */
   dropCheckMs?: number;
+  /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
+  maxWatches?: number;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -123,6 +125,17 @@ export class Agent {
     this.#store = store;
     for (const w of opts.watches) this.#rules.set(w.path, w);
     this.watch = new WatchSet(kernel);
+    let warned = false;
+    this.watch.onKernelFull = (e) => {
+      if (warned) return;
+      warned = true;
+      log("kernel").warn(
+        `the kernel watch map is full (${
+          e instanceof Error ? e.message.split("\n")[0] : e
+        }): further paths are ` +
+          `checked only by the periodic reconcile; watch fewer files or split the tree`,
+      );
+    };
     this.#pipeline = new ChangePipeline({
       store,
       hostname: this.hostname,
@@ -288,6 +301,9 @@ export class Agent {
       objects: EMBEDDED_OBJECTS,
       force: opts.force,
       btfCustomPath: opts.btf,
+      // Room for the watch set twice over (files appear in watched trees), at least 64k.
+      maxWatches: opts.maxWatches ??
+        Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
       onEvent: () => {},
     });
     if (!choice.kernel) {

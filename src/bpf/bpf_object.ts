@@ -99,6 +99,24 @@ export class BpfObject {
     return new BpfMap(this, name, fd);
   }
 
+  /** Sizes map `name` (before load). */
+  setMaxEntries(name: string, entries: number): void {
+    const m = this.lib.sym.bpf_object__find_map_by_name(this.#handle(), cstr(name));
+    if (m === null) {
+      throw new BpfError(this.name, "bpf_object__find_map_by_name", 2, "ENOENT", `map ${name}`);
+    }
+    const rc = this.lib.sym.bpf_map__set_max_entries(m, entries);
+    if (rc < 0) {
+      throw new BpfError(
+        this.name,
+        "bpf_map__set_max_entries",
+        -rc,
+        this.lib.strerror(rc),
+        `map ${name}`,
+      );
+    }
+  }
+
   /** Loads every autoloaded program and creates the maps (runs the verifier). */
   load(): void {
     const { value: rc, log } = this.lib.withLog(() =>

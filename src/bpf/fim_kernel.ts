@@ -45,6 +45,8 @@ export interface LoadOptions extends OpenOptions {
   onEvent: (e: FimEvent) => void;
   /** Load the strategy's alternate programs instead of the primary ones. */
   alternate?: boolean;
+  /** Entries of the watched, watched_names and pending maps (default 65536). */
+  maxWatches?: number;
 }
 
 /** A strategy's object, loaded, attached and polled. */
@@ -95,6 +97,11 @@ export class FimKernel {
       try {
         const t0 = performance.now();
         chooseVariant(obj, spec, opts.alternate ?? false);
+        if (opts.maxWatches) {
+          for (const m of ["watched", "watched_names", "pending"]) {
+            obj.setMaxEntries(m, opts.maxWatches);
+          }
+        }
         // Optional programs aimed at a function this kernel lacks would fail the whole
         // load (fentry resolves its target at load time): leave them out up front.
         const funcs = kernelFunctions();

@@ -41,6 +41,8 @@ export interface ChoiceOptions {
   /** Try every strategy even after one works (for `bpfink kernels`), closing the extra ones. */
   tryAll?: boolean;
   btfCustomPath?: string;
+  /** Size of the watch maps. */
+  maxWatches?: number;
   onEvent: (e: FimEvent) => void;
 }
 
@@ -65,7 +67,11 @@ function tryLoad(
 ): { kernel: FimKernel; alternate: boolean } {
   const bytes = opts.objects[name];
   if (!bytes) throw new Error(`object for ${name} is not embedded (rebuild with build.ts)`);
-  const base = { onEvent: opts.onEvent, btfCustomPath: opts.btfCustomPath };
+  const base = {
+    onEvent: opts.onEvent,
+    btfCustomPath: opts.btfCustomPath,
+    maxWatches: opts.maxWatches,
+  };
   try {
     return { kernel: FimKernel.load(lib, name, bytes, base), alternate: false };
   } catch (e) {

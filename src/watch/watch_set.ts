@@ -97,7 +97,12 @@ export class WatchSet {
     if (!set) {
       set = new Set();
       this.#byName.set(name, set);
-      this.kernel.watchName(name);
+      try {
+        this.kernel.watchName(name);
+      } catch (e) {
+        this.notInKernel++;
+        this.onKernelFull?.(e);
+      }
     }
     set.add(path);
     return e;
@@ -120,8 +125,24 @@ export class WatchSet {
       set.add(path);
     }
     e.state = state;
-    if (now) this.kernel.watchInode(now, this.#flagsOf(now));
+    if (now) this.#watchInode(now);
   }
+
+  /** Paths whose inode did not fit in the kernel's map (watched by reconcile only). */
+  notInKernel = 0;
+
+  #watchInode(id: InodeId): void {
+    try {
+      this.kernel.watchInode(id, this.#flagsOf(id));
+    } catch (e) {
+      // A full map (E2BIG) must not stop the agent: the path is still re-read on reconcile.
+      this.notInKernel++;
+      this.onKernelFull?.(e);
+    }
+  }
+
+  /** Told when an inode cannot be added to the kernel map. */
+  onKernelFull?: (e: unknown) => void;
 
   /** Stops watching `path` entirely. */
   remove(path: string): void {
@@ -154,7 +175,7 @@ export class WatchSet {
       this.#byInode.delete(k);
       this.kernel.unwatchInode(id);
     } else {
-      this.kernel.watchInode(id, this.#flagsOf(id));
+      this.#watchInode(id);
     }
   }
 }
