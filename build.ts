@@ -4,7 +4,8 @@
  *
  *   deno run -A build.ts            everything
  *   deno run -A build.ts bpf        BPF objects + kernels/build/embedded.ts
- *   deno run -A build.ts libbpf     kernels/build/libbpf-bundle.so
+ *   deno run -A build.ts libbpf     kernels/build/libbpf-bundle.so (kernels/libbpf/build.sh)
+ *   deno run -A build.ts bpf libbpf several steps
  *   deno run -A build.ts binary     dist/bpfink (deno compile)
  *
  * `--if-needed` skips steps whose outputs are newer than their inputs.
@@ -208,14 +209,17 @@ async function buildBinary(): Promise<void> {
 if (import.meta.main) {
   const args = Deno.args.filter((a) => !a.startsWith("--"));
   const ifNeeded = Deno.args.includes("--if-needed");
-  const step = args[0] ?? "all";
+  const steps = args.length ? args : ["all"];
   try {
-    if (step === "bpf" || step === "all") await buildBpf(ifNeeded);
-    if (step === "libbpf" || step === "all") await buildLibbpf();
-    if (step === "binary" || step === "all") await buildBinary();
-    if (!["bpf", "libbpf", "binary", "all"].includes(step)) {
-      throw new BuildError(`unknown step "${step}": use bpf, libbpf, binary, or nothing for all`);
+    for (const step of steps) {
+      if (!["bpf", "libbpf", "binary", "all"].includes(step)) {
+        throw new BuildError(`unknown step "${step}": use bpf, libbpf, binary, or nothing for all`);
+      }
     }
+    const has = (s: string) => steps.includes(s) || steps.includes("all");
+    if (has("bpf")) await buildBpf(ifNeeded);
+    if (has("libbpf")) await buildLibbpf();
+    if (has("binary")) await buildBinary();
   } catch (e) {
     if (e instanceof BuildError) {
       console.error(`build.ts: ${e.message}`);

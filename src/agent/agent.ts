@@ -110,6 +110,8 @@ export class Agent {
   );
   /** Rescans caused by dropped events. */
   rescans = 0;
+  /** Which libbpf was loaded. */
+  libbpf = "";
   /** When the last full reconcile started and how long it took. */
   lastReconcile?: { at: Date; ms: number };
 
@@ -317,6 +319,7 @@ export class Agent {
       );
     }
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
+    agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
     for (const l of choice.kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
       const n = agent.#pipeline.redeliver();
@@ -479,6 +482,7 @@ export class Agent {
         strategy: k.spec.name,
         object: k.spec.object,
         programs: k.attached,
+        libbpf: this.libbpf,
         coverage_lost: k.lost.map((l) => l.lost),
         watched_files: files,
         watched_paths: this.watch.size,

@@ -1,8 +1,9 @@
 /**
  * What a guest needs to run bpfink from source: the Deno binary, the agent's
  * sources and embedded kernel objects, the npm packages it imports (from the
- * Deno cache), and libbpf with its libraries. This is the smallest equivalent
- * of the single binary where `deno compile` cannot run (no denort here).
+ * Deno cache), and nothing else: libbpf comes from the agent's embedded
+ * self-contained copy. This is the smallest equivalent of the single binary
+ * where `deno compile` cannot run (no denort here).
  *
  * @module
  */
@@ -10,25 +11,16 @@ import type { Payload } from "./initramfs.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** Finds the host's libbpf.so.1 (what the guest will dlopen). */
-function hostLibbpf(): string {
-  for (const p of ["/usr/lib/x86_64-linux-gnu/libbpf.so.1", "/lib/x86_64-linux-gnu/libbpf.so.1"]) {
-    try {
-      Deno.statSync(p);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  throw new Error("libbpf.so.1 is not installed on the host (apt-get install libbpf1)");
-}
-
 /** The payload; the guest runs `/bpfink/deno run ... /bpfink/<script>`. */
 export function guestPayload(): Payload {
   const deno = Deno.realPathSync(Deno.execPath());
   const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
   const npm = `${denoDir}/npm/registry.npmjs.org`;
-  const libbpf = hostLibbpf();
+  try {
+    Deno.statSync(`${ROOT}/kernels/build/libbpf-bundle.so`);
+  } catch {
+    throw new Error("kernels/build/libbpf-bundle.so is missing: run deno run -A build.ts libbpf");
+  }
   const files: [string, string][] = [
     [deno, "/bpfink/deno"],
     [`${ROOT}/deno.json`, "/bpfink/deno.json"],
@@ -38,6 +30,7 @@ export function guestPayload(): Payload {
     [`${ROOT}/kernels/guests.ts`, "/bpfink/kernels/guests.ts"],
     [`${ROOT}/test/kernels/guest_scenario.ts`, "/bpfink/test/kernels/guest_scenario.ts"],
     [`${ROOT}/kernels/build/embedded.ts`, "/bpfink/kernels/build/embedded.ts"],
+    [`${ROOT}/kernels/build/libbpf-bundle.so`, "/bpfink/kernels/build/libbpf-bundle.so"],
     ...["fentry", "kprobe", "tracepoint"].map((s) =>
       [`${ROOT}/kernels/build/fim-${s}.bpf.o`, `/bpfink/kernels/build/fim-${s}.bpf.o`] as [
         string,
@@ -48,7 +41,8 @@ export function guestPayload(): Payload {
       [`${npm}/${p}`, `/denodir/npm/registry.npmjs.org/${p}`] as [string, string]
     ),
   ];
-  return { files, needLibs: [deno, libbpf] };
+  // No libbpf, libelf or zlib from the host: the agent must use the libbpf it embeds.
+  return { files, needLibs: [deno] };
 }
 
 /** The guest command for a script under the project. */

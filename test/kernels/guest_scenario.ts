@@ -19,6 +19,8 @@ export interface GuestRow {
   alternate?: boolean;
   /** Coverage the chosen object could not provide here. */
   lost?: string[];
+  /** The libbpf the agent loaded. */
+  libbpf?: string;
   reason?: string;
   seconds: number;
 }
@@ -90,6 +92,7 @@ async function scenario(force: StrategyName | undefined): Promise<GuestRow> {
     row.chosen = agent.kernel.spec.name;
     row.alternate = agent.trials.find((t) => t.outcome === "chosen")?.alternate ?? false;
     row.lost = [...new Set(agent.kernel.lost.map((l) => l.lost))];
+    row.libbpf = agent.libbpf;
     const w = await sh(`echo 1 >> ${a}`);
     await expect(
       "write",

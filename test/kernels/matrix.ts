@@ -66,7 +66,9 @@ function toRows(
       strategy,
       status: "pass",
       detail: strategy === "auto"
-        ? `chose ${r.chosen}${alt}`
+        ? `chose ${r.chosen}${alt}; ${
+          r.libbpf?.includes("/run/bpfink/") ? "embedded libbpf" : `libbpf ${r.libbpf}`
+        }`
         : `all scenario events seen${alt}${lost}`,
     };
   });
