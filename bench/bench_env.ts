@@ -29,8 +29,17 @@ export class BenchEnv implements AsyncDisposable {
     readonly floorObject: Uint8Array,
   ) {}
 
-  static async create(): Promise<BenchEnv> {
+  /**
+   * Builds the load generator and the floor object, or takes them prebuilt from
+   * `prebuilt` (`load` and `floor.bpf.o`: a guest kernel has no compiler).
+   */
+  static async create(prebuilt?: string): Promise<BenchEnv> {
     const dir = await Deno.makeTempDir({ prefix: "bpfink-bench-" });
+    if (prebuilt) {
+      await Deno.copyFile(`${prebuilt}/load`, `${dir}/load`);
+      await Deno.chmod(`${dir}/load`, 0o755);
+      return new BenchEnv(dir, loadLibbpf(), await Deno.readFile(`${prebuilt}/floor.bpf.o`));
+    }
     const cc = await new Deno.Command("gcc", {
       args: ["-O2", "-o", `${dir}/load`, `${ROOT}bench/c/load.c`],
     }).output();
@@ -68,7 +77,7 @@ export class BenchEnv implements AsyncDisposable {
   }
 
   /** Attaches one of the floor's empty programs. */
-  floor(program: "floor_tp_btf" | "floor_raw_tp"): Attached {
+  floor(program: "floor_tp_btf" | "floor_raw_tp" | "floor_fexit" | "floor_kretprobe"): Attached {
     const obj = BpfObject.open(this.lib, "floor", this.floorObject);
     let link: BpfLink | undefined;
     try {
@@ -81,6 +90,7 @@ export class BenchEnv implements AsyncDisposable {
     }
     return {
       name: `floor: empty ${program.slice(6)}`,
+
       close: () => {
         link?.destroy();
         obj.close();

@@ -13,9 +13,13 @@ import { type Attached, type BenchEnv, median, table } from "./bench_env.ts";
 type Condition = { name: string; attach: () => Attached | undefined };
 
 /** Runs the benchmark; returns its Markdown section. */
-export async function writeOverhead(env: BenchEnv, quick: boolean): Promise<string> {
-  const n = quick ? 200_000 : 2_000_000;
-  const rounds = quick ? 3 : 7;
+export async function writeOverhead(
+  env: BenchEnv,
+  quick: boolean,
+  calls?: number,
+): Promise<string> {
+  const n = calls ?? (quick ? 200_000 : 2_000_000);
+  const rounds = quick ? 5 : 7;
   const file = `${env.dir}/unwatched`;
   // 100 watched files (not the one written), as a realistic map.
   const watched: string[] = [];
@@ -29,27 +33,47 @@ export async function writeOverhead(env: BenchEnv, quick: boolean): Promise<stri
     return a;
   };
   const skipped: string[] = [];
-  const conditions: Condition[] = [
-    { name: "off", attach: () => undefined },
-    { name: "floor: empty tp_btf/sys_exit", attach: () => env.floor("floor_tp_btf") },
-    { name: "floor: empty raw_tp/sys_exit", attach: () => env.floor("floor_raw_tp") },
-  ];
-  for (const s of STRATEGIES) {
+  const conditions: Condition[] = [{ name: "off", attach: () => undefined }];
+  const floors = [
+    ["floor: empty fexit/__x64_sys_write", "floor_fexit"],
+    ["floor: empty kretprobe/__x64_sys_write", "floor_kretprobe"],
+    ["floor: empty tp_btf/sys_exit", "floor_tp_btf"],
+    ["floor: empty raw_tp/sys_exit", "floor_raw_tp"],
+  ] as const;
+  for (const [name, prog] of floors) {
     try {
-      const a = env.strategy(s.name);
+      await env.floor(prog).close();
+      conditions.push({ name, attach: () => env.floor(prog) });
+    } catch (e) {
+      skipped.push(`${name}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+    }
+  }
+  for (const s of STRATEGIES) {
+    const tryLoad = async (alternate: boolean) => {
+      const a = env.strategy(s.name, undefined, alternate);
       await a.close();
+    };
+    try {
+      await tryLoad(false);
       conditions.push({
         name: `bpfink ${s.name}`,
         attach: () => withWatches(env.strategy(s.name)),
       });
-      if (s.alternates) {
+    } catch (e) {
+      skipped.push(`${s.name}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+    }
+    if (s.alternates) {
+      try {
+        await tryLoad(true);
         conditions.push({
           name: `bpfink ${s.name} (raw_tp twin)`,
           attach: () => withWatches(env.strategy(s.name, undefined, true)),
         });
+      } catch (e) {
+        skipped.push(
+          `${s.name} (raw_tp twin): ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`,
+        );
       }
-    } catch (e) {
-      skipped.push(`${s.name}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
     }
   }
   const writes = new Map<string, number[]>();

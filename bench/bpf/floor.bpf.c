@@ -17,3 +17,15 @@ int floor_raw_tp(struct bpf_raw_tracepoint_args *ctx)
 {
 	return 0;
 }
+
+SEC("?fexit/__x64_sys_write")
+int BPF_PROG(floor_fexit, struct pt_regs *regs, long ret)
+{
+	return 0;
+}
+
+SEC("?kretprobe/__x64_sys_write")
+int BPF_KRETPROBE(floor_kretprobe, long ret)
+{
+	return 0;
+}

@@ -1,0 +1,17 @@
+/**
+ * Runs inside a guest kernel (see test/kernels/bench_guests.ts): the write
+ * overhead benchmark with prebuilt load generator and floor object, printed
+ * between markers for the host to collect.
+ *
+ * @module
+ */
+import { BenchEnv } from "./bench_env.ts";
+import { writeOverhead } from "./write_overhead.ts";
+
+await using env = await BenchEnv.create("/bpfink/bench-prebuilt");
+const section = await writeOverhead(
+  env,
+  true,
+  Number(Deno.env.get("BPFINK_BENCH_CALLS") ?? 50_000),
+);
+console.log(`BPFINK-BENCH-START\n${section}\nBPFINK-BENCH-END`);
