@@ -66,6 +66,30 @@ async function bpfSources(): Promise<string[]> {
   return out;
 }
 
+/**
+ * Compiles one BPF C file into a CO-RE object: clang against kernels/build/vmlinux.h and
+ * bpf/, warnings as errors, then DWARF stripped (.BTF and .BTF.ext stay: CO-RE needs them).
+ */
+export async function compileBpf(source: string, object: string): Promise<void> {
+  await run([
+    "clang",
+    "-g",
+    "-O2",
+    "-target",
+    "bpf",
+    "-D__TARGET_ARCH_x86",
+    "-Wall",
+    "-Werror",
+    `-I${OUT}`,
+    `-I${ROOT}bpf`,
+    "-c",
+    source,
+    "-o",
+    object,
+  ]);
+  await run(["llvm-strip", "-g", object]);
+}
+
 /** Compiles every strategy's object with clang (CO-RE, BTF kept, DWARF stripped). */
 async function buildBpf(ifNeeded: boolean): Promise<void> {
   await Deno.mkdir(OUT, { recursive: true });
@@ -89,27 +113,7 @@ async function buildBpf(ifNeeded: boolean): Promise<void> {
     }
     await run(["bpftool", "btf", "dump", "file", BTF, "format", "c"], { stdout: vmlinux });
   }
-  for (const s of STRATEGIES) {
-    const obj = `${OUT}/${s.object}`;
-    await run([
-      "clang",
-      "-g",
-      "-O2",
-      "-target",
-      "bpf",
-      "-D__TARGET_ARCH_x86",
-      "-Wall",
-      "-Werror",
-      `-I${OUT}`,
-      `-I${ROOT}bpf`,
-      "-c",
-      `${ROOT}bpf/${s.source}`,
-      "-o",
-      obj,
-    ]);
-    // Keep .BTF and .BTF.ext (CO-RE needs them); drop DWARF.
-    await run(["llvm-strip", "-g", obj]);
-  }
+  for (const s of STRATEGIES) await compileBpf(`${ROOT}bpf/${s.source}`, `${OUT}/${s.object}`);
   await writeEmbedded();
   console.error(`built ${STRATEGIES.map((s) => s.object).join(", ")}`);
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { compileBpf } from "../build.ts";
 import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
 import type { StrategyName } from "../kernels/strategies.ts";
 import { loadLibbpf } from "../src/agent/agent.ts";
@@ -45,21 +46,7 @@ export class BenchEnv implements AsyncDisposable {
     }).output();
     if (!cc.success) throw new Error(`gcc failed: ${new TextDecoder().decode(cc.stderr)}`);
     const obj = `${dir}/floor.bpf.o`;
-    const clang = await new Deno.Command("clang", {
-      args: [
-        "-g",
-        "-O2",
-        "-target",
-        "bpf",
-        "-D__TARGET_ARCH_x86",
-        `-I${ROOT}kernels/build`,
-        "-c",
-        `${ROOT}bench/bpf/floor.bpf.c`,
-        "-o",
-        obj,
-      ],
-    }).output();
-    if (!clang.success) throw new Error(`clang failed: ${new TextDecoder().decode(clang.stderr)}`);
+    await compileBpf(`${ROOT}bench/bpf/floor.bpf.c`, obj);
     return new BenchEnv(dir, loadLibbpf(), await Deno.readFile(obj));
   }
 

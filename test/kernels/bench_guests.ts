@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { compileBpf } from "../../build.ts";
 import { GUEST_KERNELS } from "../../kernels/guests.ts";
 import { boot } from "./boot.ts";
 import { fetchKernel } from "./fetch_kernel.ts";
@@ -26,19 +27,7 @@ const initrd = await Deno.makeTempFile({ prefix: "bpfink-initrd-" });
 const sections: string[] = [];
 try {
   await sh(["gcc", "-O2", "-static", "-o", `${pre}/load`, `${ROOT}bench/c/load.c`]);
-  await sh([
-    "clang",
-    "-g",
-    "-O2",
-    "-target",
-    "bpf",
-    "-D__TARGET_ARCH_x86",
-    `-I${ROOT}kernels/build`,
-    "-c",
-    `${ROOT}bench/bpf/floor.bpf.c`,
-    "-o",
-    `${pre}/floor.bpf.o`,
-  ]);
+  await compileBpf(`${ROOT}bench/bpf/floor.bpf.c`, `${pre}/floor.bpf.o`);
   const benchFiles = ["bench_env.ts", "write_overhead.ts", "guest_overhead.ts"].map((f) =>
     [`${ROOT}bench/${f}`, `/bpfink/bench/${f}`] as [string, string]
   );
