@@ -108,7 +108,9 @@ export const ROWS: Row[] = [
   {
     name: "copy_file_range",
     cmd: py(
-      "import os,sys;s=os.open('/etc/hostname',os.O_RDONLY);d=os.open(sys.argv[1],os.O_WRONLY);os.lseek(d,0,2);os.copy_file_range(s,d,2)",
+      // The source sits beside the file: copy_file_range across file systems fails on older kernels.
+      "import os,sys;p=sys.argv[1]+'.src';open(p,'w').write('cfr');s=os.open(p,os.O_RDONLY);" +
+        "d=os.open(sys.argv[1],os.O_WRONLY);os.lseek(d,0,2);os.copy_file_range(s,d,2)",
     ),
     action: "modified",
     comm: "python3",

@@ -12,7 +12,7 @@ import type { Payload } from "./initramfs.ts";
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
 /** The payload; the guest runs `/bpfink/deno run ... /bpfink/<script>`. `extra` adds host → guest files. */
-export function guestPayload(extra: [string, string][] = []): Payload {
+export function guestPayload(extra: [string, string][] = [], extraBins: string[] = []): Payload {
   const deno = Deno.realPathSync(Deno.execPath());
   const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
   const npm = `${denoDir}/npm/registry.npmjs.org`;
@@ -42,7 +42,7 @@ export function guestPayload(extra: [string, string][] = []): Payload {
     ),
   ];
   // No libbpf, libelf or zlib from the host: the agent must use the libbpf it embeds.
-  return { files: [...files, ...extra], needLibs: [deno] };
+  return { files: [...files, ...extra], needLibs: [deno, ...extraBins] };
 }
 
 /** The guest command for a script under the project. */

@@ -125,10 +125,12 @@ poweroff -f
       stdout: "piped",
     })
       .spawn();
+    // Read cpio's output while feeding it the list: a long list would fill both pipes.
+    const done = cpio.output();
     const w = cpio.stdin.getWriter();
     await w.write(new TextEncoder().encode(list));
     await w.close();
-    const r = await cpio.output();
+    const r = await done;
     await Deno.writeFile(outPath, r.stdout);
     return r.stdout.length;
   } finally {
