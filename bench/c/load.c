@@ -3,6 +3,7 @@
 //   getppid N               ns per getppid() syscall
 //   spaced PATH N USEC      N 1-byte writes to PATH, USEC microseconds apart; prints N
 //   roundrobin DIR K SECS   1-byte writes round-robin over DIR/f0..f(K-1) for SECS; prints writes done
+//   appendn PATH N          ns per 1-byte append to PATH (a watched file), N times
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,6 +34,18 @@ int main(int argc, char **argv)
 			if ((i & 4095) == 4095)
 				lseek(fd, 0, SEEK_SET);
 		}
+		printf("%.2f\n", (now_ns() - t0) / n);
+		return 0;
+	}
+	if (argc >= 4 && !strcmp(argv[1], "appendn")) {
+		long n = atol(argv[3]);
+		int fd = open(argv[2], O_WRONLY | O_APPEND);
+		if (fd < 0)
+			return perror("open"), 1;
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			if (write(fd, "a", 1) != 1)
+				return perror("write"), 1;
 		printf("%.2f\n", (now_ns() - t0) / n);
 		return 0;
 	}
