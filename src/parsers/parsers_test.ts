@@ -121,3 +121,11 @@ Deno.test("access.conf: + and - rules normalised; bad permissions reported", () 
   ]);
   assertEquals(r.errors.map((e) => e.line), [3]);
 });
+
+Deno.test("sudoers: a long comma list parses in linear time (no regex backtracking)", () => {
+  const t0 = performance.now();
+  const r = parseSudoers(Array(5000).fill("a").join(",") + " nothing-here", "/etc/sudoers");
+  assert(performance.now() - t0 < 200, "too slow");
+  assertEquals(r.entries.length, 0);
+  assertEquals(parseSudoers("alice, bob ALL=(ALL) ALL\n", "/s").entries[0].subject, "alice, bob");
+});

@@ -102,6 +102,28 @@ function unquote(s: string): string {
     : t;
 }
 
+/**
+ * Splits a user specification into its user list and the rest, in one linear
+ * scan: the list ends at the first blank that neither follows nor precedes a
+ * comma. (A regex with nested quantifiers here backtracked exponentially on
+ * `a,a,a,…`.) Returns [whole, users, rest] like a RegExp match, or null.
+ */
+function splitUserSpec(l: string): [string, string, string] | null {
+  let i = 0;
+  while (i < l.length) {
+    if (/\s/.test(l[i])) {
+      let j = i;
+      while (j < l.length && /\s/.test(l[j])) j++;
+      if (l[i - 1] !== "," && l[j] !== ",") {
+        const rest = l.slice(j);
+        return rest.includes("=") && i > 0 ? [l, l.slice(0, i), rest] : null;
+      }
+      i = j;
+    } else i++;
+  }
+  return null;
+}
+
 /** Parses sudoers `text` (from `file`), following includes when a reader is given. */
 export function parseSudoers(text: string, file: string, opts: SudoersOptions = {}): SudoersResult {
   const result: SudoersResult = { entries: [], errors: [], includes: [] };
@@ -169,7 +191,7 @@ export function parseSudoers(text: string, file: string, opts: SudoersOptions = 
         }
         continue;
       }
-      const m = /^(\S+(?:\s*,\s*\S+)*)\s+(\S.*=.*)$/.exec(l);
+      const m = splitUserSpec(l);
       if (!m) {
         pushError(errors, {
           line,
