@@ -4,7 +4,7 @@
  * @module
  */
 import { type AccessRule, parseAccessConf } from "../parsers/access_conf.ts";
-import { diffAccess } from "../semantics/rules.ts";
+import { diffAccess } from "../semantics/access.ts";
 import type { Consumer, ConsumerContext } from "./consumer.ts";
 import { reportErrors } from "./report_errors.ts";
 

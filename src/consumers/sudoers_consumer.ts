@@ -5,7 +5,7 @@
  * @module
  */
 import { parseSudoers, type SudoersEntry } from "../parsers/sudoers.ts";
-import { diffSudoers } from "../semantics/rules.ts";
+import { diffSudoers } from "../semantics/sudoers.ts";
 import type { Consumer, ConsumerContext } from "./consumer.ts";
 import { reportErrors } from "./report_errors.ts";
 

@@ -1,28 +1,45 @@
 /**
- * Fuzzing the parsers (attacker-controlled input): random bytes and mutations
- * of realistic files, for a bounded time each. No throw, no hang, and nothing
- * that sat in a password field ever in what bpfink stores (the parse) or
- * emits (the diff). Secrets are planted in the password fields after
- * mutation, so the check holds whatever shape the mutation left. The seed is
- * printed on failure; set BPFINK_FUZZ_SEED to replay, BPFINK_FUZZ_MS to run longer.
+ * Fuzzing the parsers and differs (their input is attacker-controlled):
+ * random bytes and byte-level mutations of realistic files (deleted,
+ * inserted, duplicated and flipped bytes, huge lines, thousands of
+ * separators and continuations, shuffled lines), for a bounded time per
+ * parser. Each run checks:
+ * - no throw, and no single parse + diff slower than 500 ms plus 1 ms per
+ *   1,000 input characters read (a linear budget: big inputs may take
+ *   linear time, anything super-linear blows it);
+ * - no password field ever appears in what bpfink stores (the parse) or
+ *   emits (the diffs): fresh secrets are planted in the password position
+ *   of every line after mutation, so the check holds whatever shape the
+ *   mutation left, and every 8-character piece of each secret is searched;
+ * - sudoers: random include graphs with self-includes, cycles, directories
+ *   and a 300-deep chain stay bounded;
+ * - line diff: the result is a real edit script (what is kept on both
+ *   sides is equal as a sequence, or as a multiset for the fallback).
+ *
+ * The seed is printed on failure. BPFINK_FUZZ_SEED replays a seed,
+ * BPFINK_FUZZ_MS sets the time per parser (default 2000 ms).
  */
 import { assert } from "../../test/assert.ts";
 import { parseAccessConf } from "./access_conf.ts";
 import { parseGroup } from "./group.ts";
 import { parseGshadow } from "./gshadow.ts";
+import { diffLines } from "./line_diff.ts";
 import { parsePasswd } from "./passwd.ts";
-import { parseShadow } from "./shadow.ts";
-import { parseSudoers } from "./sudoers.ts";
+import { hmacFingerprint, parseShadow } from "./shadow.ts";
+import { parseSudoers, type SudoersReader } from "./sudoers.ts";
+import { diffAccess } from "../semantics/access.ts";
 import { diffGroup, diffGshadow } from "../semantics/groups.ts";
-import { diffAccess, diffSudoers } from "../semantics/rules.ts";
+import { diffSudoers } from "../semantics/sudoers.ts";
 import { diffPasswd, diffShadow } from "../semantics/users.ts";
 
-const MS = Number(Deno.env.get("BPFINK_FUZZ_MS") ?? 1500);
-/** A single parse that takes longer than this counts as a hang. */
+const MS = Number(Deno.env.get("BPFINK_FUZZ_MS") ?? 2000);
 const SLOW_MS = 500;
+const BASE_SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
+
+type Rng = () => number;
 
 /** xorshift32: small, seedable, good enough to drive mutations. */
-function rng(seed: number): () => number {
+function rng(seed: number): Rng {
   let x = seed >>> 0 || 1;
   return () => {
     x ^= x << 13;
@@ -33,19 +50,25 @@ function rng(seed: number): () => number {
     return x / 0x100000000;
   };
 }
+const int = (r: Rng, n: number) => Math.floor(r() * n);
+const pick = <T>(r: Rng, xs: readonly T[]): T => xs[int(r, xs.length)];
 
-const fp = (s: string) => `F${s.length}`;
+const fp = hmacFingerprint(new TextEncoder().encode("fuzz key"));
 
 const SEEDS: Record<string, string> = {
-  passwd:
-    "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice,,,:/home/alice:/bin/sh\n+::::::\n",
-  shadow: "root:$6$s$h:19000:0:99999:7:::\nalice:!$6$s$h:19000::::::\nbob:*:1::::::\n",
-  group: "root:x:0:\nsudo:x:27:alice,bob\n",
-  gshadow: "sudo:$6$s$h:alice:bob\nadm:!::\n",
-  sudoers:
-    "Defaults env_reset\nUser_Alias A = a, b : B = c\n%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n" +
-    "bob ALL=(ALL) NOPASSWD: ALL \\\n  , /bin/ls\n#include /etc/sudoers\n#1000 ALL=(ALL) ALL\n",
-  access: "+ : root : LOCAL\n- : ALL EXCEPT root : ALL\n",
+  passwd: "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice,,,:/home/alice:/bin/sh\n" +
+    "# comment\n+::::::\nold:$1$ab$cdefghijklmnopqrstuv:5:5::/:/bin/sh\n",
+  shadow: "root:$6$s$h:19000:0:99999:7:::\nalice:!$6$s$h:19000::::::\nbob:*:1::::::\n" +
+    "carol::19000:0:99999:7:30:20000:\n",
+  group: "root:x:0:\nsudo:x:27:alice,bob\nadm:x:4:syslog, alice\n",
+  gshadow: "sudo:$6$s$h:alice:bob\nadm:!::\nwheel:!!$6$x$y:carol,dave:erin\n",
+  sudoers: "Defaults env_reset, !authenticate\nDefaults:bob !requiretty\n" +
+    "User_Alias A = a, b : B = c\nCmnd_Alias C = sha256:abcd /bin/ls, /bin/cat\n" +
+    "%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n" +
+    "bob ALL=(ALL) NOPASSWD: ALL \\\n  , /bin/ls\n#include /etc/sudoers\n#1000 ALL=(#0) ALL\n" +
+    "alice web1, ::1 = (root : wheel) TIMEOUT=5 NOEXEC: /bin/vi ^/etc/[a-z]+$ : db = ALL\n",
+  access: "+ : root : LOCAL\n- : ALL EXCEPT root (wheel) : ALL\n+ : @ng : ::1 10.0.0.0/8\n",
+  text: "line one\nline two\n\nkey = value\n# comment\nlast line\n",
 };
 
 const PIECES = [
@@ -53,140 +76,287 @@ const PIECES = [
   "\n",
   ",",
   "\\",
+  "\\\n",
   "#",
   "@include ",
   "@includedir ",
+  "#include ",
+  "#includedir ",
   "=",
   "(",
   ")",
   "!",
   "$6$",
   " ",
+  "\t",
   "\r\n",
   "\0",
   "é",
+  "\u{1F600}",
   "ALL",
+  "NOPASSWD:",
+  "Defaults",
+  "User_Alias X = ",
+  '"',
+  "%h",
+  "../",
+  "/etc/sudoers",
+  "/etc/sudoers.d",
+  "sha256:",
+  "+",
+  "-",
+  "EXCEPT",
+  "\xff",
+  "\xc3",
 ];
 
-function mutate(seed: string, r: () => number): string {
-  let s = seed;
-  const n = 1 + Math.floor(r() * 8);
+/** UTF-8 bytes as a string of one character per byte, so mutations can break the encoding. */
+const toBytes = (s: string) =>
+  Array.from(new TextEncoder().encode(s), (b) => String.fromCharCode(b)).join("");
+const fromBytes = (s: string) =>
+  new TextDecoder().decode(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
+
+function mutateBytes(bytes: string, r: Rng): string {
+  let s = bytes;
+  const n = 1 + int(r, 8);
   for (let i = 0; i < n; i++) {
-    const at = Math.floor(r() * (s.length + 1));
-    const len = Math.floor(r() * 64);
-    switch (Math.floor(r() * 7)) {
+    const at = int(r, s.length + 1);
+    switch (int(r, 10)) {
       case 0: // delete a span
-        s = s.slice(0, at) + s.slice(at + Math.floor(r() * 16));
+        s = s.slice(0, at) + s.slice(at + int(r, 16));
         break;
       case 1: // insert a meaningful piece
-        s = s.slice(0, at) + PIECES[Math.floor(r() * PIECES.length)] + s.slice(at);
+        s = s.slice(0, at) + toBytes(pick(r, PIECES)) + s.slice(at);
         break;
       case 2: // duplicate a span
-        s = s.slice(0, at) + s.slice(at, at + len).repeat(1 + Math.floor(r() * 4)) + s.slice(at);
+        s = s.slice(0, at) + s.slice(at, at + int(r, 64)).repeat(1 + int(r, 4)) + s.slice(at);
         break;
-      case 3: // flip a character
-        s = s.slice(0, at) + String.fromCharCode(Math.floor(r() * 256)) + s.slice(at + 1);
+      case 3: // flip a byte
+        s = s.slice(0, at) + String.fromCharCode(int(r, 256)) + s.slice(at + 1);
         break;
       case 4: // a huge line
-        s = s.slice(0, at) + "x".repeat(Math.floor(r() * 100_000)) + s.slice(at);
+        s = s.slice(0, at) + pick(r, ["x", "é", ",a", " "]).repeat(int(r, 100_000)) + s.slice(at);
         break;
       case 5: // many separators
-        s = s.slice(0, at) + ":".repeat(Math.floor(r() * 5000)) + s.slice(at);
+        s = s.slice(0, at) + pick(r, [":", ",", "!", "(", "#"]).repeat(int(r, 5000)) + s.slice(at);
         break;
-      default: // many continuations
-        s = s.slice(0, at) + "a \\\n".repeat(Math.floor(r() * 2000)) + s.slice(at);
+      case 6: // many continuations
+        s = s.slice(0, at) + "a \\\n".repeat(int(r, 2000)) + s.slice(at);
+        break;
+      case 7: { // shuffle or repeat lines
+        const lines = s.split("\n");
+        for (let k = 0; k < 4; k++) lines.splice(int(r, lines.length), 0, pick(r, lines));
+        s = lines.join("\n");
+        break;
+      }
+      case 8: // random bytes
+        s = s.slice(0, at) +
+          Array.from({ length: int(r, 32) }, () => String.fromCharCode(int(r, 256))).join("") +
+          s.slice(at);
+        break;
+      default: // many lines
+        s = s.slice(0, at) + "\n".repeat(int(r, 20_000)) + s.slice(at);
     }
   }
   return s;
 }
 
-function randomBytes(r: () => number): string {
-  const n = Math.floor(r() * 4096);
-  return String.fromCharCode(...Array.from({ length: n }, () => Math.floor(r() * 256)));
+/** A mutated seed or random bytes, decoded as UTF-8 (invalid sequences become U+FFFD). */
+function input(seed: string, r: Rng): string {
+  if (r() < 0.15) {
+    return fromBytes(
+      Array.from({ length: int(r, 4096) }, () => String.fromCharCode(int(r, 256))).join(""),
+    );
+  }
+  return fromBytes(mutateBytes(toBytes(seed), r));
 }
 
-/** Puts a fresh secret in the password field of every line with `fields` fields. */
-function plantSecrets(
-  text: string,
-  fields: number,
-  r: () => number,
-): { text: string; secrets: string[] } {
+/** Puts a fresh secret in the password position (field 1) of every line that has one. */
+function plantSecrets(text: string, r: Rng): { text: string; secrets: string[] } {
   const secrets: string[] = [];
-  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./";
   const lines = text.split("\n").map((l) => {
     const f = l.split(":");
-    if (f.length !== fields) return l;
-    const secret = Array.from({ length: 24 }, () => alphabet[Math.floor(r() * alphabet.length)])
-      .join("");
+    if (f.length < 2 || l.length > 70_000) return l;
+    const secret = Array.from({ length: 24 }, () => pick(r, alphabet.split(""))).join("");
     secrets.push(secret);
-    f[1] = (r() < 0.3 ? "!" : "") + "$6$" + secret;
+    f[1] = pick(r, ["", "!", "!!", "*"]) + pick(r, ["$6$salt$", "$y$j9T$", ""]) + secret;
     return f.join(":");
   });
   return { text: lines.join("\n"), secrets };
 }
 
-/** Each target returns what bpfink would store (the parse) and what it would emit (the diff). */
-const TARGETS: Record<string, { run: (text: string) => unknown; passwordFields?: number }> = {
-  passwd: {
-    run: (t) => [parsePasswd(t, fp), diffPasswd([], parsePasswd(t, fp).entries, "f")],
-    passwordFields: 7,
-  },
-  shadow: {
-    run: (t) => [parseShadow(t, fp), diffShadow([], parseShadow(t, fp).entries, "f")],
-    passwordFields: 9,
-  },
-  group: { run: (t) => [parseGroup(t), diffGroup([], parseGroup(t).entries, "f")] },
-  gshadow: {
-    run: (t) => [parseGshadow(t, fp), diffGshadow([], parseGshadow(t, fp).entries, "f")],
-    passwordFields: 4,
-  },
-  sudoers: {
-    // Includes resolve to the same fuzzed text: cycles and depth must stay bounded.
-    run: (t) => {
-      const r = parseSudoers(t, "/etc/sudoers", {
-        reader: { readFile: () => t, readDir: () => ["a", "b", "c~"] },
-      });
-      return [r, diffSudoers([], r.entries)];
-    },
-  },
-  access: { run: (t) => [parseAccessConf(t), diffAccess([], parseAccessConf(t).entries, "f")] },
-};
+function assertNoSecret(name: string, seed: number, out: unknown, secrets: string[]): void {
+  const text = JSON.stringify(out);
+  for (const s of secrets) {
+    for (let i = 0; i + 8 <= s.length; i++) {
+      assert(
+        !text.includes(s.slice(i, i + 8)),
+        `${name} leaked a password field (BPFINK_FUZZ_SEED=${seed})`,
+      );
+    }
+  }
+}
 
-for (const [name, target] of Object.entries(TARGETS)) {
-  Deno.test(`fuzz ${name}: random and mutated input never throws, hangs or leaks a password field`, () => {
-    const seed = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() & 0x7fffffff));
+/** Runs `one` on fresh inputs for MS milliseconds, timing each run and naming the seed on failure. */
+function fuzz(name: string, offset: number, one: (r: Rng, run: number) => number | void): void {
+  Deno.test(`fuzz ${name}: random and mutated input never throws, hangs or leaks`, () => {
+    const seed = BASE_SEED + offset;
     const r = rng(seed);
     const end = performance.now() + MS;
     let runs = 0;
     while (performance.now() < end) {
-      let input = r() < 0.2 ? randomBytes(r) : mutate(SEEDS[name], r);
-      let secrets: string[] = [];
-      if (target.passwordFields) {
-        ({ text: input, secrets } = plantSecrets(input, target.passwordFields, r));
-      }
       const t0 = performance.now();
-      let out: unknown;
+      let chars = 0;
       try {
-        out = target.run(input);
+        chars = one(r, runs) ?? 0;
       } catch (e) {
-        throw new Error(`${name} threw on run ${runs} (BPFINK_FUZZ_SEED=${seed}): ${e}`);
+        throw new Error(`${name} failed on run ${runs} (BPFINK_FUZZ_SEED=${BASE_SEED}): ${e}`);
       }
       const took = performance.now() - t0;
+      const budget = SLOW_MS + chars / 1000;
       assert(
-        took < SLOW_MS,
-        `${name} took ${took.toFixed(0)} ms on run ${runs} (BPFINK_FUZZ_SEED=${seed})`,
+        took < budget,
+        `${name} took ${took.toFixed(0)} ms (budget ${
+          budget.toFixed(0)
+        } ms for ${chars} characters) on run ${runs} (BPFINK_FUZZ_SEED=${BASE_SEED})`,
       );
-      const text = JSON.stringify(out);
-      for (const s of secrets) {
-        for (let i = 0; i + 12 <= s.length; i += 6) {
-          assert(
-            !text.includes(s.slice(i, i + 12)),
-            `${name} leaked a password field (BPFINK_FUZZ_SEED=${seed})`,
-          );
-        }
-      }
       runs++;
     }
-    assert(runs > 10, `only ${runs} runs`);
+    assert(runs > 10, `${name}: only ${runs} runs`);
   });
 }
+
+/** A colon database: parse, then diff against the previous run's parse both ways. */
+function fuzzDatabase<T>(
+  name: string,
+  offset: number,
+  parse: (t: string) => { entries: T[] },
+  diff: (a: T[], b: T[], file: string) => unknown,
+): void {
+  let previous: T[] = [];
+  fuzz(name, offset, (r) => {
+    const { text, secrets } = plantSecrets(input(SEEDS[name], r), r);
+    const parsed = parse(text);
+    const out = [parsed, diff(previous, parsed.entries, "f"), diff(parsed.entries, previous, "f")];
+    assertNoSecret(name, BASE_SEED, out, secrets);
+    previous = parsed.entries;
+    return text.length;
+  });
+}
+
+fuzzDatabase("passwd", 1, (t) => parsePasswd(t, fp), diffPasswd);
+fuzzDatabase("shadow", 2, (t) => parseShadow(t, fp), diffShadow);
+fuzzDatabase("group", 3, (t) => parseGroup(t), diffGroup);
+fuzzDatabase("gshadow", 4, (t) => parseGshadow(t, fp), diffGshadow);
+
+let previousRules: ReturnType<typeof parseAccessConf>["entries"] = [];
+fuzz("access", 5, (r) => {
+  const text = input(SEEDS.access, r);
+  const parsed = parseAccessConf(text, pick(r, [":", ":", "|", ":|", ""]));
+  diffAccess(previousRules, parsed.entries, "f");
+  diffAccess(parsed.entries, previousRules, "f");
+  previousRules = parsed.entries;
+  return text.length;
+});
+
+/** A file tree of mutated sudoers files that include each other, themselves, and a deep chain. */
+function includeTree(r: Rng): { files: Record<string, string>; reader: SudoersReader } {
+  const files: Record<string, string> = {};
+  const paths = [
+    "/etc/sudoers",
+    "/etc/sudoers.d/a",
+    "/etc/sudoers.d/b",
+    "/etc/sudoers.d/c~",
+    "/etc/sudoers.d/d.bak",
+    "/etc/sudoers.local",
+  ];
+  const targets = [
+    ...paths,
+    "/etc/sudoers.d",
+    "../sudoers",
+    "sudoers.local",
+    "/deep/0",
+    "/missing",
+    "/etc/sudoers.d/",
+    "",
+    "/etc/sudoers.%h",
+    '"/etc/sudoers.d/a"',
+  ];
+  for (const p of paths) {
+    let text = input(SEEDS.sudoers, r);
+    for (let k = int(r, 4); k > 0; k--) {
+      text += `\n${pick(r, ["@include", "@includedir", "#include", "#includedir"])} ${
+        pick(r, targets)
+      }\n`;
+    }
+    files[p] = text;
+  }
+  for (let i = 0; i < 300; i++) files[`/deep/${i}`] = `@include /deep/${i + 1}\nu${i} ALL=ALL\n`;
+  const reader: SudoersReader = {
+    readFile: (p) => files[p],
+    readDir: (p) =>
+      Object.keys(files).filter((f) => f.startsWith(p.replace(/\/$/, "") + "/"))
+        .map((f) => f.slice(p.replace(/\/$/, "").length + 1)),
+  };
+  return { files, reader };
+}
+
+let previousSudoers: ReturnType<typeof parseSudoers>["entries"] = [];
+fuzz("sudoers", 6, (r) => {
+  const { files, reader } = includeTree(r);
+  let chars = files["/etc/sudoers"].length;
+  const counting: SudoersReader = {
+    readFile: (p) => {
+      const t = reader.readFile(p);
+      chars += t?.length ?? 0;
+      return t;
+    },
+    readDir: reader.readDir,
+  };
+  const parsed = parseSudoers(files["/etc/sudoers"], "/etc/sudoers", {
+    reader: counting,
+    hostname: "h",
+  });
+  for (const e of parsed.entries) {
+    const m = /^\/deep\/(\d+)$/.exec(e.file);
+    assert(!m || Number(m[1]) < 8, `include depth not bounded (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+  }
+  diffSudoers(previousSudoers, parsed.entries);
+  diffSudoers(parsed.entries, previousSudoers);
+  previousSudoers = parsed.entries;
+  return chars;
+});
+
+/** Counts of each line, for the multiset check. */
+function counts(lines: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of lines) m.set(l, (m.get(l) ?? 0) + 1);
+  return m;
+}
+
+fuzz("line diff", 7, (r) => {
+  const a = input(SEEDS.text, r);
+  const b = r() < 0.5 ? fromBytes(mutateBytes(toBytes(a), r)) : input(SEEDS.text, r);
+  const asBytes = r() < 0.5;
+  const enc = (s: string) => asBytes ? new TextEncoder().encode(s) : s;
+  const opts = r() < 0.3 ? { maxEdits: int(r, 50), maxShown: 1_000_000 } : { maxShown: 1_000_000 };
+  const d = diffLines(enc(a), enc(b), opts);
+  if (d.status !== "diff") return;
+  const split = (s: string) =>
+    s === "" ? [] : s.replace(/\n$/, "").split("\n").map((l) => l.replace(/\r$/, ""));
+  const la = split(a);
+  const lb = split(b);
+  const removed = new Set(d.removed.map((x) => x.line - 1));
+  const added = new Set(d.added.map((x) => x.line - 1));
+  const keptA = la.filter((_, i) => !removed.has(i));
+  const keptB = lb.filter((_, i) => !added.has(i));
+  const bad = `line diff is not an edit script (BPFINK_FUZZ_SEED=${BASE_SEED})`;
+  if (d.method === "myers") {
+    assert(keptA.length === keptB.length && keptA.every((l, i) => l === keptB[i]), bad);
+  } else {
+    const ca = counts(keptA);
+    const cb = counts(keptB);
+    assert(ca.size === cb.size && [...ca].every(([l, n]) => cb.get(l) === n), bad);
+  }
+});

@@ -1,61 +1,79 @@
 /**
  * The one result shape every parser returns: what parsed, and what did not,
- * by line. Parsers never throw on bad input.
+ * by line. Parsers never throw on bad input, and they bound what they read:
+ * characters per file, characters per line, lines per file, errors kept.
+ *
+ * Error messages never quote the input: a malformed shadow line may hold a
+ * hash, so messages name the line and the problem only.
+ *
+ * Only the total size is capped. Lines are not: every parser is linear, and
+ * a cap on line length or line count would be a blind spot (an account
+ * after a million blank lines, or a rule after a 70k-character comment,
+ * still counts for the C library and sudo).
  *
  * @module
  */
 
 /** A line that did not parse. */
 export interface ParseError {
-  /** 1-based line number. */
+  /** 1-based line number (of the first physical line, for continued lines). */
   line: number;
+  /** What is wrong, without quoting the line. */
   message: string;
   /** The file, for parsers that follow includes. */
   file?: string;
 }
 
-/** Entries and errors. */
+/** Entries and errors: the shape of every parser's result. */
 export interface ParseResult<T> {
   entries: T[];
   errors: ParseError[];
 }
 
-/** Lines longer than this are reported and skipped (no real entry is this long). */
-export const MAX_LINE_CHARS = 64 * 1024;
-/** At most this many lines are read from one file. */
-export const MAX_LINES = 1_000_000;
-/** At most this many errors are kept per file. */
+/** Characters read at most from one file; the rest is reported and ignored. */
+export const MAX_TEXT_CHARS = 16 * 1024 * 1024;
+/** At most this many errors are kept per parse; the last one says how many were dropped. */
 export const MAX_ERRORS = 1000;
 
-/** Splits text into numbered lines within the limits, reporting what was cut. */
-export function numberedLines(
-  text: string,
-  errors: ParseError[],
-): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
-  let start = 0;
-  let n = 0;
-  while (start <= text.length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    n++;
-    if (n > MAX_LINES) {
-      pushError(errors, { line: n, message: `more than ${MAX_LINES} lines: the rest is ignored` });
-      break;
-    }
-    const raw = text.slice(start, end);
-    if (raw.length > MAX_LINE_CHARS) {
-      pushError(errors, {
-        line: n,
-        message: `line longer than ${MAX_LINE_CHARS} characters: ignored`,
-      });
-    } else out.push({ line: n, text: raw.endsWith("\r") ? raw.slice(0, -1) : raw });
-    start = end + 1;
-  }
-  return out;
+/** One physical line and its 1-based number. */
+export interface NumberedLine {
+  line: number;
+  text: string;
 }
 
-/** Adds an error unless the cap is reached. */
+/**
+ * Yields the numbered lines of `text` (lazily: a file of 16 million empty
+ * lines costs no memory). A trailing `\r` is removed (CRLF files); the empty
+ * piece after a final newline is not a line. Text beyond `MAX_TEXT_CHARS`
+ * is reported and ignored, cut at a line end.
+ */
+export function* numberedLines(text: string, errors: ParseError[]): Generator<NumberedLine> {
+  let body = text;
+  if (body.length > MAX_TEXT_CHARS) {
+    body = body.slice(0, Math.max(0, body.lastIndexOf("\n", MAX_TEXT_CHARS)));
+    pushError(errors, {
+      line: 0,
+      message: `file longer than ${MAX_TEXT_CHARS} characters: the rest is ignored`,
+    });
+  }
+  let n = 0;
+  for (let start = 0; start < body.length;) {
+    let end = body.indexOf("\n", start);
+    if (end < 0) end = body.length;
+    const raw = body.slice(start, end);
+    yield { line: ++n, text: raw.endsWith("\r") ? raw.slice(0, -1) : raw };
+    start = end + 1;
+  }
+}
+
+/** Adds an error unless the cap is reached; the error at the cap says so. */
 export function pushError(errors: ParseError[], e: ParseError): void {
-  if (errors.length < MAX_ERRORS) errors.push(e);
+  if (errors.length < MAX_ERRORS - 1) errors.push(e);
+  else if (errors.length === MAX_ERRORS - 1) {
+    errors.push({
+      line: e.line,
+      ...(e.file !== undefined ? { file: e.file } : {}),
+      message: "too many errors: the rest are dropped",
+    });
+  }
 }

@@ -10,20 +10,25 @@ import { type PasswordInfo, passwordInfo } from "./password_field.ts";
 /** One account. */
 export interface PasswdEntry {
   name: string;
-  /** Normally `shadowed` (`x`); a hash here is fingerprinted like in shadow. */
+  /** Normally `shadowed` (`x`); a hash here is fingerprinted as in shadow. */
   password: PasswordInfo;
   uid: number;
   gid: number;
   gecos: string;
   home: string;
   shell: string;
+  /** 1-based line number. */
   line: number;
 }
 
-/** Parses passwd text. `fingerprint` keys any hash found in the password field. */
+/**
+ * Parses passwd text. `fingerprint` keys any hash found in the password
+ * field (legacy systems without shadow). Lines with a uid or gid that is not
+ * a number in 0..2³²−1 are reported and skipped.
+ */
 export function parsePasswd(
   text: string,
-  fingerprint: (s: string) => string,
+  fingerprint: (secret: string) => string,
 ): ParseResult<PasswdEntry> {
   const errors: ParseResult<PasswdEntry>["errors"] = [];
   const entries: PasswdEntry[] = [];
@@ -32,7 +37,10 @@ export function parsePasswd(
     const uid = parseId(uidS);
     const gid = parseId(gidS);
     if (uid === undefined || gid === undefined) {
-      pushError(errors, { line, message: `passwd entry ${name}: uid and gid must be numbers` });
+      pushError(errors, {
+        line,
+        message: `passwd entry: ${uid === undefined ? "uid" : "gid"} is not a number`,
+      });
       continue;
     }
     entries.push({

@@ -1,40 +1,115 @@
 /**
- * sudoers: user specifications, Defaults, aliases and includes (`@include`,
+ * sudoers: user specifications, `Defaults`, aliases and includes (`@include`,
  * `#include`, `@includedir`, `#includedir`), with backslash continuations.
- * Includes are followed through an injected reader, so the parser stays pure:
- * bounded depth, bounded file count, cycles detected, sudo's includedir rules
- * (skip names ending in `~` or containing `.`).
+ *
+ * The parser is a hand-written scanner: every step consumes input, and the
+ * few regular expressions are anchored alternatives of fixed words (no
+ * nested quantifiers), so time is linear in the input.
+ *
+ * Includes are followed through an injected reader, so the parser stays
+ * pure: bounded depth (8 by default; sudo allows 128), bounded files and
+ * characters, cycles reported, sudo's includedir rules (names ending in `~`
+ * or containing `.` are skipped, the rest read in sorted order), relative
+ * paths resolved against the including file's directory, `%h` replaced by
+ * the host name when one is given.
+ *
+ * Each entry carries its file and line, and a canonical string that ignores
+ * spacing: `bob ALL=(ALL) NOPASSWD: ALL`. Each `Defaults` setting is its own
+ * entry, so `Defaults env_reset, !authenticate` gives two.
  *
  * @module
  */
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, normalize } from "node:path/posix";
 import { numberedLines, type ParseError, type ParseResult, pushError } from "./parse_result.ts";
 
-/** What a sudoers entry is. */
-export type SudoersKind = "rule" | "default" | "alias" | "include";
-
-/** One entry, identified by its canonical text. */
-export interface SudoersEntry {
-  kind: SudoersKind;
-  /** Whitespace-normalised text, e.g. `bob ALL=(ALL) NOPASSWD: ALL`. */
+/** What every sudoers entry has. */
+interface SudoersEntryBase {
+  /** Spacing-normalised text, e.g. `bob ALL=(ALL) NOPASSWD: ALL`: the identity used for diffs. */
   canonical: string;
-  /** For rules: the users (first field); for aliases: the alias name. */
+  /** Rules: the users (`alice, %wheel`); aliases: the alias name; Defaults: the setting name; includes: the path. */
   subject: string;
-  /** For aliases: `User_Alias`, `Cmnd_Alias`, ... */
-  aliasType?: string;
-  /** For aliases: the members, normalised. */
-  value?: string;
+  /** The file the entry is in (an included file for included entries). */
   file: string;
+  /** 1-based line number of the entry's first physical line. */
   line: number;
 }
 
-/** Read access for includes. */
+/** A Runas specification: `(users:groups)`. */
+export interface SudoersRunas {
+  users: string[];
+  /** Present when a `:` was written, even if empty. */
+  groups?: string[];
+}
+
+/** One command of a user specification, with what applies to it as written. */
+export interface SudoersCommand {
+  runas?: SudoersRunas;
+  /** Option specs, e.g. `TIMEOUT=10`, `CWD=/tmp`. */
+  options: string[];
+  /** Tags, e.g. `NOPASSWD`. */
+  tags: string[];
+  /** The command: `ALL`, `/bin/ls -l`, `!/bin/sh`, `sha256:… /bin/ls`, an alias. */
+  command: string;
+}
+
+/** The hosts and commands of a user specification (one per `:`-separated part). */
+export interface SudoersHostSpec {
+  hosts: string[];
+  commands: SudoersCommand[];
+}
+
+/** A user specification: who may run what, where, as whom. */
+export interface SudoersRule extends SudoersEntryBase {
+  kind: "rule";
+  users: string[];
+  specs: SudoersHostSpec[];
+}
+
+/** What a `Defaults` line applies to. */
+export type SudoersDefaultsScope = "global" | "user" | "host" | "runas" | "command";
+
+/** One `Defaults` setting with its qualifiers. */
+export interface SudoersDefault extends SudoersEntryBase {
+  kind: "default";
+  scope: SudoersDefaultsScope;
+  /** The users, hosts, runas users or commands after `:`, `@`, `>` or `!`. */
+  qualifiers: string[];
+  /** The setting, e.g. `!requiretty`, `env_keep+="LD_PRELOAD"`. */
+  setting: string;
+}
+
+/** The alias kinds (`Cmd_Alias` is read as `Cmnd_Alias`). */
+export type SudoersAliasType = "User_Alias" | "Runas_Alias" | "Host_Alias" | "Cmnd_Alias";
+
+/** One alias definition. */
+export interface SudoersAlias extends SudoersEntryBase {
+  kind: "alias";
+  aliasType: SudoersAliasType;
+  /** The members, normalised and joined with `, `. */
+  value: string;
+  members: string[];
+}
+
+/** An include directive (resolved path). */
+export interface SudoersInclude extends SudoersEntryBase {
+  kind: "include";
+  dir: boolean;
+  path: string;
+}
+
+/** One sudoers entry. */
+export type SudoersEntry = SudoersRule | SudoersDefault | SudoersAlias | SudoersInclude;
+
+/** What a sudoers entry is. */
+export type SudoersKind = SudoersEntry["kind"];
+
+/** Read access for includes; may return undefined or [] for anything unreadable. */
 export interface SudoersReader {
   readFile(path: string): string | undefined;
   readDir(path: string): string[];
 }
 
-/** The parse result plus every include found (resolved paths). */
+/** The parse result plus every include found (resolved paths, each once). */
 export interface SudoersResult extends ParseResult<SudoersEntry> {
   includes: { path: string; dir: boolean }[];
 }
@@ -43,220 +118,615 @@ export interface SudoersResult extends ParseResult<SudoersEntry> {
 export interface SudoersOptions {
   /** Follow includes with this reader; without one, includes are only listed. */
   reader?: SudoersReader;
-  /** Include depth at most (sudo allows 128; we stop earlier). */
+  /** Include nesting at most (default 8, at most 128 like sudo). */
   maxDepth?: number;
-  /** Files read at most, includes included. */
+  /** Files parsed at most, the first included (default 128). */
   maxFiles?: number;
+  /** Characters parsed at most over all files, the first included (default 4 Mi, ~0.6 s). */
+  maxTotalChars?: number;
+  /** Files listed at most per included directory (default 1024). */
+  maxDirEntries?: number;
+  /** The short host name, for `%h` in include paths. */
+  hostname?: string;
 }
 
-const ALIAS = /^(User_Alias|Runas_Alias|Host_Alias|Cmnd_Alias|Cmd_Alias)\s+(.*)$/;
-const INCLUDE = /^[@#](include|includedir)\s+(.+)$/;
+const ALIAS_TYPES: Record<string, SudoersAliasType> = {
+  User_Alias: "User_Alias",
+  Runas_Alias: "Runas_Alias",
+  Host_Alias: "Host_Alias",
+  Cmnd_Alias: "Cmnd_Alias",
+  Cmd_Alias: "Cmnd_Alias",
+};
+const DEFAULTS_SCOPE: Record<string, SudoersDefaultsScope> = {
+  ":": "user",
+  "@": "host",
+  ">": "runas",
+  "!": "command",
+};
+const INCLUDE = /^[ \t]*[@#](include|includedir)[ \t]+/;
+const ALIAS_KEYWORD = /^(User_Alias|Runas_Alias|Host_Alias|Cmnd_Alias|Cmd_Alias)[ \t]/;
+const TAG =
+  /(NOPASSWD|PASSWD|NOEXEC|EXEC|NOSETENV|SETENV|NOLOG_INPUT|LOG_INPUT|NOLOG_OUTPUT|LOG_OUTPUT|NOMAIL|MAIL|NOFOLLOW|FOLLOW|NOINTERCEPT|INTERCEPT)[ \t]*:/y;
+const OPTION =
+  /(TIMEOUT|CWD|CHROOT|ROLE|TYPE|NOTBEFORE|NOTAFTER|APPARMOR_PROFILE|PRIVS|LIMITPRIVS)[ \t]*=/y;
+const DIGEST = /(sha224|sha256|sha384|sha512):/y;
+const ALIAS_NAME = /[A-Z][A-Z0-9_]*/y;
+const NEXT_ALIAS = /[ \t]*[A-Z][A-Z0-9_]*[ \t]*=/y;
+const SETTING = /(!*)[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:([+-]?=)[ \t]*)?/y;
 
-const TAGS =
-  /\b(NOPASSWD|PASSWD|NOEXEC|EXEC|SETENV|NOSETENV|LOG_INPUT|NOLOG_INPUT|LOG_OUTPUT|NOLOG_OUTPUT|MAIL|NOMAIL|FOLLOW|NOFOLLOW|INTERCEPT|NOINTERCEPT)\s*:\s*/g;
+const isBlank = (c: string) => c === " " || c === "\t" || c === "\r" || c === "\v" || c === "\f";
 
-/** Canonical spacing: one space between words, none around `=` and `:`, `, ` in lists, `TAG: `. */
-function normalise(s: string): string {
-  return s.trim().replace(/\s+/g, " ").replace(/\s*,\s*/g, ", ").replace(/\s*=\s*/g, "=")
-    .replace(/\s*:\s*/g, ":").replace(TAGS, "$1: ");
+/** Tests a sticky regular expression at `at`, returning the match. */
+function stickyAt(re: RegExp, s: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(s);
 }
 
-/** Joins backslash-continued lines; each logical line keeps its first line number. */
-function logicalLines(text: string, errors: ParseError[]): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
-  let acc: { line: number; text: string } | undefined;
-  for (const l of numberedLines(text, errors)) {
-    const cont = /(^|[^\\])\\$/.test(l.text);
-    const body = cont ? l.text.slice(0, -1) : l.text;
-    if (acc) acc.text += " " + body;
-    else acc = { line: l.line, text: body };
-    if (acc.text.length > 256 * 1024) {
-      pushError(errors, { line: acc.line, message: "continued line too long: ignored" });
-      acc = undefined;
-      continue;
+/** A cursor over one logical line. */
+class Scanner {
+  i = 0;
+  constructor(readonly s: string) {}
+  get done(): boolean {
+    return this.i >= this.s.length;
+  }
+  peek(): string {
+    return this.s[this.i] ?? "";
+  }
+  blanks(): void {
+    while (this.i < this.s.length && isBlank(this.s[this.i])) this.i++;
+  }
+  eat(c: string): boolean {
+    if (this.s[this.i] !== c) return false;
+    this.i++;
+    return true;
+  }
+  sticky(re: RegExp): RegExpExecArray | null {
+    const m = stickyAt(re, this.s, this.i);
+    if (m) this.i += m[0].length;
+    return m;
+  }
+  /** A word up to a blank or one of `stops`; `\x` escapes and `"…"` quotes are kept as written. */
+  word(stops: string): string {
+    const start = this.i;
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s[this.i];
+      if (c === "\\" && this.i + 1 < s.length) {
+        this.i += 2;
+      } else if (c === '"') {
+        let j = this.i + 1;
+        while (j < s.length && s[j] !== '"') j += s[j] === "\\" ? 2 : 1;
+        this.i = Math.min(j + 1, s.length);
+      } else if (isBlank(c) || stops.includes(c)) {
+        break;
+      } else {
+        this.i++;
+      }
     }
-    if (!cont) {
-      out.push(acc);
-      acc = undefined;
+    return s.slice(start, this.i);
+  }
+  /** `!`* then a word; `%:` (non-Unix group) keeps its colon. */
+  item(stops: string): string | undefined {
+    let bangs = "";
+    while (this.eat("!")) {
+      bangs += "!";
+      this.blanks();
+    }
+    let prefix = "";
+    if (this.s.startsWith("%:", this.i)) {
+      prefix = "%:";
+      this.i += 2;
+    }
+    const w = this.word(stops);
+    return prefix + w === "" ? undefined : bangs + prefix + w;
+  }
+  /** A comma-separated list of items (blanks allowed around commas). */
+  list(stops: string): string[] | undefined {
+    const out: string[] = [];
+    this.blanks();
+    const first = this.item(stops);
+    if (first === undefined) return undefined;
+    out.push(first);
+    for (;;) {
+      const save = this.i;
+      this.blanks();
+      if (!this.eat(",")) {
+        this.i = save;
+        return out;
+      }
+      this.blanks();
+      const next = this.item(stops);
+      if (next === undefined) return undefined;
+      out.push(next);
     }
   }
-  if (acc) out.push(acc);
+}
+
+/** Collapses runs of blanks outside `\x` escapes and quotes into one space, and trims. */
+function squeeze(s: string): string {
+  let out = "";
+  let blank = false;
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (!quoted && isBlank(c)) {
+      blank = out.length > 0;
+      continue;
+    }
+    if (blank) out += " ";
+    blank = false;
+    if (c === "\\" && i + 1 < s.length) {
+      out += c + s[++i];
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    out += c;
+  }
   return out;
 }
 
-/** Removes a comment: `#` at a token start and not followed by a digit (`#1000` is a uid). */
-function stripComment(s: string): string {
+/** One command spec: `(runas) OPTION=x TAG: command args`. */
+function parseCommand(sc: Scanner): SudoersCommand | string {
+  sc.blanks();
+  let runas: SudoersRunas | undefined;
+  if (sc.eat("(")) {
+    runas = { users: [] };
+    sc.blanks();
+    if (sc.peek() !== ":" && sc.peek() !== ")") {
+      const users = sc.list(",:()=");
+      if (!users) return "bad Runas user list";
+      runas.users = users;
+    }
+    sc.blanks();
+    if (sc.eat(":")) {
+      runas.groups = [];
+      sc.blanks();
+      if (sc.peek() !== ")") {
+        const groups = sc.list(",:()=");
+        if (!groups) return "bad Runas group list";
+        runas.groups = groups;
+      }
+    }
+    sc.blanks();
+    if (!sc.eat(")")) return "Runas list without a closing parenthesis";
+  }
+  const options: string[] = [];
+  const tags: string[] = [];
+  for (;;) {
+    sc.blanks();
+    const opt = sc.sticky(OPTION);
+    if (!opt) break;
+    sc.blanks();
+    const value = sc.word(",:");
+    if (value === "") return `${opt[1]} without a value`;
+    options.push(`${opt[1]}=${value}`);
+  }
+  for (;;) {
+    sc.blanks();
+    const tag = sc.sticky(TAG);
+    if (!tag) break;
+    tags.push(tag[1]);
+  }
+  sc.blanks();
+  let command = "";
+  while (sc.eat("!")) {
+    command += "!";
+    sc.blanks();
+  }
+  for (;;) {
+    const digest = sc.sticky(DIGEST);
+    if (!digest) break;
+    const value = sc.word(",:");
+    if (value === "") return "digest without a value";
+    command += `${digest[1]}:${value}`;
+    sc.blanks();
+    const save = sc.i;
+    if (sc.eat(",")) {
+      sc.blanks();
+      if (stickyAt(DIGEST, sc.s, sc.i)) {
+        command += ",";
+        continue;
+      }
+      sc.i = save;
+    }
+    command += " ";
+    break;
+  }
+  const path = sc.word(",:");
+  if (path === "") return "missing command";
+  command += path;
+  sc.blanks();
+  const start = sc.i;
+  while (!sc.done && sc.peek() !== "," && sc.peek() !== ":") sc.i += sc.peek() === "\\" ? 2 : 1;
+  sc.i = Math.min(sc.i, sc.s.length);
+  const args = squeeze(sc.s.slice(start, sc.i));
+  if (args) command += " " + args;
+  return { ...(runas ? { runas } : {}), options, tags, command };
+}
+
+function commandText(c: SudoersCommand): string {
+  const parts: string[] = [];
+  if (c.runas) {
+    const groups = c.runas.groups ? ":" + c.runas.groups.join(", ") : "";
+    parts.push(`(${c.runas.users.join(", ")}${groups})`);
+  }
+  parts.push(...c.options, ...c.tags.map((t) => `${t}:`), c.command);
+  return parts.join(" ");
+}
+
+/** A user specification. */
+function parseRule(l: string): Omit<SudoersRule, "file" | "line"> | string {
+  const sc = new Scanner(l);
+  const users = sc.list(",=:()");
+  if (!users) return "not a user specification, Defaults, alias or include";
+  const specs: SudoersHostSpec[] = [];
+  for (;;) {
+    // Host words may hold `:` (IPv6 addresses).
+    const hosts = sc.list(",=()");
+    if (!hosts) return "user specification without a host list";
+    sc.blanks();
+    if (!sc.eat("=")) return "user specification without `=` after the hosts";
+    const commands: SudoersCommand[] = [];
+    for (;;) {
+      const c = parseCommand(sc);
+      if (typeof c === "string") return c;
+      commands.push(c);
+      sc.blanks();
+      if (!sc.eat(",")) break;
+    }
+    specs.push({ hosts, commands });
+    sc.blanks();
+    if (sc.done) break;
+    if (!sc.eat(":")) return "unexpected text after a command";
+  }
+  const canonical = `${users.join(", ")} ${
+    specs.map((s) => `${s.hosts.join(", ")}=${s.commands.map(commandText).join(", ")}`).join(
+      " : ",
+    )
+  }`;
+  return { kind: "rule", users, specs, subject: users.join(", "), canonical };
+}
+
+/** Splits at commas outside quotes and escapes. */
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
   for (let i = 0; i < s.length; i++) {
-    if (s[i] !== "#") continue;
-    if (i > 0 && !/[\s,=(:!]/.test(s[i - 1])) continue;
-    if (/\d/.test(s[i + 1] ?? "")) continue;
-    return s.slice(0, i);
+    const c = s[i];
+    if (c === "\\") i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === "," && !quoted) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+/** A `Defaults` line: one entry per setting. */
+function parseDefaults(l: string): Omit<SudoersDefault, "file" | "line">[] | string {
+  const sc = new Scanner(l);
+  sc.i = "Defaults".length;
+  const marker = sc.peek();
+  const scope = DEFAULTS_SCOPE[marker] ?? "global";
+  let qualifiers: string[] = [];
+  if (scope !== "global") {
+    sc.i++;
+    const q = sc.list(",");
+    if (!q) return `Defaults${marker} without a qualifier`;
+    qualifiers = q;
+  }
+  const head = `Defaults${scope === "global" ? "" : marker + qualifiers.join(",")}`;
+  const out: Omit<SudoersDefault, "file" | "line">[] = [];
+  for (const part of splitTopLevel(sc.s.slice(sc.i))) {
+    const p = part.trim();
+    if (p === "") continue;
+    const m = stickyAt(SETTING, p, 0);
+    if (!m) return "Defaults setting without a valid name";
+    const value = squeeze(p.slice(m[0].length));
+    if (m[3] === undefined && value !== "") return "Defaults setting with unexpected text";
+    if (m[3] !== undefined && m[1] !== "") return "negated Defaults setting with a value";
+    const setting = m[3] === undefined ? `${m[1]}${m[2]}` : `${m[2]}${m[3]}${value}`;
+    out.push({
+      kind: "default",
+      scope,
+      qualifiers,
+      setting,
+      subject: m[2],
+      canonical: `${head} ${setting}`,
+    });
+  }
+  if (out.length === 0) return "Defaults without a setting";
+  return out;
+}
+
+/** An alias line: one entry per `NAME = members` definition. */
+function parseAliases(l: string, keyword: string): Omit<SudoersAlias, "file" | "line">[] | string {
+  const aliasType = ALIAS_TYPES[keyword];
+  const sc = new Scanner(l);
+  sc.i = keyword.length;
+  const out: Omit<SudoersAlias, "file" | "line">[] = [];
+  for (;;) {
+    sc.blanks();
+    const name = sc.sticky(ALIAS_NAME);
+    if (!name) return `${keyword}: expected an upper-case alias name`;
+    sc.blanks();
+    if (!sc.eat("=")) return `${keyword} ${name[0]}: expected =`;
+    // Members run to the end, or to a `:` that starts the next `NAME =`.
+    const start = sc.i;
+    let next = false;
+    const s = sc.s;
+    while (sc.i < s.length) {
+      const c = s[sc.i];
+      if (c === "\\") {
+        sc.i += 2;
+        continue;
+      }
+      if (
+        c === ":" && !/sha(224|256|384|512)$/.test(s.slice(Math.max(0, sc.i - 6), sc.i)) &&
+        stickyAt(NEXT_ALIAS, s, sc.i + 1)
+      ) {
+        next = true;
+        break;
+      }
+      sc.i++;
+    }
+    sc.i = Math.min(sc.i, s.length);
+    const members = splitTopLevel(s.slice(start, sc.i)).map(squeeze);
+    if (members.some((m) => m === "")) return `${keyword} ${name[0]}: empty member`;
+    const value = members.join(", ");
+    out.push({
+      kind: "alias",
+      aliasType,
+      subject: name[0],
+      members,
+      value,
+      canonical: `${aliasType} ${name[0]}=${value}`,
+    });
+    if (!next) return out;
+    sc.i++;
+  }
+}
+
+/**
+ * Removes a comment: `#` outside quotes and escapes, unless it is a uid or
+ * gid (`#1000`, `%#1000`, `#-1`).
+ */
+function stripComment(s: string): string {
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === "\\") i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === "#" && !quoted) {
+      const d = s[i + 1] ?? "";
+      const uid = (d >= "0" && d <= "9") ||
+        (d === "-" && (s[i + 2] ?? "") >= "0" && (s[i + 2] ?? "") <= "9");
+      if (!uid) return s.slice(0, i);
+    }
   }
   return s;
 }
 
-function unquote(s: string): string {
-  const t = s.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"')
-    ? t.slice(1, -1).replace(/\\(.)/g, "$1")
-    : t;
+/** The path of an include directive: quoted (`"a b"`) or with `\` escapes. */
+function includePath(rest: string, hostname: string | undefined): string | undefined {
+  let out = "";
+  let i = 0;
+  const s = rest.trim();
+  if (s.startsWith('"')) {
+    for (i = 1; i < s.length && s[i] !== '"'; i++) {
+      if (s[i] === "\\" && i + 1 < s.length) i++;
+      out += s[i];
+    }
+    if (s[i] !== '"') return undefined;
+  } else {
+    for (; i < s.length && !isBlank(s[i]); i++) {
+      if (s[i] === "\\" && i + 1 < s.length) i++;
+      out += s[i];
+    }
+  }
+  if (out === "" || out.includes("\0")) return undefined;
+  // %h is the short host name, %% a percent sign; unknown host: left as written.
+  return out.replace(/%[h%]/g, (m) => m === "%%" ? "%" : hostname ?? m);
 }
 
 /**
- * Splits a user specification into its user list and the rest, in one linear
- * scan: the list ends at the first blank that neither follows nor precedes a
- * comma. (A regex with nested quantifiers here backtracked exponentially on
- * `a,a,a,…`.) Returns [whole, users, rest] like a RegExp match, or null.
+ * Physical lines joined at odd trailing backslashes, comments removed;
+ * numbered by their first line. Not capped per line: the total is.
  */
-function splitUserSpec(l: string): [string, string, string] | null {
-  let i = 0;
-  while (i < l.length) {
-    if (/\s/.test(l[i])) {
-      let j = i;
-      while (j < l.length && /\s/.test(l[j])) j++;
-      if (l[i - 1] !== "," && l[j] !== ",") {
-        const rest = l.slice(j);
-        return rest.includes("=") && i > 0 ? [l, l.slice(0, i), rest] : null;
-      }
-      i = j;
-    } else i++;
+function logicalLines(text: string, errors: ParseError[]): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  let acc: { line: number; parts: string[] } | undefined;
+  for (const l of numberedLines(text, errors)) {
+    if (!acc && INCLUDE.test(l.text)) {
+      out.push({ line: l.line, text: l.text.trim() });
+      continue;
+    }
+    const body = stripComment(l.text);
+    let end = body.length;
+    while (end > 0 && isBlank(body[end - 1])) end--;
+    let slashes = 0;
+    while (slashes < end && body[end - 1 - slashes] === "\\") slashes++;
+    const cont = slashes % 2 === 1;
+    const part = body.slice(0, cont ? end - 1 : end);
+    if (acc) acc.parts.push(part);
+    else acc = { line: l.line, parts: [part] };
+    if (!cont) {
+      out.push({ line: acc.line, text: acc.parts.join(" ") });
+      acc = undefined;
+    }
   }
-  return null;
+  if (acc) out.push({ line: acc.line, text: acc.parts.join(" ") });
+  return out;
 }
 
-/** Parses sudoers `text` (from `file`), following includes when a reader is given. */
-export function parseSudoers(text: string, file: string, opts: SudoersOptions = {}): SudoersResult {
-  const result: SudoersResult = { entries: [], errors: [], includes: [] };
-  const maxDepth = opts.maxDepth ?? 8;
-  const maxFiles = opts.maxFiles ?? 128;
-  const visited = new Set<string>();
-  let files = 0;
+interface ParseState {
+  result: SudoersResult;
+  opts: SudoersOptions;
+  maxDepth: number;
+  maxFiles: number;
+  maxTotalChars: number;
+  maxDirEntries: number;
+  files: number;
+  chars: number;
+  /** The include chain being parsed: a file in it is a cycle. */
+  stack: string[];
+  includeKeys: Set<string>;
+}
 
-  const parseOne = (body: string, path: string, depth: number): void => {
-    files++;
-    visited.add(path);
-    const errors: ParseError[] = [];
-    for (const { line, text: raw } of logicalLines(body, errors)) {
-      const trimmed = raw.trim();
-      const inc = INCLUDE.exec(trimmed);
-      if (inc) {
-        const target = unquote(inc[2]);
-        const resolved = isAbsolute(target) ? target : join(dirname(path), target);
-        const dir = inc[1] === "includedir";
-        result.includes.push({ path: resolved, dir });
-        result.entries.push({
-          kind: "include",
-          canonical: `@${inc[1]} ${resolved}`,
-          subject: resolved,
-          file: path,
-          line,
-        });
-        follow(resolved, dir, depth, path, line);
-        continue;
-      }
-      const l = stripComment(trimmed).trim();
-      if (l === "") continue;
-      if (/^Defaults([:@>!]|\s|$)/.test(l)) {
-        result.entries.push({
-          kind: "default",
-          canonical: normalise(l),
-          subject: "Defaults",
-          file: path,
-          line,
-        });
-        continue;
-      }
-      const alias = ALIAS.exec(l);
-      if (alias) {
-        for (const def of alias[2].split(/\s*:\s*(?=[A-Z][A-Z0-9_]*\s*=)/)) {
-          const m = /^([A-Z][A-Z0-9_]*)\s*=\s*(.+)$/.exec(def.trim());
-          if (!m) {
-            pushError(errors, {
-              line,
-              message: `${alias[1]}: expected NAME = members`,
-              file: path,
-            });
-            continue;
-          }
-          const value = normalise(m[2]);
-          result.entries.push({
-            kind: "alias",
-            aliasType: alias[1],
-            subject: m[1],
-            value,
-            canonical: `${alias[1]} ${m[1]}=${value}`,
-            file: path,
-            line,
-          });
-        }
-        continue;
-      }
-      const m = splitUserSpec(l);
-      if (!m) {
-        pushError(errors, {
-          line,
-          message: "not a user specification, Defaults, alias or include",
-          file: path,
-        });
-        continue;
-      }
-      result.entries.push({
-        kind: "rule",
-        canonical: normalise(l),
-        subject: normalise(m[1]),
-        file: path,
-        line,
-      });
+function parseLine(
+  st: ParseState,
+  l: string,
+  path: string,
+  line: number,
+  depth: number,
+  errors: ParseError[],
+): void {
+  const entries = st.result.entries;
+  const inc = INCLUDE.exec(l);
+  if (inc) {
+    const dir = inc[1] === "includedir";
+    const target = includePath(l.slice(inc[0].length), st.opts.hostname);
+    if (target === undefined) {
+      pushError(errors, { line, file: path, message: `@${inc[1]} without a valid path` });
+      return;
     }
-    for (const e of errors) pushError(result.errors, { ...e, file: e.file ?? path });
-  };
+    const resolved = normalize(isAbsolute(target) ? target : join(dirname(path), target));
+    entries.push({
+      kind: "include",
+      dir,
+      path: resolved,
+      subject: resolved,
+      canonical: `@${inc[1]} ${resolved}`,
+      file: path,
+      line,
+    });
+    const key = `${dir ? "d" : "f"}${resolved}`;
+    if (!st.includeKeys.has(key)) {
+      st.includeKeys.add(key);
+      st.result.includes.push({ path: resolved, dir });
+    }
+    follow(st, resolved, dir, path, line, depth, errors);
+    return;
+  }
+  const t = l.trim();
+  if (t === "") return;
+  if (t.startsWith("Defaults") && (t.length === 8 || "@:>!".includes(t[8]) || isBlank(t[8]))) {
+    const d = parseDefaults(t);
+    if (typeof d === "string") pushError(errors, { line, file: path, message: d });
+    else for (const e of d) entries.push({ ...e, file: path, line });
+    return;
+  }
+  const alias = ALIAS_KEYWORD.exec(t);
+  if (alias) {
+    const a = parseAliases(t, alias[1]);
+    if (typeof a === "string") pushError(errors, { line, file: path, message: a });
+    else for (const e of a) entries.push({ ...e, file: path, line });
+    return;
+  }
+  const r = parseRule(t);
+  if (typeof r === "string") pushError(errors, { line, file: path, message: r });
+  else entries.push({ ...r, file: path, line });
+}
 
-  const follow = (
-    target: string,
-    dir: boolean,
-    depth: number,
-    from: string,
-    line: number,
-  ): void => {
-    const reader = opts.reader;
-    if (!reader) return;
-    const readFile = (p: string) => {
-      if (visited.has(p)) {
-        pushError(result.errors, {
-          line,
-          file: from,
-          message: `include cycle: ${p} is already included`,
-        });
-        return;
-      }
-      if (depth + 1 > maxDepth) {
-        pushError(result.errors, {
-          line,
-          file: from,
-          message: `includes nested deeper than ${maxDepth}: ${p} skipped`,
-        });
-        return;
-      }
-      if (files >= maxFiles) {
-        pushError(result.errors, {
-          line,
-          file: from,
-          message: `more than ${maxFiles} files included: ${p} skipped`,
-        });
-        return;
-      }
-      const body = reader.readFile(p);
-      if (body === undefined) {
-        pushError(result.errors, { line, file: from, message: `cannot read included ${p}` });
-        return;
-      }
-      parseOne(body, p, depth + 1);
-    };
-    if (!dir) return readFile(target);
-    const names = reader.readDir(target).filter((n) => !n.endsWith("~") && !n.includes(".")).sort();
-    for (const n of names) readFile(join(target, n));
-  };
+function parseFile(st: ParseState, text: string, path: string, depth: number): void {
+  st.files++;
+  st.chars += text.length;
+  st.stack.push(path);
+  const errors: ParseError[] = [];
+  for (const { line, text: l } of logicalLines(text, errors)) {
+    try {
+      parseLine(st, l, path, line, depth, errors);
+    } catch {
+      // Never reached by design; a parser bug must not stop the file.
+      pushError(errors, { line, file: path, message: "internal parser error on this line" });
+    }
+  }
+  st.stack.pop();
+  for (const e of errors) pushError(st.result.errors, { ...e, file: e.file ?? path });
+}
 
-  parseOne(text, file, 0);
-  return result;
+function follow(
+  st: ParseState,
+  target: string,
+  dir: boolean,
+  from: string,
+  line: number,
+  depth: number,
+  errors: ParseError[],
+): void {
+  const reader = st.opts.reader;
+  if (!reader) return;
+  const err = (message: string) => pushError(errors, { line, file: from, message });
+  const readOne = (p: string) => {
+    if (st.stack.includes(p)) return err(`include cycle: ${p} includes itself`);
+    if (depth + 1 > st.maxDepth) {
+      return err(`includes nested deeper than ${st.maxDepth}: ${p} skipped`);
+    }
+    if (st.files >= st.maxFiles) return err(`more than ${st.maxFiles} files: ${p} skipped`);
+    let body: string | undefined;
+    try {
+      body = reader.readFile(p);
+    } catch {
+      body = undefined;
+    }
+    if (typeof body !== "string") return err(`cannot read included ${p}`);
+    if (st.chars + body.length > st.maxTotalChars) {
+      return err(`more than ${st.maxTotalChars} characters in all files: ${p} skipped`);
+    }
+    parseFile(st, body, p, depth + 1);
+  };
+  if (!dir) return readOne(target);
+  let names: string[];
+  try {
+    const listed = reader.readDir(target);
+    names = Array.isArray(listed) ? listed.filter((n) => typeof n === "string") : [];
+  } catch {
+    names = [];
+  }
+  // sudo: skip names ending in `~` or containing `.` (editor backups, package leftovers).
+  names = names.filter((n) =>
+    n !== "" && !n.endsWith("~") && !n.includes(".") && !n.includes("/") && !n.includes("\0")
+  ).sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+  if (names.length > st.maxDirEntries) {
+    err(`more than ${st.maxDirEntries} files in ${target}: the rest skipped`);
+    names = names.slice(0, st.maxDirEntries);
+  }
+  for (const n of names) readOne(join(target, n));
+}
+
+/**
+ * Parses sudoers `text` read from `file`, following includes when a reader
+ * is given. Never throws: malformed lines become errors with file and line.
+ */
+export function parseSudoers(text: string, file: string, opts: SudoersOptions = {}): SudoersResult {
+  const bound = (v: number | undefined, dflt: number, max: number) =>
+    Math.max(0, Math.min(max, Number.isFinite(v) ? Math.floor(v!) : dflt));
+  const st: ParseState = {
+    result: { entries: [], errors: [], includes: [] },
+    opts,
+    maxDepth: bound(opts.maxDepth, 8, 128),
+    maxFiles: bound(opts.maxFiles, 128, 100_000),
+    maxTotalChars: bound(opts.maxTotalChars, 4 * 1024 * 1024, 1 << 30),
+    maxDirEntries: bound(opts.maxDirEntries, 1024, 1_000_000),
+    files: 0,
+    chars: 0,
+    stack: [],
+    includeKeys: new Set(),
+  };
+  const path = normalize(file);
+  let body = text;
+  if (body.length > st.maxTotalChars) {
+    // Cut at a line end: a cut line could read as a different rule.
+    body = body.slice(0, Math.max(0, body.lastIndexOf("\n", st.maxTotalChars)));
+    pushError(st.result.errors, {
+      line: 0,
+      file: path,
+      message: `more than ${st.maxTotalChars} characters: the rest is ignored`,
+    });
+  }
+  parseFile(st, body, path, 0);
+  return st.result;
 }

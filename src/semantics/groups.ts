@@ -1,14 +1,23 @@
 /**
- * What changed for groups, from group and gshadow entries before and after.
+ * What changed for groups, from group and gshadow entries before and after:
+ * groups added, removed and renumbered, members and administrators added
+ * and removed, group passwords changed (by state; never a hash or a
+ * fingerprint).
  *
  * @module
  */
-import type { SemanticEvent } from "../consumers/consumer.ts";
 import { byName } from "./by_name.ts";
+import { type SemanticChange, shown, type SubjectFields } from "./semantic_change.ts";
 import type { GroupEntry } from "../parsers/group.ts";
 import type { GshadowEntry } from "../parsers/gshadow.ts";
 
-const groupFields = (name: string, gid?: number) => ({
+/** group and gshadow entries of one moment. */
+export interface GroupDatabase {
+  group: GroupEntry[];
+  gshadow: GshadowEntry[];
+}
+
+const groupFields = (name: string, gid?: number): SubjectFields => ({
   group: { name, ...(gid !== undefined ? { id: String(gid) } : {}) },
 });
 
@@ -18,106 +27,127 @@ function listChanges(
   before: string[],
   after: string[],
   what: "member" | "admin",
-  file: string,
-  line: number,
-): SemanticEvent[] {
-  const out: SemanticEvent[] = [];
+  source: { file: string; line: number },
+): SemanticChange[] {
+  const out: SemanticChange[] = [];
   const a = new Set(before);
   const b = new Set(after);
-  for (const u of b) {
-    if (a.has(u)) continue;
-    out.push({
-      action: `group_${what}_added`,
-      message: `${u} added to group ${name} as ${what}`,
-      fields: { ...groupFields(name, gid), user: { name: u } },
-      source: { file, line },
-    });
-  }
-  for (const u of a) {
-    if (b.has(u)) continue;
-    out.push({
-      action: `group_${what}_removed`,
-      message: `${u} removed from group ${name} as ${what}`,
-      fields: { ...groupFields(name, gid), user: { name: u } },
-      source: { file, line },
-    });
-  }
+  const change = (u: string, verb: "added" | "removed"): SemanticChange => ({
+    action: `group_${what}_${verb}`,
+    subject: name,
+    message: `${shown(u)} ${verb} ${verb === "added" ? "to" : "from"} group ${shown(name)}${
+      what === "admin" ? " as administrator" : ""
+    }`,
+    fields: { ...groupFields(name, gid), user: { name: u } },
+    changes: [{ field: `${what}s`, ...(verb === "added" ? { to: u } : { from: u }) }],
+    source,
+  });
+  for (const u of b) if (!a.has(u)) out.push(change(u, "added"));
+  for (const u of a) if (!b.has(u)) out.push(change(u, "removed"));
   return out;
 }
 
-/** Groups added, removed, renumbered, and members added or removed. */
+/** Groups added, removed, renumbered, and members added or removed, from two group files. */
 export function diffGroup(
   before: GroupEntry[],
   after: GroupEntry[],
   file: string,
-): SemanticEvent[] {
+): SemanticChange[] {
   const a = byName(before);
   const b = byName(after);
-  const out: SemanticEvent[] = [];
-  for (const [name, g] of b) {
-    const old = a.get(name);
+  const out: SemanticChange[] = [];
+  for (const [key, { entry: g, duplicate }] of b) {
+    const old = a.get(key)?.entry;
+    const source = { file, line: g.line };
     if (!old) {
-      const members = g.members.length ? ` with members ${g.members.join(", ")}` : "";
+      const members = g.members.length ? ` with members ${shown(g.members.join(", "))}` : "";
+      const root = g.gid === 0 ? " (gid 0)" : "";
+      const again = duplicate > 0 ? " again (a duplicate entry)" : "";
       out.push({
         action: "group_added",
-        message: `group ${name} added with gid ${g.gid}${members}`,
-        fields: groupFields(name, g.gid),
-        source: { file, line: g.line },
+        subject: g.name,
+        message: `group ${shown(g.name)} added${again} with gid ${g.gid}${root}${members}`,
+        fields: groupFields(g.name, g.gid),
+        changes: [{ field: "gid", to: g.gid }, { field: "members", to: g.members }],
+        source,
       });
       continue;
     }
     if (old.gid !== g.gid) {
       out.push({
         action: "group_modified",
-        message: `group ${name} modified: gid ${old.gid} → ${g.gid}`,
-        fields: groupFields(name, g.gid),
+        subject: g.name,
+        message: `group ${shown(g.name)} modified: gid ${old.gid} → ${g.gid}`,
+        fields: groupFields(g.name, g.gid),
         changes: [{ field: "gid", from: old.gid, to: g.gid }],
-        source: { file, line: g.line },
+        source,
       });
     }
-    out.push(...listChanges(name, g.gid, old.members, g.members, "member", file, g.line));
+    out.push(...listChanges(g.name, g.gid, old.members, g.members, "member", source));
   }
-  for (const [name, g] of a) {
-    if (!b.has(name)) {
-      out.push({
-        action: "group_removed",
-        message: `group ${name} removed (gid ${g.gid})`,
-        fields: groupFields(name, g.gid),
-        source: { file },
-      });
-    }
+  for (const [key, { entry: g, duplicate }] of a) {
+    if (b.has(key)) continue;
+    out.push({
+      action: "group_removed",
+      subject: g.name,
+      message: `group ${shown(g.name)} removed${
+        duplicate ? " (a duplicate entry)" : ""
+      } (gid ${g.gid})`,
+      fields: groupFields(g.name, g.gid),
+      source: { file, line: g.line },
+    });
   }
   return out;
 }
 
 /**
- * Group administrators and group passwords. Members are reported from
- * /etc/group, which lists the same members.
+ * Group administrators and group passwords, from two gshadow files.
+ * Members are reported from /etc/group, which lists the same members.
  */
 export function diffGshadow(
   before: GshadowEntry[],
   after: GshadowEntry[],
   file: string,
-): SemanticEvent[] {
+): SemanticChange[] {
   const a = byName(before);
-  const out: SemanticEvent[] = [];
-  for (const g of after) {
-    const old = a.get(g.name);
-    out.push(...listChanges(g.name, undefined, old?.admins ?? [], g.admins, "admin", file, g.line));
-    if (
-      old &&
-      (old.password.state !== g.password.state ||
-        old.password.fingerprint !== g.password.fingerprint)
-    ) {
-      out.push({
-        action: "group_password_changed",
-        message:
-          `group password of ${g.name} changed (${old.password.state} → ${g.password.state})`,
-        fields: groupFields(g.name),
-        changes: [{ field: "password", from: old.password.state, to: g.password.state }],
-        source: { file, line: g.line },
-      });
-    }
+  const out: SemanticChange[] = [];
+  for (const [key, { entry: g }] of byName(after)) {
+    const old = a.get(key)?.entry;
+    const source = { file, line: g.line };
+    out.push(...listChanges(g.name, undefined, old?.admins ?? [], g.admins, "admin", source));
+    const p = g.password;
+    const same = old && old.password.state === p.state &&
+      old.password.fingerprint === p.fingerprint;
+    // A new group with no usable password (groupadd's `!`) is no password event.
+    const quietNew = !old && p.state !== "set" && p.state !== "locked";
+    if (same || quietNew) continue;
+    const from = old?.password.state ?? null;
+    const verb = !old || old.password.fingerprint === undefined
+      ? (p.fingerprint !== undefined ? "set" : "changed")
+      : "changed";
+    out.push({
+      action: "group_password_changed",
+      subject: g.name,
+      message: `group password ${verb} for ${shown(g.name)} (${from ?? "none"} → ${p.state})`,
+      fields: groupFields(g.name),
+      changes: [{ field: "password", from, to: p.state }],
+      source,
+    });
+  }
+  return out;
+}
+
+/** Group changes from group and gshadow together, gids filled in from group. */
+export function diffGroups(
+  before: GroupDatabase,
+  after: GroupDatabase,
+  files: { group: string; gshadow: string } = { group: "/etc/group", gshadow: "/etc/gshadow" },
+): SemanticChange[] {
+  const out = diffGroup(before.group, after.group, files.group);
+  const groups = byName(after.group);
+  for (const c of diffGshadow(before.gshadow, after.gshadow, files.gshadow)) {
+    const g = c.subject === undefined ? undefined : groups.get(c.subject)?.entry;
+    out.push(g ? { ...c, fields: { ...c.fields, ...groupFields(g.name, g.gid) } } : c);
   }
   return out;
 }

@@ -1,135 +1,167 @@
 /**
- * What changed for accounts, from passwd and shadow entries before and after.
- * Never emits a hash or a fingerprint: only states and named fields.
+ * What changed for accounts, from passwd and shadow entries before and
+ * after. Never emits a hash or a fingerprint: fingerprints are compared,
+ * only password states (`set`, `locked`, ...) are emitted.
+ *
+ * Password transitions (states: `parsers/password_field.ts`):
+ * - to `empty` → `password_removed` (login without a password);
+ * - a new fingerprint → `password_changed` ("set" when there was none);
+ * - `set`/`empty` → `locked`/`disabled` → `password_locked`;
+ * - `locked` → `set` → `password_unlocked` (with `password_changed` too
+ *   when the hash is not the one that was locked);
+ * - any other change (e.g. `locked` → `disabled`) → `password_changed`.
+ * A new account whose password is `disabled` (useradd's `!`) is not a
+ * password event.
  *
  * @module
  */
-import type { SemanticEvent } from "../consumers/consumer.ts";
-import { byName } from "./by_name.ts";
+import { byName, type Keyed } from "./by_name.ts";
+import {
+  type FieldChange,
+  type SemanticChange,
+  shown,
+  type SubjectFields,
+} from "./semantic_change.ts";
 import type { PasswdEntry } from "../parsers/passwd.ts";
-import type { PasswordInfo } from "../parsers/password_field.ts";
+import { isUsable, type PasswordInfo } from "../parsers/password_field.ts";
 import type { ShadowEntry } from "../parsers/shadow.ts";
 
-function userFields(e: { name: string; uid?: number }) {
-  return { user: { name: e.name, ...(e.uid !== undefined ? { id: String(e.uid) } : {}) } };
+/** passwd and shadow entries of one moment. */
+export interface UserDatabase {
+  passwd: PasswdEntry[];
+  shadow: ShadowEntry[];
 }
 
-/** Password transitions between two password fields of one account. */
-export function passwordEvents(
+function userFields(name: string, uid?: number): SubjectFields {
+  return { user: { name, ...(uid !== undefined ? { id: String(uid) } : {}) } };
+}
+
+/** The password events of one account between two password fields. */
+export function passwordChanges(
   name: string,
-  uid: number | undefined,
-  a: PasswordInfo | undefined,
-  b: PasswordInfo | undefined,
-  file: string,
-  line?: number,
-): SemanticEvent[] {
-  if (!b || (a && a.state === b.state && a.fingerprint === b.fingerprint)) return [];
-  const base = { fields: userFields({ name, uid }), source: { file, line } };
-  const from = a?.state ?? "none";
-  const changes = [{ field: "password", from, to: b.state }];
-  if (b.state === "locked" && a?.state === "set" && a.fingerprint === b.fingerprint) {
-    return [{
-      ...base,
-      action: "password_locked",
-      message: `password locked for ${name}`,
-      changes,
-    }];
-  }
-  if (b.state === "set" && a?.state === "locked" && a.fingerprint === b.fingerprint) {
-    return [{
-      ...base,
-      action: "password_unlocked",
-      message: `password unlocked for ${name}`,
-      changes,
-    }];
-  }
+  before: PasswordInfo | undefined,
+  after: PasswordInfo | undefined,
+  where: { file: string; line?: number; uid?: number },
+): SemanticChange[] {
+  const a = before;
+  const b = after;
+  if (!b || b.state === "shadowed") return [];
+  if (a && a.state === b.state && a.fingerprint === b.fingerprint) return [];
+  if (!a && b.state === "disabled") return [];
+  const base = {
+    subject: name,
+    fields: userFields(name, where.uid),
+    source: { file: where.file, ...(where.line !== undefined ? { line: where.line } : {}) },
+    changes: [{ field: "password", from: a?.state ?? null, to: b.state }],
+  };
+  const who = shown(name);
   if (b.state === "empty") {
     return [{
       ...base,
       action: "password_removed",
-      message: `password removed for ${name}: login without a password is possible`,
-      changes,
+      message: `password removed for ${who}: login without a password is possible`,
     }];
   }
-  if (b.state === "set" || b.state === "locked") {
-    const verb = a?.state === "set" || a?.state === "locked" ? "changed" : "set";
-    return [{
+  const out: SemanticChange[] = [];
+  if (b.fingerprint !== undefined && b.fingerprint !== a?.fingerprint) {
+    const verb = a?.fingerprint !== undefined ? "changed" : "set";
+    out.push({
       ...base,
       action: "password_changed",
-      message: `password ${verb} for ${name}`,
-      changes,
-    }];
+      message: `password ${verb} for ${who}${b.state === "locked" ? " (locked)" : ""}`,
+    });
   }
-  return [{
-    ...base,
-    action: "password_disabled",
-    message: `password disabled for ${name}`,
-    changes,
-  }];
+  if ((b.state === "locked" || b.state === "disabled") && a && isUsable(a.state)) {
+    out.push({
+      ...base,
+      action: "password_locked",
+      message: b.state === "locked"
+        ? `password locked for ${who}`
+        : `password disabled for ${who}: no password can be used`,
+    });
+  }
+  if (b.state === "set" && a?.state === "locked") {
+    out.push({ ...base, action: "password_unlocked", message: `password unlocked for ${who}` });
+  }
+  if (out.length === 0) {
+    out.push({
+      ...base,
+      action: "password_changed",
+      message: `password of ${who} changed (${a?.state ?? "none"} → ${b.state})`,
+    });
+  }
+  return out;
 }
 
 const PASSWD_FIELDS = ["uid", "gid", "gecos", "home", "shell"] as const;
+
+function added(k: Keyed<PasswdEntry>, file: string): SemanticChange {
+  const e = k.entry;
+  const root = e.uid === 0 ? " (uid 0: a superuser)" : "";
+  const again = k.duplicate > 0 ? " again (a duplicate entry: lookups by name use the first)" : "";
+  return {
+    action: "user_added",
+    subject: e.name,
+    message: `user ${shown(e.name)} added${again} with uid ${e.uid}${root}, gid ${e.gid}, home ${
+      shown(e.home)
+    }, shell ${shown(e.shell)}`,
+    fields: userFields(e.name, e.uid),
+    changes: PASSWD_FIELDS.map((f) => ({ field: f, to: e[f] })),
+    source: { file, line: e.line },
+  };
+}
 
 /** Accounts added, removed and modified between two passwd files. */
 export function diffPasswd(
   before: PasswdEntry[],
   after: PasswdEntry[],
   file: string,
-): SemanticEvent[] {
+): SemanticChange[] {
   const a = byName(before);
   const b = byName(after);
-  const out: SemanticEvent[] = [];
-  for (const [name, e] of b) {
-    const old = a.get(name);
+  const out: SemanticChange[] = [];
+  for (const [key, k] of b) {
+    const e = k.entry;
+    const where = { file, line: e.line, uid: e.uid };
+    const old = a.get(key)?.entry;
     if (!old) {
-      const root = e.uid === 0 ? " (uid 0: a superuser)" : "";
-      out.push({
-        action: "user_added",
-        message:
-          `user ${name} added with uid ${e.uid}${root}, gid ${e.gid}, home ${e.home}, shell ${e.shell}`,
-        fields: userFields(e),
-        changes: PASSWD_FIELDS.map((f) => ({ field: f, to: e[f] })),
-        source: { file, line: e.line },
-      });
-      out.push(
-        ...passwordEvents(
-          name,
-          e.uid,
-          undefined,
-          e.password.state === "shadowed" ? undefined : e.password,
-          file,
-          e.line,
-        ),
-      );
+      out.push(added(k, file));
+      out.push(...passwordChanges(e.name, undefined, e.password, where));
       continue;
     }
-    const changes = PASSWD_FIELDS.filter((f) => old[f] !== e[f]).map((f) => ({
+    const changes: FieldChange[] = PASSWD_FIELDS.filter((f) => old[f] !== e[f]).map((f) => ({
       field: f,
       from: old[f],
       to: e[f],
     }));
     if (changes.length) {
-      const text = changes.map((c) => `${c.field} ${c.from} → ${c.to}`).join(", ");
+      const text = changes.map((c) =>
+        `${c.field} ${shown(c.from as string)} → ${shown(c.to as string)}`
+      )
+        .join(", ");
       const root = e.uid === 0 && old.uid !== 0 ? " (now a superuser)" : "";
       out.push({
         action: "user_modified",
-        message: `user ${name} modified: ${text}${root}`,
-        fields: userFields(e),
+        subject: e.name,
+        message: `user ${shown(e.name)} modified: ${text}${root}`,
+        fields: userFields(e.name, e.uid),
         changes,
         source: { file, line: e.line },
       });
     }
-    out.push(...passwordEvents(name, e.uid, old.password, e.password, file, e.line));
+    out.push(...passwordChanges(e.name, old.password, e.password, where));
   }
-  for (const [name, e] of a) {
-    if (!b.has(name)) {
-      out.push({
-        action: "user_removed",
-        message: `user ${name} removed (uid ${e.uid})`,
-        fields: userFields(e),
-        source: { file },
-      });
-    }
+  for (const [key, { entry: e, duplicate }] of a) {
+    if (b.has(key)) continue;
+    out.push({
+      action: "user_removed",
+      subject: e.name,
+      message: `user ${shown(e.name)} removed${
+        duplicate ? " (a duplicate entry)" : ""
+      } (uid ${e.uid})`,
+      fields: userFields(e.name, e.uid),
+      source: { file, line: e.line },
+    });
   }
   return out;
 }
@@ -139,49 +171,79 @@ const AGING = [
   ["maxDays", "maximum password age"],
   ["warnDays", "password warning period"],
   ["inactiveDays", "inactivity period"],
-  ["expireDay", "account expiration"],
+  ["expireDay", "account expiration day"],
+  ["lastChange", "last password change day"],
 ] as const;
+
+/** Marks the change for a shadow entry that disappeared (see `diffUsers`). */
+const SHADOW_ENTRY = "shadow_entry";
 
 /** Password and aging changes between two shadow files. */
 export function diffShadow(
   before: ShadowEntry[],
   after: ShadowEntry[],
   file: string,
-): SemanticEvent[] {
+): SemanticChange[] {
   const a = byName(before);
   const b = byName(after);
-  const out: SemanticEvent[] = [];
-  for (const [name, e] of b) {
-    const old = a.get(name);
-    out.push(...passwordEvents(name, undefined, old?.password, e.password, file, e.line));
+  const out: SemanticChange[] = [];
+  for (const [key, { entry: e }] of b) {
+    const old = a.get(key)?.entry;
+    const pw = passwordChanges(e.name, old?.password, e.password, { file, line: e.line });
+    out.push(...pw);
     if (!old) continue;
-    const changes = AGING.filter(([f]) => old[f] !== e[f]).map(([f, label]) => ({
-      field: label,
-      from: old[f],
-      to: e[f],
-    }));
+    // A password change moves lastChange too: reported only on its own (chage -d).
+    const changes: FieldChange[] = AGING.filter(([f]) =>
+      old[f] !== e[f] && (f !== "lastChange" || pw.length === 0)
+    ).map(([f]) => ({ field: f, from: old[f] ?? null, to: e[f] ?? null }));
     if (changes.length) {
+      const label = new Map<string, string>(AGING);
       out.push({
         action: "user_modified",
-        message: `user ${name} modified: ${
-          changes.map((c) => `${c.field} ${c.from ?? "unset"} → ${c.to ?? "unset"}`).join(", ")
+        subject: e.name,
+        message: `user ${shown(e.name)} modified: ${
+          changes.map((c) =>
+            `${label.get(c.field)} ${shown(c.from as number | null)} → ${
+              shown(c.to as number | null)
+            }`
+          ).join(", ")
         }`,
-        fields: userFields({ name }),
+        fields: userFields(e.name),
         changes,
         source: { file, line: e.line },
       });
     }
   }
-  for (const name of a.keys()) {
-    if (!b.has(name)) {
-      out.push({
-        action: "user_modified",
-        message: `user ${name} modified: shadow entry removed`,
-        fields: userFields({ name }),
-        changes: [{ field: "shadow entry", from: "present", to: "absent" }],
-        source: { file },
-      });
-    }
+  for (const [key, { entry: e }] of a) {
+    if (b.has(key)) continue;
+    out.push({
+      action: "user_modified",
+      subject: e.name,
+      message: `user ${shown(e.name)} modified: shadow entry removed`,
+      fields: userFields(e.name),
+      changes: [{ field: SHADOW_ENTRY, from: "present", to: "absent" }],
+      source: { file, line: e.line },
+    });
+  }
+  return out;
+}
+
+/**
+ * Account changes from passwd and shadow together: passwd's events, then
+ * shadow's with the uid filled in; a shadow entry that left with its
+ * account is not reported on its own.
+ */
+export function diffUsers(
+  before: UserDatabase,
+  after: UserDatabase,
+  files: { passwd: string; shadow: string } = { passwd: "/etc/passwd", shadow: "/etc/shadow" },
+): SemanticChange[] {
+  const out = diffPasswd(before.passwd, after.passwd, files.passwd);
+  const accounts = byName(after.passwd);
+  for (const c of diffShadow(before.shadow, after.shadow, files.shadow)) {
+    const account = c.subject === undefined ? undefined : accounts.get(c.subject)?.entry;
+    if (!account && c.changes?.[0]?.field === SHADOW_ENTRY) continue;
+    out.push(account ? { ...c, fields: userFields(account.name, account.uid) } : c);
   }
   return out;
 }
