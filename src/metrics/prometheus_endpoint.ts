@@ -1,31 +1,66 @@
 /**
- * Serves the registry at `/metrics` in Prometheus text format. Binds to
- * 127.0.0.1 unless told otherwise.
+ * Serves the registry at `/metrics` in the Prometheus text exposition format
+ * 0.0.4. Binds to 127.0.0.1 unless the address names another host.
  *
  * @module
  */
 import type { MetricsRegistry } from "./metrics_registry.ts";
 
+/** The content type of the text exposition format. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
 /** A running endpoint. */
 export interface MetricsEndpoint {
+  /** The address it listens on. */
+  hostname: string;
+  /** The port it listens on (the chosen one when asked for port 0). */
   port: number;
+  /** `http://host:port/metrics`. */
+  url: string;
+  /** Stops listening. */
   close(): Promise<void>;
 }
 
-/** Starts serving `registry` on `listen` (`host:port`, port 0 picks a free one). */
-export function servePrometheus(registry: MetricsRegistry, listen: string): MetricsEndpoint {
-  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(listen);
-  if (!m) throw new Error(`prometheus listen must be host:port, not "${listen}"`);
-  const server = Deno.serve({
-    hostname: m[1] || "127.0.0.1",
-    port: Number(m[2]),
-    onListen: () => {},
-  }, (req) => {
-    const url = new URL(req.url);
-    if (url.pathname !== "/metrics") return new Response("see /metrics\n", { status: 404 });
-    return new Response(registry.prometheusText(), {
-      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+/** Parses `host:port`, `[v6]:port` or `:port` (host 127.0.0.1). */
+export function parseListen(listen: string): { hostname: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : -1;
+  if (!m || port > 65535) {
+    throw new Error(`prometheus listen must be host:port, not "${listen}"`);
+  }
+  return { hostname: m[1] ?? (m[2] || "127.0.0.1"), port };
+}
+
+/** Answers one request: `/metrics` (GET or HEAD), a pointer at `/`, 404 elsewhere. */
+export function handleMetricsRequest(registry: MetricsRegistry, req: Request): Response {
+  const url = new URL(req.url);
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+  }
+  if (url.pathname === "/") {
+    return new Response("bpfink metrics: /metrics\n", {
+      headers: { "content-type": "text/plain; charset=utf-8" },
     });
+  }
+  if (url.pathname !== "/metrics") return new Response("see /metrics\n", { status: 404 });
+  return new Response(req.method === "HEAD" ? null : registry.prometheusText(), {
+    headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
   });
-  return { port: server.addr.port, close: () => server.shutdown() };
+}
+
+/** Starts serving `registry` on `listen` (`host:port`; port 0 picks a free one). */
+export function servePrometheus(registry: MetricsRegistry, listen: string): MetricsEndpoint {
+  const { hostname, port } = parseListen(listen);
+  const server = Deno.serve(
+    { hostname, port, onListen: () => {} },
+    (req) => handleMetricsRequest(registry, req),
+  );
+  const bound = server.addr.port;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return {
+    hostname,
+    port: bound,
+    url: `http://${host}:${bound}/metrics`,
+    close: () => server.shutdown(),
+  };
 }

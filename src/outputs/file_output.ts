@@ -1,11 +1,13 @@
 /**
- * JSON lines appended to a file (0600), reopened on SIGHUP so logrotate can
- * move it away.
+ * JSON lines appended to a file, created 0600, reopened on SIGHUP so
+ * logrotate can move it away. Writes are queued like every other output, so
+ * a full or failing disk never blocks detection; lines that cannot be
+ * written are retried, then counted as dropped.
  *
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
-import { QueuedOutput } from "./queued_output.ts";
+import { QueuedOutput, type QueueOptions } from "./queued_output.ts";
 
 const encoder = new TextEncoder();
 
@@ -13,32 +15,58 @@ const encoder = new TextEncoder();
 export class FileOutput extends QueuedOutput {
   readonly name: string;
   #file?: Deno.FsFile;
+  #writing = false;
+  #reopen = false;
 
-  constructor(readonly path: string, capacity = 10_000) {
-    super(capacity, 256);
+  /** `capacity`: events held while the file cannot be written (config `buffer`). */
+  constructor(readonly path: string, capacity = 10_000, opts: Partial<QueueOptions> = {}) {
+    super({ capacity, batchSize: 256, maxRetries: 5, backoffBaseMs: 100, ...opts });
     this.name = `file:${path}`;
-  }
-
-  #open(): Deno.FsFile {
-    this.#file ??= Deno.openSync(this.path, { append: true, create: true, mode: 0o600 });
-    return this.#file;
   }
 
   protected async send(batch: ChangeEvent[]): Promise<void> {
     const bytes = encoder.encode(batch.map((e) => JSON.stringify(e) + "\n").join(""));
-    const f = this.#open();
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    if (this.#reopen) this.#closeFile();
+    this.#writing = true;
+    try {
+      this.#file ??= await Deno.open(this.path, {
+        append: true,
+        create: true,
+        mode: 0o600,
+      });
+      const f = this.#file;
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    } catch (e) {
+      // Open again on the next attempt: the directory may have been recreated.
+      this.#closeFile();
+      throw e;
+    } finally {
+      this.#writing = false;
+    }
   }
 
-  /** Closes the file; the next event opens `path` again (logrotate's SIGHUP). */
+  /**
+   * Closes the file so the next batch opens `path` again (logrotate's
+   * SIGHUP). A batch being written finishes in the old file first.
+   */
   reopen(): void {
-    this.#file?.close();
+    if (this.#writing) this.#reopen = true;
+    else this.#closeFile();
+  }
+
+  #closeFile(): void {
+    this.#reopen = false;
+    try {
+      this.#file?.close();
+    } catch {
+      // already closed
+    }
     this.#file = undefined;
   }
 
   protected override release(): Promise<void> {
-    this.reopen();
+    this.#closeFile();
     return Promise.resolve();
   }
 }

@@ -1,14 +1,29 @@
 /**
  * Batched HTTP POST of events, in the shapes common receivers accept:
- * ndjson, a JSON array, Elastic's bulk API, Splunk HEC, and Loki push.
- * Retries with exponential backoff and jitter; a batch is either
- * acknowledged (2xx) or, after the last retry, counted as dropped.
+ * ndjson, a JSON array, Elastic's bulk API, Splunk HEC and Loki push.
+ *
+ * Exactly once or counted: a batch is sent until the receiver acknowledges
+ * it (2xx) and is then `sent`; a refusal that retrying cannot fix (4xx other
+ * than 408 and 429), running out of retries, a full buffer or the close
+ * deadline count its events as `dropped`. Retries back off exponentially
+ * with jitter and honour `Retry-After`; every request has a timeout. An
+ * Elastic bulk response with item errors retries only the items that can
+ * succeed later (429, 5xx). A request that timed out may still have been
+ * processed, so a retry can duplicate it: Elastic bulk lines carry the event
+ * id as `_id` and Loki drops identical entries, which makes those two
+ * idempotent; other receivers can drop duplicates by `event.id`.
  *
  * @module
  */
 import type { HttpOutputConfig } from "../config/config_types.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
-import { QueuedOutput } from "./queued_output.ts";
+import {
+  type BatchResult,
+  PermanentError,
+  QueuedOutput,
+  type QueueOptions,
+  RetryAfterError,
+} from "./queued_output.ts";
 
 /** The request body and content type for a batch in `format`. */
 export function httpBody(
@@ -20,7 +35,9 @@ export function httpBody(
       return { body: JSON.stringify(batch), type: "application/json" };
     case "elastic_bulk":
       return {
-        body: batch.map((e) => `{"create":{}}\n${JSON.stringify(e)}\n`).join(""),
+        body: batch.map((e) =>
+          `${JSON.stringify({ index: { _id: e.event.id } })}\n${JSON.stringify(e)}\n`
+        ).join(""),
         type: "application/x-ndjson",
       };
     case "splunk_hec":
@@ -28,25 +45,34 @@ export function httpBody(
         body: batch.map((e) =>
           JSON.stringify({
             time: Date.parse(e["@timestamp"]) / 1000,
-            host: e.host?.hostname,
-            sourcetype: "bpfink",
+            ...(e.host?.hostname ? { host: e.host.hostname } : {}),
+            source: "bpfink",
+            sourcetype: "_json",
             event: e,
           })
         ).join("\n"),
         type: "application/json",
       };
     case "loki": {
-      const values = batch.map((
-        e,
-      ) => [`${BigInt(Date.parse(e["@timestamp"])) * 1_000_000n}`, JSON.stringify(e)]);
+      const streams = new Map<string, [string, string][]>();
+      for (const e of batch) {
+        const host = e.host?.hostname ?? "";
+        const ns = `${BigInt(Date.parse(e["@timestamp"]) || Date.now()) * 1_000_000n}`;
+        const values = streams.get(host) ?? [];
+        values.push([ns, JSON.stringify(e)]);
+        streams.set(host, values);
+      }
       return {
         body: JSON.stringify({
-          streams: [{ stream: { job: "bpfink", host: batch[0]?.host?.hostname ?? "" }, values }],
+          streams: [...streams].map(([host, values]) => ({
+            stream: { job: "bpfink", ...(host ? { host } : {}) },
+            values,
+          })),
         }),
         type: "application/json",
       };
     }
-    default:
+    case "ndjson":
       return {
         body: batch.map((e) => JSON.stringify(e) + "\n").join(""),
         type: "application/x-ndjson",
@@ -54,44 +80,91 @@ export function httpBody(
   }
 }
 
+/** Statuses worth retrying: timeouts, throttling, server errors. */
+export function retryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** `Retry-After` in ms (seconds or an HTTP date), when present. */
+function retryAfterMs(h: string | null): number | undefined {
+  if (!h) return undefined;
+  const s = Number(h);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const t = Date.parse(h);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
+}
+
+/** The Elastic bulk items that failed: which to retry and which were refused for good. */
+export function bulkItemErrors(batch: ChangeEvent[], response: unknown): BatchResult {
+  const r = response as { errors?: boolean; items?: Record<string, { status?: number }>[] };
+  if (!r?.errors || !Array.isArray(r.items)) return {};
+  const retry: ChangeEvent[] = [];
+  const rejected: ChangeEvent[] = [];
+  r.items.forEach((item, i) => {
+    const status = Object.values(item ?? {})[0]?.status ?? 200;
+    const e = batch[i];
+    // 409: a retried request already indexed this _id; it is there.
+    if (!e || (status >= 200 && status < 300) || status === 409) return;
+    (retryableStatus(status) ? retry : rejected).push(e);
+  });
+  return { retry, rejected };
+}
+
 /** Posts batches of events to `cfg.url`. */
 export class HttpOutput extends QueuedOutput {
   readonly name: string;
-  #aborts = new Set<AbortController>();
+  /** The URL without credentials or query, for messages. */
+  readonly #where: string;
 
-  constructor(readonly cfg: Omit<HttpOutputConfig, "type">) {
-    super(cfg.buffer, cfg.batchSize);
-    this.name = `http:${new URL(cfg.url).host}`;
-    this.lingerMs = cfg.flushIntervalMs;
+  /** The config's fields; `opts` overrides queue details (tests shorten the backoff). */
+  constructor(readonly cfg: Omit<HttpOutputConfig, "type">, opts: Partial<QueueOptions> = {}) {
+    super({
+      capacity: cfg.buffer,
+      batchSize: cfg.batchSize,
+      lingerMs: cfg.flushIntervalMs,
+      maxRetries: cfg.maxRetries,
+      backoffBaseMs: 500,
+      backoffMaxMs: 30_000,
+      ...opts,
+    });
+    const url = new URL(cfg.url);
+    this.name = `http:${url.host}${url.pathname === "/" ? "" : url.pathname}`;
+    this.#where = `${url.origin}${url.pathname}`;
   }
 
-  protected override retryDelay(attempt: number): number | undefined {
-    if (attempt >= this.cfg.maxRetries) return undefined;
-    return Math.min(30_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  }
-
-  protected async send(batch: ChangeEvent[]): Promise<void> {
+  protected async send(batch: ChangeEvent[], signal: AbortSignal): Promise<BatchResult | void> {
     const { body, type } = httpBody(this.cfg.format, batch);
-    const ac = new AbortController();
-    this.#aborts.add(ac);
-    const timer = setTimeout(() => ac.abort(), this.cfg.timeoutMs);
-    try {
-      const r = await fetch(this.cfg.url, {
-        method: "POST",
-        body,
-        headers: { "content-type": type, ...this.cfg.headers },
-        signal: ac.signal,
-      });
-      await r.body?.cancel();
-      if (!r.ok) throw new Error(`${this.cfg.url}: HTTP ${r.status}`);
-    } finally {
-      clearTimeout(timer);
-      this.#aborts.delete(ac);
+    const r = await fetch(this.cfg.url, {
+      method: "POST",
+      body,
+      headers: { "content-type": type, "user-agent": "bpfink", ...this.cfg.headers },
+      signal: this.cfg.timeoutMs > 0
+        ? AbortSignal.any([signal, AbortSignal.timeout(this.cfg.timeoutMs)])
+        : signal,
+    }).catch((e) => {
+      throw new Error(
+        `${this.#where}: ${
+          e instanceof DOMException && e.name === "TimeoutError"
+            ? `no answer within ${this.cfg.timeoutMs} ms`
+            : e instanceof Error
+            ? e.message
+            : e
+        }`,
+      );
+    });
+    if (r.ok) {
+      if (this.cfg.format !== "elastic_bulk") {
+        await r.body?.cancel();
+        return;
+      }
+      // Elastic answers 200 even when items failed: look at each one.
+      const answer = await r.json().catch(() => undefined);
+      return bulkItemErrors(batch, answer);
     }
-  }
-
-  protected override release(): Promise<void> {
-    for (const ac of this.#aborts) ac.abort();
-    return Promise.resolve();
+    const text = (await r.text().catch(() => "")).slice(0, 200).replace(/\s+/g, " ");
+    const msg = `${this.#where}: HTTP ${r.status}${text ? ` ${text}` : ""}`;
+    if (!retryableStatus(r.status)) throw new PermanentError(msg);
+    const after = retryAfterMs(r.headers.get("retry-after"));
+    throw after === undefined ? new Error(msg) : new RetryAfterError(msg, after);
   }
 }

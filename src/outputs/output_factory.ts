@@ -11,7 +11,10 @@ import type { Output } from "./output.ts";
 import { SyslogOutput } from "./syslog_output.ts";
 import { TerminalOutput } from "./terminal.ts";
 
-/** The output for `cfg`. */
+/**
+ * The output for `cfg`. Throws (with a message naming the field) when the
+ * config cannot work, e.g. an unknown syslog facility or a malformed address.
+ */
 export function createOutput(cfg: OutputConfig): Output {
   switch (cfg.type) {
     case "stdout":

@@ -1,116 +1,372 @@
 /**
  * The shape every network or file output shares: `write()` only enqueues
- * into a bounded buffer and returns; a background loop delivers in batches.
- * A slow or dead sink never blocks detection, and nothing is lost silently:
- * what does not fit, or fails for good, is counted as dropped.
+ * into a bounded buffer and returns; a background loop delivers in batches,
+ * retrying with exponential backoff and jitter. A slow or dead sink never
+ * blocks detection, and nothing is lost silently: every event written is, in
+ * the end, either `sent` (the sink took it) or `dropped` (the buffer was
+ * full, the sink refused it for good, retries ran out, or `close()` hit its
+ * deadline). At any moment `written = sent + dropped + queued`.
  *
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
+import { log } from "../log.ts";
 import type { Output } from "./output.ts";
 
 /** Per-output delivery counters. */
 export interface OutputCounters {
-  sent: number;
-  dropped: number;
-  errors: number;
-  queued: number;
+  /** Events the sink took (for HTTP: acknowledged with 2xx). */
+  readonly sent: number;
+  /** Events given up on: full buffer, refused for good, out of retries, or close deadline. */
+  readonly dropped: number;
+  /** Failed delivery attempts (a batch retried three times counts three). */
+  readonly errors: number;
+  /** Events accepted but not settled yet (waiting or in flight). */
+  readonly queued: number;
 }
+
+/** What a sink did with a batch when it took only part of it (Elastic bulk item errors). */
+export interface BatchResult {
+  /** Events to send again later (e.g. an item answered 429). */
+  retry?: ChangeEvent[];
+  /** Events refused for good (e.g. an item answered 400): counted as dropped. */
+  rejected?: ChangeEvent[];
+}
+
+/** Thrown by a sink when retrying cannot help (HTTP 400, 401, 413...): the batch is dropped now. */
+export class PermanentError extends Error {
+  override name = "PermanentError";
+}
+
+/** Thrown by a sink that was told how long to wait (HTTP `Retry-After`). */
+export class RetryAfterError extends Error {
+  override name = "RetryAfterError";
+  constructor(message: string, readonly delayMs: number) {
+    super(message);
+  }
+}
+
+/** How a queued output buffers, batches and retries. */
+export interface QueueOptions {
+  /** Events held while the sink is slow or down; more are counted as dropped. */
+  capacity: number;
+  /** Events per `send()` call. Default 1. */
+  batchSize?: number;
+  /** Wait up to this long for a full batch before sending a partial one (ms). Default 0. */
+  lingerMs?: number;
+  /** Retries per batch after the first attempt; then the batch is dropped. Default 5. */
+  maxRetries?: number;
+  /** First retry delay (ms); doubles per attempt, with jitter (50-100%). Default 100. */
+  backoffBaseMs?: number;
+  /** Longest retry delay (ms). Default 30 000. */
+  backoffMaxMs?: number;
+  /** `close()` deadline when none is given (ms). Default 5000. */
+  closeTimeoutMs?: number;
+}
+
+/** Drop reports are logged at most this often (ms). */
+const DROP_REPORT_MS = 10_000;
 
 /** An output with a bounded queue and a background sender. */
 export abstract class QueuedOutput implements Output {
   abstract readonly name: string;
-  readonly counters: OutputCounters = { sent: 0, dropped: 0, errors: 0, queued: 0 };
+  readonly capacity: number;
+  readonly batchSize: number;
+  readonly maxRetries: number;
+  readonly closeTimeoutMs: number;
+  /** Delivery counters; `sent + dropped + queued` is every event written so far. */
+  readonly counters: OutputCounters;
+  /**
+   * Called when events are settled: `true` once the sink took them, `false`
+   * when they were dropped. Lets the agent acknowledge its outbox only after
+   * delivery. Exceptions thrown here are ignored.
+   */
+  onSettled?: (events: readonly ChangeEvent[], delivered: boolean) => void;
+  /** The last delivery error, for status displays. */
+  lastError?: string;
+
+  protected lingerMs: number;
+  readonly #backoffBaseMs: number;
+  readonly #backoffMaxMs: number;
+  #sent = 0;
+  #dropped = 0;
+  #errors = 0;
   #queue: ChangeEvent[] = [];
-  #wake?: () => void;
+  #inflight: ChangeEvent[] = [];
   #loop?: Promise<void>;
+  #wake?: () => void;
+  #wakeSleep?: () => void;
+  #drainWaiters: (() => void)[] = [];
   #closing = false;
-  #inflight = 0;
+  #abandoned = false;
+  #closed?: Promise<void>;
+  #abort = new AbortController();
+  #failing = false;
+  #unreportedDrops = 0;
+  #lastDropReport = 0;
 
-  constructor(readonly capacity: number, readonly batchSize = 1) {}
-
-  /** Delivers one batch; resolves when the sink took it, throws when it did not. */
-  protected abstract send(batch: ChangeEvent[]): Promise<void>;
-
-  /** How long to wait before retrying after the `attempt`-th failure (ms); undefined gives up. */
-  protected retryDelay(attempt: number): number | undefined {
-    return attempt < 5 ? Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2) : undefined;
-  }
-
-  /** Waits this long for more events before sending a partial batch (ms). */
-  protected lingerMs = 0;
-
-  write(event: ChangeEvent): void {
-    if (this.#closing || this.#queue.length >= this.capacity) {
-      this.counters.dropped++;
-      return;
+  constructor(opts: QueueOptions) {
+    if (!(opts.capacity >= 1)) {
+      throw new RangeError(`buffer must be at least 1, not ${opts.capacity}`);
     }
-    this.#queue.push(event);
-    this.counters.queued = this.#queue.length;
-    this.#loop ??= this.#run();
-    this.#wake?.();
+    this.capacity = opts.capacity;
+    this.batchSize = Math.max(1, opts.batchSize ?? 1);
+    this.lingerMs = opts.lingerMs ?? 0;
+    this.maxRetries = opts.maxRetries ?? 5;
+    this.#backoffBaseMs = opts.backoffBaseMs ?? 100;
+    this.#backoffMaxMs = opts.backoffMaxMs ?? 30_000;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 5000;
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    this.counters = {
+      get sent() {
+        return self.#sent;
+      },
+      get dropped() {
+        return self.#dropped;
+      },
+      get errors() {
+        return self.#errors;
+      },
+      get queued() {
+        return self.#queue.length + self.#inflight.length;
+      },
+    };
   }
 
-  async #run(): Promise<void> {
-    while (!this.#closing || this.#queue.length) {
-      if (this.#queue.length === 0) {
-        await new Promise<void>((r) => (this.#wake = r));
-        this.#wake = undefined;
-        continue;
-      }
-      if (this.lingerMs && this.#queue.length < this.batchSize && !this.#closing) {
-        await new Promise((r) => setTimeout(r, this.lingerMs));
-      }
-      const batch = this.#queue.splice(0, this.batchSize);
-      this.counters.queued = this.#queue.length;
-      this.#inflight = batch.length;
-      for (let attempt = 0;; attempt++) {
-        try {
-          await this.send(batch);
-          this.counters.sent += batch.length;
-          break;
-        } catch {
-          this.counters.errors++;
-          const delay = this.#closing ? undefined : this.retryDelay(attempt);
-          if (delay === undefined) {
-            this.counters.dropped += batch.length;
-            break;
-          }
-          await new Promise((r) => setTimeout(r, delay));
-        }
-      }
-      this.#inflight = 0;
-    }
+  /**
+   * Delivers one batch. Resolves when the sink took it (or, with a
+   * `BatchResult`, the part it did not retry or reject); throws when it did
+   * not. `signal` aborts when `close()` gives up waiting.
+   */
+  protected abstract send(batch: ChangeEvent[], signal: AbortSignal): Promise<BatchResult | void>;
+
+  /** Frees connections or files; called once by `close()`. */
+  protected release(): Promise<void> {
+    return Promise.resolve();
   }
 
-  /** Whether the output is shutting down (senders stop retrying). */
+  /** Whether the output is shutting down. */
   protected get closing(): boolean {
     return this.#closing;
   }
 
-  /** Resolves when everything queued so far was delivered or dropped (or after `timeoutMs`). */
-  async flush(timeoutMs = 5000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while ((this.#queue.length || this.#inflight) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 10));
+  /** Enqueues `event` and returns at once; counts it as dropped when the buffer is full. */
+  write(event: ChangeEvent): void {
+    if (this.#closing || this.#queue.length + this.#inflight.length >= this.capacity) {
+      this.#drop([event], this.#closing ? "output closed" : "buffer full");
+      return;
     }
+    this.#queue.push(event);
+    this.#loop ??= this.#run();
+    this.#wake?.();
   }
 
-  /** Stops taking events, delivers what is queued (within `timeoutMs`), then releases the sink. */
-  async close(timeoutMs = 5000): Promise<void> {
+  /** Resolves once everything written so far is settled, or after `timeoutMs`. */
+  flush(timeoutMs = 5000): Promise<void> {
+    if (this.#settledAll()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#drainWaiters = this.#drainWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#drainWaiters.push(done);
+    });
+  }
+
+  /**
+   * Stops taking events and delivers what is queued, retrying until
+   * `timeoutMs`; then aborts what is in flight, counts what is left as
+   * dropped and releases the sink. Idempotent.
+   */
+  close(timeoutMs = this.closeTimeoutMs): Promise<void> {
+    this.#closed ??= this.#close(timeoutMs);
+    return this.#closed;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
     this.#closing = true;
     this.#wake?.();
     if (this.#loop) {
-      await Promise.race([this.#loop, new Promise((r) => setTimeout(r, timeoutMs))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finished = await Promise.race([
+        this.#loop.then(() => true),
+        new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!finished) {
+        this.#abandoned = true;
+        this.#abort.abort(new Error(`${this.name}: close deadline (${timeoutMs} ms) passed`));
+        this.#wakeSleep?.();
+        const left = [...this.#inflight, ...this.#queue];
+        this.#inflight = [];
+        this.#queue = [];
+        this.#drop(left, `close deadline (${timeoutMs} ms) passed`);
+      }
     }
-    this.counters.dropped += this.#queue.length;
-    this.#queue = [];
-    this.counters.queued = 0;
     await this.release();
+    if (this.#loop) {
+      // The sender notices the abandonment at its next step; give a stuck send a moment.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.#loop, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
+    }
+    this.#reportDrops(true);
   }
 
-  /** Frees connections or files. */
-  protected release(): Promise<void> {
-    return Promise.resolve();
+  async #run(): Promise<void> {
+    while (!this.#abandoned) {
+      if (this.#queue.length === 0) {
+        if (this.#closing) return;
+        await new Promise<void>((r) => (this.#wake = r));
+        this.#wake = undefined;
+        continue;
+      }
+      if (this.lingerMs > 0 && this.#queue.length < this.batchSize && !this.#closing) {
+        await this.#sleep(this.lingerMs, true);
+        if (this.#abandoned) return;
+      }
+      this.#inflight = this.#queue.splice(0, this.batchSize);
+      await this.#deliver();
+      this.#inflight = [];
+      this.#notifyDrained();
+    }
+  }
+
+  /** Sends `#inflight` until it is settled or the output is abandoned. */
+  async #deliver(): Promise<void> {
+    for (let attempt = 0; this.#inflight.length > 0; attempt++) {
+      let failure: unknown;
+      const batch = this.#inflight;
+      try {
+        const r = await this.send(batch, this.#abort.signal);
+        if (this.#abandoned) return;
+        const retry = r?.retry ?? [];
+        const rejected = r?.rejected ?? [];
+        const notTaken = new Set([...retry, ...rejected]);
+        const taken = notTaken.size ? batch.filter((e) => !notTaken.has(e)) : batch;
+        this.#inflight = retry;
+        this.#settle(taken);
+        if (rejected.length) {
+          this.#errors++;
+          this.#drop(rejected, "refused by the receiver");
+        }
+        if (!retry.length) {
+          this.#recovered();
+          return;
+        }
+        failure = new Error(`the receiver asked to retry ${retry.length} of ${batch.length}`);
+      } catch (e) {
+        if (this.#abandoned) return;
+        failure = e;
+      }
+      this.#errors++;
+      this.#failed(failure);
+      const delay = failure instanceof PermanentError
+        ? undefined
+        : this.#retryDelay(attempt, failure);
+      if (delay === undefined) {
+        const reason = failure instanceof PermanentError
+          ? `refused: ${this.lastError}`
+          : `gave up after ${attempt + 1} attempts: ${this.lastError}`;
+        const left = this.#inflight;
+        this.#inflight = [];
+        this.#drop(left, reason);
+        return;
+      }
+      await this.#sleep(delay, false);
+      if (this.#abandoned) return;
+    }
+  }
+
+  /** The delay before retry number `attempt + 1` (ms), or undefined to give up. */
+  #retryDelay(attempt: number, failure: unknown): number | undefined {
+    if (attempt >= this.maxRetries) return undefined;
+    if (failure instanceof RetryAfterError) return Math.min(failure.delayMs, this.#backoffMaxMs);
+    const ceiling = Math.min(this.#backoffMaxMs, this.#backoffBaseMs * 2 ** attempt);
+    return ceiling * (0.5 + Math.random() / 2);
+  }
+
+  /** Sleeps `ms`; a write (when `wakeOnWrite`) or the close deadline cuts it short. */
+  #sleep(ms: number, wakeOnWrite: boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakeSleep = undefined;
+        if (wakeOnWrite) this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wakeSleep = done;
+      // A linger ends early once the batch is full or the output is closing.
+      if (wakeOnWrite) {
+        this.#wake = () => {
+          if (this.#queue.length >= this.batchSize || this.#closing) done();
+        };
+      }
+    });
+  }
+
+  #settle(events: ChangeEvent[]): void {
+    if (!events.length) return;
+    this.#sent += events.length;
+    this.#callSettled(events, true);
+  }
+
+  #drop(events: ChangeEvent[], reason: string): void {
+    if (!events.length) return;
+    this.#dropped += events.length;
+    this.#unreportedDrops += events.length;
+    this.#dropReason = reason;
+    this.#reportDrops(false);
+    this.#callSettled(events, false);
+    this.#notifyDrained();
+  }
+
+  #dropReason = "";
+
+  #reportDrops(force: boolean): void {
+    const now = Date.now();
+    if (!this.#unreportedDrops || (!force && now - this.#lastDropReport < DROP_REPORT_MS)) return;
+    log("output").warn(
+      `${this.name}: dropped ${this.#unreportedDrops} events (${this.#dropReason}); ` +
+        `${this.#dropped} in total`,
+    );
+    this.#unreportedDrops = 0;
+    this.#lastDropReport = now;
+  }
+
+  #callSettled(events: ChangeEvent[], delivered: boolean): void {
+    try {
+      this.onSettled?.(events, delivered);
+    } catch {
+      // A hook must not stop delivery.
+    }
+  }
+
+  #failed(e: unknown): void {
+    this.lastError = e instanceof Error ? e.message : String(e);
+    if (!this.#failing) {
+      this.#failing = true;
+      log("output").warn(`${this.name}: ${this.lastError}; retrying`);
+    }
+  }
+
+  #recovered(): void {
+    if (this.#failing) {
+      this.#failing = false;
+      log("output").info(`${this.name}: delivering again`);
+    }
+  }
+
+  #settledAll(): boolean {
+    return this.#queue.length === 0 && this.#inflight.length === 0;
+  }
+
+  #notifyDrained(): void {
+    if (!this.#settledAll()) return;
+    for (const w of [...this.#drainWaiters]) w();
   }
 }

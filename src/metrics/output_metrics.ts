@@ -1,0 +1,46 @@
+/**
+ * The per-output delivery metrics, read from each queued output's counters
+ * at collection time: bpfink_sink_sent_total, bpfink_sink_dropped_total,
+ * bpfink_sink_errors_total and bpfink_sink_queued, labelled `output`.
+ *
+ * @module
+ */
+import type { Output } from "../outputs/output.ts";
+import { type OutputCounters, QueuedOutput } from "../outputs/queued_output.ts";
+import type { MetricsRegistry, Sample } from "./metrics_registry.ts";
+
+/** Registers the sink metrics for the outputs `outputs()` returns (stdout outputs have no queue and are left out). */
+export function registerOutputMetrics(
+  registry: MetricsRegistry,
+  outputs: () => readonly Output[],
+): void {
+  const read = (field: keyof OutputCounters) => (): Sample[] =>
+    outputs().filter((o) => o instanceof QueuedOutput).map((o) => ({
+      labels: { output: o.name },
+      value: (o as QueuedOutput).counters[field],
+    }));
+  registry.pulled(
+    "bpfink_sink_sent_total",
+    "Events an output delivered (HTTP: acknowledged with 2xx).",
+    "counter",
+    read("sent"),
+  );
+  registry.pulled(
+    "bpfink_sink_dropped_total",
+    "Events an output gave up on: full buffer, refused, out of retries, or close deadline.",
+    "counter",
+    read("dropped"),
+  );
+  registry.pulled(
+    "bpfink_sink_errors_total",
+    "Failed delivery attempts, by output.",
+    "counter",
+    read("errors"),
+  );
+  registry.pulled(
+    "bpfink_sink_queued",
+    "Events an output holds that are not delivered yet.",
+    "gauge",
+    read("queued"),
+  );
+}
