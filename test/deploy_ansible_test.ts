@@ -1,12 +1,27 @@
 /**
  * The Ansible role, run twice against this machine (connection local) into a
- * temp root: everything is installed, the key is 0600 and kept, and the
- * second run changes nothing.
+ * temp root: binary, config, key (0600), unit, logrotate and the offline
+ * enable link are installed and verified; the second run changes nothing and
+ * keeps the key. Nothing is written outside the temp dir.
  */
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir } from "./helpers.ts";
+import { hasCommand } from "./services/service.ts";
 
-async function playbook(root: string, binary: string): Promise<{ code: number; out: string }> {
+async function playbook(
+  dir: string,
+  root: string,
+  binary: string,
+): Promise<{ code: number; out: string }> {
+  const vars = {
+    bpfink_prefix: root,
+    bpfink_binary_src: binary,
+    bpfink_watches: [`${root}/etc/passwd`],
+    bpfink_outputs: [
+      { type: "file", path: `${root}/var/log/bpfink/events.json` },
+      { type: "syslog", transport: "udp", address: "127.0.0.1:514" },
+    ],
+  };
   const r = await run([
     "ansible-playbook",
     "-i",
@@ -15,53 +30,101 @@ async function playbook(root: string, binary: string): Promise<{ code: number; o
     "local",
     "deploy/ansible/site.yml",
     "-e",
-    `bpfink_prefix=${root}`,
-    "-e",
-    `bpfink_binary_src=${binary}`,
-    "-e",
-    `{"bpfink_watches": ["${root}/etc/passwd"]}`,
+    JSON.stringify(vars),
   ], {
     env: {
       PATH: Deno.env.get("PATH")!,
       ANSIBLE_NOCOLOR: "1",
-      ANSIBLE_LOCAL_TEMP: `${root}/.ansible`,
-      ANSIBLE_REMOTE_TEMP: `${root}/.ansible`,
-      HOME: root,
+      ANSIBLE_FORCE_COLOR: "0",
+      ANSIBLE_LOCAL_TEMP: `${dir}/ansible-tmp`,
+      ANSIBLE_REMOTE_TEMP: `${dir}/ansible-tmp`,
+      ANSIBLE_RETRY_FILES_ENABLED: "0",
+      ANSIBLE_PYTHON_INTERPRETER: "auto_silent",
+      HOME: dir,
     },
   });
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
-Deno.test("ansible role: installs binary, config, key (0600) and unit; the second run reports changed=0", async () => {
-  await using dir = await tempDir();
-  const root = `${dir.path}/root`;
-  await Deno.mkdir(`${root}/etc`, { recursive: true });
-  await Deno.writeTextFile(`${root}/etc/passwd`, "root:x:0:0::/root:/bin/sh\n");
-  // The "binary": this checkout's launcher (deno compile cannot run here), called by path.
-  const binary = `${dir.path}/bpfink`;
-  await Deno.writeTextFile(binary, `#!/bin/sh\nexec ${Deno.cwd()}/bpfink "$@"\n`, { mode: 0o755 });
+const exists = (p: string) => {
+  try {
+    Deno.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
-  const first = await playbook(root, binary);
-  assertEquals(first.code, 0, first.out);
-  assert(/changed=[1-9]/.test(first.out), first.out);
-  const key1 = await Deno.readFile(`${root}/etc/bpfink/hmac.key`);
-  assertEquals(key1.length, 32);
-  assertEquals((await Deno.stat(`${root}/etc/bpfink/hmac.key`)).mode! & 0o777, 0o600);
-  assertEquals((await Deno.stat(`${root}/etc/bpfink/config.yaml`)).mode! & 0o777, 0o600);
-  const unit = await Deno.readTextFile(`${root}/etc/systemd/system/bpfink.service`);
-  assert(
-    unit.includes(
-      `ExecStart=${root}/usr/local/bin/bpfink run --config ${root}/etc/bpfink/config.yaml`,
-    ),
-    unit,
-  );
-  assert(
-    first.out.includes("Service start skipped") || first.out.includes("Enable and start"),
-    first.out,
-  );
+Deno.test({
+  name:
+    "ansible role: installs binary, config, key (0600) and unit, verifies them; the second run reports changed=0",
+  ignore: !hasCommand("ansible-playbook"),
+  fn: async () => {
+    await using dir = await tempDir();
+    const root = `${dir.path}/root`;
+    await Deno.mkdir(`${root}/etc`, { recursive: true });
+    await Deno.writeTextFile(`${root}/etc/passwd`, "root:x:0:0::/root:/bin/sh\n");
+    // The "binary": this checkout's launcher (the compiled one needs denort), called by path.
+    const binary = `${dir.path}/bpfink`;
+    await Deno.writeTextFile(binary, `#!/bin/sh\nexec ${Deno.cwd()}/bpfink "$@"\n`, {
+      mode: 0o755,
+    });
+    const host = ["/etc/bpfink", "/usr/local/bin/bpfink", "/etc/systemd/system/bpfink.service"];
+    const before = host.map(exists);
 
-  const second = await playbook(root, binary);
-  assertEquals(second.code, 0, second.out);
-  assert(/ok=\d+\s+changed=0\s/.test(second.out), second.out);
-  assertEquals(await Deno.readFile(`${root}/etc/bpfink/hmac.key`), key1);
+    const first = await playbook(dir.path, root, binary);
+    assertEquals(first.code, 0, first.out);
+    assert(/ok=\d+\s+changed=[1-9]/.test(first.out), first.out);
+    const keyPath = `${root}/etc/bpfink/hmac.key`;
+    const key1 = await Deno.readFile(keyPath);
+    assertEquals(key1.length, 32);
+    assertEquals((await Deno.stat(keyPath)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(`${root}/etc/bpfink/config.yaml`)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(`${root}/etc/bpfink`)).mode! & 0o777, 0o700);
+    assertEquals((await Deno.stat(`${root}/usr/local/bin/bpfink`)).mode! & 0o777, 0o755);
+    // The installed unit is deploy/systemd/bpfink.service with the prefixed paths.
+    const unit = await Deno.readTextFile(`${root}/etc/systemd/system/bpfink.service`);
+    assertEquals(
+      unit.replaceAll(root, ""),
+      await Deno.readTextFile("deploy/systemd/bpfink.service"),
+    );
+    assert(
+      unit.includes(
+        `ExecStart=${root}/usr/local/bin/bpfink run --config ${root}/etc/bpfink/config.yaml`,
+      ),
+    );
+    // Enabled offline: the link a booted root would follow.
+    assertEquals(
+      await Deno.readLink(`${root}/etc/systemd/system/multi-user.target.wants/bpfink.service`),
+      "/etc/systemd/system/bpfink.service",
+    );
+    assert(
+      (await Deno.readTextFile(`${root}/etc/logrotate.d/bpfink`)).includes(
+        `${root}/var/log/bpfink/events.json\n`,
+      ),
+    );
+    // Verified: the binary ran, the config passed `bpfink config check`, the unit systemd-analyze.
+    assert(/TASK \[bpfink : The binary runs\][^\n]*\nok:/.test(first.out), first.out);
+    if (hasCommand("systemd-analyze")) {
+      assert(
+        /TASK \[bpfink : The unit passes systemd-analyze verify\][^\n]*\nok:/.test(first.out),
+        first.out,
+      );
+    }
+    const check = await run([
+      `${root}/usr/local/bin/bpfink`,
+      "config",
+      "check",
+      `${root}/etc/bpfink/config.yaml`,
+    ]);
+    assertEquals(check.code, 0, check.stdout + check.stderr);
+    assert(first.out.includes("Service start skipped"), first.out);
+
+    const second = await playbook(dir.path, root, binary);
+    assertEquals(second.code, 0, second.out);
+    assert(/ok=\d+\s+changed=0\s/.test(second.out), second.out);
+    assertEquals(await Deno.readFile(keyPath), key1);
+    assertEquals((await Deno.stat(keyPath)).mode! & 0o777, 0o600);
+    assertEquals(host.map(exists), before, "the playbook wrote outside its prefix");
+  },
 });
