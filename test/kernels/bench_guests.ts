@@ -10,8 +10,8 @@
  */
 import { compileBpf } from "../../build.ts";
 import { GUEST_KERNELS } from "../../kernels/guests.ts";
-import { boot } from "./boot.ts";
-import { fetchKernel } from "./fetch_kernel.ts";
+import { runJobs } from "./boot.ts";
+import { DEFAULT_CACHE_DIR } from "./fetch.ts";
 import { guestCommand, guestPayload } from "./guest_payload.ts";
 import { buildInitramfs } from "./initramfs.ts";
 
@@ -23,7 +23,6 @@ async function sh(cmd: string[]): Promise<void> {
 }
 
 const pre = await Deno.makeTempDir({ prefix: "bpfink-prebuilt-" });
-const initrd = await Deno.makeTempFile({ prefix: "bpfink-initrd-" });
 const sections: string[] = [];
 try {
   await sh(["gcc", "-O2", "-static", "-o", `${pre}/load`, `${ROOT}bench/c/load.c`]);
@@ -31,33 +30,37 @@ try {
   const benchFiles = ["bench_env.ts", "write_overhead.ts", "guest_overhead.ts"].map((f) =>
     [`${ROOT}bench/${f}`, `/bpfink/bench/${f}`] as [string, string]
   );
-  const size = await buildInitramfs(
-    guestPayload([...benchFiles, [pre, "/bpfink/bench-prebuilt"]]),
-    guestCommand("bench/guest_overhead.ts"),
-    initrd,
-  );
-  const mem = Math.max(1024, Math.ceil((3 * size) / 1048576) + 256);
+  const image = await buildInitramfs({
+    command: guestCommand("bench/guest_overhead.ts"),
+    payload: guestPayload([...benchFiles, [`${pre}/load`, "/bpfink/bench-prebuilt/load"], [
+      `${pre}/floor.bpf.o`,
+      "/bpfink/bench-prebuilt/floor.bpf.o",
+    ]]),
+  }, `${pre}/initrd.cpio`);
   // One guest at a time: timing under emulation is noisy enough without a neighbour.
-  const results: string[] = [];
-  for (const k of GUEST_KERNELS) {
-    results.push(
-      await (async () => {
-        const f = await fetchKernel(k);
-        if (!f.ok) return `#### ${k.id}: skipped (${f.reason})`;
-        const r = await boot(f.vmlinux, initrd, mem, 900);
-        const m = /BPFINK-BENCH-START\n([\s\S]*?)\nBPFINK-BENCH-END/.exec(
-          r.console.replace(/\r/g, ""),
-        );
-        return m
-          ? m[1].replace(/^### /, `#### ${k.id} (${f.version}): `)
-          : `#### ${k.id}: failed (${r.reason ?? "no result"})`;
-      })(),
+  const results = await runJobs(
+    GUEST_KERNELS.map((kernel) => ({
+      kernel,
+      initramfs: image,
+      name: `bench-${kernel.id}`,
+      memoryMiB: Math.max(1024, image.memoryMiB),
+      timeoutSeconds: 900,
+    })),
+    { logDir: `${DEFAULT_CACHE_DIR}/logs`, parallel: 1 },
+  );
+  for (const [i, k] of GUEST_KERNELS.entries()) {
+    const r = results[i];
+    const m = /BPFINK-BENCH-START\n([\s\S]*?)\nBPFINK-BENCH-END/.exec(r.output);
+    sections.push(
+      r.status === "skipped"
+        ? `#### ${k.id}: skipped (${r.reason})`
+        : m
+        ? m[1].replace(/^### /, `#### ${k.id} (${r.release}): `)
+        : `#### ${k.id}: failed (${r.reason || "no result"})`,
     );
   }
-  sections.push(...results);
 } finally {
   await Deno.remove(pre, { recursive: true });
-  await Deno.remove(initrd);
 }
 const md = sections.join("\n\n");
 console.log(md);

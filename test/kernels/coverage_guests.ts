@@ -9,8 +9,8 @@
  * @module
  */
 import { GUEST_KERNELS } from "../../kernels/guests.ts";
-import { boot } from "./boot.ts";
-import { fetchKernel } from "./fetch_kernel.ts";
+import { runJobs } from "./boot.ts";
+import { DEFAULT_CACHE_DIR } from "./fetch.ts";
 import { guestCommand, guestPayload } from "./guest_payload.ts";
 import { buildInitramfs } from "./initramfs.ts";
 import { ROWS } from "../coverage_methods.ts";
@@ -20,30 +20,40 @@ const i = Deno.args.indexOf("--kernels");
 const only = i >= 0 ? Deno.args[i + 1].split(",") : undefined;
 const guests = GUEST_KERNELS.filter((k) => !only || only.includes(k.id));
 
-const initrd = await Deno.makeTempFile({ prefix: "bpfink-initrd-" });
+const tmp = await Deno.makeTempDir({ prefix: "bpfink-coverage-" });
 const sections: string[] = [];
 try {
   // python3 with its standard library drives most methods, fio the io_uring writes,
   // util-linux fallocate the fallocate rows; the rest are busybox applets.
-  const size = await buildInitramfs(
-    guestPayload([
+  const image = await buildInitramfs({
+    command: guestCommand("test/kernels/guest_coverage.ts"),
+    payload: guestPayload([
       [`${ROOT}test/coverage_methods.ts`, "/bpfink/test/coverage_methods.ts"],
       [`${ROOT}test/kernels/guest_coverage.ts`, "/bpfink/test/kernels/guest_coverage.ts"],
       ["/usr/bin/python3.11", "/usr/bin/python3"],
       ["/usr/lib/python3.11", "/usr/lib/python3.11"],
-    ], ["/usr/bin/python3.11", "/usr/bin/fallocate", "/usr/bin/fio"]),
-    guestCommand("test/kernels/guest_coverage.ts"),
-    initrd,
+      ["/usr/bin/fallocate", "/usr/bin/fallocate"],
+      ["/usr/bin/fio", "/usr/bin/fio"],
+    ]),
+  }, `${tmp}/initrd.cpio`);
+  // One guest at a time, as this script has always run them.
+  const results = await runJobs(
+    guests.map((kernel) => ({
+      kernel,
+      initramfs: image,
+      name: `coverage-${kernel.id}`,
+      memoryMiB: Math.max(1024, image.memoryMiB),
+      timeoutSeconds: 900,
+    })),
+    { logDir: `${DEFAULT_CACHE_DIR}/logs`, parallel: 1 },
   );
-  const mem = Math.max(1024, Math.ceil((3 * size) / 1048576) + 256);
-  for (const k of guests) {
-    const f = await fetchKernel(k);
-    if (!f.ok) {
-      sections.push(`#### ${k.id}: skipped (${f.reason})`);
+  for (const [i, k] of guests.entries()) {
+    const r = results[i];
+    if (r.status === "skipped") {
+      sections.push(`#### ${k.id}: skipped (${r.reason})`);
       continue;
     }
-    const r = await boot(f.vmlinux, initrd, mem, 900);
-    const rows = r.console.replace(/\r/g, "").split("\n").filter((l) => l.startsWith("BPFINK-COV "))
+    const rows = r.output.split("\n").filter((l) => l.startsWith("BPFINK-COV "))
       .map((l) =>
         JSON.parse(l.slice(11)) as {
           strategy: string;
@@ -60,7 +70,7 @@ try {
         : "no result";
     };
     const lines = [
-      `#### ${k.id} (${f.version})`,
+      `#### ${k.id} (${r.release})`,
       "",
       "| method | fentry | kprobe | tracepoint |",
       "| --- | --- | --- | --- |",
@@ -82,7 +92,7 @@ try {
     );
   }
 } finally {
-  await Deno.remove(initrd);
+  await Deno.remove(tmp, { recursive: true });
 }
 const md = sections.join("\n\n");
 console.log(md);

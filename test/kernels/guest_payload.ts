@@ -7,12 +7,15 @@
  *
  * @module
  */
-import type { Payload } from "./initramfs.ts";
+import type { PayloadEntry } from "./initramfs.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** The payload; the guest runs `/bpfink/deno run ... /bpfink/<script>`. `extra` adds host → guest files. */
-export function guestPayload(extra: [string, string][] = [], extraBins: string[] = []): Payload {
+/**
+ * The payload; the guest runs `/bpfink/deno run ... /bpfink/<script>`. `extra` adds host → guest
+ * files (dynamic ELFs among them bring their libraries, as Deno does).
+ */
+export function guestPayload(extra: [string, string][] = []): PayloadEntry[] {
   const deno = Deno.realPathSync(Deno.execPath());
   const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
   const npm = `${denoDir}/npm/registry.npmjs.org`;
@@ -41,8 +44,9 @@ export function guestPayload(extra: [string, string][] = [], extraBins: string[]
       [`${npm}/${p}`, `/denodir/npm/registry.npmjs.org/${p}`] as [string, string]
     ),
   ];
-  // No libbpf, libelf or zlib from the host: the agent must use the libbpf it embeds.
-  return { files: [...files, ...extra], needLibs: [deno, ...extraBins] };
+  // No libbpf, libelf or zlib from the host: the agent must use the libbpf it embeds (whose
+  // only dependency is libc, which Deno brings anyway).
+  return [...files, ...extra].map(([host, guest]) => ({ host, guest }));
 }
 
 /** The guest command for a script under the project. */

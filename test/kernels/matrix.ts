@@ -6,8 +6,8 @@
  */
 import { GUEST_KERNELS, type GuestKernel } from "../../kernels/guests.ts";
 import { STRATEGIES } from "../../kernels/strategies.ts";
-import { boot } from "./boot.ts";
-import { fetchKernel } from "./fetch_kernel.ts";
+import { type BootResult, runJobs } from "./boot.ts";
+import { DEFAULT_CACHE_DIR } from "./fetch.ts";
 import { guestCommand, guestPayload } from "./guest_payload.ts";
 import type { GuestRow } from "./guest_scenario.ts";
 import { buildInitramfs } from "./initramfs.ts";
@@ -74,26 +74,23 @@ function toRows(
   });
 }
 
-async function runGuest(k: GuestKernel, initrd: string, mem: number): Promise<MatrixRow[]> {
-  const f = await fetchKernel(k);
-  if (!f.ok) {
+function guestRows(k: GuestKernel, r: BootResult): MatrixRow[] {
+  if (r.status === "skipped") {
     return ["auto", ...STRATEGIES.map((s) => s.name)].map((strategy) => ({
       kernel: k.id,
       strategy,
       status: "skipped",
-      detail: f.reason,
+      detail: r.reason,
     }));
   }
-  const r = await boot(f.vmlinux, initrd, mem);
-  const rows = parseRows(r.console);
+  const rows = parseRows(r.output);
   if (rows.length === 0) {
-    const tail = r.console.split("\n").filter((l) => l.trim()).slice(-3).join(" | ");
     return [{
       kernel: k.id,
-      release: f.version,
+      release: r.release,
       strategy: "all",
       status: "fail",
-      detail: `${r.reason ?? "no rows"}: ${tail}`,
+      detail: `${r.reason || "no rows"} (log: ${r.log})`,
     }];
   }
   return toRows(k.id, k.expectedChoice, rows, () => undefined);
@@ -115,31 +112,28 @@ async function runHost(): Promise<MatrixRow[]> {
   });
 }
 
-/** Runs the whole matrix; `kernels` limits the guests (ids). */
+/** Runs the whole matrix; `kernels` limits the guests (ids). Serial logs: .cache/kernels/logs/. */
 export async function runMatrix(kernels?: string[]): Promise<MatrixRow[]> {
   const guests = GUEST_KERNELS.filter((k) => !kernels || kernels.includes(k.id));
-  const initrd = await Deno.makeTempFile({ prefix: "bpfink-initrd-" });
+  const tmp = await Deno.makeTempDir({ prefix: "bpfink-matrix-" });
   try {
-    await Promise.all(guests.map((k) => fetchKernel(k))); // warm the cache in parallel
-    const size = await buildInitramfs(
-      guestPayload(),
-      guestCommand("test/kernels/guest_scenario.ts"),
-      initrd,
+    const image = await buildInitramfs(
+      { command: guestCommand("test/kernels/guest_scenario.ts"), payload: guestPayload() },
+      `${tmp}/initrd.cpio`,
     );
-    const mem = Math.max(1024, Math.ceil((3 * size) / 1048576) + 256);
-    const rows: MatrixRow[] = [];
-    const queue = [...guests];
-    const workers = Array.from({ length: 2 }, async () => {
-      for (let k = queue.shift(); k; k = queue.shift()) {
-        rows.push(...await runGuest(k, initrd, mem));
-      }
-    });
-    await Promise.all(workers);
-    rows.push(...await runHost());
-    const order = [...guests.map((g) => g.id), "host"];
-    return rows.sort((a, b) => order.indexOf(a.kernel) - order.indexOf(b.kernel));
+    const results = await runJobs(
+      guests.map((kernel) => ({
+        kernel,
+        initramfs: image,
+        name: `matrix-${kernel.id}`,
+        memoryMiB: Math.max(1024, image.memoryMiB),
+      })),
+      { logDir: `${DEFAULT_CACHE_DIR}/logs` },
+    );
+    const rows = guests.flatMap((k, i) => guestRows(k, results[i]));
+    return [...rows, ...await runHost()];
   } finally {
-    await Deno.remove(initrd);
+    await Deno.remove(tmp, { recursive: true });
   }
 }
 
