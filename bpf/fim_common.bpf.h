@@ -74,6 +74,7 @@ struct {
 struct path_scratch {
 	char buf[FIM_PATH_BUF];
 	char key[FIM_NAME_LEN];
+	long slash; /* result of slash_before(), parked in memory: see there */
 };
 
 struct {
@@ -164,7 +165,10 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 		e->auid = (__u32)-1;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->syscall_nr = nr;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* The process's name (its main thread's comm), as ECS process.name means
+	 * it: the thread that did the work may be an io_uring worker
+	 * ("iou-wrk-123") or any other thread of the process. */
+	BPF_CORE_READ_STR_INTO(&e->comm, task, group_leader, comm);
 	/* comm can be set by the process itself; the executable's name cannot. */
 	exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
 	e->exe[0] = 0;
@@ -202,6 +206,28 @@ static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s3
 	stat_inc(FIM_STAT_EVENTS);
 }
 
+/* An event about a name (created, renamed, unlinked, ...): not coalesced,
+ * since user space needs every name. */
+static __always_inline void emit_name_event(__u32 op, __s32 nr, __u32 dev, __u64 ino,
+					    __u64 dir_ino, const char *name, long name_len)
+{
+	struct fim_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_inc(FIM_STAT_DROPS);
+		return;
+	}
+	fill_process(e, nr);
+	e->op = op;
+	e->ino = ino;
+	e->dev = dev;
+	e->dir_ino = dir_ino;
+	e->name_len = name_len;
+	bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(FIM_STAT_EVENTS);
+}
+
 static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bool fast)
 {
 	struct task_struct *task;
@@ -231,7 +257,6 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fim_key key, dkey;
 	struct path_scratch *s;
-	struct fim_event *e;
 	struct dentry *dentry;
 	struct inode *dir;
 	const unsigned char *dname;
@@ -270,20 +295,56 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr)
 	    !bpf_map_lookup_elem(&watched_names, s->key))
 		return;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(FIM_STAT_DROPS);
-		return;
+	emit_name_event(FIM_OP_CREATE, nr, key.dev, key.ino, dkey.ino, s->key, 0);
+}
+
+/* A path-based syscall succeeded: report it when the path's basename is
+ * watched. The path still sits in user memory at syscall exit. */
+/* Index of the last '/' in s->buf before index `end` (exclusive), or -1.
+ * The scan stops at the first hit, and its result goes through map memory,
+ * whose contents the verifier does not track: every exit of the loop then
+ * leaves the same state, instead of one state per position that the rest of
+ * the program would be verified for (256 times per call site). */
+static __always_inline long slash_before(struct path_scratch *s, long end)
+{
+	int i;
+
+	s->slash = -1;
+	for (i = 1; i <= FIM_PATH_BUF; i++) {
+		long idx = end - i;
+		if (idx < 0)
+			break;
+		if (s->buf[idx & (FIM_PATH_BUF - 1)] == '/') {
+			s->slash = idx;
+			break;
+		}
 	}
-	fill_process(e, nr);
-	e->op = FIM_OP_CREATE;
-	e->ino = key.ino;
-	e->dev = key.dev;
-	e->dir_ino = dkey.ino;
-	e->name_len = 0;
-	bpf_probe_read_kernel_str(e->name, sizeof(e->name), s->key);
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(FIM_STAT_EVENTS);
+	return *(volatile long *)&s->slash;
+}
+
+/* Copies the name s->buf[start, end) into s->key (NUL-padded) and says
+ * whether it is a watched basename. */
+static __always_inline bool watched_name_at(struct path_scratch *s, long start, long end)
+{
+	if (start < 0 || start >= end || end > FIM_PATH_BUF - 1)
+		return false;
+	s->buf[end & (FIM_PATH_BUF - 1)] = 0;
+	__builtin_memset(s->key, 0, sizeof(s->key));
+	if (bpf_probe_read_kernel_str(s->key, sizeof(s->key),
+				      s->buf + (start & (FIM_PATH_BUF - 1))) <= 0)
+		return false;
+	return bpf_map_lookup_elem(&watched_names, s->key) != NULL;
+}
+
+/* Reads user path `upath` into s->buf; its length, or 0. */
+static __always_inline long read_path(struct path_scratch *s, const char *upath)
+{
+	long n;
+
+	if (!upath)
+		return 0;
+	n = bpf_probe_read_user_str(s->buf, sizeof(s->buf), upath);
+	return n > 1 ? n - 1 : 0;
 }
 
 /* A path-based syscall succeeded: report it when the path's basename is
@@ -291,55 +352,157 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr)
 static __always_inline void on_path(const char *upath, __u32 op, __s32 nr)
 {
 	struct path_scratch *s;
-	struct fim_event *e;
 	__u32 zero = 0;
-	long n, len, start = 0;
-	int i;
+	long len, start;
 
-	if (!upath)
-		return;
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return;
-	n = bpf_probe_read_user_str(s->buf, sizeof(s->buf), upath);
-	if (n <= 1)
+	len = read_path(s, upath);
+	if (!len)
 		return;
-	len = n - 1;
-	/* Find the last '/': scan backwards, stop at the first hit so the
-	 * verifier sees one exit per position instead of a path explosion. */
-	for (i = 0; i < FIM_PATH_BUF; i++) {
-		long idx = len - 1 - i;
-		if (idx < 0)
-			break;
-		if (s->buf[idx & (FIM_PATH_BUF - 1)] == '/') {
-			start = idx + 1;
-			break;
-		}
-	}
-	if (start >= len)
-		return; /* trailing slash: not a file name */
-	__builtin_memset(s->key, 0, sizeof(s->key));
-	if (bpf_probe_read_kernel_str(s->key, sizeof(s->key),
-				      s->buf + (start & (FIM_PATH_BUF - 1))) <= 0)
-		return;
-	if (!bpf_map_lookup_elem(&watched_names, s->key))
-		return;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(FIM_STAT_DROPS);
-		return;
-	}
-	fill_process(e, nr);
-	e->op = op;
-	e->ino = 0;
-	e->dev = 0;
-	e->dir_ino = 0;
-	e->name_len = len - start;
-	bpf_probe_read_kernel_str(e->name, sizeof(e->name), s->key);
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(FIM_STAT_EVENTS);
+	start = slash_before(s, len) + 1;
+	if (!watched_name_at(s, start, len))
+		return; /* also a trailing slash: not a file name */
+	emit_name_event(op, nr, 0, 0, 0, s->key, len - start);
 }
+
+/* The inode of directory fd `dfd` (AT_FDCWD: the working directory). An int,
+ * as the syscall has it: the upper half of its register is not defined. */
+static __always_inline bool dir_key(int dfd, struct fim_key *key)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inode *dir;
+	struct file *f;
+
+	if (dfd == FIM_AT_FDCWD) {
+		dir = BPF_CORE_READ(task, fs, pwd.dentry, d_inode);
+	} else {
+		f = fd_to_file(task, dfd);
+		if (!f)
+			return false;
+		dir = BPF_CORE_READ(f, f_inode);
+	}
+	if (!dir)
+		return false;
+	key->ino = BPF_CORE_READ(dir, i_ino);
+	key->dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	key->pad = 0;
+	return true;
+}
+
+/* rename*() or link*() made the entry `upath` (relative to `dfd`). When it
+ * lands in a watched directory under a name that is not watched itself, user
+ * space has to list that directory, or a file moved in under a new name would
+ * go unseen. A name without '/' sits in `dfd` (or the cwd): check that
+ * directory's inode, and report it as a creation there. Otherwise the
+ * directory is named by the component before the last '/': check it against
+ * the watched basenames, as for files, and let user space list the watched
+ * directories of that name. */
+static __always_inline void on_new_entry(int dfd, const char *upath, __s32 nr)
+{
+	struct path_scratch *s;
+	struct fim_key dkey;
+	__u32 zero = 0;
+	__u32 *watch;
+	long len, last, start;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	len = read_path(s, upath);
+	if (!len)
+		return;
+	last = slash_before(s, len);
+	if (last < 0) {
+		if (!dir_key(dfd, &dkey))
+			return;
+		watch = bpf_map_lookup_elem(&watched, &dkey);
+		if (!watch || !(*watch & FIM_WATCH_DIR))
+			return;
+		__builtin_memset(s->key, 0, sizeof(s->key));
+		if (bpf_probe_read_kernel_str(s->key, sizeof(s->key), s->buf) <= 0)
+			return;
+		emit_name_event(FIM_OP_CREATE, nr, dkey.dev, 0, dkey.ino, s->key, len);
+		return;
+	}
+	if (last == 0 || last >= len - 1)
+		return; /* in "/", or a trailing slash */
+	start = slash_before(s, last) + 1;
+	if (!watched_name_at(s, start, last))
+		return;
+	emit_name_event(FIM_OP_DIR_ENTRY, nr, 0, 0, 0, s->key, last - start);
+}
+
+/* io_uring requests write without any write syscall. Every strategy
+ * catches them where they complete: the io_uring_complete tracepoint, whose
+ * arguments include the request from 5.19 on. The request is read with
+ * probe reads, so the program loads wherever the tracepoint exists; the read
+ * of its result (`cqe`, 5.19+) is not guarded, so on older kernels libbpf
+ * cannot relocate it and the program fails to load: that coverage is then
+ * reported lost, and the fentry and kprobe objects still see writes through
+ * io_write() (FIM_IO_WRITE_PROGRAMS). Path operations (IORING_OP_RENAMEAT,
+ * UNLINKAT, LINKAT, OPENAT with O_TRUNC) carry no file here: the periodic
+ * reconcile sees their effect. */
+static __always_inline int fim_on_io_uring_complete(struct io_kiocb *req)
+{
+	struct fim_key key;
+	struct file *f;
+	__u32 op;
+
+	if (BPF_CORE_READ(req, cqe.res) < 0)
+		return 0; /* failed: nothing changed */
+	switch (BPF_CORE_READ(req, opcode)) {
+	case IORING_OP_WRITEV:
+	case IORING_OP_WRITE_FIXED:
+	case IORING_OP_WRITE:
+	case IORING_OP_SPLICE: /* the request's file is the splice's output */
+		op = FIM_OP_WRITE;
+		break;
+	case IORING_OP_FALLOCATE:
+	case IORING_OP_FTRUNCATE:
+		op = FIM_OP_TRUNCATE;
+		break;
+	case IORING_OP_FSETXATTR:
+		op = FIM_OP_XATTR;
+		break;
+	default:
+		return 0;
+	}
+	f = BPF_CORE_READ(req, file);
+	if (!f)
+		return 0;
+	file_key(f, &key);
+	if (bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, op, -1);
+	return 0;
+}
+
+/* io_write(req, ...) returned: an io_uring write (WRITE, WRITEV,
+ * WRITE_FIXED) to req->file was done, queued, or refused with -EAGAIN to be
+ * retried from a worker (which returns here again). The return value's
+ * position differs between kernels, so it is not read: a refused attempt
+ * only costs user space a re-read that finds nothing new. */
+static __always_inline int fim_on_io_write(struct io_kiocb *req)
+{
+	struct fim_key key;
+	struct file *f;
+
+	f = BPF_CORE_READ(req, file);
+	if (!f)
+		return 0;
+	file_key(f, &key);
+	if (bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, FIM_OP_WRITE, -1);
+	return 0;
+}
+
+#define FIM_IO_URING_PROGRAM                                                   \
+	SEC("raw_tp/io_uring_complete")                                        \
+	int BPF_PROG(fim_io_uring_complete, void *ring, struct io_kiocb *req)  \
+	{                                                                      \
+		return fim_on_io_uring_complete(req);                          \
+	}
 
 /* Every strategy ends here, after the syscall returned `ret`. `regs` are the
  * user registers the syscall was entered with (x86_64 calling convention:
@@ -375,9 +538,11 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 		break;
 	case NR_fchmod:
 	case NR_fchown:
+		on_fd_modified(ARG(di), FIM_OP_ATTRIB, nr, fast);
+		break;
 	case NR_fsetxattr:
 	case NR_fremovexattr:
-		on_fd_modified(ARG(di), FIM_OP_ATTRIB, nr, fast);
+		on_fd_modified(ARG(di), FIM_OP_XATTR, nr, fast);
 		break;
 	case NR_utimensat: /* utimensat(fd, NULL, ...) is futimens(fd) */
 		if (!ARG(si))
@@ -390,11 +555,13 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 	case NR_lchown:
 	case NR_utime:
 	case NR_utimes:
+		on_path((const char *)ARG(di), FIM_OP_PATH_ATTRIB, nr);
+		break;
 	case NR_setxattr:
 	case NR_lsetxattr:
 	case NR_removexattr:
 	case NR_lremovexattr:
-		on_path((const char *)ARG(di), FIM_OP_PATH_ATTRIB, nr);
+		on_path((const char *)ARG(di), FIM_OP_PATH_XATTR, nr);
 		break;
 	case NR_fchmodat:
 	case NR_fchmodat2:
@@ -414,9 +581,11 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 	}
 	case NR_link:
 		on_path((const char *)ARG(si), FIM_OP_LINK, nr);
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(si), nr);
 		break;
 	case NR_linkat:
 		on_path((const char *)ARG(r10), FIM_OP_LINK, nr);
+		on_new_entry(ARG(dx), (const char *)ARG(r10), nr);
 		break;
 	case NR_open:
 		on_opened(ret, ARG(si), nr);
@@ -440,11 +609,13 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 	case NR_rename:
 		on_path((const char *)ARG(di), FIM_OP_RENAME, nr);
 		on_path((const char *)ARG(si), FIM_OP_RENAME, nr);
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(si), nr);
 		break;
 	case NR_renameat:
 	case NR_renameat2:
 		on_path((const char *)ARG(si), FIM_OP_RENAME, nr);
 		on_path((const char *)ARG(r10), FIM_OP_RENAME, nr);
+		on_new_entry(ARG(dx), (const char *)ARG(r10), nr);
 		break;
 	case NR_unlink:
 	case NR_rmdir:

@@ -22,6 +22,9 @@ enum fim_op {
 	FIM_OP_PATH_ATTRIB = 8, /* chmod, chown, setxattr, utimes, ... on a watched basename */
 	FIM_OP_LINK = 9,     /* link*() made a new name that is watched */
 	FIM_OP_MMAP_WRITE = 10, /* a watched inode was mapped shared and writable: writes may follow without syscalls */
+	FIM_OP_DIR_ENTRY = 11, /* rename/link made an entry in a directory whose basename (name) is watched: list it */
+	FIM_OP_XATTR = 12,   /* fsetxattr, fremovexattr of a watched inode (some file systems leave ctime alone) */
+	FIM_OP_PATH_XATTR = 13, /* setxattr, removexattr, ... on a watched basename */
 };
 
 /* Value flags of the watch map. */

@@ -15,3 +15,13 @@
 	}
 
 FIM_SYSCALLS(FIM_FEXIT)
+FIM_IO_URING_PROGRAM
+
+/* Before 5.19 the io_uring_complete tracepoint has no request: catch io_uring
+ * writes when io_write() returns. Its other arguments differ between
+ * kernels; only the first (the request) is used. */
+SEC("fexit/io_write")
+int BPF_PROG(fim_io_write, struct io_kiocb *req)
+{
+	return fim_on_io_write(req);
+}

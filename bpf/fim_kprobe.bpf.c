@@ -38,3 +38,37 @@ struct {
 	}
 
 FIM_SYSCALLS(FIM_KPROBE_PAIR)
+FIM_IO_URING_PROGRAM
+
+/* Before 5.19 the io_uring_complete tracepoint has no request: catch io_uring
+ * writes when io_write(req, ...) returns, with the request remembered per
+ * thread at entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, __u64); /* struct io_kiocb * */
+} io_inflight SEC(".maps");
+
+SEC("kprobe/io_write")
+int BPF_KPROBE(enter_io_write, struct io_kiocb *req)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 r = (__u64)req;
+	bpf_map_update_elem(&io_inflight, &id, &r, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/io_write")
+int BPF_KRETPROBE(exit_io_write)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *r = bpf_map_lookup_elem(&io_inflight, &id);
+	struct io_kiocb *req;
+
+	if (!r)
+		return 0;
+	req = (struct io_kiocb *)*r;
+	bpf_map_delete_elem(&io_inflight, &id);
+	return fim_on_io_write(req);
+}

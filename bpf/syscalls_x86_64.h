@@ -49,6 +49,7 @@
 #define NR_fchmodat2 452
 
 /* open flags (include/uapi/asm-generic/fcntl.h) */
+#define FIM_AT_FDCWD -100
 #define FIM_O_CREAT 0100
 #define FIM_O_TRUNC 01000
 

@@ -74,6 +74,20 @@ const OPTIONAL_SYSCALLS: Record<string, string> = {
 const optionalSyscalls = (prefix: string): Record<string, string> =>
   Object.fromEntries(Object.entries(OPTIONAL_SYSCALLS).map(([k, v]) => [`${prefix}${k}`, v]));
 
+/**
+ * Every object catches io_uring requests on the io_uring_complete raw
+ * tracepoint, which carries the request from 5.19 on (older kernels refuse
+ * the program: its CO-RE read of the result cannot be relocated).
+ */
+const IO_URING: Record<string, string> = {
+  fim_io_uring_complete:
+    "io_uring fallocate, splice, ftruncate, fsetxattr (and writes, for the tracepoint object): " +
+    "the io_uring_complete tracepoint carries the request only from 5.19 on",
+};
+
+/** The fentry and kprobe objects also hook io_write(), for io_uring writes on any kernel. */
+const IO_WRITE = "io_uring writes through io_write() (absent or inlined in this kernel)";
+
 /** Every embedded strategy, best (cheapest per write) first. */
 export const STRATEGIES: readonly StrategySpec[] = [
   {
@@ -85,7 +99,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
     needs:
       "BTF, BPF trampolines (CONFIG_DEBUG_INFO_BTF, x86_64, 5.5+); refused by some hypervisor kernels (EPERM)",
     minKernel: "5.5",
-    optional: optionalSyscalls("exit_"),
+    optional: { ...optionalSyscalls("exit_"), ...IO_URING, fim_io_write: IO_WRITE },
   },
   {
     name: "kprobe",
@@ -94,7 +108,13 @@ export const STRATEGIES: readonly StrategySpec[] = [
     why: "kprobe/kretprobe pairs on the syscall entry points: for kernels without trampolines",
     needs: "kprobes (CONFIG_KPROBES, the kprobe PMU), BTF for CO-RE",
     minKernel: "4.18",
-    optional: { ...optionalSyscalls("enter_"), ...optionalSyscalls("exit_") },
+    optional: {
+      ...optionalSyscalls("enter_"),
+      ...optionalSyscalls("exit_"),
+      ...IO_URING,
+      enter_io_write: IO_WRITE,
+      exit_io_write: IO_WRITE,
+    },
   },
   {
     name: "tracepoint",
@@ -105,10 +125,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
     needs:
       "raw tracepoints (4.17+), BTF for CO-RE; costs every syscall a trip through the tracing slow path",
     minKernel: "5.5",
-    optional: {
-      fim_io_uring_complete:
-        "io_uring writes (needs the io_uring_complete tracepoint and bpf_rdonly_cast, 6.2+)",
-    },
+    optional: { ...IO_URING },
     alternates: {
       fim_sys_exit_raw: {
         replaces: "fim_sys_exit",

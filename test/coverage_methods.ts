@@ -20,6 +20,9 @@ export interface Row {
   finalHash?: boolean;
 }
 
+/** Shell: makes a file `$o` beside the watched directory (not watched, same file system). */
+const OUTSIDE = 'o="${1%/*}.outside.$$" && echo planted > "$o"';
+
 /** A python3 one-liner run against the file. */
 export const py = (code: string): string[] => ["python3", "-c", code, "F"];
 
@@ -152,13 +155,15 @@ export const ROWS: Row[] = [
   },
   {
     name: "setxattr",
-    cmd: py("import os,sys;os.setxattr(sys.argv[1],'user.bpfink',b'1')"),
+    cmd: py("import os,sys;os.setxattr(sys.argv[1],'trusted.bpfink',b'1')"),
     action: "attributes_changed",
     comm: "python3",
   },
   {
     name: "fsetxattr",
-    cmd: py("import os,sys;fd=os.open(sys.argv[1],os.O_RDONLY);os.setxattr(fd,'user.bpfink',b'2')"),
+    cmd: py(
+      "import os,sys;fd=os.open(sys.argv[1],os.O_RDONLY);os.setxattr(fd,'trusted.bpfink',b'2')",
+    ),
     action: "attributes_changed",
     comm: "python3",
   },
@@ -188,6 +193,28 @@ export const ROWS: Row[] = [
     action: "created",
     comm: "sh",
     target: "F.created",
+  },
+  {
+    // The source sits beside the watched directory (same file system, so mv renames).
+    name: "move in under a new name (mv, absolute path)",
+    cmd: ["sh", "-c", `${OUTSIDE} && mv "$o" "$1.moved"`, "sh", "F"],
+    action: "created",
+    comm: "mv",
+    target: "F.moved",
+  },
+  {
+    name: "move in under a new name (mv, relative to the cwd)",
+    cmd: ["sh", "-c", `${OUTSIDE} && cd "\${1%/*}" && mv "$o" "\${1##*/}.here"`, "sh", "F"],
+    action: "created",
+    comm: "mv",
+    target: "F.here",
+  },
+  {
+    name: "hardlink into the directory under a new name",
+    cmd: ["sh", "-c", `${OUTSIDE} && ln "$o" "$1.linked" && rm "$o"`, "sh", "F"],
+    action: "created",
+    comm: "ln",
+    target: "F.linked",
   },
 ];
 

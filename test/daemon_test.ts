@@ -3,15 +3,16 @@
  * started again, and killed with SIGKILL in the middle of a burst.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { bpfLinkIds, tempDir } from "./helpers.ts";
+import { bpfLinkIds, tempDir, waitFor } from "./helpers.ts";
+import type { ChangeEvent } from "../src/events/change_event.ts";
 import { Daemon } from "./daemon.ts";
 
-async function writeConfig(dir: string, watched: string): Promise<string> {
+async function writeConfig(dir: string, watched: string, moreOutputs = ""): Promise<string> {
   const path = `${dir}/config.yaml`;
   await Deno.writeTextFile(
     path,
     `watches:\n  - path: ${watched}\ndatabase: ${dir}/state/bpfink.db\nkey_file: ${dir}/state/hmac.key\n` +
-      `log_level: warning\noutputs:\n  - type: stdout\n    format: json\n`,
+      `log_level: warning\noutputs:\n  - type: stdout\n    format: json\n${moreOutputs}`,
   );
   return path;
 }
@@ -110,6 +111,60 @@ Deno.test("kill -9 during a burst: after a restart nothing is lost and no event 
     0,
     "nothing is new: no file was created",
   );
+});
+
+Deno.test("kill -9 while an HTTP sink holds an event: it is delivered, flagged, after the restart", async () => {
+  await using dir = await tempDir();
+  const tree = `${dir.path}/etc`;
+  await Deno.mkdir(tree);
+  await Deno.writeTextFile(`${tree}/f.conf`, "v=0\n");
+  // A sink that accepts the connection and never answers.
+  const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = hole.addr.port;
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of hole) held.push(c);
+  })().catch(() => {});
+  const config = await writeConfig(
+    dir.path,
+    tree,
+    `  - type: http\n    url: http://127.0.0.1:${port}/\n    batch_size: 1\n` +
+      `    flush_interval: 10ms\n    timeout: 60s\n`,
+  );
+  const first = new Daemon(config);
+  let got: ChangeEvent[] = [];
+  let server: Deno.HttpServer | undefined;
+  try {
+    await first.started();
+    await Deno.writeTextFile(`${tree}/f.conf`, "v=1\n");
+    assert(await waitFor(() => first.changes().length > 0, 5000), "no event on stdout");
+    // Give the HTTP output time to take the event into its request.
+    await new Promise((r) => setTimeout(r, 300));
+    first.child.kill("SIGKILL");
+    await first.child.status;
+    await first.stop().catch(() => {});
+    hole.close();
+    for (const c of held) c.close();
+    await accepting;
+
+    server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, async (req) => {
+      const body = await req.text();
+      got = got.concat(body.split("\n").filter((l) => l).map((l) => JSON.parse(l)));
+      return new Response("ok");
+    });
+    const second = new Daemon(config);
+    await second.started();
+    const id = first.changes()[0].event.id;
+    const arrived = await waitFor(() => got.some((e) => e.event.id === id), 10_000);
+    assertEquals(await second.stop(), 0);
+    assert(
+      arrived,
+      `event ${id} never reached the sink: ${JSON.stringify(got.map((e) => e.event.action))}`,
+    );
+    assertEquals(got.find((e) => e.event.id === id)?.bpfink?.redelivered, true);
+  } finally {
+    await server?.shutdown();
+  }
 });
 
 async function sha256(path: string): Promise<string> {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, relative } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
@@ -35,6 +35,7 @@ import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
+import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
 import { preflight } from "./preflight.ts";
 
@@ -99,6 +100,7 @@ export class Agent {
   #timers: ReturnType<typeof setInterval>[] = [];
   #lastDrops = 0n;
   #stopped = false;
+  #storeClosed = false;
   #adding: Promise<void> = Promise.resolve();
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
@@ -125,6 +127,9 @@ export class Agent {
   ) {
     this.#kernel = kernel;
     this.#store = store;
+    for (const o of opts.outputs) {
+      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(events, ok);
+    }
     for (const w of opts.watches) this.#rules.set(w.path, w);
     this.watch = new WatchSet(kernel);
     let warned = false;
@@ -143,9 +148,7 @@ export class Agent {
       hostname: this.hostname,
       ctx: consumerContext(key, (m) => log("consumer").warn(m)),
       ruleFor: (path) => this.#ruleFor(path),
-      deliver: (events) => {
-        for (const e of events) this.#publish(e);
-      },
+      deliver: (events, outboxIds) => this.#deliver(events, outboxIds),
       watchAlso: (paths, consumer) => {
         this.#adding = this.#adding.then(() => this.#watchMore(paths, consumer)).catch((e) =>
           log("watch").warn(`cannot watch included files: ${e instanceof Error ? e.message : e}`)
@@ -158,6 +161,7 @@ export class Agent {
       rearm: (id) => kernel.rearm(id),
       emit: (c) => this.#pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
+      admits: (dir, path) => this.#admits(dir.root, path),
     });
     kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
     this.#registerMetrics();
@@ -451,6 +455,30 @@ export class Agent {
     }
   }
 
+  /** Matchers of each configured directory's include/exclude globs, by root. */
+  readonly #admitters = new Map<string, (path: string) => boolean>();
+
+  /** Whether a file found later under configured `root` passes its include/exclude globs. */
+  #admits(root: string, path: string): boolean {
+    let admit = this.#admitters.get(root);
+    if (!admit) {
+      const w = this.#rules.get(root);
+      if (!w?.include?.length && !w?.exclude?.length) return true;
+      let top = root;
+      try {
+        top = Deno.realPathSync(root);
+      } catch { /* gone: match against the configured path */ }
+      const included = w.include?.length ? globMatcher(w.include) : () => true;
+      const excluded = w.exclude?.length ? globMatcher(w.exclude) : () => false;
+      admit = (p) => {
+        const rel = relative(top, p);
+        return included(rel) && !excluded(rel);
+      };
+      this.#admitters.set(root, admit);
+    }
+    return admit(path);
+  }
+
   /** Re-reads every watched path now (the periodic reconcile). */
   async reconcile(): Promise<void> {
     const t0 = performance.now();
@@ -488,6 +516,42 @@ export class Agent {
         watched_paths: this.watch.size,
       },
     };
+  }
+
+  /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */
+  readonly #unsettled = new Map<string, { outboxId: number; left: number; lost: boolean }>();
+
+  /**
+   * Publishes committed events. The outbox row of an event is acknowledged
+   * only once every output has delivered it: at once for the synchronous
+   * outputs (stdout, terminal), when the sink took it for the queued ones
+   * (file, syslog, http). An event a queued output dropped, or had not sent
+   * when the agent died, stays in the outbox and is delivered again on the
+   * next start.
+   */
+  #deliver(events: ChangeEvent[], outboxIds: number[]): void {
+    const queued = this.opts.outputs.filter((o) => o instanceof QueuedOutput).length;
+    if (queued > 0) {
+      events.forEach((e, i) =>
+        this.#unsettled.set(e.event.id, { outboxId: outboxIds[i], left: queued, lost: false })
+      );
+    }
+    for (const e of events) this.#publish(e);
+    if (queued === 0) this.#store.ack(outboxIds);
+  }
+
+  /** A queued output settled `events`: acknowledge those every output has delivered. */
+  #settled(events: readonly ChangeEvent[], delivered: boolean): void {
+    const done: number[] = [];
+    for (const e of events) {
+      const u = this.#unsettled.get(e.event.id);
+      if (!u) continue;
+      if (!delivered) u.lost = true;
+      if (--u.left > 0) continue;
+      this.#unsettled.delete(e.event.id);
+      if (!u.lost) done.push(u.outboxId);
+    }
+    if (done.length && !this.#storeClosed) this.#store.ack(done);
   }
 
   #publish(e: ChangeEvent): void {
@@ -537,6 +601,7 @@ export class Agent {
     this.#monitor.stop();
     await this.#kernel.close();
     for (const o of this.opts.outputs) await o.close();
+    this.#storeClosed = true;
     this.#store.close();
   }
 }

@@ -18,6 +18,9 @@ export enum FimOp {
   PathAttrib = 8,
   Link = 9,
   MmapWrite = 10,
+  DirEntry = 11,
+  Xattr = 12,
+  PathXattr = 13,
 }
 
 /** Byte offsets of struct fim_event members. */

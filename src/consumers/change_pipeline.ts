@@ -31,8 +31,13 @@ export interface PipelineOptions {
   ctx: ConsumerContext;
   hostname: string;
   ruleFor(path: string): PathRule;
-  /** Hands events to the outputs; must not throw. */
-  deliver(events: ChangeEvent[]): void;
+  /**
+   * Hands events to the outputs; must not throw. `outboxIds` are their rows in
+   * the store's outbox: the caller acknowledges each (`store.ack`) once every
+   * output has delivered it. What is never acknowledged is delivered again,
+   * flagged `redelivered`, on the next start.
+   */
+  deliver(events: ChangeEvent[], outboxIds: number[]): void;
   /** Files and directories a consumer says this file pulls in (sudoers includes). */
   watchAlso?(paths: { path: string; dir: boolean }[], consumer: ConsumerName): void;
 }
@@ -138,8 +143,7 @@ export class ChangePipeline {
     }
     const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
     const queued = this.opts.store.commit([[change.path, rec]], events);
-    this.opts.deliver(events);
-    this.opts.store.ack(queued.map((q) => q.id));
+    this.opts.deliver(events, queued.map((q) => q.id));
     this.#followIncludes(change.path, afterSnap);
   }
 
@@ -149,8 +153,8 @@ export class ChangePipeline {
     if (left.length === 0) return 0;
     this.opts.deliver(
       left.map((l) => ({ ...l.event, bpfink: { ...l.event.bpfink, redelivered: true } })),
+      left.map((l) => l.id),
     );
-    this.opts.store.ack(left.map((l) => l.id));
     return left.length;
   }
 }

@@ -102,7 +102,12 @@ export function genericEvent(c: FileChange, hostname: string, now = new Date()):
       consumer: "generic",
       ...(before && c.after ? { before: fileFields(c.path, before) } : {}),
       ...(before && c.after && c.action !== "replaced"
-        ? { changes: attributeChanges(before, c.after) }
+        ? {
+          changes: [
+            ...attributeChanges(before, c.after),
+            ...(c.xattr ? [{ field: "xattr", from: null, to: "set or removed" }] : []),
+          ],
+        }
         : {}),
       ...(c.folded > 1 ? { folded_events: c.folded } : {}),
     },

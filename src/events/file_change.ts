@@ -28,4 +28,6 @@ export interface FileChange {
   /** How many kernel events were folded into this change. */
   folded: number;
   reason: ChangeReason;
+  /** An extended attribute was set or removed (seen by the kernel; values are not read). */
+  xattr?: boolean;
 }

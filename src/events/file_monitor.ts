@@ -15,7 +15,7 @@ import {
   withoutContent,
 } from "../watch/file_state.ts";
 import type { InodeId } from "../watch/inode_key.ts";
-import type { WatchSet } from "../watch/watch_set.ts";
+import type { WatchEntry, WatchSet } from "../watch/watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
 import { processDetails } from "./process_details.ts";
@@ -34,6 +34,8 @@ export interface FileMonitorOptions {
   warn: (message: string) => void;
   /** While a process holds a watched file mapped shared and writable, re-read it this often. */
   mappedPollMs?: number;
+  /** Whether a new file found in watched directory `dir` is to be watched (include/exclude); default yes. */
+  admits?: (dir: WatchEntry, path: string) => boolean;
 }
 
 interface PathQueue {
@@ -51,7 +53,14 @@ const NAME_OPS = new Set([
   FimOp.PathTruncate,
   FimOp.PathAttrib,
   FimOp.Link,
+  FimOp.DirEntry,
+  FimOp.PathXattr,
 ]);
+
+const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
+
+/** Most files one directory listing adopts; the rest wait for the next listing. */
+const MAX_ADOPTED_PER_LISTING = 10_000;
 
 /** Turns kernel events into file changes. */
 export class FileMonitor {
@@ -72,7 +81,7 @@ export class FileMonitor {
     const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe) };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
-      e.op === FimOp.MmapWrite
+      e.op === FimOp.MmapWrite || e.op === FimOp.Xattr
     ) {
       const id = { dev: e.dev, ino: e.ino };
       const paths = this.watch.pathsOfInode(id);
@@ -87,7 +96,10 @@ export class FileMonitor {
       const dir = this.watch.dirOfInode({ dev: e.dev, ino: e.dirIno });
       if (dir && e.name) {
         const child = join(dir.path, e.name);
-        if (!this.watch.get(child)) this.watch.add(child, "file", dir.root);
+        if (!this.watch.get(child)) {
+          if (this.opts.admits?.(dir, child) === false) return;
+          this.watch.add(child, "file", dir.root);
+        }
         this.schedule(child, e, "live");
       }
     }
@@ -180,8 +192,15 @@ export class FileMonitor {
       return;
     }
     if (after?.readError) this.opts.warn(`cannot read ${path}: ${after.readError}`);
-    const action = classify(entry.kind, before, after);
+    let action = classify(entry.kind, before, after);
+    // Some file systems (tmpfs before 6.6) set an extended attribute without
+    // touching ctime: the kernel saw it succeed, so report it.
+    const xattr = causes.some((c) => XATTR_OPS.has(c.op));
+    if (!action && xattr && entry.kind === "file" && before && after) {
+      action = "attributes_changed";
+    }
     this.watch.setState(path, after && withoutContent(after));
+    if (entry.kind === "dir" && after) await this.#adoptNewFiles(entry, causes, reason);
     if (!action) return;
     // A file found by expanding a directory is dropped once deleted; a configured
     // path stays watched by name, so its re-creation is reported.
@@ -196,7 +215,35 @@ export class FileMonitor {
       cause: pickCause(action, causes),
       folded: causes.length,
       reason,
+      ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
     });
+  }
+
+  /**
+   * Lists a watched directory and watches the files in it that are not
+   * watched yet: each is then reported as created (with the cause that led
+   * here, such as the rename that moved it in). This is how a file moved into
+   * the directory under a new name is found, live or on reconcile.
+   */
+  async #adoptNewFiles(dir: WatchEntry, causes: FimEvent[], reason: ChangeReason): Promise<void> {
+    let adopted = 0;
+    try {
+      for await (const d of Deno.readDir(dir.path)) {
+        if (!d.isFile) continue;
+        const child = join(dir.path, d.name);
+        if (this.watch.get(child) || this.opts.admits?.(dir, child) === false) continue;
+        if (adopted++ >= MAX_ADOPTED_PER_LISTING) {
+          this.opts.warn(
+            `${dir.path}: more than ${MAX_ADOPTED_PER_LISTING} new files; the rest are adopted on the next listing`,
+          );
+          return;
+        }
+        this.watch.add(child, "file", dir.root);
+        this.schedule(child, causes.find((c) => NAME_OPS.has(c.op)) ?? causes[0], reason);
+      }
+    } catch (e) {
+      this.opts.warn(`cannot list ${dir.path}: ${e instanceof Error ? e.message : e}`);
+    }
   }
 
   /** Re-reads every watched path (after dropped events, or on a timer). */
