@@ -444,10 +444,22 @@ static __always_inline void on_new_entry(int dfd, const char *upath, __s32 nr)
  * io_write() (FIM_IO_WRITE_PROGRAMS). Path operations (IORING_OP_RENAMEAT,
  * UNLINKAT, LINKAT, OPENAT with O_TRUNC) carry no file here: the periodic
  * reconcile sees their effect. */
+/* An io_uring request `op` on req->file: report it when the inode is watched. */
+static __always_inline int on_io_request(struct io_kiocb *req, __u32 op)
+{
+	struct file *f = BPF_CORE_READ(req, file);
+	struct fim_key key;
+
+	if (!f)
+		return 0;
+	file_key(f, &key);
+	if (bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, op, -1);
+	return 0;
+}
+
 static __always_inline int fim_on_io_uring_complete(struct io_kiocb *req)
 {
-	struct fim_key key;
-	struct file *f;
 	__u32 op;
 
 	if (BPF_CORE_READ(req, cqe.res) < 0)
@@ -469,13 +481,7 @@ static __always_inline int fim_on_io_uring_complete(struct io_kiocb *req)
 	default:
 		return 0;
 	}
-	f = BPF_CORE_READ(req, file);
-	if (!f)
-		return 0;
-	file_key(f, &key);
-	if (bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, op, -1);
-	return 0;
+	return on_io_request(req, op);
 }
 
 /* io_write(req, ...) returned: an io_uring write (WRITE, WRITEV,
@@ -485,16 +491,7 @@ static __always_inline int fim_on_io_uring_complete(struct io_kiocb *req)
  * only costs user space a re-read that finds nothing new. */
 static __always_inline int fim_on_io_write(struct io_kiocb *req)
 {
-	struct fim_key key;
-	struct file *f;
-
-	f = BPF_CORE_READ(req, file);
-	if (!f)
-		return 0;
-	file_key(f, &key);
-	if (bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, FIM_OP_WRITE, -1);
-	return 0;
+	return on_io_request(req, FIM_OP_WRITE);
 }
 
 #define FIM_IO_URING_PROGRAM                                                   \

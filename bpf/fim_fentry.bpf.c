@@ -25,3 +25,20 @@ int BPF_PROG(fim_io_write, struct io_kiocb *req)
 {
 	return fim_on_io_write(req);
 }
+
+/* Fallback for exit_copy_file_range, loaded only where the kernel refuses it
+ * (5.10: that entry point's BTF cannot be traced). The VFS function has the
+ * output file as an argument and the byte count as its result. */
+SEC("?fexit/vfs_copy_file_range")
+int BPF_PROG(fim_vfs_copy_file_range, struct file *file_in, loff_t pos_in, struct file *file_out,
+	     loff_t pos_out, size_t len, unsigned int flags, ssize_t ret)
+{
+	struct fim_key key;
+
+	if (ret <= 0 || !file_out)
+		return 0;
+	file_key(file_out, &key);
+	if (bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, FIM_OP_WRITE, NR_copy_file_range);
+	return 0;
+}

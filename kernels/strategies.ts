@@ -29,6 +29,12 @@ export interface StrategySpec {
   optional: Record<string, string>;
   /** Programs not loaded by default: each can replace a primary program the kernel refuses. */
   alternates?: Record<string, { replaces: string; why: string }>;
+  /**
+   * Optional program → a program (in a `?` section, not loaded by default)
+   * that takes its place when the kernel refuses it. The fallback is optional
+   * too; the coverage counts as lost only when both fail.
+   */
+  fallbacks?: Record<string, string>;
 }
 
 /**
@@ -99,7 +105,14 @@ export const STRATEGIES: readonly StrategySpec[] = [
     needs:
       "BTF, BPF trampolines (CONFIG_DEBUG_INFO_BTF, x86_64, 5.5+); refused by some hypervisor kernels (EPERM)",
     minKernel: "5.5",
-    optional: { ...optionalSyscalls("exit_"), ...IO_URING, fim_io_write: IO_WRITE },
+    optional: {
+      ...optionalSyscalls("exit_"),
+      ...IO_URING,
+      fim_io_write: IO_WRITE,
+      fim_vfs_copy_file_range: OPTIONAL_SYSCALLS.copy_file_range,
+    },
+    // 5.10's BTF for __x64_sys_copy_file_range cannot be traced: hook the VFS function instead.
+    fallbacks: { exit_copy_file_range: "fim_vfs_copy_file_range" },
   },
   {
     name: "kprobe",

@@ -208,3 +208,20 @@ Deno.test("a full kernel watch map is a warning, not a crash, and reconcile stil
     await agent.stop();
   }
 });
+
+Deno.test("a file moved into a watched directory through a path the kernel cannot place is found by reconcile", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/watched`;
+  await Deno.mkdir(`${watched}/sub`, { recursive: true });
+  await Deno.writeTextFile(`${dir.path}/planted`, "x\n");
+  await withAgent([watched], async (agent, out) => {
+    // "sub/.." names the watched directory without its basename: no live event.
+    const r = await run(["mv", `${dir.path}/planted`, `${watched}/sub/../moved`]);
+    assertEquals(r.code, 0, r.stderr);
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(out.changes(`${watched}/moved`), [], "seen live: the test proves nothing");
+    await agent.reconcile();
+    const e = out.changes(`${watched}/moved`);
+    assertEquals(e.map((x) => [x.event.action, x.event.reason]), [["created", "reconcile"]]);
+  });
+});

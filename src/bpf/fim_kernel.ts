@@ -105,10 +105,18 @@ export class FimKernel {
         // Optional programs aimed at a function this kernel lacks would fail the whole
         // load (fentry resolves its target at load time): leave them out up front.
         const funcs = kernelFunctions();
+        // A dropped program's fallback (a `?`-section program, off by default) loads in its place.
+        const fallbacks = spec.fallbacks ?? {};
+        for (const [primary, fallback] of Object.entries(fallbacks)) {
+          if (dropped.has(primary) && !dropped.has(fallback)) {
+            obj.program(fallback).setAutoload(true);
+          }
+        }
         for (const p of obj.programs()) {
           const target = sectionTarget(p.section);
           if (!(p.name in spec.optional)) continue;
           if (dropped.has(p.name)) p.setAutoload(false);
+          else if (!p.autoload) continue;
           else if (target && funcs.size > 0 && !funcs.has(target)) {
             p.setAutoload(false);
             dropped.add(p.name);
@@ -148,7 +156,11 @@ export class FimKernel {
         }
         const k = new FimKernel(spec, obj, opts.onEvent, t1 - t0, performance.now() - t1);
         k.#links = links;
-        k.lost.push(...lost);
+        const covered = (l: LostCoverage) => {
+          const fallback = fallbacks[l.program];
+          return fallback !== undefined && links.some((x) => x.program.name === fallback);
+        };
+        k.lost.push(...lost.filter((l) => !covered(l)));
         k.#rb = new RingBuffer(obj.map("events"), (sample) => {
           const e = decodeFimEvent(sample);
           if (e) k.onEvent(e);

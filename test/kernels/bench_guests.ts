@@ -10,8 +10,7 @@
  */
 import { compileBpf } from "../../build.ts";
 import { GUEST_KERNELS } from "../../kernels/guests.ts";
-import { runJobs } from "./boot.ts";
-import { DEFAULT_CACHE_DIR } from "./fetch.ts";
+import { runImage } from "./boot.ts";
 import { guestCommand, guestPayload } from "./guest_payload.ts";
 import { buildInitramfs } from "./initramfs.ts";
 
@@ -38,16 +37,10 @@ try {
     ]]),
   }, `${pre}/initrd.cpio`);
   // One guest at a time: timing under emulation is noisy enough without a neighbour.
-  const results = await runJobs(
-    GUEST_KERNELS.map((kernel) => ({
-      kernel,
-      initramfs: image,
-      name: `bench-${kernel.id}`,
-      memoryMiB: Math.max(1024, image.memoryMiB),
-      timeoutSeconds: 900,
-    })),
-    { logDir: `${DEFAULT_CACHE_DIR}/logs`, parallel: 1 },
-  );
+  const results = await runImage(GUEST_KERNELS, image, "bench", {
+    parallel: 1,
+    timeoutSeconds: 900,
+  });
   for (const [i, k] of GUEST_KERNELS.entries()) {
     const r = results[i];
     const m = /BPFINK-BENCH-START\n([\s\S]*?)\nBPFINK-BENCH-END/.exec(r.output);

@@ -8,7 +8,7 @@
  */
 import { dirname } from "node:path";
 import type { GuestKernel } from "../../kernels/guests.ts";
-import { fetchKernel, type FetchOptions, type FetchResult } from "./fetch.ts";
+import { DEFAULT_CACHE_DIR, fetchKernel, type FetchOptions, type FetchResult } from "./fetch.ts";
 import { parseConsole } from "./guest_init.ts";
 import { type Initramfs, memoryForImage } from "./initramfs.ts";
 
@@ -221,4 +221,26 @@ export async function runJobs(jobs: readonly Job[], opts: RunOptions): Promise<B
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 2) }, worker));
   return results;
+}
+
+/**
+ * Boots `image` once in each of `kernels`, as jobs named `<prefix>-<kernel
+ * id>` with at least 1 GiB of RAM, serial logs under the kernel cache.
+ */
+export function runImage(
+  kernels: readonly GuestKernel[],
+  image: Initramfs,
+  prefix: string,
+  opts: { parallel?: number; timeoutSeconds?: number } = {},
+): Promise<BootResult[]> {
+  return runJobs(
+    kernels.map((kernel) => ({
+      kernel,
+      initramfs: image,
+      name: `${prefix}-${kernel.id}`,
+      memoryMiB: Math.max(1024, image.memoryMiB),
+      timeoutSeconds: opts.timeoutSeconds,
+    })),
+    { logDir: `${DEFAULT_CACHE_DIR}/logs`, parallel: opts.parallel },
+  );
 }

@@ -9,8 +9,7 @@
  * @module
  */
 import { GUEST_KERNELS } from "../../kernels/guests.ts";
-import { runJobs } from "./boot.ts";
-import { DEFAULT_CACHE_DIR } from "./fetch.ts";
+import { runImage } from "./boot.ts";
 import { guestCommand, guestPayload } from "./guest_payload.ts";
 import { buildInitramfs } from "./initramfs.ts";
 import { ROWS } from "../coverage_methods.ts";
@@ -37,16 +36,10 @@ try {
     ]),
   }, `${tmp}/initrd.cpio`);
   // One guest at a time, as this script has always run them.
-  const results = await runJobs(
-    guests.map((kernel) => ({
-      kernel,
-      initramfs: image,
-      name: `coverage-${kernel.id}`,
-      memoryMiB: Math.max(1024, image.memoryMiB),
-      timeoutSeconds: 900,
-    })),
-    { logDir: `${DEFAULT_CACHE_DIR}/logs`, parallel: 1 },
-  );
+  const results = await runImage(guests, image, "coverage", {
+    parallel: 1,
+    timeoutSeconds: 900,
+  });
   for (const [i, k] of guests.entries()) {
     const r = results[i];
     if (r.status === "skipped") {

@@ -6,8 +6,7 @@
  */
 import { GUEST_KERNELS, type GuestKernel } from "../../kernels/guests.ts";
 import { STRATEGIES } from "../../kernels/strategies.ts";
-import { type BootResult, runJobs } from "./boot.ts";
-import { DEFAULT_CACHE_DIR } from "./fetch.ts";
+import { type BootResult, runImage } from "./boot.ts";
 import { guestCommand, guestPayload } from "./guest_payload.ts";
 import type { GuestRow } from "./guest_scenario.ts";
 import { buildInitramfs } from "./initramfs.ts";
@@ -121,15 +120,7 @@ export async function runMatrix(kernels?: string[]): Promise<MatrixRow[]> {
       { command: guestCommand("test/kernels/guest_scenario.ts"), payload: guestPayload() },
       `${tmp}/initrd.cpio`,
     );
-    const results = await runJobs(
-      guests.map((kernel) => ({
-        kernel,
-        initramfs: image,
-        name: `matrix-${kernel.id}`,
-        memoryMiB: Math.max(1024, image.memoryMiB),
-      })),
-      { logDir: `${DEFAULT_CACHE_DIR}/logs` },
-    );
+    const results = await runImage(guests, image, "matrix");
     const rows = guests.flatMap((k, i) => guestRows(k, results[i]));
     return [...rows, ...await runHost()];
   } finally {
