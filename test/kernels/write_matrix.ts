@@ -6,9 +6,9 @@
  *
  * @module
  */
+import { writeGenerated } from "../generated_docs.ts";
 import { matrixTable, runMatrix } from "./matrix.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const i = Deno.args.indexOf("--kernels");
 const kernels = i >= 0 ? Deno.args[i + 1].split(",") : undefined;
 const t0 = performance.now();
@@ -21,15 +21,6 @@ const stamp =
   `in ${((performance.now() - t0) / 1000).toFixed(0)} s.`;
 console.log(table + "\n\n" + stamp);
 if (!Deno.args.includes("--no-write") && !kernels) {
-  await Deno.writeTextFile(
-    `${ROOT}kernels/matrix.md`,
-    `# Kernel support matrix\n\n${table}\n\n${stamp}\n`,
-  );
-  const readme = await Deno.readTextFile(`${ROOT}README.md`);
-  const updated = readme.replace(
-    /<!-- matrix:start -->[\s\S]*<!-- matrix:end -->/,
-    `<!-- matrix:start -->\n${table}\n\n${stamp}\n<!-- matrix:end -->`,
-  );
-  await Deno.writeTextFile(`${ROOT}README.md`, updated);
+  await writeGenerated("matrix", "kernels/matrix.md", "Kernel support matrix", table, stamp);
 }
 Deno.exit(rows.some((r) => r.status === "fail" || r.status === "skipped") ? 1 : 0);
