@@ -31,4 +31,16 @@ export async function writeGenerated(
       () => `<!-- ${name}:start -->\n${body}\n\n${stamp}\n<!-- ${name}:end -->`,
     ),
   );
+  // Generated tables are laid out exactly as `deno fmt` would, so a fresh run
+  // leaves the tree clean for the formatter check.
+  const fmt = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", `${ROOT}README.md`, `${ROOT}${file}`],
+    cwd: ROOT,
+    stdout: "null",
+  }).output();
+  if (!fmt.success) {
+    throw new Error(
+      `deno fmt failed on README.md or ${file}: ${new TextDecoder().decode(fmt.stderr)}`,
+    );
+  }
 }
