@@ -66,12 +66,14 @@ export async function writeOverhead(
       try {
         await tryLoad(true);
         conditions.push({
-          name: `bpfink ${s.name} (raw_tp twin)`,
+          name: `bpfink ${s.name} (${s.alternatesAre})`,
           attach: () => withWatches(env.strategy(s.name, undefined, true)),
         });
       } catch (e) {
         skipped.push(
-          `${s.name} (raw_tp twin): ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`,
+          `${s.name} (${s.alternatesAre}): ${
+            (e instanceof Error ? e.message : String(e)).split("\n")[0]
+          }`,
         );
       }
     }

@@ -14,7 +14,24 @@
 		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
 	}
 
-FIM_SYSCALLS(FIM_FEXIT)
+/* The hot syscalls (every write on the machine) walk fd → inode with plain
+ * loads on 6.2+ (bpf_rdonly_cast; regs is typed in an fexit program). Each has
+ * a probe-read twin in a `?` section: where the kernel refuses the fast ones
+ * (older than 6.2), user space loads the object again with the twins. */
+#define FIM_FEXIT_FAST(name)                                                   \
+	SEC("fexit/__x64_sys_" #name)                                          \
+	int BPF_PROG(exit_##name, struct pt_regs *regs, long ret)              \
+	{                                                                      \
+		return fim_on_syscall_exit(NR_##name, regs, ret, true);        \
+	}                                                                      \
+	SEC("?fexit/__x64_sys_" #name)                                         \
+	int BPF_PROG(exit_##name##_twin, struct pt_regs *regs, long ret)       \
+	{                                                                      \
+		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
+	}
+
+FIM_FD_WRITE_SYSCALLS(FIM_FEXIT_FAST)
+FIM_OTHER_SYSCALLS(FIM_FEXIT)
 FIM_IO_URING_PROGRAM
 
 /* Before 5.19 the io_uring_complete tracepoint has no request: catch io_uring

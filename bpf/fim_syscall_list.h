@@ -3,13 +3,21 @@
  * The syscalls the kprobe and fentry strategies hook, one X(name) each. Their
  * x86_64 entry points are __x64_sys_<name>(const struct pt_regs *regs)
  * (4.17+). Keep in sync with the dispatch in fim_common.bpf.h.
+ *
+ * FIM_FD_WRITE_SYSCALLS are the hot ones: they run on every write, sendfile
+ * and splice on the machine, watched file or not. An object may give them a
+ * faster fd → inode walk where the kernel allows it (see fim_fentry.bpf.c).
  */
-#define FIM_SYSCALLS(X) \
+#define FIM_FD_WRITE_SYSCALLS(X) \
 	X(write)        \
 	X(pwrite64)     \
 	X(writev)       \
 	X(pwritev)      \
 	X(pwritev2)     \
+	X(sendfile64)   \
+	X(splice)
+
+#define FIM_OTHER_SYSCALLS(X) \
 	X(ftruncate)    \
 	X(truncate)     \
 	X(open)         \
@@ -23,9 +31,7 @@
 	X(unlinkat)     \
 	X(rmdir)        \
 	X(fallocate)    \
-	X(sendfile64)   \
-	X(splice)       \
-	X(copy_file_range) \
+	X(copy_file_range)\
 	X(fchmod)       \
 	X(fchown)       \
 	X(fsetxattr)    \
@@ -47,3 +53,7 @@
 	X(link)         \
 	X(linkat)       \
 	X(mmap)
+
+#define FIM_SYSCALLS(X)        \
+	FIM_FD_WRITE_SYSCALLS(X) \
+	FIM_OTHER_SYSCALLS(X)

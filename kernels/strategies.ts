@@ -27,8 +27,14 @@ export interface StrategySpec {
    * program name → what is lost. Any other program must attach.
    */
   optional: Record<string, string>;
-  /** Programs not loaded by default: each can replace a primary program the kernel refuses. */
+  /**
+   * Programs not loaded by default: when the kernel refuses a primary program
+   * that has one, the whole object is loaded again with every alternate in
+   * place of the program it replaces.
+   */
   alternates?: Record<string, { replaces: string; why: string }>;
+  /** What the alternates are, for people ("raw_tp twin"). */
+  alternatesAre?: string;
   /**
    * Optional program → a program (in a `?` section, not loaded by default)
    * that takes its place when the kernel refuses it. The fallback is optional
@@ -91,6 +97,13 @@ const IO_URING: Record<string, string> = {
     "the io_uring_complete tracepoint carries the request only from 5.19 on",
 };
 
+/**
+ * The fentry object's hot programs (FIM_FD_WRITE_SYSCALLS in bpf/) walk fd →
+ * inode with plain loads, which needs bpf_rdonly_cast (6.2+); each has a
+ * probe-read twin for older kernels.
+ */
+const FENTRY_FAST = ["write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile64", "splice"];
+
 /** The fentry and kprobe objects also hook io_write(), for io_uring writes on any kernel. */
 const IO_WRITE = "io_uring writes through io_write() (absent or inlined in this kernel)";
 
@@ -110,7 +123,18 @@ export const STRATEGIES: readonly StrategySpec[] = [
       ...IO_URING,
       fim_io_write: IO_WRITE,
       fim_vfs_copy_file_range: OPTIONAL_SYSCALLS.copy_file_range,
+      ...Object.fromEntries(
+        FENTRY_FAST.filter((n) => n in OPTIONAL_SYSCALLS).map((n) => [
+          `exit_${n}_twin`,
+          OPTIONAL_SYSCALLS[n],
+        ]),
+      ),
     },
+    alternates: Object.fromEntries(FENTRY_FAST.map((n) => [`exit_${n}_twin`, {
+      replaces: `exit_${n}`,
+      why: "probe-read twin, for kernels without bpf_rdonly_cast (before 6.2)",
+    }])),
+    alternatesAre: "probe-read twins",
     // 5.10's BTF for __x64_sys_copy_file_range cannot be traced: hook the VFS function instead.
     fallbacks: { exit_copy_file_range: "fim_vfs_copy_file_range" },
   },
@@ -145,6 +169,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
         why: "raw_tp twin, for kernels that refuse tp_btf programs",
       },
     },
+    alternatesAre: "raw_tp twin",
   },
 ];
 

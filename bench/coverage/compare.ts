@@ -23,7 +23,6 @@ interface Cell {
   note?: string;
 }
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const AUDIT_KEY = "bpfinkcmp";
 
 async function out(

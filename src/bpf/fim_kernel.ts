@@ -14,7 +14,7 @@ import {
   UpdateFlag,
 } from "./bpf_object.ts";
 import { decodeFimEvent, type FimEvent } from "./fim_event.ts";
-import { kernelFunctions, sectionTarget } from "../kernel/kernel_symbols.ts";
+import { kernelFunctionsPresent, sectionTarget } from "../kernel/kernel_symbols.ts";
 import type { Libbpf } from "./libbpf.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import { encodeInodeKey, encodeNameKey, type InodeId } from "../watch/inode_key.ts";
@@ -104,7 +104,10 @@ export class FimKernel {
         }
         // Optional programs aimed at a function this kernel lacks would fail the whole
         // load (fentry resolves its target at load time): leave them out up front.
-        const funcs = kernelFunctions();
+        const funcs = kernelFunctionsPresent(
+          obj.programs().filter((p) => p.name in spec.optional).map((p) => sectionTarget(p.section))
+            .filter((t) => t !== undefined),
+        );
         // A dropped program's fallback (a `?`-section program, off by default) loads in its place.
         const fallbacks = spec.fallbacks ?? {};
         for (const [primary, fallback] of Object.entries(fallbacks)) {
@@ -117,7 +120,7 @@ export class FimKernel {
           if (!(p.name in spec.optional)) continue;
           if (dropped.has(p.name)) p.setAutoload(false);
           else if (!p.autoload) continue;
-          else if (target && funcs.size > 0 && !funcs.has(target)) {
+          else if (target && funcs && !funcs.has(target)) {
             p.setAutoload(false);
             dropped.add(p.name);
             lost.push({
@@ -133,7 +136,13 @@ export class FimKernel {
           const prog = e instanceof BpfError
             ? /^program (\S+)/.exec(e.target ?? "")?.[1]
             : undefined;
-          if (!prog || !(prog in spec.optional) || dropped.has(prog) || attempt > 64) throw e;
+          // A refused program that has an alternate is not dropped: the caller loads the
+          // object again with the alternates (strategy_choice.ts).
+          const replaced = Object.values(spec.alternates ?? {}).some((a) => a.replaces === prog);
+          if (
+            !prog || !(prog in spec.optional) || dropped.has(prog) || attempt > 64 ||
+            (replaced && !opts.alternate)
+          ) throw e;
           dropped.add(prog);
           lost.push({
             program: prog,

@@ -1,27 +1,61 @@
 /**
- * Kernel function names from /proc/kallsyms, read once: an fentry or kprobe
- * program whose target function does not exist on this kernel is left out
- * before load (its coverage reported as lost) instead of failing the object.
+ * Kernel function names from /proc/kallsyms: an fentry or kprobe program whose
+ * target function does not exist on this kernel is left out before load (its
+ * coverage reported as lost) instead of failing the object.
+ *
+ * Only the names asked about are remembered: the whole symbol table (over
+ * 100,000 names) would cost the agent tens of MiB for its whole life.
  *
  * @module
  */
 
-let cache: Set<string> | undefined;
+const known = new Map<string, boolean>();
+let unreadable = false;
 
-/** Names of the kernel's text symbols (empty set when kallsyms is unreadable). */
-export function kernelFunctions(): Set<string> {
-  if (cache) return cache;
-  const names = new Set<string>();
-  try {
-    for (const line of Deno.readTextFileSync("/proc/kallsyms").split("\n")) {
-      const parts = line.split(" ");
-      if (parts.length >= 3 && (parts[1] === "T" || parts[1] === "t")) names.add(parts[2]);
+/**
+ * Which of `names` are text symbols (`T`/`t`, modules included) of the
+ * running kernel; undefined when /proc/kallsyms cannot be read.
+ */
+export function kernelFunctionsPresent(names: Iterable<string>): Set<string> | undefined {
+  const asked = [...new Set(names)];
+  const unknown = new Set(asked.filter((n) => !known.has(n)));
+  if (unknown.size > 0 && !unreadable) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync("/proc/kallsyms");
+    } catch {
+      // Unreadable: nothing is left out up front; load reports what fails.
+      unreadable = true;
+      return undefined;
     }
-  } catch {
-    // Unreadable: nothing is left out up front; load reports what fails.
+    for (const n of unknown) known.set(n, false);
+    scanKallsyms(text, (name) => {
+      if (unknown.has(name)) known.set(name, true);
+    });
   }
-  cache = names;
-  return names;
+  if (unreadable) return undefined;
+  return new Set(asked.filter((n) => known.get(n)));
+}
+
+/**
+ * Calls `onFunction` with each text symbol of a kallsyms listing
+ * (`address type name[\t[module]]` per line).
+ */
+export function scanKallsyms(text: string, onFunction: (name: string) => void): void {
+  for (let i = 0; i < text.length;) {
+    let eol = text.indexOf("\n", i);
+    if (eol < 0) eol = text.length;
+    const sp = text.indexOf(" ", i);
+    // The type is one letter between two spaces; the name follows.
+    if (sp > i && sp + 3 < eol && text[sp + 2] === " ") {
+      const type = text[sp + 1];
+      if (type === "T" || type === "t") {
+        const tab = text.indexOf("\t", sp + 3);
+        onFunction(text.slice(sp + 3, tab >= 0 && tab < eol ? tab : eol));
+      }
+    }
+    i = eol + 1;
+  }
 }
 
 /** The kernel function a program section attaches to (`kprobe/X`, `fexit/X`, ...), if it names one. */

@@ -135,7 +135,7 @@ export async function chooseStrategy(
         trial.outcome = "chosen";
         trial.reason =
           `loaded, attached and caught the canary write in ${canary.writeMs?.toFixed(1)} ms` +
-          (loaded.alternate ? " (with its alternate programs)" : "");
+          (loaded.alternate ? ` (with its ${spec.alternatesAre ?? "alternate programs"})` : "");
       } else {
         trial.reason = "works too, but a better strategy was chosen";
         await k.close();

@@ -27,14 +27,24 @@ export interface FileState {
   content?: Uint8Array;
 }
 
-/** Streams `path` through sha256; keeps the bytes when there are at most `keepUpTo` of them. */
+/** The largest read buffer: big files stream through it. */
+const MAX_READ_BUFFER = 256 * 1024;
+
+/**
+ * Streams `path` through sha256; keeps the bytes when there are at most
+ * `keepUpTo` of them. `sizeHint` (the size stat gave) sizes the read buffer:
+ * a first baseline reads many small files, and a 256 KiB buffer for each
+ * would make the process hold hundreds of MiB of garbage between collections.
+ */
 export async function sha256File(
   path: string,
   keepUpTo = 0,
+  sizeHint = MAX_READ_BUFFER,
 ): Promise<{ sha256: string; content?: Uint8Array }> {
   const h = createHash("sha256");
   using f = await Deno.open(path, { read: true });
-  const buf = new Uint8Array(256 * 1024);
+  // One byte more than the hint, so a file of the expected size ends in one read plus EOF.
+  const buf = new Uint8Array(Math.min(MAX_READ_BUFFER, Math.max(4096, sizeHint + 1)));
   const kept: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -83,7 +93,7 @@ export async function readFileState(
   };
   if (info.isFile) {
     try {
-      const { sha256, content } = await sha256File(path, keepContentUpTo);
+      const { sha256, content } = await sha256File(path, keepContentUpTo, info.size);
       state.sha256 = sha256;
       if (content) state.content = content;
     } catch (e) {

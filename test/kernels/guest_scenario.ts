@@ -15,7 +15,7 @@ export interface GuestRow {
   strategy: string;
   status: "pass" | "fail";
   chosen?: string;
-  /** The tracepoint object fell back to its raw_tp twin. */
+  /** The object fell back to its alternate programs (raw_tp twin, probe-read twins). */
   alternate?: boolean;
   /** Coverage the chosen object could not provide here. */
   lost?: string[];

@@ -39,7 +39,8 @@ function toRows(
     const r = rows.find((x) => x.strategy === strategy);
     if (!r) return { kernel, strategy, status: "fail", detail: "no result from the guest" };
     const lost = r.lost?.length ? `; coverage lost: ${r.lost.join(", ")}` : "";
-    const alt = r.alternate ? " (raw_tp twin)" : "";
+    const spec = STRATEGIES.find((s) => s.name === (r.chosen ?? r.strategy));
+    const alt = r.alternate ? ` (${spec?.alternatesAre ?? "alternate programs"})` : "";
     if (r.status !== "pass") {
       const why = unsupported(r);
       return {
