@@ -6,11 +6,11 @@
  */
 import { formatProblems, loadConfig } from "../config/load_config.ts";
 
-/** Prints problems; returns 0 when the config is valid (warnings allowed), 1 otherwise. */
+/** Prints problems; returns 0 when the config is valid (warnings allowed), 2 otherwise (as --help says). */
 export async function configCheckCommand(file: string): Promise<number> {
   const loaded = await loadConfig(file);
   for (const line of formatProblems(file, loaded)) console.error(line);
-  if (!loaded.config) return 1;
+  if (!loaded.config) return 2;
   const c = loaded.config;
   console.log(
     `${file}: ok: ${c.watches.length} watches, ${c.outputs.length} outputs, database ${c.database}`,

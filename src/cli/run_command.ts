@@ -12,7 +12,8 @@ import type { Output } from "../outputs/output.ts";
 import { createOutput } from "../outputs/output_factory.ts";
 import { FileOutput } from "../outputs/file_output.ts";
 import { GraphitePusher } from "../metrics/graphite_push.ts";
-import { servePrometheus } from "../metrics/prometheus_endpoint.ts";
+import { servePrometheusRetrying } from "../metrics/prometheus_endpoint.ts";
+import { containStrayErrors } from "../agent/failure_policy.ts";
 import { waitForTermination } from "./signals.ts";
 import { parseStrategy } from "./watch_command.ts";
 
@@ -54,16 +55,11 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     libbpf: opts.libbpf,
   });
   log().info(`running: ${agent.kernel.spec.name}, ${agent.watch.present} paths watched`);
+  const uncontain = containStrayErrors(agent.faults);
   const prom = config.metrics.prometheus
-    ? servePrometheus(agent.metrics, config.metrics.prometheus.listen)
+    ? servePrometheusRetrying(agent.metrics, config.metrics.prometheus.listen, agent.faults)
     : undefined;
-  if (prom) {
-    log("metrics").info(
-      `prometheus metrics on ${
-        config.metrics.prometheus!.listen.replace(/:0$/, ":" + prom.port)
-      }/metrics`,
-    );
-  }
+  prom?.bound.then((p) => log("metrics").info(`prometheus metrics on ${p.url}`));
   const g = config.metrics.graphite;
   const graphite = g
     ? new GraphitePusher(agent.metrics, g.address, g.prefix, g.intervalMs)
@@ -82,6 +78,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   graphite?.close();
   await prom?.close();
   await agent.stop();
+  uncontain();
   if (outcome) {
     log().error(`stopped: ${outcome instanceof Error ? outcome.message : outcome}`);
     return 1;
