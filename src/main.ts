@@ -56,7 +56,7 @@ Environment:
 
 Files:
   /etc/bpfink/config.yaml      daemon config
-  /etc/bpfink/hmac.key         per-host key for secret fingerprints (0600)
+  /var/lib/bpfink/hmac.key     per-host key for secret fingerprints (0600)
   /var/lib/bpfink/bpfink.db    baseline database (SQLite)
   /run/bpfink/                 the embedded libbpf, written at start`;
 

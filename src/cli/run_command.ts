@@ -6,7 +6,7 @@
 import { Agent } from "../agent/agent.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import type { Config } from "../config/config_types.ts";
-import { formatProblems, loadConfig } from "../config/load_config.ts";
+import { validateConfigFile } from "../config/validate_config.ts";
 import { log, setupLogging } from "../log.ts";
 import type { Output } from "../outputs/output.ts";
 import { createOutput } from "../outputs/output_factory.ts";
@@ -38,10 +38,8 @@ export function outputsFor(config: Config): Output[] {
 
 /** Runs the daemon until SIGINT/SIGTERM; returns the exit code. */
 export async function runCommand(opts: RunCommandOptions): Promise<number> {
-  const loaded = await loadConfig(opts.config);
-  const problems = formatProblems(opts.config, loaded);
-  if (!loaded.config) throw new AgentError(`invalid config:\n${problems.join("\n")}`, 2);
-  const config = loaded.config;
+  const { config, problems } = await validateConfigFile(opts.config);
+  if (!config) throw new AgentError(`invalid config:\n${problems.join("\n")}`, 2);
   setupLogging({ level: config.logLevel, json: true });
   for (const p of problems) log("config").warn(p);
   const agent = await Agent.start({
