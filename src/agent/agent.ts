@@ -37,6 +37,7 @@ import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
+import { FaultBoard } from "./failure_policy.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -106,6 +107,8 @@ export class Agent {
   readonly hostname = Deno.hostname();
   /** The agent's metrics (Prometheus endpoint, Graphite push). */
   readonly metrics = new MetricsRegistry();
+  /** Accessory faults (failure_policy.ts): logged, counted, retried; monitoring goes on. */
+  readonly faults = new FaultBoard(this.metrics);
   #eventsByAction = new LabeledCounter(
     "bpfink_events_total",
     "Change events reported, by event.action.",
