@@ -20,6 +20,7 @@ import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
+import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
@@ -494,17 +495,18 @@ export class Agent {
   #startRecord(): ChangeEvent {
     const k = this.#kernel;
     const files = this.watch.entries().filter((e) => e.kind === "file" && e.state).length;
-    return {
+    // host/info, not process/start: rules for process starts must not fire on the agent.
+    return withEnvelope({
       "@timestamp": new Date().toISOString(),
       event: {
         id: crypto.randomUUID(),
         action: "started",
-        category: ["process"],
-        type: ["start"],
+        category: ["host"],
+        type: ["info"],
         kind: "state",
         module: "bpfink",
+        dataset: "bpfink.agent",
       },
-      host: { hostname: this.hostname },
       message:
         `bpfink ${VERSION} on ${this.facts.release}: ${k.spec.name} (${k.spec.object}), watching ${files} files`,
       bpfink: {
@@ -518,7 +520,7 @@ export class Agent {
         watched_files: files,
         watched_paths: this.watch.size,
       },
-    };
+    }, this.hostname);
   }
 
   /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */
