@@ -16,6 +16,7 @@ const TYPES: Record<FileAction, string[]> = {
   attributes_changed: ["change"],
   replaced: ["change"],
   deleted: ["deletion"],
+  moved: ["change"],
 };
 
 const VERBS: Record<FileAction, string> = {
@@ -24,6 +25,7 @@ const VERBS: Record<FileAction, string> = {
   attributes_changed: "attributes changed",
   replaced: "replaced",
   deleted: "deleted",
+  moved: "moved",
 };
 
 /** ECS `file` fields of a state. */
@@ -97,9 +99,12 @@ export function genericEvent(c: FileChange, hostname: string, now = new Date()):
     file: fileFields(c.path, c.after ?? c.before),
     ...attribution(c.cause),
     host: { hostname },
-    message: `${c.path} ${VERBS[c.action]}${who}`,
+    message: c.fromPath
+      ? `${c.fromPath} ${VERBS[c.action]} to ${c.path}${who}`
+      : `${c.path} ${VERBS[c.action]}${who}`,
     bpfink: {
       consumer: "generic",
+      ...(c.fromPath ? { from_path: c.fromPath } : {}),
       ...(before && c.after ? { before: fileFields(c.path, before) } : {}),
       ...(before && c.after && c.action !== "replaced"
         ? {
