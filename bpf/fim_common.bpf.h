@@ -584,6 +584,22 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 		on_path((const char *)ARG(r10), FIM_OP_LINK, nr);
 		on_new_entry(ARG(dx), (const char *)ARG(r10), nr);
 		break;
+	/* New entries of any type: a directory, symlink, FIFO, socket or
+	 * device made in a watched directory. */
+	case NR_mkdir:
+	case NR_mknod:
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(di), nr);
+		break;
+	case NR_mkdirat:
+	case NR_mknodat:
+		on_new_entry(ARG(di), (const char *)ARG(si), nr);
+		break;
+	case NR_symlink:
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(si), nr);
+		break;
+	case NR_symlinkat:
+		on_new_entry(ARG(si), (const char *)ARG(dx), nr);
+		break;
 	case NR_open:
 		on_opened(ret, ARG(si), nr);
 		break;

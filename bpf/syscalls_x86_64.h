@@ -47,6 +47,12 @@
 #define NR_fallocate 285
 #define NR_copy_file_range 326
 #define NR_fchmodat2 452
+#define NR_mkdir 83
+#define NR_mkdirat 258
+#define NR_symlink 88
+#define NR_symlinkat 266
+#define NR_mknod 133
+#define NR_mknodat 259
 
 /* open flags (include/uapi/asm-generic/fcntl.h) */
 #define FIM_AT_FDCWD -100

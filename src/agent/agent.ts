@@ -165,7 +165,7 @@ export class Agent {
       rearm: (id) => kernel.rearm(id),
       emit: (c) => this.#pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
-      admits: (dir, path) => this.#admits(dir.root, path),
+      admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
     kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
     this.#registerMetrics();
@@ -361,7 +361,9 @@ export class Agent {
    */
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
-    for (const t of [...targets, ...missing]) this.watch.add(t.path, t.kind, t.root);
+    for (const t of [...targets, ...missing]) {
+      this.watch.add(t.path, t.kind, t.root, { recursive: t.recursive, shallow: t.shallow });
+    }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
     const all = [...targets, ...missing];
@@ -460,10 +462,10 @@ export class Agent {
   }
 
   /** Matchers of each configured directory's include/exclude globs, by root. */
-  readonly #admitters = new Map<string, (path: string) => boolean>();
+  readonly #admitters = new Map<string, (path: string, isDir: boolean) => boolean>();
 
   /** Whether a file found later under configured `root` passes its include/exclude globs. */
-  #admits(root: string, path: string): boolean {
+  #admits(root: string, path: string, isDir = false): boolean {
     let admit = this.#admitters.get(root);
     if (!admit) {
       const w = this.#rules.get(root);
@@ -474,13 +476,13 @@ export class Agent {
       } catch { /* gone: match against the configured path */ }
       const included = w.include?.length ? globMatcher(w.include) : () => true;
       const excluded = w.exclude?.length ? globMatcher(w.exclude) : () => false;
-      admit = (p) => {
+      admit = (p, dir) => {
         const rel = relative(top, p);
-        return included(rel) && !excluded(rel);
+        return (dir || included(rel)) && !excluded(rel);
       };
       this.#admitters.set(root, admit);
     }
-    return admit(path);
+    return admit(path, isDir);
   }
 
   /** Re-reads every watched path now (the periodic reconcile). */

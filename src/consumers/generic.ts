@@ -16,6 +16,7 @@ const TYPES: Record<FileAction, string[]> = {
   attributes_changed: ["change"],
   replaced: ["change"],
   deleted: ["deletion"],
+  moved: ["change"],
 };
 
 const VERBS: Record<FileAction, string> = {
@@ -24,6 +25,7 @@ const VERBS: Record<FileAction, string> = {
   attributes_changed: "attributes changed",
   replaced: "replaced",
   deleted: "deleted",
+  moved: "moved",
 };
 
 /** ECS `file` fields of a state (see {@link fileEcs}). */
@@ -94,9 +96,12 @@ export function genericEvent(
       },
       file: fileFields(c.path, c.after ?? c.before, c.kind),
       ...actor.fields,
-      message: `${c.path} ${VERBS[c.action]}${who}`,
+      message: c.fromPath
+        ? `${c.fromPath} ${VERBS[c.action]} to ${c.path}${who}`
+        : `${c.path} ${VERBS[c.action]}${who}`,
       bpfink: {
         consumer: "generic",
+        ...(c.fromPath ? { from_path: c.fromPath } : {}),
         ...actor.extra,
         ...(before && c.after ? { before: fileFields(c.path, before, c.kind) } : {}),
         ...(before && c.after && c.action !== "replaced"
