@@ -9,7 +9,9 @@
  * - A line ends at a newline or at the first NUL byte (a C string). A
  *   trailing `\r` is part of the last field (`/bin/sh\r` is a shell).
  * - Leading white space (space, TAB, `\n\v\f\r`) is skipped; a line that is
- *   then empty or starts with `#` is no entry.
+ *   then empty or starts with `#` is no entry. (On a line cut by a NUL or
+ *   the last line without a newline, glibc then repeats the line's last
+ *   characters, as many as it skipped: reproduced, see `databaseLines`.)
  * - Text fields run to the next `:`; a missing text field at the end of the
  *   line is empty (`alice:x:0:0` is an account with uid 0 and no shell).
  *   The last text field of passwd (the shell) and the last list of group
@@ -62,14 +64,25 @@ export function* databaseLines(text: string, errors: ParseError[]): Generator<Da
     let end = body.indexOf("\n", start);
     if (end < 0) end = body.length;
     n++;
-    let from = start;
-    while (from < end && isCSpace(body[from])) from++;
+    const physical = body.slice(start, end);
+    const newline = end < body.length;
     start = end + 1;
-    if (from === end || body[from] === "#") continue;
-    const l = body.slice(from, end);
-    const nul = l.indexOf("\0");
-    if (nul === 0) continue;
-    yield { line: n, text: nul < 0 ? l : l.slice(0, nul) };
+    // What the C library's line buffer holds: the line up to a NUL, or the
+    // line and its newline.
+    const nul = physical.indexOf("\0");
+    const buf = nul >= 0 ? physical.slice(0, nul) : newline ? physical + "\n" : physical;
+    let k = 0;
+    while (k < buf.length && isCSpace(buf[k])) k++;
+    if (k === buf.length || buf[k] === "#") continue;
+    // glibc quirk: skipping k leading blanks moves the text left but leaves
+    // the buffer's last k characters in place, so a line without a newline
+    // in its buffer (cut by a NUL, or the last line) is read with its last
+    // k characters repeated: "  a:x:0:0::/:/bin/sh" at the end of the file
+    // has the shell "/bin/sh/sh". Reproduced so bpfink reads what login reads.
+    let t = k === 0 ? buf : buf.slice(k) + buf.slice(buf.length - k);
+    const cut = t.indexOf("\n");
+    if (cut >= 0) t = t.slice(0, cut);
+    yield { line: n, text: t };
   }
 }
 
