@@ -3,6 +3,8 @@
  * carry in full: the executable's path and the cgroup (with a container id
  * when the cgroup path names one). Read from /proc right away, best effort:
  * a process that already exited keeps what the kernel sent (the exe basename).
+ * The kernel event names the process by pid and start time: /proc is trusted
+ * only while its stat shows that start time, and the cache is keyed by both.
  *
  * @module
  */
