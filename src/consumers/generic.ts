@@ -110,6 +110,11 @@ export function genericEvent(c: FileChange, hostname: string, now = new Date()):
         }
         : {}),
       ...(c.folded > 1 ? { folded_events: c.folded } : {}),
+      ...(c.otherWriters
+        ? {
+          other_writers: c.otherWriters.map((w) => ({ pid: w.tgid, name: w.comm, exe: w.exe })),
+        }
+        : {}),
     },
   };
 }

@@ -18,6 +18,7 @@ import type { InodeId } from "../watch/inode_key.ts";
 import type { WatchEntry, WatchSet } from "../watch/watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
+import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
 
 /** Options for the monitor. */
@@ -133,6 +134,10 @@ export class FileMonitor {
         }
         if (!alive) procs.delete(tgid);
         this.schedule(path, e, "live");
+        // The mapping may live on in a child forked after the mmap: follow it there.
+        if (!alive && procs.size === 0) {
+          for (const pid of mappingHolders({ dev: e.dev, ino: e.ino })) procs.set(pid, e);
+        }
       }
       if (procs.size === 0) this.#mapped.delete(path);
     }
@@ -205,6 +210,8 @@ export class FileMonitor {
     // A file found by expanding a directory is dropped once deleted; a configured
     // path stays watched by name, so its re-creation is reported.
     if (action === "deleted" && entry.path !== entry.root) this.watch.remove(path);
+    const cause = pickCause(action, causes);
+    const others = otherWriters(cause, causes);
     this.opts.emit({
       action,
       path,
@@ -212,7 +219,8 @@ export class FileMonitor {
       root: entry.root,
       before,
       after,
-      cause: pickCause(action, causes),
+      cause,
+      ...(others.length ? { otherWriters: others } : {}),
       folded: causes.length,
       reason,
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
@@ -294,4 +302,17 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
   const byFd = causes.find((c) => !NAME_OPS.has(c.op));
   if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
   return byName ?? byFd;
+}
+
+/** One event per process (pid and start time) among `causes`, other than `cause`'s. */
+function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
+  const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
+  const others: FimEvent[] = [];
+  for (const c of causes) {
+    const k = `${c.tgid}:${c.startNs}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    others.push(c);
+  }
+  return others;
 }
