@@ -13,7 +13,8 @@ import { type FimKernel, WatchFlag } from "../src/bpf/fim_kernel.ts";
 import { readKernelFacts } from "../src/kernel/kernel_facts.ts";
 import { chooseStrategy } from "../src/kernel/strategy_choice.ts";
 import { sameProcess, startTicksOf } from "../src/events/process_details.ts";
-import { type InodeId, inodeOf } from "../src/watch/inode_key.ts";
+import type { InodeId } from "../src/watch/inode_key.ts";
+import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
 
 interface Harness {
@@ -46,7 +47,7 @@ async function withKernel(
     async file(name) {
       const path = `${dir.path}/${name}`;
       await Deno.writeTextFile(path, "original\n");
-      const id = inodeOf(await Deno.stat(path));
+      const id = kernelIdentity.inodeOf(path, await Deno.stat(path));
       k.watchInode(id, WatchFlag.file);
       return { path, id };
     },

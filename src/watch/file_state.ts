@@ -5,7 +5,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type InodeId, inodeOf } from "./inode_key.ts";
+import type { InodeId } from "./inode_key.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
 
 /** A file's state at one moment. */
 export interface FileState {
@@ -82,7 +83,7 @@ export async function readFileState(
     throw e;
   }
   const state: FileState = {
-    id: inodeOf(info),
+    id: kernelIdentity.inodeOf(path, info),
     size: info.size,
     mode: info.mode ?? 0,
     uid: info.uid ?? -1,
