@@ -102,13 +102,19 @@ export class KernelIdentity {
     return mountOf(file, this.#mounts);
   }
 
+  /**
+   * The kernel's device for `path`, given the device `stat()` (or lstat) gave
+   * for it in kernel encoding: the holding mount's superblock device, or
+   * `statDev` when the mount cannot be told.
+   */
+  deviceOf(path: string, statDev: number): number {
+    return this.mountOf(path)?.dev ?? statDev;
+  }
+
   /** The kernel's identity of `path`, from its `stat()` info. */
   inodeOf(path: string, info: Deno.FileInfo): InodeId {
-    if (info.dev === null || info.ino === null) {
-      throw new Error("stat gave no dev/ino (not Linux?)");
-    }
-    const m = this.mountOf(path);
-    return { dev: m?.dev ?? kernelDev(info.dev), ino: BigInt(info.ino) };
+    if (info.dev === null || info.ino === null) throw new Error("stat gave no dev/ino (not Linux?)");
+    return { dev: this.deviceOf(path, kernelDev(info.dev)), ino: BigInt(info.ino) };
   }
 }
 
