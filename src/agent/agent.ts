@@ -198,7 +198,7 @@ export class Agent {
     m.add(
       new Pulled(
         "bpfink_kernel_coalesced_total",
-        "Writes folded into an event already pending.",
+        "Repeats of an operation already reported for the same process, folded in the kernel.",
         "counter",
         () => Number(k.counters().coalesced),
       ),

@@ -113,6 +113,11 @@ export function genericEvent(
           }
           : {}),
         ...(c.folded > 1 ? { folded_events: c.folded } : {}),
+        ...(c.otherWriters
+          ? {
+            other_writers: c.otherWriters.map((w) => ({ pid: w.tgid, name: w.comm, exe: w.exe })),
+          }
+          : {}),
       },
     },
     hostname,

@@ -33,6 +33,8 @@ export interface FileChange {
   after?: FileState;
   /** The kernel event that best explains the change (undefined for rescans). */
   cause?: FimEvent;
+  /** Other processes whose kernel events were folded into this change (one event each). */
+  otherWriters?: FimEvent[];
   /** How many kernel events were folded into this change. */
   folded: number;
   reason: ChangeReason;

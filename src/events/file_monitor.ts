@@ -18,6 +18,7 @@ import type { InodeId } from "../watch/inode_key.ts";
 import type { WatchEntry, WatchSet } from "../watch/watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
+import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
 
 /** Options for the monitor. */
@@ -87,7 +88,7 @@ export class FileMonitor {
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(raw: FimEvent): void {
     // Look the process up now, while it most likely still exists.
-    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe) };
+    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe, raw.startNs) };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
       e.op === FimOp.MmapWrite || e.op === FimOp.Xattr
@@ -225,6 +226,10 @@ export class FileMonitor {
         }
         if (!alive) procs.delete(tgid);
         this.schedule(path, e, "live");
+        // The mapping may live on in a child forked after the mmap: follow it there.
+        if (!alive && procs.size === 0) {
+          for (const pid of mappingHolders({ dev: e.dev, ino: e.ino })) procs.set(pid, e);
+        }
       }
       if (procs.size === 0) this.#mapped.delete(path);
     }
@@ -305,6 +310,8 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
       this.watch.remove(path);
     }
+    const cause = pickCause(action, causes);
+    const others = otherWriters(cause, causes);
     this.opts.emit({
       action,
       path,
@@ -312,7 +319,8 @@ export class FileMonitor {
       root: entry.root,
       before,
       after,
-      cause: pickCause(action, causes),
+      cause,
+      ...(others.length ? { otherWriters: others } : {}),
       folded: causes.length,
       reason,
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
@@ -372,4 +380,17 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
   const byFd = causes.find((c) => !NAME_OPS.has(c.op));
   if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
   return byName ?? byFd;
+}
+
+/** One event per process (pid and start time) among `causes`, other than `cause`'s. */
+function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
+  const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
+  const others: FimEvent[] = [];
+  for (const c of causes) {
+    const k = `${c.tgid}:${c.startNs}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    others.push(c);
+  }
+  return others;
 }

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { InodeId } from "./inode_key.ts";
 import { type EntryType, lstat, NativeFsError, NotContentError, readlink } from "./native_fs.ts";
 import { type ReadBudget, readContent } from "./safe_read.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
 
 /** A file's state at one moment. */
 export interface FileState {
@@ -88,7 +89,7 @@ export async function readFileState(
   const st = lstat(path);
   if (!st) return undefined;
   const state: FileState = {
-    id: { dev: st.dev, ino: st.ino },
+    id: { dev: kernelIdentity.deviceOf(path, st.dev), ino: st.ino },
     size: st.size,
     mode: st.mode,
     uid: st.uid,
