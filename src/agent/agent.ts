@@ -10,6 +10,7 @@ import denoJson from "../../deno.json" with { type: "json" };
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../bpf/fim_kernel.ts";
+import { giveBackMemory } from "../bpf/give_back_memory.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "../consumers/change_pipeline.ts";
@@ -337,6 +338,9 @@ export class Agent {
       throw e;
     }
     agent.#publish(agent.#startRecord());
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
+    // idling needs a fraction of it.
+    giveBackMemory();
     return agent;
   }
 
