@@ -10,6 +10,9 @@ import denoJson from "../../deno.json" with { type: "json" };
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../bpf/fim_kernel.ts";
+import { giveBackMemory } from "../bpf/give_back_memory.ts";
+import { RunTimeStats, statsSysctlEnabled } from "../bpf/prog_stats.ts";
+import { programStatsMetrics } from "../bpf/prog_stats_metrics.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "../consumers/change_pipeline.ts";
@@ -66,6 +69,8 @@ export interface AgentOptions {
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
   maxWatches?: number;
+  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
+  bpfStats?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -104,6 +109,7 @@ export class Agent {
   #stopped = false;
   #storeClosed = false;
   #adding: Promise<void> = Promise.resolve();
+  #bpfStats?: RunTimeStats;
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
   /** The agent's metrics (Prometheus endpoint, Graphite push). */
@@ -179,6 +185,9 @@ export class Agent {
     const m = this.metrics;
     const k = this.#kernel;
     m.add(this.#eventsByAction);
+    for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
+      m.add(x);
+    }
     m.add(
       new Pulled(
         "bpfink_ringbuf_drops_total",
@@ -328,6 +337,13 @@ export class Agent {
     }
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
+    if (opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1") {
+      try {
+        agent.#bpfStats = RunTimeStats.enable(lib);
+      } catch (e) {
+        log("kernel").warn(`cannot enable BPF statistics: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     for (const l of choice.kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
       const n = agent.#pipeline.redeliver();
@@ -341,6 +357,9 @@ export class Agent {
       throw e;
     }
     agent.#publish(agent.#startRecord());
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
+    // idling needs a fraction of it.
+    giveBackMemory();
     return agent;
   }
 
@@ -607,6 +626,7 @@ export class Agent {
     for (const t of this.#timers) clearInterval(t);
     this.#monitor.stop();
     await this.#kernel.close();
+    this.#bpfStats?.close();
     for (const o of this.opts.outputs) await o.close();
     this.#storeClosed = true;
     this.#store.close();

@@ -16,6 +16,7 @@ import {
 import { decodeFimEvent, type FimEvent } from "./fim_event.ts";
 import { kernelFunctionsPresent, sectionTarget } from "../kernel/kernel_symbols.ts";
 import type { Libbpf } from "./libbpf.ts";
+import { type ProgramStats, programStats } from "./prog_stats.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import { encodeInodeKey, encodeNameKey, type InodeId } from "../watch/inode_key.ts";
 
@@ -184,6 +185,13 @@ export class FimKernel {
         throw e;
       }
     }
+  }
+
+  /** Run count and run time of each program attached (counted while stats are enabled). */
+  programStats(): ProgramStats[] {
+    return this.#links.filter((l) => l.attached).map((l) =>
+      programStats(this.#obj.lib, l.program.fd)
+    );
   }
 
   /** Names of the programs attached. */
