@@ -621,17 +621,17 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 	 * device made in a watched directory. */
 	case NR_mkdir:
 	case NR_mknod:
-		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(di), nr);
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG0, nr);
 		break;
 	case NR_mkdirat:
 	case NR_mknodat:
-		on_new_entry(ARG(di), (const char *)ARG(si), nr);
+		on_new_entry(ARG0, (const char *)ARG1, nr);
 		break;
 	case NR_symlink:
-		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(si), nr);
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG1, nr);
 		break;
 	case NR_symlinkat:
-		on_new_entry(ARG(si), (const char *)ARG(dx), nr);
+		on_new_entry(ARG1, (const char *)ARG2, nr);
 		break;
 	case NR_open:
 		on_opened(ret, ARG1, nr);
