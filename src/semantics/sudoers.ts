@@ -1,6 +1,7 @@
 /**
- * What changed in sudoers: rules, `Defaults` settings, aliases and includes
- * added or removed (by canonical text, so spacing and comments are not
+ * What changed in sudoers: rules, `Defaults` settings, aliases, includes
+ * and lines bpfink cannot interpret (`sudoers_unparsed_added`) added or
+ * removed (by canonical text, so spacing and comments are not
  * changes), aliases redefined, and rules reordered (the last matching rule
  * wins, so order is meaning).
  *
@@ -57,7 +58,19 @@ export function diffSudoers(before: SudoersEntry[], after: SudoersEntry[]): Sema
       out.push({
         action: `sudoers_${e.kind}_${verb}`,
         subject: e.kind === "rule" ? e.canonical : e.subject,
-        message: `sudo ${e.kind} ${verb}: ${shown(e.canonical)}`,
+        message: e.kind === "unparsed"
+          ? `sudoers line bpfink cannot interpret ${verb} (sudo may accept it: ${e.reason}): ${
+            shown(e.canonical)
+          }`
+          : `sudo ${e.kind} ${verb}: ${shown(e.canonical)}`,
+        ...(e.kind === "unparsed"
+          ? {
+            changes: [{
+              field: "unparsed",
+              ...(verb === "added" ? { to: e.canonical } : { from: e.canonical }),
+            }],
+          }
+          : {}),
         ...(fields ? { fields } : {}),
         source: { file: e.file, line: e.line },
       });
