@@ -202,15 +202,20 @@ class Scanner {
     if (m) this.i += m[0].length;
     return m;
   }
-  /** A word up to a blank or one of `stops`; `\x` escapes and `"…"` quotes are kept as written. */
-  word(stops: string): string {
+  /**
+   * A word up to a blank or one of `stops`; `\x` escapes and `"…"` quotes
+   * are kept as written. In commands and option values sudo reads `"` as a
+   * plain character (`quotes` false): `/bin/ec"ho : web = ALL` is two host
+   * specifications for sudo, not one quoted word.
+   */
+  word(stops: string, quotes = true): string {
     const start = this.i;
     const s = this.s;
     while (this.i < s.length) {
       const c = s[this.i];
       if (c === "\\" && this.i + 1 < s.length) {
         this.i += 2;
-      } else if (c === '"') {
+      } else if (c === '"' && quotes) {
         let j = this.i + 1;
         while (j < s.length && s[j] !== '"') j += s[j] === "\\" ? 2 : 1;
         this.i = Math.min(j + 1, s.length);
@@ -314,7 +319,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
     const opt = sc.sticky(OPTION);
     if (!opt) break;
     sc.blanks();
-    const value = sc.word(",:");
+    const value = sc.word(",:", false);
     if (value === "") return `${opt[1]} without a value`;
     options.push(`${opt[1]}=${value}`);
   }
@@ -333,7 +338,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
   for (;;) {
     const digest = sc.sticky(DIGEST);
     if (!digest) break;
-    const value = sc.word(",:");
+    const value = sc.word(",:", false);
     if (value === "") return "digest without a value";
     command += `${digest[1]}:${value}`;
     sc.blanks();
@@ -349,7 +354,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
     command += " ";
     break;
   }
-  const path = sc.word(",:");
+  const path = sc.word(",:", false);
   if (path === "") return "missing command";
   command += path;
   sc.blanks();
