@@ -102,8 +102,61 @@ const PIECES = [
   "\\\\",
 ];
 
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const some = (r: () => number, xs: readonly string[]) =>
+  Array.from({ length: 1 + Math.floor(r() * 3) }, () => pick(r, xs)).join(
+    pick(r, [", ", ",", " ,"]),
+  );
+
+/** A new user specification from sudo's grammar, written with varied spacing. */
+function generated(r: () => number): string {
+  const users = some(r, [
+    "alice",
+    "%wheel",
+    "#1001",
+    "+ng",
+    "%:dom",
+    "ADMINS",
+    "!bob",
+    '"a b"',
+    "%#27",
+  ]);
+  const parts: string[] = [];
+  for (let k = 0; k < 1 + Math.floor(r() * 3); k++) {
+    const hosts = some(r, ["ALL", "web1", "10.0.0.1", "::1", "LAN", "!db", "+hosts"]);
+    const cmds: string[] = [];
+    for (let c = 0; c < 1 + Math.floor(r() * 3); c++) {
+      const runas = pick(r, ["", "(root)", "(ALL:ALL)", "(:wheel)", "(DBA, #0 : %adm)", "()"]);
+      const opts = pick(r, ["", "TIMEOUT=1h ", "CWD=/tmp ", "NOTBEFORE=20240101000000Z "]);
+      const tags = pick(r, [
+        "",
+        "NOPASSWD: ",
+        "NOPASSWD:NOEXEC: ",
+        "SETENV: LOG_INPUT: ",
+        "MAIL: ",
+      ]);
+      const cmd = pick(r, [
+        "ALL",
+        "/bin/ls",
+        "/bin/ls -l /tmp",
+        '/bin/echo ""',
+        "!/bin/sh",
+        "SHELLS",
+        "sha256:0123abcd /bin/cat",
+        "/usr/bin/vi /etc/*",
+        "^/bin/.*$",
+        "sudoedit /etc/hosts",
+      ]);
+      cmds.push(`${runas} ${opts}${tags}${cmd}`);
+    }
+    parts.push(`${hosts} = ${cmds.join(pick(r, [", ", " ,"]))}`);
+  }
+  return `${users} ${parts.join(" : ")}`;
+}
+
 function mutated(r: () => number): string {
   const lines = [...BASE];
+  if (r() < 0.5) lines.push(generated(r));
   const n = r() < 0.8 ? 1 : 2;
   for (let k = 0; k < n; k++) {
     const i = Math.floor(r() * lines.length);
@@ -120,7 +173,8 @@ function mutated(r: () => number): string {
 }
 
 interface Sudo {
-  specs: number[];
+  /** Per user specification (host part), its users as sudo names them. */
+  specs: string[];
   defaults: number;
   aliases: number;
 }
@@ -142,7 +196,9 @@ async function sudoRead(dir: string, text: string): Promise<Sudo | undefined> {
     "$1{ $2 }$3",
   );
   const j = JSON.parse(json);
-  const specs = ((j.User_Specs ?? []) as { User_List: unknown[] }[]).map((s) => s.User_List.length);
+  const specs = ((j.User_Specs ?? []) as { User_List: Record<string, unknown>[] }[]).map((s) =>
+    s.User_List.map(sudoUser).join(", ")
+  );
   const defaults = ((j.Defaults ?? []) as { Options: unknown[] }[]).reduce(
     (n, d) => n + d.Options.length,
     0,
@@ -154,8 +210,35 @@ async function sudoRead(dir: string, text: string): Promise<Sudo | undefined> {
   return { specs, defaults, aliases };
 }
 
+const USER_PREFIX: Record<string, string> = {
+  username: "",
+  useralias: "",
+  usergroup: "%",
+  userid: "#",
+  usergid: "%#",
+  netgroup: "+",
+  nonunixgroup: "%:",
+};
+
+/** A cvtsudoers user item as written in sudoers, e.g. `{ usergroup: "wheel" }` → `%wheel`. */
+function sudoUser(u: Record<string, unknown>): string {
+  const k = Object.keys(u).find((k) => k in USER_PREFIX);
+  if (!k) return JSON.stringify(u);
+  return `${u.negated ? "!" : ""}${USER_PREFIX[k]}${u[k]}`;
+}
+
+/** A user as bpfink keeps it (as written), without its quotes and escapes, as sudo reads it. */
+function plainUser(u: string): string {
+  let out = "";
+  for (let i = 0; i < u.length; i++) {
+    if (u[i] === "\\" && i + 1 < u.length) out += u[++i];
+    else if (u[i] !== '"') out += u[i];
+  }
+  return out;
+}
+
 function bpfinkRead(entries: SudoersEntry[]): Sudo & { unparsed: number } {
-  const specs: number[] = [];
+  const specs: string[] = [];
   let defaults = 0;
   const aliases = new Set<string>();
   let unparsed = 0;
