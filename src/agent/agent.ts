@@ -10,6 +10,9 @@ import denoJson from "../../deno.json" with { type: "json" };
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../bpf/fim_kernel.ts";
+import { giveBackMemory } from "../bpf/give_back_memory.ts";
+import { RunTimeStats, statsSysctlEnabled } from "../bpf/prog_stats.ts";
+import { programStatsMetrics } from "../bpf/prog_stats_metrics.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "../consumers/change_pipeline.ts";
@@ -20,6 +23,7 @@ import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
+import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
@@ -37,6 +41,7 @@ import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
+import { FaultBoard } from "./failure_policy.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -64,6 +69,8 @@ export interface AgentOptions {
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
   maxWatches?: number;
+  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
+  bpfStats?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -102,10 +109,13 @@ export class Agent {
   #stopped = false;
   #storeClosed = false;
   #adding: Promise<void> = Promise.resolve();
+  #bpfStats?: RunTimeStats;
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
   /** The agent's metrics (Prometheus endpoint, Graphite push). */
   readonly metrics = new MetricsRegistry();
+  /** Accessory faults (failure_policy.ts): logged, counted, retried; monitoring goes on. */
+  readonly faults = new FaultBoard(this.metrics);
   #eventsByAction = new LabeledCounter(
     "bpfink_events_total",
     "Change events reported, by event.action.",
@@ -161,7 +171,7 @@ export class Agent {
       rearm: (id) => kernel.rearm(id),
       emit: (c) => this.#pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
-      admits: (dir, path) => this.#admits(dir.root, path),
+      admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
     kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
     this.#registerMetrics();
@@ -175,6 +185,9 @@ export class Agent {
     const m = this.metrics;
     const k = this.#kernel;
     m.add(this.#eventsByAction);
+    for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
+      m.add(x);
+    }
     m.add(
       new Pulled(
         "bpfink_ringbuf_drops_total",
@@ -194,7 +207,7 @@ export class Agent {
     m.add(
       new Pulled(
         "bpfink_kernel_coalesced_total",
-        "Writes folded into an event already pending.",
+        "Repeats of an operation already reported for the same process, folded in the kernel.",
         "counter",
         () => Number(k.counters().coalesced),
       ),
@@ -324,6 +337,13 @@ export class Agent {
     }
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
+    if (opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1") {
+      try {
+        agent.#bpfStats = RunTimeStats.enable(lib);
+      } catch (e) {
+        log("kernel").warn(`cannot enable BPF statistics: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     for (const l of choice.kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
       const n = agent.#pipeline.redeliver();
@@ -337,6 +357,9 @@ export class Agent {
       throw e;
     }
     agent.#publish(agent.#startRecord());
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
+    // idling needs a fraction of it.
+    giveBackMemory();
     return agent;
   }
 
@@ -357,7 +380,9 @@ export class Agent {
    */
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
-    for (const t of [...targets, ...missing]) this.watch.add(t.path, t.kind, t.root);
+    for (const t of [...targets, ...missing]) {
+      this.watch.add(t.path, t.kind, t.root, { recursive: t.recursive, shallow: t.shallow });
+    }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
     const all = [...targets, ...missing];
@@ -456,10 +481,10 @@ export class Agent {
   }
 
   /** Matchers of each configured directory's include/exclude globs, by root. */
-  readonly #admitters = new Map<string, (path: string) => boolean>();
+  readonly #admitters = new Map<string, (path: string, isDir: boolean) => boolean>();
 
   /** Whether a file found later under configured `root` passes its include/exclude globs. */
-  #admits(root: string, path: string): boolean {
+  #admits(root: string, path: string, isDir = false): boolean {
     let admit = this.#admitters.get(root);
     if (!admit) {
       const w = this.#rules.get(root);
@@ -470,13 +495,13 @@ export class Agent {
       } catch { /* gone: match against the configured path */ }
       const included = w.include?.length ? globMatcher(w.include) : () => true;
       const excluded = w.exclude?.length ? globMatcher(w.exclude) : () => false;
-      admit = (p) => {
+      admit = (p, dir) => {
         const rel = relative(top, p);
-        return included(rel) && !excluded(rel);
+        return (dir || included(rel)) && !excluded(rel);
       };
       this.#admitters.set(root, admit);
     }
-    return admit(path);
+    return admit(path, isDir);
   }
 
   /** Re-reads every watched path now (the periodic reconcile). */
@@ -491,17 +516,18 @@ export class Agent {
   #startRecord(): ChangeEvent {
     const k = this.#kernel;
     const files = this.watch.entries().filter((e) => e.kind === "file" && e.state).length;
-    return {
+    // host/info, not process/start: rules for process starts must not fire on the agent.
+    return withEnvelope({
       "@timestamp": new Date().toISOString(),
       event: {
         id: crypto.randomUUID(),
         action: "started",
-        category: ["process"],
-        type: ["start"],
+        category: ["host"],
+        type: ["info"],
         kind: "state",
         module: "bpfink",
+        dataset: "bpfink.agent",
       },
-      host: { hostname: this.hostname },
       message:
         `bpfink ${VERSION} on ${this.facts.release}: ${k.spec.name} (${k.spec.object}), watching ${files} files`,
       bpfink: {
@@ -515,7 +541,7 @@ export class Agent {
         watched_files: files,
         watched_paths: this.watch.size,
       },
-    };
+    }, this.hostname);
   }
 
   /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */
@@ -600,6 +626,7 @@ export class Agent {
     for (const t of this.#timers) clearInterval(t);
     this.#monitor.stop();
     await this.#kernel.close();
+    this.#bpfStats?.close();
     for (const o of this.opts.outputs) await o.close();
     this.#storeClosed = true;
     this.#store.close();
