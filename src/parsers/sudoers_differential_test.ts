@@ -234,7 +234,8 @@ function plainUser(u: string): string {
     if (u[i] === "\\" && i + 1 < u.length) out += u[++i];
     else if (u[i] !== '"') out += u[i];
   }
-  return out;
+  // sudo reads `#007` as uid 7.
+  return out.replace(/^(!?%?#)0+(?=\d)/, "$1");
 }
 
 function bpfinkRead(entries: SudoersEntry[]): Sudo & { unparsed: number } {
@@ -243,8 +244,9 @@ function bpfinkRead(entries: SudoersEntry[]): Sudo & { unparsed: number } {
   const aliases = new Set<string>();
   let unparsed = 0;
   for (const e of entries) {
-    if (e.kind === "rule") { for (const _ of e.specs) specs.push(e.users.length); }
-    else if (e.kind === "default") defaults++;
+    if (e.kind === "rule") {
+      for (const _ of e.specs) specs.push(e.users.map(plainUser).join(", "));
+    } else if (e.kind === "default") defaults++;
     else if (e.kind === "alias") aliases.add(`${e.aliasType} ${e.subject}`);
     else if (e.kind === "unparsed") unparsed++;
   }

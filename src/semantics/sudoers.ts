@@ -18,7 +18,7 @@ const ALIAS_NAME = /^[A-Z][A-Z0-9_]*$/;
 function ruleUser(e: SudoersEntry): SubjectFields | undefined {
   if (e.kind !== "rule" || e.users.length !== 1) return undefined;
   const u = e.users[0];
-  if (UID.test(u)) return { user: { id: u.slice(1) } };
+  if (UID.test(u)) return { user: { id: String(Number(u.slice(1))) } }; // sudo: #007 is uid 7
   if (/^[%+!]/.test(u) || ALIAS_NAME.test(u)) return undefined;
   return { user: { name: u } };
 }
