@@ -9,6 +9,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./agent/agent.ts";
 import { AgentError } from "./agent/agent_error.ts";
+import { describeFatal } from "./agent/failure_policy.ts";
 import { completionScript } from "./cli/completions.ts";
 import { configCheckCommand } from "./cli/config_command.ts";
 import { kernelsCommand } from "./cli/kernels_command.ts";
@@ -55,7 +56,7 @@ Environment:
 
 Files:
   /etc/bpfink/config.yaml      daemon config
-  /etc/bpfink/hmac.key         per-host key for secret fingerprints (0600)
+  /var/lib/bpfink/hmac.key     per-host key for secret fingerprints (0600)
   /var/lib/bpfink/bpfink.db    baseline database (SQLite)
   /run/bpfink/                 the embedded libbpf, written at start`;
 
@@ -67,6 +68,8 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     )
     .version(VERSION, "-V, --version")
     .enablePositionalOptions()
+    // Before the subcommands: they inherit it, so their usage errors exit 2 too.
+    .exitOverride()
     .option("--paths <list>", "comma-separated files or directories to watch")
     .option("--json", "print one JSON object per line (ECS field names) instead of text")
     .option("--probe <strategy>", STRATEGY_HELP)
@@ -122,7 +125,6 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
       Deno.stdout.writeSync(new TextEncoder().encode(script));
       run(Promise.resolve(0));
     });
-  program.exitOverride();
   return program;
 }
 
@@ -140,11 +142,9 @@ async function main(args: string[]): Promise<number> {
         ? 0
         : 2;
     }
-    if (e instanceof AgentError) {
-      console.error(`bpfink: ${e.message}`);
-      return e.exitCode;
-    }
-    throw e;
+    const fatal = describeFatal(e);
+    console.error(`bpfink: ${fatal.message}`);
+    return fatal.exitCode;
   }
 }
 

@@ -23,6 +23,7 @@ import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
+import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
@@ -40,6 +41,7 @@ import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
+import { FaultBoard } from "./failure_policy.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -112,6 +114,8 @@ export class Agent {
   readonly hostname = Deno.hostname();
   /** The agent's metrics (Prometheus endpoint, Graphite push). */
   readonly metrics = new MetricsRegistry();
+  /** Accessory faults (failure_policy.ts): logged, counted, retried; monitoring goes on. */
+  readonly faults = new FaultBoard(this.metrics);
   #eventsByAction = new LabeledCounter(
     "bpfink_events_total",
     "Change events reported, by event.action.",
@@ -167,7 +171,7 @@ export class Agent {
       rearm: (id) => kernel.rearm(id),
       emit: (c) => this.#pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
-      admits: (dir, path) => this.#admits(dir.root, path),
+      admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
     kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
     this.#registerMetrics();
@@ -203,7 +207,7 @@ export class Agent {
     m.add(
       new Pulled(
         "bpfink_kernel_coalesced_total",
-        "Writes folded into an event already pending.",
+        "Repeats of an operation already reported for the same process, folded in the kernel.",
         "counter",
         () => Number(k.counters().coalesced),
       ),
@@ -376,7 +380,9 @@ export class Agent {
    */
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
-    for (const t of [...targets, ...missing]) this.watch.add(t.path, t.kind, t.root);
+    for (const t of [...targets, ...missing]) {
+      this.watch.add(t.path, t.kind, t.root, { recursive: t.recursive, shallow: t.shallow });
+    }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
     const all = [...targets, ...missing];
@@ -475,10 +481,10 @@ export class Agent {
   }
 
   /** Matchers of each configured directory's include/exclude globs, by root. */
-  readonly #admitters = new Map<string, (path: string) => boolean>();
+  readonly #admitters = new Map<string, (path: string, isDir: boolean) => boolean>();
 
   /** Whether a file found later under configured `root` passes its include/exclude globs. */
-  #admits(root: string, path: string): boolean {
+  #admits(root: string, path: string, isDir = false): boolean {
     let admit = this.#admitters.get(root);
     if (!admit) {
       const w = this.#rules.get(root);
@@ -489,13 +495,13 @@ export class Agent {
       } catch { /* gone: match against the configured path */ }
       const included = w.include?.length ? globMatcher(w.include) : () => true;
       const excluded = w.exclude?.length ? globMatcher(w.exclude) : () => false;
-      admit = (p) => {
+      admit = (p, dir) => {
         const rel = relative(top, p);
-        return included(rel) && !excluded(rel);
+        return (dir || included(rel)) && !excluded(rel);
       };
       this.#admitters.set(root, admit);
     }
-    return admit(path);
+    return admit(path, isDir);
   }
 
   /** Re-reads every watched path now (the periodic reconcile). */
@@ -510,17 +516,18 @@ export class Agent {
   #startRecord(): ChangeEvent {
     const k = this.#kernel;
     const files = this.watch.entries().filter((e) => e.kind === "file" && e.state).length;
-    return {
+    // host/info, not process/start: rules for process starts must not fire on the agent.
+    return withEnvelope({
       "@timestamp": new Date().toISOString(),
       event: {
         id: crypto.randomUUID(),
         action: "started",
-        category: ["process"],
-        type: ["start"],
+        category: ["host"],
+        type: ["info"],
         kind: "state",
         module: "bpfink",
+        dataset: "bpfink.agent",
       },
-      host: { hostname: this.hostname },
       message:
         `bpfink ${VERSION} on ${this.facts.release}: ${k.spec.name} (${k.spec.object}), watching ${files} files`,
       bpfink: {
@@ -534,7 +541,7 @@ export class Agent {
         watched_files: files,
         watched_paths: this.watch.size,
       },
-    };
+    }, this.hostname);
   }
 
   /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */

@@ -48,6 +48,8 @@ export interface LoadOptions extends OpenOptions {
   alternate?: boolean;
   /** Entries of the watched, watched_names and pending maps (default 65536). */
   maxWatches?: number;
+  /** Entries of the pending map alone (tests: a full map must count drops, not folds). */
+  pendingEntries?: number;
 }
 
 /** A strategy's object, loaded, attached and polled. */
@@ -103,6 +105,7 @@ export class FimKernel {
             obj.setMaxEntries(m, opts.maxWatches);
           }
         }
+        if (opts.pendingEntries) obj.setMaxEntries("pending", opts.pendingEntries);
         // Optional programs aimed at a function this kernel lacks would fail the whole
         // load (fentry resolves its target at load time): leave them out up front.
         const funcs = kernelFunctionsPresent(

@@ -6,13 +6,14 @@
 import { Agent } from "../agent/agent.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import type { Config } from "../config/config_types.ts";
-import { formatProblems, loadConfig } from "../config/load_config.ts";
+import { validateConfigFile } from "../config/validate_config.ts";
 import { log, setupLogging } from "../log.ts";
 import type { Output } from "../outputs/output.ts";
 import { createOutput } from "../outputs/output_factory.ts";
 import { FileOutput } from "../outputs/file_output.ts";
 import { GraphitePusher } from "../metrics/graphite_push.ts";
-import { servePrometheus } from "../metrics/prometheus_endpoint.ts";
+import { servePrometheusRetrying } from "../metrics/prometheus_endpoint.ts";
+import { containStrayErrors } from "../agent/failure_policy.ts";
 import { waitForTermination } from "./signals.ts";
 import { parseStrategy } from "./watch_command.ts";
 
@@ -37,10 +38,8 @@ export function outputsFor(config: Config): Output[] {
 
 /** Runs the daemon until SIGINT/SIGTERM; returns the exit code. */
 export async function runCommand(opts: RunCommandOptions): Promise<number> {
-  const loaded = await loadConfig(opts.config);
-  const problems = formatProblems(opts.config, loaded);
-  if (!loaded.config) throw new AgentError(`invalid config:\n${problems.join("\n")}`, 2);
-  const config = loaded.config;
+  const { config, problems } = await validateConfigFile(opts.config);
+  if (!config) throw new AgentError(`invalid config:\n${problems.join("\n")}`, 2);
   setupLogging({ level: config.logLevel, json: true });
   for (const p of problems) log("config").warn(p);
   const agent = await Agent.start({
@@ -54,16 +53,11 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     libbpf: opts.libbpf,
   });
   log().info(`running: ${agent.kernel.spec.name}, ${agent.watch.present} paths watched`);
+  const uncontain = containStrayErrors(agent.faults);
   const prom = config.metrics.prometheus
-    ? servePrometheus(agent.metrics, config.metrics.prometheus.listen)
+    ? servePrometheusRetrying(agent.metrics, config.metrics.prometheus.listen, agent.faults)
     : undefined;
-  if (prom) {
-    log("metrics").info(
-      `prometheus metrics on ${
-        config.metrics.prometheus!.listen.replace(/:0$/, ":" + prom.port)
-      }/metrics`,
-    );
-  }
+  prom?.bound.then((p) => log("metrics").info(`prometheus metrics on ${p.url}`));
   const g = config.metrics.graphite;
   const graphite = g
     ? new GraphitePusher(agent.metrics, g.address, g.prefix, g.intervalMs)
@@ -82,6 +76,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   graphite?.close();
   await prom?.close();
   await agent.stop();
+  uncontain();
   if (outcome) {
     log().error(`stopped: ${outcome instanceof Error ? outcome.message : outcome}`);
     return 1;

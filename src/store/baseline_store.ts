@@ -9,6 +9,13 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
+import {
+  createTrustedFile,
+  ensureTrustedDir,
+  sibling,
+  trustProblems,
+  UntrustedFileError,
+} from "./trusted_file.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 
@@ -107,15 +114,7 @@ export class BaselineStore {
    * `:memory:` keeps it in memory (interactive mode).
    */
   static open(path: string): BaselineStore {
-    if (path !== ":memory:") {
-      Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      try {
-        Deno.statSync(path);
-      } catch {
-        Deno.writeFileSync(path, new Uint8Array(), { mode: 0o600, createNew: true });
-      }
-      Deno.chmodSync(path, 0o600);
-    }
+    if (path !== ":memory:") prepareDatabaseFiles(path);
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
     db.exec(SCHEMA);
@@ -222,6 +221,38 @@ export class BaselineStore {
   /** Closes the database. */
   close(): void {
     this.#db.close();
+  }
+}
+
+/** The database and the files SQLite keeps beside it. */
+export function databaseFiles(path: string): string[] {
+  return [path, sibling(path, "-wal"), sibling(path, "-shm"), sibling(path, "-journal")];
+}
+
+/**
+ * Checks the database's directory and files (trusted_file.ts), creates the
+ * directory (0700) and an empty database file (0600, O_EXCL|O_NOFOLLOW) if
+ * missing, and takes group/other read access away from what is there.
+ */
+function prepareDatabaseFiles(path: string): void {
+  const problems = new Set(trustProblems(dirname(path), { what: "database", dir: true }));
+  for (const f of databaseFiles(path)) {
+    for (const p of trustProblems(f, { what: "database" })) problems.add(p);
+  }
+  if (problems.size) throw new UntrustedFileError([...problems]);
+  ensureTrustedDir(dirname(path), "database");
+  try {
+    createTrustedFile(path, new Uint8Array(), { what: "database", mode: 0o600 });
+  } catch (e) {
+    if (!/already exists|EEXIST/i.test(String(e))) throw e;
+  }
+  for (const f of databaseFiles(path)) {
+    // Checked above: root's regular files in a root-only directory, so no link to follow.
+    try {
+      Deno.chmodSync(f, 0o600);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
   }
 }
 
