@@ -97,6 +97,10 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .option("--btf <file>", "kernel BTF for CO-RE")
     .option("--libbpf <file>", "libbpf shared object to use")
     .option("--json", "machine-readable output")
+    .option(
+      "--stats <seconds>",
+      "also sample what the bpfink programs running now cost (BPF run-time statistics)",
+    )
     .action((opts) => run(kernelsCommand(opts)));
   program.command("run")
     .description("run as a daemon with a YAML config")
