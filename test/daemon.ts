@@ -53,7 +53,7 @@ export class Daemon {
   }
 
   async started(): Promise<void> {
-    const ok = await waitFor(() => this.events.some((e) => e.event.action === "started"), 15_000);
+    const ok = await waitFor(() => this.events.some((e) => e.event.action === "started"), 90_000);
     assert(ok, `daemon did not start: ${this.stderr}`);
   }
 
