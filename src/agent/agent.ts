@@ -35,6 +35,7 @@ import {
   Pulled,
 } from "../metrics/metrics_registry.ts";
 import type { Output } from "../outputs/output.ts";
+import { registerAgentMetrics } from "../metrics/agent_metrics.ts";
 import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
@@ -188,6 +189,15 @@ export class Agent {
     for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
       m.add(x);
     }
+    registerAgentMetrics(m, {
+      version: VERSION,
+      strategy: k.spec.name,
+      object: k.spec.object,
+      fallbacks: () =>
+        this.opts.force ? 0 : this.trials.filter((t) => t.outcome === "rejected").length,
+      outboxBacklog: () => this.#outbox.size,
+      outputs: () => this.opts.outputs,
+    });
     m.add(
       new Pulled(
         "bpfink_ringbuf_drops_total",
@@ -555,7 +565,16 @@ export class Agent {
    * when the agent died, stays in the outbox and is delivered again on the
    * next start.
    */
+  /** Outbox rows not acknowledged yet (the backlog gauge). */
+  readonly #outbox = new Set<number>();
+
+  #ack(ids: number[]): void {
+    for (const id of ids) this.#outbox.delete(id);
+    this.#store.ack(ids);
+  }
+
   #deliver(events: ChangeEvent[], outboxIds: number[]): void {
+    for (const id of outboxIds) this.#outbox.add(id);
     const queued = this.opts.outputs.filter((o) => o instanceof QueuedOutput).length;
     if (queued > 0) {
       events.forEach((e, i) =>
@@ -563,7 +582,7 @@ export class Agent {
       );
     }
     for (const e of events) this.#publish(e);
-    if (queued === 0) this.#store.ack(outboxIds);
+    if (queued === 0) this.#ack(outboxIds);
   }
 
   /** A queued output settled `events`: acknowledge those every output has delivered. */
@@ -577,7 +596,7 @@ export class Agent {
       this.#unsettled.delete(e.event.id);
       if (!u.lost) done.push(u.outboxId);
     }
-    if (done.length && !this.#storeClosed) this.#store.ack(done);
+    if (done.length && !this.#storeClosed) this.#ack(done);
   }
 
   #publish(e: ChangeEvent): void {
