@@ -10,16 +10,25 @@
  * arguments moved in 5.12 (an idmap first):
  *   5.10:  notify_change(struct dentry *, struct iattr *, struct inode **)
  *   5.12+: notify_change(idmap or user_namespace, struct dentry *, struct iattr *, struct inode **)
- * `struct renamedata` arrived in the same release, so its existence (CO-RE)
- * tells the two apart; the branch for the other layout is never verified.
+ * CO-RE tells them apart by what came with the change: `struct mnt_idmap`
+ * (6.3+) or `renamedata.old_mnt_userns` (5.12 to 6.2). Not by `struct
+ * renamedata` alone: Debian's 5.10 has it backported without the namespace.
+ * The branch for the other layout is never verified.
  */
 #ifndef FIM_VFS_BPF_H
 #define FIM_VFS_BPF_H
 
 #define FIM_ATTR_SIZE (1 << 3) /* include/linux/fs.h */
 
+/* renamedata as 5.12 to 6.2 have it (a CO-RE flavor: only the field matters). */
+struct renamedata___userns {
+	struct user_namespace *old_mnt_userns;
+} __attribute__((preserve_access_index));
+
 /* Whether notify_change() takes an idmap (or user namespace) first. */
-#define FIM_NOTIFY_CHANGE_IDMAP bpf_core_type_exists(struct renamedata)
+#define FIM_NOTIFY_CHANGE_IDMAP                                                \
+	(bpf_core_type_exists(struct mnt_idmap) ||                            \
+	 bpf_core_field_exists(((struct renamedata___userns *)0)->old_mnt_userns))
 
 /* notify_change(dentry, attr) returned `ret`: report a watched inode. */
 static __always_inline int fim_on_notify_change(struct dentry *dentry, struct iattr *attr, long ret)
