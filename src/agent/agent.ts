@@ -25,6 +25,7 @@ import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
+import { EarlyWatch } from "../events/early_watch.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
@@ -102,6 +103,8 @@ export function loadLibbpf(explicit?: string): Libbpf {
 export class Agent {
   #kernel: FimKernel;
   #monitor: FileMonitor;
+  /** Inodes watched before their first read, while the baseline is read (then undefined). */
+  #early?: EarlyWatch;
   #pipeline: ChangePipeline;
   #store: BaselineStore;
   #rules = new Map<string, WatchConfig>();
@@ -174,7 +177,10 @@ export class Agent {
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
-    kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
+    this.#early = new EarlyWatch(kernel, this.watch, (e) => this.#monitor.onKernelEvent(e));
+    kernel.onEvent = (e) => {
+      if (!this.#early?.hold(e)) this.#monitor.onKernelEvent(e);
+    };
     this.#registerMetrics();
     this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
     if (opts.reconcileIntervalMs) {
@@ -405,6 +411,8 @@ export class Agent {
     let adoptions: [string, FileState | undefined][] = [];
     for (let i = 0; i < all.length; i += WINDOW) {
       const chunk = all.slice(i, i + WINDOW);
+      // Each inode enters the kernel map before its first read (EarlyWatch).
+      await Promise.all(chunk.map((t) => this.#early?.before(t.path, t.kind)));
       const states = await Promise.all(
         chunk.map((t) =>
           readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
@@ -441,11 +449,14 @@ export class Agent {
           reason: "offline",
         });
       }
+      this.#early?.settle();
       if (adoptions.length >= BATCH) {
         this.#pipeline.adoptMany(adoptions);
         adoptions = [];
       }
     }
+    this.#early?.settle(true);
+    this.#early = undefined;
     this.#pipeline.adoptMany(adoptions);
     this.opts.onProgress?.(all.length, all.length, bytes);
     // Recorded paths not found now: deleted while we were down if their directory is
