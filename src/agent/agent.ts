@@ -18,6 +18,7 @@ import { consumerNameFor } from "../consumers/registry.ts";
 import { CONFIG_DEFAULTS } from "../config/load_config.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
+import { registerStoreMetrics } from "../store/store_metrics.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
@@ -38,6 +39,8 @@ import { WatchSet } from "../watch/watch_set.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
 import { FaultBoard } from "./failure_policy.ts";
+import { type Redelivery, RedeliveryQueue } from "./redelivery.ts";
+import { storeEvents } from "./store_events.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -131,7 +134,7 @@ export class Agent {
     this.#kernel = kernel;
     this.#store = store;
     for (const o of opts.outputs) {
-      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(events, ok);
+      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(o, events, ok);
     }
     for (const w of opts.watches) this.#rules.set(w.path, w);
     this.watch = new WatchSet(kernel);
@@ -168,6 +171,7 @@ export class Agent {
     });
     kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
     this.#registerMetrics();
+    registerStoreMetrics(this.metrics, store, () => this.#redelivery.size);
     this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
     if (opts.reconcileIntervalMs) {
       this.#timers.push(setInterval(() => this.reconcile(), opts.reconcileIntervalMs));
@@ -304,7 +308,13 @@ export class Agent {
       );
     }
     const key = opts.keyFile ? loadOrCreateHostKey(opts.keyFile) : ephemeralHostKey();
-    const store = BaselineStore.open(opts.database ?? ":memory:");
+    const ref: { agent?: Agent } = {};
+    const store = BaselineStore.open(opts.database ?? ":memory:", {
+      faults: {
+        fault: (...a) => ref.agent?.faults.fault(...a),
+        recovered: (...a) => ref.agent?.faults.recovered(...a),
+      },
+    });
     const lib = loadLibbpf(opts.libbpf);
     const choice = await chooseStrategy(lib, facts, {
       objects: EMBEDDED_OBJECTS,
@@ -326,6 +336,7 @@ export class Agent {
       );
     }
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
+    ref.agent = agent;
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
     for (const l of choice.kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
@@ -340,6 +351,10 @@ export class Agent {
       throw e;
     }
     agent.#publish(agent.#startRecord());
+    for (const e of storeEvents(store, agent.hostname)) {
+      const [q] = store.commit([], [e]);
+      agent.#deliver([e], [q.id]);
+    }
     return agent;
   }
 
@@ -522,7 +537,12 @@ export class Agent {
   }
 
   /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */
-  readonly #unsettled = new Map<string, { outboxId: number; left: number; lost: boolean }>();
+  readonly #unsettled = new Map<
+    string,
+    { outboxId: number; left: number; failed: Output[]; attempt: number }
+  >();
+  /** Events an output dropped, tried again while running (redelivery.ts). */
+  readonly #redelivery = new RedeliveryQueue((r) => this.#redeliver(r));
 
   /**
    * Publishes committed events. The outbox row of an event is acknowledged
@@ -536,7 +556,12 @@ export class Agent {
     const queued = this.opts.outputs.filter((o) => o instanceof QueuedOutput).length;
     if (queued > 0) {
       events.forEach((e, i) =>
-        this.#unsettled.set(e.event.id, { outboxId: outboxIds[i], left: queued, lost: false })
+        this.#unsettled.set(e.event.id, {
+          outboxId: outboxIds[i],
+          left: queued,
+          failed: [],
+          attempt: 0,
+        })
       );
     }
     for (const e of events) this.#publish(e);
@@ -544,17 +569,44 @@ export class Agent {
   }
 
   /** A queued output settled `events`: acknowledge those every output has delivered. */
-  #settled(events: readonly ChangeEvent[], delivered: boolean): void {
+  #settled(o: Output, events: readonly ChangeEvent[], delivered: boolean): void {
     const done: number[] = [];
     for (const e of events) {
       const u = this.#unsettled.get(e.event.id);
       if (!u) continue;
-      if (!delivered) u.lost = true;
+      if (!delivered) u.failed.push(o);
       if (--u.left > 0) continue;
       this.#unsettled.delete(e.event.id);
-      if (!u.lost) done.push(u.outboxId);
+      if (!u.failed.length) done.push(u.outboxId);
+      else {
+        this.#redelivery.add({
+          event: e,
+          outboxId: u.outboxId,
+          outputs: u.failed,
+          attempt: u.attempt,
+        });
+      }
     }
     if (done.length && !this.#storeClosed) this.#store.ack(done);
+  }
+
+  /** Tries an event again on the outputs that dropped it (same event.id, flagged). */
+  #redeliver(r: Redelivery): void {
+    if (this.#stopped) return;
+    const e = { ...r.event, bpfink: { ...r.event.bpfink, redelivered: true } };
+    this.#unsettled.set(e.event.id, {
+      outboxId: r.outboxId,
+      left: r.outputs.length,
+      failed: [],
+      attempt: r.attempt,
+    });
+    for (const o of r.outputs) {
+      try {
+        o.write(e);
+      } catch (err) {
+        log("output").error(`${o.name}: ${err instanceof Error ? err.message : err}`);
+      }
+    }
   }
 
   #publish(e: ChangeEvent): void {
@@ -601,6 +653,7 @@ export class Agent {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    this.#redelivery.close();
     this.#monitor.stop();
     await this.#kernel.close();
     for (const o of this.opts.outputs) await o.close();
