@@ -19,6 +19,7 @@ import { CONFIG_DEFAULTS } from "../config/load_config.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { registerStoreMetrics } from "../store/store_metrics.ts";
+import { checkHostKey } from "../store/key_check.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
@@ -335,6 +336,7 @@ export class Agent {
           `Run "bpfink kernels" for details.`,
       );
     }
+    const keyChanged = opts.keyFile ? checkHostKey(store, key) : false;
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
     ref.agent = agent;
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
@@ -351,7 +353,7 @@ export class Agent {
       throw e;
     }
     agent.#publish(agent.#startRecord());
-    for (const e of storeEvents(store, agent.hostname)) {
+    for (const e of storeEvents(store, agent.hostname, keyChanged)) {
       const [q] = store.commit([], [e]);
       agent.#deliver([e], [q.id]);
     }
@@ -411,7 +413,7 @@ export class Agent {
           continue;
         }
         const before = rec ? stateOfRecord(rec) : undefined;
-        const action = classify(t.kind, before, state);
+        const action = classify(t.kind, before, this.#pipeline.keyed(t.path, state));
         if (!action) continue;
         this.#pipeline.handle({
           action,

@@ -34,11 +34,30 @@ export function agentEvent(
   };
 }
 
-/** What the store has to say after it opened: a reset baseline, once. */
-export function storeEvents(store: BaselineStore, hostname: string): ChangeEvent[] {
-  if (!store.reset) return [];
+/**
+ * What the store has to say after it opened: a reset baseline, a changed
+ * host key (`keyChanged`, from `checkHostKey`), once each.
+ */
+export function storeEvents(
+  store: BaselineStore,
+  hostname: string,
+  keyChanged = false,
+): ChangeEvent[] {
+  const out: ChangeEvent[] = [];
+  if (keyChanged) {
+    out.push(agentEvent(
+      "key_changed",
+      `the host key is not the one the baseline was made with: the baseline was rebuilt ` +
+        `from the files as they are now; password fingerprints start afresh`,
+      hostname,
+      { database: store.path },
+      "alert",
+    ));
+  }
+  if (!store.reset) return out;
   const { reason, movedTo } = store.reset;
   return [
+    ...out,
     agentEvent(
       "baseline_reset",
       `the baseline database ${store.path} was unusable (${reason}): moved to ${movedTo}; ` +

@@ -325,6 +325,12 @@ export class BaselineStore {
     return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as ChangeEvent }));
   }
 
+  /** Forgets every baseline record (the key changed: every fingerprint in them is void). */
+  clearBaseline(): void {
+    this.#behind.clear();
+    this.#db.exec("DELETE FROM baseline");
+  }
+
   /** A value from the meta table. */
   meta(key: string): string | undefined {
     return (this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
