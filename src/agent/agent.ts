@@ -17,7 +17,7 @@ import { consumerContext } from "../consumers/consumer_context.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
 import { CONFIG_DEFAULTS } from "../config/load_config.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
-import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
+import { BaselineStore, NOT_IN_OUTBOX, stateOfRecord } from "../store/baseline_store.ts";
 import { registerStoreMetrics } from "../store/store_metrics.ts";
 import { checkHostKey } from "../store/key_check.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
@@ -69,6 +69,8 @@ export interface AgentOptions {
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
   maxWatches?: number;
+  /** Aborts the start at its next step (SIGINT/SIGTERM during startup); `start` then throws it. */
+  signal?: AbortSignal;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -302,6 +304,7 @@ export class Agent {
       targets.push(...r.targets);
       missing.push(...r.missing);
     }
+    opts.signal?.throwIfAborted();
     if (targets.length === 0) {
       throw new AgentError(
         `none of the paths exist: ${opts.watches.map((w) => w.path).join(", ")}`,
@@ -326,6 +329,11 @@ export class Agent {
         Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
       onEvent: () => {},
     });
+    if (opts.signal?.aborted) {
+      await choice.kernel?.close();
+      store.close();
+      opts.signal.throwIfAborted();
+    }
     if (!choice.kernel) {
       store.close();
       const why = choice.trials.filter((t) => t.outcome === "rejected").map((t) =>
@@ -348,11 +356,13 @@ export class Agent {
       }
       await agent.#baseline(targets, missing);
       await agent.#adding;
+      opts.signal?.throwIfAborted();
     } catch (e) {
       await agent.stop();
       throw e;
     }
-    agent.#publish(agent.#startRecord());
+    // Through #deliver: an output that drops the start record gets it again (redelivery.ts).
+    agent.#deliver([agent.#startRecord()], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(store, agent.hostname, keyChanged)) {
       const [q] = store.commit([], [e]);
       agent.#deliver([e], [q.id]);
@@ -389,6 +399,7 @@ export class Agent {
     const BATCH = 200;
     let adoptions: [string, FileState | undefined][] = [];
     for (let i = 0; i < all.length; i += WINDOW) {
+      this.opts.signal?.throwIfAborted();
       const chunk = all.slice(i, i + WINDOW);
       const states = await Promise.all(
         chunk.map((t) =>
