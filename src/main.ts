@@ -16,6 +16,7 @@ import { kernelsCommand } from "./cli/kernels_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { watchCommand } from "./cli/watch_command.ts";
 import { setupLogging } from "./log.ts";
+import { catchTermination } from "./cli/signals.ts";
 
 const STRATEGY_HELP = "only try this kernel object: fentry, kprobe or tracepoint";
 
@@ -129,6 +130,8 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
 }
 
 async function main(args: string[]): Promise<number> {
+  // First of all: a SIGINT or SIGTERM from here on is a clean stop with exit 0.
+  catchTermination();
   setupLogging();
   let pending: Promise<number> | undefined;
   const program = buildCli((p) => (pending = p));
