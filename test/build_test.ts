@@ -7,19 +7,10 @@
  */
 import { assert, assertEquals, assertIncludes } from "./assert.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
+import { DIST_BINARY, ensureBinary } from "./dist_binary.ts";
 
-const BIN = `${Deno.cwd()}/dist/bpfink`;
-
-/** Builds dist/bpfink the bundle way (skipped when it is newer than every input). */
-async function built(): Promise<void> {
-  const r = await run(
-    ["node_modules/.bin/deno", "run", "-A", "build.ts", "binary", "--if-needed"],
-    {
-      env: { BPFINK_BUILD_WAY: "bundle" },
-    },
-  );
-  assertEquals(r.code, 0, r.stderr);
-}
+const BIN = DIST_BINARY;
+const built = ensureBinary;
 
 Deno.test("build.ts binary: one file whose --version names the bundle+deno runtime build", async () => {
   await built();
