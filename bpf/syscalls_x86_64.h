@@ -53,6 +53,9 @@
 #define NR_symlinkat 266
 #define NR_mknod 133
 #define NR_mknodat 259
+#define NR_mount 165
+#define NR_umount2 166
+#define NR_move_mount 429
 
 /* open flags (include/uapi/asm-generic/fcntl.h) */
 #define FIM_AT_FDCWD -100

@@ -21,6 +21,7 @@ import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
+import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
@@ -88,6 +89,16 @@ export function loadLibbpf(explicit?: string): Libbpf {
     if (e instanceof LibbpfUnavailableError) throw new AgentError(e.message);
     throw e;
   }
+}
+
+/**
+ * Ring buffer size for `n` watched paths: the kernel holds at most one
+ * pending inode event per watched inode, so every watched file changing at
+ * once fits twice over, plus room for name events (which are not folded).
+ */
+export function ringBytesFor(n: number): number {
+  const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
+  return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
 }
 
 /** A running agent. */
@@ -310,6 +321,7 @@ export class Agent {
       // Room for the watch set twice over (files appear in watched trees), at least 64k.
       maxWatches: opts.maxWatches ??
         Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
+      ringBytes: ringBytesFor(targets.length + missing.length),
       onEvent: () => {},
     });
     if (!choice.kernel) {

@@ -197,7 +197,9 @@ export function semanticEvent(
       category: CATEGORY[consumer] ?? ["file"],
       type: eventType(s.action),
       kind: "event",
-      reason: change.reason,
+      reason: change.unattributed
+        ? `${change.reason}: no process named, ${change.unattributed}`
+        : change.reason,
       module: "bpfink",
       dataset: `bpfink.${consumer}`,
     },

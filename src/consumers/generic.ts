@@ -92,7 +92,7 @@ export function genericEvent(c: FileChange, hostname: string, now = new Date()):
       category: ["file"],
       type: TYPES[c.action],
       kind: "event",
-      reason: c.reason,
+      reason: c.unattributed ? `${c.reason}: no process named, ${c.unattributed}` : c.reason,
       module: "bpfink",
       dataset: "bpfink.file",
     },

@@ -36,6 +36,8 @@ export interface FileChange {
   /** How many kernel events were folded into this change. */
   folded: number;
   reason: ChangeReason;
+  /** Why no process is named although the change was seen live (the kernel could not tie it to one). */
+  unattributed?: string;
   /** An extended attribute was set or removed (seen by the kernel; values are not read). */
   xattr?: boolean;
 }

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { type FimEvent, FimOp } from "../bpf/fim_event.ts";
+import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../bpf/fim_event.ts";
+import { lstat } from "../watch/native_fs.ts";
 import {
   type FileState,
   readFileState,
@@ -44,9 +44,11 @@ interface PathQueue {
   dirty: boolean;
   causes: FimEvent[];
   reason: ChangeReason;
+  unattributed?: string;
 }
 
 const NAME_OPS = new Set([
+  FimOp.NewEntry,
   FimOp.Rename,
   FimOp.Unlink,
   FimOp.Create,
@@ -63,6 +65,25 @@ const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
 interface DirtyDir {
   cause?: FimEvent;
   reason: ChangeReason;
+  /** Why no process is named, when none is. */
+  unattributed?: string;
+}
+
+/** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
+const UNPLACED_REARM_MS = 200;
+
+/** Whether `path` still has the inode and ns timestamps of `state` (lstat only, no read). */
+function sameStamps(state: FileState | undefined, path: string): boolean {
+  let st;
+  try {
+    st = lstat(path);
+  } catch {
+    return false;
+  }
+  if (!state || !st) return !state && !st;
+  return st.ino === state.id.ino && st.dev === state.id.dev &&
+    (state.ctimeNs === undefined || st.ctimeNs === state.ctimeNs) &&
+    (state.mtimeNs === undefined || st.mtimeNs === state.mtimeNs);
 }
 
 /** Turns kernel events into file changes. */
@@ -86,6 +107,8 @@ export class FileMonitor {
 
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(raw: FimEvent): void {
+    if (raw.op === FimOp.Mount) return this.#onMount(raw);
+    if (raw.dev === 0 && raw.dirIno === 0n && NAME_OPS.has(raw.op)) return this.#onUnplaced(raw);
     // Look the process up now, while it most likely still exists.
     const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe) };
     if (
@@ -101,34 +124,80 @@ export class FileMonitor {
       }
       return;
     }
-    if (e.op === FimOp.Create) {
-      const dir = this.watch.dirOfInode({ dev: e.dev, ino: e.dirIno });
-      if (dir && e.name) {
-        const child = join(dir.path, e.name);
-        if (this.watch.get(child)) this.schedule(child, e, "live");
-        this.markDirty(dir.path, e, "live");
-      }
+    if (!NAME_OPS.has(e.op) || !e.name) return;
+    // An entry event names its directory by inode: exact, never by basename.
+    for (const dirPath of this.watch.keys.dirPathsOf({ dev: e.dev, ino: e.dirIno })) {
+      const child = dirPath === "/" ? `/${e.name}` : `${dirPath}/${e.name}`;
+      const entry = this.watch.get(child);
+      const dir = this.watch.get(dirPath);
+      const dirWatched = dir?.kind === "dir" && !dir.shallow;
+      // Whether a directory inside the tree still exists, or moved, is for its
+      // parent's listing to say (a rename is then one move, not a deletion).
+      if (entry && !(entry.kind === "dir" && dirWatched)) this.schedule(child, e, "live");
+      if (dirWatched) this.markDirty(dirPath, e, "live");
     }
-    if (NAME_OPS.has(e.op)) {
-      for (const p of this.watch.pathsNamed(e.name)) {
-        const entry = this.watch.get(p);
-        const parent = this.watch.inWatchedDir(p);
-        // Whether a directory inside the tree still exists, or moved, is for its
-        // parent's listing to say (a rename is then one move, not a deletion).
-        const listedByParent = entry?.kind === "dir" && parent !== undefined;
-        if (e.op !== FimOp.DirEntry && !listedByParent) this.schedule(p, e, "live");
-        if (entry?.kind === "dir" && !entry.shallow && e.op === FimOp.DirEntry) {
-          this.markDirty(p, e, "live");
-        }
-        if (parent && e.op !== FimOp.DirEntry) this.markDirty(parent.path, e, "live");
-      }
+  }
+
+  readonly #rearmTimers = new Set<ReturnType<typeof setTimeout>>();
+
+  /** Re-arms a coalesced kernel key after `ms` (unplaced paths, mounts): at most one event per period. */
+  #rearmLater(id: InodeId, ms: number): void {
+    const t = setTimeout(() => {
+      this.#rearmTimers.delete(t);
+      this.opts.rearm(id);
+    }, ms);
+    this.#rearmTimers.add(t);
+  }
+
+  /**
+   * A path-based change the kernel could not place on a directory (a ".."
+   * on the way, a symlinked directory, a path too long), with a watched
+   * basename. The kernel says nothing exact about it, so no process is
+   * named: check the candidates by inode and ns timestamps, and re-read only
+   * those that changed.
+   */
+  #onUnplaced(e: FimEvent): void {
+    this.#rearmLater({ dev: FIM_DEV_UNPLACED, ino: e.ino }, UNPLACED_REARM_MS);
+    const why = "the kernel could not place the path on a directory (.., symlink or long path)";
+    const candidates = e.name
+      ? this.watch.pathsNamed(e.name)
+      : this.watch.entries().map((x) => x.path);
+    const dirs = new Set<string>();
+    for (const p of candidates) {
+      const entry = this.watch.get(p);
+      if (!entry) continue;
+      if (!sameStamps(entry.state, p)) this.schedule(p, undefined, "live", why);
+      const parent = this.watch.inWatchedDir(p);
+      if (parent) dirs.add(parent.path);
+    }
+    for (const d of dirs) {
+      if (!sameStamps(this.watch.get(d)?.state, d)) this.markDirty(d, undefined, "live", why);
+    }
+  }
+
+  /**
+   * mount, umount or move_mount: what a watched path resolves to may have
+   * changed. Place every directory again for the kernel, and re-read the
+   * paths whose inode is not the one watched.
+   */
+  #onMount(e: FimEvent): void {
+    this.#rearmLater({ dev: FIM_DEV_MOUNT, ino: 0n }, UNPLACED_REARM_MS);
+    const why = `a mount changed what the path resolves to (${e.comm} [${e.tgid}] mounted)`;
+    this.watch.keys.refresh();
+    for (const entry of this.watch.entries()) {
+      if (!sameStamps(entry.state, entry.path)) this.schedule(entry.path, undefined, "live", why);
     }
   }
 
   /** Lists watched directory `dir` again soon (with the others marked meanwhile). */
-  markDirty(dir: string, cause: FimEvent | undefined, reason: ChangeReason): void {
+  markDirty(
+    dir: string,
+    cause: FimEvent | undefined,
+    reason: ChangeReason,
+    unattributed?: string,
+  ): void {
     const d = this.#dirtyDirs.get(dir);
-    if (!d || (!d.cause && cause)) this.#dirtyDirs.set(dir, { cause, reason });
+    if (!d || (!d.cause && cause)) this.#dirtyDirs.set(dir, { cause, reason, unattributed });
     if (this.#syncTimer === undefined && !this.#syncing) {
       this.#syncTimer = setTimeout(() => this.#startSync(), this.#settleMs);
     }
@@ -189,14 +258,16 @@ export class FileMonitor {
           this.#fresh.add(a.path);
           this.#dirtyDirs.set(a.path, why);
         }
-        this.schedule(a.path, why.cause, why.reason);
+        this.schedule(a.path, why.cause, why.reason, why.unattributed);
       }
       for (const c of diff.changed) changed.set(c, why);
     }
     for (const [p, why] of changed) {
       if (!this.watch.get(p)) continue; // moved away in this batch
-      this.schedule(p, why.cause, why.reason);
-      for (const below of this.watch.subtree(p)) this.schedule(below, why.cause, why.reason);
+      this.schedule(p, why.cause, why.reason, why.unattributed);
+      for (const below of this.watch.subtree(p)) {
+        this.schedule(below, why.cause, why.reason, why.unattributed);
+      }
     }
   }
 
@@ -235,12 +306,18 @@ export class FileMonitor {
   }
 
   /** Queues a re-read of `path`. */
-  schedule(path: string, cause: FimEvent | undefined, reason: ChangeReason): void {
+  schedule(
+    path: string,
+    cause: FimEvent | undefined,
+    reason: ChangeReason,
+    unattributed?: string,
+  ): void {
     let q = this.#queues.get(path);
     if (!q) {
       q = { dirty: false, causes: [], reason };
       this.#queues.set(path, q);
     }
+    if (!cause && unattributed) q.unattributed = unattributed;
     if (cause && q.causes.length < 64) q.causes.push(cause);
     if (q.running) {
       q.dirty = true;
@@ -255,7 +332,9 @@ export class FileMonitor {
     q.timer = undefined;
     const causes = q.causes.splice(0);
     const reason = q.reason;
-    q.running = this.#process(path, causes, reason)
+    const unattributed = q.unattributed;
+    q.unattributed = undefined;
+    q.running = this.#process(path, causes, reason, unattributed)
       .catch((e) => this.opts.warn(`${path}: ${e instanceof Error ? e.message : e}`))
       .finally(() => {
         q.running = undefined;
@@ -271,7 +350,12 @@ export class FileMonitor {
       });
   }
 
-  async #process(path: string, causes: FimEvent[], reason: ChangeReason): Promise<void> {
+  async #process(
+    path: string,
+    causes: FimEvent[],
+    reason: ChangeReason,
+    unattributed?: string,
+  ): Promise<void> {
     const entry = this.watch.get(path);
     if (!entry) return;
     const fresh = this.#fresh.delete(path);
@@ -315,6 +399,7 @@ export class FileMonitor {
       cause: pickCause(action, causes),
       folded: causes.length,
       reason,
+      ...(causes.length === 0 && unattributed ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
     });
   }
@@ -344,6 +429,8 @@ export class FileMonitor {
     this.#mapped.clear();
     for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
     if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
+    for (const t of this.#rearmTimers) clearTimeout(t);
+    this.#rearmTimers.clear();
     this.#syncTimer = undefined;
     this.#dirtyDirs.clear();
     this.#queues.clear();
