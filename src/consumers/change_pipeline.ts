@@ -7,6 +7,7 @@
  */
 import type { ChangeEvent } from "../events/change_event.ts";
 import { attribution } from "../events/attribution.ts";
+import { displayPath } from "../watch/path_bytes.ts";
 import type { FileChange } from "../events/file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
@@ -203,7 +204,7 @@ export function semanticEvent(
       module: "bpfink",
       dataset: `bpfink.${consumer}`,
     },
-    file: { path: change.path },
+    file: { path: displayPath(change.path) },
     ...(who.process ? { process: { ...who.process, user: who.user } } : {}),
     ...s.fields,
     host: { hostname },

@@ -9,6 +9,7 @@ import { attribution } from "../events/attribution.ts";
 import type { FileAction, FileChange } from "../events/file_change.ts";
 import type { FileState } from "../watch/file_state.ts";
 import { devString } from "../watch/inode_key.ts";
+import { displayPath, hasEscapes, pathBytesBase64 } from "../watch/path_bytes.ts";
 
 const TYPES: Record<FileAction, string[]> = {
   created: ["creation"],
@@ -17,6 +18,7 @@ const TYPES: Record<FileAction, string[]> = {
   replaced: ["change"],
   deleted: ["deletion"],
   moved: ["change"],
+  touched: ["change"],
 };
 
 const VERBS: Record<FileAction, string> = {
@@ -26,6 +28,7 @@ const VERBS: Record<FileAction, string> = {
   replaced: "replaced",
   deleted: "deleted",
   moved: "moved",
+  touched: "touched, unchanged,",
 };
 
 /** ECS `file` fields of a state. */
@@ -33,9 +36,11 @@ export function fileFields(
   path: string,
   s: FileState | undefined,
 ): NonNullable<ChangeEvent["file"]> {
-  if (!s) return { path };
+  if (!s) return { path: displayPath(path) };
   return {
-    path,
+    path: displayPath(path),
+    ...(s.type && s.type !== "file" ? { type: s.type } : {}),
+    ...(s.linkTarget !== undefined ? { target_path: displayPath(s.linkTarget) } : {}),
     inode: String(s.id.ino),
     device: devString(s.id.dev),
     size: s.size,
@@ -80,6 +85,14 @@ export function attributeChanges(
   return out;
 }
 
+/** What a non-regular entry is, for the message ("a symlink to /x"). */
+function kindNote(c: FileChange): string {
+  const s = c.after ?? c.before;
+  if (!s?.type || s.type === "file") return "";
+  if (s.type === "symlink") return ` (symlink to ${displayPath(s.linkTarget ?? "?")})`;
+  return ` (${s.type})`;
+}
+
 /** The change event for one file change. */
 export function genericEvent(c: FileChange, hostname: string, now = new Date()): ChangeEvent {
   const who = c.cause ? ` by ${c.cause.comm}[${c.cause.tgid}]` : "";
@@ -100,11 +113,12 @@ export function genericEvent(c: FileChange, hostname: string, now = new Date()):
     ...attribution(c.cause),
     host: { hostname },
     message: c.fromPath
-      ? `${c.fromPath} ${VERBS[c.action]} to ${c.path}${who}`
-      : `${c.path} ${VERBS[c.action]}${who}`,
+      ? `${displayPath(c.fromPath)} ${VERBS[c.action]} to ${displayPath(c.path)}${who}`
+      : `${displayPath(c.path)} ${VERBS[c.action]}${kindNote(c)}${who}`,
     bpfink: {
       consumer: "generic",
-      ...(c.fromPath ? { from_path: c.fromPath } : {}),
+      ...(hasEscapes(c.path) ? { path_bytes: pathBytesBase64(c.path) } : {}),
+      ...(c.fromPath ? { from_path: displayPath(c.fromPath) } : {}),
       ...(before && c.after ? { before: fileFields(c.path, before) } : {}),
       ...(before && c.after && c.action !== "replaced"
         ? {
@@ -113,6 +127,9 @@ export function genericEvent(c: FileChange, hostname: string, now = new Date()):
             ...(c.xattr ? [{ field: "xattr", from: null, to: "set or removed" }] : []),
           ],
         }
+        : {}),
+      ...(before?.sha256 && c.after?.sha256 && c.action !== "moved"
+        ? { content_changed: before.sha256 !== c.after.sha256 }
         : {}),
       ...(c.folded > 1 ? { folded_events: c.folded } : {}),
     },

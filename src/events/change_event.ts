@@ -39,7 +39,12 @@ export interface ChangeEvent {
     dataset?: string;
   };
   file?: {
+    /** Escaped: bytes that are not UTF-8 as \xNN (the raw bytes are in bpfink.path_bytes). */
     path: string;
+    /** For what is not a regular file: dir, symlink, fifo, socket, chardev, blockdev. */
+    type?: string;
+    /** A symlink's target (never followed). */
+    target_path?: string;
     inode?: string;
     device?: string;
     size?: number;

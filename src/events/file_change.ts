@@ -15,7 +15,9 @@ export type FileAction =
   | "attributes_changed"
   | "replaced"
   | "deleted"
-  | "moved";
+  | "moved"
+  /** The kernel saw a rename, link or truncate of the path, and the re-read found it as before. */
+  | "touched";
 
 /** Why the change was noticed. */
 export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";

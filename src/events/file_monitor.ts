@@ -8,6 +8,7 @@
  */
 import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../bpf/fim_event.ts";
 import { lstat } from "../watch/native_fs.ts";
+import { basename } from "node:path";
 import {
   type FileState,
   readFileState,
@@ -61,13 +62,20 @@ const NAME_OPS = new Set([
 
 const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
 
+/** Kernel operations that are reported even when the re-read finds nothing changed. */
+const TOUCH_OPS = new Set([FimOp.Rename, FimOp.Link, FimOp.Truncate, FimOp.PathTruncate]);
+
 /** A watched directory to list again, and why. */
 interface DirtyDir {
-  cause?: FimEvent;
+  /** The kernel events that named an entry of this directory, by name (the latest each). */
+  byName: Map<string, FimEvent>;
   reason: ChangeReason;
-  /** Why no process is named, when none is. */
+  /** Why no process is named for an entry no event named. */
   unattributed?: string;
 }
+
+/** Why an entry found by listing a directory has no process. */
+const LISTED = "found by listing its directory; no kernel event named it";
 
 /** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
 const UNPLACED_REARM_MS = 200;
@@ -196,8 +204,12 @@ export class FileMonitor {
     reason: ChangeReason,
     unattributed?: string,
   ): void {
-    const d = this.#dirtyDirs.get(dir);
-    if (!d || (!d.cause && cause)) this.#dirtyDirs.set(dir, { cause, reason, unattributed });
+    let d = this.#dirtyDirs.get(dir);
+    if (!d) {
+      d = { byName: new Map(), reason, unattributed };
+      this.#dirtyDirs.set(dir, d);
+    }
+    if (cause?.name && NAME_OPS.has(cause.op)) d.byName.set(cause.name, cause);
     if (this.#syncTimer === undefined && !this.#syncing) {
       this.#syncTimer = setTimeout(() => this.#startSync(), this.#settleMs);
     }
@@ -233,8 +245,11 @@ export class FileMonitor {
         (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
       );
       if (!diff) continue;
+      const causeOf = (path: string) => why.byName.get(basename(path));
+      const unattributed = why.unattributed ?? LISTED;
       for (const m of diff.moved) {
         const e = this.watch.get(m.to);
+        const cause = causeOf(m.to);
         this.opts.emit({
           action: "moved",
           path: m.to,
@@ -243,12 +258,13 @@ export class FileMonitor {
           root: e?.root ?? entry.root,
           before: e?.state,
           after: e?.state,
-          cause: why.cause,
+          cause,
           folded: 1,
           reason: why.reason,
+          ...(cause ? {} : { unattributed }),
         });
         // Anything that changed under the old name while it moved.
-        this.#dirtyDirs.set(m.to, why);
+        this.markDirty(m.to, undefined, why.reason, LISTED);
       }
       for (const a of diff.added) {
         const added = this.watch.get(a.path);
@@ -256,17 +272,29 @@ export class FileMonitor {
           const st = await readFileState(a.path).catch(() => undefined);
           this.watch.setState(a.path, st);
           this.#fresh.add(a.path);
-          this.#dirtyDirs.set(a.path, why);
+          // What is in it already was made before its watch took effect: the kernel
+          // named no process for it.
+          const maker = causeOf(a.path);
+          this.markDirty(
+            a.path,
+            undefined,
+            why.reason,
+            maker
+              ? `made before its new directory was watched (the directory was made by ${maker.comm} [${maker.tgid}])`
+              : why.unattributed ?? "made before its new directory was watched",
+          );
         }
-        this.schedule(a.path, why.cause, why.reason, why.unattributed);
+        this.schedule(a.path, causeOf(a.path), why.reason, unattributed);
       }
       for (const c of diff.changed) changed.set(c, why);
     }
     for (const [p, why] of changed) {
       if (!this.watch.get(p)) continue; // moved away in this batch
-      this.schedule(p, why.cause, why.reason, why.unattributed);
+      const cause = why.byName.get(basename(p));
+      const unattributed = why.unattributed ?? LISTED;
+      this.schedule(p, cause, why.reason, unattributed);
       for (const below of this.watch.subtree(p)) {
-        this.schedule(below, why.cause, why.reason, why.unattributed);
+        this.schedule(below, cause, why.reason, unattributed);
       }
     }
   }
@@ -371,16 +399,23 @@ export class FileMonitor {
       return;
     }
     if (after?.readError) this.opts.warn(`cannot read ${path}: ${after.readError}`);
-    let action = classify(entry.kind, before, after);
+    let action: FileAction | undefined = classify(entry.kind, before, after);
     // Some file systems (tmpfs before 6.6) set an extended attribute without
     // touching ctime: the kernel saw it succeed, so report it.
     const xattr = causes.some((c) => XATTR_OPS.has(c.op));
     if (!action && xattr && entry.kind === "file" && before && after) {
       action = "attributes_changed";
     }
+    // The kernel saw the name renamed, linked or truncated and the re-read finds the
+    // same inode, stamps and content: still say so (nothing the kernel saw is silent).
+    if (
+      !action && entry.kind === "file" && before && after && causes.some((c) => TOUCH_OPS.has(c.op))
+    ) {
+      action = "touched";
+    }
     this.watch.setState(path, after && withoutContent(after));
     if (entry.kind === "dir" && !entry.shallow && after) {
-      this.markDirty(path, causes.find((c) => NAME_OPS.has(c.op)) ?? causes[0], reason);
+      this.markDirty(path, undefined, reason);
     }
     if (!action) return;
     // A file found by expanding a directory is dropped once deleted; a configured
@@ -399,7 +434,7 @@ export class FileMonitor {
       cause: pickCause(action, causes),
       folded: causes.length,
       reason,
-      ...(causes.length === 0 && unattributed ? { unattributed } : {}),
+      ...(causes.length === 0 && unattributed && reason === "live" ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
     });
   }
