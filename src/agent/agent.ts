@@ -370,7 +370,11 @@ export class Agent {
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
     for (const t of [...targets, ...missing]) {
-      this.watch.add(t.path, t.kind, t.root, { recursive: t.recursive, shallow: t.shallow });
+      this.watch.add(t.path, t.kind, t.root, {
+        recursive: t.recursive,
+        shallow: t.shallow,
+        awaitingBaseline: true,
+      });
     }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
@@ -395,8 +399,12 @@ export class Agent {
       for (const [j, t] of chunk.entries()) {
         this.opts.onProgress?.(done++, all.length, bytes);
         const state = states[j];
-        if (state === null) continue;
+        if (state === null) {
+          this.#monitor.baselined(t.path);
+          continue;
+        }
         this.watch.setState(t.path, state && withoutContent(state));
+        this.#monitor.baselined(t.path);
         if (state?.sha256) bytes += state.size;
         known.delete(t.path);
         const rec = this.#store.get(t.path);

@@ -106,6 +106,23 @@ export class FileMonitor {
   readonly #dirtyDirs = new Map<string, DirtyDir>();
   #syncTimer?: ReturnType<typeof setTimeout>;
   #syncing?: Promise<void>;
+  /** Kernel events for paths the first baseline had not read yet. */
+  readonly #held = new Map<string, FimEvent[]>();
+
+  /**
+   * The first baseline read `path`: events the kernel sent before that read
+   * are re-checked against it now (a rename or link the read already
+   * includes is reported as touched, with its process).
+   */
+  baselined(path: string): void {
+    const entry = this.watch.get(path);
+    if (entry) entry.awaitingBaseline = false;
+    const held = this.#held.get(path);
+    if (!held) return;
+    this.#held.delete(path);
+    for (const c of held) this.schedule(path, c, "live");
+  }
+
   /** Paths added with a state already (new directories): report them as created. */
   readonly #fresh = new Set<string>();
 
@@ -148,11 +165,16 @@ export class FileMonitor {
 
   readonly #rearmTimers = new Set<ReturnType<typeof setTimeout>>();
 
-  /** Re-arms a coalesced kernel key after `ms` (unplaced paths, mounts): at most one event per period. */
-  #rearmLater(id: InodeId, ms: number): void {
+  /**
+   * Re-arms a coalesced kernel key after `ms` (unplaced paths, mounts): at
+   * most one event per period. What the kernel folded into the pending key
+   * meanwhile is covered by checking once more right after re-arming.
+   */
+  #rearmLater(id: InodeId, ms: number, recheck: () => void): void {
     const t = setTimeout(() => {
       this.#rearmTimers.delete(t);
       this.opts.rearm(id);
+      recheck();
     }, ms);
     this.#rearmTimers.add(t);
   }
@@ -165,7 +187,15 @@ export class FileMonitor {
    * those that changed.
    */
   #onUnplaced(e: FimEvent): void {
-    this.#rearmLater({ dev: FIM_DEV_UNPLACED, ino: e.ino }, UNPLACED_REARM_MS);
+    this.#rearmLater(
+      { dev: FIM_DEV_UNPLACED, ino: e.ino },
+      UNPLACED_REARM_MS,
+      () => this.#checkUnplaced(e),
+    );
+    this.#checkUnplaced(e);
+  }
+
+  #checkUnplaced(e: FimEvent): void {
     const why = "the kernel could not place the path on a directory (.., symlink or long path)";
     const candidates = e.name
       ? this.watch.pathsNamed(e.name)
@@ -189,7 +219,15 @@ export class FileMonitor {
    * paths whose inode is not the one watched.
    */
   #onMount(e: FimEvent): void {
-    this.#rearmLater({ dev: FIM_DEV_MOUNT, ino: 0n }, UNPLACED_REARM_MS);
+    this.#rearmLater(
+      { dev: FIM_DEV_MOUNT, ino: 0n },
+      UNPLACED_REARM_MS,
+      () => this.#checkMounts(e),
+    );
+    this.#checkMounts(e);
+  }
+
+  #checkMounts(e: FimEvent): void {
     const why = `a mount changed what the path resolves to (${e.comm} [${e.tgid}] mounted)`;
     this.watch.keys.refresh();
     for (const entry of this.watch.entries()) {
@@ -386,6 +424,14 @@ export class FileMonitor {
   ): Promise<void> {
     const entry = this.watch.get(path);
     if (!entry) return;
+    if (entry.awaitingBaseline) {
+      // The first baseline has not read it yet: compare against that read, never
+      // against nothing (which would say "created" for a file that existed).
+      const held = this.#held.get(path) ?? [];
+      held.push(...causes);
+      this.#held.set(path, held);
+      return;
+    }
     const fresh = this.#fresh.delete(path);
     const before = fresh ? undefined : entry.state;
     if (entry.state) this.opts.rearm(entry.state.id);

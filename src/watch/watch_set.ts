@@ -36,6 +36,8 @@ export interface WatchEntry {
   recursive?: boolean;
   /** A directory reported as an entry only (created, deleted), its contents not watched. */
   shallow?: boolean;
+  /** Not read yet by the first baseline: kernel events for it wait for that read. */
+  awaitingBaseline?: boolean;
 }
 
 /** What listing a watched directory found against the tree. */
@@ -52,6 +54,7 @@ export interface DirDiff {
 export interface AddOptions {
   recursive?: boolean;
   shallow?: boolean;
+  awaitingBaseline?: boolean;
 }
 
 /** Paths ↔ inodes ↔ basenames, mirrored into the kernel. */
