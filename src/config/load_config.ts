@@ -7,6 +7,8 @@
  */
 import { isAbsolute } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
+import { parseListen } from "../metrics/prometheus_endpoint.ts";
+import { FACILITIES, hostPort } from "../outputs/syslog_output.ts";
 import type {
   Config,
   ConsumerName,
@@ -32,7 +34,8 @@ export interface LoadedConfig {
 /** Defaults for a daemon. */
 export const CONFIG_DEFAULTS = {
   database: "/var/lib/bpfink/bpfink.db",
-  keyFile: "/etc/bpfink/hmac.key",
+  // In the state directory: the shipped unit makes /etc read-only (ProtectSystem=strict).
+  keyFile: "/var/lib/bpfink/hmac.key",
   logLevel: "info",
   reconcileIntervalMs: 10 * 60_000,
   diffMaxBytes: 256 * 1024,
@@ -198,11 +201,16 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
   const typeNode = isMap(node)
     ? (node as YAMLMap).get("type", true) as Node | undefined
     : undefined;
-  const type = c.oneOf(typeNode, "output type", ["stdout", "file", "syslog", "http"] as const);
+  const type = c.oneOf(
+    typeNode,
+    "output type",
+    ["stdout", "file", "syslog", "http", "nats"] as const,
+  );
   if (!type) {
-    if (!typeNode) c.at(node, "output: type is required (stdout, file, syslog or http)");
+    if (!typeNode) c.at(node, "output: type is required (stdout, file, syslog, http or nats)");
     return undefined;
   }
+  if (type === "nats") return loadNatsOutput(c, node);
   if (type === "stdout") {
     const f = c.fields(node, ["type", "format"], "stdout output");
     return {
@@ -221,7 +229,7 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
   if (type === "syslog") {
     const f = c.fields(
       node,
-      ["type", "transport", "address", "app_name", "facility", "buffer"],
+      ["type", "transport", "address", "app_name", "facility", "buffer", "sd_id"],
       "syslog output",
     );
     const transport =
@@ -229,13 +237,30 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
         "udp";
     const address = c.str(f.get("address") ?? undefined, "address") ??
       (transport === "unix" ? "/dev/log" : "127.0.0.1:514");
+    if (transport === "unix" && !isAbsolute(address)) {
+      c.at(f.get("address"), `syslog unix socket must be an absolute path, not "${address}"`);
+    } else if (transport !== "unix") {
+      try {
+        hostPort(address);
+      } catch (e) {
+        c.at(f.get("address"), `${(e as Error).message} (e.g. 127.0.0.1:514)`);
+      }
+    }
+    const facility = c.str(f.get("facility") ?? undefined, "facility") ?? "authpriv";
+    if (FACILITIES[facility] === undefined) {
+      c.at(
+        f.get("facility"),
+        `facility must be one of ${Object.keys(FACILITIES).join(", ")}, not "${facility}"`,
+      );
+    }
     return {
       type,
       transport,
       address,
       appName: c.str(f.get("app_name") ?? undefined, "app_name") ?? "bpfink",
-      facility: c.str(f.get("facility") ?? undefined, "facility") ?? "authpriv",
+      facility,
       buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
+      ...(f.has("sd_id") ? { sdId: c.str(f.get("sd_id") ?? undefined, "sd_id") } : {}),
     };
   }
   const f = c.fields(
@@ -250,6 +275,7 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
       "timeout",
       "buffer",
       "max_retries",
+      "index",
     ],
     "http output",
   );
@@ -283,6 +309,64 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
       timeoutMs: c.duration(f.get("timeout") ?? undefined, "timeout") ?? 10_000,
       buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
       maxRetries: c.int(f.get("max_retries") ?? undefined, "max_retries") ?? 5,
+      ...(f.has("index") ? { index: c.str(f.get("index") ?? undefined, "index") } : {}),
+    }
+    : undefined;
+}
+
+function loadNatsOutput(c: Checker, node: Node): OutputConfig | undefined {
+  const f = c.fields(
+    node,
+    [
+      "type",
+      "servers",
+      "subject",
+      "stream",
+      "replicas",
+      "duplicate_window",
+      "token",
+      "batch_size",
+      "timeout",
+      "buffer",
+      "max_retries",
+    ],
+    "nats output",
+  );
+  const serversNode = f.get("servers");
+  const servers: string[] = [];
+  if (!serversNode) c.at(node, "nats output: servers is required");
+  else if (!isSeq(serversNode)) c.at(serversNode, "servers must be a list of host:port");
+  else {
+    for (const s of serversNode.items) {
+      const v = c.str(s as Node, "server");
+      if (v === undefined) continue;
+      if (!/^(nats:\/\/)?(\[[0-9a-fA-F:]+\]|[^\s:/]+):\d{1,5}$/.test(v)) {
+        c.at(s as Node, `server must be host:port or nats://host:port, not "${v}"`);
+      } else servers.push(v);
+    }
+  }
+  const subject = c.str(f.get("subject") ?? undefined, "subject") ?? "bpfink.events";
+  if (!/^[^\s*>]+$/.test(subject)) {
+    c.at(f.get("subject"), "subject must be a NATS subject without spaces or wildcards");
+  }
+  const stream = c.str(f.get("stream") ?? undefined, "stream");
+  if (stream !== undefined && !/^[A-Za-z0-9_-]+$/.test(stream)) {
+    c.at(f.get("stream"), "stream must be letters, digits, _ or -");
+  }
+  return servers.length
+    ? {
+      type: "nats",
+      servers,
+      subject,
+      ...(stream ? { stream } : {}),
+      replicas: c.int(f.get("replicas") ?? undefined, "replicas", 1) ?? 1,
+      duplicateWindowMs: c.duration(f.get("duplicate_window") ?? undefined, "duplicate_window") ??
+        120_000,
+      ...(f.has("token") ? { token: c.str(f.get("token") ?? undefined, "token") } : {}),
+      batchSize: c.int(f.get("batch_size") ?? undefined, "batch_size", 1) ?? 100,
+      timeoutMs: c.duration(f.get("timeout") ?? undefined, "timeout") ?? 5000,
+      buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
+      maxRetries: c.int(f.get("max_retries") ?? undefined, "max_retries") ?? 20,
     }
     : undefined;
 }
@@ -295,6 +379,11 @@ function loadMetrics(c: Checker, node: Node | null | undefined): MetricsConfig {
   if (p) {
     const pf = c.fields(p, ["listen"], "prometheus");
     out.prometheus = { listen: c.str(pf.get("listen") ?? undefined, "listen") ?? "127.0.0.1:9464" };
+    try {
+      parseListen(out.prometheus.listen);
+    } catch (e) {
+      c.at(pf.get("listen"), (e as Error).message);
+    }
   }
   const g = f.get("graphite");
   if (g) {
@@ -348,7 +437,9 @@ export function parseConfig(text: string): LoadedConfig {
   const watches: WatchConfig[] = [];
   if (!watchesNode) c.at(root, "config: watches is required (a list of paths to watch)");
   else if (!isSeq(watchesNode)) c.at(watchesNode, "watches must be a list");
-  else {
+  else if (watchesNode.items.length === 0) {
+    c.at(watchesNode, "watches is empty: list at least one path to watch");
+  } else {
     for (const w of watchesNode.items) {
       const item = isScalar(w) && typeof w.value === "string"
         ? { path: c.absPath(w as Node, "watch path"), plain: true }
