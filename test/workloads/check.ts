@@ -15,6 +15,8 @@ export interface Report {
   comm?: string;
   /** The monitor says the path was touched but its content did not change. */
   unchanged?: boolean;
+  /** For a move: where the path was before. */
+  from?: string;
 }
 
 /** The verdict for one workload. */
@@ -63,7 +65,24 @@ export function judge(
 ): Verdict {
   const dirsWithChanges = new Set([...truth.keys()].map((p) => p.slice(0, p.lastIndexOf("/"))));
   const byPath = new Map<string, Report[]>();
-  for (const r of reports) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  const add = (path: string, r: Report) => byPath.set(path, [...(byPath.get(path) ?? []), r]);
+  for (const r of reports) {
+    add(r.path, r);
+    // A move of a directory says that its new path and everything below it was
+    // created, and its old path and everything below it deleted.
+    if (r.action === "moved" && r.from) {
+      for (const p of after.keys()) {
+        if (p === r.path || p.startsWith(`${r.path}/`)) {
+          add(p, { ...r, path: p, action: "created" });
+        }
+      }
+      for (const p of before.keys()) {
+        if (p === r.from || p.startsWith(`${r.from}/`)) {
+          add(p, { ...r, path: p, action: "deleted" });
+        }
+      }
+    }
+  }
   const v: Verdict = { changed: truth.size, found: 0, missed: [], falseReports: [], unnamed: [] };
   for (const [path, change] of truth) {
     const hits = (byPath.get(path) ?? []).filter((r) => ACCEPTED[change].includes(r.action));

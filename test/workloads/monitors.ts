@@ -121,6 +121,7 @@ export class BpfinkMonitor extends StreamMonitor {
       action: e.event.action,
       comm: e.process?.name,
       unchanged: e.bpfink?.content_changed === false,
+      ...(e.bpfink?.from_path ? { from: e.bpfink.from_path } : {}),
     }];
   }
   /** Stderr lines bpfink printed. */
