@@ -740,7 +740,7 @@ export class Agent {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     this.#redelivery.close();
-    this.#monitor.stop();
+    await this.#monitor.stop();
     await this.#kernel.close();
     this.#bpfStats?.close();
     for (const o of this.opts.outputs) await o.close();
