@@ -110,6 +110,14 @@ const IO_URING: Record<string, string> = {
  */
 const FENTRY_FAST = ["write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile64", "splice"];
 
+/**
+ * The fentry and kprobe objects also hook notify_change(), where every
+ * attribute change lands whatever path, alias or ABI named the file.
+ */
+const NOTIFY_CHANGE =
+  "attribute changes (chmod, chown, utimes, truncate) through a symlink, another hard link, " +
+  "/proc/self/fd, an AT_EMPTY_PATH fd or a 32-bit syscall";
+
 /** The fentry and kprobe objects also hook io_write(), for io_uring writes on any kernel. */
 const IO_WRITE = "io_uring writes through io_write() (absent or inlined in this kernel)";
 
@@ -136,6 +144,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
       ...optionalSyscalls("exit_"),
       ...IO_URING,
       fim_io_write: IO_WRITE,
+      fim_notify_change: NOTIFY_CHANGE,
       fim_vfs_copy_file_range: OPTIONAL_SYSCALLS.copy_file_range,
       ...Object.fromEntries(
         FENTRY_FAST.filter((n) => n in OPTIONAL_SYSCALLS).map((n) => [
@@ -165,6 +174,8 @@ export const STRATEGIES: readonly StrategySpec[] = [
       ...IO_URING,
       enter_io_write: IO_WRITE,
       exit_io_write: IO_WRITE,
+      enter_notify_change: NOTIFY_CHANGE,
+      exit_notify_change: NOTIFY_CHANGE,
     },
   },
   {

@@ -4,7 +4,7 @@
  * by the daemon. No output, log line or database row may contain a hash.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { run, tempDir, waitFor } from "./helpers.ts";
+import { run, START_TIMEOUT_MS, tempDir, waitFor } from "./helpers.ts";
 import { Daemon } from "./daemon.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 
@@ -216,7 +216,7 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
     }
   })();
   try {
-    assert(await waitFor(() => lines.length > 0, 15_000), "no start record");
+    assert(await waitFor(() => lines.length > 0, START_TIMEOUT_MS), "no start record");
     assertEquals(
       (await run(["useradd", "--prefix", dir.path, "-u", "0", "-o", "-M", "mallory"])).code,
       0,

@@ -20,11 +20,14 @@ import { consumerContext } from "../consumers/consumer_context.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
 import { CONFIG_DEFAULTS } from "../config/load_config.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
-import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
+import { BaselineStore, NOT_IN_OUTBOX, stateOfRecord } from "../store/baseline_store.ts";
+import { registerStoreMetrics } from "../store/store_metrics.ts";
+import { checkHostKey } from "../store/key_check.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
+import { EarlyWatch } from "../events/early_watch.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
@@ -35,6 +38,7 @@ import {
   Pulled,
 } from "../metrics/metrics_registry.ts";
 import type { Output } from "../outputs/output.ts";
+import { registerAgentMetrics } from "../metrics/agent_metrics.ts";
 import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
@@ -42,6 +46,8 @@ import { WatchSet } from "../watch/watch_set.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
 import { FaultBoard } from "./failure_policy.ts";
+import { type Redelivery, RedeliveryQueue } from "./redelivery.ts";
+import { storeEvents } from "./store_events.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -71,6 +77,8 @@ export interface AgentOptions {
   maxWatches?: number;
   /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
   bpfStats?: boolean;
+  /** Aborts the start at its next step (SIGINT/SIGTERM during startup); `start` then throws it. */
+  signal?: AbortSignal;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -101,6 +109,8 @@ export function loadLibbpf(explicit?: string): Libbpf {
 export class Agent {
   #kernel: FimKernel;
   #monitor: FileMonitor;
+  /** Inodes watched before their first read, while the baseline is read (then undefined). */
+  #early?: EarlyWatch;
   #pipeline: ChangePipeline;
   #store: BaselineStore;
   #rules = new Map<string, WatchConfig>();
@@ -138,7 +148,7 @@ export class Agent {
     this.#kernel = kernel;
     this.#store = store;
     for (const o of opts.outputs) {
-      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(events, ok);
+      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(o, events, ok);
     }
     for (const w of opts.watches) this.#rules.set(w.path, w);
     this.watch = new WatchSet(kernel);
@@ -173,8 +183,12 @@ export class Agent {
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
-    kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
+    this.#early = new EarlyWatch(kernel, this.watch, (e) => this.#monitor.onKernelEvent(e));
+    kernel.onEvent = (e) => {
+      if (!this.#early?.hold(e)) this.#monitor.onKernelEvent(e);
+    };
     this.#registerMetrics();
+    registerStoreMetrics(this.metrics, store, () => this.#redelivery.size);
     this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
     if (opts.reconcileIntervalMs) {
       this.#timers.push(setInterval(() => this.reconcile(), opts.reconcileIntervalMs));
@@ -188,6 +202,15 @@ export class Agent {
     for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
       m.add(x);
     }
+    registerAgentMetrics(m, {
+      version: VERSION,
+      strategy: k.spec.name,
+      object: k.spec.object,
+      fallbacks: () =>
+        this.opts.force ? 0 : this.trials.filter((t) => t.outcome === "rejected").length,
+      outboxBacklog: () => this.#outbox.size,
+      outputs: () => this.opts.outputs,
+    });
     m.add(
       new Pulled(
         "bpfink_ringbuf_drops_total",
@@ -307,6 +330,7 @@ export class Agent {
       targets.push(...r.targets);
       missing.push(...r.missing);
     }
+    opts.signal?.throwIfAborted();
     if (targets.length === 0) {
       throw new AgentError(
         `none of the paths exist: ${opts.watches.map((w) => w.path).join(", ")}`,
@@ -314,7 +338,13 @@ export class Agent {
       );
     }
     const key = opts.keyFile ? loadOrCreateHostKey(opts.keyFile) : ephemeralHostKey();
-    const store = BaselineStore.open(opts.database ?? ":memory:");
+    const ref: { agent?: Agent } = {};
+    const store = BaselineStore.open(opts.database ?? ":memory:", {
+      faults: {
+        fault: (...a) => ref.agent?.faults.fault(...a),
+        recovered: (...a) => ref.agent?.faults.recovered(...a),
+      },
+    });
     const lib = loadLibbpf(opts.libbpf);
     const choice = await chooseStrategy(lib, facts, {
       objects: EMBEDDED_OBJECTS,
@@ -325,6 +355,11 @@ export class Agent {
         Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
       onEvent: () => {},
     });
+    if (opts.signal?.aborted) {
+      await choice.kernel?.close();
+      store.close();
+      opts.signal.throwIfAborted();
+    }
     if (!choice.kernel) {
       store.close();
       const why = choice.trials.filter((t) => t.outcome === "rejected").map((t) =>
@@ -335,7 +370,9 @@ export class Agent {
           `Run "bpfink kernels" for details.`,
       );
     }
+    const keyChanged = opts.keyFile ? checkHostKey(store, key) : false;
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
+    ref.agent = agent;
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
     if (opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1") {
       try {
@@ -352,11 +389,17 @@ export class Agent {
       }
       await agent.#baseline(targets, missing);
       await agent.#adding;
+      opts.signal?.throwIfAborted();
     } catch (e) {
       await agent.stop();
       throw e;
     }
-    agent.#publish(agent.#startRecord());
+    // Through #deliver: an output that drops the start record gets it again (redelivery.ts).
+    agent.#deliver([agent.#startRecord()], [NOT_IN_OUTBOX]);
+    for (const e of storeEvents(store, agent.hostname, keyChanged)) {
+      const [q] = store.commit([], [e]);
+      agent.#deliver([e], [q.id]);
+    }
     // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
     // idling needs a fraction of it.
     giveBackMemory();
@@ -394,7 +437,10 @@ export class Agent {
     const BATCH = 200;
     let adoptions: [string, FileState | undefined][] = [];
     for (let i = 0; i < all.length; i += WINDOW) {
+      this.opts.signal?.throwIfAborted();
       const chunk = all.slice(i, i + WINDOW);
+      // Each inode enters the kernel map before its first read (EarlyWatch).
+      await Promise.all(chunk.map((t) => this.#early?.before(t.path, t.kind)));
       const states = await Promise.all(
         chunk.map((t) =>
           readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
@@ -418,7 +464,7 @@ export class Agent {
           continue;
         }
         const before = rec ? stateOfRecord(rec) : undefined;
-        const action = classify(t.kind, before, state);
+        const action = classify(t.kind, before, this.#pipeline.keyed(t.path, state));
         if (!action) continue;
         this.#pipeline.handle({
           action,
@@ -431,11 +477,14 @@ export class Agent {
           reason: "offline",
         });
       }
+      this.#early?.settle();
       if (adoptions.length >= BATCH) {
         this.#pipeline.adoptMany(adoptions);
         adoptions = [];
       }
     }
+    this.#early?.settle(true);
+    this.#early = undefined;
     this.#pipeline.adoptMany(adoptions);
     this.opts.onProgress?.(all.length, all.length, bytes);
     // Recorded paths not found now: deleted while we were down if their directory is
@@ -545,7 +594,12 @@ export class Agent {
   }
 
   /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */
-  readonly #unsettled = new Map<string, { outboxId: number; left: number; lost: boolean }>();
+  readonly #unsettled = new Map<
+    string,
+    { outboxId: number; left: number; failed: Output[]; attempt: number }
+  >();
+  /** Events an output dropped, tried again while running (redelivery.ts). */
+  readonly #redelivery = new RedeliveryQueue((r) => this.#redeliver(r));
 
   /**
    * Publishes committed events. The outbox row of an event is acknowledged
@@ -555,29 +609,70 @@ export class Agent {
    * when the agent died, stays in the outbox and is delivered again on the
    * next start.
    */
+  /** Outbox rows not acknowledged yet (the backlog gauge). */
+  readonly #outbox = new Set<number>();
+
+  #ack(ids: number[]): void {
+    for (const id of ids) this.#outbox.delete(id);
+    this.#store.ack(ids);
+  }
+
   #deliver(events: ChangeEvent[], outboxIds: number[]): void {
+    for (const id of outboxIds) this.#outbox.add(id);
     const queued = this.opts.outputs.filter((o) => o instanceof QueuedOutput).length;
     if (queued > 0) {
       events.forEach((e, i) =>
-        this.#unsettled.set(e.event.id, { outboxId: outboxIds[i], left: queued, lost: false })
+        this.#unsettled.set(e.event.id, {
+          outboxId: outboxIds[i],
+          left: queued,
+          failed: [],
+          attempt: 0,
+        })
       );
     }
     for (const e of events) this.#publish(e);
-    if (queued === 0) this.#store.ack(outboxIds);
+    if (queued === 0) this.#ack(outboxIds);
   }
 
   /** A queued output settled `events`: acknowledge those every output has delivered. */
-  #settled(events: readonly ChangeEvent[], delivered: boolean): void {
+  #settled(o: Output, events: readonly ChangeEvent[], delivered: boolean): void {
     const done: number[] = [];
     for (const e of events) {
       const u = this.#unsettled.get(e.event.id);
       if (!u) continue;
-      if (!delivered) u.lost = true;
+      if (!delivered) u.failed.push(o);
       if (--u.left > 0) continue;
       this.#unsettled.delete(e.event.id);
-      if (!u.lost) done.push(u.outboxId);
+      if (!u.failed.length) done.push(u.outboxId);
+      else {
+        this.#redelivery.add({
+          event: e,
+          outboxId: u.outboxId,
+          outputs: u.failed,
+          attempt: u.attempt,
+        });
+      }
     }
-    if (done.length && !this.#storeClosed) this.#store.ack(done);
+    if (done.length && !this.#storeClosed) this.#ack(done);
+  }
+
+  /** Tries an event again on the outputs that dropped it (same event.id, flagged). */
+  #redeliver(r: Redelivery): void {
+    if (this.#stopped) return;
+    const e = { ...r.event, bpfink: { ...r.event.bpfink, redelivered: true } };
+    this.#unsettled.set(e.event.id, {
+      outboxId: r.outboxId,
+      left: r.outputs.length,
+      failed: [],
+      attempt: r.attempt,
+    });
+    for (const o of r.outputs) {
+      try {
+        o.write(e);
+      } catch (err) {
+        log("output").error(`${o.name}: ${err instanceof Error ? err.message : err}`);
+      }
+    }
   }
 
   #publish(e: ChangeEvent): void {
@@ -624,6 +719,7 @@ export class Agent {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    this.#redelivery.close();
     this.#monitor.stop();
     await this.#kernel.close();
     this.#bpfStats?.close();

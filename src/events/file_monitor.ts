@@ -14,7 +14,7 @@ import {
   stateChanged,
   withoutContent,
 } from "../watch/file_state.ts";
-import type { InodeId } from "../watch/inode_key.ts";
+import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
 import type { WatchEntry, WatchSet } from "../watch/watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
@@ -285,6 +285,13 @@ export class FileMonitor {
     let after: FileState | undefined;
     try {
       after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      // A new inode (replaced, created) enters the kernel map only now: read it
+      // once more under watch, so a write that raced the first read is in the
+      // second one or sends an event.
+      if (after && (!before || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
+        this.watch.setState(path, withoutContent(after));
+        after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      }
     } catch (e) {
       this.opts.warn(
         `cannot read ${path}: ${e instanceof Error ? e.message : e}; keeping the last known state`,

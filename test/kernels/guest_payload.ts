@@ -75,8 +75,8 @@ export async function missingFromPayload(
     throw new Error(`deno info ${script}: ${new TextDecoder().decode(out.stderr).trim()}`);
   }
   const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { specifier: string; error?: string }[];
-    npmPackages?: Record<string, unknown>;
+    modules: { specifier: string; error?: string; npmPackage?: string }[];
+    npmPackages?: Record<string, { dependencies?: string[] }>;
   };
   const carried = (guest: string, host: string) =>
     payload.some((e) =>
@@ -96,7 +96,16 @@ export async function missingFromPayload(
     if (!carried(`/bpfink/${rel}`, host)) missing.push(rel);
   }
   const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
-  for (const id of Object.keys(info.npmPackages ?? {})) {
+  // The npm packages the script's graph reaches, with their dependencies (the
+  // lock file lists every package of the project, used here or not).
+  const needed = new Set<string>();
+  const reach = (id: string) => {
+    if (needed.has(id)) return;
+    needed.add(id);
+    for (const d of info.npmPackages?.[id]?.dependencies ?? []) reach(d);
+  };
+  for (const m of info.modules) if (m.npmPackage) reach(m.npmPackage);
+  for (const id of needed) {
     const at = id.lastIndexOf("@");
     const [name, version] = [id.slice(0, at), id.slice(at + 1).split("_")[0]];
     const dir = `/npm/registry.npmjs.org/${name}/${version}`;
