@@ -265,9 +265,7 @@ Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain
   const raw = (path: string) =>
     d.changes().some((e) => e.file?.path === path && e.event.dataset === "bpfink.file");
   try {
-    // Started: waited for here, not with d.started(), which gives up after 15 s on a busy host.
-    const up = await waitFor(() => d.events.some((e) => e.event.action === "started"), 120_000);
-    assert(up, `daemon did not start: ${d.stderr}`);
+    await d.started();
     const backupsReported = async (files: string[]) => {
       for (const f of files) {
         await Deno.stat(`${root}/etc/${f}`); // the tool really wrote the backup
