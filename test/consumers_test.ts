@@ -241,7 +241,7 @@ const account = (e: ChangeEvent) =>
   (e.user as { target?: { name?: string }; name?: string } | undefined)?.target?.name ??
     e.user?.name;
 
-Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain files: one useradd gives one user_added", async () => {
+Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain files: one useradd gives one user_added; glibc's uid-0 forms are users", async () => {
   await using dir = await tempDir();
   const root = dir.path;
   await Deno.mkdir(`${root}/etc/sudoers.d`, { recursive: true });
@@ -303,6 +303,23 @@ Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain
     assertEquals(groups, ["gcarol", "gdave"]);
     for (const f of ["passwd-", "shadow-", "group-", "gshadow-"]) {
       assertEquals(semantic(`${root}/etc/${f}`).map((e) => e.event.action), [], f);
+    }
+
+    // The lines glibc reads as uid 0 that bpfink used to skip (issue 11), appended by a shell.
+    const sh = await run([
+      "sh",
+      "-c",
+      `printf 'sp:x: 0:0::/root:/bin/bash\\nplus:x:+0:0::/root:/bin/bash\\nta\\tb:x:0:0::/root:/bin/bash\\n' >> ${root}/etc/passwd`,
+    ]);
+    assertEquals(sh.code, 0, sh.stderr);
+    for (const name of ["sp", "plus", "ta\tb"]) {
+      const e = await expectEvent(
+        d,
+        (e) => e.event.action === "user_added" && account(e) === name,
+        JSON.stringify(name),
+        60_000,
+      );
+      assertEquals((e.user as { target?: { id?: string } }).target?.id ?? e.user?.id, "0");
     }
 
     // sudo skips sudoers.d names ending in ~ or holding a dot: reported, never as rules.
