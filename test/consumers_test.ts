@@ -45,8 +45,9 @@ async function expectEvent(
   d: Daemon,
   pred: (e: ChangeEvent) => boolean,
   what: string,
+  timeoutMs = 5000,
 ): Promise<ChangeEvent> {
-  const ok = await waitFor(() => d.changes().some(pred), 5000);
+  const ok = await waitFor(() => d.changes().some(pred), timeoutMs);
   assert(ok, `${what} not reported; got:\n${actions(d.changes()).join("\n")}`);
   return d.changes().find(pred)!;
 }
@@ -235,7 +236,12 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
   }
 });
 
-Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain files: one useradd gives one user_added", async () => {
+/** The account an event is about: `user.target.name` (ECS), or `user.name` before that. */
+const account = (e: ChangeEvent) =>
+  (e.user as { target?: { name?: string }; name?: string } | undefined)?.target?.name ??
+    e.user?.name;
+
+Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain files: one useradd gives one user_added; glibc's uid-0 forms are users", async () => {
   await using dir = await tempDir();
   const root = dir.path;
   await Deno.mkdir(`${root}/etc/sudoers.d`, { recursive: true });
@@ -259,20 +265,23 @@ Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain
   const raw = (path: string) =>
     d.changes().some((e) => e.file?.path === path && e.event.dataset === "bpfink.file");
   try {
-    // Started: waited for here, not with d.started(), which gives up after 15 s on a busy host.
-    const up = await waitFor(() => d.events.some((e) => e.event.action === "started"), 120_000);
-    assert(up, `daemon did not start: ${d.stderr}`);
+    await d.started();
     const backupsReported = async (files: string[]) => {
       for (const f of files) {
         await Deno.stat(`${root}/etc/${f}`); // the tool really wrote the backup
-        const seen = await waitFor(() => raw(`${root}/etc/${f}`), 10_000);
+        const seen = await waitFor(() => raw(`${root}/etc/${f}`), 60_000);
         assert(seen, `${f} not reported as a file: ${actions(d.changes()).join("\n")}`);
       }
     };
     for (const [i, name] of ["carol", "dave"].entries()) {
       const add = await run(["useradd", "--prefix", root, "-u", `${1600 + i}`, "-M", name]);
       assertEquals(add.code, 0, add.stderr);
-      await expectEvent(d, (e) => e.event.action === "user_added" && e.user?.name === name, name);
+      await expectEvent(
+        d,
+        (e) => e.event.action === "user_added" && account(e) === name,
+        name,
+        60_000,
+      );
       await backupsReported(["passwd-", "shadow-"]);
       const grp = await run(["groupadd", "--prefix", root, "-g", `${2600 + i}`, `g${name}`]);
       assertEquals(grp.code, 0, grp.stderr);
@@ -280,14 +289,13 @@ Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain
         d,
         (e) => e.event.action === "group_added" && e.group?.name === `g${name}`,
         name,
+        60_000,
       );
       await backupsReported(["group-", "gshadow-"]);
     }
     // ... and never by meaning: exactly one user_added per useradd, one group_added per
     // groupadd, none from a backup (which holds the previous content).
-    const added = d.changes().filter((e) => e.event.action === "user_added").map((e) =>
-      e.user?.name
-    );
+    const added = d.changes().filter((e) => e.event.action === "user_added").map(account);
     assertEquals(added, ["carol", "dave"]);
     const groups = d.changes().filter((e) => e.event.action === "group_added").map((e) =>
       e.group?.name
@@ -297,6 +305,23 @@ Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain
       assertEquals(semantic(`${root}/etc/${f}`).map((e) => e.event.action), [], f);
     }
 
+    // The lines glibc reads as uid 0 that bpfink used to skip (issue 11), appended by a shell.
+    const sh = await run([
+      "sh",
+      "-c",
+      `printf 'sp:x: 0:0::/root:/bin/bash\\nplus:x:+0:0::/root:/bin/bash\\nta\\tb:x:0:0::/root:/bin/bash\\n' >> ${root}/etc/passwd`,
+    ]);
+    assertEquals(sh.code, 0, sh.stderr);
+    for (const name of ["sp", "plus", "ta\tb"]) {
+      const e = await expectEvent(
+        d,
+        (e) => e.event.action === "user_added" && account(e) === name,
+        JSON.stringify(name),
+        60_000,
+      );
+      assertEquals((e.user as { target?: { id?: string } }).target?.id ?? e.user?.id, "0");
+    }
+
     // sudo skips sudoers.d names ending in ~ or holding a dot: reported, never as rules.
     for (const f of ["evil~", "evil.dpkg-old"]) {
       await Deno.writeTextFile(`${root}/etc/sudoers.d/${f}`, "eve ALL=(ALL) NOPASSWD: ALL\n");
@@ -304,12 +329,13 @@ Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain
     await Deno.writeTextFile(`${root}/etc/sudoers.d/real`, "frank ALL=(ALL) NOPASSWD: ALL\n");
     await expectEvent(
       d,
-      (e) => e.event.action === "sudoers_rule_added" && e.user?.name === "frank",
+      (e) => e.event.action === "sudoers_rule_added" && account(e) === "frank",
       "rule in sudoers.d/real",
+      60_000,
     );
     for (const f of ["evil~", "evil.dpkg-old"]) {
       assert(
-        await waitFor(() => raw(`${root}/etc/sudoers.d/${f}`), 5000),
+        await waitFor(() => raw(`${root}/etc/sudoers.d/${f}`), 60_000),
         `${f} not reported as a file`,
       );
       assertEquals(semantic(`${root}/etc/sudoers.d/${f}`).map((e) => e.event.action), [], f);
