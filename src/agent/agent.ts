@@ -21,6 +21,7 @@ import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { withEnvelope } from "../events/ecs_event.ts";
+import { watchPolicy } from "../events/watch_policy.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
@@ -112,6 +113,11 @@ export class Agent {
     "bpfink_events_total",
     "Change events reported, by event.action.",
   );
+  #ignored = new LabeledCounter(
+    "bpfink_events_ignored_total",
+    "Changes an ignore rule kept from being reported (baseline still updated), by rule kind.",
+    ["reason"],
+  );
   /** Rescans caused by dropped events. */
   rescans = 0;
   /** Which libbpf was loaded. */
@@ -151,6 +157,10 @@ export class Agent {
       ctx: consumerContext(key, (m) => log("consumer").warn(m)),
       ruleFor: (path) => this.#ruleFor(path),
       deliver: (events, outboxIds) => this.#deliver(events, outboxIds),
+      onIgnored: (c, why) => {
+        this.#ignored.inc({ reason: why.split(" ")[0] });
+        log("consumer").debug(`${c.path} ${c.action}: not reported (ignore rule: ${why})`);
+      },
       watchAlso: (paths, consumer) => {
         this.#adding = this.#adding.then(() => this.#watchMore(paths, consumer)).catch((e) =>
           log("watch").warn(`cannot watch included files: ${e instanceof Error ? e.message : e}`)
@@ -177,6 +187,7 @@ export class Agent {
     const m = this.metrics;
     const k = this.#kernel;
     m.add(this.#eventsByAction);
+    m.add(this.#ignored);
     registerAgentMetrics(m, {
       version: VERSION,
       strategy: k.spec.name,
@@ -358,6 +369,7 @@ export class Agent {
       consumer: w?.consumer ?? consumerNameFor(path),
       secret: w?.secret ?? false,
       diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
+      policy: watchPolicy(w),
     };
   }
 
