@@ -9,6 +9,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./agent/agent.ts";
 import { AgentError } from "./agent/agent_error.ts";
+import { checkCommand } from "./cli/check_command.ts";
 import { completionScript } from "./cli/completions.ts";
 import { configCheckCommand } from "./cli/config_command.ts";
 import { kernelsCommand } from "./cli/kernels_command.ts";
@@ -39,6 +40,8 @@ Examples:
     sudo bpfink kernels
   Run as a daemon:
     sudo bpfink run --config /etc/bpfink/config.yaml
+  Compare the disk with the baseline once (cron):
+    sudo bpfink check --config /etc/bpfink/config.yaml
   Validate a config:
     bpfink config check /etc/bpfink/config.yaml
   Install completions:
@@ -46,7 +49,8 @@ Examples:
 
 Exit status:
   0  stopped by SIGINT or SIGTERM, or the command succeeded
-  1  bpfink cannot run here (not root, no BTF, no working kernel object, ...)
+  1  bpfink cannot run here (not root, no BTF, no working kernel object, ...);
+     check: the disk differs from the baseline
   2  usage error, invalid config, or none of the paths exist
 
 Environment:
@@ -107,6 +111,13 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .description("validate a config file; problems are printed as FILE:LINE:COL")
     .argument("<file>", "the config file")
     .action((file: string) => run(configCheckCommand(file)));
+  program.command("check")
+    .description(
+      "compare the disk with the recorded baseline once (for cron and CI); exit 1 on differences",
+    )
+    .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
+    .option("--json", "one JSON object per difference")
+    .action((opts) => run(checkCommand(opts)));
   program.command("completions")
     .description("print a shell completion script")
     .argument("<shell>", "bash, zsh or fish")
