@@ -12,6 +12,8 @@ import { AgentError } from "./agent/agent_error.ts";
 import { checkCommand } from "./cli/check_command.ts";
 import { completionScript } from "./cli/completions.ts";
 import { configCheckCommand } from "./cli/config_command.ts";
+import { eventsCommand } from "./cli/events_command.ts";
+import { statusCommand } from "./cli/status_command.ts";
 import { kernelsCommand } from "./cli/kernels_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { watchCommand } from "./cli/watch_command.ts";
@@ -42,6 +44,9 @@ Examples:
     sudo bpfink run --config /etc/bpfink/config.yaml
   Compare the disk with the baseline once (cron):
     sudo bpfink check --config /etc/bpfink/config.yaml
+  Past events, and the daemon's state:
+    sudo bpfink events --since 2h --path '/etc/sudoers*'
+    sudo bpfink status
   Validate a config:
     bpfink config check /etc/bpfink/config.yaml
   Install completions:
@@ -118,6 +123,23 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
     .option("--json", "one JSON object per difference")
     .action((opts) => run(checkCommand(opts)));
+  program.command("events")
+    .description("query past events from the daemon's database, as a table or JSON lines")
+    .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
+    .option("--since <when>", "from this time: ISO 8601 date or a duration ago (30m, 2h, 7d)")
+    .option("--until <when>", "up to this time")
+    .option("--path <glob>", "only paths matching this glob (* ** ? [..])")
+    .option("--action <action>", "only this event.action (modified, user_added, ...)")
+    .option("--limit <n>", "at most this many events, the newest (default 1000)")
+    .option("--json", "one JSON object per line")
+    .action((opts) => run(eventsCommand(opts)));
+  program.command("status")
+    .description(
+      "show the daemon: kernel object, watches, backlog, last reconcile, kernel cost per program",
+    )
+    .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
+    .option("--json", "machine-readable output")
+    .action((opts) => run(statusCommand(opts)));
   program.command("completions")
     .description("print a shell completion script")
     .argument("<shell>", "bash, zsh or fish")
