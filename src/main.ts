@@ -21,7 +21,8 @@ import { setupLogging } from "./log.ts";
 
 const STRATEGY_HELP = "only try this kernel object: fentry, kprobe or tracepoint";
 
-const MANUAL = `
+/** The manual part of `--help` (after the options): also the man page's sections. */
+export const MANUAL = `
 Description:
   bpfink filters file events inside the kernel with BPF, by inode, and reports
   each change to a watched file with the process and user that made it. Files
