@@ -12,7 +12,7 @@ async function pane(session: string, escapes = false): Promise<string> {
 async function waitForPane(
   session: string,
   pred: (s: string) => boolean,
-  ms = 15_000,
+  ms = 90_000,
 ): Promise<string> {
   let last = "";
   const end = Date.now() + ms;
@@ -92,7 +92,7 @@ Deno.test("not a terminal: no escape codes in the output", async () => {
   const readingErr = (async () => {
     for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) errs.push(c);
   })();
-  await waitFor(() => errs.join("").includes("Ctrl-C to stop"), 15_000);
+  await waitFor(() => errs.join("").includes("Ctrl-C to stop"), 90_000);
   await Deno.writeTextFile(f, "b\n", { append: true });
   await waitFor(() => chunks.join("").includes("modified"), 5000);
   child.kill("SIGINT");
