@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
 # To build and run: clang/llvm/libbpf-dev/bpftool build the BPF objects, libbpf1 is the
-# libbpf the agent loads; npm fetches Deno.
-APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc util-linux)
+# libbpf the agent loads; npm fetches Deno; gcc, zstd and libzstd-dev build dist/bpfink's
+# launcher and compress its payload.
+APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc util-linux
+  zstd libzstd-dev)
 
 # With --test, what the tests and benchmarks use as well: python3, sed, procps, tmux,
 # passwd (useradd...), sudo (visudo) and fio (io_uring writes) make real changes; qemu,
@@ -49,5 +51,5 @@ node_modules/.bin/deno --version >/dev/null
 mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 
-node_modules/.bin/deno run -A build.ts bpf libbpf --if-needed
-echo "setup: ready. Run: sudo ./bpfink --paths /etc/passwd,/etc/shadow" >&2
+node_modules/.bin/deno run -A build.ts bpf libbpf binary --if-needed
+echo "setup: ready. Run: sudo ./bpfink --paths /etc/passwd,/etc/shadow (or dist/bpfink, the single file)" >&2

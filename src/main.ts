@@ -10,6 +10,8 @@ import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./agent/agent.ts";
 import { AgentError } from "./agent/agent_error.ts";
 import { checkCommand } from "./cli/check_command.ts";
+import { describeFatal } from "./agent/failure_policy.ts";
+import { versionLine } from "./build_info.ts";
 import { completionScript } from "./cli/completions.ts";
 import { configCheckCommand } from "./cli/config_command.ts";
 import { eventsCommand } from "./cli/events_command.ts";
@@ -18,6 +20,7 @@ import { kernelsCommand } from "./cli/kernels_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { watchCommand } from "./cli/watch_command.ts";
 import { setupLogging } from "./log.ts";
+import { catchTermination } from "./cli/signals.ts";
 
 const STRATEGY_HELP = "only try this kernel object: fentry, kprobe or tracepoint";
 
@@ -65,7 +68,7 @@ Environment:
 
 Files:
   /etc/bpfink/config.yaml      daemon config
-  /etc/bpfink/hmac.key         per-host key for secret fingerprints (0600)
+  /var/lib/bpfink/hmac.key     per-host key for secret fingerprints (0600)
   /var/lib/bpfink/bpfink.db    baseline database (SQLite)
   /run/bpfink/                 the embedded libbpf, written at start`;
 
@@ -75,8 +78,10 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .description(
       "File-integrity monitoring with BPF: reports what changed in watched files, and who changed it.",
     )
-    .version(VERSION, "-V, --version")
+    .version(versionLine(VERSION), "-V, --version")
     .enablePositionalOptions()
+    // Before the subcommands: they inherit it, so their usage errors exit 2 too.
+    .exitOverride()
     .option("--paths <list>", "comma-separated files or directories to watch")
     .option("--json", "print one JSON object per line (ECS field names) instead of text")
     .option("--probe <strategy>", STRATEGY_HELP)
@@ -104,6 +109,10 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .option("--btf <file>", "kernel BTF for CO-RE")
     .option("--libbpf <file>", "libbpf shared object to use")
     .option("--json", "machine-readable output")
+    .option(
+      "--stats <seconds>",
+      "also sample what the bpfink programs running now cost (BPF run-time statistics)",
+    )
     .action((opts) => run(kernelsCommand(opts)));
   program.command("run")
     .description("run as a daemon with a YAML config")
@@ -152,11 +161,12 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
       Deno.stdout.writeSync(new TextEncoder().encode(script));
       run(Promise.resolve(0));
     });
-  program.exitOverride();
   return program;
 }
 
 async function main(args: string[]): Promise<number> {
+  // First of all: a SIGINT or SIGTERM from here on is a clean stop with exit 0.
+  catchTermination();
   setupLogging();
   let pending: Promise<number> | undefined;
   const program = buildCli((p) => (pending = p));
@@ -170,11 +180,9 @@ async function main(args: string[]): Promise<number> {
         ? 0
         : 2;
     }
-    if (e instanceof AgentError) {
-      console.error(`bpfink: ${e.message}`);
-      return e.exitCode;
-    }
-    throw e;
+    const fatal = describeFatal(e);
+    console.error(`bpfink: ${fatal.message}`);
+    return fatal.exitCode;
   }
 }
 

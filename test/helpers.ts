@@ -54,6 +54,13 @@ export async function tempDir(
   };
 }
 
+/**
+ * How long a test waits for bpfink to start. Starting loads and verifies BPF
+ * objects, which takes seconds on an idle machine and far longer on a loaded
+ * one; waiting returns as soon as it has started, so a long bound costs nothing.
+ */
+export const START_TIMEOUT_MS = 120_000;
+
 /** Polls `pred` every 5 ms until it holds or `timeoutMs` passes; returns whether it held. */
 export async function waitFor(pred: () => boolean, timeoutMs = 3000): Promise<boolean> {
   const end = Date.now() + timeoutMs;

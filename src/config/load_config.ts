@@ -16,6 +16,8 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from "yaml";
+import { parseListen } from "../metrics/prometheus_endpoint.ts";
+import { FACILITIES, hostPort } from "../outputs/syslog_output.ts";
 import type {
   Config,
   ConsumerName,
@@ -41,7 +43,8 @@ export interface LoadedConfig {
 /** Defaults for a daemon. */
 export const CONFIG_DEFAULTS = {
   database: "/var/lib/bpfink/bpfink.db",
-  keyFile: "/etc/bpfink/hmac.key",
+  // In the state directory: the shipped unit makes /etc read-only (ProtectSystem=strict).
+  keyFile: "/var/lib/bpfink/hmac.key",
   logLevel: "info",
   reconcileIntervalMs: 10 * 60_000,
   diffMaxBytes: 256 * 1024,
@@ -279,12 +282,28 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
         "udp";
     const address = c.str(f.get("address") ?? undefined, "address") ??
       (transport === "unix" ? "/dev/log" : "127.0.0.1:514");
+    if (transport === "unix" && !isAbsolute(address)) {
+      c.at(f.get("address"), `syslog unix socket must be an absolute path, not "${address}"`);
+    } else if (transport !== "unix") {
+      try {
+        hostPort(address);
+      } catch (e) {
+        c.at(f.get("address"), `${(e as Error).message} (e.g. 127.0.0.1:514)`);
+      }
+    }
+    const facility = c.str(f.get("facility") ?? undefined, "facility") ?? "authpriv";
+    if (FACILITIES[facility] === undefined) {
+      c.at(
+        f.get("facility"),
+        `facility must be one of ${Object.keys(FACILITIES).join(", ")}, not "${facility}"`,
+      );
+    }
     return {
       type,
       transport,
       address,
       appName: c.str(f.get("app_name") ?? undefined, "app_name") ?? "bpfink",
-      facility: c.str(f.get("facility") ?? undefined, "facility") ?? "authpriv",
+      facility,
       buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
       ...(f.has("sd_id") ? { sdId: c.str(f.get("sd_id") ?? undefined, "sd_id") } : {}),
     };
@@ -405,6 +424,11 @@ function loadMetrics(c: Checker, node: Node | null | undefined): MetricsConfig {
   if (p) {
     const pf = c.fields(p, ["listen"], "prometheus");
     out.prometheus = { listen: c.str(pf.get("listen") ?? undefined, "listen") ?? "127.0.0.1:9464" };
+    try {
+      parseListen(out.prometheus.listen);
+    } catch (e) {
+      c.at(pf.get("listen"), (e as Error).message);
+    }
   }
   const g = f.get("graphite");
   if (g) {
@@ -458,7 +482,9 @@ export function parseConfig(text: string): LoadedConfig {
   const watches: WatchConfig[] = [];
   if (!watchesNode) c.at(root, "config: watches is required (a list of paths to watch)");
   else if (!isSeq(watchesNode)) c.at(watchesNode, "watches must be a list");
-  else {
+  else if (watchesNode.items.length === 0) {
+    c.at(watchesNode, "watches is empty: list at least one path to watch");
+  } else {
     for (const w of watchesNode.items) {
       const item = isScalar(w) && typeof w.value === "string"
         ? { path: c.absPath(w as Node, "watch path"), plain: true }
