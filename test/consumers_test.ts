@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { run, START_TIMEOUT_MS, tempDir, waitFor } from "./helpers.ts";
 import { Daemon } from "./daemon.ts";
+import { checkEvent } from "./ecs_validate.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 
 /** A fixed SHA-512 crypt hash (of "hunter2"), the secret that must never leak. */
@@ -76,17 +77,19 @@ Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash 
     assertEquals(add.code, 0, add.stderr);
     const added = await expectEvent(
       d,
-      (e) => e.event.action === "user_added" && e.user?.name === "alice",
+      (e) => e.event.action === "user_added" && e.user?.target?.name === "alice",
       "user_added",
     );
-    assertEquals(added.user?.id, "1500");
+    assertEquals(added.user?.target?.id, "1500");
     assert(added.message!.startsWith("user alice added with uid 1500"), added.message);
     assertEquals(added.process?.name, "useradd");
+    // The actor (root, running useradd) is user.*; the account added is user.target.*.
+    assertEquals([added.user?.id, added.user?.name], ["0", "root"]);
 
     assertEquals((await run(["usermod", "--prefix", root, "-o", "-u", "0", "alice"])).code, 0);
     const mod = await expectEvent(
       d,
-      (e) => e.event.action === "user_modified" && e.user?.name === "alice",
+      (e) => e.event.action === "user_modified" && e.user?.target?.name === "alice",
       "user_modified",
     );
     assertEquals(mod.bpfink?.changes, [{ field: "uid", from: 1500, to: 0 }]);
@@ -95,19 +98,19 @@ Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash 
     assertEquals((await run(["usermod", "--prefix", root, "-p", HASH, "alice"])).code, 0);
     await expectEvent(
       d,
-      (e) => e.event.action === "password_changed" && e.user?.name === "alice",
+      (e) => e.event.action === "password_changed" && e.user?.target?.name === "alice",
       "password_changed",
     );
     assertEquals((await run(["usermod", "--prefix", root, "-L", "alice"])).code, 0);
     await expectEvent(
       d,
-      (e) => e.event.action === "password_locked" && e.user?.name === "alice",
+      (e) => e.event.action === "password_locked" && e.user?.target?.name === "alice",
       "password_locked",
     );
     assertEquals((await run(["usermod", "--prefix", root, "-U", "alice"])).code, 0);
     await expectEvent(
       d,
-      (e) => e.event.action === "password_unlocked" && e.user?.name === "alice",
+      (e) => e.event.action === "password_unlocked" && e.user?.target?.name === "alice",
       "password_unlocked",
     );
 
@@ -123,7 +126,7 @@ Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash 
       (e) => e.event.action === "group_member_added",
       "group_member_added",
     );
-    assertEquals([member.group?.name, member.user?.name], ["devs", "alice"]);
+    assertEquals([member.group?.name, member.user?.target?.name], ["devs", "alice"]);
 
     // visudo, non-interactive: the "editor" appends a rule to the temp copy visudo hands it.
     const editor = `${root}/editor.sh`;
@@ -144,13 +147,13 @@ Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash 
       "sudoers_rule_added",
     );
     assertEquals(rule.message, "sudo rule added: bob ALL=(ALL) NOPASSWD: ALL");
-    assertEquals(rule.user?.name, "bob");
+    assertEquals(rule.user?.target?.name, "bob");
 
     // A file dropped into the included directory is watched and its rules reported.
     await Deno.writeTextFile(`${root}/etc/sudoers.d/evil`, "eve ALL=(ALL) NOPASSWD: ALL\n");
     await expectEvent(
       d,
-      (e) => e.event.action === "sudoers_rule_added" && e.user?.name === "eve",
+      (e) => e.event.action === "sudoers_rule_added" && e.user?.target?.name === "eve",
       "rule in sudoers.d",
     );
 
@@ -210,7 +213,9 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
       buf += c;
       let i;
       while ((i = buf.indexOf("\n")) >= 0) {
-        lines.push(JSON.parse(buf.slice(0, i)));
+        const e = JSON.parse(buf.slice(0, i));
+        checkEvent(e, "a JSON line of bpfink --paths");
+        lines.push(e);
         buf = buf.slice(i + 1);
       }
     }
@@ -224,7 +229,8 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
     assert(
       await waitFor(() =>
         lines.some((e) =>
-          e.event.action === "user_added" && e.user?.name === "mallory" && e.user?.id === "0"
+          e.event.action === "user_added" && e.user?.target?.name === "mallory" &&
+          e.user?.target?.id === "0"
         )
       ),
       JSON.stringify(lines.map((e) => e.message)),

@@ -26,6 +26,7 @@ import { checkHostKey } from "../store/key_check.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { withEnvelope } from "../events/ecs_event.ts";
+import { watchPolicy } from "../events/watch_policy.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { EarlyWatch } from "../events/early_watch.ts";
 import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
@@ -141,6 +142,11 @@ export class Agent {
     "bpfink_events_total",
     "Change events reported, by event.action.",
   );
+  #ignored = new LabeledCounter(
+    "bpfink_events_ignored_total",
+    "Changes an ignore rule kept from being reported (baseline still updated), by rule kind.",
+    ["reason"],
+  );
   /** Rescans caused by dropped events. */
   rescans = 0;
   /** Which libbpf was loaded. */
@@ -180,6 +186,10 @@ export class Agent {
       ctx: consumerContext(key, (m) => log("consumer").warn(m)),
       ruleFor: (path) => this.#ruleFor(path),
       deliver: (events, outboxIds) => this.#deliver(events, outboxIds),
+      onIgnored: (c, why) => {
+        this.#ignored.inc({ reason: why.split(" ")[0] });
+        log("consumer").debug(`${c.path} ${c.action}: not reported (ignore rule: ${why})`);
+      },
       watchAlso: (paths, consumer) => {
         this.#adding = this.#adding.then(() => this.#watchMore(paths, consumer)).catch((e) =>
           log("watch").warn(`cannot watch included files: ${e instanceof Error ? e.message : e}`)
@@ -210,6 +220,7 @@ export class Agent {
     const m = this.metrics;
     const k = this.#kernel;
     m.add(this.#eventsByAction);
+    m.add(this.#ignored);
     for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
       m.add(x);
     }
@@ -425,6 +436,7 @@ export class Agent {
       consumer: w?.consumer ?? consumerNameFor(path),
       secret: w?.secret ?? false,
       diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
+      policy: watchPolicy(w),
     };
   }
 
