@@ -49,16 +49,6 @@ struct {
 	__type(value, __u32);
 } watched_names SEC(".maps");
 
-/* In-kernel coalescing: an inode with an event not yet handled by user space.
- * Insert with BPF_NOEXIST is atomic on every kernel we support (no cmpxchg
- * needed, which 5.10 lacks). User space deletes the key before re-reading. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct fim_key);
-	__type(value, __u8);
-} pending SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -70,6 +60,9 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+#include "fim_pending.bpf.h"
+#include "fim_compat.bpf.h"
 
 struct path_scratch {
 	char buf[FIM_PATH_BUF];
@@ -165,6 +158,7 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 		e->auid = (__u32)-1;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->syscall_nr = nr;
+	e->start_ns = fim_process_start_ns();
 	/* The process's name (its main thread's comm), as ECS process.name means
 	 * it: the thread that did the work may be an io_uring worker
 	 * ("iou-wrk-123") or any other thread of the process. */
@@ -176,20 +170,20 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), exe_name);
 }
 
-/* An event about a watched inode, coalesced per inode until user space
- * clears the pending flag. */
+/* An event about a watched inode, folded per inode and writer until user
+ * space clears the pending entry (fim_pending.bpf.h). */
 static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr)
 {
-	__u8 one = 1;
+	__u32 stat = FIM_STAT_COALESCED;
 	struct fim_event *e;
 
-	if (bpf_map_update_elem(&pending, key, &one, BPF_NOEXIST)) {
-		stat_inc(FIM_STAT_COALESCED);
+	if (!fim_pending_note(key, op, &stat)) {
+		stat_inc(stat);
 		return;
 	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		/* Forget the pending flag so the next write tries again; user
+		/* Forget the pending entry so the next write tries again; user
 		 * space rescans every watch when the drop counter moves. */
 		bpf_map_delete_elem(&pending, key);
 		stat_inc(FIM_STAT_DROPS);
@@ -501,13 +495,46 @@ static __always_inline int fim_on_io_write(struct io_kiocb *req)
 		return fim_on_io_uring_complete(req);                          \
 	}
 
+/* An *at() syscall on (dfd, upath) with `flags`: with AT_EMPTY_PATH and an
+ * empty path (or no path, as utimensat allows) it acts on dfd itself. */
+static __always_inline void on_at(long dfd, const char *upath, long flags, __u32 fd_op,
+				  __u32 path_op, __s32 nr, const bool fast)
+{
+	char first = 0;
+
+	if (!upath ||
+	    ((flags & FIM_AT_EMPTY_PATH) && !bpf_probe_read_user(&first, 1, upath) && !first)) {
+		on_fd_modified((int)dfd, fd_op, nr, fast);
+		return;
+	}
+	on_path(upath, path_op, nr);
+}
+
+/* i386's old mmap(): its arguments sit in a struct in user memory. */
+static __always_inline void on_compat_old_mmap(const void *uargs, __s32 nr, const bool fast)
+{
+	struct fim_compat_mmap_args a = {};
+
+	if (bpf_probe_read_user(&a, sizeof(a), uargs))
+		return;
+	if ((a.prot & FIM_PROT_WRITE) && (a.flags & FIM_MAP_SHARED))
+		on_fd_modified((int)a.fd, FIM_OP_MMAP_WRITE, nr, fast);
+}
+
 /* Every strategy ends here, after the syscall returned `ret`. `regs` are the
- * user registers the syscall was entered with (x86_64 calling convention:
- * di, si, dx, r10, r8). `fast`: regs is a typed pointer (tp_btf) and the
- * 6.2+ fast path may be used. */
-#define ARG(reg) (fast ? (long)regs->reg : (long)BPF_CORE_READ(regs, reg))
-static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, long ret,
-						const bool fast)
+ * user registers the syscall was entered with: x86_64 calling convention
+ * (di, si, dx, r10, r8), or i386's (bx, cx, dx, si, di; 32-bit values) when
+ * `compat`, with `nr` already turned into its x86_64 number. `fast`: regs is
+ * a typed pointer (tp_btf, fexit) and the 6.2+ fast path may be used. */
+#define REG(reg) (fast ? (long)regs->reg : (long)BPF_CORE_READ(regs, reg))
+#define ARG(x64, i386) (compat ? (long)(__u32)REG(i386) : REG(x64))
+#define ARG0 ARG(di, bx)
+#define ARG1 ARG(si, cx)
+#define ARG2 ARG(dx, dx)
+#define ARG3 ARG(r10, si)
+#define ARG4 ARG(r8, di)
+static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret, const bool fast,
+					bool compat)
 {
 	if (ret < 0)
 		return 0;
@@ -518,111 +545,156 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 	case NR_pwritev:
 	case NR_pwritev2:
 		if (ret > 0)
-			on_fd_modified(ARG(di), FIM_OP_WRITE, nr, fast);
+			on_fd_modified(ARG0, FIM_OP_WRITE, nr, fast);
 		break;
 	case NR_ftruncate:
 	case NR_fallocate:
-		on_fd_modified(ARG(di), FIM_OP_TRUNCATE, nr, fast);
+		on_fd_modified(ARG0, FIM_OP_TRUNCATE, nr, fast);
 		break;
 	case NR_sendfile64: /* out_fd is the first argument */
 		if (ret > 0)
-			on_fd_modified(ARG(di), FIM_OP_WRITE, nr, fast);
+			on_fd_modified(ARG0, FIM_OP_WRITE, nr, fast);
 		break;
 	case NR_splice:          /* fd_out is the third argument */
 	case NR_copy_file_range:
 		if (ret > 0)
-			on_fd_modified(ARG(dx), FIM_OP_WRITE, nr, fast);
+			on_fd_modified(ARG2, FIM_OP_WRITE, nr, fast);
 		break;
 	case NR_fchmod:
 	case NR_fchown:
-		on_fd_modified(ARG(di), FIM_OP_ATTRIB, nr, fast);
+		on_fd_modified(ARG0, FIM_OP_ATTRIB, nr, fast);
 		break;
 	case NR_fsetxattr:
 	case NR_fremovexattr:
-		on_fd_modified(ARG(di), FIM_OP_XATTR, nr, fast);
+		on_fd_modified(ARG0, FIM_OP_XATTR, nr, fast);
+		break;
+	case NR_setxattrat: /* (dfd, path, at_flags, name, args, size) */
+	case NR_removexattrat:
+		on_at(ARG0, (const char *)ARG1, ARG2, FIM_OP_XATTR, FIM_OP_PATH_XATTR, nr, fast);
 		break;
 	case NR_utimensat: /* utimensat(fd, NULL, ...) is futimens(fd) */
-		if (!ARG(si))
-			on_fd_modified(ARG(di), FIM_OP_ATTRIB, nr, fast);
-		else
-			on_path((const char *)ARG(si), FIM_OP_PATH_ATTRIB, nr);
+	case NR_fchmodat2: /* (dfd, path, mode, flags) */
+		on_at(ARG0, (const char *)ARG1, ARG3, FIM_OP_ATTRIB, FIM_OP_PATH_ATTRIB, nr, fast);
+		break;
+	case NR_fchownat: /* (dfd, path, uid, gid, flags) */
+		on_at(ARG0, (const char *)ARG1, ARG4, FIM_OP_ATTRIB, FIM_OP_PATH_ATTRIB, nr, fast);
 		break;
 	case NR_chmod:
 	case NR_chown:
 	case NR_lchown:
 	case NR_utime:
 	case NR_utimes:
-		on_path((const char *)ARG(di), FIM_OP_PATH_ATTRIB, nr);
+		on_path((const char *)ARG0, FIM_OP_PATH_ATTRIB, nr);
 		break;
 	case NR_setxattr:
 	case NR_lsetxattr:
 	case NR_removexattr:
 	case NR_lremovexattr:
-		on_path((const char *)ARG(di), FIM_OP_PATH_XATTR, nr);
+		on_path((const char *)ARG0, FIM_OP_PATH_XATTR, nr);
 		break;
-	case NR_fchmodat:
-	case NR_fchmodat2:
-	case NR_fchownat:
+	case NR_fchmodat: /* no flags argument */
 	case NR_futimesat:
-		on_path((const char *)ARG(si), FIM_OP_PATH_ATTRIB, nr);
+		on_path((const char *)ARG1, FIM_OP_PATH_ATTRIB, nr);
 		break;
 	case NR_mmap: {
 		/* mmap(addr, len, prot, flags, fd, off): writes through a shared
 		 * writable mapping need no syscall, so report the mapping itself and
 		 * let user space watch the file while the mapper lives. */
-		long prot = ARG(dx);
-		long flags = ARG(r10);
+		long prot = ARG2;
+		long flags = ARG3;
 		if ((prot & FIM_PROT_WRITE) && (flags & FIM_MAP_SHARED))
-			on_fd_modified(ARG(r8), FIM_OP_MMAP_WRITE, nr, fast);
+			on_fd_modified(ARG4, FIM_OP_MMAP_WRITE, nr, fast);
 		break;
 	}
+	case NR_compat_old_mmap:
+		on_compat_old_mmap((const void *)ARG0, NR_mmap, fast);
+		break;
 	case NR_link:
-		on_path((const char *)ARG(si), FIM_OP_LINK, nr);
-		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(si), nr);
+		on_path((const char *)ARG1, FIM_OP_LINK, nr);
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG1, nr);
 		break;
 	case NR_linkat:
-		on_path((const char *)ARG(r10), FIM_OP_LINK, nr);
-		on_new_entry(ARG(dx), (const char *)ARG(r10), nr);
+		on_path((const char *)ARG3, FIM_OP_LINK, nr);
+		on_new_entry(ARG2, (const char *)ARG3, nr);
+		break;
+	/* New entries of any type: a directory, symlink, FIFO, socket or
+	 * device made in a watched directory. */
+	case NR_mkdir:
+	case NR_mknod:
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG0, nr);
+		break;
+	case NR_mkdirat:
+	case NR_mknodat:
+		on_new_entry(ARG0, (const char *)ARG1, nr);
+		break;
+	case NR_symlink:
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG1, nr);
+		break;
+	case NR_symlinkat:
+		on_new_entry(ARG1, (const char *)ARG2, nr);
 		break;
 	case NR_open:
-		on_opened(ret, ARG(si), nr);
+		on_opened(ret, ARG1, nr);
 		break;
 	case NR_openat:
-		on_opened(ret, ARG(dx), nr);
+		on_opened(ret, ARG2, nr);
 		break;
 	case NR_creat:
 		on_opened(ret, FIM_O_CREAT | FIM_O_TRUNC, nr);
 		break;
 	case NR_openat2: {
-		struct open_how *how = (struct open_how *)ARG(dx);
+		struct open_how *how = (struct open_how *)ARG2;
 		__u64 flags = 0;
 		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
 		on_opened(ret, flags, nr);
 		break;
 	}
 	case NR_truncate:
-		on_path((const char *)ARG(di), FIM_OP_PATH_TRUNCATE, nr);
+		on_path((const char *)ARG0, FIM_OP_PATH_TRUNCATE, nr);
 		break;
 	case NR_rename:
-		on_path((const char *)ARG(di), FIM_OP_RENAME, nr);
-		on_path((const char *)ARG(si), FIM_OP_RENAME, nr);
-		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(si), nr);
+		on_path((const char *)ARG0, FIM_OP_RENAME, nr);
+		on_path((const char *)ARG1, FIM_OP_RENAME, nr);
+		on_new_entry(FIM_AT_FDCWD, (const char *)ARG1, nr);
 		break;
 	case NR_renameat:
 	case NR_renameat2:
-		on_path((const char *)ARG(si), FIM_OP_RENAME, nr);
-		on_path((const char *)ARG(r10), FIM_OP_RENAME, nr);
-		on_new_entry(ARG(dx), (const char *)ARG(r10), nr);
+		on_path((const char *)ARG1, FIM_OP_RENAME, nr);
+		on_path((const char *)ARG3, FIM_OP_RENAME, nr);
+		on_new_entry(ARG2, (const char *)ARG3, nr);
 		break;
 	case NR_unlink:
 	case NR_rmdir:
-		on_path((const char *)ARG(di), FIM_OP_UNLINK, nr);
+		on_path((const char *)ARG0, FIM_OP_UNLINK, nr);
 		break;
 	case NR_unlinkat:
-		on_path((const char *)ARG(si), FIM_OP_UNLINK, nr);
+		on_path((const char *)ARG1, FIM_OP_UNLINK, nr);
 		break;
 	}
 	return 0;
+}
+
+
+/* The fentry and kprobe objects hook the x86_64 entry points: never 32-bit. */
+static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, long ret,
+						const bool fast)
+{
+	return fim_dispatch(nr, regs, ret, fast, false);
+}
+
+/* The syscall-exit tracepoint sees every ABI: an i386 syscall's number and
+ * registers are mapped first (fim_compat.bpf.h). */
+static __always_inline int fim_on_any_syscall_exit(long nr, struct pt_regs *regs, long ret,
+						    const bool fast)
+{
+	bool compat = fim_in_compat_syscall(fast);
+
+	if (compat) {
+		nr = fim_compat_nr(nr);
+		if (nr < 0)
+			return 0;
+	}
+	return fim_dispatch(nr, regs, ret, fast, compat);
 }
 
 #endif

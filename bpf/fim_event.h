@@ -33,9 +33,9 @@ enum fim_op {
 
 /* Indexes of the stats array map. */
 enum fim_stat {
-	FIM_STAT_DROPS = 0,     /* ring buffer full: event lost (user space rescans) */
+	FIM_STAT_DROPS = 0,     /* ring buffer or pending map full: event lost (user space rescans) */
 	FIM_STAT_EVENTS = 1,    /* events submitted */
-	FIM_STAT_COALESCED = 2, /* writes folded into an event already pending */
+	FIM_STAT_COALESCED = 2, /* repeats of an operation already reported for the same process, folded */
 	FIM_STAT_MAX = 4,
 };
 
@@ -68,6 +68,7 @@ struct fim_event {
 	char comm[FIM_COMM_LEN];
 	char name[FIM_NAME_LEN]; /* matched basename for name events, else empty */
 	char exe[FIM_NAME_LEN];  /* basename of the process's executable (mm->exe_file) */
+	__u64 start_ns;  /* process start, boot-time ns: (tgid, start_ns) names one process for good */
 };
 
 #endif

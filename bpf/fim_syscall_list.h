@@ -52,6 +52,12 @@
 	X(futimesat)    \
 	X(link)         \
 	X(linkat)       \
+	X(mkdir)        \
+	X(mkdirat)      \
+	X(symlink)      \
+	X(symlinkat)    \
+	X(mknod)        \
+	X(mknodat)      \
 	X(mmap)
 
 #define FIM_SYSCALLS(X)        \

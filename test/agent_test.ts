@@ -52,20 +52,49 @@ Deno.test("a write to a watched file gives one modified event naming the writer;
     const changes = out.changes().filter((e) => e.event.dataset === "bpfink.file");
     assertEquals(changes.length, 1, JSON.stringify(changes));
     // The file is called passwd, so the users consumer says what the line means, too.
-    assertEquals(out.changes().find((e) => e.event.action === "user_added")?.user?.name, "alice");
+    // ECS places: the account acted upon in user.target, the actor in user.
+    const added = out.changes().find((e) => e.event.action === "user_added");
+    assertEquals(added?.user?.target, { name: "alice", id: "0" });
+    assertEquals([added?.user?.id, added?.user?.name], ["0", "root"]);
+    assertEquals(added?.related?.user, ["root", "0", "alice"]);
+    assertEquals([added?.event.severity, added?.bpfink?.severity], [99, "critical"]);
     const e = changes[0];
     assertEquals(e.event.action, "modified");
     assertEquals(e.file?.path, watched);
     assertEquals(e.process?.pid, w.pid);
     assertEquals(e.process?.name, "sh");
     const sh = Deno.realPathSync("/bin/sh");
-    // Full path while the writer still ran when the event arrived; else the kernel's basename.
+    // A full path while the writer still ran when the event arrived; else the kernel's
+    // file name, under bpfink.process with the reason (ECS wants a full path there).
+    const extra = e.bpfink?.process as Record<string, unknown> | undefined;
     assert(
-      [sh, sh.split("/").at(-1)].includes(e.process?.executable),
-      String(e.process?.executable),
+      e.process?.executable === sh ||
+        (e.process?.executable === undefined &&
+          extra?.executable_name === sh.split("/").at(-1) && !!extra?.executable_unknown),
+      JSON.stringify([e.process, extra]),
     );
-    assertEquals(typeof e.process?.cgroup?.id, "string");
-    assertEquals(e.user?.id, "0");
+    assertEquals(typeof (extra?.cgroup as { id?: unknown })?.id, "string");
+    assertEquals([e.user?.id, e.user?.name], ["0", "root"]);
+    const st = await Deno.stat(watched);
+    assertEquals(e.file?.name, "passwd");
+    assertEquals(e.file?.directory, dir.path);
+    assertEquals(e.file?.type, "file");
+    assertEquals([e.file?.uid, e.file?.gid, e.file?.owner, e.file?.group], [
+      "0",
+      "0",
+      "root",
+      "root",
+    ]);
+    assertEquals(e.file?.mtime, st.mtime?.toISOString());
+    assertEquals(e.ecs?.version, "9.4.0");
+    assertEquals([e.host?.os?.type, e.agent?.type, e.event.outcome], [
+      "linux",
+      "bpfink",
+      "success",
+    ]);
+    assertEquals(e.host?.id, Deno.readTextFileSync("/etc/machine-id").trim());
+    assertEquals(start.event.category, ["host"]);
+    assertEquals(start.agent?.ephemeral_id, e.agent?.ephemeral_id);
     assertEquals(e.file?.hash?.sha256, (await sha256File(watched)).sha256);
   });
 });

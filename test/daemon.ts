@@ -6,11 +6,13 @@
  */
 import { assert } from "./assert.ts";
 import { waitFor } from "./helpers.ts";
+import { checkEvent } from "./ecs_validate.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 
 /** A daemon child whose JSON lines are collected as they arrive. */
 export class Daemon {
-  readonly events: ChangeEvent[] = [];
+  readonly #events: ChangeEvent[] = [];
+  readonly #invalid: string[] = [];
   readonly child: Deno.ChildProcess;
   stderr = "";
   #reading: Promise<void>;
@@ -28,7 +30,13 @@ export class Daemon {
         buf += chunk;
         let i;
         while ((i = buf.indexOf("\n")) >= 0) {
-          this.events.push(JSON.parse(buf.slice(0, i)));
+          const e = JSON.parse(buf.slice(0, i));
+          try {
+            checkEvent(e, "a JSON line of bpfink run");
+          } catch (err) {
+            this.#invalid.push(err instanceof Error ? err.message : String(err));
+          }
+          this.#events.push(e);
           buf = buf.slice(i + 1);
         }
       }
@@ -36,6 +44,12 @@ export class Daemon {
     (async () => {
       for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) this.stderr += c;
     })();
+  }
+
+  /** Every JSON line so far (throws when one was not valid ECS / bpfink schema). */
+  get events(): ChangeEvent[] {
+    if (this.#invalid.length) throw new Error(this.#invalid[0]);
+    return this.#events;
   }
 
   async started(): Promise<void> {

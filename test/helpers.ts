@@ -6,13 +6,29 @@
  */
 import type { ChangeEvent } from "../src/events/change_event.ts";
 import type { Output } from "../src/outputs/output.ts";
+import { checkEvent } from "./ecs_validate.ts";
 
-/** An output that keeps every event it is given (a real sink, read by the test). */
+/**
+ * An output that keeps every event it is given (a real sink, read by the
+ * test). Every event is checked against ECS and bpfink's JSON Schema; reading
+ * `events` fails the test once an invalid one was written.
+ */
 export class CaptureOutput implements Output {
   readonly name = "capture";
-  readonly events: ChangeEvent[] = [];
+  readonly #events: ChangeEvent[] = [];
+  readonly #invalid: string[] = [];
   write(e: ChangeEvent): void {
-    this.events.push(e);
+    try {
+      checkEvent(e, "an event the agent emitted");
+    } catch (err) {
+      this.#invalid.push(err instanceof Error ? err.message : String(err));
+    }
+    this.#events.push(e);
+  }
+  /** Every event written (throws when one was not valid ECS). */
+  get events(): ChangeEvent[] {
+    if (this.#invalid.length) throw new Error(this.#invalid[0]);
+    return this.#events;
   }
   close(): Promise<void> {
     return Promise.resolve();

@@ -17,7 +17,7 @@ Deno.test("file: JSON lines, 0600, reopened after logrotate moves the file", asy
   await using dir = await tempDir();
   const path = `${dir.path}/events.json`;
   const out = new FileOutput(path);
-  const first = testEvent(1, "user_added", { user: { name: "ünïcødé", id: "0" } });
+  const first = testEvent(1, "user_added", { user: { target: { name: "ünïcødé", id: "0" } } });
   out.write(first);
   await out.flush();
   assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);

@@ -28,7 +28,7 @@ Deno.test("syslog: rsyslogd parses every RFC 5424 field from UDP, TCP and a unix
   ];
   const sent: ChangeEvent[] = [
     testEvent(1, "modified", { file: { path: '/etc/odd "name] with \\ and é' } }),
-    testEvent(2, "user_added", { user: { name: "mallory", id: "0" } }),
+    testEvent(2, "user_added", { user: { target: { name: "mallory", id: "0" } } }),
     testEvent(3, "deleted"),
   ];
   for (const o of outputs) for (const e of sent) o.write(e);
@@ -70,7 +70,13 @@ Deno.test("syslog: a message over the size limit arrives shortened, with MSG sti
   await using rsyslog = await startRsyslog(dir.path);
   const big = testEvent(7, "modified", {
     message: "x".repeat(100_000),
-    bpfink: { diff: Array.from({ length: 2000 }, (_, i) => `+line ${i} ${"é".repeat(40)}`) },
+    bpfink: {
+      consumer: "generic",
+      diff: {
+        added: Array.from({ length: 2000 }, (_, i) => `line ${i} ${"é".repeat(40)}`),
+        removed: [],
+      },
+    },
   });
   const formatted = formatRfc5424(big, {
     facility: 10,

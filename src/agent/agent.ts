@@ -10,6 +10,9 @@ import denoJson from "../../deno.json" with { type: "json" };
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../bpf/fim_kernel.ts";
+import { giveBackMemory } from "../bpf/give_back_memory.ts";
+import { RunTimeStats, statsSysctlEnabled } from "../bpf/prog_stats.ts";
+import { programStatsMetrics } from "../bpf/prog_stats_metrics.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "../consumers/change_pipeline.ts";
@@ -22,6 +25,7 @@ import { registerStoreMetrics } from "../store/store_metrics.ts";
 import { checkHostKey } from "../store/key_check.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
+import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
@@ -71,6 +75,8 @@ export interface AgentOptions {
   maxWatches?: number;
   /** Aborts the start at its next step (SIGINT/SIGTERM during startup); `start` then throws it. */
   signal?: AbortSignal;
+  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
+  bpfStats?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -109,6 +115,7 @@ export class Agent {
   #stopped = false;
   #storeClosed = false;
   #adding: Promise<void> = Promise.resolve();
+  #bpfStats?: RunTimeStats;
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
   /** The agent's metrics (Prometheus endpoint, Graphite push). */
@@ -170,7 +177,7 @@ export class Agent {
       rearm: (id) => kernel.rearm(id),
       emit: (c) => this.#pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
-      admits: (dir, path) => this.#admits(dir.root, path),
+      admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
     kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
     this.#registerMetrics();
@@ -185,6 +192,9 @@ export class Agent {
     const m = this.metrics;
     const k = this.#kernel;
     m.add(this.#eventsByAction);
+    for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
+      m.add(x);
+    }
     m.add(
       new Pulled(
         "bpfink_ringbuf_drops_total",
@@ -204,7 +214,7 @@ export class Agent {
     m.add(
       new Pulled(
         "bpfink_kernel_coalesced_total",
-        "Writes folded into an event already pending.",
+        "Repeats of an operation already reported for the same process, folded in the kernel.",
         "counter",
         () => Number(k.counters().coalesced),
       ),
@@ -348,6 +358,13 @@ export class Agent {
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
     ref.agent = agent;
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
+    if (opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1") {
+      try {
+        agent.#bpfStats = RunTimeStats.enable(lib);
+      } catch (e) {
+        log("kernel").warn(`cannot enable BPF statistics: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     for (const l of choice.kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
       const n = agent.#pipeline.redeliver();
@@ -367,6 +384,9 @@ export class Agent {
       const [q] = store.commit([], [e]);
       agent.#deliver([e], [q.id]);
     }
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
+    // idling needs a fraction of it.
+    giveBackMemory();
     return agent;
   }
 
@@ -387,7 +407,9 @@ export class Agent {
    */
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
-    for (const t of [...targets, ...missing]) this.watch.add(t.path, t.kind, t.root);
+    for (const t of [...targets, ...missing]) {
+      this.watch.add(t.path, t.kind, t.root, { recursive: t.recursive, shallow: t.shallow });
+    }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
     const all = [...targets, ...missing];
@@ -487,10 +509,10 @@ export class Agent {
   }
 
   /** Matchers of each configured directory's include/exclude globs, by root. */
-  readonly #admitters = new Map<string, (path: string) => boolean>();
+  readonly #admitters = new Map<string, (path: string, isDir: boolean) => boolean>();
 
   /** Whether a file found later under configured `root` passes its include/exclude globs. */
-  #admits(root: string, path: string): boolean {
+  #admits(root: string, path: string, isDir = false): boolean {
     let admit = this.#admitters.get(root);
     if (!admit) {
       const w = this.#rules.get(root);
@@ -501,13 +523,13 @@ export class Agent {
       } catch { /* gone: match against the configured path */ }
       const included = w.include?.length ? globMatcher(w.include) : () => true;
       const excluded = w.exclude?.length ? globMatcher(w.exclude) : () => false;
-      admit = (p) => {
+      admit = (p, dir) => {
         const rel = relative(top, p);
-        return included(rel) && !excluded(rel);
+        return (dir || included(rel)) && !excluded(rel);
       };
       this.#admitters.set(root, admit);
     }
-    return admit(path);
+    return admit(path, isDir);
   }
 
   /** Re-reads every watched path now (the periodic reconcile). */
@@ -522,17 +544,18 @@ export class Agent {
   #startRecord(): ChangeEvent {
     const k = this.#kernel;
     const files = this.watch.entries().filter((e) => e.kind === "file" && e.state).length;
-    return {
+    // host/info, not process/start: rules for process starts must not fire on the agent.
+    return withEnvelope({
       "@timestamp": new Date().toISOString(),
       event: {
         id: crypto.randomUUID(),
         action: "started",
-        category: ["process"],
-        type: ["start"],
+        category: ["host"],
+        type: ["info"],
         kind: "state",
         module: "bpfink",
+        dataset: "bpfink.agent",
       },
-      host: { hostname: this.hostname },
       message:
         `bpfink ${VERSION} on ${this.facts.release}: ${k.spec.name} (${k.spec.object}), watching ${files} files`,
       bpfink: {
@@ -546,7 +569,7 @@ export class Agent {
         watched_files: files,
         watched_paths: this.watch.size,
       },
-    };
+    }, this.hostname);
   }
 
   /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */
@@ -669,6 +692,7 @@ export class Agent {
     this.#redelivery.close();
     this.#monitor.stop();
     await this.#kernel.close();
+    this.#bpfStats?.close();
     for (const o of this.opts.outputs) await o.close();
     this.#storeClosed = true;
     this.#store.close();

@@ -170,6 +170,11 @@ export class BpfProgram {
     this.section = Deno.UnsafePointerView.getCString(s.bpf_program__section_name(ptr)!);
   }
 
+  /** The loaded program's fd (negative before load or when it was not loaded). */
+  get fd(): number {
+    return this.object.lib.sym.bpf_program__fd(this.ptr);
+  }
+
   /** Whether `load()` will load this program. */
   get autoload(): boolean {
     return this.object.lib.sym.bpf_program__autoload(this.ptr);

@@ -42,7 +42,8 @@ export const FIM_EVENT_LAYOUT = {
   comm: 72,
   name: 88,
   exe: 152,
-  size: 216,
+  start_ns: 216,
+  size: 224,
 } as const;
 
 /** Length of fim_name_key / fim_event.name (FIM_NAME_LEN). */
@@ -71,6 +72,8 @@ export interface FimEvent {
   name: string;
   /** Basename of the executable (unlike comm, the process cannot change it). */
   exe: string;
+  /** Process start in boot-time ns: with tgid, names one process even after its pid is reused. */
+  startNs: bigint;
 }
 
 const decoder = new TextDecoder();
@@ -104,5 +107,6 @@ export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
     comm: cString(bytes, L.comm, 16),
     name: cString(bytes, L.name, FIM_NAME_LEN),
     exe: cString(bytes, L.exe, FIM_NAME_LEN),
+    startNs: v.getBigUint64(L.start_ns, true),
   };
 }

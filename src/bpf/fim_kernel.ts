@@ -16,6 +16,7 @@ import {
 import { decodeFimEvent, type FimEvent } from "./fim_event.ts";
 import { kernelFunctionsPresent, sectionTarget } from "../kernel/kernel_symbols.ts";
 import type { Libbpf } from "./libbpf.ts";
+import { type ProgramStats, programStats } from "./prog_stats.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import { encodeInodeKey, encodeNameKey, type InodeId } from "../watch/inode_key.ts";
 
@@ -47,6 +48,8 @@ export interface LoadOptions extends OpenOptions {
   alternate?: boolean;
   /** Entries of the watched, watched_names and pending maps (default 65536). */
   maxWatches?: number;
+  /** Entries of the pending map alone (tests: a full map must count drops, not folds). */
+  pendingEntries?: number;
 }
 
 /** A strategy's object, loaded, attached and polled. */
@@ -102,6 +105,7 @@ export class FimKernel {
             obj.setMaxEntries(m, opts.maxWatches);
           }
         }
+        if (opts.pendingEntries) obj.setMaxEntries("pending", opts.pendingEntries);
         // Optional programs aimed at a function this kernel lacks would fail the whole
         // load (fentry resolves its target at load time): leave them out up front.
         const funcs = kernelFunctionsPresent(
@@ -181,6 +185,13 @@ export class FimKernel {
         throw e;
       }
     }
+  }
+
+  /** Run count and run time of each program attached (counted while stats are enabled). */
+  programStats(): ProgramStats[] {
+    return this.#links.filter((l) => l.attached).map((l) =>
+      programStats(this.#obj.lib, l.program.fd)
+    );
   }
 
   /** Names of the programs attached. */

@@ -6,7 +6,8 @@
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
-import { attribution } from "../events/attribution.ts";
+import { actorEcs, pathParts, withEnvelope } from "../events/ecs_event.ts";
+import type { SeverityLevel } from "../events/severity.ts";
 import type { FileChange } from "../events/file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
@@ -211,36 +212,51 @@ function eventType(action: string): string[] {
   return subject ? [subject, verb] : [verb];
 }
 
-/** The change event for one semantic change. */
+/**
+ * The change event for one semantic change. ECS places: the account acted
+ * upon in `user.target.*` (a group in `group.*`), the actor in `user.*` and
+ * `process.*`.
+ */
 export function semanticEvent(
   s: SemanticEvent,
   change: FileChange,
   consumer: string,
   hostname: string,
   now = new Date(),
+  severity?: SeverityLevel,
 ): ChangeEvent {
-  const who = attribution(change.cause);
-  return {
-    "@timestamp": now.toISOString(),
-    event: {
-      id: crypto.randomUUID(),
-      action: s.action,
-      category: CATEGORY[consumer] ?? ["file"],
-      type: eventType(s.action),
-      kind: "event",
-      reason: change.reason,
-      module: "bpfink",
-      dataset: `bpfink.${consumer}`,
+  const actor = actorEcs(change.cause);
+  const target = s.fields?.user;
+  const user = actor.fields.user || target
+    ? { ...actor.fields.user, ...(target ? { target: { ...target } } : {}) }
+    : undefined;
+  return withEnvelope(
+    {
+      "@timestamp": now.toISOString(),
+      event: {
+        id: crypto.randomUUID(),
+        action: s.action,
+        category: CATEGORY[consumer] ?? ["file"],
+        type: eventType(s.action),
+        kind: "event",
+        reason: change.reason,
+        module: "bpfink",
+        dataset: `bpfink.${consumer}`,
+      },
+      file: { path: change.path, ...pathParts(change.path) },
+      ...(actor.fields.process ? { process: actor.fields.process } : {}),
+      ...(actor.fields.container ? { container: actor.fields.container } : {}),
+      ...(user ? { user } : {}),
+      ...(s.fields?.group ? { group: { ...s.fields.group } } : {}),
+      message: s.message,
+      bpfink: {
+        consumer,
+        ...actor.extra,
+        ...(s.changes ? { changes: s.changes } : {}),
+        ...(s.source ? { source: s.source } : {}),
+      },
     },
-    file: { path: change.path },
-    ...(who.process ? { process: { ...who.process, user: who.user } } : {}),
-    ...s.fields,
-    host: { hostname },
-    message: s.message,
-    bpfink: {
-      consumer,
-      ...(s.changes ? { changes: s.changes } : {}),
-      ...(s.source ? { source: s.source } : {}),
-    },
-  };
+    hostname,
+    severity,
+  );
 }

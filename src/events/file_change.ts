@@ -9,7 +9,13 @@ import type { FimEvent } from "../bpf/fim_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 
 /** What happened to the path. */
-export type FileAction = "created" | "modified" | "attributes_changed" | "replaced" | "deleted";
+export type FileAction =
+  | "created"
+  | "modified"
+  | "attributes_changed"
+  | "replaced"
+  | "deleted"
+  | "moved";
 
 /** Why the change was noticed. */
 export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";
@@ -18,6 +24,8 @@ export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";
 export interface FileChange {
   action: FileAction;
   path: string;
+  /** For `moved`: the path before the move. */
+  fromPath?: string;
   kind: "file" | "dir";
   /** The configured path this came from. */
   root: string;
@@ -25,6 +33,8 @@ export interface FileChange {
   after?: FileState;
   /** The kernel event that best explains the change (undefined for rescans). */
   cause?: FimEvent;
+  /** Other processes whose kernel events were folded into this change (one event each). */
+  otherWriters?: FimEvent[];
   /** How many kernel events were folded into this change. */
   folded: number;
   reason: ChangeReason;

@@ -18,6 +18,7 @@ import type { InodeId } from "../watch/inode_key.ts";
 import type { WatchEntry, WatchSet } from "../watch/watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
+import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
 
 /** Options for the monitor. */
@@ -34,8 +35,8 @@ export interface FileMonitorOptions {
   warn: (message: string) => void;
   /** While a process holds a watched file mapped shared and writable, re-read it this often. */
   mappedPollMs?: number;
-  /** Whether a new file found in watched directory `dir` is to be watched (include/exclude); default yes. */
-  admits?: (dir: WatchEntry, path: string) => boolean;
+  /** Whether a new entry found in watched directory `dir` is to be watched (include/exclude); default yes. */
+  admits?: (dir: WatchEntry, path: string, isDir: boolean) => boolean;
 }
 
 interface PathQueue {
@@ -59,8 +60,11 @@ const NAME_OPS = new Set([
 
 const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
 
-/** Most files one directory listing adopts; the rest wait for the next listing. */
-const MAX_ADOPTED_PER_LISTING = 10_000;
+/** A watched directory to list again, and why. */
+interface DirtyDir {
+  cause?: FimEvent;
+  reason: ChangeReason;
+}
 
 /** Turns kernel events into file changes. */
 export class FileMonitor {
@@ -70,6 +74,12 @@ export class FileMonitor {
   /** Paths mapped shared+writable → the processes (tgid) that mapped them, with the mapping event. */
   readonly #mapped = new Map<string, Map<number, FimEvent>>();
   #mappedTimer?: ReturnType<typeof setInterval>;
+  /** Watched directories whose listing may have changed, synced together (so a rename is one move). */
+  readonly #dirtyDirs = new Map<string, DirtyDir>();
+  #syncTimer?: ReturnType<typeof setTimeout>;
+  #syncing?: Promise<void>;
+  /** Paths added with a state already (new directories): report them as created. */
+  readonly #fresh = new Set<string>();
 
   constructor(readonly watch: WatchSet, readonly opts: FileMonitorOptions) {
     this.#settleMs = opts.settleMs ?? 2;
@@ -78,7 +88,7 @@ export class FileMonitor {
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(raw: FimEvent): void {
     // Look the process up now, while it most likely still exists.
-    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe) };
+    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe, raw.startNs) };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
       e.op === FimOp.MmapWrite || e.op === FimOp.Xattr
@@ -96,15 +106,98 @@ export class FileMonitor {
       const dir = this.watch.dirOfInode({ dev: e.dev, ino: e.dirIno });
       if (dir && e.name) {
         const child = join(dir.path, e.name);
-        if (!this.watch.get(child)) {
-          if (this.opts.admits?.(dir, child) === false) return;
-          this.watch.add(child, "file", dir.root);
-        }
-        this.schedule(child, e, "live");
+        if (this.watch.get(child)) this.schedule(child, e, "live");
+        this.markDirty(dir.path, e, "live");
       }
     }
     if (NAME_OPS.has(e.op)) {
-      for (const p of this.watch.pathsNamed(e.name)) this.schedule(p, e, "live");
+      for (const p of this.watch.pathsNamed(e.name)) {
+        const entry = this.watch.get(p);
+        const parent = this.watch.inWatchedDir(p);
+        // Whether a directory inside the tree still exists, or moved, is for its
+        // parent's listing to say (a rename is then one move, not a deletion).
+        const listedByParent = entry?.kind === "dir" && parent !== undefined;
+        if (e.op !== FimOp.DirEntry && !listedByParent) this.schedule(p, e, "live");
+        if (entry?.kind === "dir" && !entry.shallow && e.op === FimOp.DirEntry) {
+          this.markDirty(p, e, "live");
+        }
+        if (parent && e.op !== FimOp.DirEntry) this.markDirty(parent.path, e, "live");
+      }
+    }
+  }
+
+  /** Lists watched directory `dir` again soon (with the others marked meanwhile). */
+  markDirty(dir: string, cause: FimEvent | undefined, reason: ChangeReason): void {
+    const d = this.#dirtyDirs.get(dir);
+    if (!d || (!d.cause && cause)) this.#dirtyDirs.set(dir, { cause, reason });
+    if (this.#syncTimer === undefined && !this.#syncing) {
+      this.#syncTimer = setTimeout(() => this.#startSync(), this.#settleMs);
+    }
+  }
+
+  #startSync(): void {
+    this.#syncTimer = undefined;
+    this.#syncing = this.#syncDirs()
+      .catch((e) => this.opts.warn(`directory sync: ${e instanceof Error ? e.message : e}`))
+      .finally(() => {
+        this.#syncing = undefined;
+        if (this.#dirtyDirs.size) this.#startSync();
+        else if (this.#queues.size === 0) this.#wakeIdle();
+      });
+  }
+
+  /**
+   * Lists every dirty directory and reports what the tree gained and lost:
+   * new entries as created (with the event that made them), renamed
+   * directories as moved, vanished names re-read (deleted or replaced). A new
+   * directory under a recursive watch is put in the kernel's map first and
+   * listed after, so nothing created in it in between is missed.
+   */
+  async #syncDirs(): Promise<void> {
+    const changed = new Map<string, DirtyDir>();
+    while (this.#dirtyDirs.size) {
+      const [dir, why] = this.#dirtyDirs.entries().next().value!;
+      this.#dirtyDirs.delete(dir);
+      const entry = this.watch.get(dir);
+      if (!entry) continue;
+      const diff = this.watch.syncDir(
+        dir,
+        (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
+      );
+      if (!diff) continue;
+      for (const m of diff.moved) {
+        const e = this.watch.get(m.to);
+        this.opts.emit({
+          action: "moved",
+          path: m.to,
+          fromPath: m.from,
+          kind: "dir",
+          root: e?.root ?? entry.root,
+          before: e?.state,
+          after: e?.state,
+          cause: why.cause,
+          folded: 1,
+          reason: why.reason,
+        });
+        // Anything that changed under the old name while it moved.
+        this.#dirtyDirs.set(m.to, why);
+      }
+      for (const a of diff.added) {
+        const added = this.watch.get(a.path);
+        if (added?.kind === "dir" && !added.shallow) {
+          const st = await readFileState(a.path).catch(() => undefined);
+          this.watch.setState(a.path, st);
+          this.#fresh.add(a.path);
+          this.#dirtyDirs.set(a.path, why);
+        }
+        this.schedule(a.path, why.cause, why.reason);
+      }
+      for (const c of diff.changed) changed.set(c, why);
+    }
+    for (const [p, why] of changed) {
+      if (!this.watch.get(p)) continue; // moved away in this batch
+      this.schedule(p, why.cause, why.reason);
+      for (const below of this.watch.subtree(p)) this.schedule(below, why.cause, why.reason);
     }
   }
 
@@ -133,6 +226,10 @@ export class FileMonitor {
         }
         if (!alive) procs.delete(tgid);
         this.schedule(path, e, "live");
+        // The mapping may live on in a child forked after the mmap: follow it there.
+        if (!alive && procs.size === 0) {
+          for (const pid of mappingHolders({ dev: e.dev, ino: e.ino })) procs.set(pid, e);
+        }
       }
       if (procs.size === 0) this.#mapped.delete(path);
     }
@@ -172,7 +269,9 @@ export class FileMonitor {
           q.timer = setTimeout(() => this.#run(path), this.#settleMs);
         } else {
           this.#queues.delete(path);
-          if (this.#queues.size === 0) this.#wakeIdle();
+          if (this.#queues.size === 0 && !this.#syncing && this.#syncTimer === undefined) {
+            this.#wakeIdle();
+          }
         }
       });
   }
@@ -180,8 +279,9 @@ export class FileMonitor {
   async #process(path: string, causes: FimEvent[], reason: ChangeReason): Promise<void> {
     const entry = this.watch.get(path);
     if (!entry) return;
-    const before = entry.state;
-    if (before) this.opts.rearm(before.id);
+    const fresh = this.#fresh.delete(path);
+    const before = fresh ? undefined : entry.state;
+    if (entry.state) this.opts.rearm(entry.state.id);
     let after: FileState | undefined;
     try {
       after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
@@ -200,11 +300,18 @@ export class FileMonitor {
       action = "attributes_changed";
     }
     this.watch.setState(path, after && withoutContent(after));
-    if (entry.kind === "dir" && after) await this.#adoptNewFiles(entry, causes, reason);
+    if (entry.kind === "dir" && !entry.shallow && after) {
+      this.markDirty(path, causes.find((c) => NAME_OPS.has(c.op)) ?? causes[0], reason);
+    }
     if (!action) return;
     // A file found by expanding a directory is dropped once deleted; a configured
     // path stays watched by name, so its re-creation is reported.
-    if (action === "deleted" && entry.path !== entry.root) this.watch.remove(path);
+    if (action === "deleted" && entry.path !== entry.root) {
+      for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
+      this.watch.remove(path);
+    }
+    const cause = pickCause(action, causes);
+    const others = otherWriters(cause, causes);
     this.opts.emit({
       action,
       path,
@@ -212,38 +319,12 @@ export class FileMonitor {
       root: entry.root,
       before,
       after,
-      cause: pickCause(action, causes),
+      cause,
+      ...(others.length ? { otherWriters: others } : {}),
       folded: causes.length,
       reason,
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
     });
-  }
-
-  /**
-   * Lists a watched directory and watches the files in it that are not
-   * watched yet: each is then reported as created (with the cause that led
-   * here, such as the rename that moved it in). This is how a file moved into
-   * the directory under a new name is found, live or on reconcile.
-   */
-  async #adoptNewFiles(dir: WatchEntry, causes: FimEvent[], reason: ChangeReason): Promise<void> {
-    let adopted = 0;
-    try {
-      for await (const d of Deno.readDir(dir.path)) {
-        if (!d.isFile) continue;
-        const child = join(dir.path, d.name);
-        if (this.watch.get(child) || this.opts.admits?.(dir, child) === false) continue;
-        if (adopted++ >= MAX_ADOPTED_PER_LISTING) {
-          this.opts.warn(
-            `${dir.path}: more than ${MAX_ADOPTED_PER_LISTING} new files; the rest are adopted on the next listing`,
-          );
-          return;
-        }
-        this.watch.add(child, "file", dir.root);
-        this.schedule(child, causes.find((c) => NAME_OPS.has(c.op)) ?? causes[0], reason);
-      }
-    } catch (e) {
-      this.opts.warn(`cannot list ${dir.path}: ${e instanceof Error ? e.message : e}`);
-    }
   }
 
   /** Re-reads every watched path (after dropped events, or on a timer). */
@@ -253,7 +334,9 @@ export class FileMonitor {
 
   /** Resolves when no path is waiting or being re-read. */
   idle(): Promise<void> {
-    if (this.#queues.size === 0) return Promise.resolve();
+    if (this.#queues.size === 0 && !this.#syncing && this.#syncTimer === undefined) {
+      return Promise.resolve();
+    }
     return new Promise((r) => this.#idleWaiters.push(r));
   }
 
@@ -268,6 +351,9 @@ export class FileMonitor {
     if (this.#mappedTimer !== undefined) clearInterval(this.#mappedTimer);
     this.#mapped.clear();
     for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
+    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
+    this.#dirtyDirs.clear();
     this.#queues.clear();
     this.#wakeIdle();
   }
@@ -294,4 +380,17 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
   const byFd = causes.find((c) => !NAME_OPS.has(c.op));
   if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
   return byName ?? byFd;
+}
+
+/** One event per process (pid and start time) among `causes`, other than `cause`'s. */
+function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
+  const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
+  const others: FimEvent[] = [];
+  for (const c of causes) {
+    const k = `${c.tgid}:${c.startNs}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    others.push(c);
+  }
+  return others;
 }

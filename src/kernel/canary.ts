@@ -6,7 +6,8 @@
  */
 import { type FimEvent, FimOp } from "../bpf/fim_event.ts";
 import { type FimKernel, WatchFlag } from "../bpf/fim_kernel.ts";
-import { inodeOf, kernelName } from "../watch/inode_key.ts";
+import { kernelName } from "../watch/inode_key.ts";
+import { kernelIdentity } from "./kernel_identity.ts";
 
 /** The outcome of one canary run. */
 export interface CanaryResult {
@@ -47,7 +48,7 @@ export async function runCanary(k: FimKernel, timeoutMs = 2000): Promise<CanaryR
   let id;
   try {
     await Deno.writeTextFile(path, "canary\n");
-    id = inodeOf(await Deno.stat(path));
+    id = kernelIdentity.inodeOf(path, await Deno.stat(path));
     k.watchInode(id, WatchFlag.file);
     k.watchName(name);
     const t0 = performance.now();

@@ -43,6 +43,8 @@ export interface ChoiceOptions {
   btfCustomPath?: string;
   /** Size of the watch maps. */
   maxWatches?: number;
+  /** Size of the pending map alone (tests). */
+  pendingEntries?: number;
   onEvent: (e: FimEvent) => void;
 }
 
@@ -71,6 +73,7 @@ function tryLoad(
     onEvent: opts.onEvent,
     btfCustomPath: opts.btfCustomPath,
     maxWatches: opts.maxWatches,
+    pendingEntries: opts.pendingEntries,
   };
   try {
     return { kernel: FimKernel.load(lib, name, bytes, base), alternate: false };

@@ -143,7 +143,9 @@ export function formatRfc5424(e: ChangeEvent, o: Rfc5424Options): Uint8Array {
     "@timestamp": e["@timestamp"],
     event: e.event,
     ...(e.file ? { file: { path: e.file.path } } : {}),
+    ...(e.ecs ? { ecs: e.ecs } : {}),
     ...(e.host ? { host: e.host } : {}),
+    ...(e.agent ? { agent: e.agent } : {}),
     bpfink: { truncated: true },
   };
   return cutUtf8(encoder.encode(head + JSON.stringify(bare)), o.maxBytes);

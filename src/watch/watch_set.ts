@@ -1,11 +1,15 @@
 /**
- * The watch set: every watched path with its current inode, indexed by path,
- * by inode and by basename, and kept in step with the kernel's maps.
+ * The live tree: every watched path with its current inode, indexed by path,
+ * by inode, by basename and by parent directory, kept in step with the
+ * kernel's maps. The one owner of how the watched tree changes: new entries
+ * in watched directories (and whole new subtrees under a recursive watch),
+ * directories renamed (everything below re-pathed), entries gone.
  *
  * @module
  */
 import { basename, dirname } from "node:path";
 import type { FileState } from "./file_state.ts";
+import { type EntryType, listDir } from "./native_fs.ts";
 import { type InodeId, inodeKeyString, kernelName } from "./inode_key.ts";
 
 /** What the watch set needs from the kernel side (the BPF maps). */
@@ -29,6 +33,26 @@ export interface WatchEntry {
   root: string;
   /** The last known state; undefined while the path does not exist. */
   state?: FileState;
+  /** A directory whose new subdirectories are watched too (recursive watch). */
+  recursive?: boolean;
+  /** A directory reported as an entry only (created, deleted), its contents not watched. */
+  shallow?: boolean;
+}
+
+/** What listing a watched directory found against the tree. */
+export interface DirDiff {
+  /** New entries, already added to the tree (without state): report them as created. */
+  added: { path: string; type?: EntryType }[];
+  /** Entries (and the subtrees under them) whose name is gone or now names another inode. */
+  changed: string[];
+  /** Directories renamed within the tree, already re-pathed: report the move. */
+  moved: { from: string; to: string }[];
+}
+
+/** Options for adding a path. */
+export interface AddOptions {
+  recursive?: boolean;
+  shallow?: boolean;
 }
 
 /** Paths ↔ inodes ↔ basenames, mirrored into the kernel. */
@@ -36,6 +60,7 @@ export class WatchSet {
   readonly #byPath = new Map<string, WatchEntry>();
   readonly #byInode = new Map<string, Set<string>>();
   readonly #byName = new Map<string, Set<string>>();
+  readonly #children = new Map<string, Set<string>>();
 
   constructor(readonly kernel: KernelWatchTable) {}
 
@@ -87,11 +112,12 @@ export class WatchSet {
   }
 
   /** Adds a path (not yet resolved to an inode). Its basename goes into the kernel filter. */
-  add(path: string, kind: "file" | "dir", root: string): WatchEntry {
+  add(path: string, kind: "file" | "dir", root: string, opts: AddOptions = {}): WatchEntry {
     const existing = this.#byPath.get(path);
     if (existing) return existing;
-    const e: WatchEntry = { path, kind, root };
+    const e: WatchEntry = { path, kind, root, ...opts };
     this.#byPath.set(path, e);
+    this.#linkChild(path);
     const name = kernelName(basename(path));
     let set = this.#byName.get(name);
     if (!set) {
@@ -150,6 +176,7 @@ export class WatchSet {
     if (!e) return;
     if (e.state) this.#unlinkInode(path, e.state.id);
     this.#byPath.delete(path);
+    this.#children.get(dirname(path))?.delete(path);
     const name = kernelName(basename(path));
     const set = this.#byName.get(name);
     set?.delete(path);
@@ -159,10 +186,143 @@ export class WatchSet {
     }
   }
 
+  #linkChild(path: string): void {
+    const parent = dirname(path);
+    if (parent === path) return;
+    let set = this.#children.get(parent);
+    if (!set) {
+      set = new Set();
+      this.#children.set(parent, set);
+    }
+    set.add(path);
+  }
+
+  /** Watched paths directly in directory `path`. */
+  childrenOf(path: string): string[] {
+    return [...(this.#children.get(path) ?? [])];
+  }
+
+  /** Every watched path under `path` (not itself), deepest last. */
+  subtree(path: string): string[] {
+    const out: string[] = [];
+    const walk = (p: string) => {
+      for (const c of this.#children.get(p) ?? []) {
+        out.push(c);
+        walk(c);
+      }
+    };
+    walk(path);
+    return out;
+  }
+
+  /** Stops watching `path` and everything under it. */
+  removeTree(path: string): void {
+    for (const p of this.subtree(path).reverse()) this.remove(p);
+    this.remove(path);
+  }
+
+  /**
+   * Moves `from` and everything under it to `to` (a directory renamed): same
+   * entries, same inodes, new paths. The kernel keeps watching the inodes.
+   */
+  repath(from: string, to: string): void {
+    const paths = [from, ...this.subtree(from)];
+    const moved = paths.map((p) => this.#byPath.get(p)!).filter((e) => e);
+    for (const e of moved) {
+      this.#byPath.delete(e.path);
+      this.#children.get(dirname(e.path))?.delete(e.path);
+      this.#children.delete(e.path);
+      const name = kernelName(basename(e.path));
+      this.#byName.get(name)?.delete(e.path);
+      if (e.state) this.#byInode.get(inodeKeyString(e.state.id))?.delete(e.path);
+    }
+    for (const e of moved) {
+      const old = e.path;
+      e.path = to + old.slice(from.length);
+      this.#byPath.set(e.path, e);
+      this.#linkChild(e.path);
+      const name = kernelName(basename(e.path));
+      let set = this.#byName.get(name);
+      if (!set) {
+        set = new Set();
+        this.#byName.set(name, set);
+        try {
+          this.kernel.watchName(name);
+        } catch (err) {
+          this.notInKernel++;
+          this.onKernelFull?.(err);
+        }
+      }
+      set.add(e.path);
+      if (e.state) {
+        const k = inodeKeyString(e.state.id);
+        let ids = this.#byInode.get(k);
+        if (!ids) {
+          ids = new Set();
+          this.#byInode.set(k, ids);
+        }
+        ids.add(e.path);
+      }
+    }
+  }
+
+  /**
+   * Lists watched directory `dir` and brings the tree in line with it: new
+   * names are added (a new directory under a recursive watch as a watched
+   * directory, otherwise as a shallow entry), a directory that reappears
+   * here under a new name is re-pathed, and names that are gone or now
+   * point at another inode are returned to be re-read. `admits` filters new
+   * entries (include/exclude). Returns undefined when `dir` cannot be listed.
+   */
+  syncDir(
+    dir: string,
+    admits: (path: string, isDir: boolean) => boolean = () => true,
+  ): DirDiff | undefined {
+    const d = this.#byPath.get(dir);
+    if (!d || d.kind !== "dir" || d.shallow) return undefined;
+    const listing = listDir(dir);
+    const diff: DirDiff = { added: [], changed: [], moved: [] };
+    if (!listing) {
+      diff.changed.push(...this.childrenOf(dir));
+      return diff;
+    }
+    const seen = new Set<string>();
+    for (const ent of listing) {
+      const path = dir === "/" ? `/${ent.name}` : `${dir}/${ent.name}`;
+      seen.add(path);
+      const known = this.#byPath.get(path);
+      if (known) {
+        if (known.state && known.state.id.ino !== ent.ino) diff.changed.push(path);
+        continue;
+      }
+      const isDir = ent.type === "dir";
+      if (!admits(path, isDir)) continue;
+      // A watched directory seen here under a new name: a rename inside the tree.
+      if (isDir && d.state) {
+        const from = this.pathsOfInode({ dev: d.state.id.dev, ino: ent.ino }).find((p) =>
+          this.#byPath.get(p)?.kind === "dir" && p !== path && !p.startsWith(`${path}/`)
+        );
+        if (from && !path.startsWith(`${from}/`)) {
+          this.repath(from, path);
+          diff.moved.push({ from, to: path });
+          continue;
+        }
+      }
+      this.add(path, isDir ? "dir" : "file", d.root, {
+        ...(isDir && d.recursive ? { recursive: true } : {}),
+        ...(isDir && !d.recursive ? { shallow: true } : {}),
+      });
+      diff.added.push({ path, type: ent.type });
+    }
+    for (const c of this.childrenOf(dir)) if (!seen.has(c)) diff.changed.push(c);
+    return diff;
+  }
+
   #flagsOf(id: InodeId): number {
     let flags = 0;
     for (const p of this.#byInode.get(inodeKeyString(id)) ?? []) {
-      flags |= this.#byPath.get(p)?.kind === "dir" ? WATCH_DIR : WATCH_FILE;
+      const e = this.#byPath.get(p);
+      flags |= e?.kind === "dir" && !e.shallow ? WATCH_DIR : WATCH_FILE;
     }
     return flags;
   }
