@@ -79,3 +79,35 @@ export function storeEvents(
     ),
   ];
 }
+
+/** `self_test_failed`: what the self-test found and what it repaired. */
+export function selfTestFailedEvent(
+  found: { problems: string[]; repaired: string[]; recovered: boolean },
+  hostname: string,
+): ChangeEvent {
+  return agentEvent(
+    "self_test_failed",
+    `self-test failed: ${found.problems.join("; ")}; ${
+      found.repaired.length ? found.repaired.join(", ") : "nothing repaired"
+    }; ${found.recovered ? "the live path works again" : "the live path is still broken"}`,
+    hostname,
+    Deno.execPath(),
+    { reason: found.problems.join("; "), changes: [] },
+    "critical",
+  );
+}
+
+/** `heartbeat`: the agent is alive and watching (for fleets that alert on silence). */
+export function heartbeatEvent(
+  hostname: string,
+  detail: { watched_paths: number; strategy: string; programs: string[] },
+): ChangeEvent {
+  return agentEvent(
+    "heartbeat",
+    `bpfink alive: ${detail.strategy}, ${detail.watched_paths} paths watched`,
+    hostname,
+    Deno.execPath(),
+    detail,
+    "info",
+  );
+}
