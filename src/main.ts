@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./agent/agent.ts";
 import { AgentError } from "./agent/agent_error.ts";
 import { describeFatal } from "./agent/failure_policy.ts";
+import { versionLine } from "./build_info.ts";
 import { completionScript } from "./cli/completions.ts";
 import { configCheckCommand } from "./cli/config_command.ts";
 import { kernelsCommand } from "./cli/kernels_command.ts";
@@ -67,7 +68,7 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .description(
       "File-integrity monitoring with BPF: reports what changed in watched files, and who changed it.",
     )
-    .version(VERSION, "-V, --version")
+    .version(versionLine(VERSION), "-V, --version")
     .enablePositionalOptions()
     // Before the subcommands: they inherit it, so their usage errors exit 2 too.
     .exitOverride()
@@ -98,6 +99,10 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .option("--btf <file>", "kernel BTF for CO-RE")
     .option("--libbpf <file>", "libbpf shared object to use")
     .option("--json", "machine-readable output")
+    .option(
+      "--stats <seconds>",
+      "also sample what the bpfink programs running now cost (BPF run-time statistics)",
+    )
     .action((opts) => run(kernelsCommand(opts)));
   program.command("run")
     .description("run as a daemon with a YAML config")

@@ -27,6 +27,8 @@ import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
+import { EarlyWatch } from "../events/early_watch.ts";
+import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
@@ -37,6 +39,7 @@ import {
   Pulled,
 } from "../metrics/metrics_registry.ts";
 import type { Output } from "../outputs/output.ts";
+import { registerAgentMetrics } from "../metrics/agent_metrics.ts";
 import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
@@ -108,10 +111,22 @@ export function loadLibbpf(explicit?: string): Libbpf {
   }
 }
 
+/**
+ * Ring buffer size for `n` watched paths: the kernel holds at most one
+ * pending inode event per watched inode, so every watched file changing at
+ * once fits twice over, plus room for name events (which are not folded).
+ */
+export function ringBytesFor(n: number): number {
+  const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
+  return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
+}
+
 /** A running agent. */
 export class Agent {
   #kernel: FimKernel;
   #monitor: FileMonitor;
+  /** Inodes watched before their first read, while the baseline is read (then undefined). */
+  #early?: EarlyWatch;
   #pipeline: ChangePipeline;
   #store: BaselineStore;
   #rules = new Map<string, WatchConfig>();
@@ -189,8 +204,10 @@ export class Agent {
       watch: this.watch,
       onFailure: (found) => this.#agentEvent(selfTestFailedEvent(found, this.hostname), true),
     });
+    this.#early = new EarlyWatch(kernel, this.watch, (e) => this.#monitor.onKernelEvent(e));
     kernel.onEvent = (e) => {
-      if (!this.#selfTest.tap(e)) this.#monitor.onKernelEvent(e);
+      if (this.#selfTest.tap(e)) return;
+      if (!this.#early?.hold(e)) this.#monitor.onKernelEvent(e);
     };
     this.#selfTest.register(this.metrics);
     if (opts.selfTestIntervalMs) this.#selfTest.every(opts.selfTestIntervalMs);
@@ -220,6 +237,15 @@ export class Agent {
     for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
       m.add(x);
     }
+    registerAgentMetrics(m, {
+      version: VERSION,
+      strategy: k.spec.name,
+      object: k.spec.object,
+      fallbacks: () =>
+        this.opts.force ? 0 : this.trials.filter((t) => t.outcome === "rejected").length,
+      outboxBacklog: () => this.#outbox.size,
+      outputs: () => this.opts.outputs,
+    });
     m.add(
       new Pulled(
         "bpfink_ringbuf_drops_total",
@@ -362,6 +388,7 @@ export class Agent {
       // Room for the watch set twice over (files appear in watched trees), at least 64k.
       maxWatches: opts.maxWatches ??
         Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
+      ringBytes: ringBytesFor(targets.length + missing.length),
       onEvent: () => {},
     });
     if (opts.signal?.aborted) {
@@ -462,7 +489,11 @@ export class Agent {
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
     for (const t of [...targets, ...missing]) {
-      this.watch.add(t.path, t.kind, t.root, { recursive: t.recursive, shallow: t.shallow });
+      this.watch.add(t.path, t.kind, t.root, {
+        recursive: t.recursive,
+        shallow: t.shallow,
+        awaitingBaseline: true,
+      });
     }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
@@ -477,6 +508,8 @@ export class Agent {
     for (let i = 0; i < all.length; i += WINDOW) {
       this.opts.signal?.throwIfAborted();
       const chunk = all.slice(i, i + WINDOW);
+      // Each inode enters the kernel map before its first read (EarlyWatch).
+      await Promise.all(chunk.map((t) => this.#early?.before(t.path, t.kind)));
       const states = await Promise.all(
         chunk.map((t) =>
           readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
@@ -488,8 +521,12 @@ export class Agent {
       for (const [j, t] of chunk.entries()) {
         this.opts.onProgress?.(done++, all.length, bytes);
         const state = states[j];
-        if (state === null) continue;
+        if (state === null) {
+          this.#monitor.baselined(t.path);
+          continue;
+        }
         this.watch.setState(t.path, state && withoutContent(state));
+        this.#monitor.baselined(t.path);
         if (state?.sha256) bytes += state.size;
         known.delete(t.path);
         const rec = this.#store.get(t.path);
@@ -513,11 +550,14 @@ export class Agent {
           reason: "offline",
         });
       }
+      this.#early?.settle();
       if (adoptions.length >= BATCH) {
         this.#pipeline.adoptMany(adoptions);
         adoptions = [];
       }
     }
+    this.#early?.settle(true);
+    this.#early = undefined;
     this.#pipeline.adoptMany(adoptions);
     this.opts.onProgress?.(all.length, all.length, bytes);
     // Recorded paths not found now: deleted while we were down if their directory is
@@ -642,7 +682,16 @@ export class Agent {
    * when the agent died, stays in the outbox and is delivered again on the
    * next start.
    */
+  /** Outbox rows not acknowledged yet (the backlog gauge). */
+  readonly #outbox = new Set<number>();
+
+  #ack(ids: number[]): void {
+    for (const id of ids) this.#outbox.delete(id);
+    this.#store.ack(ids);
+  }
+
   #deliver(events: ChangeEvent[], outboxIds: number[]): void {
+    for (const id of outboxIds) this.#outbox.add(id);
     const queued = this.opts.outputs.filter((o) => o instanceof QueuedOutput).length;
     if (queued > 0) {
       events.forEach((e, i) =>
@@ -655,7 +704,7 @@ export class Agent {
       );
     }
     for (const e of events) this.#publish(e);
-    if (queued === 0) this.#store.ack(outboxIds);
+    if (queued === 0) this.#ack(outboxIds);
   }
 
   /** A queued output settled `events`: acknowledge those every output has delivered. */
@@ -677,7 +726,7 @@ export class Agent {
         });
       }
     }
-    if (done.length && !this.#storeClosed) this.#store.ack(done);
+    if (done.length && !this.#storeClosed) this.#ack(done);
   }
 
   /** Tries an event again on the outputs that dropped it (same event.id, flagged). */

@@ -104,3 +104,46 @@ export function statsSysctlEnabled(): boolean {
     return false;
   }
 }
+
+/** One program's share of a sampling window. */
+export interface ProgramSample {
+  id: number;
+  name: string;
+  /** Runs in the window. */
+  runs: number;
+  /** Mean ns per run in the window (0 when it did not run). */
+  nsPerRun: number;
+  /** Its CPU time over the window's wall time, in % of one CPU. */
+  cpuPercent: number;
+}
+
+/**
+ * Enables run-time statistics for `ms` and reports what every loaded
+ * program that `wanted` accepts did meanwhile, busiest first.
+ */
+export async function sampleLoadedPrograms(
+  lib: Libbpf,
+  wanted: (name: string) => boolean,
+  ms: number,
+): Promise<ProgramSample[]> {
+  using _ = RunTimeStats.enable(lib);
+  const before = new Map(loadedProgramStats(lib, wanted).map((s) => [s.id, s]));
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const wall = (performance.now() - t0) * 1e6;
+  const out: ProgramSample[] = [];
+  for (const s of loadedProgramStats(lib, wanted)) {
+    const b = before.get(s.id);
+    if (!b) continue; // loaded during the window
+    const runs = Number(s.runCount - b.runCount);
+    const ns = Number(s.runTimeNs - b.runTimeNs);
+    out.push({
+      id: s.id,
+      name: s.name,
+      runs,
+      nsPerRun: runs ? ns / runs : 0,
+      cpuPercent: (100 * ns) / wall,
+    });
+  }
+  return out.sort((a, b) => b.runs - a.runs || a.id - b.id);
+}

@@ -69,3 +69,53 @@ Deno.test("the agent exports its programs' runs and run time as Prometheus metri
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bpfink kernels --stats shows what a running agent's programs cost", async () => {
+  const { Agent, watchesForPaths } = await import("../agent/agent.ts");
+  const dir = await Deno.makeTempDir({ prefix: "bpfink-progstats-" });
+  await Deno.writeTextFile(`${dir}/watched`, "x\n");
+  const agent = await Agent.start({ watches: watchesForPaths([`${dir}/watched`]), outputs: [] });
+  try {
+    const ids = agent.kernel.programStats().map((s) => s.id);
+    const root = new URL("../..", import.meta.url).pathname;
+    const cli = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `${root}src/main.ts`, "kernels", "--json", "--stats", "3"],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Writes all along the window (the command tries every object first).
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await new Deno.Command("dd", {
+          args: ["if=/dev/zero", `of=${dir}/other`, "bs=1", "count=500", "status=none"],
+        }).output();
+      }
+    })();
+    const out = await cli.output();
+    writing = false;
+    await writer;
+    const report = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      running: { id: number; name: string; runs: number; nsPerRun: number }[];
+    };
+    const mine = report.running.filter((p) => ids.includes(p.id));
+    assertEquals(mine.length, ids.length, new TextDecoder().decode(out.stderr));
+    const busiest = mine.reduce((x, y) => (y.runs > x.runs ? y : x));
+    assert(busiest.runs >= 500 && busiest.nsPerRun > 0, JSON.stringify(mine));
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bpfink kernels --stats refuses a window that is not a number of seconds", async () => {
+  const root = new URL("../..", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${root}src/main.ts`, "kernels", "--stats", "soon"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 2);
+  const err = new TextDecoder().decode(out.stderr);
+  assert(err.includes("--stats takes a number of seconds") && !err.includes("    at "), err);
+});
