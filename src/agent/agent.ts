@@ -49,7 +49,8 @@ import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
 import { FaultBoard } from "./failure_policy.ts";
 import { type Redelivery, RedeliveryQueue } from "./redelivery.ts";
-import { storeEvents } from "./store_events.ts";
+import { heartbeatEvent, selfTestFailedEvent, storeEvents } from "./store_events.ts";
+import { SelfTest, type SelfTestFindings } from "./self_test.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -77,10 +78,14 @@ export interface AgentOptions {
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
   maxWatches?: number;
-  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
-  bpfStats?: boolean;
+  /** Self-test through the live path this often (0 or undefined: never). */
+  selfTestIntervalMs?: number;
+  /** Heartbeat event and metric this often (0 or undefined: never). */
+  heartbeatIntervalMs?: number;
   /** Aborts the start at its next step (SIGINT/SIGTERM during startup); `start` then throws it. */
   signal?: AbortSignal;
+  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
+  bpfStats?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -204,10 +209,29 @@ export class Agent {
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
+    this.#selfTest = new SelfTest({
+      kernel,
+      watch: this.watch,
+      onFailure: (found) => this.#agentEvent(selfTestFailedEvent(found, this.hostname), true),
+    });
     this.#early = new EarlyWatch(kernel, this.watch, (e) => this.#monitor.onKernelEvent(e));
     kernel.onEvent = (e) => {
+      if (this.#selfTest.tap(e)) return;
       if (!this.#early?.hold(e)) this.#monitor.onKernelEvent(e);
     };
+    this.#selfTest.register(this.metrics);
+    if (opts.selfTestIntervalMs) this.#selfTest.every(opts.selfTestIntervalMs);
+    if (opts.heartbeatIntervalMs) {
+      this.#timers.push(setInterval(() => this.#heartbeat(), opts.heartbeatIntervalMs));
+    }
+    this.metrics.add(
+      new Pulled(
+        "bpfink_heartbeat_timestamp_seconds",
+        "When the agent last sent its heartbeat event (alert when it stops moving).",
+        "gauge",
+        () => this.#lastHeartbeat / 1000,
+      ),
+    );
     this.#registerMetrics();
     registerStoreMetrics(this.metrics, store, () => this.#redelivery.size);
     this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
@@ -427,6 +451,35 @@ export class Agent {
     // idling needs a fraction of it.
     giveBackMemory();
     return agent;
+  }
+
+  readonly #selfTest: SelfTest;
+  /** The start record is the first sign of life. */
+  #lastHeartbeat = Date.now();
+
+  /** Runs a self-test now (also run every `selfTestIntervalMs`). */
+  selfTest(): Promise<SelfTestFindings> {
+    return this.#selfTest.run();
+  }
+
+  #heartbeat(): void {
+    this.#lastHeartbeat = Date.now();
+    const k = this.#kernel;
+    this.#agentEvent(
+      heartbeatEvent(this.hostname, {
+        watched_paths: this.watch.present,
+        strategy: k.spec.name,
+        programs: k.attached,
+      }),
+      false,
+    );
+  }
+
+  /** Publishes an agent event; `durable` ones go through the outbox. */
+  #agentEvent(e: ChangeEvent, durable: boolean): void {
+    if (this.#stopped) return;
+    const id = durable && !this.#storeClosed ? this.#store.commit([], [e])[0].id : NOT_IN_OUTBOX;
+    this.#deliver([e], [id]);
   }
 
   #ruleFor(path: string): PathRule {
@@ -752,6 +805,7 @@ export class Agent {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     this.#redelivery.close();
+    await this.#selfTest.stop();
     await this.#monitor.stop();
     await this.#kernel.close();
     this.#bpfStats?.close();
