@@ -28,6 +28,7 @@ import type { ChangeEvent } from "../events/change_event.ts";
 import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { EarlyWatch } from "../events/early_watch.ts";
+import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
@@ -103,6 +104,16 @@ export function loadLibbpf(explicit?: string): Libbpf {
     if (e instanceof LibbpfUnavailableError) throw new AgentError(e.message);
     throw e;
   }
+}
+
+/**
+ * Ring buffer size for `n` watched paths: the kernel holds at most one
+ * pending inode event per watched inode, so every watched file changing at
+ * once fits twice over, plus room for name events (which are not folded).
+ */
+export function ringBytesFor(n: number): number {
+  const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
+  return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
 }
 
 /** A running agent. */
@@ -353,6 +364,7 @@ export class Agent {
       // Room for the watch set twice over (files appear in watched trees), at least 64k.
       maxWatches: opts.maxWatches ??
         Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
+      ringBytes: ringBytesFor(targets.length + missing.length),
       onEvent: () => {},
     });
     if (opts.signal?.aborted) {
@@ -424,7 +436,11 @@ export class Agent {
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
     for (const t of [...targets, ...missing]) {
-      this.watch.add(t.path, t.kind, t.root, { recursive: t.recursive, shallow: t.shallow });
+      this.watch.add(t.path, t.kind, t.root, {
+        recursive: t.recursive,
+        shallow: t.shallow,
+        awaitingBaseline: true,
+      });
     }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
@@ -452,8 +468,12 @@ export class Agent {
       for (const [j, t] of chunk.entries()) {
         this.opts.onProgress?.(done++, all.length, bytes);
         const state = states[j];
-        if (state === null) continue;
+        if (state === null) {
+          this.#monitor.baselined(t.path);
+          continue;
+        }
         this.watch.setState(t.path, state && withoutContent(state));
+        this.#monitor.baselined(t.path);
         if (state?.sha256) bytes += state.size;
         known.delete(t.path);
         const rec = this.#store.get(t.path);

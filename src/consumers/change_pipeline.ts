@@ -8,6 +8,7 @@
 import type { ChangeEvent } from "../events/change_event.ts";
 import { actorEcs, pathParts, withEnvelope } from "../events/ecs_event.ts";
 import type { SeverityLevel } from "../events/severity.ts";
+import { displayPath } from "../watch/path_bytes.ts";
 import type { FileChange } from "../events/file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
@@ -239,11 +240,13 @@ export function semanticEvent(
         category: CATEGORY[consumer] ?? ["file"],
         type: eventType(s.action),
         kind: "event",
-        reason: change.reason,
+        reason: change.unattributed
+          ? `${change.reason}: no process named, ${change.unattributed}`
+          : change.reason,
         module: "bpfink",
         dataset: `bpfink.${consumer}`,
       },
-      file: { path: change.path, ...pathParts(change.path) },
+      file: { path: displayPath(change.path), ...pathParts(displayPath(change.path)) },
       ...(actor.fields.process ? { process: actor.fields.process } : {}),
       ...(actor.fields.container ? { container: actor.fields.container } : {}),
       ...(user ? { user } : {}),
