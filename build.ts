@@ -6,7 +6,8 @@
  *   deno run -A build.ts bpf        BPF objects + kernels/build/embedded.ts
  *   deno run -A build.ts libbpf     kernels/build/libbpf-bundle.so (kernels/libbpf/build.sh)
  *   deno run -A build.ts bpf libbpf several steps
- *   deno run -A build.ts binary     dist/bpfink (deno compile)
+ *   deno run -A build.ts binary     dist/bpfink: deno compile where Deno's denort runtime is
+ *                                   at hand, else the bundle + Deno runtime behind a launcher
  *
  * `--if-needed` skips steps whose outputs are newer than their inputs.
  *
@@ -14,6 +15,12 @@
  */
 import { STRATEGIES } from "./kernels/strategies.ts";
 import denoJson from "./deno.json" with { type: "json" };
+import {
+  buildSingleFile,
+  type BuildWay,
+  bundleAgent,
+  PackagingError,
+} from "./packaging/single_file.ts";
 
 const AGENT_VERSION = denoJson.version;
 
@@ -136,7 +143,10 @@ async function writeEmbedded(): Promise<void> {
     `export const EMBEDDED_LIBBPF: Uint8Array | undefined = ${hasLibbpf ? "libbpf" : "undefined"};`,
     "",
   ];
-  await Deno.writeTextFile(`${OUT}/embedded.ts`, lines.join("\n"));
+  // Unchanged content keeps its mtime, so `binary --if-needed` does not rebuild for nothing.
+  const text = lines.join("\n");
+  const before = await Deno.readTextFile(`${OUT}/embedded.ts`).catch(() => "");
+  if (before !== text) await Deno.writeTextFile(`${OUT}/embedded.ts`, text);
 }
 
 /** Builds the self-contained libbpf when its build script is present. */
@@ -156,58 +166,131 @@ function denortCandidates(version: string): string[] {
   return [`${denoDir}/dl/release/v${version}/denort-x86_64-unknown-linux-gnu.zip`];
 }
 
-/** Compiles dist/bpfink with `deno compile`, when Deno's runtime (denort) is at hand. */
-async function buildBinary(): Promise<void> {
+/** Deno's compile runtime, when it is at hand: DENORT_BIN, else the Deno cache. */
+async function findDenort(): Promise<string | undefined> {
   const denortEnv = Deno.env.get("DENORT_BIN");
-  const cached = denortCandidates(Deno.version.deno);
-  const found = denortEnv
-    ? [denortEnv]
-    : (await Promise.all(cached.map(async (p) => (await mtime(p)) ? p : ""))).filter((x) => x);
-  if (found.length === 0) {
-    throw new BuildError(
-      `cannot build the single binary: deno compile needs Deno's runtime "denort" ${Deno.version.deno}, ` +
-        `which is neither in DENORT_BIN nor in the Deno cache (${
-          cached.join(", ")
-        }), and this machine cannot download it. ` +
-        `Do this: on a machine that can reach dl.deno.land run "deno compile" once (or download ` +
-        `denort-x86_64-unknown-linux-gnu.zip for v${Deno.version.deno}), unzip it, and rerun with ` +
-        `DENORT_BIN=/path/to/denort deno run -A build.ts binary. Until then, run from source with ./bpfink.`,
-    );
+  if (denortEnv) return denortEnv;
+  for (const p of denortCandidates(Deno.version.deno)) if (await mtime(p)) return p;
+  return undefined;
+}
+
+/** Every file under a directory (recursively). */
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isDirectory) out.push(...await filesUnder(`${dir}/${e.name}`));
+    else if (e.isFile) out.push(`${dir}/${e.name}`);
   }
-  await Deno.mkdir(`${ROOT}dist`, { recursive: true });
-  const p = new Deno.Command(Deno.execPath(), {
-    args: [
-      "compile",
-      "-A",
-      "--unstable-raw-imports",
-      "--output",
-      `${ROOT}dist/bpfink`,
-      `${ROOT}src/main.ts`,
-    ],
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  const out = await p.output();
-  if (!out.success) throw new BuildError(`deno compile failed with exit code ${out.code}`);
-  // A runtime that is not denort (e.g. the deno CLI itself) yields a binary that ignores
-  // the embedded program: check that the result really is bpfink.
+  return out;
+}
+
+/** The inputs of dist/bpfink: sources, embedded assets, launcher, runtime, build scripts. */
+async function binaryInputs(): Promise<string[]> {
+  return [
+    ...await filesUnder(`${ROOT}src`),
+    ...await filesUnder(`${ROOT}kernels/build`),
+    ...await filesUnder(`${ROOT}packaging`),
+    `${ROOT}build.ts`,
+    `${ROOT}deno.json`,
+    `${ROOT}deno.lock`,
+    Deno.execPath(),
+  ];
+}
+
+/** Runs dist/bpfink --version and checks that it names this version and build way. */
+async function checkBinary(way: string): Promise<void> {
   const check = await new Deno.Command(`${ROOT}dist/bpfink`, {
     args: ["--version"],
     stdout: "piped",
     stderr: "piped",
-  })
-    .output();
+  }).output();
   const said = new TextDecoder().decode(check.stdout).trim();
-  if (said !== AGENT_VERSION) {
+  const want = `bpfink ${AGENT_VERSION} (${way};`;
+  if (!check.success || !said.startsWith(want)) {
     await Deno.remove(`${ROOT}dist/bpfink`);
+    const err = new TextDecoder().decode(check.stderr).trim().split("\n")[0];
     throw new BuildError(
-      `the binary built with ${denortEnv ?? found[0]} answers "${
-        said.split("\n")[0]
-      }" to --version instead of ` +
-        `"${AGENT_VERSION}": that file is not Deno's denort runtime ${Deno.version.deno}. Point DENORT_BIN at denort.`,
+      `dist/bpfink answers "${said.split("\n")[0] || err}" to --version instead of "${want} ...)"`,
     );
   }
-  console.error(`built ${ROOT}dist/bpfink (${AGENT_VERSION})`);
+}
+
+/**
+ * Builds dist/bpfink, one executable file. With Deno's compile runtime (denort) at hand,
+ * `deno compile`; without it (this machine cannot download it), the bundle and the Deno
+ * runtime from npm behind a C launcher (packaging/single_file.ts). BPFINK_BUILD_WAY=compile
+ * or =bundle forces one.
+ */
+async function buildBinary(ifNeeded: boolean): Promise<void> {
+  const force = Deno.env.get("BPFINK_BUILD_WAY");
+  if (force && force !== "compile" && force !== "bundle") {
+    throw new BuildError(`BPFINK_BUILD_WAY is "${force}": use compile or bundle`);
+  }
+  const denort = force === "bundle" ? undefined : await findDenort();
+  if (force === "compile" && !denort) {
+    throw new BuildError(
+      `cannot build with deno compile: it needs Deno's runtime "denort" ${Deno.version.deno}, ` +
+        `which is neither in DENORT_BIN nor in the Deno cache (${
+          denortCandidates(Deno.version.deno).join(", ")
+        }), and this machine cannot download it. ` +
+        `Do this: on a machine that can reach dl.deno.land run "deno compile" once (or download ` +
+        `denort-x86_64-unknown-linux-gnu.zip for v${Deno.version.deno}), unzip it, and rerun with ` +
+        `DENORT_BIN=/path/to/denort deno run -A build.ts binary. Without BPFINK_BUILD_WAY=compile, ` +
+        `build.ts builds the bundle+deno runtime file instead.`,
+    );
+  }
+  const out = `${ROOT}dist/bpfink`;
+  if (ifNeeded && (await mtime(out)) > (await newest(await binaryInputs()))) return;
+  await Deno.mkdir(`${ROOT}dist`, { recursive: true });
+  const work = `${ROOT}.cache/dist`;
+  const started = performance.now();
+  let way: BuildWay;
+  if (denort) {
+    way = "deno compile";
+    await Deno.mkdir(work, { recursive: true });
+    try {
+      await bundleAgent(ROOT, way, `${work}/bpfink-compile.js`);
+    } catch (e) {
+      if (e instanceof PackagingError) throw new BuildError(e.message);
+      throw e;
+    }
+    const p = new Deno.Command(Deno.execPath(), {
+      args: [
+        "compile",
+        "-A",
+        "--unstable-net",
+        "--no-config",
+        "--output",
+        out,
+        `${work}/bpfink-compile.js`,
+      ],
+      env: { DENORT_BIN: denort },
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    const r = await p.output();
+    if (!r.success) throw new BuildError(`deno compile failed with exit code ${r.code}`);
+  } else {
+    way = "bundle+deno runtime";
+    try {
+      await buildSingleFile({
+        root: ROOT,
+        work,
+        output: out,
+        runtime: Deno.realPathSync(Deno.execPath()),
+      });
+    } catch (e) {
+      if (e instanceof PackagingError) throw new BuildError(e.message);
+      throw e;
+    }
+  }
+  await checkBinary(way);
+  const size = (await Deno.stat(out)).size;
+  console.error(
+    `built dist/bpfink (${AGENT_VERSION}, ${way}, ${(size / 1e6).toFixed(1)} MB) in ${
+      ((performance.now() - started) / 1000).toFixed(1)
+    } s`,
+  );
 }
 
 if (import.meta.main) {
@@ -223,7 +306,7 @@ if (import.meta.main) {
     const has = (s: string) => steps.includes(s) || steps.includes("all");
     if (has("bpf")) await buildBpf(ifNeeded);
     if (has("libbpf")) await buildLibbpf();
-    if (has("binary")) await buildBinary();
+    if (has("binary")) await buildBinary(ifNeeded);
   } catch (e) {
     if (e instanceof BuildError) {
       console.error(`build.ts: ${e.message}`);

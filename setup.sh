@@ -6,18 +6,20 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
 # To build and run: clang/llvm/libbpf-dev/bpftool build the BPF objects, libbpf1 is the
-# libbpf the agent loads; npm fetches Deno.
-APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc util-linux)
+# libbpf the agent loads; npm fetches Deno; gcc, zstd and libzstd-dev build dist/bpfink's
+# launcher and compress its payload.
+APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make gcc util-linux
+  zstd libzstd-dev)
 
 # With --test, what the tests and benchmarks use as well: python3, sed, procps, tmux,
 # passwd (useradd...), sudo (visudo) and fio (io_uring writes) make real changes; qemu,
 # busybox-static, cpio and the decompressors run the kernel matrix; rsyslog, prometheus,
-# graphite-carbon (carbon-cache), ansible and systemd (systemd-analyze) are the real
-# receivers and deploy tools; inotify-tools, auditd, fatrace and aide are what bench/coverage
-# compares with.
+# graphite-carbon (carbon-cache), nats-server (a JetStream cluster), ansible and systemd
+# (systemd-analyze) are the real receivers and deploy tools; inotify-tools, auditd, fatrace
+# and aide are what bench/coverage compares with.
 if [ "${1:-}" = "--test" ]; then
   APT_PACKAGES+=(sed procps tmux passwd sudo fio qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
-    rsyslog prometheus graphite-carbon ansible systemd inotify-tools auditd fatrace aide)
+    rsyslog prometheus graphite-carbon nats-server ansible systemd inotify-tools auditd fatrace aide)
 fi
 
 missing=()
@@ -49,5 +51,5 @@ node_modules/.bin/deno --version >/dev/null
 mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 
-node_modules/.bin/deno run -A build.ts bpf libbpf --if-needed
-echo "setup: ready. Run: sudo ./bpfink --paths /etc/passwd,/etc/shadow" >&2
+node_modules/.bin/deno run -A build.ts bpf libbpf binary --if-needed
+echo "setup: ready. Run: sudo ./bpfink --paths /etc/passwd,/etc/shadow (or dist/bpfink, the single file)" >&2

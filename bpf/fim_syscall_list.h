@@ -58,6 +58,9 @@
 	X(symlinkat)    \
 	X(mknod)        \
 	X(mknodat)      \
+	X(mount)        \
+	X(umount2)      \
+	X(move_mount)   \
 	X(mmap)
 
 #define FIM_SYSCALLS(X)        \

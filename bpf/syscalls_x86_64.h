@@ -55,6 +55,9 @@
 #define NR_mknodat 259
 #define NR_setxattrat 463 /* 6.13+ */
 #define NR_removexattrat 466 /* 6.13+ */
+#define NR_mount 165
+#define NR_umount2 166
+#define NR_move_mount 429
 
 /* open flags (include/uapi/asm-generic/fcntl.h) */
 #define FIM_AT_FDCWD -100

@@ -84,6 +84,9 @@ const OPTIONAL_SYSCALLS: Record<string, string> = {
   symlinkat: "symlinkat() in a watched directory (seen on the next listing otherwise)",
   mknod: "mknod() in a watched directory (seen on the next listing otherwise)",
   mknodat: "mknodat() in a watched directory (seen on the next listing otherwise)",
+  mount: "mount() over a watched path (re-resolved on the next reconcile otherwise)",
+  umount2: "umount() under a watched path (re-resolved on the next reconcile otherwise)",
+  move_mount: "move_mount() over a watched path (syscall absent before 5.2)",
   link: "link()",
   linkat: "linkat()",
   mmap: "mmap(MAP_SHARED, PROT_WRITE) of a watched file",
@@ -109,6 +112,14 @@ const IO_URING: Record<string, string> = {
  * probe-read twin for older kernels.
  */
 const FENTRY_FAST = ["write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile64", "splice"];
+
+/**
+ * The fentry and kprobe objects also hook notify_change(), where every
+ * attribute change lands whatever path, alias or ABI named the file.
+ */
+const NOTIFY_CHANGE =
+  "attribute changes (chmod, chown, utimes, truncate) through a symlink, another hard link, " +
+  "/proc/self/fd, an AT_EMPTY_PATH fd or a 32-bit syscall";
 
 /** The fentry and kprobe objects also hook io_write(), for io_uring writes on any kernel. */
 const IO_WRITE = "io_uring writes through io_write() (absent or inlined in this kernel)";
@@ -136,6 +147,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
       ...optionalSyscalls("exit_"),
       ...IO_URING,
       fim_io_write: IO_WRITE,
+      fim_notify_change: NOTIFY_CHANGE,
       fim_vfs_copy_file_range: OPTIONAL_SYSCALLS.copy_file_range,
       ...Object.fromEntries(
         FENTRY_FAST.filter((n) => n in OPTIONAL_SYSCALLS).map((n) => [
@@ -165,6 +177,8 @@ export const STRATEGIES: readonly StrategySpec[] = [
       ...IO_URING,
       enter_io_write: IO_WRITE,
       exit_io_write: IO_WRITE,
+      enter_notify_change: NOTIFY_CHANGE,
+      exit_notify_change: NOTIFY_CHANGE,
     },
   },
   {

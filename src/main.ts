@@ -10,12 +10,14 @@ import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./agent/agent.ts";
 import { AgentError } from "./agent/agent_error.ts";
 import { describeFatal } from "./agent/failure_policy.ts";
+import { versionLine } from "./build_info.ts";
 import { completionScript } from "./cli/completions.ts";
 import { configCheckCommand } from "./cli/config_command.ts";
 import { kernelsCommand } from "./cli/kernels_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { watchCommand } from "./cli/watch_command.ts";
 import { setupLogging } from "./log.ts";
+import { catchTermination } from "./cli/signals.ts";
 
 const STRATEGY_HELP = "only try this kernel object: fentry, kprobe or tracepoint";
 
@@ -67,7 +69,7 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .description(
       "File-integrity monitoring with BPF: reports what changed in watched files, and who changed it.",
     )
-    .version(VERSION, "-V, --version")
+    .version(versionLine(VERSION), "-V, --version")
     .enablePositionalOptions()
     // Before the subcommands: they inherit it, so their usage errors exit 2 too.
     .exitOverride()
@@ -130,6 +132,8 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
 }
 
 async function main(args: string[]): Promise<number> {
+  // First of all: a SIGINT or SIGTERM from here on is a clean stop with exit 0.
+  catchTermination();
   setupLogging();
   let pending: Promise<number> | undefined;
   const program = buildCli((p) => (pending = p));

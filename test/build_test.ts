@@ -1,18 +1,195 @@
 /**
- * build.ts says exactly what is missing when Deno's compile runtime is not at hand.
+ * dist/bpfink, the single file `deno task build` makes here (bundle + Deno runtime behind the
+ * C launcher): it runs as bpfink does from source (help, kernels, a real BPF watch, exit codes,
+ * signals, a terminal), needs nothing but glibc, refuses a damaged copy, and ignores the
+ * runtime's own environment and any deno.json where it runs. build.ts says exactly what is
+ * missing when `deno compile` is forced without Deno's compile runtime.
  */
-import { assertEquals, assertIncludes } from "./assert.ts";
-import { run, tempDir } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes } from "./assert.ts";
+import { run, tempDir, waitFor } from "./helpers.ts";
+import { DIST_BINARY, ensureBinary } from "./dist_binary.ts";
 
-Deno.test("build.ts binary without denort: one clear message naming DENORT_BIN, exit 1", async () => {
+const BIN = DIST_BINARY;
+const built = ensureBinary;
+
+Deno.test("build.ts binary: one file whose --version names the bundle+deno runtime build", async () => {
+  await built();
+  const info = await Deno.lstat(BIN);
+  assert(info.isFile && (info.mode! & 0o111) !== 0, "dist/bpfink is an executable file");
+  assert(info.size < 80e6, `dist/bpfink is ${info.size} bytes, over 80 MB`);
+  const r = await run([BIN, "--version"]);
+  assertEquals(r.code, 0, r.stderr);
+  assert(
+    /^bpfink \d+\.\d+\.\d+ \(bundle\+deno runtime; Deno \d+\.\d+\.\d+\)\n$/.test(r.stdout),
+    r.stdout,
+  );
+  // From source the same flag says so.
+  const src = await run(["./bpfink", "--version"]);
+  assertIncludes(src.stdout, "(source; Deno ");
+});
+
+Deno.test("dist/bpfink needs nothing but glibc (ldd), and its runtime nothing beyond it", async () => {
+  await built();
+  const r = await run(["ldd", BIN]);
+  assertEquals(r.code, 0, r.stderr);
+  const libs = r.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/)[0]);
+  for (const lib of libs) {
+    assert(/^(linux-vdso\.so\.1|libc\.so\.6|\/lib64\/ld-linux-x86-64\.so\.2)$/.test(lib), r.stdout);
+  }
+  // The embedded runtime is the npm package's deno: glibc's libraries and libgcc_s (which
+  // glibc itself needs for thread cancellation, so every glibc host has it).
+  const deno = await run(["readelf", "-d", Deno.realPathSync(Deno.execPath())]);
+  const needed = [...deno.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) =>
+    m[1]
+  );
+  assert(needed.length > 0, deno.stdout);
+  for (const lib of needed) {
+    assert(
+      /^(libc|libm|libdl|librt|libpthread|libgcc_s)\.so\.\d$|^ld-linux-x86-64\.so\.2$/.test(lib),
+      `runtime needs ${lib}`,
+    );
+  }
+});
+
+Deno.test("dist/bpfink answers like ./bpfink from source: help, usage errors, config check", async () => {
+  await built();
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/bad.yaml`, "watches: [\n");
+  const cases = [
+    ["--help"],
+    ["--no-such-flag"],
+    ["config", "check", `${dir.path}/missing.yaml`],
+    ["config", "check", `${dir.path}/bad.yaml`],
+    ["completions", "bash"],
+  ];
+  for (const args of cases) {
+    const bin = await run([BIN, ...args]);
+    const src = await run(["./bpfink", ...args]);
+    assertEquals(
+      [bin.code, bin.stdout, bin.stderr],
+      [src.code, src.stdout, src.stderr],
+      args.join(" "),
+    );
+  }
+  const help = await run([BIN, "--help"]);
+  assertIncludes(help.stdout, "Usage: bpfink");
+  assertEquals((await run([BIN, "--no-such-flag"])).code, 2);
+});
+
+Deno.test("dist/bpfink kernels: lists the embedded objects and chooses one with real BPF", async () => {
+  await built();
+  const r = await run([BIN, "kernels"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertIncludes(r.stdout, "fim-tracepoint.bpf.o");
+  assertIncludes(r.stdout, "Choice:");
+  assertIncludes(r.stdout, "caught the canary write");
+});
+
+Deno.test("dist/bpfink --paths: catches a write to a temp file, stops with 0 on SIGINT", async () => {
+  await built();
+  await using dir = await tempDir();
+  const file = `${dir.path}/watched.conf`;
+  await Deno.writeTextFile(file, "before\n");
+  const child = new Deno.Command(BIN, {
+    args: ["--paths", file, "--json"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: Record<string, unknown>[] = [];
+  let stderr = "";
+  const reading = (async () => {
+    let buf = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        lines.push(JSON.parse(buf.slice(0, i)));
+        buf = buf.slice(i + 1);
+      }
+    }
+  })();
+  const errReading = (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) stderr += c;
+  })();
+  // deno-lint-ignore no-explicit-any
+  const action = (l: any) => l.event?.action as string;
+  // deno-lint-ignore no-explicit-any
+  const path = (l: any) => l.file?.path as string;
+  try {
+    assert(
+      await waitFor(() => lines.some((l) => action(l) === "started"), 120_000),
+      `no started record: ${stderr}`,
+    );
+    await Deno.writeTextFile(file, "after\n");
+    assert(
+      await waitFor(() => lines.some((l) => action(l) !== "started" && path(l) === file), 60_000),
+      `the write was not reported: ${JSON.stringify(lines)} ${stderr}`,
+    );
+  } finally {
+    child.kill("SIGINT");
+  }
+  const status = await child.status;
+  await reading;
+  await errReading;
+  assertEquals(status.code, 0, stderr);
+});
+
+Deno.test("dist/bpfink runs on a terminal (stdin/stdout are the caller's)", async () => {
+  await built();
+  const r = await run(["script", "-qec", `${BIN} --version`, "/dev/null"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertIncludes(r.stdout, "bundle+deno runtime");
+});
+
+Deno.test("dist/bpfink ignores DENO_* variables and a deno.json where it runs", async () => {
+  await built();
+  await using dir = await tempDir();
+  // A config that Deno would refuse to parse, and an import map that would redirect modules.
+  await Deno.writeTextFile(`${dir.path}/deno.json`, "{ not json");
+  const r = await new Deno.Command(BIN, {
+    args: ["--version"],
+    cwd: dir.path,
+    env: { DENO_V8_FLAGS: "--max-heap-size=1", DENO_DIR: `${dir.path}/denodir` },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  assertIncludes(new TextDecoder().decode(r.stdout), "bundle+deno runtime");
+  const left = [...Deno.readDirSync(dir.path)].map((e) => e.name);
+  assertEquals(left, ["deno.json"], "nothing written where it ran");
+});
+
+Deno.test("a damaged or truncated copy of dist/bpfink stops with one sentence, exit 1", async () => {
+  await built();
+  await using dir = await tempDir();
+  const bytes = await Deno.readFile(BIN);
+  const flipped = bytes.slice();
+  flipped[flipped.length - 1000] ^= 0x40;
+  await Deno.writeFile(`${dir.path}/flipped`, flipped, { mode: 0o755 });
+  const a = await run([`${dir.path}/flipped`, "--version"]);
+  assertEquals(a.code, 1, a.stderr);
+  assertEquals(a.stdout, "");
+  assertIncludes(a.stderr, "does not match the checksum it was built with");
+  assertEquals(a.stderr.trim().split("\n").length, 1, a.stderr);
+  // A copy cut short (an interrupted scp) is refused too.
+  await Deno.writeFile(`${dir.path}/short`, bytes.subarray(0, bytes.length - 4096), {
+    mode: 0o755,
+  });
+  const b = await run([`${dir.path}/short`, "--version"]);
+  assertEquals(b.code, 1, b.stderr);
+  assertIncludes(b.stderr, "copy dist/bpfink again");
+});
+
+Deno.test("build.ts with BPFINK_BUILD_WAY=compile and no denort: one clear message, exit 1", async () => {
   await using cache = await tempDir("bpfink-denodir-");
   const env: Record<string, string> = {
     DENO_DIR: cache.path,
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    BPFINK_BUILD_WAY: "compile",
   };
   const r = await run(["node_modules/.bin/deno", "run", "-A", "build.ts", "binary"], { env });
   assertEquals(r.code, 1, r.stderr);
-  assertIncludes(r.stderr, `deno compile needs Deno's runtime "denort"`);
+  assertIncludes(r.stderr, `it needs Deno's runtime "denort"`);
   assertIncludes(r.stderr, "DENORT_BIN=/path/to/denort deno run -A build.ts binary");
-  assertIncludes(r.stderr, "run from source with ./bpfink");
+  assertIncludes(r.stderr, "builds the bundle+deno runtime file instead");
 });

@@ -4,7 +4,7 @@
  * by the daemon. No output, log line or database row may contain a hash.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { run, tempDir, waitFor } from "./helpers.ts";
+import { run, START_TIMEOUT_MS, tempDir, waitFor } from "./helpers.ts";
 import { Daemon } from "./daemon.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 
@@ -215,7 +215,7 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
     }
   })();
   try {
-    assert(await waitFor(() => lines.length > 0, 15_000), "no start record");
+    assert(await waitFor(() => lines.length > 0, START_TIMEOUT_MS), "no start record");
     assertEquals(
       (await run(["useradd", "--prefix", dir.path, "-u", "0", "-o", "-M", "mallory"])).code,
       0,
@@ -232,5 +232,89 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
     child.kill("SIGINT");
     await child.status;
     await reading;
+  }
+});
+
+Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain files: one useradd gives one user_added", async () => {
+  await using dir = await tempDir();
+  const root = dir.path;
+  await Deno.mkdir(`${root}/etc/sudoers.d`, { recursive: true });
+  for (const f of ["passwd", "shadow", "group", "gshadow"]) {
+    await Deno.copyFile(`/etc/${f}`, `${root}/etc/${f}`);
+  }
+  await Deno.writeTextFile(
+    `${root}/etc/sudoers`,
+    `root ALL=(ALL:ALL) ALL\n@includedir ${root}/etc/sudoers.d\n`,
+    { mode: 0o440 },
+  );
+  const config = `${root}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - path: ${root}/etc\n    recursive: true\ndatabase: ${root}/state/db.sqlite\n` +
+      `key_file: ${root}/state/hmac.key\nlog_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
+  );
+  const d = new Daemon(config);
+  const semantic = (path: string) =>
+    d.changes().filter((e) => e.file?.path === path && e.event.dataset !== "bpfink.file");
+  const raw = (path: string) =>
+    d.changes().some((e) => e.file?.path === path && e.event.dataset === "bpfink.file");
+  try {
+    // Started: waited for here, not with d.started(), which gives up after 15 s on a busy host.
+    const up = await waitFor(() => d.events.some((e) => e.event.action === "started"), 120_000);
+    assert(up, `daemon did not start: ${d.stderr}`);
+    const backupsReported = async (files: string[]) => {
+      for (const f of files) {
+        await Deno.stat(`${root}/etc/${f}`); // the tool really wrote the backup
+        const seen = await waitFor(() => raw(`${root}/etc/${f}`), 10_000);
+        assert(seen, `${f} not reported as a file: ${actions(d.changes()).join("\n")}`);
+      }
+    };
+    for (const [i, name] of ["carol", "dave"].entries()) {
+      const add = await run(["useradd", "--prefix", root, "-u", `${1600 + i}`, "-M", name]);
+      assertEquals(add.code, 0, add.stderr);
+      await expectEvent(d, (e) => e.event.action === "user_added" && e.user?.name === name, name);
+      await backupsReported(["passwd-", "shadow-"]);
+      const grp = await run(["groupadd", "--prefix", root, "-g", `${2600 + i}`, `g${name}`]);
+      assertEquals(grp.code, 0, grp.stderr);
+      await expectEvent(
+        d,
+        (e) => e.event.action === "group_added" && e.group?.name === `g${name}`,
+        name,
+      );
+      await backupsReported(["group-", "gshadow-"]);
+    }
+    // ... and never by meaning: exactly one user_added per useradd, one group_added per
+    // groupadd, none from a backup (which holds the previous content).
+    const added = d.changes().filter((e) => e.event.action === "user_added").map((e) =>
+      e.user?.name
+    );
+    assertEquals(added, ["carol", "dave"]);
+    const groups = d.changes().filter((e) => e.event.action === "group_added").map((e) =>
+      e.group?.name
+    );
+    assertEquals(groups, ["gcarol", "gdave"]);
+    for (const f of ["passwd-", "shadow-", "group-", "gshadow-"]) {
+      assertEquals(semantic(`${root}/etc/${f}`).map((e) => e.event.action), [], f);
+    }
+
+    // sudo skips sudoers.d names ending in ~ or holding a dot: reported, never as rules.
+    for (const f of ["evil~", "evil.dpkg-old"]) {
+      await Deno.writeTextFile(`${root}/etc/sudoers.d/${f}`, "eve ALL=(ALL) NOPASSWD: ALL\n");
+    }
+    await Deno.writeTextFile(`${root}/etc/sudoers.d/real`, "frank ALL=(ALL) NOPASSWD: ALL\n");
+    await expectEvent(
+      d,
+      (e) => e.event.action === "sudoers_rule_added" && e.user?.name === "frank",
+      "rule in sudoers.d/real",
+    );
+    for (const f of ["evil~", "evil.dpkg-old"]) {
+      assert(
+        await waitFor(() => raw(`${root}/etc/sudoers.d/${f}`), 5000),
+        `${f} not reported as a file`,
+      );
+      assertEquals(semantic(`${root}/etc/sudoers.d/${f}`).map((e) => e.event.action), [], f);
+    }
+  } finally {
+    await d.stop();
   }
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { assert } from "./assert.ts";
-import { waitFor } from "./helpers.ts";
+import { START_TIMEOUT_MS, waitFor } from "./helpers.ts";
 import { checkEvent } from "./ecs_validate.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 
@@ -53,7 +53,10 @@ export class Daemon {
   }
 
   async started(): Promise<void> {
-    const ok = await waitFor(() => this.events.some((e) => e.event.action === "started"), 15_000);
+    const ok = await waitFor(
+      () => this.events.some((e) => e.event.action === "started"),
+      START_TIMEOUT_MS,
+    );
     assert(ok, `daemon did not start: ${this.stderr}`);
   }
 

@@ -1,24 +1,29 @@
 /**
  * The Ansible role, run twice against this machine (connection local) into a
- * temp root: binary, config, key (0600), unit, logrotate and the offline
- * enable link are installed and verified; the second run changes nothing and
- * keeps the key. Nothing is written outside the temp dir.
+ * temp root (bpfink_prefix, as for an image build): the real dist/bpfink, config, key (0600),
+ * unit, logrotate and the offline enable link are installed and verified, and the installed
+ * binary runs; the prefix appears in no file (the unit and config name the paths the booted
+ * root sees); the second run changes nothing and keeps the key. Nothing is written outside
+ * the temp dir.
  */
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir } from "./helpers.ts";
+import { ensureBinary } from "./dist_binary.ts";
 import { hasCommand } from "./services/service.ts";
 
 async function playbook(
   dir: string,
   root: string,
   binary: string,
+  extra: Record<string, unknown> = {},
 ): Promise<{ code: number; out: string }> {
   const vars = {
+    ...extra,
     bpfink_prefix: root,
     bpfink_binary_src: binary,
-    bpfink_watches: [`${root}/etc/passwd`],
+    bpfink_watches: ["/etc/passwd"],
     bpfink_outputs: [
-      { type: "file", path: `${root}/var/log/bpfink/events.json` },
+      { type: "file", path: "/var/log/bpfink/events.json" },
       { type: "syslog", transport: "udp", address: "127.0.0.1:514" },
     ],
   };
@@ -64,11 +69,8 @@ Deno.test({
     const root = `${dir.path}/root`;
     await Deno.mkdir(`${root}/etc`, { recursive: true });
     await Deno.writeTextFile(`${root}/etc/passwd`, "root:x:0:0::/root:/bin/sh\n");
-    // The "binary": this checkout's launcher (the compiled one needs denort), called by path.
-    const binary = `${dir.path}/bpfink`;
-    await Deno.writeTextFile(binary, `#!/bin/sh\nexec ${Deno.cwd()}/bpfink "$@"\n`, {
-      mode: 0o755,
-    });
+    // The real single file, as `deno task build` makes it.
+    const binary = await ensureBinary();
     const host = ["/etc/bpfink", "/usr/local/bin/bpfink", "/etc/systemd/system/bpfink.service"];
     const before = host.map(exists);
 
@@ -82,17 +84,17 @@ Deno.test({
     assertEquals((await Deno.stat(`${root}/etc/bpfink/config.yaml`)).mode! & 0o777, 0o600);
     assertEquals((await Deno.stat(`${root}/etc/bpfink`)).mode! & 0o777, 0o700);
     assertEquals((await Deno.stat(`${root}/usr/local/bin/bpfink`)).mode! & 0o777, 0o755);
-    // The installed unit is deploy/systemd/bpfink.service with the prefixed paths.
+    // The installed binary is dist/bpfink, byte for byte.
+    assertEquals(await Deno.readFile(`${root}/usr/local/bin/bpfink`), await Deno.readFile(binary));
+    // The installed unit is deploy/systemd/bpfink.service exactly: no prefix inside.
     const unit = await Deno.readTextFile(`${root}/etc/systemd/system/bpfink.service`);
-    assertEquals(
-      unit.replaceAll(root, ""),
-      await Deno.readTextFile("deploy/systemd/bpfink.service"),
-    );
+    assertEquals(unit, await Deno.readTextFile("deploy/systemd/bpfink.service"));
     assert(
-      unit.includes(
-        `ExecStart=${root}/usr/local/bin/bpfink run --config ${root}/etc/bpfink/config.yaml`,
-      ),
+      unit.includes(`ExecStart=/usr/local/bin/bpfink run --config /etc/bpfink/config.yaml`),
     );
+    const config = await Deno.readTextFile(`${root}/etc/bpfink/config.yaml`);
+    assert(!config.includes(dir.path), config);
+    assert(config.includes(`database: "/var/lib/bpfink/bpfink.db"`), config);
     // Enabled offline: the link a booted root would follow.
     assertEquals(
       await Deno.readLink(`${root}/etc/systemd/system/multi-user.target.wants/bpfink.service`),
@@ -100,7 +102,7 @@ Deno.test({
     );
     assert(
       (await Deno.readTextFile(`${root}/etc/logrotate.d/bpfink`)).includes(
-        `${root}/var/log/bpfink/events.json\n`,
+        `/var/log/bpfink/events.json\n`,
       ),
     );
     // Verified: the binary ran, the config passed `bpfink config check`, the unit systemd-analyze.
@@ -111,6 +113,9 @@ Deno.test({
         first.out,
       );
     }
+    const version = await run([`${root}/usr/local/bin/bpfink`, "--version"]);
+    assertEquals(version.code, 0, version.stderr);
+    assert(version.stdout.startsWith("bpfink "), version.stdout);
     const check = await run([
       `${root}/usr/local/bin/bpfink`,
       "config",
@@ -119,6 +124,7 @@ Deno.test({
     ]);
     assertEquals(check.code, 0, check.stdout + check.stderr);
     assert(first.out.includes("Service start skipped"), first.out);
+    assert(first.out.includes(version.stdout.trim()), first.out);
 
     const second = await playbook(dir.path, root, binary);
     assertEquals(second.code, 0, second.out);
@@ -126,5 +132,24 @@ Deno.test({
     assertEquals(await Deno.readFile(keyPath), key1);
     assertEquals((await Deno.stat(keyPath)).mode! & 0o777, 0o600);
     assertEquals(host.map(exists), before, "the playbook wrote outside its prefix");
+  },
+});
+
+Deno.test({
+  name: "ansible role: a path given with the prefix inside is refused before anything is written",
+  ignore: !hasCommand("ansible-playbook"),
+  fn: async () => {
+    await using dir = await tempDir();
+    const root = `${dir.path}/root`;
+    await Deno.mkdir(root);
+    const r = await playbook(dir.path, root, await ensureBinary(), {
+      bpfink_bin: `${root}/usr/local/bin/bpfink`,
+    });
+    assert(r.code !== 0, r.out);
+    assert(
+      r.out.includes("paths must be absolute as the target sees them, without bpfink_prefix"),
+      r.out,
+    );
+    assertEquals([...Deno.readDirSync(root)], [], "nothing written under the prefix");
   },
 });

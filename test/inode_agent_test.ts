@@ -78,3 +78,71 @@ Deno.test("a write through a mapping inherited by a child forked after the mmap 
     await agent.stop();
   }
 });
+
+Deno.test("a write racing the first read of a replaced file is in the report", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/big.conf`;
+  await Deno.writeTextFile(f, "small original\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+  try {
+    // The replacement is large, so its first hash takes a while; 40 ms after the
+    // rename a writer changes its first bytes, which that hash has already passed.
+    const py = "import os,sys,time\n" +
+      "p=sys.argv[1]; t=p+'.new'\n" +
+      "with open(t,'wb') as o:\n" +
+      "  o.write(b'\\0'*(96<<20))\n" +
+      "os.rename(t,p)\n" +
+      "time.sleep(0.04)\n" +
+      "fd=os.open(p,os.O_WRONLY); os.pwrite(fd,b'RACED',0)\n";
+    const r = await run(["python3", "-c", py, f]);
+    assertEquals(r.code, 0, r.stderr);
+    const want = (await sha256File(f)).sha256;
+    assert(
+      await waitFor(() => out.changes(f).some((e) => e.file?.hash?.sha256 === want), 5000),
+      `the final content was never reported: ${
+        JSON.stringify(out.changes(f).map((e) => [e.event.action, e.file?.hash?.sha256]))
+      }`,
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("at startup, a write between a file's first read and its watch is reported", async () => {
+  await using dir = await tempDir();
+  const files = [`${dir.path}/a.conf`, `${dir.path}/b.conf`];
+  for (const f of files) await Deno.writeTextFile(f, "before start\n");
+  const out = new CaptureOutput();
+  let wrote = false;
+  const agent = await Agent.start({
+    watches: watchesForPaths(files),
+    outputs: [out],
+    // Called for each file after its first read, before the watch set records it:
+    // the worst moment for a write.
+    onProgress: (done) => {
+      if (done === 0 && !wrote) {
+        wrote = true;
+        // No O_CREAT (its name match would hide the gap): only the inode can tell.
+        using f = Deno.openSync(files[0], { write: true, append: true });
+        f.writeSync(new TextEncoder().encode("written during the baseline\n"));
+      }
+    },
+  });
+  try {
+    assert(wrote, "the baseline never reported progress");
+    const want = (await sha256File(files[0])).sha256;
+    assert(
+      await waitFor(() =>
+        out.changes(files[0]).some((e) =>
+          e.event.action === "modified" && e.file?.hash?.sha256 === want
+        )
+      ),
+      "the write during the baseline was lost",
+    );
+    // The control: the other file, untouched, is not reported.
+    assertEquals(out.changes(files[1]), []);
+  } finally {
+    await agent.stop();
+  }
+});

@@ -15,6 +15,7 @@ import { chooseStrategy } from "../src/kernel/strategy_choice.ts";
 import { sameProcess, startTicksOf } from "../src/events/process_details.ts";
 import type { InodeId } from "../src/watch/inode_key.ts";
 import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
+import { DirKeys } from "../src/watch/kernel_keys.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
 
 interface Harness {
@@ -158,8 +159,11 @@ Deno.test("32-bit syscalls (int $0x80 from a 64-bit program) are mapped to what 
         }
         // A path syscall: truncate64(path) names the watched basename.
         const { path } = await h.file("int80-truncate64.conf");
-        h.k.watchName("int80-truncate64.conf");
+        // Watched by (directory, name), as the watch set does.
+        const keys = new DirKeys(h.k);
+        keys.ref(h.dir, "int80-truncate64.conf");
         const r = await run([bin, "int80-truncate64", path]);
+        keys.unref(h.dir, "int80-truncate64.conf");
         assertEquals(r.code, 0, r.stderr);
         const named = () =>
           h.events.some((e) =>

@@ -20,11 +20,15 @@ import { consumerContext } from "../consumers/consumer_context.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
 import { CONFIG_DEFAULTS } from "../config/load_config.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
-import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
+import { BaselineStore, NOT_IN_OUTBOX, stateOfRecord } from "../store/baseline_store.ts";
+import { registerStoreMetrics } from "../store/store_metrics.ts";
+import { checkHostKey } from "../store/key_check.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { withEnvelope } from "../events/ecs_event.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
+import { EarlyWatch } from "../events/early_watch.ts";
+import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
@@ -35,6 +39,7 @@ import {
   Pulled,
 } from "../metrics/metrics_registry.ts";
 import type { Output } from "../outputs/output.ts";
+import { registerAgentMetrics } from "../metrics/agent_metrics.ts";
 import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
@@ -42,6 +47,8 @@ import { WatchSet } from "../watch/watch_set.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
 import { FaultBoard } from "./failure_policy.ts";
+import { type Redelivery, RedeliveryQueue } from "./redelivery.ts";
+import { storeEvents } from "./store_events.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -71,6 +78,8 @@ export interface AgentOptions {
   maxWatches?: number;
   /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
   bpfStats?: boolean;
+  /** Aborts the start at its next step (SIGINT/SIGTERM during startup); `start` then throws it. */
+  signal?: AbortSignal;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -97,10 +106,22 @@ export function loadLibbpf(explicit?: string): Libbpf {
   }
 }
 
+/**
+ * Ring buffer size for `n` watched paths: the kernel holds at most one
+ * pending inode event per watched inode, so every watched file changing at
+ * once fits twice over, plus room for name events (which are not folded).
+ */
+export function ringBytesFor(n: number): number {
+  const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
+  return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
+}
+
 /** A running agent. */
 export class Agent {
   #kernel: FimKernel;
   #monitor: FileMonitor;
+  /** Inodes watched before their first read, while the baseline is read (then undefined). */
+  #early?: EarlyWatch;
   #pipeline: ChangePipeline;
   #store: BaselineStore;
   #rules = new Map<string, WatchConfig>();
@@ -144,7 +165,7 @@ export class Agent {
     this.#kernel = kernel;
     this.#store = store;
     for (const o of opts.outputs) {
-      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(events, ok);
+      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(o, events, ok);
     }
     for (const w of opts.watches) this.#rules.set(w.path, w);
     this.watch = new WatchSet(kernel);
@@ -179,8 +200,12 @@ export class Agent {
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
-    kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
+    this.#early = new EarlyWatch(kernel, this.watch, (e) => this.#monitor.onKernelEvent(e));
+    kernel.onEvent = (e) => {
+      if (!this.#early?.hold(e)) this.#monitor.onKernelEvent(e);
+    };
     this.#registerMetrics();
+    registerStoreMetrics(this.metrics, store, () => this.#redelivery.size);
     this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
     if (opts.reconcileIntervalMs) {
       this.#timers.push(setInterval(() => this.reconcile(), opts.reconcileIntervalMs));
@@ -194,6 +219,15 @@ export class Agent {
     for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
       m.add(x);
     }
+    registerAgentMetrics(m, {
+      version: VERSION,
+      strategy: k.spec.name,
+      object: k.spec.object,
+      fallbacks: () =>
+        this.opts.force ? 0 : this.trials.filter((t) => t.outcome === "rejected").length,
+      outboxBacklog: () => this.#outbox.size,
+      outputs: () => this.opts.outputs,
+    });
     m.add(
       new Pulled(
         "bpfink_ringbuf_drops_total",
@@ -313,6 +347,7 @@ export class Agent {
       targets.push(...r.targets);
       missing.push(...r.missing);
     }
+    opts.signal?.throwIfAborted();
     if (targets.length === 0) {
       throw new AgentError(
         `none of the paths exist: ${opts.watches.map((w) => w.path).join(", ")}`,
@@ -324,9 +359,15 @@ export class Agent {
     // line diffs then live in SQLite's file, not in the process's memory.
     const tempDir = opts.database ? undefined : Deno.makeTempDirSync({ prefix: "bpfink-db-" });
     const dropTemp = () => tempDir && Deno.removeSync(tempDir, { recursive: true });
+    const ref: { agent?: Agent } = {};
     let store: BaselineStore;
     try {
-      store = BaselineStore.open(opts.database ?? `${tempDir}/baseline.db`);
+      store = BaselineStore.open(opts.database ?? `${tempDir}/baseline.db`, {
+        faults: {
+          fault: (...a) => ref.agent?.faults.fault(...a),
+          recovered: (...a) => ref.agent?.faults.recovered(...a),
+        },
+      });
     } catch (e) {
       dropTemp();
       throw e;
@@ -342,12 +383,19 @@ export class Agent {
         // Room for the watch set twice over (files appear in watched trees), at least 64k.
         maxWatches: opts.maxWatches ??
           Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
+        ringBytes: ringBytesFor(targets.length + missing.length),
         onEvent: () => {},
       });
     } catch (e) {
       store.close();
       dropTemp();
       throw e;
+    }
+    if (opts.signal?.aborted) {
+      await choice.kernel?.close();
+      store.close();
+      dropTemp();
+      opts.signal.throwIfAborted();
     }
     if (!choice.kernel) {
       store.close();
@@ -360,8 +408,10 @@ export class Agent {
           `Run "bpfink kernels" for details.`,
       );
     }
+    const keyChanged = opts.keyFile ? checkHostKey(store, key) : false;
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
     agent.#tempDir = tempDir;
+    ref.agent = agent;
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
     if (opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1") {
       try {
@@ -378,6 +428,7 @@ export class Agent {
       }
       await agent.#baseline(targets, missing);
       await agent.#adding;
+      opts.signal?.throwIfAborted();
     } catch (e) {
       await agent.stop();
       throw e;
@@ -386,7 +437,12 @@ export class Agent {
     // idling needs a fraction of it. Before the start record: whoever waits for it (a
     // supervisor, a test sending SIGINT) finds the agent ready for signals.
     giveBackMemory();
-    agent.#publish(agent.#startRecord());
+    // Through #deliver: an output that drops the start record gets it again (redelivery.ts).
+    agent.#deliver([agent.#startRecord()], [NOT_IN_OUTBOX]);
+    for (const e of storeEvents(store, agent.hostname, keyChanged)) {
+      const [q] = store.commit([], [e]);
+      agent.#deliver([e], [q.id]);
+    }
     return agent;
   }
 
@@ -408,7 +464,11 @@ export class Agent {
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
     for (const t of [...targets, ...missing]) {
-      this.watch.add(t.path, t.kind, t.root, { recursive: t.recursive, shallow: t.shallow });
+      this.watch.add(t.path, t.kind, t.root, {
+        recursive: t.recursive,
+        shallow: t.shallow,
+        awaitingBaseline: true,
+      });
     }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
@@ -421,7 +481,10 @@ export class Agent {
     const BATCH = 200;
     let adoptions: [string, FileState | undefined][] = [];
     for (let i = 0; i < all.length; i += WINDOW) {
+      this.opts.signal?.throwIfAborted();
       const chunk = all.slice(i, i + WINDOW);
+      // Each inode enters the kernel map before its first read (EarlyWatch).
+      await Promise.all(chunk.map((t) => this.#early?.before(t.path, t.kind)));
       const states = await Promise.all(
         chunk.map((t) =>
           readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
@@ -433,8 +496,12 @@ export class Agent {
       for (const [j, t] of chunk.entries()) {
         this.opts.onProgress?.(done++, all.length, bytes);
         const state = states[j];
-        if (state === null) continue;
+        if (state === null) {
+          this.#monitor.baselined(t.path);
+          continue;
+        }
         this.watch.setState(t.path, state && withoutContent(state));
+        this.#monitor.baselined(t.path);
         if (state?.sha256) bytes += state.size;
         known.delete(t.path);
         const rec = this.#store.get(t.path);
@@ -445,7 +512,7 @@ export class Agent {
           continue;
         }
         const before = rec ? stateOfRecord(rec) : undefined;
-        const action = classify(t.kind, before, state);
+        const action = classify(t.kind, before, this.#pipeline.keyed(t.path, state));
         if (!action) continue;
         this.#pipeline.handle({
           action,
@@ -458,11 +525,14 @@ export class Agent {
           reason: "offline",
         });
       }
+      this.#early?.settle();
       if (adoptions.length >= BATCH) {
         this.#pipeline.adoptMany(adoptions);
         adoptions = [];
       }
     }
+    this.#early?.settle(true);
+    this.#early = undefined;
     this.#pipeline.adoptMany(adoptions);
     this.opts.onProgress?.(all.length, all.length, bytes);
     // Recorded paths not found now: deleted while we were down if their directory is
@@ -572,7 +642,12 @@ export class Agent {
   }
 
   /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */
-  readonly #unsettled = new Map<string, { outboxId: number; left: number; lost: boolean }>();
+  readonly #unsettled = new Map<
+    string,
+    { outboxId: number; left: number; failed: Output[]; attempt: number }
+  >();
+  /** Events an output dropped, tried again while running (redelivery.ts). */
+  readonly #redelivery = new RedeliveryQueue((r) => this.#redeliver(r));
 
   /**
    * Publishes committed events. The outbox row of an event is acknowledged
@@ -582,29 +657,70 @@ export class Agent {
    * when the agent died, stays in the outbox and is delivered again on the
    * next start.
    */
+  /** Outbox rows not acknowledged yet (the backlog gauge). */
+  readonly #outbox = new Set<number>();
+
+  #ack(ids: number[]): void {
+    for (const id of ids) this.#outbox.delete(id);
+    this.#store.ack(ids);
+  }
+
   #deliver(events: ChangeEvent[], outboxIds: number[]): void {
+    for (const id of outboxIds) this.#outbox.add(id);
     const queued = this.opts.outputs.filter((o) => o instanceof QueuedOutput).length;
     if (queued > 0) {
       events.forEach((e, i) =>
-        this.#unsettled.set(e.event.id, { outboxId: outboxIds[i], left: queued, lost: false })
+        this.#unsettled.set(e.event.id, {
+          outboxId: outboxIds[i],
+          left: queued,
+          failed: [],
+          attempt: 0,
+        })
       );
     }
     for (const e of events) this.#publish(e);
-    if (queued === 0) this.#store.ack(outboxIds);
+    if (queued === 0) this.#ack(outboxIds);
   }
 
   /** A queued output settled `events`: acknowledge those every output has delivered. */
-  #settled(events: readonly ChangeEvent[], delivered: boolean): void {
+  #settled(o: Output, events: readonly ChangeEvent[], delivered: boolean): void {
     const done: number[] = [];
     for (const e of events) {
       const u = this.#unsettled.get(e.event.id);
       if (!u) continue;
-      if (!delivered) u.lost = true;
+      if (!delivered) u.failed.push(o);
       if (--u.left > 0) continue;
       this.#unsettled.delete(e.event.id);
-      if (!u.lost) done.push(u.outboxId);
+      if (!u.failed.length) done.push(u.outboxId);
+      else {
+        this.#redelivery.add({
+          event: e,
+          outboxId: u.outboxId,
+          outputs: u.failed,
+          attempt: u.attempt,
+        });
+      }
     }
-    if (done.length && !this.#storeClosed) this.#store.ack(done);
+    if (done.length && !this.#storeClosed) this.#ack(done);
+  }
+
+  /** Tries an event again on the outputs that dropped it (same event.id, flagged). */
+  #redeliver(r: Redelivery): void {
+    if (this.#stopped) return;
+    const e = { ...r.event, bpfink: { ...r.event.bpfink, redelivered: true } };
+    this.#unsettled.set(e.event.id, {
+      outboxId: r.outboxId,
+      left: r.outputs.length,
+      failed: [],
+      attempt: r.attempt,
+    });
+    for (const o of r.outputs) {
+      try {
+        o.write(e);
+      } catch (err) {
+        log("output").error(`${o.name}: ${err instanceof Error ? err.message : err}`);
+      }
+    }
   }
 
   #publish(e: ChangeEvent): void {
@@ -651,6 +767,7 @@ export class Agent {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    this.#redelivery.close();
     this.#monitor.stop();
     await this.#kernel.close();
     this.#bpfStats?.close();

@@ -18,7 +18,7 @@ import { kernelFunctionsPresent, sectionTarget } from "../kernel/kernel_symbols.
 import type { Libbpf } from "./libbpf.ts";
 import { type ProgramStats, programStats } from "./prog_stats.ts";
 import { RingBuffer } from "./ring_buffer.ts";
-import { encodeInodeKey, encodeNameKey, type InodeId } from "../watch/inode_key.ts";
+import { encodeInodeKey, type InodeId } from "../watch/inode_key.ts";
 
 /** Indexes of the stats map (enum fim_stat). */
 export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
@@ -46,10 +46,12 @@ export interface LoadOptions extends OpenOptions {
   onEvent: (e: FimEvent) => void;
   /** Load the strategy's alternate programs instead of the primary ones. */
   alternate?: boolean;
-  /** Entries of the watched, watched_names and pending maps (default 65536). */
+  /** Entries of the watched, watched_entries, watched_basenames and pending maps (default 65536). */
   maxWatches?: number;
   /** Entries of the pending map alone (tests: a full map must count drops, not folds). */
   pendingEntries?: number;
+  /** Ring buffer bytes (a power of two, at least 1 MiB; default 1 MiB). */
+  ringBytes?: number;
 }
 
 /** A strategy's object, loaded, attached and polled. */
@@ -61,7 +63,9 @@ export class FimKernel {
   #obj: BpfObject;
   #links: BpfLink[] = [];
   #watched: BpfMap;
-  #names: BpfMap;
+  #entries: BpfMap;
+  #dirPaths: BpfMap;
+  #basenames: BpfMap;
   #pending: BpfMap;
   #stats: BpfMap;
   #rb?: RingBuffer;
@@ -80,7 +84,9 @@ export class FimKernel {
     this.loadMs = loadMs;
     this.attachMs = attachMs;
     this.#watched = obj.map("watched");
-    this.#names = obj.map("watched_names");
+    this.#entries = obj.map("watched_entries");
+    this.#dirPaths = obj.map("dir_paths");
+    this.#basenames = obj.map("watched_basenames");
     this.#pending = obj.map("pending");
     this.#stats = obj.map("stats");
   }
@@ -101,11 +107,14 @@ export class FimKernel {
         const t0 = performance.now();
         chooseVariant(obj, spec, opts.alternate ?? false);
         if (opts.maxWatches) {
-          for (const m of ["watched", "watched_names", "pending"]) {
+          for (const m of ["watched", "watched_entries", "watched_basenames", "pending"]) {
             obj.setMaxEntries(m, opts.maxWatches);
           }
+          // One key per ancestor of each directory holding watched names.
+          obj.setMaxEntries("dir_paths", opts.maxWatches * 4);
         }
         if (opts.pendingEntries) obj.setMaxEntries("pending", opts.pendingEntries);
+        if (opts.ringBytes) obj.setMaxEntries("events", opts.ringBytes);
         // Optional programs aimed at a function this kernel lacks would fail the whole
         // load (fentry resolves its target at load time): leave them out up front.
         const funcs = kernelFunctionsPresent(
@@ -213,14 +222,34 @@ export class FimKernel {
     this.#pending.delete(key);
   }
 
-  /** Adds a basename to the name filter. */
-  watchName(name: string): void {
-    this.#names.update(encodeNameKey(name), new Uint8Array(4));
+  /** Watches name hash `nameHash` in directory `dir` (struct fim_entry_key). */
+  watchEntry(dir: InodeId, nameHash: bigint): void {
+    this.#entries.update(encodeEntryKey(dir, nameHash), new Uint8Array(4));
   }
 
-  /** Removes a basename from the name filter. */
-  unwatchName(name: string): void {
-    this.#names.delete(encodeNameKey(name));
+  /** Stops watching a name in a directory. */
+  unwatchEntry(dir: InodeId, nameHash: bigint): void {
+    this.#entries.delete(encodeEntryKey(dir, nameHash));
+  }
+
+  /** Places directory `dir` at path hash `pathHash` from directory `base` (struct fim_dirpath_key). */
+  watchDirPath(base: InodeId, pathHash: bigint, dir: InodeId): void {
+    this.#dirPaths.update(encodeEntryKey(base, pathHash), encodeInodeKey(dir));
+  }
+
+  /** Forgets a directory path. */
+  unwatchDirPath(base: InodeId, pathHash: bigint): void {
+    this.#dirPaths.delete(encodeEntryKey(base, pathHash));
+  }
+
+  /** Adds a basename hash for paths the kernel cannot place. */
+  watchBasename(nameHash: bigint): void {
+    this.#basenames.update(encodeHash(nameHash), new Uint8Array(4));
+  }
+
+  /** Removes a basename hash. */
+  unwatchBasename(nameHash: bigint): void {
+    this.#basenames.delete(encodeHash(nameHash));
   }
 
   /** Re-arms an inode: its next change sends a new event. Call before re-reading the file. */
@@ -261,6 +290,20 @@ export class FimKernel {
     this.#links = [];
     this.#obj.close();
   }
+}
+
+/** struct fim_entry_key / fim_dirpath_key: (ino u64, dev u32, pad u32, hash u64). */
+function encodeEntryKey(dir: InodeId, hash: bigint): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(24);
+  b.set(encodeInodeKey(dir));
+  new DataView(b.buffer).setBigUint64(16, hash, true);
+  return b;
+}
+
+function encodeHash(hash: bigint): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, hash, true);
+  return b;
 }
 
 /** Sets autoload so that either the primary programs or their alternates load. */

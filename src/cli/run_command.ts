@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Agent } from "../agent/agent.ts";
+import { Agent, VERSION } from "../agent/agent.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import type { Config } from "../config/config_types.ts";
 import { validateConfigFile } from "../config/validate_config.ts";
@@ -14,7 +14,7 @@ import { FileOutput } from "../outputs/file_output.ts";
 import { GraphitePusher } from "../metrics/graphite_push.ts";
 import { servePrometheusRetrying } from "../metrics/prometheus_endpoint.ts";
 import { containStrayErrors } from "../agent/failure_policy.ts";
-import { waitForTermination } from "./signals.ts";
+import { terminationSignal, unlessTerminated, waitForTermination } from "./signals.ts";
 import { parseStrategy } from "./watch_command.ts";
 
 /** Options of the run command. */
@@ -42,17 +42,27 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   if (!config) throw new AgentError(`invalid config:\n${problems.join("\n")}`, 2);
   setupLogging({ level: config.logLevel, json: true });
   for (const p of problems) log("config").warn(p);
-  const agent = await Agent.start({
-    watches: config.watches,
-    outputs: outputsFor(config),
-    database: config.database,
-    keyFile: config.keyFile,
-    reconcileIntervalMs: config.reconcileIntervalMs,
-    force: parseStrategy(opts.probe ?? config.strategy),
-    btf: opts.btf,
-    libbpf: opts.libbpf,
-  });
-  log().info(`running: ${agent.kernel.spec.name}, ${agent.watch.present} paths watched`);
+  log().info(`starting bpfink ${VERSION} (pid ${Deno.pid}) with ${opts.config}`);
+  const agent = await unlessTerminated((signal) =>
+    Agent.start({
+      signal,
+      watches: config.watches,
+      outputs: outputsFor(config),
+      database: config.database,
+      keyFile: config.keyFile,
+      reconcileIntervalMs: config.reconcileIntervalMs,
+      force: parseStrategy(opts.probe ?? config.strategy),
+      btf: opts.btf,
+      libbpf: opts.libbpf,
+    })
+  );
+  if (!agent) {
+    log().info(`stopped by ${terminationSignal()} during startup: nothing left attached`);
+    return 0;
+  }
+  log().info(
+    `started (pid ${Deno.pid}): ${agent.kernel.spec.name}, ${agent.watch.present} paths watched`,
+  );
   const uncontain = containStrayErrors(agent.faults);
   const prom = config.metrics.prometheus
     ? servePrometheusRetrying(agent.metrics, config.metrics.prometheus.listen, agent.faults)
@@ -81,5 +91,6 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     log().error(`stopped: ${outcome instanceof Error ? outcome.message : outcome}`);
     return 1;
   }
+  log().info(`stopped by ${terminationSignal()}: every program detached, outputs flushed`);
   return 0;
 }

@@ -10,7 +10,7 @@ import { log } from "../log.ts";
 import { JsonLinesOutput } from "../outputs/json_lines.ts";
 import { TerminalOutput } from "../outputs/terminal.ts";
 import { progressBar } from "./progress.ts";
-import { waitForTermination } from "./signals.ts";
+import { unlessTerminated, waitForTermination } from "./signals.ts";
 
 /** Options of the watch command. */
 export interface WatchCommandOptions {
@@ -46,15 +46,19 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
     throw new AgentError("--settle-ms takes a number of milliseconds", 2);
   }
   const output = opts.json ? new JsonLinesOutput() : new TerminalOutput();
-  const agent = await Agent.start({
-    watches: watchesForPaths(paths, opts.recursive),
-    outputs: [output],
-    force: parseStrategy(opts.probe),
-    btf: opts.btf,
-    libbpf: opts.libbpf,
-    settleMs,
-    onProgress: progressBar(),
-  });
+  const agent = await unlessTerminated((signal) =>
+    Agent.start({
+      signal,
+      watches: watchesForPaths(paths, opts.recursive),
+      outputs: [output],
+      force: parseStrategy(opts.probe),
+      btf: opts.btf,
+      libbpf: opts.libbpf,
+      settleMs,
+      onProgress: progressBar(),
+    })
+  );
+  if (!agent) return 0;
   if (!opts.json) {
     const k = agent.kernel.spec;
     const header =

@@ -201,11 +201,16 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
   const typeNode = isMap(node)
     ? (node as YAMLMap).get("type", true) as Node | undefined
     : undefined;
-  const type = c.oneOf(typeNode, "output type", ["stdout", "file", "syslog", "http"] as const);
+  const type = c.oneOf(
+    typeNode,
+    "output type",
+    ["stdout", "file", "syslog", "http", "nats"] as const,
+  );
   if (!type) {
-    if (!typeNode) c.at(node, "output: type is required (stdout, file, syslog or http)");
+    if (!typeNode) c.at(node, "output: type is required (stdout, file, syslog, http or nats)");
     return undefined;
   }
+  if (type === "nats") return loadNatsOutput(c, node);
   if (type === "stdout") {
     const f = c.fields(node, ["type", "format"], "stdout output");
     return {
@@ -224,7 +229,7 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
   if (type === "syslog") {
     const f = c.fields(
       node,
-      ["type", "transport", "address", "app_name", "facility", "buffer"],
+      ["type", "transport", "address", "app_name", "facility", "buffer", "sd_id"],
       "syslog output",
     );
     const transport =
@@ -255,6 +260,7 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
       appName: c.str(f.get("app_name") ?? undefined, "app_name") ?? "bpfink",
       facility,
       buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
+      ...(f.has("sd_id") ? { sdId: c.str(f.get("sd_id") ?? undefined, "sd_id") } : {}),
     };
   }
   const f = c.fields(
@@ -269,6 +275,7 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
       "timeout",
       "buffer",
       "max_retries",
+      "index",
     ],
     "http output",
   );
@@ -302,6 +309,64 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
       timeoutMs: c.duration(f.get("timeout") ?? undefined, "timeout") ?? 10_000,
       buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
       maxRetries: c.int(f.get("max_retries") ?? undefined, "max_retries") ?? 5,
+      ...(f.has("index") ? { index: c.str(f.get("index") ?? undefined, "index") } : {}),
+    }
+    : undefined;
+}
+
+function loadNatsOutput(c: Checker, node: Node): OutputConfig | undefined {
+  const f = c.fields(
+    node,
+    [
+      "type",
+      "servers",
+      "subject",
+      "stream",
+      "replicas",
+      "duplicate_window",
+      "token",
+      "batch_size",
+      "timeout",
+      "buffer",
+      "max_retries",
+    ],
+    "nats output",
+  );
+  const serversNode = f.get("servers");
+  const servers: string[] = [];
+  if (!serversNode) c.at(node, "nats output: servers is required");
+  else if (!isSeq(serversNode)) c.at(serversNode, "servers must be a list of host:port");
+  else {
+    for (const s of serversNode.items) {
+      const v = c.str(s as Node, "server");
+      if (v === undefined) continue;
+      if (!/^(nats:\/\/)?(\[[0-9a-fA-F:]+\]|[^\s:/]+):\d{1,5}$/.test(v)) {
+        c.at(s as Node, `server must be host:port or nats://host:port, not "${v}"`);
+      } else servers.push(v);
+    }
+  }
+  const subject = c.str(f.get("subject") ?? undefined, "subject") ?? "bpfink.events";
+  if (!/^[^\s*>]+$/.test(subject)) {
+    c.at(f.get("subject"), "subject must be a NATS subject without spaces or wildcards");
+  }
+  const stream = c.str(f.get("stream") ?? undefined, "stream");
+  if (stream !== undefined && !/^[A-Za-z0-9_-]+$/.test(stream)) {
+    c.at(f.get("stream"), "stream must be letters, digits, _ or -");
+  }
+  return servers.length
+    ? {
+      type: "nats",
+      servers,
+      subject,
+      ...(stream ? { stream } : {}),
+      replicas: c.int(f.get("replicas") ?? undefined, "replicas", 1) ?? 1,
+      duplicateWindowMs: c.duration(f.get("duplicate_window") ?? undefined, "duplicate_window") ??
+        120_000,
+      ...(f.has("token") ? { token: c.str(f.get("token") ?? undefined, "token") } : {}),
+      batchSize: c.int(f.get("batch_size") ?? undefined, "batch_size", 1) ?? 100,
+      timeoutMs: c.duration(f.get("timeout") ?? undefined, "timeout") ?? 5000,
+      buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
+      maxRetries: c.int(f.get("max_retries") ?? undefined, "max_retries") ?? 20,
     }
     : undefined;
 }

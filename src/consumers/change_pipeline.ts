@@ -8,6 +8,7 @@
 import type { ChangeEvent } from "../events/change_event.ts";
 import { actorEcs, pathParts, withEnvelope } from "../events/ecs_event.ts";
 import type { SeverityLevel } from "../events/severity.ts";
+import { displayPath } from "../watch/path_bytes.ts";
 import type { FileChange } from "../events/file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
@@ -16,6 +17,13 @@ import { genericEvent } from "./generic.ts";
 import type { ConsumerName } from "../config/config_types.ts";
 import { semanticConsumer } from "./registry.ts";
 import { textLineDiff } from "./text_diff.ts";
+import {
+  hashIsSecret,
+  keyedState,
+  secretLineCounts,
+  secretSnapshot,
+  withKeyedHashes,
+} from "./secret_files.ts";
 
 /** How one path is consumed. */
 export interface PathRule {
@@ -56,8 +64,10 @@ export class ChangePipeline {
   snapshotOf(path: string, state: FileState | undefined): unknown {
     if (!state?.content) return undefined;
     const rule = this.opts.ruleFor(path);
-    const c = semanticConsumer(rule.consumer);
     const text = decoder.decode(state.content);
+    // A secret file is never parsed: any consumer's snapshot would hold its text.
+    if (rule.secret) return secretSnapshot(text, this.opts.ctx);
+    const c = semanticConsumer(rule.consumer);
     if (c) {
       try {
         return c.snapshot(path, text, this.opts.ctx);
@@ -77,6 +87,7 @@ export class ChangePipeline {
 
   /** A baseline record for `state`. */
   recordOf(path: string, state: FileState, snapshot: unknown): BaselineRecord {
+    state = this.keyed(path, state)!;
     return {
       path,
       consumer: this.opts.ruleFor(path).consumer,
@@ -112,8 +123,19 @@ export class ChangePipeline {
     for (const [path, snap] of snaps) this.#followIncludes(path, snap);
   }
 
+  /**
+   * `state` as it is stored and compared with the baseline: for secret and
+   * password files, a keyed fingerprint instead of the sha256.
+   */
+  keyed(path: string, state: FileState | undefined): FileState | undefined {
+    return hashIsSecret(path, this.opts.ruleFor(path).secret)
+      ? keyedState(state, this.opts.ctx)
+      : state;
+  }
+
   #followIncludes(path: string, snap: unknown): void {
     const rule = this.opts.ruleFor(path);
+    if (rule.secret) return;
     const more = semanticConsumer(rule.consumer)?.watchAlso?.(snap) ?? [];
     if (more.length) this.opts.watchAlso?.(more, rule.consumer);
   }
@@ -123,10 +145,20 @@ export class ChangePipeline {
     const rule = this.opts.ruleFor(change.path);
     const before = this.opts.store.get(change.path);
     const afterSnap = this.snapshotOf(change.path, change.after);
-    const raw = genericEvent(change, this.opts.hostname);
+    const keyedHash = hashIsSecret(change.path, rule.secret);
+    const raw = keyedHash
+      ? withKeyedHashes(genericEvent({
+        ...change,
+        before: this.keyed(change.path, change.before),
+        after: this.keyed(change.path, change.after),
+      }, this.opts.hostname))
+      : genericEvent(change, this.opts.hostname);
     const events: ChangeEvent[] = [raw];
-    const c = semanticConsumer(rule.consumer);
-    if (c) {
+    const c = rule.secret ? undefined : semanticConsumer(rule.consumer);
+    if (rule.secret) {
+      const lines = secretLineCounts(before?.snapshot, afterSnap);
+      raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
+    } else if (c) {
       let semantic: SemanticEvent[] = [];
       try {
         semantic = c.diff(change.path, before?.snapshot, afterSnap, this.opts.ctx);
@@ -208,11 +240,13 @@ export function semanticEvent(
         category: CATEGORY[consumer] ?? ["file"],
         type: eventType(s.action),
         kind: "event",
-        reason: change.reason,
+        reason: change.unattributed
+          ? `${change.reason}: no process named, ${change.unattributed}`
+          : change.reason,
         module: "bpfink",
         dataset: `bpfink.${consumer}`,
       },
-      file: { path: change.path, ...pathParts(change.path) },
+      file: { path: displayPath(change.path), ...pathParts(displayPath(change.path)) },
       ...(actor.fields.process ? { process: actor.fields.process } : {}),
       ...(actor.fields.container ? { container: actor.fields.container } : {}),
       ...(user ? { user } : {}),

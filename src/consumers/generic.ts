@@ -9,6 +9,7 @@ import type { FileAction, FileChange } from "../events/file_change.ts";
 import type { FileState } from "../watch/file_state.ts";
 import { actorEcs, fileEcs, withEnvelope } from "../events/ecs_event.ts";
 import type { SeverityLevel } from "../events/severity.ts";
+import { displayPath, hasEscapes, pathBytesBase64 } from "../watch/path_bytes.ts";
 
 const TYPES: Record<FileAction, string[]> = {
   created: ["creation"],
@@ -17,6 +18,7 @@ const TYPES: Record<FileAction, string[]> = {
   replaced: ["change"],
   deleted: ["deletion"],
   moved: ["change"],
+  touched: ["change"],
 };
 
 const VERBS: Record<FileAction, string> = {
@@ -26,6 +28,7 @@ const VERBS: Record<FileAction, string> = {
   replaced: "replaced",
   deleted: "deleted",
   moved: "moved",
+  touched: "touched, unchanged,",
 };
 
 /** ECS `file` fields of a state (see {@link fileEcs}). */
@@ -71,6 +74,14 @@ export function attributeChanges(
   return out;
 }
 
+/** What a non-regular entry is, for the message ("a symlink to /x"). */
+function kindNote(c: FileChange): string {
+  const s = c.after ?? c.before;
+  if (!s?.type || s.type === "file") return "";
+  if (s.type === "symlink") return ` (symlink to ${displayPath(s.linkTarget ?? "?")})`;
+  return ` (${s.type})`;
+}
+
 /** The change event for one file change; `severity` overrides the default level. */
 export function genericEvent(
   c: FileChange,
@@ -90,18 +101,19 @@ export function genericEvent(
         category: ["file"],
         type: TYPES[c.action],
         kind: "event",
-        reason: c.reason,
+        reason: c.unattributed ? `${c.reason}: no process named, ${c.unattributed}` : c.reason,
         module: "bpfink",
         dataset: "bpfink.file",
       },
       file: fileFields(c.path, c.after ?? c.before, c.kind),
       ...actor.fields,
       message: c.fromPath
-        ? `${c.fromPath} ${VERBS[c.action]} to ${c.path}${who}`
-        : `${c.path} ${VERBS[c.action]}${who}`,
+        ? `${displayPath(c.fromPath)} ${VERBS[c.action]} to ${displayPath(c.path)}${who}`
+        : `${displayPath(c.path)} ${VERBS[c.action]}${kindNote(c)}${who}`,
       bpfink: {
         consumer: "generic",
-        ...(c.fromPath ? { from_path: c.fromPath } : {}),
+        ...(hasEscapes(c.path) ? { path_bytes: pathBytesBase64(c.path) } : {}),
+        ...(c.fromPath ? { from_path: displayPath(c.fromPath) } : {}),
         ...actor.extra,
         ...(before && c.after ? { before: fileFields(c.path, before, c.kind) } : {}),
         ...(before && c.after && c.action !== "replaced"
@@ -111,6 +123,9 @@ export function genericEvent(
               ...(c.xattr ? [{ field: "xattr", from: null, to: "set or removed" }] : []),
             ],
           }
+          : {}),
+        ...(before?.sha256 && c.after?.sha256 && c.action !== "moved"
+          ? { content_changed: before.sha256 !== c.after.sha256 }
           : {}),
         ...(c.folded > 1 ? { folded_events: c.folded } : {}),
         ...(c.otherWriters

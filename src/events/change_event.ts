@@ -40,8 +40,10 @@ export interface EcsFile {
   name?: string;
   directory?: string;
   extension?: string;
-  /** `file`, `dir`, `symlink`, ... */
+  /** `file`, `dir`, `symlink`, `fifo`, `socket`, `chardev`, `blockdev`. */
   type?: string;
+  /** A symlink's target (never followed). */
+  target_path?: string;
   inode?: string;
   device?: string;
   size?: number;

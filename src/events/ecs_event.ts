@@ -8,6 +8,7 @@
  */
 import type { FileState } from "../watch/file_state.ts";
 import { devString } from "../watch/inode_key.ts";
+import { displayPath } from "../watch/path_bytes.ts";
 import { groupName, userName } from "./account_names.ts";
 import { type AttributedEvent, attribution } from "./attribution.ts";
 import type { ChangeEvent, EcsFile } from "./change_event.ts";
@@ -60,7 +61,9 @@ export function fileEcs(
   state: FileState | undefined,
   kind?: "file" | "dir",
 ): EcsFile {
-  const parts = { path, ...pathParts(path) };
+  // Escaped where the name is not UTF-8 (the raw bytes go in bpfink.path_bytes).
+  const shown = displayPath(path);
+  const parts = { path: shown, ...pathParts(shown) };
   if (!state) return kind ? { ...parts, type: kind } : parts;
   const owner = userName(state.uid);
   const group = groupName(state.gid);
@@ -69,6 +72,7 @@ export function fileEcs(
   return {
     ...parts,
     type: fileType(state.mode),
+    ...(state.linkTarget !== undefined ? { target_path: displayPath(state.linkTarget) } : {}),
     inode: String(state.id.ino),
     device: devString(state.id.dev),
     size: state.size,

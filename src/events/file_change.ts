@@ -15,7 +15,9 @@ export type FileAction =
   | "attributes_changed"
   | "replaced"
   | "deleted"
-  | "moved";
+  | "moved"
+  /** The kernel saw a rename, link or truncate of the path, and the re-read found it as before. */
+  | "touched";
 
 /** Why the change was noticed. */
 export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";
@@ -38,6 +40,8 @@ export interface FileChange {
   /** How many kernel events were folded into this change. */
   folded: number;
   reason: ChangeReason;
+  /** Why no process is named although the change was seen live (the kernel could not tie it to one). */
+  unattributed?: string;
   /** An extended attribute was set or removed (seen by the kernel; values are not read). */
   xattr?: boolean;
 }

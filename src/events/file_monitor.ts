@@ -6,15 +6,16 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { type FimEvent, FimOp } from "../bpf/fim_event.ts";
+import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../bpf/fim_event.ts";
+import { lstat } from "../watch/native_fs.ts";
+import { basename } from "node:path";
 import {
   type FileState,
   readFileState,
   stateChanged,
   withoutContent,
 } from "../watch/file_state.ts";
-import type { InodeId } from "../watch/inode_key.ts";
+import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
 import type { WatchEntry, WatchSet } from "../watch/watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
@@ -45,9 +46,11 @@ interface PathQueue {
   dirty: boolean;
   causes: FimEvent[];
   reason: ChangeReason;
+  unattributed?: string;
 }
 
 const NAME_OPS = new Set([
+  FimOp.NewEntry,
   FimOp.Rename,
   FimOp.Unlink,
   FimOp.Create,
@@ -60,10 +63,36 @@ const NAME_OPS = new Set([
 
 const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
 
+/** Kernel operations that are reported even when the re-read finds nothing changed. */
+const TOUCH_OPS = new Set([FimOp.Rename, FimOp.Link, FimOp.Truncate, FimOp.PathTruncate]);
+
 /** A watched directory to list again, and why. */
 interface DirtyDir {
-  cause?: FimEvent;
+  /** The kernel events that named an entry of this directory, by name (the latest each). */
+  byName: Map<string, FimEvent>;
   reason: ChangeReason;
+  /** Why no process is named for an entry no event named. */
+  unattributed?: string;
+}
+
+/** Why an entry found by listing a directory has no process. */
+const LISTED = "found by listing its directory; no kernel event named it";
+
+/** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
+const UNPLACED_REARM_MS = 200;
+
+/** Whether `path` still has the inode and ns timestamps of `state` (lstat only, no read). */
+function sameStamps(state: FileState | undefined, path: string): boolean {
+  let st;
+  try {
+    st = lstat(path);
+  } catch {
+    return false;
+  }
+  if (!state || !st) return !state && !st;
+  return st.ino === state.id.ino && st.dev === state.id.dev &&
+    (state.ctimeNs === undefined || st.ctimeNs === state.ctimeNs) &&
+    (state.mtimeNs === undefined || st.mtimeNs === state.mtimeNs);
 }
 
 /** Turns kernel events into file changes. */
@@ -78,6 +107,23 @@ export class FileMonitor {
   readonly #dirtyDirs = new Map<string, DirtyDir>();
   #syncTimer?: ReturnType<typeof setTimeout>;
   #syncing?: Promise<void>;
+  /** Kernel events for paths the first baseline had not read yet. */
+  readonly #held = new Map<string, FimEvent[]>();
+
+  /**
+   * The first baseline read `path`: events the kernel sent before that read
+   * are re-checked against it now (a rename or link the read already
+   * includes is reported as touched, with its process).
+   */
+  baselined(path: string): void {
+    const entry = this.watch.get(path);
+    if (entry) entry.awaitingBaseline = false;
+    const held = this.#held.get(path);
+    if (!held) return;
+    this.#held.delete(path);
+    for (const c of held) this.schedule(path, c, "live");
+  }
+
   /** Paths added with a state already (new directories): report them as created. */
   readonly #fresh = new Set<string>();
 
@@ -87,6 +133,8 @@ export class FileMonitor {
 
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(raw: FimEvent): void {
+    if (raw.op === FimOp.Mount) return this.#onMount(raw);
+    if (raw.dev === 0 && raw.dirIno === 0n && NAME_OPS.has(raw.op)) return this.#onUnplaced(raw);
     // Look the process up now, while it most likely still exists.
     const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe, raw.startNs) };
     if (
@@ -102,34 +150,105 @@ export class FileMonitor {
       }
       return;
     }
-    if (e.op === FimOp.Create) {
-      const dir = this.watch.dirOfInode({ dev: e.dev, ino: e.dirIno });
-      if (dir && e.name) {
-        const child = join(dir.path, e.name);
-        if (this.watch.get(child)) this.schedule(child, e, "live");
-        this.markDirty(dir.path, e, "live");
-      }
+    if (!NAME_OPS.has(e.op) || !e.name) return;
+    // An entry event names its directory by inode: exact, never by basename.
+    for (const dirPath of this.watch.keys.dirPathsOf({ dev: e.dev, ino: e.dirIno })) {
+      const child = dirPath === "/" ? `/${e.name}` : `${dirPath}/${e.name}`;
+      const entry = this.watch.get(child);
+      const dir = this.watch.get(dirPath);
+      const dirWatched = dir?.kind === "dir" && !dir.shallow;
+      // Whether a directory inside the tree still exists, or moved, is for its
+      // parent's listing to say (a rename is then one move, not a deletion).
+      if (entry && !(entry.kind === "dir" && dirWatched)) this.schedule(child, e, "live");
+      if (dirWatched) this.markDirty(dirPath, e, "live");
     }
-    if (NAME_OPS.has(e.op)) {
-      for (const p of this.watch.pathsNamed(e.name)) {
-        const entry = this.watch.get(p);
-        const parent = this.watch.inWatchedDir(p);
-        // Whether a directory inside the tree still exists, or moved, is for its
-        // parent's listing to say (a rename is then one move, not a deletion).
-        const listedByParent = entry?.kind === "dir" && parent !== undefined;
-        if (e.op !== FimOp.DirEntry && !listedByParent) this.schedule(p, e, "live");
-        if (entry?.kind === "dir" && !entry.shallow && e.op === FimOp.DirEntry) {
-          this.markDirty(p, e, "live");
-        }
-        if (parent && e.op !== FimOp.DirEntry) this.markDirty(parent.path, e, "live");
-      }
+  }
+
+  readonly #rearmTimers = new Set<ReturnType<typeof setTimeout>>();
+
+  /**
+   * Re-arms a coalesced kernel key after `ms` (unplaced paths, mounts): at
+   * most one event per period. What the kernel folded into the pending key
+   * meanwhile is covered by checking once more right after re-arming.
+   */
+  #rearmLater(id: InodeId, ms: number, recheck: () => void): void {
+    const t = setTimeout(() => {
+      this.#rearmTimers.delete(t);
+      this.opts.rearm(id);
+      recheck();
+    }, ms);
+    this.#rearmTimers.add(t);
+  }
+
+  /**
+   * A path-based change the kernel could not place on a directory (a ".."
+   * on the way, a symlinked directory, a path too long), with a watched
+   * basename. The kernel says nothing exact about it, so no process is
+   * named: check the candidates by inode and ns timestamps, and re-read only
+   * those that changed.
+   */
+  #onUnplaced(e: FimEvent): void {
+    this.#rearmLater(
+      { dev: FIM_DEV_UNPLACED, ino: e.ino },
+      UNPLACED_REARM_MS,
+      () => this.#checkUnplaced(e),
+    );
+    this.#checkUnplaced(e);
+  }
+
+  #checkUnplaced(e: FimEvent): void {
+    const why = "the kernel could not place the path on a directory (.., symlink or long path)";
+    const candidates = e.name
+      ? this.watch.pathsNamed(e.name)
+      : this.watch.entries().map((x) => x.path);
+    const dirs = new Set<string>();
+    for (const p of candidates) {
+      const entry = this.watch.get(p);
+      if (!entry) continue;
+      if (!sameStamps(entry.state, p)) this.schedule(p, undefined, "live", why);
+      const parent = this.watch.inWatchedDir(p);
+      if (parent) dirs.add(parent.path);
+    }
+    for (const d of dirs) {
+      if (!sameStamps(this.watch.get(d)?.state, d)) this.markDirty(d, undefined, "live", why);
+    }
+  }
+
+  /**
+   * mount, umount or move_mount: what a watched path resolves to may have
+   * changed. Place every directory again for the kernel, and re-read the
+   * paths whose inode is not the one watched.
+   */
+  #onMount(e: FimEvent): void {
+    this.#rearmLater(
+      { dev: FIM_DEV_MOUNT, ino: 0n },
+      UNPLACED_REARM_MS,
+      () => this.#checkMounts(e),
+    );
+    this.#checkMounts(e);
+  }
+
+  #checkMounts(e: FimEvent): void {
+    const why = `a mount changed what the path resolves to (${e.comm} [${e.tgid}] mounted)`;
+    this.watch.keys.refresh();
+    for (const entry of this.watch.entries()) {
+      if (!sameStamps(entry.state, entry.path)) this.schedule(entry.path, undefined, "live", why);
     }
   }
 
   /** Lists watched directory `dir` again soon (with the others marked meanwhile). */
-  markDirty(dir: string, cause: FimEvent | undefined, reason: ChangeReason): void {
-    const d = this.#dirtyDirs.get(dir);
-    if (!d || (!d.cause && cause)) this.#dirtyDirs.set(dir, { cause, reason });
+  markDirty(
+    dir: string,
+    cause: FimEvent | undefined,
+    reason: ChangeReason,
+    unattributed?: string,
+  ): void {
+    let d = this.#dirtyDirs.get(dir);
+    if (!d) {
+      d = { byName: new Map(), reason, unattributed };
+      this.#dirtyDirs.set(dir, d);
+    }
+    if (cause?.name && NAME_OPS.has(cause.op)) d.byName.set(cause.name, cause);
     if (this.#syncTimer === undefined && !this.#syncing) {
       this.#syncTimer = setTimeout(() => this.#startSync(), this.#settleMs);
     }
@@ -165,8 +284,11 @@ export class FileMonitor {
         (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
       );
       if (!diff) continue;
+      const causeOf = (path: string) => why.byName.get(basename(path));
+      const unattributed = why.unattributed ?? LISTED;
       for (const m of diff.moved) {
         const e = this.watch.get(m.to);
+        const cause = causeOf(m.to);
         this.opts.emit({
           action: "moved",
           path: m.to,
@@ -175,12 +297,13 @@ export class FileMonitor {
           root: e?.root ?? entry.root,
           before: e?.state,
           after: e?.state,
-          cause: why.cause,
+          cause,
           folded: 1,
           reason: why.reason,
+          ...(cause ? {} : { unattributed }),
         });
         // Anything that changed under the old name while it moved.
-        this.#dirtyDirs.set(m.to, why);
+        this.markDirty(m.to, undefined, why.reason, LISTED);
       }
       for (const a of diff.added) {
         const added = this.watch.get(a.path);
@@ -188,16 +311,30 @@ export class FileMonitor {
           const st = await readFileState(a.path).catch(() => undefined);
           this.watch.setState(a.path, st);
           this.#fresh.add(a.path);
-          this.#dirtyDirs.set(a.path, why);
+          // What is in it already was made before its watch took effect: the kernel
+          // named no process for it.
+          const maker = causeOf(a.path);
+          this.markDirty(
+            a.path,
+            undefined,
+            why.reason,
+            maker
+              ? `made before its new directory was watched (the directory was made by ${maker.comm} [${maker.tgid}])`
+              : why.unattributed ?? "made before its new directory was watched",
+          );
         }
-        this.schedule(a.path, why.cause, why.reason);
+        this.schedule(a.path, causeOf(a.path), why.reason, unattributed);
       }
       for (const c of diff.changed) changed.set(c, why);
     }
     for (const [p, why] of changed) {
       if (!this.watch.get(p)) continue; // moved away in this batch
-      this.schedule(p, why.cause, why.reason);
-      for (const below of this.watch.subtree(p)) this.schedule(below, why.cause, why.reason);
+      const cause = why.byName.get(basename(p));
+      const unattributed = why.unattributed ?? LISTED;
+      this.schedule(p, cause, why.reason, unattributed);
+      for (const below of this.watch.subtree(p)) {
+        this.schedule(below, cause, why.reason, unattributed);
+      }
     }
   }
 
@@ -240,12 +377,18 @@ export class FileMonitor {
   }
 
   /** Queues a re-read of `path`. */
-  schedule(path: string, cause: FimEvent | undefined, reason: ChangeReason): void {
+  schedule(
+    path: string,
+    cause: FimEvent | undefined,
+    reason: ChangeReason,
+    unattributed?: string,
+  ): void {
     let q = this.#queues.get(path);
     if (!q) {
       q = { dirty: false, causes: [], reason };
       this.#queues.set(path, q);
     }
+    if (!cause && unattributed) q.unattributed = unattributed;
     if (cause && q.causes.length < 64) q.causes.push(cause);
     if (q.running) {
       q.dirty = true;
@@ -260,7 +403,9 @@ export class FileMonitor {
     q.timer = undefined;
     const causes = q.causes.splice(0);
     const reason = q.reason;
-    q.running = this.#process(path, causes, reason)
+    const unattributed = q.unattributed;
+    q.unattributed = undefined;
+    q.running = this.#process(path, causes, reason, unattributed)
       .catch((e) => this.opts.warn(`${path}: ${e instanceof Error ? e.message : e}`))
       .finally(() => {
         q.running = undefined;
@@ -276,15 +421,35 @@ export class FileMonitor {
       });
   }
 
-  async #process(path: string, causes: FimEvent[], reason: ChangeReason): Promise<void> {
+  async #process(
+    path: string,
+    causes: FimEvent[],
+    reason: ChangeReason,
+    unattributed?: string,
+  ): Promise<void> {
     const entry = this.watch.get(path);
     if (!entry) return;
+    if (entry.awaitingBaseline) {
+      // The first baseline has not read it yet: compare against that read, never
+      // against nothing (which would say "created" for a file that existed).
+      const held = this.#held.get(path) ?? [];
+      held.push(...causes);
+      this.#held.set(path, held);
+      return;
+    }
     const fresh = this.#fresh.delete(path);
     const before = fresh ? undefined : entry.state;
     if (entry.state) this.opts.rearm(entry.state.id);
     let after: FileState | undefined;
     try {
       after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      // A new inode (replaced, created) enters the kernel map only now: read it
+      // once more under watch, so a write that raced the first read is in the
+      // second one or sends an event.
+      if (after && (!before || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
+        this.watch.setState(path, withoutContent(after));
+        after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      }
     } catch (e) {
       this.opts.warn(
         `cannot read ${path}: ${e instanceof Error ? e.message : e}; keeping the last known state`,
@@ -292,16 +457,23 @@ export class FileMonitor {
       return;
     }
     if (after?.readError) this.opts.warn(`cannot read ${path}: ${after.readError}`);
-    let action = classify(entry.kind, before, after);
+    let action: FileAction | undefined = classify(entry.kind, before, after);
     // Some file systems (tmpfs before 6.6) set an extended attribute without
     // touching ctime: the kernel saw it succeed, so report it.
     const xattr = causes.some((c) => XATTR_OPS.has(c.op));
     if (!action && xattr && entry.kind === "file" && before && after) {
       action = "attributes_changed";
     }
+    // The kernel saw the name renamed, linked or truncated and the re-read finds the
+    // same inode, stamps and content: still say so (nothing the kernel saw is silent).
+    if (
+      !action && entry.kind === "file" && before && after && causes.some((c) => TOUCH_OPS.has(c.op))
+    ) {
+      action = "touched";
+    }
     this.watch.setState(path, after && withoutContent(after));
     if (entry.kind === "dir" && !entry.shallow && after) {
-      this.markDirty(path, causes.find((c) => NAME_OPS.has(c.op)) ?? causes[0], reason);
+      this.markDirty(path, undefined, reason);
     }
     if (!action) return;
     // A file found by expanding a directory is dropped once deleted; a configured
@@ -323,6 +495,7 @@ export class FileMonitor {
       ...(others.length ? { otherWriters: others } : {}),
       folded: causes.length,
       reason,
+      ...(causes.length === 0 && unattributed && reason === "live" ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
     });
   }
@@ -352,6 +525,8 @@ export class FileMonitor {
     this.#mapped.clear();
     for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
     if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
+    for (const t of this.#rearmTimers) clearTimeout(t);
+    this.#rearmTimers.clear();
     this.#syncTimer = undefined;
     this.#dirtyDirs.clear();
     this.#queues.clear();

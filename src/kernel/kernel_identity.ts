@@ -113,7 +113,9 @@ export class KernelIdentity {
 
   /** The kernel's identity of `path`, from its `stat()` info. */
   inodeOf(path: string, info: Deno.FileInfo): InodeId {
-    if (info.dev === null || info.ino === null) throw new Error("stat gave no dev/ino (not Linux?)");
+    if (info.dev === null || info.ino === null) {
+      throw new Error("stat gave no dev/ino (not Linux?)");
+    }
     return { dev: this.deviceOf(path, kernelDev(info.dev)), ino: BigInt(info.ino) };
   }
 }

@@ -45,6 +45,8 @@ export interface ChoiceOptions {
   maxWatches?: number;
   /** Size of the pending map alone (tests). */
   pendingEntries?: number;
+  /** Ring buffer bytes. */
+  ringBytes?: number;
   onEvent: (e: FimEvent) => void;
 }
 
@@ -74,6 +76,7 @@ function tryLoad(
     btfCustomPath: opts.btfCustomPath,
     maxWatches: opts.maxWatches,
     pendingEntries: opts.pendingEntries,
+    ringBytes: opts.ringBytes,
   };
   try {
     return { kernel: FimKernel.load(lib, name, bytes, base), alternate: false };

@@ -10,14 +10,13 @@
 import { basename, dirname } from "node:path";
 import type { FileState } from "./file_state.ts";
 import { type EntryType, listDir } from "./native_fs.ts";
-import { type InodeId, inodeKeyString, kernelName } from "./inode_key.ts";
+import { type InodeId, inodeKeyString } from "./inode_key.ts";
+import { DirKeys, type KernelNameTable } from "./kernel_keys.ts";
 
 /** What the watch set needs from the kernel side (the BPF maps). */
-export interface KernelWatchTable {
+export interface KernelWatchTable extends KernelNameTable {
   watchInode(id: InodeId, flags: number): void;
   unwatchInode(id: InodeId): void;
-  watchName(name: string): void;
-  unwatchName(name: string): void;
 }
 
 /** Kernel flags for a watched inode. */
@@ -37,6 +36,8 @@ export interface WatchEntry {
   recursive?: boolean;
   /** A directory reported as an entry only (created, deleted), its contents not watched. */
   shallow?: boolean;
+  /** Not read yet by the first baseline: kernel events for it wait for that read. */
+  awaitingBaseline?: boolean;
 }
 
 /** What listing a watched directory found against the tree. */
@@ -53,6 +54,7 @@ export interface DirDiff {
 export interface AddOptions {
   recursive?: boolean;
   shallow?: boolean;
+  awaitingBaseline?: boolean;
 }
 
 /** Paths ↔ inodes ↔ basenames, mirrored into the kernel. */
@@ -62,7 +64,16 @@ export class WatchSet {
   readonly #byName = new Map<string, Set<string>>();
   readonly #children = new Map<string, Set<string>>();
 
-  constructor(readonly kernel: KernelWatchTable) {}
+  /** (parent directory inode, name) of every watched path, as the kernel matches them. */
+  readonly keys: DirKeys;
+
+  constructor(readonly kernel: KernelWatchTable) {
+    this.keys = new DirKeys(kernel);
+    this.keys.onKernelFull = (e) => {
+      this.notInKernel++;
+      this.onKernelFull?.(e);
+    };
+  }
 
   /** Number of watched paths. */
   get size(): number {
@@ -91,7 +102,7 @@ export class WatchSet {
     return [...(this.#byInode.get(inodeKeyString(id)) ?? [])];
   }
 
-  /** Paths whose basename is `name` as the kernel reports it. */
+  /** Paths whose basename is `name` (only for paths the kernel could not place). */
   pathsNamed(name: string): string[] {
     return [...(this.#byName.get(name) ?? [])];
   }
@@ -118,19 +129,8 @@ export class WatchSet {
     const e: WatchEntry = { path, kind, root, ...opts };
     this.#byPath.set(path, e);
     this.#linkChild(path);
-    const name = kernelName(basename(path));
-    let set = this.#byName.get(name);
-    if (!set) {
-      set = new Set();
-      this.#byName.set(name, set);
-      try {
-        this.kernel.watchName(name);
-      } catch (e) {
-        this.notInKernel++;
-        this.onKernelFull?.(e);
-      }
-    }
-    set.add(path);
+    this.#indexName(path);
+    if (kind === "dir" && !opts.shallow) this.keys.hold(path);
     return e;
   }
 
@@ -152,6 +152,10 @@ export class WatchSet {
     }
     e.state = state;
     if (now) this.#watchInode(now);
+    // A watched directory at a new inode (removed and made again): place it anew.
+    if (e.kind === "dir" && old && (!now || inodeKeyString(old) !== inodeKeyString(now))) {
+      this.keys.refresh([path]);
+    }
   }
 
   /** Paths whose inode did not fit in the kernel's map (watched by reconcile only). */
@@ -177,13 +181,27 @@ export class WatchSet {
     if (e.state) this.#unlinkInode(path, e.state.id);
     this.#byPath.delete(path);
     this.#children.get(dirname(path))?.delete(path);
-    const name = kernelName(basename(path));
+    this.#unindexName(path);
+    if (e.kind === "dir" && !e.shallow) this.keys.release(path);
+  }
+
+  #indexName(path: string): void {
+    const name = basename(path);
+    let set = this.#byName.get(name);
+    if (!set) {
+      set = new Set();
+      this.#byName.set(name, set);
+    }
+    set.add(path);
+    if (dirname(path) !== path) this.keys.ref(dirname(path), name);
+  }
+
+  #unindexName(path: string): void {
+    const name = basename(path);
     const set = this.#byName.get(name);
     set?.delete(path);
-    if (set && set.size === 0) {
-      this.#byName.delete(name);
-      this.kernel.unwatchName(name);
-    }
+    if (set && set.size === 0) this.#byName.delete(name);
+    if (dirname(path) !== path) this.keys.unref(dirname(path), name);
   }
 
   #linkChild(path: string): void {
@@ -228,32 +246,24 @@ export class WatchSet {
   repath(from: string, to: string): void {
     const paths = [from, ...this.subtree(from)];
     const moved = paths.map((p) => this.#byPath.get(p)!).filter((e) => e);
+    // The moved directory's own name changes; below it, only the directories' paths.
+    this.#unindexName(from);
     for (const e of moved) {
       this.#byPath.delete(e.path);
       this.#children.get(dirname(e.path))?.delete(e.path);
       this.#children.delete(e.path);
-      const name = kernelName(basename(e.path));
-      this.#byName.get(name)?.delete(e.path);
+      if (e.path !== from) this.#byName.get(basename(e.path))?.delete(e.path);
       if (e.state) this.#byInode.get(inodeKeyString(e.state.id))?.delete(e.path);
     }
+    this.keys.repath(from, to);
     for (const e of moved) {
       const old = e.path;
       e.path = to + old.slice(from.length);
       this.#byPath.set(e.path, e);
       this.#linkChild(e.path);
-      const name = kernelName(basename(e.path));
-      let set = this.#byName.get(name);
-      if (!set) {
-        set = new Set();
-        this.#byName.set(name, set);
-        try {
-          this.kernel.watchName(name);
-        } catch (err) {
-          this.notInKernel++;
-          this.onKernelFull?.(err);
-        }
-      }
-      set.add(e.path);
+      if (old === from) this.#indexName(e.path);
+      else {this.#byName.get(basename(e.path))?.add(e.path) ??
+          this.#byName.set(basename(e.path), new Set([e.path]));}
       if (e.state) {
         const k = inodeKeyString(e.state.id);
         let ids = this.#byInode.get(k);

@@ -13,7 +13,9 @@ import { GUEST_KERNELS } from "../../kernels/guests.ts";
 import { runImage } from "./boot.ts";
 import { guestCommand, guestPayload } from "./guest_payload.ts";
 import { buildInitramfs } from "./initramfs.ts";
-import { ROWS } from "../coverage_methods.ts";
+import { RESOLVED_ROWS, ROWS as BASE_ROWS } from "../coverage_methods.ts";
+
+const ROWS = [...BASE_ROWS, ...RESOLVED_ROWS];
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const i = Deno.args.indexOf("--kernels");

@@ -1,0 +1,162 @@
+/**
+ * Builds dist/bpfink as one executable file without `deno compile`: bpfink's JavaScript
+ * bundle (`deno bundle`, with its npm packages and embedded BPF objects and libbpf) and
+ * the Deno runtime from the npm `deno` package, both zstd-compressed, appended to a small
+ * C launcher (packaging/launcher.c) that checks them against the SHA-256 it was compiled
+ * with, unpacks them into sealed memfds and executes the runtime from memory.
+ *
+ * @module
+ */
+
+/** Where and what to build from. */
+export interface BuildPaths {
+  /** The repository root, ending in "/". */
+  root: string;
+  /** Intermediate files (bundle, compressed runtime, launcher). */
+  work: string;
+  /** The file to write (dist/bpfink). */
+  output: string;
+  /** The Deno runtime to embed (the deno executable). */
+  runtime: string;
+}
+
+/** A build step that failed, in one sentence. */
+export class PackagingError extends Error {}
+
+/** The build ways `bpfink --version` reports. */
+export type BuildWay = "bundle+deno runtime" | "deno compile";
+
+const WAY_SOURCE_LINE = `var BUILD_WAY = "source";`;
+
+async function exec(cmd: string[]): Promise<void> {
+  let out;
+  try {
+    out = await new Deno.Command(cmd[0], {
+      args: cmd.slice(1),
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new PackagingError(`${cmd[0]} is not installed: run bash setup.sh`);
+    }
+    throw e;
+  }
+  if (!out.success) throw new PackagingError(`${cmd.join(" ")} failed with exit code ${out.code}`);
+}
+
+/** Hex SHA-256 of some bytes. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Bundles src/main.ts into one JavaScript file with `deno bundle`, and sets the build way
+ * that `--version` reports (the one `var BUILD_WAY = "source";` line of src/build_info.ts).
+ */
+export async function bundleAgent(root: string, way: BuildWay, output: string): Promise<void> {
+  await exec([
+    Deno.execPath(),
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--config",
+    `${root}deno.json`,
+    "-o",
+    output,
+    `${root}src/main.ts`,
+  ]);
+  const js = await Deno.readTextFile(output);
+  const at = js.indexOf(WAY_SOURCE_LINE);
+  if (at < 0 || js.indexOf(WAY_SOURCE_LINE, at + 1) >= 0) {
+    throw new PackagingError(
+      `the bundle should hold the line '${WAY_SOURCE_LINE}' (src/build_info.ts) exactly once`,
+    );
+  }
+  await Deno.writeTextFile(
+    output,
+    js.slice(0, at) + `var BUILD_WAY = ${JSON.stringify(way)};` +
+      js.slice(at + WAY_SOURCE_LINE.length),
+  );
+}
+
+/** zstd level for the runtime: 19 is 4 MB smaller than 9, and cached per runtime. */
+const RUNTIME_LEVEL = 19;
+
+/** Compresses the runtime once per runtime binary (by hash): level 19 takes ~30 s. */
+async function compressedRuntime(runtime: string, work: string): Promise<string> {
+  const bytes = await Deno.readFile(runtime);
+  const out = `${work}/runtime-${(await sha256Hex(bytes)).slice(0, 16)}-${RUNTIME_LEVEL}.zst`;
+  try {
+    await Deno.stat(out);
+    return out;
+  } catch {
+    // Not built yet.
+  }
+  console.error(`compressing the Deno runtime (${runtime}, zstd -${RUNTIME_LEVEL}, once)`);
+  await exec([
+    "zstd",
+    "-q",
+    `-${RUNTIME_LEVEL}`,
+    "--long=27",
+    "-T0",
+    "-f",
+    runtime,
+    "-o",
+    `${out}.tmp`,
+  ]);
+  await Deno.rename(`${out}.tmp`, out);
+  return out;
+}
+
+/** Builds the single file; returns its size in bytes. */
+export async function buildSingleFile(p: BuildPaths): Promise<number> {
+  await Deno.mkdir(p.work, { recursive: true });
+  const bundle = `${p.work}/bpfink.js`;
+  await bundleAgent(p.root, "bundle+deno runtime", bundle);
+  await exec(["zstd", "-q", "-19", "-f", bundle, "-o", `${bundle}.zst`]);
+  const runtimeZst = await compressedRuntime(p.runtime, p.work);
+  const runtimeZ = await Deno.readFile(runtimeZst);
+  const bundleZ = await Deno.readFile(`${bundle}.zst`);
+  const payload = new Uint8Array(runtimeZ.length + bundleZ.length);
+  payload.set(runtimeZ, 0);
+  payload.set(bundleZ, runtimeZ.length);
+  const launcher = `${p.work}/launcher`;
+  await exec([
+    "gcc",
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-s",
+    `-I${p.root}packaging`,
+    `-DPAYLOAD_SHA256="${await sha256Hex(payload)}"`,
+    `-DRUNTIME_ZSIZE=${runtimeZ.length}ULL`,
+    `-DRUNTIME_SIZE=${(await Deno.stat(p.runtime)).size}ULL`,
+    `-DBUNDLE_ZSIZE=${bundleZ.length}ULL`,
+    `-DBUNDLE_SIZE=${(await Deno.stat(bundle)).size}ULL`,
+    "-o",
+    launcher,
+    `${p.root}packaging/launcher.c`,
+    // zstd linked in, so the file needs nothing but glibc.
+    "-Wl,-Bstatic",
+    "-lzstd",
+    "-Wl,-Bdynamic",
+  ]);
+  const head = await Deno.readFile(launcher);
+  const tmp = `${p.output}.${Deno.pid}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o755 });
+  try {
+    for (const part of [head, payload]) {
+      let off = 0;
+      while (off < part.length) off += await file.write(part.subarray(off));
+    }
+  } finally {
+    file.close();
+  }
+  await Deno.chmod(tmp, 0o755);
+  await Deno.rename(tmp, p.output);
+  return head.length + payload.length;
+}
