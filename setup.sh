@@ -16,10 +16,10 @@ APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make g
 # busybox-static, cpio and the decompressors run the kernel matrix; rsyslog, prometheus,
 # graphite-carbon (carbon-cache), ansible and systemd (systemd-analyze) are the real
 # receivers and deploy tools; inotify-tools, auditd and aide are what bench/coverage
-# compares with.
+# compares with; lintian and man-db check the .deb (build.ts deb).
 if [ "${1:-}" = "--test" ]; then
   APT_PACKAGES+=(sed procps tmux passwd sudo fio qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
-    rsyslog prometheus graphite-carbon ansible systemd inotify-tools auditd aide)
+    rsyslog prometheus graphite-carbon ansible systemd inotify-tools auditd aide lintian man-db)
 fi
 
 missing=()
