@@ -105,6 +105,12 @@ export interface WatchConfig {
   secret: boolean;
   /** Line diffs for text files up to this size (0 turns them off). */
   diffMaxBytes: number;
+  /** Changes not reported (baseline still updated, counted): by comm, executable, path glob. */
+  ignore?: { comm?: string[]; executable?: string[]; paths?: string[] };
+  /** ECS `tags` added to this watch's events. */
+  tags?: string[];
+  /** Severity of this watch's file events (semantic events keep a higher one of their own). */
+  severity?: "info" | "low" | "medium" | "high" | "critical";
 }
 
 /** The whole config. */
@@ -114,6 +120,10 @@ export interface Config {
   keyFile: string;
   logLevel: "debug" | "info" | "warning" | "error";
   reconcileIntervalMs: number;
+  /** Self-test through the live path this often (0: never). */
+  selfTestIntervalMs: number;
+  /** Heartbeat event and metric this often (0: never). */
+  heartbeatIntervalMs: number;
   strategy?: "fentry" | "kprobe" | "tracepoint";
   outputs: OutputConfig[];
   metrics: MetricsConfig;
