@@ -30,6 +30,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 #define FIM_PATH_BUF 256
+/* Directory components a path may have below a tree-watched directory that
+ * the kernel knows (fim_place_in_tree). */
+#define FIM_PREFIXES 16
 
 /* Watched inodes (files and directories), keyed by (dev, ino). */
 struct {
@@ -63,6 +66,12 @@ struct path_scratch {
 	__u64 name_hash;
 	__u64 h, ch;
 	long clen, dots, dotdot;
+	/* fim_dir_hash: the hash of the first k+1 components of the directory
+	 * part, and the index of the '/' (or end) that closes component k. */
+	__u64 prefix_hash[FIM_PREFIXES];
+	long prefix_end[FIM_PREFIXES];
+	long ncomp;
+	long in_tree; /* fim_place placed the path with fim_place_in_tree */
 };
 
 struct {
@@ -294,7 +303,7 @@ static __always_inline void on_mount_change(__s32 nr)
 /* open/openat/creat returned fd: O_TRUNC of a watched inode is a content
  * change; O_CREAT of a watched name or inside a watched directory is a
  * creation. */
-static __always_inline void on_opened(long fd, __u64 flags, __s32 nr)
+static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, const char *upath)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fim_key key, dkey;
@@ -320,7 +329,8 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr)
 	dkey.ino = BPF_CORE_READ(dir, i_ino);
 	dkey.dev = BPF_CORE_READ(dir, i_sb, s_dev);
 	dkey.pad = 0;
-	on_created_dentry(&dkey, dentry, nr);
+	if (!on_created_dentry(&dkey, dentry, nr))
+		on_created_in_tree(dfd, upath, nr);
 }
 
 /* io_uring requests write without any write syscall. Every strategy
@@ -558,19 +568,19 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 		on_mount_change(nr);
 		break;
 	case NR_open:
-		on_opened(ret, ARG1, nr);
+		on_opened(ret, ARG1, nr, FIM_AT_FDCWD, (const char *)ARG0);
 		break;
 	case NR_openat:
-		on_opened(ret, ARG2, nr);
+		on_opened(ret, ARG2, nr, ARG0, (const char *)ARG1);
 		break;
 	case NR_creat:
-		on_opened(ret, FIM_O_CREAT | FIM_O_TRUNC, nr);
+		on_opened(ret, FIM_O_CREAT | FIM_O_TRUNC, nr, FIM_AT_FDCWD, (const char *)ARG0);
 		break;
 	case NR_openat2: {
 		struct open_how *how = (struct open_how *)ARG2;
 		__u64 flags = 0;
 		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
-		on_opened(ret, flags, nr);
+		on_opened(ret, flags, nr, ARG0, (const char *)ARG1);
 		break;
 	}
 	case NR_truncate:

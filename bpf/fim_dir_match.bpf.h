@@ -77,6 +77,7 @@ static __noinline __u64 fim_dir_hash(struct path_scratch *s, long last)
 	vs->clen = 0;
 	vs->dots = 0;
 	vs->dotdot = 0;
+	vs->ncomp = 0;
 	for (i = 0; i < FIM_PATH_BUF; i++) {
 		char c;
 		if (i > last)
@@ -86,8 +87,15 @@ static __noinline __u64 fim_dir_hash(struct path_scratch *s, long last)
 			long clen = vs->clen, dots = vs->dots;
 			if (clen == 2 && dots == 2)
 				vs->dotdot = 1;
-			else if (clen > 0 && !(clen == 1 && dots == 1))
+			else if (clen > 0 && !(clen == 1 && dots == 1)) {
+				long k = vs->ncomp;
 				vs->h = (vs->h ^ vs->ch) * FIM_HASH_PRIME;
+				if (k < FIM_PREFIXES) {
+					vs->prefix_hash[k & (FIM_PREFIXES - 1)] = vs->h;
+					vs->prefix_end[k & (FIM_PREFIXES - 1)] = i;
+				}
+				vs->ncomp = k + 1;
+			}
 			vs->clen = 0;
 			vs->dots = 0;
 			vs->ch = FIM_HASH_OFFSET;
@@ -116,6 +124,104 @@ static __always_inline bool root_key(struct fim_key *key)
 	return true;
 }
 
+/* The directory part of s->buf (placed relative to `base`) is no directory
+ * user space registered: a directory made since, or one being made now
+ * (mkdir -p, git, rsync, tar, cp -r). When its deepest registered ancestor
+ * is watched as a tree, the path is placed on that ancestor, with the rest
+ * of the path ("b/c/name") as the name, so the event carries the process
+ * that made the entry however fast it followed the new directories. User
+ * space confirms the path by listing. Unrolled: no back-edge around a call. */
+static __noinline int fim_place_in_tree(struct path_scratch *s, struct fim_key *base)
+{
+	struct fim_dirpath_key pk = {};
+	struct fim_key *dir;
+	long n = *(volatile long *)&s->ncomp;
+	__u32 *w;
+	int j;
+
+	pk.base_ino = base->ino;
+	pk.base_dev = base->dev;
+#pragma unroll
+	for (j = 0; j < FIM_PREFIXES; j++) {
+		long k = n - 2 - j;
+		if (k < 0)
+			break;
+		if (k >= FIM_PREFIXES)
+			continue;
+		pk.path_hash = s->prefix_hash[k & (FIM_PREFIXES - 1)];
+		dir = bpf_map_lookup_elem(&dir_paths, &pk);
+		if (!dir)
+			continue;
+		w = bpf_map_lookup_elem(&watched, dir);
+		if (!w || !(*w & FIM_WATCH_TREE))
+			return FIM_AT_UNPLACED;
+		s->dir = *dir;
+		s->start = s->prefix_end[k & (FIM_PREFIXES - 1)] + 1;
+		s->in_tree = 1;
+		return FIM_AT_EXACT;
+	}
+	if (n > FIM_PREFIXES + 1)
+		return FIM_AT_UNPLACED;
+	w = bpf_map_lookup_elem(&watched, base);
+	if (!w || !(*w & FIM_WATCH_TREE))
+		return FIM_AT_UNPLACED;
+	s->dir = *base;
+	s->start = 0;
+	s->in_tree = 1;
+	return FIM_AT_EXACT;
+}
+
+/* Directory levels walked up from a directory no watch names, looking for
+ * a tree-watched ancestor (fim_under_tree). */
+#define FIM_TREE_DEPTH 8
+
+/* Whether directory `d` (a dentry no watch names) lies within
+ * FIM_TREE_DEPTH levels below a tree-watched directory: a directory made
+ * since user space last listed, where a process works by dirfd or cwd
+ * (mkdir -p, cp -r, tar). The walk stops at the first directory the watch
+ * map knows. Unrolled: no back-edge around a call. */
+static __noinline int fim_under_tree(struct dentry *d)
+{
+	struct fim_key key = {};
+	struct dentry *parent;
+	struct inode *inode;
+	__u32 *w;
+	int j;
+
+#pragma unroll
+	for (j = 0; j < FIM_TREE_DEPTH; j++) {
+		if (!d)
+			return 0;
+		parent = BPF_CORE_READ(d, d_parent);
+		if (!parent || parent == d)
+			return 0;
+		inode = BPF_CORE_READ(parent, d_inode);
+		if (!inode)
+			return 0;
+		key.ino = BPF_CORE_READ(inode, i_ino);
+		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		w = bpf_map_lookup_elem(&watched, &key);
+		if (w)
+			return (*w & FIM_WATCH_TREE) ? 1 : 0;
+		d = parent;
+	}
+	return 0;
+}
+
+/* The dentry of directory fd `dfd` (AT_FDCWD: the working directory). */
+static __always_inline struct dentry *dir_dentry(int dfd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file *f;
+
+	if (dfd == FIM_AT_FDCWD)
+		return BPF_CORE_READ(task, fs, pwd.dentry);
+	f = fd_to_file(task, dfd);
+	if (!f)
+		return NULL;
+	return BPF_CORE_READ(f, f_path.dentry);
+}
+
 /* Places user path `upath` (relative to `dfd`): reads it into s->buf, puts
  * the name's bounds and hash in s->start, s->end, s->name_hash and, when the
  * directory is known, its inode in s->dir. */
@@ -127,6 +233,7 @@ static __noinline int fim_place(struct path_scratch *s, int dfd, const char *upa
 	long n, len, last, start;
 
 	s->name_hash = 0;
+	s->in_tree = 0;
 	if (!upath)
 		return FIM_AT_NONE;
 	n = bpf_probe_read_user_str(s->buf, sizeof(s->buf), upath);
@@ -151,6 +258,8 @@ static __noinline int fim_place(struct path_scratch *s, int dfd, const char *upa
 	if (last < 0) {
 		if (!dir_key(dfd, &s->dir))
 			return FIM_AT_UNPLACED;
+		if (!bpf_map_lookup_elem(&watched, &s->dir) && fim_under_tree(dir_dentry(dfd)))
+			s->in_tree = 1;
 		return FIM_AT_EXACT;
 	}
 	if (s->buf[0] == '/') {
@@ -166,7 +275,7 @@ static __noinline int fim_place(struct path_scratch *s, int dfd, const char *upa
 	pk.base_dev = base.dev;
 	dir = bpf_map_lookup_elem(&dir_paths, &pk);
 	if (!dir)
-		return FIM_AT_UNPLACED;
+		return fim_place_in_tree(s, &base);
 	s->dir = *dir;
 	return FIM_AT_EXACT;
 }
@@ -244,7 +353,8 @@ static __always_inline void on_path_at(int dfd, const char *upath, __u32 op, __s
 		ek.dir_ino = s->dir.ino;
 		ek.dev = s->dir.dev;
 		ek.name_hash = s->name_hash;
-		if ((w && (*w & FIM_WATCH_DIR)) || bpf_map_lookup_elem(&watched_entries, &ek))
+		if ((w && (*w & FIM_WATCH_DIR)) || s->in_tree ||
+		    bpf_map_lookup_elem(&watched_entries, &ek))
 			emit_entry_event(s, op, nr);
 		return;
 	}
@@ -255,7 +365,7 @@ static __always_inline void on_path_at(int dfd, const char *upath, __u32 op, __s
 
 /* open(O_CREAT) made or opened `dentry` in directory `dkey`: report it when
  * the directory is watched whole or the name is watched in it. */
-static __always_inline void on_created_dentry(struct fim_key *dkey, struct dentry *dentry,
+static __always_inline bool on_created_dentry(struct fim_key *dkey, struct dentry *dentry,
 					      __s32 nr)
 {
 	struct fim_entry_key ek = {};
@@ -267,11 +377,11 @@ static __always_inline void on_created_dentry(struct fim_key *dkey, struct dentr
 
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
-		return;
+		return false;
 	dname = BPF_CORE_READ(dentry, d_name.name);
 	n = bpf_probe_read_kernel_str(s->buf, sizeof(s->buf), dname);
 	if (n <= 1)
-		return;
+		return false;
 	s->start = 0;
 	s->end = n - 1;
 	s->dir = *dkey;
@@ -281,9 +391,25 @@ static __always_inline void on_created_dentry(struct fim_key *dkey, struct dentr
 		ek.dev = dkey->dev;
 		ek.name_hash = fim_hash_range(s, 0, n - 1);
 		if (!bpf_map_lookup_elem(&watched_entries, &ek))
-			return;
+			return false;
 	}
 	emit_entry_event(s, FIM_OP_CREATE, nr);
+	return true;
 }
+
+/* open(O_CREAT) made or opened a file in a directory no watch names: when
+ * its path runs through new directories of a tree watch, report it there. */
+static __always_inline void on_created_in_tree(int dfd, const char *upath, __s32 nr)
+{
+	struct path_scratch *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	if (fim_place(s, dfd, upath) == FIM_AT_EXACT && s->in_tree)
+		emit_entry_event(s, FIM_OP_CREATE, nr);
+}
+
 
 #endif

@@ -34,6 +34,9 @@ enum fim_op {
 /* Value flags of the watch map. */
 #define FIM_WATCH_FILE 1
 #define FIM_WATCH_DIR 2
+/* A directory whose new subdirectories are watched too (recursive watch): a
+ * path through subdirectories not yet known is placed on it (fim_dir_match). */
+#define FIM_WATCH_TREE 4
 
 /* dev of the pending keys of events that are about no inode. */
 #define FIM_DEV_UNPLACED 0xffffffffU /* ino: the basename's hash */

@@ -78,6 +78,24 @@ interface DirtyDir {
 /** Why an entry found by listing a directory has no process. */
 const LISTED = "found by listing its directory; no kernel event named it";
 
+/**
+ * How long a name event is remembered for the path it names: a listing can
+ * find an entry before the event that made it is read from the ring buffer,
+ * or a new directory's listing can find what the kernel already placed on
+ * its tree-watched ancestor.
+ */
+const RECENT_MS = 2000;
+/** Bound on remembered name events (the oldest go first). */
+const RECENT_MAX = 8192;
+/** How long a path no event named waits for one still in the ring buffer. */
+const EVENT_GRACE_MS = 40;
+
+/** The components of a kernel name placed on a tree ancestor ("b/c/name"), or undefined when unusable. */
+function treeComponents(name: string): string[] | undefined {
+  const parts = name.split("/").filter((c) => c !== "" && c !== ".");
+  return parts.length === 0 || parts.includes("..") ? undefined : parts;
+}
+
 /** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
 const UNPLACED_REARM_MS = 200;
 
@@ -113,6 +131,51 @@ export class FileMonitor {
   readonly #inFlight = new Set<Promise<void>>();
   /** Kernel events for paths the first baseline had not read yet. */
   readonly #held = new Map<string, FimEvent[]>();
+  /** The latest name event for each path, for RECENT_MS (insertion order = age). */
+  readonly #recent = new Map<string, { at: number; e: FimEvent }>();
+
+  #remember(path: string, e: FimEvent): void {
+    const now = Date.now();
+    this.#recent.delete(path);
+    this.#recent.set(path, { at: now, e });
+    for (const [p, r] of this.#recent) {
+      if (this.#recent.size <= RECENT_MAX && now - r.at <= RECENT_MS) break;
+      this.#recent.delete(p);
+    }
+  }
+
+  /** Name events in directories not listed yet, by directory inode (insertion order = age). */
+  readonly #orphans = new Map<string, { at: number; byName: Map<string, FimEvent> }>();
+
+  #keepOrphan(e: FimEvent): void {
+    const now = Date.now();
+    const k = inodeKeyString({ dev: e.dev, ino: e.dirIno });
+    const o = this.#orphans.get(k) ?? { at: now, byName: new Map() };
+    this.#orphans.delete(k);
+    this.#orphans.set(k, o);
+    o.at = now;
+    if (o.byName.size < 1024) o.byName.set(e.name!, e);
+    for (const [p, r] of this.#orphans) {
+      if (this.#orphans.size <= RECENT_MAX && now - r.at <= RECENT_MS) break;
+      this.#orphans.delete(p);
+    }
+  }
+
+  /** A listing found directory `path` with inode `id`: the events kept for it now name paths. */
+  #adoptOrphans(path: string, id: InodeId): void {
+    const k = inodeKeyString(id);
+    const o = this.#orphans.get(k);
+    if (!o) return;
+    this.#orphans.delete(k);
+    if (Date.now() - o.at > RECENT_MS) return;
+    for (const [name, e] of o.byName) this.#remember(`${path}/${name}`, e);
+  }
+
+  /** The kernel event that named `path` lately, if any. */
+  #recentCause(path: string): FimEvent | undefined {
+    const r = this.#recent.get(path);
+    return r && Date.now() - r.at <= RECENT_MS ? r.e : undefined;
+  }
 
   /**
    * The first baseline read `path`: events the kernel sent before that read
@@ -157,8 +220,17 @@ export class FileMonitor {
     }
     if (!NAME_OPS.has(e.op) || !e.name) return;
     // An entry event names its directory by inode: exact, never by basename.
-    for (const dirPath of this.watch.keys.dirPathsOf({ dev: e.dev, ino: e.dirIno })) {
+    const dirPaths = this.watch.keys.dirPathsOf({ dev: e.dev, ino: e.dirIno });
+    // A directory made since the last listing, under a tree watch (the kernel
+    // found its tree-watched ancestor): keep the event until a listing finds it.
+    if (dirPaths.length === 0 && !e.name.includes("/")) this.#keepOrphan(e);
+    for (const dirPath of dirPaths) {
+      if (e.name.includes("/")) {
+        this.#onTreeEntry(dirPath, e);
+        continue;
+      }
       const child = dirPath === "/" ? `/${e.name}` : `${dirPath}/${e.name}`;
+      this.#remember(child, e);
       const entry = this.watch.get(child);
       const dir = this.watch.get(dirPath);
       const dirWatched = dir?.kind === "dir" && !dir.shallow;
@@ -166,6 +238,34 @@ export class FileMonitor {
       // parent's listing to say (a rename is then one move, not a deletion).
       if (entry && !(entry.kind === "dir" && dirWatched)) this.schedule(child, e, "live");
       if (dirWatched) this.markDirty(dirPath, e, "live");
+    }
+  }
+
+  /**
+   * The kernel placed an entry on tree-watched directory `dirPath` through
+   * subdirectories it did not know yet (the name is "b/c/name"): list the
+   * deepest of them known here, and keep the event for the path, so the
+   * listings that find it name the process.
+   */
+  #onTreeEntry(dirPath: string, e: AttributedEvent): void {
+    const parts = treeComponents(e.name!);
+    if (!parts) return;
+    const base = dirPath === "/" ? "" : dirPath;
+    const path = `${base}/${parts.join("/")}`;
+    let deepest = dirPath;
+    for (let i = 1; i < parts.length; i++) {
+      const sub = `${base}/${parts.slice(0, i).join("/")}`;
+      const d = this.watch.get(sub);
+      if (!d || d.kind !== "dir" || d.shallow) break;
+      deepest = sub;
+    }
+    this.#remember(path, e);
+    const entry = this.watch.get(path);
+    const dir = this.watch.get(deepest);
+    const direct = path.slice(0, path.lastIndexOf("/")) === deepest;
+    if (entry && direct && entry.kind !== "dir") this.schedule(path, e, "live");
+    if (dir?.kind === "dir" && !dir.shallow) {
+      this.markDirty(deepest, direct ? { ...e, name: basename(path) } : undefined, "live");
     }
   }
 
@@ -318,6 +418,7 @@ export class FileMonitor {
         if (added?.kind === "dir" && !added.shallow) {
           const st = await readFileState(a.path).catch(() => undefined);
           this.watch.setState(a.path, st);
+          if (st) this.#adoptOrphans(a.path, st.id);
           this.#fresh.add(a.path);
           // What is in it already was made before its watch took effect: the kernel
           // named no process for it.
@@ -397,13 +498,16 @@ export class FileMonitor {
       q = { dirty: false, causes: [], reason };
       this.#queues.set(path, q);
     }
+    cause ??= this.#recentCause(path);
     if (!cause && unattributed) q.unattributed = unattributed;
     if (cause && q.causes.length < 64) q.causes.push(cause);
     if (q.running) {
       q.dirty = true;
       return;
     }
-    if (q.timer === undefined) q.timer = setTimeout(() => this.#run(path), this.#settleMs);
+    // Found by listing with no event yet: the event may still be in the ring buffer.
+    const wait = q.causes.length ? this.#settleMs : Math.max(this.#settleMs, EVENT_GRACE_MS);
+    if (q.timer === undefined) q.timer = setTimeout(() => this.#run(path), wait);
   }
 
   #run(path: string): void {
@@ -411,6 +515,10 @@ export class FileMonitor {
     if (!q) return;
     q.timer = undefined;
     const causes = q.causes.splice(0);
+    if (causes.length === 0) {
+      const late = this.#recentCause(path);
+      if (late) causes.push(late);
+    }
     const reason = q.reason;
     const unattributed = q.unattributed;
     q.unattributed = undefined;

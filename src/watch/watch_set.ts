@@ -23,6 +23,12 @@ export interface KernelWatchTable extends KernelNameTable {
 export const WATCH_FILE = 1;
 /** Kernel flags for a watched directory inode. */
 export const WATCH_DIR = 2;
+/**
+ * Kernel flag of a recursively watched directory: a path through its
+ * subdirectories that the kernel does not know yet is placed on it
+ * (bpf/fim_dir_match.bpf.h, fim_place_in_tree).
+ */
+export const WATCH_TREE = 4;
 
 /** One watched path. */
 export interface WatchEntry {
@@ -338,6 +344,7 @@ export class WatchSet {
     for (const p of this.#byInode.get(inodeKeyString(id)) ?? []) {
       const e = this.#byPath.get(p);
       flags |= e?.kind === "dir" && !e.shallow ? WATCH_DIR : WATCH_FILE;
+      if (e?.kind === "dir" && e.recursive) flags |= WATCH_TREE;
     }
     return flags;
   }
