@@ -12,7 +12,7 @@ async function pane(session: string, escapes = false): Promise<string> {
 async function waitForPane(
   session: string,
   pred: (s: string) => boolean,
-  ms = 15_000,
+  ms = 90_000,
 ): Promise<string> {
   let last = "";
   const end = Date.now() + ms;

@@ -26,6 +26,7 @@ import { checkHostKey } from "../store/key_check.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { withEnvelope } from "../events/ecs_event.ts";
+import { watchPolicy } from "../events/watch_policy.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
 import { EarlyWatch } from "../events/early_watch.ts";
 import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
@@ -59,7 +60,7 @@ export const VERSION: string = denoJson.version;
 export interface AgentOptions {
   watches: WatchConfig[];
   outputs: Output[];
-  /** Baseline database; default `:memory:` (interactive). */
+  /** Baseline database; default a temporary one, removed on stop (interactive). */
   database?: string;
   /** Host key for secret fingerprints; default a key that lives as long as the process. */
   keyFile?: string;
@@ -136,6 +137,7 @@ export class Agent {
   #storeClosed = false;
   #adding: Promise<void> = Promise.resolve();
   #bpfStats?: RunTimeStats;
+  #tempDir?: string;
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
   /** The agent's metrics (Prometheus endpoint, Graphite push). */
@@ -146,8 +148,18 @@ export class Agent {
     "bpfink_events_total",
     "Change events reported, by event.action.",
   );
+  #ignored = new LabeledCounter(
+    "bpfink_events_ignored_total",
+    "Changes an ignore rule kept from being reported (baseline still updated), by rule kind.",
+    ["reason"],
+  );
   /** Rescans caused by dropped events. */
   rescans = 0;
+  /** The baseline database's path (a temporary one unless `database` was given). */
+  get database(): string {
+    return this.#store.path;
+  }
+
   /** Which libbpf was loaded. */
   libbpf = "";
   /** When the last full reconcile started and how long it took. */
@@ -185,6 +197,10 @@ export class Agent {
       ctx: consumerContext(key, (m) => log("consumer").warn(m)),
       ruleFor: (path) => this.#ruleFor(path),
       deliver: (events, outboxIds) => this.#deliver(events, outboxIds),
+      onIgnored: (c, why) => {
+        this.#ignored.inc({ reason: why.split(" ")[0] });
+        log("consumer").debug(`${c.path} ${c.action}: not reported (ignore rule: ${why})`);
+      },
       watchAlso: (paths, consumer) => {
         this.#adding = this.#adding.then(() => this.#watchMore(paths, consumer)).catch((e) =>
           log("watch").warn(`cannot watch included files: ${e instanceof Error ? e.message : e}`)
@@ -234,6 +250,7 @@ export class Agent {
     const m = this.metrics;
     const k = this.#kernel;
     m.add(this.#eventsByAction);
+    m.add(this.#ignored);
     for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
       m.add(x);
     }
@@ -373,31 +390,51 @@ export class Agent {
       );
     }
     const key = opts.keyFile ? loadOrCreateHostKey(opts.keyFile) : ephemeralHostKey();
+    // Interactive mode gets a temporary database on disk: the baseline and the text kept for
+    // line diffs then live in SQLite's file, not in the process's memory.
+    const tempDir = opts.database ? undefined : Deno.makeTempDirSync({ prefix: "bpfink-db-" });
+    const dropTemp = () => tempDir && Deno.removeSync(tempDir, { recursive: true });
     const ref: { agent?: Agent } = {};
-    const store = BaselineStore.open(opts.database ?? ":memory:", {
-      faults: {
-        fault: (...a) => ref.agent?.faults.fault(...a),
-        recovered: (...a) => ref.agent?.faults.recovered(...a),
-      },
-    });
-    const lib = loadLibbpf(opts.libbpf);
-    const choice = await chooseStrategy(lib, facts, {
-      objects: EMBEDDED_OBJECTS,
-      force: opts.force,
-      btfCustomPath: opts.btf,
-      // Room for the watch set twice over (files appear in watched trees), at least 64k.
-      maxWatches: opts.maxWatches ??
-        Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
-      ringBytes: ringBytesFor(targets.length + missing.length),
-      onEvent: () => {},
-    });
+    let store: BaselineStore;
+    try {
+      store = BaselineStore.open(opts.database ?? `${tempDir}/baseline.db`, {
+        faults: {
+          fault: (...a) => ref.agent?.faults.fault(...a),
+          recovered: (...a) => ref.agent?.faults.recovered(...a),
+        },
+      });
+    } catch (e) {
+      dropTemp();
+      throw e;
+    }
+    let lib: Libbpf;
+    let choice: Awaited<ReturnType<typeof chooseStrategy>>;
+    try {
+      lib = loadLibbpf(opts.libbpf);
+      choice = await chooseStrategy(lib, facts, {
+        objects: EMBEDDED_OBJECTS,
+        force: opts.force,
+        btfCustomPath: opts.btf,
+        // Room for the watch set twice over (files appear in watched trees), at least 64k.
+        maxWatches: opts.maxWatches ??
+          Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
+        ringBytes: ringBytesFor(targets.length + missing.length),
+        onEvent: () => {},
+      });
+    } catch (e) {
+      store.close();
+      dropTemp();
+      throw e;
+    }
     if (opts.signal?.aborted) {
       await choice.kernel?.close();
       store.close();
+      dropTemp();
       opts.signal.throwIfAborted();
     }
     if (!choice.kernel) {
       store.close();
+      dropTemp();
       const why = choice.trials.filter((t) => t.outcome === "rejected").map((t) =>
         `${t.strategy}: ${t.reason}`
       );
@@ -408,6 +445,7 @@ export class Agent {
     }
     const keyChanged = opts.keyFile ? checkHostKey(store, key) : false;
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
+    agent.#tempDir = tempDir;
     ref.agent = agent;
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
     if (opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1") {
@@ -430,15 +468,16 @@ export class Agent {
       await agent.stop();
       throw e;
     }
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
+    // idling needs a fraction of it. Before the start record: whoever waits for it (a
+    // supervisor, a test sending SIGINT) finds the agent ready for signals.
+    giveBackMemory();
     // Through #deliver: an output that drops the start record gets it again (redelivery.ts).
     agent.#deliver([agent.#startRecord()], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(store, agent.hostname, keyChanged)) {
       const [q] = store.commit([], [e]);
       agent.#deliver([e], [q.id]);
     }
-    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
-    // idling needs a fraction of it.
-    giveBackMemory();
     return agent;
   }
 
@@ -478,6 +517,7 @@ export class Agent {
       consumer: w?.consumer ?? consumerNameFor(path),
       secret: w?.secret ?? false,
       diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
+      policy: watchPolicy(w),
     };
   }
 
@@ -794,11 +834,12 @@ export class Agent {
     for (const t of this.#timers) clearInterval(t);
     this.#redelivery.close();
     await this.#selfTest.stop();
-    this.#monitor.stop();
+    await this.#monitor.stop();
     await this.#kernel.close();
     this.#bpfStats?.close();
     for (const o of this.opts.outputs) await o.close();
     this.#storeClosed = true;
     this.#store.close();
+    if (this.#tempDir) Deno.removeSync(this.#tempDir, { recursive: true });
   }
 }

@@ -11,6 +11,7 @@ import { log, setupLogging } from "../log.ts";
 import type { Output } from "../outputs/output.ts";
 import { createOutput } from "../outputs/output_factory.ts";
 import { FileOutput } from "../outputs/file_output.ts";
+import { EventHistory } from "../outputs/event_history.ts";
 import { GraphitePusher } from "../metrics/graphite_push.ts";
 import { servePrometheusRetrying } from "../metrics/prometheus_endpoint.ts";
 import { containStrayErrors } from "../agent/failure_policy.ts";
@@ -47,7 +48,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     Agent.start({
       signal,
       watches: config.watches,
-      outputs: outputsFor(config),
+      // The history behind `bpfink events` and `bpfink status`, in the same database.
+      outputs: [...outputsFor(config), new EventHistory(config.database)],
       database: config.database,
       keyFile: config.keyFile,
       reconcileIntervalMs: config.reconcileIntervalMs,

@@ -105,6 +105,12 @@ export interface WatchConfig {
   secret: boolean;
   /** Line diffs for text files up to this size (0 turns them off). */
   diffMaxBytes: number;
+  /** Changes not reported (baseline still updated, counted): by comm, executable, path glob. */
+  ignore?: { comm?: string[]; executable?: string[]; paths?: string[] };
+  /** ECS `tags` added to this watch's events. */
+  tags?: string[];
+  /** Severity of this watch's file events (semantic events keep a higher one of their own). */
+  severity?: "info" | "low" | "medium" | "high" | "critical";
 }
 
 /** The whole config. */

@@ -6,7 +6,16 @@
  * @module
  */
 import { isAbsolute } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type YAMLMap,
+  type YAMLSeq,
+} from "yaml";
 import { parseListen } from "../metrics/prometheus_endpoint.ts";
 import { FACILITIES, hostPort } from "../outputs/syslog_output.ts";
 import type {
@@ -175,6 +184,9 @@ function loadWatch(c: Checker, node: Node): WatchConfig | undefined {
     "exclude",
     "secret",
     "diff_max_bytes",
+    "ignore",
+    "tags",
+    "severity",
   ], "watch");
   const path = c.absPath(f.get("path") ?? undefined, "watch path");
   if (!f.has("path")) c.at(node, "watch: path is required");
@@ -196,7 +208,40 @@ function loadWatch(c: Checker, node: Node): WatchConfig | undefined {
     secret: c.bool(f.get("secret") ?? undefined, "secret") ?? false,
     diffMaxBytes: c.int(f.get("diff_max_bytes") ?? undefined, "diff_max_bytes") ??
       CONFIG_DEFAULTS.diffMaxBytes,
+    ...watchPolicyFields(c, f),
   };
+}
+
+/** A watch's `ignore`, `tags` and `severity`. */
+function watchPolicyFields(
+  c: Checker,
+  f: ReturnType<Checker["fields"]>,
+): Pick<WatchConfig, "ignore" | "tags" | "severity"> {
+  const out: Pick<WatchConfig, "ignore" | "tags" | "severity"> = {};
+  const ig = f.get("ignore");
+  if (ig) {
+    const g = c.fields(ig, ["comm", "executable", "paths"], "ignore");
+    const executable = c.strList(g.get("executable") ?? undefined, "executable");
+    for (const [i, e] of (executable ?? []).entries()) {
+      if (!e.startsWith("/")) {
+        c.at((g.get("executable") as YAMLSeq).items[i] as Node, `executable must be a full path`);
+      }
+    }
+    out.ignore = {
+      comm: c.strList(g.get("comm") ?? undefined, "comm") ?? [],
+      executable: executable ?? [],
+      paths: c.strList(g.get("paths") ?? undefined, "paths") ?? [],
+    };
+  }
+  const tags = c.strList(f.get("tags") ?? undefined, "tags");
+  if (tags) out.tags = tags;
+  const severity = c.oneOf(
+    f.get("severity") ?? undefined,
+    "severity",
+    ["info", "low", "medium", "high", "critical"] as const,
+  );
+  if (severity) out.severity = severity;
+  return out;
 }
 
 function loadOutput(c: Checker, node: Node): OutputConfig | undefined {

@@ -6,8 +6,9 @@
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
-import { actorEcs, pathParts, withEnvelope } from "../events/ecs_event.ts";
-import type { SeverityLevel } from "../events/severity.ts";
+import { actorEcs, pathParts, severityOf, withEnvelope } from "../events/ecs_event.ts";
+import { SEVERITY_LEVELS, type SeverityLevel } from "../events/severity.ts";
+import type { WatchPolicy } from "../events/watch_policy.ts";
 import { displayPath } from "../watch/path_bytes.ts";
 import type { FileChange } from "../events/file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
@@ -32,6 +33,8 @@ export interface PathRule {
   secret: boolean;
   /** Line diffs (generic text files) up to this size; 0 = off. */
   diffMaxBytes: number;
+  /** The watch's ignore rules, tags and severity. */
+  policy?: WatchPolicy;
 }
 
 /** What the pipeline needs around it. */
@@ -47,6 +50,8 @@ export interface PipelineOptions {
    * flagged `redelivered`, on the next start.
    */
   deliver(events: ChangeEvent[], outboxIds: number[]): void;
+  /** A change an ignore rule matched: the baseline moved, nothing was reported. */
+  onIgnored?(change: FileChange, why: string): void;
   /** Files and directories a consumer says this file pulls in (sudoers includes). */
   watchAlso?(paths: { path: string; dir: boolean }[], consumer: ConsumerName): void;
 }
@@ -145,19 +150,63 @@ export class ChangePipeline {
     const rule = this.opts.ruleFor(change.path);
     const before = this.opts.store.get(change.path);
     const afterSnap = this.snapshotOf(change.path, change.after);
+    const policy = rule.policy;
+    const ignored = policy?.ignored(change.path, change.cause);
+    if (ignored) {
+      const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
+      this.opts.store.commit([[change.path, rec]], []);
+      this.opts.onIgnored?.(change, ignored);
+      this.#followIncludes(change.path, afterSnap);
+      return;
+    }
+    const tagged = (e: ChangeEvent): ChangeEvent =>
+      policy?.tags.length ? { ...e, tags: [...policy.tags] } : e;
     const keyedHash = hashIsSecret(change.path, rule.secret);
-    const raw = keyedHash
-      ? withKeyedHashes(genericEvent({
-        ...change,
-        before: this.keyed(change.path, change.before),
-        after: this.keyed(change.path, change.after),
-      }, this.opts.hostname))
-      : genericEvent(change, this.opts.hostname);
+    const raw = tagged(
+      keyedHash
+        ? withKeyedHashes(genericEvent(
+          {
+            ...change,
+            before: this.keyed(change.path, change.before),
+            after: this.keyed(change.path, change.after),
+          },
+          this.opts.hostname,
+          new Date(),
+          policy?.severity,
+        ))
+        : genericEvent(change, this.opts.hostname, new Date(), policy?.severity),
+    );
     const events: ChangeEvent[] = [raw];
+    // What the baseline keeps as this file's meaning.
+    let storedSnap = afterSnap;
     const c = rule.secret ? undefined : semanticConsumer(rule.consumer);
     if (rule.secret) {
       const lines = secretLineCounts(before?.snapshot, afterSnap);
       raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
+    } else if (c && change.after && afterSnap === undefined) {
+      // The file is there but its meaning could not be read (too large, binary or
+      // unreadable): say so, and keep the last meaning as the baseline, so that
+      // whatever was added meanwhile is reported once it can be read again.
+      // Diffing against nothing would report every account removed and hide
+      // the one added (a passwd padded past the parse limit).
+      storedSnap = before?.snapshot;
+      const type = change.after.type;
+      const why = type && type !== "file"
+        ? `it is a ${type}, not a regular file`
+        : change.after.size > MAX_PARSE_BYTES
+        ? `it is ${change.after.size} bytes, over the ${MAX_PARSE_BYTES >> 20} MiB parse limit`
+        : "its content could not be read";
+      events.push(tagged(semanticEvent(
+        {
+          action: `${rule.consumer}_unreadable`,
+          message: `${change.path}: its meaning is not checked: ${why}`,
+        },
+        change,
+        rule.consumer,
+        this.opts.hostname,
+        new Date(),
+        "high",
+      )));
     } else if (c) {
       let semantic: SemanticEvent[] = [];
       try {
@@ -168,16 +217,22 @@ export class ChangePipeline {
         );
       }
       for (const s of semantic) {
-        events.push(semanticEvent(s, change, rule.consumer, this.opts.hostname));
+        const e = semanticEvent(s, change, rule.consumer, this.opts.hostname);
+        const floor = policy?.severity;
+        events.push(tagged(
+          floor && SEVERITY_LEVELS.indexOf(floor) > SEVERITY_LEVELS.indexOf(severityOf(e))
+            ? semanticEvent(s, change, rule.consumer, this.opts.hostname, new Date(), floor)
+            : e,
+        ));
       }
     } else if (change.kind === "file") {
       const diff = textLineDiff(before?.snapshot, afterSnap);
       if (diff) raw.bpfink = { ...raw.bpfink, diff };
     }
-    const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
+    const rec = change.after ? this.recordOf(change.path, change.after, storedSnap) : undefined;
     const queued = this.opts.store.commit([[change.path, rec]], events);
     this.opts.deliver(events, queued.map((q) => q.id));
-    this.#followIncludes(change.path, afterSnap);
+    this.#followIncludes(change.path, storedSnap);
   }
 
   /** Delivers what a previous run committed but did not deliver. */

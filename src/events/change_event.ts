@@ -86,6 +86,8 @@ export interface ChangeEvent {
   host?: HostFields;
   agent?: AgentFields;
   message?: string;
+  /** ECS tags: the watch's `tags`. */
+  tags?: string[];
   /** bpfink-specific detail: consumer, what changed from → to, kernel object, counters. */
   bpfink?: Record<string, unknown>;
 }

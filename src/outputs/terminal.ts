@@ -1,11 +1,13 @@
 /**
  * One readable line per change, for people watching a terminal: time,
- * action, path, process name and pid, uid. Colored only on a TTY.
+ * action, path, process name and pid, the acting uid, and a highlight for
+ * uid-0 accounts, NOPASSWD and new sudo rules. Colored only on a TTY.
  *
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
 import type { Output } from "./output.ts";
+import { highlightText } from "./terminal_highlight.ts";
 
 const encoder = new TextEncoder();
 
@@ -58,7 +60,7 @@ export function formatLine(e: ChangeEvent, color: boolean): string {
   const detail = e.event.action === "started" || !e.message || e.message.startsWith(what + " ")
     ? ""
     : `  ${esc(e.message)}`;
-  return `${t}  ${action} ${esc(what)}${who}${uid}${why}${detail}`;
+  return `${t}  ${action} ${esc(what)}${who}${uid}${why}${highlightText(e, color)}${detail}`;
 }
 
 /** Writes one line per event to stdout. */

@@ -300,7 +300,8 @@ Deno.test("sudoers: no catastrophic backtracking on long lists and lines", () =>
     const t0 = performance.now();
     parse(text);
     const ms = performance.now() - t0;
-    assert(ms < 500, `${ms.toFixed(0)} ms on ${JSON.stringify(text.slice(0, 20))}…`);
+    // Backtracking on these inputs takes minutes; linear parsing, milliseconds.
+    assert(ms < 5000, `${ms.toFixed(0)} ms on ${JSON.stringify(text.slice(0, 20))}…`);
   }
 });
 

@@ -36,6 +36,7 @@ export function benchPayload(prebuilt: string): PayloadEntry[] {
     ...benchFiles,
     // bench_env.ts compiles the floor with build.ts's compileBpf on the host.
     [`${ROOT}build.ts`, "/bpfink/build.ts"],
+    [`${ROOT}packaging/single_file.ts`, "/bpfink/packaging/single_file.ts"],
     [`${prebuilt}/load`, "/bpfink/bench-prebuilt/load"],
     [`${prebuilt}/floor.bpf.o`, "/bpfink/bench-prebuilt/floor.bpf.o"],
   ]);
