@@ -24,6 +24,7 @@ import {
 } from "./packaging/single_file.ts";
 import { collectLicenses, type LicensePart, licensesText } from "./packaging/licenses.ts";
 import { buildDeb } from "./packaging/deb.ts";
+import { BpfCompileError, compileBpf } from "./kernels/compile_bpf.ts";
 
 const AGENT_VERSION = denoJson.version;
 
@@ -76,36 +77,17 @@ async function bpfSources(): Promise<string[]> {
   return out;
 }
 
-/**
- * Compiles one BPF C file into a CO-RE object: clang against kernels/build/vmlinux.h and
- * bpf/, warnings as errors, then DWARF stripped (.BTF and .BTF.ext stay: CO-RE needs them).
- */
-export async function compileBpf(source: string, object: string): Promise<void> {
-  await run([
-    "clang",
-    "-g",
-    "-O2",
-    "-target",
-    "bpf",
-    "-D__TARGET_ARCH_x86",
-    "-Wall",
-    "-Werror",
-    `-I${OUT}`,
-    `-I${ROOT}bpf`,
-    "-c",
-    source,
-    "-o",
-    object,
-  ]);
-  await run(["llvm-strip", "-g", object]);
-}
-
 /** Compiles every strategy's object with clang (CO-RE, BTF kept, DWARF stripped). */
 async function buildBpf(ifNeeded: boolean): Promise<void> {
   await Deno.mkdir(OUT, { recursive: true });
   const sources = await bpfSources();
   const objects = STRATEGIES.map((s) => `${OUT}/${s.object}`);
-  const inputs = [...sources, `${ROOT}kernels/strategies.ts`, `${ROOT}build.ts`];
+  const inputs = [
+    ...sources,
+    `${ROOT}kernels/strategies.ts`,
+    `${ROOT}kernels/compile_bpf.ts`,
+    `${ROOT}build.ts`,
+  ];
   if (
     ifNeeded && (await newest(inputs)) < Math.min(...(await Promise.all(objects.map(mtime)))) &&
     (await mtime(`${OUT}/embedded.ts`)) > 0
@@ -359,7 +341,7 @@ if (import.meta.main) {
     if (has("binary")) await buildBinary(ifNeeded);
     if (steps.includes("deb")) await buildDebPackage();
   } catch (e) {
-    if (e instanceof BuildError) {
+    if (e instanceof BuildError || e instanceof BpfCompileError) {
       console.error(`build.ts: ${e.message}`);
       Deno.exit(1);
     }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { compileBpf } from "../build.ts";
+import { compileBpf } from "../kernels/compile_bpf.ts";
 import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
 import type { StrategyName } from "../kernels/strategies.ts";
 import { loadLibbpf } from "../src/agent/agent.ts";

@@ -350,3 +350,46 @@ Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain
     await d.stop();
   }
 });
+
+Deno.test("a passwd padded past the parse limit is reported as unreadable, and the uid-0 line added meanwhile is reported once it can be read", async () => {
+  await using dir = await tempDir();
+  const root = dir.path;
+  await Deno.mkdir(`${root}/etc`, { recursive: true });
+  const passwd = `${root}/etc/passwd`;
+  const original = await Deno.readTextFile("/etc/passwd");
+  await Deno.writeTextFile(passwd, original);
+  const config = `${root}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - ${passwd}\ndatabase: ${root}/state/db.sqlite\nkey_file: ${root}/state/hmac.key\n` +
+      `log_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
+  );
+  const d = new Daemon(config);
+  try {
+    await d.started();
+    // An attacker adds a uid-0 account and pads the file past 8 MiB with comment-like
+    // junk, hoping the meaning is never checked (or that every user looks removed).
+    const evil = "evil:x:0:0::/root:/bin/sh\n";
+    await Deno.writeTextFile(passwd, original + evil + "#".repeat(9 << 20) + "\n");
+    const unreadable = await expectEvent(
+      d,
+      (e) => e.event.action === "users_unreadable",
+      "users_unreadable",
+      60_000,
+    );
+    assertEquals(unreadable.bpfink?.severity, "high");
+    assert(!d.changes().some((e) => e.event.action === "user_removed"), "users reported removed");
+    // The padding goes; the account stays. Compared with the last meaning read, it is new.
+    await Deno.writeTextFile(passwd, original + evil);
+    const added = await expectEvent(
+      d,
+      (e) => e.event.action === "user_added" && account(e) === "evil",
+      "user evil added",
+      60_000,
+    );
+    assertEquals(added.user?.target?.id ?? added.user?.id, "0");
+    assert(!d.changes().some((e) => e.event.action === "user_removed"), "users reported removed");
+  } finally {
+    await d.stop();
+  }
+});

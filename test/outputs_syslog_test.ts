@@ -208,7 +208,9 @@ Deno.test("syslog: a dead receiver never blocks write(); what cannot be sent is 
   });
   const t0 = performance.now();
   for (let i = 0; i < 1000; i++) out.write(testEvent(i));
-  assert(performance.now() - t0 < 100, "write() blocked");
+  // A write that waited on the dead peer would take seconds (connect retries with
+  // backoff); a queued one takes microseconds, even on a loaded machine.
+  assert(performance.now() - t0 < 2000, "write() blocked");
   await out.flush(5000);
   await out.close(1000);
   assertEquals(out.counters.sent, 0);

@@ -12,7 +12,7 @@
  * @module
  */
 import { writeGenerated } from "../generated_docs.ts";
-import { compileBpf } from "../../build.ts";
+import { compileBpf } from "../../kernels/compile_bpf.ts";
 import { GUEST_KERNELS } from "../../kernels/guests.ts";
 import { runImage } from "./boot.ts";
 import { guestCommand, guestPayload, missingFromPayload } from "./guest_payload.ts";
@@ -34,9 +34,8 @@ export function benchPayload(prebuilt: string): PayloadEntry[] {
   );
   return guestPayload([
     ...benchFiles,
-    // bench_env.ts compiles the floor with build.ts's compileBpf on the host.
-    [`${ROOT}build.ts`, "/bpfink/build.ts"],
-    [`${ROOT}packaging/single_file.ts`, "/bpfink/packaging/single_file.ts"],
+    // bench_env.ts imports compileBpf (the guest uses the prebuilt floor object).
+    [`${ROOT}kernels/compile_bpf.ts`, "/bpfink/kernels/compile_bpf.ts"],
     [`${prebuilt}/load`, "/bpfink/bench-prebuilt/load"],
     [`${prebuilt}/floor.bpf.o`, "/bpfink/bench-prebuilt/floor.bpf.o"],
   ]);

@@ -16,8 +16,10 @@ Deno.test("the guest scenario payload resolves every import of the scenario", as
 });
 
 Deno.test("a payload without a module the bench imports is reported", async () => {
-  const payload = benchPayload("/prebuilt").filter((e) => e.guest !== "/bpfink/build.ts");
-  assertEquals(await missingFromPayload(BENCH_SCRIPT, payload), ["build.ts"]);
+  const payload = benchPayload("/prebuilt").filter((e) =>
+    e.guest !== "/bpfink/kernels/compile_bpf.ts"
+  );
+  assertEquals(await missingFromPayload(BENCH_SCRIPT, payload), ["kernels/compile_bpf.ts"]);
 });
 
 Deno.test("a payload without an npm package the agent imports is reported", async () => {
