@@ -88,7 +88,7 @@ const RECENT_MS = 2000;
 /** Bound on remembered name events (the oldest go first). */
 const RECENT_MAX = 8192;
 /** How long a path no event named waits for one still in the ring buffer. */
-const EVENT_GRACE_MS = 40;
+const EVENT_GRACE_MS = 100;
 
 /** The components of a kernel name placed on a tree ancestor ("b/c/name"), or undefined when unusable. */
 function treeComponents(name: string): string[] | undefined {
