@@ -148,7 +148,11 @@ static __noinline int fim_place_in_tree(struct path_scratch *s, struct fim_key *
 			break;
 		if (k >= FIM_PREFIXES)
 			continue;
-		pk.path_hash = s->prefix_hash[k & (FIM_PREFIXES - 1)];
+		/* Hide k's range from clang, or it drops the mask below that
+		 * older verifiers need to bound the index. */
+		asm volatile("" : "+r"(k));
+		k &= FIM_PREFIXES - 1;
+		pk.path_hash = s->prefix_hash[k];
 		dir = bpf_map_lookup_elem(&dir_paths, &pk);
 		if (!dir)
 			continue;
@@ -156,7 +160,7 @@ static __noinline int fim_place_in_tree(struct path_scratch *s, struct fim_key *
 		if (!w || !(*w & FIM_WATCH_TREE))
 			return FIM_AT_UNPLACED;
 		s->dir = *dir;
-		s->start = s->prefix_end[k & (FIM_PREFIXES - 1)] + 1;
+		s->start = s->prefix_end[k] + 1;
 		s->in_tree = 1;
 		return FIM_AT_EXACT;
 	}

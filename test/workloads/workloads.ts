@@ -134,12 +134,12 @@ cp -r "$s/t" "$D/copy"; rm -rf "$s"`,
       sh(
         d,
         `printf 'a\\nb\\nc\\n' > "$D/s.conf"; printf 'x\\ny\\n' > "$D/p.conf"
-printf 'x\\nz\\n' > "$D/p.new"; diff -u "$D/p.conf" "$D/p.new" > "$D/../p.diff" || true; rm "$D/p.new"`,
+printf 'x\\nz\\n' > "$D/p.new"; diff -u "$D/p.conf" "$D/p.new" > "$D.diff" || true; rm "$D/p.new"`,
       ),
     act: (d) =>
       sh(
         d,
-        `sed -i s/b/B/ "$D/s.conf"; patch -s "$D/p.conf" < "$D/../p.diff"; rm -f "$D/../p.diff"`,
+        `sed -i s/b/B/ "$D/s.conf"; patch -s "$D/p.conf" < "$D.diff"; rm -f "$D.diff"`,
       ),
   },
   {
