@@ -32,7 +32,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define FIM_PATH_BUF 256
 /* Directory components a path may have below a tree-watched directory that
  * the kernel knows (fim_place_in_tree). */
-#define FIM_PREFIXES 16
+#define FIM_PREFIXES 8
 
 /* Watched inodes (files and directories), keyed by (dev, ino). */
 struct {
@@ -329,8 +329,7 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, c
 	dkey.ino = BPF_CORE_READ(dir, i_ino);
 	dkey.dev = BPF_CORE_READ(dir, i_sb, s_dev);
 	dkey.pad = 0;
-	if (!on_created_dentry(&dkey, dentry, nr))
-		on_created_in_tree(dfd, upath, nr);
+	on_created_dentry(&dkey, dentry, nr);
 }
 
 /* io_uring requests write without any write syscall. Every strategy

@@ -369,7 +369,7 @@ static __always_inline void on_path_at(int dfd, const char *upath, __u32 op, __s
 
 /* open(O_CREAT) made or opened `dentry` in directory `dkey`: report it when
  * the directory is watched whole or the name is watched in it. */
-static __always_inline bool on_created_dentry(struct fim_key *dkey, struct dentry *dentry,
+static __always_inline void on_created_dentry(struct fim_key *dkey, struct dentry *dentry,
 					      __s32 nr)
 {
 	struct fim_entry_key ek = {};
@@ -381,11 +381,11 @@ static __always_inline bool on_created_dentry(struct fim_key *dkey, struct dentr
 
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
-		return false;
+		return;
 	dname = BPF_CORE_READ(dentry, d_name.name);
 	n = bpf_probe_read_kernel_str(s->buf, sizeof(s->buf), dname);
 	if (n <= 1)
-		return false;
+		return;
 	s->start = 0;
 	s->end = n - 1;
 	s->dir = *dkey;
@@ -394,26 +394,14 @@ static __always_inline bool on_created_dentry(struct fim_key *dkey, struct dentr
 		ek.dir_ino = dkey->ino;
 		ek.dev = dkey->dev;
 		ek.name_hash = fim_hash_range(s, 0, n - 1);
-		if (!bpf_map_lookup_elem(&watched_entries, &ek))
-			return false;
+		/* A directory made since user space listed, in a tree watch:
+		 * report it under that directory's inode (user space keeps it
+		 * until its listing finds the directory). */
+		if (!bpf_map_lookup_elem(&watched_entries, &ek) &&
+		    (w || !fim_under_tree(BPF_CORE_READ(dentry, d_parent))))
+			return;
 	}
 	emit_entry_event(s, FIM_OP_CREATE, nr);
-	return true;
 }
-
-/* open(O_CREAT) made or opened a file in a directory no watch names: when
- * its path runs through new directories of a tree watch, report it there. */
-static __always_inline void on_created_in_tree(int dfd, const char *upath, __s32 nr)
-{
-	struct path_scratch *s;
-	__u32 zero = 0;
-
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return;
-	if (fim_place(s, dfd, upath) == FIM_AT_EXACT && s->in_tree)
-		emit_entry_event(s, FIM_OP_CREATE, nr);
-}
-
 
 #endif

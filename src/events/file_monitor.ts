@@ -396,6 +396,7 @@ export class FileMonitor {
       const unattributed = why.unattributed ?? LISTED;
       for (const m of diff.moved) {
         const e = this.watch.get(m.to);
+        if (e?.state) this.#adoptOrphans(m.to, e.state.id);
         const cause = causeOf(m.to);
         this.opts.emit({
           action: "moved",
