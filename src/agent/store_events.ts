@@ -7,6 +7,7 @@
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
+import { withEnvelope } from "../events/ecs_event.ts";
 import type { BaselineStore } from "../store/baseline_store.ts";
 
 /** An agent-state event (`event.kind: state`, dataset `bpfink.agent`). */
@@ -17,7 +18,7 @@ export function agentEvent(
   detail: Record<string, unknown> = {},
   kind: "state" | "alert" = "state",
 ): ChangeEvent {
-  return {
+  return withEnvelope({
     "@timestamp": new Date().toISOString(),
     event: {
       id: crypto.randomUUID(),
@@ -28,10 +29,9 @@ export function agentEvent(
       module: "bpfink",
       dataset: "bpfink.agent",
     },
-    host: { hostname },
     message,
     bpfink: detail,
-  };
+  }, hostname);
 }
 
 /**
