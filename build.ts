@@ -8,6 +8,7 @@
  *   deno run -A build.ts bpf libbpf several steps
  *   deno run -A build.ts binary     dist/bpfink: deno compile where Deno's denort runtime is
  *                                   at hand, else the bundle + Deno runtime behind a launcher
+ *   deno run -A build.ts deb        dist/bpfink_<version>-1_amd64.deb (dpkg-deb)
  *
  * `--if-needed` skips steps whose outputs are newer than their inputs.
  *
@@ -21,6 +22,8 @@ import {
   bundleAgent,
   PackagingError,
 } from "./packaging/single_file.ts";
+import { collectLicenses, type LicensePart, licensesText } from "./packaging/licenses.ts";
+import { buildDeb } from "./packaging/deb.ts";
 
 const AGENT_VERSION = denoJson.version;
 
@@ -240,7 +243,13 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
     );
   }
   const out = `${ROOT}dist/bpfink`;
-  if (ifNeeded && (await mtime(out)) > (await newest(await binaryInputs()))) return;
+  const licensesJson = `${ROOT}.cache/dist/licenses.json`;
+  if (
+    ifNeeded && (await mtime(out)) > (await newest(await binaryInputs())) &&
+    (await mtime(licensesJson)) > 0
+  ) {
+    return;
+  }
   await Deno.mkdir(`${ROOT}dist`, { recursive: true });
   const work = `${ROOT}.cache/dist`;
   const started = performance.now();
@@ -285,6 +294,17 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
     }
   }
   await checkBinary(way);
+  // The licenses of everything in the file, beside it (and in the .deb's copyright).
+  const bundleJs = `${work}/${way === "deno compile" ? "bpfink-compile.js" : "bpfink.js"}`;
+  const runtimeDir = Deno.realPathSync(Deno.execPath()).replace(/\/[^/]*$/, "");
+  let licenses: LicensePart[];
+  try {
+    licenses = await collectLicenses(ROOT, await Deno.readTextFile(bundleJs), ROOT, runtimeDir);
+  } catch (e) {
+    throw new BuildError(e instanceof Error ? e.message : String(e));
+  }
+  await Deno.writeTextFile(`${ROOT}dist/bpfink.LICENSES.txt`, licensesText(licenses));
+  await Deno.writeTextFile(licensesJson, JSON.stringify(licenses));
   const size = (await Deno.stat(out)).size;
   console.error(
     `built dist/bpfink (${AGENT_VERSION}, ${way}, ${(size / 1e6).toFixed(1)} MB) in ${
@@ -293,20 +313,51 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
   );
 }
 
+/** Builds dist/bpfink_<version>-1_amd64.deb from dist/bpfink (built first if needed). */
+async function buildDebPackage(): Promise<void> {
+  await buildBinary(true);
+  const licenses = JSON.parse(
+    await Deno.readTextFile(`${ROOT}.cache/dist/licenses.json`),
+  ) as LicensePart[];
+  const date = (await new Deno.Command("git", {
+    args: ["-C", ROOT, "log", "-1", "--format=%aD"],
+    stdout: "piped",
+    stderr: "null",
+  }).output().then((r) => new TextDecoder().decode(r.stdout).trim()).catch(() => "")) ||
+    new Date().toUTCString().replace("GMT", "+0000");
+  try {
+    const deb = await buildDeb({
+      root: ROOT,
+      binary: `${ROOT}dist/bpfink`,
+      version: AGENT_VERSION,
+      licenses,
+      work: `${ROOT}.cache/deb`,
+      outDir: `${ROOT}dist`,
+      date,
+    });
+    console.error(`built ${deb.slice(ROOT.length)}`);
+  } catch (e) {
+    throw new BuildError(e instanceof Error ? e.message : String(e));
+  }
+}
+
 if (import.meta.main) {
   const args = Deno.args.filter((a) => !a.startsWith("--"));
   const ifNeeded = Deno.args.includes("--if-needed");
   const steps = args.length ? args : ["all"];
   try {
     for (const step of steps) {
-      if (!["bpf", "libbpf", "binary", "all"].includes(step)) {
-        throw new BuildError(`unknown step "${step}": use bpf, libbpf, binary, or nothing for all`);
+      if (!["bpf", "libbpf", "binary", "deb", "all"].includes(step)) {
+        throw new BuildError(
+          `unknown step "${step}": use bpf, libbpf, binary, deb, or nothing for all but deb`,
+        );
       }
     }
     const has = (s: string) => steps.includes(s) || steps.includes("all");
     if (has("bpf")) await buildBpf(ifNeeded);
     if (has("libbpf")) await buildLibbpf();
     if (has("binary")) await buildBinary(ifNeeded);
+    if (steps.includes("deb")) await buildDebPackage();
   } catch (e) {
     if (e instanceof BuildError) {
       console.error(`build.ts: ${e.message}`);

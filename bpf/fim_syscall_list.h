@@ -59,7 +59,7 @@
 	X(mknod)        \
 	X(mknodat)      \
 	X(mount)        \
-	X(umount2)      \
+	X(umount)       \
 	X(move_mount)   \
 	X(mmap)
 

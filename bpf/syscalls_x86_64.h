@@ -57,6 +57,7 @@
 #define NR_removexattrat 466 /* 6.13+ */
 #define NR_mount 165
 #define NR_umount2 166
+#define NR_umount 166 /* umount2's entry point is __x64_sys_umount */
 #define NR_move_mount 429
 
 /* open flags (include/uapi/asm-generic/fcntl.h) */

@@ -85,7 +85,7 @@ const OPTIONAL_SYSCALLS: Record<string, string> = {
   mknod: "mknod() in a watched directory (seen on the next listing otherwise)",
   mknodat: "mknodat() in a watched directory (seen on the next listing otherwise)",
   mount: "mount() over a watched path (re-resolved on the next reconcile otherwise)",
-  umount2: "umount() under a watched path (re-resolved on the next reconcile otherwise)",
+  umount: "umount2() under a watched path (re-resolved on the next reconcile otherwise)",
   move_mount: "move_mount() over a watched path (syscall absent before 5.2)",
   link: "link()",
   linkat: "linkat()",

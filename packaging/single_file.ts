@@ -28,11 +28,12 @@ export type BuildWay = "bundle+deno runtime" | "deno compile";
 
 const WAY_SOURCE_LINE = `var BUILD_WAY = "source";`;
 
-async function exec(cmd: string[]): Promise<void> {
+async function exec(cmd: string[], cwd?: string): Promise<void> {
   let out;
   try {
     out = await new Deno.Command(cmd[0], {
       args: cmd.slice(1),
+      cwd,
       stdout: "inherit",
       stderr: "inherit",
     }).output();
@@ -67,7 +68,7 @@ export async function bundleAgent(root: string, way: BuildWay, output: string): 
     "-o",
     output,
     `${root}src/main.ts`,
-  ]);
+  ], root); // paths in the bundle's comments are relative to the repository root
   const js = await Deno.readTextFile(output);
   const at = js.indexOf(WAY_SOURCE_LINE);
   if (at < 0 || js.indexOf(WAY_SOURCE_LINE, at + 1) >= 0) {
@@ -131,6 +132,10 @@ export async function buildSingleFile(p: BuildPaths): Promise<number> {
     "-Wextra",
     "-Werror",
     "-s",
+    // Hardened like Debian's own binaries (lintian: bindnow, fortify, stack protector).
+    "-D_FORTIFY_SOURCE=2",
+    "-fstack-protector-strong",
+    "-Wl,-z,relro,-z,now",
     `-I${p.root}packaging`,
     `-DPAYLOAD_SHA256="${await sha256Hex(payload)}"`,
     `-DRUNTIME_ZSIZE=${runtimeZ.length}ULL`,
@@ -145,6 +150,7 @@ export async function buildSingleFile(p: BuildPaths): Promise<number> {
     "-lzstd",
     "-Wl,-Bdynamic",
   ]);
+  await exec(["strip", "--remove-section=.comment", launcher]);
   const head = await Deno.readFile(launcher);
   const tmp = `${p.output}.${Deno.pid}.tmp`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o755 });

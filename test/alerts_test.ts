@@ -25,7 +25,9 @@ Deno.test({
   async fn() {
     const check = await run(["promtool", "check", "rules", ALERT_RULES]);
     assertEquals(check.code, 0, check.stdout + check.stderr);
-    assertIncludes(check.stdout, "SUCCESS: 5 rules found");
+    // Every rule in the file is one promtool found.
+    const rules = (Deno.readTextFileSync(ALERT_RULES).match(/^\s*- alert:/gm) ?? []).length;
+    assertIncludes(check.stdout, `SUCCESS: ${rules} rules found`);
     const test = await run(["promtool", "test", "rules", ALERT_TESTS]);
     assertEquals(test.code, 0, test.stdout + test.stderr);
   },

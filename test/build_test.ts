@@ -23,6 +23,16 @@ Deno.test("build.ts binary: one file whose --version names the bundle+deno runti
     /^bpfink \d+\.\d+\.\d+ \(bundle\+deno runtime; Deno \d+\.\d+\.\d+\)\n$/.test(r.stdout),
     r.stdout,
   );
+  // The licenses of everything inside it, beside it: bpfink, libbpf, Deno, each npm package.
+  const licenses = await Deno.readTextFile(`${BIN}.LICENSES.txt`);
+  for (
+    const part of [
+      "==== bpfink (Apache-2.0)",
+      "LGPL-2.1 OR BSD-2-Clause",
+      "==== Deno runtime",
+      "==== npm package commander@",
+    ]
+  ) assertIncludes(licenses, part);
   // From source the same flag says so.
   const src = await run(["./bpfink", "--version"]);
   assertIncludes(src.stdout, "(source; Deno ");

@@ -84,6 +84,9 @@ Deno.test({
     assertEquals((await Deno.stat(`${root}/etc/bpfink/config.yaml`)).mode! & 0o777, 0o600);
     assertEquals((await Deno.stat(`${root}/etc/bpfink`)).mode! & 0o777, 0o700);
     assertEquals((await Deno.stat(`${root}/usr/local/bin/bpfink`)).mode! & 0o777, 0o755);
+    // libbpf's license (and every other one inside the binary) is installed with it.
+    const licenses = await Deno.readTextFile(`${root}/usr/local/share/doc/bpfink/LICENSES.txt`);
+    assert(licenses.includes("LGPL-2.1 OR BSD-2-Clause"), "libbpf's license is installed");
     // The installed binary is dist/bpfink, byte for byte.
     assertEquals(await Deno.readFile(`${root}/usr/local/bin/bpfink`), await Deno.readFile(binary));
     // The installed unit is deploy/systemd/bpfink.service exactly: no prefix inside.

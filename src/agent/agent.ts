@@ -49,7 +49,8 @@ import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
 import { FaultBoard } from "./failure_policy.ts";
 import { type Redelivery, RedeliveryQueue } from "./redelivery.ts";
-import { storeEvents } from "./store_events.ts";
+import { heartbeatEvent, selfTestFailedEvent, storeEvents } from "./store_events.ts";
+import { SelfTest, type SelfTestFindings } from "./self_test.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -59,7 +60,7 @@ export const VERSION: string = denoJson.version;
 export interface AgentOptions {
   watches: WatchConfig[];
   outputs: Output[];
-  /** Baseline database; default `:memory:` (interactive). */
+  /** Baseline database; default a temporary one, removed on stop (interactive). */
   database?: string;
   /** Host key for secret fingerprints; default a key that lives as long as the process. */
   keyFile?: string;
@@ -77,10 +78,14 @@ export interface AgentOptions {
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
   maxWatches?: number;
-  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
-  bpfStats?: boolean;
+  /** Self-test through the live path this often (0 or undefined: never). */
+  selfTestIntervalMs?: number;
+  /** Heartbeat event and metric this often (0 or undefined: never). */
+  heartbeatIntervalMs?: number;
   /** Aborts the start at its next step (SIGINT/SIGTERM during startup); `start` then throws it. */
   signal?: AbortSignal;
+  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
+  bpfStats?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -132,6 +137,7 @@ export class Agent {
   #storeClosed = false;
   #adding: Promise<void> = Promise.resolve();
   #bpfStats?: RunTimeStats;
+  #tempDir?: string;
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
   /** The agent's metrics (Prometheus endpoint, Graphite push). */
@@ -149,6 +155,11 @@ export class Agent {
   );
   /** Rescans caused by dropped events. */
   rescans = 0;
+  /** The baseline database's path (a temporary one unless `database` was given). */
+  get database(): string {
+    return this.#store.path;
+  }
+
   /** Which libbpf was loaded. */
   libbpf = "";
   /** When the last full reconcile started and how long it took. */
@@ -204,10 +215,29 @@ export class Agent {
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
+    this.#selfTest = new SelfTest({
+      kernel,
+      watch: this.watch,
+      onFailure: (found) => this.#agentEvent(selfTestFailedEvent(found, this.hostname), true),
+    });
     this.#early = new EarlyWatch(kernel, this.watch, (e) => this.#monitor.onKernelEvent(e));
     kernel.onEvent = (e) => {
+      if (this.#selfTest.tap(e)) return;
       if (!this.#early?.hold(e)) this.#monitor.onKernelEvent(e);
     };
+    this.#selfTest.register(this.metrics);
+    if (opts.selfTestIntervalMs) this.#selfTest.every(opts.selfTestIntervalMs);
+    if (opts.heartbeatIntervalMs) {
+      this.#timers.push(setInterval(() => this.#heartbeat(), opts.heartbeatIntervalMs));
+    }
+    this.metrics.add(
+      new Pulled(
+        "bpfink_heartbeat_timestamp_seconds",
+        "When the agent last sent its heartbeat event (alert when it stops moving).",
+        "gauge",
+        () => this.#lastHeartbeat / 1000,
+      ),
+    );
     this.#registerMetrics();
     registerStoreMetrics(this.metrics, store, () => this.#redelivery.size);
     this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
@@ -360,31 +390,51 @@ export class Agent {
       );
     }
     const key = opts.keyFile ? loadOrCreateHostKey(opts.keyFile) : ephemeralHostKey();
+    // Interactive mode gets a temporary database on disk: the baseline and the text kept for
+    // line diffs then live in SQLite's file, not in the process's memory.
+    const tempDir = opts.database ? undefined : Deno.makeTempDirSync({ prefix: "bpfink-db-" });
+    const dropTemp = () => tempDir && Deno.removeSync(tempDir, { recursive: true });
     const ref: { agent?: Agent } = {};
-    const store = BaselineStore.open(opts.database ?? ":memory:", {
-      faults: {
-        fault: (...a) => ref.agent?.faults.fault(...a),
-        recovered: (...a) => ref.agent?.faults.recovered(...a),
-      },
-    });
-    const lib = loadLibbpf(opts.libbpf);
-    const choice = await chooseStrategy(lib, facts, {
-      objects: EMBEDDED_OBJECTS,
-      force: opts.force,
-      btfCustomPath: opts.btf,
-      // Room for the watch set twice over (files appear in watched trees), at least 64k.
-      maxWatches: opts.maxWatches ??
-        Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
-      ringBytes: ringBytesFor(targets.length + missing.length),
-      onEvent: () => {},
-    });
+    let store: BaselineStore;
+    try {
+      store = BaselineStore.open(opts.database ?? `${tempDir}/baseline.db`, {
+        faults: {
+          fault: (...a) => ref.agent?.faults.fault(...a),
+          recovered: (...a) => ref.agent?.faults.recovered(...a),
+        },
+      });
+    } catch (e) {
+      dropTemp();
+      throw e;
+    }
+    let lib: Libbpf;
+    let choice: Awaited<ReturnType<typeof chooseStrategy>>;
+    try {
+      lib = loadLibbpf(opts.libbpf);
+      choice = await chooseStrategy(lib, facts, {
+        objects: EMBEDDED_OBJECTS,
+        force: opts.force,
+        btfCustomPath: opts.btf,
+        // Room for the watch set twice over (files appear in watched trees), at least 64k.
+        maxWatches: opts.maxWatches ??
+          Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
+        ringBytes: ringBytesFor(targets.length + missing.length),
+        onEvent: () => {},
+      });
+    } catch (e) {
+      store.close();
+      dropTemp();
+      throw e;
+    }
     if (opts.signal?.aborted) {
       await choice.kernel?.close();
       store.close();
+      dropTemp();
       opts.signal.throwIfAborted();
     }
     if (!choice.kernel) {
       store.close();
+      dropTemp();
       const why = choice.trials.filter((t) => t.outcome === "rejected").map((t) =>
         `${t.strategy}: ${t.reason}`
       );
@@ -395,6 +445,7 @@ export class Agent {
     }
     const keyChanged = opts.keyFile ? checkHostKey(store, key) : false;
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
+    agent.#tempDir = tempDir;
     ref.agent = agent;
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
     if (opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1") {
@@ -417,16 +468,46 @@ export class Agent {
       await agent.stop();
       throw e;
     }
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
+    // idling needs a fraction of it. Before the start record: whoever waits for it (a
+    // supervisor, a test sending SIGINT) finds the agent ready for signals.
+    giveBackMemory();
     // Through #deliver: an output that drops the start record gets it again (redelivery.ts).
     agent.#deliver([agent.#startRecord()], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(store, agent.hostname, keyChanged)) {
       const [q] = store.commit([], [e]);
       agent.#deliver([e], [q.id]);
     }
-    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
-    // idling needs a fraction of it.
-    giveBackMemory();
     return agent;
+  }
+
+  readonly #selfTest: SelfTest;
+  /** The start record is the first sign of life. */
+  #lastHeartbeat = Date.now();
+
+  /** Runs a self-test now (also run every `selfTestIntervalMs`). */
+  selfTest(): Promise<SelfTestFindings> {
+    return this.#selfTest.run();
+  }
+
+  #heartbeat(): void {
+    this.#lastHeartbeat = Date.now();
+    const k = this.#kernel;
+    this.#agentEvent(
+      heartbeatEvent(this.hostname, {
+        watched_paths: this.watch.present,
+        strategy: k.spec.name,
+        programs: k.attached,
+      }),
+      false,
+    );
+  }
+
+  /** Publishes an agent event; `durable` ones go through the outbox. */
+  #agentEvent(e: ChangeEvent, durable: boolean): void {
+    if (this.#stopped) return;
+    const id = durable && !this.#storeClosed ? this.#store.commit([], [e])[0].id : NOT_IN_OUTBOX;
+    this.#deliver([e], [id]);
   }
 
   #ruleFor(path: string): PathRule {
@@ -752,11 +833,13 @@ export class Agent {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     this.#redelivery.close();
-    this.#monitor.stop();
+    await this.#selfTest.stop();
+    await this.#monitor.stop();
     await this.#kernel.close();
     this.#bpfStats?.close();
     for (const o of this.opts.outputs) await o.close();
     this.#storeClosed = true;
     this.#store.close();
+    if (this.#tempDir) Deno.removeSync(this.#tempDir, { recursive: true });
   }
 }

@@ -7,31 +7,41 @@
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
-import { withEnvelope } from "../events/ecs_event.ts";
 import type { BaselineStore } from "../store/baseline_store.ts";
+import { pathParts, withEnvelope } from "../events/ecs_event.ts";
+import type { SeverityLevel } from "../events/severity.ts";
 
-/** An agent-state event (`event.kind: state`, dataset `bpfink.agent`). */
+/**
+ * An agent-state event (`bpfink.consumer: agent`, dataset `bpfink.agent`)
+ * about `file` (the database, the key...), in the ECS envelope.
+ */
 export function agentEvent(
   action: string,
   message: string,
   hostname: string,
+  file: string,
   detail: Record<string, unknown> = {},
-  kind: "state" | "alert" = "state",
+  severity: SeverityLevel = "high",
 ): ChangeEvent {
-  return withEnvelope({
-    "@timestamp": new Date().toISOString(),
-    event: {
-      id: crypto.randomUUID(),
-      action,
-      category: ["host"],
-      type: ["info"],
-      kind,
-      module: "bpfink",
-      dataset: "bpfink.agent",
+  return withEnvelope(
+    {
+      "@timestamp": new Date().toISOString(),
+      event: {
+        id: crypto.randomUUID(),
+        action,
+        category: ["host"],
+        type: ["info"],
+        kind: severity === "info" ? "state" : "alert",
+        module: "bpfink",
+        dataset: "bpfink.agent",
+      },
+      file: { path: file, ...pathParts(file) },
+      message,
+      bpfink: { consumer: "agent", ...detail },
     },
-    message,
-    bpfink: detail,
-  }, hostname);
+    hostname,
+    severity,
+  );
 }
 
 /**
@@ -50,8 +60,8 @@ export function storeEvents(
       `the host key is not the one the baseline was made with: the baseline was rebuilt ` +
         `from the files as they are now; password fingerprints start afresh`,
       hostname,
+      store.path,
       { database: store.path },
-      "alert",
     ));
   }
   if (!store.reset) return out;
@@ -64,8 +74,40 @@ export function storeEvents(
         `the baseline was rebuilt from the files as they are now, so changes made before this ` +
         `start are not reported`,
       hostname,
+      store.path,
       { reason, moved_to: movedTo, database: store.path },
-      "alert",
     ),
   ];
+}
+
+/** `self_test_failed`: what the self-test found and what it repaired. */
+export function selfTestFailedEvent(
+  found: { problems: string[]; repaired: string[]; recovered: boolean },
+  hostname: string,
+): ChangeEvent {
+  return agentEvent(
+    "self_test_failed",
+    `self-test failed: ${found.problems.join("; ")}; ${
+      found.repaired.length ? found.repaired.join(", ") : "nothing repaired"
+    }; ${found.recovered ? "the live path works again" : "the live path is still broken"}`,
+    hostname,
+    Deno.execPath(),
+    { reason: found.problems.join("; "), changes: [] },
+    "critical",
+  );
+}
+
+/** `heartbeat`: the agent is alive and watching (for fleets that alert on silence). */
+export function heartbeatEvent(
+  hostname: string,
+  detail: { watched_paths: number; strategy: string; programs: string[] },
+): ChangeEvent {
+  return agentEvent(
+    "heartbeat",
+    `bpfink alive: ${detail.strategy}, ${detail.watched_paths} paths watched`,
+    hostname,
+    Deno.execPath(),
+    detail,
+    "info",
+  );
 }

@@ -215,6 +215,22 @@ export class FimKernel {
     this.#watched.update(encodeInodeKey(id), v);
   }
 
+  /** Whether an inode is in the watched map (the self-test checks nobody took it out). */
+  isWatched(id: InodeId): boolean {
+    return this.#watched.lookup(encodeInodeKey(id), 4) !== undefined;
+  }
+
+  /**
+   * Detaches and attaches again every program that is attached (after a
+   * self-test found the live path broken); returns their names.
+   */
+  reattach(): string[] {
+    const programs = this.#links.filter((l) => l.attached).map((l) => l.program);
+    for (const l of this.#links) l.destroy();
+    this.#links = programs.map((p) => p.attach());
+    return programs.map((p) => p.name);
+  }
+
   /** Takes an inode out of the watched and pending maps. */
   unwatchInode(id: InodeId): void {
     const key = encodeInodeKey(id);

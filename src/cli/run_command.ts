@@ -53,6 +53,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
       database: config.database,
       keyFile: config.keyFile,
       reconcileIntervalMs: config.reconcileIntervalMs,
+      selfTestIntervalMs: config.selfTestIntervalMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
       force: parseStrategy(opts.probe ?? config.strategy),
       btf: opts.btf,
       libbpf: opts.libbpf,

@@ -6,6 +6,7 @@
 import { isStrategyName, type StrategyName } from "../../kernels/strategies.ts";
 import { Agent, VERSION, watchesForPaths } from "../agent/agent.ts";
 import { AgentError } from "../agent/agent_error.ts";
+import { containStrayErrors } from "../agent/failure_policy.ts";
 import { log } from "../log.ts";
 import { JsonLinesOutput } from "../outputs/json_lines.ts";
 import { TerminalOutput } from "../outputs/terminal.ts";
@@ -59,6 +60,7 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
     })
   );
   if (!agent) return 0;
+  const uncontain = containStrayErrors(agent.faults);
   if (!opts.json) {
     const k = agent.kernel.spec;
     const header =
@@ -80,6 +82,7 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
     ),
   ]);
   await agent.stop();
+  uncontain();
   if (outcome.error) {
     log().error(
       `stopped: ${outcome.error instanceof Error ? outcome.error.message : outcome.error}`,

@@ -65,6 +65,26 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
   },
   {
     section: "config",
+    key: "self_test_interval",
+    type: DUR,
+    default: "1m",
+    example: "5m",
+    doc:
+      "Prove the live path this often (0: never): a canary write the kernel object must report, and " +
+      "every watched inode still in the kernel's map; a miss is a `self_test_failed` event, then re-attach.",
+  },
+  {
+    section: "config",
+    key: "heartbeat_interval",
+    type: DUR,
+    default: "5m",
+    example: "1m",
+    doc:
+      "Emit a `heartbeat` event this often (0: never) and set `bpfink_heartbeat_timestamp_seconds`, so a " +
+      "fleet can alert on an agent gone silent.",
+  },
+  {
+    section: "config",
     key: "strategy",
     type: "fentry, kprobe, tracepoint",
     default: "(best that works)",

@@ -120,6 +120,10 @@ export interface Config {
   keyFile: string;
   logLevel: "debug" | "info" | "warning" | "error";
   reconcileIntervalMs: number;
+  /** Self-test through the live path this often (0: never). */
+  selfTestIntervalMs: number;
+  /** Heartbeat event and metric this often (0: never). */
+  heartbeatIntervalMs: number;
   strategy?: "fentry" | "kprobe" | "tracepoint";
   outputs: OutputConfig[];
   metrics: MetricsConfig;

@@ -47,6 +47,8 @@ export const CONFIG_DEFAULTS = {
   keyFile: "/var/lib/bpfink/hmac.key",
   logLevel: "info",
   reconcileIntervalMs: 10 * 60_000,
+  selfTestIntervalMs: 60_000,
+  heartbeatIntervalMs: 5 * 60_000,
   diffMaxBytes: 256 * 1024,
 } as const;
 
@@ -472,6 +474,8 @@ export function parseConfig(text: string): LoadedConfig {
       "key_file",
       "log_level",
       "reconcile_interval",
+      "self_test_interval",
+      "heartbeat_interval",
       "strategy",
       "outputs",
       "metrics",
@@ -523,6 +527,12 @@ export function parseConfig(text: string): LoadedConfig {
     reconcileIntervalMs:
       c.duration(f.get("reconcile_interval") ?? undefined, "reconcile_interval") ??
         CONFIG_DEFAULTS.reconcileIntervalMs,
+    selfTestIntervalMs:
+      c.duration(f.get("self_test_interval") ?? undefined, "self_test_interval") ??
+        CONFIG_DEFAULTS.selfTestIntervalMs,
+    heartbeatIntervalMs:
+      c.duration(f.get("heartbeat_interval") ?? undefined, "heartbeat_interval") ??
+        CONFIG_DEFAULTS.heartbeatIntervalMs,
     strategy: c.oneOf(
       f.get("strategy") ?? undefined,
       "strategy",

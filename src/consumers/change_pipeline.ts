@@ -177,10 +177,36 @@ export class ChangePipeline {
         : genericEvent(change, this.opts.hostname, new Date(), policy?.severity),
     );
     const events: ChangeEvent[] = [raw];
+    // What the baseline keeps as this file's meaning.
+    let storedSnap = afterSnap;
     const c = rule.secret ? undefined : semanticConsumer(rule.consumer);
     if (rule.secret) {
       const lines = secretLineCounts(before?.snapshot, afterSnap);
       raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
+    } else if (c && change.after && afterSnap === undefined) {
+      // The file is there but its meaning could not be read (too large, binary or
+      // unreadable): say so, and keep the last meaning as the baseline, so that
+      // whatever was added meanwhile is reported once it can be read again.
+      // Diffing against nothing would report every account removed and hide
+      // the one added (a passwd padded past the parse limit).
+      storedSnap = before?.snapshot;
+      const type = change.after.type;
+      const why = type && type !== "file"
+        ? `it is a ${type}, not a regular file`
+        : change.after.size > MAX_PARSE_BYTES
+        ? `it is ${change.after.size} bytes, over the ${MAX_PARSE_BYTES >> 20} MiB parse limit`
+        : "its content could not be read";
+      events.push(tagged(semanticEvent(
+        {
+          action: `${rule.consumer}_unreadable`,
+          message: `${change.path}: its meaning is not checked: ${why}`,
+        },
+        change,
+        rule.consumer,
+        this.opts.hostname,
+        new Date(),
+        "high",
+      )));
     } else if (c) {
       let semantic: SemanticEvent[] = [];
       try {
@@ -203,10 +229,10 @@ export class ChangePipeline {
       const diff = textLineDiff(before?.snapshot, afterSnap);
       if (diff) raw.bpfink = { ...raw.bpfink, diff };
     }
-    const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
+    const rec = change.after ? this.recordOf(change.path, change.after, storedSnap) : undefined;
     const queued = this.opts.store.commit([[change.path, rec]], events);
     this.opts.deliver(events, queued.map((q) => q.id));
-    this.#followIncludes(change.path, afterSnap);
+    this.#followIncludes(change.path, storedSnap);
   }
 
   /** Delivers what a previous run committed but did not deliver. */

@@ -107,6 +107,10 @@ export class FileMonitor {
   readonly #dirtyDirs = new Map<string, DirtyDir>();
   #syncTimer?: ReturnType<typeof setTimeout>;
   #syncing?: Promise<void>;
+  /** Set by stop(): nothing new starts, and what runs does not schedule more. */
+  #stopped = false;
+  /** Re-reads in flight (stop() waits for them before the kernel side closes). */
+  readonly #inFlight = new Set<Promise<void>>();
   /** Kernel events for paths the first baseline had not read yet. */
   readonly #held = new Map<string, FimEvent[]>();
 
@@ -133,6 +137,7 @@ export class FileMonitor {
 
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(raw: FimEvent): void {
+    if (this.#stopped) return;
     if (raw.op === FimOp.Mount) return this.#onMount(raw);
     if (raw.dev === 0 && raw.dirIno === 0n && NAME_OPS.has(raw.op)) return this.#onUnplaced(raw);
     // Look the process up now, while it most likely still exists.
@@ -174,6 +179,7 @@ export class FileMonitor {
   #rearmLater(id: InodeId, ms: number, recheck: () => void): void {
     const t = setTimeout(() => {
       this.#rearmTimers.delete(t);
+      if (this.#stopped) return;
       this.opts.rearm(id);
       recheck();
     }, ms);
@@ -243,6 +249,7 @@ export class FileMonitor {
     reason: ChangeReason,
     unattributed?: string,
   ): void {
+    if (this.#stopped) return;
     let d = this.#dirtyDirs.get(dir);
     if (!d) {
       d = { byName: new Map(), reason, unattributed };
@@ -260,6 +267,7 @@ export class FileMonitor {
       .catch((e) => this.opts.warn(`directory sync: ${e instanceof Error ? e.message : e}`))
       .finally(() => {
         this.#syncing = undefined;
+        if (this.#stopped) return;
         if (this.#dirtyDirs.size) this.#startSync();
         else if (this.#queues.size === 0) this.#wakeIdle();
       });
@@ -383,6 +391,7 @@ export class FileMonitor {
     reason: ChangeReason,
     unattributed?: string,
   ): void {
+    if (this.#stopped) return;
     let q = this.#queues.get(path);
     if (!q) {
       q = { dirty: false, causes: [], reason };
@@ -405,10 +414,12 @@ export class FileMonitor {
     const reason = q.reason;
     const unattributed = q.unattributed;
     q.unattributed = undefined;
-    q.running = this.#process(path, causes, reason, unattributed)
+    const running = this.#process(path, causes, reason, unattributed)
       .catch((e) => this.opts.warn(`${path}: ${e instanceof Error ? e.message : e}`))
       .finally(() => {
         q.running = undefined;
+        this.#inFlight.delete(running);
+        if (this.#stopped) return;
         if (q.dirty || q.causes.length) {
           q.dirty = false;
           q.timer = setTimeout(() => this.#run(path), this.#settleMs);
@@ -419,6 +430,8 @@ export class FileMonitor {
           }
         }
       });
+    q.running = running;
+    this.#inFlight.add(running);
   }
 
   async #process(
@@ -519,8 +532,13 @@ export class FileMonitor {
     for (const r of w) r();
   }
 
-  /** Cancels pending work (on shutdown). */
-  stop(): void {
+  /**
+   * Cancels pending work (on shutdown) and resolves once the re-reads and the
+   * directory listing in flight have ended: after that nothing touches the
+   * kernel side, which may then close.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#mappedTimer !== undefined) clearInterval(this.#mappedTimer);
     this.#mapped.clear();
     for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
@@ -531,6 +549,7 @@ export class FileMonitor {
     this.#dirtyDirs.clear();
     this.#queues.clear();
     this.#wakeIdle();
+    await Promise.allSettled([...this.#inFlight, this.#syncing]);
   }
 }
 

@@ -33,6 +33,7 @@ export class FileOutput extends QueuedOutput {
     try {
       // A trusted file: its directory is made (0700) if missing, and no link is followed.
       if (!this.#file) {
+        await null; // never inside write(): file-system checks run on the sender's turn
         ensureTrustedDir(dirname(this.path), "file output");
         assertTrusted(this.path, { what: "file output" });
       }

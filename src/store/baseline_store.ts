@@ -129,6 +129,7 @@ export class BaselineStore {
   readonly #behind = new Map<string, BaselineRecord | undefined>();
   #retry?: ReturnType<typeof setTimeout>;
   #closed = false;
+  #ackFailing = false;
 
   private constructor(db: DatabaseSync, readonly path: string, opts: StoreOptions) {
     this.#db = db;
@@ -218,7 +219,10 @@ export class BaselineStore {
    */
   commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): OutboxEntry[] {
     try {
-      return this.#write([...this.#behind, ...updates], events);
+      const behind = this.#behind.size;
+      const out = this.#write([...this.#behind, ...updates], events);
+      if (behind) this.#caughtUp(behind);
+      return out;
     } catch (e) {
       if (this.#closed) throw e;
       for (const [p, rec] of updates) this.#behind.set(p, rec);
@@ -277,6 +281,10 @@ export class BaselineStore {
     return out;
   }
 
+  #caughtUp(n: number): void {
+    this.#opts.faults?.recovered("database", `baseline caught up (${n} paths written)`);
+  }
+
   /** Retries writing the updates held in memory until it works. */
   #scheduleCatchUp(): void {
     if (this.#retry !== undefined || this.#closed) return;
@@ -286,7 +294,7 @@ export class BaselineStore {
       const n = this.#behind.size;
       try {
         this.#write([...this.#behind], []);
-        this.#opts.faults?.recovered("database", `baseline caught up (${n} paths written)`);
+        this.#caughtUp(n);
       } catch {
         this.#scheduleCatchUp();
       }
@@ -301,7 +309,12 @@ export class BaselineStore {
       this.#db.exec("BEGIN");
       for (const id of ids) this.#ack.run(id);
       this.#db.exec("COMMIT");
+      if (this.#ackFailing) {
+        this.#ackFailing = false;
+        this.#opts.faults?.recovered("database", "acknowledgements are written again");
+      }
     } catch (e) {
+      this.#ackFailing = true;
       if (this.#db.isTransaction) {
         try {
           this.#db.exec("ROLLBACK");

@@ -196,6 +196,10 @@ export class RegularFile implements Disposable {
   constructor(fd: number, readonly stat: NativeStat) {
     this.#fd = fd;
   }
+  /** fstat() of the open file now (after a read: did it change meanwhile?). */
+  restat(): NativeStat {
+    return fstat(this.#fd);
+  }
   /** Reads into `buf`; the byte count, 0 at end of file. */
   async read(buf: Uint8Array<ArrayBuffer>): Promise<number> {
     const n = Number(await libc().read(this.#fd, buf, BigInt(buf.length)));

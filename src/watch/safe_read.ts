@@ -43,6 +43,30 @@ export async function readContent(
   keepUpTo = 0,
   budget: ReadBudget = {},
 ): Promise<ContentRead> {
+  // A read that a write tore (fstat after it differs from fstat before) is
+  // rejected and done again; a file that never holds still is not hashed.
+  for (let attempt = 1;; attempt++) {
+    const r = await readOnce(path, keepUpTo, budget);
+    if (!r.torn) return r;
+    if (attempt >= TORN_ATTEMPTS) {
+      return { stat: r.torn, incomplete: "not hashed: the file kept changing while it was read" };
+    }
+  }
+}
+
+/** Reads tried before a file that keeps changing is given up on. */
+const TORN_ATTEMPTS = 3;
+
+/** Whether two fstat()s of one open file show a change between them. */
+function changed(a: NativeStat, b: NativeStat): boolean {
+  return a.size !== b.size || a.mtimeNs !== b.mtimeNs || a.ctimeNs !== b.ctimeNs;
+}
+
+async function readOnce(
+  path: string,
+  keepUpTo: number,
+  budget: ReadBudget,
+): Promise<ContentRead & { torn?: NativeStat }> {
   using f = openRegular(path);
   const maxBytes = budget.maxBytes ?? Infinity;
   const maxMs = budget.maxMs ?? 60_000;
@@ -64,6 +88,8 @@ export async function readContent(
       return { stat: f.stat, incomplete: `not hashed: reading took longer than ${maxMs} ms` };
     }
   }
+  const after = f.restat();
+  if (changed(f.stat, after)) return { stat: f.stat, torn: after };
   const sha256 = h.digest("hex");
   if (total > keepUpTo) return { stat: f.stat, sha256 };
   const content = new Uint8Array(total);

@@ -92,6 +92,11 @@ export class WatchSet {
     return [...this.#byPath.values()];
   }
 
+  /** Puts `id` back in the kernel's map with its flags (the self-test found it taken out). */
+  restoreInode(id: InodeId): void {
+    this.#watchInode(id);
+  }
+
   /** The entry for `path`. */
   get(path: string): WatchEntry | undefined {
     return this.#byPath.get(path);

@@ -10,12 +10,22 @@ import { assertNoStackTrace } from "./fault_helpers.ts";
 
 const DENO = "node_modules/.bin/deno";
 
-/** Link ids held by `pid` right now (bpftool reports each link's holders). */
+/**
+ * Link ids held by `pid` right now: the `link_id` of each of its BPF link
+ * fds (/proc/PID/fdinfo; bpftool shows no holders on this kernel).
+ */
 async function linksOf(pid: number): Promise<number[]> {
-  const r = await run(["bpftool", "-j", "link", "list"]);
-  if (r.code !== 0) return [];
-  const links = JSON.parse(r.stdout || "[]") as { id: number; pids?: { pid: number }[] }[];
-  return links.filter((l) => l.pids?.some((p) => p.pid === pid)).map((l) => l.id);
+  const ids: number[] = [];
+  try {
+    for await (const fd of Deno.readDir(`/proc/${pid}/fdinfo`)) {
+      try {
+        const info = await Deno.readTextFile(`/proc/${pid}/fdinfo/${fd.name}`);
+        const id = /^link_id:\s+(\d+)$/m.exec(info)?.[1];
+        if (id) ids.push(Number(id));
+      } catch { /* closed meanwhile */ }
+    }
+  } catch { /* not started yet, or gone */ }
+  return ids;
 }
 
 async function config(dir: string, outDir: string): Promise<string> {
@@ -54,6 +64,7 @@ Deno.test("faults: SIGINT/SIGTERM at 20 random moments of startup → exit 0, no
   // How long a start takes here, to spread the signals over it.
   const t0 = Date.now();
   const probe = spawn(cfg);
+  const probeLinks = new Set<number>();
   // From its first log line on, bpfink handles the signals (before, Deno itself is booting).
   assert(
     await waitFor(() => probe.out.stderr.includes('"starting bpfink'), 60_000),
@@ -62,6 +73,8 @@ Deno.test("faults: SIGINT/SIGTERM at 20 random moments of startup → exit 0, no
   const firstLineMs = Date.now() - t0;
   assert(await waitFor(() => probe.out.stdout.includes('"started"'), 60_000), probe.out.stderr);
   const startMs = Date.now() - t0;
+  for (const id of await linksOf(probe.child.pid)) probeLinks.add(id);
+  assert(probeLinks.size > 0, "the running agent's links are not visible in its fdinfo");
   probe.child.kill("SIGTERM");
   assertEquals((await probe.child.status).code, 0, probe.out.stderr);
   await probe.done;
@@ -85,6 +98,7 @@ Deno.test("faults: SIGINT/SIGTERM at 20 random moments of startup → exit 0, no
       for (const id of await linksOf(p.child.pid)) seen.add(id);
       await new Promise((r) => setTimeout(r, 20));
     }
+    for (const id of await linksOf(p.child.pid)) seen.add(id);
     p.child.kill(sig);
     const status = await p.child.status;
     await p.done;
@@ -101,9 +115,7 @@ Deno.test("faults: SIGINT/SIGTERM at 20 random moments of startup → exit 0, no
     );
     const left = [...seen].filter((id) => now.has(id));
     assertEquals(left, [], `links of pid ${p.child.pid} left after ${sig} at ${at.toFixed(0)} ms`);
-    outcomes.push(
-      `${sig}@${at.toFixed(0)}ms:${p.out.stdout.includes('"started"') ? "up" : "starting"}`,
-    );
+    outcomes.push(`${sig}@${at.toFixed(0)}ms:${seen.size}links`);
   }
   // No canary file of ours is left in /tmp (their names carry the pid that made them).
   for await (const e of Deno.readDir("/tmp")) {

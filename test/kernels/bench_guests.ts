@@ -34,8 +34,10 @@ export function benchPayload(prebuilt: string): PayloadEntry[] {
   );
   return guestPayload([
     ...benchFiles,
-    // bench_env.ts compiles the floor with build.ts's compileBpf on the host.
+    // bench_env.ts compiles the floor with build.ts's compileBpf on the host (build.ts
+    // imports the packaging helpers).
     [`${ROOT}build.ts`, "/bpfink/build.ts"],
+    [`${ROOT}packaging/single_file.ts`, "/bpfink/packaging/single_file.ts"],
     [`${prebuilt}/load`, "/bpfink/bench-prebuilt/load"],
     [`${prebuilt}/floor.bpf.o`, "/bpfink/bench-prebuilt/floor.bpf.o"],
   ]);

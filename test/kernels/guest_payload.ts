@@ -11,6 +11,14 @@ import type { PayloadEntry } from "./initramfs.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
+/** The name of every npm package deno.lock lists (scoped ones as `@scope/name`). */
+function lockedNpmPackages(): string[] {
+  const lock = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.lock`)) as {
+    npm?: Record<string, unknown>;
+  };
+  return [...new Set(Object.keys(lock.npm ?? {}).map((id) => id.slice(0, id.lastIndexOf("@"))))];
+}
+
 /**
  * The payload; the guest runs `/bpfink/deno run ... /bpfink/<script>`. `extra` adds host → guest
  * files (dynamic ELFs among them bring their libraries, as Deno does).
@@ -40,7 +48,9 @@ export function guestPayload(extra: [string, string][] = []): PayloadEntry[] {
         string,
       ]
     ),
-    ...["commander", "@logtape", "yaml"].map((p) =>
+    // Every npm package of the lock file: with --cached-only, Deno resolves the whole
+    // config's npm imports at start, used by the script or not.
+    ...lockedNpmPackages().map((p) =>
       [`${npm}/${p}`, `/denodir/npm/registry.npmjs.org/${p}`] as [string, string]
     ),
   ];
