@@ -183,9 +183,9 @@ export class ChangePipeline {
     if (rule.secret) {
       const lines = secretLineCounts(before?.snapshot, afterSnap);
       raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
-    } else if (c && change.after && afterSnap === undefined) {
-      // The file is there but its meaning could not be read (too large, binary or
-      // unreadable): say so, and keep the last meaning as the baseline, so that
+    } else if (c && change.after && !change.after.content) {
+      // The file is there but its content could not be read (too large, not a
+      // regular file, unreadable): say so, and keep the last meaning as the baseline, so that
       // whatever was added meanwhile is reported once it can be read again.
       // Diffing against nothing would report every account removed and hide
       // the one added (a passwd padded past the parse limit).

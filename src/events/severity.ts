@@ -44,7 +44,12 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
   const toUid0 = e.changes?.some((c) => c.field === "uid" && (c.to === 0 || c.to === "0"));
   switch (e.action) {
     case "started":
+    case "heartbeat":
       return "info";
+    case "baseline_reset":
+    case "key_changed":
+    case "self_test_failed":
+      return "high";
     case "attributes_changed":
       return "low";
     case "created":

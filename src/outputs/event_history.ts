@@ -40,24 +40,51 @@ export function openHistoryDb(path: string): DatabaseSync {
   return db;
 }
 
-/** Keeps every event in the database, newest `maxRows`. */
+/**
+ * Keeps every event in the database, newest `maxRows`. The database is opened
+ * at the first event (the start record), after the agent has opened, checked
+ * and locked it; a history that cannot be written is reported once and
+ * never stops the events reaching the other outputs.
+ */
 export class EventHistory implements Output {
   readonly name = "history";
-  readonly #db: DatabaseSync;
-  readonly #insert;
+  #db?: DatabaseSync;
+  #insert?: ReturnType<DatabaseSync["prepare"]>;
   #since = 0;
+  /** Events the history could not keep (full disk, broken database). */
+  failed = 0;
 
-  constructor(path: string, readonly maxRows = 100_000) {
-    this.#db = openHistoryDb(path);
-    this.#insert = this.#db.prepare(
-      "INSERT OR IGNORE INTO event_history (id, ts, action, path, severity, event) VALUES (?, ?, ?, ?, ?, ?)",
-    );
-    this.#db.prepare("INSERT OR REPLACE INTO agent_process (one, pid, started) VALUES (1, ?, ?)")
+  constructor(readonly path: string, readonly maxRows = 100_000) {}
+
+  #open(): ReturnType<DatabaseSync["prepare"]> {
+    if (this.#insert) return this.#insert;
+    const db = openHistoryDb(this.path);
+    this.#db = db;
+    db.prepare("INSERT OR REPLACE INTO agent_process (one, pid, started) VALUES (1, ?, ?)")
       .run(Deno.pid, new Date().toISOString());
+    this.#insert = db.prepare(
+      "INSERT OR IGNORE INTO event_history (id, ts, action, path, severity, event) " +
+        "VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    return this.#insert;
   }
 
   write(e: ChangeEvent): void {
-    this.#insert.run(
+    try {
+      this.#keep(e);
+    } catch (err) {
+      if (this.failed++ === 0) {
+        throw new Error(
+          `event history in ${this.path}: ${
+            err instanceof Error ? err.message : err
+          } (bpfink events will miss events; the other outputs are not affected)`,
+        );
+      }
+    }
+  }
+
+  #keep(e: ChangeEvent): void {
+    this.#open().run(
       e.event.id,
       e["@timestamp"],
       e.event.action,
@@ -65,7 +92,7 @@ export class EventHistory implements Output {
       typeof e.bpfink?.severity === "string" ? e.bpfink.severity : null,
       JSON.stringify(e),
     );
-    if (++this.#since >= 1000) {
+    if (++this.#since >= 1000 && this.#db) {
       this.#since = 0;
       this.#db.prepare(
         "DELETE FROM event_history WHERE seq <= (SELECT max(seq) FROM event_history) - ?",
@@ -74,8 +101,14 @@ export class EventHistory implements Output {
   }
 
   close(): Promise<void> {
-    this.#db.prepare("DELETE FROM agent_process WHERE pid = ?").run(Deno.pid);
-    this.#db.close();
+    try {
+      this.#db?.prepare("DELETE FROM agent_process WHERE pid = ?").run(Deno.pid);
+      this.#db?.close();
+    } catch {
+      // the database went away with the agent's store; nothing more to keep
+    }
+    this.#db = undefined;
+    this.#insert = undefined;
     return Promise.resolve();
   }
 }
