@@ -72,6 +72,11 @@ struct path_scratch {
 	long prefix_end[FIM_PREFIXES];
 	long ncomp;
 	long in_tree; /* fim_place placed the path with fim_place_in_tree */
+	/* fim_dispatch(): the paths of one syscall, parked here (see there). */
+	long pdfd[2];
+	__u64 ppath[2];
+	__u32 pop[2];
+	long pn, pnr;
 };
 
 struct {
@@ -432,6 +437,26 @@ static __always_inline void on_compat_old_mmap(const void *uargs, __s32 nr, cons
 #define ARG2 ARG(dx, dx)
 #define ARG3 ARG(r10, si)
 #define ARG4 ARG(r8, di)
+/* Handles the paths fim_dispatch() parked in `ps`. Not a loop: before 6.x
+ * the verifier refuses a back-edge that is the fall-through of a call. */
+static __always_inline void on_parked_paths(struct path_scratch *ps)
+{
+	volatile struct path_scratch *vp = ps;
+	long n = vp->pn;
+	__s32 nr = vp->pnr;
+	long dfd = vp->pdfd[0];
+	__u64 path = vp->ppath[0];
+	__u32 op = vp->pop[0];
+
+	if (n > 0)
+		on_path_at(dfd, (const char *)path, op, nr);
+	dfd = vp->pdfd[1];
+	path = vp->ppath[1];
+	op = vp->pop[1];
+	if (n > 1)
+		on_path_at(dfd, (const char *)path, op, nr);
+}
+
 #define PATH_OP(dfd_, path_, op_)                                                \
 	do {                                                                     \
 		if (npaths < 2) {                                                \
@@ -602,12 +627,30 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 		PATH_OP(ARG0, ARG1, FIM_OP_UNLINK);
 		break;
 	}
-	/* Not a loop: before 6.x the verifier refuses a back-edge that is the
-	 * fall-through of a call, which the loop's last insn would be. */
-	if (npaths > 0)
-		on_path_at(paths[0].dfd, (const char *)paths[0].path, paths[0].op, nr);
-	if (npaths > 1)
-		on_path_at(paths[1].dfd, (const char *)paths[1].path, paths[1].op, nr);
+	if (npaths == 0)
+		return 0;
+	/* The paths go through map memory, whose contents the verifier does not
+	 * track, and the stack copy is cleared: every syscall case then reaches
+	 * the path code in the same state, so it is verified once, not once per
+	 * case (5.10 otherwise exceeds the 1M-instruction budget). */
+	{
+		struct path_scratch *ps;
+		__u32 zero = 0;
+
+		ps = bpf_map_lookup_elem(&scratch, &zero);
+		if (!ps)
+			return 0;
+		ps->pdfd[0] = paths[0].dfd;
+		ps->ppath[0] = paths[0].path;
+		ps->pop[0] = paths[0].op;
+		ps->pdfd[1] = paths[1].dfd;
+		ps->ppath[1] = paths[1].path;
+		ps->pop[1] = paths[1].op;
+		ps->pn = npaths;
+		ps->pnr = nr;
+		__builtin_memset(paths, 0, sizeof(paths));
+		on_parked_paths(ps);
+	}
 	return 0;
 }
 #undef PATH_OP
