@@ -235,6 +235,7 @@ static __noinline int fim_place(struct path_scratch *s, int dfd, const char *upa
 	struct fim_key base;
 	struct fim_key *dir;
 	long n, len, last, start;
+	__u32 *w;
 
 	s->name_hash = 0;
 	s->in_tree = 0;
@@ -262,7 +263,10 @@ static __noinline int fim_place(struct path_scratch *s, int dfd, const char *upa
 	if (last < 0) {
 		if (!dir_key(dfd, &s->dir))
 			return FIM_AT_UNPLACED;
-		if (!bpf_map_lookup_elem(&watched, &s->dir) && fim_under_tree(dir_dentry(dfd)))
+		/* A new directory may reuse the inode of a watched file just
+		 * deleted: only a directory watch ends the question. */
+		w = bpf_map_lookup_elem(&watched, &s->dir);
+		if (!(w && (*w & FIM_WATCH_DIR)) && fim_under_tree(dir_dentry(dfd)))
 			s->in_tree = 1;
 		return FIM_AT_EXACT;
 	}
@@ -398,7 +402,7 @@ static __always_inline void on_created_dentry(struct fim_key *dkey, struct dentr
 		 * report it under that directory's inode (user space keeps it
 		 * until its listing finds the directory). */
 		if (!bpf_map_lookup_elem(&watched_entries, &ek) &&
-		    (w || !fim_under_tree(BPF_CORE_READ(dentry, d_parent))))
+		    !fim_under_tree(BPF_CORE_READ(dentry, d_parent)))
 			return;
 	}
 	emit_entry_event(s, FIM_OP_CREATE, nr);
