@@ -439,7 +439,7 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 	 * switch, at one call site, so the verifier walks the path code once
 	 * instead of once per syscall. */
 	struct { long dfd; long path; __u32 op; } paths[2] = {};
-	int npaths = 0, k;
+	int npaths = 0;
 
 	if (ret < 0)
 		return 0;
@@ -593,11 +593,12 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 		PATH_OP(ARG0, ARG1, FIM_OP_UNLINK);
 		break;
 	}
-	for (k = 0; k < 2; k++) {
-		if (k >= npaths)
-			break;
-		on_path_at(paths[k].dfd, (const char *)paths[k].path, paths[k].op, nr);
-	}
+	/* Written out, not a loop: 5.10's verifier refuses a loop whose back-edge
+	 * follows a subprogram call ("back-edge from insn N to N+1", EINVAL). */
+	if (npaths > 0)
+		on_path_at(paths[0].dfd, (const char *)paths[0].path, paths[0].op, nr);
+	if (npaths > 1)
+		on_path_at(paths[1].dfd, (const char *)paths[1].path, paths[1].op, nr);
 	return 0;
 }
 #undef PATH_OP
