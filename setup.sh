@@ -14,12 +14,14 @@ APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make g
 # With --test, what the tests and benchmarks use as well: python3, sed, procps, tmux,
 # passwd (useradd...), sudo (visudo) and fio (io_uring writes) make real changes; qemu,
 # busybox-static, cpio and the decompressors run the kernel matrix; rsyslog, prometheus,
-# graphite-carbon (carbon-cache), ansible and systemd (systemd-analyze) are the real
-# receivers and deploy tools; inotify-tools, auditd and aide are what bench/coverage
-# compares with; lintian and man-db check the .deb (build.ts deb).
+# graphite-carbon (carbon-cache), nats-server (a JetStream cluster), ansible and systemd
+# (systemd-analyze) are the real receivers and deploy tools; inotify-tools, auditd, fatrace
+# and aide are what bench/coverage compares with; lintian and man-db check the .deb
+# (build.ts deb); git, rsync, patch, vim and logrotate are the real workloads.
 if [ "${1:-}" = "--test" ]; then
   APT_PACKAGES+=(sed procps tmux passwd sudo fio qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
-    rsyslog prometheus graphite-carbon ansible systemd inotify-tools auditd aide lintian man-db)
+    rsyslog prometheus graphite-carbon nats-server ansible systemd inotify-tools auditd fatrace aide
+    lintian man-db git rsync patch vim)
 fi
 
 missing=()

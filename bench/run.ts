@@ -15,8 +15,10 @@ import { writeOverhead } from "./write_overhead.ts";
 
 const quick = Deno.args.includes("--quick");
 await using env = await BenchEnv.create();
+// The machine's other load moves latency and throughput most: say what it was.
+const load1 = Deno.loadavg()[0].toFixed(1);
 const title =
-  `bpfink benchmarks (kernel ${Deno.osRelease()}, ${navigator.hardwareConcurrency} CPUs, ${
+  `bpfink benchmarks (kernel ${Deno.osRelease()}, ${navigator.hardwareConcurrency} CPUs, load average ${load1} at start, ${
     new Date().toISOString().slice(0, 10)
   })`;
 const parts: string[] = [];

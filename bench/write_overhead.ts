@@ -109,14 +109,28 @@ export async function writeOverhead(
       `${(p / offP).toFixed(3)}×`,
     ];
   });
+  // Nothing attached is the cheapest a syscall gets: a floor clearly below it means the
+  // machine disturbed this run more than the fastest-batch measure could filter out.
+  const belowOff = conditions.filter((c) => median(writes.get(c.name)!) < 0.97 * offW);
   return [
     `### Write overhead (${n.toLocaleString("en")} calls × ${rounds} interleaved rounds, medians)`,
+    "",
+    "ns per call is the fastest 1,024-call batch of a run (preemption by a neighbour only slows " +
+    "some batches), median over the rounds.",
     "",
     table(
       ["condition", "write ns", "write ratio", "write +ns", "getppid ns", "getppid ratio"],
       rows,
     ),
     "",
+    ...(belowOff.length
+      ? [
+        `Noisy run: ${
+          belowOff.map((c) => c.name).join(", ")
+        } measured below "off"; read these ratios with care.`,
+        "",
+      ]
+      : []),
     ...(skipped.length
       ? ["Not loadable on this kernel:", ...skipped.map((s) => `- ${s}`), ""]
       : []),

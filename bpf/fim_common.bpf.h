@@ -39,26 +39,6 @@ struct {
 	__type(value, __u32); /* FIM_WATCH_* flags */
 } watched SEC(".maps");
 
-/* Basenames of watched paths: a cheap in-kernel filter for path-based
- * syscalls (rename, unlink, truncate). User space confirms every hit by
- * re-resolving the paths that carry this basename. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct fim_name_key);
-	__type(value, __u32);
-} watched_names SEC(".maps");
-
-/* In-kernel coalescing: an inode with an event not yet handled by user space.
- * Insert with BPF_NOEXIST is atomic on every kernel we support (no cmpxchg
- * needed, which 5.10 lacks). User space deletes the key before re-reading. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct fim_key);
-	__type(value, __u8);
-} pending SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -71,10 +51,18 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+#include "fim_pending.bpf.h"
+#include "fim_compat.bpf.h"
+
 struct path_scratch {
 	char buf[FIM_PATH_BUF];
-	char key[FIM_NAME_LEN];
 	long slash; /* result of slash_before(), parked in memory: see there */
+	/* fim_dir_match.bpf.h: the placed entry, and hash state parked in memory. */
+	struct fim_key dir;
+	long start, end;
+	__u64 name_hash;
+	__u64 h, ch;
+	long clen, dots, dotdot;
 };
 
 struct {
@@ -165,6 +153,7 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 		e->auid = (__u32)-1;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->syscall_nr = nr;
+	e->start_ns = fim_process_start_ns();
 	/* The process's name (its main thread's comm), as ECS process.name means
 	 * it: the thread that did the work may be an io_uring worker
 	 * ("iou-wrk-123") or any other thread of the process. */
@@ -176,20 +165,20 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), exe_name);
 }
 
-/* An event about a watched inode, coalesced per inode until user space
- * clears the pending flag. */
+/* An event about a watched inode, folded per inode and writer until user
+ * space clears the pending entry (fim_pending.bpf.h). */
 static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr)
 {
-	__u8 one = 1;
+	__u32 stat = FIM_STAT_COALESCED;
 	struct fim_event *e;
 
-	if (bpf_map_update_elem(&pending, key, &one, BPF_NOEXIST)) {
-		stat_inc(FIM_STAT_COALESCED);
+	if (!fim_pending_note(key, op, &stat)) {
+		stat_inc(stat);
 		return;
 	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, FIM_INODE_EVENT_SIZE, 0);
 	if (!e) {
-		/* Forget the pending flag so the next write tries again; user
+		/* Forget the pending entry so the next write tries again; user
 		 * space rescans every watch when the drop counter moves. */
 		bpf_map_delete_elem(&pending, key);
 		stat_inc(FIM_STAT_DROPS);
@@ -201,29 +190,6 @@ static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s3
 	e->dev = key->dev;
 	e->dir_ino = 0;
 	e->name_len = 0;
-	e->name[0] = 0;
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(FIM_STAT_EVENTS);
-}
-
-/* An event about a name (created, renamed, unlinked, ...): not coalesced,
- * since user space needs every name. */
-static __always_inline void emit_name_event(__u32 op, __s32 nr, __u32 dev, __u64 ino,
-					    __u64 dir_ino, const char *name, long name_len)
-{
-	struct fim_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-	if (!e) {
-		stat_inc(FIM_STAT_DROPS);
-		return;
-	}
-	fill_process(e, nr);
-	e->op = op;
-	e->ino = ino;
-	e->dev = dev;
-	e->dir_ino = dir_ino;
-	e->name_len = name_len;
-	bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(FIM_STAT_EVENTS);
 }
@@ -249,57 +215,6 @@ static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bo
 	emit_inode_event(&key, op, nr);
 }
 
-/* open/openat/creat returned fd: O_TRUNC of a watched inode is a content
- * change; O_CREAT of a watched name or inside a watched directory is a
- * creation. */
-static __always_inline void on_opened(long fd, __u64 flags, __s32 nr)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fim_key key, dkey;
-	struct path_scratch *s;
-	struct dentry *dentry;
-	struct inode *dir;
-	const unsigned char *dname;
-	__u32 zero = 0;
-	__u32 *dir_watch;
-	struct file *f;
-
-	if (!(flags & (FIM_O_TRUNC | FIM_O_CREAT)))
-		return;
-	f = fd_to_file(task, fd);
-	if (!f)
-		return;
-	file_key(f, &key);
-	if ((flags & FIM_O_TRUNC) && bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, FIM_OP_TRUNCATE, nr);
-	/* O_CREAT cannot tell a new file from an old one, and a new file may
-	 * reuse the inode number of a watched file just deleted: always check
-	 * the name and the parent directory too. */
-	if (!(flags & FIM_O_CREAT))
-		return;
-	dentry = BPF_CORE_READ(f, f_path.dentry);
-	dir = BPF_CORE_READ(dentry, d_parent, d_inode);
-	dkey.ino = BPF_CORE_READ(dir, i_ino);
-	dkey.dev = BPF_CORE_READ(dir, i_sb, s_dev);
-	dkey.pad = 0;
-	dir_watch = bpf_map_lookup_elem(&watched, &dkey);
-
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return;
-	__builtin_memset(s->key, 0, sizeof(s->key));
-	dname = BPF_CORE_READ(dentry, d_name.name);
-	if (bpf_probe_read_kernel_str(s->key, sizeof(s->key), dname) <= 0)
-		return;
-	if (!(dir_watch && (*dir_watch & FIM_WATCH_DIR)) &&
-	    !bpf_map_lookup_elem(&watched_names, s->key))
-		return;
-
-	emit_name_event(FIM_OP_CREATE, nr, key.dev, key.ino, dkey.ino, s->key, 0);
-}
-
-/* A path-based syscall succeeded: report it when the path's basename is
- * watched. The path still sits in user memory at syscall exit. */
 /* Index of the last '/' in s->buf before index `end` (exclusive), or -1.
  * The scan stops at the first hit, and its result goes through map memory,
  * whose contents the verifier does not track: every exit of the loop then
@@ -320,51 +235,6 @@ static __always_inline long slash_before(struct path_scratch *s, long end)
 		}
 	}
 	return *(volatile long *)&s->slash;
-}
-
-/* Copies the name s->buf[start, end) into s->key (NUL-padded) and says
- * whether it is a watched basename. */
-static __always_inline bool watched_name_at(struct path_scratch *s, long start, long end)
-{
-	if (start < 0 || start >= end || end > FIM_PATH_BUF - 1)
-		return false;
-	s->buf[end & (FIM_PATH_BUF - 1)] = 0;
-	__builtin_memset(s->key, 0, sizeof(s->key));
-	if (bpf_probe_read_kernel_str(s->key, sizeof(s->key),
-				      s->buf + (start & (FIM_PATH_BUF - 1))) <= 0)
-		return false;
-	return bpf_map_lookup_elem(&watched_names, s->key) != NULL;
-}
-
-/* Reads user path `upath` into s->buf; its length, or 0. */
-static __always_inline long read_path(struct path_scratch *s, const char *upath)
-{
-	long n;
-
-	if (!upath)
-		return 0;
-	n = bpf_probe_read_user_str(s->buf, sizeof(s->buf), upath);
-	return n > 1 ? n - 1 : 0;
-}
-
-/* A path-based syscall succeeded: report it when the path's basename is
- * watched. The path still sits in user memory at syscall exit. */
-static __always_inline void on_path(const char *upath, __u32 op, __s32 nr)
-{
-	struct path_scratch *s;
-	__u32 zero = 0;
-	long len, start;
-
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return;
-	len = read_path(s, upath);
-	if (!len)
-		return;
-	start = slash_before(s, len) + 1;
-	if (!watched_name_at(s, start, len))
-		return; /* also a trailing slash: not a file name */
-	emit_name_event(op, nr, 0, 0, 0, s->key, len - start);
 }
 
 /* The inode of directory fd `dfd` (AT_FDCWD: the working directory). An int,
@@ -391,47 +261,66 @@ static __always_inline bool dir_key(int dfd, struct fim_key *key)
 	return true;
 }
 
-/* rename*() or link*() made the entry `upath` (relative to `dfd`). When it
- * lands in a watched directory under a name that is not watched itself, user
- * space has to list that directory, or a file moved in under a new name would
- * go unseen. A name without '/' sits in `dfd` (or the cwd): check that
- * directory's inode, and report it as a creation there. Otherwise the
- * directory is named by the component before the last '/': check it against
- * the watched basenames, as for files, and let user space list the watched
- * directories of that name. */
-static __always_inline void on_new_entry(int dfd, const char *upath, __s32 nr)
-{
-	struct path_scratch *s;
-	struct fim_key dkey;
-	__u32 zero = 0;
-	__u32 *watch;
-	long len, last, start;
+#include "fim_dir_match.bpf.h"
 
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return;
-	len = read_path(s, upath);
-	if (!len)
-		return;
-	last = slash_before(s, len);
-	if (last < 0) {
-		if (!dir_key(dfd, &dkey))
-			return;
-		watch = bpf_map_lookup_elem(&watched, &dkey);
-		if (!watch || !(*watch & FIM_WATCH_DIR))
-			return;
-		__builtin_memset(s->key, 0, sizeof(s->key));
-		if (bpf_probe_read_kernel_str(s->key, sizeof(s->key), s->buf) <= 0)
-			return;
-		emit_name_event(FIM_OP_CREATE, nr, dkey.dev, 0, dkey.ino, s->key, len);
+/* mount, umount2, move_mount succeeded: what a watched path resolves to may
+ * have changed. One event until user space re-arms it. */
+static __always_inline void on_mount_change(__s32 nr)
+{
+	struct fim_key key = { .ino = 0, .dev = FIM_DEV_MOUNT };
+	struct fim_event *e;
+	__u32 stat = FIM_STAT_COALESCED;
+
+	if (!fim_pending_note(&key, FIM_OP_MOUNT, &stat)) {
+		stat_inc(stat);
 		return;
 	}
-	if (last == 0 || last >= len - 1)
-		return; /* in "/", or a trailing slash */
-	start = slash_before(s, last) + 1;
-	if (!watched_name_at(s, start, last))
+	e = bpf_ringbuf_reserve(&events, FIM_INODE_EVENT_SIZE, 0);
+	if (!e) {
+		bpf_map_delete_elem(&pending, &key);
+		stat_inc(FIM_STAT_DROPS);
 		return;
-	emit_name_event(FIM_OP_DIR_ENTRY, nr, 0, 0, 0, s->key, last - start);
+	}
+	fill_process(e, nr);
+	e->op = FIM_OP_MOUNT;
+	e->ino = 0;
+	e->dev = 0;
+	e->dir_ino = 0;
+	e->name_len = 0;
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(FIM_STAT_EVENTS);
+}
+
+/* open/openat/creat returned fd: O_TRUNC of a watched inode is a content
+ * change; O_CREAT of a watched name or inside a watched directory is a
+ * creation. */
+static __always_inline void on_opened(long fd, __u64 flags, __s32 nr)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fim_key key, dkey;
+	struct dentry *dentry;
+	struct inode *dir;
+	struct file *f;
+
+	if (!(flags & (FIM_O_TRUNC | FIM_O_CREAT)))
+		return;
+	f = fd_to_file(task, fd);
+	if (!f)
+		return;
+	file_key(f, &key);
+	if ((flags & FIM_O_TRUNC) && bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, FIM_OP_TRUNCATE, nr);
+	/* O_CREAT cannot tell a new file from an old one, and a new file may
+	 * reuse the inode number of a watched file just deleted: always check
+	 * the name and the parent directory too. */
+	if (!(flags & FIM_O_CREAT))
+		return;
+	dentry = BPF_CORE_READ(f, f_path.dentry);
+	dir = BPF_CORE_READ(dentry, d_parent, d_inode);
+	dkey.ino = BPF_CORE_READ(dir, i_ino);
+	dkey.dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	dkey.pad = 0;
+	on_created_dentry(&dkey, dentry, nr);
 }
 
 /* io_uring requests write without any write syscall. Every strategy
@@ -501,14 +390,57 @@ static __always_inline int fim_on_io_write(struct io_kiocb *req)
 		return fim_on_io_uring_complete(req);                          \
 	}
 
-/* Every strategy ends here, after the syscall returned `ret`. `regs` are the
- * user registers the syscall was entered with (x86_64 calling convention:
- * di, si, dx, r10, r8). `fast`: regs is a typed pointer (tp_btf) and the
- * 6.2+ fast path may be used. */
-#define ARG(reg) (fast ? (long)regs->reg : (long)BPF_CORE_READ(regs, reg))
-static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, long ret,
-						const bool fast)
+/* An *at() syscall on (dfd, upath) with `flags` acts on dfd itself with
+ * AT_EMPTY_PATH and an empty path (or with no path, as utimensat allows). */
+static __always_inline bool at_acts_on_fd(const char *upath, long flags)
 {
+	char first = 0;
+
+	return !upath ||
+	       ((flags & FIM_AT_EMPTY_PATH) && !bpf_probe_read_user(&first, 1, upath) && !first);
+}
+
+/* i386's old mmap(): its arguments sit in a struct in user memory. */
+static __always_inline void on_compat_old_mmap(const void *uargs, __s32 nr, const bool fast)
+{
+	struct fim_compat_mmap_args a = {};
+
+	if (bpf_probe_read_user(&a, sizeof(a), uargs))
+		return;
+	if ((a.prot & FIM_PROT_WRITE) && (a.flags & FIM_MAP_SHARED))
+		on_fd_modified((int)a.fd, FIM_OP_MMAP_WRITE, nr, fast);
+}
+
+/* Every strategy ends here, after the syscall returned `ret`. `regs` are the
+ * user registers the syscall was entered with: x86_64 calling convention
+ * (di, si, dx, r10, r8), or i386's (bx, cx, dx, si, di; 32-bit values) when
+ * `compat`, with `nr` already turned into its x86_64 number. `fast`: regs is
+ * a typed pointer (tp_btf, fexit) and the 6.2+ fast path may be used. */
+#define REG(reg) (fast ? (long)regs->reg : (long)BPF_CORE_READ(regs, reg))
+#define ARG(x64, i386) (compat ? (long)(__u32)REG(i386) : REG(x64))
+#define ARG0 ARG(di, bx)
+#define ARG1 ARG(si, cx)
+#define ARG2 ARG(dx, dx)
+#define ARG3 ARG(r10, si)
+#define ARG4 ARG(r8, di)
+#define PATH_OP(dfd_, path_, op_)                                                \
+	do {                                                                     \
+		if (npaths < 2) {                                                \
+			paths[npaths].dfd = (dfd_);                              \
+			paths[npaths].path = (path_);                            \
+			paths[npaths].op = (op_);                                \
+			npaths++;                                                \
+		}                                                                \
+	} while (0)
+static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret, const bool fast,
+					bool compat)
+{
+	/* Path-based syscalls name up to two paths; they are placed after the
+	 * switch, at one call site, so the verifier walks the path code once
+	 * instead of once per syscall. */
+	struct { long dfd; long path; __u32 op; } paths[2] = {};
+	int npaths = 0;
+
 	if (ret < 0)
 		return 0;
 	switch (nr) {
@@ -518,111 +450,180 @@ static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, lo
 	case NR_pwritev:
 	case NR_pwritev2:
 		if (ret > 0)
-			on_fd_modified(ARG(di), FIM_OP_WRITE, nr, fast);
+			on_fd_modified(ARG0, FIM_OP_WRITE, nr, fast);
 		break;
 	case NR_ftruncate:
 	case NR_fallocate:
-		on_fd_modified(ARG(di), FIM_OP_TRUNCATE, nr, fast);
+		on_fd_modified(ARG0, FIM_OP_TRUNCATE, nr, fast);
 		break;
 	case NR_sendfile64: /* out_fd is the first argument */
 		if (ret > 0)
-			on_fd_modified(ARG(di), FIM_OP_WRITE, nr, fast);
+			on_fd_modified(ARG0, FIM_OP_WRITE, nr, fast);
 		break;
 	case NR_splice:          /* fd_out is the third argument */
 	case NR_copy_file_range:
 		if (ret > 0)
-			on_fd_modified(ARG(dx), FIM_OP_WRITE, nr, fast);
+			on_fd_modified(ARG2, FIM_OP_WRITE, nr, fast);
 		break;
 	case NR_fchmod:
 	case NR_fchown:
-		on_fd_modified(ARG(di), FIM_OP_ATTRIB, nr, fast);
+		on_fd_modified(ARG0, FIM_OP_ATTRIB, nr, fast);
 		break;
 	case NR_fsetxattr:
 	case NR_fremovexattr:
-		on_fd_modified(ARG(di), FIM_OP_XATTR, nr, fast);
+		on_fd_modified(ARG0, FIM_OP_XATTR, nr, fast);
 		break;
-	case NR_utimensat: /* utimensat(fd, NULL, ...) is futimens(fd) */
-		if (!ARG(si))
-			on_fd_modified(ARG(di), FIM_OP_ATTRIB, nr, fast);
+	case NR_setxattrat: /* (dfd, path, at_flags, name, args, size) */
+	case NR_removexattrat:
+		if (at_acts_on_fd((const char *)ARG1, ARG2))
+			on_fd_modified(ARG0, FIM_OP_XATTR, nr, fast);
 		else
-			on_path((const char *)ARG(si), FIM_OP_PATH_ATTRIB, nr);
+			PATH_OP(ARG0, ARG1, FIM_OP_PATH_XATTR);
+		break;
+	case NR_utimensat: /* (dfd, path, times, flags); a NULL path is futimens(fd) */
+		if (at_acts_on_fd((const char *)ARG1, ARG3))
+			on_fd_modified(ARG0, FIM_OP_ATTRIB, nr, fast);
+		else
+			PATH_OP(ARG0, ARG1, FIM_OP_PATH_ATTRIB);
 		break;
 	case NR_chmod:
 	case NR_chown:
 	case NR_lchown:
 	case NR_utime:
 	case NR_utimes:
-		on_path((const char *)ARG(di), FIM_OP_PATH_ATTRIB, nr);
+		PATH_OP(FIM_AT_FDCWD, ARG0, FIM_OP_PATH_ATTRIB);
 		break;
 	case NR_setxattr:
 	case NR_lsetxattr:
 	case NR_removexattr:
 	case NR_lremovexattr:
-		on_path((const char *)ARG(di), FIM_OP_PATH_XATTR, nr);
+		PATH_OP(FIM_AT_FDCWD, ARG0, FIM_OP_PATH_XATTR);
 		break;
-	case NR_fchmodat:
-	case NR_fchmodat2:
-	case NR_fchownat:
+	case NR_fchmodat2: /* (dfd, path, mode, flags) */
+		if (at_acts_on_fd((const char *)ARG1, ARG3))
+			on_fd_modified(ARG0, FIM_OP_ATTRIB, nr, fast);
+		else
+			PATH_OP(ARG0, ARG1, FIM_OP_PATH_ATTRIB);
+		break;
+	case NR_fchownat: /* (dfd, path, uid, gid, flags) */
+		if (at_acts_on_fd((const char *)ARG1, ARG4))
+			on_fd_modified(ARG0, FIM_OP_ATTRIB, nr, fast);
+		else
+			PATH_OP(ARG0, ARG1, FIM_OP_PATH_ATTRIB);
+		break;
+	case NR_fchmodat: /* no flags argument */
 	case NR_futimesat:
-		on_path((const char *)ARG(si), FIM_OP_PATH_ATTRIB, nr);
+		PATH_OP(ARG0, ARG1, FIM_OP_PATH_ATTRIB);
 		break;
 	case NR_mmap: {
 		/* mmap(addr, len, prot, flags, fd, off): writes through a shared
 		 * writable mapping need no syscall, so report the mapping itself and
 		 * let user space watch the file while the mapper lives. */
-		long prot = ARG(dx);
-		long flags = ARG(r10);
+		long prot = ARG2;
+		long flags = ARG3;
 		if ((prot & FIM_PROT_WRITE) && (flags & FIM_MAP_SHARED))
-			on_fd_modified(ARG(r8), FIM_OP_MMAP_WRITE, nr, fast);
+			on_fd_modified(ARG4, FIM_OP_MMAP_WRITE, nr, fast);
 		break;
 	}
-	case NR_link:
-		on_path((const char *)ARG(si), FIM_OP_LINK, nr);
-		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(si), nr);
+	case NR_compat_old_mmap:
+		on_compat_old_mmap((const void *)ARG0, NR_mmap, fast);
+		break;
+	case NR_link: /* the old name's link count changes too */
+		PATH_OP(FIM_AT_FDCWD, ARG0, FIM_OP_LINK);
+		PATH_OP(FIM_AT_FDCWD, ARG1, FIM_OP_LINK);
 		break;
 	case NR_linkat:
-		on_path((const char *)ARG(r10), FIM_OP_LINK, nr);
-		on_new_entry(ARG(dx), (const char *)ARG(r10), nr);
+		PATH_OP(ARG0, ARG1, FIM_OP_LINK);
+		PATH_OP(ARG2, ARG3, FIM_OP_LINK);
+		break;
+	/* New entries of any type: a directory, symlink, FIFO, socket or
+	 * device made in a watched directory, or under a watched name. */
+	case NR_mkdir:
+	case NR_mknod:
+		PATH_OP(FIM_AT_FDCWD, ARG0, FIM_OP_NEW_ENTRY);
+		break;
+	case NR_mkdirat:
+	case NR_mknodat:
+		PATH_OP(ARG0, ARG1, FIM_OP_NEW_ENTRY);
+		break;
+	case NR_symlink:
+		PATH_OP(FIM_AT_FDCWD, ARG1, FIM_OP_NEW_ENTRY);
+		break;
+	case NR_symlinkat:
+		PATH_OP(ARG1, ARG2, FIM_OP_NEW_ENTRY);
+		break;
+	case NR_mount:
+	case NR_umount2:
+	case NR_move_mount:
+		on_mount_change(nr);
 		break;
 	case NR_open:
-		on_opened(ret, ARG(si), nr);
+		on_opened(ret, ARG1, nr);
 		break;
 	case NR_openat:
-		on_opened(ret, ARG(dx), nr);
+		on_opened(ret, ARG2, nr);
 		break;
 	case NR_creat:
 		on_opened(ret, FIM_O_CREAT | FIM_O_TRUNC, nr);
 		break;
 	case NR_openat2: {
-		struct open_how *how = (struct open_how *)ARG(dx);
+		struct open_how *how = (struct open_how *)ARG2;
 		__u64 flags = 0;
 		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
 		on_opened(ret, flags, nr);
 		break;
 	}
 	case NR_truncate:
-		on_path((const char *)ARG(di), FIM_OP_PATH_TRUNCATE, nr);
+		PATH_OP(FIM_AT_FDCWD, ARG0, FIM_OP_PATH_TRUNCATE);
 		break;
 	case NR_rename:
-		on_path((const char *)ARG(di), FIM_OP_RENAME, nr);
-		on_path((const char *)ARG(si), FIM_OP_RENAME, nr);
-		on_new_entry(FIM_AT_FDCWD, (const char *)ARG(si), nr);
+		PATH_OP(FIM_AT_FDCWD, ARG0, FIM_OP_RENAME);
+		PATH_OP(FIM_AT_FDCWD, ARG1, FIM_OP_RENAME);
 		break;
 	case NR_renameat:
 	case NR_renameat2:
-		on_path((const char *)ARG(si), FIM_OP_RENAME, nr);
-		on_path((const char *)ARG(r10), FIM_OP_RENAME, nr);
-		on_new_entry(ARG(dx), (const char *)ARG(r10), nr);
+		PATH_OP(ARG0, ARG1, FIM_OP_RENAME);
+		PATH_OP(ARG2, ARG3, FIM_OP_RENAME);
 		break;
 	case NR_unlink:
 	case NR_rmdir:
-		on_path((const char *)ARG(di), FIM_OP_UNLINK, nr);
+		PATH_OP(FIM_AT_FDCWD, ARG0, FIM_OP_UNLINK);
 		break;
 	case NR_unlinkat:
-		on_path((const char *)ARG(si), FIM_OP_UNLINK, nr);
+		PATH_OP(ARG0, ARG1, FIM_OP_UNLINK);
 		break;
 	}
+	/* Not a loop: before 6.x the verifier refuses a back-edge that is the
+	 * fall-through of a call, which the loop's last insn would be. */
+	if (npaths > 0)
+		on_path_at(paths[0].dfd, (const char *)paths[0].path, paths[0].op, nr);
+	if (npaths > 1)
+		on_path_at(paths[1].dfd, (const char *)paths[1].path, paths[1].op, nr);
 	return 0;
 }
+#undef PATH_OP
+
+/* The fentry and kprobe objects hook the x86_64 entry points: never 32-bit. */
+static __always_inline int fim_on_syscall_exit(long nr, struct pt_regs *regs, long ret,
+						const bool fast)
+{
+	return fim_dispatch(nr, regs, ret, fast, false);
+}
+
+/* The syscall-exit tracepoint sees every ABI: an i386 syscall's number and
+ * registers are mapped first (fim_compat.bpf.h). */
+static __always_inline int fim_on_any_syscall_exit(long nr, struct pt_regs *regs, long ret,
+						    const bool fast)
+{
+	bool compat = fim_in_compat_syscall(fast);
+
+	if (compat) {
+		nr = fim_compat_nr(nr);
+		if (nr < 0)
+			return 0;
+	}
+	return fim_dispatch(nr, regs, ret, fast, compat);
+}
+
 
 #endif

@@ -8,7 +8,9 @@
 #define FIM_EVENT_H
 
 #define FIM_COMM_LEN 16
-#define FIM_NAME_LEN 64
+#define FIM_EXE_LEN 64
+/* A file name: up to 255 bytes (NAME_MAX) and its NUL. */
+#define FIM_NAME_LEN 256
 
 /* What the kernel saw. */
 enum fim_op {
@@ -25,17 +27,23 @@ enum fim_op {
 	FIM_OP_DIR_ENTRY = 11, /* rename/link made an entry in a directory whose basename (name) is watched: list it */
 	FIM_OP_XATTR = 12,   /* fsetxattr, fremovexattr of a watched inode (some file systems leave ctime alone) */
 	FIM_OP_PATH_XATTR = 13, /* setxattr, removexattr, ... on a watched basename */
+	FIM_OP_NEW_ENTRY = 14, /* mkdir, mknod, symlink made an entry (dir_ino, name) */
+	FIM_OP_MOUNT = 15,     /* mount, umount2, move_mount succeeded: re-resolve watched paths */
 };
 
 /* Value flags of the watch map. */
 #define FIM_WATCH_FILE 1
 #define FIM_WATCH_DIR 2
 
+/* dev of the pending keys of events that are about no inode. */
+#define FIM_DEV_UNPLACED 0xffffffffU /* ino: the basename's hash */
+#define FIM_DEV_MOUNT 0xfffffffeU    /* ino: 0 */
+
 /* Indexes of the stats array map. */
 enum fim_stat {
-	FIM_STAT_DROPS = 0,     /* ring buffer full: event lost (user space rescans) */
+	FIM_STAT_DROPS = 0,     /* ring buffer or pending map full: event lost (user space rescans) */
 	FIM_STAT_EVENTS = 1,    /* events submitted */
-	FIM_STAT_COALESCED = 2, /* writes folded into an event already pending */
+	FIM_STAT_COALESCED = 2, /* repeats of an operation already reported for the same process, folded */
 	FIM_STAT_MAX = 4,
 };
 
@@ -45,9 +53,24 @@ struct fim_key {
 	__u32 pad;
 };
 
-/* Key of the watched_names map: a basename, NUL-padded, cut at FIM_NAME_LEN - 1. */
-struct fim_name_key {
-	char name[FIM_NAME_LEN];
+/* Key of the watched_entries map: one name in one directory. name_hash is
+ * fim_hash() of the name's bytes (bpf/fim_dir_match.bpf.h); user space
+ * confirms the name itself, which every name event carries whole. */
+struct fim_entry_key {
+	__u64 dir_ino;
+	__u32 dev;
+	__u32 pad;
+	__u64 name_hash;
+};
+
+/* Key of the dir_paths map: a directory named by a path relative to a base
+ * directory (the process's root for absolute paths, else the dirfd or cwd).
+ * path_hash is fim_path_hash() of the path's components. */
+struct fim_dirpath_key {
+	__u64 base_ino;
+	__u32 base_dev;
+	__u32 pad;
+	__u64 path_hash;
 };
 
 struct fim_event {
@@ -66,8 +89,14 @@ struct fim_event {
 	__s32 syscall_nr;
 	__u32 name_len;  /* bytes used in name, without the NUL */
 	char comm[FIM_COMM_LEN];
-	char name[FIM_NAME_LEN]; /* matched basename for name events, else empty */
-	char exe[FIM_NAME_LEN];  /* basename of the process's executable (mm->exe_file) */
+	char exe[FIM_EXE_LEN];   /* basename of the process's executable (mm->exe_file) */
+	__u64 start_ns;  /* process start, boot-time ns: (tgid, start_ns) names one process for good */
+	/* Name events only (inode events end before it, FIM_INODE_EVENT_SIZE):
+	 * the entry's name, whole. dir_ino and dev name its directory; both 0
+	 * when the path could not be placed exactly (name_hash in ino). */
+	char name[FIM_NAME_LEN];
 };
+
+#define FIM_INODE_EVENT_SIZE __builtin_offsetof(struct fim_event, name)
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "fim_common.bpf.h"
 #include "fim_syscall_list.h"
+#include "fim_vfs.bpf.h"
 
 #define FIM_FEXIT(name)                                                        \
 	SEC("fexit/__x64_sys_" #name)                                          \
@@ -58,4 +59,16 @@ int BPF_PROG(fim_vfs_copy_file_range, struct file *file_in, loff_t pos_in, struc
 	if (bpf_map_lookup_elem(&watched, &key))
 		emit_inode_event(&key, FIM_OP_WRITE, NR_copy_file_range);
 	return 0;
+}
+
+/* Every attribute change, by any path, alias or ABI (fim_vfs.bpf.h). The
+ * arguments are read from the context by position: the layout that this
+ * kernel does not have is in a branch the verifier never walks. */
+SEC("fexit/notify_change")
+int fim_notify_change(__u64 *ctx)
+{
+	if (FIM_NOTIFY_CHANGE_IDMAP)
+		return fim_on_notify_change((struct dentry *)ctx[1], (struct iattr *)ctx[2],
+					    (int)ctx[4]);
+	return fim_on_notify_change((struct dentry *)ctx[0], (struct iattr *)ctx[1], (int)ctx[3]);
 }

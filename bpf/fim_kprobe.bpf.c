@@ -7,6 +7,7 @@
  */
 #include "fim_common.bpf.h"
 #include "fim_syscall_list.h"
+#include "fim_vfs.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -71,4 +72,52 @@ int BPF_KRETPROBE(exit_io_write)
 	req = (struct io_kiocb *)*r;
 	bpf_map_delete_elem(&io_inflight, &id);
 	return fim_on_io_write(req);
+}
+
+/* Every attribute change, by any path, alias or ABI (fim_vfs.bpf.h): the
+ * dentry and attributes are remembered per thread at entry, the result read
+ * at return. */
+struct fim_setattr_call {
+	__u64 dentry;
+	__u64 attr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct fim_setattr_call);
+} setattr_inflight SEC(".maps");
+
+SEC("kprobe/notify_change")
+int BPF_KPROBE(enter_notify_change, void *a0, void *a1, void *a2)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct fim_setattr_call c;
+
+	if (FIM_NOTIFY_CHANGE_IDMAP) {
+		c.dentry = (__u64)a1;
+		c.attr = (__u64)a2;
+	} else {
+		c.dentry = (__u64)a0;
+		c.attr = (__u64)a1;
+	}
+	bpf_map_update_elem(&setattr_inflight, &id, &c, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/notify_change")
+int BPF_KRETPROBE(exit_notify_change, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct fim_setattr_call *c = bpf_map_lookup_elem(&setattr_inflight, &id);
+	struct dentry *dentry;
+	struct iattr *attr;
+
+	if (!c)
+		return 0;
+	dentry = (struct dentry *)c->dentry;
+	attr = (struct iattr *)c->attr;
+	bpf_map_delete_elem(&setattr_inflight, &id);
+	return fim_on_notify_change(dentry, attr, (int)ret);
 }

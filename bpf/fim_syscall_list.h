@@ -52,6 +52,15 @@
 	X(futimesat)    \
 	X(link)         \
 	X(linkat)       \
+	X(mkdir)        \
+	X(mkdirat)      \
+	X(symlink)      \
+	X(symlinkat)    \
+	X(mknod)        \
+	X(mknodat)      \
+	X(mount)        \
+	X(umount)       \
+	X(move_mount)   \
 	X(mmap)
 
 #define FIM_SYSCALLS(X)        \

@@ -16,14 +16,14 @@
 SEC("tp_btf/sys_exit")
 int BPF_PROG(fim_sys_exit, struct pt_regs *regs, long ret)
 {
-	return fim_on_syscall_exit(regs->orig_ax, regs, ret, true);
+	return fim_on_any_syscall_exit(regs->orig_ax, regs, ret, true);
 }
 
 SEC("?raw_tp/sys_exit")
 int fim_sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	return fim_on_syscall_exit(BPF_CORE_READ(regs, orig_ax), regs, ctx->args[1], false);
+	return fim_on_any_syscall_exit(BPF_CORE_READ(regs, orig_ax), regs, ctx->args[1], false);
 }
 
 FIM_IO_URING_PROGRAM

@@ -47,9 +47,22 @@
 #define NR_fallocate 285
 #define NR_copy_file_range 326
 #define NR_fchmodat2 452
+#define NR_mkdir 83
+#define NR_mkdirat 258
+#define NR_symlink 88
+#define NR_symlinkat 266
+#define NR_mknod 133
+#define NR_mknodat 259
+#define NR_setxattrat 463 /* 6.13+ */
+#define NR_removexattrat 466 /* 6.13+ */
+#define NR_mount 165
+#define NR_umount2 166
+#define NR_umount 166 /* umount2's entry point is __x64_sys_umount */
+#define NR_move_mount 429
 
 /* open flags (include/uapi/asm-generic/fcntl.h) */
 #define FIM_AT_FDCWD -100
+#define FIM_AT_EMPTY_PATH 0x1000
 #define FIM_O_CREAT 0100
 #define FIM_O_TRUNC 01000
 

@@ -78,6 +78,15 @@ const OPTIONAL_SYSCALLS: Record<string, string> = {
   fchmodat2: "fchmodat2() (syscall absent before 6.6)",
   fchownat: "fchownat()",
   futimesat: "futimesat()",
+  mkdir: "mkdir() in a watched directory (seen on the next listing otherwise)",
+  mkdirat: "mkdirat() in a watched directory (seen on the next listing otherwise)",
+  symlink: "symlink() in a watched directory (seen on the next listing otherwise)",
+  symlinkat: "symlinkat() in a watched directory (seen on the next listing otherwise)",
+  mknod: "mknod() in a watched directory (seen on the next listing otherwise)",
+  mknodat: "mknodat() in a watched directory (seen on the next listing otherwise)",
+  mount: "mount() over a watched path (re-resolved on the next reconcile otherwise)",
+  umount: "umount2() under a watched path (re-resolved on the next reconcile otherwise)",
+  move_mount: "move_mount() over a watched path (syscall absent before 5.2)",
   link: "link()",
   linkat: "linkat()",
   mmap: "mmap(MAP_SHARED, PROT_WRITE) of a watched file",
@@ -104,8 +113,24 @@ const IO_URING: Record<string, string> = {
  */
 const FENTRY_FAST = ["write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile64", "splice"];
 
+/**
+ * The fentry and kprobe objects also hook notify_change(), where every
+ * attribute change lands whatever path, alias or ABI named the file.
+ */
+const NOTIFY_CHANGE =
+  "attribute changes (chmod, chown, utimes, truncate) through a symlink, another hard link, " +
+  "/proc/self/fd, an AT_EMPTY_PATH fd or a 32-bit syscall";
+
 /** The fentry and kprobe objects also hook io_write(), for io_uring writes on any kernel. */
 const IO_WRITE = "io_uring writes through io_write() (absent or inlined in this kernel)";
+
+/**
+ * The oldest kernel any object runs on: every object sends its events through
+ * the BPF ring buffer (BPF_MAP_TYPE_RINGBUF), which Linux 5.8 added. The
+ * attach points are older (fexit 5.5, raw tracepoints 4.17, kprobes), so the
+ * ring buffer sets the floor for every strategy.
+ */
+export const MIN_KERNEL: readonly [number, number] = [5, 8];
 
 /** Every embedded strategy, best (cheapest per write) first. */
 export const STRATEGIES: readonly StrategySpec[] = [
@@ -116,12 +141,13 @@ export const STRATEGIES: readonly StrategySpec[] = [
     why:
       "BPF trampolines on the syscall entry points: only hooked syscalls pay, and no tracing slow path",
     needs:
-      "BTF, BPF trampolines (CONFIG_DEBUG_INFO_BTF, x86_64, 5.5+); refused by some hypervisor kernels (EPERM)",
-    minKernel: "5.5",
+      "BTF, BPF trampolines (CONFIG_DEBUG_INFO_BTF, x86_64), the BPF ring buffer (5.8+); refused by some hypervisor kernels (EPERM)",
+    minKernel: "5.8",
     optional: {
       ...optionalSyscalls("exit_"),
       ...IO_URING,
       fim_io_write: IO_WRITE,
+      fim_notify_change: NOTIFY_CHANGE,
       fim_vfs_copy_file_range: OPTIONAL_SYSCALLS.copy_file_range,
       ...Object.fromEntries(
         FENTRY_FAST.filter((n) => n in OPTIONAL_SYSCALLS).map((n) => [
@@ -143,14 +169,16 @@ export const STRATEGIES: readonly StrategySpec[] = [
     object: "fim-kprobe.bpf.o",
     source: "fim_kprobe.bpf.c",
     why: "kprobe/kretprobe pairs on the syscall entry points: for kernels without trampolines",
-    needs: "kprobes (CONFIG_KPROBES, the kprobe PMU), BTF for CO-RE",
-    minKernel: "4.18",
+    needs: "kprobes (CONFIG_KPROBES, the kprobe PMU), BTF for CO-RE, the BPF ring buffer (5.8+)",
+    minKernel: "5.8",
     optional: {
       ...optionalSyscalls("enter_"),
       ...optionalSyscalls("exit_"),
       ...IO_URING,
       enter_io_write: IO_WRITE,
       exit_io_write: IO_WRITE,
+      enter_notify_change: NOTIFY_CHANGE,
+      exit_notify_change: NOTIFY_CHANGE,
     },
   },
   {
@@ -160,8 +188,8 @@ export const STRATEGIES: readonly StrategySpec[] = [
     why:
       "one program on the raw syscall-exit tracepoint: works where kprobes and trampolines are missing",
     needs:
-      "raw tracepoints (4.17+), BTF for CO-RE; costs every syscall a trip through the tracing slow path",
-    minKernel: "5.5",
+      "raw tracepoints, BTF for CO-RE, the BPF ring buffer (5.8+); costs every syscall a trip through the tracing slow path",
+    minKernel: "5.8",
     optional: { ...IO_URING },
     alternates: {
       fim_sys_exit_raw: {

@@ -9,17 +9,23 @@
 import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./agent/agent.ts";
 import { AgentError } from "./agent/agent_error.ts";
+import { checkCommand } from "./cli/check_command.ts";
+import { describeFatal } from "./agent/failure_policy.ts";
 import { versionLine } from "./build_info.ts";
 import { completionScript } from "./cli/completions.ts";
 import { configCheckCommand } from "./cli/config_command.ts";
+import { eventsCommand } from "./cli/events_command.ts";
+import { statusCommand } from "./cli/status_command.ts";
 import { kernelsCommand } from "./cli/kernels_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { watchCommand } from "./cli/watch_command.ts";
 import { setupLogging } from "./log.ts";
+import { catchTermination } from "./cli/signals.ts";
 
 const STRATEGY_HELP = "only try this kernel object: fentry, kprobe or tracepoint";
 
-const MANUAL = `
+/** The manual part of `--help` (after the options): also the man page's sections. */
+export const MANUAL = `
 Description:
   bpfink filters file events inside the kernel with BPF, by inode, and reports
   each change to a watched file with the process and user that made it. Files
@@ -40,6 +46,11 @@ Examples:
     sudo bpfink kernels
   Run as a daemon:
     sudo bpfink run --config /etc/bpfink/config.yaml
+  Compare the disk with the baseline once (cron):
+    sudo bpfink check --config /etc/bpfink/config.yaml
+  Past events, and the daemon's state:
+    sudo bpfink events --since 2h --path '/etc/sudoers*'
+    sudo bpfink status
   Validate a config:
     bpfink config check /etc/bpfink/config.yaml
   Install completions:
@@ -47,16 +58,18 @@ Examples:
 
 Exit status:
   0  stopped by SIGINT or SIGTERM, or the command succeeded
-  1  bpfink cannot run here (not root, no BTF, no working kernel object, ...)
+  1  bpfink cannot run here (not root, no BTF, no working kernel object, ...);
+     check: the disk differs from the baseline
   2  usage error, invalid config, or none of the paths exist
 
 Environment:
   BPFINK_LIBBPF  libbpf shared object to load instead of the embedded one
+  BPFINK_BPF_STATS  1 keeps BPF run-time statistics on (per-program metrics)
   NO_COLOR       no colors on a terminal
 
 Files:
   /etc/bpfink/config.yaml      daemon config
-  /etc/bpfink/hmac.key         per-host key for secret fingerprints (0600)
+  /var/lib/bpfink/hmac.key     per-host key for secret fingerprints (0600)
   /var/lib/bpfink/bpfink.db    baseline database (SQLite)
   /run/bpfink/                 the embedded libbpf, written at start`;
 
@@ -68,6 +81,8 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     )
     .version(versionLine(VERSION), "-V, --version")
     .enablePositionalOptions()
+    // Before the subcommands: they inherit it, so their usage errors exit 2 too.
+    .exitOverride()
     .option("--paths <list>", "comma-separated files or directories to watch")
     .option("--json", "print one JSON object per line (ECS field names) instead of text")
     .option("--probe <strategy>", STRATEGY_HELP)
@@ -95,6 +110,10 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .option("--btf <file>", "kernel BTF for CO-RE")
     .option("--libbpf <file>", "libbpf shared object to use")
     .option("--json", "machine-readable output")
+    .option(
+      "--stats <seconds>",
+      "also sample what the bpfink programs running now cost (BPF run-time statistics)",
+    )
     .action((opts) => run(kernelsCommand(opts)));
   program.command("run")
     .description("run as a daemon with a YAML config")
@@ -108,6 +127,30 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .description("validate a config file; problems are printed as FILE:LINE:COL")
     .argument("<file>", "the config file")
     .action((file: string) => run(configCheckCommand(file)));
+  program.command("check")
+    .description(
+      "compare the disk with the recorded baseline once (for cron and CI); exit 1 on differences",
+    )
+    .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
+    .option("--json", "one JSON object per difference")
+    .action((opts) => run(checkCommand(opts)));
+  program.command("events")
+    .description("query past events from the daemon's database, as a table or JSON lines")
+    .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
+    .option("--since <when>", "from this time: ISO 8601 date or a duration ago (30m, 2h, 7d)")
+    .option("--until <when>", "up to this time")
+    .option("--path <glob>", "only paths matching this glob (* ** ? [..])")
+    .option("--action <action>", "only this event.action (modified, user_added, ...)")
+    .option("--limit <n>", "at most this many events, the newest (default 1000)")
+    .option("--json", "one JSON object per line")
+    .action((opts) => run(eventsCommand(opts)));
+  program.command("status")
+    .description(
+      "show the daemon: kernel object, watches, backlog, last reconcile, kernel cost per program",
+    )
+    .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
+    .option("--json", "machine-readable output")
+    .action((opts) => run(statusCommand(opts)));
   program.command("completions")
     .description("print a shell completion script")
     .argument("<shell>", "bash, zsh or fish")
@@ -119,11 +162,12 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
       Deno.stdout.writeSync(new TextEncoder().encode(script));
       run(Promise.resolve(0));
     });
-  program.exitOverride();
   return program;
 }
 
 async function main(args: string[]): Promise<number> {
+  // First of all: a SIGINT or SIGTERM from here on is a clean stop with exit 0.
+  catchTermination();
   setupLogging();
   let pending: Promise<number> | undefined;
   const program = buildCli((p) => (pending = p));
@@ -137,11 +181,9 @@ async function main(args: string[]): Promise<number> {
         ? 0
         : 2;
     }
-    if (e instanceof AgentError) {
-      console.error(`bpfink: ${e.message}`);
-      return e.exitCode;
-    }
-    throw e;
+    const fatal = describeFatal(e);
+    console.error(`bpfink: ${fatal.message}`);
+    return fatal.exitCode;
   }
 }
 

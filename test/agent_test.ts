@@ -5,7 +5,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { createHash } from "node:crypto";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { bpfLinkIds, CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { bpfObjectsLeft, bpfObjectsOf, CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
 import { sha256File } from "../src/watch/file_state.ts";
 
 async function withAgent(
@@ -52,20 +52,49 @@ Deno.test("a write to a watched file gives one modified event naming the writer;
     const changes = out.changes().filter((e) => e.event.dataset === "bpfink.file");
     assertEquals(changes.length, 1, JSON.stringify(changes));
     // The file is called passwd, so the users consumer says what the line means, too.
-    assertEquals(out.changes().find((e) => e.event.action === "user_added")?.user?.name, "alice");
+    // ECS places: the account acted upon in user.target, the actor in user.
+    const added = out.changes().find((e) => e.event.action === "user_added");
+    assertEquals(added?.user?.target, { name: "alice", id: "0" });
+    assertEquals([added?.user?.id, added?.user?.name], ["0", "root"]);
+    assertEquals(added?.related?.user, ["root", "0", "alice"]);
+    assertEquals([added?.event.severity, added?.bpfink?.severity], [99, "critical"]);
     const e = changes[0];
     assertEquals(e.event.action, "modified");
     assertEquals(e.file?.path, watched);
     assertEquals(e.process?.pid, w.pid);
     assertEquals(e.process?.name, "sh");
     const sh = Deno.realPathSync("/bin/sh");
-    // Full path while the writer still ran when the event arrived; else the kernel's basename.
+    // A full path while the writer still ran when the event arrived; else the kernel's
+    // file name, under bpfink.process with the reason (ECS wants a full path there).
+    const extra = e.bpfink?.process as Record<string, unknown> | undefined;
     assert(
-      [sh, sh.split("/").at(-1)].includes(e.process?.executable),
-      String(e.process?.executable),
+      e.process?.executable === sh ||
+        (e.process?.executable === undefined &&
+          extra?.executable_name === sh.split("/").at(-1) && !!extra?.executable_unknown),
+      JSON.stringify([e.process, extra]),
     );
-    assertEquals(typeof e.process?.cgroup?.id, "string");
-    assertEquals(e.user?.id, "0");
+    assertEquals(typeof (extra?.cgroup as { id?: unknown })?.id, "string");
+    assertEquals([e.user?.id, e.user?.name], ["0", "root"]);
+    const st = await Deno.stat(watched);
+    assertEquals(e.file?.name, "passwd");
+    assertEquals(e.file?.directory, dir.path);
+    assertEquals(e.file?.type, "file");
+    assertEquals([e.file?.uid, e.file?.gid, e.file?.owner, e.file?.group], [
+      "0",
+      "0",
+      "root",
+      "root",
+    ]);
+    assertEquals(e.file?.mtime, st.mtime?.toISOString());
+    assertEquals(e.ecs?.version, "9.4.0");
+    assertEquals([e.host?.os?.type, e.agent?.type, e.event.outcome], [
+      "linux",
+      "bpfink",
+      "success",
+    ]);
+    assertEquals(e.host?.id, Deno.readTextFileSync("/etc/machine-id").trim());
+    assertEquals(start.event.category, ["host"]);
+    assertEquals(start.agent?.ephemeral_id, e.agent?.ephemeral_id);
     assertEquals(e.file?.hash?.sha256, (await sha256File(watched)).sha256);
   });
 });
@@ -139,7 +168,6 @@ Deno.test("SIGINT detaches every link and exits 0", async () => {
   await using dir = await tempDir();
   const watched = `${dir.path}/f`;
   await Deno.writeTextFile(watched, "x\n");
-  const before = await bpfLinkIds();
   const child = new Deno.Command("./bpfink", {
     args: ["--paths", watched, "--json"],
     stdout: "piped",
@@ -154,17 +182,16 @@ Deno.test("SIGINT detaches every link and exits 0", async () => {
   }
   const start = JSON.parse(buf.split("\n")[0]);
   assertEquals(start.event.action, "started");
-  const during = await bpfLinkIds();
-  assert([...during].some((id) => !before.has(id)), "no new link while running");
+  // Only this child's own links and programs: other BPF agents may attach meanwhile.
+  const own = bpfObjectsOf(child.pid);
+  assert(own.links.size > 0, "no link held while running");
   child.kill("SIGINT");
   const status = await child.status;
   reader.releaseLock();
   await child.stdout.cancel().catch(() => {});
   await child.stderr.cancel();
   assertEquals(status.code, 0);
-  const after = await bpfLinkIds();
-  const leftover = [...after].filter((id) => !before.has(id));
-  assertEquals(leftover, [], "links left behind");
+  assertEquals(await bpfObjectsLeft(own), { links: [], progs: [] }, "BPF objects left behind");
 });
 
 Deno.test("a path list where nothing exists exits 2 with an error; a missing path among others is a warning", async () => {

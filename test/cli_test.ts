@@ -48,6 +48,11 @@ Deno.test("usage errors exit 2 with a message", async () => {
   assertIncludes(bad.stderr, "--probe takes fentry, kprobe or tracepoint");
   const unknown = await run(["./bpfink", "--no-such-flag"]);
   assertEquals(unknown.code, 2);
+  // Subcommands too (--help promises 2 for every usage error).
+  for (const args of [["config", "check"], ["run", "--no-such-flag"], ["kernels", "--bogus"]]) {
+    const r = await run(["./bpfink", ...args]);
+    assertEquals(r.code, 2, `bpfink ${args.join(" ")}: ${r.stderr}`);
+  }
   const help = await run(["./bpfink", "--help"]);
   assertEquals(help.code, 0);
   assertIncludes(help.stdout, "Examples:");
@@ -92,7 +97,7 @@ Deno.test("the example config passes bpfink config check; a broken one fails wit
     "watches:\n  - path: relative/path\nlog_levl: info\n",
   );
   const bad = await run(["./bpfink", "config", "check", `${dir.path}/bad.yaml`]);
-  assertEquals(bad.code, 1);
+  assertEquals(bad.code, 2, "--help: an invalid config exits 2");
   assertIncludes(
     bad.stderr,
     `${dir.path}/bad.yaml:2:11: error: watch path must be an absolute path`,

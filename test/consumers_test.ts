@@ -4,8 +4,9 @@
  * by the daemon. No output, log line or database row may contain a hash.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { run, tempDir, waitFor } from "./helpers.ts";
+import { run, START_TIMEOUT_MS, tempDir, waitFor } from "./helpers.ts";
 import { Daemon } from "./daemon.ts";
+import { checkEvent } from "./ecs_validate.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 
 /** A fixed SHA-512 crypt hash (of "hunter2"), the secret that must never leak. */
@@ -45,8 +46,9 @@ async function expectEvent(
   d: Daemon,
   pred: (e: ChangeEvent) => boolean,
   what: string,
+  timeoutMs = 5000,
 ): Promise<ChangeEvent> {
-  const ok = await waitFor(() => d.changes().some(pred), 5000);
+  const ok = await waitFor(() => d.changes().some(pred), timeoutMs);
   assert(ok, `${what} not reported; got:\n${actions(d.changes()).join("\n")}`);
   return d.changes().find(pred)!;
 }
@@ -75,17 +77,19 @@ Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash 
     assertEquals(add.code, 0, add.stderr);
     const added = await expectEvent(
       d,
-      (e) => e.event.action === "user_added" && e.user?.name === "alice",
+      (e) => e.event.action === "user_added" && e.user?.target?.name === "alice",
       "user_added",
     );
-    assertEquals(added.user?.id, "1500");
+    assertEquals(added.user?.target?.id, "1500");
     assert(added.message!.startsWith("user alice added with uid 1500"), added.message);
     assertEquals(added.process?.name, "useradd");
+    // The actor (root, running useradd) is user.*; the account added is user.target.*.
+    assertEquals([added.user?.id, added.user?.name], ["0", "root"]);
 
     assertEquals((await run(["usermod", "--prefix", root, "-o", "-u", "0", "alice"])).code, 0);
     const mod = await expectEvent(
       d,
-      (e) => e.event.action === "user_modified" && e.user?.name === "alice",
+      (e) => e.event.action === "user_modified" && e.user?.target?.name === "alice",
       "user_modified",
     );
     assertEquals(mod.bpfink?.changes, [{ field: "uid", from: 1500, to: 0 }]);
@@ -94,19 +98,19 @@ Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash 
     assertEquals((await run(["usermod", "--prefix", root, "-p", HASH, "alice"])).code, 0);
     await expectEvent(
       d,
-      (e) => e.event.action === "password_changed" && e.user?.name === "alice",
+      (e) => e.event.action === "password_changed" && e.user?.target?.name === "alice",
       "password_changed",
     );
     assertEquals((await run(["usermod", "--prefix", root, "-L", "alice"])).code, 0);
     await expectEvent(
       d,
-      (e) => e.event.action === "password_locked" && e.user?.name === "alice",
+      (e) => e.event.action === "password_locked" && e.user?.target?.name === "alice",
       "password_locked",
     );
     assertEquals((await run(["usermod", "--prefix", root, "-U", "alice"])).code, 0);
     await expectEvent(
       d,
-      (e) => e.event.action === "password_unlocked" && e.user?.name === "alice",
+      (e) => e.event.action === "password_unlocked" && e.user?.target?.name === "alice",
       "password_unlocked",
     );
 
@@ -122,7 +126,7 @@ Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash 
       (e) => e.event.action === "group_member_added",
       "group_member_added",
     );
-    assertEquals([member.group?.name, member.user?.name], ["devs", "alice"]);
+    assertEquals([member.group?.name, member.user?.target?.name], ["devs", "alice"]);
 
     // visudo, non-interactive: the "editor" appends a rule to the temp copy visudo hands it.
     const editor = `${root}/editor.sh`;
@@ -143,13 +147,13 @@ Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash 
       "sudoers_rule_added",
     );
     assertEquals(rule.message, "sudo rule added: bob ALL=(ALL) NOPASSWD: ALL");
-    assertEquals(rule.user?.name, "bob");
+    assertEquals(rule.user?.target?.name, "bob");
 
     // A file dropped into the included directory is watched and its rules reported.
     await Deno.writeTextFile(`${root}/etc/sudoers.d/evil`, "eve ALL=(ALL) NOPASSWD: ALL\n");
     await expectEvent(
       d,
-      (e) => e.event.action === "sudoers_rule_added" && e.user?.name === "eve",
+      (e) => e.event.action === "sudoers_rule_added" && e.user?.target?.name === "eve",
       "rule in sudoers.d",
     );
 
@@ -209,13 +213,15 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
       buf += c;
       let i;
       while ((i = buf.indexOf("\n")) >= 0) {
-        lines.push(JSON.parse(buf.slice(0, i)));
+        const e = JSON.parse(buf.slice(0, i));
+        checkEvent(e, "a JSON line of bpfink --paths");
+        lines.push(e);
         buf = buf.slice(i + 1);
       }
     }
   })();
   try {
-    assert(await waitFor(() => lines.length > 0, 15_000), "no start record");
+    assert(await waitFor(() => lines.length > 0, START_TIMEOUT_MS), "no start record");
     assertEquals(
       (await run(["useradd", "--prefix", dir.path, "-u", "0", "-o", "-M", "mallory"])).code,
       0,
@@ -223,7 +229,8 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
     assert(
       await waitFor(() =>
         lines.some((e) =>
-          e.event.action === "user_added" && e.user?.name === "mallory" && e.user?.id === "0"
+          e.event.action === "user_added" && e.user?.target?.name === "mallory" &&
+          e.user?.target?.id === "0"
         )
       ),
       JSON.stringify(lines.map((e) => e.message)),
@@ -232,5 +239,157 @@ Deno.test("--paths uses the consumers too: a passwd copy reports users by name",
     child.kill("SIGINT");
     await child.status;
     await reading;
+  }
+});
+
+/** The account an event is about: `user.target.name` (ECS), or `user.name` before that. */
+const account = (e: ChangeEvent) =>
+  (e.user as { target?: { name?: string }; name?: string } | undefined)?.target?.name ??
+    e.user?.name;
+
+Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain files: one useradd gives one user_added; glibc's uid-0 forms are users", async () => {
+  await using dir = await tempDir();
+  const root = dir.path;
+  await Deno.mkdir(`${root}/etc/sudoers.d`, { recursive: true });
+  for (const f of ["passwd", "shadow", "group", "gshadow"]) {
+    await Deno.copyFile(`/etc/${f}`, `${root}/etc/${f}`);
+  }
+  await Deno.writeTextFile(
+    `${root}/etc/sudoers`,
+    `root ALL=(ALL:ALL) ALL\n@includedir ${root}/etc/sudoers.d\n`,
+    { mode: 0o440 },
+  );
+  const config = `${root}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - path: ${root}/etc\n    recursive: true\ndatabase: ${root}/state/db.sqlite\n` +
+      `key_file: ${root}/state/hmac.key\nlog_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
+  );
+  const d = new Daemon(config);
+  const semantic = (path: string) =>
+    d.changes().filter((e) => e.file?.path === path && e.event.dataset !== "bpfink.file");
+  const raw = (path: string) =>
+    d.changes().some((e) => e.file?.path === path && e.event.dataset === "bpfink.file");
+  try {
+    await d.started();
+    const backupsReported = async (files: string[]) => {
+      for (const f of files) {
+        await Deno.stat(`${root}/etc/${f}`); // the tool really wrote the backup
+        const seen = await waitFor(() => raw(`${root}/etc/${f}`), 60_000);
+        assert(seen, `${f} not reported as a file: ${actions(d.changes()).join("\n")}`);
+      }
+    };
+    for (const [i, name] of ["carol", "dave"].entries()) {
+      const add = await run(["useradd", "--prefix", root, "-u", `${1600 + i}`, "-M", name]);
+      assertEquals(add.code, 0, add.stderr);
+      await expectEvent(
+        d,
+        (e) => e.event.action === "user_added" && account(e) === name,
+        name,
+        60_000,
+      );
+      await backupsReported(["passwd-", "shadow-"]);
+      const grp = await run(["groupadd", "--prefix", root, "-g", `${2600 + i}`, `g${name}`]);
+      assertEquals(grp.code, 0, grp.stderr);
+      await expectEvent(
+        d,
+        (e) => e.event.action === "group_added" && e.group?.name === `g${name}`,
+        name,
+        60_000,
+      );
+      await backupsReported(["group-", "gshadow-"]);
+    }
+    // ... and never by meaning: exactly one user_added per useradd, one group_added per
+    // groupadd, none from a backup (which holds the previous content).
+    const added = d.changes().filter((e) => e.event.action === "user_added").map(account);
+    assertEquals(added, ["carol", "dave"]);
+    const groups = d.changes().filter((e) => e.event.action === "group_added").map((e) =>
+      e.group?.name
+    );
+    assertEquals(groups, ["gcarol", "gdave"]);
+    for (const f of ["passwd-", "shadow-", "group-", "gshadow-"]) {
+      assertEquals(semantic(`${root}/etc/${f}`).map((e) => e.event.action), [], f);
+    }
+
+    // The lines glibc reads as uid 0 that bpfink used to skip (issue 11), appended by a shell.
+    const sh = await run([
+      "sh",
+      "-c",
+      `printf 'sp:x: 0:0::/root:/bin/bash\\nplus:x:+0:0::/root:/bin/bash\\nta\\tb:x:0:0::/root:/bin/bash\\n' >> ${root}/etc/passwd`,
+    ]);
+    assertEquals(sh.code, 0, sh.stderr);
+    for (const name of ["sp", "plus", "ta\tb"]) {
+      const e = await expectEvent(
+        d,
+        (e) => e.event.action === "user_added" && account(e) === name,
+        JSON.stringify(name),
+        60_000,
+      );
+      assertEquals((e.user as { target?: { id?: string } }).target?.id ?? e.user?.id, "0");
+    }
+
+    // sudo skips sudoers.d names ending in ~ or holding a dot: reported, never as rules.
+    for (const f of ["evil~", "evil.dpkg-old"]) {
+      await Deno.writeTextFile(`${root}/etc/sudoers.d/${f}`, "eve ALL=(ALL) NOPASSWD: ALL\n");
+    }
+    await Deno.writeTextFile(`${root}/etc/sudoers.d/real`, "frank ALL=(ALL) NOPASSWD: ALL\n");
+    await expectEvent(
+      d,
+      (e) => e.event.action === "sudoers_rule_added" && account(e) === "frank",
+      "rule in sudoers.d/real",
+      60_000,
+    );
+    for (const f of ["evil~", "evil.dpkg-old"]) {
+      assert(
+        await waitFor(() => raw(`${root}/etc/sudoers.d/${f}`), 60_000),
+        `${f} not reported as a file`,
+      );
+      assertEquals(semantic(`${root}/etc/sudoers.d/${f}`).map((e) => e.event.action), [], f);
+    }
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("a passwd padded past the parse limit is reported as unreadable, and the uid-0 line added meanwhile is reported once it can be read", async () => {
+  await using dir = await tempDir();
+  const root = dir.path;
+  await Deno.mkdir(`${root}/etc`, { recursive: true });
+  const passwd = `${root}/etc/passwd`;
+  const original = await Deno.readTextFile("/etc/passwd");
+  await Deno.writeTextFile(passwd, original);
+  const config = `${root}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - ${passwd}\ndatabase: ${root}/state/db.sqlite\nkey_file: ${root}/state/hmac.key\n` +
+      `log_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
+  );
+  const d = new Daemon(config);
+  try {
+    await d.started();
+    // An attacker adds a uid-0 account and pads the file past 8 MiB with comment-like
+    // junk, hoping the meaning is never checked (or that every user looks removed).
+    const evil = "evil:x:0:0::/root:/bin/sh\n";
+    await Deno.writeTextFile(passwd, original + evil + "#".repeat(9 << 20) + "\n");
+    const unreadable = await expectEvent(
+      d,
+      (e) => e.event.action === "users_unreadable",
+      "users_unreadable",
+      60_000,
+    );
+    assertEquals(unreadable.bpfink?.severity, "high");
+    assert(!d.changes().some((e) => e.event.action === "user_removed"), "users reported removed");
+    // The padding goes; the account stays. Compared with the last meaning read, it is new.
+    await Deno.writeTextFile(passwd, original + evil);
+    const added = await expectEvent(
+      d,
+      (e) => e.event.action === "user_added" && account(e) === "evil",
+      "user evil added",
+      60_000,
+    );
+    assertEquals(added.user?.target?.id ?? added.user?.id, "0");
+    assert(!d.changes().some((e) => e.event.action === "user_removed"), "users reported removed");
+  } finally {
+    await d.stop();
   }
 });

@@ -227,3 +227,36 @@ export function commandFor(row: Row, file: string): string[] {
 export function targetOf(row: Row, file: string): string {
   return row.target ? row.target.replace("F", file) : file;
 }
+
+/** Shell: `$o`, a path beside the watched directory (not watched, same file system). */
+const BESIDE = 'o="${1%/*}.outside.$$"';
+
+/**
+ * Methods that name the file by another path (a symlink, another hard link,
+ * /proc/self/fd/N): caught where the kernel has resolved the file
+ * (notify_change(), fentry and kprobe objects). The tracepoint object sees
+ * only the syscall's own path, whose basename is not watched; the periodic
+ * reconcile catches these there. Run in the guests beside ROWS.
+ */
+export const RESOLVED_ROWS: Row[] = [
+  {
+    name: "chmod through a symlink elsewhere",
+    cmd: ["sh", "-c", `${BESIDE} && ln -s "$1" "$o" && chmod 604 "$o"; rm -f "$o"`, "sh", "F"],
+    action: "attributes_changed",
+    comm: "chmod",
+  },
+  {
+    name: "chmod through a hard link elsewhere",
+    cmd: ["sh", "-c", `${BESIDE} && ln "$1" "$o" && chmod 606 "$o"; rm -f "$o"`, "sh", "F"],
+    action: "attributes_changed",
+    comm: "chmod",
+  },
+  {
+    name: "truncate through /proc/self/fd/N",
+    cmd: py(
+      "import os,sys;fd=os.open(sys.argv[1],os.O_RDONLY);os.truncate(f'/proc/self/fd/{fd}',5)",
+    ),
+    action: "modified",
+    comm: "python3",
+  },
+];

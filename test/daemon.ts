@@ -5,12 +5,14 @@
  * @module
  */
 import { assert } from "./assert.ts";
-import { waitFor } from "./helpers.ts";
+import { START_TIMEOUT_MS, waitFor } from "./helpers.ts";
+import { checkEvent } from "./ecs_validate.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 
 /** A daemon child whose JSON lines are collected as they arrive. */
 export class Daemon {
-  readonly events: ChangeEvent[] = [];
+  readonly #events: ChangeEvent[] = [];
+  readonly #invalid: string[] = [];
   readonly child: Deno.ChildProcess;
   stderr = "";
   #reading: Promise<void>;
@@ -28,7 +30,13 @@ export class Daemon {
         buf += chunk;
         let i;
         while ((i = buf.indexOf("\n")) >= 0) {
-          this.events.push(JSON.parse(buf.slice(0, i)));
+          const e = JSON.parse(buf.slice(0, i));
+          try {
+            checkEvent(e, "a JSON line of bpfink run");
+          } catch (err) {
+            this.#invalid.push(err instanceof Error ? err.message : String(err));
+          }
+          this.#events.push(e);
           buf = buf.slice(i + 1);
         }
       }
@@ -38,8 +46,17 @@ export class Daemon {
     })();
   }
 
+  /** Every JSON line so far (throws when one was not valid ECS / bpfink schema). */
+  get events(): ChangeEvent[] {
+    if (this.#invalid.length) throw new Error(this.#invalid[0]);
+    return this.#events;
+  }
+
   async started(): Promise<void> {
-    const ok = await waitFor(() => this.events.some((e) => e.event.action === "started"), 15_000);
+    const ok = await waitFor(
+      () => this.events.some((e) => e.event.action === "started"),
+      START_TIMEOUT_MS,
+    );
     assert(ok, `daemon did not start: ${this.stderr}`);
   }
 

@@ -3,7 +3,7 @@
  * started again, and killed with SIGKILL in the middle of a burst.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { bpfLinkIds, tempDir, waitFor } from "./helpers.ts";
+import { bpfObjectsLeft, bpfObjectsOf, tempDir, waitFor } from "./helpers.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 import { Daemon } from "./daemon.ts";
 
@@ -66,9 +66,11 @@ Deno.test("kill -9 during a burst: after a restart nothing is lost and no event 
   for (const f of files) await Deno.writeTextFile(f, "v=0\n");
   const config = await writeConfig(dir.path, tree);
 
-  const linksBefore = await bpfLinkIds();
   const first = new Daemon(config);
   await first.started();
+  // Only this daemon's links and programs: other BPF agents may attach meanwhile.
+  const own = bpfObjectsOf(first.child.pid);
+  assert(own.links.size > 0, "the daemon holds no BPF link");
   // A burst of changes; SIGKILL lands in the middle of it.
   let killed = false;
   for (let round = 1; round <= 40; round++) {
@@ -101,11 +103,8 @@ Deno.test("kill -9 during a burst: after a restart nothing is lost and no event 
     }
     seen.add(e.event.id);
   }
-  assertEquals(
-    [...await bpfLinkIds()].filter((id) => !linksBefore.has(id)),
-    [],
-    "links left behind",
-  );
+  // The kernel frees a killed process's links and programs with its last fd.
+  assertEquals(await bpfObjectsLeft(own), { links: [], progs: [] }, "BPF objects left behind");
   assertEquals(
     all.filter((e) => e.event.action === "created").length,
     0,

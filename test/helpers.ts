@@ -6,13 +6,29 @@
  */
 import type { ChangeEvent } from "../src/events/change_event.ts";
 import type { Output } from "../src/outputs/output.ts";
+import { checkEvent } from "./ecs_validate.ts";
 
-/** An output that keeps every event it is given (a real sink, read by the test). */
+/**
+ * An output that keeps every event it is given (a real sink, read by the
+ * test). Every event is checked against ECS and bpfink's JSON Schema; reading
+ * `events` fails the test once an invalid one was written.
+ */
 export class CaptureOutput implements Output {
   readonly name = "capture";
-  readonly events: ChangeEvent[] = [];
+  readonly #events: ChangeEvent[] = [];
+  readonly #invalid: string[] = [];
   write(e: ChangeEvent): void {
-    this.events.push(e);
+    try {
+      checkEvent(e, "an event the agent emitted");
+    } catch (err) {
+      this.#invalid.push(err instanceof Error ? err.message : String(err));
+    }
+    this.#events.push(e);
+  }
+  /** Every event written (throws when one was not valid ECS). */
+  get events(): ChangeEvent[] {
+    if (this.#invalid.length) throw new Error(this.#invalid[0]);
+    return this.#events;
   }
   close(): Promise<void> {
     return Promise.resolve();
@@ -37,6 +53,13 @@ export async function tempDir(
     },
   };
 }
+
+/**
+ * How long a test waits for bpfink to start. Starting loads and verifies BPF
+ * objects, which takes seconds on an idle machine and far longer on a loaded
+ * one; waiting returns as soon as it has started, so a long bound costs nothing.
+ */
+export const START_TIMEOUT_MS = 120_000;
 
 /** Polls `pred` every 5 ms until it holds or `timeoutMs` passes; returns whether it held. */
 export async function waitFor(pred: () => boolean, timeoutMs = 3000): Promise<boolean> {
@@ -79,4 +102,57 @@ export async function bpfProgIds(): Promise<Set<number>> {
   const r = await run(["bpftool", "-j", "prog", "list"]);
   if (r.code !== 0) throw new Error(`bpftool prog list failed: ${r.stderr}`);
   return new Set((JSON.parse(r.stdout || "[]") as { id: number }[]).map((p) => p.id));
+}
+
+/**
+ * The BPF links and programs process `pid` holds open (from its fds' fdinfo:
+ * `link_id` and `prog_id`), so a test asserts only on what its own process
+ * attached, never on what other agents on the machine do.
+ */
+export function bpfObjectsOf(pid: number): { links: Set<number>; progs: Set<number> } {
+  const links = new Set<number>();
+  const progs = new Set<number>();
+  let fds: Deno.DirEntry[] = [];
+  try {
+    fds = [...Deno.readDirSync(`/proc/${pid}/fdinfo`)];
+  } catch {
+    return { links, progs }; // exited
+  }
+  for (const fd of fds) {
+    let info = "";
+    try {
+      info = Deno.readTextFileSync(`/proc/${pid}/fdinfo/${fd.name}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    const link = /^link_id:\s*(\d+)$/m.exec(info);
+    if (link) links.add(Number(link[1]));
+    else {
+      const prog = /^prog_id:\s*(\d+)$/m.exec(info);
+      if (prog) progs.add(Number(prog[1]));
+    }
+  }
+  return { links, progs };
+}
+
+/**
+ * Which of `own` (links and programs a process held) still exist, after
+ * giving the kernel up to `ms` to free them (programs are freed in deferred
+ * work after the last reference goes).
+ */
+export async function bpfObjectsLeft(
+  own: { links: Set<number>; progs: Set<number> },
+  ms = 3000,
+): Promise<{ links: number[]; progs: number[] }> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const links = await bpfLinkIds();
+    const progs = await bpfProgIds();
+    const left = {
+      links: [...own.links].filter((id) => links.has(id)),
+      progs: [...own.progs].filter((id) => progs.has(id)),
+    };
+    if ((left.links.length === 0 && left.progs.length === 0) || Date.now() >= end) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -8,6 +8,7 @@ import { Daemon } from "./daemon.ts";
 import { startPrometheus } from "./services/prometheus.ts";
 import { freePort, poll } from "./services/service.ts";
 import { daemonConfig } from "./services/daemon_config.ts";
+import { alertExprs, dashboardExprs, metricNames } from "./services/monitoring.ts";
 import { MetricsRegistry, registerProcessMetrics } from "../src/metrics/metrics_registry.ts";
 import {
   parseListen,
@@ -118,6 +119,23 @@ Deno.test({
         ]
       ) assert(direct.includes(`# TYPE ${name} `), `${name} missing:\n${direct}`);
       assert(/^process_resident_memory_bytes [1-9]\d+$/m.test(direct), direct);
+      // Identity and backlog: build info, start time, outbox drained, strategy fallbacks.
+      assert(
+        direct.includes(`bpfink_build_info{version="0.1.0",deno="${Deno.version.deno}"`),
+        direct,
+      );
+      const start = Number(/^process_start_time_seconds (\S+)$/m.exec(direct)?.[1]);
+      const childStart = Date.now() / 1000 - performance.now() / 1000; // earlier than the child
+      assert(start > childStart && start < Date.now() / 1000, `start ${start}`);
+      assert(/^bpfink_outbox_backlog 0$/m.test(direct), direct);
+      assert(
+        /^bpfink_strategy_fallbacks\{strategy="\w+",object="fim-\w+\.bpf\.o"\} \d$/m.test(direct),
+        direct,
+      );
+      // Every metric the alert rules and the dashboard read is one the agent exposes.
+      for (const name of metricNames([...alertExprs(), ...dashboardExprs()])) {
+        assert(direct.includes(`# TYPE ${name} `), `${name} (deploy/) is not exposed:\n${direct}`);
+      }
 
       await using prom = await startPrometheus(dir.path, `127.0.0.1:${metricsPort}`);
       const series = await poll(

@@ -17,7 +17,7 @@ Deno.test("file: JSON lines, 0600, reopened after logrotate moves the file", asy
   await using dir = await tempDir();
   const path = `${dir.path}/events.json`;
   const out = new FileOutput(path);
-  const first = testEvent(1, "user_added", { user: { name: "ünïcødé", id: "0" } });
+  const first = testEvent(1, "user_added", { user: { target: { name: "ünïcødé", id: "0" } } });
   out.write(first);
   await out.flush();
   assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
@@ -56,6 +56,8 @@ Deno.test("file: rotating while events stream in loses and repeats nothing", asy
 
 Deno.test("file: a file that cannot be opened is retried, then counted as dropped; write() never waits", async () => {
   await using dir = await tempDir();
+  // A missing directory is made; one blocked by a plain file cannot be.
+  await Deno.writeTextFile(`${dir.path}/missing-dir`, "in the way\n");
   const path = `${dir.path}/missing-dir/events.json`;
   const out = new FileOutput(path, 100, { backoffBaseMs: 10, maxRetries: 3 });
   const t0 = performance.now();
@@ -65,8 +67,8 @@ Deno.test("file: a file that cannot be opened is retried, then counted as droppe
   assertEquals(out.counters.sent, 0);
   assertEquals(out.counters.dropped, 300);
   assert(out.lastError?.includes("missing-dir"), out.lastError);
-  // The directory appears: the next events get through.
-  await Deno.mkdir(`${dir.path}/missing-dir`);
+  // The way is clear: the directory is made and the next events get through.
+  await Deno.remove(`${dir.path}/missing-dir`);
   out.write(testEvent(300));
   await out.close();
   assertEquals(lines(path).map((e) => e.event.id), ["ev-300"]);

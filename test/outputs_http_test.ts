@@ -121,9 +121,10 @@ Deno.test("http: a full buffer counts drops instead of blocking write()", async 
     buffer: 20,
     maxRetries: 0,
   }));
-  const t0 = performance.now();
-  for (let i = 0; i < 1000; i++) out.write(testEvent(i));
-  assert(performance.now() - t0 < 100, "write() blocked");
+  const events = Array.from({ length: 1000 }, (_, i) => testEvent(i));
+  // write() is synchronous: right after the loop, with no await in between, the buffer is
+  // full and the rest are already counted as dropped (nothing waited for the sink).
+  for (const e of events) out.write(e);
   assertEquals(out.counters.queued, 20);
   assertEquals(out.counters.dropped, 980);
   await out.close(2000);
@@ -174,14 +175,14 @@ Deno.test("http: elastic bulk item errors retry only what can succeed and count 
     call++;
     const items = [];
     for (let i = 0; i < lines.length; i += 2) {
-      const id = lines[i].index._id as string;
+      const id = lines[i].create._id as string;
       assertEquals(lines[i + 1].event.id, id);
       // First request: ev-1 is throttled (429), ev-2 is malformed (400); the rest index.
       const status = call === 1 && id === "ev-1" ? 429 : call === 1 && id === "ev-2" ? 400 : 201;
       if (status === 201) indexed.set(id, (indexed.get(id) ?? 0) + 1);
-      items.push({ index: { _id: id, status } });
+      items.push({ create: { _id: id, status } });
     }
-    return Response.json({ took: 1, errors: items.some((i) => i.index.status >= 300), items });
+    return Response.json({ took: 1, errors: items.some((i) => i.create.status >= 300), items });
   });
   const out = new HttpOutput(
     config(port, { format: "elastic_bulk", batchSize: 5, flushIntervalMs: 1000 }),
@@ -262,7 +263,7 @@ Deno.test("http: onSettled reports each event once, delivered or not", async () 
 });
 
 Deno.test("http: request bodies for every format", () => {
-  const batch = [testEvent(1), testEvent(2, "deleted")];
+  const batch = [testEvent(1), testEvent(2, "deleted"), testEvent(3)];
   const ndjson = httpBody("ndjson", batch);
   assertEquals(ndjson.type, "application/x-ndjson");
   assertEquals(ndjson.body.split("\n").filter((l) => l).map((l) => JSON.parse(l)), batch);
@@ -271,22 +272,40 @@ Deno.test("http: request bodies for every format", () => {
 
   const bulk = httpBody("elastic_bulk", batch).body;
   assert(bulk.endsWith("\n"), "bulk bodies end with a newline");
+  // create with _index: what a data stream accepts (it refuses index actions).
   assertEquals(bulk.trim().split("\n").map((l) => JSON.parse(l)), [
-    { index: { _id: "ev-1" } },
+    { create: { _index: "logs-bpfink-default", _id: "ev-1" } },
     batch[0],
-    { index: { _id: "ev-2" } },
+    { create: { _index: "logs-bpfink-default", _id: "ev-2" } },
     batch[1],
+    { create: { _index: "logs-bpfink-default", _id: "ev-3" } },
+    batch[2],
   ]);
+  assertEquals(
+    JSON.parse(httpBody("elastic_bulk", batch, "logs-fim-prod").body.split("\n")[0]),
+    { create: { _index: "logs-fim-prod", _id: "ev-1" } },
+  );
 
   const hec = httpBody("splunk_hec", batch).body.split("\n").map((l) => JSON.parse(l));
   assertEquals(hec.map((h) => h.event), batch);
   assertEquals(hec[0].time, Date.parse(batch[0]["@timestamp"]) / 1000);
   assertEquals(hec[0].host, "testhost");
 
+  // One Loki stream per label set: job, host, action and severity level.
   const loki = JSON.parse(httpBody("loki", batch).body);
-  assertEquals(loki.streams.length, 1);
-  assertEquals(loki.streams[0].stream, { job: "bpfink", host: "testhost" });
-  assertEquals(loki.streams[0].values.map((v: [string, string]) => JSON.parse(v[1])), batch);
+  assertEquals(loki.streams.length, 2);
+  assertEquals(loki.streams[0].stream, {
+    job: "bpfink",
+    host: "testhost",
+    action: "modified",
+    severity: "medium",
+  });
+  assertEquals(loki.streams[0].values.map((v: [string, string]) => JSON.parse(v[1])), [
+    batch[0],
+    batch[2],
+  ]);
+  assertEquals(loki.streams[1].stream.action, "deleted");
+  assertEquals(loki.streams[1].values.map((v: [string, string]) => JSON.parse(v[1])), [batch[1]]);
   assertEquals(loki.streams[0].values[0][0], `${Date.parse(batch[0]["@timestamp"])}000000`);
 });
 

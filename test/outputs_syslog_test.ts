@@ -3,13 +3,14 @@
  * datagram socket, parsed by rsyslog itself), and against plain sockets for
  * the framing details.
  */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { tempDir } from "./helpers.ts";
 import { startRsyslog } from "./services/rsyslog.ts";
 import { freePort, poll } from "./services/service.ts";
 import { testEvent } from "./services/events.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
 import {
+  checkSdId,
   formatRfc5424,
   MAX_MESSAGE_BYTES,
   octetFrame,
@@ -22,13 +23,16 @@ Deno.test("syslog: rsyslogd parses every RFC 5424 field from UDP, TCP and a unix
   await using dir = await tempDir();
   await using rsyslog = await startRsyslog(dir.path);
   const outputs = [
-    new SyslogOutput("udp", `127.0.0.1:${rsyslog.udpPort}`),
+    // 32473 is the enterprise number for documentation (RFC 5612): right for a test.
+    new SyslogOutput("udp", `127.0.0.1:${rsyslog.udpPort}`, "bpfink", "authpriv", 100, {
+      sdId: "bpfink@32473",
+    }),
     new SyslogOutput("tcp", `127.0.0.1:${rsyslog.tcpPort}`, "bpfink-test", "local3"),
     new SyslogOutput("unix", rsyslog.unixSocket, "bpfink", "auth"),
   ];
   const sent: ChangeEvent[] = [
     testEvent(1, "modified", { file: { path: '/etc/odd "name] with \\ and é' } }),
-    testEvent(2, "user_added", { user: { name: "mallory", id: "0" } }),
+    testEvent(2, "user_added", { user: { target: { name: "mallory", id: "0" } } }),
     testEvent(3, "deleted"),
   ];
   for (const o of outputs) for (const e of sent) o.write(e);
@@ -56,12 +60,18 @@ Deno.test("syslog: rsyslogd parses every RFC 5424 field from UDP, TCP and a unix
       assertEquals(Date.parse(r.timestamp), Date.parse(e["@timestamp"]));
       assertEquals(r.hostname, "testhost");
       assertEquals(r.procId, String(Deno.pid));
-      assert(r.sd.startsWith(`[bpfink@32473 id="${e.event.id}" action="${e.event.action}"`), r.sd);
+      const origin = `[origin software="bpfink" swVersion="0.1.0"]`;
+      assertEquals(
+        r.sd.startsWith(`${origin}[bpfink@32473 id="${e.event.id}" action="${e.event.action}"`),
+        o === 0,
+        r.sd,
+      );
+      if (o !== 0) assertEquals(r.sd, origin);
       assertEquals(JSON.parse(r.msg), e);
     }
   }
   // The structured data escapes ", \ and ] (RFC 5424 6.3.3).
-  const odd = got.find((r) => r.msgId === "modified")!;
+  const odd = got.find((r) => r.msgId === "modified" && r.sd.includes("@32473"))!;
   assert(odd.sd.includes(String.raw`path="/etc/odd \"name\] with \\ and é"`), odd.sd);
 });
 
@@ -70,7 +80,13 @@ Deno.test("syslog: a message over the size limit arrives shortened, with MSG sti
   await using rsyslog = await startRsyslog(dir.path);
   const big = testEvent(7, "modified", {
     message: "x".repeat(100_000),
-    bpfink: { diff: Array.from({ length: 2000 }, (_, i) => `+line ${i} ${"é".repeat(40)}`) },
+    bpfink: {
+      consumer: "generic",
+      diff: {
+        added: Array.from({ length: 2000 }, (_, i) => `line ${i} ${"é".repeat(40)}`),
+        removed: [],
+      },
+    },
   });
   const formatted = formatRfc5424(big, {
     facility: 10,
@@ -216,5 +232,13 @@ Deno.test("syslog: bad config fails at construction", () => {
       threw = true;
     }
     assert(threw, `${t} ${a} ${f} was accepted`);
+  }
+});
+
+Deno.test("syslog: an sd_id must be name@<enterprise number> (RFC 5424 7.2.2)", () => {
+  assertEquals(checkSdId("acme@12345"), "acme@12345");
+  assertEquals(checkSdId("fim@12345.1.2"), "fim@12345.1.2");
+  for (const bad of ["bpfink", "origin", "a b@1", "x@", "x@abc", 'q"@1', `${"l".repeat(40)}@1`]) {
+    assertThrows(() => checkSdId(bad), /sd_id must be name@<private enterprise number>/);
   }
 });

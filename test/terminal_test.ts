@@ -2,7 +2,7 @@
  * `bpfink --paths` as a person sees it: driven in tmux, read off the screen.
  */
 import { assert, assertIncludes } from "./assert.ts";
-import { run, tempDir, waitFor } from "./helpers.ts";
+import { run, START_TIMEOUT_MS, tempDir, waitFor } from "./helpers.ts";
 
 async function pane(session: string, escapes = false): Promise<string> {
   const r = await run(["tmux", "capture-pane", "-p", ...(escapes ? ["-e"] : []), "-t", session]);
@@ -12,7 +12,7 @@ async function pane(session: string, escapes = false): Promise<string> {
 async function waitForPane(
   session: string,
   pred: (s: string) => boolean,
-  ms = 15_000,
+  ms = 90_000,
 ): Promise<string> {
   let last = "";
   const end = Date.now() + ms;
@@ -45,7 +45,11 @@ Deno.test("in a terminal: a bold header, one colored line per change, Ctrl-C exi
   ]);
   assert(started.code === 0, started.stderr);
   try {
-    const header = await waitForPane(session, (s) => s.includes("Ctrl-C to stop"));
+    const header = await waitForPane(
+      session,
+      (s) => s.includes("Ctrl-C to stop"),
+      START_TIMEOUT_MS,
+    );
     assert(
       /bpfink \d+\.\d+\.\d+ · kernel \S+ · \w+ \(fim-\w+\.bpf\.o\) · watching 1 paths/.test(header),
       header,
@@ -92,7 +96,7 @@ Deno.test("not a terminal: no escape codes in the output", async () => {
   const readingErr = (async () => {
     for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) errs.push(c);
   })();
-  await waitFor(() => errs.join("").includes("Ctrl-C to stop"), 15_000);
+  await waitFor(() => errs.join("").includes("Ctrl-C to stop"), START_TIMEOUT_MS);
   await Deno.writeTextFile(f, "b\n", { append: true });
   await waitFor(() => chunks.join("").includes("modified"), 5000);
   child.kill("SIGINT");

@@ -15,6 +15,7 @@ import { Agent, watchesForPaths } from "../../src/agent/agent.ts";
 import type { ChangeEvent } from "../../src/events/change_event.ts";
 import { commandFor, ROWS, targetOf } from "../../test/coverage_methods.ts";
 import { table } from "../bench_env.ts";
+import { Auditd } from "./auditd.ts";
 
 interface Cell {
   detected: boolean;
@@ -23,7 +24,7 @@ interface Cell {
   note?: string;
 }
 
-const AUDIT_KEY = "bpfinkcmp";
+import { AUDIT_KEY } from "./auditd.ts";
 
 async function out(
   cmd: string[],
@@ -41,64 +42,6 @@ function fmt(c: Cell): string {
   return `yes, ${c.ms?.toFixed(0)} ms${
     c.named === undefined ? "" : c.named ? ", names it" : ", no process"
   }`;
-}
-
-/** auditd with its own log file, started and stopped by the bench. */
-class Auditd {
-  child?: Deno.ChildProcess;
-  reason?: string;
-  constructor(readonly dir: string) {}
-
-  async start(): Promise<void> {
-    await Deno.writeTextFile(
-      `${this.dir}/auditd.conf`,
-      `log_file = ${this.dir}/audit.log\nlog_format = ENRICHED\nflush = INCREMENTAL_ASYNC\nfreq = 1\nwrite_logs = yes\n` +
-        "max_log_file = 64\nmax_log_file_action = ROTATE\nspace_left = 75\nspace_left_action = IGNORE\n" +
-        "admin_space_left = 50\nadmin_space_left_action = IGNORE\ndisk_full_action = IGNORE\ndisk_error_action = IGNORE\n",
-    );
-    this.child = new Deno.Command("auditd", {
-      args: ["-f", "-n", "-c", this.dir],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      up = /pid [1-9]/.test((await out(["auditctl", "-s"])).text);
-      if (!up) await new Promise((r) => setTimeout(r, 50));
-    }
-    if (!up) {
-      this.reason = "auditd did not start (kernel without audit support?)";
-      return;
-    }
-    // Canary: does a watch produce records on this kernel at all?
-    const probe = `${this.dir}/audit-canary`;
-    await Deno.mkdir(probe);
-    await out(["auditctl", "-w", probe, "-p", "wa", "-k", `${AUDIT_KEY}-canary`], { ok: true });
-    await Deno.writeTextFile(`${probe}/f`, "x");
-    await new Promise((r) => setTimeout(r, 1000));
-    await out(["auditctl", "-W", probe, "-p", "wa", "-k", `${AUDIT_KEY}-canary`]);
-    if (!this.log().includes(`key="${AUDIT_KEY}-canary"`)) {
-      this.reason =
-        "auditd runs and accepts the watch, but this kernel sends no syscall records (no CONFIG_AUDITSYSCALL)";
-    }
-  }
-
-  log(): string {
-    try {
-      return Deno.readTextFileSync(`${this.dir}/audit.log`);
-    } catch {
-      return "";
-    }
-  }
-
-  async stop(): Promise<void> {
-    try {
-      this.child?.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    await this.child?.status;
-  }
 }
 
 async function compareRow(i: number, auditd: Auditd, base: string): Promise<Record<string, Cell>> {

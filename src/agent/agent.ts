@@ -10,6 +10,9 @@ import denoJson from "../../deno.json" with { type: "json" };
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../bpf/fim_kernel.ts";
+import { giveBackMemory } from "../bpf/give_back_memory.ts";
+import { RunTimeStats, statsSysctlEnabled } from "../bpf/prog_stats.ts";
+import { programStatsMetrics } from "../bpf/prog_stats_metrics.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "../consumers/change_pipeline.ts";
@@ -17,10 +20,16 @@ import { consumerContext } from "../consumers/consumer_context.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
 import { CONFIG_DEFAULTS } from "../config/load_config.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
-import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
+import { BaselineStore, NOT_IN_OUTBOX, stateOfRecord } from "../store/baseline_store.ts";
+import { registerStoreMetrics } from "../store/store_metrics.ts";
+import { checkHostKey } from "../store/key_check.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
+import { withEnvelope } from "../events/ecs_event.ts";
+import { watchPolicy } from "../events/watch_policy.ts";
 import { classify, FileMonitor } from "../events/file_monitor.ts";
+import { EarlyWatch } from "../events/early_watch.ts";
+import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";
@@ -31,12 +40,17 @@ import {
   Pulled,
 } from "../metrics/metrics_registry.ts";
 import type { Output } from "../outputs/output.ts";
+import { registerAgentMetrics } from "../metrics/agent_metrics.ts";
 import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
+import { FaultBoard } from "./failure_policy.ts";
+import { type Redelivery, RedeliveryQueue } from "./redelivery.ts";
+import { heartbeatEvent, selfTestFailedEvent, storeEvents } from "./store_events.ts";
+import { SelfTest, type SelfTestFindings } from "./self_test.ts";
 import { preflight } from "./preflight.ts";
 
 /** Version reported in the start record (from deno.json). */
@@ -46,7 +60,7 @@ export const VERSION: string = denoJson.version;
 export interface AgentOptions {
   watches: WatchConfig[];
   outputs: Output[];
-  /** Baseline database; default `:memory:` (interactive). */
+  /** Baseline database; default a temporary one, removed on stop (interactive). */
   database?: string;
   /** Host key for secret fingerprints; default a key that lives as long as the process. */
   keyFile?: string;
@@ -64,6 +78,14 @@ export interface AgentOptions {
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
   maxWatches?: number;
+  /** Self-test through the live path this often (0 or undefined: never). */
+  selfTestIntervalMs?: number;
+  /** Heartbeat event and metric this often (0 or undefined: never). */
+  heartbeatIntervalMs?: number;
+  /** Aborts the start at its next step (SIGINT/SIGTERM during startup); `start` then throws it. */
+  signal?: AbortSignal;
+  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
+  bpfStats?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -90,10 +112,22 @@ export function loadLibbpf(explicit?: string): Libbpf {
   }
 }
 
+/**
+ * Ring buffer size for `n` watched paths: the kernel holds at most one
+ * pending inode event per watched inode, so every watched file changing at
+ * once fits twice over, plus room for name events (which are not folded).
+ */
+export function ringBytesFor(n: number): number {
+  const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
+  return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
+}
+
 /** A running agent. */
 export class Agent {
   #kernel: FimKernel;
   #monitor: FileMonitor;
+  /** Inodes watched before their first read, while the baseline is read (then undefined). */
+  #early?: EarlyWatch;
   #pipeline: ChangePipeline;
   #store: BaselineStore;
   #rules = new Map<string, WatchConfig>();
@@ -102,16 +136,30 @@ export class Agent {
   #stopped = false;
   #storeClosed = false;
   #adding: Promise<void> = Promise.resolve();
+  #bpfStats?: RunTimeStats;
+  #tempDir?: string;
   readonly watch: WatchSet;
   readonly hostname = Deno.hostname();
   /** The agent's metrics (Prometheus endpoint, Graphite push). */
   readonly metrics = new MetricsRegistry();
+  /** Accessory faults (failure_policy.ts): logged, counted, retried; monitoring goes on. */
+  readonly faults = new FaultBoard(this.metrics);
   #eventsByAction = new LabeledCounter(
     "bpfink_events_total",
     "Change events reported, by event.action.",
   );
+  #ignored = new LabeledCounter(
+    "bpfink_events_ignored_total",
+    "Changes an ignore rule kept from being reported (baseline still updated), by rule kind.",
+    ["reason"],
+  );
   /** Rescans caused by dropped events. */
   rescans = 0;
+  /** The baseline database's path (a temporary one unless `database` was given). */
+  get database(): string {
+    return this.#store.path;
+  }
+
   /** Which libbpf was loaded. */
   libbpf = "";
   /** When the last full reconcile started and how long it took. */
@@ -128,7 +176,7 @@ export class Agent {
     this.#kernel = kernel;
     this.#store = store;
     for (const o of opts.outputs) {
-      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(events, ok);
+      if (o instanceof QueuedOutput) o.onSettled = (events, ok) => this.#settled(o, events, ok);
     }
     for (const w of opts.watches) this.#rules.set(w.path, w);
     this.watch = new WatchSet(kernel);
@@ -149,6 +197,10 @@ export class Agent {
       ctx: consumerContext(key, (m) => log("consumer").warn(m)),
       ruleFor: (path) => this.#ruleFor(path),
       deliver: (events, outboxIds) => this.#deliver(events, outboxIds),
+      onIgnored: (c, why) => {
+        this.#ignored.inc({ reason: why.split(" ")[0] });
+        log("consumer").debug(`${c.path} ${c.action}: not reported (ignore rule: ${why})`);
+      },
       watchAlso: (paths, consumer) => {
         this.#adding = this.#adding.then(() => this.#watchMore(paths, consumer)).catch((e) =>
           log("watch").warn(`cannot watch included files: ${e instanceof Error ? e.message : e}`)
@@ -161,10 +213,33 @@ export class Agent {
       rearm: (id) => kernel.rearm(id),
       emit: (c) => this.#pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
-      admits: (dir, path) => this.#admits(dir.root, path),
+      admits: (dir, path, isDir) => this.#admits(dir.root, path, isDir),
     });
-    kernel.onEvent = (e) => this.#monitor.onKernelEvent(e);
+    this.#selfTest = new SelfTest({
+      kernel,
+      watch: this.watch,
+      onFailure: (found) => this.#agentEvent(selfTestFailedEvent(found, this.hostname), true),
+    });
+    this.#early = new EarlyWatch(kernel, this.watch, (e) => this.#monitor.onKernelEvent(e));
+    kernel.onEvent = (e) => {
+      if (this.#selfTest.tap(e)) return;
+      if (!this.#early?.hold(e)) this.#monitor.onKernelEvent(e);
+    };
+    this.#selfTest.register(this.metrics);
+    if (opts.selfTestIntervalMs) this.#selfTest.every(opts.selfTestIntervalMs);
+    if (opts.heartbeatIntervalMs) {
+      this.#timers.push(setInterval(() => this.#heartbeat(), opts.heartbeatIntervalMs));
+    }
+    this.metrics.add(
+      new Pulled(
+        "bpfink_heartbeat_timestamp_seconds",
+        "When the agent last sent its heartbeat event (alert when it stops moving).",
+        "gauge",
+        () => this.#lastHeartbeat / 1000,
+      ),
+    );
     this.#registerMetrics();
+    registerStoreMetrics(this.metrics, store, () => this.#redelivery.size);
     this.#timers.push(setInterval(() => this.#checkDrops(), opts.dropCheckMs ?? 250));
     if (opts.reconcileIntervalMs) {
       this.#timers.push(setInterval(() => this.reconcile(), opts.reconcileIntervalMs));
@@ -175,6 +250,19 @@ export class Agent {
     const m = this.metrics;
     const k = this.#kernel;
     m.add(this.#eventsByAction);
+    m.add(this.#ignored);
+    for (const x of programStatsMetrics(k, () => !!this.#bpfStats || statsSysctlEnabled())) {
+      m.add(x);
+    }
+    registerAgentMetrics(m, {
+      version: VERSION,
+      strategy: k.spec.name,
+      object: k.spec.object,
+      fallbacks: () =>
+        this.opts.force ? 0 : this.trials.filter((t) => t.outcome === "rejected").length,
+      outboxBacklog: () => this.#outbox.size,
+      outputs: () => this.opts.outputs,
+    });
     m.add(
       new Pulled(
         "bpfink_ringbuf_drops_total",
@@ -194,7 +282,7 @@ export class Agent {
     m.add(
       new Pulled(
         "bpfink_kernel_coalesced_total",
-        "Writes folded into an event already pending.",
+        "Repeats of an operation already reported for the same process, folded in the kernel.",
         "counter",
         () => Number(k.counters().coalesced),
       ),
@@ -294,6 +382,7 @@ export class Agent {
       targets.push(...r.targets);
       missing.push(...r.missing);
     }
+    opts.signal?.throwIfAborted();
     if (targets.length === 0) {
       throw new AgentError(
         `none of the paths exist: ${opts.watches.map((w) => w.path).join(", ")}`,
@@ -301,19 +390,51 @@ export class Agent {
       );
     }
     const key = opts.keyFile ? loadOrCreateHostKey(opts.keyFile) : ephemeralHostKey();
-    const store = BaselineStore.open(opts.database ?? ":memory:");
-    const lib = loadLibbpf(opts.libbpf);
-    const choice = await chooseStrategy(lib, facts, {
-      objects: EMBEDDED_OBJECTS,
-      force: opts.force,
-      btfCustomPath: opts.btf,
-      // Room for the watch set twice over (files appear in watched trees), at least 64k.
-      maxWatches: opts.maxWatches ??
-        Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
-      onEvent: () => {},
-    });
+    // Interactive mode gets a temporary database on disk: the baseline and the text kept for
+    // line diffs then live in SQLite's file, not in the process's memory.
+    const tempDir = opts.database ? undefined : Deno.makeTempDirSync({ prefix: "bpfink-db-" });
+    const dropTemp = () => tempDir && Deno.removeSync(tempDir, { recursive: true });
+    const ref: { agent?: Agent } = {};
+    let store: BaselineStore;
+    try {
+      store = BaselineStore.open(opts.database ?? `${tempDir}/baseline.db`, {
+        faults: {
+          fault: (...a) => ref.agent?.faults.fault(...a),
+          recovered: (...a) => ref.agent?.faults.recovered(...a),
+        },
+      });
+    } catch (e) {
+      dropTemp();
+      throw e;
+    }
+    let lib: Libbpf;
+    let choice: Awaited<ReturnType<typeof chooseStrategy>>;
+    try {
+      lib = loadLibbpf(opts.libbpf);
+      choice = await chooseStrategy(lib, facts, {
+        objects: EMBEDDED_OBJECTS,
+        force: opts.force,
+        btfCustomPath: opts.btf,
+        // Room for the watch set twice over (files appear in watched trees), at least 64k.
+        maxWatches: opts.maxWatches ??
+          Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * (targets.length + missing.length)))),
+        ringBytes: ringBytesFor(targets.length + missing.length),
+        onEvent: () => {},
+      });
+    } catch (e) {
+      store.close();
+      dropTemp();
+      throw e;
+    }
+    if (opts.signal?.aborted) {
+      await choice.kernel?.close();
+      store.close();
+      dropTemp();
+      opts.signal.throwIfAborted();
+    }
     if (!choice.kernel) {
       store.close();
+      dropTemp();
       const why = choice.trials.filter((t) => t.outcome === "rejected").map((t) =>
         `${t.strategy}: ${t.reason}`
       );
@@ -322,8 +443,18 @@ export class Agent {
           `Run "bpfink kernels" for details.`,
       );
     }
+    const keyChanged = opts.keyFile ? checkHostKey(store, key) : false;
     const agent = new Agent(opts, facts, choice.trials, choice.kernel, store, key);
+    agent.#tempDir = tempDir;
+    ref.agent = agent;
     agent.libbpf = `${lib.path} (libbpf ${lib.version})`;
+    if (opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1") {
+      try {
+        agent.#bpfStats = RunTimeStats.enable(lib);
+      } catch (e) {
+        log("kernel").warn(`cannot enable BPF statistics: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     for (const l of choice.kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
       const n = agent.#pipeline.redeliver();
@@ -332,12 +463,51 @@ export class Agent {
       }
       await agent.#baseline(targets, missing);
       await agent.#adding;
+      opts.signal?.throwIfAborted();
     } catch (e) {
       await agent.stop();
       throw e;
     }
-    agent.#publish(agent.#startRecord());
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
+    // idling needs a fraction of it. Before the start record: whoever waits for it (a
+    // supervisor, a test sending SIGINT) finds the agent ready for signals.
+    giveBackMemory();
+    // Through #deliver: an output that drops the start record gets it again (redelivery.ts).
+    agent.#deliver([agent.#startRecord()], [NOT_IN_OUTBOX]);
+    for (const e of storeEvents(store, agent.hostname, keyChanged)) {
+      const [q] = store.commit([], [e]);
+      agent.#deliver([e], [q.id]);
+    }
     return agent;
+  }
+
+  readonly #selfTest: SelfTest;
+  /** The start record is the first sign of life. */
+  #lastHeartbeat = Date.now();
+
+  /** Runs a self-test now (also run every `selfTestIntervalMs`). */
+  selfTest(): Promise<SelfTestFindings> {
+    return this.#selfTest.run();
+  }
+
+  #heartbeat(): void {
+    this.#lastHeartbeat = Date.now();
+    const k = this.#kernel;
+    this.#agentEvent(
+      heartbeatEvent(this.hostname, {
+        watched_paths: this.watch.present,
+        strategy: k.spec.name,
+        programs: k.attached,
+      }),
+      false,
+    );
+  }
+
+  /** Publishes an agent event; `durable` ones go through the outbox. */
+  #agentEvent(e: ChangeEvent, durable: boolean): void {
+    if (this.#stopped) return;
+    const id = durable && !this.#storeClosed ? this.#store.commit([], [e])[0].id : NOT_IN_OUTBOX;
+    this.#deliver([e], [id]);
   }
 
   #ruleFor(path: string): PathRule {
@@ -347,6 +517,7 @@ export class Agent {
       consumer: w?.consumer ?? consumerNameFor(path),
       secret: w?.secret ?? false,
       diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
+      policy: watchPolicy(w),
     };
   }
 
@@ -357,7 +528,13 @@ export class Agent {
    */
   async #baseline(targets: WatchTarget[], missing: WatchTarget[]): Promise<void> {
     // Watch the name and inode first, then read: a change after this point sends an event.
-    for (const t of [...targets, ...missing]) this.watch.add(t.path, t.kind, t.root);
+    for (const t of [...targets, ...missing]) {
+      this.watch.add(t.path, t.kind, t.root, {
+        recursive: t.recursive,
+        shallow: t.shallow,
+        awaitingBaseline: true,
+      });
+    }
     const recorded = new Set(this.#store.paths());
     const known = new Set(recorded);
     const all = [...targets, ...missing];
@@ -369,7 +546,10 @@ export class Agent {
     const BATCH = 200;
     let adoptions: [string, FileState | undefined][] = [];
     for (let i = 0; i < all.length; i += WINDOW) {
+      this.opts.signal?.throwIfAborted();
       const chunk = all.slice(i, i + WINDOW);
+      // Each inode enters the kernel map before its first read (EarlyWatch).
+      await Promise.all(chunk.map((t) => this.#early?.before(t.path, t.kind)));
       const states = await Promise.all(
         chunk.map((t) =>
           readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
@@ -381,8 +561,12 @@ export class Agent {
       for (const [j, t] of chunk.entries()) {
         this.opts.onProgress?.(done++, all.length, bytes);
         const state = states[j];
-        if (state === null) continue;
+        if (state === null) {
+          this.#monitor.baselined(t.path);
+          continue;
+        }
         this.watch.setState(t.path, state && withoutContent(state));
+        this.#monitor.baselined(t.path);
         if (state?.sha256) bytes += state.size;
         known.delete(t.path);
         const rec = this.#store.get(t.path);
@@ -393,7 +577,7 @@ export class Agent {
           continue;
         }
         const before = rec ? stateOfRecord(rec) : undefined;
-        const action = classify(t.kind, before, state);
+        const action = classify(t.kind, before, this.#pipeline.keyed(t.path, state));
         if (!action) continue;
         this.#pipeline.handle({
           action,
@@ -406,11 +590,14 @@ export class Agent {
           reason: "offline",
         });
       }
+      this.#early?.settle();
       if (adoptions.length >= BATCH) {
         this.#pipeline.adoptMany(adoptions);
         adoptions = [];
       }
     }
+    this.#early?.settle(true);
+    this.#early = undefined;
     this.#pipeline.adoptMany(adoptions);
     this.opts.onProgress?.(all.length, all.length, bytes);
     // Recorded paths not found now: deleted while we were down if their directory is
@@ -456,10 +643,10 @@ export class Agent {
   }
 
   /** Matchers of each configured directory's include/exclude globs, by root. */
-  readonly #admitters = new Map<string, (path: string) => boolean>();
+  readonly #admitters = new Map<string, (path: string, isDir: boolean) => boolean>();
 
   /** Whether a file found later under configured `root` passes its include/exclude globs. */
-  #admits(root: string, path: string): boolean {
+  #admits(root: string, path: string, isDir = false): boolean {
     let admit = this.#admitters.get(root);
     if (!admit) {
       const w = this.#rules.get(root);
@@ -470,13 +657,13 @@ export class Agent {
       } catch { /* gone: match against the configured path */ }
       const included = w.include?.length ? globMatcher(w.include) : () => true;
       const excluded = w.exclude?.length ? globMatcher(w.exclude) : () => false;
-      admit = (p) => {
+      admit = (p, dir) => {
         const rel = relative(top, p);
-        return included(rel) && !excluded(rel);
+        return (dir || included(rel)) && !excluded(rel);
       };
       this.#admitters.set(root, admit);
     }
-    return admit(path);
+    return admit(path, isDir);
   }
 
   /** Re-reads every watched path now (the periodic reconcile). */
@@ -491,17 +678,18 @@ export class Agent {
   #startRecord(): ChangeEvent {
     const k = this.#kernel;
     const files = this.watch.entries().filter((e) => e.kind === "file" && e.state).length;
-    return {
+    // host/info, not process/start: rules for process starts must not fire on the agent.
+    return withEnvelope({
       "@timestamp": new Date().toISOString(),
       event: {
         id: crypto.randomUUID(),
         action: "started",
-        category: ["process"],
-        type: ["start"],
+        category: ["host"],
+        type: ["info"],
         kind: "state",
         module: "bpfink",
+        dataset: "bpfink.agent",
       },
-      host: { hostname: this.hostname },
       message:
         `bpfink ${VERSION} on ${this.facts.release}: ${k.spec.name} (${k.spec.object}), watching ${files} files`,
       bpfink: {
@@ -515,11 +703,16 @@ export class Agent {
         watched_files: files,
         watched_paths: this.watch.size,
       },
-    };
+    }, this.hostname);
   }
 
   /** Outbox rows of events that a queued output has not settled yet, by `event.id`. */
-  readonly #unsettled = new Map<string, { outboxId: number; left: number; lost: boolean }>();
+  readonly #unsettled = new Map<
+    string,
+    { outboxId: number; left: number; failed: Output[]; attempt: number }
+  >();
+  /** Events an output dropped, tried again while running (redelivery.ts). */
+  readonly #redelivery = new RedeliveryQueue((r) => this.#redeliver(r));
 
   /**
    * Publishes committed events. The outbox row of an event is acknowledged
@@ -529,29 +722,70 @@ export class Agent {
    * when the agent died, stays in the outbox and is delivered again on the
    * next start.
    */
+  /** Outbox rows not acknowledged yet (the backlog gauge). */
+  readonly #outbox = new Set<number>();
+
+  #ack(ids: number[]): void {
+    for (const id of ids) this.#outbox.delete(id);
+    this.#store.ack(ids);
+  }
+
   #deliver(events: ChangeEvent[], outboxIds: number[]): void {
+    for (const id of outboxIds) this.#outbox.add(id);
     const queued = this.opts.outputs.filter((o) => o instanceof QueuedOutput).length;
     if (queued > 0) {
       events.forEach((e, i) =>
-        this.#unsettled.set(e.event.id, { outboxId: outboxIds[i], left: queued, lost: false })
+        this.#unsettled.set(e.event.id, {
+          outboxId: outboxIds[i],
+          left: queued,
+          failed: [],
+          attempt: 0,
+        })
       );
     }
     for (const e of events) this.#publish(e);
-    if (queued === 0) this.#store.ack(outboxIds);
+    if (queued === 0) this.#ack(outboxIds);
   }
 
   /** A queued output settled `events`: acknowledge those every output has delivered. */
-  #settled(events: readonly ChangeEvent[], delivered: boolean): void {
+  #settled(o: Output, events: readonly ChangeEvent[], delivered: boolean): void {
     const done: number[] = [];
     for (const e of events) {
       const u = this.#unsettled.get(e.event.id);
       if (!u) continue;
-      if (!delivered) u.lost = true;
+      if (!delivered) u.failed.push(o);
       if (--u.left > 0) continue;
       this.#unsettled.delete(e.event.id);
-      if (!u.lost) done.push(u.outboxId);
+      if (!u.failed.length) done.push(u.outboxId);
+      else {
+        this.#redelivery.add({
+          event: e,
+          outboxId: u.outboxId,
+          outputs: u.failed,
+          attempt: u.attempt,
+        });
+      }
     }
-    if (done.length && !this.#storeClosed) this.#store.ack(done);
+    if (done.length && !this.#storeClosed) this.#ack(done);
+  }
+
+  /** Tries an event again on the outputs that dropped it (same event.id, flagged). */
+  #redeliver(r: Redelivery): void {
+    if (this.#stopped) return;
+    const e = { ...r.event, bpfink: { ...r.event.bpfink, redelivered: true } };
+    this.#unsettled.set(e.event.id, {
+      outboxId: r.outboxId,
+      left: r.outputs.length,
+      failed: [],
+      attempt: r.attempt,
+    });
+    for (const o of r.outputs) {
+      try {
+        o.write(e);
+      } catch (err) {
+        log("output").error(`${o.name}: ${err instanceof Error ? err.message : err}`);
+      }
+    }
   }
 
   #publish(e: ChangeEvent): void {
@@ -598,10 +832,14 @@ export class Agent {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
-    this.#monitor.stop();
+    this.#redelivery.close();
+    await this.#selfTest.stop();
+    await this.#monitor.stop();
     await this.#kernel.close();
+    this.#bpfStats?.close();
     for (const o of this.opts.outputs) await o.close();
     this.#storeClosed = true;
     this.#store.close();
+    if (this.#tempDir) Deno.removeSync(this.#tempDir, { recursive: true });
   }
 }

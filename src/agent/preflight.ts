@@ -4,11 +4,23 @@
  *
  * @module
  */
+import { MIN_KERNEL } from "../../kernels/strategies.ts";
 import type { KernelFacts } from "../kernel/kernel_facts.ts";
 import { AgentError } from "./agent_error.ts";
 
 /** Throws an AgentError when bpfink cannot work here. */
 export function preflight(facts: KernelFacts, btfGiven?: string): void {
+  const [major, minor] = facts.version;
+  if (major < MIN_KERNEL[0] || (major === MIN_KERNEL[0] && minor < MIN_KERNEL[1])) {
+    throw new AgentError(
+      `this kernel (${facts.release}) is older than Linux ${
+        MIN_KERNEL.join(".")
+      }, whose BPF ring ` +
+        `buffer every bpfink object sends its events through: run bpfink on ${
+          MIN_KERNEL.join(".")
+        } or later.`,
+    );
+  }
   if (!facts.canBpf) {
     throw new AgentError(
       `bpfink needs root (or the CAP_BPF and CAP_PERFMON capabilities) to load its BPF programs, ` +

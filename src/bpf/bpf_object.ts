@@ -145,6 +145,11 @@ export class BpfObject {
   }
 
   /** Destroys every link still attached, then frees the object and its kernel programs and maps. */
+  /** Whether `close()` was called: its maps' fds are gone, and may already name other files. */
+  get closed(): boolean {
+    return this.#ptr === null;
+  }
+
   close(): void {
     if (this.#ptr === null) return;
     for (const l of [...this.#links]) l.destroy();
@@ -168,6 +173,11 @@ export class BpfProgram {
     const s = object.lib.sym;
     this.name = Deno.UnsafePointerView.getCString(s.bpf_program__name(ptr)!);
     this.section = Deno.UnsafePointerView.getCString(s.bpf_program__section_name(ptr)!);
+  }
+
+  /** The loaded program's fd (negative before load or when it was not loaded). */
+  get fd(): number {
+    return this.object.lib.sym.bpf_program__fd(this.ptr);
   }
 
   /** Whether `load()` will load this program. */
@@ -240,7 +250,28 @@ export const enum UpdateFlag {
 
 /** A map of a loaded object, used through its fd. */
 export class BpfMap {
-  constructor(readonly object: BpfObject, readonly name: string, readonly fd: number) {}
+  readonly #fd: number;
+  constructor(readonly object: BpfObject, readonly name: string, fd: number) {
+    this.#fd = fd;
+  }
+
+  /**
+   * The map's fd. After the object is closed the number may already belong to
+   * another file (another object's map, even), so using it is refused.
+   * @throws {BpfError} EBADF once the object is closed.
+   */
+  get fd(): number {
+    if (this.object.closed) {
+      throw new BpfError(
+        this.object.name,
+        "map access",
+        9,
+        "EBADF (object closed)",
+        `map ${this.name}`,
+      );
+    }
+    return this.#fd;
+  }
 
   #fail(call: string, rc: number): never {
     throw new BpfError(

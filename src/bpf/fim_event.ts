@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { decodePathBytes } from "../watch/path_bytes.ts";
 
 /** What the kernel saw (enum fim_op). */
 export enum FimOp {
@@ -21,7 +22,14 @@ export enum FimOp {
   DirEntry = 11,
   Xattr = 12,
   PathXattr = 13,
+  NewEntry = 14,
+  Mount = 15,
 }
+
+/** dev of events about no inode: a path the kernel could not place (ino = basename hash). */
+export const FIM_DEV_UNPLACED = 0xffffffff;
+/** dev of the pending key of mount events. */
+export const FIM_DEV_MOUNT = 0xfffffffe;
 
 /** Byte offsets of struct fim_event members. */
 export const FIM_EVENT_LAYOUT = {
@@ -40,13 +48,18 @@ export const FIM_EVENT_LAYOUT = {
   syscall_nr: 64,
   name_len: 68,
   comm: 72,
-  name: 88,
-  exe: 152,
-  size: 216,
+  exe: 88,
+  start_ns: 152,
+  name: 160,
+  size: 416,
 } as const;
 
-/** Length of fim_name_key / fim_event.name (FIM_NAME_LEN). */
-export const FIM_NAME_LEN = 64;
+/** Length of fim_event.name (FIM_NAME_LEN): a name of up to 255 bytes and its NUL. */
+export const FIM_NAME_LEN = 256;
+/** Length of fim_event.exe. */
+export const FIM_EXE_LEN = 64;
+/** Size of an inode event (the name is left off): FIM_INODE_EVENT_SIZE. */
+export const FIM_INODE_EVENT_SIZE = FIM_EVENT_LAYOUT.name;
 
 /** One decoded kernel event. */
 export interface FimEvent {
@@ -67,13 +80,21 @@ export interface FimEvent {
   auid?: number;
   syscallNr: number;
   comm: string;
-  /** Matched basename for name events, else "". */
+  /** The entry's name for name events (lossless, see path_bytes.ts), else "". */
   name: string;
   /** Basename of the executable (unlike comm, the process cannot change it). */
   exe: string;
+  /** Process start in boot-time ns: with tgid, names one process even after its pid is reused. */
+  startNs: bigint;
 }
 
 const decoder = new TextDecoder();
+
+function rawName(bytes: Uint8Array, off: number, len: number): string {
+  const s = bytes.subarray(off, off + len);
+  const end = s.indexOf(0);
+  return decodePathBytes(end < 0 ? s : s.subarray(0, end));
+}
 
 function cString(bytes: Uint8Array, off: number, len: number): string {
   const s = bytes.subarray(off, off + len);
@@ -84,7 +105,7 @@ function cString(bytes: Uint8Array, off: number, len: number): string {
 /** Decodes one sample; returns undefined when it is too short to be a fim_event. */
 export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
   const L = FIM_EVENT_LAYOUT;
-  if (bytes.length < L.size) return undefined;
+  if (bytes.length < FIM_INODE_EVENT_SIZE) return undefined;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const auid = v.getUint32(L.auid, true);
   return {
@@ -102,7 +123,8 @@ export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
     auid: auid === 0xffffffff ? undefined : auid,
     syscallNr: v.getInt32(L.syscall_nr, true),
     comm: cString(bytes, L.comm, 16),
-    name: cString(bytes, L.name, FIM_NAME_LEN),
-    exe: cString(bytes, L.exe, FIM_NAME_LEN),
+    name: bytes.length >= L.size ? rawName(bytes, L.name, FIM_NAME_LEN) : "",
+    exe: cString(bytes, L.exe, FIM_EXE_LEN),
+    startNs: v.getBigUint64(L.start_ns, true),
   };
 }

@@ -16,8 +16,9 @@ import {
 import { decodeFimEvent, type FimEvent } from "./fim_event.ts";
 import { kernelFunctionsPresent, sectionTarget } from "../kernel/kernel_symbols.ts";
 import type { Libbpf } from "./libbpf.ts";
+import { type ProgramStats, programStats } from "./prog_stats.ts";
 import { RingBuffer } from "./ring_buffer.ts";
-import { encodeInodeKey, encodeNameKey, type InodeId } from "../watch/inode_key.ts";
+import { encodeInodeKey, type InodeId } from "../watch/inode_key.ts";
 
 /** Indexes of the stats map (enum fim_stat). */
 export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
@@ -45,8 +46,12 @@ export interface LoadOptions extends OpenOptions {
   onEvent: (e: FimEvent) => void;
   /** Load the strategy's alternate programs instead of the primary ones. */
   alternate?: boolean;
-  /** Entries of the watched, watched_names and pending maps (default 65536). */
+  /** Entries of the watched, watched_entries, watched_basenames and pending maps (default 65536). */
   maxWatches?: number;
+  /** Entries of the pending map alone (tests: a full map must count drops, not folds). */
+  pendingEntries?: number;
+  /** Ring buffer bytes (a power of two, at least 1 MiB; default 1 MiB). */
+  ringBytes?: number;
 }
 
 /** A strategy's object, loaded, attached and polled. */
@@ -58,7 +63,9 @@ export class FimKernel {
   #obj: BpfObject;
   #links: BpfLink[] = [];
   #watched: BpfMap;
-  #names: BpfMap;
+  #entries: BpfMap;
+  #dirPaths: BpfMap;
+  #basenames: BpfMap;
   #pending: BpfMap;
   #stats: BpfMap;
   #rb?: RingBuffer;
@@ -77,7 +84,9 @@ export class FimKernel {
     this.loadMs = loadMs;
     this.attachMs = attachMs;
     this.#watched = obj.map("watched");
-    this.#names = obj.map("watched_names");
+    this.#entries = obj.map("watched_entries");
+    this.#dirPaths = obj.map("dir_paths");
+    this.#basenames = obj.map("watched_basenames");
     this.#pending = obj.map("pending");
     this.#stats = obj.map("stats");
   }
@@ -98,10 +107,14 @@ export class FimKernel {
         const t0 = performance.now();
         chooseVariant(obj, spec, opts.alternate ?? false);
         if (opts.maxWatches) {
-          for (const m of ["watched", "watched_names", "pending"]) {
+          for (const m of ["watched", "watched_entries", "watched_basenames", "pending"]) {
             obj.setMaxEntries(m, opts.maxWatches);
           }
+          // One key per ancestor of each directory holding watched names.
+          obj.setMaxEntries("dir_paths", opts.maxWatches * 4);
         }
+        if (opts.pendingEntries) obj.setMaxEntries("pending", opts.pendingEntries);
+        if (opts.ringBytes) obj.setMaxEntries("events", opts.ringBytes);
         // Optional programs aimed at a function this kernel lacks would fail the whole
         // load (fentry resolves its target at load time): leave them out up front.
         const funcs = kernelFunctionsPresent(
@@ -183,6 +196,13 @@ export class FimKernel {
     }
   }
 
+  /** Run count and run time of each program attached (counted while stats are enabled). */
+  programStats(): ProgramStats[] {
+    return this.#links.filter((l) => l.attached).map((l) =>
+      programStats(this.#obj.lib, l.program.fd)
+    );
+  }
+
   /** Names of the programs attached. */
   get attached(): string[] {
     return this.#links.filter((l) => l.attached).map((l) => l.program.name);
@@ -195,6 +215,22 @@ export class FimKernel {
     this.#watched.update(encodeInodeKey(id), v);
   }
 
+  /** Whether an inode is in the watched map (the self-test checks nobody took it out). */
+  isWatched(id: InodeId): boolean {
+    return this.#watched.lookup(encodeInodeKey(id), 4) !== undefined;
+  }
+
+  /**
+   * Detaches and attaches again every program that is attached (after a
+   * self-test found the live path broken); returns their names.
+   */
+  reattach(): string[] {
+    const programs = this.#links.filter((l) => l.attached).map((l) => l.program);
+    for (const l of this.#links) l.destroy();
+    this.#links = programs.map((p) => p.attach());
+    return programs.map((p) => p.name);
+  }
+
   /** Takes an inode out of the watched and pending maps. */
   unwatchInode(id: InodeId): void {
     const key = encodeInodeKey(id);
@@ -202,14 +238,34 @@ export class FimKernel {
     this.#pending.delete(key);
   }
 
-  /** Adds a basename to the name filter. */
-  watchName(name: string): void {
-    this.#names.update(encodeNameKey(name), new Uint8Array(4));
+  /** Watches name hash `nameHash` in directory `dir` (struct fim_entry_key). */
+  watchEntry(dir: InodeId, nameHash: bigint): void {
+    this.#entries.update(encodeEntryKey(dir, nameHash), new Uint8Array(4));
   }
 
-  /** Removes a basename from the name filter. */
-  unwatchName(name: string): void {
-    this.#names.delete(encodeNameKey(name));
+  /** Stops watching a name in a directory. */
+  unwatchEntry(dir: InodeId, nameHash: bigint): void {
+    this.#entries.delete(encodeEntryKey(dir, nameHash));
+  }
+
+  /** Places directory `dir` at path hash `pathHash` from directory `base` (struct fim_dirpath_key). */
+  watchDirPath(base: InodeId, pathHash: bigint, dir: InodeId): void {
+    this.#dirPaths.update(encodeEntryKey(base, pathHash), encodeInodeKey(dir));
+  }
+
+  /** Forgets a directory path. */
+  unwatchDirPath(base: InodeId, pathHash: bigint): void {
+    this.#dirPaths.delete(encodeEntryKey(base, pathHash));
+  }
+
+  /** Adds a basename hash for paths the kernel cannot place. */
+  watchBasename(nameHash: bigint): void {
+    this.#basenames.update(encodeHash(nameHash), new Uint8Array(4));
+  }
+
+  /** Removes a basename hash. */
+  unwatchBasename(nameHash: bigint): void {
+    this.#basenames.delete(encodeHash(nameHash));
   }
 
   /** Re-arms an inode: its next change sends a new event. Call before re-reading the file. */
@@ -250,6 +306,20 @@ export class FimKernel {
     this.#links = [];
     this.#obj.close();
   }
+}
+
+/** struct fim_entry_key / fim_dirpath_key: (ino u64, dev u32, pad u32, hash u64). */
+function encodeEntryKey(dir: InodeId, hash: bigint): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(24);
+  b.set(encodeInodeKey(dir));
+  new DataView(b.buffer).setBigUint64(16, hash, true);
+  return b;
+}
+
+function encodeHash(hash: bigint): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, hash, true);
+  return b;
 }
 
 /** Sets autoload so that either the primary programs or their alternates load. */

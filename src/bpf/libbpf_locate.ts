@@ -7,6 +7,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { ensureTrustedDir } from "../store/trusted_file.ts";
 
 /** Where to put the embedded libbpf: root-only, not world-writable. */
 const RUNTIME_DIRS = ["/run/bpfink", "/var/run/bpfink"];
@@ -22,11 +23,7 @@ export function materialiseLibbpf(bytes: Uint8Array, dirs = RUNTIME_DIRS): strin
   for (const dir of dirs) {
     const path = `${dir}/libbpf-${hash.slice(0, 16)}.so`;
     try {
-      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const info = Deno.statSync(dir);
-      if (info.uid !== Deno.uid() || ((info.mode ?? 0) & 0o022) !== 0) {
-        throw new Error(`${dir} is not owned by us or is group/world-writable`);
-      }
+      ensureTrustedDir(dir, "runtime directory");
       try {
         if (sha256(Deno.readFileSync(path)) === hash) return path;
         Deno.removeSync(path);

@@ -27,6 +27,11 @@ export const LIBBPF_SYMBOLS = {
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   bpf_program__fd: { parameters: ["pointer"], result: "i32" },
 
+  bpf_enable_stats: { parameters: ["u32"], result: "i32" },
+  bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  bpf_prog_get_next_id: { parameters: ["u32", "buffer"], result: "i32" },
+  bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },
+
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
 
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
@@ -47,6 +52,7 @@ export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
   strerror_r: { parameters: ["i32", "buffer", "usize"], result: "pointer" },
+  close: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened libbpf. */

@@ -22,6 +22,7 @@ function specOf(cmd: Command): Spec {
 }
 
 const STRATEGIES = "fentry kprobe tracepoint";
+const SHELLS = "bash zsh fish";
 
 function bash(s: Spec): string {
   const subs = s.sub.map((c) => c.name).join(" ");
@@ -35,9 +36,11 @@ _bpfink() {
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
   sub="\${COMP_WORDS[1]}"
+  if [ "$sub" = config ] && [ "$prev" = check ]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi
   case "$prev" in
     --probe) COMPREPLY=($(compgen -W "${STRATEGIES}" -- "$cur")); return ;;
-    --paths|--btf|--libbpf|--config|-c|check) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    completions) COMPREPLY=($(compgen -W "${SHELLS}" -- "$cur")); return ;;
+    --paths|--btf|--libbpf|--config|-c) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   case "$sub" in
 ${cases}
@@ -62,6 +65,7 @@ _bpfink() {
   fi
   case "$words[CURRENT-1]" in
     --probe) _values 'strategy' ${STRATEGIES} ;;
+    completions) _values 'shell' ${SHELLS} ;;
     --paths|--btf|--libbpf|--config|-c) _files ;;
     *) case "$words[2]" in
 ${
@@ -84,6 +88,7 @@ function fish(s: Spec): string {
     if (o.startsWith("--")) lines.push(`complete -c bpfink -l ${o.slice(2)}`);
   }
   lines.push(`complete -c bpfink -l probe -x -a "${STRATEGIES}"`);
+  lines.push(`complete -c bpfink -n "__fish_seen_subcommand_from completions" -x -a "${SHELLS}"`);
   for (const c of s.sub) {
     for (const o of c.options) {
       if (o.startsWith("--")) {

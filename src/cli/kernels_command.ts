@@ -10,6 +10,9 @@ import { loadLibbpf } from "../agent/agent.ts";
 import { readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { parseStrategy } from "./watch_command.ts";
+import { AgentError } from "../agent/agent_error.ts";
+import { BpfObject } from "../bpf/bpf_object.ts";
+import { type ProgramSample, sampleLoadedPrograms } from "../bpf/prog_stats.ts";
 
 /** Options of the kernels command. */
 export interface KernelsCommandOptions {
@@ -17,6 +20,8 @@ export interface KernelsCommandOptions {
   btf?: string;
   libbpf?: string;
   json?: boolean;
+  /** Seconds to sample the run-time statistics of bpfink programs already running. */
+  stats?: string;
 }
 
 const yes = (b: boolean) => (b ? "yes" : "no");
@@ -25,6 +30,10 @@ const yes = (b: boolean) => (b ? "yes" : "no");
 export async function kernelsCommand(opts: KernelsCommandOptions): Promise<number> {
   const facts = readKernelFacts(opts.btf);
   const force = parseStrategy(opts.probe);
+  const seconds = opts.stats === undefined ? undefined : Number(opts.stats);
+  if (seconds !== undefined && !(seconds > 0 && seconds <= 3600)) {
+    throw new AgentError("--stats takes a number of seconds from 0 to 3600", 2);
+  }
   let trials: Trial[] = [];
   let libbpf = "";
   let note = "";
@@ -44,6 +53,7 @@ export async function kernelsCommand(opts: KernelsCommandOptions): Promise<numbe
     trials = choice.trials;
   }
   const chosen = trials.find((t) => t.outcome === "chosen");
+  const running = seconds === undefined ? undefined : await runningCost(opts.libbpf, seconds);
   if (opts.json) {
     console.log(JSON.stringify(
       {
@@ -52,6 +62,7 @@ export async function kernelsCommand(opts: KernelsCommandOptions): Promise<numbe
         libbpf,
         trials,
         choice: chosen?.strategy ?? null,
+        running,
         note: note || undefined,
       },
       null,
@@ -85,6 +96,39 @@ export async function kernelsCommand(opts: KernelsCommandOptions): Promise<numbe
   lines.push("");
   if (chosen) lines.push(`Choice: ${chosen.strategy} (${chosen.reason})`);
   else lines.push(`Choice: none${note ? "" : ": no strategy works on this kernel"}`);
+  if (running) {
+    lines.push("", `bpfink programs running now (BPF run-time statistics over ${opts.stats} s):`);
+    if (running.length === 0) lines.push("  none");
+    for (const p of running) {
+      lines.push(
+        `  id ${String(p.id).padEnd(6)} ${p.name.padEnd(16)} ${String(p.runs).padStart(10)} runs  ${
+          p.nsPerRun.toFixed(0).padStart(6)
+        } ns/run  ${p.cpuPercent.toFixed(3)}% CPU`,
+      );
+    }
+  }
   console.log(lines.join("\n"));
   return chosen ? 0 : 1;
+}
+
+/** What the bpfink programs loaded on this machine (by any bpfink) cost over `seconds`. */
+async function runningCost(libbpf: string | undefined, seconds: number): Promise<ProgramSample[]> {
+  const lib = loadLibbpf(libbpf);
+  // Programs are known by name (the kernel keeps 15 characters of it).
+  const names = new Set<string>();
+  for (const [name, bytes] of Object.entries(EMBEDDED_OBJECTS)) {
+    const obj = BpfObject.open(lib, `fim-${name}`, bytes);
+    try {
+      for (const p of obj.programs()) names.add(p.name.slice(0, 15));
+    } finally {
+      obj.close();
+    }
+  }
+  try {
+    return await sampleLoadedPrograms(lib, (n) => names.has(n), seconds * 1000);
+  } catch (e) {
+    throw new AgentError(
+      `cannot sample BPF run-time statistics: ${e instanceof Error ? e.message : e}`,
+    );
+  }
 }

@@ -3,17 +3,19 @@
  *
  * @module
  */
-import { Agent } from "../agent/agent.ts";
+import { Agent, VERSION } from "../agent/agent.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import type { Config } from "../config/config_types.ts";
-import { formatProblems, loadConfig } from "../config/load_config.ts";
+import { validateConfigFile } from "../config/validate_config.ts";
 import { log, setupLogging } from "../log.ts";
 import type { Output } from "../outputs/output.ts";
 import { createOutput } from "../outputs/output_factory.ts";
 import { FileOutput } from "../outputs/file_output.ts";
+import { EventHistory } from "../outputs/event_history.ts";
 import { GraphitePusher } from "../metrics/graphite_push.ts";
-import { servePrometheus } from "../metrics/prometheus_endpoint.ts";
-import { waitForTermination } from "./signals.ts";
+import { servePrometheusRetrying } from "../metrics/prometheus_endpoint.ts";
+import { containStrayErrors } from "../agent/failure_policy.ts";
+import { terminationSignal, unlessTerminated, waitForTermination } from "./signals.ts";
 import { parseStrategy } from "./watch_command.ts";
 
 /** Options of the run command. */
@@ -37,33 +39,39 @@ export function outputsFor(config: Config): Output[] {
 
 /** Runs the daemon until SIGINT/SIGTERM; returns the exit code. */
 export async function runCommand(opts: RunCommandOptions): Promise<number> {
-  const loaded = await loadConfig(opts.config);
-  const problems = formatProblems(opts.config, loaded);
-  if (!loaded.config) throw new AgentError(`invalid config:\n${problems.join("\n")}`, 2);
-  const config = loaded.config;
+  const { config, problems } = await validateConfigFile(opts.config);
+  if (!config) throw new AgentError(`invalid config:\n${problems.join("\n")}`, 2);
   setupLogging({ level: config.logLevel, json: true });
   for (const p of problems) log("config").warn(p);
-  const agent = await Agent.start({
-    watches: config.watches,
-    outputs: outputsFor(config),
-    database: config.database,
-    keyFile: config.keyFile,
-    reconcileIntervalMs: config.reconcileIntervalMs,
-    force: parseStrategy(opts.probe ?? config.strategy),
-    btf: opts.btf,
-    libbpf: opts.libbpf,
-  });
-  log().info(`running: ${agent.kernel.spec.name}, ${agent.watch.present} paths watched`);
-  const prom = config.metrics.prometheus
-    ? servePrometheus(agent.metrics, config.metrics.prometheus.listen)
-    : undefined;
-  if (prom) {
-    log("metrics").info(
-      `prometheus metrics on ${
-        config.metrics.prometheus!.listen.replace(/:0$/, ":" + prom.port)
-      }/metrics`,
-    );
+  log().info(`starting bpfink ${VERSION} (pid ${Deno.pid}) with ${opts.config}`);
+  const agent = await unlessTerminated((signal) =>
+    Agent.start({
+      signal,
+      watches: config.watches,
+      // The history behind `bpfink events` and `bpfink status`, in the same database.
+      outputs: [...outputsFor(config), new EventHistory(config.database)],
+      database: config.database,
+      keyFile: config.keyFile,
+      reconcileIntervalMs: config.reconcileIntervalMs,
+      selfTestIntervalMs: config.selfTestIntervalMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      force: parseStrategy(opts.probe ?? config.strategy),
+      btf: opts.btf,
+      libbpf: opts.libbpf,
+    })
+  );
+  if (!agent) {
+    log().info(`stopped by ${terminationSignal()} during startup: nothing left attached`);
+    return 0;
   }
+  log().info(
+    `started (pid ${Deno.pid}): ${agent.kernel.spec.name}, ${agent.watch.present} paths watched`,
+  );
+  const uncontain = containStrayErrors(agent.faults);
+  const prom = config.metrics.prometheus
+    ? servePrometheusRetrying(agent.metrics, config.metrics.prometheus.listen, agent.faults)
+    : undefined;
+  prom?.bound.then((p) => log("metrics").info(`prometheus metrics on ${p.url}`));
   const g = config.metrics.graphite;
   const graphite = g
     ? new GraphitePusher(agent.metrics, g.address, g.prefix, g.intervalMs)
@@ -82,9 +90,11 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   graphite?.close();
   await prom?.close();
   await agent.stop();
+  uncontain();
   if (outcome) {
     log().error(`stopped: ${outcome instanceof Error ? outcome.message : outcome}`);
     return 1;
   }
+  log().info(`stopped by ${terminationSignal()}: every program detached, outputs flushed`);
   return 0;
 }

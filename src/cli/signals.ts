@@ -1,20 +1,62 @@
 /**
- * Waits for SIGINT or SIGTERM (or SIGHUP), so the agent can detach cleanly.
+ * SIGINT and SIGTERM are caught from the first line of `main`, before
+ * anything is attached: a signal during startup aborts the start at the
+ * next step (the step in progress finishes and cleans up after itself), so
+ * bpfink exits 0 and leaves no link, temp file or lock behind. A second
+ * signal exits at once.
  *
  * @module
  */
 
-/** Resolves with the first termination signal received; removes its listeners after. */
-export function waitForTermination(): Promise<Deno.Signal> {
-  return new Promise((resolve) => {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    const handlers = signals.map((s) => {
-      const h = () => {
-        handlers.forEach(([sig, fn]) => Deno.removeSignalListener(sig, fn));
-        resolve(s);
-      };
-      Deno.addSignalListener(s, h);
-      return [s, h] as const;
+const controller = new AbortController();
+let received: Deno.Signal | undefined;
+let installed = false;
+
+/**
+ * Installs the SIGINT/SIGTERM handlers (once) and returns the signal that
+ * aborts when one arrives.
+ */
+export function catchTermination(): AbortSignal {
+  if (installed) return controller.signal;
+  installed = true;
+  for (const s of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(s, () => {
+      if (received) Deno.exit(0);
+      received = s;
+      controller.abort(new DOMException(`stopped by ${s}`, "AbortError"));
     });
-  });
+  }
+  return controller.signal;
+}
+
+/** The termination signal received so far, if any. */
+export function terminationSignal(): Deno.Signal | undefined {
+  return received;
+}
+
+/** Resolves with the first termination signal (at once if one came already). */
+export function waitForTermination(): Promise<Deno.Signal> {
+  const signal = catchTermination();
+  if (received) return Promise.resolve(received);
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(received!), { once: true })
+  );
+}
+
+/**
+ * Runs a start that takes the termination signal; returns undefined when a
+ * SIGINT/SIGTERM came before or during it (the start cleaned up), so the
+ * command can exit 0.
+ */
+export async function unlessTerminated<T>(
+  start: (signal: AbortSignal) => Promise<T>,
+): Promise<T | undefined> {
+  const signal = catchTermination();
+  if (signal.aborted) return undefined;
+  try {
+    return await start(signal);
+  } catch (e) {
+    if (signal.aborted) return undefined;
+    throw e;
+  }
 }

@@ -6,11 +6,12 @@
 import { isStrategyName, type StrategyName } from "../../kernels/strategies.ts";
 import { Agent, VERSION, watchesForPaths } from "../agent/agent.ts";
 import { AgentError } from "../agent/agent_error.ts";
+import { containStrayErrors } from "../agent/failure_policy.ts";
 import { log } from "../log.ts";
 import { JsonLinesOutput } from "../outputs/json_lines.ts";
 import { TerminalOutput } from "../outputs/terminal.ts";
 import { progressBar } from "./progress.ts";
-import { waitForTermination } from "./signals.ts";
+import { unlessTerminated, waitForTermination } from "./signals.ts";
 
 /** Options of the watch command. */
 export interface WatchCommandOptions {
@@ -46,15 +47,20 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
     throw new AgentError("--settle-ms takes a number of milliseconds", 2);
   }
   const output = opts.json ? new JsonLinesOutput() : new TerminalOutput();
-  const agent = await Agent.start({
-    watches: watchesForPaths(paths, opts.recursive),
-    outputs: [output],
-    force: parseStrategy(opts.probe),
-    btf: opts.btf,
-    libbpf: opts.libbpf,
-    settleMs,
-    onProgress: progressBar(),
-  });
+  const agent = await unlessTerminated((signal) =>
+    Agent.start({
+      signal,
+      watches: watchesForPaths(paths, opts.recursive),
+      outputs: [output],
+      force: parseStrategy(opts.probe),
+      btf: opts.btf,
+      libbpf: opts.libbpf,
+      settleMs,
+      onProgress: progressBar(),
+    })
+  );
+  if (!agent) return 0;
+  const uncontain = containStrayErrors(agent.faults);
   if (!opts.json) {
     const k = agent.kernel.spec;
     const header =
@@ -76,6 +82,7 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
     ),
   ]);
   await agent.stop();
+  uncontain();
   if (outcome.error) {
     log().error(
       `stopped: ${outcome.error instanceof Error ? outcome.error.message : outcome.error}`,

@@ -31,6 +31,8 @@ export interface SyslogOutputConfig {
   /** Syslog facility name, default `authpriv`. */
   facility: string;
   buffer: number;
+  /** Private SD-ID `name@PEN` for bpfink's structured data element (RFC 5424 7.2.2); none by default. */
+  sdId?: string;
 }
 
 /** Batched HTTP POST of JSON events (Splunk HEC, Elastic bulk, Loki push shapes). */
@@ -39,6 +41,8 @@ export interface HttpOutputConfig {
   url: string;
   /** `ndjson` (one event per line), `json_array`, `elastic_bulk`, `splunk_hec` or `loki`. */
   format: "ndjson" | "json_array" | "elastic_bulk" | "splunk_hec" | "loki";
+  /** elastic_bulk: the index or data stream (`create` actions), default `logs-bpfink-default`. */
+  index?: string;
   headers: Record<string, string>;
   batchSize: number;
   flushIntervalMs: number;
@@ -48,12 +52,33 @@ export interface HttpOutputConfig {
   maxRetries: number;
 }
 
+/** NATS JetStream: one message per event, `Nats-Msg-Id` = event.id. */
+export interface NatsOutputConfig {
+  type: "nats";
+  /** Servers of the cluster (`host:port` or `nats://host:port`); the client fails over between them. */
+  servers: string[];
+  /** Subject the events are published to, default `bpfink.events`. */
+  subject: string;
+  /** A stream to create when missing (with the subject, `replicas`, `duplicate_window`). */
+  stream?: string;
+  replicas: number;
+  duplicateWindowMs: number;
+  /** Token authentication, when the servers ask for it. */
+  token?: string;
+  /** Publishes in flight at once. */
+  batchSize: number;
+  timeoutMs: number;
+  buffer: number;
+  maxRetries: number;
+}
+
 /** One output. */
 export type OutputConfig =
   | StdoutOutputConfig
   | FileOutputConfig
   | SyslogOutputConfig
-  | HttpOutputConfig;
+  | HttpOutputConfig
+  | NatsOutputConfig;
 
 /** Metrics endpoints. */
 export interface MetricsConfig {
@@ -80,6 +105,12 @@ export interface WatchConfig {
   secret: boolean;
   /** Line diffs for text files up to this size (0 turns them off). */
   diffMaxBytes: number;
+  /** Changes not reported (baseline still updated, counted): by comm, executable, path glob. */
+  ignore?: { comm?: string[]; executable?: string[]; paths?: string[] };
+  /** ECS `tags` added to this watch's events. */
+  tags?: string[];
+  /** Severity of this watch's file events (semantic events keep a higher one of their own). */
+  severity?: "info" | "low" | "medium" | "high" | "critical";
 }
 
 /** The whole config. */
@@ -89,6 +120,10 @@ export interface Config {
   keyFile: string;
   logLevel: "debug" | "info" | "warning" | "error";
   reconcileIntervalMs: number;
+  /** Self-test through the live path this often (0: never). */
+  selfTestIntervalMs: number;
+  /** Heartbeat event and metric this often (0: never). */
+  heartbeatIntervalMs: number;
   strategy?: "fentry" | "kprobe" | "tracepoint";
   outputs: OutputConfig[];
   metrics: MetricsConfig;

@@ -6,7 +6,18 @@
  * @module
  */
 import { isAbsolute } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type YAMLMap,
+  type YAMLSeq,
+} from "yaml";
+import { parseListen } from "../metrics/prometheus_endpoint.ts";
+import { FACILITIES, hostPort } from "../outputs/syslog_output.ts";
 import type {
   Config,
   ConsumerName,
@@ -32,9 +43,12 @@ export interface LoadedConfig {
 /** Defaults for a daemon. */
 export const CONFIG_DEFAULTS = {
   database: "/var/lib/bpfink/bpfink.db",
-  keyFile: "/etc/bpfink/hmac.key",
+  // In the state directory: the shipped unit makes /etc read-only (ProtectSystem=strict).
+  keyFile: "/var/lib/bpfink/hmac.key",
   logLevel: "info",
   reconcileIntervalMs: 10 * 60_000,
+  selfTestIntervalMs: 60_000,
+  heartbeatIntervalMs: 5 * 60_000,
   diffMaxBytes: 256 * 1024,
 } as const;
 
@@ -170,6 +184,9 @@ function loadWatch(c: Checker, node: Node): WatchConfig | undefined {
     "exclude",
     "secret",
     "diff_max_bytes",
+    "ignore",
+    "tags",
+    "severity",
   ], "watch");
   const path = c.absPath(f.get("path") ?? undefined, "watch path");
   if (!f.has("path")) c.at(node, "watch: path is required");
@@ -191,18 +208,56 @@ function loadWatch(c: Checker, node: Node): WatchConfig | undefined {
     secret: c.bool(f.get("secret") ?? undefined, "secret") ?? false,
     diffMaxBytes: c.int(f.get("diff_max_bytes") ?? undefined, "diff_max_bytes") ??
       CONFIG_DEFAULTS.diffMaxBytes,
+    ...watchPolicyFields(c, f),
   };
+}
+
+/** A watch's `ignore`, `tags` and `severity`. */
+function watchPolicyFields(
+  c: Checker,
+  f: ReturnType<Checker["fields"]>,
+): Pick<WatchConfig, "ignore" | "tags" | "severity"> {
+  const out: Pick<WatchConfig, "ignore" | "tags" | "severity"> = {};
+  const ig = f.get("ignore");
+  if (ig) {
+    const g = c.fields(ig, ["comm", "executable", "paths"], "ignore");
+    const executable = c.strList(g.get("executable") ?? undefined, "executable");
+    for (const [i, e] of (executable ?? []).entries()) {
+      if (!e.startsWith("/")) {
+        c.at((g.get("executable") as YAMLSeq).items[i] as Node, `executable must be a full path`);
+      }
+    }
+    out.ignore = {
+      comm: c.strList(g.get("comm") ?? undefined, "comm") ?? [],
+      executable: executable ?? [],
+      paths: c.strList(g.get("paths") ?? undefined, "paths") ?? [],
+    };
+  }
+  const tags = c.strList(f.get("tags") ?? undefined, "tags");
+  if (tags) out.tags = tags;
+  const severity = c.oneOf(
+    f.get("severity") ?? undefined,
+    "severity",
+    ["info", "low", "medium", "high", "critical"] as const,
+  );
+  if (severity) out.severity = severity;
+  return out;
 }
 
 function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
   const typeNode = isMap(node)
     ? (node as YAMLMap).get("type", true) as Node | undefined
     : undefined;
-  const type = c.oneOf(typeNode, "output type", ["stdout", "file", "syslog", "http"] as const);
+  const type = c.oneOf(
+    typeNode,
+    "output type",
+    ["stdout", "file", "syslog", "http", "nats"] as const,
+  );
   if (!type) {
-    if (!typeNode) c.at(node, "output: type is required (stdout, file, syslog or http)");
+    if (!typeNode) c.at(node, "output: type is required (stdout, file, syslog, http or nats)");
     return undefined;
   }
+  if (type === "nats") return loadNatsOutput(c, node);
   if (type === "stdout") {
     const f = c.fields(node, ["type", "format"], "stdout output");
     return {
@@ -221,7 +276,7 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
   if (type === "syslog") {
     const f = c.fields(
       node,
-      ["type", "transport", "address", "app_name", "facility", "buffer"],
+      ["type", "transport", "address", "app_name", "facility", "buffer", "sd_id"],
       "syslog output",
     );
     const transport =
@@ -229,13 +284,30 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
         "udp";
     const address = c.str(f.get("address") ?? undefined, "address") ??
       (transport === "unix" ? "/dev/log" : "127.0.0.1:514");
+    if (transport === "unix" && !isAbsolute(address)) {
+      c.at(f.get("address"), `syslog unix socket must be an absolute path, not "${address}"`);
+    } else if (transport !== "unix") {
+      try {
+        hostPort(address);
+      } catch (e) {
+        c.at(f.get("address"), `${(e as Error).message} (e.g. 127.0.0.1:514)`);
+      }
+    }
+    const facility = c.str(f.get("facility") ?? undefined, "facility") ?? "authpriv";
+    if (FACILITIES[facility] === undefined) {
+      c.at(
+        f.get("facility"),
+        `facility must be one of ${Object.keys(FACILITIES).join(", ")}, not "${facility}"`,
+      );
+    }
     return {
       type,
       transport,
       address,
       appName: c.str(f.get("app_name") ?? undefined, "app_name") ?? "bpfink",
-      facility: c.str(f.get("facility") ?? undefined, "facility") ?? "authpriv",
+      facility,
       buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
+      ...(f.has("sd_id") ? { sdId: c.str(f.get("sd_id") ?? undefined, "sd_id") } : {}),
     };
   }
   const f = c.fields(
@@ -250,6 +322,7 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
       "timeout",
       "buffer",
       "max_retries",
+      "index",
     ],
     "http output",
   );
@@ -283,6 +356,64 @@ function loadOutput(c: Checker, node: Node): OutputConfig | undefined {
       timeoutMs: c.duration(f.get("timeout") ?? undefined, "timeout") ?? 10_000,
       buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
       maxRetries: c.int(f.get("max_retries") ?? undefined, "max_retries") ?? 5,
+      ...(f.has("index") ? { index: c.str(f.get("index") ?? undefined, "index") } : {}),
+    }
+    : undefined;
+}
+
+function loadNatsOutput(c: Checker, node: Node): OutputConfig | undefined {
+  const f = c.fields(
+    node,
+    [
+      "type",
+      "servers",
+      "subject",
+      "stream",
+      "replicas",
+      "duplicate_window",
+      "token",
+      "batch_size",
+      "timeout",
+      "buffer",
+      "max_retries",
+    ],
+    "nats output",
+  );
+  const serversNode = f.get("servers");
+  const servers: string[] = [];
+  if (!serversNode) c.at(node, "nats output: servers is required");
+  else if (!isSeq(serversNode)) c.at(serversNode, "servers must be a list of host:port");
+  else {
+    for (const s of serversNode.items) {
+      const v = c.str(s as Node, "server");
+      if (v === undefined) continue;
+      if (!/^(nats:\/\/)?(\[[0-9a-fA-F:]+\]|[^\s:/]+):\d{1,5}$/.test(v)) {
+        c.at(s as Node, `server must be host:port or nats://host:port, not "${v}"`);
+      } else servers.push(v);
+    }
+  }
+  const subject = c.str(f.get("subject") ?? undefined, "subject") ?? "bpfink.events";
+  if (!/^[^\s*>]+$/.test(subject)) {
+    c.at(f.get("subject"), "subject must be a NATS subject without spaces or wildcards");
+  }
+  const stream = c.str(f.get("stream") ?? undefined, "stream");
+  if (stream !== undefined && !/^[A-Za-z0-9_-]+$/.test(stream)) {
+    c.at(f.get("stream"), "stream must be letters, digits, _ or -");
+  }
+  return servers.length
+    ? {
+      type: "nats",
+      servers,
+      subject,
+      ...(stream ? { stream } : {}),
+      replicas: c.int(f.get("replicas") ?? undefined, "replicas", 1) ?? 1,
+      duplicateWindowMs: c.duration(f.get("duplicate_window") ?? undefined, "duplicate_window") ??
+        120_000,
+      ...(f.has("token") ? { token: c.str(f.get("token") ?? undefined, "token") } : {}),
+      batchSize: c.int(f.get("batch_size") ?? undefined, "batch_size", 1) ?? 100,
+      timeoutMs: c.duration(f.get("timeout") ?? undefined, "timeout") ?? 5000,
+      buffer: c.int(f.get("buffer") ?? undefined, "buffer", 1) ?? 10_000,
+      maxRetries: c.int(f.get("max_retries") ?? undefined, "max_retries") ?? 20,
     }
     : undefined;
 }
@@ -295,6 +426,11 @@ function loadMetrics(c: Checker, node: Node | null | undefined): MetricsConfig {
   if (p) {
     const pf = c.fields(p, ["listen"], "prometheus");
     out.prometheus = { listen: c.str(pf.get("listen") ?? undefined, "listen") ?? "127.0.0.1:9464" };
+    try {
+      parseListen(out.prometheus.listen);
+    } catch (e) {
+      c.at(pf.get("listen"), (e as Error).message);
+    }
   }
   const g = f.get("graphite");
   if (g) {
@@ -338,6 +474,8 @@ export function parseConfig(text: string): LoadedConfig {
       "key_file",
       "log_level",
       "reconcile_interval",
+      "self_test_interval",
+      "heartbeat_interval",
       "strategy",
       "outputs",
       "metrics",
@@ -348,7 +486,9 @@ export function parseConfig(text: string): LoadedConfig {
   const watches: WatchConfig[] = [];
   if (!watchesNode) c.at(root, "config: watches is required (a list of paths to watch)");
   else if (!isSeq(watchesNode)) c.at(watchesNode, "watches must be a list");
-  else {
+  else if (watchesNode.items.length === 0) {
+    c.at(watchesNode, "watches is empty: list at least one path to watch");
+  } else {
     for (const w of watchesNode.items) {
       const item = isScalar(w) && typeof w.value === "string"
         ? { path: c.absPath(w as Node, "watch path"), plain: true }
@@ -387,6 +527,12 @@ export function parseConfig(text: string): LoadedConfig {
     reconcileIntervalMs:
       c.duration(f.get("reconcile_interval") ?? undefined, "reconcile_interval") ??
         CONFIG_DEFAULTS.reconcileIntervalMs,
+    selfTestIntervalMs:
+      c.duration(f.get("self_test_interval") ?? undefined, "self_test_interval") ??
+        CONFIG_DEFAULTS.selfTestIntervalMs,
+    heartbeatIntervalMs:
+      c.duration(f.get("heartbeat_interval") ?? undefined, "heartbeat_interval") ??
+        CONFIG_DEFAULTS.heartbeatIntervalMs,
     strategy: c.oneOf(
       f.get("strategy") ?? undefined,
       "strategy",

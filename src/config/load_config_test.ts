@@ -30,7 +30,7 @@ metrics:
   assertEquals(c.watches[1].exclude, ["*.bak"]);
   assertEquals(c.watches[2].secret, true);
   assertEquals(c.reconcileIntervalMs, 300_000);
-  assertEquals(c.keyFile, "/etc/bpfink/hmac.key");
+  assertEquals(c.keyFile, "/var/lib/bpfink/hmac.key");
   assertEquals(c.outputs[0], {
     type: "syslog",
     transport: "tcp",

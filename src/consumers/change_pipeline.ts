@@ -6,7 +6,10 @@
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
-import { attribution } from "../events/attribution.ts";
+import { actorEcs, pathParts, severityOf, withEnvelope } from "../events/ecs_event.ts";
+import { SEVERITY_LEVELS, type SeverityLevel } from "../events/severity.ts";
+import type { WatchPolicy } from "../events/watch_policy.ts";
+import { displayPath } from "../watch/path_bytes.ts";
 import type { FileChange } from "../events/file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
@@ -15,6 +18,13 @@ import { genericEvent } from "./generic.ts";
 import type { ConsumerName } from "../config/config_types.ts";
 import { semanticConsumer } from "./registry.ts";
 import { textLineDiff } from "./text_diff.ts";
+import {
+  hashIsSecret,
+  keyedState,
+  secretLineCounts,
+  secretSnapshot,
+  withKeyedHashes,
+} from "./secret_files.ts";
 
 /** How one path is consumed. */
 export interface PathRule {
@@ -23,6 +33,8 @@ export interface PathRule {
   secret: boolean;
   /** Line diffs (generic text files) up to this size; 0 = off. */
   diffMaxBytes: number;
+  /** The watch's ignore rules, tags and severity. */
+  policy?: WatchPolicy;
 }
 
 /** What the pipeline needs around it. */
@@ -38,6 +50,8 @@ export interface PipelineOptions {
    * flagged `redelivered`, on the next start.
    */
   deliver(events: ChangeEvent[], outboxIds: number[]): void;
+  /** A change an ignore rule matched: the baseline moved, nothing was reported. */
+  onIgnored?(change: FileChange, why: string): void;
   /** Files and directories a consumer says this file pulls in (sudoers includes). */
   watchAlso?(paths: { path: string; dir: boolean }[], consumer: ConsumerName): void;
 }
@@ -55,8 +69,10 @@ export class ChangePipeline {
   snapshotOf(path: string, state: FileState | undefined): unknown {
     if (!state?.content) return undefined;
     const rule = this.opts.ruleFor(path);
-    const c = semanticConsumer(rule.consumer);
     const text = decoder.decode(state.content);
+    // A secret file is never parsed: any consumer's snapshot would hold its text.
+    if (rule.secret) return secretSnapshot(text, this.opts.ctx);
+    const c = semanticConsumer(rule.consumer);
     if (c) {
       try {
         return c.snapshot(path, text, this.opts.ctx);
@@ -76,6 +92,7 @@ export class ChangePipeline {
 
   /** A baseline record for `state`. */
   recordOf(path: string, state: FileState, snapshot: unknown): BaselineRecord {
+    state = this.keyed(path, state)!;
     return {
       path,
       consumer: this.opts.ruleFor(path).consumer,
@@ -111,8 +128,19 @@ export class ChangePipeline {
     for (const [path, snap] of snaps) this.#followIncludes(path, snap);
   }
 
+  /**
+   * `state` as it is stored and compared with the baseline: for secret and
+   * password files, a keyed fingerprint instead of the sha256.
+   */
+  keyed(path: string, state: FileState | undefined): FileState | undefined {
+    return hashIsSecret(path, this.opts.ruleFor(path).secret)
+      ? keyedState(state, this.opts.ctx)
+      : state;
+  }
+
   #followIncludes(path: string, snap: unknown): void {
     const rule = this.opts.ruleFor(path);
+    if (rule.secret) return;
     const more = semanticConsumer(rule.consumer)?.watchAlso?.(snap) ?? [];
     if (more.length) this.opts.watchAlso?.(more, rule.consumer);
   }
@@ -122,10 +150,64 @@ export class ChangePipeline {
     const rule = this.opts.ruleFor(change.path);
     const before = this.opts.store.get(change.path);
     const afterSnap = this.snapshotOf(change.path, change.after);
-    const raw = genericEvent(change, this.opts.hostname);
+    const policy = rule.policy;
+    const ignored = policy?.ignored(change.path, change.cause);
+    if (ignored) {
+      const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
+      this.opts.store.commit([[change.path, rec]], []);
+      this.opts.onIgnored?.(change, ignored);
+      this.#followIncludes(change.path, afterSnap);
+      return;
+    }
+    const tagged = (e: ChangeEvent): ChangeEvent =>
+      policy?.tags.length ? { ...e, tags: [...policy.tags] } : e;
+    const keyedHash = hashIsSecret(change.path, rule.secret);
+    const raw = tagged(
+      keyedHash
+        ? withKeyedHashes(genericEvent(
+          {
+            ...change,
+            before: this.keyed(change.path, change.before),
+            after: this.keyed(change.path, change.after),
+          },
+          this.opts.hostname,
+          new Date(),
+          policy?.severity,
+        ))
+        : genericEvent(change, this.opts.hostname, new Date(), policy?.severity),
+    );
     const events: ChangeEvent[] = [raw];
-    const c = semanticConsumer(rule.consumer);
-    if (c) {
+    // What the baseline keeps as this file's meaning.
+    let storedSnap = afterSnap;
+    const c = rule.secret ? undefined : semanticConsumer(rule.consumer);
+    if (rule.secret) {
+      const lines = secretLineCounts(before?.snapshot, afterSnap);
+      raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
+    } else if (c && change.after && afterSnap === undefined) {
+      // The file is there but its meaning could not be read (too large, binary or
+      // unreadable): say so, and keep the last meaning as the baseline, so that
+      // whatever was added meanwhile is reported once it can be read again.
+      // Diffing against nothing would report every account removed and hide
+      // the one added (a passwd padded past the parse limit).
+      storedSnap = before?.snapshot;
+      const type = change.after.type;
+      const why = type && type !== "file"
+        ? `it is a ${type}, not a regular file`
+        : change.after.size > MAX_PARSE_BYTES
+        ? `it is ${change.after.size} bytes, over the ${MAX_PARSE_BYTES >> 20} MiB parse limit`
+        : "its content could not be read";
+      events.push(tagged(semanticEvent(
+        {
+          action: `${rule.consumer}_unreadable`,
+          message: `${change.path}: its meaning is not checked: ${why}`,
+        },
+        change,
+        rule.consumer,
+        this.opts.hostname,
+        new Date(),
+        "high",
+      )));
+    } else if (c) {
       let semantic: SemanticEvent[] = [];
       try {
         semantic = c.diff(change.path, before?.snapshot, afterSnap, this.opts.ctx);
@@ -135,16 +217,22 @@ export class ChangePipeline {
         );
       }
       for (const s of semantic) {
-        events.push(semanticEvent(s, change, rule.consumer, this.opts.hostname));
+        const e = semanticEvent(s, change, rule.consumer, this.opts.hostname);
+        const floor = policy?.severity;
+        events.push(tagged(
+          floor && SEVERITY_LEVELS.indexOf(floor) > SEVERITY_LEVELS.indexOf(severityOf(e))
+            ? semanticEvent(s, change, rule.consumer, this.opts.hostname, new Date(), floor)
+            : e,
+        ));
       }
     } else if (change.kind === "file") {
       const diff = textLineDiff(before?.snapshot, afterSnap);
       if (diff) raw.bpfink = { ...raw.bpfink, diff };
     }
-    const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
+    const rec = change.after ? this.recordOf(change.path, change.after, storedSnap) : undefined;
     const queued = this.opts.store.commit([[change.path, rec]], events);
     this.opts.deliver(events, queued.map((q) => q.id));
-    this.#followIncludes(change.path, afterSnap);
+    this.#followIncludes(change.path, storedSnap);
   }
 
   /** Delivers what a previous run committed but did not deliver. */
@@ -180,36 +268,53 @@ function eventType(action: string): string[] {
   return subject ? [subject, verb] : [verb];
 }
 
-/** The change event for one semantic change. */
+/**
+ * The change event for one semantic change. ECS places: the account acted
+ * upon in `user.target.*` (a group in `group.*`), the actor in `user.*` and
+ * `process.*`.
+ */
 export function semanticEvent(
   s: SemanticEvent,
   change: FileChange,
   consumer: string,
   hostname: string,
   now = new Date(),
+  severity?: SeverityLevel,
 ): ChangeEvent {
-  const who = attribution(change.cause);
-  return {
-    "@timestamp": now.toISOString(),
-    event: {
-      id: crypto.randomUUID(),
-      action: s.action,
-      category: CATEGORY[consumer] ?? ["file"],
-      type: eventType(s.action),
-      kind: "event",
-      reason: change.reason,
-      module: "bpfink",
-      dataset: `bpfink.${consumer}`,
+  const actor = actorEcs(change.cause);
+  const target = s.fields?.user;
+  const user = actor.fields.user || target
+    ? { ...actor.fields.user, ...(target ? { target: { ...target } } : {}) }
+    : undefined;
+  return withEnvelope(
+    {
+      "@timestamp": now.toISOString(),
+      event: {
+        id: crypto.randomUUID(),
+        action: s.action,
+        category: CATEGORY[consumer] ?? ["file"],
+        type: eventType(s.action),
+        kind: "event",
+        reason: change.unattributed
+          ? `${change.reason}: no process named, ${change.unattributed}`
+          : change.reason,
+        module: "bpfink",
+        dataset: `bpfink.${consumer}`,
+      },
+      file: { path: displayPath(change.path), ...pathParts(displayPath(change.path)) },
+      ...(actor.fields.process ? { process: actor.fields.process } : {}),
+      ...(actor.fields.container ? { container: actor.fields.container } : {}),
+      ...(user ? { user } : {}),
+      ...(s.fields?.group ? { group: { ...s.fields.group } } : {}),
+      message: s.message,
+      bpfink: {
+        consumer,
+        ...actor.extra,
+        ...(s.changes ? { changes: s.changes } : {}),
+        ...(s.source ? { source: s.source } : {}),
+      },
     },
-    file: { path: change.path },
-    ...(who.process ? { process: { ...who.process, user: who.user } } : {}),
-    ...s.fields,
-    host: { hostname },
-    message: s.message,
-    bpfink: {
-      consumer,
-      ...(s.changes ? { changes: s.changes } : {}),
-      ...(s.source ? { source: s.source } : {}),
-    },
-  };
+    hostname,
+    severity,
+  );
 }

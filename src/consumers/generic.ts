@@ -5,10 +5,11 @@
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
-import { attribution } from "../events/attribution.ts";
 import type { FileAction, FileChange } from "../events/file_change.ts";
 import type { FileState } from "../watch/file_state.ts";
-import { devString } from "../watch/inode_key.ts";
+import { actorEcs, fileEcs, withEnvelope } from "../events/ecs_event.ts";
+import type { SeverityLevel } from "../events/severity.ts";
+import { displayPath, hasEscapes, pathBytesBase64 } from "../watch/path_bytes.ts";
 
 const TYPES: Record<FileAction, string[]> = {
   created: ["creation"],
@@ -16,6 +17,8 @@ const TYPES: Record<FileAction, string[]> = {
   attributes_changed: ["change"],
   replaced: ["change"],
   deleted: ["deletion"],
+  moved: ["change"],
+  touched: ["change"],
 };
 
 const VERBS: Record<FileAction, string> = {
@@ -24,24 +27,17 @@ const VERBS: Record<FileAction, string> = {
   attributes_changed: "attributes changed",
   replaced: "replaced",
   deleted: "deleted",
+  moved: "moved",
+  touched: "touched, unchanged,",
 };
 
-/** ECS `file` fields of a state. */
+/** ECS `file` fields of a state (see {@link fileEcs}). */
 export function fileFields(
   path: string,
   s: FileState | undefined,
+  kind?: "file" | "dir",
 ): NonNullable<ChangeEvent["file"]> {
-  if (!s) return { path };
-  return {
-    path,
-    inode: String(s.id.ino),
-    device: devString(s.id.dev),
-    size: s.size,
-    mode: (s.mode & 0o7777).toString(8).padStart(4, "0"),
-    uid: s.uid,
-    gid: s.gid,
-    ...(s.sha256 ? { hash: { sha256: s.sha256 } } : {}),
-  };
+  return fileEcs(path, s, kind);
 }
 
 /** Attributes that differ between two states, from → to. */
@@ -78,38 +74,68 @@ export function attributeChanges(
   return out;
 }
 
-/** The change event for one file change. */
-export function genericEvent(c: FileChange, hostname: string, now = new Date()): ChangeEvent {
+/** What a non-regular entry is, for the message ("a symlink to /x"). */
+function kindNote(c: FileChange): string {
+  const s = c.after ?? c.before;
+  if (!s?.type || s.type === "file") return "";
+  if (s.type === "symlink") return ` (symlink to ${displayPath(s.linkTarget ?? "?")})`;
+  return ` (${s.type})`;
+}
+
+/** The change event for one file change; `severity` overrides the default level. */
+export function genericEvent(
+  c: FileChange,
+  hostname: string,
+  now = new Date(),
+  severity?: SeverityLevel,
+): ChangeEvent {
   const who = c.cause ? ` by ${c.cause.comm}[${c.cause.tgid}]` : "";
   const before = c.before;
-  return {
-    "@timestamp": now.toISOString(),
-    event: {
-      id: crypto.randomUUID(),
-      action: c.action,
-      category: ["file"],
-      type: TYPES[c.action],
-      kind: "event",
-      reason: c.reason,
-      module: "bpfink",
-      dataset: "bpfink.file",
+  const actor = actorEcs(c.cause);
+  return withEnvelope(
+    {
+      "@timestamp": now.toISOString(),
+      event: {
+        id: crypto.randomUUID(),
+        action: c.action,
+        category: ["file"],
+        type: TYPES[c.action],
+        kind: "event",
+        reason: c.unattributed ? `${c.reason}: no process named, ${c.unattributed}` : c.reason,
+        module: "bpfink",
+        dataset: "bpfink.file",
+      },
+      file: fileFields(c.path, c.after ?? c.before, c.kind),
+      ...actor.fields,
+      message: c.fromPath
+        ? `${displayPath(c.fromPath)} ${VERBS[c.action]} to ${displayPath(c.path)}${who}`
+        : `${displayPath(c.path)} ${VERBS[c.action]}${kindNote(c)}${who}`,
+      bpfink: {
+        consumer: "generic",
+        ...(hasEscapes(c.path) ? { path_bytes: pathBytesBase64(c.path) } : {}),
+        ...(c.fromPath ? { from_path: displayPath(c.fromPath) } : {}),
+        ...actor.extra,
+        ...(before && c.after ? { before: fileFields(c.path, before, c.kind) } : {}),
+        ...(before && c.after && c.action !== "replaced"
+          ? {
+            changes: [
+              ...attributeChanges(before, c.after),
+              ...(c.xattr ? [{ field: "xattr", from: null, to: "set or removed" }] : []),
+            ],
+          }
+          : {}),
+        ...(before?.sha256 && c.after?.sha256 && c.action !== "moved"
+          ? { content_changed: before.sha256 !== c.after.sha256 }
+          : {}),
+        ...(c.folded > 1 ? { folded_events: c.folded } : {}),
+        ...(c.otherWriters
+          ? {
+            other_writers: c.otherWriters.map((w) => ({ pid: w.tgid, name: w.comm, exe: w.exe })),
+          }
+          : {}),
+      },
     },
-    file: fileFields(c.path, c.after ?? c.before),
-    ...attribution(c.cause),
-    host: { hostname },
-    message: `${c.path} ${VERBS[c.action]}${who}`,
-    bpfink: {
-      consumer: "generic",
-      ...(before && c.after ? { before: fileFields(c.path, before) } : {}),
-      ...(before && c.after && c.action !== "replaced"
-        ? {
-          changes: [
-            ...attributeChanges(before, c.after),
-            ...(c.xattr ? [{ field: "xattr", from: null, to: "set or removed" }] : []),
-          ],
-        }
-        : {}),
-      ...(c.folded > 1 ? { folded_events: c.folded } : {}),
-    },
-  };
+    hostname,
+    severity,
+  );
 }

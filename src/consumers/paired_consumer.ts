@@ -22,7 +22,10 @@ type Snapshot = { kind: string; entries: unknown[] };
 
 /**
  * A consumer over `first` and `second`; a file whose name is `second.kind`
- * (or its `-` backup) is read as the second, any other as the first.
+ * is read as the second, any other as the first. The backups shadow-utils
+ * keep (`passwd-`, `shadow-`, ...) hold the previous content: they are
+ * watched as plain files (the raw event reports them) and never give a
+ * semantic event, nor is their content kept (it may hold hashes).
  */
 export function pairedConsumer<A, B>(
   name: string,
@@ -30,18 +33,20 @@ export function pairedConsumer<A, B>(
   second: PairedKind<B>,
 ): Consumer {
   const pick = (path: string): PairedKind<unknown> =>
-    (new RegExp(`^${second.kind}(-|$)`).test(basename(path)) ? second : first) as PairedKind<
-      unknown
-    >;
+    (basename(path) === second.kind ? second : first) as PairedKind<unknown>;
+  const backups = new Set([`${first.kind}-`, `${second.kind}-`]);
+  const isBackup = (path: string) => backups.has(basename(path));
   return {
     name,
-    snapshot(path: string, text: string, ctx: ConsumerContext): Snapshot {
+    snapshot(path: string, text: string, ctx: ConsumerContext): Snapshot | undefined {
+      if (isBackup(path)) return undefined;
       const k = pick(path);
       const r = k.parse(text, ctx.fingerprint);
       reportErrors(path, r.errors, ctx);
       return { kind: k.kind, entries: r.entries };
     },
     diff(path: string, before: unknown, after: unknown) {
+      if (isBackup(path)) return [];
       const k = pick(path);
       const entries = (
         s: unknown,

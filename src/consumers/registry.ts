@@ -11,6 +11,7 @@ import { accessConsumer } from "./access_consumer.ts";
 import type { Consumer } from "./consumer.ts";
 import { groupsConsumer } from "./groups_consumer.ts";
 import { sudoersConsumer } from "./sudoers_consumer.ts";
+import { sudoSkipsInDir } from "../parsers/sudoers.ts";
 import { usersConsumer } from "./users_consumer.ts";
 
 const BY_NAME: Record<string, ConsumerName> = {
@@ -22,12 +23,20 @@ const BY_NAME: Record<string, ConsumerName> = {
   "access.conf": "access",
 };
 
-/** The consumer name a path gets when none is configured. */
+/**
+ * The consumer name a path gets when none is configured. The backups
+ * shadow-utils keep (`passwd-`, `shadow-`, `group-`, `gshadow-`) go to
+ * their database's consumer, which reports them as plain files only and
+ * keeps none of their content (they may hold hashes). Files in a
+ * `sudoers.d` that sudo's includedir skips (a name ending in `~` or holding
+ * a `.`) are generic: sudo never reads them.
+ */
 export function consumerNameFor(path: string): ConsumerName {
-  // The backups shadow-utils keep (passwd-, shadow-) read the same way.
   const name = basename(path).replace(/-$/, "");
   if (BY_NAME[name]) return BY_NAME[name];
-  if (basename(dirname(path)) === "sudoers.d") return "sudoers";
+  if (basename(dirname(path)) === "sudoers.d") {
+    return sudoSkipsInDir(basename(path)) ? "generic" : "sudoers";
+  }
   return "generic";
 }
 

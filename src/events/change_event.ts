@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { AgentFields, HostFields } from "./ecs_host.ts";
+
 /** Who caused a change, as far as the kernel told us. */
 export interface ProcessInfo {
   pid: number;
@@ -15,16 +17,50 @@ export interface ProcessInfo {
   thread?: { id: number };
   name: string;
   parent?: { pid: number };
+  /** Full path only; when only the file name is known it is under `bpfink.process`. */
   executable?: string;
-  /** cgroup id (kernel) and path (from /proc, when the process was still there). */
+  /** Kernel cgroup (attribution only; moved to `bpfink.process.cgroup` in events). */
   cgroup?: { id: string; path?: string };
-  /** The acting user, on semantic events (where `user` is the user acted upon). */
-  user?: { id?: string; effective?: { id?: string }; audit?: { id?: string } };
+}
+
+/** An ECS user: the actor at the top level, the account acted upon under `target`. */
+export interface EcsUser {
+  id?: string;
+  name?: string;
+  effective?: { id?: string; name?: string };
+  /** The account an IAM event acts upon. */
+  target?: { id?: string; name?: string };
+  /** Login uid (attribution only; moved to `bpfink.user.audit` in events). */
+  audit?: { id?: string };
+}
+
+/** ECS `file` fields. uid and gid are keywords (strings), as ECS types them. */
+export interface EcsFile {
+  path: string;
+  name?: string;
+  directory?: string;
+  extension?: string;
+  /** `file`, `dir`, `symlink`, `fifo`, `socket`, `chardev`, `blockdev`. */
+  type?: string;
+  /** A symlink's target (never followed). */
+  target_path?: string;
+  inode?: string;
+  device?: string;
+  size?: number;
+  mode?: string;
+  uid?: string;
+  gid?: string;
+  owner?: string;
+  group?: string;
+  mtime?: string;
+  ctime?: string;
+  hash?: { sha256?: string };
 }
 
 /** One semantic or raw change, ready for outputs. */
 export interface ChangeEvent {
   "@timestamp": string;
+  ecs?: { version: string };
   event: {
     /** Unique per event; a redelivered event keeps its id, so receivers can drop duplicates. */
     id: string;
@@ -37,23 +73,21 @@ export interface ChangeEvent {
     reason?: string;
     module: "bpfink";
     dataset?: string;
+    /** Elastic's risk scale: 21 low, 47 medium, 73 high, 99 critical (1 for info). */
+    severity?: number;
+    outcome?: "success" | "failure" | "unknown";
   };
-  file?: {
-    path: string;
-    inode?: string;
-    device?: string;
-    size?: number;
-    mode?: string;
-    uid?: number;
-    gid?: number;
-    hash?: { sha256?: string };
-  };
+  file?: EcsFile;
   process?: ProcessInfo;
-  user?: { id?: string; name?: string; effective?: { id?: string }; audit?: { id?: string } };
+  user?: EcsUser;
   group?: { id?: string; name?: string };
+  related?: { user?: string[] };
   container?: { id: string };
-  host?: { hostname: string };
+  host?: HostFields;
+  agent?: AgentFields;
   message?: string;
+  /** ECS tags: the watch's `tags`. */
+  tags?: string[];
   /** bpfink-specific detail: consumer, what changed from → to, kernel object, counters. */
   bpfink?: Record<string, unknown>;
 }

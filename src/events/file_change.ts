@@ -9,7 +9,15 @@ import type { FimEvent } from "../bpf/fim_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 
 /** What happened to the path. */
-export type FileAction = "created" | "modified" | "attributes_changed" | "replaced" | "deleted";
+export type FileAction =
+  | "created"
+  | "modified"
+  | "attributes_changed"
+  | "replaced"
+  | "deleted"
+  | "moved"
+  /** The kernel saw a rename, link or truncate of the path, and the re-read found it as before. */
+  | "touched";
 
 /** Why the change was noticed. */
 export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";
@@ -18,6 +26,8 @@ export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";
 export interface FileChange {
   action: FileAction;
   path: string;
+  /** For `moved`: the path before the move. */
+  fromPath?: string;
   kind: "file" | "dir";
   /** The configured path this came from. */
   root: string;
@@ -25,9 +35,13 @@ export interface FileChange {
   after?: FileState;
   /** The kernel event that best explains the change (undefined for rescans). */
   cause?: FimEvent;
+  /** Other processes whose kernel events were folded into this change (one event each). */
+  otherWriters?: FimEvent[];
   /** How many kernel events were folded into this change. */
   folded: number;
   reason: ChangeReason;
+  /** Why no process is named although the change was seen live (the kernel could not tie it to one). */
+  unattributed?: string;
   /** An extended attribute was set or removed (seen by the kernel; values are not read). */
   xattr?: boolean;
 }

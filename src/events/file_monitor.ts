@@ -6,18 +6,20 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { type FimEvent, FimOp } from "../bpf/fim_event.ts";
+import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../bpf/fim_event.ts";
+import { lstat } from "../watch/native_fs.ts";
+import { basename } from "node:path";
 import {
   type FileState,
   readFileState,
   stateChanged,
   withoutContent,
 } from "../watch/file_state.ts";
-import type { InodeId } from "../watch/inode_key.ts";
+import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
 import type { WatchEntry, WatchSet } from "../watch/watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
+import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
 
 /** Options for the monitor. */
@@ -34,8 +36,8 @@ export interface FileMonitorOptions {
   warn: (message: string) => void;
   /** While a process holds a watched file mapped shared and writable, re-read it this often. */
   mappedPollMs?: number;
-  /** Whether a new file found in watched directory `dir` is to be watched (include/exclude); default yes. */
-  admits?: (dir: WatchEntry, path: string) => boolean;
+  /** Whether a new entry found in watched directory `dir` is to be watched (include/exclude); default yes. */
+  admits?: (dir: WatchEntry, path: string, isDir: boolean) => boolean;
 }
 
 interface PathQueue {
@@ -44,9 +46,11 @@ interface PathQueue {
   dirty: boolean;
   causes: FimEvent[];
   reason: ChangeReason;
+  unattributed?: string;
 }
 
 const NAME_OPS = new Set([
+  FimOp.NewEntry,
   FimOp.Rename,
   FimOp.Unlink,
   FimOp.Create,
@@ -59,8 +63,37 @@ const NAME_OPS = new Set([
 
 const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
 
-/** Most files one directory listing adopts; the rest wait for the next listing. */
-const MAX_ADOPTED_PER_LISTING = 10_000;
+/** Kernel operations that are reported even when the re-read finds nothing changed. */
+const TOUCH_OPS = new Set([FimOp.Rename, FimOp.Link, FimOp.Truncate, FimOp.PathTruncate]);
+
+/** A watched directory to list again, and why. */
+interface DirtyDir {
+  /** The kernel events that named an entry of this directory, by name (the latest each). */
+  byName: Map<string, FimEvent>;
+  reason: ChangeReason;
+  /** Why no process is named for an entry no event named. */
+  unattributed?: string;
+}
+
+/** Why an entry found by listing a directory has no process. */
+const LISTED = "found by listing its directory; no kernel event named it";
+
+/** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
+const UNPLACED_REARM_MS = 200;
+
+/** Whether `path` still has the inode and ns timestamps of `state` (lstat only, no read). */
+function sameStamps(state: FileState | undefined, path: string): boolean {
+  let st;
+  try {
+    st = lstat(path);
+  } catch {
+    return false;
+  }
+  if (!state || !st) return !state && !st;
+  return st.ino === state.id.ino && st.dev === state.id.dev &&
+    (state.ctimeNs === undefined || st.ctimeNs === state.ctimeNs) &&
+    (state.mtimeNs === undefined || st.mtimeNs === state.mtimeNs);
+}
 
 /** Turns kernel events into file changes. */
 export class FileMonitor {
@@ -70,6 +103,33 @@ export class FileMonitor {
   /** Paths mapped shared+writable → the processes (tgid) that mapped them, with the mapping event. */
   readonly #mapped = new Map<string, Map<number, FimEvent>>();
   #mappedTimer?: ReturnType<typeof setInterval>;
+  /** Watched directories whose listing may have changed, synced together (so a rename is one move). */
+  readonly #dirtyDirs = new Map<string, DirtyDir>();
+  #syncTimer?: ReturnType<typeof setTimeout>;
+  #syncing?: Promise<void>;
+  /** Set by stop(): nothing new starts, and what runs does not schedule more. */
+  #stopped = false;
+  /** Re-reads in flight (stop() waits for them before the kernel side closes). */
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Kernel events for paths the first baseline had not read yet. */
+  readonly #held = new Map<string, FimEvent[]>();
+
+  /**
+   * The first baseline read `path`: events the kernel sent before that read
+   * are re-checked against it now (a rename or link the read already
+   * includes is reported as touched, with its process).
+   */
+  baselined(path: string): void {
+    const entry = this.watch.get(path);
+    if (entry) entry.awaitingBaseline = false;
+    const held = this.#held.get(path);
+    if (!held) return;
+    this.#held.delete(path);
+    for (const c of held) this.schedule(path, c, "live");
+  }
+
+  /** Paths added with a state already (new directories): report them as created. */
+  readonly #fresh = new Set<string>();
 
   constructor(readonly watch: WatchSet, readonly opts: FileMonitorOptions) {
     this.#settleMs = opts.settleMs ?? 2;
@@ -77,8 +137,11 @@ export class FileMonitor {
 
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(raw: FimEvent): void {
+    if (this.#stopped) return;
+    if (raw.op === FimOp.Mount) return this.#onMount(raw);
+    if (raw.dev === 0 && raw.dirIno === 0n && NAME_OPS.has(raw.op)) return this.#onUnplaced(raw);
     // Look the process up now, while it most likely still exists.
-    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe) };
+    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe, raw.startNs) };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
       e.op === FimOp.MmapWrite || e.op === FimOp.Xattr
@@ -92,19 +155,194 @@ export class FileMonitor {
       }
       return;
     }
-    if (e.op === FimOp.Create) {
-      const dir = this.watch.dirOfInode({ dev: e.dev, ino: e.dirIno });
-      if (dir && e.name) {
-        const child = join(dir.path, e.name);
-        if (!this.watch.get(child)) {
-          if (this.opts.admits?.(dir, child) === false) return;
-          this.watch.add(child, "file", dir.root);
-        }
-        this.schedule(child, e, "live");
-      }
+    if (!NAME_OPS.has(e.op) || !e.name) return;
+    // An entry event names its directory by inode: exact, never by basename.
+    for (const dirPath of this.watch.keys.dirPathsOf({ dev: e.dev, ino: e.dirIno })) {
+      const child = dirPath === "/" ? `/${e.name}` : `${dirPath}/${e.name}`;
+      const entry = this.watch.get(child);
+      const dir = this.watch.get(dirPath);
+      const dirWatched = dir?.kind === "dir" && !dir.shallow;
+      // Whether a directory inside the tree still exists, or moved, is for its
+      // parent's listing to say (a rename is then one move, not a deletion).
+      if (entry && !(entry.kind === "dir" && dirWatched)) this.schedule(child, e, "live");
+      if (dirWatched) this.markDirty(dirPath, e, "live");
     }
-    if (NAME_OPS.has(e.op)) {
-      for (const p of this.watch.pathsNamed(e.name)) this.schedule(p, e, "live");
+  }
+
+  readonly #rearmTimers = new Set<ReturnType<typeof setTimeout>>();
+
+  /**
+   * Re-arms a coalesced kernel key after `ms` (unplaced paths, mounts): at
+   * most one event per period. What the kernel folded into the pending key
+   * meanwhile is covered by checking once more right after re-arming.
+   */
+  #rearmLater(id: InodeId, ms: number, recheck: () => void): void {
+    const t = setTimeout(() => {
+      this.#rearmTimers.delete(t);
+      if (this.#stopped) return;
+      this.opts.rearm(id);
+      recheck();
+    }, ms);
+    this.#rearmTimers.add(t);
+  }
+
+  /**
+   * A path-based change the kernel could not place on a directory (a ".."
+   * on the way, a symlinked directory, a path too long), with a watched
+   * basename. The kernel says nothing exact about it, so no process is
+   * named: check the candidates by inode and ns timestamps, and re-read only
+   * those that changed.
+   */
+  #onUnplaced(e: FimEvent): void {
+    this.#rearmLater(
+      { dev: FIM_DEV_UNPLACED, ino: e.ino },
+      UNPLACED_REARM_MS,
+      () => this.#checkUnplaced(e),
+    );
+    this.#checkUnplaced(e);
+  }
+
+  #checkUnplaced(e: FimEvent): void {
+    const why = "the kernel could not place the path on a directory (.., symlink or long path)";
+    const candidates = e.name
+      ? this.watch.pathsNamed(e.name)
+      : this.watch.entries().map((x) => x.path);
+    const dirs = new Set<string>();
+    for (const p of candidates) {
+      const entry = this.watch.get(p);
+      if (!entry) continue;
+      if (!sameStamps(entry.state, p)) this.schedule(p, undefined, "live", why);
+      const parent = this.watch.inWatchedDir(p);
+      if (parent) dirs.add(parent.path);
+    }
+    for (const d of dirs) {
+      if (!sameStamps(this.watch.get(d)?.state, d)) this.markDirty(d, undefined, "live", why);
+    }
+  }
+
+  /**
+   * mount, umount or move_mount: what a watched path resolves to may have
+   * changed. Place every directory again for the kernel, and re-read the
+   * paths whose inode is not the one watched.
+   */
+  #onMount(e: FimEvent): void {
+    this.#rearmLater(
+      { dev: FIM_DEV_MOUNT, ino: 0n },
+      UNPLACED_REARM_MS,
+      () => this.#checkMounts(e),
+    );
+    this.#checkMounts(e);
+  }
+
+  #checkMounts(e: FimEvent): void {
+    const why = `a mount changed what the path resolves to (${e.comm} [${e.tgid}] mounted)`;
+    this.watch.keys.refresh();
+    for (const entry of this.watch.entries()) {
+      if (!sameStamps(entry.state, entry.path)) this.schedule(entry.path, undefined, "live", why);
+    }
+  }
+
+  /** Lists watched directory `dir` again soon (with the others marked meanwhile). */
+  markDirty(
+    dir: string,
+    cause: FimEvent | undefined,
+    reason: ChangeReason,
+    unattributed?: string,
+  ): void {
+    if (this.#stopped) return;
+    let d = this.#dirtyDirs.get(dir);
+    if (!d) {
+      d = { byName: new Map(), reason, unattributed };
+      this.#dirtyDirs.set(dir, d);
+    }
+    if (cause?.name && NAME_OPS.has(cause.op)) d.byName.set(cause.name, cause);
+    if (this.#syncTimer === undefined && !this.#syncing) {
+      this.#syncTimer = setTimeout(() => this.#startSync(), this.#settleMs);
+    }
+  }
+
+  #startSync(): void {
+    this.#syncTimer = undefined;
+    this.#syncing = this.#syncDirs()
+      .catch((e) => this.opts.warn(`directory sync: ${e instanceof Error ? e.message : e}`))
+      .finally(() => {
+        this.#syncing = undefined;
+        if (this.#stopped) return;
+        if (this.#dirtyDirs.size) this.#startSync();
+        else if (this.#queues.size === 0) this.#wakeIdle();
+      });
+  }
+
+  /**
+   * Lists every dirty directory and reports what the tree gained and lost:
+   * new entries as created (with the event that made them), renamed
+   * directories as moved, vanished names re-read (deleted or replaced). A new
+   * directory under a recursive watch is put in the kernel's map first and
+   * listed after, so nothing created in it in between is missed.
+   */
+  async #syncDirs(): Promise<void> {
+    const changed = new Map<string, DirtyDir>();
+    while (this.#dirtyDirs.size) {
+      const [dir, why] = this.#dirtyDirs.entries().next().value!;
+      this.#dirtyDirs.delete(dir);
+      const entry = this.watch.get(dir);
+      if (!entry) continue;
+      const diff = this.watch.syncDir(
+        dir,
+        (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
+      );
+      if (!diff) continue;
+      const causeOf = (path: string) => why.byName.get(basename(path));
+      const unattributed = why.unattributed ?? LISTED;
+      for (const m of diff.moved) {
+        const e = this.watch.get(m.to);
+        const cause = causeOf(m.to);
+        this.opts.emit({
+          action: "moved",
+          path: m.to,
+          fromPath: m.from,
+          kind: "dir",
+          root: e?.root ?? entry.root,
+          before: e?.state,
+          after: e?.state,
+          cause,
+          folded: 1,
+          reason: why.reason,
+          ...(cause ? {} : { unattributed }),
+        });
+        // Anything that changed under the old name while it moved.
+        this.markDirty(m.to, undefined, why.reason, LISTED);
+      }
+      for (const a of diff.added) {
+        const added = this.watch.get(a.path);
+        if (added?.kind === "dir" && !added.shallow) {
+          const st = await readFileState(a.path).catch(() => undefined);
+          this.watch.setState(a.path, st);
+          this.#fresh.add(a.path);
+          // What is in it already was made before its watch took effect: the kernel
+          // named no process for it.
+          const maker = causeOf(a.path);
+          this.markDirty(
+            a.path,
+            undefined,
+            why.reason,
+            maker
+              ? `made before its new directory was watched (the directory was made by ${maker.comm} [${maker.tgid}])`
+              : why.unattributed ?? "made before its new directory was watched",
+          );
+        }
+        this.schedule(a.path, causeOf(a.path), why.reason, unattributed);
+      }
+      for (const c of diff.changed) changed.set(c, why);
+    }
+    for (const [p, why] of changed) {
+      if (!this.watch.get(p)) continue; // moved away in this batch
+      const cause = why.byName.get(basename(p));
+      const unattributed = why.unattributed ?? LISTED;
+      this.schedule(p, cause, why.reason, unattributed);
+      for (const below of this.watch.subtree(p)) {
+        this.schedule(below, cause, why.reason, unattributed);
+      }
     }
   }
 
@@ -133,6 +371,10 @@ export class FileMonitor {
         }
         if (!alive) procs.delete(tgid);
         this.schedule(path, e, "live");
+        // The mapping may live on in a child forked after the mmap: follow it there.
+        if (!alive && procs.size === 0) {
+          for (const pid of mappingHolders({ dev: e.dev, ino: e.ino })) procs.set(pid, e);
+        }
       }
       if (procs.size === 0) this.#mapped.delete(path);
     }
@@ -143,12 +385,19 @@ export class FileMonitor {
   }
 
   /** Queues a re-read of `path`. */
-  schedule(path: string, cause: FimEvent | undefined, reason: ChangeReason): void {
+  schedule(
+    path: string,
+    cause: FimEvent | undefined,
+    reason: ChangeReason,
+    unattributed?: string,
+  ): void {
+    if (this.#stopped) return;
     let q = this.#queues.get(path);
     if (!q) {
       q = { dirty: false, causes: [], reason };
       this.#queues.set(path, q);
     }
+    if (!cause && unattributed) q.unattributed = unattributed;
     if (cause && q.causes.length < 64) q.causes.push(cause);
     if (q.running) {
       q.dirty = true;
@@ -163,28 +412,57 @@ export class FileMonitor {
     q.timer = undefined;
     const causes = q.causes.splice(0);
     const reason = q.reason;
-    q.running = this.#process(path, causes, reason)
+    const unattributed = q.unattributed;
+    q.unattributed = undefined;
+    const running = this.#process(path, causes, reason, unattributed)
       .catch((e) => this.opts.warn(`${path}: ${e instanceof Error ? e.message : e}`))
       .finally(() => {
         q.running = undefined;
+        this.#inFlight.delete(running);
+        if (this.#stopped) return;
         if (q.dirty || q.causes.length) {
           q.dirty = false;
           q.timer = setTimeout(() => this.#run(path), this.#settleMs);
         } else {
           this.#queues.delete(path);
-          if (this.#queues.size === 0) this.#wakeIdle();
+          if (this.#queues.size === 0 && !this.#syncing && this.#syncTimer === undefined) {
+            this.#wakeIdle();
+          }
         }
       });
+    q.running = running;
+    this.#inFlight.add(running);
   }
 
-  async #process(path: string, causes: FimEvent[], reason: ChangeReason): Promise<void> {
+  async #process(
+    path: string,
+    causes: FimEvent[],
+    reason: ChangeReason,
+    unattributed?: string,
+  ): Promise<void> {
     const entry = this.watch.get(path);
     if (!entry) return;
-    const before = entry.state;
-    if (before) this.opts.rearm(before.id);
+    if (entry.awaitingBaseline) {
+      // The first baseline has not read it yet: compare against that read, never
+      // against nothing (which would say "created" for a file that existed).
+      const held = this.#held.get(path) ?? [];
+      held.push(...causes);
+      this.#held.set(path, held);
+      return;
+    }
+    const fresh = this.#fresh.delete(path);
+    const before = fresh ? undefined : entry.state;
+    if (entry.state) this.opts.rearm(entry.state.id);
     let after: FileState | undefined;
     try {
       after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      // A new inode (replaced, created) enters the kernel map only now: read it
+      // once more under watch, so a write that raced the first read is in the
+      // second one or sends an event.
+      if (after && (!before || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
+        this.watch.setState(path, withoutContent(after));
+        after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      }
     } catch (e) {
       this.opts.warn(
         `cannot read ${path}: ${e instanceof Error ? e.message : e}; keeping the last known state`,
@@ -192,19 +470,33 @@ export class FileMonitor {
       return;
     }
     if (after?.readError) this.opts.warn(`cannot read ${path}: ${after.readError}`);
-    let action = classify(entry.kind, before, after);
+    let action: FileAction | undefined = classify(entry.kind, before, after);
     // Some file systems (tmpfs before 6.6) set an extended attribute without
     // touching ctime: the kernel saw it succeed, so report it.
     const xattr = causes.some((c) => XATTR_OPS.has(c.op));
     if (!action && xattr && entry.kind === "file" && before && after) {
       action = "attributes_changed";
     }
+    // The kernel saw the name renamed, linked or truncated and the re-read finds the
+    // same inode, stamps and content: still say so (nothing the kernel saw is silent).
+    if (
+      !action && entry.kind === "file" && before && after && causes.some((c) => TOUCH_OPS.has(c.op))
+    ) {
+      action = "touched";
+    }
     this.watch.setState(path, after && withoutContent(after));
-    if (entry.kind === "dir" && after) await this.#adoptNewFiles(entry, causes, reason);
+    if (entry.kind === "dir" && !entry.shallow && after) {
+      this.markDirty(path, undefined, reason);
+    }
     if (!action) return;
     // A file found by expanding a directory is dropped once deleted; a configured
     // path stays watched by name, so its re-creation is reported.
-    if (action === "deleted" && entry.path !== entry.root) this.watch.remove(path);
+    if (action === "deleted" && entry.path !== entry.root) {
+      for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
+      this.watch.remove(path);
+    }
+    const cause = pickCause(action, causes);
+    const others = otherWriters(cause, causes);
     this.opts.emit({
       action,
       path,
@@ -212,38 +504,13 @@ export class FileMonitor {
       root: entry.root,
       before,
       after,
-      cause: pickCause(action, causes),
+      cause,
+      ...(others.length ? { otherWriters: others } : {}),
       folded: causes.length,
       reason,
+      ...(causes.length === 0 && unattributed && reason === "live" ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
     });
-  }
-
-  /**
-   * Lists a watched directory and watches the files in it that are not
-   * watched yet: each is then reported as created (with the cause that led
-   * here, such as the rename that moved it in). This is how a file moved into
-   * the directory under a new name is found, live or on reconcile.
-   */
-  async #adoptNewFiles(dir: WatchEntry, causes: FimEvent[], reason: ChangeReason): Promise<void> {
-    let adopted = 0;
-    try {
-      for await (const d of Deno.readDir(dir.path)) {
-        if (!d.isFile) continue;
-        const child = join(dir.path, d.name);
-        if (this.watch.get(child) || this.opts.admits?.(dir, child) === false) continue;
-        if (adopted++ >= MAX_ADOPTED_PER_LISTING) {
-          this.opts.warn(
-            `${dir.path}: more than ${MAX_ADOPTED_PER_LISTING} new files; the rest are adopted on the next listing`,
-          );
-          return;
-        }
-        this.watch.add(child, "file", dir.root);
-        this.schedule(child, causes.find((c) => NAME_OPS.has(c.op)) ?? causes[0], reason);
-      }
-    } catch (e) {
-      this.opts.warn(`cannot list ${dir.path}: ${e instanceof Error ? e.message : e}`);
-    }
   }
 
   /** Re-reads every watched path (after dropped events, or on a timer). */
@@ -253,7 +520,9 @@ export class FileMonitor {
 
   /** Resolves when no path is waiting or being re-read. */
   idle(): Promise<void> {
-    if (this.#queues.size === 0) return Promise.resolve();
+    if (this.#queues.size === 0 && !this.#syncing && this.#syncTimer === undefined) {
+      return Promise.resolve();
+    }
     return new Promise((r) => this.#idleWaiters.push(r));
   }
 
@@ -263,13 +532,24 @@ export class FileMonitor {
     for (const r of w) r();
   }
 
-  /** Cancels pending work (on shutdown). */
-  stop(): void {
+  /**
+   * Cancels pending work (on shutdown) and resolves once the re-reads and the
+   * directory listing in flight have ended: after that nothing touches the
+   * kernel side, which may then close.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#mappedTimer !== undefined) clearInterval(this.#mappedTimer);
     this.#mapped.clear();
     for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
+    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
+    for (const t of this.#rearmTimers) clearTimeout(t);
+    this.#rearmTimers.clear();
+    this.#syncTimer = undefined;
+    this.#dirtyDirs.clear();
     this.#queues.clear();
     this.#wakeIdle();
+    await Promise.allSettled([...this.#inFlight, this.#syncing]);
   }
 }
 
@@ -294,4 +574,17 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
   const byFd = causes.find((c) => !NAME_OPS.has(c.op));
   if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
   return byName ?? byFd;
+}
+
+/** One event per process (pid and start time) among `causes`, other than `cause`'s. */
+function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
+  const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
+  const others: FimEvent[] = [];
+  for (const c of causes) {
+    const k = `${c.tgid}:${c.startNs}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    others.push(c);
+  }
+  return others;
 }

@@ -3,6 +3,8 @@
  * carry in full: the executable's path and the cgroup (with a container id
  * when the cgroup path names one). Read from /proc right away, best effort:
  * a process that already exited keeps what the kernel sent (the exe basename).
+ * The kernel event names the process by pid and start time: /proc is trusted
+ * only while its stat shows that start time, and the cache is keyed by both.
  *
  * @module
  */
@@ -32,15 +34,48 @@ export function cgroupPathOf(text: string): string | undefined {
   return line ? line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1) : undefined;
 }
 
-const cache = new Map<number, { at: number; exeBase: string; details: ProcessDetails }>();
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on every Linux ABI bpfink runs on). */
+const USER_HZ = 100n;
+
+/** The start time (field 22, clock ticks since boot) in /proc/PID/stat text. */
+export function startTicksOf(statText: string): bigint | undefined {
+  // The name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  const rest = statText.slice(statText.lastIndexOf(")") + 2).split(" ");
+  const v = rest[22 - 3];
+  return v && /^\d+$/.test(v) ? BigInt(v) : undefined;
+}
+
+/**
+ * Whether /proc/`tgid` is still the process that started at `startNs` (boot-time
+ * ns, as the kernel event carries it). Undefined when it cannot tell.
+ */
+export function sameProcess(tgid: number, startNs: bigint): boolean | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${tgid}/stat`);
+  } catch {
+    return false; // exited: whatever holds the pid later is another process
+  }
+  const ticks = startTicksOf(text);
+  return ticks === undefined ? undefined : ticks === startNs / (1_000_000_000n / USER_HZ);
+}
+
+const cache = new Map<string, { at: number; exeBase: string; details: ProcessDetails }>();
 const CACHE_MS = 2000;
 
-/** Reads details for `tgid`, checking that /proc still shows the same executable. */
-export function processDetails(tgid: number, exeBase: string): ProcessDetails {
+/**
+ * Reads details for process `tgid` that started at `startNs` (0n: unknown),
+ * trusting /proc only while it shows that very process. The cache is keyed by
+ * (pid, start time), so a reused pid never inherits another process's details.
+ */
+export function processDetails(tgid: number, exeBase: string, startNs = 0n): ProcessDetails {
   const now = Date.now();
-  const hit = cache.get(tgid);
+  const key = `${tgid}:${startNs}`;
+  const hit = cache.get(key);
   if (hit && hit.exeBase === exeBase && now - hit.at < CACHE_MS) return hit.details;
   const details: ProcessDetails = {};
+  // The pid may already belong to another process: then /proc says nothing about ours.
+  if (startNs !== 0n && sameProcess(tgid, startNs) === false) return details;
   try {
     const exe = Deno.readLinkSync(`/proc/${tgid}/exe`).replace(/ \(deleted\)$/, "");
     // The pid may already belong to another program: trust /proc only when the names agree.
@@ -58,7 +93,9 @@ export function processDetails(tgid: number, exeBase: string): ProcessDetails {
   } catch {
     // exited
   }
+  // Read between two checks: a pid reused while /proc was read is caught too.
+  if (startNs !== 0n && sameProcess(tgid, startNs) === false) return {};
   if (cache.size > 4096) cache.clear();
-  cache.set(tgid, { at: now, exeBase, details });
+  cache.set(key, { at: now, exeBase, details });
   return details;
 }

@@ -1,5 +1,12 @@
-import { assertEquals } from "../../test/assert.ts";
-import { cgroupPathOf, containerIdOf, processDetails } from "./process_details.ts";
+import { assert, assertEquals } from "../../test/assert.ts";
+import { tempDir } from "../../test/helpers.ts";
+import {
+  cgroupPathOf,
+  containerIdOf,
+  processDetails,
+  sameProcess,
+  startTicksOf,
+} from "./process_details.ts";
 
 const ID = "4f1c9c7b3e2a1d0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f";
 
@@ -18,8 +25,64 @@ Deno.test("the cgroup v2 line wins; v1 files fall back to their first line", () 
   assertEquals(cgroupPathOf(""), undefined);
 });
 
+Deno.test("the start time is field 22 of /proc/PID/stat, whatever the process name holds", () => {
+  const fields = Array.from({ length: 50 }, (_, i) => String(i + 3)).join(" ");
+  assertEquals(startTicksOf(`77 (a) b) (c) ${fields}`), 22n);
+  assertEquals(startTicksOf("77 (x) R"), undefined);
+});
+
 Deno.test("details of this very process: its executable and cgroup", () => {
   const d = processDetails(Deno.pid, Deno.execPath().split("/").at(-1)!);
   assertEquals(d.executable, Deno.realPathSync(Deno.execPath()));
   assertEquals(typeof d.cgroup, "string");
+});
+
+/** Start time of live process `pid` in ns, as the kernel event carries it (clock ticks × 10 ms). */
+function startNsOf(pid: number): bigint {
+  return startTicksOf(Deno.readTextFileSync(`/proc/${pid}/stat`))! * 10_000_000n;
+}
+
+Deno.test("a reused pid never inherits the details of the process that had it before", async () => {
+  await using dir = await tempDir();
+  // Two programs with one basename, in two places: only the path tells them apart.
+  for (const d of ["a", "b"]) {
+    await Deno.mkdir(`${dir.path}/${d}`);
+    await Deno.copyFile("/bin/sleep", `${dir.path}/${d}/sleep`);
+    await Deno.chmod(`${dir.path}/${d}/sleep`, 0o755);
+  }
+  const spawn = (d: string) =>
+    new Deno.Command(`${dir.path}/${d}/sleep`, { args: ["30"], stdout: "null" }).spawn();
+  const first = spawn("a");
+  const pid = first.pid;
+  const firstStart = startNsOf(pid);
+  assertEquals(processDetails(pid, "sleep", firstStart).executable, `${dir.path}/a/sleep`);
+  first.kill("SIGKILL");
+  await first.status;
+  // /proc/PID/stat counts in 10 ms ticks: let the second start in a later one.
+  await new Promise((r) => setTimeout(r, 30));
+  // Hand the same pid to another process (other processes may take it first: retry).
+  let second: Deno.ChildProcess | undefined;
+  for (let i = 0; i < 200 && !second; i++) {
+    Deno.writeTextFileSync("/proc/sys/kernel/ns_last_pid", String(pid - 1));
+    const c = spawn("b");
+    if (c.pid === pid) second = c;
+    else {
+      c.kill("SIGKILL");
+      await c.status;
+    }
+  }
+  assert(second, `pid ${pid} was never handed out again`);
+  try {
+    const secondStart = startNsOf(pid);
+    assert(secondStart !== firstStart, "both processes started in the same clock tick");
+    // The control: the first process's own (cached) details stay its own.
+    assertEquals(processDetails(pid, "sleep", firstStart).executable, `${dir.path}/a/sleep`);
+    assertEquals(processDetails(pid, "sleep", secondStart).executable, `${dir.path}/b/sleep`);
+    // An event of the first process not looked up in time: /proc now shows another process.
+    assertEquals(sameProcess(pid, firstStart), false);
+    assertEquals(processDetails(pid, "", firstStart), {});
+  } finally {
+    second.kill("SIGKILL");
+    await second.status;
+  }
 });

@@ -6,7 +6,8 @@
  */
 import { type FimEvent, FimOp } from "../bpf/fim_event.ts";
 import { type FimKernel, WatchFlag } from "../bpf/fim_kernel.ts";
-import { inodeOf, kernelName } from "../watch/inode_key.ts";
+import { kernelIdentity } from "./kernel_identity.ts";
+import { DirKeys } from "../watch/kernel_keys.ts";
 
 /** The outcome of one canary run. */
 export interface CanaryResult {
@@ -45,11 +46,12 @@ export async function runCanary(k: FimKernel, timeoutMs = 2000): Promise<CanaryR
   const previous = k.onEvent;
   k.onEvent = (e) => seen.push(e);
   let id;
+  const keys = new DirKeys(k);
   try {
     await Deno.writeTextFile(path, "canary\n");
-    id = inodeOf(await Deno.stat(path));
+    id = kernelIdentity.inodeOf(path, await Deno.stat(path));
     k.watchInode(id, WatchFlag.file);
-    k.watchName(name);
+    keys.ref(dir, name);
     const t0 = performance.now();
     const f = await Deno.open(path, { write: true, append: true });
     await f.write(new TextEncoder().encode("write\n"));
@@ -65,7 +67,7 @@ export async function runCanary(k: FimKernel, timeoutMs = 2000): Promise<CanaryR
     await Deno.rename(`${dir}/next`, path);
     const renamed = await waitFor(
       seen,
-      (e) => e.op === FimOp.Rename && e.name === kernelName(name),
+      (e) => e.op === FimOp.Rename && e.name === name,
       timeoutMs,
     );
     if (!renamed) {
@@ -74,7 +76,7 @@ export async function runCanary(k: FimKernel, timeoutMs = 2000): Promise<CanaryR
     return { ok: true, writeMs };
   } finally {
     if (id) k.unwatchInode(id);
-    k.unwatchName(name);
+    keys.unref(dir, name);
     k.onEvent = previous;
     await Deno.remove(dir, { recursive: true });
   }

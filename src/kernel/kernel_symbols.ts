@@ -50,8 +50,11 @@ export function scanKallsyms(text: string, onFunction: (name: string) => void): 
     if (sp > i && sp + 3 < eol && text[sp + 2] === " ") {
       const type = text[sp + 1];
       if (type === "T" || type === "t") {
-        const tab = text.indexOf("\t", sp + 3);
-        onFunction(text.slice(sp + 3, tab >= 0 && tab < eol ? tab : eol));
+        // Search the line only: most lines have no tab, and a search past the line end
+        // would scan on to the module symbols at the end, once per line (minutes, not ms).
+        const line = text.slice(sp + 3, eol);
+        const tab = line.indexOf("\t");
+        onFunction(tab >= 0 ? line.slice(0, tab) : line);
       }
     }
     i = eol + 1;

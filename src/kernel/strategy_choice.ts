@@ -43,6 +43,10 @@ export interface ChoiceOptions {
   btfCustomPath?: string;
   /** Size of the watch maps. */
   maxWatches?: number;
+  /** Size of the pending map alone (tests). */
+  pendingEntries?: number;
+  /** Ring buffer bytes. */
+  ringBytes?: number;
   onEvent: (e: FimEvent) => void;
 }
 
@@ -71,6 +75,8 @@ function tryLoad(
     onEvent: opts.onEvent,
     btfCustomPath: opts.btfCustomPath,
     maxWatches: opts.maxWatches,
+    pendingEntries: opts.pendingEntries,
+    ringBytes: opts.ringBytes,
   };
   try {
     return { kernel: FimKernel.load(lib, name, bytes, base), alternate: false };

@@ -64,3 +64,70 @@ export function servePrometheus(registry: MetricsRegistry, listen: string): Metr
     close: () => server.shutdown(),
   };
 }
+
+/** An endpoint that keeps trying to bind: a port taken by anyone never stops the agent. */
+export interface RetryingMetricsEndpoint {
+  /** The endpoint once bound (undefined while the port is taken). */
+  readonly current: MetricsEndpoint | undefined;
+  /** Resolves when bound (never rejects). */
+  readonly bound: Promise<MetricsEndpoint>;
+  /** Stops retrying and listening. */
+  close(): Promise<void>;
+}
+
+/** Reports a bind failure and its recovery (the agent's FaultBoard). */
+export interface BindFaults {
+  fault(part: string, error: unknown, consequence: string): void;
+  recovered(part: string, what?: string): void;
+}
+
+/**
+ * Serves `registry` on `listen`, like `servePrometheus`, but a failure to
+ * bind (the port already taken, even by an unprivileged user; the address
+ * not there yet) is an accessory fault: reported through `faults`, then
+ * retried with backoff (1 s doubling up to `maxDelayMs`) until it binds or
+ * `close()` is called. A malformed `listen` still throws: that is a config error.
+ */
+export function servePrometheusRetrying(
+  registry: MetricsRegistry,
+  listen: string,
+  faults: BindFaults,
+  opts: { firstDelayMs?: number; maxDelayMs?: number } = {},
+): RetryingMetricsEndpoint {
+  parseListen(listen);
+  let current: MetricsEndpoint | undefined;
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let resolveBound!: (e: MetricsEndpoint) => void;
+  const bound = new Promise<MetricsEndpoint>((r) => (resolveBound = r));
+  let delay = opts.firstDelayMs ?? 1000;
+  const attempt = () => {
+    timer = undefined;
+    if (closed) return;
+    try {
+      current = servePrometheus(registry, listen);
+      faults.recovered("metrics_endpoint", `serving ${current.url}`);
+      resolveBound(current);
+    } catch (e) {
+      faults.fault(
+        "metrics_endpoint",
+        new Error(`cannot listen on ${listen}: ${e instanceof Error ? e.message : e}`),
+        "monitoring goes on without the endpoint; retrying",
+      );
+      timer = setTimeout(attempt, delay);
+      delay = Math.min(delay * 2, opts.maxDelayMs ?? 60_000);
+    }
+  };
+  attempt();
+  return {
+    get current() {
+      return current;
+    },
+    bound,
+    async close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await current?.close();
+    },
+  };
+}

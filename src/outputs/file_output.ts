@@ -8,6 +8,8 @@
  */
 import type { ChangeEvent } from "../events/change_event.ts";
 import { QueuedOutput, type QueueOptions } from "./queued_output.ts";
+import { dirname } from "node:path";
+import { assertTrusted, ensureTrustedDir } from "../store/trusted_file.ts";
 
 const encoder = new TextEncoder();
 
@@ -29,6 +31,12 @@ export class FileOutput extends QueuedOutput {
     if (this.#reopen) this.#closeFile();
     this.#writing = true;
     try {
+      // A trusted file: its directory is made (0700) if missing, and no link is followed.
+      if (!this.#file) {
+        await null; // never inside write(): file-system checks run on the sender's turn
+        ensureTrustedDir(dirname(this.path), "file output");
+        assertTrusted(this.path, { what: "file output" });
+      }
       this.#file ??= await Deno.open(this.path, {
         append: true,
         create: true,

@@ -25,10 +25,31 @@ import {
   RetryAfterError,
 } from "./queued_output.ts";
 
-/** The request body and content type for a batch in `format`. */
+/** The data stream elastic_bulk writes to when no `index` is configured (`logs-<dataset>-<namespace>`). */
+export const DEFAULT_ELASTIC_INDEX = "logs-bpfink-default";
+
+/** Loki labels of an event: few values each (job, host, event.action, severity level). */
+export function lokiLabels(e: ChangeEvent): Record<string, string> {
+  const host = e.host?.hostname ?? "";
+  const severity = typeof e.bpfink?.severity === "string" ? e.bpfink.severity : "";
+  return {
+    job: "bpfink",
+    ...(host ? { host } : {}),
+    action: e.event.action,
+    ...(severity ? { severity } : {}),
+  };
+}
+
+/**
+ * The request body and content type for a batch in `format`. Elastic bulk
+ * lines are `create` actions with `_index` and `_id` = event.id, so data
+ * streams (which take only `create`) accept them and a retried line is a 409,
+ * not a second copy.
+ */
 export function httpBody(
   format: HttpOutputConfig["format"],
   batch: ChangeEvent[],
+  index = DEFAULT_ELASTIC_INDEX,
 ): { body: string; type: string } {
   switch (format) {
     case "json_array":
@@ -36,7 +57,9 @@ export function httpBody(
     case "elastic_bulk":
       return {
         body: batch.map((e) =>
-          `${JSON.stringify({ index: { _id: e.event.id } })}\n${JSON.stringify(e)}\n`
+          `${JSON.stringify({ create: { _index: index, _id: e.event.id } })}\n${
+            JSON.stringify(e)
+          }\n`
         ).join(""),
         type: "application/x-ndjson",
       };
@@ -54,21 +77,17 @@ export function httpBody(
         type: "application/json",
       };
     case "loki": {
-      const streams = new Map<string, [string, string][]>();
+      const streams = new Map<string, { stream: Record<string, string>; values: string[][] }>();
       for (const e of batch) {
-        const host = e.host?.hostname ?? "";
+        const stream = lokiLabels(e);
+        const key = JSON.stringify(stream);
         const ns = `${BigInt(Date.parse(e["@timestamp"]) || Date.now()) * 1_000_000n}`;
-        const values = streams.get(host) ?? [];
-        values.push([ns, JSON.stringify(e)]);
-        streams.set(host, values);
+        const s = streams.get(key) ?? { stream, values: [] };
+        s.values.push([ns, JSON.stringify(e)]);
+        streams.set(key, s);
       }
       return {
-        body: JSON.stringify({
-          streams: [...streams].map(([host, values]) => ({
-            stream: { job: "bpfink", ...(host ? { host } : {}) },
-            values,
-          })),
-        }),
+        body: JSON.stringify({ streams: [...streams.values()] }),
         type: "application/json",
       };
     }
@@ -133,7 +152,7 @@ export class HttpOutput extends QueuedOutput {
   }
 
   protected async send(batch: ChangeEvent[], signal: AbortSignal): Promise<BatchResult | void> {
-    const { body, type } = httpBody(this.cfg.format, batch);
+    const { body, type } = httpBody(this.cfg.format, batch, this.cfg.index);
     const r = await fetch(this.cfg.url, {
       method: "POST",
       body,

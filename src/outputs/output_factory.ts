@@ -7,6 +7,7 @@ import type { OutputConfig } from "../config/config_types.ts";
 import { FileOutput } from "./file_output.ts";
 import { HttpOutput } from "./http_output.ts";
 import { JsonLinesOutput } from "./json_lines.ts";
+import { NatsOutput } from "./nats_output.ts";
 import type { Output } from "./output.ts";
 import { SyslogOutput } from "./syslog_output.ts";
 import { TerminalOutput } from "./terminal.ts";
@@ -22,8 +23,17 @@ export function createOutput(cfg: OutputConfig): Output {
     case "file":
       return new FileOutput(cfg.path, cfg.buffer);
     case "syslog":
-      return new SyslogOutput(cfg.transport, cfg.address, cfg.appName, cfg.facility, cfg.buffer);
+      return new SyslogOutput(
+        cfg.transport,
+        cfg.address,
+        cfg.appName,
+        cfg.facility,
+        cfg.buffer,
+        cfg.sdId ? { sdId: cfg.sdId } : {},
+      );
     case "http":
       return new HttpOutput(cfg);
+    case "nats":
+      return new NatsOutput(cfg);
   }
 }

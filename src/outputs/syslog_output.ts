@@ -6,14 +6,15 @@
  *     <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG
  *
  * MSG is the event as JSON, MSGID is `event.action`, and the structured data
- * `[bpfink@32473 id="…" action="…" path="…"]` repeats the fields a syslog
- * filter needs. A message longer than `maxMessageBytes` is shrunk so that MSG
+ * `[origin software="bpfink" swVersion="…"]`, plus, with an operator's
+ * `sd_id`, an element repeating the fields a syslog filter needs. A message longer than `maxMessageBytes` is shrunk so that MSG
  * stays valid JSON (long strings and arrays are cut, `bpfink.truncated` is
  * set). Connections are opened lazily and reopened with backoff after an
  * error; what cannot be delivered is counted as dropped.
  *
  * @module
  */
+import denoJson from "../../deno.json" with { type: "json" };
 import type { ChangeEvent } from "../events/change_event.ts";
 import { QueuedOutput, type QueueOptions } from "./queued_output.ts";
 
@@ -49,8 +50,27 @@ export const FACILITIES: Readonly<Record<string, number>> = {
  */
 export const MAX_MESSAGE_BYTES = 8192;
 
-/** The SD-ID of bpfink's structured data (32473 is the documentation enterprise number, RFC 5612). */
-export const SD_ID = "bpfink@32473";
+/**
+ * Structured data. RFC 5424 §7.2.2 keeps SD-IDs without `@` for names IANA
+ * registered, and a private SD-ID must be `name@<private enterprise number>`
+ * of whoever defines it. bpfink has no enterprise number of its own (and
+ * 32473 is the number reserved for documentation, RFC 5612), so by default it
+ * sends only the registered `origin` element (software and version), which
+ * every receiver may rely on; an operator who owns a number sets `sd_id`
+ * (e.g. `bpfink@<their PEN>`) to add an element with the event's id, action,
+ * reason, severity and path. MSGID and the JSON MSG carry everything anyway.
+ */
+const SD_ID_SYNTAX = /^[^\s=\]"@]{1,32}@\d+(\.\d+)*$/;
+
+/** Checks an operator's SD-ID (`name@PEN`, RFC 5424 §7.2.2); throws with the reason. */
+export function checkSdId(sdId: string): string {
+  if (!SD_ID_SYNTAX.test(sdId) || sdId.length > 32 || /[^\x21-\x7e]/.test(sdId)) {
+    throw new Error(
+      `syslog sd_id must be name@<private enterprise number> (RFC 5424 7.2.2), at most 32 printable characters, not "${sdId}"`,
+    );
+  }
+  return sdId;
+}
 
 /** Severity: warning for identity and privilege changes and alerts, info for the start record, notice otherwise. */
 export function severity(e: ChangeEvent): number {
@@ -69,6 +89,10 @@ export interface Rfc5424Options {
   procId: number | string;
   /** Largest message in bytes (header included). */
   maxBytes: number;
+  /** A private SD-ID (`name@PEN`) for bpfink's own element; none by default. */
+  sdId?: string;
+  /** bpfink's version, for the `origin` element. */
+  swVersion?: string;
 }
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$/;
@@ -82,17 +106,23 @@ function headerField(s: string | number | undefined, max: number): string {
 /** A PARAM-VALUE: `"`, `\` and `]` escaped (RFC 5424 section 6.3.3). */
 const sdValue = (s: string) => s.replace(/[\\"\]]/g, (c) => `\\${c}`);
 
-function structuredData(e: ChangeEvent): string {
-  const params: [string, string | undefined][] = [
-    ["id", e.event.id],
-    ["action", e.event.action],
-    ["reason", e.event.reason],
-    ["path", e.file?.path],
-  ];
-  return `[${SD_ID}${
+function element(id: string, params: [string, string | undefined][]): string {
+  return `[${id}${
     params.filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => ` ${k}="${sdValue(v!)}"`)
       .join("")
   }]`;
+}
+
+function structuredData(e: ChangeEvent, o: Rfc5424Options): string {
+  const origin = element("origin", [["software", "bpfink"], ["swVersion", o.swVersion]]);
+  if (!o.sdId) return origin;
+  return origin + element(o.sdId, [
+    ["id", e.event.id],
+    ["action", e.event.action],
+    ["reason", e.event.reason],
+    ["severity", e.bpfink?.severity as string | undefined],
+    ["path", e.file?.path],
+  ]);
 }
 
 /** The header and structured data, up to MSG (ends with a space). */
@@ -101,7 +131,7 @@ function headerOf(e: ChangeEvent, o: Rfc5424Options): string {
   const ts = RFC3339.test(e["@timestamp"]) ? e["@timestamp"] : new Date().toISOString();
   return `<${pri}>1 ${ts} ${headerField(e.host?.hostname || o.hostname, 255)} ${
     headerField(o.appName, 48)
-  } ${headerField(o.procId, 128)} ${headerField(e.event.action, 32)} ${structuredData(e)} `;
+  } ${headerField(o.procId, 128)} ${headerField(e.event.action, 32)} ${structuredData(e, o)} `;
 }
 
 /** JSON of `e` with strings cut to `maxString` characters and arrays to `maxItems` entries. */
@@ -143,7 +173,9 @@ export function formatRfc5424(e: ChangeEvent, o: Rfc5424Options): Uint8Array {
     "@timestamp": e["@timestamp"],
     event: e.event,
     ...(e.file ? { file: { path: e.file.path } } : {}),
+    ...(e.ecs ? { ecs: e.ecs } : {}),
     ...(e.host ? { host: e.host } : {}),
+    ...(e.agent ? { agent: e.agent } : {}),
     bpfink: { truncated: true },
   };
   return cutUtf8(encoder.encode(head + JSON.stringify(bare)), o.maxBytes);
@@ -345,6 +377,8 @@ export interface SyslogOptions extends Partial<QueueOptions> {
   maxMessageBytes?: number;
   /** HOSTNAME for events without `host.hostname` (default `Deno.hostname()`). */
   hostname?: string;
+  /** A private SD-ID, `name@PEN` (see {@link checkSdId}). */
+  sdId?: string;
 }
 
 /** Sends events to syslog. */
@@ -386,6 +420,8 @@ export class SyslogOutput extends QueuedOutput {
       hostname: opts.hostname ?? Deno.hostname(),
       procId: Deno.pid,
       maxBytes: opts.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+      swVersion: denoJson.version,
+      ...(opts.sdId ? { sdId: checkSdId(opts.sdId) } : {}),
     };
     if (transport === "unix") {
       if (!address.startsWith("/")) {

@@ -1,11 +1,13 @@
 /**
  * One readable line per change, for people watching a terminal: time,
- * action, path, process name and pid, uid. Colored only on a TTY.
+ * action, path, process name and pid, the acting uid, and a highlight for
+ * uid-0 accounts, NOPASSWD and new sudo rules. Colored only on a TTY.
  *
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
 import type { Output } from "./output.ts";
+import { highlightText } from "./terminal_highlight.ts";
 
 const encoder = new TextEncoder();
 
@@ -18,20 +20,47 @@ const COLORS: Record<string, string> = {
   started: "36",
 };
 
-/** Formats one event as a terminal line (without the newline). */
+/**
+ * `s` made safe for one terminal line: control characters (C0, DEL, C1:
+ * newlines, carriage returns, ESC and with it every ANSI sequence), the
+ * Unicode line separators and bidi overrides, and lone surrogates (what is
+ * left of invalid UTF-8) are written as visible escapes (`\n`, `\x1b`,
+ * `\u202e`); a backslash is doubled so an escape cannot be forged either.
+ */
+export function escapeTerminal(s: string): string {
+  return s.replace(
+    // deno-lint-ignore no-control-regex
+    /[\\\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => {
+      if (c === "\\") return "\\\\";
+      if (c === "\n") return "\\n";
+      if (c === "\r") return "\\r";
+      if (c === "\t") return "\\t";
+      const code = c.charCodeAt(0);
+      return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, "0")}`
+        : `\\u${code.toString(16).padStart(4, "0")}`;
+    },
+  );
+}
+
+/** Formats one event as a terminal line (without the newline); every field is escaped. */
 export function formatLine(e: ChangeEvent, color: boolean): string {
-  const t = e["@timestamp"].slice(11, 23);
+  const esc = (v: unknown) => escapeTerminal(String(v ?? ""));
+  const t = esc(e["@timestamp"].slice(11, 23));
   const paint = (code: string | undefined, s: string) =>
     color && code ? `\x1b[${code}m${s}\x1b[0m` : s;
-  const action = paint(COLORS[e.event.action] ?? "1", e.event.action.padEnd(10));
+  const action = paint(COLORS[e.event.action] ?? "1", esc(e.event.action).padEnd(10));
   const what = e.event.action === "started" ? (e.message ?? "") : (e.file?.path ?? e.message ?? "");
-  const who = e.process ? ` ${e.process.name}[${e.process.pid}]` : "";
-  const uid = e.user?.id !== undefined ? ` uid=${e.user.id}` : "";
-  const why = e.event.reason && e.event.reason !== "live" ? paint("2", ` (${e.event.reason})`) : "";
+  const who = e.process ? ` ${esc(e.process.name)}[${esc(e.process.pid)}]` : "";
+  const uid = e.user?.id !== undefined ? ` uid=${esc(e.user.id)}` : "";
+  const why = e.event.reason && e.event.reason !== "live"
+    ? paint("2", ` (${esc(e.event.reason)})`)
+    : "";
   const detail = e.event.action === "started" || !e.message || e.message.startsWith(what + " ")
     ? ""
-    : `  ${e.message}`;
-  return `${t}  ${action} ${what}${who}${uid}${why}${detail}`;
+    : `  ${esc(e.message)}`;
+  return `${t}  ${action} ${esc(what)}${who}${uid}${why}${highlightText(e, color)}${detail}`;
 }
 
 /** Writes one line per event to stdout. */

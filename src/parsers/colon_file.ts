@@ -1,102 +1,217 @@
 /**
- * The colon-separated databases (passwd, shadow, group, gshadow): numbered
- * records with a fixed field count. Comments and NIS compat lines (`+`/`-`)
- * are kept out of the records.
+ * The colon-separated databases (passwd, shadow, group, gshadow), read the
+ * way glibc's files backend (`getpwnam`, `getspnam`, `getgrnam`,
+ * `getsgnam`) reads them, so that bpfink sees every account the system
+ * sees. The rules below were found by experiment with `getent` on a copy
+ * bind-mounted over the real file, and are checked the same way by
+ * `nss_differential_test.ts`:
+ *
+ * - A line ends at a newline or at the first NUL byte (a C string). A
+ *   trailing `\r` is part of the last field (`/bin/sh\r` is a shell).
+ * - Leading white space (space, TAB, `\n\v\f\r`) is skipped; a line that is
+ *   then empty or starts with `#` is no entry. (On a line cut by a NUL or
+ *   the last line without a newline, glibc then repeats the line's last
+ *   characters, as many as it skipped: reproduced, see `databaseLines`.)
+ * - Text fields run to the next `:`; a missing text field at the end of the
+ *   line is empty (`alice:x:0:0` is an account with uid 0 and no shell).
+ *   The last text field of passwd (the shell) and the last list of group
+ *   and gshadow (the members) run to the end of the line, colons included.
+ * - Any name is a name: empty, with blanks, TABs or control characters,
+ *   starting with `+` or `-` (under the files backend a `+name` line is an
+ *   account named `+name`).
+ * - Numbers are read like C's `strtoul`: white space, then an optional `+`
+ *   or `-`, then decimal digits (at least one), computed modulo 2⁶⁴
+ *   (`-0` is 0, `-18446744073709551615` is 1); a value above 2³²−1 or a
+ *   number followed by anything but `:` or the end of the line rejects the
+ *   line. A required number (uid, gid) missing rejects the line.
  *
  * @module
  */
-import { numberedLines, type ParseError, pushError } from "./parse_result.ts";
+import { type ParseError, pushError } from "./parse_result.ts";
+import { MAX_TEXT_CHARS } from "./parse_result.ts";
 
-/**
- * The portable user or group name: letters, digits, `_ . @ -` (not first),
- * an optional trailing `$` (Samba machine accounts). glibc itself accepts
- * any name, so other printable names are kept (an account named `r00t ` with
- * uid 0 must still be reported) with a warning.
- */
+/** The portable user or group name: letters, digits, `_ . @ -` (not first), an optional trailing `$`. */
 const PORTABLE_NAME = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]*\$?$/;
-/** True when `s` holds a control character (C0, DEL, C1): never in a name, never echoed. */
-function hasControl(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
-}
-/** Longer names are refused (useradd allows 32). */
-const MAX_NAME = 256;
 
-/** One record with its line. */
-export interface ColonRecord {
+/** C's `isspace` in the C locale. */
+export function isCSpace(c: string | undefined): boolean {
+  return c === " " || c === "\t" || c === "\n" || c === "\v" || c === "\f" || c === "\r";
+}
+
+/** One line the C library would parse: its 1-based number and its text (from its first non-blank). */
+export interface DatabaseLine {
   line: number;
-  fields: string[];
+  text: string;
 }
 
 /**
- * Yields the records of exactly `count` fields in `text`; other lines become
- * errors that name the line but never quote it (it may hold a hash). Lazy,
- * so the caller's own errors stay in line order.
+ * The lines glibc parses in `text`: each cut at its first NUL, leading
+ * white space skipped, blank and `#` lines left out, `\r` kept. Lazy: a
+ * file of 16 million empty lines costs no memory. Text beyond
+ * `MAX_TEXT_CHARS` is reported and ignored, cut at a line end.
  */
-export function* colonRecords(
-  text: string,
-  count: number,
-  what: string,
-  errors: ParseError[],
-): Generator<ColonRecord> {
-  for (const { line, text: l } of numberedLines(text, errors)) {
-    if (l.trim() === "" || l.startsWith("#")) continue;
-    // NIS compat (`+name`, `+@netgroup`, `-name`): not a local entry. Left to
-    // the generic line diff, which sees every line.
-    if (l.startsWith("+") || l.startsWith("-")) continue;
-    const fields = splitColons(l, count);
-    if (fields === undefined) {
-      pushError(errors, {
-        line,
-        message: `${what} entry does not have ${count} fields`,
-      });
-      continue;
-    }
-    const name = fields[0];
-    if (name === "" || name.length > MAX_NAME || hasControl(name)) {
-      pushError(errors, { line, message: `${what} entry has an invalid name` });
-      continue;
-    }
-    if (!PORTABLE_NAME.test(name)) {
-      pushError(errors, { line, message: `${what} entry has an unusual name (kept)` });
-    }
-    yield { line, fields };
+export function* databaseLines(text: string, errors: ParseError[]): Generator<DatabaseLine> {
+  let body = text;
+  if (body.length > MAX_TEXT_CHARS) {
+    body = body.slice(0, Math.max(0, body.lastIndexOf("\n", MAX_TEXT_CHARS)));
+    pushError(errors, {
+      line: 0,
+      message: `file longer than ${MAX_TEXT_CHARS} characters: the rest is ignored`,
+    });
+  }
+  let n = 0;
+  for (let start = 0; start < body.length;) {
+    let end = body.indexOf("\n", start);
+    if (end < 0) end = body.length;
+    n++;
+    const physical = body.slice(start, end);
+    const newline = end < body.length;
+    start = end + 1;
+    // What the C library's line buffer holds: the line up to a NUL, or the
+    // line and its newline.
+    const nul = physical.indexOf("\0");
+    const buf = nul >= 0 ? physical.slice(0, nul) : newline ? physical + "\n" : physical;
+    let k = 0;
+    while (k < buf.length && isCSpace(buf[k])) k++;
+    if (k === buf.length || buf[k] === "#") continue;
+    // glibc quirk: skipping k leading blanks moves the text left but leaves
+    // the buffer's last k characters in place, so a line without a newline
+    // in its buffer (cut by a NUL, or the last line) is read with its last
+    // k characters repeated: "  a:x:0:0::/:/bin/sh" at the end of the file
+    // has the shell "/bin/sh/sh". Reproduced so bpfink reads what login reads.
+    let t = k === 0 ? buf : buf.slice(k) + buf.slice(buf.length - k);
+    const cut = t.indexOf("\n");
+    if (cut >= 0) t = t.slice(0, cut);
+    yield { line: n, text: t };
   }
 }
 
-/** Splits on `:` when there are exactly `count` fields (without splitting a line of 5000 colons). */
-function splitColons(l: string, count: number): string[] | undefined {
-  let colons = 0;
-  for (let i = l.indexOf(":"); i >= 0; i = l.indexOf(":", i + 1)) {
-    if (++colons >= count) return undefined;
+/** 2⁶⁴ − 1: what `strtoul` returns on overflow. */
+const ULONG_MAX = (1n << 64n) - 1n;
+const UINT32_MAX = 0xffffffff;
+
+/**
+ * A cursor over one line's fields with glibc's field rules. Every method
+ * consumes input; a method returning `undefined` means "glibc rejects the
+ * line".
+ */
+export class FieldCursor {
+  #i = 0;
+  constructor(readonly s: string) {}
+
+  /** True at the end of the line. */
+  get atEnd(): boolean {
+    return this.#i >= this.s.length;
   }
-  return colons === count - 1 ? l.split(":") : undefined;
+
+  /** A text field: up to the next `:` (consumed) or the end; empty at the end. */
+  text(): string {
+    let j = this.s.indexOf(":", this.#i);
+    if (j < 0) j = this.s.length;
+    const out = this.s.slice(this.#i, j);
+    this.#i = j < this.s.length ? j + 1 : j;
+    return out;
+  }
+
+  /** The rest of the line, colons included. */
+  rest(): string {
+    const out = this.s.slice(this.#i);
+    this.#i = this.s.length;
+    return out;
+  }
+
+  /** Skips C white space. */
+  skipSpace(): void {
+    while (this.#i < this.s.length && isCSpace(this.s[this.#i])) this.#i++;
+  }
+
+  /**
+   * A required number (uid, gid): `strtoul` rules, at most 2³²−1, followed
+   * by `:` (consumed) or the end (or only the end when `last`).
+   */
+  number(last = false): number | undefined {
+    const r = strtoul(this.s, this.#i);
+    if (r === undefined || r.value > UINT32_MAX) return undefined;
+    const next = this.s[r.end];
+    if (next === ":" && !last) this.#i = r.end + 1;
+    else if (next === undefined) this.#i = r.end;
+    else return undefined;
+    return r.value;
+  }
+
+  /**
+   * An optional number: an empty field (a `:` here) gives `empty`, the end
+   * of the line rejects, anything else is read as {@link number}.
+   * `null` is "rejected" (undefined is a legitimate `empty`).
+   */
+  optionalNumber<T>(empty: T, last = false): number | T | null {
+    if (this.atEnd) return null;
+    if (this.s[this.#i] === ":" && !last) {
+      this.#i++;
+      return empty;
+    }
+    return this.number(last) ?? null;
+  }
 }
 
-/** Parses a decimal id field (uid, gid); undefined unless 0 ≤ n ≤ 2³²−1. */
-export function parseId(s: string): number | undefined {
-  if (!/^\d{1,10}$/.test(s)) return undefined;
-  const n = Number(s);
-  return n <= 0xffffffff ? n : undefined;
+/**
+ * C's `strtoul(s + at, &end, 10)`: white space, a sign, digits; the value
+ * modulo 2⁶⁴ (negated for `-`), saturated to 2⁶⁴−1 on overflow. Undefined
+ * when there is no digit (glibc then rejects the line). Linear in the
+ * digits; exact where it matters (a value ≤ 2³²−1 after negation).
+ */
+export function strtoul(s: string, at: number): { value: number; end: number } | undefined {
+  let i = at;
+  while (i < s.length && isCSpace(s[i])) i++;
+  let negative = false;
+  if (s[i] === "+" || s[i] === "-") negative = s[i++] === "-";
+  const digitsFrom = i;
+  while (i < s.length && s[i] >= "0" && s[i] <= "9") i++;
+  if (i === digitsFrom) return undefined;
+  let first = digitsFrom;
+  while (first < i - 1 && s[first] === "0") first++;
+  let v: bigint;
+  if (i - first > 20) v = ULONG_MAX;
+  else {
+    v = BigInt(s.slice(first, i));
+    if (v > ULONG_MAX) v = ULONG_MAX;
+    else if (negative && v !== 0n) v = (1n << 64n) - v;
+  }
+  // Above 2³²−1 only "too large" matters: no caller accepts it.
+  return { value: v > BigInt(UINT32_MAX) ? UINT32_MAX + 1 : Number(v), end: i };
 }
 
-/** Parses an optional number field (empty = undefined), reporting garbage without quoting it. */
-export function optionalNumber(
-  s: string,
-  field: string,
-  line: number,
-  errors: ParseError[],
-): number | undefined {
-  if (s === "") return undefined;
-  if (/^-?\d{1,10}$/.test(s)) return Number(s);
-  pushError(errors, { line, message: `${field} is not a number` });
-  return undefined;
+/** True for a `+name` or `-name` entry (NIS compat under `compat`, a plain name under `files`). */
+export function isCompatName(name: string): boolean {
+  return name.startsWith("+") || name.startsWith("-");
 }
 
-/** A comma-separated member list without empty items or surrounding blanks. */
+/** Warns about a name that is not portable (it is kept: glibc returns it). */
+export function checkName(name: string, what: string, line: number, errors: ParseError[]): void {
+  if (PORTABLE_NAME.test(name)) return;
+  pushError(errors, {
+    line,
+    message: isCompatName(name)
+      ? `${what} entry is a NIS compat line: read as an entry of that name (as the files backend does)`
+      : `${what} entry has an unusual name (kept)`,
+  });
+}
+
+/**
+ * A comma-separated list as glibc splits it: leading white space of each
+ * item skipped, empty items dropped, trailing white space kept.
+ */
 export function memberList(s: string): string[] {
-  return s.split(",").map((m) => m.trim()).filter((m) => m.length > 0);
+  const out: string[] = [];
+  for (const raw of s.split(",")) {
+    let k = 0;
+    while (k < raw.length && isCSpace(raw[k])) k++;
+    if (k < raw.length) out.push(raw.slice(k));
+  }
+  return out;
+}
+
+/** The message for a line glibc rejects (never quoting it: it may hold a hash). */
+export function rejected(what: string, why: string): string {
+  return `${what} entry ignored by the C library too: ${why}`;
 }

@@ -4,9 +4,10 @@
  * inserted, duplicated and flipped bytes, huge lines, thousands of
  * separators and continuations, shuffled lines), for a bounded time per
  * parser. Each run checks:
- * - no throw, and no single parse + diff slower than 500 ms plus 1 ms per
- *   1,000 input characters read (a linear budget: big inputs may take
- *   linear time, anything super-linear blows it);
+ * - no throw, and no single parse + diff slower than 2 s plus 5 ms per
+ *   1,000 input characters read (a linear budget with room for a loaded
+ *   machine: big inputs may take linear time, anything super-linear, which
+ *   is seconds to hours on these sizes, blows it);
  * - no password field ever appears in what bpfink stores (the parse) or
  *   emits (the diffs): fresh secrets are planted in the password position
  *   of every line after mutation, so the check holds whatever shape the
@@ -33,7 +34,9 @@ import { diffSudoers } from "../semantics/sudoers.ts";
 import { diffPasswd, diffShadow } from "../semantics/users.ts";
 
 const MS = Number(Deno.env.get("BPFINK_FUZZ_MS") ?? 2000);
-const SLOW_MS = 500;
+const SLOW_MS = 2000;
+/** Inputs each fuzzer tries at the least. */
+const MIN_RUNS = 20;
 const BASE_SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
 
 type Rng = () => number;
@@ -205,7 +208,8 @@ function fuzz(name: string, offset: number, one: (r: Rng, run: number) => number
     const r = rng(seed);
     const end = performance.now() + MS;
     let runs = 0;
-    while (performance.now() < end) {
+    // At least MIN_RUNS inputs however slow the machine, then as many as fit in MS.
+    while (runs < MIN_RUNS || performance.now() < end) {
       const t0 = performance.now();
       let chars = 0;
       try {
@@ -214,7 +218,7 @@ function fuzz(name: string, offset: number, one: (r: Rng, run: number) => number
         throw new Error(`${name} failed on run ${runs} (BPFINK_FUZZ_SEED=${BASE_SEED}): ${e}`);
       }
       const took = performance.now() - t0;
-      const budget = SLOW_MS + chars / 1000;
+      const budget = SLOW_MS + (5 * chars) / 1000;
       assert(
         took < budget,
         `${name} took ${took.toFixed(0)} ms (budget ${
@@ -223,7 +227,6 @@ function fuzz(name: string, offset: number, one: (r: Rng, run: number) => number
       );
       runs++;
     }
-    assert(runs > 10, `${name}: only ${runs} runs`);
   });
 }
 

@@ -10,8 +10,12 @@ Deno.test("group: name, gid and members; blanks and empty members dropped", () =
   ]);
 });
 
-Deno.test("group: bad gid and field count are reported by line", () => {
-  const r = parseGroup("a:x:zz:\nb:x:1\nc:x:3:d\n");
-  assertEquals(r.entries.map((e) => e.name), ["c"]);
-  assertEquals(r.errors.map((e) => e.line), [1, 2]);
+Deno.test("group: a gid glibc rejects is reported by line; 3 fields and colons in members are fine", () => {
+  const r = parseGroup("a:x:zz:\nb:x:1\nc:x:3:d\ne:x\nf:x:-1:\ng:x: +7:a:b, c\t,\t d\n");
+  assertEquals(r.entries.map((e) => [e.name, e.gid, e.members]), [
+    ["b", 1, []],
+    ["c", 3, ["d"]],
+    ["g", 7, ["a:b", "c\t", "d"]],
+  ]);
+  assertEquals(r.errors.map((e) => e.line), [1, 4, 5]);
 });

@@ -25,9 +25,12 @@ Deno.test("gshadow: password state, admins and members", () => {
   assert(!JSON.stringify(r).includes("hashhash"));
 });
 
-Deno.test("gshadow: wrong field count is reported and never quoted", () => {
-  const r = parseGshadow("g:$6$s$SECRETSECRET:a\n", fp);
-  assertEquals(r.entries, []);
-  assertEquals(r.errors.map((e) => e.line), [1]);
+Deno.test("gshadow: every line is an entry (missing fields are empty), the hash never kept", () => {
+  const r = parseGshadow("g:$6$s$SECRETSECRET:a\nh\ni:!:x:y:z\n", fp);
+  assertEquals(r.entries.map((e) => [e.name, e.password?.state, e.admins, e.members]), [
+    ["g", "set", ["a"], []],
+    ["h", "empty", [], []],
+    ["i", "disabled", ["x"], ["y:z"]],
+  ]);
   assert(!JSON.stringify(r).includes("SECRET"));
 });

@@ -18,13 +18,51 @@ Deno.test("passwd: reads every field of an account", () => {
   }]);
 });
 
-Deno.test("passwd: comments, blank lines and NIS compat lines are not accounts", () => {
-  const r = parsePasswd("# comment\n\n+@netgroup\n-bob::::::\nroot:x:0:0:root:/root:/bin/sh\n", fp);
-  assertEquals(r.entries.map((e) => [e.name, e.line]), [["root", 5]]);
-  assertEquals(r.errors, []);
+Deno.test("passwd: comments and blank lines are not accounts; +name lines are (files backend)", () => {
+  const r = parsePasswd(
+    "# comment\n\n  \t# indented comment\n+@netgroup\n-bob::::::\nroot:x:0:0:root:/root:/bin/sh\n",
+    fp,
+  );
+  assertEquals(r.entries.map((e) => [e.name, e.uid, e.line]), [
+    ["+@netgroup", 0, 4],
+    ["-bob", 0, 5],
+    ["root", 0, 6],
+  ]);
 });
 
-Deno.test("passwd: malformed lines are reported with their number and parsing goes on", () => {
+Deno.test("passwd: every form glibc accepts gives the account (getpwnam gives uid 0 for each)", () => {
+  const r = parsePasswd(
+    [
+      "sp:x: 0:0::/root:/bin/bash",
+      "plus:x:+0:0::/root:/bin/bash",
+      "ta\tb:x:0:0::/root:/bin/bash",
+      "four:x:0:0",
+      "   lead:x:0:0::/:/bin/sh",
+      "minus0:x:-0:0::/:/bin/sh",
+      "colon:x:0:0::/:/bin/sh:extra",
+      ":x:0:0::/:/bin/sh",
+      "nul:x:0:0::/:/bin/sh\0ignored:rest",
+      "big:x:-18446744073709551615:0::/:/bin/sh",
+      "crlf:x:0:0::/:/bin/sh\r",
+    ].join("\n"),
+    fp,
+  );
+  assertEquals(r.entries.map((e) => [e.name, e.uid, e.shell]), [
+    ["sp", 0, "/bin/bash"],
+    ["plus", 0, "/bin/bash"],
+    ["ta\tb", 0, "/bin/bash"],
+    ["four", 0, ""],
+    ["lead", 0, "/bin/sh"],
+    ["minus0", 0, "/bin/sh"],
+    ["colon", 0, "/bin/sh:extra"],
+    ["", 0, "/bin/sh"],
+    ["nul", 0, "/bin/sh"],
+    ["big", 1, "/bin/sh"],
+    ["crlf", 0, "/bin/sh\r"],
+  ]);
+});
+
+Deno.test("passwd: lines glibc rejects are reported with their number and parsing goes on", () => {
   const r = parsePasswd(
     [
       "a:x:1:1::/:/bin/sh",
@@ -33,17 +71,18 @@ Deno.test("passwd: malformed lines are reported with their number and parsing go
       "c:x:1:-5::/:/bin/sh",
       "d:x:4294967296:1::/:/bin/sh",
       "e:x:4294967295:1::/:/bin/sh",
-      ":x:1:1::/:/bin/sh",
-      "f\u001b[2J:x:1:1::/:/bin/sh",
+      "f:x:1 :1::/:/bin/sh",
+      "g:x::1::/:/bin/sh",
+      "h:x:0x0:1::/:/bin/sh",
     ].join("\n"),
     fp,
   );
   assertEquals(r.entries.map((e) => e.name), ["a", "e"]);
-  assertEquals(r.errors.map((e) => e.line), [2, 3, 4, 5, 7, 8]);
+  assertEquals(r.errors.map((e) => e.line), [2, 3, 4, 5, 7, 8, 9]);
 });
 
 Deno.test("passwd: error messages never quote the line", () => {
-  const r = parsePasswd("bob:$6$SECRETSALT$SECRETHASHVALUE:1:1\n", fp);
+  const r = parsePasswd("bob:$6$SECRETSALT$SECRETHASHVALUE:1\n", fp);
   assertEquals(r.entries, []);
   assert(!JSON.stringify(r).includes("SECRET"), JSON.stringify(r));
 });
@@ -60,14 +99,17 @@ Deno.test("passwd: an unusual but printable name is kept with a warning (uid 0 m
   assertEquals(r.errors.map((e) => e.message), ["passwd entry has an unusual name (kept)"]);
 });
 
-Deno.test("passwd: CRLF line ends and a missing final newline", () => {
+Deno.test("passwd: CRLF line ends (the CR stays in the shell, as for glibc) and no final newline", () => {
   const r = parsePasswd("a:x:1:1::/:/bin/sh\r\nb:x:2:2::/:/bin/zsh", fp);
-  assertEquals(r.entries.map((e) => [e.name, e.shell]), [["a", "/bin/sh"], ["b", "/bin/zsh"]]);
+  assertEquals(r.entries.map((e) => [e.name, e.shell]), [["a", "/bin/sh\r"], ["b", "/bin/zsh"]]);
 });
 
 Deno.test("passwd: a line of 100k colons and a 10 MB file stay fast", () => {
   const t0 = performance.now();
-  const r = parsePasswd(":".repeat(100_000) + "\n" + "u:x:1:1::/:/bin/sh\n".repeat(500_000), fp);
+  const r = parsePasswd(
+    "a" + ":".repeat(100_000) + "\n" + "u:x:1:1::/:/bin/sh\n".repeat(500_000),
+    fp,
+  );
   assertEquals(r.entries.length, 500_000);
   assertEquals(r.errors.length, 1);
   assert(performance.now() - t0 < 5000);

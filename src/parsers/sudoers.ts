@@ -97,8 +97,25 @@ export interface SudoersInclude extends SudoersEntryBase {
   path: string;
 }
 
+/**
+ * A line bpfink cannot interpret (sudo may still accept it: sudo's grammar
+ * is larger than this parser's, and sudo recovers from errors line by
+ * line). Kept as an entry, so that adding one is reported, never skipped
+ * quietly. `canonical` is the line with its spacing normalised.
+ */
+export interface SudoersUnparsed extends SudoersEntryBase {
+  kind: "unparsed";
+  /** Why the line was not interpreted. */
+  reason: string;
+}
+
 /** One sudoers entry. */
-export type SudoersEntry = SudoersRule | SudoersDefault | SudoersAlias | SudoersInclude;
+export type SudoersEntry =
+  | SudoersRule
+  | SudoersDefault
+  | SudoersAlias
+  | SudoersInclude
+  | SudoersUnparsed;
 
 /** What a sudoers entry is. */
 export type SudoersKind = SudoersEntry["kind"];
@@ -185,15 +202,20 @@ class Scanner {
     if (m) this.i += m[0].length;
     return m;
   }
-  /** A word up to a blank or one of `stops`; `\x` escapes and `"…"` quotes are kept as written. */
-  word(stops: string): string {
+  /**
+   * A word up to a blank or one of `stops`; `\x` escapes and `"…"` quotes
+   * are kept as written. In commands and option values sudo reads `"` as a
+   * plain character (`quotes` false): `/bin/ec"ho : web = ALL` is two host
+   * specifications for sudo, not one quoted word.
+   */
+  word(stops: string, quotes = true): string {
     const start = this.i;
     const s = this.s;
     while (this.i < s.length) {
       const c = s[this.i];
       if (c === "\\" && this.i + 1 < s.length) {
         this.i += 2;
-      } else if (c === '"') {
+      } else if (c === '"' && quotes) {
         let j = this.i + 1;
         while (j < s.length && s[j] !== '"') j += s[j] === "\\" ? 2 : 1;
         this.i = Math.min(j + 1, s.length);
@@ -297,7 +319,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
     const opt = sc.sticky(OPTION);
     if (!opt) break;
     sc.blanks();
-    const value = sc.word(",:");
+    const value = sc.word(",:", false);
     if (value === "") return `${opt[1]} without a value`;
     options.push(`${opt[1]}=${value}`);
   }
@@ -316,7 +338,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
   for (;;) {
     const digest = sc.sticky(DIGEST);
     if (!digest) break;
-    const value = sc.word(",:");
+    const value = sc.word(",:", false);
     if (value === "") return "digest without a value";
     command += `${digest[1]}:${value}`;
     sc.blanks();
@@ -332,7 +354,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
     command += " ";
     break;
   }
-  const path = sc.word(",:");
+  const path = sc.word(",:", false);
   if (path === "") return "missing command";
   command += path;
   sc.blanks();
@@ -585,14 +607,23 @@ function parseLine(
   errors: ParseError[],
 ): void {
   const entries = st.result.entries;
+  const unparsed = (message: string) => {
+    pushError(errors, { line, file: path, message });
+    const text = squeeze(l);
+    entries.push({
+      kind: "unparsed",
+      reason: message,
+      canonical: text,
+      subject: text,
+      file: path,
+      line,
+    });
+  };
   const inc = INCLUDE.exec(l);
   if (inc) {
     const dir = inc[1] === "includedir";
     const target = includePath(l.slice(inc[0].length), st.opts.hostname);
-    if (target === undefined) {
-      pushError(errors, { line, file: path, message: `@${inc[1]} without a valid path` });
-      return;
-    }
+    if (target === undefined) return unparsed(`@${inc[1]} without a valid path`);
     const resolved = normalize(isAbsolute(target) ? target : join(dirname(path), target));
     entries.push({
       kind: "include",
@@ -615,19 +646,19 @@ function parseLine(
   if (t === "") return;
   if (t.startsWith("Defaults") && (t.length === 8 || "@:>!".includes(t[8]) || isBlank(t[8]))) {
     const d = parseDefaults(t);
-    if (typeof d === "string") pushError(errors, { line, file: path, message: d });
+    if (typeof d === "string") unparsed(d);
     else for (const e of d) entries.push({ ...e, file: path, line });
     return;
   }
   const alias = ALIAS_KEYWORD.exec(t);
   if (alias) {
     const a = parseAliases(t, alias[1]);
-    if (typeof a === "string") pushError(errors, { line, file: path, message: a });
+    if (typeof a === "string") unparsed(a);
     else for (const e of a) entries.push({ ...e, file: path, line });
     return;
   }
   const r = parseRule(t);
-  if (typeof r === "string") pushError(errors, { line, file: path, message: r });
+  if (typeof r === "string") unparsed(r);
   else entries.push({ ...r, file: path, line });
 }
 
@@ -642,6 +673,14 @@ function parseFile(st: ParseState, text: string, path: string, depth: number): v
     } catch {
       // Never reached by design; a parser bug must not stop the file.
       pushError(errors, { line, file: path, message: "internal parser error on this line" });
+      st.result.entries.push({
+        kind: "unparsed",
+        reason: "internal parser error",
+        canonical: squeeze(l),
+        subject: squeeze(l),
+        file: path,
+        line,
+      });
     }
   }
   st.stack.pop();
@@ -686,15 +725,23 @@ function follow(
   } catch {
     names = [];
   }
-  // sudo: skip names ending in `~` or containing `.` (editor backups, package leftovers).
   names = names.filter((n) =>
-    n !== "" && !n.endsWith("~") && !n.includes(".") && !n.includes("/") && !n.includes("\0")
+    n !== "" && !sudoSkipsInDir(n) && !n.includes("/") && !n.includes("\0")
   ).sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
   if (names.length > st.maxDirEntries) {
     err(`more than ${st.maxDirEntries} files in ${target}: the rest skipped`);
     names = names.slice(0, st.maxDirEntries);
   }
   for (const n of names) readOne(join(target, n));
+}
+
+/**
+ * True for a file name sudo's `@includedir` skips: one ending in `~` or
+ * holding a `.` (editor backups, `.dpkg-old`, `README.md`). An explicit
+ * `@include` of such a file is still read.
+ */
+export function sudoSkipsInDir(name: string): boolean {
+  return name.endsWith("~") || name.includes(".");
 }
 
 /**

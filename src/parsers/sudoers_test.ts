@@ -44,9 +44,10 @@ Deno.test("sudoers: rules, Defaults, aliases, continuations, #uid users, comment
     "rule #1000 ALL=(ALL) ALL",
     "rule bob ALL=(ALL) NOPASSWD: ALL",
     "rule %wheel ALL=(ALL:ALL) ALL",
+    "unparsed this is not sudoers",
   ]);
   assertEquals(r.errors.map((e) => [e.file, e.line]), [["/etc/sudoers", 10]]);
-  assertEquals(r.entries.map((e) => e.line), [2, 3, 4, 4, 6, 7, 8, 9]);
+  assertEquals(r.entries.map((e) => e.line), [2, 3, 4, 4, 6, 7, 8, 9, 10]);
 });
 
 Deno.test("sudoers: a user specification's parts (users, hosts, runas, options, tags, commands)", () => {
@@ -143,6 +144,8 @@ Deno.test("sudoers: Defaults scopes, operators and one entry per setting", () =>
     "default Defaults!/usr/bin/less noexec",
     'default Defaults env_keep+="LD_PRELOAD PATH"',
     "default Defaults timestamp_timeout=0",
+    "unparsed Defaults",
+    "unparsed Defaults !authenticate=1",
   ]);
   const scoped = r.entries.filter((e) => e.kind === "default").map((e) =>
     e.kind === "default" ? [e.scope, e.qualifiers.join(","), e.subject] : []
@@ -167,6 +170,8 @@ Deno.test("sudoers: aliases, several per line, Cmd_Alias, digests and IPv6 hosts
     "alias Host_Alias DMZ=192.168.1.1",
     "alias Cmnd_Alias PG=sha256:ABCD /usr/bin/psql, /usr/bin/pg_dump -U x",
     "alias Runas_Alias DB=postgres, %:dbadmins",
+    "unparsed User_Alias lower = x",
+    "unparsed User_Alias EMPTY =",
   ]);
   assertEquals(r.errors.map((e) => e.line), [4, 5]);
 });
@@ -295,7 +300,8 @@ Deno.test("sudoers: no catastrophic backtracking on long lists and lines", () =>
     const t0 = performance.now();
     parse(text);
     const ms = performance.now() - t0;
-    assert(ms < 500, `${ms.toFixed(0)} ms on ${JSON.stringify(text.slice(0, 20))}…`);
+    // Backtracking on these inputs takes minutes; linear parsing, milliseconds.
+    assert(ms < 5000, `${ms.toFixed(0)} ms on ${JSON.stringify(text.slice(0, 20))}…`);
   }
 });
 

@@ -116,13 +116,14 @@ export function diffGshadow(
     const source = { file, line: g.line };
     out.push(...listChanges(g.name, undefined, old?.admins ?? [], g.admins, "admin", source));
     const p = g.password;
-    const same = old && old.password.state === p.state &&
-      old.password.fingerprint === p.fingerprint;
+    if (!p) continue; // a lone `+name`: no password field at all
+    const same = old && old.password?.state === p.state &&
+      old.password?.fingerprint === p.fingerprint;
     // A new group with no usable password (groupadd's `!`) is no password event.
     const quietNew = !old && p.state !== "set" && p.state !== "locked";
     if (same || quietNew) continue;
-    const from = old?.password.state ?? null;
-    const verb = !old || old.password.fingerprint === undefined
+    const from = old?.password?.state ?? null;
+    const verb = !old || old.password?.fingerprint === undefined
       ? (p.fingerprint !== undefined ? "set" : "changed")
       : "changed";
     out.push({

@@ -1,6 +1,7 @@
 /**
- * What changed in sudoers: rules, `Defaults` settings, aliases and includes
- * added or removed (by canonical text, so spacing and comments are not
+ * What changed in sudoers: rules, `Defaults` settings, aliases, includes
+ * and lines bpfink cannot interpret (`sudoers_unparsed_added`) added or
+ * removed (by canonical text, so spacing and comments are not
  * changes), aliases redefined, and rules reordered (the last matching rule
  * wins, so order is meaning).
  *
@@ -17,7 +18,7 @@ const ALIAS_NAME = /^[A-Z][A-Z0-9_]*$/;
 function ruleUser(e: SudoersEntry): SubjectFields | undefined {
   if (e.kind !== "rule" || e.users.length !== 1) return undefined;
   const u = e.users[0];
-  if (UID.test(u)) return { user: { id: u.slice(1) } };
+  if (UID.test(u)) return { user: { id: String(Number(u.slice(1))) } }; // sudo: #007 is uid 7
   if (/^[%+!]/.test(u) || ALIAS_NAME.test(u)) return undefined;
   return { user: { name: u } };
 }
@@ -57,7 +58,19 @@ export function diffSudoers(before: SudoersEntry[], after: SudoersEntry[]): Sema
       out.push({
         action: `sudoers_${e.kind}_${verb}`,
         subject: e.kind === "rule" ? e.canonical : e.subject,
-        message: `sudo ${e.kind} ${verb}: ${shown(e.canonical)}`,
+        message: e.kind === "unparsed"
+          ? `sudoers line bpfink cannot interpret ${verb} (sudo may accept it: ${e.reason}): ${
+            shown(e.canonical)
+          }`
+          : `sudo ${e.kind} ${verb}: ${shown(e.canonical)}`,
+        ...(e.kind === "unparsed"
+          ? {
+            changes: [{
+              field: "unparsed",
+              ...(verb === "added" ? { to: e.canonical } : { from: e.canonical }),
+            }],
+          }
+          : {}),
         ...(fields ? { fields } : {}),
         source: { file: e.file, line: e.line },
       });

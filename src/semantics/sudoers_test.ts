@@ -85,3 +85,18 @@ Deno.test("a flood of settings is itemized up to the limit and counted past it; 
   assertEquals(counted?.changes, [{ field: "not_itemized", to: 1500 }]);
   assertEquals(out.some((c) => c.action === "sudoers_rules_reordered"), true);
 });
+
+Deno.test("a line bpfink cannot interpret is reported when added, never skipped quietly", () => {
+  const out = diff(BASE, BASE + "eve ALL = (ALL NOPASSWD: ALL\n");
+  assertEquals(actions(out), ["sudoers_unparsed_added"]);
+  assertEquals(out[0].changes, [{ field: "unparsed", to: "eve ALL = (ALL NOPASSWD: ALL" }]);
+  assertEquals(out[0].source, { file: "/etc/sudoers", line: 4 });
+  assertEquals(
+    out[0].message.startsWith("sudoers line bpfink cannot interpret added (sudo may accept it"),
+    true,
+    out[0].message,
+  );
+  assertEquals(actions(diff(BASE + "eve ALL = (ALL NOPASSWD: ALL\n", BASE)), [
+    "sudoers_unparsed_removed",
+  ]);
+});

@@ -22,6 +22,7 @@ import {
   shown,
   type SubjectFields,
 } from "./semantic_change.ts";
+import { isCompatName } from "../parsers/colon_file.ts";
 import type { PasswdEntry } from "../parsers/passwd.ts";
 import { isUsable, type PasswordInfo } from "../parsers/password_field.ts";
 import type { ShadowEntry } from "../parsers/shadow.ts";
@@ -99,12 +100,15 @@ function added(k: Keyed<PasswdEntry>, file: string): SemanticChange {
   const e = k.entry;
   const root = e.uid === 0 ? " (uid 0: a superuser)" : "";
   const again = k.duplicate > 0 ? " again (a duplicate entry: lookups by name use the first)" : "";
+  const compat = isCompatName(e.name)
+    ? " (a NIS compat line: an account of this name under nsswitch `files`, NIS users under `compat`)"
+    : "";
   return {
     action: "user_added",
     subject: e.name,
     message: `user ${shown(e.name)} added${again} with uid ${e.uid}${root}, gid ${e.gid}, home ${
       shown(e.home)
-    }, shell ${shown(e.shell)}`,
+    }, shell ${shown(e.shell)}${compat}`,
     fields: userFields(e.name, e.uid),
     changes: PASSWD_FIELDS.map((f) => ({ field: f, to: e[f] })),
     source: { file, line: e.line },

@@ -160,3 +160,23 @@ Deno.test("never includes the hash or a fingerprint in any output", () => {
     }
   }
 });
+
+Deno.test("the lines of issue 11 that glibc reads as uid 0 are reported as users added with uid 0", () => {
+  const before = parsePasswd("root:x:0:0:root:/root:/bin/bash\n", fp).entries;
+  const after = parsePasswd(
+    "root:x:0:0:root:/root:/bin/bash\nsp:x: 0:0::/root:/bin/bash\nplus:x:+0:0::/root:/bin/bash\n" +
+      "ta\tb:x:0:0::/root:/bin/bash\n+nis:x:0:0::/:/bin/sh\n",
+    fp,
+  ).entries;
+  const out = diffPasswd(before, after, "/etc/passwd");
+  assertEquals(
+    out.filter((c) => c.action === "user_added").map((c) => [c.subject, c.fields?.user?.id]),
+    [["sp", "0"], ["plus", "0"], ["ta\tb", "0"], ["+nis", "0"]],
+  );
+  const tab = out.find((c) => c.subject === "ta\tb")!;
+  assert(
+    tab.message.startsWith("user ta\\x09b added with uid 0 (uid 0: a superuser)"),
+    tab.message,
+  );
+  assert(out.find((c) => c.subject === "+nis")!.message.includes("NIS compat line"));
+});

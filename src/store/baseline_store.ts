@@ -9,6 +9,17 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
+import { AgentError } from "../agent/agent_error.ts";
+import { oneLine } from "../agent/failure_policy.ts";
+import { log } from "../log.ts";
+import { type InstanceLock, lockDatabase } from "./instance_lock.ts";
+import {
+  createTrustedFile,
+  ensureTrustedDir,
+  sibling,
+  trustProblems,
+  UntrustedFileError,
+} from "./trusted_file.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 
@@ -29,6 +40,31 @@ export interface BaselineRecord {
   /** The consumer's parsed view (secrets fingerprinted), JSON. */
   snapshot?: unknown;
 }
+
+/** How the store reports faults it survives (the agent's FaultBoard). */
+export interface StoreFaults {
+  fault(part: string, error: unknown, consequence: string): void;
+  recovered(part: string, what?: string): void;
+}
+
+/** Options of `BaselineStore.open`. */
+export interface StoreOptions {
+  /** Where write faults (disk full, I/O errors) are reported. */
+  faults?: StoreFaults;
+  /** How often to retry writing the baseline while it is behind (ms). Default 2000. */
+  retryMs?: number;
+}
+
+/** Why the baseline was started afresh, when it was. */
+export interface BaselineReset {
+  /** What was wrong, one line (e.g. "database disk image is malformed"). */
+  reason: string;
+  /** Where the old database was moved (kept for forensics). */
+  movedTo: string;
+}
+
+/** An outbox id for an event that could not be written to the outbox (delivered from memory). */
+export const NOT_IN_OUTBOX = -1;
 
 /** An event waiting in the outbox. */
 export interface OutboxEntry {
@@ -85,8 +121,19 @@ export class BaselineStore {
   readonly #enqueue: StatementSync;
   readonly #ack: StatementSync;
 
-  private constructor(db: DatabaseSync, readonly path: string) {
+  /** Set when a corrupt database was moved aside and this one started afresh. */
+  reset?: BaselineReset;
+  #lock?: InstanceLock;
+  readonly #opts: StoreOptions;
+  /** Baseline updates not written yet (disk full...), by path; `undefined` deletes. */
+  readonly #behind = new Map<string, BaselineRecord | undefined>();
+  #retry?: ReturnType<typeof setTimeout>;
+  #closed = false;
+  #ackFailing = false;
+
+  private constructor(db: DatabaseSync, readonly path: string, opts: StoreOptions) {
     this.#db = db;
+    this.#opts = opts;
     this.#get = db.prepare("SELECT * FROM baseline WHERE path = ?");
     this.#put = db.prepare(
       `INSERT INTO baseline (path, consumer, dev, ino, size, mode, uid, gid, mtime_ms, ctime_ms, nlink, sha256,
@@ -103,35 +150,59 @@ export class BaselineStore {
   }
 
   /**
-   * Opens (creating) the database at `path`, root-only (dir 0700, file 0600).
-   * `:memory:` keeps it in memory (interactive mode).
+   * Opens (creating) the database at `path`, root-only (dir 0700, file 0600),
+   * one instance per database (a lock). A corrupt database is moved aside
+   * (kept) and a fresh one started: `reset` says why. `:memory:` keeps it in
+   * memory (interactive mode).
    */
-  static open(path: string): BaselineStore {
-    if (path !== ":memory:") {
-      Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  static open(path: string, opts: StoreOptions = {}): BaselineStore {
+    if (path === ":memory:") return new BaselineStore(openChecked(path), path, opts);
+    prepareDatabaseFiles(path);
+    const lock = lockDatabase(path);
+    try {
+      let reset: BaselineReset | undefined;
+      let db: DatabaseSync;
       try {
-        Deno.statSync(path);
-      } catch {
-        Deno.writeFileSync(path, new Uint8Array(), { mode: 0o600, createNew: true });
+        db = openChecked(path);
+      } catch (e) {
+        if (!isCorruption(e)) {
+          throw new AgentError(`cannot open the database ${path}: ${oneLine(e)}`);
+        }
+        reset = { reason: oneLine(e), movedTo: moveAside(path) };
+        prepareDatabaseFiles(path);
+        db = openChecked(path);
       }
-      Deno.chmodSync(path, 0o600);
+      const store = new BaselineStore(db, path, opts);
+      store.reset = reset;
+      store.#lock = lock;
+      return store;
+    } catch (e) {
+      lock.release();
+      throw e;
     }
-    const db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
-    db.exec(SCHEMA);
-    return new BaselineStore(db, path);
   }
 
   /** The record for `path`. */
   get(path: string): BaselineRecord | undefined {
+    if (this.#behind.has(path)) return this.#behind.get(path);
     const r = this.#get.get(path) as Row | undefined;
     return r ? fromRow(r) : undefined;
   }
 
   /** Every recorded path. */
   paths(): string[] {
-    return (this.#db.prepare("SELECT path FROM baseline ORDER BY path").all() as { path: string }[])
-      .map((r) => r.path);
+    const stored = (this.#db.prepare("SELECT path FROM baseline ORDER BY path").all() as {
+      path: string;
+    }[]).map((r) => r.path);
+    if (!this.#behind.size) return stored;
+    const all = new Set(stored);
+    for (const [p, rec] of this.#behind) rec ? all.add(p) : all.delete(p);
+    return [...all].sort();
+  }
+
+  /** Baseline updates held in memory because the database could not be written. */
+  get behind(): number {
+    return this.#behind.size;
   }
 
   /** Number of records. */
@@ -141,9 +212,32 @@ export class BaselineStore {
 
   /**
    * Atomically applies baseline updates (`undefined` deletes the path) and
-   * queues `events`; returns the outbox entries to deliver.
+   * queues `events`; returns the outbox entries to deliver. When the database
+   * cannot be written (disk full, I/O error), the updates are kept in memory
+   * (`get` sees them), retried until they are written, and the events are
+   * returned with id `NOT_IN_OUTBOX` so they are still delivered, from memory.
    */
   commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): OutboxEntry[] {
+    try {
+      const behind = this.#behind.size;
+      const out = this.#write([...this.#behind, ...updates], events);
+      if (behind) this.#caughtUp(behind);
+      return out;
+    } catch (e) {
+      if (this.#closed) throw e;
+      for (const [p, rec] of updates) this.#behind.set(p, rec);
+      this.#opts.faults?.fault(
+        "database",
+        new Error(`cannot write the baseline database ${this.path}: ${oneLine(e)}`),
+        `events are delivered from memory; the baseline is behind by ${this.#behind.size} ` +
+          `paths and catches up when the database can be written`,
+      );
+      this.#scheduleCatchUp();
+      return events.map((event) => ({ id: NOT_IN_OUTBOX, event }));
+    }
+  }
+
+  #write(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): OutboxEntry[] {
     const now = new Date().toISOString();
     const out: OutboxEntry[] = [];
     this.#db.exec("BEGIN IMMEDIATE");
@@ -175,22 +269,63 @@ export class BaselineStore {
       }
       this.#db.exec("COMMIT");
     } catch (e) {
-      this.#db.exec("ROLLBACK");
+      // SQLite rolls back by itself on SQLITE_FULL; roll back only what is still open.
+      if (this.#db.isTransaction) {
+        try {
+          this.#db.exec("ROLLBACK");
+        } catch { /* the original error is the one to report */ }
+      }
       throw e;
     }
+    this.#behind.clear();
     return out;
+  }
+
+  #caughtUp(n: number): void {
+    this.#opts.faults?.recovered("database", `baseline caught up (${n} paths written)`);
+  }
+
+  /** Retries writing the updates held in memory until it works. */
+  #scheduleCatchUp(): void {
+    if (this.#retry !== undefined || this.#closed) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#closed || !this.#behind.size) return;
+      const n = this.#behind.size;
+      try {
+        this.#write([...this.#behind], []);
+        this.#caughtUp(n);
+      } catch {
+        this.#scheduleCatchUp();
+      }
+    }, this.#opts.retryMs ?? 2000);
   }
 
   /** Marks outbox entries delivered. */
   ack(ids: number[]): void {
-    if (ids.length === 0) return;
-    this.#db.exec("BEGIN");
+    ids = ids.filter((id) => id !== NOT_IN_OUTBOX);
+    if (ids.length === 0 || this.#closed) return;
     try {
+      this.#db.exec("BEGIN");
       for (const id of ids) this.#ack.run(id);
       this.#db.exec("COMMIT");
+      if (this.#ackFailing) {
+        this.#ackFailing = false;
+        this.#opts.faults?.recovered("database", "acknowledgements are written again");
+      }
     } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
+      this.#ackFailing = true;
+      if (this.#db.isTransaction) {
+        try {
+          this.#db.exec("ROLLBACK");
+        } catch { /* reported below */ }
+      }
+      // Not acknowledged: delivered again (same event.id) on a later retry or start.
+      this.#opts.faults?.fault(
+        "database",
+        new Error(`cannot acknowledge delivered events in ${this.path}: ${oneLine(e)}`),
+        "they will be delivered again, with the same event.id",
+      );
     }
   }
 
@@ -201,6 +336,12 @@ export class BaselineStore {
       event: string;
     }[];
     return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as ChangeEvent }));
+  }
+
+  /** Forgets every baseline record (the key changed: every fingerprint in them is void). */
+  clearBaseline(): void {
+    this.#behind.clear();
+    this.#db.exec("DELETE FROM baseline");
   }
 
   /** A value from the meta table. */
@@ -219,10 +360,98 @@ export class BaselineStore {
       .run(key, value);
   }
 
-  /** Closes the database. */
+  /** Closes the database (a last try to write what is behind) and releases the lock. */
   close(): void {
+    if (this.#closed) return;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    if (this.#behind.size) {
+      try {
+        this.#write([...this.#behind], []);
+      } catch (e) {
+        log("store").warn(
+          `${this.#behind.size} baseline updates could not be written (${oneLine(e)}); ` +
+            `the next start reports those paths as changed while bpfink was down`,
+        );
+      }
+    }
+    this.#closed = true;
     this.#db.close();
+    this.#lock?.release();
   }
+}
+
+/** The database and the files SQLite keeps beside it. */
+export function databaseFiles(path: string): string[] {
+  return [
+    path,
+    sibling(path, "-wal"),
+    sibling(path, "-shm"),
+    sibling(path, "-journal"),
+    sibling(path, ".lock"),
+  ];
+}
+
+/**
+ * Checks the database's directory and files (trusted_file.ts), creates the
+ * directory (0700) and an empty database file (0600, O_EXCL|O_NOFOLLOW) if
+ * missing, and takes group/other read access away from what is there.
+ */
+function prepareDatabaseFiles(path: string): void {
+  const problems = new Set(trustProblems(dirname(path), { what: "database", dir: true }));
+  for (const f of databaseFiles(path)) {
+    for (const p of trustProblems(f, { what: "database" })) problems.add(p);
+  }
+  if (problems.size) throw new UntrustedFileError([...problems]);
+  ensureTrustedDir(dirname(path), "database");
+  try {
+    createTrustedFile(path, new Uint8Array(), { what: "database", mode: 0o600 });
+  } catch (e) {
+    if (!/already exists|EEXIST/i.test(String(e))) throw e;
+  }
+  for (const f of databaseFiles(path)) {
+    // Checked above: root's regular files in a root-only directory, so no link to follow.
+    try {
+      Deno.chmodSync(f, 0o600);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}
+
+/** Opens `path` and proves it is a database SQLite can read (quick_check). */
+function openChecked(path: string): DatabaseSync {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+    const check = db.prepare("PRAGMA quick_check(1)").get() as Record<string, string> | undefined;
+    const verdict = check ? Object.values(check)[0] : "ok";
+    if (verdict !== "ok") throw new Error(`database disk image is malformed (${verdict})`);
+    db.exec(SCHEMA);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** Whether SQLite said the file is not a sound database. */
+function isCorruption(e: unknown): boolean {
+  return /malformed|not a database|corrupt/i.test(String(e instanceof Error ? e.message : e));
+}
+
+/** Moves the database and its WAL aside, as `<path>.corrupt-<time>`; returns that name. */
+function moveAside(path: string): string {
+  const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  for (const suffix of ["", "-wal", "-shm"]) {
+    try {
+      Deno.renameSync(path + suffix, aside + suffix);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new AgentError(`the database ${path} is corrupt and cannot be moved aside: ${e}`);
+      }
+    }
+  }
+  return aside;
 }
 
 function fromRow(r: Row): BaselineRecord {

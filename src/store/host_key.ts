@@ -1,39 +1,43 @@
 /**
  * The per-host secret key behind secret fingerprints (HMAC): created once,
- * 0600 root-only, never logged.
+ * 0600 root-only, never logged. It is a trusted file (trusted_file.ts): a
+ * key another user owns or could have written is refused, never used.
  *
  * @module
  */
-import { dirname } from "node:path";
+import { AgentError } from "../agent/agent_error.ts";
+import { createTrustedFile, readTrustedFile } from "./trusted_file.ts";
 
 /** Key length in bytes. */
 export const KEY_BYTES = 32;
+/** Longest key accepted (a key file is 32 random bytes; anything far larger is not one). */
+const MAX_KEY_BYTES = 4096;
+
+const WHAT = { what: "key file", secret: true } as const;
 
 /** Loads the key at `path`, creating it (0600, parent 0700) on first start. */
 export function loadOrCreateHostKey(path: string): Uint8Array {
-  try {
-    const info = Deno.statSync(path);
-    if (((info.mode ?? 0) & 0o077) !== 0) {
-      throw new Error(
-        `key file ${path} is readable by others (mode ${
-          ((info.mode ?? 0) & 0o777).toString(8)
-        }): chmod 600 it`,
-      );
-    }
-    const key = Deno.readFileSync(path);
-    if (key.length < KEY_BYTES) {
-      throw new Error(
-        `key file ${path} is shorter than ${KEY_BYTES} bytes: remove it to make a new one`,
+  const key = readTrustedFile(path, WHAT, MAX_KEY_BYTES + 1);
+  if (key) {
+    if (key.length < KEY_BYTES || key.length > MAX_KEY_BYTES) {
+      throw new AgentError(
+        `key file ${path} holds ${key.length} bytes, not ${KEY_BYTES} to ${MAX_KEY_BYTES}: ` +
+          `remove it to make a new one (head -c ${KEY_BYTES} /dev/urandom > ${path})`,
       );
     }
     return key;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const key = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
-  Deno.writeFileSync(path, key, { mode: 0o600, createNew: true });
-  return key;
+  const made = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
+  try {
+    createTrustedFile(path, made, { ...WHAT, mode: 0o600 });
+  } catch (e) {
+    if (!(e instanceof AgentError) || !/read-only/.test(e.message)) throw e;
+    throw new AgentError(
+      `${e.message}; make the key beforehand (head -c ${KEY_BYTES} /dev/urandom > ${path}; ` +
+        `chmod 600 ${path}) or set key_file to a writable place such as /var/lib/bpfink/hmac.key`,
+    );
+  }
+  return made;
 }
 
 /** A key that lives only as long as the process (interactive mode). */

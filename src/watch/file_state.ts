@@ -5,7 +5,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type InodeId, inodeOf } from "./inode_key.ts";
+import type { InodeId } from "./inode_key.ts";
+import { type EntryType, lstat, NativeFsError, NotContentError, readlink } from "./native_fs.ts";
+import { type ReadBudget, readContent } from "./safe_read.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
 
 /** A file's state at one moment. */
 export interface FileState {
@@ -19,6 +22,13 @@ export interface FileState {
   /** Status change time: moves on any metadata change (xattrs, links, mode). */
   ctimeMs?: number;
   nlink?: number;
+  /** mtime and ctime in nanoseconds (live reads; the store keeps milliseconds). */
+  mtimeNs?: bigint;
+  ctimeNs?: bigint;
+  /** What the path is (lstat: a symlink is a symlink, never its target). Default "file". */
+  type?: EntryType;
+  /** A symlink's target (never followed). */
+  linkTarget?: string;
   /** sha256 of the content, hex; undefined for directories and unreadable files. */
   sha256?: string;
   /** Why the content could not be read, when it could not. */
@@ -66,46 +76,77 @@ export async function sha256File(
 
 /**
  * The state of `path`, or undefined when it does not exist. Never throws for a
- * vanished file. With `keepContentUpTo`, files up to that size come with their content.
+ * vanished file. The path itself is described (lstat): a symlink is reported
+ * as a link with its target, never hashed through; FIFOs, sockets, devices
+ * and files on pseudo file systems are described but never opened for
+ * reading. With `keepContentUpTo`, files up to that size come with their content.
  */
 export async function readFileState(
   path: string,
   keepContentUpTo = 0,
+  budget: ReadBudget = {},
 ): Promise<FileState | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
-      return undefined;
-    }
-    throw e;
-  }
+  const st = lstat(path);
+  if (!st) return undefined;
   const state: FileState = {
-    id: inodeOf(info),
-    size: info.size,
-    mode: info.mode ?? 0,
-    uid: info.uid ?? -1,
-    gid: info.gid ?? -1,
-    mtimeMs: info.mtime?.getTime() ?? 0,
-    ctimeMs: info.ctime?.getTime() ?? undefined,
-    nlink: info.nlink ?? undefined,
+    id: { dev: kernelIdentity.deviceOf(path, st.dev), ino: st.ino },
+    size: st.size,
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    mtimeMs: Number(st.mtimeNs / 1_000_000n),
+    ctimeMs: Number(st.ctimeNs / 1_000_000n),
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    nlink: st.nlink,
+    type: st.type,
   };
-  if (info.isFile) {
-    try {
-      const { sha256, content } = await sha256File(path, keepContentUpTo, info.size);
-      state.sha256 = sha256;
-      if (content) state.content = content;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return undefined;
-      state.readError = e instanceof Error ? e.message : String(e);
+  if (st.type === "symlink") {
+    state.linkTarget = readlink(path);
+    if (state.linkTarget === undefined) return undefined;
+    return state;
+  }
+  if (st.type !== "file") return state;
+  try {
+    const r = await readContent(path, keepContentUpTo, budget);
+    if (r.stat.ino !== st.ino || r.stat.dev !== st.dev) {
+      // Replaced between lstat and open: describe what was read.
+      return readFileState(path, keepContentUpTo, budget);
     }
+    Object.assign(state, {
+      size: r.stat.size,
+      mode: r.stat.mode,
+      uid: r.stat.uid,
+      gid: r.stat.gid,
+      mtimeMs: Number(r.stat.mtimeNs / 1_000_000n),
+      ctimeMs: Number(r.stat.ctimeNs / 1_000_000n),
+      mtimeNs: r.stat.mtimeNs,
+      ctimeNs: r.stat.ctimeNs,
+      nlink: r.stat.nlink,
+    });
+    if (r.sha256) state.sha256 = r.sha256;
+    if (r.content) state.content = r.content;
+    if (r.incomplete) state.readError = r.incomplete;
+  } catch (e) {
+    if (e instanceof NativeFsError && e.missing) return undefined;
+    if (e instanceof NotContentError) {
+      // Swapped for something else between lstat and open: describe that instead.
+      const again = lstat(path);
+      if (!again) return undefined;
+      if (again.ino !== st.ino || again.type !== "file") {
+        return readFileState(path, keepContentUpTo, budget);
+      }
+    }
+    state.readError = e instanceof Error ? e.message : String(e);
   }
   return state;
 }
 
 /** Whether two states differ in content or attributes (mtime included: a faked timestamp counts). */
 export function stateChanged(a: FileState, b: FileState): boolean {
+  if (a.mtimeNs !== undefined && b.mtimeNs !== undefined && a.mtimeNs !== b.mtimeNs) return true;
+  if (a.ctimeNs !== undefined && b.ctimeNs !== undefined && a.ctimeNs !== b.ctimeNs) return true;
+  if ((a.type ?? "file") !== (b.type ?? "file") || a.linkTarget !== b.linkTarget) return true;
   return a.sha256 !== b.sha256 || a.size !== b.size || a.mode !== b.mode || a.uid !== b.uid ||
     a.gid !== b.gid || a.mtimeMs !== b.mtimeMs ||
     (a.nlink !== undefined && b.nlink !== undefined && a.nlink !== b.nlink) ||

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { FIM_NAME_LEN } from "../bpf/fim_event.ts";
 
 /** A file identity as the kernel sees it. */
 export interface InodeId {
@@ -45,18 +44,4 @@ export function encodeInodeKey(id: InodeId): Uint8Array<ArrayBuffer> {
   v.setBigUint64(0, id.ino, true);
   v.setUint32(8, id.dev >>> 0, true);
   return b;
-}
-
-/** The bytes of a basename as the kernel keys it: UTF-8, cut at FIM_NAME_LEN - 1, NUL-padded. */
-export function encodeNameKey(name: string): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(FIM_NAME_LEN);
-  const raw = new TextEncoder().encode(name);
-  b.set(raw.subarray(0, FIM_NAME_LEN - 1));
-  return b;
-}
-
-/** The basename the kernel will report for `name` (cut the same way as the key). */
-export function kernelName(name: string): string {
-  const raw = new TextEncoder().encode(name).subarray(0, FIM_NAME_LEN - 1);
-  return new TextDecoder().decode(raw);
 }

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../test/assert.ts";
-import { devString, encodeInodeKey, encodeNameKey, kernelDev, kernelName } from "./inode_key.ts";
+import { devString, encodeInodeKey, kernelDev } from "./inode_key.ts";
 
 /** glibc's makedev, to build st_dev values the way stat() reports them. */
 function glibcMakedev(major: bigint, minor: bigint): bigint {
@@ -22,19 +22,11 @@ Deno.test("kernelDev agrees with the kernel's own major:minor for / (mountpoint 
   assertEquals(devString(kernelDev(info.dev!)), want);
 });
 
-Deno.test("map keys: fim_key is ino then dev, names are NUL-padded and cut at 63 bytes", () => {
+Deno.test("map keys: fim_key is ino then dev", () => {
   const k = encodeInodeKey({ dev: (8 << 20) | 1, ino: 0x1122334455n });
   const v = new DataView(k.buffer);
   assertEquals(k.length, 16);
   assertEquals(v.getBigUint64(0, true), 0x1122334455n);
   assertEquals(v.getUint32(8, true), (8 << 20) | 1);
   assertEquals(v.getUint32(12, true), 0);
-  const n = encodeNameKey("passwd");
-  assertEquals(n.length, 64);
-  assertEquals(new TextDecoder().decode(n.subarray(0, 6)), "passwd");
-  assertEquals(n.subarray(6).every((b) => b === 0), true);
-  const long = "x".repeat(100);
-  assertEquals(encodeNameKey(long)[62], 0x78);
-  assertEquals(encodeNameKey(long)[63], 0);
-  assertEquals(kernelName(long), "x".repeat(63));
 });

@@ -1,19 +1,22 @@
 /**
- * The watch set: every watched path with its current inode, indexed by path,
- * by inode and by basename, and kept in step with the kernel's maps.
+ * The live tree: every watched path with its current inode, indexed by path,
+ * by inode, by basename and by parent directory, kept in step with the
+ * kernel's maps. The one owner of how the watched tree changes: new entries
+ * in watched directories (and whole new subtrees under a recursive watch),
+ * directories renamed (everything below re-pathed), entries gone.
  *
  * @module
  */
 import { basename, dirname } from "node:path";
 import type { FileState } from "./file_state.ts";
-import { type InodeId, inodeKeyString, kernelName } from "./inode_key.ts";
+import { type EntryType, listDir } from "./native_fs.ts";
+import { type InodeId, inodeKeyString } from "./inode_key.ts";
+import { DirKeys, type KernelNameTable } from "./kernel_keys.ts";
 
 /** What the watch set needs from the kernel side (the BPF maps). */
-export interface KernelWatchTable {
+export interface KernelWatchTable extends KernelNameTable {
   watchInode(id: InodeId, flags: number): void;
   unwatchInode(id: InodeId): void;
-  watchName(name: string): void;
-  unwatchName(name: string): void;
 }
 
 /** Kernel flags for a watched inode. */
@@ -29,6 +32,29 @@ export interface WatchEntry {
   root: string;
   /** The last known state; undefined while the path does not exist. */
   state?: FileState;
+  /** A directory whose new subdirectories are watched too (recursive watch). */
+  recursive?: boolean;
+  /** A directory reported as an entry only (created, deleted), its contents not watched. */
+  shallow?: boolean;
+  /** Not read yet by the first baseline: kernel events for it wait for that read. */
+  awaitingBaseline?: boolean;
+}
+
+/** What listing a watched directory found against the tree. */
+export interface DirDiff {
+  /** New entries, already added to the tree (without state): report them as created. */
+  added: { path: string; type?: EntryType }[];
+  /** Entries (and the subtrees under them) whose name is gone or now names another inode. */
+  changed: string[];
+  /** Directories renamed within the tree, already re-pathed: report the move. */
+  moved: { from: string; to: string }[];
+}
+
+/** Options for adding a path. */
+export interface AddOptions {
+  recursive?: boolean;
+  shallow?: boolean;
+  awaitingBaseline?: boolean;
 }
 
 /** Paths ↔ inodes ↔ basenames, mirrored into the kernel. */
@@ -36,8 +62,18 @@ export class WatchSet {
   readonly #byPath = new Map<string, WatchEntry>();
   readonly #byInode = new Map<string, Set<string>>();
   readonly #byName = new Map<string, Set<string>>();
+  readonly #children = new Map<string, Set<string>>();
 
-  constructor(readonly kernel: KernelWatchTable) {}
+  /** (parent directory inode, name) of every watched path, as the kernel matches them. */
+  readonly keys: DirKeys;
+
+  constructor(readonly kernel: KernelWatchTable) {
+    this.keys = new DirKeys(kernel);
+    this.keys.onKernelFull = (e) => {
+      this.notInKernel++;
+      this.onKernelFull?.(e);
+    };
+  }
 
   /** Number of watched paths. */
   get size(): number {
@@ -56,6 +92,11 @@ export class WatchSet {
     return [...this.#byPath.values()];
   }
 
+  /** Puts `id` back in the kernel's map with its flags (the self-test found it taken out). */
+  restoreInode(id: InodeId): void {
+    this.#watchInode(id);
+  }
+
   /** The entry for `path`. */
   get(path: string): WatchEntry | undefined {
     return this.#byPath.get(path);
@@ -66,7 +107,7 @@ export class WatchSet {
     return [...(this.#byInode.get(inodeKeyString(id)) ?? [])];
   }
 
-  /** Paths whose basename is `name` as the kernel reports it. */
+  /** Paths whose basename is `name` (only for paths the kernel could not place). */
   pathsNamed(name: string): string[] {
     return [...(this.#byName.get(name) ?? [])];
   }
@@ -87,24 +128,14 @@ export class WatchSet {
   }
 
   /** Adds a path (not yet resolved to an inode). Its basename goes into the kernel filter. */
-  add(path: string, kind: "file" | "dir", root: string): WatchEntry {
+  add(path: string, kind: "file" | "dir", root: string, opts: AddOptions = {}): WatchEntry {
     const existing = this.#byPath.get(path);
     if (existing) return existing;
-    const e: WatchEntry = { path, kind, root };
+    const e: WatchEntry = { path, kind, root, ...opts };
     this.#byPath.set(path, e);
-    const name = kernelName(basename(path));
-    let set = this.#byName.get(name);
-    if (!set) {
-      set = new Set();
-      this.#byName.set(name, set);
-      try {
-        this.kernel.watchName(name);
-      } catch (e) {
-        this.notInKernel++;
-        this.onKernelFull?.(e);
-      }
-    }
-    set.add(path);
+    this.#linkChild(path);
+    this.#indexName(path);
+    if (kind === "dir" && !opts.shallow) this.keys.hold(path);
     return e;
   }
 
@@ -126,6 +157,10 @@ export class WatchSet {
     }
     e.state = state;
     if (now) this.#watchInode(now);
+    // A watched directory at a new inode (removed and made again): place it anew.
+    if (e.kind === "dir" && old && (!now || inodeKeyString(old) !== inodeKeyString(now))) {
+      this.keys.refresh([path]);
+    }
   }
 
   /** Paths whose inode did not fit in the kernel's map (watched by reconcile only). */
@@ -150,19 +185,159 @@ export class WatchSet {
     if (!e) return;
     if (e.state) this.#unlinkInode(path, e.state.id);
     this.#byPath.delete(path);
-    const name = kernelName(basename(path));
+    this.#children.get(dirname(path))?.delete(path);
+    this.#unindexName(path);
+    if (e.kind === "dir" && !e.shallow) this.keys.release(path);
+  }
+
+  #indexName(path: string): void {
+    const name = basename(path);
+    let set = this.#byName.get(name);
+    if (!set) {
+      set = new Set();
+      this.#byName.set(name, set);
+    }
+    set.add(path);
+    if (dirname(path) !== path) this.keys.ref(dirname(path), name);
+  }
+
+  #unindexName(path: string): void {
+    const name = basename(path);
     const set = this.#byName.get(name);
     set?.delete(path);
-    if (set && set.size === 0) {
-      this.#byName.delete(name);
-      this.kernel.unwatchName(name);
+    if (set && set.size === 0) this.#byName.delete(name);
+    if (dirname(path) !== path) this.keys.unref(dirname(path), name);
+  }
+
+  #linkChild(path: string): void {
+    const parent = dirname(path);
+    if (parent === path) return;
+    let set = this.#children.get(parent);
+    if (!set) {
+      set = new Set();
+      this.#children.set(parent, set);
     }
+    set.add(path);
+  }
+
+  /** Watched paths directly in directory `path`. */
+  childrenOf(path: string): string[] {
+    return [...(this.#children.get(path) ?? [])];
+  }
+
+  /** Every watched path under `path` (not itself), deepest last. */
+  subtree(path: string): string[] {
+    const out: string[] = [];
+    const walk = (p: string) => {
+      for (const c of this.#children.get(p) ?? []) {
+        out.push(c);
+        walk(c);
+      }
+    };
+    walk(path);
+    return out;
+  }
+
+  /** Stops watching `path` and everything under it. */
+  removeTree(path: string): void {
+    for (const p of this.subtree(path).reverse()) this.remove(p);
+    this.remove(path);
+  }
+
+  /**
+   * Moves `from` and everything under it to `to` (a directory renamed): same
+   * entries, same inodes, new paths. The kernel keeps watching the inodes.
+   */
+  repath(from: string, to: string): void {
+    const paths = [from, ...this.subtree(from)];
+    const moved = paths.map((p) => this.#byPath.get(p)!).filter((e) => e);
+    // The moved directory's own name changes; below it, only the directories' paths.
+    this.#unindexName(from);
+    for (const e of moved) {
+      this.#byPath.delete(e.path);
+      this.#children.get(dirname(e.path))?.delete(e.path);
+      this.#children.delete(e.path);
+      if (e.path !== from) this.#byName.get(basename(e.path))?.delete(e.path);
+      if (e.state) this.#byInode.get(inodeKeyString(e.state.id))?.delete(e.path);
+    }
+    this.keys.repath(from, to);
+    for (const e of moved) {
+      const old = e.path;
+      e.path = to + old.slice(from.length);
+      this.#byPath.set(e.path, e);
+      this.#linkChild(e.path);
+      if (old === from) this.#indexName(e.path);
+      else {this.#byName.get(basename(e.path))?.add(e.path) ??
+          this.#byName.set(basename(e.path), new Set([e.path]));}
+      if (e.state) {
+        const k = inodeKeyString(e.state.id);
+        let ids = this.#byInode.get(k);
+        if (!ids) {
+          ids = new Set();
+          this.#byInode.set(k, ids);
+        }
+        ids.add(e.path);
+      }
+    }
+  }
+
+  /**
+   * Lists watched directory `dir` and brings the tree in line with it: new
+   * names are added (a new directory under a recursive watch as a watched
+   * directory, otherwise as a shallow entry), a directory that reappears
+   * here under a new name is re-pathed, and names that are gone or now
+   * point at another inode are returned to be re-read. `admits` filters new
+   * entries (include/exclude). Returns undefined when `dir` cannot be listed.
+   */
+  syncDir(
+    dir: string,
+    admits: (path: string, isDir: boolean) => boolean = () => true,
+  ): DirDiff | undefined {
+    const d = this.#byPath.get(dir);
+    if (!d || d.kind !== "dir" || d.shallow) return undefined;
+    const listing = listDir(dir);
+    const diff: DirDiff = { added: [], changed: [], moved: [] };
+    if (!listing) {
+      diff.changed.push(...this.childrenOf(dir));
+      return diff;
+    }
+    const seen = new Set<string>();
+    for (const ent of listing) {
+      const path = dir === "/" ? `/${ent.name}` : `${dir}/${ent.name}`;
+      seen.add(path);
+      const known = this.#byPath.get(path);
+      if (known) {
+        if (known.state && known.state.id.ino !== ent.ino) diff.changed.push(path);
+        continue;
+      }
+      const isDir = ent.type === "dir";
+      if (!admits(path, isDir)) continue;
+      // A watched directory seen here under a new name: a rename inside the tree.
+      if (isDir && d.state) {
+        const from = this.pathsOfInode({ dev: d.state.id.dev, ino: ent.ino }).find((p) =>
+          this.#byPath.get(p)?.kind === "dir" && p !== path && !p.startsWith(`${path}/`)
+        );
+        if (from && !path.startsWith(`${from}/`)) {
+          this.repath(from, path);
+          diff.moved.push({ from, to: path });
+          continue;
+        }
+      }
+      this.add(path, isDir ? "dir" : "file", d.root, {
+        ...(isDir && d.recursive ? { recursive: true } : {}),
+        ...(isDir && !d.recursive ? { shallow: true } : {}),
+      });
+      diff.added.push({ path, type: ent.type });
+    }
+    for (const c of this.childrenOf(dir)) if (!seen.has(c)) diff.changed.push(c);
+    return diff;
   }
 
   #flagsOf(id: InodeId): number {
     let flags = 0;
     for (const p of this.#byInode.get(inodeKeyString(id)) ?? []) {
-      flags |= this.#byPath.get(p)?.kind === "dir" ? WATCH_DIR : WATCH_FILE;
+      const e = this.#byPath.get(p);
+      flags |= e?.kind === "dir" && !e.shallow ? WATCH_DIR : WATCH_FILE;
     }
     return flags;
   }

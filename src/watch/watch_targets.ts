@@ -6,6 +6,7 @@
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { globMatcher } from "./glob.ts";
+import { listDir } from "./native_fs.ts";
 
 /** One path to watch. */
 export interface WatchTarget {
@@ -14,6 +15,10 @@ export interface WatchTarget {
   kind: "file" | "dir";
   /** The path as configured, which this target came from. */
   root: string;
+  /** A directory whose subdirectories are watched too. */
+  recursive?: boolean;
+  /** A subdirectory of a non-recursive watch: reported as an entry, not listed. */
+  shallow?: boolean;
 }
 
 /** The targets and what the user should hear about the rest. */
@@ -68,22 +73,22 @@ export async function resolveTargets(
   const excluded = opts.exclude?.length ? globMatcher(opts.exclude) : () => false;
   let top = "";
   const expand = async (dir: string, root: string, depth: number): Promise<void> => {
-    add({ path: dir, kind: "dir", root });
-    let entries: Deno.DirEntry[];
+    add({ path: dir, kind: "dir", root, ...(opts.recursive ? { recursive: true } : {}) });
+    let entries;
     try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
+      entries = listDir(dir) ?? [];
     } catch (e) {
       out.warnings.push(
         `cannot list ${dir}: ${e instanceof Error ? e.message : e}; its files are not watched`,
       );
       return;
     }
-    entries.sort((a, b) => a.name.localeCompare(b.name));
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
-      const p = join(dir, e.name);
+      const p = dir === "/" ? `/${e.name}` : `${dir}/${e.name}`;
       const rel = relative(top, p);
       if (excluded(rel)) continue;
-      if (e.isFile) {
+      if (e.type !== "dir") {
         if (!included(rel)) continue;
         if (files >= maxFiles) {
           out.warnings.push(`more than ${maxFiles} files under ${root}: the rest are not watched`);
@@ -91,8 +96,10 @@ export async function resolveTargets(
         }
         files++;
         add({ path: p, kind: "file", root });
-      } else if (e.isDirectory && opts.recursive) {
+      } else if (opts.recursive) {
         await expand(p, root, depth + 1);
+      } else {
+        add({ path: p, kind: "dir", root, shallow: true });
       }
     }
   };

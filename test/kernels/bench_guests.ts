@@ -6,65 +6,99 @@
  *
  *   deno run -A test/kernels/bench_guests.ts
  *
+ * A guest that fails makes the run exit 1 without touching the tables: a
+ * broken bench never replaces a good table with "failed".
+ *
  * @module
  */
 import { writeGenerated } from "../generated_docs.ts";
 import { compileBpf } from "../../build.ts";
 import { GUEST_KERNELS } from "../../kernels/guests.ts";
 import { runImage } from "./boot.ts";
-import { guestCommand, guestPayload } from "./guest_payload.ts";
-import { buildInitramfs } from "./initramfs.ts";
+import { guestCommand, guestPayload, missingFromPayload } from "./guest_payload.ts";
+import { buildInitramfs, type PayloadEntry } from "./initramfs.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** The script every guest runs. */
+export const BENCH_SCRIPT = "bench/guest_overhead.ts";
+
+/**
+ * The guest payload of the bench: the agent's, the bench sources and the
+ * prebuilt load generator and floor object from `prebuilt` (a guest has no
+ * compiler).
+ */
+export function benchPayload(prebuilt: string): PayloadEntry[] {
+  const benchFiles = ["bench_env.ts", "write_overhead.ts", "guest_overhead.ts"].map((f) =>
+    [`${ROOT}bench/${f}`, `/bpfink/bench/${f}`] as [string, string]
+  );
+  return guestPayload([
+    ...benchFiles,
+    // bench_env.ts compiles the floor with build.ts's compileBpf on the host.
+    [`${ROOT}build.ts`, "/bpfink/build.ts"],
+    [`${ROOT}packaging/single_file.ts`, "/bpfink/packaging/single_file.ts"],
+    [`${prebuilt}/load`, "/bpfink/bench-prebuilt/load"],
+    [`${prebuilt}/floor.bpf.o`, "/bpfink/bench-prebuilt/floor.bpf.o"],
+  ]);
+}
 
 async function sh(cmd: string[]): Promise<void> {
   const r = await new Deno.Command(cmd[0], { args: cmd.slice(1), stderr: "piped" }).output();
   if (!r.success) throw new Error(`${cmd.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
 }
 
-const pre = await Deno.makeTempDir({ prefix: "bpfink-prebuilt-" });
-const sections: string[] = [];
-try {
-  await sh(["gcc", "-O2", "-static", "-o", `${pre}/load`, `${ROOT}bench/c/load.c`]);
-  await compileBpf(`${ROOT}bench/bpf/floor.bpf.c`, `${pre}/floor.bpf.o`);
-  const benchFiles = ["bench_env.ts", "write_overhead.ts", "guest_overhead.ts"].map((f) =>
-    [`${ROOT}bench/${f}`, `/bpfink/bench/${f}`] as [string, string]
-  );
-  const image = await buildInitramfs({
-    command: guestCommand("bench/guest_overhead.ts"),
-    payload: guestPayload([...benchFiles, [`${pre}/load`, "/bpfink/bench-prebuilt/load"], [
-      `${pre}/floor.bpf.o`,
-      "/bpfink/bench-prebuilt/floor.bpf.o",
-    ]]),
-  }, `${pre}/initrd.cpio`);
-  // One guest at a time: timing under emulation is noisy enough without a neighbour.
-  const results = await runImage(GUEST_KERNELS, image, "bench", {
-    parallel: 1,
-    timeoutSeconds: 900,
-  });
-  for (const [i, k] of GUEST_KERNELS.entries()) {
-    const r = results[i];
-    const m = /BPFINK-BENCH-START\n([\s\S]*?)\nBPFINK-BENCH-END/.exec(r.output);
-    sections.push(
-      r.status === "skipped"
-        ? `#### ${k.id}: skipped (${r.reason})`
-        : m
-        ? m[1].replace(/^### /, `#### ${k.id} (${r.release}): `)
-        : `#### ${k.id}: failed (${r.reason || "no result"})`,
+async function main(): Promise<number> {
+  const pre = await Deno.makeTempDir({ prefix: "bpfink-prebuilt-" });
+  const sections: string[] = [];
+  const failed: string[] = [];
+  try {
+    const payload = benchPayload(pre);
+    const missing = await missingFromPayload(BENCH_SCRIPT, payload);
+    if (missing.length) {
+      console.error(`The guest payload lacks what ${BENCH_SCRIPT} imports: ${missing.join(", ")}`);
+      return 1;
+    }
+    await sh(["gcc", "-O2", "-static", "-o", `${pre}/load`, `${ROOT}bench/c/load.c`]);
+    await compileBpf(`${ROOT}bench/bpf/floor.bpf.c`, `${pre}/floor.bpf.o`);
+    const image = await buildInitramfs(
+      { command: guestCommand(BENCH_SCRIPT), payload },
+      `${pre}/initrd.cpio`,
     );
+    // One guest at a time: timing under emulation is noisy enough without a neighbour.
+    const results = await runImage(GUEST_KERNELS, image, "bench", {
+      parallel: 1,
+      timeoutSeconds: 900,
+    });
+    for (const [i, k] of GUEST_KERNELS.entries()) {
+      const r = results[i];
+      const m = /BPFINK-BENCH-START\n([\s\S]*?)\nBPFINK-BENCH-END/.exec(r.output);
+      if (r.status === "pass" && m) {
+        sections.push(m[1].replace(/^### /, `#### ${k.id} (${r.release}): `));
+      } else {
+        failed.push(`${k.id}: ${r.status} (${r.reason || "no result"})`);
+        console.error(r.output.split("\n").slice(-15).join("\n"));
+      }
+    }
+  } finally {
+    await Deno.remove(pre, { recursive: true });
   }
-} finally {
-  await Deno.remove(pre, { recursive: true });
+  const md = sections.join("\n\n");
+  console.log(md);
+  if (failed.length) {
+    console.error(`Tables left as they were; guests without a result:\n${failed.join("\n")}`);
+    return 1;
+  }
+  const stamp = `Generated by \`deno run -A test/kernels/bench_guests.ts\` on ${
+    new Date().toISOString().slice(0, 10)
+  }.`;
+  await writeGenerated(
+    "overhead",
+    "kernels/overhead.md",
+    "Write overhead per strategy, in guests",
+    md,
+    stamp,
+  );
+  return 0;
 }
-const md = sections.join("\n\n");
-console.log(md);
-const stamp = `Generated by \`deno run -A test/kernels/bench_guests.ts\` on ${
-  new Date().toISOString().slice(0, 10)
-}.`;
-await writeGenerated(
-  "overhead",
-  "kernels/overhead.md",
-  "Write overhead per strategy, in guests",
-  md,
-  stamp,
-);
+
+if (import.meta.main) Deno.exit(await main());

@@ -9,7 +9,9 @@
 import { Agent, watchesForPaths } from "../../src/agent/agent.ts";
 import type { ChangeEvent } from "../../src/events/change_event.ts";
 import type { StrategyName } from "../../kernels/strategies.ts";
-import { commandFor, ROWS, targetOf } from "../coverage_methods.ts";
+import { commandFor, RESOLVED_ROWS, ROWS as BASE_ROWS, targetOf } from "../coverage_methods.ts";
+
+const ROWS = [...BASE_ROWS, ...RESOLVED_ROWS];
 import { sha256File } from "../../src/watch/file_state.ts";
 
 async function runCmd(cmd: string[]): Promise<{ ok: boolean; err: string }> {

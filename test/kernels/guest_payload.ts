@@ -11,6 +11,14 @@ import type { PayloadEntry } from "./initramfs.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
+/** The name of every npm package deno.lock lists (scoped ones as `@scope/name`). */
+function lockedNpmPackages(): string[] {
+  const lock = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.lock`)) as {
+    npm?: Record<string, unknown>;
+  };
+  return [...new Set(Object.keys(lock.npm ?? {}).map((id) => id.slice(0, id.lastIndexOf("@"))))];
+}
+
 /**
  * The payload; the guest runs `/bpfink/deno run ... /bpfink/<script>`. `extra` adds host → guest
  * files (dynamic ELFs among them bring their libraries, as Deno does).
@@ -40,7 +48,9 @@ export function guestPayload(extra: [string, string][] = []): PayloadEntry[] {
         string,
       ]
     ),
-    ...["commander", "@logtape", "yaml"].map((p) =>
+    // Every npm package of the lock file: with --cached-only, Deno resolves the whole
+    // config's npm imports at start, used by the script or not.
+    ...lockedNpmPackages().map((p) =>
       [`${npm}/${p}`, `/denodir/npm/registry.npmjs.org/${p}`] as [string, string]
     ),
   ];
@@ -52,4 +62,64 @@ export function guestPayload(extra: [string, string][] = []): PayloadEntry[] {
 /** The guest command for a script under the project. */
 export function guestCommand(script: string): string {
   return `DENO_DIR=/denodir HOME=/root NO_COLOR=1 /bpfink/deno run -A --no-check --cached-only /bpfink/${script}`;
+}
+
+/**
+ * What `script` (a project path such as `bench/guest_overhead.ts`) imports,
+ * directly or not, that `payload` does not carry where the guest's
+ * `/bpfink/...` import would find it: local modules, JSON and bytes imports
+ * by host path, npm packages by name. Empty when the guest can resolve every
+ * import. Asks `deno info --json`, the resolver the guest itself runs.
+ */
+export async function missingFromPayload(
+  script: string,
+  payload: readonly PayloadEntry[],
+): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", `${ROOT}/${script}`],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`deno info ${script}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; error?: string; npmPackage?: string }[];
+    npmPackages?: Record<string, { dependencies?: string[] }>;
+  };
+  const carried = (guest: string, host: string) =>
+    payload.some((e) =>
+      (e.guest === guest && e.host === host) ||
+      (guest.startsWith(`${e.guest}/`) && host === `${e.host}${guest.slice(e.guest.length)}`)
+    );
+  const missing: string[] = [];
+  for (const m of info.modules) {
+    if (m.error) missing.push(`${m.specifier} (${m.error})`);
+    if (!m.specifier.startsWith("file://")) continue;
+    const host = decodeURIComponent(new URL(m.specifier).pathname);
+    if (!host.startsWith(`${ROOT}/`)) {
+      missing.push(`${host} (outside the project)`);
+      continue;
+    }
+    const rel = host.slice(ROOT.length + 1);
+    if (!carried(`/bpfink/${rel}`, host)) missing.push(rel);
+  }
+  const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
+  // The npm packages the script's graph reaches, with their dependencies (the
+  // lock file lists every package of the project, used here or not).
+  const needed = new Set<string>();
+  const reach = (id: string) => {
+    if (needed.has(id)) return;
+    needed.add(id);
+    for (const d of info.npmPackages?.[id]?.dependencies ?? []) reach(d);
+  };
+  for (const m of info.modules) if (m.npmPackage) reach(m.npmPackage);
+  for (const id of needed) {
+    const at = id.lastIndexOf("@");
+    const [name, version] = [id.slice(0, at), id.slice(at + 1).split("_")[0]];
+    const dir = `/npm/registry.npmjs.org/${name}/${version}`;
+    if (!carried(`/denodir${dir}`, `${denoDir}${dir}`)) missing.push(`npm:${name}@${version}`);
+  }
+  return missing;
 }

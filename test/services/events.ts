@@ -4,15 +4,22 @@
  * @module
  */
 import type { ChangeEvent } from "../../src/events/change_event.ts";
+import { pathParts, withEnvelope } from "../../src/events/ecs_event.ts";
+import { checkEvent } from "../ecs_validate.ts";
 
-/** Event number `i`: a file change by default, `category: ["iam"]` for user actions. */
+/**
+ * Event number `i`, as the agent builds them (ECS envelope included): a file
+ * change by default, `category: ["iam"]` for user actions. Checked against
+ * ECS and the JSON Schema.
+ */
 export function testEvent(
   i: number,
   action = "modified",
   extra: Partial<ChangeEvent> = {},
 ): ChangeEvent {
   const iam = action.startsWith("user") || action.startsWith("group");
-  return {
+  const path = `/etc/test-${i}.conf`;
+  const e = withEnvelope({
     "@timestamp": new Date().toISOString(),
     event: {
       id: `ev-${i}`,
@@ -22,10 +29,14 @@ export function testEvent(
       kind: "event",
       module: "bpfink",
       reason: "live",
+      dataset: iam ? "bpfink.users" : "bpfink.file",
     },
-    file: { path: `/etc/test-${i}.conf` },
-    host: { hostname: "testhost" },
-    message: `/etc/test-${i}.conf ${action}`,
+    file: { path, ...pathParts(path) },
+    message: `${path} ${action}`,
+    bpfink: { consumer: iam ? "users" : "generic" },
     ...extra,
-  };
+    ...(extra.file ? { file: { ...pathParts(extra.file.path), ...extra.file } } : {}),
+  }, "testhost");
+  checkEvent(e, "testEvent");
+  return e;
 }

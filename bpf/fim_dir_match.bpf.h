@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Exact matching of path-based syscalls: an entry is (directory inode, name),
+ * never a basename alone. The directory comes from the dirfd or the cwd for a
+ * bare name, and from the dir_paths map for a path with '/' in it: user space
+ * registers every watched directory (and every parent of a watched file)
+ * under the hash of its path relative to the process root and to each of its
+ * ancestors, so "/etc/x", "x" in /etc, "etc/x" from / and "./x" all land on
+ * the same directory inode. A path that cannot be placed this way (a ".."
+ * component, a symlink on the way, longer than FIM_PATH_BUF) is reported as
+ * "unplaced" only when its basename is watched, and coalesced per basename
+ * until user space re-arms it: user space then checks the candidates' ns
+ * timestamps itself and never attributes the change to that process.
+ *
+ * Included by fim_common.bpf.h after the shared helpers.
+ */
+#ifndef FIM_DIR_MATCH_BPF_H
+#define FIM_DIR_MATCH_BPF_H
+
+#define FIM_HASH_OFFSET 0xcbf29ce484222325ULL
+#define FIM_HASH_PRIME 0x100000001b3ULL
+
+/* Watched names, by (directory inode, name hash). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fim_entry_key);
+	__type(value, __u32);
+} watched_entries SEC(".maps");
+
+/* Watched directories (and parents of watched files), by (base directory,
+ * hash of the path from there). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fim_dirpath_key);
+	__type(value, struct fim_key);
+} dir_paths SEC(".maps");
+
+/* Hashes of watched basenames: only for paths that cannot be placed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} watched_basenames SEC(".maps");
+
+enum { FIM_AT_NONE = 0, FIM_AT_EXACT = 1, FIM_AT_UNPLACED = 2 };
+
+/* fim_hash (FNV-1a, 64 bits) of s->buf[start, end). State lives in map
+ * memory, which the verifier does not track, so every iteration looks alike
+ * to it and the loop is verified once, not once per length. */
+static __noinline __u64 fim_hash_range(struct path_scratch *s, long start, long end)
+{
+	volatile struct path_scratch *vs = s;
+	int i;
+
+	vs->h = FIM_HASH_OFFSET;
+	for (i = 0; i < FIM_PATH_BUF; i++) {
+		long idx = start + i;
+		if (idx >= end || idx < 0)
+			break;
+		vs->h = (vs->h ^ (__u8)s->buf[idx & (FIM_PATH_BUF - 1)]) * FIM_HASH_PRIME;
+	}
+	return vs->h;
+}
+
+/* fim_path_hash of the directory part s->buf[0, last): components folded in
+ * order, "" and "." skipped; s->dotdot set when a ".." is seen. */
+static __noinline __u64 fim_dir_hash(struct path_scratch *s, long last)
+{
+	volatile struct path_scratch *vs = s;
+	int i;
+
+	vs->h = FIM_HASH_OFFSET;
+	vs->ch = FIM_HASH_OFFSET;
+	vs->clen = 0;
+	vs->dots = 0;
+	vs->dotdot = 0;
+	for (i = 0; i < FIM_PATH_BUF; i++) {
+		char c;
+		if (i > last)
+			break;
+		c = i == last ? '/' : s->buf[i & (FIM_PATH_BUF - 1)];
+		if (c == '/') {
+			long clen = vs->clen, dots = vs->dots;
+			if (clen == 2 && dots == 2)
+				vs->dotdot = 1;
+			else if (clen > 0 && !(clen == 1 && dots == 1))
+				vs->h = (vs->h ^ vs->ch) * FIM_HASH_PRIME;
+			vs->clen = 0;
+			vs->dots = 0;
+			vs->ch = FIM_HASH_OFFSET;
+		} else {
+			vs->ch = (vs->ch ^ (__u8)c) * FIM_HASH_PRIME;
+			vs->clen = vs->clen + 1;
+			if (c == '.')
+				vs->dots = vs->dots + 1;
+		}
+	}
+	return vs->h;
+}
+
+/* The process's root directory (absolute paths start there; a chroot's root
+ * is not the host's, so its /etc/passwd never matches the host's). */
+static __always_inline bool root_key(struct fim_key *key)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inode *root = BPF_CORE_READ(task, fs, root.dentry, d_inode);
+
+	if (!root)
+		return false;
+	key->ino = BPF_CORE_READ(root, i_ino);
+	key->dev = BPF_CORE_READ(root, i_sb, s_dev);
+	key->pad = 0;
+	return true;
+}
+
+/* Places user path `upath` (relative to `dfd`): reads it into s->buf, puts
+ * the name's bounds and hash in s->start, s->end, s->name_hash and, when the
+ * directory is known, its inode in s->dir. */
+static __noinline int fim_place(struct path_scratch *s, int dfd, const char *upath)
+{
+	struct fim_dirpath_key pk = {};
+	struct fim_key base;
+	struct fim_key *dir;
+	long n, len, last, start;
+
+	s->name_hash = 0;
+	if (!upath)
+		return FIM_AT_NONE;
+	n = bpf_probe_read_user_str(s->buf, sizeof(s->buf), upath);
+	if (n <= 1)
+		return FIM_AT_NONE;
+	if (n >= FIM_PATH_BUF)
+		return FIM_AT_UNPLACED; /* too long to read whole: no name either */
+	len = n - 1;
+	/* "dir/" names dir (rmdir, mkdir, rename of directories). */
+	if (len > 1 && s->buf[(len - 1) & (FIM_PATH_BUF - 1)] == '/')
+		len--;
+	if (len > 1 && s->buf[(len - 1) & (FIM_PATH_BUF - 1)] == '/')
+		return FIM_AT_UNPLACED;
+	s->buf[len & (FIM_PATH_BUF - 1)] = 0;
+	last = slash_before(s, len);
+	start = last + 1;
+	if (start >= len)
+		return FIM_AT_NONE; /* "/" itself */
+	s->start = start;
+	s->end = len;
+	s->name_hash = fim_hash_range(s, start, len);
+	if (last < 0) {
+		if (!dir_key(dfd, &s->dir))
+			return FIM_AT_UNPLACED;
+		return FIM_AT_EXACT;
+	}
+	if (s->buf[0] == '/') {
+		if (!root_key(&base))
+			return FIM_AT_UNPLACED;
+	} else if (!dir_key(dfd, &base)) {
+		return FIM_AT_UNPLACED;
+	}
+	pk.path_hash = fim_dir_hash(s, last);
+	if (s->dotdot)
+		return FIM_AT_UNPLACED;
+	pk.base_ino = base.ino;
+	pk.base_dev = base.dev;
+	dir = bpf_map_lookup_elem(&dir_paths, &pk);
+	if (!dir)
+		return FIM_AT_UNPLACED;
+	s->dir = *dir;
+	return FIM_AT_EXACT;
+}
+
+/* An event about the entry s->buf[s->start, s->end) of directory s->dir. */
+static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, __s32 nr)
+{
+	struct fim_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_inc(FIM_STAT_DROPS);
+		return;
+	}
+	fill_process(e, nr);
+	e->op = op;
+	e->ino = 0;
+	e->dev = s->dir.dev;
+	e->dir_ino = s->dir.ino;
+	e->name_len = s->end - s->start;
+	bpf_probe_read_kernel_str(e->name, sizeof(e->name), s->buf + (s->start & (FIM_PATH_BUF - 1)));
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(FIM_STAT_EVENTS);
+}
+
+/* A path that could not be placed, with a watched basename (or too long to
+ * tell): one event per basename until user space re-arms it. */
+static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s32 nr)
+{
+	struct fim_key key = { .ino = s->name_hash, .dev = FIM_DEV_UNPLACED };
+	struct fim_event *e;
+	__u32 stat = FIM_STAT_COALESCED;
+
+	if (!fim_pending_note(&key, op, &stat)) {
+		stat_inc(stat);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		bpf_map_delete_elem(&pending, &key);
+		stat_inc(FIM_STAT_DROPS);
+		return;
+	}
+	fill_process(e, nr);
+	e->op = op;
+	e->ino = s->name_hash;
+	e->dev = 0;
+	e->dir_ino = 0;
+	e->name_len = 0;
+	e->name[0] = 0;
+	if (s->name_hash) {
+		e->name_len = s->end - s->start;
+		bpf_probe_read_kernel_str(e->name, sizeof(e->name),
+					  s->buf + (s->start & (FIM_PATH_BUF - 1)));
+	}
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(FIM_STAT_EVENTS);
+}
+
+/* A path-based syscall succeeded on `upath` (relative to `dfd`): report it
+ * when its (directory, name) is watched, or its directory is watched whole. */
+static __always_inline void on_path_at(int dfd, const char *upath, __u32 op, __s32 nr)
+{
+	struct fim_entry_key ek = {};
+	struct path_scratch *s;
+	__u32 zero = 0;
+	__u32 *w;
+	int where;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	where = fim_place(s, dfd, upath);
+	if (where == FIM_AT_EXACT) {
+		w = bpf_map_lookup_elem(&watched, &s->dir);
+		ek.dir_ino = s->dir.ino;
+		ek.dev = s->dir.dev;
+		ek.name_hash = s->name_hash;
+		if ((w && (*w & FIM_WATCH_DIR)) || bpf_map_lookup_elem(&watched_entries, &ek))
+			emit_entry_event(s, op, nr);
+		return;
+	}
+	if (where == FIM_AT_UNPLACED &&
+	    (!s->name_hash || bpf_map_lookup_elem(&watched_basenames, &s->name_hash)))
+		emit_unplaced(s, op, nr);
+}
+
+/* open(O_CREAT) made or opened `dentry` in directory `dkey`: report it when
+ * the directory is watched whole or the name is watched in it. */
+static __always_inline void on_created_dentry(struct fim_key *dkey, struct dentry *dentry,
+					      __s32 nr)
+{
+	struct fim_entry_key ek = {};
+	struct path_scratch *s;
+	const unsigned char *dname;
+	__u32 zero = 0;
+	__u32 *w;
+	long n;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	dname = BPF_CORE_READ(dentry, d_name.name);
+	n = bpf_probe_read_kernel_str(s->buf, sizeof(s->buf), dname);
+	if (n <= 1)
+		return;
+	s->start = 0;
+	s->end = n - 1;
+	s->dir = *dkey;
+	w = bpf_map_lookup_elem(&watched, dkey);
+	if (!(w && (*w & FIM_WATCH_DIR))) {
+		ek.dir_ino = dkey->ino;
+		ek.dev = dkey->dev;
+		ek.name_hash = fim_hash_range(s, 0, n - 1);
+		if (!bpf_map_lookup_elem(&watched_entries, &ek))
+			return;
+	}
+	emit_entry_event(s, FIM_OP_CREATE, nr);
+}
+
+#endif

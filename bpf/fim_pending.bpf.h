@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * In-kernel folding of events about one watched inode, until user space has
+ * handled it (it deletes the inode's `pending` entry before re-reading the
+ * file). A fold never hides who did what: the entry remembers each writer
+ * (process id and start time) with the kinds of operation it was reported
+ * for, so a new process, or a known one doing a new kind of operation,
+ * produces a new event. Only a repeat of something already reported is
+ * folded ("coalesced"). A failed map update is a drop (user space rescans),
+ * never a fold.
+ *
+ * Concurrency: no compare-and-swap (5.10 lacks BPF atomics beyond add).
+ * Whether to send an event is decided by each caller from what it read, so
+ * a race between two CPUs can cost an extra event, never a missing one.
+ */
+#ifndef FIM_PENDING_BPF_H
+#define FIM_PENDING_BPF_H
+
+/* Distinct writers one pending entry remembers; a further writer takes a
+ * slot over (and the evicted one gets a new event if it writes again). */
+#define FIM_PENDING_WRITERS 4
+
+struct fim_writer {
+	__u64 start_ns; /* process start (task->group_leader->start_boottime) */
+	__u32 tgid;
+	__u32 ops; /* 1 << enum fim_op for each kind of operation reported; 0: free slot */
+};
+
+struct fim_pending {
+	struct fim_writer w[FIM_PENDING_WRITERS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fim_key);
+	__type(value, struct fim_pending);
+} pending SEC(".maps");
+
+/* Start time of the current process (its main thread), in boot-time ns: with
+ * the process id it names one process for good (a pid is reused, this pair
+ * is not). /proc/PID/stat's starttime is this value in clock ticks. */
+static __always_inline __u64 fim_process_start_ns(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+/* Records operation `op` by the current process on pending inode `key`.
+ * Returns true when an event is to be sent, false when it folds into one
+ * already sent (counted as coalesced) or the map refused it (counted as a
+ * drop, which makes user space rescan). */
+static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op,
+					     __u32 *stat_out)
+{
+	struct fim_pending fresh = {};
+	struct fim_pending *p;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 start = fim_process_start_ns();
+	__u32 bit = 1u << (op & 31);
+	long err;
+	int i, slot = -1;
+
+	p = bpf_map_lookup_elem(&pending, key);
+	if (!p) {
+		fresh.w[0].start_ns = start;
+		fresh.w[0].tgid = tgid;
+		fresh.w[0].ops = bit;
+		err = bpf_map_update_elem(&pending, key, &fresh, BPF_NOEXIST);
+		if (!err)
+			return true;
+		/* Another CPU inserted it in between: note into that entry. Any
+		 * other failure (map full, no memory) is a drop. */
+		p = err == -17 /* EEXIST */ ? bpf_map_lookup_elem(&pending, key) : NULL;
+		if (!p) {
+			*stat_out = FIM_STAT_DROPS;
+			return false;
+		}
+	}
+#pragma unroll
+	for (i = 0; i < FIM_PENDING_WRITERS; i++) {
+		struct fim_writer *w = &p->w[i];
+		if (w->ops && w->tgid == tgid && w->start_ns == start) {
+			if (w->ops & bit) {
+				*stat_out = FIM_STAT_COALESCED;
+				return false;
+			}
+			w->ops |= bit;
+			return true;
+		}
+		if (!w->ops && slot < 0)
+			slot = i;
+	}
+	/* A writer not seen yet on this inode: always an event. */
+	if (slot < 0)
+		slot = tgid % FIM_PENDING_WRITERS;
+	p->w[slot & (FIM_PENDING_WRITERS - 1)].start_ns = start;
+	p->w[slot & (FIM_PENDING_WRITERS - 1)].tgid = tgid;
+	p->w[slot & (FIM_PENDING_WRITERS - 1)].ops = bit;
+	return true;
+}
+
+#endif

@@ -1,0 +1,126 @@
+/**
+ * `bpfink check --config FILE`: an AIDE-style one-shot comparison of the
+ * disk with the recorded baseline, for cron and CI. Reads only: the
+ * baseline is not updated and nothing is sent to the outputs. Exit 0 when
+ * nothing differs, 1 when something does, 2 when it cannot compare.
+ *
+ * @module
+ */
+import { dirname, relative } from "node:path";
+import { AgentError } from "../agent/agent_error.ts";
+import { formatProblems, loadConfig } from "../config/load_config.ts";
+import { attributeChanges } from "../consumers/generic.ts";
+import { classify } from "../events/file_monitor.ts";
+import type { FileAction } from "../events/file_change.ts";
+import { shown } from "../semantics/semantic_change.ts";
+import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
+import { readFileState } from "../watch/file_state.ts";
+import { resolveTargets } from "../watch/watch_targets.ts";
+import { watchPolicy } from "../events/watch_policy.ts";
+
+/** Options of `bpfink check`. */
+export interface CheckCommandOptions {
+  config: string;
+  json?: boolean;
+}
+
+/** One difference between disk and baseline. */
+export interface Difference {
+  action: FileAction;
+  path: string;
+  changes: { field: string; from: unknown; to: unknown }[];
+}
+
+/** Compares every watched path with the baseline in the config's database. */
+export async function compareWithBaseline(configPath: string): Promise<Difference[]> {
+  const loaded = await loadConfig(configPath);
+  if (!loaded.config) {
+    throw new AgentError(
+      `invalid config:\n${formatProblems(configPath, loaded).join("\n")}`,
+      2,
+    );
+  }
+  const cfg = loaded.config;
+  try {
+    Deno.statSync(cfg.database);
+  } catch {
+    throw new AgentError(
+      `no baseline at ${cfg.database}: run "bpfink run" once to record it`,
+      2,
+    );
+  }
+  const store = BaselineStore.open(cfg.database);
+  try {
+    const recorded = new Set(store.paths());
+    if (recorded.size === 0) {
+      throw new AgentError(`the baseline in ${cfg.database} is empty: run "bpfink run" first`, 2);
+    }
+    const out: Difference[] = [];
+    const seen = new Set<string>();
+    for (const w of cfg.watches) {
+      const policy = watchPolicy(w);
+      const r = await resolveTargets([w.path], {
+        recursive: w.recursive,
+        include: w.include,
+        exclude: w.exclude,
+      });
+      for (const t of r.targets) {
+        seen.add(t.path);
+        if (policy.ignored(t.path, undefined)) continue;
+        const rec = store.get(t.path);
+        const state = await readFileState(t.path).catch(() => undefined);
+        // A file the baseline never saw counts as created only inside a recorded directory.
+        if (!rec && !(t.path !== t.root && recorded.has(dirname(t.path)))) continue;
+        const before = rec ? stateOfRecord(rec) : undefined;
+        const action = classify(t.kind, before, state);
+        if (!action) continue;
+        out.push({
+          action,
+          path: t.path,
+          changes: before && state && action !== "replaced" ? attributeChanges(before, state) : [],
+        });
+      }
+      // Recorded under this watch but gone from the disk.
+      for (const p of recorded) {
+        if (seen.has(p) || (p !== w.path && relative(w.path, p).startsWith(".."))) continue;
+        if (policy.ignored(p, undefined)) continue;
+        try {
+          Deno.lstatSync(p);
+        } catch {
+          seen.add(p);
+          out.push({ action: "deleted", path: p, changes: [] });
+        }
+      }
+    }
+    return out;
+  } finally {
+    store.close();
+  }
+}
+
+/** Runs the check; returns 0 (same), 1 (differences) or throws (2). */
+export async function checkCommand(opts: CheckCommandOptions): Promise<number> {
+  const diffs = await compareWithBaseline(opts.config);
+  const enc = new TextEncoder();
+  const lines = opts.json
+    ? diffs.map((d) => JSON.stringify(d))
+    : diffs.map((d) =>
+      `${d.action.padEnd(18)} ${shown(d.path)}${
+        d.changes.length
+          ? `  (${
+            d.changes.map((c) => `${c.field} ${shown(String(c.from))} → ${shown(String(c.to))}`)
+              .join(", ")
+          })`
+          : ""
+      }`
+    );
+  if (!opts.json) {
+    lines.push(
+      diffs.length
+        ? `${diffs.length} difference${diffs.length === 1 ? "" : "s"} from the baseline`
+        : "no differences from the baseline",
+    );
+  }
+  if (lines.length) Deno.stdout.writeSync(enc.encode(lines.join("\n") + "\n"));
+  return diffs.length ? 1 : 0;
+}

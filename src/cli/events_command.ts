@@ -1,0 +1,92 @@
+/**
+ * `bpfink events --config FILE`: past events from the daemon's database, by
+ * time, path (glob) or action, as a table or JSON lines. Every field in the
+ * table is escaped: file and process names come from whoever made them.
+ *
+ * @module
+ */
+import { AgentError } from "../agent/agent_error.ts";
+import { formatProblems, loadConfig, parseDuration } from "../config/load_config.ts";
+import type { ChangeEvent } from "../events/change_event.ts";
+import { openHistoryDb, queryHistory } from "../outputs/event_history.ts";
+import { shown } from "../semantics/semantic_change.ts";
+import { globToRegExp } from "../watch/glob.ts";
+
+/** Options of `bpfink events`. */
+export interface EventsCommandOptions {
+  config: string;
+  since?: string;
+  until?: string;
+  path?: string;
+  action?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+/** A time: an ISO 8601 date, or a duration ago (`30m`, `2h`, `7d`). */
+export function parseWhen(v: string, what: string, now = Date.now()): Date {
+  const days = /^(\d+)d$/.exec(v);
+  const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(v);
+  if (ms !== undefined && !/^\d{4}-/.test(v)) return new Date(now - ms);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) {
+    throw new AgentError(
+      `${what} must be a date (2026-12-01T10:00:00Z) or a duration ago (2h, 7d), not "${v}"`,
+      2,
+    );
+  }
+  return new Date(t);
+}
+
+/** The database of `configPath`'s daemon, or an error that says why there is none. */
+export async function daemonDatabase(configPath: string): Promise<string> {
+  const loaded = await loadConfig(configPath);
+  if (!loaded.config) {
+    throw new AgentError(`invalid config:\n${formatProblems(configPath, loaded).join("\n")}`, 2);
+  }
+  try {
+    Deno.statSync(loaded.config.database);
+  } catch {
+    throw new AgentError(`no database at ${loaded.config.database}: has "bpfink run" run?`, 2);
+  }
+  return loaded.config.database;
+}
+
+/** One table row for `e`. */
+export function eventRow(e: ChangeEvent): string {
+  const who = e.process ? ` ${shown(e.process.name)}[${e.process.pid}]` : "";
+  const uid = e.user?.id !== undefined ? ` uid=${shown(e.user.id)}` : "";
+  const sev = typeof e.bpfink?.severity === "string" ? e.bpfink.severity : "";
+  return `${e["@timestamp"].slice(0, 19).replace("T", " ")}  ${shown(e.event.action).padEnd(20)} ${
+    sev.padEnd(8)
+  } ${shown(e.file?.path ?? "-")}${who}${uid}  ${shown(e.message ?? "")}`;
+}
+
+/** Prints the matching events; returns 0. */
+export async function eventsCommand(opts: EventsCommandOptions): Promise<number> {
+  const limit = opts.limit === undefined ? 1000 : Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new AgentError(`--limit must be a positive whole number, not "${opts.limit}"`, 2);
+  }
+  const since = opts.since ? parseWhen(opts.since, "--since") : undefined;
+  const until = opts.until ? parseWhen(opts.until, "--until") : undefined;
+  const pathRe = opts.path ? globToRegExp(opts.path) : undefined;
+  const db = openHistoryDb(await daemonDatabase(opts.config));
+  let events: ChangeEvent[];
+  try {
+    events = queryHistory(db, {
+      since,
+      until,
+      action: opts.action,
+      path: pathRe ? (p) => pathRe.test(p) : undefined,
+      limit,
+    });
+  } finally {
+    db.close();
+  }
+  const text = opts.json
+    ? events.map((e) => JSON.stringify(e)).join("\n")
+    : events.map(eventRow).join("\n");
+  if (text) Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+  return 0;
+}

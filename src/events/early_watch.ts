@@ -1,0 +1,86 @@
+/**
+ * Watch before read, at startup: each file's inode enters the kernel map
+ * before the file's first read, not after it. A kernel event about such an
+ * inode that arrives before the watch set has recorded it is held, and
+ * replayed once the watch set knows the inode, so a write that falls between
+ * the first read and the record is re-read instead of lost.
+ *
+ * @module
+ */
+import type { FimEvent } from "../bpf/fim_event.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
+import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
+import type { WatchSet } from "../watch/watch_set.ts";
+
+/** The kernel map operations early watching needs. */
+export interface EarlyKernel {
+  watchInode(id: InodeId, flags: number): void;
+  unwatchInode(id: InodeId): void;
+}
+
+/** Flags of the kernel's watched map (WatchFlag). */
+const FLAG = { file: 1, dir: 2 } as const;
+
+/** Most events held at once; beyond that the oldest are routed as they are. */
+const MAX_HELD = 4096;
+
+/** Inodes put in the kernel map ahead of the watch set, and the events about them. */
+export class EarlyWatch {
+  readonly #ids = new Map<string, InodeId>();
+  #held: FimEvent[] = [];
+
+  constructor(
+    readonly kernel: EarlyKernel,
+    readonly watch: WatchSet,
+    readonly route: (e: FimEvent) => void,
+  ) {}
+
+  /** Puts `path`'s inode in the kernel map before the path is read (best effort). */
+  async before(path: string, kind: "file" | "dir"): Promise<void> {
+    let id: InodeId;
+    try {
+      id = kernelIdentity.inodeOf(path, await Deno.stat(path));
+    } catch {
+      return; // missing or unreadable: the read says so
+    }
+    const k = inodeKeyString(id);
+    if (this.#ids.has(k) || this.watch.pathsOfInode(id).length) return;
+    try {
+      this.kernel.watchInode(id, FLAG[kind]);
+      this.#ids.set(k, id);
+    } catch {
+      // a full map: the watch set reports it when it records the path
+    }
+  }
+
+  /** Whether kernel event `e` is held (its inode is watched early but not known yet). */
+  hold(e: FimEvent): boolean {
+    const id = { dev: e.dev, ino: e.ino };
+    if (!this.#ids.has(inodeKeyString(id)) || this.watch.pathsOfInode(id).length) return false;
+    if (this.#held.length >= MAX_HELD) this.route(this.#held.shift()!);
+    this.#held.push(e);
+    return true;
+  }
+
+  /**
+   * After the watch set recorded a batch of paths: replays held events whose
+   * inode it knows now. With `final`, also takes inodes nobody recorded (the
+   * file was replaced between the stat and the read) out of the kernel map.
+   */
+  settle(final = false): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const e of held) {
+      if (this.watch.pathsOfInode({ dev: e.dev, ino: e.ino }).length) this.route(e);
+      else this.#held.push(e);
+    }
+    for (const [k, id] of this.#ids) {
+      if (this.watch.pathsOfInode(id).length) this.#ids.delete(k);
+      else if (final) {
+        this.kernel.unwatchInode(id);
+        this.#ids.delete(k);
+      }
+    }
+    if (final) this.#held = [];
+  }
+}

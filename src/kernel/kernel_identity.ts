@@ -1,0 +1,124 @@
+/**
+ * A file's identity as the kernel's hooks see it: the superblock's device
+ * (`inode->i_sb->s_dev`) with the inode number. `stat()` does not always
+ * give that device: btrfs reports each subvolume's own anonymous device, and
+ * overlayfs a per-layer pseudo device, while the kernel's file events carry
+ * the superblock's. The kernel publishes every mount's `s_dev` in
+ * /proc/self/mountinfo (field 3, `MAJOR:MINOR`), so the device is taken
+ * from the mount that holds the file, and `stat()` gives only the inode
+ * number.
+ *
+ * @module
+ */
+import { basename, dirname } from "node:path";
+import type { InodeId } from "../watch/inode_key.ts";
+import { kernelDev } from "../watch/inode_key.ts";
+
+/** One line of /proc/self/mountinfo, as far as identity needs it. */
+export interface MountEntry {
+  /** Where it is mounted, unescaped. */
+  mountPoint: string;
+  /** The superblock's device, kernel encoding (major << 20 | minor). */
+  dev: number;
+  fsType: string;
+}
+
+/** Undoes mountinfo's octal escapes (`\040` for a space, `\012` for a newline, ...). */
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Parses /proc/self/mountinfo text; lines it cannot read are skipped. */
+export function parseMountinfo(text: string): MountEntry[] {
+  const mounts: MountEntry[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.split(" ");
+    const sep = f.indexOf("-", 6);
+    const dev = /^(\d+):(\d+)$/.exec(f[2] ?? "");
+    if (f.length < 10 || sep < 0 || !dev) continue;
+    mounts.push({
+      mountPoint: unescape(f[4]),
+      dev: ((Number(dev[1]) << 20) | Number(dev[2])) >>> 0,
+      fsType: f[sep + 1] ?? "",
+    });
+  }
+  return mounts;
+}
+
+/** The mount that holds real path `path`: the longest mount point above it; the last mounted wins. */
+export function mountOf(path: string, mounts: MountEntry[]): MountEntry | undefined {
+  let best: MountEntry | undefined;
+  for (const m of mounts) {
+    const mp = m.mountPoint;
+    const under = mp === "/" || path === mp || path.startsWith(mp.endsWith("/") ? mp : `${mp}/`);
+    if (under && (!best || mp.length >= best.mountPoint.length)) best = m;
+  }
+  return best;
+}
+
+/** Re-read the mount table at most this often. */
+const MOUNTS_MAX_AGE_MS = 500;
+
+/** Maps paths to the kernel's device for them, caching the mount table and directory lookups. */
+export class KernelIdentity {
+  #mounts: MountEntry[] = [];
+  #text = "";
+  #readAt = -Infinity;
+  /** Directory path as given → its real path. */
+  #dirs = new Map<string, string>();
+
+  #refresh(): void {
+    const now = performance.now();
+    if (now - this.#readAt < MOUNTS_MAX_AGE_MS) return;
+    this.#readAt = now;
+    let text: string;
+    try {
+      text = Deno.readTextFileSync("/proc/self/mountinfo");
+    } catch {
+      return;
+    }
+    if (text === this.#text) return;
+    this.#text = text;
+    this.#mounts = parseMountinfo(text);
+    this.#dirs.clear();
+  }
+
+  /** The mount that holds `path` (absolute), or undefined when it cannot tell. */
+  mountOf(path: string): MountEntry | undefined {
+    this.#refresh();
+    const dir = dirname(path);
+    let real = this.#dirs.get(dir);
+    if (real === undefined) {
+      try {
+        real = Deno.realPathSync(dir);
+      } catch {
+        return undefined;
+      }
+      if (this.#dirs.size > 65536) this.#dirs.clear();
+      this.#dirs.set(dir, real);
+    }
+    // A file can be a mount point itself (a bind-mounted file).
+    const file = real === "/" ? `/${basename(path)}` : `${real}/${basename(path)}`;
+    return mountOf(file, this.#mounts);
+  }
+
+  /**
+   * The kernel's device for `path`, given the device `stat()` (or lstat) gave
+   * for it in kernel encoding: the holding mount's superblock device, or
+   * `statDev` when the mount cannot be told.
+   */
+  deviceOf(path: string, statDev: number): number {
+    return this.mountOf(path)?.dev ?? statDev;
+  }
+
+  /** The kernel's identity of `path`, from its `stat()` info. */
+  inodeOf(path: string, info: Deno.FileInfo): InodeId {
+    if (info.dev === null || info.ino === null) {
+      throw new Error("stat gave no dev/ino (not Linux?)");
+    }
+    return { dev: this.deviceOf(path, kernelDev(info.dev)), ino: BigInt(info.ino) };
+  }
+}
+
+/** The process-wide instance. */
+export const kernelIdentity: KernelIdentity = new KernelIdentity();

@@ -1,0 +1,114 @@
+/**
+ * The daemon's event history: every event it reports, kept in its database
+ * (table `event_history`, newest `maxRows`), so `bpfink events` can query
+ * the past and `bpfink status` can show what the agent is. Also records the
+ * running agent's pid (table `agent_process`). Events hold no secret (the
+ * consumers never put one in), so keeping them adds none to the database.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { dirname } from "node:path";
+import type { ChangeEvent } from "../events/change_event.ts";
+import type { Output } from "./output.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS event_history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  ts TEXT NOT NULL,
+  action TEXT NOT NULL,
+  path TEXT,
+  severity TEXT,
+  event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_history_ts ON event_history (ts);
+CREATE TABLE IF NOT EXISTS agent_process (one INTEGER PRIMARY KEY CHECK (one = 1), pid INTEGER, started TEXT);
+`;
+
+/** Opens `path` for the history (WAL, shared with the baseline store; root-only like it). */
+export function openHistoryDb(path: string): DatabaseSync {
+  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    Deno.writeFileSync(path, new Uint8Array(), { mode: 0o600, createNew: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  }
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;");
+  db.exec(SCHEMA);
+  return db;
+}
+
+/** Keeps every event in the database, newest `maxRows`. */
+export class EventHistory implements Output {
+  readonly name = "history";
+  readonly #db: DatabaseSync;
+  readonly #insert;
+  #since = 0;
+
+  constructor(path: string, readonly maxRows = 100_000) {
+    this.#db = openHistoryDb(path);
+    this.#insert = this.#db.prepare(
+      "INSERT OR IGNORE INTO event_history (id, ts, action, path, severity, event) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#db.prepare("INSERT OR REPLACE INTO agent_process (one, pid, started) VALUES (1, ?, ?)")
+      .run(Deno.pid, new Date().toISOString());
+  }
+
+  write(e: ChangeEvent): void {
+    this.#insert.run(
+      e.event.id,
+      e["@timestamp"],
+      e.event.action,
+      e.file?.path ?? null,
+      typeof e.bpfink?.severity === "string" ? e.bpfink.severity : null,
+      JSON.stringify(e),
+    );
+    if (++this.#since >= 1000) {
+      this.#since = 0;
+      this.#db.prepare(
+        "DELETE FROM event_history WHERE seq <= (SELECT max(seq) FROM event_history) - ?",
+      ).run(this.maxRows);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#db.prepare("DELETE FROM agent_process WHERE pid = ?").run(Deno.pid);
+    this.#db.close();
+    return Promise.resolve();
+  }
+}
+
+/** What to look for in the history. */
+export interface HistoryQuery {
+  since?: Date;
+  until?: Date;
+  /** `event.action`, exactly. */
+  action?: string;
+  /** A test on `file.path` (a glob, compiled by the caller). */
+  path?: (path: string) => boolean;
+  limit?: number;
+}
+
+/** Events in the history matching `q`, oldest first (the newest `limit`). */
+export function queryHistory(db: DatabaseSync, q: HistoryQuery): ChangeEvent[] {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (q.since) (where.push("ts >= ?"), args.push(q.since.toISOString()));
+  if (q.until) (where.push("ts <= ?"), args.push(q.until.toISOString()));
+  if (q.action) (where.push("action = ?"), args.push(q.action));
+  const rows = db.prepare(
+    `SELECT event, path FROM event_history ${
+      where.length ? "WHERE " + where.join(" AND ") : ""
+    } ORDER BY seq DESC`,
+  ).all(...args) as { event: string; path: string | null }[];
+  const out: ChangeEvent[] = [];
+  const limit = q.limit ?? 1000;
+  for (const r of rows) {
+    if (q.path && !(r.path && q.path(r.path))) continue;
+    out.push(JSON.parse(r.event));
+    if (out.length >= limit) break;
+  }
+  return out.reverse();
+}

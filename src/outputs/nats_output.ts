@@ -1,0 +1,125 @@
+/**
+ * NATS JetStream: each event is published to a subject with the header
+ * `Nats-Msg-Id` = `event.id`, and counts as sent only once JetStream has
+ * acknowledged it (stored on a quorum of the stream's replicas). A retry
+ * after a lost ack, or the outbox's redelivery after a crash, carries the
+ * same id, so the stream's duplicate window keeps exactly one copy.
+ *
+ * The client reconnects across the listed servers on its own; a publish that
+ * fails (no quorum while a node is down, timeout) is retried with backoff,
+ * and only the events JetStream did not acknowledge are sent again.
+ *
+ * @module
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsOutputConfig } from "../config/config_types.ts";
+import type { ChangeEvent } from "../events/change_event.ts";
+import { type BatchResult, QueuedOutput, type QueueOptions } from "./queued_output.ts";
+
+const encoder = new TextEncoder();
+
+/** What a publish answered: the stream stored it, or it was a duplicate of a stored one. */
+export interface PublishAck {
+  seq: number;
+  duplicate: boolean;
+}
+
+/** Publishes events to NATS JetStream. */
+export class NatsOutput extends QueuedOutput {
+  readonly name: string;
+  #conn?: Promise<{ nc: NatsConnection; js: JetStreamClient }>;
+  /** Acks received (duplicates included), for tests and status. */
+  duplicates = 0;
+
+  /** The config's fields; `opts` overrides queue details. */
+  constructor(readonly cfg: Omit<NatsOutputConfig, "type">, opts: Partial<QueueOptions> = {}) {
+    super({
+      capacity: cfg.buffer,
+      batchSize: cfg.batchSize,
+      lingerMs: 0,
+      maxRetries: cfg.maxRetries,
+      backoffBaseMs: 200,
+      backoffMaxMs: 10_000,
+      ...opts,
+    });
+    this.name = `nats:${cfg.subject}`;
+  }
+
+  #connect(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
+    if (!this.#conn) {
+      const attempt = (async () => {
+        const nc = await connect({
+          servers: this.cfg.servers,
+          name: "bpfink",
+          timeout: this.cfg.timeoutMs,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          ...(this.cfg.token ? { token: this.cfg.token } : {}),
+        });
+        if (this.cfg.stream) await this.#ensureStream(nc, this.cfg.stream);
+        // A connection that closes for good (auth revoked...) is replaced on the next send.
+        nc.closed().then(() => {
+          if (this.#conn === attempt) this.#conn = undefined;
+        });
+        return { nc, js: jetstream(nc, { timeout: this.cfg.timeoutMs }) };
+      })();
+      this.#conn = attempt;
+      attempt.catch(() => {
+        if (this.#conn === attempt) this.#conn = undefined;
+      });
+    }
+    return this.#conn;
+  }
+
+  /** Creates the stream when it does not exist (an existing one is left as it is). */
+  async #ensureStream(nc: NatsConnection, name: string): Promise<void> {
+    const jsm = await jetstreamManager(nc, { timeout: this.cfg.timeoutMs });
+    try {
+      await jsm.streams.info(name);
+      return;
+    } catch (e) {
+      if (!/not found/i.test(e instanceof Error ? e.message : String(e))) throw e;
+    }
+    await jsm.streams.add({
+      name,
+      subjects: [this.cfg.subject],
+      num_replicas: this.cfg.replicas,
+      duplicate_window: this.cfg.duplicateWindowMs * 1_000_000,
+    });
+  }
+
+  protected async send(batch: ChangeEvent[], _signal: AbortSignal): Promise<BatchResult | void> {
+    const { js } = await this.#connect().catch((e) => {
+      throw new Error(`${this.cfg.servers.join(",")}: ${e instanceof Error ? e.message : e}`);
+    });
+    const results = await Promise.allSettled(
+      batch.map((e) =>
+        js.publish(this.cfg.subject, encoder.encode(JSON.stringify(e)), {
+          msgID: e.event.id,
+          timeout: this.cfg.timeoutMs,
+        })
+      ),
+    );
+    const retry: ChangeEvent[] = [];
+    let why = "";
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") {
+        if (r.value.duplicate) this.duplicates++;
+      } else {
+        retry.push(batch[i]);
+        why ||= r.reason instanceof Error ? r.reason.message : String(r.reason);
+      }
+    });
+    if (retry.length === batch.length) throw new Error(`${this.name}: ${why}`);
+    if (retry.length) this.lastError = `${this.name}: ${why}`;
+    return { retry };
+  }
+
+  protected override async release(): Promise<void> {
+    const c = await this.#conn?.catch(() => undefined);
+    this.#conn = undefined;
+    await c?.nc.drain().catch(() => c.nc.close());
+  }
+}

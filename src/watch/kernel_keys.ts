@@ -1,0 +1,229 @@
+/**
+ * The kernel's view of the watched tree by name: every watched path as
+ * (parent directory inode, name hash), every directory that holds one by the
+ * hash of its path from the root and from each ancestor (so the kernel can
+ * place "/etc/x", "etc/x" and "./x" on the same directory), and the
+ * basenames for paths the kernel cannot place. Mirrors bpf/fim_dir_match.bpf.h;
+ * the hashes must match fim_hash_range() and fim_dir_hash() there.
+ *
+ * @module
+ */
+import { type InodeId, inodeKeyString } from "./inode_key.ts";
+import { lstat } from "./native_fs.ts";
+import { pathBytes } from "./path_bytes.ts";
+
+const OFFSET = 0xcbf29ce484222325n;
+const PRIME = 0x100000001b3n;
+const MASK = 0xffffffffffffffffn;
+
+/** FNV-1a 64 of `bytes` (fim_hash_range). */
+export function fimHash(bytes: Uint8Array): bigint {
+  let h = OFFSET;
+  for (const b of bytes) h = ((h ^ BigInt(b)) * PRIME) & MASK;
+  return h;
+}
+
+/** Hash of a name as the kernel keys it. */
+export function nameHash(name: string): bigint {
+  return fimHash(pathBytes(name));
+}
+
+/** Hash of a directory path's components (fim_dir_hash: "" and "." skipped). */
+export function componentsHash(components: string[]): bigint {
+  let h = OFFSET;
+  for (const c of components) {
+    if (c === "" || c === ".") continue;
+    h = ((h ^ fimHash(pathBytes(c))) * PRIME) & MASK;
+  }
+  return h;
+}
+
+/** What the kernel side offers for names (the BPF maps). */
+export interface KernelNameTable {
+  watchEntry(dir: InodeId, nameHash: bigint): void;
+  unwatchEntry(dir: InodeId, nameHash: bigint): void;
+  watchDirPath(base: InodeId, pathHash: bigint, dir: InodeId): void;
+  unwatchDirPath(base: InodeId, pathHash: bigint): void;
+  watchBasename(nameHash: bigint): void;
+  unwatchBasename(nameHash: bigint): void;
+}
+
+interface DirRecord {
+  id?: InodeId;
+  /** Watched names in it, with how many watched paths use each (hard-linked paths: 1). */
+  names: Map<string, number>;
+  /** dir_paths keys registered for it. */
+  pathKeys: { base: InodeId; hash: bigint }[];
+  /** Held as a watched directory (whole), even with no names in it. */
+  holds: number;
+}
+
+const components = (path: string) => path.split("/").filter((c) => c !== "");
+
+/** Directories holding watched names, as the kernel sees them. */
+export class DirKeys {
+  readonly #dirs = new Map<string, DirRecord>();
+  readonly #byId = new Map<string, Set<string>>();
+  readonly #basenames = new Map<bigint, number>();
+  /** Keys that did not fit in a kernel map. */
+  failures = 0;
+  /** Told when a key does not fit in a kernel map. */
+  onKernelFull?: (e: unknown) => void;
+
+  constructor(readonly kernel: KernelNameTable) {}
+
+  #try(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.failures++;
+      this.onKernelFull?.(e);
+    }
+  }
+
+  #record(dir: string): DirRecord {
+    let d = this.#dirs.get(dir);
+    if (!d) {
+      d = { names: new Map(), pathKeys: [], holds: 0 };
+      this.#dirs.set(dir, d);
+      this.#place(dir, d);
+    }
+    return d;
+  }
+
+  #maybeDrop(dir: string, d: DirRecord): void {
+    if (d.names.size > 0 || d.holds > 0) return;
+    this.#unplace(dir, d);
+    this.#dirs.delete(dir);
+  }
+
+  /** Places watched directory `dir` for the kernel even while no name in it is watched. */
+  hold(dir: string): void {
+    this.#record(dir).holds++;
+  }
+
+  /** Undoes one hold(). */
+  release(dir: string): void {
+    const d = this.#dirs.get(dir);
+    if (!d || d.holds === 0) return;
+    d.holds--;
+    this.#maybeDrop(dir, d);
+  }
+
+  /** Watches name `name` in directory `dir`. */
+  ref(dir: string, name: string): void {
+    const d = this.#record(dir);
+    const n = d.names.get(name) ?? 0;
+    d.names.set(name, n + 1);
+    if (n > 0) return;
+    const h = nameHash(name);
+    if (d.id) this.#try(() => this.kernel.watchEntry(d.id!, h));
+    const b = this.#basenames.get(h) ?? 0;
+    this.#basenames.set(h, b + 1);
+    if (b === 0) this.#try(() => this.kernel.watchBasename(h));
+  }
+
+  /** Stops watching `name` in `dir`. */
+  unref(dir: string, name: string): void {
+    const d = this.#dirs.get(dir);
+    const n = d?.names.get(name);
+    if (!d || !n) return;
+    if (n > 1) {
+      d.names.set(name, n - 1);
+      return;
+    }
+    d.names.delete(name);
+    const h = nameHash(name);
+    if (d.id) this.kernel.unwatchEntry(d.id, h);
+    const b = this.#basenames.get(h) ?? 0;
+    if (b <= 1) {
+      this.#basenames.delete(h);
+      this.kernel.unwatchBasename(h);
+    } else this.#basenames.set(h, b - 1);
+    this.#maybeDrop(dir, d);
+  }
+
+  /** Directory paths at inode `id` that hold watched names. */
+  dirPathsOf(id: InodeId): string[] {
+    return [...(this.#byId.get(inodeKeyString(id)) ?? [])];
+  }
+
+  /** Every directory holding watched names. */
+  dirs(): string[] {
+    return [...this.#dirs.keys()];
+  }
+
+  /**
+   * Looks every directory up again (after a mount, a replaced directory, a
+   * rename) and moves its keys to what it resolves to now. Returns the
+   * directories whose inode changed.
+   */
+  refresh(only?: string[]): string[] {
+    const changed: string[] = [];
+    for (const dir of only ?? [...this.#dirs.keys()]) {
+      const d = this.#dirs.get(dir);
+      if (!d) continue;
+      const before = d.id ? inodeKeyString(d.id) : "";
+      const st = lstat(dir);
+      const now = st?.type === "dir" ? inodeKeyString({ dev: st.dev, ino: st.ino }) : "";
+      // Ancestors may have moved even when the directory did not: re-place every time.
+      this.#unplace(dir, d);
+      this.#place(dir, d);
+      if (before !== now) changed.push(dir);
+    }
+    return changed;
+  }
+
+  /** Moves the records of `from` and every directory below it to `to` (a directory renamed). */
+  repath(from: string, to: string): void {
+    const moved = [...this.#dirs.keys()].filter((p) => p === from || p.startsWith(`${from}/`));
+    const records = moved.map((p) => [p, this.#dirs.get(p)!] as const);
+    for (const [p, d] of records) {
+      this.#unplace(p, d);
+      this.#dirs.delete(p);
+    }
+    for (const [p, d] of records) {
+      const np = to + p.slice(from.length);
+      this.#dirs.set(np, d);
+      this.#place(np, d);
+    }
+  }
+
+  #place(dir: string, d: DirRecord): void {
+    const st = lstat(dir);
+    d.id = st?.type === "dir" ? { dev: st.dev, ino: st.ino } : undefined;
+    if (!d.id) return;
+    const id = d.id;
+    const k = inodeKeyString(id);
+    let set = this.#byId.get(k);
+    if (!set) {
+      set = new Set();
+      this.#byId.set(k, set);
+    }
+    set.add(dir);
+    for (const name of d.names.keys()) this.#try(() => this.kernel.watchEntry(id, nameHash(name)));
+    // From the root (absolute paths) and from every ancestor (dirfd, cwd), and "." itself.
+    const comps = components(dir);
+    for (let i = 0; i <= comps.length; i++) {
+      const base = i === 0 ? "/" : `/${comps.slice(0, i).join("/")}`;
+      const bst = i === comps.length ? st : lstat(base);
+      if (!bst || bst.type !== "dir") continue;
+      const key = { base: { dev: bst.dev, ino: bst.ino }, hash: componentsHash(comps.slice(i)) };
+      d.pathKeys.push(key);
+      this.#try(() => this.kernel.watchDirPath(key.base, key.hash, id));
+    }
+  }
+
+  #unplace(dir: string, d: DirRecord): void {
+    for (const k of d.pathKeys) this.kernel.unwatchDirPath(k.base, k.hash);
+    d.pathKeys = [];
+    if (!d.id) return;
+    const id = d.id;
+    for (const name of d.names.keys()) this.kernel.unwatchEntry(id, nameHash(name));
+    const k = inodeKeyString(id);
+    const set = this.#byId.get(k);
+    set?.delete(dir);
+    if (set?.size === 0) this.#byId.delete(k);
+    d.id = undefined;
+  }
+}

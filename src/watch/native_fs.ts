@@ -1,0 +1,309 @@
+/**
+ * The file system calls bpfink needs and Deno does not give: byte-exact
+ * paths (names that are not UTF-8), nanosecond timestamps (statx), the file
+ * type without following symlinks, directory listings with inode and type
+ * (getdents64), opening without blocking (O_NONBLOCK | O_NOFOLLOW, checked by
+ * fstat after open) and the file system type (fstatfs), so that a FIFO, a
+ * device or a /proc file swapped in for a watched file is never read as
+ * content. Reads run off the event loop (FFI nonblocking calls).
+ *
+ * @module
+ */
+import { cPath, decodePathBytes } from "./path_bytes.ts";
+
+const SYMBOLS = {
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
+  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+let errnoPtr: Deno.PointerValue = null;
+
+function libc() {
+  if (!lib) {
+    lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    errnoPtr = lib.symbols.__errno_location();
+  }
+  return lib.symbols;
+}
+
+function errno(): number {
+  return errnoPtr ? new Deno.UnsafePointerView(errnoPtr).getInt32() : 0;
+}
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_BASIC_STATS = 0x7ff;
+const O_NONBLOCK = 0x800;
+const O_NOFOLLOW = 0x20000;
+const O_CLOEXEC = 0x80000;
+const O_DIRECTORY = 0x10000;
+const O_NOCTTY = 0x100;
+
+/** errno values callers branch on. */
+export const Errno = { ENOENT: 2, ENOTDIR: 20, ELOOP: 40, EACCES: 13, ENXIO: 6 } as const;
+
+/** A failed call, with its errno. */
+export class NativeFsError extends Error {
+  constructor(readonly call: string, readonly path: string, readonly errno: number) {
+    super(`${call}: ${ERRNO_TEXT[errno] ?? `errno ${errno}`}`);
+    this.name = "NativeFsError";
+  }
+  /** Whether the path (or a directory on the way) does not exist. */
+  get missing(): boolean {
+    return this.errno === Errno.ENOENT || this.errno === Errno.ENOTDIR;
+  }
+}
+
+const ERRNO_TEXT: Record<number, string> = {
+  1: "operation not permitted",
+  2: "no such file or directory",
+  5: "I/O error",
+  6: "no such device or address",
+  13: "permission denied",
+  20: "not a directory",
+  21: "is a directory",
+  24: "too many open files",
+  36: "file name too long",
+  40: "too many levels of symbolic links",
+};
+
+/** What a file is, from st_mode. */
+export type EntryType = "file" | "dir" | "symlink" | "fifo" | "socket" | "chardev" | "blockdev";
+
+/** The entry type of an st_mode. */
+export function typeOfMode(mode: number): EntryType {
+  switch (mode & 0o170000) {
+    case 0o100000:
+      return "file";
+    case 0o040000:
+      return "dir";
+    case 0o120000:
+      return "symlink";
+    case 0o010000:
+      return "fifo";
+    case 0o140000:
+      return "socket";
+    case 0o020000:
+      return "chardev";
+    default:
+      return "blockdev";
+  }
+}
+
+/** statx() of one entry, timestamps in nanoseconds. */
+export interface NativeStat {
+  /** Kernel dev_t (major << 20 | minor). */
+  dev: number;
+  ino: bigint;
+  mode: number;
+  type: EntryType;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  /** Device number for character and block devices (major << 20 | minor). */
+  rdev: number;
+}
+
+function decodeStatx(b: Uint8Array): NativeStat {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const ts = (off: number) =>
+    v.getBigInt64(off, true) * 1_000_000_000n + BigInt(v.getUint32(off + 8, true));
+  const mode = v.getUint16(28, true);
+  return {
+    nlink: v.getUint32(16, true),
+    uid: v.getUint32(20, true),
+    gid: v.getUint32(24, true),
+    mode,
+    type: typeOfMode(mode),
+    ino: v.getBigUint64(32, true),
+    size: Number(v.getBigUint64(40, true)),
+    ctimeNs: ts(96),
+    mtimeNs: ts(112),
+    rdev: ((v.getUint32(128, true) << 20) | v.getUint32(132, true)) >>> 0,
+    dev: ((v.getUint32(136, true) << 20) | v.getUint32(140, true)) >>> 0,
+  };
+}
+
+/** lstat(path) with ns timestamps; undefined when the path does not exist. */
+export function lstat(path: string): NativeStat | undefined {
+  const buf = new Uint8Array(256);
+  if (libc().statx(AT_FDCWD, cPath(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) === 0) {
+    return decodeStatx(buf);
+  }
+  const err = new NativeFsError("statx", path, errno());
+  if (err.missing) return undefined;
+  throw err;
+}
+
+/** fstat(fd) with ns timestamps. */
+export function fstat(fd: number): NativeStat {
+  const buf = new Uint8Array(256);
+  if (libc().statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_BASIC_STATS, buf) !== 0) {
+    throw new NativeFsError("fstat", `fd ${fd}`, errno());
+  }
+  return decodeStatx(buf);
+}
+
+/** The target of symlink `path` (lossless string), undefined when it is gone. */
+export function readlink(path: string): string | undefined {
+  const buf = new Uint8Array(4096);
+  const n = Number(libc().readlink(cPath(path), buf, BigInt(buf.length)));
+  if (n < 0) {
+    const err = new NativeFsError("readlink", path, errno());
+    if (err.missing) return undefined;
+    throw err;
+  }
+  return decodePathBytes(buf.subarray(0, n));
+}
+
+/** File systems whose files are not content (generated by the kernel on read). */
+const PSEUDO_FS: Record<string, string> = {
+  "9fa0": "proc",
+  "62656572": "sysfs",
+  "64626720": "debugfs",
+  "74726163": "tracefs",
+  "73636673": "securityfs",
+  "27e0eb": "cgroup",
+  "63677270": "cgroup2",
+  "cafe4a11": "bpf",
+  "62656570": "configfs",
+  "6165676c": "pstore",
+  "de5e81e4": "efivarfs",
+};
+
+/** The pseudo file system `fd` lives on ("proc", "sysfs", ...), or undefined for real ones. */
+export function pseudoFsOf(fd: number): string | undefined {
+  const buf = new Uint8Array(120);
+  if (libc().fstatfs(fd, buf) !== 0) return undefined;
+  const magic = new DataView(buf.buffer).getBigInt64(0, true);
+  return PSEUDO_FS[(magic & 0xffffffffn).toString(16)];
+}
+
+/** An open regular file, read off the event loop. */
+export class RegularFile implements Disposable {
+  #fd: number;
+  constructor(fd: number, readonly stat: NativeStat) {
+    this.#fd = fd;
+  }
+  /** fstat() of the open file now (after a read: did it change meanwhile?). */
+  restat(): NativeStat {
+    return fstat(this.#fd);
+  }
+  /** Reads into `buf`; the byte count, 0 at end of file. */
+  async read(buf: Uint8Array<ArrayBuffer>): Promise<number> {
+    const n = Number(await libc().read(this.#fd, buf, BigInt(buf.length)));
+    if (n < 0) throw new Error("read failed");
+    return n;
+  }
+  [Symbol.dispose](): void {
+    if (this.#fd >= 0) libc().close(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+/** Why a path was not opened for reading. */
+export class NotContentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotContentError";
+  }
+}
+
+/**
+ * Opens `path` for reading only if it is a regular file on a real file
+ * system. O_NONBLOCK: opening a FIFO never waits for a writer. O_NOFOLLOW:
+ * a symlink swapped in is never followed. fstat after open: what was opened
+ * is what is read (a swap between lstat and open is caught). Throws
+ * NotContentError for anything else, NativeFsError when the open fails.
+ */
+export function openRegular(path: string): RegularFile {
+  const fd = libc().open(
+    cPath(path),
+    O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+    0,
+  );
+  if (fd < 0) {
+    const e = errno();
+    if (e === Errno.ELOOP) throw new NotContentError("is a symlink: not followed");
+    throw new NativeFsError("open", path, e);
+  }
+  try {
+    const st = fstat(fd);
+    if (st.type !== "file") throw new NotContentError(`is a ${st.type}: not read`);
+    const pseudo = pseudoFsOf(fd);
+    if (pseudo) throw new NotContentError(`is on ${pseudo}, a pseudo file system: not read`);
+    return new RegularFile(fd, st);
+  } catch (e) {
+    libc().close(fd);
+    throw e;
+  }
+}
+
+/** One directory entry as getdents64 gives it. */
+export interface DirEntry {
+  /** Lossless name (see path_bytes.ts). */
+  name: string;
+  ino: bigint;
+  /** From d_type; undefined when the file system does not say (DT_UNKNOWN). */
+  type?: EntryType;
+}
+
+const DT: Record<number, EntryType> = {
+  1: "fifo",
+  2: "chardev",
+  4: "dir",
+  6: "blockdev",
+  8: "file",
+  10: "symlink",
+  12: "socket",
+};
+
+/** Lists directory `path` (without . and ..); undefined when it is gone. */
+export function listDir(path: string): DirEntry[] | undefined {
+  const fd = libc().open(cPath(path), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+  if (fd < 0) {
+    const err = new NativeFsError("open", path, errno());
+    if (err.missing || err.errno === Errno.ELOOP) return undefined;
+    throw err;
+  }
+  try {
+    const out: DirEntry[] = [];
+    const buf = new Uint8Array(64 * 1024);
+    const v = new DataView(buf.buffer);
+    for (;;) {
+      const n = Number(libc().getdents64(fd, buf, BigInt(buf.length)));
+      if (n < 0) throw new NativeFsError("getdents64", path, errno());
+      if (n === 0) break;
+      for (let off = 0; off < n;) {
+        const ino = v.getBigUint64(off, true);
+        const reclen = v.getUint16(off + 16, true);
+        const dtype = buf[off + 18];
+        let end = off + 19;
+        while (end < off + reclen && buf[end] !== 0) end++;
+        const raw = buf.subarray(off + 19, end);
+        off += reclen;
+        if (
+          (raw.length === 1 && raw[0] === 46) ||
+          (raw.length === 2 && raw[0] === 46 && raw[1] === 46)
+        ) {
+          continue;
+        }
+        out.push({ name: decodePathBytes(raw), ino, type: DT[dtype] });
+      }
+    }
+    return out;
+  } finally {
+    libc().close(fd);
+  }
+}

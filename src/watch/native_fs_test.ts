@@ -1,0 +1,52 @@
+import { assert, assertEquals } from "../../test/assert.ts";
+import { tempDir } from "../../test/helpers.ts";
+import { readFileState } from "./file_state.ts";
+import { listDir, lstat } from "./native_fs.ts";
+import { decodePathBytes, displayPath, pathBytes } from "./path_bytes.ts";
+
+async function sh(script: string, ...args: string[]): Promise<void> {
+  const r = await new Deno.Command("sh", { args: ["-c", script, "sh", ...args] }).output();
+  assert(r.success, new TextDecoder().decode(r.stderr));
+}
+
+Deno.test("path bytes: every byte sequence survives decode and encode", () => {
+  for (let i = 0; i < 2000; i++) {
+    const b = new Uint8Array(1 + (i % 40)).map(() => Math.floor(Math.random() * 256));
+    assertEquals([...pathBytes(decodePathBytes(b))], [...b]);
+  }
+  assertEquals(displayPath(decodePathBytes(new Uint8Array([0x61, 0xff, 0x62]))), "a\\xffb");
+});
+
+Deno.test("native fs: a name that is not UTF-8 is listed, stat'ed and hashed by its bytes", async () => {
+  await using d = await tempDir();
+  await sh('printf "x\\n" > "$1/$(printf "evil\\377")"', d.path);
+  const entries = listDir(d.path)!;
+  assertEquals(entries.length, 1);
+  const name = entries[0].name;
+  assertEquals([...pathBytes(name)], [101, 118, 105, 108, 0xff]);
+  const s = await readFileState(`${d.path}/${name}`);
+  assert(s?.sha256, "no hash");
+  assertEquals(s.type, "file");
+});
+
+Deno.test("native fs: FIFOs, sockets, devices and /proc files are described, never read", async () => {
+  await using d = await tempDir();
+  await sh('mkfifo "$1/fifo" && ln -s /proc/self/pagemap "$1/link"', d.path);
+  const fifo = await readFileState(`${d.path}/fifo`);
+  assertEquals(fifo?.type, "fifo");
+  assertEquals(fifo?.sha256, undefined);
+  const dev = await readFileState("/dev/zero");
+  assertEquals(dev?.type, "chardev");
+  const link = await readFileState(`${d.path}/link`);
+  assertEquals(link?.type, "symlink");
+  assertEquals(link?.linkTarget, "/proc/self/pagemap");
+  const proc = await readFileState("/proc/self/pagemap");
+  assertEquals(proc?.sha256, undefined);
+  assert(proc?.readError?.includes("proc"), proc?.readError);
+});
+
+Deno.test("native fs: timestamps keep their nanoseconds", async () => {
+  await using d = await tempDir();
+  await sh('touch -d "2020-01-01 00:00:00.123456789" "$1/f"', d.path);
+  assertEquals(lstat(`${d.path}/f`)?.mtimeNs, 1577836800123456789n);
+});

@@ -1,0 +1,102 @@
+/**
+ * Reads a file's content for hashing without ever blocking or reading what
+ * is not content: opened through native_fs.openRegular (no FIFO, device,
+ * socket, symlink or pseudo file system), read off the event loop, within a
+ * per-file size and time budget so one huge or endless file cannot hold up
+ * the others.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { type NativeStat, openRegular } from "./native_fs.ts";
+
+/** Per-file limits of one content read. */
+export interface ReadBudget {
+  /** Stop hashing after this many bytes (default: no limit). */
+  maxBytes?: number;
+  /** Stop hashing after this many milliseconds (default 60 s). */
+  maxMs?: number;
+}
+
+/** The largest read buffer: big files stream through it. */
+const MAX_READ_BUFFER = 256 * 1024;
+
+/** What one content read found. */
+export interface ContentRead {
+  /** What was opened (fstat after open). */
+  stat: NativeStat;
+  /** sha256 of the whole content, hex; undefined when the budget ran out. */
+  sha256?: string;
+  /** The content, when at most `keepUpTo` bytes. */
+  content?: Uint8Array;
+  /** Why the hash is missing. */
+  incomplete?: string;
+}
+
+/**
+ * Streams regular file `path` through sha256. Throws NotContentError for
+ * what is not a regular file on a real file system, NativeFsError when it
+ * cannot be opened.
+ */
+export async function readContent(
+  path: string,
+  keepUpTo = 0,
+  budget: ReadBudget = {},
+): Promise<ContentRead> {
+  // A read that a write tore (fstat after it differs from fstat before) is
+  // rejected and done again; a file that never holds still is not hashed.
+  for (let attempt = 1;; attempt++) {
+    const r = await readOnce(path, keepUpTo, budget);
+    if (!r.torn) return r;
+    if (attempt >= TORN_ATTEMPTS) {
+      return { stat: r.torn, incomplete: "not hashed: the file kept changing while it was read" };
+    }
+  }
+}
+
+/** Reads tried before a file that keeps changing is given up on. */
+const TORN_ATTEMPTS = 3;
+
+/** Whether two fstat()s of one open file show a change between them. */
+function changed(a: NativeStat, b: NativeStat): boolean {
+  return a.size !== b.size || a.mtimeNs !== b.mtimeNs || a.ctimeNs !== b.ctimeNs;
+}
+
+async function readOnce(
+  path: string,
+  keepUpTo: number,
+  budget: ReadBudget,
+): Promise<ContentRead & { torn?: NativeStat }> {
+  using f = openRegular(path);
+  const maxBytes = budget.maxBytes ?? Infinity;
+  const maxMs = budget.maxMs ?? 60_000;
+  const h = createHash("sha256");
+  const buf = new Uint8Array(Math.min(MAX_READ_BUFFER, Math.max(4096, f.stat.size + 1)));
+  const kept: Uint8Array[] = [];
+  const t0 = performance.now();
+  let total = 0;
+  for (;;) {
+    const n = await f.read(buf);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    total += n;
+    if (total <= keepUpTo) kept.push(buf.slice(0, n));
+    if (total >= maxBytes) {
+      return { stat: f.stat, incomplete: `not hashed: larger than the ${maxBytes}-byte budget` };
+    }
+    if (performance.now() - t0 > maxMs) {
+      return { stat: f.stat, incomplete: `not hashed: reading took longer than ${maxMs} ms` };
+    }
+  }
+  const after = f.restat();
+  if (changed(f.stat, after)) return { stat: f.stat, torn: after };
+  const sha256 = h.digest("hex");
+  if (total > keepUpTo) return { stat: f.stat, sha256 };
+  const content = new Uint8Array(total);
+  let off = 0;
+  for (const k of kept) {
+    content.set(k, off);
+    off += k.length;
+  }
+  return { stat: f.stat, sha256, content };
+}

@@ -1,0 +1,62 @@
+/**
+ * Helpers for the fault-injection tests: processes run as `nobody` through
+ * setpriv, and the check that no stack trace reached the user.
+ *
+ * @module
+ */
+import { assert } from "../assert.ts";
+
+/** A process running as nobody:nogroup (setpriv), killed on dispose. */
+export function spawnAsNobody(
+  cmd: string[],
+  opts: { cwd?: string } = {},
+): Deno.ChildProcess & AsyncDisposable {
+  const child = new Deno.Command("setpriv", {
+    args: ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", ...cmd],
+    cwd: opts.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return Object.assign(child, {
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+    },
+  });
+}
+
+/** Runs a command as nobody to completion; returns its exit code and output. */
+export async function runAsNobody(cmd: string[]): Promise<{ code: number; out: string }> {
+  const r = await new Deno.Command("setpriv", {
+    args: ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", ...cmd],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+}
+
+/** Fails when `text` holds a stack trace or an uncaught error report. */
+export function assertNoStackTrace(text: string): void {
+  assert(!/Uncaught|^\s+at .+[:(]/m.test(text), `a stack trace reached the user:\n${text}`);
+}
+
+/** A TCP listener held by nobody on 127.0.0.1:`port` (python3), until disposed. */
+export async function portHeldByNobody(port: number): Promise<AsyncDisposable & { pid: number }> {
+  const child = spawnAsNobody([
+    "/usr/bin/python3",
+    "-c",
+    `import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",${port}))\ns.listen()\n` +
+    `print("bound",flush=True)\ntime.sleep(600)`,
+  ]);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const first = await reader.read();
+  reader.releaseLock();
+  assert(first.value?.includes("bound"), `nobody could not bind ${port}`);
+  return { pid: child.pid, [Symbol.asyncDispose]: () => child[Symbol.asyncDispose]() };
+}

@@ -1,0 +1,148 @@
+/**
+ * Attribution that survives folding, end to end: every process that wrote a
+ * watched file is in the report, and a mapping inherited by a forked child is
+ * followed after its maker exits. Each beside a control.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { Agent, watchesForPaths } from "../src/agent/agent.ts";
+import { sha256File } from "../src/watch/file_state.ts";
+import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+
+/** Every process id an event names: its cause and the other writers folded into it. */
+function writersOf(out: CaptureOutput, path: string): Set<number> {
+  const pids = new Set<number>();
+  for (const e of out.changes(path)) {
+    if (e.process) pids.add(e.process.pid);
+    const others = (e.bpfink?.other_writers ?? []) as { pid: number }[];
+    for (const w of others) pids.add(w.pid);
+  }
+  return pids;
+}
+
+Deno.test("two processes writing one file inside one fold are both reported", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/shared.conf`;
+  await Deno.writeTextFile(f, "base\n");
+  const out = new CaptureOutput();
+  // A long settle window folds both writes into one re-read.
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out], settleMs: 400 });
+  try {
+    const a = await run(["sh", "-c", 'echo benign >> "$1"', "sh", f]);
+    const b = await run(["sh", "-c", 'echo attacker >> "$1"', "sh", f]);
+    assertEquals([a.code, b.code], [0, 0]);
+    assert(
+      await waitFor(() => writersOf(out, f).has(a.pid) && writersOf(out, f).has(b.pid)),
+      `writers reported: ${[...writersOf(out, f)]}, wanted ${a.pid} and ${b.pid}`,
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+/** Python: map `F` shared and writable, then write `what` into it after a delay, in a
+ * child forked after the mmap (`fork`) or in the mapper itself. The parent's
+ * stdout closes at once, so run() returns while the writer still works. */
+const mapWriter = (fork: boolean, what: string) =>
+  "import os,sys,mmap,time\n" +
+  "fd=os.open(sys.argv[1],os.O_RDWR)\n" +
+  "m=mmap.mmap(fd,0,mmap.MAP_SHARED,mmap.PROT_READ|mmap.PROT_WRITE)\n" +
+  (fork ? "if os.fork(): os._exit(0)\n" : "") +
+  "os.close(1); os.close(2)\n" +
+  `time.sleep(0.7); m[0:${what.length}]=b'${what}'\n` +
+  "time.sleep(1.5)\n";
+
+Deno.test("a write through a mapping inherited by a child forked after the mmap is seen", async () => {
+  await using dir = await tempDir();
+  const files = [`${dir.path}/own.conf`, `${dir.path}/forked.conf`];
+  for (const f of files) await Deno.writeTextFile(f, "original content\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths(files), outputs: [out] });
+  try {
+    // The control: the mapper writes itself. Then: a child writes after its parent exited.
+    for (const [i, f] of files.entries()) {
+      const r = await run(["python3", "-c", mapWriter(i === 1, "CHANGED"), f]);
+      assertEquals(r.code, 0, r.stderr);
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // both writers have written by now
+    for (const f of files) {
+      const want = (await sha256File(f)).sha256;
+      assert((await Deno.readTextFile(f)).startsWith("CHANGED"), `${f}: the writer did not write`);
+      assert(
+        await waitFor(() =>
+          out.changes(f).some((e) => e.event.action === "modified" && e.file?.hash?.sha256 === want)
+        ),
+        `${f}: the write through the mapping was missed`,
+      );
+    }
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("a write racing the first read of a replaced file is in the report", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/big.conf`;
+  await Deno.writeTextFile(f, "small original\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+  try {
+    // The replacement is large, so its first hash takes a while; 40 ms after the
+    // rename a writer changes its first bytes, which that hash has already passed.
+    const py = "import os,sys,time\n" +
+      "p=sys.argv[1]; t=p+'.new'\n" +
+      "with open(t,'wb') as o:\n" +
+      "  o.write(b'\\0'*(96<<20))\n" +
+      "os.rename(t,p)\n" +
+      "time.sleep(0.04)\n" +
+      "fd=os.open(p,os.O_WRONLY); os.pwrite(fd,b'RACED',0)\n";
+    const r = await run(["python3", "-c", py, f]);
+    assertEquals(r.code, 0, r.stderr);
+    const want = (await sha256File(f)).sha256;
+    assert(
+      await waitFor(() => out.changes(f).some((e) => e.file?.hash?.sha256 === want), 5000),
+      `the final content was never reported: ${
+        JSON.stringify(out.changes(f).map((e) => [e.event.action, e.file?.hash?.sha256]))
+      }`,
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("at startup, a write between a file's first read and its watch is reported", async () => {
+  await using dir = await tempDir();
+  const files = [`${dir.path}/a.conf`, `${dir.path}/b.conf`];
+  for (const f of files) await Deno.writeTextFile(f, "before start\n");
+  const out = new CaptureOutput();
+  let wrote = false;
+  const agent = await Agent.start({
+    watches: watchesForPaths(files),
+    outputs: [out],
+    // Called for each file after its first read, before the watch set records it:
+    // the worst moment for a write.
+    onProgress: (done) => {
+      if (done === 0 && !wrote) {
+        wrote = true;
+        // No O_CREAT (its name match would hide the gap): only the inode can tell.
+        using f = Deno.openSync(files[0], { write: true, append: true });
+        f.writeSync(new TextEncoder().encode("written during the baseline\n"));
+      }
+    },
+  });
+  try {
+    assert(wrote, "the baseline never reported progress");
+    const want = (await sha256File(files[0])).sha256;
+    assert(
+      await waitFor(() =>
+        out.changes(files[0]).some((e) =>
+          e.event.action === "modified" && e.file?.hash?.sha256 === want
+        )
+      ),
+      "the write during the baseline was lost",
+    );
+    // The control: the other file, untouched, is not reported.
+    assertEquals(out.changes(files[1]), []);
+  } finally {
+    await agent.stop();
+  }
+});
