@@ -5,7 +5,11 @@
  * each strategy forced, a `--paths` watch that must report a write and stop with 0 on SIGINT.
  * Writes kernels/dist_guests.md and the README's `dist-guests` section.
  *
- *   deno run -A test/kernels/dist_guests.ts [--kernels 5.10,6.1] [--no-write]
+ *   deno run -A test/kernels/dist_guests.ts [--kernels 5.10,6.1] [--probes auto,fentry]
+ *                                           [--timeout SECONDS] [--no-write]
+ *
+ * Under TCG on a loaded machine each watch takes minutes: --probes auto runs only the automatic
+ * choice, and --timeout (default 1500) bounds each guest.
  *
  * @module
  */
@@ -79,7 +83,12 @@ if (import.meta.main) {
   const at = Deno.args.indexOf("--kernels");
   const ids = at >= 0 ? Deno.args[at + 1].split(",") : undefined;
   const guests = GUEST_KERNELS.filter((k) => !ids || ids.includes(k.id));
-  const probes = ["auto", ...STRATEGIES.map((s) => s.name)];
+  const pi = Deno.args.indexOf("--probes");
+  const probes = pi >= 0
+    ? Deno.args[pi + 1].split(",")
+    : ["auto", ...STRATEGIES.map((s) => s.name)];
+  const ti = Deno.args.indexOf("--timeout");
+  const timeoutSeconds = ti >= 0 ? Number(Deno.args[ti + 1]) : 1500;
   const libdir = "/lib/x86_64-linux-gnu";
   const payload: PayloadEntry[] = [
     { host: `${ROOT}dist/bpfink`, guest: GUEST_BIN },
@@ -94,7 +103,7 @@ if (import.meta.main) {
       { command: guestScript(probes), payload },
       `${tmp}/initrd.cpio`,
     );
-    const results = await runImage(guests, image, "dist");
+    const results = await runImage(guests, image, "dist", { timeoutSeconds });
     rows = guests.flatMap((k, i) => {
       const r = results[i];
       const lines = r.output.split("\n");
@@ -133,7 +142,7 @@ if (import.meta.main) {
       ((performance.now() - t0) / 1000).toFixed(0)
     } s.`;
   console.log(`${table}\n\n${stamp}`);
-  if (!Deno.args.includes("--no-write") && !ids) {
+  if (!Deno.args.includes("--no-write") && !ids && pi < 0) {
     await writeGenerated(
       "dist-guests",
       "kernels/dist_guests.md",
