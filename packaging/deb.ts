@@ -101,11 +101,27 @@ export function debianUnit(unit: string): string {
   return unit;
 }
 
-/** Drops the sections of a bundled license file that hold a full GPL or LGPL text. */
-function withoutGplTexts(text: string): string {
-  return text.split(/^(?===== )/m).filter((sec) => !/^==== \S*L?GPL/i.test(sec)).join("").trim() +
-    "\n\nThe GNU license texts named above are in /usr/share/common-licenses/ (LGPL-2.1, LGPL-3," +
-    "\nGPL-2) and, in full, in /usr/share/doc/bpfink/LICENSES.txt.";
+/**
+ * A bundled license as the copyright file carries it: full GPL, LGPL and Apache-2.0 texts are
+ * replaced by their place in /usr/share/common-licenses (lintian: copyright-file-contains-full-*);
+ * every text stays in full in /usr/share/doc/bpfink/LICENSES.txt.gz.
+ */
+function forCopyright(text: string): string {
+  const APACHE = /Apache License\s+Version 2\.0, January 2004/;
+  const sections = text.split(/^(?===== )/m);
+  const kept = sections.filter((sec) => !/^==== \S*L?GPL/i.test(sec) && !APACHE.test(sec));
+  const notes: string[] = [];
+  if (kept.length < sections.length && sections.some((x) => /^==== \S*L?GPL/i.test(x))) {
+    notes.push(
+      "The GNU license texts named above: /usr/share/common-licenses/ (LGPL-2.1, LGPL-3, GPL-2).",
+    );
+  }
+  if (sections.some((x) => APACHE.test(x))) {
+    notes.push("Licensed under the Apache License 2.0: /usr/share/common-licenses/Apache-2.0.");
+  }
+  const body = kept.join("").trim();
+  return [body, ...notes, "In full: /usr/share/doc/bpfink/LICENSES.txt.gz."].filter((x) => x)
+    .join("\n\n");
 }
 
 /** debian/copyright in the machine-readable format, with each bundled license's text. */
@@ -113,7 +129,7 @@ function copyright(licenses: LicensePart[]): string {
   const indent = (t: string) =>
     t.trim().split("\n").map((l) => (l.trim() === "" ? " ." : ` ${l}`)).join("\n");
   const bundled = licenses.slice(1).map((p) =>
-    `License: ${p.name.replace(/[^A-Za-z0-9.+@/ -]/g, "")}\n${indent(withoutGplTexts(p.text))}`
+    `License: ${p.name.replace(/[^A-Za-z0-9.+@/ -]/g, "")}\n${indent(forCopyright(p.text))}`
   );
   return [
     "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/",
@@ -124,7 +140,7 @@ function copyright(licenses: LicensePart[]): string {
     "License: Apache-2.0",
     "Comment: usr/bin/bpfink also embeds the components listed in the License paragraphs",
     " below (libbpf is used under BSD-2-Clause, one of its LGPL-2.1 OR BSD-2-Clause choices).",
-    " Every license text, in full: /usr/share/doc/bpfink/LICENSES.txt.",
+    " Every license text, in full: /usr/share/doc/bpfink/LICENSES.txt.gz.",
     "",
     "License: Apache-2.0",
     " On Debian systems the full text of the Apache License 2.0 is in",

@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
             "or was altered): copy dist/bpfink again");
     }
 
-    int runtime = unpack("bpfink-runtime", MFD_CLOEXEC | MFD_EXEC, payload, RUNTIME_ZSIZE,
+    int runtime = unpack("bpfink", MFD_CLOEXEC | MFD_EXEC, payload, RUNTIME_ZSIZE,
                          RUNTIME_SIZE);
     /* Not close-on-exec: the runtime reads the bundle through /proc/self/fd/N. */
     int bundle = unpack("bpfink.js", 0, payload + RUNTIME_ZSIZE, BUNDLE_ZSIZE, BUNDLE_SIZE);

@@ -60,10 +60,19 @@ export async function collectLicenses(
   const deno = await readLicense(denoPackageDir);
   if (!deno) throw new Error(`no LICENSE in ${denoPackageDir} (the Deno runtime's npm package)`);
   parts.push({ name: "Deno runtime (embedded)", text: deno });
+  const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
   for (const p of bundledNpmPackages(bundleJs)) {
+    // The bundle's comments give each package's path relative to a directory that depends on
+    // deno bundle's view of the project; Deno's npm cache holds the same package by name.
+    const at = p.name.lastIndexOf("@");
+    const cached = `${denoDir}/npm/registry.npmjs.org/${p.name.slice(0, at)}/${
+      p.name.slice(at + 1)
+    }`;
     const dir = p.dir.startsWith("/") ? p.dir : `${bundleDir}/${p.dir}`;
-    const text = await readLicense(dir);
-    if (!text) throw new Error(`npm package ${p.name} in the bundle has no LICENSE file in ${dir}`);
+    const text = (await readLicense(cached)) ?? (await readLicense(dir));
+    if (!text) {
+      throw new Error(`npm package ${p.name} in the bundle has no LICENSE file in ${cached}`);
+    }
     parts.push({ name: `npm package ${p.name} (bundled)`, text });
   }
   return parts;
