@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { multisetDiff } from "../semantics/multiset_diff.ts";
 
 /** Limits; every one has a default. */
 export interface LineDiffOptions {
@@ -62,6 +63,15 @@ const DEFAULTS: Required<LineDiffOptions> = {
   maxShown: 1000,
   maxLineChars: 1000,
 };
+
+/** `opts` over the defaults; negative or non-numeric values are ignored. */
+function withDefaults(opts: LineDiffOptions): Required<LineDiffOptions> {
+  const o = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(opts)) {
+    if (typeof v === "number" && v >= 0) o[k as keyof LineDiffOptions] = Math.floor(v);
+  }
+  return o;
+}
 
 /** Share of undecodable characters above which text counts as binary. */
 const BINARY_SHARE = 0.1;
@@ -156,20 +166,14 @@ function walkBack(
   return { removed: removed.reverse(), added: added.reverse() };
 }
 
-/** Lines whose count changed: the linear fallback. */
+/** Lines whose count changed (indexes into `a` and `b`): the linear fallback. */
 function multiset(a: Int32Array, b: Int32Array): { removed: number[]; added: number[] } {
-  const extra = (xs: Int32Array, ys: Int32Array) => {
-    const count = new Map<number, number>();
-    for (const y of ys) count.set(y, (count.get(y) ?? 0) + 1);
-    const out: number[] = [];
-    xs.forEach((x, i) => {
-      const c = count.get(x) ?? 0;
-      if (c > 0) count.set(x, c - 1);
-      else out.push(i);
-    });
-    return out;
-  };
-  return { removed: extra(a, b), added: extra(b, a) };
+  const d = multisetDiff(
+    Array.from(a, (_, i) => i),
+    Array.from(b, (_, i) => -1 - i),
+    (i) => String(i < 0 ? b[-1 - i] : a[i]),
+  );
+  return { removed: d.removed, added: d.added.map((i) => -1 - i) };
 }
 
 /**
@@ -181,18 +185,27 @@ export function diffLines(
   after: Uint8Array | string,
   opts: LineDiffOptions = {},
 ): LineDiff {
-  const o = { ...DEFAULTS };
-  for (const [k, v] of Object.entries(opts)) {
-    if (typeof v === "number" && v >= 0) o[k as keyof LineDiffOptions] = Math.floor(v);
-  }
+  const o = withDefaults(opts);
   for (const side of [before, after]) {
     if (side.length > o.maxBytes) {
       return { status: "too_large", message: `more than ${o.maxBytes} bytes: not diffed` };
     }
   }
   if (isBinary(before) || isBinary(after)) return { status: "binary" };
-  const linesA = splitLines(decode(before));
-  const linesB = splitLines(decode(after));
+  return diffLineLists(splitLines(decode(before)), splitLines(decode(after)), o);
+}
+
+/**
+ * The lines added and removed from `linesA` to `linesB` (already split), in
+ * order: a moved line is removed where it was and added where it is. Within
+ * the line limits of `opts`; never throws.
+ */
+export function diffLineLists(
+  linesA: string[],
+  linesB: string[],
+  opts: LineDiffOptions = {},
+): LineDiff {
+  const o = withDefaults(opts);
   if (linesA.length > o.maxLines || linesB.length > o.maxLines) {
     return { status: "too_large", message: `more than ${o.maxLines} lines: not diffed` };
   }
