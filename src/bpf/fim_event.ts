@@ -26,6 +26,19 @@ export enum FimOp {
   Mount = 15,
 }
 
+/** Value flags of the kernel's watch map (`FIM_WATCH_*` in bpf/fim_event.h). */
+export enum FimWatch {
+  /** A watched file inode. */
+  File = 1,
+  /** A watched directory inode (its entries are reported by name). */
+  Dir = 2,
+  /**
+   * A recursively watched directory: a path through its subdirectories that
+   * the kernel does not know yet is placed on it (bpf/fim_dir_match.bpf.h).
+   */
+  Tree = 4,
+}
+
 /** dev of events about no inode: a path the kernel could not place (ino = basename hash). */
 export const FIM_DEV_UNPLACED = 0xffffffff;
 /** dev of the pending key of mount events. */
