@@ -1,7 +1,8 @@
 /**
- * Decodes `struct fim_event` (bpf/fim_event.h) from ring buffer bytes. The
- * offsets are defined once, here; test/fim_event_layout_test.ts checks them
- * against bpf/fim_event.h compiled by the C compiler.
+ * Decodes `struct fim_event` from ring buffer bytes. bpf/fim_event.h is the
+ * source of truth; this file mirrors its offsets and constants, and
+ * test/fim_event_layout_test.ts checks the mirror against the header compiled
+ * by the C compiler.
  *
  * @module
  */
