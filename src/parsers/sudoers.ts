@@ -287,8 +287,17 @@ function squeeze(s: string): string {
   return out;
 }
 
+/** Why a line is not understood (the grammar's failure result, never thrown). */
+class Unparsed {
+  constructor(readonly reason: string) {}
+}
+
+function fail(reason: string): Unparsed {
+  return new Unparsed(reason);
+}
+
 /** One command spec: `(runas) OPTION=x TAG: command args`. */
-function parseCommand(sc: Scanner): SudoersCommand | string {
+function parseCommand(sc: Scanner): SudoersCommand | Unparsed {
   sc.blanks();
   let runas: SudoersRunas | undefined;
   if (sc.eat("(")) {
@@ -296,7 +305,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
     sc.blanks();
     if (sc.peek() !== ":" && sc.peek() !== ")") {
       const users = sc.list(",:()=");
-      if (!users) return "bad Runas user list";
+      if (!users) return fail("bad Runas user list");
       runas.users = users;
     }
     sc.blanks();
@@ -305,12 +314,12 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
       sc.blanks();
       if (sc.peek() !== ")") {
         const groups = sc.list(",:()=");
-        if (!groups) return "bad Runas group list";
+        if (!groups) return fail("bad Runas group list");
         runas.groups = groups;
       }
     }
     sc.blanks();
-    if (!sc.eat(")")) return "Runas list without a closing parenthesis";
+    if (!sc.eat(")")) return fail("Runas list without a closing parenthesis");
   }
   const options: string[] = [];
   const tags: string[] = [];
@@ -320,7 +329,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
     if (!opt) break;
     sc.blanks();
     const value = sc.word(",:", false);
-    if (value === "") return `${opt[1]} without a value`;
+    if (value === "") return fail(`${opt[1]} without a value`);
     options.push(`${opt[1]}=${value}`);
   }
   for (;;) {
@@ -339,7 +348,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
     const digest = sc.sticky(DIGEST);
     if (!digest) break;
     const value = sc.word(",:", false);
-    if (value === "") return "digest without a value";
+    if (value === "") return fail("digest without a value");
     command += `${digest[1]}:${value}`;
     sc.blanks();
     const save = sc.i;
@@ -355,7 +364,7 @@ function parseCommand(sc: Scanner): SudoersCommand | string {
     break;
   }
   const path = sc.word(",:", false);
-  if (path === "") return "missing command";
+  if (path === "") return fail("missing command");
   command += path;
   sc.blanks();
   const start = sc.i;
@@ -377,21 +386,21 @@ function commandText(c: SudoersCommand): string {
 }
 
 /** A user specification. */
-function parseRule(l: string): Omit<SudoersRule, "file" | "line"> | string {
+function parseRule(l: string): Omit<SudoersRule, "file" | "line"> | Unparsed {
   const sc = new Scanner(l);
   const users = sc.list(",=:()");
-  if (!users) return "not a user specification, Defaults, alias or include";
+  if (!users) return fail("not a user specification, Defaults, alias or include");
   const specs: SudoersHostSpec[] = [];
   for (;;) {
     // Host words may hold `:` (IPv6 addresses).
     const hosts = sc.list(",=()");
-    if (!hosts) return "user specification without a host list";
+    if (!hosts) return fail("user specification without a host list");
     sc.blanks();
-    if (!sc.eat("=")) return "user specification without `=` after the hosts";
+    if (!sc.eat("=")) return fail("user specification without `=` after the hosts");
     const commands: SudoersCommand[] = [];
     for (;;) {
       const c = parseCommand(sc);
-      if (typeof c === "string") return c;
+      if (c instanceof Unparsed) return c;
       commands.push(c);
       sc.blanks();
       if (!sc.eat(",")) break;
@@ -399,7 +408,7 @@ function parseRule(l: string): Omit<SudoersRule, "file" | "line"> | string {
     specs.push({ hosts, commands });
     sc.blanks();
     if (sc.done) break;
-    if (!sc.eat(":")) return "unexpected text after a command";
+    if (!sc.eat(":")) return fail("unexpected text after a command");
   }
   const canonical = `${users.join(", ")} ${
     specs.map((s) => `${s.hosts.join(", ")}=${s.commands.map(commandText).join(", ")}`).join(
@@ -428,7 +437,7 @@ function splitTopLevel(s: string): string[] {
 }
 
 /** A `Defaults` line: one entry per setting. */
-function parseDefaults(l: string): Omit<SudoersDefault, "file" | "line">[] | string {
+function parseDefaults(l: string): Omit<SudoersDefault, "file" | "line">[] | Unparsed {
   const sc = new Scanner(l);
   sc.i = "Defaults".length;
   const marker = sc.peek();
@@ -437,7 +446,7 @@ function parseDefaults(l: string): Omit<SudoersDefault, "file" | "line">[] | str
   if (scope !== "global") {
     sc.i++;
     const q = sc.list(",");
-    if (!q) return `Defaults${marker} without a qualifier`;
+    if (!q) return fail(`Defaults${marker} without a qualifier`);
     qualifiers = q;
   }
   const head = `Defaults${scope === "global" ? "" : marker + qualifiers.join(",")}`;
@@ -446,10 +455,10 @@ function parseDefaults(l: string): Omit<SudoersDefault, "file" | "line">[] | str
     const p = part.trim();
     if (p === "") continue;
     const m = stickyAt(SETTING, p, 0);
-    if (!m) return "Defaults setting without a valid name";
+    if (!m) return fail("Defaults setting without a valid name");
     const value = squeeze(p.slice(m[0].length));
-    if (m[3] === undefined && value !== "") return "Defaults setting with unexpected text";
-    if (m[3] !== undefined && m[1] !== "") return "negated Defaults setting with a value";
+    if (m[3] === undefined && value !== "") return fail("Defaults setting with unexpected text");
+    if (m[3] !== undefined && m[1] !== "") return fail("negated Defaults setting with a value");
     const setting = m[3] === undefined ? `${m[1]}${m[2]}` : `${m[2]}${m[3]}${value}`;
     out.push({
       kind: "default",
@@ -460,12 +469,15 @@ function parseDefaults(l: string): Omit<SudoersDefault, "file" | "line">[] | str
       canonical: `${head} ${setting}`,
     });
   }
-  if (out.length === 0) return "Defaults without a setting";
+  if (out.length === 0) return fail("Defaults without a setting");
   return out;
 }
 
 /** An alias line: one entry per `NAME = members` definition. */
-function parseAliases(l: string, keyword: string): Omit<SudoersAlias, "file" | "line">[] | string {
+function parseAliases(
+  l: string,
+  keyword: string,
+): Omit<SudoersAlias, "file" | "line">[] | Unparsed {
   const aliasType = ALIAS_TYPES[keyword];
   const sc = new Scanner(l);
   sc.i = keyword.length;
@@ -473,9 +485,9 @@ function parseAliases(l: string, keyword: string): Omit<SudoersAlias, "file" | "
   for (;;) {
     sc.blanks();
     const name = sc.sticky(ALIAS_NAME);
-    if (!name) return `${keyword}: expected an upper-case alias name`;
+    if (!name) return fail(`${keyword}: expected an upper-case alias name`);
     sc.blanks();
-    if (!sc.eat("=")) return `${keyword} ${name[0]}: expected =`;
+    if (!sc.eat("=")) return fail(`${keyword} ${name[0]}: expected =`);
     // Members run to the end, or to a `:` that starts the next `NAME =`.
     const start = sc.i;
     let next = false;
@@ -497,7 +509,7 @@ function parseAliases(l: string, keyword: string): Omit<SudoersAlias, "file" | "
     }
     sc.i = Math.min(sc.i, s.length);
     const members = splitTopLevel(s.slice(start, sc.i)).map(squeeze);
-    if (members.some((m) => m === "")) return `${keyword} ${name[0]}: empty member`;
+    if (members.some((m) => m === "")) return fail(`${keyword} ${name[0]}: empty member`);
     const value = members.join(", ");
     out.push({
       kind: "alias",
@@ -646,19 +658,19 @@ function parseLine(
   if (t === "") return;
   if (t.startsWith("Defaults") && (t.length === 8 || "@:>!".includes(t[8]) || isBlank(t[8]))) {
     const d = parseDefaults(t);
-    if (typeof d === "string") unparsed(d);
+    if (d instanceof Unparsed) unparsed(d.reason);
     else for (const e of d) entries.push({ ...e, file: path, line });
     return;
   }
   const alias = ALIAS_KEYWORD.exec(t);
   if (alias) {
     const a = parseAliases(t, alias[1]);
-    if (typeof a === "string") unparsed(a);
+    if (a instanceof Unparsed) unparsed(a.reason);
     else for (const e of a) entries.push({ ...e, file: path, line });
     return;
   }
   const r = parseRule(t);
-  if (typeof r === "string") unparsed(r);
+  if (r instanceof Unparsed) unparsed(r.reason);
   else entries.push({ ...r, file: path, line });
 }
 
