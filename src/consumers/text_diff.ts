@@ -1,11 +1,11 @@
 /**
  * The line diff the generic consumer attaches to a `modified` event: lines
  * added and removed between two stored snapshots, in order (Myers, see
- * parsers/line_diff.ts), capped for output.
+ * consumers/line_diff.ts), capped for output.
  *
  * @module
  */
-import { diffLineLists } from "../parsers/line_diff.ts";
+import { diffLineLists } from "./line_diff.ts";
 
 /** Lines shown at most per side. */
 export const MAX_DIFF_LINES = 200;
