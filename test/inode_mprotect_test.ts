@@ -8,19 +8,12 @@
  */
 import { assert } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { CaptureOutput, run, tempDir } from "./helpers.ts";
+import { buildProgram, missedLive } from "./inode/fixtures.ts";
 
 Deno.test("mprotect(PROT_WRITE) of a read-only shared mapping, then a write through it, is reported live with its process", async () => {
   await using dir = await tempDir();
-  const bin = `${dir.path}/mprotect_write`;
-  const cc = await run([
-    "gcc",
-    "-O2",
-    "-o",
-    bin,
-    new URL("./inode/mprotect_write.c", import.meta.url).pathname,
-  ]);
-  assert(cc.code === 0, cc.stderr);
+  const bin = await buildProgram(dir.path, "mprotect_write");
   const files = { single: `${dir.path}/single.conf`, span: `${dir.path}/span.conf` };
   for (const f of Object.values(files)) await Deno.writeTextFile(f, "original content\n");
   const out = new CaptureOutput();
@@ -33,23 +26,8 @@ Deno.test("mprotect(PROT_WRITE) of a read-only shared mapping, then a write thro
     for (const [mode, f] of Object.entries(files)) {
       const r = await run([bin, f, mode]);
       assert(r.code === 0, `${mode}: ${r.stderr}`);
-      const seen = await waitFor(
-        () =>
-          out.changes(f).some((e) =>
-            e.event.action === "modified" && e.process?.pid === r.pid &&
-            e.event.reason?.startsWith("live")
-          ),
-        3000,
-      );
-      if (!seen) {
-        missed.push(
-          `${mode}: ${
-            JSON.stringify(
-              out.changes(f).map((e) => [e.event.action, e.event.reason, e.process?.name]),
-            )
-          }`,
-        );
-      }
+      const got = await missedLive(out, f, r.pid);
+      if (got !== undefined) missed.push(`${mode}: ${got}`);
     }
   } finally {
     await agent.stop();
