@@ -28,6 +28,12 @@ export interface StrategySpec {
    */
   optional: Record<string, string>;
   /**
+   * Optional programs that call a BPF helper some kernels lack (by program
+   * name): left out up front where the kernel does not have it, instead of
+   * costing a refused load and a reload.
+   */
+  helpers?: Record<string, BpfHelper>;
+  /**
    * Programs not loaded by default: when the kernel refuses a primary program
    * that has one, the whole object is loaded again with every alternate in
    * place of the program it replaces.
@@ -97,6 +103,19 @@ const OPTIONAL_SYSCALLS: Record<string, string> = {
   mmap: "mmap(MAP_SHARED, PROT_WRITE) of a watched file",
 };
 
+/** A BPF helper by number (enum bpf_func_id in include/uapi/linux/bpf.h) and name. */
+export interface BpfHelper {
+  id: number;
+  name: string;
+}
+
+/** bpf_find_vma (5.17+): mprotect walks the mappings of its range with it. */
+const FIND_VMA: BpfHelper = { id: 180, name: "bpf_find_vma" };
+const MPROTECT_HELPERS: Record<string, BpfHelper> = {
+  exit_mprotect: FIND_VMA,
+  exit_pkey_mprotect: FIND_VMA,
+};
+
 const optionalSyscalls = (prefix: string): Record<string, string> =>
   Object.fromEntries(Object.entries(OPTIONAL_SYSCALLS).map(([k, v]) => [`${prefix}${k}`, v]));
 
@@ -148,6 +167,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
     needs:
       "BTF, BPF trampolines (CONFIG_DEBUG_INFO_BTF, x86_64), the BPF ring buffer (5.8+); refused by some hypervisor kernels (EPERM)",
     minKernel: "5.8",
+    helpers: MPROTECT_HELPERS,
     optional: {
       ...optionalSyscalls("exit_"),
       ...IO_URING,
@@ -176,6 +196,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
     why: "kprobe/kretprobe pairs on the syscall entry points: for kernels without trampolines",
     needs: "kprobes (CONFIG_KPROBES, the kprobe PMU), BTF for CO-RE, the BPF ring buffer (5.8+)",
     minKernel: "5.8",
+    helpers: MPROTECT_HELPERS,
     optional: {
       ...optionalSyscalls("enter_"),
       ...optionalSyscalls("exit_"),

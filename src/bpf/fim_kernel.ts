@@ -130,10 +130,19 @@ export class FimKernel {
         }
         for (const p of obj.programs()) {
           const target = sectionTarget(p.section);
+          const helper = spec.helpers?.[p.name];
           if (!(p.name in spec.optional)) continue;
           if (dropped.has(p.name)) p.setAutoload(false);
           else if (!p.autoload) continue;
-          else if (target && funcs && !funcs.has(target)) {
+          else if (helper && !helperPresent(lib, helper.id)) {
+            p.setAutoload(false);
+            dropped.add(p.name);
+            lost.push({
+              program: p.name,
+              lost: spec.optional[p.name],
+              error: `${helper.name}() is not in this kernel`,
+            });
+          } else if (target && funcs && !funcs.has(target)) {
             p.setAutoload(false);
             dropped.add(p.name);
             lost.push({
@@ -331,3 +340,14 @@ function chooseVariant(obj: BpfObject, spec: StrategySpec, alternate: boolean): 
 }
 
 export { UpdateFlag };
+
+/** BPF_PROG_TYPE_KPROBE: the tracing program type whose helpers fentry and kprobe programs share. */
+const PROG_TYPE_KPROBE = 2;
+
+/**
+ * Whether the kernel offers BPF helper `id` to tracing programs (libbpf's
+ * probe loads a tiny program). Assumed present when the probe cannot say.
+ */
+function helperPresent(lib: Libbpf, id: number): boolean {
+  return lib.sym.libbpf_probe_bpf_helper(PROG_TYPE_KPROBE, id, null) !== 0;
+}

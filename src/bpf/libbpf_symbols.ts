@@ -12,6 +12,7 @@ export const LIBBPF_SYMBOLS = {
   libbpf_set_print: { parameters: ["function"], result: "pointer" },
   libbpf_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   libbpf_probe_bpf_prog_type: { parameters: ["u32", "pointer"], result: "i32" },
+  libbpf_probe_bpf_helper: { parameters: ["u32", "u32", "pointer"], result: "i32" },
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
 
   bpf_object__open_mem: { parameters: ["buffer", "usize", "buffer"], result: "pointer" },
