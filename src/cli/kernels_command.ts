@@ -6,7 +6,7 @@
  */
 import { STRATEGIES } from "../../kernels/strategies.ts";
 import { EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
-import { loadLibbpf } from "../agent/agent.ts";
+import { loadLibbpf } from "../agent/open_kernel.ts";
 import { readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { parseStrategy } from "./watch_command.ts";

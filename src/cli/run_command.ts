@@ -3,14 +3,14 @@
  *
  * @module
  */
-import { Agent, VERSION } from "../agent/agent.ts";
+import { Agent } from "../agent/agent.ts";
+import { VERSION } from "../version.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import type { Config } from "../config/config_types.ts";
 import { validateConfigFile } from "../config/validate_config.ts";
 import { log, setupLogging } from "../log.ts";
 import type { Output } from "../outputs/output.ts";
 import { createOutput } from "../outputs/output_factory.ts";
-import { FileOutput } from "../outputs/file_output.ts";
 import { EventHistory } from "../outputs/event_history.ts";
 import { GraphitePusher } from "../metrics/graphite_push.ts";
 import { servePrometheusRetrying } from "../metrics/prometheus_endpoint.ts";
@@ -78,7 +78,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     : undefined;
   // SIGHUP: logrotate moved the files away; reopen them.
   const onHup = () => {
-    for (const o of agent.opts.outputs) if (o instanceof FileOutput) o.reopen();
+    for (const o of agent.opts.outputs) o.reopen?.();
   };
   Deno.addSignalListener("SIGHUP", onHup);
   const outcome = await Promise.race([
