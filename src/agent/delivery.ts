@@ -15,6 +15,7 @@ import { LabeledCounter, type MetricsRegistry } from "../metrics/metrics_registr
 import { registerOutputMetrics } from "../metrics/output_metrics.ts";
 import type { Output } from "../outputs/output.ts";
 import { type Redelivery, type RedeliveryOptions, RedeliveryQueue } from "./redelivery.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Where acknowledged outbox rows go (the baseline store). */
 export interface Outbox {
@@ -159,6 +160,6 @@ function write(o: Output, e: ChangeEvent): void {
   try {
     o.write(e);
   } catch (err) {
-    log("output").error(`${o.name}: ${err instanceof Error ? err.message : err}`);
+    log("output").error(`${o.name}: ${errorMessage(err)}`);
   }
 }

@@ -14,6 +14,7 @@ import type { WatchSet } from "../watch/watch_set.ts";
 import { MAX_PARSE_BYTES } from "../consumers/change_pipeline.ts";
 import { watchesForPaths } from "./agent_options.ts";
 import type { WatchRules } from "./watch_rules.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** What following an include touches. */
 export interface IncludedFilesDeps {
@@ -39,7 +40,7 @@ export class IncludedFiles {
   /** Starts watching `paths` (after any earlier request); a failure is logged, not thrown. */
   follow(paths: { path: string; dir: boolean }[], consumer: ConsumerName): void {
     this.#adding = this.#adding.then(() => this.#watch(paths, consumer)).catch((e) =>
-      log("watch").warn(`cannot watch included files: ${e instanceof Error ? e.message : e}`)
+      log("watch").warn(`cannot watch included files: ${errorMessage(e)}`)
     );
   }
 

@@ -14,7 +14,9 @@ import type { KernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import type { AgentOptions } from "./agent_options.ts";
 import { AgentError } from "./agent_error.ts";
+import { oneLine } from "./failure_policy.ts";
 import { log } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Opens libbpf or explains why it cannot be. */
 export function loadLibbpf(explicit?: string): Libbpf {
@@ -86,7 +88,7 @@ export function holdBpfStats(lib: Libbpf, want: boolean): RunTimeStats | undefin
   try {
     return RunTimeStats.enable(lib);
   } catch (e) {
-    log("kernel").warn(`cannot enable BPF statistics: ${e instanceof Error ? e.message : e}`);
+    log("kernel").warn(`cannot enable BPF statistics: ${errorMessage(e)}`);
   }
 }
 
@@ -97,9 +99,7 @@ export function warnOnceWhenFull(): (e: unknown) => void {
     if (warned) return;
     warned = true;
     log("kernel").warn(
-      `the kernel watch map is full (${
-        e instanceof Error ? e.message.split("\n")[0] : e
-      }): further paths are ` +
+      `the kernel watch map is full (${oneLine(e)}): further paths are ` +
         `checked only by the periodic reconcile; watch fewer files or split the tree`,
     );
   };

@@ -17,6 +17,7 @@ import type { WatchSet } from "../watch/watch_set.ts";
 import type { WatchTarget } from "../watch/watch_targets.ts";
 import { MAX_PARSE_BYTES } from "../consumers/change_pipeline.ts";
 import type { StartTargets } from "./watch_rules.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Files read at once (decisions are still taken in order). */
 const WINDOW = 32;
@@ -135,7 +136,7 @@ export async function readStartupBaseline(
 /** The target's state; null (after a warning) when it cannot be read. */
 function readOrWarn(t: WatchTarget): Promise<FileState | undefined | null> {
   return readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
-    log("watch").warn(`cannot read ${t.path}: ${e instanceof Error ? e.message : e}`);
+    log("watch").warn(`cannot read ${t.path}: ${errorMessage(e)}`);
     return null;
   });
 }

@@ -17,6 +17,7 @@ import { servePrometheusRetrying } from "../metrics/prometheus_endpoint.ts";
 import { containStrayErrors } from "../agent/failure_policy.ts";
 import { terminationSignal, unlessTerminated, waitForTermination } from "./signals.ts";
 import { parseStrategy } from "./watch_command.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Options of the run command. */
 export interface RunCommandOptions {
@@ -32,7 +33,7 @@ export function outputsFor(config: Config): Output[] {
     try {
       return createOutput(o);
     } catch (e) {
-      throw new AgentError(`output ${o.type}: ${e instanceof Error ? e.message : e}`, 2);
+      throw new AgentError(`output ${o.type}: ${errorMessage(e)}`, 2);
     }
   });
 }
@@ -92,7 +93,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   await agent.stop();
   uncontain();
   if (outcome) {
-    log().error(`stopped: ${outcome instanceof Error ? outcome.message : outcome}`);
+    log().error(`stopped: ${errorMessage(outcome)}`);
     return 1;
   }
   log().info(`stopped by ${terminationSignal()}: every program detached, outputs flushed`);

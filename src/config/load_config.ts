@@ -25,6 +25,7 @@ import type {
   OutputConfig,
   WatchConfig,
 } from "./config_types.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** One problem in a config file. */
 export interface ConfigProblem {
@@ -554,7 +555,7 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
       errors: [{
         line: 1,
         col: 1,
-        message: `cannot read ${path}: ${e instanceof Error ? e.message : e}`,
+        message: `cannot read ${path}: ${errorMessage(e)}`,
       }],
       warnings: [],
     };

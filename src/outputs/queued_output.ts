@@ -12,6 +12,7 @@
 import type { ChangeEvent } from "../events/change_event.ts";
 import { log } from "../log.ts";
 import type { Output, OutputCounters, SettledListener } from "./output.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** What a sink did with a batch when it took only part of it (Elastic bulk item errors). */
 export interface BatchResult {
@@ -339,7 +340,7 @@ export abstract class QueuedOutput implements Output {
   }
 
   #failed(e: unknown): void {
-    this.lastError = e instanceof Error ? e.message : String(e);
+    this.lastError = errorMessage(e);
     if (!this.#failing) {
       this.#failing = true;
       log("output").warn(`${this.name}: ${this.lastError}; retrying`);
