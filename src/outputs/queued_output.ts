@@ -150,13 +150,18 @@ export abstract class QueuedOutput implements Output {
   flush(timeoutMs = 5000): Promise<void> {
     if (this.#settledAll()) return Promise.resolve();
     return new Promise((resolve) => {
+      const deadline: { timer?: ReturnType<typeof setTimeout>; finished?: boolean } = {};
       const done = () => {
-        clearTimeout(timer);
+        deadline.finished = true;
+        clearTimeout(deadline.timer);
         this.#drainWaiters = this.#drainWaiters.filter((w) => w !== done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      // Listen first: with node:timers' setTimeout, pending deliveries can settle while the
+      // deadline is armed, and a drain notified before the push would be missed.
       this.#drainWaiters.push(done);
+      deadline.timer = setTimeout(done, timeoutMs);
+      if (deadline.finished) clearTimeout(deadline.timer);
     });
   }
 
