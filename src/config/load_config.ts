@@ -17,7 +17,8 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { parseListen } from "../metrics/prometheus_endpoint.ts";
-import { FACILITIES, hostPort } from "../outputs/syslog_output.ts";
+import { FACILITIES } from "../outputs/syslog/rfc5424.ts";
+import { hostPort } from "../outputs/syslog/transports.ts";
 import type {
   Config,
   ConsumerName,
