@@ -2,7 +2,8 @@ import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
 import type { FileState } from "./file_state.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
-import { type KernelWatchTable, WATCH_DIR, WATCH_FILE, WATCH_TREE, WatchSet } from "./watch_set.ts";
+import { FimWatch } from "../bpf/fim_event.ts";
+import { type KernelWatchTable, WatchSet } from "./watch_set.ts";
 
 /** The kernel's watch maps, as plain maps; `capacity` inodes at most, like a full BPF map. */
 class FakeKernel implements KernelWatchTable {
@@ -48,10 +49,10 @@ Deno.test("setState() puts a file's inode in the kernel map, and a replacement t
   w.add("/nowhere/etc/passwd", "file", "/nowhere/etc/passwd");
   assertEquals([w.size, w.present], [1, 0]);
   w.setState("/nowhere/etc/passwd", state(10));
-  assertEquals(flagsOf(k, 10), WATCH_FILE);
+  assertEquals(flagsOf(k, 10), FimWatch.File);
   assertEquals(w.pathsOfInode(id(10)), ["/nowhere/etc/passwd"]);
   w.setState("/nowhere/etc/passwd", state(11)); // replaced by rename
-  assertEquals([flagsOf(k, 10), flagsOf(k, 11)], [undefined, WATCH_FILE]);
+  assertEquals([flagsOf(k, 10), flagsOf(k, 11)], [undefined, FimWatch.File]);
   w.setState("/nowhere/etc/passwd", undefined); // deleted
   assertEquals([k.inodes.size, w.present, w.size], [0, 0, 1]);
 });
@@ -65,7 +66,7 @@ Deno.test("remove() keeps a hard-linked inode watched until its last path goes",
   }
   assertEquals(w.pathsOfInode(id(20)).sort(), ["/nowhere/a", "/nowhere/b"]);
   w.remove("/nowhere/a");
-  assertEquals(flagsOf(k, 20), WATCH_FILE);
+  assertEquals(flagsOf(k, 20), FimWatch.File);
   w.remove("/nowhere/b");
   assertEquals(flagsOf(k, 20), undefined);
   assertEquals(w.pathsNamed("a"), []);
@@ -80,9 +81,9 @@ Deno.test("setState() flags a recursive directory as a tree and a shallow one as
   w.setState("/nowhere/tree", state(30));
   w.setState("/nowhere/plain", state(31));
   w.setState("/nowhere/plain/sub", state(32));
-  assertEquals(flagsOf(k, 30), WATCH_DIR | WATCH_TREE);
-  assertEquals(flagsOf(k, 31), WATCH_DIR);
-  assertEquals(flagsOf(k, 32), WATCH_FILE);
+  assertEquals(flagsOf(k, 30), FimWatch.Dir | FimWatch.Tree);
+  assertEquals(flagsOf(k, 31), FimWatch.Dir);
+  assertEquals(flagsOf(k, 32), FimWatch.File);
   assertEquals(w.dirOfInode(id(31))?.path, "/nowhere/plain");
 });
 
@@ -101,7 +102,7 @@ Deno.test("repath() moves a directory and everything under it, keeping their ino
   assertEquals(w.pathsNamed("b"), ["/nowhere/r/b"]);
   assertEquals(w.pathsNamed("a"), []);
   assertEquals(w.subtree("/nowhere/r"), ["/nowhere/r/b", "/nowhere/r/b/f"]);
-  assertEquals(flagsOf(k, 41), WATCH_FILE, "the kernel keeps watching the moved inode");
+  assertEquals(flagsOf(k, 41), FimWatch.File, "the kernel keeps watching the moved inode");
 });
 
 Deno.test("onKernelFull() hears of an inode the kernel map refuses, and the path stays watched", () => {
