@@ -25,6 +25,7 @@ import {
 import { collectLicenses, type LicensePart, licensesText } from "./packaging/licenses.ts";
 import { buildDeb } from "./packaging/deb.ts";
 import { BpfCompileError, compileBpf } from "./kernels/compile_bpf.ts";
+import { errorMessage } from "./src/error_message.ts";
 
 const AGENT_VERSION = denoJson.version;
 
@@ -283,7 +284,7 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
   try {
     licenses = await collectLicenses(ROOT, await Deno.readTextFile(bundleJs), ROOT, runtimeDir);
   } catch (e) {
-    throw new BuildError(e instanceof Error ? e.message : String(e));
+    throw new BuildError(errorMessage(e));
   }
   await Deno.writeTextFile(`${ROOT}dist/bpfink.LICENSES.txt`, licensesText(licenses));
   await Deno.writeTextFile(licensesJson, JSON.stringify(licenses));
@@ -319,7 +320,7 @@ async function buildDebPackage(): Promise<void> {
     });
     console.error(`built ${deb.slice(ROOT.length)}`);
   } catch (e) {
-    throw new BuildError(e instanceof Error ? e.message : String(e));
+    throw new BuildError(errorMessage(e));
   }
 }
 

@@ -7,7 +7,7 @@
 import { compileBpf } from "../kernels/compile_bpf.ts";
 import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
 import type { StrategyName } from "../kernels/strategies.ts";
-import { loadLibbpf } from "../src/agent/agent.ts";
+import { loadLibbpf } from "../src/agent/open_kernel.ts";
 import { type BpfLink, BpfObject } from "../src/bpf/bpf_object.ts";
 import type { FimEvent } from "../src/bpf/fim_event.ts";
 import { FimKernel } from "../src/bpf/fim_kernel.ts";

@@ -9,6 +9,7 @@
 import { STRATEGIES } from "../kernels/strategies.ts";
 import { inodeOf } from "../src/watch/inode_key.ts";
 import { type Attached, type BenchEnv, median, table } from "./bench_env.ts";
+import { errorMessage } from "../src/error_message.ts";
 
 type Condition = { name: string; attach: () => Attached | undefined };
 
@@ -45,7 +46,7 @@ export async function writeOverhead(
       await env.floor(prog).close();
       conditions.push({ name, attach: () => env.floor(prog) });
     } catch (e) {
-      skipped.push(`${name}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+      skipped.push(`${name}: ${(errorMessage(e)).split("\n")[0]}`);
     }
   }
   for (const s of STRATEGIES) {
@@ -60,7 +61,7 @@ export async function writeOverhead(
         attach: () => withWatches(env.strategy(s.name)),
       });
     } catch (e) {
-      skipped.push(`${s.name}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+      skipped.push(`${s.name}: ${(errorMessage(e)).split("\n")[0]}`);
     }
     if (s.alternates) {
       try {
@@ -71,9 +72,7 @@ export async function writeOverhead(
         });
       } catch (e) {
         skipped.push(
-          `${s.name} (${s.alternatesAre}): ${
-            (e instanceof Error ? e.message : String(e)).split("\n")[0]
-          }`,
+          `${s.name} (${s.alternatesAre}): ${(errorMessage(e)).split("\n")[0]}`,
         );
       }
     }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { VERSION } from "../src/agent/agent.ts";
+import { VERSION } from "../src/version.ts";
 import { configReferenceMarkdown } from "../src/config/config_reference.ts";
 import { manPage } from "../src/cli/man_page.ts";
 import { buildCli, MANUAL } from "../src/main.ts";

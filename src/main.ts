@@ -7,7 +7,7 @@
  * @module
  */
 import { Command, CommanderError, Option } from "commander";
-import { VERSION } from "./agent/agent.ts";
+import { VERSION } from "./version.ts";
 import { AgentError } from "./agent/agent_error.ts";
 import { checkCommand } from "./cli/check_command.ts";
 import { describeFatal } from "./agent/failure_policy.ts";

@@ -8,6 +8,7 @@ import { assert } from "./assert.ts";
 import { START_TIMEOUT_MS, waitFor } from "./helpers.ts";
 import { checkEvent } from "./ecs_validate.ts";
 import type { ChangeEvent } from "../src/events/change_event.ts";
+import { errorMessage } from "../src/error_message.ts";
 
 /** A daemon child whose JSON lines are collected as they arrive. */
 export class Daemon {
@@ -34,7 +35,7 @@ export class Daemon {
           try {
             checkEvent(e, "a JSON line of bpfink run");
           } catch (err) {
-            this.#invalid.push(err instanceof Error ? err.message : String(err));
+            this.#invalid.push(errorMessage(err));
           }
           this.#events.push(e);
           buf = buf.slice(i + 1);

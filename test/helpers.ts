@@ -7,6 +7,7 @@
 import type { ChangeEvent } from "../src/events/change_event.ts";
 import type { Output } from "../src/outputs/output.ts";
 import { checkEvent } from "./ecs_validate.ts";
+import { errorMessage } from "../src/error_message.ts";
 
 /**
  * An output that keeps every event it is given (a real sink, read by the
@@ -21,7 +22,7 @@ export class CaptureOutput implements Output {
     try {
       checkEvent(e, "an event the agent emitted");
     } catch (err) {
-      this.#invalid.push(err instanceof Error ? err.message : String(err));
+      this.#invalid.push(errorMessage(err));
     }
     this.#events.push(e);
   }

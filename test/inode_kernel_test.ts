@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
-import { loadLibbpf } from "../src/agent/agent.ts";
+import { loadLibbpf } from "../src/agent/open_kernel.ts";
 import { type FimEvent, FimOp } from "../src/bpf/fim_event.ts";
 import { type FimKernel, WatchFlag } from "../src/bpf/fim_kernel.ts";
 import { readKernelFacts } from "../src/kernel/kernel_facts.ts";

@@ -7,7 +7,7 @@ import { createOutput } from "../src/outputs/output_factory.ts";
 import { FileOutput } from "../src/outputs/file_output.ts";
 import { HttpOutput } from "../src/outputs/http_output.ts";
 import { JsonLinesOutput } from "../src/outputs/json_lines.ts";
-import { SyslogOutput } from "../src/outputs/syslog_output.ts";
+import { SyslogOutput } from "../src/outputs/syslog/syslog_output.ts";
 import { TerminalOutput } from "../src/outputs/terminal.ts";
 
 Deno.test("createOutput: every config type gives its output", async () => {

@@ -231,7 +231,7 @@ Deno.test("http: close() gives up on a receiver that never answers by its deadli
   }
 });
 
-Deno.test("http: onSettled reports each event once, delivered or not", async () => {
+Deno.test("http: onSettled() reports each event once, delivered or not", async () => {
   const port = freePort();
   const server = receiver(
     port,
@@ -239,12 +239,12 @@ Deno.test("http: onSettled reports each event once, delivered or not", async () 
   );
   const out = new HttpOutput(config(port, { batchSize: 2, flushIntervalMs: 1000 }));
   const settled = new Map<string, boolean>();
-  out.onSettled = (events, delivered) => {
+  out.onSettled((events, delivered) => {
     for (const e of events) {
       assert(!settled.has(e.event.id), `${e.event.id} settled twice`);
       settled.set(e.event.id, delivered);
     }
-  };
+  });
   try {
     for (let i = 0; i < 6; i++) out.write(testEvent(i));
     await out.flush();

@@ -22,6 +22,7 @@ import {
 import { runWorkloads, type WorkloadResult } from "../../test/workloads/run_workloads.ts";
 import { WORKLOADS } from "../../test/workloads/workloads.ts";
 import { table } from "../bench_env.ts";
+import { errorMessage } from "../../src/error_message.ts";
 
 const only = Deno.args.length ? new Set(Deno.args) : undefined;
 const monitors: Monitor[] = [
@@ -52,7 +53,7 @@ if (import.meta.main) {
       results.set(m.name, await runWorkloads(m, root));
       console.error(`${m.name}: ${results.get(m.name)!.map(cell).join(" | ")}`);
     } catch (e) {
-      console.error(`${m.name}: ${e instanceof Error ? e.message : e}`);
+      console.error(`${m.name}: ${errorMessage(e)}`);
     } finally {
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }

@@ -16,6 +16,7 @@
 import { log } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { AgentError } from "./agent_error.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Exit codes, as `bpfink --help` documents them. */
 export const EXIT = {
@@ -29,7 +30,7 @@ export const EXIT = {
 
 /** The first line of an error's message, without the stack. */
 export function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   return msg.split("\n")[0].trim() || (e instanceof Error ? e.name : "unknown error");
 }
 

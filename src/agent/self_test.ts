@@ -20,6 +20,7 @@ import { log } from "../log.ts";
 import { type MetricsRegistry, Pulled } from "../metrics/metrics_registry.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** What one self-test found wrong (empty when it passed). */
 export interface SelfTestFindings {
@@ -121,7 +122,7 @@ export class SelfTest {
         const names = kernel.reattach();
         repaired.push(`attached ${names.join(", ")} again`);
       } catch (e) {
-        repaired.push(`could not attach again: ${e instanceof Error ? e.message : e}`);
+        repaired.push(`could not attach again: ${errorMessage(e)}`);
       }
       canary = await this.#canary();
     }

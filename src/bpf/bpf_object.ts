@@ -5,6 +5,7 @@
  * @module
  */
 import { BpfError } from "./bpf_error.ts";
+import { Errno } from "./errno.ts";
 import type { Libbpf } from "./libbpf.ts";
 
 const encoder = new TextEncoder();
@@ -78,9 +79,9 @@ export class BpfObject {
       throw new BpfError(
         this.name,
         "find program",
-        2,
+        Errno.ENOENT,
         "ENOENT (no such program)",
-        `program ${name}`,
+        { program: name },
       );
     }
     return p;
@@ -90,11 +91,13 @@ export class BpfObject {
   map(name: string): BpfMap {
     const m = this.lib.sym.bpf_object__find_map_by_name(this.#handle(), cstr(name));
     if (m === null) {
-      throw new BpfError(this.name, "bpf_object__find_map_by_name", 2, "ENOENT", `map ${name}`);
+      throw new BpfError(this.name, "bpf_object__find_map_by_name", Errno.ENOENT, "ENOENT", {
+        map: name,
+      });
     }
     const fd = this.lib.sym.bpf_map__fd(m);
     if (fd < 0) {
-      throw new BpfError(this.name, "bpf_map__fd", -fd, this.lib.strerror(fd), `map ${name}`);
+      throw new BpfError(this.name, "bpf_map__fd", -fd, this.lib.strerror(fd), { map: name });
     }
     return new BpfMap(this, name, fd);
   }
@@ -103,7 +106,9 @@ export class BpfObject {
   setMaxEntries(name: string, entries: number): void {
     const m = this.lib.sym.bpf_object__find_map_by_name(this.#handle(), cstr(name));
     if (m === null) {
-      throw new BpfError(this.name, "bpf_object__find_map_by_name", 2, "ENOENT", `map ${name}`);
+      throw new BpfError(this.name, "bpf_object__find_map_by_name", Errno.ENOENT, "ENOENT", {
+        map: name,
+      });
     }
     const rc = this.lib.sym.bpf_map__set_max_entries(m, entries);
     if (rc < 0) {
@@ -112,7 +117,7 @@ export class BpfObject {
         "bpf_map__set_max_entries",
         -rc,
         this.lib.strerror(rc),
-        `map ${name}`,
+        { map: name },
       );
     }
   }
@@ -132,7 +137,7 @@ export class BpfObject {
         "bpf_object__load",
         -rc,
         this.lib.strerror(rc),
-        failing ? `program ${failing}` : undefined,
+        failing ? { program: failing } : {},
         log,
       );
     }
@@ -194,7 +199,7 @@ export class BpfProgram {
         "bpf_program__set_autoload",
         -rc,
         this.object.lib.strerror(rc),
-        `program ${this.name}`,
+        { program: this.name },
       );
     }
   }
@@ -210,7 +215,7 @@ export class BpfProgram {
         "bpf_program__attach",
         errno,
         lib.strerror(errno),
-        `program ${this.name} (${this.section})`,
+        { program: this.name, detail: this.section },
         log,
       );
     }
@@ -265,9 +270,9 @@ export class BpfMap {
       throw new BpfError(
         this.object.name,
         "map access",
-        9,
+        Errno.EBADF,
         "EBADF (object closed)",
-        `map ${this.name}`,
+        { map: this.name },
       );
     }
     return this.#fd;
@@ -279,7 +284,7 @@ export class BpfMap {
       call,
       -rc,
       this.object.lib.strerror(rc),
-      `map ${this.name}`,
+      { map: this.name },
     );
   }
 
@@ -297,7 +302,7 @@ export class BpfMap {
   lookup(key: Uint8Array<ArrayBuffer>, valueSize: number): Uint8Array<ArrayBuffer> | undefined {
     const out = new Uint8Array(valueSize);
     const rc = this.object.lib.sym.bpf_map_lookup_elem(this.fd, key, out);
-    if (rc === -2) return undefined;
+    if (rc === -Errno.ENOENT) return undefined;
     if (rc < 0) this.#fail("bpf_map_lookup_elem", rc);
     return out;
   }
@@ -305,7 +310,7 @@ export class BpfMap {
   /** Deletes `key`; returns false when it was absent. */
   delete(key: Uint8Array<ArrayBuffer>): boolean {
     const rc = this.object.lib.sym.bpf_map_delete_elem(this.fd, key);
-    if (rc === -2) return false;
+    if (rc === -Errno.ENOENT) return false;
     if (rc < 0) this.#fail("bpf_map_delete_elem", rc);
     return true;
   }
@@ -322,7 +327,7 @@ export class BpfMap {
         prev ? Deno.UnsafePointer.of(prev) : null,
         next,
       );
-      if (rc === -2) return out;
+      if (rc === -Errno.ENOENT) return out;
       if (rc < 0) this.#fail("bpf_map_get_next_key", rc);
       out.push(next);
       prev = next;

@@ -155,9 +155,7 @@ export class FimKernel {
         try {
           obj.load();
         } catch (e) {
-          const prog = e instanceof BpfError
-            ? /^program (\S+)/.exec(e.target ?? "")?.[1]
-            : undefined;
+          const prog = e instanceof BpfError ? e.program : undefined;
           // A refused program that has an alternate is not dropped: the caller loads the
           // object again with the alternates (strategy_choice.ts).
           const replaced = Object.values(spec.alternates ?? {}).some((a) => a.replaces === prog);

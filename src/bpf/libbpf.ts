@@ -10,6 +10,8 @@ import {
   LIBC_SYMBOLS,
   type LibcSymbols,
 } from "./libbpf_symbols.ts";
+import { errorMessage } from "../error_message.ts";
+import { errnoName } from "./errno.ts";
 
 /** An opened libbpf with helpers for its error conventions. */
 export interface Libbpf {
@@ -55,7 +57,7 @@ export function openLibbpf(candidates: string[]): Libbpf {
       opened = wrap(lib.symbols, path);
       return opened;
     } catch (e) {
-      tried.push({ path, error: e instanceof Error ? e.message : String(e) });
+      tried.push({ path, error: errorMessage(e) });
     }
   }
   throw new LibbpfUnavailableError(tried);
@@ -105,32 +107,4 @@ function wrap(sym: LibbpfSymbols, path: string): Libbpf {
       }
     },
   };
-}
-
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  3: "ESRCH",
-  4: "EINTR",
-  5: "EIO",
-  7: "E2BIG",
-  9: "EBADF",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  19: "ENODEV",
-  22: "EINVAL",
-  24: "EMFILE",
-  28: "ENOSPC",
-  38: "ENOSYS",
-  95: "EOPNOTSUPP",
-  524: "ENOTSUPP",
-};
-
-/** The symbolic name of an errno value, e.g. `EPERM`, or `errno N`. */
-export function errnoName(code: number): string {
-  return ERRNO_NAMES[code] ?? `errno ${code}`;
 }

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { ensureTrustedDir } from "../store/trusted_file.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Where to put the embedded libbpf: root-only, not world-writable. */
 const RUNTIME_DIRS = ["/run/bpfink", "/var/run/bpfink"];
@@ -38,7 +39,7 @@ export function materialiseLibbpf(bytes: Uint8Array, dirs = RUNTIME_DIRS): strin
       }
       return path;
     } catch (e) {
-      errors.push(`${dir}: ${e instanceof Error ? e.message : e}`);
+      errors.push(`${dir}: ${errorMessage(e)}`);
     }
   }
   throw new Error(`cannot write the embedded libbpf: ${errors.join("; ")}`);

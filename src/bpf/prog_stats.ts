@@ -37,7 +37,9 @@ export function programStats(lib: Libbpf, fd: number): ProgramStats {
   const len = new Uint32Array([INFO_LEN]);
   const rc = lib.sym.bpf_obj_get_info_by_fd(fd, info, new Uint8Array(len.buffer));
   if (rc < 0) {
-    throw new BpfError("bpf", "bpf_obj_get_info_by_fd", -rc, lib.strerror(rc), `fd ${fd}`);
+    throw new BpfError("bpf", "bpf_obj_get_info_by_fd", -rc, lib.strerror(rc), {
+      detail: `fd ${fd}`,
+    });
   }
   const v = new DataView(info.buffer);
   const name = info.subarray(INFO.name, INFO.name + 16);
@@ -81,7 +83,9 @@ export class RunTimeStats implements Disposable {
   static enable(lib: Libbpf): RunTimeStats {
     const fd = lib.sym.bpf_enable_stats(BPF_STATS_RUN_TIME);
     if (fd < 0) {
-      throw new BpfError("bpf", "bpf_enable_stats", -fd, lib.strerror(fd), "BPF_STATS_RUN_TIME");
+      throw new BpfError("bpf", "bpf_enable_stats", -fd, lib.strerror(fd), {
+        detail: "BPF_STATS_RUN_TIME",
+      });
     }
     return new RunTimeStats(lib, fd);
   }

@@ -1,7 +1,7 @@
 /** Run-time statistics of bpfink's own programs, on this machine's kernel (root). */
 import { assert, assertEquals } from "../../test/assert.ts";
 import { EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
-import { loadLibbpf } from "../agent/agent.ts";
+import { loadLibbpf } from "../agent/open_kernel.ts";
 import type { FimKernel } from "./fim_kernel.ts";
 import { loadedProgramStats, RunTimeStats } from "./prog_stats.ts";
 import { chooseStrategy } from "../kernel/strategy_choice.ts";

@@ -7,8 +7,7 @@
  */
 import { BpfError } from "./bpf_error.ts";
 import type { BpfMap } from "./bpf_object.ts";
-
-const EINTR = 4;
+import { Errno } from "./errno.ts";
 
 /** Receives a copy of one sample; the bytes are the caller's to keep. */
 export type SampleHandler = (sample: Uint8Array) => void;
@@ -51,7 +50,7 @@ export class RingBuffer {
         "ring_buffer__new",
         errno,
         lib.strerror(errno),
-        `map ${map.name}`,
+        { map: map.name },
       );
     }
     this.#rb = rb;
@@ -67,13 +66,13 @@ export class RingBuffer {
     const lib = this.map.object.lib;
     while (!this.#stopping && this.#rb !== null) {
       const rc = await lib.sym.ring_buffer__poll(this.#rb, this.pollTimeoutMs);
-      if (rc < 0 && -rc !== EINTR) {
+      if (rc < 0 && -rc !== Errno.EINTR) {
         throw new BpfError(
           this.map.object.name,
           "ring_buffer__poll",
           -rc,
           lib.strerror(rc),
-          `map ${this.map.name}`,
+          { map: this.map.name },
         );
       }
     }

@@ -6,13 +6,14 @@
  */
 import { STRATEGIES } from "../../kernels/strategies.ts";
 import { EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
-import { loadLibbpf } from "../agent/agent.ts";
+import { loadLibbpf } from "../agent/open_kernel.ts";
 import { readKernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import { parseStrategy } from "./watch_command.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import { BpfObject } from "../bpf/bpf_object.ts";
 import { type ProgramSample, sampleLoadedPrograms } from "../bpf/prog_stats.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Options of the kernels command. */
 export interface KernelsCommandOptions {
@@ -128,7 +129,7 @@ async function runningCost(libbpf: string | undefined, seconds: number): Promise
     return await sampleLoadedPrograms(lib, (n) => names.has(n), seconds * 1000);
   } catch (e) {
     throw new AgentError(
-      `cannot sample BPF run-time statistics: ${e instanceof Error ? e.message : e}`,
+      `cannot sample BPF run-time statistics: ${errorMessage(e)}`,
     );
   }
 }

@@ -3,20 +3,21 @@
  *
  * @module
  */
-import { Agent, VERSION } from "../agent/agent.ts";
+import { Agent } from "../agent/agent.ts";
+import { VERSION } from "../version.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import type { Config } from "../config/config_types.ts";
 import { validateConfigFile } from "../config/validate_config.ts";
 import { log, setupLogging } from "../log.ts";
 import type { Output } from "../outputs/output.ts";
 import { createOutput } from "../outputs/output_factory.ts";
-import { FileOutput } from "../outputs/file_output.ts";
 import { EventHistory } from "../outputs/event_history.ts";
 import { GraphitePusher } from "../metrics/graphite_push.ts";
 import { servePrometheusRetrying } from "../metrics/prometheus_endpoint.ts";
 import { containStrayErrors } from "../agent/failure_policy.ts";
 import { terminationSignal, unlessTerminated, waitForTermination } from "./signals.ts";
 import { parseStrategy } from "./watch_command.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Options of the run command. */
 export interface RunCommandOptions {
@@ -32,7 +33,7 @@ export function outputsFor(config: Config): Output[] {
     try {
       return createOutput(o);
     } catch (e) {
-      throw new AgentError(`output ${o.type}: ${e instanceof Error ? e.message : e}`, 2);
+      throw new AgentError(`output ${o.type}: ${errorMessage(e)}`, 2);
     }
   });
 }
@@ -78,7 +79,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     : undefined;
   // SIGHUP: logrotate moved the files away; reopen them.
   const onHup = () => {
-    for (const o of agent.opts.outputs) if (o instanceof FileOutput) o.reopen();
+    for (const o of agent.opts.outputs) o.reopen?.();
   };
   Deno.addSignalListener("SIGHUP", onHup);
   const outcome = await Promise.race([
@@ -92,7 +93,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   await agent.stop();
   uncontain();
   if (outcome) {
-    log().error(`stopped: ${outcome instanceof Error ? outcome.message : outcome}`);
+    log().error(`stopped: ${errorMessage(outcome)}`);
     return 1;
   }
   log().info(`stopped by ${terminationSignal()}: every program detached, outputs flushed`);

@@ -13,6 +13,7 @@ import type { ChangeEvent } from "../events/change_event.ts";
 import { openHistoryDb } from "../outputs/event_history.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { daemonDatabase } from "./events_command.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Options of `bpfink status`. */
 export interface StatusCommandOptions {
@@ -127,7 +128,7 @@ export async function gatherStatus(configPath: string): Promise<Status> {
         const r = await fetch(`http://${listen}/metrics`, { signal: AbortSignal.timeout(3000) });
         status.metrics = Object.fromEntries(parseMetrics(await r.text()));
       } catch (e) {
-        status.metricsError = `${listen}: ${e instanceof Error ? e.message : e}`;
+        status.metricsError = `${listen}: ${errorMessage(e)}`;
       }
     }
     return status;

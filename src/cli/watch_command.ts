@@ -4,7 +4,8 @@
  * @module
  */
 import { isStrategyName, type StrategyName } from "../../kernels/strategies.ts";
-import { Agent, VERSION, watchesForPaths } from "../agent/agent.ts";
+import { Agent, watchesForPaths } from "../agent/agent.ts";
+import { VERSION } from "../version.ts";
 import { AgentError } from "../agent/agent_error.ts";
 import { containStrayErrors } from "../agent/failure_policy.ts";
 import { log } from "../log.ts";

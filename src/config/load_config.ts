@@ -17,7 +17,8 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { parseListen } from "../metrics/prometheus_endpoint.ts";
-import { FACILITIES, hostPort } from "../outputs/syslog_output.ts";
+import { FACILITIES } from "../outputs/syslog/rfc5424.ts";
+import { hostPort } from "../outputs/syslog/transports.ts";
 import type {
   Config,
   ConsumerName,
@@ -25,6 +26,7 @@ import type {
   OutputConfig,
   WatchConfig,
 } from "./config_types.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** One problem in a config file. */
 export interface ConfigProblem {
@@ -554,7 +556,7 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
       errors: [{
         line: 1,
         col: 1,
-        message: `cannot read ${path}: ${e instanceof Error ? e.message : e}`,
+        message: `cannot read ${path}: ${errorMessage(e)}`,
       }],
       warnings: [],
     };

@@ -11,6 +11,7 @@ import { formatProblems, loadConfig } from "./load_config.ts";
 import { createOutput } from "../outputs/output_factory.ts";
 import { databaseFiles } from "../store/baseline_store.ts";
 import { trustProblems } from "../store/trusted_file.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** What validation found. */
 export interface ValidatedConfig {
@@ -33,7 +34,7 @@ export async function validateConfigFile(file: string): Promise<ValidatedConfig>
     try {
       await createOutput(o).close();
     } catch (e) {
-      errors.push(`output ${o.type}: ${e instanceof Error ? e.message : e}`);
+      errors.push(`output ${o.type}: ${errorMessage(e)}`);
     }
   }
   for (const f of databaseFiles(config.database)) {

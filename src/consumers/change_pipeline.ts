@@ -25,6 +25,7 @@ import {
   secretSnapshot,
   withKeyedHashes,
 } from "./secret_files.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** How one path is consumed. */
 export interface PathRule {
@@ -78,7 +79,7 @@ export class ChangePipeline {
         return c.snapshot(path, text, this.opts.ctx);
       } catch (e) {
         this.opts.ctx.warn(
-          `${path}: ${rule.consumer} consumer failed: ${e instanceof Error ? e.message : e}`,
+          `${path}: ${rule.consumer} consumer failed: ${errorMessage(e)}`,
         );
         return undefined;
       }
@@ -215,7 +216,7 @@ export class ChangePipeline {
         semantic = c.diff(change.path, before?.snapshot, afterSnap, this.opts.ctx);
       } catch (e) {
         this.opts.ctx.warn(
-          `${change.path}: ${rule.consumer} diff failed: ${e instanceof Error ? e.message : e}`,
+          `${change.path}: ${rule.consumer} diff failed: ${errorMessage(e)}`,
         );
       }
       for (const s of semantic) {

@@ -6,11 +6,13 @@
  */
 import { STRATEGIES, type StrategyName } from "../../kernels/strategies.ts";
 import { BpfError } from "../bpf/bpf_error.ts";
+import { Errno } from "../bpf/errno.ts";
 import type { FimEvent } from "../bpf/fim_event.ts";
 import { FimKernel, type LostCoverage } from "../bpf/fim_kernel.ts";
 import type { Libbpf } from "../bpf/libbpf.ts";
 import { runCanary } from "./canary.ts";
 import type { KernelFacts } from "./kernel_facts.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** How one strategy fared. */
 export interface Trial {
@@ -52,15 +54,15 @@ export interface ChoiceOptions {
 
 /** A short, human reason from a load or attach failure, with a kernel hint. */
 export function explainFailure(strategy: StrategyName, e: unknown, facts: KernelFacts): string {
-  if (!(e instanceof BpfError)) return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof BpfError)) return errorMessage(e);
   const first = e.message.split("\n")[0];
   if (strategy === "kprobe" && e.call === "bpf_program__attach" && !facts.kprobePmu) {
     return `no kprobe PMU on this kernel (/sys/bus/event_source/devices/kprobe is missing): ${first}`;
   }
-  if (strategy === "fentry" && e.call === "bpf_object__load" && e.errno === 1) {
+  if (strategy === "fentry" && e.call === "bpf_object__load" && e.errno === Errno.EPERM) {
     return `the kernel refuses BPF trampolines (fentry/fexit load gives EPERM): ${first}`;
   }
-  if (e.errno === 1) return `permission denied by the kernel: ${first}`;
+  if (e.errno === Errno.EPERM) return `permission denied by the kernel: ${first}`;
   return first;
 }
 

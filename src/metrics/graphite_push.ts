@@ -13,6 +13,7 @@
  * @module
  */
 import type { MetricsRegistry } from "./metrics_registry.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** A Graphite path component: letters, digits, `_` and `-` only. */
 export function graphiteComponent(s: string): string {
@@ -104,7 +105,7 @@ export class GraphitePusher {
       this.counters.sent++;
     } catch (e) {
       this.counters.failed++;
-      this.counters.lastError = e instanceof Error ? e.message : String(e);
+      this.counters.lastError = errorMessage(e);
       this.#drop(this.#conn);
     }
   }

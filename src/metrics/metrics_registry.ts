@@ -337,11 +337,14 @@ export function registerProcessMetrics(registry: MetricsRegistry): void {
     "counter",
     () => read().cpuSecondsTotal,
   );
+  // performance.timeOrigin is when this process started (ms since the epoch): finer than
+  // /proc's boot time, which is whole seconds.
+  const started = Math.round(performance.timeOrigin) / 1000;
   registry.pulled(
     "process_start_time_seconds",
     "Start time of the process since unix epoch in seconds.",
     "gauge",
-    () => read().startTimeSeconds,
+    () => started,
   );
   registry.pulled(
     "process_open_fds",

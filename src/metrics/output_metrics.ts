@@ -1,24 +1,22 @@
 /**
- * The per-output delivery metrics, read from each queued output's counters
- * at collection time: bpfink_sink_sent_total, bpfink_sink_dropped_total,
+ * The per-output delivery metrics, read from each output's counters at
+ * collection time: bpfink_sink_sent_total, bpfink_sink_dropped_total,
  * bpfink_sink_errors_total and bpfink_sink_queued, labelled `output`.
  *
  * @module
  */
-import type { Output } from "../outputs/output.ts";
-import { type OutputCounters, QueuedOutput } from "../outputs/queued_output.ts";
+import type { Output, OutputCounters } from "../outputs/output.ts";
 import type { MetricsRegistry, Sample } from "./metrics_registry.ts";
 
-/** Registers the sink metrics for the outputs `outputs()` returns (stdout outputs have no queue and are left out). */
+/** Registers the sink metrics for the outputs `outputs()` returns (outputs without counters, like stdout, are left out). */
 export function registerOutputMetrics(
   registry: MetricsRegistry,
   outputs: () => readonly Output[],
 ): void {
   const read = (field: keyof OutputCounters) => (): Sample[] =>
-    outputs().filter((o) => o instanceof QueuedOutput).map((o) => ({
-      labels: { output: o.name },
-      value: (o as QueuedOutput).counters[field],
-    }));
+    outputs().flatMap((o) =>
+      o.counters ? [{ labels: { output: o.name }, value: o.counters[field] }] : []
+    );
   registry.pulled(
     "bpfink_sink_sent_total",
     "Events an output delivered (HTTP: acknowledged with 2xx).",
@@ -39,7 +37,7 @@ export function registerOutputMetrics(
   );
   registry.pulled(
     "bpfink_sink_queued",
-    "Events an output holds that are not delivered yet.",
+    "Events an output holds that are not delivered yet (its queue), by output.",
     "gauge",
     read("queued"),
   );

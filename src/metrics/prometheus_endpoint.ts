@@ -5,6 +5,7 @@
  * @module
  */
 import type { MetricsRegistry } from "./metrics_registry.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** The content type of the text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -111,7 +112,7 @@ export function servePrometheusRetrying(
     } catch (e) {
       faults.fault(
         "metrics_endpoint",
-        new Error(`cannot listen on ${listen}: ${e instanceof Error ? e.message : e}`),
+        new Error(`cannot listen on ${listen}: ${errorMessage(e)}`),
         "monitoring goes on without the endpoint; retrying",
       );
       timer = setTimeout(attempt, delay);

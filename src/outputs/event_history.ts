@@ -11,6 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
 import type { ChangeEvent } from "../events/change_event.ts";
 import type { Output } from "./output.ts";
+import { errorMessage } from "../error_message.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS event_history (
@@ -76,7 +77,7 @@ export class EventHistory implements Output {
       if (this.failed++ === 0) {
         throw new Error(
           `event history in ${this.path}: ${
-            err instanceof Error ? err.message : err
+            errorMessage(err)
           } (bpfink events will miss events; the other outputs are not affected)`,
         );
       }

@@ -16,6 +16,7 @@ import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jets
 import type { NatsOutputConfig } from "../config/config_types.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { type BatchResult, QueuedOutput, type QueueOptions } from "./queued_output.ts";
+import { errorMessage } from "../error_message.ts";
 
 const encoder = new TextEncoder();
 
@@ -80,7 +81,7 @@ export class NatsOutput extends QueuedOutput {
       await jsm.streams.info(name);
       return;
     } catch (e) {
-      if (!/not found/i.test(e instanceof Error ? e.message : String(e))) throw e;
+      if (!/not found/i.test(errorMessage(e))) throw e;
     }
     await jsm.streams.add({
       name,
@@ -92,7 +93,7 @@ export class NatsOutput extends QueuedOutput {
 
   protected async send(batch: ChangeEvent[], _signal: AbortSignal): Promise<BatchResult | void> {
     const { js } = await this.#connect().catch((e) => {
-      throw new Error(`${this.cfg.servers.join(",")}: ${e instanceof Error ? e.message : e}`);
+      throw new Error(`${this.cfg.servers.join(",")}: ${errorMessage(e)}`);
     });
     const results = await Promise.allSettled(
       batch.map((e) =>

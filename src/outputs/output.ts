@@ -1,13 +1,41 @@
 /**
- * What every output (terminal, JSON lines, syslog, HTTP, ...) implements.
+ * What every output (terminal, JSON lines, syslog, HTTP, ...) implements,
+ * and the optional capabilities some have: settlement reports, delivery
+ * counters, reopening.
  *
  * @module
  */
 import type { ChangeEvent } from "../events/change_event.ts";
+
+/** Per-output delivery counters. */
+export interface OutputCounters {
+  /** Events the sink took (for HTTP: acknowledged with 2xx). */
+  readonly sent: number;
+  /** Events given up on: full buffer, refused for good, out of retries, or close deadline. */
+  readonly dropped: number;
+  /** Failed delivery attempts (a batch retried three times counts three). */
+  readonly errors: number;
+  /** Events accepted but not settled yet (waiting or in flight). */
+  readonly queued: number;
+}
+
+/** Hears that `events` were settled: `delivered` once the sink took them, `false` when dropped. */
+export type SettledListener = (events: readonly ChangeEvent[], delivered: boolean) => void;
 
 /** A destination for change events. `write` must never block detection. */
 export interface Output {
   readonly name: string;
   write(event: ChangeEvent): void;
   close(): Promise<void>;
+  /**
+   * Present on outputs that deliver after `write` returns (the queued
+   * ones): `listener` hears of each event once, delivered or dropped, and
+   * replaces any earlier listener. An output without it has delivered an
+   * event when `write` returns.
+   */
+  onSettled?(listener: SettledListener): void;
+  /** Delivery counters, on outputs that keep them (the queued ones). */
+  readonly counters?: OutputCounters;
+  /** Reopens the output's file (logrotate moved it away: SIGHUP). */
+  reopen?(): void;
 }

@@ -9,7 +9,7 @@ import { HttpOutput } from "./http_output.ts";
 import { JsonLinesOutput } from "./json_lines.ts";
 import { NatsOutput } from "./nats_output.ts";
 import type { Output } from "./output.ts";
-import { SyslogOutput } from "./syslog_output.ts";
+import { SyslogOutput } from "./syslog/syslog_output.ts";
 import { TerminalOutput } from "./terminal.ts";
 
 /**

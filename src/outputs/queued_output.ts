@@ -11,19 +11,8 @@
  */
 import type { ChangeEvent } from "../events/change_event.ts";
 import { log } from "../log.ts";
-import type { Output } from "./output.ts";
-
-/** Per-output delivery counters. */
-export interface OutputCounters {
-  /** Events the sink took (for HTTP: acknowledged with 2xx). */
-  readonly sent: number;
-  /** Events given up on: full buffer, refused for good, out of retries, or close deadline. */
-  readonly dropped: number;
-  /** Failed delivery attempts (a batch retried three times counts three). */
-  readonly errors: number;
-  /** Events accepted but not settled yet (waiting or in flight). */
-  readonly queued: number;
-}
+import type { Output, OutputCounters, SettledListener } from "./output.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** What a sink did with a batch when it took only part of it (Elastic bulk item errors). */
 export interface BatchResult {
@@ -76,12 +65,6 @@ export abstract class QueuedOutput implements Output {
   readonly closeTimeoutMs: number;
   /** Delivery counters; `sent + dropped + queued` is every event written so far. */
   readonly counters: OutputCounters;
-  /**
-   * Called when events are settled: `true` once the sink took them, `false`
-   * when they were dropped. Lets the agent acknowledge its outbox only after
-   * delivery. Exceptions thrown here are ignored.
-   */
-  onSettled?: (events: readonly ChangeEvent[], delivered: boolean) => void;
   /** The last delivery error, for status displays. */
   lastError?: string;
 
@@ -102,6 +85,7 @@ export abstract class QueuedOutput implements Output {
   #closed?: Promise<void>;
   #abort = new AbortController();
   #failing = false;
+  #settled?: SettledListener;
   #unreportedDrops = 0;
   #lastDropReport = 0;
 
@@ -166,13 +150,18 @@ export abstract class QueuedOutput implements Output {
   flush(timeoutMs = 5000): Promise<void> {
     if (this.#settledAll()) return Promise.resolve();
     return new Promise((resolve) => {
+      const deadline: { timer?: ReturnType<typeof setTimeout>; finished?: boolean } = {};
       const done = () => {
-        clearTimeout(timer);
+        deadline.finished = true;
+        clearTimeout(deadline.timer);
         this.#drainWaiters = this.#drainWaiters.filter((w) => w !== done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      // Listen first: with node:timers' setTimeout, pending deliveries can settle while the
+      // deadline is armed, and a drain notified before the push would be missed.
       this.#drainWaiters.push(done);
+      deadline.timer = setTimeout(done, timeoutMs);
+      if (deadline.finished) clearTimeout(deadline.timer);
     });
   }
 
@@ -338,16 +327,25 @@ export abstract class QueuedOutput implements Output {
     this.#lastDropReport = now;
   }
 
+  /**
+   * `listener` hears when events are settled: `true` once the sink took
+   * them, `false` when they were dropped. Lets the agent acknowledge its
+   * outbox only after delivery. Exceptions thrown there are ignored.
+   */
+  onSettled(listener: SettledListener): void {
+    this.#settled = listener;
+  }
+
   #callSettled(events: ChangeEvent[], delivered: boolean): void {
     try {
-      this.onSettled?.(events, delivered);
+      this.#settled?.(events, delivered);
     } catch {
       // A hook must not stop delivery.
     }
   }
 
   #failed(e: unknown): void {
-    this.lastError = e instanceof Error ? e.message : String(e);
+    this.lastError = errorMessage(e);
     if (!this.#failing) {
       this.#failing = true;
       log("output").warn(`${this.name}: ${this.lastError}; retrying`);

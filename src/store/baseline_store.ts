@@ -22,6 +22,7 @@ import {
 } from "./trusted_file.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import type { FileState } from "../watch/file_state.ts";
+import { errorMessage } from "../error_message.ts";
 import { decodePathBytes, pathBytes } from "../watch/path_bytes.ts";
 
 /** What bpfink remembers about one path. */
@@ -465,7 +466,7 @@ function migrate(db: DatabaseSync): void {
 
 /** Whether SQLite said the file is not a sound database. */
 function isCorruption(e: unknown): boolean {
-  return /malformed|not a database|corrupt/i.test(String(e instanceof Error ? e.message : e));
+  return /malformed|not a database|corrupt/i.test(errorMessage(e));
 }
 
 /** Moves the database and its WAL aside, as `<path>.corrupt-<time>`; returns that name. */

@@ -18,6 +18,7 @@
 import fs from "node:fs";
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import { AgentError } from "../agent/agent_error.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** A trusted file or directory failed the rule: the message names every problem. */
 export class UntrustedFileError extends AgentError {
@@ -133,7 +134,7 @@ export function trustProblems(path: string, opts: TrustOptions): string[] {
     if (info) problems.push(...statusProblems(path, info, opts));
     return problems;
   } catch (e) {
-    return [`${opts.what} ${path}: ${e instanceof Error ? e.message : e}`];
+    return [`${opts.what} ${path}: ${errorMessage(e)}`];
   }
 }
 
@@ -175,7 +176,7 @@ function exists(p: string): boolean {
 
 /** The message of a file-system error, with the errno name node:fs gives. */
 export function errText(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   if ((e as { code?: string })?.code === "EROFS" || /read-only file system/i.test(msg)) {
     return "the file system is read-only";
   }

@@ -9,6 +9,7 @@ import type { InodeId } from "./inode_key.ts";
 import { type EntryType, lstat, NativeFsError, NotContentError, readlink } from "./native_fs.ts";
 import { type ReadBudget, readContent } from "./safe_read.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** A file's state at one moment. */
 export interface FileState {
@@ -137,7 +138,7 @@ export async function readFileState(
         return readFileState(path, keepContentUpTo, budget);
       }
     }
-    state.readError = e instanceof Error ? e.message : String(e);
+    state.readError = errorMessage(e);
   }
   return state;
 }

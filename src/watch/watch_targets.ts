@@ -7,6 +7,7 @@
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { globMatcher } from "./glob.ts";
 import { listDir } from "./native_fs.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** One path to watch. */
 export interface WatchTarget {
@@ -79,7 +80,7 @@ export async function resolveTargets(
       entries = listDir(dir) ?? [];
     } catch (e) {
       out.warnings.push(
-        `cannot list ${dir}: ${e instanceof Error ? e.message : e}; its files are not watched`,
+        `cannot list ${dir}: ${errorMessage(e)}; its files are not watched`,
       );
       return;
     }
@@ -113,7 +114,7 @@ export async function resolveTargets(
         out.missing.push({ path: p, kind: "file", root: raw });
         out.warnings.push(`${raw} does not exist: watching for its creation`);
       } else {
-        out.warnings.push(`cannot watch ${raw}: ${e instanceof Error ? e.message : e}`);
+        out.warnings.push(`cannot watch ${raw}: ${errorMessage(e)}`);
       }
       continue;
     }

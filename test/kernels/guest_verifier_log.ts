@@ -8,7 +8,7 @@
  */
 import { EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { StrategyName } from "../../kernels/strategies.ts";
-import { loadLibbpf } from "../../src/agent/agent.ts";
+import { loadLibbpf } from "../../src/agent/open_kernel.ts";
 import { BpfError } from "../../src/bpf/bpf_error.ts";
 import { FimKernel } from "../../src/bpf/fim_kernel.ts";
 

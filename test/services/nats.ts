@@ -7,6 +7,7 @@
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { freePort, poll, Service, waitForPort } from "./service.ts";
+import { errorMessage } from "../../src/error_message.ts";
 
 /** One node of the cluster. */
 export interface NatsNode {
@@ -97,7 +98,7 @@ export class NatsCluster implements AsyncDisposable {
     );
     if (!got) {
       throw new Error(
-        `nats cluster not ready: ${last instanceof Error ? last.message : last}\n` +
+        `nats cluster not ready: ${errorMessage(last)}\n` +
           this.nodes.map((n) => `--- ${n.name} ---\n${n.service.output.slice(-1500)}`).join("\n"),
       );
     }

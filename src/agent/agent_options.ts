@@ -1,0 +1,56 @@
+/**
+ * How to run the agent ({@linkcode AgentOptions}) and the watch rules for
+ * plain paths given on the command line.
+ *
+ * @module
+ */
+import type { StrategyName } from "../../kernels/strategies.ts";
+import { CONFIG_DEFAULTS } from "../config/load_config.ts";
+import type { WatchConfig } from "../config/config_types.ts";
+import type { Output } from "../outputs/output.ts";
+
+/** How to run the agent. */
+export interface AgentOptions {
+  watches: WatchConfig[];
+  outputs: Output[];
+  /** Baseline database; default a temporary one, removed on stop (interactive). */
+  database?: string;
+  /** Host key for secret fingerprints; default a key that lives as long as the process. */
+  keyFile?: string;
+  /** Re-read every watch this often (0 or undefined: never). */
+  reconcileIntervalMs?: number;
+  /** Only try this strategy (`--probe`). */
+  force?: StrategyName;
+  /** BTF file for CO-RE instead of /sys/kernel/btf/vmlinux. */
+  btf?: string;
+  /** libbpf to dlopen instead of the embedded/host one. */
+  libbpf?: string;
+  /** Fold a path's events for this long before re-reading it. */
+  settleMs?: number;
+  /** How often to check the kernel's drop counter. */
+  dropCheckMs?: number;
+  /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
+  maxWatches?: number;
+  /** Self-test through the live path this often (0 or undefined: never). */
+  selfTestIntervalMs?: number;
+  /** Heartbeat event and metric this often (0 or undefined: never). */
+  heartbeatIntervalMs?: number;
+  /** Aborts the start at its next step (SIGINT/SIGTERM during startup); `start` then throws it. */
+  signal?: AbortSignal;
+  /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
+  bpfStats?: boolean;
+  /** Called while the first baseline is read: files done, files in all, bytes hashed. */
+  onProgress?: (done: number, total: number, bytes: number) => void;
+}
+
+/** Watch rules for plain paths (`--paths`). */
+export function watchesForPaths(paths: string[], recursive = false): WatchConfig[] {
+  return paths.map((path) => ({
+    path,
+    recursive,
+    include: [],
+    exclude: [],
+    secret: false,
+    diffMaxBytes: CONFIG_DEFAULTS.diffMaxBytes,
+  }));
+}

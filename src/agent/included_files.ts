@@ -1,0 +1,68 @@
+/**
+ * Files another watched file pulls in (sudoers `@include`/`@includedir`)
+ * are watched too, with the including file's consumer. Their current
+ * content becomes their baseline; the include line itself is what gets
+ * reported.
+ *
+ * @module
+ */
+import type { ConsumerName } from "../config/config_types.ts";
+import { log } from "../log.ts";
+import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
+import { resolveTargets } from "../watch/watch_targets.ts";
+import type { WatchSet } from "../watch/watch_set.ts";
+import { MAX_PARSE_BYTES } from "../consumers/change_pipeline.ts";
+import { watchesForPaths } from "./agent_options.ts";
+import type { WatchRules } from "./watch_rules.ts";
+import { errorMessage } from "../error_message.ts";
+
+/** What following an include touches. */
+export interface IncludedFilesDeps {
+  watch: WatchSet;
+  rules: WatchRules;
+  /** Whether the baseline has a record of `path`. */
+  recorded(path: string): boolean;
+  /** Makes `state` the baseline of `path`, silently. */
+  adopt(path: string, state: FileState | undefined): void;
+  /** True once the agent stops: nothing more is watched. */
+  stopped(): boolean;
+}
+
+/** Watches included files, one request after the other. */
+export class IncludedFiles {
+  readonly #deps: IncludedFilesDeps;
+  #adding: Promise<void> = Promise.resolve();
+
+  constructor(deps: IncludedFilesDeps) {
+    this.#deps = deps;
+  }
+
+  /** Starts watching `paths` (after any earlier request); a failure is logged, not thrown. */
+  follow(paths: { path: string; dir: boolean }[], consumer: ConsumerName): void {
+    this.#adding = this.#adding.then(() => this.#watch(paths, consumer)).catch((e) =>
+      log("watch").warn(`cannot watch included files: ${errorMessage(e)}`)
+    );
+  }
+
+  /** Resolves when every request so far is done. */
+  idle(): Promise<void> {
+    return this.#adding;
+  }
+
+  async #watch(paths: { path: string; dir: boolean }[], consumer: ConsumerName): Promise<void> {
+    const { watch, rules } = this.#deps;
+    for (const p of paths) {
+      if (this.#deps.stopped() || watch.get(p.path)) continue;
+      rules.add({ ...watchesForPaths([p.path])[0], consumer });
+      const r = await resolveTargets([p.path]);
+      for (const t of [...r.targets, ...r.missing]) {
+        if (watch.get(t.path)) continue;
+        watch.add(t.path, t.kind, p.path);
+        const state = await readFileState(t.path, MAX_PARSE_BYTES);
+        watch.setState(t.path, state && withoutContent(state));
+        if (!this.#deps.recorded(t.path)) this.#deps.adopt(t.path, state);
+      }
+      log("watch").info(`watching ${p.path}, included by a watched ${consumer} file`);
+    }
+  }
+}

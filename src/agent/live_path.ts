@@ -1,0 +1,160 @@
+/**
+ * The live path, from a kernel event to a committed change: the watch set
+ * (the live tree), the monitor that re-reads what changed, the change
+ * pipeline that diffs and commits it, the watch rules, and the files
+ * included by watched files. Events go out through delivery.
+ *
+ * @module
+ */
+import type { FimEvent } from "../bpf/fim_event.ts";
+import type { FimKernel } from "../bpf/fim_kernel.ts";
+import type { WatchConfig } from "../config/config_types.ts";
+import { ChangePipeline, MAX_PARSE_BYTES } from "../consumers/change_pipeline.ts";
+import { consumerContext } from "../consumers/consumer_context.ts";
+import { EarlyWatch } from "../events/early_watch.ts";
+import { FileMonitor } from "../events/file_monitor.ts";
+import { log } from "../log.ts";
+import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
+import type { BaselineStore } from "../store/baseline_store.ts";
+import { WatchSet } from "../watch/watch_set.ts";
+import type { Delivery } from "./delivery.ts";
+import { IncludedFiles } from "./included_files.ts";
+import { warnOnceWhenFull } from "./open_kernel.ts";
+import { readStartupBaseline, type StartupDeps } from "./startup_baseline.ts";
+import { type StartTargets, WatchRules } from "./watch_rules.ts";
+
+/** What the live path is built from. */
+export interface LivePathDeps {
+  kernel: FimKernel;
+  store: BaselineStore;
+  delivery: Delivery;
+  watches: WatchConfig[];
+  /** Fold a path's events for this long before re-reading it. */
+  settleMs?: number;
+  /** Host key for secret fingerprints. */
+  key: Uint8Array;
+  hostname: string;
+  /** Sees every kernel event first; true when it took it (the self-test's canary). */
+  tap(e: FimEvent): boolean;
+}
+
+/** The watch set, monitor, pipeline and rules, wired to the kernel's events. */
+export class LivePath {
+  readonly watch: WatchSet;
+  readonly monitor: FileMonitor;
+  readonly pipeline: ChangePipeline;
+  readonly #rules: WatchRules;
+  readonly #includes: IncludedFiles;
+  readonly #store: BaselineStore;
+  #reconciles?: ReturnType<typeof setInterval>;
+  #stopped = false;
+  /** When the last full reconcile started and how long it took. */
+  lastReconcile?: { at: Date; ms: number };
+  /** Inodes watched before their first read, while the baseline is read (then undefined). */
+  #early?: EarlyWatch;
+
+  constructor(d: LivePathDeps) {
+    const { kernel, store } = d;
+    this.#store = store;
+    const watch = this.watch = new WatchSet(kernel);
+    watch.onKernelFull = warnOnceWhenFull();
+    const rules = this.#rules = new WatchRules(d.watches, watch);
+    const pipeline = this.pipeline = new ChangePipeline({
+      store,
+      hostname: d.hostname,
+      ctx: consumerContext(d.key, (m) => log("consumer").warn(m)),
+      ruleFor: (path) => rules.ruleFor(path),
+      deliver: (events, outboxIds) => d.delivery.deliver(events, outboxIds),
+      onIgnored: (c, why) => rules.ignored(c, why),
+      watchAlso: (paths, consumer) => this.#includes.follow(paths, consumer),
+    });
+    this.#includes = new IncludedFiles({
+      watch,
+      rules,
+      recorded: (path) => !!store.get(path),
+      adopt: (path, state) => pipeline.adopt(path, state),
+      stopped: () => this.#stopped,
+    });
+    const monitor = this.monitor = new FileMonitor(watch, {
+      settleMs: d.settleMs,
+      keepContentUpTo: MAX_PARSE_BYTES,
+      rearm: (id) => kernel.rearm(id),
+      emit: (c) => pipeline.handle(c),
+      warn: (m) => log("watch").warn(m),
+      admits: (dir, path, isDir) => rules.admits(dir.root, path, isDir),
+    });
+    this.#early = new EarlyWatch(kernel, watch, (e) => monitor.onKernelEvent(e));
+    kernel.onEvent = (e) => {
+      if (d.tap(e)) return;
+      if (!this.#early?.hold(e)) monitor.onKernelEvent(e);
+    };
+  }
+
+  /** Re-reads every watched path now (the periodic reconcile). */
+  async reconcile(): Promise<void> {
+    const t0 = performance.now();
+    const at = new Date();
+    this.monitor.rescan("reconcile");
+    await this.monitor.idle();
+    this.lastReconcile = { at, ms: performance.now() - t0 };
+  }
+
+  /** Reconciles every `ms` until `stop`. */
+  reconcileEvery(ms: number): void {
+    this.#reconciles ??= setInterval(() => this.reconcile(), ms);
+  }
+
+  /** Stops the reconciles, the monitor (its queued re-reads end) and following includes. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#reconciles);
+    await this.monitor.stop();
+  }
+
+  /** Registers the live path's metrics: watched inodes, the last reconcile, ignored changes. */
+  register(metrics: MetricsRegistry): void {
+    this.#rules.register(metrics);
+    metrics.pulled(
+      "bpfink_watched_inodes",
+      "Watched paths that exist (each is an inode in the kernel map).",
+      "gauge",
+      () => this.watch.present,
+    );
+    metrics.pulled(
+      "bpfink_last_reconcile_timestamp_seconds",
+      "When the last full reconcile started.",
+      "gauge",
+      () => (this.lastReconcile?.at.getTime() ?? 0) / 1000,
+    );
+    metrics.pulled(
+      "bpfink_last_reconcile_duration_seconds",
+      "How long the last full reconcile took.",
+      "gauge",
+      () => (this.lastReconcile?.ms ?? 0) / 1000,
+    );
+  }
+
+  /**
+   * Delivers what the last run committed but did not deliver, then watches
+   * and reads every target (startup_baseline.ts) and the files they include.
+   */
+  async start(
+    targets: StartTargets,
+    opts: Pick<StartupDeps, "signal" | "onProgress">,
+  ): Promise<void> {
+    const n = this.pipeline.redeliver();
+    if (n) {
+      log("store").warn(`delivered ${n} events committed but not delivered before the last stop`);
+    }
+    await readStartupBaseline({
+      ...opts,
+      watch: this.watch,
+      store: this.#store,
+      pipeline: this.pipeline,
+      baselined: (path) => this.monitor.baselined(path),
+      early: this.#early,
+    }, targets);
+    this.#early = undefined;
+    await this.#includes.idle();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Loads libbpf and attaches the best kernel object that works here, sized
+ * for the watch set, or explains in one sentence why none does.
+ *
+ * @module
+ */
+import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
+import type { FimKernel } from "../bpf/fim_kernel.ts";
+import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
+import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
+import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
+import { RunTimeStats } from "../bpf/prog_stats.ts";
+import type { KernelFacts } from "../kernel/kernel_facts.ts";
+import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
+import type { AgentOptions } from "./agent_options.ts";
+import { AgentError } from "./agent_error.ts";
+import { oneLine } from "./failure_policy.ts";
+import { log } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
+
+/** Opens libbpf or explains why it cannot be. */
+export function loadLibbpf(explicit?: string): Libbpf {
+  try {
+    return openLibbpf(libbpfCandidates({ explicit, embedded: EMBEDDED_LIBBPF }));
+  } catch (e) {
+    if (e instanceof LibbpfUnavailableError) throw new AgentError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Ring buffer size for `n` watched paths: the kernel holds at most one
+ * pending inode event per watched inode, so every watched file changing at
+ * once fits twice over, plus room for name events (which are not folded).
+ */
+export function ringBytesFor(n: number): number {
+  const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
+  return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
+}
+
+/** The libbpf loaded, the kernel object attached, and every strategy's trial. */
+export interface OpenedKernel {
+  lib: Libbpf;
+  kernel: FimKernel;
+  trials: Trial[];
+}
+
+/**
+ * Attaches the first strategy that works for `paths` watched paths.
+ *
+ * @throws {AgentError} when libbpf is missing or no kernel object works here.
+ * @throws the abort reason when `opts.signal` aborted meanwhile (nothing stays attached).
+ */
+export async function openKernel(
+  opts: AgentOptions,
+  facts: KernelFacts,
+  paths: number,
+): Promise<OpenedKernel> {
+  const lib = loadLibbpf(opts.libbpf);
+  const choice = await chooseStrategy(lib, facts, {
+    objects: EMBEDDED_OBJECTS,
+    force: opts.force,
+    btfCustomPath: opts.btf,
+    // Room for the watch set twice over (files appear in watched trees), at least 64k.
+    maxWatches: opts.maxWatches ?? Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * paths))),
+    ringBytes: ringBytesFor(paths),
+    onEvent: () => {},
+  });
+  if (opts.signal?.aborted) {
+    await choice.kernel?.close();
+    opts.signal.throwIfAborted();
+  }
+  if (!choice.kernel) {
+    const why = choice.trials.filter((t) => t.outcome === "rejected").map((t) =>
+      `${t.strategy}: ${t.reason}`
+    );
+    throw new AgentError(
+      `no kernel object works on this kernel (${facts.release}): ${why.join("; ")}. ` +
+        `Run "bpfink kernels" for details.`,
+    );
+  }
+  return { lib, kernel: choice.kernel, trials: choice.trials };
+}
+
+/** Holds BPF run-time statistics on while the agent runs, when `want`; a refusal is logged. */
+export function holdBpfStats(lib: Libbpf, want: boolean): RunTimeStats | undefined {
+  if (!want) return undefined;
+  try {
+    return RunTimeStats.enable(lib);
+  } catch (e) {
+    log("kernel").warn(`cannot enable BPF statistics: ${errorMessage(e)}`);
+  }
+}
+
+/** A watch set's `onKernelFull` that warns once: further paths are left to the reconcile. */
+export function warnOnceWhenFull(): (e: unknown) => void {
+  let warned = false;
+  return (e) => {
+    if (warned) return;
+    warned = true;
+    log("kernel").warn(
+      `the kernel watch map is full (${oneLine(e)}): further paths are ` +
+        `checked only by the periodic reconcile; watch fewer files or split the tree`,
+    );
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The first read at start: every target is watched, then read and compared
+ * with the stored baseline. A path seen for the first time is adopted
+ * silently; a path that changed, appeared or disappeared while bpfink was
+ * down is reported with reason `offline`.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import type { ChangeEvent } from "../events/change_event.ts";
+import type { FileChange } from "../events/file_change.ts";
+import { classify } from "../events/file_monitor.ts";
+import { log } from "../log.ts";
+import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
+import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
+import type { WatchSet } from "../watch/watch_set.ts";
+import type { WatchTarget } from "../watch/watch_targets.ts";
+import { MAX_PARSE_BYTES } from "../consumers/change_pipeline.ts";
+import type { StartTargets } from "./watch_rules.ts";
+import { errorMessage } from "../error_message.ts";
+
+/** Files read at once (decisions are still taken in order). */
+const WINDOW = 32;
+/** First sightings committed per transaction. */
+const BATCH = 200;
+
+/** The baseline records the startup read compares with. */
+export interface StartupStore {
+  paths(): string[];
+  get(path: string): BaselineRecord | undefined;
+  commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): unknown;
+}
+
+/** Where the startup read sends what it finds. */
+export interface StartupPipeline {
+  /** The state as the baseline would record it (secret content keyed). */
+  keyed(path: string, state: FileState | undefined): FileState | undefined;
+  /** Reports a change. */
+  handle(change: FileChange): void;
+  /** Adopts first sightings silently, in one transaction. */
+  adoptMany(items: [string, FileState | undefined][]): void;
+}
+
+/** Inodes watched before their first read (EarlyWatch). */
+export interface StartupEarlyWatch {
+  before(path: string, kind: "file" | "dir"): Promise<void>;
+  settle(final?: boolean): void;
+}
+
+/** What the startup read uses. */
+export interface StartupDeps {
+  watch: WatchSet;
+  store: StartupStore;
+  pipeline: StartupPipeline;
+  /** Tells the monitor that `path` has its baseline (events about it may be handled now). */
+  baselined(path: string): void;
+  early?: StartupEarlyWatch;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, bytes: number) => void;
+}
+
+/**
+ * Watches every target, then reads each and compares it with the stored baseline.
+ *
+ * @throws the abort reason when `deps.signal` aborts (between windows of files).
+ */
+export async function readStartupBaseline(
+  deps: StartupDeps,
+  { targets, missing }: StartTargets,
+): Promise<void> {
+  const { watch, store, pipeline, early } = deps;
+  const all = [...targets, ...missing];
+  // Watch the name and inode first, then read: a change after this point sends an event.
+  for (const t of all) {
+    watch.add(t.path, t.kind, t.root, {
+      recursive: t.recursive,
+      shallow: t.shallow,
+      awaitingBaseline: true,
+    });
+  }
+  const recorded = new Set(store.paths());
+  const known = new Set(recorded);
+  let done = 0;
+  let bytes = 0;
+  let adoptions: [string, FileState | undefined][] = [];
+  for (let i = 0; i < all.length; i += WINDOW) {
+    deps.signal?.throwIfAborted();
+    const chunk = all.slice(i, i + WINDOW);
+    // Each inode enters the kernel map before its first read (EarlyWatch).
+    await Promise.all(chunk.map((t) => early?.before(t.path, t.kind)));
+    const states = await Promise.all(chunk.map(readOrWarn));
+    for (const [j, t] of chunk.entries()) {
+      deps.onProgress?.(done++, all.length, bytes);
+      const state = states[j];
+      if (state === null) {
+        deps.baselined(t.path);
+        continue;
+      }
+      watch.setState(t.path, state && withoutContent(state));
+      deps.baselined(t.path);
+      if (state?.sha256) bytes += state.size;
+      known.delete(t.path);
+      const rec = store.get(t.path);
+      // A file new in a directory that was already watched was created while we were down.
+      const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
+      if (!rec && !(state && parentKnown)) {
+        if (state) adoptions.push([t.path, state]);
+        continue;
+      }
+      const before = rec ? stateOfRecord(rec) : undefined;
+      const action = classify(t.kind, before, pipeline.keyed(t.path, state));
+      if (!action) continue;
+      pipeline.handle({
+        action,
+        path: t.path,
+        kind: t.kind,
+        root: t.root,
+        before,
+        after: state,
+        folded: 0,
+        reason: "offline",
+      });
+    }
+    early?.settle();
+    if (adoptions.length >= BATCH) {
+      pipeline.adoptMany(adoptions);
+      adoptions = [];
+    }
+  }
+  early?.settle(true);
+  pipeline.adoptMany(adoptions);
+  deps.onProgress?.(all.length, all.length, bytes);
+  reportVanished(deps, known);
+}
+
+/** The target's state; null (after a warning) when it cannot be read. */
+function readOrWarn(t: WatchTarget): Promise<FileState | undefined | null> {
+  return readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
+    log("watch").warn(`cannot read ${t.path}: ${errorMessage(e)}`);
+    return null;
+  });
+}
+
+/**
+ * Recorded paths not found now: deleted while we were down if their
+ * directory is still watched; otherwise no longer configured, and
+ * forgotten quietly.
+ */
+function reportVanished({ watch, store, pipeline }: StartupDeps, known: Set<string>): void {
+  for (const p of known) {
+    if (watch.get(p)) continue;
+    const dir = watch.get(dirname(p));
+    const rec = store.get(p);
+    if (dir?.kind === "dir" && dir.state && rec) {
+      pipeline.handle({
+        action: "deleted",
+        path: p,
+        kind: "file",
+        root: dir.root,
+        before: stateOfRecord(rec),
+        folded: 0,
+        reason: "offline",
+      });
+    } else store.commit([[p, undefined]], []);
+  }
+}

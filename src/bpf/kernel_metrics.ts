@@ -1,0 +1,43 @@
+/**
+ * The kernel object's metrics: events it submitted, events lost to a full
+ * ring buffer, repeats folded in the kernel, which object is in use, and
+ * each program's run count and time (prog_stats_metrics.ts).
+ *
+ * @module
+ */
+import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
+import type { FimKernel } from "./fim_kernel.ts";
+import { programStatsMetrics } from "./prog_stats_metrics.ts";
+
+/** Registers `kernel`'s metrics; `statsOn` tells whether the kernel counts program runs now. */
+export function registerKernelMetrics(
+  registry: MetricsRegistry,
+  kernel: FimKernel,
+  statsOn: () => boolean,
+): void {
+  for (const m of programStatsMetrics(kernel, statsOn)) registry.add(m);
+  registry.pulled(
+    "bpfink_ringbuf_drops_total",
+    "Kernel events lost to a full ring buffer (each one triggers a rescan).",
+    "counter",
+    () => Number(kernel.counters().drops),
+  );
+  registry.pulled(
+    "bpfink_kernel_events_total",
+    "Events the kernel side submitted.",
+    "counter",
+    () => Number(kernel.counters().events),
+  );
+  registry.pulled(
+    "bpfink_kernel_coalesced_total",
+    "Repeats of an operation already reported for the same process, folded in the kernel.",
+    "counter",
+    () => Number(kernel.counters().coalesced),
+  );
+  registry.pulled(
+    "bpfink_kernel_object_info",
+    "The kernel object in use.",
+    "gauge",
+    () => [{ labels: { strategy: kernel.spec.name, object: kernel.spec.object }, value: 1 }],
+  );
+}

@@ -1,0 +1,122 @@
+import { assert, assertEquals } from "../../test/assert.ts";
+import { tempDir } from "../../test/helpers.ts";
+import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
+import type { ChangeEvent } from "../events/change_event.ts";
+import type { FileChange } from "../events/file_change.ts";
+import { watchPolicy } from "../events/watch_policy.ts";
+import { BaselineStore } from "../store/baseline_store.ts";
+import { readFileState } from "../watch/file_state.ts";
+import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "./change_pipeline.ts";
+import { consumerContext } from "./consumer_context.ts";
+
+const KEY = new Uint8Array(32).fill(7);
+
+/** A pipeline over an in-memory store, recording what it delivers and ignores. */
+function pipeline(rule: Partial<PathRule> = {}) {
+  const store = BaselineStore.open(":memory:");
+  const delivered: { events: ChangeEvent[]; ids: number[] }[] = [];
+  const ignored: string[] = [];
+  const p = new ChangePipeline({
+    store,
+    hostname: "testhost",
+    ctx: consumerContext(KEY, () => {}),
+    ruleFor: () => ({ consumer: "generic", secret: false, diffMaxBytes: 65536, ...rule }),
+    deliver: (events, ids) => delivered.push({ events, ids }),
+    onIgnored: (_, why) => ignored.push(why),
+  });
+  return { p, store, delivered, ignored, [Symbol.dispose]: () => store.close() };
+}
+
+/** Writes `text` to `path` and reads its state as the monitor would. */
+async function write(path: string, text: string) {
+  await Deno.writeTextFile(path, text);
+  return (await readFileState(path, MAX_PARSE_BYTES))!;
+}
+
+function change(
+  path: string,
+  action: FileChange["action"],
+  before?: FileChange["before"],
+  after?: FileChange["after"],
+): FileChange {
+  return { action, path, kind: "file", root: path, before, after, folded: 0, reason: "live" };
+}
+
+Deno.test("handle() commits the new baseline and delivers the event with its outbox row", async () => {
+  await using dir = await tempDir();
+  using t = pipeline();
+  const f = `${dir.path}/app.conf`;
+  const before = await write(f, "a=1\nb=2\n");
+  t.p.adopt(f, before);
+  assertEquals(t.delivered.length, 0, "a first sighting is not reported");
+  const after = await write(f, "a=1\nb=3\n");
+  t.p.handle(change(f, "modified", before, after));
+  const [{ events, ids }] = t.delivered;
+  assertEquals(events.map((e) => e.event.action), ["modified"]);
+  assertEquals(events[0].bpfink?.diff, { added: ["b=3"], removed: ["b=2"] });
+  assertEquals(t.store.get(f)?.sha256, after.sha256);
+  assertEquals(t.store.undelivered().map((u) => u.id), ids, "committed before delivery");
+});
+
+Deno.test("handle() of a passwd file reports the account added by meaning", async () => {
+  await using dir = await tempDir();
+  using t = pipeline({ consumer: "users" as ConsumerName });
+  const f = `${dir.path}/passwd`;
+  const root = "root:x:0:0:root:/root:/bin/bash\n";
+  const before = await write(f, root);
+  t.p.adopt(f, before);
+  const after = await write(f, root + "alice:x:1500:1500::/home/alice:/bin/sh\n");
+  t.p.handle(change(f, "modified", before, after));
+  const added = t.delivered[0].events.find((e) => e.event.action === "user_added");
+  assertEquals(added?.user?.target, { name: "alice", id: "1500" });
+});
+
+Deno.test("handle() of a secret file reports the change without its content or plain hash", async () => {
+  await using dir = await tempDir();
+  using t = pipeline({ secret: true });
+  const f = `${dir.path}/token`;
+  const before = await write(f, "hunter2-old\n");
+  t.p.adopt(f, before);
+  const after = await write(f, "hunter2-new\n");
+  t.p.handle(change(f, "modified", before, after));
+  const text = (v: unknown) => JSON.stringify(v, (_, x) => typeof x === "bigint" ? String(x) : x);
+  const json = text(t.delivered) + text(t.store.get(f));
+  assert(!json.includes("hunter2"), "content leaked");
+  assert(!json.includes(after.sha256!), "the plain sha256 leaked");
+  assertEquals(t.delivered[0].events[0].bpfink?.secret, true);
+});
+
+Deno.test("handle() of a change an ignore rule matches moves the baseline and reports nothing", async () => {
+  await using dir = await tempDir();
+  const w: WatchConfig = {
+    path: dir.path,
+    recursive: true,
+    include: [],
+    exclude: [],
+    secret: false,
+    diffMaxBytes: 65536,
+    ignore: { paths: ["*.log"] },
+  };
+  using t = pipeline({ policy: watchPolicy(w) });
+  const f = `${dir.path}/app.log`;
+  const before = await write(f, "1\n");
+  t.p.adopt(f, before);
+  const after = await write(f, "2\n");
+  t.p.handle(change(f, "modified", before, after));
+  assertEquals(t.delivered.length, 0);
+  assertEquals(t.ignored, ["path app.log"]);
+  assertEquals(t.store.get(f)?.sha256, after.sha256);
+});
+
+Deno.test("redeliver() hands over what was committed and never acknowledged, flagged redelivered", async () => {
+  await using dir = await tempDir();
+  using t = pipeline();
+  const f = `${dir.path}/app.conf`;
+  t.p.handle(change(f, "created", undefined, await write(f, "x\n")));
+  assertEquals(t.p.redeliver(), 1, "not acknowledged: delivered again");
+  const again = t.delivered[1].events[0];
+  assertEquals(again.event.id, t.delivered[0].events[0].event.id);
+  assertEquals(again.bpfink?.redelivered, true);
+  t.store.ack(t.delivered[1].ids);
+  assertEquals(t.p.redeliver(), 0);
+});

@@ -1,0 +1,85 @@
+import { assert, assertEquals, assertThrows } from "../../test/assert.ts";
+import { tempDir } from "../../test/helpers.ts";
+import { testEvent } from "../../test/services/events.ts";
+import { type BaselineRecord, BaselineStore, NOT_IN_OUTBOX } from "./baseline_store.ts";
+
+function record(path: string, sha256: string): BaselineRecord {
+  return {
+    path,
+    consumer: "generic",
+    dev: 2049,
+    ino: "1234",
+    size: 4,
+    mode: 0o100644,
+    uid: 0,
+    gid: 0,
+    mtimeMs: 1_700_000_000_000,
+    sha256,
+    snapshot: { lines: ["a=1"] },
+  };
+}
+
+Deno.test("commit() keeps records and queued events across a reopen; ack() removes what was delivered", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/state/bpfink.db`;
+  const store = BaselineStore.open(db);
+  const queued = store.commit([["/etc/a", record("/etc/a", "aa")]], [testEvent(1), testEvent(2)]);
+  assertEquals(queued.map((q) => q.event.event.id), ["ev-1", "ev-2"]);
+  assert(queued.every((q) => q.id !== NOT_IN_OUTBOX));
+  store.close();
+
+  const again = BaselineStore.open(db);
+  try {
+    assertEquals(again.get("/etc/a")?.sha256, "aa");
+    assertEquals(again.get("/etc/a")?.snapshot, { lines: ["a=1"] });
+    assertEquals(again.undelivered().map((u) => u.event.event.id), ["ev-1", "ev-2"]);
+    again.ack([queued[0].id, NOT_IN_OUTBOX]);
+    assertEquals(again.undelivered().map((u) => u.event.event.id), ["ev-2"]);
+  } finally {
+    again.close();
+  }
+});
+
+Deno.test("commit() of undefined forgets a path; paths() lists the rest in order", async () => {
+  await using dir = await tempDir();
+  const store = BaselineStore.open(`${dir.path}/bpfink.db`);
+  try {
+    store.commit([["/etc/b", record("/etc/b", "b")], ["/etc/a", record("/etc/a", "a")]], []);
+    assertEquals(store.paths(), ["/etc/a", "/etc/b"]);
+    store.commit([["/etc/a", undefined]], []);
+    assertEquals([store.paths(), store.get("/etc/a"), store.size], [["/etc/b"], undefined, 1]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("open() moves a corrupt database aside, starts afresh and says why", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/bpfink.db`;
+  BaselineStore.open(db).close();
+  await Deno.writeFile(db, new TextEncoder().encode("this is not SQLite ".repeat(500)));
+  await Deno.chmod(db, 0o600);
+  const store = BaselineStore.open(db);
+  try {
+    assert(store.reset, "no reset reported");
+    assert(/not a database|malformed|corrupt/i.test(store.reset.reason), store.reset.reason);
+    assertEquals(
+      new TextDecoder().decode(await Deno.readFile(store.reset.movedTo)).slice(0, 19),
+      "this is not SQLite ",
+    );
+    assertEquals(store.size, 0);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("open() refuses a second instance of the same database", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/bpfink.db`;
+  const store = BaselineStore.open(db);
+  try {
+    assertThrows(() => BaselineStore.open(db));
+  } finally {
+    store.close();
+  }
+});
