@@ -45,6 +45,7 @@ import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
+import { ParallelReader } from "../watch/parallel_reader.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
 import { FaultBoard } from "./failure_policy.ts";
@@ -540,61 +541,71 @@ export class Agent {
     const all = [...targets, ...missing];
     let done = 0;
     let bytes = 0;
-    // Read a window of files at once; decide in order. First sightings are committed in
-    // batches (one transaction each), not one by one.
-    const WINDOW = 32;
-    const BATCH = 200;
+    // Workers read (stat, hash) a window of files while this thread records the one before;
+    // decided in order. First sightings are committed in batches (one transaction each).
+    const WINDOW = 256;
+    const BATCH = 1000;
     let adoptions: [string, FileState | undefined][] = [];
-    for (let i = 0; i < all.length; i += WINDOW) {
-      this.opts.signal?.throwIfAborted();
+    const reader = new ParallelReader();
+    const readWindow = (i: number) => {
       const chunk = all.slice(i, i + WINDOW);
       // Each inode enters the kernel map before its first read (EarlyWatch).
-      await Promise.all(chunk.map((t) => this.#early?.before(t.path, t.kind)));
-      const states = await Promise.all(
-        chunk.map((t) =>
-          readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
-            log("watch").warn(`cannot read ${t.path}: ${e instanceof Error ? e.message : e}`);
-            return null;
-          })
-        ),
-      );
-      for (const [j, t] of chunk.entries()) {
-        this.opts.onProgress?.(done++, all.length, bytes);
-        const state = states[j];
-        if (state === null) {
+      for (const t of chunk) this.#early?.before(t.path, t.kind);
+      return reader.read(chunk.map((t) => ({
+        path: t.path,
+        keepContentUpTo: this.#pipeline.contentWanted(t.path),
+      })));
+    };
+    try {
+      let next = all.length ? readWindow(0) : undefined;
+      for (let i = 0; i < all.length; i += WINDOW) {
+        this.opts.signal?.throwIfAborted();
+        const chunk = all.slice(i, i + WINDOW);
+        const results = await next!;
+        next = i + WINDOW < all.length ? readWindow(i + WINDOW) : undefined;
+        for (const [j, t] of chunk.entries()) {
+          this.opts.onProgress?.(done++, all.length, bytes);
+          const r = results[j];
+          if (r && "error" in r) {
+            log("watch").warn(`cannot read ${t.path}: ${r.error}`);
+            this.#monitor.baselined(t.path);
+            continue;
+          }
+          const state = r;
+          this.watch.setState(t.path, state && withoutContent(state));
           this.#monitor.baselined(t.path);
-          continue;
+          if (state?.sha256) bytes += state.size;
+          known.delete(t.path);
+          // A path not recorded at the start has no record (a first baseline reads none).
+          const rec = recorded.has(t.path) ? this.#store.get(t.path) : undefined;
+          // A file new in a directory that was already watched was created while we were down.
+          const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
+          if (!rec && !(state && parentKnown)) {
+            if (state) adoptions.push([t.path, state]);
+            continue;
+          }
+          const before = rec ? stateOfRecord(rec) : undefined;
+          const action = classify(t.kind, before, this.#pipeline.keyed(t.path, state));
+          if (!action) continue;
+          this.#pipeline.handle({
+            action,
+            path: t.path,
+            kind: t.kind,
+            root: t.root,
+            before,
+            after: state,
+            folded: 0,
+            reason: "offline",
+          });
         }
-        this.watch.setState(t.path, state && withoutContent(state));
-        this.#monitor.baselined(t.path);
-        if (state?.sha256) bytes += state.size;
-        known.delete(t.path);
-        const rec = this.#store.get(t.path);
-        // A file new in a directory that was already watched was created while we were down.
-        const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
-        if (!rec && !(state && parentKnown)) {
-          if (state) adoptions.push([t.path, state]);
-          continue;
+        this.#early?.settle();
+        if (adoptions.length >= BATCH) {
+          this.#pipeline.adoptMany(adoptions);
+          adoptions = [];
         }
-        const before = rec ? stateOfRecord(rec) : undefined;
-        const action = classify(t.kind, before, this.#pipeline.keyed(t.path, state));
-        if (!action) continue;
-        this.#pipeline.handle({
-          action,
-          path: t.path,
-          kind: t.kind,
-          root: t.root,
-          before,
-          after: state,
-          folded: 0,
-          reason: "offline",
-        });
       }
-      this.#early?.settle();
-      if (adoptions.length >= BATCH) {
-        this.#pipeline.adoptMany(adoptions);
-        adoptions = [];
-      }
+    } finally {
+      reader.close();
     }
     this.#early?.settle(true);
     this.#early = undefined;
