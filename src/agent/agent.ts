@@ -18,7 +18,7 @@ import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "../consumers/change_pipeline.ts";
 import { consumerContext } from "../consumers/consumer_context.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
-import { CONFIG_DEFAULTS } from "../config/load_config.ts";
+import { CONFIG_DEFAULTS } from "../config/config_defaults.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import { BaselineStore, NOT_IN_OUTBOX, stateOfRecord } from "../store/baseline_store.ts";
 import { registerStoreMetrics } from "../store/store_metrics.ts";
@@ -116,10 +116,12 @@ export function loadLibbpf(explicit?: string): Libbpf {
 /**
  * Ring buffer size for `n` watched paths: the kernel holds at most one
  * pending inode event per watched inode, so every watched file changing at
- * once fits twice over, plus room for name events (which are not folded).
+ * once fits, plus room for name events (which are not folded). Not more: the
+ * kernel maps the whole buffer, twice, into the process (each MiB is two of
+ * RSS), and a burst past it is a drop, which triggers a rescan.
  */
 export function ringBytesFor(n: number): number {
-  const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
+  const need = n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
   return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
 }
 
