@@ -548,7 +548,7 @@ export class Agent {
     const WINDOW = 256;
     const BATCH = 1000;
     let adoptions: [string, FileState | undefined][] = [];
-    const reader = new ParallelReader();
+    const reader = ParallelReader.for(all.length);
     const readWindow = (i: number) => {
       const chunk = all.slice(i, i + WINDOW);
       // Each inode enters the kernel map before its first read (EarlyWatch).

@@ -32,6 +32,9 @@ interface Lane {
 
 const WORKER_URL = new URL("./hash_worker.ts", import.meta.url);
 
+/** Files to read from which workers start (fewer are read on the main thread in moments). */
+const WORKERS_FROM = 2000;
+
 /** Whether the worker module is there to be started (not in a single-file bundle). */
 function workerModuleExists(): boolean {
   if (WORKER_URL.protocol !== "file:") return false;
@@ -71,6 +74,15 @@ export class ParallelReader {
       };
       this.#lanes.push(lane);
     }
+  }
+
+  /**
+   * A reader for `files` paths: workers only when there are enough files to
+   * pay for them (each worker is a JavaScript isolate of its own, tens of MB
+   * while it lives, and a malloc arena that outlives it).
+   */
+  static for(files: number): ParallelReader {
+    return new ParallelReader(files >= WORKERS_FROM ? undefined : 0);
   }
 
   /** How many workers read (0: the main thread does). */

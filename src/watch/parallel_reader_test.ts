@@ -7,6 +7,16 @@ function comparable(r: ReadResult): unknown {
   return r && "error" in r ? r : r && { ...r, content: r.content && [...r.content] };
 }
 
+Deno.test("parallel reader: workers only for a large tree", () => {
+  for (
+    const [files, workers] of [[10, 0], [1_000_000, Math.min(2, navigator.hardwareConcurrency)]]
+  ) {
+    const r = ParallelReader.for(files);
+    assertEquals(r.workers, workers, `${files} files`);
+    r.close();
+  }
+});
+
 for (const workers of [2, 0]) {
   Deno.test(`parallel reader (${workers} workers): the states readFileState gives, in order`, async () => {
     const dir = await Deno.makeTempDir({ prefix: "bpfink-reader-" });
