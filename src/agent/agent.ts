@@ -45,7 +45,7 @@ import { QueuedOutput } from "../outputs/queued_output.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { WatchSet } from "../watch/watch_set.ts";
-import { ParallelReader } from "../watch/parallel_reader.ts";
+import { ParallelReader, type ReadResult } from "../watch/parallel_reader.ts";
 import { globMatcher } from "../watch/glob.ts";
 import { AgentError } from "./agent_error.ts";
 import { FaultBoard } from "./failure_policy.ts";
@@ -558,13 +558,21 @@ export class Agent {
         keepContentUpTo: this.#pipeline.contentWanted(t.path),
       })));
     };
+    // Windows read ahead: the workers never wait for this thread to ask for more.
+    const AHEAD = 3;
+    const ahead: Promise<ReadResult[]>[] = [];
     try {
-      let next = all.length ? readWindow(0) : undefined;
       for (let i = 0; i < all.length; i += WINDOW) {
         this.opts.signal?.throwIfAborted();
         const chunk = all.slice(i, i + WINDOW);
-        const results = await next!;
-        next = i + WINDOW < all.length ? readWindow(i + WINDOW) : undefined;
+        for (
+          let k = i + ahead.length * WINDOW;
+          ahead.length < AHEAD && k < all.length;
+          k += WINDOW
+        ) {
+          ahead.push(readWindow(k));
+        }
+        const results = await ahead.shift()!;
         for (const [j, t] of chunk.entries()) {
           this.opts.onProgress?.(done++, all.length, bytes);
           const r = results[j];
