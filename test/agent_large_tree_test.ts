@@ -5,9 +5,9 @@
  * start, and a live write after it. Needs root.
  */
 import { createHash } from "node:crypto";
-import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
+import { BaselineStore } from "../src/store/baseline_store.ts";
 import { CaptureOutput, tempDir, waitFor } from "./helpers.ts";
 
 const FILES = 2600;
@@ -35,18 +35,18 @@ Deno.test("a 2600-file tree: hashed in workers, secrets keyed, offline and live 
   await agent.stop();
   assertEquals(first.changes().length, 0, "a first baseline reports nothing");
 
-  const db = new DatabaseSync(`${dir.path}/db/bpfink.db`, { readOnly: true });
-  const rows = new Map(
-    (db.prepare("SELECT path, sha256 FROM baseline").all() as { path: string; sha256: string }[])
-      .map((r) => [r.path, r.sha256]),
-  );
-  db.close();
+  const store = BaselineStore.open(`${dir.path}/db/bpfink.db`);
   const shadow = `${tree}/d3/shadow`;
-  for (const [path, sum] of sums) {
-    if (path === shadow) continue;
-    assertEquals(rows.get(path), sum, path);
+  let keyed: string | undefined;
+  try {
+    for (const [path, sum] of sums) {
+      if (path === shadow) keyed = store.get(path)?.sha256;
+      else assertEquals(store.get(path)?.sha256, sum, path);
+    }
+  } finally {
+    store.close();
   }
-  assert(rows.get(shadow)?.startsWith("hmac-sha256:"), `shadow stored as ${rows.get(shadow)}`);
+  assert(keyed?.startsWith("hmac-sha256:"), `shadow stored as ${keyed}`);
 
   // Changed while down: reported once, as offline, on the next start.
   const offline = `${tree}/d20/f5.conf`;
