@@ -8,6 +8,7 @@
  * @module
  */
 import { type FileState, readFileState } from "./file_state.ts";
+import { log } from "../log.ts";
 
 /** A path to read, with the content size up to which its content is wanted. */
 export interface ReadItem {
@@ -68,6 +69,7 @@ export class ParallelReader {
       lane.worker.onerror = (e) => {
         e.preventDefault();
         lane.dead = e.message || "worker failed";
+        log("watch").warn(`a hashing worker failed (${lane.dead}): its files are read here`);
         for (const p of lane.pending.values()) p.reject(new Error(lane.dead));
         lane.pending.clear();
         lane.worker.terminate();
