@@ -45,7 +45,16 @@ try {
   const floorBefore = await sha256sum();
 
   // Each mode in its own process, so that its peak RSS is its own.
-  const runs: { label: string; s: number; peak: number; rss: number; watched: number }[] = [];
+  const runs: {
+    label: string;
+    s: number;
+    peak: number;
+    rss: number;
+    watched: number;
+    kernelS: number;
+    heap: number;
+    ring: number;
+  }[] = [];
   for (const diff of [false, true]) {
     const child = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -66,6 +75,9 @@ try {
       peak: number;
       rss: number;
       watched: number;
+      kernelS: number;
+      heap: number;
+      ring: number;
     };
     runs.push({
       label: diff
@@ -82,30 +94,50 @@ try {
   const md = [
     `### ${title}`,
     "",
-    table(["what", "seconds", "files/s", "MiB/s", "ratio to sha256sum", "peak RSS", "RSS armed"], [
+    table([
+      "what",
+      "seconds",
+      "of which kernel object",
+      "files/s",
+      "MiB/s",
+      "ratio to sha256sum",
+      "peak RSS",
+      "RSS armed",
+      "of which ring buffer",
+      "of which JS heap",
+    ], [
       [
         "sha256sum (floor: the faster of a run before and one after bpfink)",
         floorS.toFixed(2),
+        "-",
         Math.round(files / floorS).toLocaleString("en"),
         (mb / floorS).toFixed(1),
         "1.00×",
+        "-",
+        "-",
         "-",
         "-",
       ],
       ...runs.map((r) => [
         `${r.label}; ${r.watched} paths`,
         r.s.toFixed(2),
+        r.kernelS.toFixed(2),
         Math.round(files / r.s).toLocaleString("en"),
         (mb / r.s).toFixed(1),
         `${(r.s / floorS).toFixed(2)}×`,
         `${(r.peak / 1048576).toFixed(0)} MiB`,
         `${(r.rss / 1048576).toFixed(0)} MiB`,
+        `${(r.ring / 1048576).toFixed(0)} MiB`,
+        `${(r.heap / 1048576).toFixed(0)} MiB`,
       ]),
     ]),
     "",
-    "Each bpfink run watches, stats, hashes (node:crypto sha256) and records every file in SQLite (a " +
-    "temporary database file here, as in interactive mode). Each runs in its own process; peak RSS is " +
-    "that process's (VmHWM), and RSS armed is measured 2 s after the start returned.",
+    "Each bpfink run watches, stats, hashes (node:crypto sha256, in two workers) and records every " +
+    "file in SQLite (a temporary database file here, as in interactive mode). Each runs in its own " +
+    "process; its seconds include loading the kernel object (the chosen object's load, attach and " +
+    "canary are shown). Peak RSS is the process's VmHWM; RSS armed is measured 2 s after the start " +
+    "returned, with the part that is the kernel's ring buffer (mapped twice, as BPF ring buffers " +
+    "are) and the JavaScript heap in use.",
   ].join("\n");
   console.log(md);
   if (files === 100_000) {

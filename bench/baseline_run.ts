@@ -1,7 +1,9 @@
 /**
  * One first-baseline run for bench/baseline.ts, in a process of its own:
  * starts the agent on ROOT (recursive), with or without line diffs, and
- * prints `{"s": seconds, "peak": bytes, "rss": bytes 2 s after arming, "watched": paths}`.
+ * prints `{"s": seconds, "peak": bytes, "rss": bytes 2 s after arming, "watched": paths,
+ * "kernelS": the chosen kernel object's load + attach + canary seconds, "heap": JavaScript heap
+ * bytes used, "ring": RSS of the kernel's maps mapped into the process (the ring buffer)}`.
  *
  *   deno run -A bench/baseline_run.ts ROOT true|false
  *
@@ -24,6 +26,27 @@ const watched = agent.watch.present;
 // Armed and idle: what the agent holds for the rest of its life.
 await new Promise((r) => setTimeout(r, 2000));
 const rss = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))![1];
+const heap = Deno.memoryUsage().heapUsed;
+// The ring buffer is mapped into the process (twice: BPF ring buffers wrap that way).
+let ring = 0;
+let inMap = false;
+for (const line of Deno.readTextFileSync("/proc/self/smaps").split("\n")) {
+  if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inMap = line.endsWith("anon_inode:bpf-map");
+  const m = /^Rss:\s+(\d+) kB/.exec(line);
+  if (m && inMap) ring += Number(m[1]) * 1024;
+}
+const chosen = agent.trials.find((t) => t.outcome === "chosen");
+const kernelS = ((chosen?.loadMs ?? 0) + (chosen?.attachMs ?? 0) + (chosen?.canaryMs ?? 0)) / 1000;
 await agent.stop();
 const hwm = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))![1];
-console.log(JSON.stringify({ s, peak: Number(hwm) * 1024, rss: Number(rss) * 1024, watched }));
+console.log(
+  JSON.stringify({
+    s,
+    peak: Number(hwm) * 1024,
+    rss: Number(rss) * 1024,
+    watched,
+    kernelS,
+    heap,
+    ring,
+  }),
+);

@@ -74,6 +74,16 @@ try {
     `${tmp}/idle.ts`,
     "setInterval(() => {}, 1000);\nconsole.log('ready');\n",
   );
+  // What loading the code of `--paths` costs before it does anything.
+  await Deno.writeTextFile(
+    `${tmp}/imports.ts`,
+    [
+      `await import(${JSON.stringify(`${ROOT}src/cli/watch_command.ts`)});`,
+      "setInterval(() => {}, 1000);",
+      "console.log('ready');",
+      "",
+    ].join("\n"),
+  );
   await Deno.writeTextFile(`${tmp}/watched`, "one watched file\n");
   await Deno.writeTextFile(
     `${tmp}/config.yaml`,
@@ -100,6 +110,11 @@ try {
   const rows: [string, Sample][] = [];
   const conditions: [string, string[], RegExp][] = [
     ["bare Deno (an idle script)", ["run", "-A", `${tmp}/idle.ts`], /ready/],
+    [
+      "bpfink's `--paths` modules loaded, nothing started",
+      ["run", "-A", "--quiet", "--config", `${ROOT}deno.json`, `${tmp}/imports.ts`],
+      /ready/,
+    ],
     ["bpfink --paths (one file)", [...run, "--paths", `${tmp}/watched`], /Ctrl-C to stop/],
     [
       `bpfink run, /etc recursive (${etcCount} paths)`,

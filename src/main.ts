@@ -9,18 +9,14 @@
 import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "./version.ts";
 import { AgentError } from "./agent/agent_error.ts";
-import { checkCommand } from "./cli/check_command.ts";
 import { describeFatal } from "./agent/failure_policy.ts";
 import { versionLine } from "./build_info.ts";
 import { completionScript } from "./cli/completions.ts";
-import { configCheckCommand } from "./cli/config_command.ts";
-import { eventsCommand } from "./cli/events_command.ts";
-import { statusCommand } from "./cli/status_command.ts";
-import { kernelsCommand } from "./cli/kernels_command.ts";
-import { runCommand } from "./cli/run_command.ts";
 import { watchCommand } from "./cli/watch_command.ts";
 import { setupLogging } from "./log.ts";
 import { catchTermination } from "./cli/signals.ts";
+// Each command but `--paths` is imported when it runs: a watch never loads the daemon's
+// outputs, config parser or history.
 
 const STRATEGY_HELP = "only try this kernel object: fentry, kprobe or tracepoint";
 
@@ -114,26 +110,28 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
       "--stats <seconds>",
       "also sample what the bpfink programs running now cost (BPF run-time statistics)",
     )
-    .action((opts) => run(kernelsCommand(opts)));
+    .action((opts) => run(import("./cli/kernels_command.ts").then((m) => m.kernelsCommand(opts))));
   program.command("run")
     .description("run as a daemon with a YAML config")
     .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
     .option("--probe <strategy>", STRATEGY_HELP)
     .option("--btf <file>", "kernel BTF for CO-RE")
     .option("--libbpf <file>", "libbpf shared object to use")
-    .action((opts) => run(runCommand(opts)));
+    .action((opts) => run(import("./cli/run_command.ts").then((m) => m.runCommand(opts))));
   const config = program.command("config").description("work with config files");
   config.command("check")
     .description("validate a config file; problems are printed as FILE:LINE:COL")
     .argument("<file>", "the config file")
-    .action((file: string) => run(configCheckCommand(file)));
+    .action((file: string) =>
+      run(import("./cli/config_command.ts").then((m) => m.configCheckCommand(file)))
+    );
   program.command("check")
     .description(
       "compare the disk with the recorded baseline once (for cron and CI); exit 1 on differences",
     )
     .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
     .option("--json", "one JSON object per difference")
-    .action((opts) => run(checkCommand(opts)));
+    .action((opts) => run(import("./cli/check_command.ts").then((m) => m.checkCommand(opts))));
   program.command("events")
     .description("query past events from the daemon's database, as a table or JSON lines")
     .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
@@ -143,14 +141,14 @@ export function buildCli(run: (code: Promise<number>) => void): Command {
     .option("--action <action>", "only this event.action (modified, user_added, ...)")
     .option("--limit <n>", "at most this many events, the newest (default 1000)")
     .option("--json", "one JSON object per line")
-    .action((opts) => run(eventsCommand(opts)));
+    .action((opts) => run(import("./cli/events_command.ts").then((m) => m.eventsCommand(opts))));
   program.command("status")
     .description(
       "show the daemon: kernel object, watches, backlog, last reconcile, kernel cost per program",
     )
     .requiredOption("-c, --config <file>", "the config file", "/etc/bpfink/config.yaml")
     .option("--json", "machine-readable output")
-    .action((opts) => run(statusCommand(opts)));
+    .action((opts) => run(import("./cli/status_command.ts").then((m) => m.statusCommand(opts))));
   program.command("completions")
     .description("print a shell completion script")
     .argument("<shell>", "bash, zsh or fish")

@@ -5,7 +5,7 @@
  * @module
  */
 import type { StrategyName } from "../../kernels/strategies.ts";
-import { CONFIG_DEFAULTS } from "../config/load_config.ts";
+import { CONFIG_DEFAULTS } from "../config/config_defaults.ts";
 import type { WatchConfig } from "../config/config_types.ts";
 import type { Output } from "../outputs/output.ts";
 

@@ -12,17 +12,17 @@ import type { FileChange } from "../events/file_change.ts";
 import { classify } from "../events/file_monitor.ts";
 import { log } from "../log.ts";
 import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
-import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
+import { type FileState, withoutContent } from "../watch/file_state.ts";
+import { ParallelReader, type ReadResult } from "../watch/parallel_reader.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
-import type { WatchTarget } from "../watch/watch_targets.ts";
-import { MAX_PARSE_BYTES } from "../consumers/change_pipeline.ts";
 import type { StartTargets } from "./watch_rules.ts";
-import { errorMessage } from "../error_message.ts";
 
-/** Files read at once (decisions are still taken in order). */
-const WINDOW = 32;
+/** Files read at once by the workers (decisions are still taken in order). */
+const WINDOW = 256;
+/** Windows read ahead: the workers never wait for this thread to ask for more. */
+const AHEAD = 3;
 /** First sightings committed per transaction. */
-const BATCH = 200;
+const BATCH = 1000;
 
 /** The baseline records the startup read compares with. */
 export interface StartupStore {
@@ -39,11 +39,13 @@ export interface StartupPipeline {
   handle(change: FileChange): void;
   /** Adopts first sightings silently, in one transaction. */
   adoptMany(items: [string, FileState | undefined][]): void;
+  /** Bytes of `path`'s content worth keeping from its read (0: a hash is enough). */
+  contentWanted(path: string): number;
 }
 
 /** Inodes watched before their first read (EarlyWatch). */
 export interface StartupEarlyWatch {
-  before(path: string, kind: "file" | "dir"): Promise<void>;
+  before(path: string, kind: "file" | "dir"): void;
   settle(final?: boolean): void;
 }
 
@@ -83,62 +85,78 @@ export async function readStartupBaseline(
   let done = 0;
   let bytes = 0;
   let adoptions: [string, FileState | undefined][] = [];
-  for (let i = 0; i < all.length; i += WINDOW) {
-    deps.signal?.throwIfAborted();
+  // Workers read (stat, hash) a window of files while this thread records the one before.
+  const reader = ParallelReader.for(all.length);
+  const readWindow = (i: number) => {
     const chunk = all.slice(i, i + WINDOW);
     // Each inode enters the kernel map before its first read (EarlyWatch).
-    await Promise.all(chunk.map((t) => early?.before(t.path, t.kind)));
-    const states = await Promise.all(chunk.map(readOrWarn));
-    for (const [j, t] of chunk.entries()) {
-      deps.onProgress?.(done++, all.length, bytes);
-      const state = states[j];
-      if (state === null) {
+    for (const t of chunk) early?.before(t.path, t.kind);
+    return reader.read(chunk.map((t) => ({
+      path: t.path,
+      keepContentUpTo: pipeline.contentWanted(t.path),
+    })));
+  };
+  const ahead: Promise<ReadResult[]>[] = [];
+  try {
+    for (let i = 0; i < all.length; i += WINDOW) {
+      deps.signal?.throwIfAborted();
+      const chunk = all.slice(i, i + WINDOW);
+      for (
+        let k = i + ahead.length * WINDOW;
+        ahead.length < AHEAD && k < all.length;
+        k += WINDOW
+      ) {
+        ahead.push(readWindow(k));
+      }
+      const results = await ahead.shift()!;
+      for (const [j, t] of chunk.entries()) {
+        deps.onProgress?.(done++, all.length, bytes);
+        const r = results[j];
+        if (r && "error" in r) {
+          log("watch").warn(`cannot read ${t.path}: ${r.error}`);
+          deps.baselined(t.path);
+          continue;
+        }
+        const state = r;
+        watch.setState(t.path, state && withoutContent(state));
         deps.baselined(t.path);
-        continue;
+        if (state?.sha256) bytes += state.size;
+        known.delete(t.path);
+        // A path not recorded at the start has no record (a first baseline reads none).
+        const rec = recorded.has(t.path) ? store.get(t.path) : undefined;
+        // A file new in a directory that was already watched was created while we were down.
+        const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
+        if (!rec && !(state && parentKnown)) {
+          if (state) adoptions.push([t.path, state]);
+          continue;
+        }
+        const before = rec ? stateOfRecord(rec) : undefined;
+        const action = classify(t.kind, before, pipeline.keyed(t.path, state));
+        if (!action) continue;
+        pipeline.handle({
+          action,
+          path: t.path,
+          kind: t.kind,
+          root: t.root,
+          before,
+          after: state,
+          folded: 0,
+          reason: "offline",
+        });
       }
-      watch.setState(t.path, state && withoutContent(state));
-      deps.baselined(t.path);
-      if (state?.sha256) bytes += state.size;
-      known.delete(t.path);
-      const rec = store.get(t.path);
-      // A file new in a directory that was already watched was created while we were down.
-      const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
-      if (!rec && !(state && parentKnown)) {
-        if (state) adoptions.push([t.path, state]);
-        continue;
+      early?.settle();
+      if (adoptions.length >= BATCH) {
+        pipeline.adoptMany(adoptions);
+        adoptions = [];
       }
-      const before = rec ? stateOfRecord(rec) : undefined;
-      const action = classify(t.kind, before, pipeline.keyed(t.path, state));
-      if (!action) continue;
-      pipeline.handle({
-        action,
-        path: t.path,
-        kind: t.kind,
-        root: t.root,
-        before,
-        after: state,
-        folded: 0,
-        reason: "offline",
-      });
     }
-    early?.settle();
-    if (adoptions.length >= BATCH) {
-      pipeline.adoptMany(adoptions);
-      adoptions = [];
-    }
+  } finally {
+    reader.close();
   }
   early?.settle(true);
   pipeline.adoptMany(adoptions);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known);
-}
-
-/** The target's state; null (after a warning) when it cannot be read. */
-function readOrWarn(t: WatchTarget): Promise<FileState | undefined | null> {
-  return readFileState(t.path, MAX_PARSE_BYTES).catch((e) => {
-    log("watch").warn(`cannot read ${t.path}: ${errorMessage(e)}`);
-    return null;
-  });
 }
 
 /**

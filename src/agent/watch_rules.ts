@@ -8,7 +8,7 @@
  * @module
  */
 import { relative } from "node:path";
-import { CONFIG_DEFAULTS } from "../config/load_config.ts";
+import { CONFIG_DEFAULTS } from "../config/config_defaults.ts";
 import type { WatchConfig } from "../config/config_types.ts";
 import type { PathRule } from "../consumers/change_pipeline.ts";
 import { consumerNameFor } from "../consumers/registry.ts";

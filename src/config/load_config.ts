@@ -5,6 +5,9 @@
  *
  * @module
  */
+import { CONFIG_DEFAULTS } from "./config_defaults.ts";
+/** Defaults for a daemon (config_defaults.ts). */
+export { CONFIG_DEFAULTS };
 import { isAbsolute } from "node:path";
 import {
   isMap,
@@ -41,18 +44,6 @@ export interface LoadedConfig {
   errors: ConfigProblem[];
   warnings: ConfigProblem[];
 }
-
-/** Defaults for a daemon. */
-export const CONFIG_DEFAULTS = {
-  database: "/var/lib/bpfink/bpfink.db",
-  // In the state directory: the shipped unit makes /etc read-only (ProtectSystem=strict).
-  keyFile: "/var/lib/bpfink/hmac.key",
-  logLevel: "info",
-  reconcileIntervalMs: 10 * 60_000,
-  selfTestIntervalMs: 60_000,
-  heartbeatIntervalMs: 5 * 60_000,
-  diffMaxBytes: 256 * 1024,
-} as const;
 
 const CONSUMERS: ConsumerName[] = ["users", "groups", "sudoers", "access", "generic"];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

@@ -66,10 +66,27 @@ const decoder = new TextDecoder();
 export class ChangePipeline {
   constructor(readonly opts: PipelineOptions) {}
 
+  /**
+   * How much of `path`'s content the pipeline uses: all of it (up to the
+   * parse limit) for a parsed or fingerprinted file, up to the line-diff
+   * limit for a generic one (0 with diffs off). A read may keep less.
+   */
+  contentWanted(path: string): number {
+    const rule = this.opts.ruleFor(path);
+    if (hashIsSecret(path, rule.secret) || semanticConsumer(rule.consumer)) return MAX_PARSE_BYTES;
+    return Math.min(rule.diffMaxBytes, MAX_PARSE_BYTES);
+  }
+
   /** The snapshot a consumer (or the generic differ) keeps for `state`. */
   snapshotOf(path: string, state: FileState | undefined): unknown {
     if (!state?.content) return undefined;
     const rule = this.opts.ruleFor(path);
+    if (
+      !rule.secret && !semanticConsumer(rule.consumer) &&
+      (rule.diffMaxBytes === 0 || state.content.length > rule.diffMaxBytes)
+    ) {
+      return undefined; // a generic file without a line diff: nothing to decode
+    }
     const text = decoder.decode(state.content);
     // A secret file is never parsed: any consumer's snapshot would hold its text.
     if (rule.secret) return secretSnapshot(text, this.opts.ctx);

@@ -11,6 +11,7 @@ import type { FimEvent } from "../bpf/fim_event.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
+import { lstat } from "../watch/native_fs.ts";
 
 /** The kernel map operations early watching needs. */
 export interface EarlyKernel {
@@ -35,13 +36,19 @@ export class EarlyWatch {
     readonly route: (e: FimEvent) => void,
   ) {}
 
-  /** Puts `path`'s inode in the kernel map before the path is read (best effort). */
-  async before(path: string, kind: "file" | "dir"): Promise<void> {
+  /**
+   * Puts `path`'s inode in the kernel map before the path is read (best
+   * effort). The path itself (lstat, as the read describes it): a symlink's
+   * own inode, never its target's.
+   */
+  before(path: string, kind: "file" | "dir"): void {
     let id: InodeId;
     try {
-      id = kernelIdentity.inodeOf(path, await Deno.stat(path));
+      const st = lstat(path);
+      if (!st) return; // missing: the read says so
+      id = { dev: kernelIdentity.deviceOf(path, st.dev), ino: st.ino };
     } catch {
-      return; // missing or unreadable: the read says so
+      return; // unreadable: the read says so
     }
     const k = inodeKeyString(id);
     if (this.#ids.has(k) || this.watch.pathsOfInode(id).length) return;

@@ -64,8 +64,11 @@ export class KernelIdentity {
   #mounts: MountEntry[] = [];
   #text = "";
   #readAt = -Infinity;
-  /** Directory path as given → its real path. */
-  #dirs = new Map<string, string>();
+  /**
+   * Directory path as given → its real path, the mount that holds its
+   * entries, and the names in it that are mount points themselves.
+   */
+  #dirs = new Map<string, { real: string; mount?: MountEntry; mountedNames: Set<string> }>();
 
   #refresh(): void {
     const now = performance.now();
@@ -87,19 +90,29 @@ export class KernelIdentity {
   mountOf(path: string): MountEntry | undefined {
     this.#refresh();
     const dir = dirname(path);
-    let real = this.#dirs.get(dir);
-    if (real === undefined) {
+    let d = this.#dirs.get(dir);
+    if (d === undefined) {
+      let real: string;
       try {
         real = Deno.realPathSync(dir);
       } catch {
         return undefined;
       }
+      const prefix = real === "/" ? "/" : `${real}/`;
+      const mountedNames = new Set<string>();
+      for (const m of this.#mounts) {
+        const rest = m.mountPoint.startsWith(prefix) ? m.mountPoint.slice(prefix.length) : "";
+        if (rest && !rest.includes("/")) mountedNames.add(rest);
+      }
+      // An entry that is not a mount point itself is on the mount that holds the directory.
+      d = { real, mount: mountOf(real, this.#mounts), mountedNames };
       if (this.#dirs.size > 65536) this.#dirs.clear();
-      this.#dirs.set(dir, real);
+      this.#dirs.set(dir, d);
     }
+    const name = basename(path);
+    if (!d.mountedNames.has(name)) return d.mount;
     // A file can be a mount point itself (a bind-mounted file).
-    const file = real === "/" ? `/${basename(path)}` : `${real}/${basename(path)}`;
-    return mountOf(file, this.#mounts);
+    return mountOf(d.real === "/" ? `/${name}` : `${d.real}/${name}`, this.#mounts);
   }
 
   /**

@@ -30,3 +30,32 @@ Deno.test("on an ordinary file system the kernel's device is stat's", async () =
     ino: BigInt(info.ino!),
   });
 });
+
+Deno.test("a bind-mounted file has its mount's device, its siblings the directory's (needs root)", async () => {
+  if (Deno.uid() !== 0) return;
+  const dir = await Deno.makeTempDir({ prefix: "bpfink-identity-" });
+  const mounted: string[] = [];
+  const sh = async (...args: string[]) => {
+    const r = await new Deno.Command(args[0], { args: args.slice(1), stderr: "piped" }).output();
+    if (!r.success) throw new Error(`${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+  };
+  try {
+    await Deno.mkdir(`${dir}/fs`);
+    await sh("mount", "-t", "tmpfs", "tmpfs", `${dir}/fs`);
+    mounted.unshift(`${dir}/fs`);
+    await Deno.writeTextFile(`${dir}/fs/source`, "on tmpfs\n");
+    for (const f of ["plain", "bound"]) await Deno.writeTextFile(`${dir}/${f}`, "on disk\n");
+    const dev = (p: string) => kernelDev(Deno.statSync(p).dev!);
+    // Looked up once before the bind mount (cached), then after it.
+    assertEquals(kernelIdentity.deviceOf(`${dir}/bound`, 0), dev(`${dir}/plain`));
+    await sh("mount", "--bind", `${dir}/fs/source`, `${dir}/bound`);
+    mounted.unshift(`${dir}/bound`);
+    await new Promise((r) => setTimeout(r, 600)); // the mount table is re-read at most every 500 ms
+    assertEquals(kernelIdentity.deviceOf(`${dir}/plain`, 0), dev(`${dir}/plain`));
+    assertEquals(kernelIdentity.deviceOf(`${dir}/bound`, 0), dev(`${dir}/fs/source`));
+    assertEquals(kernelIdentity.deviceOf(`${dir}/fs/source`, 0), dev(`${dir}/fs/source`));
+  } finally {
+    for (const m of mounted) await sh("umount", m).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -66,6 +66,20 @@ export function explainFailure(strategy: StrategyName, e: unknown, facts: Kernel
   return first;
 }
 
+/**
+ * Why `strategy` cannot attach on this kernel, known before loading it, or
+ * undefined. Loading an object runs the verifier over every program (seconds
+ * for the kprobe object), and libbpf attaches a kprobe through the kprobe PMU
+ * or, failing that, tracefs's kprobe_events: with neither, no kprobe attaches.
+ */
+export function knownToFail(strategy: StrategyName, facts: KernelFacts): string | undefined {
+  if (strategy === "kprobe" && !facts.kprobePmu && !facts.kprobeEvents) {
+    return "no kprobe PMU on this kernel (/sys/bus/event_source/devices/kprobe is missing) " +
+      "and no tracefs kprobe_events: not loaded, no kprobe could attach";
+  }
+  return undefined;
+}
+
 function tryLoad(
   lib: Libbpf,
   name: StrategyName,
@@ -116,6 +130,11 @@ export async function chooseStrategy(
         outcome: "not tried",
         reason: `${chosen.spec.name} was chosen first`,
       });
+      continue;
+    }
+    const impossible = knownToFail(spec.name, facts);
+    if (impossible) {
+      trials.push({ strategy: spec.name, outcome: "rejected", reason: impossible });
       continue;
     }
     let k: FimKernel | undefined;

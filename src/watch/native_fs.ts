@@ -16,6 +16,7 @@ const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
+  read_here: { name: "read", parameters: ["i32", "buffer", "usize"], result: "isize" },
   readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
   getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -190,10 +191,13 @@ export function pseudoFsOf(fd: number): string | undefined {
   return PSEUDO_FS[(magic & 0xffffffffn).toString(16)];
 }
 
-/** An open regular file, read off the event loop. */
+/**
+ * An open regular file, read off the event loop; or, `onThisThread`, with
+ * blocking reads on the calling thread (a worker's, which has nothing else to do).
+ */
 export class RegularFile implements Disposable {
   #fd: number;
-  constructor(fd: number, readonly stat: NativeStat) {
+  constructor(fd: number, readonly stat: NativeStat, readonly onThisThread = false) {
     this.#fd = fd;
   }
   /** fstat() of the open file now (after a read: did it change meanwhile?). */
@@ -202,7 +206,11 @@ export class RegularFile implements Disposable {
   }
   /** Reads into `buf`; the byte count, 0 at end of file. */
   async read(buf: Uint8Array<ArrayBuffer>): Promise<number> {
-    const n = Number(await libc().read(this.#fd, buf, BigInt(buf.length)));
+    const n = Number(
+      this.onThisThread
+        ? libc().read_here(this.#fd, buf, BigInt(buf.length))
+        : await libc().read(this.#fd, buf, BigInt(buf.length)),
+    );
     if (n < 0) throw new Error("read failed");
     return n;
   }
@@ -227,7 +235,7 @@ export class NotContentError extends Error {
  * is what is read (a swap between lstat and open is caught). Throws
  * NotContentError for anything else, NativeFsError when the open fails.
  */
-export function openRegular(path: string): RegularFile {
+export function openRegular(path: string, onThisThread = false): RegularFile {
   const fd = libc().open(
     cPath(path),
     O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
@@ -243,7 +251,7 @@ export function openRegular(path: string): RegularFile {
     if (st.type !== "file") throw new NotContentError(`is a ${st.type}: not read`);
     const pseudo = pseudoFsOf(fd);
     if (pseudo) throw new NotContentError(`is on ${pseudo}, a pseudo file system: not read`);
-    return new RegularFile(fd, st);
+    return new RegularFile(fd, st, onThisThread);
   } catch (e) {
     libc().close(fd);
     throw e;

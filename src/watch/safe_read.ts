@@ -16,6 +16,8 @@ export interface ReadBudget {
   maxBytes?: number;
   /** Stop hashing after this many milliseconds (default 60 s). */
   maxMs?: number;
+  /** Read with blocking calls on the calling thread (a worker's own), not off it. */
+  onThisThread?: boolean;
 }
 
 /** The largest read buffer: big files stream through it. */
@@ -67,7 +69,7 @@ async function readOnce(
   keepUpTo: number,
   budget: ReadBudget,
 ): Promise<ContentRead & { torn?: NativeStat }> {
-  using f = openRegular(path);
+  using f = openRegular(path, budget.onThisThread);
   const maxBytes = budget.maxBytes ?? Infinity;
   const maxMs = budget.maxMs ?? 60_000;
   const h = createHash("sha256");

@@ -1,0 +1,19 @@
+/**
+ * The daemon's defaults, apart from the config loader (and its YAML parser),
+ * which `--paths` runs never load.
+ *
+ * @module
+ */
+
+/** Defaults for a daemon. */
+/** Defaults for a daemon. */
+export const CONFIG_DEFAULTS = {
+  database: "/var/lib/bpfink/bpfink.db",
+  // In the state directory: the shipped unit makes /etc read-only (ProtectSystem=strict).
+  keyFile: "/var/lib/bpfink/hmac.key",
+  logLevel: "info",
+  reconcileIntervalMs: 10 * 60_000,
+  selfTestIntervalMs: 60_000,
+  heartbeatIntervalMs: 5 * 60_000,
+  diffMaxBytes: 256 * 1024,
+} as const;

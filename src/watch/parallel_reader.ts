@@ -1,0 +1,153 @@
+/**
+ * Reads many files' states at once on the other cores: the first baseline
+ * of a large tree hashes in Web Workers (hash_worker.ts), while the main
+ * thread records what they read. Where no worker can start (a bundled
+ * binary without the worker module, a worker that died), the states are
+ * read on the main thread instead, the same way: slower, never wrong.
+ *
+ * @module
+ */
+import { type FileState, readFileState } from "./file_state.ts";
+import { log } from "../log.ts";
+
+/** A path to read, with the content size up to which its content is wanted. */
+export interface ReadItem {
+  path: string;
+  keepContentUpTo: number;
+}
+
+/** One batch sent to a worker. */
+export interface ReadRequest {
+  id: number;
+  items: ReadItem[];
+}
+
+/** A path's state, undefined when it does not exist, or why it could not be read. */
+export type ReadResult = FileState | undefined | { error: string };
+
+interface Lane {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: ReadResult[]) => void; reject: (e: unknown) => void }>;
+  dead?: string;
+}
+
+const WORKER_URL = new URL("./hash_worker.ts", import.meta.url);
+
+/** Files to read from which workers start (fewer are read on the main thread in moments). */
+const WORKERS_FROM = 2000;
+
+/** Whether the worker module is there to be started (not in a single-file bundle). */
+function workerModuleExists(): boolean {
+  if (WORKER_URL.protocol !== "file:") return false;
+  try {
+    return Deno.statSync(WORKER_URL).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads file states in worker threads, in order. */
+export class ParallelReader {
+  readonly #lanes: Lane[] = [];
+  #next = 0;
+  #ids = 0;
+  #closed = false;
+
+  /** Starts `workers` workers (default: one per core, at most 2); 0 reads on this thread. */
+  constructor(workers = Math.min(2, navigator.hardwareConcurrency || 1)) {
+    if (workers <= 0 || !workerModuleExists()) return;
+    for (let i = 0; i < workers; i++) {
+      const lane: Lane = {
+        worker: new Worker(WORKER_URL.href, { type: "module", name: `bpfink-hash-${i}` }),
+        pending: new Map(),
+      };
+      lane.worker.onmessage = (m: MessageEvent<{ id: number; results: ReadResult[] }>) => {
+        const p = lane.pending.get(m.data.id);
+        lane.pending.delete(m.data.id);
+        p?.resolve(m.data.results);
+      };
+      lane.worker.onerror = (e) => {
+        e.preventDefault();
+        lane.dead = e.message || "worker failed";
+        log("watch").warn(`a hashing worker failed (${lane.dead}): its files are read here`);
+        for (const p of lane.pending.values()) p.reject(new Error(lane.dead));
+        lane.pending.clear();
+        lane.worker.terminate();
+      };
+      this.#lanes.push(lane);
+    }
+  }
+
+  /**
+   * A reader for `files` paths: workers only when there are enough files to
+   * pay for them (each worker is a JavaScript isolate of its own, tens of MB
+   * while it lives, and a malloc arena that outlives it).
+   */
+  static for(files: number): ParallelReader {
+    return new ParallelReader(files >= WORKERS_FROM ? undefined : 0);
+  }
+
+  /** How many workers read (0: the main thread does). */
+  get workers(): number {
+    return this.#lanes.filter((l) => !l.dead).length;
+  }
+
+  /**
+   * The states of `items`' paths, in order, each with its content when it is
+   * at most the item's `keepContentUpTo` bytes. Split across the workers; a
+   * batch a worker could not read is read here.
+   */
+  async read(items: ReadItem[]): Promise<ReadResult[]> {
+    const lanes = this.#lanes.filter((l) => !l.dead);
+    if (lanes.length === 0) return await readHere(items);
+    const per = Math.ceil(items.length / lanes.length);
+    const parts = await Promise.all(lanes.map((_, i) => {
+      const slice = items.slice(i * per, (i + 1) * per);
+      const lane = lanes[(this.#next + i) % lanes.length];
+      return slice.length ? this.#send(lane, slice) : Promise.resolve([]);
+    }));
+    this.#next++;
+    return parts.flat();
+  }
+
+  async #send(lane: Lane, items: ReadItem[]): Promise<ReadResult[]> {
+    const id = ++this.#ids;
+    try {
+      return await new Promise<ReadResult[]>((resolve, reject) => {
+        if (lane.dead) return reject(new Error(lane.dead));
+        lane.pending.set(id, { resolve, reject });
+        lane.worker.postMessage({ id, items } satisfies ReadRequest);
+      });
+    } catch {
+      if (this.#closed) return items.map(() => ({ error: "the reader was closed" }));
+      return await readHere(items);
+    }
+  }
+
+  /** Stops the workers. */
+  close(): void {
+    this.#closed = true;
+    for (const l of this.#lanes) {
+      l.dead ??= "closed";
+      l.worker.terminate();
+      for (const p of l.pending.values()) p.reject(new Error("closed"));
+    }
+  }
+}
+
+/** Reads on this thread, a few files at a time (each read waits off the event loop). */
+async function readHere(items: ReadItem[]): Promise<ReadResult[]> {
+  const out: ReadResult[] = [];
+  for (let i = 0; i < items.length; i += 32) {
+    out.push(
+      ...await Promise.all(
+        items.slice(i, i + 32).map((t) =>
+          readFileState(t.path, t.keepContentUpTo).catch((e): ReadResult => ({
+            error: e instanceof Error ? e.message : String(e),
+          }))
+        ),
+      ),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+/**
+ * The first baseline of a tree large enough to be read in workers
+ * (parallel_reader.ts): every file recorded with its real hash, a password
+ * file's hash keyed, a change while bpfink was down reported once on the next
+ * start, and a live write after it. Needs root.
+ */
+import { createHash } from "node:crypto";
+import { assert, assertEquals } from "./assert.ts";
+import { Agent, watchesForPaths } from "../src/agent/agent.ts";
+import { BaselineStore } from "../src/store/baseline_store.ts";
+import { CaptureOutput, tempDir, waitFor } from "./helpers.ts";
+
+const FILES = 2600;
+
+Deno.test("a 2600-file tree: hashed in workers, secrets keyed, offline and live changes reported", async () => {
+  await using dir = await tempDir();
+  const tree = `${dir.path}/tree`;
+  const sums = new Map<string, string>();
+  for (let d = 0; d < 26; d++) {
+    await Deno.mkdir(`${tree}/d${d}`, { recursive: true });
+    for (let f = 0; f < FILES / 26; f++) {
+      const path = `${tree}/d${d}/${d === 3 && f === 0 ? "shadow" : `f${f}.conf`}`;
+      const text = `file ${d}/${f}\n`.repeat(f % 7);
+      await Deno.writeTextFile(path, text);
+      sums.set(path, createHash("sha256").update(text).digest("hex"));
+    }
+  }
+  const opts = () => ({
+    watches: watchesForPaths([tree], true),
+    database: `${dir.path}/db/bpfink.db`,
+    keyFile: `${dir.path}/hmac.key`,
+  });
+  const first = new CaptureOutput();
+  let agent = await Agent.start({ ...opts(), outputs: [first] });
+  await agent.stop();
+  assertEquals(first.changes().length, 0, "a first baseline reports nothing");
+
+  const store = BaselineStore.open(`${dir.path}/db/bpfink.db`);
+  const shadow = `${tree}/d3/shadow`;
+  let keyed: string | undefined;
+  try {
+    for (const [path, sum] of sums) {
+      if (path === shadow) keyed = store.get(path)?.sha256;
+      else assertEquals(store.get(path)?.sha256, sum, path);
+    }
+  } finally {
+    store.close();
+  }
+  assert(keyed?.startsWith("hmac-sha256:"), `shadow stored as ${keyed}`);
+
+  // Changed while down: reported once, as offline, on the next start.
+  const offline = `${tree}/d20/f5.conf`;
+  await Deno.writeTextFile(offline, "changed while bpfink was down\n");
+  const second = new CaptureOutput();
+  agent = await Agent.start({ ...opts(), outputs: [second] });
+  try {
+    assertEquals(
+      second.changes().map((e) => `${e.event.action} ${e.file?.path} ${e.event.reason}`),
+      [`modified ${offline} offline`],
+    );
+    const live = `${tree}/d25/f99.conf`;
+    await Deno.writeTextFile(live, "changed while watched\n");
+    assert(
+      await waitFor(() => second.changes(live).some((e) => e.event.action === "modified"), 10_000),
+      "the live write is reported",
+    );
+  } finally {
+    await agent.stop();
+  }
+});
