@@ -52,6 +52,7 @@ import { type Redelivery, RedeliveryQueue } from "./redelivery.ts";
 import { heartbeatEvent, selfTestFailedEvent, storeEvents } from "./store_events.ts";
 import { SelfTest, type SelfTestFindings } from "./self_test.ts";
 import { preflight } from "./preflight.ts";
+import { QuietGiveBack } from "./quiet_give_back.ts";
 
 /** Version reported in the start record (from deno.json). */
 export const VERSION: string = denoJson.version;
@@ -222,6 +223,7 @@ export class Agent {
     });
     this.#early = new EarlyWatch(kernel, this.watch, (e) => this.#monitor.onKernelEvent(e));
     kernel.onEvent = (e) => {
+      this.#work++;
       if (this.#selfTest.tap(e)) return;
       if (!this.#early?.hold(e)) this.#monitor.onKernelEvent(e);
     };
@@ -472,6 +474,8 @@ export class Agent {
     // idling needs a fraction of it. Before the start record: whoever waits for it (a
     // supervisor, a test sending SIGINT) finds the agent ready for signals.
     giveBackMemory();
+    // From now on, memory that a burst of events grew is given back once it is over.
+    agent.#quiet = new QuietGiveBack({ activity: () => agent.#work });
     // Through #deliver: an output that drops the start record gets it again (redelivery.ts).
     agent.#deliver([agent.#startRecord()], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(store, agent.hostname, keyChanged)) {
@@ -482,6 +486,9 @@ export class Agent {
   }
 
   readonly #selfTest: SelfTest;
+  /** Kernel events, deliveries and settlements so far: moves while the agent works. */
+  #work = 0;
+  #quiet?: QuietGiveBack;
   /** The start record is the first sign of life. */
   #lastHeartbeat = Date.now();
 
@@ -731,6 +738,7 @@ export class Agent {
   }
 
   #deliver(events: ChangeEvent[], outboxIds: number[]): void {
+    this.#work++;
     for (const id of outboxIds) this.#outbox.add(id);
     const queued = this.opts.outputs.filter((o) => o instanceof QueuedOutput).length;
     if (queued > 0) {
@@ -749,6 +757,7 @@ export class Agent {
 
   /** A queued output settled `events`: acknowledge those every output has delivered. */
   #settled(o: Output, events: readonly ChangeEvent[], delivered: boolean): void {
+    this.#work++;
     const done: number[] = [];
     for (const e of events) {
       const u = this.#unsettled.get(e.event.id);
@@ -832,6 +841,7 @@ export class Agent {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    this.#quiet?.stop();
     this.#redelivery.close();
     await this.#selfTest.stop();
     await this.#monitor.stop();
