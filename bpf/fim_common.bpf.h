@@ -229,6 +229,44 @@ static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bo
 	emit_inode_event(&key, op, nr);
 }
 
+/* Linux native AIO: io_submit(ctx, n, iocbpp) queued `n` requests, each a
+ * struct iocb in user memory; a PWRITE or PWRITEV request writes its fd with
+ * no write syscall. The first FIM_AIO_MAX requests are checked (unrolled:
+ * older verifiers refuse a loop around these calls); more in one call count
+ * as a drop, so user space rescans every watch. 32-bit callers are not
+ * mapped (their iocb pointers are 32-bit). */
+#define FIM_AIO_MAX 8
+#define FIM_IOCB_OPCODE_OFF 16 /* __u16 aio_lio_opcode */
+#define FIM_IOCB_FILDES_OFF 20 /* __u32 aio_fildes */
+#define FIM_IOCB_CMD_PWRITE 1
+#define FIM_IOCB_CMD_PWRITEV 8
+#ifndef FIM_AIO_SLOW_PATH
+#define FIM_AIO_SLOW_PATH 1
+#endif
+
+static __always_inline void on_io_submitted(long iocbpp, long n, __s32 nr, const bool fast)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < FIM_AIO_MAX; i++) {
+		__u64 cb = 0;
+		__u16 op = 0;
+		__u32 fd = 0;
+
+		if (i >= n)
+			return;
+		if (bpf_probe_read_user(&cb, sizeof(cb), (void *)(iocbpp + i * sizeof(__u64))) ||
+		    bpf_probe_read_user(&op, sizeof(op), (void *)(cb + FIM_IOCB_OPCODE_OFF)) ||
+		    bpf_probe_read_user(&fd, sizeof(fd), (void *)(cb + FIM_IOCB_FILDES_OFF)))
+			continue;
+		if (op == FIM_IOCB_CMD_PWRITE || op == FIM_IOCB_CMD_PWRITEV)
+			on_fd_modified(fd, FIM_OP_WRITE, nr, fast);
+	}
+	if (n > FIM_AIO_MAX)
+		stat_inc(FIM_STAT_DROPS);
+}
+
 /* Index of the last '/' in s->buf before index `end` (exclusive), or -1.
  * The scan stops at the first hit, and its result goes through map memory,
  * whose contents the verifier does not track: every exit of the loop then
@@ -489,6 +527,14 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 	case NR_ftruncate:
 	case NR_fallocate:
 		on_fd_modified(ARG0, FIM_OP_TRUNCATE, nr, fast);
+		break;
+	case NR_io_submit: /* ret: requests queued */
+		if (ret > 0 && (fast || FIM_AIO_SLOW_PATH))
+			on_io_submitted(ARG2, ret, nr, fast);
+		break;
+	case NR_ioctl: /* a reflink rewrites the fd's content without a write */
+		if ((__u32)ARG1 == FIM_FICLONE || (__u32)ARG1 == FIM_FICLONERANGE)
+			on_fd_modified(ARG0, FIM_OP_WRITE, nr, fast);
 		break;
 	case NR_sendfile64: /* out_fd is the first argument */
 		if (ret > 0)

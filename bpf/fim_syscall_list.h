@@ -31,6 +31,8 @@
 	X(unlinkat)     \
 	X(rmdir)        \
 	X(fallocate)    \
+	X(ioctl)        \
+	X(io_submit)    \
 	X(copy_file_range)\
 	X(fchmod)       \
 	X(fchown)       \

@@ -11,6 +11,9 @@
  * 6.2, or tracing programs refused); user space picks one with
  * bpf_program__set_autoload().
  */
+/* The raw_tp twin (kernels before tp_btf's fast path) leaves io_submit out:
+ * its one program is near older verifiers' budget. */
+#define FIM_AIO_SLOW_PATH 0
 #include "fim_common.bpf.h"
 
 SEC("tp_btf/sys_exit")

@@ -57,6 +57,8 @@ const OPTIONAL_SYSCALLS: Record<string, string> = {
   ftruncate: "ftruncate()",
   rmdir: "rmdir() of a watched directory",
   fallocate: "fallocate()",
+  ioctl: "ioctl(FICLONE, FICLONERANGE): a reflink into a watched file",
+  io_submit: "io_submit() writes (Linux native AIO, no write syscall)",
   sendfile64: "sendfile() into a watched file",
   splice: "splice() into a watched file",
   copy_file_range: "copy_file_range() into a watched file",

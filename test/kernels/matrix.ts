@@ -121,7 +121,9 @@ export async function runMatrix(kernels?: string[]): Promise<MatrixRow[]> {
       { command: guestCommand("test/kernels/guest_scenario.ts"), payload: guestPayload() },
       `${tmp}/initrd.cpio`,
     );
-    const results = await runImage(guests, image, "matrix");
+    // Four rows per guest under TCG: 5.10's verifier alone takes minutes per
+    // row on a busy machine (130 s per row seen), so a guest gets 15 minutes.
+    const results = await runImage(guests, image, "matrix", { timeoutSeconds: 900 });
     const rows = guests.flatMap((k, i) => guestRows(k, results[i]));
     return [...rows, ...await runHost()];
   } finally {
