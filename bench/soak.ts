@@ -40,6 +40,8 @@ const UNIT_ENV = Object.fromEntries(
 interface Sample {
   t: number;
   rssMiB: number;
+  /** Private anonymous memory (heaps, stacks): what a leak grows. */
+  anonMiB: number;
   fds: number;
   threads: number;
   cpuS: number;
@@ -53,9 +55,12 @@ function sample(pid: number, t0: number): Sample {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   let fds = 0;
   for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
+  const rollup = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+  const anonKiB = Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? NaN);
   return {
     t: Math.round((Date.now() - t0) / 1000),
     rssMiB: num("VmRSS") / 1024,
+    anonMiB: anonKiB / 1024,
     fds,
     threads: num("Threads"),
     cpuS: (Number(fields[11]) + Number(fields[12])) / HZ,
@@ -201,6 +206,18 @@ const body = [
         `${last.rssMiB.toFixed(0)} MiB`,
         `${((last.rssMiB / first.rssMiB - 1) * 100).toFixed(1)} %`,
       ],
+      ...(["anonMiB", "fileMiB"] as const).map((k) => {
+        const v = (x: Sample) => k === "anonMiB" ? x.anonMiB : x.rssMiB - x.anonMiB;
+        return [
+          k === "anonMiB"
+            ? "RSS: private anonymous (heaps, stacks)"
+            : "RSS: file-backed and shared (Deno's code, the ring buffer)",
+          `${v(first).toFixed(0)} MiB`,
+          `${Math.max(...samples.map(v)).toFixed(0)} MiB`,
+          `${v(last).toFixed(0)} MiB`,
+          `${((v(last) / v(first) - 1) * 100).toFixed(1)} %`,
+        ];
+      }),
       [
         "open fds",
         first.fds,
