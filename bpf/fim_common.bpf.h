@@ -240,8 +240,10 @@ static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bo
 #define FIM_IOCB_FILDES_OFF 20 /* __u32 aio_fildes */
 #define FIM_IOCB_CMD_PWRITE 1
 #define FIM_IOCB_CMD_PWRITEV 8
-#ifndef FIM_AIO_SLOW_PATH
-#define FIM_AIO_SLOW_PATH 1
+/* Whether the slow (probe-read) dispatch also handles io_submit and
+ * mprotect; the tracepoint object's raw_tp twin leaves them out. */
+#ifndef FIM_EXTRAS_SLOW_PATH
+#define FIM_EXTRAS_SLOW_PATH 1
 #endif
 
 static __always_inline void on_io_submitted(long iocbpp, long n, __s32 nr, const bool fast)
@@ -265,6 +267,49 @@ static __always_inline void on_io_submitted(long iocbpp, long n, __s32 nr, const
 	}
 	if (n > FIM_AIO_MAX)
 		stat_inc(FIM_STAT_DROPS);
+}
+
+/* mprotect(start, len, PROT_WRITE) made a mapping writable: when a VMA in
+ * the range maps a watched file shared, writes may follow without syscalls,
+ * as after mmap(PROT_WRITE, MAP_SHARED). The range is walked VMA by VMA
+ * (a successful mprotect covers only mapped pages, so they are contiguous),
+ * up to FIM_MPROTECT_VMAS of them; bpf_find_vma needs 5.17. */
+#define FIM_MPROTECT_VMAS 4
+
+struct fim_vma_walk {
+	__u64 next;
+	__s32 nr;
+};
+
+static long fim_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct fim_vma_walk *w = data;
+	struct file *f = BPF_CORE_READ(vma, vm_file);
+	struct fim_key key;
+
+	w->next = BPF_CORE_READ(vma, vm_end);
+	if (!f || !(BPF_CORE_READ(vma, vm_flags) & FIM_VM_SHARED))
+		return 0;
+	file_key(f, &key);
+	if (bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, FIM_OP_MMAP_WRITE, w->nr);
+	return 0;
+}
+
+static __always_inline void on_mprotect_write(__u64 start, __u64 len, __s32 nr)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fim_vma_walk w = { .next = start, .nr = nr };
+	__u64 end = start + len;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < FIM_MPROTECT_VMAS; i++) {
+		if (w.next >= end)
+			return;
+		if (bpf_find_vma(task, w.next, fim_vma_cb, &w, 0))
+			return;
+	}
 }
 
 /* Index of the last '/' in s->buf before index `end` (exclusive), or -1.
@@ -528,8 +573,13 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 	case NR_fallocate:
 		on_fd_modified(ARG0, FIM_OP_TRUNCATE, nr, fast);
 		break;
+	case NR_mprotect: /* (start, len, prot) */
+	case NR_pkey_mprotect:
+		if ((fast || FIM_EXTRAS_SLOW_PATH) && (ARG2 & FIM_PROT_WRITE))
+			on_mprotect_write(ARG0, ARG1, nr);
+		break;
 	case NR_io_submit: /* ret: requests queued */
-		if (ret > 0 && (fast || FIM_AIO_SLOW_PATH))
+		if (ret > 0 && (fast || FIM_EXTRAS_SLOW_PATH))
 			on_io_submitted(ARG2, ret, nr, fast);
 		break;
 	case NR_ioctl: /* a reflink rewrites the fd's content without a write */

@@ -33,6 +33,8 @@
 	X(fallocate)    \
 	X(ioctl)        \
 	X(io_submit)    \
+	X(mprotect)     \
+	X(pkey_mprotect)\
 	X(copy_file_range)\
 	X(fchmod)       \
 	X(fchown)       \

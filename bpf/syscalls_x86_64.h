@@ -5,7 +5,9 @@
 
 #define NR_write 1
 #define NR_open 2
+#define NR_mprotect 10
 #define NR_ioctl 16
+#define NR_pkey_mprotect 329
 #define NR_io_submit 209
 #define NR_pwrite64 18
 #define NR_writev 20
@@ -77,5 +79,7 @@
 /* mmap prot and flags (include/uapi/asm-generic/mman-common.h) */
 #define FIM_PROT_WRITE 0x2
 #define FIM_MAP_SHARED 0x1
+/* vm_area_struct.vm_flags (include/linux/mm.h) */
+#define FIM_VM_SHARED 0x8
 
 #endif

@@ -10,45 +10,26 @@
 import { assert } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { buildProgram, missedLive } from "./inode/fixtures.ts";
 
 Deno.test("io_submit(IOCB_CMD_PWRITE) into a watched file is reported: live with its process, or by the rescan past 8 requests", async () => {
   await using dir = await tempDir();
-  const bin = `${dir.path}/aio_write`;
-  const cc = await run([
-    "gcc",
-    "-O2",
-    "-o",
-    bin,
-    new URL("./inode/aio_write.c", import.meta.url).pathname,
-  ]);
-  assert(cc.code === 0, cc.stderr);
+  const bin = await buildProgram(dir.path, "aio_write");
   const live = `${dir.path}/live.conf`;
   const many = `${dir.path}/many.conf`;
   for (const f of [live, many]) await Deno.writeTextFile(f, "original\n");
   const out = new CaptureOutput();
   const agent = await Agent.start({ watches: watchesForPaths([live, many]), outputs: [out] });
   const problems: string[] = [];
-  const seen = (f: string) =>
-    JSON.stringify(out.changes(f).map((e) => [e.event.action, e.event.reason, e.process?.name]));
   try {
     let r = await run([bin, live, "1"]);
     assert(r.code === 0, r.stderr);
-    const named = await waitFor(
-      () =>
-        out.changes(live).some((e) =>
-          e.event.action === "modified" && e.process?.pid === r.pid &&
-          e.event.reason?.startsWith("live")
-        ),
-      3000,
-    );
-    if (!named) problems.push(`1 request: ${seen(live)}`);
+    const got = await missedLive(out, live, r.pid);
+    if (got !== undefined) problems.push(`1 request: ${got}`);
     r = await run([bin, many, "12"]);
     assert(r.code === 0, r.stderr);
-    const found = await waitFor(
-      () => out.changes(many).some((e) => e.event.action === "modified"),
-      3000,
-    );
-    if (!found) problems.push(`12 requests: ${seen(many)}`);
+    const found = await waitFor(() => out.changes(many).some((e) => e.event.action === "modified"));
+    if (!found) problems.push(`12 requests: nothing reported`);
   } finally {
     await agent.stop();
   }

@@ -7,13 +7,8 @@
  */
 import { assert } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
-
-async function must(cmd: string[]): Promise<string> {
-  const r = await run(cmd);
-  assert(r.code === 0, `${cmd.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+import { CaptureOutput, run, tempDir } from "./helpers.ts";
+import { missedLive, mountBtrfs } from "./inode/fixtures.ts";
 
 /** Python that clones argv[2] into argv[1] (opened O_WRONLY, no O_TRUNC) with the named ioctl. */
 const CLONE = `
@@ -31,13 +26,7 @@ Deno.test("ioctl(FICLONE) and ioctl(FICLONERANGE) into a watched file on btrfs a
   const d = dir.path;
   const undo: string[][] = [];
   try {
-    await must(["truncate", "-s", "160M", `${d}/btrfs.img`]);
-    await must(["mkfs.btrfs", "-q", `${d}/btrfs.img`]);
-    const loop = await must(["losetup", "-f", "--show", `${d}/btrfs.img`]);
-    undo.unshift(["losetup", "-d", loop]);
-    await Deno.mkdir(`${d}/bt`);
-    await must(["mount", loop, `${d}/bt`]);
-    undo.unshift(["umount", `${d}/bt`]);
+    await mountBtrfs(d, undo);
     const evil = `${d}/bt/evil`;
     await Deno.writeTextFile(evil, "root::0:0:root:/root:/bin/bash\n".repeat(200));
     const targets = { FICLONE: `${d}/bt/clone.conf`, FICLONERANGE: `${d}/bt/range.conf` };
@@ -52,21 +41,8 @@ Deno.test("ioctl(FICLONE) and ioctl(FICLONERANGE) into a watched file on btrfs a
       for (const [how, f] of Object.entries(targets)) {
         const c = await run(["python3", "-c", CLONE, f, evil, how]);
         assert(c.code === 0, `${how}: ${c.stderr}`);
-        const seen = await waitFor(
-          () =>
-            out.changes(f).some((e) =>
-              e.event.action === "modified" && e.process?.pid === c.pid &&
-              e.event.reason?.startsWith("live")
-            ),
-          3000,
-        );
-        if (!seen) {
-          missed.push(
-            `${how}: ${
-              JSON.stringify(out.changes(f).map((e) => [e.event.action, e.event.reason]))
-            }`,
-          );
-        }
+        const got = await missedLive(out, f, c.pid);
+        if (got !== undefined) missed.push(`${how}: ${got}`);
       }
     } finally {
       await agent.stop();
