@@ -8,6 +8,10 @@
  *
  *   sudo deno run -A bench/soak.ts [--minutes 10]
  *
+ * The agent runs with the `Environment=` of the shipped systemd unit, and
+ * the last sample is taken 30 s after the load and the drain (the agent
+ * gives memory back once a burst is over: src/agent/quiet_give_back.ts).
+ *
  * Writes bench/results/soak.md and the README's soak section.
  *
  * @module
@@ -22,10 +26,22 @@ const { values } = parseArgs({ args: Deno.args, options: { minutes: { type: "str
 const LOAD_MS = Number(values.minutes ?? 10) * 60_000;
 const OUTAGE_MS = Math.min(60_000, LOAD_MS / 4);
 const SAMPLE_MS = 10_000;
+/** How long the agent is left idle after the load and the drain before the last sample. */
+const QUIET_MS = 30_000;
+/** The `Environment=` settings of the shipped systemd unit: the agent runs as it would there. */
+const UNIT_ENV = Object.fromEntries(
+  [
+    ...Deno.readTextFileSync(`${ROOT}deploy/systemd/bpfink.service`).matchAll(
+      /^Environment=(\w+)=(.*)$/gm,
+    ),
+  ].map((m) => [m[1], m[2]]),
+);
 
 interface Sample {
   t: number;
   rssMiB: number;
+  /** Private anonymous memory (heaps, stacks): what a leak grows. */
+  anonMiB: number;
   fds: number;
   threads: number;
   cpuS: number;
@@ -39,9 +55,12 @@ function sample(pid: number, t0: number): Sample {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   let fds = 0;
   for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
+  const rollup = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+  const anonKiB = Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? NaN);
   return {
     t: Math.round((Date.now() - t0) / 1000),
     rssMiB: num("VmRSS") / 1024,
+    anonMiB: anonKiB / 1024,
     fds,
     threads: num("Threads"),
     cpuS: (Number(fields[11]) + Number(fields[12])) / HZ,
@@ -85,6 +104,8 @@ await Deno.writeTextFile(
 const child = new Deno.Command(DENO, {
   args: ["run", "-A", "--quiet", "src/main.ts", "run", "--config", config],
   cwd: ROOT,
+  // The shipped unit's environment (deploy/systemd/bpfink.service).
+  env: UNIT_ENV,
   stdin: "null",
   stdout: "piped",
   stderr: "piped",
@@ -154,7 +175,8 @@ const drainEnd = Date.now() + 5 * 60_000;
 while (Date.now() < drainEnd && [...emitted].some((id) => !delivered.has(id))) {
   await new Promise((r) => setTimeout(r, 1000));
 }
-await new Promise((r) => setTimeout(r, SAMPLE_MS));
+// Then quiet: what the agent holds after the load, not during its last deliveries.
+await new Promise((r) => setTimeout(r, QUIET_MS));
 clearInterval(sampler);
 const last = sample(child.pid, t0);
 samples.push(last);
@@ -175,7 +197,7 @@ const body = [
   } s in the middle`,
   "",
   table(
-    ["", "at start", "peak", "at the end (load over, drained)", "growth"],
+    ["", "at start", "peak", `${QUIET_MS / 1000} s after the load (drained)`, "growth"],
     [
       [
         "RSS",
@@ -184,6 +206,18 @@ const body = [
         `${last.rssMiB.toFixed(0)} MiB`,
         `${((last.rssMiB / first.rssMiB - 1) * 100).toFixed(1)} %`,
       ],
+      ...(["anonMiB", "fileMiB"] as const).map((k) => {
+        const v = (x: Sample) => k === "anonMiB" ? x.anonMiB : x.rssMiB - x.anonMiB;
+        return [
+          k === "anonMiB"
+            ? "RSS: private anonymous (heaps, stacks)"
+            : "RSS: file-backed and shared (Deno's code, the ring buffer)",
+          `${v(first).toFixed(0)} MiB`,
+          `${Math.max(...samples.map(v)).toFixed(0)} MiB`,
+          `${v(last).toFixed(0)} MiB`,
+          `${((v(last) / v(first) - 1) * 100).toFixed(1)} %`,
+        ];
+      }),
       [
         "open fds",
         first.fds,
@@ -221,7 +255,10 @@ const body = [
     ]],
   ),
   "",
-  `Exit status ${status.code}; ${samples.length} samples every ${SAMPLE_MS / 1000} s.`,
+  `Exit status ${status.code}; ${samples.length} samples every ${SAMPLE_MS / 1000} s. ` +
+  `The agent ran with the shipped unit's environment (${
+    Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`).join(" ") || "none"
+  }).`,
 ].join("\n");
 await writeGenerated(
   "soak",

@@ -71,11 +71,13 @@ Deno.test("deploy/systemd/bpfink.service: the hardening settings", async () => {
         "LockPersonality",
         "MemoryDenyWriteExecute",
         "Restart",
+        "Environment",
       ].includes(k)
     )),
     {
       ExecStart: "/usr/local/bin/bpfink run --config /etc/bpfink/config.yaml",
       Restart: "on-failure",
+      Environment: "MALLOC_ARENA_MAX=2",
       CapabilityBoundingSet: caps,
       AmbientCapabilities: caps,
       NoNewPrivileges: "yes",

@@ -32,6 +32,7 @@ import { LivePath } from "./live_path.ts";
 import { holdBpfStats, type OpenedKernel, openKernel } from "./open_kernel.ts";
 import { type OpenedStore, openStore } from "./open_store.ts";
 import { preflight } from "./preflight.ts";
+import { QuietGiveBack } from "./quiet_give_back.ts";
 import { SelfTest, type SelfTestFindings } from "./self_test.ts";
 import { startRecord } from "./start_record.ts";
 import { selfTestFailedEvent, storeEvents } from "./store_events.ts";
@@ -56,6 +57,9 @@ export class Agent {
   readonly #drops: DropWatch;
   readonly #heartbeat: Heartbeat;
   #bpfStats?: RunTimeStats;
+  /** Kernel events so far: moves while the agent works. */
+  #work = 0;
+  #quiet?: QuietGiveBack;
   #stopped = false;
 
   private constructor(
@@ -75,7 +79,10 @@ export class Agent {
     this.trials = trials;
     this.libbpf = `${lib.path} (libbpf ${lib.version})`;
     const delivery = this.#delivery = new Delivery(opts.outputs, store);
-    const tap = (e: FimEvent) => this.#selfTest.tap(e);
+    const tap = (e: FimEvent) => {
+      this.#work++;
+      return this.#selfTest.tap(e);
+    };
     const parts = { kernel, store, delivery, key, hostname, tap };
     const live = this.#live = new LivePath({ ...opts, ...parts });
     const watch = this.watch = live.watch;
@@ -136,6 +143,8 @@ export class Agent {
     // idling needs a fraction of it. Before the start record: whoever waits for it (a
     // supervisor, a test sending SIGINT) finds the agent ready for signals.
     giveBackMemory();
+    // From now on, memory that a burst of events grew is given back once it is over.
+    agent.#quiet = new QuietGiveBack({ activity: () => agent.#work });
     // Through delivery: an output that drops the start record gets it again (redelivery.ts).
     const { hostname, libbpf, watch } = agent;
     const started = startRecord({ release: facts.release, kernel, watch, libbpf, hostname });
@@ -187,6 +196,7 @@ export class Agent {
     this.#stopped = true;
     this.#drops.stop();
     this.#heartbeat.stop();
+    this.#quiet?.stop();
     this.#delivery.stopRetrying();
     await this.#selfTest.stop();
     await this.#live.stop();

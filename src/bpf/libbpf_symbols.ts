@@ -43,17 +43,24 @@ export const LIBBPF_SYMBOLS = {
   bpf_map_get_next_key: { parameters: ["i32", "pointer", "buffer"], result: "i32" },
 
   ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
-  ring_buffer__poll: { parameters: ["pointer", "i32"], result: "i32", nonblocking: true },
+  ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
   ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
   ring_buffer__free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** libc pieces libbpf's API needs around it: errno and va_list formatting. */
+/**
+ * libc pieces libbpf's API needs around it: errno, va_list formatting, and
+ * waiting for the ring buffer (poll on its epoll fd, with an eventfd to wake
+ * the wait on close).
+ */
 export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
   strerror_r: { parameters: ["i32", "buffer", "usize"], result: "pointer" },
   close: { parameters: ["i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened libbpf. */

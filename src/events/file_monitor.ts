@@ -550,7 +550,10 @@ export class FileMonitor {
     unattributed?: string,
   ): Promise<void> {
     const entry = this.watch.get(path);
-    if (!entry) return;
+    if (!entry) {
+      this.#fresh.delete(path);
+      return;
+    }
     if (entry.awaitingBaseline) {
       // The first baseline has not read it yet: compare against that read, never
       // against nothing (which would say "created" for a file that existed).
@@ -597,7 +600,16 @@ export class FileMonitor {
     if (entry.kind === "dir" && !entry.shallow && after) {
       this.markDirty(path, undefined, reason);
     }
-    if (!action) return;
+    if (!action) {
+      // Found by listing its directory, and gone before it was read: nothing to report,
+      // and nothing to keep (kept, it would be re-read at each listing of its directory,
+      // and short-lived files would pile up in the tree and the kernel's name map).
+      if (!before && !after && entry.path !== entry.root && this.watch.inWatchedDir(path)) {
+        for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
+        this.watch.remove(path);
+      }
+      return;
+    }
     // A file found by expanding a directory is dropped once deleted; a configured
     // path stays watched by name, so its re-creation is reported.
     if (action === "deleted" && entry.path !== entry.root) {
