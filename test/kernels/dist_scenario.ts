@@ -155,7 +155,8 @@ export function parseDistRows(text: string, release: string): GuestRow[] {
       status: pass ? "pass" : "fail",
       chosen,
       alternate: chosen ? alternateUsed(chosen, b.programs) : undefined,
-      lost: Array.isArray(b.coverage_lost) ? b.coverage_lost.map(String) : undefined,
+      // One loss per kind (kprobe's entry and exit programs lose the same syscall).
+      lost: Array.isArray(b.coverage_lost) ? [...new Set(b.coverage_lost.map(String))] : undefined,
       libbpf: typeof b.libbpf === "string" ? b.libbpf : undefined,
       reason: pass ? undefined : failure(p),
       seconds: p.begin !== undefined && p.end !== undefined ? p.end - p.begin : 0,
