@@ -183,7 +183,7 @@ static __noinline int fim_place_in_tree(struct path_scratch *s, struct fim_key *
  * FIM_TREE_DEPTH levels below a tree-watched directory: a directory made
  * since user space last listed, where a process works by dirfd or cwd
  * (mkdir -p, cp -r, tar). The walk stops at the first directory the watch
- * map knows. Unrolled: no back-edge around a call. */
+ * map knows as a directory. Unrolled: no back-edge around a call. */
 static __noinline int fim_under_tree(struct dentry *d)
 {
 	struct fim_key key = {};
@@ -205,7 +205,10 @@ static __noinline int fim_under_tree(struct dentry *d)
 		key.ino = BPF_CORE_READ(inode, i_ino);
 		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 		w = bpf_map_lookup_elem(&watched, &key);
-		if (w)
+		/* A new directory may reuse the inode number of a watched file
+		 * just deleted (its entry not yet gone): only a directory watch
+		 * ends the walk. */
+		if (w && (*w & FIM_WATCH_DIR))
 			return (*w & FIM_WATCH_TREE) ? 1 : 0;
 		d = parent;
 	}

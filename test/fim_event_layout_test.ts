@@ -3,12 +3,31 @@
  * compiler lays it out (x86_64 and the BPF target agree for these types).
  */
 import { assertEquals } from "./assert.ts";
-import { FIM_EVENT_LAYOUT, FIM_NAME_LEN } from "../src/bpf/fim_event.ts";
+import {
+  FIM_DEV_MOUNT,
+  FIM_DEV_UNPLACED,
+  FIM_EVENT_LAYOUT,
+  FIM_NAME_LEN,
+  FimOp,
+  FimWatch,
+} from "../src/bpf/fim_event.ts";
 import { run, tempDir } from "./helpers.ts";
 
 Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async () => {
   await using dir = await tempDir();
   const fields = Object.keys(FIM_EVENT_LAYOUT).filter((f) => f !== "size");
+  // Constants both sides use: every op, the watch map's flags, the dev markers.
+  const upper = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  const enumEntries = (e: Record<string, string | number>, prefix: string) =>
+    Object.entries(e).filter(([, v]) => typeof v === "number").map(([k, v]) =>
+      [`${prefix}${upper(k)}`, v as number] as const
+    );
+  const constants: (readonly [string, number])[] = [
+    ...enumEntries(FimOp, "FIM_OP_"),
+    ...enumEntries(FimWatch, "FIM_WATCH_"),
+    ["FIM_DEV_UNPLACED", FIM_DEV_UNPLACED],
+    ["FIM_DEV_MOUNT", FIM_DEV_MOUNT],
+  ];
   const src = `#include <stdio.h>
 #include <stddef.h>
 #include <linux/types.h>
@@ -18,6 +37,7 @@ ${fields.map((f) => `  printf("${f} %zu\\n", offsetof(struct fim_event, ${f}));`
   printf("size %zu\\n", sizeof(struct fim_event));
   printf("name_len_max %d\\n", FIM_NAME_LEN);
   printf("key_size %zu\\n", sizeof(struct fim_key));
+${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
   return 0;
 }
 `;
@@ -31,8 +51,10 @@ ${fields.map((f) => `  printf("${f} %zu\\n", offsetof(struct fim_event, ${f}));`
       return [k, Number(v)];
     }),
   );
-  const { name_len_max, key_size, ...offsets } = got;
+  const { name_len_max, key_size, ...rest } = got;
+  const offsets = Object.fromEntries(Object.entries(rest).filter(([k]) => !k.startsWith("FIM_")));
   assertEquals(offsets, { ...FIM_EVENT_LAYOUT });
+  for (const [c, v] of constants) assertEquals(got[c], v, `${c} differs between C and TypeScript`);
   assertEquals(name_len_max, FIM_NAME_LEN);
   assertEquals(key_size, 16);
 });

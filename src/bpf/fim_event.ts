@@ -1,7 +1,8 @@
 /**
- * Decodes `struct fim_event` (bpf/fim_event.h) from ring buffer bytes. The
- * offsets are defined once, here; test/fim_event_layout_test.ts checks them
- * against bpf/fim_event.h compiled by the C compiler.
+ * Decodes `struct fim_event` from ring buffer bytes. bpf/fim_event.h is the
+ * source of truth; this file mirrors its offsets and constants, and
+ * test/fim_event_layout_test.ts checks the mirror against the header compiled
+ * by the C compiler.
  *
  * @module
  */
@@ -24,6 +25,19 @@ export enum FimOp {
   PathXattr = 13,
   NewEntry = 14,
   Mount = 15,
+}
+
+/** Value flags of the kernel's watch map (`FIM_WATCH_*` in bpf/fim_event.h). */
+export enum FimWatch {
+  /** A watched file inode. */
+  File = 1,
+  /** A watched directory inode (its entries are reported by name). */
+  Dir = 2,
+  /**
+   * A recursively watched directory: a path through its subdirectories that
+   * the kernel does not know yet is placed on it (bpf/fim_dir_match.bpf.h).
+   */
+  Tree = 4,
 }
 
 /** dev of events about no inode: a path the kernel could not place (ino = basename hash). */

@@ -12,7 +12,7 @@ import { formatProblems, loadConfig } from "../config/load_config.ts";
 import { attributeChanges } from "../consumers/generic.ts";
 import { classify } from "../events/file_monitor.ts";
 import type { FileAction } from "../events/file_change.ts";
-import { shown } from "../semantics/semantic_change.ts";
+import { shown } from "../consumers/semantic_change.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { readFileState } from "../watch/file_state.ts";
 import { resolveTargets } from "../watch/watch_targets.ts";

@@ -11,7 +11,7 @@
 import { loadConfig } from "../config/load_config.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import { openHistoryDb } from "../outputs/event_history.ts";
-import { shown } from "../semantics/semantic_change.ts";
+import { shown } from "../consumers/semantic_change.ts";
 import { daemonDatabase } from "./events_command.ts";
 
 /** Options of `bpfink status`. */

@@ -104,6 +104,8 @@ export class ChangePipeline {
       gid: state.gid,
       mtimeMs: state.mtimeMs,
       ctimeMs: state.ctimeMs,
+      mtimeNs: state.mtimeNs,
+      ctimeNs: state.ctimeNs,
       nlink: state.nlink,
       sha256: state.sha256,
       snapshot,

@@ -8,7 +8,7 @@
 import { basename } from "node:path";
 import type { SemanticEvent } from "./consumer.ts";
 import type { Consumer, ConsumerContext } from "./consumer.ts";
-import type { ParseResult } from "../parsers/parse_result.ts";
+import type { ParseResult } from "./parse_result.ts";
 import { reportErrors } from "./report_errors.ts";
 
 /** One of the two files. */

@@ -7,12 +7,12 @@
  */
 import { basename, dirname } from "node:path";
 import type { ConsumerName } from "../config/config_types.ts";
-import { accessConsumer } from "./access_consumer.ts";
+import { accessConsumer } from "./access/access_consumer.ts";
 import type { Consumer } from "./consumer.ts";
-import { groupsConsumer } from "./groups_consumer.ts";
-import { sudoersConsumer } from "./sudoers_consumer.ts";
-import { sudoSkipsInDir } from "../parsers/sudoers.ts";
-import { usersConsumer } from "./users_consumer.ts";
+import { groupsConsumer } from "./groups/groups_consumer.ts";
+import { sudoersConsumer } from "./sudoers/sudoers_consumer.ts";
+import { sudoSkipsInDir } from "./sudoers/sudoers.ts";
+import { usersConsumer } from "./users/users_consumer.ts";
 
 const BY_NAME: Record<string, ConsumerName> = {
   passwd: "users",

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ParseError } from "../parsers/parse_result.ts";
+import type { ParseError } from "./parse_result.ts";
 import type { ConsumerContext } from "./consumer.ts";
 
 /** At most this many lines are reported per parse; the rest are counted. */

@@ -1,9 +1,11 @@
 /**
  * The line diff the generic consumer attaches to a `modified` event: lines
- * added and removed between two stored snapshots, capped for output.
+ * added and removed between two stored snapshots, in order (Myers, see
+ * consumers/line_diff.ts), capped for output.
  *
  * @module
  */
+import { diffLineLists } from "./line_diff.ts";
 
 /** Lines shown at most per side. */
 export const MAX_DIFF_LINES = 200;
@@ -23,33 +25,23 @@ function linesOf(snap: unknown): string[] | undefined {
 }
 
 /**
- * Added and removed lines between two `{ lines }` snapshots, as multisets (a
- * moved line is not a change). Undefined when either side has no lines.
+ * Added and removed lines between two `{ lines }` snapshots, in order: a line
+ * moved elsewhere is removed and added (order can be meaning, e.g. in a
+ * first-match rule file). Undefined when either side has no lines or the
+ * files are too large to diff.
  */
 export function textLineDiff(before: unknown, after: unknown): TextDiff | undefined {
   const a = linesOf(before);
   const b = linesOf(after);
   if (!a || !b) return undefined;
-  const count = new Map<string, number>();
-  for (const l of a) count.set(l, (count.get(l) ?? 0) + 1);
-  const added: string[] = [];
-  for (const l of b) {
-    const n = count.get(l) ?? 0;
-    if (n > 0) count.set(l, n - 1);
-    else added.push(l);
-  }
-  const removed: string[] = [];
-  for (const l of a) {
-    const n = count.get(l) ?? 0;
-    if (n > 0) {
-      removed.push(l);
-      count.set(l, n - 1);
-    }
-  }
-  const truncated = added.length > MAX_DIFF_LINES || removed.length > MAX_DIFF_LINES;
+  const d = diffLineLists(a, b, {
+    maxShown: MAX_DIFF_LINES,
+    maxLineChars: Number.MAX_SAFE_INTEGER,
+  });
+  if (d.status !== "diff") return undefined;
   return {
-    added: added.slice(0, MAX_DIFF_LINES),
-    removed: removed.slice(0, MAX_DIFF_LINES),
-    ...(truncated ? { truncated } : {}),
+    added: d.added.map((l) => l.text),
+    removed: d.removed.map((l) => l.text),
+    ...(d.truncated ? { truncated: true } : {}),
   };
 }

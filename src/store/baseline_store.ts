@@ -22,6 +22,7 @@ import {
 } from "./trusted_file.ts";
 import type { ChangeEvent } from "../events/change_event.ts";
 import type { FileState } from "../watch/file_state.ts";
+import { decodePathBytes, pathBytes } from "../watch/path_bytes.ts";
 
 /** What bpfink remembers about one path. */
 export interface BaselineRecord {
@@ -35,6 +36,9 @@ export interface BaselineRecord {
   gid: number;
   mtimeMs: number;
   ctimeMs?: number;
+  /** Nanosecond timestamps (stored as decimal text), when known. */
+  mtimeNs?: bigint;
+  ctimeNs?: bigint;
   nlink?: number;
   sha256?: string;
   /** The consumer's parsed view (secrets fingerprinted), JSON. */
@@ -72,6 +76,8 @@ export interface OutboxEntry {
   event: ChangeEvent;
 }
 
+/* `path` holds the path's exact bytes (a BLOB, see path_bytes.ts): a name
+ * that is not UTF-8 must not collide with another once stored. */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS baseline (
   path TEXT PRIMARY KEY,
@@ -87,7 +93,9 @@ CREATE TABLE IF NOT EXISTS baseline (
   nlink INTEGER,
   sha256 TEXT,
   snapshot TEXT,
-  updated_at TEXT NOT NULL
+  updated_at TEXT NOT NULL,
+  mtime_ns TEXT,
+  ctime_ns TEXT
 );
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -97,7 +105,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 interface Row {
-  path: string;
+  path: Uint8Array;
   consumer: string;
   dev: number;
   ino: string;
@@ -110,6 +118,8 @@ interface Row {
   nlink: number | null;
   sha256: string | null;
   snapshot: string | null;
+  mtime_ns?: string | null;
+  ctime_ns?: string | null;
 }
 
 /** The baseline database. */
@@ -137,12 +147,13 @@ export class BaselineStore {
     this.#get = db.prepare("SELECT * FROM baseline WHERE path = ?");
     this.#put = db.prepare(
       `INSERT INTO baseline (path, consumer, dev, ino, size, mode, uid, gid, mtime_ms, ctime_ms, nlink, sha256,
-         snapshot, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         snapshot, updated_at, mtime_ns, ctime_ns)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET consumer=excluded.consumer, dev=excluded.dev, ino=excluded.ino,
          size=excluded.size, mode=excluded.mode, uid=excluded.uid, gid=excluded.gid, mtime_ms=excluded.mtime_ms,
          ctime_ms=excluded.ctime_ms, nlink=excluded.nlink,
-         sha256=excluded.sha256, snapshot=excluded.snapshot, updated_at=excluded.updated_at`,
+         sha256=excluded.sha256, snapshot=excluded.snapshot, updated_at=excluded.updated_at,
+         mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns`,
     );
     this.#del = db.prepare("DELETE FROM baseline WHERE path = ?");
     this.#enqueue = db.prepare("INSERT INTO outbox (event) VALUES (?)");
@@ -185,15 +196,15 @@ export class BaselineStore {
   /** The record for `path`. */
   get(path: string): BaselineRecord | undefined {
     if (this.#behind.has(path)) return this.#behind.get(path);
-    const r = this.#get.get(path) as Row | undefined;
+    const r = this.#get.get(pathBytes(path)) as Row | undefined;
     return r ? fromRow(r) : undefined;
   }
 
   /** Every recorded path. */
   paths(): string[] {
     const stored = (this.#db.prepare("SELECT path FROM baseline ORDER BY path").all() as {
-      path: string;
-    }[]).map((r) => r.path);
+      path: Uint8Array;
+    }[]).map((r) => decodePathBytes(r.path));
     if (!this.#behind.size) return stored;
     const all = new Set(stored);
     for (const [p, rec] of this.#behind) rec ? all.add(p) : all.delete(p);
@@ -243,10 +254,10 @@ export class BaselineStore {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       for (const [path, rec] of updates) {
-        if (!rec) this.#del.run(path);
+        if (!rec) this.#del.run(pathBytes(path));
         else {
           this.#put.run(
-            path,
+            pathBytes(path),
             rec.consumer,
             rec.dev,
             rec.ino,
@@ -260,6 +271,8 @@ export class BaselineStore {
             rec.sha256 ?? null,
             rec.snapshot === undefined ? null : JSON.stringify(rec.snapshot),
             now,
+            rec.mtimeNs === undefined ? null : String(rec.mtimeNs),
+            rec.ctimeNs === undefined ? null : String(rec.ctimeNs),
           );
         }
       }
@@ -427,11 +440,27 @@ function openChecked(path: string): DatabaseSync {
     const verdict = check ? Object.values(check)[0] : "ok";
     if (verdict !== "ok") throw new Error(`database disk image is malformed (${verdict})`);
     db.exec(SCHEMA);
+    migrate(db);
     return db;
   } catch (e) {
     db.close();
     throw e;
   }
+}
+
+/**
+ * Brings a database of an older bpfink up to date: nanosecond timestamp
+ * columns, and paths stored as their bytes (older versions stored text, whose
+ * bytes are the same for every name that is UTF-8; others were lost then).
+ */
+function migrate(db: DatabaseSync): void {
+  const cols = new Set(
+    (db.prepare("PRAGMA table_info(baseline)").all() as { name: string }[]).map((c) => c.name),
+  );
+  for (const c of ["mtime_ns", "ctime_ns"]) {
+    if (!cols.has(c)) db.exec(`ALTER TABLE baseline ADD COLUMN ${c} TEXT`);
+  }
+  db.exec("UPDATE baseline SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'");
 }
 
 /** Whether SQLite said the file is not a sound database. */
@@ -456,7 +485,7 @@ function moveAside(path: string): string {
 
 function fromRow(r: Row): BaselineRecord {
   return {
-    path: r.path,
+    path: decodePathBytes(r.path),
     consumer: r.consumer,
     dev: r.dev,
     ino: r.ino,
@@ -469,6 +498,8 @@ function fromRow(r: Row): BaselineRecord {
     nlink: r.nlink ?? undefined,
     sha256: r.sha256 ?? undefined,
     snapshot: r.snapshot === null ? undefined : JSON.parse(r.snapshot),
+    mtimeNs: r.mtime_ns ? BigInt(r.mtime_ns) : undefined,
+    ctimeNs: r.ctime_ns ? BigInt(r.ctime_ns) : undefined,
   };
 }
 
@@ -482,6 +513,8 @@ export function stateOfRecord(r: BaselineRecord): FileState {
     gid: r.gid,
     mtimeMs: r.mtimeMs,
     ctimeMs: r.ctimeMs,
+    mtimeNs: r.mtimeNs,
+    ctimeNs: r.ctimeNs,
     nlink: r.nlink,
     sha256: r.sha256,
   };

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { FimWatch } from "../bpf/fim_event.ts";
 import { basename, dirname } from "node:path";
 import type { FileState } from "./file_state.ts";
 import { type EntryType, listDir } from "./native_fs.ts";
@@ -18,17 +19,6 @@ export interface KernelWatchTable extends KernelNameTable {
   watchInode(id: InodeId, flags: number): void;
   unwatchInode(id: InodeId): void;
 }
-
-/** Kernel flags for a watched inode. */
-export const WATCH_FILE = 1;
-/** Kernel flags for a watched directory inode. */
-export const WATCH_DIR = 2;
-/**
- * Kernel flag of a recursively watched directory: a path through its
- * subdirectories that the kernel does not know yet is placed on it
- * (bpf/fim_dir_match.bpf.h, fim_place_in_tree).
- */
-export const WATCH_TREE = 4;
 
 /** One watched path. */
 export interface WatchEntry {
@@ -343,8 +333,8 @@ export class WatchSet {
     let flags = 0;
     for (const p of this.#byInode.get(inodeKeyString(id)) ?? []) {
       const e = this.#byPath.get(p);
-      flags |= e?.kind === "dir" && !e.shallow ? WATCH_DIR : WATCH_FILE;
-      if (e?.kind === "dir" && e.recursive) flags |= WATCH_TREE;
+      flags |= e?.kind === "dir" && !e.shallow ? FimWatch.Dir : FimWatch.File;
+      if (e?.kind === "dir" && e.recursive) flags |= FimWatch.Tree;
     }
     return flags;
   }

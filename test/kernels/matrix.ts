@@ -33,7 +33,8 @@ export interface MatrixRow {
 
 /**
  * Per guest: boot, then four starts of the file (each unpacks the runtime) and the scenario,
- * under software emulation on a shared machine. About 3 minutes when it is quiet.
+ * under software emulation on a shared machine: 3 to 6 minutes seen; 5.10's verifier alone
+ * has taken 130 s per row on a busy machine. So a guest gets 15 minutes.
  */
 const GUEST_TIMEOUT_SECONDS = 900;
 

@@ -1,0 +1,26 @@
+/**
+ * The access consumer: pam_access's access.conf.
+ *
+ * @module
+ */
+import { type AccessRule, parseAccessConf } from "./access_conf.ts";
+import { diffAccess } from "./access_diff.ts";
+import type { Consumer, ConsumerContext } from "../consumer.ts";
+import { reportErrors } from "../report_errors.ts";
+
+/** access.conf. */
+export const accessConsumer: Consumer = {
+  name: "access",
+  snapshot(path: string, text: string, ctx: ConsumerContext): AccessRule[] {
+    const r = parseAccessConf(text);
+    reportErrors(path, r.errors, ctx);
+    return r.entries;
+  },
+  diff(path: string, before: unknown, after: unknown) {
+    return diffAccess(
+      (before as AccessRule[] | undefined) ?? [],
+      (after as AccessRule[] | undefined) ?? [],
+      path,
+    );
+  },
+};

@@ -1,0 +1,367 @@
+/**
+ * Fuzzing the parsers and differs (their input is attacker-controlled):
+ * random bytes and byte-level mutations of realistic files (deleted,
+ * inserted, duplicated and flipped bytes, huge lines, thousands of
+ * separators and continuations, shuffled lines), for a bounded time per
+ * parser. Each run checks:
+ * - no throw, and no single parse + diff taking more than 2 s of CPU plus
+ *   5 ms per 1,000 input characters read (a linear budget: big inputs may
+ *   take linear time, anything super-linear, which is seconds to hours on
+ *   these sizes, blows it). CPU time, not wall time, so that other work on
+ *   a loaded machine does not count;
+ * - no password field ever appears in what bpfink stores (the parse) or
+ *   emits (the diffs): fresh secrets are planted in the password position
+ *   of every line after mutation, so the check holds whatever shape the
+ *   mutation left, and every 8-character piece of each secret is searched;
+ * - sudoers: random include graphs with self-includes, cycles, directories
+ *   and a 300-deep chain stay bounded;
+ * - line diff: the result is a real edit script (what is kept on both
+ *   sides is equal as a sequence, or as a multiset for the fallback).
+ *
+ * The seed is printed on failure. BPFINK_FUZZ_SEED replays a seed,
+ * BPFINK_FUZZ_MS sets the time per parser (default 2000 ms).
+ */
+import { assert } from "../../test/assert.ts";
+import { cpuClock } from "../../test/cpu_clock.ts";
+import { parseAccessConf } from "./access/access_conf.ts";
+import { parseGroup } from "./groups/group.ts";
+import { parseGshadow } from "./groups/gshadow.ts";
+import { diffLines } from "./line_diff.ts";
+import { parsePasswd } from "./users/passwd.ts";
+import { hmacFingerprint, parseShadow } from "./users/shadow.ts";
+import { parseSudoers, type SudoersReader } from "./sudoers/sudoers.ts";
+import { diffAccess } from "./access/access_diff.ts";
+import { diffGroup, diffGshadow } from "./groups/groups_diff.ts";
+import { diffSudoers } from "./sudoers/sudoers_diff.ts";
+import { diffPasswd, diffShadow } from "./users/users_diff.ts";
+
+const MS = Number(Deno.env.get("BPFINK_FUZZ_MS") ?? 2000);
+const SLOW_MS = 2000;
+/** Inputs each fuzzer tries at the least. */
+const MIN_RUNS = 20;
+const BASE_SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
+
+type Rng = () => number;
+
+/** xorshift32: small, seedable, good enough to drive mutations. */
+function rng(seed: number): Rng {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+const int = (r: Rng, n: number) => Math.floor(r() * n);
+const pick = <T>(r: Rng, xs: readonly T[]): T => xs[int(r, xs.length)];
+
+const fp = hmacFingerprint(new TextEncoder().encode("fuzz key"));
+
+const SEEDS: Record<string, string> = {
+  passwd: "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice,,,:/home/alice:/bin/sh\n" +
+    "# comment\n+::::::\nold:$1$ab$cdefghijklmnopqrstuv:5:5::/:/bin/sh\n",
+  shadow: "root:$6$s$h:19000:0:99999:7:::\nalice:!$6$s$h:19000::::::\nbob:*:1::::::\n" +
+    "carol::19000:0:99999:7:30:20000:\n",
+  group: "root:x:0:\nsudo:x:27:alice,bob\nadm:x:4:syslog, alice\n",
+  gshadow: "sudo:$6$s$h:alice:bob\nadm:!::\nwheel:!!$6$x$y:carol,dave:erin\n",
+  sudoers: "Defaults env_reset, !authenticate\nDefaults:bob !requiretty\n" +
+    "User_Alias A = a, b : B = c\nCmnd_Alias C = sha256:abcd /bin/ls, /bin/cat\n" +
+    "%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n" +
+    "bob ALL=(ALL) NOPASSWD: ALL \\\n  , /bin/ls\n#include /etc/sudoers\n#1000 ALL=(#0) ALL\n" +
+    "alice web1, ::1 = (root : wheel) TIMEOUT=5 NOEXEC: /bin/vi ^/etc/[a-z]+$ : db = ALL\n",
+  access: "+ : root : LOCAL\n- : ALL EXCEPT root (wheel) : ALL\n+ : @ng : ::1 10.0.0.0/8\n",
+  text: "line one\nline two\n\nkey = value\n# comment\nlast line\n",
+};
+
+const PIECES = [
+  ":",
+  "\n",
+  ",",
+  "\\",
+  "\\\n",
+  "#",
+  "@include ",
+  "@includedir ",
+  "#include ",
+  "#includedir ",
+  "=",
+  "(",
+  ")",
+  "!",
+  "$6$",
+  " ",
+  "\t",
+  "\r\n",
+  "\0",
+  "é",
+  "\u{1F600}",
+  "ALL",
+  "NOPASSWD:",
+  "Defaults",
+  "User_Alias X = ",
+  '"',
+  "%h",
+  "../",
+  "/etc/sudoers",
+  "/etc/sudoers.d",
+  "sha256:",
+  "+",
+  "-",
+  "EXCEPT",
+  "\xff",
+  "\xc3",
+];
+
+/** UTF-8 bytes as a string of one character per byte, so mutations can break the encoding. */
+const toBytes = (s: string) =>
+  Array.from(new TextEncoder().encode(s), (b) => String.fromCharCode(b)).join("");
+const fromBytes = (s: string) =>
+  new TextDecoder().decode(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
+
+function mutateBytes(bytes: string, r: Rng): string {
+  let s = bytes;
+  const n = 1 + int(r, 8);
+  for (let i = 0; i < n; i++) {
+    const at = int(r, s.length + 1);
+    switch (int(r, 10)) {
+      case 0: // delete a span
+        s = s.slice(0, at) + s.slice(at + int(r, 16));
+        break;
+      case 1: // insert a meaningful piece
+        s = s.slice(0, at) + toBytes(pick(r, PIECES)) + s.slice(at);
+        break;
+      case 2: // duplicate a span
+        s = s.slice(0, at) + s.slice(at, at + int(r, 64)).repeat(1 + int(r, 4)) + s.slice(at);
+        break;
+      case 3: // flip a byte
+        s = s.slice(0, at) + String.fromCharCode(int(r, 256)) + s.slice(at + 1);
+        break;
+      case 4: // a huge line
+        s = s.slice(0, at) + pick(r, ["x", "é", ",a", " "]).repeat(int(r, 100_000)) + s.slice(at);
+        break;
+      case 5: // many separators
+        s = s.slice(0, at) + pick(r, [":", ",", "!", "(", "#"]).repeat(int(r, 5000)) + s.slice(at);
+        break;
+      case 6: // many continuations
+        s = s.slice(0, at) + "a \\\n".repeat(int(r, 2000)) + s.slice(at);
+        break;
+      case 7: { // shuffle or repeat lines
+        const lines = s.split("\n");
+        for (let k = 0; k < 4; k++) lines.splice(int(r, lines.length), 0, pick(r, lines));
+        s = lines.join("\n");
+        break;
+      }
+      case 8: // random bytes
+        s = s.slice(0, at) +
+          Array.from({ length: int(r, 32) }, () => String.fromCharCode(int(r, 256))).join("") +
+          s.slice(at);
+        break;
+      default: // many lines
+        s = s.slice(0, at) + "\n".repeat(int(r, 20_000)) + s.slice(at);
+    }
+  }
+  return s;
+}
+
+/** A mutated seed or random bytes, decoded as UTF-8 (invalid sequences become U+FFFD). */
+function input(seed: string, r: Rng): string {
+  if (r() < 0.15) {
+    return fromBytes(
+      Array.from({ length: int(r, 4096) }, () => String.fromCharCode(int(r, 256))).join(""),
+    );
+  }
+  return fromBytes(mutateBytes(toBytes(seed), r));
+}
+
+/** Puts a fresh secret in the password position (field 1) of every line that has one. */
+function plantSecrets(text: string, r: Rng): { text: string; secrets: string[] } {
+  const secrets: string[] = [];
+  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./";
+  const lines = text.split("\n").map((l) => {
+    const f = l.split(":");
+    if (f.length < 2 || l.length > 70_000) return l;
+    const secret = Array.from({ length: 24 }, () => pick(r, alphabet.split(""))).join("");
+    secrets.push(secret);
+    f[1] = pick(r, ["", "!", "!!", "*"]) + pick(r, ["$6$salt$", "$y$j9T$", ""]) + secret;
+    return f.join(":");
+  });
+  return { text: lines.join("\n"), secrets };
+}
+
+function assertNoSecret(name: string, seed: number, out: unknown, secrets: string[]): void {
+  const text = JSON.stringify(out);
+  for (const s of secrets) {
+    for (let i = 0; i + 8 <= s.length; i++) {
+      assert(
+        !text.includes(s.slice(i, i + 8)),
+        `${name} leaked a password field (BPFINK_FUZZ_SEED=${seed})`,
+      );
+    }
+  }
+}
+
+/** Runs `one` on fresh inputs for MS milliseconds, timing each run's CPU and naming the seed on failure. */
+function fuzz(name: string, offset: number, one: (r: Rng, run: number) => number | void): void {
+  Deno.test(`fuzz ${name}: random and mutated input never throws, hangs or leaks`, () => {
+    const seed = BASE_SEED + offset;
+    const r = rng(seed);
+    const end = performance.now() + MS;
+    let runs = 0;
+    // At least MIN_RUNS inputs however slow the machine, then as many as fit in MS.
+    while (runs < MIN_RUNS || performance.now() < end) {
+      const cpu = cpuClock();
+      let chars = 0;
+      try {
+        chars = one(r, runs) ?? 0;
+      } catch (e) {
+        throw new Error(`${name} failed on run ${runs} (BPFINK_FUZZ_SEED=${BASE_SEED}): ${e}`);
+      }
+      const took = cpu();
+      const budget = SLOW_MS + (5 * chars) / 1000;
+      assert(
+        took < budget,
+        `${name} took ${took.toFixed(0)} ms of CPU (budget ${
+          budget.toFixed(0)
+        } ms for ${chars} characters) on run ${runs} (BPFINK_FUZZ_SEED=${BASE_SEED})`,
+      );
+      runs++;
+    }
+  });
+}
+
+/** A colon database: parse, then diff against the previous run's parse both ways. */
+function fuzzDatabase<T>(
+  name: string,
+  offset: number,
+  parse: (t: string) => { entries: T[] },
+  diff: (a: T[], b: T[], file: string) => unknown,
+): void {
+  let previous: T[] = [];
+  fuzz(name, offset, (r) => {
+    const { text, secrets } = plantSecrets(input(SEEDS[name], r), r);
+    const parsed = parse(text);
+    const out = [parsed, diff(previous, parsed.entries, "f"), diff(parsed.entries, previous, "f")];
+    assertNoSecret(name, BASE_SEED, out, secrets);
+    previous = parsed.entries;
+    return text.length;
+  });
+}
+
+fuzzDatabase("passwd", 1, (t) => parsePasswd(t, fp), diffPasswd);
+fuzzDatabase("shadow", 2, (t) => parseShadow(t, fp), diffShadow);
+fuzzDatabase("group", 3, (t) => parseGroup(t), diffGroup);
+fuzzDatabase("gshadow", 4, (t) => parseGshadow(t, fp), diffGshadow);
+
+let previousRules: ReturnType<typeof parseAccessConf>["entries"] = [];
+fuzz("access", 5, (r) => {
+  const text = input(SEEDS.access, r);
+  const parsed = parseAccessConf(text, pick(r, [":", ":", "|", ":|", ""]));
+  diffAccess(previousRules, parsed.entries, "f");
+  diffAccess(parsed.entries, previousRules, "f");
+  previousRules = parsed.entries;
+  return text.length;
+});
+
+/** A file tree of mutated sudoers files that include each other, themselves, and a deep chain. */
+function includeTree(r: Rng): { files: Record<string, string>; reader: SudoersReader } {
+  const files: Record<string, string> = {};
+  const paths = [
+    "/etc/sudoers",
+    "/etc/sudoers.d/a",
+    "/etc/sudoers.d/b",
+    "/etc/sudoers.d/c~",
+    "/etc/sudoers.d/d.bak",
+    "/etc/sudoers.local",
+  ];
+  const targets = [
+    ...paths,
+    "/etc/sudoers.d",
+    "../sudoers",
+    "sudoers.local",
+    "/deep/0",
+    "/missing",
+    "/etc/sudoers.d/",
+    "",
+    "/etc/sudoers.%h",
+    '"/etc/sudoers.d/a"',
+  ];
+  for (const p of paths) {
+    let text = input(SEEDS.sudoers, r);
+    for (let k = int(r, 4); k > 0; k--) {
+      text += `\n${pick(r, ["@include", "@includedir", "#include", "#includedir"])} ${
+        pick(r, targets)
+      }\n`;
+    }
+    files[p] = text;
+  }
+  for (let i = 0; i < 300; i++) files[`/deep/${i}`] = `@include /deep/${i + 1}\nu${i} ALL=ALL\n`;
+  const reader: SudoersReader = {
+    readFile: (p) => files[p],
+    readDir: (p) =>
+      Object.keys(files).filter((f) => f.startsWith(p.replace(/\/$/, "") + "/"))
+        .map((f) => f.slice(p.replace(/\/$/, "").length + 1)),
+  };
+  return { files, reader };
+}
+
+let previousSudoers: ReturnType<typeof parseSudoers>["entries"] = [];
+fuzz("sudoers", 6, (r) => {
+  const { files, reader } = includeTree(r);
+  let chars = files["/etc/sudoers"].length;
+  const counting: SudoersReader = {
+    readFile: (p) => {
+      const t = reader.readFile(p);
+      chars += t?.length ?? 0;
+      return t;
+    },
+    readDir: reader.readDir,
+  };
+  const parsed = parseSudoers(files["/etc/sudoers"], "/etc/sudoers", {
+    reader: counting,
+    hostname: "h",
+  });
+  for (const e of parsed.entries) {
+    const m = /^\/deep\/(\d+)$/.exec(e.file);
+    assert(!m || Number(m[1]) < 8, `include depth not bounded (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+  }
+  diffSudoers(previousSudoers, parsed.entries);
+  diffSudoers(parsed.entries, previousSudoers);
+  previousSudoers = parsed.entries;
+  return chars;
+});
+
+/** Counts of each line, for the multiset check. */
+function counts(lines: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of lines) m.set(l, (m.get(l) ?? 0) + 1);
+  return m;
+}
+
+fuzz("line diff", 7, (r) => {
+  const a = input(SEEDS.text, r);
+  const b = r() < 0.5 ? fromBytes(mutateBytes(toBytes(a), r)) : input(SEEDS.text, r);
+  const asBytes = r() < 0.5;
+  const enc = (s: string) => asBytes ? new TextEncoder().encode(s) : s;
+  const opts = r() < 0.3 ? { maxEdits: int(r, 50), maxShown: 1_000_000 } : { maxShown: 1_000_000 };
+  const d = diffLines(enc(a), enc(b), opts);
+  if (d.status !== "diff") return;
+  const split = (s: string) =>
+    s === "" ? [] : s.replace(/\n$/, "").split("\n").map((l) => l.replace(/\r$/, ""));
+  const la = split(a);
+  const lb = split(b);
+  const removed = new Set(d.removed.map((x) => x.line - 1));
+  const added = new Set(d.added.map((x) => x.line - 1));
+  const keptA = la.filter((_, i) => !removed.has(i));
+  const keptB = lb.filter((_, i) => !added.has(i));
+  const bad = `line diff is not an edit script (BPFINK_FUZZ_SEED=${BASE_SEED})`;
+  if (d.method === "myers") {
+    assert(keptA.length === keptB.length && keptA.every((l, i) => l === keptB[i]), bad);
+  } else {
+    const ca = counts(keptA);
+    const cb = counts(keptB);
+    assert(ca.size === cb.size && [...ca].every(([l, n]) => cb.get(l) === n), bad);
+  }
+});

@@ -1,0 +1,16 @@
+/**
+ * The groups consumer: group and gshadow.
+ *
+ * @module
+ */
+import { parseGroup } from "./group.ts";
+import { parseGshadow } from "./gshadow.ts";
+import { diffGroup, diffGshadow } from "./groups_diff.ts";
+import { pairedConsumer } from "../paired_consumer.ts";
+
+/** group and gshadow. */
+export const groupsConsumer = pairedConsumer(
+  "groups",
+  { kind: "group", parse: (text) => parseGroup(text), diff: diffGroup },
+  { kind: "gshadow", parse: parseGshadow, diff: diffGshadow },
+);

@@ -1,0 +1,288 @@
+/**
+ * Differential tests: bpfink's passwd, group, shadow and gshadow parsers
+ * against the C library itself (`test/nss_oracle.ts`: getent or getpwent
+ * on a copy bind-mounted over the real file in a private mount
+ * namespace). For every input, the entries glibc returns and the entries
+ * bpfink parses must be the same, in the same order, with the same name,
+ * uid, gid, home, shell, aging fields, members and password state.
+ *
+ * A bounded number of seeded random mutations per run (CASES per
+ * database), plus the cases of issue 11 as fixed regressions. The seed is
+ * printed on failure; BPFINK_FUZZ_SEED replays it.
+ */
+import { assert, assertEquals } from "../../test/assert.ts";
+import { type NssDatabase, nssRead, oracleAvailable } from "../../test/nss_oracle.ts";
+import { isCompatName } from "./_colon_file.ts";
+import { parseGroup } from "./groups/group.ts";
+import { parseGshadow } from "./groups/gshadow.ts";
+import { parsePasswd } from "./users/passwd.ts";
+import { type PasswordInfo, passwordInfo } from "./_password_field.ts";
+import { hmacFingerprint, parseShadow } from "./users/shadow.ts";
+
+const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
+const SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
+const fp = hmacFingerprint(new TextEncoder().encode("differential key"));
+const ignore = !oracleAvailable();
+
+/** xorshift32, seeded. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+const SEEDS: Record<NssDatabase, string[]> = {
+  passwd: [
+    "root:x:0:0:root:/root:/bin/bash",
+    "alice:x:1000:1000:Alice,,,:/home/alice:/bin/sh",
+    "old:$1$ab$cdefghijklmnop:5:5::/:/bin/sh",
+    "+nis::::::",
+    "# comment",
+  ],
+  group: ["root:x:0:", "sudo:x:27:alice,bob", "adm:x:4:syslog, alice", "+ng:x::"],
+  shadow: [
+    "root:$6$s$h:19000:0:99999:7:::",
+    "alice:!$6$s$h:19000::::::",
+    "bob:*:1::::::",
+    "carol::19000:0:99999:7:30:20000:",
+    "old:x:1:2:3",
+  ],
+  gshadow: ["sudo:$6$s$h:alice:bob", "adm:!::", "wheel:!!$6$x$y:carol,dave:erin"],
+};
+
+/** Pieces that matter to the C library's reader (bytes as one character each). */
+const PIECES = [
+  ":",
+  "::",
+  ",",
+  " ",
+  "\t",
+  "\r",
+  "\v",
+  "\0",
+  "#",
+  "+",
+  "-",
+  "-0",
+  "+0",
+  " 0",
+  "0",
+  "00",
+  "4294967295",
+  "4294967296",
+  "-1",
+  "-4294967295",
+  "18446744073709551615",
+  "-18446744073709551615",
+  "99999999999999999999999",
+  "x",
+  "!",
+  "*",
+  "\xff",
+  "\xc3\xa9",
+  "\n",
+];
+
+function mutateLine(line: string, r: () => number): string {
+  let s = line;
+  const n = 1 + Math.floor(r() * 3);
+  for (let k = 0; k < n; k++) {
+    const at = Math.floor(r() * (s.length + 1));
+    switch (Math.floor(r() * 6)) {
+      case 0:
+        s = s.slice(0, at) + s.slice(at + 1 + Math.floor(r() * 4));
+        break;
+      case 1:
+      case 2:
+        s = s.slice(0, at) + PIECES[Math.floor(r() * PIECES.length)] + s.slice(at);
+        break;
+      case 3: { // replace one field with a piece
+        const f = s.split(":");
+        f[Math.floor(r() * f.length)] = PIECES[Math.floor(r() * PIECES.length)];
+        s = f.join(":");
+        break;
+      }
+      case 4: { // drop or add trailing fields
+        const f = s.split(":");
+        s = r() < 0.5 ? f.slice(0, Math.floor(r() * f.length) + 1).join(":") : s + ":";
+        break;
+      }
+      default:
+        s = s.slice(0, at) + String.fromCharCode(Math.floor(r() * 256)) + s.slice(at + 1);
+    }
+  }
+  return s;
+}
+
+function mutated(db: NssDatabase, r: () => number): Uint8Array {
+  const lines: string[] = [];
+  const count = 1 + Math.floor(r() * 8);
+  for (let i = 0; i < count; i++) {
+    const base = SEEDS[db][Math.floor(r() * SEEDS[db].length)];
+    lines.push(r() < 0.8 ? mutateLine(base, r) : base);
+  }
+  const bytes = lines.join(r() < 0.1 ? "\r\n" : "\n") + (r() < 0.8 ? "\n" : "");
+  return Uint8Array.from(bytes, (c) => c.charCodeAt(0) & 0xff);
+}
+
+/**
+ * A password state as compared: getent prints a `+name` line's missing
+ * password (NULL) and an empty one alike, so both compare as "".
+ */
+function pw(name: string, p: PasswordInfo | undefined): string {
+  if (!p || (isCompatName(name) && p.state === "empty")) return "";
+  return JSON.stringify(p);
+}
+
+/** bpfink's parse of `text`, as the fields the oracle prints, plus how many getent cannot print. */
+function bpfinkView(db: NssDatabase, text: string): { entries: string[][]; unprintable: number } {
+  const n = (v: number | undefined) => v === undefined ? "" : String(v);
+  switch (db) {
+    case "passwd":
+      return {
+        entries: parsePasswd(text, fp).entries.map((
+          e,
+        ) => [e.name, String(e.uid), String(e.gid), e.gecos, e.home, e.shell]),
+        unprintable: 0,
+      };
+    case "group": {
+      const all = parseGroup(text).entries;
+      const ok = all.filter((e) => !e.members.some((m) => m.includes(":")));
+      return {
+        entries: ok.map((
+          e,
+        ) => [e.name, isCompatName(e.name) ? "" : String(e.gid), ...[e.members.join(",")]]),
+        unprintable: all.length - ok.length,
+      };
+    }
+    case "shadow":
+      return {
+        entries: parseShadow(text, fp).entries.map((e) => [
+          e.name,
+          pw(e.name, e.password),
+          n(e.lastChange),
+          n(e.minDays),
+          n(e.maxDays),
+          n(e.warnDays),
+          n(e.inactiveDays),
+          n(e.expireDay),
+        ]),
+        unprintable: 0,
+      };
+    case "gshadow": {
+      const all = parseGshadow(text, fp).entries;
+      const ok = all.filter((e) => !e.members.some((m) => m.includes(":")));
+      return {
+        entries: ok.map((e) => [
+          e.name,
+          pw(e.name, e.password),
+          e.admins.join(","),
+          e.members.join(","),
+        ]),
+        unprintable: all.length - ok.length,
+      };
+    }
+  }
+}
+
+/** The oracle's fields in the same shape as {@link bpfinkView}. */
+function oracleView(db: NssDatabase, f: string[]): string[] {
+  switch (db) {
+    case "passwd":
+      return f;
+    case "group":
+      return [f[0], f[2], f.slice(3).join(":")];
+    case "shadow":
+      return [
+        f[0],
+        pw(f[0], passwordInfo(f[1], fp)),
+        ...f.slice(2, 8),
+      ];
+    case "gshadow":
+      return [
+        f[0],
+        pw(f[0], passwordInfo(f[1], fp)),
+        f[2],
+        f.slice(3).join(":"),
+      ];
+  }
+}
+
+const printable = (b: Uint8Array) => JSON.stringify(String.fromCharCode(...b));
+
+async function compare(db: NssDatabase, inputs: Uint8Array[], seed?: number): Promise<void> {
+  const got = await nssRead(db, inputs);
+  const dec = new TextDecoder();
+  for (const [i, input] of inputs.entries()) {
+    const ours = bpfinkView(db, dec.decode(input));
+    const theirs = got[i].entries.map((f) => oracleView(db, f));
+    const where = `${db} input ${i} ${printable(input)}${
+      seed === undefined ? "" : ` (BPFINK_FUZZ_SEED=${seed})`
+    }`;
+    assertEquals(ours.entries, theirs, `bpfink and glibc differ on ${where}`);
+    assertEquals(ours.unprintable, got[i].unprintable, `entries getent cannot print, ${where}`);
+  }
+}
+
+const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+
+Deno.test({
+  name: "glibc parity: the cases of issue 11 (space, +0, TAB in the name) give uid 0 in both",
+  ignore,
+  async fn() {
+    const input = bytes(
+      "sp:x: 0:0::/root:/bin/bash\nplus:x:+0:0::/root:/bin/bash\nta\tb:x:0:0::/root:/bin/bash\n" +
+        "four:x:0:0\ncolon:x:0:0::/root:/bin/sh:x\n+nis:x:0:0::/:/bin/sh\n",
+    );
+    await compare("passwd", [input]);
+    const names = parsePasswd(new TextDecoder().decode(input), fp).entries.map((e) =>
+      `${e.name}=${e.uid}`
+    );
+    assertEquals(names, ["sp=0", "plus=0", "ta\tb=0", "four=0", "colon=0", "+nis=0"]);
+  },
+});
+
+Deno.test({
+  name: "glibc parity: number edges, short and long lines, NUL, CR, blanks",
+  ignore,
+  async fn() {
+    await compare("passwd", [
+      bytes(
+        "a:x:4294967295:0::/:/s\nb:x:4294967296:0::/:/s\nc:x:-1:0::/:/s\nd:x:-0:0::/:/s\n" +
+          "e:x:-18446744073709551615:0::/:/s\nf:x::0::/:/s\ng:x:0\n h:x:0:0::/:/s\n\t#i:x:0:0::/:/s\n" +
+          "j:x:0:0::/:/s\0k:x:0:0\nl:x:0 :0::/:/s\nm:x:\t7:0::/:/s\r\n:x:0:0::/:/s\n+\n+n\n-o:x::::/:/s\n",
+      ),
+    ]);
+    await compare("shadow", [
+      bytes(
+        "a:h:1:2:3\nb:h:1:2:3:\nc:h:1:2:3:4\nd:h:1:2:3:4:5:6\ne:h:1:2:3:4:5:\nf:h:::::::\n" +
+          "g:h:::::::7:\nh:h:4294967295::::::\ni:h:2147483648::::::\nj:h:-1::::::\nk:h: 1:+2:-0::::\n" +
+          "l:h:1:2:3:   \nm:h::::::: \n+\n+n\n",
+      ),
+    ]);
+    await compare("group", [
+      bytes("a:x:1\nb:x\nc:x:2:a, b ,,c\t,\nd:x:3:a:b\n+\n+e:x::\nf:x: 4:\n"),
+    ]);
+    await compare("gshadow", [bytes("a\nb:\nc:p:x , y:z\nd:p:a:b:c\n+\n")]);
+  },
+});
+
+for (const [k, db] of (["passwd", "group", "shadow", "gshadow"] as const).entries()) {
+  Deno.test({
+    name: `glibc parity: ${CASES} seeded mutations of ${db} read the same by bpfink and glibc`,
+    ignore,
+    async fn() {
+      const seed = SEED + k;
+      const r = rng(seed);
+      const inputs = Array.from({ length: CASES }, () => mutated(db, r));
+      await compare(db, inputs, seed);
+      assert(inputs.length === CASES);
+    },
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * The lexical layer of the sudoers parser: logical lines (continuations
+ * joined, comments removed) and a cursor over one of them. Linear: every
+ * step consumes input.
+ *
+ * @module
+ */
+import { numberedLines, type ParseError } from "../parse_result.ts";
+
+/** An include directive at the start of a line (`@include`, `#includedir`, ...). */
+export const INCLUDE = /^[ \t]*[@#](include|includedir)[ \t]+/;
+
+export const isBlank = (c: string) =>
+  c === " " || c === "\t" || c === "\r" || c === "\v" || c === "\f";
+
+/** Tests a sticky regular expression at `at`, returning the match. */
+export function stickyAt(re: RegExp, s: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(s);
+}
+
+/** A cursor over one logical line. */
+export class Scanner {
+  i = 0;
+  constructor(readonly s: string) {}
+  get done(): boolean {
+    return this.i >= this.s.length;
+  }
+  peek(): string {
+    return this.s[this.i] ?? "";
+  }
+  blanks(): void {
+    while (this.i < this.s.length && isBlank(this.s[this.i])) this.i++;
+  }
+  eat(c: string): boolean {
+    if (this.s[this.i] !== c) return false;
+    this.i++;
+    return true;
+  }
+  sticky(re: RegExp): RegExpExecArray | null {
+    const m = stickyAt(re, this.s, this.i);
+    if (m) this.i += m[0].length;
+    return m;
+  }
+  /**
+   * A word up to a blank or one of `stops`; `\x` escapes and `"…"` quotes
+   * are kept as written. In commands and option values sudo reads `"` as a
+   * plain character (`quotes` false): `/bin/ec"ho : web = ALL` is two host
+   * specifications for sudo, not one quoted word.
+   */
+  word(stops: string, quotes = true): string {
+    const start = this.i;
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s[this.i];
+      if (c === "\\" && this.i + 1 < s.length) {
+        this.i += 2;
+      } else if (c === '"' && quotes) {
+        let j = this.i + 1;
+        while (j < s.length && s[j] !== '"') j += s[j] === "\\" ? 2 : 1;
+        this.i = Math.min(j + 1, s.length);
+      } else if (isBlank(c) || stops.includes(c)) {
+        break;
+      } else {
+        this.i++;
+      }
+    }
+    return s.slice(start, this.i);
+  }
+  /** `!`* then a word; `%:` (non-Unix group) keeps its colon. */
+  item(stops: string): string | undefined {
+    let bangs = "";
+    while (this.eat("!")) {
+      bangs += "!";
+      this.blanks();
+    }
+    let prefix = "";
+    if (this.s.startsWith("%:", this.i)) {
+      prefix = "%:";
+      this.i += 2;
+    }
+    const w = this.word(stops);
+    return prefix + w === "" ? undefined : bangs + prefix + w;
+  }
+  /** A comma-separated list of items (blanks allowed around commas). */
+  list(stops: string): string[] | undefined {
+    const out: string[] = [];
+    this.blanks();
+    const first = this.item(stops);
+    if (first === undefined) return undefined;
+    out.push(first);
+    for (;;) {
+      const save = this.i;
+      this.blanks();
+      if (!this.eat(",")) {
+        this.i = save;
+        return out;
+      }
+      this.blanks();
+      const next = this.item(stops);
+      if (next === undefined) return undefined;
+      out.push(next);
+    }
+  }
+}
+
+/** Collapses runs of blanks outside `\x` escapes and quotes into one space, and trims. */
+export function squeeze(s: string): string {
+  let out = "";
+  let blank = false;
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (!quoted && isBlank(c)) {
+      blank = out.length > 0;
+      continue;
+    }
+    if (blank) out += " ";
+    blank = false;
+    if (c === "\\" && i + 1 < s.length) {
+      out += c + s[++i];
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    out += c;
+  }
+  return out;
+}
+
+/**
+ * Removes a comment: `#` outside quotes and escapes, unless it is a uid or
+ * gid (`#1000`, `%#1000`, `#-1`).
+ */
+function stripComment(s: string): string {
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === "\\") i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === "#" && !quoted) {
+      const d = s[i + 1] ?? "";
+      const uid = (d >= "0" && d <= "9") ||
+        (d === "-" && (s[i + 2] ?? "") >= "0" && (s[i + 2] ?? "") <= "9");
+      if (!uid) return s.slice(0, i);
+    }
+  }
+  return s;
+}
+
+/**
+ * Physical lines joined at odd trailing backslashes, comments removed;
+ * numbered by their first line. Not capped per line: the total is.
+ */
+export function logicalLines(text: string, errors: ParseError[]): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  let acc: { line: number; parts: string[] } | undefined;
+  for (const l of numberedLines(text, errors)) {
+    if (!acc && INCLUDE.test(l.text)) {
+      out.push({ line: l.line, text: l.text.trim() });
+      continue;
+    }
+    const body = stripComment(l.text);
+    let end = body.length;
+    while (end > 0 && isBlank(body[end - 1])) end--;
+    let slashes = 0;
+    while (slashes < end && body[end - 1 - slashes] === "\\") slashes++;
+    const cont = slashes % 2 === 1;
+    const part = body.slice(0, cont ? end - 1 : end);
+    if (acc) acc.parts.push(part);
+    else acc = { line: l.line, parts: [part] };
+    if (!cont) {
+      out.push({ line: acc.line, text: acc.parts.join(" ") });
+      acc = undefined;
+    }
+  }
+  if (acc) out.push({ line: acc.line, text: acc.parts.join(" ") });
+  return out;
+}

@@ -1,0 +1,63 @@
+/**
+ * The sudoers consumer: /etc/sudoers and the files it includes. Each file is
+ * parsed on its own; the files and directories it includes are watched too.
+ *
+ * A file in an included directory that sudo's `@includedir` skips (a name
+ * ending in `~` or holding a `.`: editor backups, `.dpkg-old`) is never read
+ * by sudo, so it gives no semantic event: the raw file event reports it.
+ * The included directories are learnt from the snapshots of the files that
+ * include them (and any directory named `sudoers.d` counts as one); a file
+ * that is also `@include`d by its exact path is read, as sudo does.
+ *
+ * @module
+ */
+import { basename, dirname } from "node:path/posix";
+import { parseSudoers, type SudoersEntry, sudoSkipsInDir } from "./sudoers.ts";
+import { diffSudoers } from "./sudoers_diff.ts";
+import type { Consumer, ConsumerContext } from "../consumer.ts";
+import { reportErrors } from "../report_errors.ts";
+
+interface Snapshot {
+  entries: SudoersEntry[];
+  includes: { path: string; dir: boolean }[];
+}
+
+/** Directories some watched sudoers file `@includedir`s, and files it `@include`s. */
+const includedDirs = new Set<string>();
+const includedFiles = new Set<string>();
+
+function learn(s: Snapshot): void {
+  for (const i of s.includes) (i.dir ? includedDirs : includedFiles).add(i.path);
+}
+
+/** True when sudo would never read `path` (skipped by its includedir, not included by name). */
+export function sudoIgnores(path: string): boolean {
+  if (!sudoSkipsInDir(basename(path)) || includedFiles.has(path)) return false;
+  const dir = dirname(path);
+  return includedDirs.has(dir) || basename(dir) === "sudoers.d";
+}
+
+/** sudoers files. */
+export const sudoersConsumer: Consumer = {
+  name: "sudoers",
+  snapshot(path: string, text: string, ctx: ConsumerContext): Snapshot | undefined {
+    if (sudoIgnores(path)) return undefined;
+    const r = parseSudoers(text, path);
+    reportErrors(path, r.errors, ctx);
+    const snap = { entries: r.entries, includes: r.includes };
+    learn(snap);
+    return snap;
+  },
+  diff(path: string, before: unknown, after: unknown) {
+    if (sudoIgnores(path)) return [];
+    return diffSudoers(
+      (before as Snapshot | undefined)?.entries ?? [],
+      (after as Snapshot | undefined)?.entries ?? [],
+    );
+  },
+  watchAlso(snapshot: unknown) {
+    const s = snapshot as Snapshot | undefined;
+    if (s) learn(s);
+    return s?.includes ?? [];
+  },
+};

@@ -1,0 +1,90 @@
+/**
+ * What changed in sudoers: rules, `Defaults` settings, aliases, includes
+ * and lines bpfink cannot interpret (`sudoers_unparsed_added`) added or
+ * removed (by canonical text, so spacing and comments are not
+ * changes), aliases redefined, and rules reordered (the last matching rule
+ * wins, so order is meaning).
+ *
+ * @module
+ */
+import { multisetDiff, orderChanged } from "../_multiset_diff.ts";
+import { ChangeList, type SemanticChange, shown, type SubjectFields } from "../semantic_change.ts";
+import type { SudoersAlias, SudoersEntry } from "./sudoers.ts";
+
+const UID = /^#\d{1,10}$/;
+const ALIAS_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** The ECS user of a rule when it names exactly one user (not a group, alias or ALL). */
+function ruleUser(e: SudoersEntry): SubjectFields | undefined {
+  if (e.kind !== "rule" || e.users.length !== 1) return undefined;
+  const u = e.users[0];
+  if (UID.test(u)) return { user: { id: String(Number(u.slice(1))) } }; // sudo: #007 is uid 7
+  if (/^[%+!]/.test(u) || ALIAS_NAME.test(u)) return undefined;
+  return { user: { name: u } };
+}
+
+const aliasKey = (e: SudoersAlias) => `${e.aliasType} ${e.subject}`;
+const entryKey = (e: SudoersEntry) => `${e.kind}|${e.canonical}`;
+
+/** sudoers entries added, removed, redefined (aliases) or reordered (rules and Defaults). */
+export function diffSudoers(before: SudoersEntry[], after: SudoersEntry[]): SemanticChange[] {
+  const out = new ChangeList("sudoers");
+  const aliases = (xs: SudoersEntry[]) =>
+    new Map(xs.filter((e): e is SudoersAlias => e.kind === "alias").map((e) => [aliasKey(e), e]));
+  const aliasesBefore = aliases(before);
+  const aliasesAfter = aliases(after);
+  for (const [key, e] of aliasesAfter) {
+    const old = aliasesBefore.get(key);
+    if (!old || old.value === e.value) continue;
+    out.push({
+      action: "sudoers_alias_modified",
+      subject: e.subject,
+      message: `sudo alias ${shown(e.subject)} changed: ${shown(old.value)} → ${shown(e.value)}`,
+      changes: [{ field: "members", from: old.members, to: e.members }],
+      source: { file: e.file, line: e.line },
+    });
+  }
+  // An alias defined on both sides is reported above (or not at all), not as removed + added.
+  const stable = (e: SudoersEntry) =>
+    e.kind !== "alias" || !(aliasesBefore.has(aliasKey(e)) && aliasesAfter.has(aliasKey(e)));
+  const { added, removed } = multisetDiff(before.filter(stable), after.filter(stable), entryKey);
+  for (const [list, verb] of [[added, "added"], [removed, "removed"]] as const) {
+    for (const e of list) {
+      if (out.full) {
+        out.skip(1);
+        continue;
+      }
+      const fields = ruleUser(e);
+      out.push({
+        action: `sudoers_${e.kind}_${verb}`,
+        subject: e.kind === "rule" ? e.canonical : e.subject,
+        message: e.kind === "unparsed"
+          ? `sudoers line bpfink cannot interpret ${verb} (sudo may accept it: ${e.reason}): ${
+            shown(e.canonical)
+          }`
+          : `sudo ${e.kind} ${verb}: ${shown(e.canonical)}`,
+        ...(e.kind === "unparsed"
+          ? {
+            changes: [{
+              field: "unparsed",
+              ...(verb === "added" ? { to: e.canonical } : { from: e.canonical }),
+            }],
+          }
+          : {}),
+        ...(fields ? { fields } : {}),
+        source: { file: e.file, line: e.line },
+      });
+    }
+  }
+  const ordered = (xs: SudoersEntry[]) =>
+    xs.filter((e) => e.kind === "rule" || e.kind === "default");
+  if (orderChanged(ordered(before), ordered(after), entryKey, { added, removed })) {
+    const first = ordered(after)[0];
+    out.always({
+      action: "sudoers_rules_reordered",
+      message: "sudo rules or Defaults reordered: the last matching one wins",
+      ...(first ? { source: { file: first.file } } : {}),
+    });
+  }
+  return out.done();
+}
