@@ -115,8 +115,8 @@ function alternateUsed(strategy: string, programs: unknown): boolean {
 
 function failure(p: Probe): string {
   const said = p.stderr.find((l) => l.startsWith("bpfink:")) ?? p.stderr.at(-1) ?? "";
-  if (!p.started) return `did not start${said ? `: ${said}` : ""}`;
   if (p.end === undefined) return "the guest stopped before the scenario ended";
+  if (!p.started) return `did not start${said ? `: ${said}` : ""}`;
   if (p.missed.length) return `missed: ${p.missed.join(", ")}`;
   return `exit ${p.exit} after SIGINT${said ? `: ${said}` : ""}`;
 }
