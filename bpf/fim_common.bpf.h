@@ -229,6 +229,89 @@ static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bo
 	emit_inode_event(&key, op, nr);
 }
 
+/* Linux native AIO: io_submit(ctx, n, iocbpp) queued `n` requests, each a
+ * struct iocb in user memory; a PWRITE or PWRITEV request writes its fd with
+ * no write syscall. The first FIM_AIO_MAX requests are checked (unrolled:
+ * older verifiers refuse a loop around these calls); more in one call count
+ * as a drop, so user space rescans every watch. 32-bit callers are not
+ * mapped (their iocb pointers are 32-bit). */
+#define FIM_AIO_MAX 8
+#define FIM_IOCB_OPCODE_OFF 16 /* __u16 aio_lio_opcode */
+#define FIM_IOCB_FILDES_OFF 20 /* __u32 aio_fildes */
+#define FIM_IOCB_CMD_PWRITE 1
+#define FIM_IOCB_CMD_PWRITEV 8
+/* Whether the slow (probe-read) dispatch also handles io_submit and
+ * mprotect; the tracepoint object's raw_tp twin leaves them out. */
+#ifndef FIM_EXTRAS_SLOW_PATH
+#define FIM_EXTRAS_SLOW_PATH 1
+#endif
+
+static __always_inline void on_io_submitted(long iocbpp, long n, __s32 nr, const bool fast)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < FIM_AIO_MAX; i++) {
+		__u64 cb = 0;
+		__u16 op = 0;
+		__u32 fd = 0;
+
+		if (i >= n)
+			return;
+		if (bpf_probe_read_user(&cb, sizeof(cb), (void *)(iocbpp + i * sizeof(__u64))) ||
+		    bpf_probe_read_user(&op, sizeof(op), (void *)(cb + FIM_IOCB_OPCODE_OFF)) ||
+		    bpf_probe_read_user(&fd, sizeof(fd), (void *)(cb + FIM_IOCB_FILDES_OFF)))
+			continue;
+		if (op == FIM_IOCB_CMD_PWRITE || op == FIM_IOCB_CMD_PWRITEV)
+			on_fd_modified(fd, FIM_OP_WRITE, nr, fast);
+	}
+	if (n > FIM_AIO_MAX)
+		stat_inc(FIM_STAT_DROPS);
+}
+
+/* mprotect(start, len, PROT_WRITE) made a mapping writable: when a VMA in
+ * the range maps a watched file shared, writes may follow without syscalls,
+ * as after mmap(PROT_WRITE, MAP_SHARED). The range is walked VMA by VMA
+ * (a successful mprotect covers only mapped pages, so they are contiguous),
+ * up to FIM_MPROTECT_VMAS of them; bpf_find_vma needs 5.17. */
+#define FIM_MPROTECT_VMAS 4
+
+struct fim_vma_walk {
+	__u64 next;
+	__s32 nr;
+};
+
+static long fim_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct fim_vma_walk *w = data;
+	struct file *f = BPF_CORE_READ(vma, vm_file);
+	struct fim_key key;
+
+	w->next = BPF_CORE_READ(vma, vm_end);
+	if (!f || !(BPF_CORE_READ(vma, vm_flags) & FIM_VM_SHARED))
+		return 0;
+	file_key(f, &key);
+	if (bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, FIM_OP_MMAP_WRITE, w->nr);
+	return 0;
+}
+
+static __always_inline void on_mprotect_write(__u64 start, __u64 len, __s32 nr)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fim_vma_walk w = { .next = start, .nr = nr };
+	__u64 end = start + len;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < FIM_MPROTECT_VMAS; i++) {
+		if (w.next >= end)
+			return;
+		if (bpf_find_vma(task, w.next, fim_vma_cb, &w, 0))
+			return;
+	}
+}
+
 /* Index of the last '/' in s->buf before index `end` (exclusive), or -1.
  * The scan stops at the first hit, and its result goes through map memory,
  * whose contents the verifier does not track: every exit of the loop then
@@ -489,6 +572,19 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 	case NR_ftruncate:
 	case NR_fallocate:
 		on_fd_modified(ARG0, FIM_OP_TRUNCATE, nr, fast);
+		break;
+	case NR_mprotect: /* (start, len, prot) */
+	case NR_pkey_mprotect:
+		if ((fast || FIM_EXTRAS_SLOW_PATH) && (ARG2 & FIM_PROT_WRITE))
+			on_mprotect_write(ARG0, ARG1, nr);
+		break;
+	case NR_io_submit: /* ret: requests queued */
+		if (ret > 0 && (fast || FIM_EXTRAS_SLOW_PATH))
+			on_io_submitted(ARG2, ret, nr, fast);
+		break;
+	case NR_ioctl: /* a reflink rewrites the fd's content without a write */
+		if ((__u32)ARG1 == FIM_FICLONE || (__u32)ARG1 == FIM_FICLONERANGE)
+			on_fd_modified(ARG0, FIM_OP_WRITE, nr, fast);
 		break;
 	case NR_sendfile64: /* out_fd is the first argument */
 		if (ret > 0)

@@ -43,6 +43,7 @@ static __always_inline long fim_compat_nr(long nr)
 	case 16: /* lchown16 */
 	case 198: return NR_lchown;
 	case 30: return NR_utime;
+	case 54: return NR_ioctl;
 	case 38: return NR_rename;
 	case 40: return NR_rmdir;
 	case 90: return NR_compat_old_mmap;

@@ -31,6 +31,10 @@
 	X(unlinkat)     \
 	X(rmdir)        \
 	X(fallocate)    \
+	X(ioctl)        \
+	X(io_submit)    \
+	X(mprotect)     \
+	X(pkey_mprotect)\
 	X(copy_file_range)\
 	X(fchmod)       \
 	X(fchown)       \

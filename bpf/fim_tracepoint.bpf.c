@@ -11,6 +11,10 @@
  * 6.2, or tracing programs refused); user space picks one with
  * bpf_program__set_autoload().
  */
+/* The raw_tp twin (kernels before tp_btf's fast path) leaves io_submit and
+ * mprotect out: its one program is near older verifiers' budget, and
+ * bpf_find_vma is younger than some kernels it runs on. */
+#define FIM_EXTRAS_SLOW_PATH 0
 #include "fim_common.bpf.h"
 
 SEC("tp_btf/sys_exit")

@@ -5,6 +5,10 @@
 
 #define NR_write 1
 #define NR_open 2
+#define NR_mprotect 10
+#define NR_ioctl 16
+#define NR_pkey_mprotect 329
+#define NR_io_submit 209
 #define NR_pwrite64 18
 #define NR_writev 20
 #define NR_truncate 76
@@ -66,8 +70,16 @@
 #define FIM_O_CREAT 0100
 #define FIM_O_TRUNC 01000
 
+/* ioctl requests that rewrite the fd's content (include/uapi/linux/fs.h):
+ * _IOW(0x94, 9, int) and _IOW(0x94, 13, struct file_clone_range), the same
+ * for 32-bit callers. */
+#define FIM_FICLONE 0x40049409U
+#define FIM_FICLONERANGE 0x4020940dU
+
 /* mmap prot and flags (include/uapi/asm-generic/mman-common.h) */
 #define FIM_PROT_WRITE 0x2
 #define FIM_MAP_SHARED 0x1
+/* vm_area_struct.vm_flags (include/linux/mm.h) */
+#define FIM_VM_SHARED 0x8
 
 #endif

@@ -57,6 +57,11 @@ const OPTIONAL_SYSCALLS: Record<string, string> = {
   ftruncate: "ftruncate()",
   rmdir: "rmdir() of a watched directory",
   fallocate: "fallocate()",
+  ioctl: "ioctl(FICLONE, FICLONERANGE): a reflink into a watched file",
+  io_submit: "io_submit() writes (Linux native AIO, no write syscall)",
+  mprotect: "mprotect(PROT_WRITE) of a shared mapping of a watched file (bpf_find_vma: 5.17+)",
+  pkey_mprotect:
+    "pkey_mprotect(PROT_WRITE) of a shared mapping of a watched file (bpf_find_vma: 5.17+)",
   sendfile64: "sendfile() into a watched file",
   splice: "splice() into a watched file",
   copy_file_range: "copy_file_range() into a watched file",

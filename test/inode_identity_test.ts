@@ -8,12 +8,7 @@
 import { assert } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
-
-async function must(cmd: string[]): Promise<string> {
-  const r = await run(cmd);
-  assert(r.code === 0, `${cmd.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+import { mountBtrfs, must } from "./inode/fixtures.ts";
 
 Deno.test("btrfs subvolumes and overlayfs over two file systems: fd writes and fchmod are caught", async () => {
   await using dir = await tempDir();
@@ -21,13 +16,7 @@ Deno.test("btrfs subvolumes and overlayfs over two file systems: fd writes and f
   const undo: string[][] = [];
   try {
     // btrfs on a loop device, with a subvolume.
-    await must(["truncate", "-s", "160M", `${d}/btrfs.img`]);
-    await must(["mkfs.btrfs", "-q", `${d}/btrfs.img`]);
-    const loop = await must(["losetup", "-f", "--show", `${d}/btrfs.img`]);
-    undo.unshift(["losetup", "-d", loop]);
-    await Deno.mkdir(`${d}/bt`);
-    await must(["mount", loop, `${d}/bt`]);
-    undo.unshift(["umount", `${d}/bt`]);
+    await mountBtrfs(d, undo);
     await must(["btrfs", "subvolume", "create", `${d}/bt/sub`]);
     // overlayfs: lower layer on tmpfs, upper on btrfs.
     for (const p of ["lower", "merged", "bt/upper", "bt/work"]) await Deno.mkdir(`${d}/${p}`);

@@ -17,6 +17,7 @@ import type { InodeId } from "../src/watch/inode_key.ts";
 import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
 import { DirKeys } from "../src/watch/kernel_keys.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
+import { buildProgram } from "./inode/fixtures.ts";
 
 interface Harness {
   k: FimKernel;
@@ -120,17 +121,8 @@ Deno.test("folding: a pending map that refuses an entry counts a drop, never a f
 });
 
 /** Builds test/inode/abi_ops.c into `dir`. */
-async function abiOps(dir: string): Promise<string> {
-  const bin = `${dir}/abi_ops`;
-  const cc = await run([
-    "gcc",
-    "-O1",
-    "-o",
-    bin,
-    new URL("./inode/abi_ops.c", import.meta.url).pathname,
-  ]);
-  assertEquals(cc.code, 0, cc.stderr);
-  return bin;
+function abiOps(dir: string): Promise<string> {
+  return buildProgram(dir, "abi_ops");
 }
 
 Deno.test("32-bit syscalls (int $0x80 from a 64-bit program) are mapped to what they do", async (t) => {

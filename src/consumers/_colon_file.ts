@@ -27,8 +27,7 @@
  *
  * @module
  */
-import { type ParseError, pushError } from "./parse_result.ts";
-import { MAX_TEXT_CHARS } from "./parse_result.ts";
+import { capText, type ParseError, pushError } from "./parse_result.ts";
 
 /** The portable user or group name: letters, digits, `_ . @ -` (not first), an optional trailing `$`. */
 const PORTABLE_NAME = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]*\$?$/;
@@ -51,14 +50,7 @@ export interface DatabaseLine {
  * `MAX_TEXT_CHARS` is reported and ignored, cut at a line end.
  */
 export function* databaseLines(text: string, errors: ParseError[]): Generator<DatabaseLine> {
-  let body = text;
-  if (body.length > MAX_TEXT_CHARS) {
-    body = body.slice(0, Math.max(0, body.lastIndexOf("\n", MAX_TEXT_CHARS)));
-    pushError(errors, {
-      line: 0,
-      message: `file longer than ${MAX_TEXT_CHARS} characters: the rest is ignored`,
-    });
-  }
+  const body = capText(text, errors);
   let n = 0;
   for (let start = 0; start < body.length;) {
     let end = body.indexOf("\n", start);

@@ -34,6 +34,7 @@ import { diffAccess } from "./access/access_diff.ts";
 import { diffGroup, diffGshadow } from "./groups/groups_diff.ts";
 import { diffSudoers } from "./sudoers/sudoers_diff.ts";
 import { diffPasswd, diffShadow } from "./users/users_diff.ts";
+import { type Rng, rng } from "../../test/rng.ts";
 
 const MS = Number(Deno.env.get("BPFINK_FUZZ_MS") ?? 2000);
 const SLOW_MS = 2000;
@@ -41,20 +42,6 @@ const SLOW_MS = 2000;
 const MIN_RUNS = 20;
 const BASE_SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
 
-type Rng = () => number;
-
-/** xorshift32: small, seedable, good enough to drive mutations. */
-function rng(seed: number): Rng {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 const int = (r: Rng, n: number) => Math.floor(r() * n);
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[int(r, xs.length)];
 

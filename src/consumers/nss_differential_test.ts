@@ -18,24 +18,12 @@ import { parseGshadow } from "./groups/gshadow.ts";
 import { parsePasswd } from "./users/passwd.ts";
 import { type PasswordInfo, passwordInfo } from "./_password_field.ts";
 import { hmacFingerprint, parseShadow } from "./users/shadow.ts";
+import { rng } from "../../test/rng.ts";
 
 const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
 const SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
 const fp = hmacFingerprint(new TextEncoder().encode("differential key"));
 const ignore = !oracleAvailable();
-
-/** xorshift32, seeded. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 
 const SEEDS: Record<NssDatabase, string[]> = {
   passwd: [

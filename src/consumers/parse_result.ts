@@ -42,20 +42,26 @@ export interface NumberedLine {
 }
 
 /**
+ * `text` up to `MAX_TEXT_CHARS`, cut at a line end (a cut line could read as
+ * another entry); the cut is reported in `errors`.
+ */
+export function capText(text: string, errors: ParseError[]): string {
+  if (text.length <= MAX_TEXT_CHARS) return text;
+  pushError(errors, {
+    line: 0,
+    message: `file longer than ${MAX_TEXT_CHARS} characters: the rest is ignored`,
+  });
+  return text.slice(0, Math.max(0, text.lastIndexOf("\n", MAX_TEXT_CHARS)));
+}
+
+/**
  * Yields the numbered lines of `text` (lazily: a file of 16 million empty
  * lines costs no memory). A trailing `\r` is removed (CRLF files); the empty
  * piece after a final newline is not a line. Text beyond `MAX_TEXT_CHARS`
  * is reported and ignored, cut at a line end.
  */
 export function* numberedLines(text: string, errors: ParseError[]): Generator<NumberedLine> {
-  let body = text;
-  if (body.length > MAX_TEXT_CHARS) {
-    body = body.slice(0, Math.max(0, body.lastIndexOf("\n", MAX_TEXT_CHARS)));
-    pushError(errors, {
-      line: 0,
-      message: `file longer than ${MAX_TEXT_CHARS} characters: the rest is ignored`,
-    });
-  }
+  const body = capText(text, errors);
   let n = 0;
   for (let start = 0; start < body.length;) {
     let end = body.indexOf("\n", start);

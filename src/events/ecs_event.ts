@@ -14,28 +14,25 @@ import { type AttributedEvent, attribution } from "./attribution.ts";
 import type { ChangeEvent, EcsFile } from "./change_event.ts";
 import { agentFields, hostFields } from "./ecs_host.ts";
 import { defaultSeverity, SEVERITY_NUMBER, type SeverityLevel } from "./severity.ts";
+import { type EntryType, typeOfMode } from "../watch/native_fs.ts";
 
 /** The ECS version the events follow (checked against `@elastic/ecs` of this version). */
 export const ECS_VERSION = "9.4.0";
 
-/** ECS `file.type` from st_mode. */
+/** ECS `file.type` of each entry type. */
+const ECS_FILE_TYPE: Record<EntryType, string> = {
+  file: "file",
+  dir: "dir",
+  symlink: "symlink",
+  fifo: "fifo",
+  socket: "socket",
+  chardev: "char_device",
+  blockdev: "block_device",
+};
+
+/** ECS `file.type` from st_mode (no type bits: a file). */
 export function fileType(mode: number): string {
-  switch (mode & 0o170000) {
-    case 0o040000:
-      return "dir";
-    case 0o120000:
-      return "symlink";
-    case 0o010000:
-      return "fifo";
-    case 0o140000:
-      return "socket";
-    case 0o020000:
-      return "char_device";
-    case 0o060000:
-      return "block_device";
-    default:
-      return "file";
-  }
+  return (mode & 0o170000) === 0 ? "file" : ECS_FILE_TYPE[typeOfMode(mode)];
 }
 
 /** `file.name`, `file.directory` and `file.extension` of a path. */

@@ -60,3 +60,17 @@ export async function portHeldByNobody(port: number): Promise<AsyncDisposable & 
   assert(first.value?.includes("bound"), `nobody could not bind ${port}`);
   return { pid: child.pid, [Symbol.asyncDispose]: () => child[Symbol.asyncDispose]() };
 }
+
+/** Collects a piped child's stdout and stderr as text; `done` settles when both streams end. */
+export function collect(child: Deno.ChildProcess) {
+  const out = { stdout: "", stderr: "" };
+  const done = Promise.all([
+    (async () => {
+      for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) out.stdout += c;
+    })(),
+    (async () => {
+      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) out.stderr += c;
+    })(),
+  ]);
+  return { out, done };
+}

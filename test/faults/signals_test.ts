@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { run, tempDir, waitFor } from "../helpers.ts";
-import { assertNoStackTrace } from "./fault_helpers.ts";
+import { assertNoStackTrace, collect } from "./fault_helpers.ts";
 
 const DENO = "node_modules/.bin/deno";
 
@@ -46,16 +46,7 @@ function spawn(cfg: string) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const out = { stdout: "", stderr: "" };
-  const done = Promise.all([
-    (async () => {
-      for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) out.stdout += c;
-    })(),
-    (async () => {
-      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) out.stderr += c;
-    })(),
-  ]);
-  return { child, out, done };
+  return { child, ...collect(child) };
 }
 
 Deno.test("faults: SIGINT/SIGTERM at 20 random moments of startup → exit 0, no link of its own left", async () => {

@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertIncludes } from "../assert.ts";
 import { tempDir, waitFor } from "../helpers.ts";
-import { assertNoStackTrace } from "./fault_helpers.ts";
+import { assertNoStackTrace, collect } from "./fault_helpers.ts";
 
 /** The unit's ReadWritePaths=, StateDirectory= and ProtectSystem= as this test mimics them. */
 async function unitDirectives(): Promise<{ readWrite: string[]; protectSystem: string }> {
@@ -39,19 +39,6 @@ exit $rc
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-}
-
-function collect(child: Deno.ChildProcess) {
-  const out = { stdout: "", stderr: "" };
-  const done = Promise.all([
-    (async () => {
-      for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) out.stdout += c;
-    })(),
-    (async () => {
-      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) out.stderr += c;
-    })(),
-  ]);
-  return { out, done };
 }
 
 Deno.test("faults: the example config starts under the unit's file-system restrictions (read-only /etc)", async () => {

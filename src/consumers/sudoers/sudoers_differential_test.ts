@@ -12,6 +12,7 @@
  */
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { parseSudoers, type SudoersEntry } from "./sudoers.ts";
+import { rng } from "../../../test/rng.ts";
 
 const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
 const SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
@@ -23,18 +24,6 @@ const ignore = (() => {
     return true;
   }
 })();
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 
 const BASE = [
   "Defaults env_reset, mail_badpass",
