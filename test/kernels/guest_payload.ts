@@ -1,5 +1,6 @@
 /**
- * What a guest needs to run bpfink from source: the Deno binary, the agent's
+ * What a guest needs to run bpfink from source (the coverage and bench guests; the
+ * kernel matrix runs the single file instead, dist_scenario.ts): the Deno binary, the agent's
  * sources and embedded kernel objects, the npm packages it imports (from the
  * Deno cache), and nothing else: libbpf comes from the agent's embedded
  * self-contained copy. This is the smallest equivalent of the single binary
@@ -39,7 +40,6 @@ export function guestPayload(extra: [string, string][] = []): PayloadEntry[] {
     [`${ROOT}/src`, "/bpfink/src"],
     [`${ROOT}/kernels/strategies.ts`, "/bpfink/kernels/strategies.ts"],
     [`${ROOT}/kernels/guests.ts`, "/bpfink/kernels/guests.ts"],
-    [`${ROOT}/test/kernels/guest_scenario.ts`, "/bpfink/test/kernels/guest_scenario.ts"],
     [`${ROOT}/kernels/build/embedded.ts`, "/bpfink/kernels/build/embedded.ts"],
     [`${ROOT}/kernels/build/libbpf-bundle.so`, "/bpfink/kernels/build/libbpf-bundle.so"],
     ...["fentry", "kprobe", "tracepoint"].map((s) =>

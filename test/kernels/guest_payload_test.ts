@@ -7,12 +7,21 @@ import { assertEquals } from "../assert.ts";
 import { BENCH_SCRIPT, benchPayload } from "./bench_guests.ts";
 import { guestPayload, missingFromPayload } from "./guest_payload.ts";
 
+/** The coverage guests' script and the payload coverage_guests.ts gives it (tools aside). */
+const COVERAGE_SCRIPT = "test/kernels/guest_coverage.ts";
+const ROOT = new URL("../..", import.meta.url).pathname;
+const coveragePayload = () =>
+  guestPayload([
+    [`${ROOT}test/coverage_methods.ts`, "/bpfink/test/coverage_methods.ts"],
+    [`${ROOT}${COVERAGE_SCRIPT}`, `/bpfink/${COVERAGE_SCRIPT}`],
+  ]);
+
 Deno.test("the guest bench payload resolves every import of the bench", async () => {
   assertEquals(await missingFromPayload(BENCH_SCRIPT, benchPayload("/prebuilt")), []);
 });
 
-Deno.test("the guest scenario payload resolves every import of the scenario", async () => {
-  assertEquals(await missingFromPayload("test/kernels/guest_scenario.ts", guestPayload()), []);
+Deno.test("the guest coverage payload resolves every import of its script", async () => {
+  assertEquals(await missingFromPayload(COVERAGE_SCRIPT, coveragePayload()), []);
 });
 
 Deno.test("a payload without a module the bench imports is reported", async () => {
@@ -23,7 +32,7 @@ Deno.test("a payload without a module the bench imports is reported", async () =
 });
 
 Deno.test("a payload without an npm package the agent imports is reported", async () => {
-  const payload = guestPayload().filter((e) => !e.guest.endsWith("/yaml"));
-  const missing = await missingFromPayload("test/kernels/guest_scenario.ts", payload);
+  const payload = coveragePayload().filter((e) => !e.guest.endsWith("/yaml"));
+  const missing = await missingFromPayload(COVERAGE_SCRIPT, payload);
   assertEquals(missing.filter((m) => m.startsWith("npm:yaml@")).length, 1);
 });
