@@ -57,8 +57,6 @@ export class Agent {
   readonly #drops: DropWatch;
   readonly #heartbeat: Heartbeat;
   #bpfStats?: RunTimeStats;
-  /** Kernel events so far: moves while the agent works. */
-  #work = 0;
   #quiet?: QuietGiveBack;
   #stopped = false;
 
@@ -79,10 +77,7 @@ export class Agent {
     this.trials = trials;
     this.libbpf = `${lib.path} (libbpf ${lib.version})`;
     const delivery = this.#delivery = new Delivery(opts.outputs, store);
-    const tap = (e: FimEvent) => {
-      this.#work++;
-      return this.#selfTest.tap(e);
-    };
+    const tap = (e: FimEvent) => this.#selfTest.tap(e);
     const parts = { kernel, store, delivery, key, hostname, tap };
     const live = this.#live = new LivePath({ ...opts, ...parts });
     const watch = this.watch = live.watch;
@@ -93,9 +88,7 @@ export class Agent {
     });
     this.#drops = new DropWatch(kernel, () => live.monitor.rescan("rescan"));
     this.#heartbeat = new Heartbeat(hostname, kernel, watch, (e) => this.#agentEvent(e, false));
-    for (const part of [live, delivery, selfTest, this.#drops, this.#heartbeat]) {
-      part.register(metrics);
-    }
+    for (const p of [live, delivery, selfTest, this.#drops, this.#heartbeat]) p.register(metrics);
     registerKernelMetrics(metrics, kernel, () => !!this.#bpfStats || statsSysctlEnabled());
     registerStoreMetrics(metrics, store, () => delivery.redelivering);
     registerAgentMetrics(metrics, {
@@ -120,13 +113,11 @@ export class Agent {
     const metrics = new MetricsRegistry();
     const faults = new FaultBoard(metrics);
     const db = openStore(opts.database, faults);
-    let opened: OpenedKernel;
-    try {
-      opened = await openKernel(opts, facts, targets.targets.length + targets.missing.length);
-    } catch (e) {
+    const n = targets.targets.length + targets.missing.length;
+    const opened = await openKernel(opts, facts, n).catch((e) => {
       db.close();
       throw e;
-    }
+    });
     const keyChanged = opts.keyFile ? checkHostKey(db.store, key) : false;
     const agent = new Agent(opts, facts, metrics, faults, opened, db, key);
     const { kernel, lib } = opened;
@@ -139,12 +130,11 @@ export class Agent {
       await agent.stop();
       throw e;
     }
-    // Starting (BTF parsing, objects tried, the first read of every file) is the peak;
-    // idling needs a fraction of it. Before the start record: whoever waits for it (a
-    // supervisor, a test sending SIGINT) finds the agent ready for signals.
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak, and
+    // so is each burst of kernel events: memory is given back now, before the start record
+    // (whoever waits for it finds the agent ready for signals), and after each burst.
     giveBackMemory();
-    // From now on, memory that a burst of events grew is given back once it is over.
-    agent.#quiet = new QuietGiveBack({ activity: () => agent.#work });
+    agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counters().events) });
     // Through delivery: an output that drops the start record gets it again (redelivery.ts).
     const { hostname, libbpf, watch } = agent;
     const started = startRecord({ release: facts.release, kernel, watch, libbpf, hostname });
