@@ -9,8 +9,8 @@ import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
 import type { StrategyName } from "../kernels/strategies.ts";
 import { loadLibbpf } from "../src/agent/open_kernel.ts";
 import { type BpfLink, BpfObject } from "../src/bpf/bpf_object.ts";
-import type { FimEvent } from "../src/bpf/fim_event.ts";
-import { FimKernel } from "../src/bpf/fim_kernel.ts";
+import type { FimEvent } from "../src/kernel/fim_event.ts";
+import { FimKernel } from "../src/kernel/fim_kernel.ts";
 import type { Libbpf } from "../src/bpf/libbpf.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

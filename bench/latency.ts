@@ -6,7 +6,7 @@
  * @module
  */
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import type { Output } from "../src/outputs/output.ts";
 import { inodeOf } from "../src/watch/inode_key.ts";
 import { type BenchEnv, percentile, table } from "./bench_env.ts";

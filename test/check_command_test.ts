@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertIncludes } from "./assert.ts";
 import { run, tempDir } from "./helpers.ts";
-import { ChangePipeline } from "../src/consumers/change_pipeline.ts";
+import { ChangePipeline } from "../src/pipeline/change_pipeline.ts";
 import { consumerContext } from "../src/consumers/consumer_context.ts";
 import { BaselineStore } from "../src/store/baseline_store.ts";
 import { readFileState } from "../src/watch/file_state.ts";

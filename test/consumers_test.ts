@@ -7,7 +7,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { run, START_TIMEOUT_MS, tempDir, waitFor } from "./helpers.ts";
 import { Daemon } from "./daemon.ts";
 import { checkEvent } from "./ecs_validate.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 
 /** A fixed SHA-512 crypt hash (of "hunter2"), the secret that must never leak. */
 const HASH =

@@ -7,7 +7,7 @@
 import { assert } from "./assert.ts";
 import { START_TIMEOUT_MS, waitFor } from "./helpers.ts";
 import { checkEvent } from "./ecs_validate.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import { errorMessage } from "../src/error_message.ts";
 
 /** A daemon child whose JSON lines are collected as they arrive. */

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { bpfObjectsLeft, bpfObjectsOf, tempDir, waitFor } from "./helpers.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import { Daemon } from "./daemon.ts";
 
 async function writeConfig(dir: string, watched: string, moreOutputs = ""): Promise<string> {

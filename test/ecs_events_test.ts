@@ -8,15 +8,15 @@
 import { assert, assertEquals } from "./assert.ts";
 import { tempDir } from "./helpers.ts";
 import { checkEvent, ecsProblems, eventProblems, schemaProblems } from "./ecs_validate.ts";
-import { semanticEvent } from "../src/consumers/change_pipeline.ts";
+import { semanticEvent } from "../src/pipeline/change_pipeline.ts";
 import { genericEvent } from "../src/consumers/generic.ts";
 import { consumerContext } from "../src/consumers/consumer_context.ts";
 import { semanticConsumer } from "../src/consumers/registry.ts";
 import type { ConsumerName } from "../src/config/config_types.ts";
-import type { FileAction, FileChange } from "../src/events/file_change.ts";
-import { pathParts } from "../src/events/ecs_event.ts";
+import type { FileAction, FileChange } from "../src/pipeline/file_change.ts";
+import { pathParts } from "../src/pipeline/ecs_event.ts";
 import { readFileState } from "../src/watch/file_state.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 
 const ctx = consumerContext(new Uint8Array(32), () => {});
 const HASH = "$6$salt$" + "a".repeat(86);

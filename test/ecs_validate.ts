@@ -11,7 +11,7 @@
 import { EcsFlat } from "@elastic/ecs";
 import Ajv from "ajv";
 import schema from "../schema/event.schema.json" with { type: "json" };
-import { ECS_VERSION } from "../src/events/ecs_event.ts";
+import { ECS_VERSION } from "../src/pipeline/ecs_event.ts";
 
 interface FieldDef {
   type: string;

@@ -10,7 +10,7 @@ import {
   FIM_NAME_LEN,
   FimOp,
   FimWatch,
-} from "../src/bpf/fim_event.ts";
+} from "../src/kernel/fim_event.ts";
 import { run, tempDir } from "./helpers.ts";
 
 Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async () => {

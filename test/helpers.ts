@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import type { Output } from "../src/outputs/output.ts";
 import { checkEvent } from "./ecs_validate.ts";
 import { errorMessage } from "../src/error_message.ts";

@@ -8,16 +8,17 @@
 import { assert, assertEquals } from "./assert.ts";
 import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
 import { loadLibbpf } from "../src/agent/open_kernel.ts";
-import { type FimEvent, FimOp } from "../src/bpf/fim_event.ts";
-import { type FimKernel, WatchFlag } from "../src/bpf/fim_kernel.ts";
+import { type FimEvent, FimOp } from "../src/kernel/fim_event.ts";
+import type { FimKernel } from "../src/kernel/fim_kernel.ts";
 import { readKernelFacts } from "../src/kernel/kernel_facts.ts";
 import { chooseStrategy } from "../src/kernel/strategy_choice.ts";
-import { sameProcess, startTicksOf } from "../src/events/process_details.ts";
+import { sameProcess, startTicksOf } from "../src/watch/process_details.ts";
 import type { InodeId } from "../src/watch/inode_key.ts";
 import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
 import { DirKeys } from "../src/watch/kernel_keys.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
 import { buildProgram } from "./inode/fixtures.ts";
+import { FimWatch } from "../src/kernel/fim_event.ts";
 
 interface Harness {
   k: FimKernel;
@@ -50,7 +51,7 @@ async function withKernel(
       const path = `${dir.path}/${name}`;
       await Deno.writeTextFile(path, "original\n");
       const id = kernelIdentity.inodeOf(path, await Deno.stat(path));
-      k.watchInode(id, WatchFlag.file);
+      k.watchInode(id, FimWatch.File);
       return { path, id };
     },
     about: (id) => events.filter((e) => e.ino === id.ino && e.dev === id.dev),

@@ -7,7 +7,7 @@ import { tempDir, waitFor } from "./helpers.ts";
 import { Daemon } from "./daemon.ts";
 import { startRsyslog } from "./services/rsyslog.ts";
 import { testEvent } from "./services/events.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import { FileOutput } from "../src/outputs/file_output.ts";
 
 const lines = (path: string): ChangeEvent[] =>

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { freePort, poll } from "./services/service.ts";
 import { testEvent } from "./services/events.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import type { HttpOutputConfig } from "../src/config/config_types.ts";
 import { bulkItemErrors, httpBody, HttpOutput } from "../src/outputs/http_output.ts";
 

@@ -12,7 +12,7 @@ import { tempDir, waitFor } from "./helpers.ts";
 import { NatsCluster } from "./services/nats.ts";
 import { hasCommand, poll } from "./services/service.ts";
 import { parseConfig } from "../src/config/load_config.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 
 const decoder = new TextDecoder();
 

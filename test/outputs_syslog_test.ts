@@ -8,7 +8,7 @@ import { tempDir } from "./helpers.ts";
 import { startRsyslog } from "./services/rsyslog.ts";
 import { freePort, poll } from "./services/service.ts";
 import { testEvent } from "./services/events.ts";
-import type { ChangeEvent } from "../src/events/change_event.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import { checkSdId, formatRfc5424, MAX_MESSAGE_BYTES } from "../src/outputs/syslog/rfc5424.ts";
 import { octetFrame } from "../src/outputs/syslog/transports.ts";
 import { SyslogOutput } from "../src/outputs/syslog/syslog_output.ts";

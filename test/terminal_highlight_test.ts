@@ -3,11 +3,11 @@
  * NOPASSWD rule and any new sudo rule stand out; `uid=` is the actor's.
  */
 import { assert, assertEquals, assertIncludes } from "./assert.ts";
-import { semanticEvent } from "../src/consumers/change_pipeline.ts";
+import { semanticEvent } from "../src/pipeline/change_pipeline.ts";
 import { consumerContext } from "../src/consumers/consumer_context.ts";
 import { semanticConsumer } from "../src/consumers/registry.ts";
 import type { ConsumerName } from "../src/config/config_types.ts";
-import type { FileChange } from "../src/events/file_change.ts";
+import type { FileChange } from "../src/pipeline/file_change.ts";
 import { formatLine } from "../src/outputs/terminal.ts";
 
 const ctx = consumerContext(new Uint8Array(32), () => {});

@@ -12,7 +12,7 @@
  */
 import { writeGenerated } from "../../test/generated_docs.ts";
 import { Agent, watchesForPaths } from "../../src/agent/agent.ts";
-import type { ChangeEvent } from "../../src/events/change_event.ts";
+import type { ChangeEvent } from "../../src/pipeline/change_event.ts";
 import { commandFor, ROWS, targetOf } from "../../test/coverage_methods.ts";
 import { table } from "../bench_env.ts";
 import { Auditd } from "./auditd.ts";

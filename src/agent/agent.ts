@@ -6,12 +6,12 @@
  *
  * @module
  */
-import type { FimEvent } from "../bpf/fim_event.ts";
-import type { FimKernel } from "../bpf/fim_kernel.ts";
+import type { FimEvent } from "../kernel/fim_event.ts";
+import type { FimKernel } from "../kernel/fim_kernel.ts";
 import { giveBackMemory } from "../bpf/give_back_memory.ts";
-import { registerKernelMetrics } from "../bpf/kernel_metrics.ts";
+import { registerKernelMetrics } from "../kernel/kernel_metrics.ts";
 import { type RunTimeStats, statsSysctlEnabled } from "../bpf/prog_stats.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { type KernelFacts, readKernelFacts } from "../kernel/kernel_facts.ts";
 import type { Trial } from "../kernel/strategy_choice.ts";
 import { log } from "../log.ts";

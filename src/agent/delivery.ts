@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { log } from "../log.ts";
 import { LabeledCounter, type MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { registerOutputMetrics } from "../metrics/output_metrics.ts";

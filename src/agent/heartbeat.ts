@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { FimKernel } from "../bpf/fim_kernel.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { FimKernel } from "../kernel/fim_kernel.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import { heartbeatEvent } from "./store_events.ts";

@@ -11,7 +11,7 @@ import { log } from "../log.ts";
 import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
 import { resolveTargets } from "../watch/watch_targets.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
-import { MAX_PARSE_BYTES } from "../consumers/change_pipeline.ts";
+import { MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
 import { watchesForPaths } from "./agent_options.ts";
 import type { WatchRules } from "./watch_rules.ts";
 import { errorMessage } from "../error_message.ts";

@@ -6,13 +6,13 @@
  *
  * @module
  */
-import type { FimEvent } from "../bpf/fim_event.ts";
-import type { FimKernel } from "../bpf/fim_kernel.ts";
+import type { FimEvent } from "../kernel/fim_event.ts";
+import type { FimKernel } from "../kernel/fim_kernel.ts";
 import type { WatchConfig } from "../config/config_types.ts";
-import { ChangePipeline, MAX_PARSE_BYTES } from "../consumers/change_pipeline.ts";
+import { ChangePipeline, MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
 import { consumerContext } from "../consumers/consumer_context.ts";
-import { EarlyWatch } from "../events/early_watch.ts";
-import { FileMonitor } from "../events/file_monitor.ts";
+import { EarlyWatch } from "../watch/early_watch.ts";
+import { FileMonitor } from "../watch/file_monitor.ts";
 import { log } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import type { BaselineStore } from "../store/baseline_store.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
-import type { FimKernel } from "../bpf/fim_kernel.ts";
-import { FIM_INODE_EVENT_SIZE } from "../bpf/fim_event.ts";
+import type { FimKernel } from "../kernel/fim_kernel.ts";
+import { FIM_INODE_EVENT_SIZE } from "../kernel/fim_event.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { RunTimeStats } from "../bpf/prog_stats.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { Output } from "../outputs/output.ts";
 
 /** One event waiting to be tried again. */

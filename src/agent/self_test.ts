@@ -14,13 +14,14 @@
  *
  * @module
  */
-import { type FimKernel, WatchFlag } from "../bpf/fim_kernel.ts";
-import type { FimEvent } from "../bpf/fim_event.ts";
+import type { FimKernel } from "../kernel/fim_kernel.ts";
+import type { FimEvent } from "../kernel/fim_event.ts";
 import { log } from "../log.ts";
 import { type MetricsRegistry, Pulled } from "../metrics/metrics_registry.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
+import { FimWatch } from "../kernel/fim_event.ts";
 
 /** What one self-test found wrong (empty when it passed). */
 export interface SelfTestFindings {
@@ -145,7 +146,7 @@ export class SelfTest {
       await Deno.writeTextFile(path, "canary\n");
       const id = kernelIdentity.inodeOf(path, await Deno.stat(path));
       this.#canaryIno = id.ino;
-      kernel.watchInode(id, WatchFlag.file);
+      kernel.watchInode(id, FimWatch.File);
       try {
         const seen = new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(false), timeoutMs);

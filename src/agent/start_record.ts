@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { FimKernel } from "../bpf/fim_kernel.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
-import { withEnvelope } from "../events/ecs_event.ts";
+import type { FimKernel } from "../kernel/fim_kernel.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
+import { withEnvelope } from "../pipeline/ecs_event.ts";
 import { VERSION } from "../version.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 

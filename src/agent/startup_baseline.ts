@@ -7,9 +7,9 @@
  * @module
  */
 import { dirname } from "node:path";
-import type { ChangeEvent } from "../events/change_event.ts";
-import type { FileChange } from "../events/file_change.ts";
-import { classify } from "../events/file_monitor.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
+import type { FileChange } from "../pipeline/file_change.ts";
+import { classify } from "../watch/file_monitor.ts";
 import { log } from "../log.ts";
 import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
 import { type FileState, withoutContent } from "../watch/file_state.ts";

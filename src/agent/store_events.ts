@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { BaselineStore } from "../store/baseline_store.ts";
-import { pathParts, withEnvelope } from "../events/ecs_event.ts";
-import type { SeverityLevel } from "../events/severity.ts";
+import { pathParts, withEnvelope } from "../pipeline/ecs_event.ts";
+import type { SeverityLevel } from "../pipeline/severity.ts";
 
 /**
  * An agent-state event (`bpfink.consumer: agent`, dataset `bpfink.agent`)

@@ -10,10 +10,10 @@
 import { relative } from "node:path";
 import { CONFIG_DEFAULTS } from "../config/config_defaults.ts";
 import type { WatchConfig } from "../config/config_types.ts";
-import type { PathRule } from "../consumers/change_pipeline.ts";
+import type { PathRule } from "../pipeline/change_pipeline.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
-import { watchPolicy } from "../events/watch_policy.ts";
-import type { FileChange } from "../events/file_change.ts";
+import { watchPolicy } from "../pipeline/watch_policy.ts";
+import type { FileChange } from "../pipeline/file_change.ts";
 import { log } from "../log.ts";
 import { LabeledCounter, type MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { globMatcher } from "../watch/glob.ts";

@@ -1,6 +1,6 @@
 import { assertEquals } from "../../test/assert.ts";
 import { BpfError } from "./bpf_error.ts";
-import { Errno, errnoName } from "./errno.ts";
+import { Errno, errnoName } from "../errno.ts";
 
 Deno.test("BpfError() carries the program as a field and names it in the message", () => {
   const e = new BpfError("fim-fentry", "bpf_object__load", Errno.EPERM, "EPERM (no)", {

@@ -5,7 +5,7 @@
  * @module
  */
 import { BpfError } from "./bpf_error.ts";
-import { Errno } from "./errno.ts";
+import { Errno } from "../errno.ts";
 import type { Libbpf } from "./libbpf.ts";
 
 const encoder = new TextEncoder();

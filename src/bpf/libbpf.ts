@@ -11,7 +11,7 @@ import {
   type LibcSymbols,
 } from "./libbpf_symbols.ts";
 import { errorMessage } from "../error_message.ts";
-import { errnoName } from "./errno.ts";
+import { errnoName } from "../errno.ts";
 
 /** An opened libbpf with helpers for its error conventions. */
 export interface Libbpf {

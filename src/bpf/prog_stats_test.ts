@@ -2,7 +2,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import { loadLibbpf } from "../agent/open_kernel.ts";
-import type { FimKernel } from "./fim_kernel.ts";
+import type { FimKernel } from "../kernel/fim_kernel.ts";
 import { loadedProgramStats, RunTimeStats } from "./prog_stats.ts";
 import { chooseStrategy } from "../kernel/strategy_choice.ts";
 import { readKernelFacts } from "../kernel/kernel_facts.ts";

@@ -10,13 +10,13 @@ import { dirname, relative } from "node:path";
 import { AgentError } from "../agent/agent_error.ts";
 import { formatProblems, loadConfig } from "../config/load_config.ts";
 import { attributeChanges } from "../consumers/generic.ts";
-import { classify } from "../events/file_monitor.ts";
-import type { FileAction } from "../events/file_change.ts";
+import { classify } from "../watch/file_monitor.ts";
+import type { FileAction } from "../pipeline/file_change.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { readFileState } from "../watch/file_state.ts";
 import { resolveTargets } from "../watch/watch_targets.ts";
-import { watchPolicy } from "../events/watch_policy.ts";
+import { watchPolicy } from "../pipeline/watch_policy.ts";
 
 /** Options of `bpfink check`. */
 export interface CheckCommandOptions {

@@ -7,7 +7,7 @@
  */
 import { AgentError } from "../agent/agent_error.ts";
 import { formatProblems, loadConfig, parseDuration } from "../config/load_config.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { openHistoryDb, queryHistory } from "../outputs/event_history.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { globToRegExp } from "../watch/glob.ts";

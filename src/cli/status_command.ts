@@ -9,7 +9,7 @@
  * @module
  */
 import { loadConfig } from "../config/load_config.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { openHistoryDb } from "../outputs/event_history.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { daemonDatabase } from "./events_command.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 
 /** One semantic change, e.g. a user added. */
 export interface SemanticEvent {

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
-import type { FileAction, FileChange } from "../events/file_change.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
+import type { FileAction, FileChange } from "../pipeline/file_change.ts";
 import type { FileState } from "../watch/file_state.ts";
-import { actorEcs, fileEcs, withEnvelope } from "../events/ecs_event.ts";
-import type { SeverityLevel } from "../events/severity.ts";
+import { actorEcs, fileEcs, withEnvelope } from "../pipeline/ecs_event.ts";
+import type { SeverityLevel } from "../pipeline/severity.ts";
 import { displayPath, hasEscapes, pathBytesBase64 } from "../watch/path_bytes.ts";
 
 const TYPES: Record<FileAction, string[]> = {

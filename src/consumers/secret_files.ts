@@ -9,7 +9,7 @@
  * @module
  */
 import { basename } from "node:path";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 import type { ConsumerContext } from "./consumer.ts";
 

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { type FimEvent, FimOp } from "../bpf/fim_event.ts";
-import { type FimKernel, WatchFlag } from "../bpf/fim_kernel.ts";
+import { type FimEvent, FimOp } from "./fim_event.ts";
+import type { FimKernel } from "./fim_kernel.ts";
 import { kernelIdentity } from "./kernel_identity.ts";
 import { DirKeys } from "../watch/kernel_keys.ts";
+import { FimWatch } from "./fim_event.ts";
 
 /** The outcome of one canary run. */
 export interface CanaryResult {
@@ -50,7 +51,7 @@ export async function runCanary(k: FimKernel, timeoutMs = 2000): Promise<CanaryR
   try {
     await Deno.writeTextFile(path, "canary\n");
     id = kernelIdentity.inodeOf(path, await Deno.stat(path));
-    k.watchInode(id, WatchFlag.file);
+    k.watchInode(id, FimWatch.File);
     keys.ref(dir, name);
     const t0 = performance.now();
     const f = await Deno.open(path, { write: true, append: true });

@@ -6,9 +6,9 @@
  */
 import { STRATEGIES, type StrategyName } from "../../kernels/strategies.ts";
 import { BpfError } from "../bpf/bpf_error.ts";
-import { Errno } from "../bpf/errno.ts";
-import type { FimEvent } from "../bpf/fim_event.ts";
-import { FimKernel, type LostCoverage } from "../bpf/fim_kernel.ts";
+import { Errno } from "../errno.ts";
+import type { FimEvent } from "./fim_event.ts";
+import { FimKernel, type LostCoverage } from "./fim_kernel.ts";
 import type { Libbpf } from "../bpf/libbpf.ts";
 import { runCanary } from "./canary.ts";
 import type { KernelFacts } from "./kernel_facts.ts";

@@ -9,7 +9,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { Output } from "./output.ts";
 import { errorMessage } from "../error_message.ts";
 

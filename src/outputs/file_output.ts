@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { QueuedOutput, type QueueOptions } from "./queued_output.ts";
 import { dirname } from "node:path";
 import { assertTrusted, ensureTrustedDir } from "../store/trusted_file.ts";

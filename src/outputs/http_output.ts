@@ -16,7 +16,7 @@
  * @module
  */
 import type { HttpOutputConfig } from "../config/config_types.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import {
   type BatchResult,
   PermanentError,

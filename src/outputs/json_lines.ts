@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { Output } from "./output.ts";
 
 const encoder = new TextEncoder();

@@ -16,7 +16,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsOutputConfig } from "../config/config_types.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { type BatchResult, QueuedOutput, type QueueOptions } from "./queued_output.ts";
 import { errorMessage } from "../error_message.ts";
 

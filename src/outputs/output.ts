@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 
 /** Per-output delivery counters. */
 export interface OutputCounters {

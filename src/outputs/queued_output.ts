@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { log } from "../log.ts";
 import type { Output, OutputCounters, SettledListener } from "./output.ts";
 import { errorMessage } from "../error_message.ts";

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../test/assert.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { testEvent } from "../../test/services/events.ts";
 import {
   type BatchResult,

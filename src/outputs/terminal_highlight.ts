@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
-import { grantsNopasswd } from "../events/severity.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
+import { grantsNopasswd } from "../pipeline/severity.ts";
 
 /** A highlight: a short label and its SGR color code. */
 export interface Highlight {

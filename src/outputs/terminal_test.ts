@@ -4,7 +4,7 @@
  * invalid UTF-8 (lone surrogates, U+FFFD), so one event is one line.
  */
 import { assert, assertEquals } from "../../test/assert.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { escapeTerminal, formatLine } from "./terminal.ts";
 
 Deno.test("escapeTerminal writes control characters, escapes and lone surrogates visibly", () => {

@@ -20,7 +20,7 @@ import {
   trustProblems,
   UntrustedFileError,
 } from "./trusted_file.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 import { errorMessage } from "../error_message.ts";
 import { decodePathBytes, pathBytes } from "../watch/path_bytes.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 import { cPath, decodePathBytes } from "./path_bytes.ts";
+import { Errno } from "../errno.ts";
 
 const SYMBOLS = {
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
@@ -47,9 +48,6 @@ const O_NOFOLLOW = 0x20000;
 const O_CLOEXEC = 0x80000;
 const O_DIRECTORY = 0x10000;
 const O_NOCTTY = 0x100;
-
-/** errno values callers branch on. */
-export const Errno = { ENOENT: 2, ENOTDIR: 20, ELOOP: 40, EACCES: 13, ENXIO: 6 } as const;
 
 /** A failed call, with its errno. */
 export class NativeFsError extends Error {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { FimWatch } from "../bpf/fim_event.ts";
+import { FimWatch } from "../kernel/fim_event.ts";
 import { basename, dirname } from "node:path";
 import type { FileState } from "./file_state.ts";
 import { type EntryType, listDir } from "./native_fs.ts";

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
 import type { FileState } from "./file_state.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
-import { FimWatch } from "../bpf/fim_event.ts";
+import { FimWatch } from "../kernel/fim_event.ts";
 import { type KernelWatchTable, WatchSet } from "./watch_set.ts";
 
 /** The kernel's watch maps, as plain maps; `capacity` inodes at most, like a full BPF map. */

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertIncludes } from "../assert.ts";
 import { run, tempDir, waitFor } from "../helpers.ts";
 import { Daemon } from "../daemon.ts";
 import { freePort } from "../services/service.ts";
-import type { ChangeEvent } from "../../src/events/change_event.ts";
+import type { ChangeEvent } from "../../src/pipeline/change_event.ts";
 import { assertNoStackTrace } from "./fault_helpers.ts";
 
 async function writeConfig(dir: string, state: string, watched: string, more = "") {

@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { tempDir, waitFor } from "../helpers.ts";
 import { Daemon } from "../daemon.ts";
 import { freePort } from "../services/service.ts";
-import type { ChangeEvent } from "../../src/events/change_event.ts";
+import type { ChangeEvent } from "../../src/pipeline/change_event.ts";
 import { assertNoStackTrace } from "./fault_helpers.ts";
 
 Deno.test("faults: HTTP receiver down 15 s then back → the event is delivered without a restart", async () => {

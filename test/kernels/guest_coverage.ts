@@ -7,7 +7,7 @@
  * @module
  */
 import { Agent, watchesForPaths } from "../../src/agent/agent.ts";
-import type { ChangeEvent } from "../../src/events/change_event.ts";
+import type { ChangeEvent } from "../../src/pipeline/change_event.ts";
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { commandFor, RESOLVED_ROWS, ROWS as BASE_ROWS, targetOf } from "../coverage_methods.ts";
 

@@ -10,7 +10,7 @@ import { EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { StrategyName } from "../../kernels/strategies.ts";
 import { loadLibbpf } from "../../src/agent/open_kernel.ts";
 import { BpfError } from "../../src/bpf/bpf_error.ts";
-import { FimKernel } from "../../src/bpf/fim_kernel.ts";
+import { FimKernel } from "../../src/kernel/fim_kernel.ts";
 
 const lib = loadLibbpf();
 for (const strategy of ["fentry", "kprobe", "tracepoint"] as StrategyName[]) {

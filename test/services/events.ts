@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../../src/events/change_event.ts";
-import { pathParts, withEnvelope } from "../../src/events/ecs_event.ts";
+import type { ChangeEvent } from "../../src/pipeline/change_event.ts";
+import { pathParts, withEnvelope } from "../../src/pipeline/ecs_event.ts";
 import { checkEvent } from "../ecs_validate.ts";
 
 /**

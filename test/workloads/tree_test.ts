@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { Agent, watchesForPaths } from "../../src/agent/agent.ts";
-import type { ChangeEvent } from "../../src/events/change_event.ts";
+import type { ChangeEvent } from "../../src/pipeline/change_event.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "../helpers.ts";
 
 async function withAgent(

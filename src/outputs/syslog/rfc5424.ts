@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../../events/change_event.ts";
+import type { ChangeEvent } from "../../pipeline/change_event.ts";
 
 const encoder = new TextEncoder();
 

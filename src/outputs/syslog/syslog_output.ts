@@ -6,7 +6,7 @@
  * @module
  */
 import denoJson from "../../../deno.json" with { type: "json" };
-import type { ChangeEvent } from "../../events/change_event.ts";
+import type { ChangeEvent } from "../../pipeline/change_event.ts";
 import { QueuedOutput, type QueueOptions } from "../queued_output.ts";
 import {
   checkSdId,

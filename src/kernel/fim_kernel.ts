@@ -5,19 +5,19 @@
  * @module
  */
 import { strategy, type StrategyName, type StrategySpec } from "../../kernels/strategies.ts";
-import { BpfError } from "./bpf_error.ts";
+import { BpfError } from "../bpf/bpf_error.ts";
 import {
   type BpfLink,
   type BpfMap,
   BpfObject,
   type OpenOptions,
   UpdateFlag,
-} from "./bpf_object.ts";
+} from "../bpf/bpf_object.ts";
 import { decodeFimEvent, type FimEvent } from "./fim_event.ts";
-import { kernelFunctionsPresent, sectionTarget } from "../kernel/kernel_symbols.ts";
-import type { Libbpf } from "./libbpf.ts";
-import { type ProgramStats, programStats } from "./prog_stats.ts";
-import { RingBuffer } from "./ring_buffer.ts";
+import { kernelFunctionsPresent, sectionTarget } from "./kernel_symbols.ts";
+import type { Libbpf } from "../bpf/libbpf.ts";
+import { type ProgramStats, programStats } from "../bpf/prog_stats.ts";
+import { RingBuffer } from "../bpf/ring_buffer.ts";
 import { encodeInodeKey, type InodeId } from "../watch/inode_key.ts";
 
 /** Indexes of the stats map (enum fim_stat). */
@@ -29,9 +29,6 @@ export interface FimCounters {
   events: bigint;
   coalesced: bigint;
 }
-
-/** Flags of the watched map's values. */
-export const WatchFlag = { file: 1, dir: 2 } as const;
 
 /** A program that did not attach and the coverage that costs. */
 export interface LostCoverage {

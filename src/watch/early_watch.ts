@@ -7,11 +7,11 @@
  *
  * @module
  */
-import type { FimEvent } from "../bpf/fim_event.ts";
+import type { FimEvent } from "../kernel/fim_event.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
-import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
-import type { WatchSet } from "../watch/watch_set.ts";
-import { lstat } from "../watch/native_fs.ts";
+import { type InodeId, inodeKeyString } from "./inode_key.ts";
+import type { WatchSet } from "./watch_set.ts";
+import { lstat } from "./native_fs.ts";
 
 /** The kernel map operations early watching needs. */
 export interface EarlyKernel {
@@ -19,7 +19,7 @@ export interface EarlyKernel {
   unwatchInode(id: InodeId): void;
 }
 
-/** Flags of the kernel's watched map (WatchFlag). */
+/** Flags of the kernel's watched map (FimWatch). */
 const FLAG = { file: 1, dir: 2 } as const;
 
 /** Most events held at once; beyond that the oldest are routed as they are. */

@@ -9,8 +9,8 @@
 import type { FileState } from "../watch/file_state.ts";
 import { devString } from "../watch/inode_key.ts";
 import { displayPath } from "../watch/path_bytes.ts";
-import { groupName, userName } from "./account_names.ts";
-import { type AttributedEvent, attribution } from "./attribution.ts";
+import { groupName, userName } from "../watch/account_names.ts";
+import { type AttributedEvent, attribution } from "../watch/attribution.ts";
 import type { ChangeEvent, EcsFile } from "./change_event.ts";
 import { agentFields, hostFields } from "./ecs_host.ts";
 import { defaultSeverity, SEVERITY_NUMBER, type SeverityLevel } from "./severity.ts";

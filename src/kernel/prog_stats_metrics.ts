@@ -8,7 +8,7 @@
  */
 import { type Metric, Pulled } from "../metrics/metrics_registry.ts";
 import type { FimKernel } from "./fim_kernel.ts";
-import type { ProgramStats } from "./prog_stats.ts";
+import type { ProgramStats } from "../bpf/prog_stats.ts";
 
 /** The metrics; each scrape reads the counters once per metric. */
 export function programStatsMetrics(kernel: FimKernel, enabled: () => boolean): Metric[] {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { InodeId } from "../watch/inode_key.ts";
+import type { InodeId } from "./inode_key.ts";
 
 /** Whether one /proc/PID/maps line is a shared writable mapping of inode `id`. */
 export function mapsLineHolds(line: string, id: InodeId): boolean {

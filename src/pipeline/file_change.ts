@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FimEvent } from "../bpf/fim_event.ts";
+import type { FimEvent } from "../kernel/fim_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 
 /** What happened to the path. */

@@ -1,13 +1,13 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
-import type { ChangeEvent } from "../events/change_event.ts";
-import type { FileChange } from "../events/file_change.ts";
-import { watchPolicy } from "../events/watch_policy.ts";
+import type { ChangeEvent } from "./change_event.ts";
+import type { FileChange } from "./file_change.ts";
+import { watchPolicy } from "./watch_policy.ts";
 import { BaselineStore } from "../store/baseline_store.ts";
 import { readFileState } from "../watch/file_state.ts";
 import { ChangePipeline, MAX_PARSE_BYTES, type PathRule } from "./change_pipeline.ts";
-import { consumerContext } from "./consumer_context.ts";
+import { consumerContext } from "../consumers/consumer_context.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 

@@ -5,26 +5,26 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../events/change_event.ts";
-import { actorEcs, pathParts, severityOf, withEnvelope } from "../events/ecs_event.ts";
-import { SEVERITY_LEVELS, type SeverityLevel } from "../events/severity.ts";
-import type { WatchPolicy } from "../events/watch_policy.ts";
+import type { ChangeEvent } from "./change_event.ts";
+import { actorEcs, pathParts, severityOf, withEnvelope } from "./ecs_event.ts";
+import { SEVERITY_LEVELS, type SeverityLevel } from "./severity.ts";
+import type { WatchPolicy } from "./watch_policy.ts";
 import { displayPath } from "../watch/path_bytes.ts";
-import type { FileChange } from "../events/file_change.ts";
+import type { FileChange } from "./file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
-import type { ConsumerContext, SemanticEvent } from "./consumer.ts";
-import { genericEvent } from "./generic.ts";
+import type { ConsumerContext, SemanticEvent } from "../consumers/consumer.ts";
+import { genericEvent } from "../consumers/generic.ts";
 import type { ConsumerName } from "../config/config_types.ts";
-import { semanticConsumer } from "./registry.ts";
-import { textLineDiff } from "./text_diff.ts";
+import { semanticConsumer } from "../consumers/registry.ts";
+import { textLineDiff } from "../consumers/text_diff.ts";
 import {
   hashIsSecret,
   keyedState,
   secretLineCounts,
   secretSnapshot,
   withKeyedHashes,
-} from "./secret_files.ts";
+} from "../consumers/secret_files.ts";
 import { errorMessage } from "../error_message.ts";
 
 /** How one path is consumed. */

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { FimEvent } from "../bpf/fim_event.ts";
-import type { ChangeEvent } from "./change_event.ts";
+import type { FimEvent } from "../kernel/fim_event.ts";
+import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { ProcessDetails } from "./process_details.ts";
 
 /** A kernel event with what /proc added about its process. */

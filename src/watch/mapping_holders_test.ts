@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
-import { inodeOf } from "../watch/inode_key.ts";
+import { inodeOf } from "./inode_key.ts";
 import { mappingHolders, mapsLineHolds } from "./mapping_holders.ts";
 
 const ID = { dev: (254 << 20) | 1, ino: 1234n };

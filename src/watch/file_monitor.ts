@@ -6,19 +6,14 @@
  *
  * @module
  */
-import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../bpf/fim_event.ts";
-import { lstat } from "../watch/native_fs.ts";
+import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel/fim_event.ts";
+import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
-import {
-  type FileState,
-  readFileState,
-  stateChanged,
-  withoutContent,
-} from "../watch/file_state.ts";
-import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
-import type { WatchEntry, WatchSet } from "../watch/watch_set.ts";
+import { type FileState, readFileState, stateChanged, withoutContent } from "./file_state.ts";
+import { type InodeId, inodeKeyString } from "./inode_key.ts";
+import type { WatchEntry, WatchSet } from "./watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
-import type { ChangeReason, FileAction, FileChange } from "./file_change.ts";
+import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_change.ts";
 import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
 

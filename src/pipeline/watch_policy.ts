@@ -13,7 +13,7 @@
 import { relative } from "node:path";
 import type { WatchConfig } from "../config/config_types.ts";
 import { globMatcher } from "../watch/glob.ts";
-import type { AttributedEvent } from "./attribution.ts";
+import type { AttributedEvent } from "../watch/attribution.ts";
 import type { SeverityLevel } from "./severity.ts";
 
 /** A watch's ignore rules, as configured. */

@@ -1,0 +1,9 @@
+/**
+ * What a change means, per file kind: `users/` (passwd, shadow), `groups/`
+ * (group, gshadow), `sudoers/`, `access/` (access.conf), each with its
+ * parser, differ and consumer, and `generic.ts` for every other file.
+ *
+ * @module
+ */
+export type { Consumer, ConsumerContext, SemanticEvent } from "./consumer.ts";
+export { consumerNameFor, semanticConsumer } from "./registry.ts";
