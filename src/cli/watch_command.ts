@@ -13,6 +13,7 @@ import { JsonLinesOutput } from "../outputs/json_lines.ts";
 import { TerminalOutput } from "../outputs/terminal.ts";
 import { progressBar } from "./progress.ts";
 import { unlessTerminated, waitForTermination } from "./signals.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Options of the watch command. */
 export interface WatchCommandOptions {
@@ -86,7 +87,7 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
   uncontain();
   if (outcome.error) {
     log().error(
-      `stopped: ${outcome.error instanceof Error ? outcome.error.message : outcome.error}`,
+      `stopped: ${errorMessage(outcome.error)}`,
     );
     return 1;
   }

@@ -115,7 +115,7 @@ export class NatsOutput extends QueuedOutput {
         if (r.value.duplicate) this.duplicates++;
       } else {
         retry.push(batch[i]);
-        why ||= r.reason instanceof Error ? r.reason.message : String(r.reason);
+        why ||= errorMessage(r.reason);
       }
     });
     if (retry.length === batch.length) throw new Error(`${this.name}: ${why}`);

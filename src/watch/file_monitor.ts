@@ -16,6 +16,7 @@ import type { AttributedEvent } from "./attribution.ts";
 import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_change.ts";
 import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Options for the monitor. */
 export interface FileMonitorOptions {
@@ -359,7 +360,7 @@ export class FileMonitor {
   #startSync(): void {
     this.#syncTimer = undefined;
     this.#syncing = this.#syncDirs()
-      .catch((e) => this.opts.warn(`directory sync: ${e instanceof Error ? e.message : e}`))
+      .catch((e) => this.opts.warn(`directory sync: ${errorMessage(e)}`))
       .finally(() => {
         this.#syncing = undefined;
         if (this.#stopped) return;
@@ -519,7 +520,7 @@ export class FileMonitor {
     const unattributed = q.unattributed;
     q.unattributed = undefined;
     const running = this.#process(path, causes, reason, unattributed)
-      .catch((e) => this.opts.warn(`${path}: ${e instanceof Error ? e.message : e}`))
+      .catch((e) => this.opts.warn(`${path}: ${errorMessage(e)}`))
       .finally(() => {
         q.running = undefined;
         this.#inFlight.delete(running);
@@ -572,7 +573,7 @@ export class FileMonitor {
       }
     } catch (e) {
       this.opts.warn(
-        `cannot read ${path}: ${e instanceof Error ? e.message : e}; keeping the last known state`,
+        `cannot read ${path}: ${errorMessage(e)}; keeping the last known state`,
       );
       return;
     }

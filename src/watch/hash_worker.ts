@@ -10,6 +10,7 @@
 /// <reference lib="deno.worker" />
 import { readFileState } from "./file_state.ts";
 import type { ReadRequest, ReadResult } from "./parallel_reader.ts";
+import { errorMessage } from "../error_message.ts";
 
 self.onmessage = async (m: MessageEvent<ReadRequest>) => {
   const { id, items } = m.data;
@@ -21,7 +22,7 @@ self.onmessage = async (m: MessageEvent<ReadRequest>) => {
       if (s?.content) transfer.push(s.content.buffer as ArrayBuffer);
       results.push(s);
     } catch (e) {
-      results.push({ error: e instanceof Error ? e.message : String(e) });
+      results.push({ error: errorMessage(e) });
     }
   }
   self.postMessage({ id, results }, { transfer });

@@ -9,6 +9,7 @@
  */
 import { type FileState, readFileState } from "./file_state.ts";
 import { log } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** A path to read, with the content size up to which its content is wanted. */
 export interface ReadItem {
@@ -143,7 +144,7 @@ async function readHere(items: ReadItem[]): Promise<ReadResult[]> {
       ...await Promise.all(
         items.slice(i, i + 32).map((t) =>
           readFileState(t.path, t.keepContentUpTo).catch((e): ReadResult => ({
-            error: e instanceof Error ? e.message : String(e),
+            error: errorMessage(e),
           }))
         ),
       ),

@@ -13,6 +13,7 @@ import { commandFor, RESOLVED_ROWS, ROWS as BASE_ROWS, targetOf } from "../cover
 
 const ROWS = [...BASE_ROWS, ...RESOLVED_ROWS];
 import { sha256File } from "../../src/watch/file_state.ts";
+import { errorMessage } from "../../src/error_message.ts";
 
 async function runCmd(cmd: string[]): Promise<{ ok: boolean; err: string }> {
   try {
@@ -24,7 +25,7 @@ async function runCmd(cmd: string[]): Promise<{ ok: boolean; err: string }> {
     const lines = new TextDecoder().decode(r.stderr).split("\n").filter((l) => l.trim());
     return { ok: r.success, err: lines.at(-1) ?? "" };
   } catch (e) {
-    return { ok: false, err: e instanceof Error ? e.message : String(e) };
+    return { ok: false, err: errorMessage(e) };
   }
 }
 
