@@ -13,11 +13,23 @@
  *   directory (others cannot rename what root owns in it), never as that
  *   directory itself (others could plant the name first).
  *
+ * Like sshd, the owner may also be the user bpfink runs as: the same rule as
+ * root (bpfink's only real mode), and what lets the store's tests run
+ * without root.
+ *
  * @module
  */
 import fs from "node:fs";
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import { AgentError } from "../agent/agent_error.ts";
+
+/** Whether `uid` may own what bpfink trusts: root, or the user bpfink runs as. */
+function trustedOwner(uid: number | null): boolean {
+  return uid === 0 || uid === Deno.uid();
+}
+
+/** How a wrong owner is described. */
+const NOT_TRUSTED = Deno.uid() === 0 ? "not root" : `not root or uid ${Deno.uid()}`;
 import { errorMessage } from "../error_message.ts";
 
 /** A trusted file or directory failed the rule: the message names every problem. */
@@ -69,8 +81,8 @@ function directoryProblems(dir: string, what: string): string[] {
     } catch {
       break;
     }
-    if (info.isSymlink && info.uid !== 0) {
-      problems.add(`${what}: ${p} is a symbolic link owned by uid ${info.uid}, not root`);
+    if (info.isSymlink && !trustedOwner(info.uid)) {
+      problems.add(`${what}: ${p} is a symbolic link owned by uid ${info.uid}, ${NOT_TRUSTED}`);
     }
   }
   const real = existingRealAncestor(dir);
@@ -81,8 +93,8 @@ function directoryProblems(dir: string, what: string): string[] {
     const d = "/" + parts.slice(0, i).join("/");
     const info = Deno.lstatSync(d);
     const m = info.mode ?? 0;
-    if (info.uid !== 0) {
-      problems.add(`${what}: directory ${d} is owned by uid ${info.uid}, not root`);
+    if (!trustedOwner(info.uid)) {
+      problems.add(`${what}: directory ${d} is owned by uid ${info.uid}, ${NOT_TRUSTED}`);
     }
     const own = i === parts.length && ownExists;
     if ((m & 0o022) !== 0 && (own || (m & 0o1000) === 0)) {
@@ -104,7 +116,9 @@ function statusProblems(path: string, info: Deno.FileInfo, opts: TrustOptions): 
     return [`${opts.what} ${path} is not a ${opts.dir ? "directory" : "regular file"}`];
   }
   if (opts.dir) return problems; // owner and mode: checked with the directories above
-  if (info.uid !== 0) problems.push(`${opts.what} ${path} is owned by uid ${info.uid}, not root`);
+  if (!trustedOwner(info.uid)) {
+    problems.push(`${opts.what} ${path} is owned by uid ${info.uid}, ${NOT_TRUSTED}`);
+  }
   if ((m & 0o022) !== 0) {
     problems.push(`${opts.what} ${path} is writable by group or others (mode ${mode8(m)})`);
   } else if (opts.secret && (m & 0o077) !== 0) {
