@@ -29,14 +29,15 @@ export function loadLibbpf(explicit?: string): Libbpf {
 }
 
 /**
- * Ring buffer size for `n` watched paths: the kernel holds at most one
- * pending inode event per watched inode, so every watched file changing at
- * once fits, plus room for name events (which are not folded). Not more: the
- * kernel maps the whole buffer, twice, into the process (each MiB is two of
- * RSS), and a burst past it is a drop, which triggers a rescan.
+ * Ring buffer size for `n` watched paths: every watched file changing at once
+ * fits twice over (a write and a truncate or create by one process are two
+ * events), plus room for name events (which are not folded). Halving it saved
+ * RSS (the kernel maps the buffer twice into the process) but dropped events
+ * when 3,000 watched files were rewritten at once (test/workloads/
+ * nothing_silent_test.ts): a drop costs a rescan, and the event's process.
  */
 export function ringBytesFor(n: number): number {
-  const need = n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
+  const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;
   return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
 }
 
