@@ -13,6 +13,7 @@
  */
 import { writeGenerated } from "../test/generated_docs.ts";
 import { table } from "./bench_env.ts";
+import { spawnUntil } from "./spawn_until.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -33,38 +34,12 @@ function sample(pid: number): Sample {
 
 /** Starts `args` under Deno, waits for `ready` in its output, idles, samples, stops it. */
 async function measure(args: string[], ready: RegExp): Promise<Sample> {
-  const child = new Deno.Command(DENO, {
-    args,
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let seen = "";
-  let armed!: () => void;
-  const isArmed = new Promise<void>((r) => (armed = r));
-  const drain = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-      if (seen.length < 65536) seen += chunk;
-      if (ready.test(seen)) armed();
-    }
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  const exited = child.status.then((st) => {
-    throw new Error(`${args.join(" ")} exited ${st.code} before it was armed:\n${seen}`);
-  });
+  const tool = await spawnUntil([DENO, ...args], ready, { cwd: ROOT, stopSignal: "SIGTERM" });
   try {
-    await Promise.race([isArmed, exited]);
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    return sample(child.pid);
+    return sample(tool.pid);
   } finally {
-    exited.catch(() => {});
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await child.status;
-    await drained;
+    await tool.stop();
   }
 }
 

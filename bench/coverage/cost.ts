@@ -14,6 +14,7 @@
 import { writeGenerated } from "../../test/generated_docs.ts";
 import { table } from "../bench_env.ts";
 import { Auditd } from "./auditd.ts";
+import { type Running, spawnUntil } from "../spawn_until.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const N = 1_000_000;
@@ -35,48 +36,6 @@ async function loadNs(load: string, ...args: string[]): Promise<number> {
     throw new Error(`load ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
   return Number(new TextDecoder().decode(out.stdout).trim());
-}
-
-/** A running tool: its pid (CPU and RSS are read from it) and how to stop it. */
-interface Running {
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** Spawns `cmd` and waits until `ready` shows in its output (or `settleMs` without a marker). */
-async function spawnUntil(cmd: string[], ready?: RegExp, settleMs = 2000): Promise<Running> {
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let seen = "";
-  let isReady!: () => void;
-  const readyP = new Promise<void>((r) => (isReady = r));
-  const drain = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-      if (seen.length < 16384) seen += chunk;
-      if (ready?.test(seen)) isReady();
-    }
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  const died = child.status.then((s) => {
-    throw new Error(`${cmd.join(" ")} exited ${s.code}: ${seen.slice(0, 500)}`);
-  });
-  await Promise.race([ready ? readyP : new Promise((r) => setTimeout(r, settleMs)), died]);
-  died.catch(() => {});
-  return {
-    pid: child.pid,
-    stop: async () => {
-      try {
-        child.kill("SIGINT");
-      } catch { /* gone */ }
-      await child.status;
-      await drained;
-    },
-  };
 }
 
 const dir = await Deno.makeTempDir({ prefix: "bpfink-cost-" });
@@ -127,7 +86,10 @@ try {
         };
       },
     ],
-    ["fatrace (all writes)", () => spawnUntil(["fatrace", "-f", "W"], undefined, 2000)],
+    [
+      "fatrace (all writes)",
+      () => spawnUntil(["fatrace", "-f", "W"], undefined, { settleMs: 2000 }),
+    ],
   ];
   const rows: (string | number)[][] = [];
   const notes: string[] = [];
