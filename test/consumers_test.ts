@@ -370,7 +370,13 @@ Deno.test("a passwd padded past the parse limit is reported as unreadable, and t
     // An attacker adds a uid-0 account and pads the file past 8 MiB with comment-like
     // junk, hoping the meaning is never checked (or that every user looks removed).
     const evil = "evil:x:0:0::/root:/bin/sh\n";
-    await Deno.writeTextFile(passwd, original + evil + "#".repeat(9 << 20) + "\n");
+    // Replaced whole, as vipw and useradd do: an in-place rewrite has a moment where the file
+    // is empty, and reporting every user removed then would be the truth.
+    const replace = async (text: string) => {
+      await Deno.writeTextFile(`${passwd}.new`, text);
+      await Deno.rename(`${passwd}.new`, passwd);
+    };
+    await replace(original + evil + "#".repeat(9 << 20) + "\n");
     const unreadable = await expectEvent(
       d,
       (e) => e.event.action === "users_unreadable",
@@ -380,7 +386,7 @@ Deno.test("a passwd padded past the parse limit is reported as unreadable, and t
     assertEquals(unreadable.bpfink?.severity, "high");
     assert(!d.changes().some((e) => e.event.action === "user_removed"), "users reported removed");
     // The padding goes; the account stays. Compared with the last meaning read, it is new.
-    await Deno.writeTextFile(passwd, original + evil);
+    await replace(original + evil);
     const added = await expectEvent(
       d,
       (e) => e.event.action === "user_added" && account(e) === "evil",
