@@ -83,9 +83,22 @@ Deno.test("entries: a FIFO swapped in for a watched file is reported and never o
   await using d = await tempDir();
   await sh('echo a > "$1/a" && echo b > "$1/b"', d.path);
   await withAgent([d.path], async (agent, out) => {
-    for (let i = 0; i < 5; i++) {
+    // Swapped in and back out, 3 times: each FIFO is reported before the file comes back
+    // (a swap undone within the same moment would leave only the file to see).
+    const aEvents = () => out.changes(`${d.path}/a`);
+    for (let i = 0; i < 3; i++) {
+      const seen = aEvents().length;
       await sh(`mkfifo "$1/f${i}" && mv "$1/f${i}" "$1/a"`, d.path);
+      assert(
+        await waitFor(() => aEvents().slice(seen).some((e) => e.file?.type === "fifo")),
+        summary(out),
+      );
+      const back = aEvents().length;
       await sh(`echo ${i} > "$1/a.tmp" && mv "$1/a.tmp" "$1/a"`, d.path);
+      assert(
+        await waitFor(() => aEvents().slice(back).some((e) => e.file?.type === "file")),
+        summary(out),
+      );
     }
     await sh('mkfifo "$1/pipe"', d.path);
     assert(
@@ -96,7 +109,6 @@ Deno.test("entries: a FIFO swapped in for a watched file is reported and never o
       ),
       summary(out),
     );
-    assert(out.changes(`${d.path}/a`).some((e) => e.file?.type === "fifo"), summary(out));
     // The agent is not stuck on a FIFO: another file's change is still reported.
     await sh('echo more >> "$1/b"', d.path);
     assert(
