@@ -78,9 +78,11 @@ const LISTED = "found by listing its directory; no kernel event named it";
  * How long a name event is remembered for the path it names: a listing can
  * find an entry before the event that made it is read from the ring buffer,
  * or a new directory's listing can find what the kernel already placed on
- * its tree-watched ancestor.
+ * its tree-watched ancestor. 5 s: on a starved machine (CI beside qemu guests) a new
+ * directory's listing came more than 2 s after its entries' events (git stash's objects).
+ * The latest event per path wins, so a longer memory names no older process.
  */
-const RECENT_MS = 2000;
+const RECENT_MS = 5000;
 /** Bound on remembered name events (the oldest go first). */
 const RECENT_MAX = 8192;
 /** How long a path no event named waits for one still in the ring buffer. */
