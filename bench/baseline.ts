@@ -44,9 +44,8 @@ try {
   };
   const floorBefore = await sha256sum();
 
-  // Each mode in its own process, so that its peak RSS is its own.
-  const runs: {
-    label: string;
+  /** What bench/baseline_run.ts prints for one mode. */
+  interface RunResult {
     s: number;
     peak: number;
     rss: number;
@@ -54,7 +53,10 @@ try {
     kernelS: number;
     heap: number;
     ring: number;
-  }[] = [];
+  }
+
+  // Each mode in its own process, so that its peak RSS is its own.
+  const runs: (RunResult & { label: string })[] = [];
   for (const diff of [false, true]) {
     const child = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -70,15 +72,7 @@ try {
     if (!child.success) {
       throw new Error(`baseline_run.ts ${diff ? "with" : "without"} diffs failed`);
     }
-    const r = JSON.parse(new TextDecoder().decode(child.stdout)) as {
-      s: number;
-      peak: number;
-      rss: number;
-      watched: number;
-      kernelS: number;
-      heap: number;
-      ring: number;
-    };
+    const r = JSON.parse(new TextDecoder().decode(child.stdout)) as RunResult;
     runs.push({
       label: diff
         ? "bpfink start, line diffs on (text kept for diffs)"

@@ -38,9 +38,8 @@ export class RingBuffer {
   #pollFds = new Uint8Array(16);
   #loop?: Promise<void>;
   #stopping = false;
-  /** Samples handed over in the current consume, and whether it stopped at BATCH. */
+  /** Samples handed over in the current consume (it stops at BATCH). */
   #inBatch = 0;
-  #batchFull = false;
 
   /** Creates the consumer; samples reach `onSample` once `start()` runs. */
   constructor(readonly map: BpfMap, onSample: SampleHandler) {
@@ -61,9 +60,7 @@ export class RingBuffer {
           });
         }
         // A negative return stops the consume after this sample (already taken off the ring).
-        if (++this.#inBatch < BATCH) return 0;
-        this.#batchFull = true;
-        return -1;
+        return ++this.#inBatch < BATCH ? 0 : -1;
       },
     );
     const fail = (call: string, errno: number) => {
@@ -111,10 +108,9 @@ export class RingBuffer {
       }
       failed = 0;
       this.#inBatch = 0;
-      this.#batchFull = false;
       const n = lib.sym.ring_buffer__consume(this.#rb);
       // Stopped at BATCH: the ring is still readable, so the next wait returns at once.
-      if (n < 0 && !this.#batchFull) {
+      if (n < 0 && this.#inBatch < BATCH) {
         throw new BpfError(
           this.map.object.name,
           "ring_buffer__consume",

@@ -344,5 +344,13 @@ const PROG_TYPE_KPROBE = 2;
  * probe loads a tiny program). Assumed present when the probe cannot say.
  */
 function helperPresent(lib: Libbpf, id: number): boolean {
-  return lib.sym.libbpf_probe_bpf_helper(PROG_TYPE_KPROBE, id, null) !== 0;
+  let present = helpersProbed.get(id);
+  if (present === undefined) {
+    present = lib.sym.libbpf_probe_bpf_helper(PROG_TYPE_KPROBE, id, null) !== 0;
+    helpersProbed.set(id, present);
+  }
+  return present;
 }
+
+/** Probe results by helper id: the kernel does not change under a running process. */
+const helpersProbed = new Map<number, boolean>();
