@@ -272,6 +272,9 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
         work,
         output: out,
         runtime: Deno.realPathSync(Deno.execPath()),
+        embeddedAssets:
+          (await Deno.readTextFile(`${OUT}/embedded.ts`)).match(/with \{ type: "bytes" \}/g)
+            ?.length ?? 0,
       });
     } catch (e) {
       if (e instanceof PackagingError) throw new BuildError(e.message);

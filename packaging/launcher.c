@@ -20,9 +20,13 @@
  *   5. executes the runtime in this same process (same pid, signals, exit code,
  *      stdin/stdout/tty) with the bundle as /proc/self/fd/N and the caller's arguments.
  *
+ * The embedded binaries (BPF objects, libbpf) follow uncompressed (packaging/bundle_assets.ts):
+ * the bundle reads them from this file through an fd left open for it (BPFINK_ASSETS=FD:OFFSET)
+ * and checks each against the SHA-256 it carries.
+ *
  * Build constants (all required): PAYLOAD_SHA256, RUNTIME_SHA256 (the unpacked runtime's),
  * BUNDLE_ZSHA256 (the compressed bundle's; 64 hex digits each), RUNTIME_ZSIZE, RUNTIME_SIZE,
- * BUNDLE_ZSIZE, BUNDLE_SIZE (bytes).
+ * BUNDLE_ZSIZE, BUNDLE_SIZE, ASSETS_SIZE (bytes).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,7 +46,7 @@
 
 #if !defined(PAYLOAD_SHA256) || !defined(RUNTIME_SHA256) || !defined(BUNDLE_ZSHA256) || \
     !defined(RUNTIME_ZSIZE) || !defined(RUNTIME_SIZE) || !defined(BUNDLE_ZSIZE) ||        \
-    !defined(BUNDLE_SIZE)
+    !defined(BUNDLE_SIZE) || !defined(ASSETS_SIZE)
 #error "build.ts passes PAYLOAD_SHA256, RUNTIME_SHA256, BUNDLE_ZSHA256 and the sizes"
 #endif
 
@@ -53,7 +57,7 @@
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
-#define PAYLOAD_SIZE ((uint64_t)RUNTIME_ZSIZE + (uint64_t)BUNDLE_ZSIZE)
+#define PAYLOAD_SIZE ((uint64_t)RUNTIME_ZSIZE + (uint64_t)BUNDLE_ZSIZE + (uint64_t)ASSETS_SIZE)
 
 /* The runtime's options: everything bpfink needs is in the bundle, so no config file, lock
  * file, remote module or npm package is looked up, whatever the working directory holds. */
@@ -158,7 +162,8 @@ static int fill_runtime(int fd, void *payload) {
 }
 
 int main(int argc, char **argv) {
-    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    /* Not close-on-exec: the bundle reads the embedded binaries through it. */
+    int self = open("/proc/self/exe", O_RDONLY);
     if (self < 0) die_errno("cannot open its own file (/proc/self/exe; is /proc mounted?)");
     struct stat st;
     if (fstat(self, &st) < 0) die_errno("cannot stat its own file");
@@ -195,7 +200,6 @@ int main(int argc, char **argv) {
         bundle = unpack("bpfink.js", 0, payload + RUNTIME_ZSIZE, BUNDLE_ZSIZE, BUNDLE_SIZE);
         free(payload);
     }
-    close(self);
 
     char bundle_path[32];
     snprintf(bundle_path, sizeof bundle_path, "/proc/self/fd/%d", bundle);
@@ -213,18 +217,23 @@ int main(int argc, char **argv) {
     extern char **environ;
     size_t envc = 0;
     while (environ[envc]) envc++;
-    char **env = calloc(envc + 3, sizeof *env);
+    char **env = calloc(envc + 4, sizeof *env);
     if (!env) die("out of memory");
     size_t m = 0;
     int arenas_set = 0;
     for (size_t i = 0; i < envc; i++) {
         if (strncmp(environ[i], "MALLOC_ARENA_MAX=", 17) == 0) arenas_set = 1;
         if (strncmp(environ[i], "DENO_", 5) != 0 && strncmp(environ[i], "NODE_", 5) != 0 &&
-            strncmp(environ[i], "NPM_CONFIG_", 11) != 0) {
+            strncmp(environ[i], "NPM_CONFIG_", 11) != 0 &&
+            strncmp(environ[i], "BPFINK_ASSETS=", 14) != 0) {
             env[m++] = environ[i];
         }
     }
     env[m++] = "DENO_NO_UPDATE_CHECK=1";
+    char assets[64];
+    snprintf(assets, sizeof assets, "BPFINK_ASSETS=%d:%llu", self,
+             (unsigned long long)(base + RUNTIME_ZSIZE + BUNDLE_ZSIZE));
+    env[m++] = assets;
     /* Two malloc arenas, as the unit sets: each pool thread's own arena kept its free pages
      * resident (bench/soak.ts). Only glibc reads it, and only at start: set it here. */
     if (!arenas_set) env[m++] = "MALLOC_ARENA_MAX=2";

@@ -8,6 +8,8 @@
  *
  * @module
  */
+import { splitBundleAssets } from "./bundle_assets.ts";
+import { errorMessage } from "../src/error_message.ts";
 
 /** Where and what to build from. */
 export interface BuildPaths {
@@ -19,6 +21,8 @@ export interface BuildPaths {
   output: string;
   /** The Deno runtime to embed (the deno executable). */
   runtime: string;
+  /** How many binaries kernels/build/embedded.ts imports (the bundle must inline exactly these). */
+  embeddedAssets: number;
 }
 
 /** A build step that failed, in one sentence. */
@@ -118,13 +122,26 @@ export async function buildSingleFile(p: BuildPaths): Promise<number> {
   await Deno.mkdir(p.work, { recursive: true });
   const bundle = `${p.work}/bpfink.js`;
   await bundleAgent(p.root, "bundle+deno runtime", bundle);
+  // The embedded binaries travel beside the bundle, not inside it (packaging/bundle_assets.ts).
+  let split;
+  try {
+    split = await splitBundleAssets(await Deno.readTextFile(bundle), p.embeddedAssets);
+  } catch (e) {
+    throw new PackagingError(errorMessage(e));
+  }
+  await Deno.writeTextFile(bundle, split.js);
   await exec(["zstd", "-q", "-19", "-f", bundle, "-o", `${bundle}.zst`]);
   const runtimeZst = await compressedRuntime(p.runtime, p.work);
   const runtimeZ = await Deno.readFile(runtimeZst);
   const bundleZ = await Deno.readFile(`${bundle}.zst`);
-  const payload = new Uint8Array(runtimeZ.length + bundleZ.length);
-  payload.set(runtimeZ, 0);
-  payload.set(bundleZ, runtimeZ.length);
+  const parts = [runtimeZ, bundleZ, ...split.assets];
+  const assetsSize = split.assets.reduce((n, a) => n + a.length, 0);
+  const payload = new Uint8Array(parts.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    payload.set(part, at);
+    at += part.length;
+  }
   const launcher = `${p.work}/launcher`;
   await exec([
     "gcc",
@@ -145,6 +162,7 @@ export async function buildSingleFile(p: BuildPaths): Promise<number> {
     `-DRUNTIME_SIZE=${(await Deno.stat(p.runtime)).size}ULL`,
     `-DBUNDLE_ZSIZE=${bundleZ.length}ULL`,
     `-DBUNDLE_SIZE=${(await Deno.stat(bundle)).size}ULL`,
+    `-DASSETS_SIZE=${assetsSize}ULL`,
     "-o",
     launcher,
     `${p.root}packaging/launcher.c`,

@@ -217,6 +217,18 @@ Deno.test("as root the runtime runs from a checked copy in its cache directory, 
   const now = (await Deno.readFile(file)).subarray(4096, 4098);
   assertEquals([...now], [...want], "the damaged copy was replaced by a good one");
 
+  // The embedded binaries are read from the file at start and checked there too: a copy
+  // damaged in them (the runtime, already cached, is not read from it) stops in one sentence.
+  const bytes = await Deno.readFile(BIN);
+  bytes[bytes.length - 1000] ^= 0x40; // inside the last embedded binary
+  await Deno.writeFile(`${dir.path}/flipped`, bytes, { mode: 0o755 });
+  const bad = await run([`${dir.path}/flipped`, "--version"], { env });
+  assertEquals(bad.code, 1, bad.stderr);
+  assertEquals(
+    bad.stderr,
+    "bpfink: its embedded BPF objects are missing or damaged: copy dist/bpfink again\n",
+  );
+
   // A cache directory others could write into is not trusted: memory instead.
   await Deno.chmod(cache, 0o777);
   assert((await exeOf(env)).startsWith("/memfd:"), "a world-writable cache is not used");
