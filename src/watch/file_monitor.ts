@@ -596,8 +596,10 @@ export class FileMonitor {
     }
     // The kernel saw the name renamed, linked or truncated and the re-read finds the
     // same inode, stamps and content: still say so (nothing the kernel saw is silent).
+    // fanotify's entry events come with the re-read that reports them, never alone.
     if (
-      !action && entry.kind === "file" && before && after && causes.some((c) => TOUCH_OPS.has(c.op))
+      !action && entry.kind === "file" && before && after &&
+      causes.some((c) => TOUCH_OPS.has(c.op) && c.via !== "fanotify")
     ) {
       action = "touched";
     }
