@@ -48,6 +48,8 @@ export class LivePath {
   readonly pipeline: ChangePipeline;
   /** The kernel's own file events beside the BPF object; undefined when fanotify is unavailable. */
   readonly fanotify?: FanotifySource;
+  /** Why fanotify could not be opened (coverage lost), when it could not. */
+  fanotifyLost?: string;
   readonly #rules: WatchRules;
   readonly #includes: IncludedFiles;
   readonly #store: BaselineStore;
@@ -63,7 +65,7 @@ export class LivePath {
     this.#store = store;
     const fanWanted = d.fanotify ?? Deno.env.get("BPFINK_FANOTIFY") !== "0";
     const fan = this.fanotify = fanWanted
-      ? openFanotify((m) => log("fanotify").warn(m))
+      ? openFanotify((m) => log("fanotify").warn(m), (what) => this.fanotifyLost = what)
       : undefined;
     const table = fan ? withFanotify(kernel, fan, () => this.watch) : kernel;
     const watch = this.watch = new WatchSet(table);

@@ -542,15 +542,20 @@ export function withFanotify(
  * (no CAP_SYS_ADMIN, a kernel without fanotify or file handle reporting):
  * the agent goes on with the BPF hooks and the reconcile.
  */
-export function openFanotify(warn: (message: string) => void): FanotifySource | undefined {
+export function openFanotify(
+  warn: (message: string) => void,
+  onLost?: (what: string) => void,
+): FanotifySource | undefined {
   let group: FanotifyGroup;
   try {
     group = FanotifyGroup.open();
   } catch (e) {
+    const what = `fanotify (${errorMessage(e)})`;
     warn(
-      `coverage lost: fanotify (${errorMessage(e)}); changes the syscall hooks cannot see ` +
+      `coverage lost: ${what}; changes the syscall hooks cannot see ` +
         `(aliases, io_uring path operations) wait for the reconcile`,
     );
+    onLost?.(what);
     return undefined;
   }
   return new FanotifySource(group, { warn });
