@@ -207,22 +207,19 @@ export class FanotifyGroup {
   }
 
   /**
-   * Mutes `mask` events of marked inode `m` in the kernel (its ignored
-   * mask, kept across writes) until unmute(): the fanotify twin of the BPF
-   * object's pending flag, so a flood of writes costs one event. Returns
-   * whether the kernel took it.
+   * Mutes `mask` events of marked inode `m` in the kernel until unmute():
+   * the fanotify twin of the BPF object's pending flag, so a flood of writes
+   * costs one event. The bits leave the mark's mask (not an ignored mask), so
+   * the inode's fsnotify mask drops them and its writes skip fsnotify's
+   * walk. The mark keeps its other bits. Returns whether the kernel took it.
    */
   mute(m: Marked, mask: number): boolean {
-    return this.#markByHandle(
-      m,
-      FanMark.ADD | FanMark.IGNORED_MASK | FanMark.IGNORED_SURV_MODIFY,
-      mask,
-    );
+    return this.#markByHandle(m, FanMark.REMOVE, mask);
   }
 
   /** Undoes mute(): the next such event is reported again. */
   unmute(m: Marked, mask: number): void {
-    this.#markByHandle(m, FanMark.REMOVE | FanMark.IGNORED_MASK, mask);
+    this.#markByHandle(m, FanMark.ADD, mask);
   }
 
   /** fanotify_mark() on the inode with handle `m`, opened by handle (its path may be gone). */

@@ -17,7 +17,7 @@
  * only fanotify saw is reported with the process /proc showed for the
  * event's pid when it was read, and `event.reason` says so. A queue overflow
  * rescans every watch, as a ring-buffer drop does. After a write event the
- * inode's writes are muted in the kernel (its ignored mask) until the
+ * inode's writes are muted in the kernel (`FAN_MODIFY` leaves its mark) until the
  * monitor re-arms it before the next re-read, as the BPF object's pending
  * flag does: a flood of writes costs one event.
  *
