@@ -1,5 +1,14 @@
-import { assertEquals } from "../../test/assert.ts";
-import { tempDir } from "../../test/helpers.ts";
+import { assert, assertEquals } from "../../test/assert.ts";
+import { tempDir, waitFor } from "../../test/helpers.ts";
+import type { AttributedEvent } from "./attribution.ts";
+import {
+  type FanotifySink,
+  type FanotifySource,
+  openFanotify,
+  withFanotify,
+} from "./fanotify_source.ts";
+import { readFileState } from "./file_state.ts";
+import { type KernelWatchTable, WatchSet } from "./watch_set.ts";
 
 Deno.test("without CAP_SYS_ADMIN fanotify is one warning and lost coverage, and nothing is opened", async () => {
   await using dir = await tempDir();
@@ -32,4 +41,76 @@ console.log(JSON.stringify({ opened: s !== undefined, warned, lost }));
     true,
     r.warned[0],
   );
+});
+
+/** The BPF maps are not the subject here: a table that keeps nothing. */
+const NO_BPF: KernelWatchTable = {
+  watchInode() {},
+  unwatchInode() {},
+  watchEntry() {},
+  unwatchEntry() {},
+  watchDirPath() {},
+  unwatchDirPath() {},
+  watchBasename() {},
+  unwatchBasename() {},
+};
+
+/** What the source fed, recorded. */
+class Recorder implements FanotifySink {
+  readonly events: AttributedEvent[] = [];
+  rescans = 0;
+  onKernelEvent(e: AttributedEvent): void {
+    this.events.push(e);
+  }
+  markDirty(): void {}
+  rescan(): void {
+    this.rescans++;
+  }
+  offer(): void {}
+}
+
+/** Opens a fanotify source whose queue holds `max` events (the sysctl is put back at once). */
+function smallQueueSource(max: number, warn: (m: string) => void): FanotifySource {
+  const sysctl = "/proc/sys/fs/fanotify/max_queued_events";
+  const was = Deno.readTextFileSync(sysctl);
+  Deno.writeTextFileSync(sysctl, `${max}\n`);
+  try {
+    return openFanotify(warn)!;
+  } finally {
+    Deno.writeTextFileSync(sysctl, was);
+  }
+}
+
+Deno.test("a fanotify queue overflow is counted, warned once per overflow, and rescans every watch", async () => {
+  await using dir = await tempDir();
+  const warned: string[] = [];
+  const fan = smallQueueSource(8, (m) => warned.push(m));
+  let watch: WatchSet | undefined;
+  watch = new WatchSet(withFanotify(NO_BPF, fan, () => watch));
+  const sink = new Recorder();
+  try {
+    const files = Array.from({ length: 40 }, (_, i) => `${dir.path}/f${i}`);
+    for (const f of files) {
+      await Deno.writeTextFile(f, "x\n");
+      watch.add(f, "file", f);
+      watch.setState(f, await readFileState(f));
+    }
+    assertEquals(fan.marks, 40);
+    fan.start(watch, sink);
+    // 40 distinct inodes changed at once: more events than the queue holds.
+    const sh = await new Deno.Command("chmod", { args: ["600", ...files] }).output();
+    assert(sh.success);
+    assert(await waitFor(() => sink.rescans > 0), "no rescan after the overflow");
+    assert(fan.counts.overflows >= 1);
+    assert(warned.some((w) => w.includes("overflowed")), warned.join("\n"));
+    // Once the watch set lets a path go, its inode's events stop.
+    for (const f of files) watch.remove(f);
+    assertEquals(fan.marks, 0);
+    const before = fan.counts.events;
+    assert((await new Deno.Command("chmod", { args: ["644", ...files] }).output()).success);
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(fan.counts.events, before, "events from inodes no longer watched");
+  } finally {
+    await fan.stop();
+  }
 });
