@@ -85,8 +85,8 @@ Deno.test("a fanotify queue overflow is counted, warned once per overflow, and r
   await using dir = await tempDir();
   const warned: string[] = [];
   const fan = smallQueueSource(8, (m) => warned.push(m));
-  let watch: WatchSet | undefined;
-  watch = new WatchSet(withFanotify(NO_BPF, fan, () => watch));
+  const box: { watch?: WatchSet } = {};
+  const watch = box.watch = new WatchSet(withFanotify(NO_BPF, fan, () => box.watch));
   const sink = new Recorder();
   try {
     const files = Array.from({ length: 40 }, (_, i) => `${dir.path}/f${i}`);
