@@ -62,9 +62,11 @@ Deno.test("a real write and a real new entry parse to their marked inode's and d
 Deno.test("fuzz: random bytes and mutated real records never throw, and every name stays inside its record", async () => {
   const { bytes } = await realBytes();
   const real = concat(bytes);
-  const seed = Date.now() >>> 0;
+  const seed = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
+  const ms = Number(Deno.env.get("BPFINK_FUZZ_MS") ?? 1500);
   const r = rng(seed);
-  for (let i = 0; i < 20_000; i++) {
+  const end = performance.now() + ms;
+  for (let i = 0; performance.now() < end; i++) {
     let b: Uint8Array;
     if (i % 2 === 0) {
       b = new Uint8Array(Math.floor(r() * 400));
@@ -79,10 +81,12 @@ Deno.test("fuzz: random bytes and mutated real records never throw, and every na
     try {
       parsed = parseFanotify(b);
     } catch (e) {
-      throw new Error(`seed ${seed}, case ${i}: ${e}`);
+      throw new Error(`BPFINK_FUZZ_SEED=${seed}, case ${i}: ${e}`);
     }
     for (const e of parsed.events) {
-      for (const f of e.fids) assert((f.name?.length ?? 0) < b.length, `seed ${seed}, case ${i}`);
+      for (const f of e.fids) {
+        assert((f.name?.length ?? 0) < b.length, `BPFINK_FUZZ_SEED=${seed}, case ${i}`);
+      }
     }
   }
 });
