@@ -322,7 +322,7 @@ export class FanotifySource {
       if (dirId) {
         matched = true;
         const name = dfid?.name ? decodePathBytes(dfid.name) : undefined;
-        const key = `d:${inodeKeyString(dirId)}/${name ?? ""}`;
+        const key = `d:${inodeKeyString(dirId)}/${name ?? ""}:${e.pid}`;
         this.#hold(key, readAt, e, { id: dirId, name, op: opOf(e.mask & ENTRY) });
       }
     }
@@ -332,7 +332,10 @@ export class FanotifySource {
         matched = true;
         if (e.mask & FanMask.MODIFY) this.#mute(id);
         if (e.mask & FanMask.DELETE_SELF) this.#dead.add(inodeKeyString(id));
-        this.#hold(`i:${inodeKeyString(id)}`, readAt, e, { id, op: opOf(e.mask & CONTENT) });
+        this.#hold(`i:${inodeKeyString(id)}:${e.pid}`, readAt, e, {
+          id,
+          op: opOf(e.mask & CONTENT),
+        });
       }
     }
     if (!matched) this.counts.unmatched++;
@@ -349,12 +352,12 @@ export class FanotifySource {
     e: FanEvent,
     what: { id: InodeId; name?: string; op: FimOp },
   ): void {
+    // Keyed by process too: each process's event is its own cause, with its own grace.
     const p = this.#pending.get(key);
-    if (p && p.event.tgid === e.pid) {
+    if (p) {
       p.readAt = readAt;
       return;
     }
-    if (p) this.#feed(key, p, true); // another process: each is its own cause
     const event = this.#attributed(e.pid, what.id, what.op, what.name);
     this.#pending.set(key, { readAt, id: what.id, name: what.name, event });
     this.#timer ??= setTimeout(() => this.#expire(), this.#graceMs);
@@ -407,13 +410,13 @@ export class FanotifySource {
     const now = performance.now();
     for (const [key, p] of this.#pending) {
       if (now - p.readAt < this.#graceMs) continue;
-      this.#feed(key, p, false);
+      this.#feed(key, p);
     }
     if (this.#pending.size) this.#timer = setTimeout(() => this.#expire(), this.#graceMs);
   }
 
   /** Feeds `p` to the monitor unless every path it concerns was looked at since it was read. */
-  #feed(key: string, p: Pending, force: boolean): void {
+  #feed(key: string, p: Pending): void {
     this.#pending.delete(key);
     const watch = this.#watch;
     const sink = this.#sink;
@@ -421,7 +424,7 @@ export class FanotifySource {
     const looked = (path: string) => (watch.get(path)?.lookedAt ?? -Infinity) >= p.readAt;
     if (p.name === undefined) {
       const paths = watch.pathsOfInode(p.id);
-      if (!force && paths.every(looked)) {
+      if (paths.every(looked)) {
         this.counts.covered++;
         return;
       }
@@ -434,7 +437,7 @@ export class FanotifySource {
     const covered = dirs.every((d) =>
       looked(d) && (!p.name || !watch.get(child(d)) || looked(child(d)))
     );
-    if (!force && covered) {
+    if (covered) {
       this.counts.covered++;
       return;
     }
