@@ -198,3 +198,51 @@ Deno.test("a plain write is reported once, attributed by the BPF object: fanotif
     await agent.stop();
   }
 });
+
+Deno.test("without CAP_SYS_ADMIN (as the systemd unit runs it) a chmod through a symlink is still reported live, without a process, saying why", async () => {
+  await using dir = await tempDir();
+  const files = await aliasFiles(dir.path);
+  const script = `${dir.path}/agent.ts`;
+  const agentUrl = new URL("../src/agent/agent.ts", import.meta.url).href;
+  const helpersUrl = new URL("./helpers.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { Agent, watchesForPaths } from "${agentUrl}";
+import { CaptureOutput, run, waitFor } from "${helpersUrl}";
+const [dir, file] = Deno.args;
+const out = new CaptureOutput();
+const agent = await Agent.start({ watches: watchesForPaths([dir + "/w"], true), outputs: [out] });
+try {
+  const r = await run(["python3", "-c", "import os, sys; os.chmod(sys.argv[1], 0o4777)", dir + "/link0"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  await waitFor(() => out.changes(file).length > 0, 3000);
+  console.log(JSON.stringify(out.changes(file).map((e) => [e.event.action, e.event.reason, e.process?.pid ?? null])));
+} finally {
+  await agent.stop();
+}
+`,
+  );
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      "--bounding-set=-sys_admin",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--config",
+      config,
+      script,
+      dir.path,
+      files[0],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  const got = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  assertEquals(got.length, 1, JSON.stringify(got));
+  const [action, reason, pid] = got[0];
+  assertEquals([action, pid], ["attributes_changed", null]);
+  assert(reason.startsWith("live: no process named, seen by fanotify only"), reason);
+});

@@ -92,33 +92,45 @@ export class FanotifyGroup {
   readonly #fd: number;
   /** Whether directory events carry the entry's name (REPORT_DIR_FID | REPORT_NAME, 5.9+). */
   readonly names: boolean;
+  /**
+   * Opened with CAP_SYS_ADMIN. Without it the group is an unprivileged
+   * listener: events of other processes carry pid 0.
+   */
+  readonly privileged: boolean;
   #wakeFd = -1;
   #loop?: Promise<void>;
   #closed = false;
   /** A directory fd per file system (by fsid), for open_by_handle_at when unmarking. */
   readonly #mountFds = new Map<string, number>();
 
-  private constructor(fd: number, names: boolean) {
+  private constructor(fd: number, names: boolean, privileged: boolean) {
     this.#fd = fd;
     this.names = names;
+    this.privileged = privileged;
   }
 
   /**
    * Opens a notification-only group with file handle reporting (the best
    * mode this kernel has).
    *
-   * @throws {FanotifyError} when the kernel has no fanotify or refuses it (no CAP_SYS_ADMIN).
+   * @throws {FanotifyError} when the kernel has no fanotify or refuses it (no CAP_SYS_ADMIN
+   * before 5.13, a limit on groups).
    */
   static open(): FanotifyGroup {
     const c = libc();
     let last = 0;
-    for (const m of MODES) {
-      const flags = FanInit.CLASS_NOTIF | FanInit.CLOEXEC | FanInit.NONBLOCK |
-        FanInit.UNLIMITED_MARKS | m.flags;
-      const fd = c.fanotify_init(flags, O_RDONLY | O_LARGEFILE);
-      if (fd >= 0) return new FanotifyGroup(fd, m.names);
-      last = errno();
-      if (last !== 22) break; // EINVAL: an older kernel; anything else will not change
+    // Without CAP_SYS_ADMIN (EPERM), again as an unprivileged listener (5.13+): no unlimited
+    // marks (fs.fanotify.max_user_marks bounds them), and the kernel hides other processes' pids.
+    for (const privileged of [true, false]) {
+      for (const m of MODES) {
+        const flags = FanInit.CLASS_NOTIF | FanInit.CLOEXEC | FanInit.NONBLOCK |
+          (privileged ? FanInit.UNLIMITED_MARKS : 0) | m.flags;
+        const fd = c.fanotify_init(flags, O_RDONLY | O_LARGEFILE);
+        if (fd >= 0) return new FanotifyGroup(fd, m.names, privileged);
+        last = errno();
+        if (last !== 22) break; // EINVAL: an older kernel; anything else will not change
+      }
+      if (last !== 1) break; // only EPERM is worth asking again unprivileged
     }
     throw new FanotifyError("fanotify_init", last);
   }

@@ -36,12 +36,17 @@ import type { KernelWatchTable, WatchSet } from "./watch_set.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { errorMessage } from "../error_message.ts";
 
+/** Why a change only an unprivileged fanotify group saw names no process. */
+const HIDDEN = "seen by fanotify only, and the kernel hides the process from a listener " +
+  "without CAP_SYS_ADMIN";
+
 /** How long a fanotify event waits for the BPF event of the same change (and its re-read). */
 export const GRACE_MS = 100;
 
 /** What the source needs from a fanotify group (fanotify_group.ts). */
 export interface FanotifyMarks {
   readonly names: boolean;
+  readonly privileged: boolean;
   mark(path: string, ino: bigint, mask: number): Marked | undefined;
   unmark(m: Marked): void;
   mute(m: Marked, mask: number): boolean;
@@ -56,6 +61,7 @@ export interface FanotifySink {
   onKernelEvent(e: AttributedEvent): void;
   markDirty(dir: string, cause: undefined, reason: "live", unattributed: string): void;
   rescan(reason: "rescan"): void;
+  schedule(path: string, cause: undefined, reason: "live", unattributed: string): void;
   offer(path: string, e: AttributedEvent): void;
 }
 
@@ -68,7 +74,8 @@ export interface FanotifySourceOptions {
 interface Pending {
   /** performance.now() of the latest read of an event for this key. */
   readAt: number;
-  event: AttributedEvent;
+  /** The event made from it; undefined when the kernel hid the pid (an unprivileged listener). */
+  event?: AttributedEvent;
   /** The watched inode (file events) or directory inode (entry events). */
   id: InodeId;
   /** The entry's name (entry events). */
@@ -358,10 +365,12 @@ export class FanotifySource {
       p.readAt = readAt;
       return;
     }
-    const event = this.#attributed(e.pid, what.id, what.op, what.name);
+    // pid 0: an unprivileged listener is not told other processes' pids.
+    const event = e.pid > 0 ? this.#attributed(e.pid, what.id, what.op, what.name) : undefined;
     this.#pending.set(key, { readAt, id: what.id, name: what.name, event });
     this.#timer ??= setTimeout(() => this.#expire(), this.#graceMs);
     // Whatever re-read reports the change first (a BPF event's, a mount check's), it may name this process.
+    if (!event) return;
     for (const path of this.#pathsOf(what.id, what.name)) this.#sink?.offer(path, event);
   }
 
@@ -429,7 +438,8 @@ export class FanotifySource {
         return;
       }
       this.counts.fed++;
-      sink.onKernelEvent(p.event);
+      if (p.event) sink.onKernelEvent(p.event);
+      else for (const path of paths) sink.schedule(path, undefined, "live", HIDDEN);
       return;
     }
     const dirs = watch.keys.dirPathsOf(p.id).filter((d) => watch.get(d)?.kind === "dir");
@@ -442,15 +452,12 @@ export class FanotifySource {
       return;
     }
     this.counts.fed++;
-    if (p.name) sink.onKernelEvent(p.event);
+    if (p.name && p.event) sink.onKernelEvent(p.event);
     else {
+      const why = p.event ? "seen by fanotify only (this kernel reports no entry names)" : HIDDEN;
       for (const d of dirs) {
-        sink.markDirty(
-          d,
-          undefined,
-          "live",
-          "seen by fanotify only (this kernel reports no entry names)",
-        );
+        sink.markDirty(d, undefined, "live", why);
+        if (p.name && watch.get(child(d))) sink.schedule(child(d), undefined, "live", why);
       }
     }
   }
@@ -560,6 +567,12 @@ export function openFanotify(
     );
     onLost?.(what);
     return undefined;
+  }
+  if (!group.privileged) {
+    warn(
+      "fanotify runs without CAP_SYS_ADMIN: the kernel hides other processes' pids from it, " +
+        "so a change only fanotify sees is reported without its process",
+    );
   }
   return new FanotifySource(group, { warn });
 }
