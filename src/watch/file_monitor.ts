@@ -169,6 +169,24 @@ export class FileMonitor {
     for (const [name, e] of o.byName) this.#remember(`${path}/${name}`, e);
   }
 
+  /** fanotify events for paths, kept for the next re-read that finds no BPF event (insertion order = age). */
+  readonly #offered = new Map<string, { at: number; e: FimEvent }>();
+
+  /**
+   * fanotify saw a change of `path` (read now): the next re-read that starts
+   * after this and has no BPF event names its process from it, whatever made
+   * that re-read (src/watch/fanotify_source.ts).
+   */
+  offer(path: string, e: FimEvent): void {
+    const now = performance.now();
+    this.#offered.delete(path);
+    this.#offered.set(path, { at: now, e });
+    for (const [p, r] of this.#offered) {
+      if (this.#offered.size <= RECENT_MAX && now - r.at <= RECENT_MS) break;
+      this.#offered.delete(p);
+    }
+  }
+
   /** The kernel event that named `path` lately, if any. */
   #recentCause(path: string): FimEvent | undefined {
     const r = this.#recent.get(path);
@@ -202,7 +220,12 @@ export class FileMonitor {
     if (raw.op === FimOp.Mount) return this.#onMount(raw);
     if (raw.dev === 0 && raw.dirIno === 0n && NAME_OPS.has(raw.op)) return this.#onUnplaced(raw);
     // Look the process up now, while it most likely still exists.
-    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe, raw.startNs) };
+    // (An event made from fanotify was looked up when it was read.)
+    const e: AttributedEvent = {
+      ...raw,
+      details: (raw as AttributedEvent).details ??
+        processDetails(raw.tgid, raw.exe, raw.startNs),
+    };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
       e.op === FimOp.MmapWrite || e.op === FimOp.Xattr
@@ -385,6 +408,7 @@ export class FileMonitor {
       this.#dirtyDirs.delete(dir);
       const entry = this.watch.get(dir);
       if (!entry) continue;
+      entry.lookedAt = performance.now();
       const diff = this.watch.syncDir(
         dir,
         (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
@@ -543,10 +567,11 @@ export class FileMonitor {
 
   async #process(
     path: string,
-    causes: FimEvent[],
+    causesIn: FimEvent[],
     reason: ChangeReason,
     unattributed?: string,
   ): Promise<void> {
+    let causes = causesIn;
     const entry = this.watch.get(path);
     if (!entry) {
       this.#fresh.delete(path);
@@ -559,6 +584,12 @@ export class FileMonitor {
       held.push(...causes);
       this.#held.set(path, held);
       return;
+    }
+    const lookedAt = entry.lookedAt = performance.now();
+    const offered = this.#offered.get(path);
+    if (offered && offered.at <= lookedAt) {
+      this.#offered.delete(path);
+      if (!causes.some((c) => c.via !== "fanotify")) causes = [...causes, offered.e];
     }
     const fresh = this.#fresh.delete(path);
     const before = fresh ? undefined : entry.state;
@@ -589,8 +620,10 @@ export class FileMonitor {
     }
     // The kernel saw the name renamed, linked or truncated and the re-read finds the
     // same inode, stamps and content: still say so (nothing the kernel saw is silent).
+    // fanotify's entry events come with the re-read that reports them, never alone.
     if (
-      !action && entry.kind === "file" && before && after && causes.some((c) => TOUCH_OPS.has(c.op))
+      !action && entry.kind === "file" && before && after &&
+      causes.some((c) => TOUCH_OPS.has(c.op) && c.via !== "fanotify")
     ) {
       action = "touched";
     }
@@ -667,6 +700,7 @@ export class FileMonitor {
     this.#syncTimer = undefined;
     this.#dirtyDirs.clear();
     this.#queues.clear();
+    this.#offered.clear();
     this.#wakeIdle();
     await Promise.allSettled([...this.#inFlight, this.#syncing]);
   }
@@ -689,19 +723,32 @@ export function classify(
 }
 
 function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined {
-  const byName = causes.find((c) => NAME_OPS.has(c.op));
-  const byFd = causes.find((c) => !NAME_OPS.has(c.op));
-  if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
-  return byName ?? byFd;
+  // The kind of operation that explains the action comes first; within a kind, the BPF
+  // object's event (full attribution) before fanotify's. A write the BPF object saw to the
+  // old inode never explains a replacement fanotify saw by name.
+  const byName = (c: FimEvent) => NAME_OPS.has(c.op);
+  const byFd = (c: FimEvent) => !NAME_OPS.has(c.op);
+  const bpf = (c: FimEvent) => c.via !== "fanotify";
+  const kinds = action === "modified" || action === "attributes_changed"
+    ? [byFd, byName]
+    : [byName, byFd];
+  for (const kind of kinds) {
+    const c = causes.find((c) => kind(c) && bpf(c)) ?? causes.find(kind);
+    if (c) return c;
+  }
+  return undefined;
 }
 
 /** One event per process (pid and start time) among `causes`, other than `cause`'s. */
 function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
   const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
+  // A fanotify event of a process a BPF event names already is the same writer
+  // (its start time is /proc's, in clock ticks).
+  const bpfPids = new Set(causes.filter((c) => c.via !== "fanotify").map((c) => c.tgid));
   const others: FimEvent[] = [];
   for (const c of causes) {
     const k = `${c.tgid}:${c.startNs}`;
-    if (seen.has(k)) continue;
+    if (seen.has(k) || (c.via === "fanotify" && bpfPids.has(c.tgid))) continue;
     seen.add(k);
     others.push(c);
   }
