@@ -202,7 +202,12 @@ export class FileMonitor {
     if (raw.op === FimOp.Mount) return this.#onMount(raw);
     if (raw.dev === 0 && raw.dirIno === 0n && NAME_OPS.has(raw.op)) return this.#onUnplaced(raw);
     // Look the process up now, while it most likely still exists.
-    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe, raw.startNs) };
+    // (An event made from fanotify was looked up when it was read.)
+    const e: AttributedEvent = {
+      ...raw,
+      details: (raw as AttributedEvent).details ??
+        processDetails(raw.tgid, raw.exe, raw.startNs),
+    };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
       e.op === FimOp.MmapWrite || e.op === FimOp.Xattr
@@ -385,6 +390,7 @@ export class FileMonitor {
       this.#dirtyDirs.delete(dir);
       const entry = this.watch.get(dir);
       if (!entry) continue;
+      entry.lookedAt = performance.now();
       const diff = this.watch.syncDir(
         dir,
         (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
@@ -560,6 +566,7 @@ export class FileMonitor {
       this.#held.set(path, held);
       return;
     }
+    entry.lookedAt = performance.now();
     const fresh = this.#fresh.delete(path);
     const before = fresh ? undefined : entry.state;
     if (entry.state) this.opts.rearm(entry.state.id);
@@ -688,7 +695,10 @@ export function classify(
   return "modified";
 }
 
-function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined {
+function pickCause(action: FileAction, all: FimEvent[]): FimEvent | undefined {
+  // The BPF object's events carry the full attribution: they win over fanotify's.
+  const bpf = all.filter((c) => c.via !== "fanotify");
+  const causes = bpf.length ? bpf : all;
   const byName = causes.find((c) => NAME_OPS.has(c.op));
   const byFd = causes.find((c) => !NAME_OPS.has(c.op));
   if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
@@ -698,10 +708,13 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
 /** One event per process (pid and start time) among `causes`, other than `cause`'s. */
 function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
   const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
+  // A fanotify event of a process a BPF event names already is the same writer
+  // (its start time is /proc's, in clock ticks).
+  const bpfPids = new Set(causes.filter((c) => c.via !== "fanotify").map((c) => c.tgid));
   const others: FimEvent[] = [];
   for (const c of causes) {
     const k = `${c.tgid}:${c.startNs}`;
-    if (seen.has(k)) continue;
+    if (seen.has(k) || (c.via === "fanotify" && bpfPids.has(c.tgid))) continue;
     seen.add(k);
     others.push(c);
   }
