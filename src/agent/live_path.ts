@@ -88,7 +88,10 @@ export class LivePath {
     const monitor = this.monitor = new FileMonitor(watch, {
       settleMs: d.settleMs,
       keepContentUpTo: MAX_PARSE_BYTES,
-      rearm: (id) => kernel.rearm(id),
+      rearm: (id) => {
+        kernel.rearm(id);
+        fan?.rearm(id);
+      },
       emit: (c) => pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => rules.admits(dir.root, path, isDir),
@@ -96,7 +99,7 @@ export class LivePath {
     fan?.start(watch, monitor);
     this.#early = new EarlyWatch(kernel, watch, (e) => monitor.onKernelEvent(e));
     kernel.onEvent = (e) => {
-      if (d.tap(e)) return;
+      if (d.tap(e) || fan?.staleBpfEvent(e)) return;
       if (!this.#early?.hold(e)) monitor.onKernelEvent(e);
     };
   }

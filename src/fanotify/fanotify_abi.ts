@@ -26,6 +26,10 @@ export const FanMark = {
   ADD: 0x1,
   REMOVE: 0x2,
   DONT_FOLLOW: 0x4,
+  /** The mask given is the mark's ignored mask. */
+  IGNORED_MASK: 0x20,
+  /** The ignored mask survives a modification of the inode (else a write clears it). */
+  IGNORED_SURV_MODIFY: 0x40,
 } as const;
 
 /** Event mask bits. */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { FanInit, FanMark, MAX_HANDLE_SZ } from "./fanotify_abi.ts";
+import { DIR_MASK, FanInit, FanMark, FILE_MASK, MAX_HANDLE_SZ } from "./fanotify_abi.ts";
 import { fidKey, handleKeyOf } from "./fanotify_records.ts";
 import { cPath } from "../watch/path_bytes.ts";
 import { errnoName } from "../errno.ts";
@@ -156,13 +156,14 @@ export class FanotifyGroup {
   }
 
   /**
-   * Keeps an O_PATH fd on a directory of file system `fsid` (the marked
+   * Keeps an fd on a directory of file system `fsid` (the marked
    * directory, or a marked file's own), for open_by_handle_at.
    */
   #keepMountFd(path: string, fsid: string): void {
     const c = libc();
     for (const dir of [path, dirname(path)]) {
-      const fd = c.open(cPath(dir), O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+      // Not O_PATH: open_by_handle_at refuses an O_PATH mount fd (EBADF).
+      const fd = c.open(cPath(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
       if (fd < 0) continue;
       const sfs = new Uint8Array(120);
       if (c.fstatfs(fd, sfs) === 0 && fidKey(sfs.subarray(56, 64), 0, new Uint8Array(0)) === fsid) {
@@ -201,10 +202,35 @@ export class FanotifyGroup {
    * its mark already.
    */
   unmark(m: Marked): void {
+    // Every bit either mask may hold (an unknown bit would fail the call with EINVAL).
+    this.#markByHandle(m, FanMark.REMOVE, FILE_MASK | DIR_MASK);
+  }
+
+  /**
+   * Mutes `mask` events of marked inode `m` in the kernel (its ignored
+   * mask, kept across writes) until unmute(): the fanotify twin of the BPF
+   * object's pending flag, so a flood of writes costs one event. Returns
+   * whether the kernel took it.
+   */
+  mute(m: Marked, mask: number): boolean {
+    return this.#markByHandle(
+      m,
+      FanMark.ADD | FanMark.IGNORED_MASK | FanMark.IGNORED_SURV_MODIFY,
+      mask,
+    );
+  }
+
+  /** Undoes mute(): the next such event is reported again. */
+  unmute(m: Marked, mask: number): void {
+    this.#markByHandle(m, FanMark.REMOVE | FanMark.IGNORED_MASK, mask);
+  }
+
+  /** fanotify_mark() on the inode with handle `m`, opened by handle (its path may be gone). */
+  #markByHandle(m: Marked, flags: number, mask: number): boolean {
     const c = libc();
     const [fsidHex, typeStr, handleHex] = m.key.split(":");
     const mfd = this.#mountFds.get(`${fsidHex}:0:`);
-    if (mfd === undefined) return;
+    if (mfd === undefined) return false;
     const handle = new Uint8Array(handleHex.length / 2);
     for (let i = 0; i < handle.length; i++) {
       handle[i] = parseInt(handleHex.slice(2 * i, 2 * i + 2), 16);
@@ -215,9 +241,10 @@ export class FanotifyGroup {
     v.setInt32(4, Number(typeStr), true);
     fh.set(handle, 8);
     const fd = c.open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
-    if (fd < 0) return; // ESTALE: gone, and its mark with it
+    if (fd < 0) return false; // ESTALE: gone, and its mark with it
     try {
-      c.fanotify_mark(this.#fd, FanMark.REMOVE, 0xffffffffn, -100, cPath(`/proc/self/fd/${fd}`));
+      return c.fanotify_mark(this.#fd, flags, BigInt(mask), -100, cPath(`/proc/self/fd/${fd}`)) ===
+        0;
     } finally {
       c.close(fd);
     }

@@ -16,7 +16,10 @@
  * since it was read. A normal write is thus reported once, by BPF; a change
  * only fanotify saw is reported with the process /proc showed for the
  * event's pid when it was read, and `event.reason` says so. A queue overflow
- * rescans every watch, as a ring-buffer drop does.
+ * rescans every watch, as a ring-buffer drop does. After a write event the
+ * inode's writes are muted in the kernel (its ignored mask) until the
+ * monitor re-arms it before the next re-read, as the BPF object's pending
+ * flag does: a flood of writes costs one event.
  *
  * @module
  */
@@ -24,7 +27,7 @@ import { DIR_MASK, FanMask, FILE_MASK } from "../fanotify/fanotify_abi.ts";
 import { FanotifyGroup, type Marked } from "../fanotify/fanotify_group.ts";
 import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_records.ts";
 import { InfoType } from "../fanotify/fanotify_abi.ts";
-import { FimOp, FimWatch } from "../kernel/fim_event.ts";
+import { type FimEvent, FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { decodePathBytes } from "./path_bytes.ts";
@@ -41,6 +44,8 @@ export interface FanotifyMarks {
   readonly names: boolean;
   mark(path: string, ino: bigint, mask: number): Marked | undefined;
   unmark(m: Marked): void;
+  mute(m: Marked, mask: number): boolean;
+  unmute(m: Marked, mask: number): void;
   start(onBytes: (bytes: Uint8Array) => void): void;
   close(): Promise<void>;
   readonly done: Promise<void>;
@@ -51,6 +56,7 @@ export interface FanotifySink {
   onKernelEvent(e: AttributedEvent): void;
   markDirty(dir: string, cause: undefined, reason: "live", unattributed: string): void;
   rescan(reason: "rescan"): void;
+  offer(path: string, e: AttributedEvent): void;
 }
 
 /** Options for the source. */
@@ -68,6 +74,15 @@ interface Pending {
   /** The entry's name (entry events). */
   name?: string;
 }
+
+/** BPF operations about an inode (not a name). */
+const INODE_OPS = new Set([
+  FimOp.Write,
+  FimOp.Truncate,
+  FimOp.Attrib,
+  FimOp.MmapWrite,
+  FimOp.Xattr,
+]);
 
 const CONTENT = FanMask.MODIFY | FanMask.ATTRIB | FanMask.DELETE_SELF | FanMask.MOVE_SELF;
 const ENTRY = FanMask.CREATE | FanMask.DELETE | FanMask.MOVED_FROM | FanMask.MOVED_TO;
@@ -118,6 +133,13 @@ export class FanotifySource {
   /** Inode keys by handle without file system (fallback when an fsid differs by mount). */
   readonly #byHandle = new Map<string, Set<string>>();
   readonly #pending = new Map<string, Pending>();
+  /**
+   * Watched inodes the kernel reported freed (FAN_DELETE_SELF), until the watch set lets
+   * them go: their number may already name another file.
+   */
+  readonly #dead = new Set<string>();
+  /** Inodes whose FAN_MODIFY is muted in the kernel until their next re-read (rearm()). */
+  readonly #muted = new Set<string>();
   #timer?: ReturnType<typeof setTimeout>;
   #watch?: WatchSet;
   #sink?: FanotifySink;
@@ -133,6 +155,7 @@ export class FanotifySource {
     overflows: 0,
     malformed: 0,
     markFailures: 0,
+    stale: 0,
   };
 
   constructor(readonly group: FanotifyMarks, readonly opts: FanotifySourceOptions) {
@@ -159,6 +182,8 @@ export class FanotifySource {
     if (this.#stopped) return;
     const k = inodeKeyString(id);
     const want = (flags & FimWatch.Dir ? DIR_MASK : 0) | (flags & FimWatch.File ? FILE_MASK : 0);
+    // A number the kernel freed and now gives to another inode: mark that one afresh.
+    if (this.#dead.delete(k)) this.#forget(k);
     const have = this.#marked.get(k);
     if (have && (have.mask & want) === want) return;
     for (const path of pathsOf(id)) {
@@ -187,12 +212,48 @@ export class FanotifySource {
     }
   }
 
+  /**
+   * Mutes further writes to `id` in the kernel until its next re-read: the
+   * re-read that follows this event (the BPF object's, or the one this
+   * event makes) re-arms it first, so what was muted is in that read.
+   */
+  #mute(id: InodeId): void {
+    const k = inodeKeyString(id);
+    if (this.#muted.has(k)) return;
+    const r = this.#marked.get(k);
+    if (r && this.group.mute(r.m, FanMask.MODIFY)) this.#muted.add(k);
+  }
+
+  /**
+   * Whether BPF event `e` is about an inode the kernel freed (FAN_DELETE_SELF)
+   * while the watch set still has its number: then it is about another file
+   * that got the number (ext4 hands freed numbers out again at once), and
+   * must not be taken for a change of the watched path nor name its process.
+   */
+  staleBpfEvent(e: FimEvent): boolean {
+    if (!INODE_OPS.has(e.op) || !this.#dead.has(inodeKeyString({ dev: e.dev, ino: e.ino }))) {
+      return false;
+    }
+    this.counts.stale++;
+    return true;
+  }
+
+  /** The monitor is about to re-read inode `id`: report its next write again. */
+  rearm(id: InodeId): void {
+    const k = inodeKeyString(id);
+    if (!this.#muted.delete(k)) return;
+    const r = this.#marked.get(k);
+    if (r && !this.#stopped) this.group.unmute(r.m, FanMask.MODIFY);
+  }
+
   /** The watch set no longer watches inode `id`: remove its mark. */
   unwatchInode(id: InodeId): void {
     const k = inodeKeyString(id);
     const r = this.#marked.get(k);
     if (!r) return;
     this.#forget(k);
+    this.#muted.delete(k);
+    this.#dead.delete(k);
     if (!this.#stopped) {
       try {
         this.group.unmark(r.m);
@@ -269,6 +330,8 @@ export class FanotifySource {
       const id = self && this.#lookup(self);
       if (id) {
         matched = true;
+        if (e.mask & FanMask.MODIFY) this.#mute(id);
+        if (e.mask & FanMask.DELETE_SELF) this.#dead.add(inodeKeyString(id));
         this.#hold(`i:${inodeKeyString(id)}`, readAt, e, { id, op: opOf(e.mask & CONTENT) });
       }
     }
@@ -292,13 +355,22 @@ export class FanotifySource {
       return;
     }
     if (p) this.#feed(key, p, true); // another process: each is its own cause
-    this.#pending.set(key, {
-      readAt,
-      id: what.id,
-      name: what.name,
-      event: this.#attributed(e.pid, what.id, what.op, what.name),
-    });
+    const event = this.#attributed(e.pid, what.id, what.op, what.name);
+    this.#pending.set(key, { readAt, id: what.id, name: what.name, event });
     this.#timer ??= setTimeout(() => this.#expire(), this.#graceMs);
+    // Whatever re-read reports the change first (a BPF event's, a mount check's), it may name this process.
+    for (const path of this.#pathsOf(what.id, what.name)) this.#sink?.offer(path, event);
+  }
+
+  /** The watched paths a fanotify event is about: the inode's, or the entry's in each watched directory. */
+  #pathsOf(id: InodeId, name?: string): string[] {
+    const watch = this.#watch;
+    if (!watch) return [];
+    if (name === undefined) return watch.pathsOfInode(id);
+    if (!name) return [];
+    return watch.keys.dirPathsOf(id).filter((d) => watch.get(d)?.kind === "dir").map((d) =>
+      d === "/" ? `/${name}` : `${d}/${name}`
+    );
   }
 
   /** The synthetic kernel event, with what /proc shows about `pid` now (it may exit soon). */
@@ -421,6 +493,8 @@ export class FanotifySource {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#pending.clear();
+    this.#muted.clear();
+    this.#dead.clear();
     await this.group.close();
     this.#marked.clear();
     this.#byFid.clear();

@@ -190,6 +190,24 @@ export class FileMonitor {
     for (const [name, e] of o.byName) this.#remember(`${path}/${name}`, e);
   }
 
+  /** fanotify events for paths, kept for the next re-read that finds no BPF event (insertion order = age). */
+  readonly #offered = new Map<string, { at: number; e: FimEvent }>();
+
+  /**
+   * fanotify saw a change of `path` (read now): the next re-read that starts
+   * after this and has no BPF event names its process from it, whatever made
+   * that re-read (src/watch/fanotify_source.ts).
+   */
+  offer(path: string, e: FimEvent): void {
+    const now = performance.now();
+    this.#offered.delete(path);
+    this.#offered.set(path, { at: now, e });
+    for (const [p, r] of this.#offered) {
+      if (this.#offered.size <= RECENT_MAX && now - r.at <= RECENT_MS) break;
+      this.#offered.delete(p);
+    }
+  }
+
   /** The kernel event that named `path` lately, if any. */
   #recentCause(path: string): FimEvent | undefined {
     const r = this.#recent.get(path);
@@ -597,10 +615,11 @@ export class FileMonitor {
 
   async #process(
     path: string,
-    causes: FimEvent[],
+    causesIn: FimEvent[],
     reason: ChangeReason,
     unattributed?: string,
   ): Promise<void> {
+    let causes = causesIn;
     const entry = this.watch.get(path);
     if (!entry) {
       this.#fresh.delete(path);
@@ -614,7 +633,12 @@ export class FileMonitor {
       this.#held.set(path, held);
       return;
     }
-    entry.lookedAt = performance.now();
+    const lookedAt = entry.lookedAt = performance.now();
+    const offered = this.#offered.get(path);
+    if (offered && offered.at <= lookedAt) {
+      this.#offered.delete(path);
+      if (!causes.some((c) => c.via !== "fanotify")) causes = [...causes, offered.e];
+    }
     const fresh = this.#fresh.delete(path);
     const before = fresh ? undefined : entry.state;
     if (entry.state) this.opts.rearm(entry.state.id);
@@ -644,8 +668,10 @@ export class FileMonitor {
     }
     // The kernel saw the name renamed, linked or truncated and the re-read finds the
     // same inode, stamps and content: still say so (nothing the kernel saw is silent).
+    // fanotify's entry events come with the re-read that reports them, never alone.
     if (
-      !action && entry.kind === "file" && before && after && causes.some((c) => TOUCH_OPS.has(c.op))
+      !action && entry.kind === "file" && before && after &&
+      causes.some((c) => TOUCH_OPS.has(c.op) && c.via !== "fanotify")
     ) {
       action = "touched";
     }
@@ -722,6 +748,7 @@ export class FileMonitor {
     this.#syncTimer = undefined;
     this.#dirtyDirs.clear();
     this.#queues.clear();
+    this.#offered.clear();
     this.#wakeIdle();
     await Promise.allSettled([...this.#inFlight, this.#syncing]);
   }
@@ -743,14 +770,21 @@ export function classify(
   return "modified";
 }
 
-function pickCause(action: FileAction, all: FimEvent[]): FimEvent | undefined {
-  // The BPF object's events carry the full attribution: they win over fanotify's.
-  const bpf = all.filter((c) => c.via !== "fanotify");
-  const causes = bpf.length ? bpf : all;
-  const byName = causes.find((c) => NAME_OPS.has(c.op));
-  const byFd = causes.find((c) => !NAME_OPS.has(c.op));
-  if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
-  return byName ?? byFd;
+function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined {
+  // The kind of operation that explains the action comes first; within a kind, the BPF
+  // object's event (full attribution) before fanotify's. A write the BPF object saw to the
+  // old inode never explains a replacement fanotify saw by name.
+  const byName = (c: FimEvent) => NAME_OPS.has(c.op);
+  const byFd = (c: FimEvent) => !NAME_OPS.has(c.op);
+  const bpf = (c: FimEvent) => c.via !== "fanotify";
+  const kinds = action === "modified" || action === "attributes_changed"
+    ? [byFd, byName]
+    : [byName, byFd];
+  for (const kind of kinds) {
+    const c = causes.find((c) => kind(c) && bpf(c)) ?? causes.find(kind);
+    if (c) return c;
+  }
+  return undefined;
 }
 
 /** One event per process (pid and start time) among `causes`, other than `cause`'s. */
