@@ -3,7 +3,8 @@
  * bundle (`deno bundle`, with its npm packages and embedded BPF objects and libbpf) and
  * the Deno runtime from the npm `deno` package, both zstd-compressed, appended to a small
  * C launcher (packaging/launcher.c) that checks them against the SHA-256 it was compiled
- * with, unpacks them into sealed memfds and executes the runtime from memory.
+ * with, unpacks the bundle into a sealed memfd and executes the runtime: as root from its
+ * checked copy in /var/cache/bpfink (packaging/runtime_cache.h), else from a memfd.
  *
  * @module
  */
@@ -138,6 +139,8 @@ export async function buildSingleFile(p: BuildPaths): Promise<number> {
     "-Wl,-z,relro,-z,now",
     `-I${p.root}packaging`,
     `-DPAYLOAD_SHA256="${await sha256Hex(payload)}"`,
+    `-DRUNTIME_SHA256="${await sha256Hex(await Deno.readFile(p.runtime))}"`,
+    `-DBUNDLE_ZSHA256="${await sha256Hex(bundleZ)}"`,
     `-DRUNTIME_ZSIZE=${runtimeZ.length}ULL`,
     `-DRUNTIME_SIZE=${(await Deno.stat(p.runtime)).size}ULL`,
     `-DBUNDLE_ZSIZE=${bundleZ.length}ULL`,

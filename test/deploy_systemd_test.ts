@@ -82,7 +82,7 @@ Deno.test("deploy/systemd/bpfink.service: the hardening settings", async () => {
       AmbientCapabilities: caps,
       NoNewPrivileges: "yes",
       ProtectSystem: "strict",
-      ReadWritePaths: "/var/lib/bpfink /var/log/bpfink /run/bpfink",
+      ReadWritePaths: "/var/lib/bpfink /var/log/bpfink /run/bpfink /var/cache/bpfink",
       ProtectHome: "read-only",
       PrivateTmp: "yes",
       RestrictAddressFamilies: "AF_UNIX AF_INET AF_INET6",
