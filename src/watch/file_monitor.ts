@@ -17,6 +17,7 @@ import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_chan
 import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
 import { errorMessage } from "../error_message.ts";
+import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 
 /** Options for the monitor. */
 export interface FileMonitorOptions {
@@ -96,6 +97,26 @@ function treeComponents(name: string): string[] | undefined {
 
 /** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
 const UNPLACED_REARM_MS = 200;
+
+/**
+ * How long an event on an inode its path no longer names waits before the path
+ * is checked: past the grace in which fanotify's event for the same change is
+ * fed (and names the process).
+ */
+const STALE_WAIT_MS = 2 * FANOTIFY_GRACE_MS;
+
+/** Why a change found after an event on an inode the path no longer names has no process. */
+const STALE_INODE =
+  "replaced or removed by a change no hook named; a kernel event came only for the inode the path had before (or for a new file with its number)";
+
+/** Whether `path` now names an inode other than `ino`, or nothing (lstat only). */
+function namesOtherInode(path: string, ino: bigint): boolean {
+  try {
+    return lstat(path)?.ino !== ino;
+  } catch {
+    return false; // cannot tell: keep the event
+  }
+}
 
 /** Whether `path` still has the inode and ns timestamps of `state` (lstat only, no read). */
 function sameStamps(state: FileState | undefined, path: string): boolean {
@@ -234,6 +255,12 @@ export class FileMonitor {
       const paths = this.watch.pathsOfInode(id);
       if (paths.length === 0) this.opts.rearm(id); // stale kernel entry
       for (const p of paths) {
+        // fanotify names the inode by file handle (with its generation) and the process that
+        // changed that very inode, so its event on the old inode is the replacement's own.
+        if (e.via !== "fanotify" && namesOtherInode(p, e.ino)) {
+          this.#staleLater(p);
+          continue;
+        }
         if (e.op === FimOp.MmapWrite) this.#trackMapping(p, e);
         this.schedule(p, e, "live");
       }
@@ -314,6 +341,27 @@ export class FileMonitor {
    * named: check the candidates by inode and ns timestamps, and re-read only
    * those that changed.
    */
+  /**
+   * A BPF event came for the inode `path` was known by, but the path now
+   * names another inode or nothing: it was replaced or removed in a way the
+   * hooks did not name (a path swapped after the kernel copied it), and the
+   * event's own inode is the old file or a new file that got its number. Its
+   * process did not change `path`: never credit it. Check the path once the
+   * kernel's own file event (fanotify) has had its grace to name the process,
+   * then re-read it unattributed if nothing has since.
+   */
+  #staleLater(path: string): void {
+    const t = setTimeout(() => {
+      this.#rearmTimers.delete(t);
+      if (this.#stopped) return;
+      const entry = this.watch.get(path);
+      if (entry && !sameStamps(entry.state, path)) {
+        this.schedule(path, undefined, "live", STALE_INODE);
+      }
+    }, STALE_WAIT_MS);
+    this.#rearmTimers.add(t);
+  }
+
   #onUnplaced(e: FimEvent): void {
     this.#rearmLater(
       { dev: FIM_DEV_UNPLACED, ino: e.ino },
