@@ -126,6 +126,8 @@ export class ChangePipeline {
       ctimeNs: state.ctimeNs,
       nlink: state.nlink,
       sha256: state.sha256,
+      type: state.type ?? "file",
+      linkTarget: state.linkTarget,
       snapshot,
     };
   }
