@@ -695,6 +695,20 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
       this.watch.remove(path);
     }
+    // A cause that cannot say what changed (fanotify's, or one of another kind than the
+    // change: an ATTRIB for new content) may be another process's, seen before the syscall
+    // whose change this re-read found and whose kernel event is still on its way: wait for
+    // it once, so the change is credited to the process that made it (issue #17: folding).
+    if (
+      reason === "live" && causes.length > 0 && !this.#stopped &&
+      (action === "modified" || action === "attributes_changed") &&
+      isWeakCause(action, pickCause(action, causes))
+    ) {
+      await new Promise((r) => setTimeout(r, EVENT_GRACE_MS));
+      const late = this.#queues.get(path)?.causes ?? [];
+      // Kept queued as well: the re-read they start finds nothing new, or a later change.
+      if (late.length) causes = [...causes, ...late.slice(0, 64)];
+    }
     const cause = pickCause(action, causes);
     const others = otherWriters(cause, causes);
     this.opts.emit({
@@ -770,15 +784,33 @@ export function classify(
   return "modified";
 }
 
+/** Operations that change a file's content, and those that change only its attributes. */
+const CONTENT_OPS = new Set([FimOp.Write, FimOp.Truncate, FimOp.PathTruncate, FimOp.MmapWrite]);
+const ATTR_OPS = new Set([FimOp.Attrib, FimOp.PathAttrib, FimOp.Xattr, FimOp.PathXattr]);
+
+/** Whether an operation of `c`'s kind can have made a change reported as `action`. */
+function explains(action: FileAction, c: FimEvent): boolean {
+  if (action === "modified") return CONTENT_OPS.has(c.op);
+  if (action === "attributes_changed") return ATTR_OPS.has(c.op) || CONTENT_OPS.has(c.op);
+  return NAME_OPS.has(c.op);
+}
+
+/** Whether `c` cannot vouch for `action`: none, fanotify's (no detail), or of another kind. */
+function isWeakCause(action: FileAction, c: FimEvent | undefined): boolean {
+  return !c || c.via === "fanotify" || !explains(action, c);
+}
+
 function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined {
-  // The kind of operation that explains the action comes first; within a kind, the BPF
-  // object's event (full attribution) before fanotify's. A write the BPF object saw to the
-  // old inode never explains a replacement fanotify saw by name.
+  // The kind of operation that explains the action comes first (new content: a write or
+  // truncate, not an ATTRIB); within a kind, the BPF object's event (full attribution)
+  // before fanotify's. A write the BPF object saw to the old inode never explains a
+  // replacement fanotify saw by name.
   const byName = (c: FimEvent) => NAME_OPS.has(c.op);
   const byFd = (c: FimEvent) => !NAME_OPS.has(c.op);
   const bpf = (c: FimEvent) => c.via !== "fanotify";
+  const exact = (c: FimEvent) => explains(action, c);
   const kinds = action === "modified" || action === "attributes_changed"
-    ? [byFd, byName]
+    ? [exact, byFd, byName]
     : [byName, byFd];
   for (const kind of kinds) {
     const c = causes.find((c) => kind(c) && bpf(c)) ?? causes.find(kind);
