@@ -21,6 +21,7 @@ export const Errno = {
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
+  EXDEV: 18,
   ENODEV: 19,
   ENOTDIR: 20,
   EINVAL: 22,

@@ -32,6 +32,7 @@ export const FanMark = {
 export const FanMask = {
   MODIFY: 0x2,
   ATTRIB: 0x4,
+  CLOSE_WRITE: 0x8,
   MOVED_FROM: 0x40,
   MOVED_TO: 0x80,
   CREATE: 0x100,
@@ -44,6 +45,13 @@ export const FanMask = {
 
 /** What a watched regular file is marked for: its content, attributes, link count, its own moves. */
 export const FILE_MASK = FanMask.MODIFY | FanMask.ATTRIB | FanMask.DELETE_SELF | FanMask.MOVE_SELF;
+
+/**
+ * What a watched regular file is marked for in a group that passes fds (no
+ * file handles): all such a group reports about content. It has no
+ * attribute, link count, move or entry events.
+ */
+export const FD_FILE_MASK = FanMask.MODIFY | FanMask.CLOSE_WRITE;
 
 /** What a watched directory is marked for: entries made, removed and renamed (files and directories). */
 export const DIR_MASK = FanMask.CREATE | FanMask.DELETE | FanMask.MOVED_FROM | FanMask.MOVED_TO |

@@ -3,17 +3,17 @@
  * removed by path (opened O_PATH, checked by inode, then marked through
  * /proc/self/fd so the mark lands on exactly that inode), the file handle of
  * each marked inode (name_to_handle_at on the same fd: the key events carry),
- * and a read loop woken off the main thread: poll(2) on the fanotify fd and
- * an eventfd runs as a nonblocking FFI call, then the ready bytes are read
- * here. close() wakes the wait, and closing the fd drops every mark.
+ * and a read loop (fanotify_reader.ts). Closing the fd drops every mark.
  *
  * @module
  */
 import { DIR_MASK, FanInit, FanMark, FILE_MASK, MAX_HANDLE_SZ } from "./fanotify_abi.ts";
 import { fidKey, handleKeyOf } from "./fanotify_records.ts";
 import { cPath } from "../watch/path_bytes.ts";
-import { errnoName } from "../errno.ts";
+import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { dirname } from "node:path";
+
+export { FanotifyError };
 
 const SYMBOLS = {
   fanotify_init: { parameters: ["u32", "u32"], result: "i32" },
@@ -27,10 +27,6 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
@@ -57,19 +53,6 @@ const O_CLOEXEC = 0o2000000;
 const O_DIRECTORY = 0o200000;
 const AT_EMPTY_PATH = 0x1000;
 const STATX_TYPE_INO = 0x1 | 0x100;
-const POLLIN = 0x1;
-const EAGAIN = 11;
-const EINTR = 4;
-/** eventfd flags: EFD_CLOEXEC | EFD_NONBLOCK. */
-const EFD_FLAGS = 0o2000000 | 0o4000;
-
-/** A failed fanotify call, with its errno. */
-export class FanotifyError extends Error {
-  constructor(readonly call: string, readonly errno: number, what = "") {
-    super(`${call}${what ? ` ${what}` : ""}: ${errnoName(errno)}`);
-    this.name = "FanotifyError";
-  }
-}
 
 /** The reporting modes tried, best first: handles of the object and of its directory with the name, then the object's only. */
 const MODES = [
@@ -97,14 +80,14 @@ export class FanotifyGroup {
    * listener: events of other processes carry pid 0.
    */
   readonly privileged: boolean;
-  #wakeFd = -1;
-  #loop?: Promise<void>;
+  readonly #reader: FanotifyReader;
   #closed = false;
   /** A directory fd per file system (by fsid), for open_by_handle_at when unmarking. */
   readonly #mountFds = new Map<string, number>();
 
   private constructor(fd: number, names: boolean, privileged: boolean) {
     this.#fd = fd;
+    this.#reader = new FanotifyReader(fd);
     this.names = names;
     this.privileged = privileged;
   }
@@ -261,51 +244,16 @@ export class FanotifyGroup {
 
   /**
    * Reads events until close(): `onBytes` gets the bytes of each read (its
-   * own copy). Resolves on close; rejects when waiting fails for good.
+   * own copy).
    */
   start(onBytes: (bytes: Uint8Array) => void): void {
-    if (this.#loop || this.#closed) return;
-    const c = libc();
-    this.#wakeFd = c.eventfd(0, EFD_FLAGS);
-    if (this.#wakeFd < 0) throw new FanotifyError("eventfd", errno());
-    this.#loop = this.#run(onBytes);
-  }
-
-  async #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
-    const c = libc();
-    const fds = new Uint8Array(16);
-    const fv = new DataView(fds.buffer);
-    fv.setInt32(0, this.#fd, true);
-    fv.setInt16(4, POLLIN, true);
-    fv.setInt32(8, this.#wakeFd, true);
-    fv.setInt16(12, POLLIN, true);
-    const buf = new Uint8Array(64 * 1024);
-    let failed = 0;
-    while (!this.#closed) {
-      const rc = await c.poll(fds, 2n, -1);
-      if (this.#closed) return;
-      if (rc < 0) {
-        if (++failed < 100) continue; // EINTR, most likely (errno is the waiting thread's)
-        throw new FanotifyError("poll", EINTR, `failed ${failed} times in a row`);
-      }
-      failed = 0;
-      // At most 16 reads (1 MiB) per wake-up: the event loop gets its turn in a flood.
-      for (let i = 0; i < 16 && !this.#closed; i++) {
-        const n = Number(c.read(this.#fd, buf, BigInt(buf.length)));
-        if (n < 0) {
-          const err = errno();
-          if (err === EAGAIN || err === EINTR) break;
-          throw new FanotifyError("read", err);
-        }
-        if (n === 0) break;
-        onBytes(buf.slice(0, n));
-      }
-    }
+    if (this.#closed) return;
+    this.#reader.start(onBytes);
   }
 
   /** Resolves when reading stopped; rejects when it failed. */
   get done(): Promise<void> {
-    return this.#loop ?? Promise.resolve();
+    return this.#reader.done;
   }
 
   /** Closes an fd the kernel passed with an event. */
@@ -317,18 +265,8 @@ export class FanotifyGroup {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#reader.stop();
     const c = libc();
-    if (this.#wakeFd >= 0) {
-      const one = new Uint8Array(8);
-      one[0] = 1;
-      c.write(this.#wakeFd, one, 8n);
-    }
-    try {
-      await this.#loop;
-    } catch {
-      // reported through `done`
-    }
-    if (this.#wakeFd >= 0) c.close(this.#wakeFd);
     for (const fd of this.#mountFds.values()) c.close(fd);
     this.#mountFds.clear();
     c.close(this.#fd);

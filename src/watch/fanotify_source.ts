@@ -21,10 +21,20 @@
  * monitor re-arms it before the next re-read, as the BPF object's pending
  * flag does: a flood of writes costs one event.
  *
+ * A regular file whose file system refuses a mark by file handle (ENODEV:
+ * no fsid, as tmpfs before 5.13; EOPNOTSUPP: no export operations, as
+ * ramfs; EXDEV: a weak fsid beside other file systems) is marked in a
+ * second, classic group instead, opened at the first such file: its events
+ * carry an fd, told by fstat() and closed at once, and report content only
+ * (FAN_MODIFY, FAN_CLOSE_WRITE; no attributes, links, moves or entries).
+ * They are fed the same way, with no muting.
+ *
  * @module
  */
 import { DIR_MASK, FanMask, FILE_MASK } from "../fanotify/fanotify_abi.ts";
 import { FanotifyGroup, type Marked } from "../fanotify/fanotify_group.ts";
+import { FanotifyFdGroup } from "../fanotify/fanotify_fd_group.ts";
+import { FanotifyError } from "../fanotify/fanotify_reader.ts";
 import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_records.ts";
 import { InfoType } from "../fanotify/fanotify_abi.ts";
 import { type FimEvent, FimOp, FimWatch } from "../kernel/fim_event.ts";
@@ -35,6 +45,7 @@ import { processDetails, startTicksOf } from "./process_details.ts";
 import type { KernelWatchTable, WatchSet } from "./watch_set.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { errorMessage } from "../error_message.ts";
+import { Errno, errnoName } from "../errno.ts";
 
 /** Why a change only an unprivileged fanotify group saw names no process. */
 const HIDDEN = "seen by fanotify only, and the kernel hides the process from a listener " +
@@ -56,6 +67,18 @@ export interface FanotifyMarks {
   readonly done: Promise<void>;
 }
 
+/** What the source needs from the classic group (fanotify_fd_group.ts). */
+export interface FanotifyFdMarks {
+  mark(path: string, ino: bigint): string | undefined;
+  unmark(path: string, ino: bigint): void;
+  start(onBytes: (bytes: Uint8Array) => void): void;
+  close(): Promise<void>;
+  readonly done: Promise<void>;
+}
+
+/** The errnos of a mark by file handle that a classic group's mark may get past. */
+const NO_FID = new Set<number>([Errno.ENODEV, Errno.EOPNOTSUPP, Errno.EXDEV]);
+
 /** What the source feeds (the file monitor). */
 export interface FanotifySink {
   onKernelEvent(e: AttributedEvent): void;
@@ -69,6 +92,12 @@ export interface FanotifySink {
 export interface FanotifySourceOptions {
   warn: (message: string) => void;
   graceMs?: number;
+  /**
+   * Opens the classic group for files the kernel will not mark by handle;
+   * `onLost` hears of an event dropped because its file could not be
+   * opened. None: such files rely on the BPF hooks and the reconcile.
+   */
+  openFdGroup?: (onLost: (errno: number) => void) => FanotifyFdMarks;
 }
 
 interface Pending {
@@ -153,6 +182,13 @@ export class FanotifySource {
   #stopped = false;
   readonly #graceMs: number;
   #warnedMark = false;
+  #warnedFd = false;
+  /** The classic group, once a file needed it; null when it could not be opened. */
+  #fdGroup?: FanotifyFdMarks | null;
+  /** Inodes marked in the classic group, by inode key: the path marked and the fd key. */
+  readonly #fdMarked = new Map<string, { path: string; key: string; id: InodeId }>();
+  /** Inodes by the fd key (FanotifyFdGroup.takeFd) their events give. */
+  readonly #byFdKey = new Map<string, InodeId>();
   /** Counters for metrics. */
   readonly counts = {
     events: 0,
@@ -163,6 +199,8 @@ export class FanotifySource {
     malformed: 0,
     markFailures: 0,
     stale: 0,
+    fdEvents: 0,
+    fdLost: 0,
   };
 
   constructor(readonly group: FanotifyMarks, readonly opts: FanotifySourceOptions) {
@@ -174,6 +212,7 @@ export class FanotifySource {
     this.#watch = watch;
     this.#sink = sink;
     this.group.start((bytes) => this.#onBytes(bytes));
+    if (this.#fdGroup) this.#startFd(this.#fdGroup);
     this.group.done.catch((e) =>
       this.opts.warn(
         `fanotify stopped reading (${errorMessage(e)}): the BPF hooks and the reconcile remain`,
@@ -193,11 +232,14 @@ export class FanotifySource {
     if (this.#dead.delete(k)) this.#forget(k);
     const have = this.#marked.get(k);
     if (have && (have.mask & want) === want) return;
+    if (this.#fdMarked.has(k)) return;
     for (const path of pathsOf(id)) {
       let m: Marked | undefined;
       try {
         m = this.group.mark(path, id.ino, want);
       } catch (e) {
+        const noFid = e instanceof FanotifyError && NO_FID.has(e.errno);
+        if (noFid && flags & FimWatch.File && this.#markFd(k, id, path)) return;
         this.counts.markFailures++;
         if (!this.#warnedMark) {
           this.#warnedMark = true;
@@ -217,6 +259,67 @@ export class FanotifySource {
       hs.add(k);
       return;
     }
+  }
+
+  /**
+   * Marks regular file `path` (inode `id`) in the classic group, opened
+   * now if it is not yet; false when that group cannot be had or refuses.
+   */
+  #markFd(k: string, id: InodeId, path: string): boolean {
+    if (this.#fdGroup === undefined) this.#fdGroup = this.#openFdGroup();
+    if (!this.#fdGroup) return false;
+    let key: string | undefined;
+    try {
+      key = this.#fdGroup.mark(path, id.ino);
+    } catch {
+      return false;
+    }
+    if (key === undefined) return false;
+    if (!this.#warnedFd) {
+      this.#warnedFd = true;
+      this.opts.warn(
+        `fanotify cannot mark ${JSON.stringify(path)} by file handle: such files are marked ` +
+          `for writes only (fds); their attribute changes rely on the BPF hooks and the reconcile`,
+      );
+    }
+    this.#fdMarked.set(k, { path, key, id });
+    this.#byFdKey.set(key, id);
+    return true;
+  }
+
+  #openFdGroup(): FanotifyFdMarks | null {
+    const open = this.opts.openFdGroup;
+    if (!open || this.#stopped) return null;
+    let g: FanotifyFdMarks;
+    try {
+      g = open((err) => {
+        // The kernel could not open the event's file: the event is gone, so is what it said.
+        this.counts.fdLost++;
+        this.opts.warn(
+          `fanotify lost an event (could not open its file: ${
+            errnoName(err)
+          }): rescanning every watch`,
+        );
+        this.#sink?.rescan("rescan");
+      });
+    } catch (e) {
+      this.opts.warn(
+        `fanotify cannot open a group without file handles (${errorMessage(e)}): ` +
+          `files it cannot mark by handle rely on the BPF hooks and the reconcile`,
+      );
+      return null;
+    }
+    if (this.#sink) this.#startFd(g);
+    return g;
+  }
+
+  #startFd(g: FanotifyFdMarks): void {
+    g.start((bytes) => this.#onFdBytes(bytes));
+    g.done.catch((e) =>
+      this.opts.warn(
+        `fanotify stopped reading fds (${errorMessage(e)}): the BPF hooks and the reconcile remain`,
+      )
+    );
   }
 
   /**
@@ -256,6 +359,13 @@ export class FanotifySource {
   /** The watch set no longer watches inode `id`: remove its mark. */
   unwatchInode(id: InodeId): void {
     const k = inodeKeyString(id);
+    const fdm = this.#fdMarked.get(k);
+    if (fdm) {
+      this.#fdMarked.delete(k);
+      this.#byFdKey.delete(fdm.key);
+      // By its path: if that names another inode by now, the mark goes with its own inode.
+      if (!this.#stopped) this.#fdGroup?.unmark(fdm.path, id.ino);
+    }
     const r = this.#marked.get(k);
     if (!r) return;
     this.#forget(k);
@@ -285,6 +395,11 @@ export class FanotifySource {
     return this.#marked.size;
   }
 
+  /** Inodes marked in the classic group (no file handles) now. */
+  get fdMarks(): number {
+    return this.#fdMarked.size;
+  }
+
   #lookup(fid: FanFid): InodeId | undefined {
     const id = this.#byFid.get(fid.key);
     if (id) return id;
@@ -306,15 +421,43 @@ export class FanotifySource {
     }
   }
 
+  /** The bytes of one read of the classic group: each event's fd names its file. */
+  #onFdBytes(bytes: Uint8Array): void {
+    const batch = parseFanotify(bytes);
+    // Every fd is closed, also once stopped and after a malformed record.
+    const keys = batch.events.map((e) => FanotifyFdGroup.takeFd(e.fd));
+    if (this.#stopped) return;
+    const readAt = performance.now();
+    for (const [i, e] of batch.events.entries()) {
+      this.counts.fdEvents++;
+      if (this.#overflowed(e) || e.pid === Deno.pid) continue;
+      const id = keys[i] === undefined ? undefined : this.#byFdKey.get(keys[i]!);
+      if (!id) {
+        this.counts.unmatched++;
+        continue;
+      }
+      this.#hold(`i:${inodeKeyString(id)}:${e.pid}`, readAt, e, { id, op: FimOp.Write });
+    }
+    if (batch.malformed) {
+      this.counts.malformed++;
+      this.opts.warn("fanotify returned a record that could not be parsed: rescanning every watch");
+      this.#sink?.rescan("rescan");
+    }
+  }
+
+  /** Whether `e` says the queue overflowed (then every watch is rescanned). */
+  #overflowed(e: FanEvent): boolean {
+    if (!(e.mask & FanMask.Q_OVERFLOW)) return false;
+    this.counts.overflows++;
+    this.opts.warn("the fanotify queue overflowed: rescanning every watch");
+    this.#sink?.rescan("rescan");
+    return true;
+  }
+
   #onEvent(e: FanEvent, readAt: number): void {
     if (e.fd >= 0) this.#closeFd(e.fd);
     this.counts.events++;
-    if (e.mask & FanMask.Q_OVERFLOW) {
-      this.counts.overflows++;
-      this.opts.warn("the fanotify queue overflowed: rescanning every watch");
-      this.#sink?.rescan("rescan");
-      return;
-    }
+    if (this.#overflowed(e)) return;
     if (e.pid === Deno.pid) return; // the agent's own reads and marks
     const self = e.fids.find((f) => f.infoType === InfoType.FID);
     const dir = e.fids.find((f) =>
@@ -495,6 +638,24 @@ export class FanotifySource {
       "counter",
       () => c.markFailures,
     );
+    metrics.pulled(
+      "bpfink_fanotify_fd_marks",
+      "Files marked with fanotify without file handles (their file system refuses them): writes only.",
+      "gauge",
+      () => this.fdMarks,
+    );
+    metrics.pulled(
+      "bpfink_fanotify_fd_events_total",
+      "Events read from the fanotify group without file handles.",
+      "counter",
+      () => c.fdEvents,
+    );
+    metrics.pulled(
+      "bpfink_fanotify_fd_lost_total",
+      "Events that group dropped because the kernel could not open their file (each triggers a rescan).",
+      "counter",
+      () => c.fdLost,
+    );
   }
 
   /** Stops feeding, and closes the group (every mark goes with it). */
@@ -506,6 +667,10 @@ export class FanotifySource {
     this.#muted.clear();
     this.#dead.clear();
     await this.group.close();
+    await this.#fdGroup?.close();
+    this.#fdGroup = null;
+    this.#fdMarked.clear();
+    this.#byFdKey.clear();
     this.#marked.clear();
     this.#byFid.clear();
     this.#byHandle.clear();
@@ -574,5 +739,10 @@ export function openFanotify(
         "so a change only fanotify sees is reported without its process",
     );
   }
-  return new FanotifySource(group, { warn });
+  // BPFINK_FANOTIFY_FALLBACK=0: no classic group for files that cannot be marked by handle.
+  const fallback = Deno.env.get("BPFINK_FANOTIFY_FALLBACK") !== "0";
+  return new FanotifySource(group, {
+    warn,
+    openFdGroup: fallback && group.privileged ? FanotifyFdGroup.open : undefined,
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * What the inode tests share: building their C programs, a btrfs file
- * system on a loop device (undone by the caller), and the check that a
+ * system on a loop device and a ramfs (undone by the caller), and the check that a
  * change was reported live by the process that made it.
  *
  * @module
@@ -51,6 +51,17 @@ export async function mountExt4(dir: string, undo: string[][]): Promise<string> 
   await must(["mount", loop, `${dir}/e4`]);
   undo.unshift(["umount", `${dir}/e4`]);
   return `${dir}/e4`;
+}
+
+/**
+ * Mounts a fresh ramfs at `${dir}/ram` (no export operations: no file
+ * handles); the command that undoes it is put first in `undo`.
+ */
+export async function mountRamfs(dir: string, undo: string[][]): Promise<string> {
+  await Deno.mkdir(`${dir}/ram`);
+  await must(["mount", "-t", "ramfs", "bpfink-test", `${dir}/ram`]);
+  undo.unshift(["umount", `${dir}/ram`]);
+  return `${dir}/ram`;
 }
 
 /**

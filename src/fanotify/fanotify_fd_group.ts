@@ -1,0 +1,177 @@
+/**
+ * A classic fanotify group, for files whose file system refuses marks by
+ * file handle (no fsid, no export operations): no handles, each event
+ * carries an fd the kernel opened on the object, and the object is told by
+ * fstat() of that fd (closed at once). Such a group reports content only
+ * (FD_FILE_MASK: FAN_MODIFY, FAN_CLOSE_WRITE), and only to CAP_SYS_ADMIN.
+ * Only regular files are marked, so opening the event's fd never blocks
+ * (a FIFO) or reaches a device.
+ *
+ * @module
+ */
+import { FanInit, FanMark, FD_FILE_MASK } from "./fanotify_abi.ts";
+import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
+import { cPath } from "../watch/path_bytes.ts";
+
+const SYMBOLS = {
+  fanotify_init: { parameters: ["u32", "u32"], result: "i32" },
+  fanotify_mark: { parameters: ["i32", "u32", "u64", "i32", "buffer"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+let errnoPtr: Deno.PointerValue = null;
+
+function libc() {
+  if (!lib) {
+    lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    errnoPtr = lib.symbols.__errno_location();
+  }
+  return lib.symbols;
+}
+
+function errno(): number {
+  return errnoPtr ? new Deno.UnsafePointerView(errnoPtr).getInt32() : 0;
+}
+
+const O_RDONLY = 0;
+const O_LARGEFILE = 0o100000;
+const O_NOATIME = 0o1000000;
+const O_PATH = 0o10000000;
+const O_NOFOLLOW = 0o400000;
+const O_CLOEXEC = 0o2000000;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_TYPE_INO = 0x1 | 0x100;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+/** CAP_FOWNER: O_NOATIME on a file the agent does not own needs it. */
+const CAP_FOWNER = 3n;
+
+/** `major:minor:ino` of an fd (statx), and whether it is a regular file. */
+function identityOf(fd: number): { key: string; ino: bigint; regular: boolean } | undefined {
+  const st = new Uint8Array(256);
+  if (libc().statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_TYPE_INO, st) !== 0) {
+    return undefined;
+  }
+  const v = new DataView(st.buffer);
+  const ino = v.getBigUint64(32, true);
+  return {
+    key: `${v.getUint32(136, true)}:${v.getUint32(140, true)}:${ino}`,
+    ino,
+    regular: (v.getUint16(28, true) & S_IFMT) === S_IFREG,
+  };
+}
+
+/** Whether this process may open any file with O_NOATIME. */
+function hasFowner(): boolean {
+  try {
+    const m = /^CapEff:\s+([0-9a-f]+)/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    return !!m && ((BigInt(`0x${m[1]}`) >> CAP_FOWNER) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/** A fanotify group whose events carry fds, with inode marks on regular files. */
+export class FanotifyFdGroup {
+  readonly #fd: number;
+  readonly #reader: FanotifyReader;
+  #closed = false;
+
+  private constructor(fd: number, onLost: (errno: number) => void) {
+    this.#fd = fd;
+    // A read fails when the kernel could not open the event's file: that event is gone.
+    this.#reader = new FanotifyReader(fd, (err) => {
+      onLost(err);
+      return true;
+    });
+  }
+
+  /**
+   * Opens the group; `onLost` hears of each event the kernel dropped
+   * because it could not open its file (read(2) failed with `errno`).
+   *
+   * @throws {FanotifyError} without CAP_SYS_ADMIN (EPERM), or at a limit on groups.
+   */
+  static open(onLost: (errno: number) => void): FanotifyFdGroup {
+    const flags = FanInit.CLASS_NOTIF | FanInit.CLOEXEC | FanInit.NONBLOCK |
+      FanInit.UNLIMITED_MARKS;
+    // The fds never leak into a child, and reading the file leaves its atime alone when allowed.
+    const fdFlags = O_RDONLY | O_LARGEFILE | O_CLOEXEC | (hasFowner() ? O_NOATIME : 0);
+    const fd = libc().fanotify_init(flags, fdFlags);
+    if (fd < 0) throw new FanotifyError("fanotify_init", errno());
+    return new FanotifyFdGroup(fd, onLost);
+  }
+
+  /**
+   * Marks regular file `path` (never following a final symlink) if it still
+   * is inode `ino`; returns the key its events' fds will give (identityOf),
+   * or undefined when it is another inode or not a regular file.
+   *
+   * @throws {FanotifyError} when the kernel refuses the mark.
+   */
+  mark(path: string, ino: bigint): string | undefined {
+    return this.#markPath(path, ino, FanMark.ADD);
+  }
+
+  /** Removes the mark of `path` if it still is inode `ino` (else the mark goes with the inode). */
+  unmark(path: string, ino: bigint): void {
+    try {
+      this.#markPath(path, ino, FanMark.REMOVE);
+    } catch {
+      // not marked, or gone
+    }
+  }
+
+  #markPath(path: string, ino: bigint, flags: number): string | undefined {
+    const c = libc();
+    const fd = c.open(cPath(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) return undefined;
+    try {
+      const id = identityOf(fd);
+      if (!id || id.ino !== ino || !id.regular) return undefined;
+      const rc = c.fanotify_mark(
+        this.#fd,
+        flags,
+        BigInt(FD_FILE_MASK),
+        -100,
+        cPath(`/proc/self/fd/${fd}`),
+      );
+      if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
+      return id.key;
+    } finally {
+      c.close(fd);
+    }
+  }
+
+  /** The key (as mark() returned) of the file an event's `fd` is open on; closes `fd`. */
+  static takeFd(fd: number): string | undefined {
+    if (fd < 0) return undefined;
+    try {
+      return identityOf(fd)?.key;
+    } finally {
+      libc().close(fd);
+    }
+  }
+
+  /** Reads events until close(): `onBytes` gets the bytes of each read (its own copy). */
+  start(onBytes: (bytes: Uint8Array) => void): void {
+    if (!this.#closed) this.#reader.start(onBytes);
+  }
+
+  /** Resolves when reading stopped; rejects when it failed. */
+  get done(): Promise<void> {
+    return this.#reader.done;
+  }
+
+  /** Stops reading and closes the group (its marks go with it). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#reader.stop();
+    libc().close(this.#fd);
+  }
+}

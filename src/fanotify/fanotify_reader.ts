@@ -1,0 +1,127 @@
+/**
+ * The read loop every fanotify fd shares, woken off the main thread:
+ * poll(2) on the fanotify fd and an eventfd runs as a nonblocking FFI call,
+ * then the ready bytes are read here. stop() wakes the wait. Also the error
+ * a failed fanotify call throws.
+ *
+ * @module
+ */
+import { errnoName } from "../errno.ts";
+
+const SYMBOLS = {
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+let errnoPtr: Deno.PointerValue = null;
+
+function libc() {
+  if (!lib) {
+    lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    errnoPtr = lib.symbols.__errno_location();
+  }
+  return lib.symbols;
+}
+
+function errno(): number {
+  return errnoPtr ? new Deno.UnsafePointerView(errnoPtr).getInt32() : 0;
+}
+
+const POLLIN = 0x1;
+const EAGAIN = 11;
+const EINTR = 4;
+/** eventfd flags: EFD_CLOEXEC | EFD_NONBLOCK. */
+const EFD_FLAGS = 0o2000000 | 0o4000;
+
+/** A failed fanotify call, with its errno. */
+export class FanotifyError extends Error {
+  constructor(readonly call: string, readonly errno: number, what = "") {
+    super(`${call}${what ? ` ${what}` : ""}: ${errnoName(errno)}`);
+    this.name = "FanotifyError";
+  }
+}
+
+/** Reads a fanotify fd (owned by the caller) until stop(). */
+export class FanotifyReader {
+  #wakeFd = -1;
+  #loop?: Promise<void>;
+  #stopped = false;
+
+  /**
+   * `onReadError` is asked about a read(2) that failed for another reason
+   * than EAGAIN or EINTR: true goes on reading, false (or none) stops with
+   * the error. A group that passes fds fails a read when it cannot open
+   * the event's file: that event is gone.
+   */
+  constructor(readonly fd: number, readonly onReadError?: (errno: number) => boolean) {}
+
+  /** Reads until stop(): `onBytes` gets the bytes of each read (its own copy). */
+  start(onBytes: (bytes: Uint8Array) => void): void {
+    if (this.#loop || this.#stopped) return;
+    this.#wakeFd = libc().eventfd(0, EFD_FLAGS);
+    if (this.#wakeFd < 0) throw new FanotifyError("eventfd", errno());
+    this.#loop = this.#run(onBytes);
+  }
+
+  async #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
+    const c = libc();
+    const fds = new Uint8Array(16);
+    const fv = new DataView(fds.buffer);
+    fv.setInt32(0, this.fd, true);
+    fv.setInt16(4, POLLIN, true);
+    fv.setInt32(8, this.#wakeFd, true);
+    fv.setInt16(12, POLLIN, true);
+    const buf = new Uint8Array(64 * 1024);
+    let failed = 0;
+    while (!this.#stopped) {
+      const rc = await c.poll(fds, 2n, -1);
+      if (this.#stopped) return;
+      if (rc < 0) {
+        if (++failed < 100) continue; // EINTR, most likely (errno is the waiting thread's)
+        throw new FanotifyError("poll", EINTR, `failed ${failed} times in a row`);
+      }
+      failed = 0;
+      // At most 16 reads (1 MiB) per wake-up: the event loop gets its turn in a flood.
+      for (let i = 0; i < 16 && !this.#stopped; i++) {
+        const n = Number(c.read(this.fd, buf, BigInt(buf.length)));
+        if (n < 0) {
+          const err = errno();
+          if (err === EAGAIN || err === EINTR) break;
+          if (this.onReadError?.(err)) continue;
+          throw new FanotifyError("read", err);
+        }
+        if (n === 0) break;
+        onBytes(buf.slice(0, n));
+      }
+    }
+  }
+
+  /** Resolves when reading stopped; rejects when it failed. */
+  get done(): Promise<void> {
+    return this.#loop ?? Promise.resolve();
+  }
+
+  /** Wakes the wait and lets reading end (the fanotify fd stays the caller's). Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const c = libc();
+    if (this.#wakeFd >= 0) {
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      c.write(this.#wakeFd, one, 8n);
+    }
+    try {
+      await this.#loop;
+    } catch {
+      // reported through `done`
+    }
+    if (this.#wakeFd >= 0) c.close(this.#wakeFd);
+    this.#wakeFd = -1;
+  }
+}
