@@ -22,7 +22,7 @@
  * flag does: a flood of writes costs one event.
  *
  * A regular file whose file system refuses a mark by file handle (ENODEV:
- * no fsid, as tmpfs before 5.13; EOPNOTSUPP: no export operations, as
+ * no fsid, as tmpfs on 5.10; EOPNOTSUPP: no export operations, as
  * ramfs; EXDEV: a weak fsid beside other file systems) is marked in a
  * second, classic group instead, opened at the first such file: its events
  * carry an fd, told by fstat() and closed at once, and report content only
@@ -294,12 +294,11 @@ export class FanotifySource {
     try {
       g = open((err) => {
         // The kernel could not open the event's file: the event is gone, so is what it said.
-        this.counts.fdLost++;
-        this.opts.warn(
-          `fanotify lost an event (could not open its file: ${
-            errnoName(err)
-          }): rescanning every watch`,
-        );
+        // Warned once, counted always: a full fd table would say so at every event.
+        if (this.counts.fdLost++ === 0) {
+          const why = errnoName(err);
+          this.opts.warn(`fanotify lost an event (could not open its file: ${why}): rescanning`);
+        }
         this.#sink?.rescan("rescan");
       });
     } catch (e) {
