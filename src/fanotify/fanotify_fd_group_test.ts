@@ -1,0 +1,49 @@
+import { assert, assertEquals } from "../../test/assert.ts";
+import { FanMask } from "./fanotify_abi.ts";
+import { FanotifyFdGroup } from "./fanotify_fd_group.ts";
+import { parseFanotify } from "./fanotify_records.ts";
+import { tempDir, waitFor } from "../../test/helpers.ts";
+
+/** The fds this process has open now. */
+function openFds(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+Deno.test("a classic group marks regular files only, names each write's file by its fd, and leaks no fd", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/f`;
+  const fifo = `${dir.path}/fifo`;
+  await Deno.writeTextFile(f, "0\n");
+  const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert(mk.success);
+  const group = FanotifyFdGroup.open(() => {});
+  const seen: { mask: number; key?: string; pid: number }[] = [];
+  try {
+    const key = group.mark(f, BigInt((await Deno.lstat(f)).ino!));
+    assert(key !== undefined, "a regular file was not marked");
+    assertEquals(group.mark(fifo, BigInt((await Deno.lstat(fifo)).ino!)), undefined, "a FIFO");
+    assertEquals(group.mark(f, 1n), undefined, "marked a path that is another inode");
+    group.start((bytes) => {
+      for (const e of parseFanotify(bytes).events) {
+        seen.push({ mask: e.mask, key: FanotifyFdGroup.takeFd(e.fd), pid: e.pid });
+      }
+    });
+    const fdsBefore = openFds();
+    const sh = new Deno.Command("sh", { args: ["-c", `echo x >> "$1"`, "sh", f] }).spawn();
+    const { success } = await sh.status;
+    assert(success);
+    assert(await waitFor(() => seen.some((e) => e.mask & FanMask.CLOSE_WRITE)), "no close_write");
+    assert(seen.every((e) => e.key === key && e.pid === sh.pid), JSON.stringify(seen));
+    assert(seen.some((e) => e.mask & FanMask.MODIFY), JSON.stringify(seen));
+    assertEquals(openFds(), fdsBefore, "an event's fd was left open");
+    group.unmark(f, BigInt((await Deno.lstat(f)).ino!));
+    const n = seen.length;
+    const again = await new Deno.Command("sh", { args: ["-c", `echo y >> "$1"`, "sh", f] })
+      .output();
+    assert(again.success);
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(seen.length, n, "an unmarked file sent events");
+  } finally {
+    await group.close();
+  }
+});
