@@ -151,6 +151,23 @@ Deno.test("tree: git checkout and git stash of a branch with a new directory", a
   });
 });
 
+Deno.test("tree: git's object pattern (mkdir, temp file, link into the new directory) 60 times: every object named by ln", async () => {
+  await using d = await tempDir();
+  await withAgent(d.path, async (agent, out) => {
+    // Relative paths through a directory made a moment before, as git writes
+    // .git/objects/xx/...: the link is a path syscall placed through that directory.
+    await sh(
+      'cd "$1" && for i in $(seq 60); do mkdir o$i && echo $i > o$i/tmp && ln o$i/tmp o$i/obj && rm o$i/tmp; done',
+      d.path,
+    );
+    const objs = Array.from({ length: 60 }, (_, i) => `${d.path}/o${i + 1}/obj`);
+    await waitFor(() => objs.every((f) => has(out, f, "created")), 10_000);
+    await agent.idle();
+    const bad = objs.filter((f) => !has(out, f, "created", "ln"));
+    assertEquals(bad.map((f) => `${f}: ${actions(out, f)}`), []);
+  });
+});
+
 Deno.test("tree: rsync of a tree into the watched directory", async () => {
   await using d = await tempDir();
   await using src = await tempDir("bpfink-src-");
