@@ -77,13 +77,14 @@ const LISTED = "found by listing its directory; no kernel event named it";
 
 /**
  * How long a name event is remembered for the path it names: a listing can
- * find an entry before the event that made it is read from the ring buffer,
- * or a new directory's listing can find what the kernel already placed on
- * its tree-watched ancestor. 5 s: on a starved machine (CI beside qemu guests) a new
- * directory's listing came more than 2 s after its entries' events (git stash's objects).
- * The latest event per path wins, so a longer memory names no older process.
+ * find an entry before the event that made it is read from the ring buffer.
+ * Beyond that, an event is kept while a directory listing is pending and no
+ * listing that started after the event has ended: the listing that finds its
+ * entry is then still to come, however slow (a new directory's listing finds
+ * what the kernel placed on its tree-watched ancestor only after its parent's
+ * listing found the directory).
  */
-const RECENT_MS = 5000;
+const RECENT_MS = 2000;
 /** Bound on remembered name events (the oldest go first). */
 const RECENT_MAX = 8192;
 /** How long a path no event named waits for one still in the ring buffer. */
@@ -153,12 +154,25 @@ export class FileMonitor {
   /** The latest name event for each path, for RECENT_MS (insertion order = age). */
   readonly #recent = new Map<string, { at: number; e: FimEvent }>();
 
+  /** When the last directory sync to end had started (the events since may be in no listing yet). */
+  #syncedFrom = 0;
+  /** When the directory sync running now started. */
+  #syncStarted?: number;
+
+  /** Whether a name event remembered at `at` is still kept (RECENT_MS). */
+  #kept(at: number, now: number): boolean {
+    if (now - at <= RECENT_MS) return true;
+    const listing = this.#dirtyDirs.size > 0 || this.#syncStarted !== undefined ||
+      this.#syncTimer !== undefined;
+    return listing && at >= this.#syncedFrom;
+  }
+
   #remember(path: string, e: FimEvent): void {
     const now = Date.now();
     this.#recent.delete(path);
     this.#recent.set(path, { at: now, e });
     for (const [p, r] of this.#recent) {
-      if (this.#recent.size <= RECENT_MAX && now - r.at <= RECENT_MS) break;
+      if (this.#recent.size <= RECENT_MAX && this.#kept(r.at, now)) break;
       this.#recent.delete(p);
     }
   }
@@ -175,7 +189,7 @@ export class FileMonitor {
     o.at = now;
     if (o.byName.size < 1024) o.byName.set(e.name!, e);
     for (const [p, r] of this.#orphans) {
-      if (this.#orphans.size <= RECENT_MAX && now - r.at <= RECENT_MS) break;
+      if (this.#orphans.size <= RECENT_MAX && this.#kept(r.at, now)) break;
       this.#orphans.delete(p);
     }
   }
@@ -186,7 +200,7 @@ export class FileMonitor {
     const o = this.#orphans.get(k);
     if (!o) return;
     this.#orphans.delete(k);
-    if (Date.now() - o.at > RECENT_MS) return;
+    if (!this.#kept(o.at, Date.now())) return;
     for (const [name, e] of o.byName) this.#remember(`${path}/${name}`, e);
   }
 
@@ -211,7 +225,7 @@ export class FileMonitor {
   /** The kernel event that named `path` lately, if any. */
   #recentCause(path: string): FimEvent | undefined {
     const r = this.#recent.get(path);
-    return r && Date.now() - r.at <= RECENT_MS ? r.e : undefined;
+    return r && this.#kept(r.at, Date.now()) ? r.e : undefined;
   }
 
   /**
@@ -432,10 +446,13 @@ export class FileMonitor {
 
   #startSync(): void {
     this.#syncTimer = undefined;
+    this.#syncStarted = Date.now();
     this.#syncing = this.#syncDirs()
       .catch((e) => this.opts.warn(`directory sync: ${errorMessage(e)}`))
       .finally(() => {
         this.#syncing = undefined;
+        this.#syncedFrom = this.#syncStarted!;
+        this.#syncStarted = undefined;
         if (this.#stopped) return;
         if (this.#dirtyDirs.size) this.#startSync();
         else if (this.#queues.size === 0) this.#wakeIdle();

@@ -166,7 +166,12 @@ export class DirKeys {
       const before = d.id ? inodeKeyString(d.id) : "";
       const st = lstat(dir);
       const now = st?.type === "dir" ? inodeKeyString({ dev: st.dev, ino: st.ino }) : "";
-      // Ancestors may have moved even when the directory did not: re-place every time.
+      // Ancestors may have moved even when the directory did not: re-place when anything
+      // it resolves through did (a mount elsewhere, the common case, changes nothing here,
+      // and every agent on the host sees every mount).
+      if (before === now && before !== "" && sameKeys(d.pathKeys, this.#pathKeysOf(dir, st!))) {
+        continue;
+      }
       this.#unplace(dir, d);
       this.#place(dir, d);
       if (before !== now) changed.push(dir);
@@ -189,6 +194,19 @@ export class DirKeys {
     }
   }
 
+  /** The (ancestor inode, path hash) keys that place `dir` (whose lstat is `st`). */
+  #pathKeysOf(dir: string, st: NonNullable<ReturnType<typeof lstat>>): DirRecord["pathKeys"] {
+    const keys: DirRecord["pathKeys"] = [];
+    const comps = components(dir);
+    for (let i = 0; i <= comps.length; i++) {
+      const base = i === 0 ? "/" : `/${comps.slice(0, i).join("/")}`;
+      const bst = i === comps.length ? st : lstat(base);
+      if (!bst || bst.type !== "dir") continue;
+      keys.push({ base: { dev: bst.dev, ino: bst.ino }, hash: componentsHash(comps.slice(i)) });
+    }
+    return keys;
+  }
+
   #place(dir: string, d: DirRecord): void {
     const st = lstat(dir);
     d.id = st?.type === "dir" ? { dev: st.dev, ino: st.ino } : undefined;
@@ -203,12 +221,7 @@ export class DirKeys {
     set.add(dir);
     for (const name of d.names.keys()) this.#try(() => this.kernel.watchEntry(id, nameHash(name)));
     // From the root (absolute paths) and from every ancestor (dirfd, cwd), and "." itself.
-    const comps = components(dir);
-    for (let i = 0; i <= comps.length; i++) {
-      const base = i === 0 ? "/" : `/${comps.slice(0, i).join("/")}`;
-      const bst = i === comps.length ? st : lstat(base);
-      if (!bst || bst.type !== "dir") continue;
-      const key = { base: { dev: bst.dev, ino: bst.ino }, hash: componentsHash(comps.slice(i)) };
+    for (const key of this.#pathKeysOf(dir, st!)) {
       d.pathKeys.push(key);
       this.#try(() => this.kernel.watchDirPath(key.base, key.hash, id));
     }
@@ -226,4 +239,12 @@ export class DirKeys {
     if (set?.size === 0) this.#byId.delete(k);
     d.id = undefined;
   }
+}
+
+/** Whether two lists of placing keys are the same keys in the same order. */
+function sameKeys(a: DirRecord["pathKeys"], b: DirRecord["pathKeys"]): boolean {
+  return a.length === b.length &&
+    a.every((k, i) =>
+      k.hash === b[i].hash && k.base.dev === b[i].base.dev && k.base.ino === b[i].base.ino
+    );
 }

@@ -61,6 +61,8 @@ export class WatchSet {
   readonly #byInode = new Map<string, Set<string>>();
   readonly #byName = new Map<string, Set<string>>();
   readonly #children = new Map<string, Set<string>>();
+  /** Watched directories placed for the kernel by path (keys.hold), from their first state on. */
+  readonly #placed = new WeakSet<WatchEntry>();
 
   /** (parent directory inode, name) of every watched path, as the kernel matches them. */
   readonly keys: DirKeys;
@@ -133,7 +135,6 @@ export class WatchSet {
     this.#byPath.set(path, e);
     this.#linkChild(path);
     this.#indexName(path);
-    if (kind === "dir" && !opts.shallow) this.keys.hold(path);
     return e;
   }
 
@@ -155,9 +156,17 @@ export class WatchSet {
     }
     e.state = state;
     if (now) this.#watchInode(now);
-    // A watched directory at a new inode (removed and made again): place it anew.
-    if (e.kind === "dir" && old && (!now || inodeKeyString(old) !== inodeKeyString(now))) {
-      this.keys.refresh([path]);
+    // Named to the kernel by path only once its inode is in the watch map: a path
+    // through it is placed on its tree-watched ancestor until then, never on an
+    // inode the kernel does not watch (which would drop the event).
+    if (e.kind === "dir" && !e.shallow) {
+      if (now && !this.#placed.has(e)) {
+        this.#placed.add(e);
+        this.keys.hold(path);
+      } else if ((old && inodeKeyString(old)) !== (now && inodeKeyString(now))) {
+        // At a new inode (removed and made again), or gone: place it anew.
+        this.keys.refresh([path]);
+      }
     }
   }
 
@@ -185,7 +194,7 @@ export class WatchSet {
     this.#byPath.delete(path);
     this.#children.get(dirname(path))?.delete(path);
     this.#unindexName(path);
-    if (e.kind === "dir" && !e.shallow) this.keys.release(path);
+    if (this.#placed.delete(e)) this.keys.release(path);
   }
 
   #indexName(path: string): void {

@@ -4,11 +4,14 @@ import type { FileState } from "./file_state.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { FimWatch } from "../kernel/fim_event.ts";
 import { type KernelWatchTable, WatchSet } from "./watch_set.ts";
+import { lstat } from "./native_fs.ts";
 
 /** The kernel's watch maps, as plain maps; `capacity` inodes at most, like a full BPF map. */
 class FakeKernel implements KernelWatchTable {
   readonly inodes = new Map<string, number>();
   readonly basenames = new Set<bigint>();
+  /** Directory inodes placed by path (dir_paths values), each with whether it was watched then. */
+  readonly placed: string[] = [];
   constructor(readonly capacity = Infinity) {}
   watchInode(id: InodeId, flags: number): void {
     const k = inodeKeyString(id);
@@ -22,7 +25,10 @@ class FakeKernel implements KernelWatchTable {
   }
   watchEntry(): void {}
   unwatchEntry(): void {}
-  watchDirPath(): void {}
+  watchDirPath(_base: InodeId, _hash: bigint, dir: InodeId): void {
+    const k = inodeKeyString(dir);
+    this.placed.push(this.inodes.has(k) ? k : `${k} unwatched`);
+  }
   unwatchDirPath(): void {}
   watchBasename(h: bigint): void {
     this.basenames.add(h);
@@ -42,6 +48,7 @@ const state = (ino: number): FileState => ({
   mtimeMs: 0,
 });
 const flagsOf = (k: FakeKernel, ino: number) => k.inodes.get(inodeKeyString(id(ino)));
+const flagsOf2 = (k: FakeKernel, i: InodeId) => k.inodes.get(inodeKeyString(i));
 
 Deno.test("setState() puts a file's inode in the kernel map, and a replacement takes its place", () => {
   const k = new FakeKernel();
@@ -133,4 +140,31 @@ Deno.test("syncDir() adds new names in a watched directory and reports the ones 
   assert(w.get(`${dir.path}/new.conf`), "the new file is watched");
   await Deno.remove(`${dir.path}/new.conf`);
   assertEquals(w.syncDir(dir.path)?.changed, [`${dir.path}/new.conf`]);
+});
+
+Deno.test("syncDir(): a new directory is placed by path for the kernel only once its inode is watched", async () => {
+  await using dir = await tempDir();
+  const k = new FakeKernel();
+  const w = new WatchSet(k);
+  // As readFileState describes a directory (lstat: the kernel's device numbering).
+  const st = (p: string) => {
+    const s = lstat(p)!;
+    return { ...state(0), id: { dev: s.dev, ino: s.ino } };
+  };
+  w.add(dir.path, "dir", dir.path, { recursive: true });
+  w.setState(dir.path, st(dir.path));
+  await Deno.mkdir(`${dir.path}/objects`);
+  const sub = st(`${dir.path}/objects`);
+  const key = inodeKeyString(sub.id);
+  // Listed, not yet described: the kernel must not place "objects/x" on it yet (it
+  // would drop the event, its inode being unwatched), but on the tree-watched parent.
+  assertEquals(w.syncDir(dir.path)?.added.map((a) => a.path), [`${dir.path}/objects`]);
+  assertEquals(k.placed.filter((p) => p.startsWith(key)), []);
+  w.setState(`${dir.path}/objects`, sub);
+  assertEquals(flagsOf2(k, sub.id), FimWatch.Dir | FimWatch.Tree);
+  assert(k.placed.includes(key), "placed once watched");
+  assertEquals(k.placed.filter((p) => p === `${key} unwatched`), []);
+  assertEquals(w.keys.dirPathsOf(sub.id), [`${dir.path}/objects`]);
+  w.remove(`${dir.path}/objects`);
+  assertEquals(w.keys.dirPathsOf(sub.id), []);
 });

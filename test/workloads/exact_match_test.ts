@@ -10,8 +10,13 @@ import { Agent, watchesForPaths } from "../../src/agent/agent.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "../helpers.ts";
 
 /** User + system CPU seconds of this process (the agent runs in it). */
+/**
+ * CPU seconds of this thread: the agent's JavaScript runs on it. Not the process's: with
+ * `deno test --parallel` every test file runs in one process (a worker thread each), and
+ * the process's CPU then counts the other files' agents too.
+ */
 function cpuSeconds(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const stat = Deno.readTextFileSync("/proc/thread-self/stat");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux x86_64)
 }
@@ -133,7 +138,11 @@ for (const fanotify of [false, true]) {
       const e = out.changes(passwd).find((e) => e.event.dataset === "bpfink.file")!;
       if (fanotify) {
         // exec: mv runs as the shell's pid, the one run() reports.
-        assertEquals([e.process?.pid, e.process?.name], [r.pid, "mv"]);
+        assertEquals(
+          [e.process?.pid, e.process?.name],
+          [r.pid, "mv"],
+          JSON.stringify([e.process, e.event.reason, e.bpfink?.other_writers]),
+        );
         assert(e.event.reason?.includes("fanotify"), e.event.reason);
       } else {
         assertEquals(e.process, undefined);

@@ -11,6 +11,8 @@ import { createHash } from "node:crypto";
 export interface EntryTruth {
   type: "file" | "dir" | "symlink" | "fifo" | "socket" | "device";
   ino: number;
+  /** Birth time (statx btime, ms) where the file system keeps one: tells a file from a new one that reuses its inode number. */
+  born?: number;
   mode: number;
   uid: number;
   gid: number;
@@ -53,6 +55,7 @@ export async function snapshot(root: string): Promise<Snapshot> {
     const e: EntryTruth = {
       type: typeOf(i),
       ino: i.ino ?? 0,
+      ...(i.birthtime ? { born: i.birthtime.getTime() } : {}),
       mode: (i.mode ?? 0) & 0o7777,
       uid: i.uid ?? 0,
       gid: i.gid ?? 0,
@@ -79,8 +82,11 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): TruthDiff {
     if (!b) diff.set(path, "created");
     else if (b.type !== a.type) diff.set(path, "type");
     else if (a.type === "symlink" && a.target !== b.target) diff.set(path, "retargeted");
-    else if (b.ino !== a.ino && a.type !== "dir") diff.set(path, "replaced");
-    else if (a.sha256 !== b.sha256) diff.set(path, "content");
+    // A new file may reuse a removed one's inode number (rm -rf, then made again): its
+    // birth time tells it apart.
+    else if ((b.ino !== a.ino || b.born !== a.born) && a.type !== "dir") {
+      diff.set(path, "replaced");
+    } else if (a.sha256 !== b.sha256) diff.set(path, "content");
     else if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) {
       diff.set(path, "attributes");
     }

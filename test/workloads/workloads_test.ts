@@ -21,6 +21,8 @@ Deno.test("workloads: real tools against ground truth, every change found and na
   assert(bpfink.exitCode === 0, `bpfink exited ${bpfink.exitCode}: ${bpfink.log.join("\n")}`);
   const failures = results.flatMap(({ round, workload, verdict: v }) => {
     const bad = [
+      // Nothing to find would pass vacuously: the ground truth must see the workload's change.
+      ...(v.changed === 0 ? ["the workload changed nothing on disk"] : []),
       ...v.missed.map((m) => `missed ${m}`),
       ...v.falseReports.map((m) => `false ${m}`),
       ...v.unnamed.map((m) => `unnamed ${m}`),
