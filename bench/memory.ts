@@ -81,7 +81,8 @@ try {
     stderr: "null",
   }).output()).stdout;
   const etcCount = new TextDecoder().decode(etcFiles).split("\n").filter(Boolean).length;
-  const run = ["run", "-A", "--quiet", "src/main.ts"];
+  // As ./bpfink starts it (its Deno flags).
+  const run = ["run", "-A", "--quiet", "--v8-flags=--max-opt=2", "src/main.ts"];
   const rows: [string, Sample][] = [];
   const conditions: [string, string[], RegExp][] = [
     ["bare Deno (an idle script)", ["run", "-A", `${tmp}/idle.ts`], /ready/],
