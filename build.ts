@@ -187,6 +187,8 @@ async function binaryInputs(): Promise<string[]> {
 async function checkBinary(way: string): Promise<void> {
   const check = await new Deno.Command(`${ROOT}dist/bpfink`, {
     args: ["--version"],
+    // A build does not fill the host's runtime cache (/var/cache/bpfink): running bpfink does.
+    env: { BPFINK_RUNTIME_CACHE: "off" },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -272,6 +274,9 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
         work,
         output: out,
         runtime: Deno.realPathSync(Deno.execPath()),
+        embeddedAssets:
+          (await Deno.readTextFile(`${OUT}/embedded.ts`)).match(/with \{ type: "bytes" \}/g)
+            ?.length ?? 0,
       });
     } catch (e) {
       if (e instanceof PackagingError) throw new BuildError(e.message);

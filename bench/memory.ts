@@ -32,9 +32,9 @@ function sample(pid: number): Sample {
   return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile"), peak: kb("VmHWM") };
 }
 
-/** Starts `args` under Deno, waits for `ready` in its output, idles, samples, stops it. */
-async function measure(args: string[], ready: RegExp): Promise<Sample> {
-  const tool = await spawnUntil([DENO, ...args], ready, { cwd: ROOT, stopSignal: "SIGTERM" });
+/** Starts `cmd`, waits for `ready` in its output, idles, samples, stops it. */
+async function measure(cmd: string[], ready: RegExp): Promise<Sample> {
+  const tool = await spawnUntil(cmd, ready, { cwd: ROOT, stopSignal: "SIGTERM" });
   try {
     await new Promise((r) => setTimeout(r, IDLE_MS));
     return sample(tool.pid);
@@ -82,19 +82,28 @@ try {
   }).output()).stdout;
   const etcCount = new TextDecoder().decode(etcFiles).split("\n").filter(Boolean).length;
   // As ./bpfink starts it (its Deno flags).
-  const run = ["run", "-A", "--quiet", "--v8-flags=--max-opt=2", "src/main.ts"];
+  const run = [DENO, "run", "-A", "--quiet", "--v8-flags=--max-opt=2", "src/main.ts"];
+  // The single file as users run it (as root: its runtime from /var/cache/bpfink).
+  const dist = [`${ROOT}dist/bpfink`];
+  Deno.statSync(dist[0]); // build it first: deno task build
   const rows: [string, Sample][] = [];
   const conditions: [string, string[], RegExp][] = [
-    ["bare Deno (an idle script)", ["run", "-A", `${tmp}/idle.ts`], /ready/],
+    ["bare Deno (an idle script)", [DENO, "run", "-A", `${tmp}/idle.ts`], /ready/],
     [
       "bpfink's `--paths` modules loaded, nothing started",
-      ["run", "-A", "--quiet", "--config", `${ROOT}deno.json`, `${tmp}/imports.ts`],
+      [DENO, "run", "-A", "--quiet", "--config", `${ROOT}deno.json`, `${tmp}/imports.ts`],
       /ready/,
     ],
     ["bpfink --paths (one file)", [...run, "--paths", `${tmp}/watched`], /Ctrl-C to stop/],
     [
       `bpfink run, /etc recursive (${etcCount} paths)`,
       [...run, "run", "--config", `${tmp}/config.yaml`],
+      /"started"|started /,
+    ],
+    ["dist/bpfink --paths (one file)", [...dist, "--paths", `${tmp}/watched`], /Ctrl-C to stop/],
+    [
+      `dist/bpfink run, /etc recursive (${etcCount} paths)`,
+      [...dist, "run", "--config", `${tmp}/config.yaml`],
       /"started"|started /,
     ],
   ];

@@ -14,6 +14,8 @@ import { writeGenerated } from "../test/generated_docs.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const DIST = `${ROOT}dist/bpfink`;
 const SOURCE = `${ROOT}bpfink`;
+/** Where dist/bpfink keeps its unpacked runtime when it runs as root (packaging/runtime_cache.h). */
+const RUNTIME_CACHE = "/var/cache/bpfink";
 
 interface Sample {
   startMs: number;
@@ -68,9 +70,18 @@ function sourceFiles(): string[] {
   ];
 }
 
-/** Sizes of the distinct memfd files mapped by a process. */
+/** Sizes of the distinct memfd files a process maps or holds open (held in memory whole). */
 function memfdBytes(pid: number): number {
   const seen = new Map<string, number>();
+  for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (!Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`).startsWith("/memfd:")) continue;
+      const st = Deno.statSync(`/proc/${pid}/fd/${e.name}`);
+      seen.set(String(st.ino), st.size);
+    } catch {
+      // Closed meanwhile.
+    }
+  }
   for (const line of Deno.readTextFileSync(`/proc/${pid}/maps`).split("\n")) {
     const m = /^(\w+)-(\w+) \S+ \S+ \S+ (\d+)\s+(\/memfd:.*)$/.exec(line);
     if (!m) continue;
@@ -95,10 +106,15 @@ function cpuTimeMs(pid: number): number {
 }
 
 /** Starts `bin --paths FILE --json`, times the `started` record, reads RSS after 2 s idle. */
-async function startOnce(bin: string, watched: string): Promise<Sample> {
+async function startOnce(
+  bin: string,
+  watched: string,
+  env: Record<string, string> = {},
+): Promise<Sample> {
   const t0 = performance.now();
   const child = new Deno.Command(bin, {
     args: ["--paths", watched, "--json"],
+    env,
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -149,19 +165,35 @@ if (import.meta.main) {
   const watched = `${dir}/watched.conf`;
   await Deno.writeTextFile(watched, "x\n");
   const runs = {
-    dist: { cold: [] as Sample[], warm: [] as Sample[], bin: DIST, files: [DIST] },
-    source: { cold: [] as Sample[], warm: [] as Sample[], bin: SOURCE, files: sourceFiles() },
+    dist: { cold: [] as Sample[], warm: [] as Sample[], bin: DIST, files: [DIST], env: {} },
+    memfd: {
+      cold: [] as Sample[],
+      warm: [] as Sample[],
+      bin: DIST,
+      files: [DIST],
+      env: { BPFINK_RUNTIME_CACHE: "off" },
+    },
+    source: {
+      cold: [] as Sample[],
+      warm: [] as Sample[],
+      bin: SOURCE,
+      files: sourceFiles(),
+      env: {},
+    },
   };
   try {
-    // One unmeasured start each: ./bpfink's build step and Deno's caches are settled first.
-    for (const r of Object.values(runs)) await startOnce(r.bin, watched);
+    // One unmeasured start each: ./bpfink's build step, Deno's caches and dist/bpfink's
+    // runtime file (/var/cache/bpfink, as root) are settled first.
+    for (const r of Object.values(runs)) await startOnce(r.bin, watched, r.env);
+    runs.dist.files.push(...filesUnder(RUNTIME_CACHE));
     for (let i = 0; i < rounds; i++) {
-      const order = i % 2 ? ["source", "dist"] as const : ["dist", "source"] as const;
+      const names = ["dist", "memfd", "source"] as const;
+      const order = names.map((_, k) => names[(i + k) % names.length]);
       for (const name of order) {
         const r = runs[name];
         dropFromCache(r.files);
-        r.cold.push(await startOnce(r.bin, watched));
-        r.warm.push(await startOnce(r.bin, watched));
+        r.cold.push(await startOnce(r.bin, watched, r.env));
+        r.warm.push(await startOnce(r.bin, watched, r.env));
         console.error(
           `round ${i + 1} ${name}: cold ${r.cold.at(-1)!.startMs.toFixed(0)} ms, warm ${
             r.warm.at(-1)!.startMs.toFixed(0)
@@ -179,35 +211,38 @@ if (import.meta.main) {
   const ms = (xs: Sample[]) => median(xs.map((s) => s.startMs));
   const cpu = (xs: Sample[]) => median(xs.map((s) => s.cpuMs));
   const rss = (xs: Sample[]) => median([...xs].map((s) => s.rssKb)) / 1024;
-  const d = runs.dist, s = runs.source;
+  const d = runs.dist, f = runs.memfd, s = runs.source;
+  const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}×`;
+  const row = (what: string, g: (xs: Sample[]) => number, unit: string, cold = false) => {
+    const [vd, vf, vs] = [d, f, s].map((r) => g(cold ? r.cold : r.warm));
+    return `| ${what} | ${vd.toFixed(0)} ${unit} | ${vf.toFixed(0)} ${unit} | ${
+      vs.toFixed(0)
+    } ${unit} | ${ratio(vd, vs)} | ${ratio(vf, vs)} |`;
+  };
+  const held = (r: typeof d) => mb(median(r.warm.map((x) => x.memfdBytes)));
   const table = [
-    "| | `dist/bpfink` | `./bpfink` (source) | ratio |",
-    "| --- | --: | --: | --: |",
-    `| file size | ${mb(Deno.statSync(DIST).size)} MB | (Deno ${
+    "| | `dist/bpfink` (root: runtime file) | `dist/bpfink` (runtime in memfd) | `./bpfink` (source) | ratio | ratio |",
+    "| --- | --: | --: | --: | --: | --: |",
+    `| file size | ${mb(Deno.statSync(DIST).size)} MB | same file | (Deno ${
       mb(Deno.statSync(Deno.realPathSync(Deno.execPath())).size)
-    } MB + checkout) | |`,
-    `| cold start to \`started\` (median) | ${ms(d.cold).toFixed(0)} ms | ${
-      ms(s.cold).toFixed(0)
-    } ms | ${(ms(d.cold) / ms(s.cold)).toFixed(2)}× |`,
-    `| warm start to \`started\` (median) | ${ms(d.warm).toFixed(0)} ms | ${
-      ms(s.warm).toFixed(0)
-    } ms | ${(ms(d.warm) / ms(s.warm)).toFixed(2)}× |`,
-    `| CPU time to \`started\`, warm (median) | ${cpu(d.warm).toFixed(0)} ms | ${
-      cpu(s.warm).toFixed(0)
-    } ms | ${(cpu(d.warm) / cpu(s.warm)).toFixed(2)}× |`,
-    `| idle RSS after 2 s (median) | ${rss(d.warm).toFixed(0)} MB | ${
-      rss(s.warm).toFixed(0)
-    } MB | ${(rss(d.warm) / rss(s.warm)).toFixed(2)}× |`,
-    `| unpacked runtime + bundle held in memory (memfd) | ${
-      mb(median(d.warm.map((x) => x.memfdBytes)))
-    } MB | 0 | |`,
+    } MB + checkout) | | |`,
+    row("cold start to `started` (median)", ms, "ms", true),
+    row("warm start to `started` (median)", ms, "ms"),
+    row("CPU time to `started`, warm (median)", cpu, "ms"),
+    row("idle RSS after 2 s (median)", rss, "MB"),
+    `| held in memory whole (memfd: unpacked runtime and/or bundle) | ${held(d)} MB | ${
+      held(f)
+    } MB | 0 | | |`,
   ].join("\n");
   const body = `${table}\n\n\`dist/bpfink --version\`: \`${way}\`. ${rounds} rounds, each: cold ` +
-    "start (the files that way reads dropped from the page cache with fadvise DONTNEED), then " +
-    "warm start; the two ways alternate first. `./bpfink` runs `build.ts bpf --if-needed` and " +
-    "then the agent, both with Deno's caches (transpiled sources, npm packages) warm. CPU time " +
-    "counts the process and the children it waited for (utime+stime+cutime+cstime); on a " +
-    "loaded machine it is steadier than the wall-clock times.";
+    "start (the files that way reads dropped from the page cache with fadvise DONTNEED: for " +
+    "the runtime file, /var/cache/bpfink too), then warm start; the three ways take turns " +
+    "going first. The memfd column is dist/bpfink with `BPFINK_RUNTIME_CACHE=off`, as it runs " +
+    "for a user other than root or where /var/cache cannot be written. `./bpfink` runs " +
+    "`build.ts bpf --if-needed` and then the agent, both with Deno's caches (transpiled " +
+    "sources, npm packages) warm. CPU time counts the process and the children it waited for " +
+    "(utime+stime+cutime+cstime); on a loaded machine it is steadier than the wall-clock times. " +
+    "Ratios are to the source.";
   const stamp = `Generated by \`deno run -A bench/startup.ts\` (kernel ${Deno.osRelease()}, ${
     new Date().toISOString().slice(0, 10)
   }).`;

@@ -585,6 +585,11 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 	case NR_ioctl: /* a reflink rewrites the fd's content without a write */
 		if ((__u32)ARG1 == FIM_FICLONE || (__u32)ARG1 == FIM_FICLONERANGE)
 			on_fd_modified(ARG0, FIM_OP_WRITE, nr, fast);
+		/* chattr: inode flags (immutable, append-only) change with no
+		 * fsnotify event at all, so fanotify cannot see them either */
+		else if ((__u32)ARG1 == FIM_FS_IOC_SETFLAGS || (__u32)ARG1 == FIM_FS_IOC32_SETFLAGS ||
+			 (__u32)ARG1 == FIM_FS_IOC_FSSETXATTR)
+			on_fd_modified(ARG0, FIM_OP_ATTRIB, nr, fast);
 		break;
 	case NR_sendfile64: /* out_fd is the first argument */
 		if (ret > 0)

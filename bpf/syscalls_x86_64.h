@@ -75,6 +75,12 @@
  * for 32-bit callers. */
 #define FIM_FICLONE 0x40049409U
 #define FIM_FICLONERANGE 0x4020940dU
+/* ioctl requests that change inode flags (chattr): FS_IOC_SETFLAGS is
+ * _IOW('f', 2, long), FS_IOC32_SETFLAGS _IOW('f', 2, int) (32-bit callers),
+ * FS_IOC_FSSETXATTR _IOW('X', 32, struct fsxattr) */
+#define FIM_FS_IOC_SETFLAGS 0x40086602U
+#define FIM_FS_IOC32_SETFLAGS 0x40046602U
+#define FIM_FS_IOC_FSSETXATTR 0x401c5820U
 
 /* mmap prot and flags (include/uapi/asm-generic/mman-common.h) */
 #define FIM_PROT_WRITE 0x2

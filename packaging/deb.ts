@@ -193,6 +193,10 @@ set -e
 if [ -z "$DPKG_ROOT" ] && [ -d /run/systemd/system ]; then
   systemctl --system daemon-reload >/dev/null || true
 fi
+# The unpacked runtime (packaging/runtime_cache.h) is a cache of the removed binary.
+if [ "$1" = remove ] || [ "$1" = purge ]; then
+  rm -rf "$DPKG_ROOT/var/cache/bpfink"
+fi
 if [ "$1" = purge ]; then
   rm -f "$DPKG_ROOT/etc/bpfink/hmac.key" "$DPKG_ROOT/etc/bpfink/hmac.key.new"
   rmdir "$DPKG_ROOT/etc/bpfink" 2>/dev/null || true

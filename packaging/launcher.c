@@ -9,13 +9,24 @@
  *   1. reads the payload from the end of its own file (/proc/self/exe) into private memory,
  *   2. checks its SHA-256 against the constant compiled in (a damaged or truncated copy
  *      stops here with one sentence),
- *   3. decompresses the runtime and the bundle into two sealed memfds (anonymous memory
- *      files: nothing is written to disk, nothing can change them after the seal),
- *   4. executes the runtime from its memfd in this same process (same pid, signals, exit
- *      code, stdin/stdout/tty) with the bundle as /proc/self/fd/N and the caller's arguments.
+ *   3. decompresses the bundle into a sealed memfd (an anonymous memory file that nothing
+ *      can change after the seal),
+ *   4. runs the runtime from a file (see runtime_cache.h): as root, the unpacked runtime is
+ *      kept in /var/cache/bpfink/<its hash>/bpfink, checked against its SHA-256 at every
+ *      start, so its pages are the page cache's (shared, reclaimable) and the check of the
+ *      payload is then only the bundle's; otherwise, or when that directory cannot be
+ *      trusted or written, the runtime is unpacked into a sealed memfd as well (held in
+ *      memory whole for as long as the process runs),
+ *   5. executes the runtime in this same process (same pid, signals, exit code,
+ *      stdin/stdout/tty) with the bundle as /proc/self/fd/N and the caller's arguments.
  *
- * Build constants (all required): PAYLOAD_SHA256 (64 hex digits), RUNTIME_ZSIZE,
- * RUNTIME_SIZE, BUNDLE_ZSIZE, BUNDLE_SIZE (bytes).
+ * The embedded binaries (BPF objects, libbpf) follow uncompressed (packaging/bundle_assets.ts):
+ * the bundle reads them from this file through an fd left open for it (BPFINK_ASSETS=FD:OFFSET)
+ * and checks each against the SHA-256 it carries.
+ *
+ * Build constants (all required): PAYLOAD_SHA256, RUNTIME_SHA256 (the unpacked runtime's),
+ * BUNDLE_ZSHA256 (the compressed bundle's; 64 hex digits each), RUNTIME_ZSIZE, RUNTIME_SIZE,
+ * BUNDLE_ZSIZE, BUNDLE_SIZE, ASSETS_SIZE (bytes).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,10 +42,12 @@
 #include <zstd.h>
 
 #include "sha256.h"
+#include "runtime_cache.h"
 
-#if !defined(PAYLOAD_SHA256) || !defined(RUNTIME_ZSIZE) || !defined(RUNTIME_SIZE) || \
-    !defined(BUNDLE_ZSIZE) || !defined(BUNDLE_SIZE)
-#error "build.ts passes PAYLOAD_SHA256, RUNTIME_ZSIZE, RUNTIME_SIZE, BUNDLE_ZSIZE, BUNDLE_SIZE"
+#if !defined(PAYLOAD_SHA256) || !defined(RUNTIME_SHA256) || !defined(BUNDLE_ZSHA256) || \
+    !defined(RUNTIME_ZSIZE) || !defined(RUNTIME_SIZE) || !defined(BUNDLE_ZSIZE) ||        \
+    !defined(BUNDLE_SIZE) || !defined(ASSETS_SIZE)
+#error "build.ts passes PAYLOAD_SHA256, RUNTIME_SHA256, BUNDLE_ZSHA256 and the sizes"
 #endif
 
 #ifndef MFD_EXEC
@@ -44,7 +57,7 @@
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
-#define PAYLOAD_SIZE ((uint64_t)RUNTIME_ZSIZE + (uint64_t)BUNDLE_ZSIZE)
+#define PAYLOAD_SIZE ((uint64_t)RUNTIME_ZSIZE + (uint64_t)BUNDLE_ZSIZE + (uint64_t)ASSETS_SIZE)
 
 /* The runtime's options: everything bpfink needs is in the bundle, so no config file, lock
  * file, remote module or npm package is looked up, whatever the working directory holds.
@@ -55,6 +68,10 @@ static const char *const RUNTIME_ARGS[] = {
     "--unstable-net", "--v8-flags=--max-opt=2",
 };
 #define N_RUNTIME_ARGS (sizeof(RUNTIME_ARGS) / sizeof(RUNTIME_ARGS[0]))
+
+#define DAMAGED                                                                              \
+    "its payload does not match the checksum it was built with (the file is damaged or was " \
+    "altered): copy dist/bpfink again"
 
 static void die(const char *what) {
     fprintf(stderr, "bpfink: %s\n", what);
@@ -79,16 +96,6 @@ static void read_at(int fd, uint8_t *buf, uint64_t len, uint64_t off) {
     }
 }
 
-static void write_all(int fd, const uint8_t *buf, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) die_errno("cannot write to memory (memfd)");
-        buf += n;
-        len -= (size_t)n;
-    }
-}
-
 static int memfd(const char *name, unsigned flags) {
     int fd = (int)syscall(SYS_memfd_create, name, flags);
     /* Kernels before 6.3 do not know MFD_EXEC (every memfd is executable there). */
@@ -99,10 +106,9 @@ static int memfd(const char *name, unsigned flags) {
     return fd;
 }
 
-/* Decompresses one zstd frame into a new sealed memfd, checking the size it must have. */
-static int unpack(const char *name, unsigned flags, const uint8_t *src, size_t zsize,
-                  uint64_t size) {
-    int fd = memfd(name, flags | MFD_ALLOW_SEALING);
+/* Decompresses one zstd frame of zsize bytes at src into fd, which must come to `size`
+ * bytes: 0, or -1 when a write failed (errno says why), or -2 when the data is bad. */
+static int inflate_into(int fd, const uint8_t *src, size_t zsize, uint64_t size) {
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
     if (!dctx) die("out of memory");
     ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 31);
@@ -112,48 +118,90 @@ static int unpack(const char *name, unsigned flags, const uint8_t *src, size_t z
     ZSTD_inBuffer in = {src, zsize, 0};
     uint64_t total = 0;
     size_t ret = 1;
-    while (in.pos < in.size) {
+    int rc = 0;
+    while (rc == 0 && in.pos < in.size) {
         ZSTD_outBuffer ob = {out, chunk, 0};
         ret = ZSTD_decompressStream(dctx, &ob, &in);
-        if (ZSTD_isError(ret)) die("its payload does not decompress: copy dist/bpfink again");
-        write_all(fd, out, ob.pos);
+        if (ZSTD_isError(ret)) {
+            rc = -2;
+            break;
+        }
+        for (size_t done = 0; done < ob.pos;) {
+            ssize_t n = write(fd, out + done, ob.pos - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                rc = -1;
+                break;
+            }
+            done += (size_t)n;
+        }
         total += ob.pos;
     }
-    if (ret != 0 || total != size) die("its payload is incomplete: copy dist/bpfink again");
+    if (rc == 0 && (ret != 0 || total != size)) rc = -2;
+    int saved = errno;
     free(out);
     ZSTD_freeDCtx(dctx);
+    errno = saved;
+    return rc;
+}
+
+/* Decompresses one zstd frame into a new sealed memfd, checking the size it must have. */
+static int unpack(const char *name, unsigned flags, const uint8_t *src, size_t zsize,
+                  uint64_t size) {
+    int fd = memfd(name, flags | MFD_ALLOW_SEALING);
+    int rc = inflate_into(fd, src, zsize, size);
+    if (rc == -1) die_errno("cannot write to memory (memfd)");
+    if (rc == -2) die("its payload does not decompress whole: copy dist/bpfink again");
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
         die_errno("cannot seal the unpacked payload");
     }
     return fd;
 }
 
+/* The checked payload, for cache_store's fill: the runtime is its first frame. */
+static int fill_runtime(int fd, void *payload) {
+    return inflate_into(fd, payload, RUNTIME_ZSIZE, RUNTIME_SIZE);
+}
+
 int main(int argc, char **argv) {
-    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    /* Not close-on-exec: the bundle reads the embedded binaries through it. */
+    int self = open("/proc/self/exe", O_RDONLY);
     if (self < 0) die_errno("cannot open its own file (/proc/self/exe; is /proc mounted?)");
     struct stat st;
     if (fstat(self, &st) < 0) die_errno("cannot stat its own file");
     if ((uint64_t)st.st_size < PAYLOAD_SIZE) {
         die("its own file is shorter than its payload: copy dist/bpfink again");
     }
-    /* Private copy: what is checked is exactly what is unpacked. */
-    uint8_t *payload = malloc(PAYLOAD_SIZE);
-    if (!payload) die("out of memory for its payload");
-    read_at(self, payload, PAYLOAD_SIZE, (uint64_t)st.st_size - PAYLOAD_SIZE);
-    close(self);
-
+    uint64_t base = (uint64_t)st.st_size - PAYLOAD_SIZE;
+    char runtime_path[PATH_MAX];
+    int runtime = -1;
+    int bundle;
     char hex[65];
-    sha256_hex(payload, PAYLOAD_SIZE, hex);
-    if (strcmp(hex, PAYLOAD_SHA256) != 0) {
-        die("its payload does not match the checksum it was built with (the file is damaged "
-            "or was altered): copy dist/bpfink again");
+    /* Private copies: what is checked is exactly what is unpacked. */
+    if (cache_lookup(RUNTIME_SHA256, RUNTIME_SIZE, runtime_path, sizeof runtime_path)) {
+        /* The runtime is on disk, checked: only the bundle is read from this file. */
+        uint8_t *z = malloc(BUNDLE_ZSIZE);
+        if (!z) die("out of memory for its payload");
+        read_at(self, z, BUNDLE_ZSIZE, base + RUNTIME_ZSIZE);
+        sha256_hex(z, BUNDLE_ZSIZE, hex);
+        if (strcmp(hex, BUNDLE_ZSHA256) != 0) die(DAMAGED);
+        bundle = unpack("bpfink.js", 0, z, BUNDLE_ZSIZE, BUNDLE_SIZE);
+        free(z);
+    } else {
+        uint8_t *payload = malloc(PAYLOAD_SIZE);
+        if (!payload) die("out of memory for its payload");
+        read_at(self, payload, PAYLOAD_SIZE, base);
+        sha256_hex(payload, PAYLOAD_SIZE, hex);
+        if (strcmp(hex, PAYLOAD_SHA256) != 0) die(DAMAGED);
+        if (!cache_store(RUNTIME_SHA256, RUNTIME_SIZE, fill_runtime, payload, runtime_path,
+                         sizeof runtime_path)) {
+            runtime = unpack("bpfink", MFD_CLOEXEC | MFD_EXEC, payload, RUNTIME_ZSIZE,
+                             RUNTIME_SIZE);
+        }
+        /* Not close-on-exec: the runtime reads the bundle through /proc/self/fd/N. */
+        bundle = unpack("bpfink.js", 0, payload + RUNTIME_ZSIZE, BUNDLE_ZSIZE, BUNDLE_SIZE);
+        free(payload);
     }
-
-    int runtime = unpack("bpfink", MFD_CLOEXEC | MFD_EXEC, payload, RUNTIME_ZSIZE,
-                         RUNTIME_SIZE);
-    /* Not close-on-exec: the runtime reads the bundle through /proc/self/fd/N. */
-    int bundle = unpack("bpfink.js", 0, payload + RUNTIME_ZSIZE, BUNDLE_ZSIZE, BUNDLE_SIZE);
-    free(payload);
 
     char bundle_path[32];
     snprintf(bundle_path, sizeof bundle_path, "/proc/self/fd/%d", bundle);
@@ -171,23 +219,34 @@ int main(int argc, char **argv) {
     extern char **environ;
     size_t envc = 0;
     while (environ[envc]) envc++;
-    char **env = calloc(envc + 3, sizeof *env);
+    char **env = calloc(envc + 4, sizeof *env);
     if (!env) die("out of memory");
     size_t m = 0;
     int arenas_set = 0;
     for (size_t i = 0; i < envc; i++) {
         if (strncmp(environ[i], "MALLOC_ARENA_MAX=", 17) == 0) arenas_set = 1;
         if (strncmp(environ[i], "DENO_", 5) != 0 && strncmp(environ[i], "NODE_", 5) != 0 &&
-            strncmp(environ[i], "NPM_CONFIG_", 11) != 0) {
+            strncmp(environ[i], "NPM_CONFIG_", 11) != 0 &&
+            strncmp(environ[i], "BPFINK_ASSETS=", 14) != 0) {
             env[m++] = environ[i];
         }
     }
     env[m++] = "DENO_NO_UPDATE_CHECK=1";
+    char assets[64];
+    snprintf(assets, sizeof assets, "BPFINK_ASSETS=%d:%llu", self,
+             (unsigned long long)(base + RUNTIME_ZSIZE + BUNDLE_ZSIZE));
+    env[m++] = assets;
     /* Two malloc arenas, as the unit sets: each pool thread's own arena kept its free pages
      * resident (bench/soak.ts). Only glibc reads it, and only at start: set it here. */
     if (!arenas_set) env[m++] = "MALLOC_ARENA_MAX=2";
     env[m] = NULL;
 
+    if (runtime < 0) {
+        /* By path, so the process is named after the file (an fd exec names it "3" before
+         * Linux 6.x); the directories were checked to be root's alone. */
+        execve(runtime_path, args, env);
+        die_errno("cannot execute its runtime (/var/cache/bpfink)");
+    }
     fexecve(runtime, args, env);
     if (errno == EACCES) {
         die_errno("cannot execute its runtime from memory (memfd); is vm.memfd_noexec set to 2?");

@@ -3,10 +3,13 @@
  * bundle (`deno bundle`, with its npm packages and embedded BPF objects and libbpf) and
  * the Deno runtime from the npm `deno` package, both zstd-compressed, appended to a small
  * C launcher (packaging/launcher.c) that checks them against the SHA-256 it was compiled
- * with, unpacks them into sealed memfds and executes the runtime from memory.
+ * with, unpacks the bundle into a sealed memfd and executes the runtime: as root from its
+ * checked copy in /var/cache/bpfink (packaging/runtime_cache.h), else from a memfd.
  *
  * @module
  */
+import { splitBundleAssets } from "./bundle_assets.ts";
+import { errorMessage } from "../src/error_message.ts";
 
 /** Where and what to build from. */
 export interface BuildPaths {
@@ -18,6 +21,8 @@ export interface BuildPaths {
   output: string;
   /** The Deno runtime to embed (the deno executable). */
   runtime: string;
+  /** How many binaries kernels/build/embedded.ts imports (the bundle must inline exactly these). */
+  embeddedAssets: number;
 }
 
 /** A build step that failed, in one sentence. */
@@ -117,13 +122,26 @@ export async function buildSingleFile(p: BuildPaths): Promise<number> {
   await Deno.mkdir(p.work, { recursive: true });
   const bundle = `${p.work}/bpfink.js`;
   await bundleAgent(p.root, "bundle+deno runtime", bundle);
+  // The embedded binaries travel beside the bundle, not inside it (packaging/bundle_assets.ts).
+  let split;
+  try {
+    split = await splitBundleAssets(await Deno.readTextFile(bundle), p.embeddedAssets);
+  } catch (e) {
+    throw new PackagingError(errorMessage(e));
+  }
+  await Deno.writeTextFile(bundle, split.js);
   await exec(["zstd", "-q", "-19", "-f", bundle, "-o", `${bundle}.zst`]);
   const runtimeZst = await compressedRuntime(p.runtime, p.work);
   const runtimeZ = await Deno.readFile(runtimeZst);
   const bundleZ = await Deno.readFile(`${bundle}.zst`);
-  const payload = new Uint8Array(runtimeZ.length + bundleZ.length);
-  payload.set(runtimeZ, 0);
-  payload.set(bundleZ, runtimeZ.length);
+  const parts = [runtimeZ, bundleZ, ...split.assets];
+  const assetsSize = split.assets.reduce((n, a) => n + a.length, 0);
+  const payload = new Uint8Array(parts.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    payload.set(part, at);
+    at += part.length;
+  }
   const launcher = `${p.work}/launcher`;
   await exec([
     "gcc",
@@ -138,10 +156,13 @@ export async function buildSingleFile(p: BuildPaths): Promise<number> {
     "-Wl,-z,relro,-z,now",
     `-I${p.root}packaging`,
     `-DPAYLOAD_SHA256="${await sha256Hex(payload)}"`,
+    `-DRUNTIME_SHA256="${await sha256Hex(await Deno.readFile(p.runtime))}"`,
+    `-DBUNDLE_ZSHA256="${await sha256Hex(bundleZ)}"`,
     `-DRUNTIME_ZSIZE=${runtimeZ.length}ULL`,
     `-DRUNTIME_SIZE=${(await Deno.stat(p.runtime)).size}ULL`,
     `-DBUNDLE_ZSIZE=${bundleZ.length}ULL`,
     `-DBUNDLE_SIZE=${(await Deno.stat(bundle)).size}ULL`,
+    `-DASSETS_SIZE=${assetsSize}ULL`,
     "-o",
     launcher,
     `${p.root}packaging/launcher.c`,

@@ -61,6 +61,7 @@ Exit status:
 Environment:
   BPFINK_LIBBPF  libbpf shared object to load instead of the embedded one
   BPFINK_BPF_STATS  1 keeps BPF run-time statistics on (per-program metrics)
+  BPFINK_FANOTIFY  0 turns off the fanotify marks beside the BPF object
   NO_COLOR       no colors on a terminal
 
 Files:

@@ -11,13 +11,14 @@ import { sha256File } from "../src/watch/file_state.ts";
 async function withAgent(
   paths: string[],
   fn: (agent: Agent, out: CaptureOutput) => Promise<void>,
-  opts: { settleMs?: number } = {},
+  opts: { settleMs?: number; fanotify?: boolean } = {},
 ): Promise<void> {
   const out = new CaptureOutput();
   const agent = await Agent.start({
     watches: watchesForPaths(paths),
     outputs: [out],
     settleMs: opts.settleMs,
+    fanotify: opts.fanotify,
   });
   try {
     await fn(agent, out);
@@ -236,13 +237,14 @@ Deno.test("a full kernel watch map is a warning, not a crash, and reconcile stil
   }
 });
 
-Deno.test("a file moved into a watched directory through a path the kernel cannot place is found by reconcile", async () => {
+Deno.test("a file moved into a watched directory through a path the kernel cannot place is found by reconcile (fanotify off)", async () => {
   await using dir = await tempDir();
   const watched = `${dir.path}/watched`;
   await Deno.mkdir(`${watched}/sub`, { recursive: true });
   await Deno.writeTextFile(`${dir.path}/planted`, "x\n");
   await withAgent([watched], async (agent, out) => {
-    // "sub/.." names the watched directory without its basename: no live event.
+    // "sub/.." names the watched directory without its basename: no live event from the
+    // syscall hooks (fanotify's directory mark would see it: the next test).
     const r = await run(["mv", `${dir.path}/planted`, `${watched}/sub/../moved`]);
     assertEquals(r.code, 0, r.stderr);
     await new Promise((r) => setTimeout(r, 200));
@@ -250,5 +252,27 @@ Deno.test("a file moved into a watched directory through a path the kernel canno
     await agent.reconcile();
     const e = out.changes(`${watched}/moved`);
     assertEquals(e.map((x) => [x.event.action, x.event.reason]), [["created", "reconcile"]]);
+  }, { fanotify: false });
+});
+
+Deno.test("a file moved into a watched directory through a path the kernel cannot place is seen live by fanotify, naming mv", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/watched`;
+  await Deno.mkdir(`${watched}/sub`, { recursive: true });
+  await Deno.writeTextFile(`${dir.path}/planted`, "x\n");
+  await withAgent([watched], async (_agent, out) => {
+    const r = await run(["mv", `${dir.path}/planted`, `${watched}/sub/../moved`]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(
+      await waitFor(() => out.changes(`${watched}/moved`).length > 0),
+      "not seen live",
+    );
+    const e = out.changes(`${watched}/moved`);
+    assertEquals(e.map((x) => [x.event.action, x.process?.pid, x.process?.name]), [[
+      "created",
+      r.pid,
+      "mv",
+    ]]);
+    assert(e[0].event.reason?.startsWith("live: seen by fanotify"), e[0].event.reason);
   });
 });

@@ -169,6 +169,99 @@ Deno.test("dist/bpfink ignores DENO_* variables and a deno.json where it runs", 
   assertEquals(left, ["deno.json"], "nothing written where it ran");
 });
 
+Deno.test("as root the runtime runs from a checked copy in its cache directory, else from memory", async () => {
+  await built();
+  await using dir = await tempDir();
+  const cache = `${dir.path}/cache`;
+  const env = { BPFINK_RUNTIME_CACHE: cache };
+  /** Starts dist/bpfink --paths; returns where its runtime executes from, then stops it. */
+  const exeOf = async (extra: Record<string, string>): Promise<string> => {
+    await Deno.writeTextFile(`${dir.path}/w`, "x\n");
+    const agent = new Deno.Command(BIN, {
+      args: ["--paths", `${dir.path}/w`, "--json"],
+      env: extra,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const exe = () => Deno.readLinkSync(`/proc/${agent.pid}/exe`);
+    try {
+      // The launcher replaces itself with the runtime in the same process.
+      await waitFor(() => exe() !== BIN, 30_000);
+      return exe();
+    } finally {
+      agent.kill("SIGINT");
+      await agent.output();
+    }
+  };
+  const first = await exeOf(env);
+  const hashDirs = [...Deno.readDirSync(cache)].map((e) => e.name);
+  assertEquals(hashDirs.length, 1, `one runtime directory: ${hashDirs}`);
+  const file = `${cache}/${hashDirs[0]}/bpfink`;
+  assertEquals(first, file, "the runtime runs from the cached file, not a memfd");
+  const st = Deno.statSync(file);
+  assertEquals([st.uid, st.mode! & 0o777], [0, 0o500]);
+  assertEquals(Deno.statSync(cache).mode! & 0o777, 0o700);
+  assertEquals(st.size, Deno.statSync(Deno.realPathSync(Deno.execPath())).size);
+
+  // A damaged copy is never executed: it is replaced, and the agent still runs.
+  const f = await Deno.open(file, { write: true });
+  await f.seek(4096, Deno.SeekMode.Start);
+  await f.write(new Uint8Array([0xde, 0xad]));
+  f.close();
+  assertEquals(await exeOf(env), file);
+  const good = await Deno.open(Deno.realPathSync(Deno.execPath()));
+  const want = new Uint8Array(2);
+  await good.seek(4096, Deno.SeekMode.Start);
+  await good.read(want);
+  good.close();
+  const now = (await Deno.readFile(file)).subarray(4096, 4098);
+  assertEquals([...now], [...want], "the damaged copy was replaced by a good one");
+
+  // The embedded binaries are read from the file at start and checked there too: a copy
+  // damaged in them (the runtime, already cached, is not read from it) stops in one sentence.
+  const bytes = await Deno.readFile(BIN);
+  bytes[bytes.length - 1000] ^= 0x40; // inside the last embedded binary
+  await Deno.writeFile(`${dir.path}/flipped`, bytes, { mode: 0o755 });
+  const bad = await run([`${dir.path}/flipped`, "--version"], { env });
+  assertEquals(bad.code, 1, bad.stderr);
+  assertEquals(
+    bad.stderr,
+    "bpfink: its embedded BPF objects are missing or damaged: copy dist/bpfink again\n",
+  );
+
+  // A cache directory others could write into is not trusted: memory instead.
+  await Deno.chmod(cache, 0o777);
+  assert((await exeOf(env)).startsWith("/memfd:"), "a world-writable cache is not used");
+  await Deno.chmod(cache, 0o700);
+  // A planted symlink as the cache directory is not followed.
+  const link = `${dir.path}/link`;
+  await Deno.symlink(cache, link);
+  assert((await exeOf({ BPFINK_RUNTIME_CACHE: link })).startsWith("/memfd:"));
+  // Turned off, or not root: memory, and nothing written.
+  assert((await exeOf({ BPFINK_RUNTIME_CACHE: "off" })).startsWith("/memfd:"));
+  const other = `${dir.path}/other`;
+  const r = await run([
+    "setpriv",
+    "--reuid=nobody",
+    "--regid=nogroup",
+    "--clear-groups",
+    BIN,
+    "--version",
+  ], {
+    env: { BPFINK_RUNTIME_CACHE: other },
+  });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals([...Deno.readDirSync(dir.path)].some((e) => e.name === "other"), false);
+
+  // Another version's runtime beside it goes when a new one is stored.
+  const stale = `${cache}/0123456789abcdef`;
+  await Deno.mkdir(stale, { mode: 0o700 });
+  await Deno.writeTextFile(`${stale}/bpfink`, "old");
+  await Deno.remove(file);
+  assertEquals(await exeOf(env), file);
+  assertEquals([...Deno.readDirSync(cache)].map((e) => e.name), hashDirs);
+});
+
 Deno.test("a damaged or truncated copy of dist/bpfink stops with one sentence, exit 1", async () => {
   await built();
   await using dir = await tempDir();

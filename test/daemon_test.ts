@@ -23,6 +23,11 @@ Deno.test("changes made while the daemon was down are reported once, as offline,
   await Deno.mkdir(tree);
   await Deno.writeTextFile(`${tree}/a.conf`, "a=1\n");
   await Deno.writeTextFile(`${tree}/b.conf`, "b=1\n");
+  // Entries that are not regular files are what they were after a restart, too (a symlink's
+  // type and target were not stored, and every restart reported it changed).
+  await Deno.symlink("/usr/share/doc", `${tree}/link`);
+  const fifo = await new Deno.Command("mkfifo", { args: [`${tree}/fifo`] }).output();
+  assert(fifo.success, "mkfifo");
   const config = await writeConfig(dir.path, tree);
 
   const first = new Daemon(config);

@@ -100,6 +100,7 @@ Deno.test({
     await using dir = await tempDir();
     const root = `${dir.path}/root`;
     await dpkgRoot(root);
+    await Deno.mkdir(`${root}/var/cache`, { recursive: true }); // as on every Debian system
     const before = tree(root).filter((p) => !p.startsWith("var/lib/dpkg/"));
 
     const inst = await dpkg(root, "-i", DEB);
@@ -156,6 +157,8 @@ Deno.test({
     await Deno.writeTextFile(`${root}/var/log/bpfink/events.json`, "{}\n");
     await Deno.mkdir(`${root}/run/bpfink`);
     await Deno.writeTextFile(`${root}/run/bpfink/libbpf-0123456789abcdef.so`, "so");
+    await Deno.mkdir(`${root}/var/cache/bpfink/0123456789abcdef`, { recursive: true });
+    await Deno.writeTextFile(`${root}/var/cache/bpfink/0123456789abcdef/bpfink`, "runtime");
 
     const rm = await dpkg(root, "-r", "bpfink");
     assertEquals(rm.code, 0, rm.stdout + rm.stderr);

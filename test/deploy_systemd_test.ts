@@ -55,7 +55,8 @@ Deno.test("deploy/systemd/bpfink.service: the hardening settings", async () => {
     const m = /^(\w+)=(.*)$/.exec(line);
     if (m) settings.set(m[1], m[2]);
   }
-  const caps = "CAP_BPF CAP_PERFMON CAP_SYS_RESOURCE CAP_DAC_READ_SEARCH CAP_SYS_PTRACE";
+  const caps =
+    "CAP_BPF CAP_PERFMON CAP_SYS_RESOURCE CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_SYS_ADMIN";
   assertEquals(
     Object.fromEntries([...settings].filter(([k]) =>
       [
@@ -82,7 +83,7 @@ Deno.test("deploy/systemd/bpfink.service: the hardening settings", async () => {
       AmbientCapabilities: caps,
       NoNewPrivileges: "yes",
       ProtectSystem: "strict",
-      ReadWritePaths: "/var/lib/bpfink /var/log/bpfink /run/bpfink",
+      ReadWritePaths: "/var/lib/bpfink /var/log/bpfink /run/bpfink /var/cache/bpfink",
       ProtectHome: "read-only",
       PrivateTmp: "yes",
       RestrictAddressFamilies: "AF_UNIX AF_INET AF_INET6",

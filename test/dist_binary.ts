@@ -6,6 +6,11 @@
  */
 import { run } from "./helpers.ts";
 
+// As root, dist/bpfink keeps its unpacked runtime in /var/cache/bpfink: the tests' runs do
+// not (their processes inherit this), except the one test that checks that cache in a
+// directory of its own.
+Deno.env.set("BPFINK_RUNTIME_CACHE", "off");
+
 /** Absolute path of dist/bpfink in this checkout. */
 export const DIST_BINARY = `${Deno.cwd()}/dist/bpfink`;
 

@@ -110,6 +110,8 @@ Deno.test({
           "bpfink_ringbuf_drops_total",
           "bpfink_kernel_events_total",
           "bpfink_kernel_coalesced_total",
+          "bpfink_fanotify_events_total",
+          "bpfink_fanotify_overflows_total",
           "bpfink_watched_inodes",
           "bpfink_last_reconcile_timestamp_seconds",
           "bpfink_last_reconcile_duration_seconds",

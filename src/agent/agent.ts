@@ -137,7 +137,15 @@ export class Agent {
     agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counters().events) });
     // Through delivery: an output that drops the start record gets it again (redelivery.ts).
     const { hostname, libbpf, watch } = agent;
-    const started = startRecord({ release: facts.release, kernel, watch, libbpf, hostname });
+    const alsoLost = agent.#live.fanotifyLost ? [agent.#live.fanotifyLost] : [];
+    const started = startRecord({
+      release: facts.release,
+      kernel,
+      watch,
+      libbpf,
+      hostname,
+      alsoLost,
+    });
     agent.#delivery.deliver([started], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(db.store, hostname, keyChanged)) agent.#agentEvent(e, true);
     return agent;

@@ -39,6 +39,12 @@ export interface AgentOptions {
   signal?: AbortSignal;
   /** Hold BPF run-time statistics on (default: `BPFINK_BPF_STATS=1`); costs ~2 clock reads per program run. */
   bpfStats?: boolean;
+  /**
+   * Mark watched inodes with fanotify beside the BPF object (default: yes,
+   * unless `BPFINK_FANOTIFY=0`): the kernel's own file events, which no path
+   * alias or ABI escapes.
+   */
+  fanotify?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
 }

@@ -17,6 +17,7 @@ import { log } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import type { BaselineStore } from "../store/baseline_store.ts";
 import { WatchSet } from "../watch/watch_set.ts";
+import { type FanotifySource, openFanotify, withFanotify } from "../watch/fanotify_source.ts";
 import type { Delivery } from "./delivery.ts";
 import { IncludedFiles } from "./included_files.ts";
 import { warnOnceWhenFull } from "./open_kernel.ts";
@@ -36,6 +37,8 @@ export interface LivePathDeps {
   hostname: string;
   /** Sees every kernel event first; true when it took it (the self-test's canary). */
   tap(e: FimEvent): boolean;
+  /** Mark watched inodes with fanotify too (default yes, unless BPFINK_FANOTIFY=0). */
+  fanotify?: boolean;
 }
 
 /** The watch set, monitor, pipeline and rules, wired to the kernel's events. */
@@ -43,6 +46,10 @@ export class LivePath {
   readonly watch: WatchSet;
   readonly monitor: FileMonitor;
   readonly pipeline: ChangePipeline;
+  /** The kernel's own file events beside the BPF object; undefined when fanotify is unavailable. */
+  readonly fanotify?: FanotifySource;
+  /** Why fanotify could not be opened (coverage lost), when it could not. */
+  fanotifyLost?: string;
   readonly #rules: WatchRules;
   readonly #includes: IncludedFiles;
   readonly #store: BaselineStore;
@@ -56,7 +63,12 @@ export class LivePath {
   constructor(d: LivePathDeps) {
     const { kernel, store } = d;
     this.#store = store;
-    const watch = this.watch = new WatchSet(kernel);
+    const fanWanted = d.fanotify ?? Deno.env.get("BPFINK_FANOTIFY") !== "0";
+    const fan = this.fanotify = fanWanted
+      ? openFanotify((m) => log("fanotify").warn(m), (what) => this.fanotifyLost = what)
+      : undefined;
+    const table = fan ? withFanotify(kernel, fan, () => this.watch) : kernel;
+    const watch = this.watch = new WatchSet(table);
     watch.onKernelFull = warnOnceWhenFull();
     const rules = this.#rules = new WatchRules(d.watches, watch);
     const pipeline = this.pipeline = new ChangePipeline({
@@ -78,14 +90,18 @@ export class LivePath {
     const monitor = this.monitor = new FileMonitor(watch, {
       settleMs: d.settleMs,
       keepContentUpTo: MAX_PARSE_BYTES,
-      rearm: (id) => kernel.rearm(id),
+      rearm: (id) => {
+        kernel.rearm(id);
+        fan?.rearm(id);
+      },
       emit: (c) => pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => rules.admits(dir.root, path, isDir),
     });
+    fan?.start(watch, monitor);
     this.#early = new EarlyWatch(kernel, watch, (e) => monitor.onKernelEvent(e));
     kernel.onEvent = (e) => {
-      if (d.tap(e)) return;
+      if (d.tap(e) || fan?.staleBpfEvent(e)) return;
       if (!this.#early?.hold(e)) monitor.onKernelEvent(e);
     };
   }
@@ -108,12 +124,14 @@ export class LivePath {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#reconciles);
+    await this.fanotify?.stop();
     await this.monitor.stop();
   }
 
   /** Registers the live path's metrics: watched inodes, the last reconcile, ignored changes. */
   register(metrics: MetricsRegistry): void {
     this.#rules.register(metrics);
+    this.fanotify?.register(metrics);
     metrics.pulled(
       "bpfink_watched_inodes",
       "Watched paths that exist (each is an inode in the kernel map).",

@@ -18,10 +18,14 @@ export interface StartFacts {
   watch: Pick<WatchSet, "entries" | "size">;
   libbpf: string;
   hostname: string;
+  /** Coverage lost outside the kernel object (fanotify unavailable). */
+  alsoLost?: string[];
 }
 
 /** The `started` event (host/info, not process/start: rules for process starts must not fire on the agent). */
-export function startRecord({ release, kernel, watch, libbpf, hostname }: StartFacts): ChangeEvent {
+export function startRecord(
+  { release, kernel, watch, libbpf, hostname, alsoLost = [] }: StartFacts,
+): ChangeEvent {
   const { spec } = kernel;
   const files = watch.entries().filter((e) => e.kind === "file" && e.state).length;
   return withEnvelope({
@@ -44,7 +48,7 @@ export function startRecord({ release, kernel, watch, libbpf, hostname }: StartF
       object: spec.object,
       programs: kernel.attached,
       libbpf,
-      coverage_lost: kernel.lost.map((l) => l.lost),
+      coverage_lost: [...kernel.lost.map((l) => l.lost), ...alsoLost],
       watched_files: files,
       watched_paths: watch.size,
     },

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ChangeEvent } from "../pipeline/change_event.ts";
-import type { FileAction, FileChange } from "../pipeline/file_change.ts";
+import { changeReason, type FileAction, type FileChange } from "../pipeline/file_change.ts";
 import type { FileState } from "../watch/file_state.ts";
 import { actorEcs, fileEcs, withEnvelope } from "../pipeline/ecs_event.ts";
 import type { SeverityLevel } from "../pipeline/severity.ts";
@@ -101,7 +101,7 @@ export function genericEvent(
         category: ["file"],
         type: TYPES[c.action],
         kind: "event",
-        reason: c.unattributed ? `${c.reason}: no process named, ${c.unattributed}` : c.reason,
+        reason: changeReason(c),
         module: "bpfink",
         dataset: "bpfink.file",
       },

@@ -100,6 +100,8 @@ export interface FimEvent {
   exe: string;
   /** Process start in boot-time ns: with tgid, names one process even after its pid is reused. */
   startNs: bigint;
+  /** Made from a fanotify event (src/watch/fanotify_source.ts), not by the BPF object. */
+  via?: "fanotify";
 }
 
 const decoder = new TextDecoder();

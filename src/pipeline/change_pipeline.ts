@@ -10,7 +10,7 @@ import { actorEcs, pathParts, severityOf, withEnvelope } from "./ecs_event.ts";
 import { SEVERITY_LEVELS, type SeverityLevel } from "./severity.ts";
 import type { WatchPolicy } from "./watch_policy.ts";
 import { displayPath } from "../watch/path_bytes.ts";
-import type { FileChange } from "./file_change.ts";
+import { changeReason, type FileChange } from "./file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
 import type { ConsumerContext, SemanticEvent } from "../consumers/consumer.ts";
@@ -126,6 +126,8 @@ export class ChangePipeline {
       ctimeNs: state.ctimeNs,
       nlink: state.nlink,
       sha256: state.sha256,
+      type: state.type ?? "file",
+      linkTarget: state.linkTarget,
       snapshot,
     };
   }
@@ -315,9 +317,7 @@ export function semanticEvent(
         category: CATEGORY[consumer] ?? ["file"],
         type: eventType(s.action),
         kind: "event",
-        reason: change.unattributed
-          ? `${change.reason}: no process named, ${change.unattributed}`
-          : change.reason,
+        reason: changeReason(change),
         module: "bpfink",
         dataset: `bpfink.${consumer}`,
       },

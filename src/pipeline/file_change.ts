@@ -45,3 +45,13 @@ export interface FileChange {
   /** An extended attribute was set or removed (seen by the kernel; values are not read). */
   xattr?: boolean;
 }
+
+/** `event.reason` for a change: why it was noticed, and why its process is missing or best effort. */
+export function changeReason(c: FileChange): string {
+  if (c.unattributed) return `${c.reason}: no process named, ${c.unattributed}`;
+  if (c.cause?.via === "fanotify") {
+    return `${c.reason}: seen by fanotify only, not by the syscall hooks; ` +
+      `the process is what /proc showed for the event's pid (best effort)`;
+  }
+  return c.reason;
+}

@@ -22,6 +22,7 @@ import {
 } from "./trusted_file.ts";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { FileState } from "../watch/file_state.ts";
+import type { EntryType } from "../watch/native_fs.ts";
 import { errorMessage } from "../error_message.ts";
 import { decodePathBytes, pathBytes } from "../watch/path_bytes.ts";
 
@@ -42,6 +43,10 @@ export interface BaselineRecord {
   ctimeNs?: bigint;
   nlink?: number;
   sha256?: string;
+  /** What the path is; undefined in rows of a bpfink that did not store it. */
+  type?: EntryType;
+  /** A symlink's target. */
+  linkTarget?: string;
   /** The consumer's parsed view (secrets fingerprinted), JSON. */
   snapshot?: unknown;
 }
@@ -96,7 +101,9 @@ CREATE TABLE IF NOT EXISTS baseline (
   snapshot TEXT,
   updated_at TEXT NOT NULL,
   mtime_ns TEXT,
-  ctime_ns TEXT
+  ctime_ns TEXT,
+  type TEXT,
+  link_target TEXT
 );
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -121,6 +128,8 @@ interface Row {
   snapshot: string | null;
   mtime_ns?: string | null;
   ctime_ns?: string | null;
+  type?: string | null;
+  link_target?: string | null;
 }
 
 /** The baseline database. */
@@ -148,13 +157,14 @@ export class BaselineStore {
     this.#get = db.prepare("SELECT * FROM baseline WHERE path = ?");
     this.#put = db.prepare(
       `INSERT INTO baseline (path, consumer, dev, ino, size, mode, uid, gid, mtime_ms, ctime_ms, nlink, sha256,
-         snapshot, updated_at, mtime_ns, ctime_ns)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         snapshot, updated_at, mtime_ns, ctime_ns, type, link_target)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET consumer=excluded.consumer, dev=excluded.dev, ino=excluded.ino,
          size=excluded.size, mode=excluded.mode, uid=excluded.uid, gid=excluded.gid, mtime_ms=excluded.mtime_ms,
          ctime_ms=excluded.ctime_ms, nlink=excluded.nlink,
          sha256=excluded.sha256, snapshot=excluded.snapshot, updated_at=excluded.updated_at,
-         mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns`,
+         mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns, type=excluded.type,
+         link_target=excluded.link_target`,
     );
     this.#del = db.prepare("DELETE FROM baseline WHERE path = ?");
     this.#enqueue = db.prepare("INSERT INTO outbox (event) VALUES (?)");
@@ -274,6 +284,8 @@ export class BaselineStore {
             now,
             rec.mtimeNs === undefined ? null : String(rec.mtimeNs),
             rec.ctimeNs === undefined ? null : String(rec.ctimeNs),
+            rec.type ?? null,
+            rec.linkTarget ?? null,
           );
         }
       }
@@ -450,15 +462,15 @@ function openChecked(path: string): DatabaseSync {
 }
 
 /**
- * Brings a database of an older bpfink up to date: nanosecond timestamp
- * columns, and paths stored as their bytes (older versions stored text, whose
+ * Brings a database of an older bpfink up to date: nanosecond timestamp,
+ * entry type and link target columns (NULL in old rows: unknown, not compared), and paths stored as their bytes (older versions stored text, whose
  * bytes are the same for every name that is UTF-8; others were lost then).
  */
 function migrate(db: DatabaseSync): void {
   const cols = new Set(
     (db.prepare("PRAGMA table_info(baseline)").all() as { name: string }[]).map((c) => c.name),
   );
-  for (const c of ["mtime_ns", "ctime_ns"]) {
+  for (const c of ["mtime_ns", "ctime_ns", "type", "link_target"]) {
     if (!cols.has(c)) db.exec(`ALTER TABLE baseline ADD COLUMN ${c} TEXT`);
   }
   db.exec("UPDATE baseline SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'");
@@ -501,6 +513,8 @@ function fromRow(r: Row): BaselineRecord {
     snapshot: r.snapshot === null ? undefined : JSON.parse(r.snapshot),
     mtimeNs: r.mtime_ns ? BigInt(r.mtime_ns) : undefined,
     ctimeNs: r.ctime_ns ? BigInt(r.ctime_ns) : undefined,
+    type: r.type ? r.type as EntryType : undefined,
+    linkTarget: r.link_target ?? undefined,
   };
 }
 
@@ -518,5 +532,7 @@ export function stateOfRecord(r: BaselineRecord): FileState {
     ctimeNs: r.ctimeNs,
     nlink: r.nlink,
     sha256: r.sha256,
+    type: r.type,
+    linkTarget: r.linkTarget,
   };
 }

@@ -17,6 +17,7 @@ import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_chan
 import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
 import { errorMessage } from "../error_message.ts";
+import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 
 /** Options for the monitor. */
 export interface FileMonitorOptions {
@@ -97,6 +98,26 @@ function treeComponents(name: string): string[] | undefined {
 /** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
 const UNPLACED_REARM_MS = 200;
 
+/**
+ * How long an event on an inode its path no longer names waits before the path
+ * is checked: past the grace in which fanotify's event for the same change is
+ * fed (and names the process).
+ */
+const STALE_WAIT_MS = 2 * FANOTIFY_GRACE_MS;
+
+/** Why a change found after an event on an inode the path no longer names has no process. */
+const STALE_INODE =
+  "replaced or removed by a change no hook named; a kernel event came only for the inode the path had before (or for a new file with its number)";
+
+/** Whether `path` now names an inode other than `ino`, or nothing (lstat only). */
+function namesOtherInode(path: string, ino: bigint): boolean {
+  try {
+    return lstat(path)?.ino !== ino;
+  } catch {
+    return false; // cannot tell: keep the event
+  }
+}
+
 /** Whether `path` still has the inode and ns timestamps of `state` (lstat only, no read). */
 function sameStamps(state: FileState | undefined, path: string): boolean {
   let st;
@@ -169,6 +190,24 @@ export class FileMonitor {
     for (const [name, e] of o.byName) this.#remember(`${path}/${name}`, e);
   }
 
+  /** fanotify events for paths, kept for the next re-read that finds no BPF event (insertion order = age). */
+  readonly #offered = new Map<string, { at: number; e: FimEvent }>();
+
+  /**
+   * fanotify saw a change of `path` (read now): the next re-read that starts
+   * after this and has no BPF event names its process from it, whatever made
+   * that re-read (src/watch/fanotify_source.ts).
+   */
+  offer(path: string, e: FimEvent): void {
+    const now = performance.now();
+    this.#offered.delete(path);
+    this.#offered.set(path, { at: now, e });
+    for (const [p, r] of this.#offered) {
+      if (this.#offered.size <= RECENT_MAX && now - r.at <= RECENT_MS) break;
+      this.#offered.delete(p);
+    }
+  }
+
   /** The kernel event that named `path` lately, if any. */
   #recentCause(path: string): FimEvent | undefined {
     const r = this.#recent.get(path);
@@ -202,7 +241,12 @@ export class FileMonitor {
     if (raw.op === FimOp.Mount) return this.#onMount(raw);
     if (raw.dev === 0 && raw.dirIno === 0n && NAME_OPS.has(raw.op)) return this.#onUnplaced(raw);
     // Look the process up now, while it most likely still exists.
-    const e: AttributedEvent = { ...raw, details: processDetails(raw.tgid, raw.exe, raw.startNs) };
+    // (An event made from fanotify was looked up when it was read.)
+    const e: AttributedEvent = {
+      ...raw,
+      details: (raw as AttributedEvent).details ??
+        processDetails(raw.tgid, raw.exe, raw.startNs),
+    };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
       e.op === FimOp.MmapWrite || e.op === FimOp.Xattr
@@ -211,6 +255,12 @@ export class FileMonitor {
       const paths = this.watch.pathsOfInode(id);
       if (paths.length === 0) this.opts.rearm(id); // stale kernel entry
       for (const p of paths) {
+        // fanotify names the inode by file handle (with its generation) and the process that
+        // changed that very inode, so its event on the old inode is the replacement's own.
+        if (e.via !== "fanotify" && namesOtherInode(p, e.ino)) {
+          this.#staleLater(p);
+          continue;
+        }
         if (e.op === FimOp.MmapWrite) this.#trackMapping(p, e);
         this.schedule(p, e, "live");
       }
@@ -291,6 +341,27 @@ export class FileMonitor {
    * named: check the candidates by inode and ns timestamps, and re-read only
    * those that changed.
    */
+  /**
+   * A BPF event came for the inode `path` was known by, but the path now
+   * names another inode or nothing: it was replaced or removed in a way the
+   * hooks did not name (a path swapped after the kernel copied it), and the
+   * event's own inode is the old file or a new file that got its number. Its
+   * process did not change `path`: never credit it. Check the path once the
+   * kernel's own file event (fanotify) has had its grace to name the process,
+   * then re-read it unattributed if nothing has since.
+   */
+  #staleLater(path: string): void {
+    const t = setTimeout(() => {
+      this.#rearmTimers.delete(t);
+      if (this.#stopped) return;
+      const entry = this.watch.get(path);
+      if (entry && !sameStamps(entry.state, path)) {
+        this.schedule(path, undefined, "live", STALE_INODE);
+      }
+    }, STALE_WAIT_MS);
+    this.#rearmTimers.add(t);
+  }
+
   #onUnplaced(e: FimEvent): void {
     this.#rearmLater(
       { dev: FIM_DEV_UNPLACED, ino: e.ino },
@@ -385,6 +456,7 @@ export class FileMonitor {
       this.#dirtyDirs.delete(dir);
       const entry = this.watch.get(dir);
       if (!entry) continue;
+      entry.lookedAt = performance.now();
       const diff = this.watch.syncDir(
         dir,
         (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
@@ -543,10 +615,11 @@ export class FileMonitor {
 
   async #process(
     path: string,
-    causes: FimEvent[],
+    causesIn: FimEvent[],
     reason: ChangeReason,
     unattributed?: string,
   ): Promise<void> {
+    let causes = causesIn;
     const entry = this.watch.get(path);
     if (!entry) {
       this.#fresh.delete(path);
@@ -559,6 +632,12 @@ export class FileMonitor {
       held.push(...causes);
       this.#held.set(path, held);
       return;
+    }
+    const lookedAt = entry.lookedAt = performance.now();
+    const offered = this.#offered.get(path);
+    if (offered && offered.at <= lookedAt) {
+      this.#offered.delete(path);
+      if (!causes.some((c) => c.via !== "fanotify")) causes = [...causes, offered.e];
     }
     const fresh = this.#fresh.delete(path);
     const before = fresh ? undefined : entry.state;
@@ -589,8 +668,10 @@ export class FileMonitor {
     }
     // The kernel saw the name renamed, linked or truncated and the re-read finds the
     // same inode, stamps and content: still say so (nothing the kernel saw is silent).
+    // fanotify's entry events come with the re-read that reports them, never alone.
     if (
-      !action && entry.kind === "file" && before && after && causes.some((c) => TOUCH_OPS.has(c.op))
+      !action && entry.kind === "file" && before && after &&
+      causes.some((c) => TOUCH_OPS.has(c.op) && c.via !== "fanotify")
     ) {
       action = "touched";
     }
@@ -667,6 +748,7 @@ export class FileMonitor {
     this.#syncTimer = undefined;
     this.#dirtyDirs.clear();
     this.#queues.clear();
+    this.#offered.clear();
     this.#wakeIdle();
     await Promise.allSettled([...this.#inFlight, this.#syncing]);
   }
@@ -689,19 +771,32 @@ export function classify(
 }
 
 function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined {
-  const byName = causes.find((c) => NAME_OPS.has(c.op));
-  const byFd = causes.find((c) => !NAME_OPS.has(c.op));
-  if (action === "modified" || action === "attributes_changed") return byFd ?? byName;
-  return byName ?? byFd;
+  // The kind of operation that explains the action comes first; within a kind, the BPF
+  // object's event (full attribution) before fanotify's. A write the BPF object saw to the
+  // old inode never explains a replacement fanotify saw by name.
+  const byName = (c: FimEvent) => NAME_OPS.has(c.op);
+  const byFd = (c: FimEvent) => !NAME_OPS.has(c.op);
+  const bpf = (c: FimEvent) => c.via !== "fanotify";
+  const kinds = action === "modified" || action === "attributes_changed"
+    ? [byFd, byName]
+    : [byName, byFd];
+  for (const kind of kinds) {
+    const c = causes.find((c) => kind(c) && bpf(c)) ?? causes.find(kind);
+    if (c) return c;
+  }
+  return undefined;
 }
 
 /** One event per process (pid and start time) among `causes`, other than `cause`'s. */
 function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
   const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
+  // A fanotify event of a process a BPF event names already is the same writer
+  // (its start time is /proc's, in clock ticks).
+  const bpfPids = new Set(causes.filter((c) => c.via !== "fanotify").map((c) => c.tgid));
   const others: FimEvent[] = [];
   for (const c of causes) {
     const k = `${c.tgid}:${c.startNs}`;
-    if (seen.has(k)) continue;
+    if (seen.has(k) || (c.via === "fanotify" && bpfPids.has(c.tgid))) continue;
     seen.add(k);
     others.push(c);
   }

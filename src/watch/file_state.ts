@@ -147,7 +147,11 @@ export async function readFileState(
 export function stateChanged(a: FileState, b: FileState): boolean {
   if (a.mtimeNs !== undefined && b.mtimeNs !== undefined && a.mtimeNs !== b.mtimeNs) return true;
   if (a.ctimeNs !== undefined && b.ctimeNs !== undefined && a.ctimeNs !== b.ctimeNs) return true;
-  if ((a.type ?? "file") !== (b.type ?? "file") || a.linkTarget !== b.linkTarget) return true;
+  // A live read always knows the type; a stored state from an older database may not, and
+  // then neither its type nor its link target is known (compared when both sides know).
+  if (a.type !== undefined && b.type !== undefined) {
+    if (a.type !== b.type || a.linkTarget !== b.linkTarget) return true;
+  }
   return a.sha256 !== b.sha256 || a.size !== b.size || a.mode !== b.mode || a.uid !== b.uid ||
     a.gid !== b.gid || a.mtimeMs !== b.mtimeMs ||
     (a.nlink !== undefined && b.nlink !== undefined && a.nlink !== b.nlink) ||

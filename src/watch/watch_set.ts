@@ -34,6 +34,8 @@ export interface WatchEntry {
   shallow?: boolean;
   /** Not read yet by the first baseline: kernel events for it wait for that read. */
   awaitingBaseline?: boolean;
+  /** performance.now() when a re-read (a listing, for a directory) of it last started. */
+  lookedAt?: number;
 }
 
 /** What listing a watched directory found against the tree. */

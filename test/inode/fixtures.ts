@@ -38,8 +38,25 @@ export async function mountBtrfs(dir: string, undo: string[][]): Promise<string>
 }
 
 /**
+ * Mounts a fresh ext4 image at `${dir}/e4` (its own inode numbers, which
+ * nothing else on the machine takes); the commands that undo it are put
+ * first in `undo`.
+ */
+export async function mountExt4(dir: string, undo: string[][]): Promise<string> {
+  await must(["truncate", "-s", "32M", `${dir}/ext4.img`]);
+  await must(["mkfs.ext4", "-q", "-F", `${dir}/ext4.img`]);
+  const loop = await must(["losetup", "-f", "--show", `${dir}/ext4.img`]);
+  undo.unshift(["losetup", "-d", loop]);
+  await Deno.mkdir(`${dir}/e4`);
+  await must(["mount", loop, `${dir}/e4`]);
+  undo.unshift(["umount", `${dir}/e4`]);
+  return `${dir}/e4`;
+}
+
+/**
  * Waits up to 3 s for a live `action` event on `path` made by process
- * `pid`; undefined when it came, else what was reported on `path` instead.
+ * `pid`; undefined when it came, else what was reported on `path` instead
+ * (action, reason, process name and pid of each event), with `pid` first.
  */
 export async function missedLive(
   out: CaptureOutput,
@@ -55,7 +72,7 @@ export async function missedLive(
     3000,
   );
   if (ok) return undefined;
-  return JSON.stringify(
-    out.changes(path).map((e) => [e.event.action, e.event.reason, e.process?.name]),
+  return `wanted pid ${pid}, got ` + JSON.stringify(
+    out.changes(path).map((e) => [e.event.action, e.event.reason, e.process?.name, e.process?.pid]),
   );
 }

@@ -110,9 +110,12 @@ function guestRows(k: GuestKernel, r: BootResult): MatrixRow[] {
   );
 }
 
-async function runHost(writev: string): Promise<MatrixRow[]> {
+async function runHost(writev: string, runtimeCache: string): Promise<MatrixRow[]> {
   const [cmd, ...args] = hostCommand(writev);
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  // As root the file runs its runtime from a cache directory: one of the test's own here.
+  const env = { BPFINK_RUNTIME_CACHE: runtimeCache };
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
   const rows = parseDistRows(new TextDecoder().decode(out.stdout), Deno.osRelease());
   // On the host a strategy may be impossible: say so when the kernel is the reason.
   return toRows("host", undefined, rows, (r) => {
@@ -139,7 +142,7 @@ export async function runMatrix(kernels?: string[]): Promise<MatrixRow[]> {
       timeoutSeconds: GUEST_TIMEOUT_SECONDS,
     });
     const rows = guests.flatMap((k, i) => guestRows(k, results[i]));
-    return [...rows, ...await runHost(writev)];
+    return [...rows, ...await runHost(writev, `${tmp}/runtime-cache`)];
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -103,29 +103,44 @@ for (const mode of ["absolute", "relative", "dotdot"] as const) {
   });
 }
 
-Deno.test("exact matching: a change through a path the kernel cannot place is reported without a process, saying why", async () => {
-  await using root = await tempDir();
-  const passwd = await setupEtc(root.path);
-  await Deno.mkdir(`${root.path}/etc/sub`);
-  const out = new CaptureOutput();
-  const agent = await Agent.start({ watches: watchesForPaths([passwd]), outputs: [out] });
-  try {
-    const r = await run([
-      "sh",
-      "-c",
-      'cp "$1/passwd" "$1/new" && echo "evil:x:0:0::/:/bin/sh" >> "$1/new" && mv "$1/sub/../new" "$1/sub/../passwd"',
-      "sh",
-      `${root.path}/etc`,
-    ]);
-    assertEquals(r.code, 0, r.stderr);
-    assert(
-      await waitFor(() => out.changes(passwd).some((e) => e.event.action === "user_added"), 5000),
-      JSON.stringify(out.changes()),
-    );
-    const e = out.changes(passwd).find((e) => e.event.dataset === "bpfink.file")!;
-    assertEquals(e.process, undefined);
-    assert(e.event.reason?.includes("could not place"), e.event.reason);
-  } finally {
-    await agent.stop();
-  }
-});
+for (const fanotify of [false, true]) {
+  const what = fanotify
+    ? "is named by fanotify's inode mark (the old passwd's link count), saying so"
+    : "is reported without a process, saying why (fanotify off)";
+  Deno.test(`exact matching: a change through a path the kernel cannot place ${what}`, async () => {
+    await using root = await tempDir();
+    const passwd = await setupEtc(root.path);
+    await Deno.mkdir(`${root.path}/etc/sub`);
+    const out = new CaptureOutput();
+    const agent = await Agent.start({
+      watches: watchesForPaths([passwd]),
+      outputs: [out],
+      fanotify,
+    });
+    try {
+      const r = await run([
+        "sh",
+        "-c",
+        'cp "$1/passwd" "$1/new" && echo "evil:x:0:0::/:/bin/sh" >> "$1/new" && exec mv "$1/sub/../new" "$1/sub/../passwd"',
+        "sh",
+        `${root.path}/etc`,
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assert(
+        await waitFor(() => out.changes(passwd).some((e) => e.event.action === "user_added"), 5000),
+        JSON.stringify(out.changes()),
+      );
+      const e = out.changes(passwd).find((e) => e.event.dataset === "bpfink.file")!;
+      if (fanotify) {
+        // exec: mv runs as the shell's pid, the one run() reports.
+        assertEquals([e.process?.pid, e.process?.name], [r.pid, "mv"]);
+        assert(e.event.reason?.includes("fanotify"), e.event.reason);
+      } else {
+        assertEquals(e.process, undefined);
+        assert(e.event.reason?.includes("could not place"), e.event.reason);
+      }
+    } finally {
+      await agent.stop();
+    }
+  });
+}

@@ -1,0 +1,336 @@
+/**
+ * One fanotify group: the fd from fanotify_init(2), inode marks placed and
+ * removed by path (opened O_PATH, checked by inode, then marked through
+ * /proc/self/fd so the mark lands on exactly that inode), the file handle of
+ * each marked inode (name_to_handle_at on the same fd: the key events carry),
+ * and a read loop woken off the main thread: poll(2) on the fanotify fd and
+ * an eventfd runs as a nonblocking FFI call, then the ready bytes are read
+ * here. close() wakes the wait, and closing the fd drops every mark.
+ *
+ * @module
+ */
+import { DIR_MASK, FanInit, FanMark, FILE_MASK, MAX_HANDLE_SZ } from "./fanotify_abi.ts";
+import { fidKey, handleKeyOf } from "./fanotify_records.ts";
+import { cPath } from "../watch/path_bytes.ts";
+import { errnoName } from "../errno.ts";
+import { dirname } from "node:path";
+
+const SYMBOLS = {
+  fanotify_init: { parameters: ["u32", "u32"], result: "i32" },
+  fanotify_mark: { parameters: ["i32", "u32", "u64", "i32", "buffer"], result: "i32" },
+  name_to_handle_at: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  open_by_handle_at: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+let errnoPtr: Deno.PointerValue = null;
+
+function libc() {
+  if (!lib) {
+    lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    errnoPtr = lib.symbols.__errno_location();
+  }
+  return lib.symbols;
+}
+
+function errno(): number {
+  return errnoPtr ? new Deno.UnsafePointerView(errnoPtr).getInt32() : 0;
+}
+
+const O_RDONLY = 0;
+const O_LARGEFILE = 0o100000;
+const O_PATH = 0o10000000;
+const O_NOFOLLOW = 0o400000;
+const O_CLOEXEC = 0o2000000;
+const O_DIRECTORY = 0o200000;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_TYPE_INO = 0x1 | 0x100;
+const POLLIN = 0x1;
+const EAGAIN = 11;
+const EINTR = 4;
+/** eventfd flags: EFD_CLOEXEC | EFD_NONBLOCK. */
+const EFD_FLAGS = 0o2000000 | 0o4000;
+
+/** A failed fanotify call, with its errno. */
+export class FanotifyError extends Error {
+  constructor(readonly call: string, readonly errno: number, what = "") {
+    super(`${call}${what ? ` ${what}` : ""}: ${errnoName(errno)}`);
+    this.name = "FanotifyError";
+  }
+}
+
+/** The reporting modes tried, best first: handles of the object and of its directory with the name, then the object's only. */
+const MODES = [
+  { flags: FanInit.REPORT_FID | FanInit.REPORT_DIR_FID | FanInit.REPORT_NAME, names: true },
+  { flags: FanInit.REPORT_FID, names: false },
+];
+
+/** What a marked path turned out to be. */
+export interface Marked {
+  /** fidKey() of the inode: what its events carry. */
+  key: string;
+  /** handleKeyOf() of the inode. */
+  handleKey: string;
+  /** The inode number the O_PATH fd showed. */
+  ino: bigint;
+}
+
+/** A fanotify fd with its marks. */
+export class FanotifyGroup {
+  readonly #fd: number;
+  /** Whether directory events carry the entry's name (REPORT_DIR_FID | REPORT_NAME, 5.9+). */
+  readonly names: boolean;
+  /**
+   * Opened with CAP_SYS_ADMIN. Without it the group is an unprivileged
+   * listener: events of other processes carry pid 0.
+   */
+  readonly privileged: boolean;
+  #wakeFd = -1;
+  #loop?: Promise<void>;
+  #closed = false;
+  /** A directory fd per file system (by fsid), for open_by_handle_at when unmarking. */
+  readonly #mountFds = new Map<string, number>();
+
+  private constructor(fd: number, names: boolean, privileged: boolean) {
+    this.#fd = fd;
+    this.names = names;
+    this.privileged = privileged;
+  }
+
+  /**
+   * Opens a notification-only group with file handle reporting (the best
+   * mode this kernel has).
+   *
+   * @throws {FanotifyError} when the kernel has no fanotify or refuses it (no CAP_SYS_ADMIN
+   * before 5.13, a limit on groups).
+   */
+  static open(): FanotifyGroup {
+    const c = libc();
+    let last = 0;
+    // Without CAP_SYS_ADMIN (EPERM), again as an unprivileged listener (5.13+): no unlimited
+    // marks (fs.fanotify.max_user_marks bounds them), and the kernel hides other processes' pids.
+    for (const privileged of [true, false]) {
+      for (const m of MODES) {
+        const flags = FanInit.CLASS_NOTIF | FanInit.CLOEXEC | FanInit.NONBLOCK |
+          (privileged ? FanInit.UNLIMITED_MARKS : 0) | m.flags;
+        const fd = c.fanotify_init(flags, O_RDONLY | O_LARGEFILE);
+        if (fd >= 0) return new FanotifyGroup(fd, m.names, privileged);
+        last = errno();
+        if (last !== 22) break; // EINVAL: an older kernel; anything else will not change
+      }
+      if (last !== 1) break; // only EPERM is worth asking again unprivileged
+    }
+    throw new FanotifyError("fanotify_init", last);
+  }
+
+  /**
+   * Marks `path` (never following a final symlink) for `mask`, and returns
+   * its handle key, or undefined when it no longer is inode `ino` (replaced
+   * meanwhile: the caller marks what it records next).
+   *
+   * @throws {FanotifyError} when the kernel refuses the mark or the handle.
+   */
+  mark(path: string, ino: bigint, mask: number): Marked | undefined {
+    const c = libc();
+    const fd = c.open(cPath(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) return undefined;
+    try {
+      const st = new Uint8Array(256);
+      if (c.statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_TYPE_INO, st) !== 0) return undefined;
+      const sv = new DataView(st.buffer);
+      if (sv.getBigUint64(32, true) !== ino) return undefined;
+      const ids = this.#handleOf(fd);
+      const rc = c.fanotify_mark(
+        this.#fd,
+        FanMark.ADD,
+        BigInt(mask),
+        -100,
+        cPath(`/proc/self/fd/${fd}`),
+      );
+      if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
+      if (!this.#mountFds.has(ids.fsid)) this.#keepMountFd(path, ids.fsid);
+      return { key: ids.key, handleKey: ids.handleKey, ino };
+    } finally {
+      c.close(fd);
+    }
+  }
+
+  /**
+   * Keeps an fd on a directory of file system `fsid` (the marked
+   * directory, or a marked file's own), for open_by_handle_at.
+   */
+  #keepMountFd(path: string, fsid: string): void {
+    const c = libc();
+    for (const dir of [path, dirname(path)]) {
+      // Not O_PATH: open_by_handle_at refuses an O_PATH mount fd (EBADF).
+      const fd = c.open(cPath(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+      if (fd < 0) continue;
+      const sfs = new Uint8Array(120);
+      if (c.fstatfs(fd, sfs) === 0 && fidKey(sfs.subarray(56, 64), 0, new Uint8Array(0)) === fsid) {
+        this.#mountFds.set(fsid, fd);
+        return;
+      }
+      c.close(fd);
+    }
+  }
+
+  #handleOf(fd: number): { key: string; handleKey: string; fsid: string } {
+    const c = libc();
+    const fh = new Uint8Array(8 + MAX_HANDLE_SZ);
+    const v = new DataView(fh.buffer);
+    v.setUint32(0, MAX_HANDLE_SZ, true);
+    const mnt = new Uint8Array(4);
+    if (c.name_to_handle_at(fd, new Uint8Array(1), fh, mnt, AT_EMPTY_PATH) !== 0) {
+      throw new FanotifyError("name_to_handle_at", errno());
+    }
+    const sfs = new Uint8Array(120);
+    if (c.fstatfs(fd, sfs) !== 0) throw new FanotifyError("fstatfs", errno());
+    const fsid = sfs.subarray(56, 64);
+    const n = Math.min(v.getUint32(0, true), MAX_HANDLE_SZ);
+    const type = v.getInt32(4, true);
+    const handle = fh.subarray(8, 8 + n);
+    return {
+      key: fidKey(fsid, type, handle),
+      handleKey: handleKeyOf(type, handle),
+      fsid: fidKey(fsid, 0, new Uint8Array(0)),
+    };
+  }
+
+  /**
+   * Removes the mark of the inode with `handle` (from mark()), found by its
+   * handle: its path may be gone. An inode that no longer exists has lost
+   * its mark already.
+   */
+  unmark(m: Marked): void {
+    // Every bit either mask may hold (an unknown bit would fail the call with EINVAL).
+    this.#markByHandle(m, FanMark.REMOVE, FILE_MASK | DIR_MASK);
+  }
+
+  /**
+   * Mutes `mask` events of marked inode `m` in the kernel until unmute():
+   * the fanotify twin of the BPF object's pending flag, so a flood of writes
+   * costs one event. The bits leave the mark's mask (not an ignored mask), so
+   * the inode's fsnotify mask drops them and its writes skip fsnotify's
+   * walk. The mark keeps its other bits. Returns whether the kernel took it.
+   */
+  mute(m: Marked, mask: number): boolean {
+    return this.#markByHandle(m, FanMark.REMOVE, mask);
+  }
+
+  /** Undoes mute(): the next such event is reported again. */
+  unmute(m: Marked, mask: number): void {
+    this.#markByHandle(m, FanMark.ADD, mask);
+  }
+
+  /** fanotify_mark() on the inode with handle `m`, opened by handle (its path may be gone). */
+  #markByHandle(m: Marked, flags: number, mask: number): boolean {
+    const c = libc();
+    const [fsidHex, typeStr, handleHex] = m.key.split(":");
+    const mfd = this.#mountFds.get(`${fsidHex}:0:`);
+    if (mfd === undefined) return false;
+    const handle = new Uint8Array(handleHex.length / 2);
+    for (let i = 0; i < handle.length; i++) {
+      handle[i] = parseInt(handleHex.slice(2 * i, 2 * i + 2), 16);
+    }
+    const fh = new Uint8Array(8 + handle.length);
+    const v = new DataView(fh.buffer);
+    v.setUint32(0, handle.length, true);
+    v.setInt32(4, Number(typeStr), true);
+    fh.set(handle, 8);
+    const fd = c.open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
+    if (fd < 0) return false; // ESTALE: gone, and its mark with it
+    try {
+      return c.fanotify_mark(this.#fd, flags, BigInt(mask), -100, cPath(`/proc/self/fd/${fd}`)) ===
+        0;
+    } finally {
+      c.close(fd);
+    }
+  }
+
+  /**
+   * Reads events until close(): `onBytes` gets the bytes of each read (its
+   * own copy). Resolves on close; rejects when waiting fails for good.
+   */
+  start(onBytes: (bytes: Uint8Array) => void): void {
+    if (this.#loop || this.#closed) return;
+    const c = libc();
+    this.#wakeFd = c.eventfd(0, EFD_FLAGS);
+    if (this.#wakeFd < 0) throw new FanotifyError("eventfd", errno());
+    this.#loop = this.#run(onBytes);
+  }
+
+  async #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
+    const c = libc();
+    const fds = new Uint8Array(16);
+    const fv = new DataView(fds.buffer);
+    fv.setInt32(0, this.#fd, true);
+    fv.setInt16(4, POLLIN, true);
+    fv.setInt32(8, this.#wakeFd, true);
+    fv.setInt16(12, POLLIN, true);
+    const buf = new Uint8Array(64 * 1024);
+    let failed = 0;
+    while (!this.#closed) {
+      const rc = await c.poll(fds, 2n, -1);
+      if (this.#closed) return;
+      if (rc < 0) {
+        if (++failed < 100) continue; // EINTR, most likely (errno is the waiting thread's)
+        throw new FanotifyError("poll", EINTR, `failed ${failed} times in a row`);
+      }
+      failed = 0;
+      // At most 16 reads (1 MiB) per wake-up: the event loop gets its turn in a flood.
+      for (let i = 0; i < 16 && !this.#closed; i++) {
+        const n = Number(c.read(this.#fd, buf, BigInt(buf.length)));
+        if (n < 0) {
+          const err = errno();
+          if (err === EAGAIN || err === EINTR) break;
+          throw new FanotifyError("read", err);
+        }
+        if (n === 0) break;
+        onBytes(buf.slice(0, n));
+      }
+    }
+  }
+
+  /** Resolves when reading stopped; rejects when it failed. */
+  get done(): Promise<void> {
+    return this.#loop ?? Promise.resolve();
+  }
+
+  /** Closes an fd the kernel passed with an event. */
+  static closeFd(fd: number): void {
+    if (fd >= 0) libc().close(fd);
+  }
+
+  /** Stops reading and closes the group (its marks go with it). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const c = libc();
+    if (this.#wakeFd >= 0) {
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      c.write(this.#wakeFd, one, 8n);
+    }
+    try {
+      await this.#loop;
+    } catch {
+      // reported through `done`
+    }
+    if (this.#wakeFd >= 0) c.close(this.#wakeFd);
+    for (const fd of this.#mountFds.values()) c.close(fd);
+    this.#mountFds.clear();
+    c.close(this.#fd);
+  }
+}

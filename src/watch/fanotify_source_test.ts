@@ -1,0 +1,131 @@
+import { assert, assertEquals } from "../../test/assert.ts";
+import { tempDir, waitFor } from "../../test/helpers.ts";
+import type { AttributedEvent } from "./attribution.ts";
+import {
+  type FanotifySink,
+  type FanotifySource,
+  openFanotify,
+  withFanotify,
+} from "./fanotify_source.ts";
+import { readFileState } from "./file_state.ts";
+import { type KernelWatchTable, WatchSet } from "./watch_set.ts";
+
+Deno.test("without CAP_SYS_ADMIN fanotify opens as an unprivileged listener, with one warning that pids are hidden", async () => {
+  await using dir = await tempDir();
+  const script = `${dir.path}/open.ts`;
+  const source = new URL("./fanotify_source.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { openFanotify } from "${source}";
+const warned: string[] = [];
+const lost: string[] = [];
+const s = openFanotify((m) => warned.push(m), (w) => lost.push(w));
+console.log(JSON.stringify({ opened: !!s, privileged: s?.group.privileged, warned, lost }));
+await s?.stop();
+`,
+  );
+  const config = new URL("../../deno.json", import.meta.url).pathname;
+  // Root without CAP_SYS_ADMIN in its bounding set: exec gives it every other capability.
+  const out = await new Deno.Command("setpriv", {
+    args: ["--bounding-set=-sys_admin", Deno.execPath(), "run", "-A", "--config", config, script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+  assertEquals([r.opened, r.privileged, r.lost], [true, false, []]);
+  assertEquals(r.warned.length, 1);
+  assert(r.warned[0].includes("hides other processes' pids"), r.warned[0]);
+});
+
+Deno.test("a fanotify that cannot be opened is one warning and lost coverage", () => {
+  // No group may be made (the per-user limit at 0, put back at once).
+  const sysctl = "/proc/sys/fs/fanotify/max_user_groups";
+  const was = Deno.readTextFileSync(sysctl);
+  const warned: string[] = [];
+  const lost: string[] = [];
+  let s;
+  Deno.writeTextFileSync(sysctl, "0\n");
+  try {
+    s = openFanotify((m) => warned.push(m), (w) => lost.push(w));
+  } finally {
+    Deno.writeTextFileSync(sysctl, was);
+  }
+  assertEquals(s, undefined);
+  assertEquals(lost, ["fanotify (fanotify_init: EMFILE)"]);
+  assertEquals(warned.length, 1);
+  assert(warned[0].startsWith("coverage lost: fanotify (fanotify_init: EMFILE); "), warned[0]);
+});
+
+/** The BPF maps are not the subject here: a table that keeps nothing. */
+const NO_BPF: KernelWatchTable = {
+  watchInode() {},
+  unwatchInode() {},
+  watchEntry() {},
+  unwatchEntry() {},
+  watchDirPath() {},
+  unwatchDirPath() {},
+  watchBasename() {},
+  unwatchBasename() {},
+};
+
+/** What the source fed, recorded. */
+class Recorder implements FanotifySink {
+  readonly events: AttributedEvent[] = [];
+  rescans = 0;
+  onKernelEvent(e: AttributedEvent): void {
+    this.events.push(e);
+  }
+  markDirty(): void {}
+  schedule(): void {}
+  rescan(): void {
+    this.rescans++;
+  }
+  offer(): void {}
+}
+
+/** Opens a fanotify source whose queue holds `max` events (the sysctl is put back at once). */
+function smallQueueSource(max: number, warn: (m: string) => void): FanotifySource {
+  const sysctl = "/proc/sys/fs/fanotify/max_queued_events";
+  const was = Deno.readTextFileSync(sysctl);
+  Deno.writeTextFileSync(sysctl, `${max}\n`);
+  try {
+    return openFanotify(warn)!;
+  } finally {
+    Deno.writeTextFileSync(sysctl, was);
+  }
+}
+
+Deno.test("a fanotify queue overflow is counted, warned once per overflow, and rescans every watch", async () => {
+  await using dir = await tempDir();
+  const warned: string[] = [];
+  const fan = smallQueueSource(8, (m) => warned.push(m));
+  const box: { watch?: WatchSet } = {};
+  const watch = box.watch = new WatchSet(withFanotify(NO_BPF, fan, () => box.watch));
+  const sink = new Recorder();
+  try {
+    const files = Array.from({ length: 40 }, (_, i) => `${dir.path}/f${i}`);
+    for (const f of files) {
+      await Deno.writeTextFile(f, "x\n");
+      watch.add(f, "file", f);
+      watch.setState(f, await readFileState(f));
+    }
+    assertEquals(fan.marks, 40);
+    fan.start(watch, sink);
+    // 40 distinct inodes changed at once: more events than the queue holds.
+    const sh = await new Deno.Command("chmod", { args: ["600", ...files] }).output();
+    assert(sh.success);
+    assert(await waitFor(() => sink.rescans > 0), "no rescan after the overflow");
+    assert(fan.counts.overflows >= 1);
+    assert(warned.some((w) => w.includes("overflowed")), warned.join("\n"));
+    // Once the watch set lets a path go, its inode's events stop.
+    for (const f of files) watch.remove(f);
+    assertEquals(fan.marks, 0);
+    const before = fan.counts.events;
+    assert((await new Deno.Command("chmod", { args: ["644", ...files] }).output()).success);
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(fan.counts.events, before, "events from inodes no longer watched");
+  } finally {
+    await fan.stop();
+  }
+});
