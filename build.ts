@@ -253,6 +253,8 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
         "compile",
         "-A",
         "--unstable-net",
+        // As ./bpfink and the launcher: no TurboFan (README "Soak").
+        "--v8-flags=--max-opt=2",
         "--no-config",
         "--output",
         out,

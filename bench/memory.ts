@@ -81,7 +81,8 @@ try {
     stderr: "null",
   }).output()).stdout;
   const etcCount = new TextDecoder().decode(etcFiles).split("\n").filter(Boolean).length;
-  const run = [DENO, "run", "-A", "--quiet", "src/main.ts"];
+  // As ./bpfink starts it (its Deno flags).
+  const run = [DENO, "run", "-A", "--quiet", "--v8-flags=--max-opt=2", "src/main.ts"];
   // The single file as users run it (as root: its runtime from /var/cache/bpfink).
   const dist = [`${ROOT}dist/bpfink`];
   Deno.statSync(dist[0]); // build it first: deno task build

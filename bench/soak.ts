@@ -8,9 +8,10 @@
  *
  *   sudo deno run -A bench/soak.ts [--minutes 10]
  *
- * The agent runs with the `Environment=` of the shipped systemd unit, and
- * the last sample is taken 30 s after the load and the drain (the agent
- * gives memory back once a burst is over: src/agent/quiet_give_back.ts).
+ * The agent runs as `./bpfink` starts it (its Deno flags) with the
+ * `Environment=` of the shipped systemd unit, and the last sample is taken
+ * 30 s after the load and the drain (the agent gives memory back once a
+ * burst is over: src/agent/quiet_give_back.ts).
  *
  * Writes bench/results/soak.md and the README's soak section.
  *
@@ -21,7 +22,6 @@ import { writeGenerated } from "../test/generated_docs.ts";
 import { table } from "./bench_env.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const DENO = Deno.execPath();
 const { values } = parseArgs({ args: Deno.args, options: { minutes: { type: "string" } } });
 const LOAD_MS = Number(values.minutes ?? 10) * 60_000;
 const OUTAGE_MS = Math.min(60_000, LOAD_MS / 4);
@@ -101,10 +101,11 @@ await Deno.writeTextFile(
     `  - type: http\n    url: http://127.0.0.1:${port}/ingest\n    format: ndjson\n` +
     `    max_retries: 2\n    flush_interval: 200ms\n`,
 );
-const child = new Deno.Command(DENO, {
-  args: ["run", "-A", "--quiet", "src/main.ts", "run", "--config", config],
+// As ./bpfink starts it (Deno's flags), with the shipped unit's environment
+// (deploy/systemd/bpfink.service). The launcher execs Deno: its pid is the agent's.
+const child = new Deno.Command(`${ROOT}bpfink`, {
+  args: ["run", "--config", config],
   cwd: ROOT,
-  // The shipped unit's environment (deploy/systemd/bpfink.service).
   env: UNIT_ENV,
   stdin: "null",
   stdout: "piped",
@@ -256,7 +257,7 @@ const body = [
   ),
   "",
   `Exit status ${status.code}; ${samples.length} samples every ${SAMPLE_MS / 1000} s. ` +
-  `The agent ran with the shipped unit's environment (${
+  `The agent ran as \`./bpfink\` starts it, with the shipped unit's environment (${
     Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`).join(" ") || "none"
   }).`,
 ].join("\n");
