@@ -217,6 +217,9 @@ bpfink: non-standard-dir-perm 0700 != 0755 [etc/bpfink/]
 bpfink: non-standard-file-perm 0600 != 0644 [etc/bpfink/config.yaml]
 # The "words" are bytes of the zstd-compressed payload appended to the launcher.
 bpfink: spelling-error-in-binary * [usr/bin/bpfink]
+# The embedded libbpf bundle (uncompressed after the payload, read by the agent at start) has
+# zlib linked in statically, so it needs only glibc; its licence is in the copyright file.
+bpfink: embedded-library zlib [usr/bin/bpfink]
 # A systemd service only: bpfink needs BPF, and ships no sysvinit script.
 bpfink: package-supports-alternative-init-but-no-init.d-script [lib/systemd/system/bpfink.service]
 `;
