@@ -12,57 +12,39 @@
 import { FanInit, FanMark, FD_FILE_MASK } from "./fanotify_abi.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { cPath } from "../watch/path_bytes.ts";
+import { fstat } from "../watch/native_fs.ts";
+import { inodeKeyString } from "../watch/inode_key.ts";
+import {
+  lazyLibc,
+  O_CLOEXEC,
+  O_LARGEFILE,
+  O_NOATIME,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+} from "../libc.ts";
 
 const SYMBOLS = {
   fanotify_init: { parameters: ["u32", "u32"], result: "i32" },
   fanotify_mark: { parameters: ["i32", "u32", "u64", "i32", "buffer"], result: "i32" },
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
-  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-let errnoPtr: Deno.PointerValue = null;
+const { libc, errno } = lazyLibc(SYMBOLS);
 
-function libc() {
-  if (!lib) {
-    lib = Deno.dlopen("libc.so.6", SYMBOLS);
-    errnoPtr = lib.symbols.__errno_location();
-  }
-  return lib.symbols;
-}
-
-function errno(): number {
-  return errnoPtr ? new Deno.UnsafePointerView(errnoPtr).getInt32() : 0;
-}
-
-const O_RDONLY = 0;
-const O_LARGEFILE = 0o100000;
-const O_NOATIME = 0o1000000;
-const O_PATH = 0o10000000;
-const O_NOFOLLOW = 0o400000;
-const O_CLOEXEC = 0o2000000;
-const AT_EMPTY_PATH = 0x1000;
-const STATX_TYPE_INO = 0x1 | 0x100;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
 /** CAP_FOWNER: O_NOATIME on a file the agent does not own needs it. */
 const CAP_FOWNER = 3n;
 
-/** `major:minor:ino` of an fd (statx), and whether it is a regular file. */
+/** The inode key of an fd (its fstat), and whether it is a regular file. */
 function identityOf(fd: number): { key: string; ino: bigint; regular: boolean } | undefined {
-  const st = new Uint8Array(256);
-  if (libc().statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_TYPE_INO, st) !== 0) {
+  try {
+    const st = fstat(fd);
+    return { key: inodeKeyString(st), ino: st.ino, regular: st.type === "file" };
+  } catch {
     return undefined;
   }
-  const v = new DataView(st.buffer);
-  const ino = v.getBigUint64(32, true);
-  return {
-    key: `${v.getUint32(136, true)}:${v.getUint32(140, true)}:${ino}`,
-    ino,
-    regular: (v.getUint16(28, true) & S_IFMT) === S_IFREG,
-  };
 }
 
 /** Whether this process may open any file with O_NOATIME. */

@@ -12,6 +12,17 @@ import { fidKey, handleKeyOf } from "./fanotify_records.ts";
 import { cPath } from "../watch/path_bytes.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { dirname } from "node:path";
+import { fstat } from "../watch/native_fs.ts";
+import {
+  AT_EMPTY_PATH,
+  lazyLibc,
+  O_CLOEXEC,
+  O_DIRECTORY,
+  O_LARGEFILE,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+} from "../libc.ts";
 
 export { FanotifyError };
 
@@ -26,33 +37,19 @@ const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
-  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-let errnoPtr: Deno.PointerValue = null;
+const { libc, errno } = lazyLibc(SYMBOLS);
 
-function libc() {
-  if (!lib) {
-    lib = Deno.dlopen("libc.so.6", SYMBOLS);
-    errnoPtr = lib.symbols.__errno_location();
+/** The inode number fd is open on, or undefined. */
+function inoOf(fd: number): bigint | undefined {
+  try {
+    return fstat(fd).ino;
+  } catch {
+    return undefined;
   }
-  return lib.symbols;
 }
-
-function errno(): number {
-  return errnoPtr ? new Deno.UnsafePointerView(errnoPtr).getInt32() : 0;
-}
-
-const O_RDONLY = 0;
-const O_LARGEFILE = 0o100000;
-const O_PATH = 0o10000000;
-const O_NOFOLLOW = 0o400000;
-const O_CLOEXEC = 0o2000000;
-const O_DIRECTORY = 0o200000;
-const AT_EMPTY_PATH = 0x1000;
-const STATX_TYPE_INO = 0x1 | 0x100;
 
 /** The reporting modes tried, best first: handles of the object and of its directory with the name, then the object's only. */
 const MODES = [
@@ -130,10 +127,7 @@ export class FanotifyGroup {
     const fd = c.open(cPath(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return undefined;
     try {
-      const st = new Uint8Array(256);
-      if (c.statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_TYPE_INO, st) !== 0) return undefined;
-      const sv = new DataView(st.buffer);
-      if (sv.getBigUint64(32, true) !== ino) return undefined;
+      if (inoOf(fd) !== ino) return undefined;
       const ids = this.#handleOf(fd);
       const rc = c.fanotify_mark(
         this.#fd,

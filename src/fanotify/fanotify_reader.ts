@@ -7,6 +7,7 @@
  * @module
  */
 import { errnoName } from "../errno.ts";
+import { lazyLibc } from "../libc.ts";
 
 const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -17,20 +18,7 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-let errnoPtr: Deno.PointerValue = null;
-
-function libc() {
-  if (!lib) {
-    lib = Deno.dlopen("libc.so.6", SYMBOLS);
-    errnoPtr = lib.symbols.__errno_location();
-  }
-  return lib.symbols;
-}
-
-function errno(): number {
-  return errnoPtr ? new Deno.UnsafePointerView(errnoPtr).getInt32() : 0;
-}
+const { libc, errno } = lazyLibc(SYMBOLS);
 
 const POLLIN = 0x1;
 const EAGAIN = 11;

@@ -11,6 +11,17 @@
  */
 import { cPath, decodePathBytes } from "./path_bytes.ts";
 import { Errno } from "../errno.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  lazyLibc,
+  O_CLOEXEC,
+  O_DIRECTORY,
+  O_NOCTTY,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+} from "../libc.ts";
 
 const SYMBOLS = {
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
@@ -24,30 +35,9 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-let errnoPtr: Deno.PointerValue = null;
+const { libc, errno } = lazyLibc(SYMBOLS);
 
-function libc() {
-  if (!lib) {
-    lib = Deno.dlopen("libc.so.6", SYMBOLS);
-    errnoPtr = lib.symbols.__errno_location();
-  }
-  return lib.symbols;
-}
-
-function errno(): number {
-  return errnoPtr ? new Deno.UnsafePointerView(errnoPtr).getInt32() : 0;
-}
-
-const AT_FDCWD = -100;
-const AT_SYMLINK_NOFOLLOW = 0x100;
-const AT_EMPTY_PATH = 0x1000;
 const STATX_BASIC_STATS = 0x7ff;
-const O_NONBLOCK = 0x800;
-const O_NOFOLLOW = 0x20000;
-const O_CLOEXEC = 0x80000;
-const O_DIRECTORY = 0x10000;
-const O_NOCTTY = 0x100;
 
 /** A failed call, with its errno. */
 export class NativeFsError extends Error {
