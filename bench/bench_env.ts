@@ -41,26 +41,15 @@ export class BenchEnv implements AsyncDisposable {
       await Deno.chmod(`${dir}/load`, 0o755);
       return new BenchEnv(dir, loadLibbpf(), await Deno.readFile(`${prebuilt}/floor.bpf.o`));
     }
-    const cc = await new Deno.Command("gcc", {
-      args: ["-O2", "-o", `${dir}/load`, `${ROOT}bench/c/load.c`],
-    }).output();
-    if (!cc.success) throw new Error(`gcc failed: ${new TextDecoder().decode(cc.stderr)}`);
+    await buildLoad(dir);
     const obj = `${dir}/floor.bpf.o`;
     await compileBpf(`${ROOT}bench/bpf/floor.bpf.c`, obj);
     return new BenchEnv(dir, loadLibbpf(), await Deno.readFile(obj));
   }
 
   /** Runs the load generator; returns the number it prints. */
-  async load(...args: string[]): Promise<number> {
-    const out = await new Deno.Command(`${this.dir}/load`, {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(`load ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-    }
-    return Number(new TextDecoder().decode(out.stdout).trim());
+  load(...args: string[]): Promise<number> {
+    return runLoad(`${this.dir}/load`, ...args);
   }
 
   /** Attaches one of the floor's empty programs. */
@@ -106,6 +95,25 @@ export class BenchEnv implements AsyncDisposable {
 }
 
 /** Median of numbers. */
+/** Builds the load generator (bench/c/load.c) as `dir`/load; returns its path. */
+export async function buildLoad(dir: string): Promise<string> {
+  const load = `${dir}/load`;
+  const cc = await new Deno.Command("gcc", {
+    args: ["-O2", "-o", load, `${ROOT}bench/c/load.c`],
+  }).output();
+  if (!cc.success) throw new Error(`gcc failed: ${new TextDecoder().decode(cc.stderr)}`);
+  return load;
+}
+
+/** Runs the load generator at `load` with `args`; returns the number it prints. */
+export async function runLoad(load: string, ...args: string[]): Promise<number> {
+  const out = await new Deno.Command(load, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`load ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return Number(new TextDecoder().decode(out.stdout).trim());
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -11,10 +11,10 @@
  * @module
  */
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
+import { buildLoad, runLoad } from "./bench_env.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import type { Output } from "../src/outputs/output.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const N = 1_000_000;
 const ROUNDS = Number(Deno.args[0] ?? 3);
 
@@ -29,12 +29,6 @@ class Count implements Output {
   }
 }
 
-async function loadNs(load: string, ...args: string[]): Promise<number> {
-  const out = await new Deno.Command(load, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`load ${args.join(" ")} failed`);
-  return Number(new TextDecoder().decode(out.stdout).trim());
-}
-
 function selfCpuS(): number {
   const f = Deno.readTextFileSync("/proc/self/stat");
   const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
@@ -43,10 +37,7 @@ function selfCpuS(): number {
 
 const dir = await Deno.makeTempDir({ prefix: "bpfink-fanotify-cost-" });
 try {
-  const load = `${dir}/load`;
-  const cc = await new Deno.Command("gcc", { args: ["-O2", "-o", load, `${ROOT}bench/c/load.c`] })
-    .output();
-  if (!cc.success) throw new Error("gcc failed");
+  const load = await buildLoad(dir);
   const file = `${dir}/watched/app.conf`;
   const unwatched = `${dir}/other/unwatched`;
   await Deno.mkdir(`${dir}/watched`);
@@ -66,11 +57,11 @@ try {
       });
       try {
         await new Promise((r) => setTimeout(r, 500));
-        const u = await loadNs(load, "write", unwatched, String(N));
+        const u = await runLoad(load, "write", unwatched, String(N));
         await Deno.writeTextFile(file, "");
         await agent?.idle();
         const cpu0 = selfCpuS();
-        const w = await loadNs(load, "appendn", file, String(N));
+        const w = await runLoad(load, "appendn", file, String(N));
         await new Promise((r) => setTimeout(r, 500)); // the agent catches up
         await agent?.idle();
         const r = results.get(c)!;

@@ -12,7 +12,7 @@
  * @module
  */
 import { writeGenerated } from "../../test/generated_docs.ts";
-import { table } from "../bench_env.ts";
+import { buildLoad, runLoad, table } from "../bench_env.ts";
 import { Auditd } from "./auditd.ts";
 import { type Running, spawnUntil } from "../spawn_until.ts";
 
@@ -30,20 +30,9 @@ function procUsage(pid: number): { cpuS: number; rssMiB: number } {
   }
 }
 
-async function loadNs(load: string, ...args: string[]): Promise<number> {
-  const out = await new Deno.Command(load, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(`load ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return Number(new TextDecoder().decode(out.stdout).trim());
-}
-
 const dir = await Deno.makeTempDir({ prefix: "bpfink-cost-" });
 try {
-  const load = `${dir}/load`;
-  const cc = await new Deno.Command("gcc", { args: ["-O2", "-o", load, `${ROOT}bench/c/load.c`] })
-    .output();
-  if (!cc.success) throw new Error("gcc failed");
+  const load = await buildLoad(dir);
   const file = `${dir}/watched/app.conf`;
   const unwatched = `${dir}/other/unwatched`;
   await Deno.mkdir(`${dir}/watched`);
@@ -51,9 +40,9 @@ try {
   await Deno.mkdir(`${dir}/audit`);
   await Deno.writeTextFile(file, "");
   const once = async () => {
-    const u = await loadNs(load, "write", unwatched, String(N));
+    const u = await runLoad(load, "write", unwatched, String(N));
     await Deno.writeTextFile(file, ""); // the flood starts from an empty file each time
-    const w = await loadNs(load, "appendn", file, String(N));
+    const w = await runLoad(load, "appendn", file, String(N));
     return { u, w };
   };
   // The fastest of three runs: the machine's other load only ever adds time.
