@@ -87,6 +87,17 @@ const LISTED = "found by listing its directory; no kernel event named it";
 const RECENT_MS = 2000;
 /** Bound on remembered name events (the oldest go first). */
 const RECENT_MAX = 8192;
+
+/**
+ * Drops the oldest entries of `map` (insertion order = age) while it holds more than
+ * RECENT_MAX or its oldest is no longer `kept`.
+ */
+function dropOldest<K, V>(map: Map<K, V>, kept: (v: V) => boolean): void {
+  for (const [k, v] of map) {
+    if (map.size <= RECENT_MAX && kept(v)) break;
+    map.delete(k);
+  }
+}
 /** How long a path no event named waits for one still in the ring buffer. */
 const EVENT_GRACE_MS = 100;
 
@@ -171,10 +182,7 @@ export class FileMonitor {
     const now = Date.now();
     this.#recent.delete(path);
     this.#recent.set(path, { at: now, e });
-    for (const [p, r] of this.#recent) {
-      if (this.#recent.size <= RECENT_MAX && this.#kept(r.at, now)) break;
-      this.#recent.delete(p);
-    }
+    dropOldest(this.#recent, (r) => this.#kept(r.at, now));
   }
 
   /** Name events in directories not listed yet, by directory inode (insertion order = age). */
@@ -188,10 +196,7 @@ export class FileMonitor {
     this.#orphans.set(k, o);
     o.at = now;
     if (o.byName.size < 1024) o.byName.set(e.name!, e);
-    for (const [p, r] of this.#orphans) {
-      if (this.#orphans.size <= RECENT_MAX && this.#kept(r.at, now)) break;
-      this.#orphans.delete(p);
-    }
+    dropOldest(this.#orphans, (r) => this.#kept(r.at, now));
   }
 
   /** A listing found directory `path` with inode `id`: the events kept for it now name paths. */
@@ -216,10 +221,7 @@ export class FileMonitor {
     const now = performance.now();
     this.#offered.delete(path);
     this.#offered.set(path, { at: now, e });
-    for (const [p, r] of this.#offered) {
-      if (this.#offered.size <= RECENT_MAX && now - r.at <= RECENT_MS) break;
-      this.#offered.delete(p);
-    }
+    dropOldest(this.#offered, (r) => now - r.at <= RECENT_MS);
   }
 
   /** The kernel event that named `path` lately, if any. */
