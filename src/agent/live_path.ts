@@ -101,7 +101,7 @@ export class LivePath {
     fan?.start(watch, monitor);
     this.#early = new EarlyWatch(kernel, watch, (e) => monitor.onKernelEvent(e));
     kernel.onEvent = (e) => {
-      if (d.tap(e) || fan?.staleBpfEvent(e)) return;
+      if (d.tap(e)) return;
       if (!this.#early?.hold(e)) monitor.onKernelEvent(e);
     };
   }

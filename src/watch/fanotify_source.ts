@@ -111,15 +111,6 @@ interface Pending {
   name?: string;
 }
 
-/** BPF operations about an inode (not a name). */
-const INODE_OPS = new Set([
-  FimOp.Write,
-  FimOp.Truncate,
-  FimOp.Attrib,
-  FimOp.MmapWrite,
-  FimOp.Xattr,
-]);
-
 const CONTENT = FanMask.MODIFY | FanMask.ATTRIB | FanMask.DELETE_SELF | FanMask.MOVE_SELF;
 const ENTRY = FanMask.CREATE | FanMask.DELETE | FanMask.MOVED_FROM | FanMask.MOVED_TO;
 
@@ -171,7 +162,7 @@ export class FanotifySource {
   readonly #pending = new Map<string, Pending>();
   /**
    * Watched inodes the kernel reported freed (FAN_DELETE_SELF), until the watch set lets
-   * them go: their number may already name another file.
+   * them go: their number may already name another file, which watchInode() then marks afresh.
    */
   readonly #dead = new Set<string>();
   /** Inodes whose FAN_MODIFY is muted in the kernel until their next re-read (rearm()). */
@@ -198,7 +189,6 @@ export class FanotifySource {
     overflows: 0,
     malformed: 0,
     markFailures: 0,
-    stale: 0,
     fdEvents: 0,
     fdLost: 0,
   };
@@ -331,20 +321,6 @@ export class FanotifySource {
     if (this.#muted.has(k)) return;
     const r = this.#marked.get(k);
     if (r && this.group.mute(r.m, FanMask.MODIFY)) this.#muted.add(k);
-  }
-
-  /**
-   * Whether BPF event `e` is about an inode the kernel freed (FAN_DELETE_SELF)
-   * while the watch set still has its number: then it is about another file
-   * that got the number (ext4 hands freed numbers out again at once), and
-   * must not be taken for a change of the watched path nor name its process.
-   */
-  staleBpfEvent(e: FimEvent): boolean {
-    if (!INODE_OPS.has(e.op) || !this.#dead.has(inodeKeyString({ dev: e.dev, ino: e.ino }))) {
-      return false;
-    }
-    this.counts.stale++;
-    return true;
   }
 
   /** The monitor is about to re-read inode `id`: report its next write again. */

@@ -351,13 +351,6 @@ export class FileMonitor {
   }
 
   /**
-   * A path-based change the kernel could not place on a directory (a ".."
-   * on the way, a symlinked directory, a path too long), with a watched
-   * basename. The kernel says nothing exact about it, so no process is
-   * named: check the candidates by inode and ns timestamps, and re-read only
-   * those that changed.
-   */
-  /**
    * A BPF event came for the inode `path` was known by, but the path now
    * names another inode or nothing: it was replaced or removed in a way the
    * hooks did not name (a path swapped after the kernel copied it), and the
@@ -378,6 +371,13 @@ export class FileMonitor {
     this.#rearmTimers.add(t);
   }
 
+  /**
+   * A path-based change the kernel could not place on a directory (a ".."
+   * on the way, a symlinked directory, a path too long), with a watched
+   * basename. The kernel says nothing exact about it, so no process is
+   * named: check the candidates by inode and ns timestamps, and re-read only
+   * those that changed.
+   */
   #onUnplaced(e: FimEvent): void {
     this.#rearmLater(
       { dev: FIM_DEV_UNPLACED, ino: e.ino },
