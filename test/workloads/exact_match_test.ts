@@ -138,11 +138,11 @@ for (const fanotify of [false, true]) {
       const e = out.changes(passwd).find((e) => e.event.dataset === "bpfink.file")!;
       if (fanotify) {
         // exec: mv runs as the shell's pid, the one run() reports.
-        assertEquals(
-          [e.process?.pid, e.process?.name],
-          [r.pid, "mv"],
-          JSON.stringify([e.process, e.event.reason, e.bpfink?.other_writers]),
-        );
+        // The pid is the kernel's; the name is read from /proc when the event is read, and a
+        // loaded machine (CI) can let mv exit first: then no name, never another one.
+        const why = JSON.stringify([e.process, e.event.reason, e.bpfink?.other_writers]);
+        assertEquals(e.process?.pid, r.pid, why);
+        assert(["mv", ""].includes(e.process?.name ?? ""), why);
         assert(e.event.reason?.includes("fanotify"), e.event.reason);
       } else {
         assertEquals(e.process, undefined);
