@@ -37,7 +37,7 @@ import { FanotifyFdGroup } from "../fanotify/fanotify_fd_group.ts";
 import { FanotifyError } from "../fanotify/fanotify_reader.ts";
 import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_records.ts";
 import { InfoType } from "../fanotify/fanotify_abi.ts";
-import { type FimEvent, FimOp, FimWatch } from "../kernel/fim_event.ts";
+import { FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { decodePathBytes } from "./path_bytes.ts";
