@@ -7,6 +7,7 @@
  */
 import { BenchEnv } from "./bench_env.ts";
 import { writeOverhead } from "./write_overhead.ts";
+import { guestCostSection } from "./peers.ts";
 
 await using env = await BenchEnv.create("/bpfink/bench-prebuilt");
 const section = await writeOverhead(
@@ -14,4 +15,6 @@ const section = await writeOverhead(
   true,
   Number(Deno.env.get("BPFINK_BENCH_CALLS") ?? 50_000),
 );
-console.log(`BPFINK-BENCH-START\n${section}\nBPFINK-BENCH-END`);
+// The peers in the same guest, after the strategies (bench/peers.ts).
+const peers = await guestCostSection(env, Number(Deno.env.get("BPFINK_BENCH_CALLS") ?? 50_000));
+console.log(`BPFINK-BENCH-START\n${section}\n\n${peers}\nBPFINK-BENCH-END`);

@@ -9,6 +9,8 @@
 export interface Running {
   pid: number;
   stop(): Promise<void>;
+  /** How many lines of its output matched {@link SpawnOptions.count} so far. */
+  counted?(): number;
 }
 
 /** How {@link spawnUntil} starts and stops a tool. */
@@ -18,6 +20,12 @@ export interface SpawnOptions {
   settleMs?: number;
   /** How it is stopped. Default SIGINT. */
   stopSignal?: Deno.Signal;
+  /** Added to the inherited environment (NO_COLOR=1 always is). */
+  env?: Record<string, string>;
+  /** Gives up (stops it and throws) when not ready by then (ms). Default: waits. */
+  timeoutMs?: number;
+  /** Lines of its output (stdout or stderr) to count, e.g. its reports of a file. */
+  count?: RegExp;
 }
 
 /**
@@ -35,19 +43,28 @@ export async function spawnUntil(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...opts.env },
   }).spawn();
   let seen = "";
   let isReady!: () => void;
   const readyP = new Promise<void>((r) => (isReady = r));
+  let counted = 0;
   const drain = async (s: ReadableStream<Uint8Array>) => {
+    let partial = "";
     for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
       if (seen.length < 65536) seen += chunk;
       if (ready?.test(seen)) isReady();
+      if (!opts.count) continue;
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop()!;
+      counted += lines.filter((l) => opts.count!.test(l)).length;
     }
+    if (opts.count?.test(partial)) counted++;
   };
   const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  const died = child.status.then((s) => {
+  const died = child.status.then(async (s) => {
+    // What it printed last (why it stopped) may still be in the pipes.
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
     throw new Error(
       `${cmd.join(" ")} exited ${s.code} before it was ready:\n${seen.slice(0, 2000)}`,
     );
@@ -59,16 +76,31 @@ export async function spawnUntil(
     await child.status;
     await drained;
   };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    if (opts.timeoutMs === undefined) return;
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `${cmd.join(" ")} was not ready after ${opts.timeoutMs} ms:\n${seen.slice(0, 2000)}`,
+          ),
+        ),
+      opts.timeoutMs,
+    );
+  });
   try {
     await Promise.race([
       ready ? readyP : new Promise((r) => setTimeout(r, opts.settleMs ?? 2000)),
       died,
+      late,
     ]);
   } catch (e) {
     await stop();
     throw e;
   } finally {
+    clearTimeout(timer);
     died.catch(() => {});
   }
-  return { pid: child.pid, stop };
+  return { pid: child.pid, stop, counted: opts.count ? () => counted : undefined };
 }

@@ -58,9 +58,11 @@ export class Auditd {
     const probe = `${this.dir}/audit-canary`;
     await Deno.mkdir(probe);
     await out(["auditctl", "-w", probe, "-p", "wa", "-k", `${AUDIT_KEY}-canary`], true);
-    await Deno.writeTextFile(`${probe}/f`, "x");
+    // Written by a new process: the kernel audits only tasks forked once audit was ever
+    // enabled, and auditd may have just enabled it (this process may be older).
+    await out(["sh", "-c", 'echo x > "$1"', "sh", `${probe}/f`], true);
     let seen = false;
-    for (let i = 0; i < 40 && !seen; i++) {
+    for (let i = 0; i < 100 && !seen; i++) {
       await new Promise((r) => setTimeout(r, 50));
       seen = this.log().split("\n").some((l) =>
         l.startsWith("type=SYSCALL") && l.includes(`key="${AUDIT_KEY}-canary"`)
@@ -69,7 +71,7 @@ export class Auditd {
     await out(["auditctl", "-W", probe, "-p", "wa", "-k", `${AUDIT_KEY}-canary`]);
     if (!seen) {
       this.reason =
-        "auditd runs and accepts the watch, but no syscall record reached its log within 2 s";
+        "auditd runs and accepts the watch, but no syscall record reached its log within 5 s";
     }
   }
 

@@ -2,9 +2,12 @@
  * The write-overhead benchmark inside every guest kernel: the cost per
  * unwatched write for fentry, kprobe and tracepoint side by side, as ratios
  * (absolute times under emulation mean nothing; ratios between strategies
- * do). Writes kernels/overhead.md and the README's table. Not a test.
+ * do), then bpfink beside its peers (inotifywait, fatrace, auditd) in the
+ * same guest (bench/peers.ts). Writes kernels/overhead.md and the README's
+ * table. Not a test. `--kernels 6.1` limits it (the tables are then left
+ * alone: they hold every guest).
  *
- *   deno run -A test/kernels/bench_guests.ts
+ *   deno run -A test/kernels/bench_guests.ts [--kernels 6.1]
  *
  * A guest that fails makes the run exit 1 without touching the tables: a
  * broken bench never replaces a good table with "failed".
@@ -17,11 +20,21 @@ import { GUEST_KERNELS } from "../../kernels/guests.ts";
 import { runImage } from "./boot.ts";
 import { guestCommand, guestPayload, missingFromPayload } from "./guest_payload.ts";
 import { buildInitramfs, type PayloadEntry } from "./initramfs.ts";
+import { librariesOf } from "./libraries.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** The script every guest runs. */
 export const BENCH_SCRIPT = "bench/guest_overhead.ts";
+/** What the bench starts from source besides its script: bpfink itself (bench/peers.ts). */
+export const BENCH_SPAWNS = ["src/main.ts"];
+/** The peers' programs, at the same path in the guest as on this host (their libraries follow). */
+export const PEER_PROGRAMS = [
+  "/usr/bin/inotifywait",
+  "/usr/sbin/fatrace",
+  "/usr/sbin/auditd",
+  "/usr/sbin/auditctl",
+];
 
 /**
  * The guest payload of the bench: the agent's, the bench sources and the
@@ -29,16 +42,45 @@ export const BENCH_SCRIPT = "bench/guest_overhead.ts";
  * compiler).
  */
 export function benchPayload(prebuilt: string): PayloadEntry[] {
-  const benchFiles = ["bench_env.ts", "write_overhead.ts", "guest_overhead.ts"].map((f) =>
-    [`${ROOT}bench/${f}`, `/bpfink/bench/${f}`] as [string, string]
-  );
+  const benchFiles = [
+    "bench_env.ts",
+    "write_overhead.ts",
+    "guest_overhead.ts",
+    "peers.ts",
+    "spawn_until.ts",
+    "coverage/auditd.ts",
+  ].map((f) => [`${ROOT}bench/${f}`, `/bpfink/bench/${f}`] as [string, string]);
   return guestPayload([
     ...benchFiles,
     // bench_env.ts imports compileBpf (the guest uses the prebuilt floor object).
     [`${ROOT}kernels/compile_bpf.ts`, "/bpfink/kernels/compile_bpf.ts"],
     [`${prebuilt}/load`, "/bpfink/bench-prebuilt/load"],
     [`${prebuilt}/floor.bpf.o`, "/bpfink/bench-prebuilt/floor.bpf.o"],
+    ...PEER_PROGRAMS.map((p) => [p, p] as [string, string]),
   ]);
+}
+
+/**
+ * What the bench payload lacks: the modules of its script and of what it
+ * spawns from source ({@link missingFromPayload}), and each peer program not
+ * carried or whose libraries this host cannot resolve (the image brings the
+ * libraries ldd finds, see initramfs.ts).
+ */
+export async function missingFromBenchPayload(payload: readonly PayloadEntry[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const script of [BENCH_SCRIPT, ...BENCH_SPAWNS]) {
+    missing.push(...await missingFromPayload(script, payload));
+  }
+  for (const program of PEER_PROGRAMS) {
+    const entry = payload.find((e) => e.guest === program);
+    const exists = entry && await Deno.stat(entry.host).then(() => true, () => false);
+    if (!exists) {
+      missing.push(`${program} (install inotify-tools, fatrace and auditd: ./setup.sh --test)`);
+      continue;
+    }
+    missing.push(...(await librariesOf(entry.host)).missing.map((m) => `${program}: ${m}`));
+  }
+  return [...new Set(missing)];
 }
 
 async function sh(cmd: string[]): Promise<void> {
@@ -47,14 +89,21 @@ async function sh(cmd: string[]): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  const i = Deno.args.indexOf("--kernels");
+  const only = i >= 0 ? Deno.args[i + 1]?.split(",") : undefined;
+  const guests = GUEST_KERNELS.filter((k) => !only || only.includes(k.id));
+  if (!guests.length) {
+    console.error(`--kernels: none of ${GUEST_KERNELS.map((k) => k.id).join(", ")}`);
+    return 2;
+  }
   const pre = await Deno.makeTempDir({ prefix: "bpfink-prebuilt-" });
   const sections: string[] = [];
   const failed: string[] = [];
   try {
     const payload = benchPayload(pre);
-    const missing = await missingFromPayload(BENCH_SCRIPT, payload);
+    const missing = await missingFromBenchPayload(payload);
     if (missing.length) {
-      console.error(`The guest payload lacks what ${BENCH_SCRIPT} imports: ${missing.join(", ")}`);
+      console.error(`The guest payload lacks what ${BENCH_SCRIPT} needs: ${missing.join(", ")}`);
       return 1;
     }
     await sh(["gcc", "-O2", "-static", "-o", `${pre}/load`, `${ROOT}bench/c/load.c`]);
@@ -64,15 +113,15 @@ async function main(): Promise<number> {
       `${pre}/initrd.cpio`,
     );
     // One guest at a time: timing under emulation is noisy enough without a neighbour.
-    const results = await runImage(GUEST_KERNELS, image, "bench", {
+    const results = await runImage(guests, image, "bench", {
       parallel: 1,
       timeoutSeconds: 900,
     });
-    for (const [i, k] of GUEST_KERNELS.entries()) {
+    for (const [i, k] of guests.entries()) {
       const r = results[i];
       const m = /BPFINK-BENCH-START\n([\s\S]*?)\nBPFINK-BENCH-END/.exec(r.output);
       if (r.status === "pass" && m) {
-        sections.push(m[1].replace(/^### /, `#### ${k.id} (${r.release}): `));
+        sections.push(m[1].replace(/^### /gm, `#### ${k.id} (${r.release}): `));
       } else {
         failed.push(`${k.id}: ${r.status} (${r.reason || "no result"})`);
         console.error(r.output.split("\n").slice(-15).join("\n"));
@@ -86,6 +135,10 @@ async function main(): Promise<number> {
   if (failed.length) {
     console.error(`Tables left as they were; guests without a result:\n${failed.join("\n")}`);
     return 1;
+  }
+  if (only) {
+    console.error("Tables left as they were: --kernels ran only some of the guests.");
+    return 0;
   }
   const stamp = `Generated by \`deno run -A test/kernels/bench_guests.ts\` on ${
     new Date().toISOString().slice(0, 10)

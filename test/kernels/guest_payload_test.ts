@@ -4,7 +4,12 @@
  * is checked here on the host, with the same resolver.
  */
 import { assertEquals } from "../assert.ts";
-import { BENCH_SCRIPT, benchPayload } from "./bench_guests.ts";
+import {
+  BENCH_SCRIPT,
+  benchPayload,
+  missingFromBenchPayload,
+  PEER_PROGRAMS,
+} from "./bench_guests.ts";
 import { guestPayload, missingFromPayload } from "./guest_payload.ts";
 
 /** The coverage guests' script and the payload coverage_guests.ts gives it (tools aside). */
@@ -18,6 +23,32 @@ const coveragePayload = () =>
 
 Deno.test("the guest bench payload resolves every import of the bench", async () => {
   assertEquals(await missingFromPayload(BENCH_SCRIPT, benchPayload("/prebuilt")), []);
+});
+
+Deno.test("the guest bench payload carries bpfink's sources and the peers with their libraries", async () => {
+  // src/main.ts (spawned, not imported), inotifywait, fatrace, auditd and auditctl, whose
+  // libraries this host resolves (the image brings them, see initramfs.ts).
+  assertEquals(await missingFromBenchPayload(benchPayload("/prebuilt")), []);
+});
+
+Deno.test("a bench payload without a peer program is reported", async () => {
+  const payload = benchPayload("/prebuilt").filter((e) => e.guest !== "/usr/sbin/auditd");
+  const missing = await missingFromBenchPayload(payload);
+  assertEquals(missing.length, 1);
+  assertEquals(missing[0].startsWith("/usr/sbin/auditd "), true);
+  assertEquals(PEER_PROGRAMS.includes("/usr/sbin/auditd"), true);
+});
+
+Deno.test("a bench payload without the agent's entry point is reported", async () => {
+  const payload = benchPayload("/prebuilt").flatMap((e) =>
+    e.guest === "/bpfink/src"
+      ? [...Deno.readDirSync(e.host)].filter((f) => f.name !== "main.ts").map((f) => ({
+        host: `${e.host}/${f.name}`,
+        guest: `${e.guest}/${f.name}`,
+      }))
+      : [e]
+  );
+  assertEquals(await missingFromBenchPayload(payload), ["src/main.ts"]);
 });
 
 Deno.test("the guest coverage payload resolves every import of its script", async () => {

@@ -1,0 +1,413 @@
+/**
+ * What each file-watching tool costs, side by side in one run, on the host
+ * (bench/coverage/cost.ts) and inside each guest kernel
+ * (bench/guest_overhead.ts): the writer's time per 1-byte write to an
+ * unwatched file and per append to the watched file (a flood), as ratios to
+ * no tool measured around each tool, and the tool's own CPU and RSS idle and
+ * after the flood. Tools: bpfink (`--paths FILE`, its own process, one row
+ * per strategy), `inotifywait -m FILE`, fatrace (every write on the machine)
+ * and auditd with `-w FILE -p wa`, run the normal way (its own log file).
+ * A tool that cannot run here gives a note with the one-line reason, never a
+ * number.
+ *
+ * @module
+ */
+import { STRATEGIES } from "../kernels/strategies.ts";
+import { table } from "./bench_env.ts";
+import { AUDIT_KEY, Auditd } from "./coverage/auditd.ts";
+import { type Running, spawnUntil } from "./spawn_until.ts";
+
+/** One tool of the measure: its row name, and how to start it (or why it cannot run). */
+export interface Tool {
+  name: string;
+  start(): Promise<Running | string>;
+}
+
+/** What the measure needs from its environment. */
+export interface CostOptions {
+  /** A scratch directory (the watched and unwatched files, auditd's config and log). */
+  dir: string;
+  /** Runs the load generator (bench/c/load.c) with these arguments; the number it prints. */
+  load(...args: string[]): Promise<number>;
+  /** Writes per measure. */
+  calls: number;
+  /** Measures per condition, the fastest kept. Default 3. */
+  runs?: number;
+}
+
+/** One tool's measured row, or the reason it has none. */
+export interface ToolCost {
+  name: string;
+  /** ns per unwatched write, and per watched append, with the tool running. */
+  unwatched?: number;
+  watched?: number;
+  /** The same with no tool (the faster of just before and just after). */
+  offUnwatched?: number;
+  offWatched?: number;
+  /** % of a CPU over idle seconds; CPU seconds during the floods; RSS in MiB. */
+  cpuIdlePct?: number;
+  cpuFloodS?: number;
+  rssIdleMiB?: number;
+  rssFloodMiB?: number;
+  /** Why there are no numbers. */
+  reason?: string;
+}
+
+/** CPU seconds (user + system) and RSS of a process, from /proc. */
+export function procUsage(pid: number): { cpuS: number; rssMiB: number } {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const rss = Number(Deno.readTextFileSync(`/proc/${pid}/statm`).split(" ")[1]) * 4096;
+    return { cpuS: (Number(f[11]) + Number(f[12])) / 100, rssMiB: rss / 1048576 };
+  } catch {
+    return { cpuS: NaN, rssMiB: NaN };
+  }
+}
+
+/** The one line that says why a tool did not start: the last line it printed, else the error's first. */
+export function startFailure(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const last = lines.length > 1 ? lines[lines.length - 1] : lines[0] ?? "failed to start";
+  return last.replace(/^bpfink: /, "").replace(/\.$/, "");
+}
+
+async function started(start: () => Promise<Running>): Promise<Running | string> {
+  try {
+    return await start();
+  } catch (e) {
+    return startFailure(e);
+  }
+}
+
+/**
+ * bpfink watching `file` with one strategy forced (`--probe`), one row each.
+ * `command` is how bpfink runs here, before its arguments (the `bpfink`
+ * script on the host, Deno and src/main.ts in a guest).
+ */
+export function bpfinkTools(
+  command: string[],
+  file: string,
+  env: Record<string, string> = {},
+): Tool[] {
+  return STRATEGIES.map((s) => ({
+    name: `bpfink --paths FILE --probe ${s.name}`,
+    start: () =>
+      started(() =>
+        spawnUntil([...command, "--paths", file, "--json", "--probe", s.name], /"started"/, {
+          env,
+          timeoutMs: 600_000,
+          count: REPORTS_WATCHED,
+        })
+      ),
+  }));
+}
+
+/**
+ * bpfink from source the way the `bpfink` script runs it (two malloc arenas,
+ * no TurboFan), with the Deno running this: for a guest, which carries the
+ * sources but neither the script's build step nor a compiler.
+ */
+export function bpfinkFromSource(file: string): Tool[] {
+  const main = new URL("../src/main.ts", import.meta.url).pathname;
+  return bpfinkTools(
+    [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      "--no-check",
+      "--cached-only",
+      "--v8-flags=--max-opt=2",
+      main,
+    ],
+    file,
+    { MALLOC_ARENA_MAX: "2" },
+  );
+}
+
+/** The peers watching `file`: inotifywait, fatrace, and auditd (last: it leaves audit enabled). */
+export function peerTools(dir: string, file: string): Tool[] {
+  Deno.mkdirSync(`${dir}/audit`, { recursive: true });
+  const auditd = new Auditd(`${dir}/audit`);
+  return [
+    {
+      name: "inotifywait -m FILE",
+      start: () =>
+        started(() =>
+          spawnUntil(["inotifywait", "-m", file], /Watches established/, {
+            timeoutMs: 60_000,
+            count: /MODIFY/,
+          })
+        ),
+    },
+    {
+      name: "fatrace -f W (all writes)",
+      start: () =>
+        started(() =>
+          spawnUntil(["fatrace", "-f", "W"], undefined, { settleMs: 2000, count: REPORTS_WATCHED })
+        ),
+    },
+    {
+      name: "auditd, -w FILE -p wa",
+      start: async () => {
+        try {
+          await auditd.start();
+        } catch (e) {
+          await auditd.stop();
+          return startFailure(e);
+        }
+        if (auditd.reason) {
+          await auditd.stop();
+          return auditd.reason;
+        }
+        await auditd.watch(file);
+        return {
+          pid: auditd.pid!,
+          counted: () =>
+            auditd.log().split("\n").filter((l) =>
+              l.startsWith("type=SYSCALL") && l.includes(`key="${AUDIT_KEY}"`)
+            ).length,
+          stop: async () => {
+            await auditd.watch(file, false);
+            await auditd.stop();
+          },
+        };
+      },
+    },
+  ];
+}
+
+/** The watched file's name, as a tool's report of it shows. */
+const WATCHED = "app.conf";
+const REPORTS_WATCHED = /app\.conf/;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Measures every tool in turn, with no tool measured first and after each
+ * one (a tool's ratio is to the faster of the no-tool measures around it).
+ * The watched file is `dir`/watched/app.conf; the tools must watch it.
+ */
+export async function measureCost(
+  tools: Tool[],
+  opts: CostOptions,
+): Promise<{ base: ToolCost; costs: ToolCost[] }> {
+  const { file, unwatched } = costFiles(opts.dir);
+  const runs = opts.runs ?? 3;
+  const once = async () => {
+    const u = await opts.load("write", unwatched, String(opts.calls));
+    await Deno.writeTextFile(file, ""); // the flood starts from an empty file each time
+    const w = await opts.load("appendn", file, String(opts.calls));
+    return { u, w };
+  };
+  // The fastest of `runs` runs: the machine's other load only ever adds time.
+  const measure = async () => {
+    const all = [];
+    for (let i = 0; i < runs; i++) all.push(await once());
+    return { u: Math.min(...all.map((r) => r.u)), w: Math.min(...all.map((r) => r.w)) };
+  };
+  let off = await measure();
+  const base: ToolCost = { name: "no tool", unwatched: off.u, watched: off.w };
+  const costs: ToolCost[] = [];
+  for (const tool of tools) {
+    const t = await tool.start();
+    if (typeof t === "string") {
+      costs.push({ name: tool.name, reason: t });
+      continue;
+    }
+    let row: ToolCost;
+    try {
+      await sleep(1000); // settled
+      const idle0 = procUsage(t.pid);
+      await sleep(3000);
+      const idle1 = procUsage(t.pid);
+      const on = await measure();
+      await sleep(500); // the tool catches up
+      const busy = procUsage(t.pid);
+      if (t.counted?.() === 0) {
+        // It ran, but reported none of the writes: its numbers would measure nothing.
+        costs.push({
+          name: tool.name,
+          reason: "ran, but reported none of the watched file's writes",
+        });
+        continue;
+      }
+      row = {
+        name: tool.name,
+        unwatched: on.u,
+        watched: on.w,
+        cpuIdlePct: ((idle1.cpuS - idle0.cpuS) / 3) * 100,
+        cpuFloodS: busy.cpuS - idle1.cpuS,
+        rssIdleMiB: idle1.rssMiB,
+        rssFloodMiB: busy.rssMiB,
+      };
+    } finally {
+      await t.stop();
+    }
+    const after = await measure();
+    row.offUnwatched = Math.min(off.u, after.u);
+    row.offWatched = Math.min(off.w, after.w);
+    costs.push(row);
+    off = after;
+  }
+  return { base, costs };
+}
+
+/** The watched file and the unwatched one under `dir`, their directories created. */
+export function costFiles(dir: string): { file: string; unwatched: string } {
+  Deno.mkdirSync(`${dir}/watched`, { recursive: true });
+  Deno.mkdirSync(`${dir}/other`, { recursive: true });
+  const file = `${dir}/watched/${WATCHED}`;
+  try {
+    Deno.statSync(file);
+  } catch {
+    Deno.writeTextFileSync(file, "");
+  }
+  return { file, unwatched: `${dir}/other/unwatched` };
+}
+
+const ratio = (on?: number, off?: number) =>
+  on === undefined || off === undefined ? "-" : `${(on / off).toFixed(2)}×`;
+
+/** The table's rows: no tool, then each measured tool (`extra` rows after them). */
+export function costRows(base: ToolCost, costs: ToolCost[]): (string | number)[][] {
+  return [
+    [
+      base.name,
+      base.unwatched!.toFixed(0),
+      "1.00×",
+      base.watched!.toFixed(0),
+      "1.00×",
+      "-",
+      "-",
+      "-",
+      "-",
+    ],
+    ...costs.filter((c) => !c.reason).map((c) => [
+      c.name,
+      c.unwatched!.toFixed(0),
+      ratio(c.unwatched, c.offUnwatched),
+      c.watched!.toFixed(0),
+      ratio(c.watched, c.offWatched),
+      `${c.cpuIdlePct!.toFixed(1)} %`,
+      `${c.cpuFloodS!.toFixed(2)} s`,
+      `${c.rssIdleMiB!.toFixed(0)} MiB`,
+      `${c.rssFloodMiB!.toFixed(0)} MiB`,
+    ]),
+  ];
+}
+
+/**
+ * Whether each measured bpfink row meets the aims: at most auditd's cost on
+ * every measure (write ratios, CPU, RSS), and a watched-write ratio within
+ * 1.05× of inotifywait's. One line per bpfink row.
+ */
+export function aimLines(costs: ToolCost[]): string[] {
+  const auditd = costs.find((c) => c.name.startsWith("auditd") && !c.reason);
+  const inotify = costs.find((c) => c.name.startsWith("inotifywait") && !c.reason);
+  const lines: string[] = [];
+  for (const b of costs.filter((c) => c.name.startsWith("bpfink") && !c.reason)) {
+    const parts: string[] = [];
+    if (auditd) {
+      const worse: string[] = [];
+      const ru = b.unwatched! / b.offUnwatched!, au = auditd.unwatched! / auditd.offUnwatched!;
+      const rw = b.watched! / b.offWatched!, aw = auditd.watched! / auditd.offWatched!;
+      if (ru > au) worse.push(`unwatched write ${ru.toFixed(2)}× > ${au.toFixed(2)}×`);
+      if (rw > aw) worse.push(`watched write ${rw.toFixed(2)}× > ${aw.toFixed(2)}×`);
+      if (b.cpuIdlePct! > auditd.cpuIdlePct!) {
+        worse.push(
+          `CPU idle ${b.cpuIdlePct!.toFixed(1)} % > ${auditd.cpuIdlePct!.toFixed(1)} %`,
+        );
+      }
+      if (b.cpuFloodS! > auditd.cpuFloodS!) {
+        worse.push(
+          `CPU in the floods ${b.cpuFloodS!.toFixed(2)} s > ${auditd.cpuFloodS!.toFixed(2)} s`,
+        );
+      }
+      if (b.rssFloodMiB! > auditd.rssFloodMiB!) {
+        worse.push(`RSS ${b.rssFloodMiB!.toFixed(0)} MiB > ${auditd.rssFloodMiB!.toFixed(0)} MiB`);
+      }
+      parts.push(
+        worse.length
+          ? `above auditd on ${worse.join(", ")}`
+          : "at most auditd's cost on every measure",
+      );
+    } else parts.push("no auditd row to compare with");
+    if (inotify) {
+      const rw = b.watched! / b.offWatched!, iw = inotify.watched! / inotify.offWatched!;
+      parts.push(
+        `watched write ${rw.toFixed(2)}× against inotifywait's ${iw.toFixed(2)}×: ${
+          rw <= 1.05 * iw ? "within" : "not within"
+        } 1.05×`,
+      );
+    } else parts.push("no inotifywait row to compare with");
+    lines.push(`- ${b.name}: ${parts.join("; ")}.`);
+  }
+  return lines;
+}
+
+/** The section: heading, table, how to read it, the aims per bpfink row, and the tools not measured. */
+export function costSection(
+  title: string,
+  base: ToolCost,
+  costs: ToolCost[],
+  extraRows: (string | number)[][] = [],
+): string {
+  const notes = costs.filter((c) => c.reason).map((c) => `- ${c.name}: ${c.reason}.`);
+  const aims = aimLines(costs);
+  return [
+    `### ${title}`,
+    "",
+    table([
+      "tool",
+      "ns per unwatched write",
+      "ratio",
+      "ns per watched append (flood)",
+      "ratio",
+      "tool CPU idle",
+      "tool CPU during the floods",
+      "tool RSS idle",
+      "tool RSS after the flood",
+    ], [...costRows(base, costs), ...extraRows]),
+    "",
+    "Ratios are to no tool, measured just before each tool started and just after it stopped " +
+    "(the faster of the two); ns per write is the fastest 1,024-call batch of three runs. " +
+    "auditd's CPU is the daemon's only (the kernel's audit work shows in the write columns). " +
+    "An audit watch (`-p wa`) records the open for writing, truncate, rename and attribute " +
+    "changes, not each write(2): the flood gives it two records.",
+    ...(aims.length
+      ? [
+        "",
+        "Aims (at most auditd's cost; within 1.05× of inotifywait on watched writes):",
+        "",
+        ...aims,
+      ]
+      : []),
+    ...(notes.length ? ["", "Not measured here:", "", ...notes] : []),
+  ].join("\n");
+}
+
+/**
+ * The measure inside a guest kernel: bpfink from source with each strategy,
+ * then the peers, in `env`'s directory with its load generator; the section
+ * to print (its heading `### Cost beside the other tools …`).
+ */
+export async function guestCostSection(
+  env: { dir: string; load(...args: string[]): Promise<number> },
+  calls: number,
+): Promise<string> {
+  // On the root mount: fatrace watches only it and mounts of a device, not the guest's /tmp.
+  const dir = await Deno.makeTempDir({ dir: Deno.env.get("HOME") ?? "/root", prefix: "peers-" });
+  const { file } = costFiles(dir);
+  const { base, costs } = await measureCost(
+    [...bpfinkFromSource(file), ...peerTools(dir, file)],
+    { dir, load: (...args) => env.load(...args), calls },
+  ).finally(() => Deno.remove(dir, { recursive: true }));
+  return costSection(
+    `Cost beside the other tools (${calls.toLocaleString("en")} 1-byte writes per measure)`,
+    base,
+    costs,
+  );
+}
