@@ -1,0 +1,85 @@
+/**
+ * The peers bench's verdicts (bench/peers.ts): whether each bpfink row meets
+ * "at most auditd's cost" and "within 1.05× of inotifywait on watched
+ * writes", from the measured numbers, and a tool that cannot start gives one
+ * line, from a real process that fails.
+ */
+import { assertEquals } from "./assert.ts";
+import { aimLines, costSection, startFailure, type ToolCost } from "../bench/peers.ts";
+import { spawnUntil } from "../bench/spawn_until.ts";
+
+const row = (name: string, u: number, w: number, extra: Partial<ToolCost> = {}): ToolCost => ({
+  name,
+  unwatched: u,
+  watched: w,
+  offUnwatched: 100,
+  offWatched: 100,
+  cpuIdlePct: 0,
+  cpuFloodS: 0.1,
+  rssIdleMiB: 3,
+  rssFloodMiB: 3,
+  ...extra,
+});
+
+Deno.test("a bpfink row below auditd and within 1.05× of inotifywait meets both aims", () => {
+  const costs = [
+    row("bpfink --paths FILE --probe fentry", 110, 104),
+    row("inotifywait -m FILE", 101, 100),
+    row("auditd, -w FILE -p wa", 115, 115, { cpuFloodS: 0.2 }),
+  ];
+  assertEquals(aimLines(costs), [
+    "- bpfink --paths FILE --probe fentry: at most auditd's cost on every measure; " +
+    "watched write 1.04× against inotifywait's 1.00×: within 1.05×.",
+  ]);
+});
+
+Deno.test("each measure above auditd's is named, and a watched write past 1.05× of inotifywait's", () => {
+  const costs = [
+    row("bpfink --paths FILE --probe kprobe", 300, 200, { rssFloodMiB: 80, cpuFloodS: 1 }),
+    row("inotifywait -m FILE", 101, 150),
+    row("auditd, -w FILE -p wa", 150, 150),
+  ];
+  assertEquals(aimLines(costs), [
+    "- bpfink --paths FILE --probe kprobe: above auditd on unwatched write 3.00× > 1.50×, " +
+    "watched write 2.00× > 1.50×, CPU in the floods 1.00 s > 0.10 s, RSS 80 MiB > 3 MiB; " +
+    "watched write 2.00× against inotifywait's 1.50×: not within 1.05×.",
+  ]);
+});
+
+Deno.test("a peer that did not run is a note with its reason, never a row or a verdict", () => {
+  const costs = [
+    row("bpfink --paths FILE --probe tracepoint", 110, 104),
+    { name: "auditd, -w FILE -p wa", reason: "the kernel has no audit support" },
+  ];
+  const md = costSection("t", row("no tool", 100, 100), costs);
+  assertEquals(md.includes("| auditd"), false);
+  assertEquals(md.includes("- auditd, -w FILE -p wa: the kernel has no audit support."), true);
+  assertEquals(md.includes("no auditd row to compare with"), true);
+});
+
+Deno.test("a tool that exits before it is ready gives the last line it printed", async () => {
+  const e = await spawnUntil(
+    [
+      "sh",
+      "-c",
+      "echo starting; echo 'bpfink: no kernel object works on this kernel.' >&2; exit 1",
+    ],
+    /never/,
+  ).then(() => undefined, (e) => e);
+  assertEquals(startFailure(e), "no kernel object works on this kernel");
+});
+
+Deno.test("the lines a tool prints about the watched file are counted", async () => {
+  const t = await spawnUntil(
+    [
+      "sh",
+      "-c",
+      "echo ready; echo 'MODIFY app.conf'; echo other; echo 'MODIFY app.conf'; exec sleep 5",
+    ],
+    /ready/,
+    { count: /app\.conf/ },
+  );
+  for (let i = 0; i < 50 && t.counted!() < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  await t.stop();
+  assertEquals(t.counted!(), 2);
+});
