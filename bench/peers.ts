@@ -73,11 +73,20 @@ export function startFailure(e: unknown): string {
   return last.replace(/^bpfink: /, "").replace(/\.$/, "");
 }
 
-async function started(start: () => Promise<Running>): Promise<Running | string> {
+/**
+ * Starts a tool; a failure is the reason for its note when `expected`
+ * matches it (the kernel refuses the tool), and breaks the bench otherwise.
+ */
+async function started(
+  start: () => Promise<Running>,
+  expected: RegExp = /./,
+): Promise<Running | string> {
   try {
     return await start();
   } catch (e) {
-    return startFailure(e);
+    const reason = startFailure(e);
+    if (!expected.test(reason)) throw new Error(`the bench is broken: ${reason}`);
+    return reason;
   }
 }
 
@@ -94,12 +103,14 @@ export function bpfinkTools(
   return STRATEGIES.map((s) => ({
     name: `bpfink --paths FILE --probe ${s.name}`,
     start: () =>
-      started(() =>
-        spawnUntil([...command, "--paths", file, "--json", "--probe", s.name], /"started"/, {
-          env,
-          timeoutMs: 600_000,
-          count: REPORTS_WATCHED,
-        })
+      started(
+        () =>
+          spawnUntil([...command, "--paths", file, "--json", "--probe", s.name], /"started"/, {
+            env,
+            timeoutMs: 600_000,
+            count: REPORTS_WATCHED,
+          }),
+        /no kernel object works on this kernel/,
       ),
   }));
 }
@@ -139,8 +150,7 @@ export function peerTools(dir: string, file: string): Tool[] {
           spawnUntil(["inotifywait", "-m", file], /Watches established/, {
             timeoutMs: 60_000,
             count: /MODIFY/,
-          })
-        ),
+          }), /^$/), // inotify is in every kernel bpfink runs on: a failure breaks the bench
     },
     {
       name: "fatrace -f W (all writes)",
@@ -228,9 +238,12 @@ export async function measureCost(
       const busy = procUsage(t.pid);
       if (t.counted?.() === 0) {
         // It ran, but reported none of the writes: its numbers would measure nothing.
+        const said = t.output?.().split("\n").find((l) => l.trim());
         costs.push({
           name: tool.name,
-          reason: "ran, but reported none of the watched file's writes",
+          reason: `ran, but reported none of the watched file's writes${
+            said ? `; it said "${said.trim()}"` : ""
+          }`,
         });
         continue;
       }

@@ -11,6 +11,8 @@ export interface Running {
   stop(): Promise<void>;
   /** How many lines of its output matched {@link SpawnOptions.count} so far. */
   counted?(): number;
+  /** The start of what it printed (its first 64 KiB, stdout and stderr). */
+  output?(): string;
 }
 
 /** How {@link spawnUntil} starts and stops a tool. */
@@ -102,5 +104,10 @@ export async function spawnUntil(
     clearTimeout(timer);
     died.catch(() => {});
   }
-  return { pid: child.pid, stop, counted: opts.count ? () => counted : undefined };
+  return {
+    pid: child.pid,
+    stop,
+    counted: opts.count ? () => counted : undefined,
+    output: () => seen,
+  };
 }
