@@ -13,9 +13,9 @@
  * @module
  */
 import { STRATEGIES } from "../kernels/strategies.ts";
-import { table } from "./bench_env.ts";
 import { AUDIT_KEY, Auditd } from "./coverage/auditd.ts";
 import { type Running, spawnUntil } from "./spawn_until.ts";
+import { costSection, type ToolCost } from "./peers_table.ts";
 
 /** One tool of the measure: its row name, and how to start it (or why it cannot run). */
 export interface Tool {
@@ -33,24 +33,6 @@ export interface CostOptions {
   calls: number;
   /** Measures per condition, the fastest kept. Default 3. */
   runs?: number;
-}
-
-/** One tool's measured row, or the reason it has none. */
-export interface ToolCost {
-  name: string;
-  /** ns per unwatched write, and per watched append, with the tool running. */
-  unwatched?: number;
-  watched?: number;
-  /** The same with no tool (the faster of just before and just after). */
-  offUnwatched?: number;
-  offWatched?: number;
-  /** % of a CPU over idle seconds; CPU seconds during the floods; RSS in MiB. */
-  cpuIdlePct?: number;
-  cpuFloodS?: number;
-  rssIdleMiB?: number;
-  rssFloodMiB?: number;
-  /** Why there are no numbers. */
-  reason?: string;
 }
 
 /** CPU seconds (user + system) and RSS of a process, from /proc. */
@@ -279,127 +261,6 @@ export function costFiles(dir: string): { file: string; unwatched: string } {
     Deno.writeTextFileSync(file, "");
   }
   return { file, unwatched: `${dir}/other/unwatched` };
-}
-
-const ratio = (on?: number, off?: number) =>
-  on === undefined || off === undefined ? "-" : `${(on / off).toFixed(2)}×`;
-
-/** The table's rows: no tool, then each measured tool (`extra` rows after them). */
-export function costRows(base: ToolCost, costs: ToolCost[]): (string | number)[][] {
-  return [
-    [
-      base.name,
-      base.unwatched!.toFixed(0),
-      "1.00×",
-      base.watched!.toFixed(0),
-      "1.00×",
-      "-",
-      "-",
-      "-",
-      "-",
-    ],
-    ...costs.filter((c) => !c.reason).map((c) => [
-      c.name,
-      c.unwatched!.toFixed(0),
-      ratio(c.unwatched, c.offUnwatched),
-      c.watched!.toFixed(0),
-      ratio(c.watched, c.offWatched),
-      `${c.cpuIdlePct!.toFixed(1)} %`,
-      `${c.cpuFloodS!.toFixed(2)} s`,
-      `${c.rssIdleMiB!.toFixed(0)} MiB`,
-      `${c.rssFloodMiB!.toFixed(0)} MiB`,
-    ]),
-  ];
-}
-
-/**
- * Whether each measured bpfink row meets the aims: at most auditd's cost on
- * every measure (write ratios, CPU, RSS), and a watched-write ratio within
- * 1.05× of inotifywait's. One line per bpfink row.
- */
-export function aimLines(costs: ToolCost[]): string[] {
-  const auditd = costs.find((c) => c.name.startsWith("auditd") && !c.reason);
-  const inotify = costs.find((c) => c.name.startsWith("inotifywait") && !c.reason);
-  const lines: string[] = [];
-  for (const b of costs.filter((c) => c.name.startsWith("bpfink") && !c.reason)) {
-    const parts: string[] = [];
-    if (auditd) {
-      const worse: string[] = [];
-      const ru = b.unwatched! / b.offUnwatched!, au = auditd.unwatched! / auditd.offUnwatched!;
-      const rw = b.watched! / b.offWatched!, aw = auditd.watched! / auditd.offWatched!;
-      if (ru > au) worse.push(`unwatched write ${ru.toFixed(2)}× > ${au.toFixed(2)}×`);
-      if (rw > aw) worse.push(`watched write ${rw.toFixed(2)}× > ${aw.toFixed(2)}×`);
-      if (b.cpuIdlePct! > auditd.cpuIdlePct!) {
-        worse.push(
-          `CPU idle ${b.cpuIdlePct!.toFixed(1)} % > ${auditd.cpuIdlePct!.toFixed(1)} %`,
-        );
-      }
-      if (b.cpuFloodS! > auditd.cpuFloodS!) {
-        worse.push(
-          `CPU in the floods ${b.cpuFloodS!.toFixed(2)} s > ${auditd.cpuFloodS!.toFixed(2)} s`,
-        );
-      }
-      if (b.rssFloodMiB! > auditd.rssFloodMiB!) {
-        worse.push(`RSS ${b.rssFloodMiB!.toFixed(0)} MiB > ${auditd.rssFloodMiB!.toFixed(0)} MiB`);
-      }
-      parts.push(
-        worse.length
-          ? `above auditd on ${worse.join(", ")}`
-          : "at most auditd's cost on every measure",
-      );
-    } else parts.push("no auditd row to compare with");
-    if (inotify) {
-      const rw = b.watched! / b.offWatched!, iw = inotify.watched! / inotify.offWatched!;
-      parts.push(
-        `watched write ${rw.toFixed(2)}× against inotifywait's ${iw.toFixed(2)}×: ${
-          rw <= 1.05 * iw ? "within" : "not within"
-        } 1.05×`,
-      );
-    } else parts.push("no inotifywait row to compare with");
-    lines.push(`- ${b.name}: ${parts.join("; ")}.`);
-  }
-  return lines;
-}
-
-/** The section: heading, table, how to read it, the aims per bpfink row, and the tools not measured. */
-export function costSection(
-  title: string,
-  base: ToolCost,
-  costs: ToolCost[],
-  extraRows: (string | number)[][] = [],
-): string {
-  const notes = costs.filter((c) => c.reason).map((c) => `- ${c.name}: ${c.reason}.`);
-  const aims = aimLines(costs);
-  return [
-    `### ${title}`,
-    "",
-    table([
-      "tool",
-      "ns per unwatched write",
-      "ratio",
-      "ns per watched append (flood)",
-      "ratio",
-      "tool CPU idle",
-      "tool CPU during the floods",
-      "tool RSS idle",
-      "tool RSS after the flood",
-    ], [...costRows(base, costs), ...extraRows]),
-    "",
-    "Ratios are to no tool, measured just before each tool started and just after it stopped " +
-    "(the faster of the two); ns per write is the fastest 1,024-call batch of three runs. " +
-    "auditd's CPU is the daemon's only (the kernel's audit work shows in the write columns). " +
-    "An audit watch (`-p wa`) records the open for writing, truncate, rename and attribute " +
-    "changes, not each write(2): the flood gives it two records.",
-    ...(aims.length
-      ? [
-        "",
-        "Aims (at most auditd's cost; within 1.05× of inotifywait on watched writes):",
-        "",
-        ...aims,
-      ]
-      : []),
-    ...(notes.length ? ["", "Not measured here:", "", ...notes] : []),
-  ].join("\n");
 }
 
 /**

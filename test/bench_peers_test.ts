@@ -5,7 +5,8 @@
  * line, from a real process that fails.
  */
 import { assertEquals } from "./assert.ts";
-import { aimLines, costSection, startFailure, type ToolCost } from "../bench/peers.ts";
+import { startFailure } from "../bench/peers.ts";
+import { aimLines, costSection, type ToolCost } from "../bench/peers_table.ts";
 import { spawnUntil } from "../bench/spawn_until.ts";
 
 const row = (name: string, u: number, w: number, extra: Partial<ToolCost> = {}): ToolCost => ({

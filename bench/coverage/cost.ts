@@ -15,7 +15,8 @@
  */
 import { writeGenerated } from "../../test/generated_docs.ts";
 import { buildLoad, runLoad } from "../bench_env.ts";
-import { bpfinkTools, costFiles, costSection, measureCost, peerTools } from "../peers.ts";
+import { bpfinkTools, costFiles, measureCost, peerTools } from "../peers.ts";
+import { costSection } from "../peers_table.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const N = 1_000_000;

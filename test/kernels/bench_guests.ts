@@ -47,6 +47,7 @@ export function benchPayload(prebuilt: string): PayloadEntry[] {
     "write_overhead.ts",
     "guest_overhead.ts",
     "peers.ts",
+    "peers_table.ts",
     "spawn_until.ts",
     "coverage/auditd.ts",
   ].map((f) => [`${ROOT}bench/${f}`, `/bpfink/bench/${f}`] as [string, string]);
