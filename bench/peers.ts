@@ -4,15 +4,15 @@
  * (bench/guest_overhead.ts): the writer's time per 1-byte write to an
  * unwatched file and per append to the watched file (a flood), as ratios to
  * no tool measured around each tool, and the tool's own CPU and RSS idle and
- * after the flood. Tools: bpfink (`--paths FILE`, its own process, one row
- * per strategy), `inotifywait -m FILE`, fatrace (every write on the machine)
+ * after the flood. Tools: bpfink (`--paths FILE`, its own process, with the
+ * strategy it picks; per strategy on request), `inotifywait -m FILE`, fatrace (every write on the machine)
  * and auditd with `-w FILE -p wa`, run the normal way (its own log file).
  * A tool that cannot run here gives a note with the one-line reason, never a
  * number.
  *
  * @module
  */
-import { STRATEGIES } from "../kernels/strategies.ts";
+import type { StrategyName } from "../kernels/strategies.ts";
 import { AUDIT_KEY, Auditd } from "./coverage/auditd.ts";
 import { type Running, spawnUntil } from "./spawn_until.ts";
 import { costSection, type ToolCost } from "./peers_table.ts";
@@ -73,28 +73,38 @@ async function started(
 }
 
 /**
- * bpfink watching `file` with one strategy forced (`--probe`), one row each.
- * `command` is how bpfink runs here, before its arguments (the `bpfink`
- * script on the host, Deno and src/main.ts in a guest).
+ * bpfink watching `file`: one row with the strategy it picks itself (named
+ * in the row, from its start record), or one row per strategy in
+ * `strategies`, forced with `--probe`. `command` is how bpfink runs here,
+ * before its arguments (the `bpfink` script on the host, Deno and
+ * src/main.ts in a guest).
  */
 export function bpfinkTools(
   command: string[],
   file: string,
   env: Record<string, string> = {},
+  strategies?: StrategyName[],
 ): Tool[] {
-  return STRATEGIES.map((s) => ({
-    name: `bpfink --paths FILE --probe ${s.name}`,
-    start: () =>
-      started(
-        () =>
-          spawnUntil([...command, "--paths", file, "--json", "--probe", s.name], /"started"/, {
-            env,
-            timeoutMs: 600_000,
-            count: REPORTS_WATCHED,
-          }),
-        /no kernel object works on this kernel/,
-      ),
-  }));
+  return (strategies ?? [undefined]).map((s) => {
+    const tool: Tool = {
+      name: `bpfink --paths FILE${s ? ` --probe ${s}` : ""}`,
+      start: () =>
+        started(
+          async () => {
+            const t = await spawnUntil(
+              [...command, "--paths", file, "--json", ...(s ? ["--probe", s] : [])],
+              /"started"/,
+              { env, timeoutMs: 600_000, count: REPORTS_WATCHED },
+            );
+            const picked = /"strategy":"(\w+)"/.exec(t.output?.() ?? "")?.[1];
+            if (!s && picked) tool.name += ` (picks ${picked})`;
+            return t;
+          },
+          /no kernel object works on this kernel/,
+        ),
+    };
+    return tool;
+  });
 }
 
 /**
@@ -102,7 +112,7 @@ export function bpfinkTools(
  * no TurboFan), with the Deno running this: for a guest, which carries the
  * sources but neither the script's build step nor a compiler.
  */
-export function bpfinkFromSource(file: string): Tool[] {
+export function bpfinkFromSource(file: string, strategies?: StrategyName[]): Tool[] {
   const main = new URL("../src/main.ts", import.meta.url).pathname;
   return bpfinkTools(
     [
@@ -117,6 +127,7 @@ export function bpfinkFromSource(file: string): Tool[] {
     ],
     file,
     { MALLOC_ARENA_MAX: "2" },
+    strategies,
   );
 }
 

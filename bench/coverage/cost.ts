@@ -4,9 +4,9 @@
  * appends), as ratios to no tool measured just before, and the tool's own
  * CPU and RSS idle and under the flood, on this machine (bench/peers.ts
  * measures; the guests run the same measure, see bench/guest_overhead.ts).
- * Tools: bpfink (`--paths FILE --probe S`, its own process, one row per
- * strategy that starts here), `inotifywait -m FILE`, fatrace (every write on
- * the machine, as fanotify reports it) and auditd with `-w FILE -p wa`. aide
+ * Tools: bpfink (`--paths FILE`, its own process, with the strategy it
+ * picks), `inotifywait -m FILE`, fatrace (every write on the machine, as
+ * fanotify reports it) and auditd with `-w FILE -p wa`. aide
  * is a scan on demand, so its row is one --check.
  *
  *   sudo deno run -A bench/coverage/cost.ts

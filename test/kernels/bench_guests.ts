@@ -114,9 +114,11 @@ async function main(): Promise<number> {
       `${pre}/initrd.cpio`,
     );
     // One guest at a time: timing under emulation is noisy enough without a neighbour.
+    // Loading the fentry and kprobe objects takes minutes under emulation, on a busy
+    // machine more; the peers add one bpfink start per guest.
     const results = await runImage(guests, image, "bench", {
       parallel: 1,
-      timeoutSeconds: 900,
+      timeoutSeconds: 2400,
     });
     for (const [i, k] of guests.entries()) {
       const r = results[i];
