@@ -56,6 +56,11 @@ export class BenchEnv implements AsyncDisposable {
     return new BenchEnv(dir, loadLibbpf(), await Deno.readFile(obj));
   }
 
+  /** The load generator (bench/c/load.c), for a caller that runs it in the background. */
+  get loadPath(): string {
+    return `${this.dir}/load`;
+  }
+
   /** Runs the load generator; returns the number it prints. */
   load(...args: string[]): Promise<number> {
     return runLoad(`${this.dir}/load`, ...args);
