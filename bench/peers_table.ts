@@ -26,6 +26,11 @@ export interface ToolCost {
   reason?: string;
 }
 
+/** `x` rounded to `digits` decimals, as the table shows it. */
+const at = (x: number, digits: number) => Number(x.toFixed(digits));
+/** MiB as shown: one decimal below 10 (small tools), none above. */
+const mib = (x: number) => x.toFixed(x < 10 ? 1 : 0);
+
 const ratio = (on?: number, off?: number) =>
   on === undefined || off === undefined ? "-" : `${(on / off).toFixed(2)}×`;
 
@@ -51,8 +56,8 @@ export function costRows(base: ToolCost, costs: ToolCost[]): (string | number)[]
       ratio(c.watched, c.offWatched),
       `${c.cpuIdlePct!.toFixed(1)} %`,
       `${c.cpuFloodS!.toFixed(2)} s`,
-      `${c.rssIdleMiB!.toFixed(0)} MiB`,
-      `${c.rssFloodMiB!.toFixed(0)} MiB`,
+      `${mib(c.rssIdleMiB!)} MiB`,
+      `${mib(c.rssFloodMiB!)} MiB`,
     ]),
   ];
 }
@@ -70,22 +75,25 @@ export function aimLines(costs: ToolCost[]): string[] {
     const parts: string[] = [];
     if (auditd) {
       const worse: string[] = [];
-      const ru = b.unwatched! / b.offUnwatched!, au = auditd.unwatched! / auditd.offUnwatched!;
-      const rw = b.watched! / b.offWatched!, aw = auditd.watched! / auditd.offWatched!;
+      // Compared as shown (a tie at the table's precision is "at most").
+      const ru = at(b.unwatched! / b.offUnwatched!, 2);
+      const au = at(auditd.unwatched! / auditd.offUnwatched!, 2);
+      const rw = at(b.watched! / b.offWatched!, 2),
+        aw = at(auditd.watched! / auditd.offWatched!, 2);
       if (ru > au) worse.push(`unwatched write ${ru.toFixed(2)}× > ${au.toFixed(2)}×`);
       if (rw > aw) worse.push(`watched write ${rw.toFixed(2)}× > ${aw.toFixed(2)}×`);
-      if (b.cpuIdlePct! > auditd.cpuIdlePct!) {
+      if (at(b.cpuIdlePct!, 1) > at(auditd.cpuIdlePct!, 1)) {
         worse.push(
           `CPU idle ${b.cpuIdlePct!.toFixed(1)} % > ${auditd.cpuIdlePct!.toFixed(1)} %`,
         );
       }
-      if (b.cpuFloodS! > auditd.cpuFloodS!) {
+      if (at(b.cpuFloodS!, 2) > at(auditd.cpuFloodS!, 2)) {
         worse.push(
           `CPU in the floods ${b.cpuFloodS!.toFixed(2)} s > ${auditd.cpuFloodS!.toFixed(2)} s`,
         );
       }
-      if (b.rssFloodMiB! > auditd.rssFloodMiB!) {
-        worse.push(`RSS ${b.rssFloodMiB!.toFixed(0)} MiB > ${auditd.rssFloodMiB!.toFixed(0)} MiB`);
+      if (Number(mib(b.rssFloodMiB!)) > Number(mib(auditd.rssFloodMiB!))) {
+        worse.push(`RSS ${mib(b.rssFloodMiB!)} MiB > ${mib(auditd.rssFloodMiB!)} MiB`);
       }
       parts.push(
         worse.length
@@ -94,7 +102,8 @@ export function aimLines(costs: ToolCost[]): string[] {
       );
     } else parts.push("no auditd row to compare with");
     if (inotify) {
-      const rw = b.watched! / b.offWatched!, iw = inotify.watched! / inotify.offWatched!;
+      const rw = at(b.watched! / b.offWatched!, 2);
+      const iw = at(inotify.watched! / inotify.offWatched!, 2);
       parts.push(
         `watched write ${rw.toFixed(2)}× against inotifywait's ${iw.toFixed(2)}×: ${
           rw <= 1.05 * iw ? "within" : "not within"

@@ -42,9 +42,22 @@ Deno.test("each measure above auditd's is named, and a watched write past 1.05×
   ];
   assertEquals(aimLines(costs), [
     "- bpfink --paths FILE --probe kprobe: above auditd on unwatched write 3.00× > 1.50×, " +
-    "watched write 2.00× > 1.50×, CPU in the floods 1.00 s > 0.10 s, RSS 80 MiB > 3 MiB; " +
+    "watched write 2.00× > 1.50×, CPU in the floods 1.00 s > 0.10 s, RSS 80 MiB > 3.0 MiB; " +
     "watched write 2.00× against inotifywait's 1.50×: not within 1.05×.",
   ]);
+});
+
+Deno.test("a tie with auditd at the table's precision is at most auditd's cost", () => {
+  const costs = [
+    row("bpfink --paths FILE (picks fentry)", 136.4, 100),
+    row("auditd, -w FILE -p wa", 136.0, 135),
+  ];
+  assertEquals(
+    aimLines(costs)[0].startsWith(
+      "- bpfink --paths FILE (picks fentry): at most auditd's cost on every measure;",
+    ),
+    true,
+  );
 });
 
 Deno.test("a peer that did not run is a note with its reason, never a row or a verdict", () => {
