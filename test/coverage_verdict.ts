@@ -105,7 +105,8 @@ function escapeCell(s: string): string {
 /**
  * The table cell of a verdict: "yes" when the BPF hooks reported it with the
  * row's process; otherwise what differed ("yes, fanotify only", "yes, other
- * process name (ln)", "missed live, found by the reconcile", "not run (…)").
+ * process name (ln)", "reported, 0 of 1 writers named", "missed live, found
+ * by the reconcile", "not run (…)").
  * Undefined: "no result".
  */
 export function cellText(v: Verdict | undefined): string {
@@ -115,7 +116,7 @@ export function cellText(v: Verdict | undefined): string {
     parts.push(
       v.status === "detected"
         ? "yes"
-        : `${v.named?.[0] ?? 0} of ${v.named?.[1] ?? 0} writers named`,
+        : `reported, ${v.named?.[0] ?? 0} of ${v.named?.[1] ?? 0} writers named`,
     );
     if (v.fanotifyOnly) parts.push("fanotify only");
     if (v.otherName !== undefined) {

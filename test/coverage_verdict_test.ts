@@ -83,7 +83,7 @@ Deno.test("writers rows need every writer, as the process or folded into the eve
   assertEquals(cell([folded], w), "yes");
   assertEquals(
     cell([ev("/d/row1", "modified", { pid: 11, name: "sh" })], w),
-    "1 of 2 writers named",
+    "reported, 1 of 2 writers named",
   );
   const fan = ev("/d/row1", "modified", { pid: 10, name: "sh" }, FANOTIFY);
   assertEquals(
@@ -101,7 +101,7 @@ Deno.test("a reused pid counts only with the executable its writer line gives", 
   const w: Wanted = { ...want, comm: "writer", writers };
   const a = ev("/d/row1", "modified", { pid: 7, name: "writer", executable: "/t/a/writer" });
   const b = ev("/d/row1", "modified", { pid: 7, name: "writer", executable: "/t/b/writer" });
-  assertEquals(cell([a, a], w), "1 of 2 writers named");
+  assertEquals(cell([a, a], w), "reported, 1 of 2 writers named");
   assertEquals(cell([a, b], w), "yes");
 });
 

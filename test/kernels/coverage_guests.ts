@@ -54,11 +54,16 @@ export function coveragePayload(prebuilt: string): PayloadEntry[] {
 async function buildPrograms(dir: string): Promise<void> {
   for (const p of PROGRAMS) {
     const src = `${ROOT}test/inode/${p}.c`;
-    const r = await new Deno.Command("gcc", {
-      args: ["-O1", "-static", "-pthread", "-o", `${dir}/${p}`, src],
-      stdout: "null",
-      stderr: "piped",
-    }).output().catch(() => undefined);
+    let r: Deno.CommandOutput | undefined;
+    try {
+      r = await new Deno.Command("gcc", {
+        args: ["-O1", "-static", "-pthread", "-o", `${dir}/${p}`, src],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+    } catch {
+      r = undefined; // no gcc
+    }
     if (!r?.success) {
       const why = r ? new TextDecoder().decode(r.stderr).trim().split("\n")[0] : "gcc not found";
       throw new Error(
