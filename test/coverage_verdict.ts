@@ -67,6 +67,15 @@ function namedBy(e: ChangeEvent): Writer[] {
 const names = (e: ChangeEvent, w: Writer) =>
   namedBy(e).some((n) => n.pid === w.pid && (!w.executable || n.executable === w.executable));
 
+/** What `events` say, for a log line: each event's action, reason and the writers it names. */
+export function seenOn(events: readonly ChangeEvent[]): string {
+  return events.map((e) =>
+    `${e.event.action} (${(e.event.reason ?? "").split(":")[0]}${
+      namedBy(e).map((w) => ` ${w.pid}${w.executable ? ` ${w.executable}` : ""}`).join(",")
+    })`
+  ).join("; ") || "nothing";
+}
+
 /**
  * The verdict on `events` (everything reported so far) for `want`:
  * undefined while nothing matching has come. The best event wins: the right
@@ -83,11 +92,13 @@ export function judge(events: readonly ChangeEvent[], want: Wanted): Verdict | u
     const byBpf = ws.filter((w) => hits.some((e) => !fanotifyOnly(e) && names(e, w)));
     const byAny = ws.filter((w) => hits.some((e) => names(e, w)));
     const all = ws.length > 0 && byAny.length === ws.length;
-    return {
+    const v: Verdict = {
       status: all ? "detected" : "partial",
       fanotifyOnly: byBpf.length < byAny.length,
       named: [byAny.length, ws.length],
     };
+    if (!all) v.detail = `named: ${seenOn(hits)}`;
+    return v;
   }
   const rank = (e: ChangeEvent) =>
     (e.process?.name === want.comm ? 0 : 2) + (fanotifyOnly(e) ? 1 : 0);

@@ -85,6 +85,10 @@ Deno.test("writers rows need every writer, as the process or folded into the eve
     cell([ev("/d/row1", "modified", { pid: 11, name: "sh" })], w),
     "reported, 1 of 2 writers named",
   );
+  assertEquals(
+    judge([ev("/d/row1", "modified", { pid: 11, name: "sh" })], w)?.detail,
+    "named: modified (live 11)",
+  );
   const fan = ev("/d/row1", "modified", { pid: 10, name: "sh" }, FANOTIFY);
   assertEquals(
     cell([ev("/d/row1", "modified", { pid: 11, name: "sh" }), fan], w),

@@ -22,7 +22,7 @@ import {
   targetOf,
   writersIn,
 } from "../coverage_methods.ts";
-import { judge, type Verdict, type Wanted } from "../coverage_verdict.ts";
+import { judge, seenOn, type Verdict, type Wanted } from "../coverage_verdict.ts";
 import { sha256File } from "../../src/watch/file_state.ts";
 import { errorMessage } from "../../src/error_message.ts";
 
@@ -101,7 +101,8 @@ for (const strategy of ["fentry", "kprobe", "tracepoint"] as StrategyName[]) {
       const found = events.slice(before).some((e) =>
         e.file?.path === target && e.event.action === row.action
       );
-      v = { status: "missed", reconciled: found };
+      const seen = seenOn(events.filter((e) => e.file?.path === target).slice(0, 4));
+      v = { status: "missed", reconciled: found, detail: `live: ${seen}` };
     }
     print(strategy, row.name, v);
   }
