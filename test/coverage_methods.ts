@@ -330,7 +330,8 @@ const FORKED_MAP_WRITE = "import os,sys,mmap,time\n" +
 /**
  * Python: two copies of append_on_input in two directories write the file,
  * the second under the first's pid (forced through ns_last_pid, in the
- * initial pid namespace: the pids the kernel events carry).
+ * initial pid namespace: the pids the kernel events carry). Each stays 1.5 s
+ * after its write, so /proc shows its executable however slow the machine.
  */
 const PID_REUSE = "import os,sys,shutil,subprocess\n" +
   "f,b=sys.argv[1],sys.argv[2]\n" +
@@ -341,10 +342,11 @@ const PID_REUSE = "import os,sys,shutil,subprocess\n" +
   " p.stdin.write(b'x'); p.stdin.close()\n" +
   " if p.wait(): sys.exit(exe+' failed')\n" +
   " print('writer',p.pid,exe,flush=True)\n" +
-  "first=subprocess.Popen([exes[0],f],stdin=subprocess.PIPE); pid=first.pid; go(first,exes[0])\n" +
+  "first=subprocess.Popen([exes[0],f,'1500'],stdin=subprocess.PIPE); pid=first.pid\n" +
+  "go(first,exes[0])\n" +
   "for i in range(200):\n" +
   " open('/proc/sys/kernel/ns_last_pid','w').write(str(pid-1))\n" +
-  " c=subprocess.Popen([exes[1],f],stdin=subprocess.PIPE)\n" +
+  " c=subprocess.Popen([exes[1],f,'1500'],stdin=subprocess.PIPE)\n" +
   " if c.pid==pid: go(c,exes[1]); break\n" +
   " c.stdin.close(); c.wait()\n" +
   "else: sys.exit('pid %d was never handed out again' % pid)\n" +
