@@ -23,6 +23,15 @@ export interface Attached {
 }
 
 /** The benchmark environment. */
+/** The empty programs of bench/bpf/floor.bpf.c: one per hook a strategy uses. */
+export type FloorProgram =
+  | "floor_tp_btf"
+  | "floor_raw_tp"
+  | "floor_fexit"
+  | "floor_fexit_vfs"
+  | "floor_kretprobe"
+  | "floor_kretprobe_vfs";
+
 export class BenchEnv implements AsyncDisposable {
   private constructor(
     readonly dir: string,
@@ -47,13 +56,18 @@ export class BenchEnv implements AsyncDisposable {
     return new BenchEnv(dir, loadLibbpf(), await Deno.readFile(obj));
   }
 
+  /** The load generator (bench/c/load.c), for a caller that runs it in the background. */
+  get loadPath(): string {
+    return `${this.dir}/load`;
+  }
+
   /** Runs the load generator; returns the number it prints. */
   load(...args: string[]): Promise<number> {
     return runLoad(`${this.dir}/load`, ...args);
   }
 
-  /** Attaches one of the floor's empty programs. */
-  floor(program: "floor_tp_btf" | "floor_raw_tp" | "floor_fexit" | "floor_kretprobe"): Attached {
+  /** Attaches one of the floor's empty programs (bench/bpf/floor.bpf.c). */
+  floor(program: FloorProgram): Attached {
     const obj = BpfObject.open(this.lib, "floor", this.floorObject);
     let link: BpfLink | undefined;
     try {

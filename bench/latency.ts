@@ -50,22 +50,33 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
     await a.close();
   }
 
-  // Through the whole agent: write (child) → change event (output). The child's
-  // writes are spaced, and the output records when each event arrives.
+  // Through the whole agent: write → change event (output). The writes are
+  // spaced, and the output records when each event for the file arrives. The
+  // same again while a child floods other watched files with appends.
   const agentFile = `${env.dir}/agent-latency`;
+  const floodDir = `${env.dir}/flood`;
+  const floodFiles = 100;
   await Deno.writeTextFile(agentFile, "");
+  await Deno.mkdir(floodDir, { recursive: true });
+  for (let i = 0; i < floodFiles; i++) await Deno.writeTextFile(`${floodDir}/f${i}`, "");
   const arrivals: number[] = [];
+  let floodEvents = 0;
   const out: Output = {
     name: "bench",
     write: (e: ChangeEvent) => {
-      if (e.event.action === "modified") arrivals.push(performance.now());
+      if (e.event.action !== "modified") return;
+      if (e.file?.path === agentFile) arrivals.push(performance.now());
+      else floodEvents++;
     },
     close: () => Promise.resolve(),
   };
-  const agent = await Agent.start({ watches: watchesForPaths([agentFile]), outputs: [out] });
-  const agentUs: number[] = [];
-  try {
-    const m = quick ? 50 : 300;
+  const agent = await Agent.start({
+    watches: watchesForPaths([agentFile, floodDir]),
+    outputs: [out],
+  });
+  const m = quick ? 50 : 300;
+  const measure = async (): Promise<number[]> => {
+    const us: number[] = [];
     for (let i = 0; i < m; i++) {
       const before = arrivals.length;
       const t0 = performance.now();
@@ -73,9 +84,30 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
       while (arrivals.length === before && performance.now() - t0 < 1000) {
         await new Promise((r) => setTimeout(r, 0));
       }
-      if (arrivals.length > before) agentUs.push((arrivals[arrivals.length - 1] - t0) * 1000);
+      if (arrivals.length > before) us.push((arrivals[arrivals.length - 1] - t0) * 1000);
       await new Promise((r) => setTimeout(r, 5));
     }
+    return us;
+  };
+  let agentUs: number[];
+  let floodUs: number[];
+  let floodWrites = 0;
+  try {
+    agentUs = await measure();
+    // The flood runs for longer than the measure takes, and is stopped after it.
+    const flood = new Deno.Command(env.loadPath, {
+      args: ["roundrobin", floodDir, String(floodFiles), "600"],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      floodUs = await measure();
+    } finally {
+      flood.kill("SIGTERM");
+      await flood.status;
+    }
+    for (let i = 0; i < floodFiles; i++) floodWrites += (await Deno.stat(`${floodDir}/f${i}`)).size;
   } finally {
     await agent.stop();
   }
@@ -85,7 +117,15 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
     table(["path", "events", "p50", "p90", "p99", "max"], [
       row("kernel (syscall exit) → ring buffer callback", kernelUs),
       row("write() → change event out of the agent (settle 2 ms, re-read, sha256)", agentUs),
+      row(
+        `the same, during a flood of appends to ${floodFiles} other watched files`,
+        floodUs,
+      ),
     ]),
+    "",
+    `During the flood, the flooding process made ${floodWrites.toLocaleString("en")} ` +
+    `appends and the agent reported ${floodEvents.toLocaleString("en")} changes of those files ` +
+    "(writes to a file not yet re-read fold into one change).",
     "",
   ].join("\n");
 }

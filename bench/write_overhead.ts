@@ -37,7 +37,9 @@ export async function writeOverhead(
   const conditions: Condition[] = [{ name: "off", attach: () => undefined }];
   const floors = [
     ["floor: empty fexit/__x64_sys_write", "floor_fexit"],
+    ["floor: empty fexit/vfs_write", "floor_fexit_vfs"],
     ["floor: empty kretprobe/__x64_sys_write", "floor_kretprobe"],
+    ["floor: empty kretprobe/vfs_write", "floor_kretprobe_vfs"],
     ["floor: empty tp_btf/sys_exit", "floor_tp_btf"],
     ["floor: empty raw_tp/sys_exit", "floor_raw_tp"],
   ] as const;

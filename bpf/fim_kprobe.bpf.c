@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Strategy "kprobe": a kprobe/kretprobe pair on each hooked syscall's x86_64
- * entry point. Only the hooked syscalls pay, unlike the tracepoint strategy.
+ * Strategy "kprobe": a kprobe/kretprobe pair on the VFS functions every
+ * content write ends in, and on each other hooked syscall's x86_64 entry
+ * point. Only the hooked calls pay, unlike the tracepoint strategy.
  * The kprobe remembers the user registers per thread; the kretprobe sees
  * the return value and runs the shared logic after the syscall is done.
  */
@@ -38,8 +39,95 @@ struct {
 		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
 	}
 
-FIM_SYSCALLS(FIM_KPROBE_PAIR)
+/* Fallbacks for the VFS write hooks below (`?` sections, off by default):
+ * loaded only where the kernel lacks a VFS function (fim_kernel.ts,
+ * `fallbacks` in kernels/strategies.ts). */
+#define FIM_KPROBE_PAIR_FALLBACK(name)                                         \
+	SEC("?kprobe/__x64_sys_" #name)                                        \
+	int BPF_KPROBE(enter_##name, struct pt_regs *regs)                     \
+	{                                                                      \
+		__u64 id = bpf_get_current_pid_tgid();                         \
+		__u64 r = (__u64)regs;                                         \
+		bpf_map_update_elem(&inflight, &id, &r, BPF_ANY);             \
+		return 0;                                                      \
+	}                                                                      \
+	SEC("?kretprobe/__x64_sys_" #name)                                     \
+	int BPF_KRETPROBE(exit_##name, long ret)                               \
+	{                                                                      \
+		__u64 id = bpf_get_current_pid_tgid();                         \
+		__u64 *r = bpf_map_lookup_elem(&inflight, &id);                \
+		struct pt_regs *regs;                                          \
+		if (!r)                                                        \
+			return 0;                                              \
+		regs = (struct pt_regs *)*r;                                   \
+		bpf_map_delete_elem(&inflight, &id);                           \
+		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
+	}
+
+FIM_FD_WRITE_SYSCALLS(FIM_KPROBE_PAIR_FALLBACK)
+FIM_OTHER_SYSCALLS(FIM_KPROBE_PAIR)
 FIM_IO_URING_PROGRAM
+
+/* The hot path, every content write on the machine: the VFS functions that
+ * the write syscalls end in take the struct file as an argument, so the
+ * watched check runs at entry and only a watched file's key is remembered
+ * for the return probe, which reports it if the write wrote. An unwatched
+ * write costs two probe reads, one lookup at entry and one at return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, struct fim_key);
+} write_inflight SEC(".maps");
+
+static __always_inline int fim_enter_file_write(struct file *file)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct fim_key key;
+
+	if (!file)
+		return 0;
+	file_key(file, &key);
+	if (bpf_map_lookup_elem(&watched, &key))
+		bpf_map_update_elem(&write_inflight, &id, &key, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int fim_exit_file_write(long ret, __s32 nr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct fim_key *k = bpf_map_lookup_elem(&write_inflight, &id);
+	struct fim_key key;
+
+	if (!k)
+		return 0;
+	key = *k;
+	bpf_map_delete_elem(&write_inflight, &id);
+	if (ret > 0)
+		emit_inode_event(&key, FIM_OP_WRITE, nr);
+	return 0;
+}
+
+#define FIM_KPROBE_VFS_WRITE(func, file_arg, nr)                               \
+	SEC("kprobe/" #func)                                                   \
+	int BPF_KPROBE(enter_##func)                                           \
+	{                                                                      \
+		return fim_enter_file_write((struct file *)file_arg(ctx));     \
+	}                                                                      \
+	SEC("kretprobe/" #func)                                                \
+	int BPF_KRETPROBE(exit_##func, long ret)                               \
+	{                                                                      \
+		return fim_exit_file_write(ret, nr);                           \
+	}
+
+/* write(2), pwrite64(2) */
+FIM_KPROBE_VFS_WRITE(vfs_write, PT_REGS_PARM1, NR_write)
+/* writev(2), pwritev(2), pwritev2(2) */
+FIM_KPROBE_VFS_WRITE(vfs_writev, PT_REGS_PARM1, NR_writev)
+/* splice(2) into a file, and io_uring's IORING_OP_SPLICE: do_splice(in, off_in, out, ...) */
+FIM_KPROBE_VFS_WRITE(do_splice, PT_REGS_PARM3, NR_splice)
+/* sendfile(2) into a file: do_splice_direct(in, ppos, out, ...) */
+FIM_KPROBE_VFS_WRITE(do_splice_direct, PT_REGS_PARM3, NR_sendfile64)
 
 /* Before 5.19 the io_uring_complete tracepoint has no request: catch io_uring
  * writes when io_write(req, ...) returns, with the request remembered per

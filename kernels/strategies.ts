@@ -42,11 +42,12 @@ export interface StrategySpec {
   /** What the alternates are, for people ("raw_tp twin"). */
   alternatesAre?: string;
   /**
-   * Optional program → a program (in a `?` section, not loaded by default)
-   * that takes its place when the kernel refuses it. The fallback is optional
-   * too; the coverage counts as lost only when both fail.
+   * Optional program → the programs (in `?` sections, not loaded by default)
+   * that take its place when the kernel refuses it. A fallback listed in
+   * `optional` may fail too; the coverage counts as lost only when the
+   * program and all its fallbacks are not attached.
    */
-  fallbacks?: Record<string, string>;
+  fallbacks?: Record<string, string[]>;
 }
 
 /**
@@ -131,11 +132,57 @@ const IO_URING: Record<string, string> = {
 };
 
 /**
- * The fentry object's hot programs (FIM_FD_WRITE_SYSCALLS in bpf/) walk fd →
- * inode with plain loads, which needs bpf_rdonly_cast (6.2+); each has a
- * probe-read twin for older kernels.
+ * The fentry object catches content writes where the VFS hands over the
+ * struct file (plain typed loads, no fd table walk): program → what it
+ * catches, and the syscall-exit programs (`?` sections, probe-read fd walk)
+ * that take its place where the kernel refuses it. A fallback that is not
+ * itself optional must load, or the object fails (write and writev are
+ * required coverage).
  */
-const FENTRY_FAST = ["write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile64", "splice"];
+const VFS_WRITES: { func: string; lost: string; syscalls: string[] }[] = [
+  {
+    func: "vfs_write",
+    lost: "write(), pwrite64() through vfs_write()",
+    syscalls: ["write", "pwrite64"],
+  },
+  {
+    func: "vfs_writev",
+    lost: "writev(), pwritev(), pwritev2() through vfs_writev()",
+    syscalls: ["writev", "pwritev", "pwritev2"],
+  },
+  {
+    func: "do_splice",
+    lost: "splice() and io_uring splice into a watched file, through do_splice()",
+    syscalls: ["splice"],
+  },
+  {
+    func: "do_splice_direct",
+    lost: "sendfile() into a watched file, through do_splice_direct()",
+    syscalls: ["sendfile64"],
+  },
+];
+
+/** VFS write program name → its fallbacks, for the given program names of a function and a syscall. */
+function vfsWrites(
+  programs: (func: string) => string[],
+  syscallPrograms: (syscall: string) => string[],
+): { optional: Record<string, string>; fallbacks: Record<string, string[]> } {
+  const optional: Record<string, string> = {};
+  const fallbacks: Record<string, string[]> = {};
+  for (const v of VFS_WRITES) {
+    for (const p of programs(v.func)) {
+      optional[p] = v.lost;
+      fallbacks[p] = v.syscalls.flatMap(syscallPrograms);
+    }
+  }
+  return { optional, fallbacks };
+}
+
+const FENTRY_VFS = vfsWrites((f) => [`fim_${f}`], (n) => [`exit_${n}`]);
+const KPROBE_VFS = vfsWrites(
+  (f) => [`enter_${f}`, `exit_${f}`],
+  (n) => [`enter_${n}`, `exit_${n}`],
+);
 
 /**
  * The fentry and kprobe objects also hook notify_change(), where every
@@ -163,7 +210,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
     object: "fim-fentry.bpf.o",
     source: "fim_fentry.bpf.c",
     why:
-      "BPF trampolines on the syscall entry points: only hooked syscalls pay, and no tracing slow path",
+      "BPF trampolines on the VFS write functions and the syscall entry points: only hooked calls pay, and no tracing slow path",
     needs:
       "BTF, BPF trampolines (CONFIG_DEBUG_INFO_BTF, x86_64), the BPF ring buffer (5.8+); refused by some hypervisor kernels (EPERM)",
     minKernel: "5.8",
@@ -174,26 +221,20 @@ export const STRATEGIES: readonly StrategySpec[] = [
       fim_io_write: IO_WRITE,
       fim_notify_change: NOTIFY_CHANGE,
       fim_vfs_copy_file_range: OPTIONAL_SYSCALLS.copy_file_range,
-      ...Object.fromEntries(
-        FENTRY_FAST.filter((n) => n in OPTIONAL_SYSCALLS).map((n) => [
-          `exit_${n}_twin`,
-          OPTIONAL_SYSCALLS[n],
-        ]),
-      ),
+      ...FENTRY_VFS.optional,
     },
-    alternates: Object.fromEntries(FENTRY_FAST.map((n) => [`exit_${n}_twin`, {
-      replaces: `exit_${n}`,
-      why: "probe-read twin, for kernels without bpf_rdonly_cast (before 6.2)",
-    }])),
-    alternatesAre: "probe-read twins",
-    // 5.10's BTF for __x64_sys_copy_file_range cannot be traced: hook the VFS function instead.
-    fallbacks: { exit_copy_file_range: "fim_vfs_copy_file_range" },
+    fallbacks: {
+      ...FENTRY_VFS.fallbacks,
+      // 5.10's BTF for __x64_sys_copy_file_range cannot be traced: hook the VFS function instead.
+      exit_copy_file_range: ["fim_vfs_copy_file_range"],
+    },
   },
   {
     name: "kprobe",
     object: "fim-kprobe.bpf.o",
     source: "fim_kprobe.bpf.c",
-    why: "kprobe/kretprobe pairs on the syscall entry points: for kernels without trampolines",
+    why:
+      "kprobe/kretprobe pairs on the VFS write functions and the syscall entry points: for kernels without trampolines",
     needs: "kprobes (CONFIG_KPROBES, the kprobe PMU), BTF for CO-RE, the BPF ring buffer (5.8+)",
     minKernel: "5.8",
     helpers: MPROTECT_HELPERS,
@@ -205,7 +246,9 @@ export const STRATEGIES: readonly StrategySpec[] = [
       exit_io_write: IO_WRITE,
       enter_notify_change: NOTIFY_CHANGE,
       exit_notify_change: NOTIFY_CHANGE,
+      ...KPROBE_VFS.optional,
     },
+    fallbacks: KPROBE_VFS.fallbacks,
   },
   {
     name: "tracepoint",

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The floor: empty programs on the hooks the tracepoint strategy uses. */
+/* The floor: empty programs on the hooks the strategies use. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -24,8 +24,23 @@ int BPF_PROG(floor_fexit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* The fentry object's write hook: the VFS function write(2) ends in. */
+SEC("?fexit/vfs_write")
+int BPF_PROG(floor_fexit_vfs, struct file *file, const char *buf, size_t count, loff_t *pos,
+	     ssize_t ret)
+{
+	return 0;
+}
+
 SEC("?kretprobe/__x64_sys_write")
 int BPF_KRETPROBE(floor_kretprobe, long ret)
+{
+	return 0;
+}
+
+/* The kprobe object's write hook. */
+SEC("?kretprobe/vfs_write")
+int BPF_KRETPROBE(floor_kretprobe_vfs, long ret)
 {
 	return 0;
 }

@@ -120,10 +120,9 @@ export class FimKernel {
         );
         // A dropped program's fallback (a `?`-section program, off by default) loads in its place.
         const fallbacks = spec.fallbacks ?? {};
-        for (const [primary, fallback] of Object.entries(fallbacks)) {
-          if (dropped.has(primary) && !dropped.has(fallback)) {
-            obj.program(fallback).setAutoload(true);
-          }
+        for (const [primary, list] of Object.entries(fallbacks)) {
+          if (!dropped.has(primary)) continue;
+          for (const f of list) if (!dropped.has(f)) obj.program(f).setAutoload(true);
         }
         for (const p of obj.programs()) {
           const target = sectionTarget(p.section);
@@ -183,8 +182,9 @@ export class FimKernel {
         const k = new FimKernel(spec, obj, opts.onEvent, t1 - t0, performance.now() - t1);
         k.#links = links;
         const covered = (l: LostCoverage) => {
-          const fallback = fallbacks[l.program];
-          return fallback !== undefined && links.some((x) => x.program.name === fallback);
+          const list = fallbacks[l.program];
+          return list !== undefined &&
+            list.every((f) => links.some((x) => x.program.name === f));
         };
         k.lost.push(...lost.filter((l) => !covered(l)));
         k.#rb = new RingBuffer(obj.map("events"), (sample) => {

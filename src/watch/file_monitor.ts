@@ -44,7 +44,20 @@ interface PathQueue {
   causes: FimEvent[];
   reason: ChangeReason;
   unattributed?: string;
+  /** Re-reads in a row that found the path changed again while it was read or soon after. */
+  hot: number;
 }
+
+/**
+ * The longest a path changed again and again waits before its next re-read.
+ * A path written while it is being read, or again sooner after the read than
+ * its last wait, is re-read after a wait that doubles each time in a row
+ * (2, 4, 8 … ms, at most this), so a flood of writes to
+ * some watched files folds into a few re-reads a second each and cannot crowd
+ * out the first change of another file, which is read after the usual settle.
+ * Nothing is skipped: every re-read sees everything written before it.
+ */
+export const HOT_SETTLE_MAX_MS = 250;
 
 const NAME_OPS = new Set([
   FimOp.NewEntry,
@@ -147,6 +160,8 @@ function sameStamps(state: FileState | undefined, path: string): boolean {
 /** Turns kernel events into file changes. */
 export class FileMonitor {
   readonly #queues = new Map<string, PathQueue>();
+  /** Paths whose queue ended lately: how hot they were and when (HOT_SETTLE_MAX_MS). */
+  readonly #cooling = new Map<string, { hot: number; at: number }>();
   readonly #settleMs: number;
   #idleWaiters: (() => void)[] = [];
   /** Paths mapped shared+writable → the processes (tgid) that mapped them, with the mapping event. */
@@ -575,6 +590,24 @@ export class FileMonitor {
     }
   }
 
+  /** The wait before a re-read of a path `hot` re-reads in a row found changed again. */
+  #hotSettle(hot: number): number {
+    return hot
+      ? Math.min(HOT_SETTLE_MAX_MS, this.#settleMs * 2 ** Math.min(hot, 16))
+      : this.#settleMs;
+  }
+
+  /** Remembers (up to HOT_SETTLE_MAX_MS) that `path`'s queue just ended this hot. */
+  #cool(path: string, hot: number): void {
+    const now = performance.now();
+    this.#cooling.set(path, { hot, at: now });
+    if (this.#cooling.size > 4096) {
+      for (const [p, c] of this.#cooling) {
+        if (now - c.at >= HOT_SETTLE_MAX_MS) this.#cooling.delete(p);
+      }
+    }
+  }
+
   /** Queues a re-read of `path`. */
   schedule(
     path: string,
@@ -585,7 +618,11 @@ export class FileMonitor {
     if (this.#stopped) return;
     let q = this.#queues.get(path);
     if (!q) {
-      q = { dirty: false, causes: [], reason };
+      const c = this.#cooling.get(path);
+      this.#cooling.delete(path);
+      // Changed again sooner than its last wait: as hot as if it had changed during the read.
+      const hot = c && performance.now() - c.at < this.#hotSettle(c.hot) ? c.hot + 1 : 0;
+      q = { dirty: false, causes: [], reason, hot };
       this.#queues.set(path, q);
     }
     cause ??= this.#recentCause(path);
@@ -596,7 +633,8 @@ export class FileMonitor {
       return;
     }
     // Found by listing with no event yet: the event may still be in the ring buffer.
-    const wait = q.causes.length ? this.#settleMs : Math.max(this.#settleMs, EVENT_GRACE_MS);
+    const settle = this.#hotSettle(q.hot);
+    const wait = q.causes.length ? settle : Math.max(settle, EVENT_GRACE_MS);
     if (q.timer === undefined) q.timer = setTimeout(() => this.#run(path), wait);
   }
 
@@ -620,9 +658,10 @@ export class FileMonitor {
         if (this.#stopped) return;
         if (q.dirty || q.causes.length) {
           q.dirty = false;
-          q.timer = setTimeout(() => this.#run(path), this.#settleMs);
+          q.timer = setTimeout(() => this.#run(path), this.#hotSettle(++q.hot));
         } else {
           this.#queues.delete(path);
+          this.#cool(path, q.hot);
           if (this.#queues.size === 0 && !this.#syncing && this.#syncTimer === undefined) {
             this.#wakeIdle();
           }
