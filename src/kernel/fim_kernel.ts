@@ -10,6 +10,7 @@ import {
   type BpfLink,
   type BpfMap,
   BpfObject,
+  type BpfProgram,
   type OpenOptions,
   UpdateFlag,
 } from "../bpf/bpf_object.ts";
@@ -59,6 +60,7 @@ export class FimKernel {
   readonly attachMs: number;
   #obj: BpfObject;
   #links: BpfLink[] = [];
+  #detached?: BpfProgram[];
   #watched: BpfMap;
   #entries: BpfMap;
   #dirPaths: BpfMap;
@@ -229,10 +231,28 @@ export class FimKernel {
    * self-test found the live path broken); returns their names.
    */
   reattach(): string[] {
+    const names = this.detach();
+    this.attachAgain();
+    return names;
+  }
+
+  /**
+   * Detaches every attached program, which stays loaded with its maps
+   * (`attachAgain` puts them back); returns their names. The write-overhead
+   * bench measures "off" and the object in turns this way.
+   */
+  detach(): string[] {
     const programs = this.#links.filter((l) => l.attached).map((l) => l.program);
     for (const l of this.#links) l.destroy();
-    this.#links = programs.map((p) => p.attach());
+    this.#links = [];
+    this.#detached = programs;
     return programs.map((p) => p.name);
+  }
+
+  /** Attaches again the programs that `detach` detached. */
+  attachAgain(): void {
+    this.#links = (this.#detached ?? []).map((p) => p.attach());
+    this.#detached = undefined;
   }
 
   /** Takes an inode out of the watched and pending maps. */
