@@ -54,27 +54,41 @@ export async function writeOverhead(
   // Each object is loaded once (under emulation a load takes many seconds) and
   // attached only for its turn in each round.
   const loaded: Attached[] = [];
-  const inTurns = (name: string, a: Attached): Condition => {
+  const inTurns = (name: string, load: () => Attached): Condition => {
+    let a: Attached | undefined = load();
     a.kernel!.detach();
     loaded.push(a);
     return {
       name,
       attach: () => {
-        a.kernel!.attachAgain();
-        return { name, close: () => Promise.resolve(void a.kernel!.detach()) };
+        if (a) {
+          try {
+            a.kernel!.attachAgain();
+            const held = a;
+            return { name, close: () => Promise.resolve(void held.kernel!.detach()) };
+          } catch {
+            // 5.10 attaches a trampoline program once per load: load it for each turn.
+            void a.close();
+            loaded.splice(loaded.indexOf(a), 1);
+            a = undefined;
+          }
+        }
+        return load();
       },
     };
   };
   for (const s of STRATEGIES) {
     try {
-      conditions.push(inTurns(`bpfink ${s.name}`, withWatches(env.strategy(s.name))));
+      conditions.push(inTurns(`bpfink ${s.name}`, () => withWatches(env.strategy(s.name))));
     } catch (e) {
       skipped.push(`${s.name}: ${(errorMessage(e)).split("\n")[0]}`);
     }
     if (s.alternates) {
       const name = `bpfink ${s.name} (${s.alternatesAre})`;
       try {
-        conditions.push(inTurns(name, withWatches(env.strategy(s.name, undefined, true))));
+        conditions.push(
+          inTurns(name, () => withWatches(env.strategy(s.name, undefined, true))),
+        );
       } catch (e) {
         skipped.push(`${s.name} (${s.alternatesAre}): ${(errorMessage(e)).split("\n")[0]}`);
       }

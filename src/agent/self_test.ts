@@ -119,11 +119,10 @@ export class SelfTest {
     let canary = await this.#canary();
     if (!canary.ok) {
       problems.push(canary.why);
-      try {
-        const names = kernel.reattach();
-        repaired.push(`attached ${names.join(", ")} again`);
-      } catch (e) {
-        repaired.push(`could not attach again: ${errorMessage(e)}`);
+      const { again, kept } = kernel.reattach();
+      if (again.length) repaired.push(`attached ${again.join(", ")} again`);
+      if (kept.length) {
+        repaired.push(`kept the links the kernel would not attach again: ${kept.join(", ")}`);
       }
       canary = await this.#canary();
     }

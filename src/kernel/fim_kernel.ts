@@ -6,6 +6,7 @@
  */
 import { strategy, type StrategyName, type StrategySpec } from "../../kernels/strategies.ts";
 import { BpfError } from "../bpf/bpf_error.ts";
+import { errorMessage } from "../error_message.ts";
 import {
   type BpfLink,
   type BpfMap,
@@ -227,13 +228,28 @@ export class FimKernel {
   }
 
   /**
-   * Detaches and attaches again every program that is attached (after a
-   * self-test found the live path broken); returns their names.
+   * Attaches every attached program again (after a self-test found the live
+   * path broken): each gets a new link before its old one is destroyed, so a
+   * program the kernel will not attach a second time (5.10 attaches a
+   * trampoline program once per load; a newer kernel refuses the same
+   * program twice on one trampoline) keeps the link it has, never none.
+   * Returns the programs attached again and those that kept their old link.
    */
-  reattach(): string[] {
-    const names = this.detach();
-    this.attachAgain();
-    return names;
+  reattach(): { again: string[]; kept: string[] } {
+    const again: string[] = [];
+    const kept: string[] = [];
+    this.#links = this.#links.filter((l) => l.attached).map((old) => {
+      try {
+        const fresh = old.program.attach();
+        old.destroy();
+        again.push(old.program.name);
+        return fresh;
+      } catch (e) {
+        kept.push(`${old.program.name} (${errorMessage(e).split("\n")[0]})`);
+        return old;
+      }
+    });
+    return { again, kept };
   }
 
   /**
@@ -249,9 +265,20 @@ export class FimKernel {
     return programs.map((p) => p.name);
   }
 
-  /** Attaches again the programs that `detach` detached. */
+  /**
+   * Attaches again the programs that `detach` detached. Throws, with none of
+   * them attached, where the kernel refuses (5.10 attaches a trampoline
+   * program once per load).
+   */
   attachAgain(): void {
-    this.#links = (this.#detached ?? []).map((p) => p.attach());
+    const links: BpfLink[] = [];
+    try {
+      for (const p of this.#detached ?? []) links.push(p.attach());
+    } catch (e) {
+      for (const l of links) l.destroy();
+      throw e;
+    }
+    this.#links = links;
     this.#detached = undefined;
   }
 
