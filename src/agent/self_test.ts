@@ -20,7 +20,6 @@ import { log } from "../log.ts";
 import { type MetricsRegistry, Pulled } from "../metrics/metrics_registry.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
-import { errorMessage } from "../error_message.ts";
 import { FimWatch } from "../kernel/fim_event.ts";
 
 /** What one self-test found wrong (empty when it passed). */
