@@ -1,7 +1,9 @@
 /**
  * The change methods bpfink must catch, one real tool or syscall per row.
- * Shared by test/coverage_test.ts (bpfink alone, must pass) and
- * bench/coverage/compare.ts (bpfink beside inotifywait, auditd and aide).
+ * Shared by test/coverage_test.ts (bpfink alone, must pass),
+ * bench/coverage/compare.ts (bpfink beside inotifywait, auditd and aide) and
+ * the guests' matrix (test/kernels/guest_coverage.ts, which also runs
+ * RESOLVED_ROWS and PROGRAM_ROWS).
  *
  * @module
  */
@@ -18,6 +20,15 @@ export interface Row {
   target?: string;
   /** Also require an event carrying the file's final content hash (the last write was seen). */
   finalHash?: boolean;
+  /**
+   * The command prints a `writer PID [EXECUTABLE]` line for each process that
+   * changes the file: each must be named (by pid, and executable when given)
+   * on an event of `action`, as its process or among the writers folded into
+   * it; `comm` is then not checked.
+   */
+  writers?: boolean;
+  /** The kernel feature the command needs, said when it fails (e.g. on an older kernel). */
+  needs?: string;
 }
 
 /** Shell: makes a file `$o` beside the watched directory (not watched, same file system). */
@@ -218,9 +229,29 @@ export const ROWS: Row[] = [
   },
 ];
 
-/** The command line of `row` for watched file `file` (`F` and `{F}` replaced). */
-export function commandFor(row: Row, file: string): string[] {
-  return row.cmd.map((a) => a === "F" ? file : a.replace("{F}", file));
+/**
+ * The command line of `row` for watched file `file` (`F` and `{F}`
+ * replaced), with `{BIN}` naming `bin`, the directory of the built
+ * {@link PROGRAMS}.
+ */
+export function commandFor(row: Row, file: string, bin = "{BIN}"): string[] {
+  return row.cmd.map((a) => a === "F" ? file : a.replaceAll("{F}", file).replaceAll("{BIN}", bin));
+}
+
+/** One process a `writers` row's command says it changed the file with. */
+export interface Writer {
+  pid: number;
+  executable?: string;
+}
+
+/** The `writer PID [EXECUTABLE]` lines of a `writers` row's output, in order. */
+export function writersIn(stdout: string): Writer[] {
+  const out: Writer[] = [];
+  for (const line of stdout.split("\n")) {
+    const m = /^writer (\d+)(?: (\/.*))?$/.exec(line.trim());
+    if (m) out.push(m[2] ? { pid: Number(m[1]), executable: m[2] } : { pid: Number(m[1]) });
+  }
+  return out;
 }
 
 /** The path the row's event is about. */
@@ -258,5 +289,187 @@ export const RESOLVED_ROWS: Row[] = [
     ),
     action: "modified",
     comm: "python3",
+  },
+];
+
+/**
+ * The C programs of test/inode/ that {@link PROGRAM_ROWS} run, by file name
+ * (`NAME.c`). The caller builds them into one directory, passed to
+ * {@link commandFor} as `bin` (statically for the guests, which have no
+ * compiler).
+ */
+export const PROGRAMS = [
+  "abi_ops",
+  "aio_write",
+  "append_on_input",
+  "fd_race",
+  "mprotect_write",
+  "path_stall",
+  "uring_ops",
+] as const;
+
+/** Where the guests carry the built {@link PROGRAMS}. */
+export const GUEST_PROGRAM_DIR = "/bpfink/prebuilt";
+
+/** Shell: runs `cmd` with `$o`, an unwatched file beside the watched directory; removes it after. */
+const withPlanted = (cmd: string) =>
+  `${BESIDE} && echo other > "$o" && { ${cmd}; }; r=$?; rm -f "$o"; exit $r`;
+/** Shell: `$s`, the file's path with its basename's first letter made `z` (as long, not watched). */
+const SWAPPED = 'b="${1##*/}" && s="${1%/*}/z${b#?}"';
+/** Shell: a child `sh` that prints its pid, then appends `$2` to `$1`. */
+const WRITER = `sh -c 'echo writer $$; echo "$2" >> "$1"' sh`;
+
+/** Python: a forked child writes through the mapping its parent made, after the parent exited. */
+const FORKED_MAP_WRITE = "import os,sys,mmap,time\n" +
+  "fd=os.open(sys.argv[1],os.O_RDWR)\n" +
+  "m=mmap.mmap(fd,0,mmap.MAP_SHARED,mmap.PROT_READ|mmap.PROT_WRITE)\n" +
+  "if os.fork(): os._exit(0)\n" +
+  "print('writer',os.getpid(),flush=True); os.close(1); os.close(2)\n" +
+  "time.sleep(0.7); m[0:7]=b'CHANGED'; time.sleep(1.5)\n";
+
+/**
+ * Python: two copies of append_on_input in two directories write the file,
+ * the second under the first's pid (forced through ns_last_pid, in the
+ * initial pid namespace: the pids the kernel events carry). Each stays 1.5 s
+ * after its write, so /proc shows its executable however slow the machine.
+ */
+const PID_REUSE = "import os,sys,shutil,subprocess\n" +
+  "f,b=sys.argv[1],sys.argv[2]\n" +
+  "d=os.path.dirname(f)+'.reuse'; exes=[]\n" +
+  "for s in 'ab':\n" +
+  " os.makedirs(d+'/'+s,exist_ok=True); exes.append(shutil.copy(b,d+'/'+s+'/writer'))\n" +
+  "def go(p,exe):\n" +
+  " p.stdin.write(b'x'); p.stdin.close()\n" +
+  " if p.wait(): sys.exit(exe+' failed')\n" +
+  " print('writer',p.pid,exe,flush=True)\n" +
+  "first=subprocess.Popen([exes[0],f,'1500'],stdin=subprocess.PIPE); pid=first.pid\n" +
+  "go(first,exes[0])\n" +
+  "for i in range(200):\n" +
+  " open('/proc/sys/kernel/ns_last_pid','w').write(str(pid-1))\n" +
+  " c=subprocess.Popen([exes[1],f,'1500'],stdin=subprocess.PIPE)\n" +
+  " if c.pid==pid: go(c,exes[1]); break\n" +
+  " c.stdin.close(); c.wait()\n" +
+  "else: sys.exit('pid %d was never handed out again' % pid)\n" +
+  "shutil.rmtree(d)\n";
+
+/**
+ * Methods that need a small C program of test/inode/ ({@link PROGRAMS}),
+ * each the case its inode test runs against a control there: other ABIs,
+ * `AT_EMPTY_PATH`, native AIO, a syscall held in the kernel while its fd or
+ * path argument changes, io_uring without a completion, an `mprotect`
+ * upgrade, and attribution across folding, `fork` and pid reuse. Run in the
+ * guests beside ROWS.
+ */
+export const PROGRAM_ROWS: Row[] = [
+  {
+    name: "32-bit write (int $0x80)",
+    cmd: ["{BIN}/abi_ops", "int80-write", "F"],
+    action: "modified",
+    comm: "abi_ops",
+  },
+  {
+    name: 'fchownat(fd, "", AT_EMPTY_PATH)',
+    cmd: ["{BIN}/abi_ops", "fchownat-empty", "F"],
+    action: "attributes_changed",
+    comm: "abi_ops",
+  },
+  {
+    name: 'utimensat(fd, "", AT_EMPTY_PATH)',
+    cmd: ["{BIN}/abi_ops", "utimensat-empty", "F"],
+    action: "attributes_changed",
+    comm: "abi_ops",
+  },
+  {
+    name: "io_submit write (native AIO)",
+    cmd: ["{BIN}/aio_write", "F", "1"],
+    action: "modified",
+    comm: "aio_write",
+  },
+  {
+    name: "splice held in the kernel (control: fd untouched)",
+    cmd: ["sh", "-c", withPlanted('{BIN}/fd_race splice none "$1" "$o"'), "sh", "F"],
+    action: "modified",
+    comm: "fd_race",
+  },
+  {
+    name: "splice held, its fd dup2()ed over meanwhile",
+    cmd: ["sh", "-c", withPlanted('{BIN}/fd_race splice dup2 "$1" "$o"'), "sh", "F"],
+    action: "modified",
+    comm: "fd_race",
+  },
+  {
+    name: "splice held, its fd closed meanwhile",
+    cmd: ["sh", "-c", withPlanted('{BIN}/fd_race splice close "$1" "$o"'), "sh", "F"],
+    action: "modified",
+    comm: "fd_race",
+  },
+  {
+    name: "truncate, path on a userfaultfd page (control: not swapped)",
+    cmd: ["{BIN}/path_stall", "truncate", "F", "-"],
+    action: "modified",
+    comm: "path_stall",
+    needs: "userfaultfd",
+  },
+  {
+    name: "truncate, path swapped in memory after the kernel copied it",
+    cmd: ["sh", "-c", `${SWAPPED} && {BIN}/path_stall truncate "$1" "$s"`, "sh", "F"],
+    action: "modified",
+    comm: "path_stall",
+    needs: "userfaultfd",
+  },
+  {
+    name: "chmod, path swapped in memory after the kernel copied it",
+    cmd: ["sh", "-c", `${SWAPPED} && {BIN}/path_stall chmod "$1" "$s"`, "sh", "F"],
+    action: "attributes_changed",
+    comm: "path_stall",
+    needs: "userfaultfd",
+  },
+  {
+    name: "rename over, path swapped in memory after the kernel copied it",
+    cmd: [
+      "sh",
+      "-c",
+      withPlanted(`${SWAPPED} && {BIN}/path_stall rename "$1" "$s" "$o"`),
+      "sh",
+      "F",
+    ],
+    action: "replaced",
+    comm: "path_stall",
+    needs: "userfaultfd",
+  },
+  {
+    name: "io_uring write with IOSQE_CQE_SKIP_SUCCESS (no completion)",
+    cmd: ["{BIN}/uring_ops", "write", "F"],
+    action: "modified",
+    comm: "uring_ops",
+    needs: "IOSQE_CQE_SKIP_SUCCESS (5.17+)",
+  },
+  {
+    name: "mprotect(PROT_WRITE) of a shared mapping, then a memory write",
+    cmd: ["{BIN}/mprotect_write", "F", "single"],
+    action: "modified",
+    comm: "mprotect_write",
+  },
+  {
+    name: "two writers at once (both named)",
+    cmd: ["sh", "-c", `${WRITER} "$1" benign & ${WRITER} "$1" attacker & wait`, "sh", "F"],
+    action: "modified",
+    comm: "sh",
+    writers: true,
+  },
+  {
+    name: "fork after mmap: the child writes (its pid named)",
+    cmd: py(FORKED_MAP_WRITE),
+    action: "modified",
+    comm: "python3",
+    writers: true,
+  },
+  {
+    name: "pid reuse: a new executable under an earlier writer's pid",
+    cmd: [...py(PID_REUSE), "{BIN}/append_on_input"],
+    action: "modified",
+    comm: "writer",
+    writers: true,
+    needs: "/proc/sys/kernel/ns_last_pid",
   },
 ];

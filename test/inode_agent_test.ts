@@ -4,6 +4,7 @@
  * followed after its maker exits. Each beside a control.
  */
 import { assert, assertEquals } from "./assert.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { sha256File } from "../src/watch/file_state.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
@@ -41,17 +42,19 @@ Deno.test("two processes writing one file inside one fold are both reported", as
 
 /** Python: map `F` shared and writable, then write `what` into it after a delay, in a
  * child forked after the mmap (`fork`) or in the mapper itself. The parent's
- * stdout closes at once, so run() returns while the writer still works. */
+ * stdout closes at once, so run() returns while the writer still works. The
+ * writer leaves its pid in `F.pid`. */
 const mapWriter = (fork: boolean, what: string) =>
   "import os,sys,mmap,time\n" +
   "fd=os.open(sys.argv[1],os.O_RDWR)\n" +
   "m=mmap.mmap(fd,0,mmap.MAP_SHARED,mmap.PROT_READ|mmap.PROT_WRITE)\n" +
   (fork ? "if os.fork(): os._exit(0)\n" : "") +
+  "open(sys.argv[1]+'.pid','w').write(str(os.getpid()))\n" +
   "os.close(1); os.close(2)\n" +
   `time.sleep(0.7); m[0:${what.length}]=b'${what}'\n` +
   "time.sleep(1.5)\n";
 
-Deno.test("a write through a mapping inherited by a child forked after the mmap is seen", async () => {
+Deno.test("a write through a mapping inherited by a child forked after the mmap is seen, and names the child", async () => {
   await using dir = await tempDir();
   const files = [`${dir.path}/own.conf`, `${dir.path}/forked.conf`];
   for (const f of files) await Deno.writeTextFile(f, "original content\n");
@@ -67,11 +70,18 @@ Deno.test("a write through a mapping inherited by a child forked after the mmap 
     for (const f of files) {
       const want = (await sha256File(f)).sha256;
       assert((await Deno.readTextFile(f)).startsWith("CHANGED"), `${f}: the writer did not write`);
+      const seen = (e: ChangeEvent) =>
+        e.event.action === "modified" && e.file?.hash?.sha256 === want;
       assert(
-        await waitFor(() =>
-          out.changes(f).some((e) => e.event.action === "modified" && e.file?.hash?.sha256 === want)
-        ),
+        await waitFor(() => out.changes(f).some(seen)),
         `${f}: the write through the mapping was missed`,
+      );
+      // The writer is named: the mapper itself, or the child (its parent had exited).
+      const writer = Number(await Deno.readTextFile(`${f}.pid`));
+      assertEquals(
+        out.changes(f).find(seen)?.process?.pid,
+        writer,
+        `${f}: the writer is not named`,
       );
     }
   } finally {

@@ -225,3 +225,21 @@ Deno.test("events carry the process start time that /proc/PID/stat shows", async
     }
   });
 });
+
+Deno.test("reattach gives each program a new link before dropping the old one, and events still flow", async () => {
+  await withKernel({}, async (h) => {
+    const { path, id } = await h.file("reattached.conf");
+    const before = h.k.attached.length;
+    const { again, kept } = h.k.reattach();
+    // Every program is attached again or keeps its link: none is left without one.
+    assertEquals(h.k.attached.length, before);
+    assertEquals(again.length + kept.length, before);
+    assert(again.length > 0, `no program was attached again: ${kept.join("; ")}`);
+    const w = await run(["sh", "-c", 'echo after >> "$1"', "sh", path]);
+    assertEquals(w.code, 0, w.stderr);
+    assert(
+      await waitFor(() => h.about(id).some((e) => e.tgid === w.pid)),
+      "no event after reattach",
+    );
+  });
+});

@@ -20,7 +20,6 @@ import { log } from "../log.ts";
 import { type MetricsRegistry, Pulled } from "../metrics/metrics_registry.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
-import { errorMessage } from "../error_message.ts";
 import { FimWatch } from "../kernel/fim_event.ts";
 
 /** What one self-test found wrong (empty when it passed). */
@@ -119,11 +118,10 @@ export class SelfTest {
     let canary = await this.#canary();
     if (!canary.ok) {
       problems.push(canary.why);
-      try {
-        const names = kernel.reattach();
-        repaired.push(`attached ${names.join(", ")} again`);
-      } catch (e) {
-        repaired.push(`could not attach again: ${errorMessage(e)}`);
+      const { again, kept } = kernel.reattach();
+      if (again.length) repaired.push(`attached ${again.join(", ")} again`);
+      if (kept.length) {
+        repaired.push(`kept the links the kernel would not attach again: ${kept.join(", ")}`);
       }
       canary = await this.#canary();
     }

@@ -6,10 +6,12 @@
  */
 import { strategy, type StrategyName, type StrategySpec } from "../../kernels/strategies.ts";
 import { BpfError } from "../bpf/bpf_error.ts";
+import { errorMessage } from "../error_message.ts";
 import {
   type BpfLink,
   type BpfMap,
   BpfObject,
+  type BpfProgram,
   type OpenOptions,
   UpdateFlag,
 } from "../bpf/bpf_object.ts";
@@ -59,6 +61,7 @@ export class FimKernel {
   readonly attachMs: number;
   #obj: BpfObject;
   #links: BpfLink[] = [];
+  #detached?: BpfProgram[];
   #watched: BpfMap;
   #entries: BpfMap;
   #dirPaths: BpfMap;
@@ -225,14 +228,58 @@ export class FimKernel {
   }
 
   /**
-   * Detaches and attaches again every program that is attached (after a
-   * self-test found the live path broken); returns their names.
+   * Attaches every attached program again (after a self-test found the live
+   * path broken): each gets a new link before its old one is destroyed, so a
+   * program the kernel will not attach a second time (5.10 attaches a
+   * trampoline program once per load; a newer kernel refuses the same
+   * program twice on one trampoline) keeps the link it has, never none.
+   * Returns the programs attached again and those that kept their old link.
    */
-  reattach(): string[] {
+  reattach(): { again: string[]; kept: string[] } {
+    const again: string[] = [];
+    const kept: string[] = [];
+    this.#links = this.#links.filter((l) => l.attached).map((old) => {
+      try {
+        const fresh = old.program.attach();
+        old.destroy();
+        again.push(old.program.name);
+        return fresh;
+      } catch (e) {
+        kept.push(`${old.program.name} (${errorMessage(e).split("\n")[0]})`);
+        return old;
+      }
+    });
+    return { again, kept };
+  }
+
+  /**
+   * Detaches every attached program, which stays loaded with its maps
+   * (`attachAgain` puts them back); returns their names. The write-overhead
+   * bench measures "off" and the object in turns this way.
+   */
+  detach(): string[] {
     const programs = this.#links.filter((l) => l.attached).map((l) => l.program);
     for (const l of this.#links) l.destroy();
-    this.#links = programs.map((p) => p.attach());
+    this.#links = [];
+    this.#detached = programs;
     return programs.map((p) => p.name);
+  }
+
+  /**
+   * Attaches again the programs that `detach` detached. Throws, with none of
+   * them attached, where the kernel refuses (5.10 attaches a trampoline
+   * program once per load).
+   */
+  attachAgain(): void {
+    const links: BpfLink[] = [];
+    try {
+      for (const p of this.#detached ?? []) links.push(p.attach());
+    } catch (e) {
+      for (const l of links) l.destroy();
+      throw e;
+    }
+    this.#links = links;
+    this.#detached = undefined;
   }
 
   /** Takes an inode out of the watched and pending maps. */

@@ -41,7 +41,7 @@ import { FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { decodePathBytes } from "./path_bytes.ts";
-import { processDetails, startTicksOf } from "./process_details.ts";
+import { eventFromProc } from "./proc_event.ts";
 import type { KernelWatchTable, WatchSet } from "./watch_set.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { errorMessage } from "../error_message.ts";
@@ -121,34 +121,6 @@ function opOf(mask: number): FimOp {
   if (mask & FanMask.CREATE) return FimOp.Create;
   if (mask & FanMask.MODIFY) return FimOp.Write;
   return FimOp.Attrib;
-}
-
-/** What /proc shows about process `pid` right now (best effort; empty fields once it exited). */
-function procFacts(pid: number) {
-  const facts = {
-    comm: "",
-    ppid: 0,
-    uid: 0,
-    euid: 0,
-    auid: undefined as number | undefined,
-    startNs: 0n,
-  };
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    facts.comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    facts.ppid = Number(rest[1]) || 0;
-    const ticks = startTicksOf(stat);
-    if (ticks !== undefined) facts.startNs = ticks * 10_000_000n;
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
-    if (uids) [facts.uid, facts.euid] = [Number(uids[1]), Number(uids[2])];
-    const login = Number(Deno.readTextFileSync(`/proc/${pid}/loginuid`).trim());
-    if (Number.isInteger(login) && login !== 0xffffffff) facts.auid = login;
-  } catch {
-    // exited already: the pid is all there is
-  }
-  return facts;
 }
 
 /** fanotify marks that follow the watch set, and the events they bring. */
@@ -484,7 +456,9 @@ export class FanotifySource {
       return;
     }
     // pid 0: an unprivileged listener is not told other processes' pids.
-    const event = e.pid > 0 ? this.#attributed(e.pid, what.id, what.op, what.name) : undefined;
+    const event = e.pid > 0
+      ? eventFromProc(e.pid, what.id, what.op, { name: what.name, via: "fanotify" })
+      : undefined;
     this.#pending.set(key, { readAt, id: what.id, name: what.name, event });
     this.#timer ??= setTimeout(() => this.#expire(), this.#graceMs);
     // Whatever re-read reports the change first (a BPF event's, a mount check's), it may name this process.
@@ -501,34 +475,6 @@ export class FanotifySource {
     return watch.keys.dirPathsOf(id).filter((d) => watch.get(d)?.kind === "dir").map((d) =>
       d === "/" ? `/${name}` : `${d}/${name}`
     );
-  }
-
-  /** The synthetic kernel event, with what /proc shows about `pid` now (it may exit soon). */
-  #attributed(pid: number, id: InodeId, op: FimOp, name?: string): AttributedEvent {
-    const f = procFacts(pid);
-    const details = processDetails(pid, "", f.startNs);
-    const exe = details.executable?.slice(details.executable.lastIndexOf("/") + 1) ?? "";
-    return {
-      tsNs: 0n,
-      ino: name === undefined ? id.ino : 0n,
-      dirIno: name === undefined ? 0n : id.ino,
-      cgroupId: 0n,
-      dev: id.dev,
-      op,
-      pid,
-      tgid: pid,
-      ppid: f.ppid,
-      uid: f.uid,
-      euid: f.euid,
-      auid: f.auid,
-      syscallNr: -1,
-      comm: f.comm,
-      name: name ?? "",
-      exe,
-      startNs: f.startNs,
-      details,
-      via: "fanotify",
-    };
   }
 
   #expire(): void {

@@ -13,6 +13,7 @@ import { type FileState, readFileState, stateChanged, withoutContent } from "./f
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
+import { eventFromProc } from "./proc_event.ts";
 import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_change.ts";
 import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
@@ -577,9 +578,11 @@ export class FileMonitor {
         }
         if (!alive) procs.delete(tgid);
         this.schedule(path, e, "live");
-        // The mapping may live on in a child forked after the mmap: follow it there.
+        // The mapping may live on in a child forked after the mmap: follow it there, and
+        // name the process that holds it now (the one that made it is gone).
         if (!alive && procs.size === 0) {
-          for (const pid of mappingHolders({ dev: e.dev, ino: e.ino })) procs.set(pid, e);
+          const id = { dev: e.dev, ino: e.ino };
+          for (const pid of mappingHolders(id)) procs.set(pid, eventFromProc(pid, id, e.op));
         }
       }
       if (procs.size === 0) this.#mapped.delete(path);

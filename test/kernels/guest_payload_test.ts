@@ -10,16 +10,11 @@ import {
   missingFromBenchPayload,
   PEER_PROGRAMS,
 } from "./bench_guests.ts";
-import { guestPayload, missingFromPayload } from "./guest_payload.ts";
+import { COVERAGE_SCRIPT, coveragePayload as payloadOf } from "./coverage_guests.ts";
+import { missingFromPayload } from "./guest_payload.ts";
 
-/** The coverage guests' script and the payload coverage_guests.ts gives it (tools aside). */
-const COVERAGE_SCRIPT = "test/kernels/guest_coverage.ts";
-const ROOT = new URL("../..", import.meta.url).pathname;
-const coveragePayload = () =>
-  guestPayload([
-    [`${ROOT}test/coverage_methods.ts`, "/bpfink/test/coverage_methods.ts"],
-    [`${ROOT}${COVERAGE_SCRIPT}`, `/bpfink/${COVERAGE_SCRIPT}`],
-  ]);
+/** The payload coverage_guests.ts gives its script (the programs' directory needs not exist). */
+const coveragePayload = () => payloadOf("/prebuilt");
 
 Deno.test("the guest bench payload resolves every import of the bench", async () => {
   assertEquals(await missingFromPayload(BENCH_SCRIPT, benchPayload("/prebuilt")), []);
