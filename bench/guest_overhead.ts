@@ -15,6 +15,8 @@ const section = await writeOverhead(
   true,
   Number(Deno.env.get("BPFINK_BENCH_CALLS") ?? 50_000),
 );
-// The peers in the same guest, after the strategies (bench/peers.ts).
-const peers = await guestCostSection(env, Number(Deno.env.get("BPFINK_BENCH_CALLS") ?? 50_000));
+// The peers in the same guest, after the strategies (bench/peers.ts), unless left out.
+const peers = Deno.env.get("BPFINK_BENCH_PEERS") === "0"
+  ? ""
+  : await guestCostSection(env, Number(Deno.env.get("BPFINK_BENCH_CALLS") ?? 50_000));
 console.log(`BPFINK-BENCH-START\n${section}\n\n${peers}\nBPFINK-BENCH-END`);

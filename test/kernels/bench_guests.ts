@@ -7,7 +7,7 @@
  * table. Not a test. `--kernels 6.1` limits it (the tables are then left
  * alone: they hold every guest).
  *
- *   deno run -A test/kernels/bench_guests.ts [--kernels 6.1]
+ *   deno run -A test/kernels/bench_guests.ts [--kernels 6.1] [--strategies-only]
  *
  * `--kernels` limits the run to some guests and prints their tables without
  * writing them.
@@ -111,8 +111,10 @@ async function main(): Promise<number> {
     }
     await sh(["gcc", "-O2", "-static", "-o", `${pre}/load`, `${ROOT}bench/c/load.c`]);
     await compileBpf(`${ROOT}bench/bpf/floor.bpf.c`, `${pre}/floor.bpf.o`);
+    // --strategies-only: the write-overhead table alone, without the peers (minutes, not an hour).
+    const peers = Deno.args.includes("--strategies-only") ? "BPFINK_BENCH_PEERS=0 " : "";
     const image = await buildInitramfs(
-      { command: guestCommand(BENCH_SCRIPT), payload },
+      { command: peers + guestCommand(BENCH_SCRIPT), payload },
       `${pre}/initrd.cpio`,
     );
     // One guest at a time: timing under emulation is noisy enough without a neighbour.
