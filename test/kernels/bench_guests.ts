@@ -9,8 +9,6 @@
  *
  *   deno run -A test/kernels/bench_guests.ts [--kernels 6.1] [--strategies-only]
  *
- * `--kernels` limits the run to some guests and prints their tables without
- * writing them.
  * A guest that fails makes the run exit 1 without touching the tables: a
  * broken bench never replaces a good table with "failed".
  *
