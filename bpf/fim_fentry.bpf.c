@@ -9,22 +9,19 @@
 #include "fim_syscall_list.h"
 #include "fim_vfs.bpf.h"
 
-#define FIM_FEXIT(name)                                                        \
-	SEC("fexit/__x64_sys_" #name)                                          \
+/* A syscall's fexit program; `opt` is "" or "?" (a `?` section is not loaded by default). */
+#define FIM_FEXIT_IN(opt, name)                                                \
+	SEC(opt "fexit/__x64_sys_" #name)                                      \
 	int BPF_PROG(exit_##name, struct pt_regs *regs, long ret)              \
 	{                                                                      \
 		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
 	}
 
+#define FIM_FEXIT(name) FIM_FEXIT_IN("", name)
 /* Fallbacks for the VFS hooks below (`?` sections, off by default): loaded
  * only where the kernel refuses a VFS hook (fim_kernel.ts, `fallbacks` in
  * kernels/strategies.ts). They walk fd → inode with probe reads. */
-#define FIM_FEXIT_FALLBACK(name)                                               \
-	SEC("?fexit/__x64_sys_" #name)                                         \
-	int BPF_PROG(exit_##name, struct pt_regs *regs, long ret)              \
-	{                                                                      \
-		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
-	}
+#define FIM_FEXIT_FALLBACK(name) FIM_FEXIT_IN("?", name)
 
 FIM_FD_WRITE_SYSCALLS(FIM_FEXIT_FALLBACK)
 FIM_OTHER_SYSCALLS(FIM_FEXIT)

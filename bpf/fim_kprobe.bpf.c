@@ -17,8 +17,9 @@ struct {
 	__type(value, __u64); /* struct pt_regs * of the syscall */
 } inflight SEC(".maps");
 
-#define FIM_KPROBE_PAIR(name)                                                  \
-	SEC("kprobe/__x64_sys_" #name)                                         \
+/* A syscall's pair; `opt` is "" or "?" (a `?` section is not loaded by default). */
+#define FIM_KPROBE_PAIR_IN(opt, name)                                          \
+	SEC(opt "kprobe/__x64_sys_" #name)                                     \
 	int BPF_KPROBE(enter_##name, struct pt_regs *regs)                     \
 	{                                                                      \
 		__u64 id = bpf_get_current_pid_tgid();                         \
@@ -26,7 +27,7 @@ struct {
 		bpf_map_update_elem(&inflight, &id, &r, BPF_ANY);             \
 		return 0;                                                      \
 	}                                                                      \
-	SEC("kretprobe/__x64_sys_" #name)                                      \
+	SEC(opt "kretprobe/__x64_sys_" #name)                                  \
 	int BPF_KRETPROBE(exit_##name, long ret)                               \
 	{                                                                      \
 		__u64 id = bpf_get_current_pid_tgid();                         \
@@ -39,30 +40,11 @@ struct {
 		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
 	}
 
+#define FIM_KPROBE_PAIR(name) FIM_KPROBE_PAIR_IN("", name)
 /* Fallbacks for the VFS write hooks below (`?` sections, off by default):
  * loaded only where the kernel lacks a VFS function (fim_kernel.ts,
  * `fallbacks` in kernels/strategies.ts). */
-#define FIM_KPROBE_PAIR_FALLBACK(name)                                         \
-	SEC("?kprobe/__x64_sys_" #name)                                        \
-	int BPF_KPROBE(enter_##name, struct pt_regs *regs)                     \
-	{                                                                      \
-		__u64 id = bpf_get_current_pid_tgid();                         \
-		__u64 r = (__u64)regs;                                         \
-		bpf_map_update_elem(&inflight, &id, &r, BPF_ANY);             \
-		return 0;                                                      \
-	}                                                                      \
-	SEC("?kretprobe/__x64_sys_" #name)                                     \
-	int BPF_KRETPROBE(exit_##name, long ret)                               \
-	{                                                                      \
-		__u64 id = bpf_get_current_pid_tgid();                         \
-		__u64 *r = bpf_map_lookup_elem(&inflight, &id);                \
-		struct pt_regs *regs;                                          \
-		if (!r)                                                        \
-			return 0;                                              \
-		regs = (struct pt_regs *)*r;                                   \
-		bpf_map_delete_elem(&inflight, &id);                           \
-		return fim_on_syscall_exit(NR_##name, regs, ret, false);       \
-	}
+#define FIM_KPROBE_PAIR_FALLBACK(name) FIM_KPROBE_PAIR_IN("?", name)
 
 FIM_FD_WRITE_SYSCALLS(FIM_KPROBE_PAIR_FALLBACK)
 FIM_OTHER_SYSCALLS(FIM_KPROBE_PAIR)
