@@ -12,6 +12,9 @@ import { type BpfLink, BpfObject } from "../src/bpf/bpf_object.ts";
 import type { FimEvent } from "../src/kernel/fim_event.ts";
 import { FimKernel } from "../src/kernel/fim_kernel.ts";
 import type { Libbpf } from "../src/bpf/libbpf.ts";
+import { FanotifyGroup } from "../src/fanotify/fanotify_group.ts";
+import { FanotifyFdGroup } from "../src/fanotify/fanotify_fd_group.ts";
+import { FILE_MASK } from "../src/fanotify/fanotify_abi.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -64,6 +67,36 @@ export class BenchEnv implements AsyncDisposable {
   /** Runs the load generator; returns the number it prints. */
   load(...args: string[]): Promise<number> {
     return runLoad(`${this.dir}/load`, ...args);
+  }
+
+  /**
+   * Marks `paths` with fanotify as the agent does (by file handle, else in a
+   * classic group), so a kernel object may turn its mark gate on; `marked`
+   * says whether every path took a mark. The marks last until close().
+   */
+  markFiles(paths: string[]): { marked: boolean; close(): Promise<void> } {
+    const groups: { close(): Promise<void> }[] = [];
+    let fid: FanotifyGroup | undefined;
+    let fd: FanotifyFdGroup | undefined;
+    let marked = true;
+    for (const p of paths) {
+      const ino = BigInt(Deno.statSync(p).ino!);
+      try {
+        fid ??= FanotifyGroup.open();
+        if (groups.length === 0) groups.push(fid);
+        if (fid.mark(p, ino, FILE_MASK)) continue;
+      } catch {
+        // no fsid or no export operations here: the classic group below
+      }
+      try {
+        if (!fd) groups.push(fd = FanotifyFdGroup.open(() => {}));
+        if (fd.mark(p, ino) !== undefined) continue;
+      } catch {
+        // not markable at all
+      }
+      marked = false;
+    }
+    return { marked, close: async () => void await Promise.all(groups.map((g) => g.close())) };
   }
 
   /** Attaches one of the floor's empty programs (bench/bpf/floor.bpf.c). */

@@ -54,6 +54,41 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* The mark gate (set by user space: src/kernel/mark_gate.ts). 1 while every
+ * inode in `watched` carries an fsnotify mark that user space placed before
+ * the inode entered the map (fanotify, src/watch/fanotify_source.ts). An
+ * inode with no fsnotify mark at all is then not watched, and the hot path
+ * tells so by one load instead of a hash lookup. 0 (the default) while any
+ * watched inode is not known to be marked: a mark failed, fanotify is off or
+ * closing. Marks go with an inode only when its last link goes (and with
+ * it, its place in the watch set) or when user space removes them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mark_gate SEC(".maps");
+
+/* Whether an inode whose i_fsnotify_marks is `marks` is surely not watched. */
+static __always_inline bool fim_gated_out(const void *marks)
+{
+	__u32 zero = 0, *on;
+
+	if (marks)
+		return false;
+	on = bpf_map_lookup_elem(&mark_gate, &zero);
+	return on && *on;
+}
+
+/* fim_gated_out() for a BTF-typed inode (plain loads), and for one read with
+ * probe reads. A kernel without fsnotify has no marks: never gated out. */
+#define FIM_UNMARKED_TYPED(inode)                                              \
+	(bpf_core_field_exists((inode)->i_fsnotify_marks) &&                   \
+	 fim_gated_out((inode)->i_fsnotify_marks))
+#define FIM_UNMARKED_PROBED(inode)                                             \
+	(bpf_core_field_exists((inode)->i_fsnotify_marks) &&                   \
+	 fim_gated_out(BPF_CORE_READ(inode, i_fsnotify_marks)))
+
 #include "fim_pending.bpf.h"
 #include "fim_compat.bpf.h"
 
@@ -123,6 +158,19 @@ static __always_inline void file_key(struct file *f, struct fim_key *key)
 	key->pad = 0;
 }
 
+/* file_key(), unless the mark gate says the file is not watched (false). */
+static __always_inline bool file_key_marked(struct file *f, struct fim_key *key)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+
+	if (!inode || FIM_UNMARKED_PROBED(inode))
+		return false;
+	key->ino = BPF_CORE_READ(inode, i_ino);
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key->pad = 0;
+	return true;
+}
+
 /* The same fd → (dev, ino) walk with typed pointers: plain loads (faults
  * read as 0) instead of a helper call per step. Only for programs with a
  * BTF-typed context (tp_btf) on 6.2+ kernels. This is the hot path: it runs
@@ -142,6 +190,8 @@ static __always_inline bool fd_key_fast(long fd, struct fim_key *key)
 		return false;
 	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 	inode = f->f_inode;
+	if (FIM_UNMARKED_TYPED(inode))
+		return false;
 	key->ino = inode->i_ino;
 	key->dev = inode->i_sb->s_dev;
 	key->pad = 0;
@@ -220,9 +270,8 @@ static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bo
 	} else {
 		task = (struct task_struct *)bpf_get_current_task();
 		f = fd_to_file(task, fd);
-		if (!f)
+		if (!f || !file_key_marked(f, &key))
 			return;
-		file_key(f, &key);
 	}
 	if (!bpf_map_lookup_elem(&watched, &key))
 		return;

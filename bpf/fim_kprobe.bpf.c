@@ -53,8 +53,10 @@ FIM_IO_URING_PROGRAM
 /* The hot path, every content write on the machine: the VFS functions that
  * the write syscalls end in take the struct file as an argument, so the
  * watched check runs at entry and only a watched file's key is remembered
- * for the return probe, which reports it if the write wrote. An unwatched
- * write costs two probe reads, one lookup at entry and one at return. */
+ * for the return probe, which reports it if the write wrote. While the mark
+ * gate is on, an unwatched write costs two probe reads at entry (the file's
+ * inode and its marks) and one load at return: the return probe looks in
+ * the map only while some watched write is in flight. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -62,29 +64,51 @@ struct {
 	__type(value, struct fim_key);
 } write_inflight SEC(".maps");
 
+/* Entries put in write_inflight and not yet taken out by their return probe.
+ * Never below the real number: an entry the LRU evicted stays counted, and
+ * only costs return probes a lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} write_inflight_count SEC(".maps");
+
 static __always_inline int fim_enter_file_write(struct file *file)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
 	struct fim_key key;
+	__u64 *n;
 
-	if (!file)
+	if (!file || !file_key_marked(file, &key))
 		return 0;
-	file_key(file, &key);
-	if (bpf_map_lookup_elem(&watched, &key))
-		bpf_map_update_elem(&write_inflight, &id, &key, BPF_ANY);
+	if (!bpf_map_lookup_elem(&watched, &key))
+		return 0;
+	/* Counted before it is put in: a return probe that finds it sees the count. */
+	n = bpf_map_lookup_elem(&write_inflight_count, &zero);
+	if (n && !bpf_map_lookup_elem(&write_inflight, &id))
+		__sync_fetch_and_add(n, 1);
+	bpf_map_update_elem(&write_inflight, &id, &key, BPF_ANY);
 	return 0;
 }
 
 static __always_inline int fim_exit_file_write(long ret, __s32 nr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct fim_key *k = bpf_map_lookup_elem(&write_inflight, &id);
+	__u32 zero = 0;
+	struct fim_key *k;
 	struct fim_key key;
+	__u64 *n = bpf_map_lookup_elem(&write_inflight_count, &zero);
 
+	if (n && !*n)
+		return 0;
+	k = bpf_map_lookup_elem(&write_inflight, &id);
 	if (!k)
 		return 0;
 	key = *k;
-	bpf_map_delete_elem(&write_inflight, &id);
+	if (!bpf_map_delete_elem(&write_inflight, &id) && n)
+		__sync_fetch_and_add(n, -1);
 	if (ret > 0)
 		emit_inode_event(&key, FIM_OP_WRITE, nr);
 	return 0;

@@ -156,3 +156,40 @@ Deno.test("at startup, a write between a file's first read and its watch is repo
     await agent.stop();
   }
 });
+
+Deno.test("under the mark gate, a file removed and made again with the same inode number is still caught by the BPF hooks", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/reborn.conf`;
+  await Deno.writeTextFile(f, "first\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir.path]), outputs: [out] });
+  try {
+    assert(agent.kernel.gate.on, "the mark gate is off: this test would not test it");
+    // ext4 hands a freed inode number to the next file made in the same group, most times.
+    let reborn = false;
+    for (let i = 0; i < 20 && !reborn; i++) {
+      const before = (await Deno.stat(f)).ino;
+      const r = await run(["sh", "-c", 'rm -- "$1" && echo "again" > "$1"', "sh", f]);
+      assertEquals(r.code, 0, r.stderr);
+      reborn = (await Deno.stat(f)).ino === before;
+      assert(
+        await waitFor(() => out.changes(f).some((e) => e.process?.pid === r.pid)),
+        "remake missed",
+      );
+    }
+    assert(reborn, "the file system never reused the inode number: nothing was tested");
+    const w = await run(["sh", "-c", 'echo attacker >> "$1"', "sh", f]);
+    assertEquals(w.code, 0, w.stderr);
+    assert(
+      await waitFor(() =>
+        out.changes(f).some((e) => e.process?.pid === w.pid && e.event.reason === "live")
+      ),
+      `the write to the remade file was not caught live by the BPF hooks: ${
+        JSON.stringify(out.changes(f).map((e) => [e.event.action, e.event.reason, e.process?.pid]))
+      }`,
+    );
+    assert(agent.kernel.gate.on, "the gate turned off");
+  } finally {
+    await agent.stop();
+  }
+});

@@ -19,6 +19,8 @@ import { DirKeys } from "../src/watch/kernel_keys.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
 import { buildProgram } from "./inode/fixtures.ts";
 import { FimWatch } from "../src/kernel/fim_event.ts";
+import { FanotifyGroup } from "../src/fanotify/fanotify_group.ts";
+import { FILE_MASK } from "../src/fanotify/fanotify_abi.ts";
 
 interface Harness {
   k: FimKernel;
@@ -241,5 +243,46 @@ Deno.test("reattach gives each program a new link before dropping the old one, a
       await waitFor(() => h.about(id).some((e) => e.tgid === w.pid)),
       "no event after reattach",
     );
+  });
+});
+
+Deno.test("mark gate: with every watched inode marked, unmarked inodes skip the lookup; an unvouched entry turns it off", async () => {
+  await withKernel({}, async (h) => {
+    const g = FanotifyGroup.open();
+    try {
+      const make = async (name: string) => {
+        const path = `${h.dir}/${name}`;
+        await Deno.writeTextFile(path, "original\n");
+        return { path, id: kernelIdentity.inodeOf(path, await Deno.stat(path)) };
+      };
+      const wrote = async (f: { path: string; id: InodeId }) => {
+        const w = await run(["sh", "-c", 'echo more >> "$1"', "sh", f.path]);
+        assertEquals(w.code, 0, w.stderr);
+        return await waitFor(() => h.about(f.id).some((e) => e.tgid === w.pid), 1000);
+      };
+      const marked = await make("marked.conf");
+      assert(g.mark(marked.path, marked.id.ino, FILE_MASK), "fanotify did not mark");
+      h.k.watchInode(marked.id, FimWatch.File, true);
+      h.k.gate.allow(true);
+      assert(h.k.gate.on, "the gate stays off with every entry vouched for");
+      assert(await wrote(marked), "a marked, watched file's write was skipped");
+      // Vouched for without a mark: the kernel skips it, so the gate is really in the hot path.
+      const liar = await make("unmarked.conf");
+      h.k.watchInode(liar.id, FimWatch.File, true);
+      assert(!(await wrote(liar)), "an unmarked file was looked up while the gate was on");
+      // An entry nobody vouches for turns the gate off: every watched inode is looked up again.
+      const plain = await make("plain.conf");
+      h.k.watchInode(plain.id, FimWatch.File);
+      assert(!h.k.gate.on, "an unvouched entry left the gate on");
+      assert(await wrote(liar), "with the gate off, a watched file's write was missed");
+      assert(await wrote(plain), "the unvouched file's write was missed");
+      h.k.unwatchInode(plain.id);
+      assert(h.k.gate.on, "the gate did not come back when the unvouched entry left");
+      h.k.gate.allow(false);
+      assert(!h.k.gate.on);
+      assert(await wrote(liar), "withdrawn, the gate still skipped a watched file");
+    } finally {
+      await g.close();
+    }
   });
 });

@@ -121,6 +121,9 @@ Deno.test({
         ]
       ) assert(direct.includes(`# TYPE ${name} `), `${name} missing:\n${direct}`);
       assert(/^process_resident_memory_bytes [1-9]\d+$/m.test(direct), direct);
+      // fanotify marked every watched inode before the kernel map got it: the hot path skips the rest.
+      assert(/^bpfink_kernel_mark_gate 1$/m.test(direct), direct);
+      assert(/^bpfink_kernel_unmarked_watches 0$/m.test(direct), direct);
       // Identity and backlog: build info, start time, outbox drained, strategy fallbacks.
       assert(
         direct.includes(`bpfink_build_info{version="0.1.0",deno="${Deno.version.deno}"`),

@@ -68,6 +68,11 @@ export class LivePath {
       ? openFanotify((m) => log("fanotify").warn(m), (what) => this.fanotifyLost = what)
       : undefined;
     const table = fan ? withFanotify(kernel, fan, () => this.watch) : kernel;
+    if (fan) {
+      // Every inode the table puts in the kernel map is marked first: unmarked ones may be skipped.
+      kernel.gate.allow(true);
+      fan.onMarksGoing = () => kernel.gate.allow(false);
+    }
     const watch = this.watch = new WatchSet(table);
     watch.onKernelFull = warnOnceWhenFull();
     const rules = this.#rules = new WatchRules(d.watches, watch);

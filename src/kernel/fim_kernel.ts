@@ -20,7 +20,8 @@ import { kernelFunctionsPresent, sectionTarget } from "./kernel_symbols.ts";
 import type { Libbpf } from "../bpf/libbpf.ts";
 import { type ProgramStats, programStats } from "../bpf/prog_stats.ts";
 import { RingBuffer } from "../bpf/ring_buffer.ts";
-import { encodeInodeKey, type InodeId } from "../watch/inode_key.ts";
+import { encodeInodeKey, type InodeId, inodeKeyString } from "../watch/inode_key.ts";
+import { MarkGate } from "./mark_gate.ts";
 
 /** Indexes of the stats map (enum fim_stat). */
 export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
@@ -68,6 +69,8 @@ export class FimKernel {
   #basenames: BpfMap;
   #pending: BpfMap;
   #stats: BpfMap;
+  /** When the kernel may skip the watched-map lookup for an inode with no fsnotify mark. */
+  readonly gate: MarkGate;
   #rb?: RingBuffer;
   onEvent: (e: FimEvent) => void;
 
@@ -89,6 +92,8 @@ export class FimKernel {
     this.#basenames = obj.map("watched_basenames");
     this.#pending = obj.map("pending");
     this.#stats = obj.map("stats");
+    const gateMap = obj.map("mark_gate");
+    this.gate = new MarkGate((on) => gateMap.update(new Uint8Array(4), u32(on ? 1 : 0)));
   }
 
   /**
@@ -215,11 +220,16 @@ export class FimKernel {
     return this.#links.filter((l) => l.attached).map((l) => l.program.name);
   }
 
-  /** Puts an inode in the watched map. */
-  watchInode(id: InodeId, flags: number): void {
-    const v = new Uint8Array(4);
-    new DataView(v.buffer).setUint32(0, flags, true);
-    this.#watched.update(encodeInodeKey(id), v);
+  /**
+   * Puts an inode in the watched map. `marked`: an fsnotify mark was placed
+   * on it just now, before this call (the mark gate, mark_gate.ts); an
+   * inode with none turns the gate off first.
+   */
+  watchInode(id: InodeId, flags: number, marked = false): void {
+    const k = inodeKeyString(id);
+    if (!marked) this.gate.entered(k, false);
+    this.#watched.update(encodeInodeKey(id), u32(flags));
+    if (marked) this.gate.entered(k, true);
   }
 
   /** Whether an inode is in the watched map (the self-test checks nobody took it out). */
@@ -287,6 +297,7 @@ export class FimKernel {
     const key = encodeInodeKey(id);
     this.#watched.delete(key);
     this.#pending.delete(key);
+    this.gate.left(inodeKeyString(id));
   }
 
   /** Watches name hash `nameHash` in directory `dir` (struct fim_entry_key). */
@@ -401,3 +412,10 @@ function helperPresent(lib: Libbpf, id: number): boolean {
 
 /** Probe results by helper id: the kernel does not change under a running process. */
 const helpersProbed = new Map<number, boolean>();
+
+/** A little-endian u32, as a map value. */
+function u32(v: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+}

@@ -1,6 +1,6 @@
 /**
  * The kernel object's metrics: events it submitted, events lost to a full
- * ring buffer, repeats folded in the kernel, which object is in use, and
+ * ring buffer, repeats folded in the kernel, the mark gate, which object is in use, and
  * each program's run count and time (prog_stats_metrics.ts).
  *
  * @module
@@ -33,6 +33,18 @@ export function registerKernelMetrics(
     "Repeats of an operation already reported for the same process, folded in the kernel.",
     "counter",
     () => Number(kernel.counters().coalesced),
+  );
+  registry.pulled(
+    "bpfink_kernel_mark_gate",
+    "1 while the kernel skips its watched-map lookup for inodes with no fsnotify mark (every watched inode is marked).",
+    "gauge",
+    () => kernel.gate.on ? 1 : 0,
+  );
+  registry.pulled(
+    "bpfink_kernel_unmarked_watches",
+    "Inodes in the kernel's watched map with no fsnotify mark known (each keeps the mark gate off).",
+    "gauge",
+    () => kernel.gate.unvouched,
   );
   registry.pulled(
     "bpfink_kernel_object_info",

@@ -165,6 +165,13 @@ export class FanotifySource {
     fdLost: 0,
   };
 
+  /**
+   * Called before the marks may go (the group closes, or stops reading and
+   * so cannot be trusted to keep them): whoever relies on every watched
+   * inode carrying a mark (FimKernel's mark gate) stops relying on it.
+   */
+  onMarksGoing?: () => void;
+
   constructor(readonly group: FanotifyMarks, readonly opts: FanotifySourceOptions) {
     this.#graceMs = opts.graceMs ?? GRACE_MS;
   }
@@ -175,33 +182,45 @@ export class FanotifySource {
     this.#sink = sink;
     this.group.start((bytes) => this.#onBytes(bytes));
     if (this.#fdGroup) this.#startFd(this.#fdGroup);
-    this.group.done.catch((e) =>
+    this.group.done.catch((e) => {
+      this.onMarksGoing?.();
       this.opts.warn(
         `fanotify stopped reading (${errorMessage(e)}): the BPF hooks and the reconcile remain`,
-      )
-    );
+      );
+    });
   }
 
   /**
    * The watch set points the kernel at inode `id` (`flags`: FimWatch): mark
-   * it, through one of its paths, unless it is marked for that already.
+   * it, through one of its paths. It is marked again even when it was
+   * marked before (the same mask, less what is muted): its number may name
+   * a new inode by now, whose removed namesake took the mark along. Returns
+   * whether a mark is on the inode now, placed by this call (the kernel's
+   * mark gate trusts nothing older).
    */
-  watchInode(id: InodeId, flags: number, pathsOf: (id: InodeId) => string[]): void {
-    if (this.#stopped) return;
+  watchInode(id: InodeId, flags: number, pathsOf: (id: InodeId) => string[]): boolean {
+    if (this.#stopped) return false;
     const k = inodeKeyString(id);
     const want = (flags & FimWatch.Dir ? DIR_MASK : 0) | (flags & FimWatch.File ? FILE_MASK : 0);
     // A number the kernel freed and now gives to another inode: mark that one afresh.
     if (this.#dead.delete(k)) this.#forget(k);
     const have = this.#marked.get(k);
-    if (have && (have.mask & want) === want) return;
-    if (this.#fdMarked.has(k)) return;
+    const fd = this.#fdMarked.get(k);
+    if (fd) {
+      try {
+        return this.#fdGroup?.mark(fd.path, id.ino) !== undefined;
+      } catch {
+        return false;
+      }
+    }
+    const mask = ((have?.mask ?? 0) | want) & ~(this.#muted.has(k) ? FanMask.MODIFY : 0);
     for (const path of pathsOf(id)) {
       let m: Marked | undefined;
       try {
-        m = this.group.mark(path, id.ino, want);
+        m = this.group.mark(path, id.ino, mask);
       } catch (e) {
         const noFid = e instanceof FanotifyError && NO_FID.has(e.errno);
-        if (noFid && flags & FimWatch.File && this.#markFd(k, id, path)) return;
+        if (noFid && flags & FimWatch.File && this.#markFd(k, id, path)) return true;
         this.counts.markFailures++;
         if (!this.#warnedMark) {
           this.#warnedMark = true;
@@ -210,7 +229,7 @@ export class FanotifySource {
               `such paths rely on the BPF hooks and the reconcile`,
           );
         }
-        return;
+        return false;
       }
       if (!m) continue;
       if (have && have.m.key !== m.key) this.#forget(k);
@@ -219,8 +238,9 @@ export class FanotifySource {
       let hs = this.#byHandle.get(m.handleKey);
       if (!hs) this.#byHandle.set(m.handleKey, hs = new Set());
       hs.add(k);
-      return;
+      return true;
     }
+    return false;
   }
 
   /**
@@ -581,6 +601,7 @@ export class FanotifySource {
 
   /** Stops feeding, and closes the group (every mark goes with it). */
   async stop(): Promise<void> {
+    this.onMarksGoing?.();
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -617,10 +638,12 @@ export function withFanotify(
     watchBasename: (h) => kernel.watchBasename(h),
     unwatchBasename: (h) => kernel.unwatchBasename(h),
     watchInode(id, flags) {
+      // Marked before it enters the kernel map: the map's mark gate may skip unmarked inodes.
+      let marked = false;
       try {
-        kernel.watchInode(id, flags);
+        marked = fan.watchInode(id, flags, pathsOf);
       } finally {
-        fan.watchInode(id, flags, pathsOf);
+        kernel.watchInode(id, flags, marked);
       }
     },
     unwatchInode(id) {

@@ -16,7 +16,8 @@ import { DirKeys, type KernelNameTable } from "./kernel_keys.ts";
 
 /** What the watch set needs from the kernel side (the BPF maps). */
 export interface KernelWatchTable extends KernelNameTable {
-  watchInode(id: InodeId, flags: number): void;
+  /** `marked`: an fsnotify mark was placed on the inode just now (FimKernel's mark gate). */
+  watchInode(id: InodeId, flags: number, marked?: boolean): void;
   unwatchInode(id: InodeId): void;
 }
 
