@@ -199,6 +199,23 @@ static __always_inline bool fd_key_fast(long fd, struct fim_key *key)
 }
 
 /* Fill the process part of an event. */
+/* Who the current process is, into `x` (a struct fim_event or fim_exited):
+ * its ids, its start and its name (its main thread's comm, as ECS
+ * process.name means it: the thread that did the work may be an io_uring
+ * worker ("iou-wrk-123") or any other thread of the process). */
+#define FIM_READ_IDENTITY(x, task)                                             \
+	do {                                                                   \
+		(x)->uid = (__u32)bpf_get_current_uid_gid();                   \
+		(x)->euid = BPF_CORE_READ(task, cred, euid.val);               \
+		(x)->ppid = BPF_CORE_READ(task, real_parent, tgid);            \
+		if (bpf_core_field_exists(task->loginuid))                     \
+			(x)->auid = BPF_CORE_READ(task, loginuid.val);         \
+		else                                                           \
+			(x)->auid = (__u32)-1;                                 \
+		(x)->start_ns = fim_process_start_ns();                        \
+		BPF_CORE_READ_STR_INTO(&(x)->comm, task, group_leader, comm);  \
+	} while (0)
+
 static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -208,26 +225,47 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = (__u32)pid_tgid;
 	e->tgid = pid_tgid >> 32;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->euid = BPF_CORE_READ(task, cred, euid.val);
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	if (bpf_core_field_exists(task->loginuid))
-		e->auid = BPF_CORE_READ(task, loginuid.val);
-	else
-		e->auid = (__u32)-1;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->syscall_nr = nr;
-	e->start_ns = fim_process_start_ns();
-	/* The process's name (its main thread's comm), as ECS process.name means
-	 * it: the thread that did the work may be an io_uring worker
-	 * ("iou-wrk-123") or any other thread of the process. */
-	BPF_CORE_READ_STR_INTO(&e->comm, task, group_leader, comm);
+	FIM_READ_IDENTITY(e, task);
 	/* comm can be set by the process itself; the executable's name cannot. */
 	exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
 	e->exe[0] = 0;
 	if (exe_name)
 		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), exe_name);
 }
+
+/* Processes that exited, by tgid, as they were at exit: user space names the
+ * pid of a fanotify event (which carries nothing else) from here once the
+ * process has left /proc, as a short-lived one (mv, rm) has by the time the
+ * event is read. The executable is gone by then (exit_mm() came first). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tgid */
+	__type(value, struct fim_exited);
+} exited SEC(".maps");
+
+/* The last thread of a process is exiting (signal->live has reached 0). */
+static __always_inline int fim_on_process_exit(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fim_exited x = {};
+
+	if (BPF_CORE_READ(task, signal, live.counter))
+		return 0;
+	FIM_READ_IDENTITY(&x, task);
+	bpf_map_update_elem(&exited, &tgid, &x, BPF_ANY);
+	return 0;
+}
+
+#define FIM_PROCESS_EXIT_PROGRAM                                               \
+	SEC("raw_tp/sched_process_exit")                                       \
+	int fim_process_exit(void *ctx)                                        \
+	{                                                                      \
+		return fim_on_process_exit();                                  \
+	}
 
 /* An event about a watched inode, folded per inode and writer until user
  * space clears the pending entry (fim_pending.bpf.h). */

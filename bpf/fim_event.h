@@ -102,4 +102,14 @@ struct fim_event {
 
 #define FIM_INODE_EVENT_SIZE __builtin_offsetof(struct fim_event, name)
 
+/* A process as it was when it exited (map `exited`, by tgid). */
+struct fim_exited {
+	__u64 start_ns;
+	__u32 ppid;
+	__u32 uid;
+	__u32 euid;
+	__u32 auid;
+	char comm[FIM_COMM_LEN];
+};
+
 #endif

@@ -26,6 +26,7 @@
 FIM_FD_WRITE_SYSCALLS(FIM_FEXIT_FALLBACK)
 FIM_OTHER_SYSCALLS(FIM_FEXIT)
 FIM_IO_URING_PROGRAM
+FIM_PROCESS_EXIT_PROGRAM
 
 /* Before 5.19 the io_uring_complete tracepoint has no request: catch io_uring
  * writes when io_write() returns. Its other arguments differ between

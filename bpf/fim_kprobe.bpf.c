@@ -49,6 +49,7 @@ struct {
 FIM_FD_WRITE_SYSCALLS(FIM_KPROBE_PAIR_FALLBACK)
 FIM_OTHER_SYSCALLS(FIM_KPROBE_PAIR)
 FIM_IO_URING_PROGRAM
+FIM_PROCESS_EXIT_PROGRAM
 
 /* The hot path, every content write on the machine: the VFS functions that
  * the write syscalls end in take the struct file as an argument, so the

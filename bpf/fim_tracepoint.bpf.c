@@ -31,3 +31,4 @@ int fim_sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
 }
 
 FIM_IO_URING_PROGRAM
+FIM_PROCESS_EXIT_PROGRAM

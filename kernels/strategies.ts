@@ -132,6 +132,14 @@ const IO_URING: Record<string, string> = {
 };
 
 /**
+ * Every object remembers processes as they exit (the sched_process_exit raw
+ * tracepoint), to name a fanotify event's pid once it has left /proc.
+ */
+const EXITS: Record<string, string> = {
+  fim_process_exit: "the name of a process that exited before its fanotify event was read",
+};
+
+/**
  * The fentry object catches content writes where the VFS hands over the
  * struct file (plain typed loads, no fd table walk): program → what it
  * catches, and the syscall-exit programs (`?` sections, probe-read fd walk)
@@ -218,6 +226,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
     optional: {
       ...optionalSyscalls("exit_"),
       ...IO_URING,
+      ...EXITS,
       fim_io_write: IO_WRITE,
       fim_notify_change: NOTIFY_CHANGE,
       fim_vfs_copy_file_range: OPTIONAL_SYSCALLS.copy_file_range,
@@ -242,6 +251,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
       ...optionalSyscalls("enter_"),
       ...optionalSyscalls("exit_"),
       ...IO_URING,
+      ...EXITS,
       enter_io_write: IO_WRITE,
       exit_io_write: IO_WRITE,
       enter_notify_change: NOTIFY_CHANGE,
@@ -259,7 +269,7 @@ export const STRATEGIES: readonly StrategySpec[] = [
     needs:
       "raw tracepoints, BTF for CO-RE, the BPF ring buffer (5.8+); costs every syscall a trip through the tracing slow path",
     minKernel: "5.8",
-    optional: { ...IO_URING },
+    optional: { ...IO_URING, ...EXITS },
     alternates: {
       fim_sys_exit_raw: {
         replaces: "fim_sys_exit",

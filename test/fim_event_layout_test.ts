@@ -7,6 +7,7 @@ import {
   FIM_DEV_MOUNT,
   FIM_DEV_UNPLACED,
   FIM_EVENT_LAYOUT,
+  FIM_EXITED_LAYOUT,
   FIM_NAME_LEN,
   FimOp,
   FimWatch,
@@ -16,6 +17,7 @@ import { run, tempDir } from "./helpers.ts";
 Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async () => {
   await using dir = await tempDir();
   const fields = Object.keys(FIM_EVENT_LAYOUT).filter((f) => f !== "size");
+  const exitedFields = Object.keys(FIM_EXITED_LAYOUT).filter((f) => f !== "size");
   // Constants both sides use: every op, the watch map's flags, the dev markers.
   const upper = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
   const enumEntries = (e: Record<string, string | number>, prefix: string) =>
@@ -35,6 +37,12 @@ Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async 
 int main(void) {
 ${fields.map((f) => `  printf("${f} %zu\\n", offsetof(struct fim_event, ${f}));`).join("\n")}
   printf("size %zu\\n", sizeof(struct fim_event));
+${
+    exitedFields.map((f) => `  printf("x_${f} %zu\\n", offsetof(struct fim_exited, ${f}));`).join(
+      "\n",
+    )
+  }
+  printf("x_size %zu\\n", sizeof(struct fim_exited));
   printf("name_len_max %d\\n", FIM_NAME_LEN);
   printf("key_size %zu\\n", sizeof(struct fim_key));
 ${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
@@ -52,8 +60,18 @@ ${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
     }),
   );
   const { name_len_max, key_size, ...rest } = got;
-  const offsets = Object.fromEntries(Object.entries(rest).filter(([k]) => !k.startsWith("FIM_")));
+  const offsets = Object.fromEntries(
+    Object.entries(rest).filter(([k]) => !k.startsWith("FIM_") && !k.startsWith("x_")),
+  );
   assertEquals(offsets, { ...FIM_EVENT_LAYOUT });
+  const exited = Object.fromEntries(
+    Object.entries(rest).filter(([k]) => k.startsWith("x_")).map(([k, v]) => [k.slice(2), v]),
+  );
+  assertEquals(
+    exited,
+    { ...FIM_EXITED_LAYOUT },
+    "struct fim_exited differs between C and TypeScript",
+  );
   for (const [c, v] of constants) assertEquals(got[c], v, `${c} differs between C and TypeScript`);
   assertEquals(name_len_max, FIM_NAME_LEN);
   assertEquals(key_size, 16);

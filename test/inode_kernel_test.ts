@@ -18,6 +18,7 @@ import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
 import { DirKeys } from "../src/watch/kernel_keys.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
 import { buildProgram } from "./inode/fixtures.ts";
+import { eventFromProc } from "../src/watch/proc_event.ts";
 import { FimWatch } from "../src/kernel/fim_event.ts";
 import { FanotifyGroup } from "../src/fanotify/fanotify_group.ts";
 import { FILE_MASK } from "../src/fanotify/fanotify_abi.ts";
@@ -284,5 +285,23 @@ Deno.test("mark gate: with every watched inode marked, unmarked inodes skip the 
     } finally {
       await g.close();
     }
+  });
+});
+
+Deno.test("a process that exited is named from the kernel's exit record once /proc has lost it", async () => {
+  await withKernel({}, async (h) => {
+    assert(h.k.attached.includes("fim_process_exit"), `not attached: ${h.k.attached}`);
+    const r = await run(["sh", "-c", "exec true"]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(!(await Deno.stat(`/proc/${r.pid}`).then(() => true, () => false)), "still in /proc");
+    const x = h.k.exited(r.pid);
+    assert(x, "no exit record");
+    assertEquals([x.comm, x.ppid, x.uid, x.euid], ["true", Deno.pid, 0, 0]);
+    assert(x.startNs > 0n);
+    const id = { dev: 1, ino: 1n };
+    const e = eventFromProc(r.pid, id, FimOp.Write, { exited: (pid) => h.k.exited(pid) });
+    assertEquals([e.comm, e.ppid, e.startNs], ["true", Deno.pid, x.startNs]);
+    // Without the record, the pid is all there is.
+    assertEquals(eventFromProc(r.pid, id, FimOp.Write).comm, "");
   });
 });

@@ -72,6 +72,7 @@ export class LivePath {
       // Every inode the table puts in the kernel map is marked first: unmarked ones may be skipped.
       kernel.gate.allow(true);
       fan.onMarksGoing = () => kernel.gate.allow(false);
+      fan.exited = (pid) => kernel.exited(pid);
     }
     const watch = this.watch = new WatchSet(table);
     watch.onKernelFull = warnOnceWhenFull();

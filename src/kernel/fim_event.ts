@@ -144,3 +144,41 @@ export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
     startNs: v.getBigUint64(L.start_ns, true),
   };
 }
+
+/** struct fim_exited (bpf/fim_event.h): byte offsets, checked against C by fim_event_layout_test.ts. */
+export const FIM_EXITED_LAYOUT = {
+  start_ns: 0,
+  ppid: 8,
+  uid: 12,
+  euid: 16,
+  auid: 20,
+  comm: 24,
+  size: 40,
+} as const;
+
+/** A process as the kernel saw it exit (map `exited`). */
+export interface ExitedProcess {
+  comm: string;
+  ppid: number;
+  uid: number;
+  euid: number;
+  /** undefined when unset */
+  auid?: number;
+  startNs: bigint;
+}
+
+/** Decodes a struct fim_exited; undefined when it is too short. */
+export function decodeExited(bytes: Uint8Array): ExitedProcess | undefined {
+  const L = FIM_EXITED_LAYOUT;
+  if (bytes.length < L.size) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const auid = v.getUint32(L.auid, true);
+  return {
+    comm: cString(bytes, L.comm, FIM_EXITED_LAYOUT.size - L.comm),
+    ppid: v.getUint32(L.ppid, true),
+    uid: v.getUint32(L.uid, true),
+    euid: v.getUint32(L.euid, true),
+    auid: auid === 0xffffffff ? undefined : auid,
+    startNs: v.getBigUint64(L.start_ns, true),
+  };
+}

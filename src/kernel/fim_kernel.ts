@@ -15,7 +15,13 @@ import {
   type OpenOptions,
   UpdateFlag,
 } from "../bpf/bpf_object.ts";
-import { decodeFimEvent, type FimEvent } from "./fim_event.ts";
+import {
+  decodeExited,
+  decodeFimEvent,
+  type ExitedProcess,
+  FIM_EXITED_LAYOUT,
+  type FimEvent,
+} from "./fim_event.ts";
 import { kernelFunctionsPresent, sectionTarget } from "./kernel_symbols.ts";
 import type { Libbpf } from "../bpf/libbpf.ts";
 import { type ProgramStats, programStats } from "../bpf/prog_stats.ts";
@@ -69,6 +75,7 @@ export class FimKernel {
   #basenames: BpfMap;
   #pending: BpfMap;
   #stats: BpfMap;
+  #exited: BpfMap;
   /** When the kernel may skip the watched-map lookup for an inode with no fsnotify mark. */
   readonly gate: MarkGate;
   #rb?: RingBuffer;
@@ -92,6 +99,7 @@ export class FimKernel {
     this.#basenames = obj.map("watched_basenames");
     this.#pending = obj.map("pending");
     this.#stats = obj.map("stats");
+    this.#exited = obj.map("exited");
     const gateMap = obj.map("mark_gate");
     this.gate = new MarkGate((on) => gateMap.update(new Uint8Array(4), u32(on ? 1 : 0)));
   }
@@ -230,6 +238,16 @@ export class FimKernel {
     if (!marked) this.gate.entered(k, false);
     this.#watched.update(encodeInodeKey(id), u32(flags));
     if (marked) this.gate.entered(k, true);
+  }
+
+  /**
+   * Process `pid` as the kernel saw it exit, if it exited lately (the last
+   * 4,096 processes; undefined also when the exit program is not attached).
+   */
+  exited(pid: number): ExitedProcess | undefined {
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 0xffffffff) return undefined;
+    const v = this.#exited.lookup(u32(pid), FIM_EXITED_LAYOUT.size);
+    return v && decodeExited(v);
   }
 
   /** Whether an inode is in the watched map (the self-test checks nobody took it out). */

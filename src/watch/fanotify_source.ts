@@ -41,7 +41,7 @@ import { FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { decodePathBytes } from "./path_bytes.ts";
-import { eventFromProc } from "./proc_event.ts";
+import { eventFromProc, type ExitedLookup } from "./proc_event.ts";
 import type { KernelWatchTable, WatchSet } from "./watch_set.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { errorMessage } from "../error_message.ts";
@@ -171,6 +171,8 @@ export class FanotifySource {
    * inode carrying a mark (FimKernel's mark gate) stops relying on it.
    */
   onMarksGoing?: () => void;
+  /** Names an event's process that has left /proc by the time its event is read (mv, rm). */
+  exited?: ExitedLookup;
 
   constructor(readonly group: FanotifyMarks, readonly opts: FanotifySourceOptions) {
     this.#graceMs = opts.graceMs ?? GRACE_MS;
@@ -477,7 +479,11 @@ export class FanotifySource {
     }
     // pid 0: an unprivileged listener is not told other processes' pids.
     const event = e.pid > 0
-      ? eventFromProc(e.pid, what.id, what.op, { name: what.name, via: "fanotify" })
+      ? eventFromProc(e.pid, what.id, what.op, {
+        name: what.name,
+        via: "fanotify",
+        exited: this.exited,
+      })
       : undefined;
     this.#pending.set(key, { readAt, id: what.id, name: what.name, event });
     this.#timer ??= setTimeout(() => this.#expire(), this.#graceMs);

@@ -5,13 +5,19 @@
  *
  * @module
  */
-import type { FimOp } from "../kernel/fim_event.ts";
+import type { ExitedProcess, FimOp } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { InodeId } from "./inode_key.ts";
 import { processDetails, startTicksOf } from "./process_details.ts";
 
-/** What /proc shows about process `pid` right now (best effort; empty fields once it exited). */
-function procFacts(pid: number) {
+/** What the kernel kept of a process that exited (FimKernel.exited), by pid. */
+export type ExitedLookup = (pid: number) => ExitedProcess | undefined;
+
+/**
+ * What /proc shows about process `pid` right now (best effort); once it has
+ * exited, what `exited` kept of it, else empty fields.
+ */
+function procFacts(pid: number, exited?: ExitedLookup) {
   const facts = {
     comm: "",
     ppid: 0,
@@ -33,23 +39,26 @@ function procFacts(pid: number) {
     const login = Number(Deno.readTextFileSync(`/proc/${pid}/loginuid`).trim());
     if (Number.isInteger(login) && login !== 0xffffffff) facts.auid = login;
   } catch {
-    // exited already: the pid is all there is
+    // Exited already: what the kernel kept of it, if anything; else the pid is all there is.
+    // A read that failed half-way (the process went meanwhile) is refilled whole.
+    const x = exited?.(pid);
+    if (x) Object.assign(facts, { ...x, auid: x.auid });
   }
   return facts;
 }
 
 /**
  * The event for `op` by process `pid` on inode `id` (or on entry `name` in
- * directory `id`), with what /proc shows about the process now: it may have
- * exited, and then the pid is all the event names.
+ * directory `id`), with what /proc shows about the process now: once it has
+ * exited, with what `opts.exited` kept of it (no executable), else the pid alone.
  */
 export function eventFromProc(
   pid: number,
   id: InodeId,
   op: FimOp,
-  opts: { name?: string; via?: "fanotify" } = {},
+  opts: { name?: string; via?: "fanotify"; exited?: ExitedLookup } = {},
 ): AttributedEvent {
-  const f = procFacts(pid);
+  const f = procFacts(pid, opts.exited);
   const details = processDetails(pid, "", f.startNs);
   const exe = details.executable?.slice(details.executable.lastIndexOf("/") + 1) ?? "";
   const name = opts.name;
