@@ -33,7 +33,8 @@ export type FloorProgram =
   | "floor_fexit"
   | "floor_fexit_vfs"
   | "floor_kretprobe"
-  | "floor_kretprobe_vfs";
+  | "floor_kretprobe_vfs"
+  | "floor_kprobe_vfs";
 
 export class BenchEnv implements AsyncDisposable {
   private constructor(
@@ -99,23 +100,24 @@ export class BenchEnv implements AsyncDisposable {
     return { marked, close: async () => void await Promise.all(groups.map((g) => g.close())) };
   }
 
-  /** Attaches one of the floor's empty programs (bench/bpf/floor.bpf.c). */
-  floor(program: FloorProgram): Attached {
+  /** Attaches one or more of the floor's empty programs (bench/bpf/floor.bpf.c), together. */
+  floor(programs: FloorProgram | readonly FloorProgram[]): Attached {
+    const list: readonly FloorProgram[] = typeof programs === "string" ? [programs] : programs;
     const obj = BpfObject.open(this.lib, "floor", this.floorObject);
-    let link: BpfLink | undefined;
+    const links: BpfLink[] = [];
     try {
-      obj.program(program).setAutoload(true);
+      for (const p of list) obj.program(p).setAutoload(true);
       obj.load();
-      link = obj.program(program).attach();
+      for (const p of list) links.push(obj.program(p).attach());
     } catch (e) {
+      for (const l of links) l.destroy();
       obj.close();
       throw e;
     }
     return {
-      name: `floor: empty ${program.slice(6)}`,
-
+      name: `floor: empty ${list.map((p) => p.slice(6)).join(" + ")}`,
       close: () => {
-        link?.destroy();
+        for (const l of links) l.destroy();
         obj.close();
         return Promise.resolve();
       },

@@ -47,6 +47,7 @@ export async function writeOverhead(
     ["floor: empty fexit/vfs_write", "floor_fexit_vfs"],
     ["floor: empty kretprobe/__x64_sys_write", "floor_kretprobe"],
     ["floor: empty kretprobe/vfs_write", "floor_kretprobe_vfs"],
+    ["floor: empty kprobe + kretprobe on vfs_write", ["floor_kprobe_vfs", "floor_kretprobe_vfs"]],
     ["floor: empty tp_btf/sys_exit", "floor_tp_btf"],
     ["floor: empty raw_tp/sys_exit", "floor_raw_tp"],
   ] as const;

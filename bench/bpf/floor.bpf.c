@@ -44,3 +44,11 @@ int BPF_KRETPROBE(floor_kretprobe_vfs, long ret)
 {
 	return 0;
 }
+
+/* With floor_kretprobe_vfs, the pair the kprobe object needs: the file is an
+ * argument (entry), the result comes at return. */
+SEC("?kprobe/vfs_write")
+int BPF_KPROBE(floor_kprobe_vfs)
+{
+	return 0;
+}
