@@ -18,9 +18,11 @@ export class Daemon {
   stderr = "";
   #reading: Promise<void>;
 
-  constructor(config: string) {
+  /** Starts `./bpfink run --config config`, with `env` added to this process's environment. */
+  constructor(config: string, env?: Record<string, string>) {
     const child = new Deno.Command("./bpfink", {
       args: ["run", "--config", config],
+      env,
       stdout: "piped",
       stderr: "piped",
     }).spawn();

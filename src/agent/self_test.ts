@@ -5,7 +5,10 @@
  *
  * - a canary write in a private directory must come back from the kernel
  *   object through the ring buffer within `timeoutMs`;
- * - every watched inode must still be in the kernel's watch map.
+ * - every watched inode must still be in the kernel's watch map;
+ * - the kernel's mark gate must say what the agent set (open, it skips
+ *   inodes with no fsnotify mark: opened by someone else while a watched
+ *   inode has none, it would blind that inode).
  *
  * What it finds goes to `onFailure` (the agent's `self_test_failed` event);
  * then it repairs what it can (puts the inodes back, attaches the programs
@@ -114,6 +117,15 @@ export class SelfTest {
       );
       for (const e of missing) watch.restoreInode(e.state!.id);
       repaired.push(`put ${missing.length} inodes back in the watch map`);
+    }
+    if (!kernel.gate.keptInKernel()) {
+      problems.push(
+        `the kernel's mark gate was ${kernel.gate.on ? "shut" : "opened"} by someone else` +
+          (kernel.gate.on
+            ? ""
+            : " (writes to watched inodes without a fanotify mark were skipped)"),
+      );
+      repaired.push(`set the mark gate ${kernel.gate.on ? "open" : "shut"} again`);
     }
     let canary = await this.#canary();
     if (!canary.ok) {

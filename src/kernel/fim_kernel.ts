@@ -101,7 +101,10 @@ export class FimKernel {
     this.#stats = obj.map("stats");
     this.#exited = obj.map("exited");
     const gateMap = obj.map("mark_gate");
-    this.gate = new MarkGate((on) => gateMap.update(new Uint8Array(4), u32(on ? 1 : 0)));
+    this.gate = new MarkGate(
+      (on) => gateMap.update(new Uint8Array(4), u32(on ? 1 : 0)),
+      () => (gateMap.lookup(new Uint8Array(4), 4)?.[0] ?? 0) !== 0,
+    );
   }
 
   /**

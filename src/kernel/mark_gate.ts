@@ -23,8 +23,22 @@ export class MarkGate {
   /** Times the gate turned off. */
   closings = 0;
 
-  /** `write` sets the kernel's switch; it is called only when the gate changes. */
-  constructor(readonly write: (on: boolean) => void) {}
+  /**
+   * `write` sets the kernel's switch; it is called only when the gate
+   * changes. `read` tells what the kernel's switch says now (the self-test
+   * compares it, since anyone with root can write the map).
+   */
+  constructor(readonly write: (on: boolean) => void, readonly read?: () => boolean) {}
+
+  /**
+   * Whether the kernel's switch still says what this gate wrote; if not
+   * (someone wrote the map), writes it again and returns false.
+   */
+  keptInKernel(): boolean {
+    if (!this.read || this.read() === this.#on) return true;
+    this.write(this.#on);
+    return false;
+  }
 
   /** The kernel's switch now. */
   get on(): boolean {

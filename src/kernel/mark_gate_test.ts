@@ -38,3 +38,13 @@ Deno.test("mark gate: a failed write leaves the gate as it was", () => {
   }
   assertEquals([threw, g.on], [true, true]);
 });
+
+Deno.test("mark gate: a kernel switch someone else wrote is found and written back", () => {
+  let kernel = false;
+  const g = new MarkGate((on) => kernel = on, () => kernel);
+  assertEquals(g.keptInKernel(), true);
+  kernel = true; // opened behind the agent's back while it is shut
+  assertEquals([g.keptInKernel(), kernel], [false, false]);
+  g.allow(true);
+  assertEquals([g.on, kernel, g.keptInKernel()], [true, true, true]);
+});

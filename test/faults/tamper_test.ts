@@ -27,6 +27,26 @@ async function idsOf(pid: number, key: "map_id" | "link_id"): Promise<number[]> 
   return [...new Set(ids)];
 }
 
+/** The id of `pid`'s BPF map called `name`, if it holds one. */
+async function mapNamed(pid: number, name: string): Promise<number | undefined> {
+  for (const id of await idsOf(pid, "map_id")) {
+    const r = await run(["bpftool", "-j", "map", "show", "id", String(id)]);
+    if (r.code === 0 && JSON.parse(r.stdout).name === name) return id;
+  }
+  return undefined;
+}
+
+/** Whether `daemon` reports `path` modified, live, within 5 s. */
+function seenLive(daemon: Daemon, path: string): Promise<boolean> {
+  return waitFor(
+    () =>
+      daemon.changes().some((e) =>
+        e.event.action === "modified" && e.file?.path === path && e.event.reason === "live"
+      ),
+    5000,
+  );
+}
+
 Deno.test("faults: a watched inode deleted from the agent's own map with bpftool → self_test_failed, repaired, seen again", async () => {
   await using dir = await tempDir();
   const watched = `${dir.path}/app.conf`;
@@ -62,11 +82,7 @@ Deno.test("faults: a watched inode deleted from the agent's own map with bpftool
     if (detach.code !== 0) assertIncludes(detach.stderr, "not supported");
 
     // Delete the watched file's inode from the agent's own watch map.
-    let watchMap: number | undefined;
-    for (const id of await idsOf(pid, "map_id")) {
-      const r = await run(["bpftool", "-j", "map", "show", "id", String(id)]);
-      if (r.code === 0 && JSON.parse(r.stdout).name === "watched") watchMap = id;
-    }
+    const watchMap = await mapNamed(pid, "watched");
     assert(watchMap !== undefined, "the agent's watch map was not found");
     const key = encodeInodeKey(kernelIdentity.inodeOf(watched, await Deno.stat(watched)));
     const hex = [...key].map((b) => b.toString(16).padStart(2, "0"));
@@ -92,18 +108,51 @@ Deno.test("faults: a watched inode deleted from the agent's own map with bpftool
     assertIncludes(String(failed.message), "the live path works again");
     // Repaired: a write is seen live again.
     await Deno.writeTextFile(watched, "a=2\n");
-    assert(
-      await waitFor(
-        () =>
-          daemon.changes().some((e) =>
-            e.event.action === "modified" && e.file?.path === watched && e.event.reason === "live"
-          ),
-        5000,
-      ),
-      daemon.stderr,
-    );
+    assert(await seenLive(daemon, watched), daemon.stderr);
     const after = await scrape();
     assert(/^bpfink_self_test_failures_total [1-9]/m.test(after), after);
+  } finally {
+    assertEquals(await daemon.stop(), 0, daemon.stderr);
+  }
+  assertNoStackTrace(daemon.stderr);
+});
+
+Deno.test("faults: the mark gate opened behind the agent's back with bpftool → self_test_failed, shut again", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/app.conf`;
+  await Deno.writeTextFile(watched, "a=1\n");
+  const config = `${dir.path}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - ${watched}\ndatabase: ${dir.path}/state/bpfink.db\nkey_file: ${dir.path}/state/k\n` +
+      `log_level: info\nstrategy: tracepoint\nself_test_interval: 1s\n` +
+      `outputs:\n  - type: stdout\n    format: json\n`,
+  );
+  // Without fanotify no watched inode carries a mark: an open gate would blind every one.
+  const daemon = new Daemon(config, { BPFINK_FANOTIFY: "0" });
+  try {
+    await daemon.started();
+    const gateMap = await mapNamed(daemon.child.pid, "mark_gate");
+    assert(gateMap !== undefined, "the agent's mark_gate map was not found");
+    // The gate's one key (0) and its values, as the bytes bpftool takes.
+    const at = ["id", String(gateMap), "key", "0", "0", "0", "0"];
+    const value = async () => {
+      const r = await run(["bpftool", "-j", "map", "lookup", ...at]);
+      assertEquals(r.code, 0, r.stderr);
+      return Number(JSON.parse(r.stdout).value[0]);
+    };
+    assertEquals(await value(), 0, "the gate is open without fanotify");
+    const open = await run(["bpftool", "map", "update", ...at, "value", "1", "0", "0", "0"]);
+    assertEquals(open.code, 0, open.stderr);
+    assert(
+      await waitFor(() => daemon.events.some((e) => e.event.action === "self_test_failed"), 5000),
+      daemon.stderr,
+    );
+    const failed = daemon.events.find((e) => e.event.action === "self_test_failed")!;
+    assertIncludes(String(failed.message), "mark gate was opened by someone else");
+    assertEquals(await value(), 0, "the gate was not shut again");
+    await Deno.writeTextFile(watched, "a=2\n");
+    assert(await seenLive(daemon, watched), daemon.stderr);
   } finally {
     assertEquals(await daemon.stop(), 0, daemon.stderr);
   }
