@@ -76,28 +76,29 @@ export class BenchEnv implements AsyncDisposable {
    * says whether every path took a mark. The marks last until close().
    */
   markFiles(paths: string[]): { marked: boolean; close(): Promise<void> } {
-    const groups: { close(): Promise<void> }[] = [];
-    let fid: FanotifyGroup | undefined;
+    const open = <G>(f: () => G): G | undefined => {
+      try {
+        return f();
+      } catch {
+        return undefined; // no fanotify of that kind here
+      }
+    };
+    const fid = open(() => FanotifyGroup.open());
     let fd: FanotifyFdGroup | undefined;
     let marked = true;
+    const tried = (f: () => unknown) => open(f) ?? false;
     for (const p of paths) {
       const ino = BigInt(Deno.statSync(p).ino!);
-      try {
-        fid ??= FanotifyGroup.open();
-        if (groups.length === 0) groups.push(fid);
-        if (fid.mark(p, ino, FILE_MASK)) continue;
-      } catch {
-        // no fsid or no export operations here: the classic group below
-      }
-      try {
-        if (!fd) groups.push(fd = FanotifyFdGroup.open(() => {}));
-        if (fd.mark(p, ino) !== undefined) continue;
-      } catch {
-        // not markable at all
-      }
+      // By file handle, else (no fsid, no export operations) in the classic group.
+      if (fid && tried(() => fid.mark(p, ino, FILE_MASK))) continue;
+      fd ??= open(() => FanotifyFdGroup.open(() => {}));
+      if (fd && tried(() => fd!.mark(p, ino) !== undefined)) continue;
       marked = false;
     }
-    return { marked, close: async () => void await Promise.all(groups.map((g) => g.close())) };
+    return {
+      marked,
+      close: async () => void await Promise.all([fid?.close(), fd?.close()]),
+    };
   }
 
   /** Attaches one or more of the floor's empty programs (bench/bpf/floor.bpf.c), together. */

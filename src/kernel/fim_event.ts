@@ -174,7 +174,7 @@ export function decodeExited(bytes: Uint8Array): ExitedProcess | undefined {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const auid = v.getUint32(L.auid, true);
   return {
-    comm: cString(bytes, L.comm, FIM_EXITED_LAYOUT.size - L.comm),
+    comm: cString(bytes, L.comm, L.size - L.comm),
     ppid: v.getUint32(L.ppid, true),
     uid: v.getUint32(L.uid, true),
     euid: v.getUint32(L.euid, true),

@@ -102,8 +102,8 @@ export class FimKernel {
     this.#exited = obj.map("exited");
     const gateMap = obj.map("mark_gate");
     this.gate = new MarkGate(
-      (on) => gateMap.update(new Uint8Array(4), u32(on ? 1 : 0)),
-      () => (gateMap.lookup(new Uint8Array(4), 4)?.[0] ?? 0) !== 0,
+      (on) => gateMap.update(u32(0), u32(on ? 1 : 0)),
+      () => (gateMap.lookup(u32(0), 4)?.[0] ?? 0) !== 0,
     );
   }
 
@@ -364,9 +364,7 @@ export class FimKernel {
   /** Reads the kernel counters. */
   counters(): FimCounters {
     const read = (i: number): bigint => {
-      const k = new Uint8Array(4);
-      new DataView(k.buffer).setUint32(0, i, true);
-      const v = this.#stats.lookup(k, 8);
+      const v = this.#stats.lookup(u32(i), 8);
       return v ? new DataView(v.buffer).getBigUint64(0, true) : 0n;
     };
     return {

@@ -41,6 +41,12 @@ export function registerKernelMetrics(
     () => kernel.gate.on ? 1 : 0,
   );
   registry.pulled(
+    "bpfink_kernel_mark_gate_closings_total",
+    "Times the mark gate shut (an unmarked watch, such as the self-test's canary, or fanotify going): each costs speed, never an event.",
+    "counter",
+    () => kernel.gate.closings,
+  );
+  registry.pulled(
     "bpfink_kernel_unmarked_watches",
     "Inodes in the kernel's watched map with no fsnotify mark known (each keeps the mark gate off).",
     "gauge",

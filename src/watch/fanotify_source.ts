@@ -207,10 +207,10 @@ export class FanotifySource {
     // A number the kernel freed and now gives to another inode: mark that one afresh.
     if (this.#dead.delete(k)) this.#forget(k);
     const have = this.#marked.get(k);
-    const fd = this.#fdMarked.get(k);
-    if (fd) {
+    const fdm = this.#fdMarked.get(k);
+    if (fdm) {
       try {
-        return this.#fdGroup?.mark(fd.path, id.ino) !== undefined;
+        return this.#fdGroup?.mark(fdm.path, id.ino) !== undefined;
       } catch {
         return false;
       }

@@ -42,7 +42,7 @@ function procFacts(pid: number, exited?: ExitedLookup) {
     // Exited already: what the kernel kept of it, if anything; else the pid is all there is.
     // A read that failed half-way (the process went meanwhile) is refilled whole.
     const x = exited?.(pid);
-    if (x) Object.assign(facts, { ...x, auid: x.auid });
+    if (x) Object.assign(facts, x);
   }
   return facts;
 }
