@@ -41,6 +41,18 @@ export function isCSpace(c: string | undefined): boolean {
 export interface DatabaseLine {
   line: number;
   text: string;
+  /**
+   * Where glibc's repeat quirk (see {@link databaseLines}) applies: from
+   * index `from` on, `text[i]` is a copy of `text[i - shift]`. Absent when
+   * nothing is repeated.
+   */
+  echo?: Echo;
+}
+
+/** The repeated tail of a line: `text[i]` for `i >= from` copies `text[i - shift]`. */
+export interface Echo {
+  from: number;
+  shift: number;
 }
 
 /**
@@ -74,7 +86,11 @@ export function* databaseLines(text: string, errors: ParseError[]): Generator<Da
     let t = k === 0 ? buf : buf.slice(k) + buf.slice(buf.length - k);
     const cut = t.indexOf("\n");
     if (cut >= 0) t = t.slice(0, cut);
-    yield { line: n, text: t };
+    const from = buf.length - k;
+    yield k > 0 && from < t.length ? { line: n, text: t, echo: { from, shift: k } } : {
+      line: n,
+      text: t,
+    };
   }
 }
 
@@ -82,14 +98,33 @@ export function* databaseLines(text: string, errors: ParseError[]): Generator<Da
 const ULONG_MAX = (1n << 64n) - 1n;
 const UINT32_MAX = 0xffffffff;
 
+/** What stands in a field for characters glibc copied there from the password field. */
+export const ECHOED_PASSWORD = "[password]";
+
 /**
  * A cursor over one line's fields with glibc's field rules. Every method
  * consumes input; a method returning `undefined` means "glibc rejects the
  * line".
+ *
+ * The password field is read with {@link secret}. Where glibc's repeat
+ * quirk copies characters of it into a later text field (`name:HASH`
+ * as the last line, after leading blanks, reads part of `HASH` again at
+ * the line's end), {@link text} and {@link rest} show {@link ECHOED_PASSWORD}
+ * in their place and {@link echoedSecret} turns true: a password never
+ * leaves its field, whatever the line's shape. (A number keeps glibc's
+ * value: digits copied from a hash into an id are what the system reads.)
  */
 export class FieldCursor {
   #i = 0;
-  constructor(readonly s: string) {}
+  /** Positions of `s` that copy the password field: `[from, to)`. */
+  #masked = { from: 0, to: 0 };
+  #echoedSecret = false;
+  constructor(readonly s: string, readonly echo?: Echo) {}
+
+  /** True once a field read after the password held characters copied from it. */
+  get echoedSecret(): boolean {
+    return this.#echoedSecret;
+  }
 
   /** True at the end of the line. */
   get atEnd(): boolean {
@@ -100,16 +135,43 @@ export class FieldCursor {
   text(): string {
     let j = this.s.indexOf(":", this.#i);
     if (j < 0) j = this.s.length;
-    const out = this.s.slice(this.#i, j);
+    const out = this.#shown(this.#i, j);
     this.#i = j < this.s.length ? j + 1 : j;
+    return out;
+  }
+
+  /**
+   * The password field, read as {@link text}; what later fields copy of
+   * it is hidden from then on. The caller must not show what it returns.
+   */
+  secret(): string {
+    const from = this.#i;
+    let j = this.s.indexOf(":", from);
+    if (j < 0) j = this.s.length;
+    const out = this.s.slice(from, j);
+    this.#i = j < this.s.length ? j + 1 : j;
+    if (this.echo) {
+      const { from: echoFrom, shift } = this.echo;
+      this.#masked = { from: Math.max(echoFrom, from + shift), to: j + shift };
+    }
     return out;
   }
 
   /** The rest of the line, colons included. */
   rest(): string {
-    const out = this.s.slice(this.#i);
+    const out = this.#shown(this.#i, this.s.length);
     this.#i = this.s.length;
     return out;
+  }
+
+  /** `s[from, to)` with the copies of the password field replaced. */
+  #shown(from: number, to: number): string {
+    const m = this.#masked;
+    const a = Math.max(from, m.from);
+    const b = Math.min(to, m.to);
+    if (a >= b) return this.s.slice(from, to);
+    this.#echoedSecret = true;
+    return this.s.slice(from, a) + ECHOED_PASSWORD + this.s.slice(b, to);
   }
 
   /** Skips C white space. */
@@ -202,6 +264,11 @@ export function memberList(s: string): string[] {
   }
   return out;
 }
+
+/** The warning for an entry in which glibc reads part of the password field again (shown hidden). */
+export const ECHOED_SECRET_MESSAGE =
+  "entry starts with blanks and ends without a newline, so the C library reads part of the password field again at its end: kept, that part shown as " +
+  ECHOED_PASSWORD;
 
 /** The message for a line glibc rejects (never quoting it: it may hold a hash). */
 export function rejected(what: string, why: string): string {

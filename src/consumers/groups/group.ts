@@ -9,6 +9,7 @@
 import {
   checkName,
   databaseLines,
+  ECHOED_SECRET_MESSAGE,
   FieldCursor,
   isCompatName,
   memberList,
@@ -30,8 +31,8 @@ export interface GroupEntry {
 export function parseGroup(text: string): ParseResult<GroupEntry> {
   const errors: ParseResult<GroupEntry>["errors"] = [];
   const entries: GroupEntry[] = [];
-  for (const { line, text: l } of databaseLines(text, errors)) {
-    const f = new FieldCursor(l);
+  for (const { line, text: l, echo } of databaseLines(text, errors)) {
+    const f = new FieldCursor(l, echo);
     const name = f.text();
     const compat = isCompatName(name);
     if (compat && f.atEnd) {
@@ -39,7 +40,7 @@ export function parseGroup(text: string): ParseResult<GroupEntry> {
       entries.push({ name, gid: 0, members: [], line });
       continue;
     }
-    f.text();
+    f.secret();
     const gid = compat ? f.optionalNumber(0) : f.number() ?? null;
     if (gid === null) {
       pushError(errors, {
@@ -50,6 +51,7 @@ export function parseGroup(text: string): ParseResult<GroupEntry> {
     }
     checkName(name, "group", line, errors);
     entries.push({ name, gid, members: memberList(f.rest()), line });
+    if (f.echoedSecret) pushError(errors, { line, message: `group ${ECHOED_SECRET_MESSAGE}` });
   }
   return { entries, errors };
 }

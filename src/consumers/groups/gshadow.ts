@@ -6,8 +6,15 @@
  *
  * @module
  */
-import { checkName, databaseLines, FieldCursor, isCompatName, memberList } from "../_colon_file.ts";
-import type { ParseResult } from "../parse_result.ts";
+import {
+  checkName,
+  databaseLines,
+  ECHOED_SECRET_MESSAGE,
+  FieldCursor,
+  isCompatName,
+  memberList,
+} from "../_colon_file.ts";
+import { type ParseResult, pushError } from "../parse_result.ts";
 import { type PasswordInfo, passwordInfo } from "../_password_field.ts";
 
 /** One gshadow entry, without its password. */
@@ -29,15 +36,15 @@ export function parseGshadow(
 ): ParseResult<GshadowEntry> {
   const errors: ParseResult<GshadowEntry>["errors"] = [];
   const entries: GshadowEntry[] = [];
-  for (const { line, text: l } of databaseLines(text, errors)) {
-    const f = new FieldCursor(l);
+  for (const { line, text: l, echo } of databaseLines(text, errors)) {
+    const f = new FieldCursor(l, echo);
     const name = f.text();
     checkName(name, "gshadow", line, errors);
     if (isCompatName(name) && f.atEnd) {
       entries.push({ name, admins: [], members: [], line });
       continue;
     }
-    const pw = f.text();
+    const pw = f.secret();
     const admins = memberList(f.text());
     entries.push({
       name,
@@ -46,6 +53,7 @@ export function parseGshadow(
       members: memberList(f.rest()),
       line,
     });
+    if (f.echoedSecret) pushError(errors, { line, message: `gshadow ${ECHOED_SECRET_MESSAGE}` });
   }
   return { entries, errors };
 }

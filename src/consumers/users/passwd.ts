@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { checkName, databaseLines, FieldCursor, isCompatName, rejected } from "../_colon_file.ts";
+import {
+  checkName,
+  databaseLines,
+  ECHOED_SECRET_MESSAGE,
+  FieldCursor,
+  isCompatName,
+  rejected,
+} from "../_colon_file.ts";
 import { type ParseResult, pushError } from "../parse_result.ts";
 import { type PasswordInfo, passwordInfo } from "../_password_field.ts";
 
@@ -39,8 +46,8 @@ export function parsePasswd(
 ): ParseResult<PasswdEntry> {
   const errors: ParseResult<PasswdEntry>["errors"] = [];
   const entries: PasswdEntry[] = [];
-  for (const { line, text: l } of databaseLines(text, errors)) {
-    const f = new FieldCursor(l);
+  for (const { line, text: l, echo } of databaseLines(text, errors)) {
+    const f = new FieldCursor(l, echo);
     const name = f.text();
     const compat = isCompatName(name);
     if (compat && f.atEnd) {
@@ -48,7 +55,7 @@ export function parsePasswd(
       entries.push({ name, uid: 0, gid: 0, gecos: "", home: "", shell: "", line });
       continue;
     }
-    const pw = f.text();
+    const pw = f.secret();
     // For `+name` and `-name` lines an empty uid or gid is 0.
     const uid = compat ? f.optionalNumber(0) : f.number() ?? null;
     const gid = uid === null ? null : compat ? f.optionalNumber(0) : f.number() ?? null;
@@ -75,6 +82,7 @@ export function parsePasswd(
       shell: f.rest(),
       line,
     });
+    if (f.echoedSecret) pushError(errors, { line, message: `passwd ${ECHOED_SECRET_MESSAGE}` });
   }
   return { entries, errors };
 }

@@ -7,7 +7,14 @@
  * @module
  */
 import { createHmac } from "node:crypto";
-import { checkName, databaseLines, FieldCursor, isCompatName, rejected } from "../_colon_file.ts";
+import {
+  checkName,
+  databaseLines,
+  ECHOED_SECRET_MESSAGE,
+  FieldCursor,
+  isCompatName,
+  rejected,
+} from "../_colon_file.ts";
 import { type ParseResult, pushError } from "../parse_result.ts";
 import { type PasswordInfo, passwordInfo } from "../_password_field.ts";
 
@@ -64,15 +71,15 @@ export function parseShadow(
 ): ParseResult<ShadowEntry> {
   const errors: ParseResult<ShadowEntry>["errors"] = [];
   const entries: ShadowEntry[] = [];
-  for (const { line, text: l } of databaseLines(text, errors)) {
-    const f = new FieldCursor(l);
+  for (const { line, text: l, echo } of databaseLines(text, errors)) {
+    const f = new FieldCursor(l, echo);
     const name = f.text();
     if (isCompatName(name) && f.atEnd) {
       checkName(name, "shadow", line, errors);
       entries.push({ name, lastChange: 0, minDays: 0, maxDays: 0, line });
       continue;
     }
-    const hash = f.text();
+    const hash = f.secret();
     const n: (number | undefined | null)[] = [];
     for (let k = 0; k < 3; k++) n.push(f.optionalNumber(undefined));
     if (!n.includes(null)) {
@@ -106,6 +113,7 @@ export function parseShadow(
       expireDay: aging(expire),
       line,
     });
+    if (f.echoedSecret) pushError(errors, { line, message: `shadow ${ECHOED_SECRET_MESSAGE}` });
   }
   return { entries, errors };
 }
