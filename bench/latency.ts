@@ -1,7 +1,7 @@
 /**
  * Latency from the kernel seeing a write (the event's bpf_ktime_get_ns, i.e.
  * CLOCK_MONOTONIC at syscall exit) to the event reaching the JS callback, and
- * from a write to the change event out of the whole agent.
+ * from another process's write to the change event out of the whole agent.
  *
  * @module
  */
@@ -50,50 +50,80 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
     await a.close();
   }
 
-  // Through the whole agent: write → change event (output). The writes are
-  // spaced, and the output records when each event for the file arrives. The
-  // same again while a child floods other watched files with appends.
-  const agentFile = `${env.dir}/agent-latency`;
+  // Through the whole agent: a write by another process → the change event
+  // out of the agent. The writer (load.c "stamped") appends the line "i" for
+  // each write i when told to, and prints CLOCK_MONOTONIC just before it; the output takes
+  // the same clock at each change and credits it to every line the change's
+  // diff added. Once with each append opened and closed (what editors and
+  // shadow-utils do: the close ends the settle), once through one fd held
+  // open (the re-read waits out the 2 ms settle), and once more with closes
+  // during a flood of appends to other watched files.
+  /** One file per measure, so that no change of one is credited to another. */
+  const agentFiles = ["closed", "held", "flood"].map((k) => `${env.dir}/agent-latency-${k}`);
   const floodDir = `${env.dir}/flood`;
   const floodFiles = 100;
-  await Deno.writeTextFile(agentFile, "");
+  for (const f of agentFiles) await Deno.writeTextFile(f, "");
   await Deno.mkdir(floodDir, { recursive: true });
   for (let i = 0; i < floodFiles; i++) await Deno.writeTextFile(`${floodDir}/f${i}`, "");
-  const arrivals: number[] = [];
+  /** By file: when each added line was first seen in a change event (monotonic ns). */
+  const seen = new Map<string, Map<string, bigint>>();
   let floodEvents = 0;
   const out: Output = {
     name: "bench",
     write: (e: ChangeEvent) => {
       if (e.event.action !== "modified") return;
-      if (e.file?.path === agentFile) arrivals.push(performance.now());
-      else floodEvents++;
+      const lines = seen.get(e.file?.path ?? "");
+      if (!lines) {
+        if (e.file?.path?.startsWith(floodDir)) floodEvents++;
+        return;
+      }
+      const at = monoNs();
+      const diff = e.bpfink?.diff as { added?: string[] } | undefined;
+      for (const line of diff?.added ?? []) if (!lines.has(line)) lines.set(line, at);
     },
     close: () => Promise.resolve(),
   };
   const agent = await Agent.start({
-    watches: watchesForPaths([agentFile, floodDir]),
+    watches: watchesForPaths([...agentFiles, floodDir]),
     outputs: [out],
   });
   const m = quick ? 50 : 300;
-  const measure = async (): Promise<number[]> => {
-    const us: number[] = [];
+  const measure = async (run: number, hold: boolean): Promise<number[]> => {
+    const file = agentFiles[run];
+    seen.set(file, new Map());
+    const lines = seen.get(file)!;
+    // One write at a time, the next 5 ms after the change of the last came out
+    // (sooner, the file would count as written again and again: a flood).
+    const writer = new Deno.Command(env.loadPath, {
+      args: ["stamped", file, hold ? "1" : "0"],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const go = writer.stdin.getWriter();
     for (let i = 0; i < m; i++) {
-      const before = arrivals.length;
-      const t0 = performance.now();
-      await Deno.writeTextFile(agentFile, `${i}\n`, { append: true });
-      while (arrivals.length === before && performance.now() - t0 < 1000) {
-        await new Promise((r) => setTimeout(r, 0));
+      await go.write(new Uint8Array([10]));
+      const end = performance.now() + 1000;
+      while (!lines.has(String(i)) && performance.now() < end) {
+        await new Promise((r) => setTimeout(r, 1));
       }
-      if (arrivals.length > before) us.push((arrivals[arrivals.length - 1] - t0) * 1000);
       await new Promise((r) => setTimeout(r, 5));
     }
-    return us;
+    await go.close();
+    const done = await writer.output();
+    if (!done.success) throw new Error("the stamped writer failed");
+    const stamps = new TextDecoder().decode(done.stdout).trim().split("\n").map(BigInt);
+    return stamps.flatMap((t, i) => {
+      const at = lines.get(String(i));
+      return at === undefined ? [] : [Number(at - t) / 1000];
+    });
   };
-  let agentUs: number[];
+  let closedUs: number[];
+  let heldUs: number[];
   let floodUs: number[];
   let floodWrites = 0;
   try {
-    agentUs = await measure();
+    closedUs = await measure(0, false);
+    heldUs = await measure(1, true);
     // The flood runs for longer than the measure takes, and is stopped after it.
     const flood = new Deno.Command(env.loadPath, {
       args: ["roundrobin", floodDir, String(floodFiles), "600"],
@@ -102,7 +132,7 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
     }).spawn();
     try {
       await new Promise((r) => setTimeout(r, 500));
-      floodUs = await measure();
+      floodUs = await measure(2, false);
     } finally {
       flood.kill("SIGTERM");
       await flood.status;
@@ -116,9 +146,10 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
     "",
     table(["path", "events", "p50", "p90", "p99", "max"], [
       row("kernel (syscall exit) → ring buffer callback", kernelUs),
-      row("write() → change event out of the agent (settle 2 ms, re-read, sha256)", agentUs),
+      row("another process's write() and close() → change event out of the agent", closedUs),
+      row("the same with the file held open (no close: the 2 ms settle runs out)", heldUs),
       row(
-        `the same, during a flood of appends to ${floodFiles} other watched files`,
+        `write() and close(), during a flood of appends to ${floodFiles} other watched files`,
         floodUs,
       ),
     ]),

@@ -27,6 +27,32 @@ async function withAgent(
   }
 }
 
+Deno.test("a writer's close ends the settle: with a 60 s settle, a file written twice a second apart is read at its close, once and whole", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/shadow-like`;
+  await Deno.writeTextFile(watched, "a\n");
+  await withAgent([watched], async (agent, out) => {
+    const held = await run([
+      "sh",
+      "-c",
+      'exec 3>>"$1"; printf "b1\\n" >&3; sleep 1; printf "b2\\n" >&3; exec 3>&-; sleep 0.5',
+      "sh",
+      watched,
+    ]);
+    assertEquals(held.code, 0);
+    const whole = (await sha256File(watched)).sha256;
+    assert(
+      await waitFor(() => out.changes().length > 0, 10_000),
+      "the closed file waited out the 60 s settle",
+    );
+    await agent.idle();
+    const changes = out.changes();
+    assertEquals(changes.length, 1, JSON.stringify(changes));
+    assertEquals(changes[0].file?.hash?.sha256, whole, "read before the writer closed");
+    assertEquals(changes[0].process?.pid, held.pid);
+  }, { settleMs: 60_000 });
+});
+
 Deno.test("a write to a watched file gives one modified event naming the writer; an unwatched write gives none", async () => {
   await using dir = await tempDir();
   const watched = `${dir.path}/passwd`;

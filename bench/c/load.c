@@ -6,6 +6,10 @@
 //   spaced PATH N USEC      N 1-byte writes to PATH, USEC microseconds apart; prints N
 //   roundrobin DIR K SECS   1-byte writes round-robin over DIR/f0..f(K-1) for SECS; prints writes done
 //   appendn PATH N          ns per 1-byte append to PATH (a watched file), N times (fastest batch)
+//   stamped PATH HOLD       an append of the line "i\n" (i = 0, 1, ...) to PATH for each byte
+//                           read on stdin, until its end; each opened and closed (HOLD 0), or
+//                           all through one open fd (HOLD 1); prints, per line, CLOCK_MONOTONIC
+//                           ns just before its write()
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -96,6 +100,25 @@ int main(int argc, char **argv)
 			usleep(us);
 		}
 		printf("%ld\n", n);
+		return 0;
+	}
+	if (argc >= 4 && !strcmp(argv[1], "stamped")) {
+		int hold = atoi(argv[3]), fd = -1;
+		char line[32], go;
+		for (long i = 0; read(0, &go, 1) == 1; i++) {
+			if (fd < 0 && (fd = open(argv[2], O_WRONLY | O_APPEND)) < 0)
+				return perror("open"), 1;
+			int len = snprintf(line, sizeof(line), "%ld\n", i);
+			double t = now_ns();
+			if (write(fd, line, len) != len)
+				return perror("write"), 1;
+			if (!hold) {
+				close(fd);
+				fd = -1;
+			}
+			printf("%.0f\n", t);
+			fflush(stdout);
+		}
 		return 0;
 	}
 	if (argc >= 5 && !strcmp(argv[1], "roundrobin")) {

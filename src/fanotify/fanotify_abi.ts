@@ -43,8 +43,13 @@ export const FanMask = {
   ONDIR: 0x40000000,
 } as const;
 
-/** What a watched regular file is marked for: its content, attributes, link count, its own moves. */
-export const FILE_MASK = FanMask.MODIFY | FanMask.ATTRIB | FanMask.DELETE_SELF | FanMask.MOVE_SELF;
+/**
+ * What a watched regular file is marked for: its content, attributes, link
+ * count, its own moves, and a writer's close (which ends the settle before
+ * its re-read: what it wrote is complete).
+ */
+export const FILE_MASK = FanMask.MODIFY | FanMask.ATTRIB | FanMask.DELETE_SELF | FanMask.MOVE_SELF |
+  FanMask.CLOSE_WRITE;
 
 /**
  * What a watched regular file is marked for in a group that passes fds (no

@@ -86,6 +86,8 @@ export interface FanotifySink {
   rescan(reason: "rescan"): void;
   schedule(path: string, cause: undefined, reason: "live", unattributed: string): void;
   offer(path: string, e: AttributedEvent): void;
+  /** A process that wrote `path` closed it: what it wrote is complete (FAN_CLOSE_WRITE). */
+  writerClosed(path: string): void;
 }
 
 /** Options for the source. */
@@ -137,8 +139,11 @@ export class FanotifySource {
    * them go: their number may already name another file, which watchInode() then marks afresh.
    */
   readonly #dead = new Set<string>();
-  /** Inodes whose FAN_MODIFY is muted in the kernel until their next re-read (rearm()). */
-  readonly #muted = new Set<string>();
+  /**
+   * Inodes whose FAN_MODIFY or FAN_CLOSE_WRITE is muted in the kernel until
+   * their next re-read (rearm()): the bits muted, by inode key.
+   */
+  readonly #muted = new Map<string, number>();
   #timer?: ReturnType<typeof setTimeout>;
   #watch?: WatchSet;
   #sink?: FanotifySink;
@@ -163,6 +168,7 @@ export class FanotifySource {
     markFailures: 0,
     fdEvents: 0,
     fdLost: 0,
+    closes: 0,
   };
 
   /**
@@ -215,7 +221,7 @@ export class FanotifySource {
         return false;
       }
     }
-    const mask = ((have?.mask ?? 0) | want) & ~(this.#muted.has(k) ? FanMask.MODIFY : 0);
+    const mask = ((have?.mask ?? 0) | want) & ~(this.#muted.get(k) ?? 0);
     for (const path of pathsOf(id)) {
       let m: Marked | undefined;
       try {
@@ -306,23 +312,28 @@ export class FanotifySource {
   }
 
   /**
-   * Mutes further writes to `id` in the kernel until its next re-read: the
-   * re-read that follows this event (the BPF object's, or the one this
-   * event makes) re-arms it first, so what was muted is in that read.
+   * Mutes further `bits` events (writes, closes after writing) of `id` in
+   * the kernel until its next re-read: the re-read that follows this event
+   * (the BPF object's, or the one this event makes) re-arms it first, so
+   * what was muted is in that read.
    */
-  #mute(id: InodeId): void {
+  #mute(id: InodeId, bits: number): void {
     const k = inodeKeyString(id);
-    if (this.#muted.has(k)) return;
+    const muted = this.#muted.get(k) ?? 0;
+    const add = bits & ~muted;
+    if (!add) return;
     const r = this.#marked.get(k);
-    if (r && this.group.mute(r.m, FanMask.MODIFY)) this.#muted.add(k);
+    if (r && this.group.mute(r.m, add)) this.#muted.set(k, muted | add);
   }
 
-  /** The monitor is about to re-read inode `id`: report its next write again. */
+  /** The monitor is about to re-read inode `id`: report its next write and close again. */
   rearm(id: InodeId): void {
     const k = inodeKeyString(id);
-    if (!this.#muted.delete(k)) return;
+    const bits = this.#muted.get(k);
+    if (bits === undefined) return;
+    this.#muted.delete(k);
     const r = this.#marked.get(k);
-    if (r && !this.#stopped) this.group.unmute(r.m, FanMask.MODIFY);
+    if (r && !this.#stopped) this.group.unmute(r.m, bits);
   }
 
   /** The watch set no longer watches inode `id`: remove its mark. */
@@ -406,6 +417,7 @@ export class FanotifySource {
         continue;
       }
       this.#hold(`i:${inodeKeyString(id)}:${e.pid}`, readAt, e, { id, op: FimOp.Write });
+      if (e.mask & FanMask.CLOSE_WRITE) this.#writerClosed(id);
     }
     if (batch.malformed) {
       this.counts.malformed++;
@@ -449,7 +461,7 @@ export class FanotifySource {
       const id = self && this.#lookup(self);
       if (id) {
         matched = true;
-        if (e.mask & FanMask.MODIFY) this.#mute(id);
+        if (e.mask & FanMask.MODIFY) this.#mute(id, FanMask.MODIFY);
         if (e.mask & FanMask.DELETE_SELF) this.#dead.add(inodeKeyString(id));
         this.#hold(`i:${inodeKeyString(id)}:${e.pid}`, readAt, e, {
           id,
@@ -457,7 +469,21 @@ export class FanotifySource {
         });
       }
     }
+    if (e.mask & FanMask.CLOSE_WRITE) {
+      const id = self && this.#lookup(self);
+      if (id) {
+        matched = true;
+        this.#mute(id, FanMask.CLOSE_WRITE);
+        this.#writerClosed(id);
+      }
+    }
     if (!matched) this.counts.unmatched++;
+  }
+
+  /** Tells the monitor that a writer of `id` closed it: the re-read need not wait out the settle. */
+  #writerClosed(id: InodeId): void {
+    this.counts.closes++;
+    for (const path of this.#watch?.pathsOfInode(id) ?? []) this.#sink?.writerClosed(path);
   }
 
   /** An fd comes only without FID reporting, which is never asked for: closed, never leaked. */
@@ -572,6 +598,12 @@ export class FanotifySource {
       "fanotify queue overflows (each one triggers a rescan).",
       "counter",
       () => c.overflows,
+    );
+    metrics.pulled(
+      "bpfink_fanotify_writer_closes_total",
+      "Closes after writing a watched file (each lets its waiting re-read start at once).",
+      "counter",
+      () => c.closes,
     );
     metrics.pulled(
       "bpfink_fanotify_marks",

@@ -82,6 +82,7 @@ class Recorder implements FanotifySink {
     this.rescans++;
   }
   offer(): void {}
+  writerClosed(): void {}
 }
 
 /** Opens a fanotify source whose queue holds `max` events (the sysctl is put back at once). */

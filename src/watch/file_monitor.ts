@@ -47,6 +47,8 @@ interface PathQueue {
   unattributed?: string;
   /** Re-reads in a row that found the path changed again while it was read or soon after. */
   hot: number;
+  /** The re-read starts in a microtask, with no settle (a writer closed the file). */
+  soon?: boolean;
 }
 
 /**
@@ -112,6 +114,12 @@ function dropOldest<K, V>(map: Map<K, V>, kept: (v: V) => boolean): void {
     map.delete(k);
   }
 }
+/**
+ * How long a writer's close read before its write's kernel event still ends
+ * that event's settle (see FileMonitor.writerClosed).
+ */
+const CLOSE_AHEAD_MS = 2;
+
 /** How long a path no event named waits for one still in the ring buffer. */
 const EVENT_GRACE_MS = 100;
 
@@ -238,6 +246,47 @@ export class FileMonitor {
     this.#offered.delete(path);
     this.#offered.set(path, { at: now, e });
     dropOldest(this.#offered, (r) => now - r.at <= RECENT_MS);
+  }
+
+  /** Paths a writer closed while no re-read of them was queued, and when (performance.now()). */
+  readonly #closed = new Map<string, number>();
+
+  /**
+   * A process that wrote `path` closed it (fanotify's FAN_CLOSE_WRITE):
+   * what it wrote is complete, so a re-read waiting out its settle for a
+   * kernel event starts now instead (the settle exists so that a read does
+   * not land between one writer's writes). A path written again and again
+   * keeps its longer wait. A close read before the write's own event (the
+   * ring buffer and fanotify are read apart; 7 in 100 appends here) is kept
+   * for CLOSE_AHEAD_MS, and an event that comes within it starts its
+   * re-read at once.
+   */
+  writerClosed(path: string): void {
+    if (this.#stopped) return;
+    const q = this.#queues.get(path);
+    if (!q) {
+      const now = performance.now();
+      this.#closed.delete(path);
+      this.#closed.set(path, now);
+      dropOldest(this.#closed, (at) => now - at <= CLOSE_AHEAD_MS);
+      return;
+    }
+    if (q.timer === undefined || q.running || q.hot || !q.causes.length) return;
+    clearTimeout(q.timer);
+    q.timer = undefined;
+    this.#runSoon(path, q);
+  }
+
+  /**
+   * Runs `path`'s re-read once the code that queued it has returned (a
+   * microtask: later events of the same ring-buffer batch still join it),
+   * not after a timer, which Deno fires 2 ms late at the least.
+   */
+  #runSoon(path: string, q: PathQueue): void {
+    q.soon = true;
+    queueMicrotask(() => {
+      if (q.soon && !this.#stopped) this.#run(path);
+    });
   }
 
   /** The kernel event that named `path` lately, if any. */
@@ -635,16 +684,25 @@ export class FileMonitor {
       q.dirty = true;
       return;
     }
+    if (q.timer !== undefined || q.soon) return;
+    const closedAt = this.#closed.get(path);
+    if (closedAt !== undefined) {
+      this.#closed.delete(path);
+      if (cause && !q.hot && performance.now() - closedAt <= CLOSE_AHEAD_MS) {
+        return this.#runSoon(path, q);
+      }
+    }
     // Found by listing with no event yet: the event may still be in the ring buffer.
     const settle = this.#hotSettle(q.hot);
     const wait = q.causes.length ? settle : Math.max(settle, EVENT_GRACE_MS);
-    if (q.timer === undefined) q.timer = setTimeout(() => this.#run(path), wait);
+    q.timer = setTimeout(() => this.#run(path), wait);
   }
 
   #run(path: string): void {
     const q = this.#queues.get(path);
     if (!q) return;
     q.timer = undefined;
+    q.soon = false;
     const causes = q.causes.splice(0);
     if (causes.length === 0) {
       const late = this.#recentCause(path);
@@ -824,6 +882,7 @@ export class FileMonitor {
     this.#dirtyDirs.clear();
     this.#queues.clear();
     this.#offered.clear();
+    this.#closed.clear();
     this.#wakeIdle();
     await Promise.allSettled([...this.#inFlight, this.#syncing]);
   }
