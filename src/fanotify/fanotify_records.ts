@@ -38,20 +38,24 @@ export interface FanBatch {
   malformed: boolean;
 }
 
+/**
+ * Lowercase hex of `b`. Keys are built with join(), which makes one flat
+ * string: built with `+` they would be kept as trees of string pieces, about
+ * 200 bytes more per marked inode (V8 flattens a string only when it is
+ * hashed, and a key kept as a value never is).
+ */
 function hex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 /** A lookup key for a file handle, as fidKey() of the same handle from name_to_handle_at. */
 export function fidKey(fsid: Uint8Array, handleType: number, handle: Uint8Array): string {
-  return `${hex(fsid)}:${handleKeyOf(handleType, handle)}`;
+  return [hex(fsid), handleType, hex(handle)].join(":");
 }
 
 /** The file-system-less part of fidKey(). */
 export function handleKeyOf(handleType: number, handle: Uint8Array): string {
-  return `${handleType}:${hex(handle)}`;
+  return [handleType, hex(handle)].join(":");
 }
 
 function parseInfo(bytes: Uint8Array, v: DataView, off: number, end: number): FanFid[] | undefined {

@@ -41,6 +41,7 @@ import { FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { decodePathBytes } from "./path_bytes.ts";
+import { SetMap } from "./set_map.ts";
 import { eventFromProc, type ExitedLookup } from "./proc_event.ts";
 import type { KernelWatchTable, WatchSet } from "./watch_set.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
@@ -129,10 +130,12 @@ function opOf(mask: number): FimOp {
 export class FanotifySource {
   /** Marked inodes by inode key. */
   readonly #marked = new Map<string, { m: Marked; mask: number; id: InodeId }>();
-  /** Inodes by the handle key their events carry. */
-  readonly #byFid = new Map<string, InodeId>();
-  /** Inode keys by handle without file system (fallback when an fsid differs by mount). */
-  readonly #byHandle = new Map<string, Set<string>>();
+  /**
+   * Inode keys by the handle their events carry, without the file system id
+   * (it may differ by mount); the whole key tells apart inodes of two file
+   * systems with the same handle (#lookup).
+   */
+  readonly #byHandle = new SetMap<string, string>();
   readonly #pending = new Map<string, Pending>();
   /**
    * Watched inodes the kernel reported freed (FAN_DELETE_SELF), until the watch set lets
@@ -242,10 +245,7 @@ export class FanotifySource {
       if (!m) continue;
       if (have && have.m.key !== m.key) this.#forget(k);
       this.#marked.set(k, { m, mask: (have?.mask ?? 0) | want, id });
-      this.#byFid.set(m.key, id);
-      let hs = this.#byHandle.get(m.handleKey);
-      if (!hs) this.#byHandle.set(m.handleKey, hs = new Set());
-      hs.add(k);
+      this.#byHandle.add(m.handleKey, k);
       return true;
     }
     return false;
@@ -364,10 +364,7 @@ export class FanotifySource {
     const r = this.#marked.get(k);
     if (!r) return;
     this.#marked.delete(k);
-    this.#byFid.delete(r.m.key);
-    const hs = this.#byHandle.get(r.m.handleKey);
-    hs?.delete(k);
-    if (hs?.size === 0) this.#byHandle.delete(r.m.handleKey);
+    this.#byHandle.delete(r.m.handleKey, k);
   }
 
   /** Marked inodes now. */
@@ -380,12 +377,19 @@ export class FanotifySource {
     return this.#fdMarked.size;
   }
 
+  /**
+   * The marked inode an event's file handle names: the one inode with that
+   * handle (whatever file system id the event carries: an fsid may differ
+   * by mount), else the one whose whole key (fsid and handle) matches.
+   */
   #lookup(fid: FanFid): InodeId | undefined {
-    const id = this.#byFid.get(fid.key);
-    if (id) return id;
-    const hs = this.#byHandle.get(fid.handleKey);
-    if (hs?.size !== 1) return undefined;
-    return this.#marked.get([...hs][0])?.id;
+    const ks = this.#byHandle.get(fid.handleKey);
+    if (ks.length === 1) return this.#marked.get(ks[0])?.id;
+    for (const k of ks) {
+      const r = this.#marked.get(k);
+      if (r?.m.key === fid.key) return r.id;
+    }
+    return undefined;
   }
 
   #onBytes(bytes: Uint8Array): void {
@@ -652,7 +656,6 @@ export class FanotifySource {
     this.#fdMarked.clear();
     this.#byFdKey.clear();
     this.#marked.clear();
-    this.#byFid.clear();
     this.#byHandle.clear();
   }
 }

@@ -13,6 +13,7 @@ import type { FileState } from "./file_state.ts";
 import { type EntryType, listDir } from "./native_fs.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { DirKeys, type KernelNameTable } from "./kernel_keys.ts";
+import { SetMap } from "./set_map.ts";
 
 /** What the watch set needs from the kernel side (the BPF maps). */
 export interface KernelWatchTable extends KernelNameTable {
@@ -59,7 +60,7 @@ export interface AddOptions {
 /** Paths ↔ inodes ↔ basenames, mirrored into the kernel. */
 export class WatchSet {
   readonly #byPath = new Map<string, WatchEntry>();
-  readonly #byInode = new Map<string, Set<string>>();
+  readonly #byInode = new SetMap<string, string>();
   readonly #byName = new Map<string, Set<string>>();
   readonly #children = new Map<string, Set<string>>();
   /** Watched directories placed for the kernel by path (keys.hold), from their first state on. */
@@ -105,7 +106,7 @@ export class WatchSet {
 
   /** Paths currently at inode `id`. */
   pathsOfInode(id: InodeId): string[] {
-    return [...(this.#byInode.get(inodeKeyString(id)) ?? [])];
+    return this.#byInode.get(inodeKeyString(id));
   }
 
   /** Paths whose basename is `name` (only for paths the kernel could not place). */
@@ -132,7 +133,18 @@ export class WatchSet {
   add(path: string, kind: "file" | "dir", root: string, opts: AddOptions = {}): WatchEntry {
     const existing = this.#byPath.get(path);
     if (existing) return existing;
-    const e: WatchEntry = { path, kind, root, ...opts };
+    // Every field in the literal: an object that grows fields later keeps them
+    // apart (V8's property array, 64 bytes a path at 100,000 paths).
+    const e: WatchEntry = {
+      path,
+      kind,
+      root,
+      state: undefined,
+      recursive: opts.recursive,
+      shallow: opts.shallow,
+      awaitingBaseline: opts.awaitingBaseline,
+      lookedAt: undefined,
+    };
     this.#byPath.set(path, e);
     this.#linkChild(path);
     this.#indexName(path);
@@ -147,13 +159,7 @@ export class WatchSet {
     const now = state?.id;
     if (old && (!now || inodeKeyString(old) !== inodeKeyString(now))) this.#unlinkInode(path, old);
     if (now && (!old || inodeKeyString(old) !== inodeKeyString(now))) {
-      const k = inodeKeyString(now);
-      let set = this.#byInode.get(k);
-      if (!set) {
-        set = new Set();
-        this.#byInode.set(k, set);
-      }
-      set.add(path);
+      this.#byInode.add(inodeKeyString(now), path);
     }
     e.state = state;
     if (now) this.#watchInode(now);
@@ -266,7 +272,7 @@ export class WatchSet {
       this.#children.get(dirname(e.path))?.delete(e.path);
       this.#children.delete(e.path);
       if (e.path !== from) this.#byName.get(basename(e.path))?.delete(e.path);
-      if (e.state) this.#byInode.get(inodeKeyString(e.state.id))?.delete(e.path);
+      if (e.state) this.#byInode.delete(inodeKeyString(e.state.id), e.path);
     }
     this.keys.repath(from, to);
     for (const e of moved) {
@@ -277,15 +283,7 @@ export class WatchSet {
       if (old === from) this.#indexName(e.path);
       else {this.#byName.get(basename(e.path))?.add(e.path) ??
           this.#byName.set(basename(e.path), new Set([e.path]));}
-      if (e.state) {
-        const k = inodeKeyString(e.state.id);
-        let ids = this.#byInode.get(k);
-        if (!ids) {
-          ids = new Set();
-          this.#byInode.set(k, ids);
-        }
-        ids.add(e.path);
-      }
+      if (e.state) this.#byInode.add(inodeKeyString(e.state.id), e.path);
     }
   }
 
@@ -343,7 +341,7 @@ export class WatchSet {
 
   #flagsOf(id: InodeId): number {
     let flags = 0;
-    for (const p of this.#byInode.get(inodeKeyString(id)) ?? []) {
+    for (const p of this.#byInode.get(inodeKeyString(id))) {
       const e = this.#byPath.get(p);
       flags |= e?.kind === "dir" && !e.shallow ? FimWatch.Dir : FimWatch.File;
       if (e?.kind === "dir" && e.recursive) flags |= FimWatch.Tree;
@@ -353,10 +351,8 @@ export class WatchSet {
 
   #unlinkInode(path: string, id: InodeId): void {
     const k = inodeKeyString(id);
-    const set = this.#byInode.get(k);
-    set?.delete(path);
-    if (!set || set.size === 0) {
-      this.#byInode.delete(k);
+    this.#byInode.delete(k, path);
+    if (!this.#byInode.has(k)) {
       this.kernel.unwatchInode(id);
     } else {
       this.#watchInode(id);
