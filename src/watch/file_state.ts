@@ -158,9 +158,39 @@ export function stateChanged(a: FileState, b: FileState): boolean {
     (a.ctimeMs !== undefined && b.ctimeMs !== undefined && a.ctimeMs !== b.ctimeMs);
 }
 
-/** `s` without its content (what the watch set keeps in memory). */
+/** Each entry type's name, one string for every state (a state from a worker brings a copy). */
+const TYPE_NAMES: Record<EntryType, EntryType> = {
+  file: "file",
+  dir: "dir",
+  symlink: "symlink",
+  fifo: "fifo",
+  socket: "socket",
+  chardev: "chardev",
+  blockdev: "blockdev",
+};
+
+/**
+ * `s` without its content, as the watch set keeps it in memory: one object
+ * literal with every field (absent ones undefined), so V8 keeps them all in
+ * the object itself. A state copied from a worker, or grown field by field,
+ * keeps most of them in a second array; at 100,000 watched files that was
+ * 9 MB of the heap.
+ */
 export function withoutContent(s: FileState): FileState {
-  if (!s.content) return s;
-  const { content: _content, ...rest } = s;
-  return rest;
+  return {
+    id: { dev: s.id.dev, ino: s.id.ino },
+    size: s.size,
+    mode: s.mode,
+    uid: s.uid,
+    gid: s.gid,
+    mtimeMs: s.mtimeMs,
+    ctimeMs: s.ctimeMs,
+    nlink: s.nlink,
+    mtimeNs: s.mtimeNs,
+    ctimeNs: s.ctimeNs,
+    type: s.type === undefined ? undefined : TYPE_NAMES[s.type] ?? s.type,
+    linkTarget: s.linkTarget,
+    sha256: s.sha256,
+    readError: s.readError,
+  };
 }
