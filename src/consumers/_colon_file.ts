@@ -110,16 +110,17 @@ export const ECHOED_PASSWORD = "[password]";
  * quirk copies characters of it into a later text field (`name:HASH`
  * as the last line, after leading blanks, reads part of `HASH` again at
  * the line's end), {@link text} and {@link rest} show {@link ECHOED_PASSWORD}
- * in their place and {@link echoedSecret} turns true: a password never
- * leaves its field, whatever the line's shape. (A number keeps glibc's
- * value: digits copied from a hash into an id are what the system reads.)
+ * in their place, {@link echoedSecret} turns true and `onEchoed` is
+ * called once: a password never leaves its field, whatever the line's
+ * shape. (A number keeps glibc's value: digits copied from a hash into an
+ * id are what the system reads.) Parsers make it with {@link fieldsOf}.
  */
 export class FieldCursor {
   #i = 0;
   /** Positions of `s` that copy the password field: `[from, to)`. */
   #masked = { from: 0, to: 0 };
   #echoedSecret = false;
-  constructor(readonly s: string, readonly echo?: Echo) {}
+  constructor(readonly s: string, readonly echo?: Echo, readonly onEchoed?: () => void) {}
 
   /** True once a field read after the password held characters copied from it. */
   get echoedSecret(): boolean {
@@ -170,6 +171,7 @@ export class FieldCursor {
     const a = Math.max(from, m.from);
     const b = Math.min(to, m.to);
     if (a >= b) return this.s.slice(from, to);
+    if (!this.#echoedSecret) this.onEchoed?.();
     this.#echoedSecret = true;
     return this.s.slice(from, a) + ECHOED_PASSWORD + this.s.slice(b, to);
   }
@@ -266,9 +268,21 @@ export function memberList(s: string): string[] {
 }
 
 /** The warning for an entry in which glibc reads part of the password field again (shown hidden). */
-export const ECHOED_SECRET_MESSAGE =
+const ECHOED_SECRET_MESSAGE =
   "entry starts with blanks and ends without a newline, so the C library reads part of the password field again at its end: kept, that part shown as " +
   ECHOED_PASSWORD;
+
+/**
+ * A cursor over line `l` of a `what` file (passwd, shadow, group,
+ * gshadow) whose hidden password copies are warned about in `errors`.
+ */
+export function fieldsOf(l: DatabaseLine, what: string, errors: ParseError[]): FieldCursor {
+  return new FieldCursor(
+    l.text,
+    l.echo,
+    () => pushError(errors, { line: l.line, message: `${what} ${ECHOED_SECRET_MESSAGE}` }),
+  );
+}
 
 /** The message for a line glibc rejects (never quoting it: it may hold a hash). */
 export function rejected(what: string, why: string): string {

@@ -461,25 +461,21 @@ export class FanotifySource {
         this.#hold(key, readAt, e, { id: dirId, name, op: opOf(e.mask & ENTRY) });
       }
     }
-    if (e.mask & CONTENT && !(this.group.names === false && e.mask & ENTRY)) {
-      const id = self && this.#lookup(self);
-      if (id) {
-        matched = true;
-        if (e.mask & FanMask.MODIFY) this.#mute(id, FanMask.MODIFY);
+    const content = e.mask & CONTENT && !(this.group.names === false && e.mask & ENTRY);
+    const closed = e.mask & FanMask.CLOSE_WRITE;
+    const id = (content || closed) && self ? this.#lookup(self) : undefined;
+    if (id) {
+      matched = true;
+      // One call mutes both when the kernel merged a write and its close into one event.
+      this.#mute(id, e.mask & (FanMask.MODIFY | FanMask.CLOSE_WRITE));
+      if (content) {
         if (e.mask & FanMask.DELETE_SELF) this.#dead.add(inodeKeyString(id));
         this.#hold(`i:${inodeKeyString(id)}:${e.pid}`, readAt, e, {
           id,
           op: opOf(e.mask & CONTENT),
         });
       }
-    }
-    if (e.mask & FanMask.CLOSE_WRITE) {
-      const id = self && this.#lookup(self);
-      if (id) {
-        matched = true;
-        this.#mute(id, FanMask.CLOSE_WRITE);
-        this.#writerClosed(id);
-      }
+      if (closed) this.#writerClosed(id);
     }
     if (!matched) this.counts.unmatched++;
   }

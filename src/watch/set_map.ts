@@ -46,12 +46,6 @@ export class SetMap<K, V> {
     return this.#m.has(k);
   }
 
-  /** How many values `k` has. */
-  count(k: K): number {
-    const have = this.#m.get(k);
-    return have === undefined ? 0 : have instanceof Set ? have.size : 1;
-  }
-
   /** Removes everything. */
   clear(): void {
     this.#m.clear();

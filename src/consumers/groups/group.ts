@@ -9,8 +9,7 @@
 import {
   checkName,
   databaseLines,
-  ECHOED_SECRET_MESSAGE,
-  FieldCursor,
+  fieldsOf,
   isCompatName,
   memberList,
   rejected,
@@ -31,8 +30,9 @@ export interface GroupEntry {
 export function parseGroup(text: string): ParseResult<GroupEntry> {
   const errors: ParseResult<GroupEntry>["errors"] = [];
   const entries: GroupEntry[] = [];
-  for (const { line, text: l, echo } of databaseLines(text, errors)) {
-    const f = new FieldCursor(l, echo);
+  for (const l of databaseLines(text, errors)) {
+    const { line } = l;
+    const f = fieldsOf(l, "group", errors);
     const name = f.text();
     const compat = isCompatName(name);
     if (compat && f.atEnd) {
@@ -51,7 +51,6 @@ export function parseGroup(text: string): ParseResult<GroupEntry> {
     }
     checkName(name, "group", line, errors);
     entries.push({ name, gid, members: memberList(f.rest()), line });
-    if (f.echoedSecret) pushError(errors, { line, message: `group ${ECHOED_SECRET_MESSAGE}` });
   }
   return { entries, errors };
 }

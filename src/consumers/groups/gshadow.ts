@@ -6,15 +6,8 @@
  *
  * @module
  */
-import {
-  checkName,
-  databaseLines,
-  ECHOED_SECRET_MESSAGE,
-  FieldCursor,
-  isCompatName,
-  memberList,
-} from "../_colon_file.ts";
-import { type ParseResult, pushError } from "../parse_result.ts";
+import { checkName, databaseLines, fieldsOf, isCompatName, memberList } from "../_colon_file.ts";
+import type { ParseResult } from "../parse_result.ts";
 import { type PasswordInfo, passwordInfo } from "../_password_field.ts";
 
 /** One gshadow entry, without its password. */
@@ -36,8 +29,9 @@ export function parseGshadow(
 ): ParseResult<GshadowEntry> {
   const errors: ParseResult<GshadowEntry>["errors"] = [];
   const entries: GshadowEntry[] = [];
-  for (const { line, text: l, echo } of databaseLines(text, errors)) {
-    const f = new FieldCursor(l, echo);
+  for (const l of databaseLines(text, errors)) {
+    const { line } = l;
+    const f = fieldsOf(l, "gshadow", errors);
     const name = f.text();
     checkName(name, "gshadow", line, errors);
     if (isCompatName(name) && f.atEnd) {
@@ -53,7 +47,6 @@ export function parseGshadow(
       members: memberList(f.rest()),
       line,
     });
-    if (f.echoedSecret) pushError(errors, { line, message: `gshadow ${ECHOED_SECRET_MESSAGE}` });
   }
   return { entries, errors };
 }

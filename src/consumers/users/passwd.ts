@@ -6,14 +6,7 @@
  *
  * @module
  */
-import {
-  checkName,
-  databaseLines,
-  ECHOED_SECRET_MESSAGE,
-  FieldCursor,
-  isCompatName,
-  rejected,
-} from "../_colon_file.ts";
+import { checkName, databaseLines, fieldsOf, isCompatName, rejected } from "../_colon_file.ts";
 import { type ParseResult, pushError } from "../parse_result.ts";
 import { type PasswordInfo, passwordInfo } from "../_password_field.ts";
 
@@ -46,8 +39,9 @@ export function parsePasswd(
 ): ParseResult<PasswdEntry> {
   const errors: ParseResult<PasswdEntry>["errors"] = [];
   const entries: PasswdEntry[] = [];
-  for (const { line, text: l, echo } of databaseLines(text, errors)) {
-    const f = new FieldCursor(l, echo);
+  for (const l of databaseLines(text, errors)) {
+    const { line } = l;
+    const f = fieldsOf(l, "passwd", errors);
     const name = f.text();
     const compat = isCompatName(name);
     if (compat && f.atEnd) {
@@ -82,7 +76,6 @@ export function parsePasswd(
       shell: f.rest(),
       line,
     });
-    if (f.echoedSecret) pushError(errors, { line, message: `passwd ${ECHOED_SECRET_MESSAGE}` });
   }
   return { entries, errors };
 }

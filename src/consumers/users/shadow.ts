@@ -7,14 +7,7 @@
  * @module
  */
 import { createHmac } from "node:crypto";
-import {
-  checkName,
-  databaseLines,
-  ECHOED_SECRET_MESSAGE,
-  FieldCursor,
-  isCompatName,
-  rejected,
-} from "../_colon_file.ts";
+import { checkName, databaseLines, fieldsOf, isCompatName, rejected } from "../_colon_file.ts";
 import { type ParseResult, pushError } from "../parse_result.ts";
 import { type PasswordInfo, passwordInfo } from "../_password_field.ts";
 
@@ -71,8 +64,9 @@ export function parseShadow(
 ): ParseResult<ShadowEntry> {
   const errors: ParseResult<ShadowEntry>["errors"] = [];
   const entries: ShadowEntry[] = [];
-  for (const { line, text: l, echo } of databaseLines(text, errors)) {
-    const f = new FieldCursor(l, echo);
+  for (const l of databaseLines(text, errors)) {
+    const { line } = l;
+    const f = fieldsOf(l, "shadow", errors);
     const name = f.text();
     if (isCompatName(name) && f.atEnd) {
       checkName(name, "shadow", line, errors);
@@ -113,7 +107,6 @@ export function parseShadow(
       expireDay: aging(expire),
       line,
     });
-    if (f.echoedSecret) pushError(errors, { line, message: `shadow ${ECHOED_SECRET_MESSAGE}` });
   }
   return { entries, errors };
 }
