@@ -17,11 +17,12 @@ APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make g
 # graphite-carbon (carbon-cache), nats-server (a JetStream cluster), ansible and systemd
 # (systemd-analyze) are the real receivers and deploy tools; inotify-tools, auditd, fatrace
 # and aide are what bench/coverage compares with; lintian and man-db check the .deb
-# (build.ts deb); git, rsync, patch, vim and logrotate are the real workloads.
+# (build.ts deb); git, rsync, patch, vim and logrotate are the real workloads; btrfs-progs
+# makes the btrfs the inode tests mount (subvolumes, reflinks).
 if [ "${1:-}" = "--test" ]; then
   APT_PACKAGES+=(sed procps tmux passwd sudo fio qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
     rsyslog prometheus graphite-carbon nats-server ansible systemd inotify-tools auditd fatrace aide
-    lintian man-db git rsync patch vim)
+    lintian man-db git rsync patch vim btrfs-progs)
 fi
 
 missing=()
