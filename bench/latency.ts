@@ -56,10 +56,13 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
   // the same clock at each change and credits it to every line the change's
   // diff added. Once with each append opened and closed (what editors and
   // shadow-utils do: the close ends the settle), once through one fd held
-  // open (the re-read waits out the 2 ms settle), and once more with closes
-  // during a flood of appends to other watched files.
+  // open (the re-read waits out the 2 ms settle), once with a new version
+  // renamed over the file, and once more with closes during a flood of
+  // appends to other watched files.
   /** One file per measure, so that no change of one is credited to another. */
-  const agentFiles = ["closed", "held", "flood"].map((k) => `${env.dir}/agent-latency-${k}`);
+  const agentFiles = ["closed", "held", "renamed", "flood"].map((k) =>
+    `${env.dir}/agent-latency-${k}`
+  );
   const floodDir = `${env.dir}/flood`;
   const floodFiles = 100;
   for (const f of agentFiles) await Deno.writeTextFile(f, "");
@@ -71,7 +74,7 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
   const out: Output = {
     name: "bench",
     write: (e: ChangeEvent) => {
-      if (e.event.action !== "modified") return;
+      if (e.event.action !== "modified" && e.event.action !== "replaced") return;
       const lines = seen.get(e.file?.path ?? "");
       if (!lines) {
         if (e.file?.path?.startsWith(floodDir)) floodEvents++;
@@ -88,14 +91,15 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
     outputs: [out],
   });
   const m = quick ? 50 : 300;
-  const measure = async (run: number, hold: boolean): Promise<number[]> => {
+  /** hold: 0 open and close each time, 1 one fd held open, 2 replaced by rename (load.c). */
+  const measure = async (run: number, hold: 0 | 1 | 2): Promise<number[]> => {
     const file = agentFiles[run];
     seen.set(file, new Map());
     const lines = seen.get(file)!;
     // One write at a time, the next 5 ms after the change of the last came out
     // (sooner, the file would count as written again and again: a flood).
     const writer = new Deno.Command(env.loadPath, {
-      args: ["stamped", file, hold ? "1" : "0"],
+      args: ["stamped", file, String(hold)],
       stdin: "piped",
       stdout: "piped",
     }).spawn();
@@ -119,11 +123,13 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
   };
   let closedUs: number[];
   let heldUs: number[];
+  let renamedUs: number[];
   let floodUs: number[];
   let floodWrites = 0;
   try {
-    closedUs = await measure(0, false);
-    heldUs = await measure(1, true);
+    closedUs = await measure(0, 0);
+    heldUs = await measure(1, 1);
+    renamedUs = await measure(2, 2);
     // The flood runs for longer than the measure takes, and is stopped after it.
     const flood = new Deno.Command(env.loadPath, {
       args: ["roundrobin", floodDir, String(floodFiles), "600"],
@@ -132,7 +138,7 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
     }).spawn();
     try {
       await new Promise((r) => setTimeout(r, 500));
-      floodUs = await measure(2, false);
+      floodUs = await measure(3, 0);
     } finally {
       flood.kill("SIGTERM");
       await flood.status;
@@ -148,6 +154,7 @@ export async function latency(env: BenchEnv, quick: boolean): Promise<string> {
       row("kernel (syscall exit) → ring buffer callback", kernelUs),
       row("another process's write() and close() → change event out of the agent", closedUs),
       row("the same with the file held open (no close: the 2 ms settle runs out)", heldUs),
+      row("a new version written beside it and renamed over it (`rename()` → event)", renamedUs),
       row(
         `write() and close(), during a flood of appends to ${floodFiles} other watched files`,
         floodUs,

@@ -9,7 +9,9 @@
 //   stamped PATH HOLD       an append of the line "i\n" (i = 0, 1, ...) to PATH for each byte
 //                           read on stdin, until its end; each opened and closed (HOLD 0), or
 //                           all through one open fd (HOLD 1); prints, per line, CLOCK_MONOTONIC
-//                           ns just before its write()
+//                           ns just before its write(). HOLD 2 replaces PATH instead: lines 0..i
+//                           written to PATH.new, closed, and renamed over PATH (the stamp just
+//                           before the rename), as shadow-utils, sed -i and editors do
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -104,8 +106,26 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 4 && !strcmp(argv[1], "stamped")) {
 		int hold = atoi(argv[3]), fd = -1;
-		char line[32], go;
+		char line[32], go, tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s.new", argv[2]);
 		for (long i = 0; read(0, &go, 1) == 1; i++) {
+			if (hold == 2) {
+				if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
+					return perror("open"), 1;
+				for (long j = 0; j <= i; j++) {
+					int len = snprintf(line, sizeof(line), "%ld\n", j);
+					if (write(fd, line, len) != len)
+						return perror("write"), 1;
+				}
+				close(fd);
+				fd = -1;
+				double t = now_ns();
+				if (rename(tmp, argv[2]))
+					return perror("rename"), 1;
+				printf("%.0f\n", t);
+				fflush(stdout);
+				continue;
+			}
 			if (fd < 0 && (fd = open(argv[2], O_WRONLY | O_APPEND)) < 0)
 				return perror("open"), 1;
 			int len = snprintf(line, sizeof(line), "%ld\n", i);

@@ -17,6 +17,7 @@ import { eventFromProc } from "./proc_event.ts";
 import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_change.ts";
 import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
+import { DeadlineClock } from "./deadline_clock.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 
@@ -39,7 +40,8 @@ export interface FileMonitorOptions {
 }
 
 interface PathQueue {
-  timer?: ReturnType<typeof setTimeout>;
+  /** The settle's deadline (DeadlineClock id). */
+  timer?: number;
   running?: Promise<void>;
   dirty: boolean;
   causes: FimEvent[];
@@ -178,7 +180,10 @@ export class FileMonitor {
   #mappedTimer?: ReturnType<typeof setInterval>;
   /** Watched directories whose listing may have changed, synced together (so a rename is one move). */
   readonly #dirtyDirs = new Map<string, DirtyDir>();
-  #syncTimer?: ReturnType<typeof setTimeout>;
+  /** The directory sync's settle deadline (DeadlineClock id). */
+  #syncTimer?: number;
+  /** Settle deadlines, on time (Deno's timers fire a millisecond late). */
+  readonly #clock = new DeadlineClock();
   #syncing?: Promise<void>;
   /** Set by stop(): nothing new starts, and what runs does not schedule more. */
   #stopped = false;
@@ -272,7 +277,7 @@ export class FileMonitor {
       return;
     }
     if (q.timer === undefined || q.running || q.hot || !q.causes.length) return;
-    clearTimeout(q.timer);
+    this.#clock.cancel(q.timer);
     q.timer = undefined;
     this.#runSoon(path, q);
   }
@@ -280,7 +285,7 @@ export class FileMonitor {
   /**
    * Runs `path`'s re-read once the code that queued it has returned (a
    * microtask: later events of the same ring-buffer batch still join it),
-   * not after a timer, which Deno fires 2 ms late at the least.
+   * not after the settle.
    */
   #runSoon(path: string, q: PathQueue): void {
     q.soon = true;
@@ -507,7 +512,7 @@ export class FileMonitor {
     }
     if (cause?.name && NAME_OPS.has(cause.op)) d.byName.set(cause.name, cause);
     if (this.#syncTimer === undefined && !this.#syncing) {
-      this.#syncTimer = setTimeout(() => this.#startSync(), this.#settleMs);
+      this.#syncTimer = this.#clock.after(this.#settleMs, () => this.#startSync());
     }
   }
 
@@ -685,6 +690,10 @@ export class FileMonitor {
       return;
     }
     if (q.timer !== undefined || q.soon) return;
+    // A rename is whole when the kernel reports it (at the syscall's exit): the
+    // path already names the new version, written and closed beside it. Nothing
+    // to wait for, as after a writer's close.
+    if (cause?.op === FimOp.Rename && !q.hot) return this.#runSoon(path, q);
     const closedAt = this.#closed.get(path);
     if (closedAt !== undefined) {
       this.#closed.delete(path);
@@ -695,7 +704,7 @@ export class FileMonitor {
     // Found by listing with no event yet: the event may still be in the ring buffer.
     const settle = this.#hotSettle(q.hot);
     const wait = q.causes.length ? settle : Math.max(settle, EVENT_GRACE_MS);
-    q.timer = setTimeout(() => this.#run(path), wait);
+    q.timer = this.#clock.after(wait, () => this.#run(path));
   }
 
   #run(path: string): void {
@@ -719,7 +728,7 @@ export class FileMonitor {
         if (this.#stopped) return;
         if (q.dirty || q.causes.length) {
           q.dirty = false;
-          q.timer = setTimeout(() => this.#run(path), this.#hotSettle(++q.hot));
+          q.timer = this.#clock.after(this.#hotSettle(++q.hot), () => this.#run(path));
         } else {
           this.#queues.delete(path);
           this.#cool(path, q.hot);
@@ -874,8 +883,7 @@ export class FileMonitor {
     this.#stopped = true;
     if (this.#mappedTimer !== undefined) clearInterval(this.#mappedTimer);
     this.#mapped.clear();
-    for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
-    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
+    const clockClosed = this.#clock.close();
     for (const t of this.#rearmTimers) clearTimeout(t);
     this.#rearmTimers.clear();
     this.#syncTimer = undefined;
@@ -884,7 +892,7 @@ export class FileMonitor {
     this.#offered.clear();
     this.#closed.clear();
     this.#wakeIdle();
-    await Promise.allSettled([...this.#inFlight, this.#syncing]);
+    await Promise.allSettled([...this.#inFlight, this.#syncing, clockClosed]);
   }
 }
 

@@ -1,0 +1,85 @@
+import { assert, assertEquals } from "../../test/assert.ts";
+import { DeadlineClock, PRECISE_MAX_MS } from "./deadline_clock.ts";
+
+/** Resolves once `clock` has run `n` callbacks given by `track`. */
+function tracker() {
+  const ran: { name: string; late: number }[] = [];
+  let wake: (() => void) | undefined;
+  return {
+    ran,
+    track(clock: DeadlineClock, name: string, ms: number) {
+      const at = performance.now() + ms;
+      return clock.after(ms, () => {
+        ran.push({ name, late: performance.now() - at });
+        wake?.();
+      });
+    },
+    async until(n: number) {
+      while (ran.length < n) await new Promise<void>((r) => wake = r);
+    },
+  };
+}
+
+Deno.test("deadlines run in deadline order, none before its time, whatever order they came in", async () => {
+  const clock = new DeadlineClock();
+  const t = tracker();
+  t.track(clock, "six", 6);
+  t.track(clock, "two", 2);
+  t.track(clock, "four", 4);
+  t.track(clock, "zero", 0);
+  t.track(clock, "timer", PRECISE_MAX_MS + 5);
+  t.track(clock, "three", 3);
+  await t.until(6);
+  assertEquals(t.ran.map((r) => r.name), ["zero", "two", "three", "four", "six", "timer"]);
+  // nanosleep(2) never returns early; performance.now() is the same monotonic clock.
+  for (const r of t.ran) assert(r.late >= -0.06, `${r.name} ran ${-r.late} ms early`);
+  assertEquals(clock.pending, 0);
+  await clock.close();
+});
+
+Deno.test("a cancelled deadline never runs, and the others still do", async () => {
+  const clock = new DeadlineClock();
+  const t = tracker();
+  const a = t.track(clock, "a", 3);
+  t.track(clock, "b", 5);
+  const c = t.track(clock, "c", PRECISE_MAX_MS + 1);
+  t.track(clock, "d", PRECISE_MAX_MS + 3);
+  clock.cancel(a);
+  clock.cancel(c);
+  clock.cancel(12345); // unknown: nothing
+  assertEquals(clock.pending, 2);
+  await t.until(2);
+  await new Promise((r) => setTimeout(r, 10));
+  assertEquals(t.ran.map((r) => r.name), ["b", "d"]);
+  await clock.close();
+});
+
+Deno.test("a callback may set the next deadline; many deadlines at once all run", async () => {
+  const clock = new DeadlineClock();
+  const t = tracker();
+  let chained = 0;
+  const chain = () => {
+    if (++chained < 5) clock.after(1, chain);
+  };
+  clock.after(1, chain);
+  for (let i = 0; i < 500; i++) t.track(clock, `n${i}`, (i * 7) % 15);
+  await t.until(500);
+  while (chained < 5) await new Promise((r) => setTimeout(r, 1));
+  assertEquals(new Set(t.ran.map((r) => r.name)).size, 500);
+  for (const r of t.ran) assert(r.late >= -0.06, `${r.name} ran ${-r.late} ms early`);
+  await clock.close();
+});
+
+Deno.test("close() drops what is pending and waits for the sleeps under way", async () => {
+  const clock = new DeadlineClock();
+  const t = tracker();
+  t.track(clock, "precise", 4);
+  t.track(clock, "timer", PRECISE_MAX_MS + 10);
+  assertEquals(clock.sleeping, 1);
+  await clock.close();
+  assertEquals(clock.sleeping, 0);
+  assertEquals(clock.pending, 0);
+  t.track(clock, "after close", 0);
+  await new Promise((r) => setTimeout(r, PRECISE_MAX_MS + 15));
+  assertEquals(t.ran, []);
+});
