@@ -11,7 +11,7 @@
  */
 import { FanInit, FanMark, FD_FILE_MASK } from "./fanotify_abi.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
-import { cPath } from "../watch/path_bytes.ts";
+import { CPathBuffer } from "../watch/path_bytes.ts";
 import { fstat } from "../watch/native_fs.ts";
 import { inodeKeyString } from "../watch/inode_key.ts";
 import {
@@ -36,6 +36,10 @@ const { libc, errno } = lazyLibc(SYMBOLS);
 
 /** CAP_FOWNER: O_NOATIME on a file the agent does not own needs it. */
 const CAP_FOWNER = 3n;
+
+/** Kept path buffers for the synchronous calls of a mark (see CPathBuffer). */
+const PATH = new CPathBuffer();
+const PROC_FD = new CPathBuffer();
 
 /** The inode key of an fd (its fstat), and whether it is a regular file. */
 function identityOf(fd: number): { key: string; ino: bigint; regular: boolean } | undefined {
@@ -110,7 +114,7 @@ export class FanotifyFdGroup {
 
   #markPath(path: string, ino: bigint, flags: number): string | undefined {
     const c = libc();
-    const fd = c.open(cPath(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    const fd = c.open(PATH.of(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return undefined;
     try {
       const id = identityOf(fd);
@@ -120,7 +124,7 @@ export class FanotifyFdGroup {
         flags,
         BigInt(FD_FILE_MASK),
         -100,
-        cPath(`/proc/self/fd/${fd}`),
+        PROC_FD.of(`/proc/self/fd/${fd}`),
       );
       if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
       return id.key;

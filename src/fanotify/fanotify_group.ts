@@ -9,7 +9,7 @@
  */
 import { DIR_MASK, FanInit, FanMark, FILE_MASK, MAX_HANDLE_SZ } from "./fanotify_abi.ts";
 import { fidKey, handleKeyOf } from "./fanotify_records.ts";
-import { cPath } from "../watch/path_bytes.ts";
+import { cPath, CPathBuffer } from "../watch/path_bytes.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { dirname } from "node:path";
 import { fstat } from "../watch/native_fs.ts";
@@ -41,6 +41,18 @@ const SYMBOLS = {
 } as const;
 
 const { libc, errno } = lazyLibc(SYMBOLS);
+
+// Kept buffers for the synchronous calls of a mark, each read before the next
+// call: marking is per watched file, and a fresh typed array per call costs
+// more than the call (see CPathBuffer).
+const PATH = new CPathBuffer();
+const PROC_FD = new CPathBuffer();
+const HANDLE = new Uint8Array(8 + MAX_HANDLE_SZ);
+const HANDLE_VIEW = new DataView(HANDLE.buffer);
+const MOUNT_ID_OUT = new Uint8Array(4);
+const EMPTY_PATH = new Uint8Array(1);
+const STATFS_OUT = new Uint8Array(120);
+const NO_HANDLE = new Uint8Array(0);
 
 /** The inode number fd is open on, or undefined. */
 function inoOf(fd: number): bigint | undefined {
@@ -124,7 +136,7 @@ export class FanotifyGroup {
    */
   mark(path: string, ino: bigint, mask: number): Marked | undefined {
     const c = libc();
-    const fd = c.open(cPath(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    const fd = c.open(PATH.of(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return undefined;
     try {
       if (inoOf(fd) !== ino) return undefined;
@@ -134,7 +146,7 @@ export class FanotifyGroup {
         FanMark.ADD,
         BigInt(mask),
         -100,
-        cPath(`/proc/self/fd/${fd}`),
+        PROC_FD.of(`/proc/self/fd/${fd}`),
       );
       if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
       if (!this.#mountFds.has(ids.fsid)) this.#keepMountFd(path, ids.fsid);
@@ -165,14 +177,13 @@ export class FanotifyGroup {
 
   #handleOf(fd: number): { key: string; handleKey: string; fsid: string } {
     const c = libc();
-    const fh = new Uint8Array(8 + MAX_HANDLE_SZ);
-    const v = new DataView(fh.buffer);
+    const fh = HANDLE;
+    const v = HANDLE_VIEW;
     v.setUint32(0, MAX_HANDLE_SZ, true);
-    const mnt = new Uint8Array(4);
-    if (c.name_to_handle_at(fd, new Uint8Array(1), fh, mnt, AT_EMPTY_PATH) !== 0) {
+    if (c.name_to_handle_at(fd, EMPTY_PATH, fh, MOUNT_ID_OUT, AT_EMPTY_PATH) !== 0) {
       throw new FanotifyError("name_to_handle_at", errno());
     }
-    const sfs = new Uint8Array(120);
+    const sfs = STATFS_OUT;
     if (c.fstatfs(fd, sfs) !== 0) throw new FanotifyError("fstatfs", errno());
     const fsid = sfs.subarray(56, 64);
     const n = Math.min(v.getUint32(0, true), MAX_HANDLE_SZ);
@@ -181,7 +192,7 @@ export class FanotifyGroup {
     return {
       key: fidKey(fsid, type, handle),
       handleKey: handleKeyOf(type, handle),
-      fsid: fidKey(fsid, 0, new Uint8Array(0)),
+      fsid: fidKey(fsid, 0, NO_HANDLE),
     };
   }
 
@@ -217,19 +228,21 @@ export class FanotifyGroup {
     const [fsidHex, typeStr, handleHex] = m.key.split(":");
     const mfd = this.#mountFds.get(`${fsidHex}:0:`);
     if (mfd === undefined) return false;
-    const handle = new Uint8Array(handleHex.length / 2);
-    for (let i = 0; i < handle.length; i++) {
-      handle[i] = parseInt(handleHex.slice(2 * i, 2 * i + 2), 16);
-    }
-    const fh = new Uint8Array(8 + handle.length);
-    const v = new DataView(fh.buffer);
-    v.setUint32(0, handle.length, true);
-    v.setInt32(4, Number(typeStr), true);
-    fh.set(handle, 8);
+    const n = Math.min(handleHex.length / 2, MAX_HANDLE_SZ);
+    const fh = HANDLE;
+    for (let i = 0; i < n; i++) fh[8 + i] = parseInt(handleHex.slice(2 * i, 2 * i + 2), 16);
+    HANDLE_VIEW.setUint32(0, n, true);
+    HANDLE_VIEW.setInt32(4, Number(typeStr), true);
     const fd = c.open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
     if (fd < 0) return false; // ESTALE: gone, and its mark with it
     try {
-      return c.fanotify_mark(this.#fd, flags, BigInt(mask), -100, cPath(`/proc/self/fd/${fd}`)) ===
+      return c.fanotify_mark(
+        this.#fd,
+        flags,
+        BigInt(mask),
+        -100,
+        PROC_FD.of(`/proc/self/fd/${fd}`),
+      ) ===
         0;
     } finally {
       c.close(fd);

@@ -239,7 +239,7 @@ export class FimKernel {
   watchInode(id: InodeId, flags: number, marked = false): void {
     const k = inodeKeyString(id);
     if (!marked) this.gate.entered(k, false);
-    this.#watched.update(encodeInodeKey(id), u32(flags));
+    this.#watched.update(encodeInodeKey(id, INODE_KEY), u32(flags));
     if (marked) this.gate.entered(k, true);
   }
 
@@ -315,7 +315,7 @@ export class FimKernel {
 
   /** Takes an inode out of the watched and pending maps. */
   unwatchInode(id: InodeId): void {
-    const key = encodeInodeKey(id);
+    const key = encodeInodeKey(id, INODE_KEY);
     this.#watched.delete(key);
     this.#pending.delete(key);
     this.gate.left(inodeKeyString(id));
@@ -323,7 +323,7 @@ export class FimKernel {
 
   /** Watches name hash `nameHash` in directory `dir` (struct fim_entry_key). */
   watchEntry(dir: InodeId, nameHash: bigint): void {
-    this.#entries.update(encodeEntryKey(dir, nameHash), new Uint8Array(4));
+    this.#entries.update(encodeEntryKey(dir, nameHash), u32(0));
   }
 
   /** Stops watching a name in a directory. */
@@ -343,7 +343,7 @@ export class FimKernel {
 
   /** Adds a basename hash for paths the kernel cannot place. */
   watchBasename(nameHash: bigint): void {
-    this.#basenames.update(encodeHash(nameHash), new Uint8Array(4));
+    this.#basenames.update(encodeHash(nameHash), u32(0));
   }
 
   /** Removes a basename hash. */
@@ -353,7 +353,7 @@ export class FimKernel {
 
   /** Re-arms an inode: its next change sends a new event. Call before re-reading the file. */
   rearm(id: InodeId): void {
-    this.#pending.delete(encodeInodeKey(id));
+    this.#pending.delete(encodeInodeKey(id, INODE_KEY));
   }
 
   /** Re-arms every inode (after a drop). */
@@ -389,12 +389,11 @@ export class FimKernel {
   }
 }
 
-/** struct fim_entry_key / fim_dirpath_key: (ino u64, dev u32, pad u32, hash u64). */
+/** struct fim_entry_key / fim_dirpath_key: (ino u64, dev u32, pad u32, hash u64), in ENTRY_KEY. */
 function encodeEntryKey(dir: InodeId, hash: bigint): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(24);
-  b.set(encodeInodeKey(dir));
-  new DataView(b.buffer).setBigUint64(16, hash, true);
-  return b;
+  encodeInodeKey(dir, ENTRY_KEY);
+  ENTRY_KEY_VIEW.setBigUint64(16, hash, true);
+  return ENTRY_KEY;
 }
 
 function encodeHash(hash: bigint): Uint8Array<ArrayBuffer> {
@@ -432,9 +431,26 @@ function helperPresent(lib: Libbpf, id: number): boolean {
 /** Probe results by helper id: the kernel does not change under a running process. */
 const helpersProbed = new Map<number, boolean>();
 
-/** A little-endian u32, as a map value. */
+/**
+ * A kept key buffer for the per-inode map calls (watch, re-arm on every
+ * event, unwatch), each synchronous: a fresh typed array per call costs more
+ * than the call (see CPathBuffer).
+ */
+const INODE_KEY = new Uint8Array(16);
+/** The same for the name maps' keys (one per watched path). */
+const ENTRY_KEY = new Uint8Array(24);
+const ENTRY_KEY_VIEW = new DataView(ENTRY_KEY.buffer);
+
+/** Small values (flags, indexes), made once: the kernel only reads them. */
+const U32 = new Map<number, Uint8Array<ArrayBuffer>>();
+
+/** A little-endian u32, as a map value (or key: never written by the kernel). */
 function u32(v: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v, true);
+  let b = U32.get(v);
+  if (!b) {
+    b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v, true);
+    if (v >= 0 && v < 64) U32.set(v, b);
+  }
   return b;
 }

@@ -37,11 +37,17 @@ export function inodeKeyString(id: InodeId): string {
   return `${id.dev}:${id.ino}`;
 }
 
-/** Encodes struct fim_key (ino u64, dev u32, pad u32). */
-export function encodeInodeKey(id: InodeId): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(16);
-  const v = new DataView(b.buffer);
+/**
+ * Encodes struct fim_key (ino u64, dev u32, pad u32), into `into` when given
+ * (a kept buffer for a synchronous call, see CPathBuffer), else new bytes.
+ */
+export function encodeInodeKey(
+  id: InodeId,
+  into: Uint8Array<ArrayBuffer> = new Uint8Array(16),
+): Uint8Array<ArrayBuffer> {
+  const v = new DataView(into.buffer, into.byteOffset, 16);
   v.setBigUint64(0, id.ino, true);
   v.setUint32(8, id.dev >>> 0, true);
-  return b;
+  v.setUint32(12, 0, true);
+  return into;
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { cPath, decodePathBytes } from "./path_bytes.ts";
+import { CPathBuffer, decodePathBytes } from "./path_bytes.ts";
 import { Errno } from "../errno.ts";
 import {
   AT_EMPTY_PATH,
@@ -38,6 +38,17 @@ const SYMBOLS = {
 const { libc, errno } = lazyLibc(SYMBOLS);
 
 const STATX_BASIC_STATS = 0x7ff;
+
+// Kept buffers for the synchronous calls below, each read before the next
+// call (see CPathBuffer: a fresh typed array per call costs more than the call).
+const PATH = new CPathBuffer();
+const STATX_OUT = new Uint8Array(256);
+const EMPTY_PATH = new Uint8Array(1);
+const STATFS_OUT = new Uint8Array(120);
+const STATFS_VIEW = new DataView(STATFS_OUT.buffer);
+const LINK_OUT = new Uint8Array(4096);
+const DENTS_OUT = new Uint8Array(64 * 1024);
+const DENTS_VIEW = new DataView(DENTS_OUT.buffer);
 
 /** A failed call, with its errno. */
 export class NativeFsError extends Error {
@@ -126,8 +137,8 @@ function decodeStatx(b: Uint8Array): NativeStat {
 
 /** lstat(path) with ns timestamps; undefined when the path does not exist. */
 export function lstat(path: string): NativeStat | undefined {
-  const buf = new Uint8Array(256);
-  if (libc().statx(AT_FDCWD, cPath(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) === 0) {
+  const buf = STATX_OUT;
+  if (libc().statx(AT_FDCWD, PATH.of(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) === 0) {
     return decodeStatx(buf);
   }
   const err = new NativeFsError("statx", path, errno());
@@ -137,8 +148,8 @@ export function lstat(path: string): NativeStat | undefined {
 
 /** fstat(fd) with ns timestamps. */
 export function fstat(fd: number): NativeStat {
-  const buf = new Uint8Array(256);
-  if (libc().statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_BASIC_STATS, buf) !== 0) {
+  const buf = STATX_OUT;
+  if (libc().statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, buf) !== 0) {
     throw new NativeFsError("fstat", `fd ${fd}`, errno());
   }
   return decodeStatx(buf);
@@ -146,8 +157,8 @@ export function fstat(fd: number): NativeStat {
 
 /** The target of symlink `path` (lossless string), undefined when it is gone. */
 export function readlink(path: string): string | undefined {
-  const buf = new Uint8Array(4096);
-  const n = Number(libc().readlink(cPath(path), buf, BigInt(buf.length)));
+  const buf = LINK_OUT;
+  const n = Number(libc().readlink(PATH.of(path), buf, BigInt(buf.length)));
   if (n < 0) {
     const err = new NativeFsError("readlink", path, errno());
     if (err.missing) return undefined;
@@ -173,9 +184,8 @@ const PSEUDO_FS: Record<string, string> = {
 
 /** The pseudo file system `fd` lives on ("proc", "sysfs", ...), or undefined for real ones. */
 export function pseudoFsOf(fd: number): string | undefined {
-  const buf = new Uint8Array(120);
-  if (libc().fstatfs(fd, buf) !== 0) return undefined;
-  const magic = new DataView(buf.buffer).getBigInt64(0, true);
+  if (libc().fstatfs(fd, STATFS_OUT) !== 0) return undefined;
+  const magic = STATFS_VIEW.getBigInt64(0, true);
   return PSEUDO_FS[(magic & 0xffffffffn).toString(16)];
 }
 
@@ -225,7 +235,7 @@ export class NotContentError extends Error {
  */
 export function openRegular(path: string, onThisThread = false): RegularFile {
   const fd = libc().open(
-    cPath(path),
+    PATH.of(path),
     O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
     0,
   );
@@ -267,7 +277,7 @@ const DT: Record<number, EntryType> = {
 
 /** Lists directory `path` (without . and ..); undefined when it is gone. */
 export function listDir(path: string): DirEntry[] | undefined {
-  const fd = libc().open(cPath(path), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+  const fd = libc().open(PATH.of(path), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0) {
     const err = new NativeFsError("open", path, errno());
     if (err.missing || err.errno === Errno.ELOOP) return undefined;
@@ -275,8 +285,8 @@ export function listDir(path: string): DirEntry[] | undefined {
   }
   try {
     const out: DirEntry[] = [];
-    const buf = new Uint8Array(64 * 1024);
-    const v = new DataView(buf.buffer);
+    const buf = DENTS_OUT;
+    const v = DENTS_VIEW;
     for (;;) {
       const n = Number(libc().getdents64(fd, buf, BigInt(buf.length)));
       if (n < 0) throw new NativeFsError("getdents64", path, errno());

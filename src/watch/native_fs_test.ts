@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
 import { readFileState } from "./file_state.ts";
 import { listDir, lstat } from "./native_fs.ts";
-import { decodePathBytes, displayPath, pathBytes } from "./path_bytes.ts";
+import { cPath, CPathBuffer, decodePathBytes, displayPath, pathBytes } from "./path_bytes.ts";
 
 async function sh(script: string, ...args: string[]): Promise<void> {
   const r = await new Deno.Command("sh", { args: ["-c", script, "sh", ...args] }).output();
@@ -15,6 +15,23 @@ Deno.test("path bytes: every byte sequence survives decode and encode", () => {
     assertEquals([...pathBytes(decodePathBytes(b))], [...b]);
   }
   assertEquals(displayPath(decodePathBytes(new Uint8Array([0x61, 0xff, 0x62]))), "a\\xffb");
+});
+
+Deno.test("path bytes: a kept C path buffer gives each path NUL-terminated, whatever came before", () => {
+  const buf = new CPathBuffer();
+  /** The C string a call would read: up to the first NUL. */
+  const cString = (b: Uint8Array) => [...b.subarray(0, b.indexOf(0) + 1)];
+  const long = `/${"d".repeat(200)}/${"f".repeat(200)}`;
+  const names = [long, "/etc/passwd", decodePathBytes(new Uint8Array([0x2f, 0xff])), "/é", ""];
+  for (const s of names) assertEquals(cString(buf.of(s)), [...cPath(s)]);
+  // Longer than PATH_MAX: bytes of its own, the whole path (the kernel refuses it).
+  const huge = "/x".repeat(3000);
+  assertEquals(buf.of(huge).length, 6001);
+  assertEquals(cString(buf.of(huge)), [...cPath(huge)]);
+  // The buffer is reused: the next path overwrites the last one.
+  const a = buf.of("/aaaa");
+  buf.of("/b");
+  assertEquals(cString(a), [...cPath("/b")]);
 });
 
 Deno.test("native fs: a name that is not UTF-8 is listed, stat'ed and hashed by its bytes", async () => {

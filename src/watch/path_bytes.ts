@@ -79,6 +79,28 @@ export function pathBytes(s: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(out);
 }
 
+/**
+ * A NUL-terminated path for a synchronous C call, written into a buffer this
+ * keeps. A typed array made for each call costs more than a short system call
+ * (V8 moves it off its heap, and a malloc backs it until the GC frees it):
+ * statx(2) of a path took 3.4 µs through fresh buffers here, 1.0 µs through
+ * kept ones. Each call of `of()` overwrites the last one's path, so each use
+ * site keeps its own, and never hands it to a nonblocking call.
+ */
+export class CPathBuffer {
+  /** PATH_MAX with its NUL; a longer path gets bytes of its own (and ENAMETOOLONG). */
+  readonly #buf = new Uint8Array(4096);
+
+  /** `s` NUL-terminated, valid until the next `of()`. */
+  of(s: string): Uint8Array<ArrayBuffer> {
+    if (hasEscapes(s)) return cPath(s);
+    const { read, written } = encoder.encodeInto(s, this.#buf);
+    if (read < s.length || written >= this.#buf.length) return cPath(s);
+    this.#buf[written] = 0;
+    return this.#buf;
+  }
+}
+
 /** `pathBytes(s)` NUL-terminated, for C calls. */
 export function cPath(s: string): Uint8Array<ArrayBuffer> {
   const b = pathBytes(s);
