@@ -21,7 +21,10 @@ export function openStore(database: string | undefined, faults: StoreFaults): Op
   const dropTemp = () => tempDir && Deno.removeSync(tempDir, { recursive: true });
   let store: BaselineStore;
   try {
-    store = BaselineStore.open(database ?? `${tempDir}/baseline.db`, { faults });
+    store = BaselineStore.open(database ?? `${tempDir}/baseline.db`, {
+      faults,
+      temporary: !database,
+    });
   } catch (e) {
     dropTemp();
     throw e;

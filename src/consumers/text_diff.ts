@@ -18,14 +18,21 @@ export interface TextDiff {
   truncated?: boolean;
 }
 
+const decoder = new TextDecoder();
+
+/**
+ * The lines of a generic snapshot: a text file's bytes (invalid UTF-8 read
+ * as U+FFFD, as everywhere), or `{ lines }` as bpfink stored them before 2026-12.
+ */
 function linesOf(snap: unknown): string[] | undefined {
+  if (snap instanceof Uint8Array) return decoder.decode(snap).split("\n");
   if (typeof snap !== "object" || snap === null) return undefined;
   const lines = (snap as { lines?: unknown }).lines;
   return Array.isArray(lines) && lines.every((l) => typeof l === "string") ? lines : undefined;
 }
 
 /**
- * Added and removed lines between two `{ lines }` snapshots, in order: a line
+ * Added and removed lines between two text snapshots, in order: a line
  * moved elsewhere is removed and added (order can be meaning, e.g. in a
  * first-match rule file). Undefined when either side has no lines or the
  * files are too large to diff.

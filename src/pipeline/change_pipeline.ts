@@ -87,13 +87,12 @@ export class ChangePipeline {
     ) {
       return undefined; // a generic file without a line diff: nothing to decode
     }
-    const text = decoder.decode(state.content);
     // A secret file is never parsed: any consumer's snapshot would hold its text.
-    if (rule.secret) return secretSnapshot(text, this.opts.ctx);
+    if (rule.secret) return secretSnapshot(decoder.decode(state.content), this.opts.ctx);
     const c = semanticConsumer(rule.consumer);
     if (c) {
       try {
-        return c.snapshot(path, text, this.opts.ctx);
+        return c.snapshot(path, decoder.decode(state.content), this.opts.ctx);
       } catch (e) {
         this.opts.ctx.warn(
           `${path}: ${rule.consumer} consumer failed: ${errorMessage(e)}`,
@@ -105,7 +104,9 @@ export class ChangePipeline {
       return undefined;
     }
     if (state.content.includes(0)) return undefined; // binary
-    return { lines: text.split("\n") };
+    // The bytes themselves, stored as such and split into lines when a diff needs them
+    // (text_diff.ts): a first baseline writes each text file once, not decoded and encoded.
+    return state.content;
   }
 
   /** A baseline record for `state`. */

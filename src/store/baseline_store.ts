@@ -47,7 +47,10 @@ export interface BaselineRecord {
   type?: EntryType;
   /** A symlink's target. */
   linkTarget?: string;
-  /** The consumer's parsed view (secrets fingerprinted), JSON. */
+  /**
+   * The consumer's parsed view (secrets fingerprinted), stored as JSON; or
+   * bytes (a text file's content, for line diffs), stored as they are.
+   */
   snapshot?: unknown;
 }
 
@@ -63,6 +66,14 @@ export interface StoreOptions {
   faults?: StoreFaults;
   /** How often to retry writing the baseline while it is behind (ms). Default 2000. */
   retryMs?: number;
+  /**
+   * A database nobody opens again (interactive mode's, removed on stop, or
+   * left for nothing after a crash): written once, with its rollback journal
+   * in memory and no fsync, instead of through a write-ahead log synced to
+   * disk. Line diffs keep every text file's lines here, so a first baseline
+   * writes the tree's text once, not twice.
+   */
+  temporary?: boolean;
 }
 
 /** Why the baseline was started afresh, when it was. */
@@ -125,7 +136,7 @@ interface Row {
   ctime_ms: number | null;
   nlink: number | null;
   sha256: string | null;
-  snapshot: string | null;
+  snapshot: string | Uint8Array | null;
   mtime_ns?: string | null;
   ctime_ns?: string | null;
   type?: string | null;
@@ -178,21 +189,21 @@ export class BaselineStore {
    * memory (interactive mode).
    */
   static open(path: string, opts: StoreOptions = {}): BaselineStore {
-    if (path === ":memory:") return new BaselineStore(openChecked(path), path, opts);
+    if (path === ":memory:") return new BaselineStore(openChecked(path, true), path, opts);
     prepareDatabaseFiles(path);
     const lock = lockDatabase(path);
     try {
       let reset: BaselineReset | undefined;
       let db: DatabaseSync;
       try {
-        db = openChecked(path);
+        db = openChecked(path, opts.temporary);
       } catch (e) {
         if (!isCorruption(e)) {
           throw new AgentError(`cannot open the database ${path}: ${oneLine(e)}`);
         }
         reset = { reason: oneLine(e), movedTo: moveAside(path) };
         prepareDatabaseFiles(path);
-        db = openChecked(path);
+        db = openChecked(path, opts.temporary);
       }
       const store = new BaselineStore(db, path, opts);
       store.reset = reset;
@@ -280,7 +291,11 @@ export class BaselineStore {
             rec.ctimeMs === undefined ? null : Math.trunc(rec.ctimeMs),
             rec.nlink ?? null,
             rec.sha256 ?? null,
-            rec.snapshot === undefined ? null : JSON.stringify(rec.snapshot),
+            rec.snapshot === undefined
+              ? null
+              : rec.snapshot instanceof Uint8Array
+              ? rec.snapshot
+              : JSON.stringify(rec.snapshot),
             now,
             rec.mtimeNs === undefined ? null : String(rec.mtimeNs),
             rec.ctimeNs === undefined ? null : String(rec.ctimeNs),
@@ -445,10 +460,14 @@ function prepareDatabaseFiles(path: string): void {
 }
 
 /** Opens `path` and proves it is a database SQLite can read (quick_check). */
-function openChecked(path: string): DatabaseSync {
+function openChecked(path: string, temporary = false): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
-    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+    db.exec(
+      temporary
+        ? "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF;"
+        : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+    );
     const check = db.prepare("PRAGMA quick_check(1)").get() as Record<string, string> | undefined;
     const verdict = check ? Object.values(check)[0] : "ok";
     if (verdict !== "ok") throw new Error(`database disk image is malformed (${verdict})`);
@@ -510,7 +529,11 @@ function fromRow(r: Row): BaselineRecord {
     ctimeMs: r.ctime_ms ?? undefined,
     nlink: r.nlink ?? undefined,
     sha256: r.sha256 ?? undefined,
-    snapshot: r.snapshot === null ? undefined : JSON.parse(r.snapshot),
+    snapshot: r.snapshot === null
+      ? undefined
+      : typeof r.snapshot === "string"
+      ? JSON.parse(r.snapshot)
+      : r.snapshot,
     mtimeNs: r.mtime_ns ? BigInt(r.mtime_ns) : undefined,
     ctimeNs: r.ctime_ns ? BigInt(r.ctime_ns) : undefined,
     type: r.type ? r.type as EntryType : undefined,

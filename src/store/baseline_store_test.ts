@@ -83,3 +83,46 @@ Deno.test("open() refuses a second instance of the same database", async () => {
     store.close();
   }
 });
+
+Deno.test("a temporary database is written once, without a write-ahead log; the daemon's keeps one", async () => {
+  await using dir = await tempDir();
+  const exists = (p: string) => {
+    try {
+      Deno.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const kept = `${dir.path}/kept/bpfink.db`;
+  const temp = `${dir.path}/temp/bpfink.db`;
+  const a = BaselineStore.open(kept);
+  const b = BaselineStore.open(temp, { temporary: true });
+  for (const s of [a, b]) s.commit([["/etc/a", record("/etc/a", "aa")]], [testEvent(1)]);
+  assert(exists(`${kept}-wal`), "the daemon's database has no write-ahead log");
+  assert(
+    !exists(`${temp}-wal`) && !exists(`${temp}-journal`),
+    "the temporary one has a journal on disk",
+  );
+  assertEquals(b.get("/etc/a")?.sha256, "aa");
+  a.close();
+  b.close();
+});
+
+Deno.test("a text file's bytes are stored as they are and come back as bytes; a parsed snapshot as JSON", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/bpfink.db`;
+  const text = new Uint8Array([0x61, 0x0a, 0xff, 0x00, 0x62]);
+  const store = BaselineStore.open(db);
+  store.commit([
+    ["/etc/a", { ...record("/etc/a", "aa"), snapshot: text.subarray(2, 5) }],
+    ["/etc/b", record("/etc/b", "bb")],
+  ], []);
+  store.close();
+  const again = BaselineStore.open(db);
+  const a = again.get("/etc/a")?.snapshot;
+  assert(a instanceof Uint8Array, `stored bytes came back as ${typeof a}`);
+  assertEquals([...a], [0xff, 0x00, 0x62]);
+  assertEquals(again.get("/etc/b")?.snapshot, { lines: ["a=1"] });
+  again.close();
+});
