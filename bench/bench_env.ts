@@ -15,6 +15,7 @@ import type { Libbpf } from "../src/bpf/libbpf.ts";
 import { FanotifyGroup } from "../src/fanotify/fanotify_group.ts";
 import { FanotifyFdGroup } from "../src/fanotify/fanotify_fd_group.ts";
 import { FILE_MASK } from "../src/fanotify/fanotify_abi.ts";
+import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -88,11 +89,11 @@ export class BenchEnv implements AsyncDisposable {
     let marked = true;
     const tried = (f: () => unknown) => open(f) ?? false;
     for (const p of paths) {
-      const ino = BigInt(Deno.statSync(p).ino!);
+      const id = kernelIdentity.inodeOf(p, Deno.statSync(p));
       // By file handle, else (no fsid, no export operations) in the classic group.
-      if (fid && tried(() => fid.mark(p, ino, FILE_MASK))) continue;
+      if (fid && tried(() => fid.mark(p, id, FILE_MASK))) continue;
       fd ??= open(() => FanotifyFdGroup.open(() => {}));
-      if (fd && tried(() => fd!.mark(p, ino) !== undefined)) continue;
+      if (fd && tried(() => fd!.mark(p, id) !== undefined)) continue;
       marked = false;
     }
     return {

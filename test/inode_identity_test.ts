@@ -45,6 +45,12 @@ Deno.test("btrfs subvolumes and overlayfs over two file systems: fd writes and f
     const agent = await Agent.start({ watches: watchesForPaths(files), outputs: [out] });
     const missed: string[] = [];
     try {
+      // fanotify marked every watched inode: a mark checks the kernel's device, which stat
+      // does not give on these file systems (the mount the file was reached through tells it).
+      const unmarked = /^bpfink_kernel_unmarked_watches (\d+)/m.exec(
+        agent.metrics.prometheusText(),
+      );
+      assert(unmarked?.[1] === "0", `${unmarked?.[1]} watched inodes left without a mark`);
       for (const f of files) {
         // No O_CREAT: only the fd → inode path can see these.
         const w = await run([

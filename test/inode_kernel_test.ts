@@ -262,7 +262,7 @@ Deno.test("mark gate: with every watched inode marked, unmarked inodes skip the 
         return await waitFor(() => h.about(f.id).some((e) => e.tgid === w.pid), 1000);
       };
       const marked = await make("marked.conf");
-      assert(g.mark(marked.path, marked.id.ino, FILE_MASK), "fanotify did not mark");
+      assert(g.mark(marked.path, marked.id, FILE_MASK), "fanotify did not mark");
       h.k.watchInode(marked.id, FimWatch.File, true);
       h.k.gate.allow(true);
       assert(h.k.gate.on, "the gate stays off with every entry vouched for");

@@ -12,8 +12,9 @@
 import { FanInit, FanMark, FD_FILE_MASK } from "./fanotify_abi.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { CPathBuffer } from "../watch/path_bytes.ts";
-import { fstat } from "../watch/native_fs.ts";
-import { inodeKeyString } from "../watch/inode_key.ts";
+import { fstat, type NativeStat } from "../watch/native_fs.ts";
+import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import {
   lazyLibc,
   O_CLOEXEC,
@@ -42,10 +43,10 @@ const PATH = new CPathBuffer();
 const PROC_FD = new CPathBuffer();
 
 /** The inode key of an fd (its fstat), and whether it is a regular file. */
-function identityOf(fd: number): { key: string; ino: bigint; regular: boolean } | undefined {
+function identityOf(fd: number): { key: string; st: NativeStat; regular: boolean } | undefined {
   try {
     const st = fstat(fd);
-    return { key: inodeKeyString(st), ino: st.ino, regular: st.type === "file" };
+    return { key: inodeKeyString(st), st, regular: st.type === "file" };
   } catch {
     return undefined;
   }
@@ -94,31 +95,32 @@ export class FanotifyFdGroup {
 
   /**
    * Marks regular file `path` (never following a final symlink) if it still
-   * is inode `ino`; returns the key its events' fds will give (identityOf),
-   * or undefined when it is another inode or not a regular file.
+   * is inode `id` (device and number, as FanotifyGroup.mark checks); returns
+   * the key its events' fds will give (identityOf), or undefined when it is
+   * another inode or not a regular file.
    *
    * @throws {FanotifyError} when the kernel refuses the mark.
    */
-  mark(path: string, ino: bigint): string | undefined {
-    return this.#markPath(path, ino, FanMark.ADD);
+  mark(path: string, id: InodeId): string | undefined {
+    return this.#markPath(path, id, FanMark.ADD);
   }
 
-  /** Removes the mark of `path` if it still is inode `ino` (else the mark goes with the inode). */
-  unmark(path: string, ino: bigint): void {
+  /** Removes the mark of `path` if it still is inode `id` (else the mark goes with the inode). */
+  unmark(path: string, id: InodeId): void {
     try {
-      this.#markPath(path, ino, FanMark.REMOVE);
+      this.#markPath(path, id, FanMark.REMOVE);
     } catch {
       // not marked, or gone
     }
   }
 
-  #markPath(path: string, ino: bigint, flags: number): string | undefined {
+  #markPath(path: string, want: InodeId, flags: number): string | undefined {
     const c = libc();
     const fd = c.open(PATH.of(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return undefined;
     try {
       const id = identityOf(fd);
-      if (!id || id.ino !== ino || !id.regular) return undefined;
+      if (!id || !id.regular || !kernelIdentity.isInode(id.st, want)) return undefined;
       const rc = c.fanotify_mark(
         this.#fd,
         flags,

@@ -3,6 +3,10 @@ import { FanMask } from "./fanotify_abi.ts";
 import { FanotifyFdGroup } from "./fanotify_fd_group.ts";
 import { parseFanotify } from "./fanotify_records.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
+
+/** `path`'s inode as the kernel names it (the mark checks device and number). */
+const kernelIdOf = async (path: string) => kernelIdentity.inodeOf(path, await Deno.lstat(path));
 
 /** The fds this process has open now. */
 function openFds(): number {
@@ -19,10 +23,20 @@ Deno.test("a classic group marks regular files only, names each write's file by 
   const group = FanotifyFdGroup.open(() => {});
   const seen: { mask: number; key?: string; pid: number }[] = [];
   try {
-    const key = group.mark(f, BigInt((await Deno.lstat(f)).ino!));
+    const key = group.mark(f, await kernelIdOf(f));
     assert(key !== undefined, "a regular file was not marked");
-    assertEquals(group.mark(fifo, BigInt((await Deno.lstat(fifo)).ino!)), undefined, "a FIFO");
-    assertEquals(group.mark(f, 1n), undefined, "marked a path that is another inode");
+    assertEquals(group.mark(fifo, await kernelIdOf(fifo)), undefined, "a FIFO");
+    const id = await kernelIdOf(f);
+    assertEquals(
+      group.mark(f, { ...id, ino: 1n }),
+      undefined,
+      "marked a path that is another inode",
+    );
+    assertEquals(
+      group.mark(f, { ...id, dev: id.dev + 1 }),
+      undefined,
+      "marked another device's inode",
+    );
     group.start((bytes) => {
       for (const e of parseFanotify(bytes).events) {
         seen.push({ mask: e.mask, key: FanotifyFdGroup.takeFd(e.fd), pid: e.pid });
@@ -36,7 +50,7 @@ Deno.test("a classic group marks regular files only, names each write's file by 
     assert(seen.every((e) => e.key === key && e.pid === sh.pid), JSON.stringify(seen));
     assert(seen.some((e) => e.mask & FanMask.MODIFY), JSON.stringify(seen));
     assertEquals(openFds(), fdsBefore, "an event's fd was left open");
-    group.unmark(f, BigInt((await Deno.lstat(f)).ino!));
+    group.unmark(f, await kernelIdOf(f));
     const n = seen.length;
     const again = await new Deno.Command("sh", { args: ["-c", `echo y >> "$1"`, "sh", f] })
       .output();

@@ -13,6 +13,8 @@ import { cPath, CPathBuffer } from "../watch/path_bytes.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { dirname } from "node:path";
 import { fstat } from "../watch/native_fs.ts";
+import type { InodeId } from "../watch/inode_key.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import {
   AT_EMPTY_PATH,
   lazyLibc,
@@ -54,12 +56,12 @@ const EMPTY_PATH = new Uint8Array(1);
 const STATFS_OUT = new Uint8Array(120);
 const NO_HANDLE = new Uint8Array(0);
 
-/** The inode number fd is open on, or undefined. */
-function inoOf(fd: number): bigint | undefined {
+/** Whether `fd` is open on inode `id`, as the kernel names it (device and number). */
+function isInode(fd: number, id: InodeId): boolean {
   try {
-    return fstat(fd).ino;
+    return kernelIdentity.isInode(fstat(fd), id);
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -129,17 +131,21 @@ export class FanotifyGroup {
 
   /**
    * Marks `path` (never following a final symlink) for `mask`, and returns
-   * its handle key, or undefined when it no longer is inode `ino` (replaced
-   * meanwhile: the caller marks what it records next).
+   * its handle key, or undefined when it no longer is inode `id`: replaced
+   * meanwhile (the caller marks what it records next), or reached through
+   * another file system, where some file has the same number (a directory on
+   * the way swapped for a symlink). The device is checked too: a mark on the
+   * wrong inode would vouch, to the kernel's mark gate, for an inode that has
+   * none, and its writes would go unseen.
    *
    * @throws {FanotifyError} when the kernel refuses the mark or the handle.
    */
-  mark(path: string, ino: bigint, mask: number): Marked | undefined {
+  mark(path: string, id: InodeId, mask: number): Marked | undefined {
     const c = libc();
     const fd = c.open(PATH.of(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return undefined;
     try {
-      if (inoOf(fd) !== ino) return undefined;
+      if (!isInode(fd, id)) return undefined;
       const ids = this.#handleOf(fd);
       const rc = c.fanotify_mark(
         this.#fd,
@@ -150,7 +156,7 @@ export class FanotifyGroup {
       );
       if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
       if (!this.#mountFds.has(ids.fsid)) this.#keepMountFd(path, ids.fsid);
-      return { key: ids.key, handleKey: ids.handleKey, ino };
+      return { key: ids.key, handleKey: ids.handleKey, ino: id.ino };
     } finally {
       c.close(fd);
     }

@@ -3,6 +3,10 @@ import { FanMask, FILE_MASK, InfoType } from "./fanotify_abi.ts";
 import { FanotifyGroup } from "./fanotify_group.ts";
 import { parseFanotify } from "./fanotify_records.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
+
+/** `path`'s inode as the kernel names it (the mark checks device and number). */
+const kernelIdOf = async (path: string) => kernelIdentity.inodeOf(path, await Deno.lstat(path));
 
 /** Appends one line to `path` from another process. */
 async function append(path: string): Promise<void> {
@@ -17,8 +21,8 @@ Deno.test("a muted inode sends no write event until unmuted; another marked inod
   const group = FanotifyGroup.open();
   const writes: string[] = [];
   try {
-    const ma = group.mark(a, BigInt((await Deno.lstat(a)).ino!), FILE_MASK)!;
-    const mb = group.mark(b, BigInt((await Deno.lstat(b)).ino!), FILE_MASK)!;
+    const ma = group.mark(a, await kernelIdOf(a), FILE_MASK)!;
+    const mb = group.mark(b, await kernelIdOf(b), FILE_MASK)!;
     group.start((bytes) => {
       for (const e of parseFanotify(bytes).events) {
         if (!(e.mask & FanMask.MODIFY)) continue;
@@ -47,8 +51,14 @@ Deno.test("a mark follows the inode, not the name: a file renamed away and unmar
   const group = FanotifyGroup.open();
   let events = 0;
   try {
-    const m = group.mark(f, BigInt((await Deno.lstat(f)).ino!), FILE_MASK)!;
-    assertEquals(group.mark(f, 1n, FILE_MASK), undefined, "marked a path that is another inode");
+    const m = group.mark(f, await kernelIdOf(f), FILE_MASK)!;
+    const id = await kernelIdOf(f);
+    assertEquals(group.mark(f, { ...id, ino: 1n }, FILE_MASK), undefined, "marked another inode");
+    assertEquals(
+      group.mark(f, { ...id, dev: id.dev + 1 }, FILE_MASK),
+      undefined,
+      "marked the same number on another device",
+    );
     group.start((bytes) => events += parseFanotify(bytes).events.length);
     await Deno.rename(f, `${dir.path}/g`);
     await append(`${dir.path}/g`);

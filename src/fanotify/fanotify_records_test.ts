@@ -4,6 +4,10 @@ import { DIR_MASK, FanMask, FILE_MASK, InfoType } from "./fanotify_abi.ts";
 import { FanotifyGroup } from "./fanotify_group.ts";
 import { parseFanotify } from "./fanotify_records.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
+
+/** `path`'s inode as the kernel names it (the mark checks device and number). */
+const kernelIdOf = async (path: string) => kernelIdentity.inodeOf(path, await Deno.lstat(path));
 
 /** Bytes the kernel wrote for real changes: a write to a marked file, a file made in a marked directory. */
 async function realBytes(): Promise<{ bytes: Uint8Array[]; fileKey: string; dirKey: string }> {
@@ -13,8 +17,8 @@ async function realBytes(): Promise<{ bytes: Uint8Array[]; fileKey: string; dirK
   const group = FanotifyGroup.open();
   const bytes: Uint8Array[] = [];
   try {
-    const fm = group.mark(file, BigInt((await Deno.lstat(file)).ino!), FILE_MASK)!;
-    const dm = group.mark(dir.path, BigInt((await Deno.lstat(dir.path)).ino!), DIR_MASK)!;
+    const fm = group.mark(file, await kernelIdOf(file), FILE_MASK)!;
+    const dm = group.mark(dir.path, await kernelIdOf(dir.path), DIR_MASK)!;
     group.start((b) => bytes.push(b));
     const sh = new Deno.Command("sh", {
       args: ["-c", `echo b >> "$1" && : > "$2/new$(printf '\\377') name"`, "sh", file, dir.path],

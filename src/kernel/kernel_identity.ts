@@ -16,6 +16,8 @@ import { kernelDev } from "../watch/inode_key.ts";
 
 /** One line of /proc/self/mountinfo, as far as identity needs it. */
 export interface MountEntry {
+  /** The mount's id (field 1). */
+  mountId: number;
   /** Where it is mounted, unescaped. */
   mountPoint: string;
   /** The superblock's device, kernel encoding (major << 20 | minor). */
@@ -37,6 +39,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     const dev = /^(\d+):(\d+)$/.exec(f[2] ?? "");
     if (f.length < 10 || sep < 0 || !dev) continue;
     mounts.push({
+      mountId: Number(f[0]),
       mountPoint: unescape(f[4]),
       dev: ((Number(dev[1]) << 20) | Number(dev[2])) >>> 0,
       fsType: f[sep + 1] ?? "",
@@ -70,9 +73,9 @@ export class KernelIdentity {
    */
   #dirs = new Map<string, { real: string; mount?: MountEntry; mountedNames: Set<string> }>();
 
-  #refresh(): void {
+  #refresh(force = false): void {
     const now = performance.now();
-    if (now - this.#readAt < MOUNTS_MAX_AGE_MS) return;
+    if (!force && now - this.#readAt < MOUNTS_MAX_AGE_MS) return;
     this.#readAt = now;
     let text: string;
     try {
@@ -122,6 +125,32 @@ export class KernelIdentity {
    */
   deviceOf(path: string, statDev: number): number {
     return this.mountOf(path)?.dev ?? statDev;
+  }
+
+  /** The superblock device of mount `mountId` (mountinfo's first field), if it is mounted. */
+  deviceOfMount(mountId: number): number | undefined {
+    this.#refresh();
+    let m = this.#mounts.find((x) => x.mountId === mountId);
+    if (!m) {
+      this.#refresh(true); // mounted since the table was read
+      m = this.#mounts.find((x) => x.mountId === mountId);
+    }
+    return m?.dev;
+  }
+
+  /**
+   * Whether `st`, the statx of an open file, is inode `id` as the kernel
+   * names it: the same inode number, on the same superblock. A path can
+   * lead somewhere else by the time it is opened (a directory on the way
+   * swapped for a symlink to another file system, where some file has the
+   * same number): only the device tells. statx gives the superblock's device
+   * on most file systems; where it gives another (btrfs subvolumes,
+   * overlayfs), the mount the file was reached through tells it.
+   */
+  isInode(st: { ino: bigint; dev: number; mntId?: number }, id: InodeId): boolean {
+    if (st.ino !== id.ino) return false;
+    if (st.dev === id.dev) return true;
+    return st.mntId !== undefined && this.deviceOfMount(st.mntId) === id.dev;
   }
 
   /** The kernel's identity of `path`, from its `stat()` info. */

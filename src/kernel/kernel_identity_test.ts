@@ -1,6 +1,7 @@
-import { assertEquals } from "../../test/assert.ts";
+import { assert, assertEquals } from "../../test/assert.ts";
 import { kernelIdentity, mountOf, parseMountinfo } from "./kernel_identity.ts";
 import { kernelDev } from "../watch/inode_key.ts";
+import { lstat } from "../watch/native_fs.ts";
 
 const MOUNTINFO = [
   "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda rw",
@@ -14,7 +15,12 @@ const MOUNTINFO = [
 Deno.test("mountinfo gives each mount's superblock device; the longest, last mount point holds a path", () => {
   const mounts = parseMountinfo(MOUNTINFO);
   assertEquals(mounts.length, 5);
-  assertEquals(mounts[1], { mountPoint: "/srv/bt", dev: (0 << 20) | 41, fsType: "btrfs" });
+  assertEquals(mounts[1], {
+    mountId: 48,
+    mountPoint: "/srv/bt",
+    dev: (0 << 20) | 41,
+    fsType: "btrfs",
+  });
   assertEquals(mounts[3].mountPoint, "/srv/with space");
   assertEquals(mountOf("/etc/passwd", mounts)?.dev, (254 << 20) | 1);
   assertEquals(mountOf("/srv/bt/over/f", mounts)?.fsType, "overlay");
@@ -29,6 +35,20 @@ Deno.test("on an ordinary file system the kernel's device is stat's", async () =
     dev: kernelDev(info.dev!),
     ino: BigInt(info.ino!),
   });
+});
+
+Deno.test("isInode(): the same number on the same superblock, told by stat's device or by the mount it was reached through", () => {
+  const st = lstat("/etc/passwd")!;
+  const id = kernelIdentity.inodeOf("/etc/passwd", Deno.statSync("/etc/passwd"));
+  assert(st.mntId !== undefined, "statx gave no mount id (5.8+)");
+  assertEquals(kernelIdentity.isInode(st, id), true);
+  assertEquals(kernelIdentity.isInode(st, { ...id, ino: id.ino + 1n }), false);
+  assertEquals(kernelIdentity.isInode(st, { ...id, dev: id.dev + 1 }), false);
+  // stat's device differs from the superblock's (btrfs, overlayfs): the mount decides.
+  const odd = { ...st, dev: 0xfff00fff };
+  assertEquals(kernelIdentity.isInode(odd, id), true);
+  assertEquals(kernelIdentity.isInode({ ...odd, mntId: undefined }, id), false);
+  assertEquals(kernelIdentity.isInode({ ...odd, mntId: 0x7fffffff }, id), false);
 });
 
 Deno.test("a bind-mounted file has its mount's device, its siblings the directory's (needs root)", async () => {

@@ -59,7 +59,7 @@ export const GRACE_MS = 100;
 export interface FanotifyMarks {
   readonly names: boolean;
   readonly privileged: boolean;
-  mark(path: string, ino: bigint, mask: number): Marked | undefined;
+  mark(path: string, id: InodeId, mask: number): Marked | undefined;
   unmark(m: Marked): void;
   mute(m: Marked, mask: number): boolean;
   unmute(m: Marked, mask: number): void;
@@ -70,8 +70,8 @@ export interface FanotifyMarks {
 
 /** What the source needs from the classic group (fanotify_fd_group.ts). */
 export interface FanotifyFdMarks {
-  mark(path: string, ino: bigint): string | undefined;
-  unmark(path: string, ino: bigint): void;
+  mark(path: string, id: InodeId): string | undefined;
+  unmark(path: string, id: InodeId): void;
   start(onBytes: (bytes: Uint8Array) => void): void;
   close(): Promise<void>;
   readonly done: Promise<void>;
@@ -219,7 +219,7 @@ export class FanotifySource {
     const fdm = this.#fdMarked.get(k);
     if (fdm) {
       try {
-        return this.#fdGroup?.mark(fdm.path, id.ino) !== undefined;
+        return this.#fdGroup?.mark(fdm.path, id) !== undefined;
       } catch {
         return false;
       }
@@ -228,7 +228,7 @@ export class FanotifySource {
     for (const path of pathsOf(id)) {
       let m: Marked | undefined;
       try {
-        m = this.group.mark(path, id.ino, mask);
+        m = this.group.mark(path, id, mask);
       } catch (e) {
         const noFid = e instanceof FanotifyError && NO_FID.has(e.errno);
         if (noFid && flags & FimWatch.File && this.#markFd(k, id, path)) return true;
@@ -260,7 +260,7 @@ export class FanotifySource {
     if (!this.#fdGroup) return false;
     let key: string | undefined;
     try {
-      key = this.#fdGroup.mark(path, id.ino);
+      key = this.#fdGroup.mark(path, id);
     } catch {
       return false;
     }
@@ -344,7 +344,7 @@ export class FanotifySource {
       this.#fdMarked.delete(k);
       this.#byFdKey.delete(fdm.key);
       // By its path: if that names another inode by now, the mark goes with its own inode.
-      if (!this.#stopped) this.#fdGroup?.unmark(fdm.path, id.ino);
+      if (!this.#stopped) this.#fdGroup?.unmark(fdm.path, id);
     }
     const r = this.#marked.get(k);
     if (!r) return;

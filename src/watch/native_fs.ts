@@ -38,6 +38,9 @@ const SYMBOLS = {
 const { libc, errno } = lazyLibc(SYMBOLS);
 
 const STATX_BASIC_STATS = 0x7ff;
+/** stx_mnt_id (5.8+): the mount's id, as /proc/self/mountinfo's first field. */
+const STATX_MNT_ID = 0x1000;
+const STATX_MASK = STATX_BASIC_STATS | STATX_MNT_ID;
 
 // Kept buffers for the synchronous calls below, each read before the next
 // call (see CPathBuffer: a fresh typed array per call costs more than the call).
@@ -113,6 +116,8 @@ export interface NativeStat {
   ctimeNs: bigint;
   /** Device number for character and block devices (major << 20 | minor). */
   rdev: number;
+  /** The id of the mount it was reached through (mountinfo's first field); undefined before 5.8. */
+  mntId?: number;
 }
 
 function decodeStatx(b: Uint8Array): NativeStat {
@@ -132,13 +137,14 @@ function decodeStatx(b: Uint8Array): NativeStat {
     mtimeNs: ts(112),
     rdev: ((v.getUint32(128, true) << 20) | v.getUint32(132, true)) >>> 0,
     dev: ((v.getUint32(136, true) << 20) | v.getUint32(140, true)) >>> 0,
+    mntId: v.getUint32(0, true) & STATX_MNT_ID ? Number(v.getBigUint64(144, true)) : undefined,
   };
 }
 
 /** lstat(path) with ns timestamps; undefined when the path does not exist. */
 export function lstat(path: string): NativeStat | undefined {
   const buf = STATX_OUT;
-  if (libc().statx(AT_FDCWD, PATH.of(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) === 0) {
+  if (libc().statx(AT_FDCWD, PATH.of(path), AT_SYMLINK_NOFOLLOW, STATX_MASK, buf) === 0) {
     return decodeStatx(buf);
   }
   const err = new NativeFsError("statx", path, errno());
@@ -149,7 +155,7 @@ export function lstat(path: string): NativeStat | undefined {
 /** fstat(fd) with ns timestamps. */
 export function fstat(fd: number): NativeStat {
   const buf = STATX_OUT;
-  if (libc().statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, buf) !== 0) {
+  if (libc().statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_MASK, buf) !== 0) {
     throw new NativeFsError("fstat", `fd ${fd}`, errno());
   }
   return decodeStatx(buf);
