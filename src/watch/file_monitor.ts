@@ -18,6 +18,7 @@ import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_chan
 import { mappingHolders } from "./mapping_holders.ts";
 import { processDetails } from "./process_details.ts";
 import { DeadlineClock } from "./deadline_clock.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 
@@ -145,10 +146,11 @@ const STALE_WAIT_MS = 2 * FANOTIFY_GRACE_MS;
 const STALE_INODE =
   "replaced or removed by a change no hook named; a kernel event came only for the inode the path had before (or for a new file with its number)";
 
-/** Whether `path` now names an inode other than `ino`, or nothing (lstat only). */
-function namesOtherInode(path: string, ino: bigint): boolean {
+/** Whether `path` now names an inode other than `id` (device and number), or nothing (lstat only). */
+function namesOtherInode(path: string, id: InodeId): boolean {
   try {
-    return lstat(path)?.ino !== ino;
+    const st = lstat(path);
+    return !st || !kernelIdentity.isInode(st, id);
   } catch {
     return false; // cannot tell: keep the event
   }
@@ -163,7 +165,7 @@ function sameStamps(state: FileState | undefined, path: string): boolean {
     return false;
   }
   if (!state || !st) return !state && !st;
-  return st.ino === state.id.ino && st.dev === state.id.dev &&
+  return kernelIdentity.isInode(st, state.id) &&
     (state.ctimeNs === undefined || st.ctimeNs === state.ctimeNs) &&
     (state.mtimeNs === undefined || st.mtimeNs === state.mtimeNs);
 }
@@ -343,7 +345,7 @@ export class FileMonitor {
       for (const p of paths) {
         // fanotify names the inode by file handle (with its generation) and the process that
         // changed that very inode, so its event on the old inode is the replacement's own.
-        if (e.via !== "fanotify" && namesOtherInode(p, e.ino)) {
+        if (e.via !== "fanotify" && namesOtherInode(p, id)) {
           this.#staleLater(p);
           continue;
         }
