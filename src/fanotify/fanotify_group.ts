@@ -71,14 +71,21 @@ const MODES = [
   { flags: FanInit.REPORT_FID, names: false },
 ];
 
-/** What a marked path turned out to be. */
+/**
+ * What a marked path turned out to be: its file handle, without and with its
+ * file system. Kept for every watched inode, so it holds no more than that:
+ * the file system's id is one string shared by all of its marks.
+ */
 export interface Marked {
-  /** fidKey() of the inode: what its events carry. */
-  key: string;
+  /** The file system's id (hex), as fidKey() begins. */
+  fs: string;
   /** handleKeyOf() of the inode. */
   handleKey: string;
-  /** The inode number the O_PATH fd showed. */
-  ino: bigint;
+}
+
+/** fidKey() of a marked inode: what its events carry. */
+export function markKey(m: Marked): string {
+  return `${m.fs}:${m.handleKey}`;
 }
 
 /** A fanotify fd with its marks. */
@@ -95,6 +102,8 @@ export class FanotifyGroup {
   #closed = false;
   /** A directory fd per file system (by fsid), for open_by_handle_at when unmarking. */
   readonly #mountFds = new Map<string, number>();
+  /** File system ids by themselves (Marked.fs). */
+  readonly #fsNames = new Map<string, string>();
 
   private constructor(fd: number, names: boolean, privileged: boolean) {
     this.#fd = fd;
@@ -156,7 +165,7 @@ export class FanotifyGroup {
       );
       if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
       if (!this.#mountFds.has(ids.fsid)) this.#keepMountFd(path, ids.fsid);
-      return { key: ids.key, handleKey: ids.handleKey, ino: id.ino };
+      return { fs: this.#fsNamed(ids.fs), handleKey: ids.handleKey };
     } finally {
       c.close(fd);
     }
@@ -181,7 +190,14 @@ export class FanotifyGroup {
     }
   }
 
-  #handleOf(fd: number): { key: string; handleKey: string; fsid: string } {
+  /** One string for each file system's id, whatever number of marks it has. */
+  #fsNamed(fs: string): string {
+    let kept = this.#fsNames.get(fs);
+    if (kept === undefined) this.#fsNames.set(fs, kept = fs);
+    return kept;
+  }
+
+  #handleOf(fd: number): { fs: string; handleKey: string; fsid: string } {
     const c = libc();
     const fh = HANDLE;
     const v = HANDLE_VIEW;
@@ -195,10 +211,11 @@ export class FanotifyGroup {
     const n = Math.min(v.getUint32(0, true), MAX_HANDLE_SZ);
     const type = v.getInt32(4, true);
     const handle = fh.subarray(8, 8 + n);
+    const fsKey = fidKey(fsid, 0, NO_HANDLE);
     return {
-      key: fidKey(fsid, type, handle),
+      fs: fsKey.slice(0, fsKey.indexOf(":")),
       handleKey: handleKeyOf(type, handle),
-      fsid: fidKey(fsid, 0, NO_HANDLE),
+      fsid: fsKey,
     };
   }
 
@@ -231,8 +248,8 @@ export class FanotifyGroup {
   /** fanotify_mark() on the inode with handle `m`, opened by handle (its path may be gone). */
   #markByHandle(m: Marked, flags: number, mask: number): boolean {
     const c = libc();
-    const [fsidHex, typeStr, handleHex] = m.key.split(":");
-    const mfd = this.#mountFds.get(`${fsidHex}:0:`);
+    const [typeStr, handleHex] = m.handleKey.split(":");
+    const mfd = this.#mountFds.get(`${m.fs}:0:`);
     if (mfd === undefined) return false;
     const n = Math.min(handleHex.length / 2, MAX_HANDLE_SZ);
     const fh = HANDLE;

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { FanMask, FILE_MASK, InfoType } from "./fanotify_abi.ts";
-import { FanotifyGroup } from "./fanotify_group.ts";
+import { FanotifyGroup, markKey } from "./fanotify_group.ts";
 import { parseFanotify } from "./fanotify_records.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
@@ -27,7 +27,7 @@ Deno.test("a muted inode sends no write event until unmuted; another marked inod
       for (const e of parseFanotify(bytes).events) {
         if (!(e.mask & FanMask.MODIFY)) continue;
         const key = e.fids.find((f) => f.infoType === InfoType.FID)?.key;
-        writes.push(key === ma.key ? "a" : key === mb.key ? "b" : "?");
+        writes.push(key === markKey(ma) ? "a" : key === markKey(mb) ? "b" : "?");
       }
     });
     assert(group.mute(ma, FanMask.MODIFY), "mute refused");

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { rng } from "../../test/rng.ts";
 import { DIR_MASK, FanMask, FILE_MASK, InfoType } from "./fanotify_abi.ts";
-import { FanotifyGroup } from "./fanotify_group.ts";
+import { FanotifyGroup, markKey } from "./fanotify_group.ts";
 import { parseFanotify } from "./fanotify_records.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
@@ -27,7 +27,7 @@ async function realBytes(): Promise<{ bytes: Uint8Array[]; fileKey: string; dirK
     assert(
       await waitFor(() => bytes.length >= 1 && parseFanotify(concat(bytes)).events.length >= 2),
     );
-    return { bytes, fileKey: fm.key, dirKey: dm.key };
+    return { bytes, fileKey: markKey(fm), dirKey: markKey(dm) };
   } finally {
     await group.close();
   }

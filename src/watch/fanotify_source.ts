@@ -32,7 +32,7 @@
  * @module
  */
 import { DIR_MASK, FanMask, FILE_MASK } from "../fanotify/fanotify_abi.ts";
-import { FanotifyGroup, type Marked } from "../fanotify/fanotify_group.ts";
+import { FanotifyGroup, type Marked, markKey } from "../fanotify/fanotify_group.ts";
 import { FanotifyFdGroup } from "../fanotify/fanotify_fd_group.ts";
 import { FanotifyError } from "../fanotify/fanotify_reader.ts";
 import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_records.ts";
@@ -128,8 +128,8 @@ function opOf(mask: number): FimOp {
 
 /** fanotify marks that follow the watch set, and the events they bring. */
 export class FanotifySource {
-  /** Marked inodes by inode key. */
-  readonly #marked = new Map<string, { m: Marked; mask: number; id: InodeId }>();
+  /** Marked inodes by inode key: the mark, its mask and the inode, one object each. */
+  readonly #marked = new Map<string, Marked & { mask: number; id: InodeId }>();
   /**
    * Inode keys by the handle their events carry, without the file system id
    * (it may differ by mount); the whole key tells apart inodes of two file
@@ -243,8 +243,8 @@ export class FanotifySource {
         return false;
       }
       if (!m) continue;
-      if (have && have.m.key !== m.key) this.#forget(k);
-      this.#marked.set(k, { m, mask: (have?.mask ?? 0) | want, id });
+      if (have && (have.fs !== m.fs || have.handleKey !== m.handleKey)) this.#forget(k);
+      this.#marked.set(k, { fs: m.fs, handleKey: m.handleKey, mask: (have?.mask ?? 0) | want, id });
       this.#byHandle.add(m.handleKey, k);
       return true;
     }
@@ -323,7 +323,7 @@ export class FanotifySource {
     const add = bits & ~muted;
     if (!add) return;
     const r = this.#marked.get(k);
-    if (r && this.group.mute(r.m, add)) this.#muted.set(k, muted | add);
+    if (r && this.group.mute(r, add)) this.#muted.set(k, muted | add);
   }
 
   /** The monitor is about to re-read inode `id`: report its next write and close again. */
@@ -333,7 +333,7 @@ export class FanotifySource {
     if (bits === undefined) return;
     this.#muted.delete(k);
     const r = this.#marked.get(k);
-    if (r && !this.#stopped) this.group.unmute(r.m, bits);
+    if (r && !this.#stopped) this.group.unmute(r, bits);
   }
 
   /** The watch set no longer watches inode `id`: remove its mark. */
@@ -353,7 +353,7 @@ export class FanotifySource {
     this.#dead.delete(k);
     if (!this.#stopped) {
       try {
-        this.group.unmark(r.m);
+        this.group.unmark(r);
       } catch {
         // gone with its inode
       }
@@ -364,7 +364,7 @@ export class FanotifySource {
     const r = this.#marked.get(k);
     if (!r) return;
     this.#marked.delete(k);
-    this.#byHandle.delete(r.m.handleKey, k);
+    this.#byHandle.delete(r.handleKey, k);
   }
 
   /** Marked inodes now. */
@@ -387,7 +387,7 @@ export class FanotifySource {
     if (ks.length === 1) return this.#marked.get(ks[0])?.id;
     for (const k of ks) {
       const r = this.#marked.get(k);
-      if (r?.m.key === fid.key) return r.id;
+      if (r && markKey(r) === fid.key) return r.id;
     }
     return undefined;
   }
