@@ -45,8 +45,13 @@ export interface FanBatch {
  * hashed, and a key kept as a value never is).
  */
 function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const parts = new Array<string>(b.length);
+  for (let i = 0; i < b.length; i++) parts[i] = HEX[b[i]];
+  return parts.join("");
 }
+
+/** Each byte's two hex digits. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** A lookup key for a file handle, as fidKey() of the same handle from name_to_handle_at. */
 export function fidKey(fsid: Uint8Array, handleType: number, handle: Uint8Array): string {
