@@ -40,7 +40,10 @@ export class DeadlineClock {
   readonly #sleeps = new Map<Promise<void>, number>();
   #closed = false;
 
-  /** Calls `fn` in `ms` milliseconds (not before); the id cancels it. */
+  /**
+   * Calls `fn` in `ms` milliseconds, not sooner (give or take SLACK_MS: deadlines that close
+   * together are served by one wake); the id cancels it.
+   */
   after(ms: number, fn: () => void): number {
     const id = this.#nextId++;
     if (this.#closed) return id;
@@ -122,8 +125,8 @@ export class DeadlineClock {
       else if (at < next) next = at;
     }
     ready.sort((a, b) => a[1].at - b[1].at);
-    for (const [id] of ready) this.#due.delete(id);
-    for (const [, d] of ready) {
+    for (const [id, d] of ready) {
+      if (!this.#due.delete(id)) continue; // cancelled by a callback that ran before it
       try {
         d.fn();
       } catch (e) {
