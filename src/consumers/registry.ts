@@ -14,14 +14,20 @@ import { sudoersConsumer } from "./sudoers/sudoers_consumer.ts";
 import { sudoSkipsInDir } from "./sudoers/sudoers.ts";
 import { usersConsumer } from "./users/users_consumer.ts";
 
-const BY_NAME: Record<string, ConsumerName> = {
-  passwd: "users",
-  shadow: "users",
-  group: "groups",
-  gshadow: "groups",
-  sudoers: "sudoers",
-  "access.conf": "access",
-};
+/**
+ * Consumers by file name. A Map, not an object: a file name is the
+ * attacker's, and `constructor` or `__proto__` would find Object's own
+ * members in an object literal (and a consumer name that is a function
+ * could not be stored).
+ */
+const BY_NAME = new Map<string, ConsumerName>([
+  ["passwd", "users"],
+  ["shadow", "users"],
+  ["group", "groups"],
+  ["gshadow", "groups"],
+  ["sudoers", "sudoers"],
+  ["access.conf", "access"],
+]);
 
 /**
  * The consumer name a path gets when none is configured. The backups
@@ -33,7 +39,8 @@ const BY_NAME: Record<string, ConsumerName> = {
  */
 export function consumerNameFor(path: string): ConsumerName {
   const name = basename(path).replace(/-$/, "");
-  if (BY_NAME[name]) return BY_NAME[name];
+  const byName = BY_NAME.get(name);
+  if (byName) return byName;
   if (basename(dirname(path)) === "sudoers.d") {
     return sudoSkipsInDir(basename(path)) ? "generic" : "sudoers";
   }
@@ -49,5 +56,5 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
 
 /** The semantic consumer for `name`, or undefined for generic files. */
 export function semanticConsumer(name: ConsumerName): Consumer | undefined {
-  return SEMANTIC[name];
+  return Object.hasOwn(SEMANTIC, name) ? SEMANTIC[name] : undefined;
 }

@@ -315,7 +315,7 @@ export function semanticEvent(
       event: {
         id: crypto.randomUUID(),
         action: s.action,
-        category: CATEGORY[consumer] ?? ["file"],
+        category: Object.hasOwn(CATEGORY, consumer) ? CATEGORY[consumer] : ["file"],
         type: eventType(s.action),
         kind: "event",
         reason: changeReason(change),

@@ -186,3 +186,29 @@ Deno.test("entries: sudoers.d drop-ins with non-UTF-8, 255-byte and symlinked na
     await agent.idle();
   });
 });
+
+Deno.test("entries: files named after Object's own members are recorded and reported like any other", async () => {
+  await using d = await tempDir();
+  const names = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
+  for (const n of names) await Deno.writeTextFile(`${d.path}/${n}`, "a\n");
+  await withAgent([d.path], async (agent, out) => {
+    // Their baseline was written: a name once made the whole batch unwritable (its consumer
+    // name came out of an object literal as Object's own function).
+    const behind = () =>
+      /^bpfink_baseline_behind_paths (\d+)/m.exec(agent.metrics.prometheusText());
+    assertEquals(behind()?.[1], "0");
+    for (const n of names) await sh('echo b >> "$1"', `${d.path}/${n}`);
+    assert(
+      await waitFor(() =>
+        names.every((n) =>
+          out.changes(`${d.path}/${n}`).some((e) =>
+            e.event.action === "modified" &&
+            (e.bpfink?.diff as { added?: string[] })?.added?.[0] === "b"
+          )
+        )
+      ),
+      summary(out),
+    );
+    assertEquals(behind()?.[1], "0");
+  });
+});

@@ -62,3 +62,15 @@ Deno.test("diffGroups fills the gid into gshadow events", () => {
   assertEquals(actions(out), ["group_admin_added"]);
   assertEquals(out[0].fields, { group: { name: "sudo", id: "27" }, user: { name: "eve" } });
 });
+
+Deno.test("a group or member named after one of Object's own members is reported like any other", () => {
+  for (const name of ["__proto__", "constructor", "toString"]) {
+    assertEquals(
+      actions(diffGroup(group("root:x:0:\n"), group(`root:x:0:\n${name}:x:0:\n`), "/etc/group")),
+      ["group_added"],
+      name,
+    );
+    const joined = diffGroup(group("root:x:0:\n"), group(`root:x:0:${name}\n`), "/etc/group");
+    assertEquals(actions(joined), ["group_member_added"], name);
+  }
+});

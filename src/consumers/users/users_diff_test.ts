@@ -180,3 +180,27 @@ Deno.test("the lines of issue 11 that glibc reads as uid 0 are reported as users
   );
   assert(out.find((c) => c.subject === "+nis")!.message.includes("NIS compat line"));
 });
+
+Deno.test("a user or group named after one of Object's own members is reported like any other", () => {
+  for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+    const added = diffPasswd(
+      passwd(ROOT),
+      passwd(`${ROOT}${name}:x:0:0::/root:/bin/sh\n`),
+      "/etc/passwd",
+    );
+    assertEquals(actions(added), ["user_added"], name);
+    assertEquals(added[0].subject, name);
+    const removed = diffPasswd(
+      passwd(`${ROOT}${name}:x:0:0::/root:/bin/sh\n`),
+      passwd(ROOT),
+      "/etc/passwd",
+    );
+    assertEquals(actions(removed), ["user_removed"], name);
+    const hashed = diffShadow(
+      shadow(`${name}:*:1::::::\n`),
+      shadow(`${name}:${HASH_A}:1::::::\n`),
+      "/etc/shadow",
+    );
+    assertEquals(hashed.length, 1, name);
+  }
+});

@@ -1,0 +1,18 @@
+import { assertEquals } from "../../test/assert.ts";
+import { consumerNameFor } from "./registry.ts";
+
+Deno.test("consumerNameFor(): a file named after one of Object's own members is a generic file", () => {
+  const names = [
+    ...Object.getOwnPropertyNames(Object.prototype),
+    "__proto__",
+    "prototype",
+    "constructor-",
+  ];
+  for (const name of names) {
+    assertEquals(consumerNameFor(`/etc/cron.d/${name}`), "generic", name);
+  }
+  assertEquals(consumerNameFor("/etc/passwd"), "users");
+  assertEquals(consumerNameFor("/etc/passwd-"), "users");
+  assertEquals(consumerNameFor("/etc/security/access.conf"), "access");
+  assertEquals(consumerNameFor("/etc/sudoers.d/90-cloud"), "sudoers");
+});
