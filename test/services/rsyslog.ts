@@ -84,6 +84,8 @@ template(name="fields" type="string"
     } catch {
       return [];
     }
+    // Only whole lines: rsyslogd's omfile may have written part of the last one so far.
+    text = text.slice(0, text.lastIndexOf("\n") + 1);
     return text.split("\n").filter((l) => l).map((line) => {
       const [pri, version, timestamp, hostname, appName, procId, msgId, sd, ...msg] = line.split(
         "\t",
