@@ -51,7 +51,7 @@ export class EarlyWatch {
       return; // unreadable: the read says so
     }
     const k = inodeKeyString(id);
-    if (this.#ids.has(k) || this.watch.pathsOfInode(id).length) return;
+    if (this.#ids.has(k) || this.watch.hasInode(id)) return;
     try {
       this.kernel.watchInode(id, FLAG[kind]);
       this.#ids.set(k, id);
@@ -63,7 +63,7 @@ export class EarlyWatch {
   /** Whether kernel event `e` is held (its inode is watched early but not known yet). */
   hold(e: FimEvent): boolean {
     const id = { dev: e.dev, ino: e.ino };
-    if (!this.#ids.has(inodeKeyString(id)) || this.watch.pathsOfInode(id).length) return false;
+    if (!this.#ids.has(inodeKeyString(id)) || this.watch.hasInode(id)) return false;
     if (this.#held.length >= MAX_HELD) this.route(this.#held.shift()!);
     this.#held.push(e);
     return true;
@@ -78,11 +78,11 @@ export class EarlyWatch {
     const held = this.#held;
     this.#held = [];
     for (const e of held) {
-      if (this.watch.pathsOfInode({ dev: e.dev, ino: e.ino }).length) this.route(e);
+      if (this.watch.hasInode({ dev: e.dev, ino: e.ino })) this.route(e);
       else this.#held.push(e);
     }
     for (const [k, id] of this.#ids) {
-      if (this.watch.pathsOfInode(id).length) this.#ids.delete(k);
+      if (this.watch.hasInode(id)) this.#ids.delete(k);
       else if (final) {
         this.kernel.unwatchInode(id);
         this.#ids.delete(k);

@@ -109,6 +109,11 @@ export class WatchSet {
     return this.#byInode.get(inodeKeyString(id));
   }
 
+  /** Whether some path is at inode `id` (pathsOfInode without the copy). */
+  hasInode(id: InodeId): boolean {
+    return this.#byInode.has(inodeKeyString(id));
+  }
+
   /** Paths whose basename is `name` (only for paths the kernel could not place). */
   pathsNamed(name: string): string[] {
     return [...(this.#byName.get(name) ?? [])];
