@@ -25,11 +25,26 @@ Deno.test("two processes writing one file inside one fold are both reported", as
   const f = `${dir.path}/shared.conf`;
   await Deno.writeTextFile(f, "base\n");
   const out = new CaptureOutput();
-  // A long settle window folds both writes into one re-read.
+  // A long settle window folds both writes into one re-read. The first writer keeps its fd
+  // open until the second has written: a writer's close ends the settle (FileMonitor.writerClosed),
+  // and two writers that each closed at once would be two re-reads, not one fold.
   const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out], settleMs: 400 });
   try {
-    const a = await run(["sh", "-c", 'echo benign >> "$1"', "sh", f]);
+    const first = new Deno.Command("python3", {
+      args: [
+        "-c",
+        "import os,sys,time\nfd=os.open(sys.argv[1],os.O_WRONLY|os.O_APPEND)\n" +
+        "os.write(fd,b'benign\\n')\nprint(os.getpid(),flush=True)\ntime.sleep(0.5)\nos.close(fd)\n",
+        f,
+      ],
+      stdout: "piped",
+    }).spawn();
+    const reader = first.stdout.getReader();
+    const line = new TextDecoder().decode((await reader.read()).value);
+    reader.releaseLock();
     const b = await run(["sh", "-c", 'echo attacker >> "$1"', "sh", f]);
+    const done = await first.output();
+    const a = { pid: Number(line.trim()), code: done.code };
     assertEquals([a.code, b.code], [0, 0]);
     assert(
       await waitFor(() => writersOf(out, f).has(a.pid) && writersOf(out, f).has(b.pid)),
