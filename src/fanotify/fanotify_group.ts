@@ -8,7 +8,7 @@
  * @module
  */
 import { DIR_MASK, FanInit, FanMark, FILE_MASK, MAX_HANDLE_SZ } from "./fanotify_abi.ts";
-import { fidKey, handleKeyOf } from "./fanotify_records.ts";
+import { fsidKey, handleKeyOf } from "./fanotify_records.ts";
 import { cPath, CPathBuffer } from "../watch/path_bytes.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { dirname } from "node:path";
@@ -54,7 +54,6 @@ const HANDLE_VIEW = new DataView(HANDLE.buffer);
 const MOUNT_ID_OUT = new Uint8Array(4);
 const EMPTY_PATH = new Uint8Array(1);
 const STATFS_OUT = new Uint8Array(120);
-const NO_HANDLE = new Uint8Array(0);
 
 /** Whether `fd` is open on inode `id`, as the kernel names it (device and number). */
 function isInode(fd: number, id: InodeId): boolean {
@@ -77,7 +76,7 @@ const MODES = [
  * the file system's id is one string shared by all of its marks.
  */
 export interface Marked {
-  /** The file system's id (hex), as fidKey() begins. */
+  /** fsidKey() of its file system, as fidKey() begins. */
   fs: string;
   /** handleKeyOf() of the inode. */
   handleKey: string;
@@ -100,7 +99,7 @@ export class FanotifyGroup {
   readonly privileged: boolean;
   readonly #reader: FanotifyReader;
   #closed = false;
-  /** A directory fd per file system (by fsid), for open_by_handle_at when unmarking. */
+  /** A directory fd per file system (by fsidKey()), for open_by_handle_at when unmarking. */
   readonly #mountFds = new Map<string, number>();
   /** File system ids by themselves (Marked.fs). */
   readonly #fsNames = new Map<string, string>();
@@ -164,7 +163,7 @@ export class FanotifyGroup {
         PROC_FD.of(`/proc/self/fd/${fd}`),
       );
       if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
-      if (!this.#mountFds.has(ids.fsid)) this.#keepMountFd(path, ids.fsid);
+      if (!this.#mountFds.has(ids.fs)) this.#keepMountFd(path, ids.fs);
       return { fs: this.#fsNamed(ids.fs), handleKey: ids.handleKey };
     } finally {
       c.close(fd);
@@ -182,7 +181,7 @@ export class FanotifyGroup {
       const fd = c.open(cPath(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
       if (fd < 0) continue;
       const sfs = new Uint8Array(120);
-      if (c.fstatfs(fd, sfs) === 0 && fidKey(sfs.subarray(56, 64), 0, new Uint8Array(0)) === fsid) {
+      if (c.fstatfs(fd, sfs) === 0 && fsidKey(sfs.subarray(56, 64)) === fsid) {
         this.#mountFds.set(fsid, fd);
         return;
       }
@@ -197,7 +196,7 @@ export class FanotifyGroup {
     return kept;
   }
 
-  #handleOf(fd: number): { fs: string; handleKey: string; fsid: string } {
+  #handleOf(fd: number): { fs: string; handleKey: string } {
     const c = libc();
     const fh = HANDLE;
     const v = HANDLE_VIEW;
@@ -211,12 +210,7 @@ export class FanotifyGroup {
     const n = Math.min(v.getUint32(0, true), MAX_HANDLE_SZ);
     const type = v.getInt32(4, true);
     const handle = fh.subarray(8, 8 + n);
-    const fsKey = fidKey(fsid, 0, NO_HANDLE);
-    return {
-      fs: fsKey.slice(0, fsKey.indexOf(":")),
-      handleKey: handleKeyOf(type, handle),
-      fsid: fsKey,
-    };
+    return { fs: fsidKey(fsid), handleKey: handleKeyOf(type, handle) };
   }
 
   /**
@@ -249,7 +243,7 @@ export class FanotifyGroup {
   #markByHandle(m: Marked, flags: number, mask: number): boolean {
     const c = libc();
     const [typeStr, handleHex] = m.handleKey.split(":");
-    const mfd = this.#mountFds.get(`${m.fs}:0:`);
+    const mfd = this.#mountFds.get(m.fs);
     if (mfd === undefined) return false;
     const n = Math.min(handleHex.length / 2, MAX_HANDLE_SZ);
     const fh = HANDLE;
@@ -259,14 +253,8 @@ export class FanotifyGroup {
     const fd = c.open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
     if (fd < 0) return false; // ESTALE: gone, and its mark with it
     try {
-      return c.fanotify_mark(
-        this.#fd,
-        flags,
-        BigInt(mask),
-        -100,
-        PROC_FD.of(`/proc/self/fd/${fd}`),
-      ) ===
-        0;
+      const proc = PROC_FD.of(`/proc/self/fd/${fd}`);
+      return c.fanotify_mark(this.#fd, flags, BigInt(mask), -100, proc) === 0;
     } finally {
       c.close(fd);
     }

@@ -55,7 +55,12 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
 
 /** A lookup key for a file handle, as fidKey() of the same handle from name_to_handle_at. */
 export function fidKey(fsid: Uint8Array, handleType: number, handle: Uint8Array): string {
-  return [hex(fsid), handleType, hex(handle)].join(":");
+  return [fsidKey(fsid), handleType, hex(handle)].join(":");
+}
+
+/** The file-system part of fidKey(): the fsid's hex. */
+export function fsidKey(fsid: Uint8Array): string {
+  return hex(fsid);
 }
 
 /** The file-system-less part of fidKey(). */

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
+import { existsSync } from "node:fs";
 import { testEvent } from "../../test/services/events.ts";
 import { type BaselineRecord, BaselineStore, NOT_IN_OUTBOX } from "./baseline_store.ts";
 
@@ -86,22 +87,14 @@ Deno.test("open() refuses a second instance of the same database", async () => {
 
 Deno.test("a temporary database is written once, without a write-ahead log; the daemon's keeps one", async () => {
   await using dir = await tempDir();
-  const exists = (p: string) => {
-    try {
-      Deno.statSync(p);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const kept = `${dir.path}/kept/bpfink.db`;
   const temp = `${dir.path}/temp/bpfink.db`;
   const a = BaselineStore.open(kept);
   const b = BaselineStore.open(temp, { temporary: true });
   for (const s of [a, b]) s.commit([["/etc/a", record("/etc/a", "aa")]], [testEvent(1)]);
-  assert(exists(`${kept}-wal`), "the daemon's database has no write-ahead log");
+  assert(existsSync(`${kept}-wal`), "the daemon's database has no write-ahead log");
   assert(
-    !exists(`${temp}-wal`) && !exists(`${temp}-journal`),
+    !existsSync(`${temp}-wal`) && !existsSync(`${temp}-journal`),
     "the temporary one has a journal on disk",
   );
   assertEquals(b.get("/etc/a")?.sha256, "aa");
