@@ -104,6 +104,77 @@ Deno.test("a write through a mapping inherited by a child forked after the mmap 
   }
 });
 
+Deno.test("a write through a live mapping found by a re-read of another cause names the mapper", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/mapped.conf`;
+  await Deno.writeTextFile(f, "original content\n");
+  const out = new CaptureOutput();
+  // The mapping's own poll never comes: only the periodic re-read, which has no
+  // kernel event, can find the write (as a mount's re-resolve or a rescan after drops).
+  const agent = await Agent.start({
+    watches: watchesForPaths([f]),
+    outputs: [out],
+    mappedPollMs: 600_000,
+    reconcileIntervalMs: 300,
+  });
+  try {
+    const r = await run(["python3", "-c", mapWriter(false, "CHANGED"), f]);
+    assertEquals(r.code, 0, r.stderr);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert((await Deno.readTextFile(f)).startsWith("CHANGED"), "the writer did not write");
+    const want = (await sha256File(f)).sha256;
+    const seen = (e: ChangeEvent) => e.event.action === "modified" && e.file?.hash?.sha256 === want;
+    assert(
+      await waitFor(() => out.changes(f).some(seen)),
+      "the write through the mapping was missed",
+    );
+    assertEquals(
+      out.changes(f).find(seen)?.process?.pid,
+      Number(await Deno.readTextFile(`${f}.pid`)),
+      "the mapper is not named",
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("a writer whose append lands while another writer's change is read is named", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/big.conf`;
+  // Large, so that reading it takes tens of milliseconds: the second append lands
+  // during the read that the first writer's close started, ahead of the read's cursor.
+  await Deno.writeFile(f, new Uint8Array(96 << 20).fill(0x61));
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+  try {
+    const py = "import os,sys,time\n" +
+      "p=sys.argv[1]\n" +
+      "r,w=os.pipe()\n" +
+      "child=os.fork()\n" +
+      "if child==0:\n" +
+      "  os.read(r,1); time.sleep(0.01)\n" +
+      "  fd=os.open(p,os.O_WRONLY|os.O_APPEND); os.write(fd,b'second\\n'); os.close(fd); os._exit(0)\n" +
+      "fd=os.open(p,os.O_WRONLY|os.O_APPEND); os.write(fd,b'first\\n'); os.close(fd)\n" +
+      "os.write(w,b'x')\n" +
+      "print(os.getpid(),child,flush=True)\n" +
+      "os.waitpid(child,0)\n";
+    const r = await run(["python3", "-c", py, f]);
+    assertEquals(r.code, 0, r.stderr);
+    const [first, second] = r.stdout.trim().split(" ").map(Number);
+    const want = (await sha256File(f)).sha256;
+    assert(
+      await waitFor(() => out.changes(f).some((e) => e.file?.hash?.sha256 === want), 5000),
+      "the final content was never reported",
+    );
+    assert(
+      await waitFor(() => writersOf(out, f).has(first) && writersOf(out, f).has(second), 3000),
+      `writers reported: ${[...writersOf(out, f)]}, wanted ${first} and ${second}`,
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
 Deno.test("a write racing the first read of a replaced file is in the report", async () => {
   await using dir = await tempDir();
   const f = `${dir.path}/big.conf`;

@@ -27,6 +27,8 @@ export interface AgentOptions {
   libbpf?: string;
   /** Fold a path's events for this long before re-reading it. */
   settleMs?: number;
+  /** While a process holds a watched file mapped shared and writable, re-read it this often (default 200 ms). */
+  mappedPollMs?: number;
   /** How often to check the kernel's drop counter. */
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */

@@ -32,6 +32,8 @@ export interface LivePathDeps {
   watches: WatchConfig[];
   /** Fold a path's events for this long before re-reading it. */
   settleMs?: number;
+  /** While a process holds a watched file mapped shared and writable, re-read it this often. */
+  mappedPollMs?: number;
   /** Host key for secret fingerprints. */
   key: Uint8Array;
   hostname: string;
@@ -95,6 +97,8 @@ export class LivePath {
     });
     const monitor = this.monitor = new FileMonitor(watch, {
       settleMs: d.settleMs,
+      mappedPollMs: d.mappedPollMs,
+      drain: () => kernel.drain(),
       keepContentUpTo: MAX_PARSE_BYTES,
       rearm: (id) => {
         kernel.rearm(id);

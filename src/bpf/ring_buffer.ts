@@ -40,6 +40,8 @@ export class RingBuffer {
   #stopping = false;
   /** Samples handed over in the current consume (it stops at BATCH). */
   #inBatch = 0;
+  /** A consume is handing samples over (the handler may not start another). */
+  #consuming = false;
 
   /** Creates the consumer; samples reach `onSample` once `start()` runs. */
   constructor(readonly map: BpfMap, onSample: SampleHandler) {
@@ -108,7 +110,13 @@ export class RingBuffer {
       }
       failed = 0;
       this.#inBatch = 0;
-      const n = lib.sym.ring_buffer__consume(this.#rb);
+      this.#consuming = true;
+      let n: number;
+      try {
+        n = lib.sym.ring_buffer__consume(this.#rb);
+      } finally {
+        this.#consuming = false;
+      }
       // Stopped at BATCH: the ring is still readable, so the next wait returns at once.
       if (n < 0 && this.#inBatch < BATCH) {
         throw new BpfError(
@@ -120,6 +128,24 @@ export class RingBuffer {
         );
       }
     }
+  }
+
+  /**
+   * Hands what the ring holds now to the handler, synchronously (at most one
+   * batch): a caller about to report what it read learns of every event the
+   * kernel sent before. Returns the samples handed over; none while closing,
+   * or when called from the handler itself.
+   */
+  drain(): number {
+    if (this.#stopping || this.#rb === null || this.#consuming) return 0;
+    this.#inBatch = 0;
+    this.#consuming = true;
+    try {
+      this.map.object.lib.sym.ring_buffer__consume(this.#rb);
+    } finally {
+      this.#consuming = false;
+    }
+    return this.#inBatch;
   }
 
   /** Resolves when polling has stopped; rejects if polling failed. */

@@ -219,6 +219,14 @@ export class FimKernel {
     }
   }
 
+  /**
+   * Hands the events the ring buffer holds now to `onEvent`, at once (see
+   * RingBuffer.drain): what the kernel sent before this call is then known.
+   */
+  drain(): void {
+    this.#rb?.drain();
+  }
+
   /** Run count and run time of each program attached (counted while stats are enabled). */
   programStats(): ProgramStats[] {
     return this.#links.filter((l) => l.attached).map((l) =>

@@ -35,7 +35,11 @@ export interface FileChange {
   after?: FileState;
   /** The kernel event that best explains the change (undefined for rescans). */
   cause?: FimEvent;
-  /** Other processes whose kernel events were folded into this change (one event each). */
+  /**
+   * Other processes whose writes may be in this change (one event each): their
+   * kernel events were folded into it or came while it was read, or they hold
+   * the file mapped shared and writable.
+   */
   otherWriters?: FimEvent[];
   /** How many kernel events were folded into this change. */
   folded: number;

@@ -8,7 +8,8 @@ import {
   withFanotify,
 } from "./fanotify_source.ts";
 import { readFileState } from "./file_state.ts";
-import { type KernelWatchTable, WatchSet } from "./watch_set.ts";
+import { WatchSet } from "./watch_set.ts";
+import { NO_BPF } from "../../test/no_bpf_table.ts";
 
 Deno.test("without CAP_SYS_ADMIN fanotify opens as an unprivileged listener, with one warning that pids are hidden", async () => {
   await using dir = await tempDir();
@@ -56,18 +57,6 @@ Deno.test("a fanotify that cannot be opened is one warning and lost coverage", (
   assertEquals(warned.length, 1);
   assert(warned[0].startsWith("coverage lost: fanotify (fanotify_init: EMFILE); "), warned[0]);
 });
-
-/** The BPF maps are not the subject here: a table that keeps nothing. */
-const NO_BPF: KernelWatchTable = {
-  watchInode() {},
-  unwatchInode() {},
-  watchEntry() {},
-  unwatchEntry() {},
-  watchDirPath() {},
-  unwatchDirPath() {},
-  watchBasename() {},
-  unwatchBasename() {},
-};
 
 /** What the source fed, recorded. */
 class Recorder implements FanotifySink {

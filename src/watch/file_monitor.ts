@@ -38,6 +38,8 @@ export interface FileMonitorOptions {
   mappedPollMs?: number;
   /** Whether a new entry found in watched directory `dir` is to be watched (include/exclude); default yes. */
   admits?: (dir: WatchEntry, path: string, isDir: boolean) => boolean;
+  /** Hands the kernel events sent so far to onKernelEvent now (the ring buffer's drain). */
+  drain?: () => void;
 }
 
 interface PathQueue {
@@ -82,6 +84,25 @@ const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
 /** Kernel operations that are reported even when the re-read finds nothing changed. */
 const TOUCH_OPS = new Set([FimOp.Rename, FimOp.Link, FimOp.Truncate, FimOp.PathTruncate]);
 
+/**
+ * Kernel operations on an open file that are reported when the re-read finds
+ * nothing changed and no report has named them yet: what they did is already
+ * in the last report (they landed while it was read, their event came after).
+ */
+const UNREPORTED_OPS = new Set([FimOp.Write, FimOp.Attrib, FimOp.Xattr]);
+
+/** Operations through an open file or mapping: their writer may have written at any moment. */
+const BY_FD_OPS = new Set([
+  FimOp.Write,
+  FimOp.Truncate,
+  FimOp.Attrib,
+  FimOp.Xattr,
+  FimOp.MmapWrite,
+]);
+
+/** Bound on the causes one report carries. */
+const MAX_CAUSES = 64;
+
 /** A watched directory to list again, and why. */
 interface DirtyDir {
   /** The kernel events that named an entry of this directory, by name (the latest each). */
@@ -125,6 +146,15 @@ const CLOSE_AHEAD_MS = 2;
 
 /** How long a path no event named waits for one still in the ring buffer. */
 const EVENT_GRACE_MS = 100;
+
+/**
+ * How long after a report of a path a write no report named is still taken
+ * for one whose event came late for it (the ring buffer's lag, then the
+ * re-read's settle, which doubles up to HOT_SETTLE_MAX_MS for a busy path).
+ * Past it, or with no report before, the event's inode may be a wrong guess
+ * (an fd swapped by dup2 before the kernel read it) and nothing is said.
+ */
+const LATE_EVENT_MS = EVENT_GRACE_MS + HOT_SETTLE_MAX_MS;
 
 /** The components of a kernel name placed on a tree ancestor ("b/c/name"), or undefined when unusable. */
 function treeComponents(name: string): string[] | undefined {
@@ -314,6 +344,35 @@ export class FileMonitor {
     if (!held) return;
     this.#held.delete(path);
     for (const c of held) this.schedule(path, c, "live");
+  }
+
+  /** Kernel events some report has carried (a re-read they start again is not news). */
+  readonly #reported = new WeakSet<FimEvent>();
+  /** When each path's last report was made (performance.now()), for LATE_EVENT_MS (insertion order = age). */
+  readonly #lastReport = new Map<string, number>();
+
+  /** Whether a change of `path` was reported within LATE_EVENT_MS. */
+  #reportedLately(path: string): boolean {
+    const at = this.#lastReport.get(path);
+    return at !== undefined && performance.now() - at <= LATE_EVENT_MS;
+  }
+
+  /**
+   * `causes` and every writer whose write may be in what was just read of
+   * `path`: the events that came while it was read (they stay queued too,
+   * for the re-read they start) and the processes that hold it mapped shared
+   * and writable (they write with no syscall, at any moment). The ring buffer
+   * is drained first, so every event the kernel sent before now is among them.
+   */
+  #withPossibleWriters(path: string, causes: FimEvent[]): FimEvent[] {
+    this.opts.drain?.();
+    const all = [...causes];
+    const join = (c: FimEvent) => {
+      if (all.length < MAX_CAUSES && !all.includes(c)) all.push(c);
+    };
+    for (const c of this.#queues.get(path)?.causes ?? []) if (BY_FD_OPS.has(c.op)) join(c);
+    for (const c of this.#mapped.get(path)?.values() ?? []) join(c);
+    return all;
   }
 
   /** Paths added with a state already (new directories): report them as created. */
@@ -686,7 +745,7 @@ export class FileMonitor {
     }
     cause ??= this.#recentCause(path);
     if (!cause && unattributed) q.unattributed = unattributed;
-    if (cause && q.causes.length < 64) q.causes.push(cause);
+    if (cause && q.causes.length < MAX_CAUSES) q.causes.push(cause);
     if (q.running) {
       q.dirty = true;
       return;
@@ -799,9 +858,15 @@ export class FileMonitor {
     // The kernel saw the name renamed, linked or truncated and the re-read finds the
     // same inode, stamps and content: still say so (nothing the kernel saw is silent).
     // fanotify's entry events come with the re-read that reports them, never alone.
+    // Likewise a write, chmod or xattr change no report named, just after a report: it
+    // landed while that report's re-read ran, which holds its content, and its event came
+    // after the report.
+    const late = (c: FimEvent) => UNREPORTED_OPS.has(c.op) && !this.#reported.has(c);
     if (
       !action && entry.kind === "file" && before && after &&
-      causes.some((c) => TOUCH_OPS.has(c.op) && c.via !== "fanotify")
+      causes.some((c) =>
+        c.via !== "fanotify" && (TOUCH_OPS.has(c.op) || (late(c) && this.#reportedLately(path)))
+      )
     ) {
       action = "touched";
     }
@@ -829,16 +894,22 @@ export class FileMonitor {
     // change: an ATTRIB for new content) may be another process's, seen before the syscall
     // whose change this re-read found and whose kernel event is still on its way: wait for
     // it once, so the change is credited to the process that made it (issue #17: folding).
+    const changed = action === "modified" || action === "attributes_changed";
+    if (changed) causes = this.#withPossibleWriters(path, causes);
     if (
-      reason === "live" && causes.length > 0 && !this.#stopped &&
-      (action === "modified" || action === "attributes_changed") &&
+      reason === "live" && causes.length > 0 && !this.#stopped && changed &&
       isWeakCause(action, pickCause(action, causes))
     ) {
       await new Promise((r) => setTimeout(r, EVENT_GRACE_MS));
       const late = this.#queues.get(path)?.causes ?? [];
       // Kept queued as well: the re-read they start finds nothing new, or a later change.
-      if (late.length) causes = [...causes, ...late.slice(0, 64)];
+      if (late.length) causes = [...causes, ...late.slice(0, MAX_CAUSES)];
     }
+    for (const c of causes) this.#reported.add(c);
+    const now = performance.now();
+    this.#lastReport.delete(path);
+    this.#lastReport.set(path, now);
+    dropOldest(this.#lastReport, (at) => now - at <= LATE_EVENT_MS);
     const cause = pickCause(action, causes);
     const others = otherWriters(cause, causes);
     this.opts.emit({
@@ -893,6 +964,7 @@ export class FileMonitor {
     this.#queues.clear();
     this.#offered.clear();
     this.#closed.clear();
+    this.#lastReport.clear();
     this.#wakeIdle();
     await Promise.allSettled([...this.#inFlight, this.#syncing, clockClosed]);
   }

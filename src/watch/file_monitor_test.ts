@@ -1,0 +1,66 @@
+import { assert, assertEquals } from "../../test/assert.ts";
+import { tempDir, waitFor } from "../../test/helpers.ts";
+import { NO_BPF } from "../../test/no_bpf_table.ts";
+import { FimOp } from "../kernel/fim_event.ts";
+import { FileMonitor } from "./file_monitor.ts";
+import type { FileChange } from "../pipeline/file_change.ts";
+import { readFileState } from "./file_state.ts";
+import { eventFromProc } from "./proc_event.ts";
+import { WatchSet } from "./watch_set.ts";
+
+/** A real process that appends `line` to `path` and then waits for its stdin to close. */
+async function appender(path: string, line: string) {
+  const child = new Deno.Command("sh", {
+    args: ["-c", 'printf "%s\\n" "$2" >> "$1" && echo done && read _', "sh", path, line],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const r = child.stdout.getReader();
+  await r.read(); // the append is done
+  r.releaseLock();
+  return {
+    pid: child.pid,
+    async [Symbol.asyncDispose]() {
+      await child.stdin.close();
+      await child.output();
+    },
+  };
+}
+
+Deno.test("a write whose kernel event comes after the report that holds it is reported as touched, naming its writer", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/late.conf`;
+  await Deno.writeTextFile(f, "base\n");
+  const watch = new WatchSet(NO_BPF);
+  watch.add(f, "file", f);
+  const st = (await readFileState(f))!;
+  watch.setState(f, st);
+  const changes: FileChange[] = [];
+  const monitor = new FileMonitor(watch, {
+    rearm() {},
+    emit: (c) => changes.push(c),
+    warn: (m) => {
+      throw new Error(m);
+    },
+  });
+  try {
+    // Both write before the re-read; only the first's event has come when it runs.
+    await using a = await appender(f, "first");
+    await using b = await appender(f, "second");
+    monitor.onKernelEvent(eventFromProc(a.pid, st.id, FimOp.Write));
+    assert(await waitFor(() => changes.length === 1), "the change was not reported");
+    assertEquals([changes[0].action, changes[0].cause?.tgid], ["modified", a.pid]);
+    // The second writer's event, late: its write is in the report that named only the first.
+    monitor.onKernelEvent(eventFromProc(b.pid, st.id, FimOp.Write));
+    assert(await waitFor(() => changes.length === 2), "the late writer was never named");
+    assertEquals([changes[1].action, changes[1].cause?.tgid], ["touched", b.pid]);
+    // An event a report has carried, queued again (as a mapping's poll does), reports nothing.
+    monitor.schedule(f, changes[0].cause, "live");
+    await monitor.idle();
+    await new Promise((r) => setTimeout(r, 50));
+    await monitor.idle();
+    assertEquals(changes.length, 2, JSON.stringify(changes.map((c) => c.action)));
+  } finally {
+    await monitor.stop();
+  }
+});
