@@ -111,13 +111,13 @@ export function cPath(s: string): Uint8Array<ArrayBuffer> {
 
 /** Whether `s` holds bytes that are not valid UTF-8 (escaped as lone surrogates). */
 export function hasEscapes(s: string): boolean {
-  return /[\udc80-\udcff]/.test(s);
+  return /[\udc80-\udcff]/u.test(s);
 }
 
 /** `s` for people and text outputs: each byte that is not UTF-8 as `\xNN`. */
 export function displayPath(s: string): string {
   if (!hasEscapes(s)) return s;
-  return s.replace(/[\udc80-\udcff]/g, (ch) => {
+  return s.replace(/[\udc80-\udcff]/gu, (ch) => {
     const b = ch.charCodeAt(0) - 0xdc00;
     return `\\x${b.toString(16).padStart(2, "0")}`;
   });

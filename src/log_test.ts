@@ -1,0 +1,33 @@
+import { assert, assertEquals } from "../test/assert.ts";
+import { escapeControls } from "./log.ts";
+
+Deno.test("control characters and bytes that are not UTF-8 in a log message are escaped; text stays", () => {
+  assertEquals(escapeControls("a\nb\tc\x1b[31m\x7f\x9b"), "a\\nb\\tc\\u001b[31m\\u007f\\u009b");
+  assertEquals(escapeControls("x\udcff"), "x\\xff");
+  assertEquals(escapeControls("été 💀 /etc/x"), "été 💀 /etc/x");
+});
+
+Deno.test("a text log line that quotes a hostile name stays one line with no escape sequence", async () => {
+  const code = `import { log, setupLogging } from ${
+    JSON.stringify(new URL("./log.ts", import.meta.url).href)
+  };
+setupLogging();
+log("watch").warn(\`cannot read \${Deno.args[0]}: gone\`);`;
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--config",
+      config,
+      code,
+      "/etc/x\n12:00:00.000 [ERR] bpfink·kernel: forged\x1b]0;t\x07",
+    ],
+    stderr: "piped",
+    stdout: "null",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, err);
+  assertEquals(err.split("\n").filter(Boolean).length, 1, err);
+  assert(!err.includes("\x1b]") && !err.includes("\x07"), JSON.stringify(err));
+  assert(err.includes("/etc/x\\n12:00:00.000 [ERR]"), err);
+});
