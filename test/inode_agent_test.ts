@@ -260,7 +260,9 @@ Deno.test("under the mark gate, a file removed and made again with the same inod
       reborn = (await Deno.stat(f)).ino === before;
       assert(
         await waitFor(() => out.changes(f).some((e) => e.process?.pid === r.pid)),
-        "remake missed",
+        `remake ${i} by ${r.pid} missed: ${
+          JSON.stringify(out.changes(f).map((e) => [e.event.action, e.process?.pid]))
+        }`,
       );
     }
     assert(reborn, "the file system never reused the inode number: nothing was tested");

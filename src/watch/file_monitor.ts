@@ -85,11 +85,17 @@ const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
 const TOUCH_OPS = new Set([FimOp.Rename, FimOp.Link, FimOp.Truncate, FimOp.PathTruncate]);
 
 /**
- * Kernel operations on an open file that are reported when the re-read finds
- * nothing changed and no report has named them yet: what they did is already
- * in the last report (they landed while it was read, their event came after).
+ * Kernel operations that are reported when the re-read finds nothing changed
+ * and no report has named them yet: what they did is already in the last
+ * report (they landed while it was read, their event came after).
  */
-const UNREPORTED_OPS = new Set([FimOp.Write, FimOp.Attrib, FimOp.Xattr]);
+const UNREPORTED_OPS = new Set([
+  FimOp.Write,
+  FimOp.Attrib,
+  FimOp.Xattr,
+  FimOp.NewEntry,
+  FimOp.Create,
+]);
 
 /** Operations through an open file or mapping: their writer may have written at any moment. */
 const BY_FD_OPS = new Set([
@@ -99,6 +105,18 @@ const BY_FD_OPS = new Set([
   FimOp.Xattr,
   FimOp.MmapWrite,
 ]);
+
+/** Name operations that put an inode at a name, and those that take one away. */
+const MAKES_OPS = new Set([FimOp.NewEntry, FimOp.Create, FimOp.Rename, FimOp.Link]);
+const REMOVES_OPS = new Set([FimOp.Unlink, FimOp.Rename]);
+
+/** Whether an event of `c`'s kind, seen while a re-read ran, may have made the change it found. */
+function mayHaveMade(action: FileAction, c: FimEvent): boolean {
+  if (action === "modified" || action === "attributes_changed") return BY_FD_OPS.has(c.op);
+  if (action === "created" || action === "replaced") return MAKES_OPS.has(c.op);
+  if (action === "deleted") return REMOVES_OPS.has(c.op);
+  return false;
+}
 
 /** Bound on the causes one report carries. */
 const MAX_CAUSES = 64;
@@ -364,14 +382,16 @@ export class FileMonitor {
    * and writable (they write with no syscall, at any moment). The ring buffer
    * is drained first, so every event the kernel sent before now is among them.
    */
-  #withPossibleWriters(path: string, causes: FimEvent[]): FimEvent[] {
+  #withPossibleWriters(path: string, action: FileAction, causes: FimEvent[]): FimEvent[] {
     this.opts.drain?.();
     const all = [...causes];
     const join = (c: FimEvent) => {
       if (all.length < MAX_CAUSES && !all.includes(c)) all.push(c);
     };
-    for (const c of this.#queues.get(path)?.causes ?? []) if (BY_FD_OPS.has(c.op)) join(c);
-    for (const c of this.#mapped.get(path)?.values() ?? []) join(c);
+    for (const c of this.#queues.get(path)?.causes ?? []) if (mayHaveMade(action, c)) join(c);
+    if (action === "modified" || action === "attributes_changed") {
+      for (const c of this.#mapped.get(path)?.values() ?? []) join(c);
+    }
     return all;
   }
 
@@ -895,7 +915,7 @@ export class FileMonitor {
     // whose change this re-read found and whose kernel event is still on its way: wait for
     // it once, so the change is credited to the process that made it (issue #17: folding).
     const changed = action === "modified" || action === "attributes_changed";
-    if (changed) causes = this.#withPossibleWriters(path, causes);
+    if (action !== "touched") causes = this.#withPossibleWriters(path, action, causes);
     if (
       reason === "live" && causes.length > 0 && !this.#stopped && changed &&
       isWeakCause(action, pickCause(action, causes))
@@ -1007,12 +1027,20 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
   // truncate, not an ATTRIB); within a kind, the BPF object's event (full attribution)
   // before fanotify's. A write the BPF object saw to the old inode never explains a
   // replacement fanotify saw by name.
+  // A new inode at the name is credited to the process that put it there (`sh` of
+  // `rm f && echo x > f`, not `rm`), a removal to the one that took it away.
   const byName = (c: FimEvent) => NAME_OPS.has(c.op);
   const byFd = (c: FimEvent) => !NAME_OPS.has(c.op);
   const bpf = (c: FimEvent) => c.via !== "fanotify";
   const exact = (c: FimEvent) => explains(action, c);
+  const makes = (c: FimEvent) => MAKES_OPS.has(c.op);
+  const removes = (c: FimEvent) => REMOVES_OPS.has(c.op);
   const kinds = action === "modified" || action === "attributes_changed"
     ? [exact, byFd, byName]
+    : action === "created" || action === "replaced"
+    ? [makes, byName, byFd]
+    : action === "deleted"
+    ? [removes, byName, byFd]
     : [byName, byFd];
   for (const kind of kinds) {
     const c = causes.find((c) => kind(c) && bpf(c)) ?? causes.find(kind);

@@ -8,15 +8,15 @@ import { readFileState } from "./file_state.ts";
 import { eventFromProc } from "./proc_event.ts";
 import { WatchSet } from "./watch_set.ts";
 
-/** A real process that appends `line` to `path` and then waits for its stdin to close. */
-async function appender(path: string, line: string) {
-  const child = new Deno.Command("sh", {
-    args: ["-c", 'printf "%s\\n" "$2" >> "$1" && echo done && read _', "sh", path, line],
+/** A real process that runs Python `code` on `path` (sys.argv[1]), then waits for its stdin to close. */
+async function actor(code: string, path: string) {
+  const child = new Deno.Command("python3", {
+    args: ["-c", `import os,sys\n${code}\nprint("done",flush=True)\nsys.stdin.read()`, path],
     stdin: "piped",
     stdout: "piped",
   }).spawn();
   const r = child.stdout.getReader();
-  await r.read(); // the append is done
+  await r.read(); // the work is done
   r.releaseLock();
   return {
     pid: child.pid,
@@ -26,6 +26,10 @@ async function appender(path: string, line: string) {
     },
   };
 }
+
+/** A real process that appends `line` to `path`, then waits. */
+const appender = (path: string, line: string) =>
+  actor(`open(sys.argv[1],"a").write(${JSON.stringify(line + "\n")})`, path);
 
 Deno.test("a write whose kernel event comes after the report that holds it is reported as touched, naming its writer", async () => {
   await using dir = await tempDir();
@@ -60,6 +64,42 @@ Deno.test("a write whose kernel event comes after the report that holds it is re
     await new Promise((r) => setTimeout(r, 50));
     await monitor.idle();
     assertEquals(changes.length, 2, JSON.stringify(changes.map((c) => c.action)));
+  } finally {
+    await monitor.stop();
+  }
+});
+
+Deno.test("a file removed by one process and made again by another is credited to the maker, the remover beside it", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/remade.conf`;
+  await Deno.writeTextFile(f, "base\n");
+  const watch = new WatchSet(NO_BPF);
+  watch.add(f, "file", f);
+  const st = (await readFileState(f))!;
+  watch.setState(f, st);
+  const changes: FileChange[] = [];
+  const monitor = new FileMonitor(watch, {
+    rearm() {},
+    emit: (c) => changes.push(c),
+    warn: (m) => {
+      throw new Error(m);
+    },
+  });
+  try {
+    // Real processes: one removes the file, another makes it again (a new inode: the
+    // old one is held open, so its number is not free).
+    using _old = await Deno.open(f);
+    await using remover = await actor("os.unlink(sys.argv[1])", f);
+    await using maker = await appender(f, "made again");
+    const dirId = { dev: st.id.dev, ino: BigInt((await Deno.stat(dir.path)).ino!) };
+    const name = "remade.conf";
+    // The kernel's order: the removal's event first.
+    monitor.schedule(f, eventFromProc(remover.pid, dirId, FimOp.Unlink, { name }), "live");
+    monitor.schedule(f, eventFromProc(maker.pid, dirId, FimOp.Create, { name }), "live");
+    assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+    assertEquals(changes[0].action, "replaced");
+    assertEquals(changes[0].cause?.tgid, maker.pid, "not credited to the process that made it");
+    assertEquals(changes[0].otherWriters?.map((w) => w.tgid), [remover.pid]);
   } finally {
     await monitor.stop();
   }
