@@ -70,7 +70,7 @@ export class Agent {
     db: OpenedStore,
     key: Uint8Array,
   ) {
-    const { kernel, lib, trials } = opened;
+    const { kernel, lib, trials, watchCapacity } = opened;
     const { hostname } = this;
     const store = (this.#db = db).store;
     this.kernel = kernel;
@@ -78,7 +78,7 @@ export class Agent {
     this.libbpf = `${lib.path} (libbpf ${lib.version})`;
     const delivery = this.#delivery = new Delivery(opts.outputs, store);
     const tap = (e: FimEvent) => this.#selfTest.tap(e);
-    const parts = { kernel, store, delivery, key, hostname, tap };
+    const parts = { kernel, store, delivery, key, hostname, tap, watchCapacity };
     const live = this.#live = new LivePath({ ...opts, ...parts });
     const watch = this.watch = live.watch;
     const selfTest = this.#selfTest = new SelfTest({

@@ -21,12 +21,15 @@ import { type FanotifySource, openFanotify, withFanotify } from "../watch/fanoti
 import type { Delivery } from "./delivery.ts";
 import { IncludedFiles } from "./included_files.ts";
 import { warnOnceWhenFull } from "./open_kernel.ts";
+import { OwnerBudget } from "../watch/owner_budget.ts";
 import { readStartupBaseline, type StartupDeps } from "./startup_baseline.ts";
 import { type StartTargets, WatchRules } from "./watch_rules.ts";
 
 /** What the live path is built from. */
 export interface LivePathDeps {
   kernel: FimKernel;
+  /** Inodes the kernel's watch map holds (users' new entries get a share: OwnerBudget). */
+  watchCapacity: number;
   store: BaselineStore;
   delivery: Delivery;
   watches: WatchConfig[];
@@ -78,6 +81,18 @@ export class LivePath {
     }
     const watch = this.watch = new WatchSet(table);
     watch.onKernelFull = warnOnceWhenFull();
+    watch.budget = OwnerBudget.forCapacity(d.watchCapacity);
+    watch.budget.onFirstRefusal = (owner, path) => {
+      const b = watch.budget!;
+      const whose = b.held(owner) >= b.perOwner
+        ? `its share of the kernel's watch map (${b.perOwner})`
+        : `with other users, their share of the kernel's watch map (${b.allOwners})`;
+      log("watch").warn(
+        `uid ${owner} has made ${b.held(owner)} new entries in watched directories, ${whose}: ` +
+          `its further ones (first ${path}) are not watched, so that they cannot crowd out ` +
+          `root's (bpfink_watch_refused_entries)`,
+      );
+    };
     const rules = this.#rules = new WatchRules(d.watches, watch);
     const pipeline = this.pipeline = new ChangePipeline({
       store,
@@ -147,6 +162,12 @@ export class LivePath {
       "Watched paths that exist (each is an inode in the kernel map).",
       "gauge",
       () => this.watch.present,
+    );
+    metrics.pulled(
+      "bpfink_watch_refused_entries",
+      "Entries in watched directories left unwatched: a user other than root made more than its share of the kernel's watch map.",
+      "gauge",
+      () => this.watch.refused,
     );
     metrics.pulled(
       "bpfink_last_reconcile_timestamp_seconds",

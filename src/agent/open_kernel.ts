@@ -46,6 +46,8 @@ export interface OpenedKernel {
   lib: Libbpf;
   kernel: FimKernel;
   trials: Trial[];
+  /** Inodes the kernel's watch map holds. */
+  watchCapacity: number;
 }
 
 /**
@@ -60,12 +62,14 @@ export async function openKernel(
   paths: number,
 ): Promise<OpenedKernel> {
   const lib = loadLibbpf(opts.libbpf);
+  // Room for the watch set twice over (files appear in watched trees), at least 64k.
+  const watchCapacity = opts.maxWatches ??
+    Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * paths)));
   const choice = await chooseStrategy(lib, facts, {
     objects: EMBEDDED_OBJECTS,
     force: opts.force,
     btfCustomPath: opts.btf,
-    // Room for the watch set twice over (files appear in watched trees), at least 64k.
-    maxWatches: opts.maxWatches ?? Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * paths))),
+    maxWatches: watchCapacity,
     ringBytes: ringBytesFor(paths),
     onEvent: () => {},
   });
@@ -82,7 +86,7 @@ export async function openKernel(
         `Run "bpfink kernels" for details.`,
     );
   }
-  return { lib, kernel: choice.kernel, trials: choice.trials };
+  return { lib, kernel: choice.kernel, trials: choice.trials, watchCapacity };
 }
 
 /** Holds BPF run-time statistics on while the agent runs, when `want`; a refusal is logged. */

@@ -16,7 +16,7 @@ import { watchPolicy } from "../pipeline/watch_policy.ts";
 import type { FileChange } from "../pipeline/file_change.ts";
 import { log } from "../log.ts";
 import { LabeledCounter, type MetricsRegistry } from "../metrics/metrics_registry.ts";
-import { globMatcher } from "../watch/glob.ts";
+import { globDirMatcher, globMatcher } from "../watch/glob.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { AgentError } from "./agent_error.ts";
 
@@ -107,8 +107,8 @@ export class WatchRules {
 
   /**
    * Whether `path`, found later under configured `root`, passes its
-   * include/exclude globs (directories pass the include globs: they are
-   * walked for files that match).
+   * include/exclude globs (a directory passes when an include glob can
+   * match below it: it is walked for files that match).
    */
   admits(root: string, path: string, isDir = false): boolean {
     let admit = this.#admitters.get(root);
@@ -120,10 +120,11 @@ export class WatchRules {
         top = Deno.realPathSync(root);
       } catch { /* gone: match against the configured path */ }
       const included = w.include?.length ? globMatcher(w.include) : () => true;
+      const walked = w.include?.length ? globDirMatcher(w.include) : () => true;
       const excluded = w.exclude?.length ? globMatcher(w.exclude) : () => false;
       admit = (p, dir) => {
         const rel = relative(top, p);
-        return (dir || included(rel)) && !excluded(rel);
+        return (dir ? walked(rel) : included(rel)) && !excluded(rel);
       };
       this.#admitters.set(root, admit);
     }

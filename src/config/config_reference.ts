@@ -138,7 +138,8 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
     type: "list of globs",
     default: "[] (all)",
     example: "['*.conf']",
-    doc: "Only these files (relative to `path`).",
+    doc:
+      "Only these files (relative to `path`). A glob without `/` matches names at any depth; with `/`, only the subdirectories it can reach are walked and watched (`*/.ssh/authorized_keys` skips `alice/node_modules`).",
   },
   {
     section: "watch",

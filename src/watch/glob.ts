@@ -40,3 +40,33 @@ export function globMatcher(globs: string[]): (relPath: string) => boolean {
     return res.some(({ re, base: b }) => re.test(rel) || (b && re.test(base)));
   };
 }
+
+/**
+ * Whether a path below directory `relDir` could match any of `globs`: a
+ * directory no include glob can reach below is not walked or watched (what a
+ * user makes in `~/node_modules` is no business of `* /.ssh/authorized_keys`).
+ * A glob without `/` matches basenames anywhere, and `**` any depth: with
+ * either, every directory may hold a match.
+ */
+export function globDirMatcher(globs: string[]): (relDir: string) => boolean {
+  const parts: (RegExp | "any")[][] = [];
+  for (const g of globs) {
+    // A class holding "/" cannot be split by segment: walk everything.
+    if (!g.includes("/") || /\[[^\]]*\/[^\]]*\]/.test(g)) return () => true;
+    parts.push(g.split("/").map((seg) => seg.includes("**") ? "any" : globToRegExp(seg)));
+  }
+  const reaches = (segs: string[], glob: (RegExp | "any")[]): boolean => {
+    for (let i = 0; i < segs.length; i++) {
+      const p = glob[i];
+      if (p === "any") return true;
+      // The glob ends at or above this directory: nothing below it matches.
+      if (p === undefined || i === glob.length - 1 || !p.test(segs[i])) return false;
+    }
+    return true;
+  };
+  return (relDir) => {
+    if (relDir === "" || relDir === ".") return true;
+    const segs = relDir.split("/");
+    return parts.some((g) => reaches(segs, g));
+  };
+}

@@ -14,6 +14,7 @@ import { type EntryType, listDir } from "./native_fs.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { DirKeys, type KernelNameTable } from "./kernel_keys.ts";
 import { SetMap } from "./set_map.ts";
+import { chargedOwner, type OwnerBudget } from "./owner_budget.ts";
 
 /** What the watch set needs from the kernel side (the BPF maps). */
 export interface KernelWatchTable extends KernelNameTable {
@@ -38,6 +39,8 @@ export interface WatchEntry {
   awaitingBaseline?: boolean;
   /** performance.now() when a re-read (a listing, for a directory) of it last started. */
   lookedAt?: number;
+  /** The uid this entry is charged to (OwnerBudget), when it is. */
+  charged?: number;
 }
 
 /** What listing a watched directory found against the tree. */
@@ -48,6 +51,8 @@ export interface DirDiff {
   changed: string[];
   /** Directories renamed within the tree, already re-pathed: report the move. */
   moved: { from: string; to: string }[];
+  /** New entries left unwatched: their owner is over its share (OwnerBudget). */
+  refused: { path: string; owner: number }[];
 }
 
 /** Options for adding a path. */
@@ -75,6 +80,21 @@ export class WatchSet {
       this.notInKernel++;
       this.onKernelFull?.(e);
     };
+  }
+
+  /**
+   * Charges the entries that listings add (after the start) to their owners;
+   * none when undefined.
+   */
+  budget?: OwnerBudget;
+  /** Entries refused in each watched directory's last listing. */
+  readonly #refusedIn = new Map<string, number>();
+
+  /** Entries that watched directories hold but that are not watched: their owner is over its share. */
+  get refused(): number {
+    let n = 0;
+    for (const c of this.#refusedIn.values()) n += c;
+    return n;
   }
 
   /** Number of watched paths. */
@@ -149,6 +169,7 @@ export class WatchSet {
       shallow: opts.shallow,
       awaitingBaseline: opts.awaitingBaseline,
       lookedAt: undefined,
+      charged: undefined,
     };
     this.#byPath.set(path, e);
     this.#linkChild(path);
@@ -203,6 +224,8 @@ export class WatchSet {
     const e = this.#byPath.get(path);
     if (!e) return;
     if (e.state) this.#unlinkInode(path, e.state.id);
+    if (e.charged !== undefined) this.budget?.release(e.charged);
+    this.#refusedIn.delete(path);
     this.#byPath.delete(path);
     this.#children.get(dirname(path))?.delete(path);
     this.#unindexName(path);
@@ -298,7 +321,9 @@ export class WatchSet {
    * directory, otherwise as a shallow entry), a directory that reappears
    * here under a new name is re-pathed, and names that are gone or now
    * point at another inode are returned to be re-read. `admits` filters new
-   * entries (include/exclude). Returns undefined when `dir` cannot be listed.
+   * entries (include/exclude); an entry whose owner is over its share of the
+   * budget is left out too, and returned as refused. Returns undefined when
+   * `dir` cannot be listed.
    */
   syncDir(
     dir: string,
@@ -307,7 +332,7 @@ export class WatchSet {
     const d = this.#byPath.get(dir);
     if (!d || d.kind !== "dir" || d.shallow) return undefined;
     const listing = listDir(dir);
-    const diff: DirDiff = { added: [], changed: [], moved: [] };
+    const diff: DirDiff = { added: [], changed: [], moved: [], refused: [] };
     if (!listing) {
       diff.changed.push(...this.childrenOf(dir));
       return diff;
@@ -334,13 +359,21 @@ export class WatchSet {
           continue;
         }
       }
-      this.add(path, isDir ? "dir" : "file", d.root, {
+      const owner = this.budget ? chargedOwner(d.state, path) : 0;
+      if (this.budget && !this.budget.charge(owner, path)) {
+        diff.refused.push({ path, owner });
+        continue;
+      }
+      const added = this.add(path, isDir ? "dir" : "file", d.root, {
         ...(isDir && d.recursive ? { recursive: true } : {}),
         ...(isDir && !d.recursive ? { shallow: true } : {}),
       });
+      if (owner !== 0) added.charged = owner;
       diff.added.push({ path, type: ent.type });
     }
     for (const c of this.childrenOf(dir)) if (!seen.has(c)) diff.changed.push(c);
+    if (diff.refused.length) this.#refusedIn.set(dir, diff.refused.length);
+    else this.#refusedIn.delete(dir);
     return diff;
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { globMatcher } from "./glob.ts";
+import { globDirMatcher, globMatcher } from "./glob.ts";
 import { listDir } from "./native_fs.ts";
 import { errorMessage } from "../error_message.ts";
 
@@ -71,6 +71,7 @@ export async function resolveTargets(
   };
   let files = 0;
   const included = opts.include?.length ? globMatcher(opts.include) : () => true;
+  const walked = opts.include?.length ? globDirMatcher(opts.include) : () => true;
   const excluded = opts.exclude?.length ? globMatcher(opts.exclude) : () => false;
   let top = "";
   const expand = async (dir: string, root: string, depth: number): Promise<void> => {
@@ -98,7 +99,7 @@ export async function resolveTargets(
         files++;
         add({ path: p, kind: "file", root });
       } else if (opts.recursive) {
-        await expand(p, root, depth + 1);
+        if (walked(rel)) await expand(p, root, depth + 1);
       } else {
         add({ path: p, kind: "dir", root, shallow: true });
       }
