@@ -344,10 +344,14 @@ export class FileMonitor {
     });
   }
 
-  /** The kernel event that named `path` lately, if any. */
+  /**
+   * The kernel event that named `path` lately, if any, and if no report has
+   * carried it yet (an `ln` that replaced the path a second ago did not
+   * remove it now).
+   */
   #recentCause(path: string): FimEvent | undefined {
     const r = this.#recent.get(path);
-    return r && this.#kept(r.at, Date.now()) ? r.e : undefined;
+    return r && this.#kept(r.at, Date.now()) && !this.#reported.has(r.e) ? r.e : undefined;
   }
 
   /**
@@ -878,9 +882,9 @@ export class FileMonitor {
     // The kernel saw the name renamed, linked or truncated and the re-read finds the
     // same inode, stamps and content: still say so (nothing the kernel saw is silent).
     // fanotify's entry events come with the re-read that reports them, never alone.
-    // Likewise a write, chmod or xattr change no report named, just after a report: it
-    // landed while that report's re-read ran, which holds its content, and its event came
-    // after the report.
+    // Likewise a write, chmod, xattr change or creation no report named, just after a
+    // report: it landed while that report's re-read ran, which holds it, and its event
+    // came after the report.
     const late = (c: FimEvent) => UNREPORTED_OPS.has(c.op) && !this.#reported.has(c);
     if (
       !action && entry.kind === "file" && before && after &&
@@ -910,12 +914,12 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
       this.watch.remove(path);
     }
+    if (action !== "touched") causes = this.#withPossibleWriters(path, action, causes);
     // A cause that cannot say what changed (fanotify's, or one of another kind than the
     // change: an ATTRIB for new content) may be another process's, seen before the syscall
     // whose change this re-read found and whose kernel event is still on its way: wait for
     // it once, so the change is credited to the process that made it (issue #17: folding).
     const changed = action === "modified" || action === "attributes_changed";
-    if (action !== "touched") causes = this.#withPossibleWriters(path, action, causes);
     if (
       reason === "live" && causes.length > 0 && !this.#stopped && changed &&
       isWeakCause(action, pickCause(action, causes))

@@ -104,3 +104,42 @@ Deno.test("a file removed by one process and made again by another is credited t
     await monitor.stop();
   }
 });
+
+Deno.test("a name event a report carried already is never the cause of a later change of that name", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/link.conf`;
+  await Deno.writeTextFile(f, "first\n");
+  const watch = new WatchSet(NO_BPF);
+  watch.add(f, "file", f);
+  watch.setState(f, await readFileState(f));
+  const changes: FileChange[] = [];
+  const monitor = new FileMonitor(watch, {
+    rearm() {},
+    emit: (c) => changes.push(c),
+    warn: (m) => {
+      throw new Error(m);
+    },
+  });
+  try {
+    const dirId = {
+      dev: (await readFileState(f))!.id.dev,
+      ino: BigInt((await Deno.stat(dir.path)).ino!),
+    };
+    // One process renames a new file over the path, and its event is reported.
+    await using mover = await actor(
+      "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
+      f,
+    );
+    monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name: "link.conf" }));
+    assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+    assertEquals([changes[0].action, changes[0].cause?.tgid], ["replaced", mover.pid]);
+    // Another removes it; its event has not come when a listing finds the name gone.
+    await using _remover = await actor("os.unlink(sys.argv[1])", f);
+    monitor.schedule(f, undefined, "live");
+    assert(await waitFor(() => changes.length === 2), "the removal was not reported");
+    assertEquals(changes[1].action, "deleted");
+    assertEquals(changes[1].cause?.tgid, undefined, "the rename reported before named again");
+  } finally {
+    await monitor.stop();
+  }
+});
