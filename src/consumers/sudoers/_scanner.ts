@@ -67,7 +67,10 @@ export class Scanner {
     }
     return s.slice(start, this.i);
   }
-  /** `!`* then a word; `%:` (non-Unix group) keeps its colon. */
+  /**
+   * `!`* then a word; `%:` (non-Unix group) keeps its colon. A `!` ends the
+   * word, as in sudo's lexer: `carol! web1` is user `carol` on host `!web1`.
+   */
   item(stops: string): string | undefined {
     let bangs = "";
     while (this.eat("!")) {
@@ -79,7 +82,7 @@ export class Scanner {
       prefix = "%:";
       this.i += 2;
     }
-    const w = this.word(stops);
+    const w = this.word(stops + "!");
     return prefix + w === "" ? undefined : bangs + prefix + w;
   }
   /** A comma-separated list of items (blanks allowed around commas). */

@@ -83,6 +83,19 @@ Deno.test("sudoers: a user specification's parts (users, hosts, runas, options, 
   );
 });
 
+Deno.test("sudoers: `!` ends a user, host or Runas word, as in sudo's lexer", () => {
+  // sudo reads user carol on the hosts "not web1" and db2 (fuzz seed 1040005428 found it).
+  const r = parse("carol! web1, db2 = (root) /usr/bin/less\n");
+  assertEquals(r.errors, []);
+  const rule = r.entries[0] as SudoersRule;
+  assertEquals(rule.users, ["carol"]);
+  assertEquals(rule.specs[0].hosts, ["!web1", "db2"]);
+  // visudo: "syntax error" at the `!`.
+  assertEquals(parse("bob ALL = (root!) ALL\n").errors.map((e) => e.message), [
+    "Runas list without a closing parenthesis",
+  ]);
+});
+
 Deno.test("sudoers: the canonical form ignores spacing", () => {
   const a = parse("bob ALL=(ALL:ALL) NOPASSWD: /bin/ls -l, /bin/cat\n").entries[0].canonical;
   for (
