@@ -82,17 +82,8 @@ export class LivePath {
     const watch = this.watch = new WatchSet(table);
     watch.onKernelFull = warnOnceWhenFull();
     watch.budget = OwnerBudget.forCapacity(d.watchCapacity);
-    watch.budget.onFirstRefusal = (owner, path) => {
-      const b = watch.budget!;
-      const whose = b.held(owner) >= b.perOwner
-        ? `its share of the kernel's watch map (${b.perOwner})`
-        : `with other users, their share of the kernel's watch map (${b.allOwners})`;
-      log("watch").warn(
-        `uid ${owner} has made ${b.held(owner)} new entries in watched directories, ${whose}: ` +
-          `its further ones (first ${path}) are not watched, so that they cannot crowd out ` +
-          `root's (bpfink_watch_refused_entries)`,
-      );
-    };
+    watch.budget.onFirstRefusal = (owner, path) =>
+      log("watch").warn(watch.budget!.refusal(owner, path));
     const rules = this.#rules = new WatchRules(d.watches, watch);
     const pipeline = this.pipeline = new ChangePipeline({
       store,

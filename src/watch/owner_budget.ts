@@ -65,6 +65,16 @@ export class OwnerBudget {
     this.#total--;
   }
 
+  /** The one-sentence warning for the first entry `path` refused to `owner`. */
+  refusal(owner: number, path: string): string {
+    const whose = this.held(owner) >= this.perOwner
+      ? `its share of the kernel's watch map (${this.perOwner})`
+      : `with other users, their share of the kernel's watch map (${this.allOwners})`;
+    return `uid ${owner} has made ${this.held(owner)} new entries in watched directories, ` +
+      `${whose}: its further ones (first ${path}) are not watched, so that they cannot crowd ` +
+      `out root's (bpfink_watch_refused_entries)`;
+  }
+
   /** Entries charged to `owner` now. */
   held(owner: number): number {
     return this.#held.get(owner) ?? 0;
@@ -81,7 +91,10 @@ export class OwnerBudget {
  * the directory's owner, who alone (with root) can make entries in it; in a
  * directory its group or everyone may write, the entry's own owner.
  */
-export function chargedOwner(dir: FileState | undefined, path: string): number {
+export function chargedOwner(
+  dir: Pick<FileState, "mode" | "uid"> | undefined,
+  path: string,
+): number {
   if (!dir) return 0;
   if ((dir.mode & 0o022) === 0) return dir.uid;
   try {

@@ -15,6 +15,13 @@ Deno.test("each owner gets its share, all owners together theirs, root none; rel
   assertEquals([b.charge(1001, "d"), b.charge(1002, "e")], [true, false]); // all owners: 3
   assertEquals([b.charge(0, "f"), b.charge(1000, "g")], [true, false]);
   assertEquals(refused, [1000, 1002], "one warning per owner");
+  assertEquals(
+    b.refusal(1000, "/home/u/f"),
+    "uid 1000 has made 2 new entries in watched directories, its share of the kernel's watch map (2): " +
+      "its further ones (first /home/u/f) are not watched, so that they cannot crowd out root's " +
+      "(bpfink_watch_refused_entries)",
+  );
+  assertEquals(b.refusal(1002, "x").includes("with other users, their share"), true);
   b.release(1000);
   assertEquals([b.held(1000), b.total, b.charge(1002, "e")], [1, 2, true]);
   b.release(4242); // never charged: nothing happens

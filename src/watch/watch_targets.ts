@@ -6,7 +6,8 @@
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { globDirMatcher, globMatcher } from "./glob.ts";
-import { listDir } from "./native_fs.ts";
+import { listDir, lstat } from "./native_fs.ts";
+import { chargedOwner } from "./owner_budget.ts";
 import { errorMessage } from "../error_message.ts";
 
 /** One path to watch. */
@@ -64,12 +65,32 @@ export async function resolveTargets(
   const maxFiles = opts.maxFiles ?? 100_000;
   const out: ResolvedTargets = { targets: [], missing: [], warnings: [] };
   const seen = new Set<string>();
-  const add = (t: WatchTarget) => {
-    if (seen.has(t.path)) return;
+  const add = (t: WatchTarget): boolean => {
+    if (seen.has(t.path)) return false;
     seen.add(t.path);
     out.targets.push(t);
+    return true;
   };
   let files = 0;
+  // Past maxFiles, a file of an owner with fewer files takes the place of one of the owner
+  // with the most (beyond its share): one user's flood cannot leave another's files out.
+  const share = Math.max(1, Math.floor(maxFiles / 8));
+  const byOwner = new Map<number, number[]>();
+  const evicted = new Set<number>();
+  let refused = 0;
+  const makeRoom = (owner: number): boolean => {
+    let most: number[] | undefined;
+    for (const [o, list] of byOwner) {
+      if (o !== 0 && o !== owner && list.length > share && list.length > (most?.length ?? 0)) {
+        most = list;
+      }
+    }
+    const mine = byOwner.get(owner)?.length ?? 0;
+    if (!most || most.length <= mine + 1) return false;
+    evicted.add(most.pop()!);
+    files--;
+    return true;
+  };
   const included = opts.include?.length ? globMatcher(opts.include) : () => true;
   const walked = opts.include?.length ? globDirMatcher(opts.include) : () => true;
   const excluded = opts.exclude?.length ? globMatcher(opts.exclude) : () => false;
@@ -86,18 +107,27 @@ export async function resolveTargets(
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let dirStat;
+    try {
+      dirStat = lstat(dir);
+    } catch { /* gone meanwhile: charged to root */ }
     for (const e of entries) {
       const p = dir === "/" ? `/${e.name}` : `${dir}/${e.name}`;
       const rel = relative(top, p);
       if (excluded(rel)) continue;
       if (e.type !== "dir") {
         if (!included(rel)) continue;
-        if (files >= maxFiles) {
-          out.warnings.push(`more than ${maxFiles} files under ${root}: the rest are not watched`);
-          return;
+        const owner = chargedOwner(dirStat, p);
+        if (files >= maxFiles && !makeRoom(owner)) {
+          refused++;
+          continue;
         }
+        const at = out.targets.length;
+        if (!add({ path: p, kind: "file", root })) continue;
         files++;
-        add({ path: p, kind: "file", root });
+        let mine = byOwner.get(owner);
+        if (!mine) byOwner.set(owner, mine = []);
+        mine.push(at);
       } else if (opts.recursive) {
         if (walked(rel)) await expand(p, root, depth + 1);
       } else {
@@ -126,6 +156,16 @@ export async function resolveTargets(
       files++;
       add({ path: p, kind: "file", root: raw });
     } else out.warnings.push(`${raw} is not a regular file or directory: not watched`);
+  }
+  if (evicted.size) out.targets = out.targets.filter((_, i) => !evicted.has(i));
+  if (refused + evicted.size) {
+    out.warnings.push(
+      `more than ${maxFiles} files under ${paths.join(", ")}: ${refused + evicted.size} ` +
+        `are not watched` +
+        (evicted.size
+          ? `, of users who have more than ${share} there first (root's and others' are watched)`
+          : ""),
+    );
   }
   return out;
 }
