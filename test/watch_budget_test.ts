@@ -6,8 +6,10 @@
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { runAsNobody } from "./faults/fault_helpers.ts";
 
-const NOBODY = "65534";
+/** nobody:nogroup, as runAsNobody runs. */
+const NOBODY = 65534;
 
 /** The value of a metric without labels in the agent's Prometheus text. */
 function metric(agent: Agent, name: string): number {
@@ -20,7 +22,7 @@ Deno.test("a user filling a watched directory cannot crowd root's new file out o
   await Deno.chmod(dir.path, 0o755);
   const home = `${dir.path}/home`;
   await Deno.mkdir(home);
-  await Deno.chown(home, Number(NOBODY), Number(NOBODY));
+  await Deno.chown(home, NOBODY, NOBODY);
   const out = new CaptureOutput();
   // A small map (256 inodes): each user other than root may add 32 entries, all of them 64.
   // BPF hooks alone, so that a write is seen only if its inode is in the map.
@@ -32,18 +34,14 @@ Deno.test("a user filling a watched directory cannot crowd root's new file out o
   });
   try {
     // The user makes more entries than the whole map holds.
-    const flood = await run([
-      "setpriv",
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
+    const flood = await runAsNobody([
       "sh",
       "-c",
       'for i in $(seq 400); do : > "$1/f$i"; done',
       "sh",
       home,
     ]);
-    assertEquals(flood.code, 0, flood.stderr);
+    assertEquals(flood.code, 0, flood.out);
     assert(
       await waitFor(() => metric(agent, "bpfink_watch_refused_entries") === 400 - 32, 10_000),
       `refused: ${metric(agent, "bpfink_watch_refused_entries")}, wanted ${400 - 32}`,
@@ -75,18 +73,8 @@ Deno.test("a user filling a watched directory cannot crowd root's new file out o
       }; inodes left out of the kernel map: ${agent.watch.notInKernel}`,
     );
     // Once the user removes its entries, the ones refused are watched at the next listing.
-    const rm = await run([
-      "setpriv",
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      "sh",
-      "-c",
-      'rm -f "$1"/f*; : > "$1/after"',
-      "sh",
-      home,
-    ]);
-    assertEquals(rm.code, 0, rm.stderr);
+    const rm = await runAsNobody(["sh", "-c", 'rm -f "$1"/f*; : > "$1/after"', "sh", home]);
+    assertEquals(rm.code, 0, rm.out);
     assert(
       await waitFor(() => out.changes(`${home}/after`).some((e) => e.event.action === "created")),
       "a new entry after the user's others were removed was not watched",
@@ -103,7 +91,7 @@ Deno.test("with an include glob, a user's directories that no glob can reach are
   const home = `${dir.path}/alice`;
   await Deno.mkdir(`${home}/node_modules/a/b`, { recursive: true });
   await Deno.writeTextFile(`${home}/node_modules/a/b/authorized_keys`, "not a key file\n");
-  await Deno.chown(home, Number(NOBODY), Number(NOBODY));
+  await Deno.chown(home, NOBODY, NOBODY);
   const out = new CaptureOutput();
   const [w] = watchesForPaths([dir.path], true);
   const agent = await Agent.start({
@@ -113,18 +101,14 @@ Deno.test("with an include glob, a user's directories that no glob can reach are
   try {
     const watched = () => agent.watch.entries().map((e) => e.path.slice(dir.path.length)).sort();
     assertEquals(watched(), ["", "/alice"]);
-    const user = await run([
-      "setpriv",
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
+    const user = await runAsNobody([
       "sh",
       "-c",
       'cd "$1" && for i in $(seq 50); do mkdir -p "build/d$i"; done && mkdir .ssh && echo "ssh-ed25519 AAAA k" > .ssh/authorized_keys',
       "sh",
       home,
     ]);
-    assertEquals(user.code, 0, user.stderr);
+    assertEquals(user.code, 0, user.out);
     const keys = `${home}/.ssh/authorized_keys`;
     assert(
       await waitFor(() => out.changes(keys).some((e) => e.event.action === "created")),

@@ -31,14 +31,19 @@ async function actor(code: string, path: string) {
 const appender = (path: string, line: string) =>
   actor(`open(sys.argv[1],"a").write(${JSON.stringify(line + "\n")})`, path);
 
-Deno.test("a write whose kernel event comes after the report that holds it is reported as touched, naming its writer", async () => {
-  await using dir = await tempDir();
-  const f = `${dir.path}/late.conf`;
-  await Deno.writeTextFile(f, "base\n");
+/**
+ * A monitor over one watched file `name` (made with `content`) in a new temp
+ * directory, with what it reports; disposing of it stops the monitor and
+ * removes the directory.
+ */
+async function monitored(name: string, content: string) {
+  const dir = await tempDir();
+  const path = `${dir.path}/${name}`;
+  await Deno.writeTextFile(path, content);
   const watch = new WatchSet(NO_BPF);
-  watch.add(f, "file", f);
-  const st = (await readFileState(f))!;
-  watch.setState(f, st);
+  watch.add(path, "file", path);
+  const state = (await readFileState(path))!;
+  watch.setState(path, state);
   const changes: FileChange[] = [];
   const monitor = new FileMonitor(watch, {
     rearm() {},
@@ -47,99 +52,74 @@ Deno.test("a write whose kernel event comes after the report that holds it is re
       throw new Error(m);
     },
   });
-  try {
-    // Both write before the re-read; only the first's event has come when it runs.
-    await using a = await appender(f, "first");
-    await using b = await appender(f, "second");
-    monitor.onKernelEvent(eventFromProc(a.pid, st.id, FimOp.Write));
-    assert(await waitFor(() => changes.length === 1), "the change was not reported");
-    assertEquals([changes[0].action, changes[0].cause?.tgid], ["modified", a.pid]);
-    // The second writer's event, late: its write is in the report that named only the first.
-    monitor.onKernelEvent(eventFromProc(b.pid, st.id, FimOp.Write));
-    assert(await waitFor(() => changes.length === 2), "the late writer was never named");
-    assertEquals([changes[1].action, changes[1].cause?.tgid], ["touched", b.pid]);
-    // An event a report has carried, queued again (as a mapping's poll does), reports nothing.
-    monitor.schedule(f, changes[0].cause, "live");
-    await monitor.idle();
-    await new Promise((r) => setTimeout(r, 50));
-    await monitor.idle();
-    assertEquals(changes.length, 2, JSON.stringify(changes.map((c) => c.action)));
-  } finally {
-    await monitor.stop();
-  }
+  const dirId = { dev: state.id.dev, ino: BigInt((await Deno.stat(dir.path)).ino!) };
+  return {
+    path,
+    state,
+    dirId,
+    changes,
+    monitor,
+    async [Symbol.asyncDispose]() {
+      await monitor.stop();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("a write whose kernel event comes after the report that holds it is reported as touched, naming its writer", async () => {
+  await using m = await monitored("late.conf", "base\n");
+  const { path: f, state: st, changes, monitor } = m;
+  // Both write before the re-read; only the first's event has come when it runs.
+  await using a = await appender(f, "first");
+  await using b = await appender(f, "second");
+  monitor.onKernelEvent(eventFromProc(a.pid, st.id, FimOp.Write));
+  assert(await waitFor(() => changes.length === 1), "the change was not reported");
+  assertEquals([changes[0].action, changes[0].cause?.tgid], ["modified", a.pid]);
+  // The second writer's event, late: its write is in the report that named only the first.
+  monitor.onKernelEvent(eventFromProc(b.pid, st.id, FimOp.Write));
+  assert(await waitFor(() => changes.length === 2), "the late writer was never named");
+  assertEquals([changes[1].action, changes[1].cause?.tgid], ["touched", b.pid]);
+  // An event a report has carried, queued again (as a mapping's poll does), reports nothing.
+  monitor.schedule(f, changes[0].cause, "live");
+  await monitor.idle();
+  await new Promise((r) => setTimeout(r, 50));
+  await monitor.idle();
+  assertEquals(changes.length, 2, JSON.stringify(changes.map((c) => c.action)));
 });
 
 Deno.test("a file removed by one process and made again by another is credited to the maker, the remover beside it", async () => {
-  await using dir = await tempDir();
-  const f = `${dir.path}/remade.conf`;
-  await Deno.writeTextFile(f, "base\n");
-  const watch = new WatchSet(NO_BPF);
-  watch.add(f, "file", f);
-  const st = (await readFileState(f))!;
-  watch.setState(f, st);
-  const changes: FileChange[] = [];
-  const monitor = new FileMonitor(watch, {
-    rearm() {},
-    emit: (c) => changes.push(c),
-    warn: (m) => {
-      throw new Error(m);
-    },
-  });
-  try {
-    // Real processes: one removes the file, another makes it again (a new inode: the
-    // old one is held open, so its number is not free).
-    using _old = await Deno.open(f);
-    await using remover = await actor("os.unlink(sys.argv[1])", f);
-    await using maker = await appender(f, "made again");
-    const dirId = { dev: st.id.dev, ino: BigInt((await Deno.stat(dir.path)).ino!) };
-    const name = "remade.conf";
-    // The kernel's order: the removal's event first.
-    monitor.schedule(f, eventFromProc(remover.pid, dirId, FimOp.Unlink, { name }), "live");
-    monitor.schedule(f, eventFromProc(maker.pid, dirId, FimOp.Create, { name }), "live");
-    assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
-    assertEquals(changes[0].action, "replaced");
-    assertEquals(changes[0].cause?.tgid, maker.pid, "not credited to the process that made it");
-    assertEquals(changes[0].otherWriters?.map((w) => w.tgid), [remover.pid]);
-  } finally {
-    await monitor.stop();
-  }
+  await using m = await monitored("remade.conf", "base\n");
+  const { path: f, dirId, changes, monitor } = m;
+  // Real processes: one removes the file, another makes it again (a new inode: the
+  // old one is held open, so its number is not free).
+  using _old = await Deno.open(f);
+  await using remover = await actor("os.unlink(sys.argv[1])", f);
+  await using maker = await appender(f, "made again");
+  const name = "remade.conf";
+  // The kernel's order: the removal's event first.
+  monitor.schedule(f, eventFromProc(remover.pid, dirId, FimOp.Unlink, { name }), "live");
+  monitor.schedule(f, eventFromProc(maker.pid, dirId, FimOp.Create, { name }), "live");
+  assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+  assertEquals(changes[0].action, "replaced");
+  assertEquals(changes[0].cause?.tgid, maker.pid, "not credited to the process that made it");
+  assertEquals(changes[0].otherWriters?.map((w) => w.tgid), [remover.pid]);
 });
 
 Deno.test("a name event a report carried already is never the cause of a later change of that name", async () => {
-  await using dir = await tempDir();
-  const f = `${dir.path}/link.conf`;
-  await Deno.writeTextFile(f, "first\n");
-  const watch = new WatchSet(NO_BPF);
-  watch.add(f, "file", f);
-  watch.setState(f, await readFileState(f));
-  const changes: FileChange[] = [];
-  const monitor = new FileMonitor(watch, {
-    rearm() {},
-    emit: (c) => changes.push(c),
-    warn: (m) => {
-      throw new Error(m);
-    },
-  });
-  try {
-    const dirId = {
-      dev: (await readFileState(f))!.id.dev,
-      ino: BigInt((await Deno.stat(dir.path)).ino!),
-    };
-    // One process renames a new file over the path, and its event is reported.
-    await using mover = await actor(
-      "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
-      f,
-    );
-    monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name: "link.conf" }));
-    assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
-    assertEquals([changes[0].action, changes[0].cause?.tgid], ["replaced", mover.pid]);
-    // Another removes it; its event has not come when a listing finds the name gone.
-    await using _remover = await actor("os.unlink(sys.argv[1])", f);
-    monitor.schedule(f, undefined, "live");
-    assert(await waitFor(() => changes.length === 2), "the removal was not reported");
-    assertEquals(changes[1].action, "deleted");
-    assertEquals(changes[1].cause?.tgid, undefined, "the rename reported before named again");
-  } finally {
-    await monitor.stop();
-  }
+  await using m = await monitored("link.conf", "first\n");
+  const { path: f, dirId, changes, monitor } = m;
+  // One process renames a new file over the path, and its event is reported.
+  await using mover = await actor(
+    "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
+    f,
+  );
+  monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name: "link.conf" }));
+  assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+  assertEquals([changes[0].action, changes[0].cause?.tgid], ["replaced", mover.pid]);
+  // Another removes it; its event has not come when a listing finds the name gone.
+  await using _remover = await actor("os.unlink(sys.argv[1])", f);
+  monitor.schedule(f, undefined, "live");
+  assert(await waitFor(() => changes.length === 2), "the removal was not reported");
+  assertEquals(changes[1].action, "deleted");
+  assertEquals(changes[1].cause?.tgid, undefined, "the rename reported before named again");
 });
