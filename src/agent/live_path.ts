@@ -114,6 +114,7 @@ export class LivePath {
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => rules.admits(dir.root, path, isDir),
     });
+    watch.onRoomFreed = (dir) => monitor.markDirty(dir, undefined, "live");
     fan?.start(watch, monitor);
     this.#early = new EarlyWatch(kernel, watch, (e) => monitor.onKernelEvent(e));
     kernel.onEvent = (e) => {

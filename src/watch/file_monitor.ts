@@ -344,14 +344,10 @@ export class FileMonitor {
     });
   }
 
-  /**
-   * The kernel event that named `path` lately, if any, and if no report has
-   * carried it yet (an `ln` that replaced the path a second ago did not
-   * remove it now).
-   */
+  /** The kernel event that named `path` lately, if any. */
   #recentCause(path: string): FimEvent | undefined {
     const r = this.#recent.get(path);
-    return r && this.#kept(r.at, Date.now()) && !this.#reported.has(r.e) ? r.e : undefined;
+    return r && this.#kept(r.at, Date.now()) ? r.e : undefined;
   }
 
   /**
@@ -368,8 +364,16 @@ export class FileMonitor {
     for (const c of held) this.schedule(path, c, "live");
   }
 
-  /** Kernel events some report has carried (a re-read they start again is not news). */
-  readonly #reported = new WeakSet<FimEvent>();
+  /**
+   * The paths whose reports have carried each kernel event (a re-read it starts
+   * again is not news there; an event placed on a directory that names a path
+   * below it is still news for that path).
+   */
+  readonly #reported = new WeakMap<FimEvent, Set<string>>();
+
+  #reportedFor(e: FimEvent, path: string): boolean {
+    return this.#reported.get(e)?.has(path) ?? false;
+  }
   /** When each path's last report was made (performance.now()), for LATE_EVENT_MS (insertion order = age). */
   readonly #lastReport = new Map<string, number>();
 
@@ -885,7 +889,7 @@ export class FileMonitor {
     // Likewise a write, chmod, xattr change or creation no report named, just after a
     // report: it landed while that report's re-read ran, which holds it, and its event
     // came after the report.
-    const late = (c: FimEvent) => UNREPORTED_OPS.has(c.op) && !this.#reported.has(c);
+    const late = (c: FimEvent) => UNREPORTED_OPS.has(c.op) && !this.#reportedFor(c, path);
     if (
       !action && entry.kind === "file" && before && after &&
       causes.some((c) =>
@@ -929,7 +933,17 @@ export class FileMonitor {
       // Kept queued as well: the re-read they start finds nothing new, or a later change.
       if (late.length) causes = [...causes, ...late.slice(0, MAX_CAUSES)];
     }
-    for (const c of causes) this.#reported.add(c);
+    // An event a report of this path carried already (an `ln` that replaced it a second
+    // ago, remembered for the listing) yields to one that is news (the `rm` removing it now).
+    const news = causes.filter((c) => !this.#reportedFor(c, path));
+    if (news.length < causes.length) {
+      causes = [...news, ...causes.filter((c) => this.#reportedFor(c, path))];
+    }
+    for (const c of causes) {
+      const paths = this.#reported.get(c);
+      if (paths) paths.add(path);
+      else this.#reported.set(c, new Set([path]));
+    }
     const now = performance.now();
     this.#lastReport.delete(path);
     this.#lastReport.set(path, now);

@@ -105,21 +105,25 @@ Deno.test("a file removed by one process and made again by another is credited t
   assertEquals(changes[0].otherWriters?.map((w) => w.tgid), [remover.pid]);
 });
 
-Deno.test("a name event a report carried already is never the cause of a later change of that name", async () => {
+Deno.test("a name event a report of the path carried already yields to news: a removal is credited to the remover", async () => {
   await using m = await monitored("link.conf", "first\n");
   const { path: f, dirId, changes, monitor } = m;
+  const name = "link.conf";
   // One process renames a new file over the path, and its event is reported.
   await using mover = await actor(
     "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
     f,
   );
-  monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name: "link.conf" }));
+  monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name }));
   assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
   assertEquals([changes[0].action, changes[0].cause?.tgid], ["replaced", mover.pid]);
-  // Another removes it; its event has not come when a listing finds the name gone.
-  await using _remover = await actor("os.unlink(sys.argv[1])", f);
+  // Another removes it. A listing finds the name gone first (the rename, remembered for
+  // the name, comes with it), then the removal's own event.
+  await using remover = await actor("os.unlink(sys.argv[1])", f);
   monitor.schedule(f, undefined, "live");
+  monitor.onKernelEvent(eventFromProc(remover.pid, dirId, FimOp.Unlink, { name }));
   assert(await waitFor(() => changes.length === 2), "the removal was not reported");
   assertEquals(changes[1].action, "deleted");
-  assertEquals(changes[1].cause?.tgid, undefined, "the rename reported before named again");
+  assertEquals(changes[1].cause?.tgid, remover.pid, "credited to the rename reported before");
+  assertEquals(changes[1].otherWriters?.map((w) => w.tgid), [mover.pid]);
 });

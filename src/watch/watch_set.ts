@@ -90,6 +90,9 @@ export class WatchSet {
   /** Entries refused in each watched directory's last listing. */
   readonly #refusedIn = new Map<string, number>();
 
+  /** Told, for each directory that refused entries, when an entry charged to a user is removed. */
+  onRoomFreed?: (dir: string) => void;
+
   /** Entries that watched directories hold but that are not watched: their owner is over its share. */
   get refused(): number {
     let n = 0;
@@ -224,8 +227,12 @@ export class WatchSet {
     const e = this.#byPath.get(path);
     if (!e) return;
     if (e.state) this.#unlinkInode(path, e.state.id);
-    if (e.charged !== undefined) this.budget?.release(e.charged);
     this.#refusedIn.delete(path);
+    if (e.charged !== undefined) {
+      this.budget?.release(e.charged);
+      // Room again: the directories that refused entries list them anew.
+      for (const dir of this.#refusedIn.keys()) this.onRoomFreed?.(dir);
+    }
     this.#byPath.delete(path);
     this.#children.get(dirname(path))?.delete(path);
     this.#unindexName(path);
