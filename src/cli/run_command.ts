@@ -56,6 +56,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
       reconcileIntervalMs: config.reconcileIntervalMs,
       selfTestIntervalMs: config.selfTestIntervalMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
+      maxWatches: config.maxWatches,
       force: parseStrategy(opts.probe ?? config.strategy),
       btf: opts.btf,
       libbpf: opts.libbpf,

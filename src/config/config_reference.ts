@@ -85,6 +85,15 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
   },
   {
     section: "config",
+    key: "max_watches",
+    type: "integer (at least 1024)",
+    default: "(twice the paths watched at start, at least 65536)",
+    example: "262144",
+    doc:
+      "Inodes the kernel's watch map holds. Each user other than root may add an eighth of them after the start, all together a quarter; raise it when `BpfinkWatchRefused` fires for growth you expect.",
+  },
+  {
+    section: "config",
     key: "strategy",
     type: "fentry, kprobe, tracepoint",
     default: "(best that works)",

@@ -124,6 +124,8 @@ export interface Config {
   selfTestIntervalMs: number;
   /** Heartbeat event and metric this often (0: never). */
   heartbeatIntervalMs: number;
+  /** Inodes the kernel's watch map holds (default: twice the paths at start, at least 65,536). */
+  maxWatches?: number;
   strategy?: "fentry" | "kprobe" | "tracepoint";
   outputs: OutputConfig[];
   metrics: MetricsConfig;

@@ -469,6 +469,7 @@ export function parseConfig(text: string): LoadedConfig {
       "reconcile_interval",
       "self_test_interval",
       "heartbeat_interval",
+      "max_watches",
       "strategy",
       "outputs",
       "metrics",
@@ -526,6 +527,7 @@ export function parseConfig(text: string): LoadedConfig {
     heartbeatIntervalMs:
       c.duration(f.get("heartbeat_interval") ?? undefined, "heartbeat_interval") ??
         CONFIG_DEFAULTS.heartbeatIntervalMs,
+    maxWatches: maxWatchesOf(c, f.get("max_watches") ?? undefined),
     strategy: c.oneOf(
       f.get("strategy") ?? undefined,
       "strategy",
@@ -535,6 +537,17 @@ export function parseConfig(text: string): LoadedConfig {
     metrics: loadMetrics(c, f.get("metrics")),
   };
   return { config: c.errors.length ? undefined : config, errors: c.errors, warnings: c.warnings };
+}
+
+/** The largest watch map asked for: 16M inodes (each map entry is kernel memory). */
+const MAX_WATCHES = 1 << 24;
+
+/** `max_watches`: a whole number from 1024 to MAX_WATCHES. */
+function maxWatchesOf(c: Checker, node: Node | undefined): number | undefined {
+  const n = c.int(node, "max_watches", 1024);
+  if (n === undefined || n <= MAX_WATCHES) return n;
+  c.at(node!, `max_watches must be at most ${MAX_WATCHES}`);
+  return undefined;
 }
 
 /** Reads and validates a config file. */

@@ -101,3 +101,20 @@ Deno.test("a path that does not exist yet is a warning, not an error", () => {
   assertEquals(r.warnings.length, 1);
   assertEquals(r.warnings[0].line, 2);
 });
+
+Deno.test("max_watches sizes the kernel's watch map: a whole number from 1024 to 16M", () => {
+  const at = (v: string) => parseConfig(`watches: [/etc/passwd]\nmax_watches: ${v}\n`);
+  assertEquals(at("262144").config?.maxWatches, 262_144);
+  assertEquals(parseConfig("watches: [/etc/passwd]\n").config?.maxWatches, undefined);
+  for (
+    const [v, msg] of [
+      ["100", "max_watches must be a whole number >= 1024"],
+      ["lots", "max_watches must be a whole number >= 1024"],
+      ["99999999", "max_watches must be at most 16777216"],
+    ]
+  ) {
+    const r = at(v);
+    assertEquals(r.config, undefined, v);
+    assertEquals(r.errors.map((e) => e.message), [msg], v);
+  }
+});

@@ -72,7 +72,7 @@ export class OwnerBudget {
       : `with other users, their share of the kernel's watch map (${this.allOwners})`;
     return `uid ${owner} has made ${this.held(owner)} new entries in watched directories, ` +
       `${whose}: its further ones (first ${path}) are not watched, so that they cannot crowd ` +
-      `out root's (bpfink_watch_refused_entries)`;
+      `out root's (bpfink_watch_refused_entries; max_watches sizes the map)`;
   }
 
   /** Entries charged to `owner` now. */

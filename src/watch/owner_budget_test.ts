@@ -19,7 +19,7 @@ Deno.test("each owner gets its share, all owners together theirs, root none; rel
     b.refusal(1000, "/home/u/f"),
     "uid 1000 has made 2 new entries in watched directories, its share of the kernel's watch map (2): " +
       "its further ones (first /home/u/f) are not watched, so that they cannot crowd out root's " +
-      "(bpfink_watch_refused_entries)",
+      "(bpfink_watch_refused_entries; max_watches sizes the map)",
   );
   assertEquals(b.refusal(1002, "x").includes("with other users, their share"), true);
   b.release(1000);
