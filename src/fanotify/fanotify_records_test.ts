@@ -24,8 +24,12 @@ async function realBytes(): Promise<{ bytes: Uint8Array[]; fileKey: string; dirK
       args: ["-c", `echo b >> "$1" && : > "$2/new$(printf '\\377') name"`, "sh", file, dir.path],
     });
     assert((await sh.output()).success);
+    // Both changes' events: the write's FAN_MODIFY and the new entry's FAN_CREATE (a count of
+    // two is not enough, since the write's FAN_CLOSE_WRITE may come before the FAN_CREATE).
+    const seen = (bit: number) => parseFanotify(concat(bytes)).events.some((e) => e.mask & bit);
     assert(
-      await waitFor(() => bytes.length >= 1 && parseFanotify(concat(bytes)).events.length >= 2),
+      await waitFor(() => seen(FanMask.MODIFY) && seen(FanMask.CREATE)),
+      "the write's and the new entry's events did not both come",
     );
     return { bytes, fileKey: markKey(fm), dirKey: markKey(dm) };
   } finally {
