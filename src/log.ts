@@ -16,24 +16,9 @@ import {
   type Sink,
 } from "@logtape/logtape";
 
-const encoder = new TextEncoder();
+import { escapeTerminal } from "./terminal_escape.ts";
 
-/**
- * `s` with every control character (C0, DEL, C1) and every byte of a path
- * that is not UTF-8 (a lone surrogate, src/watch/path_bytes.ts) written as
- * an escape: a message that quotes a file or process name, which anyone may
- * choose, stays one line and cannot drive the terminal.
- */
-export function escapeControls(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[\x00-\x1f\x7f-\x9f\udc80-\udcff]/gu, (ch) => {
-    if (ch === "\n") return "\\n";
-    if (ch === "\t") return "\\t";
-    const c = ch.charCodeAt(0);
-    if (c >= 0xdc80) return `\\x${(c - 0xdc00).toString(16).padStart(2, "0")}`;
-    return `\\u${c.toString(16).padStart(4, "0")}`;
-  });
-}
+const encoder = new TextEncoder();
 
 /** Configures logging once per process. */
 export function setupLogging(opts: { level?: LogLevel; json?: boolean } = {}): void {
@@ -43,7 +28,7 @@ export function setupLogging(opts: { level?: LogLevel; json?: boolean } = {}): v
     text({
       ...record,
       message: record.message.map((m, i) =>
-        i % 2 === 0 && typeof m === "string" ? escapeControls(m) : m
+        i % 2 === 0 && typeof m === "string" ? escapeTerminal(m) : m
       ),
     });
   const stderr: Sink = (record) => {

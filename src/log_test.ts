@@ -1,10 +1,10 @@
 import { assert, assertEquals } from "../test/assert.ts";
-import { escapeControls } from "./log.ts";
+import { escapeTerminal } from "./terminal_escape.ts";
 
 Deno.test("control characters and bytes that are not UTF-8 in a log message are escaped; text stays", () => {
-  assertEquals(escapeControls("a\nb\tc\x1b[31m\x7f\x9b"), "a\\nb\\tc\\u001b[31m\\u007f\\u009b");
-  assertEquals(escapeControls("x\udcff"), "x\\xff");
-  assertEquals(escapeControls("été 💀 /etc/x"), "été 💀 /etc/x");
+  assertEquals(escapeTerminal("a\nb\tc\x1b[31m\x7f\x9b"), "a\\nb\\tc\\x1b[31m\\x7f\\x9b");
+  assertEquals(escapeTerminal("x\udcff"), "x\\udcff");
+  assertEquals(escapeTerminal("été 💀 /etc/x"), "été 💀 /etc/x");
 });
 
 Deno.test("a text log line that quotes a hostile name stays one line with no escape sequence", async () => {

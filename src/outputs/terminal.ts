@@ -8,6 +8,9 @@
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { Output } from "./output.ts";
 import { highlightText } from "./terminal_highlight.ts";
+import { escapeTerminal } from "../terminal_escape.ts";
+
+export { escapeTerminal };
 
 const encoder = new TextEncoder();
 
@@ -19,30 +22,6 @@ const COLORS: Record<string, string> = {
   deleted: "31",
   started: "36",
 };
-
-/**
- * `s` made safe for one terminal line: control characters (C0, DEL, C1:
- * newlines, carriage returns, ESC and with it every ANSI sequence), the
- * Unicode line separators and bidi overrides, and lone surrogates (what is
- * left of invalid UTF-8) are written as visible escapes (`\n`, `\x1b`,
- * `\u202e`); a backslash is doubled so an escape cannot be forged either.
- */
-export function escapeTerminal(s: string): string {
-  return s.replace(
-    // deno-lint-ignore no-control-regex
-    /[\\\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
-    (c) => {
-      if (c === "\\") return "\\\\";
-      if (c === "\n") return "\\n";
-      if (c === "\r") return "\\r";
-      if (c === "\t") return "\\t";
-      const code = c.charCodeAt(0);
-      return code <= 0xff
-        ? `\\x${code.toString(16).padStart(2, "0")}`
-        : `\\u${code.toString(16).padStart(4, "0")}`;
-    },
-  );
-}
 
 /** Formats one event as a terminal line (without the newline); every field is escaped. */
 export function formatLine(e: ChangeEvent, color: boolean): string {
