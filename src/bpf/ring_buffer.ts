@@ -109,14 +109,7 @@ export class RingBuffer {
         );
       }
       failed = 0;
-      this.#inBatch = 0;
-      this.#consuming = true;
-      let n: number;
-      try {
-        n = lib.sym.ring_buffer__consume(this.#rb);
-      } finally {
-        this.#consuming = false;
-      }
+      const n = this.#consume();
       // Stopped at BATCH: the ring is still readable, so the next wait returns at once.
       if (n < 0 && this.#inBatch < BATCH) {
         throw new BpfError(
@@ -138,14 +131,19 @@ export class RingBuffer {
    */
   drain(): number {
     if (this.#stopping || this.#rb === null || this.#consuming) return 0;
+    this.#consume();
+    return this.#inBatch;
+  }
+
+  /** One ring_buffer__consume (at most BATCH samples); its return code. */
+  #consume(): number {
     this.#inBatch = 0;
     this.#consuming = true;
     try {
-      this.map.object.lib.sym.ring_buffer__consume(this.#rb);
+      return this.map.object.lib.sym.ring_buffer__consume(this.#rb);
     } finally {
       this.#consuming = false;
     }
-    return this.#inBatch;
   }
 
   /** Resolves when polling has stopped; rejects if polling failed. */

@@ -20,7 +20,7 @@ export class OwnerBudget {
   readonly #held = new Map<number, number>();
   #total = 0;
   /** Owners refused an entry at least once (each is warned about once). */
-  readonly refusedOwners = new Set<number>();
+  readonly #refusedOwners = new Set<number>();
 
   /** `perOwner` entries for each uid other than 0, `allOwners` for all of them together. */
   constructor(readonly perOwner: number, readonly allOwners: number) {}
@@ -45,8 +45,8 @@ export class OwnerBudget {
     if (owner === 0) return true;
     const held = this.#held.get(owner) ?? 0;
     if (held >= this.perOwner || this.#total >= this.allOwners) {
-      if (!this.refusedOwners.has(owner)) {
-        this.refusedOwners.add(owner);
+      if (!this.#refusedOwners.has(owner)) {
+        this.#refusedOwners.add(owner);
         this.onFirstRefusal?.(owner, path);
       }
       return false;

@@ -52,7 +52,7 @@ export interface DirDiff {
   /** Directories renamed within the tree, already re-pathed: report the move. */
   moved: { from: string; to: string }[];
   /** New entries left unwatched: their owner is over its share (OwnerBudget). */
-  refused: { path: string; owner: number }[];
+  refused: number;
 }
 
 /** Options for adding a path. */
@@ -339,7 +339,7 @@ export class WatchSet {
     const d = this.#byPath.get(dir);
     if (!d || d.kind !== "dir" || d.shallow) return undefined;
     const listing = listDir(dir);
-    const diff: DirDiff = { added: [], changed: [], moved: [], refused: [] };
+    const diff: DirDiff = { added: [], changed: [], moved: [], refused: 0 };
     if (!listing) {
       diff.changed.push(...this.childrenOf(dir));
       return diff;
@@ -368,7 +368,7 @@ export class WatchSet {
       }
       const owner = this.budget ? chargedOwner(d.state, path) : 0;
       if (this.budget && !this.budget.charge(owner, path)) {
-        diff.refused.push({ path, owner });
+        diff.refused++;
         continue;
       }
       const added = this.add(path, isDir ? "dir" : "file", d.root, {
@@ -379,7 +379,7 @@ export class WatchSet {
       diff.added.push({ path, type: ent.type });
     }
     for (const c of this.childrenOf(dir)) if (!seen.has(c)) diff.changed.push(c);
-    if (diff.refused.length) this.#refusedIn.set(dir, diff.refused.length);
+    if (diff.refused) this.#refusedIn.set(dir, diff.refused);
     else this.#refusedIn.delete(dir);
     return diff;
   }
