@@ -92,18 +92,11 @@ const TOUCH_OPS = new Set([FimOp.Rename, FimOp.Link, FimOp.Truncate, FimOp.PathT
 const UNREPORTED_OPS = new Set([
   FimOp.Write,
   FimOp.Attrib,
+  FimOp.PathAttrib,
   FimOp.Xattr,
+  FimOp.PathXattr,
   FimOp.NewEntry,
   FimOp.Create,
-]);
-
-/** Operations through an open file or mapping: their writer may have written at any moment. */
-const BY_FD_OPS = new Set([
-  FimOp.Write,
-  FimOp.Truncate,
-  FimOp.Attrib,
-  FimOp.Xattr,
-  FimOp.MmapWrite,
 ]);
 
 /** Name operations that put an inode at a name, and those that take one away. */
@@ -112,7 +105,10 @@ const REMOVES_OPS = new Set([FimOp.Unlink, FimOp.Rename]);
 
 /** Whether an event of `c`'s kind, seen while a re-read ran, may have made the change it found. */
 function mayHaveMade(action: FileAction, c: FimEvent): boolean {
-  if (action === "modified" || action === "attributes_changed") return BY_FD_OPS.has(c.op);
+  // By fd, by path or through a mapping (fchmod and chmod, ftruncate and truncate).
+  if (action === "modified" || action === "attributes_changed") {
+    return CONTENT_OPS.has(c.op) || ATTR_OPS.has(c.op);
+  }
   if (action === "created" || action === "replaced") return MAKES_OPS.has(c.op);
   if (action === "deleted") return REMOVES_OPS.has(c.op);
   return false;
