@@ -130,8 +130,8 @@ try {
     "file in SQLite (a temporary database file here, as in interactive mode). Each runs in its own " +
     "process; its seconds include loading the kernel object (the chosen object's load, attach and " +
     "canary are shown). Peak RSS is the process's VmHWM; RSS armed is measured 2 s after the start " +
-    "returned, with the part that is the kernel's ring buffer (mapped twice, as BPF ring buffers " +
-    "are) and the JavaScript heap in use.",
+    "returned, with the part that is the kernel's ring buffer (its pages mapped once) and the " +
+    "JavaScript heap in use.",
   ].join("\n");
   console.log(md);
   if (files === 100_000) {

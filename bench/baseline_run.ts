@@ -27,7 +27,7 @@ const watched = agent.watch.present;
 await new Promise((r) => setTimeout(r, 2000));
 const rss = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))![1];
 const heap = Deno.memoryUsage().heapUsed;
-// The ring buffer is mapped into the process (twice: BPF ring buffers wrap that way).
+// The ring buffer is mapped into the process (its data pages once: src/bpf/ring_buffer.ts).
 let ring = 0;
 let inMap = false;
 for (const line of Deno.readTextFileSync("/proc/self/smaps").split("\n")) {

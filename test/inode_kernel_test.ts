@@ -34,7 +34,7 @@ interface Harness {
 }
 
 async function withKernel(
-  opts: { pendingEntries?: number },
+  opts: { pendingEntries?: number; ringBytes?: number },
   fn: (h: Harness) => Promise<void>,
 ): Promise<void> {
   await using dir = await tempDir();
@@ -43,6 +43,7 @@ async function withKernel(
     objects: EMBEDDED_OBJECTS,
     onEvent: (e) => events.push(e),
     pendingEntries: opts.pendingEntries,
+    ringBytes: opts.ringBytes,
   });
   const k = choice.kernel;
   assert(k, `no strategy works here: ${JSON.stringify(choice.trials)}`);
@@ -67,6 +68,47 @@ async function withKernel(
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 100));
+
+Deno.test("ring buffer: records that wrap around the end of a 4 KiB ring arrive whole, none lost or repeated", async () => {
+  await withKernel({ ringBytes: 4096 }, async (h) => {
+    const { path, id } = await h.file("laps.conf");
+    const before = h.k.counters();
+    const received = h.events.length;
+    // One shell appends a line per line it reads; re-arming after each event makes its next
+    // append a new event, so 100 appends are 100 records of 168 bytes: four laps of the ring,
+    // and the 25th record (at 4,032) is the first to run over its end.
+    const sh = new Deno.Command("sh", {
+      args: ["-c", 'while read -r l; do echo "$l" >> "$1"; done', "sh", path],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const input = sh.stdin.getWriter();
+    const appends = 100;
+    try {
+      for (let i = 1; i <= appends; i++) {
+        await input.write(new TextEncoder().encode(`line ${i}\n`));
+        assert(await waitFor(() => h.about(id).length >= i), `append ${i} was not seen`);
+        h.k.rearm(id);
+      }
+    } finally {
+      await input.close();
+      await sh.status;
+    }
+    await settle();
+    const seen = h.about(id);
+    assertEquals(seen.length, appends);
+    for (const e of seen) {
+      assertEquals([e.tgid, e.comm, e.op], [sh.pid, "sh", seen[0].op]);
+      assert(e.startNs > 0n && e.tsNs > 0n, "a record was torn");
+    }
+    const c = h.k.counters();
+    assertEquals(
+      [c.drops - before.drops, Number(c.events - before.events)],
+      [0n, h.events.length - received],
+    );
+  });
+});
 
 Deno.test("folding: a second writer on a pending inode gets its own event; a repeat by the first is folded", async () => {
   await withKernel({}, async (h) => {

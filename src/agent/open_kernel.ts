@@ -32,9 +32,9 @@ export function loadLibbpf(explicit?: string): Libbpf {
  * Ring buffer size for `n` watched paths: every watched file changing at once
  * fits twice over (a write and a truncate or create by one process are two
  * events), plus room for name events (which are not folded). Halving it saved
- * RSS (the kernel maps the buffer twice into the process) but dropped events
- * when 3,000 watched files were rewritten at once (test/workloads/
- * nothing_silent_test.ts): a drop costs a rescan, and the event's process.
+ * memory but dropped events when 3,000 watched files were rewritten at once
+ * (test/workloads/nothing_silent_test.ts): a drop costs a rescan, and the
+ * event's process.
  */
 export function ringBytesFor(n: number): number {
   const need = 2 * n * (FIM_INODE_EVENT_SIZE + 8) + 512 * 1024;

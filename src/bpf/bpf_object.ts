@@ -288,6 +288,20 @@ export class BpfMap {
     );
   }
 
+  /** The map's max_entries as the kernel created it (for a ring buffer: its size in bytes). */
+  maxEntries(): number {
+    // struct bpf_map_info: type, id, key_size, value_size, max_entries, ...
+    const info = new Uint8Array(24);
+    const len = new Uint32Array([info.length]);
+    const rc = this.object.lib.sym.bpf_obj_get_info_by_fd(
+      this.fd,
+      info,
+      new Uint8Array(len.buffer),
+    );
+    if (rc < 0) this.#fail("bpf_obj_get_info_by_fd", rc);
+    return new DataView(info.buffer).getUint32(16, true);
+  }
+
   /** Inserts or replaces `key` → `value`. */
   update(
     key: Uint8Array<ArrayBuffer>,

@@ -41,16 +41,11 @@ export const LIBBPF_SYMBOLS = {
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
   bpf_map_get_next_key: { parameters: ["i32", "pointer", "buffer"], result: "i32" },
-
-  ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
-  ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
-  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
-  ring_buffer__free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
  * libc pieces libbpf's API needs around it: errno, va_list formatting, and
- * waiting for the ring buffer (poll on its epoll fd, with an eventfd to wake
+ * reading the ring buffer (its mmap, poll on its fd, with an eventfd to wake
  * the wait on close).
  */
 export const LIBC_SYMBOLS = {
@@ -61,6 +56,9 @@ export const LIBC_SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  sysconf: { parameters: ["i32"], result: "i64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened libbpf. */

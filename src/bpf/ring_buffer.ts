@@ -1,14 +1,27 @@
 /**
- * A libbpf ring buffer read on the main thread, woken off it: `poll(2)` on
- * the ring buffer's epoll fd runs as a nonblocking FFI call with no timeout,
- * and once the ring has data `ring_buffer__consume` hands every sample to the
- * handler, synchronously. While the kernel is quiet nothing runs at all: no
- * periodic wake-up keeps Deno's blocking thread pool alive, so the threads a
- * burst of file reads started end after their idle time (a 100 ms poll
- * timeout woke them in turn forever). `close()` wakes the wait through an
- * eventfd. A flood is consumed 64 samples at a time, with the event loop's
- * other work between batches (shared/design.md measured the worst lag at
- * 13 ms during a 1M-event flood this way, 700 ms unbounded).
+ * A BPF ring buffer (BPF_MAP_TYPE_RINGBUF) read on the main thread, woken off
+ * it: `poll(2)` on the map's fd runs as a nonblocking FFI call with no
+ * timeout, and once the ring has data its records are handed to the handler,
+ * synchronously. While the kernel is quiet nothing runs at all: no periodic
+ * wake-up keeps Deno's blocking thread pool alive, so the threads a burst of
+ * file reads started end after their idle time. `close()` wakes the wait
+ * through an eventfd. A flood is consumed 64 samples at a time, with the
+ * event loop's other work between batches (shared/design.md measured the
+ * worst lag at 13 ms during a 1M-event flood this way, 700 ms unbounded).
+ *
+ * The records are read here, not by libbpf's `ring_buffer__consume`: libbpf
+ * maps the data pages twice in a row so that a record which wraps around the
+ * end reads as one piece, and the process's RSS then counts every page of the
+ * ring twice (128 MiB for the 64 MiB ring of 100,000 watched files). Mapped
+ * once, a wrapping record is copied in two pieces. The kernel's layout
+ * (kernel/bpf/ringbuf.c): page 0 holds the consumer position, which only the
+ * reader writes; page 1 the producer position; the data pages follow, each
+ * record an 8-byte header (its length, with a busy and a discard bit, and a
+ * page offset) and the sample, rounded up to 8 bytes. Positions only grow;
+ * a position's offset in the data is position & (size - 1). The positions
+ * and headers are read and the consumer position written with `Atomics`,
+ * which are sequentially consistent: the loads the kernel's protocol needs to
+ * be acquires and the store a release are at least that.
  *
  * @module
  */
@@ -20,66 +33,84 @@ const POLLIN = 0x1;
 const EFD_FLAGS = 0o2000000 | 0o4000;
 /** Failed waits in a row (EINTR from a signal, most likely) before polling gives up. */
 const MAX_FAILED_WAITS = 100;
-/** Samples handed over per `ring_buffer__consume` before the event loop gets a turn. */
+/** Samples handed over per consume before the event loop gets a turn. */
 const BATCH = 64;
+const PROT_READ = 0x1;
+const PROT_WRITE = 0x2;
+const MAP_SHARED = 0x1;
+const SC_PAGESIZE = 30;
+/** mmap's MAP_FAILED, (void *)-1. */
+const MAP_FAILED = 0xffffffffffffffffn;
+/** struct bpf_ringbuf_hdr: u32 len, u32 pg_off. */
+const HDR_SIZE = 8;
+/** Set in a header's length while the producer has reserved and not yet committed the record. */
+const BUSY_BIT = 0x80000000;
+/** Set in a header's length when the producer discarded the record. */
+const DISCARD_BIT = 0x40000000;
 
 /** Receives a copy of one sample; the bytes are the caller's to keep. */
 export type SampleHandler = (sample: Uint8Array) => void;
 
+/** A mapping made with mmap(2), unmapped on close. */
+interface Mapping {
+  ptr: Deno.PointerObject;
+  length: number;
+  buffer: ArrayBuffer;
+}
+
 /** A ring buffer consumer over one BPF_MAP_TYPE_RINGBUF map. */
 export class RingBuffer {
-  #rb: Deno.PointerValue;
-  #cb: Deno.UnsafeCallback<
-    { readonly parameters: readonly ["pointer", "pointer", "usize"]; readonly result: "i32" }
-  >;
+  /** The consumer page (read-write) and the producer page with the data (read-only). */
+  #maps: Mapping[] = [];
+  /** The consumer position, written by this reader only. */
+  #consumerPos: BigUint64Array;
+  /** The producer position, written by the kernel. */
+  #producerPos: BigUint64Array;
+  /** The data pages, as bytes and as 32-bit words (for the headers). */
+  #data: Uint8Array;
+  #words: Uint32Array;
+  /** The data's size in bytes (a power of two) less one. */
+  #mask: number;
   /** Written on close to end the wait. */
   #wakeFd: number;
-  /** struct pollfd[2]: the ring buffer's epoll fd, then the eventfd. */
+  /** struct pollfd[2]: the map's fd, then the eventfd. */
   #pollFds = new Uint8Array(16);
+  #onSample: SampleHandler;
   #loop?: Promise<void>;
   #stopping = false;
-  /** Samples handed over in the current consume (it stops at BATCH). */
-  #inBatch = 0;
   /** A consume is handing samples over (the handler may not start another). */
   #consuming = false;
 
-  /** Creates the consumer; samples reach `onSample` once `start()` runs. */
+  /** Maps the ring; samples reach `onSample` once `start()` runs. */
   constructor(readonly map: BpfMap, onSample: SampleHandler) {
+    this.#onSample = onSample;
     const lib = map.object.lib;
-    // Called only from ring_buffer__consume, on this thread.
-    this.#cb = new Deno.UnsafeCallback(
-      { parameters: ["pointer", "pointer", "usize"], result: "i32" } as const,
-      (_ctx, data, size) => {
-        if (data === null) return 0;
-        // The pointer is valid only during this call: copy the bytes out.
-        const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(data, Number(size)))
-          .slice();
-        try {
-          onSample(bytes);
-        } catch (e) {
-          queueMicrotask(() => {
-            throw e;
-          });
-        }
-        // A negative return stops the consume after this sample (already taken off the ring).
-        return ++this.#inBatch < BATCH ? 0 : -1;
-      },
-    );
     const fail = (call: string, errno: number) => {
-      this.#cb.close();
+      this.#unmap();
       return new BpfError(map.object.name, call, errno, lib.strerror(errno), { map: map.name });
     };
+    const size = map.maxEntries();
+    const page = Number(lib.libc.sysconf(SC_PAGESIZE));
+    this.#mask = size - 1;
+    const mapping = (length: number, prot: number, offset: number): Mapping => {
+      const ptr = lib.libc.mmap(null, BigInt(length), prot, MAP_SHARED, map.fd, BigInt(offset));
+      if (ptr === null || Deno.UnsafePointer.value(ptr) === MAP_FAILED) {
+        throw fail("mmap", lib.errno());
+      }
+      const m = { ptr, length, buffer: Deno.UnsafePointerView.getArrayBuffer(ptr, length) };
+      this.#maps.push(m);
+      return m;
+    };
+    const consumer = mapping(page, PROT_READ | PROT_WRITE, 0);
+    const producer = mapping(page + size, PROT_READ, page);
+    this.#consumerPos = new BigUint64Array(consumer.buffer, 0, 1);
+    this.#producerPos = new BigUint64Array(producer.buffer, 0, 1);
+    this.#data = new Uint8Array(producer.buffer, page, size);
+    this.#words = new Uint32Array(producer.buffer, page, size / 4);
     this.#wakeFd = lib.libc.eventfd(0, EFD_FLAGS);
     if (this.#wakeFd < 0) throw fail("eventfd", lib.errno());
-    const rb = lib.sym.ring_buffer__new(map.fd, this.#cb.pointer, null, null);
-    if (rb === null) {
-      const errno = lib.errno();
-      lib.libc.close(this.#wakeFd);
-      throw fail("ring_buffer__new", errno);
-    }
-    this.#rb = rb;
     const fds = new DataView(this.#pollFds.buffer);
-    fds.setInt32(0, lib.sym.ring_buffer__epoll_fd(rb), true);
+    fds.setInt32(0, map.fd, true);
     fds.setInt16(4, POLLIN, true);
     fds.setInt32(8, this.#wakeFd, true);
     fds.setInt16(12, POLLIN, true);
@@ -94,9 +125,9 @@ export class RingBuffer {
   async #run(): Promise<void> {
     const lib = this.map.object.lib;
     let failed = 0;
-    while (!this.#stopping && this.#rb !== null) {
+    while (!this.#stopping) {
       const rc = await lib.libc.poll(this.#pollFds, 2n, -1);
-      if (this.#stopping || this.#rb === null) return;
+      if (this.#stopping) return;
       if (rc < 0) {
         // errno lives on the thread that waited: a signal (EINTR) is by far the likeliest.
         if (++failed < MAX_FAILED_WAITS) continue;
@@ -109,17 +140,8 @@ export class RingBuffer {
         );
       }
       failed = 0;
-      const n = this.#consume();
-      // Stopped at BATCH: the ring is still readable, so the next wait returns at once.
-      if (n < 0 && this.#inBatch < BATCH) {
-        throw new BpfError(
-          this.map.object.name,
-          "ring_buffer__consume",
-          -n,
-          lib.strerror(n),
-          { map: this.map.name },
-        );
-      }
+      // At BATCH the ring may still hold records: the next wait returns at once.
+      this.#consume();
     }
   }
 
@@ -130,20 +152,52 @@ export class RingBuffer {
    * or when called from the handler itself.
    */
   drain(): number {
-    if (this.#stopping || this.#rb === null || this.#consuming) return 0;
-    this.#consume();
-    return this.#inBatch;
+    if (this.#stopping || this.#consuming) return 0;
+    return this.#consume();
   }
 
-  /** One ring_buffer__consume (at most BATCH samples); its return code. */
+  /** Hands over at most BATCH committed records; returns how many. */
   #consume(): number {
-    this.#inBatch = 0;
     this.#consuming = true;
+    let n = 0;
     try {
-      return this.map.object.lib.sym.ring_buffer__consume(this.#rb);
+      let cons = Number(Atomics.load(this.#consumerPos, 0));
+      const prod = Number(Atomics.load(this.#producerPos, 0));
+      while (cons < prod && n < BATCH) {
+        const at = cons & this.#mask;
+        const len = Atomics.load(this.#words, at / 4);
+        if (len & BUSY_BIT) break;
+        const sampleLen = len & ~(BUSY_BIT | DISCARD_BIT);
+        const sample = (len & DISCARD_BIT) === 0 ? this.#copy(at + HDR_SIZE, sampleLen) : null;
+        cons += (sampleLen + HDR_SIZE + 7) & ~7;
+        // The record's bytes are copied: the kernel may reuse them from here on.
+        Atomics.store(this.#consumerPos, 0, BigInt(cons));
+        if (sample === null) continue;
+        n++;
+        try {
+          this.#onSample(sample);
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
     } finally {
       this.#consuming = false;
     }
+    return n;
+  }
+
+  /** Copies `len` bytes of data from offset `at`, wrapping around the end. */
+  #copy(at: number, len: number): Uint8Array {
+    const start = at & this.#mask;
+    const end = start + len;
+    if (end <= this.#data.length) return this.#data.slice(start, end);
+    const out = new Uint8Array(len);
+    const head = this.#data.length - start;
+    out.set(this.#data.subarray(start), 0);
+    out.set(this.#data.subarray(0, len - head), head);
+    return out;
   }
 
   /** Resolves when polling has stopped; rejects if polling failed. */
@@ -151,7 +205,7 @@ export class RingBuffer {
     return this.#loop ?? Promise.resolve();
   }
 
-  /** Stops polling, wakes and waits for the wait in flight, then frees the buffer and the callback. */
+  /** Stops polling, wakes and waits for the wait in flight, then unmaps the ring. */
   async close(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
@@ -164,11 +218,12 @@ export class RingBuffer {
     } catch {
       // The poll error was already reported through `done`.
     }
-    if (this.#rb !== null) {
-      lib.sym.ring_buffer__free(this.#rb);
-      this.#rb = null;
-    }
+    this.#unmap();
     lib.libc.close(this.#wakeFd);
-    this.#cb.close();
+  }
+
+  #unmap(): void {
+    const libc = this.map.object.lib.libc;
+    for (const m of this.#maps.splice(0)) libc.munmap(m.ptr, BigInt(m.length));
   }
 }
