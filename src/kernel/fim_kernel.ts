@@ -227,6 +227,11 @@ export class FimKernel {
     this.#rb?.drain();
   }
 
+  /** The ring buffer's size in bytes. */
+  get ringBytes(): number {
+    return this.#rb?.bytes ?? 0;
+  }
+
   /** Run count and run time of each program attached (counted while stats are enabled). */
   programStats(): ProgramStats[] {
     return this.#links.filter((l) => l.attached).map((l) =>

@@ -7,7 +7,10 @@
  * runs, and the next sleep starts for the earliest one left. So one sleep
  * serves any number of deadlines; a deadline earlier than every sleep under
  * way starts one more. Waits over PRECISE_MAX_MS, where a millisecond does not
- * matter, are plain timers.
+ * matter, are plain timers. The deadlines are kept in a binary heap, earliest
+ * first, so a wake costs what is due, not every deadline held: a mass change
+ * of 100,000 watched files holds one per file, and a walk over all of them at
+ * each wake took the event loop for seconds.
  *
  * @module
  */
@@ -31,10 +34,68 @@ interface Due {
   fn: () => void;
 }
 
+/** A deadline's place in the heap: its time, then its id (the order they were set in). */
+type HeapEntry = readonly [at: number, id: number];
+
+function earlier(a: HeapEntry, b: HeapEntry): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+/** A binary min-heap of deadlines; a cancelled one stays until it comes to the top. */
+class DeadlineHeap {
+  readonly #a: HeapEntry[] = [];
+
+  get size(): number {
+    return this.#a.length;
+  }
+
+  /** The earliest entry, if any. */
+  peek(): HeapEntry | undefined {
+    return this.#a[0];
+  }
+
+  push(e: HeapEntry): void {
+    const a = this.#a;
+    let i = a.push(e) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(e, a[parent])) break;
+      a[i] = a[parent];
+      i = parent;
+    }
+    a[i] = e;
+  }
+
+  /** Removes and returns the earliest entry. */
+  pop(): HeapEntry | undefined {
+    const a = this.#a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const c = l + 1 < a.length && earlier(a[l + 1], a[l]) ? l + 1 : l;
+      if (!earlier(a[c], last)) break;
+      a[i] = a[c];
+      i = c;
+    }
+    a[i] = last;
+    return top;
+  }
+
+  clear(): void {
+    this.#a.length = 0;
+  }
+}
+
 /** Deadlines, each with a callback, kept until they are due, cancelled or closed. */
 export class DeadlineClock {
   #nextId = 1;
   readonly #due = new Map<number, Due>();
+  /** The ids in #due (and some cancelled ones), earliest first. */
+  readonly #heap = new DeadlineHeap();
   readonly #timers = new Map<number, ReturnType<typeof setTimeout>>();
   /** Sleeps under way, with when each ends. */
   readonly #sleeps = new Map<Promise<void>, number>();
@@ -59,6 +120,7 @@ export class DeadlineClock {
     }
     const at = performance.now() + Math.max(0, ms);
     this.#due.set(id, { at, fn });
+    this.#heap.push([at, id]);
     this.#cover(at);
     return id;
   }
@@ -86,6 +148,7 @@ export class DeadlineClock {
   async close(): Promise<void> {
     this.#closed = true;
     this.#due.clear();
+    this.#heap.clear();
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     await Promise.all(this.#sleeps.keys());
@@ -117,22 +180,31 @@ export class DeadlineClock {
   #woke(): void {
     if (this.#closed) return;
     const now = performance.now() + SLACK_MS;
-    const ready: [number, Due][] = [];
-    let next = Infinity;
-    for (const entry of this.#due) {
-      const at = entry[1].at;
-      if (at <= now) ready.push(entry);
-      else if (at < next) next = at;
+    const ready: HeapEntry[] = [];
+    for (let top = this.#earliest(); top !== undefined && top[0] <= now; top = this.#earliest()) {
+      ready.push(this.#heap.pop()!);
     }
-    ready.sort((a, b) => a[1].at - b[1].at);
-    for (const [id, d] of ready) {
-      if (!this.#due.delete(id)) continue; // cancelled by a callback that ran before it
+    for (const [, id] of ready) {
+      const d = this.#due.get(id);
+      // Cancelled by a callback that ran before it.
+      if (d === undefined) continue;
+      this.#due.delete(id);
       try {
         d.fn();
       } catch (e) {
         reportError(e);
       }
     }
-    if (next !== Infinity && !this.#closed) this.#cover(next);
+    const next = this.#earliest();
+    if (next !== undefined && !this.#closed) this.#cover(next[0]);
+  }
+
+  /** The earliest deadline not cancelled (the cancelled ones before it leave the heap). */
+  #earliest(): HeapEntry | undefined {
+    for (let top = this.#heap.peek(); top !== undefined; top = this.#heap.peek()) {
+      if (this.#due.has(top[1])) return top;
+      this.#heap.pop();
+    }
+    return undefined;
   }
 }

@@ -112,3 +112,33 @@ Deno.test("a deadline cancelled by a callback due at the same wake does not run"
   assertEquals(ran, ["first", "third"]);
   await clock.close();
 });
+
+Deno.test("thousands of deadlines in random order, a third cancelled: the rest run once each, in deadline order", async () => {
+  const clock = new DeadlineClock();
+  await new Promise<void>((r) => clock.after(0, r));
+  const t = tracker();
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const ids: number[] = [];
+  for (let i = 0; i < 3000; i++) ids.push(t.track(clock, `d${i}`, rand() * PRECISE_MAX_MS * 0.75));
+  const cancelled = new Set<string>();
+  for (let i = 0; i < ids.length; i += 3) {
+    clock.cancel(ids[i]);
+    cancelled.add(`d${i}`);
+  }
+  await t.until(2000);
+  await new Promise((r) => setTimeout(r, PRECISE_MAX_MS));
+  const ran = t.ran.map((r) => r.name);
+  assertEquals(ran.length, 2000);
+  assertEquals(new Set(ran).size, 2000);
+  assert(!ran.some((n) => cancelled.has(n)), "a cancelled deadline ran");
+  for (let i = 1; i < t.ran.length; i++) {
+    assert(
+      t.ran[i - 1].at <= t.ran[i].at + 0.2,
+      `${t.ran[i - 1].name} ran before ${t.ran[i].name}`,
+    );
+  }
+  for (const r of t.ran) assert(r.late >= -0.06, `${r.name} ran ${-r.late} ms early`);
+  assertEquals(clock.pending, 0);
+  await clock.close();
+});

@@ -42,7 +42,7 @@ import type { AttributedEvent } from "./attribution.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { decodePathBytes } from "./path_bytes.ts";
 import { SetMap } from "./set_map.ts";
-import { eventFromProc, type ExitedLookup } from "./proc_event.ts";
+import { eventFromProc, type ExitedLookup, type ProcFactsCache } from "./proc_event.ts";
 import type { KernelWatchTable, WatchSet } from "./watch_set.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { errorMessage } from "../error_message.ts";
@@ -136,6 +136,8 @@ export class FanotifySource {
    * systems with the same handle (#lookup).
    */
   readonly #byHandle = new SetMap<string, string>();
+  /** /proc facts by pid while one read's events are handled (see ProcFactsCache). */
+  #procFacts?: ProcFactsCache;
   readonly #pending = new Map<string, Pending>();
   /**
    * Watched inodes the kernel reported freed (FAN_DELETE_SELF), until the watch set lets
@@ -396,7 +398,9 @@ export class FanotifySource {
     if (this.#stopped) return;
     const readAt = performance.now();
     const batch = parseFanotify(bytes);
+    this.#procFacts = new Map();
     for (const e of batch.events) this.#onEvent(e, readAt);
+    this.#procFacts = undefined;
     if (batch.malformed) {
       // Never seen from a real kernel: whatever the rest held is covered by a rescan.
       this.counts.malformed++;
@@ -509,6 +513,7 @@ export class FanotifySource {
         name: what.name,
         via: "fanotify",
         exited: this.exited,
+        cache: this.#procFacts,
       })
       : undefined;
     this.#pending.set(key, { readAt, id: what.id, name: what.name, event });

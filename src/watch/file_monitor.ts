@@ -54,6 +54,8 @@ interface PathQueue {
   hot: number;
   /** The re-read starts in a microtask, with no settle (a writer closed the file). */
   soon?: boolean;
+  /** Due, and waiting for one of the MAX_READS_IN_FLIGHT re-reads to end. */
+  waiting?: boolean;
 }
 
 /**
@@ -66,6 +68,17 @@ interface PathQueue {
  * Nothing is skipped: every re-read sees everything written before it.
  */
 export const HOT_SETTLE_MAX_MS = 250;
+
+/**
+ * Re-reads under way at once; paths due beyond it wait their turn, in the
+ * order they came due. Each re-read runs a few hundred microseconds on the
+ * main thread around its reads (stat, hash, diff, the store, the outputs):
+ * 100,000 started at once by a mass change held the event loop for seconds,
+ * and with it the ring buffer's reader, until the kernel dropped events and
+ * their processes were lost. With this many, a turn of the event loop does
+ * at most this many of them.
+ */
+export const MAX_READS_IN_FLIGHT = 16;
 
 const NAME_OPS = new Set([
   FimOp.NewEntry,
@@ -235,6 +248,12 @@ export class FileMonitor {
   #stopped = false;
   /** Re-reads in flight (stop() waits for them before the kernel side closes). */
   readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * Paths whose re-read is due and waits for a place in #inFlight, in the order they came due,
+   * from #waitingHead on (a path whose queue no longer waits is skipped).
+   */
+  #waiting: string[] = [];
+  #waitingHead = 0;
   /** Kernel events for paths the first baseline had not read yet. */
   readonly #held = new Map<string, FimEvent[]>();
   /** The latest name event for each path, for RECENT_MS (insertion order = age). */
@@ -742,11 +761,13 @@ export class FileMonitor {
   /** Remembers (up to HOT_SETTLE_MAX_MS) that `path`'s queue just ended this hot. */
   #cool(path: string, hot: number): void {
     const now = performance.now();
+    // Kept in the order of their times, so the expired ones are the first: a walk over every
+    // entry at each call cost a mass change of 100,000 files 14 s of blocked event loop.
+    this.#cooling.delete(path);
     this.#cooling.set(path, { hot, at: now });
-    if (this.#cooling.size > 4096) {
-      for (const [p, c] of this.#cooling) {
-        if (now - c.at >= HOT_SETTLE_MAX_MS) this.#cooling.delete(p);
-      }
+    for (const [p, c] of this.#cooling) {
+      if (now - c.at < HOT_SETTLE_MAX_MS) break;
+      this.#cooling.delete(p);
     }
   }
 
@@ -774,7 +795,7 @@ export class FileMonitor {
       q.dirty = true;
       return;
     }
-    if (q.timer !== undefined || q.soon) return;
+    if (q.timer !== undefined || q.soon || q.waiting) return;
     // A rename is whole when the kernel reports it (at the syscall's exit): the
     // path already names the new version, written and closed beside it. Nothing
     // to wait for, as after a writer's close.
@@ -797,6 +818,12 @@ export class FileMonitor {
     if (!q) return;
     q.timer = undefined;
     q.soon = false;
+    if (this.#inFlight.size >= MAX_READS_IN_FLIGHT) {
+      q.waiting = true;
+      this.#waiting.push(path);
+      return;
+    }
+    q.waiting = false;
     const causes = q.causes.splice(0);
     if (causes.length === 0) {
       const late = this.#recentCause(path);
@@ -811,6 +838,7 @@ export class FileMonitor {
         q.running = undefined;
         this.#inFlight.delete(running);
         if (this.#stopped) return;
+        this.#runWaiting();
         if (q.dirty || q.causes.length) {
           q.dirty = false;
           q.timer = this.#clock.after(this.#hotSettle(++q.hot), () => this.#run(path));
@@ -824,6 +852,21 @@ export class FileMonitor {
       });
     q.running = running;
     this.#inFlight.add(running);
+  }
+
+  /** Starts the re-reads that wait, oldest first, while there is room. */
+  #runWaiting(): void {
+    while (this.#waitingHead < this.#waiting.length && this.#inFlight.size < MAX_READS_IN_FLIGHT) {
+      const path = this.#waiting[this.#waitingHead++];
+      if (this.#queues.get(path)?.waiting) this.#run(path);
+    }
+    if (this.#waitingHead === this.#waiting.length) {
+      this.#waiting = [];
+      this.#waitingHead = 0;
+    } else if (this.#waitingHead > 4096 && this.#waitingHead * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#waitingHead);
+      this.#waitingHead = 0;
+    }
   }
 
   async #process(
@@ -996,6 +1039,8 @@ export class FileMonitor {
     this.#syncTimer = undefined;
     this.#dirtyDirs.clear();
     this.#queues.clear();
+    this.#waiting = [];
+    this.#waitingHead = 0;
     this.#offered.clear();
     this.#closed.clear();
     this.#lastReport.clear();

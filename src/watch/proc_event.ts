@@ -13,17 +13,35 @@ import { processDetails, startTicksOf } from "./process_details.ts";
 /** What the kernel kept of a process that exited (FimKernel.exited), by pid. */
 export type ExitedLookup = (pid: number) => ExitedProcess | undefined;
 
+/** What /proc showed of one process. */
+export interface ProcFacts {
+  comm: string;
+  ppid: number;
+  uid: number;
+  euid: number;
+  auid: number | undefined;
+  startNs: bigint;
+}
+
+/**
+ * /proc's facts by pid, read once for a batch of events read together (a
+ * fanotify read): one process writing many files is read once, not three
+ * files of /proc per event. Keep one only as long as the batch: a pid is
+ * not reused that fast.
+ */
+export type ProcFactsCache = Map<number, ProcFacts>;
+
 /**
  * What /proc shows about process `pid` right now (best effort); once it has
  * exited, what `exited` kept of it, else empty fields.
  */
-function procFacts(pid: number, exited?: ExitedLookup) {
-  const facts = {
+function procFacts(pid: number, exited?: ExitedLookup): ProcFacts {
+  const facts: ProcFacts = {
     comm: "",
     ppid: 0,
     uid: 0,
     euid: 0,
-    auid: undefined as number | undefined,
+    auid: undefined,
     startNs: 0n,
   };
   try {
@@ -56,9 +74,13 @@ export function eventFromProc(
   pid: number,
   id: InodeId,
   op: FimOp,
-  opts: { name?: string; via?: "fanotify"; exited?: ExitedLookup } = {},
+  opts: { name?: string; via?: "fanotify"; exited?: ExitedLookup; cache?: ProcFactsCache } = {},
 ): AttributedEvent {
-  const f = procFacts(pid, opts.exited);
+  let f = opts.cache?.get(pid);
+  if (!f) {
+    f = procFacts(pid, opts.exited);
+    opts.cache?.set(pid, f);
+  }
   const details = processDetails(pid, "", f.startNs);
   const exe = details.executable?.slice(details.executable.lastIndexOf("/") + 1) ?? "";
   const name = opts.name;
