@@ -147,31 +147,36 @@ export class RingBuffer {
         );
       }
       failed = 0;
-      // At BATCH the ring may still hold records: the next wait returns at once.
-      this.#consume();
+      // At a batch's end the ring may still hold records: the next wait returns at once.
+      this.#consume(true);
     }
   }
 
   /**
-   * Hands what the ring holds now to the handler, synchronously (at most one
-   * batch): a caller about to report what it read learns of every event the
-   * kernel sent before. Returns the samples handed over; none while closing,
-   * or when called from the handler itself.
+   * Hands what the ring holds now to the handler, synchronously (at most
+   * BATCH samples): a caller about to report what it read learns of every
+   * event the kernel sent before. Returns the samples handed over; none while
+   * closing, or when called from the handler itself. A ring far behind is
+   * left to the poll loop: a drain cannot catch up with it, and each re-read
+   * ends in one.
    */
   drain(): number {
     if (this.#stopping || this.#consuming) return 0;
-    return this.#consume();
+    return this.#consume(false);
   }
 
-  /** Hands over at most BATCH committed records; returns how many. */
-  #consume(): number {
+  /**
+   * Hands over at most BATCH committed records, or BEHIND_BATCH when
+   * `catchUp` and the ring is an eighth full; returns how many.
+   */
+  #consume(catchUp: boolean): number {
     this.#consuming = true;
     let n = 0;
     try {
       let cons = Number(Atomics.load(this.#consumerPos, 0));
       const prod = Number(Atomics.load(this.#producerPos, 0));
       // A ring an eighth full is falling behind: take more per turn, so a mass change is not dropped.
-      const batch = prod - cons > (this.#mask + 1) / 8 ? BEHIND_BATCH : BATCH;
+      const batch = catchUp && prod - cons > (this.#mask + 1) / 8 ? BEHIND_BATCH : BATCH;
       while (cons < prod && n < batch) {
         const at = cons & this.#mask;
         const len = Atomics.load(this.#words, at / 4);
