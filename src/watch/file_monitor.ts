@@ -16,7 +16,7 @@ import type { AttributedEvent } from "./attribution.ts";
 import { eventFromProc } from "./proc_event.ts";
 import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_change.ts";
 import { mappingHolders } from "./mapping_holders.ts";
-import { processDetails } from "./process_details.ts";
+import { NS_PER_TICK, processDetails } from "./process_details.ts";
 import { DeadlineClock } from "./deadline_clock.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
@@ -389,13 +389,20 @@ export class FileMonitor {
   #reportedFor(e: FimEvent, path: string): boolean {
     return this.#reported.get(e)?.has(path) ?? false;
   }
-  /** When each path's last report was made (performance.now()), for LATE_EVENT_MS (insertion order = age). */
-  readonly #lastReport = new Map<string, number>();
+  /**
+   * When each path's last report was made (performance.now()) and the processes it named
+   * (writerKey), for LATE_EVENT_MS (insertion order = age).
+   */
+  readonly #lastReport = new Map<string, { at: number; writers: Set<string> }>();
 
-  /** Whether a change of `path` was reported within LATE_EVENT_MS. */
-  #reportedLately(path: string): boolean {
-    const at = this.#lastReport.get(path);
-    return at !== undefined && performance.now() - at <= LATE_EVENT_MS;
+  /**
+   * Whether a change of `path` was reported within LATE_EVENT_MS, and that report did not
+   * name `e`'s process already (then `e` is news only if it is another kind of change).
+   */
+  #lateFor(path: string, e: FimEvent): boolean {
+    const r = this.#lastReport.get(path);
+    return r !== undefined && performance.now() - r.at <= LATE_EVENT_MS &&
+      !r.writers.has(writerKey(e));
   }
 
   /**
@@ -932,7 +939,7 @@ export class FileMonitor {
     if (
       !action && entry.kind === "file" && before && after &&
       causes.some((c) =>
-        c.via !== "fanotify" && (TOUCH_OPS.has(c.op) || (late(c) && this.#reportedLately(path)))
+        c.via !== "fanotify" && (TOUCH_OPS.has(c.op) || (late(c) && this.#lateFor(path, c)))
       )
     ) {
       action = "touched";
@@ -983,12 +990,15 @@ export class FileMonitor {
       if (paths) paths.add(path);
       else this.#reported.set(c, new Set([path]));
     }
-    const now = performance.now();
-    this.#lastReport.delete(path);
-    this.#lastReport.set(path, now);
-    dropOldest(this.#lastReport, (at) => now - at <= LATE_EVENT_MS);
     const cause = pickCause(action, causes);
     const others = otherWriters(cause, causes);
+    const now = performance.now();
+    this.#lastReport.delete(path);
+    this.#lastReport.set(path, {
+      at: now,
+      writers: new Set([cause, ...others].filter((c) => c !== undefined).map(writerKey)),
+    });
+    dropOldest(this.#lastReport, (r) => now - r.at <= LATE_EVENT_MS);
     this.opts.emit({
       action,
       path,
@@ -1109,6 +1119,15 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
 }
 
 /** One event per process (pid and start time) among `causes`, other than `cause`'s. */
+/**
+ * One process, whoever saw it: its pid and start time in clock ticks (a
+ * fanotify event's start time comes from /proc, in ticks; the kernel
+ * object's is in nanoseconds).
+ */
+function writerKey(e: FimEvent): string {
+  return `${e.tgid}:${e.startNs / NS_PER_TICK}`;
+}
+
 function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
   const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
   // A fanotify event of a process a BPF event names already is the same writer

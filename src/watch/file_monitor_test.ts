@@ -87,6 +87,23 @@ Deno.test("a write whose kernel event comes after the report that holds it is re
   assertEquals(changes.length, 2, JSON.stringify(changes.map((c) => c.action)));
 });
 
+Deno.test("a late event of a writer that the report named already is not reported again", async () => {
+  await using m = await monitored("named.conf", "base\n");
+  const { path: f, state: st, changes, monitor } = m;
+  await using a = await appender(f, "line");
+  // fanotify's event came first: the report names the writer from /proc (start in clock ticks).
+  monitor.onKernelEvent(eventFromProc(a.pid, st.id, FimOp.Write, { via: "fanotify" }));
+  assert(await waitFor(() => changes.length === 1), "the change was not reported");
+  assertEquals([changes[0].action, changes[0].cause?.tgid], ["modified", a.pid]);
+  // The syscall hook's event of the same write, late (a mass change: the ring buffer was
+  // behind), with the start time in nanoseconds.
+  const late = eventFromProc(a.pid, st.id, FimOp.Write);
+  monitor.onKernelEvent({ ...late, startNs: late.startNs + 3_000_000n });
+  await new Promise((r) => setTimeout(r, 50));
+  await monitor.idle();
+  assertEquals(changes.length, 1, JSON.stringify(changes.map((c) => c.action)));
+});
+
 Deno.test("a file removed by one process and made again by another is credited to the maker, the remover beside it", async () => {
   await using m = await monitored("remade.conf", "base\n");
   const { path: f, dirId, changes, monitor } = m;

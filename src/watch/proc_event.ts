@@ -8,7 +8,7 @@
 import type { ExitedProcess, FimOp } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { InodeId } from "./inode_key.ts";
-import { processDetails, startTicksOf } from "./process_details.ts";
+import { NS_PER_TICK, processDetails, startTicksOf } from "./process_details.ts";
 
 /** What the kernel kept of a process that exited (FimKernel.exited), by pid. */
 export type ExitedLookup = (pid: number) => ExitedProcess | undefined;
@@ -50,7 +50,7 @@ function procFacts(pid: number, exited?: ExitedLookup): ProcFacts {
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     facts.ppid = Number(rest[1]) || 0;
     const ticks = startTicksOf(stat);
-    if (ticks !== undefined) facts.startNs = ticks * 10_000_000n;
+    if (ticks !== undefined) facts.startNs = ticks * NS_PER_TICK;
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
     if (uids) [facts.uid, facts.euid] = [Number(uids[1]), Number(uids[2])];

@@ -36,6 +36,8 @@ export function cgroupPathOf(text: string): string | undefined {
 
 /** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on every Linux ABI bpfink runs on). */
 const USER_HZ = 100n;
+/** Nanoseconds per clock tick of /proc/PID/stat. */
+export const NS_PER_TICK = 1_000_000_000n / USER_HZ;
 
 /** The start time (field 22, clock ticks since boot) in /proc/PID/stat text. */
 export function startTicksOf(statText: string): bigint | undefined {
@@ -57,7 +59,7 @@ export function sameProcess(tgid: number, startNs: bigint): boolean | undefined 
     return false; // exited: whatever holds the pid later is another process
   }
   const ticks = startTicksOf(text);
-  return ticks === undefined ? undefined : ticks === startNs / (1_000_000_000n / USER_HZ);
+  return ticks === undefined ? undefined : ticks === startNs / NS_PER_TICK;
 }
 
 const cache = new Map<string, { at: number; exeBase: string; details: ProcessDetails }>();
