@@ -45,10 +45,6 @@ function earlier(a: HeapEntry, b: HeapEntry): boolean {
 class DeadlineHeap {
   readonly #a: HeapEntry[] = [];
 
-  get size(): number {
-    return this.#a.length;
-  }
-
   /** The earliest entry, if any. */
   peek(): HeapEntry | undefined {
     return this.#a[0];
