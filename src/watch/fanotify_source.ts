@@ -399,8 +399,12 @@ export class FanotifySource {
     const readAt = performance.now();
     const batch = parseFanotify(bytes);
     this.#procFacts = new Map();
-    for (const e of batch.events) this.#onEvent(e, readAt);
-    this.#procFacts = undefined;
+    try {
+      for (const e of batch.events) this.#onEvent(e, readAt);
+    } finally {
+      // Never kept past its read: a pid is reused later.
+      this.#procFacts = undefined;
+    }
     if (batch.malformed) {
       // Never seen from a real kernel: whatever the rest held is covered by a rescan.
       this.counts.malformed++;
