@@ -1118,7 +1118,6 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
   return undefined;
 }
 
-/** One event per process (pid and start time) among `causes`, other than `cause`'s. */
 /**
  * One process, whoever saw it: its pid and start time in clock ticks (a
  * fanotify event's start time comes from /proc, in ticks; the kernel
@@ -1128,15 +1127,16 @@ function writerKey(e: FimEvent): string {
   return `${e.tgid}:${e.startNs / NS_PER_TICK}`;
 }
 
+/** One event per process (writerKey) among `causes`, other than `cause`'s. */
 function otherWriters(cause: FimEvent | undefined, causes: FimEvent[]): FimEvent[] {
-  const seen = new Set(cause ? [`${cause.tgid}:${cause.startNs}`] : []);
-  // A fanotify event of a process a BPF event names already is the same writer
-  // (its start time is /proc's, in clock ticks).
+  const seen = new Set(cause ? [writerKey(cause)] : []);
+  // A fanotify event whose process /proc no longer showed (no start time) is taken for the
+  // writer a BPF event of its pid names.
   const bpfPids = new Set(causes.filter((c) => c.via !== "fanotify").map((c) => c.tgid));
   const others: FimEvent[] = [];
   for (const c of causes) {
-    const k = `${c.tgid}:${c.startNs}`;
-    if (seen.has(k) || (c.via === "fanotify" && bpfPids.has(c.tgid))) continue;
+    const k = writerKey(c);
+    if (seen.has(k) || (c.via === "fanotify" && c.startNs === 0n && bpfPids.has(c.tgid))) continue;
     seen.add(k);
     others.push(c);
   }
