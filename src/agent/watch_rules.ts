@@ -16,7 +16,7 @@ import { watchPolicy } from "../pipeline/watch_policy.ts";
 import type { FileChange } from "../pipeline/file_change.ts";
 import { log } from "../log.ts";
 import { LabeledCounter, type MetricsRegistry } from "../metrics/metrics_registry.ts";
-import { globDirMatcher, globMatcher } from "../watch/glob.ts";
+import { pathFilter } from "../watch/glob.ts";
 import { resolveTargets, type WatchTarget } from "../watch/watch_targets.ts";
 import { AgentError } from "./agent_error.ts";
 
@@ -119,12 +119,10 @@ export class WatchRules {
       try {
         top = Deno.realPathSync(root);
       } catch { /* gone: match against the configured path */ }
-      const included = w.include?.length ? globMatcher(w.include) : () => true;
-      const walked = w.include?.length ? globDirMatcher(w.include) : () => true;
-      const excluded = w.exclude?.length ? globMatcher(w.exclude) : () => false;
+      const filter = pathFilter(w.include, w.exclude);
       admit = (p, dir) => {
         const rel = relative(top, p);
-        return (dir ? walked(rel) : included(rel)) && !excluded(rel);
+        return filter.includes(rel, dir) && !filter.excludes(rel);
       };
       this.#admitters.set(root, admit);
     }

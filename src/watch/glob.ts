@@ -70,3 +70,19 @@ export function globDirMatcher(globs: string[]): (relDir: string) => boolean {
     return parts.some((g) => reaches(segs, g));
   };
 }
+
+/** A watch's include/exclude globs, compiled once, over paths relative to the watched directory. */
+export interface PathFilter {
+  /** Whether the include globs take `rel`: a file that matches, a directory that one can reach below. */
+  includes(rel: string, isDir: boolean): boolean;
+  /** Whether an exclude glob matches `rel`. */
+  excludes(rel: string): boolean;
+}
+
+/** Compiles `include` (none: everything) and `exclude` (none: nothing) globs. */
+export function pathFilter(include?: string[], exclude?: string[]): PathFilter {
+  const file = include?.length ? globMatcher(include) : () => true;
+  const dir = include?.length ? globDirMatcher(include) : () => true;
+  const excludes = exclude?.length ? globMatcher(exclude) : () => false;
+  return { includes: (rel, isDir) => isDir ? dir(rel) : file(rel), excludes };
+}

@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { globDirMatcher, globMatcher } from "./glob.ts";
+import { pathFilter } from "./glob.ts";
 import { listDir, lstat } from "./native_fs.ts";
 import { chargedOwner } from "./owner_budget.ts";
 import { errorMessage } from "../error_message.ts";
@@ -91,9 +91,7 @@ export async function resolveTargets(
     files--;
     return true;
   };
-  const included = opts.include?.length ? globMatcher(opts.include) : () => true;
-  const walked = opts.include?.length ? globDirMatcher(opts.include) : () => true;
-  const excluded = opts.exclude?.length ? globMatcher(opts.exclude) : () => false;
+  const filter = pathFilter(opts.include, opts.exclude);
   let top = "";
   const expand = async (dir: string, root: string, depth: number): Promise<void> => {
     add({ path: dir, kind: "dir", root, ...(opts.recursive ? { recursive: true } : {}) });
@@ -114,9 +112,9 @@ export async function resolveTargets(
     for (const e of entries) {
       const p = dir === "/" ? `/${e.name}` : `${dir}/${e.name}`;
       const rel = relative(top, p);
-      if (excluded(rel)) continue;
+      if (filter.excludes(rel)) continue;
       if (e.type !== "dir") {
-        if (!included(rel)) continue;
+        if (!filter.includes(rel, false)) continue;
         const owner = chargedOwner(dirStat, p);
         if (files >= maxFiles && !makeRoom(owner)) {
           refused++;
@@ -129,7 +127,7 @@ export async function resolveTargets(
         if (!mine) byOwner.set(owner, mine = []);
         mine.push(at);
       } else if (opts.recursive) {
-        if (walked(rel)) await expand(p, root, depth + 1);
+        if (filter.includes(rel, true)) await expand(p, root, depth + 1);
       } else {
         add({ path: p, kind: "dir", root, shallow: true });
       }
