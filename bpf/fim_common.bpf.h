@@ -475,6 +475,11 @@ static __always_inline void on_mount_change(__s32 nr)
 	stat_inc(FIM_STAT_EVENTS);
 }
 
+/* f_mode bit of a file that its open created: 0x100000 since 4.19
+ * ("introduce FMODE_CREATED"), the same in Debian's 6.1 and 6.12 headers
+ * (written 1 << 20 there). Not in BTF, being a #define. */
+#define FIM_FMODE_CREATED 0x100000
+
 /* open/openat/creat returned fd: O_TRUNC of a watched inode is a content
  * change; O_CREAT of a watched name or inside a watched directory is a
  * creation. */
@@ -485,6 +490,7 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, c
 	struct dentry *dentry;
 	struct inode *dir;
 	struct file *f;
+	bool known;
 
 	if (!(flags & (FIM_O_TRUNC | FIM_O_CREAT)))
 		return;
@@ -492,12 +498,18 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, c
 	if (!f)
 		return;
 	file_key(f, &key);
-	if ((flags & FIM_O_TRUNC) && bpf_map_lookup_elem(&watched, &key))
+	known = bpf_map_lookup_elem(&watched, &key) != NULL;
+	if ((flags & FIM_O_TRUNC) && known)
 		emit_inode_event(&key, FIM_OP_TRUNCATE, nr);
-	/* O_CREAT cannot tell a new file from an old one, and a new file may
-	 * reuse the inode number of a watched file just deleted: always check
-	 * the name and the parent directory too. */
 	if (!(flags & FIM_O_CREAT))
+		return;
+	/* O_CREAT of a name that existed (FMODE_CREATED unset) whose file is
+	 * watched already creates nothing: no name event, so `echo >> f` over
+	 * a watched tree costs an inode event a file, not a name event more.
+	 * An open that made its file always checks the name and the parent
+	 * directory, also when the new inode reuses the number of a watched
+	 * file just deleted. */
+	if (known && !(BPF_CORE_READ(f, f_mode) & FIM_FMODE_CREATED))
 		return;
 	dentry = BPF_CORE_READ(f, f_path.dentry);
 	dir = BPF_CORE_READ(dentry, d_parent, d_inode);

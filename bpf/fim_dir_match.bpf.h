@@ -291,10 +291,37 @@ static __noinline int fim_place(struct path_scratch *s, int dfd, const char *upa
 	return FIM_AT_EXACT;
 }
 
+/* Reserves a name event with room for a name of `len` bytes, and copies
+ * s->buf[s->start, ...) into it when `copy`, else leaves the name empty. */
+static __always_inline struct fim_event *reserve_name_event(struct path_scratch *s, long len,
+							    bool copy)
+{
+	const char *src = s->buf + (s->start & (FIM_PATH_BUF - 1));
+	struct fim_event *e;
+
+	if (len < FIM_SHORT_NAME) {
+		e = bpf_ringbuf_reserve(&events, FIM_INODE_EVENT_SIZE + FIM_SHORT_NAME, 0);
+		if (!e)
+			return NULL;
+		e->name[0] = 0;
+		if (copy)
+			bpf_probe_read_kernel_str(e->name, FIM_SHORT_NAME, src);
+		return e;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return NULL;
+	e->name[0] = 0;
+	if (copy)
+		bpf_probe_read_kernel_str(e->name, sizeof(e->name), src);
+	return e;
+}
+
 /* An event about the entry s->buf[s->start, s->end) of directory s->dir. */
 static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, __s32 nr)
 {
-	struct fim_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	long len = s->end - s->start;
+	struct fim_event *e = reserve_name_event(s, len, true);
 
 	if (!e) {
 		stat_inc(FIM_STAT_DROPS);
@@ -305,8 +332,7 @@ static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, _
 	e->ino = 0;
 	e->dev = s->dir.dev;
 	e->dir_ino = s->dir.ino;
-	e->name_len = s->end - s->start;
-	bpf_probe_read_kernel_str(e->name, sizeof(e->name), s->buf + (s->start & (FIM_PATH_BUF - 1)));
+	e->name_len = len;
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(FIM_STAT_EVENTS);
 }
@@ -317,13 +343,15 @@ static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s3
 {
 	struct fim_key key = { .ino = s->name_hash, .dev = FIM_DEV_UNPLACED };
 	struct fim_event *e;
+	long len;
 	__u32 stat = FIM_STAT_COALESCED;
 
 	if (!fim_pending_note(&key, op, &stat)) {
 		stat_inc(stat);
 		return;
 	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	len = s->name_hash ? s->end - s->start : 0;
+	e = reserve_name_event(s, len, s->name_hash != 0);
 	if (!e) {
 		bpf_map_delete_elem(&pending, &key);
 		stat_inc(FIM_STAT_DROPS);
@@ -334,13 +362,7 @@ static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s3
 	e->ino = s->name_hash;
 	e->dev = 0;
 	e->dir_ino = 0;
-	e->name_len = 0;
-	e->name[0] = 0;
-	if (s->name_hash) {
-		e->name_len = s->end - s->start;
-		bpf_probe_read_kernel_str(e->name, sizeof(e->name),
-					  s->buf + (s->start & (FIM_PATH_BUF - 1)));
-	}
+	e->name_len = len;
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(FIM_STAT_EVENTS);
 }

@@ -9,6 +9,7 @@ import {
   FIM_EVENT_LAYOUT,
   FIM_EXITED_LAYOUT,
   FIM_NAME_LEN,
+  FIM_SHORT_NAME,
   FimOp,
   FimWatch,
 } from "../src/kernel/fim_event.ts";
@@ -29,6 +30,7 @@ Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async 
     ...enumEntries(FimWatch, "FIM_WATCH_"),
     ["FIM_DEV_UNPLACED", FIM_DEV_UNPLACED],
     ["FIM_DEV_MOUNT", FIM_DEV_MOUNT],
+    ["FIM_SHORT_NAME", FIM_SHORT_NAME],
   ];
   const src = `#include <stdio.h>
 #include <stddef.h>

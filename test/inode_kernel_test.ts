@@ -347,3 +347,38 @@ Deno.test("a process that exited is named from the kernel's exit record once /pr
     assertEquals(eventFromProc(r.pid, id, FimOp.Write).comm, "");
   });
 });
+
+Deno.test("name events: O_CREAT of a watched file that exists sends none; a creation sends its name whole, short or long", async () => {
+  await withKernel({}, async (h) => {
+    const dir = kernelIdentity.inodeOf(h.dir, await Deno.stat(h.dir));
+    h.k.watchInode(dir, FimWatch.Dir);
+    const created = (name: string, pid: number) =>
+      h.events.some((e) => e.op === FimOp.Create && e.name === name && e.tgid === pid);
+    const append = async (name: string) => {
+      const w = await run(["sh", "-c", 'echo more >> "$1"', "sh", `${h.dir}/${name}`]);
+      assertEquals(w.code, 0, w.stderr);
+      return w.pid;
+    };
+    // Names on both sides of the short record's room (63 bytes and its NUL), and the longest.
+    for (const name of ["n.conf", "a".repeat(63), "b".repeat(64), "c".repeat(255)]) {
+      const pid = await append(name);
+      assert(
+        await waitFor(() => created(name, pid)),
+        `creation of a ${name.length}-byte name missed`,
+      );
+    }
+    // An existing file whose inode is watched: its write is the event, and no name event.
+    const { id } = await h.file("old.conf");
+    const pid = await append("old.conf");
+    assert(await waitFor(() => h.about(id).some((e) => e.tgid === pid)), "the write was missed");
+    await settle();
+    assert(!created("old.conf", pid), "O_CREAT of an existing watched file sent a name event");
+    // An existing name whose inode is not watched (yet) still sends one.
+    await Deno.writeTextFile(`${h.dir}/unknown.conf`, "x\n");
+    const other = await append("unknown.conf");
+    assert(
+      await waitFor(() => created("unknown.conf", other)),
+      "an unwatched existing name was not named",
+    );
+  });
+});

@@ -6,7 +6,7 @@
  */
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../kernel/fim_kernel.ts";
-import { FIM_EVENT_LAYOUT, FIM_INODE_EVENT_SIZE } from "../kernel/fim_event.ts";
+import { FIM_INODE_EVENT_SIZE, FIM_SHORT_NAME } from "../kernel/fim_event.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { RunTimeStats } from "../bpf/prog_stats.ts";
@@ -30,18 +30,21 @@ export function loadLibbpf(explicit?: string): Libbpf {
 
 /**
  * Ring buffer size for `n` watched paths: every watched file changing at once
- * fits, with an inode event (its write) and a name event (its open with
- * O_CREAT, as `echo >>` and most tools open, or its truncate, rename or
- * creation) each, plus 512 KiB for more name events (which are not folded).
- * Sized for two inode events a file, a name event being 432 bytes and an
- * inode event 168, the ring of 10,000 files held 7,100 files' events and
+ * fits, with an inode event (its write or truncate) and a short name event
+ * (its creation or a rename over it, as editors and config management write)
+ * each, plus 512 KiB for long names and more name events (which are not
+ * folded). `echo >>` over a watched file sends only the inode event: the
+ * kernel sends no name event for an O_CREAT open of a watched file that
+ * created nothing. Sized for two inode events a file, and a name event
+ * always 432 bytes, the ring of 10,000 files held 7,100 files' events and
  * dropped the rest of a mass change (bench/mass_change.ts); halved, it
  * dropped events when 3,000 watched files were rewritten at once
  * (test/workloads/nothing_silent_test.ts). A drop costs a rescan, and the
  * event's process.
  */
 export function ringBytesFor(n: number): number {
-  const need = n * (FIM_INODE_EVENT_SIZE + 8 + FIM_EVENT_LAYOUT.size + 8) + 512 * 1024;
+  const need = n * (FIM_INODE_EVENT_SIZE + 8 + FIM_INODE_EVENT_SIZE + FIM_SHORT_NAME + 8) +
+    512 * 1024;
   return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
 }
 

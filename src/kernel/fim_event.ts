@@ -74,6 +74,8 @@ export const FIM_NAME_LEN = 256;
 export const FIM_EXE_LEN = 64;
 /** Size of an inode event (the name is left off): FIM_INODE_EVENT_SIZE. */
 export const FIM_INODE_EVENT_SIZE = FIM_EVENT_LAYOUT.name;
+/** Room for a name in a short name event (`FIM_SHORT_NAME`): names shorter than this. */
+export const FIM_SHORT_NAME = 64;
 
 /** One decoded kernel event. */
 export interface FimEvent {
@@ -139,7 +141,9 @@ export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
     auid: auid === 0xffffffff ? undefined : auid,
     syscallNr: v.getInt32(L.syscall_nr, true),
     comm: cString(bytes, L.comm, 16),
-    name: bytes.length >= L.size ? rawName(bytes, L.name, FIM_NAME_LEN) : "",
+    // A name event's record ends with its name: FIM_SHORT_NAME bytes of room
+    // for a short name, FIM_NAME_LEN for a long one.
+    name: bytes.length > L.name ? rawName(bytes, L.name, FIM_NAME_LEN) : "",
     exe: cString(bytes, L.exe, FIM_EXE_LEN),
     startNs: v.getBigUint64(L.start_ns, true),
   };
