@@ -447,6 +447,33 @@ static __always_inline bool dir_key(int dfd, struct fim_key *key)
 
 #include "fim_dir_match.bpf.h"
 
+/* Set to 1 by user space (src/kernel/fim_kernel.ts) when the agent runs in
+ * the initial user namespace: a mount namespace owned by any other user
+ * namespace then cannot change what the agent's paths resolve to. Creating
+ * a mount namespace in a less privileged user namespace turns its shared
+ * mounts into slaves (mount_namespaces(7)), so nothing mounted in it, or in
+ * a namespace copied from it, propagates back. Without this, any user could
+ * `unshare -Urm` and mount in a loop, and make the agent look up every
+ * watched path again five times a second. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mounts_from_init_userns_only SEC(".maps");
+
+/* Whether the current task's mount happened where the agent cannot see it. */
+static __always_inline bool fim_mount_unseen(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 zero = 0, *only = bpf_map_lookup_elem(&mounts_from_init_userns_only, &zero);
+
+	if (!only || !*only)
+		return false;
+	/* level: 0 for the initial user namespace, one more per nesting. */
+	return BPF_CORE_READ(task, nsproxy, mnt_ns, user_ns, level) > 0;
+}
+
 /* mount, umount2, move_mount succeeded: what a watched path resolves to may
  * have changed. One event until user space re-arms it. */
 static __always_inline void on_mount_change(__s32 nr)
@@ -455,6 +482,8 @@ static __always_inline void on_mount_change(__s32 nr)
 	struct fim_event *e;
 	__u32 stat = FIM_STAT_COALESCED;
 
+	if (fim_mount_unseen())
+		return;
 	if (!fim_pending_note(&key, FIM_OP_MOUNT, &stat)) {
 		stat_inc(stat);
 		return;

@@ -382,3 +382,27 @@ Deno.test("name events: O_CREAT of a watched file that exists sends none; a crea
     );
   });
 });
+
+Deno.test("mounts: one in a namespace a new user namespace owns is left out; one in a root-made namespace is news", async () => {
+  await withKernel({}, async (h) => {
+    await Deno.mkdir(`${h.dir}/m`);
+    const mounts = () => h.events.filter((e) => e.op === FimOp.Mount);
+    // As any user can: a user namespace of its own, and a mount in its mount namespace.
+    const user = await run(["unshare", "-Urm", "mount", "-t", "tmpfs", "none", `${h.dir}/m`]);
+    assertEquals(user.code, 0, user.stderr);
+    await settle();
+    assertEquals(
+      mounts().filter((e) => e.tgid === user.pid),
+      [],
+      "a user namespace's mount was news",
+    );
+    // The control, the same mount in a mount namespace owned by the initial user namespace
+    // (as container runtimes make them): its mounts may propagate back, so it is news.
+    const root = await run(["unshare", "-m", "mount", "-t", "tmpfs", "none", `${h.dir}/m`]);
+    assertEquals(root.code, 0, root.stderr);
+    assert(
+      await waitFor(() => mounts().some((e) => e.tgid === root.pid)),
+      "the control mount was missed",
+    );
+  });
+});

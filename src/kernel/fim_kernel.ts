@@ -28,6 +28,7 @@ import { type ProgramStats, programStats } from "../bpf/prog_stats.ts";
 import { RingBuffer } from "../bpf/ring_buffer.ts";
 import { encodeInodeKey, type InodeId, inodeKeyString } from "../watch/inode_key.ts";
 import { MarkGate } from "./mark_gate.ts";
+import { inInitialUserNamespace } from "./user_namespace.ts";
 
 /** Indexes of the stats map (enum fim_stat). */
 export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
@@ -100,6 +101,9 @@ export class FimKernel {
     this.#pending = obj.map("pending");
     this.#stats = obj.map("stats");
     this.#exited = obj.map("exited");
+    // Mounts in a namespace a less privileged user namespace owns cannot reach the
+    // agent's paths: the kernel leaves them out when the agent is in the initial one.
+    obj.map("mounts_from_init_userns_only").update(u32(0), u32(inInitialUserNamespace() ? 1 : 0));
     const gateMap = obj.map("mark_gate");
     this.gate = new MarkGate(
       (on) => gateMap.update(u32(0), u32(on ? 1 : 0)),
