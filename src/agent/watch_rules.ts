@@ -9,7 +9,7 @@
  */
 import { relative } from "node:path";
 import { CONFIG_DEFAULTS } from "../config/config_defaults.ts";
-import type { WatchConfig } from "../config/config_types.ts";
+import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import type { PathRule } from "../pipeline/change_pipeline.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
 import { watchPolicy } from "../pipeline/watch_policy.ts";
@@ -64,6 +64,9 @@ export class WatchRules {
   /** Matchers of each configured directory's include/exclude globs, by root. */
   readonly #admitters = new Map<string, (path: string, isDir: boolean) => boolean>();
   readonly #roots: RootLookup;
+  /** The rules ruleFor hands out, by watch (undefined: no watch) and consumer. */
+  readonly #shared = new Map<WatchConfig | undefined, Map<ConsumerName, PathRule>>();
+  #last?: { path: string; w: WatchConfig | undefined; rule: PathRule };
   readonly #ignored = new LabeledCounter(
     "bpfink_events_ignored_total",
     "Changes an ignore rule kept from being reported (baseline still updated), by rule kind.",
@@ -89,20 +92,38 @@ export class WatchRules {
 
   /** Adds a rule for a path found later (an included file); replaces one with the same root. */
   add(rule: WatchConfig): void {
+    const old = this.#rules.get(rule.path);
+    if (old) this.#shared.delete(old);
     this.#rules.set(rule.path, rule);
     this.#admitters.delete(rule.path);
   }
 
-  /** The rule for watched `path`: its root's, or the defaults for a path under no rule. */
+  /**
+   * The rule for watched `path`: its root's, or the defaults for a path under
+   * no rule. Rules are shared (one per watch and consumer) and must not be
+   * changed; the pipeline asks several times per file, so the last answer is
+   * kept.
+   */
   ruleFor(path: string): PathRule {
     const root = this.#roots.get(path)?.root;
     const w = root ? this.#rules.get(root) : undefined;
-    return {
-      consumer: w?.consumer ?? consumerNameFor(path),
-      secret: w?.secret ?? false,
-      diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
-      policy: watchPolicy(w),
-    };
+    const last = this.#last;
+    if (last?.path === path && last.w === w) return last.rule;
+    const consumer = w?.consumer ?? consumerNameFor(path);
+    let byConsumer = this.#shared.get(w);
+    if (!byConsumer) this.#shared.set(w, byConsumer = new Map());
+    let rule = byConsumer.get(consumer);
+    if (!rule) {
+      rule = Object.freeze({
+        consumer,
+        secret: w?.secret ?? false,
+        diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
+        policy: watchPolicy(w),
+      });
+      byConsumer.set(consumer, rule);
+    }
+    this.#last = { path, w, rule };
+    return rule;
   }
 
   /**

@@ -16,16 +16,35 @@ const OFFSET = 0xcbf29ce484222325n;
 const PRIME = 0x100000001b3n;
 const MASK = 0xffffffffffffffffn;
 
-/** FNV-1a 64 of `bytes` (fim_hash_range). */
+/**
+ * FNV-1a 64 of `bytes` (fim_hash_range), in two 32-bit halves: BigInt
+ * arithmetic allocates at every step, and a first baseline hashes a name
+ * per file. The prime is 2^40 + 0x1b3, so h * prime is (h << 40) + h * 0x1b3
+ * modulo 2^64; each partial product stays below 2^53.
+ */
 export function fimHash(bytes: Uint8Array): bigint {
-  let h = OFFSET;
-  for (const b of bytes) h = ((h ^ BigInt(b)) * PRIME) & MASK;
-  return h;
+  return fnvOf(bytes.length, (i) => bytes[i]);
 }
 
-/** Hash of a name as the kernel keys it. */
+/** FNV-1a 64 of the `n` bytes `at(0)`, ..., `at(n - 1)`. */
+function fnvOf(n: number, at: (i: number) => number): bigint {
+  let lo = 0x84222325;
+  let hi = 0xcbf29ce4;
+  for (let i = 0; i < n; i++) {
+    lo = (lo ^ at(i)) >>> 0;
+    const low = lo * 0x1b3;
+    hi = (hi * 0x1b3 + Math.floor(low / 0x100000000) + ((lo << 8) >>> 0)) >>> 0;
+    lo = low >>> 0;
+  }
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Hash of a name as the kernel keys it (an ASCII name is its own bytes: not encoded first). */
 export function nameHash(name: string): bigint {
-  return fimHash(pathBytes(name));
+  if (NON_ASCII.test(name)) return fimHash(pathBytes(name));
+  return fnvOf(name.length, (i) => name.charCodeAt(i));
 }
 
 /** Hash of a directory path's components (fim_dir_hash: "" and "." skipped). */
@@ -33,7 +52,7 @@ export function componentsHash(components: string[]): bigint {
   let h = OFFSET;
   for (const c of components) {
     if (c === "" || c === ".") continue;
-    h = ((h ^ fimHash(pathBytes(c))) * PRIME) & MASK;
+    h = ((h ^ nameHash(c)) * PRIME) & MASK;
   }
   return h;
 }
