@@ -162,6 +162,18 @@ export class LivePath {
       () => this.watch.refused,
     );
     metrics.pulled(
+      "bpfink_mount_rechecks_total",
+      "Mounts that changed the agent's mount table: every watched path was looked up again.",
+      "counter",
+      () => this.monitor.mountRechecks,
+    );
+    metrics.pulled(
+      "bpfink_mounts_elsewhere_total",
+      "Mounts that left the agent's mount table as it was (another mount namespace's): nothing to look up.",
+      "counter",
+      () => this.monitor.mountsElsewhere,
+    );
+    metrics.pulled(
       "bpfink_last_reconcile_timestamp_seconds",
       "When the last full reconcile started.",
       "gauge",

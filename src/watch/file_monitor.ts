@@ -21,6 +21,7 @@ import { DeadlineClock } from "./deadline_clock.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
+import { MountTable } from "./mount_table.ts";
 
 /** Options for the monitor. */
 export interface FileMonitorOptions {
@@ -40,6 +41,8 @@ export interface FileMonitorOptions {
   admits?: (dir: WatchEntry, path: string, isDir: boolean) => boolean;
   /** Hands the kernel events sent so far to onKernelEvent now (the ring buffer's drain). */
   drain?: () => void;
+  /** The agent's mount table (default: /proc/self/mountinfo, first read at construction). */
+  mounts?: { changed(): boolean };
 }
 
 interface PathQueue {
@@ -430,7 +433,14 @@ export class FileMonitor {
 
   constructor(readonly watch: WatchSet, readonly opts: FileMonitorOptions) {
     this.#settleMs = opts.settleMs ?? 2;
+    this.#mounts = opts.mounts ?? new MountTable();
   }
+
+  readonly #mounts: { changed(): boolean };
+  /** Mount events after which every watched path was looked up again: the mount table changed. */
+  mountRechecks = 0;
+  /** Mount events that left the agent's mount table as it was: nothing was looked up. */
+  mountsElsewhere = 0;
 
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(raw: FimEvent): void {
@@ -601,6 +611,12 @@ export class FileMonitor {
   }
 
   #checkMounts(e: FimEvent): void {
+    // Only a change to this process's own mount table can move what a watched path names.
+    if (!this.#mounts.changed()) {
+      this.mountsElsewhere++;
+      return;
+    }
+    this.mountRechecks++;
     const why = `a mount changed what the path resolves to (${e.comm} [${e.tgid}] mounted)`;
     this.watch.keys.refresh();
     for (const entry of this.watch.entries()) {
