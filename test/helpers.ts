@@ -62,6 +62,15 @@ export async function tempDir(
  */
 export const START_TIMEOUT_MS = 120_000;
 
+/** The value of metric `name` (one without labels) in an agent's Prometheus text; NaN when absent. */
+export function metricValue(
+  agent: { metrics: { prometheusText(): string } },
+  name: string,
+): number {
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(agent.metrics.prometheusText());
+  return Number(m?.[1]);
+}
+
 /** Polls `pred` every 5 ms until it holds or `timeoutMs` passes; returns whether it held. */
 export async function waitFor(pred: () => boolean, timeoutMs = 3000): Promise<boolean> {
   const end = Date.now() + timeoutMs;

@@ -6,13 +6,7 @@
  */
 import { assert } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
-
-/** The value of a metric without labels in the agent's Prometheus text. */
-function metric(agent: Agent, name: string): number {
-  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(agent.metrics.prometheusText());
-  return Number(m?.[1]);
-}
+import { CaptureOutput, metricValue, run, tempDir, waitFor } from "./helpers.ts";
 
 Deno.test("mounts: one in a private mount namespace looks nothing up; one in the agent's looks every path up", async () => {
   await using dir = await tempDir();
@@ -24,8 +18,8 @@ Deno.test("mounts: one in a private mount namespace looks nothing up; one in the
   });
   let mounted = false;
   try {
-    const elsewhere = () => metric(agent, "bpfink_mounts_elsewhere_total");
-    const rechecks = () => metric(agent, "bpfink_mount_rechecks_total");
+    const elsewhere = () => metricValue(agent, "bpfink_mounts_elsewhere_total");
+    const rechecks = () => metricValue(agent, "bpfink_mount_rechecks_total");
     // Root in a mount namespace of its own, made private: nothing it mounts reaches the host.
     // Another test's mount on the host at the same moment changes the agent's table too, so
     // the private mount is tried until one is told apart (at most 5 times).

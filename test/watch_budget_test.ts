@@ -5,17 +5,11 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { CaptureOutput, metricValue, run, tempDir, waitFor } from "./helpers.ts";
 import { runAsNobody } from "./faults/fault_helpers.ts";
 
 /** nobody:nogroup, as runAsNobody runs. */
 const NOBODY = 65534;
-
-/** The value of a metric without labels in the agent's Prometheus text. */
-function metric(agent: Agent, name: string): number {
-  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(agent.metrics.prometheusText());
-  return Number(m?.[1]);
-}
 
 Deno.test("a user filling a watched directory cannot crowd root's new file out of the kernel's watch map", async () => {
   await using dir = await tempDir();
@@ -43,8 +37,8 @@ Deno.test("a user filling a watched directory cannot crowd root's new file out o
     ]);
     assertEquals(flood.code, 0, flood.out);
     assert(
-      await waitFor(() => metric(agent, "bpfink_watch_refused_entries") === 400 - 32, 10_000),
-      `refused: ${metric(agent, "bpfink_watch_refused_entries")}, wanted ${400 - 32}`,
+      await waitFor(() => metricValue(agent, "bpfink_watch_refused_entries") === 400 - 32, 10_000),
+      `refused: ${metricValue(agent, "bpfink_watch_refused_entries")}, wanted ${400 - 32}`,
     );
     await agent.idle();
     const made = out.changes().filter((e) =>
@@ -79,7 +73,7 @@ Deno.test("a user filling a watched directory cannot crowd root's new file out o
       await waitFor(() => out.changes(`${home}/after`).some((e) => e.event.action === "created")),
       "a new entry after the user's others were removed was not watched",
     );
-    assertEquals(metric(agent, "bpfink_watch_refused_entries"), 0);
+    assertEquals(metricValue(agent, "bpfink_watch_refused_entries"), 0);
   } finally {
     await agent.stop();
   }
