@@ -1,6 +1,6 @@
 /**
  * Every watched file changed at once: one shell appends a line to each of N
- * watched files as fast as it can (two kernel events per file), while the
+ * watched files as fast as it can (one kernel event per file: its write), while the
  * agent watches the tree. Counts what the kernel sent and dropped, the
  * reports, how many name the shell, the rescans the drops caused, when the
  * last report came, and the longest stall of the agent's event loop (which
@@ -168,7 +168,8 @@ const md = [
     ]),
   ),
   "",
-  "One shell appends a line to each watched file (`echo x >> f`, two kernel events a file), while " +
+  "One shell appends a line to each watched file (`echo x >> f`: one kernel event a file, its " +
+  "write; its open with O_CREAT created nothing, so it sends no name event), while " +
   "`bpfink` (the agent in a process of its own, hashes only) watches the tree recursively; a row " +
   "per run. A dropped event is still found, by a rescan, but without its process.",
 ].join("\n");

@@ -1,7 +1,7 @@
 /**
  * Resident memory of bpfink at idle, beside bare Deno, in one run: `--paths`
  * on one file, and the daemon (`bpfink run`) watching /etc recursively.
- * Each process is started from source as `./bpfink` starts it, left idle
+ * Each process is started from source by `./bpfink`, left idle
  * for a few seconds once armed, then measured from /proc (RSS, its private
  * anonymous part, its file-backed part, and the peak).
  *
@@ -81,8 +81,8 @@ try {
     stderr: "null",
   }).output()).stdout;
   const etcCount = new TextDecoder().decode(etcFiles).split("\n").filter(Boolean).length;
-  // As ./bpfink starts it (its Deno flags).
-  const run = [DENO, "run", "-A", "--quiet", "--v8-flags=--max-opt=2", "src/main.ts"];
+  // From source as users start it: ./bpfink (its Deno flags and its MALLOC_ARENA_MAX=2).
+  const run = [`${ROOT}bpfink`];
   // The single file as users run it (as root: its runtime from /var/cache/bpfink).
   const dist = [`${ROOT}dist/bpfink`];
   Deno.statSync(dist[0]); // build it first: deno task build
