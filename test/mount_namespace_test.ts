@@ -1,14 +1,15 @@
 /**
  * Mounts against the agent's own mount table: only a mount that changed it
- * can move what a watched path names, so only such a mount makes the agent
- * look every watched path up again. One in a mount namespace of its own (a
- * container's, a systemd unit's) leaves it alone.
+ * can move what a watched path names, and only at or below its mount point,
+ * so only such a mount makes the agent look watched paths up again, and only
+ * those. One in a mount namespace of its own (a container's, a systemd
+ * unit's) leaves the table alone.
  */
-import { assert } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, metricValue, run, tempDir, waitFor } from "./helpers.ts";
 
-Deno.test("mounts: one in a private mount namespace looks nothing up; one in the agent's looks every path up", async () => {
+Deno.test("mounts: one in a private mount namespace looks nothing up; one in the agent's looks up what is under it", async () => {
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir.path}/conf`, "x\n");
   await Deno.mkdir(`${dir.path}/m`);
@@ -16,7 +17,7 @@ Deno.test("mounts: one in a private mount namespace looks nothing up; one in the
     watches: watchesForPaths([`${dir.path}/conf`]),
     outputs: [new CaptureOutput()],
   });
-  let mounted = false;
+  const mounted: string[] = [];
   try {
     const elsewhere = () => metricValue(agent, "bpfink_mounts_elsewhere_total");
     const rechecks = () => metricValue(agent, "bpfink_mount_rechecks_total");
@@ -43,17 +44,31 @@ Deno.test("mounts: one in a private mount namespace looks nothing up; one in the
       await new Promise((r) => setTimeout(r, 300));
     }
     assert(toldApart, `a private namespace's mount made the agent look up every path`);
-    // The control: a mount in the agent's own namespace.
+    // A mount in the agent's own namespace changes its table: only what is under it is looked up.
     const before = rechecks();
+    const lookups = metricValue(agent, "bpfink_mount_lookups_total");
     const m = await run(["mount", "-t", "tmpfs", "none", `${dir.path}/m`]);
     assert(m.code === 0, m.stderr);
-    mounted = true;
+    mounted.unshift(`${dir.path}/m`);
     assert(
       await waitFor(() => rechecks() > before),
       "a mount in the agent's namespace was not looked into",
     );
+    assertEquals(
+      metricValue(agent, "bpfink_mount_lookups_total"),
+      lookups,
+      "a mount beside the watched file made the agent look it up",
+    );
+    // A mount over the watched file's directory: the file is looked up.
+    const over = await run(["mount", "--bind", dir.path, dir.path]);
+    assert(over.code === 0, over.stderr);
+    mounted.unshift(dir.path);
+    assert(
+      await waitFor(() => metricValue(agent, "bpfink_mount_lookups_total") > lookups),
+      "a mount over the watched file's directory did not look the file up",
+    );
   } finally {
-    if (mounted) await run(["umount", `${dir.path}/m`]);
+    for (const m of mounted) await run(["umount", m]);
     await agent.stop();
   }
 });

@@ -163,9 +163,15 @@ export class LivePath {
     );
     metrics.pulled(
       "bpfink_mount_rechecks_total",
-      "Mounts that changed the agent's mount table: every watched path was looked up again.",
+      "Mounts that changed the agent's mount table: the watched paths under them were looked up again.",
       "counter",
       () => this.monitor.mountRechecks,
+    );
+    metrics.pulled(
+      "bpfink_mount_lookups_total",
+      "Watched paths looked up again because a mount changed what was at or above them.",
+      "counter",
+      () => this.monitor.mountLookups,
     );
     metrics.pulled(
       "bpfink_mounts_elsewhere_total",

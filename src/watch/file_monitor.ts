@@ -21,7 +21,7 @@ import { DeadlineClock } from "./deadline_clock.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
-import { MountTable } from "./mount_table.ts";
+import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
 
 /** Options for the monitor. */
 export interface FileMonitorOptions {
@@ -42,7 +42,7 @@ export interface FileMonitorOptions {
   /** Hands the kernel events sent so far to onKernelEvent now (the ring buffer's drain). */
   drain?: () => void;
   /** The agent's mount table (default: /proc/self/mountinfo, first read at construction). */
-  mounts?: { changed(): boolean };
+  mounts?: { changes(): MountChanges | undefined };
 }
 
 interface PathQueue {
@@ -436,9 +436,11 @@ export class FileMonitor {
     this.#mounts = opts.mounts ?? new MountTable();
   }
 
-  readonly #mounts: { changed(): boolean };
-  /** Mount events after which every watched path was looked up again: the mount table changed. */
+  readonly #mounts: { changes(): MountChanges | undefined };
+  /** Mount events that changed the agent's mount table: the paths under them were looked up. */
   mountRechecks = 0;
+  /** Watched paths looked up again because a mount changed what was at or above them. */
+  mountLookups = 0;
   /** Mount events that left the agent's mount table as it was: nothing was looked up. */
   mountsElsewhere = 0;
 
@@ -611,15 +613,21 @@ export class FileMonitor {
   }
 
   #checkMounts(e: FimEvent): void {
-    // Only a change to this process's own mount table can move what a watched path names.
-    if (!this.#mounts.changed()) {
+    // Only a change to this process's own mount table can move what a watched path names,
+    // and only at or below the mount points whose lines changed (watched paths are real
+    // paths, as the table's mount points are).
+    const changes = this.#mounts.changes();
+    if (changes === undefined) {
       this.mountsElsewhere++;
       return;
     }
     this.mountRechecks++;
+    const under = (path: string) => underMountChanges(changes, path);
     const why = `a mount changed what the path resolves to (${e.comm} [${e.tgid}] mounted)`;
-    this.watch.keys.refresh();
+    this.watch.keys.refresh(this.watch.keys.dirs().filter(under));
     for (const entry of this.watch.entries()) {
+      if (!under(entry.path)) continue;
+      this.mountLookups++;
       if (!sameStamps(entry.state, entry.path)) this.schedule(entry.path, undefined, "live", why);
     }
   }

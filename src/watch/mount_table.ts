@@ -2,7 +2,8 @@
  * The agent's own mount table (/proc/self/mountinfo): what watched paths
  * resolve through. The kernel reports every mount, umount and move_mount
  * that may reach the agent, in any mount namespace; only one that changed
- * this table can have changed what a watched path names. Mounts in a
+ * this table can have changed what a watched path names, and only for the
+ * paths at or below the mount points whose lines changed. Mounts in a
  * container's private namespace, or a systemd unit's, leave it as it was.
  *
  * @module
@@ -17,7 +18,17 @@ export function readMountInfo(): string | undefined {
   }
 }
 
-/** Tells whether the agent's mount table changed since it last looked. */
+/** A mountinfo line's mount point (its fifth field, octal escapes such as `\040` decoded); undefined when malformed. */
+export function mountPointOf(line: string): string | undefined {
+  const field = line.split(" ")[4];
+  if (!field?.startsWith("/")) return undefined;
+  return field.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** What changed in the mount table: the mount points whose lines came or went, or "all". */
+export type MountChanges = readonly string[] | "all";
+
+/** Tells whether, and where, the agent's mount table changed since it last looked. */
 export class MountTable {
   #last: string | undefined;
   readonly #read: () => string | undefined;
@@ -28,11 +39,34 @@ export class MountTable {
     this.#last = read();
   }
 
-  /** True when the table differs from the last look, or cannot be read (then anything may have moved). */
-  changed(): boolean {
+  /**
+   * undefined when the table is as it was; else the mount points of the
+   * lines that appeared or went (a mount, an unmount, a move, a remount),
+   * or "all" when the table cannot be read or a changed line not parsed.
+   */
+  changes(): MountChanges | undefined {
     const now = this.#read();
-    if (now !== undefined && now === this.#last) return false;
+    if (now !== undefined && now === this.#last) return undefined;
+    const before = this.#last;
     this.#last = now;
-    return true;
+    if (now === undefined || before === undefined) return "all";
+    const was = new Set(before.split("\n"));
+    const is = new Set(now.split("\n"));
+    const points = new Set<string>();
+    for (const [a, b] of [[is, was], [was, is]]) {
+      for (const line of a) {
+        if (line === "" || b.has(line)) continue;
+        const p = mountPointOf(line);
+        if (p === undefined) return "all";
+        points.add(p);
+      }
+    }
+    return [...points];
   }
+}
+
+/** Whether `path` is at or below one of `changes`' mount points. */
+export function underMountChanges(changes: MountChanges, path: string): boolean {
+  if (changes === "all") return true;
+  return changes.some((m) => m === "/" || path === m || path.startsWith(`${m}/`));
 }
