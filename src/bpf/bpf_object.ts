@@ -7,6 +7,7 @@
 import { BpfError } from "./bpf_error.ts";
 import { Errno } from "../errno.ts";
 import type { Libbpf } from "./libbpf.ts";
+import { objInfoByFd } from "./obj_info.ts";
 
 const encoder = new TextEncoder();
 const cstr = (s: string): Uint8Array<ArrayBuffer> => encoder.encode(s + "\0");
@@ -291,15 +292,9 @@ export class BpfMap {
   /** The map's max_entries as the kernel created it (for a ring buffer: its size in bytes). */
   maxEntries(): number {
     // struct bpf_map_info: type, id, key_size, value_size, max_entries, ...
-    const info = new Uint8Array(24);
-    const len = new Uint32Array([info.length]);
-    const rc = this.object.lib.sym.bpf_obj_get_info_by_fd(
-      this.fd,
-      info,
-      new Uint8Array(len.buffer),
-    );
-    if (rc < 0) this.#fail("bpf_obj_get_info_by_fd", rc);
-    return new DataView(info.buffer).getUint32(16, true);
+    const info = objInfoByFd(this.object.lib, this.fd, 24);
+    if (typeof info === "number") this.#fail("bpf_obj_get_info_by_fd", info);
+    return info.getUint32(16, true);
   }
 
   /** Inserts or replaces `key` → `value`. */

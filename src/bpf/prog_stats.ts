@@ -9,6 +9,7 @@
  */
 import { BpfError } from "./bpf_error.ts";
 import type { Libbpf } from "./libbpf.ts";
+import { objInfoByFd } from "./obj_info.ts";
 
 /** `struct bpf_prog_info` offsets used here (stable UAPI; run_cnt since 5.1). */
 const INFO = { id: 4, name: 64, runTimeNs: 192, runCnt: 200, recursionMisses: 208 } as const;
@@ -33,16 +34,13 @@ export interface ProgramStats {
 
 /** Reads a loaded program's counters through its fd. */
 export function programStats(lib: Libbpf, fd: number): ProgramStats {
-  const info = new Uint8Array(INFO_LEN);
-  const len = new Uint32Array([INFO_LEN]);
-  const rc = lib.sym.bpf_obj_get_info_by_fd(fd, info, new Uint8Array(len.buffer));
-  if (rc < 0) {
-    throw new BpfError("bpf", "bpf_obj_get_info_by_fd", -rc, lib.strerror(rc), {
+  const v = objInfoByFd(lib, fd, INFO_LEN);
+  if (typeof v === "number") {
+    throw new BpfError("bpf", "bpf_obj_get_info_by_fd", -v, lib.strerror(v), {
       detail: `fd ${fd}`,
     });
   }
-  const v = new DataView(info.buffer);
-  const name = info.subarray(INFO.name, INFO.name + 16);
+  const name = new Uint8Array(v.buffer, INFO.name, 16);
   const end = name.indexOf(0);
   return {
     id: v.getUint32(INFO.id, true),
