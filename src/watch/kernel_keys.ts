@@ -39,7 +39,7 @@ function fnvOf(n: number, at: (i: number) => number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Hash of a name as the kernel keys it (an ASCII name is its own bytes: not encoded first). */
 export function nameHash(name: string): bigint {
