@@ -62,10 +62,12 @@
 /* The runtime's options: everything bpfink needs is in the bundle, so no config file, lock
  * file, remote module or npm package is looked up, whatever the working directory holds.
  * No TurboFan (V8's top tier): under load it maps ~3 MiB of its own code and keeps the code it
- * made, resident for good; Maglev is enough for the agent's glue (README "Soak"). */
+ * made, resident for good; Maglev is enough for the agent's glue (README "Soak").
+ * No V8 code cache: mapping Deno's cache database and reading its entries held 2-3 MiB for
+ * good, and starting took as long without it (README "Idle memory"). */
 static const char *const RUNTIME_ARGS[] = {
     "run", "-A", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm",
-    "--unstable-net", "--v8-flags=--max-opt=2",
+    "--unstable-net", "--no-code-cache", "--v8-flags=--max-opt=2",
 };
 #define N_RUNTIME_ARGS (sizeof(RUNTIME_ARGS) / sizeof(RUNTIME_ARGS[0]))
 
