@@ -29,7 +29,12 @@ import { DropWatch } from "./drop_watch.ts";
 import { FaultBoard } from "./failure_policy.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { LivePath } from "./live_path.ts";
-import { holdBpfStats, type OpenedKernel, openKernel } from "./open_kernel.ts";
+import {
+  holdBpfStats,
+  type OpenedKernel,
+  openKernel,
+  releaseEmbeddedAssets,
+} from "./open_kernel.ts";
 import { type OpenedStore, openStore } from "./open_store.ts";
 import { preflight } from "./preflight.ts";
 import { QuietGiveBack } from "./quiet_give_back.ts";
@@ -133,6 +138,7 @@ export class Agent {
     // Starting (BTF parsing, objects tried, the first read of every file) is the peak, and
     // so is each burst of kernel events: memory is given back now, before the start record
     // (whoever waits for it finds the agent ready for signals), and after each burst.
+    if (opts.soleAgent) releaseEmbeddedAssets(kernel.spec.name);
     giveBackMemory();
     agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counters().events) });
     // Through delivery: an output that drops the start record gets it again (redelivery.ts).

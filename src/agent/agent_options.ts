@@ -49,6 +49,12 @@ export interface AgentOptions {
   fanotify?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
+  /**
+   * This is the process's only agent (the CLI's run and --paths): once armed, the embedded
+   * BPF objects it did not choose and the embedded libbpf are let go (releaseEmbeddedAssets).
+   * Another agent started in the same process afterwards could not load them.
+   */
+  soleAgent?: boolean;
 }
 
 /** Watch rules for plain paths (`--paths`). */

@@ -18,6 +18,29 @@ import { oneLine } from "./failure_policy.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 
+/**
+ * Lets go of the embedded bytes a running agent no longer needs: every BPF
+ * object but `chosen` (libbpf keeps using the chosen one's bytes while it is
+ * open; the others' objects are closed) and libbpf's shared object (written
+ * to a file and loaded by then). The single file reads them all at its start,
+ * 4.5 MB, and held them for good. Each buffer is detached (its memory freed),
+ * so this is for a process that starts no other agent. Returns the bytes let go.
+ */
+export function releaseEmbeddedAssets(chosen: string): number {
+  let freed = 0;
+  const release = (bytes: Uint8Array | undefined) => {
+    const buf = bytes?.buffer;
+    if (!(buf instanceof ArrayBuffer) || buf.detached || buf.byteLength === 0) return;
+    // Only a buffer that is these bytes alone: a view into something larger is left be.
+    if (bytes!.byteOffset !== 0 || bytes!.byteLength !== buf.byteLength) return;
+    freed += buf.byteLength;
+    buf.transfer(0);
+  };
+  for (const [name, bytes] of Object.entries(EMBEDDED_OBJECTS)) if (name !== chosen) release(bytes);
+  release(EMBEDDED_LIBBPF);
+  return freed;
+}
+
 /** Opens libbpf or explains why it cannot be. */
 export function loadLibbpf(explicit?: string): Libbpf {
   try {

@@ -48,6 +48,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   const agent = await unlessTerminated((signal) =>
     Agent.start({
       signal,
+      soleAgent: true,
       watches: config.watches,
       // The history behind `bpfink events` and `bpfink status`, in the same database.
       outputs: [...outputsFor(config), new EventHistory(config.database)],

@@ -52,6 +52,7 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
   const agent = await unlessTerminated((signal) =>
     Agent.start({
       signal,
+      soleAgent: true,
       watches: watchesForPaths(paths, opts.recursive),
       outputs: [output],
       force: parseStrategy(opts.probe),

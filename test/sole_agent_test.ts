@@ -1,0 +1,54 @@
+/**
+ * A process's only agent lets go of the embedded bytes it did not choose
+ * (src/agent/open_kernel.ts releaseEmbeddedAssets), and keeps working. Run in
+ * a process of its own: the release detaches module-level buffers.
+ */
+import { assertEquals } from "./assert.ts";
+import { tempDir } from "./helpers.ts";
+
+Deno.test("a sole agent lets go of the objects it did not choose and of libbpf's bytes, and still reports", async () => {
+  await using dir = await tempDir();
+  const agentUrl = new URL("../src/agent/agent.ts", import.meta.url).href;
+  const embeddedUrl = new URL("../kernels/build/embedded.ts", import.meta.url).href;
+  const helpersUrl = new URL("./helpers.ts", import.meta.url).href;
+  const script = `${dir.path}/sole.ts`;
+  await Deno.writeTextFile(`${dir.path}/conf`, "a\n");
+  await Deno.writeTextFile(
+    script,
+    `import { Agent, watchesForPaths } from "${agentUrl}";
+import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "${embeddedUrl}";
+import { CaptureOutput, waitFor } from "${helpersUrl}";
+const file = Deno.args[0];
+const before = Object.fromEntries(Object.entries(EMBEDDED_OBJECTS).map(([k, v]) => [k, v.length]));
+const out = new CaptureOutput();
+const agent = await Agent.start({ watches: watchesForPaths([file]), outputs: [out], soleAgent: true });
+try {
+  const after = Object.fromEntries(Object.entries(EMBEDDED_OBJECTS).map(([k, v]) => [k, v.length]));
+  await Deno.writeTextFile(file, "b\\n", { append: true });
+  const reported = await waitFor(() => out.changes(file).length > 0, 5000);
+  console.log(JSON.stringify({
+    chosen: agent.kernel.spec.name, before, after, libbpf: EMBEDDED_LIBBPF?.length ?? null, reported,
+  }));
+} finally {
+  await agent.stop();
+}
+`,
+  );
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", "--config", config, script, `${dir.path}/conf`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(r.stderr);
+  assertEquals(r.code, 0, err);
+  const got = JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").at(-1)!);
+  const want = Object.fromEntries(
+    Object.entries(got.before as Record<string, number>).map((
+      [k, n],
+    ) => [k, k === got.chosen ? n : 0]),
+  );
+  assertEquals(got.after, want, "the chosen object's bytes must stay, the others' go");
+  assertEquals(got.libbpf === null || got.libbpf === 0, true, `libbpf's bytes kept: ${got.libbpf}`);
+  assertEquals(got.reported, true, "the agent stopped reporting after the release");
+});
