@@ -18,10 +18,15 @@ export function readMountInfo(): string | undefined {
   }
 }
 
-/** A mountinfo line's mount point (its fifth field, octal escapes such as `\040` decoded); undefined when malformed. */
+/**
+ * A mountinfo line's mount point (its fifth field, octal escapes such as
+ * `\040` decoded); undefined when malformed, or when it holds U+FFFD: bytes
+ * that were not UTF-8 become that when read as text, and cannot be matched
+ * to a watched path's own bytes (every path is looked up then).
+ */
 export function mountPointOf(line: string): string | undefined {
   const field = line.split(" ")[4];
-  if (!field?.startsWith("/")) return undefined;
+  if (!field?.startsWith("/") || field.includes("\uFFFD")) return undefined;
   return field.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
 }
 

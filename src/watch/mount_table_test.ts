@@ -35,6 +35,11 @@ Deno.test("mountPointOf decodes the kernel's octal escapes and refuses what is n
   assertEquals(mountPointOf(TMP), "/srv/a b");
   assertEquals(mountPointOf("1 2 3:4 / /a\\011\\012\\134b rw - x y rw"), "/a\t\n\\b");
   assertEquals(mountPointOf("garbage"), undefined);
+  assertEquals(
+    mountPointOf("1 2 3:4 / /srv/\uFFFD rw - x y rw"),
+    undefined,
+    "bytes that were not UTF-8",
+  );
 });
 
 Deno.test("readMountInfo reads this process's mount table", () => {
