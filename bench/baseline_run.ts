@@ -20,6 +20,8 @@ const agent = await Agent.start({
     diffMaxBytes: diff ? w.diffMaxBytes : 0,
   })),
   outputs: [{ name: "none", write: () => {}, close: () => Promise.resolve() }],
+  // The only agent in this process, as the run and --paths commands start it.
+  soleAgent: true,
 });
 const s = (performance.now() - t0) / 1000;
 const watched = agent.watch.present;

@@ -1,9 +1,11 @@
 /**
  * Resident memory of bpfink at idle, beside bare Deno, in one run: `--paths`
  * on one file, and the daemon (`bpfink run`) watching /etc recursively.
- * Each process is started from source by `./bpfink`, left idle
- * for a few seconds once armed, then measured from /proc (RSS, its private
- * anonymous part, its file-backed part, and the peak).
+ * Each process is started from source by `./bpfink` (and as the single
+ * file), left idle for a few seconds once armed and measured from /proc (RSS,
+ * its private anonymous part, its file-backed part, and the peak); then a
+ * watched file changes 20 times, and after a few idle seconds it is measured
+ * again: what running keeps, once starting's pages have gone back.
  *
  *   sudo deno run -A bench/memory.ts
  *
@@ -32,12 +34,30 @@ function sample(pid: number): Sample {
   return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile"), peak: kb("VmHWM") };
 }
 
-/** Starts `cmd`, waits for `ready` in its output, idles, samples, stops it. */
-async function measure(cmd: string[], ready: RegExp): Promise<Sample> {
+/** Changes made to the watched file before the second sample. */
+const CHANGES = 20;
+
+/**
+ * Starts `cmd`, waits for `ready` in its output, idles, samples; then, where
+ * `watched` is given, appends to it CHANGES times (one a quarter second),
+ * idles and samples again; stops it.
+ */
+async function measure(
+  cmd: string[],
+  ready: RegExp,
+  watched?: string,
+): Promise<{ armed: Sample; worked?: Sample }> {
   const tool = await spawnUntil(cmd, ready, { cwd: ROOT, stopSignal: "SIGTERM" });
   try {
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    return sample(tool.pid);
+    const armed = sample(tool.pid);
+    if (!watched) return { armed };
+    for (let i = 0; i < CHANGES; i++) {
+      await Deno.writeTextFile(watched, `change ${i}\n`, { append: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    return { armed, worked: sample(tool.pid) };
   } finally {
     await tool.stop();
   }
@@ -66,6 +86,7 @@ try {
       "watches:",
       "  - path: /etc",
       "    recursive: true",
+      `  - path: ${tmp}/watched`,
       `database: ${tmp}/bpfink.db`,
       `key_file: ${tmp}/hmac.key`,
       "log_level: info",
@@ -86,40 +107,67 @@ try {
   // The single file as users run it (as root: its runtime from /var/cache/bpfink).
   const dist = [`${ROOT}dist/bpfink`];
   Deno.statSync(dist[0]); // build it first: deno task build
-  const rows: [string, Sample][] = [];
-  const conditions: [string, string[], RegExp][] = [
+  const rows: [string, { armed: Sample; worked?: Sample }][] = [];
+  const watched = `${tmp}/watched`;
+  const conditions: [string, string[], RegExp, string?][] = [
     ["bare Deno (an idle script)", [DENO, "run", "-A", `${tmp}/idle.ts`], /ready/],
     [
       "bpfink's `--paths` modules loaded, nothing started",
       [DENO, "run", "-A", "--quiet", "--config", `${ROOT}deno.json`, `${tmp}/imports.ts`],
       /ready/,
     ],
-    ["bpfink --paths (one file)", [...run, "--paths", `${tmp}/watched`], /Ctrl-C to stop/],
+    ["bpfink --paths (one file)", [...run, "--paths", watched], /Ctrl-C to stop/, watched],
     [
       `bpfink run, /etc recursive (${etcCount} paths)`,
       [...run, "run", "--config", `${tmp}/config.yaml`],
       /"started"|started /,
+      watched,
     ],
-    ["dist/bpfink --paths (one file)", [...dist, "--paths", `${tmp}/watched`], /Ctrl-C to stop/],
+    [
+      "dist/bpfink --paths (one file)",
+      [...dist, "--paths", watched],
+      /Ctrl-C to stop/,
+      watched,
+    ],
     [
       `dist/bpfink run, /etc recursive (${etcCount} paths)`,
       [...dist, "run", "--config", `${tmp}/config.yaml`],
       /"started"|started /,
+      watched,
     ],
   ];
-  for (const [name, args, ready] of conditions) {
+  for (const [name, args, ready, file] of conditions) {
     console.error(`measuring ${name}...`);
-    rows.push([name, await measure(args, ready)]);
+    rows.push([name, await measure(args, ready, file)]);
   }
   const mib = (x: number) => `${x.toFixed(0)} MiB`;
   const md = [
-    `### Idle memory (kernel ${Deno.osRelease()}, ${IDLE_MS / 1000} s after arming)`,
+    `### Idle memory (kernel ${Deno.osRelease()})`,
     "",
     table(
-      ["process", "RSS", "private anonymous", "file-backed (Deno's code)", "peak RSS"],
-      rows.map(([n, s]) => [n, mib(s.rss), mib(s.anon), mib(s.file), mib(s.peak)]),
+      [
+        "process",
+        `RSS ${IDLE_MS / 1000} s after arming`,
+        `RSS after ${CHANGES} changes`,
+        "private anonymous",
+        "file-backed (Deno's code)",
+        "peak RSS",
+      ],
+      rows.map(([n, { armed, worked }]) => {
+        const last = worked ?? armed;
+        return [
+          n,
+          mib(armed.rss),
+          worked ? mib(worked.rss) : "-",
+          mib(last.anon),
+          mib(last.file),
+          mib(last.peak),
+        ];
+      }),
     ),
     "",
+    `"After ${CHANGES} changes": ${CHANGES} appends to a watched file, a quarter second apart, ` +
+    `then ${IDLE_MS / 1000} s idle; the last three columns are from then. ` +
     "File-backed pages are the Deno binary's code that the process touched: clean, shared " +
     "with every other Deno process and reclaimable; the private anonymous part is what the " +
     "process itself holds.",

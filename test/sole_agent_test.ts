@@ -1,12 +1,13 @@
 /**
  * A process's only agent lets go of the embedded bytes it did not choose
- * (src/agent/open_kernel.ts releaseEmbeddedAssets), and keeps working. Run in
+ * (src/agent/open_kernel.ts releaseEmbeddedAssets) and its start's code pages
+ * (src/bpf/page_out_code.ts), and keeps working. Run in
  * a process of its own: the release detaches module-level buffers.
  */
 import { assertEquals } from "./assert.ts";
 import { tempDir } from "./helpers.ts";
 
-Deno.test("a sole agent lets go of the objects it did not choose and of libbpf's bytes, and still reports", async () => {
+Deno.test("a sole agent lets go of the objects it did not choose, of libbpf's bytes and of its start's code, and still reports", async () => {
   await using dir = await tempDir();
   const agentUrl = new URL("../src/agent/agent.ts", import.meta.url).href;
   const embeddedUrl = new URL("../kernels/build/embedded.ts", import.meta.url).href;
@@ -17,7 +18,7 @@ Deno.test("a sole agent lets go of the objects it did not choose and of libbpf's
     script,
     `import { Agent, watchesForPaths } from "${agentUrl}";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "${embeddedUrl}";
-import { CaptureOutput, waitFor } from "${helpersUrl}";
+import { CaptureOutput, metricValue, waitFor } from "${helpersUrl}";
 const file = Deno.args[0];
 const before = Object.fromEntries(Object.entries(EMBEDDED_OBJECTS).map(([k, v]) => [k, v.length]));
 const out = new CaptureOutput();
@@ -28,6 +29,7 @@ try {
   const reported = await waitFor(() => out.changes(file).length > 0, 5000);
   console.log(JSON.stringify({
     chosen: agent.kernel.spec.name, before, after, libbpf: EMBEDDED_LIBBPF?.length ?? null, reported,
+    pagedOut: metricValue(agent, "bpfink_start_code_paged_out_bytes"),
   }));
 } finally {
   await agent.stop();
@@ -51,4 +53,7 @@ try {
   assertEquals(got.after, want, "the chosen object's bytes must stay, the others' go");
   assertEquals(got.libbpf === null || got.libbpf === 0, true, `libbpf's bytes kept: ${got.libbpf}`);
   assertEquals(got.reported, true, "the agent stopped reporting after the release");
+  // Its start's code went back (page_out_code_test.ts shows the pages leave): at least
+  // Deno's own binary, tens of MB of address space, was advised.
+  assertEquals(got.pagedOut > 16 * 2 ** 20, true, `code advised out: ${got.pagedOut} bytes`);
 });

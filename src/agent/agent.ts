@@ -9,6 +9,7 @@
 import type { FimEvent } from "../kernel/fim_event.ts";
 import type { FimKernel } from "../kernel/fim_kernel.ts";
 import { giveBackMemory } from "../bpf/give_back_memory.ts";
+import { pageOutCode } from "../bpf/page_out_code.ts";
 import { registerKernelMetrics } from "../kernel/kernel_metrics.ts";
 import { type RunTimeStats, statsSysctlEnabled } from "../bpf/prog_stats.ts";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
@@ -140,6 +141,14 @@ export class Agent {
     // (whoever waits for it finds the agent ready for signals), and after each burst.
     if (opts.soleAgent) releaseEmbeddedAssets(kernel.spec.name);
     giveBackMemory();
+    // Starting's code (module loading, libbpf's loader, the probes) does not run again: its
+    // pages go back now, where the process is this agent's alone (page_out_code.ts).
+    if (opts.soleAgent) {
+      agent.metrics.gauge(
+        "bpfink_start_code_paged_out_bytes",
+        "Read-only file mappings (code) advised out once the agent was armed; 0 where the kernel cannot.",
+      ).set(pageOutCode());
+    }
     agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counters().events) });
     // Through delivery: an output that drops the start record gets it again (redelivery.ts).
     const { hostname, libbpf, watch } = agent;
