@@ -4,7 +4,7 @@
  * Each process is started from source by `./bpfink` (and as the single
  * file), left idle for a few seconds once armed and measured from /proc (RSS,
  * its private anonymous part, its file-backed part, and the peak); then a
- * watched file changes 20 times, and after a few idle seconds it is measured
+ * watched file changes 20 times, and after 12 idle seconds it is measured
  * again: what running keeps, once starting's pages have gone back.
  *
  *   sudo deno run -A bench/memory.ts
@@ -20,6 +20,12 @@ import { spawnUntil } from "./spawn_until.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const IDLE_MS = 5000;
+/**
+ * Idle time after the changes: the agent gives back what a burst grew once a
+ * whole 5 s period of its own passes without work (src/agent/quiet_give_back.ts),
+ * so up to 10 s after the burst; 12 s leaves room for that.
+ */
+const AFTER_MS = 12_000;
 
 interface Sample {
   rss: number;
@@ -56,7 +62,7 @@ async function measure(
       await Deno.writeTextFile(watched, `change ${i}\n`, { append: true });
       await new Promise((r) => setTimeout(r, 250));
     }
-    await new Promise((r) => setTimeout(r, IDLE_MS));
+    await new Promise((r) => setTimeout(r, AFTER_MS));
     return { armed, worked: sample(tool.pid) };
   } finally {
     await tool.stop();
@@ -167,7 +173,8 @@ try {
     ),
     "",
     `"After ${CHANGES} changes": ${CHANGES} appends to a watched file, a quarter second apart, ` +
-    `then ${IDLE_MS / 1000} s idle; the last three columns are from then. ` +
+    `then ${AFTER_MS / 1000} s idle (a burst's give-back comes after a quiet 5 s period of the ` +
+    "agent's own); the last three columns are from then. " +
     "File-backed pages are the Deno binary's code that the process touched: clean, shared " +
     "with every other Deno process and reclaimable; the private anonymous part is what the " +
     "process itself holds.",

@@ -152,8 +152,10 @@ static void cache_prune(const char *sha) {
 }
 
 /* Stores a runtime: `fill` writes it into the open file (0 on success); the file gets its
- * name only when it is whole. Returns 1 when the cache now holds a checked runtime at
- * `path`. */
+ * name only when it is whole and on disk (fsync): a crash cannot leave a named file that is
+ * not, and the runtime's pages are clean when it starts, so that the agent can page out the
+ * code only its start ran (src/bpf/page_out_code.ts; the kernel keeps dirty file pages).
+ * Returns 1 when the cache now holds a checked runtime at `path`. */
 static int cache_store(const char *sha, uint64_t size, int (*fill)(int fd, void *arg),
                        void *arg, char *path, size_t n) {
     const char *root = cache_root();
@@ -167,7 +169,7 @@ static int cache_store(const char *sha, uint64_t size, int (*fill)(int fd, void 
     char tmp[64];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", RUNTIME_CACHE_NAME, (long)getpid());
     int fd = openat(d, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
-    int ok = fd >= 0 && fchmod(fd, 0500) == 0 && fill(fd, arg) == 0;
+    int ok = fd >= 0 && fchmod(fd, 0500) == 0 && fill(fd, arg) == 0 && fsync(fd) == 0;
     if (fd >= 0) ok = close(fd) == 0 && ok;
     if (ok) ok = renameat(d, tmp, d, RUNTIME_CACHE_NAME) == 0;
     if (!ok) unlinkat(d, tmp, 0);

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { asciiSource } from "./ascii_source.ts";
 import { splitBundleAssets } from "./bundle_assets.ts";
 import { errorMessage } from "../src/error_message.ts";
 
@@ -83,8 +84,10 @@ export async function bundleAgent(root: string, way: BuildWay, output: string): 
   }
   await Deno.writeTextFile(
     output,
-    js.slice(0, at) + `var BUILD_WAY = ${JSON.stringify(way)};` +
-      js.slice(at + WAY_SOURCE_LINE.length),
+    asciiSource(
+      js.slice(0, at) + `var BUILD_WAY = ${JSON.stringify(way)};` +
+        js.slice(at + WAY_SOURCE_LINE.length),
+    ),
   );
 }
 
