@@ -16,11 +16,10 @@
  *
  * @module
  */
+import { Errno } from "../errno.ts";
 import { lazyLibc } from "../libc.ts";
 
 const MADV_PAGEOUT = 21;
-
-const EINVAL = 22;
 
 const { libc, errno } = lazyLibc({
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
@@ -74,7 +73,7 @@ export function pageOutCode(maps?: CodeMapping[]): number {
       return advised; // no libc to call
     }
     if (r === 0) advised += Number(end - start);
-    else if (errno() === EINVAL) return advised; // the kernel has no MADV_PAGEOUT
+    else if (errno() === Errno.EINVAL) return advised; // the kernel has no MADV_PAGEOUT
     // ENOMEM: unmapped since the maps were read; the rest still get the advice
   }
   return advised;
