@@ -63,6 +63,11 @@ export function openLibbpf(candidates: string[]): Libbpf {
   throw new LibbpfUnavailableError(tried);
 }
 
+/** libbpf's verifier log buffer after a failed load (BPF_LOG_BUF_SIZE, 16 MiB) holds it whole. */
+const VERIFIER_LOG_BYTES = 16 << 20;
+/** Lines kept of one message: the verifier's reason and the instructions that led to it. */
+const LOG_LINES_KEPT = 200;
+
 function wrap(sym: LibbpfSymbols, path: string): Libbpf {
   const libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
   const errnoPtr = libc.__errno_location();
@@ -73,10 +78,13 @@ function wrap(sym: LibbpfSymbols, path: string): Libbpf {
     { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const,
     (_level, fmt, args) => {
       if (!sink || fmt === null) return 0;
-      const line = new Uint8Array(2048);
+      // A program's verifier log comes in one message, and its reason at the end.
+      const whole = new Deno.UnsafePointerView(fmt).getCString().includes("LOAD LOG");
+      const line = new Uint8Array(whole ? VERIFIER_LOG_BYTES : 2048);
       const n = libc.vsnprintf(line, BigInt(line.length), fmt, args);
       const text = decoder.decode(line.subarray(0, Math.max(0, Math.min(n, line.length - 1))));
-      for (const l of text.split("\n")) if (l.trim()) sink.push(l.trimEnd());
+      const lines = text.split("\n").filter((l) => l.trim()).map((l) => l.trimEnd());
+      sink.push(...lines.slice(-LOG_LINES_KEPT));
       return 0;
     },
   );

@@ -93,6 +93,7 @@ export async function kernelsCommand(opts: KernelsCommandOptions): Promise<numbe
   for (const t of trials) {
     lines.push(`  ${t.strategy.padEnd(11)} ${t.outcome.padEnd(9)} ${t.reason}`);
     for (const l of t.lost ?? []) lines.push(`  ${"".padEnd(21)} coverage lost: ${l.lost}`);
+    for (const l of t.verifier ?? []) lines.push(`  ${"".padEnd(21)} verifier: ${l}`);
   }
   lines.push("");
   if (chosen) lines.push(`Choice: ${chosen.strategy} (${chosen.reason})`);

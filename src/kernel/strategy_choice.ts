@@ -26,6 +26,8 @@ export interface Trial {
   canaryMs?: number;
   /** Whether the strategy's alternate programs were used. */
   alternate?: boolean;
+  /** The last lines of the kernel's verifier log, when it refused the object. */
+  verifier?: string[];
 }
 
 /** The result of choosing. */
@@ -64,6 +66,11 @@ export function explainFailure(strategy: StrategyName, e: unknown, facts: Kernel
   }
   if (e.errno === Errno.EPERM) return `permission denied by the kernel: ${first}`;
   return first;
+}
+
+/** The lines of `e`'s message after its first: libbpf's log, without its relocation chatter. */
+function verifierTail(e: BpfError): string[] {
+  return e.message.split("\n").slice(1).map((l) => l.trim()).filter((l) => l);
 }
 
 /**
@@ -174,6 +181,7 @@ export async function chooseStrategy(
         strategy: spec.name,
         outcome: "rejected",
         reason: explainFailure(spec.name, e, facts),
+        ...(e instanceof BpfError && e.log.length ? { verifier: verifierTail(e) } : {}),
       });
     }
   }
