@@ -221,6 +221,7 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	const unsigned char *exe_name;
+	long n = 0;
 
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = (__u32)pid_tgid;
@@ -230,9 +231,46 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 	FIM_READ_IDENTITY(e, task);
 	/* comm can be set by the process itself; the executable's name cannot. */
 	exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
-	e->exe[0] = 0;
 	if (exe_name)
-		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), exe_name);
+		n = bpf_probe_read_kernel_str(e->tail, FIM_EXE_LEN, exe_name);
+	e->exe_len = n > 0 ? n - 1 : 0;
+	e->name_len = 0;
+}
+
+/* Where events are put together before they go into the ring buffer, whose
+ * records then take only the bytes the event uses (bpf_ringbuf_output). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fim_event);
+} event_scratch SEC(".maps");
+
+/* An event of the current process for syscall `nr`, to fill in and send with
+ * fim_event_send(); NULL only if the per-CPU scratch is missing. */
+static __always_inline struct fim_event *fim_event_begin(__s32 nr)
+{
+	__u32 zero = 0;
+	struct fim_event *e = bpf_map_lookup_elem(&event_scratch, &zero);
+
+	if (e)
+		fill_process(e, nr);
+	return e;
+}
+
+/* Sends `e` with its executable and name and nothing more; false when the
+ * ring buffer is full (counted as a drop: user space rescans). */
+static __always_inline bool fim_event_send(struct fim_event *e)
+{
+	__u64 size = FIM_EVENT_HEAD_SIZE + (e->exe_len & (FIM_EXE_LEN - 1)) +
+		     (e->name_len & (FIM_NAME_LEN - 1));
+
+	if (bpf_ringbuf_output(&events, e, size, 0)) {
+		stat_inc(FIM_STAT_DROPS);
+		return false;
+	}
+	stat_inc(FIM_STAT_EVENTS);
+	return true;
 }
 
 /* Processes that exited, by tgid, as they were at exit: user space names the
@@ -278,22 +316,21 @@ static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s3
 		stat_inc(stat);
 		return;
 	}
-	e = bpf_ringbuf_reserve(&events, FIM_INODE_EVENT_SIZE, 0);
+	e = fim_event_begin(nr);
 	if (!e) {
-		/* Forget the pending entry so the next write tries again; user
-		 * space rescans every watch when the drop counter moves. */
 		bpf_map_delete_elem(&pending, key);
 		stat_inc(FIM_STAT_DROPS);
 		return;
 	}
-	fill_process(e, nr);
 	e->op = op;
 	e->ino = key->ino;
 	e->dev = key->dev;
 	e->dir_ino = 0;
-	e->name_len = 0;
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(FIM_STAT_EVENTS);
+	/* On a full ring buffer, forget the pending entry so that the next
+	 * write tries again; user space rescans every watch when the drop
+	 * counter moves. */
+	if (!fim_event_send(e))
+		bpf_map_delete_elem(&pending, key);
 }
 
 static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bool fast)
@@ -488,20 +525,18 @@ static __always_inline void on_mount_change(__s32 nr)
 		stat_inc(stat);
 		return;
 	}
-	e = bpf_ringbuf_reserve(&events, FIM_INODE_EVENT_SIZE, 0);
+	e = fim_event_begin(nr);
 	if (!e) {
 		bpf_map_delete_elem(&pending, &key);
 		stat_inc(FIM_STAT_DROPS);
 		return;
 	}
-	fill_process(e, nr);
 	e->op = FIM_OP_MOUNT;
 	e->ino = 0;
 	e->dev = 0;
 	e->dir_ino = 0;
-	e->name_len = 0;
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(FIM_STAT_EVENTS);
+	if (!fim_event_send(e))
+		bpf_map_delete_elem(&pending, &key);
 }
 
 /* f_mode bit of a file that its open created: 0x100000 since 4.19

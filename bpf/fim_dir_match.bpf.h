@@ -291,50 +291,45 @@ static __noinline int fim_place(struct path_scratch *s, int dfd, const char *upa
 	return FIM_AT_EXACT;
 }
 
-/* Reserves a name event with room for a name of `len` bytes, and copies
- * s->buf[s->start, ...) into it when `copy`, else leaves the name empty. */
-static __always_inline struct fim_event *reserve_name_event(struct path_scratch *s, long len,
-							    bool copy)
+/* An event of the current process with the name s->buf[s->start, ...) of
+ * `len` bytes when `copy`, else with no name; NULL (counted as a drop) only
+ * if the per-CPU scratch is missing. */
+static __always_inline struct fim_event *name_event(struct path_scratch *s, long len, bool copy,
+						    __s32 nr)
 {
 	const char *src = s->buf + (s->start & (FIM_PATH_BUF - 1));
-	struct fim_event *e;
+	struct fim_event *e = fim_event_begin(nr);
+	__u32 at, n;
 
-	if (len < FIM_SHORT_NAME) {
-		e = bpf_ringbuf_reserve(&events, FIM_INODE_EVENT_SIZE + FIM_SHORT_NAME, 0);
-		if (!e)
-			return NULL;
-		e->name[0] = 0;
-		if (copy)
-			bpf_probe_read_kernel_str(e->name, FIM_SHORT_NAME, src);
-		return e;
-	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		stat_inc(FIM_STAT_DROPS);
 		return NULL;
-	e->name[0] = 0;
-	if (copy)
-		bpf_probe_read_kernel_str(e->name, sizeof(e->name), src);
+	}
+	if (!copy || len <= 0)
+		return e;
+	n = len > FIM_NAME_LEN - 1 ? FIM_NAME_LEN - 1 : len;
+	/* Bounded where the helper call reads it: older verifiers (5.10, 6.1)
+	 * lose the bounds clang proves and drops the mask for. */
+	barrier_var(n);
+	n &= FIM_NAME_LEN - 1;
+	at = e->exe_len & (FIM_EXE_LEN - 1);
+	if (!bpf_probe_read_kernel(e->tail + at, n, src))
+		e->name_len = n;
 	return e;
 }
 
 /* An event about the entry s->buf[s->start, s->end) of directory s->dir. */
 static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, __s32 nr)
 {
-	long len = s->end - s->start;
-	struct fim_event *e = reserve_name_event(s, len, true);
+	struct fim_event *e = name_event(s, s->end - s->start, true, nr);
 
-	if (!e) {
-		stat_inc(FIM_STAT_DROPS);
+	if (!e)
 		return;
-	}
-	fill_process(e, nr);
 	e->op = op;
 	e->ino = 0;
 	e->dev = s->dir.dev;
 	e->dir_ino = s->dir.ino;
-	e->name_len = len;
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(FIM_STAT_EVENTS);
+	fim_event_send(e);
 }
 
 /* A path that could not be placed, with a watched basename (or too long to
@@ -343,28 +338,23 @@ static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s3
 {
 	struct fim_key key = { .ino = s->name_hash, .dev = FIM_DEV_UNPLACED };
 	struct fim_event *e;
-	long len;
 	__u32 stat = FIM_STAT_COALESCED;
 
 	if (!fim_pending_note(&key, op, &stat)) {
 		stat_inc(stat);
 		return;
 	}
-	len = s->name_hash ? s->end - s->start : 0;
-	e = reserve_name_event(s, len, s->name_hash != 0);
+	e = name_event(s, s->end - s->start, s->name_hash != 0, nr);
 	if (!e) {
 		bpf_map_delete_elem(&pending, &key);
-		stat_inc(FIM_STAT_DROPS);
 		return;
 	}
-	fill_process(e, nr);
 	e->op = op;
 	e->ino = s->name_hash;
 	e->dev = 0;
 	e->dir_ino = 0;
-	e->name_len = len;
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(FIM_STAT_EVENTS);
+	if (!fim_event_send(e))
+		bpf_map_delete_elem(&pending, &key);
 }
 
 /* A path-based syscall succeeded on `upath` (relative to `dfd`): report it

@@ -90,22 +90,20 @@ struct fim_event {
 	__u32 euid;
 	__u32 auid;      /* login uid, (u32)-1 when unset or unknown */
 	__s32 syscall_nr;
-	__u32 name_len;  /* bytes used in name, without the NUL */
+	__u16 name_len;  /* bytes of the name in tail, after the executable's */
+	__u16 exe_len;   /* bytes of the executable's basename at the start of tail */
 	char comm[FIM_COMM_LEN];
-	char exe[FIM_EXE_LEN];   /* basename of the process's executable (mm->exe_file) */
 	__u64 start_ns;  /* process start, boot-time ns: (tgid, start_ns) names one process for good */
-	/* Name events only (inode events end before it, FIM_INODE_EVENT_SIZE):
-	 * the entry's name, whole. dir_ino and dev name its directory; both 0
-	 * when the path could not be placed exactly (name_hash in ino). */
-	char name[FIM_NAME_LEN];
+	/* The basename of the process's executable (mm->exe_file, at most
+	 * FIM_EXE_LEN - 1 bytes), then, in name events only, the entry's name
+	 * whole. dir_ino and dev name its directory; both 0 when the path could
+	 * not be placed exactly (name_hash in ino). No NULs: the lengths say
+	 * where each ends. A record is FIM_EVENT_HEAD_SIZE + exe_len + name_len
+	 * bytes, so that the ring holds what was said, not the room for it. */
+	char tail[FIM_EXE_LEN + FIM_NAME_LEN];
 };
 
-#define FIM_INODE_EVENT_SIZE __builtin_offsetof(struct fim_event, name)
-/* A name shorter than this (nearly all) travels in a record of
- * FIM_INODE_EVENT_SIZE + FIM_SHORT_NAME bytes (232 in the ring with its
- * header) instead of the whole struct (432): name events fill the ring
- * buffer half as fast. The name ends at its NUL or at the record's end. */
-#define FIM_SHORT_NAME 64
+#define FIM_EVENT_HEAD_SIZE __builtin_offsetof(struct fim_event, tail)
 
 /* A process as it was when it exited (map `exited`, by tgid). */
 struct fim_exited {

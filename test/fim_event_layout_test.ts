@@ -6,10 +6,11 @@ import { assertEquals } from "./assert.ts";
 import {
   FIM_DEV_MOUNT,
   FIM_DEV_UNPLACED,
+  FIM_EVENT_HEAD_SIZE,
   FIM_EVENT_LAYOUT,
+  FIM_EXE_LEN,
   FIM_EXITED_LAYOUT,
   FIM_NAME_LEN,
-  FIM_SHORT_NAME,
   FimOp,
   FimWatch,
 } from "../src/kernel/fim_event.ts";
@@ -30,7 +31,9 @@ Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async 
     ...enumEntries(FimWatch, "FIM_WATCH_"),
     ["FIM_DEV_UNPLACED", FIM_DEV_UNPLACED],
     ["FIM_DEV_MOUNT", FIM_DEV_MOUNT],
-    ["FIM_SHORT_NAME", FIM_SHORT_NAME],
+    ["FIM_EVENT_HEAD_SIZE", FIM_EVENT_HEAD_SIZE],
+    ["FIM_EXE_LEN", FIM_EXE_LEN],
+    ["FIM_NAME_LEN", FIM_NAME_LEN],
   ];
   const src = `#include <stdio.h>
 #include <stddef.h>

@@ -8,7 +8,8 @@
 import { assert, assertEquals } from "./assert.ts";
 import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
 import { loadLibbpf } from "../src/agent/open_kernel.ts";
-import { type FimEvent, FimOp } from "../src/kernel/fim_event.ts";
+import { type FimEvent, FimOp, ringRecordBytes } from "../src/kernel/fim_event.ts";
+import { pathBytes } from "../src/watch/path_bytes.ts";
 import type { FimKernel } from "../src/kernel/fim_kernel.ts";
 import { readKernelFacts } from "../src/kernel/kernel_facts.ts";
 import { chooseStrategy } from "../src/kernel/strategy_choice.ts";
@@ -75,8 +76,9 @@ Deno.test("ring buffer: records that wrap around the end of a 4 KiB ring arrive 
     const before = h.k.counters();
     const received = h.events.length;
     // One shell appends a line per line it reads; re-arming after each event makes its next
-    // append a new event, so 100 appends are 100 records of 168 bytes: four laps of the ring,
-    // and the 25th record (at 4,032) is the first to run over its end.
+    // append a new event, so 100 appends are 100 records of 112 bytes (the event's 96-byte
+    // head, "dash", alignment and the 8-byte header): nearly three laps of the ring, and the
+    // 37th record (at 4,032) is the first to run over its end.
     const sh = new Deno.Command("sh", {
       args: ["-c", 'while read -r l; do echo "$l" >> "$1"; done', "sh", path],
       stdin: "piped",
@@ -380,6 +382,43 @@ Deno.test("name events: O_CREAT of a watched file that exists sends none; a crea
       await waitFor(() => created("unknown.conf", other)),
       "an unwatched existing name was not named",
     );
+  });
+});
+
+Deno.test("records take the bytes their executable's name and entry's name have: a 70-byte executable name arrives cut to 63, a 255-byte entry name whole", async () => {
+  await withKernel({}, async (h) => {
+    const dir = kernelIdentity.inodeOf(h.dir, await Deno.stat(h.dir));
+    const { path, id } = await h.file("plain.conf");
+    const readBefore = h.k.ringBytesRead;
+    const seenBefore = h.events.length;
+    // A short executable (dash) appending to a watched inode: the control.
+    const short = await run(["sh", "-c", 'echo more >> "$1"', "sh", path]);
+    assertEquals(short.code, 0, short.stderr);
+    assert(
+      await waitFor(() => h.about(id).some((e) => e.tgid === short.pid)),
+      "the append was missed",
+    );
+    // A long one creating a long name in a watched directory.
+    await using bin = await tempDir();
+    const exe = `${bin.path}/${"e".repeat(70)}`;
+    await Deno.copyFile("/bin/dash", exe);
+    await Deno.chmod(exe, 0o755);
+    h.k.watchInode(dir, FimWatch.Dir);
+    const name = "n".repeat(255);
+    const long = await run([exe, "-c", 'echo x > "$1"', "sh", `${h.dir}/${name}`]);
+    assertEquals(long.code, 0, long.stderr);
+    const created = () =>
+      h.events.find((e) => e.op === FimOp.Create && e.tgid === long.pid && e.name === name);
+    assert(await waitFor(() => created() !== undefined), "the long name's creation was missed");
+    assertEquals(created()!.exe, "e".repeat(63));
+    assertEquals(h.about(id).find((e) => e.tgid === short.pid)!.exe, "dash");
+    await settle();
+    // Every byte read from the ring was an event's head, names, alignment and header.
+    const records = h.events.slice(seenBefore).map((e) =>
+      ringRecordBytes(pathBytes(e.exe).length, pathBytes(e.name).length)
+    );
+    assertEquals(Number(h.k.ringBytesRead - readBefore), records.reduce((a, b) => a + b, 0));
+    assertEquals(ringRecordBytes(4, 0), 112, "dash's append is not a 112-byte record");
   });
 });
 

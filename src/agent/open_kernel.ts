@@ -6,7 +6,7 @@
  */
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../kernel/fim_kernel.ts";
-import { FIM_INODE_EVENT_SIZE, FIM_SHORT_NAME } from "../kernel/fim_event.ts";
+import { ringRecordBytes } from "../kernel/fim_event.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
 import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { RunTimeStats } from "../bpf/prog_stats.ts";
@@ -52,22 +52,31 @@ export function loadLibbpf(explicit?: string): Libbpf {
 }
 
 /**
+ * The executable's basename and the entry name a ring buffer is sized for:
+ * the tools that change many files at once are named shortly (dpkg, rsync,
+ * tar, git, python3.11, systemd-tmpfiles), and nearly every file name is
+ * shorter than 64 bytes. Longer ones take more of the ring, and what it
+ * cannot hold is a drop, which costs a rescan and the event's process.
+ */
+export const RING_SIZED_FOR = { exe: 16, name: 64 } as const;
+
+/**
  * Ring buffer size for `n` watched paths: every watched file changing at once
- * fits, with an inode event (its write or truncate) and a short name event
- * (its creation or a rename over it, as editors and config management write)
- * each, plus 512 KiB for long names and more name events (which are not
- * folded). `echo >>` over a watched file sends only the inode event: the
- * kernel sends no name event for an O_CREAT open of a watched file that
- * created nothing. Sized for two inode events a file, and a name event
- * always 432 bytes, the ring of 10,000 files held 7,100 files' events and
- * dropped the rest of a mass change (bench/mass_change.ts); halved, it
- * dropped events when 3,000 watched files were rewritten at once
- * (test/workloads/nothing_silent_test.ts). A drop costs a rescan, and the
- * event's process.
+ * fits, with an inode event (its write or truncate) and a name event (its
+ * creation or a rename over it, as editors and config management write)
+ * each, of the lengths in {@link RING_SIZED_FOR}, plus 512 KiB for longer
+ * names and more name events (which are not folded). An event takes only
+ * the bytes its executable's name and its entry's name have (bpf/fim_event.h).
+ * `echo >>` over a watched file sends only the inode event: the kernel sends
+ * no name event for an O_CREAT open of a watched file that created nothing.
+ * Sized for two inode events a file, and a name event always 432 bytes, the
+ * ring of 10,000 files held 7,100 files' events and dropped the rest of a
+ * mass change (bench/mass_change.ts); halved, it dropped events when 3,000
+ * watched files were rewritten at once (test/workloads/nothing_silent_test.ts).
  */
 export function ringBytesFor(n: number): number {
-  const need = n * (FIM_INODE_EVENT_SIZE + 8 + FIM_INODE_EVENT_SIZE + FIM_SHORT_NAME + 8) +
-    512 * 1024;
+  const { exe, name } = RING_SIZED_FOR;
+  const need = n * (ringRecordBytes(exe, 0) + ringRecordBytes(exe, name)) + 512 * 1024;
   return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
 }
 

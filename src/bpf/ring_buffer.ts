@@ -123,6 +123,11 @@ export class RingBuffer {
     return this.#mask + 1;
   }
 
+  /** Bytes read from the ring so far: records, their alignment and headers (the consumer position). */
+  get consumed(): bigint {
+    return this.#consumerPos[0];
+  }
+
   /** Starts polling. Resolves `done` when `close()` stops it or polling fails. */
   start(): void {
     if (this.#loop) return;

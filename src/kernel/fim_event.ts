@@ -61,21 +61,30 @@ export const FIM_EVENT_LAYOUT = {
   auid: 60,
   syscall_nr: 64,
   name_len: 68,
+  exe_len: 70,
   comm: 72,
-  exe: 88,
-  start_ns: 152,
-  name: 160,
+  start_ns: 88,
+  tail: 96,
   size: 416,
 } as const;
 
-/** Length of fim_event.name (FIM_NAME_LEN): a name of up to 255 bytes and its NUL. */
+/** FIM_NAME_LEN: a name of up to 255 bytes (and room for a NUL in the kernel's copy). */
 export const FIM_NAME_LEN = 256;
-/** Length of fim_event.exe. */
+/** FIM_EXE_LEN: an executable's basename of up to 63 bytes (and room for a NUL). */
 export const FIM_EXE_LEN = 64;
-/** Size of an inode event (the name is left off): FIM_INODE_EVENT_SIZE. */
-export const FIM_INODE_EVENT_SIZE = FIM_EVENT_LAYOUT.name;
-/** Room for a name in a short name event (`FIM_SHORT_NAME`): names shorter than this. */
-export const FIM_SHORT_NAME = 64;
+/**
+ * FIM_EVENT_HEAD_SIZE: an event's bytes before its executable's basename and
+ * its name, which take only the bytes they have.
+ */
+export const FIM_EVENT_HEAD_SIZE = FIM_EVENT_LAYOUT.tail;
+
+/**
+ * Bytes one event takes in the ring buffer: its record (8-byte aligned) and
+ * the record's 8-byte header.
+ */
+export function ringRecordBytes(exeLen: number, nameLen: number): number {
+  return 8 + Math.ceil((FIM_EVENT_HEAD_SIZE + exeLen + nameLen) / 8) * 8;
+}
 
 /** One decoded kernel event. */
 export interface FimEvent {
@@ -120,11 +129,18 @@ function cString(bytes: Uint8Array, off: number, len: number): string {
   return decoder.decode(end < 0 ? s : s.subarray(0, end));
 }
 
-/** Decodes one sample; returns undefined when it is too short to be a fim_event. */
+/**
+ * Decodes one sample; returns undefined when it is shorter than the event's
+ * own lengths say (never from the kernel: a record is exactly that long).
+ */
 export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
   const L = FIM_EVENT_LAYOUT;
-  if (bytes.length < FIM_INODE_EVENT_SIZE) return undefined;
+  if (bytes.length < FIM_EVENT_HEAD_SIZE) return undefined;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const exeLen = v.getUint16(L.exe_len, true);
+  const nameLen = v.getUint16(L.name_len, true);
+  if (exeLen >= FIM_EXE_LEN || nameLen >= FIM_NAME_LEN) return undefined;
+  if (bytes.length < FIM_EVENT_HEAD_SIZE + exeLen + nameLen) return undefined;
   const auid = v.getUint32(L.auid, true);
   return {
     tsNs: v.getBigUint64(L.ts_ns, true),
@@ -141,10 +157,8 @@ export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
     auid: auid === 0xffffffff ? undefined : auid,
     syscallNr: v.getInt32(L.syscall_nr, true),
     comm: cString(bytes, L.comm, 16),
-    // A name event's record ends with its name: FIM_SHORT_NAME bytes of room
-    // for a short name, FIM_NAME_LEN for a long one.
-    name: bytes.length > L.name ? rawName(bytes, L.name, FIM_NAME_LEN) : "",
-    exe: cString(bytes, L.exe, FIM_EXE_LEN),
+    name: nameLen ? rawName(bytes, L.tail + exeLen, nameLen) : "",
+    exe: cString(bytes, L.tail, exeLen),
     startNs: v.getBigUint64(L.start_ns, true),
   };
 }

@@ -236,6 +236,11 @@ export class FimKernel {
     return this.#rb?.bytes ?? 0;
   }
 
+  /** Bytes of ring buffer records read so far (each event's record and header). */
+  get ringBytesRead(): bigint {
+    return this.#rb?.consumed ?? 0n;
+  }
+
   /** Run count and run time of each program attached (counted while stats are enabled). */
   programStats(): ProgramStats[] {
     return this.#links.filter((l) => l.attached).map((l) =>

@@ -23,6 +23,12 @@ export function registerKernelMetrics(
     () => Number(kernel.counters().drops),
   );
   registry.pulled(
+    "bpfink_ringbuf_read_bytes_total",
+    "Bytes of ring buffer records read (an event takes its executable's and its entry's name, not room for the longest).",
+    "counter",
+    () => Number(kernel.ringBytesRead),
+  );
+  registry.pulled(
     "bpfink_kernel_events_total",
     "Events the kernel side submitted.",
     "counter",
