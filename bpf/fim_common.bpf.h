@@ -326,11 +326,11 @@ static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s3
 	e->ino = key->ino;
 	e->dev = key->dev;
 	e->dir_ino = 0;
-	/* On a full ring buffer, forget the pending entry so that the next
-	 * write tries again; user space rescans every watch when the drop
-	 * counter moves. */
+	/* On a full ring buffer, the pending entry keeps who wrote: user space
+	 * rescans every watch when the drop counter moves, reads the held
+	 * entries first, and re-arms them all. */
 	if (!fim_event_send(e))
-		bpf_map_delete_elem(&pending, key);
+		fim_pending_hold(key);
 }
 
 static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bool fast)

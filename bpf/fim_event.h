@@ -105,6 +105,25 @@ struct fim_event {
 
 #define FIM_EVENT_HEAD_SIZE __builtin_offsetof(struct fim_event, tail)
 
+/* Distinct writers one pending entry remembers; a further writer takes a
+ * slot over (and the evicted one gets a new event if it writes again). */
+#define FIM_PENDING_WRITERS 4
+
+struct fim_writer {
+	__u64 start_ns; /* process start (task->group_leader->start_boottime) */
+	__u32 tgid;
+	__u32 ops; /* 1 << enum fim_op for each kind of operation reported; 0: free slot */
+};
+
+struct fim_pending {
+	struct fim_writer w[FIM_PENDING_WRITERS];
+	/* 1 once an event for this entry found the ring buffer full: the entry
+	 * is kept, writers and all, for user space to read when it rescans
+	 * after the drop, so that the rescan still names who changed the inode. */
+	__u32 held;
+	__u32 pad;
+};
+
 /* A process as it was when it exited (map `exited`, by tgid). */
 struct fim_exited {
 	__u64 start_ns;

@@ -16,19 +16,7 @@
 #ifndef FIM_PENDING_BPF_H
 #define FIM_PENDING_BPF_H
 
-/* Distinct writers one pending entry remembers; a further writer takes a
- * slot over (and the evicted one gets a new event if it writes again). */
-#define FIM_PENDING_WRITERS 4
-
-struct fim_writer {
-	__u64 start_ns; /* process start (task->group_leader->start_boottime) */
-	__u32 tgid;
-	__u32 ops; /* 1 << enum fim_op for each kind of operation reported; 0: free slot */
-};
-
-struct fim_pending {
-	struct fim_writer w[FIM_PENDING_WRITERS];
-};
+/* struct fim_pending, the map's value, is in fim_event.h: user space reads it. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -99,6 +87,16 @@ static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op,
 	p->w[slot & (FIM_PENDING_WRITERS - 1)].tgid = tgid;
 	p->w[slot & (FIM_PENDING_WRITERS - 1)].ops = bit;
 	return true;
+}
+
+/* An event for pending entry `key` found the ring buffer full: keep the
+ * entry and its writers for user space's rescan (FimKernel.heldWriters). */
+static __always_inline void fim_pending_hold(struct fim_key *key)
+{
+	struct fim_pending *p = bpf_map_lookup_elem(&pending, key);
+
+	if (p)
+		p->held = 1;
 }
 
 #endif

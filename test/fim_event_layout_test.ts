@@ -11,6 +11,8 @@ import {
   FIM_EXE_LEN,
   FIM_EXITED_LAYOUT,
   FIM_NAME_LEN,
+  FIM_PENDING_LAYOUT,
+  FIM_PENDING_WRITERS,
   FimOp,
   FimWatch,
 } from "../src/kernel/fim_event.ts";
@@ -34,6 +36,7 @@ Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async 
     ["FIM_EVENT_HEAD_SIZE", FIM_EVENT_HEAD_SIZE],
     ["FIM_EXE_LEN", FIM_EXE_LEN],
     ["FIM_NAME_LEN", FIM_NAME_LEN],
+    ["FIM_PENDING_WRITERS", FIM_PENDING_WRITERS],
   ];
   const src = `#include <stdio.h>
 #include <stddef.h>
@@ -48,6 +51,10 @@ ${
     )
   }
   printf("x_size %zu\\n", sizeof(struct fim_exited));
+  printf("p_w %zu\\n", offsetof(struct fim_pending, w));
+  printf("p_held %zu\\n", offsetof(struct fim_pending, held));
+  printf("p_size %zu\\n", sizeof(struct fim_pending));
+  printf("p_writer %zu %zu %zu %zu\\n", sizeof(struct fim_writer), offsetof(struct fim_writer, start_ns), offsetof(struct fim_writer, tgid), offsetof(struct fim_writer, ops));
   printf("name_len_max %d\\n", FIM_NAME_LEN);
   printf("key_size %zu\\n", sizeof(struct fim_key));
 ${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
@@ -64,9 +71,12 @@ ${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
       return [k, Number(v)];
     }),
   );
-  const { name_len_max, key_size, ...rest } = got;
+  const { name_len_max, key_size, p_writer: _, ...rest } = got;
+  const writerLine = out.stdout.split("\n").find((l) => l.startsWith("p_writer "))?.slice(9);
   const offsets = Object.fromEntries(
-    Object.entries(rest).filter(([k]) => !k.startsWith("FIM_") && !k.startsWith("x_")),
+    Object.entries(rest).filter(([k]) =>
+      !k.startsWith("FIM_") && !k.startsWith("x_") && !k.startsWith("p_")
+    ),
   );
   assertEquals(offsets, { ...FIM_EVENT_LAYOUT });
   const exited = Object.fromEntries(
@@ -77,6 +87,16 @@ ${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
     { ...FIM_EXITED_LAYOUT },
     "struct fim_exited differs between C and TypeScript",
   );
+  const pending = Object.fromEntries(
+    Object.entries(rest).filter(([k]) => k.startsWith("p_")).map(([k, v]) => [k.slice(2), v]),
+  );
+  assertEquals(
+    pending,
+    { ...FIM_PENDING_LAYOUT },
+    "struct fim_pending differs between C and TypeScript",
+  );
+  // decodeHeldWriters reads each writer as 16 bytes: start_ns, tgid, ops.
+  assertEquals(writerLine, "16 0 8 12");
   for (const [c, v] of constants) assertEquals(got[c], v, `${c} differs between C and TypeScript`);
   assertEquals(name_len_max, FIM_NAME_LEN);
   assertEquals(key_size, 16);

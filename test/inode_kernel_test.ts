@@ -112,6 +112,40 @@ Deno.test("ring buffer: records that wrap around the end of a 4 KiB ring arrive 
   });
 });
 
+Deno.test("ring buffer full: the pending entry keeps who wrote each inode whose event was dropped", async () => {
+  await withKernel({ ringBytes: 4096 }, async (h) => {
+    const files: { path: string; id: InodeId }[] = [];
+    for (let i = 0; i < 60; i++) files.push(await h.file(`held${i}.conf`));
+    const before = h.k.counters();
+    // One shell appends to all 60 while this thread is blocked (outputSync), so nothing
+    // reads the ring: 60 records of 112 bytes do not fit in 4 KiB.
+    const out = new Deno.Command("sh", {
+      args: [
+        "-c",
+        'for f in "$@"; do echo more >> "$f"; done; echo $$',
+        "sh",
+        ...files.map((f) => f.path),
+      ],
+    }).outputSync();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const pid = Number(new TextDecoder().decode(out.stdout).trim());
+    await settle();
+    const dropped = h.k.counters().drops - before.drops;
+    assert(dropped > 0n, "the ring held all 60 events: the test needs a drop");
+    const held = new Map(h.k.heldWriters().map((x) => [`${x.id.dev}:${x.id.ino}`, x.writers]));
+    for (const { id } of files) {
+      const sent = h.about(id).some((e) => e.tgid === pid);
+      const kept = held.get(`${id.dev}:${id.ino}`)?.some((w) =>
+        w.tgid === pid && w.ops.includes(FimOp.Write) && w.startNs > 0n
+      );
+      assert(sent || kept, `inode ${id.ino}: neither an event nor a held writer`);
+    }
+    assertEquals(held.size, Number(dropped), "one held entry per dropped event");
+    h.k.rearmAll();
+    assertEquals(h.k.heldWriters(), []);
+  });
+});
+
 Deno.test("folding: a second writer on a pending inode gets its own event; a repeat by the first is folded", async () => {
   await withKernel({}, async (h) => {
     const { path, id } = await h.file("shared.conf");

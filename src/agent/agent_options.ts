@@ -33,6 +33,8 @@ export interface AgentOptions {
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
   maxWatches?: number;
+  /** Ring buffer bytes, a power of two (default: ringBytesFor the watch set; tests make it small). */
+  ringBytes?: number;
   /** Self-test through the live path this often (0 or undefined: never). */
   selfTestIntervalMs?: number;
   /** Heartbeat event and metric this often (0 or undefined: never). */

@@ -109,7 +109,7 @@ export async function openKernel(
     force: opts.force,
     btfCustomPath: opts.btf,
     maxWatches: watchCapacity,
-    ringBytes: ringBytesFor(paths),
+    ringBytes: opts.ringBytes ?? ringBytesFor(paths),
     onEvent: () => {},
   });
   if (opts.signal?.aborted) {

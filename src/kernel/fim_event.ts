@@ -163,6 +163,46 @@ export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
   };
 }
 
+/** struct fim_pending (bpf/fim_event.h): byte offsets, checked against C by fim_event_layout_test.ts. */
+export const FIM_PENDING_LAYOUT = {
+  /** struct fim_writer w[FIM_PENDING_WRITERS]: start_ns at 0, tgid at 8, ops at 12, 16 bytes each. */
+  w: 0,
+  held: 64,
+  size: 72,
+} as const;
+/** FIM_PENDING_WRITERS: writers one pending entry remembers. */
+export const FIM_PENDING_WRITERS = 4;
+
+/** A process the kernel folded into a pending entry: its id, start and kinds of operation. */
+export interface PendingWriter {
+  tgid: number;
+  /** Process start, boot-time ns (with tgid, one process for good). */
+  startNs: bigint;
+  /** The operations it did, lowest first. */
+  ops: FimOp[];
+}
+
+/**
+ * The writers of a pending entry whose event found the ring buffer full
+ * (`held`), or undefined when it is not held or too short.
+ */
+export function decodeHeldWriters(bytes: Uint8Array): PendingWriter[] | undefined {
+  const L = FIM_PENDING_LAYOUT;
+  if (bytes.length < L.size) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (v.getUint32(L.held, true) === 0) return undefined;
+  const writers: PendingWriter[] = [];
+  for (let i = 0; i < FIM_PENDING_WRITERS; i++) {
+    const at = L.w + 16 * i;
+    const bits = v.getUint32(at + 12, true);
+    if (bits === 0) continue;
+    const ops: FimOp[] = [];
+    for (let op = 1; op < 32; op++) if (bits & (1 << op)) ops.push(op as FimOp);
+    writers.push({ tgid: v.getUint32(at + 8, true), startNs: v.getBigUint64(at, true), ops });
+  }
+  return writers;
+}
+
 /** struct fim_exited (bpf/fim_event.h): byte offsets, checked against C by fim_event_layout_test.ts. */
 export const FIM_EXITED_LAYOUT = {
   start_ns: 0,

@@ -18,9 +18,14 @@ import {
 import {
   decodeExited,
   decodeFimEvent,
+  decodeHeldWriters,
   type ExitedProcess,
+  FIM_DEV_MOUNT,
+  FIM_DEV_UNPLACED,
   FIM_EXITED_LAYOUT,
+  FIM_PENDING_LAYOUT,
   type FimEvent,
+  type PendingWriter,
 } from "./fim_event.ts";
 import { kernelFunctionsPresent, sectionTarget } from "./kernel_symbols.ts";
 import type { Libbpf } from "../bpf/libbpf.ts";
@@ -376,6 +381,25 @@ export class FimKernel {
   /** Re-arms an inode: its next change sends a new event. Call before re-reading the file. */
   rearm(id: InodeId): void {
     this.#pending.delete(encodeInodeKey(id, INODE_KEY));
+  }
+
+  /**
+   * The inodes whose event found the ring buffer full, with the writers the
+   * kernel kept for them (bpf/fim_pending.bpf.h): read before `rearmAll()`.
+   * An entry held between this read and the re-arm loses its writers (the
+   * rescan still re-reads its file).
+   */
+  heldWriters(): { id: InodeId; writers: PendingWriter[] }[] {
+    const held: { id: InodeId; writers: PendingWriter[] }[] = [];
+    for (const k of this.#pending.keys(16)) {
+      const v = new DataView(k.buffer);
+      const dev = v.getUint32(8, true);
+      if (dev === FIM_DEV_UNPLACED || dev === FIM_DEV_MOUNT) continue;
+      const value = this.#pending.lookup(k, FIM_PENDING_LAYOUT.size);
+      const writers = value && decodeHeldWriters(value);
+      if (writers?.length) held.push({ id: { dev, ino: v.getBigUint64(0, true) }, writers });
+    }
+    return held;
   }
 
   /** Re-arms every inode (after a drop). */

@@ -1039,9 +1039,19 @@ export class FileMonitor {
     });
   }
 
-  /** Re-reads every watched path (after dropped events, or on a timer). */
-  rescan(reason: ChangeReason): void {
-    for (const e of this.watch.entries()) this.schedule(e.path, undefined, reason);
+  /**
+   * Re-reads every watched path (after dropped events, or on a timer); a path
+   * whose inode (`dev:ino`) has processes in `causes` is re-read naming them.
+   */
+  rescan(reason: ChangeReason, causes?: ReadonlyMap<string, FimEvent[]>): void {
+    for (const e of this.watch.entries()) {
+      const named = causes?.size && e.state ? causes.get(inodeKeyString(e.state.id)) : undefined;
+      if (!named) {
+        this.schedule(e.path, undefined, reason);
+        continue;
+      }
+      for (const c of named) this.schedule(e.path, c, reason);
+    }
   }
 
   /** Resolves when no path is waiting or being re-read. */

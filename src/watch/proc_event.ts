@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { ExitedProcess, FimOp } from "../kernel/fim_event.ts";
+import { type ExitedProcess, FimOp, type PendingWriter } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import type { InodeId } from "./inode_key.ts";
-import { NS_PER_TICK, processDetails, startTicksOf } from "./process_details.ts";
+import { NS_PER_TICK, processDetails, sameProcess, startTicksOf } from "./process_details.ts";
 
 /** What the kernel kept of a process that exited (FimKernel.exited), by pid. */
 export type ExitedLookup = (pid: number) => ExitedProcess | undefined;
@@ -81,6 +81,36 @@ export function eventFromProc(
     f = procFacts(pid, opts.exited);
     opts.cache?.set(pid, f);
   }
+  return eventFromFacts(pid, id, op, f, opts);
+}
+
+/**
+ * The event for a writer the kernel kept in a pending entry whose event
+ * found the ring buffer full (FimKernel.heldWriters): named from /proc while
+ * it shows that very process (pid and start time), else from what the
+ * kernel kept of it at its exit; undefined once neither is that process.
+ */
+export function eventFromHeldWriter(
+  w: PendingWriter,
+  id: InodeId,
+  exited?: ExitedLookup,
+): AttributedEvent | undefined {
+  const op = w.ops[0] ?? FimOp.Write;
+  if (sameProcess(w.tgid, w.startNs) === true) {
+    return { ...eventFromFacts(w.tgid, id, op, procFacts(w.tgid)), startNs: w.startNs };
+  }
+  const x = exited?.(w.tgid);
+  if (!x || x.startNs !== w.startNs) return undefined;
+  return eventFromFacts(w.tgid, id, op, { ...x, auid: x.auid });
+}
+
+function eventFromFacts(
+  pid: number,
+  id: InodeId,
+  op: FimOp,
+  f: ProcFacts,
+  opts: { name?: string; via?: "fanotify" } = {},
+): AttributedEvent {
   const details = processDetails(pid, "", f.startNs);
   const exe = details.executable?.slice(details.executable.lastIndexOf("/") + 1) ?? "";
   const name = opts.name;
