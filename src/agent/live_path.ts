@@ -105,6 +105,7 @@ export class LivePath {
       settleMs: d.settleMs,
       mappedPollMs: d.mappedPollMs,
       drain: () => kernel.drain(),
+      behind: () => kernel.behind(),
       keepContentUpTo: MAX_PARSE_BYTES,
       rearm: (id) => {
         kernel.rearm(id);

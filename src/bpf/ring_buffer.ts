@@ -128,6 +128,11 @@ export class RingBuffer {
     return this.#consumerPos[0];
   }
 
+  /** Bytes the kernel has put in the ring so far (the producer position). */
+  get produced(): bigint {
+    return Atomics.load(this.#producerPos, 0);
+  }
+
   /** Starts polling. Resolves `done` when `close()` stops it or polling fails. */
   start(): void {
     if (this.#loop) return;

@@ -241,6 +241,29 @@ export class FimKernel {
     return this.#rb?.bytes ?? 0;
   }
 
+  /**
+   * Undefined when every event the kernel sent so far has been handed to
+   * `onEvent` (after a drain); else a promise that resolves once those have
+   * been, by the poll loop, or after `maxMs`: a ring far behind (a flood) is
+   * read in turns, and a report that waits for it names the writers whose
+   * events were queued behind the flood.
+   */
+  behind(maxMs = 1000): Promise<void> | undefined {
+    const rb = this.#rb;
+    if (!rb) return undefined;
+    const target = rb.produced;
+    rb.drain();
+    if (rb.consumed >= target) return undefined;
+    const until = performance.now() + maxMs;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#rb !== rb || rb.consumed >= target || performance.now() >= until) resolve();
+        else setTimeout(check, 1);
+      };
+      check();
+    });
+  }
+
   /** Bytes of ring buffer records read so far (each event's record and header). */
   get ringBytesRead(): bigint {
     return this.#rb?.consumed ?? 0n;

@@ -41,6 +41,13 @@ export interface FileMonitorOptions {
   admits?: (dir: WatchEntry, path: string, isDir: boolean) => boolean;
   /** Hands the kernel events sent so far to onKernelEvent now (the ring buffer's drain). */
   drain?: () => void;
+  /**
+   * Undefined when the kernel's events sent so far have all reached
+   * onKernelEvent; else a promise that resolves once they have (or after a
+   * bound): a report waits for it, so that a write whose event is queued
+   * behind a flood is still credited to its process.
+   */
+  behind?: () => Promise<void> | undefined;
   /** The agent's mount table (default: /proc/self/mountinfo, first read at construction). */
   mounts?: { changes(): MountChanges | undefined };
 }
@@ -988,7 +995,12 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
       this.watch.remove(path);
     }
-    if (action !== "touched") causes = this.#withPossibleWriters(path, action, causes);
+    if (action !== "touched") {
+      // A ring buffer far behind (a flood) holds events older than this read: wait for them.
+      const queued = this.opts.behind?.();
+      if (queued) await queued;
+      causes = this.#withPossibleWriters(path, action, causes);
+    }
     // A cause that cannot say what changed (fanotify's, or one of another kind than the
     // change: an ATTRIB for new content) may be another process's, seen before the syscall
     // whose change this re-read found and whose kernel event is still on its way: wait for

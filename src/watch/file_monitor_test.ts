@@ -144,3 +144,44 @@ Deno.test("a name event a report of the path carried already yields to news: a r
   assertEquals(changes[1].cause?.tgid, remover.pid, "credited to the rename reported before");
   assertEquals(changes[1].otherWriters?.map((w) => w.tgid), [mover.pid]);
 });
+
+Deno.test("a report waits for the kernel events queued before it: a rescan's find is credited to the write whose event came late", async () => {
+  for (const waits of [true, false]) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/late.conf`;
+    await Deno.writeTextFile(path, "a=1\n");
+    const watch = new WatchSet(NO_BPF);
+    watch.add(path, "file", path);
+    const state = (await readFileState(path))!;
+    watch.setState(path, state);
+    const changes: FileChange[] = [];
+    let queued: (() => void) | undefined;
+    const monitor: FileMonitor = new FileMonitor(watch, {
+      rearm() {},
+      emit: (c) => changes.push(c),
+      warn: (m) => {
+        throw new Error(m);
+      },
+      // The ring buffer is behind: the write's event reaches the monitor only once waited for.
+      behind: () => {
+        const deliver = queued;
+        queued = undefined;
+        if (!waits || !deliver) return undefined;
+        return new Promise<void>((r) => setTimeout(() => r(deliver()), 20));
+      },
+    });
+    await using writer = await appender(path, "b=2");
+    queued = () => monitor.onKernelEvent(eventFromProc(writer.pid, state.id, FimOp.Write));
+    monitor.rescan("rescan");
+    assert(await waitFor(() => changes.length > 0), "the rescan reported nothing");
+    await monitor.idle();
+    await monitor.stop();
+    const first = changes[0];
+    assertEquals(first.action, "modified");
+    assertEquals(
+      first.cause?.pid,
+      waits ? writer.pid : undefined,
+      waits ? "the late event's writer was not credited" : "the control credited a writer",
+    );
+  }
+});
