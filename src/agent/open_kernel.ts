@@ -56,7 +56,7 @@ export function loadLibbpf(explicit?: string): Libbpf {
  * the tools that change many files at once are named shortly (dpkg, rsync,
  * tar, git, python3.11, systemd-tmpfiles), and nearly every file name is
  * shorter than 64 bytes. Longer ones take more of the ring, and what it
- * cannot hold is a drop, which costs a rescan and the event's process.
+ * cannot hold is a drop, which costs a rescan (a name event's process too).
  */
 export const RING_SIZED_FOR = { exe: 16, name: 64 } as const;
 
