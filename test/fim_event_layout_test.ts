@@ -79,19 +79,20 @@ ${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
     ),
   );
   assertEquals(offsets, { ...FIM_EVENT_LAYOUT });
-  const exited = Object.fromEntries(
-    Object.entries(rest).filter(([k]) => k.startsWith("x_")).map(([k, v]) => [k.slice(2), v]),
-  );
+  /** The offsets printed with `prefix`, without it. */
+  const layout = (prefix: string) =>
+    Object.fromEntries(
+      Object.entries(rest).filter(([k]) => k.startsWith(prefix)).map((
+        [k, v],
+      ) => [k.slice(prefix.length), v]),
+    );
   assertEquals(
-    exited,
+    layout("x_"),
     { ...FIM_EXITED_LAYOUT },
     "struct fim_exited differs between C and TypeScript",
   );
-  const pending = Object.fromEntries(
-    Object.entries(rest).filter(([k]) => k.startsWith("p_")).map(([k, v]) => [k.slice(2), v]),
-  );
   assertEquals(
-    pending,
+    layout("p_"),
     { ...FIM_PENDING_LAYOUT },
     "struct fim_pending differs between C and TypeScript",
   );

@@ -92,15 +92,7 @@ export class Agent {
       watch,
       onFailure: (found) => this.#agentEvent(selfTestFailedEvent(found, hostname), true),
     });
-    this.#drops = new DropWatch(
-      {
-        counters: () => kernel.counters(),
-        rearmAll: () => kernel.rearmAll(),
-        heldWriters: () => kernel.heldWriters(),
-        exited: (pid) => kernel.exited(pid),
-      },
-      (causes) => live.monitor.rescan("rescan", causes),
-    );
+    this.#drops = new DropWatch(kernel, (causes) => live.monitor.rescan("rescan", causes));
     this.#heartbeat = new Heartbeat(hostname, kernel, watch, (e) => this.#agentEvent(e, false));
     for (const p of [live, delivery, selfTest, this.#drops, this.#heartbeat]) p.register(metrics);
     registerKernelMetrics(metrics, kernel, () => !!this.#bpfStats || statsSysctlEnabled());

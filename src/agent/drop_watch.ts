@@ -7,10 +7,10 @@
  * @module
  */
 import { log } from "../log.ts";
-import type { FimEvent, PendingWriter } from "../kernel/fim_event.ts";
+import type { ExitedProcess, FimEvent, PendingWriter } from "../kernel/fim_event.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
-import { eventFromHeldWriter, type ExitedLookup } from "../watch/proc_event.ts";
+import { eventFromHeldWriter } from "../watch/proc_event.ts";
 
 /** The kernel's side of a drop check. */
 export interface DropCounter {
@@ -21,7 +21,7 @@ export interface DropCounter {
   /** The inodes whose event found the ring full, with their writers (read before rearmAll). */
   heldWriters(): { id: InodeId; writers: PendingWriter[] }[];
   /** What the kernel kept of a process at its exit. */
-  exited: ExitedLookup;
+  exited(pid: number): ExitedProcess | undefined;
 }
 
 /** The processes that changed each inode (`dev:ino`) whose event was dropped. */
@@ -77,7 +77,9 @@ export class DropWatch {
     this.rescans++;
     const causes: DroppedCauses = new Map();
     for (const { id, writers } of this.#kernel.heldWriters()) {
-      const named = writers.map((w) => eventFromHeldWriter(w, id, this.#kernel.exited))
+      const named = writers.map((w) =>
+        eventFromHeldWriter(w, id, (pid) => this.#kernel.exited(pid))
+      )
         .filter((e) => e !== undefined);
       this.heldNamed += named.length;
       if (named.length) causes.set(inodeKeyString(id), named);
