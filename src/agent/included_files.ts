@@ -8,7 +8,7 @@
  */
 import type { ConsumerName } from "../config/config_types.ts";
 import { log } from "../log.ts";
-import { type FileState, readFileState, withoutContent } from "../watch/file_state.ts";
+import { type FileState, readFileState } from "../watch/file_state.ts";
 import { resolveTargets } from "../watch/watch_targets.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import { MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
@@ -59,7 +59,7 @@ export class IncludedFiles {
         if (watch.get(t.path)) continue;
         watch.add(t.path, t.kind, p.path);
         const state = await readFileState(t.path, MAX_PARSE_BYTES);
-        watch.setState(t.path, state && withoutContent(state));
+        watch.setState(t.path, state);
         if (!this.#deps.recorded(t.path)) this.#deps.adopt(t.path, state);
       }
       log("watch").info(`watching ${p.path}, included by a watched ${consumer} file`);

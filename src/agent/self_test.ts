@@ -107,7 +107,7 @@ export class SelfTest {
     const problems: string[] = [];
     const repaired: string[] = [];
     const { kernel, watch } = this.#opts;
-    const missing = watch.entries().filter((e) => e.state && !kernel.isWatched(e.state.id));
+    const missing = watch.entries().filter((e) => e.exists && !kernel.isWatched(e.id!));
     if (missing.length) {
       problems.push(
         `${missing.length} watched inodes were missing from the kernel's watch map ` +
@@ -115,7 +115,7 @@ export class SelfTest {
             missing.length > 5 ? ", ..." : ""
           })`,
       );
-      for (const e of missing) watch.restoreInode(e.state!.id);
+      for (const e of missing) watch.restoreInode(e.id!);
       repaired.push(`put ${missing.length} inodes back in the watch map`);
     }
     if (!kernel.gate.keptInKernel()) {

@@ -27,7 +27,7 @@ export function startRecord(
   { release, kernel, watch, libbpf, hostname, alsoLost = [] }: StartFacts,
 ): ChangeEvent {
   const { spec } = kernel;
-  const files = watch.entries().filter((e) => e.kind === "file" && e.state).length;
+  const files = watch.entries().filter((e) => e.kind === "file" && e.exists).length;
   return withEnvelope({
     "@timestamp": new Date().toISOString(),
     event: {

@@ -12,7 +12,7 @@ import type { FileChange } from "../pipeline/file_change.ts";
 import { classify } from "../watch/file_monitor.ts";
 import { log } from "../log.ts";
 import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
-import { type FileState, withoutContent } from "../watch/file_state.ts";
+import type { FileState } from "../watch/file_state.ts";
 import { ParallelReader, type ReadResult } from "../watch/parallel_reader.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import type { StartTargets } from "./watch_rules.ts";
@@ -72,6 +72,7 @@ export async function readStartupBaseline(
 ): Promise<void> {
   const { watch, store, pipeline, early } = deps;
   const all = [...targets, ...missing];
+  watch.reserve(all.length);
   // Watch the name and inode first, then read: a change after this point sends an event.
   for (const t of all) {
     watch.add(t.path, t.kind, t.root, {
@@ -118,7 +119,7 @@ export async function readStartupBaseline(
           continue;
         }
         const state = r;
-        watch.setState(t.path, state && withoutContent(state));
+        watch.setState(t.path, state);
         deps.baselined(t.path);
         if (state?.sha256) bytes += state.size;
         known.delete(t.path);
@@ -169,7 +170,7 @@ function reportVanished({ watch, store, pipeline }: StartupDeps, known: Set<stri
     if (watch.get(p)) continue;
     const dir = watch.get(dirname(p));
     const rec = store.get(p);
-    if (dir?.kind === "dir" && dir.state && rec) {
+    if (dir?.kind === "dir" && dir.exists && rec) {
       pipeline.handle({
         action: "deleted",
         path: p,

@@ -9,7 +9,7 @@
 import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel/fim_event.ts";
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
-import { type FileState, readFileState, stateChanged, withoutContent } from "./file_state.ts";
+import { type FileState, readFileState, stateChanged } from "./file_state.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
@@ -223,18 +223,17 @@ function namesOtherInode(path: string, id: InodeId): boolean {
   }
 }
 
-/** Whether `path` still has the inode and ns timestamps of `state` (lstat only, no read). */
-function sameStamps(state: FileState | undefined, path: string): boolean {
+/** Whether `path` still has the inode and ns timestamps `entry` last knew (lstat only, no read). */
+function sameStamps(entry: WatchEntry | undefined, path: string): boolean {
   let st;
   try {
     st = lstat(path);
   } catch {
     return false;
   }
-  if (!state || !st) return !state && !st;
-  return kernelIdentity.isInode(st, state.id) &&
-    (state.ctimeNs === undefined || st.ctimeNs === state.ctimeNs) &&
-    (state.mtimeNs === undefined || st.mtimeNs === state.mtimeNs);
+  const id = entry?.id;
+  if (!id || !st) return !id && !st;
+  return kernelIdentity.isInode(st, id) && entry!.stampsAre(st.ctimeNs, st.mtimeNs);
 }
 
 /** Turns kernel events into file changes. */
@@ -564,7 +563,7 @@ export class FileMonitor {
       this.#rearmTimers.delete(t);
       if (this.#stopped) return;
       const entry = this.watch.get(path);
-      if (entry && !sameStamps(entry.state, path)) {
+      if (entry && !sameStamps(entry, path)) {
         this.schedule(path, undefined, "live", STALE_INODE);
       }
     }, STALE_WAIT_MS);
@@ -596,12 +595,12 @@ export class FileMonitor {
     for (const p of candidates) {
       const entry = this.watch.get(p);
       if (!entry) continue;
-      if (!sameStamps(entry.state, p)) this.schedule(p, undefined, "live", why);
+      if (!sameStamps(entry, p)) this.schedule(p, undefined, "live", why);
       const parent = this.watch.inWatchedDir(p);
       if (parent) dirs.add(parent.path);
     }
     for (const d of dirs) {
-      if (!sameStamps(this.watch.get(d)?.state, d)) this.markDirty(d, undefined, "live", why);
+      if (!sameStamps(this.watch.get(d), d)) this.markDirty(d, undefined, "live", why);
     }
   }
 
@@ -635,7 +634,7 @@ export class FileMonitor {
     for (const entry of this.watch.entries()) {
       if (!under(entry.path)) continue;
       this.mountLookups++;
-      if (!sameStamps(entry.state, entry.path)) this.schedule(entry.path, undefined, "live", why);
+      if (!sameStamps(entry, entry.path)) this.schedule(entry.path, undefined, "live", why);
     }
   }
 
@@ -697,7 +696,8 @@ export class FileMonitor {
       const unattributed = why.unattributed ?? LISTED;
       for (const m of diff.moved) {
         const e = this.watch.get(m.to);
-        if (e?.state) this.#adoptOrphans(m.to, e.state.id);
+        const id = e?.id;
+        if (id) this.#adoptOrphans(m.to, id);
         const cause = causeOf(m.to);
         this.opts.emit({
           action: "moved",
@@ -935,7 +935,8 @@ export class FileMonitor {
     }
     const fresh = this.#fresh.delete(path);
     const before = fresh ? undefined : entry.state;
-    if (entry.state) this.opts.rearm(entry.state.id);
+    const id = entry.id;
+    if (id) this.opts.rearm(id);
     let after: FileState | undefined;
     try {
       after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
@@ -943,7 +944,7 @@ export class FileMonitor {
       // once more under watch, so a write that raced the first read is in the
       // second one or sends an event.
       if (after && (!before || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
-        this.watch.setState(path, withoutContent(after));
+        this.watch.setState(path, after);
         after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
       }
     } catch (e) {
@@ -975,7 +976,7 @@ export class FileMonitor {
     ) {
       action = "touched";
     }
-    this.watch.setState(path, after && withoutContent(after));
+    this.watch.setState(path, after);
     if (entry.kind === "dir" && !entry.shallow && after) {
       this.markDirty(path, undefined, reason);
     }
@@ -1057,7 +1058,8 @@ export class FileMonitor {
    */
   rescan(reason: ChangeReason, causes?: ReadonlyMap<string, FimEvent[]>): void {
     for (const e of this.watch.entries()) {
-      const named = causes?.size && e.state ? causes.get(inodeKeyString(e.state.id)) : undefined;
+      const id = causes?.size ? e.id : undefined;
+      const named = id ? causes!.get(inodeKeyString(id)) : undefined;
       if (!named) {
         this.schedule(e.path, undefined, reason);
         continue;

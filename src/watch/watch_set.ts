@@ -14,6 +14,7 @@ import { type EntryType, listDir } from "./native_fs.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { DirKeys, type KernelNameTable } from "./kernel_keys.ts";
 import { SetMap } from "./set_map.ts";
+import { StateTable } from "./state_table.ts";
 import { chargedOwner, type OwnerBudget } from "./owner_budget.ts";
 
 /** What the watch set needs from the kernel side (the BPF maps). */
@@ -23,24 +24,54 @@ export interface KernelWatchTable extends KernelNameTable {
   unwatchInode(id: InodeId): void;
 }
 
-/** One watched path. */
-export interface WatchEntry {
-  path: string;
-  kind: "file" | "dir";
-  /** The configured path this came from. */
-  root: string;
-  /** The last known state; undefined while the path does not exist. */
-  state?: FileState;
-  /** A directory whose new subdirectories are watched too (recursive watch). */
-  recursive?: boolean;
-  /** A directory reported as an entry only (created, deleted), its contents not watched. */
-  shallow?: boolean;
-  /** Not read yet by the first baseline: kernel events for it wait for that read. */
-  awaitingBaseline?: boolean;
+/**
+ * One watched path. Its last known state is kept packed in the watch set's
+ * StateTable (`state` reads it out as a new object); `exists` and `id` read
+ * no more than they say.
+ */
+export class WatchEntry {
+  /** Its state's slot in `states`; -1 while the path does not exist. Set by the WatchSet only. */
+  slot = -1;
   /** performance.now() when a re-read (a listing, for a directory) of it last started. */
-  lookedAt?: number;
+  lookedAt?: number = undefined;
   /** The uid this entry is charged to (OwnerBudget), when it is. */
-  charged?: number;
+  charged?: number = undefined;
+
+  constructor(
+    /** The path; a directory renamed within the tree re-paths it (WatchSet.repath). */
+    public path: string,
+    readonly kind: "file" | "dir",
+    /** The configured path this came from. */
+    readonly root: string,
+    /** Where its state is kept. */
+    readonly states: StateTable,
+    /** A directory whose new subdirectories are watched too (recursive watch). */
+    readonly recursive?: boolean,
+    /** A directory reported as an entry only (created, deleted), its contents not watched. */
+    readonly shallow?: boolean,
+    /** Not read yet by the first baseline: kernel events for it wait for that read. */
+    public awaitingBaseline?: boolean,
+  ) {}
+
+  /** The last known state; undefined while the path does not exist. */
+  get state(): FileState | undefined {
+    return this.slot < 0 ? undefined : this.states.get(this.slot);
+  }
+
+  /** Whether the path existed when last read. */
+  get exists(): boolean {
+    return this.slot >= 0;
+  }
+
+  /** The inode the path named when last read; undefined while it does not exist. */
+  get id(): InodeId | undefined {
+    return this.slot < 0 ? undefined : this.states.idOf(this.slot);
+  }
+
+  /** Whether the last known state has these ns stamps (a stamp it does not know matches). */
+  stampsAre(ctimeNs: bigint, mtimeNs: bigint): boolean {
+    return this.slot >= 0 && this.states.sameStamps(this.slot, ctimeNs, mtimeNs);
+  }
 }
 
 /** What listing a watched directory found against the tree. */
@@ -65,6 +96,8 @@ export interface AddOptions {
 /** Paths ↔ inodes ↔ basenames, mirrored into the kernel. */
 export class WatchSet {
   readonly #byPath = new Map<string, WatchEntry>();
+  /** Every entry's last known state, packed. */
+  readonly #states = new StateTable();
   readonly #byInode = new SetMap<string, string>();
   readonly #byName = new Map<string, Set<string>>();
   readonly #children = new Map<string, Set<string>>();
@@ -108,7 +141,7 @@ export class WatchSet {
   /** Number of watched paths that exist. */
   get present(): number {
     let n = 0;
-    for (const e of this.#byPath.values()) if (e.state) n++;
+    for (const e of this.#byPath.values()) if (e.exists) n++;
     return n;
   }
 
@@ -161,36 +194,35 @@ export class WatchSet {
   add(path: string, kind: "file" | "dir", root: string, opts: AddOptions = {}): WatchEntry {
     const existing = this.#byPath.get(path);
     if (existing) return existing;
-    // Every field in the literal: an object that grows fields later keeps them
-    // apart (V8's property array, 64 bytes a path at 100,000 paths).
-    const e: WatchEntry = {
+    const e = new WatchEntry(
       path,
       kind,
       root,
-      state: undefined,
-      recursive: opts.recursive,
-      shallow: opts.shallow,
-      awaitingBaseline: opts.awaitingBaseline,
-      lookedAt: undefined,
-      charged: undefined,
-    };
+      this.#states,
+      opts.recursive,
+      opts.shallow,
+      opts.awaitingBaseline,
+    );
     this.#byPath.set(path, e);
     this.#linkChild(path);
     this.#indexName(path);
     return e;
   }
 
-  /** Records the state of `path` and points the kernel at its (possibly new) inode. */
+  /**
+   * Records the state of `path` (never its content) and points the kernel at
+   * its (possibly new) inode.
+   */
   setState(path: string, state: FileState | undefined): void {
     const e = this.#byPath.get(path);
     if (!e) return;
-    const old = e.state?.id;
+    const old = e.id;
     const now = state?.id;
     if (old && (!now || inodeKeyString(old) !== inodeKeyString(now))) this.#unlinkInode(path, old);
     if (now && (!old || inodeKeyString(old) !== inodeKeyString(now))) {
       this.#byInode.add(inodeKeyString(now), path);
     }
-    e.state = state;
+    this.#keep(e, state);
     if (now) this.#watchInode(now);
     // Named to the kernel by path only once its inode is in the watch map: a path
     // through it is placed on its tree-watched ancestor until then, never on an
@@ -226,7 +258,9 @@ export class WatchSet {
   remove(path: string): void {
     const e = this.#byPath.get(path);
     if (!e) return;
-    if (e.state) this.#unlinkInode(path, e.state.id);
+    const id = e.id;
+    if (id) this.#unlinkInode(path, id);
+    this.#keep(e, undefined);
     this.#refusedIn.delete(path);
     if (e.charged !== undefined) {
       this.budget?.release(e.charged);
@@ -307,7 +341,8 @@ export class WatchSet {
       this.#children.get(dirname(e.path))?.delete(e.path);
       this.#children.delete(e.path);
       if (e.path !== from) this.#byName.get(basename(e.path))?.delete(e.path);
-      if (e.state) this.#byInode.delete(inodeKeyString(e.state.id), e.path);
+      const id = e.id;
+      if (id) this.#byInode.delete(inodeKeyString(id), e.path);
     }
     this.keys.repath(from, to);
     for (const e of moved) {
@@ -318,7 +353,8 @@ export class WatchSet {
       if (old === from) this.#indexName(e.path);
       else {this.#byName.get(basename(e.path))?.add(e.path) ??
           this.#byName.set(basename(e.path), new Set([e.path]));}
-      if (e.state) this.#byInode.add(inodeKeyString(e.state.id), e.path);
+      const id = e.id;
+      if (id) this.#byInode.add(inodeKeyString(id), e.path);
     }
   }
 
@@ -345,19 +381,22 @@ export class WatchSet {
       return diff;
     }
     const seen = new Set<string>();
+    const dirState = this.budget ? d.state : undefined;
     for (const ent of listing) {
       const path = dir === "/" ? `/${ent.name}` : `${dir}/${ent.name}`;
       seen.add(path);
       const known = this.#byPath.get(path);
       if (known) {
-        if (known.state && known.state.id.ino !== ent.ino) diff.changed.push(path);
+        const id = known.id;
+        if (id && id.ino !== ent.ino) diff.changed.push(path);
         continue;
       }
       const isDir = ent.type === "dir";
       if (!admits(path, isDir)) continue;
       // A watched directory seen here under a new name: a rename inside the tree.
-      if (isDir && d.state) {
-        const from = this.pathsOfInode({ dev: d.state.id.dev, ino: ent.ino }).find((p) =>
+      const dirId = isDir ? d.id : undefined;
+      if (dirId) {
+        const from = this.pathsOfInode({ dev: dirId.dev, ino: ent.ino }).find((p) =>
           this.#byPath.get(p)?.kind === "dir" && p !== path && !p.startsWith(`${path}/`)
         );
         if (from && !path.startsWith(`${from}/`)) {
@@ -366,7 +405,7 @@ export class WatchSet {
           continue;
         }
       }
-      const owner = this.budget ? chargedOwner(d.state, path) : 0;
+      const owner = this.budget ? chargedOwner(dirState, path) : 0;
       if (this.budget && !this.budget.charge(owner, path)) {
         diff.refused++;
         continue;
@@ -382,6 +421,20 @@ export class WatchSet {
     if (diff.refused) this.#refusedIn.set(dir, diff.refused);
     else this.#refusedIn.delete(dir);
     return diff;
+  }
+
+  /** Puts `state` in `e`'s slot (taking one, or giving it back for undefined). */
+  #keep(e: WatchEntry, state: FileState | undefined): void {
+    if (state === undefined) {
+      if (e.slot >= 0) this.#states.delete(e.slot);
+      e.slot = -1;
+    } else if (e.slot >= 0) this.#states.set(e.slot, state);
+    else e.slot = this.#states.add(state);
+  }
+
+  /** Makes room for the states of `n` paths in all (a start that knows how many it watches). */
+  reserve(n: number): void {
+    this.#states.reserve(n);
   }
 
   #flagsOf(id: InodeId): number {
