@@ -56,17 +56,25 @@ try {
     file: number;
   }
 
-  // Each mode in its own process, so that its peak RSS is its own.
+  // Each mode in its own process, so that its peak RSS is its own, run as ./bpfink runs the
+  // agent (its malloc arenas and V8 flags), from a copy of Deno's binary: on a host no other
+  // process maps the agent's runtime, while this bench's own Deno would share (and keep
+  // resident) the pages of the same file.
+  const runtime = `${root}.deno`;
+  await Deno.copyFile(Deno.execPath(), runtime);
   const runs: (RunResult & { label: string })[] = [];
   for (const diff of [false, true]) {
-    const child = await new Deno.Command(Deno.execPath(), {
+    const child = await new Deno.Command(runtime, {
       args: [
         "run",
         "-A",
+        "--no-code-cache",
+        "--v8-flags=--max-opt=2",
         new URL("./baseline_run.ts", import.meta.url).pathname,
         root,
         String(diff),
       ],
+      env: { MALLOC_ARENA_MAX: "2" },
       stdout: "piped",
       stderr: "inherit",
     }).output();
@@ -135,8 +143,10 @@ try {
     "process; its seconds include loading the kernel object (the chosen object's load, attach and " +
     "canary are shown). Peak RSS is the process's VmHWM; RSS armed is measured 2 s after the start " +
     "returned, with the part that is the kernel's ring buffer (its pages mapped once), the " +
-    "JavaScript heap in use, and the file-backed pages: Deno's binary and the libraries, shared " +
-    "with this bench's own Deno, whose pages the agent's page-out leaves alone.",
+    "JavaScript heap in use, and the file-backed pages (Deno's binary and the libraries). Each " +
+    "runs as `./bpfink` runs the agent (`MALLOC_ARENA_MAX=2`, `--v8-flags=--max-opt=2`, " +
+    "`--no-code-cache`), from its own copy of Deno's binary, as on a host where no other process " +
+    "maps it (this bench's own Deno would otherwise share its pages and keep them resident).",
   ].join("\n");
   console.log(md);
   if (files === 100_000) {
@@ -153,4 +163,5 @@ try {
   }
 } finally {
   await Deno.remove(root, { recursive: true });
+  await Deno.remove(`${root}.deno`).catch(() => {});
 }
