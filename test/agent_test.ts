@@ -263,6 +263,38 @@ Deno.test("a full kernel watch map is a warning, not a crash, and reconcile stil
   }
 });
 
+Deno.test("past the directory-path map's size, a file moved into new directories of a tree is still reported with its process", async () => {
+  await using dir = await tempDir();
+  const tree = `${dir.path}/tree`;
+  await Deno.mkdir(tree);
+  const out = new CaptureOutput();
+  // Room for the keys that place the tree and its parent, and for nothing made later.
+  const keys = (p: string) => p.split("/").filter((c) => c).length + 1;
+  const agent = await Agent.start({
+    watches: watchesForPaths([tree], true),
+    outputs: [out],
+    dirPathEntries: keys(tree) + keys(dir.path),
+    fanotify: false,
+  });
+  try {
+    const made = `${tree}/a/b/c/made`;
+    await Deno.mkdir(`${tree}/a/b/c`, { recursive: true });
+    // Listed by now, and left out of the full map: a rename into it is placed by the tree.
+    assert(await waitFor(() => agent.watch.notInKernel > 0), "the directory-path map never filled");
+    await Deno.writeTextFile(`${dir.path}/src`, "x\n");
+    const mv = new Deno.Command("mv", { args: [`${dir.path}/src`, made] }).spawn();
+    assert((await mv.status).success);
+    assert(
+      await waitFor(() => out.changes(made).some((e) => e.event.action === "created")),
+      "the file moved in was not reported",
+    );
+    const created = out.changes(made).find((e) => e.event.action === "created")!;
+    assertEquals(created.process?.pid, mv.pid, JSON.stringify(created.process));
+  } finally {
+    await agent.stop();
+  }
+});
+
 Deno.test("a file moved into a watched directory through a path the kernel cannot place is found by reconcile (fanotify off)", async () => {
   await using dir = await tempDir();
   const watched = `${dir.path}/watched`;

@@ -119,11 +119,11 @@ export class Agent {
     const metrics = new MetricsRegistry();
     const faults = new FaultBoard(metrics);
     const db = openStore(opts.database, faults);
-    const n = targets.targets.length + targets.missing.length;
-    const opened = await openKernel(opts, facts, n).catch((e) => {
-      db.close();
-      throw e;
-    });
+    const opened = await openKernel(opts, facts, [...targets.targets, ...targets.missing])
+      .catch((e) => {
+        db.close();
+        throw e;
+      });
     const keyChanged = opts.keyFile ? checkHostKey(db.store, key) : false;
     const agent = new Agent(opts, facts, metrics, faults, opened, db, key);
     const { kernel, lib } = opened;
@@ -139,7 +139,7 @@ export class Agent {
     // Starting (BTF parsing, objects tried, the first read of every file) is the peak, and
     // so is each burst of kernel events: memory is given back now, before the start record
     // (whoever waits for it finds the agent ready for signals), and after each burst.
-    if (opts.soleAgent) releaseEmbeddedAssets(kernel.spec.name);
+    if (opts.soleAgent) releaseEmbeddedAssets();
     giveBackMemory();
     // Starting's code (module loading, libbpf's loader, the probes) does not run again: its
     // pages go back now, where the process is this agent's alone (page_out_code.ts).

@@ -35,6 +35,8 @@ export interface AgentOptions {
   maxWatches?: number;
   /** Ring buffer bytes, a power of two (default: ringBytesFor the watch set; tests make it small). */
   ringBytes?: number;
+  /** Entries of the kernel's directory-path map (default: dirPathEntries; tests make it small). */
+  dirPathEntries?: number;
   /** Self-test through the live path this often (0 or undefined: never). */
   selfTestIntervalMs?: number;
   /** Heartbeat event and metric this often (0 or undefined: never). */
@@ -53,7 +55,8 @@ export interface AgentOptions {
   onProgress?: (done: number, total: number, bytes: number) => void;
   /**
    * This is the process's only agent (the CLI's run and --paths): once armed, the embedded
-   * BPF objects it did not choose and the embedded libbpf are let go (releaseEmbeddedAssets).
+   * BPF objects (the chosen one is loaded by then) and the embedded libbpf are let go
+   * (releaseEmbeddedAssets).
    * Another agent started in the same process afterwards could not load them.
    */
   soleAgent?: boolean;

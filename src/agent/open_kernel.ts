@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../kernel/fim_kernel.ts";
 import { ringRecordBytes } from "../kernel/fim_event.ts";
@@ -13,6 +14,7 @@ import { RunTimeStats } from "../bpf/prog_stats.ts";
 import type { KernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import type { AgentOptions } from "./agent_options.ts";
+import type { WatchTarget } from "../watch/watch_targets.ts";
 import { AgentError } from "./agent_error.ts";
 import { oneLine } from "./failure_policy.ts";
 import { log } from "../log.ts";
@@ -20,13 +22,13 @@ import { errorMessage } from "../error_message.ts";
 
 /**
  * Lets go of the embedded bytes a running agent no longer needs: every BPF
- * object but `chosen` (libbpf keeps using the chosen one's bytes while it is
- * open; the others' objects are closed) and libbpf's shared object (written
- * to a file and loaded by then). The single file reads them all at its start,
+ * object (libbpf is done with an object's bytes once it has opened it, and
+ * the others' objects are closed) and libbpf's shared object (written to a
+ * file and loaded by then). The single file reads them all at its start,
  * 4.5 MB, and held them for good. Each buffer is detached (its memory freed),
  * so this is for a process that starts no other agent. Returns the bytes let go.
  */
-export function releaseEmbeddedAssets(chosen: string): number {
+export function releaseEmbeddedAssets(): number {
   let freed = 0;
   const release = (bytes: Uint8Array | undefined) => {
     const buf = bytes?.buffer;
@@ -36,7 +38,7 @@ export function releaseEmbeddedAssets(chosen: string): number {
     freed += buf.byteLength;
     buf.transfer(0);
   };
-  for (const [name, bytes] of Object.entries(EMBEDDED_OBJECTS)) if (name !== chosen) release(bytes);
+  for (const bytes of Object.values(EMBEDDED_OBJECTS)) release(bytes);
   release(EMBEDDED_LIBBPF);
   return freed;
 }
@@ -80,6 +82,35 @@ export function ringBytesFor(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
 }
 
+/**
+ * Entries of the kernel's directory-path map (bpf/fim_dir_match.bpf.h) for a
+ * watch map of `maxWatches` inodes and the directories `dirs` that hold watched
+ * names or are watched: each is placed by its path from the root and from each
+ * of its ancestors, a key each. Four times the keys the start needs, and at
+ * least `maxWatches`, rounded up to a power of two. The map is preallocated,
+ * in the kernel's memory: sized four times the watch map, as it was, it took 27
+ * MB of kernel memory to watch one file and 109 MB at 100,000 files, most of
+ * the object's load time there. Past its size a new directory is not placed
+ * by its own path: under a recursive watch the kernel places its paths on the
+ * nearest directory above it that is placed (fim_place_in_tree), and
+ * elsewhere user space checks what the path's basename could be.
+ */
+export function dirPathEntries(maxWatches: number, dirs: Iterable<string>): number {
+  let keys = 0;
+  for (const dir of dirs) keys += dir.split("/").filter((c) => c !== "").length + 1;
+  return 2 ** Math.ceil(Math.log2(Math.max(maxWatches, 4 * keys)));
+}
+
+/** The directories whose paths the kernel needs placed for `targets` (see dirPathEntries). */
+export function placedDirs(targets: readonly WatchTarget[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const t of targets) {
+    if (t.kind === "dir" && !t.shallow) dirs.add(t.path);
+    dirs.add(dirname(t.path));
+  }
+  return dirs;
+}
+
 /** The libbpf loaded, the kernel object attached, and every strategy's trial. */
 export interface OpenedKernel {
   lib: Libbpf;
@@ -98,9 +129,10 @@ export interface OpenedKernel {
 export async function openKernel(
   opts: AgentOptions,
   facts: KernelFacts,
-  paths: number,
+  targets: readonly WatchTarget[],
 ): Promise<OpenedKernel> {
   const lib = loadLibbpf(opts.libbpf);
+  const paths = targets.length;
   // Room for the watch set twice over (files appear in watched trees), at least 64k.
   const watchCapacity = opts.maxWatches ??
     Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * paths)));
@@ -109,6 +141,7 @@ export async function openKernel(
     force: opts.force,
     btfCustomPath: opts.btf,
     maxWatches: watchCapacity,
+    dirPaths: opts.dirPathEntries ?? dirPathEntries(watchCapacity, placedDirs(targets)),
     ringBytes: opts.ringBytes ?? ringBytesFor(paths),
     onEvent: () => {},
   });

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { ringRecordBytes } from "../kernel/fim_event.ts";
-import { RING_SIZED_FOR, ringBytesFor } from "./open_kernel.ts";
+import type { WatchTarget } from "../watch/watch_targets.ts";
+import { dirPathEntries, placedDirs, RING_SIZED_FOR, ringBytesFor } from "./open_kernel.ts";
 
 Deno.test("the ring buffer holds an inode event and a name event for every watched file at once", () => {
   // A rewrite sends an inode event, a rename over the file a name event; each takes its
@@ -23,4 +24,45 @@ Deno.test("a ring buffer record is its event's head, executable and name, 8-byte
   assertEquals(ringRecordBytes(4, 0), 8 + 104);
   assertEquals(ringRecordBytes(16, 64), 8 + 176);
   assertEquals(ringRecordBytes(63, 255), 8 + 416);
+});
+
+Deno.test("the directory-path map holds four times the keys the start places, and at least the watch map's size", () => {
+  // One file: /etc is placed from / and from itself.
+  assertEquals(
+    dirPathEntries(
+      65_536,
+      placedDirs([{ path: "/etc/passwd", kind: "file", root: "/etc/passwd" }]),
+    ),
+    65_536,
+  );
+  // 100,000 files in 100 directories of one tree: a few hundred keys.
+  const tree: WatchTarget[] = [{ path: "/srv/t", kind: "dir", root: "/srv/t", recursive: true }];
+  for (let d = 0; d < 100; d++) {
+    tree.push({ path: `/srv/t/d${d}`, kind: "dir", root: "/srv/t", recursive: true });
+    for (let f = 0; f < 1000; f++) {
+      tree.push({
+        path: `/srv/t/d${d}/f${f}`,
+        kind: "file",
+        root: "/srv/t",
+        recursive: true,
+      });
+    }
+  }
+  const dirs = placedDirs(tree);
+  assertEquals(dirs.size, 102, "/srv, /srv/t and its 100 directories");
+  assertEquals(dirPathEntries(262_144, dirs), 262_144);
+  // 30,000 directories nine levels down: 300,000 keys, four times over.
+  const deep = Array.from({ length: 30_000 }, (_, i) => `/a/b/c/d/e/f/g/h/d${i}`);
+  assertEquals(dirPathEntries(65_536, deep), 2 ** 21);
+  assert(dirPathEntries(65_536, deep) >= 4 * 30_000 * 10);
+});
+
+Deno.test("the directories placed: each watched directory, and the directory of every path, not a shallow entry", () => {
+  const dirs = placedDirs([
+    { path: "/etc/ssh", kind: "dir", root: "/etc/ssh" },
+    { path: "/etc/ssh/sshd_config.d", kind: "dir", root: "/etc/ssh", shallow: true },
+    { path: "/root/.ssh/authorized_keys", kind: "file", root: "/root/.ssh/authorized_keys" },
+    { path: "/", kind: "dir", root: "/" },
+  ]);
+  assertEquals([...dirs].sort(), ["/", "/etc", "/etc/ssh", "/root/.ssh"]);
 });

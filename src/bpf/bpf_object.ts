@@ -36,7 +36,7 @@ export class BpfObject {
 
   /** Opens (parses) an object without loading it. */
   static open(lib: Libbpf, name: string, bytes: Uint8Array, opts: OpenOptions = {}): BpfObject {
-    const data = new Uint8Array(bytes); // libbpf reads it in place until load
+    const data = new Uint8Array(bytes); // libbpf reads it in place while it opens
     const nameBuf = cstr(name);
     const btfBuf = opts.btfCustomPath ? cstr(opts.btfCustomPath) : undefined;
     // struct bpf_object_open_opts (libbpf 1.1): sz@0 object_name@8 btf_custom_path@48, 80 bytes.
@@ -54,7 +54,11 @@ export class BpfObject {
       const errno = lib.errno();
       throw new BpfError(name, "bpf_object__open_mem", errno, lib.strerror(errno), undefined, log);
     }
-    return new BpfObject(lib, name, ptr, [data, nameBuf, ...(btfBuf ? [btfBuf] : []), o]);
+    // libbpf (1.0 on) is done with the ELF image when open returns (bpf_object__elf_finish):
+    // it keeps its own copies of the programs, the maps' data and the BTF. Wiped, so that a
+    // libbpf that read it later would fail to load here rather than read freed memory.
+    data.fill(0);
+    return new BpfObject(lib, name, ptr, [nameBuf, ...(btfBuf ? [btfBuf] : []), o]);
   }
 
   #handle(): Deno.PointerObject {

@@ -62,6 +62,8 @@ export interface LoadOptions extends OpenOptions {
   maxWatches?: number;
   /** Entries of the pending map alone (tests: a full map must count drops, not folds). */
   pendingEntries?: number;
+  /** Entries of the dir_paths map (default: four times maxWatches). */
+  dirPaths?: number;
   /** Ring buffer bytes (a power of two, at least 1 MiB; default 1 MiB). */
   ringBytes?: number;
 }
@@ -136,7 +138,7 @@ export class FimKernel {
             obj.setMaxEntries(m, opts.maxWatches);
           }
           // One key per ancestor of each directory holding watched names.
-          obj.setMaxEntries("dir_paths", opts.maxWatches * 4);
+          obj.setMaxEntries("dir_paths", opts.dirPaths ?? opts.maxWatches * 4);
         }
         if (opts.pendingEntries) obj.setMaxEntries("pending", opts.pendingEntries);
         if (opts.ringBytes) obj.setMaxEntries("events", opts.ringBytes);

@@ -49,6 +49,8 @@ export interface ChoiceOptions {
   maxWatches?: number;
   /** Size of the pending map alone (tests). */
   pendingEntries?: number;
+  /** Size of the dir_paths map. */
+  dirPaths?: number;
   /** Ring buffer bytes. */
   ringBytes?: number;
   onEvent: (e: FimEvent) => void;
@@ -99,6 +101,7 @@ function tryLoad(
     btfCustomPath: opts.btfCustomPath,
     maxWatches: opts.maxWatches,
     pendingEntries: opts.pendingEntries,
+    dirPaths: opts.dirPaths,
     ringBytes: opts.ringBytes,
   };
   try {
