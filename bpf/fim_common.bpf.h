@@ -307,12 +307,13 @@ static __always_inline int fim_on_process_exit(void)
 
 /* An event about a watched inode, folded per inode and writer until user
  * space clears the pending entry (fim_pending.bpf.h). */
-static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr)
+static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr,
+					     const bool fast)
 {
 	__u32 stat = FIM_STAT_COALESCED;
 	struct fim_event *e;
 
-	if (!fim_pending_note(key, op, &stat)) {
+	if (!fim_pending_note(key, op, &stat, fast)) {
 		stat_inc(stat);
 		return;
 	}
@@ -350,7 +351,7 @@ static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bo
 	}
 	if (!bpf_map_lookup_elem(&watched, &key))
 		return;
-	emit_inode_event(&key, op, nr);
+	emit_inode_event(&key, op, nr, fast);
 }
 
 /* Linux native AIO: io_submit(ctx, n, iocbpp) queued `n` requests, each a
@@ -416,7 +417,7 @@ static long fim_vma_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 		return 0;
 	file_key(f, &key);
 	if (bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, FIM_OP_MMAP_WRITE, w->nr);
+		emit_inode_event(&key, FIM_OP_MMAP_WRITE, w->nr, false);
 	return 0;
 }
 
@@ -521,7 +522,7 @@ static __always_inline void on_mount_change(__s32 nr)
 
 	if (fim_mount_unseen())
 		return;
-	if (!fim_pending_note(&key, FIM_OP_MOUNT, &stat)) {
+	if (!fim_pending_note(&key, FIM_OP_MOUNT, &stat, false)) {
 		stat_inc(stat);
 		return;
 	}
@@ -564,7 +565,7 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, c
 	file_key(f, &key);
 	known = bpf_map_lookup_elem(&watched, &key) != NULL;
 	if ((flags & FIM_O_TRUNC) && known)
-		emit_inode_event(&key, FIM_OP_TRUNCATE, nr);
+		emit_inode_event(&key, FIM_OP_TRUNCATE, nr, false);
 	if (!(flags & FIM_O_CREAT))
 		return;
 	/* O_CREAT of a name that existed (FMODE_CREATED unset) whose file is
@@ -603,7 +604,7 @@ static __always_inline int on_io_request(struct io_kiocb *req, __u32 op)
 		return 0;
 	file_key(f, &key);
 	if (bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, op, -1);
+		emit_inode_event(&key, op, -1, false);
 	return 0;
 }
 

@@ -340,7 +340,7 @@ static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s3
 	struct fim_event *e;
 	__u32 stat = FIM_STAT_COALESCED;
 
-	if (!fim_pending_note(&key, op, &stat)) {
+	if (!fim_pending_note(&key, op, &stat, false)) {
 		stat_inc(stat);
 		return;
 	}

@@ -57,7 +57,7 @@ static __always_inline int fim_on_file_written(struct file *file, long ret, __s3
 	key.dev = inode->i_sb->s_dev;
 	key.pad = 0;
 	if (bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, FIM_OP_WRITE, nr);
+		emit_inode_event(&key, FIM_OP_WRITE, nr, false);
 	return 0;
 }
 

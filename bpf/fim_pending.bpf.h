@@ -35,17 +35,26 @@ static __always_inline __u64 fim_process_start_ns(void)
 	return BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
-/* Records operation `op` by the current process on pending inode `key`.
+/* The same with typed pointers: two plain loads instead of two helper calls.
+ * Only where fd_key_fast() runs (tp_btf programs on 6.2+ kernels): every
+ * write to a watched file that folds into a pending entry reads it. */
+static __always_inline __u64 fim_process_start_ns_fast(void)
+{
+	return bpf_get_current_task_btf()->group_leader->start_boottime;
+}
+
+/* Records operation `op` by the current process on pending inode `key`
+ * (`fast`: the caller runs where fim_process_start_ns_fast() may).
  * Returns true when an event is to be sent, false when it folds into one
  * already sent (counted as coalesced) or the map refused it (counted as a
  * drop, which makes user space rescan). */
 static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op,
-					     __u32 *stat_out)
+					     __u32 *stat_out, const bool fast)
 {
 	struct fim_pending fresh = {};
 	struct fim_pending *p;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 start = fim_process_start_ns();
+	__u64 start = fast ? fim_process_start_ns_fast() : fim_process_start_ns();
 	__u32 bit = 1u << (op & 31);
 	long err;
 	int i, slot = -1;

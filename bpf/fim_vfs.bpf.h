@@ -48,7 +48,8 @@ static __always_inline int fim_on_notify_change(struct dentry *dentry, struct ia
 	if (!bpf_map_lookup_elem(&watched, &key))
 		return 0;
 	valid = BPF_CORE_READ(attr, ia_valid);
-	emit_inode_event(&key, (valid & FIM_ATTR_SIZE) ? FIM_OP_TRUNCATE : FIM_OP_ATTRIB, -1);
+	emit_inode_event(&key, (valid & FIM_ATTR_SIZE) ? FIM_OP_TRUNCATE : FIM_OP_ATTRIB, -1,
+			 false);
 	return 0;
 }
 
