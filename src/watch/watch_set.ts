@@ -99,7 +99,7 @@ export class WatchSet {
   /** Every entry's last known state, packed. */
   readonly #states = new StateTable();
   readonly #byInode = new SetMap<string, string>();
-  readonly #byName = new Map<string, Set<string>>();
+  readonly #byName = new SetMap<string, string>();
   readonly #children = new Map<string, Set<string>>();
   /** Watched directories placed for the kernel by path (keys.hold), from their first state on. */
   readonly #placed = new WeakSet<WatchEntry>();
@@ -172,7 +172,7 @@ export class WatchSet {
 
   /** Paths whose basename is `name` (only for paths the kernel could not place). */
   pathsNamed(name: string): string[] {
-    return [...(this.#byName.get(name) ?? [])];
+    return this.#byName.get(name);
   }
 
   /** The watched directory at inode `id`, if any. */
@@ -275,20 +275,13 @@ export class WatchSet {
 
   #indexName(path: string): void {
     const name = basename(path);
-    let set = this.#byName.get(name);
-    if (!set) {
-      set = new Set();
-      this.#byName.set(name, set);
-    }
-    set.add(path);
+    this.#byName.add(name, path);
     if (dirname(path) !== path) this.keys.ref(dirname(path), name);
   }
 
   #unindexName(path: string): void {
     const name = basename(path);
-    const set = this.#byName.get(name);
-    set?.delete(path);
-    if (set && set.size === 0) this.#byName.delete(name);
+    this.#byName.delete(name, path);
     if (dirname(path) !== path) this.keys.unref(dirname(path), name);
   }
 
@@ -340,7 +333,7 @@ export class WatchSet {
       this.#byPath.delete(e.path);
       this.#children.get(dirname(e.path))?.delete(e.path);
       this.#children.delete(e.path);
-      if (e.path !== from) this.#byName.get(basename(e.path))?.delete(e.path);
+      if (e.path !== from) this.#byName.delete(basename(e.path), e.path);
       const id = e.id;
       if (id) this.#byInode.delete(inodeKeyString(id), e.path);
     }
@@ -351,8 +344,7 @@ export class WatchSet {
       this.#byPath.set(e.path, e);
       this.#linkChild(e.path);
       if (old === from) this.#indexName(e.path);
-      else {this.#byName.get(basename(e.path))?.add(e.path) ??
-          this.#byName.set(basename(e.path), new Set([e.path]));}
+      else this.#byName.add(basename(e.path), e.path);
       const id = e.id;
       if (id) this.#byInode.add(inodeKeyString(id), e.path);
     }

@@ -64,6 +64,18 @@ Deno.test("setState() puts a file's inode in the kernel map, and a replacement t
   assertEquals([k.inodes.size, w.present, w.size], [0, 0, 1]);
 });
 
+Deno.test("paths are found by their basename while they are watched, one name or many", () => {
+  const w = new WatchSet(new FakeKernel());
+  for (const p of ["/nowhere/x/f", "/nowhere/y/f", "/nowhere/y/g"]) w.add(p, "file", p);
+  assertEquals(w.pathsNamed("f").sort(), ["/nowhere/x/f", "/nowhere/y/f"]);
+  assertEquals(w.pathsNamed("g"), ["/nowhere/y/g"]);
+  w.remove("/nowhere/x/f");
+  assertEquals(w.pathsNamed("f"), ["/nowhere/y/f"]);
+  w.remove("/nowhere/y/f");
+  w.remove("/nowhere/y/g");
+  assertEquals([w.pathsNamed("f"), w.pathsNamed("g")], [[], []]);
+});
+
 Deno.test("remove() keeps a hard-linked inode watched until its last path goes", () => {
   const k = new FakeKernel();
   const w = new WatchSet(k);
