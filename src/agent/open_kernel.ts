@@ -89,8 +89,8 @@ export function ringBytesFor(n: number): number {
  * of its ancestors, a key each. Four times the keys the start needs, and at
  * least `maxWatches`, rounded up to a power of two. The map is preallocated,
  * in the kernel's memory: sized four times the watch map, as it was, it took 27
- * MB of kernel memory to watch one file and 109 MB at 100,000 files, most of
- * the object's load time there. Past its size a new directory is not placed
+ * MB of kernel memory to watch one file and 109 MB at 100,000 files, and about
+ * 100 ms of the object's load there. Past its size a new directory is not placed
  * by its own path: under a recursive watch the kernel places its paths on the
  * nearest directory above it that is placed (fim_place_in_tree), and
  * elsewhere user space checks what the path's basename could be.
