@@ -15,6 +15,7 @@ import type { KernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import type { AgentOptions } from "./agent_options.ts";
 import type { WatchTarget } from "../watch/watch_targets.ts";
+import { pathKeyCount } from "../watch/kernel_keys.ts";
 import { AgentError } from "./agent_error.ts";
 import { oneLine } from "./failure_policy.ts";
 import { log } from "../log.ts";
@@ -97,7 +98,7 @@ export function ringBytesFor(n: number): number {
  */
 export function dirPathEntries(maxWatches: number, dirs: Iterable<string>): number {
   let keys = 0;
-  for (const dir of dirs) keys += dir.split("/").filter((c) => c !== "").length + 1;
+  for (const dir of dirs) keys += pathKeyCount(dir);
   return 2 ** Math.ceil(Math.log2(Math.max(maxWatches, 4 * keys)));
 }
 

@@ -31,7 +31,12 @@ import { kernelFunctionsPresent, sectionTarget } from "./kernel_symbols.ts";
 import type { Libbpf } from "../bpf/libbpf.ts";
 import { type ProgramStats, programStats } from "../bpf/prog_stats.ts";
 import { RingBuffer } from "../bpf/ring_buffer.ts";
-import { encodeInodeKey, type InodeId, inodeKeyString } from "../watch/inode_key.ts";
+import {
+  decodeInodeKey,
+  encodeInodeKey,
+  type InodeId,
+  inodeKeyString,
+} from "../watch/inode_key.ts";
 import { MarkGate } from "./mark_gate.ts";
 import { inInitialUserNamespace } from "./user_namespace.ts";
 
@@ -417,12 +422,11 @@ export class FimKernel {
   heldWriters(): { id: InodeId; writers: PendingWriter[] }[] {
     const held: { id: InodeId; writers: PendingWriter[] }[] = [];
     for (const k of this.#pending.keys(16)) {
-      const v = new DataView(k.buffer);
-      const dev = v.getUint32(8, true);
-      if (dev === FIM_DEV_UNPLACED || dev === FIM_DEV_MOUNT) continue;
+      const id = decodeInodeKey(k);
+      if (id.dev === FIM_DEV_UNPLACED || id.dev === FIM_DEV_MOUNT) continue;
       const value = this.#pending.lookup(k, FIM_PENDING_LAYOUT.size);
       const writers = value && decodeHeldWriters(value);
-      if (writers?.length) held.push({ id: { dev, ino: v.getBigUint64(0, true) }, writers });
+      if (writers?.length) held.push({ id, writers });
     }
     return held;
   }

@@ -37,6 +37,12 @@ export function inodeKeyString(id: InodeId): string {
   return `${id.dev}:${id.ino}`;
 }
 
+/** Decodes struct fim_key (a key read back from a BPF map): its inode. */
+export function decodeInodeKey(bytes: Uint8Array): InodeId {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, 16);
+  return { dev: v.getUint32(8, true), ino: v.getBigUint64(0, true) };
+}
+
 /**
  * Encodes struct fim_key (ino u64, dev u32, pad u32), into `into` when given
  * (a kept buffer for a synchronous call, see CPathBuffer), else new bytes.

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../test/assert.ts";
-import { devString, encodeInodeKey, kernelDev } from "./inode_key.ts";
+import { decodeInodeKey, devString, encodeInodeKey, kernelDev } from "./inode_key.ts";
 
 /** glibc's makedev, to build st_dev values the way stat() reports them. */
 function glibcMakedev(major: bigint, minor: bigint): bigint {
@@ -29,4 +29,12 @@ Deno.test("map keys: fim_key is ino then dev", () => {
   assertEquals(v.getBigUint64(0, true), 0x1122334455n);
   assertEquals(v.getUint32(8, true), (8 << 20) | 1);
   assertEquals(v.getUint32(12, true), 0);
+});
+
+Deno.test("map keys: a fim_key read back decodes to its inode, also inside a larger buffer", () => {
+  const id = { dev: 0xfff00001, ino: 0xffff_ffff_ffff_fff0n };
+  assertEquals(decodeInodeKey(encodeInodeKey(id)), id);
+  const big = new Uint8Array(40);
+  encodeInodeKey(id, big.subarray(8, 24) as Uint8Array<ArrayBuffer>);
+  assertEquals(decodeInodeKey(big.subarray(8, 24)), id);
 });

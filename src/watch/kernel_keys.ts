@@ -79,6 +79,15 @@ interface DirRecord {
 
 const components = (path: string) => path.split("/").filter((c) => c !== "");
 
+/**
+ * Keys directory `dir` takes in the kernel's directory-path map: one for its
+ * path from the root and one from each of its ancestors (at most; an ancestor
+ * that is not a directory takes none).
+ */
+export function pathKeyCount(dir: string): number {
+  return components(dir).length + 1;
+}
+
 /** Directories holding watched names, as the kernel sees them. */
 export class DirKeys {
   readonly #dirs = new Map<string, DirRecord>();
