@@ -131,6 +131,24 @@ export function bpfinkFromSource(file: string, strategies?: StrategyName[]): Too
   );
 }
 
+/**
+ * The runtime bpfink runs on, running nothing but a timer (the Deno that
+ * runs this, as `./bpfink` runs it: two malloc arenas): the floor of any
+ * agent written for it. It watches nothing, so its write columns are the
+ * machine's noise, and its RSS is what no change to bpfink can take off.
+ */
+export function runtimeFloorTool(): Tool {
+  return {
+    name: "Deno alone (an empty script: bpfink's runtime, watching nothing)",
+    start: () =>
+      started(() =>
+        spawnUntil([Deno.execPath(), "eval", "setTimeout(() => {}, 1e9)"], undefined, {
+          settleMs: 1000,
+          env: { MALLOC_ARENA_MAX: "2" },
+        }), /^$/),
+  };
+}
+
 /** The peers watching `file`: inotifywait, fatrace, and auditd (last: it leaves audit enabled). */
 export function peerTools(dir: string, file: string): Tool[] {
   Deno.mkdirSync(`${dir}/audit`, { recursive: true });

@@ -302,7 +302,7 @@ static __always_inline struct fim_event *name_event(struct path_scratch *s, long
 	__u32 at, n;
 
 	if (!e) {
-		stat_inc(FIM_STAT_DROPS);
+		fim_drop();
 		return NULL;
 	}
 	if (!copy || len <= 0)
@@ -341,7 +341,7 @@ static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s3
 	__u32 stat = FIM_STAT_COALESCED;
 
 	if (!fim_pending_note(&key, op, &stat, false)) {
-		stat_inc(stat);
+		stat_fold_or_drop(stat);
 		return;
 	}
 	e = name_event(s, s->end - s->start, s->name_hash != 0, nr);

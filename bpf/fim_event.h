@@ -50,6 +50,14 @@ enum fim_stat {
 	FIM_STAT_MAX = 4,
 };
 
+/* A drop notice: the 8-byte record (this value) that follows each count of
+ * FIM_STAT_DROPS into the ring buffer, woken at once, so that user space
+ * checks the counter when something was lost instead of polling it. Shorter
+ * than any event, so told apart by its length. When the ring has no room for
+ * it either, user space is behind on records it will read, and checks the
+ * counter after reading them (src/agent/drop_watch.ts). */
+#define FIM_DROP_NOTICE 0x6e6b6e6966706264ULL /* "dbpfinkn", little-endian */
+
 struct fim_key {
 	__u64 ino;
 	__u32 dev; /* kernel encoding: major << 20 | minor */

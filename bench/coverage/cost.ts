@@ -7,7 +7,8 @@
  * Tools: bpfink (`--paths FILE`, its own process, with the strategy it
  * picks), `inotifywait -m FILE`, fatrace (every write on the machine, as
  * fanotify reports it) and auditd with `-w FILE -p wa`. aide
- * is a scan on demand, so its row is one --check.
+ * is a scan on demand, so its row is one --check. A row for Deno alone (an
+ * empty script) shows the runtime's own share of bpfink's CPU and RSS.
  *
  *   sudo deno run -A bench/coverage/cost.ts
  *
@@ -15,7 +16,7 @@
  */
 import { writeGenerated } from "../../test/generated_docs.ts";
 import { buildLoad, runLoad } from "../bench_env.ts";
-import { bpfinkTools, costFiles, measureCost, peerTools } from "../peers.ts";
+import { bpfinkTools, costFiles, measureCost, peerTools, runtimeFloorTool } from "../peers.ts";
 import { costSection } from "../peers_table.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -26,7 +27,7 @@ try {
   const load = await buildLoad(dir);
   const { file } = costFiles(dir);
   const { base, costs } = await measureCost(
-    [...bpfinkTools([`${ROOT}bpfink`], file), ...peerTools(dir, file)],
+    [...bpfinkTools([`${ROOT}bpfink`], file), runtimeFloorTool(), ...peerTools(dir, file)],
     { dir, load: (...args) => runLoad(load, ...args), calls: N },
   );
   // aide: one scan of the same directory.

@@ -92,7 +92,11 @@ export class Agent {
       watch,
       onFailure: (found) => this.#agentEvent(selfTestFailedEvent(found, hostname), true),
     });
-    this.#drops = new DropWatch(kernel, (causes) => live.monitor.rescan("rescan", causes));
+    this.#drops = new DropWatch(
+      kernel,
+      (causes) => live.monitor.rescan("rescan", causes),
+      opts.dropCheckMs,
+    );
     this.#heartbeat = new Heartbeat(hostname, kernel, watch, (e) => this.#agentEvent(e, false));
     for (const p of [live, delivery, selfTest, this.#drops, this.#heartbeat]) p.register(metrics);
     registerKernelMetrics(metrics, kernel, () => !!this.#bpfStats || statsSysctlEnabled());
@@ -105,7 +109,12 @@ export class Agent {
     });
     if (opts.selfTestIntervalMs) selfTest.every(opts.selfTestIntervalMs);
     if (opts.heartbeatIntervalMs) this.#heartbeat.every(opts.heartbeatIntervalMs);
-    this.#drops.every(opts.dropCheckMs ?? 250);
+    // Checked when the kernel has spoken: nothing here wakes an idle agent on a timer.
+    kernel.onRecords = () => {
+      this.#drops.poke();
+      this.#quiet?.poke();
+    };
+    this.#drops.poke();
     if (opts.reconcileIntervalMs) live.reconcileEvery(opts.reconcileIntervalMs);
   }
 

@@ -29,7 +29,7 @@ export interface AgentOptions {
   settleMs?: number;
   /** While a process holds a watched file mapped shared and writable, re-read it this often (default 200 ms). */
   mappedPollMs?: number;
-  /** How often to check the kernel's drop counter. */
+  /** The least time between two checks of the kernel's drop counter (default 250 ms; drop_watch.ts). */
   dropCheckMs?: number;
   /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
   maxWatches?: number;

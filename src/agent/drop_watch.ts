@@ -1,8 +1,18 @@
 /**
- * Events the kernel could not put in a full ring buffer are lost; the
- * agent notices from the kernel's drop counter and rescans every watch, so
- * no change goes unreported. An inode event's writers stay in the kernel's
- * pending entry (held), so the rescan still names who changed that file.
+ * Events the kernel could not send are lost; the agent notices from the
+ * kernel's drop counter and rescans every watch, so no change goes
+ * unreported. An inode event's writers stay in the kernel's pending entry
+ * (held), so the rescan still names who changed that file.
+ *
+ * The counter is checked when the kernel has spoken, never on a timer that
+ * would wake an idle agent: after each turn that read records from the ring
+ * buffer. Each drop is followed by a notice record (FIM_DROP_NOTICE in
+ * bpf/fim_event.h), so a loss with nothing else in the ring (a pending map
+ * full, an io_submit past the requests the kernel reads) wakes the agent too.
+ * A notice that finds the ring full is not needed: the records that fill it
+ * are read later, and the turn that reads them checks a counter the kernel
+ * had already raised. Checks are at least `minIntervalMs` apart, so a flood
+ * of drops costs a rescan per interval, not one per drop.
  *
  * @module
  */
@@ -14,8 +24,8 @@ import { eventFromHeldWriter } from "../watch/proc_event.ts";
 
 /** The kernel's side of a drop check. */
 export interface DropCounter {
-  /** The kernel's counters so far (`drops`: events lost to a full ring buffer). */
-  counters(): { drops: bigint };
+  /** Events the kernel lost so far. */
+  drops(): bigint;
   /** Re-arms every watched inode (so the next change sends an event again). */
   rearmAll(): void;
   /** The inodes whose event found the ring full, with their writers (read before rearmAll). */
@@ -31,8 +41,11 @@ export type DroppedCauses = Map<string, FimEvent[]>;
 export class DropWatch {
   readonly #kernel: DropCounter;
   readonly #rescan: (causes: DroppedCauses) => void;
+  readonly #minIntervalMs: number;
   #last = 0n;
-  #timer?: ReturnType<typeof setInterval>;
+  #checkedAt = -Infinity;
+  #timer?: ReturnType<typeof setTimeout>;
+  #stopped = false;
   /** Rescans caused by dropped events so far. */
   rescans = 0;
   /** Dropped events whose process the rescan still named (from the kernel's held entries). */
@@ -40,11 +53,13 @@ export class DropWatch {
 
   /**
    * `rescan` re-reads every watch, naming the processes in `causes` for their
-   * inodes; it runs after the kernel is re-armed.
+   * inodes; it runs after the kernel is re-armed. Checks are at least
+   * `minIntervalMs` apart.
    */
-  constructor(kernel: DropCounter, rescan: (causes: DroppedCauses) => void) {
+  constructor(kernel: DropCounter, rescan: (causes: DroppedCauses) => void, minIntervalMs = 250) {
     this.#kernel = kernel;
     this.#rescan = rescan;
+    this.#minIntervalMs = minIntervalMs;
   }
 
   /** Registers `bpfink_rescans_total`. */
@@ -63,14 +78,24 @@ export class DropWatch {
     );
   }
 
-  /** Checks every `ms` until `stop`. */
-  every(ms: number): void {
-    this.#timer ??= setInterval(() => this.check(), ms);
+  /**
+   * Checks once the interval since the last check has passed, unless a check
+   * is due already: at the start (what was lost while starting), then after
+   * each turn that read records from the ring buffer.
+   */
+  poke(): void {
+    if (this.#stopped || this.#timer !== undefined) return;
+    const wait = Math.max(0, this.#checkedAt + this.#minIntervalMs - performance.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#checkedAt = performance.now();
+      this.check();
+    }, wait);
   }
 
   /** Rescans once if the kernel dropped events since the last check. */
   check(): void {
-    const { drops } = this.#kernel.counters();
+    const drops = this.#kernel.drops();
     if (drops <= this.#last) return;
     log("kernel").warn(`ring buffer dropped ${drops - this.#last} events: rescanning every watch`);
     this.#last = drops;
@@ -90,6 +115,8 @@ export class DropWatch {
 
   /** Stops the checks. */
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -7,7 +7,9 @@
  * without work after some work, and the resident size grew since the last
  * give-back, a full collection and `malloc_trim` run (give_back_memory.ts).
  * Work alone is not enough: an idle agent's heartbeat or self-test does not
- * cost a collection each minute.
+ * cost a collection each minute. It looks only while there is work: `poke()`
+ * (each turn that read kernel records) starts the looks, and they end once a
+ * look finds the agent quiet, so an idle agent runs no timer for it.
  *
  * @module
  */
@@ -17,7 +19,7 @@ import { giveBackMemory } from "../bpf/give_back_memory.ts";
 export interface QuietGiveBackOptions {
   /** A number that moves whenever the agent works (kernel events, deliveries). */
   activity: () => number;
-  /** How often to look (ms); quiet means no work over one whole period. Default 5000. */
+  /** How often to look while there is work (ms); quiet means none over one whole period. Default 5000. */
   periodMs?: number;
   /** Resident size growth (bytes) since the last give-back worth a collection. Default 4 MiB. */
   minGrowthBytes?: number;
@@ -37,7 +39,9 @@ export class QuietGiveBack {
   #worked = false;
   /** The resident size right after the last give-back (or at the start). */
   #floor: number;
-  #timer?: ReturnType<typeof setInterval>;
+  readonly #periodMs: number;
+  #timer?: ReturnType<typeof setTimeout>;
+  #stopped = false;
   /** Give-backs done so far. */
   count = 0;
   /** The resident size before and after the last give-back (bytes). */
@@ -50,15 +54,25 @@ export class QuietGiveBack {
     this.#minGrowth = opts.minGrowthBytes ?? 4 * 2 ** 20;
     this.#lastActivity = this.#activity();
     this.#floor = this.#rss();
-    const period = opts.periodMs ?? 5000;
-    if (period > 0) {
-      this.#timer = setInterval(() => this.check(), period);
-      Deno.unrefTimer(this.#timer);
-    }
+    this.#periodMs = opts.periodMs ?? 5000;
+  }
+
+  /** There was work: looks every period until a look finds none since the one before. */
+  poke(): void {
+    if (this.#timer !== undefined || this.#stopped || this.#periodMs <= 0) return;
+    const look = () => {
+      const seen = this.#lastActivity;
+      this.check();
+      const busy = this.#lastActivity !== seen;
+      this.#timer = busy && !this.#stopped ? setTimeout(look, this.#periodMs) : undefined;
+      if (this.#timer !== undefined) Deno.unrefTimer(this.#timer);
+    };
+    this.#timer = setTimeout(look, this.#periodMs);
+    Deno.unrefTimer(this.#timer);
   }
 
   /**
-   * One look (the timer calls it every period): notes work since the last
+   * One look (called every period while there is work): notes work since the last
    * look, or, when there was none and the burst before grew the resident
    * size, gives memory back. Returns whether it did.
    */
@@ -83,7 +97,8 @@ export class QuietGiveBack {
 
   /** Stops looking. */
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 }

@@ -69,3 +69,35 @@ Deno.test("the growth is measured from the size left by the last give-back", () 
   assert(q.check());
   assertEquals(s.given, 2);
 });
+
+Deno.test("it looks only after a poke, and stops looking once the agent is quiet", async () => {
+  const s = { work: 0, rss: 100 * MiB, given: 0, looks: 0 };
+  const q = new QuietGiveBack({
+    activity: () => (s.looks++, s.work),
+    rss: () => s.rss,
+    periodMs: 20,
+    giveBack: () => {
+      s.given++;
+      s.rss = 101 * MiB;
+    },
+  });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    const atStart = s.looks;
+    await sleep(100);
+    assertEquals(s.looks, atStart, "it looked with no work");
+    // A burst: work and growth, a poke, then quiet.
+    s.work++;
+    s.rss += 20 * MiB;
+    q.poke();
+    q.poke(); // one look at a time
+    await sleep(200);
+    assertEquals(s.given, 1);
+    const after = s.looks;
+    assert(after - atStart <= 3, `${after - atStart} looks for one burst`);
+    await sleep(100);
+    assertEquals(s.looks, after, "it went on looking while the agent was quiet");
+  } finally {
+    q.stop();
+  }
+});

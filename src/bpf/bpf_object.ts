@@ -12,6 +12,23 @@ import { objInfoByFd } from "./obj_info.ts";
 const encoder = new TextEncoder();
 const cstr = (s: string): Uint8Array<ArrayBuffer> => encoder.encode(s + "\0");
 
+/** pthread_sigmask's `how`. */
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+/** glibc's sigset_t: 1024 bits, every one set (the kernel leaves SIGKILL and SIGSTOP alone). */
+const ALL_SIGNALS = new Uint8Array(128).fill(0xff);
+
+/** Runs `f` with every signal blocked on this thread, then restores the mask it had. */
+function withSignalsBlocked<T>(libc: Libbpf["libc"], f: () => T): T {
+  const old = new Uint8Array(128);
+  const blocked = libc.pthread_sigmask(SIG_BLOCK, ALL_SIGNALS, old) === 0;
+  try {
+    return f();
+  } finally {
+    if (blocked) libc.pthread_sigmask(SIG_SETMASK, old, null);
+  }
+}
+
 /** Options for opening an object from memory. */
 export interface OpenOptions {
   /** A BTF file to relocate against instead of /sys/kernel/btf/vmlinux. */
@@ -127,10 +144,16 @@ export class BpfObject {
     }
   }
 
-  /** Loads every autoloaded program and creates the maps (runs the verifier). */
+  /**
+   * Loads every autoloaded program and creates the maps (runs the verifier),
+   * with this thread's signals blocked: the verifier gives up with EAGAIN
+   * when a signal is pending, and libbpf tries a program five times, so a
+   * stream of signals (a profiler's, or any sender's) would fail the load.
+   * A signal sent meanwhile is delivered when the load returns.
+   */
   load(): void {
     const { value: rc, log } = this.lib.withLog(() =>
-      this.lib.sym.bpf_object__load(this.#handle())
+      withSignalsBlocked(this.lib.libc, () => this.lib.sym.bpf_object__load(this.#handle()))
     );
     if (rc < 0) {
       const failing = log.map((l) =>

@@ -44,9 +44,9 @@ export const LIBBPF_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
- * libc pieces libbpf's API needs around it: errno, va_list formatting, and
+ * libc pieces libbpf's API needs around it: errno, va_list formatting,
  * reading the ring buffer (its mmap, poll on its fd, with an eventfd to wake
- * the wait on close).
+ * the wait on close), and the signal mask a load runs under.
  */
 export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
@@ -59,6 +59,7 @@ export const LIBC_SYMBOLS = {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   sysconf: { parameters: ["i32"], result: "i64" },
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened libbpf. */

@@ -78,14 +78,19 @@ export class RingBuffer {
   /** struct pollfd[2]: the map's fd, then the eventfd. */
   #pollFds = new Uint8Array(16);
   #onSample: SampleHandler;
+  #onConsumed?: () => void;
   #loop?: Promise<void>;
   #stopping = false;
   /** A consume is handing samples over (the handler may not start another). */
   #consuming = false;
 
-  /** Maps the ring; samples reach `onSample` once `start()` runs. */
-  constructor(readonly map: BpfMap, onSample: SampleHandler) {
+  /**
+   * Maps the ring; samples reach `onSample` once `start()` runs, and
+   * `onConsumed` runs after each turn (poll or drain) that handed one over.
+   */
+  constructor(readonly map: BpfMap, onSample: SampleHandler, onConsumed?: () => void) {
     this.#onSample = onSample;
+    this.#onConsumed = onConsumed;
     const lib = map.object.lib;
     const fail = (call: string, errno: number) => {
       this.#unmap();
@@ -209,6 +214,7 @@ export class RingBuffer {
     } finally {
       this.#consuming = false;
     }
+    if (n > 0) this.#onConsumed?.();
     return n;
   }
 

@@ -93,6 +93,12 @@ export class FimKernel {
   readonly gate: MarkGate;
   #rb?: RingBuffer;
   onEvent: (e: FimEvent) => void;
+  /**
+   * Runs after each turn that read records from the ring buffer, events or
+   * drop notices (FIM_DROP_NOTICE): what to check when the kernel has spoken,
+   * without a timer that wakes an idle agent.
+   */
+  onRecords?: () => void;
 
   private constructor(
     spec: StrategySpec,
@@ -225,7 +231,7 @@ export class FimKernel {
         k.#rb = new RingBuffer(obj.map("events"), (sample) => {
           const e = decodeFimEvent(sample);
           if (e) k.onEvent(e);
-        });
+        }, () => k.onRecords?.());
         k.#rb.start();
         return k;
       } catch (e) {
@@ -436,17 +442,23 @@ export class FimKernel {
     for (const k of this.#pending.keys(16)) this.#pending.delete(k);
   }
 
+  /** Events the kernel lost so far (a full ring buffer or pending map, too many AIO requests). */
+  drops(): bigint {
+    return this.#stat(FimStat.drops);
+  }
+
   /** Reads the kernel counters. */
   counters(): FimCounters {
-    const read = (i: number): bigint => {
-      const v = this.#stats.lookup(u32(i), 8);
-      return v ? new DataView(v.buffer).getBigUint64(0, true) : 0n;
-    };
     return {
-      drops: read(FimStat.drops),
-      events: read(FimStat.events),
-      coalesced: read(FimStat.coalesced),
+      drops: this.#stat(FimStat.drops),
+      events: this.#stat(FimStat.events),
+      coalesced: this.#stat(FimStat.coalesced),
     };
+  }
+
+  #stat(i: number): bigint {
+    const v = this.#stats.lookup(u32(i), 8);
+    return v ? new DataView(v.buffer).getBigUint64(0, true) : 0n;
   }
 
   /** Resolves when polling stops; rejects when it fails. */

@@ -77,11 +77,21 @@ async function readOnce(
   const kept: Uint8Array[] = [];
   const t0 = performance.now();
   let total = 0;
+  // Past the size fstat gave at open, the file is growing under the read: a
+  // writer appending faster than a read's round trip would keep it chasing the
+  // end for as long as the writes go on. One fstat tells a change (torn: done
+  // again or given up on) from a size the file system under-reports (read on).
+  let checkedPast = false;
   for (;;) {
     const n = await f.read(buf);
     if (n === 0) break;
     h.update(buf.subarray(0, n));
     total += n;
+    if (total > f.stat.size && !checkedPast) {
+      const now = f.restat();
+      if (changed(f.stat, now)) return { stat: f.stat, torn: now };
+      checkedPast = true;
+    }
     if (total <= keepUpTo) kept.push(buf.slice(0, n));
     if (total >= maxBytes) {
       return { stat: f.stat, incomplete: `not hashed: larger than the ${maxBytes}-byte budget` };
