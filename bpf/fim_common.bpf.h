@@ -131,9 +131,11 @@ static __always_inline void stat_inc(__u32 idx)
 
 /* Counts a lost event (FIM_STAT_DROPS), then sends user space a notice
  * (FIM_DROP_NOTICE), woken at once, so that the notice's reader finds the
- * loss counted. A global function: the verifier checks it once, not again on
- * every path through each place that may drop (the AIO loop, unrolled, has
- * eight), which made the fentry object's load on 5.10 take minutes. */
+ * loss counted. A global function: the verifier checks its body once, not
+ * again on every path through each place that may drop (the AIO loop,
+ * unrolled, has eight). On 5.10 under emulation, a guest run of `bpfink
+ * kernels --probe fentry` took about as long either way: 201 s, against 202 s
+ * before the notice and 194 s with it inlined at each place. */
 __noinline int fim_drop(void)
 {
 	__u64 notice = FIM_DROP_NOTICE;
