@@ -1006,13 +1006,23 @@ export class FileMonitor {
     // change: an ATTRIB for new content) may be another process's, seen before the syscall
     // whose change this re-read found and whose kernel event is still on its way: wait for
     // it once, so the change is credited to the process that made it (issue #17: folding).
+    // Likewise a removal a listing found whose only causes are name events that reports of
+    // the path carried already (an `ln` that replaced it a moment ago, remembered for the
+    // name): the entry is gone before the remover's syscall exits, where the kernel sends
+    // its event, so a listing can find it gone first. Credited to the `ln`, it would be
+    // another process's act.
     const changed = action === "modified" || action === "attributes_changed";
+    const stale = action === "deleted" && causes.every((c) => this.#reportedFor(c, path));
     if (
-      reason === "live" && causes.length > 0 && !this.#stopped && changed &&
-      isWeakCause(action, pickCause(action, causes))
+      reason === "live" && causes.length > 0 && !this.#stopped &&
+      ((changed && isWeakCause(action, pickCause(action, causes))) || stale)
     ) {
       await new Promise((r) => setTimeout(r, EVENT_GRACE_MS));
-      const late = this.#queues.get(path)?.causes ?? [];
+      const late = [...(this.#queues.get(path)?.causes ?? [])];
+      // A path taken out of the watch set (deleted under a watched directory) gets no more
+      // events queued; its name's latest event is remembered still.
+      const named = this.#recentCause(path);
+      if (named && !causes.includes(named) && !late.includes(named)) late.push(named);
       // Kept queued as well: the re-read they start finds nothing new, or a later change.
       if (late.length) causes = [...causes, ...late.slice(0, MAX_CAUSES)];
     }

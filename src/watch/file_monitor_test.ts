@@ -145,6 +145,51 @@ Deno.test("a name event a report of the path carried already yields to news: a r
   assertEquals(changes[1].otherWriters?.map((w) => w.tgid), [mover.pid]);
 });
 
+Deno.test("a removal a listing finds before the remover's event is still credited to the remover", async () => {
+  for (const inDir of [false, true]) {
+    await removalFoundFirst(inDir);
+  }
+});
+
+/**
+ * The file alone is watched, or (`inDir`) its directory: a file found deleted there
+ * leaves the watch set before the report, and the late event finds no entry to queue for.
+ */
+async function removalFoundFirst(inDir: boolean) {
+  await using m = await monitored("late.conf", "first\n");
+  const { path: f, dirId, changes, monitor } = m;
+  const name = "late.conf";
+  if (inDir) {
+    const dir = f.slice(0, f.lastIndexOf("/"));
+    monitor.watch.add(dir, "dir", dir);
+    monitor.watch.setState(dir, await readFileState(dir));
+    monitor.watch.remove(f);
+    monitor.watch.add(f, "file", dir);
+    monitor.watch.setState(f, await readFileState(f));
+  }
+  await using mover = await actor(
+    "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
+    f,
+  );
+  monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name }));
+  assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+  // Another removes it. A listing finds the name gone, and the removal's event comes
+  // 30 ms later: after the re-read, before the report goes.
+  await using remover = await actor("os.unlink(sys.argv[1])", f);
+  monitor.schedule(f, undefined, "live");
+  setTimeout(
+    () => monitor.onKernelEvent(eventFromProc(remover.pid, dirId, FimOp.Unlink, { name })),
+    30,
+  );
+  assert(await waitFor(() => changes.length === 2), `${inDir}: the removal was not reported`);
+  assertEquals(changes[1].action, "deleted");
+  assertEquals(
+    changes[1].cause?.tgid,
+    remover.pid,
+    `${inDir}: credited to the rename reported before`,
+  );
+}
+
 Deno.test("a report waits for the kernel events queued before it: a rescan's find is credited to the write whose event came late", async () => {
   for (const waits of [true, false]) {
     await using dir = await tempDir();
