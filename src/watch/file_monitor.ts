@@ -1021,7 +1021,7 @@ export class FileMonitor {
       const late = [...(this.#queues.get(path)?.causes ?? [])];
       // A path taken out of the watch set (deleted under a watched directory) gets no more
       // events queued; its name's latest event is remembered still.
-      const named = this.#recentCause(path);
+      const named = stale ? this.#recentCause(path) : undefined;
       if (named && !causes.includes(named) && !late.includes(named)) late.push(named);
       // Kept queued as well: the re-read they start finds nothing new, or a later change.
       if (late.length) causes = [...causes, ...late.slice(0, MAX_CAUSES)];
