@@ -955,9 +955,13 @@ export class FileMonitor {
     }
     if (after?.readError) this.opts.warn(`cannot read ${path}: ${after.readError}`);
     let action: FileAction | undefined = classify(entry.kind, before, after);
+    // An event a report of this path carried already is not news: the listing of a
+    // watched directory passes its events on to each name it finds, and the name's own
+    // re-read may have reported them first.
+    const unreported = (c: FimEvent) => !this.#reportedFor(c, path);
     // Some file systems (tmpfs before 6.6) set an extended attribute without
     // touching ctime: the kernel saw it succeed, so report it.
-    const xattr = causes.some((c) => XATTR_OPS.has(c.op));
+    const xattr = causes.some((c) => XATTR_OPS.has(c.op) && unreported(c));
     if (!action && xattr && entry.kind === "file" && before && after) {
       action = "attributes_changed";
     }
@@ -967,11 +971,11 @@ export class FileMonitor {
     // Likewise a write, chmod, xattr change or creation no report named, just after a
     // report: it landed while that report's re-read ran, which holds it, and its event
     // came after the report.
-    const late = (c: FimEvent) => UNREPORTED_OPS.has(c.op) && !this.#reportedFor(c, path);
     if (
       !action && entry.kind === "file" && before && after &&
       causes.some((c) =>
-        c.via !== "fanotify" && (TOUCH_OPS.has(c.op) || (late(c) && this.#lateFor(path, c)))
+        c.via !== "fanotify" && unreported(c) &&
+        (TOUCH_OPS.has(c.op) || (UNREPORTED_OPS.has(c.op) && this.#lateFor(path, c)))
       )
     ) {
       action = "touched";

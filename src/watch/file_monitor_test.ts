@@ -145,6 +145,24 @@ Deno.test("a name event a report of the path carried already yields to news: a r
   assertEquals(changes[1].otherWriters?.map((w) => w.tgid), [mover.pid]);
 });
 
+Deno.test("an event is reported once for a path: a listing that passes it on again finds no news", async () => {
+  await using m = await monitored("once.conf", "first\n");
+  const { path: f, dirId, changes, monitor } = m;
+  const name = "once.conf";
+  await using mover = await actor(
+    "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
+    f,
+  );
+  monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name }));
+  assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+  // The directory's listing, done after that report, schedules the name again with
+  // the directory's events: the same inode, stamps and content, and an event reported.
+  monitor.schedule(f, changes[0].cause!, "live");
+  await new Promise((r) => setTimeout(r, 300));
+  await monitor.idle();
+  assertEquals(changes.map((c) => c.action), ["replaced"]);
+});
+
 Deno.test("a removal a listing finds before the remover's event is still credited to the remover", async () => {
   for (const inDir of [false, true]) {
     await removalFoundFirst(inDir);
@@ -182,7 +200,7 @@ async function removalFoundFirst(inDir: boolean) {
     30,
   );
   assert(await waitFor(() => changes.length === 2), `${inDir}: the removal was not reported`);
-  assertEquals(changes[1].action, "deleted");
+  assertEquals(changes.map((c) => c.action), ["replaced", "deleted"], `${inDir}`);
   assertEquals(
     changes[1].cause?.tgid,
     remover.pid,
