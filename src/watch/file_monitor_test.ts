@@ -122,17 +122,27 @@ Deno.test("a file removed by one process and made again by another is credited t
   assertEquals(changes[0].otherWriters?.map((w) => w.tgid), [remover.pid]);
 });
 
+/**
+ * A real process renames a new file over `m`'s watched file; its event is sent and
+ * the replacement reported (the process waits until disposed of).
+ */
+async function renamedOver(m: Awaited<ReturnType<typeof monitored>>) {
+  const name = m.path.slice(m.path.lastIndexOf("/") + 1);
+  const mover = await actor(
+    "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
+    m.path,
+  );
+  m.monitor.onKernelEvent(eventFromProc(mover.pid, m.dirId, FimOp.Rename, { name }));
+  assert(await waitFor(() => m.changes.length === 1), "the replacement was not reported");
+  return mover;
+}
+
 Deno.test("a name event a report of the path carried already yields to news: a removal is credited to the remover", async () => {
   await using m = await monitored("link.conf", "first\n");
   const { path: f, dirId, changes, monitor } = m;
   const name = "link.conf";
   // One process renames a new file over the path, and its event is reported.
-  await using mover = await actor(
-    "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
-    f,
-  );
-  monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name }));
-  assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+  await using mover = await renamedOver(m);
   assertEquals([changes[0].action, changes[0].cause?.tgid], ["replaced", mover.pid]);
   // Another removes it. A listing finds the name gone first (the rename, remembered for
   // the name, comes with it), then the removal's own event.
@@ -147,14 +157,8 @@ Deno.test("a name event a report of the path carried already yields to news: a r
 
 Deno.test("an event is reported once for a path: a listing that passes it on again finds no news", async () => {
   await using m = await monitored("once.conf", "first\n");
-  const { path: f, dirId, changes, monitor } = m;
-  const name = "once.conf";
-  await using mover = await actor(
-    "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
-    f,
-  );
-  monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name }));
-  assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+  const { path: f, changes, monitor } = m;
+  await using _mover = await renamedOver(m);
   // The directory's listing, done after that report, schedules the name again with
   // the directory's events: the same inode, stamps and content, and an event reported.
   monitor.schedule(f, changes[0].cause!, "live");
@@ -185,12 +189,7 @@ async function removalFoundFirst(inDir: boolean) {
     monitor.watch.add(f, "file", dir);
     monitor.watch.setState(f, await readFileState(f));
   }
-  await using mover = await actor(
-    "open(sys.argv[1]+'.new','w').write('second\\n'); os.rename(sys.argv[1]+'.new', sys.argv[1])",
-    f,
-  );
-  monitor.onKernelEvent(eventFromProc(mover.pid, dirId, FimOp.Rename, { name }));
-  assert(await waitFor(() => changes.length === 1), "the replacement was not reported");
+  await using _mover = await renamedOver(m);
   // Another removes it. A listing finds the name gone, and the removal's event comes
   // 30 ms later: after the re-read, before the report goes.
   await using remover = await actor("os.unlink(sys.argv[1])", f);
