@@ -128,7 +128,7 @@ export class Agent {
     const metrics = new MetricsRegistry();
     const faults = new FaultBoard(metrics);
     const db = openStore(opts.database, faults);
-    const opened = await openKernel(opts, facts, [...targets.targets, ...targets.missing])
+    const opened = await openKernel(opts, facts, targets)
       .catch((e) => {
         db.close();
         throw e;

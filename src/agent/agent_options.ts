@@ -31,7 +31,7 @@ export interface AgentOptions {
   mappedPollMs?: number;
   /** The least time between two checks of the kernel's drop counter (default 250 ms; drop_watch.ts). */
   dropCheckMs?: number;
-  /** Entries of the kernel's watch maps (default: twice the watch set, at least 65536). */
+  /** Entries of the kernel's watch maps (default: watchCapacityFor the watch set). */
   maxWatches?: number;
   /** Ring buffer bytes, a power of two (default: ringBytesFor the watch set; tests make it small). */
   ringBytes?: number;

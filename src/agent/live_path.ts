@@ -58,6 +58,7 @@ export class LivePath {
   readonly #rules: WatchRules;
   readonly #includes: IncludedFiles;
   readonly #store: BaselineStore;
+  readonly #watchCapacity: number;
   #reconciles?: ReturnType<typeof setInterval>;
   #stopped = false;
   /** When the last full reconcile started and how long it took. */
@@ -81,6 +82,7 @@ export class LivePath {
     }
     const watch = this.watch = new WatchSet(table);
     watch.onKernelFull = warnOnceWhenFull();
+    this.#watchCapacity = d.watchCapacity;
     watch.budget = OwnerBudget.forCapacity(d.watchCapacity);
     watch.budget.onFirstRefusal = (owner, path) =>
       log("watch").warn(watch.budget!.refusal(owner, path));
@@ -161,6 +163,18 @@ export class LivePath {
       "Entries in watched directories left unwatched: a user other than root made more than its share of the kernel's watch map.",
       "gauge",
       () => this.watch.refused,
+    );
+    metrics.pulled(
+      "bpfink_kernel_watch_capacity",
+      "Inodes the kernel's watch maps hold (max_watches, or sized at the start from the watch set).",
+      "gauge",
+      () => this.#watchCapacity,
+    );
+    metrics.pulled(
+      "bpfink_watch_not_in_kernel_total",
+      "Watched paths whose inode the kernel's full watch map could not take: their changes are found by fanotify and the periodic reconcile only.",
+      "counter",
+      () => this.watch.notInKernel,
     );
     metrics.pulled(
       "bpfink_mount_rechecks_total",

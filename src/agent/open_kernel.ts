@@ -14,7 +14,7 @@ import { RunTimeStats } from "../bpf/prog_stats.ts";
 import type { KernelFacts } from "../kernel/kernel_facts.ts";
 import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
 import type { AgentOptions } from "./agent_options.ts";
-import type { WatchTarget } from "../watch/watch_targets.ts";
+import type { ResolvedTargets, WatchTarget } from "../watch/watch_targets.ts";
 import { pathKeyCount } from "../watch/kernel_keys.ts";
 import { AgentError } from "./agent_error.ts";
 import { oneLine } from "./failure_policy.ts";
@@ -83,12 +83,14 @@ export function ringBytesFor(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1 << 20, need)));
 }
 
+const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
+
 /**
  * Entries of the kernel's directory-path map (bpf/fim_dir_match.bpf.h) for a
  * watch map of `maxWatches` inodes and the directories `dirs` that hold watched
  * names or are watched: each is placed by its path from the root and from each
  * of its ancestors, a key each. Four times the keys the start needs, and at
- * least `maxWatches`, rounded up to a power of two. The map is preallocated,
+ * least `maxWatches`, in steps of 4,096. The map is preallocated,
  * in the kernel's memory: sized four times the watch map, as it was, it took 27
  * MB of kernel memory to watch one file and 109 MB at 100,000 files, and about
  * 100 ms of the object's load there. Past its size a new directory is not placed
@@ -99,7 +101,26 @@ export function ringBytesFor(n: number): number {
 export function dirPathEntries(maxWatches: number, dirs: Iterable<string>): number {
   let keys = 0;
   for (const dir of dirs) keys += pathKeyCount(dir);
-  return 2 ** Math.ceil(Math.log2(Math.max(maxWatches, 4 * keys)));
+  return roundUp(Math.max(maxWatches, 4 * keys), 4096);
+}
+
+/**
+ * Inodes the kernel's watch maps hold for `targets` (the watch set at the start,
+ * with the paths not there yet). The maps are preallocated whole, in the kernel's
+ * memory (about 500 bytes an inode over the four maps sized by it), and zeroed
+ * while the object loads.
+ * - Where the set can grow (a watched directory, where files appear; a path not
+ *   there yet, which may come as a directory): twice the set, at least 65,536.
+ * - Files alone cannot grow: a file replaced leaves the maps as its successor
+ *   enters them. Four times the files (their directories are watched too), at
+ *   least 1,024.
+ */
+export function watchCapacityFor(
+  { targets, missing }: Pick<ResolvedTargets, "targets" | "missing">,
+): number {
+  const n = targets.length + missing.length;
+  const grows = missing.length > 0 || targets.some((t) => t.kind === "dir");
+  return grows ? Math.max(65_536, roundUp(2 * n, 4096)) : Math.max(1024, roundUp(4 * n, 1024));
 }
 
 /** The directories whose paths the kernel needs placed for `targets` (see dirPathEntries). */
@@ -122,7 +143,7 @@ export interface OpenedKernel {
 }
 
 /**
- * Attaches the first strategy that works for `paths` watched paths.
+ * Attaches the first strategy that works for the watch set `resolved`.
  *
  * @throws {AgentError} when libbpf is missing or no kernel object works here.
  * @throws the abort reason when `opts.signal` aborted meanwhile (nothing stays attached).
@@ -130,13 +151,12 @@ export interface OpenedKernel {
 export async function openKernel(
   opts: AgentOptions,
   facts: KernelFacts,
-  targets: readonly WatchTarget[],
+  resolved: Pick<ResolvedTargets, "targets" | "missing">,
 ): Promise<OpenedKernel> {
   const lib = loadLibbpf(opts.libbpf);
+  const targets = [...resolved.targets, ...resolved.missing];
   const paths = targets.length;
-  // Room for the watch set twice over (files appear in watched trees), at least 64k.
-  const watchCapacity = opts.maxWatches ??
-    Math.max(65_536, 2 ** Math.ceil(Math.log2(2 * paths)));
+  const watchCapacity = opts.maxWatches ?? watchCapacityFor(resolved);
   const choice = await chooseStrategy(lib, facts, {
     objects: EMBEDDED_OBJECTS,
     force: opts.force,

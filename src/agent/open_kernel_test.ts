@@ -1,7 +1,13 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { ringRecordBytes } from "../kernel/fim_event.ts";
 import type { WatchTarget } from "../watch/watch_targets.ts";
-import { dirPathEntries, placedDirs, RING_SIZED_FOR, ringBytesFor } from "./open_kernel.ts";
+import {
+  dirPathEntries,
+  placedDirs,
+  RING_SIZED_FOR,
+  ringBytesFor,
+  watchCapacityFor,
+} from "./open_kernel.ts";
 
 Deno.test("the ring buffer holds an inode event and a name event for every watched file at once", () => {
   // A rewrite sends an inode event, a rename over the file a name event; each takes its
@@ -53,7 +59,7 @@ Deno.test("the directory-path map holds four times the keys the start places, an
   assertEquals(dirPathEntries(262_144, dirs), 262_144);
   // 30,000 directories nine levels down: 300,000 keys, four times over.
   const deep = Array.from({ length: 30_000 }, (_, i) => `/a/b/c/d/e/f/g/h/d${i}`);
-  assertEquals(dirPathEntries(65_536, deep), 2 ** 21);
+  assertEquals(dirPathEntries(65_536, deep), 1_200_128);
   assert(dirPathEntries(65_536, deep) >= 4 * 30_000 * 10);
 });
 
@@ -65,4 +71,20 @@ Deno.test("the directories placed: each watched directory, and the directory of 
     { path: "/", kind: "dir", root: "/" },
   ]);
   assertEquals([...dirs].sort(), ["/", "/etc", "/etc/ssh", "/root/.ssh"]);
+});
+
+Deno.test("the watch maps hold twice a set that can grow, at least 65,536, and four times a set of files alone", () => {
+  const file = (path: string): WatchTarget => ({ path, kind: "file", root: path });
+  const files = (n: number) => Array.from({ length: n }, (_, i) => file(`/etc/f${i}`));
+  // Files alone: four times them, at least 1,024.
+  assertEquals(watchCapacityFor({ targets: [file("/etc/passwd")], missing: [] }), 1024);
+  assertEquals(watchCapacityFor({ targets: files(1024), missing: [] }), 4096);
+  assertEquals(watchCapacityFor({ targets: files(1025), missing: [] }), 5120);
+  // A path not there yet may come as a directory; a directory grows.
+  assertEquals(watchCapacityFor({ targets: files(1), missing: [file("/etc/x")] }), 65_536);
+  const dir: WatchTarget = { path: "/srv/t", kind: "dir", root: "/srv/t", recursive: true };
+  assertEquals(watchCapacityFor({ targets: [dir], missing: [] }), 65_536);
+  // A large tree: twice the set, in steps of 4,096 (not the next power of two, 262,144).
+  const tree = [dir, ...files(100_100)];
+  assertEquals(watchCapacityFor({ targets: tree, missing: [] }), 200_704);
 });

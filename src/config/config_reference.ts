@@ -87,7 +87,8 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
     section: "config",
     key: "max_watches",
     type: "integer (at least 1024)",
-    default: "(twice the paths watched at start, at least 65536)",
+    default:
+      "(twice the paths watched at start, at least 65536; four times, at least 1024, for files alone)",
     example: "262144",
     doc:
       "Inodes the kernel's watch map holds. Each user other than root may add an eighth of them after the start, all together a quarter; raise it when `BpfinkWatchRefused` fires for growth you expect.",
