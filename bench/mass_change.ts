@@ -171,8 +171,8 @@ const md = [
   "One shell appends a line to each watched file (`echo x >> f`: one kernel event a file, its " +
   "write; its open with O_CREAT created nothing, so it sends no name event), while " +
   "`bpfink` (the agent in a process of its own, hashes only) watches the tree recursively; a row " +
-  "per run. A dropped event is still found, by a rescan, which names its process for a write " +
-  "(the kernel keeps the writer) but not for a name event.",
+  "per run. A dropped event is still found, by a rescan, which names its process (the kernel " +
+  "keeps a write's writer in the file's pending entry, a name event's process in its directory's).",
 ].join("\n");
 console.log(md);
 if (!Deno.args.includes("--files")) {

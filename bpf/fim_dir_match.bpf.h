@@ -318,6 +318,24 @@ static __always_inline struct fim_event *name_event(struct path_scratch *s, long
 	return e;
 }
 
+/* An entry event of operation `op` in directory (dev, ino) found the ring
+ * buffer full (counted as a drop): the current process is kept in the
+ * directory's pending entry, held, as a dropped inode event's writer is, so
+ * that the rescan the drop causes names it for the entries the directory's
+ * listing finds changed (FimKernel.heldWriters). A global function:
+ * verified once. */
+__noinline int fim_hold_entry_writer(__u32 dev, __u64 ino, __u32 op)
+{
+	struct fim_key key = {};
+	__u32 stat = 0;
+
+	key.ino = ino;
+	key.dev = dev;
+	fim_pending_note(&key, op, &stat, false);
+	fim_pending_hold(&key);
+	return 0;
+}
+
 /* An event about the entry s->buf[s->start, s->end) of directory s->dir. */
 static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, __s32 nr)
 {
@@ -329,7 +347,8 @@ static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, _
 	e->ino = 0;
 	e->dev = s->dir.dev;
 	e->dir_ino = s->dir.ino;
-	fim_event_send(e);
+	if (!fim_event_send(e))
+		fim_hold_entry_writer(s->dir.dev, s->dir.ino, op);
 }
 
 /* A path that could not be placed, with a watched basename (or too long to

@@ -1,7 +1,8 @@
 /**
  * Events dropped by a full ring buffer still name their process: the kernel
- * keeps each dropped inode event's writers in its pending entry, and the
- * rescan the drop causes reports every changed file with them. Real BPF, a
+ * keeps each dropped inode event's writers in its pending entry, and each
+ * dropped entry event's process in its directory's, and the rescan the drop
+ * causes reports every changed file with them. Real BPF, a
  * real shell, a 4 KiB ring that this thread leaves unread while the shell
  * writes (a synchronous spawn). fanotify is off, so the BPF object alone
  * names processes. Needs root.
@@ -9,6 +10,27 @@
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, tempDir, waitFor } from "./helpers.ts";
+
+/**
+ * An agent on `paths` with a 4 KiB ring buffer, checking drops every 50 ms, and
+ * fanotify off: the BPF object alone names processes.
+ */
+const smallRingAgent = (paths: string[], out: CaptureOutput) =>
+  Agent.start({
+    watches: watchesForPaths(paths),
+    outputs: [out],
+    ringBytes: 4096,
+    fanotify: false,
+    dropCheckMs: 50,
+  });
+
+/** Runs sh `script` with `args` to its end, this thread reading nothing meanwhile; its pid. */
+function shellSync(script: string, ...args: string[]): number {
+  const sh = new Deno.Command("sh", { args: ["-c", `${script}; echo $$`, "sh", ...args] })
+    .outputSync();
+  assert(sh.success, new TextDecoder().decode(sh.stderr));
+  return Number(new TextDecoder().decode(sh.stdout).trim());
+}
 
 Deno.test("a full ring buffer's dropped writes are reported by the rescan naming their writer", async () => {
   await using dir = await tempDir();
@@ -18,19 +40,9 @@ Deno.test("a full ring buffer's dropped writes are reported by the rescan naming
     await Deno.writeTextFile(files[i], "a=1\n");
   }
   const out = new CaptureOutput();
-  const agent = await Agent.start({
-    watches: watchesForPaths(files),
-    outputs: [out],
-    ringBytes: 4096,
-    fanotify: false,
-    dropCheckMs: 50,
-  });
+  const agent = await smallRingAgent(files, out);
   try {
-    const sh = new Deno.Command("sh", {
-      args: ["-c", 'for f in "$@"; do echo b=2 >> "$f"; done; echo $$', "sh", ...files],
-    }).outputSync();
-    assert(sh.success, new TextDecoder().decode(sh.stderr));
-    const pid = Number(new TextDecoder().decode(sh.stdout).trim());
+    const pid = shellSync('for f in "$@"; do echo b=2 >> "$f"; done', ...files);
     assert(
       await waitFor(() => files.every((f) => out.changes(f).length > 0), 10_000),
       `${files.filter((f) => out.changes(f).length === 0).length} of 60 changes unreported`,
@@ -38,6 +50,27 @@ Deno.test("a full ring buffer's dropped writes are reported by the rescan naming
     assert(agent.rescans > 0, "the 4 KiB ring held all 60 events: the test needs a drop");
     const unnamed = files.filter((f) => !out.changes(f).some((e) => e.process?.pid === pid));
     assertEquals(unnamed, [], "changes reported without the shell that made them");
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("a full ring buffer's dropped entry events are reported by the rescan naming their process", async () => {
+  await using dir = await tempDir();
+  const out = new CaptureOutput();
+  const agent = await smallRingAgent([dir.path], out);
+  try {
+    // 60 files made in the watched directory: entry events, most of them dropped.
+    const pid = shellSync('for i in $(seq 60); do echo a=1 > "$1/n$i.conf"; done', dir.path);
+    const files = Array.from({ length: 60 }, (_, i) => `${dir.path}/n${i + 1}.conf`);
+    const created = (f: string) => out.changes(f).filter((e) => e.event.action === "created");
+    assert(
+      await waitFor(() => files.every((f) => created(f).length > 0), 10_000),
+      `${files.filter((f) => created(f).length === 0).length} of 60 creations unreported`,
+    );
+    assert(agent.rescans > 0, "the 4 KiB ring held all 60 events: the test needs a drop");
+    const unnamed = files.filter((f) => !created(f).some((e) => e.process?.pid === pid));
+    assertEquals(unnamed, [], "creations reported without the shell that made them");
   } finally {
     await agent.stop();
   }

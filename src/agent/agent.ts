@@ -97,6 +97,7 @@ export class Agent {
       (causes) => live.monitor.rescan("rescan", causes),
       opts.dropCheckMs,
     );
+    live.heldFor = (dir) => this.#drops.heldFor(dir);
     this.#heartbeat = new Heartbeat(hostname, kernel, watch, (e) => this.#agentEvent(e, false));
     for (const p of [live, delivery, selfTest, this.#drops, this.#heartbeat]) p.register(metrics);
     registerKernelMetrics(metrics, kernel, () => !!this.#bpfStats || statsSysctlEnabled());

@@ -7,6 +7,7 @@
  * @module
  */
 import type { FimEvent } from "../kernel/fim_event.ts";
+import type { InodeId } from "../watch/inode_key.ts";
 import type { FimKernel } from "../kernel/fim_kernel.ts";
 import type { WatchConfig } from "../config/config_types.ts";
 import { ChangePipeline, MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
@@ -59,6 +60,8 @@ export class LivePath {
   readonly #includes: IncludedFiles;
   readonly #store: BaselineStore;
   readonly #watchCapacity: number;
+  /** What the drop check found the kernel kept (DropWatch.heldFor), once the agent has one. */
+  heldFor?: (dir: InodeId) => Promise<FimEvent[]> | undefined;
   #reconciles?: ReturnType<typeof setInterval>;
   #stopped = false;
   /** When the last full reconcile started and how long it took. */
@@ -108,6 +111,7 @@ export class LivePath {
       mappedPollMs: d.mappedPollMs,
       drain: () => kernel.drain(),
       behind: () => kernel.behind(),
+      heldFor: (dir) => this.heldFor?.(dir),
       keepContentUpTo: MAX_PARSE_BYTES,
       rearm: (id) => {
         kernel.rearm(id);

@@ -48,6 +48,13 @@ export interface FileMonitorOptions {
    * behind a flood is still credited to its process.
    */
   behind?: () => Promise<void> | undefined;
+  /**
+   * The processes the kernel kept for events it dropped (a full ring buffer)
+   * about directory `dir`'s entries, once the drops so far are checked;
+   * undefined when it dropped none lately. A listing asks it for entries no
+   * kernel event named.
+   */
+  heldFor?: (dir: InodeId) => Promise<FimEvent[]> | undefined;
   /** The agent's mount table (default: /proc/self/mountinfo, first read at construction). */
   mounts?: { changes(): MountChanges | undefined };
 }
@@ -680,7 +687,7 @@ export class FileMonitor {
    * listed after, so nothing created in it in between is missed.
    */
   async #syncDirs(): Promise<void> {
-    const changed = new Map<string, DirtyDir>();
+    const changed = new Map<string, { why: DirtyDir; held: () => Promise<FimEvent[]> }>();
     while (this.#dirtyDirs.size) {
       const [dir, why] = this.#dirtyDirs.entries().next().value!;
       this.#dirtyDirs.delete(dir);
@@ -694,6 +701,16 @@ export class FileMonitor {
       if (!diff) continue;
       const causeOf = (path: string) => why.byName.get(basename(path));
       const unattributed = why.unattributed ?? LISTED;
+      // For entries no event named: the processes the kernel kept for this directory's
+      // dropped entry events, asked once per listing (none unless it dropped some).
+      let heldHere: FimEvent[] | undefined;
+      const held = async (): Promise<FimEvent[]> => {
+        if (heldHere === undefined) {
+          const asked = entry.id ? this.opts.heldFor?.(entry.id) : undefined;
+          heldHere = asked ? await asked : [];
+        }
+        return heldHere;
+      };
       for (const m of diff.moved) {
         const e = this.watch.get(m.to);
         const id = e?.id;
@@ -734,19 +751,32 @@ export class FileMonitor {
               : why.unattributed ?? "made before its new directory was watched",
           );
         }
-        this.schedule(a.path, causeOf(a.path), why.reason, unattributed);
+        const cause = causeOf(a.path);
+        this.#scheduleAll(a.path, cause ? [cause] : await held(), why.reason, unattributed);
       }
-      for (const c of diff.changed) changed.set(c, why);
+      for (const c of diff.changed) changed.set(c, { why, held });
     }
-    for (const [p, why] of changed) {
+    for (const [p, { why, held }] of changed) {
       if (!this.watch.get(p)) continue; // moved away in this batch
       const cause = why.byName.get(basename(p));
+      const causes = cause ? [cause] : await held();
       const unattributed = why.unattributed ?? LISTED;
-      this.schedule(p, cause, why.reason, unattributed);
+      this.#scheduleAll(p, causes, why.reason, unattributed);
       for (const below of this.watch.subtree(p)) {
-        this.schedule(below, cause, why.reason, unattributed);
+        this.#scheduleAll(below, causes, why.reason, unattributed);
       }
     }
+  }
+
+  /** Schedules a re-read of `path` for each of `causes` (or for none). */
+  #scheduleAll(
+    path: string,
+    causes: readonly FimEvent[],
+    reason: ChangeReason,
+    unattributed: string,
+  ): void {
+    if (causes.length === 0) return this.schedule(path, undefined, reason, unattributed);
+    for (const c of causes) this.schedule(path, c, reason, unattributed);
   }
 
   /**
