@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { FimOp, type PendingWriter } from "../kernel/fim_event.ts";
 import { type InodeId, inodeKeyString } from "../watch/inode_key.ts";
+import { NS_PER_TICK, startTicksOf } from "../watch/process_details.ts";
 import { type DropCounter, type DroppedCauses, DropWatch, HELD_FRESH_MS } from "./drop_watch.ts";
 
 /** A kernel whose drop counter and held entries the test sets; this process is the writer. */
@@ -20,9 +21,7 @@ function kernel() {
 
 const DIR: InodeId = { dev: 8, ino: 42n };
 const OTHER: InodeId = { dev: 8, ino: 43n };
-const startNs = () =>
-  BigInt(Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ")[19]) *
-  (1_000_000_000n / 100n);
+const startNs = () => startTicksOf(Deno.readTextFileSync("/proc/self/stat"))! * NS_PER_TICK;
 
 Deno.test("a listing asks for the processes the kernel kept for its directory once the drops are checked", async () => {
   const k = kernel();

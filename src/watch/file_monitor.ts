@@ -773,7 +773,7 @@ export class FileMonitor {
     path: string,
     causes: readonly FimEvent[],
     reason: ChangeReason,
-    unattributed: string,
+    unattributed?: string,
   ): void {
     if (causes.length === 0) return this.schedule(path, undefined, reason, unattributed);
     for (const c of causes) this.schedule(path, c, reason, unattributed);
@@ -1104,11 +1104,7 @@ export class FileMonitor {
     for (const e of this.watch.entries()) {
       const id = causes?.size ? e.id : undefined;
       const named = id ? causes!.get(inodeKeyString(id)) : undefined;
-      if (!named) {
-        this.schedule(e.path, undefined, reason);
-        continue;
-      }
-      for (const c of named) this.schedule(e.path, c, reason);
+      this.#scheduleAll(e.path, named ?? [], reason);
     }
   }
 
