@@ -16,7 +16,7 @@ import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { FanotifyGroup } from "../src/fanotify/fanotify_group.ts";
 import { FanotifyError } from "../src/fanotify/fanotify_reader.ts";
 import { FILE_MASK } from "../src/fanotify/fanotify_abi.ts";
-import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { CaptureOutput, metricValue, run, tempDir, waitFor } from "./helpers.ts";
 import { buildProgram, missedLive, mountRamfs } from "./inode/fixtures.ts";
 import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
 
@@ -131,6 +131,56 @@ Deno.test("on a ramfs, a plain write is reported once, attributed by the BPF obj
     } finally {
       await agent.stop();
     }
+  } finally {
+    for (const cmd of undo) await run(cmd);
+  }
+});
+
+Deno.test("on a ramfs, a flood of writes through one fd costs the classic group a few events, not one per write, and the next write is still seen", async () => {
+  await using dir = await tempDir();
+  const bin = await buildProgram(dir.path, "uring_ops");
+  const undo: string[][] = [];
+  try {
+    const f = `${await mountRamfs(dir.path, undo)}/flood.conf`;
+    await Deno.writeTextFile(f, "content\n");
+    const out = new CaptureOutput();
+    const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+    const fdEvents = () => metricValue(agent, "bpfink_fanotify_fd_events_total");
+    try {
+      assertEquals(metricValue(agent, "bpfink_fanotify_fd_marks"), 1, "not in the classic group");
+      // 20,000 1-byte writes through one fd, as a logger appends.
+      const n = 20_000;
+      const dd = await run([
+        "dd",
+        "if=/dev/zero",
+        `of=${f}`,
+        "bs=1",
+        `count=${n}`,
+        "oflag=append",
+        "conv=notrunc",
+        "status=none",
+      ]);
+      assert(dd.code === 0, dd.stderr);
+      assertEquals(await missedLive(out, f, dd.pid), undefined);
+      await agent.idle();
+      // Unmuted, each write the agent did not read in time was an event of its own: thousands.
+      assert(fdEvents() < n / 100, `${fdEvents()} classic fanotify events for ${n} writes`);
+      // Muting ends at the re-read: a write only fanotify sees (no completion for the hooks) is live.
+      const r = await run([bin, "write", f]);
+      assert(r.code === 0, r.stderr);
+      assertEquals(await missedLive(out, f, r.pid), undefined);
+    } finally {
+      await agent.stop();
+    }
+    // The fds a mute kept are closed with the agent.
+    const open = [...Deno.readDirSync("/proc/self/fd")].filter((d) => {
+      try {
+        return Deno.readLinkSync(`/proc/self/fd/${d.name}`) === f;
+      } catch {
+        return false;
+      }
+    });
+    assertEquals(open.length, 0, "an fd on the flooded file was left open");
   } finally {
     for (const cmd of undo) await run(cmd);
   }

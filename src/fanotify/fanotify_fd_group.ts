@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { FanInit, FanMark, FD_FILE_MASK } from "./fanotify_abi.ts";
+import { FanInit, FanMark, FanMask, FD_FILE_MASK } from "./fanotify_abi.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { CPathBuffer } from "../watch/path_bytes.ts";
 import { fstat, type NativeStat } from "../watch/native_fs.ts";
@@ -94,27 +94,28 @@ export class FanotifyFdGroup {
   }
 
   /**
-   * Marks regular file `path` (never following a final symlink) if it still
+   * Marks regular file `path` (never following a final symlink) for `mask`
+   * (a part of FD_FILE_MASK: less what is muted) if it still
    * is inode `id` (device and number, as FanotifyGroup.mark checks); returns
    * the key its events' fds will give (identityOf), or undefined when it is
    * another inode or not a regular file.
    *
    * @throws {FanotifyError} when the kernel refuses the mark.
    */
-  mark(path: string, id: InodeId): string | undefined {
-    return this.#markPath(path, id, FanMark.ADD);
+  mark(path: string, id: InodeId, mask = FD_FILE_MASK): string | undefined {
+    return this.#markPath(path, id, FanMark.ADD, mask);
   }
 
   /** Removes the mark of `path` if it still is inode `id` (else the mark goes with the inode). */
   unmark(path: string, id: InodeId): void {
     try {
-      this.#markPath(path, id, FanMark.REMOVE);
+      this.#markPath(path, id, FanMark.REMOVE, FD_FILE_MASK);
     } catch {
       // not marked, or gone
     }
   }
 
-  #markPath(path: string, want: InodeId, flags: number): string | undefined {
+  #markPath(path: string, want: InodeId, flags: number, mask: number): string | undefined {
     const c = libc();
     const fd = c.open(PATH.of(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return undefined;
@@ -124,7 +125,7 @@ export class FanotifyFdGroup {
       const rc = c.fanotify_mark(
         this.#fd,
         flags,
-        BigInt(FD_FILE_MASK),
+        BigInt(mask),
         -100,
         PROC_FD.of(`/proc/self/fd/${fd}`),
       );
@@ -137,12 +138,43 @@ export class FanotifyFdGroup {
 
   /** The key (as mark() returned) of the file an event's `fd` is open on; closes `fd`. */
   static takeFd(fd: number): string | undefined {
-    if (fd < 0) return undefined;
     try {
-      return identityOf(fd)?.key;
+      return FanotifyFdGroup.keyOf(fd);
     } finally {
-      libc().close(fd);
+      FanotifyFdGroup.closeFd(fd);
     }
+  }
+
+  /** The key (as mark() returned) of the file an event's `fd` is open on; `fd` stays open. */
+  static keyOf(fd: number): string | undefined {
+    return fd < 0 ? undefined : identityOf(fd)?.key;
+  }
+
+  /** Closes an fd an event carried. */
+  static closeFd(fd: number): void {
+    if (fd >= 0) libc().close(fd);
+  }
+
+  /**
+   * Mutes `mask` events (FAN_MODIFY alone: the mark must keep a bit, or it
+   * goes, and with it the mark the BPF object's gate relies on) of the file
+   * an event's `fd` is open on, until unmute() through the same fd: it is
+   * reached by that fd, whatever its path has become. Returns whether the
+   * kernel took it.
+   */
+  mute(fd: number, mask: number): boolean {
+    return this.#markFd(fd, FanMark.REMOVE, mask & FanMask.MODIFY);
+  }
+
+  /** Undoes mute(): the file's next such event is reported again. */
+  unmute(fd: number, mask: number): void {
+    this.#markFd(fd, FanMark.ADD, mask & FanMask.MODIFY);
+  }
+
+  #markFd(fd: number, flags: number, mask: number): boolean {
+    if (!mask || this.#closed) return false;
+    const proc = PROC_FD.of(`/proc/self/fd/${fd}`);
+    return libc().fanotify_mark(this.#fd, flags, BigInt(mask), -100, proc) === 0;
   }
 
   /** Reads events until close(): `onBytes` gets the bytes of each read (its own copy). */

@@ -27,11 +27,15 @@
  * second, classic group instead, opened at the first such file: its events
  * carry an fd, told by fstat() and closed at once, and report content only
  * (FAN_MODIFY, FAN_CLOSE_WRITE; no attributes, links, moves or entries).
- * They are fed the same way, with no muting.
+ * They are fed the same way. Their writes are muted the same way too, the
+ * file reached again through the event's own fd, kept open until the re-arm
+ * (at most MAX_FD_MUTED files at once; past that, each write is an event):
+ * without it, every write to such a file cost the writer a fanotify event
+ * and the agent a read of it.
  *
  * @module
  */
-import { DIR_MASK, FanMask, FILE_MASK } from "../fanotify/fanotify_abi.ts";
+import { DIR_MASK, FanMask, FD_FILE_MASK, FILE_MASK } from "../fanotify/fanotify_abi.ts";
 import { FanotifyGroup, type Marked, markKey } from "../fanotify/fanotify_group.ts";
 import { FanotifyFdGroup } from "../fanotify/fanotify_fd_group.ts";
 import { FanotifyError } from "../fanotify/fanotify_reader.ts";
@@ -70,12 +74,20 @@ export interface FanotifyMarks {
 
 /** What the source needs from the classic group (fanotify_fd_group.ts). */
 export interface FanotifyFdMarks {
-  mark(path: string, id: InodeId): string | undefined;
+  mark(path: string, id: InodeId, mask?: number): string | undefined;
   unmark(path: string, id: InodeId): void;
+  mute(fd: number, mask: number): boolean;
+  unmute(fd: number, mask: number): void;
   start(onBytes: (bytes: Uint8Array) => void): void;
   close(): Promise<void>;
   readonly done: Promise<void>;
 }
+
+/**
+ * At most this many files of the classic group are muted at once: each keeps
+ * its event's fd open until its re-arm.
+ */
+export const MAX_FD_MUTED = 64;
 
 /** The errnos of a mark by file handle that a classic group's mark may get past. */
 const NO_FID = new Set<number>([Errno.ENODEV, Errno.EOPNOTSUPP, Errno.EXDEV]);
@@ -160,8 +172,13 @@ export class FanotifySource {
   #fdGroup?: FanotifyFdMarks | null;
   /** Inodes marked in the classic group, by inode key: the path marked and the fd key. */
   readonly #fdMarked = new Map<string, { path: string; key: string; id: InodeId }>();
-  /** Inodes by the fd key (FanotifyFdGroup.takeFd) their events give. */
+  /** Inodes by the fd key (FanotifyFdGroup.keyOf) their events give. */
   readonly #byFdKey = new Map<string, InodeId>();
+  /**
+   * Files of the classic group whose writes are muted until their re-arm,
+   * by inode key: the event's fd they are reached by (kept open) and the bits.
+   */
+  readonly #fdMuted = new Map<string, { fd: number; bits: number }>();
   /** Counters for metrics. */
   readonly counts = {
     events: 0,
@@ -221,7 +238,8 @@ export class FanotifySource {
     const fdm = this.#fdMarked.get(k);
     if (fdm) {
       try {
-        return this.#fdGroup?.mark(fdm.path, id) !== undefined;
+        const muted = this.#fdMuted.get(k)?.bits ?? 0;
+        return this.#fdGroup?.mark(fdm.path, id, FD_FILE_MASK & ~muted) !== undefined;
       } catch {
         return false;
       }
@@ -331,6 +349,7 @@ export class FanotifySource {
   /** The monitor is about to re-read inode `id`: report its next write and close again. */
   rearm(id: InodeId): void {
     const k = inodeKeyString(id);
+    this.#fdUnmute(k, true);
     const bits = this.#muted.get(k);
     if (bits === undefined) return;
     this.#muted.delete(k);
@@ -342,6 +361,7 @@ export class FanotifySource {
   unwatchInode(id: InodeId): void {
     const k = inodeKeyString(id);
     const fdm = this.#fdMarked.get(k);
+    this.#fdUnmute(k, false);
     if (fdm) {
       this.#fdMarked.delete(k);
       this.#byFdKey.delete(fdm.key);
@@ -359,6 +379,21 @@ export class FanotifySource {
       } catch {
         // gone with its inode
       }
+    }
+  }
+
+  /**
+   * Lets go of the fd that file `k` of the classic group was muted through,
+   * unmuting it first when `unmute` (the re-arm; not when it is unwatched).
+   */
+  #fdUnmute(k: string, unmute: boolean): void {
+    const m = this.#fdMuted.get(k);
+    if (!m) return;
+    this.#fdMuted.delete(k);
+    try {
+      if (unmute && !this.#stopped) this.#fdGroup?.unmute(m.fd, m.bits);
+    } finally {
+      FanotifyFdGroup.closeFd(m.fd);
     }
   }
 
@@ -416,26 +451,49 @@ export class FanotifySource {
   /** The bytes of one read of the classic group: each event's fd names its file. */
   #onFdBytes(bytes: Uint8Array): void {
     const batch = parseFanotify(bytes);
-    // Every fd is closed, also once stopped and after a malformed record.
-    const keys = batch.events.map((e) => FanotifyFdGroup.takeFd(e.fd));
-    if (this.#stopped) return;
-    const readAt = performance.now();
-    for (const [i, e] of batch.events.entries()) {
-      this.counts.fdEvents++;
-      if (this.#overflowed(e) || e.pid === Deno.pid) continue;
-      const id = keys[i] === undefined ? undefined : this.#byFdKey.get(keys[i]!);
-      if (!id) {
-        this.counts.unmatched++;
-        continue;
-      }
-      this.#hold(`i:${inodeKeyString(id)}:${e.pid}`, readAt, e, { id, op: FimOp.Write });
-      if (e.mask & FanMask.CLOSE_WRITE) this.#writerClosed(id);
+    // Every fd is closed (kept ones at their re-arm), also once stopped and after a malformed record.
+    const kept = new Set<number>();
+    try {
+      if (!this.#stopped) this.#onFdEvents(batch.events, kept);
+    } finally {
+      for (const e of batch.events) if (!kept.has(e.fd)) FanotifyFdGroup.closeFd(e.fd);
     }
-    if (batch.malformed) {
+    if (batch.malformed && !this.#stopped) {
       this.counts.malformed++;
       this.opts.warn("fanotify returned a record that could not be parsed: rescanning every watch");
       this.#sink?.rescan("rescan");
     }
+  }
+
+  /** The classic group's events of one read; the fds muted through go into `kept`. */
+  #onFdEvents(events: FanEvent[], kept: Set<number>): void {
+    const readAt = performance.now();
+    for (const e of events) {
+      this.counts.fdEvents++;
+      if (this.#overflowed(e) || e.pid === Deno.pid) continue;
+      const key = FanotifyFdGroup.keyOf(e.fd);
+      const id = key === undefined ? undefined : this.#byFdKey.get(key);
+      if (!id) {
+        this.counts.unmatched++;
+        continue;
+      }
+      if (e.mask & FanMask.MODIFY && this.#fdMute(id, e.fd)) kept.add(e.fd);
+      this.#hold(`i:${inodeKeyString(id)}:${e.pid}`, readAt, e, { id, op: FimOp.Write });
+      if (e.mask & FanMask.CLOSE_WRITE) this.#writerClosed(id);
+    }
+  }
+
+  /**
+   * Mutes the writes of file `id` of the classic group through its event's
+   * `fd` until its next re-read, as #mute() does by handle; returns whether
+   * `fd` is kept for the re-arm.
+   */
+  #fdMute(id: InodeId, fd: number): boolean {
+    const k = inodeKeyString(id);
+    if (this.#fdMuted.has(k) || this.#fdMuted.size >= MAX_FD_MUTED) return false;
+    if (!this.#fdGroup?.mute(fd, FanMask.MODIFY)) return false;
+    this.#fdMuted.set(k, { fd, bits: FanMask.MODIFY });
+    return true;
   }
 
   /** Whether `e` says the queue overflowed (then every watch is rescanned). */
@@ -654,6 +712,7 @@ export class FanotifySource {
     this.#timer = undefined;
     this.#pending.clear();
     this.#muted.clear();
+    for (const k of [...this.#fdMuted.keys()]) this.#fdUnmute(k, false);
     this.#dead.clear();
     await this.group.close();
     await this.#fdGroup?.close();
