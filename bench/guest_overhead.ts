@@ -10,7 +10,8 @@ import { writeOverhead } from "./write_overhead.ts";
 import { guestCostSection } from "./peers.ts";
 
 await using env = await BenchEnv.create("/bpfink/bench-prebuilt");
-const section = await writeOverhead(
+// The strategies' table, unless left out (bench_guests.ts --peers-only).
+const section = Deno.env.get("BPFINK_BENCH_STRATEGIES") === "0" ? "" : await writeOverhead(
   env,
   true,
   Number(Deno.env.get("BPFINK_BENCH_CALLS") ?? 50_000),

@@ -332,14 +332,15 @@ static __always_inline int fim_on_process_exit(void)
 	}
 
 /* An event about a watched inode, folded per inode and writer until user
- * space clears the pending entry (fim_pending.bpf.h). */
+ * space clears the pending entry (fim_pending.bpf.h). `typed`: the caller is
+ * a BTF-typed program (fim_pending_note). */
 static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr,
-					     const bool fast)
+					     const bool typed)
 {
 	__u32 stat = FIM_STAT_COALESCED;
 	struct fim_event *e;
 
-	if (!fim_pending_note(key, op, &stat, fast)) {
+	if (!fim_pending_note(key, op, &stat, typed)) {
 		stat_fold_or_drop(stat);
 		return;
 	}

@@ -42,7 +42,9 @@ int BPF_PROG(fim_io_write, struct io_kiocb *req)
  * hand over the struct file, typed by BTF: the inode is two plain loads, with
  * no fd table walk and no helper call, on every kernel with trampolines. The
  * write has happened when they return. While the mark gate is on, a file
- * with no fsnotify mark costs one more load and no hash lookup. */
+ * with no fsnotify mark costs one more load and no hash lookup. A write
+ * that folds into its watched file's pending entry reads its process with
+ * plain loads too, from 5.11 on (fim_current_process_typed). */
 static __always_inline int fim_on_file_written(struct file *file, long ret, __s32 nr)
 {
 	struct inode *inode;
@@ -57,7 +59,7 @@ static __always_inline int fim_on_file_written(struct file *file, long ret, __s3
 	key.dev = inode->i_sb->s_dev;
 	key.pad = 0;
 	if (bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, FIM_OP_WRITE, nr, false);
+		emit_inode_event(&key, FIM_OP_WRITE, nr, true);
 	return 0;
 }
 

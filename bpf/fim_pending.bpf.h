@@ -35,26 +35,41 @@ static __always_inline __u64 fim_process_start_ns(void)
 	return BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
-/* The same with typed pointers: two plain loads instead of two helper calls.
- * Only where fd_key_fast() runs (tp_btf programs on 6.2+ kernels): every
- * write to a watched file that folds into a pending entry reads it. */
-static __always_inline __u64 fim_process_start_ns_fast(void)
+/* The current process: its id (tgid), and its start into `start`. */
+static __always_inline __u32 fim_current_process(__u64 *start)
 {
-	return bpf_get_current_task_btf()->group_leader->start_boottime;
+	*start = fim_process_start_ns();
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* The same in a BTF-typed program (tp_btf, fexit): plain loads instead of
+ * three helper calls, where the kernel has bpf_get_current_task_btf()
+ * (5.11+). Where it has not, the branch is never verified and the helpers
+ * read. Every write to a watched file that folds into a pending entry reads
+ * it. */
+static __always_inline __u32 fim_current_process_typed(__u64 *start)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		*start = task->group_leader->start_boottime;
+		return task->tgid;
+	}
+	return fim_current_process(start);
 }
 
 /* Records operation `op` by the current process on pending inode `key`
- * (`fast`: the caller runs where fim_process_start_ns_fast() may).
+ * (`typed`: the caller is a BTF-typed program, fim_current_process_typed()).
  * Returns true when an event is to be sent, false when it folds into one
  * already sent (counted as coalesced) or the map refused it (counted as a
  * drop, which makes user space rescan). */
 static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op,
-					     __u32 *stat_out, const bool fast)
+					     __u32 *stat_out, const bool typed)
 {
 	struct fim_pending fresh = {};
 	struct fim_pending *p;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 start = fast ? fim_process_start_ns_fast() : fim_process_start_ns();
+	__u64 start;
+	__u32 tgid = typed ? fim_current_process_typed(&start) : fim_current_process(&start);
 	__u32 bit = 1u << (op & 31);
 	long err;
 	int i, slot = -1;
