@@ -376,6 +376,10 @@ static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bo
 		if (!f || !file_key_marked(f, &key))
 			return;
 	}
+	if (fim_fold_cached(&key, op, fast)) {
+		stat_inc(FIM_STAT_COALESCED);
+		return;
+	}
 	if (!bpf_map_lookup_elem(&watched, &key))
 		return;
 	emit_inode_event(&key, op, nr, fast);

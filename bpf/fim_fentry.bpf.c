@@ -44,7 +44,8 @@ int BPF_PROG(fim_io_write, struct io_kiocb *req)
  * write has happened when they return. While the mark gate is on, a file
  * with no fsnotify mark costs one more load and no hash lookup. A write
  * that folds into its watched file's pending entry reads its process with
- * plain loads too, from 5.11 on (fim_current_process_typed). */
+ * plain loads too, from 5.11 on (fim_current_process_typed), and a repeat
+ * of the last fold on this CPU takes no hash lookup (fim_fold_cached). */
 static __always_inline int fim_on_file_written(struct file *file, long ret, __s32 nr)
 {
 	struct inode *inode;
@@ -58,7 +59,9 @@ static __always_inline int fim_on_file_written(struct file *file, long ret, __s3
 	key.ino = inode->i_ino;
 	key.dev = inode->i_sb->s_dev;
 	key.pad = 0;
-	if (bpf_map_lookup_elem(&watched, &key))
+	if (fim_fold_cached(&key, FIM_OP_WRITE, true))
+		stat_inc(FIM_STAT_COALESCED);
+	else if (bpf_map_lookup_elem(&watched, &key))
 		emit_inode_event(&key, FIM_OP_WRITE, nr, true);
 	return 0;
 }

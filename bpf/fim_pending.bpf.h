@@ -25,6 +25,44 @@ struct {
 	__type(value, struct fim_pending);
 } pending SEC(".maps");
 
+/* The fold cache: on each CPU, the last inode, process and operations that a
+ * fold found noted in `pending`, with the re-arm generation it was found in.
+ * A write that matches it folds with no hash lookup at all, the watched
+ * map's included: its inode was watched when it was noted. User space bumps
+ * `fold_gen` after each re-arm (a deleted pending entry: FimKernel.rearm),
+ * so nothing noted before a re-arm matches after it: the write then takes
+ * the lookups, finds no pending entry, and sends its event. */
+struct fim_fold_cache {
+	struct fim_key key;
+	__u64 start_ns;
+	__u64 gen;
+	__u32 tgid;
+	__u32 ops;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fim_fold_cache);
+} fold_cache SEC(".maps");
+
+/* The re-arm generation (user space writes it: src/kernel/fim_kernel.ts). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fold_gen SEC(".maps");
+
+static __always_inline __u64 fim_fold_gen(void)
+{
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&fold_gen, &zero);
+
+	return gen ? *gen : 0;
+}
+
 /* Start time of the current process (its main thread), in boot-time ns: with
  * the process id it names one process for good (a pid is reused, this pair
  * is not). /proc/PID/stat's starttime is this value in clock ticks. */
@@ -58,6 +96,42 @@ static __always_inline __u32 fim_current_process_typed(__u64 *start)
 	return fim_current_process(start);
 }
 
+/* Whether operation `op` by the current process on inode `key` folds by the
+ * fold cache alone (`typed`: as fim_pending_note). Cheap to miss: a write to
+ * another inode is told by a per-CPU array entry (no helper call) and two
+ * compares. */
+static __always_inline bool fim_fold_cached(const struct fim_key *key, __u32 op, const bool typed)
+{
+	struct fim_fold_cache *c;
+	__u32 zero = 0, tgid;
+	__u64 start;
+
+	c = bpf_map_lookup_elem(&fold_cache, &zero);
+	if (!c || c->key.ino != key->ino || c->key.dev != key->dev ||
+	    !(c->ops & (1u << (op & 31))) || c->gen != fim_fold_gen())
+		return false;
+	tgid = typed ? fim_current_process_typed(&start) : fim_current_process(&start);
+	return c->tgid == tgid && c->start_ns == start;
+}
+
+/* A fold found writer `w` of inode `key` noted in `pending`, in re-arm
+ * generation `gen` (read before the lookup): the next such write folds by
+ * the cache. */
+static __always_inline void fim_fold_remember(const struct fim_key *key, const struct fim_writer *w,
+					      __u64 gen)
+{
+	__u32 zero = 0;
+	struct fim_fold_cache *c = bpf_map_lookup_elem(&fold_cache, &zero);
+
+	if (!c)
+		return;
+	c->key = *key;
+	c->start_ns = w->start_ns;
+	c->tgid = w->tgid;
+	c->ops = w->ops;
+	c->gen = gen;
+}
+
 /* Records operation `op` by the current process on pending inode `key`
  * (`typed`: the caller is a BTF-typed program, fim_current_process_typed()).
  * Returns true when an event is to be sent, false when it folds into one
@@ -68,7 +142,7 @@ static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op,
 {
 	struct fim_pending fresh = {};
 	struct fim_pending *p;
-	__u64 start;
+	__u64 start, gen = fim_fold_gen();
 	__u32 tgid = typed ? fim_current_process_typed(&start) : fim_current_process(&start);
 	__u32 bit = 1u << (op & 31);
 	long err;
@@ -96,6 +170,7 @@ static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op,
 		if (w->ops && w->tgid == tgid && w->start_ns == start) {
 			if (w->ops & bit) {
 				*stat_out = FIM_STAT_COALESCED;
+				fim_fold_remember(key, w, gen);
 				return false;
 			}
 			w->ops |= bit;

@@ -169,6 +169,61 @@ Deno.test("folding: a second writer on a pending inode gets its own event; a rep
   });
 });
 
+Deno.test("fold cache: a re-arm, or taking the inode out and back, ends it: the folding process's next write is an event", async () => {
+  await withKernel({}, async (h) => {
+    const a = await h.file("cached.conf");
+    const b = await h.file("other.conf");
+    // One process on one CPU (the cache is per CPU), 200 appends per line read.
+    const py = "import os,sys\n" +
+      "fa=os.open(sys.argv[1],os.O_WRONLY|os.O_APPEND)\n" +
+      "fb=os.open(sys.argv[2],os.O_WRONLY|os.O_APPEND)\n" +
+      "for line in sys.stdin:\n" +
+      " fd=fa if line.strip()=='a' else fb\n" +
+      " for _ in range(200): os.write(fd,b'x')\n" +
+      " print('done',flush=True)\n";
+    const child = new Deno.Command("taskset", {
+      args: ["-c", "0", "python3", "-c", py, a.path, b.path],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const input = child.stdin.getWriter();
+    const output = child.stdout.getReader();
+    const step = async (which: "a" | "b") => {
+      await input.write(new TextEncoder().encode(`${which}\n`));
+      let got = "";
+      while (!got.includes("done")) {
+        const r = await output.read();
+        if (r.done) throw new Error("the writer exited");
+        got += new TextDecoder().decode(r.value);
+      }
+      await settle();
+    };
+    const of = (id: InodeId) => h.about(id).filter((e) => e.tgid === child.pid).length;
+    try {
+      const before = h.k.counter("coalesced");
+      await step("a");
+      assertEquals(of(a.id), 1, "200 appends: one event");
+      assert(h.k.counter("coalesced") - before >= 199n, "the repeats were not folded");
+      await step("a");
+      assertEquals(of(a.id), 1, "not re-armed: folded still");
+      h.k.rearm(a.id);
+      await step("a");
+      assertEquals(of(a.id), 2, "the first write after a re-arm was folded");
+      h.k.unwatchInode(a.id);
+      h.k.watchInode(a.id, FimWatch.File);
+      await step("a");
+      assertEquals(of(a.id), 3, "the first write after the inode came back was folded");
+      await step("b");
+      assertEquals(of(b.id), 1, "a write to another inode was folded");
+    } finally {
+      await input.close();
+      await child.status;
+      output.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+    }
+  });
+});
+
 Deno.test("folding: a shared writable mapping after a pwrite by the same process is its own event", async () => {
   await withKernel({}, async (h) => {
     const { path, id } = await h.file("mapped.conf");

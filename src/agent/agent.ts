@@ -159,7 +159,7 @@ export class Agent {
         "Read-only file mappings (code) advised out once the agent was armed; 0 where the kernel cannot.",
       ).set(pageOutCode());
     }
-    agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counters().events) });
+    agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counter("events")) });
     // Through delivery: an output that drops the start record gets it again (redelivery.ts).
     const { hostname, libbpf, watch } = agent;
     const alsoLost = agent.#live.fanotifyLost ? [agent.#live.fanotifyLost] : [];

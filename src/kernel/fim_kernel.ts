@@ -89,6 +89,10 @@ export class FimKernel {
   #pending: BpfMap;
   #stats: BpfMap;
   #exited: BpfMap;
+  #foldGen: BpfMap;
+  /** The re-arm generation last written to `fold_gen`, and the buffer that carries it. */
+  #gen = 0n;
+  readonly #genValue = new Uint8Array(8);
   /** When the kernel may skip the watched-map lookup for an inode with no fsnotify mark. */
   readonly gate: MarkGate;
   #rb?: RingBuffer;
@@ -119,6 +123,7 @@ export class FimKernel {
     this.#pending = obj.map("pending");
     this.#stats = obj.map("stats");
     this.#exited = obj.map("exited");
+    this.#foldGen = obj.map("fold_gen");
     // Mounts in a namespace a less privileged user namespace owns cannot reach the
     // agent's paths: the kernel leaves them out when the agent is in the initial one.
     obj.map("mounts_from_init_userns_only").update(u32(0), u32(inInitialUserNamespace() ? 1 : 0));
@@ -381,7 +386,17 @@ export class FimKernel {
     const key = encodeInodeKey(id, INODE_KEY);
     this.#watched.delete(key);
     this.#pending.delete(key);
+    this.#nextFoldGen();
     this.gate.left(inodeKeyString(id));
+  }
+
+  /**
+   * Ends the kernel's fold cache generation (bpf/fim_pending.bpf.h): after a
+   * pending entry is deleted, no write folds by what the cache noted before.
+   */
+  #nextFoldGen(): void {
+    new DataView(this.#genValue.buffer).setBigUint64(0, ++this.#gen, true);
+    this.#foldGen.update(u32(0), this.#genValue);
   }
 
   /** Watches name hash `nameHash` in directory `dir` (struct fim_entry_key). */
@@ -417,6 +432,7 @@ export class FimKernel {
   /** Re-arms an inode: its next change sends a new event. Call before re-reading the file. */
   rearm(id: InodeId): void {
     this.#pending.delete(encodeInodeKey(id, INODE_KEY));
+    this.#nextFoldGen();
   }
 
   /**
@@ -440,19 +456,25 @@ export class FimKernel {
   /** Re-arms every inode (after a drop). */
   rearmAll(): void {
     for (const k of this.#pending.keys(16)) this.#pending.delete(k);
+    this.#nextFoldGen();
   }
 
   /** Events the kernel lost so far (a full ring buffer or pending map, too many AIO requests). */
   drops(): bigint {
-    return this.#stat(FimStat.drops);
+    return this.counter("drops");
+  }
+
+  /** One kernel counter (one map lookup, where counters() makes three). */
+  counter(which: keyof FimCounters): bigint {
+    return this.#stat(FimStat[which]);
   }
 
   /** Reads the kernel counters. */
   counters(): FimCounters {
     return {
-      drops: this.#stat(FimStat.drops),
-      events: this.#stat(FimStat.events),
-      coalesced: this.#stat(FimStat.coalesced),
+      drops: this.counter("drops"),
+      events: this.counter("events"),
+      coalesced: this.counter("coalesced"),
     };
   }
 

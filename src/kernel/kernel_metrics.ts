@@ -20,7 +20,7 @@ export function registerKernelMetrics(
     "bpfink_ringbuf_drops_total",
     "Kernel events lost to a full ring buffer (each one triggers a rescan).",
     "counter",
-    () => Number(kernel.counters().drops),
+    () => Number(kernel.counter("drops")),
   );
   registry.pulled(
     "bpfink_ringbuf_read_bytes_total",
@@ -32,13 +32,13 @@ export function registerKernelMetrics(
     "bpfink_kernel_events_total",
     "Events the kernel side submitted.",
     "counter",
-    () => Number(kernel.counters().events),
+    () => Number(kernel.counter("events")),
   );
   registry.pulled(
     "bpfink_kernel_coalesced_total",
     "Repeats of an operation already reported for the same process, folded in the kernel.",
     "counter",
-    () => Number(kernel.counters().coalesced),
+    () => Number(kernel.counter("coalesced")),
   );
   registry.pulled(
     "bpfink_kernel_mark_gate",
