@@ -1,7 +1,8 @@
 /**
  * Runs inside a guest kernel (see test/kernels/bench_guests.ts): the write
- * overhead benchmark with prebuilt load generator and floor object, printed
- * between markers for the host to collect.
+ * overhead benchmark with prebuilt load generator and floor object, then the
+ * peers (bench/peers.ts), each printed between its own markers for the host
+ * to collect.
  *
  * @module
  */
@@ -20,4 +21,6 @@ const section = Deno.env.get("BPFINK_BENCH_STRATEGIES") === "0" ? "" : await wri
 const peers = Deno.env.get("BPFINK_BENCH_PEERS") === "0"
   ? ""
   : await guestCostSection(env, Number(Deno.env.get("BPFINK_BENCH_CALLS") ?? 50_000));
-console.log(`BPFINK-BENCH-START\n${section}\n\n${peers}\nBPFINK-BENCH-END`);
+// Each between its own markers: the host writes each to its own table.
+if (section) console.log(`BPFINK-BENCH-START\n${section}\nBPFINK-BENCH-END`);
+if (peers) console.log(`BPFINK-PEERS-START\n${peers}\nBPFINK-PEERS-END`);
