@@ -332,15 +332,15 @@ static __always_inline int fim_on_process_exit(void)
 	}
 
 /* An event about a watched inode, folded per inode and writer until user
- * space clears the pending entry (fim_pending.bpf.h). `typed`: the caller is
- * a BTF-typed program (fim_pending_note). */
+ * space clears the pending entry (fim_pending.bpf.h). `typed` and `cache`:
+ * as fim_pending_note's. */
 static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr,
-					     const bool typed)
+					     const bool typed, const bool cache)
 {
 	__u32 stat = FIM_STAT_COALESCED;
 	struct fim_event *e;
 
-	if (!fim_pending_note(key, op, &stat, typed)) {
+	if (!fim_pending_note(key, op, &stat, typed, cache)) {
 		stat_fold_or_drop(stat);
 		return;
 	}
@@ -361,28 +361,45 @@ static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s3
 		fim_pending_hold(key);
 }
 
-static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bool fast)
+/* The (dev, ino) of fd `fd` of the current process, when it has an fsnotify
+ * mark or the mark gate is shut (`fast`: fd_key_fast). */
+static __always_inline bool fd_key_of(long fd, struct fim_key *key, const bool fast)
 {
 	struct task_struct *task;
-	struct fim_key key;
 	struct file *f;
 
-	if (fast) {
-		if (!fd_key_fast(fd, &key))
-			return;
-	} else {
-		task = (struct task_struct *)bpf_get_current_task();
-		f = fd_to_file(task, fd);
-		if (!f || !file_key_marked(f, &key))
-			return;
-	}
-	if (fim_fold_cached(&key, op, fast)) {
+	if (fast)
+		return fd_key_fast(fd, key);
+	task = (struct task_struct *)bpf_get_current_task();
+	f = fd_to_file(task, fd);
+	return f && file_key_marked(f, key);
+}
+
+static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bool fast)
+{
+	struct fim_key key;
+
+	if (!fd_key_of(fd, &key, fast) || !bpf_map_lookup_elem(&watched, &key))
+		return;
+	emit_inode_event(&key, op, nr, fast, false);
+}
+
+/* on_fd_modified() for the write syscalls, the hot path: a repeat of the
+ * last fold on this CPU folds by the fold cache, with no hash lookup. Only
+ * here (and in the fentry and kprobe VFS write hooks): each inlined copy
+ * costs the verifier, and the other operations are rare. */
+static __always_inline void on_fd_written(long fd, __s32 nr, const bool fast)
+{
+	struct fim_key key;
+
+	if (!fd_key_of(fd, &key, fast))
+		return;
+	if (fim_fold_cached(&key, FIM_OP_WRITE, fast)) {
 		stat_inc(FIM_STAT_COALESCED);
 		return;
 	}
-	if (!bpf_map_lookup_elem(&watched, &key))
-		return;
-	emit_inode_event(&key, op, nr, fast);
+	if (bpf_map_lookup_elem(&watched, &key))
+		emit_inode_event(&key, FIM_OP_WRITE, nr, fast, true);
 }
 
 /* Linux native AIO: io_submit(ctx, n, iocbpp) queued `n` requests, each a
@@ -448,7 +465,7 @@ static long fim_vma_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 		return 0;
 	file_key(f, &key);
 	if (bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, FIM_OP_MMAP_WRITE, w->nr, false);
+		emit_inode_event(&key, FIM_OP_MMAP_WRITE, w->nr, false, false);
 	return 0;
 }
 
@@ -553,7 +570,7 @@ static __always_inline void on_mount_change(__s32 nr)
 
 	if (fim_mount_unseen())
 		return;
-	if (!fim_pending_note(&key, FIM_OP_MOUNT, &stat, false)) {
+	if (!fim_pending_note(&key, FIM_OP_MOUNT, &stat, false, false)) {
 		stat_fold_or_drop(stat);
 		return;
 	}
@@ -596,7 +613,7 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, c
 	file_key(f, &key);
 	known = bpf_map_lookup_elem(&watched, &key) != NULL;
 	if ((flags & FIM_O_TRUNC) && known)
-		emit_inode_event(&key, FIM_OP_TRUNCATE, nr, false);
+		emit_inode_event(&key, FIM_OP_TRUNCATE, nr, false, false);
 	if (!(flags & FIM_O_CREAT))
 		return;
 	/* O_CREAT of a name that existed (FMODE_CREATED unset) whose file is
@@ -635,7 +652,7 @@ static __always_inline int on_io_request(struct io_kiocb *req, __u32 op)
 		return 0;
 	file_key(f, &key);
 	if (bpf_map_lookup_elem(&watched, &key))
-		emit_inode_event(&key, op, -1, false);
+		emit_inode_event(&key, op, -1, false, false);
 	return 0;
 }
 
@@ -762,7 +779,7 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 	case NR_pwritev:
 	case NR_pwritev2:
 		if (ret > 0)
-			on_fd_modified(ARG0, FIM_OP_WRITE, nr, fast);
+			on_fd_written(ARG0, nr, fast);
 		break;
 	case NR_ftruncate:
 	case NR_fallocate:

@@ -331,7 +331,7 @@ __noinline int fim_hold_entry_writer(__u32 dev, __u64 ino, __u32 op)
 
 	key.ino = ino;
 	key.dev = dev;
-	fim_pending_note(&key, op, &stat, false);
+	fim_pending_note(&key, op, &stat, false, false);
 	fim_pending_hold(&key);
 	return 0;
 }
@@ -359,7 +359,7 @@ static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s3
 	struct fim_event *e;
 	__u32 stat = FIM_STAT_COALESCED;
 
-	if (!fim_pending_note(&key, op, &stat, false)) {
+	if (!fim_pending_note(&key, op, &stat, false, false)) {
 		stat_fold_or_drop(stat);
 		return;
 	}

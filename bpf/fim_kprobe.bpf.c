@@ -116,7 +116,7 @@ static __always_inline int fim_exit_file_write(long ret, __s32 nr)
 	if (!bpf_map_delete_elem(&write_inflight, &id) && n)
 		__sync_fetch_and_add(n, -1);
 	if (ret > 0)
-		emit_inode_event(&key, FIM_OP_WRITE, nr, false);
+		emit_inode_event(&key, FIM_OP_WRITE, nr, false, true);
 	return 0;
 }
 

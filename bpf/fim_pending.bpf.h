@@ -133,16 +133,18 @@ static __always_inline void fim_fold_remember(const struct fim_key *key, const s
 }
 
 /* Records operation `op` by the current process on pending inode `key`
- * (`typed`: the caller is a BTF-typed program, fim_current_process_typed()).
+ * (`typed`: the caller is a BTF-typed program, fim_current_process_typed();
+ * `cache`: a hot write path that checks the fold cache, which a fold
+ * fills; elsewhere the cache would only cost the verifier a copy).
  * Returns true when an event is to be sent, false when it folds into one
  * already sent (counted as coalesced) or the map refused it (counted as a
  * drop, which makes user space rescan). */
-static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op,
-					     __u32 *stat_out, const bool typed)
+static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op, __u32 *stat_out,
+					     const bool typed, const bool cache)
 {
 	struct fim_pending fresh = {};
 	struct fim_pending *p;
-	__u64 start, gen = fim_fold_gen();
+	__u64 start, gen = cache ? fim_fold_gen() : 0;
 	__u32 tgid = typed ? fim_current_process_typed(&start) : fim_current_process(&start);
 	__u32 bit = 1u << (op & 31);
 	long err;
@@ -170,7 +172,8 @@ static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op,
 		if (w->ops && w->tgid == tgid && w->start_ns == start) {
 			if (w->ops & bit) {
 				*stat_out = FIM_STAT_COALESCED;
-				fim_fold_remember(key, w, gen);
+				if (cache)
+					fim_fold_remember(key, w, gen);
 				return false;
 			}
 			w->ops |= bit;

@@ -49,7 +49,7 @@ static __always_inline int fim_on_notify_change(struct dentry *dentry, struct ia
 		return 0;
 	valid = BPF_CORE_READ(attr, ia_valid);
 	emit_inode_event(&key, (valid & FIM_ATTR_SIZE) ? FIM_OP_TRUNCATE : FIM_OP_ATTRIB, -1,
-			 false);
+			 false, false);
 	return 0;
 }
 
