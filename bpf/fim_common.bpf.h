@@ -89,6 +89,14 @@ static __always_inline bool fim_gated_out(const void *marks)
 	(bpf_core_field_exists((inode)->i_fsnotify_marks) &&                   \
 	 fim_gated_out(BPF_CORE_READ(inode, i_fsnotify_marks)))
 
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
 #include "fim_pending.bpf.h"
 #include "fim_compat.bpf.h"
 
@@ -120,14 +128,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct path_scratch);
 } scratch SEC(".maps");
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
 
 /* Counts a lost event (FIM_STAT_DROPS), then sends user space a notice
  * (FIM_DROP_NOTICE), woken at once, so that the notice's reader finds the
@@ -394,11 +394,7 @@ static __always_inline void on_fd_written(long fd, __s32 nr, const bool fast)
 
 	if (!fd_key_of(fd, &key, fast))
 		return;
-	if (fim_fold_cached(&key, FIM_OP_WRITE, fast)) {
-		stat_inc(FIM_STAT_COALESCED);
-		return;
-	}
-	if (bpf_map_lookup_elem(&watched, &key))
+	if (!fim_fold_cached(&key, FIM_OP_WRITE, fast) && bpf_map_lookup_elem(&watched, &key))
 		emit_inode_event(&key, FIM_OP_WRITE, nr, fast, true);
 }
 

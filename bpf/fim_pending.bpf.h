@@ -97,9 +97,9 @@ static __always_inline __u32 fim_current_process_typed(__u64 *start)
 }
 
 /* Whether operation `op` by the current process on inode `key` folds by the
- * fold cache alone (`typed`: as fim_pending_note). Cheap to miss: a write to
- * another inode is told by a per-CPU array entry (no helper call) and two
- * compares. */
+ * fold cache alone (`typed`: as fim_pending_note); a fold is counted. Cheap
+ * to miss: a write to another inode is told by a per-CPU array entry (no
+ * helper call) and two compares. */
 static __always_inline bool fim_fold_cached(const struct fim_key *key, __u32 op, const bool typed)
 {
 	struct fim_fold_cache *c;
@@ -111,7 +111,10 @@ static __always_inline bool fim_fold_cached(const struct fim_key *key, __u32 op,
 	    !(c->ops & (1u << (op & 31))) || c->gen != fim_fold_gen())
 		return false;
 	tgid = typed ? fim_current_process_typed(&start) : fim_current_process(&start);
-	return c->tgid == tgid && c->start_ns == start;
+	if (c->tgid != tgid || c->start_ns != start)
+		return false;
+	stat_inc(FIM_STAT_COALESCED);
+	return true;
 }
 
 /* A fold found writer `w` of inode `key` noted in `pending`, in re-arm
