@@ -15,7 +15,7 @@
 import type { StrategyName } from "../kernels/strategies.ts";
 import { AUDIT_KEY, Auditd } from "./coverage/auditd.ts";
 import { type Running, spawnUntil } from "./spawn_until.ts";
-import { costSection, type ToolCost } from "./peers_table.ts";
+import { costSection, MARK_FLOOR, type ToolCost } from "./peers_table.ts";
 
 /** One tool of the measure: its row name, and how to start it (or why it cannot run). */
 export interface Tool {
@@ -145,6 +145,24 @@ export function runtimeFloorTool(): Tool {
         spawnUntil([Deno.execPath(), "eval", "setTimeout(() => {}, 1e9)"], undefined, {
           settleMs: 1000,
           env: { MALLOC_ARENA_MAX: "2" },
+        }), /^$/),
+  };
+}
+
+/**
+ * An fsnotify mark on `file` that wants no write events (an inotify watch
+ * for attribute changes): it reports nothing of the flood, so its watched
+ * column is what the kernel charges every write to a file that carries any
+ * mark. bpfink's fanotify safety net puts one on every watched file; before
+ * 6.x fsnotify walks an inode's marks on every write whatever they want.
+ */
+export function markFloorTool(file: string): Tool {
+  return {
+    name: MARK_FLOOR,
+    start: () =>
+      started(() =>
+        spawnUntil(["inotifywait", "-m", "-e", "attrib", file], /Watches established/, {
+          timeoutMs: 60_000,
         }), /^$/),
   };
 }
@@ -305,7 +323,7 @@ export async function guestCostSection(
   const dir = await Deno.makeTempDir({ dir: Deno.env.get("HOME") ?? "/root", prefix: "peers-" });
   const { file } = costFiles(dir);
   const { base, costs } = await measureCost(
-    [...bpfinkFromSource(file), ...peerTools(dir, file)],
+    [...bpfinkFromSource(file), markFloorTool(file), ...peerTools(dir, file)],
     { dir, load: (...args) => env.load(...args), calls },
   ).finally(() => Deno.remove(dir, { recursive: true }));
   return costSection(

@@ -8,6 +8,9 @@
  */
 import { table } from "./bench_env.ts";
 
+/** The row name of the mark floor (peers.ts, markFloorTool). */
+export const MARK_FLOOR = "a mark that wants no writes (inotifywait -e attrib FILE)";
+
 /** One tool's measured row, or the reason it has none. */
 export interface ToolCost {
   name: string;
@@ -143,7 +146,12 @@ export function costSection(
     "(the faster of the two); ns per write is the fastest 1,024-call batch of three runs. " +
     "auditd's CPU is the daemon's only (the kernel's audit work shows in the write columns). " +
     "An audit watch (`-p wa`) records the open for writing, truncate, rename and attribute " +
-    "changes, not each write(2): a flood gives it a record or two.",
+    "changes, not each write(2): a flood gives it a record or two." +
+    (costs.some((c) => c.name === MARK_FLOOR && !c.reason)
+      ? ` The row "${MARK_FLOOR}" reports none of the writes: its watched column is what ` +
+        "the kernel charges every write to a file that carries any fsnotify mark (bpfink's " +
+        "fanotify safety net puts one on each watched file)."
+      : ""),
     ...(aims.length
       ? [
         "",

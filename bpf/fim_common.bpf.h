@@ -310,13 +310,16 @@ struct {
 	__type(value, struct fim_exited);
 } exited SEC(".maps");
 
-/* The last thread of a process is exiting (signal->live has reached 0). */
+/* A thread is exiting; when it is the last of its process (signal->live
+ * has reached 0), the process is remembered. */
 static __always_inline int fim_on_process_exit(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct fim_exited x = {};
 
+	/* Any thread: its task may be reused from now on (the fold cache). */
+	fim_fold_exit();
 	if (BPF_CORE_READ(task, signal, live.counter))
 		return 0;
 	FIM_READ_IDENTITY(&x, task);
@@ -394,7 +397,7 @@ static __always_inline void on_fd_written(long fd, __s32 nr, const bool fast)
 
 	if (!fd_key_of(fd, &key, fast))
 		return;
-	if (!fim_fold_cached(&key, FIM_OP_WRITE, fast) && bpf_map_lookup_elem(&watched, &key))
+	if (!fim_fold_cached(&key, FIM_OP_WRITE) && bpf_map_lookup_elem(&watched, &key))
 		emit_inode_event(&key, FIM_OP_WRITE, nr, fast, true);
 }
 

@@ -59,7 +59,7 @@ static __always_inline int fim_on_file_written(struct file *file, long ret, __s3
 	key.ino = inode->i_ino;
 	key.dev = inode->i_sb->s_dev;
 	key.pad = 0;
-	if (!fim_fold_cached(&key, FIM_OP_WRITE, true) && bpf_map_lookup_elem(&watched, &key))
+	if (!fim_fold_cached(&key, FIM_OP_WRITE) && bpf_map_lookup_elem(&watched, &key))
 		emit_inode_event(&key, FIM_OP_WRITE, nr, true, true);
 	return 0;
 }

@@ -85,7 +85,7 @@ static __always_inline int fim_enter_file_write(struct file *file)
 	if (!file || !file_key_marked(file, &key))
 		return 0;
 	/* A repeat of the last fold on this CPU (fim_fold_cached): nothing to carry to the return. */
-	if (fim_fold_cached(&key, FIM_OP_WRITE, false) || !bpf_map_lookup_elem(&watched, &key))
+	if (fim_fold_cached(&key, FIM_OP_WRITE) || !bpf_map_lookup_elem(&watched, &key))
 		return 0;
 	/* Counted before it is put in: a return probe that finds it sees the count. */
 	n = bpf_map_lookup_elem(&write_inflight_count, &zero);

@@ -16,6 +16,10 @@
 #ifndef FIM_PENDING_BPF_H
 #define FIM_PENDING_BPF_H
 
+#ifndef barrier
+#define barrier() asm volatile("" ::: "memory")
+#endif
+
 /* struct fim_pending, the map's value, is in fim_event.h: user space reads it. */
 
 struct {
@@ -25,19 +29,39 @@ struct {
 	__type(value, struct fim_pending);
 } pending SEC(".maps");
 
-/* The fold cache: on each CPU, the last inode, process and operations that a
+/* The fold cache: on each CPU, the last inode, thread and operations that a
  * fold found noted in `pending`, with the re-arm generation it was found in.
  * A write that matches it folds with no hash lookup at all, the watched
  * map's included: its inode was watched when it was noted. User space bumps
- * `fold_gen` after each re-arm (a deleted pending entry: FimKernel.rearm),
- * so nothing noted before a re-arm matches after it: the write then takes
- * the lookups, finds no pending entry, and sends its event. */
+ * the re-arm generation after each re-arm (a deleted pending entry:
+ * FimKernel.rearm), so nothing noted before a re-arm matches after it: the
+ * write then takes the lookups, finds no pending entry, and sends its event.
+ *
+ * The thread is named by its task pointer, one helper call (on 5.10 its
+ * process id and start took three and two probe reads). A task pointer is
+ * reused only after its thread exited, and every thread's exit bumps the
+ * exit generation (fim_fold_exit): an entry noted before an exit never
+ * matches after it. So the cache is on only while that exit hook is
+ * attached (FIM_FOLD_ON, set by user space). A cached fold counts itself
+ * in its own CPU's entry (`folded`, summed by user space), with no atomic.
+ *
+ * An fentry program may be preempted (on a kernel built or booted with full
+ * preemption), and another thread on the same CPU may use the entry
+ * meanwhile. So one writer at a time writes it (`writers`: a writer that
+ * finds another one under way leaves the entry alone), `seq` is odd while it
+ * writes and moves with every write, and a check that saw `seq` odd or moved
+ * does not fold: a check never matches fields from two different writes.
+ * `folded` may miss a fold that such a preemption interleaved. */
 struct fim_fold_cache {
+	__u64 seq;
+	__u64 writers;
 	struct fim_key key;
-	__u64 start_ns;
+	__u64 task;
 	__u64 gen;
-	__u32 tgid;
+	__u64 exits;
 	__u32 ops;
+	__u32 pad;
+	__u64 folded; /* cached folds on this CPU, ever (FIM_STAT_COALESCED's share) */
 };
 
 struct {
@@ -47,20 +71,36 @@ struct {
 	__type(value, struct fim_fold_cache);
 } fold_cache SEC(".maps");
 
-/* The re-arm generation (user space writes it: src/kernel/fim_kernel.ts). */
+/* The fold cache's generations (src/kernel/fim_kernel.ts, FoldGen). */
+enum fim_fold_gen {
+	FIM_FOLD_REARMS = 0, /* the re-arm generation (user space writes it) */
+	FIM_FOLD_EXITS = 1,  /* threads exited (fim_fold_exit counts them) */
+	FIM_FOLD_ON = 2,     /* 1 while the exit hook is attached (user space) */
+	FIM_FOLD_GEN_MAX = 3,
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, FIM_FOLD_GEN_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } fold_gen SEC(".maps");
 
-static __always_inline __u64 fim_fold_gen(void)
+static __always_inline __u64 fim_fold_gen(__u32 which)
 {
-	__u32 zero = 0;
-	__u64 *gen = bpf_map_lookup_elem(&fold_gen, &zero);
+	__u64 *gen = bpf_map_lookup_elem(&fold_gen, &which);
 
 	return gen ? *gen : 0;
+}
+
+/* A thread exits: no fold cache entry noted before now matches after it. */
+static __always_inline void fim_fold_exit(void)
+{
+	__u32 which = FIM_FOLD_EXITS;
+	__u64 *n = bpf_map_lookup_elem(&fold_gen, &which);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
 }
 
 /* Start time of the current process (its main thread), in boot-time ns: with
@@ -96,30 +136,36 @@ static __always_inline __u32 fim_current_process_typed(__u64 *start)
 	return fim_current_process(start);
 }
 
-/* Whether operation `op` by the current process on inode `key` folds by the
- * fold cache alone (`typed`: as fim_pending_note); a fold is counted. Cheap
- * to miss: a write to another inode is told by a per-CPU array entry (no
- * helper call) and two compares. */
-static __always_inline bool fim_fold_cached(const struct fim_key *key, __u32 op, const bool typed)
+/* Whether operation `op` by the current thread on inode `key` folds by the
+ * fold cache alone; a fold is counted. Cheap to miss: a write to another
+ * inode is told by a per-CPU array entry (one helper call) and two
+ * compares. */
+static __always_inline bool fim_fold_cached(const struct fim_key *key, __u32 op)
 {
 	struct fim_fold_cache *c;
-	__u32 zero = 0, tgid;
-	__u64 start;
+	__u32 zero = 0;
+	__u64 seq;
 
 	c = bpf_map_lookup_elem(&fold_cache, &zero);
-	if (!c || c->key.ino != key->ino || c->key.dev != key->dev ||
-	    !(c->ops & (1u << (op & 31))) || c->gen != fim_fold_gen())
+	if (!c)
 		return false;
-	tgid = typed ? fim_current_process_typed(&start) : fim_current_process(&start);
-	if (c->tgid != tgid || c->start_ns != start)
+	seq = *(volatile __u64 *)&c->seq;
+	barrier();
+	if ((seq & 1) || c->key.ino != key->ino || c->key.dev != key->dev ||
+	    !(c->ops & (1u << (op & 31))) || c->gen != fim_fold_gen(FIM_FOLD_REARMS) ||
+	    c->exits != fim_fold_gen(FIM_FOLD_EXITS) || !fim_fold_gen(FIM_FOLD_ON) ||
+	    c->task != bpf_get_current_task())
 		return false;
-	stat_inc(FIM_STAT_COALESCED);
+	barrier();
+	if (*(volatile __u64 *)&c->seq != seq)
+		return false;
+	c->folded++;
 	return true;
 }
 
 /* A fold found writer `w` of inode `key` noted in `pending`, in re-arm
- * generation `gen` (read before the lookup): the next such write folds by
- * the cache. */
+ * generation `gen` (read before the lookup): the next such write by this
+ * thread folds by the cache. */
 static __always_inline void fim_fold_remember(const struct fim_key *key, const struct fim_writer *w,
 					      __u64 gen)
 {
@@ -128,11 +174,19 @@ static __always_inline void fim_fold_remember(const struct fim_key *key, const s
 
 	if (!c)
 		return;
-	c->key = *key;
-	c->start_ns = w->start_ns;
-	c->tgid = w->tgid;
-	c->ops = w->ops;
-	c->gen = gen;
+	__sync_fetch_and_add(&c->writers, 1);
+	if (*(volatile __u64 *)&c->writers == 1) {
+		*(volatile __u64 *)&c->seq = c->seq + 1;
+		barrier();
+		c->key = *key;
+		c->task = bpf_get_current_task();
+		c->ops = w->ops;
+		c->gen = gen;
+		c->exits = fim_fold_gen(FIM_FOLD_EXITS);
+		barrier();
+		*(volatile __u64 *)&c->seq = c->seq + 1;
+	}
+	__sync_fetch_and_add(&c->writers, -1);
 }
 
 /* Records operation `op` by the current process on pending inode `key`
@@ -147,7 +201,7 @@ static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op, __u3
 {
 	struct fim_pending fresh = {};
 	struct fim_pending *p;
-	__u64 start, gen = cache ? fim_fold_gen() : 0;
+	__u64 start, gen = cache ? fim_fold_gen(FIM_FOLD_REARMS) : 0;
 	__u32 tgid = typed ? fim_current_process_typed(&start) : fim_current_process(&start);
 	__u32 bit = 1u << (op & 31);
 	long err;

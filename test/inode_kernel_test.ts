@@ -169,7 +169,7 @@ Deno.test("folding: a second writer on a pending inode gets its own event; a rep
   });
 });
 
-Deno.test("fold cache: a re-arm, or taking the inode out and back, ends it: the folding process's next write is an event", async () => {
+Deno.test("fold cache: a thread's exit ends it; a re-arm, or taking the inode out and back, ends it: the folding process's next write is an event", async () => {
   await withKernel({}, async (h) => {
     const a = await h.file("cached.conf");
     const b = await h.file("other.conf");
@@ -179,7 +179,13 @@ Deno.test("fold cache: a re-arm, or taking the inode out and back, ends it: the 
       "fb=os.open(sys.argv[2],os.O_WRONLY|os.O_APPEND)\n" +
       "for line in sys.stdin:\n" +
       " fd=fa if line.strip()=='a' else fb\n" +
-      " for _ in range(200): os.write(fd,b'x')\n" +
+      " if line.strip()=='exits':\n" +
+      "  for _ in range(100):\n" +
+      "   p=os.fork()\n" +
+      "   if p==0: os._exit(0)\n" +
+      "   os.waitpid(p,0); os.write(fa,b'x')\n" +
+      " else:\n" +
+      "  for _ in range(200): os.write(fd,b'x')\n" +
       " print('done',flush=True)\n";
     const child = new Deno.Command("taskset", {
       args: ["-c", "0", "python3", "-c", py, a.path, b.path],
@@ -188,7 +194,7 @@ Deno.test("fold cache: a re-arm, or taking the inode out and back, ends it: the 
     }).spawn();
     const input = child.stdin.getWriter();
     const output = child.stdout.getReader();
-    const step = async (which: "a" | "b") => {
+    const step = async (which: "a" | "b" | "exits") => {
       await input.write(new TextEncoder().encode(`${which}\n`));
       let got = "";
       while (!got.includes("done")) {
@@ -204,8 +210,22 @@ Deno.test("fold cache: a re-arm, or taking the inode out and back, ends it: the 
       await step("a");
       assertEquals(of(a.id), 1, "200 appends: one event");
       assert(h.k.counter("coalesced") - before >= 199n, "the repeats were not folded");
+      const cached = h.k.cachedFolds();
       await step("a");
       assertEquals(of(a.id), 1, "not re-armed: folded still");
+      // Another process's exits elsewhere on the machine can only take some away.
+      assert(h.k.cachedFolds() - cached >= 150n, "the repeats did not fold by the cache");
+      // A task is reused only after its thread exited: a write after any exit (here a
+      // child's, reaped before the write) is not matched by its task, though it still
+      // folds (by the pending entry).
+      const afterExits = h.k.cachedFolds();
+      await step("exits");
+      assertEquals(of(a.id), 1, "a write after a thread's exit was an event");
+      assertEquals(
+        h.k.cachedFolds(),
+        afterExits,
+        "a write after a thread's exit folded by the cache",
+      );
       h.k.rearm(a.id);
       await step("a");
       assertEquals(of(a.id), 2, "the first write after a re-arm was folded");

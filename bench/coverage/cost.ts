@@ -16,7 +16,14 @@
  */
 import { writeGenerated } from "../../test/generated_docs.ts";
 import { buildLoad, runLoad } from "../bench_env.ts";
-import { bpfinkTools, costFiles, measureCost, peerTools, runtimeFloorTool } from "../peers.ts";
+import {
+  bpfinkTools,
+  costFiles,
+  markFloorTool,
+  measureCost,
+  peerTools,
+  runtimeFloorTool,
+} from "../peers.ts";
 import { costSection } from "../peers_table.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -27,7 +34,12 @@ try {
   const load = await buildLoad(dir);
   const { file } = costFiles(dir);
   const { base, costs } = await measureCost(
-    [...bpfinkTools([`${ROOT}bpfink`], file), runtimeFloorTool(), ...peerTools(dir, file)],
+    [
+      ...bpfinkTools([`${ROOT}bpfink`], file),
+      runtimeFloorTool(),
+      markFloorTool(file),
+      ...peerTools(dir, file),
+    ],
     { dir, load: (...args) => runLoad(load, ...args), calls: N },
   );
   // aide: one scan of the same directory.

@@ -43,6 +43,14 @@ import { inInitialUserNamespace } from "./user_namespace.ts";
 /** Indexes of the stats map (enum fim_stat). */
 export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
 
+/** Indexes of the fold_gen map (enum fim_fold_gen in bpf/fim_pending.bpf.h). */
+const FoldGen = { rearms: 0, on: 2 } as const;
+/** struct fim_fold_cache: its size and where its `folded` count sits. */
+const FOLD_CACHE_SIZE = 72;
+const FOLD_CACHE_FOLDED = 64;
+/** The program that counts every thread's exit (fim_fold_exit), which the fold cache needs. */
+const EXIT_PROGRAM = "fim_process_exit";
+
 /** Counters the kernel side keeps. */
 export interface FimCounters {
   drops: bigint;
@@ -90,6 +98,7 @@ export class FimKernel {
   #stats: BpfMap;
   #exited: BpfMap;
   #foldGen: BpfMap;
+  #foldCache: BpfMap;
   /** The re-arm generation last written to `fold_gen`, and the buffer that carries it. */
   #gen = 0n;
   readonly #genValue = new Uint8Array(8);
@@ -124,6 +133,7 @@ export class FimKernel {
     this.#stats = obj.map("stats");
     this.#exited = obj.map("exited");
     this.#foldGen = obj.map("fold_gen");
+    this.#foldCache = obj.map("fold_cache");
     // Mounts in a namespace a less privileged user namespace owns cannot reach the
     // agent's paths: the kernel leaves them out when the agent is in the initial one.
     obj.map("mounts_from_init_userns_only").update(u32(0), u32(inInitialUserNamespace() ? 1 : 0));
@@ -233,6 +243,10 @@ export class FimKernel {
             list.every((f) => links.some((x) => x.program.name === f));
         };
         k.lost.push(...lost.filter((l) => !covered(l)));
+        // The fold cache names a thread by its task, safe only while every exit is counted.
+        if (links.some((l) => l.program.name === EXIT_PROGRAM)) {
+          k.#foldGen.update(u32(FoldGen.on), new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
+        }
         k.#rb = new RingBuffer(obj.map("events"), (sample) => {
           const e = decodeFimEvent(sample);
           if (e) k.onEvent(e);
@@ -396,7 +410,7 @@ export class FimKernel {
    */
   #nextFoldGen(): void {
     new DataView(this.#genValue.buffer).setBigUint64(0, ++this.#gen, true);
-    this.#foldGen.update(u32(0), this.#genValue);
+    this.#foldGen.update(u32(FoldGen.rearms), this.#genValue);
   }
 
   /** Watches name hash `nameHash` in directory `dir` (struct fim_entry_key). */
@@ -480,7 +494,25 @@ export class FimKernel {
 
   #stat(i: number): bigint {
     const v = this.#stats.lookup(u32(i), 8);
-    return v ? new DataView(v.buffer).getBigUint64(0, true) : 0n;
+    const n = v ? new DataView(v.buffer).getBigUint64(0, true) : 0n;
+    return i === FimStat.coalesced ? n + this.cachedFolds() : n;
+  }
+
+  /**
+   * The writes the fold cache folded (part of `coalesced`), each counted on
+   * its own CPU (struct fim_fold_cache).
+   */
+  cachedFolds(): bigint {
+    const cpus = this.#obj.lib.sym.libbpf_num_possible_cpus();
+    if (cpus <= 0) return 0n;
+    const v = this.#foldCache.lookup(u32(0), FOLD_CACHE_SIZE * cpus);
+    if (!v) return 0n;
+    const view = new DataView(v.buffer);
+    let n = 0n;
+    for (let c = 0; c < cpus; c++) {
+      n += view.getBigUint64(c * FOLD_CACHE_SIZE + FOLD_CACHE_FOLDED, true);
+    }
+    return n;
   }
 
   /** Resolves when polling stops; rejects when it fails. */
