@@ -89,6 +89,26 @@ export function knownToFail(strategy: StrategyName, facts: KernelFacts): string 
   return undefined;
 }
 
+/** BPF_PROG_TYPE_TRACING: the type of fentry and fexit programs. */
+const PROG_TYPE_TRACING = 26;
+
+/**
+ * Why the kernel will refuse `strategy`, as a tiny probe program tells
+ * before the whole object is tried, or undefined: fentry where the kernel
+ * refuses tracing programs (BPF trampolines). Trying the object would first
+ * create its maps, sized for every watched path (0.45 s at 100,000 paths),
+ * and only then be refused. libbpf's probe loads a tracing program aimed at
+ * no function, which a kernel that takes them refuses as invalid (EINVAL),
+ * and counts any other refusal as none; a probe that cannot tell (< 0) is
+ * no verdict.
+ */
+export function refusedByProbe(lib: Libbpf, strategy: StrategyName): string | undefined {
+  if (strategy !== "fentry") return undefined;
+  if (lib.sym.libbpf_probe_bpf_prog_type(PROG_TYPE_TRACING, null) !== 0) return undefined;
+  return "the kernel refuses BPF trampolines (libbpf's probe program of type tracing was " +
+    "refused): the object was not loaded (--probe fentry loads it anyway)";
+}
+
 function tryLoad(
   lib: Libbpf,
   name: StrategyName,
@@ -142,7 +162,9 @@ export async function chooseStrategy(
       });
       continue;
     }
-    const impossible = knownToFail(spec.name, facts);
+    // Under --probe the object itself is tried: its own refusal is the ground truth.
+    const impossible = knownToFail(spec.name, facts) ??
+      (opts.force ? undefined : refusedByProbe(lib, spec.name));
     if (impossible) {
       trials.push({ strategy: spec.name, outcome: "rejected", reason: impossible });
       continue;
