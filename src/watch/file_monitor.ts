@@ -248,6 +248,8 @@ export class FileMonitor {
   readonly #queues = new Map<string, PathQueue>();
   /** Paths whose queue ended lately: how hot they were and when (HOT_SETTLE_MAX_MS). */
   readonly #cooling = new Map<string, { hot: number; at: number }>();
+  /** Paths whose last re-read could not read them whole, already warned about. */
+  readonly #unreadable = new Set<string>();
   readonly #settleMs: number;
   #idleWaiters: (() => void)[] = [];
   /** Paths mapped shared+writable → the processes (tgid) that mapped them, with the mapping event. */
@@ -983,7 +985,15 @@ export class FileMonitor {
       );
       return;
     }
-    if (after?.readError) this.opts.warn(`cannot read ${path}: ${after.readError}`);
+    // Said once per path until it reads whole again: a file kept changing under every
+    // re-read of a flood would otherwise log a line at each.
+    if (!after?.readError) this.#unreadable.delete(path);
+    else if (!this.#unreadable.has(path)) {
+      this.#unreadable.add(path);
+      this.opts.warn(
+        `cannot read ${path}: ${after.readError} (said once, until it reads whole again)`,
+      );
+    }
     let action: FileAction | undefined = classify(entry.kind, before, after);
     // An event a report of this path carried already is not news: the listing of a
     // watched directory passes its events on to each name it finds, and the name's own

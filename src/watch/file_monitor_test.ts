@@ -247,3 +247,50 @@ Deno.test("a report waits for the kernel events queued before it: a rescan's fin
     );
   }
 });
+
+Deno.test("a file that keeps changing under every re-read is warned about once, until it reads whole again", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/busy.conf`;
+  await Deno.writeFile(f, new Uint8Array(32 << 20));
+  const watch = new WatchSet(NO_BPF);
+  watch.add(f, "file", f);
+  const state = (await readFileState(f))!;
+  watch.setState(f, state);
+  const warnings: string[] = [];
+  const changes: FileChange[] = [];
+  const monitor = new FileMonitor(watch, {
+    rearm() {},
+    emit: (c) => changes.push(c),
+    warn: (m) => warnings.push(m),
+  });
+  // A writer that changes a byte every millisecond for `s` seconds (every read of 32 MiB
+  // spans writes), while its events ask for a re-read every 50 ms.
+  const burst = async (s: number) => {
+    const py = `import os,sys,time\nfd=os.open(sys.argv[1],os.O_WRONLY)\nend=time.time()+${s}\n` +
+      "i=0\nwhile time.time()<end:\n" +
+      "  i+=1; os.pwrite(fd,bytes([i%251+1]),(i*7919)%(32<<20)); time.sleep(0.001)\n";
+    const child = new Deno.Command("python3", { args: ["-c", py, f] }).spawn();
+    const asking = setInterval(
+      () => monitor.onKernelEvent(eventFromProc(child.pid, state.id, FimOp.Write)),
+      50,
+    );
+    await child.status;
+    clearInterval(asking);
+    await new Promise((r) => setTimeout(r, 600));
+    await monitor.idle();
+  };
+  const torn = () => warnings.filter((w) => /kept changing/.test(w)).length;
+  try {
+    await burst(2);
+    assert(changes.length >= 2, `re-reads during the writes: ${changes.length}`);
+    assertEquals(torn(), 1, warnings.join("\n"));
+    // Read whole once more (the writer is gone), then torn again: said again.
+    monitor.schedule(f, undefined, "live");
+    await new Promise((r) => setTimeout(r, 100));
+    await monitor.idle();
+    await burst(1);
+    assertEquals(torn(), 2, warnings.join("\n"));
+  } finally {
+    await monitor.stop();
+  }
+});
