@@ -64,6 +64,29 @@ struct fim_key {
 	__u32 pad;
 };
 
+/* Indexes of the fold_gen array map, the fold cache's generations
+ * (bpf/fim_pending.bpf.h; FIM_FOLD_GEN in src/kernel/fim_event.ts). */
+enum fim_fold_gen {
+	FIM_FOLD_REARMS = 0, /* the re-arm generation (user space writes it) */
+	FIM_FOLD_EXITS = 1,  /* threads exited (fim_fold_exit counts them) */
+	FIM_FOLD_ON = 2,     /* 1 while the exit hook is attached (user space) */
+	FIM_FOLD_GEN_MAX = 3,
+};
+
+/* A CPU's fold cache entry (bpf/fim_pending.bpf.h); user space sums `folded`
+ * (FIM_FOLD_CACHE_LAYOUT in src/kernel/fim_event.ts). */
+struct fim_fold_cache {
+	__u64 seq;
+	__u64 writers;
+	struct fim_key key;
+	__u64 task;
+	__u64 gen;
+	__u64 exits;
+	__u32 ops;
+	__u32 pad;
+	__u64 folded; /* cached folds on this CPU, ever (FIM_STAT_COALESCED's share) */
+};
+
 /* Key of the watched_entries map: one name in one directory. name_hash is
  * fim_hash() of the name's bytes (bpf/fim_dir_match.bpf.h); user space
  * confirms the name itself, which every name event carries whole. */

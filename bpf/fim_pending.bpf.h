@@ -51,18 +51,9 @@ struct {
  * finds another one under way leaves the entry alone), `seq` is odd while it
  * writes and moves with every write, and a check that saw `seq` odd or moved
  * does not fold: a check never matches fields from two different writes.
- * `folded` may miss a fold that such a preemption interleaved. */
-struct fim_fold_cache {
-	__u64 seq;
-	__u64 writers;
-	struct fim_key key;
-	__u64 task;
-	__u64 gen;
-	__u64 exits;
-	__u32 ops;
-	__u32 pad;
-	__u64 folded; /* cached folds on this CPU, ever (FIM_STAT_COALESCED's share) */
-};
+ * `folded` may miss a fold that such a preemption interleaved. The entry,
+ * struct fim_fold_cache, and the generations' indexes are in fim_event.h:
+ * user space reads them. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -70,14 +61,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fim_fold_cache);
 } fold_cache SEC(".maps");
-
-/* The fold cache's generations (src/kernel/fim_kernel.ts, FoldGen). */
-enum fim_fold_gen {
-	FIM_FOLD_REARMS = 0, /* the re-arm generation (user space writes it) */
-	FIM_FOLD_EXITS = 1,  /* threads exited (fim_fold_exit counts them) */
-	FIM_FOLD_ON = 2,     /* 1 while the exit hook is attached (user space) */
-	FIM_FOLD_GEN_MAX = 3,
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

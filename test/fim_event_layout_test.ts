@@ -10,6 +10,8 @@ import {
   FIM_EVENT_LAYOUT,
   FIM_EXE_LEN,
   FIM_EXITED_LAYOUT,
+  FIM_FOLD_CACHE_LAYOUT,
+  FIM_FOLD_GEN,
   FIM_NAME_LEN,
   FIM_PENDING_LAYOUT,
   FIM_PENDING_WRITERS,
@@ -37,6 +39,9 @@ Deno.test("struct fim_event offsets in TypeScript match bpf/fim_event.h", async 
     ["FIM_EXE_LEN", FIM_EXE_LEN],
     ["FIM_NAME_LEN", FIM_NAME_LEN],
     ["FIM_PENDING_WRITERS", FIM_PENDING_WRITERS],
+    ["FIM_FOLD_REARMS", FIM_FOLD_GEN.rearms],
+    ["FIM_FOLD_EXITS", FIM_FOLD_GEN.exits],
+    ["FIM_FOLD_ON", FIM_FOLD_GEN.on],
   ];
   const src = `#include <stdio.h>
 #include <stddef.h>
@@ -54,6 +59,8 @@ ${
   printf("p_w %zu\\n", offsetof(struct fim_pending, w));
   printf("p_held %zu\\n", offsetof(struct fim_pending, held));
   printf("p_size %zu\\n", sizeof(struct fim_pending));
+  printf("f_folded %zu\\n", offsetof(struct fim_fold_cache, folded));
+  printf("f_size %zu\\n", sizeof(struct fim_fold_cache));
   printf("p_writer %zu %zu %zu %zu\\n", sizeof(struct fim_writer), offsetof(struct fim_writer, start_ns), offsetof(struct fim_writer, tgid), offsetof(struct fim_writer, ops));
   printf("name_len_max %d\\n", FIM_NAME_LEN);
   printf("key_size %zu\\n", sizeof(struct fim_key));
@@ -75,7 +82,7 @@ ${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
   const writerLine = out.stdout.split("\n").find((l) => l.startsWith("p_writer "))?.slice(9);
   const offsets = Object.fromEntries(
     Object.entries(rest).filter(([k]) =>
-      !k.startsWith("FIM_") && !k.startsWith("x_") && !k.startsWith("p_")
+      !k.startsWith("FIM_") && !k.startsWith("x_") && !k.startsWith("p_") && !k.startsWith("f_")
     ),
   );
   assertEquals(offsets, { ...FIM_EVENT_LAYOUT });
@@ -95,6 +102,11 @@ ${constants.map(([c]) => `  printf("${c} %u\\n", (unsigned)${c});`).join("\n")}
     layout("p_"),
     { ...FIM_PENDING_LAYOUT },
     "struct fim_pending differs between C and TypeScript",
+  );
+  assertEquals(
+    layout("f_"),
+    { ...FIM_FOLD_CACHE_LAYOUT },
+    "struct fim_fold_cache differs between C and TypeScript",
   );
   // decodeHeldWriters reads each writer as 16 bytes: start_ns, tgid, ops.
   assertEquals(writerLine, "16 0 8 12");

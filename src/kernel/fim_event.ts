@@ -203,6 +203,15 @@ export function decodeHeldWriters(bytes: Uint8Array): PendingWriter[] | undefine
   return writers;
 }
 
+/** Indexes of the fold_gen map (enum fim_fold_gen in bpf/fim_event.h). */
+export const FIM_FOLD_GEN = { rearms: 0, exits: 1, on: 2 } as const;
+
+/**
+ * struct fim_fold_cache (bpf/fim_event.h), one per CPU: where its `folded`
+ * count sits, checked against C by fim_event_layout_test.ts.
+ */
+export const FIM_FOLD_CACHE_LAYOUT = { folded: 64, size: 72 } as const;
+
 /** struct fim_exited (bpf/fim_event.h): byte offsets, checked against C by fim_event_layout_test.ts. */
 export const FIM_EXITED_LAYOUT = {
   start_ns: 0,

@@ -23,6 +23,8 @@ import {
   FIM_DEV_MOUNT,
   FIM_DEV_UNPLACED,
   FIM_EXITED_LAYOUT,
+  FIM_FOLD_CACHE_LAYOUT,
+  FIM_FOLD_GEN,
   FIM_PENDING_LAYOUT,
   type FimEvent,
   type PendingWriter,
@@ -43,11 +45,6 @@ import { inInitialUserNamespace } from "./user_namespace.ts";
 /** Indexes of the stats map (enum fim_stat). */
 export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
 
-/** Indexes of the fold_gen map (enum fim_fold_gen in bpf/fim_pending.bpf.h). */
-const FoldGen = { rearms: 0, on: 2 } as const;
-/** struct fim_fold_cache: its size and where its `folded` count sits. */
-const FOLD_CACHE_SIZE = 72;
-const FOLD_CACHE_FOLDED = 64;
 /** The program that counts every thread's exit (fim_fold_exit), which the fold cache needs. */
 const EXIT_PROGRAM = "fim_process_exit";
 
@@ -245,7 +242,7 @@ export class FimKernel {
         k.lost.push(...lost.filter((l) => !covered(l)));
         // The fold cache names a thread by its task, safe only while every exit is counted.
         if (links.some((l) => l.program.name === EXIT_PROGRAM)) {
-          k.#foldGen.update(u32(FoldGen.on), new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
+          k.#foldGen.update(u32(FIM_FOLD_GEN.on), new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
         }
         k.#rb = new RingBuffer(obj.map("events"), (sample) => {
           const e = decodeFimEvent(sample);
@@ -410,7 +407,7 @@ export class FimKernel {
    */
   #nextFoldGen(): void {
     new DataView(this.#genValue.buffer).setBigUint64(0, ++this.#gen, true);
-    this.#foldGen.update(u32(FoldGen.rearms), this.#genValue);
+    this.#foldGen.update(u32(FIM_FOLD_GEN.rearms), this.#genValue);
   }
 
   /** Watches name hash `nameHash` in directory `dir` (struct fim_entry_key). */
@@ -505,12 +502,12 @@ export class FimKernel {
   cachedFolds(): bigint {
     const cpus = this.#obj.lib.sym.libbpf_num_possible_cpus();
     if (cpus <= 0) return 0n;
-    const v = this.#foldCache.lookup(u32(0), FOLD_CACHE_SIZE * cpus);
+    const v = this.#foldCache.lookup(u32(0), FIM_FOLD_CACHE_LAYOUT.size * cpus);
     if (!v) return 0n;
     const view = new DataView(v.buffer);
     let n = 0n;
     for (let c = 0; c < cpus; c++) {
-      n += view.getBigUint64(c * FOLD_CACHE_SIZE + FOLD_CACHE_FOLDED, true);
+      n += view.getBigUint64(c * FIM_FOLD_CACHE_LAYOUT.size + FIM_FOLD_CACHE_LAYOUT.folded, true);
     }
     return n;
   }
