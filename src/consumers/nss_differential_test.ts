@@ -303,10 +303,10 @@ for (const [k, db] of (["passwd", "group", "shadow", "gshadow"] as const).entrie
     name: `glibc parity: ${CASES} seeded mutations of ${db} read the same by bpfink and glibc`,
     ignore,
     async fn() {
-      const seed = SEED + k;
-      const r = rng(seed);
+      // Each database's own stream, from the one seed a failure prints (BPFINK_FUZZ_SEED).
+      const r = rng(SEED + k);
       const inputs = Array.from({ length: CASES }, () => mutated(db, r));
-      await compare(db, inputs, seed);
+      await compare(db, inputs, SEED);
       assert(inputs.length === CASES);
     },
   });
