@@ -6,12 +6,16 @@
  * bind-mounted over the real file, and are checked the same way by
  * `nss_differential_test.ts`:
  *
+ * - The file is read as bytes, as C reads it: every rule below counts and
+ *   copies bytes, and only the fields it returns are decoded (UTF-8, an
+ *   invalid sequence shown as U+FFFD). {@link databaseLines} takes the
+ *   file's bytes; given text, it reads the text's UTF-8 bytes.
  * - A line ends at a newline or at the first NUL byte (a C string). A
  *   trailing `\r` is part of the last field (`/bin/sh\r` is a shell).
  * - Leading white space (space, TAB, `\n\v\f\r`) is skipped; a line that is
  *   then empty or starts with `#` is no entry. (On a line cut by a NUL or
  *   the last line without a newline, glibc then repeats the line's last
- *   characters, as many as it skipped: reproduced, see `databaseLines`.)
+ *   bytes, as many as it skipped: reproduced, see `databaseLines`.)
  * - Text fields run to the next `:`; a missing text field at the end of the
  *   line is empty (`alice:x:0:0` is an account with uid 0 and no shell).
  *   The last text field of passwd (the shell) and the last list of group
@@ -37,7 +41,34 @@ export function isCSpace(c: string | undefined): boolean {
   return c === " " || c === "\t" || c === "\n" || c === "\v" || c === "\f" || c === "\r";
 }
 
-/** One line the C library would parse: its 1-based number and its text (from its first non-blank). */
+/**
+ * `input` as a byte string: one UTF-16 unit (0–255) per byte, the way the C
+ * library sees the file. Text stands for its UTF-8 bytes.
+ */
+export function byteString(input: string | Uint8Array): string {
+  if (typeof input === "string") {
+    if (!NON_ASCII.test(input)) return input;
+    input = new TextEncoder().encode(input);
+  }
+  let out = "";
+  for (let i = 0; i < input.length; i += 0x8000) {
+    out += String.fromCharCode(...input.subarray(i, i + 0x8000));
+  }
+  return out;
+}
+
+const NON_ASCII = /[\x80-\uffff]/;
+const utf8Decoder = new TextDecoder();
+
+/** A piece of a {@link byteString}, decoded as UTF-8 (what a field shows). */
+export function decodeBytes(s: string): string {
+  return NON_ASCII.test(s) ? utf8Decoder.decode(Uint8Array.from(s, (c) => c.charCodeAt(0))) : s;
+}
+
+/**
+ * One line the C library would parse: its 1-based number and its bytes
+ * (from its first non-blank) as a {@link byteString}.
+ */
 export interface DatabaseLine {
   line: number;
   text: string;
@@ -49,20 +80,24 @@ export interface DatabaseLine {
   echo?: Echo;
 }
 
-/** The repeated tail of a line: `text[i]` for `i >= from` copies `text[i - shift]`. */
+/** The repeated tail of a line: byte `text[i]` for `i >= from` copies `text[i - shift]`. */
 export interface Echo {
   from: number;
   shift: number;
 }
 
 /**
- * The lines glibc parses in `text`: each cut at its first NUL, leading
- * white space skipped, blank and `#` lines left out, `\r` kept. Lazy: a
- * file of 16 million empty lines costs no memory. Text beyond
- * `MAX_TEXT_CHARS` is reported and ignored, cut at a line end.
+ * The lines glibc parses in `input` (the file's bytes, or text standing
+ * for its UTF-8 bytes): each cut at its first NUL, leading white space
+ * skipped, blank and `#` lines left out, `\r` kept. Lazy: a file of 16
+ * million empty lines costs no memory. Bytes beyond `MAX_TEXT_CHARS` are
+ * reported and ignored, cut at a line end.
  */
-export function* databaseLines(text: string, errors: ParseError[]): Generator<DatabaseLine> {
-  const body = capText(text, errors);
+export function* databaseLines(
+  input: string | Uint8Array,
+  errors: ParseError[],
+): Generator<DatabaseLine> {
+  const body = capText(byteString(input), errors);
   let n = 0;
   for (let start = 0; start < body.length;) {
     let end = body.indexOf("\n", start);
@@ -79,9 +114,9 @@ export function* databaseLines(text: string, errors: ParseError[]): Generator<Da
     while (k < buf.length && isCSpace(buf[k])) k++;
     if (k === buf.length || buf[k] === "#") continue;
     // glibc quirk: skipping k leading blanks moves the text left but leaves
-    // the buffer's last k characters in place, so a line without a newline
-    // in its buffer (cut by a NUL, or the last line) is read with its last
-    // k characters repeated: "  a:x:0:0::/:/bin/sh" at the end of the file
+    // the buffer's last k bytes in place, so a line without a newline in
+    // its buffer (cut by a NUL, or the last line) is read with its last k
+    // bytes repeated (a repeated byte may be half a character): "  a:x:0:0::/:/bin/sh" at the end of the file
     // has the shell "/bin/sh/sh". Reproduced so bpfink reads what login reads.
     let t = k === 0 ? buf : buf.slice(k) + buf.slice(buf.length - k);
     const cut = t.indexOf("\n");
@@ -104,7 +139,8 @@ export const ECHOED_PASSWORD = "[password]";
 /**
  * A cursor over one line's fields with glibc's field rules. Every method
  * consumes input; a method returning `undefined` means "glibc rejects the
- * line".
+ * line". The line is a {@link byteString}; the fields it returns are
+ * decoded ({@link decodeBytes}).
  *
  * The password field is read with {@link secret}. Where glibc's repeat
  * quirk copies characters of it into a later text field (`name:HASH`
@@ -149,7 +185,7 @@ export class FieldCursor {
     const from = this.#i;
     let j = this.s.indexOf(":", from);
     if (j < 0) j = this.s.length;
-    const out = this.s.slice(from, j);
+    const out = decodeBytes(this.s.slice(from, j));
     this.#i = j < this.s.length ? j + 1 : j;
     if (this.echo) {
       const { from: echoFrom, shift } = this.echo;
@@ -165,15 +201,15 @@ export class FieldCursor {
     return out;
   }
 
-  /** `s[from, to)` with the copies of the password field replaced. */
+  /** `s[from, to)`, decoded, with the copies of the password field replaced. */
   #shown(from: number, to: number): string {
     const m = this.#masked;
     const a = Math.max(from, m.from);
     const b = Math.min(to, m.to);
-    if (a >= b) return this.s.slice(from, to);
+    if (a >= b) return decodeBytes(this.s.slice(from, to));
     if (!this.#echoedSecret) this.onEchoed?.();
     this.#echoedSecret = true;
-    return this.s.slice(from, a) + ECHOED_PASSWORD + this.s.slice(b, to);
+    return decodeBytes(this.s.slice(from, a)) + ECHOED_PASSWORD + decodeBytes(this.s.slice(b, to));
   }
 
   /** Skips C white space. */

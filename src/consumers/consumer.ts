@@ -36,8 +36,12 @@ export interface ConsumerContext {
 /** A consumer of one kind of file. */
 export interface Consumer {
   readonly name: string;
-  /** The file's meaning, JSON-serialisable, no secret in clear. */
-  snapshot(path: string, text: string, ctx: ConsumerContext): unknown;
+  /**
+   * The file's meaning, JSON-serialisable, no secret in clear. `text` is
+   * the content decoded as UTF-8; `bytes`, when given, the content itself,
+   * for a consumer that reads bytes the way a C program does.
+   */
+  snapshot(path: string, text: string, ctx: ConsumerContext, bytes?: Uint8Array): unknown;
   /** What changed between two snapshots; `undefined` when the file did not exist. */
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext): SemanticEvent[];
   /** Other files and directories this file pulls in (sudoers includes): watched too. */

@@ -128,8 +128,14 @@ function pw(name: string, p: PasswordInfo | undefined): string {
   return JSON.stringify(p);
 }
 
-/** bpfink's parse of `text`, as the fields the oracle prints, plus how many getent cannot print. */
-function bpfinkView(db: NssDatabase, text: string): { entries: string[][]; unprintable: number } {
+/**
+ * bpfink's parse of the file `text` (its bytes, as the agent hands them over), as
+ * the fields the oracle prints, plus how many getent cannot print.
+ */
+function bpfinkView(
+  db: NssDatabase,
+  text: string | Uint8Array,
+): { entries: string[][]; unprintable: number } {
   const n = (v: number | undefined) => v === undefined ? "" : String(v);
   switch (db) {
     case "passwd":
@@ -218,9 +224,8 @@ function unhidden(ours: string, theirs: string | undefined): string {
 
 async function compare(db: NssDatabase, inputs: Uint8Array[], seed?: number): Promise<void> {
   const got = await nssRead(db, inputs);
-  const dec = new TextDecoder();
   for (const [i, input] of inputs.entries()) {
-    const view = bpfinkView(db, dec.decode(input));
+    const view = bpfinkView(db, input);
     const theirs = got[i].entries.map((f) => oracleView(db, f));
     const ours = {
       ...view,
@@ -274,6 +279,16 @@ Deno.test({
       bytes("a:x:1\nb:x\nc:x:2:a, b ,,c\t,\nd:x:3:a:b\n+\n+e:x::\nf:x: 4:\n"),
     ]);
     await compare("gshadow", [bytes("a\nb:\nc:p:x , y:z\nd:p:a:b:c\n+\n")]);
+  },
+});
+
+Deno.test({
+  name: "glibc parity: the repeated tail of a last line is bytes, even half a character",
+  ignore,
+  async fn() {
+    // The fuzz's find (seed 1173425638): glibc repeats the last byte of "é".
+    await compare("gshadow", [bytes("\radm:\xc3\xa9"), bytes("  adm:\xff"), bytes("  adm:\xe9:x")]);
+    await compare("passwd", [bytes("  u:x:0:0::/:/bin/\xc3\xa9"), bytes("\tu:x:0:0::/:\xff\xfe")]);
   },
 });
 

@@ -14,7 +14,7 @@ import { reportErrors } from "./report_errors.ts";
 /** One of the two files. */
 export interface PairedKind<T> {
   kind: string;
-  parse(text: string, fingerprint: (s: string) => string): ParseResult<T>;
+  parse(content: string | Uint8Array, fingerprint: (s: string) => string): ParseResult<T>;
   diff(before: T[], after: T[], file: string): SemanticEvent[];
 }
 
@@ -38,10 +38,16 @@ export function pairedConsumer<A, B>(
   const isBackup = (path: string) => backups.has(basename(path));
   return {
     name,
-    snapshot(path: string, text: string, ctx: ConsumerContext): Snapshot | undefined {
+    snapshot(
+      path: string,
+      text: string,
+      ctx: ConsumerContext,
+      bytes?: Uint8Array,
+    ): Snapshot | undefined {
       if (isBackup(path)) return undefined;
       const k = pick(path);
-      const r = k.parse(text, ctx.fingerprint);
+      // The C library reads these files as bytes: the parsers do too.
+      const r = k.parse(bytes ?? text, ctx.fingerprint);
       reportErrors(path, r.errors, ctx);
       return { kind: k.kind, entries: r.entries };
     },

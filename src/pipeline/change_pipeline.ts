@@ -92,7 +92,7 @@ export class ChangePipeline {
     const c = semanticConsumer(rule.consumer);
     if (c) {
       try {
-        return c.snapshot(path, decoder.decode(state.content), this.opts.ctx);
+        return c.snapshot(path, decoder.decode(state.content), this.opts.ctx, state.content);
       } catch (e) {
         this.opts.ctx.warn(
           `${path}: ${rule.consumer} consumer failed: ${errorMessage(e)}`,

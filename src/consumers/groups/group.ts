@@ -26,8 +26,8 @@ export interface GroupEntry {
   line: number;
 }
 
-/** Parses group text; lines the C library rejects (gid missing or not a number in 0..2³²−1) are reported and skipped. */
-export function parseGroup(text: string): ParseResult<GroupEntry> {
+/** Parses group (its bytes, or text); lines the C library rejects (gid missing or not a number in 0..2³²−1) are reported and skipped. */
+export function parseGroup(text: string | Uint8Array): ParseResult<GroupEntry> {
   const errors: ParseResult<GroupEntry>["errors"] = [];
   const entries: GroupEntry[] = [];
   for (const l of databaseLines(text, errors)) {

@@ -22,9 +22,9 @@ export interface GshadowEntry {
   line: number;
 }
 
-/** Parses gshadow text; `fingerprint` keys each password hash. */
+/** Parses gshadow (its bytes, or text); `fingerprint` keys each password hash. */
 export function parseGshadow(
-  text: string,
+  text: string | Uint8Array,
   fingerprint: (secret: string) => string,
 ): ParseResult<GshadowEntry> {
   const errors: ParseResult<GshadowEntry>["errors"] = [];

@@ -28,13 +28,13 @@ export interface PasswdEntry {
 }
 
 /**
- * Parses passwd text. `fingerprint` keys any hash found in the password
+ * Parses passwd (its bytes, or text). `fingerprint` keys any hash found in the password
  * field (legacy systems without shadow). Lines the C library rejects (a
  * uid or gid missing, not a number, above 2³²−1 or negative) are reported
  * and skipped; every line it accepts is an entry.
  */
 export function parsePasswd(
-  text: string,
+  text: string | Uint8Array,
   fingerprint: (secret: string) => string,
 ): ParseResult<PasswdEntry> {
   const errors: ParseResult<PasswdEntry>["errors"] = [];

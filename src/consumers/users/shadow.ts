@@ -50,7 +50,7 @@ function aging(v: number | undefined): number | undefined {
 }
 
 /**
- * Parses shadow text as glibc's files backend does (rules: `colon_file.ts`):
+ * Parses shadow (its bytes, or text) as glibc's files backend does (rules: `colon_file.ts`):
  * the 9-field form, or the old 5-field form `name:hash:last:min:max`; an
  * empty aging field is unset, a value is read as an unsigned 32-bit number
  * stored as a signed int (`4294967295` is unset, like empty); a negative
@@ -59,7 +59,7 @@ function aging(v: number | undefined): number | undefined {
  * (see `hmacFingerprint`).
  */
 export function parseShadow(
-  text: string,
+  text: string | Uint8Array,
   fingerprint: (secret: string) => string,
 ): ParseResult<ShadowEntry> {
   const errors: ParseResult<ShadowEntry>["errors"] = [];
