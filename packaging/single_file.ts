@@ -33,6 +33,8 @@ export class PackagingError extends Error {}
 export type BuildWay = "bundle+deno runtime" | "deno compile";
 
 const WAY_SOURCE_LINE = `var BUILD_WAY = "source";`;
+// A module imported lazily is wrapped in an init function: `HASH_WORKER_SOURCE = "";` there.
+const WORKER_SOURCE_LINE = `HASH_WORKER_SOURCE = "";`;
 
 async function exec(cmd: string[], cwd?: string): Promise<void> {
   let out;
@@ -58,11 +60,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/**
- * Bundles src/main.ts into one JavaScript file with `deno bundle`, and sets the build way
- * that `--version` reports (the one `var BUILD_WAY = "source";` line of src/build_info.ts).
- */
-export async function bundleAgent(root: string, way: BuildWay, output: string): Promise<void> {
+/** `deno bundle` of one module of the repository into `output`; its JavaScript. */
+async function denoBundle(root: string, module: string, output: string): Promise<string> {
   await exec([
     Deno.execPath(),
     "bundle",
@@ -73,22 +72,44 @@ export async function bundleAgent(root: string, way: BuildWay, output: string): 
     `${root}deno.json`,
     "-o",
     output,
-    `${root}src/main.ts`,
+    `${root}${module}`,
   ], root); // paths in the bundle's comments are relative to the repository root
-  const js = await Deno.readTextFile(output);
-  const at = js.indexOf(WAY_SOURCE_LINE);
-  if (at < 0 || js.indexOf(WAY_SOURCE_LINE, at + 1) >= 0) {
-    throw new PackagingError(
-      `the bundle should hold the line '${WAY_SOURCE_LINE}' (src/build_info.ts) exactly once`,
-    );
+  return await Deno.readTextFile(output);
+}
+
+/** `js` with its one line `line` (from `module`) replaced by `by`. */
+function replaceLine(js: string, line: string, module: string, by: string): string {
+  const at = js.indexOf(line);
+  if (at < 0 || js.indexOf(line, at + 1) >= 0) {
+    throw new PackagingError(`the bundle should hold the line '${line}' (${module}) exactly once`);
   }
-  await Deno.writeTextFile(
-    output,
-    asciiSource(
-      js.slice(0, at) + `var BUILD_WAY = ${JSON.stringify(way)};` +
-        js.slice(at + WAY_SOURCE_LINE.length),
-    ),
+  return js.slice(0, at) + by + js.slice(at + line.length);
+}
+
+/**
+ * Bundles src/main.ts into one JavaScript file with `deno bundle`, and sets the build way
+ * that `--version` reports (the one `var BUILD_WAY = "source";` line of src/build_info.ts)
+ * and the hashing workers' script (src/watch/hash_worker.ts, bundled on its own, into the
+ * one `HASH_WORKER_SOURCE = "";` of src/watch/hash_worker_source.ts): one file
+ * has no module beside it to start a worker from.
+ */
+export async function bundleAgent(root: string, way: BuildWay, output: string): Promise<void> {
+  const worker = await denoBundle(root, "src/watch/hash_worker.ts", `${output}.worker.js`);
+  await Deno.remove(`${output}.worker.js`);
+  let js = await denoBundle(root, "src/main.ts", output);
+  js = replaceLine(
+    js,
+    WAY_SOURCE_LINE,
+    "src/build_info.ts",
+    `var BUILD_WAY = ${JSON.stringify(way)};`,
   );
+  js = replaceLine(
+    js,
+    WORKER_SOURCE_LINE,
+    "src/watch/hash_worker_source.ts",
+    `HASH_WORKER_SOURCE = ${JSON.stringify(asciiSource(worker))};`,
+  );
+  await Deno.writeTextFile(output, asciiSource(js));
 }
 
 /** zstd level for the runtime: 19 is 4 MB smaller than 9, and cached per runtime. */

@@ -95,13 +95,16 @@ Deno.test("dist/bpfink kernels: lists the embedded objects and chooses one with 
   assertIncludes(r.stdout, "caught the canary write");
 });
 
-Deno.test("dist/bpfink --paths: catches a write to a temp file, stops with 0 on SIGINT", async () => {
+Deno.test("dist/bpfink --paths -r: hashes a tree in its workers, catches a write, stops with 0 on SIGINT", async () => {
   await built();
   await using dir = await tempDir();
   const file = `${dir.path}/watched.conf`;
   await Deno.writeTextFile(file, "before\n");
+  // Enough files for the hashing workers (parallel_reader.ts starts them from 2,000): the single
+  // file has no worker module beside it, and starts them from the script build.ts bundled in.
+  for (let i = 0; i < 2100; i++) await Deno.writeTextFile(`${dir.path}/f${i}`, `${i}\n`);
   const child = new Deno.Command(BIN, {
-    args: ["--paths", file, "--json"],
+    args: ["--paths", dir.path, "-r", "--json"],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -130,6 +133,10 @@ Deno.test("dist/bpfink --paths: catches a write to a temp file, stops with 0 on 
       await waitFor(() => lines.some((l) => action(l) === "started"), 120_000),
       `no started record: ${stderr}`,
     );
+    // deno-lint-ignore no-explicit-any
+    const read = (lines.find((l) => action(l) === "started") as any).bpfink.start_read;
+    assertEquals(read.paths, 2102, JSON.stringify(read));
+    assert(read.workers >= 1, `read on the main thread: ${JSON.stringify(read)} ${stderr}`);
     await Deno.writeTextFile(file, "after\n");
     assert(
       await waitFor(() => lines.some((l) => action(l) !== "started" && path(l) === file), 60_000),

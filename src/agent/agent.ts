@@ -30,6 +30,7 @@ import { DropWatch } from "./drop_watch.ts";
 import { FaultBoard } from "./failure_policy.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { LivePath } from "./live_path.ts";
+import type { StartupRead } from "./startup_baseline.ts";
 import {
   holdBpfStats,
   type OpenedKernel,
@@ -54,6 +55,8 @@ export class Agent {
   readonly libbpf: string;
   /** Every strategy tried at start, and its outcome. */
   readonly trials: Trial[];
+  /** How the startup read of every watched path went (set once it is done). */
+  startRead?: StartupRead;
   /** The chosen kernel object. */
   readonly kernel: FimKernel;
   readonly #db: OpenedStore;
@@ -140,7 +143,7 @@ export class Agent {
     agent.#bpfStats = holdBpfStats(lib, opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1");
     for (const l of kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
-      await agent.#live.start(targets, opts);
+      agent.startRead = await agent.#live.start(targets, opts);
       opts.signal?.throwIfAborted();
     } catch (e) {
       await agent.stop();
@@ -170,6 +173,7 @@ export class Agent {
       libbpf,
       hostname,
       alsoLost,
+      read: agent.startRead,
     });
     agent.#delivery.deliver([started], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(db.store, hostname, keyChanged)) agent.#agentEvent(e, true);

@@ -23,7 +23,7 @@ import type { Delivery } from "./delivery.ts";
 import { IncludedFiles } from "./included_files.ts";
 import { warnOnceWhenFull } from "./open_kernel.ts";
 import { OwnerBudget } from "../watch/owner_budget.ts";
-import { readStartupBaseline, type StartupDeps } from "./startup_baseline.ts";
+import { readStartupBaseline, type StartupDeps, type StartupRead } from "./startup_baseline.ts";
 import { type StartTargets, WatchRules } from "./watch_rules.ts";
 
 /** What the live path is built from. */
@@ -219,12 +219,12 @@ export class LivePath {
   async start(
     targets: StartTargets,
     opts: Pick<StartupDeps, "signal" | "onProgress">,
-  ): Promise<void> {
+  ): Promise<StartupRead> {
     const n = this.pipeline.redeliver();
     if (n) {
       log("store").warn(`delivered ${n} events committed but not delivered before the last stop`);
     }
-    await readStartupBaseline({
+    const read = await readStartupBaseline({
       ...opts,
       watch: this.watch,
       store: this.#store,
@@ -234,5 +234,6 @@ export class LivePath {
     }, targets);
     this.#early = undefined;
     await this.#includes.idle();
+    return read;
   }
 }

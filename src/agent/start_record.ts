@@ -9,6 +9,7 @@ import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { withEnvelope } from "../pipeline/ecs_event.ts";
 import { VERSION } from "../version.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
+import type { StartupRead } from "./startup_baseline.ts";
 
 /** What the start record tells about. */
 export interface StartFacts {
@@ -20,11 +21,13 @@ export interface StartFacts {
   hostname: string;
   /** Coverage lost outside the kernel object (fanotify unavailable). */
   alsoLost?: string[];
+  /** How the startup read of every watched path went. */
+  read?: StartupRead;
 }
 
 /** The `started` event (host/info, not process/start: rules for process starts must not fire on the agent). */
 export function startRecord(
-  { release, kernel, watch, libbpf, hostname, alsoLost = [] }: StartFacts,
+  { release, kernel, watch, libbpf, hostname, alsoLost = [], read }: StartFacts,
 ): ChangeEvent {
   const { spec } = kernel;
   const files = watch.entries().filter((e) => e.kind === "file" && e.exists).length;
@@ -51,6 +54,7 @@ export function startRecord(
       coverage_lost: [...kernel.lost.map((l) => l.lost), ...alsoLost],
       watched_files: files,
       watched_paths: watch.size,
+      ...(read ? { start_read: read } : {}),
     },
   }, hostname);
 }

@@ -61,6 +61,16 @@ export interface StartupDeps {
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
 
+/** How the startup read went, for the start record. */
+export interface StartupRead {
+  /** Paths read. */
+  paths: number;
+  /** Hashing workers that read them (0: this thread did). */
+  workers: number;
+  /** Milliseconds from watching the first path to recording the last. */
+  ms: number;
+}
+
 /**
  * Watches every target, then reads each and compares it with the stored baseline.
  *
@@ -69,7 +79,8 @@ export interface StartupDeps {
 export async function readStartupBaseline(
   deps: StartupDeps,
   { targets, missing }: StartTargets,
-): Promise<void> {
+): Promise<StartupRead> {
+  const started = performance.now();
   const { watch, store, pipeline, early } = deps;
   const all = [...targets, ...missing];
   watch.reserve(all.length);
@@ -98,6 +109,7 @@ export async function readStartupBaseline(
     })));
   };
   const ahead: Promise<ReadResult[]>[] = [];
+  let workers = 0;
   try {
     for (let i = 0; i < all.length; i += WINDOW) {
       deps.signal?.throwIfAborted();
@@ -151,6 +163,7 @@ export async function readStartupBaseline(
         adoptions = [];
       }
     }
+    workers = reader.workers;
   } finally {
     reader.close();
   }
@@ -158,6 +171,7 @@ export async function readStartupBaseline(
   pipeline.adoptMany(adoptions);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known);
+  return { paths: all.length, workers, ms: Math.round(performance.now() - started) };
 }
 
 /**

@@ -1,13 +1,16 @@
 /**
  * Reads many files' states at once on the other cores: the first baseline
  * of a large tree hashes in Web Workers (hash_worker.ts), while the main
- * thread records what they read. Where no worker can start (a bundled
- * binary without the worker module, a worker that died), the states are
- * read on the main thread instead, the same way: slower, never wrong.
+ * thread records what they read. A single-file build starts them from the
+ * worker's bundled script (hash_worker_source.ts), a run from source from
+ * hash_worker.ts. Where no worker can start (a worker that died, one that
+ * could not be created), the states are read on the main thread instead,
+ * the same way: slower, never wrong, and said once.
  *
  * @module
  */
 import { type FileState, readFileState } from "./file_state.ts";
+import { HASH_WORKER_SOURCE } from "./hash_worker_source.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 
@@ -37,13 +40,23 @@ const WORKER_URL = new URL("./hash_worker.ts", import.meta.url);
 /** Files to read from which workers start (fewer are read on the main thread in moments). */
 const WORKERS_FROM = 2000;
 
-/** Whether the worker module is there to be started (not in a single-file bundle). */
-function workerModuleExists(): boolean {
-  if (WORKER_URL.protocol !== "file:") return false;
+/**
+ * Where a worker starts from: the bundled script (as a blob URL, revoked by
+ * `release`), else hash_worker.ts beside this module; undefined when
+ * neither is there.
+ */
+function workerScript(): { url: string; release: () => void } | undefined {
+  if (HASH_WORKER_SOURCE) {
+    const url = URL.createObjectURL(new Blob([HASH_WORKER_SOURCE], { type: "text/javascript" }));
+    return { url, release: () => URL.revokeObjectURL(url) };
+  }
+  if (WORKER_URL.protocol !== "file:") return undefined;
   try {
-    return Deno.statSync(WORKER_URL).isFile;
+    return Deno.statSync(WORKER_URL).isFile
+      ? { url: WORKER_URL.href, release: () => {} }
+      : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -53,15 +66,27 @@ export class ParallelReader {
   #next = 0;
   #ids = 0;
   #closed = false;
+  #script?: { url: string; release: () => void };
 
   /** Starts `workers` workers (default: one per core, at most 2); 0 reads on this thread. */
   constructor(workers = Math.min(2, navigator.hardwareConcurrency || 1)) {
-    if (workers <= 0 || !workerModuleExists()) return;
+    if (workers <= 0) return;
+    const script = this.#script = workerScript();
+    if (!script) {
+      log("watch").warn("the hashing workers' module is missing: files are read on this thread");
+      return;
+    }
     for (let i = 0; i < workers; i++) {
-      const lane: Lane = {
-        worker: new Worker(WORKER_URL.href, { type: "module", name: `bpfink-hash-${i}` }),
-        pending: new Map(),
-      };
+      let worker: Worker;
+      try {
+        worker = new Worker(script.url, { type: "module", name: `bpfink-hash-${i}` });
+      } catch (e) {
+        log("watch").warn(
+          `a hashing worker could not start (${errorMessage(e)}): files are read on this thread`,
+        );
+        break;
+      }
+      const lane: Lane = { worker, pending: new Map() };
       lane.worker.onmessage = (m: MessageEvent<{ id: number; results: ReadResult[] }>) => {
         const p = lane.pending.get(m.data.id);
         lane.pending.delete(m.data.id);
@@ -133,6 +158,8 @@ export class ParallelReader {
       l.worker.terminate();
       for (const p of l.pending.values()) p.reject(new Error("closed"));
     }
+    this.#script?.release();
+    this.#script = undefined;
   }
 }
 
