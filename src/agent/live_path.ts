@@ -231,10 +231,6 @@ export class LivePath {
       pipeline: this.pipeline,
       baselined: (path) => this.monitor.baselined(path),
       early: this.#early,
-      marks: this.fanotify && {
-        spec: () => this.fanotify!.openFileMarks(),
-        premarked: (id, m) => this.fanotify!.premarked(id, m),
-      },
     }, targets);
     this.#early = undefined;
     await this.#includes.idle();

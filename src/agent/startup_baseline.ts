@@ -13,9 +13,7 @@ import { classify } from "../watch/file_monitor.ts";
 import { log } from "../log.ts";
 import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
-import type { Marked, OpenFileMarkSpec } from "../fanotify/open_file_mark.ts";
-import type { InodeId } from "../watch/inode_key.ts";
-import { ParallelReader, type ReadBatch } from "../watch/parallel_reader.ts";
+import { ParallelReader, type ReadResult } from "../watch/parallel_reader.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import type { StartTargets } from "./watch_rules.ts";
 
@@ -51,18 +49,6 @@ export interface StartupEarlyWatch {
   settle(final?: boolean): void;
 }
 
-/**
- * fanotify marks placed by the reads themselves: each regular file is marked
- * through the fd it is read by, before its read (open_file_mark.ts), and
- * the mark is handed to the watch before the watch set records the file.
- */
-export interface StartupMarks {
-  /** The group and mask to mark with; undefined: none now. */
-  spec(): OpenFileMarkSpec | undefined;
-  /** Inode `id` was marked as `m` just before its read. */
-  premarked(id: InodeId, m: Marked): void;
-}
-
 /** What the startup read uses. */
 export interface StartupDeps {
   watch: WatchSet;
@@ -71,7 +57,6 @@ export interface StartupDeps {
   /** Tells the monitor that `path` has its baseline (events about it may be handled now). */
   baselined(path: string): void;
   early?: StartupEarlyWatch;
-  marks?: StartupMarks;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
@@ -118,15 +103,12 @@ export async function readStartupBaseline(
     const chunk = all.slice(i, i + WINDOW);
     // Each inode enters the kernel map before its first read (EarlyWatch).
     for (const t of chunk) early?.before(t.path, t.kind);
-    return reader.read(
-      chunk.map((t) => ({
-        path: t.path,
-        keepContentUpTo: pipeline.contentWanted(t.path),
-      })),
-      deps.marks?.spec(),
-    );
+    return reader.read(chunk.map((t) => ({
+      path: t.path,
+      keepContentUpTo: pipeline.contentWanted(t.path),
+    })));
   };
-  const ahead: Promise<ReadBatch>[] = [];
+  const ahead: Promise<ReadResult[]>[] = [];
   let workers = 0;
   try {
     for (let i = 0; i < all.length; i += WINDOW) {
@@ -139,7 +121,7 @@ export async function readStartupBaseline(
       ) {
         ahead.push(readWindow(k));
       }
-      const { results, marks } = await ahead.shift()!;
+      const results = await ahead.shift()!;
       for (const [j, t] of chunk.entries()) {
         deps.onProgress?.(done++, all.length, bytes);
         const r = results[j];
@@ -149,8 +131,6 @@ export async function readStartupBaseline(
           continue;
         }
         const state = r;
-        const mark = marks?.[j];
-        if (mark && state) deps.marks!.premarked(state.id, mark);
         watch.setState(t.path, state);
         deps.baselined(t.path);
         if (state?.sha256) bytes += state.size;

@@ -8,15 +8,15 @@
  * @module
  */
 import { DIR_MASK, FanInit, FanMark, FILE_MASK, MAX_HANDLE_SZ } from "./fanotify_abi.ts";
-import { fsidKey } from "./fanotify_records.ts";
+import { fsidKey, handleKeyOf } from "./fanotify_records.ts";
 import { cPath, CPathBuffer } from "../watch/path_bytes.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
-import { handleOfFd, type Marked } from "./open_file_mark.ts";
 import { dirname } from "node:path";
 import { fstat } from "../watch/native_fs.ts";
 import type { InodeId } from "../watch/inode_key.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import {
+  AT_EMPTY_PATH,
   lazyLibc,
   O_CLOEXEC,
   O_DIRECTORY,
@@ -27,11 +27,14 @@ import {
 } from "../libc.ts";
 
 export { FanotifyError };
-export type { Marked };
 
 const SYMBOLS = {
   fanotify_init: { parameters: ["u32", "u32"], result: "i32" },
   fanotify_mark: { parameters: ["i32", "u32", "u64", "i32", "buffer"], result: "i32" },
+  name_to_handle_at: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
   open_by_handle_at: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
@@ -48,6 +51,9 @@ const PATH = new CPathBuffer();
 const PROC_FD = new CPathBuffer();
 const HANDLE = new Uint8Array(8 + MAX_HANDLE_SZ);
 const HANDLE_VIEW = new DataView(HANDLE.buffer);
+const MOUNT_ID_OUT = new Uint8Array(4);
+const EMPTY_PATH = new Uint8Array(1);
+const STATFS_OUT = new Uint8Array(120);
 
 /** Whether `fd` is open on inode `id`, as the kernel names it (device and number). */
 function isInode(fd: number, id: InodeId): boolean {
@@ -63,6 +69,18 @@ const MODES = [
   { flags: FanInit.REPORT_FID | FanInit.REPORT_DIR_FID | FanInit.REPORT_NAME, names: true },
   { flags: FanInit.REPORT_FID, names: false },
 ];
+
+/**
+ * What a marked path turned out to be: its file handle, without and with its
+ * file system. Kept for every watched inode, so it holds no more than that:
+ * the file system's id is one string shared by all of its marks.
+ */
+export interface Marked {
+  /** fsidKey() of its file system, as fidKey() begins. */
+  fs: string;
+  /** handleKeyOf() of the inode. */
+  handleKey: string;
+}
 
 /** fidKey() of a marked inode: what its events carry. */
 export function markKey(m: Marked): string {
@@ -85,11 +103,6 @@ export class FanotifyGroup {
   readonly #mountFds = new Map<string, number>();
   /** File system ids by themselves (Marked.fs). */
   readonly #fsNames = new Map<string, string>();
-
-  /** The group's fd, for a reader that marks the files it opens (open_file_mark.ts). */
-  get fd(): number {
-    return this.#fd;
-  }
 
   private constructor(fd: number, names: boolean, privileged: boolean) {
     this.#fd = fd;
@@ -141,7 +154,7 @@ export class FanotifyGroup {
     if (fd < 0) return undefined;
     try {
       if (!isInode(fd, id)) return undefined;
-      const ids = handleOfFd(fd);
+      const ids = this.#handleOf(fd);
       const rc = c.fanotify_mark(
         this.#fd,
         FanMark.ADD,
@@ -181,6 +194,23 @@ export class FanotifyGroup {
     let kept = this.#fsNames.get(fs);
     if (kept === undefined) this.#fsNames.set(fs, kept = fs);
     return kept;
+  }
+
+  #handleOf(fd: number): { fs: string; handleKey: string } {
+    const c = libc();
+    const fh = HANDLE;
+    const v = HANDLE_VIEW;
+    v.setUint32(0, MAX_HANDLE_SZ, true);
+    if (c.name_to_handle_at(fd, EMPTY_PATH, fh, MOUNT_ID_OUT, AT_EMPTY_PATH) !== 0) {
+      throw new FanotifyError("name_to_handle_at", errno());
+    }
+    const sfs = STATFS_OUT;
+    if (c.fstatfs(fd, sfs) !== 0) throw new FanotifyError("fstatfs", errno());
+    const fsid = sfs.subarray(56, 64);
+    const n = Math.min(v.getUint32(0, true), MAX_HANDLE_SZ);
+    const type = v.getInt32(4, true);
+    const handle = fh.subarray(8, 8 + n);
+    return { fs: fsidKey(fsid), handleKey: handleKeyOf(type, handle) };
   }
 
   /**

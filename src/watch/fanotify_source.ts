@@ -37,7 +37,6 @@
  */
 import { DIR_MASK, FanMask, FD_FILE_MASK, FILE_MASK } from "../fanotify/fanotify_abi.ts";
 import { FanotifyGroup, type Marked, markKey } from "../fanotify/fanotify_group.ts";
-import type { OpenFileMarkSpec } from "../fanotify/open_file_mark.ts";
 import { FanotifyFdGroup } from "../fanotify/fanotify_fd_group.ts";
 import { FanotifyError } from "../fanotify/fanotify_reader.ts";
 import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_records.ts";
@@ -62,8 +61,6 @@ export const GRACE_MS = 100;
 
 /** What the source needs from a fanotify group (fanotify_group.ts). */
 export interface FanotifyMarks {
-  /** The group's fd, when readers may mark the files they open through it. */
-  readonly fd?: number;
   readonly names: boolean;
   readonly privileged: boolean;
   mark(path: string, id: InodeId, mask: number): Marked | undefined;
@@ -164,10 +161,6 @@ export class FanotifySource {
    * their next re-read (rearm()): the bits muted, by inode key.
    */
   readonly #muted = new Map<string, number>();
-  /** A mark a reader placed through its fd, for the next watchInode() of that inode. */
-  #premark?: { k: string; m: Marked };
-  /** File system ids of readers' marks, each kept once. */
-  readonly #fsNames = new Map<string, string>();
   #timer?: ReturnType<typeof setTimeout>;
   #watch?: WatchSet;
   #sink?: FanotifySink;
@@ -236,14 +229,11 @@ export class FanotifySource {
    * mark gate trusts nothing older).
    */
   watchInode(id: InodeId, flags: number, pathsOf: (id: InodeId) => string[]): boolean {
-    const pre = this.#premark;
-    this.#premark = undefined;
     if (this.#stopped) return false;
     const k = inodeKeyString(id);
     const want = (flags & FimWatch.Dir ? DIR_MASK : 0) | (flags & FimWatch.File ? FILE_MASK : 0);
     // A number the kernel freed and now gives to another inode: mark that one afresh.
-    const dead = this.#dead.delete(k);
-    if (dead) this.#forget(k);
+    if (this.#dead.delete(k)) this.#forget(k);
     const have = this.#marked.get(k);
     const fdm = this.#fdMarked.get(k);
     if (fdm) {
@@ -255,11 +245,6 @@ export class FanotifySource {
       }
     }
     const mask = ((have?.mask ?? 0) | want) & ~(this.#muted.get(k) ?? 0);
-    // Marked a moment ago through the fd its reader read it by, with this very mask.
-    if (pre?.k === k && !dead && mask === FILE_MASK) {
-      this.#record(k, id, pre.m, have, want);
-      return true;
-    }
     for (const path of pathsOf(id)) {
       let m: Marked | undefined;
       try {
@@ -278,46 +263,12 @@ export class FanotifySource {
         return false;
       }
       if (!m) continue;
-      this.#record(k, id, m, have, want);
+      if (have && (have.fs !== m.fs || have.handleKey !== m.handleKey)) this.#forget(k);
+      this.#marked.set(k, { fs: m.fs, handleKey: m.handleKey, mask: (have?.mask ?? 0) | want, id });
+      this.#byHandle.add(m.handleKey, k);
       return true;
     }
     return false;
-  }
-
-  /** Inode `k` carries mark `m` now, for `want` on top of what it had (`have`). */
-  #record(
-    k: string,
-    id: InodeId,
-    m: Marked,
-    have: { mask: number } & Marked | undefined,
-    want: number,
-  ) {
-    if (have && (have.fs !== m.fs || have.handleKey !== m.handleKey)) this.#forget(k);
-    this.#marked.set(k, { fs: m.fs, handleKey: m.handleKey, mask: (have?.mask ?? 0) | want, id });
-    this.#byHandle.add(m.handleKey, k);
-  }
-
-  /**
-   * How a reader that opens a watched file to read it may mark it first,
-   * through its own fd (open_file_mark.ts): this group, and a file's mask.
-   * Undefined when the group offers no fd, or once the source stopped.
-   */
-  openFileMarks(): OpenFileMarkSpec | undefined {
-    const fd = this.group.fd;
-    return this.#stopped || fd === undefined ? undefined : { group: fd, mask: FILE_MASK };
-  }
-
-  /**
-   * A reader marked inode `id` through its fd, as `m` (openFileMarks()):
-   * the next watchInode() of it takes that mark instead of placing one,
-   * when it would ask for exactly that mask. Any other call forgets it.
-   */
-  premarked(id: InodeId, m: Marked): void {
-    // A reader's mark comes from another thread, its file system id a copy per file: kept
-    // once per file system, as the group keeps its own (100,000 copies were 4 MiB).
-    let fs = this.#fsNames.get(m.fs);
-    if (fs === undefined) this.#fsNames.set(m.fs, fs = m.fs);
-    this.#premark = { k: inodeKeyString(id), m: { fs, handleKey: m.handleKey } };
   }
 
   /**

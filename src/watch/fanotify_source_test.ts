@@ -7,8 +7,7 @@ import {
   openFanotify,
   withFanotify,
 } from "./fanotify_source.ts";
-import { type FileState, readFileState } from "./file_state.ts";
-import { readStates } from "./read_states.ts";
+import { readFileState } from "./file_state.ts";
 import { WatchSet } from "./watch_set.ts";
 import { NO_BPF } from "../../test/no_bpf_table.ts";
 
@@ -116,55 +115,6 @@ Deno.test("a fanotify queue overflow is counted, warned once per overflow, and r
     assert((await new Deno.Command("chmod", { args: ["644", ...files] }).output()).success);
     await new Promise((r) => setTimeout(r, 200));
     assertEquals(fan.counts.events, before, "events from inodes no longer watched");
-  } finally {
-    await fan.stop();
-  }
-});
-
-Deno.test("a mark a reader placed through its fd is taken over, never placed again; another inode is marked by path", async () => {
-  await using dir = await tempDir();
-  const fan = openFanotify(() => {})!;
-  const box: { watch?: WatchSet } = {};
-  const watch = box.watch = new WatchSet(withFanotify(NO_BPF, fan, () => box.watch));
-  const sink = new Recorder();
-  let byPath = 0;
-  const mark = fan.group.mark.bind(fan.group);
-  fan.group.mark = (...a) => (byPath++, mark(...a));
-  try {
-    const items = Array.from({ length: 10 }, (_, i) => ({
-      path: `${dir.path}/f${i}`,
-      keepContentUpTo: 0,
-    }));
-    for (const t of items) await Deno.writeTextFile(t.path, "x\n");
-    const spec = fan.openFileMarks();
-    assert(spec, "no spec from an open group");
-    const { results, marks } = await readStates(items, spec, false);
-    for (const [i, t] of items.entries()) {
-      const state = results[i] as FileState;
-      watch.add(t.path, "file", t.path);
-      fan.premarked(state.id, marks![i]!);
-      watch.setState(t.path, state);
-    }
-    assertEquals([fan.marks, byPath], [10, 0], "marked again by path");
-    // A premark names one inode: another inode's watch marks it by path.
-    const other = `${dir.path}/other`;
-    await Deno.writeTextFile(other, "y\n");
-    fan.premarked((results[0] as FileState).id, marks![0]!);
-    watch.add(other, "file", other);
-    watch.setState(other, await readFileState(other));
-    assertEquals([fan.marks, byPath], [11, 1]);
-    // The marks taken over report writes, to the right inode.
-    fan.start(watch, sink);
-    // From another process: the agent's own are not reported.
-    const sh = new Deno.Command("sh", { args: ["-c", `echo changed > "$1"`, "sh", items[3].path] });
-    assert((await sh.output()).success);
-    const id = (results[3] as FileState).id;
-    assert(
-      await waitFor(() => sink.events.some((e) => e.ino === id.ino && e.dev === id.dev)),
-      `no event for the file marked by its reader: ${Deno.inspect(sink.events)} ${
-        Deno.inspect(id)
-      } ${Deno.inspect(fan.counts)}`,
-    );
   } finally {
     await fan.stop();
   }

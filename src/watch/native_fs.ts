@@ -204,10 +204,6 @@ export class RegularFile implements Disposable {
   constructor(fd: number, readonly stat: NativeStat, readonly onThisThread = false) {
     this.#fd = fd;
   }
-  /** The open fd (-1 once closed): for calls on the file itself, never to close it. */
-  get fd(): number {
-    return this.#fd;
-  }
   /** fstat() of the open file now (after a read: did it change meanwhile?). */
   restat(): NativeStat {
     return fstat(this.#fd);

@@ -9,25 +9,33 @@
  *
  * @module
  */
-import type { OpenFileMarkSpec } from "../fanotify/open_file_mark.ts";
+import { type FileState, readFileState } from "./file_state.ts";
 import { HASH_WORKER_SOURCE } from "./hash_worker_source.ts";
-import {
-  type ReadBatch,
-  type ReadItem,
-  type ReadRequest,
-  type ReadResult,
-  readStates,
-} from "./read_states.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 
-export type { ReadBatch, ReadItem, ReadResult };
+/** A path to read, with the content size up to which its content is wanted. */
+export interface ReadItem {
+  path: string;
+  keepContentUpTo: number;
+}
+
+/** One batch sent to a worker. */
+export interface ReadRequest {
+  id: number;
+  items: ReadItem[];
+}
+
+/** A path's state, undefined when it does not exist, or why it could not be read. */
+export type ReadResult = FileState | undefined | { error: string };
 
 interface Lane {
   worker: Worker;
-  pending: Map<number, { resolve: (r: ReadBatch) => void; reject: (e: unknown) => void }>;
+  pending: Map<number, { resolve: (r: ReadResult[]) => void; reject: (e: unknown) => void }>;
   dead?: string;
 }
+
+const WORKER_URL = new URL("./hash_worker.ts", import.meta.url);
 
 /** Files to read from which workers start (fewer are read on the main thread in moments). */
 const WORKERS_FROM = 2000;
@@ -42,11 +50,11 @@ function workerScript(): { url: string; release: () => void } | undefined {
     const url = URL.createObjectURL(new Blob([HASH_WORKER_SOURCE], { type: "text/javascript" }));
     return { url, release: () => URL.revokeObjectURL(url) };
   }
-  // Made here, not at load: a module bundled into a worker's blob has no base for it.
-  const module = new URL("./hash_worker.ts", import.meta.url);
-  if (module.protocol !== "file:") return undefined;
+  if (WORKER_URL.protocol !== "file:") return undefined;
   try {
-    return Deno.statSync(module).isFile ? { url: module.href, release: () => {} } : undefined;
+    return Deno.statSync(WORKER_URL).isFile
+      ? { url: WORKER_URL.href, release: () => {} }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -79,10 +87,10 @@ export class ParallelReader {
         break;
       }
       const lane: Lane = { worker, pending: new Map() };
-      lane.worker.onmessage = (m: MessageEvent<ReadBatch & { id: number }>) => {
+      lane.worker.onmessage = (m: MessageEvent<{ id: number; results: ReadResult[] }>) => {
         const p = lane.pending.get(m.data.id);
         lane.pending.delete(m.data.id);
-        p?.resolve(m.data);
+        p?.resolve(m.data.results);
       };
       lane.worker.onerror = (e) => {
         e.preventDefault();
@@ -112,39 +120,33 @@ export class ParallelReader {
 
   /**
    * The states of `items`' paths, in order, each with its content when it is
-   * at most the item's `keepContentUpTo` bytes; with `mark`, each regular
-   * file marked through the fd it is read by, before its read. Split across
-   * the workers; a batch a worker could not read is read here.
+   * at most the item's `keepContentUpTo` bytes. Split across the workers; a
+   * batch a worker could not read is read here.
    */
-  async read(items: ReadItem[], mark?: OpenFileMarkSpec): Promise<ReadBatch> {
+  async read(items: ReadItem[]): Promise<ReadResult[]> {
     const lanes = this.#lanes.filter((l) => !l.dead);
-    if (lanes.length === 0) return await readStates(items, mark, false);
+    if (lanes.length === 0) return await readHere(items);
     const per = Math.ceil(items.length / lanes.length);
     const parts = await Promise.all(lanes.map((_, i) => {
       const slice = items.slice(i * per, (i + 1) * per);
       const lane = lanes[(this.#next + i) % lanes.length];
-      return slice.length
-        ? this.#send(lane, slice, mark)
-        : Promise.resolve<ReadBatch>({ results: [] });
+      return slice.length ? this.#send(lane, slice) : Promise.resolve([]);
     }));
     this.#next++;
-    return {
-      results: parts.flatMap((p) => p.results),
-      marks: mark ? parts.flatMap((p) => p.marks ?? p.results.map(() => undefined)) : undefined,
-    };
+    return parts.flat();
   }
 
-  async #send(lane: Lane, items: ReadItem[], mark?: OpenFileMarkSpec): Promise<ReadBatch> {
+  async #send(lane: Lane, items: ReadItem[]): Promise<ReadResult[]> {
     const id = ++this.#ids;
     try {
-      return await new Promise<ReadBatch>((resolve, reject) => {
+      return await new Promise<ReadResult[]>((resolve, reject) => {
         if (lane.dead) return reject(new Error(lane.dead));
         lane.pending.set(id, { resolve, reject });
-        lane.worker.postMessage({ id, items, mark } satisfies ReadRequest);
+        lane.worker.postMessage({ id, items } satisfies ReadRequest);
       });
     } catch {
-      if (this.#closed) return { results: items.map(() => ({ error: "the reader was closed" })) };
-      return await readStates(items, mark, false);
+      if (this.#closed) return items.map(() => ({ error: "the reader was closed" }));
+      return await readHere(items);
     }
   }
 
@@ -159,4 +161,21 @@ export class ParallelReader {
     this.#script?.release();
     this.#script = undefined;
   }
+}
+
+/** Reads on this thread, a few files at a time (each read waits off the event loop). */
+async function readHere(items: ReadItem[]): Promise<ReadResult[]> {
+  const out: ReadResult[] = [];
+  for (let i = 0; i < items.length; i += 32) {
+    out.push(
+      ...await Promise.all(
+        items.slice(i, i + 32).map((t) =>
+          readFileState(t.path, t.keepContentUpTo).catch((e): ReadResult => ({
+            error: errorMessage(e),
+          }))
+        ),
+      ),
+    );
+  }
+  return out;
 }

@@ -1,10 +1,6 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { readFileState } from "./file_state.ts";
 import { ParallelReader, type ReadResult } from "./parallel_reader.ts";
-import { FanMask, FILE_MASK, InfoType } from "../fanotify/fanotify_abi.ts";
-import { FanotifyGroup, markKey } from "../fanotify/fanotify_group.ts";
-import { parseFanotify } from "../fanotify/fanotify_records.ts";
-import { tempDir, waitFor } from "../../test/helpers.ts";
 
 /** Without the parts two reads of one unchanged file may not share. */
 function comparable(r: ReadResult): unknown {
@@ -40,8 +36,7 @@ for (const workers of [2, 0]) {
         { path: `${dir}/fifo`, keepContentUpTo: 10 },
         { path: `${dir}/link`, keepContentUpTo: 10 },
       );
-      const { results: got, marks } = await reader.read(items);
-      assertEquals(marks, undefined, "marks without being asked to mark");
+      const got = await reader.read(items);
       assertEquals(got.length, items.length);
       for (const [i, t] of items.entries()) {
         const want = await readFileState(t.path, t.keepContentUpTo);
@@ -57,69 +52,6 @@ for (const workers of [2, 0]) {
     } finally {
       reader.close();
       await Deno.remove(dir, { recursive: true });
-    }
-  });
-}
-
-for (const workers of [2, 0]) {
-  Deno.test(`parallel reader (${workers} workers): marks each regular file it reads, the mark the group would place`, async () => {
-    await using dir = await tempDir();
-    const group = FanotifyGroup.open();
-    const reader = new ParallelReader(workers);
-    const written = new Set<string>();
-    try {
-      const items = [];
-      for (let i = 0; i < 40; i++) {
-        await Deno.writeTextFile(`${dir.path}/f${i}`, `${i}\n`);
-        items.push({ path: `${dir.path}/f${i}`, keepContentUpTo: 0 });
-      }
-      await new Deno.Command("mkfifo", { args: [`${dir.path}/fifo`] }).output();
-      await Deno.symlink(`${dir.path}/f1`, `${dir.path}/link`);
-      await Deno.mkdir(`${dir.path}/sub`);
-      for (const p of ["fifo", "link", "sub", "missing"]) {
-        items.push({ path: `${dir.path}/${p}`, keepContentUpTo: 0 });
-      }
-      const { results, marks } = await reader.read(items, { group: group.fd, mask: FILE_MASK });
-      assertEquals(marks?.length, items.length);
-      group.start((bytes) => {
-        for (const e of parseFanotify(bytes).events) {
-          if (!(e.mask & FanMask.MODIFY)) continue;
-          const key = e.fids.find((f) => f.infoType === InfoType.FID)?.key;
-          if (key) written.add(key);
-        }
-      });
-      for (const [i, t] of items.entries()) {
-        const r = results[i];
-        if (i >= 40) {
-          assertEquals(marks![i], undefined, `${t.path} is no regular file, and is not marked`);
-          continue;
-        }
-        assert(r && !("error" in r), t.path);
-        // The same handle as the group's own mark by path (which checks the inode).
-        const byPath = group.mark(t.path, r.id, FILE_MASK);
-        assertEquals(marks![i], byPath, t.path);
-      }
-      // The mark is in place: a write to a file read (and not marked again) is reported.
-      const g = await FanotifyGroup.open();
-      try {
-        const { marks: only } = await reader.read([items[7]], { group: g.fd, mask: FILE_MASK });
-        const seen: string[] = [];
-        g.start((bytes) => {
-          for (const e of parseFanotify(bytes).events) {
-            if (e.mask & FanMask.MODIFY) {
-              seen.push(e.fids.find((f) => f.infoType === InfoType.FID)!.key);
-            }
-          }
-        });
-        await Deno.writeTextFile(items[7].path, "changed\n");
-        assert(await waitFor(() => seen.length > 0), "no event: the reader's mark is not in place");
-        assertEquals(seen[0], markKey(only![0]!));
-      } finally {
-        await g.close();
-      }
-    } finally {
-      reader.close();
-      await group.close();
     }
   });
 }

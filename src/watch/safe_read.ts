@@ -8,7 +8,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type NativeStat, openRegular, type RegularFile } from "./native_fs.ts";
+import { type NativeStat, openRegular } from "./native_fs.ts";
 
 /** Per-file limits of one content read. */
 export interface ReadBudget {
@@ -18,8 +18,6 @@ export interface ReadBudget {
   maxMs?: number;
   /** Read with blocking calls on the calling thread (a worker's own), not off it. */
   onThisThread?: boolean;
-  /** Called once the file is open and checked, before its first byte is read (each attempt). */
-  afterOpen?: (file: RegularFile) => void;
 }
 
 /** The largest read buffer: big files stream through it. */
@@ -72,7 +70,6 @@ async function readOnce(
   budget: ReadBudget,
 ): Promise<ContentRead & { torn?: NativeStat }> {
   using f = openRegular(path, budget.onThisThread);
-  budget.afterOpen?.(f);
   const maxBytes = budget.maxBytes ?? Infinity;
   const maxMs = budget.maxMs ?? 60_000;
   const h = createHash("sha256");
