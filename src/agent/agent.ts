@@ -47,6 +47,12 @@ import { resolveWatches } from "./watch_rules.ts";
 
 export { type AgentOptions, watchesForPaths } from "./agent_options.ts";
 
+/**
+ * When memory is given back once more after the start returned (QuietGiveBack.afterStart):
+ * long after the hashing workers' threads have exited, before anyone measures an armed agent.
+ */
+const AFTER_START_GIVE_BACK_MS = 1000;
+
 /** A running agent. */
 export class Agent {
   readonly hostname = Deno.hostname();
@@ -163,6 +169,7 @@ export class Agent {
       ).set(pageOutCode());
     }
     agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counter("events")) });
+    agent.#quiet.afterStart(AFTER_START_GIVE_BACK_MS);
     // Through delivery: an output that drops the start record gets it again (redelivery.ts).
     const { hostname, libbpf, watch } = agent;
     const alsoLost = agent.#live.fanotifyLost ? [agent.#live.fanotifyLost] : [];

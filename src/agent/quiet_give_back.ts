@@ -41,6 +41,7 @@ export class QuietGiveBack {
   #floor: number;
   readonly #periodMs: number;
   #timer?: ReturnType<typeof setTimeout>;
+  #afterStart?: ReturnType<typeof setTimeout>;
   #stopped = false;
   /** Give-backs done so far. */
   count = 0;
@@ -95,10 +96,30 @@ export class QuietGiveBack {
     return true;
   }
 
+  /**
+   * One give-back `ms` after the start returned. Part of what starting used
+   * is free only then: what the start's own frames still held (the targets,
+   * the read's windows), and what the hashing workers held, whose threads
+   * exit some time after they are told to. The give-back at the end of the
+   * start cannot return those (100,000 files: 8 MiB of JavaScript heap and
+   * 17 MiB of resident size more, measured 2 s after the start).
+   */
+  afterStart(ms: number): void {
+    if (this.#stopped || this.#afterStart !== undefined) return;
+    this.#afterStart = setTimeout(() => {
+      if (this.#stopped) return;
+      this.#giveBack();
+      this.#floor = this.#rss();
+      this.count++;
+    }, ms);
+    Deno.unrefTimer(this.#afterStart);
+  }
+
   /** Stops looking. */
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#afterStart !== undefined) clearTimeout(this.#afterStart);
   }
 }

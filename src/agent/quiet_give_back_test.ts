@@ -101,3 +101,17 @@ Deno.test("it looks only after a poke, and stops looking once the agent is quiet
     q.stop();
   }
 });
+
+Deno.test("one give-back after the start returned, once, and none once stopped", async () => {
+  const { s, q } = driven();
+  q.afterStart(20);
+  q.afterStart(20); // asked twice: still one
+  assertEquals(s.given, 0, "gave back before the delay");
+  await new Promise((r) => setTimeout(r, 80));
+  assertEquals([s.given, q.count], [1, 1]);
+  const stopped = driven();
+  stopped.q.afterStart(20);
+  stopped.q.stop();
+  await new Promise((r) => setTimeout(r, 80));
+  assertEquals(stopped.s.given, 0, "gave back after stop()");
+});
