@@ -14,7 +14,7 @@
  * @module
  */
 import { writeGenerated } from "../test/generated_docs.ts";
-import { table } from "./bench_env.ts";
+import { procStatusBytes, table } from "./bench_env.ts";
 import { spawnUntil } from "./spawn_until.ts";
 
 const i = Deno.args.indexOf("--files");
@@ -112,14 +112,8 @@ try {
   const line = dist.output!().split("\n").find((l) => started.test(l))!;
   const startRead = JSON.parse(line).bpfink.start_read as { paths: number; workers: number };
   await new Promise((r) => setTimeout(r, 2000));
-  const kb = (field: string) =>
-    Number(
-      new RegExp(`${field}:\\s+(\\d+) kB`).exec(
-        Deno.readTextFileSync(`/proc/${dist.pid}/status`),
-      )![1],
-    ) * 1024;
-  const distRss = kb("VmRSS");
-  const distPeak = kb("VmHWM");
+  const distRss = procStatusBytes(dist.pid, "VmRSS");
+  const distPeak = procStatusBytes(dist.pid, "VmHWM");
   await dist.stop();
   const floorS = Math.min(floorBefore, await sha256sum());
   const mb = bytes / 1048576;

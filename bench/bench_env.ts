@@ -165,6 +165,12 @@ export async function runLoad(load: string, ...args: string[]): Promise<number> 
   return Number(new TextDecoder().decode(out.stdout).trim());
 }
 
+/** A memory field of `/proc/PID/status` (VmRSS, VmHWM, RssAnon, ...) in bytes; NaN when absent. */
+export function procStatusBytes(pid: number | "self", field: string): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -205,8 +205,8 @@ Deno.test("a write racing the first read of a replaced file is in the report", a
   }
 });
 
-// Two files are read on the main thread; 2,100 by the hashing workers, which put each inode in
-// the kernel map themselves before reading it (read_states.ts).
+// Two files are read on the main thread; 2,100 by the hashing workers (parallel_reader.ts), while
+// the main thread puts each inode in the kernel map before its read (EarlyWatch).
 for (const count of [2, 2100]) {
   Deno.test(`at startup, a write between a file's first read and its watch is reported (${count} files)`, async () => {
     await using dir = await tempDir();

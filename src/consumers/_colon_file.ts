@@ -116,8 +116,9 @@ export function* databaseLines(
     // glibc quirk: skipping k leading blanks moves the text left but leaves
     // the buffer's last k bytes in place, so a line without a newline in
     // its buffer (cut by a NUL, or the last line) is read with its last k
-    // bytes repeated (a repeated byte may be half a character): "  a:x:0:0::/:/bin/sh" at the end of the file
-    // has the shell "/bin/sh/sh". Reproduced so bpfink reads what login reads.
+    // bytes repeated, which may be half a character: "  a:x:0:0::/:/bin/sh"
+    // at the end of the file has the shell "/bin/sh/sh". Reproduced so
+    // bpfink reads what login reads.
     let t = k === 0 ? buf : buf.slice(k) + buf.slice(buf.length - k);
     const cut = t.indexOf("\n");
     if (cut >= 0) t = t.slice(0, cut);
