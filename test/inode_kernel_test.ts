@@ -14,7 +14,7 @@ import type { FimKernel } from "../src/kernel/fim_kernel.ts";
 import { readKernelFacts } from "../src/kernel/kernel_facts.ts";
 import { chooseStrategy } from "../src/kernel/strategy_choice.ts";
 import { sameProcess, startTicksOf } from "../src/watch/process_details.ts";
-import type { InodeId } from "../src/watch/inode_key.ts";
+import { type InodeId, inodeKeyString } from "../src/watch/inode_key.ts";
 import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
 import { DirKeys } from "../src/watch/kernel_keys.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
@@ -35,7 +35,7 @@ interface Harness {
 }
 
 async function withKernel(
-  opts: { pendingEntries?: number; ringBytes?: number },
+  opts: { pendingEntries?: number; ringBytes?: number; maxWatches?: number },
   fn: (h: Harness) => Promise<void>,
 ): Promise<void> {
   await using dir = await tempDir();
@@ -45,6 +45,7 @@ async function withKernel(
     onEvent: (e) => events.push(e),
     pendingEntries: opts.pendingEntries,
     ringBytes: opts.ringBytes,
+    maxWatches: opts.maxWatches,
   });
   const k = choice.kernel;
   assert(k, `no strategy works here: ${JSON.stringify(choice.trials)}`);
@@ -436,6 +437,50 @@ Deno.test("mark gate: with every watched inode marked, unmarked inodes skip the 
       assert(!h.k.gate.on);
       assert(await wrote(liar), "withdrawn, the gate still skipped a watched file");
     } finally {
+      await g.close();
+    }
+  });
+});
+
+Deno.test("early watch: one batch puts inodes in the map, a full map takes what fits, and recording one with the same flags only vouches for it", async () => {
+  await withKernel({ maxWatches: 8 }, async (h) => {
+    const g = FanotifyGroup.open();
+    try {
+      const files: { path: string; id: InodeId }[] = [];
+      for (let i = 0; i < 12; i++) {
+        const path = `${h.dir}/f${i}`;
+        await Deno.writeTextFile(path, "original\n");
+        files.push({ path, id: kernelIdentity.inodeOf(path, await Deno.stat(path)) });
+      }
+      const written = h.k.watchInodesEarly(
+        files.map((f) => ({ id: f.id, key: inodeKeyString(f.id), flags: FimWatch.File })),
+      );
+      // What it says went in is what the map holds; eight entries fit, twelve do not.
+      assertEquals(written, files.map((f) => h.k.isWatched(f.id)));
+      const inMap = files.filter((_, i) => written[i]);
+      assert(inMap.length > 0 && inMap.length < files.length, `written: ${written}`);
+      assert(!h.k.gate.on, "early entries are vouched for by no mark");
+      const w = await run(["sh", "-c", 'echo more >> "$1"', "sh", inMap[0].path]);
+      assert(
+        await waitFor(() => h.about(inMap[0].id).some((e) => e.tgid === w.pid), 1000),
+        "a write to an inode watched early sent no event",
+      );
+      // Recorded with a mark and the same flags: vouched for, still in the map.
+      for (const f of inMap) {
+        assert(g.mark(f.path, f.id, FILE_MASK, "file"), "fanotify did not mark");
+        h.k.watchInode(f.id, FimWatch.File, true);
+        assert(h.k.isWatched(f.id), "recording an early inode took it out of the map");
+      }
+      // The ones that did not fit were never vouched for (they are not in the map).
+      h.k.gate.allow(true);
+      assert(h.k.gate.on, "every early entry recorded with a mark, yet the gate stays off");
+      // Out and back in: an early entry taken out is written again when recorded.
+      h.k.watchInodesEarly([{ id: inMap[1].id, key: inodeKeyString(inMap[1].id), flags: 1 }]);
+      h.k.unwatchInode(inMap[1].id);
+      h.k.watchInode(inMap[1].id, FimWatch.File, true);
+      assert(h.k.isWatched(inMap[1].id), "an early entry taken out was not written again");
+    } finally {
+      h.k.gate.allow(false);
       await g.close();
     }
   });

@@ -45,7 +45,7 @@ export interface StartupPipeline {
 
 /** Inodes watched before their first read (EarlyWatch). */
 export interface StartupEarlyWatch {
-  before(path: string, kind: "file" | "dir"): void;
+  before(items: readonly { path: string; kind: "file" | "dir" }[]): void;
   settle(final?: boolean): void;
 }
 
@@ -102,7 +102,7 @@ export async function readStartupBaseline(
   const readWindow = (i: number) => {
     const chunk = all.slice(i, i + WINDOW);
     // Each inode enters the kernel map before its first read (EarlyWatch).
-    for (const t of chunk) early?.before(t.path, t.kind);
+    early?.before(chunk);
     return reader.read(chunk.map((t) => ({
       path: t.path,
       keepContentUpTo: pipeline.contentWanted(t.path),

@@ -334,6 +334,23 @@ export class BpfMap {
     if (rc < 0) this.#fail("bpf_map_update_elem", rc);
   }
 
+  /**
+   * Inserts or replaces `count` entries at once (BPF_MAP_UPDATE_BATCH, one
+   * system call): `keys` and `values` hold them back to back. Returns how
+   * many went in before a failure (all of them on success) and the failure's
+   * negative errno (0 on success); a kernel or map type without batches
+   * fails the first with EINVAL or ENOTSUPP (524).
+   */
+  updateBatch(
+    keys: Uint8Array<ArrayBuffer>,
+    values: Uint8Array<ArrayBuffer>,
+    count: number,
+  ): { done: number; rc: number } {
+    const n = new Uint32Array([count]);
+    const rc = this.object.lib.sym.bpf_map_update_batch(this.fd, keys, values, n, null);
+    return { done: rc < 0 ? Math.min(n[0], count) : count, rc: rc < 0 ? rc : 0 };
+  }
+
   /** The value under `key`, or undefined when absent. */
   lookup(key: Uint8Array<ArrayBuffer>, valueSize: number): Uint8Array<ArrayBuffer> | undefined {
     const out = new Uint8Array(valueSize);

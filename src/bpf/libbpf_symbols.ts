@@ -38,6 +38,10 @@ export const LIBBPF_SYMBOLS = {
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
   bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
   bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
+  bpf_map_update_batch: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "pointer"],
+    result: "i32",
+  },
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
   bpf_map_get_next_key: { parameters: ["i32", "pointer", "buffer"], result: "i32" },

@@ -12,7 +12,7 @@ import { fsidKey, handleKeyOf } from "./fanotify_records.ts";
 import { cPath, CPathBuffer } from "../watch/path_bytes.ts";
 import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { dirname } from "node:path";
-import { fstat } from "../watch/native_fs.ts";
+import { type EntryType, fstat, type NativeStat } from "../watch/native_fs.ts";
 import type { InodeId } from "../watch/inode_key.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import {
@@ -21,7 +21,9 @@ import {
   O_CLOEXEC,
   O_DIRECTORY,
   O_LARGEFILE,
+  O_NOCTTY,
   O_NOFOLLOW,
+  O_NONBLOCK,
   O_PATH,
   O_RDONLY,
 } from "../libc.ts";
@@ -55,12 +57,20 @@ const MOUNT_ID_OUT = new Uint8Array(4);
 const EMPTY_PATH = new Uint8Array(1);
 const STATFS_OUT = new Uint8Array(120);
 
-/** Whether `fd` is open on inode `id`, as the kernel names it (device and number). */
-function isInode(fd: number, id: InodeId): boolean {
+/** How mark() opens a regular file, a directory, or anything else. */
+const READ_FILE = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+const READ_DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+const O_PATH_FLAGS = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+
+/** File systems whose ids are kept at most (mounts come and go; past this, asked again). */
+const MAX_FSIDS = 1024;
+
+/** What `fd` is open on; undefined when fstat fails. */
+function statOf(fd: number): NativeStat | undefined {
   try {
-    return kernelIdentity.isInode(fstat(fd), id);
+    return fstat(fd);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -103,6 +113,8 @@ export class FanotifyGroup {
   readonly #mountFds = new Map<string, number>();
   /** File system ids by themselves (Marked.fs). */
   readonly #fsNames = new Map<string, string>();
+  /** File system ids by mount id and device (#fsidOf). */
+  readonly #fsids = new Map<string, string>();
 
   private constructor(fd: number, names: boolean, privileged: boolean) {
     this.#fd = fd;
@@ -148,20 +160,34 @@ export class FanotifyGroup {
    *
    * @throws {FanotifyError} when the kernel refuses the mark or the handle.
    */
-  mark(path: string, id: InodeId, mask: number): Marked | undefined {
+  mark(path: string, id: InodeId, mask: number, was?: EntryType): Marked | undefined {
     const c = libc();
-    const fd = c.open(PATH.of(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    const cpath = PATH.of(path);
+    // A regular file or a directory is marked through an fd it is opened by for reading, as its
+    // read opens it: one call, where an O_PATH fd is marked by resolving /proc/self/fd/N (3 µs
+    // more a file, measured). Anything else (a FIFO, a device: opening one for reading can have
+    // effects) is opened O_PATH. A file not readable so (a lease, an LSM) is marked O_PATH too.
+    const how = was === "file" ? READ_FILE : was === "dir" ? READ_DIR : O_PATH_FLAGS;
+    let fd = c.open(cpath, how, 0);
+    let byFd = how !== O_PATH_FLAGS;
+    if (fd < 0 && byFd) {
+      fd = c.open(cpath, O_PATH_FLAGS, 0);
+      byFd = false;
+    }
     if (fd < 0) return undefined;
     try {
-      if (!isInode(fd, id)) return undefined;
-      const ids = this.#handleOf(fd);
-      const rc = c.fanotify_mark(
-        this.#fd,
-        FanMark.ADD,
-        BigInt(mask),
-        -100,
-        PROC_FD.of(`/proc/self/fd/${fd}`),
-      );
+      const st = statOf(fd);
+      if (!st || !kernelIdentity.isInode(st, id)) return undefined;
+      const ids = this.#handleOf(fd, st);
+      const rc = byFd
+        ? c.fanotify_mark(this.#fd, FanMark.ADD, BigInt(mask), fd, null)
+        : c.fanotify_mark(
+          this.#fd,
+          FanMark.ADD,
+          BigInt(mask),
+          -100,
+          PROC_FD.of(`/proc/self/fd/${fd}`),
+        );
       if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
       if (!this.#mountFds.has(ids.fs)) this.#keepMountFd(path, ids.fs);
       return { fs: this.#fsNamed(ids.fs), handleKey: ids.handleKey };
@@ -196,7 +222,7 @@ export class FanotifyGroup {
     return kept;
   }
 
-  #handleOf(fd: number): { fs: string; handleKey: string } {
+  #handleOf(fd: number, st: NativeStat): { fs: string; handleKey: string } {
     const c = libc();
     const fh = HANDLE;
     const v = HANDLE_VIEW;
@@ -204,13 +230,27 @@ export class FanotifyGroup {
     if (c.name_to_handle_at(fd, EMPTY_PATH, fh, MOUNT_ID_OUT, AT_EMPTY_PATH) !== 0) {
       throw new FanotifyError("name_to_handle_at", errno());
     }
-    const sfs = STATFS_OUT;
-    if (c.fstatfs(fd, sfs) !== 0) throw new FanotifyError("fstatfs", errno());
-    const fsid = sfs.subarray(56, 64);
     const n = Math.min(v.getUint32(0, true), MAX_HANDLE_SZ);
     const type = v.getInt32(4, true);
     const handle = fh.subarray(8, 8 + n);
-    return { fs: fsidKey(fsid), handleKey: handleKeyOf(type, handle) };
+    return { fs: this.#fsidOf(fd, st), handleKey: handleKeyOf(type, handle) };
+  }
+
+  /**
+   * fsidKey() of the file system `fd` (whose fstat is `st`) is on: asked
+   * once per mount and device (a mount id or a device number comes back only
+   * after its mount or file system is gone, and not both at once for another).
+   */
+  #fsidOf(fd: number, st: NativeStat): string {
+    const key = `${st.mntId}:${st.dev}`;
+    const known = this.#fsids.get(key);
+    if (known !== undefined) return known;
+    const sfs = STATFS_OUT;
+    if (libc().fstatfs(fd, sfs) !== 0) throw new FanotifyError("fstatfs", errno());
+    const fs = this.#fsNamed(fsidKey(sfs.subarray(56, 64)));
+    if (this.#fsids.size >= MAX_FSIDS) this.#fsids.clear();
+    this.#fsids.set(key, fs);
+    return fs;
   }
 
   /**

@@ -40,6 +40,7 @@ import {
   inodeKeyString,
 } from "../watch/inode_key.ts";
 import { MarkGate } from "./mark_gate.ts";
+import { Errno } from "../errno.ts";
 import { inInitialUserNamespace } from "./user_namespace.ts";
 
 /** Indexes of the stats map (enum fim_stat). */
@@ -96,6 +97,10 @@ export class FimKernel {
   #exited: BpfMap;
   #foldGen: BpfMap;
   #foldCache: BpfMap;
+  /** Flags watchInodesEarly() wrote, by inode key, until watchInode() or unwatchInode() comes. */
+  readonly #early = new Map<string, number>();
+  /** Whether the kernel takes map updates in batches (5.6+; assumed until it refuses). */
+  #batches = true;
   /** The re-arm generation last written to `fold_gen`, and the buffer that carries it. */
   #gen = 0n;
   readonly #genValue = new Uint8Array(8);
@@ -317,9 +322,64 @@ export class FimKernel {
    */
   watchInode(id: InodeId, flags: number, marked = false): void {
     const k = inodeKeyString(id);
+    const early = this.#early.get(k);
+    if (early !== undefined) {
+      this.#early.delete(k);
+      if (early === flags) {
+        // The map holds just this already (watchInodesEarly): only the vouch is new.
+        this.gate.entered(k, marked);
+        return;
+      }
+    }
     if (!marked) this.gate.entered(k, false);
     this.#watched.update(encodeInodeKey(id, INODE_KEY), u32(flags));
     if (marked) this.gate.entered(k, true);
+  }
+
+  /**
+   * Puts inodes in the watched map ahead of their paths' first read
+   * (EarlyWatch), in one system call where the kernel takes batches, else one
+   * by one. No mark vouches for them, so the gate turns off first. A later
+   * watchInode() of one with the same flags writes nothing again. Returns
+   * which went in (a full map refuses the rest).
+   */
+  watchInodesEarly(items: readonly { id: InodeId; key: string; flags: number }[]): boolean[] {
+    const n = items.length;
+    const written = new Array<boolean>(n).fill(false);
+    if (n === 0) return written;
+    for (const it of items) this.gate.entered(it.key, false);
+    const keys = new Uint8Array(16 * n);
+    const values = new Uint8Array(4 * n);
+    const v = new DataView(values.buffer);
+    items.forEach((it, i) => {
+      encodeInodeKey(it.id, keys.subarray(16 * i, 16 * i + 16));
+      v.setUint32(4 * i, it.flags, true);
+    });
+    let from = 0;
+    if (this.#batches) {
+      const { done, rc } = this.#watched.updateBatch(keys, values, n);
+      from = done;
+      // EINVAL: a kernel without batches (before 5.6); ENOTSUPP (524): a map type without them.
+      if (done === 0 && (rc === -Errno.EINVAL || rc === -524)) this.#batches = false;
+    }
+    for (let i = 0; i < n; i++) {
+      if (i >= from) {
+        try {
+          this.#watched.update(
+            keys.subarray(16 * i, 16 * i + 16),
+            values.subarray(4 * i, 4 * i + 4),
+          );
+        } catch {
+          // A full map: the watch set says so when it records the path. Not in the map, it
+          // needs no vouch.
+          this.gate.left(items[i].key);
+          continue;
+        }
+      }
+      written[i] = true;
+      this.#early.set(items[i].key, items[i].flags);
+    }
+    return written;
   }
 
   /**
@@ -394,6 +454,7 @@ export class FimKernel {
 
   /** Takes an inode out of the watched and pending maps. */
   unwatchInode(id: InodeId): void {
+    this.#early.delete(inodeKeyString(id));
     const key = encodeInodeKey(id, INODE_KEY);
     this.#watched.delete(key);
     this.#pending.delete(key);

@@ -11,11 +11,12 @@ import type { FimEvent } from "../kernel/fim_event.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchSet } from "./watch_set.ts";
-import { lstat } from "./native_fs.ts";
+import { lstatId } from "./native_fs.ts";
 
 /** The kernel map operations early watching needs. */
 export interface EarlyKernel {
-  watchInode(id: InodeId, flags: number): void;
+  /** Puts inodes in the map (FimKernel.watchInodesEarly); says which went in. */
+  watchInodesEarly(items: readonly { id: InodeId; key: string; flags: number }[]): boolean[];
   unwatchInode(id: InodeId): void;
 }
 
@@ -37,33 +38,35 @@ export class EarlyWatch {
   ) {}
 
   /**
-   * Puts `path`'s inode in the kernel map before the path is read (best
-   * effort). The path itself (lstat, as the read describes it): a symlink's
-   * own inode, never its target's.
+   * Puts the inodes of `items`' paths in the kernel map before the paths are
+   * read (best effort), all in one batch. The path itself (lstat, as the
+   * read describes it): a symlink's own inode, never its target's.
    */
-  before(path: string, kind: "file" | "dir"): void {
-    let id: InodeId;
-    try {
-      const st = lstat(path);
-      if (!st) return; // missing: the read says so
-      id = { dev: kernelIdentity.deviceOf(path, st.dev), ino: st.ino };
-    } catch {
-      return; // unreadable: the read says so
+  before(items: readonly { path: string; kind: "file" | "dir" }[]): void {
+    const batch: { id: InodeId; key: string; flags: number }[] = [];
+    for (const { path, kind } of items) {
+      let id: InodeId;
+      try {
+        const st = lstatId(path);
+        if (!st) continue; // missing: the read says so
+        id = { dev: kernelIdentity.deviceOf(path, st.dev), ino: st.ino };
+      } catch {
+        continue; // unreadable: the read says so
+      }
+      const key = inodeKeyString(id);
+      if (this.#ids.has(key) || this.watch.hasInodeKey(key)) continue;
+      this.#ids.set(key, id);
+      batch.push({ id, key, flags: FLAG[kind] });
     }
-    const k = inodeKeyString(id);
-    if (this.#ids.has(k) || this.watch.hasInode(id)) return;
-    try {
-      this.kernel.watchInode(id, FLAG[kind]);
-      this.#ids.set(k, id);
-    } catch {
-      // a full map: the watch set reports it when it records the path
-    }
+    const written = this.kernel.watchInodesEarly(batch);
+    // A full map: the watch set reports it when it records the path.
+    batch.forEach((b, i) => written[i] || this.#ids.delete(b.key));
   }
 
   /** Whether kernel event `e` is held (its inode is watched early but not known yet). */
   hold(e: FimEvent): boolean {
-    const id = { dev: e.dev, ino: e.ino };
-    if (!this.#ids.has(inodeKeyString(id)) || this.watch.hasInode(id)) return false;
+    const key = inodeKeyString({ dev: e.dev, ino: e.ino });
+    if (!this.#ids.has(key) || this.watch.hasInodeKey(key)) return false;
     if (this.#held.length >= MAX_HELD) this.route(this.#held.shift()!);
     this.#held.push(e);
     return true;
@@ -82,7 +85,7 @@ export class EarlyWatch {
       else this.#held.push(e);
     }
     for (const [k, id] of this.#ids) {
-      if (this.watch.hasInode(id)) this.#ids.delete(k);
+      if (this.watch.hasInodeKey(k)) this.#ids.delete(k);
       else if (final) {
         this.kernel.unwatchInode(id);
         this.#ids.delete(k);

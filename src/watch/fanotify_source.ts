@@ -45,6 +45,7 @@ import { FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { decodePathBytes } from "./path_bytes.ts";
+import type { EntryType } from "./native_fs.ts";
 import { SetMap } from "./set_map.ts";
 import { eventFromProc, type ExitedLookup, type ProcFactsCache } from "./proc_event.ts";
 import type { KernelWatchTable, WatchSet } from "./watch_set.ts";
@@ -63,7 +64,8 @@ export const GRACE_MS = 100;
 export interface FanotifyMarks {
   readonly names: boolean;
   readonly privileged: boolean;
-  mark(path: string, id: InodeId, mask: number): Marked | undefined;
+  /** `was`: what the path was when last read (a regular file or directory is opened to be marked). */
+  mark(path: string, id: InodeId, mask: number, was?: EntryType): Marked | undefined;
   unmark(m: Marked): void;
   mute(m: Marked, mask: number): boolean;
   unmute(m: Marked, mask: number): void;
@@ -228,7 +230,12 @@ export class FanotifySource {
    * whether a mark is on the inode now, placed by this call (the kernel's
    * mark gate trusts nothing older).
    */
-  watchInode(id: InodeId, flags: number, pathsOf: (id: InodeId) => string[]): boolean {
+  watchInode(
+    id: InodeId,
+    flags: number,
+    pathsOf: (id: InodeId) => string[],
+    typeAt: (path: string) => EntryType | undefined = () => undefined,
+  ): boolean {
     if (this.#stopped) return false;
     const k = inodeKeyString(id);
     const want = (flags & FimWatch.Dir ? DIR_MASK : 0) | (flags & FimWatch.File ? FILE_MASK : 0);
@@ -248,7 +255,7 @@ export class FanotifySource {
     for (const path of pathsOf(id)) {
       let m: Marked | undefined;
       try {
-        m = this.group.mark(path, id, mask);
+        m = this.group.mark(path, id, mask, typeAt(path));
       } catch (e) {
         const noFid = e instanceof FanotifyError && NO_FID.has(e.errno);
         if (noFid && flags & FimWatch.File && this.#markFd(k, id, path)) return true;
@@ -735,6 +742,7 @@ export function withFanotify(
   watch: () => WatchSet | undefined,
 ): KernelWatchTable {
   const pathsOf = (id: InodeId) => watch()?.pathsOfInode(id) ?? [];
+  const typeAt = (path: string) => watch()?.get(path)?.type;
   return {
     watchEntry: (dir, h) => kernel.watchEntry(dir, h),
     unwatchEntry: (dir, h) => kernel.unwatchEntry(dir, h),
@@ -746,7 +754,7 @@ export function withFanotify(
       // Marked before it enters the kernel map: the map's mark gate may skip unmarked inodes.
       let marked = false;
       try {
-        marked = fan.watchInode(id, flags, pathsOf);
+        marked = fan.watchInode(id, flags, pathsOf, typeAt);
       } finally {
         kernel.watchInode(id, flags, marked);
       }

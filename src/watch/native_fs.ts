@@ -152,6 +152,25 @@ export function lstat(path: string): NativeStat | undefined {
   throw err;
 }
 
+/**
+ * The device (kernel encoding) and inode number of `path` itself (a final
+ * symlink not followed), as lstat() gives them without decoding the rest;
+ * undefined when the path does not exist.
+ */
+export function lstatId(path: string): { dev: number; ino: bigint } | undefined {
+  const buf = STATX_OUT;
+  if (libc().statx(AT_FDCWD, PATH.of(path), AT_SYMLINK_NOFOLLOW, STATX_MASK, buf) === 0) {
+    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    return {
+      dev: ((v.getUint32(136, true) << 20) | v.getUint32(140, true)) >>> 0,
+      ino: v.getBigUint64(32, true),
+    };
+  }
+  const err = new NativeFsError("statx", path, errno());
+  if (err.missing) return undefined;
+  throw err;
+}
+
 /** fstat(fd) with ns timestamps. */
 export function fstat(fd: number): NativeStat {
   const buf = STATX_OUT;

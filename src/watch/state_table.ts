@@ -169,6 +169,13 @@ export class StateTable {
     };
   }
 
+  /** The entry type of the state in `slot` (undefined: not known), without reading the rest. */
+  typeOf(slot: number): EntryType | undefined {
+    const flags = this.#u32[slot * U32 + 5];
+    if (flags & ODD) return this.#odd.get(slot)!.type;
+    return TYPES[flags & TYPE_MASK];
+  }
+
   /** The inode of the state in `slot`, without reading the rest. */
   idOf(slot: number): InodeId {
     const odd = this.#odd.get(slot);

@@ -68,6 +68,11 @@ export class WatchEntry {
     return this.slot < 0 ? undefined : this.states.idOf(this.slot);
   }
 
+  /** What the path was when last read (a regular file, a directory, ...); undefined while it does not exist. */
+  get type(): EntryType | undefined {
+    return this.slot < 0 ? undefined : this.states.typeOf(this.slot);
+  }
+
   /** Whether the last known state has these ns stamps (a stamp it does not know matches). */
   stampsAre(ctimeNs: bigint, mtimeNs: bigint): boolean {
     return this.slot >= 0 && this.states.sameStamps(this.slot, ctimeNs, mtimeNs);
@@ -168,6 +173,11 @@ export class WatchSet {
   /** Whether some path is at inode `id` (pathsOfInode without the copy). */
   hasInode(id: InodeId): boolean {
     return this.#byInode.has(inodeKeyString(id));
+  }
+
+  /** Whether some path is at the inode whose inodeKeyString() is `key`. */
+  hasInodeKey(key: string): boolean {
+    return this.#byInode.has(key);
   }
 
   /** Paths whose basename is `name` (only for paths the kernel could not place). */
