@@ -43,7 +43,7 @@ import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_
 import { InfoType } from "../fanotify/fanotify_abi.ts";
 import { FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
-import { type InodeId, inodeKeyString } from "./inode_key.ts";
+import { type InodeId, inodeKeyString, inodeOfKeyString } from "./inode_key.ts";
 import { decodePathBytes } from "./path_bytes.ts";
 import type { EntryType } from "./native_fs.ts";
 import { SetMap } from "./set_map.ts";
@@ -140,10 +140,22 @@ function opOf(mask: number): FimOp {
   return FimOp.Attrib;
 }
 
+/** A marked inode as kept: its mark and the bits it was marked for. */
+interface MarkRecord extends Marked {
+  mask: number;
+}
+
 /** fanotify marks that follow the watch set, and the events they bring. */
 export class FanotifySource {
-  /** Marked inodes by inode key: the mark, its mask and the inode, one object each. */
-  readonly #marked = new Map<string, Marked & { mask: number; id: InodeId }>();
+  /**
+   * Marked inodes by inode key. Most are a regular file on the first file
+   * system marked, and are kept as their handle key alone; the others as the
+   * mark and its mask (#rec reads either). At 100,000 watched files, an
+   * object per inode with the inode beside it held 10 MB of the heap.
+   */
+  readonly #marked = new Map<string, string | MarkRecord>();
+  /** The file system of the first mark: a record on it with FILE_MASK is its handle key alone. */
+  #mainFs?: string;
   /**
    * Inode keys by the handle their events carry, without the file system id
    * (it may differ by mount); the whole key tells apart inodes of two file
@@ -241,7 +253,7 @@ export class FanotifySource {
     const want = (flags & FimWatch.Dir ? DIR_MASK : 0) | (flags & FimWatch.File ? FILE_MASK : 0);
     // A number the kernel freed and now gives to another inode: mark that one afresh.
     if (this.#dead.delete(k)) this.#forget(k);
-    const have = this.#marked.get(k);
+    const have = this.#rec(k);
     const fdm = this.#fdMarked.get(k);
     if (fdm) {
       try {
@@ -271,7 +283,7 @@ export class FanotifySource {
       }
       if (!m) continue;
       if (have && (have.fs !== m.fs || have.handleKey !== m.handleKey)) this.#forget(k);
-      this.#marked.set(k, { fs: m.fs, handleKey: m.handleKey, mask: (have?.mask ?? 0) | want, id });
+      this.#keepRec(k, m, (have?.mask ?? 0) | want);
       this.#byHandle.add(m.handleKey, k);
       return true;
     }
@@ -349,7 +361,7 @@ export class FanotifySource {
     const muted = this.#muted.get(k) ?? 0;
     const add = bits & ~muted;
     if (!add) return;
-    const r = this.#marked.get(k);
+    const r = this.#rec(k);
     if (r && this.group.mute(r, add)) this.#muted.set(k, muted | add);
   }
 
@@ -360,7 +372,7 @@ export class FanotifySource {
     const bits = this.#muted.get(k);
     if (bits === undefined) return;
     this.#muted.delete(k);
-    const r = this.#marked.get(k);
+    const r = this.#rec(k);
     if (r && !this.#stopped) this.group.unmute(r, bits);
   }
 
@@ -375,7 +387,7 @@ export class FanotifySource {
       // By its path: if that names another inode by now, the mark goes with its own inode.
       if (!this.#stopped) this.#fdGroup?.unmark(fdm.path, id);
     }
-    const r = this.#marked.get(k);
+    const r = this.#rec(k);
     if (!r) return;
     this.#forget(k);
     this.#muted.delete(k);
@@ -404,8 +416,27 @@ export class FanotifySource {
     }
   }
 
-  #forget(k: string): void {
+  /** The record of marked inode `k`, whichever way it is kept. */
+  #rec(k: string): (MarkRecord & { id: InodeId }) | undefined {
     const r = this.#marked.get(k);
+    if (r === undefined) return undefined;
+    const id = inodeOfKeyString(k);
+    if (typeof r !== "string") return { ...r, id };
+    return { fs: this.#mainFs!, handleKey: r, mask: FILE_MASK, id };
+  }
+
+  #keepRec(k: string, m: Marked, mask: number): void {
+    this.#mainFs ??= m.fs;
+    this.#marked.set(
+      k,
+      m.fs === this.#mainFs && mask === FILE_MASK
+        ? m.handleKey
+        : { fs: m.fs, handleKey: m.handleKey, mask },
+    );
+  }
+
+  #forget(k: string): void {
+    const r = this.#rec(k);
     if (!r) return;
     this.#marked.delete(k);
     this.#byHandle.delete(r.handleKey, k);
@@ -428,9 +459,9 @@ export class FanotifySource {
    */
   #lookup(fid: FanFid): InodeId | undefined {
     const ks = this.#byHandle.get(fid.handleKey);
-    if (ks.length === 1) return this.#marked.get(ks[0])?.id;
+    if (ks.length === 1) return this.#rec(ks[0])?.id;
     for (const k of ks) {
-      const r = this.#marked.get(k);
+      const r = this.#rec(k);
       if (r && markKey(r) === fid.key) return r.id;
     }
     return undefined;

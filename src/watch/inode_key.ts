@@ -37,6 +37,12 @@ export function inodeKeyString(id: InodeId): string {
   return `${id.dev}:${id.ino}`;
 }
 
+/** The inode whose inodeKeyString() is `key`. */
+export function inodeOfKeyString(key: string): InodeId {
+  const i = key.indexOf(":");
+  return { dev: Number(key.slice(0, i)), ino: BigInt(key.slice(i + 1)) };
+}
+
 /** Decodes struct fim_key (a key read back from a BPF map): its inode. */
 export function decodeInodeKey(bytes: Uint8Array): InodeId {
   const v = new DataView(bytes.buffer, bytes.byteOffset, 16);

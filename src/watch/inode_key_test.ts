@@ -1,5 +1,12 @@
 import { assertEquals } from "../../test/assert.ts";
-import { decodeInodeKey, devString, encodeInodeKey, kernelDev } from "./inode_key.ts";
+import {
+  decodeInodeKey,
+  devString,
+  encodeInodeKey,
+  inodeKeyString,
+  inodeOfKeyString,
+  kernelDev,
+} from "./inode_key.ts";
 
 /** glibc's makedev, to build st_dev values the way stat() reports them. */
 function glibcMakedev(major: bigint, minor: bigint): bigint {
@@ -37,4 +44,10 @@ Deno.test("map keys: a fim_key read back decodes to its inode, also inside a lar
   const big = new Uint8Array(40);
   encodeInodeKey(id, big.subarray(8, 24) as Uint8Array<ArrayBuffer>);
   assertEquals(decodeInodeKey(big.subarray(8, 24)), id);
+});
+
+Deno.test("map keys: an inode key string reads back as its inode, at the ends of both ranges", () => {
+  for (const id of [{ dev: 0, ino: 0n }, { dev: 0xfff00001, ino: 0xffff_ffff_ffff_ffffn }]) {
+    assertEquals(inodeOfKeyString(inodeKeyString(id)), id);
+  }
 });

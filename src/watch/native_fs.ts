@@ -207,8 +207,14 @@ const PSEUDO_FS: Record<string, string> = {
   "de5e81e4": "efivarfs",
 };
 
-/** The pseudo file system `fd` lives on ("proc", "sysfs", ...), or undefined for real ones. */
-export function pseudoFsOf(fd: number): string | undefined {
+/**
+ * The pseudo file system `fd` lives on ("proc", "sysfs", ...), or undefined
+ * for real ones. `dev` (its fstat's, kernel encoding), when given, spares the
+ * question for a file system on a block device: a pseudo file system has an
+ * anonymous device, major 0, as every file system without a device has.
+ */
+export function pseudoFsOf(fd: number, dev?: number): string | undefined {
+  if (dev !== undefined && dev >>> 20 !== 0) return undefined;
   if (libc().fstatfs(fd, STATFS_OUT) !== 0) return undefined;
   const magic = STATFS_VIEW.getBigInt64(0, true);
   return PSEUDO_FS[(magic & 0xffffffffn).toString(16)];
@@ -272,7 +278,7 @@ export function openRegular(path: string, onThisThread = false): RegularFile {
   try {
     const st = fstat(fd);
     if (st.type !== "file") throw new NotContentError(`is a ${st.type}: not read`);
-    const pseudo = pseudoFsOf(fd);
+    const pseudo = pseudoFsOf(fd, st.dev);
     if (pseudo) throw new NotContentError(`is on ${pseudo}, a pseudo file system: not read`);
     return new RegularFile(fd, st, onThisThread);
   } catch (e) {
