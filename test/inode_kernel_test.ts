@@ -16,7 +16,7 @@ import { chooseStrategy } from "../src/kernel/strategy_choice.ts";
 import { sameProcess, startTicksOf } from "../src/watch/process_details.ts";
 import { type InodeId, inodeKeyString } from "../src/watch/inode_key.ts";
 import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
-import { DirKeys } from "../src/watch/kernel_keys.ts";
+import { DirKeys, nameHash } from "../src/watch/kernel_keys.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
 import { buildProgram } from "./inode/fixtures.ts";
 import { eventFromProc } from "../src/watch/proc_event.ts";
@@ -483,6 +483,37 @@ Deno.test("early watch: one batch puts inodes in the map, a full map takes what 
       h.k.gate.allow(false);
       await g.close();
     }
+  });
+});
+
+Deno.test("held names: watchEntry's names wait for holdEntries' write, then reach the map all at once, and a full map's refusals are counted", async () => {
+  await withKernel({ maxWatches: 64 }, async (h) => {
+    const dir = kernelIdentity.inodeOf(h.dir, await Deno.stat(h.dir));
+    const created = (name: string, pid: number) =>
+      h.events.some((e) => e.op === FimOp.Create && e.name === name && e.tgid === pid);
+    const make = async (name: string) => {
+      const w = await run(["sh", "-c", 'echo x > "$1"', "sh", `${h.dir}/${name}`]);
+      assertEquals(w.code, 0, w.stderr);
+      return w.pid;
+    };
+    const names = Array.from({ length: 40 }, (_, i) => `held${i}.conf`);
+    const write = h.k.holdEntries();
+    for (const n of names) h.k.watchEntry(dir, nameHash(n));
+    // The control: held, a name is not in the map yet, so its creation is not named.
+    let pid = await make(names[0]);
+    await settle();
+    assert(!created(names[0], pid), "a held name was in the map before the write");
+    assertEquals(write(), { failed: 0 });
+    for (const n of [names[1], names[39]]) {
+      pid = await make(n);
+      assert(await waitFor(() => created(n, pid)), `${n} was not named once written`);
+    }
+    // Past the map's 64 entries: what does not fit is counted, with the kernel's refusal.
+    const more = h.k.holdEntries();
+    for (let i = 0; i < 100; i++) h.k.watchEntry(dir, nameHash(`more${i}.conf`));
+    const r = more();
+    assert(r.failed > 0 && r.failed < 100, `refused: ${r.failed}`);
+    assert(r.error, "no refusal given");
   });
 });
 

@@ -85,13 +85,16 @@ export async function readStartupBaseline(
   const all = [...targets, ...missing];
   watch.reserve(all.length);
   // Watch the name and inode first, then read: a change after this point sends an event.
-  for (const t of all) {
-    watch.add(t.path, t.kind, t.root, {
-      recursive: t.recursive,
-      shallow: t.shallow,
-      awaitingBaseline: true,
-    });
-  }
+  // Their names reach the kernel's maps in batches, all of them before the first read.
+  watch.keys.batch(() => {
+    for (const t of all) {
+      watch.add(t.path, t.kind, t.root, {
+        recursive: t.recursive,
+        shallow: t.shallow,
+        awaitingBaseline: true,
+      });
+    }
+  });
   const recorded = new Set(store.paths());
   const known = new Set(recorded);
   let done = 0;

@@ -101,6 +101,10 @@ export class FimKernel {
   readonly #early = new Map<string, number>();
   /** Whether the kernel takes map updates in batches (5.6+; assumed until it refuses). */
   #batches = true;
+  /** Entry keys watchEntry() holds back (holdEntries), back to back. */
+  #heldEntries?: { keys: Uint8Array<ArrayBuffer>; n: number };
+  /** Held entries the map refused, for holdEntries' caller. */
+  #heldRefused: { failed: number; error?: unknown } = { failed: 0 };
   /** The re-arm generation last written to `fold_gen`, and the buffer that carries it. */
   #gen = 0n;
   readonly #genValue = new Uint8Array(8);
@@ -345,8 +349,7 @@ export class FimKernel {
    */
   watchInodesEarly(items: readonly { id: InodeId; key: string; flags: number }[]): boolean[] {
     const n = items.length;
-    const written = new Array<boolean>(n).fill(false);
-    if (n === 0) return written;
+    if (n === 0) return [];
     for (const it of items) this.gate.entered(it.key, false);
     const keys = new Uint8Array(16 * n);
     const values = new Uint8Array(4 * n);
@@ -355,31 +358,60 @@ export class FimKernel {
       encodeInodeKey(it.id, keys.subarray(16 * i, 16 * i + 16));
       v.setUint32(4 * i, it.flags, true);
     });
-    let from = 0;
-    if (this.#batches) {
-      const { done, rc } = this.#watched.updateBatch(keys, values, n);
-      from = done;
-      // EINVAL: a kernel without batches (before 5.6); ENOTSUPP (524): a map type without them.
-      if (done === 0 && (rc === -Errno.EINVAL || rc === -524)) this.#batches = false;
-    }
-    for (let i = 0; i < n; i++) {
-      if (i >= from) {
-        try {
-          this.#watched.update(
-            keys.subarray(16 * i, 16 * i + 16),
-            values.subarray(4 * i, 4 * i + 4),
-          );
-        } catch {
-          // A full map: the watch set says so when it records the path. Not in the map, it
-          // needs no vouch.
-          this.gate.left(items[i].key);
-          continue;
-        }
-      }
-      written[i] = true;
-      this.#early.set(items[i].key, items[i].flags);
-    }
+    const { written } = this.#writeMany(this.#watched, keys, 16, values, 4, n);
+    items.forEach((it, i) => {
+      // A full map: the watch set says so when it records the path. Not in the map, it
+      // needs no vouch.
+      if (written[i]) this.#early.set(it.key, it.flags);
+      else this.gate.left(it.key);
+    });
     return written;
+  }
+
+  /**
+   * Writes `n` entries, keys and values each back to back, into `map`: in
+   * batches of BATCH_MAX where the kernel takes batches, else (and past an
+   * entry refused) one by one. Returns which went in, and the first refusal.
+   */
+  #writeMany(
+    map: BpfMap,
+    keys: Uint8Array<ArrayBuffer>,
+    keySize: number,
+    values: Uint8Array<ArrayBuffer>,
+    valueSize: number,
+    n: number,
+  ): { written: boolean[]; error?: unknown } {
+    const written = new Array<boolean>(n).fill(false);
+    let error: unknown;
+    for (let at = 0; at < n; at += BATCH_MAX) {
+      const end = Math.min(n, at + BATCH_MAX);
+      let from = at;
+      if (this.#batches) {
+        const { done, rc } = map.updateBatch(
+          keys.slice(at * keySize, end * keySize),
+          values.slice(at * valueSize, end * valueSize),
+          end - at,
+        );
+        from = at + done;
+        // EINVAL: a kernel without batches (before 5.6); ENOTSUPP (524): a map type without them.
+        if (done === 0 && (rc === -Errno.EINVAL || rc === -524)) this.#batches = false;
+      }
+      for (let i = at; i < end; i++) {
+        if (i >= from) {
+          try {
+            map.update(
+              keys.subarray(i * keySize, (i + 1) * keySize),
+              values.subarray(i * valueSize, (i + 1) * valueSize),
+            );
+          } catch (e) {
+            error ??= e;
+            continue;
+          }
+        }
+        written[i] = true;
+      }
+    }
+    return { written, error };
   }
 
   /**
@@ -473,12 +505,59 @@ export class FimKernel {
 
   /** Watches name hash `nameHash` in directory `dir` (struct fim_entry_key). */
   watchEntry(dir: InodeId, nameHash: bigint): void {
-    this.#entries.update(encodeEntryKey(dir, nameHash), u32(0));
+    const held = this.#heldEntries;
+    if (!held) {
+      this.#entries.update(encodeEntryKey(dir, nameHash), u32(0));
+      return;
+    }
+    if ((held.n + 1) * ENTRY_KEY.length > held.keys.length) {
+      const more = new Uint8Array(held.keys.length * 2);
+      more.set(held.keys);
+      held.keys = more;
+    }
+    held.keys.set(encodeEntryKey(dir, nameHash), held.n++ * ENTRY_KEY.length);
   }
 
   /** Stops watching a name in a directory. */
   unwatchEntry(dir: InodeId, nameHash: bigint): void {
+    // After what is held: a name held and then let go is not in the map.
+    if (this.#heldEntries) this.#writeHeldEntries();
     this.#entries.delete(encodeEntryKey(dir, nameHash));
+  }
+
+  /**
+   * Holds the names watchEntry() is given back from the kernel until the
+   * returned function runs, which writes them all in batches (a watch set's
+   * first 100,000 names were 100,000 system calls) and returns how many the
+   * map refused (a full map) and the first refusal.
+   */
+  holdEntries(): () => { failed: number; error?: unknown } {
+    this.#heldEntries ??= { keys: new Uint8Array(ENTRY_KEY.length * 1024), n: 0 };
+    return () => {
+      this.#writeHeldEntries();
+      const r = this.#heldRefused;
+      this.#heldRefused = { failed: 0 };
+      return r;
+    };
+  }
+
+  #writeHeldEntries(): void {
+    const held = this.#heldEntries;
+    this.#heldEntries = undefined;
+    if (!held?.n) return;
+    const { written, error } = this.#writeMany(
+      this.#entries,
+      held.keys,
+      ENTRY_KEY.length,
+      new Uint8Array(4 * held.n),
+      4,
+      held.n,
+    );
+    const failed = written.filter((w) => !w).length;
+    if (failed) {
+      this.#heldRefused.failed += failed;
+      this.#heldRefused.error ??= error;
+    }
   }
 
   /** Places directory `dir` at path hash `pathHash` from directory `base` (struct fim_dirpath_key). */
@@ -638,6 +717,8 @@ const helpersProbed = new Map<number, boolean>();
 const INODE_KEY = new Uint8Array(16);
 /** The same for the name maps' keys (one per watched path). */
 const ENTRY_KEY = new Uint8Array(24);
+/** Entries written per BPF_MAP_UPDATE_BATCH call. */
+const BATCH_MAX = 4096;
 const ENTRY_KEY_VIEW = new DataView(ENTRY_KEY.buffer);
 
 /** Small values (flags, indexes), made once: the kernel only reads them. */

@@ -781,6 +781,7 @@ export function withFanotify(
     unwatchDirPath: (base, h) => kernel.unwatchDirPath(base, h),
     watchBasename: (h) => kernel.watchBasename(h),
     unwatchBasename: (h) => kernel.unwatchBasename(h),
+    holdEntries: kernel.holdEntries && (() => kernel.holdEntries!()),
     watchInode(id, flags) {
       // Marked before it enters the kernel map: the map's mark gate may skip unmarked inodes.
       let marked = false;

@@ -65,6 +65,11 @@ export interface KernelNameTable {
   unwatchDirPath(base: InodeId, pathHash: bigint): void;
   watchBasename(nameHash: bigint): void;
   unwatchBasename(nameHash: bigint): void;
+  /**
+   * Holds watchEntry()'s names back until the returned function writes them
+   * all at once (FimKernel.holdEntries); it says how many the map refused.
+   */
+  holdEntries?(): () => { failed: number; error?: unknown };
 }
 
 interface DirRecord {
@@ -123,6 +128,24 @@ export class DirKeys {
     if (d.names.size > 0 || d.holds > 0) return;
     this.#unplace(dir, d);
     this.#dirs.delete(dir);
+  }
+
+  /**
+   * Runs `fn` (many ref() calls: the watch set's first paths) with the names'
+   * kernel writes held and then written at once, where the kernel table can.
+   * A name the kernel refused counts as a failure, as one refused in ref() does.
+   */
+  batch(fn: () => void): void {
+    const write = this.kernel.holdEntries?.();
+    try {
+      fn();
+    } finally {
+      const r = write?.();
+      if (r?.failed) {
+        this.failures += r.failed;
+        this.onKernelFull?.(r.error);
+      }
+    }
   }
 
   /** Places watched directory `dir` for the kernel even while no name in it is watched. */
