@@ -1,9 +1,11 @@
 /**
  * One fanotify group: the fd from fanotify_init(2), inode marks placed and
- * removed by path (opened O_PATH, checked by inode, then marked through
- * /proc/self/fd so the mark lands on exactly that inode), the file handle of
- * each marked inode (name_to_handle_at on the same fd: the key events carry),
- * and a read loop (fanotify_reader.ts). Closing the fd drops every mark.
+ * removed by path (opened, checked by inode, then marked through that fd so
+ * the mark lands on exactly that inode: a regular file or directory opened
+ * for reading and marked by its fd, anything else opened O_PATH and marked
+ * through /proc/self/fd), the file handle of each marked inode
+ * (name_to_handle_at on the same fd: the key events carry), and a read loop
+ * (fanotify_reader.ts). Closing the fd drops every mark.
  *
  * @module
  */
@@ -156,7 +158,9 @@ export class FanotifyGroup {
    * another file system, where some file has the same number (a directory on
    * the way swapped for a symlink). The device is checked too: a mark on the
    * wrong inode would vouch, to the kernel's mark gate, for an inode that has
-   * none, and its writes would go unseen.
+   * none, and its writes would go unseen. `was`: what the caller last read
+   * at `path` (only "file" or "dir" is opened for reading, and what is
+   * opened is checked against `id` before it is marked).
    *
    * @throws {FanotifyError} when the kernel refuses the mark or the handle.
    */
@@ -242,12 +246,14 @@ export class FanotifyGroup {
    * after its mount or file system is gone, and not both at once for another).
    */
   #fsidOf(fd: number, st: NativeStat): string {
-    const key = `${st.mntId}:${st.dev}`;
-    const known = this.#fsids.get(key);
+    // Without a mount id (before 5.8), a device number alone may be another file system's by now.
+    const key = st.mntId === undefined ? undefined : `${st.mntId}:${st.dev}`;
+    const known = key === undefined ? undefined : this.#fsids.get(key);
     if (known !== undefined) return known;
     const sfs = STATFS_OUT;
     if (libc().fstatfs(fd, sfs) !== 0) throw new FanotifyError("fstatfs", errno());
     const fs = this.#fsNamed(fsidKey(sfs.subarray(56, 64)));
+    if (key === undefined) return fs;
     if (this.#fsids.size >= MAX_FSIDS) this.#fsids.clear();
     this.#fsids.set(key, fs);
     return fs;
