@@ -72,3 +72,66 @@ Deno.test("a mark follows the inode, not the name: a file renamed away and unmar
     await group.close();
   }
 });
+
+Deno.test("a file is marked through a read fd and a FIFO never is: its blocked writer stays blocked; a file that refuses the read open (a lease) is still marked, through O_PATH", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/passwd`;
+  const fifo = `${dir.path}/fifo`;
+  const leased = `${dir.path}/leased`;
+  await Deno.writeTextFile(file, "0\n");
+  await Deno.writeTextFile(leased, "0\n");
+  assert((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+  // A writer blocks in open() until some process opens the FIFO for reading.
+  const writer = new Deno.Command("sh", { args: ["-c", `echo x > "$1"`, "sh", fifo] }).spawn();
+  let writerWentOn = false;
+  const writerDone = writer.status.then(() => writerWentOn = true);
+  // A process holding a write lease: an open for reading with O_NONBLOCK gets EWOULDBLOCK.
+  const holder = new Deno.Command("python3", {
+    args: [
+      "-c",
+      // The break a reader's open starts is told by SIGIO, which would end python.
+      "import fcntl,os,signal,sys,time\nsignal.signal(signal.SIGIO,signal.SIG_IGN)\n" +
+      "fd=os.open(sys.argv[1],os.O_RDWR)\n" +
+      "fcntl.fcntl(fd,fcntl.F_SETLEASE,fcntl.F_WRLCK)\nprint('held',flush=True)\ntime.sleep(30)",
+      leased,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const group = FanotifyGroup.open();
+  const out = holder.stdout.getReader();
+  try {
+    const said = await out.read();
+    // Its print may come in two reads; the first holds the word once the lease is taken.
+    assert(new TextDecoder().decode(said.value).startsWith("held"), "no lease was taken");
+    const writes: string[] = [];
+    const mf = group.mark(file, await kernelIdOf(file), FILE_MASK, "file");
+    const ml = group.mark(leased, await kernelIdOf(leased), FILE_MASK, "file");
+    assert(mf && ml, "a regular file was not marked");
+    assert(group.mark(fifo, await kernelIdOf(fifo), FILE_MASK, "fifo"), "the FIFO was not marked");
+    group.start((bytes) => {
+      for (const e of parseFanotify(bytes).events) {
+        const key = e.fids.find((f) => f.infoType === InfoType.FID)?.key;
+        if (e.mask & FanMask.MODIFY) writes.push(key === markKey(mf) ? "file" : "?");
+      }
+    });
+    await append(file);
+    assert(
+      await waitFor(() => writes.includes("file")),
+      "a file marked through its fd sent no event",
+    );
+    // Opened for reading, the FIFO would have let its writer through.
+    await new Promise((r) => setTimeout(r, 300));
+    assert(!writerWentOn, "marking the FIFO opened it for reading: its writer went on");
+  } finally {
+    try {
+      writer.kill();
+    } catch { /* it went on: the assertion above says so */ }
+    await writerDone;
+    try {
+      holder.kill();
+    } catch { /* it ended: the assertion above says why */ }
+    await out.cancel();
+    await holder.status;
+    await group.close();
+  }
+});
