@@ -32,6 +32,10 @@ interface Harness {
   file(name: string): Promise<{ path: string; id: InodeId }>;
   /** Events about inode `id`. */
   about(id: InodeId): FimEvent[];
+  /** Whether process `pid` was seen creating `name` (a name event). */
+  created(name: string, pid: number): boolean;
+  /** Runs shell `script` with `$1` the path of `name` in the test's directory; its pid. */
+  inDir(script: string, name: string): Promise<number>;
 }
 
 async function withKernel(
@@ -61,6 +65,13 @@ async function withKernel(
       return { path, id };
     },
     about: (id) => events.filter((e) => e.ino === id.ino && e.dev === id.dev),
+    created: (name, pid) =>
+      events.some((e) => e.op === FimOp.Create && e.name === name && e.tgid === pid),
+    async inDir(script, name) {
+      const w = await run(["sh", "-c", script, "sh", `${dir.path}/${name}`]);
+      assertEquals(w.code, 0, w.stderr);
+      return w.pid;
+    },
   };
   try {
     await fn(h);
@@ -489,13 +500,8 @@ Deno.test("early watch: one batch puts inodes in the map, a full map takes what 
 Deno.test("held names: watchEntry's names wait for holdEntries' write, then reach the map all at once, and a full map's refusals are counted", async () => {
   await withKernel({ maxWatches: 64 }, async (h) => {
     const dir = kernelIdentity.inodeOf(h.dir, await Deno.stat(h.dir));
-    const created = (name: string, pid: number) =>
-      h.events.some((e) => e.op === FimOp.Create && e.name === name && e.tgid === pid);
-    const make = async (name: string) => {
-      const w = await run(["sh", "-c", 'echo x > "$1"', "sh", `${h.dir}/${name}`]);
-      assertEquals(w.code, 0, w.stderr);
-      return w.pid;
-    };
+    const { created } = h;
+    const make = (name: string) => h.inDir('echo x > "$1"', name);
     const names = Array.from({ length: 40 }, (_, i) => `held${i}.conf`);
     const write = h.k.holdEntries();
     for (const n of names) h.k.watchEntry(dir, nameHash(n));
@@ -539,13 +545,8 @@ Deno.test("name events: O_CREAT of a watched file that exists sends none; a crea
   await withKernel({}, async (h) => {
     const dir = kernelIdentity.inodeOf(h.dir, await Deno.stat(h.dir));
     h.k.watchInode(dir, FimWatch.Dir);
-    const created = (name: string, pid: number) =>
-      h.events.some((e) => e.op === FimOp.Create && e.name === name && e.tgid === pid);
-    const append = async (name: string) => {
-      const w = await run(["sh", "-c", 'echo more >> "$1"', "sh", `${h.dir}/${name}`]);
-      assertEquals(w.code, 0, w.stderr);
-      return w.pid;
-    };
+    const { created } = h;
+    const append = (name: string) => h.inDir('echo more >> "$1"', name);
     // Names on both sides of the short record's room (63 bytes and its NUL), and the longest.
     for (const name of ["n.conf", "a".repeat(63), "b".repeat(64), "c".repeat(255)]) {
       const pid = await append(name);

@@ -88,12 +88,16 @@ export class QuietGiveBack {
     this.#worked = false;
     const before = this.#rss();
     if (before - this.#floor < this.#minGrowth) return false;
-    this.#giveBack();
-    const after = this.#rss();
-    this.#floor = after;
-    this.last = { before, after };
-    this.count++;
+    this.last = { before, after: this.#giveBackNow() };
     return true;
+  }
+
+  /** Gives memory back now; the resident size after it is the new floor, and returned. */
+  #giveBackNow(): number {
+    this.#giveBack();
+    this.#floor = this.#rss();
+    this.count++;
+    return this.#floor;
   }
 
   /**
@@ -107,10 +111,7 @@ export class QuietGiveBack {
   afterStart(ms: number): void {
     if (this.#stopped || this.#afterStart !== undefined) return;
     this.#afterStart = setTimeout(() => {
-      if (this.#stopped) return;
-      this.#giveBack();
-      this.#floor = this.#rss();
-      this.count++;
+      if (!this.#stopped) this.#giveBackNow();
     }, ms);
     Deno.unrefTimer(this.#afterStart);
   }

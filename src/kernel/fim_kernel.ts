@@ -388,8 +388,8 @@ export class FimKernel {
       let from = at;
       if (this.#batches) {
         const { done, rc } = map.updateBatch(
-          keys.slice(at * keySize, end * keySize),
-          values.slice(at * valueSize, end * valueSize),
+          keys.subarray(at * keySize, end * keySize),
+          values.subarray(at * valueSize, end * valueSize),
           end - at,
         );
         from = at + done;

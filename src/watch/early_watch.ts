@@ -59,8 +59,10 @@ export class EarlyWatch {
       batch.push({ id, key, flags: FLAG[kind] });
     }
     const written = this.kernel.watchInodesEarly(batch);
-    // A full map: the watch set reports it when it records the path.
-    batch.forEach((b, i) => written[i] || this.#ids.delete(b.key));
+    batch.forEach((b, i) => {
+      // A full map: the watch set reports it when it records the path.
+      if (!written[i]) this.#ids.delete(b.key);
+    });
   }
 
   /** Whether kernel event `e` is held (its inode is watched early but not known yet). */

@@ -120,6 +120,11 @@ export interface NativeStat {
   mntId?: number;
 }
 
+/** struct statx's stx_dev_major and stx_dev_minor, as the kernel encodes a device. */
+function statxDev(v: DataView): number {
+  return ((v.getUint32(136, true) << 20) | v.getUint32(140, true)) >>> 0;
+}
+
 function decodeStatx(b: Uint8Array): NativeStat {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const ts = (off: number) =>
@@ -136,7 +141,7 @@ function decodeStatx(b: Uint8Array): NativeStat {
     ctimeNs: ts(96),
     mtimeNs: ts(112),
     rdev: ((v.getUint32(128, true) << 20) | v.getUint32(132, true)) >>> 0,
-    dev: ((v.getUint32(136, true) << 20) | v.getUint32(140, true)) >>> 0,
+    dev: statxDev(v),
     mntId: v.getUint32(0, true) & STATX_MNT_ID ? Number(v.getBigUint64(144, true)) : undefined,
   };
 }
@@ -161,10 +166,7 @@ export function lstatId(path: string): { dev: number; ino: bigint } | undefined 
   const buf = STATX_OUT;
   if (libc().statx(AT_FDCWD, PATH.of(path), AT_SYMLINK_NOFOLLOW, STATX_MASK, buf) === 0) {
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    return {
-      dev: ((v.getUint32(136, true) << 20) | v.getUint32(140, true)) >>> 0,
-      ino: v.getBigUint64(32, true),
-    };
+    return { dev: statxDev(v), ino: v.getBigUint64(32, true) };
   }
   const err = new NativeFsError("statx", path, errno());
   if (err.missing) return undefined;

@@ -172,7 +172,7 @@ export class WatchSet {
 
   /** Whether some path is at inode `id` (pathsOfInode without the copy). */
   hasInode(id: InodeId): boolean {
-    return this.#byInode.has(inodeKeyString(id));
+    return this.hasInodeKey(inodeKeyString(id));
   }
 
   /** Whether some path is at the inode whose inodeKeyString() is `key`. */
