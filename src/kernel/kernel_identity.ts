@@ -8,6 +8,13 @@
  * from the mount that holds the file, and `stat()` gives only the inode
  * number.
  *
+ * The table is read again at most every MOUNTS_MAX_AGE_MS, and at once when
+ * its answer disagrees with `stat()` for a device not yet checked against
+ * the table as it is now: a file on a file system mounted a moment ago is
+ * never given the device of the mount it was mounted over. (A btrfs
+ * subvolume or an overlayfs disagrees every time: its device costs one read
+ * of the table, and one more each time the mounts change.)
+ *
  * @module
  */
 import { basename, dirname } from "node:path";
@@ -72,6 +79,10 @@ export class KernelIdentity {
    * entries, and the names in it that are mount points themselves.
    */
   #dirs = new Map<string, { real: string; mount?: MountEntry; mountedNames: Set<string> }>();
+  /** Bumped each time the table read differs from the one before. */
+  #generation = 0;
+  /** The generation each `stat()` device that disagreed with the table was last checked against. */
+  readonly #checked = new Map<number, number>();
 
   #refresh(force = false): void {
     const now = performance.now();
@@ -87,6 +98,7 @@ export class KernelIdentity {
     this.#text = text;
     this.#mounts = parseMountinfo(text);
     this.#dirs.clear();
+    this.#generation++;
   }
 
   /** The mount that holds `path` (absolute), or undefined when it cannot tell. */
@@ -124,6 +136,13 @@ export class KernelIdentity {
    * `statDev` when the mount cannot be told.
    */
   deviceOf(path: string, statDev: number): number {
+    const dev = this.mountOf(path)?.dev;
+    if (dev === undefined || dev === statDev) return statDev;
+    // A btrfs subvolume or an overlayfs; or a table from before this file system was mounted.
+    if (this.#checked.get(statDev) === this.#generation) return dev;
+    this.#refresh(true);
+    if (this.#checked.size >= 4096) this.#checked.clear();
+    this.#checked.set(statDev, this.#generation);
     return this.mountOf(path)?.dev ?? statDev;
   }
 

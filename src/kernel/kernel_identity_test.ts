@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../test/assert.ts";
-import { kernelIdentity, mountOf, parseMountinfo } from "./kernel_identity.ts";
+import { KernelIdentity, kernelIdentity, mountOf, parseMountinfo } from "./kernel_identity.ts";
 import { kernelDev } from "../watch/inode_key.ts";
 import { lstat } from "../watch/native_fs.ts";
 
@@ -76,6 +76,34 @@ Deno.test("a bind-mounted file has its mount's device, its siblings the director
     assertEquals(kernelIdentity.deviceOf(`${dir}/fs/source`, 0), dev(`${dir}/fs/source`));
   } finally {
     for (const m of mounted) await sh("umount", m).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a file on a file system mounted a moment ago has that file system's device, though the table was read before the mount (needs root)", async () => {
+  if (Deno.uid() !== 0) return;
+  const dir = await Deno.makeTempDir({ prefix: "bpfink-identity-" });
+  const identity = new KernelIdentity();
+  const dev = (p: string) => kernelDev(Deno.statSync(p).dev!);
+  let mounted = false;
+  try {
+    await Deno.writeTextFile(`${dir}/before`, "on disk\n");
+    await Deno.mkdir(`${dir}/ram`);
+    // The table is read now, without the ramfs.
+    assertEquals(identity.deviceOf(`${dir}/before`, dev(`${dir}/before`)), dev(`${dir}/before`));
+    const r = await new Deno.Command("mount", {
+      args: ["-t", "ramfs", "bpfink-test", `${dir}/ram`],
+    })
+      .output();
+    assert(r.success, "mount");
+    mounted = true;
+    await Deno.writeTextFile(`${dir}/ram/f`, "on ramfs\n");
+    // Well within the 500 ms the table is kept: the disagreement with stat has it read again.
+    const got = identity.deviceOf(`${dir}/ram/f`, dev(`${dir}/ram/f`));
+    assert(dev(`${dir}/ram/f`) !== dev(`${dir}/before`), "the ramfs has the disk's device");
+    assertEquals(got, dev(`${dir}/ram/f`), "given the device of the mount it was mounted over");
+  } finally {
+    if (mounted) await new Deno.Command("umount", { args: ["--lazy", `${dir}/ram`] }).output();
     await Deno.remove(dir, { recursive: true });
   }
 });
