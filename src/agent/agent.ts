@@ -214,9 +214,12 @@ export class Agent {
     return this.#db.store.path;
   }
 
-  /** Resolves when every queued re-read is done. */
+  /**
+   * Resolves when every queued re-read is done, and no fanotify event waits
+   * for the BPF event of its change (it would queue a re-read of its own).
+   */
   idle(): Promise<void> {
-    return this.#live.monitor.idle();
+    return this.#live.idle();
   }
 
   /** Resolves when the ring buffer stops (rejects when polling failed). */

@@ -130,6 +130,18 @@ export class LivePath {
     };
   }
 
+  /**
+   * Resolves when no re-read is queued and no fanotify event waits out its
+   * grace: such an event, fed later, would schedule a re-read of its own.
+   */
+  async idle(): Promise<void> {
+    await this.monitor.idle();
+    while (this.fanotify?.waiting) {
+      await this.fanotify.settled();
+      await this.monitor.idle();
+    }
+  }
+
   /** Re-reads every watched path now (the periodic reconcile). */
   async reconcile(): Promise<void> {
     const t0 = performance.now();

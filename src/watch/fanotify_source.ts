@@ -176,6 +176,8 @@ export class FanotifySource {
    */
   readonly #muted = new Map<string, number>();
   #timer?: ReturnType<typeof setTimeout>;
+  /** Who waits for #pending to empty (settled()). */
+  #settleWaiters: (() => void)[] = [];
   #watch?: WatchSet;
   #sink?: FanotifySink;
   #stopped = false;
@@ -643,6 +645,27 @@ export class FanotifySource {
       this.#feed(key, p);
     }
     if (this.#pending.size) this.#timer = setTimeout(() => this.#expire(), this.#graceMs);
+    else this.#wakeSettled();
+  }
+
+  /**
+   * Resolves once no event read so far waits out its grace: each was fed to
+   * the monitor (whose re-reads it may have scheduled) or found covered.
+   */
+  settled(): Promise<void> {
+    if (this.#pending.size === 0 || this.#stopped) return Promise.resolve();
+    return new Promise((r) => this.#settleWaiters.push(r));
+  }
+
+  /** Whether an event read so far still waits out its grace. */
+  get waiting(): boolean {
+    return this.#pending.size > 0 && !this.#stopped;
+  }
+
+  #wakeSettled(): void {
+    const w = this.#settleWaiters;
+    this.#settleWaiters = [];
+    for (const r of w) r();
   }
 
   /** Feeds `p` to the monitor unless every path it concerns was looked at since it was read. */
@@ -749,6 +772,7 @@ export class FanotifySource {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#pending.clear();
+    this.#wakeSettled();
     this.#muted.clear();
     for (const k of [...this.#fdMuted.keys()]) this.#fdUnmute(k, false);
     this.#dead.clear();

@@ -119,3 +119,30 @@ Deno.test("a fanotify queue overflow is counted, warned once per overflow, and r
     await fan.stop();
   }
 });
+
+Deno.test("settled() resolves once every event read has waited out its grace and been fed", async () => {
+  await using dir = await tempDir();
+  const fan = openFanotify(() => {})!;
+  const box: { watch?: WatchSet } = {};
+  const watch = box.watch = new WatchSet(withFanotify(NO_BPF, fan, () => box.watch));
+  const sink = new Recorder();
+  try {
+    const f = `${dir.path}/f`;
+    await Deno.writeTextFile(f, "x\n");
+    watch.add(f, "file", f);
+    watch.setState(f, await readFileState(f));
+    fan.start(watch, sink);
+    assertEquals(fan.waiting, false);
+    await fan.settled(); // nothing read: at once
+    const sh = new Deno.Command("sh", { args: ["-c", `echo y >> "$1"`, "sh", f] }).spawn();
+    assert((await sh.status).success);
+    assert(await waitFor(() => fan.waiting), "the write's event was never read");
+    assertEquals(sink.events.length, 0, "fed before its grace");
+    await fan.settled();
+    assertEquals(fan.waiting, false);
+    // No re-read looked at the path meanwhile: the event was fed, with the writer.
+    assertEquals(sink.events.map((e) => e.tgid), [sh.pid]);
+  } finally {
+    await fan.stop();
+  }
+});
