@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { basename, dirname } from "node:path";
 import type { ConsumerName } from "../config/config_types.ts";
 import { accessConsumer } from "./access/access_consumer.ts";
 import type { Consumer } from "./consumer.ts";
@@ -13,6 +12,7 @@ import { groupsConsumer } from "./groups/groups_consumer.ts";
 import { sudoersConsumer } from "./sudoers/sudoers_consumer.ts";
 import { sudoSkipsInDir } from "./sudoers/sudoers.ts";
 import { usersConsumer } from "./users/users_consumer.ts";
+import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
  * Consumers by file name. A Map, not an object: a file name is the
@@ -38,11 +38,12 @@ const BY_NAME = new Map<string, ConsumerName>([
  * a `.`) are generic: sudo never reads them.
  */
 export function consumerNameFor(path: string): ConsumerName {
-  const name = basename(path).replace(/-$/, "");
+  const last = lastName(path);
+  const name = last.endsWith("-") ? last.slice(0, -1) : last;
   const byName = BY_NAME.get(name);
   if (byName) return byName;
-  if (basename(dirname(path)) === "sudoers.d") {
-    return sudoSkipsInDir(basename(path)) ? "generic" : "sudoers";
+  if (parentName(path) === "sudoers.d") {
+    return sudoSkipsInDir(last) ? "generic" : "sudoers";
   }
   return "generic";
 }

@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { basename } from "node:path";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 import type { ConsumerContext } from "./consumer.ts";
+import { lastName } from "../watch/path_names.ts";
 
 /** Prefix of a keyed fingerprint where a sha256 would be. */
 export const FINGERPRINT_PREFIX = "hmac-sha256:";
@@ -20,7 +20,7 @@ const PASSWORD_FILES = new Set(["shadow", "gshadow", "shadow-", "gshadow-"]);
 
 /** Whether `path` gets a keyed fingerprint instead of a sha256. */
 export function hashIsSecret(path: string, secret: boolean): boolean {
-  return secret || PASSWORD_FILES.has(basename(path));
+  return secret || PASSWORD_FILES.has(lastName(path));
 }
 
 const latin1 = new TextDecoder("latin1");

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { AgentError } from "../agent/agent_error.ts";
 import { oneLine } from "../agent/failure_policy.ts";
@@ -143,11 +143,30 @@ interface Row {
   link_target?: string | null;
 }
 
+/** Rows one run of the multi-row insert writes (a first baseline writes thousands at once). */
+const PUT_ROWS = 16;
+/** One row's placeholders: the 18 columns putSql() names. */
+const PUT_ROW = `(${Array(18).fill("?").join(", ")})`;
+
+/** The insert (or update) of `rows` baseline rows in one statement. */
+function putSql(rows: number): string {
+  return `INSERT INTO baseline (path, consumer, dev, ino, size, mode, uid, gid, mtime_ms, ctime_ms, nlink, sha256,
+         snapshot, updated_at, mtime_ns, ctime_ns, type, link_target)
+       VALUES ${Array(rows).fill(PUT_ROW).join(", ")}
+       ON CONFLICT(path) DO UPDATE SET consumer=excluded.consumer, dev=excluded.dev, ino=excluded.ino,
+         size=excluded.size, mode=excluded.mode, uid=excluded.uid, gid=excluded.gid, mtime_ms=excluded.mtime_ms,
+         ctime_ms=excluded.ctime_ms, nlink=excluded.nlink,
+         sha256=excluded.sha256, snapshot=excluded.snapshot, updated_at=excluded.updated_at,
+         mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns, type=excluded.type,
+         link_target=excluded.link_target`;
+}
+
 /** The baseline database. */
 export class BaselineStore {
   readonly #db: DatabaseSync;
   readonly #get: StatementSync;
   readonly #put: StatementSync;
+  readonly #putMany: StatementSync;
   readonly #del: StatementSync;
   readonly #enqueue: StatementSync;
   readonly #ack: StatementSync;
@@ -166,17 +185,8 @@ export class BaselineStore {
     this.#db = db;
     this.#opts = opts;
     this.#get = db.prepare("SELECT * FROM baseline WHERE path = ?");
-    this.#put = db.prepare(
-      `INSERT INTO baseline (path, consumer, dev, ino, size, mode, uid, gid, mtime_ms, ctime_ms, nlink, sha256,
-         snapshot, updated_at, mtime_ns, ctime_ns, type, link_target)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET consumer=excluded.consumer, dev=excluded.dev, ino=excluded.ino,
-         size=excluded.size, mode=excluded.mode, uid=excluded.uid, gid=excluded.gid, mtime_ms=excluded.mtime_ms,
-         ctime_ms=excluded.ctime_ms, nlink=excluded.nlink,
-         sha256=excluded.sha256, snapshot=excluded.snapshot, updated_at=excluded.updated_at,
-         mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns, type=excluded.type,
-         link_target=excluded.link_target`,
-    );
+    this.#put = db.prepare(putSql(1));
+    this.#putMany = db.prepare(putSql(PUT_ROWS));
     this.#del = db.prepare("DELETE FROM baseline WHERE path = ?");
     this.#enqueue = db.prepare("INSERT INTO outbox (event) VALUES (?)");
     this.#ack = db.prepare("DELETE FROM outbox WHERE id = ?");
@@ -275,35 +285,48 @@ export class BaselineStore {
     const out: OutboxEntry[] = [];
     this.#db.exec("BEGIN IMMEDIATE");
     try {
+      // Rows are written PUT_ROWS to a statement run, in order: a delete first writes the rows before it.
+      const rows: SQLInputValue[] = [];
+      const flush = () => {
+        for (let i = 0; i < rows.length; i += 18) this.#put.run(...rows.slice(i, i + 18));
+        rows.length = 0;
+      };
       for (const [path, rec] of updates) {
-        if (!rec) this.#del.run(pathBytes(path));
-        else {
-          this.#put.run(
-            pathBytes(path),
-            rec.consumer,
-            rec.dev,
-            rec.ino,
-            rec.size,
-            rec.mode,
-            rec.uid,
-            rec.gid,
-            Math.trunc(rec.mtimeMs),
-            rec.ctimeMs === undefined ? null : Math.trunc(rec.ctimeMs),
-            rec.nlink ?? null,
-            rec.sha256 ?? null,
-            rec.snapshot === undefined
-              ? null
-              : rec.snapshot instanceof Uint8Array
-              ? rec.snapshot
-              : JSON.stringify(rec.snapshot),
-            now,
-            rec.mtimeNs === undefined ? null : String(rec.mtimeNs),
-            rec.ctimeNs === undefined ? null : String(rec.ctimeNs),
-            rec.type ?? null,
-            rec.linkTarget ?? null,
-          );
+        if (!rec) {
+          flush();
+          this.#del.run(pathBytes(path));
+          continue;
+        }
+        rows.push(
+          pathBytes(path),
+          rec.consumer,
+          rec.dev,
+          rec.ino,
+          rec.size,
+          rec.mode,
+          rec.uid,
+          rec.gid,
+          Math.trunc(rec.mtimeMs),
+          rec.ctimeMs === undefined ? null : Math.trunc(rec.ctimeMs),
+          rec.nlink ?? null,
+          rec.sha256 ?? null,
+          rec.snapshot === undefined
+            ? null
+            : rec.snapshot instanceof Uint8Array
+            ? rec.snapshot
+            : JSON.stringify(rec.snapshot),
+          now,
+          rec.mtimeNs === undefined ? null : String(rec.mtimeNs),
+          rec.ctimeNs === undefined ? null : String(rec.ctimeNs),
+          rec.type ?? null,
+          rec.linkTarget ?? null,
+        );
+        if (rows.length === 18 * PUT_ROWS) {
+          this.#putMany.run(...rows);
+          rows.length = 0;
         }
       }
+      flush();
       for (const e of events) {
         const r = this.#enqueue.run(JSON.stringify(e));
         out.push({ id: Number(r.lastInsertRowid), event: e });

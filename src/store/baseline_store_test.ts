@@ -54,6 +54,41 @@ Deno.test("commit() of undefined forgets a path; paths() lists the rest in order
   }
 });
 
+Deno.test("one commit of many updates writes them in order: a path written twice keeps the last, a delete between writes holds", async () => {
+  await using dir = await tempDir();
+  const store = BaselineStore.open(`${dir.path}/bpfink.db`);
+  try {
+    // More than one multi-row statement's worth, with a repeat and a delete in the middle of one.
+    const updates: [string, BaselineRecord | undefined][] = [];
+    for (let i = 0; i < 50; i++) updates.push([`/t/${i}`, record(`/t/${i}`, `first${i}`)]);
+    updates.push(["/t/3", record("/t/3", "second")]); // within the next statement's rows
+    updates.push(["/t/40", undefined]);
+    updates.push(["/t/40", record("/t/40", "again")]);
+    updates.push(["/t/41", undefined]);
+    for (let i = 50; i < 70; i++) updates.push([`/t/${i}`, record(`/t/${i}`, `first${i}`)]);
+    updates.push(["/t/60", record("/t/60", "last")]);
+    store.commit(updates, []);
+    assertEquals(store.size, 69);
+    assertEquals(store.get("/t/41"), undefined);
+    const sha = (p: string) => store.get(p)?.sha256;
+    assertEquals([sha("/t/3"), sha("/t/40"), sha("/t/60"), sha("/t/0"), sha("/t/69")], [
+      "second",
+      "again",
+      "last",
+      "first0",
+      "first69",
+    ]);
+    // Sixteen rows, one statement's worth, with a path twice among them.
+    const one: [string, BaselineRecord | undefined][] = [];
+    for (let i = 0; i < 15; i++) one.push([`/u/${i}`, record(`/u/${i}`, `a${i}`)]);
+    one.push(["/u/2", record("/u/2", "b2")]);
+    store.commit(one, []);
+    assertEquals([store.size, sha("/u/2"), sha("/u/14")], [84, "b2", "a14"]);
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("open() moves a corrupt database aside, starts afresh and says why", async () => {
   await using dir = await tempDir();
   const db = `${dir.path}/bpfink.db`;

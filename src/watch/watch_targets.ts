@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathFilter } from "./glob.ts";
 import { listDir, lstat } from "./native_fs.ts";
 import { chargedOwner } from "./owner_budget.ts";
@@ -111,7 +111,8 @@ export async function resolveTargets(
     } catch { /* gone meanwhile: charged to root */ }
     for (const e of entries) {
       const p = dir === "/" ? `/${e.name}` : `${dir}/${e.name}`;
-      const rel = relative(top, p);
+      // `dir` is `top` or was listed under it: relative(top, p) by slicing.
+      const rel = p.slice(top === "/" ? 1 : top.length + 1);
       if (filter.excludes(rel)) continue;
       if (e.type !== "dir") {
         if (!filter.includes(rel, false)) continue;
