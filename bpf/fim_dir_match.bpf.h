@@ -271,9 +271,11 @@ static __always_inline struct dentry *dir_dentry(int dfd)
  * again in every state a syscall case reached it in, and the loops of
  * fim_dir_hash and fim_hash_range under it were 84% of the instructions the
  * tracepoint object's verification processed (267,855 of 317,608 here). */
-__noinline int fim_place(int dfd, __u64 upath_addr)
+__noinline int fim_place(long dirfd, __u64 upath_addr)
 {
+	/* Both as 64-bit scalars: what the caller passes is all of the register. */
 	const char *upath = (const char *)upath_addr;
+	int dfd = (int)dirfd;
 	struct path_scratch *s = path_scratch();
 	struct fim_dirpath_key pk = {};
 	struct fim_key base;
@@ -432,7 +434,7 @@ static __always_inline void on_path_at(int dfd, const char *upath, __u32 op, __s
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return;
-	where = fim_place(dfd, (__u64)upath);
+	where = fim_place((long)dfd, (__u64)upath);
 	if (where == FIM_AT_EXACT) {
 		w = bpf_map_lookup_elem(&watched, &s->dir);
 		ek.dir_ino = s->dir.ino;
