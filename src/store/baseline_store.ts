@@ -145,8 +145,10 @@ interface Row {
 
 /** Rows one run of the multi-row insert writes (a first baseline writes thousands at once). */
 const PUT_ROWS = 16;
-/** One row's placeholders: the 18 columns putSql() names. */
-const PUT_ROW = `(${Array(18).fill("?").join(", ")})`;
+/** The columns putSql() names: the values each row binds. */
+const PUT_COLUMNS = 18;
+/** One row's placeholders. */
+const PUT_ROW = `(${Array(PUT_COLUMNS).fill("?").join(", ")})`;
 
 /** The insert (or update) of `rows` baseline rows in one statement. */
 function putSql(rows: number): string {
@@ -288,7 +290,9 @@ export class BaselineStore {
       // Rows are written PUT_ROWS to a statement run, in order: a delete first writes the rows before it.
       const rows: SQLInputValue[] = [];
       const flush = () => {
-        for (let i = 0; i < rows.length; i += 18) this.#put.run(...rows.slice(i, i + 18));
+        for (let i = 0; i < rows.length; i += PUT_COLUMNS) {
+          this.#put.run(...rows.slice(i, i + PUT_COLUMNS));
+        }
         rows.length = 0;
       };
       for (const [path, rec] of updates) {
@@ -321,7 +325,7 @@ export class BaselineStore {
           rec.type ?? null,
           rec.linkTarget ?? null,
         );
-        if (rows.length === 18 * PUT_ROWS) {
+        if (rows.length === PUT_COLUMNS * PUT_ROWS) {
           this.#putMany.run(...rows);
           rows.length = 0;
         }
