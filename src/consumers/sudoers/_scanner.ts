@@ -130,6 +130,15 @@ export function squeeze(s: string): string {
   return out;
 }
 
+/** Whether a `"` is left open at the end of `s`, which starts inside quotes when `quoted`. */
+function quoteOpen(s: string, quoted: boolean): boolean {
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "\\") i++;
+    else if (s[i] === '"') quoted = !quoted;
+  }
+  return quoted;
+}
+
 /**
  * Removes a comment: `#` outside quotes and escapes, unless it is a uid or
  * gid (`#1000`, `%#1000`, `#-1`).
@@ -156,7 +165,8 @@ function stripComment(s: string): string {
  */
 export function logicalLines(text: string, errors: ParseError[]): { line: number; text: string }[] {
   const out: { line: number; text: string }[] = [];
-  let acc: { line: number; parts: string[] } | undefined;
+  // A continuation is a blank between words, and nothing inside quotes (as sudo's lexer reads it).
+  let acc: { line: number; text: string; quoted: boolean } | undefined;
   for (const l of numberedLines(text, errors)) {
     if (!acc && INCLUDE.test(l.text)) {
       out.push({ line: l.line, text: l.text.trim() });
@@ -169,13 +179,14 @@ export function logicalLines(text: string, errors: ParseError[]): { line: number
     while (slashes < end && body[end - 1 - slashes] === "\\") slashes++;
     const cont = slashes % 2 === 1;
     const part = body.slice(0, cont ? end - 1 : end);
-    if (acc) acc.parts.push(part);
-    else acc = { line: l.line, parts: [part] };
+    if (acc) acc.text += (acc.quoted ? "" : " ") + part;
+    else acc = { line: l.line, text: part, quoted: false };
+    acc.quoted = quoteOpen(part, acc.quoted);
     if (!cont) {
-      out.push({ line: acc.line, text: acc.parts.join(" ") });
+      out.push({ line: acc.line, text: acc.text });
       acc = undefined;
     }
   }
-  if (acc) out.push({ line: acc.line, text: acc.parts.join(" ") });
+  if (acc) out.push({ line: acc.line, text: acc.text });
   return out;
 }

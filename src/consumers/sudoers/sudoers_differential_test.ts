@@ -292,6 +292,20 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "sudo parity: a continuation inside quotes joins the lines with nothing (found by this test)",
+  ignore,
+  async fn() {
+    const text = 'alice, "\\\na b", #1001 ALL = (ALL) ALL\n';
+    assert(await compare(text, "(fixed)"), "sudo rejects the fixed case");
+    const users = parseSudoers(text, "/etc/sudoers").entries.flatMap((e) =>
+      e.kind === "rule" ? [e.users.join("|")] : []
+    );
+    assertEquals(users, ['alice|"a b"|#1001']);
+  },
+});
+
+Deno.test({
   name: "sudo parity: the base file reads the same",
   ignore,
   async fn() {
