@@ -289,3 +289,24 @@ Deno.test("under the mark gate, a file removed and made again with the same inod
     await agent.stop();
   }
 });
+
+Deno.test("a start marks every inode before the kernel map names it: the mark gate never closes", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/sub`);
+  for (let i = 0; i < 300; i++) {
+    await Deno.writeTextFile(`${dir.path}/${i % 2 ? "sub/" : ""}f${i}.conf`, `v${i}\n`);
+  }
+  await Deno.symlink("f0.conf", `${dir.path}/link`);
+  const agent = await Agent.start({
+    watches: watchesForPaths([dir.path], true),
+    outputs: [new CaptureOutput()],
+  });
+  try {
+    // Each inode entered the map with its mark already on it, the first read's included: the
+    // gate had nothing to wait for. An inode let in unmarked turns it off until its mark.
+    assertEquals(agent.kernel.gate.closings, 0, "the gate closed during the start");
+    assert(agent.kernel.gate.on, "the gate is off after the start");
+  } finally {
+    await agent.stop();
+  }
+});

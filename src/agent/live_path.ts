@@ -123,7 +123,7 @@ export class LivePath {
     });
     watch.onRoomFreed = (dir) => monitor.markDirty(dir, undefined, "live");
     fan?.start(watch, monitor);
-    this.#early = new EarlyWatch(kernel, watch, (e) => monitor.onKernelEvent(e));
+    this.#early = new EarlyWatch(kernel, watch, (e) => monitor.onKernelEvent(e), fan);
     kernel.onEvent = (e) => {
       if (d.tap(e)) return;
       if (!this.#early?.hold(e)) monitor.onKernelEvent(e);

@@ -46,6 +46,8 @@ export interface StartupPipeline {
 /** Inodes watched before their first read (EarlyWatch). */
 export interface StartupEarlyWatch {
   before(items: readonly { path: string; kind: "file" | "dir" }[]): void;
+  /** Called when a window was read, before the watch set records it. */
+  beforeRecording(): void;
   settle(final?: boolean): void;
 }
 
@@ -125,6 +127,7 @@ export async function readStartupBaseline(
         ahead.push(readWindow(k));
       }
       const results = await ahead.shift()!;
+      early?.beforeRecording();
       for (const [j, t] of chunk.entries()) {
         deps.onProgress?.(done++, all.length, bytes);
         const r = results[j];

@@ -165,6 +165,32 @@ export class FanotifyGroup {
    * @throws {FanotifyError} when the kernel refuses the mark or the handle.
    */
   mark(path: string, id: InodeId, mask: number, was?: EntryType): Marked | undefined {
+    return this.#markPath(path, mask, was, (st) => kernelIdentity.isInode(st, id))?.marked;
+  }
+
+  /**
+   * Marks whatever `path` is now (never following a final symlink) for
+   * `mask`, and returns what was marked: its fstat() and its handle key;
+   * undefined when there is nothing at `path`. The watch before the first
+   * read (EarlyWatch) learns a file's inode from this fstat, so the mark is
+   * on the inode before the kernel map names it. `was` as for mark().
+   *
+   * @throws {FanotifyError} when the kernel refuses the mark or the handle.
+   */
+  markAny(
+    path: string,
+    mask: number,
+    was?: EntryType,
+  ): { st: NativeStat; marked: Marked } | undefined {
+    return this.#markPath(path, mask, was);
+  }
+
+  #markPath(
+    path: string,
+    mask: number,
+    was: EntryType | undefined,
+    accept?: (st: NativeStat) => boolean,
+  ): { st: NativeStat; marked: Marked } | undefined {
     const c = libc();
     const cpath = PATH.of(path);
     // A regular file or a directory is marked through an fd it is opened by for reading, as its
@@ -181,7 +207,7 @@ export class FanotifyGroup {
     if (fd < 0) return undefined;
     try {
       const st = statOf(fd);
-      if (!st || !kernelIdentity.isInode(st, id)) return undefined;
+      if (!st || (accept && !accept(st))) return undefined;
       const ids = this.#handleOf(fd, st);
       const rc = byFd
         ? c.fanotify_mark(this.#fd, FanMark.ADD, BigInt(mask), fd, null)
@@ -194,7 +220,7 @@ export class FanotifyGroup {
         );
       if (rc !== 0) throw new FanotifyError("fanotify_mark", errno());
       if (!this.#mountFds.has(ids.fs)) this.#keepMountFd(path, ids.fs);
-      return { fs: this.#fsNamed(ids.fs), handleKey: ids.handleKey };
+      return { st, marked: { fs: this.#fsNamed(ids.fs), handleKey: ids.handleKey } };
     } finally {
       c.close(fd);
     }
@@ -313,6 +339,11 @@ export class FanotifyGroup {
   start(onBytes: (bytes: Uint8Array) => void): void {
     if (this.#closed) return;
     this.#reader.start(onBytes);
+  }
+
+  /** Handles the events queued now, at once (FanotifyReader.drain); whether it read them all. */
+  drain(): boolean {
+    return this.#reader.drain();
   }
 
   /** Resolves when reading stopped; rejects when it failed. */

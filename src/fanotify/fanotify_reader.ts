@@ -46,6 +46,8 @@ export class FanotifyReader {
   #wakeFd = -1;
   #loop?: Promise<void>;
   #stopped = false;
+  #onBytes?: (bytes: Uint8Array) => void;
+  #drainBuf?: Uint8Array;
 
   /**
    * `onReadError` is asked about a read(2) that failed for another reason
@@ -60,7 +62,28 @@ export class FanotifyReader {
     if (this.#loop || this.#stopped) return;
     this.#wakeFd = libc().eventfd(0, EFD_FLAGS);
     if (this.#wakeFd < 0) throw new FanotifyError("eventfd", errno());
+    this.#onBytes = onBytes;
     this.#loop = this.#run(onBytes);
+  }
+
+  /**
+   * Reads what the fd holds now, at once, to `onBytes` (the fd is
+   * nonblocking): the events the kernel queued before this call are then
+   * handled, without waiting for the loop's turn. At most `maxReads` reads;
+   * returns whether the queue was emptied (false also before start() and
+   * after stop()). A read error is left to the loop.
+   */
+  drain(maxReads = READS_PER_WAKE): boolean {
+    const onBytes = this.#onBytes;
+    if (!onBytes || this.#stopped) return false;
+    const c = libc();
+    const buf = this.#drainBuf ??= new Uint8Array(64 * 1024);
+    for (let i = 0; i < maxReads && !this.#stopped; i++) {
+      const n = Number(c.read(this.fd, buf, BigInt(buf.length)));
+      if (n <= 0) return n === 0 || errno() === EAGAIN;
+      onBytes(buf.slice(0, n));
+    }
+    return false;
   }
 
   async #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {

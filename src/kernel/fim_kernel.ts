@@ -343,14 +343,17 @@ export class FimKernel {
   /**
    * Puts inodes in the watched map ahead of their paths' first read
    * (EarlyWatch), in one system call where the kernel takes batches, else one
-   * by one. No mark vouches for them, so the gate turns off first. A later
-   * watchInode() of one with the same flags writes nothing again. Returns
-   * which went in (a full map refuses the rest).
+   * by one. An item `marked` just now (an fsnotify mark placed before this
+   * call) is vouched for; the others are not, so the gate turns off first. A
+   * later watchInode() of one with the same flags writes nothing again.
+   * Returns which went in (a full map refuses the rest).
    */
-  watchInodesEarly(items: readonly { id: InodeId; key: string; flags: number }[]): boolean[] {
+  watchInodesEarly(
+    items: readonly { id: InodeId; key: string; flags: number; marked?: boolean }[],
+  ): boolean[] {
     const n = items.length;
     if (n === 0) return [];
-    for (const it of items) this.gate.entered(it.key, false);
+    for (const it of items) if (!it.marked) this.gate.entered(it.key, false);
     const keys = new Uint8Array(16 * n);
     const values = new Uint8Array(4 * n);
     const v = new DataView(values.buffer);
@@ -362,8 +365,10 @@ export class FimKernel {
     items.forEach((it, i) => {
       // A full map: the watch set says so when it records the path. Not in the map, it
       // needs no vouch.
-      if (written[i]) this.#early.set(it.key, it.flags);
-      else this.gate.left(it.key);
+      if (written[i]) {
+        this.#early.set(it.key, it.flags);
+        if (it.marked) this.gate.entered(it.key, true);
+      } else if (!it.marked) this.gate.left(it.key);
     });
     return written;
   }

@@ -1,7 +1,10 @@
 /**
  * Watch before read, at startup: each file's inode enters the kernel map
- * before the file's first read, not after it. A kernel event about such an
- * inode that arrives before the watch set has recorded it is held, and
+ * before the file's first read, not after it, and with fanotify, carries its
+ * mark before that (one open names the inode and marks it): the mark covers
+ * the first read too, and vouches for the inode from its first moment in the
+ * map, so the mark gate stays on through a start. A kernel event about such
+ * an inode that arrives before the watch set has recorded it is held, and
  * replayed once the watch set knows the inode, so a write that falls between
  * the first read and the record is re-read instead of lost.
  *
@@ -11,13 +14,30 @@ import type { FimEvent } from "../kernel/fim_event.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchSet } from "./watch_set.ts";
-import { lstatId } from "./native_fs.ts";
+import { type EntryType, lstatId } from "./native_fs.ts";
 
 /** The kernel map operations early watching needs. */
 export interface EarlyKernel {
-  /** Puts inodes in the map (FimKernel.watchInodesEarly); says which went in. */
-  watchInodesEarly(items: readonly { id: InodeId; key: string; flags: number }[]): boolean[];
+  /**
+   * Puts inodes in the map (FimKernel.watchInodesEarly); says which went in.
+   * `marked`: an fsnotify mark was placed on it just now (the mark gate).
+   */
+  watchInodesEarly(
+    items: readonly { id: InodeId; key: string; flags: number; marked?: boolean }[],
+  ): boolean[];
   unwatchInode(id: InodeId): void;
+}
+
+/** Marks a path's inode before its first read (FanotifySource.markEarly). */
+export interface EarlyMarks {
+  /** The inode marked at `path`; undefined when none was (the path is stat'ed instead). */
+  markEarly(path: string, kind: "file" | "dir", was?: EntryType): InodeId | undefined;
+  /** Lets go of inode `id`'s mark: no path was recorded at it. */
+  unwatchInode(id: InodeId): void;
+  /** Handles the events queued so far (a file freed since its early mark is then known). */
+  catchUp(): void;
+  /** The start is over. */
+  endEarly(): void;
 }
 
 /** Flags of the kernel's watched map (FimWatch). */
@@ -35,34 +55,53 @@ export class EarlyWatch {
     readonly kernel: EarlyKernel,
     readonly watch: WatchSet,
     readonly route: (e: FimEvent) => void,
+    readonly marks?: EarlyMarks,
   ) {}
 
   /**
    * Puts the inodes of `items`' paths in the kernel map before the paths are
-   * read (best effort), all in one batch. The path itself (lstat, as the
-   * read describes it): a symlink's own inode, never its target's.
+   * read (best effort), all in one batch, each marked for fanotify first
+   * when there are `marks` (its fstat names the inode). The path itself
+   * (never following a final symlink, as the read describes it): a
+   * symlink's own inode, never its target's. `type`: what the listing said
+   * the path is (only a regular file or a directory is opened for reading
+   * to be marked).
    */
-  before(items: readonly { path: string; kind: "file" | "dir" }[]): void {
-    const batch: { id: InodeId; key: string; flags: number }[] = [];
-    for (const { path, kind } of items) {
-      let id: InodeId;
-      try {
-        const st = lstatId(path);
-        if (!st) continue; // missing: the read says so
-        id = { dev: kernelIdentity.deviceOf(path, st.dev), ino: st.ino };
-      } catch {
-        continue; // unreadable: the read says so
+  before(items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[]): void {
+    const batch: { id: InodeId; key: string; flags: number; marked: boolean }[] = [];
+    for (const { path, kind, type } of items) {
+      let id = this.marks?.markEarly(path, kind, type);
+      const marked = id !== undefined;
+      if (!id) {
+        try {
+          const st = lstatId(path);
+          if (!st) continue; // missing: the read says so
+          id = { dev: kernelIdentity.deviceOf(path, st.dev), ino: st.ino };
+        } catch {
+          continue; // unreadable: the read says so
+        }
       }
       const key = inodeKeyString(id);
       if (this.#ids.has(key) || this.watch.hasInodeKey(key)) continue;
       this.#ids.set(key, id);
-      batch.push({ id, key, flags: FLAG[kind] });
+      batch.push({ id, key, flags: FLAG[kind], marked });
     }
     const written = this.kernel.watchInodesEarly(batch);
     batch.forEach((b, i) => {
       // A full map: the watch set reports it when it records the path.
       if (!written[i]) this.#ids.delete(b.key);
     });
+  }
+
+  /**
+   * Before the watch set records a batch that was read: the fanotify events
+   * queued so far are handled first. A file freed after its early mark took
+   * the mark along, and its inode number may name the file that was read;
+   * its FAN_DELETE_SELF, queued before that read, tells the marks to mark
+   * the inode afresh when it is recorded.
+   */
+  beforeRecording(): void {
+    this.marks?.catchUp();
   }
 
   /** Whether kernel event `e` is held (its inode is watched early but not known yet). */
@@ -90,9 +129,13 @@ export class EarlyWatch {
       if (this.watch.hasInodeKey(k)) this.#ids.delete(k);
       else if (final) {
         this.kernel.unwatchInode(id);
+        this.marks?.unwatchInode(id);
         this.#ids.delete(k);
       }
     }
-    if (final) this.#held = [];
+    if (final) {
+      this.#held = [];
+      this.marks?.endEarly();
+    }
   }
 }

@@ -8,6 +8,12 @@
  * writes, a path swapped after the kernel copied it), so the syscall hooks
  * cannot be blinded past it.
  *
+ * At start, each path is marked before its first read (markEarly(), from
+ * EarlyWatch); the watch set's record of what was read then places nothing
+ * again, unless the fanotify events queued by then say the marked file was
+ * freed (its number may name the file that was read) or could not all be
+ * read. Later, every inode the watch set records is marked again.
+ *
  * An event names its inode by file handle: it is mapped to the watch entry
  * through a table filled when the inode was marked (name_to_handle_at on the
  * fd that was marked), never by name. The BPF event for the same change has
@@ -52,6 +58,8 @@ import type { KernelWatchTable, WatchSet } from "./watch_set.ts";
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { errorMessage } from "../error_message.ts";
 import { Errno, errnoName } from "../errno.ts";
+import { kernelIdentity } from "../kernel/kernel_identity.ts";
+import { parentName } from "./path_names.ts";
 
 /** Why a change only an unprivileged fanotify group saw names no process. */
 const HIDDEN = "seen by fanotify only, and the kernel hides the process from a listener " +
@@ -66,7 +74,15 @@ export interface FanotifyMarks {
   readonly privileged: boolean;
   /** `was`: what the path was when last read (a regular file or directory is opened to be marked). */
   mark(path: string, id: InodeId, mask: number, was?: EntryType): Marked | undefined;
+  /** Marks whatever is at `path` now; its fstat() and mark (undefined: nothing there). */
+  markAny(
+    path: string,
+    mask: number,
+    was?: EntryType,
+  ): { st: { dev: number; ino: bigint }; marked: Marked } | undefined;
   unmark(m: Marked): void;
+  /** Handles the events the kernel queued so far, at once; whether it read them all. */
+  drain(): boolean;
   mute(m: Marked, mask: number): boolean;
   unmute(m: Marked, mask: number): void;
   start(onBytes: (bytes: Uint8Array) => void): void;
@@ -175,6 +191,18 @@ export class FanotifySource {
    * their next re-read (rearm()): the bits muted, by inode key.
    */
   readonly #muted = new Map<string, number>();
+  /**
+   * Inodes marked by markEarly() before their first read, by inode key: the
+   * mask they were marked for, until the watch set records them
+   * (watchInode() then has nothing to place) or they are let go.
+   */
+  readonly #early = new Map<string, number>();
+  /**
+   * Directories whose own early mark, or one of whose files', the kernel
+   * refused for want of file handles: their files are not tried early
+   * (watchInode() marks them in the classic group).
+   */
+  readonly #noFidDirs = new Set<string>();
   #timer?: ReturnType<typeof setTimeout>;
   /** Who waits for #pending to empty (settled()). */
   #settleWaiters: (() => void)[] = [];
@@ -255,6 +283,13 @@ export class FanotifySource {
     const want = (flags & FimWatch.Dir ? DIR_MASK : 0) | (flags & FimWatch.File ? FILE_MASK : 0);
     // A number the kernel freed and now gives to another inode: mark that one afresh.
     if (this.#dead.delete(k)) this.#forget(k);
+    const early = this.#early.get(k);
+    if (early !== undefined) {
+      this.#early.delete(k);
+      // Marked for just this by markEarly(), since the read that the watch set records: what a
+      // mark now would place is on the inode already (less what is muted, as a mark now would).
+      if (early === want && this.#marked.has(k)) return true;
+    }
     const have = this.#rec(k);
     const fdm = this.#fdMarked.get(k);
     if (fdm) {
@@ -290,6 +325,58 @@ export class FanotifySource {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Marks `path` before its first read, as a "file" or "dir" watch
+   * (`was`: what the listing said it is), and returns the inode it marked,
+   * for the kernel map to take next: the mark then covers the first read
+   * and vouches for the inode from its first moment in the map (the mark
+   * gate). Undefined when it could not mark it (nothing there, a file
+   * system without file handles, a refusal): the caller watches the inode
+   * as before, and watchInode() tries (and says why it fails) when the
+   * watch set records the path.
+   */
+  markEarly(path: string, kind: "file" | "dir", was?: EntryType): InodeId | undefined {
+    if (this.#stopped || this.#noFidDirs.has(parentName(path))) return undefined;
+    const want = kind === "dir" ? DIR_MASK : FILE_MASK;
+    let r;
+    try {
+      r = this.group.markAny(path, want, was);
+    } catch (e) {
+      if (e instanceof FanotifyError && NO_FID.has(e.errno)) {
+        this.#noFidDirs.add(kind === "dir" ? path : parentName(path));
+      }
+      return undefined;
+    }
+    if (!r) return undefined;
+    const id = { dev: kernelIdentity.deviceOf(path, r.st.dev), ino: r.st.ino };
+    const k = inodeKeyString(id);
+    if (this.#dead.delete(k)) this.#forget(k);
+    const have = this.#rec(k);
+    if (have && (have.fs !== r.marked.fs || have.handleKey !== r.marked.handleKey)) this.#forget(k);
+    this.#keepRec(k, r.marked, (have?.mask ?? 0) | want);
+    this.#byHandle.add(r.marked.handleKey, k);
+    this.#early.set(k, want);
+    return id;
+  }
+
+  /**
+   * Handles the events the kernel has queued by now, before the startup
+   * read records what it read: a file freed since its early mark (the
+   * mark went with it, and its inode number may name the file read) is
+   * then known, and watchInode() marks what was read afresh.
+   */
+  catchUp(): void {
+    if (this.#stopped) return;
+    // Events left in the queue (a flood) may hold an early mark's FAN_DELETE_SELF: then none is
+    // trusted, and watchInode() marks each inode afresh when it is recorded.
+    if (!this.group.drain()) this.#early.clear();
+  }
+
+  /** The start is over: no more early marks are asked for. */
+  endEarly(): void {
+    this.#noFidDirs.clear();
   }
 
   /**
@@ -438,6 +525,7 @@ export class FanotifySource {
   }
 
   #forget(k: string): void {
+    this.#early.delete(k);
     const r = this.#rec(k);
     if (!r) return;
     this.#marked.delete(k);
@@ -540,6 +628,8 @@ export class FanotifySource {
   #overflowed(e: FanEvent): boolean {
     if (!(e.mask & FanMask.Q_OVERFLOW)) return false;
     this.counts.overflows++;
+    // A lost FAN_DELETE_SELF may have been an early mark's: none is trusted any more.
+    this.#early.clear();
     this.opts.warn("the fanotify queue overflowed: rescanning every watch");
     this.#sink?.rescan("rescan");
     return true;
@@ -783,6 +873,8 @@ export class FanotifySource {
     this.#byFdKey.clear();
     this.#marked.clear();
     this.#byHandle.clear();
+    this.#early.clear();
+    this.#noFidDirs.clear();
   }
 }
 

@@ -1,5 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
+import { EarlyWatch } from "./early_watch.ts";
+import type { InodeId } from "./inode_key.ts";
 import type { AttributedEvent } from "./attribution.ts";
 import {
   type FanotifySink,
@@ -143,6 +145,72 @@ Deno.test("settled() resolves once every event read has waited out its grace and
     // No re-read looked at the path meanwhile: the event was fed, with the writer.
     assertEquals(sink.events.map((e) => e.tgid), [sh.pid]);
   } finally {
+    await fan.stop();
+  }
+});
+
+/** Inode numbers that this process's fanotify groups mark now, as the kernel lists them (fdinfo). */
+function markedInodes(): Set<bigint> {
+  const out = new Set<bigint>();
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    let target;
+    try {
+      target = Deno.readLinkSync(`/proc/self/fd/${e.name}`);
+    } catch {
+      continue;
+    }
+    if (target !== "anon_inode:[fanotify]") continue;
+    for (
+      const m of Deno.readTextFileSync(`/proc/self/fdinfo/${e.name}`).matchAll(/ ino:([0-9a-f]+) /g)
+    ) {
+      out.add(BigInt(`0x${m[1]}`));
+    }
+  }
+  return out;
+}
+
+Deno.test("a start marks each file before its first read, and a file freed since its mark, whose number the file read took, is marked afresh", async () => {
+  await using dir = await tempDir();
+  const fan = openFanotify(() => {})!;
+  const box: { watch?: WatchSet } = {};
+  const watch = box.watch = new WatchSet(withFanotify(NO_BPF, fan, () => box.watch));
+  // The kernel map is not the subject: it takes every inode.
+  const kernel = {
+    watchInodesEarly: (items: readonly unknown[]) => items.map(() => true),
+    unwatchInode: (_: InodeId) => {},
+  };
+  const early = new EarlyWatch(kernel, watch, () => {}, fan);
+  try {
+    fan.start(watch, new Recorder());
+    const f = `${dir.path}/reborn.conf`;
+    await Deno.writeTextFile(f, "first\n");
+    watch.add(f, "file", dir.path, { awaitingBaseline: true });
+    let reborn = false;
+    for (let i = 0; i < 20 && !reborn; i++) {
+      early.before([{ path: f, kind: "file", type: "file" }]);
+      const marked = (await readFileState(f))!.id;
+      assert(markedInodes().has(marked.ino), "the file was not marked before its read");
+      // Another process removes it and makes it again: ext4 hands the freed number on, most
+      // times. Neither this nor the read lets the event loop turn (as a start's busy thread):
+      // the fanotify events they cause wait in the kernel's queue.
+      const r = new Deno.Command("sh", { args: ["-c", 'rm -- "$1" && echo again > "$1"', "sh", f] })
+        .outputSync();
+      assert(r.success, new TextDecoder().decode(r.stderr));
+      const read = (await readFileState(f, 0, { onThisThread: true }))!;
+      reborn = read.id.ino === marked.ino;
+      early.beforeRecording();
+      watch.setState(f, read);
+      early.settle();
+      assert(
+        markedInodes().has(read.id.ino),
+        `the file read (inode ${read.id.ino}, ${
+          reborn ? "the freed file's number" : "a new number"
+        }) carries no mark`,
+      );
+    }
+    assert(reborn, "the file system never reused the inode number: nothing was tested");
+  } finally {
+    early.settle(true);
     await fan.stop();
   }
 });

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathFilter } from "./glob.ts";
-import { listDir, lstat } from "./native_fs.ts";
+import { type EntryType, listDir, lstat } from "./native_fs.ts";
 import { chargedOwner } from "./owner_budget.ts";
 import { errorMessage } from "../error_message.ts";
 
@@ -21,6 +21,11 @@ export interface WatchTarget {
   recursive?: boolean;
   /** A subdirectory of a non-recursive watch: reported as an entry, not listed. */
   shallow?: boolean;
+  /**
+   * What the listing (or stat) said the path was, when it said: a hint, for
+   * opening it to be marked before its first read (EarlyWatch).
+   */
+  type?: EntryType;
 }
 
 /** The targets and what the user should hear about the rest. */
@@ -94,7 +99,13 @@ export async function resolveTargets(
   const filter = pathFilter(opts.include, opts.exclude);
   let top = "";
   const expand = async (dir: string, root: string, depth: number): Promise<void> => {
-    add({ path: dir, kind: "dir", root, ...(opts.recursive ? { recursive: true } : {}) });
+    add({
+      path: dir,
+      kind: "dir",
+      root,
+      type: "dir",
+      ...(opts.recursive ? { recursive: true } : {}),
+    });
     let entries;
     try {
       entries = listDir(dir) ?? [];
@@ -122,7 +133,7 @@ export async function resolveTargets(
           continue;
         }
         const at = out.targets.length;
-        if (!add({ path: p, kind: "file", root })) continue;
+        if (!add({ path: p, kind: "file", root, ...(e.type ? { type: e.type } : {}) })) continue;
         files++;
         let mine = byOwner.get(owner);
         if (!mine) byOwner.set(owner, mine = []);
@@ -130,7 +141,7 @@ export async function resolveTargets(
       } else if (opts.recursive) {
         if (filter.includes(rel, true)) await expand(p, root, depth + 1);
       } else {
-        add({ path: p, kind: "dir", root, shallow: true });
+        add({ path: p, kind: "dir", root, shallow: true, type: "dir" });
       }
     }
   };
@@ -153,7 +164,7 @@ export async function resolveTargets(
       await expand(p, raw, 0);
     } else if (info.isFile) {
       files++;
-      add({ path: p, kind: "file", root: raw });
+      add({ path: p, kind: "file", root: raw, type: "file" });
     } else out.warnings.push(`${raw} is not a regular file or directory: not watched`);
   }
   if (evicted.size) out.targets = out.targets.filter((_, i) => !evicted.has(i));
