@@ -59,7 +59,7 @@ import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { errorMessage } from "../error_message.ts";
 import { Errno, errnoName } from "../errno.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
-import { parentName } from "./path_names.ts";
+import { parentPath } from "./path_names.ts";
 
 /** Why a change only an unprivileged fanotify group saw names no process. */
 const HIDDEN = "seen by fanotify only, and the kernel hides the process from a listener " +
@@ -338,14 +338,14 @@ export class FanotifySource {
    * watch set records the path.
    */
   markEarly(path: string, kind: "file" | "dir", was?: EntryType): InodeId | undefined {
-    if (this.#stopped || this.#noFidDirs.has(parentName(path))) return undefined;
+    if (this.#stopped || this.#noFidDirs.has(parentPath(path))) return undefined;
     const want = kind === "dir" ? DIR_MASK : FILE_MASK;
     let r;
     try {
       r = this.group.markAny(path, want, was);
     } catch (e) {
       if (e instanceof FanotifyError && NO_FID.has(e.errno)) {
-        this.#noFidDirs.add(kind === "dir" ? path : parentName(path));
+        this.#noFidDirs.add(kind === "dir" ? path : parentPath(path));
       }
       return undefined;
     }

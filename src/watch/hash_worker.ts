@@ -2,28 +2,26 @@
  * The worker side of parallel_reader.ts: reads the states of the paths it is
  * sent (readFileState: lstat, open, stream through sha256), one after the
  * other with blocking reads on its own thread, and posts them back in order,
- * the content buffers transferred, not copied.
+ * packed (read_batch.ts): typed arrays and content buffers, transferred, not
+ * copied.
  *
  * @module
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import { readFileState } from "./file_state.ts";
-import type { ReadRequest, ReadResult } from "./parallel_reader.ts";
+import { type PackedItems, packResults, type ReadResult, unpackItems } from "./read_batch.ts";
 import { errorMessage } from "../error_message.ts";
 
-self.onmessage = async (m: MessageEvent<ReadRequest>) => {
-  const { id, items } = m.data;
+self.onmessage = async (m: MessageEvent<PackedItems>) => {
   const results: ReadResult[] = [];
-  const transfer: ArrayBuffer[] = [];
-  for (const { path, keepContentUpTo } of items) {
+  for (const { path, keepContentUpTo } of unpackItems(m.data)) {
     try {
-      const s = await readFileState(path, keepContentUpTo, { onThisThread: true });
-      if (s?.content) transfer.push(s.content.buffer as ArrayBuffer);
-      results.push(s);
+      results.push(await readFileState(path, keepContentUpTo, { onThisThread: true }));
     } catch (e) {
       results.push({ error: errorMessage(e) });
     }
   }
-  self.postMessage({ id, results }, { transfer });
+  const { packed, transfer } = packResults(m.data.id, results);
+  self.postMessage(packed, { transfer });
 };

@@ -9,25 +9,19 @@
  *
  * @module
  */
-import { type FileState, readFileState } from "./file_state.ts";
+import { readFileState } from "./file_state.ts";
+import {
+  type PackedResults,
+  packItems,
+  type ReadItem,
+  type ReadResult,
+  unpackResults,
+} from "./read_batch.ts";
 import { HASH_WORKER_SOURCE } from "./hash_worker_source.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 
-/** A path to read, with the content size up to which its content is wanted. */
-export interface ReadItem {
-  path: string;
-  keepContentUpTo: number;
-}
-
-/** One batch sent to a worker. */
-export interface ReadRequest {
-  id: number;
-  items: ReadItem[];
-}
-
-/** A path's state, undefined when it does not exist, or why it could not be read. */
-export type ReadResult = FileState | undefined | { error: string };
+export type { ReadItem, ReadResult } from "./read_batch.ts";
 
 interface Lane {
   worker: Worker;
@@ -87,10 +81,10 @@ export class ParallelReader {
         break;
       }
       const lane: Lane = { worker, pending: new Map() };
-      lane.worker.onmessage = (m: MessageEvent<{ id: number; results: ReadResult[] }>) => {
+      lane.worker.onmessage = (m: MessageEvent<PackedResults>) => {
         const p = lane.pending.get(m.data.id);
         lane.pending.delete(m.data.id);
-        p?.resolve(m.data.results);
+        p?.resolve(unpackResults(m.data));
       };
       lane.worker.onerror = (e) => {
         e.preventDefault();
@@ -142,7 +136,7 @@ export class ParallelReader {
       return await new Promise<ReadResult[]>((resolve, reject) => {
         if (lane.dead) return reject(new Error(lane.dead));
         lane.pending.set(id, { resolve, reject });
-        lane.worker.postMessage({ id, items } satisfies ReadRequest);
+        lane.worker.postMessage(packItems(id, items));
       });
     } catch {
       if (this.#closed) return items.map(() => ({ error: "the reader was closed" }));

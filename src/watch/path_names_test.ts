@@ -1,8 +1,8 @@
 import { assertEquals } from "../../test/assert.ts";
 import { basename, dirname } from "node:path";
-import { lastName, parentName } from "./path_names.ts";
+import { lastName, parentName, parentPath } from "./path_names.ts";
 
-Deno.test("lastName and parentName agree with node:path on ordinary, odd and hostile paths", () => {
+Deno.test("lastName, parentName and parentPath agree with node:path on ordinary, odd and hostile paths", () => {
   const paths = [
     "/etc/passwd",
     "/etc/sudoers.d/90-cloud",
@@ -34,5 +34,6 @@ Deno.test("lastName and parentName agree with node:path on ordinary, odd and hos
   for (const p of paths) {
     assertEquals(lastName(p), basename(p), `lastName(${JSON.stringify(p)})`);
     assertEquals(parentName(p), basename(dirname(p)), `parentName(${JSON.stringify(p)})`);
+    assertEquals(parentPath(p), dirname(p), `parentPath(${JSON.stringify(p)})`);
   }
 });

@@ -14,6 +14,7 @@ import { type EntryType, listDir } from "./native_fs.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { DirKeys, type KernelNameTable } from "./kernel_keys.ts";
 import { SetMap } from "./set_map.ts";
+import { lastName, parentPath } from "./path_names.ts";
 import { StateTable } from "./state_table.ts";
 import { chargedOwner, type OwnerBudget } from "./owner_budget.ts";
 
@@ -104,7 +105,13 @@ export class WatchSet {
   /** Every entry's last known state, packed. */
   readonly #states = new StateTable();
   readonly #byInode = new SetMap<string, string>();
-  readonly #byName = new SetMap<string, string>();
+  /**
+   * Paths by basename, made at the first pathsNamed() (from #byPath) and kept
+   * up from then on: only events the kernel could not place ask for it, and
+   * most agents never see one. At 100,000 watched files it cost a start a
+   * set insert a file, and the heap its size for the rest of the agent's life.
+   */
+  #byName?: SetMap<string, string>;
   readonly #children = new Map<string, Set<string>>();
   /** Watched directories placed for the kernel by path (keys.hold), from their first state on. */
   readonly #placed = new WeakSet<WatchEntry>();
@@ -182,6 +189,10 @@ export class WatchSet {
 
   /** Paths whose basename is `name` (only for paths the kernel could not place). */
   pathsNamed(name: string): string[] {
+    if (!this.#byName) {
+      this.#byName = new SetMap();
+      for (const p of this.#byPath.keys()) this.#byName.add(basename(p), p);
+    }
     return this.#byName.get(name);
   }
 
@@ -284,14 +295,15 @@ export class WatchSet {
   }
 
   #indexName(path: string): void {
-    const name = basename(path);
-    this.#byName.add(name, path);
-    if (dirname(path) !== path) this.keys.ref(dirname(path), name);
+    const name = lastName(path);
+    this.#byName?.add(name, path);
+    const dir = parentPath(path);
+    if (dir !== path) this.keys.ref(dir, name);
   }
 
   #unindexName(path: string): void {
     const name = basename(path);
-    this.#byName.delete(name, path);
+    this.#byName?.delete(name, path);
     if (dirname(path) !== path) this.keys.unref(dirname(path), name);
   }
 
@@ -343,7 +355,7 @@ export class WatchSet {
       this.#byPath.delete(e.path);
       this.#children.get(dirname(e.path))?.delete(e.path);
       this.#children.delete(e.path);
-      if (e.path !== from) this.#byName.delete(basename(e.path), e.path);
+      if (e.path !== from) this.#byName?.delete(basename(e.path), e.path);
       const id = e.id;
       if (id) this.#byInode.delete(inodeKeyString(id), e.path);
     }
@@ -354,7 +366,7 @@ export class WatchSet {
       this.#byPath.set(e.path, e);
       this.#linkChild(e.path);
       if (old === from) this.#indexName(e.path);
-      else this.#byName.add(basename(e.path), e.path);
+      else this.#byName?.add(basename(e.path), e.path);
       const id = e.id;
       if (id) this.#byInode.add(inodeKeyString(id), e.path);
     }

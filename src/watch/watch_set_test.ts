@@ -180,3 +180,36 @@ Deno.test("syncDir(): a new directory is placed by path for the kernel only once
   w.remove(`${dir.path}/objects`);
   assertEquals(w.keys.dirPathsOf(sub.id), []);
 });
+
+Deno.test("pathsNamed: every watched path with the name, whether first asked before or after adds, removals and renames", () => {
+  const noop = () => {};
+  const table: KernelWatchTable = {
+    watchInode: noop,
+    unwatchInode: noop,
+    watchEntry: noop,
+    unwatchEntry: noop,
+    watchDirPath: noop,
+    unwatchDirPath: noop,
+    watchBasename: noop,
+    unwatchBasename: noop,
+  };
+  for (const askFirst of [false, true]) {
+    const w = new WatchSet(table);
+    const named = (name: string) =>
+      w.entries().map((e) => e.path).filter((p) => p.slice(p.lastIndexOf("/") + 1) === name).sort();
+    if (askFirst) assertEquals(w.pathsNamed("passwd"), []);
+    w.add("/etc", "dir", "/etc", { recursive: true });
+    w.add("/etc/passwd", "file", "/etc");
+    w.add("/etc/sub", "dir", "/etc", { recursive: true });
+    w.add("/etc/sub/passwd", "file", "/etc");
+    w.add("/etc/sub/shadow", "file", "/etc");
+    assertEquals(w.pathsNamed("passwd").sort(), named("passwd"));
+    w.repath("/etc/sub", "/etc/moved");
+    w.remove("/etc/passwd");
+    w.add("/etc/moved/passwd2", "file", "/etc");
+    for (const name of ["passwd", "shadow", "sub", "moved", "passwd2", "etc"]) {
+      assertEquals(w.pathsNamed(name).sort(), named(name), `${name}, asked first: ${askFirst}`);
+    }
+    assertEquals(w.pathsNamed("moved"), ["/etc/moved"]);
+  }
+});

@@ -1,0 +1,242 @@
+/**
+ * A window of reads as it crosses between the main thread and a hashing
+ * worker (parallel_reader.ts, hash_worker.ts): the paths as one string, the
+ * states as a few typed arrays, transferred, not copied. A structured clone
+ * of an object per file, with its BigInts and strings, cost the main thread
+ * more than a microsecond a file each way, and made as much garbage.
+ *
+ * @module
+ */
+import type { FileState } from "./file_state.ts";
+import type { EntryType } from "./native_fs.ts";
+
+/** A path to read, with the content size up to which its content is wanted. */
+export interface ReadItem {
+  path: string;
+  keepContentUpTo: number;
+}
+
+/** A path's state, undefined when it does not exist, or why it could not be read. */
+export type ReadResult = FileState | undefined | { error: string };
+
+/** One window as sent to a worker. */
+export interface PackedItems {
+  id: number;
+  /** The paths, each ended by a NUL (a path never holds one). */
+  paths: string;
+  /** [index, keepContentUpTo] of the items that want content (most want none). */
+  keep: [number, number][];
+}
+
+/** Packs `items` (window `id`) for a worker. */
+export function packItems(id: number, items: readonly ReadItem[]): PackedItems {
+  let paths = "";
+  const keep: [number, number][] = [];
+  for (let i = 0; i < items.length; i++) {
+    paths += items[i].path + "\0";
+    if (items[i].keepContentUpTo > 0) keep.push([i, items[i].keepContentUpTo]);
+  }
+  return { id, paths, keep };
+}
+
+/** The items packItems() packed. */
+export function unpackItems(p: PackedItems): ReadItem[] {
+  const paths = p.paths.split("\0");
+  paths.pop();
+  const items = paths.map((path) => ({ path, keepContentUpTo: 0 }));
+  for (const [i, n] of p.keep) items[i].keepContentUpTo = n;
+  return items;
+}
+
+/** What became of each path. */
+const enum Status {
+  Missing = 0,
+  State = 1,
+  Error = 2,
+}
+
+/** The entry types, by the code a packed state carries. */
+const TYPES: readonly (EntryType | undefined)[] = [
+  undefined,
+  "file",
+  "dir",
+  "symlink",
+  "fifo",
+  "socket",
+  "chardev",
+  "blockdev",
+];
+const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]));
+
+/** Numbers a state carries as float64s, in this order. */
+const NUMS = 7;
+/** Numbers a state carries as 64-bit integers: ino, mtimeNs, ctimeNs. */
+const BIGS = 3;
+/** Characters of a hash as packed (a sha256 in hex). */
+const HASH_CHARS = 64;
+
+/** The states of one window, packed by packResults(). */
+export interface PackedResults {
+  id: number;
+  /** Status (low 2 bits), has a hash (4), has mtimeNs/ctimeNs (8); then the type code. */
+  flags: Uint8Array<ArrayBuffer>;
+  types: Uint8Array<ArrayBuffer>;
+  /** dev, size, mode, uid, gid, mtimeMs, ctimeMs per state; nlink apart (it may be absent). */
+  nums: Float64Array<ArrayBuffer>;
+  nlinks: Float64Array<ArrayBuffer>;
+  /** ino (as unsigned), mtimeNs, ctimeNs per state. */
+  bigs: BigInt64Array<ArrayBuffer>;
+  /** The characters of each hash, one byte each (hex). */
+  hashes: Uint8Array<ArrayBuffer>;
+  /**
+   * [index, what] of the rare parts: a link target, a read error, an error,
+   * the content, a hash that is not 64 one-byte characters.
+   */
+  rare: [
+    number,
+    {
+      linkTarget?: string;
+      readError?: string;
+      error?: string;
+      content?: Uint8Array;
+      sha256?: string;
+    },
+  ][];
+}
+
+const HAS_HASH = 4;
+const HAS_NS = 8;
+const HAS_NLINK = 16;
+
+/**
+ * Packs a window's results; `transfer` lists the buffers to move (the
+ * typed arrays and every content buffer).
+ */
+export function packResults(
+  id: number,
+  results: readonly ReadResult[],
+): { packed: PackedResults; transfer: ArrayBuffer[] } {
+  const n = results.length;
+  const p: PackedResults = {
+    id,
+    flags: new Uint8Array(n),
+    types: new Uint8Array(n),
+    nums: new Float64Array(n * NUMS),
+    nlinks: new Float64Array(n),
+    bigs: new BigInt64Array(n * BIGS),
+    hashes: new Uint8Array(n * HASH_CHARS),
+    rare: [],
+  };
+  const transfer: ArrayBuffer[] = [
+    p.flags.buffer,
+    p.types.buffer,
+    p.nums.buffer,
+    p.nlinks.buffer,
+    p.bigs.buffer,
+    p.hashes.buffer,
+  ];
+  for (let i = 0; i < n; i++) {
+    const r = results[i];
+    if (r === undefined) continue; // Status.Missing
+    if ("error" in r) {
+      p.flags[i] = Status.Error;
+      p.rare.push([i, { error: r.error }]);
+      continue;
+    }
+    let flags = Status.State;
+    p.types[i] = TYPE_CODE.get(r.type) ?? 0;
+    const o = i * NUMS;
+    p.nums[o] = r.id.dev;
+    p.nums[o + 1] = r.size;
+    p.nums[o + 2] = r.mode;
+    p.nums[o + 3] = r.uid;
+    p.nums[o + 4] = r.gid;
+    p.nums[o + 5] = r.mtimeMs;
+    p.nums[o + 6] = r.ctimeMs ?? NaN;
+    if (r.nlink !== undefined) {
+      flags |= HAS_NLINK;
+      p.nlinks[i] = r.nlink;
+    }
+    p.bigs[i * BIGS] = BigInt.asIntN(64, r.id.ino);
+    if (r.mtimeNs !== undefined && r.ctimeNs !== undefined) {
+      flags |= HAS_NS;
+      p.bigs[i * BIGS + 1] = r.mtimeNs;
+      p.bigs[i * BIGS + 2] = r.ctimeNs;
+    }
+    const odd = r.sha256 !== undefined && !packHash(r.sha256, p.hashes, i * HASH_CHARS);
+    if (r.sha256 !== undefined && !odd) flags |= HAS_HASH;
+    p.flags[i] = flags;
+    if (
+      r.linkTarget !== undefined || r.readError !== undefined || r.content !== undefined || odd
+    ) {
+      const rare: PackedResults["rare"][number][1] = {};
+      if (odd) rare.sha256 = r.sha256;
+      if (r.linkTarget !== undefined) rare.linkTarget = r.linkTarget;
+      if (r.readError !== undefined) rare.readError = r.readError;
+      if (r.content !== undefined) {
+        rare.content = r.content;
+        transfer.push(r.content.buffer as ArrayBuffer);
+      }
+      p.rare.push([i, rare]);
+    }
+  }
+  return { packed: p, transfer };
+}
+
+/**
+ * The results packResults() packed, each state with the fields
+ * readFileState() gives it, in its order.
+ */
+export function unpackResults(p: PackedResults): ReadResult[] {
+  const n = p.flags.length;
+  const out = new Array<ReadResult>(n);
+  const rare = new Map(p.rare);
+  for (let i = 0; i < n; i++) {
+    const flags = p.flags[i];
+    const status = flags & 3;
+    if (status === Status.Missing) {
+      out[i] = undefined;
+      continue;
+    }
+    const extra = rare.get(i);
+    if (status === Status.Error) {
+      out[i] = { error: extra?.error ?? "" };
+      continue;
+    }
+    const o = i * NUMS;
+    const ctimeMs = p.nums[o + 6];
+    const s: FileState = {
+      id: { dev: p.nums[o], ino: BigInt.asUintN(64, p.bigs[i * BIGS]) },
+      size: p.nums[o + 1],
+      mode: p.nums[o + 2],
+      uid: p.nums[o + 3],
+      gid: p.nums[o + 4],
+      mtimeMs: p.nums[o + 5],
+      ctimeMs: Number.isNaN(ctimeMs) ? undefined : ctimeMs,
+      mtimeNs: flags & HAS_NS ? p.bigs[i * BIGS + 1] : undefined,
+      ctimeNs: flags & HAS_NS ? p.bigs[i * BIGS + 2] : undefined,
+      nlink: flags & HAS_NLINK ? p.nlinks[i] : undefined,
+      type: TYPES[p.types[i]],
+    };
+    if (extra?.linkTarget !== undefined) s.linkTarget = extra.linkTarget;
+    if (flags & HAS_HASH) {
+      const at = i * HASH_CHARS;
+      s.sha256 = String.fromCharCode.apply(null, p.hashes.subarray(at, at + HASH_CHARS) as never);
+    } else if (extra?.sha256 !== undefined) s.sha256 = extra.sha256;
+    if (extra?.content !== undefined) s.content = extra.content;
+    if (extra?.readError !== undefined) s.readError = extra.readError;
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Copies `hash` into `out` at `at`, one byte a character; false when it is not 64 such characters. */
+function packHash(hash: string, out: Uint8Array, at: number): boolean {
+  if (hash.length !== HASH_CHARS) return false;
+  for (let c = 0; c < HASH_CHARS; c++) {
+    const code = hash.charCodeAt(c);
+    if (code > 0xff) return false;
+    out[at + c] = code;
+  }
+  return true;
+}
