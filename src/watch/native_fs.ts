@@ -81,6 +81,23 @@ const ERRNO_TEXT: Record<number, string> = {
 /** What a file is, from st_mode. */
 export type EntryType = "file" | "dir" | "symlink" | "fifo" | "socket" | "chardev" | "blockdev";
 
+/** The entry types by a small code (packed states keep the code); code 0 is "not known". */
+export const ENTRY_TYPES: readonly (EntryType | undefined)[] = [
+  undefined,
+  "file",
+  "dir",
+  "symlink",
+  "fifo",
+  "socket",
+  "chardev",
+  "blockdev",
+];
+
+/** ENTRY_TYPES' code of each entry type. */
+export const ENTRY_TYPE_CODE: ReadonlyMap<EntryType | undefined, number> = new Map(
+  ENTRY_TYPES.map((t, i) => [t, i]),
+);
+
 /** The entry type of an st_mode. */
 export function typeOfMode(mode: number): EntryType {
   switch (mode & 0o170000) {

@@ -8,7 +8,7 @@
  * @module
  */
 import type { FileState } from "./file_state.ts";
-import type { EntryType } from "./native_fs.ts";
+import { ENTRY_TYPE_CODE, ENTRY_TYPES } from "./native_fs.ts";
 
 /** A path to read, with the content size up to which its content is wanted. */
 export interface ReadItem {
@@ -54,19 +54,6 @@ const enum Status {
   State = 1,
   Error = 2,
 }
-
-/** The entry types, by the code a packed state carries. */
-const TYPES: readonly (EntryType | undefined)[] = [
-  undefined,
-  "file",
-  "dir",
-  "symlink",
-  "fifo",
-  "socket",
-  "chardev",
-  "blockdev",
-];
-const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]));
 
 /** Numbers a state carries as float64s, in this order. */
 const NUMS = 7;
@@ -144,7 +131,7 @@ export function packResults(
       continue;
     }
     let flags = Status.State;
-    p.types[i] = TYPE_CODE.get(r.type) ?? 0;
+    p.types[i] = ENTRY_TYPE_CODE.get(r.type) ?? 0;
     const o = i * NUMS;
     p.nums[o] = r.id.dev;
     p.nums[o + 1] = r.size;
@@ -216,7 +203,7 @@ export function unpackResults(p: PackedResults): ReadResult[] {
       mtimeNs: flags & HAS_NS ? p.bigs[i * BIGS + 1] : undefined,
       ctimeNs: flags & HAS_NS ? p.bigs[i * BIGS + 2] : undefined,
       nlink: flags & HAS_NLINK ? p.nlinks[i] : undefined,
-      type: TYPES[p.types[i]],
+      type: ENTRY_TYPES[p.types[i]],
     };
     if (extra?.linkTarget !== undefined) s.linkTarget = extra.linkTarget;
     if (flags & HAS_HASH) {

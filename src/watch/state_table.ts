@@ -13,21 +13,8 @@
  * @module
  */
 import { type FileState, withoutContent } from "./file_state.ts";
-import type { EntryType } from "./native_fs.ts";
+import { ENTRY_TYPE_CODE, ENTRY_TYPES, type EntryType } from "./native_fs.ts";
 import type { InodeId } from "./inode_key.ts";
-
-/** The entry types by code; code 0 is "not known". */
-const TYPES: readonly (EntryType | undefined)[] = [
-  undefined,
-  "file",
-  "dir",
-  "symlink",
-  "fifo",
-  "socket",
-  "chardev",
-  "blockdev",
-];
-const TYPE_CODE = new Map<EntryType | undefined, number>(TYPES.map((t, i) => [t, i]));
 
 const TYPE_MASK = 0x7;
 const HAS_CTIME_MS = 1 << 3;
@@ -162,7 +149,7 @@ export class StateTable {
       nlink: flags & HAS_NLINK ? this.#u32[u + 4] : undefined,
       mtimeNs: flags & HAS_MTIME_NS ? this.#i64[i] : undefined,
       ctimeNs: flags & HAS_CTIME_NS ? this.#i64[i + 1] : undefined,
-      type: TYPES[flags & TYPE_MASK],
+      type: ENTRY_TYPES[flags & TYPE_MASK],
       linkTarget: text?.linkTarget,
       sha256: flags & HAS_SHA ? this.#hexOf(slot) : undefined,
       readError: text?.readError,
@@ -173,7 +160,7 @@ export class StateTable {
   typeOf(slot: number): EntryType | undefined {
     const flags = this.#u32[slot * U32 + 5];
     if (flags & ODD) return this.#odd.get(slot)!.type;
-    return TYPES[flags & TYPE_MASK];
+    return ENTRY_TYPES[flags & TYPE_MASK];
   }
 
   /** The inode of the state in `slot`, without reading the rest. */
@@ -213,7 +200,7 @@ export class StateTable {
     if (s.ctimeNs !== undefined && !isI64(s.ctimeNs)) return false;
     if (s.linkTarget !== undefined && typeof s.linkTarget !== "string") return false;
     if (s.readError !== undefined && typeof s.readError !== "string") return false;
-    const type = TYPE_CODE.get(s.type);
+    const type = ENTRY_TYPE_CODE.get(s.type);
     if (type === undefined) return false;
     if (s.sha256 !== undefined && !this.#packHex(slot, s.sha256)) return false;
     const u = slot * U32;
