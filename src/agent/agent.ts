@@ -38,6 +38,7 @@ import {
   releaseEmbeddedAssets,
 } from "./open_kernel.ts";
 import { type OpenedStore, openStore } from "./open_store.ts";
+import { ParallelReader } from "../watch/parallel_reader.ts";
 import { preflight } from "./preflight.ts";
 import { QuietGiveBack } from "./quiet_give_back.ts";
 import { SelfTest, type SelfTestFindings } from "./self_test.ts";
@@ -138,20 +139,31 @@ export class Agent {
     const metrics = new MetricsRegistry();
     const faults = new FaultBoard(metrics);
     const db = openStore(opts.database, faults);
-    const opened = await openKernel(opts, facts, targets)
-      .catch((e) => {
-        db.close();
-        throw e;
-      });
-    const keyChanged = opts.keyFile ? checkHostKey(db.store, key) : false;
-    const agent = new Agent(opts, facts, metrics, faults, opened, db, key);
+    // The hashing workers start now, on the other cores, while the kernel object loads here.
+    const reader = ParallelReader.for(targets.targets.length + targets.missing.length);
+    let opened: OpenedKernel;
+    let keyChanged: boolean;
+    let agent: Agent;
+    try {
+      opened = await openKernel(opts, facts, targets)
+        .catch((e) => {
+          db.close();
+          throw e;
+        });
+      keyChanged = opts.keyFile ? checkHostKey(db.store, key) : false;
+      agent = new Agent(opts, facts, metrics, faults, opened, db, key);
+    } catch (e) {
+      reader.close();
+      throw e;
+    }
     const { kernel, lib } = opened;
     agent.#bpfStats = holdBpfStats(lib, opts.bpfStats ?? Deno.env.get("BPFINK_BPF_STATS") === "1");
     for (const l of kernel.lost) log("kernel").warn(`coverage lost: ${l.lost} (${l.error})`);
     try {
-      agent.startRead = await agent.#live.start(targets, opts);
+      agent.startRead = await agent.#live.start(targets, { ...opts, reader });
       opts.signal?.throwIfAborted();
     } catch (e) {
+      reader.close();
       await agent.stop();
       throw e;
     }

@@ -230,7 +230,7 @@ export class LivePath {
    */
   async start(
     targets: StartTargets,
-    opts: Pick<StartupDeps, "signal" | "onProgress">,
+    opts: Pick<StartupDeps, "signal" | "onProgress" | "reader">,
   ): Promise<StartupRead> {
     const n = this.pipeline.redeliver();
     if (n) {

@@ -61,6 +61,12 @@ export interface StartupDeps {
   early?: StartupEarlyWatch;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, bytes: number) => void;
+  /**
+   * The hashing workers, when the caller started them already (their start
+   * then overlaps the kernel object's load); closed here. Default: started
+   * here, for the number of targets.
+   */
+  reader?: ParallelReader;
 }
 
 /** How the startup read went, for the start record. */
@@ -103,7 +109,7 @@ export async function readStartupBaseline(
   let bytes = 0;
   let adoptions: [string, FileState | undefined][] = [];
   // Workers read (stat, hash) a window of files while this thread records the one before.
-  const reader = ParallelReader.for(all.length);
+  const reader = deps.reader ?? ParallelReader.for(all.length);
   const readWindow = (i: number) => {
     const chunk = all.slice(i, i + WINDOW);
     // Each inode enters the kernel map before its first read (EarlyWatch).
