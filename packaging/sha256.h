@@ -110,7 +110,7 @@ __attribute__((target("sha,ssse3,sse4.1"))) static void sha256_blocks_ni(uint32_
 
 /* Whether sha256_blocks() uses the SHA extensions: -1 not asked yet; BPFINK_SHA256_PORTABLE=1
  * (for the tests) keeps to the portable code. */
-static int sha256_ni = -1;
+static int sha256_ni __attribute__((unused)) = -1;
 
 /* sha256_block() over n consecutive blocks: with the CPU's SHA extensions where it has them
  * (the launcher checks a 90 MB runtime at every start: 0.3 s the portable way). */
