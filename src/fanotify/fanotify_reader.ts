@@ -47,7 +47,8 @@ export class FanotifyReader {
   #loop?: Promise<void>;
   #stopped = false;
   #onBytes?: (bytes: Uint8Array) => void;
-  #drainBuf?: Uint8Array;
+  /** The reads' buffer (each read's bytes are copied out before the next). */
+  #buf?: Uint8Array;
 
   /**
    * `onReadError` is asked about a read(2) that failed for another reason
@@ -69,18 +70,39 @@ export class FanotifyReader {
   /**
    * Reads what the fd holds now, at once, to `onBytes` (the fd is
    * nonblocking): the events the kernel queued before this call are then
-   * handled, without waiting for the loop's turn. At most `maxReads` reads;
-   * returns whether the queue was emptied (false also before start() and
-   * after stop()). A read error is left to the loop.
+   * handled, without waiting for the loop's turn. Returns whether the queue
+   * was emptied (false also before start() and after stop(), and on a read
+   * error, which the loop meets and handles too).
    */
-  drain(maxReads = READS_PER_WAKE): boolean {
-    const onBytes = this.#onBytes;
-    if (!onBytes || this.#stopped) return false;
+  drain(): boolean {
+    if (!this.#onBytes || this.#stopped) return false;
+    try {
+      return this.#readQueued(this.#onBytes);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * At most READS_PER_WAKE reads of the fd, each one's bytes to `onBytes`
+   * (its own copy): the event loop gets its turn in a flood. Returns whether
+   * the queue was emptied.
+   *
+   * @throws {FanotifyError} on a read error `onReadError` does not get past.
+   */
+  #readQueued(onBytes: (bytes: Uint8Array) => void): boolean {
     const c = libc();
-    const buf = this.#drainBuf ??= new Uint8Array(64 * 1024);
-    for (let i = 0; i < maxReads && !this.#stopped; i++) {
+    const buf = this.#buf ??= new Uint8Array(64 * 1024);
+    for (let i = 0; i < READS_PER_WAKE && !this.#stopped; i++) {
       const n = Number(c.read(this.fd, buf, BigInt(buf.length)));
-      if (n <= 0) return n === 0 || errno() === EAGAIN;
+      if (n < 0) {
+        const err = errno();
+        if (err === EAGAIN) return true;
+        if (err === EINTR) return false;
+        if (this.onReadError?.(err)) continue;
+        throw new FanotifyError("read", err);
+      }
+      if (n === 0) return true;
       onBytes(buf.slice(0, n));
     }
     return false;
@@ -94,7 +116,6 @@ export class FanotifyReader {
     fv.setInt16(4, POLLIN, true);
     fv.setInt32(8, this.#wakeFd, true);
     fv.setInt16(12, POLLIN, true);
-    const buf = new Uint8Array(64 * 1024);
     let failed = 0;
     while (!this.#stopped) {
       const rc = await c.poll(fds, 2n, -1);
@@ -104,18 +125,7 @@ export class FanotifyReader {
         throw new FanotifyError("poll", EINTR, `failed ${failed} times in a row`);
       }
       failed = 0;
-      // At most READS_PER_WAKE reads per wake-up: the event loop gets its turn in a flood.
-      for (let i = 0; i < READS_PER_WAKE && !this.#stopped; i++) {
-        const n = Number(c.read(this.fd, buf, BigInt(buf.length)));
-        if (n < 0) {
-          const err = errno();
-          if (err === EAGAIN || err === EINTR) break;
-          if (this.onReadError?.(err)) continue;
-          throw new FanotifyError("read", err);
-        }
-        if (n === 0) break;
-        onBytes(buf.slice(0, n));
-      }
+      this.#readQueued(onBytes);
     }
   }
 

@@ -319,9 +319,7 @@ export class FanotifySource {
         return false;
       }
       if (!m) continue;
-      if (have && (have.fs !== m.fs || have.handleKey !== m.handleKey)) this.#forget(k);
-      this.#keepRec(k, m, (have?.mask ?? 0) | want);
-      this.#byHandle.add(m.handleKey, k);
+      this.#keepMark(k, have, m, want);
       return true;
     }
     return false;
@@ -353,10 +351,7 @@ export class FanotifySource {
     const id = { dev: kernelIdentity.deviceOf(path, r.st.dev), ino: r.st.ino };
     const k = inodeKeyString(id);
     if (this.#dead.delete(k)) this.#forget(k);
-    const have = this.#rec(k);
-    if (have && (have.fs !== r.marked.fs || have.handleKey !== r.marked.handleKey)) this.#forget(k);
-    this.#keepRec(k, r.marked, (have?.mask ?? 0) | want);
-    this.#byHandle.add(r.marked.handleKey, k);
+    this.#keepMark(k, this.#rec(k), r.marked, want);
     this.#early.set(k, want);
     return id;
   }
@@ -512,6 +507,16 @@ export class FanotifySource {
     const id = inodeOfKeyString(k);
     if (typeof r !== "string") return { ...r, id };
     return { fs: this.#mainFs!, handleKey: r, mask: FILE_MASK, id };
+  }
+
+  /**
+   * Records mark `m` just placed on inode `k` for `want`, over `have` (its
+   * record before): an older record of another handle was another inode.
+   */
+  #keepMark(k: string, have: MarkRecord | undefined, m: Marked, want: number): void {
+    if (have && (have.fs !== m.fs || have.handleKey !== m.handleKey)) this.#forget(k);
+    this.#keepRec(k, m, (have?.mask ?? 0) | want);
+    this.#byHandle.add(m.handleKey, k);
   }
 
   #keepRec(k: string, m: Marked, mask: number): void {

@@ -302,9 +302,10 @@ export class WatchSet {
   }
 
   #unindexName(path: string): void {
-    const name = basename(path);
+    const name = lastName(path);
     this.#byName?.delete(name, path);
-    if (dirname(path) !== path) this.keys.unref(dirname(path), name);
+    const dir = parentPath(path);
+    if (dir !== path) this.keys.unref(dir, name);
   }
 
   #linkChild(path: string): void {
