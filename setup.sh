@@ -54,5 +54,5 @@ node_modules/.bin/deno --version >/dev/null
 mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 
-node_modules/.bin/deno run -A build.ts bpf libbpf binary --if-needed
+node_modules/.bin/deno run -A build.ts bpf libbpf native binary --if-needed
 echo "setup: ready. Run: sudo ./bpfink --paths /etc/passwd,/etc/shadow (or dist/bpfink, the single file)" >&2

@@ -1,7 +1,8 @@
 /*
- * SHA-256 (FIPS 180-4) for the launcher: one call over a buffer in memory, hex digest out.
- * Written for bpfink from the standard's definitions; the launcher links nothing but glibc
- * and zstd, so it carries its own.
+ * SHA-256 (FIPS 180-4) for the launcher and the hashing workers' native reader
+ * (native/file_reader.c): over a buffer in memory or in pieces, hex digest out. Written for
+ * bpfink from the standard's definitions; the launcher links nothing but glibc and zstd, so it
+ * carries its own.
  */
 #ifndef BPFINK_SHA256_H
 #define BPFINK_SHA256_H
@@ -116,11 +117,14 @@ static int sha256_ni __attribute__((unused)) = -1;
  * (the launcher checks a 90 MB runtime at every start: 0.3 s the portable way). */
 static void sha256_blocks(uint32_t h[8], const uint8_t *p, uint64_t n) {
 #if defined(__x86_64__)
-    if (sha256_ni < 0) {
+    /* Relaxed atomics: the native reader's threads may ask first at once (and agree). */
+    int ni = __atomic_load_n(&sha256_ni, __ATOMIC_RELAXED);
+    if (ni < 0) {
         const char *off = getenv("BPFINK_SHA256_PORTABLE");
-        sha256_ni = !(off && off[0] == '1') && sha256_cpu_has_ni();
+        ni = !(off && off[0] == '1') && sha256_cpu_has_ni();
+        __atomic_store_n(&sha256_ni, ni, __ATOMIC_RELAXED);
     }
-    if (sha256_ni) {
+    if (ni) {
         sha256_blocks_ni(h, p, n);
         return;
     }
@@ -128,29 +132,67 @@ static void sha256_blocks(uint32_t h[8], const uint8_t *p, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) sha256_block(h, p + 64 * i);
 }
 
-/* Writes the SHA-256 of data[0..len) as 64 lowercase hex digits and a NUL into hex. */
-static void sha256_hex(const uint8_t *data, uint64_t len, char hex[65]) {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    uint64_t full = len / 64;
-    sha256_blocks(h, data, full);
+/* A running SHA-256: sha256_init(), sha256_update() over the bytes in any pieces, then
+ * sha256_final_hex(). */
+struct sha256_ctx {
+    uint32_t h[8];
+    uint8_t pending[64];
+    size_t pending_len;
+    uint64_t total;
+};
+
+static inline void sha256_init(struct sha256_ctx *c) {
+    static const uint32_t init[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    for (int i = 0; i < 8; i++) c->h[i] = init[i];
+    c->pending_len = 0;
+    c->total = 0;
+}
+
+static inline void sha256_update(struct sha256_ctx *c, const uint8_t *p, size_t n) {
+    c->total += n;
+    if (c->pending_len) {
+        size_t take = 64 - c->pending_len < n ? 64 - c->pending_len : n;
+        for (size_t i = 0; i < take; i++) c->pending[c->pending_len + i] = p[i];
+        c->pending_len += take;
+        p += take;
+        n -= take;
+        if (c->pending_len < 64) return;
+        sha256_blocks(c->h, c->pending, 1);
+        c->pending_len = 0;
+    }
+    sha256_blocks(c->h, p, n / 64);
+    p += (n / 64) * 64;
+    c->pending_len = n % 64;
+    for (size_t i = 0; i < c->pending_len; i++) c->pending[i] = p[i];
+}
+
+/* Ends the hash: 64 lowercase hex digits into hex (no NUL). */
+static inline void sha256_final_hex(struct sha256_ctx *c, char hex[64]) {
     /* Padding: 0x80, zeros, then the bit length big-endian, in one or two final blocks. */
     uint8_t tail[128] = {0};
-    size_t rest = (size_t)(len % 64);
-    for (size_t i = 0; i < rest; i++) tail[i] = data[64 * full + i];
-    tail[rest] = 0x80;
-    size_t blocks = rest < 56 ? 1 : 2;
-    uint64_t bits = len * 8;
+    for (size_t i = 0; i < c->pending_len; i++) tail[i] = c->pending[i];
+    tail[c->pending_len] = 0x80;
+    size_t blocks = c->pending_len < 56 ? 1 : 2;
+    uint64_t bits = c->total * 8;
     for (int i = 0; i < 8; i++) tail[64 * blocks - 1 - i] = (uint8_t)(bits >> (8 * i));
-    sha256_blocks(h, tail, blocks);
+    sha256_blocks(c->h, tail, blocks);
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++) {
         for (int j = 0; j < 4; j++) {
-            uint8_t byte = (uint8_t)(h[i] >> (24 - 8 * j));
+            uint8_t byte = (uint8_t)(c->h[i] >> (24 - 8 * j));
             hex[8 * i + 2 * j] = digits[byte >> 4];
             hex[8 * i + 2 * j + 1] = digits[byte & 15];
         }
     }
+}
+
+/* Writes the SHA-256 of data[0..len) as 64 lowercase hex digits and a NUL into hex. */
+static inline void sha256_hex(const uint8_t *data, uint64_t len, char hex[65]) {
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, data, (size_t)len);
+    sha256_final_hex(&c, hex);
     hex[64] = '\0';
 }
 

@@ -68,7 +68,7 @@ Files:
   /etc/bpfink/config.yaml      daemon config
   /var/lib/bpfink/hmac.key     per-host key for secret fingerprints (0600)
   /var/lib/bpfink/bpfink.db    baseline database (SQLite)
-  /run/bpfink/                 the embedded libbpf, written at start`;
+  /run/bpfink/                 the embedded libbpf and native code, written at start`;
 
 /** Builds the command tree; `run` receives each command's exit code. */
 export function buildCli(run: (code: Promise<number>) => void): Command {

@@ -5,7 +5,11 @@
  * @module
  */
 import { dirname } from "node:path";
-import { EMBEDDED_LIBBPF, EMBEDDED_OBJECTS } from "../../kernels/build/embedded.ts";
+import {
+  EMBEDDED_LIBBPF,
+  EMBEDDED_NATIVE,
+  EMBEDDED_OBJECTS,
+} from "../../kernels/build/embedded.ts";
 import type { FimKernel } from "../kernel/fim_kernel.ts";
 import { ringRecordBytes } from "../kernel/fim_event.ts";
 import { type Libbpf, LibbpfUnavailableError, openLibbpf } from "../bpf/libbpf.ts";
@@ -24,8 +28,8 @@ import { errorMessage } from "../error_message.ts";
 /**
  * Lets go of the embedded bytes a running agent no longer needs: every BPF
  * object (libbpf is done with an object's bytes once it has opened it, and
- * the others' objects are closed) and libbpf's shared object (written to a
- * file and loaded by then). The single file reads them all at its start,
+ * the others' objects are closed), libbpf's shared object and bpfink's own
+ * native code (each written to a file and loaded by then). The single file reads them all at its start,
  * 4.5 MB, and held them for good. Each buffer is detached (its memory freed),
  * so this is for a process that starts no other agent. Returns the bytes let go.
  */
@@ -41,6 +45,7 @@ export function releaseEmbeddedAssets(): number {
   };
   for (const bytes of Object.values(EMBEDDED_OBJECTS)) release(bytes);
   release(EMBEDDED_LIBBPF);
+  release(EMBEDDED_NATIVE);
   return freed;
 }
 

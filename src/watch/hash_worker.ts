@@ -1,27 +1,48 @@
 /**
  * The worker side of parallel_reader.ts: reads the states of the paths it is
- * sent (readFileState: lstat, open, stream through sha256), one after the
- * other with blocking reads on its own thread, and posts them back in order,
- * packed (read_batch.ts): typed arrays and content buffers, transferred, not
- * copied.
+ * sent, one after the other with blocking reads on its own thread, and posts
+ * them back in order, packed (read_batch.ts): typed arrays and content
+ * buffers, transferred, not copied. The native reader (native_reader.ts),
+ * when the main thread names one, reads the common case; readFileState()
+ * (lstat, open, stream through sha256) reads the rest, and everything when
+ * there is none.
  *
  * @module
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import { readFileState } from "./file_state.ts";
-import { type PackedItems, packResults, type ReadResult, unpackItems } from "./read_batch.ts";
+import { NativeReader } from "./native_reader.ts";
+import {
+  countItems,
+  emptyResults,
+  type PackedItems,
+  packResult,
+  transferOf,
+  unpackItems,
+} from "./read_batch.ts";
 import { errorMessage } from "../error_message.ts";
 
+/** The native reader, once the first window named it; null when it would not open. */
+let native: NativeReader | null | undefined;
+
 self.onmessage = async (m: MessageEvent<PackedItems>) => {
-  const results: ReadResult[] = [];
-  for (const { path, keepContentUpTo } of unpackItems(m.data)) {
+  if (native === undefined && m.data.native !== undefined) {
+    const r = NativeReader.open(m.data.native);
+    // The main thread opened it before naming it (parallel_reader.ts): should it fail here
+    // all the same, every file is read the other way.
+    native = r instanceof NativeReader ? r : null;
+  }
+  const out = emptyResults(m.data.id, countItems(m.data));
+  const redo = native?.read(m.data, out);
+  const items = redo?.length === 0 ? [] : unpackItems(m.data);
+  for (const i of redo ?? items.keys()) {
+    const { path, keepContentUpTo } = items[i];
     try {
-      results.push(await readFileState(path, keepContentUpTo, { onThisThread: true }));
+      packResult(out, i, await readFileState(path, keepContentUpTo, { onThisThread: true }));
     } catch (e) {
-      results.push({ error: errorMessage(e) });
+      packResult(out, i, { error: errorMessage(e) });
     }
   }
-  const { packed, transfer } = packResults(m.data.id, results);
-  self.postMessage(packed, { transfer });
+  self.postMessage(out, { transfer: transferOf(out) });
 };

@@ -239,6 +239,11 @@ export function pseudoFsOf(fd: number, dev?: number): string | undefined {
   return PSEUDO_FS[(magic & 0xffffffffn).toString(16)];
 }
 
+/** The magic numbers (statfs f_type, low 32 bits) of the pseudo file systems pseudoFsOf() names. */
+export const PSEUDO_FS_MAGICS: readonly number[] = Object.keys(PSEUDO_FS).map((k) =>
+  parseInt(k, 16)
+);
+
 /**
  * An open regular file, read off the event loop; or, `onThisThread`, with
  * blocking reads on the calling thread (a worker's, which has nothing else to do).

@@ -18,6 +18,8 @@ import {
   unpackResults,
 } from "./read_batch.ts";
 import { HASH_WORKER_SOURCE } from "./hash_worker_source.ts";
+import { nativeLibraryPath } from "../native/native_library.ts";
+import { NativeReader } from "./native_reader.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 
@@ -61,10 +63,28 @@ export class ParallelReader {
   #ids = 0;
   #closed = false;
   #script?: { url: string; release: () => void };
+  #native?: string;
 
-  /** Starts `workers` workers (default: one per core, at most 2); 0 reads on this thread. */
-  constructor(workers = Math.min(2, navigator.hardwareConcurrency || 1)) {
+  /**
+   * Starts `workers` workers (default: one per core, at most 2); 0 reads on
+   * this thread. `native`: the native library the workers read the common
+   * case with (native_reader.ts): default bpfink's own, when it has one;
+   * null for none.
+   */
+  constructor(
+    workers = Math.min(2, navigator.hardwareConcurrency || 1),
+    opts: { native?: string | null } = {},
+  ) {
     if (workers <= 0) return;
+    const native = opts.native === undefined ? nativeLibraryPath() : opts.native ?? undefined;
+    if (native !== undefined) {
+      // Opened here once, so that a library that will not load is said once, not per worker.
+      const r = NativeReader.open(native);
+      if (r instanceof NativeReader) {
+        r.close();
+        this.#native = native;
+      } else log("watch").warn(`${r.error}: files are read the slower way`);
+    }
     const script = this.#script = workerScript();
     if (!script) {
       log("watch").warn("the hashing workers' module is missing: files are read on this thread");
@@ -107,6 +127,11 @@ export class ParallelReader {
     return new ParallelReader(files >= WORKERS_FROM ? undefined : 0);
   }
 
+  /** The native library the workers read with (native_reader.ts), if any. */
+  get native(): string | undefined {
+    return this.#native;
+  }
+
   /** How many workers read (0: the main thread does). */
   get workers(): number {
     return this.#lanes.filter((l) => !l.dead).length;
@@ -136,7 +161,7 @@ export class ParallelReader {
       return await new Promise<ReadResult[]>((resolve, reject) => {
         if (lane.dead) return reject(new Error(lane.dead));
         lane.pending.set(id, { resolve, reject });
-        lane.worker.postMessage(packItems(id, items));
+        lane.worker.postMessage(packItems(id, items, this.#native));
       });
     } catch {
       if (this.#closed) return items.map(() => ({ error: "the reader was closed" }));

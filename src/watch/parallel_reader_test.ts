@@ -17,12 +17,19 @@ Deno.test("parallel reader: workers only for a large tree", () => {
   }
 });
 
-for (const workers of [2, 0]) {
-  Deno.test(`parallel reader (${workers} workers): the states readFileState gives, in order`, async () => {
+for (
+  const [workers, native, how] of [
+    [2, undefined, "the native reader"],
+    [2, null, "readFileState"],
+    [0, undefined, "this thread"],
+  ] as const
+) {
+  Deno.test(`parallel reader (${workers} workers, ${how}): the states readFileState gives, in order`, async () => {
     const dir = await Deno.makeTempDir({ prefix: "bpfink-reader-" });
-    const reader = new ParallelReader(workers);
+    const reader = new ParallelReader(workers, { native });
     try {
       assertEquals(reader.workers, workers);
+      assertEquals(reader.native !== undefined, workers > 0 && native === undefined);
       const items = [];
       for (let i = 0; i < 300; i++) {
         const path = `${dir}/f${i}`;

@@ -26,17 +26,26 @@ export interface PackedItems {
   paths: string;
   /** [index, keepContentUpTo] of the items that want content (most want none). */
   keep: [number, number][];
+  /** bpfink's native library, for the worker to read with (native_reader.ts). */
+  native?: string;
 }
 
-/** Packs `items` (window `id`) for a worker. */
-export function packItems(id: number, items: readonly ReadItem[]): PackedItems {
+/** Packs `items` (window `id`) for a worker; `native`: the native library's path. */
+export function packItems(id: number, items: readonly ReadItem[], native?: string): PackedItems {
   let paths = "";
   const keep: [number, number][] = [];
   for (let i = 0; i < items.length; i++) {
     paths += items[i].path + "\0";
     if (items[i].keepContentUpTo > 0) keep.push([i, items[i].keepContentUpTo]);
   }
-  return { id, paths, keep };
+  return native === undefined ? { id, paths, keep } : { id, paths, keep, native };
+}
+
+/** How many items packItems() packed. */
+export function countItems(p: PackedItems): number {
+  let n = 0;
+  for (let at = p.paths.indexOf("\0"); at >= 0; at = p.paths.indexOf("\0", at + 1)) n++;
+  return n;
 }
 
 /** The items packItems() packed. */
@@ -55,8 +64,8 @@ const enum Status {
   Error = 2,
 }
 
-/** Numbers a state carries as float64s, in this order. */
-const NUMS = 7;
+/** Numbers a state carries as float64s (PackedResults.nums), in this order. */
+export const STATE_NUMS = 7;
 /** Numbers a state carries as 64-bit integers: ino, mtimeNs, ctimeNs. */
 const BIGS = 3;
 /** Characters of a hash as packed (a sha256 in hex). */
@@ -95,25 +104,22 @@ const HAS_HASH = 4;
 const HAS_NS = 8;
 const HAS_NLINK = 16;
 
-/**
- * Packs a window's results; `transfer` lists the buffers to move (the
- * typed arrays and every content buffer).
- */
-export function packResults(
-  id: number,
-  results: readonly ReadResult[],
-): { packed: PackedResults; transfer: ArrayBuffer[] } {
-  const n = results.length;
-  const p: PackedResults = {
+/** Packed arrays for `n` states (window `id`), every one Missing until packed. */
+export function emptyResults(id: number, n: number): PackedResults {
+  return {
     id,
     flags: new Uint8Array(n),
     types: new Uint8Array(n),
-    nums: new Float64Array(n * NUMS),
+    nums: new Float64Array(n * STATE_NUMS),
     nlinks: new Float64Array(n),
     bigs: new BigInt64Array(n * BIGS),
     hashes: new Uint8Array(n * HASH_CHARS),
     rare: [],
   };
+}
+
+/** The buffers to move with `p`: its typed arrays and every content buffer. */
+export function transferOf(p: PackedResults): ArrayBuffer[] {
   const transfer: ArrayBuffer[] = [
     p.flags.buffer,
     p.types.buffer,
@@ -122,52 +128,67 @@ export function packResults(
     p.bigs.buffer,
     p.hashes.buffer,
   ];
-  for (let i = 0; i < n; i++) {
-    const r = results[i];
-    if (r === undefined) continue; // Status.Missing
-    if ("error" in r) {
-      p.flags[i] = Status.Error;
-      p.rare.push([i, { error: r.error }]);
-      continue;
-    }
-    let flags = Status.State;
-    p.types[i] = ENTRY_TYPE_CODE.get(r.type) ?? 0;
-    const o = i * NUMS;
-    p.nums[o] = r.id.dev;
-    p.nums[o + 1] = r.size;
-    p.nums[o + 2] = r.mode;
-    p.nums[o + 3] = r.uid;
-    p.nums[o + 4] = r.gid;
-    p.nums[o + 5] = r.mtimeMs;
-    p.nums[o + 6] = r.ctimeMs ?? NaN;
-    if (r.nlink !== undefined) {
-      flags |= HAS_NLINK;
-      p.nlinks[i] = r.nlink;
-    }
-    p.bigs[i * BIGS] = BigInt.asIntN(64, r.id.ino);
-    if (r.mtimeNs !== undefined && r.ctimeNs !== undefined) {
-      flags |= HAS_NS;
-      p.bigs[i * BIGS + 1] = r.mtimeNs;
-      p.bigs[i * BIGS + 2] = r.ctimeNs;
-    }
-    const odd = r.sha256 !== undefined && !packHash(r.sha256, p.hashes, i * HASH_CHARS);
-    if (r.sha256 !== undefined && !odd) flags |= HAS_HASH;
-    p.flags[i] = flags;
-    if (
-      r.linkTarget !== undefined || r.readError !== undefined || r.content !== undefined || odd
-    ) {
-      const rare: PackedResults["rare"][number][1] = {};
-      if (odd) rare.sha256 = r.sha256;
-      if (r.linkTarget !== undefined) rare.linkTarget = r.linkTarget;
-      if (r.readError !== undefined) rare.readError = r.readError;
-      if (r.content !== undefined) {
-        rare.content = r.content;
-        transfer.push(r.content.buffer as ArrayBuffer);
-      }
-      p.rare.push([i, rare]);
-    }
+  for (const [, r] of p.rare) if (r.content) transfer.push(r.content.buffer as ArrayBuffer);
+  return transfer;
+}
+
+/**
+ * Packs a window's results; `transfer` lists the buffers to move (the
+ * typed arrays and every content buffer).
+ */
+export function packResults(
+  id: number,
+  results: readonly ReadResult[],
+): { packed: PackedResults; transfer: ArrayBuffer[] } {
+  const p = emptyResults(id, results.length);
+  for (let i = 0; i < results.length; i++) packResult(p, i, results[i]);
+  return { packed: p, transfer: transferOf(p) };
+}
+
+/** Packs result `r` as `p`'s state `i`. */
+export function packResult(p: PackedResults, i: number, r: ReadResult): void {
+  if (r === undefined) {
+    p.flags[i] = Status.Missing;
+    return;
   }
-  return { packed: p, transfer };
+  if ("error" in r) {
+    p.flags[i] = Status.Error;
+    p.rare.push([i, { error: r.error }]);
+    return;
+  }
+  let flags = Status.State;
+  p.types[i] = ENTRY_TYPE_CODE.get(r.type) ?? 0;
+  const o = i * STATE_NUMS;
+  p.nums[o] = r.id.dev;
+  p.nums[o + 1] = r.size;
+  p.nums[o + 2] = r.mode;
+  p.nums[o + 3] = r.uid;
+  p.nums[o + 4] = r.gid;
+  p.nums[o + 5] = r.mtimeMs;
+  p.nums[o + 6] = r.ctimeMs ?? NaN;
+  if (r.nlink !== undefined) {
+    flags |= HAS_NLINK;
+    p.nlinks[i] = r.nlink;
+  }
+  p.bigs[i * BIGS] = BigInt.asIntN(64, r.id.ino);
+  if (r.mtimeNs !== undefined && r.ctimeNs !== undefined) {
+    flags |= HAS_NS;
+    p.bigs[i * BIGS + 1] = r.mtimeNs;
+    p.bigs[i * BIGS + 2] = r.ctimeNs;
+  }
+  const odd = r.sha256 !== undefined && !packHash(r.sha256, p.hashes, i * HASH_CHARS);
+  if (r.sha256 !== undefined && !odd) flags |= HAS_HASH;
+  p.flags[i] = flags;
+  if (
+    r.linkTarget !== undefined || r.readError !== undefined || r.content !== undefined || odd
+  ) {
+    const rare: PackedResults["rare"][number][1] = {};
+    if (odd) rare.sha256 = r.sha256;
+    if (r.linkTarget !== undefined) rare.linkTarget = r.linkTarget;
+    if (r.readError !== undefined) rare.readError = r.readError;
+    if (r.content !== undefined) rare.content = r.content;
+    p.rare.push([i, rare]);
+  }
 }
 
 /**
@@ -190,7 +211,7 @@ export function unpackResults(p: PackedResults): ReadResult[] {
       out[i] = { error: extra?.error ?? "" };
       continue;
     }
-    const o = i * NUMS;
+    const o = i * STATE_NUMS;
     const ctimeMs = p.nums[o + 6];
     const s: FileState = {
       id: { dev: p.nums[o], ino: BigInt.asUintN(64, p.bigs[i * BIGS]) },

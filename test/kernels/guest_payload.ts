@@ -28,10 +28,12 @@ export function guestPayload(extra: [string, string][] = []): PayloadEntry[] {
   const deno = Deno.realPathSync(Deno.execPath());
   const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
   const npm = `${denoDir}/npm/registry.npmjs.org`;
-  try {
-    Deno.statSync(`${ROOT}/kernels/build/libbpf-bundle.so`);
-  } catch {
-    throw new Error("kernels/build/libbpf-bundle.so is missing: run deno run -A build.ts libbpf");
+  for (const [file, step] of [["libbpf-bundle.so", "libbpf"], ["bpfink-native.so", "native"]]) {
+    try {
+      Deno.statSync(`${ROOT}/kernels/build/${file}`);
+    } catch {
+      throw new Error(`kernels/build/${file} is missing: run deno run -A build.ts ${step}`);
+    }
   }
   const files: [string, string][] = [
     [deno, "/bpfink/deno"],
@@ -42,6 +44,7 @@ export function guestPayload(extra: [string, string][] = []): PayloadEntry[] {
     [`${ROOT}/kernels/guests.ts`, "/bpfink/kernels/guests.ts"],
     [`${ROOT}/kernels/build/embedded.ts`, "/bpfink/kernels/build/embedded.ts"],
     [`${ROOT}/kernels/build/libbpf-bundle.so`, "/bpfink/kernels/build/libbpf-bundle.so"],
+    [`${ROOT}/kernels/build/bpfink-native.so`, "/bpfink/kernels/build/bpfink-native.so"],
     ...["fentry", "kprobe", "tracepoint"].map((s) =>
       [`${ROOT}/kernels/build/fim-${s}.bpf.o`, `/bpfink/kernels/build/fim-${s}.bpf.o`] as [
         string,

@@ -1,0 +1,192 @@
+/*
+ * The hashing workers' fast path (src/watch/native_reader.ts): describes and hashes a window of
+ * regular files in one call, writing each state straight into the typed arrays that carry it
+ * back to the main thread (src/watch/read_batch.ts). Per file it makes the calls
+ * readFileState() makes (lstat; open with O_NONBLOCK|O_NOFOLLOW; fstat; fstatfs when the device
+ * is anonymous; reads to the end; fstat again), without the JavaScript runtime's cost per call.
+ *
+ * It does only the common case. Anything else (not a regular file, an error other than
+ * "missing", a file swapped or torn under the read, a pseudo file system, a file larger than
+ * the limit, content that does not fit) is marked REDO, and the worker reads that path the
+ * JavaScript way, which says why. So the two ways can differ only in speed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "../packaging/sha256.h"
+
+/* Status codes, as read_batch.ts packs them; REDO is the worker's to replace. */
+enum { MISSING = 0, STATE = 1, REDO = 3 };
+/* read_batch.ts's flags. */
+enum { HAS_HASH = 4, HAS_NS = 8, HAS_NLINK = 16 };
+/* read_batch.ts's layout: numbers per state as float64s, and as 64-bit integers. */
+enum { NUMS = 7, BIGS = 3, HASH_CHARS = 64 };
+/* ENTRY_TYPES' code of a regular file (native_fs.ts). */
+enum { TYPE_FILE = 1 };
+
+#define READ_CHUNK (256 * 1024)
+#define STATX_MASK STATX_BASIC_STATS
+
+static uint32_t dev_of(const struct statx *s) {
+    return (s->stx_dev_major << 20) | s->stx_dev_minor;
+}
+
+static int64_t ns_of(const struct statx_timestamp *t) {
+    return t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/* Whether a time's nanoseconds fit in 64 bits (ns_of); the JavaScript way handles the rest. */
+static int ns_fit(const struct statx_timestamp *t) {
+    return t->tv_sec > -9000000000LL && t->tv_sec < 9000000000LL;
+}
+
+/* Whether two fstat()s of one open file show a change between them (safe_read.ts's test). */
+static int changed(const struct statx *a, const struct statx *b) {
+    return a->stx_size != b->stx_size || ns_of(&a->stx_mtime) != ns_of(&b->stx_mtime) ||
+           ns_of(&a->stx_ctime) != ns_of(&b->stx_ctime);
+}
+
+/* The limits of one call, and where content goes. */
+struct window {
+    const uint32_t *pseudo_magics;
+    uint32_t pseudo_count;
+    uint64_t max_file;
+    uint8_t *arena;
+    uint64_t arena_size;
+    uint64_t arena_used;
+    uint8_t *chunk;
+};
+
+static int is_pseudo(const struct window *w, int fd, const struct statx *st) {
+    if (st->stx_dev_major != 0) return 0;
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) return 0;
+    uint32_t magic = (uint32_t)fs.f_type;
+    for (uint32_t i = 0; i < w->pseudo_count; i++) {
+        if (w->pseudo_magics[i] == magic) return 1;
+    }
+    return 0;
+}
+
+/*
+ * Reads regular file fd (its fstat st) to the end: the hash in hex, and the content into the
+ * arena when it is at most keep bytes (*content_len, at *content_at). Returns 0, or REDO.
+ */
+static int read_content(struct window *w, int fd, const struct statx *st, uint64_t keep,
+                        char hex[64], double *content_at, double *content_len) {
+    struct sha256_ctx c;
+    sha256_init(&c);
+    uint64_t start = w->arena_used, total = 0;
+    int checked_past = 0;
+    for (;;) {
+        ssize_t n = read(fd, w->chunk, READ_CHUNK);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return REDO;
+        }
+        if (n == 0) break;
+        sha256_update(&c, w->chunk, (size_t)n);
+        total += (uint64_t)n;
+        if (total > w->max_file) return REDO;
+        if (total > st->stx_size && !checked_past) {
+            struct statx now;
+            if (statx(fd, "", AT_EMPTY_PATH, STATX_MASK, &now) != 0 || changed(st, &now)) return REDO;
+            checked_past = 1;
+        }
+        if (total <= keep) {
+            if (w->arena_size - w->arena_used < (uint64_t)n) return REDO;
+            memcpy(w->arena + w->arena_used, w->chunk, (size_t)n);
+            w->arena_used += (uint64_t)n;
+        }
+    }
+    struct statx after;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_MASK, &after) != 0 || changed(st, &after)) return REDO;
+    sha256_final_hex(&c, hex);
+    if (total <= keep) {
+        *content_at = (double)start;
+        *content_len = (double)total;
+    } else {
+        w->arena_used = start;
+    }
+    return 0;
+}
+
+/* One path: its state into slot i, or MISSING, or REDO. */
+static int read_one(struct window *w, const char *path, uint64_t keep, uint32_t i, double *nums,
+                    double *nlinks, int64_t *bigs, uint8_t *hashes, double *content) {
+    struct statx lst, st;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MASK, &lst) != 0) {
+        return errno == ENOENT || errno == ENOTDIR ? MISSING : REDO;
+    }
+    if (!S_ISREG(lst.stx_mode)) return REDO;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return REDO;
+    int status = REDO;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_MASK, &st) != 0) goto out;
+    if (!S_ISREG(st.stx_mode) || st.stx_ino != lst.stx_ino || dev_of(&st) != dev_of(&lst)) goto out;
+    if (!ns_fit(&st.stx_mtime) || !ns_fit(&st.stx_ctime)) goto out;
+    if (st.stx_size > w->max_file || is_pseudo(w, fd, &st)) goto out;
+    uint64_t arena_used = w->arena_used;
+    if (read_content(w, fd, &st, keep, (char *)hashes + (uint64_t)i * HASH_CHARS, &content[2 * i],
+                     &content[2 * i + 1]) != 0) {
+        w->arena_used = arena_used;
+        goto out;
+    }
+    double *o = nums + (uint64_t)i * NUMS;
+    int64_t mtime = ns_of(&st.stx_mtime), ctime = ns_of(&st.stx_ctime);
+    o[0] = (double)dev_of(&st);
+    o[1] = (double)st.stx_size;
+    o[2] = (double)st.stx_mode;
+    o[3] = (double)st.stx_uid;
+    o[4] = (double)st.stx_gid;
+    o[5] = (double)(mtime / 1000000);
+    o[6] = (double)(ctime / 1000000);
+    nlinks[i] = (double)st.stx_nlink;
+    int64_t *b = bigs + (uint64_t)i * BIGS;
+    b[0] = (int64_t)st.stx_ino;
+    b[1] = mtime;
+    b[2] = ctime;
+    status = STATE;
+out:
+    close(fd);
+    return status;
+}
+
+/*
+ * Reads the count NUL-terminated paths at paths (keep[i]: the content is wanted when the file
+ * has at most that many bytes). Writes each one's flags (MISSING, STATE with its flag bits, or
+ * REDO) and type, its numbers and hash at read_batch.ts's offsets (the device as statx gives it),
+ * and where its content is in the arena ([at, length]; at -1 when none). Returns how
+ * many paths it went through (count, or fewer when paths_len ended first), or -1 when the read
+ * buffer could not be had.
+ */
+__attribute__((visibility("default"))) int
+bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, const uint32_t *keep,
+                  uint8_t *flags, uint8_t *types, double *nums, double *nlinks, int64_t *bigs,
+                  uint8_t *hashes, uint8_t *arena, uint64_t arena_size, double *content,
+                  const uint32_t *pseudo_magics, uint32_t pseudo_count, uint64_t max_file) {
+    struct window w = {pseudo_magics, pseudo_count, max_file, arena, arena_size, 0, NULL};
+    w.chunk = malloc(READ_CHUNK);
+    if (!w.chunk) return -1;
+    uint64_t at = 0;
+    uint32_t i = 0;
+    for (; i < count && at < paths_len; i++) {
+        const uint8_t *end = memchr(paths + at, 0, paths_len - at);
+        if (!end) break;
+        const char *path = (const char *)paths + at;
+        at = (uint64_t)(end - paths) + 1;
+        content[2 * i] = -1;
+        int status = read_one(&w, path, keep[i], i, nums, nlinks, bigs, hashes, content);
+        flags[i] = (uint8_t)(status == STATE ? STATE | HAS_HASH | HAS_NS | HAS_NLINK : status);
+        types[i] = status == STATE ? TYPE_FILE : 0;
+    }
+    free(w.chunk);
+    return (int)i;
+}
