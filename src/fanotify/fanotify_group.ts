@@ -17,6 +17,8 @@ import { dirname } from "node:path";
 import { type EntryType, fstat, type NativeStat } from "../watch/native_fs.ts";
 import type { InodeId } from "../watch/inode_key.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
+import { MarkStatus, NativeMarks, NativeOpen } from "./native_marks.ts";
+import { nativeLibraryPath } from "../native/native_library.ts";
 import {
   AT_EMPTY_PATH,
   lazyLibc,
@@ -99,6 +101,22 @@ export function markKey(m: Marked): string {
   return `${m.fs}:${m.handleKey}`;
 }
 
+/** One path for markMany(): what to mark it for, and what it was when listed. */
+export interface MarkRequest {
+  path: string;
+  mask: number;
+  was?: EntryType;
+}
+
+/**
+ * What markMany() did with a path: marked (its fstat's device and inode, and
+ * the mark), nothing there, or why the kernel refused.
+ */
+export type MarkResult =
+  | { st: { dev: number; ino: bigint }; marked: Marked }
+  | undefined
+  | FanotifyError;
+
 /** A fanotify fd with its marks. */
 export class FanotifyGroup {
   readonly #fd: number;
@@ -117,6 +135,10 @@ export class FanotifyGroup {
   readonly #fsNames = new Map<string, string>();
   /** File system ids by mount id and device (#fsidOf). */
   readonly #fsids = new Map<string, string>();
+  /** bpfink's native marks (markMany), once asked for; null when there are none. */
+  #native?: NativeMarks | null;
+  /** Where they are (undefined: bpfink's own; null: none). */
+  #nativePath?: string | null;
 
   private constructor(fd: number, names: boolean, privileged: boolean) {
     this.#fd = fd;
@@ -129,10 +151,13 @@ export class FanotifyGroup {
    * Opens a notification-only group with file handle reporting (the best
    * mode this kernel has).
    *
+   * `native`: the native library markMany() marks with (default bpfink's
+   * own, when it has one; null for none).
+   *
    * @throws {FanotifyError} when the kernel has no fanotify or refuses it (no CAP_SYS_ADMIN
    * before 5.13, a limit on groups).
    */
-  static open(): FanotifyGroup {
+  static open(opts: { native?: string | null } = {}): FanotifyGroup {
     const c = libc();
     let last = 0;
     // Without CAP_SYS_ADMIN (EPERM), again as an unprivileged listener (5.13+): no unlimited
@@ -142,7 +167,11 @@ export class FanotifyGroup {
         const flags = FanInit.CLASS_NOTIF | FanInit.CLOEXEC | FanInit.NONBLOCK |
           (privileged ? FanInit.UNLIMITED_MARKS : 0) | m.flags;
         const fd = c.fanotify_init(flags, O_RDONLY | O_LARGEFILE);
-        if (fd >= 0) return new FanotifyGroup(fd, m.names, privileged);
+        if (fd >= 0) {
+          const g = new FanotifyGroup(fd, m.names, privileged);
+          if (opts.native !== undefined) g.#nativePath = opts.native;
+          return g;
+        }
         last = errno();
         if (last !== 22) break; // EINVAL: an older kernel; anything else will not change
       }
@@ -169,20 +198,85 @@ export class FanotifyGroup {
   }
 
   /**
-   * Marks whatever `path` is now (never following a final symlink) for
-   * `mask`, and returns what was marked: its fstat() and its handle key;
-   * undefined when there is nothing at `path`. The watch before the first
-   * read (EarlyWatch) learns a file's inode from this fstat, so the mark is
-   * on the inode before the kernel map names it. `was` as for mark().
-   *
-   * @throws {FanotifyError} when the kernel refuses the mark or the handle.
+   * Marks whatever each path is now (never following a final symlink) for
+   * its `mask`, and returns what was marked: its device and inode (fstat)
+   * and its handle key; undefined when there is nothing at the path; the
+   * error when the kernel refused the mark or the handle. The watch before
+   * the first read (EarlyWatch) learns a file's inode from this fstat, so
+   * the mark is on the inode before the kernel map names it. `was` as for
+   * mark(). A window of paths goes to bpfink's native code in one call
+   * (native_marks.ts) where it has it, else each is marked here.
    */
-  markAny(
-    path: string,
-    mask: number,
-    was?: EntryType,
-  ): { st: NativeStat; marked: Marked } | undefined {
-    return this.#markPath(path, mask, was);
+  markMany(items: readonly MarkRequest[]): MarkResult[] {
+    const native = this.#nativeMarks();
+    const results: MarkResult[] = new Array(items.length).fill(undefined);
+    const one = (i: number) => {
+      const { path, mask, was } = items[i];
+      try {
+        const r = this.#markPath(path, mask, was);
+        results[i] = r && { st: { dev: r.st.dev, ino: r.st.ino }, marked: r.marked };
+      } catch (e) {
+        results[i] = e instanceof FanotifyError ? e : undefined;
+      }
+    };
+    if (!native) {
+      for (let i = 0; i < items.length; i++) one(i);
+      return results;
+    }
+    const r = native.mark(
+      this.#fd,
+      items.map(({ path, mask, was }) => ({
+        path,
+        mask,
+        how: was === "file" ? NativeOpen.File : was === "dir" ? NativeOpen.Dir : NativeOpen.Path,
+      })),
+    );
+    let lastFsKey = "";
+    let lastFs = "";
+    for (let i = 0; i < items.length; i++) {
+      const status = r.status[i];
+      if (status === MarkStatus.Nothing) continue; // results[i] stays undefined
+      if (status === MarkStatus.Failed) {
+        const { call, errno } = r.failure(i);
+        results[i] = new FanotifyError(call, errno);
+        continue;
+      }
+      if (status !== MarkStatus.Marked) {
+        one(i);
+        continue;
+      }
+      const dev = r.dev[i];
+      const mntId = r.mntId[i];
+      // The file system's id as #fsidOf keeps it: by mount and device, asked once.
+      const key = mntId < 0 ? undefined : `${mntId}:${dev}`;
+      let fs = key === lastFsKey ? lastFs : key === undefined ? undefined : this.#fsids.get(key);
+      if (fs === undefined) {
+        fs = this.#fsNamed(fsidKey(r.fsid(i)));
+        if (key !== undefined) {
+          if (this.#fsids.size >= MAX_FSIDS) this.#fsids.clear();
+          this.#fsids.set(key, fs);
+        }
+      }
+      if (key !== undefined) [lastFsKey, lastFs] = [key, fs];
+      if (!this.#mountFds.has(fs)) this.#keepMountFd(items[i].path, fs);
+      results[i] = { st: { dev, ino: r.ino[i] }, marked: { fs, handleKey: r.handleKey(i) } };
+    }
+    return results;
+  }
+
+  /** Whether markMany() marks through bpfink's native code. */
+  get marksNatively(): boolean {
+    return this.#nativeMarks() !== null;
+  }
+
+  /** bpfink's native marks, opened the first time; null when there are none. */
+  #nativeMarks(): NativeMarks | null {
+    if (this.#native === undefined) {
+      const path = this.#nativePath === undefined ? nativeLibraryPath() : this.#nativePath;
+      const m = path == null ? null : NativeMarks.open(path);
+      this.#native = m instanceof NativeMarks ? m : null;
+    }
+    return this.#native;
   }
 
   #markPath(
@@ -365,5 +459,7 @@ export class FanotifyGroup {
     for (const fd of this.#mountFds.values()) c.close(fd);
     this.#mountFds.clear();
     c.close(this.#fd);
+    this.#native?.close();
+    this.#native = null;
   }
 }

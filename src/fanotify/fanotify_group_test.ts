@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
-import { FanMask, FILE_MASK, InfoType } from "./fanotify_abi.ts";
-import { FanotifyGroup, markKey } from "./fanotify_group.ts";
+import { DIR_MASK, FanMask, FILE_MASK, InfoType } from "./fanotify_abi.ts";
+import { FanotifyError, FanotifyGroup, markKey } from "./fanotify_group.ts";
+import { nativeLibraryPath } from "../native/native_library.ts";
 import { parseFanotify } from "./fanotify_records.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
@@ -134,4 +135,81 @@ Deno.test("a file is marked through a read fd and a FIFO never is: its blocked w
     await holder.status;
     await group.close();
   }
+});
+
+/** The fanotify fds of this process. */
+function fanotifyFds(): Set<string> {
+  const out = new Set<string>();
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`) === "anon_inode:[fanotify]") out.add(e.name);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+/** The marks of fanotify fd `fd` as the kernel lists them: inode and mask. */
+function marksOf(fd: string): string[] {
+  const text = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+  return [...text.matchAll(/ ino:([0-9a-f]+) .* mask:([0-9a-f]+)/g)].map((m) => `${m[1]}:${m[2]}`)
+    .sort();
+}
+
+Deno.test("markMany marks what the one-at-a-time way marks: natively and not, the same inodes, handles, masks and refusals", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.writeTextFile(`${d}/file`, "x");
+  await Deno.mkdir(`${d}/dir`);
+  await Deno.writeTextFile(`${d}/dir/inner`, "y");
+  await Deno.symlink(`${d}/file`, `${d}/link`);
+  await Deno.symlink(`${d}/nowhere`, `${d}/dangling`);
+  assert((await new Deno.Command("mkfifo", { args: [`${d}/fifo`] }).output()).success);
+  const sh = `printf z > "$(printf '${d}/n\\377')"`;
+  assert((await new Deno.Command("sh", { args: ["-c", sh] }).output()).success);
+  const odd = `${d}/n\udcff`;
+  const items = [
+    { path: `${d}/file`, mask: FILE_MASK, was: "file" as const },
+    { path: `${d}/dir`, mask: DIR_MASK, was: "dir" as const },
+    { path: `${d}/dir/inner`, mask: FILE_MASK },
+    { path: `${d}/link`, mask: FILE_MASK, was: "symlink" as const },
+    { path: `${d}/dangling`, mask: FILE_MASK, was: "file" as const },
+    { path: `${d}/fifo`, mask: FILE_MASK, was: "fifo" as const },
+    { path: odd, mask: FILE_MASK, was: "file" as const },
+    // Listed as a file, a directory by now: opened for reading all the same.
+    { path: `${d}/dir`, mask: FILE_MASK, was: "file" as const },
+    { path: `${d}/missing`, mask: FILE_MASK, was: "file" as const },
+    // No file handles on /proc: a refusal, said the same both ways.
+    { path: "/proc/self/status", mask: FILE_MASK, was: "file" as const },
+  ];
+  assert(nativeLibraryPath(), "bpfink-native.so is built (deno run -A build.ts native)");
+  const seen: { results: unknown[]; marks: string[] }[] = [];
+  for (const native of [undefined, null]) {
+    const before = fanotifyFds();
+    const group = FanotifyGroup.open({ native });
+    try {
+      const fd = [...fanotifyFds()].find((f) => !before.has(f))!;
+      assertEquals(group.marksNatively, native === undefined);
+      const results = group.markMany(items).map((r) =>
+        r instanceof FanotifyError
+          ? { call: r.call, errno: r.errno }
+          : r && { dev: r.st.dev, ino: r.st.ino, fs: r.marked.fs, handle: r.marked.handleKey }
+      );
+      seen.push({ results, marks: marksOf(fd) });
+    } finally {
+      await group.close();
+    }
+  }
+  assertEquals(seen[0], seen[1]);
+  const [file, dirR, , link, dangling, , oddR, , missing, proc] = seen[0].results as {
+    ino?: bigint;
+    call?: string;
+  }[];
+  assertEquals(file.ino, BigInt((await Deno.lstat(`${d}/file`)).ino!));
+  assert(dirR.ino && link.ino && dangling.ino && oddR.ino, "each entry itself is marked");
+  assertEquals(link.ino, BigInt((await Deno.lstat(`${d}/link`)).ino!), "a symlink's own inode");
+  assertEquals(missing, undefined);
+  assert(proc?.call, "/proc refuses");
+  assertEquals(seen[0].marks.length, 7, seen[0].marks.join(" "));
 });

@@ -30,8 +30,10 @@ export interface EarlyKernel {
 
 /** Marks a path's inode before its first read (FanotifySource.markEarly). */
 export interface EarlyMarks {
-  /** The inode marked at `path`; undefined when none was (the path is stat'ed instead). */
-  markEarly(path: string, kind: "file" | "dir", was?: EntryType): InodeId | undefined;
+  /** The inode marked at each path; undefined where none was (the path is stat'ed instead). */
+  markEarly(
+    items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[],
+  ): (InodeId | undefined)[];
   /** Lets go of inode `id`'s mark: no path was recorded at it. */
   unwatchInode(id: InodeId): void;
   /** Handles the events queued so far (a file freed since its early mark is then known). */
@@ -69,8 +71,9 @@ export class EarlyWatch {
    */
   before(items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[]): void {
     const batch: { id: InodeId; key: string; flags: number; marked: boolean }[] = [];
-    for (const { path, kind, type } of items) {
-      let id = this.marks?.markEarly(path, kind, type);
+    const early = this.marks?.markEarly(items);
+    for (const [i, { path, kind }] of items.entries()) {
+      let id = early?.[i];
       const marked = id !== undefined;
       if (!id) {
         try {

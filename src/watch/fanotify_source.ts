@@ -42,7 +42,13 @@
  * @module
  */
 import { DIR_MASK, FanMask, FD_FILE_MASK, FILE_MASK } from "../fanotify/fanotify_abi.ts";
-import { FanotifyGroup, type Marked, markKey } from "../fanotify/fanotify_group.ts";
+import {
+  FanotifyGroup,
+  type Marked,
+  markKey,
+  type MarkRequest,
+  type MarkResult,
+} from "../fanotify/fanotify_group.ts";
 import { FanotifyFdGroup } from "../fanotify/fanotify_fd_group.ts";
 import { FanotifyError } from "../fanotify/fanotify_reader.ts";
 import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_records.ts";
@@ -74,12 +80,8 @@ export interface FanotifyMarks {
   readonly privileged: boolean;
   /** `was`: what the path was when last read (a regular file or directory is opened to be marked). */
   mark(path: string, id: InodeId, mask: number, was?: EntryType): Marked | undefined;
-  /** Marks whatever is at `path` now; its fstat() and mark (undefined: nothing there). */
-  markAny(
-    path: string,
-    mask: number,
-    was?: EntryType,
-  ): { st: { dev: number; ino: bigint }; marked: Marked } | undefined;
+  /** Marks whatever is at each path now; each one's fstat() and mark, nothing, or the refusal. */
+  markMany(items: readonly MarkRequest[]): MarkResult[];
   unmark(m: Marked): void;
   /** Handles the events the kernel queued so far, at once; whether it read them all. */
   drain(): boolean;
@@ -326,34 +328,46 @@ export class FanotifySource {
   }
 
   /**
-   * Marks `path` before its first read, as a "file" or "dir" watch
-   * (`was`: what the listing said it is), and returns the inode it marked,
+   * Marks each path before its first read, as a "file" or "dir" watch
+   * (`type`: what the listing said it is), and returns the inode it marked,
    * for the kernel map to take next: the mark then covers the first read
    * and vouches for the inode from its first moment in the map (the mark
-   * gate). Undefined when it could not mark it (nothing there, a file
+   * gate). Undefined for a path it could not mark (nothing there, a file
    * system without file handles, a refusal): the caller watches the inode
    * as before, and watchInode() tries (and says why it fails) when the
    * watch set records the path.
    */
-  markEarly(path: string, kind: "file" | "dir", was?: EntryType): InodeId | undefined {
-    if (this.#stopped || this.#noFidDirs.has(parentPath(path))) return undefined;
-    const want = kind === "dir" ? DIR_MASK : FILE_MASK;
-    let r;
-    try {
-      r = this.group.markAny(path, want, was);
-    } catch (e) {
-      if (e instanceof FanotifyError && NO_FID.has(e.errno)) {
-        this.#noFidDirs.add(kind === "dir" ? path : parentPath(path));
-      }
-      return undefined;
+  markEarly(
+    items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[],
+  ): (InodeId | undefined)[] {
+    const ids: (InodeId | undefined)[] = new Array(items.length);
+    if (this.#stopped) return ids;
+    const asked: number[] = [];
+    const requests: MarkRequest[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const { path, kind, type } = items[i];
+      if (this.#noFidDirs.has(parentPath(path))) continue;
+      asked.push(i);
+      requests.push({ path, mask: kind === "dir" ? DIR_MASK : FILE_MASK, was: type });
     }
-    if (!r) return undefined;
-    const id = { dev: kernelIdentity.deviceOf(path, r.st.dev), ino: r.st.ino };
-    const k = inodeKeyString(id);
-    if (this.#dead.delete(k)) this.#forget(k);
-    this.#keepMark(k, this.#rec(k), r.marked, want);
-    this.#early.set(k, want);
-    return id;
+    const results = this.group.markMany(requests);
+    for (let j = 0; j < asked.length; j++) {
+      const r = results[j];
+      const { path, kind } = items[asked[j]];
+      if (r instanceof FanotifyError) {
+        if (NO_FID.has(r.errno)) this.#noFidDirs.add(kind === "dir" ? path : parentPath(path));
+        continue;
+      }
+      if (!r) continue;
+      const want = requests[j].mask;
+      const id = { dev: kernelIdentity.deviceOf(path, r.st.dev), ino: r.st.ino };
+      const k = inodeKeyString(id);
+      if (this.#dead.delete(k)) this.#forget(k);
+      this.#keepMark(k, this.#rec(k), r.marked, want);
+      this.#early.set(k, want);
+      ids[asked[j]] = id;
+    }
+    return ids;
   }
 
   /**
