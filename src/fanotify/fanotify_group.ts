@@ -113,7 +113,7 @@ export interface MarkRequest {
  * the mark), nothing there, or why the kernel refused.
  */
 export type MarkResult =
-  | { st: { dev: number; ino: bigint }; marked: Marked }
+  | { st: { dev: number; ino: bigint; mntId?: number }; marked: Marked }
   | undefined
   | FanotifyError;
 
@@ -214,7 +214,10 @@ export class FanotifyGroup {
       const { path, mask, was } = items[i];
       try {
         const r = this.#markPath(path, mask, was);
-        results[i] = r && { st: { dev: r.st.dev, ino: r.st.ino }, marked: r.marked };
+        results[i] = r && {
+          st: { dev: r.st.dev, ino: r.st.ino, mntId: r.st.mntId },
+          marked: r.marked,
+        };
       } catch (e) {
         results[i] = e instanceof FanotifyError ? e : undefined;
       }
@@ -231,7 +234,9 @@ export class FanotifyGroup {
         how: was === "file" ? NativeOpen.File : was === "dir" ? NativeOpen.Dir : NativeOpen.Path,
       })),
     );
-    let lastFsKey = "";
+    // The file system of the path before, by its mount and device: most windows are on one.
+    let lastMnt = -1;
+    let lastDev = -1;
     let lastFs = "";
     for (let i = 0; i < items.length; i++) {
       const status = r.status[i];
@@ -247,19 +252,27 @@ export class FanotifyGroup {
       }
       const dev = r.dev[i];
       const mntId = r.mntId[i];
-      // The file system's id as #fsidOf keeps it: by mount and device, asked once.
-      const key = mntId < 0 ? undefined : `${mntId}:${dev}`;
-      let fs = key === lastFsKey ? lastFs : key === undefined ? undefined : this.#fsids.get(key);
-      if (fs === undefined) {
-        fs = this.#fsNamed(fsidKey(r.fsid(i)));
-        if (key !== undefined) {
-          if (this.#fsids.size >= MAX_FSIDS) this.#fsids.clear();
-          this.#fsids.set(key, fs);
+      let fs: string;
+      if (mntId >= 0 && mntId === lastMnt && dev === lastDev) fs = lastFs;
+      else {
+        // The file system's id as #fsidOf keeps it: by mount and device, asked once.
+        const key = mntId < 0 ? undefined : `${mntId}:${dev}`;
+        let known = key === undefined ? undefined : this.#fsids.get(key);
+        if (known === undefined) {
+          known = this.#fsNamed(fsidKey(r.fsid(i)));
+          if (key !== undefined) {
+            if (this.#fsids.size >= MAX_FSIDS) this.#fsids.clear();
+            this.#fsids.set(key, known);
+          }
         }
+        fs = known;
+        [lastMnt, lastDev, lastFs] = [mntId, dev, fs];
+        if (!this.#mountFds.has(fs)) this.#keepMountFd(items[i].path, fs);
       }
-      if (key !== undefined) [lastFsKey, lastFs] = [key, fs];
-      if (!this.#mountFds.has(fs)) this.#keepMountFd(items[i].path, fs);
-      results[i] = { st: { dev, ino: r.ino[i] }, marked: { fs, handleKey: r.handleKey(i) } };
+      results[i] = {
+        st: { dev, ino: r.ino[i], mntId: mntId < 0 ? undefined : mntId },
+        marked: { fs, handleKey: r.handleKey(i) },
+      };
     }
     return results;
   }

@@ -83,6 +83,9 @@ export class KernelIdentity {
   #generation = 0;
   /** The generation each `stat()` device that disagreed with the table was last checked against. */
   readonly #checked = new Map<number, number>();
+  /** Superblock devices by mount id, for the table of generation #mountDevsOf (deviceOfStat). */
+  readonly #mountDevs = new Map<number, number | undefined>();
+  #mountDevsOf = -1;
 
   #refresh(force = false): void {
     const now = performance.now();
@@ -144,6 +147,28 @@ export class KernelIdentity {
     if (this.#checked.size >= 4096) this.#checked.clear();
     this.#checked.set(statDev, this.#generation);
     return this.mountOf(path)?.dev ?? statDev;
+  }
+
+  /**
+   * deviceOf() for an entry whose statx also named the mount it was reached
+   * through (`mntId`, 5.8+): when that mount's superblock is the device
+   * statx gave, that device, without a look up the path; else deviceOf().
+   */
+  deviceOfStat(path: string, statDev: number, mntId: number | undefined): number {
+    if (mntId !== undefined) {
+      this.#refresh();
+      if (this.#mountDevsOf !== this.#generation) {
+        this.#mountDevs.clear();
+        this.#mountDevsOf = this.#generation;
+      }
+      let dev = this.#mountDevs.get(mntId);
+      if (dev === undefined && !this.#mountDevs.has(mntId)) {
+        dev = this.#mounts.find((m) => m.mountId === mntId)?.dev;
+        if (this.#mountDevs.size < 4096) this.#mountDevs.set(mntId, dev);
+      }
+      if (dev === statDev) return statDev;
+    }
+    return this.deviceOf(path, statDev);
   }
 
   /** The superblock device of mount `mountId` (mountinfo's first field), if it is mounted. */

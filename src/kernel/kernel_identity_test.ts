@@ -37,6 +37,18 @@ Deno.test("on an ordinary file system the kernel's device is stat's", async () =
   });
 });
 
+Deno.test("deviceOfStat(): stat's device when the mount reached through is on it, else as deviceOf() finds it", () => {
+  const ki = new KernelIdentity();
+  for (const path of ["/etc/passwd", "/proc/self/status", "/dev/null", "/run"]) {
+    const st = lstat(path)!;
+    assert(st.mntId !== undefined, "statx gives the mount id (5.8+)");
+    assertEquals(ki.deviceOfStat(path, st.dev, st.mntId), ki.deviceOf(path, st.dev), path);
+    // A mount id of nothing mounted, or of a mount on another device: asked of the path.
+    assertEquals(ki.deviceOfStat(path, st.dev, 1 << 30), ki.deviceOf(path, st.dev), path);
+    assertEquals(ki.deviceOfStat(path, st.dev, undefined), ki.deviceOf(path, st.dev), path);
+  }
+});
+
 Deno.test("isInode(): the same number on the same superblock, told by stat's device or by the mount it was reached through", () => {
   const st = lstat("/etc/passwd")!;
   const id = kernelIdentity.inodeOf("/etc/passwd", Deno.statSync("/etc/passwd"));

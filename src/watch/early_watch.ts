@@ -30,10 +30,13 @@ export interface EarlyKernel {
 
 /** Marks a path's inode before its first read (FanotifySource.markEarly). */
 export interface EarlyMarks {
-  /** The inode marked at each path; undefined where none was (the path is stat'ed instead). */
+  /**
+   * The inode marked at each path, and its key (inodeKeyString); undefined
+   * where none was (the path is stat'ed instead).
+   */
   markEarly(
     items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[],
-  ): (InodeId | undefined)[];
+  ): ({ id: InodeId; key: string } | undefined)[];
   /** Lets go of inode `id`'s mark: no path was recorded at it. */
   unwatchInode(id: InodeId): void;
   /** Handles the events queued so far (a file freed since its early mark is then known). */
@@ -73,8 +76,8 @@ export class EarlyWatch {
     const batch: { id: InodeId; key: string; flags: number; marked: boolean }[] = [];
     const early = this.marks?.markEarly(items);
     for (const [i, { path, kind }] of items.entries()) {
-      let id = early?.[i];
-      const marked = id !== undefined;
+      const m = early?.[i];
+      let id = m?.id;
       if (!id) {
         try {
           const st = lstatId(path);
@@ -84,7 +87,8 @@ export class EarlyWatch {
           continue; // unreadable: the read says so
         }
       }
-      const key = inodeKeyString(id);
+      const marked = m !== undefined;
+      const key = m?.key ?? inodeKeyString(id);
       if (this.#ids.has(key) || this.watch.hasInodeKey(key)) continue;
       this.#ids.set(key, id);
       batch.push({ id, key, flags: FLAG[kind], marked });

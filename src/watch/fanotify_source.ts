@@ -329,8 +329,8 @@ export class FanotifySource {
 
   /**
    * Marks each path before its first read, as a "file" or "dir" watch
-   * (`type`: what the listing said it is), and returns the inode it marked,
-   * for the kernel map to take next: the mark then covers the first read
+   * (`type`: what the listing said it is), and returns the inode it marked
+   * and its key (inodeKeyString), for the kernel map to take next: the mark then covers the first read
    * and vouches for the inode from its first moment in the map (the mark
    * gate). Undefined for a path it could not mark (nothing there, a file
    * system without file handles, a refusal): the caller watches the inode
@@ -339,8 +339,8 @@ export class FanotifySource {
    */
   markEarly(
     items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[],
-  ): (InodeId | undefined)[] {
-    const ids: (InodeId | undefined)[] = new Array(items.length);
+  ): ({ id: InodeId; key: string } | undefined)[] {
+    const ids: ({ id: InodeId; key: string } | undefined)[] = new Array(items.length);
     if (this.#stopped) return ids;
     const asked: number[] = [];
     const requests: MarkRequest[] = [];
@@ -360,12 +360,12 @@ export class FanotifySource {
       }
       if (!r) continue;
       const want = requests[j].mask;
-      const id = { dev: kernelIdentity.deviceOf(path, r.st.dev), ino: r.st.ino };
+      const id = { dev: kernelIdentity.deviceOfStat(path, r.st.dev, r.st.mntId), ino: r.st.ino };
       const k = inodeKeyString(id);
       if (this.#dead.delete(k)) this.#forget(k);
       this.#keepMark(k, this.#rec(k), r.marked, want);
       this.#early.set(k, want);
-      ids[asked[j]] = id;
+      ids[asked[j]] = { id, key: k };
     }
     return ids;
   }
