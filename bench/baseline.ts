@@ -178,7 +178,8 @@ try {
       ],
     ]),
     "",
-    "Each bpfink run watches, stats, hashes (node:crypto sha256, in two workers) and records every " +
+    "Each bpfink run watches, stats, hashes (SHA-256 in two workers, through bpfink's native " +
+    "reader, native/file_reader.c) and records every " +
     "file in SQLite (a temporary database file here, as in interactive mode). Each runs in its own " +
     "process; its seconds include loading the kernel object (the chosen object's load, attach and " +
     "canary are shown). Peak RSS is the process's VmHWM; RSS armed is measured 2 s after the start " +

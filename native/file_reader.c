@@ -25,7 +25,7 @@
 /* Status codes, as read_batch.ts packs them; REDO is the worker's to replace. */
 enum { MISSING = 0, STATE = 1, REDO = 3 };
 /* read_batch.ts's flags. */
-enum { HAS_HASH = 4, HAS_NS = 8, HAS_NLINK = 16 };
+enum { HAS_HASH = 4, HAS_NS = 8, HAS_NLINK = 16, NUL_KNOWN = 32, CONTENT_NUL = 64 };
 /* read_batch.ts's layout: numbers per state as float64s, and as 64-bit integers. */
 enum { NUMS = 7, BIGS = 3, HASH_CHARS = 64 };
 /* ENTRY_TYPES' code of a regular file (native_fs.ts). */
@@ -77,10 +77,12 @@ static int is_pseudo(const struct window *w, int fd, const struct statx *st) {
 
 /*
  * Reads regular file fd (its fstat st) to the end: the hash in hex, and the content into the
- * arena when it is at most keep bytes (*content_len, at *content_at). Returns 0, or REDO.
+ * arena when it is at most keep bytes (*content_len, at *content_at), with whether it holds a
+ * NUL byte (*nul_flags: NUL_KNOWN, and CONTENT_NUL). Returns 0, or REDO.
  */
 static int read_content(struct window *w, int fd, const struct statx *st, uint64_t keep,
-                        char hex[64], double *content_at, double *content_len) {
+                        char hex[64], double *content_at, double *content_len,
+                        uint8_t *nul_flags) {
     struct sha256_ctx c;
     sha256_init(&c);
     uint64_t start = w->arena_used, total = 0;
@@ -112,6 +114,7 @@ static int read_content(struct window *w, int fd, const struct statx *st, uint64
     if (total <= keep) {
         *content_at = (double)start;
         *content_len = (double)total;
+        *nul_flags = NUL_KNOWN | (memchr(w->arena + start, 0, total) ? CONTENT_NUL : 0);
     } else {
         w->arena_used = start;
     }
@@ -120,7 +123,8 @@ static int read_content(struct window *w, int fd, const struct statx *st, uint64
 
 /* One path: its state into slot i, or MISSING, or REDO. */
 static int read_one(struct window *w, const char *path, uint64_t keep, uint32_t i, double *nums,
-                    double *nlinks, int64_t *bigs, uint8_t *hashes, double *content) {
+                    double *nlinks, int64_t *bigs, uint8_t *hashes, double *content,
+                    uint8_t *nul_flags) {
     struct statx lst, st;
     if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MASK, &lst) != 0) {
         return errno == ENOENT || errno == ENOTDIR ? MISSING : REDO;
@@ -135,7 +139,7 @@ static int read_one(struct window *w, const char *path, uint64_t keep, uint32_t 
     if (st.stx_size > w->max_file || is_pseudo(w, fd, &st)) goto out;
     uint64_t arena_used = w->arena_used;
     if (read_content(w, fd, &st, keep, (char *)hashes + (uint64_t)i * HASH_CHARS, &content[2 * i],
-                     &content[2 * i + 1]) != 0) {
+                     &content[2 * i + 1], nul_flags) != 0) {
         w->arena_used = arena_used;
         goto out;
     }
@@ -183,8 +187,10 @@ bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, cons
         const char *path = (const char *)paths + at;
         at = (uint64_t)(end - paths) + 1;
         content[2 * i] = -1;
-        int status = read_one(&w, path, keep[i], i, nums, nlinks, bigs, hashes, content);
-        flags[i] = (uint8_t)(status == STATE ? STATE | HAS_HASH | HAS_NS | HAS_NLINK : status);
+        uint8_t nul_flags = 0;
+        int status = read_one(&w, path, keep[i], i, nums, nlinks, bigs, hashes, content, &nul_flags);
+        flags[i] = (uint8_t)(status == STATE ? STATE | HAS_HASH | HAS_NS | HAS_NLINK | nul_flags
+                                             : status);
         types[i] = status == STATE ? TYPE_FILE : 0;
     }
     free(w.chunk);

@@ -1,5 +1,6 @@
 /**
- * Takes the embedded binaries (BPF objects, libbpf) out of the single file's bundle.
+ * Takes the embedded binaries (BPF objects, libbpf, bpfink's native code) out of the single
+ * file's bundle.
  *
  * `deno bundle` inlines each `import ... with { type: "bytes" }` as a base64 string decoded
  * at load (`__toBinary("...")`). Those strings are 5.7 of the bundle's 7 MB, and holding and

@@ -103,7 +103,7 @@ export class ChangePipeline {
     if (rule.secret || rule.diffMaxBytes === 0 || state.content.length > rule.diffMaxBytes) {
       return undefined;
     }
-    if (state.content.includes(0)) return undefined; // binary
+    if (state.contentHasNul ?? state.content.includes(0)) return undefined; // binary
     // The bytes themselves, stored as such and split into lines when a diff needs them
     // (text_diff.ts): a first baseline writes each text file once, not decoded and encoded.
     return state.content;

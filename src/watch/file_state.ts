@@ -36,6 +36,8 @@ export interface FileState {
   readError?: string;
   /** The content, when asked for and not larger than the limit (consumers parse it). */
   content?: Uint8Array;
+  /** Whether `content` holds a NUL byte (not text), when the read told. */
+  contentHasNul?: boolean;
 }
 
 /** The largest read buffer: big files stream through it. */
@@ -126,7 +128,10 @@ export async function readFileState(
       nlink: r.stat.nlink,
     });
     if (r.sha256) state.sha256 = r.sha256;
-    if (r.content) state.content = r.content;
+    if (r.content) {
+      state.content = r.content;
+      state.contentHasNul = r.content.includes(0);
+    }
     if (r.incomplete) state.readError = r.incomplete;
   } catch (e) {
     if (e instanceof NativeFsError && e.missing) return undefined;

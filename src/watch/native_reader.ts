@@ -118,6 +118,7 @@ export class NativeReader {
     );
     const redo: number[] = [];
     const names = items.paths.split("\0");
+    let kept = -1;
     for (let i = 0; i < n; i++) {
       if (i >= done) {
         redo.push(i);
@@ -133,11 +134,10 @@ export class NativeReader {
       const o = i * STATE_NUMS;
       const dev = kernelIdentity.deviceOf(names[i], out.nums[o]);
       out.nums[o] = dev;
-      const at = content[2 * i];
-      if (at >= 0) {
-        out.rare.push([i, { content: this.#arena.slice(at, at + content[2 * i + 1]) }]);
-      }
+      if (content[2 * i] >= 0) kept = Math.max(kept, content[2 * i] + content[2 * i + 1]);
     }
+    // The window's contents cross as one buffer (its states' views into it: read_batch.ts).
+    if (kept >= 0) out.contents = { bytes: this.#arena.slice(0, kept), at: content };
     return redo;
   }
 

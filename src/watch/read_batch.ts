@@ -85,6 +85,12 @@ export interface PackedResults {
   /** The characters of each hash, one byte each (hex). */
   hashes: Uint8Array<ArrayBuffer>;
   /**
+   * The contents a native read kept, one buffer for the window, and where
+   * each state's is in it ([at, length] per state, at -1 for none): one
+   * transfer, where a buffer per file cost a transfer each.
+   */
+  contents?: { bytes: Uint8Array<ArrayBuffer>; at: Float64Array<ArrayBuffer> };
+  /**
    * [index, what] of the rare parts: a link target, a read error, an error,
    * the content, a hash that is not 64 one-byte characters.
    */
@@ -103,6 +109,9 @@ export interface PackedResults {
 const HAS_HASH = 4;
 const HAS_NS = 8;
 const HAS_NLINK = 16;
+/** contentHasNul is known (CONTENT_NUL: and true). */
+const NUL_KNOWN = 32;
+const CONTENT_NUL = 64;
 
 /** Packed arrays for `n` states (window `id`), every one Missing until packed. */
 export function emptyResults(id: number, n: number): PackedResults {
@@ -129,6 +138,7 @@ export function transferOf(p: PackedResults): ArrayBuffer[] {
     p.hashes.buffer,
   ];
   for (const [, r] of p.rare) if (r.content) transfer.push(r.content.buffer as ArrayBuffer);
+  if (p.contents) transfer.push(p.contents.bytes.buffer, p.contents.at.buffer);
   return transfer;
 }
 
@@ -170,6 +180,7 @@ export function packResult(p: PackedResults, i: number, r: ReadResult): void {
     flags |= HAS_NLINK;
     p.nlinks[i] = r.nlink;
   }
+  if (r.contentHasNul !== undefined) flags |= NUL_KNOWN | (r.contentHasNul ? CONTENT_NUL : 0);
   p.bigs[i * BIGS] = BigInt.asIntN(64, r.id.ino);
   if (r.mtimeNs !== undefined && r.ctimeNs !== undefined) {
     flags |= HAS_NS;
@@ -232,6 +243,11 @@ export function unpackResults(p: PackedResults): ReadResult[] {
       s.sha256 = String.fromCharCode.apply(null, p.hashes.subarray(at, at + HASH_CHARS) as never);
     } else if (extra?.sha256 !== undefined) s.sha256 = extra.sha256;
     if (extra?.content !== undefined) s.content = extra.content;
+    else if (p.contents && p.contents.at[2 * i] >= 0) {
+      const at = p.contents.at[2 * i];
+      s.content = p.contents.bytes.subarray(at, at + p.contents.at[2 * i + 1]);
+    }
+    if (flags & NUL_KNOWN) s.contentHasNul = (flags & CONTENT_NUL) !== 0;
     if (extra?.readError !== undefined) s.readError = extra.readError;
     out[i] = s;
   }

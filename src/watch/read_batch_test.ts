@@ -63,7 +63,10 @@ function randomState(r: () => number, i: number): ReadResult {
         .join("")
       : pick(["abc", "x".repeat(63) + "\u{1F600}", "ü".repeat(64)]);
   }
-  if (kind === 3) s.content = new Uint8Array(Array.from({ length: i % 50 }, () => r() * 256));
+  if (kind === 3) {
+    s.content = new Uint8Array(Array.from({ length: i % 50 }, () => r() * 256));
+    s.contentHasNul = s.content.includes(0);
+  }
   if (kind === 4) s.readError = "not hashed: the file kept changing while it was read";
   return s;
 }
