@@ -3,10 +3,12 @@
  * 100,000) is watched recursively; bpfink's time to read and hash it all, and
  * its peak RSS, beside `sha256sum` over the same files as the floor.
  *
- *   sudo deno run -A bench/baseline.ts [--files 100000]
+ *   sudo deno run -A bench/baseline.ts [--files 100000] [--rounds 5]
  *
  * It also starts the shipped single file (dist/bpfink, `deno task build` first)
- * on the tree as a user would, `--paths TREE -r`, until its started line.
+ * on the tree as a user would, `--paths TREE -r`, until its started line. Each
+ * round runs sha256sum, every row, and sha256sum again; a row's ratio is to its
+ * round's faster sha256sum, and the table gives the median round.
  *
  * A run at the default size writes bench/results/baseline.md and the README's
  * baseline section.
@@ -19,6 +21,8 @@ import { spawnUntil } from "./spawn_until.ts";
 
 const i = Deno.args.indexOf("--files");
 const files = i >= 0 ? Number(Deno.args[i + 1]) : 100_000;
+const r = Deno.args.indexOf("--rounds");
+const rounds = r >= 0 ? Number(Deno.args[r + 1]) : 5;
 const DIST = new URL("../dist/bpfink", import.meta.url).pathname;
 try {
   Deno.statSync(DIST);
@@ -44,7 +48,7 @@ try {
   await new Deno.Command("sh", {
     args: ["-c", `find ${root} -type f -print0 | xargs -0 cat > /dev/null`],
   }).output();
-  // The floor runs before and after bpfink; the faster counts (other load only adds time).
+  // The floor runs before and after each round; the faster counts (other load only adds time).
   const sha256sum = async () => {
     const t0 = performance.now();
     const sum = await new Deno.Command("sh", {
@@ -53,7 +57,6 @@ try {
     if (!sum.success) throw new Error("sha256sum failed");
     return (performance.now() - t0) / 1000;
   };
-  const floorBefore = await sha256sum();
 
   /** What bench/baseline_run.ts prints for one mode. */
   interface RunResult {
@@ -73,8 +76,7 @@ try {
   // resident) the pages of the same file.
   const runtime = `${root}.deno`;
   await Deno.copyFile(Deno.execPath(), runtime);
-  const runs: (RunResult & { label: string })[] = [];
-  for (const diff of [false, true]) {
+  const runMode = async (diff: boolean): Promise<RunResult> => {
     const child = await new Deno.Command(runtime, {
       args: [
         "run",
@@ -92,30 +94,68 @@ try {
     if (!child.success) {
       throw new Error(`baseline_run.ts ${diff ? "with" : "without"} diffs failed`);
     }
-    const r = JSON.parse(new TextDecoder().decode(child.stdout)) as RunResult;
-    runs.push({
-      label: diff
-        ? "bpfink start, line diffs on (text kept for diffs)"
-        : "bpfink start, `diff_max_bytes: 0` (hashes only)",
-      ...r,
-    });
-  }
+    return JSON.parse(new TextDecoder().decode(child.stdout)) as RunResult;
+  };
   // The shipped single file as people start it on a tree, to its started line. One start on
   // one file first: as root its runtime is unpacked into /var/cache/bpfink once, not timed.
   const started = /"action":"started"/;
   await (await spawnUntil([DIST, "--paths", "/etc/hostname", "--json"], started)).stop();
-  const t0 = performance.now();
-  const dist = await spawnUntil([DIST, "--paths", root, "-r", "--json"], started, {
-    timeoutMs: 600_000,
-  });
-  const distS = (performance.now() - t0) / 1000;
-  const line = dist.output!().split("\n").find((l) => started.test(l))!;
-  const startRead = JSON.parse(line).bpfink.start_read as { paths: number; workers: number };
-  await new Promise((r) => setTimeout(r, 2000));
-  const distRss = procStatusBytes(dist.pid, "VmRSS");
-  const distPeak = procStatusBytes(dist.pid, "VmHWM");
-  await dist.stop();
-  const floorS = Math.min(floorBefore, await sha256sum());
+  const runDist = async (): Promise<RunResult & { workers: number }> => {
+    const t0 = performance.now();
+    const dist = await spawnUntil([DIST, "--paths", root, "-r", "--json"], started, {
+      timeoutMs: 600_000,
+    });
+    const s = (performance.now() - t0) / 1000;
+    const line = dist.output!().split("\n").find((l) => started.test(l))!;
+    const startRead = JSON.parse(line).bpfink.start_read as { paths: number; workers: number };
+    await new Promise((r) => setTimeout(r, 2000));
+    const rss = procStatusBytes(dist.pid, "VmRSS");
+    const peak = procStatusBytes(dist.pid, "VmHWM");
+    await dist.stop();
+    return {
+      s,
+      peak,
+      rss,
+      watched: startRead.paths,
+      workers: startRead.workers,
+      kernelS: NaN,
+      heap: NaN,
+      ring: NaN,
+      file: NaN,
+    };
+  };
+
+  // Rounds, each its floor (the faster sha256sum of one run before and one after) and every
+  // row once between them: a row's ratio is to its own round's floor, for this machine's speed
+  // moves by a third from one minute to the next.
+  const floors: number[] = [];
+  const rows: { label: string; runs: RunResult[]; ratios: number[]; workers?: number }[] = [
+    { label: "bpfink start, `diff_max_bytes: 0` (hashes only)", runs: [], ratios: [] },
+    { label: "bpfink start, line diffs on (text kept for diffs)", runs: [], ratios: [] },
+    { label: "dist/bpfink --paths TREE -r (the shipped file, its defaults", runs: [], ratios: [] },
+  ];
+  for (let round = 0; round < rounds; round++) {
+    const before = await sha256sum();
+    const got = [await runMode(false), await runMode(true), await runDist()];
+    const floor = Math.min(before, await sha256sum());
+    floors.push(floor);
+    got.forEach((r, k) => {
+      rows[k].runs.push(r);
+      rows[k].ratios.push(r.s / floor);
+      if ("workers" in r) rows[k].workers = r.workers as number;
+    });
+  }
+  const median = (xs: number[]) => {
+    const o = [...xs].sort((x, y) => x - y);
+    return o.length % 2 ? o[(o.length - 1) / 2] : (o[o.length / 2 - 1] + o[o.length / 2]) / 2;
+  };
+  /** The run of the median time (an odd number of rounds: the middle one). */
+  const medianRun = (runs: RunResult[]) =>
+    [...runs].sort((x, y) => x.s - y.s)[Math.floor((runs.length - 1) / 2)];
+  const floorS = median(floors);
+  const mib = (b: number) => Number.isNaN(b) ? "-" : `${(b / 1048576).toFixed(0)} MiB`;
+  const each = (xs: number[], digits: number, unit = "") =>
+    xs.map((x) => `${x.toFixed(digits)}${unit}`).join(", ");
   const mb = bytes / 1048576;
   const title = `First baseline of ${files.toLocaleString("en")} files (${
     mb.toFixed(0)
@@ -130,6 +170,7 @@ try {
       "files/s",
       "MiB/s",
       "ratio to sha256sum",
+      "each round",
       "peak RSS",
       "RSS armed",
       "of which ring buffer",
@@ -137,49 +178,47 @@ try {
       "of which file-backed",
     ], [
       [
-        "sha256sum (floor: the faster of a run before and one after bpfink)",
+        "sha256sum (floor: each round's faster run, before and after its rows)",
         floorS.toFixed(2),
         "-",
         Math.round(files / floorS).toLocaleString("en"),
         (mb / floorS).toFixed(1),
         "1.00×",
+        each(floors, 2),
         "-",
         "-",
         "-",
         "-",
         "-",
       ],
-      ...runs.map((r) => [
-        `${r.label}; ${r.watched} paths`,
-        r.s.toFixed(2),
-        r.kernelS.toFixed(2),
-        Math.round(files / r.s).toLocaleString("en"),
-        (mb / r.s).toFixed(1),
-        `${(r.s / floorS).toFixed(2)}×`,
-        `${(r.peak / 1048576).toFixed(0)} MiB`,
-        `${(r.rss / 1048576).toFixed(0)} MiB`,
-        `${(r.ring / 1048576).toFixed(0)} MiB`,
-        `${(r.heap / 1048576).toFixed(0)} MiB`,
-        `${(r.file / 1048576).toFixed(0)} MiB`,
-      ]),
-      [
-        `dist/bpfink --paths TREE -r (the shipped file, its defaults; ${startRead.workers} ` +
-        `hashing workers); ${startRead.paths} paths`,
-        distS.toFixed(2),
-        "-",
-        Math.round(files / distS).toLocaleString("en"),
-        (mb / distS).toFixed(1),
-        `${(distS / floorS).toFixed(2)}×`,
-        `${(distPeak / 1048576).toFixed(0)} MiB`,
-        `${(distRss / 1048576).toFixed(0)} MiB`,
-        "-",
-        "-",
-        "-",
-      ],
+      ...rows.map((row) => {
+        const r = medianRun(row.runs);
+        const label = row.workers === undefined
+          ? `${row.label}; ${r.watched} paths`
+          : `${row.label}; ${row.workers} hashing workers); ${r.watched} paths`;
+        return [
+          label,
+          r.s.toFixed(2),
+          Number.isNaN(r.kernelS) ? "-" : r.kernelS.toFixed(2),
+          Math.round(files / r.s).toLocaleString("en"),
+          (mb / r.s).toFixed(1),
+          `${median(row.ratios).toFixed(2)}×`,
+          each(row.ratios, 2, "×"),
+          mib(Math.max(...row.runs.map((x) => x.peak))),
+          mib(r.rss),
+          mib(r.ring),
+          mib(r.heap),
+          mib(r.file),
+        ];
+      }),
     ]),
     "",
-    "Each bpfink run watches, stats, hashes (SHA-256 in two workers, through bpfink's native " +
-    "reader, native/file_reader.c) and records every " +
+    `${rounds} rounds; each runs sha256sum, every bpfink row once, and sha256sum again, and a ` +
+    "row's ratio is to its round's faster sha256sum (this machine's speed moves by a third from " +
+    "one minute to the next). The table gives the median: the median ratio, the floors' median, " +
+    "and the seconds and memory of the run of median seconds (peak RSS: the highest of the " +
+    "rounds). Each bpfink run watches, stats, hashes (SHA-256 in two workers, through bpfink's " +
+    "native reader, native/file_reader.c) and records every " +
     "file in SQLite (a temporary database file here, as in interactive mode). Each runs in its own " +
     "process; its seconds include loading the kernel object (the chosen object's load, attach and " +
     "canary are shown). Peak RSS is the process's VmHWM; RSS armed is measured 2 s after the start " +

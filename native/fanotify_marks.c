@@ -24,9 +24,11 @@ enum { HOW_PATH = 0, HOW_FILE = 1, HOW_DIR = 2 };
 enum { NOTHING = 0, MARKED = 1, FAILED = 2 };
 enum { CALL_HANDLE = 1, CALL_STATFS = 2, CALL_MARK = 3 };
 
-/* fanotify_abi.ts's MAX_HANDLE_SZ, and the bytes of a handle key ("type:hex"). */
+/* fanotify_abi.ts's MAX_HANDLE_SZ, and the bytes of a handle key ("type:hex"): the type as a
+ * decimal int and its colon fit in TYPE_CHARS. */
 #define MAX_HANDLE_SZ 128
-#define KEY_SLOT (12 + 2 * MAX_HANDLE_SZ)
+#define TYPE_CHARS 16
+#define KEY_SLOT (TYPE_CHARS + 2 * MAX_HANDLE_SZ)
 
 #define O_PATH_FLAGS (O_PATH | O_NOFOLLOW | O_CLOEXEC)
 
@@ -47,8 +49,8 @@ struct fsid_cache {
 /* Handle key "type:hex" of handle h into key; its length. */
 static uint16_t handle_key(const struct file_handle *h, uint8_t *key) {
     static const char digits[] = "0123456789abcdef";
-    int n = snprintf((char *)key, 12, "%d:", h->handle_type);
-    if (n < 0 || n >= 12) return 0;
+    int n = snprintf((char *)key, TYPE_CHARS, "%d:", h->handle_type);
+    if (n < 0 || n >= TYPE_CHARS) return 0;
     unsigned bytes = h->handle_bytes < MAX_HANDLE_SZ ? h->handle_bytes : MAX_HANDLE_SZ;
     for (unsigned i = 0; i < bytes; i++) {
         key[n + 2 * i] = (uint8_t)digits[h->f_handle[i] >> 4];
@@ -117,6 +119,9 @@ out:
     close(fd);
     return status;
 }
+
+/* The bytes of each handle key's slot: the caller sizes keys by it. */
+__attribute__((visibility("default"))) uint32_t bpfink_mark_key_slot(void) { return KEY_SLOT; }
 
 /*
  * Marks the count NUL-terminated paths at paths for group: how[i] says how path i is opened,

@@ -163,6 +163,12 @@ out:
     return status;
 }
 
+/* The layout this file writes (NUMS << 16 | BIGS << 8 | HASH_CHARS): the caller checks it is
+ * read_batch.ts's before the first call. */
+__attribute__((visibility("default"))) uint32_t bpfink_read_layout(void) {
+    return NUMS << 16 | BIGS << 8 | HASH_CHARS;
+}
+
 /*
  * Reads the count NUL-terminated paths at paths (keep[i]: the content is wanted when the file
  * has at most that many bytes). Writes each one's flags (MISSING, STATE with its flag bits, or

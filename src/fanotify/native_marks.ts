@@ -24,12 +24,13 @@ const SYMBOLS = {
       "buffer", // devices (f64)
       "buffer", // mount ids (f64, -1 when not known)
       "buffer", // inode numbers (i64)
-      "buffer", // handle keys (KEY_SLOT bytes each)
+      "buffer", // handle keys (bpfink_mark_key_slot() bytes each)
       "buffer", // their lengths (u16)
       "buffer", // file system ids (8 bytes each)
     ],
     result: "i32",
   },
+  bpfink_mark_key_slot: { parameters: [], result: "u32" },
 } as const;
 
 /** How a path is opened to be marked: O_PATH, or for reading as a file or a directory. */
@@ -52,9 +53,6 @@ export const enum MarkStatus {
 /** The call that failed, as errs gives it. */
 const CALLS: Record<number, string> = { 1: "name_to_handle_at", 2: "fstatfs", 3: "fanotify_mark" };
 
-/** native/fanotify_marks.c's KEY_SLOT. */
-const KEY_SLOT = 12 + 2 * 128;
-
 /** One window's marks, as the native code left them. */
 export interface NativeMarkResults {
   status: Uint8Array;
@@ -72,9 +70,12 @@ export interface NativeMarkResults {
 /** The native marker, opened from bpfink's native library. */
 export class NativeMarks {
   readonly #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  /** The bytes of each handle key's slot, as the native code writes them. */
+  readonly #keySlot: number;
 
   private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>) {
     this.#lib = lib;
+    this.#keySlot = lib.symbols.bpfink_mark_key_slot();
   }
 
   /** The marker in shared object `path`, or why it could not be opened. */
@@ -106,7 +107,8 @@ export class NativeMarks {
     const dev = new Float64Array(n);
     const mntId = new Float64Array(n);
     const ino = new BigUint64Array(n);
-    const keys = new Uint8Array(n * KEY_SLOT);
+    const slot = this.#keySlot;
+    const keys = new Uint8Array(n * slot);
     const keyLens = new Uint16Array(n);
     const fsids = new Uint8Array(n * 8);
     const done = this.#lib.symbols.bpfink_mark_files(
@@ -135,7 +137,7 @@ export class NativeMarks {
       handleKey: (i) =>
         String.fromCharCode.apply(
           null,
-          keys.subarray(i * KEY_SLOT, i * KEY_SLOT + keyLens[i]) as unknown as number[],
+          keys.subarray(i * slot, i * slot + keyLens[i]) as unknown as number[],
         ),
       fsid: (i) => fsids.subarray(i * 8, i * 8 + 8),
     };

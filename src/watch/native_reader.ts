@@ -15,7 +15,13 @@
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { PSEUDO_FS_MAGICS } from "./native_fs.ts";
 import { pathBytes } from "./path_bytes.ts";
-import { type PackedItems, type PackedResults, STATE_NUMS } from "./read_batch.ts";
+import {
+  HASH_CHARS,
+  type PackedItems,
+  type PackedResults,
+  STATE_BIGS,
+  STATE_NUMS,
+} from "./read_batch.ts";
 import { errorMessage } from "../error_message.ts";
 
 const SYMBOLS = {
@@ -40,6 +46,7 @@ const SYMBOLS = {
     ],
     result: "i32",
   },
+  bpfink_read_layout: { parameters: [], result: "u32" },
 } as const;
 
 /** Flags of a path the native reader left to readFileState(). */
@@ -76,7 +83,14 @@ export class NativeReader {
   /** The reader in shared object `path`, or why it could not be opened. */
   static open(path: string, limits: NativeLimits = {}): NativeReader | { error: string } {
     try {
-      return new NativeReader(Deno.dlopen(path, SYMBOLS), limits);
+      const lib = Deno.dlopen(path, SYMBOLS);
+      // The arrays it writes are sized here: a library built for another layout is not used.
+      const want = STATE_NUMS << 16 | STATE_BIGS << 8 | HASH_CHARS;
+      if (lib.symbols.bpfink_read_layout() !== want) {
+        lib.close();
+        return { error: `${path} is bpfink's native reader of another version: not used` };
+      }
+      return new NativeReader(lib, limits);
     } catch (e) {
       return { error: `cannot load bpfink's native reader from ${path} (${errorMessage(e)})` };
     }

@@ -109,3 +109,22 @@ Deno.test("native reader: what goes past its limits is left to readFileState", a
   });
   assertEquals(hashes.redo, [5]);
 });
+
+Deno.test("native reader: a library that writes another layout is not used, and says so", async () => {
+  await using dir = await tempDir("bpfink-native-");
+  // The reader's symbols, with a layout of eight numbers a state where read_batch.ts packs seven.
+  await Deno.writeTextFile(
+    `${dir.path}/other.c`,
+    `#include <stdint.h>
+uint32_t bpfink_read_layout(void) { return 8 << 16 | 3 << 8 | 64; }
+int bpfink_read_files(void) { return 0; }
+`,
+  );
+  const cc = await new Deno.Command("gcc", {
+    args: ["-shared", "-fPIC", "-o", `${dir.path}/other.so`, `${dir.path}/other.c`],
+  }).output();
+  assert(cc.success, new TextDecoder().decode(cc.stderr));
+  const r = NativeReader.open(`${dir.path}/other.so`);
+  assert(!(r instanceof NativeReader), "a reader of another layout was opened");
+  assert(r.error.includes("another version"), r.error);
+});

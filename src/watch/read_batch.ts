@@ -67,9 +67,9 @@ const enum Status {
 /** Numbers a state carries as float64s (PackedResults.nums), in this order. */
 export const STATE_NUMS = 7;
 /** Numbers a state carries as 64-bit integers: ino, mtimeNs, ctimeNs. */
-const BIGS = 3;
+export const STATE_BIGS = 3;
 /** Characters of a hash as packed (a sha256 in hex). */
-const HASH_CHARS = 64;
+export const HASH_CHARS = 64;
 
 /** The states of one window, packed by packResults(). */
 export interface PackedResults {
@@ -121,7 +121,7 @@ export function emptyResults(id: number, n: number): PackedResults {
     types: new Uint8Array(n),
     nums: new Float64Array(n * STATE_NUMS),
     nlinks: new Float64Array(n),
-    bigs: new BigInt64Array(n * BIGS),
+    bigs: new BigInt64Array(n * STATE_BIGS),
     hashes: new Uint8Array(n * HASH_CHARS),
     rare: [],
   };
@@ -181,11 +181,11 @@ export function packResult(p: PackedResults, i: number, r: ReadResult): void {
     p.nlinks[i] = r.nlink;
   }
   if (r.contentHasNul !== undefined) flags |= NUL_KNOWN | (r.contentHasNul ? CONTENT_NUL : 0);
-  p.bigs[i * BIGS] = BigInt.asIntN(64, r.id.ino);
+  p.bigs[i * STATE_BIGS] = BigInt.asIntN(64, r.id.ino);
   if (r.mtimeNs !== undefined && r.ctimeNs !== undefined) {
     flags |= HAS_NS;
-    p.bigs[i * BIGS + 1] = r.mtimeNs;
-    p.bigs[i * BIGS + 2] = r.ctimeNs;
+    p.bigs[i * STATE_BIGS + 1] = r.mtimeNs;
+    p.bigs[i * STATE_BIGS + 2] = r.ctimeNs;
   }
   const odd = r.sha256 !== undefined && !packHash(r.sha256, p.hashes, i * HASH_CHARS);
   if (r.sha256 !== undefined && !odd) flags |= HAS_HASH;
@@ -225,15 +225,15 @@ export function unpackResults(p: PackedResults): ReadResult[] {
     const o = i * STATE_NUMS;
     const ctimeMs = p.nums[o + 6];
     const s: FileState = {
-      id: { dev: p.nums[o], ino: BigInt.asUintN(64, p.bigs[i * BIGS]) },
+      id: { dev: p.nums[o], ino: BigInt.asUintN(64, p.bigs[i * STATE_BIGS]) },
       size: p.nums[o + 1],
       mode: p.nums[o + 2],
       uid: p.nums[o + 3],
       gid: p.nums[o + 4],
       mtimeMs: p.nums[o + 5],
       ctimeMs: Number.isNaN(ctimeMs) ? undefined : ctimeMs,
-      mtimeNs: flags & HAS_NS ? p.bigs[i * BIGS + 1] : undefined,
-      ctimeNs: flags & HAS_NS ? p.bigs[i * BIGS + 2] : undefined,
+      mtimeNs: flags & HAS_NS ? p.bigs[i * STATE_BIGS + 1] : undefined,
+      ctimeNs: flags & HAS_NS ? p.bigs[i * STATE_BIGS + 2] : undefined,
       nlink: flags & HAS_NLINK ? p.nlinks[i] : undefined,
       type: ENTRY_TYPES[p.types[i]],
     };
