@@ -239,7 +239,7 @@ if (import.meta.main) {
     "the runtime file, /var/cache/bpfink too), then warm start; the three ways take turns " +
     "going first. The memfd column is dist/bpfink with `BPFINK_RUNTIME_CACHE=off`, as it runs " +
     "for a user other than root or where /var/cache cannot be written. `./bpfink` runs " +
-    "`build.ts bpf --if-needed` and then the agent, both with Deno's caches (transpiled " +
+    "`build.ts bpf native --if-needed` and then the agent, both with Deno's caches (transpiled " +
     "sources, npm packages) warm. CPU time counts the process and the children it waited for " +
     "(utime+stime+cutime+cstime); on a loaded machine it is steadier than the wall-clock times. " +
     "Ratios are to the source.";
