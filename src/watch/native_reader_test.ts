@@ -34,6 +34,12 @@ Deno.test("native reader: each regular file's state and content as readFileState
   await using dir = await tempDir("bpfink-native-");
   const d = dir.path;
   const items: ReadItem[] = [];
+  const onExit: string[] = [];
+  await using _ = {
+    async [Symbol.asyncDispose]() {
+      for (const f of onExit) await Deno.remove(f).catch(() => {});
+    },
+  };
   // Sizes around the hash's 64-byte blocks and the 256 KiB reads; content wanted or not.
   const sizes = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 4095, 4096, 262143, 262144, 262145];
   const r = rng(20261206);
@@ -56,6 +62,11 @@ Deno.test("native reader: each regular file's state and content as readFileState
   await Deno.chown(`${d}/owned`, 1234, 5678);
   await Deno.chmod(`${d}/owned`, 0o4751);
   items.push({ path: `${d}/hard`, keepContentUpTo: 0 }, { path: `${d}/owned`, keepContentUpTo: 0 });
+  // A file system without a device (tmpfs): asked for its type, and read, not a pseudo one.
+  const shm = await Deno.makeTempFile({ dir: "/dev/shm", prefix: "bpfink-native-" });
+  await Deno.writeTextFile(shm, "on tmpfs\n");
+  onExit.push(shm);
+  items.push({ path: shm, keepContentUpTo: 100 });
   // Not for the native reader: each is left to readFileState, which says what it is.
   await new Deno.Command("mkfifo", { args: [`${d}/fifo`] }).output();
   await Deno.symlink(`${d}/f1`, `${d}/link`);
@@ -79,10 +90,13 @@ Deno.test("native reader: each regular file's state and content as readFileState
   }
   assertEquals(states[items.length - 1], undefined);
   assertEquals((states[1] as { content?: Uint8Array }).content?.length, 1);
-  assert(!(states[first - 4] as { content?: Uint8Array }).content, "f5 is larger than 10 bytes");
-  const owned = states[first - 1] as { uid: number; gid: number; mode: number };
+  assert(!(states[first - 5] as { content?: Uint8Array }).content, "f5 is larger than 10 bytes");
+  const owned = states[first - 2] as { uid: number; gid: number; mode: number };
   assertEquals([owned.uid, owned.gid, owned.mode], [1234, 5678, 0o104751]);
-  assertEquals(lstat(`${d}/hard`)?.ino, (states[first - 2] as { id: { ino: bigint } }).id.ino);
+  assertEquals(lstat(`${d}/hard`)?.ino, (states[first - 3] as { id: { ino: bigint } }).id.ino);
+  const onTmpfs = states[first - 1] as { id: { dev: number }; content?: Uint8Array };
+  assert(onTmpfs.id.dev >>> 20 === 0, "tmpfs has no device (major 0)");
+  assertEquals(new TextDecoder().decode(onTmpfs.content), "on tmpfs\n");
 });
 
 Deno.test("native reader: what goes past its limits is left to readFileState", async () => {
