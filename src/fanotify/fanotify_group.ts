@@ -252,20 +252,9 @@ export class FanotifyGroup {
       }
       const dev = r.dev[i];
       const mntId = r.mntId[i];
-      let fs: string;
-      if (mntId >= 0 && mntId === lastMnt && dev === lastDev) fs = lastFs;
-      else {
-        // The file system's id as #fsidOf keeps it: by mount and device, asked once.
-        const key = mntId < 0 ? undefined : `${mntId}:${dev}`;
-        let known = key === undefined ? undefined : this.#fsids.get(key);
-        if (known === undefined) {
-          known = this.#fsNamed(fsidKey(r.fsid(i)));
-          if (key !== undefined) {
-            if (this.#fsids.size >= MAX_FSIDS) this.#fsids.clear();
-            this.#fsids.set(key, known);
-          }
-        }
-        fs = known;
+      let fs = lastFs;
+      if (mntId < 0 || mntId !== lastMnt || dev !== lastDev) {
+        fs = this.#fsidFor(mntId < 0 ? undefined : mntId, dev, () => r.fsid(i));
         [lastMnt, lastDev, lastFs] = [mntId, dev, fs];
         if (!this.#mountFds.has(fs)) this.#keepMountFd(items[i].path, fs);
       }
@@ -379,13 +368,23 @@ export class FanotifyGroup {
    * after its mount or file system is gone, and not both at once for another).
    */
   #fsidOf(fd: number, st: NativeStat): string {
+    return this.#fsidFor(st.mntId, st.dev, () => {
+      const sfs = STATFS_OUT;
+      if (libc().fstatfs(fd, sfs) !== 0) throw new FanotifyError("fstatfs", errno());
+      return sfs.subarray(56, 64);
+    });
+  }
+
+  /**
+   * fsidKey() of the file system on mount `mntId` (undefined before 5.8) and
+   * device `dev`: kept by both, else from `fsid()` (statfs' f_fsid).
+   */
+  #fsidFor(mntId: number | undefined, dev: number, fsid: () => Uint8Array): string {
     // Without a mount id (before 5.8), a device number alone may be another file system's by now.
-    const key = st.mntId === undefined ? undefined : `${st.mntId}:${st.dev}`;
+    const key = mntId === undefined ? undefined : `${mntId}:${dev}`;
     const known = key === undefined ? undefined : this.#fsids.get(key);
     if (known !== undefined) return known;
-    const sfs = STATFS_OUT;
-    if (libc().fstatfs(fd, sfs) !== 0) throw new FanotifyError("fstatfs", errno());
-    const fs = this.#fsNamed(fsidKey(sfs.subarray(56, 64)));
+    const fs = this.#fsNamed(fsidKey(fsid()));
     if (key === undefined) return fs;
     if (this.#fsids.size >= MAX_FSIDS) this.#fsids.clear();
     this.#fsids.set(key, fs);
