@@ -17,6 +17,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "path_list.h"
+
 /* How a path is opened to be marked (fanotify_group.ts's O_PATH_FLAGS, READ_FILE, READ_DIR). */
 enum { HOW_PATH = 0, HOW_FILE = 1, HOW_DIR = 2 };
 /* What became of a path: nothing there (or it could not be opened or fstat'ed), marked, or a
@@ -138,11 +140,7 @@ bpfink_mark_files(int group, const uint8_t *paths, uint64_t paths_len, uint32_t 
     struct fsid_cache fc = {0};
     uint64_t at = 0;
     uint32_t i = 0;
-    for (; i < count && at < paths_len; i++) {
-        const uint8_t *end = memchr(paths + at, 0, paths_len - at);
-        if (!end) break;
-        const char *path = (const char *)paths + at;
-        at = (uint64_t)(end - paths) + 1;
+    for (const char *path; i < count && (path = path_list_next(paths, paths_len, &at)); i++) {
         status[i] = (uint8_t)mark_one(group, path, how[i], masks[i], i, &fc, errs, devs, mnt_ids,
                                       inos, keys, key_lens, fsids);
     }

@@ -20,6 +20,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "path_list.h"
+
 #include "../packaging/sha256.h"
 
 /* Status codes, as read_batch.ts packs them; REDO is the worker's to replace. */
@@ -187,11 +189,7 @@ bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, cons
     if (!w.chunk) return -1;
     uint64_t at = 0;
     uint32_t i = 0;
-    for (; i < count && at < paths_len; i++) {
-        const uint8_t *end = memchr(paths + at, 0, paths_len - at);
-        if (!end) break;
-        const char *path = (const char *)paths + at;
-        at = (uint64_t)(end - paths) + 1;
+    for (const char *path; i < count && (path = path_list_next(paths, paths_len, &at)); i++) {
         content[2 * i] = -1;
         uint8_t nul_flags = 0;
         int status = read_one(&w, path, keep[i], i, nums, nlinks, bigs, hashes, content, &nul_flags);
