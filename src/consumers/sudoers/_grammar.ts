@@ -123,7 +123,7 @@ function parseCommand(sc: Scanner): SudoersCommand | Unparsed {
   const start = sc.i;
   while (!sc.done && sc.peek() !== "," && sc.peek() !== ":") sc.i += sc.peek() === "\\" ? 2 : 1;
   sc.i = Math.min(sc.i, sc.s.length);
-  const args = squeeze(sc.s.slice(start, sc.i));
+  const args = squeeze(sc.s.slice(start, sc.i), false);
   if (args) command += " " + args;
   return { ...(runas ? { runas } : {}), options, tags, command };
 }
@@ -171,15 +171,18 @@ export function parseRule(l: string): Omit<SudoersRule, "file" | "line"> | Unpar
   return { kind: "rule", users, specs, subject: users.join(", "), canonical };
 }
 
-/** Splits at commas outside quotes and escapes. */
-function splitTopLevel(s: string): string[] {
+/**
+ * Splits at commas outside escapes and (unless `quotes` is false: commands,
+ * where sudo reads `"` as a plain character) quotes.
+ */
+function splitTopLevel(s: string, quotes = true): string[] {
   const out: string[] = [];
   let start = 0;
   let quoted = false;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
     if (c === "\\") i++;
-    else if (c === '"') quoted = !quoted;
+    else if (c === '"' && quotes) quoted = !quoted;
     else if (c === "," && !quoted) {
       out.push(s.slice(start, i));
       start = i + 1;
@@ -261,7 +264,9 @@ export function parseAliases(
       sc.i++;
     }
     sc.i = Math.min(sc.i, s.length);
-    const members = splitTopLevel(s.slice(start, sc.i)).map(squeeze);
+    // A Cmnd_Alias's members are commands: a `"` in them is a plain character.
+    const quotes = aliasType !== "Cmnd_Alias";
+    const members = splitTopLevel(s.slice(start, sc.i), quotes).map((m) => squeeze(m, quotes));
     if (members.some((m) => m === "")) return fail(`${keyword} ${name[0]}: empty member`);
     const value = members.join(", ");
     out.push({

@@ -107,8 +107,12 @@ export class Scanner {
   }
 }
 
-/** Collapses runs of blanks outside `\x` escapes and quotes into one space, and trims. */
-export function squeeze(s: string): string {
+/**
+ * Collapses runs of blanks outside `\x` escapes (and quotes, unless
+ * `quotes` is false: in a command's arguments sudo reads `"` as a plain
+ * character, and `/bin/echo "a  b"` is `/bin/echo "a b"`), and trims.
+ */
+export function squeeze(s: string, quotes = true): string {
   let out = "";
   let blank = false;
   let quoted = false;
@@ -124,40 +128,60 @@ export function squeeze(s: string): string {
       out += c + s[++i];
       continue;
     }
-    if (c === '"') quoted = !quoted;
+    if (c === '"' && quotes) quoted = !quoted;
     out += c;
   }
   return out;
 }
 
-/** Whether a `"` is left open at the end of `s`, which starts inside quotes when `quoted`. */
-function quoteOpen(s: string, quoted: boolean): boolean {
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === "\\") i++;
-    else if (s[i] === '"') quoted = !quoted;
-  }
-  return quoted;
+/**
+ * Where sudo's lexer is at a point of a line: inside a `"…"` string, in a
+ * command's arguments, or neither. In a command's arguments (from a word
+ * that starts with `/` to the next `,` or `:`) `"` is a plain character
+ * and `#` starts a comment; in a string `#` is a plain character.
+ */
+interface LexState {
+  quoted: boolean;
+  command: boolean;
 }
 
+/** Characters after which a `/` starts a command (a word of its own). */
+const BEFORE_COMMAND = new Set([" ", "\t", "=", ",", ":", "!", ")"]);
+
 /**
- * Removes a comment: `#` outside quotes and escapes, unless it is a uid or
- * gid (`#1000`, `%#1000`, `#-1`).
+ * Reads `s` from `state` as sudo's lexer reads quotes and comments; the
+ * index of the `#` that starts a comment (-1: none) and the state at the
+ * end. `commands`: whether the line can hold commands (a Defaults line's
+ * values are not commands: there `"` always quotes). A `#` before digits
+ * (`#1000`, `%#1000`, `#-1`) is a uid or gid, not a comment.
  */
-function stripComment(s: string): string {
-  let quoted = false;
+function lex(s: string, state: LexState, commands: boolean): { comment: number; end: LexState } {
+  let { quoted, command } = state;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
-    if (c === "\\") i++;
-    else if (c === '"') quoted = !quoted;
-    else if (c === "#" && !quoted) {
+    if (c === "\\") {
+      i++;
+    } else if (quoted) {
+      if (c === '"') quoted = false;
+    } else if (command) {
+      if (c === "," || c === ":") command = false;
+      else if (c === "#") return { comment: i, end: { quoted, command } };
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === "/" && commands && (i === 0 || BEFORE_COMMAND.has(s[i - 1]))) {
+      command = true;
+    } else if (c === "#") {
       const d = s[i + 1] ?? "";
       const uid = (d >= "0" && d <= "9") ||
         (d === "-" && (s[i + 2] ?? "") >= "0" && (s[i + 2] ?? "") <= "9");
-      if (!uid) return s.slice(0, i);
+      if (!uid) return { comment: i, end: { quoted, command } };
     }
   }
-  return s;
+  return { comment: -1, end: { quoted, command } };
 }
+
+/** A Defaults line (its values are settings, never commands). */
+const DEFAULTS = /^[ \t]*Defaults(?![A-Za-z0-9_])/;
 
 /**
  * Physical lines joined at odd trailing backslashes, comments removed;
@@ -165,23 +189,27 @@ function stripComment(s: string): string {
  */
 export function logicalLines(text: string, errors: ParseError[]): { line: number; text: string }[] {
   const out: { line: number; text: string }[] = [];
-  // A continuation is a blank between words, and nothing inside quotes (as sudo's lexer reads it).
-  let acc: { line: number; text: string; quoted: boolean } | undefined;
+  // A continuation is a blank between words, and nothing inside quotes (as sudo's lexer reads it);
+  // where the lexer is (in quotes, in a command) carries over to the next physical line.
+  let acc: { line: number; text: string; state: LexState; commands: boolean } | undefined;
   for (const l of numberedLines(text, errors)) {
     if (!acc && INCLUDE.test(l.text)) {
       out.push({ line: l.line, text: l.text.trim() });
       continue;
     }
-    const body = stripComment(l.text);
+    const state = acc?.state ?? { quoted: false, command: false };
+    const commands = acc?.commands ?? !DEFAULTS.test(l.text);
+    const { comment, end: after } = lex(l.text, state, commands);
+    const body = comment < 0 ? l.text : l.text.slice(0, comment);
     let end = body.length;
     while (end > 0 && isBlank(body[end - 1])) end--;
     let slashes = 0;
     while (slashes < end && body[end - 1 - slashes] === "\\") slashes++;
     const cont = slashes % 2 === 1;
     const part = body.slice(0, cont ? end - 1 : end);
-    if (acc) acc.text += (acc.quoted ? "" : " ") + part;
-    else acc = { line: l.line, text: part, quoted: false };
-    acc.quoted = quoteOpen(part, acc.quoted);
+    if (acc) acc.text += (acc.state.quoted ? "" : " ") + part;
+    else acc = { line: l.line, text: part, state, commands };
+    acc.state = after;
     if (!cont) {
       out.push({ line: acc.line, text: acc.text });
       acc = undefined;

@@ -218,12 +218,19 @@ function sudoUser(u: Record<string, unknown>): string {
   return `${u.negated ? "!" : ""}${USER_PREFIX[k]}${u[k]}`;
 }
 
-/** A user as bpfink keeps it (as written), without its quotes and escapes, as sudo reads it. */
+/**
+ * A user as bpfink keeps it (as written), without its quotes and escapes, as
+ * sudo reads it: outside quotes `\x` is `x`; inside, only `\"` is an escape
+ * (`"a\\b"` is `a\\b`, as cvtsudoers shows).
+ */
 function plainUser(u: string): string {
   let out = "";
+  let quoted = false;
   for (let i = 0; i < u.length; i++) {
-    if (u[i] === "\\" && i + 1 < u.length) out += u[++i];
-    else if (u[i] !== '"') out += u[i];
+    const c = u[i];
+    if (c === "\\" && i + 1 < u.length && (!quoted || u[i + 1] === '"')) out += u[++i];
+    else if (c === '"') quoted = !quoted;
+    else out += c;
   }
   // sudo reads `#007` as uid 7.
   return out.replace(/^(!?%?#)0+(?=\d)/, "$1");
@@ -302,6 +309,77 @@ Deno.test({
       e.kind === "rule" ? [e.users.join("|")] : []
     );
     assertEquals(users, ['alice|"a b"|#1001']);
+  },
+});
+
+/** The commands sudo read from `text` (every rule's, then every Cmnd_Alias's members). */
+async function sudoCommands(text: string): Promise<string[] | undefined> {
+  const dir = await Deno.makeTempDir({ prefix: "bpfink-sudo-" });
+  try {
+    await Deno.writeTextFile(`${dir}/sudoers`, text);
+    const out = await new Deno.Command("cvtsudoers", {
+      args: ["-f", "json", `${dir}/sudoers`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) return undefined;
+    type Cmnd = { command?: string; cmndalias?: string };
+    const j = JSON.parse(new TextDecoder().decode(out.stdout));
+    const rules = ((j.User_Specs ?? []) as { Cmnd_Specs: { Commands: Cmnd[] }[] }[]).flatMap((u) =>
+      u.Cmnd_Specs.flatMap((c) => c.Commands.map((x) => x.command ?? x.cmndalias ?? "?"))
+    );
+    const aliases = Object.values((j.Command_Aliases ?? {}) as Record<string, Cmnd[]>).flatMap(
+      (m) => m.map((x) => x.command ?? "?"),
+    );
+    return [...rules, ...aliases];
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The commands bpfink read from `text`, in sudoCommands' order. */
+function bpfinkCommands(text: string): string[] {
+  const entries = parseSudoers(text, "/etc/sudoers").entries;
+  return [
+    ...entries.flatMap((e) =>
+      e.kind === "rule" ? e.specs.flatMap((s) => s.commands.map((c) => c.command)) : []
+    ),
+    ...entries.flatMap((e) => e.kind === "alias" && e.aliasType === "Cmnd_Alias" ? e.members : []),
+  ];
+}
+
+Deno.test({
+  name: "sudo parity: in a command, a quote neither hides a comment nor joins two commands",
+  ignore,
+  async fn() {
+    const cases = [
+      // A `#` after a quote in a command starts a comment: no /bin/sh grant.
+      'alice ALL = /bin/echo " # x, /bin/sh\n',
+      // A comma after a quote in a Cmnd_Alias member starts the next member.
+      'Cmnd_Alias X = /bin/echo ", /bin/sh\nalice ALL = X\n',
+      // A continuation in a command's quote is a blank, and the comment after it is one.
+      'alice ALL = /bin/echo " \\\n# x, /bin/sh\nbob ALL = /bin/ls\n',
+      'alice ALL = /bin/echo "x\\\n", /bin/sh\n',
+      'alice ALL = (root) NOPASSWD: /bin/echo "a b"  c, /bin/sh : ALL = /bin/echo " : ALL = /bin/id\n',
+    ];
+    for (const text of cases) {
+      const sudo = await sudoCommands(text);
+      assert(sudo, `sudo rejects the fixed case ${JSON.stringify(text)}`);
+      assertEquals(bpfinkCommands(text), sudo, JSON.stringify(text));
+    }
+  },
+});
+
+Deno.test({
+  name: "sudo parity: a comment inside a Defaults string continued on the next line is text",
+  ignore,
+  async fn() {
+    const text = 'Defaults env_keep += "A \\\n# B"\nalice ALL = /bin/ls\n';
+    assert(await compare(text, "(fixed)"), "sudo rejects the fixed case");
+    const settings = parseSudoers(text, "/etc/sudoers").entries.flatMap((e) =>
+      e.kind === "default" ? [e.setting] : []
+    );
+    assertEquals(settings, ['env_keep+="A # B"']);
   },
 });
 
