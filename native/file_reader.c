@@ -5,6 +5,11 @@
  * readFileState() makes (lstat; open with O_NONBLOCK|O_NOFOLLOW; fstat; fstatfs when the device
  * is anonymous; reads to the end; fstat again), without the JavaScript runtime's cost per call.
  *
+ * Asked to (a start's first read, src/agent/startup_baseline.ts), it also marks each regular file
+ * for a fanotify group through the fd it reads it by, once that fd is known to be the file the
+ * lstat found and before the first byte is read (mark_fd.h): the mark covers the read, and the
+ * main thread makes no call of its own per file.
+ *
  * It does only the common case. Anything else (not a regular file, an error other than
  * "missing", a file swapped or torn under the read, a pseudo file system, a file larger than
  * the limit, content that does not fit) is marked REDO, and the worker reads that path the
@@ -20,6 +25,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "mark_fd.h"
 #include "path_list.h"
 
 #include "../packaging/sha256.h"
@@ -35,6 +41,8 @@ enum { TYPE_FILE = 1 };
 
 #define READ_CHUNK (256 * 1024)
 #define STATX_MASK STATX_BASIC_STATS
+/* The layout's version of the marks' arguments (bpfink_read_layout). */
+#define MARKS_VERSION 1
 
 static uint32_t dev_of(const struct statx *s) {
     return (s->stx_dev_major << 20) | s->stx_dev_minor;
@@ -64,6 +72,13 @@ struct window {
     uint64_t arena_size;
     uint64_t arena_used;
     uint8_t *chunk;
+    /* The fanotify group to mark each file for (-1: none), the masks (0: not this file), what
+     * became of each mark (MARK_NONE, MARK_DONE, MARK_FAILED) and where marks are written. */
+    int group;
+    const uint32_t *masks;
+    uint8_t *mark_status;
+    struct mark_out marks;
+    struct fsid_cache fsid;
 };
 
 static int is_pseudo(const struct window *w, int fd, const struct statx *st) {
@@ -135,8 +150,14 @@ static int read_one(struct window *w, const char *path, uint64_t keep, uint32_t 
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) return REDO;
     int status = REDO;
-    if (statx(fd, "", AT_EMPTY_PATH, STATX_MASK, &st) != 0) goto out;
+    int mark = w->group >= 0 && w->masks[i] != 0;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_MASK | (mark ? STATX_MNT_ID : 0), &st) != 0) goto out;
     if (!S_ISREG(st.stx_mode) || st.stx_ino != lst.stx_ino || dev_of(&st) != dev_of(&lst)) goto out;
+    /* Marked before the first byte is read, whatever the read comes to (a REDO reads it again). */
+    if (mark) {
+        w->mark_status[i] = (uint8_t)mark_fd(w->group, fd, 1, &st, w->masks[i], i, &w->fsid,
+                                             &w->marks);
+    }
     if (!ns_fit(&st.stx_mtime) || !ns_fit(&st.stx_ctime)) goto out;
     if (st.stx_size > w->max_file || is_pseudo(w, fd, &st)) goto out;
     uint64_t arena_used = w->arena_used;
@@ -165,17 +186,19 @@ out:
     return status;
 }
 
-/* The layout this file writes (NUMS << 16 | BIGS << 8 | HASH_CHARS): the caller checks it is
- * read_batch.ts's before the first call. */
+/* The layout this file writes (MARKS_VERSION << 24 | NUMS << 16 | BIGS << 8 | HASH_CHARS): the
+ * caller checks it is read_batch.ts's before the first call. */
 __attribute__((visibility("default"))) uint32_t bpfink_read_layout(void) {
-    return NUMS << 16 | BIGS << 8 | HASH_CHARS;
+    return MARKS_VERSION << 24 | NUMS << 16 | BIGS << 8 | HASH_CHARS;
 }
 
 /*
  * Reads the count NUL-terminated paths at paths (keep[i]: the content is wanted when the file
  * has at most that many bytes). Writes each one's flags (MISSING, STATE with its flag bits, or
  * REDO) and type, its numbers and hash at read_batch.ts's offsets (the device as statx gives it),
- * and where its content is in the arena ([at, length]; at -1 when none). Returns how
+ * and where its content is in the arena ([at, length]; at -1 when none). With a group (>= 0), each
+ * file whose masks[i] is not 0 is marked for it first: mark_status[i] says how that went, and the
+ * mark's details are at mark_fd.h's mark_out offsets (mark_errs ... mark_fsids). Returns how
  * many paths it went through (count, or fewer when paths_len ended first), or -1 when the read
  * buffer could not be had.
  */
@@ -183,8 +206,15 @@ __attribute__((visibility("default"))) int
 bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, const uint32_t *keep,
                   uint8_t *flags, uint8_t *types, double *nums, double *nlinks, int64_t *bigs,
                   uint8_t *hashes, uint8_t *arena, uint64_t arena_size, double *content,
-                  const uint32_t *pseudo_magics, uint32_t pseudo_count, uint64_t max_file) {
-    struct window w = {pseudo_magics, pseudo_count, max_file, arena, arena_size, 0, NULL};
+                  const uint32_t *pseudo_magics, uint32_t pseudo_count, uint64_t max_file,
+                  int group, const uint32_t *masks, uint8_t *mark_status, int32_t *mark_errs,
+                  double *mark_devs, double *mark_mnt_ids, int64_t *mark_inos, uint8_t *mark_keys,
+                  uint16_t *mark_key_lens, uint8_t *mark_fsids) {
+    struct window w = {pseudo_magics, pseudo_count, max_file, arena, arena_size, 0, NULL,
+                       masks ? group : -1, masks, mark_status,
+                       {mark_errs, mark_devs, mark_mnt_ids, mark_inos, mark_keys, mark_key_lens,
+                        mark_fsids},
+                       {0}};
     w.chunk = malloc(READ_CHUNK);
     if (!w.chunk) return -1;
     uint64_t at = 0;

@@ -44,6 +44,19 @@ export class IncludedFiles {
     );
   }
 
+  /**
+   * Holds every request until the returned function is called: a start's
+   * first read adds its own targets window by window, and a file it
+   * includes that is one of them is watched as the configuration says, not
+   * as included.
+   */
+  hold(): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => release = r);
+    this.#adding = this.#adding.then(() => gate);
+    return release;
+  }
+
   /** Resolves when every request so far is done. */
   idle(): Promise<void> {
     return this.#adding;

@@ -236,14 +236,20 @@ export class LivePath {
     if (n) {
       log("store").warn(`delivered ${n} events committed but not delivered before the last stop`);
     }
-    const read = await readStartupBaseline({
-      ...opts,
-      watch: this.watch,
-      store: this.#store,
-      pipeline: this.pipeline,
-      baselined: (path) => this.monitor.baselined(path),
-      early: this.#early,
-    }, targets);
+    const release = this.#includes.hold();
+    let read: StartupRead;
+    try {
+      read = await readStartupBaseline({
+        ...opts,
+        watch: this.watch,
+        store: this.#store,
+        pipeline: this.pipeline,
+        baselined: (path) => this.monitor.baselined(path),
+        early: this.#early,
+      }, targets);
+    } finally {
+      release();
+    }
     this.#early = undefined;
     await this.#includes.idle();
     return read;

@@ -15,7 +15,11 @@ import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
 import { ParallelReader, type ReadResult } from "../watch/parallel_reader.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
+import type { EntryType } from "../watch/native_fs.ts";
+import { FILE_MASK } from "../fanotify/fanotify_abi.ts";
+import { markResultsOf, type NativeMarkResults } from "../fanotify/native_marks.ts";
 import type { StartTargets } from "./watch_rules.ts";
+import type { WatchTarget } from "../watch/watch_targets.ts";
 
 /** Files read at once by the workers (decisions are still taken in order). */
 const WINDOW = 256;
@@ -46,6 +50,15 @@ export interface StartupPipeline {
 /** Inodes watched before their first read (EarlyWatch). */
 export interface StartupEarlyWatch {
   before(items: readonly { path: string; kind: "file" | "dir" }[]): void;
+  /** Which of a window's items the hashing workers mark as they read them, for which group. */
+  workerMarks?(
+    items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[],
+  ): { group: number; theirs: boolean[] } | undefined;
+  /** Keeps what the workers' marks of a window's items mean. */
+  keepWorkerMarks?(
+    items: readonly { path: string; kind: "file" | "dir" }[],
+    marks: NativeMarkResults,
+  ): void;
   /** Called when a window was read, before the watch set records it. */
   beforeRecording(): void;
   settle(final?: boolean): void;
@@ -92,17 +105,24 @@ export async function readStartupBaseline(
   const { watch, store, pipeline, early } = deps;
   const all = [...targets, ...missing];
   watch.reserve(all.length);
-  // Watch the name and inode first, then read: a change after this point sends an event.
-  // Their names reach the kernel's maps in batches, all of them before the first read.
-  watch.keys.batch(() => {
-    for (const t of all) {
-      watch.add(t.path, t.kind, t.root, {
-        recursive: t.recursive,
-        shallow: t.shallow,
-        awaitingBaseline: true,
-      });
-    }
-  });
+  // Watch the name and inode first, then read: a change after this point sends an event. A
+  // window's names reach the kernel's maps in one batch before its first read, so the workers
+  // read the first windows while this thread adds the next. Nothing else adds a path of the
+  // targets meanwhile: a directory listed before its files are added leaves them to this read
+  // (expect()), and the files a watched file includes are followed after it.
+  watch.expect((function* () {
+    for (const t of all) yield t.path;
+  })());
+  const addWindow = (chunk: readonly WatchTarget[]) =>
+    watch.keys.batch(() => {
+      for (const t of chunk) {
+        watch.add(t.path, t.kind, t.root, {
+          recursive: t.recursive,
+          shallow: t.shallow,
+          awaitingBaseline: true,
+        });
+      }
+    });
   const recorded = new Set(store.paths());
   const known = new Set(recorded);
   let done = 0;
@@ -110,14 +130,25 @@ export async function readStartupBaseline(
   let adoptions: [string, FileState | undefined][] = [];
   // Workers read (stat, hash) a window of files while this thread records the one before.
   const reader = deps.reader ?? ParallelReader.for(all.length);
-  const readWindow = (i: number) => {
+  // With the native reader, the workers mark each regular file for fanotify before they read it,
+  // through the fd they read it by: this thread then makes no call of its own per file.
+  const native = reader.native !== undefined && reader.workers > 0;
+  const readWindow = async (i: number): Promise<ReadResult[]> => {
     const chunk = all.slice(i, i + WINDOW);
-    // Each inode enters the kernel map before its first read (EarlyWatch).
-    early?.before(chunk);
-    return reader.read(chunk.map((t) => ({
-      path: t.path,
-      keepContentUpTo: pipeline.contentWanted(t.path),
-    })));
+    addWindow(chunk);
+    const theirs = native ? early?.workerMarks?.(chunk) : undefined;
+    // Each other inode enters the kernel map before its first read (EarlyWatch).
+    early?.before(theirs ? chunk.filter((_, j) => !theirs.theirs[j]) : chunk);
+    const { results, marks } = await reader.readAndMark(
+      chunk.map((t, j) => ({
+        path: t.path,
+        keepContentUpTo: pipeline.contentWanted(t.path),
+        mark: theirs?.theirs[j] ? FILE_MASK : 0,
+      })),
+      theirs?.group,
+    );
+    if (theirs && marks) early?.keepWorkerMarks?.(chunk, markResultsOf(marks));
+    return results;
   };
   const ahead: Promise<ReadResult[]>[] = [];
   let workers = 0;
@@ -178,6 +209,7 @@ export async function readStartupBaseline(
     workers = reader.workers;
   } finally {
     reader.close();
+    watch.expect(undefined);
   }
   early?.settle(true);
   pipeline.adoptMany(adoptions);

@@ -17,7 +17,7 @@ import { dirname } from "node:path";
 import { type EntryType, fstat, type NativeStat } from "../watch/native_fs.ts";
 import type { InodeId } from "../watch/inode_key.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
-import { MarkStatus, NativeMarks, NativeOpen } from "./native_marks.ts";
+import { MarkStatus, type NativeMarkResults, NativeMarks, NativeOpen } from "./native_marks.ts";
 import { nativeLibraryPath } from "../native/native_library.ts";
 import {
   AT_EMPTY_PATH,
@@ -234,6 +234,32 @@ export class FanotifyGroup {
         how: was === "file" ? NativeOpen.File : was === "dir" ? NativeOpen.Dir : NativeOpen.Path,
       })),
     );
+    return this.#resultsOf(items, r, one, results);
+  }
+
+  /**
+   * What marks placed for this group elsewhere mean (the hashing workers
+   * mark each file they read before reading it: native/file_reader.c), as
+   * markMany() gives them; `r` says what became of the mark at each of
+   * `paths` (one not tried is undefined).
+   */
+  adopt(paths: readonly string[], r: NativeMarkResults): MarkResult[] {
+    const results: MarkResult[] = new Array(paths.length).fill(undefined);
+    return this.#resultsOf(paths.map((path) => ({ path })), r, () => {}, results);
+  }
+
+  /** The group's fd, for the hashing workers to mark files for (adopt() keeps what they mark). */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** `r`'s marks of `items` into `results`; `notDone(i)` for each the native code left. */
+  #resultsOf(
+    items: readonly { path: string }[],
+    r: NativeMarkResults,
+    notDone: (i: number) => void,
+    results: MarkResult[],
+  ): MarkResult[] {
     // The file system of the path before, by its mount and device: most windows are on one.
     let lastMnt = -1;
     let lastDev = -1;
@@ -247,7 +273,7 @@ export class FanotifyGroup {
         continue;
       }
       if (status !== MarkStatus.Marked) {
-        one(i);
+        notDone(i);
         continue;
       }
       const dev = r.dev[i];

@@ -5,6 +5,9 @@ import { nativeLibraryPath } from "../native/native_library.ts";
 import { parseFanotify } from "./fanotify_records.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
+import { NativeReader } from "../watch/native_reader.ts";
+import { emptyResults, packItems } from "../watch/read_batch.ts";
+import { markResultsOf } from "./native_marks.ts";
 
 /** `path`'s inode as the kernel names it (the mark checks device and number). */
 const kernelIdOf = async (path: string) => kernelIdentity.inodeOf(path, await Deno.lstat(path));
@@ -212,4 +215,53 @@ Deno.test("markMany marks what the one-at-a-time way marks: natively and not, th
   assertEquals(missing, undefined);
   assert(proc?.call, "/proc refuses");
   assertEquals(seen[0].marks.length, 7, seen[0].marks.join(" "));
+});
+
+Deno.test("the hashing workers' marks, placed by the fd each file is read by, mean what markMany's do: the same inodes, handles, file systems and fdinfo marks; /proc refuses the same", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  const sh = `printf z > "$(printf '${d}/n\\377')"`;
+  assert((await new Deno.Command("sh", { args: ["-c", sh] }).output()).success);
+  const paths = [`${d}/a`, `${d}/n\udcff`, `${d}/b`, "/proc/self/status"];
+  await Deno.writeTextFile(paths[0], "x");
+  await Deno.writeTextFile(paths[2], "y".repeat(70_000));
+  const lib = nativeLibraryPath();
+  assert(lib, "bpfink-native.so is built (deno run -A build.ts native)");
+  const reader = NativeReader.open(lib);
+  assert(reader instanceof NativeReader, JSON.stringify(reader));
+  const seen: { results: unknown[]; marks: string[] }[] = [];
+  try {
+    for (const by of ["markMany", "reader"]) {
+      const before = fanotifyFds();
+      const group = FanotifyGroup.open();
+      try {
+        const fd = [...fanotifyFds()].find((f) => !before.has(f))!;
+        let results;
+        if (by === "markMany") {
+          results = group.markMany(paths.map((path) => ({ path, mask: FILE_MASK, was: "file" })));
+        } else {
+          const items = paths.map((path) => ({ path, keepContentUpTo: 0, mark: FILE_MASK }));
+          const out = emptyResults(1, paths.length);
+          reader.read(packItems(1, items, undefined, group.fd), out);
+          assert(out.marks, "the reader placed no marks");
+          results = group.adopt(paths, markResultsOf(out.marks));
+        }
+        seen.push({
+          results: results.map((r) =>
+            r instanceof FanotifyError
+              ? { call: r.call, errno: r.errno }
+              : r && { dev: r.st.dev, ino: r.st.ino, fs: r.marked.fs, handle: r.marked.handleKey }
+          ),
+          marks: marksOf(fd),
+        });
+      } finally {
+        await group.close();
+      }
+    }
+  } finally {
+    reader.close();
+  }
+  assertEquals(seen[1], seen[0]);
+  assertEquals(seen[0].marks.length, 3, seen[0].marks.join(" "));
+  assert((seen[0].results[3] as { call?: string })?.call, "/proc refuses");
 });

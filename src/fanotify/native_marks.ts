@@ -67,6 +67,39 @@ export interface NativeMarkResults {
   fsid(i: number): Uint8Array;
 }
 
+/** The arrays the native code writes a window's marks into (mark_fd.h's mark_out). */
+export interface MarkArrays {
+  status: Uint8Array;
+  errs: Int32Array;
+  dev: Float64Array;
+  mntId: Float64Array;
+  ino: BigUint64Array | BigInt64Array;
+  /** Handle keys, `slot` bytes each (bpfink_mark_key_slot), keyLens[i] of them used. */
+  keys: Uint8Array;
+  keyLens: Uint16Array;
+  /** File system ids, 8 bytes each. */
+  fsids: Uint8Array;
+  slot: number;
+}
+
+/** A window's marks as the native code left them in `a`. */
+export function markResultsOf(a: MarkArrays): NativeMarkResults {
+  return {
+    status: a.status,
+    failure: (i) => ({ call: CALLS[a.errs[i] >>> 16] ?? "mark", errno: a.errs[i] & 0xffff }),
+    dev: a.dev,
+    mntId: a.mntId,
+    // The same bytes read unsigned (an inode number is).
+    ino: new BigUint64Array(a.ino.buffer, a.ino.byteOffset, a.ino.length),
+    handleKey: (i) =>
+      String.fromCharCode.apply(
+        null,
+        a.keys.subarray(i * a.slot, i * a.slot + a.keyLens[i]) as unknown as number[],
+      ),
+    fsid: (i) => a.fsids.subarray(i * 8, i * 8 + 8),
+  };
+}
+
 /** The native marker, opened from bpfink's native library. */
 export class NativeMarks {
   readonly #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -128,19 +161,7 @@ export class NativeMarks {
       fsids,
     );
     for (let i = Math.max(0, done); i < n; i++) status[i] = MarkStatus.NotDone;
-    return {
-      status,
-      failure: (i) => ({ call: CALLS[errs[i] >>> 16] ?? "mark", errno: errs[i] & 0xffff }),
-      dev,
-      mntId,
-      ino,
-      handleKey: (i) =>
-        String.fromCharCode.apply(
-          null,
-          keys.subarray(i * slot, i * slot + keyLens[i]) as unknown as number[],
-        ),
-      fsid: (i) => fsids.subarray(i * 8, i * 8 + 8),
-    };
+    return markResultsOf({ status, errs, dev, mntId, ino, keys, keyLens, fsids, slot });
   }
 
   /** Closes the shared object. */

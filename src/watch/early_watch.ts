@@ -8,6 +8,14 @@
  * replayed once the watch set knows the inode, so a write that falls between
  * the first read and the record is re-read instead of lost.
  *
+ * With the native reader, the hashing workers mark a window's regular files
+ * themselves, each through the fd they read it by, before reading it
+ * (workerMarks()): this thread then makes no system call per file. Such an
+ * inode enters the kernel map when the watch set records it; until then a
+ * write to it is seen by its fanotify mark alone (fed as fanotify's events
+ * are, the process named from /proc), and the kernel map's mark gate holds,
+ * since the inode enters the map already marked.
+ *
  * @module
  */
 import type { FimEvent } from "../kernel/fim_event.ts";
@@ -15,6 +23,7 @@ import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchSet } from "./watch_set.ts";
 import { type EntryType, lstatId } from "./native_fs.ts";
+import type { NativeMarkResults } from "../fanotify/native_marks.ts";
 
 /** The kernel map operations early watching needs. */
 export interface EarlyKernel {
@@ -43,6 +52,15 @@ export interface EarlyMarks {
   catchUp(): void;
   /** The start is over. */
   endEarly(): void;
+  /** The group the hashing workers may mark regular files for (FanotifySource.workerGroup). */
+  workerGroup?(): number | undefined;
+  /** Whether the workers are asked to mark regular file `path`. */
+  workerMarks?(path: string): boolean;
+  /** Keeps what the workers' marks of a window's files mean (FanotifySource.keepWorkerMarks). */
+  keepWorkerMarks?(
+    items: readonly { path: string; kind: "file" | "dir" }[],
+    marks: NativeMarkResults,
+  ): ({ id: InodeId; key: string } | undefined)[];
 }
 
 /** Flags of the kernel's watched map (FimWatch). */
@@ -54,6 +72,8 @@ const MAX_HELD = 4096;
 /** Inodes put in the kernel map ahead of the watch set, and the events about them. */
 export class EarlyWatch {
   readonly #ids = new Map<string, InodeId>();
+  /** Inodes the workers marked before reading, by key, until the watch set records them. */
+  readonly #workerIds = new Map<string, InodeId>();
   #held: FimEvent[] = [];
 
   constructor(
@@ -101,6 +121,35 @@ export class EarlyWatch {
   }
 
   /**
+   * Which of a window's `items` the hashing workers mark, each before they
+   * read it, through the fd they read it by, for the group returned (those
+   * are left out of before(): the worker's mark is on the inode the read
+   * describes, and it enters the kernel map when the watch set records it,
+   * carrying that mark); undefined when they mark none. Only regular files
+   * (as the listing said) are theirs.
+   */
+  workerMarks(
+    items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[],
+  ): { group: number; theirs: boolean[] } | undefined {
+    const group = this.marks?.workerGroup?.();
+    if (group === undefined) return undefined;
+    const theirs = items.map((t) =>
+      t.kind === "file" && t.type === "file" && (this.marks?.workerMarks?.(t.path) ?? false)
+    );
+    return { group, theirs };
+  }
+
+  /** After a window the workers marked and read: keeps what their marks mean. */
+  keepWorkerMarks(
+    items: readonly { path: string; kind: "file" | "dir" }[],
+    marks: NativeMarkResults,
+  ): void {
+    for (const m of this.marks?.keepWorkerMarks?.(items, marks) ?? []) {
+      if (m) this.#workerIds.set(m.key, m.id);
+    }
+  }
+
+  /**
    * Before the watch set records a batch that was read: the fanotify events
    * queued so far are handled first. A file freed after its early mark took
    * the mark along, and its inode number may name the file that was read;
@@ -138,6 +187,14 @@ export class EarlyWatch {
         this.kernel.unwatchInode(id);
         this.marks?.unwatchInode(id);
         this.#ids.delete(k);
+      }
+    }
+    // A file the workers marked and nobody recorded (replaced before its read was redone).
+    for (const [k, id] of this.#workerIds) {
+      if (this.watch.hasInodeKey(k)) this.#workerIds.delete(k);
+      else if (final) {
+        this.marks?.unwatchInode(id);
+        this.#workerIds.delete(k);
       }
     }
     if (final) {

@@ -8,11 +8,16 @@
  * writes, a path swapped after the kernel copied it), so the syscall hooks
  * cannot be blinded past it.
  *
- * At start, each path is marked before its first read (markEarly(), from
- * EarlyWatch); the watch set's record of what was read then places nothing
- * again, unless the fanotify events queued by then say the marked file was
- * freed (its number may name the file that was read) or could not all be
- * read. Later, every inode the watch set records is marked again.
+ * At start, each path is marked before its first read: a regular file by
+ * the hashing worker that reads it, through the fd it reads it by
+ * (workerGroup(), keepWorkerMarks()), anything else here (markEarly(), from
+ * EarlyWatch). Until keepWorkerMarks() has kept what a worker's mark means,
+ * an event about that file names no inode known here: such events are held
+ * while the start lasts, not dropped. The watch set's record of what was
+ * read then places nothing again, unless the fanotify events queued by then
+ * say the marked file was freed (its number may name the file that was
+ * read) or could not all be read. Later, every inode the watch set records
+ * is marked again.
  *
  * An event names its inode by file handle: it is mapped to the watch entry
  * through a table filled when the inode was marked (name_to_handle_at on the
@@ -52,6 +57,7 @@ import {
 import { FanotifyFdGroup } from "../fanotify/fanotify_fd_group.ts";
 import { FanotifyError } from "../fanotify/fanotify_reader.ts";
 import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_records.ts";
+import type { NativeMarkResults } from "../fanotify/native_marks.ts";
 import { InfoType } from "../fanotify/fanotify_abi.ts";
 import { FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
@@ -71,6 +77,9 @@ import { parentPath } from "./path_names.ts";
 const HIDDEN = "seen by fanotify only, and the kernel hides the process from a listener " +
   "without CAP_SYS_ADMIN";
 
+/** Most events held for marks the workers placed and the start has not kept yet. */
+const MAX_HELD_UNMATCHED = 4096;
+
 /** How long a fanotify event waits for the BPF event of the same change (and its re-read). */
 export const GRACE_MS = 100;
 
@@ -82,6 +91,13 @@ export interface FanotifyMarks {
   mark(path: string, id: InodeId, mask: number, was?: EntryType): Marked | undefined;
   /** Marks whatever is at each path now; each one's fstat() and mark, nothing, or the refusal. */
   markMany(items: readonly MarkRequest[]): MarkResult[];
+  /**
+   * The group's fd, when marks placed elsewhere (the hashing workers, through
+   * the fd they read a file by) can be adopted; undefined when not.
+   */
+  readonly fd?: number;
+  /** What marks placed elsewhere for this group at `paths` mean, as markMany() says. */
+  adopt?(paths: readonly string[], r: NativeMarkResults): MarkResult[];
   unmark(m: Marked): void;
   /** Handles the events the kernel queued so far, at once; whether it read them all. */
   drain(): boolean;
@@ -205,6 +221,11 @@ export class FanotifySource {
    * (watchInode() marks them in the classic group).
    */
   readonly #noFidDirs = new Set<string>();
+  /** Whether events naming no known inode are held (workerGroup() until endEarly()). */
+  #holding = false;
+  /** Those events, oldest first, with when each was read. */
+  #heldUnmatched: { e: FanEvent; readAt: number }[] = [];
+  #warnedHeld = false;
   #timer?: ReturnType<typeof setTimeout>;
   /** Who waits for #pending to empty (settled()). */
   #settleWaiters: (() => void)[] = [];
@@ -350,7 +371,59 @@ export class FanotifySource {
       asked.push(i);
       requests.push({ path, mask: kind === "dir" ? DIR_MASK : FILE_MASK, was: type });
     }
-    const results = this.group.markMany(requests);
+    this.#keepEarly(items, asked, requests.map((r) => r.mask), this.group.markMany(requests), ids);
+    return ids;
+  }
+
+  /**
+   * The fanotify group the hashing workers may mark a start's regular files
+   * for, each before they read it, through the fd they read it by
+   * (native/file_reader.c), instead of markEarly() here; undefined when they
+   * may not (a group whose marks cannot be adopted, a stopped source).
+   * Asked before each window, so that events about the window's files that
+   * arrive before keepWorkerMarks() are held, not dropped as unmatched.
+   */
+  workerGroup(): number | undefined {
+    if (this.#stopped || this.group.fd === undefined || !this.group.adopt) return undefined;
+    this.#holding = true;
+    return this.group.fd;
+  }
+
+  /**
+   * Whether the workers are asked to mark regular file `path` early: not in
+   * a directory whose file system would not mark by handle (markEarly's rule).
+   */
+  workerMarks(path: string): boolean {
+    return !this.#noFidDirs.has(parentPath(path));
+  }
+
+  /**
+   * Keeps what the workers' marks of `items` (each asked for FILE_MASK, as
+   * markEarly() marks a file) mean, as markEarly() keeps its own, then
+   * handles the events held until now. `marks`: what became of each (one
+   * not tried is marked when the watch set records it, as after a refusal).
+   * Returns the inode marked at each path and its key, as markEarly() does.
+   */
+  keepWorkerMarks(
+    items: readonly { path: string; kind: "file" | "dir" }[],
+    marks: NativeMarkResults,
+  ): ({ id: InodeId; key: string } | undefined)[] {
+    const ids: ({ id: InodeId; key: string } | undefined)[] = new Array(items.length);
+    if (this.#stopped || !this.group.adopt) return ids;
+    const results = this.group.adopt(items.map((t) => t.path), marks);
+    this.#keepEarly(items, items.map((_, i) => i), items.map(() => FILE_MASK), results, ids);
+    this.#replayHeld();
+    return ids;
+  }
+
+  /** The marks of `items` at `asked` (their masks `wants`), kept as early ones, into `ids`. */
+  #keepEarly(
+    items: readonly { path: string; kind: "file" | "dir" }[],
+    asked: readonly number[],
+    wants: readonly number[],
+    results: readonly MarkResult[],
+    ids?: ({ id: InodeId; key: string } | undefined)[],
+  ): void {
     for (let j = 0; j < asked.length; j++) {
       const r = results[j];
       const { path, kind } = items[asked[j]];
@@ -359,15 +432,14 @@ export class FanotifySource {
         continue;
       }
       if (!r) continue;
-      const want = requests[j].mask;
+      const want = wants[j];
       const id = { dev: kernelIdentity.deviceOfStat(path, r.st.dev, r.st.mntId), ino: r.st.ino };
       const k = inodeKeyString(id);
       if (this.#dead.delete(k)) this.#forget(k);
       this.#keepMark(k, this.#rec(k), r.marked, want);
       this.#early.set(k, want);
-      ids[asked[j]] = { id, key: k };
+      if (ids) ids[asked[j]] = { id, key: k };
     }
-    return ids;
   }
 
   /**
@@ -383,9 +455,14 @@ export class FanotifySource {
     if (!this.group.drain()) this.#early.clear();
   }
 
-  /** The start is over: no more early marks are asked for. */
+  /**
+   * The start is over: no more early marks are asked for, and the events
+   * held for the workers' marks are routed, or counted as unmatched.
+   */
   endEarly(): void {
     this.#noFidDirs.clear();
+    this.#holding = false;
+    this.#replayHeld();
   }
 
   /**
@@ -659,6 +736,53 @@ export class FanotifySource {
     this.counts.events++;
     if (this.#overflowed(e)) return;
     if (e.pid === Deno.pid) return; // the agent's own reads and marks
+    if (this.#route(e, readAt)) return;
+    if (this.#holding) this.#holdUnmatched(e, readAt);
+    else this.counts.unmatched++;
+  }
+
+  /**
+   * Keeps event `e`, which names no inode known yet, while a start's files
+   * are marked by the workers: its inode may be one they marked whose mark
+   * keepWorkerMarks() has not kept yet (a write between their mark and the
+   * window's record). Too many held: the oldest goes, and every watch is
+   * rescanned, as after a queue overflow.
+   */
+  #holdUnmatched(e: FanEvent, readAt: number): void {
+    if (this.#heldUnmatched.length >= MAX_HELD_UNMATCHED) {
+      this.#heldUnmatched.shift();
+      this.counts.unmatched++;
+      if (!this.#warnedHeld) {
+        this.#warnedHeld = true;
+        this.opts.warn(
+          "fanotify held too many events about files not yet recorded: rescanning every watch",
+        );
+        this.#sink?.rescan("rescan");
+      }
+    }
+    this.#heldUnmatched.push({ e: { ...e, fd: -1 }, readAt });
+  }
+
+  /** Routes the held events again (those still unmatched are held again while holding). */
+  #replayHeld(): void {
+    if (this.#heldUnmatched.length === 0) return;
+    const held = this.#heldUnmatched;
+    this.#heldUnmatched = [];
+    this.#procFacts = new Map();
+    try {
+      for (const { e, readAt } of held) {
+        if (this.#stopped) return;
+        if (this.#route(e, readAt)) continue;
+        if (this.#holding) this.#heldUnmatched.push({ e, readAt });
+        else this.counts.unmatched++;
+      }
+    } finally {
+      this.#procFacts = undefined;
+    }
+  }
+
+  /** Sends event `e` where its inode's watch is; whether it named one. */
+  #route(e: FanEvent, readAt: number): boolean {
     const self = e.fids.find((f) => f.infoType === InfoType.FID);
     const dir = e.fids.find((f) =>
       f.infoType === InfoType.DFID_NAME || f.infoType === InfoType.DFID ||
@@ -692,7 +816,7 @@ export class FanotifySource {
       }
       if (closed) this.#writerClosed(id);
     }
-    if (!matched) this.counts.unmatched++;
+    return matched;
   }
 
   /** Tells the monitor that a writer of `id` closed it: the re-read need not wait out the settle. */
@@ -881,6 +1005,7 @@ export class FanotifySource {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#pending.clear();
+    this.#heldUnmatched = [];
     this.#wakeSettled();
     this.#muted.clear();
     for (const k of [...this.#fdMuted.keys()]) this.#fdUnmute(k, false);

@@ -9,7 +9,12 @@ import {
   openFanotify,
   withFanotify,
 } from "./fanotify_source.ts";
-import { readFileState } from "./file_state.ts";
+import { type FileState, readFileState } from "./file_state.ts";
+import { NativeReader } from "./native_reader.ts";
+import { nativeLibraryPath } from "../native/native_library.ts";
+import { emptyResults, packItems, unpackResults } from "./read_batch.ts";
+import { FILE_MASK } from "../fanotify/fanotify_abi.ts";
+import { markResultsOf } from "../fanotify/native_marks.ts";
 import { WatchSet } from "./watch_set.ts";
 import { NO_BPF } from "../../test/no_bpf_table.ts";
 
@@ -169,8 +174,8 @@ function markedInodes(): Set<bigint> {
   return out;
 }
 
-Deno.test("a start marks each file before its first read, and a file freed since its mark, whose number the file read took, is marked afresh", async () => {
-  await using dir = await tempDir();
+/** A fanotify source, a watch set marking through it, and the early watch of a start. */
+function startParts(): { fan: FanotifySource; watch: WatchSet; early: EarlyWatch } {
   const fan = openFanotify(() => {})!;
   const box: { watch?: WatchSet } = {};
   const watch = box.watch = new WatchSet(withFanotify(NO_BPF, fan, () => box.watch));
@@ -179,7 +184,12 @@ Deno.test("a start marks each file before its first read, and a file freed since
     watchInodesEarly: (items: readonly unknown[]) => items.map(() => true),
     unwatchInode: (_: InodeId) => {},
   };
-  const early = new EarlyWatch(kernel, watch, () => {}, fan);
+  return { fan, watch, early: new EarlyWatch(kernel, watch, () => {}, fan) };
+}
+
+Deno.test("a start marks each file before its first read, and a file freed since its mark, whose number the file read took, is marked afresh", async () => {
+  await using dir = await tempDir();
+  const { fan, watch, early } = startParts();
   try {
     fan.start(watch, new Recorder());
     const f = `${dir.path}/reborn.conf`;
@@ -211,6 +221,83 @@ Deno.test("a start marks each file before its first read, and a file freed since
     assert(reborn, "the file system never reused the inode number: nothing was tested");
   } finally {
     early.settle(true);
+    await fan.stop();
+  }
+});
+
+/** Appends to `path` from another process, without O_CREAT (fanotify leaves out the agent's own). */
+function appendElsewhere(path: string): number {
+  // dd takes the shell's pid (exec), which the shell says first.
+  const script =
+    'echo $$; exec dd of="$1" oflag=append conv=notrunc,nocreat status=none <<EOF\nmore\nEOF\n';
+  const c = new Deno.Command("sh", { args: ["-c", script, "sh", path], stdout: "piped" })
+    .outputSync();
+  assert(c.success, new TextDecoder().decode(c.stderr));
+  return Number(new TextDecoder().decode(c.stdout).trim());
+}
+
+Deno.test("a start's file the workers marked and a write reached before its mark was kept is fed once kept, not dropped; one never kept is counted unmatched", async () => {
+  await using dir = await tempDir();
+  const path = nativeLibraryPath();
+  assert(path, "bpfink-native.so is built (deno run -A build.ts native)");
+  const reader = NativeReader.open(path);
+  assert(reader instanceof NativeReader, JSON.stringify(reader));
+  const { fan, watch, early } = startParts();
+  const rec = new Recorder();
+  try {
+    fan.start(watch, rec);
+    const files = [`${dir.path}/kept.conf`, `${dir.path}/never.conf`];
+    for (const f of files) {
+      await Deno.writeTextFile(f, "first\n");
+      watch.add(f, "file", dir.path, { awaitingBaseline: true });
+    }
+    const items = files.map((f) => ({ path: f, kind: "file" as const, type: "file" as const }));
+    const theirs = early.workerMarks(items);
+    assert(theirs && theirs.theirs.every((t) => t), "the workers are not asked to mark files");
+    // As a hashing worker does: each file marked through the fd it is read by, then read.
+    const out = emptyResults(1, files.length);
+    const redo = reader.read(
+      packItems(
+        1,
+        files.map((f) => ({ path: f, keepContentUpTo: 0, mark: FILE_MASK })),
+        undefined,
+        theirs.group,
+      ),
+      out,
+    );
+    assertEquals(redo, []);
+    assert(out.marks, "the reader kept no marks");
+    assertEquals([...out.marks.status], [1, 1]);
+    const states = unpackResults(out);
+    for (const s of states) {
+      assert(s && "id" in s && markedInodes().has(s.id.ino), "a file was not marked by its read");
+    }
+    // Written before the start keeps what the marks mean: the events wait in the kernel's queue
+    // until the start drains it, and name no inode the source knows yet.
+    const writer = appendElsewhere(files[0]);
+    appendElsewhere(files[1]);
+    early.beforeRecording();
+    assertEquals(fan.counts.unmatched, 0, "an event was dropped as unmatched");
+    assertEquals(rec.events.length, 0);
+    // The first file's mark is kept (the second's never is, as for a file no read recorded).
+    early.keepWorkerMarks(
+      items.slice(0, 1),
+      markResultsOf({ ...out.marks, status: out.marks.status.slice(0, 1) }),
+    );
+    watch.setState(files[0], states[0] as FileState);
+    early.settle();
+    const ino = (states[0] as FileState).id.ino;
+    assert(
+      await waitFor(() => rec.events.some((e) => e.ino === ino && e.tgid === writer), 2000),
+      `the held write was not fed: ${
+        JSON.stringify(rec.events.map((e) => [String(e.ino), e.tgid]))
+      }`,
+    );
+    early.settle(true);
+    assertEquals(fan.counts.unmatched, 1, "the write no kept mark names is counted once");
+  } finally {
+    early.settle(true);
+    reader.close();
     await fan.stop();
   }
 });

@@ -16,6 +16,7 @@ import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { PSEUDO_FS_MAGICS } from "./native_fs.ts";
 import { pathBytes } from "./path_bytes.ts";
 import {
+  emptyMarks,
   HASH_CHARS,
   type PackedItems,
   type PackedResults,
@@ -43,14 +44,28 @@ const SYMBOLS = {
       "buffer", // pseudo file systems' magics (u32)
       "u32", // their count
       "u64", // the largest file read natively
+      "i32", // the fanotify group each file is marked for first (-1: none)
+      "buffer", // masks (u32 per path; 0: not marked), or null
+      "buffer", // mark status (u8: MarkStatus)
+      "buffer", // mark errs (i32: call << 16 | errno)
+      "buffer", // mark devices (f64)
+      "buffer", // mark mount ids (f64, -1 when not known)
+      "buffer", // mark inode numbers (i64)
+      "buffer", // handle keys (bpfink_mark_key_slot() bytes each)
+      "buffer", // their lengths (u16)
+      "buffer", // file system ids (8 bytes each)
     ],
     result: "i32",
   },
   bpfink_read_layout: { parameters: [], result: "u32" },
+  bpfink_mark_key_slot: { parameters: [], result: "u32" },
 } as const;
 
 /** Flags of a path the native reader left to readFileState(). */
 const REDO = 3;
+
+/** The version of the marks' arguments that bpfink_read_layout() reports (file_reader.c). */
+const MARKS_VERSION = 1;
 
 /** The largest file read natively; larger ones stream through readFileState()'s budgets. */
 const MAX_FILE = 64 * 1024 * 1024;
@@ -85,7 +100,7 @@ export class NativeReader {
     try {
       const lib = Deno.dlopen(path, SYMBOLS);
       // The arrays it writes are sized here: a library built for another layout is not used.
-      const want = STATE_NUMS << 16 | STATE_BIGS << 8 | HASH_CHARS;
+      const want = (MARKS_VERSION << 24 | STATE_NUMS << 16 | STATE_BIGS << 8 | HASH_CHARS) >>> 0;
       if (lib.symbols.bpfink_read_layout() !== want) {
         lib.close();
         return { error: `${path} is bpfink's native reader of another version: not used` };
@@ -112,6 +127,9 @@ export class NativeReader {
     if (this.#arena.length < arenaSize) this.#arena = new Uint8Array(arenaSize);
     const paths = pathBytes(items.paths);
     const content = new Float64Array(2 * n);
+    // Marks before reading (each file by the fd it is read by), when the window asks for them.
+    const m = items.marks &&
+      (out.marks = emptyMarks(n, this.#lib.symbols.bpfink_mark_key_slot()));
     const done = this.#lib.symbols.bpfink_read_files(
       paths,
       BigInt(paths.length),
@@ -129,6 +147,16 @@ export class NativeReader {
       MAGICS,
       MAGICS.length,
       this.#maxFile,
+      m ? items.marks!.group : -1,
+      m ? items.marks!.masks : null,
+      m?.status ?? null,
+      m?.errs ?? null,
+      m?.dev ?? null,
+      m?.mntId ?? null,
+      m?.ino ?? null,
+      m?.keys ?? null,
+      m?.keyLens ?? null,
+      m?.fsids ?? null,
     );
     const redo: number[] = [];
     const names = items.paths.split("\0");

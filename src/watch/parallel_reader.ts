@@ -11,6 +11,8 @@
  */
 import { readFileState } from "./file_state.ts";
 import {
+  joinMarks,
+  type PackedMarks,
   type PackedResults,
   packItems,
   type ReadItem,
@@ -23,11 +25,17 @@ import { NativeReader } from "./native_reader.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 
-export type { ReadItem, ReadResult } from "./read_batch.ts";
+export type { PackedMarks, ReadItem, ReadResult } from "./read_batch.ts";
+
+/** A slice of a window as read: its states, and the marks placed before reading, if asked. */
+interface Slice {
+  results: ReadResult[];
+  marks?: PackedMarks;
+}
 
 interface Lane {
   worker: Worker;
-  pending: Map<number, { resolve: (r: ReadResult[]) => void; reject: (e: unknown) => void }>;
+  pending: Map<number, { resolve: (r: Slice) => void; reject: (e: unknown) => void }>;
   dead?: string;
 }
 
@@ -104,7 +112,7 @@ export class ParallelReader {
       lane.worker.onmessage = (m: MessageEvent<PackedResults>) => {
         const p = lane.pending.get(m.data.id);
         lane.pending.delete(m.data.id);
-        p?.resolve(unpackResults(m.data));
+        p?.resolve({ results: unpackResults(m.data), marks: m.data.marks });
       };
       lane.worker.onerror = (e) => {
         e.preventDefault();
@@ -143,29 +151,47 @@ export class ParallelReader {
    * batch a worker could not read is read here.
    */
   async read(items: ReadItem[]): Promise<ReadResult[]> {
+    return (await this.readAndMark(items)).results;
+  }
+
+  /**
+   * As read(), and each item with a `mark` is first marked for fanotify
+   * group `group` by the worker that reads it, through the fd it reads it
+   * by (native/file_reader.c): `marks` says what became of each (none tried
+   * for what was read here, without the native reader).
+   */
+  async readAndMark(
+    items: ReadItem[],
+    group?: number,
+  ): Promise<{ results: ReadResult[]; marks?: PackedMarks }> {
     const lanes = this.#lanes.filter((l) => !l.dead);
-    if (lanes.length === 0) return await readHere(items);
+    if (lanes.length === 0) return { results: await readHere(items) };
     const per = Math.ceil(items.length / lanes.length);
     const parts = await Promise.all(lanes.map((_, i) => {
       const slice = items.slice(i * per, (i + 1) * per);
       const lane = lanes[(this.#next + i) % lanes.length];
-      return slice.length ? this.#send(lane, slice) : Promise.resolve([]);
+      return slice.length
+        ? this.#send(lane, slice, group)
+        : Promise.resolve<Slice>({ results: [] });
     }));
     this.#next++;
-    return parts.flat();
+    return {
+      results: parts.flatMap((p) => p.results),
+      marks: joinMarks(parts.map((p) => ({ marks: p.marks, n: p.results.length }))),
+    };
   }
 
-  async #send(lane: Lane, items: ReadItem[]): Promise<ReadResult[]> {
+  async #send(lane: Lane, items: ReadItem[], group?: number): Promise<Slice> {
     const id = ++this.#ids;
     try {
-      return await new Promise<ReadResult[]>((resolve, reject) => {
+      return await new Promise<Slice>((resolve, reject) => {
         if (lane.dead) return reject(new Error(lane.dead));
         lane.pending.set(id, { resolve, reject });
-        lane.worker.postMessage(packItems(id, items, this.#native));
+        lane.worker.postMessage(packItems(id, items, this.#native, group));
       });
     } catch {
-      if (this.#closed) return items.map(() => ({ error: "the reader was closed" }));
-      return await readHere(items);
+      if (this.#closed) return { results: items.map(() => ({ error: "the reader was closed" })) };
+      return { results: await readHere(items) };
     }
   }
 

@@ -14,6 +14,12 @@ import { ENTRY_TYPE_CODE, ENTRY_TYPES } from "./native_fs.ts";
 export interface ReadItem {
   path: string;
   keepContentUpTo: number;
+  /**
+   * The fanotify mask to mark it for before it is read (a regular file, by
+   * the fd it is read by: native/file_reader.c), when the window names a
+   * group; 0 or absent: not marked.
+   */
+  mark?: number;
 }
 
 /** A path's state, undefined when it does not exist, or why it could not be read. */
@@ -28,17 +34,33 @@ export interface PackedItems {
   keep: [number, number][];
   /** bpfink's native library, for the worker to read with (native_reader.ts). */
   native?: string;
+  /** The fanotify group to mark items for, and each item's mask (0: not marked). */
+  marks?: { group: number; masks: Uint32Array<ArrayBuffer> };
 }
 
-/** Packs `items` (window `id`) for a worker; `native`: the native library's path. */
-export function packItems(id: number, items: readonly ReadItem[], native?: string): PackedItems {
+/**
+ * Packs `items` (window `id`) for a worker; `native`: the native library's
+ * path; `group`: the fanotify group items with a `mark` are marked for.
+ */
+export function packItems(
+  id: number,
+  items: readonly ReadItem[],
+  native?: string,
+  group?: number,
+): PackedItems {
   let paths = "";
   const keep: [number, number][] = [];
+  let masks: Uint32Array<ArrayBuffer> | undefined;
   for (let i = 0; i < items.length; i++) {
     paths += items[i].path + "\0";
     if (items[i].keepContentUpTo > 0) keep.push([i, items[i].keepContentUpTo]);
+    const mark = items[i].mark ?? 0;
+    if (mark && group !== undefined) (masks ??= new Uint32Array(items.length))[i] = mark;
   }
-  return native === undefined ? { id, paths, keep } : { id, paths, keep, native };
+  const p: PackedItems = { id, paths, keep };
+  if (native !== undefined) p.native = native;
+  if (masks) p.marks = { group: group!, masks };
+  return p;
 }
 
 /** How many items packItems() packed. */
@@ -90,6 +112,8 @@ export interface PackedResults {
    * transfer, where a buffer per file cost a transfer each.
    */
   contents?: { bytes: Uint8Array<ArrayBuffer>; at: Float64Array<ArrayBuffer> };
+  /** The marks the worker placed before reading, when the window asked for any. */
+  marks?: PackedMarks;
   /**
    * [index, what] of the rare parts: a link target, a read error, an error,
    * the content, a hash that is not 64 one-byte characters.
@@ -104,6 +128,68 @@ export interface PackedResults {
       sha256?: string;
     },
   ][];
+}
+
+/**
+ * What became of each mark a window asked for, as native/mark_fd.h writes it
+ * (MarkStatus: not tried, marked, failed): native_marks.ts's MarkArrays.
+ */
+export interface PackedMarks {
+  status: Uint8Array<ArrayBuffer>;
+  errs: Int32Array<ArrayBuffer>;
+  dev: Float64Array<ArrayBuffer>;
+  mntId: Float64Array<ArrayBuffer>;
+  ino: BigInt64Array<ArrayBuffer>;
+  keys: Uint8Array<ArrayBuffer>;
+  keyLens: Uint16Array<ArrayBuffer>;
+  fsids: Uint8Array<ArrayBuffer>;
+  /** Bytes of each handle key's slot in `keys`. */
+  slot: number;
+}
+
+/** Empty marks for `n` items, `slot` bytes a handle key: none tried. */
+export function emptyMarks(n: number, slot: number): PackedMarks {
+  return {
+    status: new Uint8Array(n),
+    errs: new Int32Array(n),
+    dev: new Float64Array(n),
+    mntId: new Float64Array(n),
+    ino: new BigInt64Array(n),
+    keys: new Uint8Array(n * slot),
+    keyLens: new Uint16Array(n),
+    fsids: new Uint8Array(n * 8),
+    slot,
+  };
+}
+
+/**
+ * The marks of `parts` (a window's slices, in order, each of `n` items) as
+ * one window's; a slice without marks (read on this thread) has none tried.
+ * Undefined when no slice has marks.
+ */
+export function joinMarks(
+  parts: readonly { marks?: PackedMarks; n: number }[],
+): PackedMarks | undefined {
+  const some = parts.find((p) => p.marks)?.marks;
+  if (!some) return undefined;
+  if (parts.length === 1) return some;
+  const slot = some.slot;
+  const out = emptyMarks(parts.reduce((a, p) => a + p.n, 0), slot);
+  let at = 0;
+  for (const { marks: p, n } of parts) {
+    if (p) {
+      out.status.set(p.status, at);
+      out.errs.set(p.errs, at);
+      out.dev.set(p.dev, at);
+      out.mntId.set(p.mntId, at);
+      out.ino.set(p.ino, at);
+      out.keys.set(p.keys, at * slot);
+      out.keyLens.set(p.keyLens, at);
+      out.fsids.set(p.fsids, at * 8);
+    }
+    at += n;
+  }
+  return out;
 }
 
 const HAS_HASH = 4;
@@ -139,6 +225,19 @@ export function transferOf(p: PackedResults): ArrayBuffer[] {
   ];
   for (const [, r] of p.rare) if (r.content) transfer.push(r.content.buffer as ArrayBuffer);
   if (p.contents) transfer.push(p.contents.bytes.buffer, p.contents.at.buffer);
+  const m = p.marks;
+  if (m) {
+    transfer.push(
+      m.status.buffer,
+      m.errs.buffer,
+      m.dev.buffer,
+      m.mntId.buffer,
+      m.ino.buffer,
+      m.keys.buffer,
+      m.keyLens.buffer,
+      m.fsids.buffer,
+    );
+  }
   return transfer;
 }
 

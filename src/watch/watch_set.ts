@@ -101,6 +101,8 @@ export interface AddOptions {
 
 /** Paths ↔ inodes ↔ basenames, mirrored into the kernel. */
 export class WatchSet {
+  /** What expect() said a start's first read is about to add. */
+  #coming?: Set<string>;
   readonly #byPath = new Map<string, WatchEntry>();
   /** Every entry's last known state, packed. */
   readonly #states = new StateTable();
@@ -406,6 +408,9 @@ export class WatchSet {
         if (id && id.ino !== ent.ino) diff.changed.push(path);
         continue;
       }
+      // Not added yet, but a start's first read is about to: its read, not this listing, says
+      // what it is (a file that existed is no new file).
+      if (this.#coming?.has(path)) continue;
       const isDir = ent.type === "dir";
       if (!admits(path, isDir)) continue;
       // A watched directory seen here under a new name: a rename inside the tree.
@@ -445,6 +450,15 @@ export class WatchSet {
       e.slot = -1;
     } else if (e.slot >= 0) this.#states.set(e.slot, state);
     else e.slot = this.#states.add(state);
+  }
+
+  /**
+   * Paths a start's first read adds window by window, from now until
+   * `expect(undefined)`: a directory listed meanwhile leaves them to that
+   * read, where it would report each as new.
+   */
+  expect(paths: Iterable<string> | undefined): void {
+    this.#coming = paths ? new Set(paths) : undefined;
   }
 
   /** Makes room for the states of `n` paths in all (a start that knows how many it watches). */
