@@ -141,14 +141,16 @@ export class ChangePipeline {
   /** Adopts many paths in one transaction (the first baseline of a large tree). */
   adoptMany(items: [string, FileState | undefined][]): void {
     const updates: [string, BaselineRecord | undefined][] = [];
-    const snaps: [string, unknown][] = [];
+    const snaps: [string, unknown, PathRule][] = [];
     for (const [path, state] of items) {
+      // Asked once here: the calls below ask for the same path's rule, which is kept.
+      const rule = this.opts.ruleFor(path);
       const snap = this.snapshotOf(path, state);
       updates.push([path, state ? this.recordOf(path, state, snap) : undefined]);
-      snaps.push([path, snap]);
+      snaps.push([path, snap, rule]);
     }
     this.opts.store.commit(updates, []);
-    for (const [path, snap] of snaps) this.#followIncludes(path, snap);
+    for (const [path, snap, rule] of snaps) this.#followIncludes(path, snap, rule);
   }
 
   /**
@@ -161,8 +163,7 @@ export class ChangePipeline {
       : state;
   }
 
-  #followIncludes(path: string, snap: unknown): void {
-    const rule = this.opts.ruleFor(path);
+  #followIncludes(path: string, snap: unknown, rule = this.opts.ruleFor(path)): void {
     if (rule.secret) return;
     const more = semanticConsumer(rule.consumer)?.watchAlso?.(snap) ?? [];
     if (more.length) this.opts.watchAlso?.(more, rule.consumer);

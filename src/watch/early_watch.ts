@@ -11,10 +11,11 @@
  * With the native reader, the hashing workers mark a window's regular files
  * themselves, each through the fd they read it by, before reading it
  * (workerMarks()): this thread then makes no system call per file. Such an
- * inode enters the kernel map when the watch set records it; until then a
- * write to it is seen by its fanotify mark alone (fed as fanotify's events
- * are, the process named from /proc), and the kernel map's mark gate holds,
- * since the inode enters the map already marked.
+ * inode enters the kernel map once the start has kept what its mark means
+ * (keepWorkerMarks(), one write for the window), vouched for by that mark,
+ * so the kernel map's mark gate holds; between its read and then, a write
+ * to it is seen by its fanotify mark alone (fed as fanotify's events are,
+ * the process named from /proc).
  *
  * @module
  */
@@ -72,8 +73,6 @@ const MAX_HELD = 4096;
 /** Inodes put in the kernel map ahead of the watch set, and the events about them. */
 export class EarlyWatch {
   readonly #ids = new Map<string, InodeId>();
-  /** Inodes the workers marked before reading, by key, until the watch set records them. */
-  readonly #workerIds = new Map<string, InodeId>();
   #held: FimEvent[] = [];
 
   constructor(
@@ -108,13 +107,21 @@ export class EarlyWatch {
         }
       }
       const marked = m !== undefined;
-      const key = m?.key ?? inodeKeyString(id);
-      if (this.#ids.has(key) || this.watch.hasInodeKey(key)) continue;
-      this.#ids.set(key, id);
-      batch.push({ id, key, flags: FLAG[kind], marked });
+      batch.push({ id, key: m?.key ?? inodeKeyString(id), flags: FLAG[kind], marked });
     }
-    const written = this.kernel.watchInodesEarly(batch);
-    batch.forEach((b, i) => {
+    this.#enter(batch);
+  }
+
+  /**
+   * Puts `batch`'s inodes in the kernel map in one write, but those already
+   * there for a path or early; each one written is held as early until the
+   * watch set records it.
+   */
+  #enter(batch: { id: InodeId; key: string; flags: number; marked: boolean }[]): void {
+    const fresh = batch.filter(({ key }) => !this.#ids.has(key) && !this.watch.hasInodeKey(key));
+    for (const { key, id } of fresh) this.#ids.set(key, id);
+    const written = this.kernel.watchInodesEarly(fresh);
+    fresh.forEach((b, i) => {
       // A full map: the watch set reports it when it records the path.
       if (!written[i]) this.#ids.delete(b.key);
     });
@@ -124,9 +131,8 @@ export class EarlyWatch {
    * Which of a window's `items` the hashing workers mark, each before they
    * read it, through the fd they read it by, for the group returned (those
    * are left out of before(): the worker's mark is on the inode the read
-   * describes, and it enters the kernel map when the watch set records it,
-   * carrying that mark); undefined when they mark none. Only regular files
-   * (as the listing said) are theirs.
+   * describes, and keepWorkerMarks() puts it in the kernel map); undefined
+   * when they mark none. Only regular files (as the listing said) are theirs.
    */
   workerMarks(
     items: readonly { path: string; kind: "file" | "dir"; type?: EntryType }[],
@@ -139,14 +145,22 @@ export class EarlyWatch {
     return { group, theirs };
   }
 
-  /** After a window the workers marked and read: keeps what their marks mean. */
+  /**
+   * After a window the workers marked and read: keeps what their marks mean,
+   * and puts the inodes they marked in the kernel map at once, vouched for by
+   * those marks (one write for the window, where the watch set's record would
+   * make one a file).
+   */
   keepWorkerMarks(
     items: readonly { path: string; kind: "file" | "dir" }[],
     marks: NativeMarkResults,
   ): void {
-    for (const m of this.marks?.keepWorkerMarks?.(items, marks) ?? []) {
-      if (m) this.#workerIds.set(m.key, m.id);
-    }
+    const kept = this.marks?.keepWorkerMarks?.(items, marks) ?? [];
+    const batch: { id: InodeId; key: string; flags: number; marked: boolean }[] = [];
+    kept.forEach((m, i) => {
+      if (m) batch.push({ id: m.id, key: m.key, flags: FLAG[items[i].kind], marked: true });
+    });
+    this.#enter(batch);
   }
 
   /**
@@ -187,14 +201,6 @@ export class EarlyWatch {
         this.kernel.unwatchInode(id);
         this.marks?.unwatchInode(id);
         this.#ids.delete(k);
-      }
-    }
-    // A file the workers marked and nobody recorded (replaced before its read was redone).
-    for (const [k, id] of this.#workerIds) {
-      if (this.watch.hasInodeKey(k)) this.#workerIds.delete(k);
-      else if (final) {
-        this.marks?.unwatchInode(id);
-        this.#workerIds.delete(k);
       }
     }
     if (final) {
