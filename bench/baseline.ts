@@ -217,7 +217,8 @@ try {
     "row's ratio is to its round's faster sha256sum (this machine's speed moves by a third from " +
     "one minute to the next). The table gives the median: the median ratio, the floors' median, " +
     "and the seconds and memory of the run of median seconds (peak RSS: the highest of the " +
-    "rounds). Each bpfink run watches, stats, hashes (SHA-256 in two workers, through bpfink's " +
+    "rounds). Each bpfink run watches, stats, hashes (SHA-256 in the hashing workers, one fewer " +
+    "than the cores and at most two, through bpfink's " +
     "native reader, native/file_reader.c) and records every " +
     "file in SQLite (a temporary database file here, as in interactive mode). Each runs in its own " +
     "process; its seconds include loading the kernel object (the chosen object's load, attach and " +

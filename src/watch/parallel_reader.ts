@@ -64,6 +64,17 @@ function workerScript(): { url: string; release: () => void } | undefined {
   }
 }
 
+/**
+ * The hashing workers for a machine of `cores` cores: one fewer than the
+ * cores, at least one, at most two. The main thread records what they read
+ * and is a first baseline's critical path: it keeps a core to itself. On
+ * two cores, a second worker made the start slower (its isolate, and three
+ * busy threads on two cores); two keep up with the main thread.
+ */
+export function workersFor(cores: number): number {
+  return Math.max(1, Math.min(2, cores - 1));
+}
+
 /** Reads file states in worker threads, in order. */
 export class ParallelReader {
   readonly #lanes: Lane[] = [];
@@ -74,13 +85,13 @@ export class ParallelReader {
   #native?: string;
 
   /**
-   * Starts `workers` workers (default: one per core, at most 2); 0 reads on
+   * Starts `workers` workers (default: workersFor() the cores); 0 reads on
    * this thread. `native`: the native library the workers read the common
    * case with (native_reader.ts): default bpfink's own, when it has one;
    * null for none.
    */
   constructor(
-    workers = Math.min(2, navigator.hardwareConcurrency || 1),
+    workers = workersFor(navigator.hardwareConcurrency || 1),
     opts: { native?: string | null } = {},
   ) {
     if (workers <= 0) return;

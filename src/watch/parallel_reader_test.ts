@@ -1,15 +1,19 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { readFileState } from "./file_state.ts";
-import { ParallelReader, type ReadResult } from "./parallel_reader.ts";
+import { ParallelReader, type ReadResult, workersFor } from "./parallel_reader.ts";
 
 /** Without the parts two reads of one unchanged file may not share. */
 function comparable(r: ReadResult): unknown {
   return r && "error" in r ? r : r && { ...r, content: r.content && [...r.content] };
 }
 
+Deno.test("parallel reader: a core kept for the main thread, one worker at least, two at most", () => {
+  assertEquals([1, 2, 3, 4, 64].map(workersFor), [1, 1, 2, 2, 2]);
+});
+
 Deno.test("parallel reader: workers only for a large tree", () => {
   for (
-    const [files, workers] of [[10, 0], [1_000_000, Math.min(2, navigator.hardwareConcurrency)]]
+    const [files, workers] of [[10, 0], [1_000_000, workersFor(navigator.hardwareConcurrency)]]
   ) {
     const r = ParallelReader.for(files);
     assertEquals(r.workers, workers, `${files} files`);
