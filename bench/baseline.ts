@@ -195,7 +195,9 @@ try {
         const r = medianRun(row.runs);
         const label = row.workers === undefined
           ? `${row.label}; ${r.watched} paths`
-          : `${row.label}; ${row.workers} hashing workers); ${r.watched} paths`;
+          : `${row.label}; ${row.workers} hashing worker${
+            row.workers === 1 ? "" : "s"
+          }); ${r.watched} paths`;
         return [
           label,
           r.s.toFixed(2),
