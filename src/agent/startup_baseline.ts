@@ -110,9 +110,7 @@ export async function readStartupBaseline(
   // read the first windows while this thread adds the next. Nothing else adds a path of the
   // targets meanwhile: a directory listed before its files are added leaves them to this read
   // (expect()), and the files a watched file includes are followed after it.
-  watch.expect((function* () {
-    for (const t of all) yield t.path;
-  })());
+  watch.expect(all.map((t) => t.path));
   const addWindow = (chunk: readonly WatchTarget[]) =>
     watch.keys.batch(() => {
       for (const t of chunk) {

@@ -67,19 +67,41 @@ export interface NativeMarkResults {
   fsid(i: number): Uint8Array;
 }
 
-/** The arrays the native code writes a window's marks into (mark_fd.h's mark_out). */
+/**
+ * The arrays the native code writes a window's marks into (mark_fd.h's
+ * mark_out), one slot a path; a hashing worker sends them back as they are
+ * (read_batch.ts).
+ */
 export interface MarkArrays {
-  status: Uint8Array;
-  errs: Int32Array;
-  dev: Float64Array;
-  mntId: Float64Array;
-  ino: BigUint64Array | BigInt64Array;
+  /** MarkStatus of each path. */
+  status: Uint8Array<ArrayBuffer>;
+  /** For a failure: call << 16 | errno. */
+  errs: Int32Array<ArrayBuffer>;
+  dev: Float64Array<ArrayBuffer>;
+  /** -1 when not known. */
+  mntId: Float64Array<ArrayBuffer>;
+  ino: BigInt64Array<ArrayBuffer>;
   /** Handle keys, `slot` bytes each (bpfink_mark_key_slot), keyLens[i] of them used. */
-  keys: Uint8Array;
-  keyLens: Uint16Array;
+  keys: Uint8Array<ArrayBuffer>;
+  keyLens: Uint16Array<ArrayBuffer>;
   /** File system ids, 8 bytes each. */
-  fsids: Uint8Array;
+  fsids: Uint8Array<ArrayBuffer>;
   slot: number;
+}
+
+/** Mark arrays for `n` paths, `slot` bytes a handle key: none tried yet. */
+export function emptyMarkArrays(n: number, slot: number): MarkArrays {
+  return {
+    status: new Uint8Array(n),
+    errs: new Int32Array(n),
+    dev: new Float64Array(n),
+    mntId: new Float64Array(n),
+    ino: new BigInt64Array(n),
+    keys: new Uint8Array(n * slot),
+    keyLens: new Uint16Array(n),
+    fsids: new Uint8Array(n * 8),
+    slot,
+  };
 }
 
 /** A window's marks as the native code left them in `a`. */
@@ -135,15 +157,7 @@ export class NativeMarks {
       masks[i] = items[i].mask;
     }
     const paths = pathBytes(joined);
-    const status = new Uint8Array(n);
-    const errs = new Int32Array(n);
-    const dev = new Float64Array(n);
-    const mntId = new Float64Array(n);
-    const ino = new BigUint64Array(n);
-    const slot = this.#keySlot;
-    const keys = new Uint8Array(n * slot);
-    const keyLens = new Uint16Array(n);
-    const fsids = new Uint8Array(n * 8);
+    const a = emptyMarkArrays(n, this.#keySlot);
     const done = this.#lib.symbols.bpfink_mark_files(
       fd,
       paths,
@@ -151,17 +165,17 @@ export class NativeMarks {
       n,
       how,
       masks,
-      status,
-      errs,
-      dev,
-      mntId,
-      ino,
-      keys,
-      keyLens,
-      fsids,
+      a.status,
+      a.errs,
+      a.dev,
+      a.mntId,
+      a.ino,
+      a.keys,
+      a.keyLens,
+      a.fsids,
     );
-    for (let i = Math.max(0, done); i < n; i++) status[i] = MarkStatus.NotDone;
-    return markResultsOf({ status, errs, dev, mntId, ino, keys, keyLens, fsids, slot });
+    for (let i = Math.max(0, done); i < n; i++) a.status[i] = MarkStatus.NotDone;
+    return markResultsOf(a);
   }
 
   /** Closes the shared object. */

@@ -56,7 +56,7 @@ export interface EarlyMarks {
   /** The group the hashing workers may mark regular files for (FanotifySource.workerGroup). */
   workerGroup?(): number | undefined;
   /** Whether the workers are asked to mark regular file `path`. */
-  workerMarks?(path: string): boolean;
+  workerMayMark?(path: string): boolean;
   /** Keeps what the workers' marks of a window's files mean (FanotifySource.keepWorkerMarks). */
   keepWorkerMarks?(
     items: readonly { path: string; kind: "file" | "dir" }[],
@@ -118,8 +118,12 @@ export class EarlyWatch {
    * watch set records it.
    */
   #enter(batch: { id: InodeId; key: string; flags: number; marked: boolean }[]): void {
-    const fresh = batch.filter(({ key }) => !this.#ids.has(key) && !this.watch.hasInodeKey(key));
-    for (const { key, id } of fresh) this.#ids.set(key, id);
+    const fresh = batch.filter(({ key, id }) => {
+      // One inode at two paths of the window (hard links) is written once.
+      if (this.#ids.has(key) || this.watch.hasInodeKey(key)) return false;
+      this.#ids.set(key, id);
+      return true;
+    });
     const written = this.kernel.watchInodesEarly(fresh);
     fresh.forEach((b, i) => {
       // A full map: the watch set reports it when it records the path.
@@ -140,7 +144,7 @@ export class EarlyWatch {
     const group = this.marks?.workerGroup?.();
     if (group === undefined) return undefined;
     const theirs = items.map((t) =>
-      t.kind === "file" && t.type === "file" && (this.marks?.workerMarks?.(t.path) ?? false)
+      t.kind === "file" && t.type === "file" && (this.marks?.workerMayMark?.(t.path) ?? false)
     );
     return { group, theirs };
   }

@@ -393,7 +393,7 @@ export class FanotifySource {
    * Whether the workers are asked to mark regular file `path` early: not in
    * a directory whose file system would not mark by handle (markEarly's rule).
    */
-  workerMarks(path: string): boolean {
+  workerMayMark(path: string): boolean {
     return !this.#noFidDirs.has(parentPath(path));
   }
 

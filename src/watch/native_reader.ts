@@ -16,7 +16,6 @@ import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { PSEUDO_FS_MAGICS } from "./native_fs.ts";
 import { pathBytes } from "./path_bytes.ts";
 import {
-  emptyMarks,
   HASH_CHARS,
   type PackedItems,
   type PackedResults,
@@ -24,6 +23,7 @@ import {
   STATE_NUMS,
 } from "./read_batch.ts";
 import { errorMessage } from "../error_message.ts";
+import { emptyMarkArrays } from "../fanotify/native_marks.ts";
 
 const SYMBOLS = {
   bpfink_read_files: {
@@ -129,7 +129,7 @@ export class NativeReader {
     const content = new Float64Array(2 * n);
     // Marks before reading (each file by the fd it is read by), when the window asks for them.
     const m = items.marks &&
-      (out.marks = emptyMarks(n, this.#lib.symbols.bpfink_mark_key_slot()));
+      (out.marks = emptyMarkArrays(n, this.#lib.symbols.bpfink_mark_key_slot()));
     const done = this.#lib.symbols.bpfink_read_files(
       paths,
       BigInt(paths.length),

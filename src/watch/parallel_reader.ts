@@ -12,7 +12,6 @@
 import { readFileState } from "./file_state.ts";
 import {
   joinMarks,
-  type PackedMarks,
   type PackedResults,
   packItems,
   type ReadItem,
@@ -24,13 +23,14 @@ import { nativeLibraryPath } from "../native/native_library.ts";
 import { NativeReader } from "./native_reader.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
+import type { MarkArrays } from "../fanotify/native_marks.ts";
 
-export type { PackedMarks, ReadItem, ReadResult } from "./read_batch.ts";
+export type { ReadItem, ReadResult } from "./read_batch.ts";
 
 /** A slice of a window as read: its states, and the marks placed before reading, if asked. */
 interface Slice {
   results: ReadResult[];
-  marks?: PackedMarks;
+  marks?: MarkArrays;
 }
 
 interface Lane {
@@ -174,7 +174,7 @@ export class ParallelReader {
   async readAndMark(
     items: ReadItem[],
     group?: number,
-  ): Promise<{ results: ReadResult[]; marks?: PackedMarks }> {
+  ): Promise<{ results: ReadResult[]; marks?: MarkArrays }> {
     const lanes = this.#lanes.filter((l) => !l.dead);
     if (lanes.length === 0) return { results: await readHere(items) };
     const per = Math.ceil(items.length / lanes.length);

@@ -9,6 +9,7 @@
  */
 import type { FileState } from "./file_state.ts";
 import { ENTRY_TYPE_CODE, ENTRY_TYPES } from "./native_fs.ts";
+import { emptyMarkArrays, type MarkArrays } from "../fanotify/native_marks.ts";
 
 /** A path to read, with the content size up to which its content is wanted. */
 export interface ReadItem {
@@ -113,7 +114,7 @@ export interface PackedResults {
    */
   contents?: { bytes: Uint8Array<ArrayBuffer>; at: Float64Array<ArrayBuffer> };
   /** The marks the worker placed before reading, when the window asked for any. */
-  marks?: PackedMarks;
+  marks?: MarkArrays;
   /**
    * [index, what] of the rare parts: a link target, a read error, an error,
    * the content, a hash that is not 64 one-byte characters.
@@ -131,50 +132,18 @@ export interface PackedResults {
 }
 
 /**
- * What became of each mark a window asked for, as native/mark_fd.h writes it
- * (MarkStatus: not tried, marked, failed): native_marks.ts's MarkArrays.
- */
-export interface PackedMarks {
-  status: Uint8Array<ArrayBuffer>;
-  errs: Int32Array<ArrayBuffer>;
-  dev: Float64Array<ArrayBuffer>;
-  mntId: Float64Array<ArrayBuffer>;
-  ino: BigInt64Array<ArrayBuffer>;
-  keys: Uint8Array<ArrayBuffer>;
-  keyLens: Uint16Array<ArrayBuffer>;
-  fsids: Uint8Array<ArrayBuffer>;
-  /** Bytes of each handle key's slot in `keys`. */
-  slot: number;
-}
-
-/** Empty marks for `n` items, `slot` bytes a handle key: none tried. */
-export function emptyMarks(n: number, slot: number): PackedMarks {
-  return {
-    status: new Uint8Array(n),
-    errs: new Int32Array(n),
-    dev: new Float64Array(n),
-    mntId: new Float64Array(n),
-    ino: new BigInt64Array(n),
-    keys: new Uint8Array(n * slot),
-    keyLens: new Uint16Array(n),
-    fsids: new Uint8Array(n * 8),
-    slot,
-  };
-}
-
-/**
  * The marks of `parts` (a window's slices, in order, each of `n` items) as
  * one window's; a slice without marks (read on this thread) has none tried.
  * Undefined when no slice has marks.
  */
 export function joinMarks(
-  parts: readonly { marks?: PackedMarks; n: number }[],
-): PackedMarks | undefined {
+  parts: readonly { marks?: MarkArrays; n: number }[],
+): MarkArrays | undefined {
   const some = parts.find((p) => p.marks)?.marks;
   if (!some) return undefined;
   if (parts.length === 1) return some;
   const slot = some.slot;
-  const out = emptyMarks(parts.reduce((a, p) => a + p.n, 0), slot);
+  const out = emptyMarkArrays(parts.reduce((a, p) => a + p.n, 0), slot);
   let at = 0;
   for (const { marks: p, n } of parts) {
     if (p) {
