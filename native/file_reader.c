@@ -25,6 +25,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "hash_sniff.h"
 #include "mark_fd.h"
 #include "path_list.h"
 
@@ -33,7 +34,14 @@
 /* Status codes, as read_batch.ts packs them; REDO is the worker's to replace. */
 enum { MISSING = 0, STATE = 1, REDO = 3 };
 /* read_batch.ts's flags. */
-enum { HAS_HASH = 4, HAS_NS = 8, HAS_NLINK = 16, NUL_KNOWN = 32, CONTENT_NUL = 64 };
+enum {
+    HAS_HASH = 4,
+    HAS_NS = 8,
+    HAS_NLINK = 16,
+    NUL_KNOWN = 32,
+    CONTENT_NUL = 64,
+    MAY_HOLD_HASH = 128
+};
 /* read_batch.ts's layout: numbers per state as float64s, and as 64-bit integers. */
 enum { NUMS = 7, BIGS = 3, HASH_CHARS = 64 };
 /* ENTRY_TYPES' code of a regular file (native_fs.ts). */
@@ -41,8 +49,8 @@ enum { TYPE_FILE = 1 };
 
 #define READ_CHUNK (256 * 1024)
 #define STATX_MASK STATX_BASIC_STATS
-/* The layout's version of the marks' arguments (bpfink_read_layout). */
-#define MARKS_VERSION 1
+/* The version of the marks' arguments and the flags' meaning (bpfink_read_layout). */
+#define READ_VERSION 2
 
 static uint32_t dev_of(const struct statx *s) {
     return (s->stx_dev_major << 20) | s->stx_dev_minor;
@@ -95,7 +103,8 @@ static int is_pseudo(const struct window *w, int fd, const struct statx *st) {
 /*
  * Reads regular file fd (its fstat st) to the end: the hash in hex, and the content into the
  * arena when it is at most keep bytes (*content_len, at *content_at), with whether it holds a
- * NUL byte (*nul_flags: NUL_KNOWN, and CONTENT_NUL). Returns 0, or REDO.
+ * NUL byte and whether it may hold a password hash (*nul_flags: NUL_KNOWN, and CONTENT_NUL,
+ * MAY_HOLD_HASH). Returns 0, or REDO.
  */
 static int read_content(struct window *w, int fd, const struct statx *st, uint64_t keep,
                         char hex[64], double *content_at, double *content_len,
@@ -131,7 +140,9 @@ static int read_content(struct window *w, int fd, const struct statx *st, uint64
     if (total <= keep) {
         *content_at = (double)start;
         *content_len = (double)total;
-        *nul_flags = NUL_KNOWN | (memchr(w->arena + start, 0, total) ? CONTENT_NUL : 0);
+        const uint8_t *kept = w->arena + start;
+        *nul_flags = NUL_KNOWN | (memchr(kept, 0, total) ? CONTENT_NUL : 0) |
+                     (may_hold_password_hash(kept, total) ? MAY_HOLD_HASH : 0);
     } else {
         w->arena_used = start;
     }
@@ -186,10 +197,10 @@ out:
     return status;
 }
 
-/* The layout this file writes (MARKS_VERSION << 24 | NUMS << 16 | BIGS << 8 | HASH_CHARS): the
+/* The layout this file writes (READ_VERSION << 24 | NUMS << 16 | BIGS << 8 | HASH_CHARS): the
  * caller checks it is read_batch.ts's before the first call. */
 __attribute__((visibility("default"))) uint32_t bpfink_read_layout(void) {
-    return MARKS_VERSION << 24 | NUMS << 16 | BIGS << 8 | HASH_CHARS;
+    return READ_VERSION << 24 | NUMS << 16 | BIGS << 8 | HASH_CHARS;
 }
 
 /*

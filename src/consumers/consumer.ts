@@ -37,6 +37,14 @@ export interface ConsumerContext {
 export interface Consumer {
   readonly name: string;
   /**
+   * True when the files it reads have password fields that it keeps as
+   * keyed fingerprints itself (passwd, shadow, group, gshadow). Any other
+   * consumer is given its text with password hashes redacted
+   * (password_hashes.ts): a sudoers include or an access.conf may hold a
+   * copy of shadow.
+   */
+  readonly readsPasswords?: boolean;
+  /**
    * The file's meaning, JSON-serialisable, no secret in clear. `text` is
    * the content decoded as UTF-8; `bytes`, when given, the content itself,
    * for a consumer that reads bytes the way a C program does.

@@ -38,6 +38,7 @@ export function pairedConsumer<A, B>(
   const isBackup = (path: string) => backups.has(basename(path));
   return {
     name,
+    readsPasswords: true,
     snapshot(
       path: string,
       text: string,

@@ -6,6 +6,7 @@
  * @module
  */
 import { diffLineLists } from "./line_diff.ts";
+import { redactPasswordHashes } from "./password_hashes.ts";
 
 /** Lines shown at most per side. */
 export const MAX_DIFF_LINES = 200;
@@ -16,6 +17,11 @@ export interface TextDiff {
   removed: string[];
   /** True when more lines changed than are shown. */
   truncated?: boolean;
+  /**
+   * True when no line changed once password hashes were redacted: what
+   * changed was a hash (the snapshots are kept redacted).
+   */
+  hashes_only?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -34,7 +40,8 @@ function linesOf(snap: unknown): string[] | undefined {
 /**
  * Added and removed lines between two text snapshots, in order: a line
  * moved elsewhere is removed and added (order can be meaning, e.g. in a
- * first-match rule file). Undefined when either side has no lines or the
+ * first-match rule file). Password hashes in them are redacted. Called only
+ * for content that changed: no line changed means a hash did (`hashes_only`). Undefined when either side has no lines or the
  * files are too large to diff.
  */
 export function textLineDiff(before: unknown, after: unknown): TextDiff | undefined {
@@ -46,9 +53,13 @@ export function textLineDiff(before: unknown, after: unknown): TextDiff | undefi
     maxLineChars: Number.MAX_SAFE_INTEGER,
   });
   if (d.status !== "diff") return undefined;
+  // Snapshots are kept with hashes redacted (change_pipeline.ts); one kept before that was not.
+  const added = d.added.map((l) => redactPasswordHashes(l.text));
+  const removed = d.removed.map((l) => redactPasswordHashes(l.text));
   return {
-    added: d.added.map((l) => l.text),
-    removed: d.removed.map((l) => l.text),
+    added,
+    removed,
     ...(d.truncated ? { truncated: true } : {}),
+    ...(added.length === 0 && removed.length === 0 ? { hashes_only: true } : {}),
   };
 }

@@ -26,6 +26,8 @@ import {
   withKeyedHashes,
 } from "../consumers/secret_files.ts";
 import { errorMessage } from "../error_message.ts";
+import { redactPasswordHashes, redactPasswordHashesIn } from "../consumers/password_hashes.ts";
+import { mayHoldPasswordHash } from "../watch/hash_sniff.ts";
 
 /** How one path is consumed. */
 export interface PathRule {
@@ -61,6 +63,29 @@ export interface PipelineOptions {
 export const MAX_PARSE_BYTES = 8 << 20;
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * The content of `state` (which has some) with every password hash redacted,
+ * as text and as bytes; decoded and encoded only when the read said it may
+ * hold one.
+ */
+function withoutHashes(state: FileState): { text: string; bytes: Uint8Array } {
+  const content = state.content!;
+  if (!(state.contentMayHoldHash ?? mayHoldPasswordHash(content))) {
+    return {
+      get text() {
+        return decoder.decode(content);
+      },
+      bytes: content,
+    };
+  }
+  const text = decoder.decode(content);
+  const redacted = redactPasswordHashes(text);
+  return redacted === text
+    ? { text, bytes: content }
+    : { text: redacted, bytes: encoder.encode(redacted) };
+}
 
 /** Turns file changes into committed, delivered events. */
 export class ChangePipeline {
@@ -92,7 +117,9 @@ export class ChangePipeline {
     const c = semanticConsumer(rule.consumer);
     if (c) {
       try {
-        return c.snapshot(path, decoder.decode(state.content), this.opts.ctx, state.content);
+        return c.readsPasswords
+          ? c.snapshot(path, decoder.decode(state.content), this.opts.ctx, state.content)
+          : c.snapshot(path, withoutHashes(state).text, this.opts.ctx);
       } catch (e) {
         this.opts.ctx.warn(
           `${path}: ${rule.consumer} consumer failed: ${errorMessage(e)}`,
@@ -106,7 +133,8 @@ export class ChangePipeline {
     if (state.contentHasNul ?? state.content.includes(0)) return undefined; // binary
     // The bytes themselves, stored as such and split into lines when a diff needs them
     // (text_diff.ts): a first baseline writes each text file once, not decoded and encoded.
-    return state.content;
+    // Unless they may hold a password hash: then the text with every hash redacted.
+    return withoutHashes(state).bytes;
   }
 
   /** A baseline record for `state`. */
@@ -240,6 +268,9 @@ export class ChangePipeline {
           `${change.path}: ${rule.consumer} diff failed: ${errorMessage(e)}`,
         );
       }
+      // A consumer that does not read password fields was given redacted text; a snapshot it
+      // kept before hashes were redacted may still hold one.
+      if (!c.readsPasswords) semantic = semantic.map(redactSemantic);
       for (const s of semantic) {
         const e = semanticEvent(s, change, rule.consumer, this.opts.hostname);
         const floor = policy?.severity;
@@ -269,6 +300,33 @@ export class ChangePipeline {
     );
     return left.length;
   }
+}
+
+/**
+ * `s` with password hashes redacted from its message, changes and fields. A
+ * changed line the message quotes is redacted as a line (a DES hash is known
+ * by its place in one), then the rest of the message as text.
+ */
+function redactSemantic(s: SemanticEvent): SemanticEvent {
+  let message = s.message;
+  const quoted = (v: unknown): void => {
+    if (typeof v === "string") {
+      const r = redactPasswordHashes(v);
+      if (r !== v) message = message.replaceAll(v, r);
+    } else if (Array.isArray(v)) v.forEach(quoted);
+  };
+  for (const c of s.changes ?? []) {
+    quoted(c.from);
+    quoted(c.to);
+  }
+  return {
+    ...s,
+    message: redactPasswordHashes(message),
+    ...(s.changes
+      ? { changes: redactPasswordHashesIn(s.changes) as SemanticEvent["changes"] }
+      : {}),
+    ...(s.fields ? { fields: redactPasswordHashesIn(s.fields) as SemanticEvent["fields"] } : {}),
+  };
 }
 
 const CATEGORY: Record<string, string[]> = {

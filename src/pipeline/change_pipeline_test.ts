@@ -1,8 +1,8 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
+import { fileChange as change } from "../../test/records.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import type { ChangeEvent } from "./change_event.ts";
-import type { FileChange } from "./file_change.ts";
 import { watchPolicy } from "./watch_policy.ts";
 import { BaselineStore } from "../store/baseline_store.ts";
 import { readFileState } from "../watch/file_state.ts";
@@ -31,15 +31,6 @@ function pipeline(rule: Partial<PathRule> = {}) {
 async function write(path: string, text: string) {
   await Deno.writeTextFile(path, text);
   return (await readFileState(path, MAX_PARSE_BYTES))!;
-}
-
-function change(
-  path: string,
-  action: FileChange["action"],
-  before?: FileChange["before"],
-  after?: FileChange["after"],
-): FileChange {
-  return { action, path, kind: "file", root: path, before, after, folded: 0, reason: "live" };
 }
 
 Deno.test("handle() commits the new baseline and delivers the event with its outbox row", async () => {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { scrubPasswordHashes } from "./scrub_password_hashes.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { AgentError } from "../agent/agent_error.ts";
@@ -500,6 +501,7 @@ function openChecked(path: string, temporary = false): DatabaseSync {
     if (verdict !== "ok") throw new Error(`database disk image is malformed (${verdict})`);
     db.exec(SCHEMA);
     migrate(db);
+    scrubPasswordHashes(db);
     return db;
   } catch (e) {
     db.close();

@@ -1,22 +1,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { assertEquals } from "../../test/assert.ts";
-import { type BaselineRecord, BaselineStore, stateOfRecord } from "./baseline_store.ts";
+import { BaselineStore, stateOfRecord } from "./baseline_store.ts";
+import { baselineRecord as record } from "../../test/records.ts";
 import { decodePathBytes } from "../watch/path_bytes.ts";
-
-function record(path: string, over: Partial<BaselineRecord> = {}): BaselineRecord {
-  return {
-    path,
-    consumer: "generic",
-    dev: 1,
-    ino: "2",
-    size: 3,
-    mode: 0o100644,
-    uid: 0,
-    gid: 0,
-    mtimeMs: 1_700_000_000_123,
-    ...over,
-  };
-}
 
 async function withDb(fn: (db: string) => void | Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "bpfink-store-" });

@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { mayHoldPasswordHash } from "./hash_sniff.ts";
 import type { InodeId } from "./inode_key.ts";
 import { type EntryType, lstat, NativeFsError, NotContentError, readlink } from "./native_fs.ts";
 import { type ReadBudget, readContent } from "./safe_read.ts";
@@ -38,6 +39,8 @@ export interface FileState {
   content?: Uint8Array;
   /** Whether `content` holds a NUL byte (not text), when the read told. */
   contentHasNul?: boolean;
+  /** Whether `content` may hold a password hash (hash_sniff.ts), when the read told. */
+  contentMayHoldHash?: boolean;
 }
 
 /** The largest read buffer: big files stream through it. */
@@ -131,6 +134,7 @@ export async function readFileState(
     if (r.content) {
       state.content = r.content;
       state.contentHasNul = r.content.includes(0);
+      state.contentMayHoldHash = mayHoldPasswordHash(r.content);
     }
     if (r.incomplete) state.readError = r.incomplete;
   } catch (e) {

@@ -64,8 +64,11 @@ const SYMBOLS = {
 /** Flags of a path the native reader left to readFileState(). */
 const REDO = 3;
 
-/** The version of the marks' arguments that bpfink_read_layout() reports (file_reader.c). */
-const MARKS_VERSION = 1;
+/**
+ * The version of the marks' arguments and of the flags' meaning that
+ * bpfink_read_layout() reports (file_reader.c); 2: MAY_HOLD_HASH.
+ */
+const READ_VERSION = 2;
 
 /** The largest file read natively; larger ones stream through readFileState()'s budgets. */
 const MAX_FILE = 64 * 1024 * 1024;
@@ -100,7 +103,7 @@ export class NativeReader {
     try {
       const lib = Deno.dlopen(path, SYMBOLS);
       // The arrays it writes are sized here: a library built for another layout is not used.
-      const want = (MARKS_VERSION << 24 | STATE_NUMS << 16 | STATE_BIGS << 8 | HASH_CHARS) >>> 0;
+      const want = (READ_VERSION << 24 | STATE_NUMS << 16 | STATE_BIGS << 8 | HASH_CHARS) >>> 0;
       if (lib.symbols.bpfink_read_layout() !== want) {
         lib.close();
         return { error: `${path} is bpfink's native reader of another version: not used` };

@@ -7,6 +7,8 @@ import { emptyResults, packItems, type ReadItem, unpackResults } from "./read_ba
 import { nativeLibraryPath } from "../native/native_library.ts";
 import { decodePathBytes } from "./path_bytes.ts";
 import { lstat } from "./native_fs.ts";
+import { hashLikeText } from "../../test/hash_texts.ts";
+import { mayHoldPasswordHash } from "./hash_sniff.ts";
 
 /** Without the parts two reads of one unchanged file may not share. */
 function comparable(r: unknown): unknown {
@@ -143,4 +145,31 @@ int bpfink_read_files(void) { return 0; }
   const r = NativeReader.open(`${dir.path}/other.so`);
   assert(!(r instanceof NativeReader), "a reader of another layout was opened");
   assert(r.error.includes("another version"), r.error);
+});
+
+Deno.test("native reader: whether a file may hold a password hash, as hash_sniff.ts tells it", async () => {
+  await using dir = await tempDir("bpfink-native-");
+  const seed = Math.floor(Math.random() * 2 ** 31);
+  const next = rng(seed);
+  const items: ReadItem[] = [];
+  const contents: Uint8Array[] = [];
+  for (let i = 0; i < 1500; i++) {
+    const bytes = new TextEncoder().encode(hashLikeText(next, 40));
+    contents.push(bytes);
+    await Deno.writeFile(`${dir.path}/f${i}`, bytes);
+    items.push({ path: `${dir.path}/f${i}`, keepContentUpTo: 1 << 20 });
+  }
+  const { states, redo } = readNatively(items);
+  assertEquals(redo, []);
+  let yes = 0;
+  for (const [i, bytes] of contents.entries()) {
+    const s = states[i] as { contentMayHoldHash?: boolean };
+    assertEquals(
+      s.contentMayHoldHash,
+      mayHoldPasswordHash(bytes),
+      `seed ${seed}: ${JSON.stringify(new TextDecoder().decode(bytes))}`,
+    );
+    if (s.contentMayHoldHash) yes++;
+  }
+  assert(yes > 100 && yes < 1400, `seed ${seed}: ${yes} of 1500 said yes`);
 });

@@ -164,9 +164,10 @@ export function joinMarks(
 const HAS_HASH = 4;
 const HAS_NS = 8;
 const HAS_NLINK = 16;
-/** contentHasNul is known (CONTENT_NUL: and true). */
+/** contentHasNul and contentMayHoldHash are known (CONTENT_NUL, MAY_HOLD_HASH: and true). */
 const NUL_KNOWN = 32;
 const CONTENT_NUL = 64;
+const MAY_HOLD_HASH = 128;
 
 /** Packed arrays for `n` states (window `id`), every one Missing until packed. */
 export function emptyResults(id: number, n: number): PackedResults {
@@ -248,7 +249,10 @@ export function packResult(p: PackedResults, i: number, r: ReadResult): void {
     flags |= HAS_NLINK;
     p.nlinks[i] = r.nlink;
   }
-  if (r.contentHasNul !== undefined) flags |= NUL_KNOWN | (r.contentHasNul ? CONTENT_NUL : 0);
+  if (r.contentHasNul !== undefined && r.contentMayHoldHash !== undefined) {
+    flags |= NUL_KNOWN | (r.contentHasNul ? CONTENT_NUL : 0) |
+      (r.contentMayHoldHash ? MAY_HOLD_HASH : 0);
+  }
   p.bigs[i * STATE_BIGS] = BigInt.asIntN(64, r.id.ino);
   if (r.mtimeNs !== undefined && r.ctimeNs !== undefined) {
     flags |= HAS_NS;
@@ -315,7 +319,10 @@ export function unpackResults(p: PackedResults): ReadResult[] {
       const at = p.contents.at[2 * i];
       s.content = p.contents.bytes.subarray(at, at + p.contents.at[2 * i + 1]);
     }
-    if (flags & NUL_KNOWN) s.contentHasNul = (flags & CONTENT_NUL) !== 0;
+    if (flags & NUL_KNOWN) {
+      s.contentHasNul = (flags & CONTENT_NUL) !== 0;
+      s.contentMayHoldHash = (flags & MAY_HOLD_HASH) !== 0;
+    }
     if (extra?.readError !== undefined) s.readError = extra.readError;
     out[i] = s;
   }

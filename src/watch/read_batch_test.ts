@@ -1,6 +1,7 @@
 import { assertEquals } from "../../test/assert.ts";
 import { rng } from "../../test/rng.ts";
 import type { FileState } from "./file_state.ts";
+import { mayHoldPasswordHash } from "./hash_sniff.ts";
 import {
   type PackedItems,
   packItems,
@@ -66,6 +67,7 @@ function randomState(r: () => number, i: number): ReadResult {
   if (kind === 3) {
     s.content = new Uint8Array(Array.from({ length: i % 50 }, () => r() * 256));
     s.contentHasNul = s.content.includes(0);
+    s.contentMayHoldHash = mayHoldPasswordHash(s.content);
   }
   if (kind === 4) s.readError = "not hashed: the file kept changing while it was read";
   return s;

@@ -90,3 +90,66 @@ Deno.test("faults: secret: true and shadow leave no content and no plain hash in
   assertEquals(await third.stop(), 0, third.stderr);
   assertEquals(third.changes().map((e) => e.event.action), []);
 });
+
+Deno.test("faults: a copy of shadow under another name and a shadow file sudoers includes leak no hash", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/etc/sudoers.d`, { recursive: true });
+  const marker = "HASHMARKER5519";
+  const line = (user: string, tag: string) =>
+    `${user}:$y$j9T$SALT${marker}$${tag}${marker}yescryptyescrypt:20000:0:99999:7:::\n`;
+  // vipw -s's working copy, and a shadow-like file a sudoers drop-in includes (the audit's).
+  const copy = `${d}/etc/shadow.edit`;
+  const included = `${d}/inc/shadow-like`; // outside the watch: followed as sudoers
+  await Deno.mkdir(`${d}/inc`);
+  await Deno.writeTextFile(copy, line("alice", "one"));
+  await Deno.writeTextFile(included, line("bob", "one"));
+  await Deno.writeTextFile(`${d}/etc/sudoers.d/inc`, `@include ${included}\n`);
+  const config = `${d}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - path: ${d}/etc\n    recursive: true\n` +
+      `database: ${d}/state/bpfink.db\nkey_file: ${d}/state/hmac.key\nlog_level: info\n` +
+      `strategy: tracepoint\noutputs:\n  - type: stdout\n    format: json\n` +
+      `  - type: file\n    path: ${d}/out/events.json\n`,
+  );
+  const daemon = new Daemon(config);
+  let wal = new Uint8Array();
+  try {
+    await daemon.started();
+    await Deno.writeTextFile(copy, line("alice", "two") + line("carol", "new"));
+    await Deno.writeTextFile(included, line("bob", "two") + line("dave", "new"));
+    assert(
+      await waitFor(
+        () =>
+          daemon.changes().some((e) => e.file?.path === copy && e.bpfink?.diff) &&
+          daemon.changes().some((e) => e.event.action.startsWith("sudoers_unparsed")),
+        5000,
+      ),
+      JSON.stringify(daemon.changes().map((e) => [e.event.action, e.file?.path, e.message])) +
+        daemon.stderr,
+    );
+    wal = await Deno.readFile(`${d}/state/bpfink.db-wal`);
+  } finally {
+    assertEquals(await daemon.stop(), 0, daemon.stderr);
+  }
+  // alice's line differs only in its hash: redacted, it is the same line.
+  const diff = daemon.changes().find((e) => e.file?.path === copy && e.bpfink?.diff)!;
+  assertEquals(diff.bpfink!.diff, { added: ["carol:[redacted]:20000:0:99999:7:::"], removed: [] });
+  assert(
+    daemon.changes().some((e) =>
+      e.file?.path === included && e.event.action === "sudoers_unparsed_added" &&
+      e.message?.includes("dave:[redacted]:20000")
+    ),
+    "the included file's lines are shown redacted",
+  );
+  const places: [string, string][] = [
+    ["stdout", JSON.stringify(daemon.events)],
+    ["stderr", daemon.stderr],
+    ["file output", await Deno.readTextFile(`${d}/out/events.json`)],
+    ["database", new TextDecoder("latin1").decode(await Deno.readFile(`${d}/state/bpfink.db`))],
+    ["WAL (while running)", new TextDecoder("latin1").decode(wal)],
+  ];
+  for (const [where, text] of places) assert(!text.includes(marker), `${where} holds a hash`);
+  assertNoStackTrace(daemon.stderr);
+});
