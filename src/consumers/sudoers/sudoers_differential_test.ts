@@ -488,13 +488,28 @@ Deno.test({
   name: "sudo parity: a line sudo rejects is reported as not interpreted, never as a grant",
   ignore,
   async fn() {
+    // Accepted forms of the same options stay rules.
+    const accepted =
+      'alice ALL=(ALL) NOTBEFORE=2020010112Z NOTAFTER="20200101120000.5-01" TIMEOUT=1h30M CWD=~ ALL, list, sudoedit /x\n';
+    assert(await compare(accepted, "(fixed)"), "sudo rejects the accepted case");
+    assertEquals(parseSudoers(accepted, "/etc/sudoers").entries.map((e) => e.kind), ["rule"]);
     const cases = [
       // A continuation at the end of the file.
       "alice ALL=ALL \\",
       "alice ALL=ALL \\\n",
+      // A date sudo cannot read, a timeout it cannot read, a CWD that is not a path.
+      "alice ALL=(ALL) NOTBEFORE=20200101 ALL\n",
+      "alice ALL=(ALL) NOTAFTER=2020010112000 ALL\n",
+      "alice ALL=(ALL) TIMEOUT=1.5 ALL\n",
+      "alice ALL=(ALL) TIMEOUT=99999999999999 ALL\n",
+      "alice ALL=(ALL) CWD=tmp ALL\n",
       // A vertical tab, form feed or carriage return is no blank for sudo.
       "alice\vALL=ALL\n",
+      "alice ALL=\fALL\n",
       "alice\rALL=ALL\n",
+      // A command that is not a full path.
+      "alice ALL=ls\n",
+      'alice ALL="/bin/ls"\n',
       // Not an include: one word.
       "@include/etc/x\n",
     ];
