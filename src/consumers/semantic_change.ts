@@ -54,12 +54,17 @@ export interface SemanticChange {
   fields?: SubjectFields;
 }
 
+/** Unicode format characters (category Cf): invisible, but part of a name. */
+const FORMAT = /^\p{Cf}$/u;
+
 /** Longest value quoted in a message. */
 const MAX_SHOWN = 1000;
 
 /**
  * `value` made safe for a message line: control characters (which could
- * drive a terminal) escaped as `\xNN`, cut to 1000 characters.
+ * drive a terminal) escaped as `\xNN`, invisible format characters (a BOM,
+ * zero-width and bidirectional marks, which make `\ufeffalice` look like
+ * `alice`) as `\u{NNNN}`, cut to 1000 characters.
  */
 export function shown(value: string | number | undefined | null): string {
   if (value === undefined || value === null) return "unset";
@@ -68,7 +73,11 @@ export function shown(value: string | number | undefined | null): string {
   let out = "";
   for (const ch of cut) {
     const c = ch.charCodeAt(0);
-    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? "\\x" + c.toString(16).padStart(2, "0") : ch;
+    out += c < 0x20 || (c >= 0x7f && c <= 0x9f)
+      ? "\\x" + c.toString(16).padStart(2, "0")
+      : FORMAT.test(ch)
+      ? `\\u{${ch.codePointAt(0)!.toString(16)}}`
+      : ch;
   }
   return out;
 }

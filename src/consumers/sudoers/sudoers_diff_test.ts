@@ -194,3 +194,9 @@ Deno.test("an alias change carries what the rules using it grant, in this file o
   assertEquals(added[0].action, "sudoers_alias_added");
   assertEquals(changeSeverity(added[0]), "critical");
 });
+
+Deno.test("a user named with a BOM is reported with it, visibly", () => {
+  const out = diff(BASE, BASE + "\ufeffalice ALL=ALL\n");
+  assertEquals(out[0].message, "sudo rule added: \\u{feff}alice ALL=ALL");
+  assertEquals(out[0].fields, { user: { name: "\ufeffalice" } });
+});
