@@ -75,3 +75,17 @@ Deno.test("terminal: uid 0 accounts, NOPASSWD and new sudo rules are highlighted
     removed.join("\n"),
   );
 });
+
+Deno.test("terminal: Defaults that drop the password and an alias a NOPASSWD rule uses are highlighted", () => {
+  const base = "User_Alias ADMINS = alice\nADMINS ALL=(ALL) NOPASSWD: ALL\n";
+  const def = lines("sudoers", "/etc/sudoers", base, base + "Defaults !authenticate\n", false);
+  assertIncludes(def[0], "[!authenticate]");
+  const alias = lines(
+    "sudoers",
+    "/etc/sudoers",
+    base,
+    base.replace("= alice", "= alice, eve"),
+    false,
+  );
+  assertIncludes(alias[0], "[NOPASSWD]");
+});

@@ -6,6 +6,15 @@
  * @module
  */
 
+import {
+  defaultSeverity,
+  NOT_ITEMIZED_SEVERITY_FIELD,
+  SEVERITY_LEVELS,
+  type SeverityLevel,
+  weakenedBy,
+  WEAKENS_FIELD,
+} from "../pipeline/severity.ts";
+
 /** A value in a from → to change. Never a hash or a fingerprint. */
 export type FieldValue = string | number | boolean | null | string[];
 
@@ -45,12 +54,17 @@ export interface SemanticChange {
   fields?: SubjectFields;
 }
 
+/** Unicode format characters (category Cf): invisible, but part of a name. */
+const FORMAT = /^\p{Cf}$/u;
+
 /** Longest value quoted in a message. */
 const MAX_SHOWN = 1000;
 
 /**
  * `value` made safe for a message line: control characters (which could
- * drive a terminal) escaped as `\xNN`, cut to 1000 characters.
+ * drive a terminal) escaped as `\xNN`, invisible format characters (a BOM,
+ * zero-width and bidirectional marks, which make `\ufeffalice` look like
+ * `alice`) as `\u{NNNN}`, cut to 1000 characters.
  */
 export function shown(value: string | number | undefined | null): string {
   if (value === undefined || value === null) return "unset";
@@ -59,7 +73,11 @@ export function shown(value: string | number | undefined | null): string {
   let out = "";
   for (const ch of cut) {
     const c = ch.charCodeAt(0);
-    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? "\\x" + c.toString(16).padStart(2, "0") : ch;
+    out += c < 0x20 || (c >= 0x7f && c <= 0x9f)
+      ? "\\x" + c.toString(16).padStart(2, "0")
+      : FORMAT.test(ch)
+      ? `\\u{${ch.codePointAt(0)!.toString(16)}}`
+      : ch;
   }
   return out;
 }
@@ -67,51 +85,88 @@ export function shown(value: string | number | undefined | null): string {
 /** Most changes one diff itemizes; the rest are counted in one summary change. */
 export const MAX_ITEMIZED_CHANGES = 1000;
 
+/** The level `c` gets by default (the pipeline's one rule, `defaultSeverity`). */
+export function changeSeverity(c: SemanticChange): SeverityLevel {
+  return defaultSeverity({
+    action: c.action,
+    message: c.message,
+    changes: c.changes,
+    target: c.fields?.user,
+    group: c.fields?.group,
+  });
+}
+
 /**
  * The changes of one diff, itemized up to {@link MAX_ITEMIZED_CHANGES}. A
  * file rewritten wholesale (or a sudoers `Defaults` line with 90,000
- * settings) must not flood the outputs or stall the agent: beyond the
- * limit, changes are only counted, and {@link ChangeList.done} adds one
- * `<what>_changes_not_itemized` change that says how many.
+ * settings) must not flood the outputs or stall the agent, nor hide the one
+ * change that matters behind a thousand decoys: the most severe changes are
+ * itemized first (by {@link changeSeverity}, in their order within a
+ * level), and {@link ChangeList.done} adds one `<what>_changes_not_itemized`
+ * change that counts the rest by action, at the highest level among them,
+ * with the protections they take away. Memory is bounded by the limit.
  */
 export class ChangeList {
-  readonly #items: SemanticChange[] = [];
-  #over = 0;
+  /** Kept changes by level, least serious first (SEVERITY_LEVELS' order). */
+  readonly #kept: SemanticChange[][] = SEVERITY_LEVELS.map(() => []);
+  #count = 0;
+  readonly #always: SemanticChange[] = [];
+  readonly #over = new Map<string, number>();
+  #overTotal = 0;
+  #overLevel = -1;
+  readonly #overWeakens = new Set<string>();
 
   /** `what` names the file kind in the summary's action, e.g. `sudoers`. */
   constructor(readonly what: string, readonly limit: number = MAX_ITEMIZED_CHANGES) {}
 
-  /** Whether further changes are only counted (callers may then skip building them). */
-  get full(): boolean {
-    return this.#items.length >= this.limit;
+  #leaveOut(c: SemanticChange, level: number): void {
+    this.#over.set(c.action, (this.#over.get(c.action) ?? 0) + 1);
+    this.#overTotal++;
+    this.#overLevel = Math.max(this.#overLevel, level);
+    for (const w of weakenedBy(c)) this.#overWeakens.add(w);
   }
 
-  /** Adds changes, counting those beyond the limit. */
+  /** Adds changes; past the limit, the least severe (the latest of a level) are only counted. */
   push(...changes: SemanticChange[]): void {
     for (const c of changes) {
-      if (this.full) this.#over++;
-      else this.#items.push(c);
+      const level = SEVERITY_LEVELS.indexOf(changeSeverity(c));
+      if (this.#count < this.limit) {
+        this.#kept[level].push(c);
+        this.#count++;
+        continue;
+      }
+      const lowest = this.#kept.findIndex((k) => k.length > 0);
+      if (lowest >= 0 && lowest < level) {
+        this.#leaveOut(this.#kept[lowest].pop()!, lowest);
+        this.#kept[level].push(c);
+      } else {
+        this.#leaveOut(c, level);
+      }
     }
   }
 
   /** Adds a change about the whole file (a reorder), itemized even when the list is full. */
   always(change: SemanticChange): void {
-    this.#items.push(change);
+    this.#always.push(change);
   }
 
-  /** Counts `n` changes that were not built because the list is full. */
-  skip(n: number): void {
-    this.#over += n;
-  }
-
-  /** The itemized changes, plus the summary when some were only counted. */
+  /** The itemized changes, most severe first, plus the summary when some were only counted. */
   done(): SemanticChange[] {
-    if (this.#over === 0) return this.#items;
-    return [...this.#items, {
+    const items = [...this.#kept].reverse().flat().concat(this.#always);
+    if (this.#overTotal === 0) return items;
+    const byAction = [...this.#over].map(([action, n]) => `${n} ${action}`).join(", ");
+    const level = SEVERITY_LEVELS[this.#overLevel];
+    const weakens = [...this.#overWeakens];
+    return [...items, {
       action: `${this.what}_changes_not_itemized`,
-      message:
-        `${this.#over} more ${this.what} changes not itemized (at most ${this.limit} per diff)`,
-      changes: [{ field: "not_itemized", to: this.#over }],
+      message: `${this.#overTotal} more ${this.what} changes not itemized (at most ${this.limit} ` +
+        `per diff, the most severe first; up to ${level}): ${byAction}`,
+      changes: [
+        { field: "not_itemized", to: this.#overTotal },
+        { field: NOT_ITEMIZED_SEVERITY_FIELD, to: level },
+        ...[...this.#over].map(([action, n]) => ({ field: `not_itemized.${action}`, to: n })),
+        ...(weakens.length > 0 ? [{ field: WEAKENS_FIELD, to: weakens }] : []),
+      ],
     }];
   }
 }

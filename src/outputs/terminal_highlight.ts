@@ -1,11 +1,13 @@
 /**
  * What a person watching the terminal must not miss: a new or changed
- * account with uid 0, a sudo rule that needs no password, any new sudo rule.
+ * account with uid 0, a change that takes a sudo protection away (a
+ * NOPASSWD rule, `Defaults !authenticate`, an alias a NOPASSWD rule uses,
+ * or a summary that counts one), any new sudo rule.
  *
  * @module
  */
 import type { ChangeEvent } from "../pipeline/change_event.ts";
-import { grantsNopasswd } from "../pipeline/severity.ts";
+import { weakenedBy } from "../pipeline/severity.ts";
 
 /** A highlight: a short label and its SGR color code. */
 export interface Highlight {
@@ -21,9 +23,12 @@ export function highlightOf(e: ChangeEvent): Highlight | undefined {
   if ((a === "user_added" || a === "user_modified") && (e.user?.target?.id === "0" || toUid0)) {
     return { label: "UID 0", color: "1;41;97" };
   }
-  if (a === "sudoers_rule_added" && grantsNopasswd(e.message)) {
-    return { label: "NOPASSWD", color: "1;41;97" };
-  }
+  const weakens = weakenedBy({
+    action: a,
+    message: e.message,
+    changes: changes as { field: string; to?: unknown }[],
+  });
+  if (weakens.length > 0) return { label: weakens.join(", "), color: "1;41;97" };
   if (a === "sudoers_rule_added") return { label: "NEW SUDO RULE", color: "1;43;30" };
   return undefined;
 }

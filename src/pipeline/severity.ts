@@ -39,8 +39,39 @@ export function grantsNopasswd(message: string | undefined): boolean {
   return /\bNOPASSWD\s*:/.test(message ?? "");
 }
 
+/**
+ * The `changes` field that names the sudo protections a change takes away
+ * (`NOPASSWD`, `!authenticate`, `env_keep LD_PRELOAD`, ...): set by the
+ * sudoers differ on a rule, a `Defaults` setting, or an alias the rules
+ * using it make dangerous.
+ */
+export const WEAKENS_FIELD = "weakens";
+
+/**
+ * The sudo protections `e` takes away: its `weakens` change, or, for a rule
+ * added without one (an event from an older version), NOPASSWD read from its
+ * message. Any of them makes the event critical and highlighted.
+ */
+export function weakenedBy(e: Pick<SeverityInput, "action" | "message" | "changes">): string[] {
+  const to = e.changes?.find((c) => c.field === WEAKENS_FIELD)?.to;
+  const out = Array.isArray(to) ? to.filter((x): x is string => typeof x === "string") : [];
+  if (out.length === 0 && e.action === "sudoers_rule_added" && grantsNopasswd(e.message)) {
+    return ["NOPASSWD"];
+  }
+  return out;
+}
+
+/** The `changes` field of a `*_not_itemized` summary: the highest level among what it counts. */
+export const NOT_ITEMIZED_SEVERITY_FIELD = "not_itemized_severity";
+
+/** The more serious of two levels. */
+export function maxSeverity(a: SeverityLevel, b: SeverityLevel): SeverityLevel {
+  return SEVERITY_LEVELS.indexOf(a) >= SEVERITY_LEVELS.indexOf(b) ? a : b;
+}
+
 /** The default level of an event. */
 export function defaultSeverity(e: SeverityInput): SeverityLevel {
+  if (weakenedBy(e).length > 0) return "critical";
   const toUid0 = e.changes?.some((c) => c.field === "uid" && (c.to === 0 || c.to === "0"));
   switch (e.action) {
     case "started":
@@ -67,7 +98,6 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
     case "group_admin_added":
       return e.group?.id === "0" || ADMIN_GROUPS.has(e.group?.name ?? "") ? "critical" : "high";
     case "sudoers_rule_added":
-      return grantsNopasswd(e.message) ? "critical" : "high";
     case "sudoers_default_removed":
     case "sudoers_include_added":
     case "sudoers_alias_added":
@@ -75,6 +105,11 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
     case "access_rule_added":
       return "high";
   }
-  if (e.action.endsWith("_not_itemized")) return "high";
+  if (e.action.endsWith("_not_itemized")) {
+    // At least high, and as high as the most serious change it counts.
+    const most = e.changes?.find((c) => c.field === NOT_ITEMIZED_SEVERITY_FIELD)?.to;
+    const level = SEVERITY_LEVELS.find((l) => l === most);
+    return level ? maxSeverity("high", level) : "high";
+  }
   return "medium";
 }

@@ -20,7 +20,7 @@ export function diffAccess(
   const { added, removed } = multisetDiff(before, after, key);
   const out = new ChangeList("access");
   out.push(
-    ...added.slice(0, out.limit).map((r) => ({
+    ...added.map((r) => ({
       action: "access_rule_added",
       subject: r.canonical,
       message: `access rule added: ${shown(r.canonical)} (${
@@ -28,14 +28,13 @@ export function diffAccess(
       } ${shown(r.users)} from ${shown(r.origins)})`,
       source: { file, line: r.line },
     })),
-    ...removed.slice(0, out.limit).map((r) => ({
+    ...removed.map((r) => ({
       action: "access_rule_removed",
       subject: r.canonical,
       message: `access rule removed: ${shown(r.canonical)}`,
       source: { file, line: r.line },
     })),
   );
-  out.skip(Math.max(0, added.length - out.limit) + Math.max(0, removed.length - out.limit));
   if (orderChanged(before, after, key, { added, removed })) {
     out.always({
       action: "access_rules_reordered",

@@ -30,3 +30,19 @@ Deno.test("respacing is no change; reordering is (the first match wins)", () => 
     ["access_rules_reordered"],
   );
 });
+
+Deno.test("past the cap, the most severe are itemized and the summary counts the rest by kind", () => {
+  const old = Array.from({ length: 5 }, (_, i) => `- : old${i} : ALL`).join("\n");
+  const added = Array.from({ length: 1001 }, (_, i) => `+ : u${i} : ALL`).join("\n");
+  const out = diff(`${old}\n${BASE}`, `${added}\n${BASE}`);
+  assertEquals(out.filter((c) => c.action === "access_rule_added").length, 1000);
+  assertEquals(out.filter((c) => c.action === "access_rule_removed").length, 0);
+  const summary = out.at(-1)!;
+  assertEquals(summary.action, "access_changes_not_itemized");
+  assertEquals(summary.changes, [
+    { field: "not_itemized", to: 6 },
+    { field: "not_itemized_severity", to: "high" },
+    { field: "not_itemized.access_rule_added", to: 1 },
+    { field: "not_itemized.access_rule_removed", to: 5 },
+  ]);
+});

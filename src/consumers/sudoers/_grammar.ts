@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Scanner, squeeze, stickyAt } from "./_scanner.ts";
+import { Scanner, squeeze, stickyAt, trimBlanks } from "./_scanner.ts";
 import type {
   SudoersAlias,
   SudoersAliasType,
@@ -49,6 +49,48 @@ function fail(reason: string): Unparsed {
   return new Unparsed(reason);
 }
 
+const GENTIME = /^[0-9]{10}(?:[0-9]{2}){0,2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}(?:[0-9]{2})?)?$/;
+const TIMEOUT_PART = /([0-9]+)([dDhHmMsS]?)/y;
+const UNIT_SECONDS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1, "": 1 };
+
+/**
+ * Why sudo rejects an option's value, or undefined when it takes it: a
+ * date that is not `YYYYMMDDHH[MM[SS]][.f][Z|±hh[mm]]` ("invalid notbefore
+ * value"), a timeout that is not numbers with d/h/m/s units or passes
+ * INT_MAX seconds, a CWD or CHROOT that does not start with `/`, `~` or `*`.
+ */
+function badOption(name: string, raw: string): string | undefined {
+  const value = raw.length > 1 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  switch (name) {
+    case "NOTBEFORE":
+    case "NOTAFTER":
+      return GENTIME.test(value) ? undefined : `invalid ${name.toLowerCase()} value`;
+    case "TIMEOUT": {
+      let seconds = 0;
+      let i = 0;
+      while (i < value.length) {
+        const m = stickyAt(TIMEOUT_PART, value, i);
+        if (!m || m[0] === "") return "invalid timeout value";
+        seconds += Number(m[1]) * UNIT_SECONDS[m[2].toLowerCase()];
+        i += m[0].length;
+      }
+      if (value === "") return "invalid timeout value";
+      return seconds > 0x7fffffff ? "timeout value too large" : undefined;
+    }
+    case "CWD":
+    case "CHROOT":
+      return "/~*".includes(raw[0]) ? undefined : `values for ${name} must start with /, ~ or *`;
+  }
+  return undefined;
+}
+
+/**
+ * A command sudo's grammar takes: `ALL`, an alias, a fully-qualified path,
+ * a `^…$` regular expression, `sudoedit` or `list` (anything else is "expected
+ * a fully-qualified path name").
+ */
+const COMMAND_WORD = /^(?:ALL|list|sudoedit|[A-Z][A-Z0-9_]*|[/^].*)$/s;
+
 /** One command spec: `(runas) OPTION=x TAG: command args`. */
 function parseCommand(sc: Scanner): SudoersCommand | Unparsed {
   sc.blanks();
@@ -83,6 +125,8 @@ function parseCommand(sc: Scanner): SudoersCommand | Unparsed {
     sc.blanks();
     const value = sc.word(",:", false);
     if (value === "") return fail(`${opt[1]} without a value`);
+    const bad = badOption(opt[1], value);
+    if (bad) return fail(bad);
     options.push(`${opt[1]}=${value}`);
   }
   for (;;) {
@@ -118,6 +162,7 @@ function parseCommand(sc: Scanner): SudoersCommand | Unparsed {
   }
   const path = sc.word(",:", false);
   if (path === "") return fail("missing command");
+  if (!COMMAND_WORD.test(path)) return fail("expected a fully-qualified path name");
   command += path;
   sc.blanks();
   const start = sc.i;
@@ -208,7 +253,7 @@ export function parseDefaults(l: string): Omit<SudoersDefault, "file" | "line">[
   const head = `Defaults${scope === "global" ? "" : marker + qualifiers.join(",")}`;
   const out: Omit<SudoersDefault, "file" | "line">[] = [];
   for (const part of splitTopLevel(sc.s.slice(sc.i))) {
-    const p = part.trim();
+    const p = trimBlanks(part);
     if (p === "") continue;
     const m = stickyAt(SETTING, p, 0);
     if (!m) return fail("Defaults setting without a valid name");

@@ -6,12 +6,23 @@
  * @module
  */
 import { numberedLines, type ParseError } from "../parse_result.ts";
+import { includeArgument, includeKeyword } from "./_includes.ts";
 
-/** An include directive at the start of a line (`@include`, `#includedir`, ...). */
-export const INCLUDE = /^[ \t]*[@#](include|includedir)[ \t]+/;
+/**
+ * sudo's blanks (`[[:blank:]]`): a space or a tab. A vertical tab, form
+ * feed, carriage return or Unicode space is part of a word for sudo (or a
+ * syntax error), never a separator.
+ */
+export const isBlank = (c: string) => c === " " || c === "\t";
 
-export const isBlank = (c: string) =>
-  c === " " || c === "\t" || c === "\r" || c === "\v" || c === "\f";
+/** `s` without leading and trailing blanks (unlike `trim`, which also strips a BOM). */
+export function trimBlanks(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isBlank(s[a])) a++;
+  while (b > a && isBlank(s[b - 1])) b--;
+  return s.slice(a, b);
+}
 
 /** Tests a sticky regular expression at `at`, returning the match. */
 export function stickyAt(re: RegExp, s: string, at: number): RegExpExecArray | null {
@@ -183,18 +194,44 @@ function lex(s: string, state: LexState, commands: boolean): { comment: number; 
 /** A Defaults line (its values are settings, never commands). */
 const DEFAULTS = /^[ \t]*Defaults(?![A-Za-z0-9_])/;
 
+/** One logical line: physical lines joined at continuations, comments removed. */
+export interface LogicalLine {
+  /** The number of its first physical line. */
+  line: number;
+  text: string;
+  /** An include directive: whether of a directory, and its path (unexpanded) when it has one. */
+  include?: { dir: boolean; path?: string };
+  /** A syntax error sudo reports on this line (with an include path: sudo still reads it). */
+  error?: string;
+}
+
 /**
  * Physical lines joined at odd trailing backslashes, comments removed;
- * numbered by their first line. Not capped per line: the total is.
+ * numbered by their first line. Not capped per line: the total is. An
+ * include directive is read as sudo's lexer reads it (`includeArgument`); a
+ * continuation at the end of the file is a syntax error for sudo.
  */
-export function logicalLines(text: string, errors: ParseError[]): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
+export function logicalLines(text: string, errors: ParseError[]): LogicalLine[] {
+  const out: LogicalLine[] = [];
   // A continuation is a blank between words, and nothing inside quotes (as sudo's lexer reads it);
   // where the lexer is (in quotes, in a command) carries over to the next physical line.
   let acc: { line: number; text: string; state: LexState; commands: boolean } | undefined;
-  for (const l of numberedLines(text, errors)) {
-    if (!acc && INCLUDE.test(l.text)) {
-      out.push({ line: l.line, text: l.text.trim() });
+  const lines = numberedLines(text, errors);
+  const next = () => {
+    const n = lines.next();
+    return n.done ? undefined : n.value.text;
+  };
+  for (let n = lines.next(); !n.done; n = lines.next()) {
+    const l = n.value;
+    const inc = acc ? undefined : includeKeyword(l.text);
+    if (inc) {
+      const arg = includeArgument(l.text, inc.at, next);
+      out.push({
+        line: l.line,
+        text: trimBlanks(arg.text),
+        include: { dir: inc.dir, ...(arg.path !== undefined ? { path: arg.path } : {}) },
+        ...(arg.error ? { error: arg.error } : {}),
+      });
       continue;
     }
     const state = acc?.state ?? { quoted: false, command: false };
@@ -215,6 +252,8 @@ export function logicalLines(text: string, errors: ParseError[]): { line: number
       acc = undefined;
     }
   }
-  if (acc) out.push({ line: acc.line, text: acc.text });
+  if (acc) {
+    out.push({ line: acc.line, text: acc.text, error: "line continuation at the end of the file" });
+  }
   return out;
 }

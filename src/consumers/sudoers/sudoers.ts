@@ -23,9 +23,9 @@
  */
 import { dirname, isAbsolute, join, normalize } from "node:path/posix";
 import { type ParseError, pushError } from "../parse_result.ts";
-import { INCLUDE, isBlank, logicalLines, squeeze } from "./_scanner.ts";
+import { isBlank, type LogicalLine, logicalLines, squeeze, trimBlanks } from "./_scanner.ts";
 import { ALIAS_KEYWORD, parseAliases, parseDefaults, parseRule, Unparsed } from "./_grammar.ts";
-import { includePath, sudoSkipsInDir } from "./_includes.ts";
+import { expandInclude, sudoSkipsInDir } from "./_includes.ts";
 import type { SudoersOptions, SudoersResult } from "./sudoers_types.ts";
 
 export * from "./sudoers_types.ts";
@@ -47,12 +47,12 @@ interface ParseState {
 
 function parseLine(
   st: ParseState,
-  l: string,
+  ll: LogicalLine,
   path: string,
-  line: number,
   depth: number,
   errors: ParseError[],
 ): void {
+  const { line, text: l } = ll;
   const entries = st.result.entries;
   const unparsed = (message: string) => {
     pushError(errors, { line, file: path, message });
@@ -66,18 +66,21 @@ function parseLine(
       line,
     });
   };
-  const inc = INCLUDE.exec(l);
+  const inc = ll.include;
   if (inc) {
-    const dir = inc[1] === "includedir";
-    const target = includePath(l.slice(inc[0].length), st.opts.hostname);
-    if (target === undefined) return unparsed(`@${inc[1]} without a valid path`);
+    const dir = inc.dir;
+    const keyword = dir ? "@includedir" : "@include";
+    if (inc.path === undefined) return unparsed(`${keyword} without a valid path: ${ll.error}`);
+    // sudo still reads the path of a directive followed by other text (its parser recovers).
+    if (ll.error) pushError(errors, { line, file: path, message: ll.error });
+    const target = expandInclude(inc.path, st.opts.hostname);
     const resolved = normalize(isAbsolute(target) ? target : join(dirname(path), target));
     entries.push({
       kind: "include",
       dir,
       path: resolved,
       subject: resolved,
-      canonical: `@${inc[1]} ${resolved}`,
+      canonical: `${keyword} ${resolved}`,
       file: path,
       line,
     });
@@ -89,7 +92,9 @@ function parseLine(
     follow(st, resolved, dir, path, line, depth, errors);
     return;
   }
-  const t = l.trim();
+  // sudo reports a syntax error; the line grants nothing, but adding it is still reported.
+  if (ll.error) return unparsed(ll.error);
+  const t = trimBlanks(l);
   if (t === "") return;
   if (t.startsWith("Defaults") && (t.length === 8 || "@:>!".includes(t[8]) || isBlank(t[8]))) {
     const d = parseDefaults(t);
@@ -114,9 +119,10 @@ function parseFile(st: ParseState, text: string, path: string, depth: number): v
   st.chars += text.length;
   st.stack.push(path);
   const errors: ParseError[] = [];
-  for (const { line, text: l } of logicalLines(text, errors)) {
+  for (const ll of logicalLines(text, errors)) {
+    const { line, text: l } = ll;
     try {
-      parseLine(st, l, path, line, depth, errors);
+      parseLine(st, ll, path, depth, errors);
     } catch {
       // Never reached by design; a parser bug must not stop the file.
       pushError(errors, { line, file: path, message: "internal parser error on this line" });

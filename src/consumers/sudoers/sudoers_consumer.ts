@@ -9,6 +9,11 @@
  * include them (and any directory named `sudoers.d` counts as one); a file
  * that is also `@include`d by its exact path is read, as sudo does.
  *
+ * sudo reads all its files as one: an alias defined in one file may be used
+ * by a rule in another. The latest entries of every sudoers file are kept,
+ * so that a change to an alias carries the protections the rules using it,
+ * wherever they are, take away.
+ *
  * @module
  */
 import { basename, dirname } from "node:path/posix";
@@ -25,6 +30,14 @@ interface Snapshot {
 /** Directories some watched sudoers file `@includedir`s, and files it `@include`s. */
 const includedDirs = new Set<string>();
 const includedFiles = new Set<string>();
+
+/** The latest entries of each sudoers file, by path. */
+const latestEntries = new Map<string, SudoersEntry[]>();
+
+/** The latest entries of every sudoers file but `path`. */
+function entriesBesides(path: string): SudoersEntry[] {
+  return [...latestEntries].flatMap(([p, es]) => p === path ? [] : es);
+}
 
 function learn(s: Snapshot): void {
   for (const i of s.includes) (i.dir ? includedDirs : includedFiles).add(i.path);
@@ -46,13 +59,18 @@ export const sudoersConsumer: Consumer = {
     reportErrors(path, r.errors, ctx);
     const snap = { entries: r.entries, includes: r.includes };
     learn(snap);
+    latestEntries.set(path, r.entries);
     return snap;
   },
   diff(path: string, before: unknown, after: unknown) {
     if (sudoIgnores(path)) return [];
+    const now = (after as Snapshot | undefined)?.entries;
+    if (now) latestEntries.set(path, now);
+    else latestEntries.delete(path);
     return diffSudoers(
       (before as Snapshot | undefined)?.entries ?? [],
-      (after as Snapshot | undefined)?.entries ?? [],
+      now ?? [],
+      entriesBesides(path),
     );
   },
   watchAlso(snapshot: unknown) {

@@ -10,6 +10,12 @@
 import { multisetDiff, orderChanged } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown, type SubjectFields } from "../semantic_change.ts";
 import type { SudoersAlias, SudoersEntry } from "./sudoers.ts";
+import { WEAKENS_FIELD } from "../../pipeline/severity.ts";
+import { aliasWeakens, entryWeakens } from "./_weakens.ts";
+
+/** The `weakens` change for `labels`, when there are any. */
+const weakensChange = (labels: string[]) =>
+  labels.length > 0 ? [{ field: WEAKENS_FIELD, to: labels }] : [];
 
 const UID = /^#\d{1,10}$/;
 const ALIAS_NAME = /^[A-Z][A-Z0-9_]*$/;
@@ -26,9 +32,21 @@ function ruleUser(e: SudoersEntry): SubjectFields | undefined {
 const aliasKey = (e: SudoersAlias) => `${e.aliasType} ${e.subject}`;
 const entryKey = (e: SudoersEntry) => `${e.kind}|${e.canonical}`;
 
-/** sudoers entries added, removed, redefined (aliases) or reordered (rules and Defaults). */
-export function diffSudoers(before: SudoersEntry[], after: SudoersEntry[]): SemanticChange[] {
+/**
+ * sudoers entries added, removed, redefined (aliases) or reordered (rules and
+ * Defaults). A change that takes a sudo protection away carries a `weakens`
+ * change (critical): a NOPASSWD rule, a Defaults setting such as
+ * `!authenticate`, or an alias added or changed that such a rule or setting
+ * uses. `others`: the entries of the other sudoers files, where the rules
+ * using this file's aliases may be.
+ */
+export function diffSudoers(
+  before: SudoersEntry[],
+  after: SudoersEntry[],
+  others: readonly SudoersEntry[] = [],
+): SemanticChange[] {
   const out = new ChangeList("sudoers");
+  const weakensOf = aliasWeakens([...after, ...others]);
   const aliases = (xs: SudoersEntry[]) =>
     new Map(xs.filter((e): e is SudoersAlias => e.kind === "alias").map((e) => [aliasKey(e), e]));
   const aliasesBefore = aliases(before);
@@ -40,7 +58,10 @@ export function diffSudoers(before: SudoersEntry[], after: SudoersEntry[]): Sema
       action: "sudoers_alias_modified",
       subject: e.subject,
       message: `sudo alias ${shown(e.subject)} changed: ${shown(old.value)} → ${shown(e.value)}`,
-      changes: [{ field: "members", from: old.members, to: e.members }],
+      changes: [
+        { field: "members", from: old.members, to: e.members },
+        ...weakensChange(weakensOf(e)),
+      ],
       source: { file: e.file, line: e.line },
     });
   }
@@ -50,10 +71,9 @@ export function diffSudoers(before: SudoersEntry[], after: SudoersEntry[]): Sema
   const { added, removed } = multisetDiff(before.filter(stable), after.filter(stable), entryKey);
   for (const [list, verb] of [[added, "added"], [removed, "removed"]] as const) {
     for (const e of list) {
-      if (out.full) {
-        out.skip(1);
-        continue;
-      }
+      const weakens = e.kind === "alias"
+        ? (verb === "added" ? weakensOf(e) : [])
+        : entryWeakens(e, verb === "removed");
       const fields = ruleUser(e);
       out.push({
         action: `sudoers_${e.kind}_${verb}`,
@@ -70,6 +90,8 @@ export function diffSudoers(before: SudoersEntry[], after: SudoersEntry[]): Sema
               ...(verb === "added" ? { to: e.canonical } : { from: e.canonical }),
             }],
           }
+          : weakens.length > 0
+          ? { changes: weakensChange(weakens) }
           : {}),
         ...(fields ? { fields } : {}),
         source: { file: e.file, line: e.line },

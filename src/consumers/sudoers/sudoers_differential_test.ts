@@ -407,3 +407,139 @@ Deno.test({
     assert(compared >= ACCEPTED, `sudo accepted only ${compared} of ${i} inputs`);
   },
 });
+
+/** The files `visudo -c -f` parsed besides `main` (sorted), or undefined when it rejects `main`. */
+async function visudoParsed(main: string): Promise<string[] | undefined> {
+  const out = await new Deno.Command("visudo", {
+    args: ["-c", "-f", main],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) return undefined;
+  const text = new TextDecoder().decode(out.stdout);
+  return [...text.matchAll(/^(.*): parsed OK$/gm)].map((m) => m[1]).filter((f) => f !== main)
+    .sort();
+}
+
+Deno.test({
+  name: "sudo parity: includes are followed where sudo's lexer finds them (visudo's parsed files)",
+  ignore: ignore || (() => {
+    try {
+      Deno.statSync("/usr/sbin/visudo");
+      return false;
+    } catch {
+      return true;
+    }
+  })(),
+  async fn() {
+    const d = await Deno.makeTempDir({ prefix: "bpfink-sudo-inc-" });
+    try {
+      await Deno.mkdir(`${d}/dir`);
+      for (const f of ["t5", "t13", "a", "c", "sp ace", "dir/x", "dir/y"]) {
+        await Deno.writeTextFile(`${d}/${f}`, `u${f.length} ALL = /bin/true\n`);
+      }
+      const cases = [
+        // The keyword, a continuation, then the path on the next line.
+        `@include \\\n${d}/t5\n`,
+        `@include\\\n${d}/t5\n`,
+        `#include \\\n   ${d}/t5\n`,
+        `@includedir \\\n${d}/dir\n`,
+        // A quoted path with no blank after the keyword.
+        `@include"${d}/t13"\n`,
+        `@includedir"${d}/dir"\n`,
+        // ... but `#include` needs the blank: this is a comment.
+        `#include"${d}/t13"\n`,
+        // An indented #include is a comment; an indented @include is an include.
+        `  #include ${d}/c\n`,
+        `\t#includedir ${d}/dir\n`,
+        `  @include ${d}/c\n`,
+        `\t@includedir ${d}/dir\n`,
+        // Escapes, a continuation inside quotes, a comment after the path.
+        `@include ${d}/\\x61\n`,
+        `@include ${d}/sp\\ ace\n`,
+        `@include "${d}/sp ace" # c\n`,
+        `@include "${d}/\\\n   t13"\n`,
+        `#include\t${d}/a\n`,
+      ];
+      for (const text of cases) {
+        await Deno.writeTextFile(`${d}/main`, text);
+        const sudo = await visudoParsed(`${d}/main`);
+        assert(sudo, `visudo rejects the fixed case ${JSON.stringify(text)}`);
+        const read: string[] = [];
+        const r = parseSudoers(text, `${d}/main`, {
+          reader: {
+            readFile: (p) => {
+              read.push(p);
+              return Deno.readTextFileSync(p);
+            },
+            readDir: (p) => [...Deno.readDirSync(p)].map((e) => e.name),
+          },
+        });
+        assertEquals(read.sort(), sudo, JSON.stringify(text));
+        assertEquals(r.errors, [], JSON.stringify(text));
+      }
+    } finally {
+      await Deno.remove(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "sudo parity: a line sudo rejects is reported as not interpreted, never as a grant",
+  ignore,
+  async fn() {
+    // Accepted forms of the same options stay rules.
+    const accepted =
+      'alice ALL=(ALL) NOTBEFORE=2020010112Z NOTAFTER="20200101120000.5-01" TIMEOUT=1h30M CWD=~ ALL, list, sudoedit /x\n';
+    assert(await compare(accepted, "(fixed)"), "sudo rejects the accepted case");
+    assertEquals(parseSudoers(accepted, "/etc/sudoers").entries.map((e) => e.kind), ["rule"]);
+    const cases = [
+      // A continuation at the end of the file.
+      "alice ALL=ALL \\",
+      "alice ALL=ALL \\\n",
+      // A date sudo cannot read, a timeout it cannot read, a CWD that is not a path.
+      "alice ALL=(ALL) NOTBEFORE=20200101 ALL\n",
+      "alice ALL=(ALL) NOTAFTER=2020010112000 ALL\n",
+      "alice ALL=(ALL) TIMEOUT=1.5 ALL\n",
+      "alice ALL=(ALL) TIMEOUT=99999999999999 ALL\n",
+      "alice ALL=(ALL) CWD=tmp ALL\n",
+      // A vertical tab, form feed or carriage return is no blank for sudo.
+      "alice\vALL=ALL\n",
+      "alice ALL=\fALL\n",
+      "alice\rALL=ALL\n",
+      // A command that is not a full path.
+      "alice ALL=ls\n",
+      'alice ALL="/bin/ls"\n',
+      // Not an include: one word.
+      "@include/etc/x\n",
+    ];
+    for (const text of cases) {
+      const dir = await Deno.makeTempDir({ prefix: "bpfink-sudo-" });
+      try {
+        assertEquals(await sudoRead(dir, text), undefined, `sudo accepts ${JSON.stringify(text)}`);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+      const entries = parseSudoers(text, "/etc/sudoers").entries;
+      assertEquals(
+        entries.map((e) => e.kind),
+        ["unparsed"],
+        `bpfink reads a grant sudo rejects in ${JSON.stringify(text)}`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "sudo parity: a BOM or other character before a user name is part of the name",
+  ignore,
+  async fn() {
+    for (const text of ["\ufeffalice ALL=ALL\n", "bob ALL=ALL\n\ufeffalice ALL=ALL\n"]) {
+      assert(await compare(text, "(fixed)"), "sudo rejects the fixed case");
+      const users = parseSudoers(text, "/etc/sudoers").entries.flatMap((e) =>
+        e.kind === "rule" ? e.users : []
+      );
+      assertEquals(users.at(-1), "\ufeffalice");
+    }
+  },
+});

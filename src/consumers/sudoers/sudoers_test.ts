@@ -331,3 +331,20 @@ Deno.test("sudoers: a very long comment line does not hide the rule after it", (
   );
   assertEquals(kinds(r.entries), ["rule x ALL=/bin/true", "rule evil ALL=(ALL) NOPASSWD: ALL"]);
 });
+
+Deno.test("sudoers includes: an indented #include is a comment, an indented @include is followed", () => {
+  const reader = memReader({
+    "/inc/c": "eve ALL=(ALL) NOPASSWD: ALL\n",
+    "/inc/d": "dan ALL=ALL\n",
+  });
+  const r = parseSudoers("  #include /inc/c\n\t@include /inc/d\n", "/etc/sudoers", { reader });
+  assertEquals(kinds(r.entries), ["include @include /inc/d", "rule dan ALL=ALL"]);
+  assertEquals(r.includes, [{ path: "/inc/d", dir: false }]);
+});
+
+Deno.test("sudoers includes: a path after a continuation, or quoted right after the keyword", () => {
+  const r = parse('@include \\\n/inc/t5\n@include"/inc/t13"\n#include"/inc/no"\n@include/inc/x\n');
+  assertEquals(r.includes.map((i) => i.path), ["/inc/t5", "/inc/t13"]);
+  // `@include/inc/x` is one word for sudo: a syntax error, reported, not an include.
+  assertEquals(kinds(r.entries).at(-1), "unparsed @include/inc/x");
+});
