@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { SeverityLevel } from "../pipeline/severity.ts";
 
 /** A value in a from → to change. Never a hash or a fingerprint. */
 export type FieldValue = string | number | boolean | null | string[];
@@ -43,6 +44,8 @@ export interface SemanticChange {
   source?: SourceRef;
   /** ECS fields (user, group). */
   fields?: SubjectFields;
+  /** The level from what only the file says; the default level when absent. */
+  severity?: SeverityLevel;
 }
 
 /** Longest value quoted in a message. */
