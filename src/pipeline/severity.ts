@@ -31,15 +31,17 @@ export interface SeverityInput {
   group?: { id?: string; name?: string };
 }
 
-/** Groups whose members hold administrative power on common distributions. */
-const ADMIN_GROUPS = new Set(["root", "sudo", "wheel", "adm", "admin", "shadow", "disk", "docker"]);
-
 /** A sudo rule that lets its user run commands without a password. */
 export function grantsNopasswd(message: string | undefined): boolean {
   return /\bNOPASSWD\s*:/.test(message ?? "");
 }
 
-/** The default level of an event. */
+/**
+ * The default level of an event. Which groups are privileged is the groups
+ * consumer's to say (by gid, from the group file: `privileged_gids.ts`):
+ * its events carry their level, and the levels here are for events
+ * without one.
+ */
 export function defaultSeverity(e: SeverityInput): SeverityLevel {
   const toUid0 = e.changes?.some((c) => c.field === "uid" && (c.to === 0 || c.to === "0"));
   switch (e.action) {
@@ -65,7 +67,8 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
       return "critical";
     case "group_member_added":
     case "group_admin_added":
-      return e.group?.id === "0" || ADMIN_GROUPS.has(e.group?.name ?? "") ? "critical" : "high";
+    case "group_gid_gained":
+      return e.group?.id === "0" ? "critical" : "high";
     case "sudoers_rule_added":
       return grantsNopasswd(e.message) ? "critical" : "high";
     case "sudoers_default_removed":
