@@ -40,8 +40,8 @@ const CASES: [ConsumerName, string, string, string][] = [
   [
     "groups",
     "/etc/group",
-    "root:x:0:\nsudo:x:27:alice\ndevs:x:2500:\nold:x:3000:\n",
-    "root:x:0:\nsudo:x:27:eve\ndevs:x:2501:\nnew:x:3001:\n",
+    "root:x:0:\nsudo:x:27:alice\ndevs:x:2500:\nold:x:3000:\nops:x:3002:bob\n",
+    "root:x:0:\nsudo:x:27:eve\ndevs:x:2501:\nnew:x:3001:\n#sudo:x:27:trudy\n",
   ],
   [
     "groups",
@@ -99,6 +99,8 @@ Deno.test("every semantic event kind the consumers produce is valid ECS and matc
       "group_member_added",
       "group_member_removed",
       "group_admin_added",
+      "group_gid_gained",
+      "group_gid_lost",
       "group_password_changed",
       "sudoers_rule_added",
       "sudoers_rule_removed",

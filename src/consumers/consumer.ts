@@ -6,6 +6,7 @@
  * @module
  */
 import type { ChangeEvent } from "../pipeline/change_event.ts";
+import type { SeverityLevel } from "../pipeline/severity.ts";
 
 /** One semantic change, e.g. a user added. */
 export interface SemanticEvent {
@@ -19,6 +20,12 @@ export interface SemanticEvent {
   changes?: { field: string; from?: unknown; to?: unknown }[];
   /** Where in the file, when known. */
   source?: { file: string; line?: number };
+  /**
+   * The level the consumer gives it from what only the file says (e.g. a
+   * gid the group file makes privileged); the default level when absent. A
+   * watch's `severity` may still raise it.
+   */
+  severity?: SeverityLevel;
 }
 
 /** What a consumer may use. */

@@ -24,7 +24,7 @@
 import { assert } from "../../test/assert.ts";
 import { cpuClock } from "../../test/cpu_clock.ts";
 import { parseAccessConf } from "./access/access_conf.ts";
-import { parseGroup } from "./groups/group.ts";
+import { parseGroupFile } from "./groups/group_file.ts";
 import { parseGshadow } from "./groups/gshadow.ts";
 import { diffLines } from "./line_diff.ts";
 import { parsePasswd } from "./users/passwd.ts";
@@ -239,7 +239,7 @@ function fuzzDatabase<T>(
 
 fuzzDatabase("passwd", 1, (t) => parsePasswd(t, fp), diffPasswd);
 fuzzDatabase("shadow", 2, (t) => parseShadow(t, fp), diffShadow);
-fuzzDatabase("group", 3, (t) => parseGroup(t), diffGroup);
+fuzzDatabase("group", 3, (t) => parseGroupFile(t), diffGroup);
 fuzzDatabase("gshadow", 4, (t) => parseGshadow(t, fp), diffGshadow);
 
 let previousRules: ReturnType<typeof parseAccessConf>["entries"] = [];

@@ -6,14 +6,21 @@
  * bpfink parses must be the same, in the same order, with the same name,
  * uid, gid, home, shell, aging fields, members and password state.
  *
+ * The same for who holds which gid (`groups/initgroups.ts`,
+ * `groups/gid_holders.ts`): each user's supplementary gids against
+ * `getent initgroups` (glibc's `getgrouplist`, from every line, comments
+ * too) and each gid's name against perl's `getgrgid`.
+ *
  * A bounded number of seeded random mutations per run (CASES per
  * database), plus the cases of issue 11 as fixed regressions. The seed is
  * printed on failure; BPFINK_FUZZ_SEED replays it.
  */
 import { assert, assertEquals } from "../../test/assert.ts";
-import { type NssDatabase, nssRead, oracleAvailable } from "../../test/nss_oracle.ts";
+import { type NssDatabase, nssGids, nssRead, oracleAvailable } from "../../test/nss_oracle.ts";
 import { ECHOED_PASSWORD, isCompatName } from "./_colon_file.ts";
 import { parseGroup } from "./groups/group.ts";
+import { gidNames, supplementaryGids } from "./groups/gid_holders.ts";
+import { parseInitgroups } from "./groups/initgroups.ts";
 import { parseGshadow } from "./groups/gshadow.ts";
 import { parsePasswd } from "./users/passwd.ts";
 import { type PasswordInfo, passwordInfo } from "./_password_field.ts";
@@ -326,3 +333,63 @@ for (const [k, db] of (["passwd", "group", "shadow", "gshadow"] as const).entrie
     },
   });
 }
+
+/** Users whose gids are compared: the members of the group seeds, and the audit's. */
+const GID_USERS = ["alice", "bob", "syslog", "root", "mallory", "trudy", "zed"];
+
+/** bpfink's and glibc's gids of {@link GID_USERS} and names of the gids in each input, alike. */
+async function compareGids(inputs: Uint8Array[], seed?: number): Promise<void> {
+  const parsed = inputs.map((b) => parseGroup(b).entries);
+  const gids = [...new Set([0, 27, ...parsed.flatMap((g) => g.map((e) => e.gid))])];
+  const got = await nssGids(inputs, GID_USERS, gids);
+  for (const [i, groups] of parsed.entries()) {
+    const where = `group input ${i} ${printable(inputs[i])}${
+      seed === undefined ? "" : ` (BPFINK_FUZZ_SEED=${seed})`
+    }`;
+    const holders = supplementaryGids(parseInitgroups(inputs[i]));
+    // getent asks getgrouplist with the primary gid (gid_t)-1, which
+    // glibc leaves out of the list: that gid is not seen.
+    const sorted = (xs: Iterable<number> | undefined) =>
+      [...new Set(xs ?? [])].filter((g) => g !== 0xffffffff).sort((a, b) => a - b);
+    for (const u of GID_USERS) {
+      assertEquals(
+        sorted(holders.get(u)),
+        sorted(got[i].holders.get(u)),
+        `gids of ${u} differ on ${where}`,
+      );
+    }
+    const names = gidNames(groups);
+    for (const gid of gids) {
+      assertEquals(names.get(gid), got[i].names.get(gid), `name of gid ${gid} differs on ${where}`);
+    }
+  }
+}
+
+Deno.test({
+  name: "glibc parity: users hold a gid through every line (duplicates, aliases, `+` lines)",
+  ignore,
+  async fn() {
+    const base = "root:x:0:\nsudo:x:27:\nusers:x:100:\n";
+    await compareGids([
+      // The audit's case: `id trudy` shows 27(sudo).
+      bytes(base + "sudo:x:27:mallory\nwheel2:x:27:trudy\n"),
+      bytes(base + "+e:x::trudy\n-g:x:6:bob\n+h\n"),
+      bytes(base + "sudo:x:1001:zed\n"),
+      bytes("wheel2:x:27:trudy\n" + base + "x:x:5:alice ,\tbob,mallory:x\n"),
+      // Comment lines grant too; a last line with leading blanks is read as it is.
+      bytes(base + "#sudo:x:27:trudy\n# note:x: 0:alice\n#:x:9:bob\n  +e:x::zed\n   x:x:6:root"),
+    ]);
+    const [audit] = await nssGids([bytes(base + "wheel2:x:27:trudy\n")], ["trudy"], [27]);
+    assertEquals([audit.holders.get("trudy"), audit.names.get(27)], [[27], "sudo"]);
+  },
+});
+
+Deno.test({
+  name: `glibc parity: ${CASES} seeded mutations of group give the same gids to the same users`,
+  ignore,
+  async fn() {
+    const r = rng(SEED + 4);
+    const inputs = Array.from({ length: CASES }, () => mutated("group", r));
+    await compareGids(inputs, SEED);
+  },
+});

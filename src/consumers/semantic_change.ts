@@ -52,6 +52,8 @@ export interface SemanticChange {
   source?: SourceRef;
   /** ECS fields (user, group). */
   fields?: SubjectFields;
+  /** The level from what only the file says; the default level when absent. */
+  severity?: SeverityLevel;
 }
 
 /** Unicode format characters (category Cf): invisible, but part of a name. */
@@ -85,9 +87,9 @@ export function shown(value: string | number | undefined | null): string {
 /** Most changes one diff itemizes; the rest are counted in one summary change. */
 export const MAX_ITEMIZED_CHANGES = 1000;
 
-/** The level `c` gets by default (the pipeline's one rule, `defaultSeverity`). */
+/** The level `c` gets: its own (the consumer's), else the pipeline's one rule (`defaultSeverity`). */
 export function changeSeverity(c: SemanticChange): SeverityLevel {
-  return defaultSeverity({
+  return c.severity ?? defaultSeverity({
     action: c.action,
     message: c.message,
     changes: c.changes,

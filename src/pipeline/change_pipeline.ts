@@ -275,7 +275,7 @@ export class ChangePipeline {
         const e = semanticEvent(s, change, rule.consumer, this.opts.hostname);
         const floor = policy?.severity;
         events.push(tagged(
-          floor && SEVERITY_LEVELS.indexOf(floor) > SEVERITY_LEVELS.indexOf(severityOf(e))
+          floor && SEVERITY_LEVELS.indexOf(floor) > SEVERITY_LEVELS.indexOf(levelOf(e))
             ? semanticEvent(s, change, rule.consumer, this.opts.hostname, new Date(), floor)
             : e,
         ));
@@ -353,7 +353,8 @@ function eventType(action: string): string[] {
 /**
  * The change event for one semantic change. ECS places: the account acted
  * upon in `user.target.*` (a group in `group.*`), the actor in `user.*` and
- * `process.*`.
+ * `process.*`. Its level: `severity` when given, else the consumer's
+ * (`s.severity`), else the default for its action.
  */
 export function semanticEvent(
   s: SemanticEvent,
@@ -395,6 +396,12 @@ export function semanticEvent(
       },
     },
     hostname,
-    severity,
+    severity ?? s.severity,
   );
+}
+
+/** The level an event was given (`bpfink.severity`), or the default for it. */
+function levelOf(e: ChangeEvent): SeverityLevel {
+  const level = e.bpfink?.severity;
+  return SEVERITY_LEVELS.find((l) => l === level) ?? severityOf(e);
 }

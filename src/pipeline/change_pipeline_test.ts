@@ -62,6 +62,45 @@ Deno.test("handle() of a passwd file reports the account added by meaning", asyn
   assertEquals(added?.user?.target, { name: "alice", id: "1500" });
 });
 
+Deno.test("handle() of a group file: joining gid 27 through an appended line is critical (99)", async () => {
+  await using dir = await tempDir();
+  using t = pipeline({ consumer: "groups" as ConsumerName });
+  const f = `${dir.path}/group`;
+  const base = "root:x:0:\nsudo:x:27:\n";
+  const before = await write(f, base);
+  t.p.adopt(f, before);
+  const after = await write(f, base + "sudo:x:27:mallory\nwheel2:x:27:trudy\n");
+  t.p.handle(change(f, "modified", before, after));
+  const gains = t.delivered[0].events.filter((e) => e.event.action === "group_gid_gained");
+  assertEquals(
+    gains.map((e) => [e.user?.target?.name, e.group, e.event.severity, e.bpfink?.severity]),
+    [
+      ["mallory", { name: "sudo", id: "27" }, 99, "critical"],
+      ["trudy", { name: "sudo", id: "27" }, 99, "critical"],
+    ],
+  );
+});
+
+Deno.test("handle(): a watch's severity raises a consumer's level, never lowers it", async () => {
+  await using dir = await tempDir();
+  const policy = { ignored: () => undefined, tags: [], severity: "high" as const };
+  using t = pipeline({ consumer: "groups" as ConsumerName, policy });
+  const f = `${dir.path}/group`;
+  const before = await write(f, "sudo:x:27:\ndevs:x:2500:\n");
+  t.p.adopt(f, before);
+  const after = await write(f, "sudo:x:27:eve\ndevs:x:2500:\n+e:x::bob\n");
+  t.p.handle(change(f, "modified", before, after));
+  const levels = t.delivered[0].events.filter((e) => e.bpfink?.consumer === "groups").map((e) => [
+    e.event.action,
+    e.bpfink?.severity,
+  ]);
+  assertEquals(levels, [
+    ["group_member_added", "critical"],
+    ["group_added", "high"],
+    ["group_gid_gained", "critical"],
+  ]);
+});
+
 Deno.test("handle() of a secret file reports the change without its content or plain hash", async () => {
   await using dir = await tempDir();
   using t = pipeline({ secret: true });

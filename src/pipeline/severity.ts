@@ -31,9 +31,6 @@ export interface SeverityInput {
   group?: { id?: string; name?: string };
 }
 
-/** Groups whose members hold administrative power on common distributions. */
-const ADMIN_GROUPS = new Set(["root", "sudo", "wheel", "adm", "admin", "shadow", "disk", "docker"]);
-
 /** A sudo rule that lets its user run commands without a password. */
 export function grantsNopasswd(message: string | undefined): boolean {
   return /\bNOPASSWD\s*:/.test(message ?? "");
@@ -69,7 +66,12 @@ export function maxSeverity(a: SeverityLevel, b: SeverityLevel): SeverityLevel {
   return SEVERITY_LEVELS.indexOf(a) >= SEVERITY_LEVELS.indexOf(b) ? a : b;
 }
 
-/** The default level of an event. */
+/**
+ * The default level of an event. Which groups are privileged is the groups
+ * consumer's to say (by gid, from the group file: `privileged_gids.ts`):
+ * its events carry their level, and the levels here are for events
+ * without one.
+ */
 export function defaultSeverity(e: SeverityInput): SeverityLevel {
   if (weakenedBy(e).length > 0) return "critical";
   const toUid0 = e.changes?.some((c) => c.field === "uid" && (c.to === 0 || c.to === "0"));
@@ -96,7 +98,8 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
       return "critical";
     case "group_member_added":
     case "group_admin_added":
-      return e.group?.id === "0" || ADMIN_GROUPS.has(e.group?.name ?? "") ? "critical" : "high";
+    case "group_gid_gained":
+      return e.group?.id === "0" ? "critical" : "high";
     case "sudoers_rule_added":
     case "sudoers_default_removed":
     case "sudoers_include_added":

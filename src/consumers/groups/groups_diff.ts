@@ -1,19 +1,25 @@
 /**
  * What changed for groups, from group and gshadow entries before and after:
  * groups added, removed and renumbered, members and administrators added
- * and removed, group passwords changed (by state; never a hash or a
- * fingerprint).
+ * and removed (per line), the gids users gained and lost through any line
+ * (`gid_changes.ts`), group passwords changed (by state; never a hash or a
+ * fingerprint). A member or administrator added to a group whose gid is
+ * privileged (`privileged_gids.ts`) is critical, whatever the line's name.
  *
  * @module
  */
 import { byName } from "../_by_name.ts";
 import { type SemanticChange, shown, type SubjectFields } from "../semantic_change.ts";
-import type { GroupEntry } from "./group.ts";
+import type { SeverityLevel } from "../../pipeline/severity.ts";
+import { gidChanges, gidKey } from "./gid_changes.ts";
+import { gidNames } from "./gid_holders.ts";
+import { type GroupRecord, splitRecords } from "./group_file.ts";
 import type { GshadowEntry } from "./gshadow.ts";
+import { ADMIN_GROUP_NAMES, privilegedGids } from "./privileged_gids.ts";
 
-/** group and gshadow entries of one moment. */
+/** group records (`group_file.ts`) and gshadow entries of one moment. */
 export interface GroupDatabase {
-  group: GroupEntry[];
+  group: GroupRecord[];
   gshadow: GshadowEntry[];
 }
 
@@ -28,6 +34,8 @@ function listChanges(
   after: string[],
   what: "member" | "admin",
   source: { file: string; line: number },
+  /** The level of an addition (removals keep the default). */
+  addedSeverity?: SeverityLevel,
 ): SemanticChange[] {
   const out: SemanticChange[] = [];
   const a = new Set(before);
@@ -41,21 +49,37 @@ function listChanges(
     fields: { ...groupFields(name, gid), user: { name: u } },
     changes: [{ field: `${what}s`, ...(verb === "added" ? { to: u } : { from: u }) }],
     source,
+    ...(verb === "added" && addedSeverity ? { severity: addedSeverity } : {}),
   });
   for (const u of b) if (!a.has(u)) out.push(change(u, "added"));
   for (const u of a) if (!b.has(u)) out.push(change(u, "removed"));
   return out;
 }
 
-/** Groups added, removed, renumbered, and members added or removed, from two group files. */
+/** The level of a member or administrator added to a group with `gid`, among `privileged` gids. */
+function joinSeverity(gid: number, privileged: ReadonlySet<number>): SeverityLevel {
+  return privileged.has(gid) ? "critical" : "high";
+}
+
+/**
+ * Groups added, removed, renumbered, members added or removed (per line),
+ * and the gids users gained or lost through any line, from two group files.
+ */
 export function diffGroup(
-  before: GroupEntry[],
-  after: GroupEntry[],
+  beforeRecords: GroupRecord[],
+  afterRecords: GroupRecord[],
   file: string,
 ): SemanticChange[] {
+  const before = splitRecords(beforeRecords).entries;
+  const after = splitRecords(afterRecords).entries;
   const a = byName(before);
   const b = byName(after);
   const out: SemanticChange[] = [];
+  const privileged = privilegedGids(after);
+  const namesBefore = gidNames(before);
+  const namesAfter = gidNames(after);
+  // Gids a member event says in full: on the line that names the gid.
+  const told = new Set<string>();
   for (const [key, { entry: g, duplicate }] of b) {
     const old = a.get(key)?.entry;
     const source = { file, line: g.line };
@@ -83,7 +107,25 @@ export function diffGroup(
         source,
       });
     }
-    out.push(...listChanges(g.name, g.gid, old.members, g.members, "member", source));
+    const members = listChanges(
+      g.name,
+      g.gid,
+      old.members,
+      g.members,
+      "member",
+      source,
+      joinSeverity(g.gid, privileged),
+    );
+    for (const c of members) {
+      const u = c.fields?.user?.name ?? "";
+      if (c.action === "group_member_added" && namesAfter.get(g.gid) === g.name) {
+        told.add(gidKey("gained", u, g.gid));
+      }
+      if (c.action === "group_member_removed" && namesBefore.get(old.gid) === old.name) {
+        told.add(gidKey("lost", u, old.gid));
+      }
+    }
+    out.push(...members);
   }
   for (const [key, { entry: g, duplicate }] of a) {
     if (b.has(key)) continue;
@@ -97,6 +139,7 @@ export function diffGroup(
       source: { file, line: g.line },
     });
   }
+  out.push(...gidChanges(beforeRecords, afterRecords, file, told));
   return out;
 }
 
@@ -114,7 +157,11 @@ export function diffGshadow(
   for (const [key, { entry: g }] of byName(after)) {
     const old = a.get(key)?.entry;
     const source = { file, line: g.line };
-    out.push(...listChanges(g.name, undefined, old?.admins ?? [], g.admins, "admin", source));
+    // gshadow alone has no gids: by name here, by gid in diffGroups.
+    const severity = ADMIN_GROUP_NAMES.has(g.name) ? "critical" : "high";
+    out.push(
+      ...listChanges(g.name, undefined, old?.admins ?? [], g.admins, "admin", source, severity),
+    );
     const p = g.password;
     if (!p) continue; // a lone `+name`: no password field at all
     const same = old && old.password?.state === p.state &&
@@ -145,10 +192,23 @@ export function diffGroups(
   files: { group: string; gshadow: string } = { group: "/etc/group", gshadow: "/etc/gshadow" },
 ): SemanticChange[] {
   const out = diffGroup(before.group, after.group, files.group);
-  const groups = byName(after.group);
+  const entries = splitRecords(after.group).entries;
+  const groups = byName(entries);
+  const privileged = privilegedGids(entries);
   for (const c of diffGshadow(before.gshadow, after.gshadow, files.gshadow)) {
     const g = c.subject === undefined ? undefined : groups.get(c.subject)?.entry;
-    out.push(g ? { ...c, fields: { ...c.fields, ...groupFields(g.name, g.gid) } } : c);
+    if (!g) {
+      out.push(c);
+      continue;
+    }
+    const severity = c.action === "group_admin_added"
+      ? joinSeverity(g.gid, privileged)
+      : c.severity;
+    out.push({
+      ...c,
+      fields: { ...c.fields, ...groupFields(g.name, g.gid) },
+      ...(severity ? { severity } : {}),
+    });
   }
   return out;
 }
