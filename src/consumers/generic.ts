@@ -9,7 +9,7 @@ import { changeReason, type FileAction, type FileChange } from "../pipeline/file
 import type { FileState } from "../watch/file_state.ts";
 import { actorEcs, fileEcs, withEnvelope } from "../pipeline/ecs_event.ts";
 import type { SeverityLevel } from "../pipeline/severity.ts";
-import { displayPath, hasEscapes, pathBytesBase64 } from "../watch/path_bytes.ts";
+import { displayPath, pathBytesBase64 } from "../watch/path_bytes.ts";
 
 const TYPES: Record<FileAction, string[]> = {
   created: ["creation"],
@@ -112,7 +112,7 @@ export function genericEvent(
         : `${displayPath(c.path)} ${VERBS[c.action]}${kindNote(c)}${who}`,
       bpfink: {
         consumer: "generic",
-        ...(hasEscapes(c.path) ? { path_bytes: pathBytesBase64(c.path) } : {}),
+        ...(displayPath(c.path) !== c.path ? { path_bytes: pathBytesBase64(c.path) } : {}),
         ...(c.fromPath ? { from_path: displayPath(c.fromPath) } : {}),
         ...actor.extra,
         ...(before && c.after ? { before: fileFields(c.path, before, c.kind) } : {}),

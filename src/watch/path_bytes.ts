@@ -114,10 +114,15 @@ export function hasEscapes(s: string): boolean {
   return /[\udc80-\udcff]/u.test(s);
 }
 
-/** `s` for people and text outputs: each byte that is not UTF-8 as `\xNN`. */
+/**
+ * `s` for people and text outputs: each byte that is not UTF-8 as `\xNN`,
+ * and a backslash doubled, so that a name holding the four characters `\xff`
+ * never reads as one holding the byte 0xff.
+ */
 export function displayPath(s: string): string {
-  if (!hasEscapes(s)) return s;
-  return s.replace(/[\udc80-\udcff]/gu, (ch) => {
+  if (!hasEscapes(s) && !s.includes("\\")) return s;
+  return s.replace(/[\\\udc80-\udcff]/gu, (ch) => {
+    if (ch === "\\") return "\\\\";
     const b = ch.charCodeAt(0) - 0xdc00;
     return `\\x${b.toString(16).padStart(2, "0")}`;
   });

@@ -28,6 +28,33 @@ Deno.test("fuzz: any bytes decode to a string that encodes back to them, and dis
     assertEquals([...pathBytes(s)], [...bytes], `bytes ${[...bytes]}`);
     const shown = displayPath(s);
     assert(shown.isWellFormed(), `not well-formed: ${JSON.stringify(shown)} from ${[...bytes]}`);
-    assertEquals(hasEscapes(s), shown !== s, `bytes ${[...bytes]}`);
+    assertEquals(hasEscapes(s) || s.includes("\\"), shown !== s, `bytes ${[...bytes]}`);
+    assertEquals([...undisplay(shown)], [...bytes], `shown ${JSON.stringify(shown)}`);
   }
+});
+
+/** The bytes a displayed path stands for: `\\` is a backslash, `\xNN` that byte. */
+function undisplay(shown: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < shown.length; i++) {
+    if (shown[i] === "\\" && shown[i + 1] === "\\") {
+      out.push(0x5c);
+      i++;
+    } else if (shown[i] === "\\" && shown[i + 1] === "x") {
+      out.push(parseInt(shown.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else {
+      const cp = shown.codePointAt(i)!;
+      out.push(...new TextEncoder().encode(String.fromCodePoint(cp)));
+      if (cp > 0xffff) i++;
+    }
+  }
+  return new Uint8Array(out);
+}
+
+Deno.test("a name holding the characters \\xff never displays as one holding the byte 0xff", () => {
+  const literal = "q\\xff";
+  const byte = decodePathBytes(new Uint8Array([0x71, 0xff]));
+  assertEquals(displayPath(byte), "q\\xff");
+  assertEquals(displayPath(literal), "q\\\\xff");
 });
