@@ -7,7 +7,7 @@
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { changeReason, type FileAction, type FileChange } from "../pipeline/file_change.ts";
 import type { FileState } from "../watch/file_state.ts";
-import { actorEcs, fileEcs, withEnvelope } from "../pipeline/ecs_event.ts";
+import { actorEcs, fileEcs, otherWritersEcs, withEnvelope } from "../pipeline/ecs_event.ts";
 import type { SeverityLevel } from "../pipeline/severity.ts";
 import { displayPath, pathBytesBase64 } from "../watch/path_bytes.ts";
 
@@ -128,11 +128,7 @@ export function genericEvent(
           ? { content_changed: before.sha256 !== c.after.sha256 }
           : {}),
         ...(c.folded > 1 ? { folded_events: c.folded } : {}),
-        ...(c.otherWriters
-          ? {
-            other_writers: c.otherWriters.map((w) => ({ pid: w.tgid, name: w.comm, exe: w.exe })),
-          }
-          : {}),
+        ...otherWritersEcs(c.otherWriters),
       },
     },
     hostname,

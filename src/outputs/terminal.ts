@@ -31,7 +31,13 @@ export function formatLine(e: ChangeEvent, color: boolean): string {
     color && code ? `\x1b[${code}m${s}\x1b[0m` : s;
   const action = paint(COLORS[e.event.action] ?? "1", esc(e.event.action).padEnd(10));
   const what = e.event.action === "started" ? (e.message ?? "") : (e.file?.path ?? e.message ?? "");
-  const who = e.process ? ` ${esc(e.process.name)}[${esc(e.process.pid)}]` : "";
+  const others = (e.bpfink?.other_writers ?? []) as { name?: string; pid?: number }[];
+  const more = others.length
+    ? ` (with ${others.slice(0, 3).map((w) => `${esc(w.name)}[${esc(w.pid)}]`).join(", ")}${
+      others.length > 3 ? `, ${others.length - 3} more` : ""
+    })`
+    : "";
+  const who = e.process ? ` ${esc(e.process.name)}[${esc(e.process.pid)}]${more}` : "";
   const uid = e.user?.id !== undefined ? ` uid=${esc(e.user.id)}` : "";
   const why = e.event.reason && e.event.reason !== "live"
     ? paint("2", ` (${esc(e.event.reason)})`)

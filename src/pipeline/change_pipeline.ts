@@ -6,7 +6,7 @@
  * @module
  */
 import type { ChangeEvent } from "./change_event.ts";
-import { actorEcs, pathParts, severityOf, withEnvelope } from "./ecs_event.ts";
+import { actorEcs, otherWritersEcs, pathParts, severityOf, withEnvelope } from "./ecs_event.ts";
 import { SEVERITY_LEVELS, type SeverityLevel } from "./severity.ts";
 import type { WatchPolicy } from "./watch_policy.ts";
 import { displayPath } from "../watch/path_bytes.ts";
@@ -203,7 +203,7 @@ export class ChangePipeline {
     const before = this.opts.store.get(change.path);
     const afterSnap = this.snapshotOf(change.path, change.after);
     const policy = rule.policy;
-    const ignored = policy?.ignored(change.path, change.cause);
+    const ignored = policy?.ignored(change.path, change.cause, change.otherWriters);
     if (ignored) {
       const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
       this.opts.store.commit([[change.path, rec]], []);
@@ -393,6 +393,7 @@ export function semanticEvent(
         ...actor.extra,
         ...(s.changes ? { changes: s.changes } : {}),
         ...(s.source ? { source: s.source } : {}),
+        ...otherWritersEcs(change.otherWriters),
       },
     },
     hostname,

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
+import { formatLine } from "../outputs/terminal.ts";
 import { fileChange as change } from "../../test/records.ts";
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
 import type { ChangeEvent } from "./change_event.ts";
@@ -149,4 +150,47 @@ Deno.test("redeliver() hands over what was committed and never acknowledged, fla
   assertEquals(again.bpfink?.redelivered, true);
   t.store.ack(t.delivered[1].ids);
   assertEquals(t.p.redeliver(), 0);
+});
+
+Deno.test("handle(): an ignore rule on writers hides a change only when every writer folded into it matches", async () => {
+  await using dir = await tempDir();
+  const w: WatchConfig = {
+    path: dir.path,
+    recursive: true,
+    include: [],
+    exclude: [],
+    secret: false,
+    diffMaxBytes: 65536,
+    ignore: { executable: ["/usr/bin/dpkg"] },
+  };
+  using t = pipeline({ consumer: "users" as ConsumerName, policy: watchPolicy(w) });
+  const f = `${dir.path}/passwd`;
+  const writer = (tgid: number, exe: string) =>
+    ({ tgid, pid: tgid, comm: exe.split("/").pop(), exe, details: { executable: exe } }) as never;
+  const before = await write(f, "root:x:0:0::/root:/bin/sh\n");
+  t.p.adopt(f, before);
+  // dpkg's write and another process's, folded into one re-read (the audit's alpha and beta).
+  const after = await write(f, "root:x:0:0::/root:/bin/sh\nevil:x:0:0::/:/bin/sh\n");
+  t.p.handle({
+    ...change(f, "modified", before, after),
+    cause: writer(10, "/usr/bin/dpkg"),
+    otherWriters: [writer(11, "/tmp/beta")],
+  });
+  assertEquals(t.ignored, [], "another writer's change is not hidden by dpkg's rule");
+  const added = t.delivered[0]?.events.find((e) => e.event.action === "user_added");
+  assert(added, "evil reported");
+  // Which of the two wrote the line is not known: the event names both.
+  assertEquals(added.bpfink?.other_writers, [{ pid: 11, name: "beta", exe: "/tmp/beta" }]);
+  assert(formatLine(added, false).includes("dpkg[10] (with beta[11])"), formatLine(added, false));
+  // dpkg alone: ignored.
+  const again = await write(
+    f,
+    "root:x:0:0::/root:/bin/sh\nevil:x:0:0::/:/bin/sh\nsys:x:5:5::/:/bin/sh\n",
+  );
+  t.p.handle({
+    ...change(f, "modified", after, again),
+    cause: writer(12, "/usr/bin/dpkg"),
+    otherWriters: [writer(13, "/usr/bin/dpkg")],
+  });
+  assertEquals(t.ignored, ["executable /usr/bin/dpkg"]);
 });

@@ -11,6 +11,7 @@ import { devString } from "../watch/inode_key.ts";
 import { displayPath } from "../watch/path_bytes.ts";
 import { groupName, userName } from "../watch/account_names.ts";
 import { type AttributedEvent, attribution } from "../watch/attribution.ts";
+import type { FimEvent } from "../kernel/fim_event.ts";
 import type { ChangeEvent, EcsFile } from "./change_event.ts";
 import { agentFields, hostFields } from "./ecs_host.ts";
 import { defaultSeverity, SEVERITY_NUMBER, type SeverityLevel } from "./severity.ts";
@@ -94,6 +95,20 @@ export interface Actor {
 /** Why `process.executable` can be missing while the kernel named the program. */
 export const EXECUTABLE_UNKNOWN =
   "the process exited before /proc/PID/exe could be read; the kernel event carries only the executable's file name";
+
+/**
+ * `bpfink.other_writers`: the other processes whose writes one report
+ * holds (folded while the file waited for its re-read), when there are any.
+ * Every event of that report carries them: which writer made which line is
+ * not known.
+ */
+export function otherWritersEcs(
+  others: readonly FimEvent[] | undefined,
+): { other_writers?: { pid: number; name: string; exe: string }[] } {
+  return others?.length
+    ? { other_writers: others.map((w) => ({ pid: w.tgid, name: w.comm, exe: w.exe })) }
+    : {};
+}
 
 /**
  * The actor of `cause`: `process.*` (executable only as a full path),

@@ -28,8 +28,17 @@ export interface IgnoreConfig {
 
 /** What a watch's policy decides for one change. */
 export interface WatchPolicy {
-  /** Why the change is not reported (e.g. `executable /usr/bin/dpkg`), or undefined. */
-  ignored(path: string, cause: AttributedEvent | undefined): string | undefined;
+  /**
+   * Why the change is not reported (e.g. `executable /usr/bin/dpkg`), or
+   * undefined. A rule on writers holds only when the cause and every one of
+   * the `others` that wrote the same change match it: a package manager's
+   * write folded with another process's must not hide the other's.
+   */
+  ignored(
+    path: string,
+    cause: AttributedEvent | undefined,
+    others?: readonly AttributedEvent[],
+  ): string | undefined;
   tags: string[];
   severity?: SeverityLevel;
 }
@@ -49,16 +58,20 @@ export function watchPolicy(w: WatchConfig | undefined): WatchPolicy {
   p = {
     tags: w.tags ?? [],
     ...(w.severity ? { severity: w.severity } : {}),
-    ignored(path, cause) {
+    ignored(path, cause, others = []) {
       if (paths) {
         const rel = relative(w.path, path);
         if (rel && !rel.startsWith("..") && paths(rel)) return `path ${rel}`;
       }
       if (!cause) return undefined;
-      const exe = cause.details?.executable ?? (cause.exe?.startsWith("/") ? cause.exe : undefined);
-      if (exe && exes.has(exe)) return `executable ${exe}`;
-      if (comms.has(cause.comm)) return `comm ${cause.comm}`;
-      return undefined;
+      const why = (e: AttributedEvent) => {
+        const exe = e.details?.executable ?? (e.exe?.startsWith("/") ? e.exe : undefined);
+        if (exe && exes.has(exe)) return `executable ${exe}`;
+        if (comms.has(e.comm)) return `comm ${e.comm}`;
+        return undefined;
+      };
+      const first = why(cause);
+      return first && others.every((o) => why(o) !== undefined) ? first : undefined;
     },
   };
   cache.set(w, p);
