@@ -119,6 +119,7 @@ export class WatchRules {
         secret: w?.secret ?? false,
         diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
         policy: watchPolicy(w),
+        byName: w?.consumer === undefined,
       });
       byConsumer.set(consumer, rule);
     }

@@ -194,3 +194,34 @@ Deno.test("handle(): an ignore rule on writers hides a change only when every wr
   });
   assertEquals(t.ignored, ["executable /usr/bin/dpkg"]);
 });
+
+Deno.test("handle(): a file named passwd that a user owns is that user's file, read as text, not by meaning", async () => {
+  await using dir = await tempDir();
+  using t = pipeline({ consumer: "users" as ConsumerName, byName: true });
+  const f = `${dir.path}/passwd`;
+  await write(f, "u1:x:1001:1001::/h:/bin/sh\n");
+  await Deno.chown(f, 65534, 65534);
+  const owned = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.adopt(f, owned);
+  await Deno.writeTextFile(f, "u1:x:1001:1001::/h:/bin/sh\nu0:x:0:0::/h:/bin/sh\n");
+  const after = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.handle(change(f, "modified", owned, after));
+  assertEquals(t.delivered[0].events.map((e) => e.event.action), ["modified"]);
+  assertEquals(t.delivered[0].events[0].bpfink?.diff, {
+    added: ["u0:x:0:0::/h:/bin/sh"],
+    removed: [],
+  });
+  // root's file of that name is read by meaning.
+  await Deno.chown(f, 0, 0);
+  const rooted = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.handle(change(f, "attributes_changed", after, rooted));
+  await Deno.writeTextFile(
+    f,
+    "u1:x:1001:1001::/h:/bin/sh\nu0:x:0:0::/h:/bin/sh\nu2:x:0:0::/h:/bin/sh\n",
+  );
+  t.p.handle(change(f, "modified", rooted, (await readFileState(f, MAX_PARSE_BYTES))!));
+  assert(
+    t.delivered.at(-1)!.events.some((e) => e.event.action === "user_added"),
+    JSON.stringify(t.delivered.at(-1)!.events.map((e) => e.message)),
+  );
+});
