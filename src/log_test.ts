@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../test/assert.ts";
-import { escapeTerminal } from "./terminal_escape.ts";
+import { escapeTerminal, fitLine } from "./terminal_escape.ts";
 
 Deno.test("control characters and bytes that are not UTF-8 in a log message are escaped; text stays", () => {
   assertEquals(escapeTerminal("a\nb\tc\x1b[31m\x7f\x9b"), "a\\nb\\tc\\x1b[31m\\x7f\\x9b");
@@ -30,4 +30,21 @@ log("watch").warn(\`cannot read \${Deno.args[0]}: gone\`);`;
   assertEquals(err.split("\n").filter(Boolean).length, 1, err);
   assert(!err.includes("\x1b]") && !err.includes("\x07"), JSON.stringify(err));
   assert(err.includes("/etc/x\\n12:00:00.000 [ERR]"), err);
+});
+
+Deno.test("escapeTerminal: what shows as nothing or as a plain space is escaped", () => {
+  assertEquals(
+    escapeTerminal("\ufeffalice\u200b x\u00a0y\u3000z"),
+    "\\ufeffalice\\u200b x\\xa0y\\u3000z",
+  );
+});
+
+Deno.test("fitLine: a line wider than the terminal is cut to fit, its colors kept whole and ended", () => {
+  assertEquals(fitLine("short", 80), "short");
+  const cut = fitLine("a".repeat(100), 40);
+  assertEquals(cut, "a".repeat(38) + "…");
+  const colored = fitLine("\x1b[33mmodified\x1b[0m " + "b".repeat(100), 20);
+  assertEquals(colored, "\x1b[33mmodified\x1b[0m bbbbbbbbb…\x1b[0m");
+  // Wide characters take two cells.
+  assertEquals(fitLine("界".repeat(30), 20), "界".repeat(9) + "…");
 });

@@ -108,3 +108,42 @@ Deno.test("not a terminal: no escape codes in the output", async () => {
   assert(!out.includes("\x1b["), JSON.stringify(out));
   assert(!errs.join("").includes("\x1b["), "escape codes on a non-terminal stderr");
 });
+
+Deno.test("in a terminal: a long name cannot wrap into a row that reads like a report", async () => {
+  await using dir = await tempDir();
+  const shared = `${dir.path}/shared`;
+  await Deno.mkdir(shared);
+  const session = `bpfink-test-${crypto.randomUUID().slice(0, 8)}`;
+  const width = 120;
+  const cmd = `cd ${Deno.cwd()} && ./bpfink --paths ${shared} -r; sleep 30`;
+  const started = await run([
+    "tmux",
+    "new-session",
+    "-d",
+    "-s",
+    session,
+    "-x",
+    String(width),
+    "-y",
+    "30",
+    cmd,
+  ]);
+  assert(started.code === 0, started.stderr);
+  try {
+    await waitForPane(session, (s) => s.includes("Ctrl-C to stop"), START_TIMEOUT_MS);
+    // The audit's forgery: a name padded with blanks so that the terminal wraps a fake report
+    // onto a row of its own.
+    const fake = "04:05:00.001  modified   /etc/passwd useradd[4201] uid=0";
+    const prefix = `04:04:59.123  created    ${shared}/`.length;
+    const name = "x" + " ".repeat(width - prefix - 1) + fake + " ".repeat(width - fake.length);
+    const file = `${shared}/${name}`;
+    await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(file, "");
+    const screen = await waitForPane(session, (s) => s.includes(" created "));
+    const rows = screen.split("\n");
+    assert(!rows.some((r) => r.trim() === fake), `a row reads as a report:\n${screen}`);
+    assert(rows.some((r) => r.includes(" created ") && r.trimEnd().endsWith("…")), screen);
+  } finally {
+    await run(["tmux", "kill-session", "-t", session]);
+  }
+});

@@ -8,7 +8,7 @@
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { Output } from "./output.ts";
 import { highlightText } from "./terminal_highlight.ts";
-import { escapeTerminal } from "../terminal_escape.ts";
+import { escapeTerminal, fitLine } from "../terminal_escape.ts";
 
 export { escapeTerminal };
 
@@ -48,19 +48,33 @@ export function formatLine(e: ChangeEvent, color: boolean): string {
   return `${t}  ${action} ${esc(what)}${who}${uid}${why}${highlightText(e, color)}${detail}`;
 }
 
-/** Writes one line per event to stdout. */
+/**
+ * Writes one line per event to stdout. On a terminal each line is cut to its
+ * width (fitLine): a wrapped row cannot pass for a line; `--json` has it all.
+ */
 export class TerminalOutput implements Output {
   readonly name = "terminal";
   readonly color: boolean;
+  readonly #columns: () => number | undefined;
   constructor(
     readonly out: { writeSync(p: Uint8Array): number; isTerminal(): boolean } = Deno.stdout,
     color?: boolean,
+    columns: () => number | undefined = () => {
+      try {
+        return Deno.consoleSize().columns;
+      } catch {
+        return undefined;
+      }
+    },
   ) {
     this.color = color ?? (out.isTerminal() && !Deno.env.get("NO_COLOR"));
+    this.#columns = columns;
   }
 
   write(event: ChangeEvent): void {
-    const bytes = encoder.encode(formatLine(event, this.color) + "\n");
+    const line = formatLine(event, this.color);
+    const fitted = this.out.isTerminal() ? fitLine(line, this.#columns() ?? 0) : line;
+    const bytes = encoder.encode(fitted + "\n");
     let off = 0;
     while (off < bytes.length) off += this.out.writeSync(bytes.subarray(off));
   }
