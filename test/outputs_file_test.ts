@@ -3,7 +3,7 @@
  * cannot be written costs counted drops, never a blocked write().
  */
 import { assert, assertEquals } from "./assert.ts";
-import { tempDir, waitFor } from "./helpers.ts";
+import { run, tempDir, waitFor } from "./helpers.ts";
 import { Daemon } from "./daemon.ts";
 import { startRsyslog } from "./services/rsyslog.ts";
 import { testEvent } from "./services/events.ts";
@@ -120,4 +120,89 @@ Deno.test({
       assertEquals(await d.stop(), 0);
     }
   },
+});
+
+/** A tmpfs of `size` mounted on a new directory in `parent`, unmounted on dispose. */
+async function smallTmpfs(parent: string, size: string) {
+  const path = `${parent}/out`;
+  await Deno.mkdir(path);
+  const m = await run(["mount", "-t", "tmpfs", "-o", `size=${size},mode=700`, "tmpfs", path]);
+  assertEquals(m.code, 0, m.stderr);
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      const u = await run(["umount", path]);
+      assertEquals(u.code, 0, u.stderr);
+    },
+  };
+}
+
+/** Every line of `path` parsed; fails on a line that is not one whole JSON event. */
+function wholeLines(path: string): ChangeEvent[] {
+  const text = Deno.readTextFileSync(path);
+  assert(text === "" || text.endsWith("\n"), `the last line is torn: ${text.slice(-80)}`);
+  return text.split("\n").filter((l) => l).map((l, i) => {
+    try {
+      return JSON.parse(l);
+    } catch {
+      throw new Error(`line ${i + 1} is not whole JSON: ${l.slice(0, 200)}`);
+    }
+  });
+}
+
+Deno.test({
+  name: "file: a full disk (ENOSPC mid-batch) leaves every line whole and each event once",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    await using dir = await tempDir();
+    await using out = await smallTmpfs(dir.path, "1m");
+    const path = `${out.path}/events.json`;
+    const o = new FileOutput(path, 1000, { backoffBaseMs: 20, backoffMaxMs: 200, maxRetries: 50 });
+    o.write(testEvent(0));
+    await o.flush();
+    // The rest of the tmpfs filled: the file's last page has room for part of the next batch.
+    const dd = await run(["dd", "if=/dev/zero", `of=${out.path}/fill`, "bs=4k"]);
+    assert(dd.code !== 0, "dd filled the tmpfs");
+    for (let i = 1; i <= 40; i++) o.write(testEvent(i));
+    assert(await waitFor(() => o.counters.errors > 0, 5000), "the write never failed");
+    await Deno.remove(`${out.path}/fill`);
+    await o.flush(10_000);
+    await o.close();
+    const ids = wholeLines(path).map((e) => e.event.id);
+    assertEquals(ids, Array.from({ length: 41 }, (_, i) => `ev-${i}`));
+    assertEquals(o.counters.sent, 41);
+    assertEquals(o.counters.dropped, 0);
+  },
+});
+
+Deno.test("file: a torn last line left by an earlier write is cut before the next line", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/events.json`;
+  const whole = JSON.stringify(testEvent(0)) + "\n";
+  await Deno.writeTextFile(path, whole + JSON.stringify(testEvent(1)).slice(0, 50), {
+    mode: 0o600,
+  });
+  const o = new FileOutput(path);
+  o.write(testEvent(1));
+  await o.close();
+  assertEquals(wholeLines(path).map((e) => e.event.id), ["ev-0", "ev-1"]);
+});
+
+Deno.test("file: the directory deleted under the output is made again, with the events", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/out/events.json`;
+  const o = new FileOutput(path, 1000, { backoffBaseMs: 20, maxRetries: 3 });
+  o.write(testEvent(0));
+  await o.flush();
+  await Deno.remove(`${dir.path}/out`, { recursive: true });
+  o.write(testEvent(1));
+  await o.flush();
+  // Another file under the name: the output follows the name too.
+  await Deno.rename(path, `${path}.old`);
+  await Deno.writeTextFile(path, "", { mode: 0o600 });
+  o.write(testEvent(2));
+  await o.close();
+  assertEquals(wholeLines(path).map((e) => e.event.id), ["ev-2"]);
+  assertEquals(wholeLines(`${path}.old`).map((e) => e.event.id), ["ev-1"]);
+  assertEquals(o.counters, { sent: 3, dropped: 0, errors: 0, queued: 0 });
 });
