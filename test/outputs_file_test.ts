@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
+import { smallTmpfs } from "./faults/fault_helpers.ts";
 import { Daemon } from "./daemon.ts";
 import { startRsyslog } from "./services/rsyslog.ts";
 import { testEvent } from "./services/events.ts";
@@ -121,21 +122,6 @@ Deno.test({
     }
   },
 });
-
-/** A tmpfs of `size` mounted on a new directory in `parent`, unmounted on dispose. */
-async function smallTmpfs(parent: string, size: string) {
-  const path = `${parent}/out`;
-  await Deno.mkdir(path);
-  const m = await run(["mount", "-t", "tmpfs", "-o", `size=${size},mode=700`, "tmpfs", path]);
-  assertEquals(m.code, 0, m.stderr);
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      const u = await run(["umount", path]);
-      assertEquals(u.code, 0, u.stderr);
-    },
-  };
-}
 
 /** Every line of `path` parsed; fails on a line that is not one whole JSON event. */
 function wholeLines(path: string): ChangeEvent[] {

@@ -92,7 +92,7 @@ export class Agent {
     this.kernel = kernel;
     this.trials = trials;
     this.libbpf = `${lib.path} (libbpf ${lib.version})`;
-    const delivery = this.#delivery = new Delivery(opts.outputs, store);
+    const delivery = this.#delivery = new Delivery(opts.outputs, store, undefined, faults);
     const tap = (e: FimEvent) => this.#selfTest.tap(e);
     const parts = { kernel, store, delivery, key, hostname, tap, watchCapacity };
     const live = this.#live = new LivePath({ ...opts, ...parts });

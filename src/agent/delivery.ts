@@ -22,6 +22,17 @@ export interface Outbox {
   ack(ids: number[]): void;
 }
 
+/** Where an output's faults are reported (the agent's FaultBoard). */
+export interface FaultReporter {
+  fault(part: string, error: unknown, consequence: string): void;
+  recovered(part: string, what?: string): void;
+}
+
+/** The fault-board part of output `o`. */
+export function outputPart(o: Output): string {
+  return `output ${o.name}`;
+}
+
 /** An event's outbox row and the outputs that still owe it a settlement. */
 interface Unsettled {
   outboxId: number;
@@ -48,11 +59,28 @@ export class Delivery {
   #retrying = true;
   #acking = true;
 
-  constructor(outputs: readonly Output[], outbox: Outbox, redelivery?: RedeliveryOptions) {
+  /** `faults` hears each output failing and recovering (part `output <name>`). */
+  constructor(
+    outputs: readonly Output[],
+    outbox: Outbox,
+    redelivery?: RedeliveryOptions,
+    faults?: FaultReporter,
+  ) {
     this.#outputs = outputs;
     this.#outbox = outbox;
     this.#redelivery = new RedeliveryQueue((r) => this.#redeliver(r), redelivery);
     for (const o of outputs) o.onSettled?.((events, ok) => this.#settled(o, events, ok));
+    if (faults) {
+      for (const o of outputs) {
+        o.onFault?.((error) =>
+          error === undefined ? faults.recovered(outputPart(o), "delivering again") : faults.fault(
+            outputPart(o),
+            error,
+            "retrying; events it cannot deliver now stay in the outbox and are delivered again",
+          )
+        );
+      }
+    }
     this.#settling = outputs.filter((o) => o.onSettled).length;
   }
 

@@ -11,7 +11,7 @@
  */
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { log } from "../log.ts";
-import type { Output, OutputCounters, SettledListener } from "./output.ts";
+import type { FaultListener, Output, OutputCounters, SettledListener } from "./output.ts";
 import { errorMessage } from "../error_message.ts";
 
 /** What a sink did with a batch when it took only part of it (Elastic bulk item errors). */
@@ -86,6 +86,7 @@ export abstract class QueuedOutput implements Output {
   #abort = new AbortController();
   #failing = false;
   #settled?: SettledListener;
+  #fault?: FaultListener;
   #unreportedDrops = 0;
   #lastDropReport = 0;
 
@@ -344,18 +345,34 @@ export abstract class QueuedOutput implements Output {
     }
   }
 
+  /**
+   * `listener` hears every failed attempt (the error) and the first success
+   * after them (`undefined`); the agent puts them on its fault board. Without
+   * one, the output logs when it starts failing and when it recovers.
+   */
+  onFault(listener: FaultListener): void {
+    this.#fault = listener;
+  }
+
   #failed(e: unknown): void {
     this.lastError = errorMessage(e);
-    if (!this.#failing) {
-      this.#failing = true;
-      log("output").warn(`${this.name}: ${this.lastError}; retrying`);
-    }
+    if (this.#fault) this.#callFault(this.lastError);
+    else if (!this.#failing) log("output").warn(`${this.name}: ${this.lastError}; retrying`);
+    this.#failing = true;
   }
 
   #recovered(): void {
-    if (this.#failing) {
-      this.#failing = false;
-      log("output").info(`${this.name}: delivering again`);
+    if (!this.#failing) return;
+    this.#failing = false;
+    if (this.#fault) this.#callFault(undefined);
+    else log("output").info(`${this.name}: delivering again`);
+  }
+
+  #callFault(error: string | undefined): void {
+    try {
+      this.#fault?.(error);
+    } catch {
+      // A hook must not stop delivery.
     }
   }
 
