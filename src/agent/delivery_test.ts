@@ -89,6 +89,25 @@ Deno.test("deliver() tries a dropped event again on the output that dropped it o
   d.stopRetrying();
 });
 
+Deno.test("after a drop, later events wait behind it: the output gets them again in commit order", async () => {
+  const a = new LaterOutput("a");
+  const box = outbox();
+  const d = new Delivery([a], box, { firstDelayMs: 1 });
+  const [e1, e2, e3] = [testEvent(1), testEvent(2), testEvent(3)];
+  d.deliver([e1], [71]);
+  a.settle([e1], false);
+  d.deliver([e2, e3], [72, 73]);
+  assertEquals(a.written.map((e) => e.event.id), ["ev-1"], "e2, e3 wait behind e1");
+  assertEquals(d.redelivering, 3);
+  await until(() => a.written.length === 4, "a got them again");
+  assertEquals(a.written.slice(1).map((e) => e.event.id), ["ev-1", "ev-2", "ev-3"]);
+  assertEquals(a.written.slice(1).map((e) => e.bpfink?.redelivered), [true, undefined, undefined]);
+  a.settle(a.written.slice(1), true);
+  assertEquals(box.acked, [71, 72, 73]);
+  assertEquals(d.redelivering, 0);
+  d.stopRetrying();
+});
+
 Deno.test("stopRetrying() leaves a dropped event in the outbox for the next start", async () => {
   const a = new LaterOutput("a");
   const box = outbox();

@@ -43,7 +43,7 @@ export interface QueueOptions {
   batchSize?: number;
   /** Wait up to this long for a full batch before sending a partial one (ms). Default 0. */
   lingerMs?: number;
-  /** Retries per batch after the first attempt; then the batch is dropped. Default 5. */
+  /** Retries per batch after the first attempt; then the batch (and the queue behind it) is dropped. Default 5. */
   maxRetries?: number;
   /** First retry delay (ms); doubles per attempt, with jitter (50-100%). Default 100. */
   backoffBaseMs?: number;
@@ -261,7 +261,11 @@ export abstract class QueuedOutput implements Output {
         const reason = failure instanceof PermanentError
           ? `refused: ${this.lastError}`
           : `gave up after ${attempt + 1} attempts: ${this.lastError}`;
-        const left = this.#inflight;
+        // Given up on for now: the events queued behind it are given up too, so whoever
+        // tries them again (the agent's redelivery) keeps their order.
+        const left = failure instanceof PermanentError
+          ? this.#inflight
+          : [...this.#inflight, ...this.#queue.splice(0)];
         this.#inflight = [];
         this.#drop(left, reason);
         return;
