@@ -90,7 +90,7 @@ Deno.test({
     await Deno.writeTextFile(
       config,
       `watches:\n  - ${watched}\ndatabase: ${dir.path}/db.sqlite\nkey_file: ${dir.path}/hmac.key\n` +
-        `log_level: warning\noutputs:\n  - type: stdout\n    format: json\n` +
+        `log_level: info\noutputs:\n  - type: stdout\n    format: json\n` +
         `  - type: file\n    path: ${events}\n` +
         `  - type: syslog\n    transport: tcp\n    address: 127.0.0.1:${rsyslog.tcpPort}\n`,
     );
@@ -114,6 +114,14 @@ Deno.test({
       await Deno.remove(watched);
       assert(await waitFor(inFile(events, "deleted"), 10_000), d.stderr);
       assert(!lines(`${events}.1`).some((e) => e.event.action === "deleted"));
+      // The new file starts with the start record; SIGHUP says what it did, and what it does not.
+      const started = d.events.find((e) => e.event.action === "started")!;
+      assertEquals(lines(events)[0].event.action, "started");
+      assertEquals(lines(events)[0].event.id, started.event.id);
+      assert(
+        /SIGHUP: reopened file:\S+ .*the config is not reloaded/.test(d.stderr),
+        d.stderr,
+      );
       const got = await rsyslog.waitFor(3);
       const actions = got.map((r) => r.msgId);
       assert(actions.includes("modified") && actions.includes("deleted"), actions.join(","));

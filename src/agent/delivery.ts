@@ -137,6 +137,23 @@ export class Delivery {
     if (this.#settling === 0) this.#ack(outboxIds);
   }
 
+  /**
+   * Publishes `e` (outbox row `outboxId`) to `outputs` only, e.g. the start
+   * record to a file output reopened by SIGHUP; dropped, it is tried again.
+   */
+  deliverTo(outputs: readonly Output[], e: ChangeEvent, outboxId: number): void {
+    const left = outputs.filter((o) => o.onSettled).length;
+    const u = { event: e, outboxId, seq: this.#seq++, left };
+    if (left > 0) {
+      this.#pending.add(outboxId);
+      this.#unsettled.set(e.event.id, u);
+    }
+    for (const o of outputs) {
+      if (o.onSettled && this.#held.has(o)) this.#hold(o, { u, tried: false });
+      else this.#write(o, u, e);
+    }
+  }
+
   /** Stops trying dropped events again (they stay in the outbox for the next start). */
   stopRetrying(): void {
     this.#retrying = false;
