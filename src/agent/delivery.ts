@@ -61,6 +61,8 @@ export class Delivery {
   readonly #unsettled = new Map<string, Unsettled>();
   /** Per output that dropped events: what it has not delivered, in commit order. */
   readonly #held = new Map<Output, Held[]>();
+  /** Outputs that dropped events for want of a sink (down, full): new events wait behind. */
+  readonly #blocked = new Set<Output>();
   /** Outbox rows not acknowledged yet (the backlog gauge). */
   readonly #pending = new Set<number>();
   readonly #timers: RedeliveryTimers<Output>;
@@ -84,7 +86,9 @@ export class Delivery {
     this.#outputs = outputs;
     this.#outbox = outbox;
     this.#timers = new RedeliveryTimers((o) => this.#redeliver(o), redelivery);
-    for (const o of outputs) o.onSettled?.((events, ok) => this.#settled(o, events, ok));
+    for (const o of outputs) {
+      o.onSettled?.((events, ok, refused) => this.#settled(o, events, ok, refused));
+    }
     if (faults) {
       for (const o of outputs) {
         o.onFault?.((error) =>
@@ -149,7 +153,7 @@ export class Delivery {
       this.#unsettled.set(e.event.id, u);
     }
     for (const o of outputs) {
-      if (o.onSettled && this.#held.has(o)) this.#hold(o, { u, tried: false });
+      if (o.onSettled && this.#blocked.has(o)) this.#hold(o, { u, tried: false });
       else this.#write(o, u, e);
     }
   }
@@ -170,14 +174,19 @@ export class Delivery {
     this.#outbox.ack([...ids]);
   }
 
-  /** Output `o` settled `events`: acknowledge those every output has delivered. */
-  #settled(o: Output, events: readonly ChangeEvent[], delivered: boolean): void {
+  /**
+   * Output `o` settled `events`: acknowledge those every output has
+   * delivered; hold those it dropped (and, unless it refused them for good,
+   * the events after them) for its redelivery.
+   */
+  #settled(o: Output, events: readonly ChangeEvent[], delivered: boolean, refused = false): void {
     const done: number[] = [];
     for (const e of events) {
       const u = this.#unsettled.get(e.event.id);
       if (!u) continue;
       if (!delivered) {
         this.#hold(o, { u, tried: true });
+        if (!refused && this.#retrying) this.#blocked.add(o);
         continue;
       }
       if (--u.left > 0) continue;
@@ -214,8 +223,9 @@ export class Delivery {
     if (!this.#retrying) return;
     const list = this.#held.get(o) ?? [];
     this.#held.delete(o);
+    this.#blocked.delete(o);
     for (let i = 0; i < list.length; i++) {
-      if (this.#held.has(o)) {
+      if (this.#blocked.has(o)) {
         // It dropped one of these at once (buffer full): the rest wait behind it.
         for (const h of list.slice(i)) this.#hold(o, h);
         return;
@@ -232,7 +242,7 @@ export class Delivery {
     if (e.event.action !== "started") this.#byAction.inc({ action: e.event.action });
     for (const o of this.#outputs) {
       // An output waiting for its redelivery gets this event after those, in order.
-      if (o.onSettled && this.#held.has(o)) this.#hold(o, { u, tried: false });
+      if (o.onSettled && this.#blocked.has(o)) this.#hold(o, { u, tried: false });
       else this.#write(o, u, e);
     }
   }
@@ -241,6 +251,7 @@ export class Delivery {
   #write(o: Output, u: Unsettled, e: ChangeEvent): void {
     if (write(o, e) || !o.onSettled) return;
     this.#hold(o, { u, tried: true });
+    if (this.#retrying) this.#blocked.add(o);
     this.#timers.schedule(o);
   }
 }

@@ -25,8 +25,8 @@ class LaterOutput extends InstantOutput {
   onSettled(listener: SettledListener): void {
     this.#listener = listener;
   }
-  settle(events: ChangeEvent[], delivered: boolean): void {
-    this.#listener?.(events, delivered);
+  settle(events: ChangeEvent[], delivered: boolean, refused = false): void {
+    this.#listener?.(events, delivered, refused);
   }
 }
 
@@ -105,6 +105,22 @@ Deno.test("after a drop, later events wait behind it: the output gets them again
   a.settle(a.written.slice(1), true);
   assertEquals(box.acked, [71, 72, 73]);
   assertEquals(d.redelivering, 0);
+  d.stopRetrying();
+});
+
+Deno.test("an event the sink refused for good is tried again but the events after it do not wait", async () => {
+  const a = new LaterOutput("a");
+  const box = outbox();
+  const d = new Delivery([a], box, { firstDelayMs: 20 });
+  const [e1, e2] = [testEvent(1), testEvent(2)];
+  d.deliver([e1], [81]);
+  a.settle([e1], false, true);
+  d.deliver([e2], [82]);
+  assertEquals(a.written.map((e) => e.event.id), ["ev-1", "ev-2"], "e2 did not wait");
+  a.settle([a.written[1]], true);
+  assertEquals(box.acked, [82]);
+  await until(() => a.written.length === 3, "a got e1 again");
+  assertEquals(a.written[2].bpfink?.redelivered, true);
   d.stopRetrying();
 });
 

@@ -19,8 +19,17 @@ export interface OutputCounters {
   readonly queued: number;
 }
 
-/** Hears that `events` were settled: `delivered` once the sink took them, `false` when dropped. */
-export type SettledListener = (events: readonly ChangeEvent[], delivered: boolean) => void;
+/**
+ * Hears that `events` were settled: `delivered` once the sink took them,
+ * `false` when dropped; `refused` when the sink refused them for good (HTTP
+ * 400...), not because it was down or full: the events after them need not
+ * wait for them.
+ */
+export type SettledListener = (
+  events: readonly ChangeEvent[],
+  delivered: boolean,
+  refused?: boolean,
+) => void;
 
 /**
  * Hears an output's health: the error while its deliveries fail (on every

@@ -241,7 +241,7 @@ export abstract class QueuedOutput implements Output {
         this.#settle(taken);
         if (rejected.length) {
           this.#errors++;
-          this.#drop(rejected, "refused by the receiver");
+          this.#drop(rejected, "refused by the receiver", true);
         }
         if (!retry.length) {
           this.#recovered();
@@ -263,11 +263,10 @@ export abstract class QueuedOutput implements Output {
           : `gave up after ${attempt + 1} attempts: ${this.lastError}`;
         // Given up on for now: the events queued behind it are given up too, so whoever
         // tries them again (the agent's redelivery) keeps their order.
-        const left = failure instanceof PermanentError
-          ? this.#inflight
-          : [...this.#inflight, ...this.#queue.splice(0)];
+        const refused = failure instanceof PermanentError;
+        const left = refused ? this.#inflight : [...this.#inflight, ...this.#queue.splice(0)];
         this.#inflight = [];
-        this.#drop(left, reason);
+        this.#drop(left, reason, refused);
         return;
       }
       await this.#sleep(delay, false);
@@ -309,13 +308,13 @@ export abstract class QueuedOutput implements Output {
     this.#callSettled(events, true);
   }
 
-  #drop(events: ChangeEvent[], reason: string): void {
+  #drop(events: ChangeEvent[], reason: string, refused = false): void {
     if (!events.length) return;
     this.#dropped += events.length;
     this.#unreportedDrops += events.length;
     this.#dropReason = reason;
     this.#reportDrops(false);
-    this.#callSettled(events, false);
+    this.#callSettled(events, false, refused);
     this.#notifyDrained();
   }
 
@@ -341,9 +340,9 @@ export abstract class QueuedOutput implements Output {
     this.#settled = listener;
   }
 
-  #callSettled(events: ChangeEvent[], delivered: boolean): void {
+  #callSettled(events: ChangeEvent[], delivered: boolean, refused = false): void {
     try {
-      this.#settled?.(events, delivered);
+      this.#settled?.(events, delivered, refused);
     } catch {
       // A hook must not stop delivery.
     }
