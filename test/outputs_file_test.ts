@@ -200,3 +200,62 @@ Deno.test("file: the directory deleted under the output is made again, with the 
   assertEquals(wholeLines(`${path}.old`).map((e) => e.event.id), ["ev-1"]);
   assertEquals(o.counters, { sent: 3, dropped: 0, errors: 0, queued: 0 });
 });
+
+/** A daemon config with a JSON stdout and a file output at `events`, watching `watched`. */
+async function fileDaemonConfig(dir: string, watched: string, events: string): Promise<string> {
+  const config = `${dir}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - ${watched}\ndatabase: ${dir}/state/db.sqlite\nkey_file: ${dir}/state/hmac.key\n` +
+      `log_level: info\nstrategy: tracepoint\noutputs:\n  - type: stdout\n    format: json\n` +
+      `  - type: file\n    path: ${events}\n`,
+  );
+  return config;
+}
+
+Deno.test({
+  name: "file output in the daemon: its directory deleted while running is made again, no SIGHUP",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    await using dir = await tempDir();
+    const watched = `${dir.path}/app.conf`;
+    await Deno.writeTextFile(watched, "a=0\n");
+    const events = `${dir.path}/out/events.json`;
+    const d = new Daemon(await fileDaemonConfig(dir.path, watched, events));
+    try {
+      await d.started();
+      assert(await waitFor(() => existsSync(events), 5000), d.stderr);
+      await Deno.remove(`${dir.path}/out`, { recursive: true });
+      for (let i = 1; i <= 3; i++) {
+        await Deno.writeTextFile(watched, `a=${i}\n`, { append: true });
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const reported = () =>
+        d.changes().filter((e) => e.file?.path === watched).map((e) => e.event.id);
+      const inFile = () => {
+        try {
+          return wholeLines(events).filter((e) => e.file?.path === watched).map((e) => e.event.id);
+        } catch {
+          return [];
+        }
+      };
+      assert(
+        await waitFor(() => reported().length === 3 && inFile().length === 3, 10_000),
+        `${inFile()}\n${d.stderr}`,
+      );
+      assertEquals(inFile(), reported());
+      assertEquals((await Deno.stat(`${dir.path}/out`)).mode! & 0o777, 0o700);
+    } finally {
+      assertEquals(await d.stop(), 0, d.stderr);
+    }
+  },
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
