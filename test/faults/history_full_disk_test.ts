@@ -44,7 +44,8 @@ Deno.test({
       assert(fill.code !== 0, "dd filled the tmpfs");
       for (let i = 1; i <= 20; i++) {
         await Deno.writeTextFile(watched, `v=${i}\n` + `line ${i} `.repeat(8000) + "\n");
-        assert(await waitFor(() => ours(daemon).length === i, 10_000), daemon.stderr);
+        // At least one event each (a read between the truncation and the write makes two).
+        assert(await waitFor(() => ours(daemon).length >= i, 10_000), daemon.stderr);
       }
       const during = await scrape();
       assert(/^bpfink_sink_dropped_total\{output="history"\} [1-9]/m.test(during), during);
