@@ -3,7 +3,8 @@
  * cannot be written costs counted drops, never a blocked write().
  */
 import { assert, assertEquals } from "./assert.ts";
-import { tempDir, waitFor } from "./helpers.ts";
+import { run, tempDir, waitFor } from "./helpers.ts";
+import { smallTmpfs } from "./faults/fault_helpers.ts";
 import { Daemon } from "./daemon.ts";
 import { startRsyslog } from "./services/rsyslog.ts";
 import { testEvent } from "./services/events.ts";
@@ -89,7 +90,7 @@ Deno.test({
     await Deno.writeTextFile(
       config,
       `watches:\n  - ${watched}\ndatabase: ${dir.path}/db.sqlite\nkey_file: ${dir.path}/hmac.key\n` +
-        `log_level: warning\noutputs:\n  - type: stdout\n    format: json\n` +
+        `log_level: info\noutputs:\n  - type: stdout\n    format: json\n` +
         `  - type: file\n    path: ${events}\n` +
         `  - type: syslog\n    transport: tcp\n    address: 127.0.0.1:${rsyslog.tcpPort}\n`,
     );
@@ -113,6 +114,14 @@ Deno.test({
       await Deno.remove(watched);
       assert(await waitFor(inFile(events, "deleted"), 10_000), d.stderr);
       assert(!lines(`${events}.1`).some((e) => e.event.action === "deleted"));
+      // The new file starts with the start record; SIGHUP says what it did, and what it does not.
+      const started = d.events.find((e) => e.event.action === "started")!;
+      assertEquals(lines(events)[0].event.action, "started");
+      assertEquals(lines(events)[0].event.id, started.event.id);
+      assert(
+        /SIGHUP: reopened file:\S+ .*the config is not reloaded/.test(d.stderr),
+        d.stderr,
+      );
       const got = await rsyslog.waitFor(3);
       const actions = got.map((r) => r.msgId);
       assert(actions.includes("modified") && actions.includes("deleted"), actions.join(","));
@@ -121,3 +130,132 @@ Deno.test({
     }
   },
 });
+
+/** Every line of `path` parsed; fails on a line that is not one whole JSON event. */
+function wholeLines(path: string): ChangeEvent[] {
+  const text = Deno.readTextFileSync(path);
+  assert(text === "" || text.endsWith("\n"), `the last line is torn: ${text.slice(-80)}`);
+  return text.split("\n").filter((l) => l).map((l, i) => {
+    try {
+      return JSON.parse(l);
+    } catch {
+      throw new Error(`line ${i + 1} is not whole JSON: ${l.slice(0, 200)}`);
+    }
+  });
+}
+
+Deno.test({
+  name: "file: a full disk (ENOSPC mid-batch) leaves every line whole and each event once",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    await using dir = await tempDir();
+    await using out = await smallTmpfs(dir.path, "1m");
+    const path = `${out.path}/events.json`;
+    const o = new FileOutput(path, 1000, { backoffBaseMs: 20, backoffMaxMs: 200, maxRetries: 50 });
+    o.write(testEvent(0));
+    await o.flush();
+    // The rest of the tmpfs filled: the file's last page has room for part of the next batch.
+    const dd = await run(["dd", "if=/dev/zero", `of=${out.path}/fill`, "bs=4k"]);
+    assert(dd.code !== 0, "dd filled the tmpfs");
+    for (let i = 1; i <= 40; i++) o.write(testEvent(i));
+    assert(await waitFor(() => o.counters.errors > 0, 5000), "the write never failed");
+    await Deno.remove(`${out.path}/fill`);
+    await o.flush(10_000);
+    await o.close();
+    const ids = wholeLines(path).map((e) => e.event.id);
+    assertEquals(ids, Array.from({ length: 41 }, (_, i) => `ev-${i}`));
+    assertEquals(o.counters.sent, 41);
+    assertEquals(o.counters.dropped, 0);
+  },
+});
+
+Deno.test("file: a torn last line left by an earlier write is cut before the next line", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/events.json`;
+  const whole = JSON.stringify(testEvent(0)) + "\n";
+  await Deno.writeTextFile(path, whole + JSON.stringify(testEvent(1)).slice(0, 50), {
+    mode: 0o600,
+  });
+  const o = new FileOutput(path);
+  o.write(testEvent(1));
+  await o.close();
+  assertEquals(wholeLines(path).map((e) => e.event.id), ["ev-0", "ev-1"]);
+});
+
+Deno.test("file: the directory deleted under the output is made again, with the events", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/out/events.json`;
+  const o = new FileOutput(path, 1000, { backoffBaseMs: 20, maxRetries: 3 });
+  o.write(testEvent(0));
+  await o.flush();
+  await Deno.remove(`${dir.path}/out`, { recursive: true });
+  o.write(testEvent(1));
+  await o.flush();
+  // Another file under the name: the output follows the name too.
+  await Deno.rename(path, `${path}.old`);
+  await Deno.writeTextFile(path, "", { mode: 0o600 });
+  o.write(testEvent(2));
+  await o.close();
+  assertEquals(wholeLines(path).map((e) => e.event.id), ["ev-2"]);
+  assertEquals(wholeLines(`${path}.old`).map((e) => e.event.id), ["ev-1"]);
+  assertEquals(o.counters, { sent: 3, dropped: 0, errors: 0, queued: 0 });
+});
+
+/** A daemon config with a JSON stdout and a file output at `events`, watching `watched`. */
+async function fileDaemonConfig(dir: string, watched: string, events: string): Promise<string> {
+  const config = `${dir}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - ${watched}\ndatabase: ${dir}/state/db.sqlite\nkey_file: ${dir}/state/hmac.key\n` +
+      `log_level: info\nstrategy: tracepoint\noutputs:\n  - type: stdout\n    format: json\n` +
+      `  - type: file\n    path: ${events}\n`,
+  );
+  return config;
+}
+
+Deno.test({
+  name: "file output in the daemon: its directory deleted while running is made again, no SIGHUP",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    await using dir = await tempDir();
+    const watched = `${dir.path}/app.conf`;
+    await Deno.writeTextFile(watched, "a=0\n");
+    const events = `${dir.path}/out/events.json`;
+    const d = new Daemon(await fileDaemonConfig(dir.path, watched, events));
+    try {
+      await d.started();
+      assert(await waitFor(() => existsSync(events), 5000), d.stderr);
+      await Deno.remove(`${dir.path}/out`, { recursive: true });
+      for (let i = 1; i <= 3; i++) {
+        await Deno.writeTextFile(watched, `a=${i}\n`, { append: true });
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const reported = () =>
+        d.changes().filter((e) => e.file?.path === watched).map((e) => e.event.id);
+      const inFile = () => {
+        try {
+          return wholeLines(events).filter((e) => e.file?.path === watched).map((e) => e.event.id);
+        } catch {
+          return [];
+        }
+      };
+      assert(
+        await waitFor(() => reported().length === 3 && inFile().length === 3, 10_000),
+        `${inFile()}\n${d.stderr}`,
+      );
+      assertEquals(inFile(), reported());
+      assertEquals((await Deno.stat(`${dir.path}/out`)).mode! & 0o777, 0o700);
+    } finally {
+      assertEquals(await d.stop(), 0, d.stderr);
+    }
+  },
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

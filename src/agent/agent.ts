@@ -75,6 +75,8 @@ export class Agent {
   #bpfStats?: RunTimeStats;
   #quiet?: QuietGiveBack;
   #stopped = false;
+  /** The start record, given again to each file a SIGHUP opens. */
+  #started?: ChangeEvent;
 
   private constructor(
     readonly opts: AgentOptions,
@@ -92,7 +94,7 @@ export class Agent {
     this.kernel = kernel;
     this.trials = trials;
     this.libbpf = `${lib.path} (libbpf ${lib.version})`;
-    const delivery = this.#delivery = new Delivery(opts.outputs, store);
+    const delivery = this.#delivery = new Delivery(opts.outputs, store, undefined, faults);
     const tap = (e: FimEvent) => this.#selfTest.tap(e);
     const parts = { kernel, store, delivery, key, hostname, tap, watchCapacity };
     const live = this.#live = new LivePath({ ...opts, ...parts });
@@ -194,6 +196,7 @@ export class Agent {
       alsoLost,
       read: agent.startRead,
     });
+    agent.#started = started;
     agent.#delivery.deliver([started], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(db.store, hostname, keyChanged)) agent.#agentEvent(e, true);
     return agent;
@@ -204,6 +207,19 @@ export class Agent {
     if (this.#stopped) return;
     const id = durable ? this.#db.store.commit([], [e])[0].id : NOT_IN_OUTBOX;
     this.#delivery.deliver([e], [id]);
+  }
+
+  /**
+   * SIGHUP (logrotate moved the files away): reopens the outputs that write
+   * files, and gives each new file the start record. Returns their names.
+   */
+  reopenOutputs(): string[] {
+    const reopened = this.opts.outputs.filter((o) => o.reopen);
+    for (const o of reopened) o.reopen?.();
+    if (this.#started && reopened.length && !this.#stopped) {
+      this.#delivery.deliverTo(reopened, this.#started, NOT_IN_OUTBOX);
+    }
+    return reopened.map((o) => o.name);
   }
 
   /** Runs a self-test now (also run every `selfTestIntervalMs`). */

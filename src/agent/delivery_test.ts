@@ -25,8 +25,8 @@ class LaterOutput extends InstantOutput {
   onSettled(listener: SettledListener): void {
     this.#listener = listener;
   }
-  settle(events: ChangeEvent[], delivered: boolean): void {
-    this.#listener?.(events, delivered);
+  settle(events: ChangeEvent[], delivered: boolean, refused = false): void {
+    this.#listener?.(events, delivered, refused);
   }
 }
 
@@ -86,6 +86,41 @@ Deno.test("deliver() tries a dropped event again on the output that dropped it o
   assertEquals(again.bpfink?.redelivered, true);
   a.settle([again], true);
   assertEquals(box.acked, [31]);
+  d.stopRetrying();
+});
+
+Deno.test("after a drop, later events wait behind it: the output gets them again in commit order", async () => {
+  const a = new LaterOutput("a");
+  const box = outbox();
+  const d = new Delivery([a], box, { firstDelayMs: 1 });
+  const [e1, e2, e3] = [testEvent(1), testEvent(2), testEvent(3)];
+  d.deliver([e1], [71]);
+  a.settle([e1], false);
+  d.deliver([e2, e3], [72, 73]);
+  assertEquals(a.written.map((e) => e.event.id), ["ev-1"], "e2, e3 wait behind e1");
+  assertEquals(d.redelivering, 3);
+  await until(() => a.written.length === 4, "a got them again");
+  assertEquals(a.written.slice(1).map((e) => e.event.id), ["ev-1", "ev-2", "ev-3"]);
+  assertEquals(a.written.slice(1).map((e) => e.bpfink?.redelivered), [true, undefined, undefined]);
+  a.settle(a.written.slice(1), true);
+  assertEquals(box.acked, [71, 72, 73]);
+  assertEquals(d.redelivering, 0);
+  d.stopRetrying();
+});
+
+Deno.test("an event the sink refused for good is tried again but the events after it do not wait", async () => {
+  const a = new LaterOutput("a");
+  const box = outbox();
+  const d = new Delivery([a], box, { firstDelayMs: 20 });
+  const [e1, e2] = [testEvent(1), testEvent(2)];
+  d.deliver([e1], [81]);
+  a.settle([e1], false, true);
+  d.deliver([e2], [82]);
+  assertEquals(a.written.map((e) => e.event.id), ["ev-1", "ev-2"], "e2 did not wait");
+  a.settle([a.written[1]], true);
+  assertEquals(box.acked, [82]);
+  await until(() => a.written.length === 3, "a got e1 again");
+  assertEquals(a.written[2].bpfink?.redelivered, true);
   d.stopRetrying();
 });
 

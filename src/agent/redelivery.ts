@@ -5,20 +5,13 @@
  * Their outbox rows stay until then, so a restart meanwhile redelivers them
  * too; nothing waits for a restart to be delivered.
  *
+ * The backoff is the output's, not the event's: an output that dropped
+ * something is held (the events it has not delivered wait in commit order,
+ * new ones behind them) and, when its backoff ends, gets them all again in
+ * that order. So an output delivers in the outbox's order after an outage.
+ *
  * @module
  */
-import type { ChangeEvent } from "../pipeline/change_event.ts";
-import type { Output } from "../outputs/output.ts";
-
-/** One event waiting to be tried again. */
-export interface Redelivery {
-  event: ChangeEvent;
-  outboxId: number;
-  /** The outputs that did not deliver it. */
-  outputs: Output[];
-  /** How many times it was tried again already. */
-  attempt: number;
-}
 
 /** Backoff and bounds of the queue. */
 export interface RedeliveryOptions {
@@ -26,67 +19,52 @@ export interface RedeliveryOptions {
   firstDelayMs?: number;
   /** Longest delay (ms). Default 300 000. */
   maxDelayMs?: number;
-  /** Events held at most; beyond, the oldest waits for the next start (its row stays). */
+  /** Events held at most; beyond, the newest waits for the next start (its row stays). */
   capacity?: number;
 }
 
-/** Holds dropped events and hands them back to `send` when their backoff ends. */
-export class RedeliveryQueue {
-  readonly #due = new Map<string, { r: Redelivery; at: number }>();
-  readonly #send: (r: Redelivery) => void;
+/** Per key (an output): one backoff timer, doubling while it keeps dropping. */
+export class RedeliveryTimers<K> {
+  readonly #state = new Map<K, { attempt: number; timer?: ReturnType<typeof setTimeout> }>();
+  readonly #fire: (key: K) => void;
   readonly #first: number;
   readonly #max: number;
-  readonly #capacity: number;
-  #timer?: ReturnType<typeof setTimeout>;
+  readonly capacity: number;
   #closed = false;
-  /** Events handed back to the outputs so far. */
+  /** Redeliveries started so far (one per output and backoff). */
   retried = 0;
-  /** Events left for the next start because the queue was full. */
-  deferred = 0;
 
-  constructor(send: (r: Redelivery) => void, opts: RedeliveryOptions = {}) {
-    this.#send = send;
+  constructor(fire: (key: K) => void, opts: RedeliveryOptions = {}) {
+    this.#fire = fire;
     this.#first = opts.firstDelayMs ?? 5000;
     this.#max = opts.maxDelayMs ?? 300_000;
-    this.#capacity = opts.capacity ?? 100_000;
+    this.capacity = opts.capacity ?? 100_000;
   }
 
-  /** Events waiting now. */
-  get size(): number {
-    return this.#due.size;
-  }
-
-  /** Queues `r` for another try after its backoff. */
-  add(r: Redelivery): void {
+  /** Arms `key`'s timer unless it is armed already; each arming doubles the next delay. */
+  schedule(key: K): void {
     if (this.#closed) return;
-    if (this.#due.size >= this.#capacity && !this.#due.has(r.event.event.id)) {
-      this.deferred++;
-      return;
-    }
-    const delay = Math.min(this.#max, this.#first * 2 ** Math.min(r.attempt, 20));
-    this.#due.set(r.event.event.id, { r, at: Date.now() + delay });
-    this.#arm();
+    let s = this.#state.get(key);
+    if (!s) this.#state.set(key, s = { attempt: 0 });
+    if (s.timer !== undefined) return;
+    const delay = Math.min(this.#max, this.#first * 2 ** Math.min(s.attempt, 20));
+    s.attempt++;
+    s.timer = setTimeout(() => {
+      s.timer = undefined;
+      this.retried++;
+      this.#fire(key);
+    }, delay);
   }
 
-  #arm(): void {
-    if (this.#closed || this.#timer !== undefined || this.#due.size === 0) return;
-    const next = Math.min(...[...this.#due.values()].map((d) => d.at));
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      const now = Date.now();
-      for (const [id, d] of [...this.#due]) {
-        if (d.at > now) continue;
-        this.#due.delete(id);
-        this.retried++;
-        this.#send({ ...d.r, attempt: d.r.attempt + 1 });
-      }
-      this.#arm();
-    }, Math.max(0, next - Date.now()));
+  /** `key` delivered again: its next backoff starts from the first delay. */
+  reset(key: K): void {
+    const s = this.#state.get(key);
+    if (s && s.timer === undefined) s.attempt = 0;
   }
 
-  /** Stops the timer; what is left stays in the outbox for the next start. */
+  /** Stops every timer; what is left stays in the outbox for the next start. */
   close(): void {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    for (const s of this.#state.values()) if (s.timer !== undefined) clearTimeout(s.timer);
   }
 }

@@ -79,9 +79,14 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   const graphite = g
     ? new GraphitePusher(agent.metrics, g.address, g.prefix, g.intervalMs)
     : undefined;
-  // SIGHUP: logrotate moved the files away; reopen them.
+  // SIGHUP: logrotate moved the files away; reopen them (the config is not read again).
   const onHup = () => {
-    for (const o of agent.opts.outputs) o.reopen?.();
+    const files = agent.reopenOutputs();
+    log().info(
+      `SIGHUP: reopened ${files.length ? files.join(", ") : "no file outputs"} ` +
+        `(each new file starts with the start record); the config is not reloaded: ` +
+        `restart bpfink to apply config changes`,
+    );
   };
   Deno.addSignalListener("SIGHUP", onHup);
   const outcome = await Promise.race([

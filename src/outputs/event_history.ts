@@ -10,7 +10,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
-import type { Output } from "./output.ts";
+import type { FaultListener, Output, OutputCounters, SettledListener } from "./output.ts";
 import { errorMessage } from "../error_message.ts";
 
 const SCHEMA = `
@@ -44,8 +44,11 @@ export function openHistoryDb(path: string): DatabaseSync {
 /**
  * Keeps every event in the database, newest `maxRows`. The database is opened
  * at the first event (the start record), after the agent has opened, checked
- * and locked it; a history that cannot be written is reported once and
- * never stops the events reaching the other outputs.
+ * and locked it. An event it cannot keep (a full disk) never stops the events
+ * reaching the other outputs: it is counted (`bpfink_sink_dropped_total`
+ * and `bpfink_sink_errors_total` with `output="history"`), the history is on
+ * the fault board while it fails, and the agent tries the event again (its
+ * outbox row stays until the history has it too).
  */
 export class EventHistory implements Output {
   readonly name = "history";
@@ -74,15 +77,68 @@ export class EventHistory implements Output {
     try {
       this.#keep(e);
     } catch (err) {
-      if (this.failed++ === 0) {
-        throw new Error(
-          `event history in ${this.path}: ${
-            errorMessage(err)
-          } (bpfink events will miss events; the other outputs are not affected)`,
-        );
-      }
+      // Not kept now (a full disk, a broken database): counted, on the fault board, and the
+      // agent tries it again with the next events behind it (they are in its outbox).
+      this.failed++;
+      this.#errors++;
+      this.#fault?.(
+        `event history in ${this.path}: ${errorMessage(err)} (bpfink events misses these ` +
+          `events until they are kept; the other outputs are not affected)`,
+      );
+      this.#failing = true;
+      this.#settle(e, false);
+      return;
+    }
+    this.#kept++;
+    if (this.#failing) {
+      this.#failing = false;
+      this.#fault?.(undefined);
+    }
+    this.#settle(e, true);
+  }
+
+  #settle(e: ChangeEvent, kept: boolean): void {
+    if (!kept) this.#missed++;
+    try {
+      this.#settled?.([e], kept);
+    } catch {
+      // A hook must not stop the history.
     }
   }
+
+  /** Hears each event kept (`true`) or not kept now (`false`: the agent tries it again). */
+  onSettled(listener: SettledListener): void {
+    this.#settled = listener;
+  }
+
+  /** Hears the history failing (the error) and keeping events again (`undefined`). */
+  onFault(listener: FaultListener): void {
+    this.#fault = listener;
+  }
+
+  #settled?: SettledListener;
+  #fault?: FaultListener;
+  #failing = false;
+  #kept = 0;
+  #missed = 0;
+  #errors = 0;
+  /** sent: events kept; dropped and errors: events it could not keep when written. */
+  readonly counters: OutputCounters = (() => {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      get sent() {
+        return self.#kept;
+      },
+      get dropped() {
+        return self.#missed;
+      },
+      get errors() {
+        return self.#errors;
+      },
+      queued: 0,
+    };
+  })();
 
   #keep(e: ChangeEvent): void {
     this.#open().run(
@@ -91,7 +147,10 @@ export class EventHistory implements Output {
       e.event.action,
       e.file?.path ?? null,
       typeof e.bpfink?.severity === "string" ? e.bpfink.severity : null,
-      JSON.stringify(e),
+      // As first reported: an event the history kept late is not marked redelivered here.
+      JSON.stringify(
+        e.bpfink?.redelivered ? { ...e, bpfink: { ...e.bpfink, redelivered: undefined } } : e,
+      ),
     );
     if (++this.#since >= 1000 && this.#db) {
       this.#since = 0;

@@ -19,8 +19,23 @@ export interface OutputCounters {
   readonly queued: number;
 }
 
-/** Hears that `events` were settled: `delivered` once the sink took them, `false` when dropped. */
-export type SettledListener = (events: readonly ChangeEvent[], delivered: boolean) => void;
+/**
+ * Hears that `events` were settled: `delivered` once the sink took them,
+ * `false` when dropped; `refused` when the sink refused them for good (HTTP
+ * 400...), not because it was down or full: the events after them need not
+ * wait for them.
+ */
+export type SettledListener = (
+  events: readonly ChangeEvent[],
+  delivered: boolean,
+  refused?: boolean,
+) => void;
+
+/**
+ * Hears an output's health: the error while its deliveries fail (on every
+ * failed attempt), `undefined` once it delivers again.
+ */
+export type FaultListener = (error: string | undefined) => void;
 
 /** A destination for change events. `write` must never block detection. */
 export interface Output {
@@ -34,6 +49,11 @@ export interface Output {
    * event when `write` returns.
    */
   onSettled?(listener: SettledListener): void;
+  /**
+   * Present on outputs that can fail after `write` returns: `listener` hears
+   * each failed attempt and the recovery (replaces any earlier listener).
+   */
+  onFault?(listener: FaultListener): void;
   /** Delivery counters, on outputs that keep them (the queued ones). */
   readonly counters?: OutputCounters;
   /** Reopens the output's file (logrotate moved it away: SIGHUP). */

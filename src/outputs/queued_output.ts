@@ -11,7 +11,7 @@
  */
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { log } from "../log.ts";
-import type { Output, OutputCounters, SettledListener } from "./output.ts";
+import type { FaultListener, Output, OutputCounters, SettledListener } from "./output.ts";
 import { errorMessage } from "../error_message.ts";
 
 /** What a sink did with a batch when it took only part of it (Elastic bulk item errors). */
@@ -43,7 +43,7 @@ export interface QueueOptions {
   batchSize?: number;
   /** Wait up to this long for a full batch before sending a partial one (ms). Default 0. */
   lingerMs?: number;
-  /** Retries per batch after the first attempt; then the batch is dropped. Default 5. */
+  /** Retries per batch after the first attempt; then the batch (and the queue behind it) is dropped. Default 5. */
   maxRetries?: number;
   /** First retry delay (ms); doubles per attempt, with jitter (50-100%). Default 100. */
   backoffBaseMs?: number;
@@ -86,6 +86,7 @@ export abstract class QueuedOutput implements Output {
   #abort = new AbortController();
   #failing = false;
   #settled?: SettledListener;
+  #fault?: FaultListener;
   #unreportedDrops = 0;
   #lastDropReport = 0;
 
@@ -240,7 +241,7 @@ export abstract class QueuedOutput implements Output {
         this.#settle(taken);
         if (rejected.length) {
           this.#errors++;
-          this.#drop(rejected, "refused by the receiver");
+          this.#drop(rejected, "refused by the receiver", true);
         }
         if (!retry.length) {
           this.#recovered();
@@ -260,9 +261,12 @@ export abstract class QueuedOutput implements Output {
         const reason = failure instanceof PermanentError
           ? `refused: ${this.lastError}`
           : `gave up after ${attempt + 1} attempts: ${this.lastError}`;
-        const left = this.#inflight;
+        // Given up on for now: the events queued behind it are given up too, so whoever
+        // tries them again (the agent's redelivery) keeps their order.
+        const refused = failure instanceof PermanentError;
+        const left = refused ? this.#inflight : [...this.#inflight, ...this.#queue.splice(0)];
         this.#inflight = [];
-        this.#drop(left, reason);
+        this.#drop(left, reason, refused);
         return;
       }
       await this.#sleep(delay, false);
@@ -304,13 +308,13 @@ export abstract class QueuedOutput implements Output {
     this.#callSettled(events, true);
   }
 
-  #drop(events: ChangeEvent[], reason: string): void {
+  #drop(events: ChangeEvent[], reason: string, refused = false): void {
     if (!events.length) return;
     this.#dropped += events.length;
     this.#unreportedDrops += events.length;
     this.#dropReason = reason;
     this.#reportDrops(false);
-    this.#callSettled(events, false);
+    this.#callSettled(events, false, refused);
     this.#notifyDrained();
   }
 
@@ -336,26 +340,42 @@ export abstract class QueuedOutput implements Output {
     this.#settled = listener;
   }
 
-  #callSettled(events: ChangeEvent[], delivered: boolean): void {
+  #callSettled(events: ChangeEvent[], delivered: boolean, refused = false): void {
     try {
-      this.#settled?.(events, delivered);
+      this.#settled?.(events, delivered, refused);
     } catch {
       // A hook must not stop delivery.
     }
   }
 
+  /**
+   * `listener` hears every failed attempt (the error) and the first success
+   * after them (`undefined`); the agent puts them on its fault board. Without
+   * one, the output logs when it starts failing and when it recovers.
+   */
+  onFault(listener: FaultListener): void {
+    this.#fault = listener;
+  }
+
   #failed(e: unknown): void {
     this.lastError = errorMessage(e);
-    if (!this.#failing) {
-      this.#failing = true;
-      log("output").warn(`${this.name}: ${this.lastError}; retrying`);
-    }
+    if (this.#fault) this.#callFault(this.lastError);
+    else if (!this.#failing) log("output").warn(`${this.name}: ${this.lastError}; retrying`);
+    this.#failing = true;
   }
 
   #recovered(): void {
-    if (this.#failing) {
-      this.#failing = false;
-      log("output").info(`${this.name}: delivering again`);
+    if (!this.#failing) return;
+    this.#failing = false;
+    if (this.#fault) this.#callFault(undefined);
+    else log("output").info(`${this.name}: delivering again`);
+  }
+
+  #callFault(error: string | undefined): void {
+    try {
+      this.#fault?.(error);
+    } catch {
+      // A hook must not stop delivery.
     }
   }
 

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { assert } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { run } from "../helpers.ts";
 
 /** A process running as nobody:nogroup (setpriv), killed on dispose. */
 export function spawnAsNobody(
@@ -73,4 +74,19 @@ export function collect(child: Deno.ChildProcess) {
     })(),
   ]);
   return { out, done };
+}
+
+/** A tmpfs of `size` mounted on a new directory in `parent`, unmounted on dispose. */
+export async function smallTmpfs(parent: string, size: string) {
+  const path = `${parent}/out`;
+  await Deno.mkdir(path);
+  const m = await run(["mount", "-t", "tmpfs", "-o", `size=${size},mode=700`, "tmpfs", path]);
+  assertEquals(m.code, 0, m.stderr);
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      const u = await run(["umount", path]);
+      assertEquals(u.code, 0, u.stderr);
+    },
+  };
 }
