@@ -17,7 +17,7 @@
 export interface RedeliveryOptions {
   /** First delay (ms), doubled per attempt. Default 5000. */
   firstDelayMs?: number;
-  /** Longest delay (ms). Default 300 000. */
+  /** Longest delay (ms). Default 60 000: after an outage live events wait behind at most this. */
   maxDelayMs?: number;
   /** Events held at most; beyond, the newest waits for the next start (its row stays). */
   capacity?: number;
@@ -37,7 +37,7 @@ export class RedeliveryTimers<K> {
   constructor(fire: (key: K) => void, opts: RedeliveryOptions = {}) {
     this.#fire = fire;
     this.#first = opts.firstDelayMs ?? 5000;
-    this.#max = opts.maxDelayMs ?? 300_000;
+    this.#max = opts.maxDelayMs ?? 60_000;
     this.capacity = opts.capacity ?? 100_000;
   }
 
