@@ -100,7 +100,7 @@ Deno.test("open() moves a corrupt database aside, starts afresh and says why", a
     assert(store.reset, "no reset reported");
     assert(/not a database|malformed|corrupt/i.test(store.reset.reason), store.reset.reason);
     assertEquals(
-      new TextDecoder().decode(await Deno.readFile(store.reset.movedTo)).slice(0, 19),
+      new TextDecoder().decode(await Deno.readFile(store.reset.movedTo!)).slice(0, 19),
       "this is not SQLite ",
     );
     assertEquals(store.size, 0);
