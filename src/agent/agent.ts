@@ -30,7 +30,7 @@ import { DropWatch } from "./drop_watch.ts";
 import { FaultBoard } from "./failure_policy.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { LivePath } from "./live_path.ts";
-import type { StartupRead } from "./startup_baseline.ts";
+import { FIRST_BASELINE_KEY, type StartupRead } from "./startup_baseline.ts";
 import {
   holdBpfStats,
   type OpenedKernel,
@@ -181,6 +181,11 @@ export class Agent {
         reason: `the database was missing or empty while the host key ${opts.keyFile} was not: ` +
           `the baseline an earlier start recorded was lost`,
         rebuiltFrom: "files",
+      };
+    } else if (db.store.meta(FIRST_BASELINE_KEY) !== undefined && !db.store.reset) {
+      db.store.reset = {
+        reason: "the first baseline did not finish (bpfink stopped during it)",
+        rebuiltFrom: "unfinished",
       };
     }
     // The hashing workers start now, on the other cores, while the kernel object loads here.

@@ -77,6 +77,9 @@ export function baselineResetEvent(
   const how = rebuiltFrom === "files"
     ? `the baseline was rebuilt from the files as they are now, so changes made before this ` +
       `start are not reported`
+    : rebuiltFrom === "unfinished"
+    ? `it was taken again: what it had recorded is compared, files it had not reached are ` +
+      `recorded now, not reported as created`
     : rebuiltFrom === "memory"
     ? `a new one was written from the baseline bpfink held in memory, and every change ` +
       `meanwhile was reported from memory (line diffs of text files start afresh)`

@@ -67,6 +67,10 @@ export class EventHistory implements Output {
       if (now === undefined || now === this.#fileId) return this.#insert;
     }
     if (this.#insert) this.#drop();
+    // Opened before and gone now: the store is writing the database again, never this.
+    if (this.#fileId !== undefined && fileId(this.path) === undefined) {
+      throw new Error(`the database ${this.path} is being written again by the store`);
+    }
     const db = openHistoryDb(this.path);
     this.#db = db;
     this.#fileId = fileId(this.path);

@@ -92,9 +92,11 @@ export interface BaselineReset {
    * How the new database was filled: "files" (from the files as they are at
    * this start: changes made before it are not reported), "memory" (from the
    * baseline the running agent held: nothing lost) or "copy" (from the open
-   * database, whose file was deleted or replaced: nothing lost).
+   * database, whose file was deleted or replaced: nothing lost), "unfinished"
+   * (a first baseline that did not finish, taken again: what it recorded is
+   * compared, what it had not reached is recorded, not reported as created).
    */
-  rebuiltFrom: "files" | "memory" | "copy";
+  rebuiltFrom: "files" | "memory" | "copy" | "unfinished";
 }
 
 /**
