@@ -67,7 +67,14 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
     }
     return context = consumerContext(key, () => {});
   };
-  const store = BaselineStore.open(cfg.database);
+  let store: BaselineStore;
+  try {
+    store = BaselineStore.open(cfg.database, { readOnly: true });
+  } catch (e) {
+    // Cannot compare (in use, unreadable, corrupt): 2, never 1 ("differences found").
+    if (e instanceof AgentError) throw new AgentError(e.message, 2);
+    throw e;
+  }
   try {
     const recorded = new Set(store.paths());
     if (recorded.size === 0) {

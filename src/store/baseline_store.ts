@@ -80,6 +80,11 @@ export interface StoreOptions {
    * deleted or replaced) and rebuilt at its path: `baseline_reset`.
    */
   onReset?: (reset: BaselineReset) => void;
+  /**
+   * Only reads (bpfink check): nothing is created, changed or chmod-ed; a
+   * corrupt database is an error, not moved aside.
+   */
+  readOnly?: boolean;
 }
 
 /** Why the baseline was started afresh, when it was. */
@@ -260,8 +265,14 @@ export class BaselineStore {
    */
   static open(path: string, opts: StoreOptions = {}): BaselineStore {
     if (path === ":memory:") return new BaselineStore(openChecked(path, true), path, opts);
-    prepareDatabaseFiles(path);
-    const lock = lockDatabase(path);
+    if (opts.readOnly) return BaselineStore.#openReadOnly(path, opts);
+    let lock: InstanceLock;
+    try {
+      prepareDatabaseFiles(path);
+      lock = lockDatabase(path);
+    } catch (e) {
+      throw e instanceof AgentError ? e : new AgentError(cannotOpen(path, e));
+    }
     try {
       let reset: BaselineReset | undefined;
       let db: DatabaseSync;
@@ -282,6 +293,42 @@ export class BaselineStore {
         store.#fileCheck = setInterval(() => store.checkFile(), FILE_CHECK_MS);
         Deno.unrefTimer(store.#fileCheck);
       }
+      return store;
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Opens `path` to read only (see StoreOptions.readOnly). */
+  static #openReadOnly(path: string, opts: StoreOptions): BaselineStore {
+    const problems = new Set(trustProblems(dirname(path), { what: "database", dir: true }));
+    for (const f of databaseFiles(path)) {
+      for (const p of trustProblems(f, { what: "database" })) problems.add(p);
+    }
+    if (problems.size) throw new UntrustedFileError([...problems]);
+    const lock = lockDatabase(path, true);
+    try {
+      let db: DatabaseSync | undefined;
+      try {
+        db = openReadOnly(path);
+        db.exec("PRAGMA busy_timeout=5000;");
+        const check = db.prepare("PRAGMA quick_check(1)").get() as
+          | Record<string, string>
+          | undefined;
+        const verdict = check ? Object.values(check)[0] : "ok";
+        if (verdict !== "ok") throw new Error(`database disk image is malformed (${verdict})`);
+      } catch (e) {
+        db?.close();
+        throw new AgentError(
+          isCorruption(e)
+            ? `the database ${path} is corrupt (${oneLine(e)}): the next "bpfink run" moves it ` +
+              `aside and records a new baseline`
+            : cannotOpen(path, e),
+        );
+      }
+      const store = new BaselineStore(db, path, opts);
+      store.#lock = lock;
       return store;
     } catch (e) {
       lock.release();
@@ -766,16 +813,65 @@ function removeStale(path: string): void {
   }
 }
 
-/** What a person sees when the database cannot be opened. */
+/** What a person sees when the database cannot be opened: one sentence, what to do. */
 export function cannotOpen(path: string, e: unknown): string {
   const why = oneLine(e);
-  if (/full|ENOSPC|No space/i.test(why)) {
-    return `cannot open the database ${path}: the disk is full (${why}); free some space`;
+  const dir = dirname(path);
+  if (/full|ENOSPC|No space/i.test(why) || (/disk I\/O error/i.test(why) && diskFull(dir))) {
+    return `cannot open the database ${path}: the disk is full (${why}); free some space on ` +
+      `the file system of ${dir}`;
   }
-  if (/read-only|EROFS|readonly/i.test(why)) {
-    return `cannot open the database ${path}: its directory ${dirname(path)} is read-only (${why})`;
+  if (/read-only|EROFS|readonly database/i.test(why)) {
+    return `the database directory ${dir} is read-only (${why}): make it writable, or set ` +
+      `database to a writable place`;
+  }
+  if (/unable to open database file/i.test(why)) {
+    return `cannot open the database ${path}: SQLite cannot open it or make its files beside ` +
+      `it in ${dir} (${why})`;
   }
   return `cannot open the database ${path}: ${why}`;
+}
+
+/**
+ * Opens `path` to read only. SQLite reads a database in WAL mode through
+ * its shared-memory file beside it; where that cannot be made (a read-only
+ * directory) and no write-ahead log is left, the file alone is the whole
+ * database and is read as immutable.
+ */
+function openReadOnly(path: string): DatabaseSync {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+    db.prepare("SELECT count(*) FROM sqlite_master").get(); // WAL mode opens its files here
+    return db;
+  } catch (e) {
+    db?.close();
+    if (!/unable to open/i.test(oneLine(e))) throw e;
+    let wal = 0;
+    try {
+      wal = Deno.lstatSync(sibling(path, "-wal")).size;
+    } catch { /* none */ }
+    if (wal > 0) throw e;
+    const uri = new URL("file:");
+    uri.pathname = path;
+    uri.searchParams.set("immutable", "1");
+    return new DatabaseSync(uri, { readOnly: true });
+  }
+}
+
+/** Whether the file system of `dir` has no room for a few pages (a probe file, removed). */
+function diskFull(dir: string): boolean {
+  const probe = `${dir}/.bpfink-space-probe-${Deno.pid}`;
+  try {
+    Deno.writeFileSync(probe, new Uint8Array(64 * 1024), { mode: 0o600 });
+    return false;
+  } catch (e) {
+    return /ENOSPC|No space/i.test(String(e));
+  } finally {
+    try {
+      Deno.removeSync(probe);
+    } catch { /* not made */ }
+  }
 }
 
 /** The database and the files SQLite keeps beside it. */
