@@ -248,6 +248,13 @@ export class BaselineStore {
   /** The open database was closed (a rebuild that failed half way). */
   #dbClosed = false;
   #lockId?: string;
+  /**
+   * Why the database could not be opened for writing at start (a full disk),
+   * while it cannot: it is read as it was, every update waits in memory.
+   */
+  #full?: string;
+  /** Meta values not written yet (the database is read-only for now); undefined deletes. */
+  readonly #metaPending = new Map<string, string | undefined>();
   /** The running agent's baseline, once it has one (see MemoryBaseline). */
   memory?: MemoryBaseline;
 
@@ -275,20 +282,39 @@ export class BaselineStore {
     }
     try {
       let reset: BaselineReset | undefined;
+      let full: string | undefined;
       let db: DatabaseSync;
       try {
         db = openChecked(path, opts.temporary);
       } catch (e) {
-        if (!isCorruption(e)) throw new AgentError(cannotOpen(path, e));
-        reset = { reason: oneLine(e), movedTo: moveAside(path), rebuiltFrom: "files" };
-        prepareDatabaseFiles(path);
-        db = openChecked(path, opts.temporary);
+        if (!isCorruption(e) && opts.onReset && !opts.temporary && isDiskFull(path, e)) {
+          // A full disk never stops monitoring: the baseline is read as it is, updates wait in
+          // memory, and the database is opened for writing once there is space.
+          full = oneLine(e);
+          db = openBehind(path);
+        } else if (!isCorruption(e)) {
+          throw new AgentError(cannotOpen(path, e));
+        } else {
+          reset = { reason: oneLine(e), movedTo: moveAside(path), rebuiltFrom: "files" };
+          prepareDatabaseFiles(path);
+          db = openChecked(path, opts.temporary);
+        }
       }
       const store = new BaselineStore(db, path, opts);
       store.reset = reset;
       store.#lock = lock;
       store.#lockId = fileId(sibling(path, ".lock"));
       store.#fileId = fileId(path);
+      if (full !== undefined) {
+        store.#full = full;
+        opts.faults?.fault(
+          "database",
+          new Error(`cannot open the database ${path} for writing: the disk is full (${full})`),
+          "monitoring goes on: events are delivered from memory and the baseline is written " +
+            "once there is space",
+        );
+        store.#scheduleCatchUp();
+      }
       if (opts.onReset && !opts.temporary) {
         store.#fileCheck = setInterval(() => store.checkFile(), FILE_CHECK_MS);
         Deno.unrefTimer(store.#fileCheck);
@@ -445,6 +471,7 @@ export class BaselineStore {
     }
     try {
       if (this.#broken !== undefined) throw new Error(this.#broken);
+      if (this.#full !== undefined) throw new Error(this.#full);
       this.checkFile();
       if (this.#broken !== undefined) throw new Error(this.#broken);
       const behind = this.#behind.size;
@@ -546,6 +573,10 @@ export class BaselineStore {
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       if (this.#closed) return;
+      if (this.#full !== undefined) {
+        if (!this.#reopenForWriting()) this.#scheduleCatchUp();
+        return;
+      }
       if (this.#broken !== undefined) {
         try {
           this.#rebuild();
@@ -646,6 +677,51 @@ export class BaselineStore {
     }
   }
 
+  /**
+   * Opens the database for writing once there is space (it was read-only
+   * since a start on a full disk) and writes what waited in memory; false
+   * while it still cannot.
+   */
+  #reopenForWriting(): boolean {
+    let db: DatabaseSync;
+    try {
+      db = openChecked(this.path, this.#opts.temporary);
+    } catch {
+      return false;
+    }
+    const old = this.#db;
+    this.#db = db;
+    this.#sql = new Statements(db);
+    try {
+      for (const [k, v] of this.#metaPending) {
+        if (v === undefined) db.prepare("DELETE FROM meta WHERE key = ?").run(k);
+        else {
+          db.prepare(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+          ).run(k, v);
+        }
+      }
+      this.#metaPending.clear();
+      const n = this.#behind.size;
+      if (n) this.#write([...this.#behind], []);
+      this.#full = undefined;
+      this.#fileId = fileId(this.path);
+      this.#opts.faults?.recovered(
+        "database",
+        `the database can be written again: baseline caught up (${n} paths written)`,
+      );
+    } catch {
+      this.#db = old;
+      this.#sql = new Statements(old);
+      db.close();
+      return false;
+    }
+    try {
+      old.close();
+    } catch { /* read-only or in memory: nothing to keep */ }
+    return true;
+  }
+
   /** Writes the baseline in memory (MemoryBaseline and the records kept here) into the database. */
   #fill(): void {
     const updates: [string, BaselineRecord | undefined][] = [];
@@ -663,7 +739,8 @@ export class BaselineStore {
   /** Marks outbox entries delivered. */
   ack(ids: number[]): void {
     ids = ids.filter((id) => id !== NOT_IN_OUTBOX);
-    if (ids.length === 0 || this.#closed || this.#broken !== undefined) return;
+    // Read-only for now (full disk): not acknowledged, delivered again (same event.id) next start.
+    if (ids.length === 0 || this.#closed || this.#broken !== undefined || this.#full) return;
     try {
       this.#db.exec("BEGIN");
       for (const id of ids) this.#sql.ack.run(id);
@@ -708,6 +785,7 @@ export class BaselineStore {
 
   /** A value from the meta table. */
   meta(key: string): string | undefined {
+    if (this.#metaPending.has(key)) return this.#metaPending.get(key);
     const v = this.#read(
       () =>
         (this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
@@ -723,6 +801,10 @@ export class BaselineStore {
   /** Sets a meta value. */
   setMeta(key: string, value: string): void {
     this.#metaSeen.set(key, value);
+    if (this.#full !== undefined) {
+      this.#metaPending.set(key, value);
+      return;
+    }
     this.#db.prepare(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
     )
@@ -732,6 +814,10 @@ export class BaselineStore {
   /** Removes a meta value. */
   deleteMeta(key: string): void {
     this.#metaSeen.delete(key);
+    if (this.#full !== undefined) {
+      this.#metaPending.set(key, undefined);
+      return;
+    }
     this.#db.prepare("DELETE FROM meta WHERE key = ?").run(key);
   }
 
@@ -750,7 +836,13 @@ export class BaselineStore {
         );
       }
     }
-    if (this.#behind.size && this.#broken === undefined) {
+    if (this.#full !== undefined && !this.#reopenForWriting()) {
+      log("store").warn(
+        `the database ${this.path} could not be written before the stop (${this.#full}); ` +
+          `the next start reports the ${this.#behind.size} paths that changed as changed while ` +
+          `bpfink was down`,
+      );
+    } else if (this.#behind.size && this.#broken === undefined) {
       try {
         this.#write([...this.#behind], []);
       } catch (e) {
@@ -846,7 +938,8 @@ function openReadOnly(path: string): DatabaseSync {
     return db;
   } catch (e) {
     db?.close();
-    if (!/unable to open/i.test(oneLine(e))) throw e;
+    // A read-only directory, or a full disk: the shared-memory file cannot be made.
+    if (!/unable to open|disk I\/O error/i.test(oneLine(e))) throw e;
     let wal = 0;
     try {
       wal = Deno.lstatSync(sibling(path, "-wal")).size;
@@ -856,6 +949,34 @@ function openReadOnly(path: string): DatabaseSync {
     uri.pathname = path;
     uri.searchParams.set("immutable", "1");
     return new DatabaseSync(uri, { readOnly: true });
+  }
+}
+
+/** Whether `e`, opening `path`, came of a full disk. */
+function isDiskFull(path: string, e: unknown): boolean {
+  const why = oneLine(e);
+  return /full|ENOSPC|No space/i.test(why) ||
+    (/disk I\/O error|unable to open/i.test(why) && diskFull(dirname(path)));
+}
+
+/**
+ * The database as it is, to read only (a full disk at start): the file, or
+ * an empty baseline in memory when there is none yet.
+ */
+function openBehind(path: string): DatabaseSync {
+  try {
+    const db = openReadOnly(path);
+    try {
+      db.prepare("SELECT path FROM baseline LIMIT 1").get();
+      db.prepare("SELECT id FROM outbox LIMIT 1").get();
+      db.prepare("SELECT value FROM meta LIMIT 1").get();
+      return db;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  } catch {
+    return openChecked(":memory:", true);
   }
 }
 

@@ -60,8 +60,10 @@ export function lockDatabase(database: string, readOnly = false): InstanceLock {
     );
   }
   if (!readOnly) {
-    fs.ftruncateSync(fd, 0);
-    fs.writeSync(fd, `${Deno.pid}\n`, 0);
+    try {
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, `${Deno.pid}\n`, 0);
+    } catch { /* a full disk: the lock holds without the pid that names its holder */ }
   }
   let held = true;
   return {

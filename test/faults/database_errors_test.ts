@@ -6,7 +6,7 @@
  * status and events, and a full disk at start.
  */
 import { assert, assertEquals, assertIncludes } from "../assert.ts";
-import { run, tempDir } from "../helpers.ts";
+import { run, tempDir, waitFor } from "../helpers.ts";
 import { Daemon } from "../daemon.ts";
 import { assertNoStackTrace } from "./fault_helpers.ts";
 
@@ -106,21 +106,48 @@ Deno.test("faults: status and events on a corrupt database say so in one sentenc
   oneSentence(check.stderr);
 });
 
-Deno.test("faults: a full disk at start is said as such", async () => {
+Deno.test("faults: a full disk at start: the agent starts and monitors from memory, reports what changed while down, and writes the baseline once there is space", async () => {
   await using dir = await tempDir();
   const d = dir.path;
   const config = await setUp(d);
   const db = `${d}/db`;
+  const watched = `${d}/etc/app.conf`;
   const mount = await run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", db]);
   assertEquals(mount.code, 0, mount.stderr);
+  let daemon: Daemon | undefined;
   try {
+    daemon = new Daemon(config);
+    await daemon.started();
+    assertEquals(await daemon.stop(), 0, daemon.stderr);
     const fill = await run(["dd", "if=/dev/zero", `of=${db}/filler`, "bs=64k"]);
     assertIncludes(fill.stderr, "No space left on device");
-    const r = await run(["./bpfink", "run", "--config", config]);
-    assertEquals(r.code, 1, r.stderr);
-    assertIncludes(r.stderr, "the disk is full");
-    oneSentence(r.stderr.split("\n").filter((l) => !l.startsWith("{")).join("\n"));
+    await Deno.writeTextFile(watched, "a=2\n"); // while down
+
+    daemon = new Daemon(config);
+    await daemon.started();
+    const dm = daemon;
+    const modified = () => dm.changes().filter((e) => e.event.action === "modified");
+    assert(await waitFor(() => modified().length === 1, 5000), dm.stderr);
+    assertEquals(modified()[0].event.reason, "offline");
+    assertIncludes(dm.stderr, "the disk is full");
+    await Deno.writeTextFile(watched, "a=3\n"); // live
+    assert(await waitFor(() => modified().length === 2, 5000), dm.stderr);
+    await Deno.remove(`${db}/filler`);
+    assert(
+      await waitFor(() => dm.stderr.includes("the database can be written again"), 10_000),
+      dm.stderr,
+    );
+    assertEquals(await dm.stop(), 0, dm.stderr);
+    assertNoStackTrace(dm.stderr);
+    // The baseline was written: nothing to report at the next start.
+    daemon = new Daemon(config);
+    await daemon.started();
+    await new Promise((r) => setTimeout(r, 500));
+    assertEquals(daemon.changes().map((e) => e.event.action), []);
+    assertEquals(await daemon.stop(), 0, daemon.stderr);
+    daemon = undefined;
   } finally {
+    await daemon?.stop().catch(() => {}); // already exited: nothing to stop
     const u = await run(["umount", db]);
     assertEquals(u.code, 0, u.stderr);
   }
