@@ -245,7 +245,14 @@ export class Agent {
     });
     agent.#delivery.deliver([started], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(db.store, hostname, keyChanged)) agent.#agentEvent(e, true);
-    resets.send = (e) => agent.#agentEvent(e, true);
+    resets.send = (e) => {
+      agent.#agentEvent(e, true);
+      // A database written anew from memory has no event history: the start record goes
+      // back into it (the history output only), so status still says what the agent is.
+      if (e.bpfink?.rebuilt_from === "memory") {
+        for (const o of opts.outputs) if (o.name === "history") o.write(started);
+      }
+    };
     for (const e of resets.early.splice(0)) resets.send(e);
     return agent;
   }

@@ -89,6 +89,20 @@ Deno.test("faults: database overwritten in place while running → changes still
       (await Deno.stat(String(resets[0].bpfink?.moved_to))).isFile,
       "the corrupt file was kept",
     );
+    // status and events read the rebuilt database: what the agent is, and the reset.
+    const status = await run(["./bpfink", "status", "--config", config]);
+    assertEquals(status.code, 0, status.stdout + status.stderr);
+    assert(/object: +tracepoint/.test(status.stdout), status.stdout);
+    const events = await run([
+      "./bpfink",
+      "events",
+      "--config",
+      config,
+      "--action",
+      "baseline_reset",
+    ]);
+    assertEquals(events.code, 0, events.stderr);
+    assert(events.stdout.includes("baseline_reset"), events.stdout);
     const metrics = await scrape(port);
     assert(metrics.includes('bpfink_accessory_faults_total{part="database"} 1'), metrics);
     // The file output got them too.
