@@ -22,6 +22,7 @@ import { hashIsSecret, keyedState } from "../consumers/secret_files.ts";
 import { consumerContext } from "../consumers/consumer_context.ts";
 import type { ConsumerContext } from "../consumers/consumer.ts";
 import { loadHostKey } from "../store/host_key.ts";
+import { FIRST_BASELINE_KEY } from "../agent/startup_baseline.ts";
 
 /** Options of `bpfink check`. */
 export interface CheckCommandOptions {
@@ -76,6 +77,13 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
     throw e;
   }
   try {
+    if (store.meta(FIRST_BASELINE_KEY) !== undefined) {
+      throw new AgentError(
+        `the first baseline in ${cfg.database} did not finish (bpfink stopped during it): ` +
+          `run "bpfink run" to take it again`,
+        2,
+      );
+    }
     const recorded = new Set(store.paths());
     if (recorded.size === 0) {
       throw new AgentError(`the baseline in ${cfg.database} is empty: run "bpfink run" first`, 2);

@@ -226,6 +226,10 @@ Deno.test("faults: kill -9 during the first baseline → the next start says so 
   await first.child.status;
   assert(partial, first.stderr);
   assert(!first.events.some((e) => e.event.action === "started"), "the first baseline finished");
+  // check cannot compare with half a baseline: it says so (2), never lists false differences.
+  const check = await run(["./bpfink", "check", "--config", config]);
+  assertEquals(check.code, 2, check.stdout + check.stderr);
+  assert(check.stderr.includes("did not finish"), check.stderr);
   let daemon: Daemon | undefined = new Daemon(config);
   try {
     await daemon.started();
