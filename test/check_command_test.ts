@@ -10,6 +10,7 @@ import { consumerContext } from "../src/consumers/consumer_context.ts";
 import { BaselineStore } from "../src/store/baseline_store.ts";
 import { readFileState } from "../src/watch/file_state.ts";
 import { resolveTargets } from "../src/watch/watch_targets.ts";
+import { Daemon } from "./daemon.ts";
 
 async function recordBaseline(db: string, tree: string): Promise<void> {
   const store = BaselineStore.open(db);
@@ -82,4 +83,37 @@ Deno.test("check: exit 0 when the disk matches, 1 with every difference listed, 
   ]);
   // Read-only: the baseline did not move, so the same differences are found again.
   assertEquals((await run(["./bpfink", "check", "--config", config])).code, 1);
+});
+
+Deno.test("check: a copy of shadow and a secret: true file the daemon recorded are the same until they change (keyed fingerprints)", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/etc`);
+  await Deno.writeTextFile(`${d}/etc/shadow`, "root:*:19000:0:99999:7:::\n");
+  await Deno.writeTextFile(`${d}/etc/token`, "s3cret\n");
+  const config = `${d}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - ${d}/etc/shadow\n  - path: ${d}/etc/token\n    secret: true\n` +
+      `database: ${d}/db/bpfink.db\nkey_file: ${d}/db/hmac.key\nstrategy: tracepoint\n` +
+      `outputs:\n  - type: stdout\n    format: json\n`,
+  );
+  const daemon = new Daemon(config);
+  try {
+    await daemon.started();
+  } finally {
+    assertEquals(await daemon.stop(), 0, daemon.stderr);
+  }
+  const same = await run(["./bpfink", "check", "--config", config]);
+  assertEquals(
+    [same.code, same.stdout.trim()],
+    [0, "no differences from the baseline"],
+    same.stderr,
+  );
+  await Deno.writeTextFile(`${d}/etc/shadow`, "root:!:19000:0:99999:7:::\n");
+  const changed = await run(["./bpfink", "check", "--config", config]);
+  assertEquals(changed.code, 1, changed.stdout + changed.stderr);
+  assertIncludes(changed.stdout, `modified`);
+  assertIncludes(changed.stdout, `${d}/etc/shadow`);
+  assert(!changed.stdout.includes(`${d}/etc/token`), changed.stdout);
 });

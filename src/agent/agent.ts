@@ -30,7 +30,7 @@ import { DropWatch } from "./drop_watch.ts";
 import { FaultBoard } from "./failure_policy.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { LivePath } from "./live_path.ts";
-import type { StartupRead } from "./startup_baseline.ts";
+import { FIRST_BASELINE_KEY, type StartupRead } from "./startup_baseline.ts";
 import {
   holdBpfStats,
   type OpenedKernel,
@@ -43,7 +43,7 @@ import { preflight } from "./preflight.ts";
 import { QuietGiveBack } from "./quiet_give_back.ts";
 import { SelfTest, type SelfTestFindings } from "./self_test.ts";
 import { startRecord } from "./start_record.ts";
-import { selfTestFailedEvent, storeEvents } from "./store_events.ts";
+import { baselineResetEvent, selfTestFailedEvent, storeEvents } from "./store_events.ts";
 import { resolveWatches } from "./watch_rules.ts";
 
 export { type AgentOptions, watchesForPaths } from "./agent_options.ts";
@@ -53,6 +53,25 @@ export { type AgentOptions, watchesForPaths } from "./agent_options.ts";
  * long after the hashing workers' threads have exited, before anyone measures an armed agent.
  */
 const AFTER_START_GIVE_BACK_MS = 1000;
+
+/** Whether `path` exists. */
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the file at `path` exists and holds something (SQLite writes its header at once). */
+function hasContent(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}
 
 /** A running agent. */
 export class Agent {
@@ -99,6 +118,15 @@ export class Agent {
     const parts = { kernel, store, delivery, key, hostname, tap, watchCapacity };
     const live = this.#live = new LivePath({ ...opts, ...parts });
     const watch = this.watch = live.watch;
+    // What the baseline is while the database cannot be read: the watched paths' last states
+    // (the store keeps parsed and fingerprinted files' records itself).
+    store.memory = {
+      paths: () => watch.entries().filter((e) => e.exists).map((e) => e.path),
+      get: (path) => {
+        const state = watch.get(path)?.state;
+        return state ? live.pipeline.recordOf(path, state, undefined) : undefined;
+      },
+    };
     const selfTest = this.#selfTest = new SelfTest({
       kernel,
       watch,
@@ -137,10 +165,31 @@ export class Agent {
     preflight(facts, opts.btf);
     const targets = await resolveWatches(opts.watches);
     opts.signal?.throwIfAborted();
+    // A host key with no database: a start before this one recorded a baseline that is gone.
+    const lostBaseline = opts.keyFile && opts.database && exists(opts.keyFile) &&
+      !hasContent(opts.database);
     const key = opts.keyFile ? loadOrCreateHostKey(opts.keyFile) : ephemeralHostKey();
     const metrics = new MetricsRegistry();
     const faults = new FaultBoard(metrics);
-    const db = openStore(opts.database, faults);
+    // A database found unusable while running is rebuilt, and said so once (baseline_reset).
+    const resets: { send?: (e: ChangeEvent) => void; early: ChangeEvent[] } = { early: [] };
+    const db = openStore(opts.database, faults, (reset) => {
+      const e = baselineResetEvent(db.store.path, reset, Deno.hostname());
+      if (resets.send) resets.send(e);
+      else resets.early.push(e); // sent once the agent has started
+    });
+    if (lostBaseline && !db.store.reset) {
+      db.store.reset = {
+        reason: `the database was missing or empty while the host key ${opts.keyFile} was not: ` +
+          `the baseline an earlier start recorded was lost`,
+        rebuiltFrom: "files",
+      };
+    } else if (db.store.meta(FIRST_BASELINE_KEY) !== undefined && !db.store.reset) {
+      db.store.reset = {
+        reason: "the first baseline did not finish (bpfink stopped during it)",
+        rebuiltFrom: "unfinished",
+      };
+    }
     // The hashing workers start now, on the other cores, while the kernel object loads here.
     const reader = ParallelReader.for(targets.targets.length + targets.missing.length);
     let opened: OpenedKernel;
@@ -199,6 +248,15 @@ export class Agent {
     agent.#started = started;
     agent.#delivery.deliver([started], [NOT_IN_OUTBOX]);
     for (const e of storeEvents(db.store, hostname, keyChanged)) agent.#agentEvent(e, true);
+    resets.send = (e) => {
+      agent.#agentEvent(e, true);
+      // A database written anew from memory has no event history: the start record goes
+      // back into it (the history output only), so status still says what the agent is.
+      if (e.bpfink?.rebuilt_from === "memory") {
+        for (const o of opts.outputs) if (o.name === "history") o.write(started);
+      }
+    };
+    for (const e of resets.early.splice(0)) resets.send(e);
     return agent;
   }
 

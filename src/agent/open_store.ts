@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BaselineStore, type StoreFaults } from "../store/baseline_store.ts";
+import { type BaselineReset, BaselineStore, type StoreFaults } from "../store/baseline_store.ts";
 
 /** An open store and how to let go of it. */
 export interface OpenedStore {
@@ -15,8 +15,15 @@ export interface OpenedStore {
   close(): void;
 }
 
-/** Opens `database`, or a temporary one when it is undefined; `faults` hears of write faults. */
-export function openStore(database: string | undefined, faults: StoreFaults): OpenedStore {
+/**
+ * Opens `database`, or a temporary one when it is undefined; `faults` hears of write faults,
+ * `onReset` of a database found unusable while running and rebuilt.
+ */
+export function openStore(
+  database: string | undefined,
+  faults: StoreFaults,
+  onReset?: (reset: BaselineReset) => void,
+): OpenedStore {
   const tempDir = database ? undefined : Deno.makeTempDirSync({ prefix: "bpfink-db-" });
   const dropTemp = () => tempDir && Deno.removeSync(tempDir, { recursive: true });
   let store: BaselineStore;
@@ -24,6 +31,7 @@ export function openStore(database: string | undefined, faults: StoreFaults): Op
     store = BaselineStore.open(database ?? `${tempDir}/baseline.db`, {
       faults,
       temporary: !database,
+      onReset: database ? onReset : undefined,
     });
   } catch (e) {
     dropTemp();

@@ -33,7 +33,18 @@ export interface StartupStore {
   paths(): string[];
   get(path: string): BaselineRecord | undefined;
   commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): unknown;
+  meta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  deleteMeta(key: string): void;
 }
+
+/**
+ * Set in the meta table while a first baseline is being recorded, removed
+ * when it is complete: found at a start, the last one stopped (kill -9,
+ * power loss) before it finished, and its records are not a baseline to
+ * report files as created against.
+ */
+export const FIRST_BASELINE_KEY = "first_baseline";
 
 /** Where the startup read sends what it finds. */
 export interface StartupPipeline {
@@ -123,6 +134,15 @@ export async function readStartupBaseline(
     });
   const recorded = new Set(store.paths());
   const known = new Set(recorded);
+  // A first baseline that did not finish: what it recorded is compared, what it did not reach
+  // is adopted silently (never "created" because its directory was recorded before its files).
+  const unfinished = store.meta(FIRST_BASELINE_KEY) !== undefined;
+  if (unfinished) {
+    log("store").warn(
+      `the first baseline did not finish (bpfink stopped during it): it is taken again; ` +
+        `files it had not recorded are recorded now, not reported as created`,
+    );
+  } else if (recorded.size === 0) store.setMeta(FIRST_BASELINE_KEY, new Date().toISOString());
   let done = 0;
   let bytes = 0;
   let adoptions: [string, FileState | undefined][] = [];
@@ -179,7 +199,7 @@ export async function readStartupBaseline(
         // A path not recorded at the start has no record (a first baseline reads none).
         const rec = recorded.has(t.path) ? store.get(t.path) : undefined;
         // A file new in a directory that was already watched was created while we were down.
-        const parentKnown = t.path !== t.root && recorded.has(dirname(t.path));
+        const parentKnown = !unfinished && t.path !== t.root && recorded.has(dirname(t.path));
         if (!rec && !(state && parentKnown)) {
           if (state) adoptions.push([t.path, state]);
           continue;
@@ -213,6 +233,7 @@ export async function readStartupBaseline(
   pipeline.adoptMany(adoptions);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known);
+  if (unfinished || recorded.size === 0) store.deleteMeta(FIRST_BASELINE_KEY);
   return { paths: all.length, workers, ms: Math.round(performance.now() - started) };
 }
 

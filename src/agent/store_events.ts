@@ -7,7 +7,7 @@
  * @module
  */
 import type { ChangeEvent } from "../pipeline/change_event.ts";
-import type { BaselineStore } from "../store/baseline_store.ts";
+import type { BaselineReset, BaselineStore } from "../store/baseline_store.ts";
 import { pathParts, withEnvelope } from "../pipeline/ecs_event.ts";
 import type { SeverityLevel } from "../pipeline/severity.ts";
 
@@ -64,20 +64,38 @@ export function storeEvents(
       { database: store.path },
     ));
   }
-  if (!store.reset) return out;
-  const { reason, movedTo } = store.reset;
-  return [
-    ...out,
-    agentEvent(
-      "baseline_reset",
-      `the baseline database ${store.path} was unusable (${reason}): moved to ${movedTo}; ` +
-        `the baseline was rebuilt from the files as they are now, so changes made before this ` +
-        `start are not reported`,
-      hostname,
-      store.path,
-      { reason, moved_to: movedTo, database: store.path },
-    ),
-  ];
+  return store.reset ? [...out, baselineResetEvent(store.path, store.reset, hostname)] : out;
+}
+
+/** `baseline_reset`: the database was unusable (corrupt, deleted, an unfinished first baseline). */
+export function baselineResetEvent(
+  database: string,
+  { reason, movedTo, rebuiltFrom }: BaselineReset,
+  hostname: string,
+): ChangeEvent {
+  const moved = movedTo ? `: moved to ${movedTo}` : "";
+  const how = rebuiltFrom === "files"
+    ? `the baseline was rebuilt from the files as they are now, so changes made before this ` +
+      `start are not reported`
+    : rebuiltFrom === "unfinished"
+    ? `it was taken again: what it had recorded is compared, files it had not reached are ` +
+      `recorded now, not reported as created`
+    : rebuiltFrom === "memory"
+    ? `a new one was written from the baseline bpfink held in memory, and every change ` +
+      `meanwhile was reported from memory (line diffs of text files start afresh)`
+    : `it was written again from the database bpfink held open: nothing was lost`;
+  return agentEvent(
+    "baseline_reset",
+    `the baseline database ${database} was unusable (${reason})${moved}; ${how}`,
+    hostname,
+    database,
+    {
+      reason,
+      ...(movedTo ? { moved_to: movedTo } : {}),
+      rebuilt_from: rebuiltFrom,
+      database,
+    },
+  );
 }
 
 /** `self_test_failed`: what the self-test found and what it repaired. */

@@ -17,6 +17,12 @@ import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { readFileState } from "../watch/file_state.ts";
 import { resolveTargets } from "../watch/watch_targets.ts";
 import { watchPolicy } from "../pipeline/watch_policy.ts";
+import { MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
+import { hashIsSecret, keyedState } from "../consumers/secret_files.ts";
+import { consumerContext } from "../consumers/consumer_context.ts";
+import type { ConsumerContext } from "../consumers/consumer.ts";
+import { loadHostKey } from "../store/host_key.ts";
+import { FIRST_BASELINE_KEY } from "../agent/startup_baseline.ts";
 
 /** Options of `bpfink check`. */
 export interface CheckCommandOptions {
@@ -49,8 +55,35 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
       2,
     );
   }
-  const store = BaselineStore.open(cfg.database);
+  let context: ConsumerContext | undefined;
+  const ctx = () => {
+    if (context) return context;
+    const key = loadHostKey(cfg.keyFile);
+    if (!key) {
+      throw new AgentError(
+        `no host key at ${cfg.keyFile}: the fingerprints of secret and password files cannot ` +
+          `be compared without the key the baseline was made with`,
+        2,
+      );
+    }
+    return context = consumerContext(key, () => {});
+  };
+  let store: BaselineStore;
   try {
+    store = BaselineStore.open(cfg.database, { readOnly: true });
+  } catch (e) {
+    // Cannot compare (in use, unreadable, corrupt): 2, never 1 ("differences found").
+    if (e instanceof AgentError) throw new AgentError(e.message, 2);
+    throw e;
+  }
+  try {
+    if (store.meta(FIRST_BASELINE_KEY) !== undefined) {
+      throw new AgentError(
+        `the first baseline in ${cfg.database} did not finish (bpfink stopped during it): ` +
+          `run "bpfink run" to take it again`,
+        2,
+      );
+    }
     const recorded = new Set(store.paths());
     if (recorded.size === 0) {
       throw new AgentError(`the baseline in ${cfg.database} is empty: run "bpfink run" first`, 2);
@@ -68,7 +101,12 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
         seen.add(t.path);
         if (policy.ignored(t.path, undefined)) continue;
         const rec = store.get(t.path);
-        const state = await readFileState(t.path).catch(() => undefined);
+        // Secret and password files are recorded with a keyed fingerprint, not their sha256.
+        const keyed = hashIsSecret(t.path, w.secret);
+        const read = await readFileState(t.path, keyed ? MAX_PARSE_BYTES : 0).catch(() =>
+          undefined
+        );
+        const state = keyed ? keyedState(read, ctx()) : read;
         // A file the baseline never saw counts as created only inside a recorded directory.
         if (!rec && !(t.path !== t.root && recorded.has(dirname(t.path)))) continue;
         const before = rec ? stateOfRecord(rec) : undefined;

@@ -9,6 +9,9 @@ import { AgentError } from "../agent/agent_error.ts";
 import { formatProblems, loadConfig, parseDuration } from "../config/load_config.ts";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { openHistoryDb, queryHistory } from "../outputs/event_history.ts";
+import { DatabaseSync } from "node:sqlite";
+import { cannotOpen } from "../store/baseline_store.ts";
+import { oneLine } from "../agent/failure_policy.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { globToRegExp } from "../watch/glob.ts";
 
@@ -52,6 +55,39 @@ export async function daemonDatabase(configPath: string): Promise<string> {
   return loaded.config.database;
 }
 
+/**
+ * Opens the daemon's database for `status` and `events`: as the daemon does
+ * (making the history's tables), or to read only where it cannot be written
+ * (a read-only directory). Faults are one sentence (historyError).
+ */
+export function openHistoryForReading(database: string): DatabaseSync {
+  try {
+    return openHistoryDb(database);
+  } catch (e) {
+    try {
+      return new DatabaseSync(database, { readOnly: true });
+    } catch {
+      throw historyError(database, e);
+    }
+  }
+}
+
+/** A fault reading the daemon's database, as one sentence (an AgentError passes as it is). */
+export function historyError(database: string, e: unknown): AgentError {
+  if (e instanceof AgentError) return e;
+  const why = oneLine(e);
+  if (/malformed|not a database|corrupt/i.test(why)) {
+    return new AgentError(
+      `the database ${database} is corrupt (${why}): a running bpfink rebuilds it and reports ` +
+        `baseline_reset; otherwise the next "bpfink run" moves it aside`,
+    );
+  }
+  if (/no such table/i.test(why)) {
+    return new AgentError(`the database ${database} holds no event history yet (${why})`);
+  }
+  return new AgentError(cannotOpen(database, e));
+}
+
 /** One table row for `e`. */
 export function eventRow(e: ChangeEvent): string {
   const who = e.process ? ` ${shown(e.process.name)}[${e.process.pid}]` : "";
@@ -71,7 +107,8 @@ export async function eventsCommand(opts: EventsCommandOptions): Promise<number>
   const since = opts.since ? parseWhen(opts.since, "--since") : undefined;
   const until = opts.until ? parseWhen(opts.until, "--until") : undefined;
   const pathRe = opts.path ? globToRegExp(opts.path) : undefined;
-  const db = openHistoryDb(await daemonDatabase(opts.config));
+  const database = await daemonDatabase(opts.config);
+  const db = openHistoryForReading(database);
   let events: ChangeEvent[];
   try {
     events = queryHistory(db, {
@@ -81,6 +118,8 @@ export async function eventsCommand(opts: EventsCommandOptions): Promise<number>
       path: pathRe ? (p) => pathRe.test(p) : undefined,
       limit,
     });
+  } catch (e) {
+    throw historyError(database, e);
   } finally {
     db.close();
   }

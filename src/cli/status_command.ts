@@ -9,10 +9,10 @@
  * @module
  */
 import { loadConfig } from "../config/load_config.ts";
+import type { DatabaseSync } from "node:sqlite";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
-import { openHistoryDb } from "../outputs/event_history.ts";
 import { shown } from "../consumers/semantic_change.ts";
-import { daemonDatabase } from "./events_command.ts";
+import { daemonDatabase, historyError, openHistoryForReading } from "./events_command.ts";
 import { errorMessage } from "../error_message.ts";
 
 /** Options of `bpfink status`. */
@@ -85,56 +85,67 @@ export interface Status {
 /** Gathers the daemon's status. */
 export async function gatherStatus(configPath: string): Promise<Status> {
   const cfg = (await loadConfig(configPath)).config!;
-  const db = openHistoryDb(await daemonDatabase(configPath));
+  const database = await daemonDatabase(configPath);
+  const db = openHistoryForReading(database);
   try {
-    const proc = db.prepare("SELECT pid FROM agent_process WHERE one = 1").get() as
-      | { pid: number }
-      | undefined;
-    let running = false;
-    if (proc) {
-      try {
-        running = Deno.readTextFileSync(`/proc/${proc.pid}/cmdline`).includes("bpfink");
-      } catch { /* not running */ }
-    }
-    const start = db.prepare(
-      "SELECT event FROM event_history WHERE action = 'started' ORDER BY seq DESC LIMIT 1",
-    ).get() as { event: string } | undefined;
-    const hasOutbox = db.prepare(
-      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
-    ).get() as { n: number };
-    const backlog = hasOutbox.n
-      ? (db.prepare("SELECT count(*) AS n FROM outbox").get() as { n: number }).n
-      : 0;
-    const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
-    const byAction = db.prepare(
-      "SELECT action, count(*) AS n FROM event_history WHERE ts >= ? AND action != 'started' GROUP BY action ORDER BY n DESC",
-    ).all(dayAgo) as { action: string; n: number }[];
-    const last = db.prepare(
-      "SELECT ts FROM event_history WHERE action != 'started' ORDER BY seq DESC LIMIT 1",
-    ).get() as { ts: string } | undefined;
-    const status: Status = {
-      running,
-      ...(proc ? { pid: proc.pid } : {}),
-      ...(start ? { start: JSON.parse(start.event) } : {}),
-      watches: cfg.watches.map((w) => w.path),
-      outboxBacklog: backlog,
-      eventsLastDay: Object.fromEntries(byAction.map((r) => [r.action, r.n])),
-      ...(last ? { lastEvent: last.ts } : {}),
-      programs: running && proc ? programCosts(proc.pid) : [],
-    };
-    const listen = cfg.metrics.prometheus?.listen;
-    if (listen && running) {
-      try {
-        const r = await fetch(`http://${listen}/metrics`, { signal: AbortSignal.timeout(3000) });
-        status.metrics = Object.fromEntries(parseMetrics(await r.text()));
-      } catch (e) {
-        status.metricsError = `${listen}: ${errorMessage(e)}`;
-      }
-    }
-    return status;
+    return await readStatus(db, cfg);
+  } catch (e) {
+    throw historyError(database, e);
   } finally {
     db.close();
   }
+}
+
+/** What the database says of the daemon (and its metrics endpoint, while it runs). */
+async function readStatus(
+  db: DatabaseSync,
+  cfg: NonNullable<Awaited<ReturnType<typeof loadConfig>>["config"]>,
+): Promise<Status> {
+  const proc = db.prepare("SELECT pid FROM agent_process WHERE one = 1").get() as
+    | { pid: number }
+    | undefined;
+  let running = false;
+  if (proc) {
+    try {
+      running = Deno.readTextFileSync(`/proc/${proc.pid}/cmdline`).includes("bpfink");
+    } catch { /* not running */ }
+  }
+  const start = db.prepare(
+    "SELECT event FROM event_history WHERE action = 'started' ORDER BY seq DESC LIMIT 1",
+  ).get() as { event: string } | undefined;
+  const hasOutbox = db.prepare(
+    "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+  ).get() as { n: number };
+  const backlog = hasOutbox.n
+    ? (db.prepare("SELECT count(*) AS n FROM outbox").get() as { n: number }).n
+    : 0;
+  const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
+  const byAction = db.prepare(
+    "SELECT action, count(*) AS n FROM event_history WHERE ts >= ? AND action != 'started' GROUP BY action ORDER BY n DESC",
+  ).all(dayAgo) as { action: string; n: number }[];
+  const last = db.prepare(
+    "SELECT ts FROM event_history WHERE action != 'started' ORDER BY seq DESC LIMIT 1",
+  ).get() as { ts: string } | undefined;
+  const status: Status = {
+    running,
+    ...(proc ? { pid: proc.pid } : {}),
+    ...(start ? { start: JSON.parse(start.event) } : {}),
+    watches: cfg.watches.map((w) => w.path),
+    outboxBacklog: backlog,
+    eventsLastDay: Object.fromEntries(byAction.map((r) => [r.action, r.n])),
+    ...(last ? { lastEvent: last.ts } : {}),
+    programs: running && proc ? programCosts(proc.pid) : [],
+  };
+  const listen = cfg.metrics.prometheus?.listen;
+  if (listen && running) {
+    try {
+      const r = await fetch(`http://${listen}/metrics`, { signal: AbortSignal.timeout(3000) });
+      status.metrics = Object.fromEntries(parseMetrics(await r.text()));
+    } catch (e) {
+      status.metricsError = `${listen}: ${errorMessage(e)}`;
+    }
+  }
+  return status;
 }
 
 const metric = (s: Status, name: string) => s.metrics?.[name]?.[0]?.value;

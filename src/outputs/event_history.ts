@@ -60,10 +60,23 @@ export class EventHistory implements Output {
 
   constructor(readonly path: string, readonly maxRows = 100_000) {}
 
+  /** The database file's identity when opened ("dev:ino"): one rebuilt under the agent is reopened. */
+  #fileId?: string;
+
   #open(): ReturnType<DatabaseSync["prepare"]> {
-    if (this.#insert) return this.#insert;
+    if (this.#insert) {
+      // Missing: the store is writing it again; this event goes to the open one meanwhile.
+      const now = fileId(this.path);
+      if (now === undefined || now === this.#fileId) return this.#insert;
+    }
+    if (this.#insert) this.#drop();
+    // Opened before and gone now: the store is writing the database again, never this.
+    if (this.#fileId !== undefined && fileId(this.path) === undefined) {
+      throw new Error(`the database ${this.path} is being written again by the store`);
+    }
     const db = openHistoryDb(this.path);
     this.#db = db;
+    this.#fileId = fileId(this.path);
     db.prepare("INSERT OR REPLACE INTO agent_process (one, pid, started) VALUES (1, ?, ?)")
       .run(Deno.pid, new Date().toISOString());
     this.#insert = db.prepare(
@@ -79,6 +92,7 @@ export class EventHistory implements Output {
     } catch (err) {
       // Not kept now (a full disk, a broken database): counted, on the fault board, and the
       // agent tries it again with the next events behind it (they are in its outbox).
+      this.#drop(); // opened again for the next event (the store may have rebuilt the database)
       this.failed++;
       this.#errors++;
       this.#fault?.(
@@ -160,6 +174,14 @@ export class EventHistory implements Output {
     }
   }
 
+  #drop(): void {
+    try {
+      this.#db?.close();
+    } catch { /* broken: nothing more to keep */ }
+    this.#db = undefined;
+    this.#insert = undefined;
+  }
+
   close(): Promise<void> {
     try {
       this.#db?.prepare("DELETE FROM agent_process WHERE pid = ?").run(Deno.pid);
@@ -170,6 +192,16 @@ export class EventHistory implements Output {
     this.#db = undefined;
     this.#insert = undefined;
     return Promise.resolve();
+  }
+}
+
+/** The identity ("dev:ino") of the file at `path`, undefined when there is none. */
+function fileId(path: string): string | undefined {
+  try {
+    const st = Deno.lstatSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }
 

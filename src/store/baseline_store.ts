@@ -75,14 +75,43 @@ export interface StoreOptions {
    * writes the tree's text once, not twice.
    */
   temporary?: boolean;
+  /**
+   * Called once the database was found unusable while running (corrupt,
+   * deleted or replaced) and rebuilt at its path: `baseline_reset`.
+   */
+  onReset?: (reset: BaselineReset) => void;
+  /**
+   * Only reads (bpfink check): nothing is created, changed or chmod-ed; a
+   * corrupt database is an error, not moved aside.
+   */
+  readOnly?: boolean;
 }
 
 /** Why the baseline was started afresh, when it was. */
 export interface BaselineReset {
   /** What was wrong, one line (e.g. "database disk image is malformed"). */
   reason: string;
-  /** Where the old database was moved (kept for forensics). */
-  movedTo: string;
+  /** Where the old database was moved (kept for forensics); undefined when it was gone. */
+  movedTo?: string;
+  /**
+   * How the new database was filled: "files" (from the files as they are at
+   * this start: changes made before it are not reported), "memory" (from the
+   * baseline the running agent held: nothing lost) or "copy" (from the open
+   * database, whose file was deleted or replaced: nothing lost), "unfinished"
+   * (a first baseline that did not finish, taken again: what it recorded is
+   * compared, what it had not reached is recorded, not reported as created).
+   */
+  rebuiltFrom: "files" | "memory" | "copy" | "unfinished";
+}
+
+/**
+ * The baseline as the running agent knows it without the database (the
+ * watched paths' last states): what `get` and `paths` answer while the
+ * database cannot be read, and what a rebuilt database is filled from.
+ */
+export interface MemoryBaseline {
+  paths(): Iterable<string>;
+  get(path: string): BaselineRecord | undefined;
 }
 
 /** An outbox id for an event that could not be written to the outbox (delivered from memory). */
@@ -164,17 +193,33 @@ function putSql(rows: number): string {
          link_target=excluded.link_target`;
 }
 
+/** The prepared statements of one open database. */
+class Statements {
+  readonly get: StatementSync;
+  readonly put: StatementSync;
+  readonly putMany: StatementSync;
+  readonly del: StatementSync;
+  readonly enqueue: StatementSync;
+  readonly ack: StatementSync;
+  constructor(db: DatabaseSync) {
+    this.get = db.prepare("SELECT * FROM baseline WHERE path = ?");
+    this.put = db.prepare(putSql(1));
+    this.putMany = db.prepare(putSql(PUT_ROWS));
+    this.del = db.prepare("DELETE FROM baseline WHERE path = ?");
+    this.enqueue = db.prepare("INSERT INTO outbox (event) VALUES (?)");
+    this.ack = db.prepare("DELETE FROM outbox WHERE id = ?");
+  }
+}
+
+/** How often a running store checks that its file is still the one it opened (ms). */
+const FILE_CHECK_MS = 5000;
+
 /** The baseline database. */
 export class BaselineStore {
-  readonly #db: DatabaseSync;
-  readonly #get: StatementSync;
-  readonly #put: StatementSync;
-  readonly #putMany: StatementSync;
-  readonly #del: StatementSync;
-  readonly #enqueue: StatementSync;
-  readonly #ack: StatementSync;
+  #db: DatabaseSync;
+  #sql: Statements;
 
-  /** Set when a corrupt database was moved aside and this one started afresh. */
+  /** Set when the database was unusable at open and this one started afresh. */
   reset?: BaselineReset;
   #lock?: InstanceLock;
   readonly #opts: StoreOptions;
@@ -183,16 +228,40 @@ export class BaselineStore {
   #retry?: ReturnType<typeof setTimeout>;
   #closed = false;
   #ackFailing = false;
+  /**
+   * The records of parsed and fingerprinted files (passwd, shadow, sudoers,
+   * secret files: few and small), kept in memory too: their meaning survives
+   * a database lost while running, so a change to them is still diffed.
+   */
+  readonly #hot = new Map<string, BaselineRecord>();
+  /** The meta table, as written and read (rewritten into a rebuilt database). */
+  readonly #metaSeen = new Map<string, string>();
+  /** The highest outbox id handed out: a rebuilt outbox continues after it. */
+  #lastOutboxId = 0;
+  /** Why the database cannot be used now (corrupt, deleted), while it cannot. */
+  #broken?: string;
+  /** The database file's identity at open ("dev:ino"), to see it deleted or replaced. */
+  #fileId?: string;
+  #fileCheck?: ReturnType<typeof setInterval>;
+  /** Corrupt (rebuilt from memory) or its file gone (copied from the open database). */
+  #brokenKind?: "corrupt" | "gone";
+  /** The open database was closed (a rebuild that failed half way). */
+  #dbClosed = false;
+  #lockId?: string;
+  /**
+   * Why the database could not be opened for writing at start (a full disk),
+   * while it cannot: it is read as it was, every update waits in memory.
+   */
+  #full?: string;
+  /** Meta values not written yet (the database is read-only for now); undefined deletes. */
+  readonly #metaPending = new Map<string, string | undefined>();
+  /** The running agent's baseline, once it has one (see MemoryBaseline). */
+  memory?: MemoryBaseline;
 
   private constructor(db: DatabaseSync, readonly path: string, opts: StoreOptions) {
-    this.#db = db;
     this.#opts = opts;
-    this.#get = db.prepare("SELECT * FROM baseline WHERE path = ?");
-    this.#put = db.prepare(putSql(1));
-    this.#putMany = db.prepare(putSql(PUT_ROWS));
-    this.#del = db.prepare("DELETE FROM baseline WHERE path = ?");
-    this.#enqueue = db.prepare("INSERT INTO outbox (event) VALUES (?)");
-    this.#ack = db.prepare("DELETE FROM outbox WHERE id = ?");
+    this.#db = db;
+    this.#sql = new Statements(db);
   }
 
   /**
@@ -203,23 +272,88 @@ export class BaselineStore {
    */
   static open(path: string, opts: StoreOptions = {}): BaselineStore {
     if (path === ":memory:") return new BaselineStore(openChecked(path, true), path, opts);
-    prepareDatabaseFiles(path);
-    const lock = lockDatabase(path);
+    if (opts.readOnly) return BaselineStore.#openReadOnly(path, opts);
+    let lock: InstanceLock;
+    try {
+      prepareDatabaseFiles(path);
+      lock = lockDatabase(path);
+    } catch (e) {
+      throw e instanceof AgentError ? e : new AgentError(cannotOpen(path, e));
+    }
     try {
       let reset: BaselineReset | undefined;
+      let full: string | undefined;
       let db: DatabaseSync;
       try {
         db = openChecked(path, opts.temporary);
       } catch (e) {
-        if (!isCorruption(e)) {
-          throw new AgentError(`cannot open the database ${path}: ${oneLine(e)}`);
+        if (!isCorruption(e) && opts.onReset && !opts.temporary && isDiskFull(path, e)) {
+          // A full disk never stops monitoring: the baseline is read as it is, updates wait in
+          // memory, and the database is opened for writing once there is space.
+          full = oneLine(e);
+          db = openBehind(path);
+        } else if (!isCorruption(e)) {
+          throw new AgentError(cannotOpen(path, e));
+        } else {
+          reset = { reason: oneLine(e), movedTo: moveAside(path), rebuiltFrom: "files" };
+          prepareDatabaseFiles(path);
+          db = openChecked(path, opts.temporary);
         }
-        reset = { reason: oneLine(e), movedTo: moveAside(path) };
-        prepareDatabaseFiles(path);
-        db = openChecked(path, opts.temporary);
       }
       const store = new BaselineStore(db, path, opts);
       store.reset = reset;
+      store.#lock = lock;
+      store.#lockId = fileId(sibling(path, ".lock"));
+      store.#fileId = fileId(path);
+      if (full !== undefined) {
+        store.#full = full;
+        opts.faults?.fault(
+          "database",
+          new Error(`cannot open the database ${path} for writing: the disk is full (${full})`),
+          "monitoring goes on: events are delivered from memory and the baseline is written " +
+            "once there is space",
+        );
+        store.#scheduleCatchUp();
+      }
+      if (opts.onReset && !opts.temporary) {
+        store.#fileCheck = setInterval(() => store.checkFile(), FILE_CHECK_MS);
+        Deno.unrefTimer(store.#fileCheck);
+      }
+      return store;
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Opens `path` to read only (see StoreOptions.readOnly). */
+  static #openReadOnly(path: string, opts: StoreOptions): BaselineStore {
+    const problems = new Set(trustProblems(dirname(path), { what: "database", dir: true }));
+    for (const f of databaseFiles(path)) {
+      for (const p of trustProblems(f, { what: "database" })) problems.add(p);
+    }
+    if (problems.size) throw new UntrustedFileError([...problems]);
+    const lock = lockDatabase(path, true);
+    try {
+      let db: DatabaseSync | undefined;
+      try {
+        db = openReadOnly(path);
+        db.exec("PRAGMA busy_timeout=5000;");
+        const check = db.prepare("PRAGMA quick_check(1)").get() as
+          | Record<string, string>
+          | undefined;
+        const verdict = check ? Object.values(check)[0] : "ok";
+        if (verdict !== "ok") throw new Error(`database disk image is malformed (${verdict})`);
+      } catch (e) {
+        db?.close();
+        throw new AgentError(
+          isCorruption(e)
+            ? `the database ${path} is corrupt (${oneLine(e)}): the next "bpfink run" moves it ` +
+              `aside and records a new baseline`
+            : cannotOpen(path, e),
+        );
+      }
+      const store = new BaselineStore(db, path, opts);
       store.#lock = lock;
       return store;
     } catch (e) {
@@ -228,18 +362,77 @@ export class BaselineStore {
     }
   }
 
+  /** Runs `read` on the database; while it is unusable (or found so now), `fallback`. */
+  #read<T>(read: () => T, fallback: () => T): T {
+    if (this.#broken === undefined) {
+      try {
+        return read();
+      } catch (e) {
+        if (this.#closed || !this.#lost(e)) throw e;
+      }
+    }
+    return fallback();
+  }
+
+  /**
+   * Whether `e` means the database is unusable (corrupt): then the store
+   * works from memory and rebuilds the database (reported once).
+   */
+  #lost(e: unknown, why = oneLine(e)): boolean {
+    if (this.path === ":memory:" || !this.#opts.onReset) return false;
+    if (!isCorruption(e) && e !== LOST) return false;
+    if (this.#broken !== undefined) return true;
+    this.#broken = why;
+    this.#brokenKind = e === LOST ? "gone" : "corrupt";
+    this.#opts.faults?.fault(
+      "database",
+      new Error(`the baseline database ${this.path} is unusable: ${why}`),
+      "events are delivered from memory and the database is rebuilt from the baseline in memory",
+    );
+    this.#scheduleCatchUp(0);
+    return true;
+  }
+
+  /**
+   * Checks (one stat) that the database file is still the one opened: one
+   * deleted or replaced while the agent runs is written again from the open
+   * one and reported as `baseline_reset`.
+   */
+  checkFile(): void {
+    if (this.#closed || this.#broken !== undefined || !this.#fileId) return;
+    const now = fileId(this.path);
+    if (now !== this.#fileId) {
+      this.#lost(LOST, now ? "the database file was replaced" : "the database file was deleted");
+      return;
+    }
+    // Bytes overwritten in place: SQLite may serve its cache for a while, then fail each read.
+    if (!hasSqliteHeader(this.path)) {
+      this.#lost(new Error("file is not a database (its header was overwritten)"));
+    }
+  }
+
   /** The record for `path`. */
   get(path: string): BaselineRecord | undefined {
     if (this.#behind.has(path)) return this.#behind.get(path);
-    const r = this.#get.get(pathBytes(path)) as Row | undefined;
-    return r ? fromRow(r) : undefined;
+    const hot = this.#hot.get(path);
+    if (hot) return hot;
+    return this.#read(() => {
+      const r = this.#sql.get.get(pathBytes(path)) as Row | undefined;
+      const rec = r ? fromRow(r) : undefined;
+      if (rec && isHot(rec)) this.#hot.set(path, rec);
+      return rec;
+    }, () => this.memory?.get(path));
   }
 
   /** Every recorded path. */
   paths(): string[] {
-    const stored = (this.#db.prepare("SELECT path FROM baseline ORDER BY path").all() as {
-      path: Uint8Array;
-    }[]).map((r) => decodePathBytes(r.path));
+    const stored = this.#read(
+      () =>
+        (this.#db.prepare("SELECT path FROM baseline ORDER BY path").all() as {
+          path: Uint8Array;
+        }[]).map((r) => decodePathBytes(r.path)),
+      () => [...new Set([...this.memory?.paths() ?? [], ...this.#hot.keys()])],
+    );
     if (!this.#behind.size) return stored;
     const all = new Set(stored);
     for (const [p, rec] of this.#behind) rec ? all.add(p) : all.delete(p);
@@ -251,20 +444,36 @@ export class BaselineStore {
     return this.#behind.size;
   }
 
+  /** Why the database cannot be used now, while it cannot (it is being rebuilt). */
+  get broken(): string | undefined {
+    return this.#broken;
+  }
+
   /** Number of records. */
   get size(): number {
-    return (this.#db.prepare("SELECT count(*) AS n FROM baseline").get() as { n: number }).n;
+    return this.#read(
+      () => (this.#db.prepare("SELECT count(*) AS n FROM baseline").get() as { n: number }).n,
+      () => this.paths().length,
+    );
   }
 
   /**
    * Atomically applies baseline updates (`undefined` deletes the path) and
    * queues `events`; returns the outbox entries to deliver. When the database
-   * cannot be written (disk full, I/O error), the updates are kept in memory
+   * cannot be written (disk full, I/O error, corrupt), the updates are kept in memory
    * (`get` sees them), retried until they are written, and the events are
    * returned with id `NOT_IN_OUTBOX` so they are still delivered, from memory.
    */
   commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): OutboxEntry[] {
+    for (const [p, rec] of updates) {
+      if (rec && isHot(rec)) this.#hot.set(p, rec);
+      else this.#hot.delete(p);
+    }
     try {
+      if (this.#broken !== undefined) throw new Error(this.#broken);
+      if (this.#full !== undefined) throw new Error(this.#full);
+      this.checkFile();
+      if (this.#broken !== undefined) throw new Error(this.#broken);
       const behind = this.#behind.size;
       const out = this.#write([...this.#behind, ...updates], events);
       if (behind) this.#caughtUp(behind);
@@ -272,13 +481,15 @@ export class BaselineStore {
     } catch (e) {
       if (this.#closed) throw e;
       for (const [p, rec] of updates) this.#behind.set(p, rec);
-      this.#opts.faults?.fault(
-        "database",
-        new Error(`cannot write the baseline database ${this.path}: ${oneLine(e)}`),
-        `events are delivered from memory; the baseline is behind by ${this.#behind.size} ` +
-          `paths and catches up when the database can be written`,
-      );
-      this.#scheduleCatchUp();
+      if (!this.#lost(e)) {
+        this.#opts.faults?.fault(
+          "database",
+          new Error(`cannot write the baseline database ${this.path}: ${oneLine(e)}`),
+          `events are delivered from memory; the baseline is behind by ${this.#behind.size} ` +
+            `paths and catches up when the database can be written`,
+        );
+        this.#scheduleCatchUp();
+      }
       return events.map((event) => ({ id: NOT_IN_OUTBOX, event }));
     }
   }
@@ -286,20 +497,21 @@ export class BaselineStore {
   #write(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): OutboxEntry[] {
     const now = new Date().toISOString();
     const out: OutboxEntry[] = [];
+    const sql = this.#sql;
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       // Rows are written PUT_ROWS to a statement run, in order: a delete first writes the rows before it.
       const rows: SQLInputValue[] = [];
       const flush = () => {
         for (let i = 0; i < rows.length; i += PUT_COLUMNS) {
-          this.#put.run(...rows.slice(i, i + PUT_COLUMNS));
+          sql.put.run(...rows.slice(i, i + PUT_COLUMNS));
         }
         rows.length = 0;
       };
       for (const [path, rec] of updates) {
         if (!rec) {
           flush();
-          this.#del.run(pathBytes(path));
+          sql.del.run(pathBytes(path));
           continue;
         }
         rows.push(
@@ -327,13 +539,13 @@ export class BaselineStore {
           rec.linkTarget ?? null,
         );
         if (rows.length === PUT_COLUMNS * PUT_ROWS) {
-          this.#putMany.run(...rows);
+          sql.putMany.run(...rows);
           rows.length = 0;
         }
       }
       flush();
       for (const e of events) {
-        const r = this.#enqueue.run(JSON.stringify(e));
+        const r = sql.enqueue.run(JSON.stringify(e));
         out.push({ id: Number(r.lastInsertRowid), event: e });
       }
       this.#db.exec("COMMIT");
@@ -347,6 +559,7 @@ export class BaselineStore {
       throw e;
     }
     this.#behind.clear();
+    for (const o of out) this.#lastOutboxId = Math.max(this.#lastOutboxId, o.id);
     return out;
   }
 
@@ -354,41 +567,196 @@ export class BaselineStore {
     this.#opts.faults?.recovered("database", `baseline caught up (${n} paths written)`);
   }
 
-  /** Retries writing the updates held in memory until it works. */
-  #scheduleCatchUp(): void {
+  /** Retries writing the updates held in memory (or rebuilding the database) until it works. */
+  #scheduleCatchUp(ms = this.#opts.retryMs ?? 2000): void {
     if (this.#retry !== undefined || this.#closed) return;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
-      if (this.#closed || !this.#behind.size) return;
+      if (this.#closed) return;
+      if (this.#full !== undefined) {
+        if (!this.#reopenForWriting()) this.#scheduleCatchUp();
+        return;
+      }
+      if (this.#broken !== undefined) {
+        try {
+          this.#rebuild();
+        } catch (e) {
+          log("store").warn(`cannot rebuild the baseline database ${this.path}: ${oneLine(e)}`);
+          this.#scheduleCatchUp();
+        }
+        return;
+      }
+      if (!this.#behind.size) return;
       const n = this.#behind.size;
       try {
         this.#write([...this.#behind], []);
         this.#caughtUp(n);
-      } catch {
-        this.#scheduleCatchUp();
+      } catch (e) {
+        if (!this.#lost(e)) this.#scheduleCatchUp();
       }
-    }, this.#opts.retryMs ?? 2000);
+    }, ms);
+  }
+
+  /**
+   * Makes a new database at the path, from the open one when its file was
+   * only deleted or replaced (its content is sound), else from the baseline
+   * in memory; the corrupt or foreign file is moved aside. Reported once
+   * (`onReset`).
+   */
+  #rebuild(): void {
+    const reason = this.#broken!;
+    const path = this.path;
+    const temp = `${path}.rebuild`;
+    removeStale(temp);
+    let rebuiltFrom: BaselineReset["rebuiltFrom"] = "memory";
+    if (this.#brokenKind === "gone" && !this.#dbClosed) {
+      // The old file is gone from its name but open here, and sound: copy it whole.
+      try {
+        this.#db.exec(`VACUUM INTO '${temp.replaceAll("'", "''")}'`);
+        rebuiltFrom = "copy";
+      } catch {
+        removeStale(temp);
+      }
+    }
+    // Closed before anything takes its names: closing unlinks "<path>-wal".
+    if (!this.#dbClosed) {
+      this.#dbClosed = true;
+      try {
+        this.#db.close();
+      } catch { /* its file is gone or corrupt: nothing more to keep */ }
+    }
+    let movedTo: string | undefined;
+    if (fileId(path) !== undefined) movedTo = moveAside(path);
+    removeStale(path);
+    if (rebuiltFrom === "copy") Deno.renameSync(temp, path);
+    prepareDatabaseFiles(path);
+    const db = openChecked(path, this.#opts.temporary);
+    try {
+      this.#db = db;
+      this.#dbClosed = false;
+      this.#sql = new Statements(db);
+      if (rebuiltFrom === "memory") this.#fill();
+      else if (this.#behind.size) this.#write([...this.#behind], []);
+      for (const [k, v] of this.#metaSeen) this.setMeta(k, v);
+      if (this.#lastOutboxId) {
+        db.prepare(
+          "INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('outbox', max(?, " +
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)))",
+        ).run(this.#lastOutboxId);
+      }
+    } catch (e) {
+      this.#dbClosed = true;
+      db.close();
+      throw e;
+    }
+    this.#broken = undefined;
+    this.#brokenKind = undefined;
+    this.#fileId = fileId(path);
+    this.#relock();
+    const reset: BaselineReset = { reason, movedTo, rebuiltFrom };
+    this.#opts.faults?.recovered(
+      "database",
+      `the baseline database ${path} was rebuilt from ${
+        rebuiltFrom === "copy" ? "the open database" : "the baseline in memory"
+      }${movedTo ? `; the old file was moved to ${movedTo}` : ""}`,
+    );
+    this.#opts.onReset?.(reset);
+  }
+
+  /** Takes the lock again when its file went with the database's. */
+  #relock(): void {
+    const lockPath = sibling(this.path, ".lock");
+    if (this.#lock && this.#lockId === fileId(lockPath)) return;
+    try {
+      const lock = lockDatabase(this.path);
+      this.#lock?.release();
+      this.#lock = lock;
+      this.#lockId = fileId(lockPath);
+    } catch (e) {
+      log("store").warn(`cannot lock the rebuilt database ${this.path} again: ${oneLine(e)}`);
+    }
+  }
+
+  /**
+   * Opens the database for writing once there is space (it was read-only
+   * since a start on a full disk) and writes what waited in memory; false
+   * while it still cannot.
+   */
+  #reopenForWriting(): boolean {
+    let db: DatabaseSync;
+    try {
+      db = openChecked(this.path, this.#opts.temporary);
+    } catch {
+      return false;
+    }
+    const old = this.#db;
+    this.#db = db;
+    this.#sql = new Statements(db);
+    try {
+      for (const [k, v] of this.#metaPending) {
+        if (v === undefined) db.prepare("DELETE FROM meta WHERE key = ?").run(k);
+        else {
+          db.prepare(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+          ).run(k, v);
+        }
+      }
+      this.#metaPending.clear();
+      const n = this.#behind.size;
+      if (n) this.#write([...this.#behind], []);
+      this.#full = undefined;
+      this.#fileId = fileId(this.path);
+      this.#opts.faults?.recovered(
+        "database",
+        `the database can be written again: baseline caught up (${n} paths written)`,
+      );
+    } catch {
+      this.#db = old;
+      this.#sql = new Statements(old);
+      db.close();
+      return false;
+    }
+    try {
+      old.close();
+    } catch { /* read-only or in memory: nothing to keep */ }
+    return true;
+  }
+
+  /** Writes the baseline in memory (MemoryBaseline and the records kept here) into the database. */
+  #fill(): void {
+    const updates: [string, BaselineRecord | undefined][] = [];
+    const seen = new Set<string>();
+    for (const p of [...this.memory?.paths() ?? [], ...this.#hot.keys()]) {
+      if (seen.has(p) || this.#behind.has(p)) continue;
+      seen.add(p);
+      const rec = this.#hot.get(p) ?? this.memory?.get(p);
+      if (rec) updates.push([p, rec]);
+    }
+    updates.push(...this.#behind);
+    for (let i = 0; i < updates.length; i += 1000) this.#write(updates.slice(i, i + 1000), []);
   }
 
   /** Marks outbox entries delivered. */
   ack(ids: number[]): void {
     ids = ids.filter((id) => id !== NOT_IN_OUTBOX);
-    if (ids.length === 0 || this.#closed) return;
+    // Read-only for now (full disk): not acknowledged, delivered again (same event.id) next start.
+    if (ids.length === 0 || this.#closed || this.#broken !== undefined || this.#full) return;
     try {
       this.#db.exec("BEGIN");
-      for (const id of ids) this.#ack.run(id);
+      for (const id of ids) this.#sql.ack.run(id);
       this.#db.exec("COMMIT");
       if (this.#ackFailing) {
         this.#ackFailing = false;
         this.#opts.faults?.recovered("database", "acknowledgements are written again");
       }
     } catch (e) {
-      this.#ackFailing = true;
       if (this.#db.isTransaction) {
         try {
           this.#db.exec("ROLLBACK");
         } catch { /* reported below */ }
       }
+      if (this.#lost(e)) return;
+      this.#ackFailing = true;
       // Not acknowledged: delivered again (same event.id) on a later retry or start.
       this.#opts.faults?.fault(
         "database",
@@ -404,36 +772,77 @@ export class BaselineStore {
       id: number;
       event: string;
     }[];
+    for (const r of rows) this.#lastOutboxId = Math.max(this.#lastOutboxId, r.id);
     return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as ChangeEvent }));
   }
 
   /** Forgets every baseline record (the key changed: every fingerprint in them is void). */
   clearBaseline(): void {
     this.#behind.clear();
+    this.#hot.clear();
     this.#db.exec("DELETE FROM baseline");
   }
 
   /** A value from the meta table. */
   meta(key: string): string | undefined {
-    return (this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
-      | { value: string }
-      | undefined)
-      ?.value;
+    if (this.#metaPending.has(key)) return this.#metaPending.get(key);
+    const v = this.#read(
+      () =>
+        (this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+          | { value: string }
+          | undefined)
+          ?.value,
+      () => this.#metaSeen.get(key),
+    );
+    if (v !== undefined) this.#metaSeen.set(key, v);
+    return v;
   }
 
   /** Sets a meta value. */
   setMeta(key: string, value: string): void {
+    this.#metaSeen.set(key, value);
+    if (this.#full !== undefined) {
+      this.#metaPending.set(key, value);
+      return;
+    }
     this.#db.prepare(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
     )
       .run(key, value);
   }
 
+  /** Removes a meta value. */
+  deleteMeta(key: string): void {
+    this.#metaSeen.delete(key);
+    if (this.#full !== undefined) {
+      this.#metaPending.set(key, undefined);
+      return;
+    }
+    this.#db.prepare("DELETE FROM meta WHERE key = ?").run(key);
+  }
+
   /** Closes the database (a last try to write what is behind) and releases the lock. */
   close(): void {
     if (this.#closed) return;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
-    if (this.#behind.size) {
+    if (this.#fileCheck !== undefined) clearInterval(this.#fileCheck);
+    if (this.#broken !== undefined) {
+      try {
+        this.#rebuild();
+      } catch (e) {
+        log("store").warn(
+          `the baseline database ${this.path} could not be rebuilt (${oneLine(e)}); ` +
+            `the next start reports it as reset`,
+        );
+      }
+    }
+    if (this.#full !== undefined && !this.#reopenForWriting()) {
+      log("store").warn(
+        `the database ${this.path} could not be written before the stop (${this.#full}); ` +
+          `the next start reports the ${this.#behind.size} paths that changed as changed while ` +
+          `bpfink was down`,
+      );
+    } else if (this.#behind.size && this.#broken === undefined) {
       try {
         this.#write([...this.#behind], []);
       } catch (e) {
@@ -444,8 +853,145 @@ export class BaselineStore {
       }
     }
     this.#closed = true;
-    this.#db.close();
-    this.#lock?.release();
+    try {
+      if (!this.#dbClosed) this.#db.close();
+    } finally {
+      this.#lock?.release();
+    }
+  }
+}
+
+/** The database file deleted or replaced while open (see checkFile). */
+const LOST = new Error("the database file is gone");
+
+/** Whether `rec` is kept in memory too: a parsed or fingerprinted file's. */
+function isHot(rec: BaselineRecord): boolean {
+  return rec.consumer !== "generic" || !!rec.sha256?.startsWith("hmac-");
+}
+
+/** The identity ("dev:ino") of the file at `path`, undefined when there is none. */
+function fileId(path: string): string | undefined {
+  try {
+    const st = Deno.lstatSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+const SQLITE_HEADER = new TextEncoder().encode("SQLite format 3\0");
+
+/** Whether the file at `path` starts as an SQLite database does (an empty one does too). */
+function hasSqliteHeader(path: string): boolean {
+  let f: Deno.FsFile | undefined;
+  try {
+    f = Deno.openSync(path, { read: true });
+    const head = new Uint8Array(SQLITE_HEADER.length);
+    const n = f.readSync(head) ?? 0;
+    return n === 0 || head.every((b, i) => b === SQLITE_HEADER[i]);
+  } catch {
+    return true; // unreadable now: the next read of the database tells
+  } finally {
+    f?.close();
+  }
+}
+
+/** Removes what is left of a deleted database beside its path (its WAL and shm). */
+function removeStale(path: string): void {
+  for (const f of [path, sibling(path, "-wal"), sibling(path, "-shm")]) {
+    try {
+      Deno.removeSync(f);
+    } catch { /* not there */ }
+  }
+}
+
+/** What a person sees when the database cannot be opened: one sentence, what to do. */
+export function cannotOpen(path: string, e: unknown): string {
+  const why = oneLine(e);
+  const dir = dirname(path);
+  if (/full|ENOSPC|No space/i.test(why) || (/disk I\/O error/i.test(why) && diskFull(dir))) {
+    return `cannot open the database ${path}: the disk is full (${why}); free some space on ` +
+      `the file system of ${dir}`;
+  }
+  if (/read-only|EROFS|readonly database/i.test(why)) {
+    return `the database directory ${dir} is read-only (${why}): make it writable, or set ` +
+      `database to a writable place`;
+  }
+  if (/unable to open database file/i.test(why)) {
+    return `cannot open the database ${path}: SQLite cannot open it or make its files beside ` +
+      `it in ${dir} (${why})`;
+  }
+  return `cannot open the database ${path}: ${why}`;
+}
+
+/**
+ * Opens `path` to read only. SQLite reads a database in WAL mode through
+ * its shared-memory file beside it; where that cannot be made (a read-only
+ * directory) and no write-ahead log is left, the file alone is the whole
+ * database and is read as immutable.
+ */
+function openReadOnly(path: string): DatabaseSync {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+    db.prepare("SELECT count(*) FROM sqlite_master").get(); // WAL mode opens its files here
+    return db;
+  } catch (e) {
+    db?.close();
+    // A read-only directory, or a full disk: the shared-memory file cannot be made.
+    if (!/unable to open|disk I\/O error/i.test(oneLine(e))) throw e;
+    let wal = 0;
+    try {
+      wal = Deno.lstatSync(sibling(path, "-wal")).size;
+    } catch { /* none */ }
+    if (wal > 0) throw e;
+    const uri = new URL("file:");
+    uri.pathname = path;
+    uri.searchParams.set("immutable", "1");
+    return new DatabaseSync(uri, { readOnly: true });
+  }
+}
+
+/** Whether `e`, opening `path`, came of a full disk. */
+function isDiskFull(path: string, e: unknown): boolean {
+  const why = oneLine(e);
+  return /full|ENOSPC|No space/i.test(why) ||
+    (/disk I\/O error|unable to open/i.test(why) && diskFull(dirname(path)));
+}
+
+/**
+ * The database as it is, to read only (a full disk at start): the file, or
+ * an empty baseline in memory when there is none yet.
+ */
+function openBehind(path: string): DatabaseSync {
+  try {
+    const db = openReadOnly(path);
+    try {
+      db.prepare("SELECT path FROM baseline LIMIT 1").get();
+      db.prepare("SELECT id FROM outbox LIMIT 1").get();
+      db.prepare("SELECT value FROM meta LIMIT 1").get();
+      return db;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  } catch {
+    return openChecked(":memory:", true);
+  }
+}
+
+/** Whether the file system of `dir` has no room for a few pages (a probe file, removed). */
+function diskFull(dir: string): boolean {
+  const probe = `${dir}/.bpfink-space-probe-${Deno.pid}`;
+  try {
+    Deno.writeFileSync(probe, new Uint8Array(64 * 1024), { mode: 0o600 });
+    return false;
+  } catch (e) {
+    return /ENOSPC|No space/i.test(String(e));
+  } finally {
+    try {
+      Deno.removeSync(probe);
+    } catch { /* not made */ }
   }
 }
 

@@ -100,7 +100,7 @@ Deno.test("open() moves a corrupt database aside, starts afresh and says why", a
     assert(store.reset, "no reset reported");
     assert(/not a database|malformed|corrupt/i.test(store.reset.reason), store.reset.reason);
     assertEquals(
-      new TextDecoder().decode(await Deno.readFile(store.reset.movedTo)).slice(0, 19),
+      new TextDecoder().decode(await Deno.readFile(store.reset.movedTo!)).slice(0, 19),
       "this is not SQLite ",
     );
     assertEquals(store.size, 0);
@@ -153,4 +153,71 @@ Deno.test("a text file's bytes are stored as they are and come back as bytes; a 
   assertEquals([...a], [0xff, 0x00, 0x62]);
   assertEquals(again.get("/etc/b")?.snapshot, { lines: ["a=1"] });
   again.close();
+});
+
+Deno.test("a database SQLite finds malformed while running: reads fall back to the baseline in memory, commits deliver from memory, then it is rebuilt (baseline_reset)", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/bpfink.db`;
+  const resets: unknown[] = [];
+  const faults: string[] = [];
+  const store = BaselineStore.open(db, {
+    onReset: (r) => resets.push(r),
+    faults: { fault: (part, e) => faults.push(`${part}: ${e}`), recovered: () => {} },
+    retryMs: 50,
+  });
+  try {
+    // More rows than SQLite's page cache holds: reads of most of them go to the file.
+    const big = "x".repeat(2000);
+    const n = 5000;
+    const recs: [string, BaselineRecord][] = [];
+    for (let i = 0; i < n; i++) {
+      recs.push([`/app/f${i}`, { ...record(`/app/f${i}`, `h${i}`), snapshot: { big } }]);
+    }
+    for (let i = 0; i < n; i += 500) store.commit(recs.slice(i, i + 500), []);
+    const hot: BaselineRecord = { ...record("/etc/passwd", "p"), consumer: "users" };
+    store.commit([["/etc/passwd", hot]], []);
+    store.memory = {
+      paths: () => recs.map(([p]) => p),
+      get: (p) => ({ ...record(p, "mem"), snapshot: undefined }),
+    };
+    // Every page after the header page overwritten (the header left, so only SQLite's reads tell).
+    const f = await Deno.open(db, { write: true });
+    const size = (await f.stat()).size;
+    await f.seek(4096, Deno.SeekMode.Start);
+    await f.write(crypto.getRandomValues(new Uint8Array(Math.min(65536, size - 4096))));
+    for (let off = 4096 + 65536; off < size; off += 65536) {
+      await f.write(crypto.getRandomValues(new Uint8Array(Math.min(65536, size - off))));
+    }
+    f.close();
+    // Reads: no throw; what SQLite cannot read comes from memory.
+    let fromMemory = 0;
+    for (let i = 0; i < n; i += 97) {
+      const r = store.get(`/app/f${i}`);
+      assert(r, `no record for /app/f${i}`);
+      if (r.sha256 === "mem") fromMemory++;
+    }
+    assert(fromMemory > 0, "SQLite read every page from its cache: the test proves nothing");
+    assertEquals(store.get("/etc/passwd")?.consumer, "users"); // parsed files are kept in memory
+    assert(store.broken, "the store did not see the database was malformed");
+    const out = store.commit([["/app/f1", record("/app/f1", "new")]], [testEvent(7)]);
+    assertEquals(out.map((o) => o.id), [NOT_IN_OUTBOX]);
+    assertEquals(faults.length, 1, faults.join("\n"));
+    // Rebuilt on its own from memory, reported once.
+    for (let t = 0; t < 100 && !resets.length; t++) await new Promise((r) => setTimeout(r, 20));
+    assertEquals(resets.length, 1);
+    assertEquals((resets[0] as { rebuiltFrom: string }).rebuiltFrom, "memory");
+    assertEquals(store.broken, undefined);
+    assertEquals(store.get("/app/f1")?.sha256, "new");
+    assertEquals(store.get("/etc/passwd")?.consumer, "users");
+    assertEquals(store.size, n + 1);
+  } finally {
+    store.close();
+  }
+  const again = BaselineStore.open(db);
+  try {
+    assertEquals(again.reset, undefined);
+    assertEquals(again.get("/app/f1")?.sha256, "new");
+  } finally {
+    again.close();
+  }
 });

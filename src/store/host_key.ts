@@ -17,16 +17,8 @@ const WHAT = { what: "key file", secret: true } as const;
 
 /** Loads the key at `path`, creating it (0600, parent 0700) on first start. */
 export function loadOrCreateHostKey(path: string): Uint8Array {
-  const key = readTrustedFile(path, WHAT, MAX_KEY_BYTES + 1);
-  if (key) {
-    if (key.length < KEY_BYTES || key.length > MAX_KEY_BYTES) {
-      throw new AgentError(
-        `key file ${path} holds ${key.length} bytes, not ${KEY_BYTES} to ${MAX_KEY_BYTES}: ` +
-          `remove it to make a new one (head -c ${KEY_BYTES} /dev/urandom > ${path})`,
-      );
-    }
-    return key;
-  }
+  const key = loadHostKey(path);
+  if (key) return key;
   const made = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
   try {
     createTrustedFile(path, made, { ...WHAT, mode: 0o600 });
@@ -38,6 +30,18 @@ export function loadOrCreateHostKey(path: string): Uint8Array {
     );
   }
   return made;
+}
+
+/** Loads the key at `path` (checked as loadOrCreateHostKey does); undefined when there is none. */
+export function loadHostKey(path: string): Uint8Array | undefined {
+  const key = readTrustedFile(path, WHAT, MAX_KEY_BYTES + 1);
+  if (key && (key.length < KEY_BYTES || key.length > MAX_KEY_BYTES)) {
+    throw new AgentError(
+      `key file ${path} holds ${key.length} bytes, not ${KEY_BYTES} to ${MAX_KEY_BYTES}: ` +
+        `remove it to make a new one (head -c ${KEY_BYTES} /dev/urandom > ${path})`,
+    );
+  }
+  return key;
 }
 
 /** A key that lives only as long as the process (interactive mode). */

@@ -26,18 +26,25 @@ export interface InstanceLock {
   release(): void;
 }
 
-/** Takes the lock of `database` or throws an `AgentError` naming the holder. */
-export function lockDatabase(database: string): InstanceLock {
+/**
+ * Takes the lock of `database` or throws an `AgentError` naming the holder.
+ * `readOnly` (bpfink check) opens an existing lock file without writing it;
+ * with none there, no bpfink has the database, and nothing is locked.
+ */
+export function lockDatabase(database: string, readOnly = false): InstanceLock {
   const path = `${database}.lock`;
   assertTrusted(path, { what: "database lock" });
   let fd: number;
   try {
     fd = fs.openSync(
       path,
-      fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+      readOnly
+        ? fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW
+        : fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
       0o600,
     );
   } catch (e) {
+    if (readOnly && (e as { code?: string }).code === "ENOENT") return { path, release() {} };
     throw new AgentError(`cannot open the database lock ${path}: ${errText(e)}`);
   }
   if (!flock(fd, LOCK_EX | LOCK_NB)) {
@@ -52,8 +59,12 @@ export function lockDatabase(database: string): InstanceLock {
         `one instance per database; stop it or give this one its own database`,
     );
   }
-  fs.ftruncateSync(fd, 0);
-  fs.writeSync(fd, `${Deno.pid}\n`, 0);
+  if (!readOnly) {
+    try {
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, `${Deno.pid}\n`, 0);
+    } catch { /* a full disk: the lock holds without the pid that names its holder */ }
+  }
   let held = true;
   return {
     path,
