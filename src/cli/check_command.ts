@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { dirname, relative } from "node:path";
 import { AgentError } from "../agent/agent_error.ts";
 import { formatProblems, loadConfig } from "../config/load_config.ts";
 import { attributeChanges } from "../consumers/generic.ts";
@@ -15,7 +14,12 @@ import type { FileAction } from "../pipeline/file_change.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { readFileState } from "../watch/file_state.ts";
-import { resolveTargets } from "../watch/watch_targets.ts";
+import { madeWhileWatched, resolveTargets, topsOf, under } from "../watch/watch_targets.ts";
+import { hashIsSecret, keyedState } from "../consumers/secret_files.ts";
+import { consumerContext } from "../consumers/consumer_context.ts";
+import type { ConsumerContext } from "../consumers/consumer.ts";
+import { ephemeralHostKey, readHostKey } from "../store/host_key.ts";
+import { MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
 import { watchPolicy } from "../pipeline/watch_policy.ts";
 
 /** Options of `bpfink check`. */
@@ -50,6 +54,10 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
     );
   }
   const store = BaselineStore.open(cfg.database);
+  let context: ConsumerContext | undefined;
+  // Without its key file no fingerprint can match: a secret file then shows as modified.
+  const ctx = () =>
+    context ??= consumerContext(readHostKey(cfg.keyFile) ?? ephemeralHostKey(), () => {});
   try {
     const recorded = new Set(store.paths());
     if (recorded.size === 0) {
@@ -64,13 +72,19 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
         include: w.include,
         exclude: w.exclude,
       });
+      const top = topsOf([...r.targets, ...r.missing]).get(w.path) ?? w.path;
       for (const t of r.targets) {
         seen.add(t.path);
         if (policy.ignored(t.path, undefined)) continue;
         const rec = store.get(t.path);
-        const state = await readFileState(t.path).catch(() => undefined);
-        // A file the baseline never saw counts as created only inside a recorded directory.
-        if (!rec && !(t.path !== t.root && recorded.has(dirname(t.path)))) continue;
+        const secret = hashIsSecret(t.path, w.secret);
+        // A secret file's record holds a keyed fingerprint: compare one (its content is read).
+        let state = await readFileState(t.path, secret ? MAX_PARSE_BYTES : 0)
+          .catch(() => undefined);
+        if (secret) state = keyedState(state, ctx());
+        // A path the baseline never saw counts as created only below a directory its watch
+        // recorded (as the daemon's next start decides).
+        if (!rec && !(state && madeWhileWatched(t.path, top, recorded))) continue;
         const before = rec ? stateOfRecord(rec) : undefined;
         const action = classify(t.kind, before, state);
         if (!action) continue;
@@ -82,7 +96,7 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
       }
       // Recorded under this watch but gone from the disk.
       for (const p of recorded) {
-        if (seen.has(p) || (p !== w.path && relative(w.path, p).startsWith(".."))) continue;
+        if (seen.has(p) || !under(p, top)) continue;
         if (policy.ignored(p, undefined)) continue;
         try {
           Deno.lstatSync(p);

@@ -40,6 +40,12 @@ export function loadOrCreateHostKey(path: string): Uint8Array {
   return made;
 }
 
+/** The key at `path` as it is, without making one (undefined when there is none). */
+export function readHostKey(path: string): Uint8Array | undefined {
+  const key = readTrustedFile(path, WHAT, MAX_KEY_BYTES + 1);
+  return key && key.length >= KEY_BYTES && key.length <= MAX_KEY_BYTES ? key : undefined;
+}
+
 /** A key that lives only as long as the process (interactive mode). */
 export function ephemeralHostKey(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(KEY_BYTES));

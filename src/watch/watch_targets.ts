@@ -179,3 +179,52 @@ export async function resolveTargets(
   }
   return out;
 }
+
+/**
+ * The top of each watch among `targets` (the path the configured one resolved to): the first
+ * target of each root, as resolveTargets() lists a watch's own path before what is below it.
+ */
+export function topsOf(targets: Iterable<WatchTarget>): Map<string, string> {
+  const tops = new Map<string, string>();
+  for (const t of targets) if (!tops.has(t.root)) tops.set(t.root, t.path);
+  return tops;
+}
+
+/**
+ * Whether `path`, which the baseline has no record of, was made while bpfink was down: a
+ * directory above it, at or below `top` (its watch's own path, resolved), is recorded, so the
+ * watch was there before it. However deep it lies under directories made meanwhile (`mkdir -p
+ * a/b && echo > a/b/c`), it is new, as the live agent would have said. A path under no recorded
+ * directory of its watch (a watch added to the config) is a first sighting.
+ */
+export function madeWhileWatched(
+  path: string,
+  top: string,
+  recorded: ReadonlySet<string>,
+): boolean {
+  if (path === top || !under(path, top)) return false;
+  for (let d = dirname(path);; d = dirname(d)) {
+    if (recorded.has(d)) return true;
+    if (d === top || d === dirname(d)) return false;
+  }
+}
+
+/** Whether `path` lies below directory `top` (not `top` itself). */
+export function under(path: string, top: string): boolean {
+  return top === "/" ? path !== "/" && path.startsWith("/") : path.startsWith(`${top}/`);
+}
+
+/**
+ * The watch (its root and top) whose tree `path` lies below, the deepest when several do; a
+ * recorded path gone from the disk below it was deleted while bpfink was down.
+ */
+export function watchAbove(
+  path: string,
+  tops: ReadonlyMap<string, string>,
+): { root: string; top: string } | undefined {
+  let best: { root: string; top: string } | undefined;
+  for (const [root, top] of tops) {
+    if (under(path, top) && (!best || top.length > best.top.length)) best = { root, top };
+  }
+  return best;
+}
