@@ -970,8 +970,16 @@ export class FileMonitor {
     const id = entry.id;
     if (id) this.opts.rearm(id);
     let after: FileState | undefined;
+    let wasDir = false;
     try {
       after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      // The path is watched as what it is now: a directory made where a file or nothing was is
+      // listed, a file where a directory was has its writes reported (its kernel flags and
+      // fanotify marks follow, set with its new inode below).
+      if (after) {
+        wasDir = this.watch.retype(path, after.type === "dir" ? "dir" : "file") &&
+          after.type !== "dir";
+      }
       // A new inode (replaced, created) enters the kernel map only now: read it
       // once more under watch, so a write that raced the first read is in the
       // second one or sends an event.
@@ -1023,6 +1031,10 @@ export class FileMonitor {
     this.watch.setState(path, after);
     if (entry.kind === "dir" && !entry.shallow && after) {
       this.markDirty(path, undefined, reason);
+    }
+    // A directory that became a file: what was below it is gone (or elsewhere).
+    if (wasDir) {
+      for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
     }
     if (!action) {
       // Found by listing its directory, and gone before it was read: nothing to report,

@@ -152,7 +152,14 @@ export async function resolveTargets(
       info = await Deno.stat(p);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
-        out.missing.push({ path: p, kind: "file", root: raw });
+        // Watched as what it turns out to be when it appears: a directory made there is
+        // listed (and, for a recursive watch, its subdirectories too).
+        out.missing.push({
+          path: p,
+          kind: "file",
+          root: raw,
+          ...(opts.recursive ? { recursive: true } : {}),
+        });
         out.warnings.push(`${raw} does not exist: watching for its creation`);
       } else {
         out.warnings.push(`cannot watch ${raw}: ${errorMessage(e)}`);
