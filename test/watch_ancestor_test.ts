@@ -1,0 +1,90 @@
+/**
+ * A watched path's meaning depends on every directory above it: swapping the
+ * parent of watched files (`mv etc etc.old; mkdir etc; cp …`) is seen live,
+ * the paths are looked up again at once, and what is done to the new files
+ * afterwards is reported live too (real agent, real mv, mkdir, cp, rm, echo).
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { Agent, watchesForPaths } from "../src/agent/agent.ts";
+import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
+
+async function sh(script: string, cwd: string): Promise<number> {
+  const r = await run(["sh", "-c", `cd "$1" && ${script}`, "sh", cwd]);
+  assertEquals(r.code, 0, r.stderr);
+  return r.pid;
+}
+
+const shown = (out: CaptureOutput) =>
+  JSON.stringify(out.changes().map((e) => [e.event.action, e.file?.path, e.process?.name]));
+
+const added = (e: ChangeEvent, name: string) =>
+  e.event.action === "user_added" && e.user?.target?.name === name;
+
+for (const fanotify of [true, false]) {
+  Deno.test(`the parent directory of watched files swapped: reported live, and the new files watched at once (fanotify ${fanotify ? "on" : "off"})`, async () => {
+    await using dir = await tempDir();
+    const etc = `${dir.path}/etc`;
+    await Deno.mkdir(etc);
+    await Deno.writeTextFile(`${etc}/passwd`, "root:x:0:0::/root:/bin/sh\n");
+    await Deno.writeTextFile(`${etc}/shadow`, "root:*:1::::::\n");
+    const passwd = `${etc}/passwd`;
+    const out = new CaptureOutput();
+    const agent = await Agent.start({
+      watches: watchesForPaths([passwd, `${etc}/shadow`]),
+      outputs: [out],
+      fanotify,
+    });
+    try {
+      await sh("mv etc etc.old", dir.path);
+      assert(
+        await waitFor(() => out.changes(passwd).some((e) => e.event.action === "deleted"), 3000),
+        `the rename of etc not reported live: ${shown(out)}`,
+      );
+      assertEquals(out.changes(passwd)[0].process?.name, "mv");
+      await sh("mkdir etc && cp etc.old/* etc/", dir.path);
+      assert(
+        await waitFor(() => out.changes(passwd).some((e) => e.event.action === "created"), 3000),
+        `the copy into the new etc not reported live: ${shown(out)}`,
+      );
+      const pid = await sh("echo 'd:x:0:0::/:/bin/sh' >> etc/passwd", dir.path);
+      assert(
+        await waitFor(() => out.changes().some((e) => added(e, "d")), 3000),
+        `the uid-0 user added to the new passwd not reported live: ${shown(out)}`,
+      );
+      const user = out.changes().find((e) => added(e, "d"))!;
+      assertEquals(user.process?.pid, pid);
+      // The new directory is watched by name too.
+      await sh("rm etc/passwd", dir.path);
+      assert(
+        await waitFor(
+          () => out.changes(passwd).filter((e) => e.event.action === "deleted").length === 2,
+          3000,
+        ),
+        `rm of the new passwd not reported live: ${shown(out)}`,
+      );
+      const pid2 = await sh(
+        "printf 'root:x:0:0::/root:/bin/sh\\ne:x:0:0::/:/bin/sh\\n' > etc/passwd",
+        dir.path,
+      );
+      assert(
+        await waitFor(
+          () =>
+            out.changes().some((e) => e.event.action === "user_added" && e.process?.pid === pid2),
+          3000,
+        ),
+        `the re-created passwd with a new uid-0 user not reported live: ${shown(out)}`,
+      );
+      // The old directory is not watched under the old names any more.
+      await agent.idle();
+      const n = out.changes().length;
+      await sh("echo x >> etc.old/passwd", dir.path);
+      await new Promise((r) => setTimeout(r, 400));
+      await agent.idle();
+      await agent.reconcile();
+      assertEquals(out.changes().slice(n), [], "a write to the old directory's file was reported");
+    } finally {
+      await agent.stop();
+    }
+  });
+}
