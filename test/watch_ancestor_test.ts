@@ -88,3 +88,50 @@ for (const fanotify of [true, false]) {
     }
   });
 }
+
+Deno.test("the parent of a recursive watch swapped: the tree is re-read at once and what is made in the new one is reported live", async () => {
+  await using dir = await tempDir();
+  const app = `${dir.path}/srv/app`;
+  await Deno.mkdir(`${app}/conf.d`, { recursive: true });
+  await Deno.writeTextFile(`${app}/conf.d/a.conf`, "a\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([app], true), outputs: [out] });
+  try {
+    await sh(
+      "mv srv srv.old && mkdir -p srv/app/conf.d && echo b > srv/app/conf.d/b.conf",
+      dir.path,
+    );
+    const b = `${app}/conf.d/b.conf`;
+    assert(
+      await waitFor(() => out.changes(b).some((e) => e.event.action === "created"), 3000),
+      `b.conf in the new tree not reported live: ${shown(out)}`,
+    );
+    assert(
+      await waitFor(
+        () => out.changes(`${app}/conf.d/a.conf`).some((e) => e.event.action === "deleted"),
+        3000,
+      ),
+      `a.conf, gone from the path, not reported live: ${shown(out)}`,
+    );
+    await agent.idle();
+    const pid = await sh("echo more >> srv/app/conf.d/b.conf", dir.path);
+    assert(
+      await waitFor(() => out.changes(b).some((e) => e.event.action === "modified"), 3000),
+      `a write to b.conf not reported live: ${shown(out)}`,
+    );
+    assertEquals(out.changes(b).find((e) => e.event.action === "modified")?.process?.pid, pid);
+    await agent.idle();
+    const n = out.changes().length;
+    await sh("echo x >> srv.old/app/conf.d/a.conf", dir.path);
+    await new Promise((r) => setTimeout(r, 400));
+    await agent.idle();
+    await agent.reconcile();
+    assertEquals(
+      out.changes().slice(n),
+      [],
+      "the old tree is still watched, or a reconcile found more",
+    );
+  } finally {
+    await agent.stop();
+  }
+});
