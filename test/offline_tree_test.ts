@@ -2,7 +2,8 @@
  * What changed below new and deleted directories while the daemon was down:
  * the next start reports every path the live agent would have reported
  * (created for each new file and directory, deleted for each path of a
- * removed subtree), and `bpfink check` lists the same paths.
+ * removed subtree, created for a watched file or tree missing at the last
+ * start and made meanwhile), and `bpfink check` lists the same paths.
  */
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir } from "./helpers.ts";
@@ -27,6 +28,8 @@ Deno.test("changes below new, moved and deleted directories while the daemon was
     config,
     `watches:\n  - path: ${x}/etc/passwd\n  - path: ${x}/etc/shadow\n` +
       `  - path: ${x}/app\n    recursive: true\n` +
+      // Missing at the first start: watched for their creation.
+      `  - path: ${x}/root/.ssh/authorized_keys\n  - path: ${x}/w/laterdir\n    recursive: true\n` +
       `database: ${x}/state/bpfink.db\nkey_file: ${x}/state/hmac.key\n` +
       `log_level: warning\noutputs:\n  - type: stdout\n    format: json\n`,
   );
@@ -39,6 +42,8 @@ Deno.test("changes below new, moved and deleted directories while the daemon was
   await sh("mkdir app/newdir && echo d > app/newdir/deep.conf", x);
   await sh("mv app/mv1 app/mv2 && echo evil > app/mv2/m.conf", x);
   await sh("rm -rf app/d1", x);
+  await sh("mkdir -p root/.ssh && echo 'ssh-ed25519 AAAA evil' > root/.ssh/authorized_keys", x);
+  await sh("mkdir -p w/laterdir/sub && echo x > w/laterdir/sub/x.conf", x);
   const a = `${x}/app`;
   const expected = [
     `created ${a}/mv2`,
@@ -54,7 +59,11 @@ Deno.test("changes below new, moved and deleted directories while the daemon was
     `deleted ${a}/d1/one.conf`,
     `deleted ${a}/mv1`,
     `deleted ${a}/mv1/m.conf`,
-  ];
+    `created ${x}/root/.ssh/authorized_keys`,
+    `created ${x}/w/laterdir`,
+    `created ${x}/w/laterdir/sub`,
+    `created ${x}/w/laterdir/sub/x.conf`,
+  ].sort();
 
   const check = await run(["./bpfink", "check", "--config", config, "--json"]);
   assertEquals(check.code, 1, check.stderr);
@@ -78,6 +87,8 @@ Deno.test("changes below new, moved and deleted directories while the daemon was
     `${a}/newdir`,
     `${a}/x`,
     `${a}/x/y`,
+    `${x}/w/laterdir`,
+    `${x}/w/laterdir/sub`,
   ]);
 
   const third = new Daemon(config);

@@ -18,7 +18,14 @@ import type { EntryType } from "../watch/native_fs.ts";
 import { FILE_MASK } from "../fanotify/fanotify_abi.ts";
 import { markResultsOf, type NativeMarkResults } from "../fanotify/native_marks.ts";
 import type { StartTargets } from "./watch_rules.ts";
-import { madeWhileWatched, topsOf, watchAbove, type WatchTarget } from "../watch/watch_targets.ts";
+import {
+  madeWhileWatched,
+  topsOf,
+  watchAbove,
+  WATCHED_TOPS,
+  watchedTopsIn,
+  type WatchTarget,
+} from "../watch/watch_targets.ts";
 import { lstat } from "../watch/native_fs.ts";
 
 /** Files read at once by the workers (decisions are still taken in order). */
@@ -33,6 +40,8 @@ export interface StartupStore {
   paths(): string[];
   get(path: string): BaselineRecord | undefined;
   commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): unknown;
+  meta?(key: string): string | undefined;
+  setMeta?(key: string, value: string): void;
 }
 
 /** Where the startup read sends what it finds. */
@@ -123,6 +132,8 @@ export async function readStartupBaseline(
     });
   const recorded = new Set(store.paths());
   const tops = topsOf(all);
+  // The watches the last start had: a path of theirs with no record is new, however it came.
+  const watchedBefore = store.meta ? watchedTopsIn((k) => store.meta!(k)) : undefined;
   const known = new Set(recorded);
   let done = 0;
   let bytes = 0;
@@ -182,7 +193,7 @@ export async function readStartupBaseline(
         // A path new below a directory its watch had recorded was made while we were down,
         // however deep under directories made meanwhile (bpfink check says the same).
         const made = !rec && !!state && recorded.size > 0 &&
-          madeWhileWatched(t.path, tops.get(t.root) ?? t.path, recorded);
+          madeWhileWatched(t.path, tops.get(t.root) ?? t.path, recorded, watchedBefore);
         if (!rec && !made) {
           if (state) adoptions.push([t.path, state]);
           continue;
@@ -216,6 +227,7 @@ export async function readStartupBaseline(
   pipeline.adoptMany(adoptions);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known, tops);
+  store.setMeta?.(WATCHED_TOPS, JSON.stringify([...tops.values()]));
   return { paths: all.length, workers, ms: Math.round(performance.now() - started) };
 }
 

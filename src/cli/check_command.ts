@@ -14,7 +14,13 @@ import type { FileAction } from "../pipeline/file_change.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { readFileState } from "../watch/file_state.ts";
-import { madeWhileWatched, resolveTargets, topsOf, under } from "../watch/watch_targets.ts";
+import {
+  madeWhileWatched,
+  resolveTargets,
+  topsOf,
+  under,
+  watchedTopsIn,
+} from "../watch/watch_targets.ts";
 import { hashIsSecret, keyedState } from "../consumers/secret_files.ts";
 import { consumerContext } from "../consumers/consumer_context.ts";
 import type { ConsumerContext } from "../consumers/consumer.ts";
@@ -64,6 +70,7 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
       throw new AgentError(`the baseline in ${cfg.database} is empty: run "bpfink run" first`, 2);
     }
     const out: Difference[] = [];
+    const watchedBefore = watchedTopsIn((k) => store.meta(k));
     const seen = new Set<string>();
     for (const w of cfg.watches) {
       const policy = watchPolicy(w);
@@ -84,7 +91,7 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
         if (secret) state = keyedState(state, ctx());
         // A path the baseline never saw counts as created only below a directory its watch
         // recorded (as the daemon's next start decides).
-        if (!rec && !(state && madeWhileWatched(t.path, top, recorded))) continue;
+        if (!rec && !(state && madeWhileWatched(t.path, top, recorded, watchedBefore))) continue;
         const before = rec ? stateOfRecord(rec) : undefined;
         const action = classify(t.kind, before, state);
         if (!action) continue;

@@ -197,6 +197,19 @@ export function topsOf(targets: Iterable<WatchTarget>): Map<string, string> {
   return tops;
 }
 
+/** The baseline's meta key for the tops of the watches of the last start (JSON array). */
+export const WATCHED_TOPS = "watched_tops";
+
+/** The tops the last start watched (`meta` is the baseline's meta table); empty when unknown. */
+export function watchedTopsIn(meta: (key: string) => string | undefined): Set<string> {
+  try {
+    const v = JSON.parse(meta(WATCHED_TOPS) ?? "[]");
+    return new Set(Array.isArray(v) ? v.filter((p) => typeof p === "string") : []);
+  } catch {
+    return new Set();
+  }
+}
+
 /**
  * Whether `path`, which the baseline has no record of, was made while bpfink was down: a
  * directory above it, at or below `top` (its watch's own path, resolved), is recorded, so the
@@ -208,7 +221,14 @@ export function madeWhileWatched(
   path: string,
   top: string,
   recorded: ReadonlySet<string>,
+  watchedBefore?: ReadonlySet<string>,
 ): boolean {
+  // The last run watched this top (WATCHED_TOPS): whatever is at or below it now and has no
+  // record was made since, even where nothing above it was recorded (a watched file or
+  // directory missing then: an authorized_keys planted while bpfink was down).
+  if (recorded.size > 0 && watchedBefore?.has(top) && (path === top || under(path, top))) {
+    return true;
+  }
   if (path === top || !under(path, top)) return false;
   for (let d = dirname(path);; d = dirname(d)) {
     if (recorded.has(d)) return true;
