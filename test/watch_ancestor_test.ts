@@ -8,6 +8,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
+import { buildProgram } from "./inode/fixtures.ts";
 
 async function sh(script: string, cwd: string): Promise<number> {
   const r = await run(["sh", "-c", `cd "$1" && ${script}`, "sh", cwd]);
@@ -130,6 +131,78 @@ Deno.test("the parent of a recursive watch swapped: the tree is re-read at once 
       out.changes().slice(n),
       [],
       "the old tree is still watched, or a reconcile found more",
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("a prepared directory renamed over the watched files' parent (mv etc.new etc): reported live", async () => {
+  await using dir = await tempDir();
+  const etc = `${dir.path}/etc`;
+  await Deno.mkdir(etc);
+  await Deno.writeTextFile(`${etc}/passwd`, "root:x:0:0::/root:/bin/sh\n");
+  await Deno.mkdir(`${dir.path}/etc.new`);
+  await Deno.writeTextFile(
+    `${dir.path}/etc.new/passwd`,
+    "root:x:0:0::/root:/bin/sh\nf:x:0:0::/:/bin/sh\n",
+  );
+  const passwd = `${etc}/passwd`;
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([passwd]), outputs: [out] });
+  try {
+    // exchange-free swap: the old etc moved away, the prepared one renamed into its place
+    await sh("mv etc etc.old && mv etc.new etc", dir.path);
+    assert(
+      await waitFor(() => out.changes().some((e) => added(e, "f")), 3000),
+      `the swapped-in passwd's uid-0 user not reported live: ${shown(out)}`,
+    );
+    assertEquals(out.changes().find((e) => added(e, "f"))?.process?.name, "mv");
+    await agent.idle();
+    const pid = await sh("echo 'g:x:0:0::/:/bin/sh' >> etc/passwd", dir.path);
+    assert(
+      await waitFor(() => out.changes().some((e) => added(e, "g") && e.process?.pid === pid), 3000),
+      `a write to the swapped-in passwd not reported live: ${shown(out)}`,
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("an ancestor swapped unseen (io_uring renameat): once a reconcile finds it, every directory above the watched file is placed anew, and the next rename is live", async () => {
+  await using dir = await tempDir();
+  const bin = await buildProgram(dir.path, "uring_ops");
+  await Deno.mkdir(`${dir.path}/a/etc`, { recursive: true });
+  await Deno.mkdir(`${dir.path}/a.new/etc`, { recursive: true });
+  const passwd = `${dir.path}/a/etc/passwd`;
+  await Deno.writeTextFile(passwd, "root:x:0:0::/root:/bin/sh\n");
+  await Deno.writeTextFile(
+    `${dir.path}/a.new/etc/passwd`,
+    "root:x:0:0::/root:/bin/sh\nh:x:0:0::/:/bin/sh\n",
+  );
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([passwd]), outputs: [out] });
+  try {
+    // io_uring path operations carry no file for the syscall hooks, and fanotify marks the
+    // watched inodes, not the directories above them: this swap is for the reconcile.
+    for (const [from, to] of [["a", "a.old"], ["a.new", "a"]]) {
+      const r = await run([bin, "rename", `${dir.path}/${from}`, `${dir.path}/${to}`]);
+      assertEquals(r.code, 0, r.stderr);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    await agent.idle();
+    if (out.changes(passwd).length === 0) await agent.reconcile();
+    assert(out.changes().some((e) => added(e, "h")), `the swap not found: ${shown(out)}`);
+    await agent.idle();
+    const n = out.changes(passwd).length;
+    // A bare name in the new `a` (the working directory): matched by (a's inode, "etc").
+    await sh("cd a && mv etc etc2", dir.path);
+    assert(
+      await waitFor(
+        () => out.changes(passwd).slice(n).some((e) => e.event.action === "deleted"),
+        3000,
+      ),
+      `mv of the new a/etc not reported live: ${shown(out)}`,
     );
   } finally {
     await agent.stop();

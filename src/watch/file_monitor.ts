@@ -1063,17 +1063,20 @@ export class FileMonitor {
     if (entry.kind === "dir" && !entry.shallow && after) {
       this.markDirty(path, undefined, reason);
     }
-    // Another inode at the path (or none): its directory's placing for the kernel is looked up
-    // again, as that directory may be new too (a parent swapped unseen, found by a reconcile).
-    // Only a directory above the watched paths: a watched one is placed anew by its own
-    // re-read, once its new inode is in the kernel's map (placed earlier, at an inode the
-    // kernel does not watch, the events of what is made in it would be dropped).
-    const parent = parentPath(path);
-    if (
-      before && (!after || inodeKeyString(before.id) !== inodeKeyString(after.id)) &&
-      !this.watch.get(parent)
-    ) {
-      this.watch.keys.refresh([parent]);
+    // Another inode at the path (or none): the directories above it may be new too (an
+    // ancestor swapped unseen, found by a reconcile), so those that are not watched themselves
+    // are placed for the kernel again. A watched one is placed anew by its own re-read, once
+    // its new inode is in the kernel's map (placed earlier, at an inode the kernel does not
+    // watch, the events of what is made in it would be dropped).
+    if (before && (!after || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
+      const above: string[] = [];
+      for (let d = parentPath(path); this.watch.keys.has(d) && !this.watch.get(d);) {
+        above.push(d);
+        const up = parentPath(d);
+        if (up === d) break;
+        d = up;
+      }
+      this.watch.keys.refresh(above);
     }
     // A directory that became a file: what was below it is gone (or elsewhere).
     if (wasDir) {
