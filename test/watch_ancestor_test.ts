@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { CaptureOutput, metricValue, run, tempDir, waitFor } from "./helpers.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import { buildProgram } from "./inode/fixtures.ts";
 
@@ -43,6 +43,7 @@ for (const fanotify of [true, false]) {
         `the rename of etc not reported live: ${shown(out)}`,
       );
       assertEquals(out.changes(passwd)[0].process?.name, "mv");
+      assert(metricValue(agent, "bpfink_ancestor_rechecks_total") >= 1);
       await sh("mkdir etc && cp etc.old/* etc/", dir.path);
       assert(
         await waitFor(() => out.changes(passwd).some((e) => e.event.action === "created"), 3000),
