@@ -10,6 +10,7 @@ import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { FileChange } from "../pipeline/file_change.ts";
 import { classify } from "../watch/file_monitor.ts";
 import { log } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
 import { ParallelReader, type ReadResult } from "../watch/parallel_reader.ts";
@@ -227,7 +228,13 @@ export async function readStartupBaseline(
   pipeline.adoptMany(adoptions);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known, tops);
-  store.setMeta?.(WATCHED_TOPS, JSON.stringify([...tops.values()]));
+  try {
+    store.setMeta?.(WATCHED_TOPS, JSON.stringify([...tops.values()]));
+  } catch (e) {
+    // Without it the next start falls back to recorded directories: a watched path missing
+    // now and made meanwhile would be adopted there, not reported.
+    log("store").warn(`cannot record the watched paths: ${errorMessage(e)}`);
+  }
   return { paths: all.length, workers, ms: Math.round(performance.now() - started) };
 }
 
