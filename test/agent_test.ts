@@ -268,12 +268,15 @@ Deno.test("past the directory-path map's size, a file moved into new directories
   const tree = `${dir.path}/tree`;
   await Deno.mkdir(tree);
   const out = new CaptureOutput();
-  // Room for the keys that place the tree and its parent, and for nothing made later.
+  // Room for the keys that place the tree and every directory above it, and for nothing made
+  // later.
   const keys = (p: string) => p.split("/").filter((c) => c).length + 1;
+  let room = 0;
+  for (let p = tree; p !== "/"; p = p.slice(0, p.lastIndexOf("/")) || "/") room += keys(p);
   const agent = await Agent.start({
     watches: watchesForPaths([tree], true),
     outputs: [out],
-    dirPathEntries: keys(tree) + keys(dir.path),
+    dirPathEntries: room + keys("/"),
     fanotify: false,
   });
   try {

@@ -205,6 +205,12 @@ export class LivePath {
       () => this.monitor.mountLookups,
     );
     metrics.pulled(
+      "bpfink_ancestor_rechecks_total",
+      "Renames, removals and creations of a directory above watched paths: the paths below it were looked up again.",
+      "counter",
+      () => this.monitor.ancestorChanges,
+    );
+    metrics.pulled(
       "bpfink_mounts_elsewhere_total",
       "Mounts that left the agent's mount table as it was (another mount namespace's): nothing to look up.",
       "counter",

@@ -133,7 +133,11 @@ export function placedDirs(targets: readonly WatchTarget[]): Set<string> {
   const dirs = new Set<string>();
   for (const t of targets) {
     if (t.kind === "dir" && !t.shallow) dirs.add(t.path);
-    dirs.add(dirname(t.path));
+    // Every directory above a watched path is placed too (kernel_keys.ts: ancestors by name).
+    for (let d = dirname(t.path); !dirs.has(d); d = dirname(d)) {
+      dirs.add(d);
+      if (d === dirname(d)) break;
+    }
   }
   return dirs;
 }

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { FileChange } from "../pipeline/file_change.ts";
 import { classify } from "../watch/file_monitor.ts";
 import { log } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
 import { ParallelReader, type ReadResult } from "../watch/parallel_reader.ts";
@@ -19,7 +19,15 @@ import type { EntryType } from "../watch/native_fs.ts";
 import { FILE_MASK } from "../fanotify/fanotify_abi.ts";
 import { markResultsOf, type NativeMarkResults } from "../fanotify/native_marks.ts";
 import type { StartTargets } from "./watch_rules.ts";
-import type { WatchTarget } from "../watch/watch_targets.ts";
+import {
+  madeWhileWatched,
+  topsOf,
+  watchAbove,
+  WATCHED_TOPS,
+  watchedTopsIn,
+  type WatchTarget,
+} from "../watch/watch_targets.ts";
+import { lstat } from "../watch/native_fs.ts";
 
 /** Files read at once by the workers (decisions are still taken in order). */
 const WINDOW = 256;
@@ -133,6 +141,9 @@ export async function readStartupBaseline(
       }
     });
   const recorded = new Set(store.paths());
+  const tops = topsOf(all);
+  // The watches the last start had: a path of theirs with no record is new, however it came.
+  const watchedBefore = store.meta ? watchedTopsIn((k) => store.meta!(k)) : undefined;
   const known = new Set(recorded);
   // A first baseline that did not finish: what it recorded is compared, what it did not reach
   // is adopted silently (never "created" because its directory was recorded before its files).
@@ -198,9 +209,12 @@ export async function readStartupBaseline(
         known.delete(t.path);
         // A path not recorded at the start has no record (a first baseline reads none).
         const rec = recorded.has(t.path) ? store.get(t.path) : undefined;
-        // A file new in a directory that was already watched was created while we were down.
-        const parentKnown = !unfinished && t.path !== t.root && recorded.has(dirname(t.path));
-        if (!rec && !(state && parentKnown)) {
+        // A path new below a directory its watch had recorded was made while we were down,
+        // however deep under directories made meanwhile (bpfink check says the same); not after
+        // an unfinished first baseline, whose records are no baseline to compare with.
+        const made = !unfinished && !rec && !!state && recorded.size > 0 &&
+          madeWhileWatched(t.path, tops.get(t.root) ?? t.path, recorded, watchedBefore);
+        if (!rec && !made) {
           if (state) adoptions.push([t.path, state]);
           continue;
         }
@@ -232,31 +246,51 @@ export async function readStartupBaseline(
   early?.settle(true);
   pipeline.adoptMany(adoptions);
   deps.onProgress?.(all.length, all.length, bytes);
-  reportVanished(deps, known);
+  reportVanished(deps, known, tops);
   if (unfinished || recorded.size === 0) store.deleteMeta(FIRST_BASELINE_KEY);
+  try {
+    store.setMeta(WATCHED_TOPS, JSON.stringify([...tops.values()]));
+  } catch (e) {
+    // Without it the next start falls back to recorded directories: a watched path missing
+    // now and made meanwhile would be adopted there, not reported.
+    log("store").warn(`cannot record the watched paths: ${errorMessage(e)}`);
+  }
   return { paths: all.length, workers, ms: Math.round(performance.now() - started) };
 }
 
 /**
- * Recorded paths not found now: deleted while we were down if their
- * directory is still watched; otherwise no longer configured, and
- * forgotten quietly.
+ * Recorded paths not read now. One gone from the disk below a watch's path was deleted while
+ * we were down, however deep in a removed subtree (`rm -rf a` reports `a` and everything
+ * recorded under it, as `bpfink check` does); one outside every watch, or still there but no
+ * longer watched (excluded, a watch no longer recursive), is forgotten quietly.
  */
-function reportVanished({ watch, store, pipeline }: StartupDeps, known: Set<string>): void {
-  for (const p of known) {
+function reportVanished(
+  { watch, store, pipeline }: StartupDeps,
+  known: Set<string>,
+  tops: ReadonlyMap<string, string>,
+): void {
+  const forget: [string, undefined][] = [];
+  for (const p of [...known].sort()) {
     if (watch.get(p)) continue;
-    const dir = watch.get(dirname(p));
     const rec = store.get(p);
-    if (dir?.kind === "dir" && dir.exists && rec) {
+    const w = watchAbove(p, tops);
+    let gone = false;
+    try {
+      gone = w !== undefined && lstat(p) === undefined;
+    } catch {
+      continue; // cannot tell: keep the record
+    }
+    if (rec && w && gone) {
       pipeline.handle({
         action: "deleted",
         path: p,
-        kind: "file",
-        root: dir.root,
+        kind: rec.type === "dir" ? "dir" : "file",
+        root: w.root,
         before: stateOfRecord(rec),
         folded: 0,
         reason: "offline",
       });
-    } else store.commit([[p, undefined]], []);
+    } else forget.push([p, undefined]);
   }
+  if (forget.length) store.commit(forget, []);
 }

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { dirname, relative } from "node:path";
 import { AgentError } from "../agent/agent_error.ts";
 import { formatProblems, loadConfig } from "../config/load_config.ts";
 import { attributeChanges } from "../consumers/generic.ts";
@@ -15,12 +14,18 @@ import type { FileAction } from "../pipeline/file_change.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
 import { readFileState } from "../watch/file_state.ts";
-import { resolveTargets } from "../watch/watch_targets.ts";
-import { watchPolicy } from "../pipeline/watch_policy.ts";
-import { MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
+import {
+  madeWhileWatched,
+  resolveTargets,
+  topsOf,
+  under,
+  watchedTopsIn,
+} from "../watch/watch_targets.ts";
 import { hashIsSecret, keyedState } from "../consumers/secret_files.ts";
 import { consumerContext } from "../consumers/consumer_context.ts";
 import type { ConsumerContext } from "../consumers/consumer.ts";
+import { MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
+import { watchPolicy } from "../pipeline/watch_policy.ts";
 import { loadHostKey } from "../store/host_key.ts";
 import { FIRST_BASELINE_KEY } from "../agent/startup_baseline.ts";
 
@@ -89,6 +94,7 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
       throw new AgentError(`the baseline in ${cfg.database} is empty: run "bpfink run" first`, 2);
     }
     const out: Difference[] = [];
+    const watchedBefore = watchedTopsIn((k) => store.meta(k));
     const seen = new Set<string>();
     for (const w of cfg.watches) {
       const policy = watchPolicy(w);
@@ -97,6 +103,7 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
         include: w.include,
         exclude: w.exclude,
       });
+      const top = topsOf([...r.targets, ...r.missing]).get(w.path) ?? w.path;
       for (const t of r.targets) {
         seen.add(t.path);
         if (policy.ignored(t.path, undefined)) continue;
@@ -107,8 +114,9 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
           undefined
         );
         const state = keyed ? keyedState(read, ctx()) : read;
-        // A file the baseline never saw counts as created only inside a recorded directory.
-        if (!rec && !(t.path !== t.root && recorded.has(dirname(t.path)))) continue;
+        // A path the baseline never saw counts as created only below a directory its watch
+        // recorded, or where the last start watched it (as the daemon's next start decides).
+        if (!rec && !(state && madeWhileWatched(t.path, top, recorded, watchedBefore))) continue;
         const before = rec ? stateOfRecord(rec) : undefined;
         const action = classify(t.kind, before, state);
         if (!action) continue;
@@ -120,7 +128,7 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
       }
       // Recorded under this watch but gone from the disk.
       for (const p of recorded) {
-        if (seen.has(p) || (p !== w.path && relative(w.path, p).startsWith(".."))) continue;
+        if (seen.has(p) || !under(p, top)) continue;
         if (policy.ignored(p, undefined)) continue;
         try {
           Deno.lstatSync(p);

@@ -9,6 +9,7 @@
 import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel/fim_event.ts";
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
+import { parentPath } from "./path_names.ts";
 import { type FileState, readFileState, stateChanged } from "./file_state.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
@@ -110,6 +111,9 @@ const NAME_OPS = new Set([
 ]);
 
 const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
+
+/** Name operations that leave the name at the same inode (an ancestor's chmod, say). */
+const SAME_PLACE_OPS = new Set([FimOp.PathAttrib, FimOp.PathXattr, FimOp.PathTruncate]);
 
 /** Kernel operations that are reported even when the re-read finds nothing changed. */
 const TOUCH_OPS = new Set([FimOp.Rename, FimOp.Link, FimOp.Truncate, FimOp.PathTruncate]);
@@ -510,8 +514,35 @@ export class FileMonitor {
       // parent's listing to say (a rename is then one move, not a deletion).
       if (entry && !(entry.kind === "dir" && dirWatched)) this.schedule(child, e, "live");
       if (dirWatched) this.markDirty(dirPath, e, "live");
+      // A directory above watched paths, renamed, removed or made: they may name other
+      // inodes now, or none.
+      if (!dirWatched && !entry && !SAME_PLACE_OPS.has(e.op) && this.watch.keys.has(child)) {
+        this.#ancestorChanged(child, e);
+      }
     }
   }
+
+  /**
+   * Directory `path`, above watched paths, was renamed, removed, made or changed (the kernel
+   * watches every ancestor's name): what each path below it names depends on it. The
+   * directories at and below it that are not watched themselves are placed for the kernel
+   * again (at their new inodes), and
+   * every watched path below it that now names another inode, or other stamps, is re-read,
+   * naming the process (`mv etc etc.old` deletes `etc/passwd`; `mkdir etc && cp … etc/`
+   * creates it again, watched at once).
+   */
+  #ancestorChanged(path: string, e: FimEvent): void {
+    this.ancestorChanges++;
+    const below = (p: string) => p === path || p.startsWith(path === "/" ? "/" : `${path}/`);
+    // Watched directories below it are placed anew by their own re-reads (see #process).
+    this.watch.keys.refresh(this.watch.keys.dirs().filter((d) => below(d) && !this.watch.get(d)));
+    for (const entry of this.watch.entries()) {
+      if (below(entry.path) && !sameStamps(entry, entry.path)) this.schedule(entry.path, e, "live");
+    }
+  }
+
+  /** Name events on a directory above watched paths (their paths were looked up again). */
+  ancestorChanges = 0;
 
   /**
    * The kernel placed an entry on tree-watched directory `dirPath` through
@@ -970,8 +1001,16 @@ export class FileMonitor {
     const id = entry.id;
     if (id) this.opts.rearm(id);
     let after: FileState | undefined;
+    let wasDir = false;
     try {
       after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      // The path is watched as what it is now: a directory made where a file or nothing was is
+      // listed, a file where a directory was has its writes reported (its kernel flags and
+      // fanotify marks follow, set with its new inode below).
+      if (after) {
+        wasDir = this.watch.retype(path, after.type === "dir" ? "dir" : "file") &&
+          after.type !== "dir";
+      }
       // A new inode (replaced, created) enters the kernel map only now: read it
       // once more under watch, so a write that raced the first read is in the
       // second one or sends an event.
@@ -1023,6 +1062,25 @@ export class FileMonitor {
     this.watch.setState(path, after);
     if (entry.kind === "dir" && !entry.shallow && after) {
       this.markDirty(path, undefined, reason);
+    }
+    // Another inode at the path (or none): the directories above it may be new too (an
+    // ancestor swapped unseen, found by a reconcile), so those that are not watched themselves
+    // are placed for the kernel again. A watched one is placed anew by its own re-read, once
+    // its new inode is in the kernel's map (placed earlier, at an inode the kernel does not
+    // watch, the events of what is made in it would be dropped).
+    if (before && (!after || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
+      const above: string[] = [];
+      for (let d = parentPath(path); this.watch.keys.has(d) && !this.watch.get(d);) {
+        above.push(d);
+        const up = parentPath(d);
+        if (up === d) break;
+        d = up;
+      }
+      this.watch.keys.refresh(above);
+    }
+    // A directory that became a file: what was below it is gone (or elsewhere).
+    if (wasDir) {
+      for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
     }
     if (!action) {
       // Found by listing its directory, and gone before it was read: nothing to report,

@@ -11,6 +11,7 @@
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import { lstat } from "./native_fs.ts";
 import { pathBytes } from "./path_bytes.ts";
+import { lastName, parentPath } from "./path_names.ts";
 
 const OFFSET = 0xcbf29ce484222325n;
 const PRIME = 0x100000001b3n;
@@ -76,6 +77,12 @@ interface DirRecord {
   id?: InodeId;
   /** Watched names in it, with how many watched paths use each (hard-linked paths: 1). */
   names: Map<string, number>;
+  /**
+   * Names in it of directories that have a record (1 each): every directory above a watched
+   * path is watched by name, so a rename, removal or replacement of any ancestor reaches user
+   * space, which then looks up again what the paths below it name.
+   */
+  links: Set<string>;
   /** dir_paths keys registered for it. */
   pathKeys: { base: InodeId; hash: bigint }[];
   /** Held as a watched directory (whole), even with no names in it. */
@@ -117,17 +124,46 @@ export class DirKeys {
   #record(dir: string): DirRecord {
     let d = this.#dirs.get(dir);
     if (!d) {
-      d = { names: new Map(), pathKeys: [], holds: 0 };
+      d = { names: new Map(), links: new Set(), pathKeys: [], holds: 0 };
       this.#dirs.set(dir, d);
       this.#place(dir, d);
+      const up = parentPath(dir);
+      if (up !== dir) this.#link(up, lastName(dir));
     }
     return d;
   }
 
+  /** Watches the name of the directory `dir/name`, which has a record, in `dir`. */
+  #link(dir: string, name: string): void {
+    const d = this.#record(dir);
+    if (d.links.has(name)) return;
+    d.links.add(name);
+    if (!d.names.has(name) && d.id) this.#try(() => this.kernel.watchEntry(d.id!, nameHash(name)));
+  }
+
+  #unlink(dir: string, name: string): void {
+    const d = this.#dirs.get(dir);
+    if (!d?.links.delete(name)) return;
+    if (!d.names.has(name) && d.id) this.kernel.unwatchEntry(d.id, nameHash(name));
+    this.#maybeDrop(dir, d);
+  }
+
+  /** Every name of `d` the kernel watches: watched paths' and records' (#link). */
+  #entryNames(d: DirRecord): Set<string> {
+    return d.links.size ? new Set([...d.names.keys(), ...d.links]) : new Set(d.names.keys());
+  }
+
   #maybeDrop(dir: string, d: DirRecord): void {
-    if (d.names.size > 0 || d.holds > 0) return;
+    if (d.names.size > 0 || d.links.size > 0 || d.holds > 0) return;
     this.#unplace(dir, d);
     this.#dirs.delete(dir);
+    const up = parentPath(dir);
+    if (up !== dir) this.#unlink(up, lastName(dir));
+  }
+
+  /** Whether `dir` has a record: it holds watched names, is watched whole, or is above one that does. */
+  has(dir: string): boolean {
+    return this.#dirs.has(dir);
   }
 
   /**
@@ -168,7 +204,7 @@ export class DirKeys {
     d.names.set(name, n + 1);
     if (n > 0) return;
     const h = nameHash(name);
-    if (d.id) this.#try(() => this.kernel.watchEntry(d.id!, h));
+    if (d.id && !d.links.has(name)) this.#try(() => this.kernel.watchEntry(d.id!, h));
     const b = this.#basenames.get(h) ?? 0;
     this.#basenames.set(h, b + 1);
     if (b === 0) this.#try(() => this.kernel.watchBasename(h));
@@ -185,7 +221,7 @@ export class DirKeys {
     }
     d.names.delete(name);
     const h = nameHash(name);
-    if (d.id) this.kernel.unwatchEntry(d.id, h);
+    if (d.id && !d.links.has(name)) this.kernel.unwatchEntry(d.id, h);
     const b = this.#basenames.get(h) ?? 0;
     if (b <= 1) {
       this.#basenames.delete(h);
@@ -243,6 +279,13 @@ export class DirKeys {
       this.#dirs.set(np, d);
       this.#place(np, d);
     }
+    // The moved directory's name in its old parent and its new one.
+    if (records.length) {
+      const up = parentPath(from);
+      if (up !== from) this.#unlink(up, lastName(from));
+      const upTo = parentPath(to);
+      if (upTo !== to) this.#link(upTo, lastName(to));
+    }
   }
 
   /** The (ancestor inode, path hash) keys that place `dir` (whose lstat is `st`). */
@@ -270,7 +313,9 @@ export class DirKeys {
       this.#byId.set(k, set);
     }
     set.add(dir);
-    for (const name of d.names.keys()) this.#try(() => this.kernel.watchEntry(id, nameHash(name)));
+    for (const name of this.#entryNames(d)) {
+      this.#try(() => this.kernel.watchEntry(id, nameHash(name)));
+    }
     // From the root (absolute paths) and from every ancestor (dirfd, cwd), and "." itself.
     for (const key of this.#pathKeysOf(dir, st!)) {
       d.pathKeys.push(key);
@@ -283,7 +328,7 @@ export class DirKeys {
     d.pathKeys = [];
     if (!d.id) return;
     const id = d.id;
-    for (const name of d.names.keys()) this.kernel.unwatchEntry(id, nameHash(name));
+    for (const name of this.#entryNames(d)) this.kernel.unwatchEntry(id, nameHash(name));
     const k = inodeKeyString(id);
     const set = this.#byId.get(k);
     set?.delete(dir);

@@ -41,15 +41,16 @@ export class WatchEntry {
   constructor(
     /** The path; a directory renamed within the tree re-paths it (WatchSet.repath). */
     public path: string,
-    readonly kind: "file" | "dir",
+    /** What it is watched as; follows the path's type (WatchSet.retype). Set by the WatchSet only. */
+    public kind: "file" | "dir",
     /** The configured path this came from. */
     readonly root: string,
     /** Where its state is kept. */
     readonly states: StateTable,
     /** A directory whose new subdirectories are watched too (recursive watch). */
-    readonly recursive?: boolean,
+    public recursive?: boolean,
     /** A directory reported as an entry only (created, deleted), its contents not watched. */
-    readonly shallow?: boolean,
+    public shallow?: boolean,
     /** Not read yet by the first baseline: kernel events for it wait for that read. */
     public awaitingBaseline?: boolean,
   ) {}
@@ -276,6 +277,30 @@ export class WatchSet {
 
   /** Told when an inode cannot be added to the kernel map. */
   onKernelFull?: (e: unknown) => void;
+
+  /**
+   * `path` is now a directory where it was watched as a file (a missing watched path made as a
+   * directory, a file replaced by one), or the reverse: its entry becomes what a listing of its
+   * directory would have added, so a directory is listed (and its files watched) and a file's
+   * writes are reported. Call it before setState() of the new inode, whose kernel flags and
+   * fanotify marks follow the kind. Returns whether the kind changed; what was below a directory
+   * is then for the caller to re-read.
+   */
+  retype(path: string, kind: "file" | "dir"): boolean {
+    const e = this.#byPath.get(path);
+    if (!e || e.kind === kind) return false;
+    e.kind = kind;
+    if (kind === "dir") {
+      // Below a directory of its own watch: as that directory's listing adds one. Else the
+      // watch's own path: as configured (recursive or not, never shallow).
+      const parent = this.inWatchedDir(path);
+      if (parent && parent.root === e.root && !parent.shallow) {
+        e.recursive = parent.recursive;
+        e.shallow = !parent.recursive;
+      } else e.shallow = false;
+    } else if (this.#placed.delete(e)) this.keys.release(path);
+    return true;
+  }
 
   /** Stops watching `path` entirely. */
   remove(path: string): void {

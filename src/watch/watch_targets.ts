@@ -152,7 +152,14 @@ export async function resolveTargets(
       info = await Deno.stat(p);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
-        out.missing.push({ path: p, kind: "file", root: raw });
+        // Watched as what it turns out to be when it appears: a directory made there is
+        // listed (and, for a recursive watch, its subdirectories too).
+        out.missing.push({
+          path: p,
+          kind: "file",
+          root: raw,
+          ...(opts.recursive ? { recursive: true } : {}),
+        });
         out.warnings.push(`${raw} does not exist: watching for its creation`);
       } else {
         out.warnings.push(`cannot watch ${raw}: ${errorMessage(e)}`);
@@ -178,4 +185,73 @@ export async function resolveTargets(
     );
   }
   return out;
+}
+
+/**
+ * The top of each watch among `targets` (the path the configured one resolved to): the first
+ * target of each root, as resolveTargets() lists a watch's own path before what is below it.
+ */
+export function topsOf(targets: Iterable<WatchTarget>): Map<string, string> {
+  const tops = new Map<string, string>();
+  for (const t of targets) if (!tops.has(t.root)) tops.set(t.root, t.path);
+  return tops;
+}
+
+/** The baseline's meta key for the tops of the watches of the last start (JSON array). */
+export const WATCHED_TOPS = "watched_tops";
+
+/** The tops the last start watched (`meta` is the baseline's meta table); empty when unknown. */
+export function watchedTopsIn(meta: (key: string) => string | undefined): Set<string> {
+  try {
+    const v = JSON.parse(meta(WATCHED_TOPS) ?? "[]");
+    return new Set(Array.isArray(v) ? v.filter((p) => typeof p === "string") : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Whether `path`, which the baseline has no record of, was made while bpfink was down: a
+ * directory above it, at or below `top` (its watch's own path, resolved), is recorded, so the
+ * watch was there before it. However deep it lies under directories made meanwhile (`mkdir -p
+ * a/b && echo > a/b/c`), it is new, as the live agent would have said. A path under no recorded
+ * directory of its watch (a watch added to the config) is a first sighting.
+ */
+export function madeWhileWatched(
+  path: string,
+  top: string,
+  recorded: ReadonlySet<string>,
+  watchedBefore?: ReadonlySet<string>,
+): boolean {
+  // The last run watched this top (WATCHED_TOPS): whatever is at or below it now and has no
+  // record was made since, even where nothing above it was recorded (a watched file or
+  // directory missing then: an authorized_keys planted while bpfink was down).
+  if (recorded.size > 0 && watchedBefore?.has(top) && (path === top || under(path, top))) {
+    return true;
+  }
+  if (path === top || !under(path, top)) return false;
+  for (let d = dirname(path);; d = dirname(d)) {
+    if (recorded.has(d)) return true;
+    if (d === top || d === dirname(d)) return false;
+  }
+}
+
+/** Whether `path` lies below directory `top` (not `top` itself). */
+export function under(path: string, top: string): boolean {
+  return top === "/" ? path !== "/" && path.startsWith("/") : path.startsWith(`${top}/`);
+}
+
+/**
+ * The watch (its root and top) whose tree `path` lies below, the deepest when several do; a
+ * recorded path gone from the disk below it was deleted while bpfink was down.
+ */
+export function watchAbove(
+  path: string,
+  tops: ReadonlyMap<string, string>,
+): { root: string; top: string } | undefined {
+  let best: { root: string; top: string } | undefined;
+  for (const [root, top] of tops) {
+    if (under(path, top) && (!best || top.length > best.top.length)) best = { root, top };
+  }
+  return best;
 }

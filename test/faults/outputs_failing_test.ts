@@ -6,7 +6,7 @@
  * on a real tmpfs that is full, then has room.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { run, tempDir, waitFor } from "../helpers.ts";
+import { run, tempDir } from "../helpers.ts";
 import { Daemon } from "../daemon.ts";
 import { freePort } from "../services/service.ts";
 import { assertNoStackTrace, smallTmpfs } from "./fault_helpers.ts";
