@@ -142,3 +142,36 @@ Deno.test("a file root makes while it grows, then removes, is reported made and 
     await agent.stop();
   }
 });
+
+Deno.test("a sparse drop-in of a terabyte is reported at once, its meaning said to be unchecked", async () => {
+  await using dir = await tempDir();
+  const { etc } = await auditTree(dir.path);
+  const dropIn = `${etc}/sudoers.d/big`;
+  const out = new CaptureOutput();
+  const agent = await startAgent([etc], out);
+  try {
+    const t0 = performance.now();
+    const sh = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `printf 'ALL ALL=(ALL) NOPASSWD: ALL\\n' > "$1" && truncate -s 1000000000000 "$1"`,
+        "sh",
+        dropIn,
+      ],
+    }).output();
+    assert(sh.success, "the shell failed");
+    // Before: reported after 2 min (its holes hashed until the 60 s limit, twice).
+    const reported = await waitFor(
+      () => out.changes(dropIn).some((e) => e.event.action === "sudoers_unreadable"),
+      20_000,
+    );
+    const ms = performance.now() - t0;
+    console.log(`the drop-in's meaning reported unchecked after ${ms.toFixed(0)} ms`);
+    assert(reported, JSON.stringify(out.changes(dropIn).map((e) => e.event.action)));
+    const raw = out.changes(dropIn).filter((e) => e.event.dataset === "bpfink.file").at(-1)!;
+    assertEquals(raw.file?.size, 1e12);
+    assert(String(raw.bpfink?.not_read_whole).includes("-byte limit"), JSON.stringify(raw));
+  } finally {
+    await agent.stop();
+  }
+});
