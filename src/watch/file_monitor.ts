@@ -19,6 +19,7 @@ import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_chan
 import { mappingHolders } from "./mapping_holders.ts";
 import { NS_PER_TICK, processDetails } from "./process_details.ts";
 import { DeadlineClock } from "./deadline_clock.ts";
+import { FairQueue } from "./fair_queue.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
@@ -295,13 +296,10 @@ export class FileMonitor {
   /** Re-reads in flight in each lane (0: the other lane, 1: the priority lane). */
   readonly #laneBusy: [number, number] = [0, 0];
   /**
-   * Per lane, paths whose re-read is due and waits for a place in it, in the order they came
-   * due, from the head on (a path whose queue no longer waits is skipped).
+   * Per lane, paths whose re-read is due and waits for a place in it: owners take turns, each
+   * owner's in the order they came due (a path whose queue no longer waits is skipped).
    */
-  readonly #waiting: [{ paths: string[]; head: number }, { paths: string[]; head: number }] = [
-    { paths: [], head: 0 },
-    { paths: [], head: 0 },
-  ];
+  readonly #waiting: [FairQueue, FairQueue] = [new FairQueue(), new FairQueue()];
   /** Aborted by stop(): the reads under way end at their next chunk. */
   readonly #abort = new AbortController();
   /** The budget of every re-read. */
@@ -933,13 +931,15 @@ export class FileMonitor {
     if (!q) return;
     q.timer = undefined;
     q.soon = false;
-    const lane = q.lane = q.waiting ? q.lane ?? 0 : this.#laneOf(path);
-    if (this.#laneBusy[lane] >= (lane ? PRIORITY_READS_IN_FLIGHT : MAX_READS_IN_FLIGHT)) {
-      if (!q.waiting) {
+    let lane = q.lane ?? 0;
+    if (!q.waiting) {
+      const owner = this.#ownerOf(path);
+      lane = q.lane = owner === 0 ? 1 : 0;
+      if (this.#laneBusy[lane] >= (lane ? PRIORITY_READS_IN_FLIGHT : MAX_READS_IN_FLIGHT)) {
         q.waiting = true;
-        this.#waiting[lane].paths.push(path);
+        this.#waiting[lane].push(owner, path);
+        return;
       }
-      return;
     }
     q.waiting = false;
     this.#laneBusy[lane]++;
@@ -975,34 +975,29 @@ export class FileMonitor {
   }
 
   /**
-   * The lane `path` is read in: the priority lane for a file owned by root (as
-   * last read; lstat for a path not read yet). Not by name: a user may call
-   * a file of theirs passwd, but cannot give it to root.
+   * The owner (uid) of `path` as last read, lstat for a path not read yet (-1
+   * when it cannot tell). Root's paths are read in the priority lane, and
+   * owners take turns in each lane. Not by name: a user may call a file of
+   * theirs passwd, but cannot give it to root.
    */
-  #laneOf(path: string): 0 | 1 {
+  #ownerOf(path: string): number {
     const known = this.watch.get(path)?.state;
-    if (known) return known.uid === 0 ? 1 : 0;
+    if (known) return known.uid;
     try {
-      return lstat(path)?.uid === 0 ? 1 : 0;
+      return lstat(path)?.uid ?? -1;
     } catch {
-      return 0;
+      return -1;
     }
   }
 
-  /** Starts the re-reads that wait in `lane`, oldest first, while there is room. */
+  /** Starts the re-reads that wait in `lane`, owners in turn, while there is room. */
   #runWaiting(lane: 0 | 1): void {
     const w = this.#waiting[lane];
     const max = lane ? PRIORITY_READS_IN_FLIGHT : MAX_READS_IN_FLIGHT;
-    while (w.head < w.paths.length && this.#laneBusy[lane] < max) {
-      const path = w.paths[w.head++];
+    while (this.#laneBusy[lane] < max) {
+      const path = w.shift();
+      if (path === undefined) break;
       if (this.#queues.get(path)?.waiting) this.#run(path);
-    }
-    if (w.head === w.paths.length) {
-      w.paths = [];
-      w.head = 0;
-    } else if (w.head > 4096 && w.head * 2 > w.paths.length) {
-      w.paths = w.paths.slice(w.head);
-      w.head = 0;
     }
   }
 
@@ -1292,10 +1287,7 @@ export class FileMonitor {
     this.#syncTimer = undefined;
     this.#dirtyDirs.clear();
     this.#queues.clear();
-    for (const w of this.#waiting) {
-      w.paths = [];
-      w.head = 0;
-    }
+    for (const w of this.#waiting) w.clear();
     this.#abort.abort();
     this.#offered.clear();
     this.#closed.clear();
