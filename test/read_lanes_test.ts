@@ -171,6 +171,25 @@ Deno.test("a sparse drop-in of a terabyte is reported at once, its meaning said 
     const raw = out.changes(dropIn).filter((e) => e.event.dataset === "bpfink.file").at(-1)!;
     assertEquals(raw.file?.size, 1e12);
     assert(String(raw.bpfink?.not_read_whole).includes("-byte limit"), JSON.stringify(raw));
+    // New content at the same size, past the hash limit: modified (its mtime moved), not
+    // "attributes changed" (the hashes, both missing, are not the same content).
+    const before = out.changes(dropIn).length;
+    const dd = await new Deno.Command("dd", {
+      args: [`of=${dropIn}`, "bs=1", "seek=500000000000", "conv=notrunc", "status=none"],
+      stdin: "piped",
+    }).spawn();
+    const w = dd.stdin.getWriter();
+    await w.write(new TextEncoder().encode("ALL ALL=(ALL) NOPASSWD: ALL\n"));
+    await w.close();
+    assert((await dd.status).success, "dd failed");
+    assert(
+      await waitFor(() => out.changes(dropIn).length > before, 20_000),
+      "the write was not reported",
+    );
+    const after = out.changes(dropIn).slice(before).filter((e) =>
+      e.event.dataset === "bpfink.file"
+    );
+    assertEquals(after.map((e) => e.event.action), ["modified"]);
   } finally {
     await agent.stop();
   }

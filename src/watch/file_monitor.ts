@@ -1309,6 +1309,13 @@ export function classify(
   if (before.id.ino !== after.id.ino || before.id.dev !== after.id.dev) return "replaced";
   if (kind === "dir") return undefined;
   if (!stateChanged(before, after)) return undefined;
+  // Content not read whole on either side (over the hash limit, kept changing): a new
+  // mtime may be new content, so it is not said to be attributes only.
+  const unknown = (before.readError !== undefined || after.readError !== undefined) &&
+    (before.sha256 === undefined || after.sha256 === undefined);
+  if (unknown && (before.mtimeNs !== after.mtimeNs || before.mtimeMs !== after.mtimeMs)) {
+    return "modified";
+  }
   if (before.sha256 === after.sha256 && before.size === after.size) return "attributes_changed";
   return "modified";
 }
