@@ -10,7 +10,7 @@ import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
 import { type FileState, readFileState, stateChanged } from "./file_state.ts";
-import { ReadAbortedError, type ReadBudget } from "./safe_read.ts";
+import { HASH_MAX_BYTES, ReadAbortedError, type ReadBudget } from "./safe_read.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
@@ -112,14 +112,8 @@ export const MAX_READS_IN_FLIGHT = 16;
  */
 export const PRIORITY_READS_IN_FLIGHT = 4;
 
-/**
- * Files larger than this are not hashed: their metadata (size, mode, owner,
- * inode, ns timestamps, so every write and every truncation) is all that is
- * compared, and the event says so (`bpfink.not_read_whole`). Hashing costs
- * time in proportion to the size even for holes: a sparse file of a terabyte,
- * which any user can make in a microsecond, took the 60 s read limit.
- */
-export const HASH_MAX_BYTES = 1 << 30;
+/** Files larger than this are not hashed (safe_read.ts); the live monitor's default. */
+export { HASH_MAX_BYTES };
 
 /** The longest one re-read hashes a file before giving up on its hash. */
 export const READ_MAX_MS = 10_000;

@@ -20,7 +20,7 @@ export interface ReadBudget {
   onThisThread?: boolean;
   /**
    * A file larger than this (fstat at open) is not read at all: its metadata
-   * is all that is compared (default: no limit). Reading a sparse file of a
+   * is all that is compared (default HASH_MAX_BYTES). Reading a sparse file of a
    * terabyte costs no disk and no write, yet hashing its holes would take minutes.
    */
   maxSize?: number;
@@ -35,6 +35,16 @@ export class ReadAbortedError extends Error {
     this.name = "ReadAbortedError";
   }
 }
+
+/**
+ * Files larger than this are not hashed, at the first baseline as in the
+ * live monitor: their metadata (size, mode, owner, inode, ns timestamps, so
+ * every write and every truncation) is all that is compared, and the event
+ * says so (`bpfink.not_read_whole`). Hashing costs time in proportion to the
+ * size even for holes: a sparse file of a terabyte, which any user can make
+ * in a microsecond, took the 60 s read limit.
+ */
+export const HASH_MAX_BYTES = 1 << 30;
 
 /** The largest read buffer: big files stream through it. */
 const MAX_READ_BUFFER = 256 * 1024;
@@ -86,10 +96,11 @@ async function readOnce(
   budget: ReadBudget,
 ): Promise<ContentRead & { torn?: NativeStat }> {
   using f = openRegular(path, budget.onThisThread);
-  if (budget.maxSize !== undefined && f.stat.size > budget.maxSize) {
+  const maxSize = budget.maxSize ?? HASH_MAX_BYTES;
+  if (f.stat.size > maxSize) {
     return {
       stat: f.stat,
-      incomplete: `not hashed: ${f.stat.size} bytes, over the ${budget.maxSize}-byte limit ` +
+      incomplete: `not hashed: ${f.stat.size} bytes, over the ${maxSize}-byte limit ` +
         `(metadata compared only)`,
     };
   }
