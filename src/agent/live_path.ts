@@ -193,6 +193,24 @@ export class LivePath {
       () => this.watch.notInKernel,
     );
     metrics.pulled(
+      "bpfink_reads_not_whole_total",
+      "Re-reads that could not read a file whole (it kept changing, it took too long, or it is over the hash limit): its metadata was compared and the event says bpfink.not_read_whole.",
+      "counter",
+      () => this.monitor.notReadWhole,
+    );
+    metrics.pulled(
+      "bpfink_reads_over_hash_limit_total",
+      "Re-reads of a file larger than the hash limit (1 GiB): not hashed, its metadata compared only.",
+      "counter",
+      () => this.monitor.notHashedLarge,
+    );
+    metrics.pulled(
+      "bpfink_gone_after_first_read_total",
+      "New files a re-read saw and a second read found gone: reported made, then removed.",
+      "counter",
+      () => this.monitor.goneAfterFirstRead,
+    );
+    metrics.pulled(
       "bpfink_mount_rechecks_total",
       "Mounts that changed the agent's mount table: the watched paths under them were looked up again.",
       "counter",

@@ -82,6 +82,12 @@ function kindNote(c: FileChange): string {
   return ` (${s.type})`;
 }
 
+/** Why the content was not read whole, for the message. */
+function wholeNote(c: FileChange): string {
+  const why = (c.after ?? c.before)?.readError;
+  return why ? `; could not be read whole (${why})` : "";
+}
+
 /** The change event for one file change; `severity` overrides the default level. */
 export function genericEvent(
   c: FileChange,
@@ -109,7 +115,7 @@ export function genericEvent(
       ...actor.fields,
       message: c.fromPath
         ? `${displayPath(c.fromPath)} ${VERBS[c.action]} to ${displayPath(c.path)}${who}`
-        : `${displayPath(c.path)} ${VERBS[c.action]}${kindNote(c)}${who}`,
+        : `${displayPath(c.path)} ${VERBS[c.action]}${kindNote(c)}${who}${wholeNote(c)}`,
       bpfink: {
         consumer: "generic",
         ...(displayPath(c.path) !== c.path ? { path_bytes: pathBytesBase64(c.path) } : {}),
@@ -126,6 +132,9 @@ export function genericEvent(
           : {}),
         ...(before?.sha256 && c.after?.sha256 && c.action !== "moved"
           ? { content_changed: before.sha256 !== c.after.sha256 }
+          : {}),
+        ...((c.after ?? c.before)?.readError
+          ? { not_read_whole: (c.after ?? c.before)!.readError }
           : {}),
         ...(c.folded > 1 ? { folded_events: c.folded } : {}),
         ...otherWritersEcs(c.otherWriters),

@@ -11,6 +11,7 @@ import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
 import { parentPath } from "./path_names.ts";
 import { type FileState, readFileState, stateChanged } from "./file_state.ts";
+import { HASH_MAX_BYTES, ReadAbortedError, type ReadBudget } from "./safe_read.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
 import type { AttributedEvent } from "./attribution.ts";
@@ -19,6 +20,7 @@ import type { ChangeReason, FileAction, FileChange } from "../pipeline/file_chan
 import { mappingHolders } from "./mapping_holders.ts";
 import { NS_PER_TICK, processDetails } from "./process_details.ts";
 import { DeadlineClock } from "./deadline_clock.ts";
+import { FairQueue } from "./fair_queue.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
@@ -58,6 +60,8 @@ export interface FileMonitorOptions {
   heldFor?: (dir: InodeId) => Promise<FimEvent[]> | undefined;
   /** The agent's mount table (default: /proc/self/mountinfo, first read at construction). */
   mounts?: { changes(): MountChanges | undefined };
+  /** Files larger than this are not hashed, only their metadata compared (default HASH_MAX_BYTES). */
+  hashMaxBytes?: number;
 }
 
 interface PathQueue {
@@ -72,8 +76,10 @@ interface PathQueue {
   hot: number;
   /** The re-read starts in a microtask, with no settle (a writer closed the file). */
   soon?: boolean;
-  /** Due, and waiting for one of the MAX_READS_IN_FLIGHT re-reads to end. */
+  /** Due, and waiting for a place in its lane (MAX_READS_IN_FLIGHT, PRIORITY_READS_IN_FLIGHT). */
   waiting?: boolean;
+  /** The lane it waits in or was read in: 1 for the priority lane, 0 for the other. */
+  lane?: 0 | 1;
 }
 
 /**
@@ -97,6 +103,21 @@ export const HOT_SETTLE_MAX_MS = 250;
  * at most this many of them.
  */
 export const MAX_READS_IN_FLIGHT = 16;
+
+/**
+ * Re-reads under way at once in the priority lane, beside the others: files
+ * owned by root (as last read, or lstat for a path not read yet). An unprivileged user's files can fill the other lane
+ * (20 sparse files of a terabyte each, a create/unlink flood beside thousands
+ * of files), never this one: root's change to passwd is read while theirs
+ * wait, and is taken first from its own queue.
+ */
+export const PRIORITY_READS_IN_FLIGHT = 4;
+
+/** Files larger than this are not hashed (safe_read.ts); the live monitor's default. */
+export { HASH_MAX_BYTES };
+
+/** The longest one re-read hashes a file before giving up on its hash. */
+export const READ_MAX_MS = 10_000;
 
 const NAME_OPS = new Set([
   FimOp.NewEntry,
@@ -270,12 +291,23 @@ export class FileMonitor {
   #stopped = false;
   /** Re-reads in flight (stop() waits for them before the kernel side closes). */
   readonly #inFlight = new Set<Promise<void>>();
+  /** Re-reads in flight in each lane (0: the other lane, 1: the priority lane). */
+  readonly #laneBusy: [number, number] = [0, 0];
   /**
-   * Paths whose re-read is due and waits for a place in #inFlight, in the order they came due,
-   * from #waitingHead on (a path whose queue no longer waits is skipped).
+   * Per lane, paths whose re-read is due and waits for a place in it: owners take turns, each
+   * owner's in the order they came due (a path whose queue no longer waits is skipped).
    */
-  #waiting: string[] = [];
-  #waitingHead = 0;
+  readonly #waiting: [FairQueue, FairQueue] = [new FairQueue(), new FairQueue()];
+  /** Aborted by stop(): the reads under way end at their next chunk. */
+  readonly #abort = new AbortController();
+  /** The budget of every re-read. */
+  readonly #budget: ReadBudget;
+  /** Re-reads that found a file over the hash limit (metadata compared only). */
+  notHashedLarge = 0;
+  /** Re-reads that could not read a file whole (it kept changing, it took too long, over the limit). */
+  notReadWhole = 0;
+  /** Paths seen by a re-read, then gone before a second read: reported created (or replaced) and deleted. */
+  goneAfterFirstRead = 0;
   /** Kernel events for paths the first baseline had not read yet. */
   readonly #held = new Map<string, FimEvent[]>();
   /** The latest name event for each path, for RECENT_MS (insertion order = age). */
@@ -453,6 +485,11 @@ export class FileMonitor {
   constructor(readonly watch: WatchSet, readonly opts: FileMonitorOptions) {
     this.#settleMs = opts.settleMs ?? 2;
     this.#mounts = opts.mounts ?? new MountTable();
+    this.#budget = {
+      maxSize: opts.hashMaxBytes ?? HASH_MAX_BYTES,
+      maxMs: READ_MAX_MS,
+      signal: this.#abort.signal,
+    };
   }
 
   readonly #mounts: { changes(): MountChanges | undefined };
@@ -919,12 +956,18 @@ export class FileMonitor {
     if (!q) return;
     q.timer = undefined;
     q.soon = false;
-    if (this.#inFlight.size >= MAX_READS_IN_FLIGHT) {
-      q.waiting = true;
-      this.#waiting.push(path);
-      return;
+    let lane = q.lane ?? 0;
+    if (!q.waiting) {
+      const owner = this.#ownerOf(path);
+      lane = q.lane = owner === 0 ? 1 : 0;
+      if (this.#laneBusy[lane] >= (lane ? PRIORITY_READS_IN_FLIGHT : MAX_READS_IN_FLIGHT)) {
+        q.waiting = true;
+        this.#waiting[lane].push(owner, path);
+        return;
+      }
     }
     q.waiting = false;
+    this.#laneBusy[lane]++;
     const causes = q.causes.splice(0);
     if (causes.length === 0) {
       const late = this.#recentCause(path);
@@ -938,8 +981,9 @@ export class FileMonitor {
       .finally(() => {
         q.running = undefined;
         this.#inFlight.delete(running);
+        this.#laneBusy[lane]--;
         if (this.#stopped) return;
-        this.#runWaiting();
+        this.#runWaiting(lane);
         if (q.dirty || q.causes.length) {
           q.dirty = false;
           q.timer = this.#clock.after(this.#hotSettle(++q.hot), () => this.#run(path));
@@ -955,18 +999,30 @@ export class FileMonitor {
     this.#inFlight.add(running);
   }
 
-  /** Starts the re-reads that wait, oldest first, while there is room. */
-  #runWaiting(): void {
-    while (this.#waitingHead < this.#waiting.length && this.#inFlight.size < MAX_READS_IN_FLIGHT) {
-      const path = this.#waiting[this.#waitingHead++];
-      if (this.#queues.get(path)?.waiting) this.#run(path);
+  /**
+   * The owner (uid) of `path` as last read, lstat for a path not read yet (-1
+   * when it cannot tell). Root's paths are read in the priority lane, and
+   * owners take turns in each lane. Not by name: a user may call a file of
+   * theirs passwd, but cannot give it to root.
+   */
+  #ownerOf(path: string): number {
+    const known = this.watch.get(path)?.state;
+    if (known) return known.uid;
+    try {
+      return lstat(path)?.uid ?? -1;
+    } catch {
+      return -1;
     }
-    if (this.#waitingHead === this.#waiting.length) {
-      this.#waiting = [];
-      this.#waitingHead = 0;
-    } else if (this.#waitingHead > 4096 && this.#waitingHead * 2 > this.#waiting.length) {
-      this.#waiting = this.#waiting.slice(this.#waitingHead);
-      this.#waitingHead = 0;
+  }
+
+  /** Starts the re-reads that wait in `lane`, owners in turn, while there is room. */
+  #runWaiting(lane: 0 | 1): void {
+    const w = this.#waiting[lane];
+    const max = lane ? PRIORITY_READS_IN_FLIGHT : MAX_READS_IN_FLIGHT;
+    while (this.#laneBusy[lane] < max) {
+      const path = w.shift();
+      if (path === undefined) break;
+      if (this.#queues.get(path)?.waiting) this.#run(path);
     }
   }
 
@@ -1002,8 +1058,11 @@ export class FileMonitor {
     if (id) this.opts.rearm(id);
     let after: FileState | undefined;
     let wasDir = false;
+    /** What a first read saw of a new inode that a second read found gone. */
+    let seen: FileState | undefined;
+    const keep = this.opts.keepContentUpTo ?? 0;
     try {
-      after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+      after = await readFileState(path, keep, this.#budget);
       // The path is watched as what it is now: a directory made where a file or nothing was is
       // listed, a file where a directory was has its writes reported (its kernel flags and
       // fanotify marks follow, set with its new inode below).
@@ -1016,13 +1075,37 @@ export class FileMonitor {
       // second one or sends an event.
       if (after && (!before || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
         this.watch.setState(path, after);
-        after = await readFileState(path, this.opts.keepContentUpTo ?? 0);
+        const again = await readFileState(path, keep, this.#budget);
+        // Gone between the two reads (a file made and removed at once, one that grew
+        // until it was removed): it existed, and is reported as made, then removed.
+        if (!again) seen = after;
+        after = again;
       }
     } catch (e) {
+      if (e instanceof ReadAbortedError) return;
       this.opts.warn(
         `cannot read ${path}: ${errorMessage(e)}; keeping the last known state`,
       );
       return;
+    }
+    for (const s of [seen, after]) {
+      if (!s?.readError) continue;
+      this.notReadWhole++;
+      if (s.readError.includes("-byte limit")) this.notHashedLarge++;
+    }
+    if (seen) {
+      this.goneAfterFirstRead++;
+      const made = classify(entry.kind, before, seen);
+      if (made) {
+        this.watch.setState(path, seen);
+        await this.#report(path, entry, made, before, seen, causes, reason, unattributed, false);
+      }
+      if (this.#stopped) return;
+      // The removal is the next report: its own events (the unlink) may still be on their way.
+      const removal = [...(this.#queues.get(path)?.causes ?? [])];
+      const named = this.#recentCause(path);
+      if (named && !removal.includes(named)) removal.push(named);
+      return this.#reportGone(path, entry, seen, removal, reason, unattributed);
     }
     // Said once per path until it reads whole again: a file kept changing under every
     // re-read of a flood would otherwise log a line at each.
@@ -1098,6 +1181,57 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
       this.watch.remove(path);
     }
+    await this.#report(path, entry, action, before, after, causes, reason, unattributed, xattr);
+  }
+
+  /** Reports that `path`, last seen as `seen`, is gone (it was never read twice). */
+  async #reportGone(
+    path: string,
+    entry: WatchEntry,
+    seen: FileState,
+    causesIn: FimEvent[],
+    reason: ChangeReason,
+    unattributed: string | undefined,
+  ): Promise<void> {
+    let causes = causesIn;
+    if (causes.length === 0 && reason === "live" && !this.#stopped) {
+      // The unlink's event may still be on its way (the listing or the read came first).
+      await new Promise((r) => setTimeout(r, EVENT_GRACE_MS));
+      causes = [...(this.#queues.get(path)?.causes ?? [])];
+      const named = this.#recentCause(path);
+      if (named && !causes.includes(named)) causes.push(named);
+    }
+    this.watch.setState(path, undefined);
+    if (entry.path !== entry.root) {
+      for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
+      this.watch.remove(path);
+    }
+    await this.#report(
+      path,
+      entry,
+      "deleted",
+      seen,
+      undefined,
+      causes,
+      reason,
+      unattributed,
+      false,
+    );
+  }
+
+  /** Emits `action` for `path` (before → after), naming the process among `causes` that made it. */
+  async #report(
+    path: string,
+    entry: WatchEntry,
+    action: FileAction,
+    before: FileState | undefined,
+    after: FileState | undefined,
+    causesIn: FimEvent[],
+    reason: ChangeReason,
+    unattributed: string | undefined,
+    xattr: boolean,
+  ): Promise<void> {
+    let causes = causesIn;
     if (action !== "touched") {
       // A ring buffer far behind (a flood) holds events older than this read: wait for them.
       const queued = this.opts.behind?.();
@@ -1205,8 +1339,8 @@ export class FileMonitor {
     this.#syncTimer = undefined;
     this.#dirtyDirs.clear();
     this.#queues.clear();
-    this.#waiting = [];
-    this.#waitingHead = 0;
+    for (const w of this.#waiting) w.clear();
+    this.#abort.abort();
     this.#offered.clear();
     this.#closed.clear();
     this.#lastReport.clear();
@@ -1227,6 +1361,13 @@ export function classify(
   if (before.id.ino !== after.id.ino || before.id.dev !== after.id.dev) return "replaced";
   if (kind === "dir") return undefined;
   if (!stateChanged(before, after)) return undefined;
+  // Content not read whole on either side (over the hash limit, kept changing): a new
+  // mtime may be new content, so it is not said to be attributes only.
+  const unknown = (before.readError !== undefined || after.readError !== undefined) &&
+    (before.sha256 === undefined || after.sha256 === undefined);
+  if (unknown && (before.mtimeNs !== after.mtimeNs || before.mtimeMs !== after.mtimeMs)) {
+    return "modified";
+  }
   if (before.sha256 === after.sha256 && before.size === after.size) return "attributes_changed";
   return "modified";
 }

@@ -18,7 +18,33 @@ export interface ReadBudget {
   maxMs?: number;
   /** Read with blocking calls on the calling thread (a worker's own), not off it. */
   onThisThread?: boolean;
+  /**
+   * A file larger than this (fstat at open) is not read at all: its metadata
+   * is all that is compared (default HASH_MAX_BYTES). Reading a sparse file of a
+   * terabyte costs no disk and no write, yet hashing its holes would take minutes.
+   */
+  maxSize?: number;
+  /** Once aborted, the read stops at its next chunk and throws ReadAbortedError. */
+  signal?: AbortSignal;
 }
+
+/** A read given up because its budget's signal was aborted (the agent stops). */
+export class ReadAbortedError extends Error {
+  constructor() {
+    super("the read was abandoned: the agent is stopping");
+    this.name = "ReadAbortedError";
+  }
+}
+
+/**
+ * Files larger than this are not hashed, at the first baseline as in the
+ * live monitor: their metadata (size, mode, owner, inode, ns timestamps, so
+ * every write and every truncation) is all that is compared, and the event
+ * says so (`bpfink.not_read_whole`). Hashing costs time in proportion to the
+ * size even for holes: a sparse file of a terabyte, which any user can make
+ * in a microsecond, took the 60 s read limit.
+ */
+export const HASH_MAX_BYTES = 1 << 30;
 
 /** The largest read buffer: big files stream through it. */
 const MAX_READ_BUFFER = 256 * 1024;
@@ -70,6 +96,14 @@ async function readOnce(
   budget: ReadBudget,
 ): Promise<ContentRead & { torn?: NativeStat }> {
   using f = openRegular(path, budget.onThisThread);
+  const maxSize = budget.maxSize ?? HASH_MAX_BYTES;
+  if (f.stat.size > maxSize) {
+    return {
+      stat: f.stat,
+      incomplete: `not hashed: ${f.stat.size} bytes, over the ${maxSize}-byte limit ` +
+        `(metadata compared only)`,
+    };
+  }
   const maxBytes = budget.maxBytes ?? Infinity;
   const maxMs = budget.maxMs ?? 60_000;
   const h = createHash("sha256");
@@ -83,6 +117,7 @@ async function readOnce(
   // again or given up on) from a size the file system under-reports (read on).
   let checkedPast = false;
   for (;;) {
+    if (budget.signal?.aborted) throw new ReadAbortedError();
     const n = await f.read(buf);
     if (n === 0) break;
     h.update(buf.subarray(0, n));
