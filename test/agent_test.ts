@@ -191,35 +191,44 @@ Deno.test("100,000 back-to-back writes: the writer is never blocked and the last
   });
 });
 
-Deno.test("SIGINT detaches every link and exits 0", async () => {
-  await using dir = await tempDir();
-  const watched = `${dir.path}/f`;
-  await Deno.writeTextFile(watched, "x\n");
-  const child = new Deno.Command("./bpfink", {
-    args: ["--paths", watched, "--json"],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  while (!buf.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += value;
-  }
-  const start = JSON.parse(buf.split("\n")[0]);
-  assertEquals(start.event.action, "started");
-  // Only this child's own links and programs: other BPF agents may attach meanwhile.
-  const own = bpfObjectsOf(child.pid);
-  assert(own.links.size > 0, "no link held while running");
-  child.kill("SIGINT");
-  const status = await child.status;
-  reader.releaseLock();
-  await child.stdout.cancel().catch(() => {});
-  await child.stderr.cancel();
-  assertEquals(status.code, 0);
-  assertEquals(await bpfObjectsLeft(own), { links: [], progs: [] }, "BPF objects left behind");
-});
+for (const sig of ["SIGINT", "SIGHUP"] as const) {
+  Deno.test(`${sig} detaches every link, removes the temporary database and exits 0`, async () => {
+    await using dir = await tempDir();
+    const watched = `${dir.path}/f`;
+    await Deno.writeTextFile(watched, "x\n");
+    // Its own TMPDIR: the temporary database it makes there must be gone after.
+    const tmp = `${dir.path}/tmp`;
+    await Deno.mkdir(tmp);
+    const child = new Deno.Command("./bpfink", {
+      args: ["--paths", watched, "--json"],
+      env: { TMPDIR: tmp },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    while (!buf.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+    }
+    const start = JSON.parse(buf.split("\n")[0]);
+    assertEquals(start.event.action, "started");
+    assert([...Deno.readDirSync(tmp)].some((e) => e.name.startsWith("bpfink-db-")), "no temp db");
+    // Only this child's own links and programs: other BPF agents may attach meanwhile.
+    const own = bpfObjectsOf(child.pid);
+    assert(own.links.size > 0, "no link held while running");
+    // SIGHUP: the terminal it runs in closed.
+    child.kill(sig);
+    const status = await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel();
+    assertEquals(status.code, 0);
+    assertEquals(await bpfObjectsLeft(own), { links: [], progs: [] }, "BPF objects left behind");
+    assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), [], "temporary files left behind");
+  });
+}
 
 Deno.test("a path list where nothing exists exits 2 with an error; a missing path among others is a warning", async () => {
   await using dir = await tempDir();

@@ -1,5 +1,5 @@
 /**
- * SIGINT and SIGTERM are caught from the first line of `main`, before
+ * SIGINT and SIGTERM (and, for the watch command, SIGHUP) are caught from the first line of `main`, before
  * anything is attached: a signal during startup aborts the start at the
  * next step (the step in progress finishes and cleans up after itself), so
  * bpfink exits 0 and leaves no link, temp file or lock behind. A second
@@ -19,14 +19,25 @@ let installed = false;
 export function catchTermination(): AbortSignal {
   if (installed) return controller.signal;
   installed = true;
-  for (const s of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(s, () => {
-      if (received) Deno.exit(0);
-      received = s;
-      controller.abort(new DOMException(`stopped by ${s}`, "AbortError"));
-    });
-  }
+  for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, () => terminated(s));
   return controller.signal;
+}
+
+function terminated(s: Deno.Signal): void {
+  if (received) Deno.exit(0);
+  received = s;
+  controller.abort(new DOMException(`stopped by ${s}`, "AbortError"));
+}
+
+/**
+ * Makes `s` stop bpfink as SIGINT does: for the watch command, SIGHUP (its
+ * terminal closed), which would otherwise end the process with no cleanup
+ * (its temporary database left in /tmp). The daemon keeps SIGHUP for
+ * reopening its files.
+ */
+export function terminateOn(s: Deno.Signal): void {
+  catchTermination();
+  Deno.addSignalListener(s, () => terminated(s));
 }
 
 /** The termination signal received so far, if any. */

@@ -12,7 +12,7 @@ import { log } from "../log.ts";
 import { JsonLinesOutput } from "../outputs/json_lines.ts";
 import { TerminalOutput } from "../outputs/terminal.ts";
 import { progressBar } from "./progress.ts";
-import { unlessTerminated, waitForTermination } from "./signals.ts";
+import { terminateOn, unlessTerminated, waitForTermination } from "./signals.ts";
 import { errorMessage } from "../error_message.ts";
 
 /** Options of the watch command. */
@@ -42,6 +42,8 @@ export function parsePaths(s: string): string[] {
 
 /** Runs the watch until SIGINT/SIGTERM; returns the exit code. */
 export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
+  // A terminal that closes sends SIGHUP: a clean stop, as Ctrl-C.
+  terminateOn("SIGHUP");
   const paths = parsePaths(opts.paths);
   if (paths.length === 0) throw new AgentError("--paths needs at least one path", 2);
   const settleMs = opts.settleMs === undefined ? undefined : Number(opts.settleMs);
