@@ -12,7 +12,7 @@ import type { SudoersAlias, SudoersAliasType, SudoersEntry } from "./sudoers_typ
 /** Variables that load code into the command sudo runs when kept from the caller. */
 const LOADER_VARIABLES = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"];
 
-/** Whether an env_keep/env_check item (a name, or a prefix ending in `*`) lets one of them through. */
+/** Which of them an env_keep/env_check/env_delete item names (a name, or a prefix ending in `*`). */
 function keepsLoader(item: string): string | undefined {
   const name = item.replace(/=.*$/s, "");
   if (name.endsWith("*")) {
@@ -29,10 +29,17 @@ function settingWeakens(setting: string): string[] {
     case "!env_reset": // the caller's whole environment reaches the command
     case "setenv": // every rule as if tagged SETENV
     case "!secure_path":
+    case "!syslog": // sudo's log of what was run goes nowhere
+    case "!log_allowed": // commands sudo allowed are not logged
       return [setting];
   }
-  const m = /^(env_keep|env_check)(\+?=)(.*)$/s.exec(setting);
+  // A negative timeout: one password, and sudo never asks again on that terminal.
+  const timeout = /^timestamp_timeout=\s*"?\s*(-?[0-9.]+)/.exec(setting);
+  if (timeout) return Number(timeout[1]) < 0 ? ["timestamp_timeout never expires"] : [];
+  const m = /^(env_keep|env_check|env_delete)(\+?=|-=)(.*)$/s.exec(setting);
   if (!m) return [];
+  // env_keep and env_check let a variable through when added to; env_delete when taken from.
+  if ((m[1] === "env_delete") !== (m[2] === "-=")) return [];
   const items = m[3].replace(/^"|"$/g, "").split(/[\s,]+/).filter((x) => x !== "");
   const kept = [...new Set(items.map(keepsLoader).filter((v): v is string => v !== undefined))];
   return kept.map((v) => `${m[1]} ${v}`);

@@ -147,6 +147,10 @@ Deno.test("Defaults that remove sudo's protections are as severe as a NOPASSWD r
     ["Defaults !env_reset", ["!env_reset"]],
     ["Defaults setenv", ["setenv"]],
     ["Defaults !secure_path", ["!secure_path"]],
+    ["Defaults timestamp_timeout=-1", ["timestamp_timeout never expires"]],
+    ['Defaults env_delete -= "LD_PRELOAD"', ["env_delete LD_PRELOAD"]],
+    ["Defaults !syslog", ["!syslog"]],
+    ["Defaults !log_allowed", ["!log_allowed"]],
   ];
   for (const [line, weakens] of cases) {
     const out = diff(BASE, `${BASE}${line}\n`);
@@ -159,7 +163,14 @@ Deno.test("Defaults that remove sudo's protections are as severe as a NOPASSWD r
   assertEquals(removed[0].changes, [{ field: "weakens", to: ["secure_path removed"] }]);
   assertEquals(changeSeverity(removed[0]), "critical");
   // Harmless settings stay as they were.
-  for (const line of ['Defaults env_keep += "LANG"', "Defaults !requiretty"]) {
+  for (
+    const line of [
+      'Defaults env_keep += "LANG"',
+      "Defaults !requiretty",
+      "Defaults timestamp_timeout=5",
+      'Defaults env_delete += "LD_PRELOAD"',
+    ]
+  ) {
     const out = diff(BASE, `${BASE}${line}\n`);
     assertEquals(out[0].changes, undefined, line);
     assert(changeSeverity(out[0]) !== "critical", line);
