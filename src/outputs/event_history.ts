@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { FaultListener, Output, OutputCounters, SettledListener } from "./output.ts";
 import { errorMessage } from "../error_message.ts";
+import { fileId } from "../store/file_id.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS event_history (
@@ -192,16 +193,6 @@ export class EventHistory implements Output {
     this.#db = undefined;
     this.#insert = undefined;
     return Promise.resolve();
-  }
-}
-
-/** The identity ("dev:ino") of the file at `path`, undefined when there is none. */
-function fileId(path: string): string | undefined {
-  try {
-    const st = Deno.lstatSync(path);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return undefined;
   }
 }
 

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { fileId } from "./file_id.ts";
 import { scrubPasswordHashes } from "./scrub_password_hashes.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
@@ -867,16 +868,6 @@ const LOST = new Error("the database file is gone");
 /** Whether `rec` is kept in memory too: a parsed or fingerprinted file's. */
 function isHot(rec: BaselineRecord): boolean {
   return rec.consumer !== "generic" || !!rec.sha256?.startsWith("hmac-");
-}
-
-/** The identity ("dev:ino") of the file at `path`, undefined when there is none. */
-function fileId(path: string): string | undefined {
-  try {
-    const st = Deno.lstatSync(path);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return undefined;
-  }
 }
 
 const SQLITE_HEADER = new TextEncoder().encode("SQLite format 3\0");

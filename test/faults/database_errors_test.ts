@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertIncludes } from "../assert.ts";
 import { run, tempDir, waitFor } from "../helpers.ts";
 import { Daemon } from "../daemon.ts";
-import { assertNoStackTrace } from "./fault_helpers.ts";
+import { assertNoStackTrace, corruptFirstPage } from "./fault_helpers.ts";
 
 async function setUp(d: string) {
   await Deno.mkdir(`${d}/etc`);
@@ -85,15 +85,7 @@ Deno.test("faults: status and events on a corrupt database say so in one sentenc
   const daemon = new Daemon(config);
   await daemon.started();
   assertEquals(await daemon.stop(), 0, daemon.stderr);
-  const dd = await run([
-    "dd",
-    "if=/dev/urandom",
-    `of=${d}/db/bpfink.db`,
-    "bs=4096",
-    "count=1",
-    "conv=notrunc",
-  ]);
-  assertEquals(dd.code, 0, dd.stderr);
+  await corruptFirstPage(`${d}/db/bpfink.db`);
   for (const cmd of ["status", "events"]) {
     const s = await run(["./bpfink", cmd, "--config", config]);
     assertEquals(s.code, 1, s.stderr);

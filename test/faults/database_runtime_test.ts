@@ -9,7 +9,7 @@ import { run, tempDir, waitFor } from "../helpers.ts";
 import { Daemon } from "../daemon.ts";
 import { freePort } from "../services/service.ts";
 import type { ChangeEvent } from "../../src/pipeline/change_event.ts";
-import { assertNoStackTrace } from "./fault_helpers.ts";
+import { assertNoStackTrace, corruptFirstPage } from "./fault_helpers.ts";
 
 /** The audit's layout: copies of passwd and shadow, a recursive app tree, a file output. */
 async function layout(d: string, port: number) {
@@ -52,15 +52,7 @@ Deno.test("faults: database overwritten in place while running → changes still
   let daemon: Daemon | undefined = new Daemon(config);
   try {
     await daemon.started();
-    const dd = await run([
-      "dd",
-      "if=/dev/urandom",
-      `of=${d}/db/bpfink.db`,
-      "bs=4096",
-      "count=1",
-      "conv=notrunc",
-    ]);
-    assertEquals(dd.code, 0, dd.stderr);
+    await corruptFirstPage(`${d}/db/bpfink.db`);
     await Deno.writeTextFile(`${d}/etc/passwd`, "toor:x:0:0::/root:/bin/sh\n", { append: true });
     await Deno.writeTextFile(`${d}/app/sub/f1.conf`, "v=changed\n");
     const dm = daemon;

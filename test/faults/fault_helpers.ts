@@ -42,6 +42,35 @@ export async function runAsNobody(cmd: string[]): Promise<{ code: number; out: s
   return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
 }
 
+/** Overwrites the first page of the database at `path` with random bytes, in place (the audit's dd). */
+export async function corruptFirstPage(path: string): Promise<void> {
+  const dd = await run([
+    "dd",
+    "if=/dev/urandom",
+    `of=${path}`,
+    "bs=4096",
+    "count=1",
+    "conv=notrunc",
+  ]);
+  assertEquals(dd.code, 0, dd.stderr);
+}
+
+/**
+ * A daemon's config text watching `watched`, its state under `dir`, with a
+ * JSON stdout output and an ndjson HTTP output to 127.0.0.1:`port`.
+ */
+export function httpDaemonConfig(
+  dir: string,
+  watched: string,
+  port: number,
+  http: { maxRetries: number; flushInterval: string },
+): string {
+  return `watches:\n  - ${watched}\ndatabase: ${dir}/state/bpfink.db\nkey_file: ${dir}/state/k\n` +
+    `log_level: info\nstrategy: tracepoint\noutputs:\n  - type: stdout\n    format: json\n` +
+    `  - type: http\n    url: http://127.0.0.1:${port}/ingest\n    format: ndjson\n` +
+    `    max_retries: ${http.maxRetries}\n    flush_interval: ${http.flushInterval}\n`;
+}
+
 /** Fails when `text` holds a stack trace or an uncaught error report. */
 export function assertNoStackTrace(text: string): void {
   assert(!/Uncaught|^\s+at .+[:(]/m.test(text), `a stack trace reached the user:\n${text}`);

@@ -8,7 +8,7 @@ import { tempDir, waitFor } from "../helpers.ts";
 import { Daemon } from "../daemon.ts";
 import { freePort } from "../services/service.ts";
 import type { ChangeEvent } from "../../src/pipeline/change_event.ts";
-import { assertNoStackTrace } from "./fault_helpers.ts";
+import { assertNoStackTrace, httpDaemonConfig } from "./fault_helpers.ts";
 
 Deno.test("faults: after an HTTP outage the output delivers in commit order, each event once", async () => {
   await using dir = await tempDir();
@@ -18,10 +18,7 @@ Deno.test("faults: after an HTTP outage the output delivers in commit order, eac
   const config = `${dir.path}/config.yaml`;
   await Deno.writeTextFile(
     config,
-    `watches:\n  - ${watched}\ndatabase: ${dir.path}/state/bpfink.db\nkey_file: ${dir.path}/state/k\n` +
-      `log_level: info\nstrategy: tracepoint\noutputs:\n  - type: stdout\n    format: json\n` +
-      `  - type: http\n    url: http://127.0.0.1:${port}/ingest\n    format: ndjson\n` +
-      `    max_retries: 3\n    flush_interval: 500ms\n`,
+    httpDaemonConfig(dir.path, watched, port, { maxRetries: 3, flushInterval: "500ms" }),
   );
   const received: ChangeEvent[] = [];
   let server: Deno.HttpServer | undefined;
