@@ -121,14 +121,9 @@ export class ChangePipeline {
   snapshotOf(path: string, state: FileState | undefined): unknown {
     if (!state?.content) return undefined;
     const rule = this.opts.ruleFor(path);
-    const c = semanticFor(rule, state);
-    if (
-      !rule.secret && !c && (rule.diffMaxBytes === 0 || state.content.length > rule.diffMaxBytes)
-    ) {
-      return undefined; // a generic file without a line diff: nothing to decode
-    }
     // A secret file is never parsed: any consumer's snapshot would hold its text.
     if (rule.secret) return secretSnapshot(decoder.decode(state.content), this.opts.ctx);
+    const c = semanticFor(rule, state);
     if (c) {
       try {
         return c.readsPasswords
@@ -141,8 +136,8 @@ export class ChangePipeline {
         return undefined;
       }
     }
-    if (rule.secret || rule.diffMaxBytes === 0 || state.content.length > rule.diffMaxBytes) {
-      return undefined;
+    if (rule.diffMaxBytes === 0 || state.content.length > rule.diffMaxBytes) {
+      return undefined; // a generic file without a line diff: nothing to decode
     }
     if (state.contentHasNul ?? state.content.includes(0)) return undefined; // binary
     // The bytes themselves, stored as such and split into lines when a diff needs them
