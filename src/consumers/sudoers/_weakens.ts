@@ -9,39 +9,109 @@
  */
 import type { SudoersAlias, SudoersAliasType, SudoersEntry } from "./sudoers_types.ts";
 
-/** Variables that load code into the command sudo runs when kept from the caller. */
-const LOADER_VARIABLES = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"];
+/**
+ * The variables sudo removes from a command's environment by default,
+ * because each lets the caller run code or redirect files in the command
+ * (`sudo -V` as root lists them under "Environment variables to remove";
+ * `sudoers_env_test.ts` compares). A trailing `*` is a prefix. Kept from
+ * the caller (env_keep, env_check) or taken out of env_delete, each is a
+ * way in: BASH_ENV runs a file in every bash script sudo starts, PERL5OPT
+ * and PYTHONPATH in every perl or python one, LD_PRELOAD in every program.
+ */
+export const DANGEROUS_VARIABLES: readonly string[] = [
+  "IFS",
+  "CDPATH",
+  "LOCALDOMAIN",
+  "RES_OPTIONS",
+  "HOSTALIASES",
+  "NLSPATH",
+  "PATH_LOCALE",
+  "LD_*",
+  "_RLD*",
+  "TERMINFO",
+  "TERMINFO_DIRS",
+  "TERMPATH",
+  "TERMCAP",
+  "ENV",
+  "BASH_ENV",
+  "PS4",
+  "GLOBIGNORE",
+  "BASHOPTS",
+  "SHELLOPTS",
+  "JAVA_TOOL_OPTIONS",
+  "PERLIO_DEBUG",
+  "PERLLIB",
+  "PERL5LIB",
+  "PERL5OPT",
+  "PERL5DB",
+  "FPATH",
+  "NULLCMD",
+  "READNULLCMD",
+  "ZDOTDIR",
+  "TMPPREFIX",
+  "PYTHONHOME",
+  "PYTHONPATH",
+  "PYTHONINSPECT",
+  "PYTHONUSERBASE",
+  "RUBYLIB",
+  "RUBYOPT",
+];
 
-/** Which of them an env_keep/env_check/env_delete item names (a name, or a prefix ending in `*`). */
-function keepsLoader(item: string): string | undefined {
-  const name = item.replace(/=.*$/s, "");
-  if (name.endsWith("*")) {
-    const prefix = name.slice(0, -1);
-    return LOADER_VARIABLES.find((v) => v.startsWith(prefix));
-  }
-  return LOADER_VARIABLES.find((v) => v === name);
+/** Whether two variable names or `*`-prefix patterns can name the same variable. */
+function overlaps(a: string, b: string): boolean {
+  const pa = a.endsWith("*") ? a.slice(0, -1) : undefined;
+  const pb = b.endsWith("*") ? b.slice(0, -1) : undefined;
+  if (pa !== undefined && pb !== undefined) return pa.startsWith(pb) || pb.startsWith(pa);
+  if (pa !== undefined) return b.startsWith(pa);
+  if (pb !== undefined) return a.startsWith(pb);
+  return a === b;
 }
+
+/**
+ * Whether an env_keep/env_check/env_delete item (a name, `NAME=value`, or a
+ * prefix ending in `*`) can name a dangerous variable.
+ */
+function namesDangerous(item: string): boolean {
+  const name = item.replace(/=.*$/s, "");
+  return name !== "" && DANGEROUS_VARIABLES.some((v) => overlaps(name, v));
+}
+
+/** Boolean settings whose addition takes a protection away. */
+const WEAKENING_FLAGS = new Set([
+  "!authenticate", // no password for any rule in scope
+  "!env_reset", // the caller's whole environment reaches the command
+  "setenv", // every rule as if tagged SETENV
+  "!secure_path", // the caller's PATH finds the command
+  "!syslog", // sudo's log of what was run goes nowhere
+  "!log_allowed", // commands sudo allowed are not logged
+  "!tty_tickets", // one password lets every terminal of the user in
+  "!use_pty", // the command can push input into the caller's terminal
+  "targetpw", // whoever knows the target user's password (root's) gets in
+  "rootpw", // whoever knows root's password gets in
+  "runaspw", // whoever knows the runas_default user's password gets in
+]);
 
 /** The protections a `Defaults` setting takes away when added. */
 function settingWeakens(setting: string): string[] {
-  switch (setting) {
-    case "!authenticate": // no password for any rule in scope
-    case "!env_reset": // the caller's whole environment reaches the command
-    case "setenv": // every rule as if tagged SETENV
-    case "!secure_path":
-    case "!syslog": // sudo's log of what was run goes nowhere
-    case "!log_allowed": // commands sudo allowed are not logged
-      return [setting];
-  }
+  if (WEAKENING_FLAGS.has(setting)) return [setting];
+  const value = (name: string) => {
+    const m = new RegExp(`^${name}=\\s*"?\\s*([^"]*?)\\s*"?$`, "s").exec(setting);
+    return m ? m[1] : undefined;
+  };
   // A negative timeout: one password, and sudo never asks again on that terminal.
-  const timeout = /^timestamp_timeout=\s*"?\s*(-?[0-9.]+)/.exec(setting);
-  if (timeout) return Number(timeout[1]) < 0 ? ["timestamp_timeout never expires"] : [];
+  const timeout = value("timestamp_timeout");
+  if (timeout !== undefined) return Number(timeout) < 0 ? ["timestamp_timeout never expires"] : [];
+  // One password lets every terminal and process of the user in.
+  if (value("timestamp_type") === "global") return ["timestamp_type=global"];
+  // Its members need no password and skip secure_path.
+  const exempt = value("exempt_group");
+  if (exempt !== undefined) return exempt === "" ? [] : [`exempt_group ${exempt}`];
   const m = /^(env_keep|env_check|env_delete)(\+?=|-=)(.*)$/s.exec(setting);
   if (!m) return [];
   // env_keep and env_check let a variable through when added to; env_delete when taken from.
   if ((m[1] === "env_delete") !== (m[2] === "-=")) return [];
   const items = m[3].replace(/^"|"$/g, "").split(/[\s,]+/).filter((x) => x !== "");
-  const kept = [...new Set(items.map(keepsLoader).filter((v): v is string => v !== undefined))];
+  const kept = [...new Set(items.map((x) => x.replace(/=.*$/s, "")).filter(namesDangerous))];
   return kept.map((v) => `${m[1]} ${v}`);
 }
 

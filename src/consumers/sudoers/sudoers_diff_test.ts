@@ -143,7 +143,7 @@ Deno.test("Defaults that remove sudo's protections are as severe as a NOPASSWD r
       "env_keep LD_PRELOAD",
       "env_keep LD_LIBRARY_PATH",
     ]],
-    ['Defaults env_check += "LD_*"', ["env_check LD_PRELOAD"]],
+    ['Defaults env_check += "LD_*"', ["env_check LD_*"]],
     ["Defaults !env_reset", ["!env_reset"]],
     ["Defaults setenv", ["setenv"]],
     ["Defaults !secure_path", ["!secure_path"]],
@@ -151,6 +151,16 @@ Deno.test("Defaults that remove sudo's protections are as severe as a NOPASSWD r
     ['Defaults env_delete -= "LD_PRELOAD"', ["env_delete LD_PRELOAD"]],
     ["Defaults !syslog", ["!syslog"]],
     ["Defaults !log_allowed", ["!log_allowed"]],
+    ['Defaults env_keep += "BASH_ENV PERL5OPT"', ["env_keep BASH_ENV", "env_keep PERL5OPT"]],
+    ['Defaults env_keep += "PYTHON*"', ["env_keep PYTHON*"]],
+    ['Defaults env_keep = "*"', ["env_keep *"]],
+    ["Defaults !tty_tickets", ["!tty_tickets"]],
+    ['Defaults timestamp_type="global"', ["timestamp_type=global"]],
+    ["Defaults exempt_group=users", ["exempt_group users"]],
+    ["Defaults targetpw", ["targetpw"]],
+    ["Defaults:bob rootpw", ["rootpw"]],
+    ["Defaults runaspw", ["runaspw"]],
+    ["Defaults !use_pty", ["!use_pty"]],
   ];
   for (const [line, weakens] of cases) {
     const out = diff(BASE, `${BASE}${line}\n`);
@@ -169,6 +179,10 @@ Deno.test("Defaults that remove sudo's protections are as severe as a NOPASSWD r
       "Defaults !requiretty",
       "Defaults timestamp_timeout=5",
       'Defaults env_delete += "LD_PRELOAD"',
+      'Defaults env_keep += "PYTHONIOENCODING EDITOR"',
+      "Defaults timestamp_type=tty",
+      "Defaults use_pty",
+      "Defaults !targetpw",
     ]
   ) {
     const out = diff(BASE, `${BASE}${line}\n`);
