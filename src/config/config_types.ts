@@ -89,12 +89,12 @@ export interface MetricsConfig {
 }
 
 /** Which consumer reads a watched file. */
-export type ConsumerName = "users" | "groups" | "sudoers" | "access" | "generic";
+export type ConsumerName = "users" | "groups" | "sudoers" | "access" | "ssh_keys" | "generic";
 
 /** One watch rule. */
 export interface WatchConfig {
   path: string;
-  /** Default: chosen from the file name (passwd, shadow, group, gshadow, sudoers, sudoers.d/*, access.conf). */
+  /** Default: chosen from the file name (passwd, shadow, group, gshadow, sudoers, sudoers.d/*, access.conf, authorized_keys). */
   consumer?: ConsumerName;
   recursive: boolean;
   /** Globs (relative to `path`) of files to watch; default all. */

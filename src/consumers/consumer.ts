@@ -59,6 +59,13 @@ export interface Consumer {
   snapshot(path: string, text: string, ctx: ConsumerContext, bytes?: Uint8Array): unknown;
   /** What changed between two snapshots; `undefined` when the file did not exist. */
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext): SemanticEvent[];
+  /**
+   * Chosen by the file's name, whether it reads `path` owned by the
+   * non-root `uid` (undefined: only root's files are read by meaning, as a
+   * `passwd` a user makes is not an account database). sshd reads a user's
+   * own `~/.ssh/authorized_keys`.
+   */
+  readsByName?(path: string, uid: number, ctx: ConsumerContext): boolean;
   /** Other files and directories this file pulls in (sudoers includes): watched too. */
   watchAlso?(snapshot: unknown): { path: string; dir: boolean }[];
 }

@@ -31,6 +31,8 @@ import { parsePasswd } from "./users/passwd.ts";
 import { hmacFingerprint, parseShadow } from "./users/shadow.ts";
 import { parseSudoers, type SudoersReader } from "./sudoers/sudoers.ts";
 import { diffAccess } from "./access/access_diff.ts";
+import { parseAuthorizedKeys } from "./ssh_keys/authorized_keys.ts";
+import { diffSshKeys } from "./ssh_keys/ssh_keys_diff.ts";
 import { diffGroup, diffGshadow } from "./groups/groups_diff.ts";
 import { diffSudoers } from "./sudoers/sudoers_diff.ts";
 import { diffPasswd, diffShadow } from "./users/users_diff.ts";
@@ -61,6 +63,11 @@ const SEEDS: Record<string, string> = {
     "alice web1, ::1 = (root : wheel) TIMEOUT=5 NOEXEC: /bin/vi ^/etc/[a-z]+$ : db = ALL\n",
   access: "+ : root : LOCAL\n- : ALL EXCEPT root (wheel) : ALL\n+ : @ng : ::1 10.0.0.0/8\n",
   text: "line one\nline two\n\nkey = value\n# comment\nlast line\n",
+  ssh_keys:
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICBsmtYkGqkfc41Jqq2xg8XSP5fQuFp9XCtzdbQGMwN4 a@b\n" +
+    'from="10.0.0.1",command="echo \\"x\\"" ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAI' +
+    "bmlzdHAyNTYAAABBBE+C0UWCsTh6WAAtduUbX/sYwWKVVyXyLw1hbWZnI68kRYxD6F2buTP/KT7XMa6bektv6a4KU+B/" +
+    "Ab/Uwon3zoQ= e\n# comment\n",
 };
 
 const PIECES = [
@@ -351,4 +358,23 @@ fuzz("line diff", 7, (r) => {
     const cb = counts(keptB);
     assert(ca.size === cb.size && [...ca].every(([l, n]) => cb.get(l) === n), bad);
   }
+});
+
+let previousKeys: ReturnType<typeof parseAuthorizedKeys>["entries"] = [];
+fuzz("ssh_keys", 8, (r) => {
+  const text = input(SEEDS.ssh_keys, r);
+  const parsed = parseAuthorizedKeys(text);
+  const account = pick(r, [undefined, { name: "root", uid: 0 }]);
+  for (
+    const c of [
+      ...diffSshKeys(previousKeys, parsed.entries, "f", account),
+      ...diffSshKeys(parsed.entries, previousKeys, "f", account),
+    ]
+  ) {
+    // Comments and options are the writer's: escaped in every message.
+    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
+    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+  }
+  previousKeys = parsed.entries;
+  return text.length;
 });

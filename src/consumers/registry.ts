@@ -1,7 +1,7 @@
 /**
  * Which consumer reads which file: by configuration, else by the file's name
  * (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
- * access.conf); anything else is generic.
+ * access.conf, authorized_keys); anything else is generic.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import { groupsConsumer } from "./groups/groups_consumer.ts";
 import { sudoersConsumer } from "./sudoers/sudoers_consumer.ts";
 import { sudoSkipsInDir } from "./sudoers/sudoers.ts";
 import { usersConsumer } from "./users/users_consumer.ts";
+import { sshKeysConsumer } from "./ssh_keys/ssh_keys_consumer.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -27,6 +28,8 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["gshadow", "groups"],
   ["sudoers", "sudoers"],
   ["access.conf", "access"],
+  ["authorized_keys", "ssh_keys"],
+  ["authorized_keys2", "ssh_keys"],
 ]);
 
 /**
@@ -53,6 +56,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   groups: groupsConsumer,
   sudoers: sudoersConsumer,
   access: accessConsumer,
+  ssh_keys: sshKeysConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

@@ -48,11 +48,21 @@ export interface PathRule {
   byName?: boolean;
 }
 
-/** The semantic consumer that reads `state` under `rule`, if any (see PathRule.byName). */
-function semanticFor(rule: PathRule, state: FileState | undefined) {
+/**
+ * The semantic consumer that reads `state` at `path` under `rule`, if any:
+ * chosen by name, it reads a file root owns, or one its `readsByName` says
+ * the owner's own program reads (see PathRule.byName).
+ */
+function semanticFor(
+  rule: PathRule,
+  path: string,
+  state: FileState | undefined,
+  ctx: ConsumerContext,
+) {
   if (rule.secret) return undefined;
-  if (rule.byName && state && state.uid !== 0) return undefined;
-  return semanticConsumer(rule.consumer);
+  const c = semanticConsumer(rule.consumer);
+  if (!c || !rule.byName || !state || state.uid === 0) return c;
+  return c.readsByName?.(path, state.uid, ctx) ? c : undefined;
 }
 
 /** What the pipeline needs around it. */
@@ -123,7 +133,7 @@ export class ChangePipeline {
     const rule = this.opts.ruleFor(path);
     // A secret file is never parsed: any consumer's snapshot would hold its text.
     if (rule.secret) return secretSnapshot(decoder.decode(state.content), this.opts.ctx);
-    const c = semanticFor(rule, state);
+    const c = semanticFor(rule, path, state, this.opts.ctx);
     if (c) {
       try {
         return c.readsPasswords
@@ -241,7 +251,7 @@ export class ChangePipeline {
     const events: ChangeEvent[] = [raw];
     // What the baseline keeps as this file's meaning.
     let storedSnap = afterSnap;
-    const c = semanticFor(rule, change.after ?? change.before);
+    const c = semanticFor(rule, change.path, change.after ?? change.before, this.opts.ctx);
     if (rule.secret) {
       const lines = secretLineCounts(before?.snapshot, afterSnap);
       raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
