@@ -39,6 +39,17 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# With --test, sshd's own config reader for the sshd_config differential test: the
+# openssh-server package unpacked into tools/, not installed (no daemon runs, no user is added).
+if [ "${1:-}" = "--test" ] && [ ! -x tools/openssh-server/usr/sbin/sshd ]; then
+  echo "setup: unpacking openssh-server into tools/openssh-server" >&2
+  debs=$(mktemp -d)
+  (cd "$debs" && { apt-get download openssh-server >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get download openssh-server >/dev/null 2>&1; }; })
+  dpkg -x "$debs"/openssh-server_*.deb tools/openssh-server
+  rm -rf "$debs"
+fi
+
 # Deno from npm, pinned by tools/package-lock.json. It lives in tools/ so that Deno does
 # not mistake the npm "deno" package for a dependency of the agent; node_modules/.bin/deno
 # points at it.

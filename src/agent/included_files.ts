@@ -7,6 +7,7 @@
  * @module
  */
 import type { ConsumerName } from "../config/config_types.ts";
+import type { IncludedPath } from "../consumers/consumer.ts";
 import { log } from "../log.ts";
 import { type FileState, readFileState } from "../watch/file_state.ts";
 import { resolveTargets } from "../watch/watch_targets.ts";
@@ -38,7 +39,7 @@ export class IncludedFiles {
   }
 
   /** Starts watching `paths` (after any earlier request); a failure is logged, not thrown. */
-  follow(paths: { path: string; dir: boolean }[], consumer: ConsumerName): void {
+  follow(paths: IncludedPath[], consumer: ConsumerName): void {
     this.#adding = this.#adding.then(() => this.#watch(paths, consumer)).catch((e) =>
       log("watch").warn(`cannot watch included files: ${errorMessage(e)}`)
     );
@@ -62,12 +63,13 @@ export class IncludedFiles {
     return this.#adding;
   }
 
-  async #watch(paths: { path: string; dir: boolean }[], consumer: ConsumerName): Promise<void> {
+  async #watch(paths: IncludedPath[], consumer: ConsumerName): Promise<void> {
     const { watch, rules } = this.#deps;
     for (const p of paths) {
       if (this.#deps.stopped() || watch.get(p.path)) continue;
-      rules.add({ ...watchesForPaths([p.path])[0], consumer });
-      const r = await resolveTargets([p.path]);
+      const include = p.dir ? p.include : undefined;
+      rules.add({ ...watchesForPaths([p.path])[0], consumer, ...(include ? { include } : {}) });
+      const r = await resolveTargets([p.path], { include });
       for (const t of [...r.targets, ...r.missing]) {
         if (watch.get(t.path)) continue;
         watch.add(t.path, t.kind, p.path);

@@ -89,7 +89,14 @@ export interface MetricsConfig {
 }
 
 /** Which consumer reads a watched file. */
-export type ConsumerName = "users" | "groups" | "sudoers" | "access" | "ssh_keys" | "generic";
+export type ConsumerName =
+  | "users"
+  | "groups"
+  | "sudoers"
+  | "access"
+  | "ssh_keys"
+  | "sshd"
+  | "generic";
 
 /** One watch rule. */
 export interface WatchConfig {

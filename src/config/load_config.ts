@@ -45,7 +45,15 @@ export interface LoadedConfig {
   warnings: ConfigProblem[];
 }
 
-const CONSUMERS: ConsumerName[] = ["users", "groups", "sudoers", "access", "ssh_keys", "generic"];
+const CONSUMERS: ConsumerName[] = [
+  "users",
+  "groups",
+  "sudoers",
+  "access",
+  "ssh_keys",
+  "sshd",
+  "generic",
+];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 const MAX_CONFIG_BYTES = 1 << 20;
 

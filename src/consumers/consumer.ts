@@ -40,6 +40,14 @@ export interface ConsumerContext {
   warn(message: string): void;
 }
 
+/** A file or directory a watched file pulls in. */
+export interface IncludedPath {
+  path: string;
+  dir: boolean;
+  /** For a directory, the globs of the names it pulls in (default: every file). */
+  include?: string[];
+}
+
 /** A consumer of one kind of file. */
 export interface Consumer {
   readonly name: string;
@@ -67,5 +75,5 @@ export interface Consumer {
    */
   readsByName?(path: string, uid: number, ctx: ConsumerContext): boolean;
   /** Other files and directories this file pulls in (sudoers includes): watched too. */
-  watchAlso?(snapshot: unknown): { path: string; dir: boolean }[];
+  watchAlso?(snapshot: unknown): IncludedPath[];
 }

@@ -1,7 +1,8 @@
 /**
  * Which consumer reads which file: by configuration, else by the file's name
  * (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
- * access.conf, authorized_keys); anything else is generic.
+ * access.conf, authorized_keys, sshd_config and sshd_config.d/*.conf);
+ * anything else is generic.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { sudoersConsumer } from "./sudoers/sudoers_consumer.ts";
 import { sudoSkipsInDir } from "./sudoers/sudoers.ts";
 import { usersConsumer } from "./users/users_consumer.ts";
 import { sshKeysConsumer } from "./ssh_keys/ssh_keys_consumer.ts";
+import { sshdConsumer } from "./sshd/sshd_consumer.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -30,6 +32,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["access.conf", "access"],
   ["authorized_keys", "ssh_keys"],
   ["authorized_keys2", "ssh_keys"],
+  ["sshd_config", "sshd"],
 ]);
 
 /**
@@ -48,6 +51,8 @@ export function consumerNameFor(path: string): ConsumerName {
   if (parentName(path) === "sudoers.d") {
     return sudoSkipsInDir(last) ? "generic" : "sudoers";
   }
+  // Debian's sshd_config reads `sshd_config.d/*.conf`.
+  if (parentName(path) === "sshd_config.d" && last.endsWith(".conf")) return "sshd";
   return "generic";
 }
 
@@ -57,6 +62,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   sudoers: sudoersConsumer,
   access: accessConsumer,
   ssh_keys: sshKeysConsumer,
+  sshd: sshdConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

@@ -13,7 +13,7 @@ import { displayPath } from "../watch/path_bytes.ts";
 import { changeReason, type FileChange } from "./file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
-import type { ConsumerContext, SemanticEvent } from "../consumers/consumer.ts";
+import type { ConsumerContext, IncludedPath, SemanticEvent } from "../consumers/consumer.ts";
 import { genericEvent } from "../consumers/generic.ts";
 import type { ConsumerName } from "../config/config_types.ts";
 import { semanticConsumer } from "../consumers/registry.ts";
@@ -81,7 +81,7 @@ export interface PipelineOptions {
   /** A change an ignore rule matched: the baseline moved, nothing was reported. */
   onIgnored?(change: FileChange, why: string): void;
   /** Files and directories a consumer says this file pulls in (sudoers includes). */
-  watchAlso?(paths: { path: string; dir: boolean }[], consumer: ConsumerName): void;
+  watchAlso?(paths: IncludedPath[], consumer: ConsumerName): void;
 }
 
 /** Bytes a consumer will parse at most (larger files are hashed only). */

@@ -1,0 +1,69 @@
+/**
+ * sshd_config by meaning, as an attacker changes it: a drop-in written into
+ * the directory the main file includes (Debian's `Include
+ * sshd_config.d/*.conf`), watched because of that include, and an edit of
+ * the main file by `sed -i`. A file in the directory that the include's
+ * pattern does not match stays a plain file.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { run, tempDir, waitFor } from "./helpers.ts";
+import { Daemon } from "./daemon.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
+
+Deno.test("a drop-in that permits root login is critical; the main file's edits are read by meaning", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  const ssh = `${x}/etc/ssh`;
+  await Deno.mkdir(`${ssh}/sshd_config.d`, { recursive: true });
+  await Deno.writeTextFile(
+    `${ssh}/sshd_config`,
+    `Include ${ssh}/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n`,
+  );
+  const config = `${x}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - ${ssh}/sshd_config\ndatabase: ${x}/state/db.sqlite\n` +
+      `key_file: ${x}/state/hmac.key\nlog_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
+  );
+  const d = new Daemon(config);
+  const find = (pred: (e: ChangeEvent) => boolean, what: string) =>
+    waitFor(() => d.changes().some(pred), 10_000).then((ok) => {
+      assert(ok, `${what} not reported; got ${d.changes().map((e) => e.message).join("\n")}`);
+      return d.changes().find(pred)!;
+    });
+  try {
+    await d.started();
+    await waitFor(() => d.stderr.includes("included by a watched sshd file"), 10_000);
+    await Deno.writeTextFile(`${ssh}/sshd_config.d/50-evil.conf`, "PermitRootLogin yes\n");
+    const evil = await find(
+      (e) => e.event.action === "sshd_setting_added",
+      "the drop-in's setting",
+    );
+    assertEquals(evil.message, "sshd setting added: permitrootlogin yes");
+    assertEquals(evil.file?.path, `${ssh}/sshd_config.d/50-evil.conf`);
+    assertEquals(evil.bpfink?.severity, "critical");
+
+    const sed = await run([
+      "sed",
+      "-i",
+      "s/^KbdInteractiveAuthentication no$/# removed/",
+      `${ssh}/sshd_config`,
+    ]);
+    assertEquals(sed.code, 0, sed.stderr);
+    const removed = await find(
+      (e) => e.event.action === "sshd_setting_removed",
+      "the removed setting",
+    );
+    assertEquals(removed.bpfink?.severity, "critical");
+    assert(removed.message?.includes("kbdinteractiveauthentication no"), removed.message);
+    assertEquals(removed.process?.name, "sed");
+
+    // Not matched by the include's *.conf: sshd never reads it, a plain file.
+    await Deno.writeTextFile(`${ssh}/sshd_config.d/README`, "PermitRootLogin yes\n");
+    await new Promise((r) => setTimeout(r, 1000));
+    const readme = d.changes().filter((e) => e.file?.path === `${ssh}/sshd_config.d/README`);
+    assertEquals(readme.filter((e) => e.event.action?.startsWith("sshd_")), []);
+  } finally {
+    await d.stop();
+  }
+});
