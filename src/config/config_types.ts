@@ -96,6 +96,7 @@ export type ConsumerName =
   | "access"
   | "ssh_keys"
   | "sshd"
+  | "cron"
   | "generic";
 
 /** One watch rule. */

@@ -52,6 +52,7 @@ const CONSUMERS: ConsumerName[] = [
   "access",
   "ssh_keys",
   "sshd",
+  "cron",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

@@ -33,6 +33,10 @@ import { parseSudoers, type SudoersReader } from "./sudoers/sudoers.ts";
 import { diffAccess } from "./access/access_diff.ts";
 import { parseAuthorizedKeys } from "./ssh_keys/authorized_keys.ts";
 import { diffSshKeys } from "./ssh_keys/ssh_keys_diff.ts";
+import { type CronJob, type CronSetting, parseCrontab } from "./cron/crontab.ts";
+import { diffCron } from "./cron/cron_diff.ts";
+import { parseSshdConfig } from "./sshd/sshd_config.ts";
+import { diffSshd } from "./sshd/sshd_diff.ts";
 import { diffGroup, diffGshadow } from "./groups/groups_diff.ts";
 import { diffSudoers } from "./sudoers/sudoers_diff.ts";
 import { diffPasswd, diffShadow } from "./users/users_diff.ts";
@@ -68,6 +72,10 @@ const SEEDS: Record<string, string> = {
     'from="10.0.0.1",command="echo \\"x\\"" ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAI' +
     "bmlzdHAyNTYAAABBBE+C0UWCsTh6WAAtduUbX/sYwWKVVyXyLw1hbWZnI68kRYxD6F2buTP/KT7XMa6bektv6a4KU+B/" +
     "Ab/Uwon3zoQ= e\n# comment\n",
+  cron: 'SHELL=/bin/sh\nPATH = "/usr/bin"\n17 * * * * root cd / && run-parts x\n' +
+    "@reboot root /boot.sh\n*/5 1-3 * jan,feb mon-fri www-data php %x%y\n",
+  sshd: "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin = no\nPasswordAuthentication no\n" +
+    'Banner "/etc/a b"\nAllowUsers alice bob\nMatch User bob\n  PermitRootLogin yes\n',
 };
 
 const PIECES = [
@@ -376,5 +384,40 @@ fuzz("ssh_keys", 8, (r) => {
     assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
   }
   previousKeys = parsed.entries;
+  return text.length;
+});
+
+let previousCron = { jobs: [] as CronJob[], settings: [] as CronSetting[] };
+fuzz("cron", 9, (r) => {
+  const text = input(SEEDS.cron, r);
+  const parsed = parseCrontab(text, r() < 0.5);
+  const now = { jobs: parsed.entries, settings: parsed.settings };
+  for (
+    const c of [
+      ...diffCron(previousCron, now, "f", () => pick(r, [0, 1000, undefined])),
+      ...diffCron(now, previousCron, "f", () => 0, "alice"),
+    ]
+  ) {
+    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
+    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+  }
+  previousCron = now;
+  return text.length;
+});
+
+let previousSshd: ReturnType<typeof parseSshdConfig>["entries"] = [];
+fuzz("sshd", 10, (r) => {
+  const text = input(SEEDS.sshd, r);
+  const parsed = parseSshdConfig(text);
+  for (
+    const c of [
+      ...diffSshd(previousSshd, parsed.entries, "f"),
+      ...diffSshd(parsed.entries, previousSshd, "f"),
+    ]
+  ) {
+    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
+    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+  }
+  previousSshd = parsed.entries;
   return text.length;
 });

@@ -1,7 +1,8 @@
 /**
  * Which consumer reads which file: by configuration, else by the file's name
  * (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
- * access.conf, authorized_keys, sshd_config and sshd_config.d/*.conf);
+ * access.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
+ * crontab, cron.d/* and crontabs/*);
  * anything else is generic.
  *
  * @module
@@ -15,6 +16,7 @@ import { sudoSkipsInDir } from "./sudoers/sudoers.ts";
 import { usersConsumer } from "./users/users_consumer.ts";
 import { sshKeysConsumer } from "./ssh_keys/ssh_keys_consumer.ts";
 import { sshdConsumer } from "./sshd/sshd_consumer.ts";
+import { cronConsumer } from "./cron/cron_consumer.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -33,6 +35,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["authorized_keys", "ssh_keys"],
   ["authorized_keys2", "ssh_keys"],
   ["sshd_config", "sshd"],
+  ["crontab", "cron"],
 ]);
 
 /**
@@ -51,6 +54,10 @@ export function consumerNameFor(path: string): ConsumerName {
   if (parentName(path) === "sudoers.d") {
     return sudoSkipsInDir(last) ? "generic" : "sudoers";
   }
+  // cron reads the files of cron.d named as run-parts names them (no `.`: not `x.dpkg-old`),
+  // and every file of a crontabs directory.
+  if (parentName(path) === "cron.d") return /^[A-Za-z0-9_-]+$/.test(last) ? "cron" : "generic";
+  if (parentName(path) === "crontabs") return "cron";
   // Debian's sshd_config reads `sshd_config.d/*.conf`.
   if (parentName(path) === "sshd_config.d" && last.endsWith(".conf")) return "sshd";
   return "generic";
@@ -63,6 +70,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   access: accessConsumer,
   ssh_keys: sshKeysConsumer,
   sshd: sshdConsumer,
+  cron: cronConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

@@ -9,7 +9,7 @@ Deno.test("consumerNameFor(): a file named after one of Object's own members is 
     "constructor-",
   ];
   for (const name of names) {
-    assertEquals(consumerNameFor(`/etc/cron.d/${name}`), "generic", name);
+    assertEquals(consumerNameFor(`/etc/conf.d/${name}`), "generic", name);
   }
   assertEquals(consumerNameFor("/etc/passwd"), "users");
   assertEquals(consumerNameFor("/etc/passwd-"), "users");

@@ -85,15 +85,16 @@ export function diffSshKeys(
   const out = new ChangeList("ssh_keys");
   // A removed and an added line of the same key: its options changed.
   const unpaired = new Set(removed);
-  const removedByKey = new Map<string, AuthorizedKey[]>();
+  const removedByKey = new Map<string, { list: AuthorizedKey[]; next: number }>();
   for (const r of removed) {
-    const list = removedByKey.get(r.fingerprint) ?? [];
-    list.push(r);
-    removedByKey.set(r.fingerprint, list);
+    const w = removedByKey.get(r.fingerprint) ?? { list: [], next: 0 };
+    w.list.push(r);
+    removedByKey.set(r.fingerprint, w);
   }
   const stillThere = new Set(before.map((k) => k.fingerprint));
   for (const a of added) {
-    const old = removedByKey.get(a.fingerprint)?.shift();
+    const w = removedByKey.get(a.fingerprint);
+    const old = w?.list[w.next++];
     if (old) {
       unpaired.delete(old);
       const widens = optionsWiden(old.options, a.options);

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { IncludedPath } from "../consumer.ts";
 import type { ParseError, ParseResult } from "../parse_result.ts";
 
@@ -23,7 +24,7 @@ export interface SshdDirective {
   keyword: string;
   /** Its arguments, unquoted. */
   args: string[];
-  /** The `Match` criteria it sits under, joined by blanks; "" for the global part. */
+  /** The `Match` criteria it sits under, joined by blanks (see matchName); "" for the global part. */
   match: string;
   /**
    * Whether an earlier global line of this file already set the keyword, so
@@ -57,6 +58,13 @@ const ACCUMULATING = new Set([
 ]);
 
 const BLANKS = " \t\r\n";
+
+/** `s` without the blanks and form feeds at its end (a loop: a regex would be quadratic on a run of blanks). */
+function withoutTrailing(s: string): string {
+  let end = s.length;
+  while (end > 0 && (BLANKS.includes(s[end - 1]) || s[end - 1] === "\f")) end--;
+  return s.slice(0, end);
+}
 
 /** The keyword and the rest of the line (sshd's `strdelim` with `=` splitting). */
 function keywordOf(line: string): { keyword: string; rest: string } | undefined {
@@ -113,6 +121,20 @@ function argsOf(rest: string): string[] | undefined {
   return out;
 }
 
+/** Longest Match criteria kept as written; a longer one is cut and named by its digest. */
+const MAX_MATCH = 256;
+
+/**
+ * The name of a Match block: its criteria, or, past MAX_MATCH characters,
+ * their start and SHA-256 (every line of the block carries it, and keys
+ * built from a 100,000-character criteria made a diff quadratic).
+ */
+function matchName(criteria: string): string {
+  if (criteria.length <= MAX_MATCH) return criteria;
+  const digest = createHash("sha256").update(criteria).digest("hex").slice(0, 16);
+  return `${criteria.slice(0, MAX_MATCH - 40)}… (sha256 ${digest})`;
+}
+
 /** The file or directory an `Include` pattern reads. */
 function includeOf(pattern: string): SshdInclude {
   const path = pattern.startsWith("/") ? pattern : `${SSHD_CONFIG_DIR}/${pattern}`;
@@ -136,7 +158,7 @@ export function parseSshdConfig(
   for (const raw of text.split("\n")) {
     lineNo++;
     const nul = raw.indexOf("\0");
-    const line = (nul >= 0 ? raw.slice(0, nul) : raw).replace(/[ \t\r\n\f]+$/, "");
+    const line = withoutTrailing(nul >= 0 ? raw.slice(0, nul) : raw);
     const kw = keywordOf(line);
     if (!kw) continue;
     const args = argsOf(kw.rest);
@@ -150,7 +172,7 @@ export function parseSshdConfig(
     }
     const keyword = kw.keyword.toLowerCase();
     if (keyword === "match") {
-      match = args.join(" ");
+      match = matchName(args.join(" "));
       entries.push({ line: lineNo, keyword, args, match: "" });
       continue;
     }

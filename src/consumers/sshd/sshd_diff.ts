@@ -53,16 +53,17 @@ export function diffSshd(
   const unpaired = new Set(removed);
   const pairs = new Map<SshdDirective, SshdDirective>();
   for (const by of [(d: SshdDirective) => `${slot(d)}\0${d.args.join(" ")}`, slot]) {
-    const waiting = new Map<string, SshdDirective[]>();
+    const waiting = new Map<string, { list: SshdDirective[]; next: number }>();
     for (const r of removed) {
       if (!unpaired.has(r)) continue;
-      const list = waiting.get(by(r)) ?? [];
-      list.push(r);
-      waiting.set(by(r), list);
+      const w = waiting.get(by(r)) ?? { list: [], next: 0 };
+      w.list.push(r);
+      waiting.set(by(r), w);
     }
     for (const a of added) {
       if (pairs.has(a)) continue;
-      const old = waiting.get(by(a))?.shift();
+      const w = waiting.get(by(a));
+      const old = w?.list[w.next++];
       if (old) {
         unpaired.delete(old);
         pairs.set(a, old);

@@ -1,0 +1,56 @@
+/**
+ * The cron consumer: /etc/crontab and /etc/cron.d/* (system crontabs, with
+ * a user field), and the user crontabs in a `crontabs` directory
+ * (/var/spool/cron/crontabs/NAME, whose jobs run as NAME). Which account a
+ * user name is comes from /etc/passwd when the change is read.
+ *
+ * @module
+ */
+import { type CronJob, type CronSetting, parseCrontab } from "./crontab.ts";
+import { diffCron } from "./cron_diff.ts";
+import type { Consumer, ConsumerContext } from "../consumer.ts";
+import { parsePasswd } from "../users/passwd.ts";
+import { lastName, parentName } from "../../watch/path_names.ts";
+
+interface Snapshot {
+  jobs: CronJob[];
+  settings: CronSetting[];
+}
+
+const PASSWD = "/etc/passwd";
+
+/** A user crontab: named after its user, in a `crontabs` directory. */
+const isUserCrontab = (path: string) => parentName(path) === "crontabs";
+
+/** Each account's uid by name, from passwd (the first line of a name, as getpwnam). */
+function uids(ctx: ConsumerContext): (user: string) => number | undefined {
+  const text = ctx.readFile(PASSWD);
+  const m = new Map<string, number>();
+  if (text !== undefined) {
+    for (const e of parsePasswd(text, () => "").entries) if (!m.has(e.name)) m.set(e.name, e.uid);
+  }
+  return (user) => m.get(user) ?? (text === undefined && user === "root" ? 0 : undefined);
+}
+
+/** crontabs. */
+export const cronConsumer: Consumer = {
+  name: "cron",
+  /** A user crontab another user owns is read by meaning when that user is the one it is named after. */
+  readsByName(path: string, uid: number, ctx: ConsumerContext): boolean {
+    return isUserCrontab(path) && uids(ctx)(lastName(path)) === uid;
+  },
+  snapshot(path: string, text: string): Snapshot {
+    const r = parseCrontab(text, !isUserCrontab(path));
+    return { jobs: r.entries, settings: r.settings };
+  },
+  diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
+    const none = { jobs: [], settings: [] };
+    return diffCron(
+      (before as Snapshot | undefined) ?? none,
+      (after as Snapshot | undefined) ?? none,
+      path,
+      uids(ctx),
+      isUserCrontab(path) ? lastName(path) : undefined,
+    );
+  },
+};
