@@ -399,3 +399,56 @@ Deno.test("a passwd padded past the parse limit is reported as unreadable, and t
     await d.stop();
   }
 });
+
+Deno.test("a primary gid is judged with the group file beside passwd: usermod -g sudo and useradd -g 0 are critical gid gains; a gshadow member is reported", async () => {
+  await using dir = await tempDir();
+  const root = dir.path;
+  const config = await setupRoot(root);
+  // The copy's sudo group (gid 27 on Debian), made sure of.
+  const group = await Deno.readTextFile(`${root}/etc/group`);
+  const sudoLine = group.split("\n").find((l) => l.startsWith("sudo:"));
+  const sudo = sudoLine?.split(":")[2];
+  assert(sudo !== undefined, "no sudo group in /etc/group");
+  const d = new Daemon(config);
+  const gained = (user: string, gid: string) => (e: ChangeEvent) =>
+    e.event.action === "group_gid_gained" && account(e) === user && e.group?.id === gid;
+  try {
+    await d.started();
+    const add = await run(["useradd", "--prefix", root, "-u", "1700", "-M", "erin"]);
+    assertEquals(add.code, 0, add.stderr);
+    await expectEvent(d, (e) => e.event.action === "user_added" && account(e) === "erin", "erin");
+
+    assertEquals((await run(["usermod", "--prefix", root, "-g", "sudo", "erin"])).code, 0);
+    const e = await expectEvent(d, gained("erin", sudo), "erin's gid gain", 60_000);
+    assertEquals([e.bpfink?.severity, e.group?.name], ["critical", "sudo"]);
+    assert(e.message!.includes("as primary gid at passwd line"), e.message);
+
+    const zed = await run(["useradd", "--prefix", root, "-u", "1701", "-M", "-g", "0", "zed"]);
+    assertEquals(zed.code, 0, zed.stderr);
+    const z = await expectEvent(d, gained("zed", "0"), "zed's gid gain", 60_000);
+    assertEquals(z.bpfink?.severity, "critical");
+
+    // A member in gshadow alone (`newgrp sudo` without a password): critical, with the gid.
+    const gshadow = await Deno.readTextFile(`${root}/etc/gshadow`);
+    await Deno.writeTextFile(
+      `${root}/etc/gshadow`,
+      gshadow.replace(
+        /^(sudo:[^:\n]*:[^:\n]*:)([^\n]*)$/m,
+        (_, head, members) => `${head}${members ? `${members},` : ""}mallory`,
+      ),
+    );
+    const m = await expectEvent(
+      d,
+      (e) => e.event.action === "group_member_added" && account(e) === "mallory",
+      "gshadow member",
+      60_000,
+    );
+    assertEquals([m.bpfink?.severity, m.group?.id, m.file?.path], [
+      "critical",
+      sudo,
+      `${root}/etc/gshadow`,
+    ]);
+  } finally {
+    await d.stop();
+  }
+});

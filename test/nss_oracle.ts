@@ -11,13 +11,17 @@
  *
  * @module
  */
+import { decodePathBytes, displayPath } from "../src/watch/path_bytes.ts";
 
 /** The databases the oracle reads. */
 export type NssDatabase = "passwd" | "group" | "shadow" | "gshadow";
 
 /** What the C library returned for one input. */
 export interface NssResult {
-  /** Entries in file order, each as the fields the reader printed (decoded as UTF-8). */
+  /**
+   * Entries in file order, each as the fields the reader printed, as byte
+   * strings (one character per byte, not decoded: see {@link shownBytes}).
+   */
   entries: string[][];
   /** Entries getent read but could not print (a field holding `:`). */
   unprintable: number;
@@ -39,33 +43,63 @@ const PERL_PASSWD = `while (my @p = getpwent) {
 }`;
 
 const dec = new TextDecoder();
+/**
+ * Bytes as a byte string: one character per byte (not TextDecoder's
+ * "latin1", which is windows-1252: 0x85 would read as `…`).
+ */
+function byteText(b: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < b.length; i += 0x8000) {
+    out += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  }
+  return out;
+}
 const hexText = (h: string) =>
-  dec.decode(Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16)));
+  byteText(Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16)));
+
+/** A byte string's bytes. */
+export function stringBytes(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+}
 
 /**
- * Runs `reader(i, dir)` (a shell command) with each of `inputs` (raw bytes)
- * bind-mounted over `/etc/<db>` in one private mount namespace, the
- * nsswitch `files` only; `setup(dir)` writes what the readers need into
- * `dir` first. Returns each input's `out<i>` and `err<i>` from `dir`.
+ * A byte string the C library returned, as bpfink shows such bytes (file
+ * paths and account fields alike): UTF-8, each byte that is not valid
+ * UTF-8 as `\xNN`, a backslash doubled.
+ */
+export function shownBytes(s: string): string {
+  return displayPath(decodePathBytes(stringBytes(s)));
+}
+
+/**
+ * Runs `reader(i, dir)` (a shell command) with each of `inputs` (raw bytes,
+ * one file per database of `dbs`) bind-mounted over `/etc/<db>` in one
+ * private mount namespace, the nsswitch `files` only; `setup(dir)` writes
+ * what the readers need into `dir` first. Returns each input's `out<i>`
+ * and `err<i>` from `dir`.
  */
 async function eachInput(
-  db: NssDatabase,
-  inputs: Uint8Array[],
+  dbs: NssDatabase[],
+  inputs: Uint8Array[][],
   reader: (dir: string) => string,
   setup: (dir: string) => Promise<void> = async () => {},
 ): Promise<{ out: string; err: string }[]> {
   const dir = await Deno.makeTempDir({ prefix: "bpfink-nss-" });
   try {
-    await Deno.writeTextFile(`${dir}/nsswitch.conf`, `${db}: files\n`);
+    await Deno.writeTextFile(`${dir}/nsswitch.conf`, dbs.map((db) => `${db}: files\n`).join(""));
     await setup(dir);
-    for (const [i, b] of inputs.entries()) await Deno.writeFile(`${dir}/in${i}`, b);
+    for (const [i, files] of inputs.entries()) {
+      for (const [k, b] of files.entries()) await Deno.writeFile(`${dir}/in${i}.${dbs[k]}`, b);
+    }
+    const mount = dbs.map((db) => `mount --bind ${dir}/in$i.${db} /etc/${db}`).join("; ");
+    const umount = dbs.map((db) => `umount /etc/${db}`).join("; ");
     const script = `set -e
 mount --bind ${dir}/nsswitch.conf /etc/nsswitch.conf
 i=0
 while [ $i -lt ${inputs.length} ]; do
-  mount --bind ${dir}/in$i /etc/${db}
+  ${mount}
   { ${reader(dir)}; } >${dir}/out$i 2>${dir}/err$i || true
-  umount /etc/${db}
+  ${umount}
   i=$((i+1))
 done`;
     const out = await new Deno.Command("unshare", {
@@ -79,7 +113,7 @@ done`;
     const results: { out: string; err: string }[] = [];
     for (let i = 0; i < inputs.length; i++) {
       results.push({
-        out: dec.decode(await Deno.readFile(`${dir}/out${i}`)),
+        out: byteText(await Deno.readFile(`${dir}/out${i}`)),
         err: dec.decode(await Deno.readFile(`${dir}/err${i}`)),
       });
     }
@@ -92,8 +126,8 @@ done`;
 /** Reads each of `inputs` (raw bytes) as the C library does. */
 export async function nssRead(db: NssDatabase, inputs: Uint8Array[]): Promise<NssResult[]> {
   const got = await eachInput(
-    db,
-    inputs,
+    [db],
+    inputs.map((b) => [b]),
     (dir) => db === "passwd" ? `perl ${dir}/passwd.pl` : `getent ${db}`,
     (dir) => Deno.writeTextFile(`${dir}/passwd.pl`, PERL_PASSWD),
   );
@@ -110,7 +144,7 @@ export async function nssRead(db: NssDatabase, inputs: Uint8Array[]): Promise<Ns
 export interface GidsResult {
   /** Each user's supplementary gids (`getgrouplist`, as `getent initgroups` prints them). */
   holders: Map<string, number[]>;
-  /** The name `getgrgid` returns for each gid asked, or undefined when it finds none. */
+  /** The name `getgrgid` returns for each gid asked (as {@link shownBytes}), or undefined when it finds none. */
   names: Map<number, string | undefined>;
 }
 
@@ -129,8 +163,8 @@ export async function nssGids(
   gids: number[],
 ): Promise<GidsResult[]> {
   const got = await eachInput(
-    "group",
-    inputs,
+    ["group"],
+    inputs.map((b) => [b]),
     (dir) => `getent initgroups ${users.join(" ")}; perl ${dir}/grgid.pl ${gids.join(" ")}`,
     (dir) => Deno.writeTextFile(`${dir}/grgid.pl`, PERL_GRGID),
   );
@@ -139,12 +173,70 @@ export async function nssGids(
     const names = new Map<number, string | undefined>();
     for (const line of out.split("\n")) {
       const name = /^(\d+):(-|[0-9a-f]*)$/.exec(line);
-      if (name) names.set(Number(name[1]), name[2] === "-" ? undefined : hexText(name[2]));
-      else if (line.trim()) {
+      if (name) {
+        names.set(Number(name[1]), name[2] === "-" ? undefined : shownBytes(hexText(name[2])));
+      } else if (line.trim()) {
         const [user, ...list] = line.trim().split(/\s+/);
         holders.set(user, list.map(Number));
       }
     }
     return { holders, names };
+  });
+}
+
+const PY_LOGIN_GIDS = `import os, pwd, sys
+for u in sys.argv[1:]:
+    try:
+        p = pwd.getpwnam(u)
+    except KeyError:
+        print(u + ":none")
+        continue
+    print(u + ":" + " ".join(str(g) for g in os.getgrouplist(p.pw_name, p.pw_gid)))`;
+
+/** True when python3 is there for {@link nssIds}' `getgrouplist` reader. */
+export function loginGidsAvailable(): boolean {
+  try {
+    Deno.statSync("/usr/bin/python3");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For each pair of passwd and group files (raw bytes): the gids each of
+ * `users` (names without blanks) holds, or undefined for a user
+ * `getpwnam` does not find. `reader`:
+ * - `login`: `getgrouplist(name, pw_gid)` with the passwd entry of
+ *   `getpwnam`, what login, su and sshd hand to `initgroups` (python3's
+ *   `os.getgrouplist`);
+ * - `id`: `id -G`, which takes the primary gid of the group list from
+ *   `getpwuid` of the user's uid: the same unless another line has that
+ *   uid first (then `id` shows that line's gid, which login does not give).
+ */
+export async function nssIds(
+  inputs: { passwd: Uint8Array; group: Uint8Array }[],
+  users: string[],
+  reader: "login" | "id" = "login",
+): Promise<Map<string, number[] | undefined>[]> {
+  const got = await eachInput(
+    ["passwd", "group"],
+    inputs.map((p) => [p.passwd, p.group]),
+    (dir) =>
+      reader === "login"
+        ? `/usr/bin/python3 ${dir}/login_gids.py ${users.join(" ")}`
+        : users.map((u) => `echo "${u}:$(id -G ${u} 2>/dev/null || echo none)"`).join("; "),
+    (dir) => Deno.writeTextFile(`${dir}/login_gids.py`, PY_LOGIN_GIDS),
+  );
+  return got.map(({ out }) => {
+    const ids = new Map<string, number[] | undefined>();
+    for (const line of out.split("\n")) {
+      const m = /^([^:]+):(.*)$/.exec(line);
+      if (!m) continue;
+      // python prints a gid_t as signed: -1 is 4294967295.
+      const gids = m[2].trim().split(/\s+/).map((g) => Number(g) >>> 0);
+      ids.set(m[1], m[2] === "none" ? undefined : gids);
+    }
+    return ids;
   });
 }

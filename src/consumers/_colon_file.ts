@@ -7,8 +7,11 @@
  * `nss_differential_test.ts`:
  *
  * - The file is read as bytes, as C reads it: every rule below counts and
- *   copies bytes, and only the fields it returns are decoded (UTF-8, an
- *   invalid sequence shown as U+FFFD). {@link databaseLines} takes the
+ *   copies bytes, and only the fields it returns are decoded, as bpfink
+ *   shows file paths (`displayPath`): UTF-8, each byte that is not valid
+ *   UTF-8 as `\xNN` and a backslash doubled, so that names of different
+ *   bytes never read alike (`a\xffb` and `a\xfeb` are two accounts, and
+ *   neither is the ASCII name `a\\xffb`). {@link databaseLines} takes the
  *   file's bytes; given text, it reads the text's UTF-8 bytes.
  * - A line ends at a newline or at the first NUL byte (a C string). A
  *   trailing `\r` is part of the last field (`/bin/sh\r` is a shell).
@@ -32,6 +35,7 @@
  * @module
  */
 import { capText, type ParseError, pushError } from "./parse_result.ts";
+import { decodePathBytes, displayPath } from "../watch/path_bytes.ts";
 
 /** The portable user or group name: letters, digits, `_ . @ -` (not first), an optional trailing `$`. */
 const PORTABLE_NAME = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]*\$?$/;
@@ -59,10 +63,27 @@ export function byteString(input: string | Uint8Array): string {
 
 const NON_ASCII = /[\x80-\uffff]/;
 const utf8Decoder = new TextDecoder();
+const toBytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-/** A piece of a {@link byteString}, decoded as UTF-8 (what a field shows). */
+/**
+ * A piece of a {@link byteString} as a field shows it: decoded as UTF-8,
+ * each byte that is not valid UTF-8 as `\xNN` and a backslash doubled
+ * (`displayPath`'s escaping). Different bytes give different text, so two
+ * names that differ only in invalid bytes are two names in every event,
+ * key and message, and no field holds U+FFFD or a lone surrogate.
+ */
 export function decodeBytes(s: string): string {
-  return NON_ASCII.test(s) ? utf8Decoder.decode(Uint8Array.from(s, (c) => c.charCodeAt(0))) : s;
+  if (NON_ASCII.test(s)) return displayPath(decodePathBytes(toBytes(s)));
+  return s.includes("\\") ? s.replaceAll("\\", "\\\\") : s;
+}
+
+/**
+ * A password field's bytes, decoded as UTF-8 (an invalid sequence as
+ * U+FFFD): the text its keyed fingerprint has always been taken of, so a
+ * hash keeps its fingerprint. It is never shown.
+ */
+function decodeSecret(s: string): string {
+  return NON_ASCII.test(s) ? utf8Decoder.decode(toBytes(s)) : s;
 }
 
 /**
@@ -141,7 +162,7 @@ export const ECHOED_PASSWORD = "[password]";
  * A cursor over one line's fields with glibc's field rules. Every method
  * consumes input; a method returning `undefined` means "glibc rejects the
  * line". The line is a {@link byteString}; the fields it returns are
- * decoded ({@link decodeBytes}).
+ * decoded ({@link decodeBytes}), the password field as UTF-8 alone.
  *
  * The password field is read with {@link secret}. Where glibc's repeat
  * quirk copies characters of it into a later text field (`name:HASH`
@@ -186,7 +207,7 @@ export class FieldCursor {
     const from = this.#i;
     let j = this.s.indexOf(":", from);
     if (j < 0) j = this.s.length;
-    const out = decodeBytes(this.s.slice(from, j));
+    const out = decodeSecret(this.s.slice(from, j));
     this.#i = j < this.s.length ? j + 1 : j;
     if (this.echo) {
       const { from: echoFrom, shift } = this.echo;

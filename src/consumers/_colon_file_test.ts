@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../test/assert.ts";
-import { databaseLines, ECHOED_PASSWORD, FieldCursor } from "./_colon_file.ts";
+import { databaseLines, decodeBytes, ECHOED_PASSWORD, FieldCursor } from "./_colon_file.ts";
 import { parseGroup } from "./groups/group.ts";
 import { parseGshadow } from "./groups/gshadow.ts";
 import { hmacFingerprint } from "./users/shadow.ts";
@@ -35,4 +35,18 @@ Deno.test("colon file: group and gshadow members hide a hash glibc reads again, 
   const gs = parseGshadow("            s:$6$s$abcdefgh:", fp);
   assert(!JSON.stringify(gs).includes("abcdefgh"), JSON.stringify(gs));
   assertEquals(gs.entries[0].admins, [ECHOED_PASSWORD]);
+});
+
+Deno.test("colon file: fields show bytes that are not UTF-8 as \\xNN and a backslash doubled, as paths are", () => {
+  assertEquals(decodeBytes("a\xffb"), "a\\xffb");
+  assertEquals(decodeBytes("a\xfeb"), "a\\xfeb");
+  assertEquals(decodeBytes("a\\xffb"), "a\\\\xffb");
+  assertEquals(decodeBytes("\xc3\xa9t\xc3"), "ét\\xc3");
+  assertEquals(decodeBytes("plain"), "plain");
+  // Every name reaching an event is read so: group members and gshadow lists too.
+  const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const g = parseGroup(bytes("s\xff:x:27:a\xff,a\xfe,a\\xff\n")).entries[0];
+  assertEquals([g.name, g.members], ["s\\xff", ["a\\xff", "a\\xfe", "a\\\\xff"]]);
+  const gs = parseGshadow(bytes("s\xff:!:a\xff:a\xfe\n"), fp).entries[0];
+  assertEquals([gs.name, gs.admins, gs.members], ["s\\xff", ["a\\xff"], ["a\\xfe"]]);
 });

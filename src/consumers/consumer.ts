@@ -38,6 +38,14 @@ export interface ConsumerContext {
   readDir(path: string): string[];
   /** Report a problem in the file (malformed line) without stopping. */
   warn(message: string): void;
+  /**
+   * The snapshot bpfink keeps as the meaning of another watched file (its
+   * baseline), for a file whose meaning depends on that one: a user holds
+   * the primary gid passwd gives and the gids group gives, so each is
+   * judged with the other as it stands. Undefined when that file is not
+   * watched, or outside a diff.
+   */
+  baseline?(path: string): unknown;
 }
 
 /** A file or directory a watched file pulls in. */

@@ -41,6 +41,8 @@ import { diffGroup, diffGshadow } from "./groups/groups_diff.ts";
 import { diffSudoers } from "./sudoers/sudoers_diff.ts";
 import { diffPasswd, diffShadow } from "./users/users_diff.ts";
 import { type Rng, rng } from "../../test/rng.ts";
+import type { Peers } from "./paired_consumer.ts";
+import { decodePathBytes, displayPath } from "../watch/path_bytes.ts";
 
 const MS = Number(Deno.env.get("BPFINK_FUZZ_MS") ?? 2000);
 const SLOW_MS = 2000;
@@ -234,28 +236,117 @@ function fuzz(name: string, offset: number, one: (r: Rng, run: number) => number
   });
 }
 
-/** A colon database: parse, then diff against the previous run's parse both ways. */
+/** A mutated seed or random bytes, as a string of one character per byte (not decoded). */
+function inputBytes(seed: string, r: Rng): string {
+  if (r() < 0.15) {
+    return Array.from({ length: int(r, 4096) }, () => String.fromCharCode(int(r, 256))).join("");
+  }
+  return mutateBytes(toBytes(seed), r);
+}
+
+const byteArray = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+
+/**
+ * Asserts that `out` shows bytes as bpfink shows them: no lone surrogate
+ * (JSON would write it as `\udcNN`), and no U+FFFD the input did not hold.
+ */
+function assertShownBytes(name: string, out: unknown, input: string): void {
+  const text = JSON.stringify(out);
+  assert(
+    !/\\ud[89a-f][0-9a-f]{2}/i.test(text),
+    `${name} kept a lone surrogate (BPFINK_FUZZ_SEED=${BASE_SEED})`,
+  );
+  assert(
+    !text.includes("\ufffd") || input.includes("\xef\xbf\xbd"),
+    `${name} turned bytes into U+FFFD (BPFINK_FUZZ_SEED=${BASE_SEED})`,
+  );
+}
+
+/**
+ * A colon database, read as bytes (as the agent hands them over, invalid
+ * UTF-8 included): parse, then diff against the previous run's parse both
+ * ways, with the other databases as peers.
+ */
 function fuzzDatabase<T>(
   name: string,
   offset: number,
-  parse: (t: string) => { entries: T[] },
-  diff: (a: T[], b: T[], file: string) => unknown,
+  parse: (t: Uint8Array) => { entries: T[] },
+  diff: (a: T[], b: T[], file: string, peers: Peers) => unknown,
 ): void {
   let previous: T[] = [];
   fuzz(name, offset, (r) => {
-    const { text, secrets } = plantSecrets(input(SEEDS[name], r), r);
-    const parsed = parse(text);
-    const out = [parsed, diff(previous, parsed.entries, "f"), diff(parsed.entries, previous, "f")];
+    const { text, secrets } = plantSecrets(inputBytes(SEEDS[name], r), r);
+    const parsed = parse(byteArray(text));
+    const peers = peersFrom(r);
+    const out = [
+      parsed,
+      diff(previous, parsed.entries, "f", peers),
+      diff(parsed.entries, previous, "f", peers),
+    ];
     assertNoSecret(name, BASE_SEED, out, secrets);
+    assertShownBytes(name, out, text);
     previous = parsed.entries;
     return text.length;
   });
+}
+
+/** passwd and group as the other databases beside the one fuzzed: mutated, or absent. */
+function peersFrom(r: Rng): Peers {
+  const dbs: Record<string, unknown[]> = {};
+  if (r() < 0.7) dbs.passwd = parsePasswd(byteArray(inputBytes(SEEDS.passwd, r)), fp).entries;
+  if (r() < 0.7) dbs.group = parseGroupFile(byteArray(inputBytes(SEEDS.group, r))).entries;
+  return <E>(kind: string) =>
+    Object.hasOwn(dbs, kind) ? { entries: dbs[kind] as E[], file: kind } : undefined;
 }
 
 fuzzDatabase("passwd", 1, (t) => parsePasswd(t, fp), diffPasswd);
 fuzzDatabase("shadow", 2, (t) => parseShadow(t, fp), diffShadow);
 fuzzDatabase("group", 3, (t) => parseGroupFile(t), diffGroup);
 fuzzDatabase("gshadow", 4, (t) => parseGshadow(t, fp), diffGshadow);
+
+/** A random name of 1 to 8 bytes that a line keeps whole: no `:`, `,`, newline or NUL, a letter first. */
+function byteName(r: Rng): string {
+  let n = "u";
+  for (let k = int(r, 8); k > 0; k--) {
+    const b = int(r, 256);
+    n += b === 0x3a || b === 0x2c || b === 0x0a || b === 0 ? "\\" : String.fromCharCode(b);
+  }
+  return n;
+}
+
+fuzz("account names", 8, (r) => {
+  // Names of random bytes, some differing only in bytes that are not UTF-8, or in `\\`.
+  const names = [...new Set(Array.from({ length: 1 + int(r, 12) }, () => byteName(r)))];
+  const passwd = names.map((n, k) => `${n}:x:${1000 + k}:${pick(r, [0, 27, 1000 + k])}::/:/s\n`)
+    .join("");
+  const group = `root:x:0:\nsudo:x:27:${names.join(",")}\n` +
+    names.map((n, k) => `${n}:x:${1000 + k}:\n`).join("");
+  const gshadow = `sudo:!:${names.join(",")}:${names.join(",")}\n`;
+  const users = parsePasswd(byteArray(passwd), fp).entries;
+  const groups = parseGroupFile(byteArray(group)).entries;
+  // Each name reads as its bytes shown as a path's are: the same text for the same bytes only.
+  const shown = names.map((n) => displayPath(decodePathBytes(byteArray(n))));
+  const bad = `account names lost their bytes (BPFINK_FUZZ_SEED=${BASE_SEED})`;
+  assert(users.map((e) => e.name).join("\n") === shown.join("\n"), bad);
+  assert(new Set(shown).size === names.length, bad);
+  const sudo = groups.find((g) => "members" in g && g.name === "sudo");
+  assert(sudo?.members.join("\n") === shown.join("\n"), bad);
+  const gs = parseGshadow(byteArray(gshadow), fp).entries[0];
+  assert(gs.members.join("\n") === shown.join("\n"), bad);
+  // Every name is its own account, group member and gid holder in the events.
+  const peers: Peers = <E>(kind: string) =>
+    kind === "group" ? { entries: groups as E[], file: "group" } : undefined;
+  const added = diffPasswd([], users, "passwd", peers);
+  const subjects = added.filter((c) => c.action === "user_added").map((c) => c.subject);
+  assert(subjects.join("\n") === shown.join("\n"), bad);
+  const joined = diffGroup([], groups, "group").filter((c) => c.action === "group_gid_gained");
+  assert(
+    new Set(joined.map((c) => `${c.fields?.user?.name}\0${c.subject}`)).size === joined.length,
+    bad,
+  );
+  assertShownBytes("account names", [users, groups, gs, added, joined], passwd + group);
+  return passwd.length + group.length;
+});
 
 let previousRules: ReturnType<typeof parseAccessConf>["entries"] = [];
 fuzz("access", 5, (r) => {

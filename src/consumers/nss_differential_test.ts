@@ -9,17 +9,30 @@
  * The same for who holds which gid (`groups/initgroups.ts`,
  * `groups/gid_holders.ts`): each user's supplementary gids against
  * `getent initgroups` (glibc's `getgrouplist`, from every line, comments
- * too) and each gid's name against perl's `getgrgid`.
+ * too), each gid's name against perl's `getgrgid`, and with passwd beside
+ * group, every gid a user holds at login (the primary gid too,
+ * `groups/gid_changes.ts`) against `id -G`.
  *
  * A bounded number of seeded random mutations per run (CASES per
  * database), plus the cases of issue 11 as fixed regressions. The seed is
  * printed on failure; BPFINK_FUZZ_SEED replays it.
  */
 import { assert, assertEquals } from "../../test/assert.ts";
-import { type NssDatabase, nssGids, nssRead, oracleAvailable } from "../../test/nss_oracle.ts";
+import {
+  loginGidsAvailable,
+  type NssDatabase,
+  nssGids,
+  nssIds,
+  nssRead,
+  oracleAvailable,
+  shownBytes,
+  stringBytes,
+} from "../../test/nss_oracle.ts";
 import { ECHOED_PASSWORD, isCompatName } from "./_colon_file.ts";
 import { parseGroup } from "./groups/group.ts";
-import { gidNames, supplementaryGids } from "./groups/gid_holders.ts";
+import { gidNames, primaryEntries, supplementaryGids } from "./groups/gid_holders.ts";
+import { heldGids } from "./groups/gid_changes.ts";
+import { parseGroupFile } from "./groups/group_file.ts";
 import { parseInitgroups } from "./groups/initgroups.ts";
 import { parseGshadow } from "./groups/gshadow.ts";
 import { parsePasswd } from "./users/passwd.ts";
@@ -193,7 +206,10 @@ function bpfinkView(
 }
 
 /** The oracle's fields in the same shape as {@link bpfinkView}. */
-function oracleView(db: NssDatabase, f: string[]): string[] {
+function oracleView(db: NssDatabase, raw: string[]): string[] {
+  // Text fields as bpfink shows bytes; a password as the UTF-8 text it is fingerprinted as.
+  const f = raw.map(shownBytes);
+  const secret = () => new TextDecoder().decode(stringBytes(raw[1]));
   switch (db) {
     case "passwd":
       return f;
@@ -202,13 +218,13 @@ function oracleView(db: NssDatabase, f: string[]): string[] {
     case "shadow":
       return [
         f[0],
-        pw(f[0], passwordInfo(f[1], fp)),
+        pw(f[0], passwordInfo(secret(), fp)),
         ...f.slice(2, 8),
       ];
     case "gshadow":
       return [
         f[0],
-        pw(f[0], passwordInfo(f[1], fp)),
+        pw(f[0], passwordInfo(secret(), fp)),
         f[2],
         f.slice(3).join(":"),
       ];
@@ -391,5 +407,85 @@ Deno.test({
     const r = rng(SEED + 4);
     const inputs = Array.from({ length: CASES }, () => mutated("group", r));
     await compareGids(inputs, SEED);
+  },
+});
+
+/** bpfink's gids of {@link GID_USERS} at login, from passwd and group together, and glibc's, alike. */
+async function compareIds(
+  inputs: { passwd: Uint8Array; group: Uint8Array }[],
+  seed?: number,
+  reader: "login" | "id" = "login",
+): Promise<void> {
+  const got = await nssIds(inputs, GID_USERS, reader);
+  for (const [i, { passwd, group }] of inputs.entries()) {
+    const where = `passwd ${printable(passwd)} and group ${printable(group)}${
+      seed === undefined ? "" : ` (BPFINK_FUZZ_SEED=${seed})`
+    }`;
+    const users = parsePasswd(passwd, fp).entries;
+    const held = heldGids({
+      group: { records: parseGroupFile(group).entries, file: "group" },
+      passwd: { entries: users, file: "passwd" },
+    });
+    const accounts = primaryEntries(users);
+    const sorted = (xs: Iterable<number>) => [...new Set(xs)].sort((a, b) => a - b);
+    for (const u of GID_USERS) {
+      const ours = accounts.has(u) ? sorted(held.get(u) ?? []) : undefined;
+      const theirs = got[i].get(u);
+      assertEquals(ours, theirs && sorted(theirs), `gids of ${u} at login differ on ${where}`);
+    }
+  }
+}
+
+Deno.test({
+  name:
+    "glibc parity: a user holds the primary gid of the first passwd line of the name (`id -G`, getgrouplist)",
+  ignore: ignore || !loginGidsAvailable(),
+  async fn() {
+    const group = bytes("root:x:0:\nsudo:x:27:\nstaff:x:50:alice\nwheel2:x:27:trudy\n");
+    const unique = [
+      // usermod -g sudo alice, and by hand to 0; a gid no line names.
+      { passwd: bytes("alice:x:1000:27::/:/bin/sh\nbob:x:1001:0::/:/bin/sh\n"), group },
+      { passwd: bytes("zed:x:1002:4242::/:/bin/sh\ntrudy:x:1003:50::/:/bin/sh\n"), group },
+      // A later line of the same name gives nothing.
+      { passwd: bytes("alice:x:1000:1000::/:/bin/sh\nalice:x:1000:0::/:/bin/sh\n"), group },
+    ];
+    await compareIds(unique, undefined, "id");
+    await compareIds([
+      ...unique,
+      // `+root` is another account (files backend); `root`'s ` 0`/`+0` is 0.
+      {
+        passwd: bytes("mallory:x:5: 0::/:/bin/sh\n+root:x:0:27::/:/bin/sh\nroot:x:0:+0::/:\n"),
+        group,
+      },
+    ]);
+    const [usermod] = await nssIds(
+      [{
+        passwd: bytes("alice:x:1000:27::/:/bin/sh\n"),
+        group: bytes("sudo:x:27:\nstaff:x:50:alice\n"),
+      }],
+      ["alice"],
+      "id",
+    );
+    assertEquals(usermod.get("alice"), [27, 50]);
+  },
+});
+
+Deno.test({
+  name: `glibc parity: ${CASES} seeded mutations of passwd and group give the same gids at login`,
+  ignore: ignore || !loginGidsAvailable(),
+  async fn() {
+    const r = rng(SEED + 5);
+    const inputs = Array.from({ length: CASES }, () => {
+      const passwd = mutated("passwd", r);
+      const extra = GID_USERS.map((u, k) =>
+        `${u}:x:${1000 + k}:${[0, 27, 4, 100, 1005][k % 5]}::/:/s`
+      );
+      const lines = extra.map((l) => (r() < 0.5 ? mutateLine(l, r) : l)).join("\n") + "\n";
+      return {
+        passwd: Uint8Array.from([...passwd, ...bytes(lines)]),
+        group: mutated("group", r),
+      };
+    });
+    await compareIds(inputs, SEED);
   },
 });

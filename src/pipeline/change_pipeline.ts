@@ -114,7 +114,12 @@ function withoutHashes(state: FileState): { text: string; bytes: Uint8Array } {
 
 /** Turns file changes into committed, delivered events. */
 export class ChangePipeline {
-  constructor(readonly opts: PipelineOptions) {}
+  /** The consumers' context in a diff: other files' meaning is their committed baseline. */
+  readonly #diffContext: ConsumerContext;
+
+  constructor(readonly opts: PipelineOptions) {
+    this.#diffContext = { ...opts.ctx, baseline: (path) => opts.store.get(path)?.snapshot };
+  }
 
   /**
    * How much of `path`'s content the pipeline uses: all of it (up to the
@@ -282,7 +287,7 @@ export class ChangePipeline {
     } else if (c) {
       let semantic: SemanticEvent[] = [];
       try {
-        semantic = c.diff(change.path, before?.snapshot, afterSnap, this.opts.ctx);
+        semantic = c.diff(change.path, before?.snapshot, afterSnap, this.#diffContext);
       } catch (e) {
         this.opts.ctx.warn(
           `${change.path}: ${rule.consumer} diff failed: ${errorMessage(e)}`,

@@ -9,6 +9,11 @@
  *   duplicates and `+name`/`-name` lines included: after
  *   `sudo:x:27:`, a line `wheel2:x:27:trudy` gives trudy gid 27, and
  *   `+e:x::trudy` gives trudy gid 0 (an empty gid of a `+` line is 0).
+ * - Login, su, sshd and `id` call `initgroups(name, pw_gid)` with the gid
+ *   of the FIRST passwd line of that name (`getpwnam`): that primary gid
+ *   is in the list too, whether or not a group line names it
+ *   (`alice:x:1000:27:…` holds gid 27 as `usermod -g sudo alice` gives
+ *   it), and a later duplicate line's gid is not.
  * - The name of a gid (`getgrgid`, what `id` and sudo's `%group` matching
  *   see) is the name of the FIRST line with that gid, skipping `+name` and
  *   `-name` lines; a gid only such lines hold has no name.
@@ -19,6 +24,7 @@
  */
 import { isCompatName } from "../_colon_file.ts";
 import type { GroupEntry } from "./group.ts";
+import type { PasswdEntry } from "../users/passwd.ts";
 
 /**
  * Each user's supplementary gids (glibc's `initgroups`), from the grants
@@ -35,6 +41,13 @@ export function supplementaryGids(
       gids.add(g.gid);
     }
   }
+  return out;
+}
+
+/** Each user's passwd entry as `getpwnam` returns it (the first line of the name), whose gid login holds. */
+export function primaryEntries(passwd: readonly PasswdEntry[]): Map<string, PasswdEntry> {
+  const out = new Map<string, PasswdEntry>();
+  for (const e of passwd) if (!out.has(e.name)) out.set(e.name, e);
   return out;
 }
 

@@ -1,38 +1,50 @@
 /**
  * What changed for groups, from group and gshadow entries before and after:
  * groups added, removed and renumbered, members and administrators added
- * and removed (per line), the gids users gained and lost through any line
- * (`gid_changes.ts`), group passwords changed (by state; never a hash or a
+ * and removed (per line, in either file), the gids users gained and lost
+ * through any line or their primary gid (`gid_changes.ts`, with passwd as
+ * it stands), group passwords changed (by state; never a hash or a
  * fingerprint). A member or administrator added to a group whose gid is
  * privileged (`privileged_gids.ts`) is critical, whatever the line's name.
+ *
+ * gshadow's lists give power of their own, checked with shadow-utils 4.13
+ * (`account_tools_test.ts`): a member there (`gpasswd -M`, `groupmems`)
+ * may `newgrp` or `sg` into the group without a password even when
+ * /etc/group does not list them, and an administrator (`gpasswd -A`) may
+ * add anyone, themselves included, with `gpasswd -a`. gshadow has no gids:
+ * a line's gid is the one `getgrnam` gives its name in the group file
+ * beside it, as `newgrp` and `gpasswd` look it up.
  *
  * @module
  */
 import { byName } from "../_by_name.ts";
 import { type SemanticChange, shown, type SubjectFields } from "../semantic_change.ts";
 import type { SeverityLevel } from "../../pipeline/severity.ts";
-import { gidChanges, gidKey } from "./gid_changes.ts";
-import { gidNames } from "./gid_holders.ts";
+import { gidChanges, gidKey, heldGids } from "./gid_changes.ts";
+import { gidNames, nameGids } from "./gid_holders.ts";
 import { type GroupRecord, splitRecords } from "./group_file.ts";
 import type { GshadowEntry } from "./gshadow.ts";
 import { ADMIN_GROUP_NAMES, privilegedGids } from "./privileged_gids.ts";
-
-/** group records (`group_file.ts`) and gshadow entries of one moment. */
-export interface GroupDatabase {
-  group: GroupRecord[];
-  gshadow: GshadowEntry[];
-}
+import type { Peers } from "../paired_consumer.ts";
+import type { PasswdEntry } from "../users/passwd.ts";
 
 const groupFields = (name: string, gid?: number): SubjectFields => ({
   group: { name, ...(gid !== undefined ? { id: String(gid) } : {}) },
 });
+
+/** What a list change says after the group's name, by list: group's members say nothing more. */
+const LIST_NOTE = {
+  member: "",
+  gshadowMember: " in gshadow (newgrp and sg give its gid without a password)",
+  admin: " as administrator (gpasswd lets them change its members and password)",
+} as const;
 
 function listChanges(
   name: string,
   gid: number | undefined,
   before: string[],
   after: string[],
-  what: "member" | "admin",
+  list: keyof typeof LIST_NOTE,
   source: { file: string; line: number },
   /** The level of an addition (removals keep the default). */
   addedSeverity?: SeverityLevel,
@@ -40,11 +52,12 @@ function listChanges(
   const out: SemanticChange[] = [];
   const a = new Set(before);
   const b = new Set(after);
+  const what = list === "admin" ? "admin" : "member";
   const change = (u: string, verb: "added" | "removed"): SemanticChange => ({
     action: `group_${what}_${verb}`,
     subject: name,
     message: `${shown(u)} ${verb} ${verb === "added" ? "to" : "from"} group ${shown(name)}${
-      what === "admin" ? " as administrator" : ""
+      LIST_NOTE[list]
     }`,
     fields: { ...groupFields(name, gid), user: { name: u } },
     changes: [{ field: `${what}s`, ...(verb === "added" ? { to: u } : { from: u }) }],
@@ -63,12 +76,14 @@ function joinSeverity(gid: number, privileged: ReadonlySet<number>): SeverityLev
 
 /**
  * Groups added, removed, renumbered, members added or removed (per line),
- * and the gids users gained or lost through any line, from two group files.
+ * and the gids users gained or lost through any line, from two group
+ * files, with passwd beside it (`peers`) for the primary gids users hold.
  */
 export function diffGroup(
   beforeRecords: GroupRecord[],
   afterRecords: GroupRecord[],
   file: string,
+  peers: Peers = () => undefined,
 ): SemanticChange[] {
   const before = splitRecords(beforeRecords).entries;
   const after = splitRecords(afterRecords).entries;
@@ -139,28 +154,60 @@ export function diffGroup(
       source: { file, line: g.line },
     });
   }
-  out.push(...gidChanges(beforeRecords, afterRecords, file, told));
+  const passwd = peers<PasswdEntry>("passwd");
+  out.push(...gidChanges(
+    { group: { records: beforeRecords, file }, passwd },
+    { group: { records: afterRecords, file }, passwd },
+    (verb, user, gid) => told.has(gidKey(verb, user, gid)),
+  ));
   return out;
 }
 
 /**
- * Group administrators and group passwords, from two gshadow files.
- * Members are reported from /etc/group, which lists the same members.
+ * Group administrators, members and passwords, from two gshadow files,
+ * each list change at the level of the group's gid in the group file
+ * beside it (`peers`; by the group's name alone when it is not watched).
+ * A member added to or removed from gshadow who holds the gid at login
+ * anyway (through /etc/group or as the primary gid) gains or loses
+ * nothing: the group file's events say that membership.
  */
 export function diffGshadow(
   before: GshadowEntry[],
   after: GshadowEntry[],
   file: string,
+  peers: Peers = () => undefined,
 ): SemanticChange[] {
+  const group = peers<GroupRecord>("group");
+  const entries = group && splitRecords(group.entries).entries;
+  const gids = entries && nameGids(entries);
+  const privileged = entries && privilegedGids(entries);
+  const held = group &&
+    heldGids({ group: { records: group.entries, file: group.file }, passwd: peers("passwd") });
   const a = byName(before);
   const out: SemanticChange[] = [];
   for (const [key, { entry: g }] of byName(after)) {
     const old = a.get(key)?.entry;
     const source = { file, line: g.line };
-    // gshadow alone has no gids: by name here, by gid in diffGroups.
-    const severity = ADMIN_GROUP_NAMES.has(g.name) ? "critical" : "high";
+    const gid = gids?.get(g.name);
+    const severity: SeverityLevel = gid !== undefined && privileged
+      ? joinSeverity(gid, privileged)
+      : ADMIN_GROUP_NAMES.has(g.name) || gid === 0
+      ? "critical"
+      : "high";
     out.push(
-      ...listChanges(g.name, undefined, old?.admins ?? [], g.admins, "admin", source, severity),
+      ...listChanges(g.name, gid, old?.admins ?? [], g.admins, "admin", source, severity),
+    );
+    const holds = (u: string) => gid !== undefined && held?.get(u)?.has(gid) === true;
+    out.push(
+      ...listChanges(
+        g.name,
+        gid,
+        (old?.members ?? []).filter((u) => !holds(u)),
+        g.members.filter((u) => !holds(u)),
+        "gshadowMember",
+        source,
+        severity,
+      ),
     );
     const p = g.password;
     if (!p) continue; // a lone `+name`: no password field at all
@@ -177,37 +224,9 @@ export function diffGshadow(
       action: "group_password_changed",
       subject: g.name,
       message: `group password ${verb} for ${shown(g.name)} (${from ?? "none"} → ${p.state})`,
-      fields: groupFields(g.name),
+      fields: groupFields(g.name, gid),
       changes: [{ field: "password", from, to: p.state }],
       source,
-    });
-  }
-  return out;
-}
-
-/** Group changes from group and gshadow together, gids filled in from group. */
-export function diffGroups(
-  before: GroupDatabase,
-  after: GroupDatabase,
-  files: { group: string; gshadow: string } = { group: "/etc/group", gshadow: "/etc/gshadow" },
-): SemanticChange[] {
-  const out = diffGroup(before.group, after.group, files.group);
-  const entries = splitRecords(after.group).entries;
-  const groups = byName(entries);
-  const privileged = privilegedGids(entries);
-  for (const c of diffGshadow(before.gshadow, after.gshadow, files.gshadow)) {
-    const g = c.subject === undefined ? undefined : groups.get(c.subject)?.entry;
-    if (!g) {
-      out.push(c);
-      continue;
-    }
-    const severity = c.action === "group_admin_added"
-      ? joinSeverity(g.gid, privileged)
-      : c.severity;
-    out.push({
-      ...c,
-      fields: { ...c.fields, ...groupFields(g.name, g.gid) },
-      ...(severity ? { severity } : {}),
     });
   }
   return out;

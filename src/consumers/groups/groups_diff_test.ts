@@ -3,13 +3,18 @@ import { parseGroupFile } from "./group_file.ts";
 import { parseGroup } from "./group.ts";
 import { parseGshadow } from "./gshadow.ts";
 import { hmacFingerprint } from "../users/shadow.ts";
-import { diffGroup, diffGroups, diffGshadow } from "./groups_diff.ts";
+import { diffGroup, diffGshadow } from "./groups_diff.ts";
 import type { SemanticChange } from "../semantic_change.ts";
+import type { Peers } from "../paired_consumer.ts";
+import { parsePasswd } from "../users/passwd.ts";
 
 const fp = hmacFingerprint(new TextEncoder().encode("k"));
 const group = (t: string) => parseGroupFile(t).entries;
 const gshadow = (t: string) => parseGshadow(t, fp).entries;
 const actions = (cs: SemanticChange[]) => cs.map((c) => c.action);
+/** The other databases beside the one diffed, as the pipeline hands them over. */
+const peers = (dbs: Record<string, unknown[]>): Peers => <T>(kind: string) =>
+  Object.hasOwn(dbs, kind) ? { entries: dbs[kind] as T[], file: `/etc/${kind}` } : undefined;
 const HASH = "$6$grpsalt$Aa1Bb2Cc3Dd4Ee5Ff6Gg7Hh8Ii9Jj0Kk1Ll2Mm3Nn4Oo5Pp6";
 
 Deno.test("reports a group added, with its gid and members", () => {
@@ -51,7 +56,10 @@ Deno.test("reports group administrators and group passwords from gshadow", () =>
     "/etc/gshadow",
   );
   assertEquals(actions(out), ["group_admin_added", "group_password_changed"]);
-  assertEquals(out[0].message, "mallory added to group sudo as administrator");
+  assertEquals(
+    out[0].message,
+    "mallory added to group sudo as administrator (gpasswd lets them change its members and password)",
+  );
   assertEquals(out[1].changes, [{ field: "password", from: "disabled", to: "set" }]);
   const text = JSON.stringify(out);
   assert(!text.includes(HASH.slice(10, 18)) && !text.includes(fp(HASH)), text);
@@ -61,10 +69,13 @@ Deno.test("a new group with groupadd's `!` is no password event", () => {
   assertEquals(actions(diffGshadow([], gshadow("devs:!::\n"), "/etc/gshadow")), []);
 });
 
-Deno.test("diffGroups fills the gid into gshadow events", () => {
-  const before = { group: group("sudo:x:27:\n"), gshadow: gshadow("sudo:!::\n") };
-  const after = { group: group("sudo:x:27:\n"), gshadow: gshadow("sudo:!:eve:\n") };
-  const out = diffGroups(before, after);
+Deno.test("gshadow events carry the gid of the group file beside it", () => {
+  const out = diffGshadow(
+    gshadow("sudo:!::\n"),
+    gshadow("sudo:!:eve:\n"),
+    "/etc/gshadow",
+    peers({ group: group("sudo:x:27:\n") }),
+  );
   assertEquals(actions(out), ["group_admin_added"]);
   assertEquals(out[0].fields, { group: { name: "sudo", id: "27" }, user: { name: "eve" } });
 });
@@ -176,7 +187,7 @@ Deno.test("a user whose gid becomes privileged gains it", () => {
     [
       "group_gid_gained",
       "critical",
-      "zed holds gid 1001 (sudo, privileged), which is now privileged",
+      "zed holds gid 1001 (sudo, privileged) through group devs at line 5, which is now privileged",
     ],
   ]);
 });
@@ -203,9 +214,12 @@ Deno.test("a group administrator of a privileged gid is critical, by name alone 
     diffGshadow(gshadow(`${name}:!::\n`), gshadow(`${name}:!:mallory:\n`), "/etc/gshadow")[0];
   assertEquals(admin("sudo").severity, "critical");
   assertEquals(admin("devs").severity, "high");
-  const before = { group: group(BASE + "wheel2:x:27:\n"), gshadow: gshadow("wheel2:!::\n") };
-  const after = { group: before.group, gshadow: gshadow("wheel2:!:mallory:\n") };
-  const [c] = diffGroups(before, after);
+  const [c] = diffGshadow(
+    gshadow("wheel2:!::\n"),
+    gshadow("wheel2:!:mallory:\n"),
+    "/etc/gshadow",
+    peers({ group: group(BASE + "wheel2:x:27:\n") }),
+  );
   assertEquals([c.action, c.severity, c.fields?.group], [
     "group_admin_added",
     "critical",
@@ -236,5 +250,117 @@ Deno.test("diffGroup: after an upgrade, a snapshot without grants reports only w
   assertEquals(
     out.filter((c) => c.action.startsWith("group_gid_")).map((c) => c.message),
     ["carol gains gid 50 (staff) through group staff at line 5"],
+  );
+});
+
+const passwd = (t: string) => parsePasswd(t, fp).entries;
+const PASSWD = "root:x:0:0::/root:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n";
+
+Deno.test("a gid held as the primary gid is neither lost with a group line nor gained again", () => {
+  const beside = peers({ passwd: passwd(PASSWD) });
+  const lines = "devs:x:1001:alice\n";
+  // Removed from the devs line, alice still holds 1001 as her primary gid.
+  assertEquals(
+    actions(diffGroup(group(BASE + lines), group(BASE + "devs:x:1001:\n"), "/etc/group", beside)),
+    ["group_member_removed"],
+  );
+  // Listed on another line of gid 1001: nothing new.
+  assertEquals(
+    actions(diffGroup(group(BASE), group(BASE + "dev2:x:1001:alice\n"), "/etc/group", beside)),
+    ["group_added"],
+  );
+  // Without passwd, the same line is a gain.
+  assertEquals(
+    actions(diffGroup(group(BASE), group(BASE + "dev2:x:1001:alice\n"), "/etc/group")),
+    ["group_added", "group_gid_gained"],
+  );
+});
+
+Deno.test("a primary gid that becomes privileged is gained, naming the passwd line", () => {
+  const out = diffGroup(
+    group(BASE + "devs:x:1001:\n"),
+    group("sudo:x:1001:\n" + BASE + "devs:x:1001:\n"),
+    "/etc/group",
+    peers({ passwd: passwd(PASSWD) }),
+  );
+  assertEquals(told(out).filter(([a]) => a === "group_gid_gained"), [[
+    "group_gid_gained",
+    "critical",
+    "alice holds gid 1001 (sudo, privileged) as primary gid at passwd line 2, which is now privileged",
+  ]]);
+  assertEquals(out.find((c) => c.action === "group_gid_gained")?.source, {
+    file: "/etc/passwd",
+    line: 2,
+  });
+});
+
+const GROUPS = BASE + "devs:x:2500:bob\n";
+
+Deno.test("gshadow members (newgrp and sg without a password) are reported, critical for a privileged gid", () => {
+  const out = diffGshadow(
+    gshadow("sudo:!::\ndevs:!::\n"),
+    gshadow("sudo:!::eve\ndevs:!::carol\n"),
+    "/etc/gshadow",
+    peers({ group: group(GROUPS) }),
+  );
+  assertEquals(told(out), [
+    [
+      "group_member_added",
+      "critical",
+      "eve added to group sudo in gshadow (newgrp and sg give its gid without a password)",
+    ],
+    [
+      "group_member_added",
+      "high",
+      "carol added to group devs in gshadow (newgrp and sg give its gid without a password)",
+    ],
+  ]);
+  assertEquals(out[0].fields, { group: { name: "sudo", id: "27" }, user: { name: "eve" } });
+  assertEquals(out[0].changes, [{ field: "members", to: "eve" }]);
+  assertEquals(out[0].source, { file: "/etc/gshadow", line: 1 });
+  const removed = diffGshadow(
+    gshadow("sudo:!::eve\n"),
+    gshadow("sudo:!::\n"),
+    "/etc/gshadow",
+    peers({ group: group(GROUPS) }),
+  );
+  assertEquals(told(removed), [[
+    "group_member_removed",
+    undefined,
+    "eve removed from group sudo in gshadow (newgrp and sg give its gid without a password)",
+  ]]);
+  // By the gid of its name in the group file: an alias of 27 is critical too; without a
+  // group file, by the name.
+  const alias = diffGshadow(
+    gshadow("wheel2:!::\n"),
+    gshadow("wheel2:!::eve\n"),
+    "/etc/gshadow",
+    peers({ group: group(BASE + "wheel2:x:27:\n") }),
+  );
+  assertEquals([alias[0].severity, alias[0].fields?.group?.id], ["critical", "27"]);
+  assertEquals(
+    diffGshadow(gshadow("sudo:!::\n"), gshadow("sudo:!::eve\n"), "x")[0].severity,
+    "critical",
+  );
+});
+
+Deno.test("a gshadow member who holds the gid at login anyway gains nothing (gpasswd -a writes both files)", () => {
+  const beside = peers({ group: group(GROUPS), passwd: passwd(PASSWD) });
+  // bob is on the devs line; alice's primary gid is 1001.
+  assertEquals(
+    diffGshadow(
+      gshadow("devs:!::\nx:!::\n"),
+      gshadow("devs:!::bob\nx:!::alice\n"),
+      "/etc/gshadow",
+      peers({ group: group(GROUPS + "x:x:1001:\n"), passwd: passwd(PASSWD) }),
+    ),
+    [],
+  );
+  // Administrators are reported whatever the group file says.
+  assertEquals(
+    actions(
+      diffGshadow(gshadow("devs:!::bob\n"), gshadow("devs:!:bob:bob\n"), "/etc/gshadow", beside),
+    ),
+    ["group_admin_added"],
   );
 });

@@ -26,6 +26,10 @@ import { isCompatName } from "../_colon_file.ts";
 import type { PasswdEntry } from "./passwd.ts";
 import { isUsable, type PasswordInfo } from "../_password_field.ts";
 import type { ShadowEntry } from "./shadow.ts";
+import { gidChanges, type Told } from "../groups/gid_changes.ts";
+import { primaryEntries } from "../groups/gid_holders.ts";
+import type { GroupRecord } from "../groups/group_file.ts";
+import type { Peers } from "../paired_consumer.ts";
 
 /** passwd and shadow entries of one moment. */
 export interface UserDatabase {
@@ -115,15 +119,26 @@ function added(k: Keyed<PasswdEntry>, file: string): SemanticChange {
   };
 }
 
-/** Accounts added, removed and modified between two passwd files. */
+/**
+ * Accounts added, removed and modified between two passwd files, and the
+ * gids users gain and lose through their primary gid (`gid_changes.ts`),
+ * judged with the group file beside it (`peers`) as group changes are: a
+ * primary gid made 27 or 0 (`usermod -g sudo`, `useradd -g 0`) is a
+ * critical `group_gid_gained`. That event says the gid: `user_modified`
+ * then leaves it out, and `user_added` and `user_removed` say the gids an
+ * ordinary account comes and goes with.
+ */
 export function diffPasswd(
   before: PasswdEntry[],
   after: PasswdEntry[],
   file: string,
+  peers: Peers = () => undefined,
 ): SemanticChange[] {
   const a = byName(before);
   const b = byName(after);
   const out: SemanticChange[] = [];
+  const gids = primaryGidChanges(before, after, file, peers);
+  const gidTold = new Set(gids.map((c) => c.fields?.user?.name));
   for (const [key, k] of b) {
     const e = k.entry;
     const where = { file, line: e.line, uid: e.uid };
@@ -133,11 +148,11 @@ export function diffPasswd(
       out.push(...passwordChanges(e.name, undefined, e.password, where));
       continue;
     }
-    const changes: FieldChange[] = PASSWD_FIELDS.filter((f) => old[f] !== e[f]).map((f) => ({
-      field: f,
-      from: old[f],
-      to: e[f],
-    }));
+    // The first line of a name is the account: a gid event says its gid.
+    const gidSaid = k.duplicate === 0 && gidTold.has(e.name);
+    const changes: FieldChange[] = PASSWD_FIELDS.filter((f) =>
+      old[f] !== e[f] && !(f === "gid" && gidSaid)
+    ).map((f) => ({ field: f, from: old[f], to: e[f] }));
     if (changes.length) {
       const text = changes.map((c) =>
         `${c.field} ${shown(c.from as string)} → ${shown(c.to as string)}`
@@ -167,7 +182,47 @@ export function diffPasswd(
       source: { file, line: e.line },
     });
   }
+  out.push(...gids);
   return out;
+}
+
+/**
+ * The gids users gain and lose through their primary gid between two
+ * passwd files, with the group file as it stands. An account added or
+ * removed says its own gids (`user_added` names the gid), unless it gains
+ * a privileged one.
+ */
+function primaryGidChanges(
+  before: PasswdEntry[],
+  after: PasswdEntry[],
+  file: string,
+  peers: Peers,
+): SemanticChange[] {
+  const group = peers<GroupRecord>("group");
+  const namesBefore = new Set(before.map((e) => e.name));
+  const namesAfter = new Set(after.map((e) => e.name));
+  const told: Told = (verb, user, _gid, privileged) =>
+    verb === "gained" ? !namesBefore.has(user) && !privileged : !namesAfter.has(user);
+  const groupFile = group && { records: group.entries, file: group.file };
+  const changes = gidChanges(
+    { group: groupFile, passwd: { entries: before, file } },
+    { group: groupFile, passwd: { entries: after, file } },
+    told,
+  );
+  // Each event of an account whose primary gid changed says the change.
+  const was = primaryEntries(before);
+  const now = primaryEntries(after);
+  return changes.map((c) => {
+    const user = c.fields?.user?.name ?? "";
+    const from = was.get(user)?.gid;
+    const to = now.get(user)?.gid;
+    if (from === undefined || to === undefined || from === to) return c;
+    return {
+      ...c,
+      message: `${c.message} (primary gid ${from} → ${to})`,
+      changes: [...c.changes ?? [], { field: "gid", from, to }],
+    };
+  });
 }
 
 const AGING = [

@@ -1,11 +1,13 @@
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { parsePasswd } from "./passwd.ts";
 import { hmacFingerprint, parseShadow } from "./shadow.ts";
-import type { SemanticChange } from "../semantic_change.ts";
+import { changeSeverity, type SemanticChange } from "../semantic_change.ts";
 import { diffPasswd, diffShadow, diffUsers } from "./users_diff.ts";
+import { parseGroupFile } from "../groups/group_file.ts";
+import type { Peers } from "../paired_consumer.ts";
 
 const fp = hmacFingerprint(new TextEncoder().encode("test host key"));
-const passwd = (t: string) => parsePasswd(t, fp).entries;
+const passwd = (t: string | Uint8Array) => parsePasswd(t, fp).entries;
 const shadow = (t: string) => parseShadow(t, fp).entries;
 const actions = (cs: SemanticChange[]) => cs.map((c) => c.action);
 
@@ -15,7 +17,8 @@ const HASH_B = "$y$j9T$NewSaltNew$Zx7Cv4Bn1Mq8Wl5Er2Ty9Ui6Op3As0Df7Gh4Jk1Lz8Xc5V
 
 Deno.test("reports a user added with uid 0", () => {
   const out = diffPasswd(passwd(ROOT), passwd(ROOT + "toor:x:0:0::/root:/bin/sh\n"), "/etc/passwd");
-  assertEquals(out.length, 1);
+  // Its primary gid 0 is a privileged gid it holds too (see the primary gid tests).
+  assertEquals(actions(out), ["user_added", "group_gid_gained"]);
   const c = out[0];
   assertEquals(c.action, "user_added");
   assertEquals(c.subject, "toor");
@@ -188,7 +191,7 @@ Deno.test("a user or group named after one of Object's own members is reported l
       passwd(`${ROOT}${name}:x:0:0::/root:/bin/sh\n`),
       "/etc/passwd",
     );
-    assertEquals(actions(added), ["user_added"], name);
+    assertEquals(actions(added), ["user_added", "group_gid_gained"], name);
     assertEquals(added[0].subject, name);
     const removed = diffPasswd(
       passwd(`${ROOT}${name}:x:0:0::/root:/bin/sh\n`),
@@ -203,4 +206,148 @@ Deno.test("a user or group named after one of Object's own members is reported l
     );
     assertEquals(hashed.length, 1, name);
   }
+});
+
+/** The group file beside passwd, as the pipeline hands it over (its committed baseline). */
+const besideGroup = (text: string): Peers => <T>(kind: string) =>
+  kind === "group"
+    ? { entries: parseGroupFile(text).entries as T[], file: "/etc/group" }
+    : undefined;
+const GROUP = "root:x:0:\nsudo:x:27:\nalice:x:1000:\nstaff:x:50:alice\n";
+const told = (cs: SemanticChange[]) => cs.map((c) => [c.action, changeSeverity(c), c.message]);
+
+Deno.test("a primary gid made privileged (usermod -g sudo, or by hand) is a critical gid gain", () => {
+  const alice = (gid: number) => passwd(`${ROOT}alice:x:1000:${gid}::/home/alice:/bin/sh\n`);
+  const out = diffPasswd(alice(1000), alice(27), "/etc/passwd", besideGroup(GROUP));
+  assertEquals(told(out), [
+    [
+      "group_gid_gained",
+      "critical",
+      "alice gains gid 27 (sudo, privileged) as primary gid at passwd line 2 (primary gid 1000 → 27)",
+    ],
+    ["group_gid_lost", "medium", "alice loses gid 1000 (alice) (primary gid 1000 → 27)"],
+  ]);
+  assertEquals(out[0].fields, { group: { name: "sudo", id: "27" }, user: { name: "alice" } });
+  assertEquals(out[0].changes, [{ field: "gids", to: 27 }, { field: "gid", from: 1000, to: 27 }]);
+  assertEquals(out[0].source, { file: "/etc/passwd", line: 2 });
+  // Gid 0, and gid 0 without any group file beside it.
+  for (const peers of [besideGroup(GROUP), undefined]) {
+    const root = diffPasswd(alice(1000), alice(0), "/etc/passwd", peers);
+    assertEquals(told(root)[0].slice(0, 2), ["group_gid_gained", "critical"]);
+  }
+  // A gid no group line makes privileged is high, as joining such a group is.
+  assertEquals(
+    told(diffPasswd(alice(1000), alice(50), "/etc/passwd", besideGroup(GROUP)))[0],
+    ["group_gid_lost", "medium", "alice loses gid 1000 (alice) (primary gid 1000 → 50)"],
+  );
+  assertEquals(
+    told(diffPasswd(alice(1000), alice(4242), "/etc/passwd", besideGroup(GROUP)))[0],
+    [
+      "group_gid_gained",
+      "high",
+      "alice gains gid 4242 (no name) as primary gid at passwd line 2 (primary gid 1000 → 4242)",
+    ],
+  );
+});
+
+Deno.test("a primary gid already held through a group line gains nothing; user_modified says it", () => {
+  const alice = (gid: number, shell: string) =>
+    passwd(`${ROOT}alice:x:1000:${gid}::/home/alice:${shell}\n`);
+  const group = besideGroup(GROUP.replace("sudo:x:27:", "sudo:x:27:alice"));
+  const out = diffPasswd(alice(50, "/bin/sh"), alice(27, "/bin/zsh"), "/etc/passwd", group);
+  assertEquals(told(out), [[
+    "user_modified",
+    "high",
+    "user alice modified: gid 50 → 27, shell /bin/sh → /bin/zsh",
+  ]]);
+  // Gained as the primary gid: the shell alone is left to user_modified.
+  const sudo = diffPasswd(
+    alice(1000, "/bin/sh"),
+    alice(27, "/bin/zsh"),
+    "/etc/passwd",
+    besideGroup(GROUP),
+  );
+  assertEquals(told(sudo).map(([a]) => a), ["user_modified", "group_gid_gained", "group_gid_lost"]);
+  assertEquals(sudo[0].changes, [{ field: "shell", from: "/bin/sh", to: "/bin/zsh" }]);
+});
+
+Deno.test("useradd -g 0 or -g sudo gains a privileged gid: critical; an ordinary useradd is one event", () => {
+  for (const [gid, name] of [[0, "root"], [27, "sudo"]] as const) {
+    const out = diffPasswd(
+      passwd(ROOT),
+      passwd(`${ROOT}bob:x:1001:${gid}::/home/bob:/bin/sh\n`),
+      "/etc/passwd",
+      besideGroup(GROUP),
+    );
+    assertEquals(told(out), [
+      [
+        "user_added",
+        "high",
+        `user bob added with uid 1001, gid ${gid}, home /home/bob, shell /bin/sh`,
+      ],
+      [
+        "group_gid_gained",
+        "critical",
+        `bob gains gid ${gid} (${name}, privileged) as primary gid at passwd line 2`,
+      ],
+    ]);
+  }
+  const plain = passwd(`${ROOT}bob:x:1001:1001::/home/bob:/bin/sh\n`);
+  assertEquals(actions(diffPasswd(passwd(ROOT), plain, "/etc/passwd", besideGroup(GROUP))), [
+    "user_added",
+  ]);
+  // userdel is one user_removed, whatever gid the account had.
+  const gone = diffPasswd(
+    passwd(`${ROOT}bob:x:1001:27::/home/bob:/bin/sh\n`),
+    passwd(ROOT),
+    "/etc/passwd",
+    besideGroup(GROUP),
+  );
+  assertEquals(actions(gone), ["user_removed"]);
+});
+
+Deno.test("only the first passwd line of a name gives its gid (getpwnam), as login reads it", () => {
+  const first = `${ROOT}alice:x:1000:1000::/home/alice:/bin/sh\n`;
+  const out = diffPasswd(
+    passwd(first),
+    passwd(`${first}alice:x:1000:0::/:/bin/sh\n`),
+    "/etc/passwd",
+    besideGroup(GROUP),
+  );
+  assertEquals(actions(out), ["user_added"]);
+  assert(out[0].message.includes("a duplicate entry"), out[0].message);
+  // ... and a line put before it is the account: its gid 0 is gained.
+  const before = diffPasswd(
+    passwd(first),
+    passwd(`alice:x:1000:0::/:/bin/sh\n${first}`),
+    "/etc/passwd",
+    besideGroup(GROUP),
+  );
+  assert(
+    told(before).some(([a, s, m]) =>
+      a === "group_gid_gained" && s === "critical" && String(m).startsWith("alice gains gid 0")
+    ),
+    JSON.stringify(told(before)),
+  );
+});
+
+Deno.test("names that differ in bytes that are not UTF-8 are two accounts, each shown by its bytes", () => {
+  const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const out = diffPasswd(
+    [],
+    passwd(bytes("a\xffb:x:5:5::/:/bin/sh\na\xfeb:x:6:6::/:/bin/sh\na\\xffb:x:7:7::/:/bin/sh\n")),
+    "/etc/passwd",
+  );
+  assertEquals(out.map((c) => c.subject), ["a\\xffb", "a\\xfeb", "a\\\\xffb"]);
+  assertEquals(out.map((c) => c.fields?.user?.name), ["a\\xffb", "a\\xfeb", "a\\\\xffb"]);
+  assertEquals(out[0].message, "user a\\xffb added with uid 5, gid 5, home /, shell /bin/sh");
+  assert(!out.some((c) => c.message.includes("again")), JSON.stringify(out));
+  assert(!JSON.stringify(out).includes("\ufffd"), JSON.stringify(out));
+  // A name's bytes changing is that account going and another coming.
+  const renamed = diffPasswd(
+    passwd(bytes("a\xffb:x:5:5::/:/bin/sh\n")),
+    passwd(bytes("a\xfeb:x:5:5::/:/bin/sh\n")),
+    "/etc/passwd",
+  );
+  assertEquals(actions(renamed), ["user_added", "user_removed"]);
 });
