@@ -97,6 +97,7 @@ export type ConsumerName =
   | "ssh_keys"
   | "sshd"
   | "cron"
+  | "preload"
   | "generic";
 
 /** One watch rule. */

@@ -53,6 +53,7 @@ const CONSUMERS: ConsumerName[] = [
   "ssh_keys",
   "sshd",
   "cron",
+  "preload",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

@@ -37,6 +37,8 @@ import { type CronJob, type CronSetting, parseCrontab } from "./cron/crontab.ts"
 import { diffCron } from "./cron/cron_diff.ts";
 import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
+import { preloadEntries } from "./preload/ld_so_preload.ts";
+import { diffPreload } from "./preload/preload_consumer.ts";
 import { diffGroup, diffGshadow } from "./groups/groups_diff.ts";
 import { diffSudoers } from "./sudoers/sudoers_diff.ts";
 import { diffPasswd, diffShadow } from "./users/users_diff.ts";
@@ -78,6 +80,7 @@ const SEEDS: Record<string, string> = {
     "@reboot root /boot.sh\n*/5 1-3 * jan,feb mon-fri www-data php %x%y\n",
   sshd: "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin = no\nPasswordAuthentication no\n" +
     'Banner "/etc/a b"\nAllowUsers alice bob\nMatch User bob\n  PermitRootLogin yes\n',
+  preload: "/usr/lib/a.so /b.so\t/c.so:/d.so\n# comment\n/e#f\n/last",
 };
 
 const PIECES = [
@@ -510,5 +513,22 @@ fuzz("sshd", 10, (r) => {
     assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
   }
   previousSshd = parsed.entries;
+  return text.length;
+});
+
+let previousPreload: string[] = [];
+fuzz("preload", 11, (r) => {
+  const text = input(SEEDS.preload, r);
+  const entries = preloadEntries(new TextEncoder().encode(text));
+  for (
+    const c of [
+      ...diffPreload(previousPreload, entries, "f"),
+      ...diffPreload(entries, previousPreload, "f"),
+    ]
+  ) {
+    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
+    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+  }
+  previousPreload = entries;
   return text.length;
 });

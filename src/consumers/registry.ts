@@ -2,7 +2,7 @@
  * Which consumer reads which file: by configuration, else by the file's name
  * (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
  * access.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
- * crontab, cron.d/* and crontabs/*);
+ * crontab, cron.d/* and crontabs/*, ld.so.preload);
  * anything else is generic.
  *
  * @module
@@ -17,6 +17,7 @@ import { usersConsumer } from "./users/users_consumer.ts";
 import { sshKeysConsumer } from "./ssh_keys/ssh_keys_consumer.ts";
 import { sshdConsumer } from "./sshd/sshd_consumer.ts";
 import { cronConsumer } from "./cron/cron_consumer.ts";
+import { preloadConsumer } from "./preload/preload_consumer.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -36,6 +37,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["authorized_keys2", "ssh_keys"],
   ["sshd_config", "sshd"],
   ["crontab", "cron"],
+  ["ld.so.preload", "preload"],
 ]);
 
 /**
@@ -71,6 +73,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   ssh_keys: sshKeysConsumer,
   sshd: sshdConsumer,
   cron: cronConsumer,
+  preload: preloadConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

@@ -143,7 +143,7 @@ export class ChangePipeline {
       try {
         return c.readsPasswords
           ? c.snapshot(path, decoder.decode(state.content), this.opts.ctx, state.content)
-          : c.snapshot(path, withoutHashes(state).text, this.opts.ctx);
+          : ((w) => c.snapshot(path, w.text, this.opts.ctx, w.bytes))(withoutHashes(state));
       } catch (e) {
         this.opts.ctx.warn(
           `${path}: ${rule.consumer} consumer failed: ${errorMessage(e)}`,
