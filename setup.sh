@@ -18,11 +18,12 @@ APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make g
 # (systemd-analyze) are the real receivers and deploy tools; inotify-tools, auditd, fatrace
 # and aide are what bench/coverage compares with; lintian and man-db check the .deb
 # (build.ts deb); git, rsync, patch, vim and logrotate are the real workloads; btrfs-progs
-# makes the btrfs the inode tests mount (subvolumes, reflinks).
+# makes the btrfs the inode tests mount (subvolumes, reflinks); pamtester runs PAM stacks
+# through the real libpam for the pam consumer's differential test.
 if [ "${1:-}" = "--test" ]; then
   APT_PACKAGES+=(sed procps tmux passwd sudo fio qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
     rsyslog prometheus graphite-carbon nats-server ansible systemd inotify-tools auditd fatrace aide
-    lintian man-db git rsync patch vim btrfs-progs)
+    lintian man-db git rsync patch vim btrfs-progs pamtester)
 fi
 
 missing=()

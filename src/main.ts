@@ -26,8 +26,8 @@ Description:
   bpfink filters file events inside the kernel with BPF, by inode, and reports
   each change to a watched file with the process and user that made it. Files
   it understands (passwd, shadow, group, gshadow, sudoers, access.conf,
-  authorized_keys, sshd_config, crontabs, ld.so.preload) are reported by
-  meaning: "user alice added with uid 0".
+  authorized_keys, sshd_config, crontabs, ld.so.preload, pam.d) are reported
+  by meaning: "user alice added with uid 0".
   Secrets such as password hashes never reach an output.
 
   It embeds one BPF object per attach strategy (fentry, kprobe, tracepoint)

@@ -98,6 +98,7 @@ export type ConsumerName =
   | "sshd"
   | "cron"
   | "preload"
+  | "pam"
   | "generic";
 
 /** One watch rule. */

@@ -54,6 +54,7 @@ const CONSUMERS: ConsumerName[] = [
   "sshd",
   "cron",
   "preload",
+  "pam",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

@@ -39,6 +39,9 @@ import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
 import { preloadEntries } from "./preload/ld_so_preload.ts";
 import { diffPreload } from "./preload/preload_consumer.ts";
+import { parsePamConf } from "./pam/pam_conf.ts";
+import { authPassesWithoutPassword } from "./pam/pam_stack.ts";
+import { diffPam } from "./pam/pam_diff.ts";
 import { diffGroup, diffGshadow } from "./groups/groups_diff.ts";
 import { diffSudoers } from "./sudoers/sudoers_diff.ts";
 import { diffPasswd, diffShadow } from "./users/users_diff.ts";
@@ -81,6 +84,8 @@ const SEEDS: Record<string, string> = {
   sshd: "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin = no\nPasswordAuthentication no\n" +
     'Banner "/etc/a b"\nAllowUsers alice bob\nMatch User bob\n  PermitRootLogin yes\n',
   preload: "/usr/lib/a.so /b.so\t/c.so:/d.so\n# comment\n/e#f\n/last",
+  pam: "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n" +
+    "auth required pam_permit.so\n@include common-auth\nauth substack x\n-session optional pam_systemd.so\n",
 };
 
 const PIECES = [
@@ -530,5 +535,25 @@ fuzz("preload", 11, (r) => {
     assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
   }
   previousPreload = entries;
+  return text.length;
+});
+
+let previousPam: ReturnType<typeof parsePamConf>["entries"] = [];
+fuzz("pam", 12, (r) => {
+  const text = input(SEEDS.pam, r);
+  const lines = parsePamConf(text).entries;
+  // Includes read a mutated file too, themselves included: bounded by libpam's depth.
+  const read = () => r() < 0.5 ? text : undefined;
+  const auth = {
+    before: authPassesWithoutPassword(previousPam, read),
+    after: authPassesWithoutPassword(lines, read),
+  };
+  for (
+    const c of [...diffPam(previousPam, lines, "f", auth), ...diffPam(lines, previousPam, "f")]
+  ) {
+    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
+    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+  }
+  previousPam = lines;
   return text.length;
 });

@@ -1,7 +1,7 @@
 /**
  * What a change means, per file kind: `users/` (passwd, shadow), `groups/`
  * (group, gshadow), `sudoers/`, `access/` (access.conf), `ssh_keys/`
- * (authorized_keys), `sshd/` (sshd_config), `cron/` (crontabs), `preload/` (ld.so.preload), each with its
+ * (authorized_keys), `sshd/` (sshd_config), `cron/` (crontabs), `preload/` (ld.so.preload), `pam/` (pam.d), each with its
  * parser, differ and consumer, and `generic.ts` for every other file.
  *
  * @module

@@ -2,7 +2,7 @@
  * Which consumer reads which file: by configuration, else by the file's name
  * (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
  * access.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
- * crontab, cron.d/* and crontabs/*, ld.so.preload);
+ * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*);
  * anything else is generic.
  *
  * @module
@@ -18,6 +18,7 @@ import { sshKeysConsumer } from "./ssh_keys/ssh_keys_consumer.ts";
 import { sshdConsumer } from "./sshd/sshd_consumer.ts";
 import { cronConsumer } from "./cron/cron_consumer.ts";
 import { preloadConsumer } from "./preload/preload_consumer.ts";
+import { pamConsumer } from "./pam/pam_consumer.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -60,6 +61,7 @@ export function consumerNameFor(path: string): ConsumerName {
   // and every file of a crontabs directory.
   if (parentName(path) === "cron.d") return /^[A-Za-z0-9_-]+$/.test(last) ? "cron" : "generic";
   if (parentName(path) === "crontabs") return "cron";
+  if (parentName(path) === "pam.d") return "pam";
   // Debian's sshd_config reads `sshd_config.d/*.conf`.
   if (parentName(path) === "sshd_config.d" && last.endsWith(".conf")) return "sshd";
   return "generic";
@@ -74,6 +76,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   sshd: sshdConsumer,
   cron: cronConsumer,
   preload: preloadConsumer,
+  pam: pamConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

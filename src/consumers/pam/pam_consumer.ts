@@ -1,0 +1,33 @@
+/**
+ * The pam consumer: the service files of /etc/pam.d. Each file's rules are
+ * kept; a diff also works out, with the files it includes as they are now,
+ * whether its auth stack lets in a caller who knows no password, before
+ * and after the change (`pam_stack.ts`).
+ *
+ * @module
+ */
+import { type PamLine, parsePamConf } from "./pam_conf.ts";
+import { authPassesWithoutPassword } from "./pam_stack.ts";
+import { diffPam } from "./pam_diff.ts";
+import type { Consumer, ConsumerContext } from "../consumer.ts";
+import { reportErrors } from "../report_errors.ts";
+
+/** PAM service files. */
+export const pamConsumer: Consumer = {
+  name: "pam",
+  snapshot(path: string, text: string, ctx: ConsumerContext): PamLine[] {
+    const r = parsePamConf(text);
+    reportErrors(path, r.errors, ctx);
+    return r.entries;
+  },
+  diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
+    const b = (before as PamLine[] | undefined) ?? [];
+    const a = (after as PamLine[] | undefined) ?? [];
+    const read = (p: string) => ctx.readFile(p);
+    const auth = {
+      before: before !== undefined && authPassesWithoutPassword(b, read),
+      after: after !== undefined && authPassesWithoutPassword(a, read),
+    };
+    return diffPam(b, a, path, auth);
+  },
+};

@@ -1,0 +1,92 @@
+/**
+ * What changed in a PAM service file: rules added and removed, and what the
+ * change does to its auth stack as a whole. A change after which a caller
+ * who knows no password gets through auth (`authPassesWithoutPassword`),
+ * where before it did not, is critical, whichever lines did it. So is a
+ * rule added that runs a program (`pam_exec.so`, which can read the typed
+ * password) or loads a module from outside the system's module
+ * directories.
+ *
+ * @module
+ */
+import { type PamLine, pamLineText } from "./pam_conf.ts";
+import { multisetDiff } from "../_multiset_diff.ts";
+import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
+import { WEAKENS_FIELD } from "../../pipeline/severity.ts";
+
+/** Where the system's PAM modules live; a module path elsewhere is unusual. */
+const MODULE_DIRS = [
+  "/lib/security/",
+  "/lib64/security/",
+  "/usr/lib/security/",
+  "/usr/lib64/security/",
+  "/lib/x86_64-linux-gnu/security/",
+  "/usr/lib/x86_64-linux-gnu/security/",
+  "/lib/aarch64-linux-gnu/security/",
+  "/usr/lib/aarch64-linux-gnu/security/",
+];
+
+/** The ways in a rule opens when added, whatever the stack around it. */
+function ruleWeakens(l: PamLine): string[] {
+  if (l.kind !== "rule" || l.control === "include" || l.control === "substack") return [];
+  const out: string[] = [];
+  const base = l.module.slice(l.module.lastIndexOf("/") + 1);
+  if (base === "pam_exec.so") out.push(`${l.type} runs a program: ${l.args.join(" ")}`);
+  if (l.module.startsWith("/") && !MODULE_DIRS.some((d) => l.module.startsWith(d))) {
+    out.push(`${l.type} module from ${l.module}`);
+  }
+  return out;
+}
+
+const key = (l: PamLine) => pamLineText(l);
+
+/**
+ * The changes between two parses of the PAM file `file`; `opened` says
+ * whether auth now lets in a caller without a password and did not before
+ * (`undefined`: not worked out).
+ */
+export function diffPam(
+  before: PamLine[],
+  after: PamLine[],
+  file: string,
+  auth?: { before: boolean; after: boolean },
+): SemanticChange[] {
+  const { added, removed } = multisetDiff(before, after, key);
+  const out = new ChangeList("pam");
+  for (const l of added) {
+    const w = ruleWeakens(l);
+    out.push({
+      action: "pam_rule_added",
+      subject: key(l),
+      message: `pam rule added: ${shown(key(l))}`,
+      ...(w.length > 0 ? { changes: [{ field: WEAKENS_FIELD, to: w.map((x) => shown(x)) }] } : {}),
+      source: { file, line: l.line },
+    });
+  }
+  for (const l of removed) {
+    out.push({
+      action: "pam_rule_removed",
+      subject: key(l),
+      message: `pam rule removed: ${shown(key(l))}`,
+      source: { file, line: l.line },
+    });
+  }
+  if (auth && auth.before !== auth.after) {
+    out.always(
+      auth.after
+        ? {
+          action: "pam_auth_opened",
+          message: `${shown(file)}: auth now lets in a caller who knows no password`,
+          changes: [{ field: WEAKENS_FIELD, to: ["auth passes without a password"] }],
+          source: { file },
+        }
+        : {
+          action: "pam_auth_closed",
+          message: `${shown(file)}: auth no longer lets in a caller who knows no password`,
+          source: { file },
+          severity: "medium",
+        },
+    );
+  }
+  return out.done();
+}

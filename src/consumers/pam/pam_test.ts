@@ -1,0 +1,70 @@
+import { assertEquals } from "../../../test/assert.ts";
+import { changeSeverity } from "../semantic_change.ts";
+import { pamLineText, parsePamConf } from "./pam_conf.ts";
+import { authPassesWithoutPassword } from "./pam_stack.ts";
+import { diffPam } from "./pam_diff.ts";
+
+const COMMON_AUTH = "auth\t[success=1 default=ignore]\tpam_unix.so nullok\n" +
+  "auth\trequisite\t\t\tpam_deny.so\nauth\trequired\t\t\tpam_permit.so\nauth\toptional\tpam_cap.so\n";
+
+Deno.test("pam.d: rules, continuations, comments, brackets and @include", () => {
+  const r = parsePamConf(
+    "# comment\nAUTH [success=2 \\\n default=ignore] pam_unix.so nullok # why\n" +
+      "-session optional pam_systemd.so\n@include common-auth\n" +
+      "auth required pam_listfile.so item=user [onerr=succeed sense=deny]\nbogus line here\n",
+  );
+  assertEquals(r.entries.map(pamLineText), [
+    "auth [success=2 default=ignore] pam_unix.so nullok",
+    "-session optional pam_systemd.so",
+    "@include common-auth",
+    "auth required pam_listfile.so item=user [onerr=succeed sense=deny]",
+  ]);
+  assertEquals(r.errors.map((e) => e.line), [7]);
+});
+
+Deno.test("pam: auth without a password, as libpam decides it", () => {
+  const passes = (s: string) => authPassesWithoutPassword(parsePamConf(s).entries, () => undefined);
+  assertEquals(passes(COMMON_AUTH), false);
+  assertEquals(passes("auth sufficient pam_permit.so\n" + COMMON_AUTH), true);
+  assertEquals(passes(COMMON_AUTH.replace("requisite", "optional")), true);
+  assertEquals(passes(COMMON_AUTH.replace("success=1", "success=2")), false);
+  assertEquals(passes(COMMON_AUTH.replace("default=ignore]", "default=1]")), true);
+  // An include that is missing fails, as libpam's does.
+  assertEquals(passes("auth sufficient pam_permit.so\n"), true);
+  assertEquals(passes("@include nothere\nauth required pam_permit.so\n"), false);
+});
+
+Deno.test("pam: the change that lets a caller in without a password is critical, whatever its lines", () => {
+  const read = () => undefined;
+  const d = (a: string, b: string) => {
+    const [x, y] = [parsePamConf(a).entries, parsePamConf(b).entries];
+    return diffPam(x, y, "/etc/pam.d/common-auth", {
+      before: authPassesWithoutPassword(x, read),
+      after: authPassesWithoutPassword(y, read),
+    });
+  };
+  const opened = d(COMMON_AUTH, COMMON_AUTH.replace("requisite", "optional"));
+  assertEquals(opened.map((c) => [c.action, changeSeverity(c)]), [
+    ["pam_rule_added", "medium"],
+    ["pam_rule_removed", "medium"],
+    ["pam_auth_opened", "critical"],
+  ]);
+  const exec = d(COMMON_AUTH, COMMON_AUTH + "auth optional pam_exec.so expose_authtok /tmp/log\n");
+  assertEquals(exec[0].changes, [{
+    field: "weakens",
+    to: ["auth runs a program: expose_authtok /tmp/log"],
+  }]);
+  assertEquals(changeSeverity(exec[0]), "critical");
+  const odd = d(COMMON_AUTH, COMMON_AUTH + "auth optional /tmp/pam_x.so\n");
+  assertEquals(changeSeverity(odd[0]), "critical");
+  const closed = d(COMMON_AUTH.replace("requisite", "optional"), COMMON_AUTH);
+  assertEquals(closed.at(-1)?.action, "pam_auth_closed");
+});
+
+Deno.test("pam: a file that includes itself over and over is bounded, and counts as open", () => {
+  const bomb = "@include bomb\n".repeat(10) + "auth requisite pam_deny.so\n";
+  const start = performance.now();
+  const passes = authPassesWithoutPassword(parsePamConf(bomb).entries, () => bomb);
+  assertEquals(passes, true);
+  assertEquals(performance.now() - start < 2000, true);
+});

@@ -1,0 +1,48 @@
+/**
+ * PAM by meaning, as an attacker backdoors it: `sed -i` puts
+ * `auth sufficient pam_permit.so` on top of a copy of Debian's common-auth
+ * in a watched pam.d. The change is critical because the stack now lets in
+ * a caller without a password, named with its writer.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { run, tempDir, waitFor } from "./helpers.ts";
+import { Daemon } from "./daemon.ts";
+
+Deno.test("a pam_permit backdoor on top of common-auth is critical: auth opened", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.mkdir(`${x}/pam.d`);
+  await Deno.writeTextFile(
+    `${x}/pam.d/common-auth`,
+    "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\trequisite\t\t\tpam_deny.so\n" +
+      "auth\trequired\t\t\tpam_permit.so\n",
+  );
+  const config = `${x}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - path: ${x}/pam.d\ndatabase: ${x}/state/db.sqlite\nkey_file: ${x}/state/hmac.key\n` +
+      `log_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
+  );
+  const d = new Daemon(config);
+  try {
+    await d.started();
+    const sed = await run([
+      "sed",
+      "-i",
+      "1i auth sufficient pam_permit.so",
+      `${x}/pam.d/common-auth`,
+    ]);
+    assertEquals(sed.code, 0, sed.stderr);
+    const opened = (e: { event: { action?: string } }) => e.event.action === "pam_auth_opened";
+    assert(
+      await waitFor(() => d.changes().some(opened), 10_000),
+      `not reported: ${d.changes().map((e) => e.message).join("\n")}`,
+    );
+    const e = d.changes().find(opened)!;
+    assertEquals(e.bpfink?.severity, "critical");
+    assertEquals(e.process?.name, "sed");
+    assert(d.changes().some((e) => e.message === "pam rule added: auth sufficient pam_permit.so"));
+  } finally {
+    await d.stop();
+  }
+});
