@@ -10,7 +10,7 @@ import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
 import { parentPath } from "./path_names.ts";
-import { type FileState, readFileState, stateChanged } from "./file_state.ts";
+import { type FileState, readFileState, sameFile, stateChanged } from "./file_state.ts";
 import { HASH_MAX_BYTES, ReadAbortedError, type ReadBudget } from "./safe_read.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
@@ -1073,7 +1073,7 @@ export class FileMonitor {
       // A new inode (replaced, created) enters the kernel map only now: read it
       // once more under watch, so a write that raced the first read is in the
       // second one or sends an event.
-      if (after && (!before || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
+      if (after && (!before || !sameFile(before, after))) {
         this.watch.setState(path, after);
         const again = await readFileState(path, keep, this.#budget);
         // Gone between the two reads (a file made and removed at once, one that grew
@@ -1358,7 +1358,8 @@ export function classify(
   if (!before && !after) return undefined;
   if (!before) return "created";
   if (!after) return "deleted";
-  if (before.id.ino !== after.id.ino || before.id.dev !== after.id.dev) return "replaced";
+  // Another inode, or the same number given to a new file (another birth time).
+  if (!sameFile(before, after)) return "replaced";
   if (kind === "dir") return undefined;
   if (!stateChanged(before, after)) return undefined;
   // Content not read whole on either side (over the hash limit, kept changing): a new

@@ -68,7 +68,7 @@ const REDO = 3;
  * The version of the marks' arguments and of the flags' meaning that
  * bpfink_read_layout() reports (file_reader.c); 2: MAY_HOLD_HASH.
  */
-const READ_VERSION = 2;
+const READ_VERSION = 3;
 
 /** The largest file read natively; larger ones stream through readFileState()'s budgets. */
 const MAX_FILE = 64 * 1024 * 1024;
