@@ -109,7 +109,7 @@ export async function readFileState(
     ctimeMs: Number(st.ctimeNs / 1_000_000n),
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
-    btimeNs: st.btimeNs,
+    btimeNs: kernelIdentity.keepsBirth(path) ? st.btimeNs : undefined,
     nlink: st.nlink,
     type: st.type,
   };
@@ -134,7 +134,7 @@ export async function readFileState(
       ctimeMs: Number(r.stat.ctimeNs / 1_000_000n),
       mtimeNs: r.stat.mtimeNs,
       ctimeNs: r.stat.ctimeNs,
-      btimeNs: r.stat.btimeNs,
+      btimeNs: state.btimeNs === undefined ? undefined : r.stat.btimeNs,
       nlink: r.stat.nlink,
     });
     if (r.sha256) state.sha256 = r.sha256;

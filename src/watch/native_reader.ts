@@ -17,6 +17,7 @@ import { PSEUDO_FS_MAGICS } from "./native_fs.ts";
 import { pathBytes } from "./path_bytes.ts";
 import {
   HASH_CHARS,
+  NO_BTIME,
   type PackedItems,
   type PackedResults,
   STATE_BIGS,
@@ -179,6 +180,7 @@ export class NativeReader {
       const o = i * STATE_NUMS;
       const dev = kernelIdentity.deviceOf(names[i], out.nums[o]);
       out.nums[o] = dev;
+      if (!kernelIdentity.keepsBirth(names[i])) out.bigs[i * STATE_BIGS + 3] = NO_BTIME;
       if (content[2 * i] >= 0) kept = Math.max(kept, content[2 * i] + content[2 * i + 1]);
     }
     // The window's contents cross as one buffer (its states' views into it: read_batch.ts).

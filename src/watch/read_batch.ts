@@ -92,7 +92,7 @@ export const STATE_NUMS = 7;
 /** Numbers a state carries as 64-bit integers: ino, mtimeNs, ctimeNs, btimeNs. */
 export const STATE_BIGS = 4;
 /** btimeNs's value when the state has none (the file system keeps no birth time). */
-const NO_BTIME = -(1n << 63n);
+export const NO_BTIME = -(1n << 63n);
 /** Characters of a hash as packed (a sha256 in hex). */
 export const HASH_CHARS = 64;
 
