@@ -628,7 +628,7 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, c
 	dkey.ino = BPF_CORE_READ(dir, i_ino);
 	dkey.dev = BPF_CORE_READ(dir, i_sb, s_dev);
 	dkey.pad = 0;
-	on_created_dentry(&dkey, dentry, nr);
+	on_created_dentry(&dkey, dentry, key.ino, nr);
 }
 
 /* io_uring requests write without any write syscall. Every strategy

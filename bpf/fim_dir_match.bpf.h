@@ -381,15 +381,18 @@ __noinline int fim_hold_entry_writer(__u32 dev, __u64 ino, __u32 op)
 	return 0;
 }
 
-/* An event about the entry s->buf[s->start, s->end) of directory s->dir. */
-static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, __s32 nr)
+/* An event about the entry s->buf[s->start, s->end) of directory s->dir;
+ * `ino`: the inode the operation put at the entry when it is known here
+ * (open(O_CREAT)), else 0. */
+static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, __s32 nr,
+					     __u64 ino)
 {
 	struct fim_event *e = name_event(s, s->end - s->start, true, nr);
 
 	if (!e)
 		return;
 	e->op = op;
-	e->ino = 0;
+	e->ino = ino;
 	e->dev = s->dir.dev;
 	e->dir_ino = s->dir.ino;
 	if (!fim_event_send(e))
@@ -442,7 +445,7 @@ static __always_inline void on_path_at(int dfd, const char *upath, __u32 op, __s
 		ek.name_hash = s->name_hash;
 		if ((w && (*w & FIM_WATCH_DIR)) || s->in_tree ||
 		    bpf_map_lookup_elem(&watched_entries, &ek))
-			emit_entry_event(s, op, nr);
+			emit_entry_event(s, op, nr, 0);
 		return;
 	}
 	if (where == FIM_AT_UNPLACED &&
@@ -450,10 +453,13 @@ static __always_inline void on_path_at(int dfd, const char *upath, __u32 op, __s
 		emit_unplaced(s, op, nr);
 }
 
-/* open(O_CREAT) made or opened `dentry` in directory `dkey`: report it when
- * the directory is watched whole or the name is watched in it. */
+/* open(O_CREAT) made or opened `dentry` (inode number `ino`) in directory
+ * `dkey`: report it when the directory is watched whole or the name is
+ * watched in it. The event carries `ino`, so user space can tell the file
+ * made from what a later read finds at the name (made, then replaced or
+ * moved before it was read). */
 static __always_inline void on_created_dentry(struct fim_key *dkey, struct dentry *dentry,
-					      __s32 nr)
+					      __u64 ino, __s32 nr)
 {
 	struct fim_entry_key ek = {};
 	struct path_scratch *s;
@@ -484,7 +490,7 @@ static __always_inline void on_created_dentry(struct fim_key *dkey, struct dentr
 		    !fim_under_tree(BPF_CORE_READ(dentry, d_parent)))
 			return;
 	}
-	emit_entry_event(s, FIM_OP_CREATE, nr);
+	emit_entry_event(s, FIM_OP_CREATE, nr, ino);
 }
 
 #endif

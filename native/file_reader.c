@@ -43,14 +43,16 @@ enum {
     MAY_HOLD_HASH = 128
 };
 /* read_batch.ts's layout: numbers per state as float64s, and as 64-bit integers. */
-enum { NUMS = 7, BIGS = 3, HASH_CHARS = 64 };
+enum { NUMS = 7, BIGS = 4, HASH_CHARS = 64 };
+/* The birth time's value when the file system keeps none (read_batch.ts's NO_BTIME). */
+#define NO_BTIME INT64_MIN
 /* ENTRY_TYPES' code of a regular file (native_fs.ts). */
 enum { TYPE_FILE = 1 };
 
 #define READ_CHUNK (256 * 1024)
-#define STATX_MASK STATX_BASIC_STATS
+#define STATX_MASK (STATX_BASIC_STATS | STATX_BTIME)
 /* The version of the marks' arguments and the flags' meaning (bpfink_read_layout). */
-#define READ_VERSION 2
+#define READ_VERSION 3
 
 static uint32_t dev_of(const struct statx *s) {
     return (s->stx_dev_major << 20) | s->stx_dev_minor;
@@ -191,6 +193,7 @@ static int read_one(struct window *w, const char *path, uint64_t keep, uint32_t 
     b[0] = (int64_t)st.stx_ino;
     b[1] = mtime;
     b[2] = ctime;
+    b[3] = (st.stx_mask & STATX_BTIME) && ns_fit(&st.stx_btime) ? ns_of(&st.stx_btime) : NO_BTIME;
     status = STATE;
 out:
     close(fd);

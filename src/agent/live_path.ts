@@ -211,6 +211,12 @@ export class LivePath {
       () => this.monitor.goneAfterFirstRead,
     );
     metrics.pulled(
+      "bpfink_transient_names_total",
+      "Names the kernel said were made in a watched directory and that no read saw (gone, or replaced at the name, first): reported made and gone, or counted in a churn summary.",
+      "counter",
+      () => this.monitor.transientNames,
+    );
+    metrics.pulled(
       "bpfink_mount_rechecks_total",
       "Mounts that changed the agent's mount table: the watched paths under them were looked up again.",
       "counter",

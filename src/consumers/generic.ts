@@ -19,6 +19,7 @@ const TYPES: Record<FileAction, string[]> = {
   deleted: ["deletion"],
   moved: ["change"],
   touched: ["change"],
+  churned: ["creation", "deletion"],
 };
 
 const VERBS: Record<FileAction, string> = {
@@ -29,6 +30,7 @@ const VERBS: Record<FileAction, string> = {
   deleted: "deleted",
   moved: "moved",
   touched: "touched, unchanged,",
+  churned: "had names made and removed before they could be read",
 };
 
 /** ECS `file` fields of a state (see {@link fileEcs}). */
@@ -82,8 +84,13 @@ function kindNote(c: FileChange): string {
   return ` (${s.type})`;
 }
 
-/** Why the content was not read whole, for the message. */
+/** Why the content was not read whole, or not at all, for the message. */
 function wholeNote(c: FileChange): string {
+  if (c.churn) {
+    const more = c.churn.names > c.churn.sample.length ? ", …" : "";
+    return ` (${c.churn.names} names: ${c.churn.sample.map(displayPath).join(", ")}${more})`;
+  }
+  if (c.notRead) return `; content unknown: ${c.notRead}`;
   const why = (c.after ?? c.before)?.readError;
   return why ? `; could not be read whole (${why})` : "";
 }
@@ -135,6 +142,10 @@ export function genericEvent(
           : {}),
         ...((c.after ?? c.before)?.readError
           ? { not_read_whole: (c.after ?? c.before)!.readError }
+          : {}),
+        ...(c.notRead ? { not_read: c.notRead } : {}),
+        ...(c.churn
+          ? { churn: { names: c.churn.names, sample: c.churn.sample.map(displayPath) } }
           : {}),
         ...(c.folded > 1 ? { folded_events: c.folded } : {}),
         ...otherWritersEcs(c.otherWriters),

@@ -90,6 +90,10 @@ export function ringRecordBytes(exeLen: number, nameLen: number): number {
 export interface FimEvent {
   /** CLOCK_MONOTONIC nanoseconds at the probe. */
   tsNs: bigint;
+  /**
+   * The inode the event is about; in a name event, the inode an open(O_CREAT)
+   * put at the name (FimOp.Create from the BPF object), else 0.
+   */
   ino: bigint;
   dirIno: bigint;
   cgroupId: bigint;

@@ -134,6 +134,15 @@ export class KernelIdentity {
   }
 
   /**
+   * Whether a birth time names the file at `path` for good: not on overlayfs,
+   * which shows the layer's file, and whose copy-up (the first write to a
+   * lower layer's file) makes a new one while the inode number stays.
+   */
+  keepsBirth(path: string): boolean {
+    return this.mountOf(path)?.fsType !== "overlay";
+  }
+
+  /**
    * The kernel's device for `path`, given the device `stat()` (or lstat) gave
    * for it in kernel encoding: the holding mount's superblock device, or
    * `statDev` when the mount cannot be told.

@@ -20,6 +20,7 @@ const COLORS: Record<string, string> = {
   attributes_changed: "33",
   replaced: "35",
   deleted: "31",
+  churned: "31",
   started: "36",
 };
 
@@ -42,10 +43,16 @@ export function formatLine(e: ChangeEvent, color: boolean): string {
   const why = e.event.reason && e.event.reason !== "live"
     ? paint("2", ` (${esc(e.event.reason)})`)
     : "";
+  // Gone before any read: say so, or the line would pass for a file that was read.
+  const notRead = typeof e.bpfink?.not_read === "string"
+    ? paint("2", ` (not read: ${esc(e.bpfink.not_read)})`)
+    : "";
   const detail = e.event.action === "started" || !e.message || e.message.startsWith(what + " ")
     ? ""
     : `  ${esc(e.message)}`;
-  return `${t}  ${action} ${esc(what)}${who}${uid}${why}${highlightText(e, color)}${detail}`;
+  return `${t}  ${action} ${esc(what)}${who}${uid}${why}${notRead}${
+    highlightText(e, color)
+  }${detail}`;
 }
 
 /**

@@ -49,14 +49,15 @@ export interface PathRule {
 }
 
 /**
- * The semantic consumer that reads `state` at `path` under `rule`, if any:
- * chosen by name, it reads a file root owns, or one its `readsByName` says
- * the owner's own program reads (see PathRule.byName).
+ * The semantic consumer that reads `state` (its owner is what counts) at
+ * `path` under `rule`, if any: chosen by name, it reads a file root owns,
+ * or one its `readsByName` says the owner's own program reads (see
+ * PathRule.byName).
  */
 function semanticFor(
   rule: PathRule,
   path: string,
-  state: FileState | undefined,
+  state: Pick<FileState, "uid"> | undefined,
   ctx: ConsumerContext,
 ) {
   if (rule.secret) return undefined;
@@ -229,9 +230,11 @@ export class ChangePipeline {
     const afterSnap = this.snapshotOf(change.path, change.after);
     const policy = rule.policy;
     const ignored = policy?.ignored(change.path, change.cause, change.otherWriters);
+    // A directory's churn summary says nothing of the directory itself: its record stays.
+    const churn = change.action === "churned";
     if (ignored) {
       const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
-      this.opts.store.commit([[change.path, rec]], []);
+      this.opts.store.commit(churn ? [] : [[change.path, rec]], []);
       this.opts.onIgnored?.(change, ignored);
       this.#followIncludes(change.path, afterSnap);
       return;
@@ -256,19 +259,26 @@ export class ChangePipeline {
     const events: ChangeEvent[] = [raw];
     // What the baseline keeps as this file's meaning.
     let storedSnap = afterSnap;
-    const c = semanticFor(rule, change.path, change.after ?? change.before, this.opts.ctx);
+    // A file gone before it was read is owned, as far as anyone can tell, by whoever made it.
+    const made = change.notRead && change.cause ? { uid: change.cause.euid } : undefined;
+    const c = churn
+      ? undefined
+      : semanticFor(rule, change.path, change.after ?? change.before ?? made, this.opts.ctx);
+    const unread = change.action === "created" && change.notRead !== undefined;
     if (rule.secret) {
       const lines = secretLineCounts(before?.snapshot, afterSnap);
       raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
-    } else if (c && change.after && !change.after.content) {
+    } else if (c && ((change.after && !change.after.content) || unread)) {
       // The file is there but its content could not be read (too large, not a
       // regular file, unreadable): say so, and keep the last meaning as the baseline, so that
       // whatever was added meanwhile is reported once it can be read again.
       // Diffing against nothing would report every account removed and hide
       // the one added (a passwd padded past the parse limit).
       storedSnap = before?.snapshot;
-      const type = change.after.type;
-      const why = type && type !== "file"
+      const type = change.after?.type;
+      const why = !change.after
+        ? `it was made and gone before it could be read (${change.notRead})`
+        : type && type !== "file"
         ? `it is a ${type}, not a regular file`
         : change.after.size > MAX_PARSE_BYTES
         ? `it is ${change.after.size} bytes, over the ${MAX_PARSE_BYTES >> 20} MiB parse limit`
@@ -310,7 +320,7 @@ export class ChangePipeline {
       if (diff) raw.bpfink = { ...raw.bpfink, diff };
     }
     const rec = change.after ? this.recordOf(change.path, change.after, storedSnap) : undefined;
-    const queued = this.opts.store.commit([[change.path, rec]], events);
+    const queued = this.opts.store.commit(churn ? [] : [[change.path, rec]], events);
     this.opts.deliver(events, queued.map((q) => q.id));
     this.#followIncludes(change.path, storedSnap);
   }

@@ -17,7 +17,12 @@ export type FileAction =
   | "deleted"
   | "moved"
   /** The kernel saw a rename, link or truncate of the path, and the re-read found it as before. */
-  | "touched";
+  | "touched"
+  /**
+   * A watched directory (the path) had more names made and gone before any
+   * read than are reported one by one: they are counted (`churn`).
+   */
+  | "churned";
 
 /** Why the change was noticed. */
 export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";
@@ -48,6 +53,14 @@ export interface FileChange {
   unattributed?: string;
   /** An extended attribute was set or removed (seen by the kernel; values are not read). */
   xattr?: boolean;
+  /**
+   * Why nothing of the file is known but its name and the process that made
+   * or removed it: it was gone (removed, renamed away, replaced) before any
+   * read saw it. `before` and `after` are then undefined.
+   */
+  notRead?: string;
+  /** For `churned`: how many names were made and gone, and the first of them. */
+  churn?: { names: number; sample: string[] };
 }
 
 /** `event.reason` for a change: why it was noticed, and why its process is missing or best effort. */

@@ -10,7 +10,7 @@ import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
 import { parentPath } from "./path_names.ts";
-import { type FileState, readFileState, stateChanged } from "./file_state.ts";
+import { type FileState, readFileState, sameFile, stateChanged } from "./file_state.ts";
 import { HASH_MAX_BYTES, ReadAbortedError, type ReadBudget } from "./safe_read.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
@@ -25,6 +25,13 @@ import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
+import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
+import {
+  type ChurnSummary,
+  ITEMIZED_PER_WINDOW,
+  TransientFold,
+  WINDOW_MS,
+} from "./transient_fold.ts";
 
 /** Options for the monitor. */
 export interface FileMonitorOptions {
@@ -174,8 +181,8 @@ const MAX_CAUSES = 64;
 
 /** A watched directory to list again, and why. */
 interface DirtyDir {
-  /** The kernel events that named an entry of this directory, by name (the latest each). */
-  byName: Map<string, FimEvent>;
+  /** The kernel events that named an entry of this directory since it was marked, by name. */
+  names: NameHistories;
   reason: ChangeReason;
   /** Why no process is named for an entry no event named. */
   unattributed?: string;
@@ -183,6 +190,24 @@ interface DirtyDir {
 
 /** Why an entry found by listing a directory has no process. */
 const LISTED = "found by listing its directory; no kernel event named it";
+
+/** Why nothing is known of a file but its name: gone before any read. */
+const REMOVED_UNREAD = "removed (or renamed away) before it could be read";
+/** Why nothing is known of a file but its name: another took its name before any read. */
+const REPLACED_UNREAD = "replaced at its name before it could be read";
+
+/** `name` in directory `dir`. */
+function childPath(dir: string, name: string): string {
+  return dir === "/" ? `/${name}` : `${dir}/${name}`;
+}
+
+/** Syscalls that make a directory (x86_64 and i386 numbers): a NewEntry event of these made one. */
+const MKDIR_SYSCALLS = new Set([83, 258, 39, 296]);
+
+/** What the event that made a name made, as far as it says. */
+function madeKind(e: FimEvent | undefined): "file" | "dir" {
+  return e?.op === FimOp.NewEntry && MKDIR_SYSCALLS.has(e.syscallNr) ? "dir" : "file";
+}
 
 /**
  * How long a name event is remembered for the path it names: a listing can
@@ -331,6 +356,52 @@ export class FileMonitor {
     this.#recent.delete(path);
     this.#recent.set(path, { at: now, e });
     dropOldest(this.#recent, (r) => this.#kept(r.at, now));
+    if (e.op === FimOp.Rename) {
+      const k = writerKey(e);
+      const r = this.#renamesBy.get(k) ?? { at: now, paths: new Set<string>() };
+      this.#renamesBy.delete(k);
+      this.#renamesBy.set(k, r);
+      r.at = now;
+      if (r.paths.size < 64) r.paths.add(path);
+      dropOldest(this.#renamesBy, (x) => now - x.at <= RECENT_MS);
+    }
+  }
+
+  /** The watched paths each process renamed from or to lately (writerKey; insertion order = age). */
+  readonly #renamesBy = new Map<string, { at: number; paths: Set<string> }>();
+
+  /**
+   * Whether the file `made` put at `path` (its inode, as the kernel said) was
+   * renamed by `removed` to another watched name, where it is now: a
+   * temporary file renamed over a watched one (`sed -i`, `mv tmp f`), which
+   * that name's own report shows. Not when the file was unlinked, or went
+   * where nothing is watched.
+   */
+  #movedOn(path: string, made: FimEvent | undefined, removed: FimEvent | undefined): boolean {
+    const ino = madeInode(made);
+    if (ino === undefined || removed?.op !== FimOp.Rename) return false;
+    for (const p of this.#renamesBy.get(writerKey(removed))?.paths ?? []) {
+      if (p === path) continue;
+      try {
+        if (lstat(p)?.ino === ino) return true;
+      } catch {
+        // cannot tell: not moved there
+      }
+    }
+    return false;
+  }
+
+  /** Whether every one of `events` was carried by a report of `path` (or claimed for one) already. */
+  #allReported(path: string, events: (FimEvent | undefined)[]): boolean {
+    return events.every((e) => !e || this.#reportedFor(e, path));
+  }
+
+  /** Marks `e` as carried by a report of `path` (before that report goes out). */
+  #claim(e: FimEvent | undefined, path: string): void {
+    if (!e) return;
+    const paths = this.#reported.get(e);
+    if (paths) paths.add(path);
+    else this.#reported.set(e, new Set([path]));
   }
 
   /** Name events in directories not listed yet, by directory inode (insertion order = age). */
@@ -725,10 +796,10 @@ export class FileMonitor {
     if (this.#stopped) return;
     let d = this.#dirtyDirs.get(dir);
     if (!d) {
-      d = { byName: new Map(), reason, unattributed };
+      d = { names: new NameHistories(), reason, unattributed };
       this.#dirtyDirs.set(dir, d);
     }
-    if (cause?.name && NAME_OPS.has(cause.op)) d.byName.set(cause.name, cause);
+    if (cause?.name && NAME_OPS.has(cause.op)) d.names.note(cause);
     if (this.#syncTimer === undefined && !this.#syncing) {
       this.#syncTimer = this.#clock.after(this.#settleMs, () => this.#startSync());
     }
@@ -745,7 +816,7 @@ export class FileMonitor {
         this.#syncStarted = undefined;
         if (this.#stopped) return;
         if (this.#dirtyDirs.size) this.#startSync();
-        else if (this.#queues.size === 0) this.#wakeIdle();
+        else if (this.#isIdle()) this.#wakeIdle();
       });
   }
 
@@ -758,18 +829,25 @@ export class FileMonitor {
    */
   async #syncDirs(): Promise<void> {
     const changed = new Map<string, { why: DirtyDir; held: () => Promise<FimEvent[]> }>();
+    /** Each listed directory's names the kernel named, and which of them were watched before. */
+    const listed: { dir: WatchEntry; why: DirtyDir; knew: Set<string> }[] = [];
     while (this.#dirtyDirs.size) {
       const [dir, why] = this.#dirtyDirs.entries().next().value!;
       this.#dirtyDirs.delete(dir);
       const entry = this.watch.get(dir);
       if (!entry) continue;
       entry.lookedAt = performance.now();
+      const knew = new Set<string>();
+      for (const [name] of why.names.entries()) {
+        if (this.watch.get(childPath(dir, name))) knew.add(name);
+      }
       const diff = this.watch.syncDir(
         dir,
         (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
       );
       if (!diff) continue;
-      const causeOf = (path: string) => why.byName.get(basename(path));
+      listed.push({ dir: entry, why, knew });
+      const causeOf = (path: string) => why.names.latest(basename(path));
       const unattributed = why.unattributed ?? LISTED;
       // For entries no event named: the processes the kernel kept for this directory's
       // dropped entry events, asked once per listing (none unless it dropped some).
@@ -828,7 +906,7 @@ export class FileMonitor {
     }
     for (const [p, { why, held }] of changed) {
       if (!this.watch.get(p)) continue; // moved away in this batch
-      const cause = why.byName.get(basename(p));
+      const cause = why.names.latest(basename(p));
       const causes = cause ? [cause] : await held();
       const unattributed = why.unattributed ?? LISTED;
       this.#scheduleAll(p, causes, why.reason, unattributed);
@@ -836,6 +914,168 @@ export class FileMonitor {
         this.#scheduleAll(below, causes, why.reason, unattributed);
       }
     }
+    this.#reportUnlisted(listed);
+  }
+
+  /** Reports of names gone before any read, under way (they wait for the removal's event). */
+  readonly #unread = new Set<Promise<void>>();
+
+  /** Runs `report` beside the listings (it may wait for events), as a re-read runs. */
+  #track(report: Promise<void>): void {
+    const running = report
+      .catch((e) => this.opts.warn(`reporting a file gone before it was read: ${errorMessage(e)}`))
+      .finally(() => {
+        this.#unread.delete(running);
+        this.#inFlight.delete(running);
+        if (!this.#stopped && this.#isIdle()) this.#wakeIdle();
+      });
+    this.#unread.add(running);
+    this.#inFlight.add(running);
+  }
+
+  /**
+   * Names the kernel said were made in the directories just listed that no
+   * listing or read saw as made (gone before it, or replaced at the name
+   * before it): each is reported made and gone, naming the processes
+   * (transient_fold.ts folds a churn). A name whose made file moved to
+   * another name a listing found (a temporary file renamed over a watched
+   * one, as `sed -i` does) is reported there, not here.
+   */
+  #reportUnlisted(listed: { dir: WatchEntry; why: DirtyDir; knew: Set<string> }[]): void {
+    for (const { dir, why, knew } of listed) {
+      for (const [name, h] of why.names.entries()) {
+        if (!h.made || knew.has(name) || name.includes("/")) continue;
+        const path = childPath(dir.path, name);
+        // A report of this name carried these events already (its listing found it, and its
+        // read found it gone; or an earlier batch of the same events).
+        if (this.#allReported(path, [h.made, h.removed])) continue;
+        const made = madeInode(h.made);
+        let now: bigint | undefined;
+        try {
+          now = lstat(path)?.ino;
+        } catch {
+          continue; // cannot tell what is there
+        }
+        if (now === undefined) {
+          if (this.watch.get(path)) continue; // listed, then gone: its own read reports it
+          const kind = madeKind(h.made);
+          if (this.opts.admits?.(dir, path, kind === "dir") === false) continue;
+          this.#track(this.#reportUnread(path, dir, kind, h, why.reason, REMOVED_UNREAD));
+        } else if (made !== undefined && now !== made) {
+          // Made, then replaced at the name before any read: the listing found its successor.
+          if (!this.watch.get(path)) continue; // not admitted, or over its owner's share
+          const replaced = { made: h.made };
+          this.#track(
+            this.#reportUnread(path, dir, "file", replaced, why.reason, REPLACED_UNREAD, true),
+          );
+        }
+      }
+      // Names past what one listing keeps by name: counted in the churn summary.
+      this.transientNames += why.names.overflow;
+      this.#fold.countUnnamed(dir.path, why.names.overflow);
+    }
+  }
+
+  /** Names made and gone before any read saw them (itemized or folded). */
+  transientNames = 0;
+
+  /** Folds names made and gone faster than they are worth an event each (transient_fold.ts). */
+  readonly #fold = new TransientFold((s) => this.#reportChurn(s));
+
+  /**
+   * Reports `path`, made (by `h.made`) and gone before any read saw it: made,
+   * with nothing known of it but that (`why`), then deleted by whatever
+   * removed it, unless `replacedOnly` (another file is at the name now, and
+   * its own read reports it). Folded into its directory's churn summary
+   * instead past the itemized share of its maker's user.
+   */
+  async #reportUnread(
+    path: string,
+    dir: WatchEntry,
+    kind: "file" | "dir",
+    h: Pick<NameHistory, "made" | "removed">,
+    reason: ChangeReason,
+    why: string,
+    replacedOnly = false,
+  ): Promise<void> {
+    // Claimed now: a later listing of the same events does not report the name again.
+    this.#claim(h.made, path);
+    this.#claim(h.removed, path);
+    // One rename that both made and removed the name: it either moved a file in (and its
+    // removal is still to come) or moved one away that was there before (made earlier, and
+    // reported with that).
+    const lone = h.made !== undefined && h.made === h.removed;
+    let removed = lone ? undefined : h.removed;
+    if (!replacedOnly && !removed && reason === "live" && !this.#stopped) {
+      // The removal's event may still be on its way (the listing or the read came first):
+      // it says who removed the file, and whether it was renamed to a watched name.
+      this.opts.drain?.();
+      removed = this.#removalOf(path, h.made);
+      if (!removed) {
+        await new Promise((r) => setTimeout(r, EVENT_GRACE_MS));
+        removed = this.#removalOf(path, h.made);
+      }
+      this.#claim(removed, path);
+    }
+    if (lone && !removed) return;
+    // Renamed to a watched name, where it is now: that name's own report shows it.
+    if (this.#movedOn(path, h.made, removed)) return;
+    this.transientNames++;
+    if (this.#stopped || !this.#fold.itemize(dir.path, basename(path), h.made)) return;
+    const entry = { kind, root: dir.root };
+    const made = h.made ? [h.made] : [];
+    await this.#report(
+      path,
+      entry,
+      "created",
+      undefined,
+      undefined,
+      made,
+      reason,
+      made.length ? undefined : LISTED,
+      false,
+      why,
+    );
+    if (replacedOnly || this.#stopped) return;
+    await this.#report(
+      path,
+      entry,
+      "deleted",
+      undefined,
+      undefined,
+      removed ? [removed] : [],
+      reason,
+      removed ? undefined : "its removal's event was not seen",
+      false,
+      why,
+    );
+  }
+
+  /** The latest event that took `path` away, other than `made`, if one is remembered. */
+  #removalOf(path: string, made: FimEvent | undefined): FimEvent | undefined {
+    const named = this.#recentCause(path);
+    return named && named !== made && REMOVES_OPS.has(named.op) ? named : undefined;
+  }
+
+  /** Reports the names folded for one directory and user over a window. */
+  #reportChurn(s: ChurnSummary): void {
+    const dir = this.watch.get(s.dir);
+    const [cause, ...others] = s.makers;
+    const by = s.uid >= 0 ? `by uid ${s.uid}` : "by processes the kernel did not name";
+    this.opts.emit({
+      action: "churned",
+      path: s.dir,
+      kind: "dir",
+      root: dir?.root ?? s.dir,
+      cause,
+      ...(others.length ? { otherWriters: others } : {}),
+      folded: s.names,
+      reason: "live",
+      ...(cause ? {} : { unattributed: "the names' events named no process" }),
+      notRead: `${s.names} names made and gone before they could be read ${by}, ` +
+        `past the ${ITEMIZED_PER_WINDOW} reported one by one per ${WINDOW_MS / 1000} s`,
+      churn: { names: s.names, sample: s.sample },
+    });
   }
 
   /** Schedules a re-read of `path` for each of `causes` (or for none). */
@@ -990,9 +1230,7 @@ export class FileMonitor {
         } else {
           this.#queues.delete(path);
           this.#cool(path, q.hot);
-          if (this.#queues.size === 0 && !this.#syncing && this.#syncTimer === undefined) {
-            this.#wakeIdle();
-          }
+          if (this.#isIdle()) this.#wakeIdle();
         }
       });
     q.running = running;
@@ -1073,7 +1311,7 @@ export class FileMonitor {
       // A new inode (replaced, created) enters the kernel map only now: read it
       // once more under watch, so a write that raced the first read is in the
       // second one or sends an event.
-      if (after && (!before || inodeKeyString(before.id) !== inodeKeyString(after.id))) {
+      if (after && (!before || !sameFile(before, after))) {
         this.watch.setState(path, after);
         const again = await readFileState(path, keep, this.#budget);
         // Gone between the two reads (a file made and removed at once, one that grew
@@ -1166,12 +1404,28 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
     }
     if (!action) {
-      // Found by listing its directory, and gone before it was read: nothing to report,
-      // and nothing to keep (kept, it would be re-read at each listing of its directory,
-      // and short-lived files would pile up in the tree and the kernel's name map).
-      if (!before && !after && entry.path !== entry.root && this.watch.inWatchedDir(path)) {
+      // Found by listing its directory, and gone before it was read: it existed, so it is
+      // reported made and gone, naming whoever the kernel said made and removed it; it is
+      // not kept (kept, it would be re-read at each listing of its directory, and
+      // short-lived files would pile up in the tree and the kernel's name map).
+      const dir = !before && !after && entry.path !== entry.root
+        ? this.watch.inWatchedDir(path)
+        : undefined;
+      if (dir) {
         for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
         this.watch.remove(path);
+        const named = this.#recentCause(path);
+        const all = named && !causes.includes(named) ? [...causes, named] : causes;
+        const made = pickCause("created", all.filter((c) => MAKES_OPS.has(c.op)));
+        const removed = [...all].reverse().find((c) => REMOVES_OPS.has(c.op) && c !== made);
+        await this.#reportUnread(
+          path,
+          dir,
+          entry.kind,
+          { made, removed },
+          reason,
+          REMOVED_UNREAD,
+        );
       }
       return;
     }
@@ -1222,7 +1476,7 @@ export class FileMonitor {
   /** Emits `action` for `path` (before → after), naming the process among `causes` that made it. */
   async #report(
     path: string,
-    entry: WatchEntry,
+    entry: Pick<WatchEntry, "kind" | "root">,
     action: FileAction,
     before: FileState | undefined,
     after: FileState | undefined,
@@ -1230,6 +1484,7 @@ export class FileMonitor {
     reason: ChangeReason,
     unattributed: string | undefined,
     xattr: boolean,
+    notRead?: string,
   ): Promise<void> {
     let causes = causesIn;
     if (action !== "touched") {
@@ -1295,6 +1550,7 @@ export class FileMonitor {
       reason,
       ...(causes.length === 0 && unattributed && reason === "live" ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
+      ...(notRead ? { notRead } : {}),
     });
   }
 
@@ -1312,10 +1568,14 @@ export class FileMonitor {
 
   /** Resolves when no path is waiting or being re-read. */
   idle(): Promise<void> {
-    if (this.#queues.size === 0 && !this.#syncing && this.#syncTimer === undefined) {
-      return Promise.resolve();
-    }
+    if (this.#isIdle()) return Promise.resolve();
     return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  /** Whether no path is waiting or being re-read, no listing is due or running, no report pending. */
+  #isIdle(): boolean {
+    return this.#queues.size === 0 && !this.#syncing && this.#syncTimer === undefined &&
+      this.#unread.size === 0;
   }
 
   #wakeIdle(): void {
@@ -1330,6 +1590,7 @@ export class FileMonitor {
    * kernel side, which may then close.
    */
   async stop(): Promise<void> {
+    this.#fold.stop();
     this.#stopped = true;
     if (this.#mappedTimer !== undefined) clearInterval(this.#mappedTimer);
     this.#mapped.clear();
@@ -1358,7 +1619,8 @@ export function classify(
   if (!before && !after) return undefined;
   if (!before) return "created";
   if (!after) return "deleted";
-  if (before.id.ino !== after.id.ino || before.id.dev !== after.id.dev) return "replaced";
+  // Another inode, or the same number given to a new file (another birth time).
+  if (!sameFile(before, after)) return "replaced";
   if (kind === "dir") return undefined;
   if (!stateChanged(before, after)) return undefined;
   // Content not read whole on either side (over the hash limit, kept changing): a new

@@ -27,6 +27,11 @@ export interface FileState {
   /** mtime and ctime in nanoseconds (live reads; the store keeps milliseconds). */
   mtimeNs?: bigint;
   ctimeNs?: bigint;
+  /**
+   * Birth time in nanoseconds, when the file system keeps one: with the inode,
+   * it tells a file from a new one that got its freed inode number (sameFile).
+   */
+  btimeNs?: bigint;
   /** What the path is (lstat: a symlink is a symlink, never its target). Default "file". */
   type?: EntryType;
   /** A symlink's target (never followed). */
@@ -104,6 +109,7 @@ export async function readFileState(
     ctimeMs: Number(st.ctimeNs / 1_000_000n),
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
+    btimeNs: kernelIdentity.keepsBirth(path) ? st.btimeNs : undefined,
     nlink: st.nlink,
     type: st.type,
   };
@@ -128,6 +134,7 @@ export async function readFileState(
       ctimeMs: Number(r.stat.ctimeNs / 1_000_000n),
       mtimeNs: r.stat.mtimeNs,
       ctimeNs: r.stat.ctimeNs,
+      btimeNs: state.btimeNs === undefined ? undefined : r.stat.btimeNs,
       nlink: r.stat.nlink,
     });
     if (r.sha256) state.sha256 = r.sha256;
@@ -150,6 +157,17 @@ export async function readFileState(
     state.readError = errorMessage(e);
   }
   return state;
+}
+
+/**
+ * Whether two states are of one file: the same device and inode number and,
+ * when both know it, the same birth time. A file removed and made again under
+ * its name can get the freed number back at once (ext4 does), never the old
+ * birth time.
+ */
+export function sameFile(a: FileState, b: FileState): boolean {
+  return a.id.dev === b.id.dev && a.id.ino === b.id.ino &&
+    (a.btimeNs === undefined || b.btimeNs === undefined || a.btimeNs === b.btimeNs);
 }
 
 /** Whether two states differ in content or attributes (mtime included: a faked timestamp counts). */
@@ -197,6 +215,7 @@ export function withoutContent(s: FileState): FileState {
     nlink: s.nlink,
     mtimeNs: s.mtimeNs,
     ctimeNs: s.ctimeNs,
+    btimeNs: s.btimeNs,
     type: s.type === undefined ? undefined : TYPE_NAMES[s.type] ?? s.type,
     linkTarget: s.linkTarget,
     sha256: s.sha256,

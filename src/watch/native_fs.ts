@@ -40,7 +40,8 @@ const { libc, errno } = lazyLibc(SYMBOLS);
 const STATX_BASIC_STATS = 0x7ff;
 /** stx_mnt_id (5.8+): the mount's id, as /proc/self/mountinfo's first field. */
 const STATX_MNT_ID = 0x1000;
-const STATX_MASK = STATX_BASIC_STATS | STATX_MNT_ID;
+const STATX_BTIME = 0x800;
+const STATX_MASK = STATX_BASIC_STATS | STATX_BTIME | STATX_MNT_ID;
 
 // Kept buffers for the synchronous calls below, each read before the next
 // call (see CPathBuffer: a fresh typed array per call costs more than the call).
@@ -135,6 +136,12 @@ export interface NativeStat {
   rdev: number;
   /** The id of the mount it was reached through (mountinfo's first field); undefined before 5.8. */
   mntId?: number;
+  /**
+   * Birth time in nanoseconds, when the file system keeps one (ext4, xfs,
+   * btrfs, tmpfs): a file removed and made again under its name can get the
+   * freed inode number back at once (ext4), never the old birth time.
+   */
+  btimeNs?: bigint;
 }
 
 /** struct statx's stx_dev_major and stx_dev_minor, as the kernel encodes a device. */
@@ -160,6 +167,7 @@ function decodeStatx(b: Uint8Array): NativeStat {
     rdev: ((v.getUint32(128, true) << 20) | v.getUint32(132, true)) >>> 0,
     dev: statxDev(v),
     mntId: v.getUint32(0, true) & STATX_MNT_ID ? Number(v.getBigUint64(144, true)) : undefined,
+    btimeNs: v.getUint32(0, true) & STATX_BTIME ? ts(80) : undefined,
   };
 }
 

@@ -17,6 +17,7 @@ import { PSEUDO_FS_MAGICS } from "./native_fs.ts";
 import { pathBytes } from "./path_bytes.ts";
 import {
   HASH_CHARS,
+  NO_BTIME,
   type PackedItems,
   type PackedResults,
   STATE_BIGS,
@@ -68,7 +69,7 @@ const REDO = 3;
  * The version of the marks' arguments and of the flags' meaning that
  * bpfink_read_layout() reports (file_reader.c); 2: MAY_HOLD_HASH.
  */
-const READ_VERSION = 2;
+const READ_VERSION = 3;
 
 /** The largest file read natively; larger ones stream through readFileState()'s budgets. */
 const MAX_FILE = 64 * 1024 * 1024;
@@ -179,6 +180,7 @@ export class NativeReader {
       const o = i * STATE_NUMS;
       const dev = kernelIdentity.deviceOf(names[i], out.nums[o]);
       out.nums[o] = dev;
+      if (!kernelIdentity.keepsBirth(names[i])) out.bigs[i * STATE_BIGS + 3] = NO_BTIME;
       if (content[2 * i] >= 0) kept = Math.max(kept, content[2 * i] + content[2 * i + 1]);
     }
     // The window's contents cross as one buffer (its states' views into it: read_batch.ts).

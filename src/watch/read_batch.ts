@@ -89,8 +89,10 @@ const enum Status {
 
 /** Numbers a state carries as float64s (PackedResults.nums), in this order. */
 export const STATE_NUMS = 7;
-/** Numbers a state carries as 64-bit integers: ino, mtimeNs, ctimeNs. */
-export const STATE_BIGS = 3;
+/** Numbers a state carries as 64-bit integers: ino, mtimeNs, ctimeNs, btimeNs. */
+export const STATE_BIGS = 4;
+/** btimeNs's value when the state has none (the file system keeps no birth time). */
+export const NO_BTIME = -(1n << 63n);
 /** Characters of a hash as packed (a sha256 in hex). */
 export const HASH_CHARS = 64;
 
@@ -103,7 +105,7 @@ export interface PackedResults {
   /** dev, size, mode, uid, gid, mtimeMs, ctimeMs per state; nlink apart (it may be absent). */
   nums: Float64Array<ArrayBuffer>;
   nlinks: Float64Array<ArrayBuffer>;
-  /** ino (as unsigned), mtimeNs, ctimeNs per state. */
+  /** ino (as unsigned), mtimeNs, ctimeNs, btimeNs (NO_BTIME: none) per state. */
   bigs: BigInt64Array<ArrayBuffer>;
   /** The characters of each hash, one byte each (hex). */
   hashes: Uint8Array<ArrayBuffer>;
@@ -259,6 +261,9 @@ export function packResult(p: PackedResults, i: number, r: ReadResult): void {
     p.bigs[i * STATE_BIGS + 1] = r.mtimeNs;
     p.bigs[i * STATE_BIGS + 2] = r.ctimeNs;
   }
+  p.bigs[i * STATE_BIGS + 3] = r.btimeNs !== undefined && r.btimeNs !== NO_BTIME
+    ? BigInt.asIntN(64, r.btimeNs)
+    : NO_BTIME;
   const odd = r.sha256 !== undefined && !packHash(r.sha256, p.hashes, i * HASH_CHARS);
   if (r.sha256 !== undefined && !odd) flags |= HAS_HASH;
   p.flags[i] = flags;
@@ -309,6 +314,8 @@ export function unpackResults(p: PackedResults): ReadResult[] {
       nlink: flags & HAS_NLINK ? p.nlinks[i] : undefined,
       type: ENTRY_TYPES[p.types[i]],
     };
+    const btimeNs = p.bigs[i * STATE_BIGS + 3];
+    if (btimeNs !== NO_BTIME) s.btimeNs = btimeNs;
     if (extra?.linkTarget !== undefined) s.linkTarget = extra.linkTarget;
     if (flags & HAS_HASH) {
       const at = i * HASH_CHARS;

@@ -57,6 +57,8 @@ function randomState(r: () => number, i: number): ReadResult {
     type: pick(["file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev"] as const),
   };
   if (kind === 2) s.linkTarget = pick(["../x", "/a\nb", ""]);
+  // A birth time where the file system keeps one (negative: before 1970).
+  if (r() < 0.7) s.btimeNs = BigInt(Math.floor((r() - 0.1) * 2e9)) * 1_000_000_000n + 7n;
   if (kind !== 2 && r() < 0.8) {
     // A real hex hash, or a string that does not fit the packed form.
     s.sha256 = r() < 0.9

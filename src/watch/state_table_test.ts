@@ -16,6 +16,7 @@ function live(i: number): FileState {
     nlink: 1 + (i % 3),
     mtimeNs: ns,
     ctimeNs: ns + 7n,
+    btimeNs: ns - 1_000_000_000n,
     type: "file",
     sha256: (i.toString(16).padStart(8, "0")).repeat(8),
   };
@@ -144,6 +145,7 @@ Deno.test("fuzz: random states, packed or not, read back as kept", () => {
       nlink: pick([undefined, num()]),
       mtimeNs: pick([undefined, big()]),
       ctimeNs: pick([undefined, big()]),
+      btimeNs: pick([undefined, big()]),
       type: pick([undefined, "file", "dir", "symlink", "fifo"] as FileState["type"][]),
       linkTarget: pick([undefined, undefined, undefined, "", "t"]),
       sha256: pick([undefined, hex()]),

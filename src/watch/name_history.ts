@@ -1,0 +1,85 @@
+/**
+ * What the kernel said about each name of a watched directory between two
+ * listings of it: the first event that put an inode at the name, the latest
+ * that took one away, and how many there were. A listing sees only the end
+ * of that story; this keeps its beginning, so that a name made and gone
+ * before any read (a drop-in created, used and removed within a
+ * millisecond) is still reported, naming the process that made it.
+ *
+ * @module
+ */
+import { type FimEvent, FimOp } from "../kernel/fim_event.ts";
+
+/** Name operations that put an inode at a name (a rename: either side of it). */
+const MAKES = new Set([FimOp.NewEntry, FimOp.Create, FimOp.Rename, FimOp.Link]);
+/** Name operations that take an inode away from a name. */
+const REMOVES = new Set([FimOp.Unlink, FimOp.Rename]);
+
+/** One name's events between two listings of its directory. */
+export interface NameHistory {
+  /** The first event that may have put an inode at the name. */
+  made?: FimEvent;
+  /** The latest event that may have taken one away. */
+  removed?: FimEvent;
+  /** The latest event about the name. */
+  latest: FimEvent;
+  /** Events about the name. */
+  events: number;
+}
+
+/** Most names one directory's histories keep between two listings; past it, events are counted only. */
+export const MAX_NAMES = 4096;
+
+/** The histories of one directory's names, between two listings of it. */
+export class NameHistories {
+  readonly #byName = new Map<string, NameHistory>();
+  /** Events about names not kept (over MAX_NAMES). */
+  overflow = 0;
+
+  /** Notes event `e` about entry `e.name`. */
+  note(e: FimEvent): void {
+    const name = e.name;
+    if (!name) return;
+    let h = this.#byName.get(name);
+    if (!h) {
+      if (this.#byName.size >= MAX_NAMES) {
+        this.overflow++;
+        return;
+      }
+      h = { latest: e, events: 0 };
+      this.#byName.set(name, h);
+    }
+    h.latest = e;
+    h.events++;
+    if (!h.made && MAKES.has(e.op)) h.made = e;
+    if (REMOVES.has(e.op)) h.removed = e;
+  }
+
+  /** The latest event about `name`, if any. */
+  latest(name: string): FimEvent | undefined {
+    return this.#byName.get(name)?.latest;
+  }
+
+  /** The history of `name`, if any. */
+  get(name: string): NameHistory | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** Every name with its history. */
+  entries(): IterableIterator<[string, NameHistory]> {
+    return this.#byName.entries();
+  }
+
+  get size(): number {
+    return this.#byName.size;
+  }
+}
+
+/**
+ * The inode a Create event says the open put at its name (the BPF object
+ * fills it), or undefined when the event does not say (fanotify's, a
+ * dropped event's, another operation).
+ */
+export function madeInode(e: FimEvent | undefined): bigint | undefined {
+  return e?.op === FimOp.Create && e.via !== "fanotify" && e.ino !== 0n ? e.ino : undefined;
+}

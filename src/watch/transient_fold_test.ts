@@ -1,0 +1,94 @@
+import { assert, assertEquals } from "../../test/assert.ts";
+import { type FimEvent, FimOp } from "../kernel/fim_event.ts";
+import {
+  type ChurnSummary,
+  ITEMIZED_PER_WINDOW,
+  TransientFold,
+  WINDOW_MS,
+} from "./transient_fold.ts";
+import { madeInode, MAX_NAMES, NameHistories } from "./name_history.ts";
+
+/** A name event by process `tgid` (effective uid `euid`). */
+function ev(op: FimOp, name: string, tgid: number, euid: number, ino = 0n): FimEvent {
+  return {
+    tsNs: 1n,
+    ino,
+    dirIno: 2n,
+    cgroupId: 0n,
+    dev: 1,
+    op,
+    pid: tgid,
+    tgid,
+    ppid: 1,
+    uid: euid,
+    euid,
+    syscallNr: 0,
+    comm: "t",
+    name,
+    exe: "t",
+    startNs: 5n,
+  };
+}
+
+Deno.test("TransientFold: each user's first names of a window are itemized, the rest counted into one summary", () => {
+  let now = 0;
+  const out: ChurnSummary[] = [];
+  const fold = new TransientFold((s) => out.push(s), { now: () => now });
+  const user = (i: number) => ev(FimOp.Create, `u${i}`, 100 + (i % 2), 65534);
+  const itemized = Array.from({ length: 1000 }, (_, i) => fold.itemize("/d", `u${i}`, user(i)))
+    .filter(Boolean).length;
+  assertEquals(itemized, ITEMIZED_PER_WINDOW);
+  // Root's name in the same directory has its own share.
+  assert(fold.itemize("/d", "drop-in", ev(FimOp.Create, "drop-in", 1, 0)));
+  // A name no process was named for has its own share too.
+  assert(fold.itemize("/d", "x", undefined));
+  // Names known by number only are counted with the unnamed makers' summary.
+  fold.countUnnamed("/d", 5);
+  now += WINDOW_MS;
+  fold.stop();
+  assertEquals(out.map((s) => [s.uid, s.names]), [[65534, 1000 - ITEMIZED_PER_WINDOW], [-1, 5]]);
+  out.pop();
+  assertEquals(out[0].names, 1000 - ITEMIZED_PER_WINDOW);
+  assertEquals(out[0].uid, 65534);
+  assertEquals(out[0].sample, ["u8", "u9", "u10", "u11", "u12", "u13", "u14", "u15"]);
+  assertEquals(out[0].makers.map((m) => m.tgid), [100, 101]);
+  assert(!fold.itemize("/d", "late", user(1)), "itemized after stop");
+});
+
+Deno.test("TransientFold: a window's summary goes out when it ends, and the next window itemizes again", async () => {
+  let now = 0;
+  const out: ChurnSummary[] = [];
+  const fold = new TransientFold((s) => out.push(s), { now: () => now });
+  try {
+    for (let i = 0; i <= ITEMIZED_PER_WINDOW; i++) fold.itemize("/d", `n${i}`, undefined);
+    now = WINDOW_MS - 1;
+    assert(!fold.itemize("/d", "still", undefined));
+    // The timer was set for the window's end, from when the first name was folded.
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 50));
+    assertEquals(out.map((s) => s.names), [2]);
+    now = WINDOW_MS + 10;
+    assert(fold.itemize("/d", "next", undefined));
+  } finally {
+    fold.stop();
+  }
+});
+
+Deno.test("NameHistories: the first event that made a name and the latest that removed it", () => {
+  const h = new NameHistories();
+  const made = ev(FimOp.Create, "x", 7, 0, 42n);
+  const renamedOver = ev(FimOp.Rename, "x", 8, 0);
+  const gone = ev(FimOp.Unlink, "x", 9, 0);
+  h.note(made);
+  h.note(renamedOver);
+  h.note(gone);
+  const x = h.get("x")!;
+  assertEquals([x.made, x.removed, x.latest, x.events], [made, gone, gone, 3]);
+  assertEquals(madeInode(x.made), 42n);
+  assertEquals(madeInode(renamedOver), undefined);
+  assertEquals(madeInode({ ...made, via: "fanotify" }), undefined);
+  // Only removed: no make known here.
+  h.note(ev(FimOp.Unlink, "y", 9, 0));
+  assertEquals(h.get("y")!.made, undefined);
+  for (let i = 0; i < MAX_NAMES + 10; i++) h.note(ev(FimOp.Create, `n${i}`, 1, 0));
+  assertEquals([h.size, h.overflow], [MAX_NAMES, 12]);
+});

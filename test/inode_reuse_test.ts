@@ -1,0 +1,61 @@
+/**
+ * A watched file removed and made again under its name between two reads:
+ * on ext4 the new file most often gets the freed inode number back, and the
+ * inode number alone took it for the same file (reported `attributes_changed`
+ * or `modified`, or nothing when the content was the same). Its birth time
+ * tells them apart: it is reported `replaced`. Real programs
+ * (test/inode/name_ops.c unlinks and creates back to back), the real agent.
+ * Needs root.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { Agent, watchesForPaths } from "../src/agent/agent.ts";
+import { CaptureOutput, tempDir, waitFor } from "./helpers.ts";
+import { buildProgram } from "./inode/fixtures.ts";
+
+const summary = (out: CaptureOutput) =>
+  JSON.stringify(out.changes().map((e) => [e.event.action, e.file?.path, e.process?.name]));
+
+/** Runs name_ops with `args`; returns its pid. */
+async function nameOps(bin: string, ...args: string[]): Promise<number> {
+  const child = new Deno.Command(bin, { args, stderr: "piped" }).spawn();
+  const r = await child.output();
+  assert(r.success, new TextDecoder().decode(r.stderr));
+  return child.pid;
+}
+
+Deno.test("inode reuse: a watched file removed and made again between two reads is reported replaced, not modified", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const dir = `${d.path}/etc`;
+  await Deno.mkdir(dir);
+  const f = `${dir}/hosts`;
+  await Deno.writeTextFile(f, "127.0.0.1 localhost\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const before = (await Deno.lstat(f)).ino;
+      // The same content, back at once: on ext4 the freed inode number is most often given to
+      // the new file.
+      const pid = await nameOps(bin, "unlink", f, "create", f, "127.0.0.1 localhost\n");
+      assert(
+        await waitFor(() =>
+          out.changes(f).filter((e) =>
+            e.event.action === "replaced" ||
+            (e.event.action === "created" && e.process?.pid === pid)
+          ).length > i
+        ),
+        `round ${i} (inode ${before} -> ${(await Deno.lstat(f)).ino}): ${summary(out)}`,
+      );
+      await agent.idle();
+    }
+    const wrong = out.changes(f).filter((e) =>
+      e.event.action === "modified" || e.event.action === "attributes_changed"
+    );
+    assertEquals(wrong.length, 0, summary(out));
+  } finally {
+    await agent.stop();
+  }
+});

@@ -1,0 +1,246 @@
+/**
+ * Names made and gone before any read: a file created and removed within
+ * microseconds in a watched directory (the sudoers.d drop-in an attacker uses
+ * and removes), one renamed in and away, a directory made and removed with a
+ * file in it, a file created and then renamed over by another before it was
+ * read, and a watched file removed and made again under its name between two
+ * reads. The kernel named each of them; each is reported, with the process
+ * that made it. Real programs (test/inode/name_ops.c runs the syscalls back
+ * to back, in one process), the real agent. Needs root.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { Agent, watchesForPaths } from "../src/agent/agent.ts";
+import { CaptureOutput, tempDir, waitFor } from "./helpers.ts";
+import { buildProgram } from "./inode/fixtures.ts";
+
+const summary = (out: CaptureOutput) =>
+  JSON.stringify(
+    out.changes().map((e) => [
+      e.event.action,
+      e.file?.path,
+      e.process?.name,
+      e.process?.pid,
+      e.bpfink?.not_read,
+    ]),
+  );
+
+/** Runs name_ops with `args`; returns its pid. */
+async function nameOps(bin: string, ...args: string[]): Promise<number> {
+  const child = new Deno.Command(bin, { args, stderr: "piped" }).spawn();
+  const r = await child.output();
+  assert(r.success, new TextDecoder().decode(r.stderr));
+  return child.pid;
+}
+
+/** Whether `out` has a live `action` of `path` naming process `pid`. */
+function reported(out: CaptureOutput, path: string, action: string, pid: number): boolean {
+  return out.changes(path).some((e) =>
+    e.event.action === action && e.process?.pid === pid && !!e.event.reason?.startsWith("live")
+  );
+}
+
+Deno.test("transient: a sudoers.d file created and removed at once is reported created and deleted by its process", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const dir = `${d.path}/sudoers.d`;
+  await Deno.mkdir(dir);
+  await Deno.writeTextFile(`${dir}/keep`, "# kept\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir]), outputs: [out] });
+  try {
+    const f = `${dir}/zz`;
+    const pid = await nameOps(bin, "create", f, "ALL ALL=(ALL) NOPASSWD: ALL\n", "unlink", f);
+    assert(
+      await waitFor(() => reported(out, f, "created", pid) && reported(out, f, "deleted", pid)),
+      summary(out),
+    );
+    const created = out.changes(f).find((e) => e.event.action === "created")!;
+    // What could not be known, said: its content was gone before it could be read.
+    assert(typeof created.bpfink?.not_read === "string", summary(out));
+    // The drop-in's meaning could not be checked: said, at a high level.
+    assert(
+      await waitFor(
+        () => out.changes(f).some((e) => e.event.action === "sudoers_unreadable"),
+        1000,
+      ),
+      summary(out),
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("transient: a file renamed into a watched directory and away at once is reported", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const dir = `${d.path}/cron.d`;
+  await Deno.mkdir(dir);
+  await Deno.mkdir(`${d.path}/outside`);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir]), outputs: [out] });
+  try {
+    const f = `${dir}/job`;
+    const pid = await nameOps(
+      bin,
+      ...["create", `${d.path}/outside/a`, "* * * * * root id\n"],
+      ...["rename", `${d.path}/outside/a`, f],
+      ...["rename", f, `${d.path}/outside/b`],
+    );
+    assert(
+      await waitFor(() => reported(out, f, "created", pid) && reported(out, f, "deleted", pid)),
+      summary(out),
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("transient: a directory made and removed with a file in it is reported, under a recursive watch", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const dir = `${d.path}/tree`;
+  await Deno.mkdir(dir);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
+  try {
+    const sub = `${dir}/sub`;
+    const pid = await nameOps(
+      bin,
+      ...["mkdir", sub, "create", `${sub}/f`, "x\n", "unlink", `${sub}/f`, "rmdir", sub],
+    );
+    assert(
+      await waitFor(() => reported(out, sub, "created", pid) && reported(out, sub, "deleted", pid)),
+      summary(out),
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("transient: a file created, then renamed over by another before it was read, is reported", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const dir = `${d.path}/etc`;
+  await Deno.mkdir(dir);
+  await Deno.mkdir(`${d.path}/outside`);
+  await Deno.writeTextFile(`${d.path}/outside/good`, "good\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir]), outputs: [out] });
+  try {
+    const f = `${dir}/ld.so.preload`;
+    const pid = await nameOps(
+      bin,
+      ...["create", f, "/tmp/evil.so\n", "rename", `${d.path}/outside/good`, f],
+    );
+    // The name is there now (the second file): created. The first file under that name is
+    // reported too, as made and then replaced before it could be read.
+    assert(await waitFor(() => reported(out, f, "created", pid)), summary(out));
+    assert(
+      await waitFor(() => out.changes(f).some((e) => typeof e.bpfink?.not_read === "string")),
+      summary(out),
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("transient: nothing is reported for a name made in a directory watched with an exclude that refuses it", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const dir = `${d.path}/etc`;
+  await Deno.mkdir(dir);
+  const out = new CaptureOutput();
+  const watches = watchesForPaths([dir]).map((w) => ({ ...w, exclude: ["*.swp"] }));
+  const agent = await Agent.start({ watches, outputs: [out] });
+  try {
+    await nameOps(bin, "create", `${dir}/x.swp`, "x", "unlink", `${dir}/x.swp`);
+    const pid = await nameOps(bin, "create", `${dir}/y`, "y", "unlink", `${dir}/y`);
+    assert(await waitFor(() => reported(out, `${dir}/y`, "deleted", pid)), summary(out));
+    assertEquals(out.changes(`${dir}/x.swp`).length, 0, summary(out));
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("transient: sed -i's temporary file, renamed over a watched file, is not reported as made and gone", async () => {
+  await using d = await tempDir();
+  const dir = `${d.path}/cron.d`;
+  await Deno.mkdir(dir);
+  const f = `${dir}/job`;
+  await Deno.writeTextFile(f, "* * * * * root true\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir]), outputs: [out] });
+  try {
+    const replaced = () => out.changes(f).filter((e) => e.event.action === "replaced").length;
+    for (let i = 0; i < 3; i++) {
+      const r = await new Deno.Command("sed", { args: ["-i", `s/true/true ${i}/`, f] }).output();
+      assert(r.success);
+      assert(await waitFor(() => replaced() >= 2 * i + 1), summary(out));
+      await agent.idle();
+      // A temporary file made and renamed in the shell's way too.
+      const sh = await new Deno.Command("sh", {
+        args: ["-c", `echo '# ${i}' > "$1/.job.tmp" && mv "$1/.job.tmp" "$1/job"`, "sh", dir],
+      }).output();
+      assert(sh.success);
+      assert(await waitFor(() => replaced() >= 2 * i + 2), summary(out));
+      await agent.idle();
+    }
+    const others = out.changes().filter((e) => e.file?.path !== f);
+    assertEquals(others.length, 0, summary(out));
+  } finally {
+    await agent.stop();
+  }
+});
+
+const NOBODY = 65534;
+
+Deno.test("transient: a user's create/unlink churn in their watched directory folds into counts; root's drop-in beside it is itemized", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  await Deno.chmod(d.path, 0o755);
+  const dir = `${d.path}/shared`;
+  await Deno.mkdir(dir);
+  await Deno.chmod(dir, 0o1777);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir]), outputs: [out] });
+  try {
+    const NAMES = 3000;
+    const churn = await new Deno.Command("setpriv", {
+      args: [
+        ...["--reuid", String(NOBODY), "--regid", String(NOBODY), "--clear-groups"],
+        ...[
+          "perl",
+          "-e",
+          'for(1..$ARGV[0]){open F,">","$ARGV[1]/u$_" or die; close F; unlink "$ARGV[1]/u$_"}',
+        ],
+        ...[String(NAMES), dir],
+      ],
+    }).output();
+    assert(churn.success, new TextDecoder().decode(churn.stderr));
+    const f = `${dir}/root-drop`;
+    const pid = await nameOps(bin, "create", f, "x\n", "unlink", f);
+    assert(
+      await waitFor(() => reported(out, f, "created", pid) && reported(out, f, "deleted", pid)),
+      summary(out),
+    );
+    await agent.idle();
+    await agent.stop(); // sends the summaries of windows still open
+    const users = out.changes().filter((e) => /\/u\d+$/.test(e.file?.path ?? ""));
+    const churned = out.changes(dir).filter((e) => e.event.action === "churned");
+    // At most 8 names a window itemized (2 events each), the rest counted.
+    assert(users.length <= 2 * 8 * 3, `${users.length} events for the user's names`);
+    assert(churned.length >= 1 && churned.length <= 3, summary(out));
+    const counted = churned.reduce((n, e) => n + (e.bpfink?.churn as { names: number }).names, 0);
+    // Every name the kernel reported is itemized or counted (some may have been listed whole).
+    assert(counted + users.length / 2 > 0, summary(out));
+    assertEquals(
+      churned[0].user?.effective?.id ?? churned[0].user?.id,
+      String(NOBODY),
+      summary(out),
+    );
+  } finally {
+    await agent.stop();
+  }
+});
