@@ -96,6 +96,10 @@ export interface Actor {
 export const EXECUTABLE_UNKNOWN =
   "the process exited before /proc/PID/exe could be read; the kernel event carries only the executable's file name";
 
+/** Why `process.executable` is missing while /proc showed a path (`bpfink.process.executable_unverified`). */
+export const EXECUTABLE_UNVERIFIED =
+  "the path /proc/PID/exe showed is not the file the process runs (deleted or replaced since it started, a memfd, or a path in another mount namespace)";
+
 /**
  * `bpfink.other_writers`: the other processes whose writes one report
  * holds (folded while the file waited for its re-read), when there are any.
@@ -111,7 +115,8 @@ export function otherWritersEcs(
 }
 
 /**
- * The actor of `cause`: `process.*` (executable only as a full path),
+ * The actor of `cause`: `process.*` (executable only as a full path that
+ * names, here, the file the process runs; else `bpfink.process.executable_unverified`),
  * `user.*` (the acting user, with its local name), `container.id`; the
  * cgroup and login uid go to `bpfink.process.cgroup` and `bpfink.user.audit`.
  */
@@ -122,8 +127,12 @@ export function actorEcs(cause: AttributedEvent | undefined): Actor {
   const extra: Record<string, unknown> = {};
   const proc: Record<string, unknown> = {};
   if (cgroup) proc.cgroup = cgroup;
-  if (executable && !executable.startsWith("/")) {
-    proc.executable_name = executable;
+  const unverified = cause?.details?.executableUnverified;
+  if (executable && !executable.startsWith("/")) proc.executable_name = executable;
+  if (unverified !== undefined) {
+    proc.executable_unverified = unverified;
+    proc.executable_unknown = EXECUTABLE_UNVERIFIED;
+  } else if (executable && !executable.startsWith("/")) {
     proc.executable_unknown = EXECUTABLE_UNKNOWN;
   }
   if (Object.keys(proc).length) extra.process = proc;

@@ -5,13 +5,23 @@
  * a process that already exited keeps what the kernel sent (the exe basename).
  * The kernel event names the process by pid and start time: /proc is trusted
  * only while its stat shows that start time, and the cache is keyed by both.
+ * The path /proc/PID/exe shows is the executable only while that path, looked
+ * up here, is the very file the process runs (executableOf).
  *
  * @module
  */
 
 /** What /proc told us about a process. */
 export interface ProcessDetails {
+  /** The executable's path: the file at this path here is the one the process runs. */
   executable?: string;
+  /**
+   * What /proc/PID/exe showed when that path, looked up here, is not the file
+   * the process runs: deleted or replaced since (`… (deleted)`), a memfd, or a
+   * path in another mount namespace (a bind mount over `/usr/bin/dpkg` made
+   * in `unshare -m`, a container's own tree). Never trusted as the executable.
+   */
+  executableUnverified?: string;
   cgroup?: string;
   containerId?: string;
 }
@@ -62,6 +72,35 @@ export function sameProcess(tgid: number, startNs: bigint): boolean | undefined 
   return ticks === undefined ? undefined : ticks === startNs / NS_PER_TICK;
 }
 
+/** What d_path adds to the name of a file that was unlinked. */
+const DELETED = / \(deleted\)$/;
+
+/**
+ * What /proc/`tgid`/exe shows, and whether that path, looked up in the
+ * agent's own mount namespace, is the very file (device and inode) the process
+ * runs. Undefined when the process is gone or has no executable (a kernel
+ * thread). A path is only text: a binary deleted or replaced after its start,
+ * a memfd, or a bind mount over `/usr/bin/dpkg` in another mount namespace
+ * (any user's `unshare -Urm`) all show a path that names another file here,
+ * or none.
+ */
+export function executableOf(tgid: number): { shown: string; verified: boolean } | undefined {
+  let shown: string;
+  let running: Deno.FileInfo;
+  try {
+    shown = Deno.readLinkSync(`/proc/${tgid}/exe`);
+    running = Deno.statSync(`/proc/${tgid}/exe`); // the file itself, even unlinked
+  } catch {
+    return undefined; // exited, or a kernel thread
+  }
+  try {
+    const here = Deno.statSync(shown);
+    return { shown, verified: here.dev === running.dev && here.ino === running.ino };
+  } catch {
+    return { shown, verified: false }; // the path names nothing here
+  }
+}
+
 const cache = new Map<string, { at: number; exeBase: string; details: ProcessDetails }>();
 const CACHE_MS = 2000;
 
@@ -78,12 +117,11 @@ export function processDetails(tgid: number, exeBase: string, startNs = 0n): Pro
   const details: ProcessDetails = {};
   // The pid may already belong to another process: then /proc says nothing about ours.
   if (startNs !== 0n && sameProcess(tgid, startNs) === false) return details;
-  try {
-    const exe = Deno.readLinkSync(`/proc/${tgid}/exe`).replace(/ \(deleted\)$/, "");
-    // The pid may already belong to another program: trust /proc only when the names agree.
-    if (!exeBase || exe.endsWith(`/${exeBase}`)) details.executable = exe;
-  } catch {
-    // exited, or a kernel thread
+  const exe = executableOf(tgid);
+  // The pid may already belong to another program: trust /proc only when the names agree.
+  if (exe && (!exeBase || exe.shown.replace(DELETED, "").endsWith(`/${exeBase}`))) {
+    if (exe.verified) details.executable = exe.shown;
+    else details.executableUnverified = exe.shown;
   }
   try {
     const cg = cgroupPathOf(Deno.readTextFileSync(`/proc/${tgid}/cgroup`));
