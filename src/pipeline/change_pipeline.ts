@@ -40,19 +40,37 @@ export interface PathRule {
   policy?: WatchPolicy;
   /**
    * The consumer was chosen by the file's name (`passwd`, `sudoers`, ...),
-   * not configured: it reads the file by meaning only while root owns it
-   * (semanticFor). A `passwd` a user made in a directory they can write is
-   * that user's file, not an account database: read by meaning it gave
-   * 180,000 `user_added` events and 745 MB of memory.
+   * not configured: it reads the file by meaning while root owns it, or once
+   * the baseline holds its meaning (semanticFor). A `passwd` a user made in a
+   * directory they can write is that user's file, not an account database:
+   * read by meaning it gave 180,000 `user_added` events and 745 MB of memory.
    */
   byName?: boolean;
 }
 
-/** The semantic consumer that reads `state` under `rule`, if any (see PathRule.byName). */
-function semanticFor(rule: PathRule, state: FileState | undefined) {
+/**
+ * Whether the baseline kept `snap` as a file's meaning (a consumer's
+ * snapshot), not as its text (its bytes, or `{ lines }` as kept before 2026-12).
+ */
+function keptAsMeaning(snap: unknown): boolean {
+  if (snap === undefined || snap === null || snap instanceof Uint8Array) return false;
+  return !Array.isArray((snap as { lines?: unknown }).lines);
+}
+
+/**
+ * The semantic consumer that reads `state` under `rule`, if any (see
+ * PathRule.byName); `before` gives the baseline's snapshot of the path, asked
+ * only when the owner decides. An account database root owned stays one
+ * whoever owns it later: read as a text file after `chown nobody /etc/passwd`,
+ * a uid-0 line added then was a plain line diff, and `chown root` after it
+ * reported every account as added.
+ */
+function semanticFor(rule: PathRule, state: FileState | undefined, before: () => unknown) {
   if (rule.secret) return undefined;
-  if (rule.byName && state && state.uid !== 0) return undefined;
-  return semanticConsumer(rule.consumer);
+  const c = semanticConsumer(rule.consumer);
+  if (!c) return undefined;
+  if (rule.byName && state && state.uid !== 0 && !keptAsMeaning(before())) return undefined;
+  return c;
 }
 
 /** What the pipeline needs around it. */
@@ -117,13 +135,21 @@ export class ChangePipeline {
     return Math.min(rule.diffMaxBytes, MAX_PARSE_BYTES);
   }
 
-  /** The snapshot a consumer (or the generic differ) keeps for `state`. */
-  snapshotOf(path: string, state: FileState | undefined): unknown {
+  /**
+   * The snapshot a consumer (or the generic differ) keeps for `state`;
+   * `before` is the baseline's snapshot of `path` (read from the store when
+   * not given).
+   */
+  snapshotOf(
+    path: string,
+    state: FileState | undefined,
+    before: () => unknown = () => this.opts.store.get(path)?.snapshot,
+  ): unknown {
     if (!state?.content) return undefined;
     const rule = this.opts.ruleFor(path);
     // A secret file is never parsed: any consumer's snapshot would hold its text.
     if (rule.secret) return secretSnapshot(decoder.decode(state.content), this.opts.ctx);
-    const c = semanticFor(rule, state);
+    const c = semanticFor(rule, state, before);
     if (c) {
       try {
         return c.readsPasswords
@@ -211,7 +237,8 @@ export class ChangePipeline {
   handle(change: FileChange): void {
     const rule = this.opts.ruleFor(change.path);
     const before = this.opts.store.get(change.path);
-    const afterSnap = this.snapshotOf(change.path, change.after);
+    const beforeSnap = () => before?.snapshot;
+    const afterSnap = this.snapshotOf(change.path, change.after, beforeSnap);
     const policy = rule.policy;
     const ignored = policy?.ignored(change.path, change.cause, change.otherWriters);
     if (ignored) {
@@ -241,7 +268,7 @@ export class ChangePipeline {
     const events: ChangeEvent[] = [raw];
     // What the baseline keeps as this file's meaning.
     let storedSnap = afterSnap;
-    const c = semanticFor(rule, change.after ?? change.before);
+    const c = semanticFor(rule, change.after ?? change.before, beforeSnap);
     if (rule.secret) {
       const lines = secretLineCounts(before?.snapshot, afterSnap);
       raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };

@@ -225,3 +225,30 @@ Deno.test("handle(): a file named passwd that a user owns is that user's file, r
     JSON.stringify(t.delivered.at(-1)!.events.map((e) => e.message)),
   );
 });
+
+Deno.test("handle(): root's passwd given to a user stays an account database: a uid-0 line added meanwhile is user_added, and giving it back adds no one", async () => {
+  await using dir = await tempDir();
+  using t = pipeline({ consumer: "users" as ConsumerName, byName: true });
+  const f = `${dir.path}/passwd`;
+  const base = "root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n";
+  const rooted = await write(f, base);
+  t.p.adopt(f, rooted);
+  // What `chown nobody /etc/passwd` then `echo … >> /etc/passwd` and `chown root` do.
+  await Deno.chown(f, 65534, 65534);
+  const given = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.handle(change(f, "attributes_changed", rooted, given));
+  const evil = await write(f, base + "evil:x:0:0::/root:/bin/sh\n");
+  t.p.handle(change(f, "modified", given, evil));
+  await Deno.chown(f, 0, 0);
+  const back = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.handle(change(f, "attributes_changed", evil, back));
+  const actions = t.delivered.map((d) =>
+    d.events.map((e) => [e.event.action, e.user?.target?.name])
+  );
+  assertEquals(actions, [
+    [["attributes_changed", undefined]],
+    [["modified", undefined], ["user_added", "evil"]],
+    [["attributes_changed", undefined]],
+  ]);
+  assertEquals(t.delivered[1].events[1].bpfink?.severity, "critical");
+});
