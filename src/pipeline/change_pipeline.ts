@@ -73,6 +73,17 @@ function semanticFor(rule: PathRule, state: FileState | undefined, before: () =>
   return c;
 }
 
+/**
+ * Whether `change` may have changed the content: not when both sides were
+ * hashed alike (a chmod, chown, touch or rename). A line diff of equal
+ * content has no line, which textLineDiff reads as a password hash changed.
+ */
+function contentMayDiffer(change: FileChange): boolean {
+  const a = change.before?.sha256;
+  const b = change.after?.sha256;
+  return a === undefined || b === undefined || a !== b;
+}
+
 /** What the pipeline needs around it. */
 export interface PipelineOptions {
   store: BaselineStore;
@@ -317,7 +328,7 @@ export class ChangePipeline {
             : e,
         ));
       }
-    } else if (change.kind === "file") {
+    } else if (change.kind === "file" && contentMayDiffer(change)) {
       const diff = textLineDiff(before?.snapshot, afterSnap);
       if (diff) raw.bpfink = { ...raw.bpfink, diff };
     }

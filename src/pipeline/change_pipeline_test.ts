@@ -252,3 +252,17 @@ Deno.test("handle(): root's passwd given to a user stays an account database: a 
   ]);
   assertEquals(t.delivered[1].events[1].bpfink?.severity, "critical");
 });
+
+Deno.test("handle(): a chmod of a text file carries no line diff (no 'hashes_only' for content that did not change)", async () => {
+  await using dir = await tempDir();
+  using t = pipeline();
+  const f = `${dir.path}/app.conf`;
+  const before = await write(f, "a=1\n");
+  t.p.adopt(f, before);
+  await Deno.chmod(f, 0o666);
+  const after = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.handle(change(f, "attributes_changed", before, after));
+  const [e] = t.delivered[0].events;
+  assertEquals(e.bpfink?.content_changed, false);
+  assertEquals(e.bpfink?.diff, undefined);
+});
