@@ -181,6 +181,9 @@ interface DirtyDir {
   unattributed?: string;
 }
 
+/** How long a directory whose listing failed waits to be listed again (#listLater). */
+const LIST_RETRY_MS = 1000;
+
 /** Why an entry found by listing a directory has no process. */
 const LISTED = "found by listing its directory; no kernel event named it";
 
@@ -734,6 +737,34 @@ export class FileMonitor {
     }
   }
 
+  /** Directories whose listing failed, listed again until one succeeds (#listLater). */
+  readonly #unlisted = new Set<string>();
+
+  /**
+   * The listing of `dir` failed (out of file descriptors or memory: a root
+   * `prlimit --nofile` on the agent does it): the directory stays dirty, with
+   * the events that named its entries, and is listed again in
+   * LIST_RETRY_MS, until a listing succeeds. Dropped, what was made in it
+   * meanwhile went unreported until the reconcile, minutes later.
+   */
+  #listLater(dir: string, why: DirtyDir, e: unknown): void {
+    if (!this.#unlisted.has(dir)) {
+      this.#unlisted.add(dir);
+      this.opts.warn(
+        `directory sync: ${errorMessage(e)}; ${dir} is listed again every ${LIST_RETRY_MS} ms ` +
+          `until it can be (said once)`,
+      );
+    }
+    this.#clock.after(LIST_RETRY_MS, () => {
+      const d = this.#dirtyDirs.get(dir);
+      if (!d) this.#dirtyDirs.set(dir, why);
+      else for (const [name, e] of why.byName) if (!d.byName.has(name)) d.byName.set(name, e);
+      if (this.#syncTimer === undefined && !this.#syncing) {
+        this.#syncTimer = this.#clock.after(this.#settleMs, () => this.#startSync());
+      }
+    });
+  }
+
   #startSync(): void {
     this.#syncTimer = undefined;
     this.#syncStarted = Date.now();
@@ -764,10 +795,17 @@ export class FileMonitor {
       const entry = this.watch.get(dir);
       if (!entry) continue;
       entry.lookedAt = performance.now();
-      const diff = this.watch.syncDir(
-        dir,
-        (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
-      );
+      let diff;
+      try {
+        diff = this.watch.syncDir(
+          dir,
+          (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
+        );
+      } catch (e) {
+        this.#listLater(dir, why, e);
+        continue;
+      }
+      this.#unlisted.delete(dir);
       if (!diff) continue;
       const causeOf = (path: string) => why.byName.get(basename(path));
       const unattributed = why.unattributed ?? LISTED;
