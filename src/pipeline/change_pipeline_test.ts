@@ -266,3 +266,39 @@ Deno.test("handle(): a chmod of a text file carries no line diff (no 'hashes_onl
   assertEquals(e.bpfink?.content_changed, false);
   assertEquals(e.bpfink?.diff, undefined);
 });
+
+Deno.test("handle(): an attribute change that gives a file away (setuid, setgid, others' write, root's file to a user) is high, any other low", async () => {
+  await using dir = await tempDir();
+  using t = pipeline();
+  const f = `${dir.path}/tool`;
+  let state = await write(f, "#!/bin/sh\n");
+  await Deno.chmod(f, 0o755);
+  state = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.adopt(f, state);
+  const levels: [string, unknown][] = [];
+  const step = async (what: string, act: () => Promise<void>) => {
+    await act();
+    const after = (await readFileState(f, MAX_PARSE_BYTES))!;
+    t.p.handle(change(f, "attributes_changed", state, after));
+    state = after;
+    levels.push([what, t.delivered.at(-1)!.events[0].bpfink?.severity]);
+  };
+  await step("chmod 700", () => Deno.chmod(f, 0o700));
+  await step("chmod 4755", () => Deno.chmod(f, 0o4755));
+  await step("chmod 755", () => Deno.chmod(f, 0o755));
+  await step("chmod 2755", () => Deno.chmod(f, 0o2755));
+  await step("chmod 757", () => Deno.chmod(f, 0o757));
+  await step("chmod 755 again", () => Deno.chmod(f, 0o755));
+  await step("chown nobody", () => Deno.chown(f, 65534, 65534));
+  await step("chown root", () => Deno.chown(f, 0, 0));
+  assertEquals(levels, [
+    ["chmod 700", "low"],
+    ["chmod 4755", "high"],
+    ["chmod 755", "low"],
+    ["chmod 2755", "high"],
+    ["chmod 757", "high"],
+    ["chmod 755 again", "low"],
+    ["chown nobody", "high"],
+    ["chown root", "low"],
+  ]);
+});

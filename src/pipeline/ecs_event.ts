@@ -156,7 +156,7 @@ export function severityOf(e: ChangeEvent, override?: SeverityLevel): SeverityLe
     message: e.message,
     target: e.user?.target,
     group: e.group,
-    changes: e.bpfink?.changes as { field: string; to?: unknown }[] | undefined,
+    changes: e.bpfink?.changes as { field: string; from?: unknown; to?: unknown }[] | undefined,
   });
 }
 
