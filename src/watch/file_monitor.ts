@@ -174,11 +174,40 @@ const MAX_CAUSES = 64;
 
 /** A watched directory to list again, and why. */
 interface DirtyDir {
-  /** The kernel events that named an entry of this directory, by name (the latest each). */
-  byName: Map<string, FimEvent>;
+  /**
+   * The kernel events that named an entry of this directory, by name: the
+   * latest of each kind of operation from each process, in order
+   * (addNameCause). Only the latest was kept: a `chmod` of a file made a
+   * millisecond before took the creation's credit, and the maker was named
+   * nowhere.
+   */
+  byName: Map<string, FimEvent[]>;
   reason: ChangeReason;
   /** Why no process is named for an entry no event named. */
   unattributed?: string;
+}
+
+/** Events kept per name of a directory to list (DirtyDir.byName). */
+const NAME_CAUSES = 4;
+
+/**
+ * Adds `e` to the events that named `name`: the latest of its kind from its
+ * process, after the others. Past NAME_CAUSES the oldest that made nothing
+ * goes (a maker stays while another can go).
+ */
+function addNameCause(byName: Map<string, FimEvent[]>, name: string, e: FimEvent): void {
+  const list = byName.get(name);
+  if (!list) {
+    byName.set(name, [e]);
+    return;
+  }
+  const same = list.findIndex((c) => c.op === e.op && writerKey(c) === writerKey(e));
+  if (same >= 0) list.splice(same, 1);
+  list.push(e);
+  if (list.length > NAME_CAUSES) {
+    const drop = list.findIndex((c) => !MAKES_OPS.has(c.op));
+    list.splice(drop >= 0 ? drop : 0, 1);
+  }
 }
 
 /** How long a directory whose listing failed waits to be listed again (#listLater). */
@@ -731,7 +760,7 @@ export class FileMonitor {
       d = { byName: new Map(), reason, unattributed };
       this.#dirtyDirs.set(dir, d);
     }
-    if (cause?.name && NAME_OPS.has(cause.op)) d.byName.set(cause.name, cause);
+    if (cause?.name && NAME_OPS.has(cause.op)) addNameCause(d.byName, cause.name, cause);
     if (this.#syncTimer === undefined && !this.#syncing) {
       this.#syncTimer = this.#clock.after(this.#settleMs, () => this.#startSync());
     }
@@ -758,7 +787,9 @@ export class FileMonitor {
     this.#clock.after(LIST_RETRY_MS, () => {
       const d = this.#dirtyDirs.get(dir);
       if (!d) this.#dirtyDirs.set(dir, why);
-      else for (const [name, e] of why.byName) if (!d.byName.has(name)) d.byName.set(name, e);
+      else {
+        for (const [name, es] of why.byName) for (const e of es) addNameCause(d.byName, name, e);
+      }
       if (this.#syncTimer === undefined && !this.#syncing) {
         this.#syncTimer = this.#clock.after(this.#settleMs, () => this.#startSync());
       }
@@ -807,7 +838,9 @@ export class FileMonitor {
       }
       this.#unlisted.delete(dir);
       if (!diff) continue;
-      const causeOf = (path: string) => why.byName.get(basename(path));
+      const causesOf = (path: string) => why.byName.get(basename(path)) ?? [];
+      // The event that put the entry at its name (made, moved or linked it there).
+      const causeOf = (path: string) => pickCause("created", causesOf(path));
       const unattributed = why.unattributed ?? LISTED;
       // For entries no event named: the processes the kernel kept for this directory's
       // dropped entry events, asked once per listing (none unless it dropped some).
@@ -859,15 +892,15 @@ export class FileMonitor {
               : why.unattributed ?? "made before its new directory was watched",
           );
         }
-        const cause = causeOf(a.path);
-        this.#scheduleAll(a.path, cause ? [cause] : await held(), why.reason, unattributed);
+        const causes = causesOf(a.path);
+        this.#scheduleAll(a.path, causes.length ? causes : await held(), why.reason, unattributed);
       }
       for (const c of diff.changed) changed.set(c, { why, held });
     }
     for (const [p, { why, held }] of changed) {
       if (!this.watch.get(p)) continue; // moved away in this batch
-      const cause = why.byName.get(basename(p));
-      const causes = cause ? [cause] : await held();
+      const named = why.byName.get(basename(p)) ?? [];
+      const causes = named.length ? named : await held();
       const unattributed = why.unattributed ?? LISTED;
       this.#scheduleAll(p, causes, why.reason, unattributed);
       for (const below of this.watch.subtree(p)) {

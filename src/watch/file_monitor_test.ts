@@ -358,3 +358,37 @@ Deno.test("a directory listing that fails (no file descriptor left) is listed ag
     await monitor.stop();
   }
 });
+
+Deno.test("a file made in a watched directory and chmodded at once by another process is credited to its maker, the chmod beside it", async () => {
+  await using dir = await tempDir();
+  const watch = new WatchSet(NO_BPF);
+  watch.add(dir.path, "dir", dir.path);
+  const dirState = (await readFileState(dir.path))!;
+  watch.setState(dir.path, dirState);
+  const changes: FileChange[] = [];
+  const monitor = new FileMonitor(watch, {
+    rearm() {},
+    emit: (c) => changes.push(c),
+    warn: (m) => {
+      throw new Error(m);
+    },
+  });
+  try {
+    // What `cp evil /etc/sudoers.d/x && chmod 440 /etc/sudoers.d/x` does: the maker, then
+    // another process's chmod of the new name, both before the directory is listed.
+    const f = `${dir.path}/x`;
+    const name = "x";
+    await using maker = await appender(f, "evil ALL=(ALL) NOPASSWD: ALL");
+    await using chmodder = await actor("os.chmod(sys.argv[1], 0o440)", f);
+    monitor.onKernelEvent(eventFromProc(maker.pid, dirState.id, FimOp.Create, { name }));
+    monitor.onKernelEvent(eventFromProc(chmodder.pid, dirState.id, FimOp.PathAttrib, { name }));
+    assert(await waitFor(() => changes.length > 0), "the new file was not reported");
+    await monitor.idle();
+    assertEquals(
+      changes.map((c) => [c.action, c.cause?.tgid, c.otherWriters?.map((w) => w.tgid)]),
+      [["created", maker.pid, [chmodder.pid]]],
+    );
+  } finally {
+    await monitor.stop();
+  }
+});
