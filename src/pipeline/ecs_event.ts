@@ -96,6 +96,10 @@ export interface Actor {
 export const EXECUTABLE_UNKNOWN =
   "the process exited before /proc/PID/exe could be read; the kernel event carries only the executable's file name";
 
+/** Why `process.executable` is missing when the process ran another program after the change. */
+export const EXECUTABLE_RAN_ANOTHER =
+  "the process ran another program (execve) after the change, so /proc/PID/exe is not the program that made it; the kernel event carries only that program's file name";
+
 /** Why `process.executable` is missing while /proc showed a path (`bpfink.process.executable_unverified`). */
 export const EXECUTABLE_UNVERIFIED =
   "the path /proc/PID/exe showed is not the file the process runs (deleted or replaced since it started, a memfd, or a path in another mount namespace)";
@@ -133,7 +137,9 @@ export function actorEcs(cause: AttributedEvent | undefined): Actor {
     proc.executable_unverified = unverified;
     proc.executable_unknown = EXECUTABLE_UNVERIFIED;
   } else if (executable && !executable.startsWith("/")) {
-    proc.executable_unknown = EXECUTABLE_UNKNOWN;
+    proc.executable_unknown = cause?.details?.ranAnother
+      ? EXECUTABLE_RAN_ANOTHER
+      : EXECUTABLE_UNKNOWN;
   }
   if (Object.keys(proc).length) extra.process = proc;
   const { audit, ...user } = a.user ?? {};

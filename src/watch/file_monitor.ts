@@ -542,7 +542,7 @@ export class FileMonitor {
     const e: AttributedEvent = {
       ...raw,
       details: (raw as AttributedEvent).details ??
-        processDetails(raw.tgid, raw.exe, raw.startNs),
+        processDetails(raw.tgid, raw.exe, raw.startNs, raw.exeIno),
     };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||

@@ -22,6 +22,12 @@ export interface ProcessDetails {
    * in `unshare -m`, a container's own tree). Never trusted as the executable.
    */
   executableUnverified?: string;
+  /**
+   * The process runs another program than when the kernel saw it (it called
+   * execve since: same pid, same start time): what /proc shows of its
+   * executable is not the writer's, and is not kept.
+   */
+  ranAnother?: true;
   cgroup?: string;
   containerId?: string;
 }
@@ -84,7 +90,9 @@ const DELETED = / \(deleted\)$/;
  * (any user's `unshare -Urm`) all show a path that names another file here,
  * or none.
  */
-export function executableOf(tgid: number): { shown: string; verified: boolean } | undefined {
+export function executableOf(
+  tgid: number,
+): { shown: string; verified: boolean; ino: bigint } | undefined {
   let shown: string;
   let running: Deno.FileInfo;
   try {
@@ -93,33 +101,50 @@ export function executableOf(tgid: number): { shown: string; verified: boolean }
   } catch {
     return undefined; // exited, or a kernel thread
   }
+  const ino = BigInt(running.ino ?? 0);
   try {
     const here = Deno.statSync(shown);
-    return { shown, verified: here.dev === running.dev && here.ino === running.ino };
+    return { shown, verified: here.dev === running.dev && here.ino === running.ino, ino };
   } catch {
-    return { shown, verified: false }; // the path names nothing here
+    return { shown, verified: false, ino }; // the path names nothing here
   }
 }
 
-const cache = new Map<string, { at: number; exeBase: string; details: ProcessDetails }>();
+const cache = new Map<
+  string,
+  { at: number; exeBase: string; exeIno?: bigint; details: ProcessDetails }
+>();
 const CACHE_MS = 2000;
 
 /**
  * Reads details for process `tgid` that started at `startNs` (0n: unknown),
  * trusting /proc only while it shows that very process. The cache is keyed by
  * (pid, start time), so a reused pid never inherits another process's details.
+ * `exeIno`, the inode of the executable the kernel saw the process run (0n or
+ * undefined: unknown), keeps a program it execve()d since from passing for it.
  */
-export function processDetails(tgid: number, exeBase: string, startNs = 0n): ProcessDetails {
+export function processDetails(
+  tgid: number,
+  exeBase: string,
+  startNs = 0n,
+  exeIno?: bigint,
+): ProcessDetails {
   const now = Date.now();
   const key = `${tgid}:${startNs}`;
   const hit = cache.get(key);
-  if (hit && hit.exeBase === exeBase && now - hit.at < CACHE_MS) return hit.details;
+  if (hit && hit.exeBase === exeBase && hit.exeIno === exeIno && now - hit.at < CACHE_MS) {
+    return hit.details;
+  }
   const details: ProcessDetails = {};
   // The pid may already belong to another process: then /proc says nothing about ours.
   if (startNs !== 0n && sameProcess(tgid, startNs) === false) return details;
   const exe = executableOf(tgid);
-  // The pid may already belong to another program: trust /proc only when the names agree.
-  if (exe && (!exeBase || exe.shown.replace(DELETED, "").endsWith(`/${exeBase}`))) {
+  if (exe && exeIno && exe.ino !== exeIno) {
+    // Written by one program, then execve() of another (`/tmp/x/sleep` writes and becomes
+    // /usr/bin/sleep): /proc shows the second.
+    details.ranAnother = true;
+  } else if (exe && (!exeBase || exe.shown.replace(DELETED, "").endsWith(`/${exeBase}`))) {
+    // The pid may already belong to another program: trust /proc only when the names agree.
     if (exe.verified) details.executable = exe.shown;
     else details.executableUnverified = exe.shown;
   }
@@ -136,6 +161,6 @@ export function processDetails(tgid: number, exeBase: string, startNs = 0n): Pro
   // Read between two checks: a pid reused while /proc was read is caught too.
   if (startNs !== 0n && sameProcess(tgid, startNs) === false) return {};
   if (cache.size > 4096) cache.clear();
-  cache.set(key, { at: now, exeBase, details });
+  cache.set(key, { at: now, exeBase, exeIno, details });
   return details;
 }

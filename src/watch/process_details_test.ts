@@ -157,3 +157,37 @@ Deno.test("a bind mount over /usr/bin/sleep in another mount namespace does not 
     }
   }
 });
+
+Deno.test("a process that execve()d another program after the kernel saw it does not pass for that program", async () => {
+  await using dir = await tempDir();
+  // A shell named sleep (what the kernel saw write), which then becomes /usr/bin/sleep.
+  const own = `${dir.path}/sleep`;
+  await Deno.copyFile("/usr/bin/dash", own);
+  await Deno.chmod(own, 0o755);
+  const seen = BigInt(Deno.statSync(own).ino!);
+  const p = new Deno.Command(own, {
+    args: ["-c", "read _ ; exec /usr/bin/sleep 30"],
+    stdin: "piped",
+    stdout: "null",
+  }).spawn();
+  try {
+    await execDone(p.pid, own);
+    // The control: still the program the kernel saw.
+    assertEquals(processDetails(p.pid, "sleep", startNsOf(p.pid), seen).executable, own);
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode("\n"));
+    await w.close();
+    await execDone(p.pid, "/usr/bin/sleep");
+    const d = processDetails(p.pid, "sleep", 0n, seen);
+    assertEquals([d.executable, d.executableUnverified, d.ranAnother], [
+      undefined,
+      undefined,
+      true,
+    ]);
+    // Without the kernel's inode, /proc's program is all there is (fanotify's events).
+    assertEquals(processDetails(p.pid, "sleep", 0n).executable, "/usr/bin/sleep");
+  } finally {
+    p.kill("SIGKILL");
+    await p.status;
+  }
+});
