@@ -257,6 +257,8 @@ static __always_inline void fill_process(struct fim_event *e, __s32 nr)
 	FIM_READ_IDENTITY(e, task);
 	/* comm can be set by the process itself; the executable's name cannot. */
 	exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
+	/* 0 for a kernel thread (no mm): the read of a NULL chain fails to 0. */
+	e->exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
 	if (exe_name)
 		n = bpf_probe_read_kernel_str(e->tail, FIM_EXE_LEN, exe_name);
 	e->exe_len = n > 0 ? n - 1 : 0;

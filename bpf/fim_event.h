@@ -126,6 +126,11 @@ struct fim_event {
 	__u16 exe_len;   /* bytes of the executable's basename at the start of tail */
 	char comm[FIM_COMM_LEN];
 	__u64 start_ns;  /* process start, boot-time ns: (tgid, start_ns) names one process for good */
+	/* The inode number of the process's executable (mm->exe_file) when it
+	 * made the change, 0 for none: user space trusts /proc/PID/exe only
+	 * while it still names that file (a process may execve another program
+	 * right after its write, keeping its pid and start time). */
+	__u64 exe_ino;
 	/* The basename of the process's executable (mm->exe_file, at most
 	 * FIM_EXE_LEN - 1 bytes), then, in name events only, the entry's name
 	 * whole. dir_ino and dev name its directory; both 0 when the path could

@@ -126,6 +126,39 @@ Deno.test("a write to a watched file gives one modified event naming the writer;
   });
 });
 
+Deno.test("a writer that execve()s another program right after its write is not reported as that program", async () => {
+  await using dir = await tempDir();
+  const watched = `${dir.path}/app.conf`;
+  await Deno.writeTextFile(watched, "a\n");
+  // A shell named sleep writes, then becomes /usr/bin/sleep: same pid, same start time, and
+  // the same executable name, so only the executable's inode tells the two apart.
+  const own = `${dir.path}/sleep`;
+  await Deno.copyFile("/usr/bin/dash", own);
+  await Deno.chmod(own, 0o755);
+  await withAgent([watched], async (agent, out) => {
+    const w = new Deno.Command(own, {
+      args: ["-c", 'printf "b\\n" >> "$1"; exec /usr/bin/sleep 3', "sleep", watched],
+    }).spawn();
+    try {
+      assert(await waitFor(() => out.changes().length > 0, 10_000), "no event for the write");
+      await agent.idle();
+      const [e] = out.changes();
+      assertEquals([e.event.action, e.process?.pid], ["modified", w.pid]);
+      const extra = e.bpfink?.process as Record<string, unknown> | undefined;
+      // Looked up before the exec: the writer's own path; after it: no path, and why.
+      assert(
+        e.process?.executable === own ||
+          (e.process?.executable === undefined && extra?.executable_name === "sleep" &&
+            String(extra?.executable_unknown).includes("execve")),
+        JSON.stringify([e.process, extra]),
+      );
+    } finally {
+      w.kill("SIGKILL");
+      await w.status;
+    }
+  });
+});
+
 Deno.test("a rename over a watched file is reported as replaced and re-arms the watch; unlink is reported", async () => {
   await using dir = await tempDir();
   const watched = `${dir.path}/shadow`;

@@ -172,6 +172,33 @@ Deno.test("every file action, with and without an actor, is valid ECS with the f
   assertEquals(dirEvent.file?.type, "dir");
 });
 
+Deno.test("a path /proc showed that is not the running file is no process.executable", () => {
+  // A process that ran /usr/bin/dpkg's path from another mount namespace (or a deleted binary):
+  // the path goes to bpfink.process.executable_unverified, never to process.executable, which
+  // ignore rules and detections trust.
+  const cause = {
+    tgid: 4242,
+    pid: 4242,
+    ppid: 1,
+    comm: "dpkg",
+    exe: "dpkg",
+    uid: 0,
+    euid: 0,
+    cgroupId: 7n,
+    details: { executableUnverified: "/usr/bin/dpkg" },
+  } as unknown as FileChange["cause"];
+  const e = genericEvent({ ...change("/etc/sudoers.d/x"), cause }, "web-1");
+  checkEvent(e, "unverified executable");
+  assertEquals(e.process?.executable, undefined);
+  assertEquals(e.bpfink?.process, {
+    cgroup: { id: "7" },
+    executable_name: "dpkg",
+    executable_unverified: "/usr/bin/dpkg",
+    executable_unknown:
+      "the path /proc/PID/exe showed is not the file the process runs (deleted or replaced since it started, a memfd, or a path in another mount namespace)",
+  });
+});
+
 Deno.test("file.name, directory and extension of odd paths", () => {
   assertEquals(pathParts("/etc/passwd"), { name: "passwd", directory: "/etc" });
   assertEquals(pathParts("/root/.bashrc"), { name: ".bashrc", directory: "/root" });

@@ -604,7 +604,7 @@ Deno.test("records take the bytes their executable's name and entry's name have:
       ringRecordBytes(pathBytes(e.exe).length, pathBytes(e.name).length)
     );
     assertEquals(Number(h.k.ringBytesRead - readBefore), records.reduce((a, b) => a + b, 0));
-    assertEquals(ringRecordBytes(4, 0), 112, "dash's append is not a 112-byte record");
+    assertEquals(ringRecordBytes(4, 0), 120, "dash's append is not a 120-byte record");
   });
 });
 

@@ -26,10 +26,10 @@ Deno.test("the ring buffer holds an inode event and a name event for every watch
 });
 
 Deno.test("a ring buffer record is its event's head, executable and name, 8-byte aligned, and a header", () => {
-  assertEquals(ringRecordBytes(0, 0), 8 + 96);
-  assertEquals(ringRecordBytes(4, 0), 8 + 104);
-  assertEquals(ringRecordBytes(16, 64), 8 + 176);
-  assertEquals(ringRecordBytes(63, 255), 8 + 416);
+  assertEquals(ringRecordBytes(0, 0), 8 + 104);
+  assertEquals(ringRecordBytes(4, 0), 8 + 112);
+  assertEquals(ringRecordBytes(16, 64), 8 + 184);
+  assertEquals(ringRecordBytes(63, 255), 8 + 424);
 });
 
 Deno.test("the directory-path map holds four times the keys the start places, and at least the watch map's size", () => {

@@ -64,8 +64,9 @@ export const FIM_EVENT_LAYOUT = {
   exe_len: 70,
   comm: 72,
   start_ns: 88,
-  tail: 96,
-  size: 416,
+  exe_ino: 96,
+  tail: 104,
+  size: 424,
 } as const;
 
 /** FIM_NAME_LEN: a name of up to 255 bytes (and room for a NUL in the kernel's copy). */
@@ -115,6 +116,12 @@ export interface FimEvent {
   exe: string;
   /** Process start in boot-time ns: with tgid, names one process even after its pid is reused. */
   startNs: bigint;
+  /**
+   * Inode number of the executable the process ran when it made the change
+   * (0n: none, a kernel thread); absent when the event was not the kernel's.
+   * /proc/PID/exe describes the writer only while it names that file.
+   */
+  exeIno?: bigint;
   /** Made from a fanotify event (src/watch/fanotify_source.ts), not by the BPF object. */
   via?: "fanotify";
 }
@@ -164,6 +171,7 @@ export function decodeFimEvent(bytes: Uint8Array): FimEvent | undefined {
     name: nameLen ? rawName(bytes, L.tail + exeLen, nameLen) : "",
     exe: cString(bytes, L.tail, exeLen),
     startNs: v.getBigUint64(L.start_ns, true),
+    exeIno: v.getBigUint64(L.exe_ino, true),
   };
 }
 

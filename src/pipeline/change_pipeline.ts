@@ -40,30 +40,57 @@ export interface PathRule {
   policy?: WatchPolicy;
   /**
    * The consumer was chosen by the file's name (`passwd`, `sudoers`, ...),
-   * not configured: it reads the file by meaning only while root owns it
-   * (semanticFor). A `passwd` a user made in a directory they can write is
-   * that user's file, not an account database: read by meaning it gave
-   * 180,000 `user_added` events and 745 MB of memory.
+   * not configured: it reads the file by meaning while root owns it, or once
+   * the baseline holds its meaning (semanticFor). A `passwd` a user made in a
+   * directory they can write is that user's file, not an account database:
+   * read by meaning it gave 180,000 `user_added` events and 745 MB of memory.
    */
   byName?: boolean;
 }
 
 /**
+ * Whether the baseline kept `snap` as a file's meaning (a consumer's
+ * snapshot), not as its text (its bytes, or `{ lines }` as kept before 2026-12).
+ */
+function keptAsMeaning(snap: unknown): boolean {
+  if (snap === undefined || snap === null || snap instanceof Uint8Array) return false;
+  return !Array.isArray((snap as { lines?: unknown }).lines);
+}
+
+/**
  * The semantic consumer that reads `state` (its owner is what counts) at
- * `path` under `rule`, if any: chosen by name, it reads a file root owns,
- * or one its `readsByName` says the owner's own program reads (see
- * PathRule.byName).
+ * `path` under `rule`, if any (see PathRule.byName): chosen by name, it
+ * reads a file root owns, one its `readsByName` says the owner's own
+ * program reads, or one the baseline already read by meaning (`before`
+ * gives the baseline's snapshot, asked only when the owner decides). An
+ * account database root owned stays one whoever owns it later: read as a
+ * text file after `chown nobody /etc/passwd`, a uid-0 line added then was a
+ * plain line diff, and `chown root` after it reported every account as
+ * added.
  */
 function semanticFor(
   rule: PathRule,
   path: string,
   state: Pick<FileState, "uid"> | undefined,
   ctx: ConsumerContext,
+  before: () => unknown,
 ) {
   if (rule.secret) return undefined;
   const c = semanticConsumer(rule.consumer);
   if (!c || !rule.byName || !state || state.uid === 0) return c;
-  return c.readsByName?.(path, state.uid, ctx) ? c : undefined;
+  if (c.readsByName?.(path, state.uid, ctx)) return c;
+  return keptAsMeaning(before()) ? c : undefined;
+}
+
+/**
+ * Whether `change` may have changed the content: not when both sides were
+ * hashed alike (a chmod, chown, touch or rename). A line diff of equal
+ * content has no line, which textLineDiff reads as a password hash changed.
+ */
+function contentMayDiffer(change: FileChange): boolean {
+  const a = change.before?.sha256;
+  const b = change.after?.sha256;
+  return a === undefined || b === undefined || a !== b;
 }
 
 /** What the pipeline needs around it. */
@@ -133,13 +160,21 @@ export class ChangePipeline {
     return Math.min(rule.diffMaxBytes, MAX_PARSE_BYTES);
   }
 
-  /** The snapshot a consumer (or the generic differ) keeps for `state`. */
-  snapshotOf(path: string, state: FileState | undefined): unknown {
+  /**
+   * The snapshot a consumer (or the generic differ) keeps for `state`;
+   * `before` is the baseline's snapshot of `path` (read from the store when
+   * not given).
+   */
+  snapshotOf(
+    path: string,
+    state: FileState | undefined,
+    before: () => unknown = () => this.opts.store.get(path)?.snapshot,
+  ): unknown {
     if (!state?.content) return undefined;
     const rule = this.opts.ruleFor(path);
     // A secret file is never parsed: any consumer's snapshot would hold its text.
     if (rule.secret) return secretSnapshot(decoder.decode(state.content), this.opts.ctx);
-    const c = semanticFor(rule, path, state, this.opts.ctx);
+    const c = semanticFor(rule, path, state, this.opts.ctx, before);
     if (c) {
       try {
         return c.readsPasswords
@@ -227,7 +262,8 @@ export class ChangePipeline {
   handle(change: FileChange): void {
     const rule = this.opts.ruleFor(change.path);
     const before = this.opts.store.get(change.path);
-    const afterSnap = this.snapshotOf(change.path, change.after);
+    const beforeSnap = () => before?.snapshot;
+    const afterSnap = this.snapshotOf(change.path, change.after, beforeSnap);
     const policy = rule.policy;
     const ignored = policy?.ignored(change.path, change.cause, change.otherWriters);
     // A directory's churn summary says nothing of the directory itself: its record stays.
@@ -261,9 +297,13 @@ export class ChangePipeline {
     let storedSnap = afterSnap;
     // A file gone before it was read is owned, as far as anyone can tell, by whoever made it.
     const made = change.notRead && change.cause ? { uid: change.cause.euid } : undefined;
-    const c = churn
-      ? undefined
-      : semanticFor(rule, change.path, change.after ?? change.before ?? made, this.opts.ctx);
+    const c = churn ? undefined : semanticFor(
+      rule,
+      change.path,
+      change.after ?? change.before ?? made,
+      this.opts.ctx,
+      beforeSnap,
+    );
     const unread = change.action === "created" && change.notRead !== undefined;
     if (rule.secret) {
       const lines = secretLineCounts(before?.snapshot, afterSnap);
@@ -315,7 +355,7 @@ export class ChangePipeline {
             : e,
         ));
       }
-    } else if (change.kind === "file") {
+    } else if (change.kind === "file" && contentMayDiffer(change)) {
       const diff = textLineDiff(before?.snapshot, afterSnap);
       if (diff) raw.bpfink = { ...raw.bpfink, diff };
     }

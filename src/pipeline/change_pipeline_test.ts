@@ -225,3 +225,81 @@ Deno.test("handle(): a file named passwd that a user owns is that user's file, r
     JSON.stringify(t.delivered.at(-1)!.events.map((e) => e.message)),
   );
 });
+
+Deno.test("handle(): root's passwd given to a user stays an account database: a uid-0 line added meanwhile is user_added, and giving it back adds no one", async () => {
+  await using dir = await tempDir();
+  using t = pipeline({ consumer: "users" as ConsumerName, byName: true });
+  const f = `${dir.path}/passwd`;
+  const base = "root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n";
+  const rooted = await write(f, base);
+  t.p.adopt(f, rooted);
+  // What `chown nobody /etc/passwd` then `echo … >> /etc/passwd` and `chown root` do.
+  await Deno.chown(f, 65534, 65534);
+  const given = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.handle(change(f, "attributes_changed", rooted, given));
+  const evil = await write(f, base + "evil:x:0:0::/root:/bin/sh\n");
+  t.p.handle(change(f, "modified", given, evil));
+  await Deno.chown(f, 0, 0);
+  const back = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.handle(change(f, "attributes_changed", evil, back));
+  const actions = t.delivered.map((d) =>
+    d.events.map((e) => [e.event.action, e.user?.target?.name])
+  );
+  assertEquals(actions, [
+    [["attributes_changed", undefined]],
+    // Primary gid 0 is the root group's: held at login, as joining it would give.
+    [["modified", undefined], ["user_added", "evil"], ["group_gid_gained", "evil"]],
+    [["attributes_changed", undefined]],
+  ]);
+  assertEquals(t.delivered[1].events[1].bpfink?.severity, "critical");
+});
+
+Deno.test("handle(): a chmod of a text file carries no line diff (no 'hashes_only' for content that did not change)", async () => {
+  await using dir = await tempDir();
+  using t = pipeline();
+  const f = `${dir.path}/app.conf`;
+  const before = await write(f, "a=1\n");
+  t.p.adopt(f, before);
+  await Deno.chmod(f, 0o666);
+  const after = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.handle(change(f, "attributes_changed", before, after));
+  const [e] = t.delivered[0].events;
+  assertEquals(e.bpfink?.content_changed, false);
+  assertEquals(e.bpfink?.diff, undefined);
+});
+
+Deno.test("handle(): an attribute change that gives a file away (setuid, setgid, others' write, root's file to a user) is high, any other low", async () => {
+  await using dir = await tempDir();
+  using t = pipeline();
+  const f = `${dir.path}/tool`;
+  let state = await write(f, "#!/bin/sh\n");
+  await Deno.chmod(f, 0o755);
+  state = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.adopt(f, state);
+  const levels: [string, unknown][] = [];
+  const step = async (what: string, act: () => Promise<void>) => {
+    await act();
+    const after = (await readFileState(f, MAX_PARSE_BYTES))!;
+    t.p.handle(change(f, "attributes_changed", state, after));
+    state = after;
+    levels.push([what, t.delivered.at(-1)!.events[0].bpfink?.severity]);
+  };
+  await step("chmod 700", () => Deno.chmod(f, 0o700));
+  await step("chmod 4755", () => Deno.chmod(f, 0o4755));
+  await step("chmod 755", () => Deno.chmod(f, 0o755));
+  await step("chmod 2755", () => Deno.chmod(f, 0o2755));
+  await step("chmod 757", () => Deno.chmod(f, 0o757));
+  await step("chmod 755 again", () => Deno.chmod(f, 0o755));
+  await step("chown nobody", () => Deno.chown(f, 65534, 65534));
+  await step("chown root", () => Deno.chown(f, 0, 0));
+  assertEquals(levels, [
+    ["chmod 700", "low"],
+    ["chmod 4755", "high"],
+    ["chmod 755", "low"],
+    ["chmod 2755", "high"],
+    ["chmod 757", "high"],
+    ["chmod 755 again", "low"],
+    ["chown nobody", "high"],
+    ["chown root", "low"],
+  ]);
+});

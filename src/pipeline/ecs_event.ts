@@ -96,6 +96,14 @@ export interface Actor {
 export const EXECUTABLE_UNKNOWN =
   "the process exited before /proc/PID/exe could be read; the kernel event carries only the executable's file name";
 
+/** Why `process.executable` is missing when the process ran another program after the change. */
+export const EXECUTABLE_RAN_ANOTHER =
+  "the process ran another program (execve) after the change, so /proc/PID/exe is not the program that made it; the kernel event carries only that program's file name";
+
+/** Why `process.executable` is missing while /proc showed a path (`bpfink.process.executable_unverified`). */
+export const EXECUTABLE_UNVERIFIED =
+  "the path /proc/PID/exe showed is not the file the process runs (deleted or replaced since it started, a memfd, or a path in another mount namespace)";
+
 /**
  * `bpfink.other_writers`: the other processes whose writes one report
  * holds (folded while the file waited for its re-read), when there are any.
@@ -111,7 +119,8 @@ export function otherWritersEcs(
 }
 
 /**
- * The actor of `cause`: `process.*` (executable only as a full path),
+ * The actor of `cause`: `process.*` (executable only as a full path that
+ * names, here, the file the process runs; else `bpfink.process.executable_unverified`),
  * `user.*` (the acting user, with its local name), `container.id`; the
  * cgroup and login uid go to `bpfink.process.cgroup` and `bpfink.user.audit`.
  */
@@ -122,9 +131,15 @@ export function actorEcs(cause: AttributedEvent | undefined): Actor {
   const extra: Record<string, unknown> = {};
   const proc: Record<string, unknown> = {};
   if (cgroup) proc.cgroup = cgroup;
-  if (executable && !executable.startsWith("/")) {
-    proc.executable_name = executable;
-    proc.executable_unknown = EXECUTABLE_UNKNOWN;
+  const unverified = cause?.details?.executableUnverified;
+  if (executable && !executable.startsWith("/")) proc.executable_name = executable;
+  if (unverified !== undefined) {
+    proc.executable_unverified = unverified;
+    proc.executable_unknown = EXECUTABLE_UNVERIFIED;
+  } else if (executable && !executable.startsWith("/")) {
+    proc.executable_unknown = cause?.details?.ranAnother
+      ? EXECUTABLE_RAN_ANOTHER
+      : EXECUTABLE_UNKNOWN;
   }
   if (Object.keys(proc).length) extra.process = proc;
   const { audit, ...user } = a.user ?? {};
@@ -147,7 +162,7 @@ export function severityOf(e: ChangeEvent, override?: SeverityLevel): SeverityLe
     message: e.message,
     target: e.user?.target,
     group: e.group,
-    changes: e.bpfink?.changes as { field: string; to?: unknown }[] | undefined,
+    changes: e.bpfink?.changes as { field: string; from?: unknown; to?: unknown }[] | undefined,
   });
 }
 

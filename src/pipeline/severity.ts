@@ -27,8 +27,32 @@ export interface SeverityInput {
   message?: string;
   /** The account acted upon (IAM events). */
   target?: { id?: string; name?: string };
-  changes?: { field: string; to?: unknown }[];
+  changes?: { field: string; from?: unknown; to?: unknown }[];
   group?: { id?: string; name?: string };
+}
+
+/** Mode bits whose gain gives a file away: setuid, setgid, and write for any user. */
+const GIVING_MODE_BITS = 0o6002;
+
+/**
+ * Whether an attribute change gives the file away: its mode (octal text, as
+ * `bpfink.changes` has it) gains setuid, setgid or others' write, or root's
+ * file gets another owner, who can then write it (`chown nobody /etc/passwd`).
+ */
+export function givesAway(changes: SeverityInput["changes"]): boolean {
+  for (const c of changes ?? []) {
+    if (c.field === "mode") {
+      const from = parseInt(String(c.from), 8);
+      const to = parseInt(String(c.to), 8);
+      if (Number.isInteger(from) && Number.isInteger(to) && (to & ~from & GIVING_MODE_BITS)) {
+        return true;
+      }
+    }
+    if (c.field === "uid" && Number(c.from) === 0 && c.to !== undefined && Number(c.to) !== 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** A sudo rule that lets its user run commands without a password. */
@@ -84,7 +108,7 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
     case "self_test_failed":
       return "high";
     case "attributes_changed":
-      return "low";
+      return givesAway(e.changes) ? "high" : "low";
     case "created":
     case "modified":
     case "replaced":

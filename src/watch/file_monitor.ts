@@ -188,6 +188,9 @@ interface DirtyDir {
   unattributed?: string;
 }
 
+/** How long a directory whose listing failed waits to be listed again (#listLater). */
+const LIST_RETRY_MS = 1000;
+
 /** Why an entry found by listing a directory has no process. */
 const LISTED = "found by listing its directory; no kernel event named it";
 
@@ -581,7 +584,7 @@ export class FileMonitor {
     const e: AttributedEvent = {
       ...raw,
       details: (raw as AttributedEvent).details ??
-        processDetails(raw.tgid, raw.exe, raw.startNs),
+        processDetails(raw.tgid, raw.exe, raw.startNs, raw.exeIno),
     };
     if (
       e.op === FimOp.Write || e.op === FimOp.Truncate || e.op === FimOp.Attrib ||
@@ -796,13 +799,43 @@ export class FileMonitor {
     if (this.#stopped) return;
     let d = this.#dirtyDirs.get(dir);
     if (!d) {
-      d = { names: new NameHistories(), reason, unattributed };
+      d = { names: new NameHistories(writerKey), reason, unattributed };
       this.#dirtyDirs.set(dir, d);
     }
     if (cause?.name && NAME_OPS.has(cause.op)) d.names.note(cause);
     if (this.#syncTimer === undefined && !this.#syncing) {
       this.#syncTimer = this.#clock.after(this.#settleMs, () => this.#startSync());
     }
+  }
+
+  /** Directories whose listing failed, listed again until one succeeds (#listLater). */
+  readonly #unlisted = new Set<string>();
+
+  /**
+   * The listing of `dir` failed (out of file descriptors or memory: a root
+   * `prlimit --nofile` on the agent does it): the directory stays dirty, with
+   * the events that named its entries, and is listed again in
+   * LIST_RETRY_MS, until a listing succeeds. Dropped, what was made in it
+   * meanwhile went unreported until the reconcile, minutes later.
+   */
+  #listLater(dir: string, why: DirtyDir, e: unknown): void {
+    if (!this.#unlisted.has(dir)) {
+      this.#unlisted.add(dir);
+      this.opts.warn(
+        `directory sync: ${errorMessage(e)}; ${dir} is listed again every ${LIST_RETRY_MS} ms ` +
+          `until it can be (said once)`,
+      );
+    }
+    this.#clock.after(LIST_RETRY_MS, () => {
+      const d = this.#dirtyDirs.get(dir);
+      if (!d) this.#dirtyDirs.set(dir, why);
+      else {
+        d.names.merge(why.names);
+      }
+      if (this.#syncTimer === undefined && !this.#syncing) {
+        this.#syncTimer = this.#clock.after(this.#settleMs, () => this.#startSync());
+      }
+    });
   }
 
   #startSync(): void {
@@ -841,13 +874,22 @@ export class FileMonitor {
       for (const [name] of why.names.entries()) {
         if (this.watch.get(childPath(dir, name))) knew.add(name);
       }
-      const diff = this.watch.syncDir(
-        dir,
-        (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
-      );
+      let diff;
+      try {
+        diff = this.watch.syncDir(
+          dir,
+          (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
+        );
+      } catch (e) {
+        this.#listLater(dir, why, e);
+        continue;
+      }
+      this.#unlisted.delete(dir);
       if (!diff) continue;
       listed.push({ dir: entry, why, knew });
-      const causeOf = (path: string) => why.names.latest(basename(path));
+      const causesOf = (path: string) => why.names.get(basename(path))?.causes ?? [];
+      // The event that put the entry at its name (made, moved or linked it there).
+      const causeOf = (path: string) => pickCause("created", causesOf(path));
       const unattributed = why.unattributed ?? LISTED;
       // For entries no event named: the processes the kernel kept for this directory's
       // dropped entry events, asked once per listing (none unless it dropped some).
@@ -899,15 +941,15 @@ export class FileMonitor {
               : why.unattributed ?? "made before its new directory was watched",
           );
         }
-        const cause = causeOf(a.path);
-        this.#scheduleAll(a.path, cause ? [cause] : await held(), why.reason, unattributed);
+        const causes = causesOf(a.path);
+        this.#scheduleAll(a.path, causes.length ? causes : await held(), why.reason, unattributed);
       }
       for (const c of diff.changed) changed.set(c, { why, held });
     }
     for (const [p, { why, held }] of changed) {
       if (!this.watch.get(p)) continue; // moved away in this batch
-      const cause = why.names.latest(basename(p));
-      const causes = cause ? [cause] : await held();
+      const named = why.names.get(basename(p))?.causes ?? [];
+      const causes = named.length ? named : await held();
       const unattributed = why.unattributed ?? LISTED;
       this.#scheduleAll(p, causes, why.reason, unattributed);
       for (const below of this.watch.subtree(p)) {

@@ -25,7 +25,18 @@ export interface NameHistory {
   latest: FimEvent;
   /** Events about the name. */
   events: number;
+  /**
+   * The events that named it, for crediting: the latest of each kind of
+   * operation from each process, in order, at most NAME_CAUSES (a maker
+   * stays while another can go). Only the latest was kept once: a `chmod`
+   * of a file made a millisecond before took the creation's credit, and the
+   * maker was named nowhere.
+   */
+  causes: FimEvent[];
 }
+
+/** Events kept per name (NameHistory.causes). */
+export const NAME_CAUSES = 4;
 
 /** Most names one directory's histories keep between two listings; past it, events are counted only. */
 export const MAX_NAMES = 4096;
@@ -35,6 +46,9 @@ export class NameHistories {
   readonly #byName = new Map<string, NameHistory>();
   /** Events about names not kept (over MAX_NAMES). */
   overflow = 0;
+
+  /** `writerOf` names the process of an event (one process's events of a kind are one cause). */
+  constructor(readonly writerOf: (e: FimEvent) => string) {}
 
   /** Notes event `e` about entry `e.name`. */
   note(e: FimEvent): void {
@@ -46,13 +60,28 @@ export class NameHistories {
         this.overflow++;
         return;
       }
-      h = { latest: e, events: 0 };
+      h = { latest: e, events: 0, causes: [] };
       this.#byName.set(name, h);
     }
     h.latest = e;
     h.events++;
     if (!h.made && MAKES.has(e.op)) h.made = e;
     if (REMOVES.has(e.op)) h.removed = e;
+    const same = h.causes.findIndex((c) => c.op === e.op && this.writerOf(c) === this.writerOf(e));
+    if (same >= 0) h.causes.splice(same, 1);
+    h.causes.push(e);
+    if (h.causes.length > NAME_CAUSES) {
+      const drop = h.causes.findIndex((c) => !MAKES.has(c.op));
+      h.causes.splice(drop >= 0 ? drop : 0, 1);
+    }
+  }
+
+  /** Takes in what `other` kept (a listing that failed, due again beside a newer one). */
+  merge(other: NameHistories): void {
+    for (const [, h] of other.entries()) {
+      for (const e of h.causes) this.note(e);
+    }
+    this.overflow += other.overflow;
   }
 
   /** The latest event about `name`, if any. */

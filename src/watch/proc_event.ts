@@ -112,7 +112,8 @@ function eventFromFacts(
   opts: { name?: string; via?: "fanotify" } = {},
 ): AttributedEvent {
   const details = processDetails(pid, "", f.startNs);
-  const exe = details.executable?.slice(details.executable.lastIndexOf("/") + 1) ?? "";
+  const path = details.executable ?? details.executableUnverified?.replace(/ \(deleted\)$/, "");
+  const exe = path?.slice(path.lastIndexOf("/") + 1) ?? "";
   const name = opts.name;
   return {
     tsNs: 0n,

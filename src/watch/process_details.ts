@@ -5,13 +5,29 @@
  * a process that already exited keeps what the kernel sent (the exe basename).
  * The kernel event names the process by pid and start time: /proc is trusted
  * only while its stat shows that start time, and the cache is keyed by both.
+ * The path /proc/PID/exe shows is the executable only while that path, looked
+ * up here, is the very file the process runs (executableOf).
  *
  * @module
  */
 
 /** What /proc told us about a process. */
 export interface ProcessDetails {
+  /** The executable's path: the file at this path here is the one the process runs. */
   executable?: string;
+  /**
+   * What /proc/PID/exe showed when that path, looked up here, is not the file
+   * the process runs: deleted or replaced since (`… (deleted)`), a memfd, or a
+   * path in another mount namespace (a bind mount over `/usr/bin/dpkg` made
+   * in `unshare -m`, a container's own tree). Never trusted as the executable.
+   */
+  executableUnverified?: string;
+  /**
+   * The process runs another program than when the kernel saw it (it called
+   * execve since: same pid, same start time): what /proc shows of its
+   * executable is not the writer's, and is not kept.
+   */
+  ranAnother?: true;
   cgroup?: string;
   containerId?: string;
 }
@@ -62,28 +78,75 @@ export function sameProcess(tgid: number, startNs: bigint): boolean | undefined 
   return ticks === undefined ? undefined : ticks === startNs / NS_PER_TICK;
 }
 
-const cache = new Map<string, { at: number; exeBase: string; details: ProcessDetails }>();
+/** What d_path adds to the name of a file that was unlinked. */
+const DELETED = / \(deleted\)$/;
+
+/**
+ * What /proc/`tgid`/exe shows, and whether that path, looked up in the
+ * agent's own mount namespace, is the very file (device and inode) the process
+ * runs. Undefined when the process is gone or has no executable (a kernel
+ * thread). A path is only text: a binary deleted or replaced after its start,
+ * a memfd, or a bind mount over `/usr/bin/dpkg` in another mount namespace
+ * (any user's `unshare -Urm`) all show a path that names another file here,
+ * or none.
+ */
+export function executableOf(
+  tgid: number,
+): { shown: string; verified: boolean; ino: bigint } | undefined {
+  let shown: string;
+  let running: Deno.FileInfo;
+  try {
+    shown = Deno.readLinkSync(`/proc/${tgid}/exe`);
+    running = Deno.statSync(`/proc/${tgid}/exe`); // the file itself, even unlinked
+  } catch {
+    return undefined; // exited, or a kernel thread
+  }
+  const ino = BigInt(running.ino ?? 0);
+  try {
+    const here = Deno.statSync(shown);
+    return { shown, verified: here.dev === running.dev && here.ino === running.ino, ino };
+  } catch {
+    return { shown, verified: false, ino }; // the path names nothing here
+  }
+}
+
+const cache = new Map<
+  string,
+  { at: number; exeBase: string; exeIno?: bigint; details: ProcessDetails }
+>();
 const CACHE_MS = 2000;
 
 /**
  * Reads details for process `tgid` that started at `startNs` (0n: unknown),
  * trusting /proc only while it shows that very process. The cache is keyed by
  * (pid, start time), so a reused pid never inherits another process's details.
+ * `exeIno`, the inode of the executable the kernel saw the process run (0n or
+ * undefined: unknown), keeps a program it execve()d since from passing for it.
  */
-export function processDetails(tgid: number, exeBase: string, startNs = 0n): ProcessDetails {
+export function processDetails(
+  tgid: number,
+  exeBase: string,
+  startNs = 0n,
+  exeIno?: bigint,
+): ProcessDetails {
   const now = Date.now();
   const key = `${tgid}:${startNs}`;
   const hit = cache.get(key);
-  if (hit && hit.exeBase === exeBase && now - hit.at < CACHE_MS) return hit.details;
+  if (hit && hit.exeBase === exeBase && hit.exeIno === exeIno && now - hit.at < CACHE_MS) {
+    return hit.details;
+  }
   const details: ProcessDetails = {};
   // The pid may already belong to another process: then /proc says nothing about ours.
   if (startNs !== 0n && sameProcess(tgid, startNs) === false) return details;
-  try {
-    const exe = Deno.readLinkSync(`/proc/${tgid}/exe`).replace(/ \(deleted\)$/, "");
+  const exe = executableOf(tgid);
+  if (exe && exeIno && exe.ino !== exeIno) {
+    // Written by one program, then execve() of another (`/tmp/x/sleep` writes and becomes
+    // /usr/bin/sleep): /proc shows the second.
+    details.ranAnother = true;
+  } else if (exe && (!exeBase || exe.shown.replace(DELETED, "").endsWith(`/${exeBase}`))) {
     // The pid may already belong to another program: trust /proc only when the names agree.
-    if (!exeBase || exe.endsWith(`/${exeBase}`)) details.executable = exe;
-  } catch {
-    // exited, or a kernel thread
+    if (exe.verified) details.executable = exe.shown;
+    else details.executableUnverified = exe.shown;
   }
   try {
     const cg = cgroupPathOf(Deno.readTextFileSync(`/proc/${tgid}/cgroup`));
@@ -98,6 +161,6 @@ export function processDetails(tgid: number, exeBase: string, startNs = 0n): Pro
   // Read between two checks: a pid reused while /proc was read is caught too.
   if (startNs !== 0n && sameProcess(tgid, startNs) === false) return {};
   if (cache.size > 4096) cache.clear();
-  cache.set(key, { at: now, exeBase, details });
+  cache.set(key, { at: now, exeBase, exeIno, details });
   return details;
 }

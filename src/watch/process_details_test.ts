@@ -86,3 +86,108 @@ Deno.test("a reused pid never inherits the details of the process that had it be
     await second.status;
   }
 });
+
+/** Waits until /proc shows `pid` running an executable at `path` (its exec is done). */
+async function execDone(pid: number, path: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (Deno.readLinkSync(`/proc/${pid}/exe`) === path) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`pid ${pid} never ran ${path}`);
+}
+
+Deno.test("a binary deleted after its start is no executable: the path /proc shows stays unverified", async () => {
+  await using dir = await tempDir();
+  const bin = `${dir.path}/useradd`;
+  await Deno.copyFile("/usr/bin/sleep", bin);
+  await Deno.chmod(bin, 0o755);
+  const p = new Deno.Command(bin, { args: ["30"], stdout: "null" }).spawn();
+  try {
+    await execDone(p.pid, bin);
+    // The control: the file at the path is the one it runs.
+    assertEquals(processDetails(p.pid, "useradd", startNsOf(p.pid)).executable, bin);
+    await Deno.remove(bin);
+    // Looked up with no start time: another cache entry than the control's.
+    const d = processDetails(p.pid, "useradd");
+    assertEquals(d.executable, undefined);
+    assertEquals(d.executableUnverified, `${bin} (deleted)`);
+  } finally {
+    p.kill("SIGKILL");
+    await p.status;
+  }
+});
+
+Deno.test("a bind mount over /usr/bin/sleep in another mount namespace does not pass for /usr/bin/sleep", async () => {
+  await using dir = await tempDir();
+  // Any program named sleep: what an unprivileged `unshare -Urm` can mount over a system path too.
+  const own = `${dir.path}/sleep`;
+  await Deno.copyFile("/usr/bin/sleep", own);
+  await Deno.chmod(own, 0o755);
+  const spawn = (args: string[]) =>
+    new Deno.Command(args[0], { args: args.slice(1), stdout: "null", stderr: "null" }).spawn();
+  const real = spawn(["/usr/bin/sleep", "30"]);
+  // The mount dies with its private namespace: nothing is left on the host.
+  const fake = spawn([
+    "unshare",
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    `mount --bind '${own}' /usr/bin/sleep && exec /usr/bin/sleep 30`,
+  ]);
+  try {
+    await execDone(real.pid, "/usr/bin/sleep");
+    await execDone(fake.pid, "/usr/bin/sleep");
+    assertEquals(
+      processDetails(real.pid, "sleep", startNsOf(real.pid)).executable,
+      "/usr/bin/sleep",
+    );
+    const d = processDetails(fake.pid, "sleep", startNsOf(fake.pid));
+    assertEquals(d.executable, undefined, "another file shown under /usr/bin/sleep's path");
+    assertEquals(d.executableUnverified, "/usr/bin/sleep");
+  } finally {
+    for (const p of [real, fake]) {
+      p.kill("SIGKILL");
+      await p.status;
+    }
+  }
+});
+
+Deno.test("a process that execve()d another program after the kernel saw it does not pass for that program", async () => {
+  await using dir = await tempDir();
+  // A shell named sleep (what the kernel saw write), which then becomes /usr/bin/sleep.
+  const own = `${dir.path}/sleep`;
+  await Deno.copyFile("/usr/bin/dash", own);
+  await Deno.chmod(own, 0o755);
+  const seen = BigInt(Deno.statSync(own).ino!);
+  const p = new Deno.Command(own, {
+    args: ["-c", "read _ ; exec /usr/bin/sleep 30"],
+    stdin: "piped",
+    stdout: "null",
+  }).spawn();
+  try {
+    await execDone(p.pid, own);
+    // The control: still the program the kernel saw.
+    assertEquals(processDetails(p.pid, "sleep", startNsOf(p.pid), seen).executable, own);
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode("\n"));
+    await w.close();
+    await execDone(p.pid, "/usr/bin/sleep");
+    const d = processDetails(p.pid, "sleep", 0n, seen);
+    assertEquals([d.executable, d.executableUnverified, d.ranAnother], [
+      undefined,
+      undefined,
+      true,
+    ]);
+    // Without the kernel's inode, /proc's program is all there is (fanotify's events).
+    assertEquals(processDetails(p.pid, "sleep", 0n).executable, "/usr/bin/sleep");
+  } finally {
+    p.kill("SIGKILL");
+    await p.status;
+  }
+});

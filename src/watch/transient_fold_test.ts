@@ -74,7 +74,7 @@ Deno.test("TransientFold: a window's summary goes out when it ends, and the next
 });
 
 Deno.test("NameHistories: the first event that made a name and the latest that removed it", () => {
-  const h = new NameHistories();
+  const h = new NameHistories((e) => `${e.tgid}`);
   const made = ev(FimOp.Create, "x", 7, 0, 42n);
   const renamedOver = ev(FimOp.Rename, "x", 8, 0);
   const gone = ev(FimOp.Unlink, "x", 9, 0);
