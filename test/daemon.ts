@@ -18,10 +18,15 @@ export class Daemon {
   stderr = "";
   #reading: Promise<void>;
 
-  /** Starts `./bpfink run --config config`, with `env` added to this process's environment. */
-  constructor(config: string, env?: Record<string, string>) {
-    const child = new Deno.Command("./bpfink", {
-      args: ["run", "--config", config],
+  /**
+   * Starts `./bpfink run --config config`, with `env` added to this
+   * process's environment; `wrap` runs it under another command (e.g.
+   * `["unshare", "-m", "--"]`).
+   */
+  constructor(config: string, env?: Record<string, string>, wrap: string[] = []) {
+    const argv = [...wrap, "./bpfink", "run", "--config", config];
+    const child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
       env,
       stdout: "piped",
       stderr: "piped",

@@ -11,6 +11,7 @@ import type { InodeId } from "../watch/inode_key.ts";
 import type { FimKernel } from "../kernel/fim_kernel.ts";
 import type { WatchConfig } from "../config/config_types.ts";
 import { ChangePipeline, MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
+import { hostMountTable } from "../watch/mount_table.ts";
 import { consumerContext } from "../consumers/consumer_context.ts";
 import { EarlyWatch } from "../watch/early_watch.ts";
 import { FileMonitor } from "../watch/file_monitor.ts";
@@ -112,6 +113,7 @@ export class LivePath {
       drain: () => kernel.drain(),
       behind: () => kernel.behind(),
       heldFor: (dir) => this.heldFor?.(dir),
+      hostMounts: hostMountTable(),
       keepContentUpTo: MAX_PARSE_BYTES,
       rearm: (id) => {
         kernel.rearm(id);
@@ -239,6 +241,12 @@ export class LivePath {
       "Mounts that left the agent's mount table as it was (another mount namespace's): nothing to look up.",
       "counter",
       () => this.monitor.mountsElsewhere,
+    );
+    metrics.pulled(
+      "bpfink_mounts_hidden_total",
+      "Watched paths a mount in the host's mount namespace changed, unseen in the agent's own (reported mounted_over).",
+      "counter",
+      () => this.monitor.mountsHidden,
     );
     metrics.pulled(
       "bpfink_last_reconcile_timestamp_seconds",

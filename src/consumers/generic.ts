@@ -20,6 +20,7 @@ const TYPES: Record<FileAction, string[]> = {
   moved: ["change"],
   touched: ["change"],
   churned: ["creation", "deletion"],
+  mounted_over: ["change"],
 };
 
 const VERBS: Record<FileAction, string> = {
@@ -31,6 +32,9 @@ const VERBS: Record<FileAction, string> = {
   moved: "moved",
   touched: "touched, unchanged,",
   churned: "had names made and removed before they could be read",
+  mounted_over:
+    "was mounted over (or under) in the host's mount namespace, which bpfink's does not share: " +
+    "the host's programs read a file system bpfink cannot see there",
 };
 
 /** ECS `file` fields of a state (see {@link fileEcs}). */

@@ -21,6 +21,7 @@ const COLORS: Record<string, string> = {
   replaced: "35",
   deleted: "31",
   churned: "31",
+  mounted_over: "31",
   started: "36",
 };
 

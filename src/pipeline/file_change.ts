@@ -22,7 +22,13 @@ export type FileAction =
    * A watched directory (the path) had more names made and gone before any
    * read than are reported one by one: they are counted (`churn`).
    */
-  | "churned";
+  | "churned"
+  /**
+   * A mount in the host's mount namespace, which the agent's own does not
+   * share, changed what the path names there: the host's programs read
+   * another file system than the one watched.
+   */
+  | "mounted_over";
 
 /** Why the change was noticed. */
 export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";

@@ -109,6 +109,9 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
       return "high";
     case "attributes_changed":
       return givesAway(e.changes) ? "high" : "low";
+    // The host's programs read a file system bpfink cannot see at a watched path.
+    case "mounted_over":
+      return "critical";
     case "created":
     case "modified":
     case "replaced":

@@ -67,6 +67,11 @@ export interface FileMonitorOptions {
   heldFor?: (dir: InodeId) => Promise<FimEvent[]> | undefined;
   /** The agent's mount table (default: /proc/self/mountinfo, first read at construction). */
   mounts?: { changes(): MountChanges | undefined };
+  /**
+   * The host's mount table when the agent's mount namespace is another
+   * (`hostMountTable()`); undefined when they are one.
+   */
+  hostMounts?: { changes(): MountChanges | undefined };
   /** Files larger than this are not hashed, only their metadata compared (default HASH_MAX_BYTES). */
   hashMaxBytes?: number;
 }
@@ -774,6 +779,7 @@ export class FileMonitor {
     // and only at or below the mount points whose lines changed (watched paths are real
     // paths, as the table's mount points are).
     const changes = this.#mounts.changes();
+    this.#checkHostMounts(e, changes);
     if (changes === undefined) {
       this.mountsElsewhere++;
       return;
@@ -786,6 +792,42 @@ export class FileMonitor {
       if (!under(entry.path)) continue;
       this.mountLookups++;
       if (!sameStamps(entry, entry.path)) this.schedule(entry.path, undefined, "live", why);
+    }
+  }
+
+  /** Watched paths a mount in the host's namespace changed, unseen in the agent's own. */
+  mountsHidden = 0;
+
+  /**
+   * A mount that changed the host's table at or above watched paths and left
+   * the agent's own as it was (`own`: the agent's changes): the host's
+   * programs now read another file system there than the one the agent
+   * watches. Each such path is reported (`mounted_over`), naming the
+   * process that mounted.
+   */
+  #checkHostMounts(e: FimEvent, own: MountChanges | undefined): void {
+    const host = this.opts.hostMounts?.changes();
+    if (host === undefined) return;
+    // The mount points whose lines changed on the host and not in the agent's table (a
+    // `--make-private` changes both; the mount after it, folded into the same look, only the
+    // host's).
+    const hidden: MountChanges = host === "all" || own === undefined || own === "all"
+      ? host
+      : host.filter((p) => !own.includes(p));
+    for (const entry of this.watch.entries()) {
+      if (!underMountChanges(hidden, entry.path)) continue;
+      this.mountsHidden++;
+      this.opts.emit({
+        action: "mounted_over",
+        path: entry.path,
+        kind: entry.kind === "dir" ? "dir" : "file",
+        root: entry.root,
+        before: entry.state,
+        after: entry.state,
+        cause: e,
+        folded: 1,
+        reason: "live",
+      });
     }
   }
 

@@ -75,3 +75,39 @@ export function underMountChanges(changes: MountChanges, path: string): boolean 
   if (changes === "all") return true;
   return changes.some((m) => m === "/" || path === m || path.startsWith(`${m}/`));
 }
+
+/**
+ * The host's mount table, when the agent runs in another mount namespace (a
+ * systemd unit's `ProtectSystem`, `PrivateTmp`; a container): the table of
+ * `hostPid` (PID 1, whose namespace is the host's; `BPFINK_HOST_PID` names
+ * another). Such a namespace gets the host's later mounts only while their
+ * propagation lasts: once root on the host runs `mount --make-private` on a
+ * mount above a watched path, a file system mounted over the path there is
+ * what the host's programs read, and the agent's own table never shows it.
+ * Undefined when the agent shares the host's namespace (or cannot tell: the
+ * tables read alike), or the host's table cannot be read.
+ */
+export function hostMountTable(
+  hostPid = Number(Deno.env.get("BPFINK_HOST_PID") ?? 1),
+): MountTable | undefined {
+  const path = `/proc/${hostPid}/mountinfo`;
+  const read = () => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return undefined;
+    }
+  };
+  const ns = (pid: string) => {
+    try {
+      return Deno.readLinkSync(`/proc/${pid}/ns/mnt`);
+    } catch {
+      return undefined;
+    }
+  };
+  const [own, host] = [ns("self"), ns(String(hostPid))];
+  if (own !== undefined && own === host) return undefined;
+  const first = read();
+  if (first === undefined || (host === undefined && first === readMountInfo())) return undefined;
+  return new MountTable(read);
+}
