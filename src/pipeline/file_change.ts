@@ -60,6 +60,11 @@ export interface FileChange {
   /** An extended attribute was set or removed (seen by the kernel; values are not read). */
   xattr?: boolean;
   /**
+   * For `attributes_changed`: the kernel saw the content written (a write or
+   * truncate), and the re-read found it as before: written and put back.
+   */
+  writtenBack?: boolean;
+  /**
    * Why nothing of the file is known but its name and the process that made
    * or removed it: it was gone (removed, renamed away, replaced) before any
    * read saw it. `before` and `after` are then undefined.

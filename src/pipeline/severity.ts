@@ -108,7 +108,12 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
     case "self_test_failed":
       return "high";
     case "attributes_changed":
-      return givesAway(e.changes) ? "high" : "low";
+      return givesAway(e.changes)
+        ? "high"
+        : e.changes?.some((c) => c.field === "content" && c.to === "written, as before")
+        // Written and put back while nobody looked (a uid-0 line added and truncated away).
+        ? "medium"
+        : "low";
     // The host's programs read a file system bpfink cannot see at a watched path.
     case "mounted_over":
       return "critical";

@@ -1571,6 +1571,12 @@ export class FileMonitor {
     notRead?: string,
   ): Promise<void> {
     let causes = causesIn;
+    // The kernel saw the content written (a write or truncate) and the re-read finds it as
+    // before: written and put back (a line added, truncated away, mtime restored), not a chmod.
+    const writtenBack = action === "attributes_changed" &&
+      causesIn.some((c) =>
+        c.via !== "fanotify" && CONTENT_OPS.has(c.op) && !this.#reportedFor(c, path)
+      );
     if (action !== "touched") {
       // A ring buffer far behind (a flood) holds events older than this read: wait for them.
       const queued = this.opts.behind?.();
@@ -1634,6 +1640,7 @@ export class FileMonitor {
       reason,
       ...(causes.length === 0 && unattributed && reason === "live" ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
+      ...(writtenBack ? { writtenBack: true } : {}),
       ...(notRead ? { notRead } : {}),
     });
   }

@@ -36,6 +36,17 @@ Deno.test("silent: a uid-0 line appended, truncated away and the mtime restored 
       );
       await agent.idle();
     }
+    // Written and put back is never a low "attributes changed": the kernel saw the writes.
+    for (const e of out.changes(f)) {
+      assert(e.bpfink?.severity !== "low", `${e.event.action} at low: ${summary(out)}`);
+      if (e.event.action === "attributes_changed") {
+        const changes = (e.bpfink?.changes ?? []) as { field: string; to?: unknown }[];
+        assert(
+          changes.some((c) => c.field === "content" && c.to === "written, as before"),
+          JSON.stringify(changes),
+        );
+      }
+    }
   } finally {
     await agent.stop();
   }
