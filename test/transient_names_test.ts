@@ -187,8 +187,11 @@ Deno.test("transient: sed -i's temporary file, renamed over a watched file, is n
       assert(await waitFor(() => replaced() >= 2 * i + 2), summary(out));
       await agent.idle();
     }
-    const others = out.changes().filter((e) => e.file?.path !== f);
-    assertEquals(others.length, 0, summary(out));
+    // No temporary file is reported as made and gone unread: its inode is at the watched name.
+    // (Under load a listing may find the shell's .job.tmp before its mv: a file that was
+    // there, reported as created and deleted like any other.)
+    const unread = out.changes().filter((e) => e.file?.path !== f && e.bpfink?.not_read);
+    assertEquals(unread.length, 0, summary(out));
   } finally {
     await agent.stop();
   }
