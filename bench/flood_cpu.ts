@@ -1,7 +1,8 @@
 /**
  * What a flood of writes to one watched file costs the agent, side by side
  * in one run: `bpfink --paths FILE --json` (this tree's `bpfink` script, and
- * with `--against REF` the same script from a checkout of git commit REF),
+ * with `--against REF` the same script from a checkout of git commit REF;
+ * the option may be given more than once, and ratios are to the first),
  * in alternating rounds so that the machine's other load hits both sides
  * alike. Each round starts the agent, lets it settle, and runs FLOODS floods
  * of APPENDS 1-byte appends (bench/c/load.c `appendn`, one fd held open
@@ -11,7 +12,7 @@
  * the agent's CPU (user + system, /proc/PID/stat) is read before the first
  * flood and once the reports have stopped after the last. Prints, per side
  * and round, CPU seconds per flood, reports per flood and CPU milliseconds
- * per report, then the medians and the ratios of this tree to REF.
+ * per report, then the medians and the ratios of each side to the first.
  *
  *   sudo deno run -A bench/flood_cpu.ts [--against REF] [--rounds 3] [--floods 30] [--appends 50000] [--pause 500]
  *
@@ -29,7 +30,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const { values: args } = parseArgs({
   args: Deno.args,
   options: {
-    against: { type: "string" },
+    against: { type: "string", multiple: true },
     rounds: { type: "string", default: "3" },
     floods: { type: "string", default: "30" },
     appends: { type: "string", default: "50000" },
@@ -123,10 +124,11 @@ try {
   const load = await buildLoad(dir);
   Deno.mkdirSync(`${dir}/watched`);
   const file = `${dir}/watched/app.conf`;
-  const sides: Side[] = [{ name: "this tree", root: ROOT }];
-  if (args.against) {
-    sides.unshift({ name: args.against, root: `${await checkout(args.against, dir)}/` });
+  const sides: Side[] = [];
+  for (const ref of args.against ?? []) {
+    sides.push({ name: ref, root: `${await checkout(ref, dir)}/` });
   }
+  sides.push({ name: "this tree", root: ROOT });
   const results = new Map<string, Round[]>(sides.map((s) => [s.name, []]));
   const load1 = Deno.loadavg()[0];
   console.log(
@@ -165,10 +167,10 @@ try {
       } |`,
     );
   }
-  if (sums.length === 2) {
-    const [old, now] = sums;
+  const [old, ...rest] = sums;
+  for (const now of rest) {
     console.log(
-      `\nthis tree / ${old.name}: CPU per flood ${(now.perFlood / old.perFlood).toFixed(2)}×, ` +
+      `${now.name} / ${old.name}: CPU per flood ${(now.perFlood / old.perFlood).toFixed(2)}×, ` +
         `reports per flood ${(now.reports / old.reports).toFixed(2)}×, ` +
         `CPU per report ${(now.perReport / old.perReport).toFixed(2)}×`,
     );
