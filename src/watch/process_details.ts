@@ -66,15 +66,28 @@ const cache = new Map<string, { at: number; exeBase: string; details: ProcessDet
 const CACHE_MS = 2000;
 
 /**
+ * Whether details cached for a process serve a caller whose executable is
+ * to end in `want`: no check wanted, the same check, or an executable read
+ * unchecked that passes it.
+ */
+function serves(hit: { exeBase: string; details: ProcessDetails }, want: string): boolean {
+  return want === "" || hit.exeBase === want ||
+    (hit.exeBase === "" && !!hit.details.executable?.endsWith(`/${want}`));
+}
+
+/**
  * Reads details for process `tgid` that started at `startNs` (0n: unknown),
  * trusting /proc only while it shows that very process. The cache is keyed by
  * (pid, start time), so a reused pid never inherits another process's details.
+ * The start is keyed in clock ticks, the unit /proc tells it in (and checks
+ * it in): a process that the syscall hook names (its start in ns) and
+ * fanotify names (its start read from /proc) is one entry, read once.
  */
 export function processDetails(tgid: number, exeBase: string, startNs = 0n): ProcessDetails {
   const now = Date.now();
-  const key = `${tgid}:${startNs}`;
+  const key = `${tgid}:${startNs / NS_PER_TICK}`;
   const hit = cache.get(key);
-  if (hit && hit.exeBase === exeBase && now - hit.at < CACHE_MS) return hit.details;
+  if (hit && now - hit.at < CACHE_MS && serves(hit, exeBase)) return hit.details;
   const details: ProcessDetails = {};
   // The pid may already belong to another process: then /proc says nothing about ours.
   if (startNs !== 0n && sameProcess(tgid, startNs) === false) return details;
