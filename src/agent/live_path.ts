@@ -122,6 +122,10 @@ export class LivePath {
       emit: (c) => pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => rules.admits(dir.root, path, isDir),
+      closesReported: (path) => {
+        const id = watch.get(path)?.id;
+        return !!fan && id !== undefined && fan.reportsCloses(id);
+      },
     });
     watch.onRoomFreed = (dir) => monitor.markDirty(dir, undefined, "live");
     fan?.start(watch, monitor);

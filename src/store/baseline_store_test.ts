@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
 import { existsSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { testEvent } from "../../test/services/events.ts";
 import { type BaselineRecord, BaselineStore, NOT_IN_OUTBOX } from "./baseline_store.ts";
 
@@ -135,6 +136,34 @@ Deno.test("a temporary database is written once, without a write-ahead log; the 
   assertEquals(b.get("/etc/a")?.sha256, "aa");
   a.close();
   b.close();
+});
+
+Deno.test("a temporary database's one connection keeps its lock between transactions; the daemon's stays readable by others", async () => {
+  await using dir = await tempDir();
+  const kept = `${dir.path}/kept/bpfink.db`;
+  const temp = `${dir.path}/temp/bpfink.db`;
+  const a = BaselineStore.open(kept);
+  const b = BaselineStore.open(temp, { temporary: true });
+  try {
+    for (const s of [a, b]) s.commit([["/etc/a", record("/etc/a", "aa")]], [testEvent(1)]);
+    // What "bpfink check" or "bpfink events" does beside a running daemon.
+    const reader = new DatabaseSync(kept, { readOnly: true });
+    assertEquals(
+      (reader.prepare("SELECT count(*) AS n FROM baseline").get() as { n: number }).n,
+      1,
+    );
+    reader.close();
+    // Nobody opens the temporary one: it takes and drops no locks, and keeps its page cache.
+    const other = new DatabaseSync(temp, { readOnly: true });
+    other.exec("PRAGMA busy_timeout=0");
+    assertThrows(() => other.prepare("SELECT count(*) FROM baseline").get(), /locked/);
+    other.close();
+    b.commit([["/etc/b", record("/etc/b", "bb")]], []);
+    assertEquals(b.get("/etc/b")?.sha256, "bb");
+  } finally {
+    a.close();
+    b.close();
+  }
 });
 
 Deno.test("a text file's bytes are stored as they are and come back as bytes; a parsed snapshot as JSON", async () => {

@@ -232,6 +232,10 @@ export class FanotifySource {
   #watch?: WatchSet;
   #sink?: FanotifySink;
   #stopped = false;
+  /** The group's events are read (from start() until its reading fails or it stops). */
+  #reading = false;
+  /** The classic group's likewise. */
+  #fdReading = false;
   readonly #graceMs: number;
   #warnedMark = false;
   #warnedFd = false;
@@ -278,8 +282,10 @@ export class FanotifySource {
     this.#watch = watch;
     this.#sink = sink;
     this.group.start((bytes) => this.#onBytes(bytes));
+    this.#reading = true;
     if (this.#fdGroup) this.#startFd(this.#fdGroup);
     this.group.done.catch((e) => {
+      this.#reading = false;
       this.onMarksGoing?.();
       this.opts.warn(
         `fanotify stopped reading (${errorMessage(e)}): the BPF hooks and the reconcile remain`,
@@ -518,11 +524,25 @@ export class FanotifySource {
 
   #startFd(g: FanotifyFdMarks): void {
     g.start((bytes) => this.#onFdBytes(bytes));
-    g.done.catch((e) =>
+    this.#fdReading = true;
+    g.done.catch((e) => {
+      this.#fdReading = false;
       this.opts.warn(
         `fanotify stopped reading fds (${errorMessage(e)}): the BPF hooks and the reconcile remain`,
-      )
-    );
+      );
+    });
+  }
+
+  /**
+   * Whether a writer's close of inode `id` reaches the sink's writerClosed:
+   * the inode carries a mark for FAN_CLOSE_WRITE, in a group still read.
+   */
+  reportsCloses(id: InodeId): boolean {
+    if (this.#stopped) return false;
+    const k = inodeKeyString(id);
+    if (this.#fdMarked.has(k)) return this.#fdReading;
+    const r = this.#rec(k);
+    return this.#reading && r !== undefined && (r.mask & FanMask.CLOSE_WRITE) !== 0;
   }
 
   /**

@@ -78,7 +78,7 @@ class Recorder implements FanotifySink {
     this.rescans++;
   }
   offer(): void {}
-  writerClosed(): void {}
+  writerClosed(_path: string): void {}
 }
 
 /** Opens a fanotify source whose queue holds `max` events (the sysctl is put back at once). */
@@ -300,4 +300,37 @@ Deno.test("a start's file the workers marked and a write reached before its mark
     reader.close();
     await fan.stop();
   }
+});
+
+Deno.test("reportsCloses says whether a writer's close of a file reaches the sink: a marked file while the group is read", async () => {
+  await using dir = await tempDir();
+  const fan = openFanotify(() => {})!;
+  const box: { watch?: WatchSet } = {};
+  const watch = box.watch = new WatchSet(withFanotify(NO_BPF, fan, () => box.watch));
+  const closed: string[] = [];
+  const sink = new Recorder();
+  sink.writerClosed = (path: string) => closed.push(path);
+  try {
+    const f = `${dir.path}/f`;
+    await Deno.writeTextFile(f, "x\n");
+    watch.add(f, "file", f);
+    const state = (await readFileState(f))!;
+    watch.setState(f, state);
+    assertEquals(fan.reportsCloses(state.id), false, "before the group is read");
+    fan.start(watch, sink);
+    assertEquals(fan.reportsCloses(state.id), true);
+    const sh = new Deno.Command("sh", { args: ["-c", `echo y >> "$1"`, "sh", f] }).spawn();
+    assert((await sh.status).success);
+    assert(await waitFor(() => closed.length > 0), "the writer's close never reached the sink");
+    assertEquals(closed, [f]);
+    // A file the group does not mark: its close is never told.
+    const other = `${dir.path}/other`;
+    await Deno.writeTextFile(other, "x\n");
+    assertEquals(fan.reportsCloses((await readFileState(other))!.id), false);
+    watch.remove(f);
+    assertEquals(fan.reportsCloses(state.id), false, "after its mark went");
+  } finally {
+    await fan.stop();
+  }
+  assertEquals(fan.reportsCloses({ dev: 0, ino: 0n }), false);
 });

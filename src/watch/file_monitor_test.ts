@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
 import { NO_BPF } from "../../test/no_bpf_table.ts";
 import { FimOp } from "../kernel/fim_event.ts";
-import { FileMonitor } from "./file_monitor.ts";
+import { FileMonitor, type FileMonitorOptions, HOT_SETTLE_MAX_MS } from "./file_monitor.ts";
 import type { FileChange } from "../pipeline/file_change.ts";
 import { readFileState } from "./file_state.ts";
 import { eventFromProc } from "./proc_event.ts";
@@ -36,7 +36,7 @@ const appender = (path: string, line: string) =>
  * directory, with what it reports; disposing of it stops the monitor and
  * removes the directory.
  */
-async function monitored(name: string, content: string) {
+async function monitored(name: string, content: string, opts: Partial<FileMonitorOptions> = {}) {
   const dir = await tempDir();
   const path = `${dir.path}/${name}`;
   await Deno.writeTextFile(path, content);
@@ -51,6 +51,7 @@ async function monitored(name: string, content: string) {
     warn: (m) => {
       throw new Error(m);
     },
+    ...opts,
   });
   const dirId = { dev: state.id.dev, ino: BigInt((await Deno.stat(dir.path)).ino!) };
   return {
@@ -322,6 +323,41 @@ function openFilesLimit() {
   };
 }
 
+/**
+ * A monitor of one file that a writer (a real process) holds open and keeps
+ * writing, as the kernel reports it: each re-read re-arms the inode, and
+ * the writer's next write sends an event at once, while the read runs.
+ */
+async function heldOpen(name: string, settleMs = 20) {
+  let rearms = 0;
+  const writing = { on: true };
+  let feed = () => {};
+  const m = await monitored(name, "base\n", {
+    settleMs,
+    closesReported: () => true,
+    rearm() {
+      rearms++;
+      if (writing.on) queueMicrotask(() => feed());
+    },
+  });
+  const writer = await appender(m.path, "more");
+  feed = () => m.monitor.onKernelEvent(eventFromProc(writer.pid, m.state.id, FimOp.Write));
+  return {
+    ...m,
+    writer,
+    writing,
+    feed: () => feed(),
+    get rearms() {
+      return rearms;
+    },
+    async [Symbol.asyncDispose]() {
+      writing.on = false;
+      await writer[Symbol.asyncDispose]();
+      await m[Symbol.asyncDispose]();
+    },
+  };
+}
+
 Deno.test("a directory listing that fails (no file descriptor left) is listed again: what was made meanwhile is reported, with its maker", async () => {
   await using dir = await tempDir();
   const watch = new WatchSet(NO_BPF);
@@ -391,4 +427,48 @@ Deno.test("a file made in a watched directory and chmodded at once by another pr
   } finally {
     await monitor.stop();
   }
+});
+
+const turn = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("a file its writer holds open while it writes waits for the writer's close, not for each doubling wait", async () => {
+  await using h = await heldOpen("held.conf");
+  h.feed();
+  assert(await waitFor(() => h.changes.length === 1), "the first change was not reported");
+  // Changed while it was read, and no writer closed it since: the writer holds it open and
+  // the next re-read waits for its close (half of HOT_SETTLE_MAX_MS at least, all of it at
+  // most). Before, the wait doubled from the settle (40, 80, 160 ms ...).
+  await new Promise((r) => setTimeout(r, 100));
+  assertEquals(h.rearms, 1, "re-read while the writer still held the file open");
+  // The writer closes it: what it wrote is read now.
+  h.writing.on = false;
+  h.monitor.writerClosed(h.path);
+  await turn();
+  assertEquals(h.rearms, 2, "the writer's close did not start the re-read");
+});
+
+Deno.test("a file written through one fd that is never closed is still read at least every HOT_SETTLE_MAX_MS", async () => {
+  await using h = await heldOpen("never_closed.conf");
+  h.feed();
+  assert(await waitFor(() => h.changes.length === 1), "the first change was not reported");
+  const t0 = performance.now();
+  // No close comes: the held wait runs out, and the file is read again, again and again.
+  assert(await waitFor(() => h.rearms >= 3, 10 * HOT_SETTLE_MAX_MS), `re-reads: ${h.rearms}`);
+  // Two held waits, each at least half of HOT_SETTLE_MAX_MS (the doubling wait took 120 ms).
+  assert(performance.now() - t0 >= HOT_SETTLE_MAX_MS - 5, "read sooner than the held waits");
+});
+
+Deno.test("a writer that closes the file again and again ends a held wait once, then keeps the doubling wait", async () => {
+  await using h = await heldOpen("closed_again.conf", 50);
+  h.feed();
+  assert(await waitFor(() => h.changes.length === 1), "the first change was not reported");
+  h.monitor.writerClosed(h.path);
+  await turn();
+  assertEquals(h.rearms, 2, "the close did not end the held wait");
+  // Written again while that read ran: once it has ended, the doubling wait (200 ms here),
+  // which a close does not cut short, or a flood of closes would be read at each one.
+  await new Promise((r) => setTimeout(r, 40));
+  h.monitor.writerClosed(h.path);
+  await turn();
+  assertEquals(h.rearms, 2, "a close cut the doubling wait short");
 });

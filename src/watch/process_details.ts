@@ -117,11 +117,24 @@ const cache = new Map<
 const CACHE_MS = 2000;
 
 /**
+ * Whether details cached for a process serve a caller whose executable is
+ * to end in `want`: no check wanted, the same check, or an executable read
+ * unchecked that passes it.
+ */
+function serves(hit: { exeBase: string; details: ProcessDetails }, want: string): boolean {
+  return want === "" || hit.exeBase === want ||
+    (hit.exeBase === "" && !!hit.details.executable?.endsWith(`/${want}`));
+}
+
+/**
  * Reads details for process `tgid` that started at `startNs` (0n: unknown),
  * trusting /proc only while it shows that very process. The cache is keyed by
  * (pid, start time), so a reused pid never inherits another process's details.
  * `exeIno`, the inode of the executable the kernel saw the process run (0n or
  * undefined: unknown), keeps a program it execve()d since from passing for it.
+ * The start is keyed in clock ticks, the unit /proc tells it in (and checks
+ * it in): a process that the syscall hook names (its start in ns) and
+ * fanotify names (its start read from /proc) is one entry, read once.
  */
 export function processDetails(
   tgid: number,
@@ -130,9 +143,14 @@ export function processDetails(
   exeIno?: bigint,
 ): ProcessDetails {
   const now = Date.now();
-  const key = `${tgid}:${startNs}`;
+  const key = `${tgid}:${startNs / NS_PER_TICK}`;
   const hit = cache.get(key);
-  if (hit && hit.exeBase === exeBase && hit.exeIno === exeIno && now - hit.at < CACHE_MS) {
+  // A lookup that knows the executable's inode (the kernel's event) uses only an entry that
+  // checked that inode; fanotify's (no inode) may use one that found /proc still showing it.
+  if (
+    hit && now - hit.at < CACHE_MS && serves(hit, exeBase) &&
+    (hit.exeIno === exeIno || (exeIno === undefined && !hit.details.ranAnother))
+  ) {
     return hit.details;
   }
   const details: ProcessDetails = {};

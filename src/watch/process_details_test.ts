@@ -78,9 +78,10 @@ Deno.test("a reused pid never inherits the details of the process that had it be
     // The control: the first process's own (cached) details stay its own.
     assertEquals(processDetails(pid, "sleep", firstStart).executable, `${dir.path}/a/sleep`);
     assertEquals(processDetails(pid, "sleep", secondStart).executable, `${dir.path}/b/sleep`);
-    // An event of the first process not looked up in time: /proc now shows another process.
+    // An event of a process with this pid never looked up in time (one that started a tick
+    // before the first): /proc now shows another process.
     assertEquals(sameProcess(pid, firstStart), false);
-    assertEquals(processDetails(pid, "", firstStart), {});
+    assertEquals(processDetails(pid, "", firstStart - 10_000_000n), {});
   } finally {
     second.kill("SIGKILL");
     await second.status;
@@ -190,4 +191,16 @@ Deno.test("a process that execve()d another program after the kernel saw it does
     p.kill("SIGKILL");
     await p.status;
   }
+});
+
+Deno.test("a process named by the syscall hook and then by fanotify is looked up in /proc once: the second finds it even after it exited", async () => {
+  const child = new Deno.Command("sleep", { args: ["30"], stdout: "null" }).spawn();
+  const ticks = startTicksOf(Deno.readTextFileSync(`/proc/${child.pid}/stat`))!;
+  // The kernel event's start, in ns (within its clock tick), and the process's name.
+  const d = processDetails(child.pid, "sleep", ticks * 10_000_000n + 3_456_789n);
+  assert(d.executable?.endsWith("/sleep"), JSON.stringify(d));
+  child.kill("SIGKILL");
+  await child.status;
+  // fanotify's event of the same process, read from /proc (ticks) with no name to check.
+  assertEquals(processDetails(child.pid, "", ticks * 10_000_000n), d);
 });
