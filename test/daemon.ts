@@ -10,6 +10,21 @@ import { checkEvent } from "./ecs_validate.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import { errorMessage } from "../src/error_message.ts";
 
+/**
+ * Writes `dir/config.yaml`: `watches` (YAML list items, each line as it goes
+ * under `watches:`), the state in `dir/state`, JSON lines on stdout.
+ * Returns its path.
+ */
+export async function daemonConfig(dir: string, watches: string[]): Promise<string> {
+  const config = `${dir}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n${watches.map((w) => `  ${w}\n`).join("")}database: ${dir}/state/db.sqlite\n` +
+      `key_file: ${dir}/state/hmac.key\nlog_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
+  );
+  return config;
+}
+
 /** A daemon child whose JSON lines are collected as they arrive. */
 export class Daemon {
   readonly #events: ChangeEvent[] = [];
@@ -70,6 +85,17 @@ export class Daemon {
 
   changes(): ChangeEvent[] {
     return this.events.filter((e) => e.event.action !== "started");
+  }
+
+  /** The first change `pred` matches, waited for; fails naming `what` and what came instead. */
+  async expect(
+    pred: (e: ChangeEvent) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<ChangeEvent> {
+    const ok = await waitFor(() => this.changes().some(pred), timeoutMs);
+    assert(ok, `${what} not reported; got:\n${this.changes().map((e) => e.message).join("\n")}`);
+    return this.changes().find(pred)!;
   }
 
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {

@@ -166,3 +166,8 @@ export async function bpfObjectsLeft(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** `cmd` run as nobody, with no supplementary groups (`setpriv`): an unprivileged user's act. */
+export function asNobody(cmd: string[]): string[] {
+  return ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", ...cmd];
+}

@@ -10,7 +10,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
-import { Daemon } from "./daemon.ts";
+import { Daemon, daemonConfig } from "./daemon.ts";
 
 Deno.test("a mount on the host over a watched directory, hidden from the agent's namespace, is reported", async () => {
   await using dir = await tempDir();
@@ -24,12 +24,7 @@ Deno.test("a mount on the host over a watched directory, hidden from the agent's
   };
   await sh(`mount --bind ${m} ${m} && mount --make-shared ${m}`);
   const host = new Deno.Command("sleep", { args: ["600"] }).spawn();
-  const config = `${x}/config.yaml`;
-  await Deno.writeTextFile(
-    config,
-    `watches:\n  - path: ${m}/sudoers.d\ndatabase: ${x}/state/db.sqlite\nkey_file: ${x}/state/hmac.key\n` +
-      `log_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
-  );
+  const config = await daemonConfig(x, [`- path: ${m}/sudoers.d`]);
   const d = new Daemon(config, { BPFINK_HOST_PID: String(host.pid) }, [
     "unshare",
     "-m",

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
-import { Daemon } from "./daemon.ts";
+import { Daemon, daemonConfig } from "./daemon.ts";
 
 Deno.test("a pam_permit backdoor on top of common-auth is critical: auth opened", async () => {
   await using dir = await tempDir();
@@ -17,12 +17,7 @@ Deno.test("a pam_permit backdoor on top of common-auth is critical: auth opened"
     "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\trequisite\t\t\tpam_deny.so\n" +
       "auth\trequired\t\t\tpam_permit.so\n",
   );
-  const config = `${x}/config.yaml`;
-  await Deno.writeTextFile(
-    config,
-    `watches:\n  - path: ${x}/pam.d\ndatabase: ${x}/state/db.sqlite\nkey_file: ${x}/state/hmac.key\n` +
-      `log_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
-  );
+  const config = await daemonConfig(x, [`- path: ${x}/pam.d`]);
   const d = new Daemon(config);
   try {
     await d.started();

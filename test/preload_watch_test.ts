@@ -4,20 +4,18 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
-import { Daemon } from "./daemon.ts";
+import { Daemon, daemonConfig } from "./daemon.ts";
 
 Deno.test("a library written into a new ld.so.preload is critical, named with its writer", async () => {
   await using dir = await tempDir();
   const x = dir.path;
   await Deno.mkdir(`${x}/etc`);
   await Deno.writeTextFile(`${x}/etc/hosts`, "127.0.0.1 localhost\n");
-  const config = `${x}/config.yaml`;
-  await Deno.writeTextFile(
-    config,
+  const config = await daemonConfig(x, [
     // Missing at start, as on most hosts: watched for its creation (beside a file that exists).
-    `watches:\n  - ${x}/etc/ld.so.preload\n  - ${x}/etc/hosts\ndatabase: ${x}/state/db.sqlite\n` +
-      `key_file: ${x}/state/hmac.key\nlog_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
-  );
+    `- ${x}/etc/ld.so.preload`,
+    `- ${x}/etc/hosts`,
+  ]);
   const d = new Daemon(config);
   try {
     await d.started();

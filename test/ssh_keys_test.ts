@@ -6,8 +6,8 @@
  * never reads it for that user, which stays a plain file.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { run, tempDir, waitFor } from "./helpers.ts";
-import { Daemon } from "./daemon.ts";
+import { asNobody, run, tempDir, waitFor } from "./helpers.ts";
+import { Daemon, daemonConfig } from "./daemon.ts";
 
 Deno.test("an ssh key appended to authorized_keys is reported by fingerprint, with its writer", async () => {
   await using dir = await tempDir();
@@ -31,16 +31,15 @@ Deno.test("an ssh key appended to authorized_keys is reported by fingerprint, wi
   ]);
   assertEquals(gen.code, 0, gen.stderr);
   const fingerprint = (await run(["ssh-keygen", "-l", "-f", `${x}/k.pub`])).stdout.split(" ")[1];
-  const config = `${x}/config.yaml`;
-  await Deno.writeTextFile(
-    config,
+  const config = await daemonConfig(x, [
     // As examples/config.yaml has it: the private keys secret, authorized_keys by meaning.
-    `watches:\n  - path: ${x}/root/.ssh\n    recursive: true\n    secret: true\n` +
-      `    exclude: ["authorized_keys", "authorized_keys2"]\n  - path: ${x}/root/.ssh/authorized_keys\n` +
-      `  - path: ${x}/srv/.ssh\n` +
-      `database: ${x}/state/db.sqlite\nkey_file: ${x}/state/hmac.key\n` +
-      `log_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
-  );
+    `- path: ${x}/root/.ssh`,
+    "  recursive: true",
+    "  secret: true",
+    '  exclude: ["authorized_keys", "authorized_keys2"]',
+    `- path: ${x}/root/.ssh/authorized_keys`,
+    `- path: ${x}/srv/.ssh`,
+  ]);
   const d = new Daemon(config);
   try {
     await d.started();
@@ -56,19 +55,13 @@ Deno.test("an ssh key appended to authorized_keys is reported by fingerprint, wi
 
     // nobody's own file in a directory nobody writes, where sshd reads no one's keys: plain.
     const key = await Deno.readTextFile(`${x}/k.pub`);
-    const other = await run([
-      "setpriv",
-      "--reuid",
-      "nobody",
-      "--regid",
-      "nogroup",
-      "--clear-groups",
+    const other = await run(asNobody([
       "sh",
       "-c",
       `printf '%s' "$1" > ${x}/srv/.ssh/authorized_keys`,
       "sh",
       key,
-    ]);
+    ]));
     assertEquals(other.code, 0, other.stderr);
     const plain = (e: { file?: { path?: string } }) =>
       e.file?.path === `${x}/srv/.ssh/authorized_keys`;

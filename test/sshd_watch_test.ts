@@ -7,8 +7,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
-import { Daemon } from "./daemon.ts";
-import type { ChangeEvent } from "../src/pipeline/change_event.ts";
+import { Daemon, daemonConfig } from "./daemon.ts";
 
 Deno.test("a drop-in that permits root login is critical; the main file's edits are read by meaning", async () => {
   await using dir = await tempDir();
@@ -19,23 +18,13 @@ Deno.test("a drop-in that permits root login is critical; the main file's edits 
     `${ssh}/sshd_config`,
     `Include ${ssh}/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n`,
   );
-  const config = `${x}/config.yaml`;
-  await Deno.writeTextFile(
-    config,
-    `watches:\n  - ${ssh}/sshd_config\ndatabase: ${x}/state/db.sqlite\n` +
-      `key_file: ${x}/state/hmac.key\nlog_level: info\noutputs:\n  - type: stdout\n    format: json\n`,
-  );
+  const config = await daemonConfig(x, [`- ${ssh}/sshd_config`]);
   const d = new Daemon(config);
-  const find = (pred: (e: ChangeEvent) => boolean, what: string) =>
-    waitFor(() => d.changes().some(pred), 10_000).then((ok) => {
-      assert(ok, `${what} not reported; got ${d.changes().map((e) => e.message).join("\n")}`);
-      return d.changes().find(pred)!;
-    });
   try {
     await d.started();
     await waitFor(() => d.stderr.includes("included by a watched sshd file"), 10_000);
     await Deno.writeTextFile(`${ssh}/sshd_config.d/50-evil.conf`, "PermitRootLogin yes\n");
-    const evil = await find(
+    const evil = await d.expect(
       (e) => e.event.action === "sshd_setting_added",
       "the drop-in's setting",
     );
@@ -50,7 +39,7 @@ Deno.test("a drop-in that permits root login is critical; the main file's edits 
       `${ssh}/sshd_config`,
     ]);
     assertEquals(sed.code, 0, sed.stderr);
-    const removed = await find(
+    const removed = await d.expect(
       (e) => e.event.action === "sshd_setting_removed",
       "the removed setting",
     );

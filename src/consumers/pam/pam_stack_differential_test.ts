@@ -14,6 +14,7 @@ import { assert, assertEquals } from "../../../test/assert.ts";
 import { parsePamConf } from "./pam_conf.ts";
 import { authPassesWithoutPassword } from "./pam_stack.ts";
 import { rng } from "../../../test/rng.ts";
+import { inPrivateNamespace, OVERLAY_ETC } from "../../../test/private_namespace.ts";
 
 const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
 const SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
@@ -24,7 +25,6 @@ const ignore = Deno.uid() !== 0 || (() => {
     return true;
   }
 })();
-const dec = new TextDecoder();
 
 const MODULES = [
   "pam_unix.so nodelay",
@@ -70,37 +70,14 @@ function stack(r: () => number, includes: boolean): string {
 
 /** Whether pamtester got `nobody` in with a wrong password, for each (service, included) pair. */
 async function pamtester(cases: [string, string][]): Promise<boolean[]> {
-  const dir = await Deno.makeTempDir({ prefix: "bpfink-pam-" });
-  try {
-    for (const [i, [svc, inc]] of cases.entries()) {
-      await Deno.writeTextFile(`${dir}/svc${i}`, svc);
-      await Deno.writeTextFile(`${dir}/inc${i}`, inc);
-    }
-    await Deno.chmod(dir, 0o755);
-    const script = `set -e
-mkdir ${dir}/upper ${dir}/work
-mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/upper,workdir=${dir}/work /etc
-i=0
-while [ $i -lt ${cases.length} ]; do
-  cp ${dir}/svc$i /etc/pam.d/bpfinkt
-  cp ${dir}/inc$i /etc/pam.d/bpfinkinc
-  if echo wrong | setpriv --reuid nobody --regid nogroup --clear-groups \\
-      pamtester bpfinkt nobody authenticate >/dev/null 2>&1; then echo 1; else echo 0; fi >${dir}/out$i
-  i=$((i+1))
-done`;
-    const out = await new Deno.Command("unshare", {
-      args: ["-m", "--propagation", "private", "sh", "-c", script],
-      stderr: "piped",
-    }).output();
-    assert(out.success, `unshare: ${dec.decode(out.stderr)}`);
-    const results: boolean[] = [];
-    for (let i = 0; i < cases.length; i++) {
-      results.push((await Deno.readTextFile(`${dir}/out${i}`)).trim() === "1");
-    }
-    return results;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const outs = await inPrivateNamespace({
+    cases,
+    setup: OVERLAY_ETC,
+    each: 'cp "$IN0" /etc/pam.d/bpfinkt; cp "$IN1" /etc/pam.d/bpfinkinc; ' +
+      "if echo wrong | setpriv --reuid nobody --regid nogroup --clear-groups " +
+      'pamtester bpfinkt nobody authenticate >/dev/null 2>&1; then echo 1; else echo 0; fi >"$OUT"',
+  });
+  return outs.map((o) => o.trim() === "1");
 }
 
 Deno.test({

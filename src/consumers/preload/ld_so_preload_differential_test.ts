@@ -11,9 +11,10 @@
  * CASES files per run; the seed is printed on failure and BPFINK_FUZZ_SEED
  * replays it.
  */
-import { assert, assertEquals } from "../../../test/assert.ts";
+import { assertEquals } from "../../../test/assert.ts";
 import { preloadEntries } from "./ld_so_preload.ts";
 import { rng } from "../../../test/rng.ts";
+import { inPrivateNamespace, OVERLAY_ETC } from "../../../test/private_namespace.ts";
 
 const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
 const SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
@@ -31,36 +32,16 @@ function generated(r: () => number): Uint8Array {
 
 /** The objects the loader tries for each file, in order. */
 async function loaderEntries(files: Uint8Array[]): Promise<string[][]> {
-  const dir = await Deno.makeTempDir({ prefix: "bpfink-preload-" });
-  try {
-    for (const [i, f] of files.entries()) await Deno.writeFile(`${dir}/in${i}`, f);
-    const script = `set -e
-mkdir ${dir}/upper ${dir}/work
-mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/upper,workdir=${dir}/work /etc
-i=0
-while [ $i -lt ${files.length} ]; do
-  cp ${dir}/in$i /etc/ld.so.preload
-  /bin/true 2>${dir}/out$i || true
-  i=$((i+1))
-done`;
-    const out = await new Deno.Command("unshare", {
-      args: ["-m", "--propagation", "private", "sh", "-c", script],
-      stderr: "piped",
-    }).output();
-    assert(out.success, `unshare: ${dec.decode(out.stderr)}`);
-    const results: string[][] = [];
-    for (let i = 0; i < files.length; i++) {
-      const text = dec.decode(await Deno.readFile(`${dir}/out${i}`));
-      results.push(
-        [...text.matchAll(/object '(.*?)' from \/etc\/ld\.so\.preload cannot be preloaded/gs)].map((
-          m,
-        ) => m[1]),
-      );
-    }
-    return results;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const outs = await inPrivateNamespace({
+    cases: files.map((f) => [f]),
+    setup: OVERLAY_ETC,
+    each: 'cp "$IN0" /etc/ld.so.preload; /bin/true 2>"$OUT"',
+  });
+  return outs.map((text) =>
+    [...text.matchAll(/object '(.*?)' from \/etc\/ld\.so\.preload cannot be preloaded/gs)].map((
+      m,
+    ) => m[1])
+  );
 }
 
 Deno.test({

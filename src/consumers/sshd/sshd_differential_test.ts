@@ -16,6 +16,7 @@ import { assert, assertEquals } from "../../../test/assert.ts";
 import { parseSshdConfig } from "./sshd_config.ts";
 import { canonicalKeyword, SSHD_DEFAULTS } from "./sshd_weakens.ts";
 import { rng } from "../../../test/rng.ts";
+import { inPrivateNamespace } from "../../../test/private_namespace.ts";
 
 const SSHD = new URL("../../../tools/openssh-server/usr/sbin/sshd", import.meta.url).pathname;
 const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
@@ -27,51 +28,34 @@ const ignore = Deno.uid() !== 0 || (() => {
     return true;
   }
 })();
-const dec = new TextDecoder();
 
 /** `sshd -T -f` on each file: its output, or undefined when sshd refuses the file. */
 async function sshdT(files: string[]): Promise<(Map<string, string> | undefined)[]> {
-  const dir = await Deno.makeTempDir({ prefix: "bpfink-sshd-" });
-  try {
-    const passwd = await Deno.readTextFile("/etc/passwd");
-    await Deno.writeTextFile(
-      `${dir}/passwd`,
-      passwd + "sshd:x:64999:65534::/run/sshd:/bin/false\n",
-    );
-    await new Deno.Command("ssh-keygen", {
-      args: ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/hostkey`],
-    }).output();
-    for (const [i, f] of files.entries()) await Deno.writeTextFile(`${dir}/in${i}`, f);
-    const script =
-      `mount --bind ${dir}/passwd /etc/passwd && mount -t tmpfs none /run && mkdir /run/sshd || exit 1
-i=0
-while [ $i -lt ${files.length} ]; do
-  ${SSHD} -T -f ${dir}/in$i -h ${dir}/hostkey >${dir}/out$i 2>/dev/null || echo refused >${dir}/out$i
-  i=$((i+1))
-done`;
-    const out = await new Deno.Command("unshare", {
-      args: ["-m", "--propagation", "private", "sh", "-c", script],
-      stderr: "piped",
-    }).output();
-    assert(out.success, `sshd -T: ${dec.decode(out.stderr)}`);
-    const results = [];
-    for (let i = 0; i < files.length; i++) {
-      const text = await Deno.readTextFile(`${dir}/out${i}`);
-      if (text.startsWith("refused")) {
-        results.push(undefined);
-        continue;
-      }
-      const m = new Map<string, string>();
-      for (const l of text.split("\n")) {
-        const sp = l.indexOf(" ");
-        if (sp > 0 && !m.has(l.slice(0, sp))) m.set(l.slice(0, sp), l.slice(sp + 1));
-      }
-      results.push(m);
+  const outs = await inPrivateNamespace({
+    cases: files.map((f) => [f]),
+    // sshd wants its privilege separation user and directory, and a host key.
+    prepare: async (dir) => {
+      const passwd = await Deno.readTextFile("/etc/passwd");
+      await Deno.writeTextFile(
+        `${dir}/passwd`,
+        passwd + "sshd:x:64999:65534::/run/sshd:/bin/false\n",
+      );
+      await new Deno.Command("ssh-keygen", {
+        args: ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/hostkey`],
+      }).output();
+    },
+    setup: "mount --bind $DIR/passwd /etc/passwd && mount -t tmpfs none /run && mkdir /run/sshd",
+    each: `${SSHD} -T -f "$IN0" -h $DIR/hostkey >"$OUT" 2>/dev/null || echo refused >"$OUT"`,
+  });
+  return outs.map((text) => {
+    if (text.startsWith("refused")) return undefined;
+    const m = new Map<string, string>();
+    for (const l of text.split("\n")) {
+      const sp = l.indexOf(" ");
+      if (sp > 0 && !m.has(l.slice(0, sp))) m.set(l.slice(0, sp), l.slice(sp + 1));
     }
-    return results;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    return m;
+  });
 }
 
 /** A value as compared: lower-cased where sshd reads it without case, an alias as sshd prints it. */
