@@ -76,9 +76,25 @@ async function checkout(ref: string, dir: string): Promise<string> {
   if (!a.success || !t.success) {
     throw new Error(`cannot check out ${ref}: ${new TextDecoder().decode(a.stderr).trim()}`);
   }
-  // The agent's BPF objects and native code: the script rebuilds what is older than its sources.
+  // The libbpf bundle and vmlinux.h (slow to make, the same for every commit); the BPF objects
+  // and native code are built from the commit's own sources (their layouts change between
+  // commits: this tree's objects under an older decoder miss the canary).
   await new Deno.Command("cp", { args: ["-a", `${ROOT}kernels/build`, `${tree}/kernels/`] })
     .output();
+  for (const f of Deno.readDirSync(`${tree}/kernels/build`)) {
+    if (!f.name.startsWith("libbpf-bundle") && f.name !== "vmlinux.h") {
+      await Deno.remove(`${tree}/kernels/build/${f.name}`);
+    }
+  }
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "build.ts", "bpf", "native"],
+    cwd: tree,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!built.success) {
+    throw new Error(`cannot build ${ref}: ${new TextDecoder().decode(built.stderr).trim()}`);
+  }
   await Deno.symlink(`${ROOT}node_modules`, `${tree}/node_modules`);
   return tree;
 }
