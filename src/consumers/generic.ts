@@ -138,6 +138,9 @@ export function genericEvent(
             changes: [
               ...attributeChanges(before, c.after),
               ...(c.xattr ? [{ field: "xattr", from: null, to: "set or removed" }] : []),
+              ...(c.capabilities !== undefined
+                ? [{ field: "capabilities", from: null, to: c.capabilities || "none" }]
+                : []),
               ...(c.writtenBack
                 ? [{ field: "content", from: null, to: "written, as before" }]
                 : []),

@@ -65,6 +65,11 @@ export interface FileChange {
    */
   writtenBack?: boolean;
   /**
+   * For an `attributes_changed` with an extended attribute changed: the
+   * file's capabilities now, as getcap names them ("" for none).
+   */
+  capabilities?: string;
+  /**
    * Why nothing of the file is known but its name and the process that made
    * or removed it: it was gone (removed, renamed away, replaced) before any
    * read saw it. `before` and `after` are then undefined.

@@ -108,7 +108,9 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
     case "self_test_failed":
       return "high";
     case "attributes_changed":
-      return givesAway(e.changes)
+      // File capabilities (setcap cap_setuid+ep): root's powers to whoever runs it.
+      return givesAway(e.changes) ||
+          e.changes?.some((c) => c.field === "capabilities" && c.to !== "none")
         ? "high"
         : e.changes?.some((c) => c.field === "content" && c.to === "written, as before")
         // Written and put back while nobody looked (a uid-0 line added and truncated away).

@@ -26,6 +26,7 @@ import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
+import { fileCapabilities } from "./file_capabilities.ts";
 import {
   type ChurnSummary,
   ITEMIZED_PER_WINDOW,
@@ -1634,6 +1635,10 @@ export class FileMonitor {
     let causes = causesIn;
     // The kernel saw the content written (a write or truncate) and the re-read finds it as
     // before: written and put back (a line added, truncated away, mtime restored), not a chmod.
+    // An extended attribute changed: the file's capabilities are what matter most (setcap).
+    const capabilities = xattr && action === "attributes_changed"
+      ? fileCapabilities(path)
+      : undefined;
     const writtenBack = action === "attributes_changed" &&
       causesIn.some((c) =>
         c.via !== "fanotify" && CONTENT_OPS.has(c.op) && !this.#reportedFor(c, path)
@@ -1702,6 +1707,7 @@ export class FileMonitor {
       ...(causes.length === 0 && unattributed && reason === "live" ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
       ...(writtenBack ? { writtenBack: true } : {}),
+      ...(capabilities !== undefined ? { capabilities } : {}),
       ...(notRead ? { notRead } : {}),
     });
   }
