@@ -867,8 +867,18 @@ export class FileMonitor {
     const hidden: MountChanges = host === "all" || own === undefined || own === "all"
       ? host
       : host.filter((p) => !own.includes(p));
-    for (const entry of this.watch.entries()) {
-      if (!underMountChanges(hidden, entry.path)) continue;
+    const covered = this.watch.entries().filter((x) => underMountChanges(hidden, x.path));
+    const paths = new Set(covered.map((x) => x.path));
+    // The topmost watched path under the mount speaks for what is below it (a tmpfs over /etc
+    // is one event, not one per file).
+    const above = (path: string) => {
+      for (let d = parentPath(path); d !== path && d !== "/"; path = d, d = parentPath(d)) {
+        if (paths.has(d)) return true;
+      }
+      return false;
+    };
+    for (const entry of covered) {
+      if (above(entry.path)) continue;
       this.mountsHidden++;
       this.opts.emit({
         action: "mounted_over",
