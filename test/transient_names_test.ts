@@ -232,8 +232,11 @@ Deno.test("transient: a user's create/unlink churn in their watched directory fo
     await agent.stop(); // sends the summaries of windows still open
     const users = out.changes().filter((e) => /\/u\d+$/.test(e.file?.path ?? ""));
     const churned = out.changes(dir).filter((e) => e.event.action === "churned");
-    // At most 8 names a window itemized (2 events each), the rest counted.
-    assert(users.length <= 2 * 8 * 3, `${users.length} events for the user's names`);
+    // At most 8 names a window itemized (2 events each), the rest counted. A listing may also
+    // find one of the user's files while it exists (a file that was there, read and reported
+    // like any other): under load, each of the run's listings can catch one (136 events in one
+    // CI run), so the bound is a tenth of what one event a name would give.
+    assert(users.length <= NAMES / 5, `${users.length} events for the user's names`);
     assert(churned.length >= 1 && churned.length <= 3, summary(out));
     const counted = churned.reduce((n, e) => n + (e.bpfink?.churn as { names: number }).names, 0);
     // Every name the kernel reported is itemized or counted (some may have been listed whole).
