@@ -76,6 +76,11 @@ export interface ChangeEvent {
     /** Elastic's risk scale: 21 low, 47 medium, 73 high, 99 critical (1 for info). */
     severity?: number;
     outcome?: "success" | "failure" | "unknown";
+    /**
+     * When bpfink made the report; `@timestamp` is when the change happened
+     * (its kernel event's time), earlier when the report waited.
+     */
+    created?: string;
   };
   file?: EcsFile;
   process?: ProcessInfo;

@@ -26,6 +26,7 @@ import {
   withKeyedHashes,
 } from "../consumers/secret_files.ts";
 import { errorMessage } from "../error_message.ts";
+import { changeTime } from "./change_time.ts";
 import { redactPasswordHashes, redactPasswordHashesIn } from "../consumers/password_hashes.ts";
 import { mayHoldPasswordHash } from "../watch/hash_sniff.ts";
 
@@ -358,6 +359,12 @@ export class ChangePipeline {
     } else if (change.kind === "file" && contentMayDiffer(change)) {
       const diff = textLineDiff(before?.snapshot, afterSnap);
       if (diff) raw.bpfink = { ...raw.bpfink, diff };
+    }
+    // @timestamp is when the change happened (its kernel event), event.created when it was told.
+    const at = changeTime(change, new Date()).toISOString();
+    for (const e of events) {
+      e.event.created = e["@timestamp"];
+      e["@timestamp"] = at;
     }
     const rec = change.after ? this.recordOf(change.path, change.after, storedSnap) : undefined;
     const queued = this.opts.store.commit(churn ? [] : [[change.path, rec]], events);

@@ -403,7 +403,7 @@ export class FileMonitor {
   }
 
   #remember(path: string, e: FimEvent): void {
-    const now = Date.now();
+    const now = performance.now();
     this.#recent.delete(path);
     this.#recent.set(path, { at: now, e });
     dropOldest(this.#recent, (r) => this.#kept(r.at, now));
@@ -459,7 +459,7 @@ export class FileMonitor {
   readonly #orphans = new Map<string, { at: number; byName: Map<string, FimEvent> }>();
 
   #keepOrphan(e: FimEvent): void {
-    const now = Date.now();
+    const now = performance.now();
     const k = inodeKeyString({ dev: e.dev, ino: e.dirIno });
     const o = this.#orphans.get(k) ?? { at: now, byName: new Map() };
     this.#orphans.delete(k);
@@ -475,7 +475,7 @@ export class FileMonitor {
     const o = this.#orphans.get(k);
     if (!o) return;
     this.#orphans.delete(k);
-    if (!this.#kept(o.at, Date.now())) return;
+    if (!this.#kept(o.at, performance.now())) return;
     for (const [name, e] of o.byName) this.#remember(`${path}/${name}`, e);
   }
 
@@ -548,7 +548,7 @@ export class FileMonitor {
   /** The kernel event that named `path` lately, if any. */
   #recentCause(path: string): FimEvent | undefined {
     const r = this.#recent.get(path);
-    return r && this.#kept(r.at, Date.now()) ? r.e : undefined;
+    return r && this.#kept(r.at, performance.now()) ? r.e : undefined;
   }
 
   /**
@@ -945,7 +945,7 @@ export class FileMonitor {
 
   #startSync(): void {
     this.#syncTimer = undefined;
-    this.#syncStarted = Date.now();
+    this.#syncStarted = performance.now();
     this.#syncing = this.#syncDirs()
       .catch((e) => this.opts.warn(`directory sync: ${errorMessage(e)}`))
       .finally(() => {
