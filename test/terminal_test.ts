@@ -4,8 +4,27 @@
 import { assert, assertIncludes } from "./assert.ts";
 import { run, START_TIMEOUT_MS, tempDir, waitFor } from "./helpers.ts";
 
+/**
+ * tmux on a socket of the session's own, removed with it (`endSession`): the default one would
+ * leave /tmp/tmux-0 behind.
+ */
+const tmuxOn = (session: string) => ["tmux", "-S", `/tmp/${session}.tmux`];
+
+/** Ends `session` and removes its socket. */
+async function endSession(session: string): Promise<void> {
+  await run([...tmuxOn(session), "kill-server"]);
+  await Deno.remove(`/tmp/${session}.tmux`).catch(() => {});
+}
+
 async function pane(session: string, escapes = false): Promise<string> {
-  const r = await run(["tmux", "capture-pane", "-p", ...(escapes ? ["-e"] : []), "-t", session]);
+  const r = await run([
+    ...tmuxOn(session),
+    "capture-pane",
+    "-p",
+    ...(escapes ? ["-e"] : []),
+    "-t",
+    session,
+  ]);
   return r.stdout;
 }
 
@@ -32,7 +51,7 @@ Deno.test("in a terminal: a bold header, one colored line per change, Ctrl-C exi
   // NO_COLOR (set by CI) would rightly turn colors off: this test is about a plain terminal.
   const cmd = `cd ${Deno.cwd()} && env -u NO_COLOR ./bpfink --paths ${f}; echo EXIT=$?; sleep 30`;
   const started = await run([
-    "tmux",
+    ...tmuxOn(session),
     "new-session",
     "-d",
     "-s",
@@ -72,10 +91,10 @@ Deno.test("in a terminal: a bold header, one colored line per change, Ctrl-C exi
       line.includes("\x1b[33m"),
       `the modified action is not colored: ${JSON.stringify(line)}`,
     );
-    await run(["tmux", "send-keys", "-t", session, "C-c"]);
+    await run([...tmuxOn(session), "send-keys", "-t", session, "C-c"]);
     await waitForPane(session, (s) => s.includes("EXIT=0"));
   } finally {
-    await run(["tmux", "kill-session", "-t", session]);
+    await endSession(session);
   }
 });
 
@@ -117,7 +136,7 @@ Deno.test("in a terminal: a long name cannot wrap into a row that reads like a r
   const width = 120;
   const cmd = `cd ${Deno.cwd()} && ./bpfink --paths ${shared} -r; sleep 30`;
   const started = await run([
-    "tmux",
+    ...tmuxOn(session),
     "new-session",
     "-d",
     "-s",
@@ -144,6 +163,6 @@ Deno.test("in a terminal: a long name cannot wrap into a row that reads like a r
     assert(!rows.some((r) => r.trim() === fake), `a row reads as a report:\n${screen}`);
     assert(rows.some((r) => r.includes(" created ") && r.trimEnd().endsWith("…")), screen);
   } finally {
-    await run(["tmux", "kill-session", "-t", session]);
+    await endSession(session);
   }
 });
