@@ -49,3 +49,41 @@ export function orderChanged<T>(
   const b = drop(after, diff.added);
   return a.some((k, i) => k !== b[i]);
 }
+
+/**
+ * Pairs items of `added` with items of `removed` that share a key (the
+ * first unpaired of each, in list order): an item changed in place. Each
+ * key function is tried in turn on what is still unpaired, so a closer key
+ * pairs first. Linear in the items per key.
+ */
+export function pairUp<T>(
+  added: readonly T[],
+  removed: readonly T[],
+  ...keys: ((t: T) => string)[]
+): Map<T, T> {
+  const pairs = new Map<T, T>();
+  const taken = new Set<T>();
+  for (const key of keys) {
+    const waiting = new Map<string, T[]>();
+    for (const r of removed) {
+      if (taken.has(r)) continue;
+      const k = key(r);
+      const list = waiting.get(k);
+      if (list) list.push(r);
+      else waiting.set(k, [r]);
+    }
+    // Lists are consumed from the front by index, never shift()ed (quadratic on long lists).
+    const next = new Map<string, number>();
+    for (const a of added) {
+      if (pairs.has(a)) continue;
+      const k = key(a);
+      const i = next.get(k) ?? 0;
+      const old = waiting.get(k)?.[i];
+      if (old === undefined) continue;
+      next.set(k, i + 1);
+      taken.add(old);
+      pairs.set(a, old);
+    }
+  }
+  return pairs;
+}

@@ -9,7 +9,7 @@
 import { type CronJob, type CronSetting, parseCrontab } from "./crontab.ts";
 import { diffCron } from "./cron_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
-import { parsePasswd } from "../users/passwd.ts";
+import { hostAccounts } from "../_host_accounts.ts";
 import { lastName, parentName } from "../../watch/path_names.ts";
 
 interface Snapshot {
@@ -17,19 +17,15 @@ interface Snapshot {
   settings: CronSetting[];
 }
 
-const PASSWD = "/etc/passwd";
-
 /** A user crontab: named after its user, in a `crontabs` directory. */
 const isUserCrontab = (path: string) => parentName(path) === "crontabs";
 
 /** Each account's uid by name, from passwd (the first line of a name, as getpwnam). */
 function uids(ctx: ConsumerContext): (user: string) => number | undefined {
-  const text = ctx.readFile(PASSWD);
+  const accounts = hostAccounts(ctx);
   const m = new Map<string, number>();
-  if (text !== undefined) {
-    for (const e of parsePasswd(text, () => "").entries) if (!m.has(e.name)) m.set(e.name, e.uid);
-  }
-  return (user) => m.get(user) ?? (text === undefined && user === "root" ? 0 : undefined);
+  for (const e of accounts ?? []) if (!m.has(e.name)) m.set(e.name, e.uid);
+  return (user) => m.get(user) ?? (accounts === undefined && user === "root" ? 0 : undefined);
 }
 
 /** crontabs. */

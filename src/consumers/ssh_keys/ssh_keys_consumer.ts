@@ -10,11 +10,8 @@
 import { type AuthorizedKey, parseAuthorizedKeys } from "./authorized_keys.ts";
 import { diffSshKeys, type KeyAccount } from "./ssh_keys_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
-import { parsePasswd } from "../users/passwd.ts";
+import { accountsIn, PASSWD } from "../_host_accounts.ts";
 import { lastName } from "../../watch/path_names.ts";
-
-/** The passwd file the account comes from. */
-const PASSWD = "/etc/passwd";
 
 /**
  * The account `path` lets in, from passwd's text: the account with the
@@ -26,7 +23,7 @@ export function keyAccount(
   passwd: string | undefined,
 ): (KeyAccount & { home?: string }) | undefined {
   if (passwd === undefined) return undefined;
-  const accounts = parsePasswd(passwd, () => "").entries;
+  const accounts = accountsIn(passwd);
   let best: { name: string; uid: number; home: string } | undefined;
   for (const a of accounts) {
     const home = a.home.replace(/\/+$/, "");

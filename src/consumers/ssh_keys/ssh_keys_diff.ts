@@ -8,7 +8,7 @@
  * @module
  */
 import { type AuthorizedKey, optionNames } from "./authorized_keys.ts";
-import { multisetDiff } from "../_multiset_diff.ts";
+import { multisetDiff, pairUp } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import type { SeverityLevel } from "../../pipeline/severity.ts";
 
@@ -84,19 +84,12 @@ export function diffSshKeys(
   const fields = account ? { user: { name: account.name, id: String(account.uid) } } : undefined;
   const out = new ChangeList("ssh_keys");
   // A removed and an added line of the same key: its options changed.
-  const unpaired = new Set(removed);
-  const removedByKey = new Map<string, { list: AuthorizedKey[]; next: number }>();
-  for (const r of removed) {
-    const w = removedByKey.get(r.fingerprint) ?? { list: [], next: 0 };
-    w.list.push(r);
-    removedByKey.set(r.fingerprint, w);
-  }
+  const pairs = pairUp(added, removed, (k) => k.fingerprint);
+  const paired = new Set(pairs.values());
   const stillThere = new Set(before.map((k) => k.fingerprint));
   for (const a of added) {
-    const w = removedByKey.get(a.fingerprint);
-    const old = w?.list[w.next++];
+    const old = pairs.get(a);
     if (old) {
-      unpaired.delete(old);
       const widens = optionsWiden(old.options, a.options);
       out.push({
         action: "ssh_key_options_changed",
@@ -125,7 +118,7 @@ export function diffSshKeys(
       severity: wayIn,
     });
   }
-  for (const r of removed.filter((r) => unpaired.has(r))) {
+  for (const r of removed.filter((r) => !paired.has(r))) {
     out.push({
       action: "ssh_key_removed",
       subject: r.fingerprint,

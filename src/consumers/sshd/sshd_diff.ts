@@ -10,7 +10,7 @@
  */
 import { ALLOW_LISTS, canonicalKeyword, directiveText, directiveWeakens } from "./sshd_weakens.ts";
 import type { SshdDirective } from "./sshd_config.ts";
-import { multisetDiff } from "../_multiset_diff.ts";
+import { multisetDiff, pairUp } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WEAKENS_FIELD } from "../../pipeline/severity.ts";
 
@@ -50,26 +50,8 @@ export function diffSshd(
   const out = new ChangeList("sshd");
   // A removed and an added line in the same slot: a change. The same line that only gained or
   // lost its effect first, then another value.
-  const unpaired = new Set(removed);
-  const pairs = new Map<SshdDirective, SshdDirective>();
-  for (const by of [(d: SshdDirective) => `${slot(d)}\0${d.args.join(" ")}`, slot]) {
-    const waiting = new Map<string, { list: SshdDirective[]; next: number }>();
-    for (const r of removed) {
-      if (!unpaired.has(r)) continue;
-      const w = waiting.get(by(r)) ?? { list: [], next: 0 };
-      w.list.push(r);
-      waiting.set(by(r), w);
-    }
-    for (const a of added) {
-      if (pairs.has(a)) continue;
-      const w = waiting.get(by(a));
-      const old = w?.list[w.next++];
-      if (old) {
-        unpaired.delete(old);
-        pairs.set(a, old);
-      }
-    }
-  }
+  const pairs = pairUp(added, removed, (d) => `${slot(d)}\0${d.args.join(" ")}`, slot);
+  const paired = new Set(pairs.values());
   for (const a of added) {
     const old = pairs.get(a);
     if (old) {
@@ -93,7 +75,7 @@ export function diffSshd(
       source: { file, line: a.line },
     });
   }
-  for (const r of removed.filter((r) => unpaired.has(r))) {
+  for (const r of removed.filter((r) => !paired.has(r))) {
     // Another line of the slot in effect now: sshd's default does not come back.
     const labels = directiveWeakens(r, "removed", slotsAfter.has(slot(r)))
       .filter((l) => !(inEffectAfter.has(slot(r)) && l.includes("(default: ")));
