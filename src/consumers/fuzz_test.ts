@@ -467,21 +467,23 @@ fuzz("line diff", 7, (r) => {
   }
 });
 
+/** Every message escapes what the file's writer chose (comments, options, commands, names). */
+function assertEscaped(changes: { message: string }[]): void {
+  for (const c of changes) {
+    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
+    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+  }
+}
+
 let previousKeys: ReturnType<typeof parseAuthorizedKeys>["entries"] = [];
 fuzz("ssh_keys", 8, (r) => {
   const text = input(SEEDS.ssh_keys, r);
   const parsed = parseAuthorizedKeys(text);
   const account = pick(r, [undefined, { name: "root", uid: 0 }]);
-  for (
-    const c of [
-      ...diffSshKeys(previousKeys, parsed.entries, "f", account),
-      ...diffSshKeys(parsed.entries, previousKeys, "f", account),
-    ]
-  ) {
-    // Comments and options are the writer's: escaped in every message.
-    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
-    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
-  }
+  assertEscaped([
+    ...diffSshKeys(previousKeys, parsed.entries, "f", account),
+    ...diffSshKeys(parsed.entries, previousKeys, "f", account),
+  ]);
   previousKeys = parsed.entries;
   return text.length;
 });
@@ -491,15 +493,10 @@ fuzz("cron", 9, (r) => {
   const text = input(SEEDS.cron, r);
   const parsed = parseCrontab(text, r() < 0.5);
   const now = { jobs: parsed.entries, settings: parsed.settings };
-  for (
-    const c of [
-      ...diffCron(previousCron, now, "f", () => pick(r, [0, 1000, undefined])),
-      ...diffCron(now, previousCron, "f", () => 0, "alice"),
-    ]
-  ) {
-    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
-    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
-  }
+  assertEscaped([
+    ...diffCron(previousCron, now, "f", () => pick(r, [0, 1000, undefined])),
+    ...diffCron(now, previousCron, "f", () => 0, "alice"),
+  ]);
   previousCron = now;
   return text.length;
 });
@@ -508,15 +505,10 @@ let previousSshd: ReturnType<typeof parseSshdConfig>["entries"] = [];
 fuzz("sshd", 10, (r) => {
   const text = input(SEEDS.sshd, r);
   const parsed = parseSshdConfig(text);
-  for (
-    const c of [
-      ...diffSshd(previousSshd, parsed.entries, "f"),
-      ...diffSshd(parsed.entries, previousSshd, "f"),
-    ]
-  ) {
-    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
-    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
-  }
+  assertEscaped([
+    ...diffSshd(previousSshd, parsed.entries, "f"),
+    ...diffSshd(parsed.entries, previousSshd, "f"),
+  ]);
   previousSshd = parsed.entries;
   return text.length;
 });
@@ -525,15 +517,10 @@ let previousPreload: string[] = [];
 fuzz("preload", 11, (r) => {
   const text = input(SEEDS.preload, r);
   const entries = preloadEntries(new TextEncoder().encode(text));
-  for (
-    const c of [
-      ...diffPreload(previousPreload, entries, "f"),
-      ...diffPreload(entries, previousPreload, "f"),
-    ]
-  ) {
-    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
-    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
-  }
+  assertEscaped([
+    ...diffPreload(previousPreload, entries, "f"),
+    ...diffPreload(entries, previousPreload, "f"),
+  ]);
   previousPreload = entries;
   return text.length;
 });
@@ -548,12 +535,7 @@ fuzz("pam", 12, (r) => {
     before: authPassesWithoutPassword(previousPam, read),
     after: authPassesWithoutPassword(lines, read),
   };
-  for (
-    const c of [...diffPam(previousPam, lines, "f", auth), ...diffPam(lines, previousPam, "f")]
-  ) {
-    const control = [...c.message].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
-    assert(!control, `unescaped message (BPFINK_FUZZ_SEED=${BASE_SEED})`);
-  }
+  assertEscaped([...diffPam(previousPam, lines, "f", auth), ...diffPam(lines, previousPam, "f")]);
   previousPam = lines;
   return text.length;
 });

@@ -8,7 +8,7 @@ import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { changeReason, type FileAction, type FileChange } from "../pipeline/file_change.ts";
 import type { FileState } from "../watch/file_state.ts";
 import { actorEcs, fileEcs, otherWritersEcs, withEnvelope } from "../pipeline/ecs_event.ts";
-import type { SeverityLevel } from "../pipeline/severity.ts";
+import { capabilitiesChange, type SeverityLevel, WRITTEN_BACK } from "../pipeline/severity.ts";
 import { displayPath, pathBytesBase64 } from "../watch/path_bytes.ts";
 
 const TYPES: Record<FileAction, string[]> = {
@@ -138,12 +138,8 @@ export function genericEvent(
             changes: [
               ...attributeChanges(before, c.after),
               ...(c.xattr ? [{ field: "xattr", from: null, to: "set or removed" }] : []),
-              ...(c.capabilities !== undefined
-                ? [{ field: "capabilities", from: null, to: c.capabilities || "none" }]
-                : []),
-              ...(c.writtenBack
-                ? [{ field: "content", from: null, to: "written, as before" }]
-                : []),
+              ...(c.capabilities !== undefined ? [capabilitiesChange(c.capabilities)] : []),
+              ...(c.writtenBack ? [WRITTEN_BACK] : []),
             ],
           }
           : {}),

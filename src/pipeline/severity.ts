@@ -55,6 +55,17 @@ export function givesAway(changes: SeverityInput["changes"]): boolean {
   return false;
 }
 
+/**
+ * The `changes` entry of an `attributes_changed` whose content the kernel
+ * saw written and the re-read found as before (written and put back).
+ */
+export const WRITTEN_BACK = { field: "content", from: null, to: "written, as before" } as const;
+
+/** The `changes` entry naming a file's capabilities after an xattr change (getcap's text). */
+export function capabilitiesChange(caps: string) {
+  return { field: "capabilities", from: null, to: caps || "none" } as const;
+}
+
 /** A sudo rule that lets its user run commands without a password. */
 export function grantsNopasswd(message: string | undefined): boolean {
   return /\bNOPASSWD\s*:/.test(message ?? "");
@@ -110,9 +121,9 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
     case "attributes_changed":
       // File capabilities (setcap cap_setuid+ep): root's powers to whoever runs it.
       return givesAway(e.changes) ||
-          e.changes?.some((c) => c.field === "capabilities" && c.to !== "none")
+          e.changes?.some((c) => c.field === "capabilities" && c.to !== capabilitiesChange("").to)
         ? "high"
-        : e.changes?.some((c) => c.field === "content" && c.to === "written, as before")
+        : e.changes?.some((c) => c.field === WRITTEN_BACK.field && c.to === WRITTEN_BACK.to)
         // Written and put back while nobody looked (a uid-0 line added and truncated away).
         ? "medium"
         : "low";
