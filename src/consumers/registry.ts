@@ -42,6 +42,21 @@ const BY_NAME = new Map<string, ConsumerName>([
 ]);
 
 /**
+ * Consumers by the name of the directory a file is in, for the files of it
+ * that the program reading the directory reads (the others are generic).
+ */
+const BY_DIR = new Map<string, { consumer: ConsumerName; reads: (name: string) => boolean }>([
+  // sudo's includedir skips a name ending in `~` or holding a `.`.
+  ["sudoers.d", { consumer: "sudoers", reads: (n) => !sudoSkipsInDir(n) }],
+  // cron reads cron.d's files named as run-parts names them (not `x.dpkg-old`).
+  ["cron.d", { consumer: "cron", reads: (n) => /^[A-Za-z0-9_-]+$/.test(n) }],
+  ["crontabs", { consumer: "cron", reads: () => true }],
+  ["pam.d", { consumer: "pam", reads: () => true }],
+  // Debian's sshd_config reads `sshd_config.d/*.conf`.
+  ["sshd_config.d", { consumer: "sshd", reads: (n) => n.endsWith(".conf") }],
+]);
+
+/**
  * The consumer name a path gets when none is configured. The backups
  * shadow-utils keep (`passwd-`, `shadow-`, `group-`, `gshadow-`) go to
  * their database's consumer, which reports them as plain files only and
@@ -54,16 +69,8 @@ export function consumerNameFor(path: string): ConsumerName {
   const name = last.endsWith("-") ? last.slice(0, -1) : last;
   const byName = BY_NAME.get(name);
   if (byName) return byName;
-  if (parentName(path) === "sudoers.d") {
-    return sudoSkipsInDir(last) ? "generic" : "sudoers";
-  }
-  // cron reads the files of cron.d named as run-parts names them (no `.`: not `x.dpkg-old`),
-  // and every file of a crontabs directory.
-  if (parentName(path) === "cron.d") return /^[A-Za-z0-9_-]+$/.test(last) ? "cron" : "generic";
-  if (parentName(path) === "crontabs") return "cron";
-  if (parentName(path) === "pam.d") return "pam";
-  // Debian's sshd_config reads `sshd_config.d/*.conf`.
-  if (parentName(path) === "sshd_config.d" && last.endsWith(".conf")) return "sshd";
+  const byDir = BY_DIR.get(parentName(path));
+  if (byDir) return byDir.reads(last) ? byDir.consumer : "generic";
   return "generic";
 }
 
