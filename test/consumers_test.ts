@@ -42,16 +42,13 @@ function actions(events: ChangeEvent[]): string[] {
   );
 }
 
-async function expectEvent(
+/** The first change `pred` matches, waited for (5 s unless said). */
+const expectEvent = (
   d: Daemon,
   pred: (e: ChangeEvent) => boolean,
   what: string,
   timeoutMs = 5000,
-): Promise<ChangeEvent> {
-  const ok = await waitFor(() => d.changes().some(pred), timeoutMs);
-  assert(ok, `${what} not reported; got:\n${actions(d.changes()).join("\n")}`);
-  return d.changes().find(pred)!;
-}
+) => d.expect(pred, what, timeoutMs);
 
 Deno.test("shadow-utils and visudo changes are reported by meaning, and no hash ever leaks", async () => {
   await using dir = await tempDir();
