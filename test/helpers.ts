@@ -171,3 +171,14 @@ export async function bpfObjectsLeft(
 export function asNobody(cmd: string[]): string[] {
   return ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", ...cmd];
 }
+
+/** Runs shell `script` in `cwd` (which it is given as $1 too), failing on a non-zero exit; its pid. */
+export async function shIn(script: string, cwd: string): Promise<number> {
+  const r = await run(["sh", "-c", `cd "$1" && ${script}`, "sh", cwd]);
+  if (r.code !== 0) throw new Error(`${script}: exit ${r.code}: ${r.stderr}`);
+  return r.pid;
+}
+
+/** The changes captured, as [action, path, process name] triples, for a failure message. */
+export const changesShown = (out: CaptureOutput) =>
+  JSON.stringify(out.changes().map((e) => [e.event.action, e.file?.path, e.process?.name]));

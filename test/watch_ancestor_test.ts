@@ -6,18 +6,20 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, metricValue, run, tempDir, waitFor } from "./helpers.ts";
+import {
+  CaptureOutput,
+  changesShown,
+  metricValue,
+  run,
+  shIn,
+  tempDir,
+  waitFor,
+} from "./helpers.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import { buildProgram } from "./inode/fixtures.ts";
 
-async function sh(script: string, cwd: string): Promise<number> {
-  const r = await run(["sh", "-c", `cd "$1" && ${script}`, "sh", cwd]);
-  assertEquals(r.code, 0, r.stderr);
-  return r.pid;
-}
-
-const shown = (out: CaptureOutput) =>
-  JSON.stringify(out.changes().map((e) => [e.event.action, e.file?.path, e.process?.name]));
+const sh = shIn;
+const shown = changesShown;
 
 const added = (e: ChangeEvent, name: string) =>
   e.event.action === "user_added" && e.user?.target?.name === name;

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { CaptureOutput, changesShown, shIn, tempDir, waitFor } from "./helpers.ts";
 
 async function withTreeAgent(
   files: string[],
@@ -25,14 +25,8 @@ async function withTreeAgent(
   }
 }
 
-async function sh(script: string, cwd: string): Promise<number> {
-  const r = await run(["sh", "-c", `cd "$1" && ${script}`, "sh", cwd]);
-  assertEquals(r.code, 0, r.stderr);
-  return r.pid;
-}
-
-const shown = (out: CaptureOutput) =>
-  JSON.stringify(out.changes().map((e) => [e.event.action, e.file?.path, e.process?.name]));
+const sh = shIn;
+const shown = changesShown;
 
 const seen = (out: CaptureOutput, path: string, action: string) =>
   out.changes(path).some((e) => e.event.action === action);
