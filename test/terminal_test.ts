@@ -98,34 +98,69 @@ Deno.test("in a terminal: a bold header, one colored line per change, Ctrl-C exi
   }
 });
 
+/** `./bpfink --paths FILE` with its output piped (not a terminal), started; its text so far. */
+async function plainAgent(file: string) {
+  const child = new Deno.Command("./bpfink", {
+    args: ["--paths", file],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const read = (stream: ReadableStream<Uint8Array>, into: string[]) =>
+    (async () => {
+      for await (const c of stream.pipeThrough(new TextDecoderStream())) into.push(c);
+    })();
+  const chunks: string[] = [];
+  const errs: string[] = [];
+  const reading = [read(child.stdout, chunks), read(child.stderr, errs)];
+  const stop = async () => {
+    try {
+      child.kill("SIGINT");
+    } catch { /* already gone */ }
+    await child.status;
+    await Promise.all(reading);
+  };
+  try {
+    await waitFor(() => errs.join("").includes("Ctrl-C to stop"), START_TIMEOUT_MS);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { out: () => chunks.join(""), err: () => errs.join(""), stop };
+}
+
 Deno.test("not a terminal: no escape codes in the output", async () => {
   await using dir = await tempDir();
   const f = `${dir.path}/conf`;
   await Deno.writeTextFile(f, "a\n");
-  const child = new Deno.Command("./bpfink", {
-    args: ["--paths", f],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const chunks: string[] = [];
-  const reading = (async () => {
-    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) chunks.push(c);
-  })();
-  const errs: string[] = [];
-  const readingErr = (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) errs.push(c);
-  })();
-  await waitFor(() => errs.join("").includes("Ctrl-C to stop"), START_TIMEOUT_MS);
+  const agent = await plainAgent(f);
   await Deno.writeTextFile(f, "b\n", { append: true });
-  await waitFor(() => chunks.join("").includes("modified"), 5000);
-  child.kill("SIGINT");
-  await child.status;
-  await reading;
-  await readingErr;
-  const out = chunks.join("");
+  await waitFor(() => agent.out().includes("modified"), 5000);
+  await agent.stop();
+  const out = agent.out();
   assertIncludes(out, "modified");
   assert(!out.includes("\x1b["), JSON.stringify(out));
-  assert(!errs.join("").includes("\x1b["), "escape codes on a non-terminal stderr");
+  assert(!agent.err().includes("\x1b["), "escape codes on a non-terminal stderr");
+});
+
+Deno.test("a shell that names itself dpkg is shown with the program it runs", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/conf`;
+  await Deno.writeTextFile(f, "a\n");
+  const agent = await plainAgent(f);
+  try {
+    // dash renames itself (its own /proc/self/comm: a builtin's redirection), then appends,
+    // and lives on a while, so that /proc shows its program.
+    const sh = await new Deno.Command("/bin/dash", {
+      args: ["-c", `printf dpkg > /proc/self/comm; echo "$$"; echo b >> '${f}'; sleep 2`],
+      stdout: "piped",
+    }).output();
+    const pid = new TextDecoder().decode(sh.stdout).trim();
+    await waitFor(() => agent.out().includes("modified"), 5000);
+    const line = agent.out().split("\n").find((l) => l.includes("modified")) ?? "";
+    assertIncludes(line, ` dpkg[${pid}] exe=/usr/bin/dash`);
+  } finally {
+    await agent.stop();
+  }
 });
 
 Deno.test("in a terminal: a long name cannot wrap into a row that reads like a report", async () => {

@@ -1,7 +1,8 @@
 /**
  * One readable line per change, for people watching a terminal: time,
- * action, path, process name and pid, the acting uid, and a highlight for
- * uid-0 accounts, NOPASSWD and new sudo rules. Colored only on a TTY.
+ * action, path, process name and pid (with the program it runs when that is
+ * not what the name says), the acting uid, and a highlight for uid-0
+ * accounts, NOPASSWD and new sudo rules. Colored only on a TTY.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { Output } from "./output.ts";
 import { highlightText } from "./terminal_highlight.ts";
 import { escapeTerminal, fitLine } from "../terminal_escape.ts";
+import { CommandAliases } from "./command_alias.ts";
 
 export { escapeTerminal };
 
@@ -25,6 +27,27 @@ const COLORS: Record<string, string> = {
   started: "36",
 };
 
+const aliases = new CommandAliases();
+
+/**
+ * What names the program a process runs, after its name: nothing when the
+ * name is the program's (its file name, or a command linked to it, as `sh`
+ * to dash), else ` exe=PATH`. A process picks its own name (prctl
+ * PR_SET_NAME, a write to /proc/self/comm, a copy of a binary under another
+ * name), so a name alone could pass a shell off as `dpkg`. An executable
+ * bpfink could not verify is marked so.
+ */
+export function programText(
+  name: string | undefined,
+  executable: string | undefined,
+  unverified?: string,
+  commands: CommandAliases = aliases,
+): string {
+  const exe = executable ?? unverified;
+  if (!exe || (name !== undefined && commands.names(name, exe))) return "";
+  return ` exe=${escapeTerminal(exe)}${executable ? "" : " (unverified)"}`;
+}
+
 /** Formats one event as a terminal line (without the newline); every field is escaped. */
 export function formatLine(e: ChangeEvent, color: boolean): string {
   const esc = (v: unknown) => escapeTerminal(String(v ?? ""));
@@ -33,13 +56,24 @@ export function formatLine(e: ChangeEvent, color: boolean): string {
     color && code ? `\x1b[${code}m${s}\x1b[0m` : s;
   const action = paint(COLORS[e.event.action] ?? "1", esc(e.event.action).padEnd(10));
   const what = e.event.action === "started" ? (e.message ?? "") : (e.file?.path ?? e.message ?? "");
-  const others = (e.bpfink?.other_writers ?? []) as { name?: string; pid?: number }[];
+  const others = (e.bpfink?.other_writers ?? []) as { name?: string; pid?: number; exe?: string }[];
   const more = others.length
-    ? ` (with ${others.slice(0, 3).map((w) => `${esc(w.name)}[${esc(w.pid)}]`).join(", ")}${
-      others.length > 3 ? `, ${others.length - 3} more` : ""
-    })`
+    ? ` (with ${
+      others.slice(0, 3).map((w) => `${esc(w.name)}[${esc(w.pid)}]${programText(w.name, w.exe)}`)
+        .join(", ")
+    }${others.length > 3 ? `, ${others.length - 3} more` : ""})`
     : "";
-  const who = e.process ? ` ${esc(e.process.name)}[${esc(e.process.pid)}]${more}` : "";
+  const bp = e.bpfink?.process as
+    | { executable_name?: string; executable_unverified?: string }
+    | undefined;
+  const program = e.process
+    ? programText(
+      e.process.name,
+      e.process.executable ?? bp?.executable_name,
+      bp?.executable_unverified,
+    )
+    : "";
+  const who = e.process ? ` ${esc(e.process.name)}[${esc(e.process.pid)}]${program}${more}` : "";
   const uid = e.user?.id !== undefined ? ` uid=${esc(e.user.id)}` : "";
   const why = e.event.reason && e.event.reason !== "live"
     ? paint("2", ` (${esc(e.event.reason)})`)

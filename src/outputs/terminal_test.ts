@@ -50,3 +50,40 @@ Deno.test("formatLine keeps every event on one line, whatever its fields hold", 
     assert(!withoutColors.includes("\x1b"), JSON.stringify(line));
   }
 });
+
+Deno.test("formatLine names the program when the process name does not say it", () => {
+  const at = (process: ChangeEvent["process"], bpfink?: ChangeEvent["bpfink"]) =>
+    formatLine({
+      "@timestamp": "2026-12-02T12:00:00.000Z",
+      event: { id: "1", action: "modified", category: ["file"], type: ["change"], kind: "event" },
+      file: { path: "/etc/passwd" },
+      process,
+      ...(bpfink ? { bpfink } : {}),
+    } as ChangeEvent, false);
+  // A shell that named itself dpkg.
+  const forged = at({ pid: 7, name: "dpkg", executable: "/usr/bin/dash" });
+  assert(forged.includes(" dpkg[7] exe=/usr/bin/dash"), forged);
+  // The name is the program's: nothing more, also where the kernel cut it to 15 characters.
+  assert(!at({ pid: 7, name: "dpkg", executable: "/usr/bin/dpkg" }).includes("exe="));
+  // A command linked to it: sh runs dash on Debian.
+  assert(!at({ pid: 7, name: "sh", executable: "/usr/bin/dash" }).includes("exe="));
+  assert(
+    !at({ pid: 7, name: "systemd-tmpfile", executable: "/usr/bin/systemd-tmpfiles" })
+      .includes("exe="),
+  );
+  // Only the kernel's file name of it, or a path /proc showed that bpfink could not verify.
+  assert(
+    at({ pid: 7, name: "dpkg" }, { process: { executable_name: "dash" } }).includes(
+      " dpkg[7] exe=dash",
+    ),
+  );
+  assert(
+    at({ pid: 7, name: "dpkg" }, { process: { executable_unverified: "/tmp/x/dpkg2" } })
+      .includes(" exe=/tmp/x/dpkg2 (unverified)"),
+  );
+  // Other writers too; and a hostile path stays on one line.
+  const others = at({ pid: 7, name: "dash", executable: "/usr/bin/dash" }, {
+    other_writers: [{ pid: 8, name: "vim", exe: "evil\nx" }],
+  });
+  assert(others.includes(" dash[7] (with vim[8] exe=evil\\nx)"), JSON.stringify(others));
+});
