@@ -15,7 +15,14 @@
 import type { StrategyName } from "../kernels/strategies.ts";
 import { AUDIT_KEY, Auditd } from "./coverage/auditd.ts";
 import { type Running, spawnUntil } from "./spawn_until.ts";
-import { costSection, MARK_FLOOR, type ToolCost } from "./peers_table.ts";
+import {
+  CONTENT_FLOOR,
+  costSection,
+  DESIGN_FLOOR,
+  MARK_FLOOR,
+  type ToolCost,
+} from "./peers_table.ts";
+import type { Attached, FloorProgram } from "./bench_env.ts";
 
 /** One tool of the measure: its row name, and how to start it (or why it cannot run). */
 export interface Tool {
@@ -164,6 +171,64 @@ export function markFloorTool(file: string): Tool {
         spawnUntil(["inotifywait", "-m", "-e", "attrib", file], /Watches established/, {
           timeoutMs: 60_000,
         }), /^$/),
+  };
+}
+
+/**
+ * The least CPU a tool that knows the watched file's content spends: the
+ * file read whole and hashed once per close after writing (bench/c/load.c
+ * `hashwatch`, at `load`), nothing else. A flood through one fd is one
+ * read. auditd's daemon spends less, because an audit watch never reads
+ * the file.
+ */
+export function contentFloorTool(load: string, file: string): Tool {
+  return {
+    name: CONTENT_FLOOR,
+    start: () =>
+      started(() =>
+        spawnUntil([load, "hashwatch", file], /^watching /m, {
+          timeoutMs: 60_000,
+          count: REPORTS_WATCHED,
+        }), /^$/),
+  };
+}
+
+/**
+ * The floor of bpfink's design where it picks fentry: the empty program on
+ * the hook its writes take (`floor_fexit_vfs`, bench/bpf/floor.bpf.c) and,
+ * on the watched file, a mark that wants no writes (as markFloorTool; the
+ * fanotify safety net's mark once a flood has muted its writes). It reports
+ * nothing: its write columns are what the kernel charges for the hook and
+ * the mark alone, which no program body on that hook can go below. Its CPU
+ * and RSS are inotifywait's.
+ */
+export function designFloorTool(
+  env: { floor(p: FloorProgram): Attached },
+  file: string,
+  program: FloorProgram = "floor_fexit_vfs",
+): Tool {
+  return {
+    name: DESIGN_FLOOR,
+    start: async () => {
+      let hook: Attached;
+      try {
+        hook = env.floor(program);
+      } catch (e) {
+        return startFailure(e); // the kernel refuses the hook (fentry here)
+      }
+      const mark = await markFloorTool(file).start();
+      if (typeof mark === "string") {
+        await hook.close();
+        return mark;
+      }
+      return {
+        ...mark,
+        stop: async () => {
+          await mark.stop();
+          await hook.close();
+        },
+      };
+    },
   };
 }
 
@@ -316,14 +381,25 @@ export function costFiles(dir: string): { file: string; unwatched: string } {
  * to print (its heading `### Cost beside the other tools …`).
  */
 export async function guestCostSection(
-  env: { dir: string; load(...args: string[]): Promise<number> },
+  env: {
+    dir: string;
+    load(...args: string[]): Promise<number>;
+    loadPath: string;
+    floor(p: FloorProgram): Attached;
+  },
   calls: number,
 ): Promise<string> {
   // On the root mount: fatrace watches only it and mounts of a device, not the guest's /tmp.
   const dir = await Deno.makeTempDir({ dir: Deno.env.get("HOME") ?? "/root", prefix: "peers-" });
   const { file } = costFiles(dir);
   const { base, costs } = await measureCost(
-    [...bpfinkFromSource(file), markFloorTool(file), ...peerTools(dir, file)],
+    [
+      ...bpfinkFromSource(file),
+      markFloorTool(file),
+      designFloorTool(env, file),
+      contentFloorTool(env.loadPath, file),
+      ...peerTools(dir, file),
+    ],
     { dir, load: (...args) => env.load(...args), calls },
   ).finally(() => Deno.remove(dir, { recursive: true }));
   return costSection(

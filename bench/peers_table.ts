@@ -11,6 +11,14 @@ import { table } from "./bench_env.ts";
 /** The row name of the mark floor (peers.ts, markFloorTool). */
 export const MARK_FLOOR = "a mark that wants no writes (inotifywait -e attrib FILE)";
 
+/** The row name of the design's floor (peers.ts, designFloorTool). */
+export const DESIGN_FLOOR =
+  "floor of bpfink's design: an empty fexit on vfs_write, and a mark that wants no writes";
+
+/** The row name of the content floor (peers.ts, contentFloorTool). */
+export const CONTENT_FLOOR =
+  "a reader of the content: the file read and hashed at each close (load.c hashwatch)";
+
 /** One tool's measured row, or the reason it has none. */
 export interface ToolCost {
   name: string;
@@ -103,6 +111,23 @@ export function aimLines(costs: ToolCost[]): string[] {
           ? `above auditd on ${worse.join(", ")}`
           : "at most auditd's cost on every measure",
       );
+      // What reading the content costs, where bpfink's CPU in the floods is above auditd's.
+      const reader = costs.find((c) => c.name === CONTENT_FLOOR && !c.reason);
+      if (reader && at(b.cpuFloodS!, 2) > at(auditd.cpuFloodS!, 2)) {
+        parts.push(
+          `a reader of the content spent ${reader.cpuFloodS!.toFixed(2)} s in the floods`,
+        );
+      }
+      // Where the hook and the mark alone already cost the writer more than auditd does.
+      const floor = costs.find((c) => c.name === DESIGN_FLOOR && !c.reason);
+      if (floor && b.name.includes("fentry") && rw > aw) {
+        const fw = at(floor.watched! / floor.offWatched!, 2);
+        parts.push(
+          `the design's floor on the watched write is ${fw.toFixed(2)}×, ${
+            fw >= aw ? "itself above" : "below"
+          } auditd's ${aw.toFixed(2)}×`,
+        );
+      }
     } else parts.push("no auditd row to compare with");
     if (inotify) {
       const rw = at(b.watched! / b.offWatched!, 2);
@@ -151,6 +176,16 @@ export function costSection(
       ? ` The row "${MARK_FLOOR}" reports none of the writes: its watched column is what ` +
         "the kernel charges every write to a file that carries any fsnotify mark (bpfink's " +
         "fanotify safety net puts one on each watched file)."
+      : "") +
+    (costs.some((c) => c.name === CONTENT_FLOOR && !c.reason)
+      ? ` The row "${CONTENT_FLOOR}" is the least CPU a tool that knows what the writes did ` +
+        "spends: one read and hash of the file per flood, and no more (auditd's daemon never " +
+        "reads it)."
+      : "") +
+    (costs.some((c) => c.name === DESIGN_FLOOR && !c.reason)
+      ? ` The row "${DESIGN_FLOOR}" adds the empty program on the hook bpfink's fentry ` +
+        "object catches writes on: what the kernel charges for the hook and the mark alone, " +
+        "before any work of bpfink's."
       : ""),
     ...(aims.length
       ? [

@@ -6,7 +6,13 @@
  */
 import { assertEquals } from "./assert.ts";
 import { startFailure } from "../bench/peers.ts";
-import { aimLines, costSection, type ToolCost } from "../bench/peers_table.ts";
+import {
+  aimLines,
+  CONTENT_FLOOR,
+  costSection,
+  DESIGN_FLOOR,
+  type ToolCost,
+} from "../bench/peers_table.ts";
 import { spawnUntil } from "../bench/spawn_until.ts";
 
 const row = (name: string, u: number, w: number, extra: Partial<ToolCost> = {}): ToolCost => ({
@@ -45,6 +51,37 @@ Deno.test("each measure above auditd's is named, and a watched write past 1.05×
     "watched write 2.00× > 1.50×, CPU in the floods 1.00 s > 0.10 s, RSS 80 MiB > 3.0 MiB; " +
     "watched write 2.00× against inotifywait's 1.50×: not within 1.05×.",
   ]);
+});
+
+Deno.test("a watched write above auditd's says where the design's own floor stands", () => {
+  const costs = [
+    row("bpfink --paths FILE (picks fentry)", 124, 136),
+    row(DESIGN_FLOOR, 116, 132),
+    row("auditd, -w FILE -p wa", 131, 130),
+  ];
+  assertEquals(
+    aimLines(costs)[0],
+    "- bpfink --paths FILE (picks fentry): above auditd on watched write 1.36× > 1.30×; " +
+      "the design's floor on the watched write is 1.32×, itself above auditd's 1.30×; " +
+      "no inotifywait row to compare with.",
+  );
+  // Below auditd, the floor is said to be below: the rest is bpfink's own.
+  costs[1] = row(DESIGN_FLOOR, 116, 120);
+  assertEquals(aimLines(costs)[0].includes("floor on the watched write is 1.20×, below"), true);
+});
+
+Deno.test("CPU in the floods above auditd's says what a reader of the content spent", () => {
+  const costs = [
+    row("bpfink --paths FILE (picks tracepoint)", 110, 110, { cpuFloodS: 0.06 }),
+    row(CONTENT_FLOOR, 100, 100, { cpuFloodS: 0.01 }),
+    row("auditd, -w FILE -p wa", 130, 130, { cpuFloodS: 0 }),
+  ];
+  assertEquals(
+    aimLines(costs)[0],
+    "- bpfink --paths FILE (picks tracepoint): above auditd on CPU in the floods 0.06 s > " +
+      "0.00 s; a reader of the content spent 0.01 s in the floods; " +
+      "no inotifywait row to compare with.",
+  );
 });
 
 Deno.test("a tie with auditd at the table's precision is at most auditd's cost", () => {

@@ -12,6 +12,10 @@
 //                           ns just before its write(). HOLD 2 replaces PATH instead: lines 0..i
 //                           written to PATH.new, closed, and renamed over PATH (the stamp just
 //                           before the rename), as shadow-utils, sed -i and editors do
+//   hashwatch PATH          the least a tool that knows the content spends: at each close of PATH
+//                           after writing (inotify IN_CLOSE_WRITE), reads it whole and hashes it
+//                           (SHA-256, packaging/sha256.h); prints "watching PATH" once ready, then
+//                           "PATH HEX" per read, until killed
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +24,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/inotify.h>
+#include "../../packaging/sha256.h"
 
 static double now_ns(void)
 {
@@ -160,6 +166,32 @@ int main(int argc, char **argv)
 					return perror("write"), 1;
 		}
 		printf("%ld\n", writes);
+		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "hashwatch")) {
+		int in = inotify_init1(IN_CLOEXEC);
+		if (in < 0 || inotify_add_watch(in, argv[2], IN_CLOSE_WRITE) < 0)
+			return perror("inotify"), 1;
+		printf("watching %s\n", argv[2]);
+		fflush(stdout);
+		static char events[4096] __attribute__((aligned(8)));
+		static uint8_t chunk[1 << 16];
+		while (read(in, events, sizeof(events)) > 0) {
+			int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			struct sha256_ctx c;
+			sha256_init(&c);
+			ssize_t n;
+			while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+				sha256_update(&c, chunk, (size_t)n);
+			close(fd);
+			char hex[65];
+			sha256_final_hex(&c, hex);
+			hex[64] = 0;
+			printf("%s %s\n", argv[2], hex);
+			fflush(stdout);
+		}
 		return 0;
 	}
 	fprintf(stderr, "usage: see the comment at the top of load.c\n");

@@ -18,6 +18,7 @@ import { writeGenerated } from "../../test/generated_docs.ts";
 import { buildLoad, runLoad } from "../bench_env.ts";
 import {
   bpfinkTools,
+  contentFloorTool,
   costFiles,
   markFloorTool,
   measureCost,
@@ -38,6 +39,7 @@ try {
       ...bpfinkTools([`${ROOT}bpfink`], file),
       runtimeFloorTool(),
       markFloorTool(file),
+      contentFloorTool(load, file),
       ...peerTools(dir, file),
     ],
     { dir, load: (...args) => runLoad(load, ...args), calls: N },
