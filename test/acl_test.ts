@@ -10,6 +10,7 @@ import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
 import { Daemon, daemonConfig } from "./daemon.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
+import { DatabaseSync } from "node:sqlite";
 
 type Change = { field: string; from?: unknown; to?: unknown };
 const changesOf = (e: ChangeEvent) => (e.bpfink?.changes ?? []) as Change[];
@@ -188,4 +189,30 @@ Deno.test("an ACL, inode flag and xattr set while bpfink was down are reported a
   } finally {
     await run(["chattr", "-a", f]);
   }
+});
+
+Deno.test("a database of a bpfink that kept no attributes gets them at the next start, so an ACL set during the stop after is reported", async () => {
+  await using d = await tempDir();
+  const f = `${d.path}/app.conf`;
+  await Deno.writeTextFile(f, "x=1\n");
+  const config = await daemonConfig(d.path, [`- path: ${f}`]);
+  const start = async (changes: (ds: ChangeEvent[]) => void) => {
+    const daemon = new Daemon(config);
+    await daemon.started();
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(await daemon.stop(), 0);
+    changes(daemon.changes());
+  };
+  await start((ds) => assertEquals(ds, []));
+  // As an older bpfink left it: no attributes known.
+  const db = new DatabaseSync(`${d.path}/state/db.sqlite`);
+  db.exec("UPDATE baseline SET attrs = NULL");
+  db.close();
+  await start((ds) => assertEquals(ds.map((e) => e.message), [], "nothing changed"));
+  await ok(["setfacl", "-m", "u:nobody:rw", f]);
+  await start((ds) => {
+    const e = ds.find((e) => e.file?.path === f);
+    assert(e, "the ACL set during the stop is not reported");
+    assertEquals(toOf(e, "acl_grants"), ["user:nobody rw-"]);
+  });
 });
