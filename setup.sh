@@ -19,11 +19,13 @@ APT_PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev zlib1g-dev make g
 # and aide are what bench/coverage compares with; lintian and man-db check the .deb
 # (build.ts deb); git, rsync, patch, vim and logrotate are the real workloads; btrfs-progs
 # makes the btrfs the inode tests mount (subvolumes, reflinks); pamtester runs PAM stacks
-# through the real libpam for the pam consumer's differential test.
+# through the real libpam for the pam consumer's differential test; acl (setfacl, getfacl)
+# sets the ACLs the ACL tests report and reads them back for the ACL differential test;
+# e2fsprogs (chattr) sets the inode flags they report.
 if [ "${1:-}" = "--test" ]; then
   APT_PACKAGES+=(sed procps tmux passwd sudo fio qemu-system-x86 busybox-static cpio zstd xz-utils lz4 dpkg
     rsyslog prometheus graphite-carbon nats-server ansible systemd inotify-tools auditd fatrace aide
-    lintian man-db git rsync patch vim btrfs-progs pamtester)
+    lintian man-db git rsync patch vim btrfs-progs pamtester acl e2fsprogs)
 fi
 
 missing=()

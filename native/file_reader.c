@@ -12,8 +12,10 @@
  *
  * It does only the common case. Anything else (not a regular file, an error other than
  * "missing", a file swapped or torn under the read, a pseudo file system, a file larger than
- * the limit, content that does not fit) is marked REDO, and the worker reads that path the
- * JavaScript way, which says why. So the two ways can differ only in speed.
+ * the limit, content that does not fit, a file with extended attributes or an inode flag bpfink
+ * keeps) is marked REDO, and the worker reads that path the JavaScript way, which says why (and
+ * reads those attributes: src/watch/extra_attrs.ts). So the two ways can differ only in speed:
+ * one flistxattr a file tells the few with attributes from the rest.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "hash_sniff.h"
@@ -51,8 +54,11 @@ enum { TYPE_FILE = 1 };
 
 #define READ_CHUNK (256 * 1024)
 #define STATX_MASK (STATX_BASIC_STATS | STATX_BTIME)
-/* The version of the marks' arguments and the flags' meaning (bpfink_read_layout). */
-#define READ_VERSION 3
+/* The version of the marks' arguments and the flags' meaning (bpfink_read_layout); 4: a state
+ * read here has no extended attributes and no inode flag extra_attrs.ts names. */
+#define READ_VERSION 4
+/* The inode flags extra_attrs.ts keeps (STATX_ATTR_IMMUTABLE, STATX_ATTR_APPEND). */
+#define KEPT_ATTRIBUTES (0x10 | 0x20)
 
 static uint32_t dev_of(const struct statx *s) {
     return (s->stx_dev_major << 20) | s->stx_dev_minor;
@@ -172,6 +178,9 @@ static int read_one(struct window *w, const char *path, uint64_t keep, uint32_t 
                                              &w->marks);
     }
     if (!ns_fit(&st.stx_mtime) || !ns_fit(&st.stx_ctime)) goto out;
+    if (st.stx_attributes & KEPT_ATTRIBUTES) goto out;
+    ssize_t names = flistxattr(fd, NULL, 0);
+    if (names != 0 && !(names < 0 && errno == ENOTSUP)) goto out;
     if (st.stx_size > w->max_file || is_pseudo(w, fd, &st)) goto out;
     uint64_t arena_used = w->arena_used;
     if (read_content(w, fd, &st, keep, (char *)hashes + (uint64_t)i * HASH_CHARS, &content[2 * i],

@@ -157,6 +157,7 @@ export async function readStartupBaseline(
   let done = 0;
   let bytes = 0;
   let adoptions: [string, FileState | undefined][] = [];
+  const backfill: [string, BaselineRecord][] = [];
   // Workers read (stat, hash) a window of files while this thread records the one before.
   const reader = deps.reader ?? ParallelReader.for(all.length);
   // With the native reader, the workers mark each regular file for fanotify before they read it,
@@ -220,7 +221,14 @@ export async function readStartupBaseline(
         }
         const before = rec ? stateOfRecord(rec) : undefined;
         const action = classify(t.kind, before, pipeline.keyed(t.path, state));
-        if (!action) continue;
+        if (!action) {
+          // A record of an older bpfink, which kept no ACLs, xattrs or inode flags: they are
+          // recorded now, the rest as it was, so a change made during the next stop is found.
+          if (rec && rec.attrs === undefined && state?.attrs !== undefined) {
+            backfill.push([t.path, { ...rec, attrs: state.attrs }]);
+          }
+          continue;
+        }
         pipeline.handle({
           action,
           path: t.path,
@@ -245,6 +253,7 @@ export async function readStartupBaseline(
   }
   early?.settle(true);
   pipeline.adoptMany(adoptions);
+  if (backfill.length) store.commit(backfill, []);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known, tops);
   if (unfinished || recorded.size === 0) store.deleteMeta(FIRST_BASELINE_KEY);

@@ -10,6 +10,7 @@ import type { FileState } from "../watch/file_state.ts";
 import { actorEcs, fileEcs, otherWritersEcs, withEnvelope } from "../pipeline/ecs_event.ts";
 import { capabilitiesChange, type SeverityLevel, WRITTEN_BACK } from "../pipeline/severity.ts";
 import { displayPath, pathBytesBase64 } from "../watch/path_bytes.ts";
+import { attrChanges, attrPhrases } from "../pipeline/attr_changes.ts";
 
 const TYPES: Record<FileAction, string[]> = {
   created: ["creation"],
@@ -109,6 +110,16 @@ export function genericEvent(
   const who = c.cause ? ` by ${c.cause.comm}[${c.cause.tgid}]` : "";
   const before = c.before;
   const actor = actorEcs(c.cause);
+  // ACLs, inode flags, capabilities and other xattrs by meaning, when both states know them.
+  const attrs = before && c.after && c.action !== "replaced"
+    ? attrChanges(before.attrs, c.after.attrs, {
+      uid: c.after.uid,
+      mode: before.mode,
+      secret: c.secret ?? false,
+    })
+    : [];
+  const phrases = attrPhrases(attrs);
+  const attrNote = phrases.length ? `: ${phrases.join("; ")}` : "";
   return withEnvelope(
     {
       "@timestamp": now.toISOString(),
@@ -126,7 +137,7 @@ export function genericEvent(
       ...actor.fields,
       message: c.fromPath
         ? `${displayPath(c.fromPath)} ${VERBS[c.action]} to ${displayPath(c.path)}${who}`
-        : `${displayPath(c.path)} ${VERBS[c.action]}${kindNote(c)}${who}${wholeNote(c)}`,
+        : `${displayPath(c.path)} ${VERBS[c.action]}${kindNote(c)}${who}${wholeNote(c)}${attrNote}`,
       bpfink: {
         consumer: "generic",
         ...(displayPath(c.path) !== c.path ? { path_bytes: pathBytesBase64(c.path) } : {}),
@@ -137,7 +148,10 @@ export function genericEvent(
           ? {
             changes: [
               ...attributeChanges(before, c.after),
-              ...(c.xattr ? [{ field: "xattr", from: null, to: "set or removed" }] : []),
+              ...attrs,
+              ...(c.xattr && attrs.length === 0
+                ? [{ field: "xattr", from: null, to: "set or removed" }]
+                : []),
               ...(c.capabilities !== undefined ? [capabilitiesChange(c.capabilities)] : []),
               ...(c.writtenBack ? [WRITTEN_BACK] : []),
             ],

@@ -218,6 +218,7 @@ export class ChangePipeline {
       sha256: state.sha256,
       type: state.type ?? "file",
       linkTarget: state.linkTarget,
+      attrs: state.attrs,
       snapshot,
     };
   }
@@ -279,11 +280,15 @@ export class ChangePipeline {
     const tagged = (e: ChangeEvent): ChangeEvent =>
       policy?.tags.length ? { ...e, tags: [...policy.tags] } : e;
     const keyedHash = hashIsSecret(change.path, rule.secret);
+    // Read access granted by an ACL matters on these as write access does elsewhere.
+    const secret = keyedHash || change.after?.contentMayHoldHash === true ||
+      change.before?.contentMayHoldHash === true;
     const raw = tagged(
       keyedHash
         ? withKeyedHashes(genericEvent(
           {
             ...change,
+            secret,
             before: this.keyed(change.path, change.before),
             after: this.keyed(change.path, change.after),
           },
@@ -291,7 +296,7 @@ export class ChangePipeline {
           new Date(),
           policy?.severity,
         ))
-        : genericEvent(change, this.opts.hostname, new Date(), policy?.severity),
+        : genericEvent({ ...change, secret }, this.opts.hostname, new Date(), policy?.severity),
     );
     const events: ChangeEvent[] = [raw];
     // What the baseline keeps as this file's meaning.

@@ -70,6 +70,11 @@ export interface FileChange {
    */
   capabilities?: string;
   /**
+   * The file is marked secret or may hold password hashes: an ACL that lets
+   * another user read it is a grant (attr_changes.ts).
+   */
+  secret?: boolean;
+  /**
    * Why nothing of the file is known but its name and the process that made
    * or removed it: it was gone (removed, renamed away, replaced) before any
    * read saw it. `before` and `after` are then undefined.

@@ -66,6 +66,12 @@ export function capabilitiesChange(caps: string) {
   return { field: "capabilities", from: null, to: caps || "none" } as const;
 }
 
+/**
+ * The `changes` fields naming who an ACL change lets write a file, or read a
+ * secret one (attr_changes.ts): each makes the event high.
+ */
+export const GRANT_FIELDS: ReadonlySet<string> = new Set(["acl_grants", "default_acl_grants"]);
+
 /** A sudo rule that lets its user run commands without a password. */
 export function grantsNopasswd(message: string | undefined): boolean {
   return /\bNOPASSWD\s*:/.test(message ?? "");
@@ -119,11 +125,22 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
     case "self_test_failed":
       return "high";
     case "attributes_changed":
-      // File capabilities (setcap cap_setuid+ep): root's powers to whoever runs it.
+      // File capabilities (setcap cap_setuid+ep): root's powers to whoever runs it. An ACL
+      // entry that lets another user write it (or read a secret): the file given away.
       return givesAway(e.changes) ||
-          e.changes?.some((c) => c.field === "capabilities" && c.to !== capabilitiesChange("").to)
+          e.changes?.some((c) =>
+            (c.field === "capabilities" && c.to !== capabilitiesChange("").to) ||
+            GRANT_FIELDS.has(c.field)
+          )
         ? "high"
-        : e.changes?.some((c) => c.field === WRITTEN_BACK.field && c.to === WRITTEN_BACK.to)
+        : e.changes?.some((c) =>
+            (c.field === WRITTEN_BACK.field && c.to === WRITTEN_BACK.to) ||
+            // Immutable or append-only set (a backdoor made hard to remove) or cleared
+            // (the step before editing a file its owner froze): nobody gains access by it.
+            c.field === "flags" ||
+            // Only privileged processes set these, and security modules act on them.
+            (c.field === "xattr" && /^(security|trusted)\./.test(String(c.to)))
+          )
         // Written and put back while nobody looked (a uid-0 line added and truncated away).
         ? "medium"
         : "low";

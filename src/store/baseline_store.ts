@@ -49,6 +49,8 @@ export interface BaselineRecord {
   type?: EntryType;
   /** A symlink's target. */
   linkTarget?: string;
+  /** ACLs, capabilities, other xattrs (name and digest) and inode flags (extra_attrs.ts). */
+  attrs?: string;
   /**
    * The consumer's parsed view (secrets fingerprinted), stored as JSON; or
    * bytes (a text file's content, for line diffs), stored as they are.
@@ -150,7 +152,8 @@ CREATE TABLE IF NOT EXISTS baseline (
   mtime_ns TEXT,
   ctime_ns TEXT,
   type TEXT,
-  link_target TEXT
+  link_target TEXT,
+  attrs TEXT
 );
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -177,26 +180,27 @@ interface Row {
   ctime_ns?: string | null;
   type?: string | null;
   link_target?: string | null;
+  attrs?: string | null;
 }
 
 /** Rows one run of the multi-row insert writes (a first baseline writes thousands at once). */
 const PUT_ROWS = 16;
 /** The columns putSql() names: the values each row binds. */
-const PUT_COLUMNS = 18;
+const PUT_COLUMNS = 19;
 /** One row's placeholders. */
 const PUT_ROW = `(${Array(PUT_COLUMNS).fill("?").join(", ")})`;
 
 /** The insert (or update) of `rows` baseline rows in one statement. */
 function putSql(rows: number): string {
   return `INSERT INTO baseline (path, consumer, dev, ino, size, mode, uid, gid, mtime_ms, ctime_ms, nlink, sha256,
-         snapshot, updated_at, mtime_ns, ctime_ns, type, link_target)
+         snapshot, updated_at, mtime_ns, ctime_ns, type, link_target, attrs)
        VALUES ${Array(rows).fill(PUT_ROW).join(", ")}
        ON CONFLICT(path) DO UPDATE SET consumer=excluded.consumer, dev=excluded.dev, ino=excluded.ino,
          size=excluded.size, mode=excluded.mode, uid=excluded.uid, gid=excluded.gid, mtime_ms=excluded.mtime_ms,
          ctime_ms=excluded.ctime_ms, nlink=excluded.nlink,
          sha256=excluded.sha256, snapshot=excluded.snapshot, updated_at=excluded.updated_at,
          mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns, type=excluded.type,
-         link_target=excluded.link_target`;
+         link_target=excluded.link_target, attrs=excluded.attrs`;
 }
 
 /** The prepared statements of one open database. */
@@ -543,6 +547,7 @@ export class BaselineStore {
           rec.ctimeNs === undefined ? null : String(rec.ctimeNs),
           rec.type ?? null,
           rec.linkTarget ?? null,
+          rec.attrs ?? null,
         );
         if (rows.length === PUT_COLUMNS * PUT_ROWS) {
           sql.putMany.run(...rows);
@@ -1053,14 +1058,14 @@ function openChecked(path: string, temporary = false): DatabaseSync {
 
 /**
  * Brings a database of an older bpfink up to date: nanosecond timestamp,
- * entry type and link target columns (NULL in old rows: unknown, not compared), and paths stored as their bytes (older versions stored text, whose
+ * entry type, link target and extended attribute columns (NULL in old rows: unknown, not compared), and paths stored as their bytes (older versions stored text, whose
  * bytes are the same for every name that is UTF-8; others were lost then).
  */
 function migrate(db: DatabaseSync): void {
   const cols = new Set(
     (db.prepare("PRAGMA table_info(baseline)").all() as { name: string }[]).map((c) => c.name),
   );
-  for (const c of ["mtime_ns", "ctime_ns", "type", "link_target"]) {
+  for (const c of ["mtime_ns", "ctime_ns", "type", "link_target", "attrs"]) {
     if (!cols.has(c)) db.exec(`ALTER TABLE baseline ADD COLUMN ${c} TEXT`);
   }
   db.exec("UPDATE baseline SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'");
@@ -1109,6 +1114,7 @@ function fromRow(r: Row): BaselineRecord {
     ctimeNs: r.ctime_ns ? BigInt(r.ctime_ns) : undefined,
     type: r.type ? r.type as EntryType : undefined,
     linkTarget: r.link_target ?? undefined,
+    attrs: r.attrs ?? undefined,
   };
 }
 
@@ -1128,5 +1134,6 @@ export function stateOfRecord(r: BaselineRecord): FileState {
     sha256: r.sha256,
     type: r.type,
     linkTarget: r.linkTarget,
+    attrs: r.attrs,
   };
 }

@@ -83,8 +83,17 @@ export function fileCapabilities(path: string): string | undefined {
   const buf = new Uint8Array(64);
   const n = Number(libc().lgetxattr(cString(path), cString("security.capability"), buf, 64n));
   if (n < 0) return errno() === ENODATA ? "" : undefined;
+  return capabilitiesText(buf.subarray(0, n));
+}
+
+/**
+ * getcap's text of a raw `security.capability` value, or undefined when it
+ * is too short to be one.
+ */
+export function capabilitiesText(bytes: Uint8Array): string | undefined {
+  const n = bytes.length;
   if (n < 12) return undefined;
-  const v = new DataView(buf.buffer, 0, n);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, n);
   const magic = v.getUint32(0, true);
   const effective = (magic & 1) !== 0;
   const two = (magic & 0xff000000) >>> 24 >= 2 && n >= 20;

@@ -10,7 +10,7 @@ import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
 import { parentPath } from "./path_names.ts";
-import { type FileState, readFileState, sameFile, stateChanged } from "./file_state.ts";
+import { type FileState, readAttrs, readFileState, sameFile, stateChanged } from "./file_state.ts";
 import { HASH_MAX_BYTES, ReadAbortedError, type ReadBudget } from "./safe_read.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
@@ -187,6 +187,27 @@ const NAME_OPS = new Set([
 ]);
 
 const XATTR_OPS = new Set([FimOp.Xattr, FimOp.PathXattr]);
+
+/**
+ * Whether a re-read must read `after`'s extended attributes and inode flags
+ * (extra_attrs.ts) anew, where it may keep `before`'s: for another inode, a
+ * state that does not know them, a re-read no kernel event started, an
+ * attribute or xattr op (chattr and setfacl are), or a ctime moved with no
+ * write (a metadata change whose event was folded away). A write alone,
+ * the common case, costs no call.
+ */
+export function attrsMayHaveChanged(
+  before: FileState | undefined,
+  after: FileState,
+  causes: readonly FimEvent[],
+  reason: ChangeReason,
+): boolean {
+  if (!before || before.attrs === undefined || !sameFile(before, after)) return true;
+  if (reason !== "live" || causes.length === 0) return true;
+  // An attribute or xattr op (chattr is an Attrib: bpf/fim_common.bpf.h).
+  if (causes.some((c) => ATTR_OPS.has(c.op))) return true;
+  return before.ctimeNs !== after.ctimeNs && before.mtimeNs === after.mtimeNs;
+}
 
 /** Name operations that leave the name at the same inode (an ancestor's chmod, say). */
 const SAME_PLACE_OPS = new Set([FimOp.PathAttrib, FimOp.PathXattr, FimOp.PathTruncate]);
@@ -1456,7 +1477,7 @@ export class FileMonitor {
     let seen: FileState | undefined;
     const keep = this.opts.keepContentUpTo ?? 0;
     try {
-      after = await readFileState(path, keep, this.#budget);
+      after = await readFileState(path, keep, this.#budget, false);
       // The path is watched as what it is now: a directory made where a file or nothing was is
       // listed, a file where a directory was has its writes reported (its kernel flags and
       // fanotify marks follow, set with its new inode below).
@@ -1469,11 +1490,17 @@ export class FileMonitor {
       // second one or sends an event.
       if (after && (!before || !sameFile(before, after))) {
         this.watch.setState(path, after);
-        const again = await readFileState(path, keep, this.#budget);
+        const again = await readFileState(path, keep, this.#budget, false);
         // Gone between the two reads (a file made and removed at once, one that grew
         // until it was removed): it existed, and is reported as made, then removed.
         if (!again) seen = after;
         after = again;
+      }
+      // Extended attributes and inode flags are read only when they may have changed.
+      if (after) {
+        after.attrs = attrsMayHaveChanged(before, after, causes, reason)
+          ? readAttrs(path)
+          : before!.attrs;
       }
     } catch (e) {
       if (e instanceof ReadAbortedError) return;
@@ -1646,7 +1673,9 @@ export class FileMonitor {
     // The kernel saw the content written (a write or truncate) and the re-read finds it as
     // before: written and put back (a line added, truncated away, mtime restored), not a chmod.
     // An extended attribute changed: the file's capabilities are what matter most (setcap).
-    const capabilities = xattr && action === "attributes_changed"
+    // Named here only for a state that did not know its attributes (a record of an older
+    // bpfink); otherwise the two states' attributes say what changed (attr_changes.ts).
+    const capabilities = xattr && action === "attributes_changed" && before?.attrs === undefined
       ? fileCapabilities(path)
       : undefined;
     const writtenBack = action === "attributes_changed" &&
@@ -1789,7 +1818,13 @@ export function classify(
   if (!after) return "deleted";
   // Another inode, or the same number given to a new file (another birth time).
   if (!sameFile(before, after)) return "replaced";
-  if (kind === "dir") return undefined;
+  // A directory's listing is its content (reported name by name); an ACL (a default ACL
+  // passes to everything made in it), an inode flag or an xattr is its own.
+  if (kind === "dir") {
+    return before.attrs !== undefined && after.attrs !== undefined && before.attrs !== after.attrs
+      ? "attributes_changed"
+      : undefined;
+  }
   if (!stateChanged(before, after)) return undefined;
   // Content not read whole on either side (over the hash limit, kept changing): a new
   // mtime may be new content, so it is not said to be attributes only.

@@ -10,6 +10,7 @@ import type { InodeId } from "./inode_key.ts";
 import { type EntryType, lstat, NativeFsError, NotContentError, readlink } from "./native_fs.ts";
 import { type ReadBudget, readContent } from "./safe_read.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
+import { extraAttrs } from "./extra_attrs.ts";
 import { errorMessage } from "../error_message.ts";
 
 /** A file's state at one moment. */
@@ -46,6 +47,12 @@ export interface FileState {
   contentHasNul?: boolean;
   /** Whether `content` may hold a password hash (hash_sniff.ts), when the read told. */
   contentMayHoldHash?: boolean;
+  /**
+   * ACLs, capabilities, other extended attributes (by name and value digest)
+   * and inode flags, as extra_attrs.ts writes them: "" for none, undefined
+   * when not known (a record of an older bpfink, or they could not be read).
+   */
+  attrs?: string;
 }
 
 /** The largest read buffer: big files stream through it. */
@@ -91,14 +98,18 @@ export async function sha256File(
  * as a link with its target, never hashed through; FIFOs, sockets, devices
  * and files on pseudo file systems are described but never opened for
  * reading. With `keepContentUpTo`, files up to that size come with their content.
+ * Without `withAttrs`, `attrs` is left out (the caller knows them, or reads
+ * them with readAttrs() only when the kernel said they may have changed).
  */
 export async function readFileState(
   path: string,
   keepContentUpTo = 0,
   budget: ReadBudget = {},
+  withAttrs = true,
 ): Promise<FileState | undefined> {
   const st = lstat(path);
   if (!st) return undefined;
+  const attrs = withAttrs ? extraAttrs(path, st.attributes) : undefined;
   const state: FileState = {
     id: { dev: kernelIdentity.deviceOf(path, st.dev), ino: st.ino },
     size: st.size,
@@ -113,6 +124,7 @@ export async function readFileState(
     nlink: st.nlink,
     type: st.type,
   };
+  if (attrs !== undefined) state.attrs = attrs;
   if (st.type === "symlink") {
     state.linkTarget = readlink(path);
     if (state.linkTarget === undefined) return undefined;
@@ -123,7 +135,7 @@ export async function readFileState(
     const r = await readContent(path, keepContentUpTo, budget);
     if (r.stat.ino !== st.ino || r.stat.dev !== st.dev) {
       // Replaced between lstat and open: describe what was read.
-      return readFileState(path, keepContentUpTo, budget);
+      return readFileState(path, keepContentUpTo, budget, withAttrs);
     }
     Object.assign(state, {
       size: r.stat.size,
@@ -151,12 +163,21 @@ export async function readFileState(
       const again = lstat(path);
       if (!again) return undefined;
       if (again.ino !== st.ino || again.type !== "file") {
-        return readFileState(path, keepContentUpTo, budget);
+        return readFileState(path, keepContentUpTo, budget, withAttrs);
       }
     }
     state.readError = errorMessage(e);
   }
   return state;
+}
+
+/**
+ * The extended attributes and inode flags of `path` now (extra_attrs.ts),
+ * undefined when they cannot be read: for a re-read that left them out.
+ */
+export function readAttrs(path: string): string | undefined {
+  const st = lstat(path);
+  return st ? extraAttrs(path, st.attributes) : undefined;
 }
 
 /**
@@ -182,7 +203,8 @@ export function stateChanged(a: FileState, b: FileState): boolean {
   return a.sha256 !== b.sha256 || a.size !== b.size || a.mode !== b.mode || a.uid !== b.uid ||
     a.gid !== b.gid || a.mtimeMs !== b.mtimeMs ||
     (a.nlink !== undefined && b.nlink !== undefined && a.nlink !== b.nlink) ||
-    (a.ctimeMs !== undefined && b.ctimeMs !== undefined && a.ctimeMs !== b.ctimeMs);
+    (a.ctimeMs !== undefined && b.ctimeMs !== undefined && a.ctimeMs !== b.ctimeMs) ||
+    (a.attrs !== undefined && b.attrs !== undefined && a.attrs !== b.attrs);
 }
 
 /** Each entry type's name, one string for every state (a state from a worker brings a copy). */
@@ -220,5 +242,6 @@ export function withoutContent(s: FileState): FileState {
     linkTarget: s.linkTarget,
     sha256: s.sha256,
     readError: s.readError,
+    attrs: s.attrs,
   };
 }

@@ -142,6 +142,11 @@ export interface NativeStat {
    * freed inode number back at once (ext4), never the old birth time.
    */
   btimeNs?: bigint;
+  /**
+   * The low bits of stx_attributes: the inode flags statx reports with no
+   * call of its own (STATX_ATTR_IMMUTABLE 0x10, STATX_ATTR_APPEND 0x20, ...).
+   */
+  attributes: number;
 }
 
 /** struct statx's stx_dev_major and stx_dev_minor, as the kernel encodes a device. */
@@ -168,6 +173,7 @@ function decodeStatx(b: Uint8Array): NativeStat {
     dev: statxDev(v),
     mntId: v.getUint32(0, true) & STATX_MNT_ID ? Number(v.getBigUint64(144, true)) : undefined,
     btimeNs: v.getUint32(0, true) & STATX_BTIME ? ts(80) : undefined,
+    attributes: v.getUint32(8, true),
   };
 }
 

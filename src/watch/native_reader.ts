@@ -67,9 +67,10 @@ const REDO = 3;
 
 /**
  * The version of the marks' arguments and of the flags' meaning that
- * bpfink_read_layout() reports (file_reader.c); 2: MAY_HOLD_HASH.
+ * bpfink_read_layout() reports (file_reader.c); 2: MAY_HOLD_HASH; 4: a state
+ * read natively has no extended attributes and no inode flag kept (`attrs` "").
  */
-const READ_VERSION = 3;
+const READ_VERSION = 4;
 
 /** The largest file read natively; larger ones stream through readFileState()'s budgets. */
 const MAX_FILE = 64 * 1024 * 1024;

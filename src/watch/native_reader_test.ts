@@ -74,7 +74,26 @@ Deno.test("native reader: each regular file's state and content as readFileState
   await Deno.symlink(`${d}/f1`, `${d}/link`);
   await Deno.symlink(`${d}/nowhere`, `${d}/dangling`);
   await Deno.mkdir(`${d}/sub`);
-  const others = [`${d}/fifo`, `${d}/link`, `${d}/dangling`, `${d}/sub`, "/proc/self/status"];
+  // Files with an ACL or another extended attribute: readFileState reads those (extra_attrs.ts).
+  await Deno.writeTextFile(`${d}/acl`, "x");
+  await Deno.writeTextFile(`${d}/xattr`, "x");
+  const set = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      `setfacl -m u:nobody:r ${d}/acl && python3 -c ` +
+      `"import os; os.setxattr('${d}/xattr', 'user.k', b'v')"`,
+    ],
+  }).output();
+  assert(set.success, new TextDecoder().decode(set.stderr));
+  const others = [
+    `${d}/acl`,
+    `${d}/xattr`,
+    `${d}/fifo`,
+    `${d}/link`,
+    `${d}/dangling`,
+    `${d}/sub`,
+    "/proc/self/status",
+  ];
   const first = items.length;
   for (const path of others) items.push({ path, keepContentUpTo: 100 });
   // Missing: said so natively, as readFileState does (undefined).
@@ -84,7 +103,11 @@ Deno.test("native reader: each regular file's state and content as readFileState
   });
 
   const { states, redo } = readNatively(items);
-  assertEquals(redo, others.map((_, i) => first + i), "only what is not a regular file is redone");
+  assertEquals(
+    redo,
+    others.map((_, i) => first + i),
+    "only what is not a plain regular file is redone",
+  );
   for (const [i, t] of items.entries()) {
     if (redo.includes(i)) continue;
     const want = await readFileState(t.path, t.keepContentUpTo);

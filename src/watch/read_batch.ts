@@ -119,7 +119,9 @@ export interface PackedResults {
   marks?: MarkArrays;
   /**
    * [index, what] of the rare parts: a link target, a read error, an error,
-   * the content, a hash that is not 64 one-byte characters.
+   * the content, a hash that is not 64 one-byte characters, extended
+   * attributes or inode flags (`attrs`; null: not known). A state without
+   * `attrs` here has none: a native read hands back only such files.
    */
   rare: [
     number,
@@ -129,6 +131,7 @@ export interface PackedResults {
       error?: string;
       content?: Uint8Array;
       sha256?: string;
+      attrs?: string | null;
     },
   ][];
 }
@@ -268,9 +271,11 @@ export function packResult(p: PackedResults, i: number, r: ReadResult): void {
   if (r.sha256 !== undefined && !odd) flags |= HAS_HASH;
   p.flags[i] = flags;
   if (
-    r.linkTarget !== undefined || r.readError !== undefined || r.content !== undefined || odd
+    r.linkTarget !== undefined || r.readError !== undefined || r.content !== undefined || odd ||
+    r.attrs !== ""
   ) {
     const rare: PackedResults["rare"][number][1] = {};
+    if (r.attrs !== "") rare.attrs = r.attrs ?? null;
     if (odd) rare.sha256 = r.sha256;
     if (r.linkTarget !== undefined) rare.linkTarget = r.linkTarget;
     if (r.readError !== undefined) rare.readError = r.readError;
@@ -314,6 +319,8 @@ export function unpackResults(p: PackedResults): ReadResult[] {
       nlink: flags & HAS_NLINK ? p.nlinks[i] : undefined,
       type: ENTRY_TYPES[p.types[i]],
     };
+    const attrs = extra?.attrs === undefined ? "" : extra.attrs;
+    if (attrs !== null) s.attrs = attrs;
     const btimeNs = p.bigs[i * STATE_BIGS + 3];
     if (btimeNs !== NO_BTIME) s.btimeNs = btimeNs;
     if (extra?.linkTarget !== undefined) s.linkTarget = extra.linkTarget;

@@ -72,6 +72,9 @@ function randomState(r: () => number, i: number): ReadResult {
     s.contentMayHoldHash = mayHoldPasswordHash(s.content);
   }
   if (kind === 4) s.readError = "not hashed: the file kept changing while it was read";
+  // Most files have no extended attributes (""); some do; some could not be read (undefined).
+  const attrs = pick(["", "", "", undefined, "acl user::rw-,user:65534:rw-\nflags immutable"]);
+  if (attrs !== undefined) s.attrs = attrs;
   return s;
 }
 

@@ -27,6 +27,8 @@ const ODD = 1 << 8;
 /** A link target or a read error is kept beside the slot. */
 const HAS_TEXT = 1 << 9;
 const HAS_BTIME_NS = 1 << 10;
+/** `attrs` is known: "" unless the text beside the slot holds them. */
+const HAS_ATTRS = 1 << 11;
 
 // Per slot: u32 dev, mode, uid, gid, nlink, flags; f64 size, mtimeMs, ctimeMs;
 // u64 ino; i64 mtimeNs, ctimeNs, btimeNs; 32 bytes of sha256.
@@ -71,8 +73,8 @@ export class StateTable {
   #sha = new Uint8Array(0);
   /** States that do not pack exactly, kept whole (without content). */
   readonly #odd = new Map<number, FileState>();
-  /** Link targets and read errors, by slot. */
-  readonly #text = new Map<number, { linkTarget?: string; readError?: string }>();
+  /** Link targets, read errors and extended attributes other than none, by slot. */
+  readonly #text = new Map<number, { linkTarget?: string; readError?: string; attrs?: string }>();
 
   /** Slots in use. */
   get size(): number {
@@ -117,9 +119,10 @@ export class StateTable {
       this.#odd.set(slot, withoutContent(s));
       return;
     }
-    if (s.linkTarget !== undefined || s.readError !== undefined) {
+    if (s.attrs !== undefined) this.#u32[u + 5] |= HAS_ATTRS;
+    if (s.linkTarget !== undefined || s.readError !== undefined || (s.attrs ?? "") !== "") {
       this.#u32[u + 5] |= HAS_TEXT;
-      this.#text.set(slot, { linkTarget: s.linkTarget, readError: s.readError });
+      this.#text.set(slot, { linkTarget: s.linkTarget, readError: s.readError, attrs: s.attrs });
     }
   }
 
@@ -155,6 +158,7 @@ export class StateTable {
       linkTarget: text?.linkTarget,
       sha256: flags & HAS_SHA ? this.#hexOf(slot) : undefined,
       readError: text?.readError,
+      attrs: flags & HAS_ATTRS ? text?.attrs ?? "" : undefined,
     };
   }
 
@@ -203,6 +207,7 @@ export class StateTable {
     if (s.btimeNs !== undefined && !isI64(s.btimeNs)) return false;
     if (s.linkTarget !== undefined && typeof s.linkTarget !== "string") return false;
     if (s.readError !== undefined && typeof s.readError !== "string") return false;
+    if (s.attrs !== undefined && typeof s.attrs !== "string") return false;
     const type = ENTRY_TYPE_CODE.get(s.type);
     if (type === undefined) return false;
     if (s.sha256 !== undefined && !this.#packHex(slot, s.sha256)) return false;

@@ -150,6 +150,7 @@ Deno.test("fuzz: random states, packed or not, read back as kept", () => {
       linkTarget: pick([undefined, undefined, undefined, "", "t"]),
       sha256: pick([undefined, hex()]),
       readError: pick([undefined, undefined, undefined, "e"]),
+      attrs: pick([undefined, "", "", "flags append", "xattr user.k 0123456789abcdef"]),
     };
     if (kept.size && rnd() < 0.3) {
       const slot = pick([...kept.keys()]);
