@@ -1818,10 +1818,13 @@ export function classify(
   if (!after) return "deleted";
   // Another inode, or the same number given to a new file (another birth time).
   if (!sameFile(before, after)) return "replaced";
-  // A directory's listing is its content (reported name by name); an ACL (a default ACL
-  // passes to everything made in it), an inode flag or an xattr is its own.
+  // A directory's listing is its content (reported name by name; its mtime and size move with
+  // it). Who may make, remove or rename names in it is its own: its mode and owner (`chmod o+w`
+  // or a chown of sudoers.d lets another user drop files there), an ACL (a default ACL passes
+  // to everything made in it), an inode flag or an xattr.
   if (kind === "dir") {
-    return before.attrs !== undefined && after.attrs !== undefined && before.attrs !== after.attrs
+    return before.mode !== after.mode || before.uid !== after.uid || before.gid !== after.gid ||
+        (before.attrs !== undefined && after.attrs !== undefined && before.attrs !== after.attrs)
       ? "attributes_changed"
       : undefined;
   }
