@@ -18,6 +18,7 @@ import { genericEvent } from "../consumers/generic.ts";
 import type { ConsumerName } from "../config/config_types.ts";
 import { semanticConsumer } from "../consumers/registry.ts";
 import { textLineDiff } from "../consumers/text_diff.ts";
+import { boundedChanges } from "../consumers/bounded_changes.ts";
 import {
   hashIsSecret,
   keyedState,
@@ -344,6 +345,10 @@ export class ChangePipeline {
           `${change.path}: ${rule.consumer} diff failed: ${errorMessage(e)}`,
         );
       }
+      // Every consumer's changes are bounded here, and a blob gives one not-text event.
+      const notText = contentMayDiffer(change) && change.after?.content !== undefined &&
+        (change.after.contentHasNul ?? change.after.content.includes(0));
+      semantic = boundedChanges(rule.consumer, semantic, notText, c.notText);
       // A consumer that does not read password fields was given redacted text; a snapshot it
       // kept before hashes were redacted may still hold one.
       if (!c.readsPasswords) semantic = semantic.map(redactSemantic);
