@@ -30,6 +30,7 @@ import { errorMessage } from "../error_message.ts";
 import { changeTime } from "./change_time.ts";
 import { redactPasswordHashes, redactPasswordHashesIn } from "../consumers/password_hashes.ts";
 import { mayHoldPasswordHash } from "../watch/hash_sniff.ts";
+import { nameIsRoots } from "./root_named.ts";
 
 /** How one path is consumed. */
 export interface PathRule {
@@ -63,12 +64,15 @@ function keptAsMeaning(snap: unknown): boolean {
  * The semantic consumer that reads `state` (its owner is what counts) at
  * `path` under `rule`, if any (see PathRule.byName): chosen by name, it
  * reads a file root owns, one its `readsByName` says the owner's own
- * program reads, or one the baseline already read by meaning (`before`
- * gives the baseline's snapshot, asked only when the owner decides). An
- * account database root owned stays one whoever owns it later: read as a
- * text file after `chown nobody /etc/passwd`, a uid-0 line added then was a
- * plain line diff, and `chown root` after it reported every account as
- * added.
+ * program reads, one in a directory only root can write (its name is
+ * root's: nameIsRoots), or one the baseline already read by meaning
+ * (`before` gives the baseline's snapshot, asked only when the owner
+ * decides). An account database root owned stays one whoever owns it
+ * later: read as a text file after `chown nobody /etc/passwd`, a uid-0 line
+ * added then was a plain line diff, and `chown root` after it reported
+ * every account as added. The same holds when the chown came while bpfink
+ * was down: the first baseline reads it by meaning (and reports its owner,
+ * ownerNotRoot), or an attacker could blind its meaning for good.
  */
 function semanticFor(
   rule: PathRule,
@@ -81,7 +85,7 @@ function semanticFor(
   const c = semanticConsumer(rule.consumer);
   if (!c || !rule.byName || !state || state.uid === 0) return c;
   if (c.readsByName?.(path, state.uid, ctx)) return c;
-  return keptAsMeaning(before()) ? c : undefined;
+  return nameIsRoots(path) || keptAsMeaning(before()) ? c : undefined;
 }
 
 /**
@@ -228,19 +232,67 @@ export class ChangePipeline {
     this.adoptMany([[path, state]]);
   }
 
-  /** Adopts many paths in one transaction (the first baseline of a large tree). */
+  /**
+   * Adopts many paths in one transaction (the first baseline of a large
+   * tree). Nothing is reported but what a first sight can tell is wrong: a
+   * file read by meaning that root does not own (ownerNotRoot).
+   */
   adoptMany(items: [string, FileState | undefined][]): void {
     const updates: [string, BaselineRecord | undefined][] = [];
     const snaps: [string, unknown, PathRule][] = [];
+    const events: ChangeEvent[] = [];
     for (const [path, state] of items) {
       // Asked once here: the calls below ask for the same path's rule, which is kept.
       const rule = this.opts.ruleFor(path);
       const snap = this.snapshotOf(path, state);
       updates.push([path, state ? this.recordOf(path, state, snap) : undefined]);
       snaps.push([path, snap, rule]);
+      const owner = state && this.#ownerNotRoot(path, state, rule, snap);
+      if (owner) events.push(owner);
     }
-    this.opts.store.commit(updates, []);
+    const queued = this.opts.store.commit(updates, events);
+    if (events.length > 0) this.opts.deliver(events, queued.map((q) => q.id));
     for (const [path, snap, rule] of snaps) this.#followIncludes(path, snap, rule);
+  }
+
+  /**
+   * For a file first seen (`snap` its snapshot), the event that says it is
+   * read by meaning though root does not own it: the `chown nobody
+   * /etc/passwd` a live change reports (high) as giving root's file away,
+   * found instead at the first baseline. Not for a file its owner's own
+   * program reads (`~/.ssh/authorized_keys`, a user's crontab).
+   */
+  #ownerNotRoot(
+    path: string,
+    state: FileState,
+    rule: PathRule,
+    snap: unknown,
+  ): ChangeEvent | undefined {
+    if (!rule.byName || state.uid === 0 || !keptAsMeaning(snap)) return undefined;
+    const c = semanticConsumer(rule.consumer);
+    if (!c || c.readsByName?.(path, state.uid, this.opts.ctx)) return undefined;
+    const change: FileChange = {
+      action: "attributes_changed",
+      path,
+      kind: "file",
+      root: path,
+      after: state,
+      folded: 0,
+      reason: "offline",
+    };
+    return semanticEvent(
+      {
+        action: `${rule.consumer}_owner_not_root`,
+        message: `${displayPath(path)} is owned by uid ${state.uid}, not root: it is read as ` +
+          `${rule.consumer} all the same, and uid ${state.uid} can rewrite it`,
+        changes: [{ field: "uid", to: state.uid }],
+      },
+      change,
+      rule.consumer,
+      this.opts.hostname,
+      new Date(),
+      "high",
+    );
   }
 
   /**
