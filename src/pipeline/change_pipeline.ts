@@ -19,6 +19,7 @@ import type { ConsumerName } from "../config/config_types.ts";
 import { semanticConsumer } from "../consumers/registry.ts";
 import { textLineDiff } from "../consumers/text_diff.ts";
 import { boundedChanges } from "../consumers/bounded_changes.ts";
+import { MAX_PARSE_BYTES } from "../consumers/parse_result.ts";
 import {
   hashIsSecret,
   keyedState,
@@ -118,8 +119,7 @@ export interface PipelineOptions {
   watchAlso?(paths: IncludedPath[], consumer: ConsumerName): void;
 }
 
-/** Bytes a consumer will parse at most (larger files are hashed only). */
-export const MAX_PARSE_BYTES = 8 << 20;
+export { MAX_PARSE_BYTES };
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();

@@ -15,6 +15,7 @@ import { consumerContext } from "../consumers/consumer_context.ts";
 import { consumerNameFor } from "../consumers/registry.ts";
 import { MAX_ITEMIZED_CHANGES } from "../consumers/semantic_change.ts";
 import { NOT_TEXT_ITEMIZED } from "../consumers/bounded_changes.ts";
+import { MAX_TEXT_CHARS } from "../consumers/parse_result.ts";
 
 /** A pipeline that picks each path's consumer by its name, as a watch without `consumer` does. */
 function pipeline() {
@@ -133,4 +134,17 @@ Deno.test("every consumer's diff is bounded by the pipeline: 5,000 accounts adde
   const summary = events.at(-1)!;
   assertEquals(summary.event.action, "users_changes_not_itemized");
   assertEquals(changeField(summary, "not_itemized"), 4000);
+});
+
+Deno.test("a sudoers padded to 5 MiB (inside the read limit) is parsed whole: the NOPASSWD rule at its end is reported", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/sudoers.d`);
+  const path = `${dir.path}/sudoers.d/padded`;
+  const pad = `#${"x".repeat(1022)}\n`.repeat(5 * 1024);
+  const events = await created(path, bytes(`${pad}mallory ALL=(ALL) NOPASSWD: ALL\n`));
+  assertEquals(events.map((e) => [e.event.action, e.bpfink?.severity]), [
+    ["sudoers_rule_added", "critical"],
+  ]);
+  // No parser reads less than the pipeline hands it.
+  assert(MAX_TEXT_CHARS >= MAX_PARSE_BYTES);
 });
