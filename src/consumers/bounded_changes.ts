@@ -5,7 +5,9 @@
  * most severe first, the rest counted in one summary; and a file that is
  * not text (it holds a NUL byte: an ELF binary, an archive, a core dump
  * copied into `sudoers.d`, `cron.d`, `pam.d` ...) gives one
- * `<consumer>_not_text` event instead of one event per garbage "line".
+ * `<consumer>_not_text` event instead of one event per garbage "line",
+ * when it comes and when it is replaced or removed (its snapshot is marked:
+ * not_text_snapshot.ts).
  *
  * A binary's meaning is not thrown away: the programs that read these files
  * read a binary line by line like any other (sudo skips each line it cannot
@@ -43,19 +45,38 @@ function counts(n: NotItemized): string {
   return [...n.byAction].map(([action, k]) => `${k} ${action}`).join(", ") || "none";
 }
 
-/** The one event that says a file is not text, counting the changes of meaning it holds. */
+/** Which side of a change is not text. */
+export interface NotText {
+  /** The content now. */
+  now: boolean;
+  /** The content the baseline had (a blob replaced or removed). */
+  before: boolean;
+}
+
+/** The one event that says a file is (or was) not text, counting the changes of meaning. */
 function notTextEvent(
   consumer: string,
   n: NotItemized,
   itemized: number,
+  side: NotText,
   verdict: string,
 ): SemanticEvent {
   const shownToo = itemized > 0 ? `; the ${itemized} critical ones are itemized too` : "";
+  const what = side.now
+    ? `is not text (it holds NUL bytes): ${verdict}`
+    : "was not text (it held NUL bytes), and what its lines meant is gone with it";
   return {
     action: `${consumer}_not_text`,
-    message: `${consumer} file is not text (it holds NUL bytes): ${verdict}. ` +
+    message: `${consumer} file ${what}. ` +
       `Its changes of meaning are counted here, not itemized${shownToo}: ${counts(n)}`,
-    changes: [{ field: "content", to: "not text (NUL bytes)" }, ...notItemizedFields(n)],
+    changes: [
+      {
+        field: "content",
+        ...(side.before ? { from: "not text (NUL bytes)" } : {}),
+        ...(side.now ? { to: "not text (NUL bytes)" } : {}),
+      },
+      ...notItemizedFields(n),
+    ],
     // A blob where a configuration file belongs is never an edit; as high as what it counts.
     severity: maxSeverity("high", n.level ?? "high"),
   };
@@ -63,23 +84,27 @@ function notTextEvent(
 
 /**
  * `changes` (one diff of `consumer`'s file) bounded: itemized up to the
- * limit, or, when the new content is not text (`notText`), one not-text
- * event with `verdict` (what the file's program does with it) and the
- * critical changes.
+ * limit, or, when the content now or before is not text (`notText`: a blob
+ * added, changed, replaced or removed), one not-text event with `verdict`
+ * (what the file's program does with it) and the critical changes.
  */
 export function boundedChanges(
   consumer: string,
   changes: readonly SemanticEvent[],
-  notText: boolean,
+  notText: NotText = { now: false, before: false },
   verdict: string = READ_ANYWAY,
 ): SemanticEvent[] {
+  const blob = notText.now || notText.before;
   // Within the bound, the differ's own order stands (a user added, then the gids it gains).
-  if (!notText && changes.length <= MAX_ITEMIZED_CHANGES) return [...changes];
-  const list = notText
+  if (!blob && changes.length <= MAX_ITEMIZED_CHANGES) return [...changes];
+  const list = blob
     ? new ChangeList(consumer, NOT_TEXT_ITEMIZED, "critical")
     : new ChangeList(consumer, MAX_ITEMIZED_CHANGES);
   list.push(...changes as SemanticChange[]);
-  if (!notText) return list.done();
+  if (!blob) return list.done();
   const itemized = list.itemized();
-  return [notTextEvent(consumer, list.notItemized(), itemized.length, verdict), ...itemized];
+  return [
+    notTextEvent(consumer, list.notItemized(), itemized.length, notText, verdict),
+    ...itemized,
+  ];
 }

@@ -14,15 +14,15 @@ Deno.test("the pipeline's bound keeps a differ's own bound as it is: the summary
   );
   assertEquals(out.at(-2)?.action, "sudoers_rules_reordered");
   assertEquals(out.at(-1)?.action, "sudoers_changes_not_itemized");
-  assertEquals(boundedChanges("sudoers", out, false), out);
+  assertEquals(boundedChanges("sudoers", out), out);
   // Passed through twice, still the same: a summary adds to the counts, never twice.
-  assertEquals(boundedChanges("sudoers", boundedChanges("sudoers", out, false), false), out);
+  assertEquals(boundedChanges("sudoers", boundedChanges("sudoers", out)), out);
 });
 
 Deno.test("a blob's summary adds up what a differ's own summary counted", () => {
   const flood = Array.from({ length: 1200 }, (_, i) => `u${i} ALL = /bin/x${i}`);
   const out = diffSudoers([], entries(flood.join("\n") + "\n"));
-  const [blob] = boundedChanges("sudoers", out, true);
+  const [blob] = boundedChanges("sudoers", out, { now: true, before: false });
   assertEquals(blob.action, "sudoers_not_text");
   assertEquals(blob.changes?.find((c) => c.field === "not_itemized")?.to, 1200);
   assertEquals(blob.changes?.find((c) => c.field === "not_itemized.sudoers_rule_added")?.to, 1200);

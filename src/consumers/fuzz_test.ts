@@ -578,12 +578,21 @@ fuzz("many-line garbage", 13, (r) => {
     const name = consumerNameFor(path);
     const c = semanticConsumer(name)!;
     const snap = c.snapshot(path, decoded, fuzzCtx, bytes);
-    const out = boundedChanges(name, c.diff(path, undefined, snap, fuzzCtx), blob, c.notText);
+    const changes = c.diff(path, undefined, snap, fuzzCtx);
+    const out = boundedChanges(name, changes, { now: blob, before: false }, c.notText);
     // Bounded whatever the garbage: a blob gives one event and its critical changes.
     const bound = blob ? 1 + NOT_TEXT_ITEMIZED : MAX_ITEMIZED_CHANGES + 2;
     assert(out.length <= bound, `${name}: ${out.length} events (BPFINK_FUZZ_SEED=${BASE_SEED})`);
     if (blob) assert(out[0].action === `${name}_not_text`, `${name}: ${out[0].action}`);
-    assertEscaped(out);
+    // And when it is removed: what its lines meant goes as one event too.
+    const gone = boundedChanges(
+      name,
+      c.diff(path, snap, undefined, fuzzCtx),
+      { now: false, before: blob },
+      c.notText,
+    );
+    assert(gone.length <= bound, `${name}: ${gone.length} events when removed`);
+    assertEscaped([...out, ...gone]);
   }
   return text.length * CONSUMER_PATHS.length;
 });

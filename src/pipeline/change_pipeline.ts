@@ -13,12 +13,18 @@ import { displayPath } from "../watch/path_bytes.ts";
 import { changeReason, type FileChange } from "./file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
-import type { ConsumerContext, IncludedPath, SemanticEvent } from "../consumers/consumer.ts";
+import type {
+  Consumer,
+  ConsumerContext,
+  IncludedPath,
+  SemanticEvent,
+} from "../consumers/consumer.ts";
 import { genericEvent } from "../consumers/generic.ts";
 import type { ConsumerName } from "../config/config_types.ts";
 import { semanticConsumer } from "../consumers/registry.ts";
 import { textLineDiff } from "../consumers/text_diff.ts";
 import { boundedChanges } from "../consumers/bounded_changes.ts";
+import { isNotText, markNotText, meaningOf } from "../consumers/not_text_snapshot.ts";
 import { MAX_PARSE_BYTES } from "../consumers/parse_result.ts";
 import {
   hashIsSecret,
@@ -146,13 +152,21 @@ function withoutHashes(state: FileState): { text: string; bytes: Uint8Array } {
     : { text: redacted, bytes: encoder.encode(redacted) };
 }
 
+/** Whether the content of `state` (which has some) holds a NUL byte: it is not text. */
+function hasNul(state: FileState): boolean {
+  return state.contentHasNul ?? state.content!.includes(0);
+}
+
 /** Turns file changes into committed, delivered events. */
 export class ChangePipeline {
   /** The consumers' context in a diff: other files' meaning is their committed baseline. */
   readonly #diffContext: ConsumerContext;
 
   constructor(readonly opts: PipelineOptions) {
-    this.#diffContext = { ...opts.ctx, baseline: (path) => opts.store.get(path)?.snapshot };
+    this.#diffContext = {
+      ...opts.ctx,
+      baseline: (path) => meaningOf(opts.store.get(path)?.snapshot),
+    };
   }
 
   /**
@@ -183,9 +197,10 @@ export class ChangePipeline {
     const c = semanticFor(rule, path, state, this.opts.ctx, before);
     if (c) {
       try {
-        return c.readsPasswords
+        const snap = c.readsPasswords
           ? c.snapshot(path, decoder.decode(state.content), this.opts.ctx, state.content)
           : ((w) => c.snapshot(path, w.text, this.opts.ctx, w.bytes))(withoutHashes(state));
+        return hasNul(state) ? markNotText(snap) : snap;
       } catch (e) {
         this.opts.ctx.warn(
           `${path}: ${rule.consumer} consumer failed: ${errorMessage(e)}`,
@@ -196,7 +211,7 @@ export class ChangePipeline {
     if (rule.diffMaxBytes === 0 || state.content.length > rule.diffMaxBytes) {
       return undefined; // a generic file without a line diff: nothing to decode
     }
-    if (state.contentHasNul ?? state.content.includes(0)) return undefined; // binary
+    if (hasNul(state)) return undefined; // binary
     // The bytes themselves, stored as such and split into lines when a diff needs them
     // (text_diff.ts): a first baseline writes each text file once, not decoded and encoded.
     // Unless they may hold a password hash: then the text with every hash redacted.
@@ -308,7 +323,7 @@ export class ChangePipeline {
   #followIncludes(path: string, snap: unknown, rule = this.opts.ruleFor(path)): void {
     // A secret file, or one read as plain text (bytes: not by meaning), includes nothing.
     if (rule.secret || snap === undefined || snap instanceof Uint8Array) return;
-    const more = semanticConsumer(rule.consumer)?.watchAlso?.(snap) ?? [];
+    const more = semanticConsumer(rule.consumer)?.watchAlso?.(meaningOf(snap)) ?? [];
     if (more.length) this.opts.watchAlso?.(more, rule.consumer);
   }
 
@@ -391,16 +406,12 @@ export class ChangePipeline {
     } else if (c) {
       let semantic: SemanticEvent[] = [];
       try {
-        semantic = c.diff(change.path, before?.snapshot, afterSnap, this.#diffContext);
+        semantic = this.#meaningChanges(c, rule.consumer, change, before?.snapshot, afterSnap);
       } catch (e) {
         this.opts.ctx.warn(
           `${change.path}: ${rule.consumer} diff failed: ${errorMessage(e)}`,
         );
       }
-      // Every consumer's changes are bounded here, and a blob gives one not-text event.
-      const notText = contentMayDiffer(change) && change.after?.content !== undefined &&
-        (change.after.contentHasNul ?? change.after.content.includes(0));
-      semantic = boundedChanges(rule.consumer, semantic, notText, c.notText);
       // A consumer that does not read password fields was given redacted text; a snapshot it
       // kept before hashes were redacted may still hold one.
       if (!c.readsPasswords) semantic = semantic.map(redactSemantic);
@@ -427,6 +438,34 @@ export class ChangePipeline {
     const queued = this.opts.store.commit(churn ? [] : [[change.path, rec]], events);
     this.opts.deliver(events, queued.map((q) => q.id));
     this.#followIncludes(change.path, storedSnap);
+  }
+
+  /**
+   * What `change` did to the file's meaning, by `c`, bounded (every
+   * consumer's, here): a blob that comes, changes or goes (content that is
+   * not text) is one not-text event and its critical changes. A blob
+   * replaced by text is two things: the blob gone (one event) and the text's
+   * own changes, itemized as any text file's.
+   */
+  #meaningChanges(
+    c: Consumer,
+    consumer: string,
+    change: FileChange,
+    beforeSnap: unknown,
+    afterSnap: unknown,
+  ): SemanticEvent[] {
+    const diff = (a: unknown, b: unknown) =>
+      c.diff(change.path, meaningOf(a), meaningOf(b), this.#diffContext);
+    const may = contentMayDiffer(change);
+    const now = may && isNotText(afterSnap);
+    const was = may && isNotText(beforeSnap);
+    if (was && !now) {
+      return [
+        ...boundedChanges(consumer, diff(beforeSnap, undefined), { now, before: was }, c.notText),
+        ...boundedChanges(consumer, diff(undefined, afterSnap)),
+      ];
+    }
+    return boundedChanges(consumer, diff(beforeSnap, afterSnap), { now, before: was }, c.notText);
   }
 
   /** Delivers what a previous run committed but did not deliver. */

@@ -123,6 +123,42 @@ Deno.test("a sudoers.d binary: high, says what sudo does, counts every line; a g
   assertEquals(users[0].event.action, "users_not_text");
 });
 
+Deno.test("a binary in sudoers.d removed, or replaced by text, is one not-text event too, not one per line it had", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/sudoers.d`);
+  const path = `${dir.path}/sudoers.d/blob`;
+  using t = pipeline();
+  await Deno.copyFile("/bin/true", path);
+  const elf = (await readFileState(path, MAX_PARSE_BYTES))!;
+  t.p.adopt(path, elf);
+  await Deno.writeTextFile(path, "bob ALL=(ALL) ALL\n");
+  const text = (await readFileState(path, MAX_PARSE_BYTES))!;
+  t.p.handle(change(path, "modified", elf, text));
+  await Deno.copyFile("/bin/true", path);
+  const again = (await readFileState(path, MAX_PARSE_BYTES))!;
+  t.p.handle(change(path, "modified", text, again));
+  await Deno.remove(path);
+  t.p.handle(change(path, "deleted", again, undefined));
+  const semantic = t.delivered.map((d) =>
+    d.filter((e) => e.event.dataset !== "bpfink.file").map((e) => e.event.action)
+  );
+  assertEquals(semantic, [
+    // The blob gone, and the text's own rule, itemized as any text file's.
+    ["sudoers_not_text", "sudoers_rule_added"],
+    // Text to blob: the rule removed is counted with the blob's lines.
+    ["sudoers_not_text"],
+    ["sudoers_not_text"],
+  ]);
+  const [gone, rule] = t.delivered[0].filter((e) => e.event.dataset !== "bpfink.file");
+  assert(gone.message?.includes("was not text"), gone.message);
+  assert(Number(changeField(gone, "not_itemized.sudoers_unparsed_removed")) > 50);
+  assertEquals(rule.message, "sudo rule added: bob ALL=(ALL) ALL");
+  const [came] = t.delivered[1].filter((e) => e.event.dataset !== "bpfink.file");
+  assertEquals(changeField(came, "not_itemized.sudoers_rule_removed"), 1);
+  const [removed] = t.delivered[2].filter((e) => e.event.dataset !== "bpfink.file");
+  assert(removed.message?.includes("was not text"), removed.message);
+});
+
 Deno.test("every consumer's diff is bounded by the pipeline: 5,000 accounts added at once give 1,000 events and a count", async () => {
   await using dir = await tempDir();
   const lines = Array.from(
