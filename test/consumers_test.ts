@@ -244,7 +244,7 @@ const account = (e: ChangeEvent) =>
   (e.user as { target?: { name?: string }; name?: string } | undefined)?.target?.name ??
     e.user?.name;
 
-Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain files: one useradd gives one user_added; glibc's uid-0 forms are users", async () => {
+Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain files: one useradd gives one user_added; glibc's uid-0 forms are users; a binary in sudoers.d is one event", async () => {
   await using dir = await tempDir();
   const root = dir.path;
   await Deno.mkdir(`${root}/etc/sudoers.d`, { recursive: true });
@@ -343,6 +343,20 @@ Deno.test("backups (passwd-, shadow-, ...) and skipped sudoers.d files are plain
       );
       assertEquals(semantic(`${root}/etc/sudoers.d/${f}`).map((e) => e.event.action), [], f);
     }
+
+    // A binary copied into sudoers.d: one not-text event, not one per garbage "line".
+    const blob = `${root}/etc/sudoers.d/blob`;
+    const cp = await run(["cp", "/bin/true", blob]);
+    assertEquals(cp.code, 0, cp.stderr);
+    const notText = await expectEvent(
+      d,
+      (e) => e.event.action === "sudoers_not_text" && e.file?.path === blob,
+      "sudoers_not_text",
+      60_000,
+    );
+    assertEquals(notText.bpfink?.severity, "high");
+    await waitFor(() => false, 1000); // anything else it gave has come by now
+    assertEquals(semantic(blob).map((e) => e.event.action), ["sudoers_not_text"]);
   } finally {
     await d.stop();
   }

@@ -68,6 +68,12 @@ export interface Consumer {
    */
   readonly readsPasswords?: boolean;
   /**
+   * What the program reading these files does with one that is not text
+   * (it holds NUL bytes), as the not-text event says it
+   * (bounded_changes.ts); by default, that it reads it line by line.
+   */
+  readonly notText?: string;
+  /**
    * The file's meaning, JSON-serialisable, no secret in clear. `text` is
    * the content decoded as UTF-8; `bytes`, when given, the content itself,
    * for a consumer that reads bytes the way a C program does.

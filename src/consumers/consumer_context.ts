@@ -6,9 +6,10 @@
  */
 import { createHmac } from "node:crypto";
 import type { ConsumerContext } from "./consumer.ts";
+import { MAX_PARSE_BYTES } from "./parse_result.ts";
 
-/** Bytes read at most from an included file. */
-const MAX_INCLUDE_BYTES = 4 << 20;
+/** Bytes read at most from an included file: as much as the pipeline hands a consumer. */
+const MAX_INCLUDE_BYTES = MAX_PARSE_BYTES;
 /** Directory entries listed at most for an includedir. */
 const MAX_DIR_ENTRIES = 10_000;
 

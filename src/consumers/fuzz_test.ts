@@ -54,6 +54,10 @@ import { diffPasswd, diffShadow } from "./users/users_diff.ts";
 import { type Rng, rng } from "../../test/rng.ts";
 import type { Peers } from "./paired_consumer.ts";
 import { decodePathBytes, displayPath } from "../watch/path_bytes.ts";
+import { consumerNameFor, semanticConsumer } from "./registry.ts";
+import { consumerContext } from "./consumer_context.ts";
+import { boundedChanges, NOT_TEXT_ITEMIZED } from "./bounded_changes.ts";
+import { MAX_ITEMIZED_CHANGES } from "./semantic_change.ts";
 
 const MS = Number(Deno.env.get("BPFINK_FUZZ_MS") ?? 2000);
 const SLOW_MS = 2000;
@@ -597,4 +601,57 @@ fuzz("ACL and xattr attributes", 13, (r) => {
   assertEscaped(attrPhrases(changes).map((message) => ({ message })));
   previousAttrs = attrs;
   return bytes.length;
+});
+
+/** Where each by-meaning consumer reads (its name picks it). */
+const CONSUMER_PATHS = [
+  "/f/sudoers.d/x",
+  "/f/cron.d/x",
+  "/f/sshd_config.d/x.conf",
+  "/f/pam.d/x",
+  "/f/.ssh/authorized_keys",
+  "/f/ld.so.preload",
+  "/f/passwd",
+  "/f/shadow",
+  "/f/group",
+  "/f/gshadow",
+  "/f/access.conf",
+];
+const fuzzCtx = consumerContext(new Uint8Array(32), () => {});
+
+fuzz("many-line garbage", 13, (r) => {
+  // Thousands of lines of random bytes, with NUL bytes (a blob) or without (garbage text).
+  const blob = r() < 0.5;
+  const lines = Array.from(
+    { length: 500 + int(r, 5000) },
+    () =>
+      Array.from({ length: int(r, 40) }, () => {
+        const c = int(r, 256);
+        return String.fromCharCode(c === 10 || (!blob && c === 0) ? 0x41 : c);
+      }).join(""),
+  );
+  const text = lines.join("\n") + (blob ? "\0\n" : "\n");
+  const bytes = byteArray(text);
+  const decoded = new TextDecoder().decode(bytes);
+  for (const path of CONSUMER_PATHS) {
+    const name = consumerNameFor(path);
+    const c = semanticConsumer(name)!;
+    const snap = c.snapshot(path, decoded, fuzzCtx, bytes);
+    const changes = c.diff(path, undefined, snap, fuzzCtx);
+    const out = boundedChanges(name, changes, { now: blob, before: false }, c.notText);
+    // Bounded whatever the garbage: a blob gives one event and its critical changes.
+    const bound = blob ? 1 + NOT_TEXT_ITEMIZED : MAX_ITEMIZED_CHANGES + 2;
+    assert(out.length <= bound, `${name}: ${out.length} events (BPFINK_FUZZ_SEED=${BASE_SEED})`);
+    if (blob) assert(out[0].action === `${name}_not_text`, `${name}: ${out[0].action}`);
+    // And when it is removed: what its lines meant goes as one event too.
+    const gone = boundedChanges(
+      name,
+      c.diff(path, snap, undefined, fuzzCtx),
+      { now: false, before: blob },
+      c.notText,
+    );
+    assert(gone.length <= bound, `${name}: ${gone.length} events when removed`);
+    assertEscaped([...out, ...gone]);
+  }
+  return text.length * CONSUMER_PATHS.length;
 });

@@ -30,7 +30,16 @@ export interface ParseResult<T> {
   errors: ParseError[];
 }
 
-/** Characters read at most from one file; the rest is reported and ignored. */
+/**
+ * Bytes of a file a consumer is handed at most (the pipeline hashes larger
+ * files only, and says their meaning is not checked). Every parser and
+ * include reader takes at least this much: one that cut a file it was
+ * handed would miss what its end holds, without a word but a log line (a
+ * sudoers padded to 5 MiB hid the NOPASSWD rule after 4 MiB).
+ */
+export const MAX_PARSE_BYTES = 8 << 20;
+
+/** Characters read at most from one file (at least {@link MAX_PARSE_BYTES}); the rest is reported and ignored. */
 export const MAX_TEXT_CHARS = 16 * 1024 * 1024;
 /** At most this many errors are kept per parse; the last one says how many were dropped. */
 export const MAX_ERRORS = 1000;

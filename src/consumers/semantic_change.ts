@@ -98,6 +98,44 @@ export function changeSeverity(c: SemanticChange): SeverityLevel {
   });
 }
 
+/** What a {@link ChangeList} counted and did not itemize. */
+export interface NotItemized {
+  /** How many changes. */
+  total: number;
+  /** How many of each action. */
+  byAction: ReadonlyMap<string, number>;
+  /** The highest level among them; undefined when there are none. */
+  level?: SeverityLevel;
+  /** The protections they take away (`weakens`). */
+  weakens: string[];
+}
+
+/** Changes about a whole file (a reorder): itemized past the limit, by any list they pass through. */
+const wholeFile = new WeakSet<SemanticChange>();
+/** The counts a summary change stands for, so that a list it passes through again adds them up. */
+const summaries = new WeakMap<SemanticChange, NotItemized>();
+
+/** The `<what>_changes_not_itemized` change for `n`. */
+function notItemizedChange(what: string, limit: number, n: NotItemized): SemanticChange {
+  const byAction = [...n.byAction].map(([action, k]) => `${k} ${action}`).join(", ");
+  return {
+    action: `${what}_changes_not_itemized`,
+    message: `${n.total} more ${what} changes not itemized (at most ${limit} ` +
+      `per diff, the most severe first; up to ${n.level}): ${byAction}`,
+    changes: notItemizedFields(n),
+  };
+}
+
+/** The `changes` fields that count `n`: total, highest level, per action, protections. */
+export function notItemizedFields(n: NotItemized): FieldChange[] {
+  return [
+    { field: "not_itemized", to: n.total },
+    ...(n.level ? [{ field: NOT_ITEMIZED_SEVERITY_FIELD, to: n.level }] : []),
+    ...[...n.byAction].map(([action, k]) => ({ field: `not_itemized.${action}`, to: k })),
+    ...(n.weakens.length > 0 ? [{ field: WEAKENS_FIELD, to: n.weakens }] : []),
+  ];
+}
+
 /**
  * The changes of one diff, itemized up to {@link MAX_ITEMIZED_CHANGES}. A
  * file rewritten wholesale (or a sudoers `Defaults` line with 90,000
@@ -107,6 +145,12 @@ export function changeSeverity(c: SemanticChange): SeverityLevel {
  * level), and {@link ChangeList.done} adds one `<what>_changes_not_itemized`
  * change that counts the rest by action, at the highest level among them,
  * with the protections they take away. Memory is bounded by the limit.
+ *
+ * Changes below `floor` are only counted, never itemized. A list's output
+ * passed through another list is itemized and counted the same way: its
+ * summary adds to the new list's counts, its whole-file changes stay
+ * itemized (so the pipeline bounds every consumer's diff, whichever list
+ * the differ used).
  */
 export class ChangeList {
   /** Kept changes by level, least serious first (SEVERITY_LEVELS' order). */
@@ -117,21 +161,46 @@ export class ChangeList {
   #overTotal = 0;
   #overLevel = -1;
   readonly #overWeakens = new Set<string>();
+  readonly #floor: number;
 
   /** `what` names the file kind in the summary's action, e.g. `sudoers`. */
-  constructor(readonly what: string, readonly limit: number = MAX_ITEMIZED_CHANGES) {}
+  constructor(
+    readonly what: string,
+    readonly limit: number = MAX_ITEMIZED_CHANGES,
+    floor: SeverityLevel = SEVERITY_LEVELS[0],
+  ) {
+    this.#floor = SEVERITY_LEVELS.indexOf(floor);
+  }
+
+  #count1(action: string, n: number, level: number, weakens: Iterable<string>): void {
+    this.#over.set(action, (this.#over.get(action) ?? 0) + n);
+    this.#overTotal += n;
+    this.#overLevel = Math.max(this.#overLevel, level);
+    for (const w of weakens) this.#overWeakens.add(w);
+  }
 
   #leaveOut(c: SemanticChange, level: number): void {
-    this.#over.set(c.action, (this.#over.get(c.action) ?? 0) + 1);
-    this.#overTotal++;
-    this.#overLevel = Math.max(this.#overLevel, level);
-    for (const w of weakenedBy(c)) this.#overWeakens.add(w);
+    this.#count1(c.action, 1, level, weakenedBy(c));
   }
 
   /** Adds changes; past the limit, the least severe (the latest of a level) are only counted. */
   push(...changes: SemanticChange[]): void {
     for (const c of changes) {
+      const counted = summaries.get(c);
+      if (counted) {
+        const level = counted.level ? SEVERITY_LEVELS.indexOf(counted.level) : -1;
+        for (const [action, n] of counted.byAction) this.#count1(action, n, level, counted.weakens);
+        continue;
+      }
+      if (wholeFile.has(c)) {
+        this.#always.push(c);
+        continue;
+      }
       const level = SEVERITY_LEVELS.indexOf(changeSeverity(c));
+      if (level < this.#floor) {
+        this.#leaveOut(c, level);
+        continue;
+      }
       if (this.#count < this.limit) {
         this.#kept[level].push(c);
         this.#count++;
@@ -149,26 +218,32 @@ export class ChangeList {
 
   /** Adds a change about the whole file (a reorder), itemized even when the list is full. */
   always(change: SemanticChange): void {
+    wholeFile.add(change);
     this.#always.push(change);
+  }
+
+  /** What was counted and not itemized. */
+  notItemized(): NotItemized {
+    return {
+      total: this.#overTotal,
+      byAction: new Map(this.#over),
+      level: this.#overLevel < 0 ? undefined : SEVERITY_LEVELS[this.#overLevel],
+      weakens: [...this.#overWeakens],
+    };
+  }
+
+  /** The itemized changes, most severe first, with whole-file changes after them. */
+  itemized(): SemanticChange[] {
+    return [...this.#kept].reverse().flat().concat(this.#always);
   }
 
   /** The itemized changes, most severe first, plus the summary when some were only counted. */
   done(): SemanticChange[] {
-    const items = [...this.#kept].reverse().flat().concat(this.#always);
+    const items = this.itemized();
     if (this.#overTotal === 0) return items;
-    const byAction = [...this.#over].map(([action, n]) => `${n} ${action}`).join(", ");
-    const level = SEVERITY_LEVELS[this.#overLevel];
-    const weakens = [...this.#overWeakens];
-    return [...items, {
-      action: `${this.what}_changes_not_itemized`,
-      message: `${this.#overTotal} more ${this.what} changes not itemized (at most ${this.limit} ` +
-        `per diff, the most severe first; up to ${level}): ${byAction}`,
-      changes: [
-        { field: "not_itemized", to: this.#overTotal },
-        { field: NOT_ITEMIZED_SEVERITY_FIELD, to: level },
-        ...[...this.#over].map(([action, n]) => ({ field: `not_itemized.${action}`, to: n })),
-        ...(weakens.length > 0 ? [{ field: WEAKENS_FIELD, to: weakens }] : []),
-      ],
-    }];
+    const n = this.notItemized();
+    const summary = notItemizedChange(this.what, this.limit, n);
+    summaries.set(summary, n);
+    return [...items, summary];
   }
 }

@@ -13,11 +13,19 @@ import { displayPath } from "../watch/path_bytes.ts";
 import { changeReason, type FileChange } from "./file_change.ts";
 import type { BaselineRecord, BaselineStore } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
-import type { ConsumerContext, IncludedPath, SemanticEvent } from "../consumers/consumer.ts";
+import type {
+  Consumer,
+  ConsumerContext,
+  IncludedPath,
+  SemanticEvent,
+} from "../consumers/consumer.ts";
 import { genericEvent } from "../consumers/generic.ts";
 import type { ConsumerName } from "../config/config_types.ts";
 import { semanticConsumer } from "../consumers/registry.ts";
 import { textLineDiff } from "../consumers/text_diff.ts";
+import { boundedChanges } from "../consumers/bounded_changes.ts";
+import { isNotText, markNotText, meaningOf } from "../consumers/not_text_snapshot.ts";
+import { MAX_PARSE_BYTES } from "../consumers/parse_result.ts";
 import {
   hashIsSecret,
   keyedState,
@@ -29,6 +37,7 @@ import { errorMessage } from "../error_message.ts";
 import { changeTime } from "./change_time.ts";
 import { redactPasswordHashes, redactPasswordHashesIn } from "../consumers/password_hashes.ts";
 import { mayHoldPasswordHash } from "../watch/hash_sniff.ts";
+import { nameIsRoots } from "./root_named.ts";
 
 /** How one path is consumed. */
 export interface PathRule {
@@ -62,12 +71,15 @@ function keptAsMeaning(snap: unknown): boolean {
  * The semantic consumer that reads `state` (its owner is what counts) at
  * `path` under `rule`, if any (see PathRule.byName): chosen by name, it
  * reads a file root owns, one its `readsByName` says the owner's own
- * program reads, or one the baseline already read by meaning (`before`
- * gives the baseline's snapshot, asked only when the owner decides). An
- * account database root owned stays one whoever owns it later: read as a
- * text file after `chown nobody /etc/passwd`, a uid-0 line added then was a
- * plain line diff, and `chown root` after it reported every account as
- * added.
+ * program reads, one in a directory only root can write (its name is
+ * root's: nameIsRoots), or one the baseline already read by meaning
+ * (`before` gives the baseline's snapshot, asked only when the owner
+ * decides). An account database root owned stays one whoever owns it
+ * later: read as a text file after `chown nobody /etc/passwd`, a uid-0 line
+ * added then was a plain line diff, and `chown root` after it reported
+ * every account as added. The same holds when the chown came while bpfink
+ * was down: the first baseline reads it by meaning (and reports its owner,
+ * ownerNotRoot), or an attacker could blind its meaning for good.
  */
 function semanticFor(
   rule: PathRule,
@@ -80,7 +92,7 @@ function semanticFor(
   const c = semanticConsumer(rule.consumer);
   if (!c || !rule.byName || !state || state.uid === 0) return c;
   if (c.readsByName?.(path, state.uid, ctx)) return c;
-  return keptAsMeaning(before()) ? c : undefined;
+  return nameIsRoots(path) || keptAsMeaning(before()) ? c : undefined;
 }
 
 /**
@@ -113,8 +125,7 @@ export interface PipelineOptions {
   watchAlso?(paths: IncludedPath[], consumer: ConsumerName): void;
 }
 
-/** Bytes a consumer will parse at most (larger files are hashed only). */
-export const MAX_PARSE_BYTES = 8 << 20;
+export { MAX_PARSE_BYTES };
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -141,13 +152,21 @@ function withoutHashes(state: FileState): { text: string; bytes: Uint8Array } {
     : { text: redacted, bytes: encoder.encode(redacted) };
 }
 
+/** Whether the content of `state` (which has some) holds a NUL byte: it is not text. */
+function hasNul(state: FileState): boolean {
+  return state.contentHasNul ?? state.content!.includes(0);
+}
+
 /** Turns file changes into committed, delivered events. */
 export class ChangePipeline {
   /** The consumers' context in a diff: other files' meaning is their committed baseline. */
   readonly #diffContext: ConsumerContext;
 
   constructor(readonly opts: PipelineOptions) {
-    this.#diffContext = { ...opts.ctx, baseline: (path) => opts.store.get(path)?.snapshot };
+    this.#diffContext = {
+      ...opts.ctx,
+      baseline: (path) => meaningOf(opts.store.get(path)?.snapshot),
+    };
   }
 
   /**
@@ -178,9 +197,10 @@ export class ChangePipeline {
     const c = semanticFor(rule, path, state, this.opts.ctx, before);
     if (c) {
       try {
-        return c.readsPasswords
+        const snap = c.readsPasswords
           ? c.snapshot(path, decoder.decode(state.content), this.opts.ctx, state.content)
           : ((w) => c.snapshot(path, w.text, this.opts.ctx, w.bytes))(withoutHashes(state));
+        return hasNul(state) ? markNotText(snap) : snap;
       } catch (e) {
         this.opts.ctx.warn(
           `${path}: ${rule.consumer} consumer failed: ${errorMessage(e)}`,
@@ -191,7 +211,7 @@ export class ChangePipeline {
     if (rule.diffMaxBytes === 0 || state.content.length > rule.diffMaxBytes) {
       return undefined; // a generic file without a line diff: nothing to decode
     }
-    if (state.contentHasNul ?? state.content.includes(0)) return undefined; // binary
+    if (hasNul(state)) return undefined; // binary
     // The bytes themselves, stored as such and split into lines when a diff needs them
     // (text_diff.ts): a first baseline writes each text file once, not decoded and encoded.
     // Unless they may hold a password hash: then the text with every hash redacted.
@@ -228,19 +248,67 @@ export class ChangePipeline {
     this.adoptMany([[path, state]]);
   }
 
-  /** Adopts many paths in one transaction (the first baseline of a large tree). */
+  /**
+   * Adopts many paths in one transaction (the first baseline of a large
+   * tree). Nothing is reported but what a first sight can tell is wrong: a
+   * file read by meaning that root does not own (ownerNotRoot).
+   */
   adoptMany(items: [string, FileState | undefined][]): void {
     const updates: [string, BaselineRecord | undefined][] = [];
     const snaps: [string, unknown, PathRule][] = [];
+    const events: ChangeEvent[] = [];
     for (const [path, state] of items) {
       // Asked once here: the calls below ask for the same path's rule, which is kept.
       const rule = this.opts.ruleFor(path);
       const snap = this.snapshotOf(path, state);
       updates.push([path, state ? this.recordOf(path, state, snap) : undefined]);
       snaps.push([path, snap, rule]);
+      const owner = state && this.#ownerNotRoot(path, state, rule, snap);
+      if (owner) events.push(owner);
     }
-    this.opts.store.commit(updates, []);
+    const queued = this.opts.store.commit(updates, events);
+    if (events.length > 0) this.opts.deliver(events, queued.map((q) => q.id));
     for (const [path, snap, rule] of snaps) this.#followIncludes(path, snap, rule);
+  }
+
+  /**
+   * For a file first seen (`snap` its snapshot), the event that says it is
+   * read by meaning though root does not own it: the `chown nobody
+   * /etc/passwd` a live change reports (high) as giving root's file away,
+   * found instead at the first baseline. Not for a file its owner's own
+   * program reads (`~/.ssh/authorized_keys`, a user's crontab).
+   */
+  #ownerNotRoot(
+    path: string,
+    state: FileState,
+    rule: PathRule,
+    snap: unknown,
+  ): ChangeEvent | undefined {
+    if (!rule.byName || state.uid === 0 || !keptAsMeaning(snap)) return undefined;
+    const c = semanticConsumer(rule.consumer);
+    if (!c || c.readsByName?.(path, state.uid, this.opts.ctx)) return undefined;
+    const change: FileChange = {
+      action: "attributes_changed",
+      path,
+      kind: "file",
+      root: path,
+      after: state,
+      folded: 0,
+      reason: "offline",
+    };
+    return semanticEvent(
+      {
+        action: `${rule.consumer}_owner_not_root`,
+        message: `${displayPath(path)} is owned by uid ${state.uid}, not root: it is read as ` +
+          `${rule.consumer} all the same, and uid ${state.uid} can rewrite it`,
+        changes: [{ field: "uid", to: state.uid }],
+      },
+      change,
+      rule.consumer,
+      this.opts.hostname,
+      new Date(),
+      "high",
+    );
   }
 
   /**
@@ -256,7 +324,7 @@ export class ChangePipeline {
   #followIncludes(path: string, snap: unknown, rule = this.opts.ruleFor(path)): void {
     // A secret file, or one read as plain text (bytes: not by meaning), includes nothing.
     if (rule.secret || snap === undefined || snap instanceof Uint8Array) return;
-    const more = semanticConsumer(rule.consumer)?.watchAlso?.(snap) ?? [];
+    const more = semanticConsumer(rule.consumer)?.watchAlso?.(meaningOf(snap)) ?? [];
     if (more.length) this.opts.watchAlso?.(more, rule.consumer);
   }
 
@@ -343,7 +411,7 @@ export class ChangePipeline {
     } else if (c) {
       let semantic: SemanticEvent[] = [];
       try {
-        semantic = c.diff(change.path, before?.snapshot, afterSnap, this.#diffContext);
+        semantic = this.#meaningChanges(c, rule.consumer, change, before?.snapshot, afterSnap);
       } catch (e) {
         this.opts.ctx.warn(
           `${change.path}: ${rule.consumer} diff failed: ${errorMessage(e)}`,
@@ -375,6 +443,34 @@ export class ChangePipeline {
     const queued = this.opts.store.commit(churn ? [] : [[change.path, rec]], events);
     this.opts.deliver(events, queued.map((q) => q.id));
     this.#followIncludes(change.path, storedSnap);
+  }
+
+  /**
+   * What `change` did to the file's meaning, by `c`, bounded (every
+   * consumer's, here): a blob that comes, changes or goes (content that is
+   * not text) is one not-text event and its critical changes. A blob
+   * replaced by text is two things: the blob gone (one event) and the text's
+   * own changes, itemized as any text file's.
+   */
+  #meaningChanges(
+    c: Consumer,
+    consumer: string,
+    change: FileChange,
+    beforeSnap: unknown,
+    afterSnap: unknown,
+  ): SemanticEvent[] {
+    const diff = (a: unknown, b: unknown) =>
+      c.diff(change.path, meaningOf(a), meaningOf(b), this.#diffContext);
+    const may = contentMayDiffer(change);
+    const now = may && isNotText(afterSnap);
+    const was = may && isNotText(beforeSnap);
+    if (was && !now) {
+      return [
+        ...boundedChanges(consumer, diff(beforeSnap, undefined), { now, before: was }, c.notText),
+        ...boundedChanges(consumer, diff(undefined, afterSnap)),
+      ];
+    }
+    return boundedChanges(consumer, diff(beforeSnap, afterSnap), { now, before: was }, c.notText);
   }
 
   /** Delivers what a previous run committed but did not deliver. */

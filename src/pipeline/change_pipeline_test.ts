@@ -195,9 +195,10 @@ Deno.test("handle(): an ignore rule on writers hides a change only when every wr
   assertEquals(t.ignored, ["executable /usr/bin/dpkg"]);
 });
 
-Deno.test("handle(): a file named passwd that a user owns is that user's file, read as text, not by meaning", async () => {
+Deno.test("handle(): a file named passwd that a user owns in a directory they can write is that user's file, read as text, not by meaning", async () => {
   await using dir = await tempDir();
   using t = pipeline({ consumer: "users" as ConsumerName, byName: true });
+  await Deno.chown(dir.path, 65534, 65534);
   const f = `${dir.path}/passwd`;
   await write(f, "u1:x:1001:1001::/h:/bin/sh\n");
   await Deno.chown(f, 65534, 65534);
@@ -302,4 +303,31 @@ Deno.test("handle(): an attribute change that gives a file away (setuid, setgid,
     ["chown nobody", "high"],
     ["chown root", "low"],
   ]);
+});
+
+Deno.test("adopt(): a passwd given to a user before the first baseline stays an account database, and its owner is reported", async () => {
+  await using dir = await tempDir();
+  using t = pipeline({ consumer: "users" as ConsumerName, byName: true });
+  // /etc is root's and only root's: `chown nobody /etc/passwd` while bpfink was down.
+  await Deno.chmod(dir.path, 0o755);
+  const f = `${dir.path}/passwd`;
+  const base = "root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n";
+  await write(f, base);
+  await Deno.chown(f, 65534, 65534);
+  const given = (await readFileState(f, MAX_PARSE_BYTES))!;
+  t.p.adopt(f, given);
+  const [found] = t.delivered[0].events;
+  assertEquals(
+    [found.event.action, found.bpfink?.severity, found.event.reason],
+    ["users_owner_not_root", "high", "offline"],
+  );
+  assertEquals(
+    found.message,
+    `${f} is owned by uid 65534, not root: it is read as users all the same, and uid 65534 can rewrite it`,
+  );
+  // The uid-0 account nobody then adds is a user_added, as after a live chown.
+  const evil = await write(f, base + "evil:x:0:0::/root:/bin/sh\n");
+  t.p.handle(change(f, "modified", given, evil));
+  const added = t.delivered[1].events.find((e) => e.event.action === "user_added");
+  assertEquals([added?.user?.target?.name, added?.bpfink?.severity], ["evil", "critical"]);
 });

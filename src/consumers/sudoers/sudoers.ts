@@ -22,7 +22,7 @@
  * @module
  */
 import { dirname, isAbsolute, join, normalize } from "node:path/posix";
-import { type ParseError, pushError } from "../parse_result.ts";
+import { MAX_TEXT_CHARS, type ParseError, pushError } from "../parse_result.ts";
 import { isBlank, type LogicalLine, logicalLines, squeeze, trimBlanks } from "./_scanner.ts";
 import { ALIAS_KEYWORD, parseAliases, parseDefaults, parseRule, Unparsed } from "./_grammar.ts";
 import { expandInclude, sudoSkipsInDir } from "./_includes.ts";
@@ -200,7 +200,8 @@ export function parseSudoers(text: string, file: string, opts: SudoersOptions = 
     opts,
     maxDepth: bound(opts.maxDepth, 8, 128),
     maxFiles: bound(opts.maxFiles, 128, 100_000),
-    maxTotalChars: bound(opts.maxTotalChars, 4 * 1024 * 1024, 1 << 30),
+    // A file handed whole is parsed whole (parse_result.ts: MAX_PARSE_BYTES).
+    maxTotalChars: bound(opts.maxTotalChars, MAX_TEXT_CHARS, 1 << 30),
     maxDirEntries: bound(opts.maxDirEntries, 1024, 1_000_000),
     files: 0,
     chars: 0,

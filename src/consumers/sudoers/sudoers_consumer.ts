@@ -53,6 +53,10 @@ export function sudoIgnores(path: string): boolean {
 /** sudoers files. */
 export const sudoersConsumer: Consumer = {
   name: "sudoers",
+  // Seen with sudo 1.9.13: `visudo -c -f /bin/true` fails, `sudo -l` with it in sudoers.d
+  // prints a syntax error per line and lists the rules of the lines that parse.
+  notText: "visudo -c rejects it, a syntax error per line it cannot parse; sudo " +
+    "(error_recovery, the default since 1.9.3) skips those lines and applies the ones that parse",
   snapshot(path: string, text: string, ctx: ConsumerContext): Snapshot | undefined {
     if (sudoIgnores(path)) return undefined;
     const r = parseSudoers(text, path);
