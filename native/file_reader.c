@@ -10,12 +10,14 @@
  * lstat found and before the first byte is read (mark_fd.h): the mark covers the read, and the
  * main thread makes no call of its own per file.
  *
+ * It also writes each file's extended attributes and inode flags as extra_attrs.ts's text
+ * (extra_attrs.h): on an SELinux host every file has one (security.selinux).
+ *
  * It does only the common case. Anything else (not a regular file, an error other than
  * "missing", a file swapped or torn under the read, a pseudo file system, a file larger than
- * the limit, content that does not fit, a file with extended attributes or an inode flag bpfink
- * keeps) is marked REDO, and the worker reads that path the JavaScript way, which says why (and
- * reads those attributes: src/watch/extra_attrs.ts). So the two ways can differ only in speed:
- * one flistxattr a file tells the few with attributes from the rest.
+ * the limit, content or attributes' text that does not fit, an ACL or capabilities) is marked
+ * REDO, and the worker reads that path the JavaScript way, which says why (and decodes those
+ * attributes: src/watch/extra_attrs.ts). So the two ways can differ only in speed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,9 +27,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
+#include "extra_attrs.h"
 #include "hash_sniff.h"
 #include "mark_fd.h"
 #include "path_list.h"
@@ -54,11 +56,9 @@ enum { TYPE_FILE = 1 };
 
 #define READ_CHUNK (256 * 1024)
 #define STATX_MASK (STATX_BASIC_STATS | STATX_BTIME)
-/* The version of the marks' arguments and the flags' meaning (bpfink_read_layout); 4: a state
- * read here has no extended attributes and no inode flag extra_attrs.ts names. */
-#define READ_VERSION 4
-/* The inode flags extra_attrs.ts keeps (STATX_ATTR_IMMUTABLE, STATX_ATTR_APPEND). */
-#define KEPT_ATTRIBUTES (0x10 | 0x20)
+/* The version of the arguments and the flags' meaning (bpfink_read_layout); 5: each state's
+ * attributes' text is in the attrs arena ([at, length]; at -1 for none). */
+#define READ_VERSION 5
 
 static uint32_t dev_of(const struct statx *s) {
     return (s->stx_dev_major << 20) | s->stx_dev_minor;
@@ -95,7 +95,40 @@ struct window {
     uint8_t *mark_status;
     struct mark_out marks;
     struct fsid_cache fsid;
+    /* Where each file's attributes' text goes ([at, length] per path in attrs_at), and the
+     * buffers that make it. */
+    uint8_t *attrs;
+    uint64_t attrs_size;
+    uint64_t attrs_used;
+    double *attrs_at;
+    struct attrs_scratch *attrs_scratch;
+    uint64_t last_at;
+    uint64_t last_len;
 };
+
+/*
+ * File fd's attributes' text (attrs_text) into the attrs arena, as path i's [at, length]; a
+ * text the same as the one before is not written again (on an SELinux host most files in a
+ * directory share theirs). Returns 0, or REDO.
+ */
+static int read_attrs(struct window *w, int fd, const struct statx *st, uint32_t i) {
+    uint8_t *to = w->attrs + w->attrs_used;
+    int64_t len = attrs_text(fd, st->stx_attributes, w->attrs_scratch, to,
+                             w->attrs_size - w->attrs_used);
+    if (len < 0) return REDO;
+    if (len == 0) return 0;
+    /* The last text written, unless a REDO took the arena back past it. */
+    int same = w->last_len == (uint64_t)len && w->last_at + w->last_len <= w->attrs_used &&
+               memcmp(w->attrs + w->last_at, to, (size_t)len) == 0;
+    if (!same) {
+        w->last_at = w->attrs_used;
+        w->last_len = (uint64_t)len;
+        w->attrs_used += (uint64_t)len;
+    }
+    w->attrs_at[2 * i] = (double)w->last_at;
+    w->attrs_at[2 * i + 1] = (double)len;
+    return 0;
+}
 
 static int is_pseudo(const struct window *w, int fd, const struct statx *st) {
     if (st->stx_dev_major != 0) return 0;
@@ -178,14 +211,15 @@ static int read_one(struct window *w, const char *path, uint64_t keep, uint32_t 
                                              &w->marks);
     }
     if (!ns_fit(&st.stx_mtime) || !ns_fit(&st.stx_ctime)) goto out;
-    if (st.stx_attributes & KEPT_ATTRIBUTES) goto out;
-    ssize_t names = flistxattr(fd, NULL, 0);
-    if (names != 0 && !(names < 0 && errno == ENOTSUP)) goto out;
     if (st.stx_size > w->max_file || is_pseudo(w, fd, &st)) goto out;
-    uint64_t arena_used = w->arena_used;
-    if (read_content(w, fd, &st, keep, (char *)hashes + (uint64_t)i * HASH_CHARS, &content[2 * i],
+    uint64_t arena_used = w->arena_used, attrs_used = w->attrs_used;
+    /* The attributes as of st: a change to them moves the ctime read_content checks. */
+    if (read_attrs(w, fd, &st, i) != 0 ||
+        read_content(w, fd, &st, keep, (char *)hashes + (uint64_t)i * HASH_CHARS, &content[2 * i],
                      &content[2 * i + 1], nul_flags) != 0) {
         w->arena_used = arena_used;
+        w->attrs_used = attrs_used;
+        w->attrs_at[2 * i] = -1;
         goto out;
     }
     double *o = nums + (uint64_t)i * NUMS;
@@ -219,16 +253,18 @@ __attribute__((visibility("default"))) uint32_t bpfink_read_layout(void) {
  * Reads the count NUL-terminated paths at paths (keep[i]: the content is wanted when the file
  * has at most that many bytes). Writes each one's flags (MISSING, STATE with its flag bits, or
  * REDO) and type, its numbers and hash at read_batch.ts's offsets (the device as statx gives it),
- * and where its content is in the arena ([at, length]; at -1 when none). With a group (>= 0), each
+ * where its content is in the arena ([at, length]; at -1 when none), and where its attributes'
+ * text is in the attrs arena ([at, length] in attrs_at; at -1 when none). With a group (>= 0), each
  * file whose masks[i] is not 0 is marked for it first: mark_status[i] says how that went, and the
  * mark's details are at mark_fd.h's mark_out offsets (mark_errs ... mark_fsids). Returns how
  * many paths it went through (count, or fewer when paths_len ended first), or -1 when the read
- * buffer could not be had.
+ * buffers could not be had.
  */
 __attribute__((visibility("default"))) int
 bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, const uint32_t *keep,
                   uint8_t *flags, uint8_t *types, double *nums, double *nlinks, int64_t *bigs,
                   uint8_t *hashes, uint8_t *arena, uint64_t arena_size, double *content,
+                  uint8_t *attrs, uint64_t attrs_size, double *attrs_at,
                   const uint32_t *pseudo_magics, uint32_t pseudo_count, uint64_t max_file,
                   int group, const uint32_t *masks, uint8_t *mark_status, int32_t *mark_errs,
                   double *mark_devs, double *mark_mnt_ids, int64_t *mark_inos, uint8_t *mark_keys,
@@ -237,13 +273,19 @@ bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, cons
                        masks ? group : -1, masks, mark_status,
                        {mark_errs, mark_devs, mark_mnt_ids, mark_inos, mark_keys, mark_key_lens,
                         mark_fsids},
-                       {0}};
+                       {0}, attrs, attrs_size, 0, attrs_at, NULL, 0, 0};
     w.chunk = malloc(READ_CHUNK);
-    if (!w.chunk) return -1;
+    w.attrs_scratch = malloc(sizeof *w.attrs_scratch);
+    if (!w.chunk || !w.attrs_scratch) {
+        free(w.chunk);
+        free(w.attrs_scratch);
+        return -1;
+    }
     uint64_t at = 0;
     uint32_t i = 0;
     for (const char *path; i < count && (path = path_list_next(paths, paths_len, &at)); i++) {
         content[2 * i] = -1;
+        attrs_at[2 * i] = -1;
         uint8_t nul_flags = 0;
         int status = read_one(&w, path, keep[i], i, nums, nlinks, bigs, hashes, content, &nul_flags);
         flags[i] = (uint8_t)(status == STATE ? STATE | HAS_HASH | HAS_NS | HAS_NLINK | nul_flags
@@ -251,5 +293,6 @@ bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, cons
         types[i] = status == STATE ? TYPE_FILE : 0;
     }
     free(w.chunk);
+    free(w.attrs_scratch);
     return (int)i;
 }

@@ -22,6 +22,10 @@
  * The text is "" for a file with none of these, and a state without it
  * (undefined) is one that does not know them (an older database).
  *
+ * The hashing workers' reader writes the same text, byte for byte
+ * (native/extra_attrs.h), for files without an ACL or capabilities:
+ * native_reader_test.ts compares the two on random attributes.
+ *
  * @module
  */
 import { createHash } from "node:crypto";

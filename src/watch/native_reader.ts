@@ -6,9 +6,11 @@
  * most of the workers' time in the runtime's cost per call (a statx, an
  * open, two reads, a close, a hash object), not in hashing.
  *
- * It does only the common case, a regular file read whole. Every other path
- * comes back in `redo`, for readFileState(), which says why it could not be
- * read: the two ways differ only in speed.
+ * It does only the common case, a regular file read whole, with its
+ * extended attributes and inode flags as extra_attrs.ts writes them (an ACL
+ * or capabilities aside). Every other path comes back in `redo`, for
+ * readFileState(), which says why it could not be read: the two ways differ
+ * only in speed.
  *
  * @module
  */
@@ -42,6 +44,9 @@ const SYMBOLS = {
       "buffer", // content arena
       "u64", // its size
       "buffer", // content [at, length] (f64 pairs)
+      "buffer", // attributes' text arena
+      "u64", // its size
+      "buffer", // attributes' text [at, length] (f64 pairs)
       "buffer", // pseudo file systems' magics (u32)
       "u32", // their count
       "u64", // the largest file read natively
@@ -67,15 +72,23 @@ const REDO = 3;
 
 /**
  * The version of the marks' arguments and of the flags' meaning that
- * bpfink_read_layout() reports (file_reader.c); 2: MAY_HOLD_HASH; 4: a state
- * read natively has no extended attributes and no inode flag kept (`attrs` "").
+ * bpfink_read_layout() reports (file_reader.c); 2: MAY_HOLD_HASH; 5: each
+ * state's attributes' text (`attrs`) in an arena of its own.
  */
-const READ_VERSION = 4;
+const READ_VERSION = 5;
 
 /** The largest file read natively; larger ones stream through readFileState()'s budgets. */
 const MAX_FILE = 64 * 1024 * 1024;
 /** The most content bytes one window keeps natively (more is read the other way). */
 const MAX_ARENA = 8 * 1024 * 1024;
+/**
+ * The attributes' text one window keeps: per path (a security.selinux line
+ * is 39 bytes, and a text the same as the one before is kept once), and at
+ * least (a page is memory once written to). A file whose text does not fit
+ * is read the other way.
+ */
+const ATTRS_PER_PATH = 256;
+const ATTRS_MIN = 1024 * 1024;
 
 const MAGICS = new Uint32Array(PSEUDO_FS_MAGICS);
 
@@ -93,6 +106,7 @@ export class NativeReader {
   readonly #maxFile: bigint;
   readonly #maxArena: number;
   #arena = new Uint8Array(0);
+  #attrs = new Uint8Array(0);
 
   private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>, limits: NativeLimits) {
     this.#lib = lib;
@@ -131,7 +145,11 @@ export class NativeReader {
     const arenaSize = Math.min(wanted, this.#maxArena);
     if (this.#arena.length < arenaSize) this.#arena = new Uint8Array(arenaSize);
     const paths = pathBytes(items.paths);
-    const content = new Float64Array(2 * n);
+    // -1 (none) for the paths the call does not reach, as it writes for those it does.
+    const content = new Float64Array(2 * n).fill(-1);
+    const attrsSize = Math.max(n * ATTRS_PER_PATH, ATTRS_MIN);
+    if (this.#attrs.length < attrsSize) this.#attrs = new Uint8Array(attrsSize);
+    const attrsAt = new Float64Array(2 * n).fill(-1);
     // Marks before reading (each file by the fd it is read by), when the window asks for them.
     const m = items.marks &&
       (out.marks = emptyMarkArrays(n, this.#lib.symbols.bpfink_mark_key_slot()));
@@ -149,6 +167,9 @@ export class NativeReader {
       this.#arena,
       BigInt(arenaSize),
       content,
+      this.#attrs,
+      BigInt(attrsSize),
+      attrsAt,
       MAGICS,
       MAGICS.length,
       this.#maxFile,
@@ -166,6 +187,7 @@ export class NativeReader {
     const redo: number[] = [];
     const names = items.paths.split("\0");
     let kept = -1;
+    let attrsKept = 0;
     for (let i = 0; i < n; i++) {
       if (i >= done) {
         redo.push(i);
@@ -183,9 +205,11 @@ export class NativeReader {
       out.nums[o] = dev;
       if (!kernelIdentity.keepsBirth(names[i])) out.bigs[i * STATE_BIGS + 3] = NO_BTIME;
       if (content[2 * i] >= 0) kept = Math.max(kept, content[2 * i] + content[2 * i + 1]);
+      if (attrsAt[2 * i] >= 0) attrsKept = Math.max(attrsKept, attrsAt[2 * i] + attrsAt[2 * i + 1]);
     }
     // The window's contents cross as one buffer (its states' views into it: read_batch.ts).
     if (kept >= 0) out.contents = { bytes: this.#arena.slice(0, kept), at: content };
+    if (attrsKept > 0) out.attrs = { bytes: this.#attrs.slice(0, attrsKept), at: attrsAt };
     return redo;
   }
 

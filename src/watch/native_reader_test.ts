@@ -9,6 +9,8 @@ import { decodePathBytes } from "./path_bytes.ts";
 import { lstat } from "./native_fs.ts";
 import { hashLikeText } from "../../test/hash_texts.ts";
 import { mayHoldPasswordHash } from "./hash_sniff.ts";
+import { extraAttrs } from "./extra_attrs.ts";
+import { ParallelReader } from "./parallel_reader.ts";
 
 /** Without the parts two reads of one unchanged file may not share. */
 function comparable(r: unknown): unknown {
@@ -74,20 +76,13 @@ Deno.test("native reader: each regular file's state and content as readFileState
   await Deno.symlink(`${d}/f1`, `${d}/link`);
   await Deno.symlink(`${d}/nowhere`, `${d}/dangling`);
   await Deno.mkdir(`${d}/sub`);
-  // Files with an ACL or another extended attribute: readFileState reads those (extra_attrs.ts).
+  // A file with an ACL: readFileState decodes it (extra_attrs.ts).
   await Deno.writeTextFile(`${d}/acl`, "x");
-  await Deno.writeTextFile(`${d}/xattr`, "x");
-  const set = await new Deno.Command("sh", {
-    args: [
-      "-c",
-      `setfacl -m u:nobody:r ${d}/acl && python3 -c ` +
-      `"import os; os.setxattr('${d}/xattr', 'user.k', b'v')"`,
-    ],
-  }).output();
+  const set = await new Deno.Command("setfacl", { args: ["-m", "u:nobody:r", `${d}/acl`] })
+    .output();
   assert(set.success, new TextDecoder().decode(set.stderr));
   const others = [
     `${d}/acl`,
-    `${d}/xattr`,
     `${d}/fifo`,
     `${d}/link`,
     `${d}/dangling`,
@@ -122,6 +117,49 @@ Deno.test("native reader: each regular file's state and content as readFileState
   const onTmpfs = states[first - 1] as { id: { dev: number }; content?: Uint8Array };
   assert(onTmpfs.id.dev >>> 20 === 0, "tmpfs has no device (major 0)");
   assertEquals(new TextDecoder().decode(onTmpfs.content), "on tmpfs\n");
+});
+
+Deno.test("native reader: a file with other extended attributes or an inode flag is read natively, its attrs as readFileState's", async () => {
+  await using dir = await tempDir("bpfink-native-");
+  const d = dir.path;
+  const files = ["user", "selinux", "same", "append", "none"].map((f) => `${d}/${f}`);
+  for (const f of files) await Deno.writeTextFile(f, f);
+  await using _ = {
+    async [Symbol.asyncDispose]() {
+      await new Deno.Command("chattr", { args: ["-a", `${d}/append`] }).output();
+    },
+  };
+  // An SELinux host's label on every file ("same": a text the same as the one before).
+  const set = await new Deno.Command("python3", {
+    args: [
+      "-c",
+      `import os, sys
+os.setxattr(sys.argv[1], "user.k", b"v")
+for f in sys.argv[2:4]: os.setxattr(f, "security.selinux", b"system_u:object_r:etc_t:s0\\0")`,
+      ...files,
+    ],
+  }).output();
+  assert(set.success, new TextDecoder().decode(set.stderr));
+  const chattr = await new Deno.Command("chattr", { args: ["+a", `${d}/append`] }).output();
+  assert(chattr.success, new TextDecoder().decode(chattr.stderr));
+  const items = files.map((path) => ({ path, keepContentUpTo: 100 }));
+  const { states, redo } = readNatively(items);
+  assertEquals(redo, [], "each is read natively");
+  for (const [i, path] of files.entries()) {
+    assertEquals(comparable(states[i]), comparable(await readFileState(path, 100)), path);
+  }
+  const attrs = states.map((s) => (s as { attrs?: string }).attrs);
+  const digest = async (v: Uint8Array<ArrayBuffer>) =>
+    [...new Uint8Array(await crypto.subtle.digest("SHA-256", v))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 16);
+  const label = new TextEncoder().encode("system_u:object_r:etc_t:s0\0");
+  assertEquals(attrs, [
+    `xattr user.k ${await digest(new TextEncoder().encode("v"))}`,
+    `xattr security.selinux ${await digest(label)}`,
+    `xattr security.selinux ${await digest(label)}`,
+    "flags append",
+    "",
+  ]);
 });
 
 Deno.test("native reader: what goes past its limits is left to readFileState", async () => {
@@ -195,4 +233,109 @@ Deno.test("native reader: whether a file may hold a password hash, as hash_sniff
     if (s.contentMayHoldHash) yes++;
   }
   assert(yes > 100 && yes < 1400, `seed ${seed}: ${yes} of 1500 said yes`);
+});
+
+Deno.test({
+  name:
+    "native reader: random extended attributes and inode flags read as extra_attrs.ts reads them; ACLs and capabilities left to it",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const seed = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
+    const r = rng(seed);
+    const pick = (n: number) => Math.floor(r() * n);
+    const bytes = (n: number) => Array.from({ length: n }, () => pick(256));
+    const hex = (b: number[]) => b.map((x) => x.toString(16).padStart(2, "0")).join("");
+    // On disk (ext4 here), where user.* and security.* names can be set.
+    const d = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "bpfink-xattrs-" });
+    await using _ = {
+      async [Symbol.asyncDispose]() {
+        // An immutable or append-only file cannot be removed: its flags go first.
+        await new Deno.Command("chattr", { args: ["-R", "-a", "-i", d] }).output();
+        await Deno.remove(d, { recursive: true });
+      },
+    };
+    const probe = await new Deno.Command("python3", {
+      args: ["-c", "import os, sys; os.setxattr(sys.argv[1], 'user.probe', b'')", d],
+    }).output();
+    if (!probe.success) {
+      console.log(`skipped: ${d}'s file system keeps no user.* extended attributes`);
+      return;
+    }
+    const files: { path: string; xattrs: [string, string][]; redo: boolean }[] = [];
+    const flags: string[][] = [[], [], []];
+    for (let i = 0; i < 300; i++) {
+      const path = `${d}/f${i}`;
+      await Deno.writeFile(path, new Uint8Array(bytes(pick(100))));
+      let xattrs: [string, string][] = [];
+      if (i > 0 && r() < 0.15) xattrs = files[i - 1].xattrs; // as an SELinux host's neighbours
+      else {
+        // Some with many long names: a list past the first 1024 bytes asked for.
+        const long = r() < 0.15;
+        for (let n = long ? 8 + pick(4) : pick(6); n > 0; n--) {
+          // Any byte but NUL in a name.
+          const name = [...new TextEncoder().encode(r() < 0.5 ? "user." : "security.")];
+          for (let k = 1 + (long ? 120 + pick(100) : pick(12)); k > 0; k--) {
+            name.push(r() < 0.5 ? 1 + pick(255) : [0x25, 0x20, 0x7f, 0x2f, 0x61][pick(5)]);
+          }
+          const size = r() < 0.2 ? 0 : r() < 0.25 && !long ? 1025 + pick(2500) : pick(64);
+          xattrs.push([hex(name), hex(bytes(size))]);
+        }
+        if (r() < 0.1) xattrs.push([hex([..."security.selinux"].map((c) => c.charCodeAt(0))), ""]);
+      }
+      const acl = r() < 0.1, caps = r() < 0.05;
+      if (acl) await new Deno.Command("setfacl", { args: ["-m", "u:nobody:r", path] }).output();
+      if (caps) await new Deno.Command("setcap", { args: ["cap_net_raw+ep", path] }).output();
+      const f = pick(6);
+      if (f < 3) flags[f].push(path);
+      files.push({ path, xattrs, redo: acl || caps });
+    }
+    // Each set as one system call; one that does not fit in the inode's space is left out.
+    await Deno.writeTextFile(`${d}/spec.json`, JSON.stringify(files));
+    const set = await new Deno.Command("python3", {
+      args: [
+        "-c",
+        `import errno, json, os, sys
+big = lists = 0
+for f in json.load(open(sys.argv[1])):
+    for n, v in f["xattrs"]:
+        try: os.setxattr(f["path"], bytes.fromhex(n), bytes.fromhex(v))
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.E2BIG): raise
+        else: big += len(v) > 2 * 1024
+    lists += sum(len(os.fsencode(n)) + 1 for n in os.listxattr(f["path"])) > 1024
+print(big, lists)`,
+        `${d}/spec.json`,
+      ],
+    }).output();
+    assert(set.success, new TextDecoder().decode(set.stderr));
+    // Values and lists past the 1024 bytes the reader first asks for (its second call).
+    const [big, lists] = new TextDecoder().decode(set.stdout).trim().split(" ").map(Number);
+    assert(big > 5 && lists > 5, `seed ${seed}: ${big} large values, ${lists} long lists`);
+    for (const [i, opts] of [["+a"], ["+i"], ["+a", "+i"]].entries()) {
+      if (!flags[i].length) continue;
+      const c = await new Deno.Command("chattr", { args: [...opts, ...flags[i]] }).output();
+      assert(c.success, new TextDecoder().decode(c.stderr));
+    }
+
+    const items = files.map(({ path }) => ({ path, keepContentUpTo: 0 }));
+    const want = files.map(({ path }) => extraAttrs(path, lstat(path)!.attributes));
+    assert(want.filter((w) => w?.includes("xattr ")).length > 100, `seed ${seed}: few xattrs`);
+    const { states, redo } = readNatively(items);
+    assertEquals(redo, files.flatMap((f, i) => f.redo ? [i] : []), `seed ${seed}: what is redone`);
+    for (const [i, s] of states.entries()) {
+      if (redo.includes(i)) continue;
+      assertEquals((s as { attrs?: string }).attrs, want[i], `seed ${seed}: ${files[i].path}`);
+    }
+    // Through the workers, as a first baseline reads: the rest read the other way, the same.
+    const path = nativeLibraryPath();
+    const reader = new ParallelReader(1, { native: path });
+    try {
+      const all = await reader.read(items);
+      for (const [i, s] of all.entries()) {
+        assertEquals((s as { attrs?: string }).attrs, want[i], `seed ${seed}: ${files[i].path}`);
+      }
+    } finally {
+      reader.close();
+    }
+  },
 });

@@ -115,13 +115,19 @@ export interface PackedResults {
    * transfer, where a buffer per file cost a transfer each.
    */
   contents?: { bytes: Uint8Array<ArrayBuffer>; at: Float64Array<ArrayBuffer> };
+  /**
+   * The attributes' texts (`attrs`, ASCII) a native read made, the same
+   * way: [at, length] per state, at -1 for "" (or for a state in `rare`).
+   * States with the same text share its bytes, and so its string.
+   */
+  attrs?: { bytes: Uint8Array<ArrayBuffer>; at: Float64Array<ArrayBuffer> };
   /** The marks the worker placed before reading, when the window asked for any. */
   marks?: MarkArrays;
   /**
    * [index, what] of the rare parts: a link target, a read error, an error,
    * the content, a hash that is not 64 one-byte characters, extended
    * attributes or inode flags (`attrs`; null: not known). A state without
-   * `attrs` here has none: a native read hands back only such files.
+   * `attrs` here or in `attrs` above has none.
    */
   rare: [
     number,
@@ -200,6 +206,7 @@ export function transferOf(p: PackedResults): ArrayBuffer[] {
   ];
   for (const [, r] of p.rare) if (r.content) transfer.push(r.content.buffer as ArrayBuffer);
   if (p.contents) transfer.push(p.contents.bytes.buffer, p.contents.at.buffer);
+  if (p.attrs) transfer.push(p.attrs.bytes.buffer, p.attrs.at.buffer);
   const m = p.marks;
   if (m) {
     transfer.push(
@@ -292,6 +299,7 @@ export function unpackResults(p: PackedResults): ReadResult[] {
   const n = p.flags.length;
   const out = new Array<ReadResult>(n);
   const rare = new Map(p.rare);
+  const texts = new Map<number, string>();
   for (let i = 0; i < n; i++) {
     const flags = p.flags[i];
     const status = flags & 3;
@@ -319,7 +327,7 @@ export function unpackResults(p: PackedResults): ReadResult[] {
       nlink: flags & HAS_NLINK ? p.nlinks[i] : undefined,
       type: ENTRY_TYPES[p.types[i]],
     };
-    const attrs = extra?.attrs === undefined ? "" : extra.attrs;
+    const attrs = extra?.attrs === undefined ? packedAttrs(p, i, texts) : extra.attrs;
     if (attrs !== null) s.attrs = attrs;
     const btimeNs = p.bigs[i * STATE_BIGS + 3];
     if (btimeNs !== NO_BTIME) s.btimeNs = btimeNs;
@@ -341,6 +349,20 @@ export function unpackResults(p: PackedResults): ReadResult[] {
     out[i] = s;
   }
   return out;
+}
+
+const ASCII = new TextDecoder();
+
+/** State `i`'s text in `p.attrs`, "" for none; `texts`: those decoded, by where they are. */
+function packedAttrs(p: PackedResults, i: number, texts: Map<number, string>): string {
+  const at = p.attrs?.at[2 * i] ?? -1;
+  if (at < 0) return "";
+  let text = texts.get(at);
+  if (text === undefined) {
+    text = ASCII.decode(p.attrs!.bytes.subarray(at, at + p.attrs!.at[2 * i + 1]));
+    texts.set(at, text);
+  }
+  return text;
 }
 
 /** Copies `hash` into `out` at `at`, one byte a character; false when it is not 64 such characters. */
