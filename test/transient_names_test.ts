@@ -12,7 +12,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, tempDir, waitFor } from "./helpers.ts";
+import { asNobody, CaptureOutput, tempDir, waitFor } from "./helpers.ts";
 import { buildProgram } from "./inode/fixtures.ts";
 
 const summary = (out: CaptureOutput) =>
@@ -244,6 +244,57 @@ Deno.test("transient: a user's create/unlink churn in their watched directory fo
     assertEquals(
       churned[0].user?.effective?.id ?? churned[0].user?.id,
       String(NOBODY),
+      summary(out),
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("transient: a user's decoys made first do not hide the authorized_keys they make and remove after them", async () => {
+  await using d = await tempDir();
+  await Deno.chmod(d.path, 0o755);
+  const dir = `${d.path}/.ssh`;
+  await Deno.mkdir(dir, { mode: 0o700 });
+  await Deno.chown(dir, NOBODY, NOBODY);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir]), outputs: [out] });
+  try {
+    // Decoys past the share of names reported one by one, then the name sshd reads, each
+    // created and removed at once, in one process.
+    const DECOYS = 40;
+    const cmd = asNobody([
+      "perl",
+      "-e",
+      `
+      my ($dir, $n) = @ARGV;
+      for my $f ((map { "d$_" } 1..$n), "authorized_keys") {
+        open F, ">", "$dir/$f" or die "$f: $!"; print F "ssh-ed25519 AAAA x\\n"; close F;
+        unlink "$dir/$f" or die;
+      }`,
+      dir,
+      String(DECOYS),
+    ]);
+    const child = new Deno.Command(cmd[0], { args: cmd.slice(1), stderr: "piped" }).spawn();
+    const r = await child.output();
+    assert(r.success, new TextDecoder().decode(r.stderr));
+    const f = `${dir}/authorized_keys`;
+    assert(
+      await waitFor(() =>
+        reported(out, f, "created", child.pid) && reported(out, f, "deleted", child.pid)
+      ),
+      summary(out),
+    );
+    await agent.idle();
+    await agent.stop(); // sends the summaries of windows still open
+    // The decoys were folded (the share was used up), and every one of them counted.
+    const decoys = out.changes().filter((e) => /\/d\d+$/.test(e.file?.path ?? ""));
+    const churn = out.changes(dir).filter((e) => e.event.action === "churned")
+      .map((e) => e.bpfink?.churn as { names: number; distinct: number });
+    assert(churn.length >= 1, summary(out));
+    assertEquals(
+      churn.reduce((n, c) => n + c.distinct, 0) + decoys.length / 2,
+      DECOYS,
       summary(out),
     );
   } finally {

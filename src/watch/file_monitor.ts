@@ -50,6 +50,13 @@ export interface FileMonitorOptions {
   mappedPollMs?: number;
   /** Whether a new entry found in watched directory `dir` is to be watched (include/exclude); default yes. */
   admits?: (dir: WatchEntry, path: string, isDir: boolean) => boolean;
+  /**
+   * Whether a program reads `path`, an entry of watched directory `dir`, by
+   * its name (`authorized_keys`, a cron.d file cron runs): made and gone, it
+   * is reported by name whatever a churn made before it (transient_fold.ts);
+   * default none.
+   */
+  matters?: (dir: WatchEntry, path: string) => boolean;
   /** Hands the kernel events sent so far to onKernelEvent now (the ring buffer's drain). */
   drain?: () => void;
   /**
@@ -904,7 +911,11 @@ export class FileMonitor {
     if (this.#stopped) return;
     let d = this.#dirtyDirs.get(dir);
     if (!d) {
-      d = { names: new NameHistories(writerKey), reason, unattributed };
+      const names = new NameHistories(
+        writerKey,
+        (name) => this.#matters(dir, childPath(dir, name)),
+      );
+      d = { names, reason, unattributed };
       this.#dirtyDirs.set(dir, d);
     }
     if (cause?.name && NAME_OPS.has(cause.op)) d.names.note(cause);
@@ -1129,6 +1140,17 @@ export class FileMonitor {
   /** Folds names made and gone faster than they are worth an event each (transient_fold.ts). */
   readonly #fold = new TransientFold((s) => this.#reportChurn(s));
 
+  /** Whether a program reads `path`, in watched directory `dir`, by its name (FileMonitorOptions.matters). */
+  #matters(dir: string | WatchEntry, path: string): boolean {
+    const d = typeof dir === "string" ? this.watch.get(dir) : dir;
+    return d !== undefined && (this.opts.matters?.(d, path) ?? false);
+  }
+
+  /** Whether `path`, made (by `made`) in `dir` and gone before any read, is reported by itself. */
+  #itemize(dir: WatchEntry, path: string, made: FimEvent | undefined): boolean {
+    return this.#fold.itemize(dir.path, basename(path), made, this.#matters(dir, path));
+  }
+
   /**
    * Reports `path`, made (by `h.made`) and gone before any read saw it: made,
    * with nothing known of it but that (`why`), then deleted by whatever
@@ -1168,7 +1190,7 @@ export class FileMonitor {
     // Renamed to a watched name, where it is now: that name's own report shows it.
     if (this.#movedOn(path, h.made, removed)) return;
     this.transientNames++;
-    if (this.#stopped || !this.#fold.itemize(dir.path, basename(path), h.made)) return;
+    if (this.#stopped || !this.#itemize(dir, path, h.made)) return;
     const entry = { kind, root: dir.root };
     const made = h.made ? [h.made] : [];
     await this.#report(
@@ -1221,7 +1243,7 @@ export class FileMonitor {
       ...(cause ? {} : { unattributed: "the names' events named no process" }),
       notRead: `${s.names} names made and gone before they could be read ${by}, ` +
         `past the ${ITEMIZED_PER_WINDOW} reported one by one per ${WINDOW_MS / 1000} s`,
-      churn: { names: s.names, sample: s.sample },
+      churn: { names: s.names, distinct: s.distinct, readByName: s.readByName, sample: s.sample },
     });
   }
 
@@ -1489,6 +1511,17 @@ export class FileMonitor {
     }
     if (seen) {
       this.goneAfterFirstRead++;
+      // A new name a listing found, gone before its second read: made and gone like those no
+      // listing found, and folded with them past its maker's share (a churn the listings
+      // catch one name at a time would otherwise be one report a name).
+      const dir = !before && entry.path !== entry.root ? this.watch.inWatchedDir(path) : undefined;
+      if (dir && !this.#itemize(dir, path, pickCause("created", causes))) {
+        this.transientNames++;
+        for (const c of causes) this.#claim(c, path);
+        for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
+        this.watch.remove(path);
+        return;
+      }
       const made = classify(entry.kind, before, seen);
       if (made) {
         this.watch.setState(path, seen);
