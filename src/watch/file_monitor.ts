@@ -462,8 +462,14 @@ export class FileMonitor {
     else this.#reported.set(e, new Set([path]));
   }
 
-  /** Name events in directories not listed yet, by directory inode (insertion order = age). */
-  readonly #orphans = new Map<string, { at: number; byName: Map<string, FimEvent> }>();
+  /**
+   * Name events in directories not listed yet, by directory inode (insertion order = age): per
+   * name, the first that made it and the latest.
+   */
+  readonly #orphans = new Map<
+    string,
+    { at: number; byName: Map<string, { made?: FimEvent; latest: FimEvent }> }
+  >();
 
   #keepOrphan(e: FimEvent): void {
     const now = performance.now();
@@ -472,7 +478,13 @@ export class FileMonitor {
     this.#orphans.delete(k);
     this.#orphans.set(k, o);
     o.at = now;
-    if (o.byName.size < 1024) o.byName.set(e.name!, e);
+    const had = o.byName.get(e.name!);
+    if (had || o.byName.size < 1024) {
+      o.byName.set(e.name!, {
+        made: had?.made ?? (MAKES_OPS.has(e.op) ? e : undefined),
+        latest: e,
+      });
+    }
     dropOldest(this.#orphans, (r) => this.#kept(r.at, now));
   }
 
@@ -483,7 +495,7 @@ export class FileMonitor {
     if (!o) return;
     this.#orphans.delete(k);
     if (!this.#kept(o.at, performance.now())) return;
-    for (const [name, e] of o.byName) this.#remember(`${path}/${name}`, e);
+    for (const [name, { latest }] of o.byName) this.#remember(`${path}/${name}`, latest);
   }
 
   /** fanotify events for paths, kept for the next re-read that finds no BPF event (insertion order = age). */
@@ -1140,15 +1152,68 @@ export class FileMonitor {
   /** Folds names made and gone faster than they are worth an event each (transient_fold.ts). */
   readonly #fold = new TransientFold((s) => this.#reportChurn(s));
 
-  /** Whether a program reads `path`, in watched directory `dir`, by its name (FileMonitorOptions.matters). */
-  #matters(dir: string | WatchEntry, path: string): boolean {
-    const d = typeof dir === "string" ? this.watch.get(dir) : dir;
+  /**
+   * Whether a program reads `path`, in directory `dir`, by its name
+   * (FileMonitorOptions.matters), or a rule names `path` itself.
+   */
+  #matters(dir: string, path: string): boolean {
+    if (this.watch.get(path)?.root === path) return true;
+    const d = this.watch.get(dir);
     return d !== undefined && (this.opts.matters?.(d, path) ?? false);
   }
 
-  /** Whether `path`, made (by `made`) in `dir` and gone before any read, is reported by itself. */
-  #itemize(dir: WatchEntry, path: string, made: FimEvent | undefined): boolean {
-    return this.#fold.itemize(dir.path, basename(path), made, this.#matters(dir, path));
+  /** Names found existing whose creation waits for the end of their churn window (#defer). */
+  readonly #deferred = new Map<string, { gone: boolean }>();
+
+  /**
+   * Whether new entry `path`, found by a listing and read, waits for the end of
+   * its maker's churn window before it is reported (TransientFold.defer): then,
+   * still there, it is reported created as it is; gone, it is counted in the
+   * summary with the names no read found.
+   */
+  #defer(path: string, entry: WatchEntry, causes: FimEvent[], unattributed?: string): boolean {
+    const dir = this.watch.inWatchedDir(path);
+    if (!dir) return false;
+    const held = { gone: false };
+    const settle = (): boolean => {
+      this.#deferred.delete(path);
+      const now = this.watch.get(path);
+      if (held.gone || !now?.state) {
+        this.transientNames++;
+        return false;
+      }
+      const made = [...causes];
+      this.#track(
+        this.#report(
+          path,
+          entry,
+          "created",
+          undefined,
+          now.state,
+          made,
+          "live",
+          unattributed,
+          false,
+        ),
+      );
+      return true;
+    };
+    const maker = pickCause("created", causes);
+    if (!this.#fold.defer(dir.path, basename(path), maker, this.#matters(dir.path, path), settle)) {
+      return false;
+    }
+    this.#deferred.set(path, held);
+    return true;
+  }
+
+  /**
+   * Whether `path`, made (by `made`) in `dir` or below it and gone before any
+   * read, is reported by itself.
+   */
+  #itemize(dir: string, path: string, made: FimEvent | undefined): boolean {
+    const prefix = dir === "/" ? "/" : `${dir}/`;
+    const name = path.startsWith(prefix) ? path.slice(prefix.length) : basename(path);
+    return this.#fold.itemize(dir, name, made, this.#matters(dir, path));
   }
 
   /**
@@ -1160,7 +1225,7 @@ export class FileMonitor {
    */
   async #reportUnread(
     path: string,
-    dir: WatchEntry,
+    dir: Pick<WatchEntry, "path" | "root">,
     kind: "file" | "dir",
     h: Pick<NameHistory, "made" | "removed">,
     reason: ChangeReason,
@@ -1190,7 +1255,14 @@ export class FileMonitor {
     // Renamed to a watched name, where it is now: that name's own report shows it.
     if (this.#movedOn(path, h.made, removed)) return;
     this.transientNames++;
-    if (this.#stopped || !this.#itemize(dir, path, h.made)) return;
+    // What the kernel said was made in it, if it was a directory: each made and gone with it.
+    const inside = kind === "dir" && !replacedOnly ? this.#madeInside(path, h.made, removed) : [];
+    const reportInside = async () => {
+      await Promise.all(
+        inside.map(([p, e]) => this.#reportUnread(p, dir, madeKind(e.made), e, reason, why)),
+      );
+    };
+    if (this.#stopped || !this.#itemize(dir.path, path, h.made)) return await reportInside();
     const entry = { kind, root: dir.root };
     const made = h.made ? [h.made] : [];
     await this.#report(
@@ -1205,6 +1277,7 @@ export class FileMonitor {
       false,
       why,
     );
+    await reportInside();
     if (replacedOnly || this.#stopped) return;
     await this.#report(
       path,
@@ -1218,6 +1291,56 @@ export class FileMonitor {
       false,
       why,
     );
+  }
+
+  /**
+   * The entries the kernel said were made directly in directory `path`, made
+   * (by `made`) and gone (by `removed`) before any listing found it, with the
+   * events that made and removed each. The kernel places a path-based
+   * operation below a directory it does not know on the tree-watched
+   * directory above it (`sub/f`, remembered for that path); an open(O_CREAT)
+   * it names by the new directory's inode, which no event of the directory
+   * itself carries, so those are kept by inode (#orphans): a group of them is
+   * this directory's when it shares a name with a path-placed entry of it, or
+   * when all of it was made and removed within the directory's life by the
+   * process that made the directory.
+   */
+  #madeInside(
+    path: string,
+    made: FimEvent | undefined,
+    removed: FimEvent | undefined,
+  ): [string, Pick<NameHistory, "made" | "removed">][] {
+    const prefix = path === "/" ? "/" : `${path}/`;
+    const found = new Map<string, Pick<NameHistory, "made" | "removed">>();
+    const note = (name: string, e: FimEvent) => {
+      const h = found.get(name) ?? {};
+      if (MAKES_OPS.has(e.op) && (!h.made || e.tsNs < h.made.tsNs)) h.made = e;
+      if (REMOVES_OPS.has(e.op) && e !== h.made) h.removed = e;
+      found.set(name, h);
+    };
+    const now = performance.now();
+    for (const [p, r] of this.#recent) {
+      if (!p.startsWith(prefix) || !this.#kept(r.at, now)) continue;
+      const name = p.slice(prefix.length);
+      if (name !== "" && !name.includes("/")) note(name, r.e);
+    }
+    const from = made?.tsNs ?? 0n;
+    const until = removed?.tsNs;
+    const within = (e: FimEvent) => e.tsNs >= from && (until === undefined || e.tsNs <= until);
+    for (const [k, o] of this.#orphans) {
+      const events = [...o.byName.values()].flatMap((n) =>
+        n.made ? [n.made, n.latest] : [n.latest]
+      );
+      const shares = events.some((e) => found.has(e.name!));
+      // Emptied, as a removed directory was: not another new directory of the same process.
+      const emptied = [...o.byName.values()].every((n) => REMOVES_OPS.has(n.latest.op));
+      const sameMaker = made !== undefined && emptied &&
+        events.every((e) => within(e) && e.tgid === made.tgid && e.startNs === made.startNs);
+      if (!shares && !sameMaker) continue;
+      this.#orphans.delete(k);
+      for (const e of events) note(e.name!, e);
+    }
+    return [...found].map(([name, h]) => [`${prefix}${name}`, h]);
   }
 
   /** The latest event that took `path` away, other than `made`, if one is remembered. */
@@ -1515,7 +1638,7 @@ export class FileMonitor {
       // listing found, and folded with them past its maker's share (a churn the listings
       // catch one name at a time would otherwise be one report a name).
       const dir = !before && entry.path !== entry.root ? this.watch.inWatchedDir(path) : undefined;
-      if (dir && !this.#itemize(dir, path, pickCause("created", causes))) {
+      if (dir && !this.#itemize(dir.path, path, pickCause("created", causes))) {
         this.transientNames++;
         for (const c of causes) this.#claim(c, path);
         for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
@@ -1596,26 +1719,25 @@ export class FileMonitor {
       // Found by listing its directory, and gone before it was read: it existed, so it is
       // reported made and gone, naming whoever the kernel said made and removed it; it is
       // not kept (kept, it would be re-read at each listing of its directory, and
-      // short-lived files would pile up in the tree and the kernel's name map).
-      const dir = !before && !after && entry.path !== entry.root
-        ? this.watch.inWatchedDir(path)
-        : undefined;
-      if (dir) {
+      // short-lived files would pile up in the tree and the kernel's name map). Likewise a
+      // path a rule names, made and gone between two reads, as the kernel said: it stays
+      // watched by name.
+      if (before || after) return;
+      const configured = entry.path === entry.root;
+      const dir = configured
+        ? { path: parentPath(path), root: entry.root }
+        : this.watch.inWatchedDir(path);
+      if (!dir) return;
+      const named = this.#recentCause(path);
+      const all = named && !causes.includes(named) ? [...causes, named] : causes;
+      const made = pickCause("created", all.filter((c) => MAKES_OPS.has(c.op)));
+      const removed = [...all].reverse().find((c) => REMOVES_OPS.has(c.op) && c !== made);
+      if (configured && (!made || this.#allReported(path, [made, removed]))) return;
+      if (!configured) {
         for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
         this.watch.remove(path);
-        const named = this.#recentCause(path);
-        const all = named && !causes.includes(named) ? [...causes, named] : causes;
-        const made = pickCause("created", all.filter((c) => MAKES_OPS.has(c.op)));
-        const removed = [...all].reverse().find((c) => REMOVES_OPS.has(c.op) && c !== made);
-        await this.#reportUnread(
-          path,
-          dir,
-          entry.kind,
-          { made, removed },
-          reason,
-          REMOVED_UNREAD,
-        );
       }
+      await this.#reportUnread(path, dir, entry.kind, { made, removed }, reason, REMOVED_UNREAD);
       return;
     }
     // A file found by expanding a directory is dropped once deleted; a configured
@@ -1624,6 +1746,16 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
       this.watch.remove(path);
     }
+    // A name whose creation waits for its churn window's end: what it became is said then.
+    const deferred = this.#deferred.get(path);
+    if (deferred) {
+      if (action === "deleted") deferred.gone = true;
+      return;
+    }
+    if (
+      action === "created" && !before && entry.path !== entry.root && reason === "live" &&
+      this.#defer(path, entry, causes, unattributed)
+    ) return;
     await this.#report(path, entry, action, before, after, causes, reason, unattributed, xattr);
   }
 

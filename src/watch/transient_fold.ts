@@ -74,6 +74,8 @@ interface Window {
   seen?: Set<string>;
   /** The distinct names in `folded` that matter to no program (the reservoir's count). */
   others: number;
+  /** Names found existing while its user was past the share: settled at its end (TransientFold.defer). */
+  deferred: { name: string; maker: FimEvent | undefined; settle: () => boolean }[];
 }
 
 /** Per directory and user, itemize the first names of each window and those that matter, count the rest. */
@@ -119,6 +121,30 @@ export class TransientFold {
   }
 
   /**
+   * Whether name `name` of `dir`, made by `maker` and found still there (a
+   * listing found it, a read read it), waits for the end of its window
+   * before it is reported: its maker's user is past the share in the window
+   * (names of theirs were folded already) and no program reads it by name.
+   * A churn's names a listing catches before they go would otherwise be one
+   * report each. At the window's end `settle` says whether it is still there
+   * (and is reported by the caller, late by at most WINDOW_MS) or gone, and
+   * then counted in the summary like a name no read found.
+   */
+  defer(
+    dir: string,
+    name: string,
+    maker: FimEvent | undefined,
+    matters: boolean,
+    settle: () => boolean,
+  ): boolean {
+    if (this.#stopped || matters) return false;
+    const w = this.#window(dir, maker);
+    if (!w.folded) return false;
+    w.deferred.push({ name, maker, settle });
+    return true;
+  }
+
+  /**
    * Counts `n` names of `dir` that are known by number only (events past
    * what a listing keeps by name, NameHistories.overflow) into the summary.
    */
@@ -138,7 +164,7 @@ export class TransientFold {
       w = undefined;
     }
     if (!w) {
-      w = { key, startedAt: now, itemized: 0, mattering: new Set(), others: 0 };
+      w = { key, startedAt: now, itemized: 0, mattering: new Set(), others: 0, deferred: [] };
       this.#windows.set(key, w);
     }
     return w;
@@ -199,11 +225,18 @@ export class TransientFold {
     }
   }
 
-  /** Ends `key`'s window: its summary goes out, and the next name starts a new window. */
+  /**
+   * Ends `key`'s window: the names it deferred that are gone are counted,
+   * its summary goes out, and the next name starts a new window.
+   */
   #close(key: string): void {
     const w = this.#windows.get(key);
+    if (!w) return;
+    for (const d of w.deferred.splice(0)) {
+      if (!d.settle()) this.#fold(w, w.folded!.dir, d.maker, { name: d.name, matters: false }, 1);
+    }
     this.#windows.delete(key);
-    if (w?.folded && !this.#stopped) this.emit(w.folded);
+    if (w.folded && !this.#stopped) this.emit(w.folded);
   }
 
   /** Sends every summary open now (on stop), then takes no more names. */

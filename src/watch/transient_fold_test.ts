@@ -112,6 +112,25 @@ Deno.test("TransientFold: a summary counts distinct names, and quotes others dra
   assertEquals(out[0].sample[0], "n7");
 });
 
+Deno.test("TransientFold: a name found still there past the share waits for the window's end, and is counted if gone", () => {
+  const out: ChurnSummary[] = [];
+  const fold = new TransientFold((s) => out.push(s), { now: () => 0 });
+  const by = ev(FimOp.Create, "x", 100, 65534);
+  // Not past the share yet: reported at once.
+  assert(!fold.defer("/d", "early", by, false, () => true));
+  for (let i = 0; i <= ITEMIZED_PER_WINDOW; i++) fold.itemize("/d", `t${i}`, by);
+  let settled = 0;
+  assert(fold.defer("/d", "gone", by, false, () => (settled++, false)));
+  assert(fold.defer("/d", "kept", by, false, () => (settled++, true)));
+  // A name a program reads is never held back.
+  assert(!fold.defer("/d", "authorized_keys", by, true, () => true));
+  // Another user's share is their own.
+  assert(!fold.defer("/d", "other", ev(FimOp.Create, "x", 1, 0), false, () => true));
+  fold.stop();
+  assertEquals(settled, 2);
+  assertEquals([out[0].names, out[0].sample.sort()], [2, ["gone", "t8"]]);
+});
+
 Deno.test("NameHistories: the first event that made a name and the latest that removed it", () => {
   const h = new NameHistories((e) => `${e.tgid}`);
   const made = ev(FimOp.Create, "x", 7, 0, 42n);
