@@ -17,8 +17,9 @@
  * MATTERING_PER_WINDOW distinct such names; decoys made first use up only the
  * share of names that matter to no program. A summary counts every name and
  * how many distinct ones, quotes each name that matters among them (up to
- * SAMPLE_MATTERING), and quotes SAMPLE_NAMES of the others drawn at random
- * from all of them (not the first ones, which the churner orders).
+ * SAMPLE_MATTERING, then drawn at random from them), and quotes SAMPLE_NAMES
+ * of the others drawn at random from all of them (not the first ones, which
+ * the churner orders).
  *
  * @module
  */
@@ -52,7 +53,10 @@ export interface ChurnSummary {
   names: number;
   /** Distinct names among them (names past DISTINCT_MAX distinct ones count each). */
   distinct: number;
-  /** The names among them that a program reads by name, each once (at most SAMPLE_MATTERING). */
+  /**
+   * The names among them that a program reads by name, each once (at most
+   * SAMPLE_MATTERING, drawn at random from them past it).
+   */
   readByName: string[];
   /** Others of them, drawn at random from the distinct ones (at most SAMPLE_NAMES). */
   sample: string[];
@@ -72,8 +76,9 @@ interface Window {
   makerKeys?: Set<string>;
   /** The distinct names in `folded` (at most DISTINCT_MAX). */
   seen?: Set<string>;
-  /** The distinct names in `folded` that matter to no program (the reservoir's count). */
+  /** The distinct names in `folded` that matter to no program, and those that matter (reservoirs' counts). */
   others: number;
+  read: number;
   /** Names found existing while its user was past the share: settled at its end (TransientFold.defer). */
   deferred: { name: string; maker: FimEvent | undefined; settle: () => boolean }[];
 }
@@ -164,7 +169,15 @@ export class TransientFold {
       w = undefined;
     }
     if (!w) {
-      w = { key, startedAt: now, itemized: 0, mattering: new Set(), others: 0, deferred: [] };
+      w = {
+        key,
+        startedAt: now,
+        itemized: 0,
+        mattering: new Set(),
+        others: 0,
+        read: 0,
+        deferred: [],
+      };
       this.#windows.set(key, w);
     }
     return w;
@@ -198,9 +211,8 @@ export class TransientFold {
     else if (!w.seen!.has(named.name)) {
       if (w.seen!.size < DISTINCT_MAX) w.seen!.add(named.name);
       s.distinct++;
-      if (named.matters) {
-        if (s.readByName.length < SAMPLE_MATTERING) s.readByName.push(named.name);
-      } else this.#draw(s, named.name, ++w.others);
+      if (named.matters) this.#draw(s.readByName, SAMPLE_MATTERING, named.name, ++w.read);
+      else this.#draw(s.sample, SAMPLE_NAMES, named.name, ++w.others);
     }
     if (maker && s.makers.length < SAMPLE_MAKERS) {
       const k = `${maker.tgid}:${maker.startNs}`;
@@ -212,16 +224,15 @@ export class TransientFold {
   }
 
   /**
-   * Keeps `name`, the `others`-th distinct name of `s` that matters to no
-   * program, in its sample with the chance every such name has (a
-   * reservoir): which names are quoted does not follow the order they were
-   * made in.
+   * Keeps `name`, the `seen`-th distinct name of its kind, in `quoted` (at
+   * most `max`) with the chance every such name has (a reservoir): which
+   * names are quoted does not follow the order they were made in.
    */
-  #draw(s: ChurnSummary, name: string, others: number): void {
-    if (s.sample.length < SAMPLE_NAMES) s.sample.push(name);
+  #draw(quoted: string[], max: number, name: string, seen: number): void {
+    if (quoted.length < max) quoted.push(name);
     else {
-      const i = Math.floor(this.#random() * others);
-      if (i < SAMPLE_NAMES) s.sample[i] = name;
+      const i = Math.floor(this.#random() * seen);
+      if (i < max) quoted[i] = name;
     }
   }
 
