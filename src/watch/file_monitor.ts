@@ -314,6 +314,9 @@ function treeComponents(name: string): string[] | undefined {
   return parts.length === 0 || parts.includes("..") ? undefined : parts;
 }
 
+/** Events kept in order per directory inode no listing found yet (FileMonitor.#orphans). */
+const ORPHAN_EVENTS = 256;
+
 /** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
 const UNPLACED_REARM_MS = 200;
 
@@ -463,30 +466,34 @@ export class FileMonitor {
   }
 
   /**
-   * Name events in directories not listed yet, by directory inode (insertion order = age): per
-   * name, the first that made it and the latest.
+   * Name events in directories not listed yet, by directory inode (insertion order = age): the
+   * latest for each name, and the latest ORPHAN_EVENTS in order (a number reused by one new
+   * directory after another holds the events of each).
    */
   readonly #orphans = new Map<
     string,
-    { at: number; byName: Map<string, { made?: FimEvent; latest: FimEvent }> }
+    { at: number; byName: Map<string, FimEvent>; events: FimEvent[] }
   >();
 
   #keepOrphan(e: FimEvent): void {
     const now = performance.now();
     const k = inodeKeyString({ dev: e.dev, ino: e.dirIno });
-    const o = this.#orphans.get(k) ?? { at: now, byName: new Map() };
+    const o = this.#orphans.get(k) ?? { at: now, byName: new Map(), events: [] as FimEvent[] };
     this.#orphans.delete(k);
     this.#orphans.set(k, o);
     o.at = now;
-    const had = o.byName.get(e.name!);
-    if (had || o.byName.size < 1024) {
-      o.byName.set(e.name!, {
-        made: had?.made ?? (MAKES_OPS.has(e.op) ? e : undefined),
-        latest: e,
-      });
-    }
+    if (o.byName.size < 1024) o.byName.set(e.name!, e);
+    o.events.push(e);
+    if (o.events.length > ORPHAN_EVENTS) o.events.shift();
     dropOldest(this.#orphans, (r) => this.#kept(r.at, now));
   }
+
+  /**
+   * Events #adoptOrphans gave a path: named by a directory inode only, which
+   * another directory may have had before (a number reused), so never the
+   * only word that an entry existed there (#madeInside).
+   */
+  readonly #adopted = new WeakSet<FimEvent>();
 
   /** A listing found directory `path` with inode `id`: the events kept for it now name paths. */
   #adoptOrphans(path: string, id: InodeId): void {
@@ -495,7 +502,10 @@ export class FileMonitor {
     if (!o) return;
     this.#orphans.delete(k);
     if (!this.#kept(o.at, performance.now())) return;
-    for (const [name, { latest }] of o.byName) this.#remember(`${path}/${name}`, latest);
+    for (const [name, e] of o.byName) {
+      this.#adopted.add(e);
+      this.#remember(`${path}/${name}`, e);
+    }
   }
 
   /** fanotify events for paths, kept for the next re-read that finds no BPF event (insertion order = age). */
@@ -1142,7 +1152,7 @@ export class FileMonitor {
       }
       // Names past what one listing keeps by name: counted in the churn summary.
       this.transientNames += why.names.overflow;
-      this.#fold.countUnnamed(dir.path, why.names.overflow);
+      this.#fold.countUnnamed(this.#foldAt(dir, dir.path).at, why.names.overflow);
     }
   }
 
@@ -1199,7 +1209,8 @@ export class FileMonitor {
       return true;
     };
     const maker = pickCause("created", causes);
-    if (!this.#fold.defer(dir.path, basename(path), maker, this.#matters(dir.path, path), settle)) {
+    const { at, name } = this.#foldAt(dir, path);
+    if (!this.#fold.defer(at, name, maker, this.#matters(dir.path, path), settle)) {
       return false;
     }
     this.#deferred.set(path, held);
@@ -1207,13 +1218,26 @@ export class FileMonitor {
   }
 
   /**
+   * Where `path`, an entry of watched directory `dir` or below it, is folded:
+   * under the root of the rule `dir` was found under (one share for a whole
+   * tree: a churn spread over many new subdirectories would otherwise have a
+   * share in each), by its path from there.
+   */
+  #foldAt(dir: Pick<WatchEntry, "path" | "root">, path: string): { at: string; name: string } {
+    for (const at of [dir.root, dir.path]) {
+      const prefix = at === "/" ? "/" : `${at}/`;
+      if (path.startsWith(prefix)) return { at, name: path.slice(prefix.length) };
+    }
+    return { at: dir.path, name: basename(path) };
+  }
+
+  /**
    * Whether `path`, made (by `made`) in `dir` or below it and gone before any
    * read, is reported by itself.
    */
-  #itemize(dir: string, path: string, made: FimEvent | undefined): boolean {
-    const prefix = dir === "/" ? "/" : `${dir}/`;
-    const name = path.startsWith(prefix) ? path.slice(prefix.length) : basename(path);
-    return this.#fold.itemize(dir, name, made, this.#matters(dir, path));
+  #itemize(dir: Pick<WatchEntry, "path" | "root">, path: string, made?: FimEvent): boolean {
+    const { at, name } = this.#foldAt(dir, path);
+    return this.#fold.itemize(at, name, made, this.#matters(dir.path, path));
   }
 
   /**
@@ -1262,7 +1286,7 @@ export class FileMonitor {
         inside.map(([p, e]) => this.#reportUnread(p, dir, madeKind(e.made), e, reason, why)),
       );
     };
-    if (this.#stopped || !this.#itemize(dir.path, path, h.made)) return await reportInside();
+    if (this.#stopped || !this.#itemize(dir, path, h.made)) return await reportInside();
     const entry = { kind, root: dir.root };
     const made = h.made ? [h.made] : [];
     await this.#report(
@@ -1301,9 +1325,10 @@ export class FileMonitor {
    * directory above it (`sub/f`, remembered for that path); an open(O_CREAT)
    * it names by the new directory's inode, which no event of the directory
    * itself carries, so those are kept by inode (#orphans): a group of them is
-   * this directory's when it shares a name with a path-placed entry of it, or
-   * when all of it was made and removed within the directory's life by the
-   * process that made the directory.
+   * this directory's when all of it came within the directory's life and it
+   * shares a name with a path-placed entry of it, or was all made and removed
+   * then by the process that made the directory. Nothing is said when the
+   * events that made and removed the directory are not both known.
    */
   #madeInside(
     path: string,
@@ -1318,27 +1343,29 @@ export class FileMonitor {
       if (REMOVES_OPS.has(e.op) && e !== h.made) h.removed = e;
       found.set(name, h);
     };
+    // Only what came within the directory's life: an event named by a directory inode may be
+    // another directory's that had the number before or after (a number reused), and no event
+    // at all bounds when it was made if when the directory was is not known.
+    if (made === undefined || removed === undefined) return [];
+    const within = (e: FimEvent) => e.tsNs >= made.tsNs && e.tsNs <= removed.tsNs;
     const now = performance.now();
     for (const [p, r] of this.#recent) {
-      if (!p.startsWith(prefix) || !this.#kept(r.at, now)) continue;
+      if (!p.startsWith(prefix) || !this.#kept(r.at, now) || this.#adopted.has(r.e)) continue;
       const name = p.slice(prefix.length);
-      if (name !== "" && !name.includes("/")) note(name, r.e);
+      if (name !== "" && !name.includes("/") && within(r.e)) note(name, r.e);
     }
-    const from = made?.tsNs ?? 0n;
-    const until = removed?.tsNs;
-    const within = (e: FimEvent) => e.tsNs >= from && (until === undefined || e.tsNs <= until);
-    for (const [k, o] of this.#orphans) {
-      const events = [...o.byName.values()].flatMap((n) =>
-        n.made ? [n.made, n.latest] : [n.latest]
-      );
-      const shares = events.some((e) => found.has(e.name!));
-      // Emptied, as a removed directory was: not another new directory of the same process.
-      const emptied = [...o.byName.values()].every((n) => REMOVES_OPS.has(n.latest.op));
-      const sameMaker = made !== undefined && emptied &&
-        events.every((e) => within(e) && e.tgid === made.tgid && e.startNs === made.startNs);
-      if (!shares && !sameMaker) continue;
-      this.#orphans.delete(k);
-      for (const e of events) note(e.name!, e);
+    for (const o of this.#orphans.values()) {
+      const mine = o.events.filter(within);
+      if (mine.length === 0) continue;
+      // Emptied, as a removed directory was (the last event of each name took it away): not
+      // another new directory of the same process.
+      const last = new Map(mine.map((e) => [e.name!, e]));
+      const emptied = [...last.values()].every((e) => REMOVES_OPS.has(e.op));
+      const sameMaker = emptied &&
+        mine.every((e) => e.tgid === made.tgid && e.startNs === made.startNs);
+      if (!sameMaker && !mine.some((e) => found.has(e.name!))) continue;
+      o.events = o.events.filter((e) => !within(e));
+      for (const e of mine) note(e.name!, e);
     }
     return [...found].map(([name, h]) => [`${prefix}${name}`, h]);
   }
@@ -1638,7 +1665,7 @@ export class FileMonitor {
       // listing found, and folded with them past its maker's share (a churn the listings
       // catch one name at a time would otherwise be one report a name).
       const dir = !before && entry.path !== entry.root ? this.watch.inWatchedDir(path) : undefined;
-      if (dir && !this.#itemize(dir.path, path, pickCause("created", causes))) {
+      if (dir && !this.#itemize(dir, path, pickCause("created", causes))) {
         this.transientNames++;
         for (const c of causes) this.#claim(c, path);
         for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
