@@ -412,3 +412,46 @@ Deno.test("transient: names of a user's churn that a listing finds still there f
     await agent.stop();
   }
 });
+
+Deno.test("transient: a user's churn spread over many subdirectories of a tree shares one share of names reported one by one", async () => {
+  await using d = await tempDir();
+  const dir = `${d.path}/tree`;
+  await sharedDir(d.path, dir);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
+  try {
+    // 200 subdirectories, listed (and watched) before 10 names are churned in each.
+    const DIRS = 200, EACH = 10;
+    await runOk(asNobody([
+      "perl",
+      "-MTime::HiRes=sleep",
+      "-e",
+      `
+      my ($dir, $n, $m) = @ARGV;
+      mkdir "$dir/s$_" or die for 1..$n;
+      sleep 0.5;
+      for my $i (1..$n) { for my $j (1..$m) {
+        open F, ">", "$dir/s$i/f$j" or die; close F; unlink "$dir/s$i/f$j" or die;
+      } }
+      rmdir "$dir/s$_" or die for 1..$n;`,
+      dir,
+      String(DIRS),
+      String(EACH),
+    ]));
+    await agent.idle();
+    await agent.stop(); // settles and sends the windows still open
+    const files = out.changes().filter((e) => /\/s\d+\/f\d+$/.test(e.file?.path ?? ""));
+    const churn = churnOf(out, dir);
+    // Per window and user, the share (2 events a name); with one share a subdirectory, it was
+    // 8 names in each of them.
+    const windows = Math.max(1, churn.length);
+    assert(files.length <= 2 * ITEMIZED_PER_WINDOW * windows + 8, `${files.length} events`);
+    // Every name counted or itemized (a directory's inode number reused by another program's
+    // directory after it was removed can bring that program's names in too).
+    const distinct = new Set(files.map((e) => e.file!.path)).size;
+    const counted = churn.reduce((n, c) => n + c.distinct, 0) + distinct;
+    assert(counted >= DIRS * EACH, `${counted} names: ${JSON.stringify(churn)}`);
+  } finally {
+    await agent.stop();
+  }
+});

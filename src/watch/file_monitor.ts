@@ -49,14 +49,14 @@ export interface FileMonitorOptions {
   /** While a process holds a watched file mapped shared and writable, re-read it this often. */
   mappedPollMs?: number;
   /** Whether a new entry found in watched directory `dir` is to be watched (include/exclude); default yes. */
-  admits?: (dir: WatchEntry, path: string, isDir: boolean) => boolean;
+  admits?: (dir: Pick<WatchEntry, "path" | "root">, path: string, isDir: boolean) => boolean;
   /**
    * Whether a program reads `path`, an entry of watched directory `dir`, by
    * its name (`authorized_keys`, a cron.d file cron runs): made and gone, it
    * is reported by name whatever a churn made before it (transient_fold.ts);
    * default none.
    */
-  matters?: (dir: WatchEntry, path: string) => boolean;
+  matters?: (dir: Pick<WatchEntry, "path" | "root">, path: string) => boolean;
   /** Hands the kernel events sent so far to onKernelEvent now (the ring buffer's drain). */
   drain?: () => void;
   /**
@@ -241,6 +241,19 @@ interface DirtyDir {
   reason: ChangeReason;
   /** Why no process is named for an entry no event named. */
   unattributed?: string;
+  /**
+   * The root of the rule the directory was watched under, when it was marked:
+   * a directory removed from the tree before its listing still has the names
+   * the kernel said were made in it reported.
+   */
+  root?: string;
+}
+
+/** A directory listed (or gone before its listing), its events, and which names were watched before. */
+interface Listed {
+  dir: Pick<WatchEntry, "path" | "root">;
+  why: DirtyDir;
+  knew: Set<string>;
 }
 
 /** How long a directory whose listing failed waits to be listed again (#listLater). */
@@ -937,7 +950,7 @@ export class FileMonitor {
         writerKey,
         (name) => this.#matters(dir, childPath(dir, name)),
       );
-      d = { names, reason, unattributed };
+      d = { names, reason, unattributed, root: this.watch.get(dir)?.root };
       this.#dirtyDirs.set(dir, d);
     }
     if (cause?.name && NAME_OPS.has(cause.op)) d.names.note(cause);
@@ -1001,12 +1014,17 @@ export class FileMonitor {
   async #syncDirs(): Promise<void> {
     const changed = new Map<string, { why: DirtyDir; held: () => Promise<FimEvent[]> }>();
     /** Each listed directory's names the kernel named, and which of them were watched before. */
-    const listed: { dir: WatchEntry; why: DirtyDir; knew: Set<string> }[] = [];
+    const listed: Listed[] = [];
     while (this.#dirtyDirs.size) {
       const [dir, why] = this.#dirtyDirs.entries().next().value!;
       this.#dirtyDirs.delete(dir);
       const entry = this.watch.get(dir);
-      if (!entry) continue;
+      if (!entry) {
+        // Gone from the tree before its listing (removed with what was in it): what the
+        // kernel said was made in it is still reported.
+        if (why.root) listed.push({ dir: { path: dir, root: why.root }, why, knew: new Set() });
+        continue;
+      }
       entry.lookedAt = performance.now();
       const knew = new Set<string>();
       for (const [name] of why.names.entries()) {
@@ -1121,7 +1139,7 @@ export class FileMonitor {
    * another name a listing found (a temporary file renamed over a watched
    * one, as `sed -i` does) is reported there, not here.
    */
-  #reportUnlisted(listed: { dir: WatchEntry; why: DirtyDir; knew: Set<string> }[]): void {
+  #reportUnlisted(listed: Listed[]): void {
     for (const { dir, why, knew } of listed) {
       for (const [name, h] of why.names.entries()) {
         if (!h.made || knew.has(name) || name.includes("/")) continue;
@@ -1166,9 +1184,9 @@ export class FileMonitor {
    * Whether a program reads `path`, in directory `dir`, by its name
    * (FileMonitorOptions.matters), or a rule names `path` itself.
    */
-  #matters(dir: string, path: string): boolean {
+  #matters(dir: string | Pick<WatchEntry, "path" | "root">, path: string): boolean {
     if (this.watch.get(path)?.root === path) return true;
-    const d = this.watch.get(dir);
+    const d = typeof dir === "string" ? this.watch.get(dir) : dir;
     return d !== undefined && (this.opts.matters?.(d, path) ?? false);
   }
 
@@ -1182,8 +1200,7 @@ export class FileMonitor {
    * summary with the names no read found.
    */
   #defer(path: string, entry: WatchEntry, causes: FimEvent[], unattributed?: string): boolean {
-    const dir = this.watch.inWatchedDir(path);
-    if (!dir) return false;
+    const dir = this.#dirOf(entry);
     const held = { gone: false };
     const settle = (): boolean => {
       this.#deferred.delete(path);
@@ -1210,11 +1227,20 @@ export class FileMonitor {
     };
     const maker = pickCause("created", causes);
     const { at, name } = this.#foldAt(dir, path);
-    if (!this.#fold.defer(at, name, maker, this.#matters(dir.path, path), settle)) {
+    if (!this.#fold.defer(at, name, maker, this.#matters(dir, path), settle)) {
       return false;
     }
     this.#deferred.set(path, held);
     return true;
+  }
+
+  /**
+   * The directory `entry` (found by a listing) is in: watched, or gone from
+   * the tree with it (removed before `entry` was read).
+   */
+  #dirOf(entry: WatchEntry): Pick<WatchEntry, "path" | "root"> {
+    return this.watch.inWatchedDir(entry.path) ??
+      { path: parentPath(entry.path), root: entry.root };
   }
 
   /**
@@ -1237,7 +1263,7 @@ export class FileMonitor {
    */
   #itemize(dir: Pick<WatchEntry, "path" | "root">, path: string, made?: FimEvent): boolean {
     const { at, name } = this.#foldAt(dir, path);
-    return this.#fold.itemize(at, name, made, this.#matters(dir.path, path));
+    return this.#fold.itemize(at, name, made, this.#matters(dir, path));
   }
 
   /**
@@ -1664,7 +1690,7 @@ export class FileMonitor {
       // A new name a listing found, gone before its second read: made and gone like those no
       // listing found, and folded with them past its maker's share (a churn the listings
       // catch one name at a time would otherwise be one report a name).
-      const dir = !before && entry.path !== entry.root ? this.watch.inWatchedDir(path) : undefined;
+      const dir = !before && entry.path !== entry.root ? this.#dirOf(entry) : undefined;
       if (dir && !this.#itemize(dir, path, pickCause("created", causes))) {
         this.transientNames++;
         for (const c of causes) this.#claim(c, path);
@@ -1751,10 +1777,7 @@ export class FileMonitor {
       // watched by name.
       if (before || after) return;
       const configured = entry.path === entry.root;
-      const dir = configured
-        ? { path: parentPath(path), root: entry.root }
-        : this.watch.inWatchedDir(path);
-      if (!dir) return;
+      const dir = configured ? { path: parentPath(path), root: entry.root } : this.#dirOf(entry);
       const named = this.#recentCause(path);
       const all = named && !causes.includes(named) ? [...causes, named] : causes;
       const made = pickCause("created", all.filter((c) => MAKES_OPS.has(c.op)));
