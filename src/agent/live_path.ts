@@ -122,6 +122,7 @@ export class LivePath {
       emit: (c) => pipeline.handle(c),
       warn: (m) => log("watch").warn(m),
       admits: (dir, path, isDir) => rules.admits(dir.root, path, isDir),
+      matters: (dir, path) => rules.readByName(dir.root, path),
       closesReported: (path) => {
         const id = watch.get(path)?.id;
         return !!fan && id !== undefined && fan.reportsCloses(id);

@@ -128,6 +128,20 @@ export class WatchRules {
   }
 
   /**
+   * Whether `path`, an entry of a directory watched under configured `root`,
+   * is read by a program for what its name means, or named by a rule of its
+   * own: a rule names the path itself, or a semantic consumer reads it (the
+   * one configured for `root`, or the one its name gives: `authorized_keys`,
+   * a cron.d file cron runs). Such a name is never only counted in a churn.
+   */
+  readByName(root: string, path: string): boolean {
+    if (this.#rules.has(path)) return true;
+    const configured = this.#rules.get(root)?.consumer;
+    return (configured !== undefined && configured !== "generic") ||
+      consumerNameFor(path) !== "generic";
+  }
+
+  /**
    * Whether `path`, found later under configured `root`, passes its
    * include/exclude globs (a directory passes when an include glob can
    * match below it: it is walked for files that match).

@@ -92,8 +92,13 @@ function kindNote(c: FileChange): string {
 /** Why the content was not read whole, or not at all, for the message. */
 function wholeNote(c: FileChange): string {
   if (c.churn) {
-    const more = c.churn.names > c.churn.sample.length ? ", …" : "";
-    return ` (${c.churn.names} names: ${c.churn.sample.map(displayPath).join(", ")}${more})`;
+    const { names, distinct, readByName, sample } = c.churn;
+    const read = readByName.length
+      ? `; read by name: ${readByName.map(displayPath).join(", ")}`
+      : "";
+    const more = distinct > readByName.length + sample.length ? ", …" : "";
+    const others = sample.length ? `; others: ${sample.map(displayPath).join(", ")}${more}` : "";
+    return ` (${names} names, ${distinct} distinct${read}${others})`;
   }
   if (c.notRead) return `; content unknown: ${c.notRead}`;
   const why = (c.after ?? c.before)?.readError;
@@ -165,7 +170,14 @@ export function genericEvent(
           : {}),
         ...(c.notRead ? { not_read: c.notRead } : {}),
         ...(c.churn
-          ? { churn: { names: c.churn.names, sample: c.churn.sample.map(displayPath) } }
+          ? {
+            churn: {
+              names: c.churn.names,
+              distinct: c.churn.distinct,
+              read_by_name: c.churn.readByName.map(displayPath),
+              sample: c.churn.sample.map(displayPath),
+            },
+          }
           : {}),
         ...(c.folded > 1 ? { folded_events: c.folded } : {}),
         ...otherWritersEcs(c.otherWriters),

@@ -80,8 +80,11 @@ export interface FileChange {
    * read saw it. `before` and `after` are then undefined.
    */
   notRead?: string;
-  /** For `churned`: how many names were made and gone, and the first of them. */
-  churn?: { names: number; sample: string[] };
+  /**
+   * For `churned`: how many names were made and gone, how many distinct, each
+   * of them a program reads by name, and others drawn at random.
+   */
+  churn?: { names: number; distinct: number; readByName: string[]; sample: string[] };
 }
 
 /** `event.reason` for a change: why it was noticed, and why its process is missing or best effort. */

@@ -49,7 +49,14 @@ export interface FileMonitorOptions {
   /** While a process holds a watched file mapped shared and writable, re-read it this often. */
   mappedPollMs?: number;
   /** Whether a new entry found in watched directory `dir` is to be watched (include/exclude); default yes. */
-  admits?: (dir: WatchEntry, path: string, isDir: boolean) => boolean;
+  admits?: (dir: Pick<WatchEntry, "path" | "root">, path: string, isDir: boolean) => boolean;
+  /**
+   * Whether a program reads `path`, an entry of watched directory `dir`, by
+   * its name (`authorized_keys`, a cron.d file cron runs): made and gone, it
+   * is reported by name whatever a churn made before it (transient_fold.ts);
+   * default none.
+   */
+  matters?: (dir: Pick<WatchEntry, "path" | "root">, path: string) => boolean;
   /** Hands the kernel events sent so far to onKernelEvent now (the ring buffer's drain). */
   drain?: () => void;
   /**
@@ -255,6 +262,19 @@ interface DirtyDir {
   reason: ChangeReason;
   /** Why no process is named for an entry no event named. */
   unattributed?: string;
+  /**
+   * The root of the rule the directory was watched under, when it was marked:
+   * a directory removed from the tree before its listing still has the names
+   * the kernel said were made in it reported.
+   */
+  root?: string;
+}
+
+/** A directory listed (or gone before its listing), its events, and which names were watched before. */
+interface Listed {
+  dir: Pick<WatchEntry, "path" | "root">;
+  why: DirtyDir;
+  knew: Set<string>;
 }
 
 /** How long a directory whose listing failed waits to be listed again (#listLater). */
@@ -327,6 +347,9 @@ function treeComponents(name: string): string[] | undefined {
   const parts = name.split("/").filter((c) => c !== "" && c !== ".");
   return parts.length === 0 || parts.includes("..") ? undefined : parts;
 }
+
+/** Events kept in order per directory inode no listing found yet (FileMonitor.#orphans). */
+const ORPHAN_EVENTS = 256;
 
 /** How long a coalesced unplaced-path or mount key stays pending: at most one event per period. */
 const UNPLACED_REARM_MS = 200;
@@ -476,19 +499,35 @@ export class FileMonitor {
     else this.#reported.set(e, new Set([path]));
   }
 
-  /** Name events in directories not listed yet, by directory inode (insertion order = age). */
-  readonly #orphans = new Map<string, { at: number; byName: Map<string, FimEvent> }>();
+  /**
+   * Name events in directories not listed yet, by directory inode (insertion order = age): the
+   * latest for each name, and the latest ORPHAN_EVENTS in order (a number reused by one new
+   * directory after another holds the events of each).
+   */
+  readonly #orphans = new Map<
+    string,
+    { at: number; byName: Map<string, FimEvent>; events: FimEvent[] }
+  >();
 
   #keepOrphan(e: FimEvent): void {
     const now = performance.now();
     const k = inodeKeyString({ dev: e.dev, ino: e.dirIno });
-    const o = this.#orphans.get(k) ?? { at: now, byName: new Map() };
+    const o = this.#orphans.get(k) ?? { at: now, byName: new Map(), events: [] as FimEvent[] };
     this.#orphans.delete(k);
     this.#orphans.set(k, o);
     o.at = now;
     if (o.byName.size < 1024) o.byName.set(e.name!, e);
+    o.events.push(e);
+    if (o.events.length > ORPHAN_EVENTS) o.events.shift();
     dropOldest(this.#orphans, (r) => this.#kept(r.at, now));
   }
+
+  /**
+   * Events #adoptOrphans gave a path: named by a directory inode only, which
+   * another directory may have had before (a number reused), so never the
+   * only word that an entry existed there (#madeInside).
+   */
+  readonly #adopted = new WeakSet<FimEvent>();
 
   /** A listing found directory `path` with inode `id`: the events kept for it now name paths. */
   #adoptOrphans(path: string, id: InodeId): void {
@@ -497,7 +536,10 @@ export class FileMonitor {
     if (!o) return;
     this.#orphans.delete(k);
     if (!this.#kept(o.at, performance.now())) return;
-    for (const [name, e] of o.byName) this.#remember(`${path}/${name}`, e);
+    for (const [name, e] of o.byName) {
+      this.#adopted.add(e);
+      this.#remember(`${path}/${name}`, e);
+    }
   }
 
   /** fanotify events for paths, kept for the next re-read that finds no BPF event (insertion order = age). */
@@ -925,7 +967,11 @@ export class FileMonitor {
     if (this.#stopped) return;
     let d = this.#dirtyDirs.get(dir);
     if (!d) {
-      d = { names: new NameHistories(writerKey), reason, unattributed };
+      const names = new NameHistories(
+        writerKey,
+        (name) => this.#matters(dir, childPath(dir, name)),
+      );
+      d = { names, reason, unattributed, root: this.watch.get(dir)?.root };
       this.#dirtyDirs.set(dir, d);
     }
     if (cause?.name && NAME_OPS.has(cause.op)) d.names.note(cause);
@@ -989,12 +1035,17 @@ export class FileMonitor {
   async #syncDirs(): Promise<void> {
     const changed = new Map<string, { why: DirtyDir; held: () => Promise<FimEvent[]> }>();
     /** Each listed directory's names the kernel named, and which of them were watched before. */
-    const listed: { dir: WatchEntry; why: DirtyDir; knew: Set<string> }[] = [];
+    const listed: Listed[] = [];
     while (this.#dirtyDirs.size) {
       const [dir, why] = this.#dirtyDirs.entries().next().value!;
       this.#dirtyDirs.delete(dir);
       const entry = this.watch.get(dir);
-      if (!entry) continue;
+      if (!entry) {
+        // Gone from the tree before its listing (removed with what was in it): what the
+        // kernel said was made in it is still reported.
+        if (why.root) listed.push({ dir: { path: dir, root: why.root }, why, knew: new Set() });
+        continue;
+      }
       entry.lookedAt = performance.now();
       const knew = new Set<string>();
       for (const [name] of why.names.entries()) {
@@ -1109,7 +1160,7 @@ export class FileMonitor {
    * another name a listing found (a temporary file renamed over a watched
    * one, as `sed -i` does) is reported there, not here.
    */
-  #reportUnlisted(listed: { dir: WatchEntry; why: DirtyDir; knew: Set<string> }[]): void {
+  #reportUnlisted(listed: Listed[]): void {
     for (const { dir, why, knew } of listed) {
       for (const [name, h] of why.names.entries()) {
         if (!h.made || knew.has(name) || name.includes("/")) continue;
@@ -1140,7 +1191,7 @@ export class FileMonitor {
       }
       // Names past what one listing keeps by name: counted in the churn summary.
       this.transientNames += why.names.overflow;
-      this.#fold.countUnnamed(dir.path, why.names.overflow);
+      this.#fold.countUnnamed(this.#foldAt(dir, dir.path).at, why.names.overflow);
     }
   }
 
@@ -1151,6 +1202,92 @@ export class FileMonitor {
   readonly #fold = new TransientFold((s) => this.#reportChurn(s));
 
   /**
+   * Whether a program reads `path`, in directory `dir`, by its name
+   * (FileMonitorOptions.matters), or a rule names `path` itself.
+   */
+  #matters(dir: string | Pick<WatchEntry, "path" | "root">, path: string): boolean {
+    if (this.watch.get(path)?.root === path) return true;
+    const d = typeof dir === "string" ? this.watch.get(dir) : dir;
+    return d !== undefined && (this.opts.matters?.(d, path) ?? false);
+  }
+
+  /** Names found existing whose creation waits for the end of their churn window (#defer). */
+  readonly #deferred = new Map<string, { gone: boolean }>();
+
+  /**
+   * Whether new entry `path`, found by a listing and read, waits for the end of
+   * its maker's churn window before it is reported (TransientFold.defer): then,
+   * still there, it is reported created as it is; gone, it is counted in the
+   * summary with the names no read found.
+   */
+  #defer(path: string, entry: WatchEntry, causes: FimEvent[], unattributed?: string): boolean {
+    const dir = this.#dirOf(entry);
+    const held = { gone: false };
+    const settle = (): boolean => {
+      this.#deferred.delete(path);
+      const now = this.watch.get(path);
+      if (held.gone || !now?.state) {
+        this.transientNames++;
+        return false;
+      }
+      const made = [...causes];
+      this.#track(
+        this.#report(
+          path,
+          entry,
+          "created",
+          undefined,
+          now.state,
+          made,
+          "live",
+          unattributed,
+          false,
+        ),
+      );
+      return true;
+    };
+    const maker = pickCause("created", causes);
+    const { at, name } = this.#foldAt(dir, path);
+    if (!this.#fold.defer(at, name, maker, this.#matters(dir, path), settle)) {
+      return false;
+    }
+    this.#deferred.set(path, held);
+    return true;
+  }
+
+  /**
+   * The directory `entry` (found by a listing) is in: watched, or gone from
+   * the tree with it (removed before `entry` was read).
+   */
+  #dirOf(entry: WatchEntry): Pick<WatchEntry, "path" | "root"> {
+    return this.watch.inWatchedDir(entry.path) ??
+      { path: parentPath(entry.path), root: entry.root };
+  }
+
+  /**
+   * Where `path`, an entry of watched directory `dir` or below it, is folded:
+   * under the root of the rule `dir` was found under (one share for a whole
+   * tree: a churn spread over many new subdirectories would otherwise have a
+   * share in each), by its path from there.
+   */
+  #foldAt(dir: Pick<WatchEntry, "path" | "root">, path: string): { at: string; name: string } {
+    for (const at of [dir.root, dir.path]) {
+      const prefix = at === "/" ? "/" : `${at}/`;
+      if (path.startsWith(prefix)) return { at, name: path.slice(prefix.length) };
+    }
+    return { at: dir.path, name: basename(path) };
+  }
+
+  /**
+   * Whether `path`, made (by `made`) in `dir` or below it and gone before any
+   * read, is reported by itself.
+   */
+  #itemize(dir: Pick<WatchEntry, "path" | "root">, path: string, made?: FimEvent): boolean {
+    const { at, name } = this.#foldAt(dir, path);
+    return this.#fold.itemize(at, name, made, this.#matters(dir, path));
+  }
+
+  /**
    * Reports `path`, made (by `h.made`) and gone before any read saw it: made,
    * with nothing known of it but that (`why`), then deleted by whatever
    * removed it, unless `replacedOnly` (another file is at the name now, and
@@ -1159,7 +1296,7 @@ export class FileMonitor {
    */
   async #reportUnread(
     path: string,
-    dir: WatchEntry,
+    dir: Pick<WatchEntry, "path" | "root">,
     kind: "file" | "dir",
     h: Pick<NameHistory, "made" | "removed">,
     reason: ChangeReason,
@@ -1189,7 +1326,14 @@ export class FileMonitor {
     // Renamed to a watched name, where it is now: that name's own report shows it.
     if (this.#movedOn(path, h.made, removed)) return;
     this.transientNames++;
-    if (this.#stopped || !this.#fold.itemize(dir.path, basename(path), h.made)) return;
+    // What the kernel said was made in it, if it was a directory: each made and gone with it.
+    const inside = kind === "dir" && !replacedOnly ? this.#madeInside(path, h.made, removed) : [];
+    const reportInside = async () => {
+      await Promise.all(
+        inside.map(([p, e]) => this.#reportUnread(p, dir, madeKind(e.made), e, reason, why)),
+      );
+    };
+    if (this.#stopped || !this.#itemize(dir, path, h.made)) return await reportInside();
     const entry = { kind, root: dir.root };
     const made = h.made ? [h.made] : [];
     await this.#report(
@@ -1204,6 +1348,7 @@ export class FileMonitor {
       false,
       why,
     );
+    await reportInside();
     if (replacedOnly || this.#stopped) return;
     await this.#report(
       path,
@@ -1217,6 +1362,59 @@ export class FileMonitor {
       false,
       why,
     );
+  }
+
+  /**
+   * The entries the kernel said were made directly in directory `path`, made
+   * (by `made`) and gone (by `removed`) before any listing found it, with the
+   * events that made and removed each. The kernel places a path-based
+   * operation below a directory it does not know on the tree-watched
+   * directory above it (`sub/f`, remembered for that path); an open(O_CREAT)
+   * it names by the new directory's inode, which no event of the directory
+   * itself carries, so those are kept by inode (#orphans): a group of them is
+   * this directory's when all of it came within the directory's life and it
+   * shares a name with a path-placed entry of it, or was all made and removed
+   * then by the process that made the directory. Nothing is said when the
+   * events that made and removed the directory are not both known.
+   */
+  #madeInside(
+    path: string,
+    made: FimEvent | undefined,
+    removed: FimEvent | undefined,
+  ): [string, Pick<NameHistory, "made" | "removed">][] {
+    const prefix = path === "/" ? "/" : `${path}/`;
+    const found = new Map<string, Pick<NameHistory, "made" | "removed">>();
+    const note = (name: string, e: FimEvent) => {
+      const h = found.get(name) ?? {};
+      if (MAKES_OPS.has(e.op) && (!h.made || e.tsNs < h.made.tsNs)) h.made = e;
+      if (REMOVES_OPS.has(e.op) && e !== h.made) h.removed = e;
+      found.set(name, h);
+    };
+    // Only what came within the directory's life: an event named by a directory inode may be
+    // another directory's that had the number before or after (a number reused), and no event
+    // at all bounds when it was made if when the directory was is not known.
+    if (made === undefined || removed === undefined) return [];
+    const within = (e: FimEvent) => e.tsNs >= made.tsNs && e.tsNs <= removed.tsNs;
+    const now = performance.now();
+    for (const [p, r] of this.#recent) {
+      if (!p.startsWith(prefix) || !this.#kept(r.at, now) || this.#adopted.has(r.e)) continue;
+      const name = p.slice(prefix.length);
+      if (name !== "" && !name.includes("/") && within(r.e)) note(name, r.e);
+    }
+    for (const o of this.#orphans.values()) {
+      const mine = o.events.filter(within);
+      if (mine.length === 0) continue;
+      // Emptied, as a removed directory was (the last event of each name took it away): not
+      // another new directory of the same process.
+      const last = new Map(mine.map((e) => [e.name!, e]));
+      const emptied = [...last.values()].every((e) => REMOVES_OPS.has(e.op));
+      const sameMaker = emptied &&
+        mine.every((e) => e.tgid === made.tgid && e.startNs === made.startNs);
+      if (!sameMaker && !mine.some((e) => found.has(e.name!))) continue;
+      o.events = o.events.filter((e) => !within(e));
+      for (const e of mine) note(e.name!, e);
+    }
+    return [...found].map(([name, h]) => [`${prefix}${name}`, h]);
   }
 
   /** The latest event that took `path` away, other than `made`, if one is remembered. */
@@ -1242,7 +1440,7 @@ export class FileMonitor {
       ...(cause ? {} : { unattributed: "the names' events named no process" }),
       notRead: `${s.names} names made and gone before they could be read ${by}, ` +
         `past the ${ITEMIZED_PER_WINDOW} reported one by one per ${WINDOW_MS / 1000} s`,
-      churn: { names: s.names, sample: s.sample },
+      churn: { names: s.names, distinct: s.distinct, readByName: s.readByName, sample: s.sample },
     });
   }
 
@@ -1516,6 +1714,17 @@ export class FileMonitor {
     }
     if (seen) {
       this.goneAfterFirstRead++;
+      // A new name a listing found, gone before its second read: made and gone like those no
+      // listing found, and folded with them past its maker's share (a churn the listings
+      // catch one name at a time would otherwise be one report a name).
+      const dir = !before && entry.path !== entry.root ? this.#dirOf(entry) : undefined;
+      if (dir && !this.#itemize(dir, path, pickCause("created", causes))) {
+        this.transientNames++;
+        for (const c of causes) this.#claim(c, path);
+        for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
+        this.watch.remove(path);
+        return;
+      }
       const made = classify(entry.kind, before, seen);
       if (made) {
         this.watch.setState(path, seen);
@@ -1590,26 +1799,22 @@ export class FileMonitor {
       // Found by listing its directory, and gone before it was read: it existed, so it is
       // reported made and gone, naming whoever the kernel said made and removed it; it is
       // not kept (kept, it would be re-read at each listing of its directory, and
-      // short-lived files would pile up in the tree and the kernel's name map).
-      const dir = !before && !after && entry.path !== entry.root
-        ? this.watch.inWatchedDir(path)
-        : undefined;
-      if (dir) {
+      // short-lived files would pile up in the tree and the kernel's name map). Likewise a
+      // path a rule names, made and gone between two reads, as the kernel said: it stays
+      // watched by name.
+      if (before || after) return;
+      const configured = entry.path === entry.root;
+      const dir = configured ? { path: parentPath(path), root: entry.root } : this.#dirOf(entry);
+      const named = this.#recentCause(path);
+      const all = named && !causes.includes(named) ? [...causes, named] : causes;
+      const made = pickCause("created", all.filter((c) => MAKES_OPS.has(c.op)));
+      const removed = [...all].reverse().find((c) => REMOVES_OPS.has(c.op) && c !== made);
+      if (configured && (!made || this.#allReported(path, [made, removed]))) return;
+      if (!configured) {
         for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
         this.watch.remove(path);
-        const named = this.#recentCause(path);
-        const all = named && !causes.includes(named) ? [...causes, named] : causes;
-        const made = pickCause("created", all.filter((c) => MAKES_OPS.has(c.op)));
-        const removed = [...all].reverse().find((c) => REMOVES_OPS.has(c.op) && c !== made);
-        await this.#reportUnread(
-          path,
-          dir,
-          entry.kind,
-          { made, removed },
-          reason,
-          REMOVED_UNREAD,
-        );
       }
+      await this.#reportUnread(path, dir, entry.kind, { made, removed }, reason, REMOVED_UNREAD);
       return;
     }
     // A file found by expanding a directory is dropped once deleted; a configured
@@ -1618,6 +1823,16 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
       this.watch.remove(path);
     }
+    // A name whose creation waits for its churn window's end: what it became is said then.
+    const deferred = this.#deferred.get(path);
+    if (deferred) {
+      if (action === "deleted") deferred.gone = true;
+      return;
+    }
+    if (
+      action === "created" && !before && entry.path !== entry.root && reason === "live" &&
+      this.#defer(path, entry, causes, unattributed)
+    ) return;
     await this.#report(path, entry, action, before, after, causes, reason, unattributed, xattr);
   }
 

@@ -41,14 +41,31 @@ export const NAME_CAUSES = 4;
 /** Most names one directory's histories keep between two listings; past it, events are counted only. */
 export const MAX_NAMES = 4096;
 
+/**
+ * Names that matter (NameHistories' `matters`) kept past MAX_NAMES: a churn
+ * of decoys that fills MAX_NAMES does not turn the name a program reads
+ * (`authorized_keys`) made after them into a count.
+ */
+export const MAX_MATTERING_BEYOND = 256;
+
 /** The histories of one directory's names, between two listings of it. */
 export class NameHistories {
   readonly #byName = new Map<string, NameHistory>();
   /** Events about names not kept (over MAX_NAMES). */
   overflow = 0;
 
-  /** `writerOf` names the process of an event (one process's events of a kind are one cause). */
-  constructor(readonly writerOf: (e: FimEvent) => string) {}
+  /** Names kept past MAX_NAMES because they matter. */
+  #beyond = 0;
+
+  /**
+   * `writerOf` names the process of an event (one process's events of a kind
+   * are one cause); `matters` says which names a program reads by name (kept
+   * past MAX_NAMES, up to MAX_MATTERING_BEYOND more).
+   */
+  constructor(
+    readonly writerOf: (e: FimEvent) => string,
+    readonly matters: (name: string) => boolean = () => false,
+  ) {}
 
   /** Notes event `e` about entry `e.name`. */
   note(e: FimEvent): void {
@@ -57,8 +74,11 @@ export class NameHistories {
     let h = this.#byName.get(name);
     if (!h) {
       if (this.#byName.size >= MAX_NAMES) {
-        this.overflow++;
-        return;
+        if (this.#beyond >= MAX_MATTERING_BEYOND || !this.matters(name)) {
+          this.overflow++;
+          return;
+        }
+        this.#beyond++;
       }
       h = { latest: e, events: 0, causes: [] };
       this.#byName.set(name, h);
