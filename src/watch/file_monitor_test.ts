@@ -296,33 +296,6 @@ Deno.test("a file that keeps changing under every re-read is warned about once, 
   }
 });
 
-/** getrlimit and setrlimit of this process's RLIMIT_NOFILE, from libc. */
-function openFilesLimit() {
-  const libc = Deno.dlopen(
-    "libc.so.6",
-    {
-      getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-      setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-    } as const,
-  );
-  const RLIMIT_NOFILE = 7;
-  const lim = new BigUint64Array(2);
-  if (libc.symbols.getrlimit(RLIMIT_NOFILE, lim) !== 0) throw new Error("getrlimit failed");
-  const soft = lim[0];
-  return {
-    /** Sets the soft limit (the hard one stays). */
-    set(n: bigint) {
-      if (libc.symbols.setrlimit(RLIMIT_NOFILE, new BigUint64Array([n, lim[1]])) !== 0) {
-        throw new Error("setrlimit failed");
-      }
-    },
-    [Symbol.dispose]() {
-      this.set(soft);
-      libc.close();
-    },
-  };
-}
-
 /**
  * A monitor of one file that a writer (a real process) holds open and keeps
  * writing, as the kernel reports it: each re-read re-arms the inode, and
@@ -357,43 +330,6 @@ async function heldOpen(name: string, settleMs = 20) {
     },
   };
 }
-
-Deno.test("a directory listing that fails (no file descriptor left) is listed again: what was made meanwhile is reported, with its maker", async () => {
-  await using dir = await tempDir();
-  const watch = new WatchSet(NO_BPF);
-  watch.add(dir.path, "dir", dir.path);
-  const dirState = (await readFileState(dir.path))!;
-  watch.setState(dir.path, dirState);
-  const changes: FileChange[] = [];
-  const warnings: string[] = [];
-  const monitor = new FileMonitor(watch, {
-    rearm() {},
-    emit: (c) => changes.push(c),
-    warn: (m) => warnings.push(m),
-  });
-  try {
-    const f = `${dir.path}/new.conf`;
-    await using maker = await appender(f, "made");
-    const made = eventFromProc(maker.pid, dirState.id, FimOp.Create, { name: "new.conf" });
-    {
-      using limit = openFilesLimit();
-      // What `prlimit --pid AGENT --nofile=0:` does to the agent: every open fails (EMFILE).
-      limit.set(0n);
-      monitor.markDirty(dir.path, made, "live");
-      assert(await waitFor(() => warnings.length > 0), "the listing did not fail");
-    }
-    assert(
-      await waitFor(() => changes.length > 0, 5000),
-      `what was made while the listing failed was never reported: ${warnings.join(" | ")}`,
-    );
-    assertEquals(
-      changes.map((c) => [c.action, c.path, c.cause?.tgid]),
-      [["created", f, maker.pid]],
-    );
-  } finally {
-    await monitor.stop();
-  }
-});
 
 Deno.test("a file made in a watched directory and chmodded at once by another process is credited to its maker, the chmod beside it", async () => {
   await using dir = await tempDir();
