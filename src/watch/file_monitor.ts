@@ -27,6 +27,7 @@ import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
 import { fileCapabilities } from "./file_capabilities.ts";
+import { monotonicNs } from "../pipeline/change_time.ts";
 import {
   type ChurnSummary,
   ITEMIZED_PER_WINDOW,
@@ -1455,6 +1456,10 @@ export class FileMonitor {
     /** What a first read saw of a new inode that a second read found gone. */
     let seen: FileState | undefined;
     const keep = this.opts.keepContentUpTo ?? 0;
+    // When the read that `after` (then `seen`) is from began, and the one `before` is from.
+    const sinceNs = before ? entry.readNs : undefined;
+    let readNs = monotonicNs();
+    let seenNs = readNs;
     try {
       after = await readFileState(path, keep, this.#budget);
       // The path is watched as what it is now: a directory made where a file or nothing was is
@@ -1469,6 +1474,7 @@ export class FileMonitor {
       // second one or sends an event.
       if (after && (!before || !sameFile(before, after))) {
         this.watch.setState(path, after);
+        [seenNs, readNs] = [readNs, monotonicNs()];
         const again = await readFileState(path, keep, this.#budget);
         // Gone between the two reads (a file made and removed at once, one that grew
         // until it was removed): it existed, and is reported as made, then removed.
@@ -1492,14 +1498,30 @@ export class FileMonitor {
       const made = classify(entry.kind, before, seen);
       if (made) {
         this.watch.setState(path, seen);
-        await this.#report(path, entry, made, before, seen, causes, reason, unattributed, false);
+        entry.readNs = seenNs;
+        await this.#report(
+          path,
+          entry,
+          made,
+          before,
+          seen,
+          causes,
+          reason,
+          unattributed,
+          false,
+          undefined,
+          { sinceNs, readNs: seenNs },
+        );
       }
       if (this.#stopped) return;
       // The removal is the next report: its own events (the unlink) may still be on their way.
       const removal = [...(this.#queues.get(path)?.causes ?? [])];
       const named = this.#recentCause(path);
       if (named && !removal.includes(named)) removal.push(named);
-      return this.#reportGone(path, entry, seen, removal, reason, unattributed);
+      return this.#reportGone(path, entry, seen, removal, reason, unattributed, {
+        sinceNs,
+        readNs,
+      });
     }
     // Said once per path until it reads whole again: a file kept changing under every
     // re-read of a flood would otherwise log a line at each.
@@ -1537,6 +1559,7 @@ export class FileMonitor {
       action = "touched";
     }
     this.watch.setState(path, after);
+    entry.readNs = readNs;
     if (entry.kind === "dir" && !entry.shallow && after) {
       this.markDirty(path, undefined, reason);
     }
@@ -1591,7 +1614,19 @@ export class FileMonitor {
       for (const below of this.watch.subtree(path)) this.schedule(below, causes[0], reason);
       this.watch.remove(path);
     }
-    await this.#report(path, entry, action, before, after, causes, reason, unattributed, xattr);
+    await this.#report(
+      path,
+      entry,
+      action,
+      before,
+      after,
+      causes,
+      reason,
+      unattributed,
+      xattr,
+      undefined,
+      { sinceNs, readNs },
+    );
   }
 
   /** Reports that `path`, last seen as `seen`, is gone (it was never read twice). */
@@ -1602,6 +1637,7 @@ export class FileMonitor {
     causesIn: FimEvent[],
     reason: ChangeReason,
     unattributed: string | undefined,
+    read?: ReadWindow,
   ): Promise<void> {
     let causes = causesIn;
     if (causes.length === 0 && reason === "live" && !this.#stopped) {
@@ -1626,6 +1662,8 @@ export class FileMonitor {
       reason,
       unattributed,
       false,
+      undefined,
+      read,
     );
   }
 
@@ -1641,6 +1679,7 @@ export class FileMonitor {
     unattributed: string | undefined,
     xattr: boolean,
     notRead?: string,
+    read?: ReadWindow,
   ): Promise<void> {
     let causes = causesIn;
     // The kernel saw the content written (a write or truncate) and the re-read finds it as
@@ -1672,7 +1711,7 @@ export class FileMonitor {
     const stale = action === "deleted" && causes.every((c) => this.#reportedFor(c, path));
     if (
       reason === "live" && causes.length > 0 && !this.#stopped &&
-      ((changed && isWeakCause(action, pickCause(action, causes))) || stale)
+      ((changed && isWeakCause(action, pickCause(action, causes, read))) || stale)
     ) {
       await new Promise((r) => setTimeout(r, EVENT_GRACE_MS));
       const late = [...(this.#queues.get(path)?.causes ?? [])];
@@ -1685,16 +1724,14 @@ export class FileMonitor {
     }
     // An event a report of this path carried already (an `ln` that replaced it a second
     // ago, remembered for the listing) yields to one that is news (the `rm` removing it now).
-    const news = causes.filter((c) => !this.#reportedFor(c, path));
-    if (news.length < causes.length) {
-      causes = [...news, ...causes.filter((c) => this.#reportedFor(c, path))];
-    }
+    const told = new Set(causes.filter((c) => this.#reportedFor(c, path)));
+    if (told.size) causes = [...causes.filter((c) => !told.has(c)), ...told];
     for (const c of causes) {
       const paths = this.#reported.get(c);
       if (paths) paths.add(path);
       else this.#reported.set(c, new Set([path]));
     }
-    const cause = pickCause(action, causes);
+    const cause = pickCause(action, causes, read, (c) => told.has(c));
     const others = otherWriters(cause, causes);
     const now = performance.now();
     this.#lastReport.delete(path);
@@ -1818,7 +1855,17 @@ function isWeakCause(action: FileAction, c: FimEvent | undefined): boolean {
   return !c || c.via === "fanotify" || !explains(action, c);
 }
 
-function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined {
+/**
+ * The process a report of `action` names among `causes`, found by the re-read
+ * `read` says when of; `told` says which events a report of the path carried
+ * already.
+ */
+function pickCause(
+  action: FileAction,
+  causes: FimEvent[],
+  read?: ReadWindow,
+  told?: (c: FimEvent) => boolean,
+): FimEvent | undefined {
   // The kind of operation that explains the action comes first (new content: a write or
   // truncate, not an ATTRIB); within a kind, the BPF object's event (full attribution)
   // before fanotify's. A write the BPF object saw to the old inode never explains a
@@ -1839,10 +1886,58 @@ function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined
     ? [removes, byName, byFd]
     : [byName, byFd];
   for (const kind of kinds) {
-    const c = causes.find((c) => kind(c) && bpf(c)) ?? causes.find(kind);
+    const c = whoseStateWasRead(causes.filter((c) => kind(c) && bpf(c)), read, told) ??
+      causes.find(kind);
     if (c) return c;
   }
   return undefined;
+}
+
+/**
+ * When the re-read that found a change began, and the one the state before it
+ * is from (CLOCK_MONOTONIC ns, the clock the kernel stamps its events with);
+ * undefined where not known.
+ */
+interface ReadWindow {
+  sinceNs?: bigint;
+  readNs?: bigint;
+}
+
+/**
+ * Of several events of one kind, the one whose result the re-read `read`
+ * found, by the kernel's clock, never by the order they came in (that is the
+ * event loop's, and a lagging agent folds the writes of several processes
+ * into one re-read): the latest stamped between the read before and this
+ * read, since the file holds what that operation left (a rewrite replaced the
+ * earlier writer's content, an append came after it; the others are named
+ * beside it); else the first stamped after this read began (it may have
+ * landed while the file was read: an event is stamped at the syscall's exit);
+ * else the latest stamped before the read before (its result was in the
+ * state before already); else the first (events made from /proc carry no
+ * kernel time). Events no report carried yet come before those one did
+ * (`told`).
+ */
+function whoseStateWasRead(
+  events: FimEvent[],
+  read: ReadWindow | undefined,
+  told?: (c: FimEvent) => boolean,
+): FimEvent | undefined {
+  const news = told ? events.filter((c) => !told(c)) : events;
+  const pool = news.length ? news : events;
+  const since = read?.sinceNs ?? 0n;
+  const until = read?.readNs;
+  let within: FimEvent | undefined;
+  let after: FimEvent | undefined;
+  let stale: FimEvent | undefined;
+  for (const c of pool) {
+    if (c.tsNs <= 0n) continue;
+    if (until !== undefined && c.tsNs > until) {
+      if (!after || c.tsNs < after.tsNs) after = c;
+    } else if (c.tsNs >= since) {
+      if (!within || c.tsNs > within.tsNs) within = c;
+    } else if (!stale || c.tsNs > stale.tsNs) stale = c;
+  }
+  return within ?? after ?? stale ?? pool[0];
 }
 
 /**
