@@ -8,36 +8,10 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, changesShown, tempDir, waitFor } from "./helpers.ts";
+import { CaptureOutput, changesShown, tempDir, waitFor, whileHeld } from "./helpers.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 
 const ROOT = "root:x:0:0::/root:/bin/sh\n";
-
-/**
- * Runs `sh -c script` in `cwd` while this thread (the agent's event loop) is held, until
- * the script has made the file `done` in `cwd`; returns the shell's pid.
- */
-async function whileHeld(script: string, cwd: string): Promise<number> {
-  const child = new Deno.Command("sh", {
-    args: ["-c", `cd "$1" && ${script} && : > done`, "sh", cwd],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  const until = Date.now() + 20_000;
-  for (;;) {
-    try {
-      Deno.statSync(`${cwd}/done`);
-      break;
-    } catch {
-      if (Date.now() > until) break;
-      Atomics.wait(nap, 0, 0, 2);
-    }
-  }
-  const out = await child.output();
-  if (!out.success) throw new Error(`${script}: ${new TextDecoder().decode(out.stderr)}`);
-  return child.pid;
-}
 
 const added = (e: ChangeEvent, name: string) =>
   e.event.action === "user_added" && e.user?.target?.name === name;
