@@ -28,6 +28,7 @@ import { type MountChanges, MountTable, underMountChanges } from "./mount_table.
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
 import { fileCapabilities } from "./file_capabilities.ts";
 import { monotonicNs } from "../pipeline/change_time.ts";
+import { mountCredit } from "./mount_attribution.ts";
 import {
   type ChurnSummary,
   ITEMIZED_PER_WINDOW,
@@ -815,37 +816,80 @@ export class FileMonitor {
   }
 
   /**
+   * The mount events since the kernel's mount key was last re-armed: the
+   * processes whose mounts (mount, umount, move_mount) the kernel folds
+   * until then (a new process always gets an event of its own).
+   */
+  readonly #mountFold: FimEvent[] = [];
+  /** A look at the mount tables is due in a microtask (#onMount). */
+  #mountLookDue = false;
+  /** When the mount tables were last looked at (CLOCK_MONOTONIC ns). */
+  #mountsLookedNs: bigint | undefined = monotonicNs();
+
+  /**
    * mount, umount or move_mount: what a watched path resolves to may have
    * changed. Place every directory again for the kernel, and re-read the
-   * paths whose inode is not the one watched.
+   * paths whose inode is not the one watched, naming the process that
+   * (un)mounted (mountCredit). The tables are looked at once the rest of
+   * the ring buffer's batch is in (a microtask, then a drain), so that the
+   * event of every mount the look can find is in hand; again at the re-arm,
+   * for what the kernel folded, by the processes of the events in hand.
    */
   #onMount(e: FimEvent): void {
+    if (this.#mountFold.length < MAX_CAUSES) this.#mountFold.push(e);
     this.#rearmLater(
       { dev: FIM_DEV_MOUNT, ino: 0n },
       UNPLACED_REARM_MS,
-      () => this.#checkMounts(e),
+      () => this.#checkMounts(this.#mountFold.splice(0), false),
     );
-    this.#checkMounts(e);
+    if (this.#mountLookDue) return;
+    this.#mountLookDue = true;
+    queueMicrotask(() => {
+      this.#mountLookDue = false;
+      if (this.#stopped) return;
+      this.opts.drain?.();
+      this.#checkMounts(this.#mountFold, true);
+    });
   }
 
-  #checkMounts(e: FimEvent): void {
+  /**
+   * Looks watched paths up again under the mount points that changed, by
+   * one of `mounters`; `sent`: they are the events of those mounts (a
+   * process whose event the kernel sent before the last look made its
+   * change before it), else the processes of mounts the kernel folded.
+   */
+  #checkMounts(mounters: readonly FimEvent[], sent: boolean): void {
     // Only a change to this process's own mount table can move what a watched path names,
     // and only at or below the mount points whose lines changed (watched paths are real
     // paths, as the table's mount points are).
+    const since = this.#mountsLookedNs;
+    this.#mountsLookedNs = monotonicNs();
     const changes = this.#mounts.changes();
-    this.#checkHostMounts(e, changes);
+    const them = sent && since !== undefined
+      ? mounters.filter((m) => m.tsNs === 0n || m.tsNs >= since)
+      : mounters;
+    this.#checkHostMounts(them, changes);
     if (changes === undefined) {
       this.mountsElsewhere++;
       return;
     }
     this.mountRechecks++;
     const under = (path: string) => underMountChanges(changes, path);
-    const why = `a mount changed what the path resolves to (${e.comm} [${e.tgid}] mounted)`;
     this.watch.keys.refresh(this.watch.keys.dirs().filter(under));
     for (const entry of this.watch.entries()) {
       if (!under(entry.path)) continue;
       this.mountLookups++;
-      if (!sameStamps(entry, entry.path)) this.schedule(entry.path, undefined, "live", why);
+      if (sameStamps(entry, entry.path)) continue;
+      const credit = mountCredit(entry.path, changes, them, writerKey);
+      const who = credit.cause
+        ? `${credit.cause.comm} [${credit.cause.tgid}] mounted`
+        : credit.unnamed;
+      this.schedule(
+        entry.path,
+        credit.cause,
+        "live",
+        `a mount changed what the path resolves to (${who})`,
+      );
     }
   }
 
@@ -857,9 +901,9 @@ export class FileMonitor {
    * the agent's own as it was (`own`: the agent's changes): the host's
    * programs now read another file system there than the one the agent
    * watches. Each such path is reported (`mounted_over`), naming the
-   * process that mounted.
+   * process among `mounters` that mounted (mountCredit).
    */
-  #checkHostMounts(e: FimEvent, own: MountChanges | undefined): void {
+  #checkHostMounts(mounters: readonly FimEvent[], own: MountChanges | undefined): void {
     const host = this.opts.hostMounts?.changes();
     if (host === undefined) return;
     // The mount points whose lines changed on the host and not in the agent's table (a
@@ -881,6 +925,7 @@ export class FileMonitor {
     for (const entry of covered) {
       if (above(entry.path)) continue;
       this.mountsHidden++;
+      const credit = mountCredit(entry.path, hidden, mounters, writerKey);
       this.opts.emit({
         action: "mounted_over",
         path: entry.path,
@@ -888,9 +933,10 @@ export class FileMonitor {
         root: entry.root,
         before: entry.state,
         after: entry.state,
-        cause: e,
+        cause: credit.cause,
         folded: 1,
         reason: "live",
+        ...(credit.cause ? {} : { unattributed: credit.unnamed }),
       });
     }
   }
@@ -1315,7 +1361,8 @@ export class FileMonitor {
       this.#queues.set(path, q);
     }
     cause ??= this.#recentCause(path);
-    if (!cause && unattributed) q.unattributed = unattributed;
+    // A mount's event names no process for a change it did not make (pickCause): then why not.
+    if (unattributed && (!cause || cause.op === FimOp.Mount)) q.unattributed = unattributed;
     if (cause && q.causes.length < MAX_CAUSES) q.causes.push(cause);
     if (q.running) {
       q.dirty = true;
@@ -1732,7 +1779,11 @@ export class FileMonitor {
       else this.#reported.set(c, new Set([path]));
     }
     const cause = pickCause(action, causes, read, (c) => told.has(c));
-    const others = otherWriters(cause, causes);
+    // A mount that did not make the change (one whose look found a chmod) is no writer of it.
+    const others = otherWriters(
+      cause,
+      causes.filter((c) => c.op !== FimOp.Mount || c === cause),
+    );
     const now = performance.now();
     this.#lastReport.delete(path);
     this.#lastReport.set(path, {
@@ -1751,7 +1802,7 @@ export class FileMonitor {
       ...(others.length ? { otherWriters: others } : {}),
       folded: causes.length,
       reason,
-      ...(causes.length === 0 && unattributed && reason === "live" ? { unattributed } : {}),
+      ...(!cause && unattributed && reason === "live" ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
       ...(writtenBack ? { writtenBack: true } : {}),
       ...(capabilities !== undefined ? { capabilities } : {}),
@@ -1809,6 +1860,7 @@ export class FileMonitor {
     this.#abort.abort();
     this.#offered.clear();
     this.#closed.clear();
+    this.#mountFold.length = 0;
     this.#lastReport.clear();
     this.#wakeIdle();
     await Promise.allSettled([...this.#inFlight, this.#syncing, clockClosed]);
@@ -1872,18 +1924,21 @@ function pickCause(
   // replacement fanotify saw by name.
   // A new inode at the name is credited to the process that put it there (`sh` of
   // `rm f && echo x > f`, not `rm`), a removal to the one that took it away.
+  // A mount (or umount) changes which inode a path names, never an inode: it explains a
+  // path that names another inode or none, and nothing else.
   const byName = (c: FimEvent) => NAME_OPS.has(c.op);
-  const byFd = (c: FimEvent) => !NAME_OPS.has(c.op);
+  const byFd = (c: FimEvent) => !NAME_OPS.has(c.op) && c.op !== FimOp.Mount;
   const bpf = (c: FimEvent) => c.via !== "fanotify";
   const exact = (c: FimEvent) => explains(action, c);
   const makes = (c: FimEvent) => MAKES_OPS.has(c.op);
   const removes = (c: FimEvent) => REMOVES_OPS.has(c.op);
+  const mounted = (c: FimEvent) => c.op === FimOp.Mount;
   const kinds = action === "modified" || action === "attributes_changed"
     ? [exact, byFd, byName]
     : action === "created" || action === "replaced"
-    ? [makes, byName, byFd]
+    ? [makes, byName, mounted, byFd]
     : action === "deleted"
-    ? [removes, byName, byFd]
+    ? [removes, byName, mounted, byFd]
     : [byName, byFd];
   for (const kind of kinds) {
     const c = whoseStateWasRead(causes.filter((c) => kind(c) && bpf(c)), read, told) ??
