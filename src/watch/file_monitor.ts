@@ -823,8 +823,8 @@ export class FileMonitor {
   readonly #mountFold: FimEvent[] = [];
   /** A look at the mount tables is due in a microtask (#onMount). */
   #mountLookDue = false;
-  /** When the mount tables were last looked at (CLOCK_MONOTONIC ns). */
-  #mountsLookedNs: bigint | undefined = monotonicNs();
+  /** When the mount tables were last looked at (CLOCK_MONOTONIC ns); undefined before the first. */
+  #mountsLookedNs: bigint | undefined = undefined;
 
   /**
    * mount, umount or move_mount: what a watched path resolves to may have
