@@ -562,12 +562,18 @@ static __always_inline bool fim_mount_unseen(void)
 }
 
 /* mount, umount2, move_mount succeeded: what a watched path resolves to may
- * have changed. One event until user space re-arms it. */
-static __always_inline void on_mount_change(__s32 nr)
+ * have changed. One event per process until user space re-arms it. Its name
+ * is the path the syscall was given as its target (mount point), as the
+ * process passed it (NULL: none, as move_mount's to an fd), so that user
+ * space can tell which of several processes' mounts changed a mount point;
+ * a path too long for the name is left out, never cut. */
+static __always_inline void on_mount_change(__s32 nr, const char *target)
 {
 	struct fim_key key = { .ino = 0, .dev = FIM_DEV_MOUNT };
 	struct fim_event *e;
 	__u32 stat = FIM_STAT_COALESCED;
+	__u32 at;
+	long n;
 
 	if (fim_mount_unseen())
 		return;
@@ -585,6 +591,12 @@ static __always_inline void on_mount_change(__s32 nr)
 	e->ino = 0;
 	e->dev = 0;
 	e->dir_ino = 0;
+	if (target) {
+		at = e->exe_len & (FIM_EXE_LEN - 1);
+		n = bpf_probe_read_user_str(e->tail + at, FIM_NAME_LEN, target);
+		if (n > 1 && n < FIM_NAME_LEN)
+			e->name_len = n - 1;
+	}
 	if (!fim_event_send(e))
 		bpf_map_delete_elem(&pending, &key);
 }
@@ -900,10 +912,14 @@ static __always_inline int fim_dispatch(long nr, struct pt_regs *regs, long ret,
 	case NR_symlinkat:
 		PATH_OP(ARG1, ARG2, FIM_OP_NEW_ENTRY);
 		break;
-	case NR_mount:
-	case NR_umount2:
-	case NR_move_mount:
-		on_mount_change(nr);
+	case NR_mount: /* (source, target, type, flags, data) */
+		on_mount_change(nr, (const char *)ARG1);
+		break;
+	case NR_umount2: /* (target, flags) */
+		on_mount_change(nr, (const char *)ARG0);
+		break;
+	case NR_move_mount: /* (from_dfd, from_path, to_dfd, to_path, flags): a path, or an fd */
+		on_mount_change(nr, (ARG4 & FIM_MOVE_MOUNT_T_EMPTY_PATH) ? NULL : (const char *)ARG3);
 		break;
 	case NR_open:
 		on_opened(ret, ARG1, nr, FIM_AT_FDCWD, (const char *)ARG0);

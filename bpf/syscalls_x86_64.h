@@ -63,6 +63,8 @@
 #define NR_umount2 166
 #define NR_umount 166 /* umount2's entry point is __x64_sys_umount */
 #define NR_move_mount 429
+/* move_mount's flags (include/uapi/linux/mount.h): the target is to_dfd itself */
+#define FIM_MOVE_MOUNT_T_EMPTY_PATH 0x40
 
 /* open flags (include/uapi/asm-generic/fcntl.h) */
 #define FIM_AT_FDCWD -100

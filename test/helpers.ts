@@ -179,6 +179,35 @@ export async function shIn(script: string, cwd: string): Promise<number> {
   return r.pid;
 }
 
+/**
+ * Runs `sh -c script` in `cwd` while this thread (an in-process agent's event loop, as a
+ * loaded machine holds it) is held, until the script has made the file `done` in `cwd`
+ * (removed again after); returns the shell's pid. What the script does reaches the agent
+ * together, once it is done: the kernel's events wait in the ring buffer meanwhile.
+ */
+export async function whileHeld(script: string, cwd: string): Promise<number> {
+  const child = new Deno.Command("sh", {
+    args: ["-c", `cd "$1" && ${script} && : > done`, "sh", cwd],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const until = Date.now() + 20_000;
+  for (;;) {
+    try {
+      Deno.statSync(`${cwd}/done`);
+      break;
+    } catch {
+      if (Date.now() > until) break;
+      Atomics.wait(nap, 0, 0, 2);
+    }
+  }
+  const out = await child.output();
+  await Deno.remove(`${cwd}/done`).catch(() => {});
+  if (!out.success) throw new Error(`${script}: ${new TextDecoder().decode(out.stderr)}`);
+  return child.pid;
+}
+
 /** The changes captured, as [action, path, process name] triples, for a failure message. */
 export const changesShown = (out: CaptureOutput) =>
   JSON.stringify(out.changes().map((e) => [e.event.action, e.file?.path, e.process?.name]));

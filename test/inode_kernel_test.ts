@@ -629,5 +629,19 @@ Deno.test("mounts: one in a namespace a new user namespace owns is left out; one
       await waitFor(() => mounts().some((e) => e.tgid === root.pid)),
       "the control mount was missed",
     );
+    // A mount and an umount name the mount point they were given (unshare's own first call,
+    // making / private, is the one its process was reported for above).
+    try {
+      for (
+        const cmd of [["mount", "-t", "tmpfs", "none", `${h.dir}/m`], ["umount", `${h.dir}/m`]]
+      ) {
+        const r = await run(cmd);
+        assertEquals(r.code, 0, r.stderr);
+        assert(await waitFor(() => mounts().some((e) => e.tgid === r.pid)), `${cmd[0]} missed`);
+        assertEquals(mounts().find((e) => e.tgid === r.pid)?.name, `${h.dir}/m`, cmd[0]);
+      }
+    } finally {
+      await run(["umount", "-q", `${h.dir}/m`]); // left mounted only when a step failed
+    }
   });
 });

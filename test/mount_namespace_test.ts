@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, metricValue, run, tempDir, waitFor } from "./helpers.ts";
+import { CaptureOutput, metricValue, run, tempDir, waitFor, whileHeld } from "./helpers.ts";
 
 Deno.test("mounts: one in a private mount namespace looks nothing up; one in the agent's looks up what is under it", async () => {
   await using dir = await tempDir();
@@ -69,6 +69,112 @@ Deno.test("mounts: one in a private mount namespace looks nothing up; one in the
     );
   } finally {
     for (const m of mounted) await run(["umount", m]);
+    await agent.stop();
+  }
+});
+
+Deno.test("mounts: a bind mount over a watched file, and the umount that uncovers it again, name the process that did each", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/conf`;
+  await Deno.writeTextFile(f, "real\n");
+  await Deno.writeTextFile(`${dir.path}/evil`, "evil\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+  let mounted = false;
+  const replaced = () => out.changes(f).filter((e) => e.event.action === "replaced");
+  const shown = () =>
+    JSON.stringify(
+      out.changes(f).map((e) => [e.event.action, e.process?.name, e.process?.pid, e.event.reason]),
+    );
+  try {
+    const m = await run(["mount", "--bind", `${dir.path}/evil`, f]);
+    assertEquals(m.code, 0, m.stderr);
+    mounted = true;
+    assert(await waitFor(() => replaced().length === 1), `the mount not reported: ${shown()}`);
+    await agent.idle();
+    const u = await run(["umount", f]);
+    assertEquals(u.code, 0, u.stderr);
+    mounted = false;
+    assert(await waitFor(() => replaced().length === 2), `the umount not reported: ${shown()}`);
+    await agent.idle();
+    assertEquals(
+      replaced().map((e) => [e.process?.name, e.process?.pid]),
+      [["mount", m.pid], ["umount", u.pid]],
+      shown(),
+    );
+    for (const e of replaced()) assert(e.event.reason?.includes("mount"), shown());
+  } finally {
+    if (mounted) await run(["umount", f]);
+    await agent.stop();
+  }
+});
+
+Deno.test("mounts: two processes mount at once (the agent held): the watched file is credited to the one whose mount point it is", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/conf`;
+  await Deno.writeTextFile(f, "real\n");
+  await Deno.writeTextFile(`${dir.path}/evil`, "evil\n");
+  await Deno.mkdir(`${dir.path}/m`);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+  const mounted: string[] = [];
+  const shown = () =>
+    JSON.stringify(out.changes(f).map((e) => [e.event.action, e.process?.name, e.process?.pid]));
+  try {
+    await agent.idle();
+    // A tmpfs beside the file first, then the bind mount over it: one look at the mount table
+    // finds both, and the first event to come is the other mount's.
+    await whileHeld(
+      "mount -t tmpfs none m && sh -c 'echo $$ > over.pid; exec mount --bind evil conf'",
+      dir.path,
+    ).finally(() => mounted.push(`${dir.path}/m`, f));
+    const over = Number(await Deno.readTextFile(`${dir.path}/over.pid`));
+    const replaced = () => out.changes(f).filter((e) => e.event.action === "replaced");
+    assert(await waitFor(() => replaced().length === 1), `the mount not reported: ${shown()}`);
+    await agent.idle();
+    assertEquals(
+      replaced().map((e) => [e.process?.name, e.process?.pid]),
+      [["mount", over]],
+      shown(),
+    );
+  } finally {
+    for (const m of mounted.reverse()) await run(["umount", m]);
+    await agent.stop();
+  }
+});
+
+Deno.test("mounts: a change a mount's look finds that the mount did not make (a chmod the kernel could not place) is not credited to the mounter", async () => {
+  await using dir = await tempDir();
+  const d = `${dir.path}/d`;
+  await Deno.mkdir(`${d}/sub`, { recursive: true });
+  const f = `${d}/conf`;
+  await Deno.writeTextFile(f, "x\n");
+  await Deno.chmod(f, 0o644);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({
+    watches: watchesForPaths([f]),
+    outputs: [out],
+    fanotify: false,
+  });
+  let mounted = false;
+  const shown = () =>
+    JSON.stringify(out.changes(f).map((e) => [e.event.action, e.process?.name, e.event.reason]));
+  try {
+    await agent.idle();
+    // The chmod through `..` names no process the kernel can place; the bind mount of the
+    // directory over itself leaves the file where it was, and makes the agent look at it.
+    await whileHeld("chmod 4755 d/sub/../conf && mount --bind d d", dir.path).finally(() =>
+      mounted = true
+    );
+    const changed = () => out.changes(f).filter((e) => e.event.action === "attributes_changed");
+    assert(await waitFor(() => changed().length === 1), `the chmod not reported: ${shown()}`);
+    await agent.idle();
+    const e = changed()[0];
+    assertEquals(e.process, undefined, `credited to a process that did not make it: ${shown()}`);
+    assert(e.event.reason?.startsWith("live: no process named"), shown());
+    assertEquals(out.changes(f).length, 1, shown());
+  } finally {
+    if (mounted) await run(["umount", d]);
     await agent.stop();
   }
 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FimEvent } from "../kernel/fim_event.ts";
+import { type FimEvent, FimOp } from "../kernel/fim_event.ts";
 import type { FileState } from "../watch/file_state.ts";
 
 /** What happened to the path. */
@@ -90,6 +90,9 @@ export interface FileChange {
 /** `event.reason` for a change: why it was noticed, and why its process is missing or best effort. */
 export function changeReason(c: FileChange): string {
   if (c.unattributed) return `${c.reason}: no process named, ${c.unattributed}`;
+  if (c.cause?.op === FimOp.Mount && c.action !== "mounted_over") {
+    return `${c.reason}: a mount or unmount changed what the path resolves to`;
+  }
   if (c.cause?.via === "fanotify") {
     return `${c.reason}: seen by fanotify only, not by the syscall hooks; ` +
       `the process is what /proc showed for the event's pid (best effort)`;

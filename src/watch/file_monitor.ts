@@ -27,6 +27,8 @@ import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
 import { fileCapabilities } from "./file_capabilities.ts";
+import { monotonicNs } from "../pipeline/change_time.ts";
+import { mountCredit } from "./mount_attribution.ts";
 import {
   type ChurnSummary,
   ITEMIZED_PER_WINDOW,
@@ -877,37 +879,80 @@ export class FileMonitor {
   }
 
   /**
+   * The mount events since the kernel's mount key was last re-armed: the
+   * processes whose mounts (mount, umount, move_mount) the kernel folds
+   * until then (a new process always gets an event of its own).
+   */
+  readonly #mountFold: FimEvent[] = [];
+  /** A look at the mount tables is due in a microtask (#onMount). */
+  #mountLookDue = false;
+  /** When the mount tables were last looked at (CLOCK_MONOTONIC ns); undefined before the first. */
+  #mountsLookedNs: bigint | undefined = undefined;
+
+  /**
    * mount, umount or move_mount: what a watched path resolves to may have
    * changed. Place every directory again for the kernel, and re-read the
-   * paths whose inode is not the one watched.
+   * paths whose inode is not the one watched, naming the process that
+   * (un)mounted (mountCredit). The tables are looked at once the rest of
+   * the ring buffer's batch is in (a microtask, then a drain), so that the
+   * event of every mount the look can find is in hand; again at the re-arm,
+   * for what the kernel folded, by the processes of the events in hand.
    */
   #onMount(e: FimEvent): void {
+    if (this.#mountFold.length < MAX_CAUSES) this.#mountFold.push(e);
     this.#rearmLater(
       { dev: FIM_DEV_MOUNT, ino: 0n },
       UNPLACED_REARM_MS,
-      () => this.#checkMounts(e),
+      () => this.#checkMounts(this.#mountFold.splice(0), false),
     );
-    this.#checkMounts(e);
+    if (this.#mountLookDue) return;
+    this.#mountLookDue = true;
+    queueMicrotask(() => {
+      this.#mountLookDue = false;
+      if (this.#stopped) return;
+      this.opts.drain?.();
+      this.#checkMounts(this.#mountFold, true);
+    });
   }
 
-  #checkMounts(e: FimEvent): void {
+  /**
+   * Looks watched paths up again under the mount points that changed, by
+   * one of `mounters`; `sent`: they are the events of those mounts (a
+   * process whose event the kernel sent before the last look made its
+   * change before it), else the processes of mounts the kernel folded.
+   */
+  #checkMounts(mounters: readonly FimEvent[], sent: boolean): void {
     // Only a change to this process's own mount table can move what a watched path names,
     // and only at or below the mount points whose lines changed (watched paths are real
     // paths, as the table's mount points are).
+    const since = this.#mountsLookedNs;
+    this.#mountsLookedNs = monotonicNs();
     const changes = this.#mounts.changes();
-    this.#checkHostMounts(e, changes);
+    const them = sent && since !== undefined
+      ? mounters.filter((m) => m.tsNs === 0n || m.tsNs >= since)
+      : mounters;
+    this.#checkHostMounts(them, changes);
     if (changes === undefined) {
       this.mountsElsewhere++;
       return;
     }
     this.mountRechecks++;
     const under = (path: string) => underMountChanges(changes, path);
-    const why = `a mount changed what the path resolves to (${e.comm} [${e.tgid}] mounted)`;
     this.watch.keys.refresh(this.watch.keys.dirs().filter(under));
     for (const entry of this.watch.entries()) {
       if (!under(entry.path)) continue;
       this.mountLookups++;
-      if (!sameStamps(entry, entry.path)) this.schedule(entry.path, undefined, "live", why);
+      if (sameStamps(entry, entry.path)) continue;
+      const credit = mountCredit(entry.path, changes, them, writerKey);
+      const who = credit.cause
+        ? `${credit.cause.comm} [${credit.cause.tgid}] mounted`
+        : credit.unnamed;
+      this.schedule(
+        entry.path,
+        credit.cause,
+        "live",
+        `a mount changed what the path resolves to (${who})`,
+      );
     }
   }
 
@@ -919,9 +964,9 @@ export class FileMonitor {
    * the agent's own as it was (`own`: the agent's changes): the host's
    * programs now read another file system there than the one the agent
    * watches. Each such path is reported (`mounted_over`), naming the
-   * process that mounted.
+   * process among `mounters` that mounted (mountCredit).
    */
-  #checkHostMounts(e: FimEvent, own: MountChanges | undefined): void {
+  #checkHostMounts(mounters: readonly FimEvent[], own: MountChanges | undefined): void {
     const host = this.opts.hostMounts?.changes();
     if (host === undefined) return;
     // The mount points whose lines changed on the host and not in the agent's table (a
@@ -943,6 +988,7 @@ export class FileMonitor {
     for (const entry of covered) {
       if (above(entry.path)) continue;
       this.mountsHidden++;
+      const credit = mountCredit(entry.path, hidden, mounters, writerKey);
       this.opts.emit({
         action: "mounted_over",
         path: entry.path,
@@ -950,9 +996,10 @@ export class FileMonitor {
         root: entry.root,
         before: entry.state,
         after: entry.state,
-        cause: e,
+        cause: credit.cause,
         folded: 1,
         reason: "live",
+        ...(credit.cause ? {} : { unattributed: credit.unnamed }),
       });
     }
   }
@@ -1533,7 +1580,8 @@ export class FileMonitor {
       this.#queues.set(path, q);
     }
     cause ??= this.#recentCause(path);
-    if (!cause && unattributed) q.unattributed = unattributed;
+    // A mount's event names no process for a change it did not make (pickCause): then why not.
+    if (unattributed && (!cause || cause.op === FimOp.Mount)) q.unattributed = unattributed;
     if (cause && q.causes.length < MAX_CAUSES) q.causes.push(cause);
     if (q.running) {
       q.dirty = true;
@@ -1674,6 +1722,10 @@ export class FileMonitor {
     /** What a first read saw of a new inode that a second read found gone. */
     let seen: FileState | undefined;
     const keep = this.opts.keepContentUpTo ?? 0;
+    // When the read that `after` (then `seen`) is from began, and the one `before` is from.
+    const sinceNs = before ? entry.readNs : undefined;
+    let readNs = monotonicNs();
+    let seenNs = readNs;
     try {
       after = await readFileState(path, keep, this.#budget, false);
       // The path is watched as what it is now: a directory made where a file or nothing was is
@@ -1688,6 +1740,7 @@ export class FileMonitor {
       // second one or sends an event.
       if (after && (!before || !sameFile(before, after))) {
         this.watch.setState(path, after);
+        [seenNs, readNs] = [readNs, monotonicNs()];
         const again = await readFileState(path, keep, this.#budget, false);
         // Gone between the two reads (a file made and removed at once, one that grew
         // until it was removed): it existed, and is reported as made, then removed.
@@ -1728,14 +1781,30 @@ export class FileMonitor {
       const made = classify(entry.kind, before, seen);
       if (made) {
         this.watch.setState(path, seen);
-        await this.#report(path, entry, made, before, seen, causes, reason, unattributed, false);
+        entry.readNs = seenNs;
+        await this.#report(
+          path,
+          entry,
+          made,
+          before,
+          seen,
+          causes,
+          reason,
+          unattributed,
+          false,
+          undefined,
+          { sinceNs, readNs: seenNs },
+        );
       }
       if (this.#stopped) return;
       // The removal is the next report: its own events (the unlink) may still be on their way.
       const removal = [...(this.#queues.get(path)?.causes ?? [])];
       const named = this.#recentCause(path);
       if (named && !removal.includes(named)) removal.push(named);
-      return this.#reportGone(path, entry, seen, removal, reason, unattributed);
+      return this.#reportGone(path, entry, seen, removal, reason, unattributed, {
+        sinceNs,
+        readNs,
+      });
     }
     // Said once per path until it reads whole again: a file kept changing under every
     // re-read of a flood would otherwise log a line at each.
@@ -1773,6 +1842,7 @@ export class FileMonitor {
       action = "touched";
     }
     this.watch.setState(path, after);
+    entry.readNs = readNs;
     if (entry.kind === "dir" && !entry.shallow && after) {
       this.markDirty(path, undefined, reason);
     }
@@ -1833,7 +1903,19 @@ export class FileMonitor {
       action === "created" && !before && entry.path !== entry.root && reason === "live" &&
       this.#defer(path, entry, causes, unattributed)
     ) return;
-    await this.#report(path, entry, action, before, after, causes, reason, unattributed, xattr);
+    await this.#report(
+      path,
+      entry,
+      action,
+      before,
+      after,
+      causes,
+      reason,
+      unattributed,
+      xattr,
+      undefined,
+      { sinceNs, readNs },
+    );
   }
 
   /** Reports that `path`, last seen as `seen`, is gone (it was never read twice). */
@@ -1844,6 +1926,7 @@ export class FileMonitor {
     causesIn: FimEvent[],
     reason: ChangeReason,
     unattributed: string | undefined,
+    read?: ReadWindow,
   ): Promise<void> {
     let causes = causesIn;
     if (causes.length === 0 && reason === "live" && !this.#stopped) {
@@ -1868,6 +1951,8 @@ export class FileMonitor {
       reason,
       unattributed,
       false,
+      undefined,
+      read,
     );
   }
 
@@ -1883,6 +1968,7 @@ export class FileMonitor {
     unattributed: string | undefined,
     xattr: boolean,
     notRead?: string,
+    read?: ReadWindow,
   ): Promise<void> {
     let causes = causesIn;
     // The kernel saw the content written (a write or truncate) and the re-read finds it as
@@ -1916,7 +2002,7 @@ export class FileMonitor {
     const stale = action === "deleted" && causes.every((c) => this.#reportedFor(c, path));
     if (
       reason === "live" && causes.length > 0 && !this.#stopped &&
-      ((changed && isWeakCause(action, pickCause(action, causes))) || stale)
+      ((changed && isWeakCause(action, pickCause(action, causes, read))) || stale)
     ) {
       await new Promise((r) => setTimeout(r, EVENT_GRACE_MS));
       const late = [...(this.#queues.get(path)?.causes ?? [])];
@@ -1929,17 +2015,19 @@ export class FileMonitor {
     }
     // An event a report of this path carried already (an `ln` that replaced it a second
     // ago, remembered for the listing) yields to one that is news (the `rm` removing it now).
-    const news = causes.filter((c) => !this.#reportedFor(c, path));
-    if (news.length < causes.length) {
-      causes = [...news, ...causes.filter((c) => this.#reportedFor(c, path))];
-    }
+    const told = new Set(causes.filter((c) => this.#reportedFor(c, path)));
+    if (told.size) causes = [...causes.filter((c) => !told.has(c)), ...told];
     for (const c of causes) {
       const paths = this.#reported.get(c);
       if (paths) paths.add(path);
       else this.#reported.set(c, new Set([path]));
     }
-    const cause = pickCause(action, causes);
-    const others = otherWriters(cause, causes);
+    const cause = pickCause(action, causes, read, (c) => told.has(c));
+    // A mount that did not make the change (one whose look found a chmod) is no writer of it.
+    const others = otherWriters(
+      cause,
+      causes.filter((c) => c.op !== FimOp.Mount || c === cause),
+    );
     const now = performance.now();
     this.#lastReport.delete(path);
     this.#lastReport.set(path, {
@@ -1958,7 +2046,7 @@ export class FileMonitor {
       ...(others.length ? { otherWriters: others } : {}),
       folded: causes.length,
       reason,
-      ...(causes.length === 0 && unattributed && reason === "live" ? { unattributed } : {}),
+      ...(!cause && unattributed && reason === "live" ? { unattributed } : {}),
       ...(xattr && action === "attributes_changed" ? { xattr: true } : {}),
       ...(writtenBack ? { writtenBack: true } : {}),
       ...(capabilities !== undefined ? { capabilities } : {}),
@@ -2016,6 +2104,7 @@ export class FileMonitor {
     this.#abort.abort();
     this.#offered.clear();
     this.#closed.clear();
+    this.#mountFold.length = 0;
     this.#lastReport.clear();
     this.#wakeIdle();
     await Promise.allSettled([...this.#inFlight, this.#syncing, clockClosed]);
@@ -2071,31 +2160,92 @@ function isWeakCause(action: FileAction, c: FimEvent | undefined): boolean {
   return !c || c.via === "fanotify" || !explains(action, c);
 }
 
-function pickCause(action: FileAction, causes: FimEvent[]): FimEvent | undefined {
+/**
+ * The process a report of `action` names among `causes`, found by the re-read
+ * `read` says when of; `told` says which events a report of the path carried
+ * already.
+ */
+function pickCause(
+  action: FileAction,
+  causes: FimEvent[],
+  read?: ReadWindow,
+  told?: (c: FimEvent) => boolean,
+): FimEvent | undefined {
   // The kind of operation that explains the action comes first (new content: a write or
   // truncate, not an ATTRIB); within a kind, the BPF object's event (full attribution)
   // before fanotify's. A write the BPF object saw to the old inode never explains a
   // replacement fanotify saw by name.
   // A new inode at the name is credited to the process that put it there (`sh` of
   // `rm f && echo x > f`, not `rm`), a removal to the one that took it away.
+  // A mount (or umount) changes which inode a path names, never an inode: it explains a
+  // path that names another inode or none, and nothing else.
   const byName = (c: FimEvent) => NAME_OPS.has(c.op);
-  const byFd = (c: FimEvent) => !NAME_OPS.has(c.op);
+  const byFd = (c: FimEvent) => !NAME_OPS.has(c.op) && c.op !== FimOp.Mount;
   const bpf = (c: FimEvent) => c.via !== "fanotify";
   const exact = (c: FimEvent) => explains(action, c);
   const makes = (c: FimEvent) => MAKES_OPS.has(c.op);
   const removes = (c: FimEvent) => REMOVES_OPS.has(c.op);
+  const mounted = (c: FimEvent) => c.op === FimOp.Mount;
   const kinds = action === "modified" || action === "attributes_changed"
     ? [exact, byFd, byName]
     : action === "created" || action === "replaced"
-    ? [makes, byName, byFd]
+    ? [makes, byName, mounted, byFd]
     : action === "deleted"
-    ? [removes, byName, byFd]
+    ? [removes, byName, mounted, byFd]
     : [byName, byFd];
   for (const kind of kinds) {
-    const c = causes.find((c) => kind(c) && bpf(c)) ?? causes.find(kind);
+    const c = whoseStateWasRead(causes.filter((c) => kind(c) && bpf(c)), read, told) ??
+      causes.find(kind);
     if (c) return c;
   }
   return undefined;
+}
+
+/**
+ * When the re-read that found a change began, and the one the state before it
+ * is from (CLOCK_MONOTONIC ns, the clock the kernel stamps its events with);
+ * undefined where not known.
+ */
+interface ReadWindow {
+  sinceNs?: bigint;
+  readNs?: bigint;
+}
+
+/**
+ * Of several events of one kind, the one whose result the re-read `read`
+ * found, by the kernel's clock, never by the order they came in (that is the
+ * event loop's, and a lagging agent folds the writes of several processes
+ * into one re-read): the latest stamped between the read before and this
+ * read, since the file holds what that operation left (a rewrite replaced the
+ * earlier writer's content, an append came after it; the others are named
+ * beside it); else the first stamped after this read began (it may have
+ * landed while the file was read: an event is stamped at the syscall's exit);
+ * else the latest stamped before the read before (its result was in the
+ * state before already); else the first (events made from /proc carry no
+ * kernel time). Events no report carried yet come before those one did
+ * (`told`).
+ */
+function whoseStateWasRead(
+  events: FimEvent[],
+  read: ReadWindow | undefined,
+  told?: (c: FimEvent) => boolean,
+): FimEvent | undefined {
+  const news = told ? events.filter((c) => !told(c)) : events;
+  const pool = news.length ? news : events;
+  const since = read?.sinceNs ?? 0n;
+  const until = read?.readNs;
+  let within: FimEvent | undefined;
+  let after: FimEvent | undefined;
+  let stale: FimEvent | undefined;
+  for (const c of pool) {
+    if (c.tsNs <= 0n) continue;
+    if (until !== undefined && c.tsNs > until) {
+      if (!after || c.tsNs < after.tsNs) after = c;
+    } else if (c.tsNs >= since) {
+      if (!within || c.tsNs > within.tsNs) within = c;
+    } else if (!stale || c.tsNs > stale.tsNs) stale = c;
+  }
+  return within ?? after ?? stale ?? pool[0];
 }
 
 /**

@@ -7,6 +7,7 @@ import type { FileChange } from "../pipeline/file_change.ts";
 import { readFileState } from "./file_state.ts";
 import { eventFromProc } from "./proc_event.ts";
 import { WatchSet } from "./watch_set.ts";
+import { monotonicNs } from "../pipeline/change_time.ts";
 
 /** A real process that runs Python `code` on `path` (sys.argv[1]), then waits for its stdin to close. */
 async function actor(code: string, path: string) {
@@ -86,6 +87,33 @@ Deno.test("a write whose kernel event comes after the report that holds it is re
   await new Promise((r) => setTimeout(r, 50));
   await monitor.idle();
   assertEquals(changes.length, 2, JSON.stringify(changes.map((c) => c.action)));
+});
+
+Deno.test("writes folded into one re-read are credited by the kernel's clock, not by the order their events came in", async () => {
+  await using m = await monitored("folded.conf", "base\n");
+  const { path: f, state: st, changes, monitor } = m;
+  // Real writes, each stamped (CLOCK_MONOTONIC, the kernel's clock for its events) once done.
+  const stamped = (pid: number) => ({
+    ...eventFromProc(pid, st.id, FimOp.Write),
+    tsNs: monotonicNs()!,
+  });
+  await using a = await appender(f, "first");
+  const a1 = stamped(a.pid);
+  monitor.onKernelEvent(a1);
+  assert(await waitFor(() => changes.length === 1), "the first change was not reported");
+  assertEquals(changes[0].cause?.tgid, a.pid);
+  // Another event of the first writer's, stamped before that report's read (its write is in
+  // what was reported), comes late, ahead of the second writer's: the change the next
+  // re-read finds is the second writer's.
+  await using b = await appender(f, "second");
+  const b1 = stamped(b.pid);
+  monitor.onKernelEvent({ ...a1 });
+  monitor.onKernelEvent(b1);
+  assert(await waitFor(() => changes.length === 2), "the second change was not reported");
+  assertEquals(
+    [changes[1].action, changes[1].cause?.tgid, changes[1].otherWriters?.map((w) => w.tgid)],
+    ["modified", b.pid, [a.pid]],
+  );
 });
 
 Deno.test("a late event of a writer that the report named already is not reported again", async () => {

@@ -35,6 +35,11 @@ export class WatchEntry {
   slot = -1;
   /** performance.now() when a re-read (a listing, for a directory) of it last started. */
   lookedAt?: number = undefined;
+  /**
+   * CLOCK_MONOTONIC (the kernel events' clock) when the re-read its state is from began:
+   * a kernel event stamped before it is in that state already.
+   */
+  readNs?: bigint = undefined;
   /** The uid this entry is charged to (OwnerBudget), when it is. */
   charged?: number = undefined;
 
