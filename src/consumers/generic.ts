@@ -184,6 +184,7 @@ export function genericEvent(
       },
     },
     hostname,
-    severity,
+    // A churn that folded names some program reads by name (past those itemized) is high.
+    severity ?? (c.churn?.readByName.length ? "high" : undefined),
   );
 }
