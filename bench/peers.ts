@@ -290,6 +290,26 @@ const REPORTS_WATCHED = /app\.conf/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Waits until process `pid` has finished starting: its CPU time has not
+ * moved for two seconds (at most 30 s in all). A tool's idle CPU is measured
+ * after that: under a guest's emulation, the work that follows a start
+ * ("started" printed, then memory given back and starting's code paged out)
+ * takes seconds, where it takes tens of milliseconds on the host, and a fixed
+ * second of settling measured it as idle CPU.
+ */
+async function settled(pid: number): Promise<void> {
+  const end = performance.now() + 30_000;
+  let last = procUsage(pid).cpuS;
+  let still = 0;
+  while (still < 4 && performance.now() < end) {
+    await sleep(500);
+    const now = procUsage(pid).cpuS;
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+}
+
+/**
  * Measures every tool in turn, with no tool measured first and after each
  * one (a tool's ratio is to the faster of the no-tool measures around it).
  * The watched file is `dir`/watched/app.conf; the tools must watch it.
@@ -323,7 +343,7 @@ export async function measureCost(
     }
     let row: ToolCost;
     try {
-      await sleep(1000); // settled
+      await settled(t.pid);
       const idle0 = procUsage(t.pid);
       await sleep(3000);
       const idle1 = procUsage(t.pid);

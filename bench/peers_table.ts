@@ -170,6 +170,8 @@ export function costSection(
     "Ratios are to no tool, measured just before each tool started and just after it stopped " +
     "(the faster of the two); ns per write is the fastest 1,024-call batch of three runs. " +
     "auditd's CPU is the daemon's only (the kernel's audit work shows in the write columns). " +
+    "Idle CPU is measured over 3 s once a tool's CPU time has stood still for 2 s after its " +
+    "start. " +
     "An audit watch (`-p wa`) records the open for writing, truncate, rename and attribute " +
     "changes, not each write(2): a flood gives it a record or two." +
     (costs.some((c) => c.name === MARK_FLOOR && !c.reason)
