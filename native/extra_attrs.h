@@ -2,7 +2,7 @@
  * A file's extended attributes and inode flags as src/watch/extra_attrs.ts's canonical text,
  * byte for byte, for the hashing workers' reader (file_reader.c): a line a name, `xattr NAME
  * DIGEST` (NAME escaped as escapeXattrName does, DIGEST the first 16 hex characters of the
- * value's sha256), and `flags append,immutable` for statx's bits, sorted as JavaScript's
+ * value's HMAC-SHA256 with the key extra_attrs.ts's xattrDigestKey() gives, hmac_sha256.h), and `flags append,immutable` for statx's bits, sorted as JavaScript's
  * `lines.sort()` sorts them (the lines are ASCII: byte order) and joined by "\n".
  *
  * It does only the common case: a file with an ACL or capabilities (their text is decoded in
@@ -20,7 +20,7 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 
-#include "../packaging/sha256.h"
+#include "hmac_sha256.h"
 
 /* The largest list or value the kernel gives (XATTR_LIST_MAX, XATTR_SIZE_MAX). */
 #define XATTR_MAX (64 * 1024)
@@ -35,8 +35,12 @@
 #define ATTRS_IMMUTABLE 0x10
 #define ATTRS_APPEND 0x20
 
-/* Buffers for one file's attributes, reused from file to file. */
+/* The digests' key length (extra_attrs.ts's XATTR_KEY_BYTES). */
+#define ATTRS_KEY_BYTES 32
+
+/* Buffers for one file's attributes, reused from file to file, and the digests' key. */
 struct attrs_scratch {
+    struct hmac_key key;
     char list[XATTR_MAX];
     uint8_t value[XATTR_MAX];
     char text[ATTRS_SCRATCH];
@@ -108,7 +112,8 @@ static int attrs_cmp(const void *a, const void *b, void *text) {
 
 /*
  * The text of open file fd's extended attributes and of statx attribute bits attributes, into
- * out (cap bytes): its length (0: none), or -1 when it is left to extra_attrs.ts.
+ * out (cap bytes): its length (0: none), or -1 when it is left to extra_attrs.ts. The
+ * scratch's key is prepared (hmac_key_init).
  */
 static int64_t attrs_text(int fd, uint64_t attributes, struct attrs_scratch *s, uint8_t *out,
                           uint64_t cap) {
@@ -143,7 +148,7 @@ static int64_t attrs_text(int fd, uint64_t attributes, struct attrs_scratch *s, 
             return -1;
         }
         char hex[65];
-        sha256_hex(s->value, (uint64_t)n, hex);
+        hmac_sha256_hex(&s->key, s->value, (size_t)n, hex);
         if (attrs_line(s, &used, &lines) != 0 || attrs_put(s, &used, "xattr ", 6) != 0 ||
             attrs_put_name(s, &used, name) != 0 || attrs_put(s, &used, " ", 1) != 0 ||
             attrs_put(s, &used, hex, ATTRS_DIGEST_CHARS) != 0 || attrs_put(s, &used, "", 1) != 0) {

@@ -57,8 +57,9 @@ enum { TYPE_FILE = 1 };
 #define READ_CHUNK (256 * 1024)
 #define STATX_MASK (STATX_BASIC_STATS | STATX_BTIME)
 /* The version of the arguments and the flags' meaning (bpfink_read_layout); 5: each state's
- * attributes' text is in the attrs arena ([at, length]; at -1 for none). */
-#define READ_VERSION 5
+ * attributes' text is in the attrs arena ([at, length]; at -1 for none); 6: the key of the
+ * attributes' value digests follows the mark arguments. */
+#define READ_VERSION 6
 
 static uint32_t dev_of(const struct statx *s) {
     return (s->stx_dev_major << 20) | s->stx_dev_minor;
@@ -268,7 +269,10 @@ bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, cons
                   const uint32_t *pseudo_magics, uint32_t pseudo_count, uint64_t max_file,
                   int group, const uint32_t *masks, uint8_t *mark_status, int32_t *mark_errs,
                   double *mark_devs, double *mark_mnt_ids, int64_t *mark_inos, uint8_t *mark_keys,
-                  uint16_t *mark_key_lens, uint8_t *mark_fsids) {
+                  uint16_t *mark_key_lens, uint8_t *mark_fsids, const uint8_t *attrs_key,
+                  uint32_t attrs_key_len) {
+    /* No key, no digests: a window is not read here without one. */
+    if (!attrs_key || attrs_key_len != ATTRS_KEY_BYTES) return -1;
     struct window w = {pseudo_magics, pseudo_count, max_file, arena, arena_size, 0, NULL,
                        masks ? group : -1, masks, mark_status,
                        {mark_errs, mark_devs, mark_mnt_ids, mark_inos, mark_keys, mark_key_lens,
@@ -281,6 +285,7 @@ bpfink_read_files(const uint8_t *paths, uint64_t paths_len, uint32_t count, cons
         free(w.attrs_scratch);
         return -1;
     }
+    hmac_key_init(&w.attrs_scratch->key, attrs_key, attrs_key_len);
     uint64_t at = 0;
     uint32_t i = 0;
     for (const char *path; i < count && (path = path_list_next(paths, paths_len, &at)); i++) {

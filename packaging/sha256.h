@@ -167,8 +167,8 @@ static inline void sha256_update(struct sha256_ctx *c, const uint8_t *p, size_t 
     for (size_t i = 0; i < c->pending_len; i++) c->pending[i] = p[i];
 }
 
-/* Ends the hash: 64 lowercase hex digits into hex (no NUL). */
-static inline void sha256_final_hex(struct sha256_ctx *c, char hex[64]) {
+/* Ends the hash: its 32 bytes into out. */
+static inline void sha256_final(struct sha256_ctx *c, uint8_t out[32]) {
     /* Padding: 0x80, zeros, then the bit length big-endian, in one or two final blocks. */
     uint8_t tail[128] = {0};
     for (size_t i = 0; i < c->pending_len; i++) tail[i] = c->pending[i];
@@ -177,13 +177,19 @@ static inline void sha256_final_hex(struct sha256_ctx *c, char hex[64]) {
     uint64_t bits = c->total * 8;
     for (int i = 0; i < 8; i++) tail[64 * blocks - 1 - i] = (uint8_t)(bits >> (8 * i));
     sha256_blocks(c->h, tail, blocks);
-    static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++) {
-        for (int j = 0; j < 4; j++) {
-            uint8_t byte = (uint8_t)(c->h[i] >> (24 - 8 * j));
-            hex[8 * i + 2 * j] = digits[byte >> 4];
-            hex[8 * i + 2 * j + 1] = digits[byte & 15];
-        }
+        for (int j = 0; j < 4; j++) out[4 * i + j] = (uint8_t)(c->h[i] >> (24 - 8 * j));
+    }
+}
+
+/* Ends the hash: 64 lowercase hex digits into hex (no NUL). */
+static inline void sha256_final_hex(struct sha256_ctx *c, char hex[64]) {
+    static const char digits[] = "0123456789abcdef";
+    uint8_t out[32];
+    sha256_final(c, out);
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[out[i] >> 4];
+        hex[2 * i + 1] = digits[out[i] & 15];
     }
 }
 

@@ -5,9 +5,10 @@
  * random lengths up to a few MB.
  */
 import { createHash } from "node:crypto";
-import { assert, assertEquals } from "../test/assert.ts";
+import { assertEquals } from "../test/assert.ts";
 import { tempDir } from "../test/helpers.ts";
 import { rng } from "../test/rng.ts";
+import { compileDriver } from "../test/c_driver.ts";
 
 const DRIVER = `#include <stdio.h>
 #include "sha256.h"
@@ -28,27 +29,13 @@ function cpuHasShaNi(): boolean {
 
 Deno.test("the launcher's SHA-256 agrees with node:crypto's, with and without the CPU's SHA extensions", async () => {
   await using dir = await tempDir();
-  await Deno.writeTextFile(`${dir.path}/driver.c`, DRIVER);
-  const packaging = new URL(".", import.meta.url).pathname;
-  const cc = await new Deno.Command("gcc", {
-    args: [
-      "-O2",
-      "-Wall",
-      "-Wextra",
-      "-Werror",
-      `-I${packaging}`,
-      "-o",
-      `${dir.path}/sha`,
-      `${dir.path}/driver.c`,
-    ],
-  }).output();
-  assert(cc.success, new TextDecoder().decode(cc.stderr));
+  const sha = await compileDriver(dir.path, DRIVER, new URL(".", import.meta.url).pathname);
   const seed = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? 20261205);
   const r = rng(seed);
   const lengths = [...Array.from({ length: 200 }, (_, i) => i), 1000, 4096, 65535, 65536];
   for (let i = 0; i < 6; i++) lengths.push(Math.floor(r() * (4 << 20)));
   const hash = async (data: Uint8Array, portable: boolean) => {
-    const p = new Deno.Command(`${dir.path}/sha`, {
+    const p = new Deno.Command(sha, {
       stdin: "piped",
       stdout: "piped",
       env: { BPFINK_SHA256_PORTABLE: portable ? "1" : "0" },

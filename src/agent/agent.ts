@@ -21,6 +21,7 @@ import { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { NOT_IN_OUTBOX } from "../store/baseline_store.ts";
 import { ephemeralHostKey, loadOrCreateHostKey } from "../store/host_key.ts";
 import { checkHostKey } from "../store/key_check.ts";
+import { keyXattrDigests } from "../watch/extra_attrs.ts";
 import { registerStoreMetrics } from "../store/store_metrics.ts";
 import { VERSION } from "../version.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
@@ -169,6 +170,8 @@ export class Agent {
     const lostBaseline = opts.keyFile && opts.database && exists(opts.keyFile) &&
       !hasContent(opts.database);
     const key = opts.keyFile ? loadOrCreateHostKey(opts.keyFile) : ephemeralHostKey();
+    // Extended attributes' value digests are keyed by it from the first read on.
+    keyXattrDigests(key);
     const metrics = new MetricsRegistry();
     const faults = new FaultBoard(metrics);
     // A database found unusable while running is rebuilt, and said so once (baseline_reset).

@@ -28,6 +28,12 @@ import {
   type WatchTarget,
 } from "../watch/watch_targets.ts";
 import { lstat } from "../watch/native_fs.ts";
+import {
+  ATTRS_DIGEST_KEYED,
+  ATTRS_DIGEST_META,
+  digestsUnkeyed,
+  recordedState,
+} from "../store/attrs_digest.ts";
 
 /** Files read at once by the workers (decisions are still taken in order). */
 const WINDOW = 256;
@@ -154,6 +160,11 @@ export async function readStartupBaseline(
         `files it had not recorded are recorded now, not reported as created`,
     );
   } else if (recorded.size === 0) store.setMeta(FIRST_BASELINE_KEY, new Date().toISOString());
+  // Attrs an older bpfink recorded with unkeyed digests: compared by all but their digests, and
+  // recorded again keyed (attrs_digest.ts), never reported for the new digests.
+  const unkeyed = digestsUnkeyed((k) => store.meta(k), recorded.size);
+  // A first baseline records keyed digests only, finished or not.
+  if (recorded.size === 0) store.setMeta(ATTRS_DIGEST_META, ATTRS_DIGEST_KEYED);
   let done = 0;
   let bytes = 0;
   let adoptions: [string, FileState | undefined][] = [];
@@ -219,12 +230,16 @@ export async function readStartupBaseline(
           if (state) adoptions.push([t.path, state]);
           continue;
         }
-        const before = rec ? stateOfRecord(rec) : undefined;
+        const before = rec ? recordedState(rec, state, unkeyed) : undefined;
         const action = classify(t.kind, before, pipeline.keyed(t.path, state));
         if (!action) {
-          // A record of an older bpfink, which kept no ACLs, xattrs or inode flags: they are
-          // recorded now, the rest as it was, so a change made during the next stop is found.
-          if (rec && rec.attrs === undefined && state?.attrs !== undefined) {
+          // A record of an older bpfink, which kept no ACLs, xattrs or inode flags (or kept
+          // their digests unkeyed): they are recorded now, the rest as it was, so a change made
+          // during the next stop is found.
+          if (
+            rec && state?.attrs !== undefined && rec.attrs !== state.attrs &&
+            (rec.attrs === undefined || unkeyed)
+          ) {
             backfill.push([t.path, { ...rec, attrs: state.attrs }]);
           }
           continue;
@@ -259,6 +274,8 @@ export async function readStartupBaseline(
   if (unfinished || recorded.size === 0) store.deleteMeta(FIRST_BASELINE_KEY);
   try {
     store.setMeta(WATCHED_TOPS, JSON.stringify([...tops.values()]));
+    // Unrecorded, the next start compares attrs by all but their digests again: no harm.
+    store.setMeta(ATTRS_DIGEST_META, ATTRS_DIGEST_KEYED);
   } catch (e) {
     // Without it the next start falls back to recorded directories: a watched path missing
     // now and made meanwhile would be adopted there, not reported.

@@ -12,7 +12,8 @@ import { attributeChanges } from "../consumers/generic.ts";
 import { classify } from "../watch/file_monitor.ts";
 import type { FileAction } from "../pipeline/file_change.ts";
 import { shown } from "../consumers/semantic_change.ts";
-import { BaselineStore, stateOfRecord } from "../store/baseline_store.ts";
+import { BaselineStore } from "../store/baseline_store.ts";
+import { digestsUnkeyed, recordedState } from "../store/attrs_digest.ts";
 import { readFileState } from "../watch/file_state.ts";
 import {
   madeWhileWatched,
@@ -27,6 +28,7 @@ import type { ConsumerContext } from "../consumers/consumer.ts";
 import { MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
 import { watchPolicy } from "../pipeline/watch_policy.ts";
 import { loadHostKey } from "../store/host_key.ts";
+import { keyXattrDigests } from "../watch/extra_attrs.ts";
 import { FIRST_BASELINE_KEY } from "../agent/startup_baseline.ts";
 
 /** Options of `bpfink check`. */
@@ -60,18 +62,20 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
       2,
     );
   }
+  // The baseline's xattr digests are keyed by the host key: without it they cannot compare.
+  const hostKey = loadHostKey(cfg.keyFile);
+  if (hostKey) keyXattrDigests(hostKey);
   let context: ConsumerContext | undefined;
   const ctx = () => {
     if (context) return context;
-    const key = loadHostKey(cfg.keyFile);
-    if (!key) {
+    if (!hostKey) {
       throw new AgentError(
         `no host key at ${cfg.keyFile}: the fingerprints of secret and password files cannot ` +
           `be compared without the key the baseline was made with`,
         2,
       );
     }
-    return context = consumerContext(key, () => {});
+    return context = consumerContext(hostKey, () => {});
   };
   let store: BaselineStore;
   try {
@@ -90,6 +94,9 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
       );
     }
     const recorded = new Set(store.paths());
+    // A baseline of an older bpfink's (unkeyed xattr digests), or no host key to make digests
+    // that compare with the baseline's: attrs are compared by all but those.
+    const unkeyed = !hostKey || digestsUnkeyed((k) => store.meta(k), recorded.size);
     if (recorded.size === 0) {
       throw new AgentError(`the baseline in ${cfg.database} is empty: run "bpfink run" first`, 2);
     }
@@ -117,7 +124,7 @@ export async function compareWithBaseline(configPath: string): Promise<Differenc
         // A path the baseline never saw counts as created only below a directory its watch
         // recorded, or where the last start watched it (as the daemon's next start decides).
         if (!rec && !(state && madeWhileWatched(t.path, top, recorded, watchedBefore))) continue;
-        const before = rec ? stateOfRecord(rec) : undefined;
+        const before = rec ? recordedState(rec, state, unkeyed) : undefined;
         const action = classify(t.kind, before, state);
         if (!action) continue;
         out.push({

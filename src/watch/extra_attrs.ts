@@ -15,9 +15,12 @@
  *
  * An ACL is getfacl's text with numeric ids (posix_acl.ts); other extended
  * attributes are kept by name and a digest of the value, never the value
- * (it may be a secret). A name is attacker-chosen bytes: every byte outside
- * printable ASCII, and `%`, is written `%XX`, so a name is one word of
- * plain text wherever it is shown.
+ * (it may be a secret). The digest is keyed (HMAC-SHA256 with a key derived
+ * from the host key, `keyXattrDigests`): a value of little entropy (a PIN,
+ * a flag) cannot be found from a copy of the database by hashing guesses.
+ * A name is attacker-chosen bytes: every byte outside printable ASCII, and
+ * `%`, is written `%XX`, so a name is one word of plain text wherever it is
+ * shown.
  *
  * The text is "" for a file with none of these, and a state without it
  * (undefined) is one that does not know them (an older database).
@@ -28,7 +31,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { lazyLibc } from "../libc.ts";
 import { CPathBuffer } from "./path_bytes.ts";
 import { aclText, decodeAcl } from "./posix_acl.ts";
@@ -74,9 +77,66 @@ export function escapeXattrName(bytes: Uint8Array): string {
   return out;
 }
 
-/** `bytes`' digest as kept: never the value itself. */
+/** The label the digests' key is derived from the host key with. */
+const KEY_LABEL = "bpfink xattr digest v1";
+/** The digests' key length in bytes (native/extra_attrs.h's ATTRS_KEY_BYTES). */
+export const XATTR_KEY_BYTES = 32;
+
+let digestKey: Uint8Array | undefined;
+
+/**
+ * Keys the value digests with a key derived from `hostKey` (HMAC-SHA256 of
+ * a fixed label): set once where the host key is loaded, before the first
+ * read, so that the database's digests are the same from start to start.
+ */
+export function keyXattrDigests(hostKey: Uint8Array): void {
+  digestKey = new Uint8Array(createHmac("sha256", hostKey).update(KEY_LABEL).digest());
+}
+
+/** Keys the digests with `key`, as xattrDigestKey() gave it (a hashing worker's). */
+export function useXattrDigestKey(key: Uint8Array): void {
+  if (key.length !== XATTR_KEY_BYTES) throw new RangeError("an xattr digest key is 32 bytes");
+  digestKey = key.slice();
+}
+
+/**
+ * The key the digests are made with. Without a host key (a unit test, a
+ * tool), a random key of this process's: a digest is never the bare
+ * sha256 of a value, and within the process the texts still compare (the
+ * hashing workers get this key with their first window).
+ */
+export function xattrDigestKey(): Uint8Array {
+  return digestKey ??= crypto.getRandomValues(new Uint8Array(XATTR_KEY_BYTES));
+}
+
+/** `bytes`' keyed digest as kept: never the value itself, nor its bare hash. */
 function digest(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex").slice(0, DIGEST_CHARS);
+  return createHmac("sha256", xattrDigestKey()).update(bytes).digest("hex").slice(0, DIGEST_CHARS);
+}
+
+/** Whether a line of the text ends with a value's digest (`xattr`, or an `invalid` ACL or caps). */
+function isDigestLine(words: string[]): boolean {
+  return (words[0] === "xattr" && words.length === 3) ||
+    (words[1] === "invalid" && words.length === 3);
+}
+
+/**
+ * `old`'s text (unkeyed digests, an older bpfink's) with each digest of a
+ * line that `now` has by the same name replaced by `now`'s: the names, ACLs,
+ * capabilities and flags still compare, the digests (which cannot, being
+ * made another way) are taken as they are now.
+ */
+export function rekeyedText(old: string, now: string): string {
+  if (old === "") return old;
+  const current = new Map<string, string>();
+  for (const line of now.split("\n")) {
+    const words = line.split(" ");
+    if (isDigestLine(words)) current.set(words.slice(0, 2).join(" "), line);
+  }
+  return old.split("\n").map((line) => {
+    const words = line.split(" ");
+    return isDigestLine(words) ? current.get(words.slice(0, 2).join(" ")) ?? line : line;
+  }).sort().join("\n");
 }
 
 /**

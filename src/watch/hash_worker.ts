@@ -13,6 +13,7 @@
 /// <reference lib="deno.worker" />
 import { readFileState } from "./file_state.ts";
 import { NativeReader } from "./native_reader.ts";
+import { useXattrDigestKey } from "./extra_attrs.ts";
 import {
   countItems,
   emptyResults,
@@ -27,6 +28,8 @@ import { errorMessage } from "../error_message.ts";
 let native: NativeReader | null | undefined;
 
 self.onmessage = async (m: MessageEvent<PackedItems>) => {
+  // The main thread's digests' key, before anything is read (extra_attrs.ts).
+  if (m.data.attrsKey) useXattrDigestKey(m.data.attrsKey);
   if (native === undefined && m.data.native !== undefined) {
     const r = NativeReader.open(m.data.native);
     // The main thread opened it before naming it (parallel_reader.ts): should it fail here

@@ -26,6 +26,7 @@ import {
   STATE_NUMS,
 } from "./read_batch.ts";
 import { errorMessage } from "../error_message.ts";
+import { xattrDigestKey } from "./extra_attrs.ts";
 import { emptyMarkArrays } from "../fanotify/native_marks.ts";
 
 const SYMBOLS = {
@@ -60,6 +61,8 @@ const SYMBOLS = {
       "buffer", // handle keys (bpfink_mark_key_slot() bytes each)
       "buffer", // their lengths (u16)
       "buffer", // file system ids (8 bytes each)
+      "buffer", // the key of the attributes' value digests (extra_attrs.ts's xattrDigestKey())
+      "u32", // its length
     ],
     result: "i32",
   },
@@ -73,9 +76,10 @@ const REDO = 3;
 /**
  * The version of the marks' arguments and of the flags' meaning that
  * bpfink_read_layout() reports (file_reader.c); 2: MAY_HOLD_HASH; 5: each
- * state's attributes' text (`attrs`) in an arena of its own.
+ * state's attributes' text (`attrs`) in an arena of its own; 6: the key
+ * of the attributes' value digests.
  */
-const READ_VERSION = 5;
+const READ_VERSION = 6;
 
 /** The largest file read natively; larger ones stream through readFileState()'s budgets. */
 const MAX_FILE = 64 * 1024 * 1024;
@@ -151,6 +155,8 @@ export class NativeReader {
     if (this.#attrs.length < attrsSize) this.#attrs = new Uint8Array(attrsSize);
     const attrsAt = new Float64Array(2 * n).fill(-1);
     // Marks before reading (each file by the fd it is read by), when the window asks for them.
+    // The digests' key of this thread (a worker's, from its window: hash_worker.ts).
+    const key = xattrDigestKey();
     const m = items.marks &&
       (out.marks = emptyMarkArrays(n, this.#lib.symbols.bpfink_mark_key_slot()));
     const done = this.#lib.symbols.bpfink_read_files(
@@ -183,6 +189,8 @@ export class NativeReader {
       m?.keys ?? null,
       m?.keyLens ?? null,
       m?.fsids ?? null,
+      key,
+      key.length,
     );
     const redo: number[] = [];
     const names = items.paths.split("\0");

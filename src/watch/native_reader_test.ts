@@ -9,7 +9,7 @@ import { decodePathBytes } from "./path_bytes.ts";
 import { lstat } from "./native_fs.ts";
 import { hashLikeText } from "../../test/hash_texts.ts";
 import { mayHoldPasswordHash } from "./hash_sniff.ts";
-import { extraAttrs } from "./extra_attrs.ts";
+import { extraAttrs, keyXattrDigests } from "./extra_attrs.ts";
 import { ParallelReader } from "./parallel_reader.ts";
 
 /** Without the parts two reads of one unchanged file may not share. */
@@ -142,6 +142,8 @@ for f in sys.argv[2:4]: os.setxattr(f, "security.selinux", b"system_u:object_r:e
   assert(set.success, new TextDecoder().decode(set.stderr));
   const chattr = await new Deno.Command("chattr", { args: ["+a", `${d}/append`] }).output();
   assert(chattr.success, new TextDecoder().decode(chattr.stderr));
+  const hostKey = new TextEncoder().encode("a host key of this test's, 32 b.");
+  keyXattrDigests(hostKey);
   const items = files.map((path) => ({ path, keepContentUpTo: 100 }));
   const { states, redo } = readNatively(items);
   assertEquals(redo, [], "each is read natively");
@@ -149,9 +151,16 @@ for f in sys.argv[2:4]: os.setxattr(f, "security.selinux", b"system_u:object_r:e
     assertEquals(comparable(states[i]), comparable(await readFileState(path, 100)), path);
   }
   const attrs = states.map((s) => (s as { attrs?: string }).attrs);
+  // HMAC-SHA256 with HMAC-SHA256(host key, label) as key, by WebCrypto.
+  const hmac = async (key: Uint8Array<ArrayBuffer>, v: Uint8Array<ArrayBuffer>) => {
+    const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
+    return new Uint8Array(await crypto.subtle.sign("HMAC", k, v));
+  };
+  const derived = await hmac(hostKey, new TextEncoder().encode("bpfink xattr digest v1"));
   const digest = async (v: Uint8Array<ArrayBuffer>) =>
-    [...new Uint8Array(await crypto.subtle.digest("SHA-256", v))]
-      .map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 16);
+    [...await hmac(derived, v)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 16);
   const label = new TextEncoder().encode("system_u:object_r:etc_t:s0\0");
   assertEquals(attrs, [
     `xattr user.k ${await digest(new TextEncoder().encode("v"))}`,
@@ -318,21 +327,33 @@ print(big, lists)`,
     }
 
     const items = files.map(({ path }) => ({ path, keepContentUpTo: 0 }));
-    const want = files.map(({ path }) => extraAttrs(path, lstat(path)!.attributes));
-    assert(want.filter((w) => w?.includes("xattr ")).length > 100, `seed ${seed}: few xattrs`);
-    const { states, redo } = readNatively(items);
-    assertEquals(redo, files.flatMap((f, i) => f.redo ? [i] : []), `seed ${seed}: what is redone`);
-    for (const [i, s] of states.entries()) {
-      if (redo.includes(i)) continue;
-      assertEquals((s as { attrs?: string }).attrs, want[i], `seed ${seed}: ${files[i].path}`);
-    }
-    // Through the workers, as a first baseline reads: the rest read the other way, the same.
+    // Under two host keys, through one set of workers: each key reaches them with its window.
     const path = nativeLibraryPath();
     const reader = new ParallelReader(1, { native: path });
     try {
-      const all = await reader.read(items);
-      for (const [i, s] of all.entries()) {
-        assertEquals((s as { attrs?: string }).attrs, want[i], `seed ${seed}: ${files[i].path}`);
+      let before: (string | undefined)[] = [];
+      for (const hostKey of ["first host key", "second host key"]) {
+        keyXattrDigests(new TextEncoder().encode(`${hostKey} ${seed}`.padEnd(32)));
+        const want = files.map(({ path }) => extraAttrs(path, lstat(path)!.attributes));
+        assert(want.filter((w) => w?.includes("xattr ")).length > 100, `seed ${seed}: few xattrs`);
+        // Keyed: another key, other digests.
+        assert(want.every((w, i) => !w?.includes("xattr ") || w !== before[i] || !before.length));
+        before = want;
+        const { states, redo } = readNatively(items);
+        assertEquals(
+          redo,
+          files.flatMap((f, i) => f.redo ? [i] : []),
+          `seed ${seed}: what is redone`,
+        );
+        for (const [i, s] of states.entries()) {
+          if (redo.includes(i)) continue;
+          assertEquals((s as { attrs?: string }).attrs, want[i], `seed ${seed}: ${files[i].path}`);
+        }
+        // Through the workers, as a first baseline reads: the rest read the other way, the same.
+        const all = await reader.read(items);
+        for (const [i, s] of all.entries()) {
+          assertEquals((s as { attrs?: string }).attrs, want[i], `seed ${seed}: ${files[i].path}`);
+        }
       }
     } finally {
       reader.close();

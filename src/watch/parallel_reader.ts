@@ -21,6 +21,7 @@ import {
 import { HASH_WORKER_SOURCE } from "./hash_worker_source.ts";
 import { nativeLibraryPath } from "../native/native_library.ts";
 import { NativeReader } from "./native_reader.ts";
+import { xattrDigestKey } from "./extra_attrs.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import type { MarkArrays } from "../fanotify/native_marks.ts";
@@ -198,7 +199,10 @@ export class ParallelReader {
       return await new Promise<Slice>((resolve, reject) => {
         if (lane.dead) return reject(new Error(lane.dead));
         lane.pending.set(id, { resolve, reject });
-        lane.worker.postMessage(packItems(id, items, this.#native, group));
+        const packed = packItems(id, items, this.#native, group);
+        // The digests' key as it is now: set by the agent from the host key before any read.
+        packed.attrsKey = xattrDigestKey();
+        lane.worker.postMessage(packed);
       });
     } catch {
       if (this.#closed) return { results: items.map(() => ({ error: "the reader was closed" })) };

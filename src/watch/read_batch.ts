@@ -35,6 +35,11 @@ export interface PackedItems {
   keep: [number, number][];
   /** bpfink's native library, for the worker to read with (native_reader.ts). */
   native?: string;
+  /**
+   * The key of the attributes' value digests (extra_attrs.ts's
+   * xattrDigestKey()): the worker's texts are then the main thread's.
+   */
+  attrsKey?: Uint8Array;
   /** The fanotify group to mark items for, and each item's mask (0: not marked). */
   marks?: { group: number; masks: Uint32Array<ArrayBuffer> };
 }
