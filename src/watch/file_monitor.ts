@@ -26,6 +26,7 @@ import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
+import { DepartedDirs } from "./departed_dirs.ts";
 import { fileCapabilities } from "./file_capabilities.ts";
 import { monotonicNs } from "../pipeline/change_time.ts";
 import { mountCredit } from "./mount_attribution.ts";
@@ -735,6 +736,9 @@ export class FileMonitor {
     // found its tree-watched ancestor): keep the event until a listing finds it.
     if (dirPaths.length === 0 && !e.name.includes("/")) this.#keepOrphan(e);
     for (const dirPath of dirPaths) {
+      // The directory's inode left this path before the event: its number may be another
+      // directory's now (ext4 and tmpfs reuse freed numbers at once), never this path's.
+      if (this.#leftBefore(dirPath, e)) continue;
       if (e.name.includes("/")) {
         this.#onTreeEntry(dirPath, e);
         continue;
@@ -742,6 +746,9 @@ export class FileMonitor {
       const child = dirPath === "/" ? `/${e.name}` : `${dirPath}/${e.name}`;
       this.#remember(child, e);
       const entry = this.watch.get(child);
+      if (entry?.kind === "dir" && (e.op === FimOp.Unlink || e.op === FimOp.Rename)) {
+        this.#noteDeparted(entry, e);
+      }
       const dir = this.watch.get(dirPath);
       const dirWatched = dir?.kind === "dir" && !dir.shallow;
       // Whether a directory inside the tree still exists, or moved, is for its
@@ -754,6 +761,33 @@ export class FileMonitor {
         this.#ancestorChanged(child, e);
       }
     }
+  }
+
+  /** Watched directories whose inode left their path lately (departed_dirs.ts). */
+  readonly #departed = new DepartedDirs();
+
+  /**
+   * Watched directory `entry`'s name was removed or renamed (kernel event `e`): when its path
+   * no longer names the inode last read there, entry events on that inode from then on are
+   * not the path's. A path that still names it (the event was about a successor that is gone
+   * again, or came late) changes nothing.
+   */
+  #noteDeparted(entry: WatchEntry, e: FimEvent): void {
+    const id = entry.id;
+    if (!id || !namesOtherInode(entry.path, id)) return;
+    this.#departed.note(entry.path, id, e.tsNs);
+  }
+
+  /**
+   * Whether entry event `e` came after its directory's inode left `dirPath`, which does not
+   * name it now either (a directory renamed away and back is its path's again).
+   */
+  #leftBefore(dirPath: string, e: FimEvent): boolean {
+    const dir = { dev: e.dev, ino: e.dirIno };
+    if (!this.#departed.after(dirPath, dir, e.tsNs)) return false;
+    if (namesOtherInode(dirPath, dir)) return true;
+    this.#departed.forget(dirPath, dir);
+    return false;
   }
 
   /**
@@ -1211,6 +1245,8 @@ export class FileMonitor {
     for (const { dir, why, knew } of listed) {
       for (const [name, h] of why.names.entries()) {
         if (!h.made || knew.has(name) || name.includes("/")) continue;
+        // Made in another directory that got the number of this one's inode after it left.
+        if (this.#leftBefore(dir.path, h.made)) continue;
         const path = childPath(dir.path, name);
         // A report of this name carried these events already (its listing found it, and its
         // read found it gone; or an earlier batch of the same events).
