@@ -18,7 +18,7 @@ import { type Running, spawnUntil } from "./spawn_until.ts";
 import {
   CONTENT_FLOOR,
   costSection,
-  DESIGN_FLOOR,
+  designFloorName,
   MARK_FLOOR,
   type ToolCost,
 } from "./peers_table.ts";
@@ -193,9 +193,16 @@ export function contentFloorTool(load: string, file: string): Tool {
   };
 }
 
+/** The hook each floor program stands for, as a row names it. */
+const FLOOR_HOOKS: Partial<Record<FloorProgram, string>> = {
+  floor_fexit_vfs: "fexit on vfs_write",
+  floor_tp_btf: "tp_btf on sys_exit",
+};
+
 /**
- * The floor of bpfink's design where it picks fentry: the empty program on
- * the hook its writes take (`floor_fexit_vfs`, bench/bpf/floor.bpf.c) and,
+ * The floor of bpfink's design: the empty program on the hook the object
+ * it picks catches writes on (`floor_fexit_vfs` for fentry, `floor_tp_btf`
+ * for the tracepoint object; bench/bpf/floor.bpf.c) and,
  * on the watched file, a mark that wants no writes (as markFloorTool; the
  * fanotify safety net's mark once a flood has muted its writes). It reports
  * nothing: its write columns are what the kernel charges for the hook and
@@ -208,7 +215,7 @@ export function designFloorTool(
   program: FloorProgram = "floor_fexit_vfs",
 ): Tool {
   return {
-    name: DESIGN_FLOOR,
+    name: designFloorName(FLOOR_HOOKS[program] ?? program),
     start: async () => {
       let hook: Attached;
       try {

@@ -11,9 +11,13 @@ import { table } from "./bench_env.ts";
 /** The row name of the mark floor (peers.ts, markFloorTool). */
 export const MARK_FLOOR = "a mark that wants no writes (inotifywait -e attrib FILE)";
 
-/** The row name of the design's floor (peers.ts, designFloorTool). */
-export const DESIGN_FLOOR =
-  "floor of bpfink's design: an empty fexit on vfs_write, and a mark that wants no writes";
+/** The start of the design floor's row name (peers.ts, designFloorTool), before its hook. */
+export const DESIGN_FLOOR = "floor of bpfink's design: an empty";
+
+/** The design floor's row name for `hook`, the hook the strategy bpfink picks catches writes on. */
+export function designFloorName(hook: string): string {
+  return `${DESIGN_FLOOR} ${hook}, and a mark that wants no writes`;
+}
 
 /** The row name of the content floor (peers.ts, contentFloorTool). */
 export const CONTENT_FLOOR =
@@ -119,8 +123,8 @@ export function aimLines(costs: ToolCost[]): string[] {
         );
       }
       // Where the hook and the mark alone already cost the writer more than auditd does.
-      const floor = costs.find((c) => c.name === DESIGN_FLOOR && !c.reason);
-      if (floor && b.name.includes("fentry") && rw > aw) {
+      const floor = costs.find((c) => c.name.startsWith(DESIGN_FLOOR) && !c.reason);
+      if (floor && rw > aw) {
         const fw = at(floor.watched! / floor.offWatched!, 2);
         parts.push(
           `the design's floor on the watched write is ${fw.toFixed(2)}×, ${
@@ -184,11 +188,12 @@ export function costSection(
         "spends: one read and hash of the file per flood, and no more (auditd's daemon never " +
         "reads it)."
       : "") +
-    (costs.some((c) => c.name === DESIGN_FLOOR && !c.reason)
-      ? ` The row "${DESIGN_FLOOR}" adds the empty program on the hook bpfink's fentry ` +
-        "object catches writes on: what the kernel charges for the hook and the mark alone, " +
-        "before any work of bpfink's."
-      : ""),
+    ((floor) =>
+      floor
+        ? ` The row "${floor.name}" adds to that mark the empty program on the hook where the ` +
+          "object bpfink picks catches writes: what the kernel charges for the hook and the " +
+          "mark alone, before any work of bpfink's."
+        : "")(costs.find((c) => c.name.startsWith(DESIGN_FLOOR) && !c.reason)),
     ...(aims.length
       ? [
         "",

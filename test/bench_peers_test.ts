@@ -10,7 +10,7 @@ import {
   aimLines,
   CONTENT_FLOOR,
   costSection,
-  DESIGN_FLOOR,
+  designFloorName,
   type ToolCost,
 } from "../bench/peers_table.ts";
 import { spawnUntil } from "../bench/spawn_until.ts";
@@ -56,7 +56,7 @@ Deno.test("each measure above auditd's is named, and a watched write past 1.05×
 Deno.test("a watched write above auditd's says where the design's own floor stands", () => {
   const costs = [
     row("bpfink --paths FILE (picks fentry)", 124, 136),
-    row(DESIGN_FLOOR, 116, 132),
+    row(designFloorName("fexit on vfs_write"), 116, 132),
     row("auditd, -w FILE -p wa", 131, 130),
   ];
   assertEquals(
@@ -66,7 +66,7 @@ Deno.test("a watched write above auditd's says where the design's own floor stan
       "no inotifywait row to compare with.",
   );
   // Below auditd, the floor is said to be below: the rest is bpfink's own.
-  costs[1] = row(DESIGN_FLOOR, 116, 120);
+  costs[1] = row(designFloorName("fexit on vfs_write"), 116, 120);
   assertEquals(aimLines(costs)[0].includes("floor on the watched write is 1.20×, below"), true);
 });
 

@@ -15,11 +15,12 @@
  * @module
  */
 import { writeGenerated } from "../../test/generated_docs.ts";
-import { buildLoad, runLoad } from "../bench_env.ts";
+import { BenchEnv } from "../bench_env.ts";
 import {
   bpfinkTools,
   contentFloorTool,
   costFiles,
+  designFloorTool,
   markFloorTool,
   measureCost,
   peerTools,
@@ -31,18 +32,28 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 const N = 1_000_000;
 
 const dir = await Deno.makeTempDir({ prefix: "bpfink-cost-" });
+// The load generator and the floor object (built in a directory of their own).
+await using env = await BenchEnv.create();
 try {
-  const load = await buildLoad(dir);
+  const load = env.loadPath;
   const { file } = costFiles(dir);
   const { base, costs } = await measureCost(
     [
       ...bpfinkTools([`${ROOT}bpfink`], file),
+      // The same without the fanotify safety net and its mark on the watched file: what the
+      // net costs the writer (bpfink then misses what only fanotify sees: README, Coverage).
+      ...bpfinkTools([`${ROOT}bpfink`], file, { BPFINK_FANOTIFY: "0" }).map((t) => {
+        t.name = "bpfink --paths FILE, BPFINK_FANOTIFY=0 (no safety net)";
+        return t;
+      }),
       runtimeFloorTool(),
       markFloorTool(file),
+      // The tracepoint object's hook: this kernel refuses fentry (bpfink picks the tracepoint).
+      designFloorTool(env, file, "floor_tp_btf"),
       contentFloorTool(load, file),
       ...peerTools(dir, file),
     ],
-    { dir, load: (...args) => runLoad(load, ...args), calls: N },
+    { dir, load: (...args) => env.load(...args), calls: N },
   );
   // aide: one scan of the same directory.
   const conf = `${dir}/aide.conf`;
