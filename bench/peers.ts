@@ -119,7 +119,11 @@ export function bpfinkTools(
  * no TurboFan), with the Deno running this: for a guest, which carries the
  * sources but neither the script's build step nor a compiler.
  */
-export function bpfinkFromSource(file: string, strategies?: StrategyName[]): Tool[] {
+export function bpfinkFromSource(
+  file: string,
+  strategies?: StrategyName[],
+  env: Record<string, string> = {},
+): Tool[] {
   const main = new URL("../src/main.ts", import.meta.url).pathname;
   return bpfinkTools(
     [
@@ -133,9 +137,22 @@ export function bpfinkFromSource(file: string, strategies?: StrategyName[]): Too
       main,
     ],
     file,
-    { MALLOC_ARENA_MAX: "2" },
+    { MALLOC_ARENA_MAX: "2", ...env },
     strategies,
   );
+}
+
+/** The row name of bpfink without its fanotify safety net. */
+export const NO_SAFETY_NET = "bpfink --paths FILE, BPFINK_FANOTIFY=0 (no safety net)";
+
+/**
+ * `tools` (bpfink rows) run without the fanotify safety net and its mark on
+ * the watched file (`BPFINK_FANOTIFY=0`), named so: what the net costs the
+ * writer (bpfink then misses what only fanotify sees).
+ */
+export function withoutSafetyNet(tools: Tool[]): Tool[] {
+  for (const t of tools) t.name = NO_SAFETY_NET;
+  return tools;
 }
 
 /**
@@ -422,6 +439,7 @@ export async function guestCostSection(
   const { base, costs } = await measureCost(
     [
       ...bpfinkFromSource(file),
+      ...withoutSafetyNet(bpfinkFromSource(file, undefined, { BPFINK_FANOTIFY: "0" })),
       markFloorTool(file),
       designFloorTool(env, file),
       contentFloorTool(env.loadPath, file),

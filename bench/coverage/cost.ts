@@ -25,6 +25,7 @@ import {
   measureCost,
   peerTools,
   runtimeFloorTool,
+  withoutSafetyNet,
 } from "../peers.ts";
 import { costSection } from "../peers_table.ts";
 
@@ -40,12 +41,7 @@ try {
   const { base, costs } = await measureCost(
     [
       ...bpfinkTools([`${ROOT}bpfink`], file),
-      // The same without the fanotify safety net and its mark on the watched file: what the
-      // net costs the writer (bpfink then misses what only fanotify sees: README, Coverage).
-      ...bpfinkTools([`${ROOT}bpfink`], file, { BPFINK_FANOTIFY: "0" }).map((t) => {
-        t.name = "bpfink --paths FILE, BPFINK_FANOTIFY=0 (no safety net)";
-        return t;
-      }),
+      ...withoutSafetyNet(bpfinkTools([`${ROOT}bpfink`], file, { BPFINK_FANOTIFY: "0" })),
       runtimeFloorTool(),
       markFloorTool(file),
       // The tracepoint object's hook: this kernel refuses fentry (bpfink picks the tracepoint).
