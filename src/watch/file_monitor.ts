@@ -477,7 +477,18 @@ export class FileMonitor {
    */
   #movedOn(path: string, made: FimEvent | undefined, removed: FimEvent | undefined): boolean {
     const ino = madeInode(made);
-    if (ino === undefined || removed?.op !== FimOp.Rename) return false;
+    if (ino === undefined) {
+      // No inode known for it (a listing found the name; its creation's event is not the one in
+      // hand): renamed by a process that renamed onto another watched name, whose own report
+      // shows the file (`sed -i`'s temporary file, its name then taken by an `mv`).
+      const renamer = [removed, made, this.#recentCause(path)].find((e) => e?.op === FimOp.Rename);
+      if (!renamer) return false;
+      for (const p of this.#renamesBy.get(writerKey(renamer))?.paths ?? []) {
+        if (p !== path && this.watch.get(p)?.state) return true;
+      }
+      return false;
+    }
+    if (removed?.op !== FimOp.Rename) return false;
     for (const p of this.#renamesBy.get(writerKey(removed))?.paths ?? []) {
       if (p === path) continue;
       try {
