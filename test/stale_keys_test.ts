@@ -11,16 +11,17 @@ import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
 
-/** The BPF maps named `names` that this process holds open (fdinfo `map_id`), by name. */
-async function ownMaps(names: string[]): Promise<Map<string, number[]>> {
+/**
+ * The BPF maps named `names` that `agent`'s own programs use (bpftool's map ids of its program
+ * ids), by name: not another agent's that a test running beside this one (in the same process)
+ * started.
+ */
+async function ownMaps(agent: Agent, names: string[]): Promise<Map<string, number[]>> {
   const ids = new Set<number>();
-  for (const fd of Deno.readDirSync(`/proc/${Deno.pid}/fdinfo`)) {
-    try {
-      const m = /^map_id:\s*(\d+)$/m.exec(Deno.readTextFileSync(`/proc/self/fdinfo/${fd.name}`));
-      if (m) ids.add(Number(m[1]));
-    } catch {
-      continue; // closed meanwhile
-    }
+  for (const p of agent.kernel.programStats()) {
+    const r = await run(["bpftool", "-j", "prog", "show", "id", String(p.id)]);
+    if (r.code !== 0) continue; // detached meanwhile
+    for (const id of (JSON.parse(r.stdout) as { map_ids?: number[] }).map_ids ?? []) ids.add(id);
   }
   const r = await run(["bpftool", "-j", "map", "show"]);
   assertEquals(r.code, 0, r.stderr);
@@ -32,10 +33,10 @@ async function ownMaps(names: string[]): Promise<Map<string, number[]>> {
   return out;
 }
 
-/** Entries in each of the kernel's key maps this process holds (bpftool map dump). */
-async function keyCounts(): Promise<Record<string, number>> {
+/** Entries in each of the kernel's key maps `agent` holds (bpftool map dump). */
+async function keyCounts(agent: Agent): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  const maps = await ownMaps(["watched", "watched_entries", "dir_paths", "pending"]);
+  const maps = await ownMaps(agent, ["watched", "watched_entries", "dir_paths", "pending"]);
   for (const [name, ids] of maps) {
     counts[name] = 0;
     for (const id of ids) {
@@ -181,7 +182,7 @@ Deno.test("stale keys: directories made and removed under a tree watch leave the
   const agent = await Agent.start({ watches: watchesForPaths([tree], true), outputs: [out] });
   try {
     await agent.idle();
-    const before = await keyCounts();
+    const before = await keyCounts(agent);
     assert(
       Object.keys(before).length >= 3,
       `the agent's maps not found: ${JSON.stringify(before)}`,
@@ -205,7 +206,7 @@ Deno.test("stale keys: directories made and removed under a tree watch leave the
       }`,
     );
     await agent.idle();
-    assertEquals(await keyCounts(), before);
+    assertEquals(await keyCounts(agent), before);
   } finally {
     await agent.stop();
   }
