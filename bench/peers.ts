@@ -143,7 +143,7 @@ export function bpfinkFromSource(
 }
 
 /** The row name of bpfink without its fanotify safety net. */
-export const NO_SAFETY_NET = "bpfink --paths FILE, BPFINK_FANOTIFY=0 (no safety net)";
+const NO_SAFETY_NET = "bpfink --paths FILE, BPFINK_FANOTIFY=0 (no safety net)";
 
 /**
  * `tools` (bpfink rows) run without the fanotify safety net and its mark on

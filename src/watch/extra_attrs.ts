@@ -56,8 +56,6 @@ export const INODE_FLAGS: readonly [number, string][] = [
   [0x20, "append"],
   [0x10, "immutable"],
 ];
-/** The statx attribute bits of INODE_FLAGS. */
-export const INODE_FLAG_BITS = INODE_FLAGS.reduce((a, [bit]) => a | bit, 0);
 
 /** Characters of the value digest kept for an extended attribute of unknown meaning. */
 const DIGEST_CHARS = 16;
