@@ -206,6 +206,17 @@ export interface LogicalLine {
 }
 
 /**
+ * A physical line as sudo's lexer reads it: up to its first NUL. sudo reads
+ * each line into a C string, so what follows a NUL on that line is gone
+ * (the newline is not: the next line is a line of its own, and a
+ * continuation before the NUL still joins). Checked with cvtsudoers 1.9.13.
+ */
+function cutAtNul<T extends { text: string }>(l: T): T {
+  const nul = l.text.indexOf("\0");
+  return nul < 0 ? l : { ...l, text: l.text.slice(0, nul) };
+}
+
+/**
  * Physical lines joined at odd trailing backslashes, comments removed;
  * numbered by their first line. Not capped per line: the total is. An
  * include directive is read as sudo's lexer reads it (`includeArgument`); a
@@ -222,7 +233,7 @@ export function logicalLines(text: string, errors: ParseError[]): LogicalLine[] 
     return n.done ? undefined : n.value.text;
   };
   for (let n = lines.next(); !n.done; n = lines.next()) {
-    const l = n.value;
+    const l = cutAtNul(n.value);
     const inc = acc ? undefined : includeKeyword(l.text);
     if (inc) {
       const arg = includeArgument(l.text, inc.at, next);

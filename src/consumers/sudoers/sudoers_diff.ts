@@ -17,14 +17,27 @@ import { aliasWeakens, entryWeakens } from "./_weakens.ts";
 const weakensChange = (labels: string[]) =>
   labels.length > 0 ? [{ field: WEAKENS_FIELD, to: labels }] : [];
 
-const UID = /^#\d{1,10}$/;
+/**
+ * The uid a `#ID` user names, as sudo reads it (`sudo_strtoid`): `#007` is 7,
+ * a negative id wraps to 32 bits (`#-1000` is 4294966296, as cvtsudoers
+ * shows), and -1 or one out of range names no one (undefined).
+ */
+export function sudoersUid(u: string): string | undefined {
+  const m = /^#(-?)(\d{1,11})$/.exec(u);
+  if (!m) return undefined;
+  const v = Number(m[2]) * (m[1] ? -1 : 1);
+  if (v < -(2 ** 31) || v > 2 ** 32 - 2 || v === -1) return undefined;
+  return String(v < 0 ? 2 ** 32 + v : v);
+}
 const ALIAS_NAME = /^[A-Z][A-Z0-9_]*$/;
 
 /** The ECS user of a rule when it names exactly one user (not a group, alias or ALL). */
 function ruleUser(e: SudoersEntry): SubjectFields | undefined {
   if (e.kind !== "rule" || e.users.length !== 1) return undefined;
   const u = e.users[0];
-  if (UID.test(u)) return { user: { id: String(Number(u.slice(1))) } }; // sudo: #007 is uid 7
+  const uid = sudoersUid(u);
+  if (uid !== undefined) return { user: { id: uid } };
+  if (u.startsWith("#")) return undefined;
   if (/^[%+!]/.test(u) || ALIAS_NAME.test(u)) return undefined;
   return { user: { name: u } };
 }

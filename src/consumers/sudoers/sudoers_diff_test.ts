@@ -24,6 +24,10 @@ Deno.test("reports a sudo rule added, with the user", () => {
 
 Deno.test("a uid rule names the user by id; group, alias and list rules name no user", () => {
   assertEquals(diff("", "#0 ALL=ALL\n")[0].fields, { user: { id: "0" } });
+  // As sudo reads ids (cvtsudoers 1.9.13): a negative id wraps to 32 bits; -1 names no one.
+  assertEquals(diff("", "#-1000 ALL=ALL\n")[0].fields, { user: { id: "4294966296" } });
+  assertEquals(diff("", "#007 ALL=ALL\n")[0].fields, { user: { id: "7" } });
+  assertEquals(diff("", "#-1 ALL=ALL\n")[0].fields, undefined);
   for (const who of ["%wheel", "ADMINS", "ALL", "a, b", "+netgroup"]) {
     assertEquals(diff("", `${who} ALL=ALL\n`)[0].fields, undefined, who);
   }

@@ -91,6 +91,11 @@ const PIECES = [
   "+=",
   "-=",
   "\\\\",
+  "\0",
+  "\r",
+  "\f",
+  "\v",
+  "\0ALL ALL=(ALL) NOPASSWD: ALL\n",
 ];
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
@@ -232,8 +237,11 @@ function plainUser(u: string): string {
     else if (c === '"') quoted = !quoted;
     else out += c;
   }
-  // sudo reads `#007` as uid 7.
-  return out.replace(/^(!?%?#)0+(?=\d)/, "$1");
+  // sudo reads `#007` as uid 7, and `#-1000` as 4294966296 (`#-1` is no id: a name).
+  return out.replace(/^(!?%?#)0+(?=\d)/, "$1").replace(
+    /^(!?%?#)-(\d+)$/,
+    (all, p, n) => Number(n) >= 2 && Number(n) <= 2 ** 31 ? `${p}${2 ** 32 - Number(n)}` : all,
+  );
 }
 
 function bpfinkRead(entries: SudoersEntry[]): Sudo & { unparsed: number } {
@@ -541,5 +549,30 @@ Deno.test({
       );
       assertEquals(users.at(-1), "\ufeffalice");
     }
+  },
+});
+
+Deno.test({
+  name: "sudo parity: a NUL ends its line for sudo, not the file (found by this test)",
+  ignore,
+  async fn() {
+    const cases: [string, string[]][] = [
+      // A line led by a NUL is empty for sudo: no grant to ALL.
+      ["root ALL=(ALL) ALL\n\0ALL ALL=(ALL) NOPASSWD: ALL\nbob ALL=ALL\n", ["root", "bob"]],
+      // What follows a NUL on its line is gone; the next line is its own.
+      ["alice ALL=(ALL) /bin/ls\0, ALL\nbob ALL=ALL\n", ["alice", "bob"]],
+      // A continuation before the NUL still joins the next line.
+      ["alice ALL=(ALL) \\\0junk\nNOPASSWD: ALL\nbob ALL=ALL\n", ["alice", "bob"]],
+    ];
+    for (const [text, users] of cases) {
+      assert(await compare(text, "(fixed)"), `sudo rejects the fixed case ${JSON.stringify(text)}`);
+      const rules = parseSudoers(text, "/etc/sudoers").entries.filter((e) => e.kind === "rule");
+      assertEquals(rules.flatMap((e) => e.kind === "rule" ? e.users : []), users);
+    }
+    const [alice] = parseSudoers(
+      "alice ALL=(ALL) \\\0junk\nNOPASSWD: ALL\n",
+      "/etc/sudoers",
+    ).entries;
+    assert(alice.kind === "rule" && /NOPASSWD/.test(alice.canonical), "the joined tag is lost");
   },
 });
