@@ -66,25 +66,45 @@ function withoutTrailing(s: string): string {
   return s.slice(0, end);
 }
 
-/** The keyword and the rest of the line (sshd's `strdelim` with `=` splitting). */
-function keywordOf(line: string): { keyword: string; rest: string } | undefined {
-  let i = 0;
-  while (i < line.length && BLANKS.includes(line[i])) i++;
-  const start = i;
+/**
+ * One token as OpenSSH's `strdelim` takes it from `line` at `at` (misc.c,
+ * with `=` splitting): up to a blank, a `"` or a `=`; from a `"`, the quote
+ * dropped and the token going on to the next `"` (undefined when none);
+ * then the blanks after it and, when it did not end at a `=`, one `=` with
+ * its blanks. `next` is where the rest of the line starts. A token may be
+ * empty: a line that starts with `=` gives "" first.
+ */
+function strdelim(line: string, at: number): { token: string; next: number } | undefined {
+  if (at >= line.length) return undefined;
+  let i = at;
   while (i < line.length && !BLANKS.includes(line[i]) && line[i] !== '"' && line[i] !== "=") i++;
-  const keyword = line.slice(start, i);
-  if (keyword === "" || keyword.startsWith("#")) return undefined;
-  if (line[i] === '"') return { keyword, rest: line.slice(i) };
-  // One `=` with blanks around it may separate the keyword from its arguments.
-  let sawEquals = line[i] === "=";
-  i++;
-  while (i < line.length && BLANKS.includes(line[i])) i++;
-  if (!sawEquals && line[i] === "=") {
-    sawEquals = true;
-    i++;
-    while (i < line.length && BLANKS.includes(line[i])) i++;
+  if (i >= line.length) return { token: line.slice(at), next: line.length };
+  const skipBlanks = (k: number) => {
+    while (k < line.length && BLANKS.includes(line[k])) k++;
+    return k;
+  };
+  if (line[i] === '"') {
+    const close = line.indexOf('"', i + 1);
+    if (close < 0) return undefined;
+    return { token: line.slice(at, i) + line.slice(i + 1, close), next: skipBlanks(close + 1) };
   }
-  return { keyword, rest: line.slice(i) };
+  const token = line.slice(at, i);
+  let next = skipBlanks(i + 1);
+  if (line[i] !== "=" && line[next] === "=") next = skipBlanks(next + 1);
+  return { token, next };
+}
+
+/**
+ * The keyword and the rest of the line, as sshd takes them: the first
+ * token, or the second when the first is empty (`=PermitRootLogin yes` and
+ * `"PermitRootLogin" yes` set it for sshd -T, OpenSSH 9.2); none for a
+ * comment or an empty line.
+ */
+function keywordOf(line: string): { keyword: string; rest: string } | undefined {
+  let kw = strdelim(line, 0);
+  if (kw?.token === "") kw = strdelim(line, kw.next);
+  if (!kw || kw.token === "" || kw.token.startsWith("#")) return undefined;
+  return { keyword: kw.token, rest: line.slice(kw.next) };
 }
 
 /** The arguments (misc.c `argv_split`, a comment ending the line); undefined for an open quote. */
@@ -145,6 +165,34 @@ function includeOf(pattern: string): SshdInclude {
     : { path, dir: false };
 }
 
+/**
+ * The lines sshd parses from `text`, each numbered by its first physical
+ * line. sshd's reader (`load_server_config`) keeps a physical line from its
+ * first character that is not a blank or a carriage return up to its first
+ * NUL, its newline only when it held no NUL: a NUL joins the next line to
+ * what came before it (`PermitRootLogin\0x` then ` yes` is `PermitRootLogin
+ * yes` for sshd -T, OpenSSH 9.2).
+ */
+export function sshdLines(text: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  const physical = text.split("\n");
+  // A final newline ends the last line; it starts none.
+  if (physical.at(-1) === "") physical.pop();
+  let acc: { line: number; text: string } | undefined;
+  for (const [i, raw] of physical.entries()) {
+    const kept = raw.replace(/^[ \t\r]+/, "");
+    const nul = kept.indexOf("\0");
+    acc ??= { line: i + 1, text: "" };
+    acc.text += nul >= 0 ? kept.slice(0, nul) : kept;
+    if (nul < 0) {
+      out.push(acc);
+      acc = undefined;
+    }
+  }
+  if (acc) out.push(acc);
+  return out;
+}
+
 /** The directives of one sshd_config file and the files it includes. */
 export function parseSshdConfig(
   text: string,
@@ -154,11 +202,8 @@ export function parseSshdConfig(
   const includes: SshdInclude[] = [];
   const firstGlobal = new Map<string, number>();
   let match = "";
-  let lineNo = 0;
-  for (const raw of text.split("\n")) {
-    lineNo++;
-    const nul = raw.indexOf("\0");
-    const line = withoutTrailing(nul >= 0 ? raw.slice(0, nul) : raw);
+  for (const { line: lineNo, text: read } of sshdLines(text)) {
+    const line = withoutTrailing(read);
     const kw = keywordOf(line);
     if (!kw) continue;
     const args = argsOf(kw.rest);
