@@ -34,6 +34,12 @@ export interface ConsumerContext {
   fingerprint(secret: string): string;
   /** Reads a file an include points at (sudoers). Undefined when unreadable. */
   readFile(path: string): string | undefined;
+  /**
+   * The bytes of a file an include points at, for a consumer that reads
+   * them as a C program does (PAM): a directory reads as no bytes, as
+   * `fopen` and `fgets` give. Undefined when missing or unreadable.
+   */
+  readFileBytes?(path: string): Uint8Array | undefined;
   /** Lists a directory an include points at. */
   readDir(path: string): string[];
   /** Report a problem in the file (malformed line) without stopping. */

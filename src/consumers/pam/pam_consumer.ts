@@ -15,15 +15,16 @@ import { reportErrors } from "../report_errors.ts";
 /** PAM service files. */
 export const pamConsumer: Consumer = {
   name: "pam",
-  snapshot(path: string, text: string, ctx: ConsumerContext): PamLine[] {
-    const r = parsePamConf(text);
+  snapshot(path: string, text: string, ctx: ConsumerContext, bytes?: Uint8Array): PamLine[] {
+    // libpam reads bytes: a line is cut at 1023 of them, and ends at a NUL.
+    const r = parsePamConf(bytes ?? text);
     reportErrors(path, r.errors, ctx);
     return r.entries;
   },
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
     const b = (before as PamLine[] | undefined) ?? [];
     const a = (after as PamLine[] | undefined) ?? [];
-    const read = (p: string) => ctx.readFile(p);
+    const read = (p: string) => ctx.readFileBytes?.(p) ?? ctx.readFile(p);
     const auth = {
       before: before !== undefined && authPassesWithoutPassword(b, read),
       after: after !== undefined && authPassesWithoutPassword(a, read),

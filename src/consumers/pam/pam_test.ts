@@ -18,6 +18,8 @@ Deno.test("pam.d: rules, continuations, comments, brackets and @include", () => 
     "-session optional pam_systemd.so",
     "@include common-auth",
     "auth required pam_listfile.so item=user [onerr=succeed sense=deny]",
+    // libpam runs a line of an unknown type as a rule that fails (its control a list, `bad`).
+    "bogus [line] here",
   ]);
   assertEquals(r.errors.map((e) => e.line), [7]);
 });
@@ -62,9 +64,30 @@ Deno.test("pam: the change that lets a caller in without a password is critical,
 });
 
 Deno.test("pam: a file that includes itself over and over is bounded, and counts as open", () => {
-  const bomb = "@include bomb\n".repeat(10) + "auth requisite pam_deny.so\n";
+  // An auth include (an `@include` too deep makes libpam give up on the service at once).
+  const bomb = "auth include bomb\n".repeat(10) + "auth requisite pam_deny.so\n";
   const start = performance.now();
   const passes = authPassesWithoutPassword(parsePamConf(bomb).entries, () => bomb);
   assertEquals(passes, true);
   assertEquals(performance.now() - start < 2000, true);
+});
+
+Deno.test("pam.d: lines as libpam's reader cuts them, and what libpam does not skip", () => {
+  const r = parsePamConf(
+    "auth optional pam_env.so " + "é".repeat(499) + " auth sufficient pam_permit.so\n" +
+      "auth sufficient \\\n# c\n\n  pam_permit.so\r\nxauth [default=1] pam_deny.so\n" +
+      "auth sufficient pam_permit.so\0 junk\nauth required \\",
+  );
+  assertEquals(r.entries.map(pamLineText).slice(1), [
+    "auth sufficient pam_permit.so",
+    "auth sufficient pam_permit.so\r",
+    "xauth [default=1] pam_deny.so",
+    "auth sufficient pam_permit.so",
+    "(libpam stops reading here: a `\\` continues the last line past the end of the file: libpam gives up on the file)",
+  ]);
+  assertEquals(r.entries.map((l) => l.line), [1, 1, 2, 6, 7, 8]);
+  assertEquals(r.errors.map((e) => e.line), [1, 6, 8]);
+  // libpam gives up on the service file: nobody gets in, whatever it read before.
+  assertEquals(authPassesWithoutPassword(r.entries, () => undefined), false);
+  assertEquals(authPassesWithoutPassword(r.entries.slice(0, -1), () => undefined), true);
 });
