@@ -67,8 +67,10 @@ export interface Consumer {
   readonly name: string;
   /**
    * True when the files it reads have password fields that it keeps as
-   * keyed fingerprints itself (passwd, shadow, group, gshadow). Any other
-   * consumer is given its text with password hashes redacted
+   * keyed fingerprints itself (passwd, shadow, group, gshadow), or when it
+   * needs the bytes as they are and redacts hashes from what it keeps and
+   * reports itself (pam: a line's length decides where libpam cuts it).
+   * Any other consumer is given its text with password hashes redacted
    * (password_hashes.ts): a sudoers include or an access.conf may hold a
    * copy of shadow.
    */

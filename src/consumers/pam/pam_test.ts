@@ -3,6 +3,7 @@ import { changeSeverity } from "../semantic_change.ts";
 import { pamLineText, parsePamConf } from "./pam_conf.ts";
 import { authPassesWithoutPassword } from "./pam_stack.ts";
 import { diffPam } from "./pam_diff.ts";
+import { consumerContext } from "../consumer_context.ts";
 
 const COMMON_AUTH = "auth\t[success=1 default=ignore]\tpam_unix.so nullok\n" +
   "auth\trequisite\t\t\tpam_deny.so\nauth\trequired\t\t\tpam_permit.so\nauth\toptional\tpam_cap.so\n";
@@ -90,4 +91,13 @@ Deno.test("pam.d: lines as libpam's reader cuts them, and what libpam does not s
   // libpam gives up on the service file: nobody gets in, whatever it read before.
   assertEquals(authPassesWithoutPassword(r.entries, () => undefined), false);
   assertEquals(authPassesWithoutPassword(r.entries.slice(0, -1), () => undefined), true);
+});
+
+Deno.test("pam: an include of a directory includes nothing, as libpam's fopen and fgets give", () => {
+  const ctx = consumerContext(new Uint8Array(32), () => {});
+  assertEquals(ctx.readFileBytes?.("/etc"), new Uint8Array());
+  assertEquals(ctx.readFileBytes?.("/nonexistent/x"), undefined);
+  const read = (p: string) => ctx.readFileBytes?.(p) ?? ctx.readFile(p);
+  const lines = parsePamConf("auth include /etc\nauth sufficient pam_permit.so\n").entries;
+  assertEquals(authPassesWithoutPassword(lines, read), true);
 });
