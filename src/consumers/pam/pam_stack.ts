@@ -14,7 +14,7 @@
  * a line it cannot make sense of is a handler that fails under its
  * control, a file it gives up on keeps the handlers read before it (and
  * fails its include; the service file itself then fails), and one that
- * crashes or hangs libpam lets nobody in.
+ * crashes or hangs libpam (an include cycle does) lets nobody in.
  *
  * @module
  */
@@ -95,11 +95,15 @@ interface Step {
   marker?: boolean;
 }
 
-/** libpam's bound on include and substack depth. */
-const MAX_DEPTH = 16;
 /**
- * Most steps a stack is expanded to. A file that includes itself ten times
- * would expand to 10¹⁶ steps within libpam's depth; past this bound the
+ * libpam's bound on substack depth: it reads no file at substack level 16
+ * (that substack fails). Includes have no bound: an include cycle within
+ * one substack level recurses until libpam crashes.
+ */
+const MAX_LEVEL = 16;
+/**
+ * Most steps a stack is expanded to. A file that substacks itself ten times
+ * would expand to 10¹⁵ steps within libpam's depth; past this bound the
  * stack is not worked out and counts as letting anyone in (the cautious
  * side: no real stack comes near it).
  */
@@ -126,28 +130,32 @@ interface Expansion {
 /**
  * Adds to `out` the auth handlers libpam installs reading `lines` for the
  * type `want` (`any` for the service file itself and what it `@include`s,
- * `auth` under an auth include or substack). False when libpam gives up on
- * the file: the handlers before stay, as libpam's do.
+ * `auth` under an auth include or substack), at substack `level`; `chain`
+ * is the files being read at this level, which include this one. False
+ * when libpam gives up on the file: the handlers before stay, as libpam's
+ * do.
  */
 function flatten(
   lines: PamLine[],
   x: Expansion,
   want: "any" | "auth",
   level: number,
-  depth: number,
+  chain: string[],
   out: Step[],
 ): boolean {
   const fail = () => out.push({ actions: ALL_BAD, result: MUST_FAIL, level });
   /** Reads `file` into `out` at `lvl`; false when it is missing, too deep or given up on. */
   const include = (file: string, wantThere: "any" | "auth", lvl: number): boolean => {
-    if (depth + 1 > MAX_DEPTH) return false;
+    if (lvl >= MAX_LEVEL) return false;
     const path = pathOf(file);
+    if (lvl === level && chain.includes(path)) throw new Unusable();
     if (!x.parsed.has(path)) {
       const content = x.read(path);
       x.parsed.set(path, content === undefined ? undefined : parsePamConf(content).entries);
     }
     const included = x.parsed.get(path);
-    return included !== undefined && flatten(included, x, wantThere, lvl, depth + 1, out);
+    const there = lvl === level ? [...chain, path] : [path];
+    return included !== undefined && flatten(included, x, wantThere, lvl, there, out);
   };
   for (const l of lines) {
     // Every line visited counts, so that a file of includes alone cannot expand without end.
@@ -202,7 +210,7 @@ export function authPassesWithoutPassword(
   const steps: Step[] = [];
   try {
     // A service file libpam gives up on is not used at all (pam_start fails).
-    if (!flatten(lines, { read, exists, parsed: new Map(), visited: 0 }, "any", 0, 0, steps)) {
+    if (!flatten(lines, { read, exists, parsed: new Map(), visited: 0 }, "any", 0, [], steps)) {
       return false;
     }
   } catch (e) {

@@ -272,6 +272,25 @@ const LEXICAL: [name: string, svc: File, inc: File, libpam: 0 | 1][] = [
   ["@include without a file crashes libpam", `${P}\n@include\n`, "", 0],
   ["an include without a file crashes libpam", `${P}\nauth include\n`, "", 0],
   ["a missing module fails `required`, `-` or not", `-auth required pam_nosuch.so\n${P}\n`, "", 0],
+  // The files a service file includes, as libpam follows them.
+  [
+    "a file that includes itself crashes libpam",
+    `auth [default=1] pam_deny.so\nauth include bpfinkt\n${P}\n`,
+    "",
+    0,
+  ],
+  [
+    "an include cycle crashes libpam",
+    `${P}\nauth include bpfinkinc\n`,
+    "auth include bpfinkt\n",
+    0,
+  ],
+  [
+    "substacks are bounded: no crash",
+    `auth [default=1] pam_deny.so\nauth substack bpfinkt\n${P}\n`,
+    "",
+    1,
+  ],
 ];
 
 /** A stack's bytes with lexical mutations: what shifts lines and words for libpam. */
@@ -334,6 +353,7 @@ function mutated(r: () => number, text: string): Uint8Array {
             "xauth [default=1] pam_deny.so\n",
             "[auth] ",
             "@include bpfinkinc\n",
+            "auth include bpfinkt\n",
             "auth [default=1]\n",
             "auth\tsufficient\tpam_permit.so\n",
             "auth success=done pam_permit.so\n",
@@ -378,8 +398,13 @@ Deno.test({
     const want = await pamtester(cases);
     const wrong: string[] = [];
     for (const [i, [svc, inc]] of cases.entries()) {
-      const read = (p: string) =>
-        p === "/etc/pam.d/bpfinkinc" ? inc : p === "/etc" ? "" : undefined;
+      // The service file may include itself; a directory reads as no bytes.
+      const files: Record<string, File> = {
+        "/etc/pam.d/bpfinkt": svc,
+        "/etc/pam.d/bpfinkinc": inc,
+        "/etc": "",
+      };
+      const read = (p: string) => Object.hasOwn(files, p) ? files[p] : undefined;
       let got: boolean | string;
       try {
         got = authPassesWithoutPassword(parsePamConf(svc).entries, read, exists);

@@ -65,8 +65,8 @@ Deno.test("pam: the change that lets a caller in without a password is critical,
 });
 
 Deno.test("pam: a file that includes itself over and over is bounded, and counts as open", () => {
-  // An auth include (an `@include` too deep makes libpam give up on the service at once).
-  const bomb = "auth include bomb\n".repeat(10) + "auth requisite pam_deny.so\n";
+  // Substacks: libpam bounds their depth (an include cycle crashes it: nobody gets in).
+  const bomb = "auth substack bomb\n".repeat(10) + "auth requisite pam_deny.so\n";
   const start = performance.now();
   const passes = authPassesWithoutPassword(parsePamConf(bomb).entries, () => bomb);
   assertEquals(passes, true);
