@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type PamLine, pamLineText } from "./pam_conf.ts";
+import { lineFate, type PamLine, pamLineText } from "./pam_conf.ts";
 import { multisetDiff } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WEAKENS_FIELD } from "../../pipeline/severity.ts";
@@ -30,6 +30,8 @@ const MODULE_DIRS = [
 function ruleWeakens(l: PamLine): string[] {
   if (l.kind !== "rule" || l.module === null) return [];
   if (l.control === "include" || l.control === "substack") return [];
+  // libpam loads no module for a line it runs as a failing handler (a bad type, no control).
+  if (lineFate(l).mustFail) return [];
   const out: string[] = [];
   const module = l.module;
   const base = module.slice(module.lastIndexOf("/") + 1);

@@ -58,6 +58,12 @@ Deno.test("pam: the change that lets a caller in without a password is critical,
     to: ["auth runs a program: expose_authtok /tmp/log"],
   }]);
   assertEquals(changeSeverity(exec[0]), "critical");
+  // A line libpam runs as a failing handler loads no module: it runs no program.
+  const notRun = d(
+    COMMON_AUTH,
+    COMMON_AUTH + "xauth optional pam_exec.so expose_authtok /tmp/log\n",
+  );
+  assertEquals(notRun[0].changes, undefined);
   const odd = d(COMMON_AUTH, COMMON_AUTH + "auth optional /tmp/pam_x.so\n");
   assertEquals(changeSeverity(odd[0]), "critical");
   const closed = d(COMMON_AUTH.replace("requisite", "optional"), COMMON_AUTH);
