@@ -41,3 +41,31 @@ Deno.test("a pam_permit backdoor on top of common-auth is critical: auth opened"
     await d.stop();
   }
 });
+
+Deno.test("a rule libpam reads past 1023 bytes of a line is seen, a hash-like word before it or not", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.mkdir(`${x}/pam.d`);
+  const common =
+    "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\trequisite\t\t\tpam_deny.so\n" +
+    "auth\trequired\t\t\tpam_permit.so\n";
+  await Deno.writeTextFile(`${x}/pam.d/common-auth`, common);
+  const config = await daemonConfig(x, [`- path: ${x}/pam.d`]);
+  const d = new Daemon(config);
+  try {
+    await d.started();
+    // libpam cuts the line at 1023 bytes and reads the rest as a rule of its own. bpfink was
+    // handed the file with the hash-like word redacted, 88 bytes shorter: one line, no rule.
+    const head = "auth optional pam_env.so x=$6$abcdefgh$" + "A".repeat(86) + " ";
+    const line = head + " ".repeat(1023 - head.length) + "auth sufficient pam_permit.so\n";
+    await Deno.writeTextFile(`${x}/pam.d/common-auth`, line + common);
+    const opened = (e: { event: { action?: string } }) => e.event.action === "pam_auth_opened";
+    assert(
+      await waitFor(() => d.changes().some(opened), 10_000),
+      `not reported: ${d.changes().map((e) => e.message).join("\n")}`,
+    );
+    assert(!JSON.stringify(d.changes()).includes("$6$abcdefgh$"), "the hash-like word is reported");
+  } finally {
+    await d.stop();
+  }
+});

@@ -34,6 +34,12 @@ export interface ConsumerContext {
   fingerprint(secret: string): string;
   /** Reads a file an include points at (sudoers). Undefined when unreadable. */
   readFile(path: string): string | undefined;
+  /**
+   * The bytes of a file an include points at, for a consumer that reads
+   * them as a C program does (PAM): a directory reads as no bytes, as
+   * `fopen` and `fgets` give. Undefined when missing or unreadable.
+   */
+  readFileBytes?(path: string): Uint8Array | undefined;
   /** Lists a directory an include points at. */
   readDir(path: string): string[];
   /** Report a problem in the file (malformed line) without stopping. */
@@ -61,8 +67,10 @@ export interface Consumer {
   readonly name: string;
   /**
    * True when the files it reads have password fields that it keeps as
-   * keyed fingerprints itself (passwd, shadow, group, gshadow). Any other
-   * consumer is given its text with password hashes redacted
+   * keyed fingerprints itself (passwd, shadow, group, gshadow), or when it
+   * needs the bytes as they are and redacts hashes from what it keeps and
+   * reports itself (pam: a line's length decides where libpam cuts it).
+   * Any other consumer is given its text with password hashes redacted
    * (password_hashes.ts): a sudoers include or an access.conf may hold a
    * copy of shadow.
    */

@@ -31,6 +31,16 @@ export function consumerContext(key: Uint8Array, warn: (m: string) => void): Con
         return undefined;
       }
     },
+    readFileBytes(path) {
+      try {
+        const info = Deno.statSync(path);
+        if (info.isDirectory) return new Uint8Array();
+        if (!info.isFile || info.size > MAX_INCLUDE_BYTES) return undefined;
+        return Deno.readFileSync(path);
+      } catch {
+        return undefined;
+      }
+    },
     readDir(path) {
       try {
         const out: string[] = [];

@@ -1,14 +1,25 @@
 /**
- * A PAM service file (/etc/pam.d/NAME) as libpam reads it (pam.conf(5)):
- * a `\` at a line's end joins the next line; `#` starts a comment; a rule
- * is `[-]type control module [args]`, the type case-insensitive, the
- * control a keyword (`required`, `requisite`, `sufficient`, `optional`,
- * `include`, `substack`) or a `[value=action ...]` list, arguments with
- * spaces in `[...]`; Debian's `@include FILE` pulls in every rule of FILE.
+ * A PAM service file (/etc/pam.d/NAME) as libpam 1.5.2 with Debian's
+ * patches reads it (pam.conf(5)), from its bytes: lines and words as
+ * `pam_reader.ts` gives them; a rule is `[-]type control module [args]`,
+ * the type case-insensitive, the control a keyword or a list of
+ * `value=action` (`pam_control.ts`); Debian's `@include FILE` (any case,
+ * `-` or brackets allowed) pulls in every rule of FILE.
+ *
+ * A line libpam cannot make sense of is not skipped: libpam installs it as
+ * a handler that fails when run, with its control (an unknown type counts
+ * as the including line's type, auth at the top; a rule without a control
+ * fails `bad`; one without a module fails under its control). Such lines
+ * are kept, and reported. So are the lines that make libpam give up on the
+ * file (a module named `?`, `.so` or ending in `/`), crash it (an include
+ * without a file) or hang it (a continued line that fills the buffer):
+ * `pam_stack.ts` decides what each does where the file is read.
  *
  * @module
  */
-import type { ParseError, ParseResult } from "../parse_result.ts";
+import { type ParseError, type ParseResult, pushError } from "../parse_result.ts";
+import { asciiLower, controlKeyword } from "./pam_control.ts";
+import { PAM_BUF_SIZE, PamWords, readPamLines } from "./pam_reader.ts";
 
 /** The four management groups. */
 export type PamType = "auth" | "account" | "password" | "session";
@@ -19,94 +30,149 @@ export type PamLine =
   | {
     kind: "rule";
     line: number;
-    type: PamType;
-    /** `-type`: a missing module is skipped silently. */
+    /**
+     * The type, lowercased; a word libpam does not know as a type is kept
+     * as written (see {@link isPamType}): libpam runs the line as a failing
+     * handler of the type being read.
+     */
+    type: PamType | string;
+    /** `-type`: libpam does not log a missing module (it still fails). */
     optionalModule: boolean;
-    /** The control as written, blanks squeezed (`required`, `[success=1 default=ignore]`). */
-    control: string;
-    /** The module path as written; for include/substack, the file. */
-    module: string;
+    /**
+     * The control: a keyword lowercased, or a list in brackets with blanks
+     * squeezed (`[success=1 default=ignore]`, also for a list written
+     * without brackets); null when the line has none.
+     */
+    control: string | null;
+    /** The module path as written; for include/substack, the file; null when the line has none. */
+    module: string | null;
     args: string[];
   }
-  | { kind: "include"; line: number; file: string };
+  /** Debian's `@include`; `file` null when none is written (libpam crashes on it). */
+  | { kind: "include"; line: number; file: string | null }
+  /** Where libpam stops reading the file: nothing after it is read. */
+  | { kind: "stop"; line: number; how: "hang" | "abort"; why: string };
+
+/** Whether `type` is one libpam knows (else the rule is a failing handler). */
+export const isPamType = (type: string): type is PamType => TYPES.has(type);
 
 /** The text of a rule as a message shows it. */
 export function pamLineText(l: PamLine): string {
-  if (l.kind === "include") return `@include ${l.file}`;
-  return [`${l.optionalModule ? "-" : ""}${l.type}`, l.control, l.module, ...l.args].join(" ");
+  if (l.kind === "include") return l.file === null ? "@include" : `@include ${l.file}`;
+  if (l.kind === "stop") return `(libpam stops reading here: ${l.why})`;
+  return [
+    `${l.optionalModule ? "-" : ""}${l.type}`,
+    ...(l.control === null ? [] : [l.control]),
+    ...(l.module === null ? [] : [l.module]),
+    ...l.args,
+  ].join(" ");
 }
 
-/** Splits `s` at blanks, keeping `[...]` (with `\]` for a `]`) as one word. */
-function words(s: string): string[] | undefined {
-  const out: string[] = [];
-  let i = 0;
-  while (i < s.length) {
-    while (i < s.length && (s[i] === " " || s[i] === "\t" || s[i] === "\r" || s[i] === "\n")) i++;
-    if (i >= s.length) break;
-    let w = "";
-    if (s[i] === "[") {
-      let depthClosed = false;
-      for (i++; i < s.length; i++) {
-        if (s[i] === "\\" && s[i + 1] === "]") {
-          w += "]";
-          i++;
-        } else if (s[i] === "]") {
-          depthClosed = true;
-          i++;
-          break;
-        } else {
-          w += s[i];
-        }
-      }
-      if (!depthClosed) return undefined;
-      out.push(`[${w.trim().split(/[ \t\r\n]+/).join(" ")}]`);
-      continue;
-    }
-    while (i < s.length && !(s[i] === " " || s[i] === "\t" || s[i] === "\r" || s[i] === "\n")) {
-      w += s[i++];
-    }
-    out.push(w);
+/** libpam's name for a module (`extract_modulename`): the base name up to its last dot. */
+function moduleName(path: string): string {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  const dot = base.lastIndexOf(".");
+  return dot >= 0 ? base.slice(0, dot) : base;
+}
+
+/**
+ * What libpam does with a rule beyond running it, when it reads it: fails
+ * it when run (`mustFail`), gives up on the file (`abort`: the module's
+ * name is empty or `?`), or crashes (`crash`: an include without a file).
+ * Undefined fields: none of these.
+ */
+export function lineFate(
+  l: PamLine & { kind: "rule" },
+): { mustFail?: string; abort?: string; crash?: string } {
+  const include = l.control === "include" || l.control === "substack";
+  const out: { mustFail?: string; abort?: string; crash?: string } = {};
+  // An include works whatever the type (an unknown one is the type being read); one that fails
+  // adds a failing handler, as a missing module does.
+  if (l.control === null) out.mustFail = isPamType(l.type) ? "no control" : "not a PAM type";
+  else if (!include && !isPamType(l.type)) out.mustFail = "not a PAM type";
+  else if (!include && l.module === null) out.mustFail = "no module";
+  // A handler is added for every line but an include that works (whose failure adds one with
+  // no module): its module's name must be neither empty nor `?`.
+  if (!include || l.control === "substack") {
+    const name = moduleName(l.module ?? "<*unknown module*>");
+    if (name === "" || name === "?") out.abort = "the module's name is empty or `?`";
   }
+  if (include && l.module === null && !out.abort) out.crash = "an include without a file";
   return out;
 }
 
-/** The rules of a PAM service file, in order. */
-export function parsePamConf(text: string): ParseResult<PamLine> {
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const text = (b: Uint8Array) => decoder.decode(b);
+
+/** A list control as stored: in brackets, blanks (C's isspace) squeezed. */
+const listControl = (s: string) => `[${s.split(/[ \t\n\v\f\r]+/).filter((x) => x).join(" ")}]`;
+
+/** The rules of a PAM service file, in order (given as bytes, or as text, read as its UTF-8). */
+export function parsePamConf(file: string | Uint8Array): ParseResult<PamLine> {
   const entries: PamLine[] = [];
   const errors: ParseError[] = [];
-  const physical = text.split("\n");
-  for (let n = 0; n < physical.length; n++) {
-    const first = n + 1;
-    let l = physical[n];
-    // A backslash at the end joins the next line.
-    while (l.endsWith("\\") && n + 1 < physical.length) l = l.slice(0, -1) + " " + physical[++n];
-    const hash = l.indexOf("#");
-    if (hash >= 0) l = l.slice(0, hash);
-    const w = words(l);
-    if (!w) {
-      errors.push({ line: first, message: "unclosed [" });
-      continue;
-    }
-    if (w.length === 0) continue;
-    if (w[0] === "@include") {
-      if (w[1]) entries.push({ kind: "include", line: first, file: w[1] });
-      continue;
-    }
-    const optionalModule = w[0].startsWith("-");
-    const type = (optionalModule ? w[0].slice(1) : w[0]).toLowerCase();
-    if (!TYPES.has(type) || w.length < 3) {
-      errors.push({ line: first, message: "not a PAM rule" });
-      continue;
-    }
-    entries.push({
-      kind: "rule",
-      line: first,
-      type: type as PamType,
-      optionalModule,
-      control: w[1].startsWith("[") ? w[1] : w[1].toLowerCase(),
-      module: w[2],
-      args: w.slice(3),
+  const read = readPamLines(typeof file === "string" ? encoder.encode(file) : file);
+  for (const line of read.cut) {
+    pushError(errors, {
+      line,
+      message: `line longer than ${
+        PAM_BUF_SIZE - 1
+      } bytes: libpam reads the rest as a line of its own`,
     });
   }
+  for (const { line, bytes } of read.lines) {
+    const words = new PamWords(bytes);
+    let first = words.next();
+    let optionalModule = false;
+    if (first !== undefined && first[0] === 0x2d) {
+      optionalModule = true;
+      first = first.subarray(1);
+    }
+    const type = first === undefined ? "" : text(first);
+    if (asciiLower(type) === "@include") {
+      const file = words.next();
+      entries.push({ kind: "include", line, file: file === undefined ? null : text(file) });
+      if (file === undefined) {
+        pushError(errors, { line, message: "@include without a file: libpam crashes reading it" });
+      }
+      continue;
+    }
+    const controlWord = words.next();
+    const moduleWord = words.next();
+    const args: string[] = [];
+    // An argument in brackets is one (blanks and all): shown in its brackets.
+    for (let w = words.next(); w !== undefined; w = words.next()) {
+      args.push(words.bracketed ? `[${text(w).trim().split(/[ \t\r\n]+/).join(" ")}]` : text(w));
+    }
+    const control = controlWord === undefined
+      ? null
+      : controlKeyword(text(controlWord)) ?? listControl(text(controlWord));
+    const rule: PamLine & { kind: "rule" } = {
+      kind: "rule",
+      line,
+      type: isPamType(asciiLower(type)) ? asciiLower(type) : type,
+      optionalModule,
+      control,
+      module: moduleWord === undefined ? null : text(moduleWord),
+      args,
+    };
+    entries.push(rule);
+    const fate = lineFate(rule);
+    const why = [
+      fate.mustFail && `${fate.mustFail}: libpam runs it as a rule that fails`,
+      fate.abort && `${fate.abort}: libpam gives up on the file here`,
+      fate.crash && `${fate.crash}: libpam crashes reading it`,
+    ].filter((x) => x);
+    if (why.length > 0) pushError(errors, { line, message: why.join("; ") });
+  }
+  if (read.stop) {
+    entries.push({ kind: "stop", ...read.stop });
+    pushError(errors, {
+      line: read.stop.line,
+      message: `${read.stop.why}; the rest of the file is not read`,
+    });
+  }
+  errors.sort((a, b) => a.line - b.line);
   return { entries, errors };
 }

@@ -11,19 +11,24 @@ import { authPassesWithoutPassword } from "./pam_stack.ts";
 import { diffPam } from "./pam_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { reportErrors } from "../report_errors.ts";
+import { redactPasswordHashesIn } from "../password_hashes.ts";
 
 /** PAM service files. */
 export const pamConsumer: Consumer = {
   name: "pam",
-  snapshot(path: string, text: string, ctx: ConsumerContext): PamLine[] {
-    const r = parsePamConf(text);
+  // The bytes as they are, not with password hashes redacted: a line's length decides where
+  // libpam cuts it (a redacted hash would move the cut). Hashes are redacted from the rules kept.
+  readsPasswords: true,
+  snapshot(path: string, text: string, ctx: ConsumerContext, bytes?: Uint8Array): PamLine[] {
+    // libpam reads bytes: a line is cut at 1023 of them, and ends at a NUL.
+    const r = parsePamConf(bytes ?? text);
     reportErrors(path, r.errors, ctx);
-    return r.entries;
+    return redactPasswordHashesIn(r.entries) as PamLine[];
   },
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
     const b = (before as PamLine[] | undefined) ?? [];
     const a = (after as PamLine[] | undefined) ?? [];
-    const read = (p: string) => ctx.readFile(p);
+    const read = (p: string) => ctx.readFileBytes?.(p) ?? ctx.readFile(p);
     const auth = {
       before: before !== undefined && authPassesWithoutPassword(b, read),
       after: after !== undefined && authPassesWithoutPassword(a, read),

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type PamLine, pamLineText } from "./pam_conf.ts";
+import { lineFate, type PamLine, pamLineText } from "./pam_conf.ts";
 import { multisetDiff } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WEAKENS_FIELD } from "../../pipeline/severity.ts";
@@ -28,12 +28,16 @@ const MODULE_DIRS = [
 
 /** The ways in a rule opens when added, whatever the stack around it. */
 function ruleWeakens(l: PamLine): string[] {
-  if (l.kind !== "rule" || l.control === "include" || l.control === "substack") return [];
+  if (l.kind !== "rule" || l.module === null) return [];
+  if (l.control === "include" || l.control === "substack") return [];
+  // libpam loads no module for a line it runs as a failing handler (a bad type, no control).
+  if (lineFate(l).mustFail) return [];
   const out: string[] = [];
-  const base = l.module.slice(l.module.lastIndexOf("/") + 1);
+  const module = l.module;
+  const base = module.slice(module.lastIndexOf("/") + 1);
   if (base === "pam_exec.so") out.push(`${l.type} runs a program: ${l.args.join(" ")}`);
-  if (l.module.startsWith("/") && !MODULE_DIRS.some((d) => l.module.startsWith(d))) {
-    out.push(`${l.type} module from ${l.module}`);
+  if (module.startsWith("/") && !MODULE_DIRS.some((d) => module.startsWith(d))) {
+    out.push(`${l.type} module from ${module}`);
   }
   return out;
 }
@@ -51,7 +55,9 @@ export function diffPam(
   file: string,
   auth?: { before: boolean; after: boolean },
 ): SemanticChange[] {
-  const { added, removed } = multisetDiff(before, after, key);
+  // Where libpam stops reading shows as the rules after it gone, and in the parse's errors.
+  const rules = (ls: PamLine[]) => ls.filter((l) => l.kind !== "stop");
+  const { added, removed } = multisetDiff(rules(before), rules(after), key);
   const out = new ChangeList("pam");
   for (const l of added) {
     const w = ruleWeakens(l);

@@ -10,23 +10,19 @@
  *
  * What a module returns is measured (`pam_stack_differential_test.ts` runs
  * real stacks through `pamtester`); a module bpfink does not know is taken
- * to succeed, the cautious side.
+ * to succeed, the cautious side. The lines are libpam's (`pam_conf.ts`):
+ * a line it cannot make sense of is a handler that fails under its
+ * control, a file it gives up on keeps the handlers read before it (and
+ * fails its include; the service file itself then fails), and one that
+ * crashes or hangs libpam (an include cycle does) lets nobody in.
  *
  * @module
  */
-import { type PamLine, parsePamConf } from "./pam_conf.ts";
-
-/** A module's result for this caller (libpam's return codes, by their control names). */
-type Result =
-  | "success"
-  | "ignore"
-  | "auth_err"
-  | "perm_denied"
-  | "service_err"
-  | "new_authtok_reqd";
+import { isPamType, lineFate, type PamLine, parsePamConf } from "./pam_conf.ts";
+import { ACTION, codeOf, controlActions, type PamResult } from "./pam_control.ts";
 
 /** The modules whose auth result bpfink knows, by base name without `.so`. */
-const MODULE_RESULTS: Readonly<Record<string, Result>> = {
+const MODULE_RESULTS: Readonly<Record<string, PamResult>> = {
   // Ask for proof the caller lacks.
   pam_unix: "auth_err",
   pam_deny: "auth_err",
@@ -41,6 +37,7 @@ const MODULE_RESULTS: Readonly<Record<string, Result>> = {
   pam_yubico: "auth_err",
   pam_radius_auth: "auth_err",
   pam_userdb: "auth_err",
+  pam_selinux: "auth_err",
   // Let the caller on.
   pam_permit: "success",
   // Neither (set up the session or log, and stay out of the decision).
@@ -52,78 +49,72 @@ const MODULE_RESULTS: Readonly<Record<string, Result>> = {
   pam_mail: "ignore",
   pam_keyinit: "ignore",
   pam_issue: "ignore",
-  // No auth function: libpam reports an error.
-  pam_motd: "service_err",
-  pam_limits: "service_err",
-  pam_loginuid: "service_err",
-  pam_umask: "service_err",
-  pam_systemd: "service_err",
-  pam_mkhomedir: "service_err",
-  pam_selinux: "service_err",
-  pam_namespace: "service_err",
-  pam_tty_audit: "service_err",
-  pam_xauth: "service_err",
+  // No auth function: libpam runs none and reports the module unknown.
+  pam_motd: "module_unknown",
+  pam_limits: "module_unknown",
+  pam_loginuid: "module_unknown",
+  pam_umask: "module_unknown",
+  pam_systemd: "module_unknown",
+  pam_mkhomedir: "module_unknown",
+  pam_namespace: "module_unknown",
+  pam_tty_audit: "module_unknown",
+  pam_xauth: "module_unknown",
 };
 
-/** The result of `module` (a path or a name) for a caller without credentials. */
-function resultOf(module: string): Result {
-  const base = module.slice(module.lastIndexOf("/") + 1).replace(/\.so$/, "");
-  return Object.hasOwn(MODULE_RESULTS, base) ? MODULE_RESULTS[base] : "success";
-}
-
-type Action = "ok" | "done" | "bad" | "die" | "ignore" | "reset" | number;
-
-/** The action `control` takes on `result` (libpam's defaults for the keywords). */
-function actionOf(control: string, result: Result): Action {
-  const good = result === "success" || result === "new_authtok_reqd";
-  switch (control) {
-    case "required":
-      return good ? "ok" : result === "ignore" ? "ignore" : "bad";
-    case "requisite":
-      return good ? "ok" : result === "ignore" ? "ignore" : "die";
-    case "optional":
-      return good ? "ok" : "ignore";
-    case "sufficient":
-      return good ? "done" : "ignore";
-  }
-  if (!control.startsWith("[")) return "bad";
-  const pairs = new Map<string, string>();
-  for (const p of control.slice(1, -1).split(" ")) {
-    const eq = p.indexOf("=");
-    if (eq > 0) pairs.set(p.slice(0, eq).toLowerCase(), p.slice(eq + 1).toLowerCase());
-  }
-  // An unlisted value without a default is `bad`.
-  const a = pairs.get(result) ?? pairs.get("default") ?? "bad";
-  if (/^[0-9]+$/.test(a)) return Number(a);
-  return (["ok", "done", "bad", "die", "ignore", "reset"] as const).find((x) => x === a) ?? "bad";
-}
+/** Whether a module exists, by its path as a rule writes it (relative to the module directory or absolute). */
+export type ModuleExists = (module: string) => boolean;
 
 /**
- * One step of the flattened stack: a module under a control, at a
- * substack depth; or a substack's own line (`marker`), which runs nothing
- * but counts as one module for a jump, as libpam's substack handler does.
+ * The result of `module` for a caller without credentials: a module that
+ * does not exist (when `exists` is given) is unknown to libpam; one bpfink
+ * does not know succeeds, the cautious side.
+ */
+function resultOf(module: string, exists?: ModuleExists): number {
+  if (exists && !exists(module)) return codeOf("module_unknown");
+  const base = module.slice(module.lastIndexOf("/") + 1).replace(/\.so$/, "");
+  return codeOf(Object.hasOwn(MODULE_RESULTS, base) ? MODULE_RESULTS[base] : "success");
+}
+
+const SUCCESS = codeOf("success");
+const IGNORE = codeOf("ignore");
+/** What libpam's failing handlers return (`PAM_MUST_FAIL_CODE`). */
+const MUST_FAIL = codeOf("perm_denied");
+/** A handler libpam adds for an include that failed: `bad` whatever it returns. */
+const ALL_BAD: number[] = controlActions(null);
+
+/**
+ * One handler of the flattened stack: what it returns and its control's
+ * action for each result, at a substack depth; or a substack's own line
+ * (`marker`), which runs nothing but counts as one module for a jump, as
+ * libpam's substack handler does.
  */
 interface Step {
-  control: string;
-  result: Result;
+  actions: number[];
+  result: number;
   level: number;
   marker?: boolean;
 }
 
-/** libpam's bound on include and substack depth. */
-const MAX_DEPTH = 16;
 /**
- * Most steps a stack is expanded to. A file that includes itself ten times
- * would expand to 10¹⁶ steps within libpam's depth; past this bound the
+ * libpam's bound on substack depth: it reads no file at substack level 16
+ * (that substack fails). Includes have no bound: an include cycle within
+ * one substack level recurses until libpam crashes.
+ */
+const MAX_LEVEL = 16;
+/**
+ * Most steps a stack is expanded to. A file that substacks itself ten times
+ * would expand to 10¹⁵ steps within libpam's depth; past this bound the
  * stack is not worked out and counts as letting anyone in (the cautious
  * side: no real stack comes near it).
  */
 const MAX_STEPS = 10_000;
 
 class TooLarge extends Error {}
+/** libpam crashes or hangs setting up the service: nobody gets in. */
+class Unusable extends Error {}
 
-/** Reads another file of /etc/pam.d (or an absolute path); undefined when missing. */
-export type PamReader = (path: string) => string | undefined;
+/** Reads another file of /etc/pam.d (or an absolute path); undefined when missing, empty for a directory. */
+export type PamReader = (path: string) => string | Uint8Array | undefined;
 
 const PAM_DIR = "/etc/pam.d";
 const pathOf = (file: string) => file.startsWith("/") ? file : `${PAM_DIR}/${file}`;
@@ -131,58 +122,107 @@ const pathOf = (file: string) => file.startsWith("/") ? file : `${PAM_DIR}/${fil
 /** What one expansion shares: the files read (each parsed once), the lines visited. */
 interface Expansion {
   read: PamReader;
+  exists?: ModuleExists;
   parsed: Map<string, PamLine[] | undefined>;
   visited: number;
 }
 
-/** The auth steps of `lines`, includes expanded (a missing file fails, as libpam's does). */
-function flatten(lines: PamLine[], x: Expansion, level: number, depth: number, out: Step[]): void {
-  const fail = () => out.push({ control: "required", result: "service_err", level });
+/**
+ * Adds to `out` the auth handlers libpam installs reading `lines` for the
+ * type `want` (`any` for the service file itself and what it `@include`s,
+ * `auth` under an auth include or substack), at substack `level`; `chain`
+ * is the files being read at this level, which include this one. False
+ * when libpam gives up on the file: the handlers before stay, as libpam's
+ * do.
+ */
+function flatten(
+  lines: PamLine[],
+  x: Expansion,
+  want: "any" | "auth",
+  level: number,
+  chain: string[],
+  out: Step[],
+): boolean {
+  const fail = () => out.push({ actions: ALL_BAD, result: MUST_FAIL, level });
+  /** Reads `file` into `out` at `lvl`; false when it is missing, too deep or given up on. */
+  const include = (file: string, wantThere: "any" | "auth", lvl: number): boolean => {
+    if (lvl >= MAX_LEVEL) return false;
+    const path = pathOf(file);
+    if (lvl === level && chain.includes(path)) throw new Unusable();
+    if (!x.parsed.has(path)) {
+      const content = x.read(path);
+      x.parsed.set(path, content === undefined ? undefined : parsePamConf(content).entries);
+    }
+    const included = x.parsed.get(path);
+    const there = lvl === level ? [...chain, path] : [path];
+    return included !== undefined && flatten(included, x, wantThere, lvl, there, out);
+  };
   for (const l of lines) {
     // Every line visited counts, so that a file of includes alone cannot expand without end.
     if (++x.visited > MAX_STEPS || out.length >= MAX_STEPS) throw new TooLarge();
-    if (
-      l.kind === "include" ||
-      (l.type === "auth" && (l.control === "include" || l.control === "substack"))
-    ) {
-      const path = pathOf(l.kind === "include" ? l.file : l.module);
-      if (!x.parsed.has(path)) {
-        const text = x.read(path);
-        x.parsed.set(path, text === undefined ? undefined : parsePamConf(text).entries);
-      }
-      const included = depth < MAX_DEPTH ? x.parsed.get(path) : undefined;
-      if (included === undefined) {
-        fail();
-        continue;
-      }
-      const sub = l.kind === "rule" && l.control === "substack";
-      if (sub) out.push({ control: "substack", result: "ignore", level, marker: true });
-      flatten(included, x, sub ? level + 1 : level, depth + 1, out);
+    if (l.kind === "stop") {
+      if (l.how === "hang") throw new Unusable();
+      return false;
+    }
+    if (l.kind === "include") {
+      if (l.file === null) throw new Unusable();
+      if (include(l.file, want, level)) continue;
+      // The failing handler is of the type read: none for `any` (libpam gives up on the file).
+      if (want === "any") return false;
+      fail();
       continue;
     }
-    if (l.type !== "auth") continue;
-    out.push({ control: l.control, result: resultOf(l.module), level });
+    // An unknown type is the type read, auth at the top.
+    const type = isPamType(l.type) ? l.type : want === "any" ? "auth" : want;
+    if (want !== "any" && type !== want) continue;
+    const fate = lineFate(l);
+    if (fate.abort) return false;
+    if (fate.crash) throw new Unusable();
+    // Other types' includes are not followed: a file only they read cannot open auth.
+    if (type !== "auth") continue;
+    if (l.control === "include" || l.control === "substack") {
+      const sub = l.control === "substack";
+      if (sub) out.push({ actions: ALL_BAD, result: IGNORE, level, marker: true });
+      if (!include(l.module!, "auth", sub ? level + 1 : level)) fail();
+      continue;
+    }
+    out.push({
+      actions: controlActions(l.control),
+      result: fate.mustFail ? MUST_FAIL : resultOf(l.module!, x.exists),
+      level,
+    });
   }
+  return true;
 }
 
 /**
  * Whether the auth stack of `lines` (a file of /etc/pam.d; `read` gives
  * the files it includes) lets in a caller who is not root and knows no
  * password (a stack past MAX_STEPS steps counts as letting anyone in).
+ * With `exists`, a module that does not exist is unknown to libpam, as it
+ * is; without it, a module bpfink does not know counts as succeeding.
  */
-export function authPassesWithoutPassword(lines: PamLine[], read: PamReader): boolean {
+export function authPassesWithoutPassword(
+  lines: PamLine[],
+  read: PamReader,
+  exists?: ModuleExists,
+): boolean {
   const steps: Step[] = [];
   try {
-    flatten(lines, { read, parsed: new Map(), visited: 0 }, 0, 0, steps);
+    // A service file libpam gives up on is not used at all (pam_start fails).
+    if (!flatten(lines, { read, exists, parsed: new Map(), visited: 0 }, "any", 0, [], steps)) {
+      return false;
+    }
   } catch (e) {
     if (e instanceof TooLarge) return true;
+    if (e instanceof Unusable) return false;
     throw e;
   }
   type Impression = "undef" | "positive" | "negative";
   let impression: Impression = "undef";
-  let status: Result | "fail" = "fail";
+  let status = MUST_FAIL;
   // The state on entering each substack level, which `reset` goes back to.
-  const saved: { impression: Impression; status: Result | "fail" }[] = [{ impression, status }];
+  const saved: { impression: Impression; status: number }[] = [{ impression, status }];
   let prevLevel = 0;
   // After a decision in a substack: the first later step at a lower level.
   const endOf = (at: number) => {
@@ -199,46 +239,46 @@ export function authPassesWithoutPassword(lines: PamLine[], read: PamReader): bo
       i++;
       continue;
     }
-    const action = actionOf(s.control, s.result);
-    if (action === "reset") {
+    const action = s.actions[s.result];
+    if (action === ACTION.reset) {
       ({ impression, status } = saved[s.level] ?? saved[0]);
-    } else if (action === "ok" || action === "done") {
+    } else if (action === ACTION.ok || action === ACTION.done) {
       // An ignore result taken as ok sets the status too: libpam skips it only when replaying a
       // frozen chain (setcred), never in authenticate.
-      if (impression === "undef" || (impression === "positive" && status === "success")) {
+      if (impression === "undef" || (impression === "positive" && status === SUCCESS)) {
         impression = "positive";
         status = s.result;
       }
-      if (impression === "positive" && action === "done") {
+      if (impression === "positive" && action === ACTION.done) {
         i = endOf(i);
         continue;
       }
-    } else if (action === "bad" || action === "die") {
+    } else if (action === ACTION.bad || action === ACTION.die) {
       if (impression !== "negative") {
         impression = "negative";
-        status = s.result === "ignore" ? "fail" : s.result;
+        status = s.result === IGNORE ? MUST_FAIL : s.result;
       }
-      if (action === "die") {
+      if (action === ACTION.die) {
         i = endOf(i);
         continue;
       }
-    } else if (typeof action === "number") {
-      // Skip `action` steps of this level (a substack counts as one).
+    } else if (action !== ACTION.ignore) {
+      // Skip `action` steps of this level (a substack counts as one); a jump past the end, or a
+      // negative number no action has (a wrapped jump), is libpam's "bad jump", a failure.
       let n = action;
       let j = i;
       while (n > 0 && j + 1 < steps.length && steps[j + 1].level >= s.level) {
         do j++; while (j + 1 < steps.length && steps[j + 1].level > s.level);
         n--;
       }
-      if (n > 0) {
-        // A jump past the end of the stack: libpam's "bad jump", a failure.
+      if (n !== 0) {
         impression = "negative";
-        status = "fail";
+        status = MUST_FAIL;
       }
       i = j + 1;
       continue;
     }
     i++;
   }
-  return status === "success" && impression === "positive";
+  return status === SUCCESS && impression === "positive";
 }

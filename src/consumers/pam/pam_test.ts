@@ -3,6 +3,7 @@ import { changeSeverity } from "../semantic_change.ts";
 import { pamLineText, parsePamConf } from "./pam_conf.ts";
 import { authPassesWithoutPassword } from "./pam_stack.ts";
 import { diffPam } from "./pam_diff.ts";
+import { consumerContext } from "../consumer_context.ts";
 
 const COMMON_AUTH = "auth\t[success=1 default=ignore]\tpam_unix.so nullok\n" +
   "auth\trequisite\t\t\tpam_deny.so\nauth\trequired\t\t\tpam_permit.so\nauth\toptional\tpam_cap.so\n";
@@ -18,6 +19,8 @@ Deno.test("pam.d: rules, continuations, comments, brackets and @include", () => 
     "-session optional pam_systemd.so",
     "@include common-auth",
     "auth required pam_listfile.so item=user [onerr=succeed sense=deny]",
+    // libpam runs a line of an unknown type as a rule that fails (its control a list, `bad`).
+    "bogus [line] here",
   ]);
   assertEquals(r.errors.map((e) => e.line), [7]);
 });
@@ -55,6 +58,12 @@ Deno.test("pam: the change that lets a caller in without a password is critical,
     to: ["auth runs a program: expose_authtok /tmp/log"],
   }]);
   assertEquals(changeSeverity(exec[0]), "critical");
+  // A line libpam runs as a failing handler loads no module: it runs no program.
+  const notRun = d(
+    COMMON_AUTH,
+    COMMON_AUTH + "xauth optional pam_exec.so expose_authtok /tmp/log\n",
+  );
+  assertEquals(notRun[0].changes, undefined);
   const odd = d(COMMON_AUTH, COMMON_AUTH + "auth optional /tmp/pam_x.so\n");
   assertEquals(changeSeverity(odd[0]), "critical");
   const closed = d(COMMON_AUTH.replace("requisite", "optional"), COMMON_AUTH);
@@ -62,9 +71,39 @@ Deno.test("pam: the change that lets a caller in without a password is critical,
 });
 
 Deno.test("pam: a file that includes itself over and over is bounded, and counts as open", () => {
-  const bomb = "@include bomb\n".repeat(10) + "auth requisite pam_deny.so\n";
+  // Substacks: libpam bounds their depth (an include cycle crashes it: nobody gets in).
+  const bomb = "auth substack bomb\n".repeat(10) + "auth requisite pam_deny.so\n";
   const start = performance.now();
   const passes = authPassesWithoutPassword(parsePamConf(bomb).entries, () => bomb);
   assertEquals(passes, true);
   assertEquals(performance.now() - start < 2000, true);
+});
+
+Deno.test("pam.d: lines as libpam's reader cuts them, and what libpam does not skip", () => {
+  const r = parsePamConf(
+    "auth optional pam_env.so " + "é".repeat(499) + " auth sufficient pam_permit.so\n" +
+      "auth sufficient \\\n# c\n\n  pam_permit.so\r\nxauth [default=1] pam_deny.so\n" +
+      "auth sufficient pam_permit.so\0 junk\nauth required \\",
+  );
+  assertEquals(r.entries.map(pamLineText).slice(1), [
+    "auth sufficient pam_permit.so",
+    "auth sufficient pam_permit.so\r",
+    "xauth [default=1] pam_deny.so",
+    "auth sufficient pam_permit.so",
+    "(libpam stops reading here: a `\\` continues the last line past the end of the file: libpam gives up on the file)",
+  ]);
+  assertEquals(r.entries.map((l) => l.line), [1, 1, 2, 6, 7, 8]);
+  assertEquals(r.errors.map((e) => e.line), [1, 6, 8]);
+  // libpam gives up on the service file: nobody gets in, whatever it read before.
+  assertEquals(authPassesWithoutPassword(r.entries, () => undefined), false);
+  assertEquals(authPassesWithoutPassword(r.entries.slice(0, -1), () => undefined), true);
+});
+
+Deno.test("pam: an include of a directory includes nothing, as libpam's fopen and fgets give", () => {
+  const ctx = consumerContext(new Uint8Array(32), () => {});
+  assertEquals(ctx.readFileBytes?.("/etc"), new Uint8Array());
+  assertEquals(ctx.readFileBytes?.("/nonexistent/x"), undefined);
+  const read = (p: string) => ctx.readFileBytes?.(p) ?? ctx.readFile(p);
+  const lines = parsePamConf("auth include /etc\nauth sufficient pam_permit.so\n").entries;
+  assertEquals(authPassesWithoutPassword(lines, read), true);
 });
