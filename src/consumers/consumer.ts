@@ -67,14 +67,21 @@ export interface Consumer {
   readonly name: string;
   /**
    * True when the files it reads have password fields that it keeps as
-   * keyed fingerprints itself (passwd, shadow, group, gshadow), or when it
-   * needs the bytes as they are and redacts hashes from what it keeps and
-   * reports itself (pam: a line's length decides where libpam cuts it).
-   * Any other consumer is given its text with password hashes redacted
+   * keyed fingerprints itself (passwd, shadow, group, gshadow). Any other
+   * consumer is given its text with password hashes redacted
    * (password_hashes.ts): a sudoers include or an access.conf may hold a
    * copy of shadow.
    */
   readonly readsPasswords?: boolean;
+  /**
+   * True when the program that reads these files cuts lines by counting
+   * bytes (libpam's 1024-byte buffer, pam_access's 8191-byte chunks): the
+   * consumer is given the bytes as they are, for a hash redacted first
+   * would move where a line is cut and what the rest of it reads as. The
+   * pipeline redacts password hashes from its snapshot and its events
+   * instead.
+   */
+  readonly readsBytesAsIs?: boolean;
   /**
    * What the program reading these files does with one that is not text
    * (it holds NUL bytes), as the not-text event says it

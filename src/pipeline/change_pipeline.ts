@@ -197,8 +197,12 @@ export class ChangePipeline {
     const c = semanticFor(rule, path, state, this.opts.ctx, before);
     if (c) {
       try {
+        const asIs = () =>
+          c.snapshot(path, decoder.decode(state.content!), this.opts.ctx, state.content);
         const snap = c.readsPasswords
-          ? c.snapshot(path, decoder.decode(state.content), this.opts.ctx, state.content)
+          ? asIs()
+          : c.readsBytesAsIs
+          ? redactPasswordHashesIn(asIs())
           : ((w) => c.snapshot(path, w.text, this.opts.ctx, w.bytes))(withoutHashes(state));
         return hasNul(state) ? markNotText(snap) : snap;
       } catch (e) {

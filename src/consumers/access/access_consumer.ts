@@ -11,6 +11,8 @@ import { reportErrors } from "../report_errors.ts";
 /** access.conf. */
 export const accessConsumer: Consumer = {
   name: "access",
+  // The bytes as they are: pam_access reads a line in chunks of 8191 bytes.
+  readsBytesAsIs: true,
   snapshot(path: string, text: string, ctx: ConsumerContext): AccessRule[] {
     const r = parseAccessConf(text);
     reportErrors(path, r.errors, ctx);

@@ -11,19 +11,17 @@ import { authPassesWithoutPassword } from "./pam_stack.ts";
 import { diffPam } from "./pam_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { reportErrors } from "../report_errors.ts";
-import { redactPasswordHashesIn } from "../password_hashes.ts";
 
 /** PAM service files. */
 export const pamConsumer: Consumer = {
   name: "pam",
-  // The bytes as they are, not with password hashes redacted: a line's length decides where
-  // libpam cuts it (a redacted hash would move the cut). Hashes are redacted from the rules kept.
-  readsPasswords: true,
+  // The bytes as they are: a line's length decides where libpam cuts it.
+  readsBytesAsIs: true,
   snapshot(path: string, text: string, ctx: ConsumerContext, bytes?: Uint8Array): PamLine[] {
     // libpam reads bytes: a line is cut at 1023 of them, and ends at a NUL.
     const r = parsePamConf(bytes ?? text);
     reportErrors(path, r.errors, ctx);
-    return redactPasswordHashesIn(r.entries) as PamLine[];
+    return r.entries;
   },
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
     const b = (before as PamLine[] | undefined) ?? [];
