@@ -37,9 +37,11 @@ export interface ConsumerContext {
   /**
    * The bytes of a file an include points at, for a consumer that reads
    * them as a C program does (PAM): a directory reads as no bytes, as
-   * `fopen` and `fgets` give. Undefined when missing or unreadable.
+   * `fopen` and `fgets` give. Undefined when missing or unreadable; null
+   * for a file that is there but larger than bpfink parses (the program
+   * reads it whole: what it holds is not known).
    */
-  readFileBytes?(path: string): Uint8Array | undefined;
+  readFileBytes?(path: string): Uint8Array | undefined | null;
   /** Lists a directory an include points at. */
   readDir(path: string): string[];
   /** Report a problem in the file (malformed line) without stopping. */

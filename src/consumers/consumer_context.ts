@@ -35,7 +35,8 @@ export function consumerContext(key: Uint8Array, warn: (m: string) => void): Con
       try {
         const info = Deno.statSync(path);
         if (info.isDirectory) return new Uint8Array();
-        if (!info.isFile || info.size > MAX_INCLUDE_BYTES) return undefined;
+        if (!info.isFile) return undefined;
+        if (info.size > MAX_INCLUDE_BYTES) return null;
         return Deno.readFileSync(path);
       } catch {
         return undefined;

@@ -26,7 +26,7 @@ export const pamConsumer: Consumer = {
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
     const b = (before as PamLine[] | undefined) ?? [];
     const a = (after as PamLine[] | undefined) ?? [];
-    const read = (p: string) => ctx.readFileBytes?.(p) ?? ctx.readFile(p);
+    const read = (p: string) => ctx.readFileBytes ? ctx.readFileBytes(p) : ctx.readFile(p);
     const auth = {
       before: before !== undefined && authPassesWithoutPassword(b, read),
       after: after !== undefined && authPassesWithoutPassword(a, read),

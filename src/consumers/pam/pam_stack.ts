@@ -113,8 +113,12 @@ class TooLarge extends Error {}
 /** libpam crashes or hangs setting up the service: nobody gets in. */
 class Unusable extends Error {}
 
-/** Reads another file of /etc/pam.d (or an absolute path); undefined when missing, empty for a directory. */
-export type PamReader = (path: string) => string | Uint8Array | undefined;
+/**
+ * Reads another file of /etc/pam.d (or an absolute path); undefined when
+ * missing, empty for a directory, null when too large to read (libpam reads
+ * it whole: the stack then counts as letting anyone in, the cautious side).
+ */
+export type PamReader = (path: string) => string | Uint8Array | undefined | null;
 
 const PAM_DIR = "/etc/pam.d";
 const pathOf = (file: string) => file.startsWith("/") ? file : `${PAM_DIR}/${file}`;
@@ -151,6 +155,7 @@ function flatten(
     if (lvl === level && chain.includes(path)) throw new Unusable();
     if (!x.parsed.has(path)) {
       const content = x.read(path);
+      if (content === null) throw new TooLarge();
       x.parsed.set(path, content === undefined ? undefined : parsePamConf(content).entries);
     }
     const included = x.parsed.get(path);

@@ -103,7 +103,27 @@ Deno.test("pam: an include of a directory includes nothing, as libpam's fopen an
   const ctx = consumerContext(new Uint8Array(32), () => {});
   assertEquals(ctx.readFileBytes?.("/etc"), new Uint8Array());
   assertEquals(ctx.readFileBytes?.("/nonexistent/x"), undefined);
-  const read = (p: string) => ctx.readFileBytes?.(p) ?? ctx.readFile(p);
+  const read = (p: string) => ctx.readFileBytes ? ctx.readFileBytes(p) : ctx.readFile(p);
   const lines = parsePamConf("auth include /etc\nauth sufficient pam_permit.so\n").entries;
   assertEquals(authPassesWithoutPassword(lines, read), true);
+});
+
+Deno.test("pam: an include too large to read counts as letting anyone in (libpam reads it whole)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bpfink-pam-" });
+  try {
+    // Sparse: 9 MiB that take no room; larger than bpfink parses (8 MiB).
+    await Deno.writeTextFile(`${dir}/huge`, "");
+    await Deno.truncate(`${dir}/huge`, 9 << 20);
+    const ctx = consumerContext(new Uint8Array(32), () => {});
+    assertEquals(ctx.readFileBytes?.(`${dir}/huge`), null);
+    const read = (p: string) => ctx.readFileBytes ? ctx.readFileBytes(p) : ctx.readFile(p);
+    const deny = "auth required pam_deny.so\n";
+    assertEquals(authPassesWithoutPassword(parsePamConf(deny).entries, read), false);
+    // Missing, the include fails; too large, what it holds is not known.
+    const lines = (f: string) => parsePamConf(`auth include ${f}\n${deny}`).entries;
+    assertEquals(authPassesWithoutPassword(lines(`${dir}/missing`), read), false);
+    assertEquals(authPassesWithoutPassword(lines(`${dir}/huge`), read), true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
