@@ -297,8 +297,8 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
         "compile",
         "-A",
         "--unstable-net",
-        // As ./bpfink and the launcher: no TurboFan (README "Soak").
-        "--v8-flags=--max-opt=2",
+        // As ./bpfink and the launcher: no TurboFan (README "Soak"), a small young generation.
+        "--v8-flags=--max-opt=2,--max-semi-space-size=4",
         "--no-config",
         "--output",
         out,

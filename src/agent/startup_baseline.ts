@@ -13,7 +13,7 @@ import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import { type BaselineRecord, stateOfRecord } from "../store/baseline_store.ts";
 import type { FileState } from "../watch/file_state.ts";
-import { ParallelReader, type ReadResult } from "../watch/parallel_reader.ts";
+import { ParallelReader, type ReadWindow } from "../watch/parallel_reader.ts";
 import type { WatchSet } from "../watch/watch_set.ts";
 import type { EntryType } from "../watch/native_fs.ts";
 import { FILE_MASK } from "../fanotify/fanotify_abi.ts";
@@ -39,8 +39,13 @@ import {
 const WINDOW = 256;
 /** Windows read ahead: the workers never wait for this thread to ask for more. */
 const AHEAD = 3;
-/** First sightings committed per transaction. */
-const BATCH = 1000;
+/**
+ * First sightings committed per transaction: each window's as it is
+ * recorded. Held for 1,000 files, their states and records outlived the
+ * young generation's collections and filled the old generation with the
+ * dead until a full collection.
+ */
+const BATCH = WINDOW;
 
 /** The baseline records the startup read compares with. */
 export interface StartupStore {
@@ -174,13 +179,13 @@ export async function readStartupBaseline(
   // With the native reader, the workers mark each regular file for fanotify before they read it,
   // through the fd they read it by: this thread then makes no call of its own per file.
   const native = reader.native !== undefined && reader.workers > 0;
-  const readWindow = async (i: number): Promise<ReadResult[]> => {
+  const readWindow = async (i: number): Promise<ReadWindow> => {
     const chunk = all.slice(i, i + WINDOW);
     addWindow(chunk);
     const theirs = native ? early?.workerMarks?.(chunk) : undefined;
     // Each other inode enters the kernel map before its first read (EarlyWatch).
     early?.before(theirs ? chunk.filter((_, j) => !theirs.theirs[j]) : chunk);
-    const { results, marks } = await reader.readAndMark(
+    const read = await reader.readWindow(
       chunk.map((t, j) => ({
         path: t.path,
         keepContentUpTo: pipeline.contentWanted(t.path),
@@ -188,10 +193,10 @@ export async function readStartupBaseline(
       })),
       theirs?.group,
     );
-    if (theirs && marks) early?.keepWorkerMarks?.(chunk, markResultsOf(marks));
-    return results;
+    if (theirs && read.marks) early?.keepWorkerMarks?.(chunk, markResultsOf(read.marks));
+    return read;
   };
-  const ahead: Promise<ReadResult[]>[] = [];
+  const ahead: Promise<ReadWindow>[] = [];
   let workers = 0;
   try {
     for (let i = 0; i < all.length; i += WINDOW) {
@@ -204,7 +209,8 @@ export async function readStartupBaseline(
       ) {
         ahead.push(readWindow(k));
       }
-      const results = await ahead.shift()!;
+      // The window's states are made now, as they are used (ReadWindow).
+      const results = (await ahead.shift()!).take();
       early?.beforeRecording();
       for (const [j, t] of chunk.entries()) {
         deps.onProgress?.(done++, all.length, bytes);
