@@ -24,7 +24,11 @@
  * fd that was marked), never by name. The BPF event for the same change has
  * the full attribution and wins: a fanotify event waits GRACE_MS, and is fed
  * to the monitor only when no re-read (or listing) of its paths has started
- * since it was read. A normal write is thus reported once, by BPF; a change
+ * since it was read; an entry's event naming its process, only when the BPF
+ * object sent no event of the same operation by that process on that entry
+ * (FanotifySink.covers: a listing does not show a name made and gone before
+ * it, and a listing that came before this event was read may have reported
+ * its change already). A normal write is thus reported once, by BPF; a change
  * only fanotify saw is reported with the process /proc showed for the
  * event's pid when it was read, and `event.reason` says so. A queue overflow
  * rescans every watch, as a ring-buffer drop does. After a write event the
@@ -135,6 +139,12 @@ export interface FanotifySink {
   rescan(reason: "rescan"): void;
   schedule(path: string, cause: undefined, reason: "live", unattributed: string): void;
   offer(path: string, e: AttributedEvent): void;
+  /**
+   * Whether entry event `e` is the twin of one the BPF object sent about the
+   * same entry (the same operation by the same process), which was routed
+   * already: then it is not fed. Each twin covers one event.
+   */
+  covers?(e: AttributedEvent): boolean;
   /** A process that wrote `path` closed it: what it wrote is complete (FAN_CLOSE_WRITE). */
   writerClosed(path: string): void;
 }
@@ -160,10 +170,43 @@ interface Pending {
   id: InodeId;
   /** The entry's name (entry events). */
   name?: string;
+  /**
+   * An entry's operations, in order (entryOps): each is fed as an event of
+   * its own, the first as `event`. A file's events are one, `event`.
+   */
+  ops?: FimOp[];
 }
 
 const CONTENT = FanMask.MODIFY | FanMask.ATTRIB | FanMask.DELETE_SELF | FanMask.MOVE_SELF;
 const ENTRY = FanMask.CREATE | FanMask.DELETE | FanMask.MOVED_FROM | FanMask.MOVED_TO;
+
+/** An entry event's bits as the kernel can merge them into one record: those that make a name first. */
+const ENTRY_BITS = [FanMask.CREATE, FanMask.MOVED_TO, FanMask.DELETE, FanMask.MOVED_FROM];
+
+/** Most operations one process's events about one entry keep while they wait out the grace. */
+export const MAX_ENTRY_OPS = 8;
+
+/**
+ * The operations of entry event mask `mask` (one bit each: a record the
+ * kernel merged from a create and a rename away is both), those that put an
+ * inode at the name before those that take one away.
+ */
+function entryOps(mask: number): FimOp[] {
+  return ENTRY_BITS.filter((b) => mask & b).map((b) => opOf(b));
+}
+
+/**
+ * Adds `more` to the operations `ops` keeps of one entry, in order: a repeat
+ * of the latest is one; past MAX_ENTRY_OPS the oldest but the first go (the
+ * first made the name, the latest says how it ended).
+ */
+function addEntryOps(ops: FimOp[], more: readonly FimOp[]): void {
+  for (const op of more) {
+    if (ops[ops.length - 1] === op && op !== FimOp.Rename) continue;
+    ops.push(op);
+    if (ops.length > MAX_ENTRY_OPS) ops.splice(1, 1);
+  }
+}
 
 /** Which kernel operation a fanotify mask stands for, for the monitor's routing. */
 function opOf(mask: number): FimOp {
@@ -817,7 +860,7 @@ export class FanotifySource {
         matched = true;
         const name = dfid?.name ? decodePathBytes(dfid.name) : undefined;
         const key = `d:${inodeKeyString(dirId)}/${name ?? ""}:${e.pid}`;
-        this.#hold(key, readAt, e, { id: dirId, name, op: opOf(e.mask & ENTRY) });
+        this.#hold(key, readAt, e, { id: dirId, name, ops: entryOps(e.mask & ENTRY) });
       }
     }
     const content = e.mask & CONTENT && !(this.group.names === false && e.mask & ENTRY);
@@ -850,28 +893,42 @@ export class FanotifySource {
     FanotifyGroup.closeFd(fd);
   }
 
+  /**
+   * Holds event `e` for its grace under `key` (an inode, or an entry, and the
+   * process). A later event of the same key waits with it; an entry's
+   * operations are all kept, in order: a name made and then renamed away or
+   * removed is fed as both, not as its making alone (the monitor would take a
+   * temporary file renamed over a watched one, as `sed -i` makes, for a file
+   * made and deleted by no one), and a record the kernel merged from both is
+   * both too (else a name made and removed would be fed as its removal alone,
+   * and its making never reported).
+   */
   #hold(
     key: string,
     readAt: number,
     e: FanEvent,
-    what: { id: InodeId; name?: string; op: FimOp },
+    what: { id: InodeId; name?: string; op?: FimOp; ops?: FimOp[] },
   ): void {
     // Keyed by process too: each process's event is its own cause, with its own grace.
     const p = this.#pending.get(key);
     if (p) {
       p.readAt = readAt;
+      if (p.ops && what.ops) addEntryOps(p.ops, what.ops);
       return;
     }
+    const ops = what.ops ? [] : undefined;
+    if (ops) addEntryOps(ops, what.ops!);
+    const op = ops?.[0] ?? what.op ?? FimOp.Write;
     // pid 0: an unprivileged listener is not told other processes' pids.
     const event = e.pid > 0
-      ? eventFromProc(e.pid, what.id, what.op, {
+      ? eventFromProc(e.pid, what.id, op, {
         name: what.name,
         via: "fanotify",
         exited: this.exited,
         cache: this.#procFacts,
       })
       : undefined;
-    this.#pending.set(key, { readAt, id: what.id, name: what.name, event });
+    this.#pending.set(key, { readAt, id: what.id, name: what.name, event, ops });
     this.#timer ??= setTimeout(() => this.#expire(), this.#graceMs);
     // Whatever re-read reports the change first (a BPF event's, a mount check's), it may name this process.
     if (!event) return;
@@ -921,7 +978,11 @@ export class FanotifySource {
     for (const r of w) r();
   }
 
-  /** Feeds `p` to the monitor unless every path it concerns was looked at since it was read. */
+  /**
+   * Feeds `p` to the monitor: an entry's operations with a process, each but
+   * those the BPF object sent too (FanotifySink.covers); anything else,
+   * unless every path it concerns was looked at since it was read.
+   */
   #feed(key: string, p: Pending): void {
     this.#pending.delete(key);
     const watch = this.#watch;
@@ -939,6 +1000,21 @@ export class FanotifySource {
       else for (const path of paths) sink.schedule(path, undefined, "live", HIDDEN);
       return;
     }
+    if (p.name && p.event) {
+      // Each operation its own event, in order (the first is the one offered to re-reads), but
+      // those the BPF object sent too. Not a listing since it was read: a name made and gone
+      // before it is in no listing, and this may be its only event.
+      const event = p.event;
+      const fed = (p.ops ?? [event.op]).map((op, i) => i ? { ...event, op } : event)
+        .filter((x) => !sink.covers?.(x));
+      if (fed.length === 0) {
+        this.counts.covered++;
+        return;
+      }
+      this.counts.fed++;
+      for (const x of fed) sink.onKernelEvent(x);
+      return;
+    }
     const dirs = watch.keys.dirPathsOf(p.id).filter((d) => watch.get(d)?.kind === "dir");
     const child = (d: string) => (d === "/" ? `/${p.name}` : `${d}/${p.name}`);
     const covered = dirs.every((d) =>
@@ -949,13 +1025,10 @@ export class FanotifySource {
       return;
     }
     this.counts.fed++;
-    if (p.name && p.event) sink.onKernelEvent(p.event);
-    else {
-      const why = p.event ? "seen by fanotify only (this kernel reports no entry names)" : HIDDEN;
-      for (const d of dirs) {
-        sink.markDirty(d, undefined, "live", why);
-        if (p.name && watch.get(child(d))) sink.schedule(child(d), undefined, "live", why);
-      }
+    const why = p.event ? "seen by fanotify only (this kernel reports no entry names)" : HIDDEN;
+    for (const d of dirs) {
+      sink.markDirty(d, undefined, "live", why);
+      if (p.name && watch.get(child(d))) sink.schedule(child(d), undefined, "live", why);
     }
   }
 

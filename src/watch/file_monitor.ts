@@ -317,6 +317,17 @@ const RECENT_MS = 2000;
 /** Bound on remembered name events (the oldest go first). */
 const RECENT_MAX = 8192;
 
+/** The BPF object's name events kept per path for fanotify's twins (FileMonitor.covers). */
+const NAMED_PER_PATH = 8;
+
+/**
+ * An entry operation as fanotify tells it: a mkdir, mknod, symlink or link
+ * makes an entry as an open(O_CREAT) does (FAN_CREATE).
+ */
+function entryKind(op: FimOp): FimOp {
+  return op === FimOp.NewEntry || op === FimOp.Link ? FimOp.Create : op;
+}
+
 /**
  * Drops the oldest entries of `map` (insertion order = age) while it holds more than
  * RECENT_MAX or its oldest is no longer `kept`.
@@ -454,6 +465,15 @@ export class FileMonitor {
     this.#recent.delete(path);
     this.#recent.set(path, { at: now, e });
     dropOldest(this.#recent, (r) => this.#kept(r.at, now));
+    if (e.via !== "fanotify") {
+      const r = this.#named.get(path) ?? { at: now, events: [] };
+      this.#named.delete(path);
+      this.#named.set(path, r);
+      r.at = now;
+      r.events.push(e);
+      if (r.events.length > NAMED_PER_PATH) r.events.shift();
+      dropOldest(this.#named, (x) => now - x.at <= RECENT_MS);
+    }
     if (e.op === FimOp.Rename) {
       const k = writerKey(e);
       const r = this.#renamesBy.get(k) ?? { at: now, paths: new Set<string>() };
@@ -463,6 +483,49 @@ export class FileMonitor {
       if (r.paths.size < 64) r.paths.add(path);
       dropOldest(this.#renamesBy, (x) => now - x.at <= RECENT_MS);
     }
+  }
+
+  /**
+   * The BPF object's name events by the path they name, for RECENT_MS
+   * (insertion order = age), not yet taken for the twin of a fanotify event
+   * (covers).
+   */
+  readonly #named = new Map<string, { at: number; events: FimEvent[] }>();
+
+  /**
+   * Whether fanotify's event `e` about an entry is the twin of a name event
+   * the BPF object sent: for each watched path it names, an event of the
+   * same operation by the same process (one of a process gone from /proc
+   * before fanotify's event was read is named by its pid alone) that no
+   * other fanotify event was taken for. The BPF object's event has the full
+   * attribution, and was routed: fed as well, fanotify's would be a second
+   * report of the same change (a name made and gone reported twice, or made
+   * and gone by no one when it was renamed over a watched name), whenever
+   * its directory was listed before fanotify's event was read. A twin is
+   * taken once: the same operation again, that only fanotify saw, is fed.
+   */
+  covers(e: FimEvent): boolean {
+    if (e.via !== "fanotify" || !e.name || e.name.includes("/") || !NAME_OPS.has(e.op)) {
+      return false;
+    }
+    this.opts.drain?.(); // the twin may be in the ring buffer still
+    const dirs = this.watch.keys.dirPathsOf({ dev: e.dev, ino: e.dirIno });
+    if (dirs.length === 0) return false;
+    const now = performance.now();
+    const twins: [FimEvent[], number][] = [];
+    for (const d of dirs) {
+      const r = this.#named.get(childPath(d, e.name));
+      const i = r && now - r.at <= RECENT_MS
+        ? r.events.findIndex((x) =>
+          entryKind(x.op) === entryKind(e.op) && x.tgid === e.tgid &&
+          (e.startNs === 0n || writerKey(x) === writerKey(e))
+        )
+        : -1;
+      if (i < 0) return false;
+      twins.push([r!.events, i]);
+    }
+    for (const [events, i] of twins) events.splice(i, 1);
+    return true;
   }
 
   /** The watched paths each process renamed from or to lately (writerKey; insertion order = age). */
