@@ -40,6 +40,8 @@ export const FanMask = {
   DELETE_SELF: 0x400,
   MOVE_SELF: 0x800,
   Q_OVERFLOW: 0x4000,
+  /** One event for a rename, with the old and the new directory and name (5.17+; needs REPORT_NAME). */
+  RENAME: 0x10000000,
   ONDIR: 0x40000000,
 } as const;
 

@@ -420,11 +420,12 @@ export class FanotifyGroup {
   /**
    * Removes the mark of the inode with `handle` (from mark()), found by its
    * handle: its path may be gone. An inode that no longer exists has lost
-   * its mark already.
+   * its mark already. `mask`: every bit the mark may hold (default: what
+   * FILE_MASK and DIR_MASK hold; a bit this kernel does not know fails the
+   * call with EINVAL).
    */
-  unmark(m: Marked): void {
-    // Every bit either mask may hold (an unknown bit would fail the call with EINVAL).
-    this.#markByHandle(m, FanMark.REMOVE, FILE_MASK | DIR_MASK);
+  unmark(m: Marked, mask: number = FILE_MASK | DIR_MASK): void {
+    this.#markByHandle(m, FanMark.REMOVE, mask);
   }
 
   /**
