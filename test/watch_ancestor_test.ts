@@ -241,14 +241,15 @@ Deno.test("other names renamed, made and removed in a directory above watched fi
     const rechecks = metricValue(agent, "bpfink_ancestor_rechecks_total");
     const others = metricValue(agent, "bpfink_fanotify_ancestor_other_names_total");
     // `a` holds "etc", above the watched file: each sed -i makes a temporary file beside
-    // other.conf and renames it over; mkdir and rmdir of a neighbour too.
+    // other.conf and renames it over (not even read from 6.0: only directories' entries are);
+    // a neighbouring directory made, renamed and removed.
     for (let i = 0; i < 20; i++) await sh(`sed -i s/=.*/=${i}/ a/other.conf`, dir.path);
-    await sh("mkdir a/sub && rmdir a/sub && mv a/other.conf a/other2.conf", dir.path);
+    await sh("mkdir a/sub && mv a/sub a/sub2 && rmdir a/sub2", dir.path);
     await new Promise((r) => setTimeout(r, 300));
     await agent.idle();
-    // Read and dropped by name: each sed -i is a creation and a rename at least.
+    // Read and dropped by name.
     const seen = metricValue(agent, "bpfink_fanotify_ancestor_other_names_total") - others;
-    assert(seen >= 42, `fanotify's events about other names in a/ not read: ${seen}`);
+    assert(seen >= 2, `fanotify's events about other names in a/ not read: ${seen}`);
     assertEquals(metricValue(agent, "bpfink_ancestor_rechecks_total"), rechecks);
     assertEquals(out.changes(), [], "a change of another name in a/ was reported");
   } finally {

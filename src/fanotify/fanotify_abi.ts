@@ -26,6 +26,10 @@ export const FanMark = {
   ADD: 0x1,
   REMOVE: 0x2,
   DONT_FOLLOW: 0x4,
+  /** The mask is an ignore mask that spares directories unless it holds FAN_ONDIR (6.0+). */
+  IGNORE: 0x400,
+  /** With IGNORE: the ignore mask survives a modification of the inode. */
+  IGNORED_SURV_MODIFY: 0x40,
 } as const;
 
 /** Event mask bits. */

@@ -444,6 +444,19 @@ export class FanotifyGroup {
     this.#markByHandle(m, FanMark.ADD, mask);
   }
 
+  /**
+   * Sets (`add`) or clears `mask` in the ignore mask of marked inode `m`
+   * that spares directories (FAN_MARK_IGNORE, 6.0+): a directory marked for
+   * entry events with FAN_ONDIR then hears of subdirectories' entries only.
+   * Returns whether the kernel took it (false before 6.0).
+   */
+  ignoreNonDirs(m: Marked, mask: number, add: boolean): boolean {
+    const flags = add
+      ? FanMark.ADD | FanMark.IGNORE | FanMark.IGNORED_SURV_MODIFY
+      : FanMark.REMOVE | FanMark.IGNORE;
+    return this.#markByHandle(m, flags, mask);
+  }
+
   /** fanotify_mark() on the inode with handle `m`, opened by handle (its path may be gone). */
   #markByHandle(m: Marked, flags: number, mask: number): boolean {
     const c = libc();

@@ -10,9 +10,12 @@
  * removed per inode. Each ancestor is marked for FAN_RENAME (5.17+: one event
  * with the old and the new directory and name) or, where the kernel refuses
  * it, FAN_MOVED_FROM | FAN_MOVED_TO, and FAN_CREATE | FAN_DELETE, with
- * FAN_ONDIR. fanotify cannot narrow a mark to some names, nor to directories
- * only, so every entry event of such a directory is read and those about
- * other names are dropped here (counted: bpfink_fanotify_ancestor_other_names_total).
+ * FAN_ONDIR. From 6.0 the same bits in an ignore mask without FAN_ONDIR
+ * (FAN_MARK_IGNORE) spare directories: only subdirectories' entries are then
+ * read, and the files made and replaced beside them (`sed -i`, editors' saves)
+ * cost nothing. fanotify cannot narrow a mark to some names, so the events
+ * read about other names are dropped here (counted:
+ * bpfink_fanotify_ancestor_other_names_total); before 6.0, files' too.
  * Without names (before 5.9) there is no group, and an ancestor renamed
  * unseen waits for the reconcile, as before.
  *
@@ -59,6 +62,7 @@ export interface AncestorGroup {
   readonly names: boolean;
   mark(path: string, id: InodeId, mask: number, was?: "dir"): Marked | undefined;
   unmark(m: Marked, mask: number): void;
+  ignoreNonDirs(m: Marked, mask: number, add: boolean): boolean;
   start(onBytes: (bytes: Uint8Array) => void): void;
   close(): Promise<void>;
   readonly done: Promise<void>;
@@ -82,6 +86,8 @@ interface Pending {
 interface MarkRec {
   m: Marked;
   mask: number;
+  /** The bits ignored for other entries than directories (0: all are read). */
+  ignored: number;
   /** Its paths above watched ones (one, unless bind mounts show it twice). */
   dirs: Set<string>;
 }
@@ -93,8 +99,13 @@ export class AncestorMarks {
   /** Their inode keys by the handle their events carry. */
   readonly #byHandle = new SetMap<string, string>();
   readonly #pending = new Map<string, Pending>();
-  /** Index in ANCESTOR_MASKS of the mask this kernel takes. */
+  /** Index in the masks of the one this kernel takes. */
   #maskAt = 0;
+  /**
+   * Whether the kernel ignores other entries than directories for the marks
+   * (FAN_MARK_IGNORE, 6.0+); undefined until the first mark asked.
+   */
+  #narrows?: boolean;
   #timer?: ReturnType<typeof setTimeout>;
   #settleWaiters: (() => void)[] = [];
   #keys?: DirKeys;
@@ -122,10 +133,13 @@ export class AncestorMarks {
       graceMs?: number;
       /** The masks to try, best first (default ANCESTOR_MASKS); EINVAL moves to the next. */
       masks?: readonly number[];
+      /** false: every entry's events are read, as before 6.0 (default: only directories' where the kernel can). */
+      narrow?: boolean;
     },
   ) {
     this.#graceMs = opts.graceMs ?? GRACE_MS;
     this.#masks = opts.masks ?? ANCESTOR_MASKS;
+    if (opts.narrow === false) this.#narrows = false;
   }
 
   readonly #masks: readonly number[];
@@ -173,19 +187,31 @@ export class AncestorMarks {
     this.#marks.delete(k);
     this.#byHandle.delete(r.m.handleKey, k);
     try {
+      // A mark whose ignore mask is left stays on its inode.
+      if (r.ignored) this.group.ignoreNonDirs(r.m, r.ignored, false);
       this.group.unmark(r.m, r.mask);
     } catch {
       // gone with its inode
     }
   }
 
-  /** Marks directory `dir` (inode `id`); undefined when it is not that inode now, or refused. */
-  #mark(dir: string, id: InodeId): { m: Marked; mask: number } | undefined {
+  /**
+   * Marks directory `dir` (inode `id`), its entries other than directories
+   * ignored where the kernel can (6.0+); undefined when it is not that inode
+   * now, or refused.
+   */
+  #mark(dir: string, id: InodeId): { m: Marked; mask: number; ignored: number } | undefined {
     for (;;) {
       const mask = this.mask;
       try {
         const m = this.group.mark(dir, id, mask, "dir");
-        return m && { m, mask };
+        if (!m) return undefined;
+        const bits = mask & ~FanMask.ONDIR;
+        const ignored = this.#narrows !== false && this.group.ignoreNonDirs(m, bits, true)
+          ? bits
+          : 0;
+        this.#narrows ??= ignored !== 0;
+        return { m, mask, ignored };
       } catch (e) {
         // EINVAL: no FAN_RENAME here (before 5.17): the two halves of a move instead.
         const older = e instanceof FanotifyError && e.errno === Errno.EINVAL;
@@ -205,6 +231,14 @@ export class AncestorMarks {
         return undefined;
       }
     }
+  }
+
+  /**
+   * Whether the kernel reads only subdirectories' entry events of the marked
+   * directories (6.0+); false: every entry's, dropped here by name.
+   */
+  get narrowed(): boolean {
+    return this.#narrows === true;
   }
 
   /** Directories marked now. */
