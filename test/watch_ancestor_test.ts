@@ -224,6 +224,46 @@ Deno.test("an ancestor swapped where the syscall hooks cannot see it (io_uring r
   }
 });
 
+Deno.test("an ancestor moved away, then a symlink renamed into its name, both through io_uring: each reported live", async () => {
+  await using dir = await tempDir();
+  const bin = await buildProgram(dir.path, "uring_ops");
+  await Deno.mkdir(`${dir.path}/a/etc`, { recursive: true });
+  await Deno.mkdir(`${dir.path}/evil/etc`, { recursive: true });
+  const passwd = `${dir.path}/a/etc/passwd`;
+  await Deno.writeTextFile(passwd, "root:x:0:0::/root:/bin/sh\n");
+  await Deno.writeTextFile(
+    `${dir.path}/evil/etc/passwd`,
+    "root:x:0:0::/root:/bin/sh\nk:x:0:0::/:/bin/sh\n",
+  );
+  await Deno.symlink(`${dir.path}/evil`, `${dir.path}/link`);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({
+    watches: watchesForPaths([passwd]),
+    outputs: [out],
+    reconcileIntervalMs: 3_600_000,
+  });
+  try {
+    const uring = async (from: string, to: string) => {
+      const r = await run([bin, "rename", `${dir.path}/${from}`, `${dir.path}/${to}`]);
+      assertEquals(r.code, 0, r.stderr);
+    };
+    await uring("a", "a.old");
+    assert(
+      await waitFor(() => out.changes(passwd).some((e) => e.event.action === "deleted"), 3000),
+      `the io_uring rename of an ancestor away not reported live: ${shown(out)}`,
+    );
+    await agent.idle();
+    // A symlink is no directory: its rename into the empty name must still be read.
+    await uring("link", "a");
+    assert(
+      await waitFor(() => out.changes().some((e) => added(e, "k")), 3000),
+      `the symlink renamed into the ancestor's name not reported live: ${shown(out)}`,
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
 Deno.test("other names renamed, made and removed in a directory above watched files (sed -i of a neighbour): no report and no look-up of the watched paths", async () => {
   await using dir = await tempDir();
   await Deno.mkdir(`${dir.path}/a/etc`, { recursive: true });

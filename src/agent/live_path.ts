@@ -92,7 +92,7 @@ export class LivePath {
       ? openAncestorMarks((m) => log("fanotify").warn(m))
       : undefined;
     if (anc) {
-      watch.keys.onAncestor = (dir, id, above) => anc.onAncestor(dir, id, above);
+      anc.follow(watch);
       anc.exited = (pid) => kernel.exited(pid);
     }
     watch.onKernelFull = warnOnceWhenFull();

@@ -42,6 +42,8 @@ import { eventFromProc, type ExitedLookup, type ProcFactsCache } from "./proc_ev
 import { SetMap } from "./set_map.ts";
 import type { DirKeys } from "./kernel_keys.ts";
 import type { WatchSet } from "./watch_set.ts";
+import { lstat } from "./native_fs.ts";
+import { parentPath } from "./path_names.ts";
 import { GRACE_MS } from "./fanotify_source.ts";
 
 /** Why a change of an ancestor names no process. */
@@ -149,10 +151,20 @@ export class AncestorMarks {
     return this.#masks[this.#maskAt];
   }
 
-  /** Starts reading: events about `watch`'s ancestors go to `sink`. */
-  start(watch: WatchSet, sink: AncestorSink): void {
+  /**
+   * Follows the directories above `watch`'s paths (DirKeys.onAncestor and
+   * onPlaced), from its first path on: call it before any is added.
+   */
+  follow(watch: WatchSet): void {
     this.#watch = watch;
     this.#keys = watch.keys;
+    watch.keys.onAncestor = (dir, id, above) => this.onAncestor(dir, id, above);
+    watch.keys.onPlaced = (dir) => this.onPlaced(dir);
+  }
+
+  /** Starts reading: events about `watch`'s ancestors go to `sink`. */
+  start(watch: WatchSet, sink: AncestorSink): void {
+    if (this.#watch !== watch) this.follow(watch);
     this.#sink = sink;
     this.group.start((bytes) => this.#onBytes(bytes));
     this.group.done.catch((e) => {
@@ -179,8 +191,10 @@ export class AncestorMarks {
       }
       const marked = this.#mark(dir, id);
       if (!marked) return;
-      this.#marks.set(k, { ...marked, dirs: new Set([dir]) });
+      const rec = { ...marked, ignored: 0, dirs: new Set([dir]) };
+      this.#marks.set(k, rec);
       this.#byHandle.add(marked.m.handleKey, k);
+      this.#narrow(rec, this.#allDirs(dir));
       return;
     }
     if (!r?.dirs.delete(dir) || r.dirs.size) return;
@@ -196,22 +210,66 @@ export class AncestorMarks {
   }
 
   /**
-   * Marks directory `dir` (inode `id`), its entries other than directories
-   * ignored where the kernel can (6.0+); undefined when it is not that inode
+   * DirKeys.onPlaced: directory `dir` was looked up again. Its parent's mark
+   * spares files only while each name it watches there is a directory: a name
+   * left empty (its directory renamed or removed) may next be given a symlink
+   * or a file, whose event must be read.
+   */
+  onPlaced(dir: string): void {
+    const keys = this.#keys;
+    if (this.#stopped || !keys) return;
+    const up = parentPath(dir);
+    if (up === dir) return;
+    const id = keys.idOf(up);
+    const r = id && this.#marks.get(inodeKeyString(id));
+    if (r) this.#narrow(r, this.#allDirs(up));
+  }
+
+  /** Whether every name `dir` watches of a directory above watched paths names a directory now. */
+  #allDirs(dir: string): boolean {
+    const keys = this.#keys;
+    if (!keys) return false;
+    for (const name of keys.linksOf(dir)) {
+      if (!keys.idOf(dir === "/" ? `/${name}` : `${dir}/${name}`)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Spares (`on`) the files of marked directory `r` where the kernel can
+   * (FAN_MARK_IGNORE, 6.0+), or reads every entry's events again. Reading
+   * them again, a name watched there that was empty and is not now (given a
+   * file or symlink before the ignore mask went) is looked up at once.
+   */
+  #narrow(r: MarkRec, on: boolean): void {
+    const bits = r.mask & ~FanMask.ONDIR;
+    if (on && !r.ignored && this.#narrows !== false) {
+      const ok = this.group.ignoreNonDirs(r.m, bits, true);
+      this.#narrows ??= ok;
+      if (ok) r.ignored = bits;
+    } else if (!on && r.ignored) {
+      this.group.ignoreNonDirs(r.m, r.ignored, false);
+      r.ignored = 0;
+      for (const dir of r.dirs) {
+        for (const name of this.#keys?.linksOf(dir) ?? []) {
+          const path = dir === "/" ? `/${name}` : `${dir}/${name}`;
+          if (this.#keys?.idOf(path) || !lstat(path)) continue;
+          queueMicrotask(() => this.#sink?.ancestorChangedUnseen(path, UNKNOWN));
+        }
+      }
+    }
+  }
+
+  /**
+   * Marks directory `dir` (inode `id`); undefined when it is not that inode
    * now, or refused.
    */
-  #mark(dir: string, id: InodeId): { m: Marked; mask: number; ignored: number } | undefined {
+  #mark(dir: string, id: InodeId): { m: Marked; mask: number } | undefined {
     for (;;) {
       const mask = this.mask;
       try {
         const m = this.group.mark(dir, id, mask, "dir");
-        if (!m) return undefined;
-        const bits = mask & ~FanMask.ONDIR;
-        const ignored = this.#narrows !== false && this.group.ignoreNonDirs(m, bits, true)
-          ? bits
-          : 0;
-        this.#narrows ??= ignored !== 0;
-        return { m, mask, ignored };
+        return m && { m, mask };
       } catch (e) {
         // EINVAL: no FAN_RENAME here (before 5.17): the two halves of a move instead.
         const older = e instanceof FanotifyError && e.errno === Errno.EINVAL;

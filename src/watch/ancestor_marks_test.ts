@@ -61,7 +61,7 @@ for (
     const group = FanotifyGroup.open({ native: null });
     const anc = new AncestorMarks(group, { warn: () => {}, graceMs: 20, masks, narrow });
     const watch = new WatchSet(NO_KERNEL);
-    watch.keys.onAncestor = (d, id, above) => anc.onAncestor(d, id, above);
+    anc.follow(watch);
     const sink = new Recorded();
     anc.start(watch, sink);
     try {

@@ -119,6 +119,8 @@ export class DirKeys {
    * cannot see).
    */
   onAncestor?: (dir: string, id: InodeId, above: boolean) => void;
+  /** Told when `dir` was looked up (again) and placed: idOf() says what it is now. */
+  onPlaced?: (dir: string) => void;
 
   constructor(readonly kernel: KernelNameTable) {}
 
@@ -176,6 +178,11 @@ export class DirKeys {
   /** The names in `dir` of directories with a record (none when `dir` is above no watched path). */
   linksOf(dir: string): ReadonlySet<string> {
     return this.#dirs.get(dir)?.links ?? NO_LINKS;
+  }
+
+  /** The inode of directory `dir` when last placed; undefined when it was none (missing, a symlink). */
+  idOf(dir: string): InodeId | undefined {
+    return this.#dirs.get(dir)?.id;
   }
 
   /** Whether `dir` has a record: it holds watched names, is watched whole, or is above one that does. */
@@ -321,6 +328,14 @@ export class DirKeys {
   #place(dir: string, d: DirRecord): void {
     const st = lstat(dir);
     d.id = st?.type === "dir" ? { dev: st.dev, ino: st.ino } : undefined;
+    try {
+      this.#placeAt(dir, d, st);
+    } finally {
+      this.onPlaced?.(dir);
+    }
+  }
+
+  #placeAt(dir: string, d: DirRecord, st: ReturnType<typeof lstat>): void {
     if (!d.id) return;
     const id = d.id;
     const k = inodeKeyString(id);
