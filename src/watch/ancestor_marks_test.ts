@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../test/assert.ts";
-import { run, waitFor } from "../../test/helpers.ts";
+import { run, tempDir, waitFor } from "../../test/helpers.ts";
 import { buildProgram } from "../../test/inode/fixtures.ts";
 import { FanotifyGroup } from "../fanotify/fanotify_group.ts";
 import { FimOp } from "../kernel/fim_event.ts";
@@ -56,7 +56,7 @@ for (
   Deno.test(`ancestor marks (${what}): an ancestor renamed through io_uring is fed with its process, other names are dropped, and the new ancestor is marked in place of the old`, async () => {
     // Not under /tmp: the directories above it are marked, and other processes make
     // directories in /tmp all the time (the count of events read is checked below).
-    await using dir = await quietDir();
+    await using dir = await tempDir("bpfink-test-", "/var/tmp");
     const bin = await buildProgram(dir.path, "uring_ops");
     const group = FanotifyGroup.open({ native: null });
     const anc = new AncestorMarks(group, { warn: () => {}, graceMs: 20, masks, narrow });
@@ -121,17 +121,6 @@ for (
       await anc.stop();
     }
   });
-}
-
-/** A temporary directory in /var/tmp, removed at its disposal. */
-async function quietDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.realPath(await Deno.makeTempDir({ dir: "/var/tmp", prefix: "bpfink-" }));
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true }).catch(() => {});
-    },
-  };
 }
 
 /** Whether this kernel's release is `major`.`minor` or later. */
