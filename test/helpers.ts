@@ -42,11 +42,17 @@ export class CaptureOutput implements Output {
   }
 }
 
-/** A temp dir removed on dispose. */
+/**
+ * A temp dir removed on dispose; in `dir` when given (default: the system's,
+ * /tmp). An agent marks the directories above its watched paths with
+ * fanotify, and reads the directories other processes make in /tmp: a test
+ * that needs the agent to hear nothing uses a quieter place (/var/tmp).
+ */
 export async function tempDir(
   prefix = "bpfink-test-",
+  dir?: string,
 ): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.realPath(await Deno.makeTempDir({ prefix }));
+  const path = await Deno.realPath(await Deno.makeTempDir({ prefix, dir }));
   return {
     path,
     async [Symbol.asyncDispose]() {

@@ -172,7 +172,7 @@ Deno.test("a prepared directory renamed over the watched files' parent (mv etc.n
   }
 });
 
-Deno.test("an ancestor swapped unseen (io_uring renameat): once a reconcile finds it, every directory above the watched file is placed anew, and the next rename is live", async () => {
+Deno.test("an ancestor swapped where the syscall hooks cannot see it (io_uring renameat): reported live, with no reconcile, naming the process, and the next rename is live too", async () => {
   await using dir = await tempDir();
   const bin = await buildProgram(dir.path, "uring_ops");
   await Deno.mkdir(`${dir.path}/a/etc`, { recursive: true });
@@ -184,18 +184,30 @@ Deno.test("an ancestor swapped unseen (io_uring renameat): once a reconcile find
     "root:x:0:0::/root:/bin/sh\nh:x:0:0::/:/bin/sh\n",
   );
   const out = new CaptureOutput();
-  const agent = await Agent.start({ watches: watchesForPaths([passwd]), outputs: [out] });
+  // A reconcile an hour away: only the live path can find the swap within the test.
+  const agent = await Agent.start({
+    watches: watchesForPaths([passwd]),
+    outputs: [out],
+    reconcileIntervalMs: 3_600_000,
+  });
   try {
-    // io_uring path operations carry no file for the syscall hooks, and fanotify marks the
-    // watched inodes, not the directories above them: this swap is for the reconcile.
+    // io_uring path operations carry no file for the syscall hooks: fanotify's marks on the
+    // directories above the watched file (here dir.path, which holds "a") see the renames.
+    const before = metricValue(agent, "bpfink_ancestor_rechecks_total");
+    const pids: number[] = [];
     for (const [from, to] of [["a", "a.old"], ["a.new", "a"]]) {
       const r = await run([bin, "rename", `${dir.path}/${from}`, `${dir.path}/${to}`]);
       assertEquals(r.code, 0, r.stderr);
+      pids.push(r.pid);
     }
-    await new Promise((r) => setTimeout(r, 300));
-    await agent.idle();
-    if (out.changes(passwd).length === 0) await agent.reconcile();
-    assert(out.changes().some((e) => added(e, "h")), `the swap not found: ${shown(out)}`);
+    assert(
+      await waitFor(() => out.changes().some((e) => added(e, "h")), 3000),
+      `the io_uring swap of an ancestor not reported live: ${shown(out)}`,
+    );
+    assert(metricValue(agent, "bpfink_ancestor_rechecks_total") > before);
+    const by = out.changes().find((e) => added(e, "h"))?.process;
+    assert(pids.includes(by?.pid ?? 0), `not credited to a renaming process: ${shown(out)}`);
+    assertEquals(by?.name, "uring_ops");
     await agent.idle();
     const n = out.changes(passwd).length;
     // A bare name in the new `a` (the working directory): matched by (a's inode, "etc").
@@ -207,6 +219,79 @@ Deno.test("an ancestor swapped unseen (io_uring renameat): once a reconcile find
       ),
       `mv of the new a/etc not reported live: ${shown(out)}`,
     );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("an ancestor moved away, then a symlink renamed into its name, both through io_uring: each reported live", async () => {
+  await using dir = await tempDir();
+  const bin = await buildProgram(dir.path, "uring_ops");
+  await Deno.mkdir(`${dir.path}/a/etc`, { recursive: true });
+  await Deno.mkdir(`${dir.path}/evil/etc`, { recursive: true });
+  const passwd = `${dir.path}/a/etc/passwd`;
+  await Deno.writeTextFile(passwd, "root:x:0:0::/root:/bin/sh\n");
+  await Deno.writeTextFile(
+    `${dir.path}/evil/etc/passwd`,
+    "root:x:0:0::/root:/bin/sh\nk:x:0:0::/:/bin/sh\n",
+  );
+  await Deno.symlink(`${dir.path}/evil`, `${dir.path}/link`);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({
+    watches: watchesForPaths([passwd]),
+    outputs: [out],
+    reconcileIntervalMs: 3_600_000,
+  });
+  try {
+    const uring = async (from: string, to: string) => {
+      const r = await run([bin, "rename", `${dir.path}/${from}`, `${dir.path}/${to}`]);
+      assertEquals(r.code, 0, r.stderr);
+    };
+    await uring("a", "a.old");
+    assert(
+      await waitFor(() => out.changes(passwd).some((e) => e.event.action === "deleted"), 3000),
+      `the io_uring rename of an ancestor away not reported live: ${shown(out)}`,
+    );
+    await agent.idle();
+    // A symlink is no directory: its rename into the empty name must still be read.
+    await uring("link", "a");
+    assert(
+      await waitFor(() => out.changes().some((e) => added(e, "k")), 3000),
+      `the symlink renamed into the ancestor's name not reported live: ${shown(out)}`,
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("other names renamed, made and removed in a directory above watched files (sed -i of a neighbour): no report and no look-up of the watched paths", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/a/etc`, { recursive: true });
+  const passwd = `${dir.path}/a/etc/passwd`;
+  await Deno.writeTextFile(passwd, "root:x:0:0::/root:/bin/sh\n");
+  await Deno.writeTextFile(`${dir.path}/a/other.conf`, "x=1\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({
+    watches: watchesForPaths([passwd]),
+    outputs: [out],
+    reconcileIntervalMs: 3_600_000,
+  });
+  try {
+    await agent.idle();
+    const rechecks = metricValue(agent, "bpfink_ancestor_rechecks_total");
+    const others = metricValue(agent, "bpfink_fanotify_ancestor_other_names_total");
+    // `a` holds "etc", above the watched file: each sed -i makes a temporary file beside
+    // other.conf and renames it over (not even read from 6.0: only directories' entries are);
+    // a neighbouring directory made, renamed and removed.
+    for (let i = 0; i < 20; i++) await sh(`sed -i s/=.*/=${i}/ a/other.conf`, dir.path);
+    await sh("mkdir a/sub && mv a/sub a/sub2 && rmdir a/sub2", dir.path);
+    await new Promise((r) => setTimeout(r, 300));
+    await agent.idle();
+    // Read and dropped by name.
+    const seen = metricValue(agent, "bpfink_fanotify_ancestor_other_names_total") - others;
+    assert(seen >= 2, `fanotify's events about other names in a/ not read: ${seen}`);
+    assertEquals(metricValue(agent, "bpfink_ancestor_rechecks_total"), rechecks);
+    assertEquals(out.changes(), [], "a change of another name in a/ was reported");
   } finally {
     await agent.stop();
   }

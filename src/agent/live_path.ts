@@ -20,6 +20,7 @@ import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import type { BaselineStore } from "../store/baseline_store.ts";
 import { WatchSet } from "../watch/watch_set.ts";
 import { type FanotifySource, openFanotify, withFanotify } from "../watch/fanotify_source.ts";
+import { type AncestorMarks, openAncestorMarks } from "../watch/ancestor_marks.ts";
 import type { Delivery } from "./delivery.ts";
 import { IncludedFiles } from "./included_files.ts";
 import { warnOnceWhenFull } from "./open_kernel.ts";
@@ -57,6 +58,8 @@ export class LivePath {
   readonly fanotify?: FanotifySource;
   /** Why fanotify could not be opened (coverage lost), when it could not. */
   fanotifyLost?: string;
+  /** fanotify marks on the directories above watched paths (io_uring renames of them); with fanotify only. */
+  readonly ancestors?: AncestorMarks;
   readonly #rules: WatchRules;
   readonly #includes: IncludedFiles;
   readonly #store: BaselineStore;
@@ -85,6 +88,13 @@ export class LivePath {
       fan.exited = (pid) => kernel.exited(pid);
     }
     const watch = this.watch = new WatchSet(table);
+    const anc = this.ancestors = fan
+      ? openAncestorMarks((m) => log("fanotify").warn(m))
+      : undefined;
+    if (anc) {
+      anc.follow(watch);
+      anc.exited = (pid) => kernel.exited(pid);
+    }
     watch.onKernelFull = warnOnceWhenFull();
     this.#watchCapacity = d.watchCapacity;
     watch.budget = OwnerBudget.forCapacity(d.watchCapacity);
@@ -130,6 +140,7 @@ export class LivePath {
     });
     watch.onRoomFreed = (dir) => monitor.markDirty(dir, undefined, "live");
     fan?.start(watch, monitor);
+    anc?.start(watch, monitor);
     this.#early = new EarlyWatch(kernel, watch, (e) => monitor.onKernelEvent(e), fan);
     kernel.onEvent = (e) => {
       if (d.tap(e)) return;
@@ -143,8 +154,9 @@ export class LivePath {
    */
   async idle(): Promise<void> {
     await this.monitor.idle();
-    while (this.fanotify?.waiting) {
-      await this.fanotify.settled();
+    while (this.fanotify?.waiting || this.ancestors?.waiting) {
+      await this.fanotify?.settled();
+      await this.ancestors?.settled();
       await this.monitor.idle();
     }
   }
@@ -168,6 +180,7 @@ export class LivePath {
     this.#stopped = true;
     clearInterval(this.#reconciles);
     await this.fanotify?.stop();
+    await this.ancestors?.stop();
     await this.monitor.stop();
   }
 
@@ -175,6 +188,7 @@ export class LivePath {
   register(metrics: MetricsRegistry): void {
     this.#rules.register(metrics);
     this.fanotify?.register(metrics);
+    this.ancestors?.register(metrics);
     metrics.pulled(
       "bpfink_watched_inodes",
       "Watched paths that exist (each is an inode in the kernel map).",

@@ -26,6 +26,10 @@ export const FanMark = {
   ADD: 0x1,
   REMOVE: 0x2,
   DONT_FOLLOW: 0x4,
+  /** The mask is an ignore mask that spares directories unless it holds FAN_ONDIR (6.0+). */
+  IGNORE: 0x400,
+  /** With IGNORE: the ignore mask survives a modification of the inode. */
+  IGNORED_SURV_MODIFY: 0x40,
 } as const;
 
 /** Event mask bits. */
@@ -40,6 +44,8 @@ export const FanMask = {
   DELETE_SELF: 0x400,
   MOVE_SELF: 0x800,
   Q_OVERFLOW: 0x4000,
+  /** One event for a rename, with the old and the new directory and name (5.17+; needs REPORT_NAME). */
+  RENAME: 0x10000000,
   ONDIR: 0x40000000,
 } as const;
 

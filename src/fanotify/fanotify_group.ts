@@ -420,11 +420,12 @@ export class FanotifyGroup {
   /**
    * Removes the mark of the inode with `handle` (from mark()), found by its
    * handle: its path may be gone. An inode that no longer exists has lost
-   * its mark already.
+   * its mark already. `mask`: every bit the mark may hold (default: what
+   * FILE_MASK and DIR_MASK hold; a bit this kernel does not know fails the
+   * call with EINVAL).
    */
-  unmark(m: Marked): void {
-    // Every bit either mask may hold (an unknown bit would fail the call with EINVAL).
-    this.#markByHandle(m, FanMark.REMOVE, FILE_MASK | DIR_MASK);
+  unmark(m: Marked, mask: number = FILE_MASK | DIR_MASK): void {
+    this.#markByHandle(m, FanMark.REMOVE, mask);
   }
 
   /**
@@ -441,6 +442,19 @@ export class FanotifyGroup {
   /** Undoes mute(): the next such event is reported again. */
   unmute(m: Marked, mask: number): void {
     this.#markByHandle(m, FanMark.ADD, mask);
+  }
+
+  /**
+   * Sets (`add`) or clears `mask` in the ignore mask of marked inode `m`
+   * that spares directories (FAN_MARK_IGNORE, 6.0+): a directory marked for
+   * entry events with FAN_ONDIR then hears of subdirectories' entries only.
+   * Returns whether the kernel took it (false before 6.0).
+   */
+  ignoreNonDirs(m: Marked, mask: number, add: boolean): boolean {
+    const flags = add
+      ? FanMark.ADD | FanMark.IGNORE | FanMark.IGNORED_SURV_MODIFY
+      : FanMark.REMOVE | FanMark.IGNORE;
+    return this.#markByHandle(m, flags, mask);
   }
 
   /** fanotify_mark() on the inode with handle `m`, opened by handle (its path may be gone). */

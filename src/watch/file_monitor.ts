@@ -873,15 +873,48 @@ export class FileMonitor {
    * naming the process (`mv etc etc.old` deletes `etc/passwd`; `mkdir etc && cp … etc/`
    * creates it again, watched at once).
    */
-  #ancestorChanged(path: string, e: FimEvent): void {
+  #ancestorChanged(path: string, e: FimEvent | undefined, unattributed?: string): void {
     this.ancestorChanges++;
+    if (this.#ancestorAt.size >= 1024) {
+      for (const p of this.#ancestorAt.keys()) {
+        if (!this.watch.keys.has(p)) this.#ancestorAt.delete(p);
+      }
+    }
+    this.#ancestorAt.set(path, performance.now());
     const below = (p: string) => p === path || p.startsWith(path === "/" ? "/" : `${path}/`);
     // Watched directories below it are placed anew by their own re-reads (see #process).
     this.watch.keys.refresh(this.watch.keys.dirs().filter((d) => below(d) && !this.watch.get(d)));
     for (const entry of this.watch.entries()) {
-      if (below(entry.path) && !sameStamps(entry, entry.path)) this.schedule(entry.path, e, "live");
+      if (below(entry.path) && !sameStamps(entry, entry.path)) {
+        this.schedule(entry.path, e, "live", unattributed);
+      }
     }
   }
+
+  /**
+   * Directory `path` above watched paths was renamed, removed or made by a
+   * process nobody named (fanotify's event without a pid): its paths are
+   * looked up again as for a kernel event about it, `unattributed` saying why
+   * no process is named. Nothing when `path` is above no watched path now.
+   */
+  ancestorChangedUnseen(path: string, unattributed: string): void {
+    if (this.#stopped || !this.watch.keys.has(path) || this.watch.get(path)) return;
+    this.#ancestorChanged(path, undefined, unattributed);
+  }
+
+  /**
+   * Whether the paths below ancestor `path` were looked up again (an event
+   * about its name) at or after `t` (performance.now()).
+   */
+  ancestorCheckedSince(path: string, t: number): boolean {
+    return (this.#ancestorAt.get(path) ?? -Infinity) >= t;
+  }
+
+  /**
+   * When each ancestor's paths were last looked up again, for ancestorCheckedSince(); kept
+   * for the directories above watched paths only (pruned as it grows).
+   */
+  readonly #ancestorAt = new Map<string, number>();
 
   /** Name events on a directory above watched paths (their paths were looked up again). */
   ancestorChanges = 0;

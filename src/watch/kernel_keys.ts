@@ -89,6 +89,8 @@ interface DirRecord {
   holds: number;
 }
 
+const NO_LINKS: ReadonlySet<string> = new Set();
+
 const components = (path: string) => path.split("/").filter((c) => c !== "");
 
 /**
@@ -109,6 +111,16 @@ export class DirKeys {
   failures = 0;
   /** Told when a key does not fit in a kernel map. */
   onKernelFull?: (e: unknown) => void;
+  /**
+   * Told when directory `dir`, at inode `id`, starts (`above`) or stops
+   * holding the name of another directory with a record: it is above watched
+   * paths, and a rename, removal or creation of that name in it changes what
+   * they name (AncestorMarks marks it with fanotify for what the syscall hooks
+   * cannot see).
+   */
+  onAncestor?: (dir: string, id: InodeId, above: boolean) => void;
+  /** Told when `dir` was looked up (again) and placed: idOf() says what it is now. */
+  onPlaced?: (dir: string) => void;
 
   constructor(readonly kernel: KernelNameTable) {}
 
@@ -139,12 +151,14 @@ export class DirKeys {
     if (d.links.has(name)) return;
     d.links.add(name);
     if (!d.names.has(name) && d.id) this.#try(() => this.kernel.watchEntry(d.id!, nameHash(name)));
+    if (d.links.size === 1 && d.id) this.onAncestor?.(dir, d.id, true);
   }
 
   #unlink(dir: string, name: string): void {
     const d = this.#dirs.get(dir);
     if (!d?.links.delete(name)) return;
     if (!d.names.has(name) && d.id) this.kernel.unwatchEntry(d.id, nameHash(name));
+    if (d.links.size === 0 && d.id) this.onAncestor?.(dir, d.id, false);
     this.#maybeDrop(dir, d);
   }
 
@@ -159,6 +173,16 @@ export class DirKeys {
     this.#dirs.delete(dir);
     const up = parentPath(dir);
     if (up !== dir) this.#unlink(up, lastName(dir));
+  }
+
+  /** The names in `dir` of directories with a record (none when `dir` is above no watched path). */
+  linksOf(dir: string): ReadonlySet<string> {
+    return this.#dirs.get(dir)?.links ?? NO_LINKS;
+  }
+
+  /** The inode of directory `dir` when last placed; undefined when it was none (missing, a symlink). */
+  idOf(dir: string): InodeId | undefined {
+    return this.#dirs.get(dir)?.id;
   }
 
   /** Whether `dir` has a record: it holds watched names, is watched whole, or is above one that does. */
@@ -304,6 +328,14 @@ export class DirKeys {
   #place(dir: string, d: DirRecord): void {
     const st = lstat(dir);
     d.id = st?.type === "dir" ? { dev: st.dev, ino: st.ino } : undefined;
+    try {
+      this.#placeAt(dir, d, st);
+    } finally {
+      this.onPlaced?.(dir);
+    }
+  }
+
+  #placeAt(dir: string, d: DirRecord, st: ReturnType<typeof lstat>): void {
     if (!d.id) return;
     const id = d.id;
     const k = inodeKeyString(id);
@@ -313,6 +345,7 @@ export class DirKeys {
       this.#byId.set(k, set);
     }
     set.add(dir);
+    if (d.links.size) this.onAncestor?.(dir, id, true);
     for (const name of this.#entryNames(d)) {
       this.#try(() => this.kernel.watchEntry(id, nameHash(name)));
     }
@@ -328,6 +361,7 @@ export class DirKeys {
     d.pathKeys = [];
     if (!d.id) return;
     const id = d.id;
+    if (d.links.size) this.onAncestor?.(dir, id, false);
     for (const name of this.#entryNames(d)) this.kernel.unwatchEntry(id, nameHash(name));
     const k = inodeKeyString(id);
     const set = this.#byId.get(k);
