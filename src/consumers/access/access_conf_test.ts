@@ -60,3 +60,30 @@ Deno.test("access.conf: NUL bytes make pam_access skip the line", () => {
   assertEquals(r.entries, []);
   assertEquals(r.errors.length, 1);
 });
+
+Deno.test("access.conf: a `+` after a field separator denies: pam_access grants on a line starting with `+`", () => {
+  const r = parseAccessConf(":+ : root : ALL\n::+:ALL:ALL\n+ : a : ALL\n");
+  assertEquals(r.entries.map((e) => e.canonical), [
+    "- : root : ALL",
+    "- : ALL : ALL",
+    "+ : a : ALL",
+  ]);
+  assertEquals(r.errors.map((e) => e.line), [1, 2]);
+  // With `+` a field separator, a line starting with it and a `-` field grants.
+  assertEquals(canon("+-|root|LOCAL\n", "+|"), ["+ | root | LOCAL"]);
+});
+
+Deno.test("access.conf: invalid UTF-8 counts its bytes in pam_access's 8191-byte chunks", () => {
+  const file = (ff: number, xs: number) => {
+    const rule = new TextEncoder().encode("+ : evil : ALL\n");
+    const b = new Uint8Array(ff + xs + rule.length).fill(0xff, 0, ff).fill(0x78, ff, ff + xs);
+    b.set(rule, ff + xs);
+    return b;
+  };
+  // 8191 bytes, then the rule in the line's last chunk.
+  assertEquals(parseAccessConf(file(100, 8091)).entries.map((e) => e.canonical), [
+    "+ : evil : ALL",
+  ]);
+  // One chunk that does not start with + or -: no rule.
+  assertEquals(parseAccessConf(file(2730, 1)).entries, []);
+});

@@ -13,8 +13,9 @@ export const accessConsumer: Consumer = {
   name: "access",
   // The bytes as they are: pam_access reads a line in chunks of 8191 bytes.
   readsBytesAsIs: true,
-  snapshot(path: string, text: string, ctx: ConsumerContext): AccessRule[] {
-    const r = parseAccessConf(text);
+  snapshot(path: string, text: string, ctx: ConsumerContext, bytes?: Uint8Array): AccessRule[] {
+    // pam_access counts bytes: invalid UTF-8 decodes to text of another length.
+    const r = parseAccessConf(bytes ?? text);
     reportErrors(path, r.errors, ctx);
     return r.entries;
   },
