@@ -22,6 +22,7 @@ import {
   type BuildWay,
   bundleAgent,
   PackagingError,
+  uniqueTemp,
 } from "./packaging/single_file.ts";
 import { collectLicenses, type LicensePart, licensesText } from "./packaging/licenses.ts";
 import { buildDeb } from "./packaging/deb.ts";
@@ -156,6 +157,7 @@ async function buildNative(ifNeeded: boolean): Promise<void> {
   const out = `${OUT}/${NATIVE}`;
   if (!(ifNeeded && (await mtime(out)) > (await newest(inputs)))) {
     await Deno.mkdir(OUT, { recursive: true });
+    const tmp = uniqueTemp(out);
     await run([
       "gcc",
       "-O2",
@@ -169,11 +171,11 @@ async function buildNative(ifNeeded: boolean): Promise<void> {
       "-Wl,--no-undefined",
       `-Wl,-soname,${NATIVE}`,
       "-o",
-      `${out}.tmp`,
+      tmp,
       ...sources,
     ]);
-    await run(["strip", "--strip-unneeded", `${out}.tmp`]);
-    await Deno.rename(`${out}.tmp`, out);
+    await run(["strip", "--strip-unneeded", tmp]);
+    await Deno.rename(tmp, out);
     console.error(`built kernels/build/${NATIVE}`);
   }
   await writeEmbedded();

@@ -112,11 +112,20 @@ export async function bundleAgent(root: string, way: BuildWay, output: string): 
   await Deno.writeTextFile(output, asciiSource(js));
 }
 
+/** A temporary name beside `path` that no other build, in this process or another, uses. */
+export const uniqueTemp = (path: string) =>
+  `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+
 /** zstd level for the runtime: 19 is 4 MB smaller than 9, and cached per runtime. */
 const RUNTIME_LEVEL = 19;
 
-/** Compresses the runtime once per runtime binary (by hash): level 19 takes ~30 s. */
-async function compressedRuntime(runtime: string, work: string): Promise<string> {
+/**
+ * Compresses the runtime once per runtime binary (by hash) into `work`:
+ * level 19 takes ~30 s. Builds may run at once (the tests build in one
+ * process): each compresses into a temporary file of its own, renamed into
+ * place whole.
+ */
+export async function compressedRuntime(runtime: string, work: string): Promise<string> {
   const bytes = await Deno.readFile(runtime);
   const out = `${work}/runtime-${(await sha256Hex(bytes)).slice(0, 16)}-${RUNTIME_LEVEL}.zst`;
   try {
@@ -126,18 +135,13 @@ async function compressedRuntime(runtime: string, work: string): Promise<string>
     // Not built yet.
   }
   console.error(`compressing the Deno runtime (${runtime}, zstd -${RUNTIME_LEVEL}, once)`);
-  await exec([
-    "zstd",
-    "-q",
-    `-${RUNTIME_LEVEL}`,
-    "--long=27",
-    "-T0",
-    "-f",
-    runtime,
-    "-o",
-    `${out}.tmp`,
-  ]);
-  await Deno.rename(`${out}.tmp`, out);
+  const tmp = uniqueTemp(out);
+  try {
+    await exec(["zstd", "-q", `-${RUNTIME_LEVEL}`, "--long=27", "-T0", "-f", runtime, "-o", tmp]);
+    await Deno.rename(tmp, out);
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
   return out;
 }
 
