@@ -16,6 +16,7 @@
  * something to match. The seed is printed on failure and BPFINK_FUZZ_SEED
  * replays it; BPFINK_DIFF_CASES bounds the number of random files.
  */
+import { spliceBytes } from "../../../test/splice_bytes.ts";
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { accessConsumer } from "./access_consumer.ts";
 import type { AccessRule } from "./access_conf.ts";
@@ -280,11 +281,7 @@ function mutated(r: () => number, text: string): Uint8Array {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const lineStarts = () => [0, ...[...b.keys()].filter((i) => b[i - 1] === 0x0a)];
   const insert = (at: number, x: Uint8Array) => {
-    const out = new Uint8Array(b.length + x.length);
-    out.set(b.subarray(0, at));
-    out.set(x, at);
-    out.set(b.subarray(at), at + x.length);
-    b = out;
+    b = spliceBytes(b, at, x);
   };
   const n = 1 + Math.floor(r() * 3);
   for (let k = 0; k < n; k++) {

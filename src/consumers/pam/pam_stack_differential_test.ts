@@ -18,6 +18,7 @@
  * CASES and LEX_CASES stacks per run; the seed is printed on failure and
  * BPFINK_FUZZ_SEED replays it.
  */
+import { spliceBytes } from "../../../test/splice_bytes.ts";
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { parsePamConf } from "./pam_conf.ts";
 import { authPassesWithoutPassword, type ModuleExists } from "./pam_stack.ts";
@@ -298,11 +299,7 @@ function mutated(r: () => number, text: string): Uint8Array {
   let b = enc.encode(text);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const insert = (at: number, x: Uint8Array) => {
-    const out = new Uint8Array(b.length + x.length);
-    out.set(b.subarray(0, at));
-    out.set(x, at);
-    out.set(b.subarray(at), at + x.length);
-    b = out;
+    b = spliceBytes(b, at, x);
   };
   const n = 1 + Math.floor(r() * 3);
   for (let k = 0; k < n; k++) {
