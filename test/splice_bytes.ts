@@ -5,7 +5,11 @@
  */
 
 /** `b` with `x` inserted at `at`. */
-export function spliceBytes(b: Uint8Array, at: number, x: Uint8Array): Uint8Array {
+export function spliceBytes(
+  b: Uint8Array,
+  at: number,
+  x: Uint8Array,
+): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(b.length + x.length);
   out.set(b.subarray(0, at));
   out.set(x, at);
