@@ -1,7 +1,7 @@
 /**
  * Which consumer reads which file: by configuration, else by the file's name
  * (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
- * access.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
+ * access.conf and access.d/*.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*);
  * anything else is generic.
  *
@@ -52,6 +52,9 @@ const BY_DIR = new Map<string, { consumer: ConsumerName; reads: (name: string) =
   ["cron.d", { consumer: "cron", reads: (n) => /^[A-Za-z0-9_-]+$/.test(n) }],
   ["crontabs", { consumer: "cron", reads: () => true }],
   ["pam.d", { consumer: "pam", reads: () => true }],
+  // pam_access reads `access.d/*.conf` (glob: not a name led by `.`) when access.conf has no
+  // matching rule and the PAM line names no `accessfile=`.
+  ["access.d", { consumer: "access", reads: (n) => n.endsWith(".conf") && !n.startsWith(".") }],
   // Debian's sshd_config reads `sshd_config.d/*.conf`.
   ["sshd_config.d", { consumer: "sshd", reads: (n) => n.endsWith(".conf") }],
 ]);

@@ -14,5 +14,9 @@ Deno.test("consumerNameFor(): a file named after one of Object's own members is 
   assertEquals(consumerNameFor("/etc/passwd"), "users");
   assertEquals(consumerNameFor("/etc/passwd-"), "users");
   assertEquals(consumerNameFor("/etc/security/access.conf"), "access");
+  // pam_access 1.5.2 reads access.d/*.conf (a `- : root : ALL` there denied root, by pamtester).
+  assertEquals(consumerNameFor("/etc/security/access.d/10-ops.conf"), "access");
+  assertEquals(consumerNameFor("/etc/security/access.d/.hidden.conf"), "generic");
+  assertEquals(consumerNameFor("/etc/security/access.d/10-ops.conf.bak"), "generic");
   assertEquals(consumerNameFor("/etc/sudoers.d/90-cloud"), "sudoers");
 });
