@@ -45,6 +45,29 @@ function ruleWeakens(l: PamLine): string[] {
 const key = (l: PamLine) => pamLineText(l);
 
 /**
+ * Where and how libpam fails to set the service up from `lines`, when it
+ * does: it hangs reading the file, gives up on it, or crashes on a line.
+ * Every program that uses the service then fails (no login, no sudo).
+ * An include cycle, found only by expanding the stack, is not named here.
+ */
+export function serviceBroken(lines: PamLine[]): { line: number; what: string } | undefined {
+  for (const l of lines) {
+    if (l.kind === "stop") {
+      const how = l.how === "hang" ? "libpam hangs reading it" : "libpam gives up on it";
+      return { line: l.line, what: `${how} (${l.why})` };
+    }
+    if (l.kind === "include" && l.file === null) {
+      return { line: l.line, what: "libpam crashes reading it (@include without a file)" };
+    }
+    if (l.kind !== "rule") continue;
+    const fate = lineFate(l);
+    if (fate.abort) return { line: l.line, what: `libpam gives up on it (${fate.abort})` };
+    if (fate.crash) return { line: l.line, what: `libpam crashes reading it (${fate.crash})` };
+  }
+  return undefined;
+}
+
+/**
  * The changes between two parses of the PAM file `file`; `opened` says
  * whether auth now lets in a caller without a password and did not before
  * (`undefined`: not worked out).
@@ -75,6 +98,16 @@ export function diffPam(
       subject: key(l),
       message: `pam rule removed: ${shown(key(l))}`,
       source: { file, line: l.line },
+    });
+  }
+  const broken = serviceBroken(after);
+  if (broken && !serviceBroken(before)) {
+    out.always({
+      action: "pam_service_broken",
+      message: `${shown(file)}: ${broken.what} at line ${broken.line}: ` +
+        "every program that uses this service fails",
+      source: { file, line: broken.line },
+      severity: "high",
     });
   }
   if (auth && auth.before !== auth.after) {

@@ -127,3 +127,24 @@ Deno.test("pam: an include too large to read counts as letting anyone in (libpam
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pam: a change after which libpam cannot set the service up is reported, once", () => {
+  const d = (a: string, b: string) =>
+    diffPam(parsePamConf(a).entries, parsePamConf(b).entries, "/etc/pam.d/sudo")
+      .filter((c) => c.action === "pam_service_broken");
+  const cases = [
+    // A continuation open at the end of the file: libpam gives up on the file.
+    COMMON_AUTH + "auth required pam_deny.so \\",
+    // A continued line that leaves one byte of libpam's 1024-byte buffer: it reads for ever.
+    COMMON_AUTH + "auth required pam_env.so " + "x".repeat(1022 - 25) + "\\\ny\n",
+    // An @include with no file name: libpam crashes.
+    COMMON_AUTH + "@include\n",
+  ];
+  for (const broken of cases) {
+    const out = d(COMMON_AUTH, broken);
+    assertEquals(out.length, 1, JSON.stringify(broken.slice(-40)));
+    assertEquals(changeSeverity(out[0]), "high");
+    assertEquals(d(broken, broken + "auth optional pam_env.so\n").length, 0, "reported again");
+  }
+  assertEquals(d(COMMON_AUTH, COMMON_AUTH + "auth optional pam_env.so\n").length, 0);
+});
