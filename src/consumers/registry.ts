@@ -55,8 +55,8 @@ const BY_DIR = new Map<string, { consumer: ConsumerName; reads: (name: string) =
   // pam_access reads `access.d/*.conf` (glob: not a name led by `.`) when access.conf has no
   // matching rule and the PAM line names no `accessfile=`.
   ["access.d", { consumer: "access", reads: (n) => n.endsWith(".conf") && !n.startsWith(".") }],
-  // Debian's sshd_config reads `sshd_config.d/*.conf`.
-  ["sshd_config.d", { consumer: "sshd", reads: (n) => n.endsWith(".conf") }],
+  // Debian's sshd_config reads `sshd_config.d/*.conf` (glob: not a name led by `.`).
+  ["sshd_config.d", { consumer: "sshd", reads: (n) => n.endsWith(".conf") && !n.startsWith(".") }],
 ]);
 
 /**

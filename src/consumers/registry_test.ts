@@ -18,5 +18,8 @@ Deno.test("consumerNameFor(): a file named after one of Object's own members is 
   assertEquals(consumerNameFor("/etc/security/access.d/10-ops.conf"), "access");
   assertEquals(consumerNameFor("/etc/security/access.d/.hidden.conf"), "generic");
   assertEquals(consumerNameFor("/etc/security/access.d/10-ops.conf.bak"), "generic");
+  // sshd's Include and pam_access read a directory by glob(3): `*.conf` matches no name led by `.`.
+  assertEquals(consumerNameFor("/etc/ssh/sshd_config.d/50-x.conf"), "sshd");
+  assertEquals(consumerNameFor("/etc/ssh/sshd_config.d/.50-x.conf"), "generic");
   assertEquals(consumerNameFor("/etc/sudoers.d/90-cloud"), "sudoers");
 });
