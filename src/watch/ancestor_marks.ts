@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { GraceQueue } from "./grace_queue.ts";
 import { FanMask, InfoType } from "../fanotify/fanotify_abi.ts";
 import { FanotifyGroup, type Marked, markKey } from "../fanotify/fanotify_group.ts";
 import { FanotifyError } from "../fanotify/fanotify_reader.ts";
@@ -43,7 +44,7 @@ import { SetMap } from "./set_map.ts";
 import type { DirKeys } from "./kernel_keys.ts";
 import type { WatchSet } from "./watch_set.ts";
 import { lstat } from "./native_fs.ts";
-import { parentPath } from "./path_names.ts";
+import { childPath, parentPath } from "./path_names.ts";
 import { GRACE_MS } from "./fanotify_source.ts";
 
 /** Why a change of an ancestor names no process. */
@@ -100,7 +101,7 @@ export class AncestorMarks {
   readonly #marks = new Map<string, MarkRec>();
   /** Their inode keys by the handle their events carry. */
   readonly #byHandle = new SetMap<string, string>();
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending: GraceQueue<Pending>;
   /** Index in the masks of the one this kernel takes. */
   #maskAt = 0;
   /**
@@ -108,14 +109,11 @@ export class AncestorMarks {
    * (FAN_MARK_IGNORE, 6.0+); undefined until the first mark asked.
    */
   #narrows?: boolean;
-  #timer?: ReturnType<typeof setTimeout>;
-  #settleWaiters: (() => void)[] = [];
   #keys?: DirKeys;
   #watch?: WatchSet;
   #sink?: AncestorSink;
   #stopped = false;
   #warnedMark = false;
-  readonly #graceMs: number;
   /** Names an event's process that has left /proc by the time its event is read. */
   exited?: ExitedLookup;
   /** Counters for metrics. */
@@ -139,7 +137,7 @@ export class AncestorMarks {
       narrow?: boolean;
     },
   ) {
-    this.#graceMs = opts.graceMs ?? GRACE_MS;
+    this.#pending = new GraceQueue(opts.graceMs ?? GRACE_MS, (_, p) => this.#feed(p));
     this.#masks = opts.masks ?? ANCESTOR_MASKS;
     if (opts.narrow === false) this.#narrows = false;
   }
@@ -230,7 +228,7 @@ export class AncestorMarks {
     const keys = this.#keys;
     if (!keys) return false;
     for (const name of keys.linksOf(dir)) {
-      if (!keys.idOf(dir === "/" ? `/${name}` : `${dir}/${name}`)) return false;
+      if (!keys.idOf(childPath(dir, name))) return false;
     }
     return true;
   }
@@ -252,7 +250,7 @@ export class AncestorMarks {
       r.ignored = 0;
       for (const dir of r.dirs) {
         for (const name of this.#keys?.linksOf(dir) ?? []) {
-          const path = dir === "/" ? `/${name}` : `${dir}/${name}`;
+          const path = childPath(dir, name);
           if (this.#keys?.idOf(path) || !lstat(path)) continue;
           queueMicrotask(() => this.#sink?.ancestorChangedUnseen(path, UNKNOWN));
         }
@@ -360,7 +358,7 @@ export class AncestorMarks {
         ours = true;
         // A watched directory's own marks (the safety net's) report its entries.
         if (watch.get(dir)?.kind === "dir") continue;
-        this.#hold(dir === "/" ? `/${name}` : `${dir}/${name}`, id, name, op, e.pid, readAt, cache);
+        this.#hold(childPath(dir, name), id, name, op, e.pid, readAt, cache);
       }
     }
     if (!ours) this.counts.otherNames++;
@@ -385,21 +383,7 @@ export class AncestorMarks {
     const event = pid > 0
       ? eventFromProc(pid, dirId, op, { name, via: "fanotify", exited: this.exited, cache })
       : undefined;
-    this.#pending.set(key, { readAt, path, event });
-    this.#timer ??= setTimeout(() => this.#expire(), this.#graceMs);
-  }
-
-  #expire(): void {
-    this.#timer = undefined;
-    if (this.#stopped) return;
-    const now = performance.now();
-    for (const [key, p] of this.#pending) {
-      if (now - p.readAt < this.#graceMs) continue;
-      this.#pending.delete(key);
-      this.#feed(p);
-    }
-    if (this.#pending.size) this.#timer = setTimeout(() => this.#expire(), this.#graceMs);
-    else this.#wakeSettled();
+    this.#pending.hold(key, { readAt, path, event });
   }
 
   /** Feeds `p` unless the paths below its ancestor were looked up again since it was read. */
@@ -417,19 +401,12 @@ export class AncestorMarks {
 
   /** Whether an event read so far still waits out its grace. */
   get waiting(): boolean {
-    return this.#pending.size > 0 && !this.#stopped;
+    return this.#pending.waiting;
   }
 
   /** Resolves once no event read so far waits out its grace. */
   settled(): Promise<void> {
-    if (!this.waiting) return Promise.resolve();
-    return new Promise((r) => this.#settleWaiters.push(r));
-  }
-
-  #wakeSettled(): void {
-    const w = this.#settleWaiters;
-    this.#settleWaiters = [];
-    for (const r of w) r();
+    return this.#pending.settled();
   }
 
   /** Registers the metrics of the ancestors' marks. */
@@ -470,10 +447,7 @@ export class AncestorMarks {
   /** Stops feeding, and closes the group (every mark goes with it). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#pending.clear();
-    this.#wakeSettled();
+    this.#pending.stop();
     await this.group.close();
     this.#marks.clear();
     this.#byHandle.clear();

@@ -50,6 +50,7 @@
  *
  * @module
  */
+import { GraceQueue } from "./grace_queue.ts";
 import { DIR_MASK, FanMask, FD_FILE_MASK, FILE_MASK } from "../fanotify/fanotify_abi.ts";
 import {
   FanotifyGroup,
@@ -75,7 +76,7 @@ import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { errorMessage } from "../error_message.ts";
 import { Errno, errnoName } from "../errno.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
-import { parentPath } from "./path_names.ts";
+import { childPath, parentPath } from "./path_names.ts";
 
 /** Why a change only an unprivileged fanotify group saw names no process. */
 const HIDDEN = "seen by fanotify only, and the kernel hides the process from a listener " +
@@ -241,7 +242,7 @@ export class FanotifySource {
   readonly #byHandle = new SetMap<string, string>();
   /** /proc facts by pid while one read's events are handled (see ProcFactsCache). */
   #procFacts?: ProcFactsCache;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending: GraceQueue<Pending>;
   /**
    * Watched inodes the kernel reported freed (FAN_DELETE_SELF), until the watch set lets
    * them go: their number may already name another file, which watchInode() then marks afresh.
@@ -269,9 +270,6 @@ export class FanotifySource {
   /** Those events, oldest first, with when each was read. */
   #heldUnmatched: { e: FanEvent; readAt: number }[] = [];
   #warnedHeld = false;
-  #timer?: ReturnType<typeof setTimeout>;
-  /** Who waits for #pending to empty (settled()). */
-  #settleWaiters: (() => void)[] = [];
   #watch?: WatchSet;
   #sink?: FanotifySink;
   #stopped = false;
@@ -279,7 +277,6 @@ export class FanotifySource {
   #reading = false;
   /** The classic group's likewise. */
   #fdReading = false;
-  readonly #graceMs: number;
   #warnedMark = false;
   #warnedFd = false;
   /** The classic group, once a file needed it; null when it could not be opened. */
@@ -317,7 +314,7 @@ export class FanotifySource {
   exited?: ExitedLookup;
 
   constructor(readonly group: FanotifyMarks, readonly opts: FanotifySourceOptions) {
-    this.#graceMs = opts.graceMs ?? GRACE_MS;
+    this.#pending = new GraceQueue(opts.graceMs ?? GRACE_MS, (_, p) => this.#feed(p));
   }
 
   /** Starts reading; events about `watch`'s entries go to `sink`. */
@@ -928,8 +925,7 @@ export class FanotifySource {
         cache: this.#procFacts,
       })
       : undefined;
-    this.#pending.set(key, { readAt, id: what.id, name: what.name, event, ops });
-    this.#timer ??= setTimeout(() => this.#expire(), this.#graceMs);
+    this.#pending.hold(key, { readAt, id: what.id, name: what.name, event, ops });
     // Whatever re-read reports the change first (a BPF event's, a mount check's), it may name this process.
     if (!event) return;
     for (const path of this.#pathsOf(what.id, what.name)) this.#sink?.offer(path, event);
@@ -942,20 +938,8 @@ export class FanotifySource {
     if (name === undefined) return watch.pathsOfInode(id);
     if (!name) return [];
     return watch.keys.dirPathsOf(id).filter((d) => watch.get(d)?.kind === "dir").map((d) =>
-      d === "/" ? `/${name}` : `${d}/${name}`
+      childPath(d, name)
     );
-  }
-
-  #expire(): void {
-    this.#timer = undefined;
-    if (this.#stopped) return;
-    const now = performance.now();
-    for (const [key, p] of this.#pending) {
-      if (now - p.readAt < this.#graceMs) continue;
-      this.#feed(key, p);
-    }
-    if (this.#pending.size) this.#timer = setTimeout(() => this.#expire(), this.#graceMs);
-    else this.#wakeSettled();
   }
 
   /**
@@ -963,19 +947,12 @@ export class FanotifySource {
    * the monitor (whose re-reads it may have scheduled) or found covered.
    */
   settled(): Promise<void> {
-    if (this.#pending.size === 0 || this.#stopped) return Promise.resolve();
-    return new Promise((r) => this.#settleWaiters.push(r));
+    return this.#pending.settled();
   }
 
   /** Whether an event read so far still waits out its grace. */
   get waiting(): boolean {
-    return this.#pending.size > 0 && !this.#stopped;
-  }
-
-  #wakeSettled(): void {
-    const w = this.#settleWaiters;
-    this.#settleWaiters = [];
-    for (const r of w) r();
+    return this.#pending.waiting;
   }
 
   /**
@@ -983,8 +960,7 @@ export class FanotifySource {
    * those the BPF object sent too (FanotifySink.covers); anything else,
    * unless every path it concerns was looked at since it was read.
    */
-  #feed(key: string, p: Pending): void {
-    this.#pending.delete(key);
+  #feed(p: Pending): void {
     const watch = this.#watch;
     const sink = this.#sink;
     if (!watch || !sink) return;
@@ -1016,7 +992,7 @@ export class FanotifySource {
       return;
     }
     const dirs = watch.keys.dirPathsOf(p.id).filter((d) => watch.get(d)?.kind === "dir");
-    const child = (d: string) => (d === "/" ? `/${p.name}` : `${d}/${p.name}`);
+    const child = (d: string) => childPath(d, p.name!);
     const covered = dirs.every((d) =>
       looked(d) && (!p.name || !watch.get(child(d)) || looked(child(d)))
     );
@@ -1095,11 +1071,8 @@ export class FanotifySource {
   async stop(): Promise<void> {
     this.onMarksGoing?.();
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#pending.clear();
+    this.#pending.stop();
     this.#heldUnmatched = [];
-    this.#wakeSettled();
     this.#muted.clear();
     for (const k of [...this.#fdMuted.keys()]) this.#fdUnmute(k, false);
     this.#dead.clear();

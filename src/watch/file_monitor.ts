@@ -9,7 +9,7 @@
 import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel/fim_event.ts";
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
-import { parentPath } from "./path_names.ts";
+import { childPath, parentPath } from "./path_names.ts";
 import { type FileState, readAttrs, readFileState, sameFile, stateChanged } from "./file_state.ts";
 import { HASH_MAX_BYTES, ReadAbortedError, type ReadBudget } from "./safe_read.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
@@ -290,11 +290,6 @@ const LISTED = "found by listing its directory; no kernel event named it";
 const REMOVED_UNREAD = "removed (or renamed away) before it could be read";
 /** Why nothing is known of a file but its name: another took its name before any read. */
 const REPLACED_UNREAD = "replaced at its name before it could be read";
-
-/** `name` in directory `dir`. */
-function childPath(dir: string, name: string): string {
-  return dir === "/" ? `/${name}` : `${dir}/${name}`;
-}
 
 /** Syscalls that make a directory (x86_64 and i386 numbers): a NewEntry event of these made one. */
 const MKDIR_SYSCALLS = new Set([83, 258, 39, 296]);
@@ -817,7 +812,7 @@ export class FileMonitor {
         this.#onTreeEntry(dirPath, e);
         continue;
       }
-      const child = dirPath === "/" ? `/${e.name}` : `${dirPath}/${e.name}`;
+      const child = childPath(dirPath, e.name);
       this.#remember(child, e);
       const entry = this.watch.get(child);
       if (entry?.kind === "dir" && (e.op === FimOp.Unlink || e.op === FimOp.Rename)) {

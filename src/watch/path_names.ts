@@ -54,3 +54,8 @@ export function parentPath(path: string): string {
   if (rooted && end === 1) return "//";
   return path.slice(0, end);
 }
+
+/** `name` in directory `dir` (no double slash below `/`). */
+export function childPath(dir: string, name: string): string {
+  return dir === "/" ? `/${name}` : `${dir}/${name}`;
+}

@@ -1,0 +1,76 @@
+/**
+ * Events held for a grace period after they were read, so that the BPF
+ * object's event of the same change, which carries more, can come first:
+ * each is fed once a whole grace has passed since it was last read (a
+ * repeat renews it), on one timer for all. Who waits for the queue to empty
+ * (`settled()`) is woken when it does.
+ *
+ * @module
+ */
+
+/** A held event: when it was last read. */
+export interface Held {
+  readAt: number;
+}
+
+/** Events held by key until their grace has passed. */
+export class GraceQueue<P extends Held> {
+  readonly #held = new Map<string, P>();
+  #timer?: ReturnType<typeof setTimeout>;
+  #waiters: (() => void)[] = [];
+  #stopped = false;
+
+  /** `feed` gets each event, out of the queue already, once its grace has passed. */
+  constructor(readonly graceMs: number, readonly feed: (key: string, p: P) => void) {}
+
+  /** The event held under `key`, if any (to renew or add to it). */
+  get(key: string): P | undefined {
+    return this.#held.get(key);
+  }
+
+  /** Holds `p` under `key`. */
+  hold(key: string, p: P): void {
+    if (this.#stopped) return;
+    this.#held.set(key, p);
+    this.#timer ??= setTimeout(() => this.#expire(), this.graceMs);
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    const now = performance.now();
+    for (const [key, p] of this.#held) {
+      if (now - p.readAt < this.graceMs) continue;
+      this.#held.delete(key);
+      this.feed(key, p);
+    }
+    if (this.#held.size) this.#timer = setTimeout(() => this.#expire(), this.graceMs);
+    else this.#wake();
+  }
+
+  /** Whether an event read so far still waits out its grace. */
+  get waiting(): boolean {
+    return this.#held.size > 0 && !this.#stopped;
+  }
+
+  /** Resolves once no event read so far waits out its grace. */
+  settled(): Promise<void> {
+    if (!this.waiting) return Promise.resolve();
+    return new Promise((r) => this.#waiters.push(r));
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const r of w) r();
+  }
+
+  /** Drops every held event and wakes who waits; holds nothing more. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#held.clear();
+    this.#wake();
+  }
+}
