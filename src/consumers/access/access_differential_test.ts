@@ -75,6 +75,21 @@ function ipv4(s: string): number | undefined {
   return m.slice(1).reduce((n, x) => n * 256 + Number(x), 0);
 }
 
+/**
+ * A prefix length as pam_access reads it: C's `strtol(s, &end, 0)`, which
+ * skips leading white space (` \t\n\v\f\r`), takes a sign and a `0x`, `0`
+ * or decimal number, and must end the token; otherwise no match (undefined).
+ */
+function strtolBase0(s: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
+  if (!m) return undefined;
+  const digits = m[2];
+  const n = /^0[xX]/.test(digits)
+    ? parseInt(digits.slice(2), 16)
+    : parseInt(digits, digits.startsWith("0") ? 8 : 10);
+  return m[1] === "-" ? -n : n;
+}
+
 /** pam_access's list_match: the first item that matches, unless an EXCEPT list after it matches. */
 function listMatch(items: string[], match: (tok: string) => boolean): boolean {
   const except = items.findIndex((t) => same(t, "EXCEPT"));
@@ -114,9 +129,8 @@ function decide(
     const [net, bits] = tok.split("/");
     const n = ipv4(net);
     if (n === undefined) return false;
-    // The prefix length is read by strtol (base 0): an empty or partly numeric one never matches.
-    if (bits !== undefined && !/^(0[0-7]*|[1-9][0-9]*)$/.test(bits)) return false;
-    const mask = bits === undefined ? 32 : parseInt(bits, bits.startsWith("0") ? 8 : 10);
+    const mask = bits === undefined ? 32 : strtolBase0(bits);
+    if (mask === undefined || mask < 0 || mask >= 128) return false;
     if (mask > 32) throw new Error(`an IPv4 prefix of ${mask} bits is not modelled`);
     const m = mask === 0 ? 0 : (~0 << (32 - mask)) >>> 0;
     return ((n & m) >>> 0) === ((addr & m) >>> 0);
@@ -194,6 +208,13 @@ const HASH = "$6$abcdefgh$" + "A".repeat(86);
  * 192.168.7.9, probe.example.com and tty1), as pamtester measured it.
  */
 const FIXED: [name: string, file: Uint8Array, pamAccess: string][] = [
+  [
+    "(the oracle) a prefix length led by white space or written in hex is read by strtol",
+    bytes(
+      `- : root : ${HOST_IP}/\r32\n- : daemon : ${HOST_IP}/\v0x20\n- : nobody : ${HOST_IP}/32\r LOCAL\n`,
+    ),
+    "111001010101",
+  ],
   [
     "a `+` after a field separator denies: pam_access grants only on a line starting with `+`",
     bytes(`:+ : root : ALL\n+ : ALL : ALL\n`),
