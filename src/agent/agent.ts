@@ -229,20 +229,6 @@ export class Agent {
       await agent.stop();
       throw e;
     }
-    // Starting (BTF parsing, objects tried, the first read of every file) is the peak, and
-    // so is each burst of kernel events: memory is given back now, before the start record
-    // (whoever waits for it finds the agent ready for signals), and after each burst.
-    giveBackMemory();
-    // The first baseline's code does not run again either: its pages go back now too, where
-    // the process is this agent's alone (page_out_code.ts).
-    if (opts.soleAgent) {
-      agent.metrics.gauge(
-        "bpfink_start_code_paged_out_bytes",
-        "Read-only file mappings (code) advised out once the agent was armed; 0 where the kernel cannot.",
-      ).set(pageOutCode());
-    }
-    agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counter("events")) });
-    agent.#quiet.afterStart(AFTER_START_GIVE_BACK_MS);
     // Through delivery: an output that drops the start record gets it again (redelivery.ts).
     const { hostname, libbpf, watch } = agent;
     const alsoLost = agent.#live.fanotifyLost ? [agent.#live.fanotifyLost] : [];
@@ -257,6 +243,21 @@ export class Agent {
     });
     agent.#started = started;
     agent.#delivery.deliver([started], [NOT_IN_OUTBOX]);
+    // Starting (BTF parsing, objects tried, the first read of every file) is the peak, and
+    // so is each burst of kernel events: memory is given back now, once the start record is
+    // out (a full collection after 100,000 files takes ~90 ms, which delayed it), and after
+    // each burst. Signals that come meanwhile wait for it.
+    giveBackMemory();
+    // The first baseline's code does not run again either: its pages go back now too, where
+    // the process is this agent's alone (page_out_code.ts).
+    if (opts.soleAgent) {
+      agent.metrics.gauge(
+        "bpfink_start_code_paged_out_bytes",
+        "Read-only file mappings (code) advised out once the agent was armed; 0 where the kernel cannot.",
+      ).set(pageOutCode());
+    }
+    agent.#quiet = new QuietGiveBack({ activity: () => Number(kernel.counter("events")) });
+    agent.#quiet.afterStart(AFTER_START_GIVE_BACK_MS);
     for (const e of storeEvents(db.store, hostname, keyChanged)) agent.#agentEvent(e, true);
     resets.send = (e) => {
       agent.#agentEvent(e, true);
