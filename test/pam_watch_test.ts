@@ -69,3 +69,43 @@ Deno.test("a rule libpam reads past 1023 bytes of a line is seen, a hash-like wo
     await d.stop();
   }
 });
+
+Deno.test("pam_access's accessfile= is watched as access rules: a grant there is seen, named by the file PAM reads", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.mkdir(`${x}/pam.d`);
+  await Deno.mkdir(`${x}/rules`);
+  // Named so that nothing but the PAM line makes it access rules.
+  await Deno.writeTextFile(`${x}/rules/sshd-logins`, "- : ALL : ALL\n");
+  await Deno.writeTextFile(
+    `${x}/pam.d/sshd`,
+    `account required pam_access.so accessfile=${x}/rules/sshd-logins\n`,
+  );
+  const config = await daemonConfig(x, [`- path: ${x}/pam.d`]);
+  const d = new Daemon(config);
+  try {
+    await d.started();
+    const granted = (what: string) => (e: { event: { action?: string }; message?: string }) =>
+      e.event.action === "access_rule_added" && (e.message ?? "").includes(what);
+    await waitFor(() => d.stderr.includes(`${x}/rules/sshd-logins`), 5_000);
+    await Deno.writeTextFile(`${x}/rules/sshd-logins`, "+ : ALL : ALL\n");
+    assert(
+      await waitFor(() => d.changes().some(granted("+ : ALL : ALL")), 10_000),
+      `not reported: ${d.changes().map((e) => e.message).join("\n")}`,
+    );
+    // A file a change names from then on is followed too.
+    await Deno.writeTextFile(`${x}/rules/other`, "- : root : ALL\n");
+    await Deno.writeTextFile(
+      `${x}/pam.d/sshd`,
+      `account required pam_access.so accessfile=${x}/rules/other\n`,
+    );
+    await waitFor(() => d.stderr.includes(`${x}/rules/other`), 5_000);
+    await Deno.writeTextFile(`${x}/rules/other`, "+ : root : ALL\n");
+    assert(
+      await waitFor(() => d.changes().some(granted("+ : root : ALL")), 10_000),
+      `not reported: ${d.changes().map((e) => e.message).join("\n")}`,
+    );
+  } finally {
+    await d.stop();
+  }
+});

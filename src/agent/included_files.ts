@@ -1,6 +1,7 @@
 /**
- * Files another watched file pulls in (sudoers `@include`/`@includedir`)
- * are watched too, with the including file's consumer. Their current
+ * Files another watched file pulls in (sudoers `@include`/`@includedir`, a
+ * PAM rule's pam_access `accessfile=`) are watched too, with the including
+ * file's consumer or the one the include names. Their current
  * content becomes their baseline; the include line itself is what gets
  * reported.
  *
@@ -68,7 +69,12 @@ export class IncludedFiles {
     for (const p of paths) {
       if (this.#deps.stopped() || watch.get(p.path)) continue;
       const include = p.dir ? p.include : undefined;
-      rules.add({ ...watchesForPaths([p.path])[0], consumer, ...(include ? { include } : {}) });
+      const reader = p.consumer ?? consumer;
+      rules.add({
+        ...watchesForPaths([p.path])[0],
+        consumer: reader,
+        ...(include ? { include } : {}),
+      });
       const r = await resolveTargets([p.path], { include });
       for (const t of [...r.targets, ...r.missing]) {
         if (watch.get(t.path)) continue;
@@ -77,7 +83,10 @@ export class IncludedFiles {
         watch.setState(t.path, state);
         if (!this.#deps.recorded(t.path)) this.#deps.adopt(t.path, state);
       }
-      log("watch").info(`watching ${p.path}, included by a watched ${consumer} file`);
+      log("watch").info(
+        `watching ${p.path}${reader === consumer ? "" : ` as ${reader}`}, ` +
+          `included by a watched ${consumer} file`,
+      );
     }
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { SeverityLevel } from "../pipeline/severity.ts";
+import type { ConsumerName } from "../config/config_types.ts";
 
 /** One semantic change, e.g. a user added. */
 export interface SemanticEvent {
@@ -62,6 +63,11 @@ export interface IncludedPath {
   dir: boolean;
   /** For a directory, the globs of the names it pulls in (default: every file). */
   include?: string[];
+  /**
+   * The consumer that reads it, where that is not the including file's (a
+   * PAM rule's `accessfile=` holds access.conf rules).
+   */
+  consumer?: ConsumerName;
 }
 
 /** A consumer of one kind of file. */
@@ -105,6 +111,6 @@ export interface Consumer {
    * own `~/.ssh/authorized_keys`.
    */
   readsByName?(path: string, uid: number, ctx: ConsumerContext): boolean;
-  /** Other files and directories this file pulls in (sudoers includes): watched too. */
+  /** Other files and directories this file pulls in (sudoers includes, pam_access files): watched too. */
   watchAlso?(snapshot: unknown): IncludedPath[];
 }

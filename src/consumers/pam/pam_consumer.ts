@@ -11,6 +11,7 @@ import { authPassesWithoutPassword } from "./pam_stack.ts";
 import { diffPam } from "./pam_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { reportErrors } from "../report_errors.ts";
+import { accessFilesOf } from "./pam_access_args.ts";
 
 /** PAM service files. */
 export const pamConsumer: Consumer = {
@@ -32,5 +33,10 @@ export const pamConsumer: Consumer = {
       after: after !== undefined && authPassesWithoutPassword(a, read),
     };
     return diffPam(b, a, path, auth);
+  },
+  // pam_access reads its rules from an `accessfile=` instead of access.conf: watched, by meaning.
+  watchAlso(snapshot: unknown) {
+    const lines = Array.isArray(snapshot) ? snapshot as PamLine[] : [];
+    return accessFilesOf(lines).map((path) => ({ path, dir: false, consumer: "access" as const }));
   },
 };

@@ -4,8 +4,9 @@
  * who knows no password gets through auth (`authPassesWithoutPassword`),
  * where before it did not, is critical, whichever lines did it. So is a
  * rule added that runs a program (`pam_exec.so`, which can read the typed
- * password) or loads a module from outside the system's module
- * directories.
+ * password), loads a module from outside the system's module directories,
+ * or gives pam_access separators of its own (`fieldsep=`, `listsep=`:
+ * bpfink reads access rules with pam_access's defaults).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { lineFate, type PamLine, pamLineText } from "./pam_conf.ts";
 import { multisetDiff } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WEAKENS_FIELD } from "../../pipeline/severity.ts";
+import { pamAccessArgs } from "./pam_access_args.ts";
 
 /** Where the system's PAM modules live; a module path elsewhere is unusual. */
 const MODULE_DIRS = [
@@ -38,6 +40,13 @@ function ruleWeakens(l: PamLine): string[] {
   if (base === "pam_exec.so") out.push(`${l.type} runs a program: ${l.args.join(" ")}`);
   if (module.startsWith("/") && !MODULE_DIRS.some((d) => module.startsWith(d))) {
     out.push(`${l.type} module from ${module}`);
+  }
+  // Separators of its own make pam_access read every access rule otherwise than bpfink does.
+  const access = pamAccessArgs(l);
+  for (const k of ["fieldsep", "listsep"] as const) {
+    if (access?.[k] !== undefined) {
+      out.push(`${l.type} reads access rules with ${k}=${access[k]}, not as bpfink reads them`);
+    }
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { pamLineText, parsePamConf } from "./pam_conf.ts";
 import { authPassesWithoutPassword } from "./pam_stack.ts";
 import { diffPam } from "./pam_diff.ts";
 import { consumerContext } from "../consumer_context.ts";
+import { pamConsumer } from "./pam_consumer.ts";
 
 const COMMON_AUTH = "auth\t[success=1 default=ignore]\tpam_unix.so nullok\n" +
   "auth\trequisite\t\t\tpam_deny.so\nauth\trequired\t\t\tpam_permit.so\nauth\toptional\tpam_cap.so\n";
@@ -147,4 +148,39 @@ Deno.test("pam: a change after which libpam cannot set the service up is reporte
     assertEquals(d(broken, broken + "auth optional pam_env.so\n").length, 0, "reported again");
   }
   assertEquals(d(COMMON_AUTH, COMMON_AUTH + "auth optional pam_env.so\n").length, 0);
+});
+
+Deno.test("pam: pam_access's accessfile= is watched as access rules, and separators of its own are critical", () => {
+  const lines = (s: string) => parsePamConf(s).entries;
+  const svc = "account required pam_unix.so\n" +
+    "account required /lib/x86_64-linux-gnu/security/pam_access.so accessfile=/etc/a.conf\n" +
+    "account required pam_access.so accessfile=/etc/b.conf accessfile=/etc/c.conf\n" +
+    "account required pam_access.so accessfile=relative.conf\n" +
+    // libpam runs neither as pam_access: a failing handler, and another module.
+    "xaccount required pam_access.so accessfile=/etc/d.conf\n" +
+    "account required pam_listfile.so accessfile=/etc/e.conf\n";
+  assertEquals(pamConsumer.watchAlso!(lines(svc)), [
+    { path: "/etc/a.conf", dir: false, consumer: "access" },
+    { path: "/etc/c.conf", dir: false, consumer: "access" },
+  ]);
+  const base = "account required pam_unix.so\n";
+  const sep = diffPam(
+    lines(base),
+    lines(base + "account required pam_access.so fieldsep=| listsep=;\n"),
+    "/etc/pam.d/sshd",
+  );
+  assertEquals(sep[0].changes, [{
+    field: "weakens",
+    to: [
+      "account reads access rules with fieldsep=|, not as bpfink reads them",
+      "account reads access rules with listsep=;, not as bpfink reads them",
+    ],
+  }]);
+  assertEquals(changeSeverity(sep[0]), "critical");
+  const file = diffPam(
+    lines(base),
+    lines(base + "account required pam_access.so accessfile=/etc/security/x.conf\n"),
+    "/etc/pam.d/sshd",
+  );
+  assertEquals(changeSeverity(file[0]), "medium");
 });
