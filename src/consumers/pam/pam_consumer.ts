@@ -2,16 +2,30 @@
  * The pam consumer: the service files of /etc/pam.d. Each file's rules are
  * kept; a diff also works out, with the files it includes as they are now,
  * whether its auth stack lets in a caller who knows no password, before
- * and after the change (`pam_stack.ts`).
+ * and after the change (`pam_stack.ts`); a service file removed (or not
+ * there before) counts as `other`, which libpam reads in its place.
  *
  * @module
  */
 import { type PamLine, parsePamConf } from "./pam_conf.ts";
-import { authPassesWithoutPassword } from "./pam_stack.ts";
+import { authPassesWithoutPassword, type PamReader } from "./pam_stack.ts";
 import { diffPam } from "./pam_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { reportErrors } from "../report_errors.ts";
 import { accessFilesOf } from "./pam_access_args.ts";
+
+/**
+ * Whether /etc/pam.d/other, which libpam reads for a service with no file
+ * of its own, lets in a caller who knows no password: not when it is missing
+ * (libpam then sets nothing up), and, the cautious side, when it is too large
+ * to read.
+ */
+function otherPasses(read: PamReader): boolean {
+  const other = read("/etc/pam.d/other");
+  if (other === undefined) return false;
+  if (other === null) return true;
+  return authPassesWithoutPassword(parsePamConf(other).entries, read);
+}
 
 /** PAM service files. */
 export const pamConsumer: Consumer = {
@@ -28,9 +42,14 @@ export const pamConsumer: Consumer = {
     const b = (before as PamLine[] | undefined) ?? [];
     const a = (after as PamLine[] | undefined) ?? [];
     const read = (p: string) => ctx.readFileBytes ? ctx.readFileBytes(p) : ctx.readFile(p);
+    // A service without a file of its own is set up from /etc/pam.d/other, as libpam does.
+    const passes = (lines: PamLine[] | undefined) =>
+      lines !== undefined
+        ? authPassesWithoutPassword(lines, read)
+        : !/(^|\/)other$/.test(path) && otherPasses(read);
     const auth = {
-      before: before !== undefined && authPassesWithoutPassword(b, read),
-      after: after !== undefined && authPassesWithoutPassword(a, read),
+      before: passes(before as PamLine[] | undefined),
+      after: passes(after as PamLine[] | undefined),
     };
     return diffPam(b, a, path, auth);
   },

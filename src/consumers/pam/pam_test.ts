@@ -184,3 +184,26 @@ Deno.test("pam: pam_access's accessfile= is watched as access rules, and separat
   );
   assertEquals(changeSeverity(file[0]), "medium");
 });
+
+Deno.test("pam: a service file removed is set up from /etc/pam.d/other, as libpam does", () => {
+  const svc = parsePamConf(COMMON_AUTH).entries;
+  const withOther = (other: string | undefined) => ({
+    ...consumerContext(new Uint8Array(32), () => {}),
+    readFileBytes: undefined,
+    readFile: (p: string) => p === "/etc/pam.d/other" ? other : undefined,
+  });
+  const actions = (path: string, before: unknown, after: unknown, other?: string) =>
+    pamConsumer.diff(path, before, after, withOther(other)).map((c) => c.action)
+      .filter((a) => a.startsWith("pam_auth_"));
+  const open = "auth sufficient pam_permit.so\n";
+  // Removed where `other` lets anyone in: auth opened; where it denies, or is missing: not.
+  assertEquals(actions("/etc/pam.d/sshd", svc, undefined, open), ["pam_auth_opened"]);
+  assertEquals(actions("/etc/pam.d/sshd", svc, undefined, "auth required pam_deny.so\n"), []);
+  assertEquals(actions("/etc/pam.d/sshd", svc, undefined, undefined), []);
+  // A file made in its place closes it.
+  assertEquals(actions("/etc/pam.d/sshd", undefined, svc, open), ["pam_auth_closed"]);
+  // `other` removed leaves nothing to fall back to: closed.
+  assertEquals(actions("/etc/pam.d/other", parsePamConf(open).entries, undefined, open), [
+    "pam_auth_closed",
+  ]);
+});
