@@ -105,6 +105,23 @@ Deno.test("pam_access's accessfile= is watched as access rules: a grant there is
       await waitFor(() => d.changes().some(granted("+ : root : ALL")), 10_000),
       `not reported: ${d.changes().map((e) => e.message).join("\n")}`,
     );
+    // One that names a directory is not listed: its files are no access rules.
+    await Deno.mkdir(`${x}/many`);
+    await Deno.writeTextFile(`${x}/many/a`, "+ : ALL : ALL\n");
+    await Deno.writeTextFile(
+      `${x}/pam.d/sshd`,
+      `account required pam_access.so accessfile=${x}/many\n`,
+    );
+    assert(
+      await waitFor(() => d.stderr.includes(`${x}/many, included as a file`), 5_000),
+      d.stderr,
+    );
+    await Deno.writeTextFile(`${x}/many/a`, "- : ALL : ALL\n");
+    await new Promise((r) => setTimeout(r, 500));
+    assert(
+      !d.changes().some((e) => (e.file?.path ?? "").startsWith(`${x}/many/`)),
+      "a directory's file watched",
+    );
   } finally {
     await d.stop();
   }

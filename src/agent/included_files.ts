@@ -18,6 +18,15 @@ import { watchesForPaths } from "./agent_options.ts";
 import type { WatchRules } from "./watch_rules.ts";
 import { errorMessage } from "../error_message.ts";
 
+/** Whether `path` is a directory, through symlinks. */
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 /** What following an include touches. */
 export interface IncludedFilesDeps {
   watch: WatchSet;
@@ -68,6 +77,13 @@ export class IncludedFiles {
     const { watch, rules } = this.#deps;
     for (const p of paths) {
       if (this.#deps.stopped() || watch.get(p.path)) continue;
+      // A file the including one names that is a directory is not listed (`accessfile=/usr`).
+      if (!p.dir && isDirectory(p.path)) {
+        log("watch").warn(
+          `${p.path}, included as a file by a watched ${consumer} file, is a directory: not watched`,
+        );
+        continue;
+      }
       const include = p.dir ? p.include : undefined;
       const reader = p.consumer ?? consumer;
       rules.add({
