@@ -197,6 +197,12 @@ export async function readStartupBaseline(
     return read;
   };
   const ahead: Promise<ReadWindow>[] = [];
+  // Windows used whose states are not all recorded yet (adoptions wait for a full batch).
+  let unreleased: ReadWindow[] = [];
+  const releaseWindows = () => {
+    for (const w of unreleased) w.release();
+    unreleased = [];
+  };
   let workers = 0;
   try {
     for (let i = 0; i < all.length; i += WINDOW) {
@@ -210,7 +216,8 @@ export async function readStartupBaseline(
         ahead.push(readWindow(k));
       }
       // The window's states are made now, as they are used (ReadWindow).
-      const results = (await ahead.shift()!).take();
+      const window = await ahead.shift()!;
+      const results = window.take();
       early?.beforeRecording();
       for (const [j, t] of chunk.entries()) {
         deps.onProgress?.(done++, all.length, bytes);
@@ -262,10 +269,14 @@ export async function readStartupBaseline(
         });
       }
       early?.settle();
+      unreleased.push(window);
       if (adoptions.length >= BATCH) {
         pipeline.adoptMany(adoptions);
         adoptions = [];
       }
+      // Every state of these windows is recorded (in the store, the watch set): their contents
+      // are freed now, not at the next full collection (releaseBuffers()).
+      if (adoptions.length === 0) releaseWindows();
     }
     workers = reader.workers;
   } finally {
@@ -274,6 +285,7 @@ export async function readStartupBaseline(
   }
   early?.settle(true);
   pipeline.adoptMany(adoptions);
+  releaseWindows();
   if (backfill.length) store.commit(backfill, []);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known, tops);

@@ -16,6 +16,7 @@ import {
   packItems,
   type ReadItem,
   type ReadResult,
+  releaseBuffers,
   unpackResults,
 } from "./read_batch.ts";
 import { HASH_WORKER_SOURCE } from "./hash_worker_source.ts";
@@ -53,6 +54,12 @@ export interface ReadWindow {
   take(): ReadResult[];
   /** The marks placed before reading, when the window asked for any. */
   marks?: MarkArrays;
+  /**
+   * Frees the contents the workers kept for the window's states at once
+   * (releaseBuffers()). Call it only when nothing holds a state's content
+   * any more: a view into them reads as empty after.
+   */
+  release(): void;
 }
 
 interface Lane {
@@ -209,7 +216,8 @@ export class ParallelReader {
     const lanes = this.#lanes.filter((l) => !l.dead);
     if (lanes.length === 0) {
       const results = await readHere(items);
-      return { take: () => results };
+      // Each content read here is a buffer of its own, freed as any object is.
+      return { take: () => results, release: () => {} };
     }
     const per = Math.ceil(items.length / lanes.length);
     const parts = await Promise.all(lanes.map((_, i) => {
@@ -223,6 +231,9 @@ export class ParallelReader {
     return {
       take: () => parts.flatMap((p) => p.results ?? unpackResults(p.packed!)),
       marks: joinMarks(parts.map((p) => ({ marks: p.marks, n: sliceLength(p) }))),
+      release: () => {
+        for (const p of parts) if (p.packed) releaseBuffers(p.packed);
+      },
     };
   }
 
