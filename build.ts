@@ -299,8 +299,9 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
         "compile",
         "-A",
         "--unstable-net",
-        // As ./bpfink and the launcher: no TurboFan (README "Soak"), a small young generation.
-        "--v8-flags=--max-opt=2,--max-semi-space-size=4",
+        // As ./bpfink and the launcher: no TurboFan (README "Soak"), a small young generation, V8's
+        // gc() for the first baseline's heap ceiling (heap_ceiling.ts).
+        "--v8-flags=--max-opt=2,--max-semi-space-size=4,--expose-gc",
         "--no-config",
         "--output",
         out,

@@ -82,7 +82,7 @@ try {
         "run",
         "-A",
         "--no-code-cache",
-        "--v8-flags=--max-opt=2,--max-semi-space-size=4",
+        "--v8-flags=--max-opt=2,--max-semi-space-size=4,--expose-gc",
         new URL("./baseline_run.ts", import.meta.url).pathname,
         root,
         String(diff),
@@ -228,7 +228,7 @@ try {
     "returned, with the part that is the kernel's ring buffer (its pages mapped once), the " +
     "JavaScript heap in use, and the file-backed pages (Deno's binary and the libraries). Each " +
     "runs as `./bpfink` runs the agent (`MALLOC_ARENA_MAX=2`, " +
-    "`--v8-flags=--max-opt=2,--max-semi-space-size=4`, " +
+    "`--v8-flags=--max-opt=2,--max-semi-space-size=4,--expose-gc`, " +
     "`--no-code-cache`), from its own copy of Deno's binary, as on a host where no other process " +
     "maps it (this bench's own Deno would otherwise share its pages and keep them resident). " +
     "The last row is the shipped single file started as a user would on the tree, timed from its " +

@@ -133,7 +133,7 @@ export function bpfinkFromSource(
       "--quiet",
       "--no-check",
       "--cached-only",
-      "--v8-flags=--max-opt=2,--max-semi-space-size=4",
+      "--v8-flags=--max-opt=2,--max-semi-space-size=4,--expose-gc",
       main,
     ],
     file,

@@ -65,10 +65,12 @@
  * made, resident for good; Maglev is enough for the agent's glue (README "Soak").
  * No V8 code cache: mapping Deno's cache database and reading its entries held 2-3 MiB for
  * good, and starting took as long without it (README "Idle memory").
- * A young generation of at most 4 MiB a semi-space, as ./bpfink (a first baseline's peak). */
+ * A young generation of at most 4 MiB a semi-space, as ./bpfink (a first baseline's peak).
+ * V8's gc() exposed, as ./bpfink: the first baseline bounds its garbage (heap_ceiling.ts). */
 static const char *const RUNTIME_ARGS[] = {
     "run", "-A", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm",
-    "--unstable-net", "--no-code-cache", "--v8-flags=--max-opt=2,--max-semi-space-size=4",
+    "--unstable-net", "--no-code-cache",
+    "--v8-flags=--max-opt=2,--max-semi-space-size=4,--expose-gc",
 };
 #define N_RUNTIME_ARGS (sizeof(RUNTIME_ARGS) / sizeof(RUNTIME_ARGS[0]))
 

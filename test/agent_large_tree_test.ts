@@ -59,12 +59,21 @@ Deno.test("a 2600-file tree: hashed in workers, secrets keyed, offline and live 
       second.changes().map((e) => `${e.event.action} ${e.file?.path} ${e.event.reason}`),
       [`modified ${offline} offline`],
     );
+    // Line diffs against the texts the first baseline kept: its window buffers are freed once
+    // recorded (releaseBuffers()), so a text recorded as a view into them would diff as empty.
+    const diff = second.changes(offline)[0].bpfink?.diff as { added: string[]; removed: string[] };
+    assertEquals(diff?.added, ["changed while bpfink was down"]);
+    assert(diff?.removed.includes("file 20/5"), JSON.stringify(diff));
     const live = `${tree}/d25/f99.conf`;
     await Deno.writeTextFile(live, "changed while watched\n");
     assert(
       await waitFor(() => second.changes(live).some((e) => e.event.action === "modified"), 10_000),
       "the live write is reported",
     );
+    assertEquals(second.changes(live).find((e) => e.event.action === "modified")?.bpfink?.diff, {
+      added: ["changed while watched"],
+      removed: ["file 25/99"],
+    });
   } finally {
     await agent.stop();
   }

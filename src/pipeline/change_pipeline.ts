@@ -38,6 +38,7 @@ import { changeTime } from "./change_time.ts";
 import { redactPasswordHashes, redactPasswordHashesIn } from "../consumers/password_hashes.ts";
 import { mayHoldPasswordHash } from "../watch/hash_sniff.ts";
 import { nameIsRoots } from "./root_named.ts";
+import { liveBytes } from "../watch/read_batch.ts";
 
 /** How one path is consumed. */
 export interface PathRule {
@@ -191,6 +192,8 @@ export class ChangePipeline {
     before: () => unknown = () => this.opts.store.get(path)?.snapshot,
   ): unknown {
     if (!state?.content) return undefined;
+    // Freed with its window (releaseBuffers()), it would read as an empty file: a wrong diff.
+    liveBytes(state.content, path);
     const rule = this.opts.ruleFor(path);
     // A secret file is never parsed: any consumer's snapshot would hold its text.
     if (rule.secret) return secretSnapshot(decoder.decode(state.content), this.opts.ctx);

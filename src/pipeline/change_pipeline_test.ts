@@ -331,3 +331,21 @@ Deno.test("adopt(): a passwd given to a user before the first baseline stays an 
   const added = t.delivered[1].events.find((e) => e.event.action === "user_added");
   assertEquals([added?.user?.target?.name, added?.bpfink?.severity], ["evil", "critical"]);
 });
+
+Deno.test("a content whose read's buffer was freed is refused, never recorded as an empty text", async () => {
+  // releaseBuffers() frees a first baseline's window of contents once it is recorded: a state
+  // used after that would diff against nothing. It fails loudly instead.
+  await using dir = await tempDir();
+  using t = pipeline();
+  const f = `${dir.path}/app.conf`;
+  const state = await write(f, "a=1\n");
+  (state.content!.buffer as ArrayBuffer).transfer(0);
+  let thrown: unknown;
+  try {
+    t.p.adopt(f, state);
+  } catch (e) {
+    thrown = e;
+  }
+  assert(/was used after its read's buffer was freed/.test(String(thrown)), String(thrown));
+  assertEquals(t.store.get(f), undefined, "nothing recorded");
+});

@@ -27,6 +27,7 @@ import type { FileState } from "../watch/file_state.ts";
 import type { EntryType } from "../watch/native_fs.ts";
 import { errorMessage } from "../error_message.ts";
 import { decodePathBytes, pathBytes } from "../watch/path_bytes.ts";
+import { liveBytes } from "../watch/read_batch.ts";
 
 /** What bpfink remembers about one path. */
 export interface BaselineRecord {
@@ -476,7 +477,7 @@ export class BaselineStore {
    */
   commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): OutboxEntry[] {
     for (const [p, rec] of updates) {
-      if (rec && isHot(rec)) this.#hot.set(p, rec);
+      if (rec && isHot(rec)) this.#hot.set(p, kept(rec));
       else this.#hot.delete(p);
     }
     try {
@@ -490,7 +491,7 @@ export class BaselineStore {
       return out;
     } catch (e) {
       if (this.#closed) throw e;
-      for (const [p, rec] of updates) this.#behind.set(p, rec);
+      for (const [p, rec] of updates) this.#behind.set(p, rec && kept(rec));
       if (!this.#lost(e)) {
         this.#opts.faults?.fault(
           "database",
@@ -540,7 +541,7 @@ export class BaselineStore {
           rec.snapshot === undefined
             ? null
             : rec.snapshot instanceof Uint8Array
-            ? rec.snapshot
+            ? liveBytes(rec.snapshot, path)
             : JSON.stringify(rec.snapshot),
           now,
           rec.mtimeNs === undefined ? null : String(rec.mtimeNs),
@@ -876,6 +877,15 @@ export class BaselineStore {
 const LOST = new Error("the database file is gone");
 
 /** Whether `rec` is kept in memory too: a parsed or fingerprinted file's. */
+/**
+ * `rec` to keep in memory past the commit: its snapshot's bytes copied when
+ * they are a view into a read's buffer, which the first baseline frees once
+ * the commit returns (releaseBuffers() in read_batch.ts).
+ */
+function kept(rec: BaselineRecord): BaselineRecord {
+  return rec.snapshot instanceof Uint8Array ? { ...rec, snapshot: rec.snapshot.slice() } : rec;
+}
+
 function isHot(rec: BaselineRecord): boolean {
   return rec.consumer !== "generic" || !!rec.sha256?.startsWith("hmac-");
 }

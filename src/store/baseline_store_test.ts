@@ -250,3 +250,30 @@ Deno.test("a database SQLite finds malformed while running: reads fall back to t
     again.close();
   }
 });
+
+Deno.test("a text kept in memory while the database cannot be written is a copy: freeing the read's buffer after the commit loses nothing", async () => {
+  // A first baseline frees each window's file contents once its commit returns (releaseBuffers):
+  // a record held back in memory must not be a view into them, or it would be written as empty.
+  await using dir = await tempDir();
+  const db = `${dir.path}/bpfink.db`;
+  const resets: unknown[] = [];
+  const store = BaselineStore.open(db, { onReset: (r) => resets.push(r), retryMs: 50 });
+  try {
+    store.commit([["/app/a", record("/app/a", "a")]], []);
+    const f = await Deno.open(db, { write: true });
+    await f.write(new Uint8Array(16)); // the header overwritten: the next commit cannot write
+    f.close();
+    const window = new TextEncoder().encode("other file\nkey=1\nkey=2\n");
+    const text = window.subarray(11);
+    store.commit([["/app/b", { ...record("/app/b", "b"), snapshot: text }]], []);
+    assert(store.broken, "the commit was written: the test proves nothing");
+    window.buffer.transfer(0);
+    const decoder = new TextDecoder();
+    assertEquals(decoder.decode(store.get("/app/b")?.snapshot as Uint8Array), "key=1\nkey=2\n");
+    for (let t = 0; t < 100 && !resets.length; t++) await new Promise((r) => setTimeout(r, 20));
+    assertEquals(resets.length, 1, "the database was rebuilt");
+    assertEquals(decoder.decode(store.get("/app/b")?.snapshot as Uint8Array), "key=1\nkey=2\n");
+  } finally {
+    store.close();
+  }
+});

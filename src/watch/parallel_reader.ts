@@ -18,6 +18,7 @@ import {
   packResult,
   type ReadItem,
   type ReadResult,
+  releaseBuffers,
   unpackResults,
 } from "./read_batch.ts";
 import { HASH_WORKER_SOURCE } from "./hash_worker_source.ts";
@@ -55,6 +56,12 @@ export interface ReadWindow {
   take(): ReadResult[];
   /** The marks placed before reading, when the window asked for any. */
   marks?: MarkArrays;
+  /**
+   * Frees the contents the workers kept for the window's states at once
+   * (releaseBuffers()). Call it only when nothing holds a state's content
+   * any more: a view into them reads as empty after.
+   */
+  release(): void;
 }
 
 interface Lane {
@@ -213,7 +220,8 @@ export class ParallelReader {
     const lanes = this.#lanes.filter((l) => !l.dead);
     if (lanes.length === 0) {
       const results = await readHere(items);
-      return { take: () => results };
+      // Each content read here is a buffer of its own, freed as any object is.
+      return { take: () => results, release: () => {} };
     }
     const per = Math.ceil(items.length / lanes.length);
     const parts = await Promise.all(lanes.map((_, i) => {
@@ -227,6 +235,9 @@ export class ParallelReader {
     return {
       take: () => parts.flatMap((p) => p.results ?? unpackResults(p.packed!)),
       marks: joinMarks(parts.map((p) => ({ marks: p.marks, n: sliceLength(p) }))),
+      release: () => {
+        for (const p of parts) if (p.packed) releaseBuffers(p.packed);
+      },
     };
   }
 
@@ -243,7 +254,7 @@ export class ParallelReader {
     }
     if (this.#here === null) {
       const results = await readHere(items);
-      return { take: () => results };
+      return { take: () => results, release: () => {} };
     }
     const out = emptyResults(++this.#ids, items.length);
     const redo = this.#here.read(packItems(out.id, items, this.#native, group), out);
@@ -255,7 +266,11 @@ export class ParallelReader {
         packResult(out, i, { error: errorMessage(e) });
       }
     }
-    return { take: () => unpackResults(out), marks: out.marks };
+    return {
+      take: () => unpackResults(out),
+      marks: out.marks,
+      release: () => releaseBuffers(out),
+    };
   }
 
   async #send(lane: Lane, items: ReadItem[], group?: number): Promise<Slice> {

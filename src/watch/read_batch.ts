@@ -229,6 +229,41 @@ export function transferOf(p: PackedResults): ArrayBuffer[] {
 }
 
 /**
+ * Frees now, by detaching them, the buffers a worker sent with `p` (its
+ * states' arrays, the window's contents and attribute texts, a content sent
+ * apart), which are otherwise freed only by a full collection: received a
+ * few windows before they are used, they outlive the young generation's
+ * collections, and at 100,000 files they were most of the first baseline's
+ * peak RSS with line diffs on. unpackResults() copies all but the contents:
+ * every state's `content` unpacked from `p` reads as empty after, so call it
+ * once none is used (or kept: copy what must be). The marks are left, as
+ * what they mean may keep views into them.
+ */
+export function releaseBuffers(p: PackedResults): void {
+  const free = (buf: ArrayBufferLike | undefined) => {
+    if (buf instanceof ArrayBuffer && !buf.detached) buf.transfer(0);
+  };
+  for (const a of [p.flags, p.types, p.nums, p.nlinks, p.bigs, p.hashes]) free(a.buffer);
+  free(p.contents?.bytes.buffer);
+  free(p.contents?.at.buffer);
+  free(p.attrs?.bytes.buffer);
+  free(p.attrs?.at.buffer);
+  for (const [, r] of p.rare) free(r.content?.buffer);
+}
+
+/**
+ * `bytes` (`path`'s content), checked not to be a view into a buffer
+ * releaseBuffers() freed: it would read as an empty file, and a diff
+ * against it would be wrong.
+ */
+export function liveBytes(bytes: Uint8Array, path: string): Uint8Array {
+  if ((bytes.buffer as ArrayBuffer).detached) {
+    throw new Error(`the content of ${path} was used after its read's buffer was freed`);
+  }
+  return bytes;
+}
+
+/**
  * Packs a window's results; `transfer` lists the buffers to move (the
  * typed arrays and every content buffer).
  */
