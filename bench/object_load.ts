@@ -128,12 +128,25 @@ try {
   }
   const kernel = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
   console.log(`Verifier cost per program, kernel ${kernel}, ${ROUNDS} rounds, sides alternating.`);
-  console.log("Time: median (min-max) ms of the verifier's own time; insns: processed.\n");
+  console.log(
+    "Time: median (min-max) ms of the verifier's own time; insns: processed. Programs this " +
+      "kernel refuses on both sides are left out.\n",
+  );
   const head = ["object", "program", ...sides.flatMap((s) => [`${s.name} ms`, `${s.name} insns`])];
   if (sides.length > 1) head.push("time ratio");
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);
+  const loads = (i: number) => results.some((side) => side[i].some((x) => typeof x !== "string"));
+  const totals = new Map<string, { ms: number[]; insns: number[] }>();
+  for (const o of OBJECTS) {
+    if (!rows.some((row, i) => row.object === o && loads(i))) {
+      console.log(
+        `| ${o} | (every program) | not loaded here | | | |${sides.length > 1 ? " |" : ""}`,
+      );
+    }
+  }
   for (const [i, row] of rows.entries()) {
+    if (!loads(i)) continue;
     const cells = [row.object, row.program];
     const medians: number[] = [];
     for (const k of sides.keys()) {
@@ -145,6 +158,10 @@ try {
       }
       const ms = ok.map((x) => (x.timeUs ?? NaN) / 1000);
       medians[k] = median(ms);
+      const t = totals.get(`${k}/${row.object}`) ?? { ms: [], insns: [] };
+      t.ms.push(median(ms));
+      t.insns.push(ok[0].processed);
+      totals.set(`${k}/${row.object}`, t);
       cells.push(
         `${median(ms).toFixed(1)} (${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)})`,
         ok.map((x) => x.processed).filter((v, j, a) => a.indexOf(v) === j).join(", "),
@@ -154,6 +171,18 @@ try {
       cells.push(
         medians[0] !== undefined && medians[1] ? `${(medians[0] / medians[1]).toFixed(2)}×` : "",
       );
+    }
+    console.log(`| ${cells.join(" | ")} |`);
+  }
+  // Each object's programs together: what loading all of them costs the verifier.
+  for (const o of OBJECTS) {
+    const per = sides.map((_, k) => totals.get(`${k}/${o}`));
+    if (per.every((t) => !t)) continue;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const cells = [o, "**all, summed**"];
+    for (const t of per) cells.push(t ? sum(t.ms).toFixed(1) : "", t ? String(sum(t.insns)) : "");
+    if (sides.length > 1) {
+      cells.push(per[0] && per[1] ? `${(sum(per[0].ms) / sum(per[1].ms)).toFixed(2)}×` : "");
     }
     console.log(`| ${cells.join(" | ")} |`);
   }
