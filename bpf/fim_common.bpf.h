@@ -102,7 +102,7 @@ static __always_inline void stat_inc(__u32 idx)
 
 struct path_scratch {
 	char buf[FIM_PATH_BUF];
-	long slash; /* result of slash_before(), parked in memory: see there */
+	long slash; /* result of fim_slash_before(), parked in memory: see there */
 	/* fim_dir_match.bpf.h: the placed entry, and hash state parked in memory. */
 	struct fim_key dir;
 	long start, end;
@@ -339,8 +339,8 @@ static __always_inline int fim_on_process_exit(void)
 /* An event about a watched inode, folded per inode and writer until user
  * space clears the pending entry (fim_pending.bpf.h). `typed` and `cache`:
  * as fim_pending_note's. */
-static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr,
-					     const bool typed, const bool cache)
+static __always_inline void emit_inode_event_here(struct fim_key *key, __u32 op, __s32 nr,
+						  const bool typed, const bool cache)
 {
 	__u32 stat = FIM_STAT_COALESCED;
 	struct fim_event *e;
@@ -366,6 +366,42 @@ static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s3
 		fim_pending_hold(key);
 }
 
+/* emit_inode_event() as global functions, one per (typed, cache): the
+ * verifier checks each body once per program, not again at every call site
+ * and in every state one is reached in (the tracepoint program inlined it at
+ * some thirty sites). Arguments are scalars, as 5.10 requires of a global
+ * function: the key's two fields, the operation and the syscall number. */
+#define FIM_EMIT_INODE_GLOBAL(name, typed, cache)                              \
+	__noinline int name(__u64 ino, __u64 dev, __u64 op, __s64 nr)         \
+	{                                                                      \
+		struct fim_key key = {};                                       \
+                                                                               \
+		key.ino = ino;                                                 \
+		key.dev = (__u32)dev;                                          \
+		emit_inode_event_here(&key, (__u32)op, (__s32)nr, typed, cache); \
+		return 0;                                                      \
+	}
+FIM_EMIT_INODE_GLOBAL(fim_emit_inode, false, false)
+FIM_EMIT_INODE_GLOBAL(fim_emit_inode_typed, true, false)
+FIM_EMIT_INODE_GLOBAL(fim_emit_inode_cached, false, true)
+FIM_EMIT_INODE_GLOBAL(fim_emit_inode_typed_cached, true, true)
+#undef FIM_EMIT_INODE_GLOBAL
+
+/* An event about watched inode `key` (emit_inode_event_here), through the
+ * global function for `typed` and `cache`. */
+static __always_inline void emit_inode_event(struct fim_key *key, __u32 op, __s32 nr,
+					     const bool typed, const bool cache)
+{
+	if (typed && cache)
+		fim_emit_inode_typed_cached(key->ino, key->dev, op, nr);
+	else if (typed)
+		fim_emit_inode_typed(key->ino, key->dev, op, nr);
+	else if (cache)
+		fim_emit_inode_cached(key->ino, key->dev, op, nr);
+	else
+		fim_emit_inode(key->ino, key->dev, op, nr);
+}
+
 /* The (dev, ino) of fd `fd` of the current process, when it has an fsnotify
  * mark or the mark gate is shut (`fast`: fd_key_fast). */
 static __always_inline bool fd_key_of(long fd, struct fim_key *key, const bool fast)
@@ -380,13 +416,37 @@ static __always_inline bool fd_key_of(long fd, struct fim_key *key, const bool f
 	return f && file_key_marked(f, key);
 }
 
-static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bool fast)
+static __always_inline void on_fd_modified_here(long fd, __u32 op, __s32 nr, const bool fast)
 {
 	struct fim_key key;
 
 	if (!fd_key_of(fd, &key, fast) || !bpf_map_lookup_elem(&watched, &key))
 		return;
 	emit_inode_event(&key, op, nr, fast, false);
+}
+
+/* on_fd_modified_here() as global functions, one per `fast`: checked once
+ * per program instead of at each of its some twenty call sites. The typed
+ * loads of the fast walk cost the verifier most per instruction (each one
+ * is looked up in the kernel's BTF). */
+__noinline int fim_fd_modified(long fd, __u64 op, __s64 nr)
+{
+	on_fd_modified_here(fd, (__u32)op, (__s32)nr, false);
+	return 0;
+}
+
+__noinline int fim_fd_modified_fast(long fd, __u64 op, __s64 nr)
+{
+	on_fd_modified_here(fd, (__u32)op, (__s32)nr, true);
+	return 0;
+}
+
+static __always_inline void on_fd_modified(long fd, __u32 op, __s32 nr, const bool fast)
+{
+	if (fast)
+		fim_fd_modified_fast(fd, op, nr);
+	else
+		fim_fd_modified(fd, op, nr);
 }
 
 /* on_fd_modified() for the write syscalls, the hot path: a repeat of the
@@ -486,28 +546,6 @@ static __always_inline void on_mprotect_write(__u64 start, __u64 len, __s32 nr)
 	}
 }
 
-/* Index of the last '/' in s->buf before index `end` (exclusive), or -1.
- * The scan stops at the first hit, and its result goes through map memory,
- * whose contents the verifier does not track: every exit of the loop then
- * leaves the same state, instead of one state per position that the rest of
- * the program would be verified for (256 times per call site). */
-static __always_inline long slash_before(struct path_scratch *s, long end)
-{
-	int i;
-
-	s->slash = -1;
-	for (i = 1; i <= FIM_PATH_BUF; i++) {
-		long idx = end - i;
-		if (idx < 0)
-			break;
-		if (s->buf[idx & (FIM_PATH_BUF - 1)] == '/') {
-			s->slash = idx;
-			break;
-		}
-	}
-	return *(volatile long *)&s->slash;
-}
-
 /* The inode of directory fd `dfd` (AT_FDCWD: the working directory). An int,
  * as the syscall has it: the upper half of its register is not defined. */
 static __always_inline bool dir_key(int dfd, struct fim_key *key)
@@ -567,7 +605,7 @@ static __always_inline bool fim_mount_unseen(void)
  * process passed it (NULL: none, as move_mount's to an fd), so that user
  * space can tell which of several processes' mounts changed a mount point;
  * a path too long for the name is left out, never cut. */
-static __always_inline void on_mount_change(__s32 nr, const char *target)
+static __always_inline void on_mount_change_here(__s32 nr, const char *target)
 {
 	struct fim_key key = { .ino = 0, .dev = FIM_DEV_MOUNT };
 	struct fim_event *e;
@@ -601,6 +639,18 @@ static __always_inline void on_mount_change(__s32 nr, const char *target)
 		bpf_map_delete_elem(&pending, &key);
 }
 
+/* on_mount_change_here() as a global function, checked once per program. */
+__noinline int fim_mount_change(__s64 nr, __u64 target)
+{
+	on_mount_change_here((__s32)nr, (const char *)target);
+	return 0;
+}
+
+static __always_inline void on_mount_change(__s32 nr, const char *target)
+{
+	fim_mount_change(nr, (__u64)target);
+}
+
 /* f_mode bit of a file that its open created: 0x100000 since 4.19
  * ("introduce FMODE_CREATED"), the same in Debian's 6.1 and 6.12 headers
  * (written 1 << 20 there). Not in BTF, being a #define. */
@@ -609,7 +659,7 @@ static __always_inline void on_mount_change(__s32 nr, const char *target)
 /* open/openat/creat returned fd: O_TRUNC of a watched inode is a content
  * change; O_CREAT of a watched name or inside a watched directory is a
  * creation. */
-static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, const char *upath)
+static __always_inline void on_opened_here(long fd, __u64 flags, __s32 nr)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fim_key key, dkey;
@@ -643,6 +693,19 @@ static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, c
 	dkey.dev = BPF_CORE_READ(dir, i_sb, s_dev);
 	dkey.pad = 0;
 	on_created_dentry(&dkey, dentry, key.ino, nr);
+}
+
+/* on_opened_here() as a global function, checked once per program instead
+ * of at each of the four open syscalls' cases. */
+__noinline int fim_opened(long fd, __u64 flags, __s64 nr)
+{
+	on_opened_here(fd, flags, (__s32)nr);
+	return 0;
+}
+
+static __always_inline void on_opened(long fd, __u64 flags, __s32 nr, int dfd, const char *upath)
+{
+	fim_opened(fd, flags, nr);
 }
 
 /* io_uring requests write without any write syscall. Every strategy

@@ -191,6 +191,12 @@ export class BpfObject {
     this.#keepAlive = [];
   }
 
+  /** @internal Keeps `buf` alive as long as the object: libbpf holds a pointer into it. */
+  _keep(buf: Uint8Array): void {
+    this.#handle();
+    this.#keepAlive.push(buf);
+  }
+
   /** @internal */
   get _ptr(): Deno.PointerObject {
     return this.#handle();
@@ -229,6 +235,29 @@ export class BpfProgram {
         this.object.lib.strerror(rc),
         { program: this.name },
       );
+    }
+  }
+
+  /**
+   * Has the kernel's verifier write its log for this program into `buf` at
+   * `level` (1: the path to a refusal, 2: every instruction, 4: statistics
+   * alone) when `load()` runs, instead of libbpf's log on failure only. The
+   * log is a C string in `buf`, cut when it does not fit (before load only).
+   */
+  setVerifierLog(level: number, buf: Uint8Array): void {
+    const s = this.object.lib.sym;
+    this.object._keep(buf);
+    for (
+      const [fn, rc] of [
+        ["bpf_program__set_log_buf", s.bpf_program__set_log_buf(this.ptr, buf, BigInt(buf.length))],
+        ["bpf_program__set_log_level", s.bpf_program__set_log_level(this.ptr, level)],
+      ] as const
+    ) {
+      if (rc < 0) {
+        throw new BpfError(this.object.name, fn, -rc, this.object.lib.strerror(rc), {
+          program: this.name,
+        });
+      }
     }
   }
 

@@ -27,6 +27,8 @@ export const LIBBPF_SYMBOLS = {
   bpf_program__autoload: { parameters: ["pointer"], result: "bool" },
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   bpf_program__fd: { parameters: ["pointer"], result: "i32" },
+  bpf_program__set_log_level: { parameters: ["pointer", "u32"], result: "i32" },
+  bpf_program__set_log_buf: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
 
   bpf_enable_stats: { parameters: ["u32"], result: "i32" },
   bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },

@@ -1,0 +1,194 @@
+/**
+ * What the kernel's verifier costs for each of bpfink's BPF objects, side by
+ * side in one run: for every program of this tree's objects (kernels/build)
+ * that loads on this kernel, the verifier's own time and the instructions it
+ * processed (its statistics log, level 4, read through src/bpf's libbpf
+ * wrapper), each program loaded alone; with `--against REV`, the same for the
+ * objects built from git commit REV (in a temporary worktree, removed
+ * afterwards). Rounds alternate the sides so that the machine's other load
+ * hits both alike. Prints a markdown table: median and range of the time,
+ * the processed count (deterministic for one kernel and object), and the
+ * ratio of this tree's median time to REV's.
+ *
+ *   sudo deno run -A bench/object_load.ts [--against REV] [--rounds 5]
+ *
+ * A bench prints numbers; nothing here is a timed assertion. Needs root.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadLibbpf } from "../src/agent/open_kernel.ts";
+import { BpfError } from "../src/bpf/bpf_error.ts";
+import { BpfObject } from "../src/bpf/bpf_object.ts";
+import { type VerifierStats, verifyProgram } from "../src/bpf/verifier_stats.ts";
+import { median } from "./bench_env.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const OBJECTS = ["fim-tracepoint", "fim-fentry", "fim-kprobe"];
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    against: { type: "string" },
+    rounds: { type: "string", default: "5" },
+  },
+});
+const ROUNDS = Number(args.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  console.error(`object_load: --rounds must be a positive whole number, not "${args.rounds}".`);
+  Deno.exit(2);
+}
+
+/** One side of the comparison: a directory holding the built objects. */
+interface Side {
+  name: string;
+  dir: string;
+}
+
+async function git(args: string[]): Promise<void> {
+  const out = await new Deno.Command("git", { args: ["-C", ROOT, ...args], stderr: "piped" })
+    .output();
+  if (!out.success) {
+    throw new Error(`git ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}
+
+/** Builds REV's BPF objects in a temporary worktree at `tree`; returns their directory. */
+async function buildAt(rev: string, tree: string): Promise<string> {
+  await git(["worktree", "add", "--detach", tree, rev]);
+  // vmlinux.h is dumped from this kernel's BTF: the same for every commit, slow to make.
+  await Deno.mkdir(`${tree}/kernels/build`, { recursive: true });
+  await Deno.copyFile(`${ROOT}kernels/build/vmlinux.h`, `${tree}/kernels/build/vmlinux.h`);
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "build.ts", "bpf"],
+    cwd: tree,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!built.success) {
+    throw new Error(`cannot build ${rev}'s objects: ${new TextDecoder().decode(built.stderr)}`);
+  }
+  return `${tree}/kernels/build`;
+}
+
+/** The programs of an object, in ELF order. */
+function programNames(lib: ReturnType<typeof loadLibbpf>, name: string, bytes: Uint8Array) {
+  const obj = BpfObject.open(lib, name, bytes);
+  try {
+    return obj.programs().map((p) => p.name);
+  } finally {
+    obj.close();
+  }
+}
+
+/** The statistics of `program`, or why this kernel refuses it. */
+function measure(
+  lib: ReturnType<typeof loadLibbpf>,
+  name: string,
+  bytes: Uint8Array,
+  program: string,
+): VerifierStats | string {
+  try {
+    return verifyProgram(lib, name, bytes, program);
+  } catch (e) {
+    if (e instanceof BpfError) return e.errnoText.split(" ")[0];
+    throw e;
+  }
+}
+
+const lib = loadLibbpf();
+const sides: Side[] = [{ name: "this tree", dir: `${ROOT}kernels/build` }];
+const temp = await Deno.makeTempDir({ prefix: "bpfink-object-load-" });
+const tree = `${temp}/tree`;
+try {
+  if (args.against) sides.push({ name: args.against, dir: await buildAt(args.against, tree) });
+  const bytes = new Map<string, Uint8Array>();
+  for (const s of sides) {
+    for (const o of OBJECTS) bytes.set(`${s.name}/${o}`, Deno.readFileSync(`${s.dir}/${o}.bpf.o`));
+  }
+  // Rows: every (object, program) of either side.
+  const rows: { object: string; program: string }[] = [];
+  for (const o of OBJECTS) {
+    const names = new Set<string>();
+    for (const s of sides) {
+      for (const p of programNames(lib, o, bytes.get(`${s.name}/${o}`)!)) names.add(p);
+    }
+    for (const p of names) rows.push({ object: o, program: p });
+  }
+  // results[side][row] = the rounds' stats, or the refusal.
+  const results = sides.map(() => rows.map(() => [] as (VerifierStats | string)[]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, row] of rows.entries()) {
+      for (const [k, s] of sides.entries()) {
+        const b = bytes.get(`${s.name}/${row.object}`)!;
+        const has = programNames(lib, row.object, b).includes(row.program);
+        results[k][i].push(has ? measure(lib, row.object, b, row.program) : "absent");
+      }
+    }
+  }
+  const kernel = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
+  console.log(`Verifier cost per program, kernel ${kernel}, ${ROUNDS} rounds, sides alternating.`);
+  console.log(
+    "Time: median (min-max) ms of the verifier's own time; insns: processed. Programs this " +
+      "kernel refuses on both sides are left out.\n",
+  );
+  const head = ["object", "program", ...sides.flatMap((s) => [`${s.name} ms`, `${s.name} insns`])];
+  if (sides.length > 1) head.push("time ratio");
+  console.log(`| ${head.join(" | ")} |`);
+  console.log(`|${head.map(() => "---").join("|")}|`);
+  const loads = (i: number) => results.some((side) => side[i].some((x) => typeof x !== "string"));
+  const totals = new Map<string, { ms: number[]; insns: number[] }>();
+  for (const o of OBJECTS) {
+    if (!rows.some((row, i) => row.object === o && loads(i))) {
+      console.log(
+        `| ${o} | (every program) | not loaded here | | | |${sides.length > 1 ? " |" : ""}`,
+      );
+    }
+  }
+  for (const [i, row] of rows.entries()) {
+    if (!loads(i)) continue;
+    const cells = [row.object, row.program];
+    const medians: number[] = [];
+    for (const k of sides.keys()) {
+      const runs = results[k][i];
+      const ok = runs.filter((x): x is VerifierStats => typeof x !== "string");
+      if (ok.length === 0) {
+        cells.push(`not loaded (${runs[0]})`, "");
+        continue;
+      }
+      const ms = ok.map((x) => (x.timeUs ?? NaN) / 1000);
+      medians[k] = median(ms);
+      const t = totals.get(`${k}/${row.object}`) ?? { ms: [], insns: [] };
+      t.ms.push(median(ms));
+      t.insns.push(ok[0].processed);
+      totals.set(`${k}/${row.object}`, t);
+      cells.push(
+        `${median(ms).toFixed(1)} (${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)})`,
+        ok.map((x) => x.processed).filter((v, j, a) => a.indexOf(v) === j).join(", "),
+      );
+    }
+    if (sides.length > 1) {
+      cells.push(
+        medians[0] !== undefined && medians[1] ? `${(medians[0] / medians[1]).toFixed(2)}×` : "",
+      );
+    }
+    console.log(`| ${cells.join(" | ")} |`);
+  }
+  // Each object's programs together: what loading all of them costs the verifier.
+  for (const o of OBJECTS) {
+    const per = sides.map((_, k) => totals.get(`${k}/${o}`));
+    if (per.every((t) => !t)) continue;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const cells = [o, "**all, summed**"];
+    for (const t of per) cells.push(t ? sum(t.ms).toFixed(1) : "", t ? String(sum(t.insns)) : "");
+    if (sides.length > 1) {
+      cells.push(per[0] && per[1] ? `${(sum(per[0].ms) / sum(per[1].ms)).toFixed(2)}×` : "");
+    }
+    console.log(`| ${cells.join(" | ")} |`);
+  }
+} finally {
+  if (args.against) {
+    await git(["worktree", "remove", "--force", tree]).catch((e) => console.error(String(e)));
+  }
+  await Deno.remove(temp, { recursive: true });
+}
