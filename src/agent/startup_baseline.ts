@@ -41,12 +41,6 @@ const WINDOW = 256;
 /** Windows read ahead: the workers never wait for this thread to ask for more. */
 const AHEAD = 3;
 /**
- * Windows this thread reads itself, ahead, at most, when the workers are
- * behind (a first baseline's critical path is then the workers': on two
- * cores, one worker, which this thread waited for a quarter of the read).
- */
-const HERE_AHEAD = 2;
-/**
  * First sightings committed per transaction: each window's as it is
  * recorded. Held for 1,000 files, their states and records outlived the
  * young generation's collections and filled the old generation with the
@@ -193,39 +187,24 @@ export async function readStartupBaseline(
   // With the native reader, the workers mark each regular file for fanotify before they read it,
   // through the fd they read it by: this thread then makes no call of its own per file.
   const native = reader.native !== undefined && reader.workers > 0;
-  // `here`: read on this thread with the native reader (marks included), as a worker would.
-  const readWindow = async (i: number, here = false): Promise<ReadWindow> => {
+  const readWindow = async (i: number): Promise<ReadWindow> => {
     const chunk = all.slice(i, i + WINDOW);
     addWindow(chunk);
     const theirs = native ? early?.workerMarks?.(chunk) : undefined;
     // Each other inode enters the kernel map before its first read (EarlyWatch).
     early?.before(theirs ? chunk.filter((_, j) => !theirs.theirs[j]) : chunk);
-    const items = chunk.map((t, j) => ({
-      path: t.path,
-      keepContentUpTo: pipeline.contentWanted(t.path),
-      mark: theirs?.theirs[j] ? FILE_MASK : 0,
-    }));
-    const read =
-      await (here
-        ? reader.readWindowHere(items, theirs?.group)
-        : reader.readWindow(items, theirs?.group));
+    const read = await reader.readWindow(
+      chunk.map((t, j) => ({
+        path: t.path,
+        keepContentUpTo: pipeline.contentWanted(t.path),
+        mark: theirs?.theirs[j] ? FILE_MASK : 0,
+      })),
+      theirs?.group,
+    );
     if (theirs && read.marks) early?.keepWorkerMarks?.(chunk, markResultsOf(read.marks));
     return read;
   };
-  // Windows asked for, in order: AHEAD at the workers; and, when the workers are behind, a few
-  // this thread read itself rather than wait (it records in order all the same).
-  const ahead: { read: Promise<ReadWindow>; done: boolean; here: boolean }[] = [];
-  let next = 0;
-  let atWorkers = 0;
-  let readHere = 0;
-  const ask = (here: boolean) => {
-    const w = { read: readWindow(next, here), done: false, here };
-    w.read.then(() => w.done = true, () => w.done = true);
-    ahead.push(w);
-    next += WINDOW;
-    if (here) readHere++;
-    else atWorkers++;
-  };
+  const ahead: Promise<ReadWindow>[] = [];
   // Checked between windows: a full collection once the read's garbage passes HEAP_MARGIN.
   const ceiling = new HeapCeiling(HEAP_MARGIN);
   // Windows used whose states are not all recorded yet (adoptions wait for a full batch).
@@ -239,14 +218,15 @@ export async function readStartupBaseline(
     for (let i = 0; i < all.length; i += WINDOW) {
       deps.signal?.throwIfAborted();
       const chunk = all.slice(i, i + WINDOW);
-      while (atWorkers < AHEAD && next < all.length) ask(false);
-      // The workers are behind: this thread reads the next window rather than wait for theirs.
-      if (native && !ahead[0].done && readHere < HERE_AHEAD && next < all.length) ask(true);
-      const w = ahead.shift()!;
-      if (w.here) readHere--;
-      else atWorkers--;
+      for (
+        let k = i + ahead.length * WINDOW;
+        ahead.length < AHEAD && k < all.length;
+        k += WINDOW
+      ) {
+        ahead.push(readWindow(k));
+      }
       // The window's states are made now, as they are used (ReadWindow).
-      const window = await w.read;
+      const window = await ahead.shift()!;
       const results = window.take();
       early?.beforeRecording();
       for (const [j, t] of chunk.entries()) {

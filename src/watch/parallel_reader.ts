@@ -11,11 +11,9 @@
  */
 import { readFileState } from "./file_state.ts";
 import {
-  emptyResults,
   joinMarks,
   type PackedResults,
   packItems,
-  packResult,
   type ReadItem,
   type ReadResult,
   releaseBuffers,
@@ -114,8 +112,6 @@ export class ParallelReader {
   #closed = false;
   #script?: { url: string; release: () => void };
   #native?: string;
-  /** The native reader of this thread (readWindowHere), once opened; null: it would not open. */
-  #here?: NativeReader | null;
 
   /**
    * Starts `workers` workers (default: workersFor() the cores); 0 reads on
@@ -241,38 +237,6 @@ export class ParallelReader {
     };
   }
 
-  /**
-   * As readWindow(), read on this thread with the native reader, as a
-   * worker reads (marks included), blocking it for the window's read: for a
-   * caller that would otherwise wait for the workers (startup_baseline.ts).
-   * Without the native reader, read here as read() does with no worker.
-   */
-  async readWindowHere(items: ReadItem[], group?: number): Promise<ReadWindow> {
-    if (this.#here === undefined) {
-      const r = this.#native === undefined ? undefined : NativeReader.open(this.#native);
-      this.#here = r instanceof NativeReader ? r : null;
-    }
-    if (this.#here === null) {
-      const results = await readHere(items);
-      return { take: () => results, release: () => {} };
-    }
-    const out = emptyResults(++this.#ids, items.length);
-    const redo = this.#here.read(packItems(out.id, items, this.#native, group), out);
-    for (const i of redo) {
-      const { path, keepContentUpTo } = items[i];
-      try {
-        packResult(out, i, await readFileState(path, keepContentUpTo));
-      } catch (e) {
-        packResult(out, i, { error: errorMessage(e) });
-      }
-    }
-    return {
-      take: () => unpackResults(out),
-      marks: out.marks,
-      release: () => releaseBuffers(out),
-    };
-  }
-
   async #send(lane: Lane, items: ReadItem[], group?: number): Promise<Slice> {
     const id = ++this.#ids;
     try {
@@ -300,8 +264,6 @@ export class ParallelReader {
     }
     this.#script?.release();
     this.#script = undefined;
-    this.#here?.close();
-    this.#here = null;
   }
 }
 
