@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import { buildLoad, median, runLoad } from "./bench_env.ts";
 import { procUsage } from "./peers.ts";
 import { spawnUntil } from "./spawn_until.ts";
+import { checkout } from "./checkout.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -59,44 +60,6 @@ for (
 interface Side {
   name: string;
   root: string;
-}
-
-/** A checkout of `ref` in `dir`, with this tree's built kernel objects and node_modules. */
-async function checkout(ref: string, dir: string): Promise<string> {
-  const tree = `${dir}/${ref.replace(/[^\w.-]/g, "_")}`;
-  await Deno.mkdir(`${tree}/kernels`, { recursive: true });
-  const archive = new Deno.Command("git", {
-    args: ["-C", ROOT, "archive", ref],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const tar = new Deno.Command("tar", { args: ["-x", "-C", tree], stdin: "piped" }).spawn();
-  await archive.stdout.pipeTo(tar.stdin);
-  const [a, t] = await Promise.all([archive.output(), tar.status]);
-  if (!a.success || !t.success) {
-    throw new Error(`cannot check out ${ref}: ${new TextDecoder().decode(a.stderr).trim()}`);
-  }
-  // The libbpf bundle and vmlinux.h (slow to make, the same for every commit); the BPF objects
-  // and native code are built from the commit's own sources (their layouts change between
-  // commits: this tree's objects under an older decoder miss the canary).
-  await new Deno.Command("cp", { args: ["-a", `${ROOT}kernels/build`, `${tree}/kernels/`] })
-    .output();
-  for (const f of Deno.readDirSync(`${tree}/kernels/build`)) {
-    if (!f.name.startsWith("libbpf-bundle") && f.name !== "vmlinux.h") {
-      await Deno.remove(`${tree}/kernels/build/${f.name}`);
-    }
-  }
-  const built = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "build.ts", "bpf", "native"],
-    cwd: tree,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!built.success) {
-    throw new Error(`cannot build ${ref}: ${new TextDecoder().decode(built.stderr).trim()}`);
-  }
-  await Deno.symlink(`${ROOT}node_modules`, `${tree}/node_modules`);
-  return tree;
 }
 
 interface Round {

@@ -4,9 +4,9 @@
  * that loads on this kernel, the verifier's own time and the instructions it
  * processed (its statistics log, level 4, read through src/bpf's libbpf
  * wrapper), each program loaded alone; with `--against REV`, the same for the
- * objects built from git commit REV (in a temporary worktree, removed
- * afterwards). Rounds alternate the sides so that the machine's other load
- * hits both alike. Prints a markdown table: median and range of the time,
+ * objects built from git commit REV (checked out in a temporary directory,
+ * removed afterwards: checkout.ts). Rounds alternate the sides so that the
+ * machine's other load hits both alike. Prints a markdown table: median and range of the time,
  * the processed count (deterministic for one kernel and object), and the
  * ratio of this tree's median time to REV's.
  *
@@ -26,6 +26,7 @@ import { BpfObject } from "../src/bpf/bpf_object.ts";
 import { type VerifierStats, verifyProgram } from "../src/bpf/verifier_stats.ts";
 import { median } from "./bench_env.ts";
 import { writeGenerated } from "../test/generated_docs.ts";
+import { checkout } from "./checkout.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const OBJECTS = ["fim-tracepoint", "fim-fentry", "fim-kprobe"];
@@ -48,32 +49,6 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
 interface Side {
   name: string;
   dir: string;
-}
-
-async function git(args: string[]): Promise<void> {
-  const out = await new Deno.Command("git", { args: ["-C", ROOT, ...args], stderr: "piped" })
-    .output();
-  if (!out.success) {
-    throw new Error(`git ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
-  }
-}
-
-/** Builds REV's BPF objects in a temporary worktree at `tree`; returns their directory. */
-async function buildAt(rev: string, tree: string): Promise<string> {
-  await git(["worktree", "add", "--detach", tree, rev]);
-  // vmlinux.h is dumped from this kernel's BTF: the same for every commit, slow to make.
-  await Deno.mkdir(`${tree}/kernels/build`, { recursive: true });
-  await Deno.copyFile(`${ROOT}kernels/build/vmlinux.h`, `${tree}/kernels/build/vmlinux.h`);
-  const built = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "build.ts", "bpf"],
-    cwd: tree,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!built.success) {
-    throw new Error(`cannot build ${rev}'s objects: ${new TextDecoder().decode(built.stderr)}`);
-  }
-  return `${tree}/kernels/build`;
 }
 
 /** The programs of an object, in ELF order. */
@@ -104,9 +79,10 @@ function measure(
 const lib = loadLibbpf();
 const sides: Side[] = [{ name: "this tree", dir: `${ROOT}kernels/build` }];
 const temp = await Deno.makeTempDir({ prefix: "bpfink-object-load-" });
-const tree = `${temp}/tree`;
 try {
-  if (args.against) sides.push({ name: args.against, dir: await buildAt(args.against, tree) });
+  if (args.against) {
+    sides.push({ name: args.against, dir: `${await checkout(args.against, temp)}/kernels/build` });
+  }
   const bytes = new Map<string, Uint8Array>();
   for (const s of sides) {
     for (const o of OBJECTS) bytes.set(`${s.name}/${o}`, Deno.readFileSync(`${s.dir}/${o}.bpf.o`));
@@ -208,8 +184,5 @@ try {
     );
   }
 } finally {
-  if (args.against) {
-    await git(["worktree", "remove", "--force", tree]).catch((e) => console.error(String(e)));
-  }
   await Deno.remove(temp, { recursive: true });
 }

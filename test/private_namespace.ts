@@ -11,6 +11,19 @@
 
 const dec = new TextDecoder();
 
+/**
+ * Whether `program` cannot be run here as the differential tests run it:
+ * not root (no private mount namespace), or no such file. They are ignored then.
+ */
+export function cannotRun(program: string): boolean {
+  if (Deno.uid() !== 0) return true;
+  try {
+    return !Deno.statSync(program).isFile;
+  } catch {
+    return true;
+  }
+}
+
 /** An overlay over /etc whose upper layer is `$DIR/upper`: files put in /etc land there only. */
 export const OVERLAY_ETC = "mkdir $DIR/upper $DIR/work && " +
   "mount -t overlay overlay -o lowerdir=/etc,upperdir=$DIR/upper,workdir=$DIR/work /etc";

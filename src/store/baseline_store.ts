@@ -876,7 +876,6 @@ export class BaselineStore {
 /** The database file deleted or replaced while open (see checkFile). */
 const LOST = new Error("the database file is gone");
 
-/** Whether `rec` is kept in memory too: a parsed or fingerprinted file's. */
 /**
  * `rec` to keep in memory past the commit: its snapshot's bytes copied when
  * they are a view into a read's buffer, which the first baseline frees once
@@ -886,6 +885,7 @@ function kept(rec: BaselineRecord): BaselineRecord {
   return rec.snapshot instanceof Uint8Array ? { ...rec, snapshot: rec.snapshot.slice() } : rec;
 }
 
+/** Whether `rec` is kept in memory too: a parsed or fingerprinted file's. */
 function isHot(rec: BaselineRecord): boolean {
   return rec.consumer !== "generic" || !!rec.sha256?.startsWith("hmac-");
 }

@@ -22,17 +22,11 @@ import { accessConsumer } from "./access_consumer.ts";
 import type { AccessRule } from "./access_conf.ts";
 import { consumerContext } from "../consumer_context.ts";
 import { rng } from "../../../test/rng.ts";
-import { inPrivateNamespace, OVERLAY_ETC } from "../../../test/private_namespace.ts";
+import { cannotRun, inPrivateNamespace, OVERLAY_ETC } from "../../../test/private_namespace.ts";
 
 const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 120);
 const SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
-const ignore = Deno.uid() !== 0 || (() => {
-  try {
-    return !Deno.statSync("/usr/bin/pamtester").isFile;
-  } catch {
-    return true;
-  }
-})();
+const ignore = cannotRun("/usr/bin/pamtester");
 
 const HOST_IP = "10.1.2.3";
 const HOST_NAME = "probe.example.com";

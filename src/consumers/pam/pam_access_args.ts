@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { lineFate, type PamLine } from "./pam_conf.ts";
+import { loadedModule, type PamLine } from "./pam_conf.ts";
 
 /** The pam_access settings of one rule. */
 export interface PamAccessArgs {
@@ -22,11 +22,7 @@ const KEYS = ["accessfile", "fieldsep", "listsep"] as const;
  * module pam_access.so; undefined otherwise.
  */
 export function pamAccessArgs(l: PamLine): PamAccessArgs | undefined {
-  if (l.kind !== "rule" || l.module === null) return undefined;
-  if (l.control === "include" || l.control === "substack" || lineFate(l).mustFail) {
-    return undefined;
-  }
-  if (l.module.slice(l.module.lastIndexOf("/") + 1) !== "pam_access.so") return undefined;
+  if (loadedModule(l)?.file !== "pam_access.so" || l.kind !== "rule") return undefined;
   const out: PamAccessArgs = {};
   for (const arg of l.args) {
     for (const k of KEYS) if (arg.startsWith(`${k}=`)) out[k] = arg.slice(k.length + 1);

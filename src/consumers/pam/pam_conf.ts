@@ -68,6 +68,19 @@ export function pamLineText(l: PamLine): string {
   ].join(" ");
 }
 
+/**
+ * The module libpam loads for `l` (its path as written, and its file name),
+ * when it loads one: a rule that is not an include or a substack, and that
+ * libpam does not run as a failing handler (a bad type, no control).
+ */
+export function loadedModule(l: PamLine): { path: string; file: string } | undefined {
+  if (l.kind !== "rule" || l.module === null) return undefined;
+  if (l.control === "include" || l.control === "substack" || lineFate(l).mustFail) {
+    return undefined;
+  }
+  return { path: l.module, file: l.module.slice(l.module.lastIndexOf("/") + 1) };
+}
+
 /** libpam's name for a module (`extract_modulename`): the base name up to its last dot. */
 function moduleName(path: string): string {
   const base = path.slice(path.lastIndexOf("/") + 1);

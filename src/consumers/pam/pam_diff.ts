@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { lineFate, type PamLine, pamLineText } from "./pam_conf.ts";
+import { lineFate, loadedModule, type PamLine, pamLineText } from "./pam_conf.ts";
 import { multisetDiff } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WEAKENS_FIELD } from "../../pipeline/severity.ts";
@@ -30,14 +30,11 @@ const MODULE_DIRS = [
 
 /** The ways in a rule opens when added, whatever the stack around it. */
 function ruleWeakens(l: PamLine): string[] {
-  if (l.kind !== "rule" || l.module === null) return [];
-  if (l.control === "include" || l.control === "substack") return [];
-  // libpam loads no module for a line it runs as a failing handler (a bad type, no control).
-  if (lineFate(l).mustFail) return [];
+  const loaded = loadedModule(l);
+  if (!loaded || l.kind !== "rule") return [];
   const out: string[] = [];
-  const module = l.module;
-  const base = module.slice(module.lastIndexOf("/") + 1);
-  if (base === "pam_exec.so") out.push(`${l.type} runs a program: ${l.args.join(" ")}`);
+  const module = loaded.path;
+  if (loaded.file === "pam_exec.so") out.push(`${l.type} runs a program: ${l.args.join(" ")}`);
   if (module.startsWith("/") && !MODULE_DIRS.some((d) => module.startsWith(d))) {
     out.push(`${l.type} module from ${module}`);
   }

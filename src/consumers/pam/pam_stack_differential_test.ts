@@ -23,18 +23,12 @@ import { assert, assertEquals } from "../../../test/assert.ts";
 import { parsePamConf } from "./pam_conf.ts";
 import { authPassesWithoutPassword, type ModuleExists } from "./pam_stack.ts";
 import { rng } from "../../../test/rng.ts";
-import { inPrivateNamespace, OVERLAY_ETC } from "../../../test/private_namespace.ts";
+import { cannotRun, inPrivateNamespace, OVERLAY_ETC } from "../../../test/private_namespace.ts";
 
 const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
 const LEX_CASES = Number(Deno.env.get("BPFINK_DIFF_LEX_CASES") ?? 150);
 const SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
-const ignore = Deno.uid() !== 0 || (() => {
-  try {
-    return !Deno.statSync("/usr/bin/pamtester").isFile;
-  } catch {
-    return true;
-  }
-})();
+const ignore = cannotRun("/usr/bin/pamtester");
 
 const MODULES = [
   "pam_unix.so nodelay",

@@ -17,18 +17,12 @@ import { assert, assertEquals } from "../../../test/assert.ts";
 import { parseSshdConfig } from "./sshd_config.ts";
 import { canonicalKeyword, SSHD_DEFAULTS } from "./sshd_weakens.ts";
 import { rng } from "../../../test/rng.ts";
-import { inPrivateNamespace } from "../../../test/private_namespace.ts";
+import { cannotRun, inPrivateNamespace } from "../../../test/private_namespace.ts";
 
 const SSHD = new URL("../../../tools/openssh-server/usr/sbin/sshd", import.meta.url).pathname;
 const CASES = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
 const SEED = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? (Date.now() % 0x7fffffff));
-const ignore = Deno.uid() !== 0 || (() => {
-  try {
-    return !Deno.statSync(SSHD).isFile;
-  } catch {
-    return true;
-  }
-})();
+const ignore = cannotRun(SSHD);
 
 /** `sshd -T -f` on each file: its output, or undefined when sshd refuses the file. */
 async function sshdT(files: string[]): Promise<(Map<string, string> | undefined)[]> {
@@ -185,7 +179,13 @@ Deno.test({
         );
       }
     }
-    assert(accepted > CASES / 4, `sshd accepted only ${accepted} of ${CASES} files`);
+    // A floor against an oracle that refuses everything (no host key, a broken namespace): with
+    // the lexical hazards sshd accepts 34-57 of 150 random files (25 seeds), so a quarter, the
+    // floor before, failed about one seed in twenty.
+    assert(
+      accepted > CASES / 10,
+      `sshd accepted only ${accepted} of ${CASES} files (seed ${SEED})`,
+    );
   },
 });
 
