@@ -1,5 +1,5 @@
 /**
- * Byte-array editing for the differential tests' mutations.
+ * Byte arrays for the differential tests: their files and their mutations.
  *
  * @module
  */
@@ -14,5 +14,16 @@ export function spliceBytes(
   out.set(b.subarray(0, at));
   out.set(x, at);
   out.set(b.subarray(at), at + x.length);
+  return out;
+}
+
+/** The bytes of `parts` one after the other: a string as UTF-8, a number list as those bytes. */
+export function joinBytes(...parts: (string | number[])[]): Uint8Array<ArrayBuffer> {
+  const bs = parts.map((p) =>
+    typeof p === "string" ? new TextEncoder().encode(p) : Uint8Array.from(p)
+  );
+  const out = new Uint8Array(bs.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of bs) out.set(b, at), at += b.length;
   return out;
 }

@@ -16,7 +16,7 @@
  * something to match. The seed is printed on failure and BPFINK_FUZZ_SEED
  * replays it; BPFINK_DIFF_CASES bounds the number of random files.
  */
-import { spliceBytes } from "../../../test/splice_bytes.ts";
+import { joinBytes, spliceBytes } from "../../../test/splice_bytes.ts";
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { accessConsumer } from "./access_consumer.ts";
 import type { AccessRule } from "./access_conf.ts";
@@ -158,13 +158,7 @@ async function pamAccess(files: Uint8Array[]): Promise<string[]> {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const bytes = (...parts: (string | number[])[]) => {
-  const bs = parts.map((p) => typeof p === "string" ? enc.encode(p) : Uint8Array.from(p));
-  const out = new Uint8Array(bs.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of bs) out.set(b, at), at += b.length;
-  return out;
-};
+const bytes = joinBytes;
 
 /** A file's bytes, readable: runs collapsed, bytes outside printable ASCII escaped. */
 function show(f: Uint8Array): string {

@@ -18,7 +18,7 @@
  * CASES and LEX_CASES stacks per run; the seed is printed on failure and
  * BPFINK_FUZZ_SEED replays it.
  */
-import { spliceBytes } from "../../../test/splice_bytes.ts";
+import { joinBytes, spliceBytes } from "../../../test/splice_bytes.ts";
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { parsePamConf } from "./pam_conf.ts";
 import { authPassesWithoutPassword, type ModuleExists } from "./pam_stack.ts";
@@ -132,13 +132,7 @@ const exists: ModuleExists = (m) => {
 };
 
 const enc = new TextEncoder();
-const bytes = (...parts: (string | number[])[]) => {
-  const bs = parts.map((p) => typeof p === "string" ? enc.encode(p) : Uint8Array.from(p));
-  const out = new Uint8Array(bs.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of bs) out.set(b, at), at += b.length;
-  return out;
-};
+const bytes = joinBytes;
 
 const P = "auth sufficient pam_permit.so";
 const D = "auth required pam_deny.so\n";
