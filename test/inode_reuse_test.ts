@@ -59,3 +59,45 @@ Deno.test("inode reuse: a watched file removed and made again between two reads 
     await agent.stop();
   }
 });
+
+Deno.test("inode reuse: a watched directory removed and another made at once at its inode number is reported deleted and created, not moved", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const tree = `${d.path}/tree`;
+  await Deno.mkdir(tree);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([tree], true), outputs: [out] });
+  try {
+    // As `rsync --delete` does: the old directory's file and the directory go, a new one is
+    // made; ext4 most often gives the new directory the freed number. Rounds until it did.
+    let reused = 0;
+    for (let i = 0; i < 10 && reused < 2; i++) {
+      const [old, made] = [`${tree}/old${i}`, `${tree}/new${i}`];
+      await Deno.mkdir(old);
+      await Deno.writeTextFile(`${old}/gone`, "x\n");
+      assert(await waitFor(() => out.changes(`${old}/gone`).length > 0), summary(out));
+      await agent.idle();
+      const ino = (await Deno.lstat(old)).ino;
+      const pid = await nameOps(
+        bin,
+        ...["unlink", `${old}/gone`, "rmdir", old, "mkdir", made, "create", `${made}/n`, "n\n"],
+      );
+      if ((await Deno.lstat(made)).ino !== ino) continue;
+      reused++;
+      const by = (path: string, action: string) =>
+        out.changes(path).some((e) => e.event.action === action && e.process?.pid === pid);
+      assert(
+        await waitFor(() =>
+          by(old, "deleted") && by(made, "created") && by(`${made}/n`, "created") &&
+          by(`${old}/gone`, "deleted")
+        ),
+        summary(out),
+      );
+      await agent.idle();
+      assertEquals(out.changes().filter((e) => e.event.action === "moved").length, 0, summary(out));
+    }
+    assert(reused > 0, "ext4 never gave the new directory the old one's number");
+  } finally {
+    await agent.stop();
+  }
+});

@@ -163,15 +163,19 @@ Deno.test("transient: a directory made and removed with a file in it is reported
   }
 });
 
-Deno.test("transient: files made and removed through a descriptor of a directory made and removed at once are reported", async () => {
+/**
+ * Makes `sub` in watched tree `dir`, and files `a` and `b` in it, each made and removed
+ * through the new directory's descriptor (openat, unlinkat: no event names a path below the
+ * tree, only the new directory's inode), within microseconds, long before the agent lists it;
+ * then removes `sub` when `rmdir`. Each is reported made and gone by the process, once.
+ */
+async function madeThroughDescriptor(rmdir: boolean): Promise<void> {
   await using d = await tempDir();
   const dir = `${d.path}/tree`;
   await Deno.mkdir(dir);
   const out = new CaptureOutput();
   const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
   try {
-    // openat and unlinkat relative to the new directory's descriptor: no event names a path
-    // below the watched tree, only the new directory's inode.
     const pid = await runOk([
       "python3",
       "-c",
@@ -184,13 +188,48 @@ for name in ("a", "b"):
     os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
     os.unlink(name, dir_fd=fd)
 os.close(fd)
-os.rmdir(sub)
+if sys.argv[2] == "rmdir":
+    os.rmdir(sub)
 `,
       dir,
+      rmdir ? "rmdir" : "keep",
     ]);
-    for (const f of [`${dir}/sub`, `${dir}/sub/a`, `${dir}/sub/b`]) {
-      await assertMadeAndGone(out, f, pid);
-    }
+    const made = [`${dir}/sub/a`, `${dir}/sub/b`, ...(rmdir ? [`${dir}/sub`] : [])];
+    for (const f of made) await assertMadeAndGone(out, f, pid);
+    await agent.idle();
+    for (const f of made) assertEquals(out.changes(f).length, 2, summary(out));
+  } finally {
+    await agent.stop();
+  }
+}
+
+Deno.test("transient: files made and removed through a descriptor of a directory made and removed at once are reported", async () => {
+  await madeThroughDescriptor(true);
+});
+
+Deno.test("transient: files made and removed through a descriptor of a new directory, before its listing, are reported by their process", async () => {
+  await madeThroughDescriptor(false);
+});
+
+Deno.test("transient: files made and removed by path in a new directory, before its listing, are reported by their process", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const dir = `${d.path}/tree`;
+  await Deno.mkdir(dir);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
+  try {
+    // The kernel does not know the new directories yet: it names these paths from the
+    // tree's root ("sub/a", "sub/deeper/b"). The directories stay.
+    const [a, b] = [`${dir}/sub/a`, `${dir}/sub/deeper/b`];
+    const pid = await nameOps(
+      bin,
+      ...["mkdir", `${dir}/sub`, "create", a, "a\n", "unlink", a],
+      ...["mkdir", `${dir}/sub/deeper`, "create", b, "b\n", "unlink", b],
+    );
+    for (const f of [a, b]) await assertMadeAndGone(out, f, pid);
+    await agent.idle();
+    for (const f of [a, b]) assertEquals(out.changes(f).length, 2, summary(out));
   } finally {
     await agent.stop();
   }
@@ -218,6 +257,36 @@ Deno.test("transient: a file created, then renamed over by another before it was
       await waitFor(() => out.changes(f).some((e) => typeof e.bpfink?.not_read === "string")),
       summary(out),
     );
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("transient: a temporary file linked to its name and unlinked, as git writes its objects, is reported at its name only", async () => {
+  await using d = await tempDir();
+  const bin = await buildProgram(d.path, "name_ops");
+  const dir = `${d.path}/objects`;
+  await Deno.mkdir(dir);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
+  try {
+    // More than one churn window's share: reported as made and gone, the temporary names
+    // would use it up and the objects' own creations would wait for the window's end.
+    const n = ITEMIZED_PER_WINDOW + 4;
+    const ops = [];
+    for (let i = 0; i < n; i++) {
+      const tmp = `${dir}/tmp_obj_${i}`;
+      ops.push("create", tmp, `object ${i}\n`, "link", tmp, `${dir}/obj${i}`, "unlink", tmp);
+    }
+    const started = performance.now();
+    const pid = await nameOps(bin, ...ops);
+    for (let i = 0; i < n; i++) {
+      assert(await waitFor(() => reported(out, `${dir}/obj${i}`, "created", pid)), summary(out));
+    }
+    assert(performance.now() - started < WINDOW_MS, summary(out));
+    await agent.idle();
+    const temporary = out.changes().filter((e) => e.file?.path?.includes("tmp_obj_"));
+    assertEquals(temporary.length, 0, summary(out));
   } finally {
     await agent.stop();
   }

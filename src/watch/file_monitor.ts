@@ -309,8 +309,10 @@ function madeKind(e: FimEvent | undefined): "file" | "dir" {
  * listing found the directory).
  */
 const RECENT_MS = 2000;
-/** Bound on remembered name events (the oldest go first). */
+/** Bound on paths with remembered name events (the oldest go first). */
 const RECENT_MAX = 8192;
+/** Name events remembered per path (FileMonitor.#recent). */
+const RECENT_PER_PATH = 8;
 
 /** The BPF object's name events kept per path for fanotify's twins (FileMonitor.covers). */
 const NAMED_PER_PATH = 8;
@@ -321,6 +323,18 @@ const NAMED_PER_PATH = 8;
  */
 function entryKind(op: FimOp): FimOp {
   return op === FimOp.NewEntry || op === FimOp.Link ? FimOp.Create : op;
+}
+
+/**
+ * The record of `key` in `map` (made by `make` when there is none), moved to the newest end
+ * (insertion order = age) and stamped `now`.
+ */
+function touch<K, V extends { at: number }>(map: Map<K, V>, key: K, now: number, make: () => V): V {
+  const v = map.get(key) ?? make();
+  map.delete(key);
+  map.set(key, v);
+  v.at = now;
+  return v;
 }
 
 /**
@@ -439,8 +453,13 @@ export class FileMonitor {
   goneAfterFirstRead = 0;
   /** Kernel events for paths the first baseline had not read yet. */
   readonly #held = new Map<string, FimEvent[]>();
-  /** The latest name event for each path, for RECENT_MS (insertion order = age). */
-  readonly #recent = new Map<string, { at: number; e: FimEvent }>();
+  /**
+   * The latest name events for each path, in order (RECENT_PER_PATH), for
+   * RECENT_MS (insertion order = age). The latest alone was kept once: a
+   * file made and removed before a report looked for its maker had only its
+   * removal left, and was reported made by no one, or not at all.
+   */
+  readonly #recent = new Map<string, { at: number; events: FimEvent[] }>();
 
   /** When the last directory sync to end had started (the events since may be in no listing yet). */
   #syncedFrom = 0;
@@ -457,24 +476,23 @@ export class FileMonitor {
 
   #remember(path: string, e: FimEvent): void {
     const now = performance.now();
-    this.#recent.delete(path);
-    this.#recent.set(path, { at: now, e });
+    const recent = touch(this.#recent, path, now, () => ({ at: now, events: [] }));
+    recent.events.push(e);
+    if (recent.events.length > RECENT_PER_PATH) {
+      // The first maker stays (a name's report credits the event that made it).
+      const drop = recent.events.findIndex((x, i) => i > 0 || !MAKES_OPS.has(x.op));
+      recent.events.splice(drop, 1);
+    }
     dropOldest(this.#recent, (r) => this.#kept(r.at, now));
     if (e.via !== "fanotify") {
-      const r = this.#named.get(path) ?? { at: now, events: [] };
-      this.#named.delete(path);
-      this.#named.set(path, r);
-      r.at = now;
+      const r = touch(this.#named, path, now, () => ({ at: now, events: [] as FimEvent[] }));
       r.events.push(e);
       if (r.events.length > NAMED_PER_PATH) r.events.shift();
       dropOldest(this.#named, (x) => now - x.at <= RECENT_MS);
     }
-    if (e.op === FimOp.Rename) {
+    if (e.op === FimOp.Rename || e.op === FimOp.Link) {
       const k = writerKey(e);
-      const r = this.#renamesBy.get(k) ?? { at: now, paths: new Set<string>() };
-      this.#renamesBy.delete(k);
-      this.#renamesBy.set(k, r);
-      r.at = now;
+      const r = touch(this.#renamesBy, k, now, () => ({ at: now, paths: new Set<string>() }));
       if (r.paths.size < 64) r.paths.add(path);
       dropOldest(this.#renamesBy, (x) => now - x.at <= RECENT_MS);
     }
@@ -523,15 +541,19 @@ export class FileMonitor {
     return true;
   }
 
-  /** The watched paths each process renamed from or to lately (writerKey; insertion order = age). */
+  /**
+   * The watched paths each process renamed from or to, or linked to, lately (writerKey;
+   * insertion order = age).
+   */
   readonly #renamesBy = new Map<string, { at: number; paths: Set<string> }>();
 
   /**
    * Whether the file `made` put at `path` (its inode, as the kernel said) was
-   * renamed by `removed` to another watched name, where it is now: a
-   * temporary file renamed over a watched one (`sed -i`, `mv tmp f`), which
-   * that name's own report shows. Not when the file was unlinked, or went
-   * where nothing is watched.
+   * renamed by `removed` to another watched name, or linked there by the
+   * process that unlinked it, where it is now: a temporary file renamed over
+   * a watched one (`sed -i`, `mv tmp f`), or git's object written as
+   * `tmp_obj_*`, linked to its name and unlinked; that name's own report
+   * shows it. Not when the file is at no other watched name.
    */
   #movedOn(path: string, made: FimEvent | undefined, removed: FimEvent | undefined): boolean {
     const ino = madeInode(made);
@@ -546,7 +568,7 @@ export class FileMonitor {
       }
       return false;
     }
-    if (removed?.op !== FimOp.Rename) return false;
+    if (removed?.op !== FimOp.Rename && removed?.op !== FimOp.Unlink) return false;
     for (const p of this.#renamesBy.get(writerKey(removed))?.paths ?? []) {
       if (p === path) continue;
       try {
@@ -584,10 +606,7 @@ export class FileMonitor {
   #keepOrphan(e: FimEvent): void {
     const now = performance.now();
     const k = inodeKeyString({ dev: e.dev, ino: e.dirIno });
-    const o = this.#orphans.get(k) ?? { at: now, byName: new Map(), events: [] as FimEvent[] };
-    this.#orphans.delete(k);
-    this.#orphans.set(k, o);
-    o.at = now;
+    const o = touch(this.#orphans, k, now, () => ({ at: now, byName: new Map(), events: [] }));
     if (o.byName.size < 1024) o.byName.set(e.name!, e);
     o.events.push(e);
     if (o.events.length > ORPHAN_EVENTS) o.events.shift();
@@ -601,14 +620,30 @@ export class FileMonitor {
    */
   readonly #adopted = new WeakSet<FimEvent>();
 
-  /** A listing found directory `path` with inode `id`: the events kept for it now name paths. */
-  #adoptOrphans(path: string, id: InodeId): void {
+  /**
+   * A listing found directory `path` with inode `id`: the events kept for it
+   * now name paths. Those that came after `madeAt` (the kernel's time of the
+   * latest event that put a directory at `path`, when known) are the
+   * directory's own, noted as its names' events as if they had come after it
+   * was watched: a file made and removed in it through a descriptor before
+   * its listing is reported made and gone by its process, as one made after
+   * (only the latest event of each name was remembered once: such a file was
+   * not reported at all). Events before it, or all when it is not known, may
+   * be another directory's that had the number before.
+   */
+  #adoptOrphans(path: string, id: InodeId, reason: ChangeReason, madeAt?: bigint): void {
     const k = inodeKeyString(id);
     const o = this.#orphans.get(k);
     if (!o) return;
     this.#orphans.delete(k);
     if (!this.#kept(o.at, performance.now())) return;
+    const own = new Set(madeAt === undefined ? [] : o.events.filter((e) => e.tsNs >= madeAt));
+    for (const e of own) {
+      this.#remember(childPath(path, e.name!), e);
+      this.markDirty(path, e, reason);
+    }
     for (const [name, e] of o.byName) {
+      if (own.has(e)) continue;
       this.#adopted.add(e);
       this.#remember(`${path}/${name}`, e);
     }
@@ -682,8 +717,13 @@ export class FileMonitor {
 
   /** The kernel event that named `path` lately, if any. */
   #recentCause(path: string): FimEvent | undefined {
+    return this.#recentOf(path).at(-1);
+  }
+
+  /** The kernel events that named `path` lately, in order. */
+  #recentOf(path: string): readonly FimEvent[] {
     const r = this.#recent.get(path);
-    return r && this.#kept(r.at, performance.now()) ? r.e : undefined;
+    return r && this.#kept(r.at, performance.now()) ? r.events : [];
   }
 
   /**
@@ -802,12 +842,14 @@ export class FileMonitor {
     // An entry event names its directory by inode: exact, never by basename.
     const dirPaths = this.watch.keys.dirPathsOf({ dev: e.dev, ino: e.dirIno });
     // A directory made since the last listing, under a tree watch (the kernel
-    // found its tree-watched ancestor): keep the event until a listing finds it.
-    if (dirPaths.length === 0 && !e.name.includes("/")) this.#keepOrphan(e);
+    // found its tree-watched ancestor), or one that got the number of a watched directory
+    // gone before the event: keep the event until a listing finds it.
+    const left = dirPaths.filter((d) => this.#leftBefore(d, e));
+    if (left.length === dirPaths.length && !e.name.includes("/")) this.#keepOrphan(e);
     for (const dirPath of dirPaths) {
       // The directory's inode left this path before the event: its number may be another
       // directory's now (ext4 and tmpfs reuse freed numbers at once), never this path's.
-      if (this.#leftBefore(dirPath, e)) continue;
+      if (left.includes(dirPath)) continue;
       if (e.name.includes("/")) {
         this.#onTreeEntry(dirPath, e);
         continue;
@@ -932,14 +974,48 @@ export class FileMonitor {
       if (!d || d.kind !== "dir" || d.shallow) break;
       deepest = sub;
     }
-    this.#remember(path, e);
+    // One event, named as its directory's entry, wherever it is kept (a report claims it).
+    const placed = { ...e, name: basename(path) };
+    this.#remember(path, placed);
     const entry = this.watch.get(path);
     const dir = this.watch.get(deepest);
-    const direct = path.slice(0, path.lastIndexOf("/")) === deepest;
-    if (entry && direct && entry.kind !== "dir") this.schedule(path, e, "live");
+    const inDeepest = parentPath(path) === deepest;
+    const direct = inDeepest && dir?.kind === "dir" && !dir.shallow;
+    if (entry && inDeepest && entry.kind !== "dir") this.schedule(path, placed, "live");
+    if (!direct) this.#keepPlaced(parentPath(path), placed);
     if (dir?.kind === "dir" && !dir.shallow) {
-      this.markDirty(deepest, direct ? { ...e, name: basename(path) } : undefined, "live");
+      this.markDirty(deepest, direct ? placed : undefined, "live");
     }
+  }
+
+  /**
+   * Events the kernel placed on a tree-watched ancestor for the entries of a
+   * directory no listing found yet, by that directory's path (insertion order
+   * = age): its listing takes them as its names' events (#adoptPlaced).
+   */
+  readonly #placed = new Map<string, { at: number; events: FimEvent[] }>();
+
+  #keepPlaced(dir: string, e: FimEvent): void {
+    const now = performance.now();
+    const r = touch(this.#placed, dir, now, () => ({ at: now, events: [] as FimEvent[] }));
+    r.events.push(e);
+    if (r.events.length > ORPHAN_EVENTS) r.events.shift();
+    dropOldest(this.#placed, (x) => this.#kept(x.at, now));
+  }
+
+  /**
+   * A listing found directory `path`: what the kernel said by path of its
+   * entries before then are its names' events, as if they had come after it
+   * was watched (a file made and removed in `sub/deeper` before either was
+   * listed is reported made and gone by its process; it was not reported at
+   * all). A path says where, whatever the inode: no time bound is needed.
+   */
+  #adoptPlaced(path: string, reason: ChangeReason): void {
+    const r = this.#placed.get(path);
+    if (!r) return;
+    this.#placed.delete(path);
+    if (!this.#kept(r.at, performance.now())) return;
+    for (const e of r.events) this.markDirty(path, e, reason);
   }
 
   readonly #rearmTimers = new Set<ReturnType<typeof setTimeout>>();
@@ -1163,6 +1239,22 @@ export class FileMonitor {
     }
   }
 
+  /**
+   * Whether watched directory `from` can have moved to a name with history
+   * `to` that a listing found at its inode number: not when the kernel said
+   * the name was made by mkdir and never renamed to, or that `from` was
+   * removed by rmdir since it was last renamed to (ext4 and tmpfs reuse a
+   * freed number at once: `rsync --delete` removes `old` and makes `new`,
+   * which was reported as `old` moved, its files deleted and made by no
+   * one). With no event for either (dropped), it may have.
+   */
+  #mayHaveMoved(from: string, to: NameHistory | undefined): boolean {
+    const renamedTo = to?.causes.some((c) => c.op === FimOp.Rename);
+    if (to?.made && madeKind(to.made) === "dir" && !renamedTo) return false;
+    const gone = this.#recentOf(from).findLast((e) => REMOVES_OPS.has(e.op));
+    return gone === undefined || gone.op === FimOp.Rename;
+  }
+
   /** Directories whose listing failed, listed again until one succeeds (#listLater). */
   readonly #unlisted = new Set<string>();
 
@@ -1239,6 +1331,7 @@ export class FileMonitor {
         diff = this.watch.syncDir(
           dir,
           (p, isDir) => this.opts.admits?.(entry, p, isDir) !== false,
+          (from, to) => this.#mayHaveMoved(from, why.names.get(basename(to))),
         );
       } catch (e) {
         this.#listLater(dir, why, e);
@@ -1264,7 +1357,8 @@ export class FileMonitor {
       for (const m of diff.moved) {
         const e = this.watch.get(m.to);
         const id = e?.id;
-        if (id) this.#adoptOrphans(m.to, id);
+        if (id) this.#adoptOrphans(m.to, id, why.reason);
+        this.#adoptPlaced(m.to, why.reason);
         const cause = causeOf(m.to);
         this.opts.emit({
           action: "moved",
@@ -1287,7 +1381,8 @@ export class FileMonitor {
         if (added?.kind === "dir" && !added.shallow) {
           const st = await readFileState(a.path).catch(() => undefined);
           this.watch.setState(a.path, st);
-          if (st) this.#adoptOrphans(a.path, st.id);
+          if (st) this.#adoptOrphans(a.path, st.id, why.reason, latestMake(causesOf(a.path)));
+          this.#adoptPlaced(a.path, why.reason);
           this.#fresh.add(a.path);
           // What is in it already was made before its watch took effect: the kernel
           // named no process for it.
@@ -1318,6 +1413,12 @@ export class FileMonitor {
     }
     this.#reportUnlisted(listed);
   }
+
+  /**
+   * Removals another report of a name found while the report of that name under way waited
+   * for its own (#reportUnread), by path.
+   */
+  readonly #lateRemovals = new Map<string, FimEvent>();
 
   /** Reports of names gone before any read, under way (they wait for the removal's event). */
   readonly #unread = new Set<Promise<void>>();
@@ -1488,6 +1589,22 @@ export class FileMonitor {
     why: string,
     replacedOnly = false,
   ): Promise<void> {
+    // Reported already, or under way, by what else came to the same file: the directory's
+    // report and the name's own read each find a name made and gone in a directory made and
+    // gone, one of them maybe before its removal's event came.
+    const first = h.made ?? h.removed;
+    if (first && this.#reportedFor(first, path)) {
+      // The one under way may not have its removal yet (its event came where that report
+      // did not look: kept for a directory no listing had found).
+      if (h.removed && !this.#reportedFor(h.removed, path)) {
+        this.#lateRemovals.set(path, h.removed);
+        // Bounded: one whose report had ended already is never taken.
+        if (this.#lateRemovals.size > RECENT_MAX) {
+          this.#lateRemovals.delete(this.#lateRemovals.keys().next().value!);
+        }
+      }
+      return;
+    }
     // Claimed now: a later listing of the same events does not report the name again.
     this.#claim(h.made, path);
     this.#claim(h.removed, path);
@@ -1495,41 +1612,49 @@ export class FileMonitor {
     // removal is still to come) or moved one away that was there before (made earlier, and
     // reported with that).
     const lone = h.made !== undefined && h.made === h.removed;
+    let made = h.made;
     let removed = lone ? undefined : h.removed;
-    if (!replacedOnly && !removed && reason === "live" && !this.#stopped) {
+    if (!replacedOnly && (!removed || !made) && reason === "live" && !this.#stopped) {
       // The removal's event may still be on its way (the listing or the read came first):
-      // it says who removed the file, and whether it was renamed to a watched name.
+      // it says who removed the file, and whether it was renamed to a watched name. So may
+      // the event that made it (a listing can find a file before its creation is read).
+      const look = () => {
+        removed ??= this.#removalOf(path, made) ?? this.#lateRemovals.get(path);
+        made ??= this.#makerOf(path, removed);
+      };
       this.opts.drain?.();
-      removed = this.#removalOf(path, h.made);
-      if (!removed) {
+      look();
+      if (!removed || !made) {
         await new Promise((r) => setTimeout(r, EVENT_GRACE_MS));
-        removed = this.#removalOf(path, h.made);
+        look();
       }
+      this.#lateRemovals.delete(path);
       this.#claim(removed, path);
+      this.#claim(made, path);
     }
     if (lone && !removed) return;
     // Renamed to a watched name, where it is now: that name's own report shows it.
-    if (this.#movedOn(path, h.made, removed)) return;
+    if (this.#movedOn(path, made, removed)) return;
     this.transientNames++;
     // What the kernel said was made in it, if it was a directory: each made and gone with it.
-    const inside = kind === "dir" && !replacedOnly ? this.#madeInside(path, h.made, removed) : [];
+    const inside = kind === "dir" && !replacedOnly ? this.#madeInside(path, made, removed) : [];
     const reportInside = async () => {
       await Promise.all(
         inside.map(([p, e]) => this.#reportUnread(p, dir, madeKind(e.made), e, reason, why)),
       );
     };
-    if (this.#stopped || !this.#itemize(dir, path, h.made)) return await reportInside();
+    if (this.#stopped || !this.#itemize(dir, path, made)) return await reportInside();
     const entry = { kind, root: dir.root };
-    const made = h.made ? [h.made] : [];
+    const makers = made ? [made] : [];
     await this.#report(
       path,
       entry,
       "created",
       undefined,
       undefined,
-      made,
+      makers,
       reason,
-      made.length ? undefined : LISTED,
+      makers.length ? undefined : LISTED,
       false,
       why,
     );
@@ -1582,9 +1707,10 @@ export class FileMonitor {
     const within = (e: FimEvent) => e.tsNs >= made.tsNs && e.tsNs <= removed.tsNs;
     const now = performance.now();
     for (const [p, r] of this.#recent) {
-      if (!p.startsWith(prefix) || !this.#kept(r.at, now) || this.#adopted.has(r.e)) continue;
+      if (!p.startsWith(prefix) || !this.#kept(r.at, now)) continue;
       const name = p.slice(prefix.length);
-      if (name !== "" && !name.includes("/") && within(r.e)) note(name, r.e);
+      if (name === "" || name.includes("/")) continue;
+      for (const e of r.events) if (!this.#adopted.has(e) && within(e)) note(name, e);
     }
     for (const o of this.#orphans.values()) {
       const mine = o.events.filter(within);
@@ -1602,10 +1728,21 @@ export class FileMonitor {
     return [...found].map(([name, h]) => [`${prefix}${name}`, h]);
   }
 
+  /**
+   * The first event remembered that put an inode at `path` before `removed` (or at all),
+   * other than it.
+   */
+  #makerOf(path: string, removed: FimEvent | undefined): FimEvent | undefined {
+    return this.#recentOf(path).find((e) =>
+      e !== removed && MAKES_OPS.has(e.op) && !precedes(removed, e)
+    );
+  }
+
   /** The latest event that took `path` away, other than `made`, if one is remembered. */
   #removalOf(path: string, made: FimEvent | undefined): FimEvent | undefined {
-    const named = this.#recentCause(path);
-    return named && named !== made && REMOVES_OPS.has(named.op) ? named : undefined;
+    return this.#recentOf(path).findLast((e) =>
+      e !== made && REMOVES_OPS.has(e.op) && !precedes(e, made)
+    );
   }
 
   /** Reports the names folded for one directory and user over a window. */
@@ -2013,10 +2150,11 @@ export class FileMonitor {
       if (before || after) return;
       const configured = entry.path === entry.root;
       const dir = configured ? { path: parentPath(path), root: entry.root } : this.#dirOf(entry);
-      const named = this.#recentCause(path);
-      const all = named && !causes.includes(named) ? [...causes, named] : causes;
+      const all = [...causes, ...this.#recentOf(path).filter((e) => !causes.includes(e))];
       const made = pickCause("created", all.filter((c) => MAKES_OPS.has(c.op)));
-      const removed = [...all].reverse().find((c) => REMOVES_OPS.has(c.op) && c !== made);
+      const removed = all.findLast((c) =>
+        REMOVES_OPS.has(c.op) && c !== made && !precedes(c, made)
+      );
       if (configured && (!made || this.#allReported(path, [made, removed]))) return;
       if (!configured) {
         for (const below of this.watch.subtree(path)) this.schedule(below, undefined, reason);
@@ -2285,6 +2423,20 @@ export function classify(
 /** Operations that change a file's content, and those that change only its attributes. */
 const CONTENT_OPS = new Set([FimOp.Write, FimOp.Truncate, FimOp.PathTruncate, FimOp.MmapWrite]);
 const ATTR_OPS = new Set([FimOp.Attrib, FimOp.PathAttrib, FimOp.Xattr, FimOp.PathXattr]);
+
+/** Whether the kernel's clock says event `a` came before `b` (fanotify's events say no time). */
+function precedes(a: FimEvent | undefined, b: FimEvent | undefined): boolean {
+  return !!a && !!b && a.tsNs > 0n && b.tsNs > 0n && a.tsNs < b.tsNs;
+}
+
+/** The kernel's time of the latest of `events` that put an inode at a name, if any says when. */
+function latestMake(events: readonly FimEvent[]): bigint | undefined {
+  let at: bigint | undefined;
+  for (const e of events) {
+    if (MAKES_OPS.has(e.op) && e.tsNs > 0n && (at === undefined || e.tsNs > at)) at = e.tsNs;
+  }
+  return at;
+}
 
 /** Whether an operation of `c`'s kind can have made a change reported as `action`. */
 function explains(action: FileAction, c: FimEvent): boolean {

@@ -412,12 +412,16 @@ export class WatchSet {
    * here under a new name is re-pathed, and names that are gone or now
    * point at another inode are returned to be re-read. `admits` filters new
    * entries (include/exclude); an entry whose owner is over its share of the
-   * budget is left out too, and returned as refused. Returns undefined when
-   * `dir` cannot be listed.
+   * budget is left out too, and returned as refused. `mayHaveMoved` says
+   * whether a watched directory at another path can have moved to a new
+   * name that has its inode number (false when the kernel said the name was
+   * made by mkdir: a number freed by an rmdir and reused at once). Returns
+   * undefined when `dir` cannot be listed.
    */
   syncDir(
     dir: string,
     admits: (path: string, isDir: boolean) => boolean = () => true,
+    mayHaveMoved: (from: string, to: string) => boolean = () => true,
   ): DirDiff | undefined {
     const d = this.#byPath.get(dir);
     if (!d || d.kind !== "dir" || d.shallow) return undefined;
@@ -449,7 +453,7 @@ export class WatchSet {
         const from = this.pathsOfInode({ dev: dirId.dev, ino: ent.ino }).find((p) =>
           this.#byPath.get(p)?.kind === "dir" && p !== path && !p.startsWith(`${path}/`)
         );
-        if (from && !path.startsWith(`${from}/`)) {
+        if (from && !path.startsWith(`${from}/`) && mayHaveMoved(from, path)) {
           this.repath(from, path);
           diff.moved.push({ from, to: path });
           continue;

@@ -3,6 +3,7 @@
 //   create PATH TEXT  open(O_CREAT|O_WRONLY|O_TRUNC), write TEXT, close
 //   unlink PATH       unlink
 //   rename FROM TO    rename
+//   link FROM TO      link
 //   mkdir PATH        mkdir 0755
 //   rmdir PATH        rmdir
 // Exits 0 when every operation succeeded, else 1 naming the one that failed.
@@ -35,6 +36,10 @@ int main(int argc, char **argv)
 			i += 2;
 		} else if (!strcmp(op, "rename") && i + 2 < argc) {
 			if (rename(argv[i + 1], argv[i + 2]) != 0)
+				return fail(op, argv[i + 1]);
+			i += 3;
+		} else if (!strcmp(op, "link") && i + 2 < argc) {
+			if (link(argv[i + 1], argv[i + 2]) != 0)
 				return fail(op, argv[i + 1]);
 			i += 3;
 		} else if (!strcmp(op, "mkdir") && i + 1 < argc) {
