@@ -556,7 +556,8 @@ export class FileMonitor {
    * shows it. Not when the file is at no other watched name.
    */
   #movedOn(path: string, made: FimEvent | undefined, removed: FimEvent | undefined): boolean {
-    const ino = madeInode(made);
+    // (A link(2) of the name to another is a "make" of both names, with no inode said.)
+    const ino = madeInode(made) ?? madeInode(this.#makerOf(path, removed));
     if (ino === undefined) {
       // No inode known for it (a listing found the name; its creation's event is not the one in
       // hand): renamed by a process that renamed onto another watched name, whose own report
@@ -1592,7 +1593,11 @@ export class FileMonitor {
     // Reported already, or under way, by what else came to the same file: the directory's
     // report and the name's own read each find a name made and gone in a directory made and
     // gone, one of them maybe before its removal's event came.
+    // So is a name whose removal was reported, and that nothing made again since (a second
+    // listing's history can start at a later event of the same file: the link(2) of it).
     const first = h.made ?? h.removed;
+    const ended = h.removed && this.#reportedFor(h.removed, path) && !precedes(h.removed, h.made);
+    if (ended) return;
     if (first && this.#reportedFor(first, path)) {
       // The one under way may not have its removal yet (its event came where that report
       // did not look: kept for a directory no listing had found).
@@ -2151,7 +2156,7 @@ export class FileMonitor {
       const configured = entry.path === entry.root;
       const dir = configured ? { path: parentPath(path), root: entry.root } : this.#dirOf(entry);
       const all = [...causes, ...this.#recentOf(path).filter((e) => !causes.includes(e))];
-      const made = pickCause("created", all.filter((c) => MAKES_OPS.has(c.op)));
+      const made = firstMaker(all);
       const removed = all.findLast((c) =>
         REMOVES_OPS.has(c.op) && c !== made && !precedes(c, made)
       );
@@ -2427,6 +2432,19 @@ const ATTR_OPS = new Set([FimOp.Attrib, FimOp.PathAttrib, FimOp.Xattr, FimOp.Pat
 /** Whether the kernel's clock says event `a` came before `b` (fanotify's events say no time). */
 function precedes(a: FimEvent | undefined, b: FimEvent | undefined): boolean {
   return !!a && !!b && a.tsNs > 0n && b.tsNs > 0n && a.tsNs < b.tsNs;
+}
+
+/**
+ * The event among `events` that put the inode at a name first: the earliest by the kernel's
+ * clock (a link(2) of the name to another, later, is a "make" of both names), else as
+ * pickCause says.
+ */
+function firstMaker(events: readonly FimEvent[]): FimEvent | undefined {
+  let first: FimEvent | undefined;
+  for (const e of events) {
+    if (MAKES_OPS.has(e.op) && e.tsNs > 0n && (!first || e.tsNs < first.tsNs)) first = e;
+  }
+  return first ?? pickCause("created", events.filter((c) => MAKES_OPS.has(c.op)));
 }
 
 /** The kernel's time of the latest of `events` that put an inode at a name, if any says when. */
