@@ -626,7 +626,10 @@ static __always_inline void on_mount_change_here(__s32 nr, const char *target)
 		return;
 	}
 	e->op = FIM_OP_MOUNT;
-	e->ino = 0;
+	/* Which mount table changed: user space tells a mount that came and went
+	 * in its own (or the host's) from one made in another namespace. */
+	e->ino = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, mnt_ns,
+			       ns.inum);
 	e->dev = 0;
 	e->dir_ino = 0;
 	if (target) {

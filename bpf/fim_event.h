@@ -110,7 +110,9 @@ struct fim_dirpath_key {
 struct fim_event {
 	__u64 ts_ns;     /* bpf_ktime_get_ns() */
 	__u64 ino;       /* inode the event is about; in name events, the inode an
-			  * open(O_CREAT) put at the name (FIM_OP_CREATE), else 0 */
+			  * open(O_CREAT) put at the name (FIM_OP_CREATE), else 0;
+			  * in FIM_OP_MOUNT, the inode number of the mount
+			  * namespace the mount changed (/proc/PID/ns/mnt) */
 	__u64 dir_ino;   /* parent directory inode where known, else 0 */
 	__u64 cgroup_id;
 	__u32 dev;

@@ -7,7 +7,15 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { CaptureOutput, metricValue, run, tempDir, waitFor, whileHeld } from "./helpers.ts";
+import {
+  CaptureOutput,
+  changesShown,
+  metricValue,
+  run,
+  tempDir,
+  waitFor,
+  whileHeld,
+} from "./helpers.ts";
 
 Deno.test("mounts: one in a private mount namespace looks nothing up; one in the agent's looks up what is under it", async () => {
   await using dir = await tempDir();
@@ -175,6 +183,37 @@ Deno.test("mounts: a change a mount's look finds that the mount did not make (a 
     assertEquals(out.changes(f).length, 1, shown());
   } finally {
     if (mounted) await run(["umount", d]);
+    await agent.stop();
+  }
+});
+
+Deno.test("mounts: a bind mount over a watched file made and undone before the agent looked is reported, by its process; one in a private namespace is not", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/ld.so.preload`;
+  await Deno.writeTextFile(f, "\n");
+  await Deno.writeTextFile(`${dir.path}/evil`, "/tmp/evil.so\n");
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+  const brief = () => out.changes(f).filter((e) => e.event.action === "mounted_briefly");
+  try {
+    // In a namespace of its own, gone with it: no program outside it read the file there.
+    await whileHeld(`unshare -m --propagation private mount --bind evil ${f}`, dir.path);
+    await agent.idle();
+    // The kernel folds mount events for 200 ms: let the next one through.
+    await new Promise((r) => setTimeout(r, 300));
+    assert(await waitFor(() => metricValue(agent, "bpfink_mounts_elsewhere_total") > 0));
+    assertEquals(brief().length, 0, changesShown(out));
+    // In the agent's own, a program reads the file under it, and it is gone again before the
+    // agent looks (held, as a loaded machine holds it).
+    await whileHeld(`mount --bind evil ${f} && cat ${f} >/dev/null && umount ${f}`, dir.path);
+    assert(await waitFor(() => brief().length > 0), changesShown(out));
+    await agent.idle();
+    const [e] = brief();
+    assertEquals([brief().length, e.process?.name, e.event.severity], [1, "mount", 99]);
+    assert(String(e.bpfink?.not_read).includes(f), JSON.stringify(e.bpfink));
+    assertEquals(out.changes(f).filter((x) => x.event.action === "replaced").length, 0);
+    assertEquals(metricValue(agent, "bpfink_mounts_brief_total"), 1);
+  } finally {
     await agent.stop();
   }
 });

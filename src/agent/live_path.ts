@@ -268,6 +268,12 @@ export class LivePath {
       () => this.monitor.mountsHidden,
     );
     metrics.pulled(
+      "bpfink_mounts_brief_total",
+      "Watched paths a mount in the agent's (or the host's) mount namespace covered and uncovered before the agent looked (reported mounted_briefly).",
+      "counter",
+      () => this.monitor.mountsBrief,
+    );
+    metrics.pulled(
       "bpfink_last_reconcile_timestamp_seconds",
       "When the last full reconcile started.",
       "gauge",

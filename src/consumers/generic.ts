@@ -22,6 +22,7 @@ const TYPES: Record<FileAction, string[]> = {
   touched: ["change"],
   churned: ["creation", "deletion"],
   mounted_over: ["change"],
+  mounted_briefly: ["change"],
 };
 
 const VERBS: Record<FileAction, string> = {
@@ -36,6 +37,9 @@ const VERBS: Record<FileAction, string> = {
   mounted_over:
     "was mounted over (or under) in the host's mount namespace, which bpfink's does not share: " +
     "the host's programs read a file system bpfink cannot see there",
+  mounted_briefly:
+    "had a mount over it (or above it) made and undone before bpfink could look: what programs " +
+    "read there meanwhile is not known",
 };
 
 /** ECS `file` fields of a state (see {@link fileEcs}). */

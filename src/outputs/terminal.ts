@@ -24,6 +24,7 @@ const COLORS: Record<string, string> = {
   deleted: "31",
   churned: "31",
   mounted_over: "31",
+  mounted_briefly: "31",
   started: "36",
 };
 

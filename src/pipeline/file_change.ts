@@ -28,7 +28,13 @@ export type FileAction =
    * share, changed what the path names there: the host's programs read
    * another file system than the one watched.
    */
-  | "mounted_over";
+  | "mounted_over"
+  /**
+   * A mount at or above the path, in the agent's mount namespace (or the
+   * host's), was made and undone before the agent looked at the mount table:
+   * what programs read at the path meanwhile is not known.
+   */
+  | "mounted_briefly";
 
 /** Why the change was noticed. */
 export type ChangeReason = "live" | "rescan" | "offline" | "reconcile";

@@ -146,6 +146,7 @@ export function defaultSeverity(e: SeverityInput): SeverityLevel {
         : "low";
     // The host's programs read a file system bpfink cannot see at a watched path.
     case "mounted_over":
+    case "mounted_briefly":
       return "critical";
     case "created":
     case "modified":

@@ -24,12 +24,17 @@ import { FairQueue } from "./fair_queue.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
-import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
+import {
+  type MountChanges,
+  MountTable,
+  readMountNamespaces,
+  underMountChanges,
+} from "./mount_table.ts";
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
 import { DepartedDirs } from "./departed_dirs.ts";
 import { fileCapabilities } from "./file_capabilities.ts";
 import { monotonicNs } from "../pipeline/change_time.ts";
-import { mountCredit } from "./mount_attribution.ts";
+import { mountCredit, mountTarget } from "./mount_attribution.ts";
 import {
   type ChurnSummary,
   ITEMIZED_PER_WINDOW,
@@ -83,6 +88,11 @@ export interface FileMonitorOptions {
    * (`hostMountTable()`); undefined when they are one.
    */
   hostMounts?: { changes(): MountChanges | undefined };
+  /**
+   * The inode numbers of the mount namespaces of `mounts` and `hostMounts`
+   * (default: readMountNamespaces()).
+   */
+  mountNamespaces?: ReadonlySet<bigint>;
   /** Files larger than this are not hashed, only their metadata compared (default HASH_MAX_BYTES). */
   hashMaxBytes?: number;
   /**
@@ -793,6 +803,7 @@ export class FileMonitor {
   constructor(readonly watch: WatchSet, readonly opts: FileMonitorOptions) {
     this.#settleMs = opts.settleMs ?? 2;
     this.#mounts = opts.mounts ?? new MountTable();
+    this.#mountNamespaces = opts.mountNamespaces ?? readMountNamespaces();
     this.#budget = {
       maxSize: opts.hashMaxBytes ?? HASH_MAX_BYTES,
       maxMs: READ_MAX_MS,
@@ -1141,10 +1152,18 @@ export class FileMonitor {
     const since = this.#mountsLookedNs;
     this.#mountsLookedNs = monotonicNs();
     const changes = this.#mounts.changes();
+    const host = this.opts.hostMounts?.changes();
     const them = sent && since !== undefined
       ? mounters.filter((m) => m.tsNs === 0n || m.tsNs >= since)
       : mounters;
-    this.#checkHostMounts(them, changes);
+    const now = performance.now();
+    for (const p of [changes, host].flatMap((c) => c === "all" ? ["/"] : c ?? [])) {
+      this.#mountPointsSeen.delete(p);
+      this.#mountPointsSeen.set(p, now);
+    }
+    dropOldest(this.#mountPointsSeen, (at) => now - at <= RECENT_MS);
+    if (sent && changes !== "all" && host !== "all") this.#checkBriefMounts(them);
+    this.#checkHostMounts(them, changes, host);
     if (changes === undefined) {
       this.mountsElsewhere++;
       return;
@@ -1169,6 +1188,80 @@ export class FileMonitor {
     }
   }
 
+  /**
+   * The watched entries at or below `changes`' mount points, but those below another of
+   * them: the topmost speaks for what is below it (a tmpfs over /etc is one event, not one
+   * per file).
+   */
+  #topmostUnder(changes: MountChanges): WatchEntry[] {
+    const covered = this.watch.entries().filter((x) => underMountChanges(changes, x.path));
+    const paths = new Set(covered.map((x) => x.path));
+    const above = (path: string) => {
+      for (let d = parentPath(path); d !== path && d !== "/"; path = d, d = parentPath(d)) {
+        if (paths.has(d)) return true;
+      }
+      return false;
+    };
+    return covered.filter((x) => !above(x.path));
+  }
+
+  /** The mount namespaces whose tables this agent reads (FileMonitorOptions.mountNamespaces). */
+  readonly #mountNamespaces: ReadonlySet<bigint>;
+
+  /** Mount points a look at a table found changed, and when (performance.now()). */
+  readonly #mountPointsSeen = new Map<string, number>();
+
+  /** Mounts made and undone between two looks at the mount table (reported mounted_briefly). */
+  mountsBrief = 0;
+
+  /**
+   * Mounts the kernel said were made in a mount namespace whose table the
+   * agent reads, at or above watched paths, whose mount point no look found
+   * changed lately (this one included): made and
+   * undone before the look (`mount --bind evil /etc/ld.so.preload`, a
+   * setuid program run, `umount`, within milliseconds). Each topmost watched
+   * path under one is reported (`mounted_briefly`), naming the process: what
+   * programs read there meanwhile is not known. A mount in another
+   * namespace (a container's, a unit's private one) is not: those tables
+   * are not the host's programs'.
+   */
+  #checkBriefMounts(mounters: readonly FimEvent[]): void {
+    // Once a path, naming the first (the umount that undid a mount sends its own event).
+    const told = new Set<string>();
+    for (
+      const m of [...mounters].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0))
+    ) {
+      if (m.ino === 0n || !this.#mountNamespaces.has(m.ino)) continue;
+      const target = mountTarget(m);
+      if (target === undefined) continue;
+      let point = target;
+      try {
+        point = Deno.realPathSync(target);
+      } catch {
+        // gone: as the process named it
+      }
+      if (this.#mountPointsSeen.has(point) || this.#mountPointsSeen.has(target)) continue;
+      for (const entry of this.#topmostUnder([point])) {
+        if (told.has(entry.path)) continue;
+        told.add(entry.path);
+        this.mountsBrief++;
+        this.opts.emit({
+          action: "mounted_briefly",
+          path: entry.path,
+          kind: entry.kind === "dir" ? "dir" : "file",
+          root: entry.root,
+          before: entry.state,
+          after: entry.state,
+          cause: m,
+          folded: 1,
+          reason: "live",
+          notRead:
+            `a mount at ${point} was made and undone before bpfink looked at the mount table`,
+        });
+      }
+    }
+  }
+
   /** Watched paths a mount in the host's namespace changed, unseen in the agent's own. */
   mountsHidden = 0;
 
@@ -1179,8 +1272,11 @@ export class FileMonitor {
    * watches. Each such path is reported (`mounted_over`), naming the
    * process among `mounters` that mounted (mountCredit).
    */
-  #checkHostMounts(mounters: readonly FimEvent[], own: MountChanges | undefined): void {
-    const host = this.opts.hostMounts?.changes();
+  #checkHostMounts(
+    mounters: readonly FimEvent[],
+    own: MountChanges | undefined,
+    host: MountChanges | undefined,
+  ): void {
     if (host === undefined) return;
     // The mount points whose lines changed on the host and not in the agent's table (a
     // `--make-private` changes both; the mount after it, folded into the same look, only the
@@ -1188,18 +1284,7 @@ export class FileMonitor {
     const hidden: MountChanges = host === "all" || own === undefined || own === "all"
       ? host
       : host.filter((p) => !own.includes(p));
-    const covered = this.watch.entries().filter((x) => underMountChanges(hidden, x.path));
-    const paths = new Set(covered.map((x) => x.path));
-    // The topmost watched path under the mount speaks for what is below it (a tmpfs over /etc
-    // is one event, not one per file).
-    const above = (path: string) => {
-      for (let d = parentPath(path); d !== path && d !== "/"; path = d, d = parentPath(d)) {
-        if (paths.has(d)) return true;
-      }
-      return false;
-    };
-    for (const entry of covered) {
-      if (above(entry.path)) continue;
+    for (const entry of this.#topmostUnder(hidden)) {
       this.mountsHidden++;
       const credit = mountCredit(entry.path, hidden, mounters, writerKey);
       this.opts.emit({
