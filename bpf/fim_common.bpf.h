@@ -587,6 +587,30 @@ struct {
 	__type(value, __u32);
 } mounts_from_init_userns_only SEC(".maps");
 
+/* The mount namespaces whose tables the agent reads (its own, the host's),
+ * by inode number (0: none), set by user space: a mount in one of them is
+ * never folded into an earlier event of the same process, so each names its
+ * mount point. Folded, a mount made and undone over a watched path behind a
+ * decoy mount of the same process went untold: the table was as before at
+ * every look. Only root in the initial user namespace mounts there, a few
+ * times a second at most on a busy host (containers mount in their own). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} mount_ns_read SEC(".maps");
+
+/* Whether mount namespace `ns` is one whose table the agent reads. */
+static __always_inline bool fim_mount_ns_read(__u64 ns)
+{
+	__u32 i0 = 0, i1 = 1;
+	__u64 *a = bpf_map_lookup_elem(&mount_ns_read, &i0);
+	__u64 *b = bpf_map_lookup_elem(&mount_ns_read, &i1);
+
+	return ns && ((a && *a == ns) || (b && *b == ns));
+}
+
 /* Whether the current task's mount happened where the agent cannot see it. */
 static __always_inline bool fim_mount_unseen(void)
 {
@@ -612,24 +636,27 @@ static __always_inline void on_mount_change_here(__s32 nr, const char *target)
 	__u32 stat = FIM_STAT_COALESCED;
 	__u32 at;
 	long n;
+	/* Which mount table changed: user space tells a mount that came and went
+	 * in its own (or the host's) from one made in another namespace. */
+	__u64 ns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, mnt_ns,
+				 ns.inum);
+	bool read = fim_mount_ns_read(ns);
 
 	if (fim_mount_unseen())
 		return;
-	if (!fim_pending_note(&key, FIM_OP_MOUNT, &stat, false, false)) {
+	if (!read && !fim_pending_note(&key, FIM_OP_MOUNT, &stat, false, false)) {
 		stat_fold_or_drop(stat);
 		return;
 	}
 	e = fim_event_begin(nr);
 	if (!e) {
-		bpf_map_delete_elem(&pending, &key);
+		if (!read)
+			bpf_map_delete_elem(&pending, &key);
 		fim_drop();
 		return;
 	}
 	e->op = FIM_OP_MOUNT;
-	/* Which mount table changed: user space tells a mount that came and went
-	 * in its own (or the host's) from one made in another namespace. */
-	e->ino = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, mnt_ns,
-			       ns.inum);
+	e->ino = ns;
 	e->dev = 0;
 	e->dir_ino = 0;
 	if (target) {
@@ -638,7 +665,7 @@ static __always_inline void on_mount_change_here(__s32 nr, const char *target)
 		if (n > 1 && n < FIM_NAME_LEN)
 			e->name_len = n - 1;
 	}
-	if (!fim_event_send(e))
+	if (!fim_event_send(e) && !read)
 		bpf_map_delete_elem(&pending, &key);
 }
 

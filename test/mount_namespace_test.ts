@@ -217,3 +217,39 @@ Deno.test("mounts: a bind mount over a watched file made and undone before the a
     await agent.stop();
   }
 });
+
+Deno.test("mounts: a bind mount over a watched file made and undone behind a decoy mount of the same process is still reported", async () => {
+  await using dir = await tempDir();
+  const f = `${dir.path}/ld.so.preload`;
+  await Deno.writeTextFile(f, "\n");
+  await Deno.writeTextFile(`${dir.path}/evil`, "/tmp/evil.so\n");
+  await Deno.mkdir(`${dir.path}/decoy`);
+  const out = new CaptureOutput();
+  const agent = await Agent.start({ watches: watchesForPaths([f]), outputs: [out] });
+  const brief = () => out.changes(f).filter((e) => e.event.action === "mounted_briefly");
+  try {
+    // One process, its system calls back to back: a mount elsewhere first, whose event the
+    // kernel sends; then the one over the watched file, undone at once.
+    const script = `
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+d, f = sys.argv[1], sys.argv[2]
+def ok(r):
+    if r != 0: raise OSError(ctypes.get_errno(), "mount")
+ok(libc.mount(b"none", (d + "/decoy").encode(), b"tmpfs", 0, None))
+ok(libc.mount((d + "/evil").encode(), f.encode(), None, 4096, None))  # MS_BIND
+open(f).read()
+ok(libc.umount2(f.encode(), 0))
+ok(libc.umount2((d + "/decoy").encode(), 0))
+`;
+    await Deno.writeTextFile(`${dir.path}/mounts.py`, script);
+    await whileHeld(`python3 mounts.py "$PWD" ${f}`, dir.path);
+    assert(await waitFor(() => brief().length > 0), changesShown(out));
+    await agent.idle();
+    assertEquals([brief().length, brief()[0].process?.name], [1, "python3"], changesShown(out));
+  } finally {
+    await run(["umount", f]).catch(() => {});
+    await run(["umount", `${dir.path}/decoy`]).catch(() => {});
+    await agent.stop();
+  }
+});

@@ -42,6 +42,7 @@ import {
 import { MarkGate } from "./mark_gate.ts";
 import { Errno } from "../errno.ts";
 import { inInitialUserNamespace } from "./user_namespace.ts";
+import { readMountNamespaces } from "./mount_namespace.ts";
 
 /** Indexes of the stats map (enum fim_stat). */
 export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
@@ -143,6 +144,14 @@ export class FimKernel {
     // Mounts in a namespace a less privileged user namespace owns cannot reach the
     // agent's paths: the kernel leaves them out when the agent is in the initial one.
     obj.map("mounts_from_init_userns_only").update(u32(0), u32(inInitialUserNamespace() ? 1 : 0));
+    // Mounts where the agent reads the table are each told (never folded): a mount made and
+    // undone there is found by its own event (FileMonitor's mounted_briefly).
+    const readNs = obj.map("mount_ns_read");
+    for (const [i, ns] of [...readMountNamespaces()].slice(0, 2).entries()) {
+      const v = new Uint8Array(8);
+      new DataView(v.buffer).setBigUint64(0, ns, true);
+      readNs.update(u32(i), v);
+    }
     const gateMap = obj.map("mark_gate");
     this.gate = new MarkGate(
       (on) => gateMap.update(u32(0), u32(on ? 1 : 0)),

@@ -24,12 +24,8 @@ import { FairQueue } from "./fair_queue.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
-import {
-  type MountChanges,
-  MountTable,
-  readMountNamespaces,
-  underMountChanges,
-} from "./mount_table.ts";
+import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
+import { readMountNamespaces } from "../kernel/mount_namespace.ts";
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
 import { DepartedDirs } from "./departed_dirs.ts";
 import { fileCapabilities } from "./file_capabilities.ts";
