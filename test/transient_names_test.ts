@@ -66,6 +66,37 @@ async function assertMadeAndGone(out: CaptureOutput, path: string, pid: number):
   );
 }
 
+/**
+ * A temp directory with name_ops built and directory `name` made in it, which a real agent
+ * watches recursively; disposing of it stops the agent, then removes the directory.
+ */
+async function watchedTree(name: string) {
+  const d = await tempDir();
+  try {
+    const bin = await buildProgram(d.path, "name_ops");
+    const dir = `${d.path}/${name}`;
+    await Deno.mkdir(dir);
+    const out = new CaptureOutput();
+    const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
+    return {
+      bin,
+      dir,
+      out,
+      agent,
+      async [Symbol.asyncDispose]() {
+        try {
+          await agent.stop();
+        } finally {
+          await d[Symbol.asyncDispose]();
+        }
+      },
+    };
+  } catch (e) {
+    await d[Symbol.asyncDispose]();
+    throw e;
+  }
+}
+
 Deno.test("transient: a sudoers.d file created and removed at once is reported created and deleted by its process", async () => {
   await using d = await tempDir();
   const bin = await buildProgram(d.path, "name_ops");
@@ -142,25 +173,17 @@ Deno.test("transient: a file renamed into a watched directory and away at once i
 });
 
 Deno.test("transient: a directory made and removed with a file in it is reported, and the file, under a recursive watch", async () => {
-  await using d = await tempDir();
-  const bin = await buildProgram(d.path, "name_ops");
-  const dir = `${d.path}/tree`;
-  await Deno.mkdir(dir);
-  const out = new CaptureOutput();
-  const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
-  try {
-    const sub = `${dir}/sub`;
-    const pid = await nameOps(
-      bin,
-      ...["mkdir", sub, "create", `${sub}/f`, "x\n", "unlink", `${sub}/f`, "rmdir", sub],
-    );
-    await assertMadeAndGone(out, sub, pid);
-    // And the file made in it, though no listing ever found the directory.
-    const f = `${sub}/f`;
-    await assertMadeAndGone(out, f, pid);
-  } finally {
-    await agent.stop();
-  }
+  await using t = await watchedTree("tree");
+  const { bin, dir, out } = t;
+  const sub = `${dir}/sub`;
+  const pid = await nameOps(
+    bin,
+    ...["mkdir", sub, "create", `${sub}/f`, "x\n", "unlink", `${sub}/f`, "rmdir", sub],
+  );
+  await assertMadeAndGone(out, sub, pid);
+  // And the file made in it, though no listing ever found the directory.
+  const f = `${sub}/f`;
+  await assertMadeAndGone(out, f, pid);
 });
 
 /**
@@ -170,37 +193,30 @@ Deno.test("transient: a directory made and removed with a file in it is reported
  * then removes `sub` when `rmdir`. Each is reported made and gone by the process, once.
  */
 async function madeThroughDescriptor(rmdir: boolean): Promise<void> {
-  await using d = await tempDir();
-  const dir = `${d.path}/tree`;
-  await Deno.mkdir(dir);
-  const out = new CaptureOutput();
-  const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
-  try {
-    const pid = await runOk([
-      "python3",
-      "-c",
-      `
+  await using t = await watchedTree("tree");
+  const { dir, out, agent } = t;
+  const pid = await runOk([
+    "python3",
+    "-c",
+    `
 import os, sys
 sub = sys.argv[1] + "/sub"
 os.mkdir(sub)
 fd = os.open(sub, os.O_RDONLY | os.O_DIRECTORY)
 for name in ("a", "b"):
-    os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
-    os.unlink(name, dir_fd=fd)
+  os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+  os.unlink(name, dir_fd=fd)
 os.close(fd)
 if sys.argv[2] == "rmdir":
-    os.rmdir(sub)
+  os.rmdir(sub)
 `,
-      dir,
-      rmdir ? "rmdir" : "keep",
-    ]);
-    const made = [`${dir}/sub/a`, `${dir}/sub/b`, ...(rmdir ? [`${dir}/sub`] : [])];
-    for (const f of made) await assertMadeAndGone(out, f, pid);
-    await agent.idle();
-    for (const f of made) assertEquals(out.changes(f).length, 2, summary(out));
-  } finally {
-    await agent.stop();
-  }
+    dir,
+    rmdir ? "rmdir" : "keep",
+  ]);
+  const made = [`${dir}/sub/a`, `${dir}/sub/b`, ...(rmdir ? [`${dir}/sub`] : [])];
+  for (const f of made) await assertMadeAndGone(out, f, pid);
+  await agent.idle();
+  for (const f of made) assertEquals(out.changes(f).length, 2, summary(out));
 }
 
 Deno.test("transient: files made and removed through a descriptor of a directory made and removed at once are reported", async () => {
@@ -212,27 +228,19 @@ Deno.test("transient: files made and removed through a descriptor of a new direc
 });
 
 Deno.test("transient: files made and removed by path in a new directory, before its listing, are reported by their process", async () => {
-  await using d = await tempDir();
-  const bin = await buildProgram(d.path, "name_ops");
-  const dir = `${d.path}/tree`;
-  await Deno.mkdir(dir);
-  const out = new CaptureOutput();
-  const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
-  try {
-    // The kernel does not know the new directories yet: it names these paths from the
-    // tree's root ("sub/a", "sub/deeper/b"). The directories stay.
-    const [a, b] = [`${dir}/sub/a`, `${dir}/sub/deeper/b`];
-    const pid = await nameOps(
-      bin,
-      ...["mkdir", `${dir}/sub`, "create", a, "a\n", "unlink", a],
-      ...["mkdir", `${dir}/sub/deeper`, "create", b, "b\n", "unlink", b],
-    );
-    for (const f of [a, b]) await assertMadeAndGone(out, f, pid);
-    await agent.idle();
-    for (const f of [a, b]) assertEquals(out.changes(f).length, 2, summary(out));
-  } finally {
-    await agent.stop();
-  }
+  await using t = await watchedTree("tree");
+  const { bin, dir, out, agent } = t;
+  // The kernel does not know the new directories yet: it names these paths from the
+  // tree's root ("sub/a", "sub/deeper/b"). The directories stay.
+  const [a, b] = [`${dir}/sub/a`, `${dir}/sub/deeper/b`];
+  const pid = await nameOps(
+    bin,
+    ...["mkdir", `${dir}/sub`, "create", a, "a\n", "unlink", a],
+    ...["mkdir", `${dir}/sub/deeper`, "create", b, "b\n", "unlink", b],
+  );
+  for (const f of [a, b]) await assertMadeAndGone(out, f, pid);
+  await agent.idle();
+  for (const f of [a, b]) assertEquals(out.changes(f).length, 2, summary(out));
 });
 
 Deno.test("transient: a file created, then renamed over by another before it was read, is reported", async () => {
@@ -263,33 +271,25 @@ Deno.test("transient: a file created, then renamed over by another before it was
 });
 
 Deno.test("transient: a temporary file linked to its name and unlinked, as git writes its objects, is reported at its name only", async () => {
-  await using d = await tempDir();
-  const bin = await buildProgram(d.path, "name_ops");
-  const dir = `${d.path}/objects`;
-  await Deno.mkdir(dir);
-  const out = new CaptureOutput();
-  const agent = await Agent.start({ watches: watchesForPaths([dir], true), outputs: [out] });
-  try {
-    // More than one churn window's share: reported as made and gone, the temporary names
-    // would use it up and the objects' own creations would wait for the window's end.
-    const n = ITEMIZED_PER_WINDOW + 4;
-    const ops = [];
-    for (let i = 0; i < n; i++) {
-      const tmp = `${dir}/tmp_obj_${i}`;
-      ops.push("create", tmp, `object ${i}\n`, "link", tmp, `${dir}/obj${i}`, "unlink", tmp);
-    }
-    const started = performance.now();
-    const pid = await nameOps(bin, ...ops);
-    for (let i = 0; i < n; i++) {
-      assert(await waitFor(() => reported(out, `${dir}/obj${i}`, "created", pid)), summary(out));
-    }
-    assert(performance.now() - started < WINDOW_MS, summary(out));
-    await agent.idle();
-    const temporary = out.changes().filter((e) => e.file?.path?.includes("tmp_obj_"));
-    assertEquals(temporary.length, 0, summary(out));
-  } finally {
-    await agent.stop();
+  await using t = await watchedTree("objects");
+  const { bin, dir, out, agent } = t;
+  // More than one churn window's share: reported as made and gone, the temporary names
+  // would use it up and the objects' own creations would wait for the window's end.
+  const n = ITEMIZED_PER_WINDOW + 4;
+  const ops = [];
+  for (let i = 0; i < n; i++) {
+    const tmp = `${dir}/tmp_obj_${i}`;
+    ops.push("create", tmp, `object ${i}\n`, "link", tmp, `${dir}/obj${i}`, "unlink", tmp);
   }
+  const started = performance.now();
+  const pid = await nameOps(bin, ...ops);
+  for (let i = 0; i < n; i++) {
+    assert(await waitFor(() => reported(out, `${dir}/obj${i}`, "created", pid)), summary(out));
+  }
+  assert(performance.now() - started < WINDOW_MS, summary(out));
+  await agent.idle();
+  const temporary = out.changes().filter((e) => e.file?.path?.includes("tmp_obj_"));
+  assertEquals(temporary.length, 0, summary(out));
 });
 
 Deno.test("transient: nothing is reported for a name made in a directory watched with an exclude that refuses it", async () => {
