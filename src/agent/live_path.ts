@@ -241,13 +241,13 @@ export class LivePath {
       "bpfink_mount_rechecks_total",
       "Mounts that changed the agent's mount table: the watched paths under them were looked up again.",
       "counter",
-      () => this.monitor.mountRechecks,
+      () => this.monitor.mountWatch.mountRechecks,
     );
     metrics.pulled(
       "bpfink_mount_lookups_total",
       "Watched paths looked up again because a mount changed what was at or above them.",
       "counter",
-      () => this.monitor.mountLookups,
+      () => this.monitor.mountWatch.mountLookups,
     );
     metrics.pulled(
       "bpfink_ancestor_rechecks_total",
@@ -259,19 +259,19 @@ export class LivePath {
       "bpfink_mounts_elsewhere_total",
       "Mounts that left the agent's mount table as it was (another mount namespace's): nothing to look up.",
       "counter",
-      () => this.monitor.mountsElsewhere,
+      () => this.monitor.mountWatch.mountsElsewhere,
     );
     metrics.pulled(
       "bpfink_mounts_hidden_total",
       "Watched paths a mount in the host's mount namespace changed, unseen in the agent's own (reported mounted_over).",
       "counter",
-      () => this.monitor.mountsHidden,
+      () => this.monitor.mountWatch.mountsHidden,
     );
     metrics.pulled(
       "bpfink_mounts_brief_total",
       "Watched paths a mount in the agent's (or the host's) mount namespace covered and uncovered before the agent looked (reported mounted_briefly).",
       "counter",
-      () => this.monitor.mountsBrief,
+      () => this.monitor.mountWatch.mountsBrief,
     );
     metrics.pulled(
       "bpfink_last_reconcile_timestamp_seconds",

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FIM_DEV_MOUNT, FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel/fim_event.ts";
+import { FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel/fim_event.ts";
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
 import { childPath, parentPath } from "./path_names.ts";
@@ -24,13 +24,11 @@ import { FairQueue } from "./fair_queue.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { errorMessage } from "../error_message.ts";
 import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
-import { type MountChanges, MountTable, underMountChanges } from "./mount_table.ts";
-import { readMountNamespaces } from "../kernel/mount_namespace.ts";
+import { MountWatch, type MountWatchOptions } from "./mount_watch.ts";
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
 import { DepartedDirs } from "./departed_dirs.ts";
 import { fileCapabilities } from "./file_capabilities.ts";
 import { monotonicNs } from "../pipeline/change_time.ts";
-import { mountCredit, mountTarget } from "./mount_attribution.ts";
 import {
   type ChurnSummary,
   ITEMIZED_PER_WINDOW,
@@ -38,8 +36,8 @@ import {
   WINDOW_MS,
 } from "./transient_fold.ts";
 
-/** Options for the monitor. */
-export interface FileMonitorOptions {
+/** Options for the monitor (with the mount tables it checks mounts against: MountWatchOptions). */
+export interface FileMonitorOptions extends MountWatchOptions {
   /** Wait this long after the first event for a path before re-reading it (folds bursts). */
   settleMs?: number;
   /** Read content up to this many bytes with each state (for consumers). */
@@ -77,18 +75,6 @@ export interface FileMonitorOptions {
    * kernel event named.
    */
   heldFor?: (dir: InodeId) => Promise<FimEvent[]> | undefined;
-  /** The agent's mount table (default: /proc/self/mountinfo, first read at construction). */
-  mounts?: { changes(): MountChanges | undefined };
-  /**
-   * The host's mount table when the agent's mount namespace is another
-   * (`hostMountTable()`); undefined when they are one.
-   */
-  hostMounts?: { changes(): MountChanges | undefined };
-  /**
-   * The inode numbers of the mount namespaces of `mounts` and `hostMounts`
-   * (default: readMountNamespaces()).
-   */
-  mountNamespaces?: ReadonlySet<bigint>;
   /** Files larger than this are not hashed, only their metadata compared (default HASH_MAX_BYTES). */
   hashMaxBytes?: number;
   /**
@@ -798,8 +784,21 @@ export class FileMonitor {
 
   constructor(readonly watch: WatchSet, readonly opts: FileMonitorOptions) {
     this.#settleMs = opts.settleMs ?? 2;
-    this.#mounts = opts.mounts ?? new MountTable();
-    this.#mountNamespaces = opts.mountNamespaces ?? readMountNamespaces();
+    this.mountWatch = new MountWatch(
+      {
+        watch,
+        emit: (c) => opts.emit(c),
+        schedule: (path, cause, reason, unattributed) =>
+          this.schedule(path, cause, reason, unattributed),
+        drain: () => opts.drain?.(),
+        rearmLater: (id, ms, recheck) => this.#rearmLater(id, ms, recheck),
+        stopped: () => this.#stopped,
+        unchanged: (entry) => sameStamps(entry, entry.path),
+        writerKey,
+      },
+      UNPLACED_REARM_MS,
+      opts,
+    );
     this.#budget = {
       maxSize: opts.hashMaxBytes ?? HASH_MAX_BYTES,
       maxMs: READ_MAX_MS,
@@ -807,18 +806,13 @@ export class FileMonitor {
     };
   }
 
-  readonly #mounts: { changes(): MountChanges | undefined };
-  /** Mount events that changed the agent's mount table: the paths under them were looked up. */
-  mountRechecks = 0;
-  /** Watched paths looked up again because a mount changed what was at or above them. */
-  mountLookups = 0;
-  /** Mount events that left the agent's mount table as it was: nothing was looked up. */
-  mountsElsewhere = 0;
+  /** The mount tables, against which the kernel's mount events are checked (mount_watch.ts). */
+  readonly mountWatch: MountWatch;
 
   /** Routes one kernel event to the paths it concerns. */
   onKernelEvent(raw: FimEvent): void {
     if (this.#stopped) return;
-    if (raw.op === FimOp.Mount) return this.#onMount(raw);
+    if (raw.op === FimOp.Mount) return this.mountWatch.onMount(raw);
     if (raw.dev === 0 && raw.dirIno === 0n && NAME_OPS.has(raw.op)) return this.#onUnplaced(raw);
     // Look the process up now, while it most likely still exists.
     // (An event made from fanotify was looked up when it was read.)
@@ -1095,206 +1089,6 @@ export class FileMonitor {
     }
     for (const d of dirs) {
       if (!sameStamps(this.watch.get(d), d)) this.markDirty(d, undefined, "live", why);
-    }
-  }
-
-  /**
-   * The mount events since the kernel's mount key was last re-armed: the
-   * processes whose mounts (mount, umount, move_mount) the kernel folds
-   * until then (a new process always gets an event of its own).
-   */
-  readonly #mountFold: FimEvent[] = [];
-  /** A look at the mount tables is due in a microtask (#onMount). */
-  #mountLookDue = false;
-  /** When the mount tables were last looked at (CLOCK_MONOTONIC ns); undefined before the first. */
-  #mountsLookedNs: bigint | undefined = undefined;
-
-  /**
-   * mount, umount or move_mount: what a watched path resolves to may have
-   * changed. Place every directory again for the kernel, and re-read the
-   * paths whose inode is not the one watched, naming the process that
-   * (un)mounted (mountCredit). The tables are looked at once the rest of
-   * the ring buffer's batch is in (a microtask, then a drain), so that the
-   * event of every mount the look can find is in hand; again at the re-arm,
-   * for what the kernel folded, by the processes of the events in hand.
-   */
-  #onMount(e: FimEvent): void {
-    if (this.#mountFold.length < MAX_CAUSES) this.#mountFold.push(e);
-    this.#rearmLater(
-      { dev: FIM_DEV_MOUNT, ino: 0n },
-      UNPLACED_REARM_MS,
-      () => this.#checkMounts(this.#mountFold.splice(0), false),
-    );
-    if (this.#mountLookDue) return;
-    this.#mountLookDue = true;
-    queueMicrotask(() => {
-      this.#mountLookDue = false;
-      if (this.#stopped) return;
-      this.opts.drain?.();
-      this.#checkMounts(this.#mountFold, true);
-    });
-  }
-
-  /**
-   * Looks watched paths up again under the mount points that changed, by
-   * one of `mounters`; `sent`: they are the events of those mounts (a
-   * process whose event the kernel sent before the last look made its
-   * change before it), else the processes of mounts the kernel folded.
-   */
-  #checkMounts(mounters: readonly FimEvent[], sent: boolean): void {
-    // Only a change to this process's own mount table can move what a watched path names,
-    // and only at or below the mount points whose lines changed (watched paths are real
-    // paths, as the table's mount points are).
-    const since = this.#mountsLookedNs;
-    this.#mountsLookedNs = monotonicNs();
-    const changes = this.#mounts.changes();
-    const host = this.opts.hostMounts?.changes();
-    const them = sent && since !== undefined
-      ? mounters.filter((m) => m.tsNs === 0n || m.tsNs >= since)
-      : mounters;
-    const now = performance.now();
-    for (const p of [changes, host].flatMap((c) => c === "all" ? ["/"] : c ?? [])) {
-      this.#mountPointsSeen.delete(p);
-      this.#mountPointsSeen.set(p, now);
-    }
-    dropOldest(this.#mountPointsSeen, (at) => now - at <= RECENT_MS);
-    if (sent && changes !== "all" && host !== "all") this.#checkBriefMounts(them);
-    this.#checkHostMounts(them, changes, host);
-    if (changes === undefined) {
-      this.mountsElsewhere++;
-      return;
-    }
-    this.mountRechecks++;
-    const under = (path: string) => underMountChanges(changes, path);
-    this.watch.keys.refresh(this.watch.keys.dirs().filter(under));
-    for (const entry of this.watch.entries()) {
-      if (!under(entry.path)) continue;
-      this.mountLookups++;
-      if (sameStamps(entry, entry.path)) continue;
-      const credit = mountCredit(entry.path, changes, them, writerKey);
-      const who = credit.cause
-        ? `${credit.cause.comm} [${credit.cause.tgid}] mounted`
-        : credit.unnamed;
-      this.schedule(
-        entry.path,
-        credit.cause,
-        "live",
-        `a mount changed what the path resolves to (${who})`,
-      );
-    }
-  }
-
-  /**
-   * The watched entries at or below `changes`' mount points, but those below another of
-   * them: the topmost speaks for what is below it (a tmpfs over /etc is one event, not one
-   * per file).
-   */
-  #topmostUnder(changes: MountChanges): WatchEntry[] {
-    const covered = this.watch.entries().filter((x) => underMountChanges(changes, x.path));
-    const paths = new Set(covered.map((x) => x.path));
-    const above = (path: string) => {
-      for (let d = parentPath(path); d !== path && d !== "/"; path = d, d = parentPath(d)) {
-        if (paths.has(d)) return true;
-      }
-      return false;
-    };
-    return covered.filter((x) => !above(x.path));
-  }
-
-  /** The mount namespaces whose tables this agent reads (FileMonitorOptions.mountNamespaces). */
-  readonly #mountNamespaces: ReadonlySet<bigint>;
-
-  /** Mount points a look at a table found changed, and when (performance.now()). */
-  readonly #mountPointsSeen = new Map<string, number>();
-
-  /** Mounts made and undone between two looks at the mount table (reported mounted_briefly). */
-  mountsBrief = 0;
-
-  /**
-   * Mounts the kernel said were made in a mount namespace whose table the
-   * agent reads, at or above watched paths, whose mount point no look found
-   * changed lately (this one included): made and
-   * undone before the look (`mount --bind evil /etc/ld.so.preload`, a
-   * setuid program run, `umount`, within milliseconds). Each topmost watched
-   * path under one is reported (`mounted_briefly`), naming the process: what
-   * programs read there meanwhile is not known. A mount in another
-   * namespace (a container's, a unit's private one) is not: those tables
-   * are not the host's programs'.
-   */
-  #checkBriefMounts(mounters: readonly FimEvent[]): void {
-    // Once a path, naming the first (the umount that undid a mount sends its own event).
-    const told = new Set<string>();
-    for (
-      const m of [...mounters].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0))
-    ) {
-      if (m.ino === 0n || !this.#mountNamespaces.has(m.ino)) continue;
-      const target = mountTarget(m);
-      if (target === undefined) continue;
-      let point = target;
-      try {
-        point = Deno.realPathSync(target);
-      } catch {
-        // gone: as the process named it
-      }
-      if (this.#mountPointsSeen.has(point) || this.#mountPointsSeen.has(target)) continue;
-      for (const entry of this.#topmostUnder([point])) {
-        if (told.has(entry.path)) continue;
-        told.add(entry.path);
-        this.mountsBrief++;
-        this.opts.emit({
-          action: "mounted_briefly",
-          path: entry.path,
-          kind: entry.kind === "dir" ? "dir" : "file",
-          root: entry.root,
-          before: entry.state,
-          after: entry.state,
-          cause: m,
-          folded: 1,
-          reason: "live",
-          notRead:
-            `a mount at ${point} was made and undone before bpfink looked at the mount table`,
-        });
-      }
-    }
-  }
-
-  /** Watched paths a mount in the host's namespace changed, unseen in the agent's own. */
-  mountsHidden = 0;
-
-  /**
-   * A mount that changed the host's table at or above watched paths and left
-   * the agent's own as it was (`own`: the agent's changes): the host's
-   * programs now read another file system there than the one the agent
-   * watches. Each such path is reported (`mounted_over`), naming the
-   * process among `mounters` that mounted (mountCredit).
-   */
-  #checkHostMounts(
-    mounters: readonly FimEvent[],
-    own: MountChanges | undefined,
-    host: MountChanges | undefined,
-  ): void {
-    if (host === undefined) return;
-    // The mount points whose lines changed on the host and not in the agent's table (a
-    // `--make-private` changes both; the mount after it, folded into the same look, only the
-    // host's).
-    const hidden: MountChanges = host === "all" || own === undefined || own === "all"
-      ? host
-      : host.filter((p) => !own.includes(p));
-    for (const entry of this.#topmostUnder(hidden)) {
-      this.mountsHidden++;
-      const credit = mountCredit(entry.path, hidden, mounters, writerKey);
-      this.opts.emit({
-        action: "mounted_over",
-        path: entry.path,
-        kind: entry.kind === "dir" ? "dir" : "file",
-        root: entry.root,
-        before: entry.state,
-        after: entry.state,
-        cause: credit.cause,
-        folded: 1,
-        reason: "live",
-        ...(credit.cause ? {} : { unattributed: credit.unnamed }),
-      });
     }
   }
 
@@ -2466,7 +2260,7 @@ export class FileMonitor {
     this.#abort.abort();
     this.#offered.clear();
     this.#closed.clear();
-    this.#mountFold.length = 0;
+    this.mountWatch.stop();
     this.#lastReport.clear();
     this.#wakeIdle();
     await Promise.allSettled([...this.#inFlight, this.#syncing, clockClosed]);
