@@ -636,14 +636,15 @@ static __always_inline void on_mount_change_here(__s32 nr, const char *target)
 	__u32 stat = FIM_STAT_COALESCED;
 	__u32 at;
 	long n;
-	/* Which mount table changed: user space tells a mount that came and went
-	 * in its own (or the host's) from one made in another namespace. */
-	__u64 ns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, mnt_ns,
-				 ns.inum);
-	bool read = fim_mount_ns_read(ns);
+	__u64 ns;
+	bool read;
 
 	if (fim_mount_unseen())
 		return;
+	/* Which mount table changed: user space tells a mount that came and went
+	 * in its own (or the host's) from one made in another namespace. */
+	ns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, mnt_ns, ns.inum);
+	read = fim_mount_ns_read(ns);
 	if (!read && !fim_pending_note(&key, FIM_OP_MOUNT, &stat, false, false)) {
 		stat_fold_or_drop(stat);
 		return;

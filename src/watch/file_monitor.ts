@@ -1609,13 +1609,11 @@ export class FileMonitor {
   }
 
   /**
-   * The first event remembered that put an inode at `path` before `removed` (or at all),
-   * other than it.
+   * The event remembered that put an inode at `path` first (firstMaker), not after `removed`
+   * (when given) and other than it.
    */
   #makerOf(path: string, removed: FimEvent | undefined): FimEvent | undefined {
-    return this.#recentOf(path).find((e) =>
-      e !== removed && MAKES_OPS.has(e.op) && !precedes(removed, e)
-    );
+    return firstMaker(this.#recentOf(path).filter((e) => e !== removed && !precedes(removed, e)));
   }
 
   /** The latest event that took `path` away, other than `made`, if one is remembered. */
