@@ -12,7 +12,7 @@ import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, tempDir, waitFor } from "./helpers.ts";
 
 /**
- * An agent on `paths` with a 4 KiB ring buffer, checking drops every 50 ms, and
+ * An agent on `paths` with a 4 KiB ring buffer (and no pump), checking drops every 50 ms, and
  * fanotify off: the BPF object alone names processes.
  */
 const smallRingAgent = (paths: string[], out: CaptureOutput) =>
@@ -20,6 +20,8 @@ const smallRingAgent = (paths: string[], out: CaptureOutput) =>
     watches: watchesForPaths(paths),
     outputs: [out],
     ringBytes: 4096,
+    // The ring alone, read on this thread: no pump empties it while the thread is blocked.
+    ringQueueBytes: 0,
     fanotify: false,
     dropCheckMs: 50,
   });

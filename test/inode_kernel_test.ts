@@ -39,7 +39,12 @@ interface Harness {
 }
 
 async function withKernel(
-  opts: { pendingEntries?: number; ringBytes?: number; maxWatches?: number },
+  opts: {
+    pendingEntries?: number;
+    ringBytes?: number;
+    ringQueueBytes?: number;
+    maxWatches?: number;
+  },
   fn: (h: Harness) => Promise<void>,
 ): Promise<void> {
   await using dir = await tempDir();
@@ -49,6 +54,7 @@ async function withKernel(
     onEvent: (e) => events.push(e),
     pendingEntries: opts.pendingEntries,
     ringBytes: opts.ringBytes,
+    ringQueueBytes: opts.ringQueueBytes,
     maxWatches: opts.maxWatches,
   });
   const k = choice.kernel;
@@ -82,81 +88,127 @@ async function withKernel(
 
 const settle = () => new Promise((r) => setTimeout(r, 100));
 
-Deno.test("ring buffer: records that wrap around the end of a 4 KiB ring arrive whole, none lost or repeated", async () => {
-  await withKernel({ ringBytes: 4096 }, async (h) => {
-    const { path, id } = await h.file("laps.conf");
-    const before = h.k.counters();
-    const received = h.events.length;
-    // One shell appends a line per line it reads; re-arming after each event makes its next
-    // append a new event, so 100 appends are 100 records of 112 bytes (the event's 96-byte
-    // head, "dash", alignment and the 8-byte header): nearly three laps of the ring, and the
-    // 37th record (at 4,032) is the first to run over its end.
-    const sh = new Deno.Command("sh", {
-      args: ["-c", 'while read -r l; do echo "$l" >> "$1"; done', "sh", path],
-      stdin: "piped",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const input = sh.stdin.getWriter();
-    const appends = 100;
-    try {
-      for (let i = 1; i <= appends; i++) {
-        await input.write(new TextEncoder().encode(`line ${i}\n`));
-        assert(await waitFor(() => h.about(id).length >= i), `append ${i} was not seen`);
-        h.k.rearm(id);
+/** The ring read on this thread alone, and emptied by the native pump into its queue. */
+const READERS = [
+  { how: "read here", queue: 0 },
+  { how: "pumped", queue: 1 << 20 },
+] as const;
+
+for (const { how, queue } of READERS) {
+  Deno.test(`ring buffer (${how}): records that wrap around the end of a 4 KiB ring arrive whole, none lost or repeated`, async () => {
+    await withKernel({ ringBytes: 4096, ringQueueBytes: queue }, async (h) => {
+      assertEquals(h.k.ringQueue.bytes, queue, "the pump did not start");
+      const { path, id } = await h.file("laps.conf");
+      const before = h.k.counters();
+      const received = h.events.length;
+      // One shell appends a line per line it reads; re-arming after each event makes its next
+      // append a new event, so 100 appends are 100 records of 112 bytes (the event's 96-byte
+      // head, "dash", alignment and the 8-byte header): nearly three laps of the ring, and the
+      // 37th record (at 4,032) is the first to run over its end.
+      const sh = new Deno.Command("sh", {
+        args: ["-c", 'while read -r l; do echo "$l" >> "$1"; done', "sh", path],
+        stdin: "piped",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const input = sh.stdin.getWriter();
+      const appends = 100;
+      try {
+        for (let i = 1; i <= appends; i++) {
+          await input.write(new TextEncoder().encode(`line ${i}\n`));
+          assert(await waitFor(() => h.about(id).length >= i), `append ${i} was not seen`);
+          h.k.rearm(id);
+        }
+      } finally {
+        await input.close();
+        await sh.status;
       }
-    } finally {
-      await input.close();
-      await sh.status;
-    }
-    await settle();
-    const seen = h.about(id);
-    assertEquals(seen.length, appends);
-    for (const e of seen) {
-      assertEquals([e.tgid, e.comm, e.op], [sh.pid, "sh", seen[0].op]);
-      assert(e.startNs > 0n && e.tsNs > 0n, "a record was torn");
-    }
-    const c = h.k.counters();
+      await settle();
+      const seen = h.about(id);
+      assertEquals(seen.length, appends);
+      for (const e of seen) {
+        assertEquals([e.tgid, e.comm, e.op], [sh.pid, "sh", seen[0].op]);
+        assert(e.startNs > 0n && e.tsNs > 0n, "a record was torn");
+      }
+      const c = h.k.counters();
+      assertEquals(
+        [c.drops - before.drops, Number(c.events - before.events)],
+        [0n, h.events.length - received],
+      );
+    });
+  });
+}
+
+Deno.test("ring buffer pumped: 2,000 events past the kernel's 64 KiB ring while this thread is blocked wait in the pump's queue, none dropped", async () => {
+  // 585 records fit in the ring; 2,000 come over about 300 ms (a write every 0.15 ms) while
+  // nothing on this thread reads (outputSync). The pump's thread, woken by the kernel, needs
+  // a core once every 585 of them (about 90 ms), as a 4 MiB ring needs it once every 28,000.
+  const n = 2000;
+  await withKernel({ ringBytes: 65536, ringQueueBytes: 1 << 20 }, async (h) => {
+    const files: { path: string; id: InodeId }[] = [];
+    for (let i = 0; i < n; i++) files.push(await h.file(`burst${i}.conf`));
+    const before = h.k.counters();
+    const py = "import os,sys,time\n" +
+      "for p in sys.argv[1:]:\n" +
+      " fd=os.open(p,os.O_WRONLY|os.O_APPEND); os.write(fd,b'more\\n'); os.close(fd)\n" +
+      " time.sleep(0.0001)\n" +
+      "print(os.getpid())\n";
+    const out = new Deno.Command("python3", { args: ["-c", py, ...files.map((f) => f.path)] })
+      .outputSync();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const pid = Number(new TextDecoder().decode(out.stdout).trim());
+    const missing = () => files.filter(({ id }) => !h.about(id).some((e) => e.tgid === pid));
+    await waitFor(() => missing().length === 0);
+    const dropped = h.k.counters().drops - before.drops;
     assertEquals(
-      [c.drops - before.drops, Number(c.events - before.events)],
-      [0n, h.events.length - received],
+      [missing().length, dropped],
+      [0, 0n],
+      `events missing, and dropped by the kernel's ring (queue ${JSON.stringify(h.k.ringQueue)})`,
     );
+    assert(
+      h.k.ringQueue.peak > 65536,
+      `the queue held at most ${h.k.ringQueue.peak} bytes: the burst never outgrew the ring`,
+    );
+    assertEquals(h.k.ringQueue.queued, 0);
   });
 });
 
-Deno.test("ring buffer full: the pending entry keeps who wrote each inode whose event was dropped", async () => {
-  await withKernel({ ringBytes: 4096 }, async (h) => {
-    const files: { path: string; id: InodeId }[] = [];
-    for (let i = 0; i < 60; i++) files.push(await h.file(`held${i}.conf`));
-    const before = h.k.counters();
-    // One shell appends to all 60 while this thread is blocked (outputSync), so nothing
-    // reads the ring: 60 records of 112 bytes do not fit in 4 KiB.
-    const out = new Deno.Command("sh", {
-      args: [
-        "-c",
-        'for f in "$@"; do echo more >> "$f"; done; echo $$',
-        "sh",
-        ...files.map((f) => f.path),
-      ],
-    }).outputSync();
-    assert(out.success, new TextDecoder().decode(out.stderr));
-    const pid = Number(new TextDecoder().decode(out.stdout).trim());
-    await settle();
-    const dropped = h.k.counters().drops - before.drops;
-    assert(dropped > 0n, "the ring held all 60 events: the test needs a drop");
-    const held = new Map(h.k.heldWriters().map((x) => [`${x.id.dev}:${x.id.ino}`, x.writers]));
-    for (const { id } of files) {
-      const sent = h.about(id).some((e) => e.tgid === pid);
-      const kept = held.get(`${id.dev}:${id.ino}`)?.some((w) =>
-        w.tgid === pid && w.ops.includes(FimOp.Write) && w.startNs > 0n
-      );
-      assert(sent || kept, `inode ${id.ino}: neither an event nor a held writer`);
-    }
-    assertEquals(held.size, Number(dropped), "one held entry per dropped event");
-    h.k.rearmAll();
-    assertEquals(h.k.heldWriters(), []);
+for (const { how, queue } of [{ how: "read here", queue: 0 }, { how: "pumped", queue: 1024 }]) {
+  Deno.test(`ring buffer full (${how}): the pending entry keeps who wrote each inode whose event was dropped`, async () => {
+    // Pumped: the queue takes 9 of the 60 records, the 4 KiB ring 36; the rest are dropped.
+    await withKernel({ ringBytes: 4096, ringQueueBytes: queue }, async (h) => {
+      const files: { path: string; id: InodeId }[] = [];
+      for (let i = 0; i < 60; i++) files.push(await h.file(`held${i}.conf`));
+      const before = h.k.counters();
+      // One shell appends to all 60 while this thread is blocked (outputSync), so nothing
+      // reads the ring: 60 records of 112 bytes do not fit in 4 KiB.
+      const out = new Deno.Command("sh", {
+        args: [
+          "-c",
+          'for f in "$@"; do echo more >> "$f"; done; echo $$',
+          "sh",
+          ...files.map((f) => f.path),
+        ],
+      }).outputSync();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      const pid = Number(new TextDecoder().decode(out.stdout).trim());
+      await settle();
+      const dropped = h.k.counters().drops - before.drops;
+      assert(dropped > 0n, "the ring held all 60 events: the test needs a drop");
+      const held = new Map(h.k.heldWriters().map((x) => [`${x.id.dev}:${x.id.ino}`, x.writers]));
+      for (const { id } of files) {
+        const sent = h.about(id).some((e) => e.tgid === pid);
+        const kept = held.get(`${id.dev}:${id.ino}`)?.some((w) =>
+          w.tgid === pid && w.ops.includes(FimOp.Write) && w.startNs > 0n
+        );
+        assert(sent || kept, `inode ${id.ino}: neither an event nor a held writer`);
+      }
+      assertEquals(held.size, Number(dropped), "one held entry per dropped event");
+      h.k.rearmAll();
+      assertEquals(h.k.heldWriters(), []);
+    });
   });
-});
+}
 
 Deno.test("folding: a second writer on a pending inode gets its own event; a repeat by the first is folded", async () => {
   await withKernel({}, async (h) => {

@@ -35,6 +35,12 @@ export interface AgentOptions {
   maxWatches?: number;
   /** Ring buffer bytes, a power of two (default: ringBytesFor the watch set; tests make it small). */
   ringBytes?: number;
+  /**
+   * Bytes of the queue a native pump empties the ring into off the main
+   * thread (default: as many as the ring is sized for; 0: no pump, the ring
+   * read on the main thread alone, as tests of a full ring want it).
+   */
+  ringQueueBytes?: number;
   /** Entries of the kernel's directory-path map (default: dirPathEntries; tests make it small). */
   dirPathEntries?: number;
   /** Self-test through the live path this often (0 or undefined: never). */

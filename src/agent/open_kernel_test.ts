@@ -4,8 +4,10 @@ import type { WatchTarget } from "../watch/watch_targets.ts";
 import {
   dirPathEntries,
   placedDirs,
+  PUMPED_RING_BYTES,
   RING_SIZED_FOR,
   ringBytesFor,
+  ringSplit,
   watchCapacityFor,
 } from "./open_kernel.ts";
 
@@ -23,6 +25,17 @@ Deno.test("the ring buffer holds an inode event and a name event for every watch
       `${n} files: ${bytes} is twice what they need`,
     );
   }
+});
+
+Deno.test("with the pump, the kernel's ring is at most 4 MiB and the queue holds what the ring was sized for", () => {
+  const big = ringBytesFor(100_000);
+  assertEquals(big, 32 << 20);
+  assertEquals(ringSplit(big, true), { ringBytes: PUMPED_RING_BYTES, ringQueueBytes: big });
+  // A small watch set's ring is what it was, and the queue as much again.
+  assertEquals(ringSplit(1 << 20, true), { ringBytes: 1 << 20, ringQueueBytes: 1 << 20 });
+  // Without bpfink's native library, or asked for none (tests of a full ring): the ring alone.
+  assertEquals(ringSplit(big, false), { ringBytes: big, ringQueueBytes: 0 });
+  assertEquals(ringSplit(4096, true, 0), { ringBytes: 4096, ringQueueBytes: 0 });
 });
 
 Deno.test("a ring buffer record is its event's head, executable and name, 8-byte aligned, and a header", () => {

@@ -27,6 +27,7 @@
  */
 import { BpfError } from "./bpf_error.ts";
 import type { BpfMap } from "./bpf_object.ts";
+import { RingPump } from "./ring_pump.ts";
 
 const POLLIN = 0x1;
 /** eventfd flags: EFD_CLOEXEC | EFD_NONBLOCK. */
@@ -75,10 +76,16 @@ export class RingBuffer {
   #mask: number;
   /** Written on close to end the wait. */
   #wakeFd: number;
-  /** struct pollfd[2]: the map's fd, then the eventfd. */
+  /** struct pollfd[2]: the map's fd (the pump's news with a pump), then the eventfd. */
   #pollFds = new Uint8Array(16);
   #onSample: SampleHandler;
   #onConsumed?: () => void;
+  /** The native pump that empties the ring into its queue, when `queueBytes` asked for one. */
+  #pump?: RingPump;
+  /** The queue's most bytes (0: no pump). */
+  #queueBytes = 0;
+  /** With a pump: the eventfd it writes when records wait (reset before each take). */
+  #newsFd = -1;
   #loop?: Promise<void>;
   #stopping = false;
   /** A consume is handing samples over (the handler may not start another). */
@@ -87,8 +94,17 @@ export class RingBuffer {
   /**
    * Maps the ring; samples reach `onSample` once `start()` runs, and
    * `onConsumed` runs after each turn (poll or drain) that handed one over.
+   * With `queueBytes`, a native pump (ring_pump.ts) empties the ring into a
+   * queue of at most that many bytes on a thread of its own, so that a small
+   * ring does not fill while this thread is busy; without bpfink's native
+   * library the ring is read here alone.
    */
-  constructor(readonly map: BpfMap, onSample: SampleHandler, onConsumed?: () => void) {
+  constructor(
+    readonly map: BpfMap,
+    onSample: SampleHandler,
+    onConsumed?: () => void,
+    { queueBytes = 0 }: { queueBytes?: number } = {},
+  ) {
     this.#onSample = onSample;
     this.#onConsumed = onConsumed;
     const lib = map.object.lib;
@@ -116,8 +132,35 @@ export class RingBuffer {
     this.#words = new Uint32Array(producer.buffer, page, size / 4);
     this.#wakeFd = lib.libc.eventfd(0, EFD_FLAGS);
     if (this.#wakeFd < 0) throw fail("eventfd", lib.errno());
+    if (queueBytes > 0) {
+      this.#newsFd = lib.libc.eventfd(0, EFD_FLAGS);
+      if (this.#newsFd < 0) throw fail("eventfd", lib.errno());
+      try {
+        this.#pump = RingPump.open(
+          {
+            mapFd: map.fd,
+            consumer: consumer.ptr,
+            producer: producer.ptr,
+            data: Deno.UnsafePointer.offset(producer.ptr, page)!,
+            size,
+          },
+          queueBytes,
+          this.#newsFd,
+          this.#wakeFd,
+        );
+      } catch (e) {
+        this.#unmap();
+        throw e;
+      }
+      if (this.#pump) this.#queueBytes = queueBytes;
+      else {
+        lib.libc.close(this.#newsFd);
+        this.#newsFd = -1;
+      }
+    }
     const fds = new DataView(this.#pollFds.buffer);
-    fds.setInt32(0, map.fd, true);
+    // With a pump this thread waits for its news, not for the ring.
+    fds.setInt32(0, this.#pump ? this.#newsFd : map.fd, true);
     fds.setInt16(4, POLLIN, true);
     fds.setInt32(8, this.#wakeFd, true);
     fds.setInt16(12, POLLIN, true);
@@ -128,9 +171,24 @@ export class RingBuffer {
     return this.#mask + 1;
   }
 
-  /** Bytes read from the ring so far: records, their alignment and headers (the consumer position). */
+  /** The pump's queue: its most bytes, bytes queued now, and the most it held (0s: no pump). */
+  get queue(): { bytes: number; queued: number; peak: number; ringPeak: number; pulls: number } {
+    const p = this.#pump;
+    return {
+      bytes: this.#queueBytes,
+      queued: p?.queued ?? 0,
+      peak: p?.peakQueued ?? 0,
+      ringPeak: p?.ringPeak ?? 0,
+      pulls: p?.pulls ?? 0,
+    };
+  }
+
+  /**
+   * Bytes of the ring's records handed over so far: records, their alignment
+   * and headers (the consumer position, less what the pump's queue holds).
+   */
   get consumed(): bigint {
-    return this.#consumerPos[0];
+    return this.#pump ? this.#pump.handed : this.#consumerPos[0];
   }
 
   /** Bytes the kernel has put in the ring so far (the producer position). */
@@ -141,7 +199,14 @@ export class RingBuffer {
   /** Starts polling. Resolves `done` when `close()` stops it or polling fails. */
   start(): void {
     if (this.#loop) return;
-    this.#loop = this.#run();
+    const pumped = this.#pump?.start().then((rc) => {
+      if (rc < 0 && !this.#stopping) {
+        throw new BpfError(this.map.object.name, "poll", -rc, "the ring's pump stopped", {
+          map: this.map.name,
+        });
+      }
+    });
+    this.#loop = pumped ? Promise.all([this.#run(), pumped]).then(() => {}) : this.#run();
   }
 
   async #run(): Promise<void> {
@@ -177,6 +242,8 @@ export class RingBuffer {
    */
   drain(): number {
     if (this.#stopping || this.#consuming) return 0;
+    // What the kernel's ring holds now goes into the queue first, behind what waits there.
+    this.#pump?.pull();
     return this.#consume(false);
   }
 
@@ -185,6 +252,7 @@ export class RingBuffer {
    * `catchUp` and the ring is an eighth full; returns how many.
    */
   #consume(catchUp: boolean): number {
+    if (this.#pump) return this.#consumeQueue(catchUp);
     this.#consuming = true;
     let n = 0;
     try {
@@ -211,6 +279,30 @@ export class RingBuffer {
           });
         }
       }
+    } finally {
+      this.#consuming = false;
+    }
+    if (n > 0) this.#onConsumed?.();
+    return n;
+  }
+
+  /** #consume with a pump: samples come from its queue, at most a batch a turn. */
+  #consumeQueue(catchUp: boolean): number {
+    const pump = this.#pump!;
+    this.#consuming = true;
+    let n = 0;
+    try {
+      // A queue an eighth full is falling behind: take more per turn, as from a ring.
+      const batch = catchUp && pump.queued > this.#queueBytes / 8 ? BEHIND_BATCH : BATCH;
+      n = pump.take(batch, (sample) => {
+        try {
+          this.#onSample(sample);
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      });
     } finally {
       this.#consuming = false;
     }
@@ -248,8 +340,11 @@ export class RingBuffer {
     } catch {
       // The poll error was already reported through `done`.
     }
+    // The same write ended the pump's wait: its thread is done with the mapping.
+    await this.#pump?.close();
     this.#unmap();
     lib.libc.close(this.#wakeFd);
+    if (this.#newsFd >= 0) lib.libc.close(this.#newsFd);
   }
 
   #unmap(): void {

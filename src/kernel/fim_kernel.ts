@@ -78,6 +78,12 @@ export interface LoadOptions extends OpenOptions {
   dirPaths?: number;
   /** Ring buffer bytes (a power of two, at least 1 MiB; default 1 MiB). */
   ringBytes?: number;
+  /**
+   * Bytes of the queue a native pump empties the ring into off the main
+   * thread (src/bpf/ring_pump.ts); 0 or unset: the ring alone, read on the
+   * main thread.
+   */
+  ringQueueBytes?: number;
 }
 
 /** A strategy's object, loaded, attached and polled. */
@@ -262,10 +268,15 @@ export class FimKernel {
         if (links.some((l) => l.program.name === EXIT_PROGRAM)) {
           k.#foldGen.update(u32(FIM_FOLD_GEN.on), new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
         }
-        k.#rb = new RingBuffer(obj.map("events"), (sample) => {
-          const e = decodeFimEvent(sample);
-          if (e) k.onEvent(e);
-        }, () => k.onRecords?.());
+        k.#rb = new RingBuffer(
+          obj.map("events"),
+          (sample) => {
+            const e = decodeFimEvent(sample);
+            if (e) k.onEvent(e);
+          },
+          () => k.onRecords?.(),
+          { queueBytes: opts.ringQueueBytes },
+        );
         k.#rb.start();
         return k;
       } catch (e) {
@@ -286,6 +297,11 @@ export class FimKernel {
   /** The ring buffer's size in bytes. */
   get ringBytes(): number {
     return this.#rb?.bytes ?? 0;
+  }
+
+  /** The ring's pump queue: its most bytes, bytes queued now, the most it held (0s: no pump). */
+  get ringQueue(): RingBuffer["queue"] {
+    return this.#rb?.queue ?? { bytes: 0, queued: 0, peak: 0, ringPeak: 0, pulls: 0 };
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * The kernel object's metrics: events it submitted, events lost to a full
- * ring buffer, repeats folded in the kernel, the mark gate, which object is in use, and
+ * ring buffer, what waits in the ring's pump queue, repeats folded in the kernel, the mark gate, which object is in use, and
  * each program's run count and time (prog_stats_metrics.ts).
  *
  * @module
@@ -27,6 +27,24 @@ export function registerKernelMetrics(
     "Bytes of ring buffer records read (an event takes its executable's and its entry's name, not room for the longest).",
     "counter",
     () => Number(kernel.ringBytesRead),
+  );
+  registry.pulled(
+    "bpfink_ringbuf_queue_bytes",
+    "Bytes of kernel events the ring buffer's pump moved off the kernel's ring that wait for the agent (0 without a pump).",
+    "gauge",
+    () => kernel.ringQueue.queued,
+  );
+  registry.pulled(
+    "bpfink_ringbuf_queue_peak_bytes",
+    "The most bytes of kernel events that waited in the ring buffer's pump queue at once (its size: bpfink_ringbuf_queue_size_bytes).",
+    "gauge",
+    () => kernel.ringQueue.peak,
+  );
+  registry.pulled(
+    "bpfink_ringbuf_queue_size_bytes",
+    "The most bytes the ring buffer's pump queue holds (0: no pump, the kernel's ring is read on the agent's main thread).",
+    "gauge",
+    () => kernel.ringQueue.bytes,
   );
   registry.pulled(
     "bpfink_kernel_events_total",

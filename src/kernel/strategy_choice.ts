@@ -53,6 +53,8 @@ export interface ChoiceOptions {
   dirPaths?: number;
   /** Ring buffer bytes. */
   ringBytes?: number;
+  /** Bytes of the ring's pump queue (0: none; FimKernel's ringQueueBytes). */
+  ringQueueBytes?: number;
   onEvent: (e: FimEvent) => void;
 }
 
@@ -123,6 +125,7 @@ function tryLoad(
     pendingEntries: opts.pendingEntries,
     dirPaths: opts.dirPaths,
     ringBytes: opts.ringBytes,
+    ringQueueBytes: opts.ringQueueBytes,
   };
   try {
     return { kernel: FimKernel.load(lib, name, bytes, base), alternate: false };

@@ -1,0 +1,302 @@
+/*
+ * Empties a BPF ring buffer off the main thread (src/bpf/ring_pump.ts).
+ *
+ * The kernel's ring is preallocated and mapped whole: sized to hold every watched file's
+ * events at once, it was 32 MiB of the agent's RSS at 100,000 files, held for good though a
+ * burst that fills it is rare. A pump keeps a small ring empty instead: bpfink_ring_pump_run,
+ * called as a nonblocking FFI call (it runs on a thread of Deno's blocking pool until it is
+ * stopped), waits for the ring's fd, copies each committed record into a queue of chunks
+ * mapped as they are needed and unmapped as they are emptied, and moves the kernel's consumer
+ * position on. The main thread takes the records from the queue (bpfink_ring_pump_take) when
+ * it has time. The queue holds at most `cap` bytes: past that, records stay in the kernel's
+ * ring, whose drops the BPF programs count as before (a drop costs a rescan).
+ *
+ * The kernel's layout (kernel/bpf/ringbuf.c): the consumer page holds the consumer position,
+ * which only the reader writes; the producer page the producer position; the data pages
+ * follow, each record an 8-byte header (its length, with a busy and a discard bit) and the
+ * sample, rounded up to 8 bytes. The data are mapped once (not twice in a row, as libbpf maps
+ * them), so a record that wraps around the end is copied in two pieces.
+ *
+ * A queued record is 8 bytes (its sample's length, and the bytes of the kernel's ring it
+ * stands for: its own record and the discarded ones before it) and the sample, rounded up to
+ * 8 bytes. The pump and the main thread's pull (a synchronous drain) and take share the queue
+ * and the consumer position under a spin lock: each holds it for one pass over what the ring
+ * or the queue holds, microseconds.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define BUSY_BIT 0x80000000u
+#define DISCARD_BIT 0x40000000u
+#define HDR 8u
+/*
+ * The pump's thread's nice value. It does little (a copy of each record) and must get a core
+ * before the kernel's ring fills, also while the host's other work keeps every core busy: as
+ * auditd raises its own priority (auditd.conf's priority_boost) for its kernel queue. Where
+ * raising it is refused (no CAP_SYS_NICE), it runs at the agent's.
+ */
+#define PUMP_NICE (-10)
+/* Bytes of a queue chunk, its header included (a sample is at most a few hundred bytes). */
+#define CHUNK (256u * 1024u)
+
+struct chunk {
+    struct chunk *next;
+    uint32_t rd; /* offset of the next record to take */
+    uint32_t wr; /* offset past the last record put */
+    uint8_t bytes[];
+};
+#define CHUNK_DATA (CHUNK - (uint32_t)sizeof(struct chunk))
+
+struct ring_pump {
+    uint64_t *cons;       /* the consumer position (the consumer page, read-write) */
+    const uint64_t *prod; /* the producer position (read-only) */
+    const uint8_t *data;  /* the data pages, mapped once */
+    uint64_t mask;        /* data size - 1 (a power of two) */
+    int map_fd;
+    int news_fd; /* eventfd: written when the queue has records for the main thread */
+    int stop_fd; /* eventfd: written to end bpfink_ring_pump_run */
+    uint64_t cap;      /* the most bytes the queue holds */
+    uint64_t queued;   /* bytes queued now */
+    uint64_t handed;   /* bytes of the kernel's ring whose records were taken (or discarded) */
+    uint64_t skipped;  /* discarded bytes since the last record queued, not yet in `handed` */
+    uint64_t peak;     /* the most bytes queued at once */
+    uint64_t ring_peak; /* the most bytes a pull found in the kernel's ring */
+    uint64_t pulls;     /* passes over the kernel's ring */
+    int blocked;       /* the last pull stopped at a committed record the queue could not take */
+    struct chunk *head, *tail;
+    int lock;
+};
+
+static void lock(struct ring_pump *p) {
+    while (__atomic_exchange_n(&p->lock, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&p->lock, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+    }
+}
+
+static void unlock(struct ring_pump *p) { __atomic_store_n(&p->lock, 0, __ATOMIC_RELEASE); }
+
+static void wake(int fd) {
+    uint64_t one = 1;
+    /* A full eventfd counter (never, at one a wake-up) or EINTR: the reader wakes anyway. */
+    ssize_t w = write(fd, &one, sizeof one);
+    (void)w;
+}
+
+static uint32_t rounded(uint32_t n) { return (n + 7u) & ~7u; }
+
+/* Room at the queue's tail for `n` bytes: a new chunk when the tail has none; NULL when it
+ * cannot be mapped. */
+static uint8_t *room(struct ring_pump *p, uint32_t n) {
+    if (p->tail && CHUNK_DATA - p->tail->wr >= n) return p->tail->bytes + p->tail->wr;
+    struct chunk *c = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c == MAP_FAILED) return NULL;
+    c->next = NULL;
+    c->rd = c->wr = 0;
+    if (p->tail) p->tail->next = c;
+    else p->head = c;
+    p->tail = c;
+    return c->bytes;
+}
+
+/* Copies `len` bytes of the ring's data from position `at` into `out`, wrapping at its end. */
+static void copy_out(const struct ring_pump *p, uint64_t at, uint32_t len, uint8_t *out) {
+    uint64_t start = at & p->mask;
+    uint64_t size = p->mask + 1;
+    if (start + len <= size) {
+        memcpy(out, p->data + start, len);
+    } else {
+        uint64_t head = size - start;
+        memcpy(out, p->data + start, head);
+        memcpy(out + head, p->data, len - head);
+    }
+}
+
+/* Moves the ring's committed records into the queue (the lock held); returns how many. */
+static uint64_t pull_locked(struct ring_pump *p) {
+    uint64_t cons = *p->cons;
+    uint64_t prod = __atomic_load_n(p->prod, __ATOMIC_ACQUIRE);
+    uint64_t n = 0;
+    p->blocked = 0;
+    p->pulls++;
+    if (prod - cons > p->ring_peak) p->ring_peak = prod - cons;
+    while (cons < prod) {
+        uint32_t hdr = __atomic_load_n((const uint32_t *)(p->data + (cons & p->mask)), __ATOMIC_ACQUIRE);
+        if (hdr & BUSY_BIT) break;
+        uint32_t len = hdr & ~(BUSY_BIT | DISCARD_BIT);
+        uint32_t bytes = rounded(len + HDR);
+        if (!(hdr & DISCARD_BIT)) {
+            uint32_t need = HDR + rounded(len);
+            uint8_t *at = NULL;
+            if (need <= CHUNK_DATA && p->queued + need <= p->cap) at = room(p, need);
+            if (!at) {
+                p->blocked = 1;
+                break;
+            }
+            uint32_t kbytes = (uint32_t)(p->skipped + bytes);
+            memcpy(at, &len, 4);
+            memcpy(at + 4, &kbytes, 4);
+            copy_out(p, cons + HDR, len, at + HDR);
+            p->tail->wr += need;
+            p->queued += need;
+            p->skipped = 0;
+            n++;
+        } else if (p->queued == 0) {
+            p->handed += bytes;
+        } else {
+            p->skipped += bytes;
+        }
+        cons += bytes;
+    }
+    /* The records' bytes are copied: the kernel may reuse them from here on. */
+    __atomic_store_n(p->cons, cons, __ATOMIC_RELEASE);
+    if (p->queued > p->peak) p->peak = p->queued;
+    return n;
+}
+
+/* A pump over the mapped ring (see the file's comment); NULL when out of memory. */
+__attribute__((visibility("default"))) void *
+bpfink_ring_pump_open(int map_fd, uint64_t *cons, const uint64_t *prod, const uint8_t *data,
+                      uint64_t size, uint64_t cap, int news_fd, int stop_fd) {
+    struct ring_pump *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->cons = cons;
+    p->prod = prod;
+    p->data = data;
+    p->mask = size - 1;
+    p->map_fd = map_fd;
+    p->news_fd = news_fd;
+    p->stop_fd = stop_fd;
+    p->cap = cap;
+    p->handed = *cons;
+    return p;
+}
+
+/*
+ * Keeps the ring empty until `stop_fd` is written: returns 0 then, or -errno when waiting
+ * failed 100 times in a row. Writes `news_fd` when it queues records into an empty queue.
+ */
+__attribute__((visibility("default"))) int bpfink_ring_pump_run(void *h) {
+    struct ring_pump *p = h;
+    int failed = 0;
+    /* This thread alone (Linux keeps a nice value per thread); it goes back to the pool as it
+     * came when the pump ends. */
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int was = getpriority(PRIO_PROCESS, (id_t)tid);
+    int boosted = errno == 0 && was > PUMP_NICE && setpriority(PRIO_PROCESS, (id_t)tid, PUMP_NICE) == 0;
+    for (;;) {
+        lock(p);
+        uint64_t was = p->queued;
+        uint64_t n = pull_locked(p);
+        int full = p->blocked;
+        unlock(p);
+        if (n > 0 && was == 0) wake(p->news_fd);
+        /* A full queue (or no memory for it) waits for the main thread to take from it, a
+         * millisecond at a time: the ring's fd would say "ready" at once, again and again. */
+        struct pollfd fds[2] = {{.fd = full ? -1 : p->map_fd, .events = POLLIN},
+                                {.fd = p->stop_fd, .events = POLLIN}};
+        int rc = poll(fds, 2, full ? 1 : -1);
+        if (rc < 0) {
+            if (++failed < 100) continue;
+            int err = errno;
+            if (boosted) setpriority(PRIO_PROCESS, (id_t)tid, was);
+            return -err;
+        }
+        failed = 0;
+        if (fds[1].revents) {
+            if (boosted) setpriority(PRIO_PROCESS, (id_t)tid, was);
+            return 0;
+        }
+    }
+}
+
+/* Moves what the ring holds now into the queue, on the caller's thread; returns how many. */
+__attribute__((visibility("default"))) uint64_t bpfink_ring_pump_pull(void *h) {
+    struct ring_pump *p = h;
+    lock(p);
+    uint64_t n = pull_locked(p);
+    unlock(p);
+    return n;
+}
+
+/*
+ * Copies at most `max` queued records, whole, into `out` (`cap` bytes) as they are queued
+ * (length, ring bytes, sample rounded up to 8 bytes); returns the bytes written. The news
+ * is read first (records queued from then on write it again), and records left behind write
+ * it again, so that the reader's next wait returns at once.
+ */
+__attribute__((visibility("default"))) uint32_t
+bpfink_ring_pump_take(void *h, uint8_t *out, uint32_t cap, uint32_t max) {
+    struct ring_pump *p = h;
+    uint64_t news;
+    ssize_t r = read(p->news_fd, &news, sizeof news); /* EAGAIN when there was none */
+    (void)r;
+    uint32_t at = 0;
+    uint32_t n = 0;
+    lock(p);
+    while (p->head && n < max) {
+        struct chunk *c = p->head;
+        if (c->rd == c->wr) {
+            if (c == p->tail) break;
+            p->head = c->next;
+            munmap(c, CHUNK);
+            continue;
+        }
+        uint32_t len, kbytes;
+        memcpy(&len, c->bytes + c->rd, 4);
+        memcpy(&kbytes, c->bytes + c->rd + 4, 4);
+        uint32_t need = HDR + rounded(len);
+        if (at + need > cap) break;
+        memcpy(out + at, c->bytes + c->rd, need);
+        at += need;
+        c->rd += need;
+        p->queued -= need;
+        p->handed += kbytes;
+        n++;
+    }
+    if (p->queued == 0) {
+        p->handed += p->skipped;
+        p->skipped = 0;
+        /* Empty: the last chunk is let go too, so that an idle pump holds no queue memory. */
+        if (p->head) {
+            munmap(p->head, CHUNK);
+            p->head = p->tail = NULL;
+        }
+    }
+    int left = p->queued > 0;
+    unlock(p);
+    if (left) wake(p->news_fd);
+    return at;
+}
+
+/* Bytes queued now (0), bytes of the kernel's ring taken so far (1), the most bytes queued
+ * (2), the most bytes a pass found in the kernel's ring (3), passes over it (4). */
+__attribute__((visibility("default"))) uint64_t bpfink_ring_pump_stat(void *h, uint32_t which) {
+    struct ring_pump *p = h;
+    lock(p);
+    uint64_t v = which == 0   ? p->queued
+                 : which == 1 ? p->handed
+                 : which == 2 ? p->peak
+                 : which == 3 ? p->ring_peak
+                              : p->pulls;
+    unlock(p);
+    return v;
+}
+
+/* Frees the pump and its queue (after bpfink_ring_pump_run has returned). */
+__attribute__((visibility("default"))) void bpfink_ring_pump_close(void *h) {
+    struct ring_pump *p = h;
+    for (struct chunk *c = p->head, *next; c; c = next) {
+        next = c->next;
+        munmap(c, CHUNK);
+    }
+    free(p);
+}
