@@ -12,8 +12,10 @@
  *   3. decompresses the bundle into a sealed memfd (an anonymous memory file that nothing
  *      can change after the seal),
  *   4. runs the runtime from a file (see runtime_cache.h): as root, the unpacked runtime is
- *      kept in /var/cache/bpfink/<its hash>/bpfink, checked against its SHA-256 at every
- *      start, so its pages are the page cache's (shared, reclaimable) and the check of the
+ *      kept in /var/cache/bpfink/<its hash>/bpfink, checked against its SHA-256 once and
+ *      then, at each start, found to be that same file unchanged (its stamp names its
+ *      inode, size, mtime and ctime: nobody but root can change it without changing its
+ *      ctime), so its pages are the page cache's (shared, reclaimable) and the check of the
  *      payload is then only the bundle's; otherwise, or when that directory cannot be
  *      trusted or written, the runtime is unpacked into a sealed memfd as well (held in
  *      memory whole for as long as the process runs),
@@ -184,7 +186,8 @@ int main(int argc, char **argv) {
     char hex[65];
     /* Private copies: what is checked is exactly what is unpacked. */
     if (cache_lookup(RUNTIME_SHA256, RUNTIME_SIZE, runtime_path, sizeof runtime_path)) {
-        /* The runtime is on disk, checked: only the bundle is read from this file. */
+        /* The runtime is on disk, checked (by its stamp, or hashed): only the bundle is
+         * read from this file. */
         uint8_t *z = malloc(BUNDLE_ZSIZE);
         if (!z) die("out of memory for its payload");
         read_at(self, z, BUNDLE_ZSIZE, base + RUNTIME_ZSIZE);

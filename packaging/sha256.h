@@ -114,7 +114,7 @@ __attribute__((target("sha,ssse3,sse4.1"))) static void sha256_blocks_ni(uint32_
 static int sha256_ni __attribute__((unused)) = -1;
 
 /* sha256_block() over n consecutive blocks: with the CPU's SHA extensions where it has them
- * (the launcher checks a 90 MB runtime at every start: 0.3 s the portable way). */
+ * (the launcher hashes a 90 MB runtime on a first start: 0.3 s the portable way). */
 static void sha256_blocks(uint32_t h[8], const uint8_t *p, uint64_t n) {
 #if defined(__x86_64__)
     /* Relaxed atomics: the native reader's threads may ask first at once (and agree). */

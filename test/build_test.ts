@@ -260,13 +260,108 @@ Deno.test("as root the runtime runs from a checked copy in its cache directory, 
   assertEquals(r.code, 0, r.stderr);
   assertEquals([...Deno.readDirSync(dir.path)].some((e) => e.name === "other"), false);
 
-  // Another version's runtime beside it goes when a new one is stored.
+  // Another version's runtime beside it goes when a new one is stored, with its stamp and
+  // what an interrupted store left there.
   const stale = `${cache}/0123456789abcdef`;
   await Deno.mkdir(stale, { mode: 0o700 });
-  await Deno.writeTextFile(`${stale}/bpfink`, "old");
+  for (const name of ["bpfink", "bpfink.checked", "bpfink.checked.12345.tmp"]) {
+    await Deno.writeTextFile(`${stale}/${name}`, "old", { mode: 0o400 });
+  }
   await Deno.remove(file);
   assertEquals(await exeOf(env), file);
   assertEquals([...Deno.readDirSync(cache)].map((e) => e.name), hashDirs);
+});
+
+Deno.test("as root the cached runtime is hashed once, then known by its stamp until it changes", async () => {
+  await built();
+  await using dir = await tempDir();
+  const cache = `${dir.path}/cache`;
+  const env = { BPFINK_RUNTIME_CACHE: cache };
+  const runtime = await Deno.readFile(Deno.realPathSync(Deno.execPath()));
+  const sha = [...new Uint8Array(await crypto.subtle.digest("SHA-256", runtime))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const file = `${cache}/${sha.slice(0, 16)}/bpfink`;
+  const stamp = `${file}.checked`;
+  /** Runs dist/bpfink --version under strace: whether the launcher, before it executed the
+   * cached runtime, mapped the runtime's whole size (its hash of the cached file). */
+  const hashed = async (): Promise<boolean> => {
+    const trace = `${dir.path}/trace`;
+    const r = await run(["strace", "-o", trace, "-e", "trace=mmap,execve", BIN, "--version"], {
+      env,
+    });
+    assertEquals(r.code, 0, r.stderr);
+    const lines = (await Deno.readTextFile(trace)).split("\n");
+    await Deno.remove(trace);
+    const exec = lines.findIndex((l, i) => i > 0 && l.startsWith("execve("));
+    assert(exec > 0 && lines[exec].startsWith(`execve("${file}"`), lines.join("\n"));
+    return lines.slice(0, exec).some((l) =>
+      l.startsWith(`mmap(NULL, ${runtime.length}, PROT_READ, MAP_PRIVATE,`)
+    );
+  };
+  /** The stamp's text for the cached runtime as it is now. */
+  const stampOf = async (): Promise<string> => {
+    const r = await run(["stat", "-c", "%d %i %s %.9Y %.9Z", file]);
+    const [dev, ino, size, mtime, ctime] = r.stdout.trim().split(" ");
+    return `bpfink runtime checked\nsha256 ${sha}\ndev ${dev}\nino ${ino}\nsize ${size}\n` +
+      `mtime ${mtime}\nctime ${ctime}\n`;
+  };
+  /** Asserts that the stamp is a fresh one: root's, 0400, naming the runtime as it is. */
+  const assertFreshStamp = async () => {
+    const st = await Deno.lstat(stamp);
+    assert(st.isFile, "the stamp is a regular file");
+    assertEquals([st.uid, st.mode! & 0o7777], [0, 0o400]);
+    assertEquals(await Deno.readTextFile(stamp), await stampOf());
+  };
+
+  assertEquals(await hashed(), true, "a first start hashes the runtime it stores");
+  await assertFreshStamp();
+  assertEquals(await hashed(), false, "a second start knows it by its stamp");
+  assertEquals(await hashed(), false);
+
+  // A stamp that does not name the file as it is, or that is not root's alone, is not
+  // believed: the runtime is hashed (and runs), and a fresh stamp replaces it.
+  const good = await Deno.readTextFile(stamp);
+  const ino = Number(/\nino (\d+)\n/.exec(good)![1]);
+  const plants: [string, () => Promise<void>][] = [
+    [
+      "another inode",
+      () => Deno.writeTextFile(stamp, good.replace(`ino ${ino}`, `ino ${ino + 1}`)),
+    ],
+    ["another hash", () => Deno.writeTextFile(stamp, good.replace(sha, "0".repeat(64)))],
+    ["cut short", () => Deno.writeTextFile(stamp, good.slice(0, -2))],
+    ["group-writable", () => Deno.chmod(stamp, 0o620)],
+    ["others-writable", () => Deno.chmod(stamp, 0o602)],
+    ["not root's", () => Deno.chown(stamp, 65534, 65534)],
+    ["a symlink", async () => {
+      await Deno.writeTextFile(`${dir.path}/planted`, good, { mode: 0o400 });
+      await Deno.remove(stamp);
+      await Deno.symlink(`${dir.path}/planted`, stamp);
+    }],
+    ["missing", () => Deno.remove(stamp)],
+  ];
+  for (const [what, plant] of plants) {
+    await plant();
+    assertEquals(await hashed(), true, `a stamp ${what} is not believed`);
+    await assertFreshStamp();
+    assertEquals(await hashed(), false, `after a stamp ${what}, the fresh one is`);
+  }
+  assertEquals(await Deno.readTextFile(`${dir.path}/planted`), good, "a symlink is not followed");
+
+  // Any change to the runtime changes its ctime, which nothing sets back: a chmod to the same
+  // mode, or bytes written in place with the mtime put back, is found by the hash again.
+  await Deno.chmod(file, 0o500);
+  assertEquals(await hashed(), true, "a new ctime alone means a hash");
+  await assertFreshStamp();
+  await run(["touch", "-r", file, `${dir.path}/times`]);
+  const f = await Deno.open(file, { write: true });
+  await f.seek(4096, Deno.SeekMode.Start);
+  await f.write(new Uint8Array([runtime[4096] ^ 0xff]));
+  f.close();
+  await run(["touch", "-r", `${dir.path}/times`, file]);
+  assertEquals(await hashed(), true, "a damaged runtime is hashed");
+  assertEquals((await Deno.readFile(file))[4096], runtime[4096], "and replaced by a good one");
+  await assertFreshStamp();
+  assertEquals(await hashed(), false);
 });
 
 Deno.test("a damaged or truncated copy of dist/bpfink stops with one sentence, exit 1", async () => {
