@@ -22,6 +22,9 @@ import { table } from "./bench_env.ts";
 interface MassRun {
   files: number;
   ringMiB: number;
+  /** The pump's queue: its size and the most it held (MiB; 0: no pump). */
+  queueMiB: number;
+  queuePeakMiB: number;
   writerS: number;
   events: number;
   drops: number;
@@ -82,9 +85,12 @@ async function runOne(root: string, files: number): Promise<MassRun> {
   }
   clearInterval(stalls);
   const after = agent.kernel.counters();
+  const queue = agent.kernel.ringQueue;
   const run: MassRun = {
     files,
     ringMiB,
+    queueMiB: queue.bytes / 1048576,
+    queuePeakMiB: queue.peak / 1048576,
     writerS,
     events: Number(after.events - before.events),
     drops: Number(after.drops - before.drops),
@@ -144,7 +150,8 @@ const md = [
   table(
     [
       "files",
-      "ring buffer",
+      "kernel's ring",
+      "pump's queue: size, most held",
       "writer's seconds",
       "kernel events",
       "dropped",
@@ -157,6 +164,7 @@ const md = [
     rows.map((r) => [
       n(r.files),
       `${r.ringMiB} MiB`,
+      r.queueMiB ? `${r.queueMiB} MiB, ${r.queuePeakMiB.toFixed(1)} MiB` : "none",
       r.writerS.toFixed(1),
       n(r.events),
       n(r.drops),
@@ -171,7 +179,9 @@ const md = [
   "One shell appends a line to each watched file (`echo x >> f`: one kernel event a file, its " +
   "write; its open with O_CREAT created nothing, so it sends no name event), while " +
   "`bpfink` (the agent in a process of its own, hashes only) watches the tree recursively; a row " +
-  "per run. A dropped event is still found, by a rescan, which names its process (the kernel " +
+  "per run. The pump (src/bpf/ring_pump.ts) moves the kernel's ring's records into its queue off the " +
+  "agent's main thread; what the queue cannot take stays in the ring, and what the ring cannot take " +
+  "is dropped. A dropped event is still found, by a rescan, which names its process (the kernel " +
   "keeps a write's writer in the file's pending entry, a name event's process in its directory's).",
 ].join("\n");
 console.log(md);

@@ -21,6 +21,9 @@ interface FloodRun {
   ops: number;
   floodS: number;
   ringKiB: number;
+  /** The pump's queue: its size and the most it held (KiB; 0: no pump). */
+  queueKiB: number;
+  queuePeakKiB: number;
   events: number;
   drops: number;
   rescans: number;
@@ -88,6 +91,8 @@ async function runOne(ops: number, flooders: number): Promise<FloodRun> {
       ops,
       floodS,
       ringKiB: agent.kernel.ringBytes / 1024,
+      queueKiB: agent.kernel.ringQueue.bytes / 1024,
+      queuePeakKiB: agent.kernel.ringQueue.peak / 1024,
       events: Number(after.events - before.events),
       drops: Number(after.drops - before.drops),
       rescans: agent.rescans,
@@ -127,7 +132,8 @@ const md = [
     [
       "flooders × creates and unlinks",
       "seconds",
-      "ring buffer",
+      "kernel's ring",
+      "pump's queue: size, most held",
       "kernel events",
       "dropped",
       "rescans",
@@ -139,6 +145,7 @@ const md = [
       `${r.flooders} × ${n(r.ops)}`,
       r.floodS.toFixed(1),
       `${n(r.ringKiB)} KiB`,
+      r.queueKiB ? `${n(r.queueKiB)} KiB, ${n(Math.round(r.queuePeakKiB))} KiB` : "none",
       n(r.events),
       n(r.drops),
       String(r.rescans),
