@@ -27,7 +27,14 @@ import { errorMessage } from "../error_message.ts";
 /** The native reader, once the first window named it; null when it would not open. */
 let native: NativeReader | null | undefined;
 
-self.onmessage = async (m: MessageEvent<PackedItems>) => {
+/** Windows are read one after the other: the native reader's buffers are one window's. */
+let queue: Promise<void> = Promise.resolve();
+
+self.onmessage = (m: MessageEvent<PackedItems>) => {
+  queue = queue.then(() => readWindow(m));
+};
+
+async function readWindow(m: MessageEvent<PackedItems>): Promise<void> {
   // The main thread's digests' key, before anything is read (extra_attrs.ts).
   if (m.data.attrsKey) useXattrDigestKey(m.data.attrsKey);
   if (native === undefined && m.data.native !== undefined) {
@@ -37,7 +44,7 @@ self.onmessage = async (m: MessageEvent<PackedItems>) => {
     native = r instanceof NativeReader ? r : null;
   }
   const out = emptyResults(m.data.id, countItems(m.data));
-  const redo = native?.read(m.data, out);
+  const redo = await native?.read(m.data, out);
   const items = redo?.length === 0 ? [] : unpackItems(m.data);
   for (const i of redo ?? items.keys()) {
     const { path, keepContentUpTo } = items[i];
@@ -48,4 +55,4 @@ self.onmessage = async (m: MessageEvent<PackedItems>) => {
     }
   }
   self.postMessage(out, { transfer: transferOf(out) });
-};
+}

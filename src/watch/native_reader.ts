@@ -65,6 +65,12 @@ const SYMBOLS = {
       "u32", // its length
     ],
     result: "i32",
+    // Called as a nonblocking call (on a thread of Deno's pool; the worker waits for it): where
+    // V8's top tier runs (`deno test`, a bench without bpfink's flags) it compiled the blocking
+    // call, with its 31 arguments, as a fast call, and its compiler thread crashed the process
+    // ("Check failed: is_valid(value)") in four of four 100,000-file mass changes
+    // (bench/mass_change.ts); none in three with this. bpfink itself runs without that tier.
+    nonblocking: true,
   },
   bpfink_read_layout: { parameters: [], result: "u32" },
   bpfink_mark_key_slot: { parameters: [], result: "u32" },
@@ -136,9 +142,10 @@ export class NativeReader {
 
   /**
    * Reads window `items` into `out` (made by emptyResults for as many
-   * paths). Returns the indices it left to readFileState().
+   * paths). Resolves with the indices it left to readFileState(). One read
+   * at a time: the buffers it fills are the reader's own.
    */
-  read(items: PackedItems, out: PackedResults): number[] {
+  async read(items: PackedItems, out: PackedResults): Promise<number[]> {
     const n = out.flags.length;
     const keep = new Uint32Array(n);
     let wanted = 0;
@@ -159,7 +166,7 @@ export class NativeReader {
     const key = xattrDigestKey();
     const m = items.marks &&
       (out.marks = emptyMarkArrays(n, this.#lib.symbols.bpfink_mark_key_slot()));
-    const done = this.#lib.symbols.bpfink_read_files(
+    const done = await this.#lib.symbols.bpfink_read_files(
       paths,
       BigInt(paths.length),
       n,

@@ -19,7 +19,7 @@ function comparable(r: unknown): unknown {
 }
 
 /** The native reader's states of `items`, and the indices it left to readFileState(). */
-function readNatively(items: ReadItem[], limits: NativeLimits = {}) {
+async function readNatively(items: ReadItem[], limits: NativeLimits = {}) {
   const path = nativeLibraryPath();
   assert(path, "bpfink-native.so is built (deno run -A build.ts native)");
   const reader = NativeReader.open(path, limits);
@@ -27,7 +27,7 @@ function readNatively(items: ReadItem[], limits: NativeLimits = {}) {
   try {
     const packed = packItems(1, items);
     const out = emptyResults(1, items.length);
-    const redo = reader.read(packed, out);
+    const redo = await reader.read(packed, out);
     return { states: unpackResults(out), redo };
   } finally {
     reader.close();
@@ -97,7 +97,7 @@ Deno.test("native reader: each regular file's state and content as readFileState
     keepContentUpTo: 0,
   });
 
-  const { states, redo } = readNatively(items);
+  const { states, redo } = await readNatively(items);
   assertEquals(
     redo,
     others.map((_, i) => first + i),
@@ -145,7 +145,7 @@ for f in sys.argv[2:4]: os.setxattr(f, "security.selinux", b"system_u:object_r:e
   const hostKey = new TextEncoder().encode("a host key of this test's, 32 b.");
   keyXattrDigests(hostKey);
   const items = files.map((path) => ({ path, keepContentUpTo: 100 }));
-  const { states, redo } = readNatively(items);
+  const { states, redo } = await readNatively(items);
   assertEquals(redo, [], "each is read natively");
   for (const [i, path] of files.entries()) {
     assertEquals(comparable(states[i]), comparable(await readFileState(path, 100)), path);
@@ -180,7 +180,7 @@ Deno.test("native reader: what goes past its limits is left to readFileState", a
   }
   // Content for 1000 + 2000 + 3000 bytes fits in 6500; the 4000-byte file's does not, nor the
   // next ones; no file over 5000 bytes is read at all.
-  const { states, redo } = readNatively(items, { arenaBytes: 6500, maxFileBytes: 5000 });
+  const { states, redo } = await readNatively(items, { arenaBytes: 6500, maxFileBytes: 5000 });
   assertEquals(redo, [3, 4, 5]);
   for (const i of [0, 1, 2]) {
     assertEquals(
@@ -189,7 +189,7 @@ Deno.test("native reader: what goes past its limits is left to readFileState", a
     );
   }
   // Without content wanted, only the size limit holds.
-  const hashes = readNatively(items.map((t) => ({ ...t, keepContentUpTo: 0 })), {
+  const hashes = await readNatively(items.map((t) => ({ ...t, keepContentUpTo: 0 })), {
     arenaBytes: 0,
     maxFileBytes: 5000,
   });
@@ -229,7 +229,7 @@ Deno.test("native reader: whether a file may hold a password hash, as hash_sniff
     await Deno.writeFile(`${dir.path}/f${i}`, bytes);
     items.push({ path: `${dir.path}/f${i}`, keepContentUpTo: 1 << 20 });
   }
-  const { states, redo } = readNatively(items);
+  const { states, redo } = await readNatively(items);
   assertEquals(redo, []);
   let yes = 0;
   for (const [i, bytes] of contents.entries()) {
@@ -339,7 +339,7 @@ print(big, lists)`,
         // Keyed: another key, other digests.
         assert(want.every((w, i) => !w?.includes("xattr ") || w !== before[i] || !before.length));
         before = want;
-        const { states, redo } = readNatively(items);
+        const { states, redo } = await readNatively(items);
         assertEquals(
           redo,
           files.flatMap((f, i) => f.redo ? [i] : []),
