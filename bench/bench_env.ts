@@ -126,13 +126,22 @@ export class BenchEnv implements AsyncDisposable {
     };
   }
 
-  /** Loads a bpfink strategy (alternate programs on request). */
+  /**
+   * Loads a bpfink strategy (alternate programs on request), its ring read
+   * on the main thread, or emptied by the native pump into a queue of
+   * `ringQueueBytes` as the agent reads it (src/bpf/ring_pump.ts).
+   */
   strategy(
     name: StrategyName,
     onEvent: (e: FimEvent) => void = () => {},
     alternate = false,
+    ringQueueBytes = 0,
   ): Attached {
-    const k = FimKernel.load(this.lib, name, EMBEDDED_OBJECTS[name], { onEvent, alternate });
+    const k = FimKernel.load(this.lib, name, EMBEDDED_OBJECTS[name], {
+      onEvent,
+      alternate,
+      ringQueueBytes,
+    });
     return {
       name: `bpfink ${name}${alternate ? " (raw_tp)" : ""}`,
       kernel: k,
