@@ -249,36 +249,14 @@ export class RingBuffer {
 
   /**
    * Hands over at most BATCH committed records, or BEHIND_BATCH when
-   * `catchUp` and the ring is an eighth full; returns how many.
+   * `catchUp` and the ring (or the pump's queue) is an eighth full; returns
+   * how many. `onConsumed` runs after a turn that handed one over.
    */
   #consume(catchUp: boolean): number {
-    if (this.#pump) return this.#consumeQueue(catchUp);
     this.#consuming = true;
     let n = 0;
     try {
-      let cons = Number(Atomics.load(this.#consumerPos, 0));
-      const prod = Number(Atomics.load(this.#producerPos, 0));
-      // A ring an eighth full is falling behind: take more per turn, so a mass change is not dropped.
-      const batch = catchUp && prod - cons > (this.#mask + 1) / 8 ? BEHIND_BATCH : BATCH;
-      while (cons < prod && n < batch) {
-        const at = cons & this.#mask;
-        const len = Atomics.load(this.#words, at / 4);
-        if (len & BUSY_BIT) break;
-        const sampleLen = len & ~(BUSY_BIT | DISCARD_BIT);
-        const sample = (len & DISCARD_BIT) === 0 ? this.#copy(at + HDR_SIZE, sampleLen) : null;
-        cons += (sampleLen + HDR_SIZE + 7) & ~7;
-        // The record's bytes are copied: the kernel may reuse them from here on.
-        Atomics.store(this.#consumerPos, 0, BigInt(cons));
-        if (sample === null) continue;
-        n++;
-        try {
-          this.#onSample(sample);
-        } catch (e) {
-          queueMicrotask(() => {
-            throw e;
-          });
-        }
-      }
+      n = this.#pump ? this.#takeQueued(catchUp) : this.#readRing(catchUp);
     } finally {
       this.#consuming = false;
     }
@@ -286,28 +264,46 @@ export class RingBuffer {
     return n;
   }
 
-  /** #consume with a pump: samples come from its queue, at most a batch a turn. */
-  #consumeQueue(catchUp: boolean): number {
-    const pump = this.#pump!;
-    this.#consuming = true;
-    let n = 0;
+  /** Hands one sample to the handler; what it throws is rethrown later, not here. */
+  #hand = (sample: Uint8Array): void => {
     try {
-      // A queue an eighth full is falling behind: take more per turn, as from a ring.
-      const batch = catchUp && pump.queued > this.#queueBytes / 8 ? BEHIND_BATCH : BATCH;
-      n = pump.take(batch, (sample) => {
-        try {
-          this.#onSample(sample);
-        } catch (e) {
-          queueMicrotask(() => {
-            throw e;
-          });
-        }
+      this.#onSample(sample);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
       });
-    } finally {
-      this.#consuming = false;
     }
-    if (n > 0) this.#onConsumed?.();
+  };
+
+  /** #consume's turn without a pump: the records are read from the ring's mapping here. */
+  #readRing(catchUp: boolean): number {
+    let n = 0;
+    let cons = Number(Atomics.load(this.#consumerPos, 0));
+    const prod = Number(Atomics.load(this.#producerPos, 0));
+    // A ring an eighth full is falling behind: take more per turn, so a mass change is not dropped.
+    const batch = catchUp && prod - cons > (this.#mask + 1) / 8 ? BEHIND_BATCH : BATCH;
+    while (cons < prod && n < batch) {
+      const at = cons & this.#mask;
+      const len = Atomics.load(this.#words, at / 4);
+      if (len & BUSY_BIT) break;
+      const sampleLen = len & ~(BUSY_BIT | DISCARD_BIT);
+      const sample = (len & DISCARD_BIT) === 0 ? this.#copy(at + HDR_SIZE, sampleLen) : null;
+      cons += (sampleLen + HDR_SIZE + 7) & ~7;
+      // The record's bytes are copied: the kernel may reuse them from here on.
+      Atomics.store(this.#consumerPos, 0, BigInt(cons));
+      if (sample === null) continue;
+      n++;
+      this.#hand(sample);
+    }
     return n;
+  }
+
+  /** #consume's turn with a pump: the samples come from its queue. */
+  #takeQueued(catchUp: boolean): number {
+    const pump = this.#pump!;
+    // A queue an eighth full is falling behind: take more per turn, as from a ring.
+    const batch = catchUp && pump.queued > this.#queueBytes / 8 ? BEHIND_BATCH : BATCH;
+    return pump.take(batch, this.#hand);
   }
 
   /** Copies `len` bytes of data from offset `at`, wrapping around the end. */
