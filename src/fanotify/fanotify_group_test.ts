@@ -242,7 +242,7 @@ Deno.test("the hashing workers' marks, placed by the fd each file is read by, me
         } else {
           const items = paths.map((path) => ({ path, keepContentUpTo: 0, mark: FILE_MASK }));
           const out = emptyResults(1, paths.length);
-          reader.read(packItems(1, items, undefined, group.fd), out);
+          await reader.read(packItems(1, items, undefined, group.fd), out);
           assert(out.marks, "the reader placed no marks");
           results = group.adopt(paths, markResultsOf(out.marks));
         }

@@ -256,7 +256,7 @@ Deno.test("a start's file the workers marked and a write reached before its mark
     assert(theirs && theirs.theirs.every((t) => t), "the workers are not asked to mark files");
     // As a hashing worker does: each file marked through the fd it is read by, then read.
     const out = emptyResults(1, files.length);
-    const redo = reader.read(
+    const redo = await reader.read(
       packItems(
         1,
         files.map((f) => ({ path: f, keepContentUpTo: 0, mark: FILE_MASK })),
