@@ -37,8 +37,8 @@ export interface AgentOptions {
   ringBytes?: number;
   /**
    * Bytes of the queue a native pump empties the ring into off the main
-   * thread (default: as many as the ring is sized for; 0: no pump, the ring
-   * read on the main thread alone, as tests of a full ring want it).
+   * thread, beside a ring of `ringBytes` (default: open_kernel.ts'
+   * ringSplit; 0: no pump, as tests of a full ring want it).
    */
   ringQueueBytes?: number;
   /** Entries of the kernel's directory-path map (default: dirPathEntries; tests make it small). */

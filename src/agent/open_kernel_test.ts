@@ -27,15 +27,23 @@ Deno.test("the ring buffer holds an inode event and a name event for every watch
   }
 });
 
-Deno.test("with the pump, the kernel's ring is at most 4 MiB and the queue holds what the ring was sized for", () => {
+Deno.test("with the pump, a ring past 4 MiB is a 4 MiB kernel ring and a queue for the rest; a smaller one is the ring alone", () => {
   const big = ringBytesFor(100_000);
   assertEquals(big, 32 << 20);
-  assertEquals(ringSplit(big, true), { ringBytes: PUMPED_RING_BYTES, ringQueueBytes: big });
-  // A small watch set's ring is what it was, and the queue as much again.
-  assertEquals(ringSplit(1 << 20, true), { ringBytes: 1 << 20, ringQueueBytes: 1 << 20 });
-  // Without bpfink's native library, or asked for none (tests of a full ring): the ring alone.
+  assertEquals(ringSplit(big, true), {
+    ringBytes: PUMPED_RING_BYTES,
+    ringQueueBytes: big - PUMPED_RING_BYTES,
+  });
+  assertEquals(ringSplit(1 << 20, true), { ringBytes: 1 << 20, ringQueueBytes: 0 });
+  assertEquals(ringSplit(PUMPED_RING_BYTES, true), {
+    ringBytes: PUMPED_RING_BYTES,
+    ringQueueBytes: 0,
+  });
+  // Without bpfink's native library: the ring alone, whatever its size.
   assertEquals(ringSplit(big, false), { ringBytes: big, ringQueueBytes: 0 });
-  assertEquals(ringSplit(4096, true, 0), { ringBytes: 4096, ringQueueBytes: 0 });
+  // Asked for (tests): a pump of that size beside the ring, where it can run.
+  assertEquals(ringSplit(65536, true, 65536), { ringBytes: 65536, ringQueueBytes: 65536 });
+  assertEquals(ringSplit(65536, false, 65536), { ringBytes: 65536, ringQueueBytes: 0 });
 });
 
 Deno.test("a ring buffer record is its event's head, executable and name, 8-byte aligned, and a header", () => {
