@@ -69,8 +69,6 @@ struct ring_pump {
     uint64_t handed;   /* bytes of the kernel's ring whose records were taken (or discarded) */
     uint64_t skipped;  /* discarded bytes since the last record queued, not yet in `handed` */
     uint64_t peak;     /* the most bytes queued at once */
-    uint64_t ring_peak; /* the most bytes a pull found in the kernel's ring */
-    uint64_t pulls;     /* passes over the kernel's ring */
     int blocked;       /* the last pull stopped at a committed record the queue could not take */
     int busy;          /* the last pull stopped at a record its producer has not committed yet */
     struct chunk *head, *tail;
@@ -128,8 +126,6 @@ static uint64_t pull_locked(struct ring_pump *p) {
     uint64_t n = 0;
     p->blocked = 0;
     p->busy = 0;
-    p->pulls++;
-    if (prod - cons > p->ring_peak) p->ring_peak = prod - cons;
     while (cons < prod) {
         uint32_t hdr = __atomic_load_n((const uint32_t *)(p->data + (cons & p->mask)), __ATOMIC_ACQUIRE);
         if (hdr & BUSY_BIT) {
@@ -296,15 +292,11 @@ bpfink_ring_pump_take(void *h, uint8_t *out, uint32_t cap, uint32_t max) {
 }
 
 /* Bytes queued now (0), bytes of the kernel's ring taken so far (1), the most bytes queued
- * (2), the most bytes a pass found in the kernel's ring (3), passes over it (4). */
+ * (2). */
 __attribute__((visibility("default"))) uint64_t bpfink_ring_pump_stat(void *h, uint32_t which) {
     struct ring_pump *p = h;
     lock(p);
-    uint64_t v = which == 0   ? p->queued
-                 : which == 1 ? p->handed
-                 : which == 2 ? p->peak
-                 : which == 3 ? p->ring_peak
-                              : p->pulls;
+    uint64_t v = which == 0 ? p->queued : which == 1 ? p->handed : p->peak;
     unlock(p);
     return v;
 }

@@ -172,15 +172,9 @@ export class RingBuffer {
   }
 
   /** The pump's queue: its most bytes, bytes queued now, and the most it held (0s: no pump). */
-  get queue(): { bytes: number; queued: number; peak: number; ringPeak: number; pulls: number } {
+  get queue(): { bytes: number; queued: number; peak: number } {
     const p = this.#pump;
-    return {
-      bytes: this.#queueBytes,
-      queued: p?.queued ?? 0,
-      peak: p?.peakQueued ?? 0,
-      ringPeak: p?.ringPeak ?? 0,
-      pulls: p?.pulls ?? 0,
-    };
+    return { bytes: this.#queueBytes, queued: p?.queued ?? 0, peak: p?.peakQueued ?? 0 };
   }
 
   /**

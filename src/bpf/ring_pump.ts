@@ -139,16 +139,6 @@ export class RingPump {
     return BigInt(this.#lib.symbols.bpfink_ring_pump_stat(this.#h, 1));
   }
 
-  /** The most bytes a pass found waiting in the kernel's ring. */
-  get ringPeak(): number {
-    return Number(this.#lib.symbols.bpfink_ring_pump_stat(this.#h, 3));
-  }
-
-  /** Passes over the kernel's ring so far. */
-  get pulls(): number {
-    return Number(this.#lib.symbols.bpfink_ring_pump_stat(this.#h, 4));
-  }
-
   /** The most bytes the queue held at once. */
   get peakQueued(): number {
     return Number(this.#lib.symbols.bpfink_ring_pump_stat(this.#h, 2));

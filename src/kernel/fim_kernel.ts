@@ -301,7 +301,7 @@ export class FimKernel {
 
   /** The ring's pump queue: its most bytes, bytes queued now, the most it held (0s: no pump). */
   get ringQueue(): RingBuffer["queue"] {
-    return this.#rb?.queue ?? { bytes: 0, queued: 0, peak: 0, ringPeak: 0, pulls: 0 };
+    return this.#rb?.queue ?? { bytes: 0, queued: 0, peak: 0 };
   }
 
   /**

@@ -31,7 +31,14 @@ let native: NativeReader | null | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 self.onmessage = (m: MessageEvent<PackedItems>) => {
-  queue = queue.then(() => readWindow(m));
+  // A window that fails is the worker's uncaught error, as it was when each message was read
+  // at once (parallel_reader.ts's onerror reads its files on the main thread), and the chain
+  // goes on: a rejected one would skip every later window without a word.
+  queue = queue.then(() => readWindow(m)).catch((e) => {
+    queueMicrotask(() => {
+      throw e;
+    });
+  });
 };
 
 async function readWindow(m: MessageEvent<PackedItems>): Promise<void> {
