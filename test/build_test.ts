@@ -176,6 +176,18 @@ Deno.test("dist/bpfink ignores DENO_* variables and a deno.json where it runs", 
   assertEquals(left, ["deno.json"], "nothing written where it ran");
 });
 
+Deno.test("dist/bpfink runs its bundle as JavaScript: no transpiled copy is looked up or written", async () => {
+  // Named /proc/self/fd/N, without an extension, the bundle was taken for TypeScript: each
+  // start hashed its 6 MB and read it back transpiled from Deno's cache in root's home.
+  await built();
+  await using dir = await tempDir();
+  const trace = `${dir.path}/trace`;
+  const r = await run(["strace", "-f", "-o", trace, "-e", "trace=%file", BIN, "--version"]);
+  assertEquals(r.code, 0, r.stderr);
+  const emitted = (await Deno.readTextFile(trace)).split("\n").filter((l) => l.includes("/gen/"));
+  assertEquals(emitted, [], "Deno's emit cache was opened");
+});
+
 Deno.test("as root the runtime runs from a checked copy in its cache directory, else from memory", async () => {
   await built();
   await using dir = await tempDir();
