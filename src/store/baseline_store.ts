@@ -1044,13 +1044,25 @@ function prepareDatabaseFiles(path: string): void {
   }
 }
 
+/**
+ * The page size of a temporary database (made afresh at each start): a
+ * first baseline with line diffs writes the tree's text into it, and each
+ * commit writes its dirty pages one pwrite each. At 100,000 files (400 MB
+ * of text) the commits took 0.21 s of the main thread with 4 KiB pages,
+ * 0.13 s with 16 KiB, and the start 2.19 s against 2.10 s (six runs each,
+ * alternated); a persistent database keeps SQLite's 4 KiB (each small
+ * commit of a running agent writes whole pages to its write-ahead log).
+ */
+export const TEMPORARY_PAGE_SIZE = 16384;
+
 /** Opens `path` and proves it is a database SQLite can read (quick_check). */
 function openChecked(path: string, temporary = false): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
     db.exec(
       temporary
-        ? "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
+        ? `PRAGMA page_size=${TEMPORARY_PAGE_SIZE}; ` +
+          "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
         : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
     );
     const check = db.prepare("PRAGMA quick_check(1)").get() as Record<string, string> | undefined;

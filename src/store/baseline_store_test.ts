@@ -3,7 +3,12 @@ import { tempDir } from "../../test/helpers.ts";
 import { existsSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { testEvent } from "../../test/services/events.ts";
-import { type BaselineRecord, BaselineStore, NOT_IN_OUTBOX } from "./baseline_store.ts";
+import {
+  type BaselineRecord,
+  BaselineStore,
+  NOT_IN_OUTBOX,
+  TEMPORARY_PAGE_SIZE,
+} from "./baseline_store.ts";
 
 function record(path: string, sha256: string): BaselineRecord {
   return {
@@ -136,6 +141,11 @@ Deno.test("a temporary database is written once, without a write-ahead log; the 
   assertEquals(b.get("/etc/a")?.sha256, "aa");
   a.close();
   b.close();
+  // Its pages are 16 KiB (a first baseline's text is written in a quarter of the pwrites);
+  // the daemon's keep SQLite's 4 KiB. The page size is the header's bytes 16-17.
+  const pageSize = async (f: string) => new DataView((await Deno.readFile(f)).buffer).getUint16(16);
+  assertEquals(await pageSize(temp), TEMPORARY_PAGE_SIZE);
+  assertEquals(await pageSize(kept), 4096);
 });
 
 Deno.test("a temporary database's one connection keeps its lock between transactions; the daemon's stays readable by others", async () => {
