@@ -286,13 +286,39 @@ static __always_inline struct fim_event *fim_event_begin(__s32 nr)
 	return e;
 }
 
+/* Whether `e` is kept out of the ring buffer's last eighth, which is root's:
+ * a process with neither its real nor its effective uid 0, once more than
+ * seven eighths of the ring wait unread. An unprivileged user who floods a
+ * watched directory of its own (as a user owns ~/.ssh) with creations and
+ * unlinks then cannot take the room in which root's writes during the flood
+ * are recorded with their writer; its own events are dropped, counted, and
+ * the rescan that follows finds what they were about (with the writers the
+ * pending map kept, for writes). */
+static __always_inline bool fim_ring_left_to_root(const struct fim_event *e)
+{
+	__u64 size;
+
+	if (e->uid == 0 || e->euid == 0)
+		return false;
+	size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > size - size / 8;
+}
+
 /* Sends `e` with its executable and name and nothing more; false when the
- * ring buffer is full (counted as a drop: user space rescans). */
+ * ring buffer is full, or its room left is root's and `e` is not
+ * (fim_ring_left_to_root): counted as a drop, user space rescans. */
 static __always_inline bool fim_event_send(struct fim_event *e)
 {
 	__u64 size = FIM_EVENT_HEAD_SIZE + (e->exe_len & (FIM_EXE_LEN - 1)) +
 		     (e->name_len & (FIM_NAME_LEN - 1));
 
+	/* Counted without a notice: the seven eighths unread are read first, and
+	 * user space looks at the drop counter after each turn that read records
+	 * (a notice for each would fill root's eighth). */
+	if (fim_ring_left_to_root(e)) {
+		stat_inc(FIM_STAT_DROPS);
+		return false;
+	}
 	if (bpf_ringbuf_output(&events, e, size, 0)) {
 		fim_drop();
 		return false;

@@ -210,6 +210,45 @@ for (const { how, queue } of [{ how: "read here", queue: 0 }, { how: "pumped", q
   });
 }
 
+Deno.test("ring buffer: its last eighth is root's; an unprivileged flood leaves root's writes their events and their writer", async () => {
+  // nobody appends to 1,000 watched files of its own, then root to 20 of root's, while this
+  // thread is blocked (outputSync): nobody's records alone would fill the 64 KiB ring (about
+  // 580 fit), and root's writes would be dropped, found later by a rescan with no writer.
+  await withKernel({ ringBytes: 65536 }, async (h) => {
+    await Deno.chmod(h.dir, 0o755);
+    const theirs: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const { path } = await h.file(`nobody${i}.conf`);
+      await Deno.chown(path, 65534, 65534);
+      theirs.push(path);
+    }
+    const roots: { path: string; id: InodeId }[] = [];
+    for (let i = 0; i < 20; i++) roots.push(await h.file(`root${i}.conf`));
+    const before = h.k.counters();
+    const out = new Deno.Command("sh", {
+      args: [
+        "-c",
+        'setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \'for f in "$@"; do echo more >> "$f"; done\' sh $1; ' +
+        'for f in $2; do echo more >> "$f"; done; echo $$',
+        "sh",
+        theirs.join(" "),
+        roots.map((r) => r.path).join(" "),
+      ],
+    }).outputSync();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const pid = Number(new TextDecoder().decode(out.stdout).trim());
+    const unnamed = () => roots.filter(({ id }) => !h.about(id).some((e) => e.tgid === pid));
+    await waitFor(() => unnamed().length === 0, 5000);
+    const dropped = h.k.counters().drops - before.drops;
+    assert(dropped > 0n, "nobody's appends all fit in the ring: the test needs them to fill it");
+    assertEquals(
+      unnamed().map((r) => r.path),
+      [],
+      `root's appends without an event naming root's shell (${dropped} dropped)`,
+    );
+  });
+});
+
 Deno.test("folding: a second writer on a pending inode gets its own event; a repeat by the first is folded", async () => {
   await withKernel({}, async (h) => {
     const { path, id } = await h.file("shared.conf");
