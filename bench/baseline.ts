@@ -76,7 +76,16 @@ try {
   // resident) the pages of the same file.
   const runtime = `${root}.deno`;
   await Deno.copyFile(Deno.execPath(), runtime);
-  const runMode = async (diff: boolean): Promise<RunResult> => {
+  const runMode = async (diff: boolean, onDisk = false): Promise<RunResult> => {
+    // On disk: a first baseline into a database of its own, removed after the run.
+    const dbDir = onDisk ? await Deno.makeTempDir({ prefix: "bpfink-baseline-db-" }) : undefined;
+    try {
+      return await runChild(diff, dbDir && `${dbDir}/bpfink.db`);
+    } finally {
+      if (dbDir) await Deno.remove(dbDir, { recursive: true });
+    }
+  };
+  const runChild = async (diff: boolean, database?: string): Promise<RunResult> => {
     const child = await new Deno.Command(runtime, {
       args: [
         "run",
@@ -86,6 +95,7 @@ try {
         new URL("./baseline_run.ts", import.meta.url).pathname,
         root,
         String(diff),
+        ...(database ? [database] : []),
       ],
       env: { MALLOC_ARENA_MAX: "2" },
       stdout: "piped",
@@ -132,11 +142,21 @@ try {
   const rows: { label: string; runs: RunResult[]; ratios: number[]; workers?: number }[] = [
     { label: "bpfink start, `diff_max_bytes: 0` (hashes only)", runs: [], ratios: [] },
     { label: "bpfink start, line diffs on (text kept for diffs)", runs: [], ratios: [] },
+    {
+      label: "bpfink start, line diffs on, its database on disk (as the daemon keeps it)",
+      runs: [],
+      ratios: [],
+    },
     { label: "dist/bpfink --paths TREE -r (the shipped file, its defaults", runs: [], ratios: [] },
   ];
   for (let round = 0; round < rounds; round++) {
     const before = await sha256sum();
-    const got = [await runMode(false), await runMode(true), await runDist()];
+    const got = [
+      await runMode(false),
+      await runMode(true),
+      await runMode(true, true),
+      await runDist(),
+    ];
     const floor = Math.min(before, await sha256sum());
     floors.push(floor);
     got.forEach((r, k) => {
@@ -222,7 +242,9 @@ try {
     "rounds). Each bpfink run watches, stats, hashes (SHA-256 in the hashing workers, one fewer " +
     "than the cores and at most two, through bpfink's " +
     "native reader, native/file_reader.c) and records every " +
-    "file in SQLite (a temporary database file here, as in interactive mode). Each runs in its own " +
+    "file in SQLite (a temporary database file here, as in interactive mode; the third row's on " +
+    "disk, a first baseline as the daemon takes it: written without the write-ahead log, synced " +
+    "and back in it before the start returns). Each runs in its own " +
     "process; its seconds include loading the kernel object (the chosen object's load, attach and " +
     "canary are shown). Peak RSS is the process's VmHWM; RSS armed is measured 2 s after the start " +
     "returned, with the part that is the kernel's ring buffer (its pages mapped once), the " +

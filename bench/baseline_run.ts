@@ -6,13 +6,16 @@
  * bytes used, "ring": RSS of the kernel's maps mapped into the process (the ring buffer),
  * "file": RSS of file-backed pages (Deno's binary and the libraries)}`.
  *
- *   deno run -A bench/baseline_run.ts ROOT true|false
+ *   deno run -A bench/baseline_run.ts ROOT true|false [DATABASE]
+ *
+ * With DATABASE, the baseline is kept there, on disk, as the daemon keeps it (a
+ * first baseline: DATABASE must not exist); without, in a temporary database.
  *
  * @module
  */
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 
-const [root, diffArg] = Deno.args;
+const [root, diffArg, database] = Deno.args;
 const diff = diffArg === "true";
 const t0 = performance.now();
 const agent = await Agent.start({
@@ -23,6 +26,7 @@ const agent = await Agent.start({
   outputs: [{ name: "none", write: () => {}, close: () => Promise.resolve() }],
   // The only agent in this process, as the run and --paths commands start it.
   soleAgent: true,
+  ...(database ? { database } : {}),
 });
 const s = (performance.now() - t0) / 1000;
 const watched = agent.watch.present;

@@ -60,6 +60,9 @@ export interface StartupStore {
   paths(): string[];
   get(path: string): BaselineRecord | undefined;
   commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): unknown;
+  /** A first baseline's writes skip the write-ahead log until endBulk() (BaselineStore). */
+  beginBulk?(): void;
+  endBulk?(): void;
   meta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   deleteMeta(key: string): void;
@@ -173,6 +176,9 @@ export async function readStartupBaseline(
         `files it had not recorded are recorded now, not reported as created`,
     );
   } else if (recorded.size === 0) store.setMeta(FIRST_BASELINE_KEY, new Date().toISOString());
+  // Marked unfinished first: a first baseline cut short is taken again, whatever it wrote.
+  const bulk = unfinished || recorded.size === 0;
+  if (bulk) store.beginBulk?.();
   // Attrs an older bpfink recorded with unkeyed digests: compared by all but their digests, and
   // recorded again keyed (attrs_digest.ts), never reported for the new digests.
   const unkeyed = digestsUnkeyed((k) => store.meta(k), recorded.size);
@@ -293,6 +299,8 @@ export async function readStartupBaseline(
   } finally {
     reader.close();
     watch.expect(undefined);
+    // Synced and back to the write-ahead log before the first baseline is marked finished.
+    if (bulk) store.endBulk?.();
   }
   early?.settle(true);
   pipeline.adoptMany(adoptions);

@@ -7,7 +7,11 @@ import { consumerContext } from "../consumers/consumer_context.ts";
 import { WatchSet } from "../watch/watch_set.ts";
 import type { WatchTarget } from "../watch/watch_targets.ts";
 import type { FileState } from "../watch/file_state.ts";
-import { readStartupBaseline, type StartupPipeline } from "./startup_baseline.ts";
+import {
+  FIRST_BASELINE_KEY,
+  readStartupBaseline,
+  type StartupPipeline,
+} from "./startup_baseline.ts";
 
 /** Enough files for the hashing workers to read them (parallel_reader.ts, WORKERS_FROM). */
 const FILES = 2100;
@@ -58,5 +62,53 @@ Deno.test("a first baseline frees each window's kept contents once its states ar
     }
   } finally {
     store.close();
+  }
+});
+
+Deno.test("a first baseline, or one taken again unfinished, skips the write-ahead log; a later start does not", async () => {
+  await using dir = await tempDir();
+  const targets: WatchTarget[] = [{ path: dir.path, kind: "dir", root: dir.path, recursive: true }];
+  for (let i = 0; i < 3; i++) {
+    const path = `${dir.path}/f${i}.conf`;
+    await Deno.writeTextFile(path, `line ${i}\n`);
+    targets.push({ path, kind: "file", root: dir.path, type: "file" });
+  }
+  const db = `${dir.path}.db/bpfink.db`;
+  const start = async (prepare?: (s: BaselineStore) => void) => {
+    const store = BaselineStore.open(db);
+    const calls: string[] = [];
+    try {
+      prepare?.(store);
+      const begin = store.beginBulk.bind(store);
+      const end = store.endBulk.bind(store);
+      store.beginBulk = () => (calls.push("begin"), begin());
+      store.endBulk = () => (calls.push("end"), end());
+      const p = new ChangePipeline({
+        store,
+        hostname: "testhost",
+        ctx: consumerContext(new Uint8Array(32).fill(7), () => {}),
+        ruleFor: () => ({ consumer: "generic", secret: false, diffMaxBytes: 65536 }),
+        deliver: () => {},
+      });
+      await readStartupBaseline(
+        { watch: new WatchSet(NO_BPF), store, pipeline: p, baselined: () => {} },
+        { targets, missing: [] },
+      );
+      assertEquals(store.meta(FIRST_BASELINE_KEY), undefined, "the first baseline is finished");
+      return [...calls]; // close() ends a bulk too (a no-op here)
+    } finally {
+      store.close();
+    }
+  };
+  try {
+    assertEquals(await start(), ["begin", "end"], "the first baseline");
+    assertEquals(await start(), [], "a start with a baseline");
+    assertEquals(
+      await start((s) => s.setMeta(FIRST_BASELINE_KEY, "2026-12-06T00:00:00Z")),
+      ["begin", "end"],
+      "a first baseline that did not finish, taken again",
+    );
+  } finally {
+    await Deno.remove(`${dir.path}.db`, { recursive: true });
   }
 });

@@ -258,6 +258,8 @@ export class BaselineStore {
   #brokenKind?: "corrupt" | "gone";
   /** The open database was closed (a rebuild that failed half way). */
   #dbClosed = false;
+  /** A first baseline is being written without the write-ahead log (beginBulk). */
+  #bulk = false;
   #lockId?: string;
   /**
    * Why the database could not be opened for writing at start (a full disk),
@@ -646,6 +648,7 @@ export class BaselineStore {
     try {
       this.#db = db;
       this.#dbClosed = false;
+      this.#bulk = false;
       this.#sql = new Statements(db);
       if (rebuiltFrom === "memory") this.#fill();
       else if (this.#behind.size) this.#write([...this.#behind], []);
@@ -703,6 +706,7 @@ export class BaselineStore {
     }
     const old = this.#db;
     this.#db = db;
+    this.#bulk = false;
     this.#sql = new Statements(db);
     try {
       for (const [k, v] of this.#metaPending) {
@@ -746,6 +750,59 @@ export class BaselineStore {
     }
     updates.push(...this.#behind);
     for (let i = 0; i < updates.length; i += 1000) this.#write(updates.slice(i, i + 1000), []);
+  }
+
+  /**
+   * A first baseline is written from now on straight into the database
+   * file (a rollback journal, deleted at each commit, and no sync) where the
+   * write-ahead log would take every page twice, once into the log and once
+   * into the file, each log synced at its checkpoints: at 100,000 files with
+   * line diffs (500 MB) the start took 2.85-2.91 s where it took 3.9-4.2 s.
+   * Until endBulk(). A crash loses nothing a rollback journal keeps; a power
+   * loss meanwhile may leave the file corrupt, which the next start moves
+   * aside and starts afresh (reported as `baseline_reset`), as it takes an
+   * unfinished first baseline again anyway. Only a database on disk that no
+   * other process has open (`bpfink status` reading it, say) is switched.
+   */
+  beginBulk(): void {
+    if (
+      this.#bulk || this.#closed || this.#dbClosed || this.#opts.temporary ||
+      this.#opts.readOnly || this.path === ":memory:" || this.#broken !== undefined ||
+      this.#full !== undefined
+    ) {
+      return;
+    }
+    try {
+      this.#db.exec("PRAGMA busy_timeout=0");
+      const mode = this.#db.prepare("PRAGMA journal_mode=DELETE").get() as
+        | { journal_mode: string }
+        | undefined;
+      if (mode?.journal_mode !== "delete") return;
+      this.#db.exec("PRAGMA synchronous=OFF");
+      this.#bulk = true;
+    } catch {
+      /* another connection has it open: the write-ahead log stays */
+    } finally {
+      this.#db.exec("PRAGMA busy_timeout=5000");
+    }
+  }
+
+  /**
+   * Back to the write-ahead log, everything written so far synced to disk
+   * first (the switch is a write made with a full sync). Idempotent.
+   */
+  endBulk(): void {
+    if (!this.#bulk) return;
+    this.#bulk = false;
+    try {
+      this.#db.exec("PRAGMA synchronous=FULL");
+      this.#db.prepare("PRAGMA journal_mode=WAL").get();
+      this.#db.exec("PRAGMA synchronous=NORMAL");
+    } catch (e) {
+      log("store").warn(
+        `cannot take the baseline database ${this.path} back to its write-ahead log: ${oneLine(e)}`,
+      );
+    }
   }
 
   /** Marks outbox entries delivered. */
@@ -836,6 +893,7 @@ export class BaselineStore {
   /** Closes the database (a last try to write what is behind) and releases the lock. */
   close(): void {
     if (this.#closed) return;
+    this.endBulk();
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     if (this.#fileCheck !== undefined) clearInterval(this.#fileCheck);
     if (this.#broken !== undefined) {

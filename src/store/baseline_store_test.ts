@@ -287,3 +287,46 @@ Deno.test("a text kept in memory while the database cannot be written is a copy:
     store.close();
   }
 });
+
+Deno.test("a first baseline's bulk is written without the write-ahead log, then the store goes back to it", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/bpfink.db`;
+  const mode = () => {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
+    } finally {
+      db.close();
+    }
+  };
+  const s = BaselineStore.open(path);
+  try {
+    s.beginBulk();
+    s.commit([["/etc/a", record("/etc/a", "aa")]], [testEvent(1)]);
+    assert(!existsSync(`${path}-wal`), "the bulk went through the write-ahead log");
+    assertEquals(mode(), "delete");
+    s.endBulk();
+    s.commit([["/etc/b", record("/etc/b", "bb")]], []);
+    assert(existsSync(`${path}-wal`), "no write-ahead log after the bulk");
+    assertEquals(mode(), "wal");
+    assertEquals([s.get("/etc/a")?.sha256, s.get("/etc/b")?.sha256], ["aa", "bb"]);
+    // A reader of another process (bpfink status) keeps it in its write-ahead log.
+    const reader = new DatabaseSync(path, { readOnly: true });
+    reader.prepare("SELECT count(*) FROM baseline").get();
+    s.beginBulk();
+    s.commit([["/etc/c", record("/etc/c", "cc")]], []);
+    reader.close();
+    assertEquals(mode(), "wal");
+    s.beginBulk();
+  } finally {
+    s.close(); // ends a bulk under way
+  }
+  assertEquals(mode(), "wal");
+  assert(!existsSync(`${path}-journal`), "a journal was left beside it");
+  const again = BaselineStore.open(path);
+  try {
+    assertEquals(again.paths(), ["/etc/a", "/etc/b", "/etc/c"]);
+  } finally {
+    again.close();
+  }
+});
