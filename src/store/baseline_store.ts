@@ -359,6 +359,15 @@ export class BaselineStore {
         if (verdict !== "ok") throw new Error(`database disk image is malformed (${verdict})`);
       } catch (e) {
         db?.close();
+        // A rollback journal left beside it: only a first baseline is written without the
+        // write-ahead log (beginBulk), and a stop during one left its last transaction to be
+        // rolled back, which a reader may not do.
+        if (hasHotJournal(path)) {
+          throw new AgentError(
+            `the first baseline in ${path} did not finish (bpfink stopped during it, and its ` +
+              `last write is still to be rolled back): run "bpfink run" to take it again`,
+          );
+        }
         throw new AgentError(
           isCorruption(e)
             ? `the database ${path} is corrupt (${oneLine(e)}): the next "bpfink run" moves it ` +
@@ -1112,6 +1121,15 @@ function prepareDatabaseFiles(path: string): void {
  * commit of a running agent writes whole pages to its write-ahead log).
  */
 export const TEMPORARY_PAGE_SIZE = 16384;
+
+/** Whether a rollback journal with something in it is beside the database `path`. */
+function hasHotJournal(path: string): boolean {
+  try {
+    return Deno.lstatSync(sibling(path, "-journal")).size > 0;
+  } catch {
+    return false;
+  }
+}
 
 /** Opens `path` and proves it is a database SQLite can read (quick_check). */
 function openChecked(path: string, temporary = false): DatabaseSync {

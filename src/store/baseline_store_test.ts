@@ -330,3 +330,33 @@ Deno.test("a first baseline's bulk is written without the write-ahead log, then 
     again.close();
   }
 });
+
+Deno.test("a reader finds a first baseline cut off in its bulk (a rollback journal left beside it) unfinished, not unreadable", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/bpfink.db`;
+  const s = BaselineStore.open(path);
+  s.commit([["/etc/a", record("/etc/a", "aa")]], []);
+  s.close();
+  // A process killed in the middle of a bulk's transaction (kill -9 of bpfink run).
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { DatabaseSync } from "node:sqlite";
+       const db = new DatabaseSync(${JSON.stringify(path)});
+       db.exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF; BEGIN IMMEDIATE");
+       db.exec("UPDATE baseline SET sha256 = 'bb'; DELETE FROM meta");
+       db.exec("PRAGMA cache_size=0");
+       Deno.kill(Deno.pid, "SIGKILL");`,
+    ],
+  });
+  await child.output();
+  assert((await Deno.stat(`${path}-journal`)).size > 0, "no journal was left to roll back");
+  assertThrows(() => BaselineStore.open(path, { readOnly: true }), /did not finish/);
+  // The next run rolls it back: the baseline is as it was before the cut transaction.
+  const again = BaselineStore.open(path);
+  try {
+    assertEquals(again.get("/etc/a")?.sha256, "aa");
+  } finally {
+    again.close();
+  }
+});
