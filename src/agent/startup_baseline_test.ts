@@ -16,6 +16,16 @@ import {
 /** Enough files for the hashing workers to read them (parallel_reader.ts, WORKERS_FROM). */
 const FILES = 2100;
 
+/** The real pipeline over `store`, every file generic with line diffs. */
+const genericPipeline = (store: BaselineStore) =>
+  new ChangePipeline({
+    store,
+    hostname: "testhost",
+    ctx: consumerContext(new Uint8Array(32).fill(7), () => {}),
+    ruleFor: () => ({ consumer: "generic", secret: false, diffMaxBytes: 65536 }),
+    deliver: () => {},
+  });
+
 Deno.test("a first baseline frees each window's kept contents once its states are recorded, and records the text", async () => {
   // The contents kept for line diffs arrive from the workers in one buffer a window: left to the
   // garbage collector they outlived the young collections, and at 100,000 files they were a
@@ -29,13 +39,7 @@ Deno.test("a first baseline frees each window's kept contents once its states ar
   }
   const store = BaselineStore.open(":memory:");
   try {
-    const p = new ChangePipeline({
-      store,
-      hostname: "testhost",
-      ctx: consumerContext(new Uint8Array(32).fill(7), () => {}),
-      ruleFor: () => ({ consumer: "generic", secret: false, diffMaxBytes: 65536 }),
-      deliver: () => {},
-    });
+    const p = genericPipeline(store);
     // The real pipeline; the contents it was given are kept here to look at afterwards.
     const given: Uint8Array[] = [];
     const pipeline: StartupPipeline = {
@@ -83,13 +87,7 @@ Deno.test("a first baseline, or one taken again unfinished, skips the write-ahea
       const end = store.endBulk.bind(store);
       store.beginBulk = () => (calls.push("begin"), begin());
       store.endBulk = () => (calls.push("end"), end());
-      const p = new ChangePipeline({
-        store,
-        hostname: "testhost",
-        ctx: consumerContext(new Uint8Array(32).fill(7), () => {}),
-        ruleFor: () => ({ consumer: "generic", secret: false, diffMaxBytes: 65536 }),
-        deliver: () => {},
-      });
+      const p = genericPipeline(store);
       await readStartupBaseline(
         { watch: new WatchSet(NO_BPF), store, pipeline: p, baselined: () => {} },
         { targets, missing: [] },
