@@ -176,9 +176,10 @@ export async function readStartupBaseline(
         `files it had not recorded are recorded now, not reported as created`,
     );
   } else if (recorded.size === 0) store.setMeta(FIRST_BASELINE_KEY, new Date().toISOString());
-  // Marked unfinished first: a first baseline cut short is taken again, whatever it wrote.
-  const bulk = unfinished || recorded.size === 0;
-  if (bulk) store.beginBulk?.();
+  // A first baseline (or one taken again), marked unfinished above until it is recorded: cut
+  // short, it is taken again whatever it wrote, so it skips the write-ahead log meanwhile.
+  const first = unfinished || recorded.size === 0;
+  if (first) store.beginBulk?.();
   // Attrs an older bpfink recorded with unkeyed digests: compared by all but their digests, and
   // recorded again keyed (attrs_digest.ts), never reported for the new digests.
   const unkeyed = digestsUnkeyed((k) => store.meta(k), recorded.size);
@@ -300,7 +301,7 @@ export async function readStartupBaseline(
     reader.close();
     watch.expect(undefined);
     // Synced and back to the write-ahead log before the first baseline is marked finished.
-    if (bulk) store.endBulk?.();
+    if (first) store.endBulk?.();
   }
   early?.settle(true);
   pipeline.adoptMany(adoptions);
@@ -308,7 +309,7 @@ export async function readStartupBaseline(
   if (backfill.length) store.commit(backfill, []);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known, tops);
-  if (unfinished || recorded.size === 0) store.deleteMeta(FIRST_BASELINE_KEY);
+  if (first) store.deleteMeta(FIRST_BASELINE_KEY);
   try {
     store.setMeta(WATCHED_TOPS, JSON.stringify([...tops.values()]));
     // Unrecorded, the next start compares attrs by all but their digests again: no harm.
