@@ -2133,10 +2133,6 @@ export class FileMonitor {
     const capabilities = xattr && action === "attributes_changed" && before?.attrs === undefined
       ? fileCapabilities(path)
       : undefined;
-    const writtenBack = action === "attributes_changed" &&
-      causesIn.some((c) =>
-        c.via !== "fanotify" && CONTENT_OPS.has(c.op) && !this.#reportedFor(c, path)
-      );
     if (action !== "touched") {
       // A ring buffer far behind (a flood) holds events older than this read: wait for them.
       const queued = this.opts.behind?.();
@@ -2167,6 +2163,16 @@ export class FileMonitor {
       // Kept queued as well: the re-read they start finds nothing new, or a later change.
       if (late.length) causes = [...causes, ...late.slice(0, MAX_CAUSES)];
     }
+    // Judged on every cause known now, not only those that started the re-read: a write's
+    // kernel event may come after another event of the same change (the touch that put the
+    // mtime back, or fanotify's), drained from a ring buffer that was behind. A process that
+    // only holds the file mapped is no evidence of a write.
+    const mapped = this.#mapped.get(path);
+    const writtenBack = action === "attributes_changed" &&
+      causes.some((c) =>
+        CONTENT_OPS.has(c.op) && !this.#reportedFor(c, path) &&
+        (causesIn.includes(c) || mapped?.get(c.tgid) !== c)
+      );
     // An event a report of this path carried already (an `ln` that replaced it a second
     // ago, remembered for the listing) yields to one that is news (the `rm` removing it now).
     const told = new Set(causes.filter((c) => this.#reportedFor(c, path)));

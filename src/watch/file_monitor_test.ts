@@ -133,6 +133,60 @@ Deno.test("a late event of a writer that the report named already is not reporte
   assertEquals(changes.length, 1, JSON.stringify(changes.map((c) => c.action)));
 });
 
+/** A real process that appends a line to `path`, truncates it away and puts the mtime back. */
+const writesBack = (path: string) =>
+  actor(
+    'st=os.stat(sys.argv[1]); f=open(sys.argv[1],"a"); f.write("evil:x:0:0::/:/bin/sh\\n"); ' +
+      "f.flush(); f.truncate(st.st_size); f.close(); " +
+      "os.utime(sys.argv[1], ns=(st.st_atime_ns, st.st_mtime_ns))",
+    path,
+  );
+
+Deno.test("a write put back whose kernel event the ring buffer holds behind the touch's is told as written, as before", async () => {
+  let behind: (() => void) | undefined;
+  await using m = await monitored("passwd", "root:x:0:0::/root:/bin/sh\n", {
+    drain: () => behind?.(),
+  });
+  const { path: f, state: st, changes, monitor } = m;
+  await using w = await writesBack(f);
+  // The touch's event came first; the write's was still in the ring buffer, drained by the report.
+  behind = () => {
+    behind = undefined;
+    monitor.onKernelEvent(eventFromProc(w.pid, st.id, FimOp.Write));
+  };
+  monitor.onKernelEvent(eventFromProc(w.pid, st.id, FimOp.Attrib));
+  assert(await waitFor(() => changes.length === 1), "the change was not reported");
+  assertEquals([changes[0].action, changes[0].writtenBack], ["attributes_changed", true]);
+  assertEquals(behind, undefined, "the ring buffer was not drained");
+});
+
+Deno.test("a write put back that only fanotify saw is told as written, as before", async () => {
+  await using m = await monitored("shadow", "root:*:1::::::\n");
+  const { path: f, state: st, changes, monitor } = m;
+  await using w = await writesBack(f);
+  monitor.onKernelEvent(eventFromProc(w.pid, st.id, FimOp.Write, { via: "fanotify" }));
+  assert(await waitFor(() => changes.length === 1), "the change was not reported");
+  assertEquals([changes[0].action, changes[0].writtenBack], ["attributes_changed", true]);
+});
+
+Deno.test("a chmod beside a process that only holds the file mapped is not told as written", async () => {
+  await using m = await monitored("mapped.conf", "base\n");
+  const { path: f, state: st, changes, monitor } = m;
+  await using holder = await actor(
+    'import mmap; f=open(sys.argv[1],"r+b"); mm=mmap.mmap(f.fileno(), 0)',
+    f,
+  );
+  monitor.onKernelEvent(eventFromProc(holder.pid, st.id, FimOp.MmapWrite));
+  await new Promise((r) => setTimeout(r, 50));
+  await monitor.idle();
+  const first = changes.length;
+  await using chmod = await actor("os.chmod(sys.argv[1], 0o600)", f);
+  monitor.onKernelEvent(eventFromProc(chmod.pid, st.id, FimOp.Attrib));
+  assert(await waitFor(() => changes.length > first), "the chmod was not reported");
+  const c = changes[changes.length - 1];
+  assertEquals([c.action, c.writtenBack], ["attributes_changed", undefined]);
+});
+
 Deno.test("a file removed by one process and made again by another is credited to the maker, the remover beside it", async () => {
   await using m = await monitored("remade.conf", "base\n");
   const { path: f, dirId, changes, monitor } = m;
