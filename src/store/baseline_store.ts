@@ -28,6 +28,7 @@ import type { EntryType } from "../watch/native_fs.ts";
 import { errorMessage } from "../error_message.ts";
 import { decodePathBytes, pathBytes } from "../watch/path_bytes.ts";
 import { liveBytes } from "../watch/read_batch.ts";
+import { EarlyWriteback } from "./early_writeback.ts";
 
 /** What bpfink remembers about one path. */
 export interface BaselineRecord {
@@ -260,6 +261,8 @@ export class BaselineStore {
   #dbClosed = false;
   /** A first baseline is being written without the write-ahead log (beginBulk). */
   #bulk = false;
+  /** Meanwhile, the database file's dirty pages go to disk after each commit. */
+  #writeback?: EarlyWriteback;
   #lockId?: string;
   /**
    * Why the database could not be opened for writing at start (a full disk),
@@ -572,6 +575,7 @@ export class BaselineStore {
         out.push({ id: Number(r.lastInsertRowid), event: e });
       }
       this.#db.exec("COMMIT");
+      this.#writeback?.kick();
     } catch (e) {
       // SQLite rolls back by itself on SQLITE_FULL; roll back only what is still open.
       if (this.#db.isTransaction) {
@@ -657,7 +661,7 @@ export class BaselineStore {
     try {
       this.#db = db;
       this.#dbClosed = false;
-      this.#bulk = false;
+      this.#stopBulk();
       this.#sql = new Statements(db);
       if (rebuiltFrom === "memory") this.#fill();
       else if (this.#behind.size) this.#write([...this.#behind], []);
@@ -715,7 +719,7 @@ export class BaselineStore {
     }
     const old = this.#db;
     this.#db = db;
-    this.#bulk = false;
+    this.#stopBulk();
     this.#sql = new Statements(db);
     try {
       for (const [k, v] of this.#metaPending) {
@@ -767,7 +771,12 @@ export class BaselineStore {
    * write-ahead log would take every page twice, once into the log and once
    * into the file, each log synced at its checkpoints: at 100,000 files with
    * line diffs (500 MB) the start took 3.07-3.16 s where it took 3.9-4.2 s,
-   * of which endBulk()'s sync 0.26-0.29 s. Until endBulk(). A crash loses nothing a rollback journal keeps; a power
+   * of which endBulk()'s sync 0.26-0.29 s. Each commit also starts the
+   * kernel writing what it made dirty (EarlyWriteback), so that the sync
+   * finds little left: bench/baseline_run.ts's on-disk run then took
+   * 2.09-2.18 s where it took 2.34-2.46 s (six runs each, alternated).
+   *
+   * Until endBulk(). A crash loses nothing a rollback journal keeps; a power
    * loss meanwhile may leave the file corrupt, which the next start moves
    * aside and starts afresh (reported as `baseline_reset`), as it takes an
    * unfinished first baseline again anyway. Only a database on disk that no
@@ -789,6 +798,7 @@ export class BaselineStore {
       if (mode?.journal_mode !== "delete") return;
       this.#db.exec("PRAGMA synchronous=OFF");
       this.#bulk = true;
+      this.#writeback = EarlyWriteback.open(this.path);
     } catch {
       /* another connection has it open: the write-ahead log stays */
     } finally {
@@ -802,7 +812,7 @@ export class BaselineStore {
    */
   endBulk(): void {
     if (!this.#bulk) return;
-    this.#bulk = false;
+    this.#stopBulk();
     try {
       this.#db.exec("PRAGMA synchronous=FULL");
       this.#db.prepare("PRAGMA journal_mode=WAL").get();
@@ -812,6 +822,13 @@ export class BaselineStore {
         `cannot take the baseline database ${this.path} back to its write-ahead log: ${oneLine(e)}`,
       );
     }
+  }
+
+  /** Not in bulk mode any more (endBulk, or a database opened again). */
+  #stopBulk(): void {
+    this.#bulk = false;
+    this.#writeback?.close();
+    this.#writeback = undefined;
   }
 
   /** Marks outbox entries delivered. */

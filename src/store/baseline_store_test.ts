@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../../test/assert.ts";
-import { tempDir } from "../../test/helpers.ts";
+import { tempDir, waitFor } from "../../test/helpers.ts";
+import { dirtyPages } from "../../test/dirty_pages.ts";
 import { existsSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { testEvent } from "../../test/services/events.ts";
@@ -328,6 +329,26 @@ Deno.test("a first baseline's bulk is written without the write-ahead log, then 
     assertEquals(again.paths(), ["/etc/a", "/etc/b", "/etc/c"]);
   } finally {
     again.close();
+  }
+});
+
+Deno.test("a first baseline's bulk goes to disk as it is written, not all at the sync that ends it", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/bpfink.db`;
+  const s = BaselineStore.open(path);
+  try {
+    s.beginBulk();
+    const text = { lines: Array.from({ length: 4000 }, (_, i) => `key${i}=${"v".repeat(40)}`) };
+    for (let i = 0; i < 8; i++) {
+      s.commit([[`/etc/f${i}`, { ...record(`/etc/f${i}`, `h${i}`), snapshot: text }]], []);
+    }
+    if (dirtyPages(path) === undefined) return; // no cachestat(2) before 6.5
+    assert(
+      await waitFor(() => dirtyPages(path) === 0, 5000),
+      `${dirtyPages(path)} pages of the bulk still dirty`,
+    );
+  } finally {
+    s.close();
   }
 });
 
