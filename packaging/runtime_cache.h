@@ -217,7 +217,30 @@ static int cache_lookup(const char *sha, uint64_t size, char *path, size_t n) {
     return ok && w > 0 && (size_t)w < n;
 }
 
-/* Removes the runtimes of other versions (directories of 16 hex digits beside ours). */
+/* Removes entry `name` of directory `d`: a file, or a directory with what it holds, down
+ * to `depth` levels (never following a symlink). */
+static void cache_remove(int d, const char *name, int depth) {
+    if (unlinkat(d, name, 0) == 0 || errno != EISDIR || depth <= 0) return;
+    int sub = openat(d, name, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);
+    if (sub < 0) return;
+    DIR *files = fdopendir(sub);
+    if (!files) {
+        close(sub);
+        return;
+    }
+    struct dirent *f;
+    while ((f = readdir(files))) {
+        if (strcmp(f->d_name, ".") != 0 && strcmp(f->d_name, "..") != 0) {
+            cache_remove(sub, f->d_name, depth - 1);
+        }
+    }
+    closedir(files);
+    unlinkat(d, name, AT_REMOVEDIR);
+}
+
+/* Removes the runtimes of other versions (directories of 16 hex digits beside ours): each
+ * with its stamp, what an interrupted store left (*.tmp), and Deno's caches (deno/, which
+ * the launcher names DENO_DIR). */
 static void cache_prune(const char *sha) {
     const char *root = cache_root();
     if (!root) return;
@@ -232,23 +255,7 @@ static void cache_prune(const char *sha) {
     while ((e = readdir(dir))) {
         if (strlen(e->d_name) != 16 || strspn(e->d_name, "0123456789abcdef") != 16) continue;
         if (strncmp(e->d_name, sha, 16) == 0) continue;
-        int sub = openat(d, e->d_name, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);
-        if (sub < 0) continue;
-        /* Its runtime, its stamp and what an interrupted store left (*.tmp): the directory
-         * is removed only when empty. */
-        DIR *files = fdopendir(sub);
-        if (!files) {
-            close(sub);
-            continue;
-        }
-        struct dirent *f;
-        while ((f = readdir(files))) {
-            if (strcmp(f->d_name, ".") != 0 && strcmp(f->d_name, "..") != 0) {
-                unlinkat(sub, f->d_name, 0);
-            }
-        }
-        closedir(files);
-        unlinkat(d, e->d_name, AT_REMOVEDIR);
+        cache_remove(d, e->d_name, 4);
     }
     closedir(dir);
 }

@@ -176,6 +176,26 @@ Deno.test("dist/bpfink ignores DENO_* variables and a deno.json where it runs", 
   assertEquals(left, ["deno.json"], "nothing written where it ran");
 });
 
+Deno.test("as root dist/bpfink keeps Deno's caches beside its runtime, not in root's home", async () => {
+  await built();
+  await using dir = await tempDir();
+  const cache = `${dir.path}/cache`;
+  const home = `${dir.path}/home`;
+  await Deno.mkdir(home);
+  const trace = `${dir.path}/trace`;
+  const r = await run(["strace", "-f", "-o", trace, "-e", "trace=%file", BIN, "--version"], {
+    env: { BPFINK_RUNTIME_CACHE: cache, HOME: home, XDG_CACHE_HOME: `${home}/.cache` },
+  });
+  assertEquals(r.code, 0, r.stderr);
+  const opened = (await Deno.readTextFile(trace)).split("\n")
+    .filter((l) => l.includes("analysis_cache")).map((l) => /"([^"]+)"/.exec(l)?.[1] ?? l);
+  assert(opened.length > 0, "Deno's analysis caches were not opened: the trace is not telling");
+  const runtimeDir = [...Deno.readDirSync(cache)].find((e) => e.isDirectory)!.name;
+  const outside = opened.filter((p) => !p.startsWith(`${cache}/${runtimeDir}/deno/`));
+  assertEquals(outside, [], "a cache opened outside the runtime's directory");
+  assertEquals([...Deno.readDirSync(home)], [], "written into the home directory");
+});
+
 Deno.test("dist/bpfink runs its bundle as JavaScript: no transpiled copy is looked up or written", async () => {
   // Named /proc/self/fd/N, without an extension, the bundle was taken for TypeScript: each
   // start hashed its 6 MB and read it back transpiled from Deno's cache in root's home.
@@ -272,13 +292,14 @@ Deno.test("as root the runtime runs from a checked copy in its cache directory, 
   assertEquals(r.code, 0, r.stderr);
   assertEquals([...Deno.readDirSync(dir.path)].some((e) => e.name === "other"), false);
 
-  // Another version's runtime beside it goes when a new one is stored, with its stamp and
-  // what an interrupted store left there.
+  // Another version's runtime beside it goes when a new one is stored, with its stamp, what
+  // an interrupted store left there, and Deno's caches (its DENO_DIR).
   const stale = `${cache}/0123456789abcdef`;
-  await Deno.mkdir(stale, { mode: 0o700 });
+  await Deno.mkdir(`${stale}/deno/npm`, { recursive: true, mode: 0o700 });
   for (const name of ["bpfink", "bpfink.checked", "bpfink.checked.12345.tmp"]) {
     await Deno.writeTextFile(`${stale}/${name}`, "old", { mode: 0o400 });
   }
+  await Deno.writeTextFile(`${stale}/deno/dep_analysis_cache_v2`, "old");
   await Deno.remove(file);
   assertEquals(await exeOf(env), file);
   assertEquals([...Deno.readDirSync(cache)].map((e) => e.name), hashDirs);
