@@ -5,6 +5,10 @@
  * repeat renews it), on one timer for all. Who waits for the queue to empty
  * (`settled()`) is woken when it does.
  *
+ * A turn of the timer feeds at most MAX_FEED_PER_TURN events and gives the
+ * event loop back before the next: a flood of held events never keeps the
+ * other timers (a root file's re-read among them) waiting behind it.
+ *
  * @module
  */
 
@@ -12,6 +16,9 @@
 export interface Held {
   readAt: number;
 }
+
+/** The most events one turn of the timer feeds. */
+export const MAX_FEED_PER_TURN = 256;
 
 /** Events held by key until their grace has passed. */
 export class GraceQueue<P extends Held> {
@@ -39,10 +46,17 @@ export class GraceQueue<P extends Held> {
     this.#timer = undefined;
     if (this.#stopped) return;
     const now = performance.now();
+    let fed = 0;
     for (const [key, p] of this.#held) {
       if (now - p.readAt < this.graceMs) continue;
+      if (fed >= MAX_FEED_PER_TURN) {
+        // The event loop's other work first: the rest in the next turn, at once.
+        this.#timer = setTimeout(() => this.#expire(), 0);
+        return;
+      }
       this.#held.delete(key);
       this.feed(key, p);
+      fed++;
     }
     if (this.#held.size) this.#timer = setTimeout(() => this.#expire(), this.graceMs);
     else this.#wake();

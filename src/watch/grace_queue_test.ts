@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../test/assert.ts";
-import { GraceQueue } from "./grace_queue.ts";
+import { GraceQueue, MAX_FEED_PER_TURN } from "./grace_queue.ts";
 
 Deno.test("GraceQueue: an event is fed once its grace has passed since its last read", async () => {
   const fed: string[] = [];
@@ -28,4 +28,22 @@ Deno.test("GraceQueue: stop drops what is held, wakes who waits, and feeds nothi
   await new Promise((r) => setTimeout(r, 50));
   assertEquals(fed, []);
   assert(!q.waiting);
+});
+
+Deno.test("GraceQueue: a flood of held events is fed in turns, other timers running between them", async () => {
+  const fed: number[] = [];
+  let timerRanAfter = -1;
+  const q = new GraceQueue<{ readAt: number }>(10, () => {
+    fed.push(fed.length);
+    // The first feed sets a timer of its own: it must run before the flood is all fed.
+    if (fed.length === 1) setTimeout(() => timerRanAfter = fed.length, 0);
+  });
+  const readAt = performance.now();
+  for (let i = 0; i < 5 * MAX_FEED_PER_TURN; i++) q.hold(`k${i}`, { readAt });
+  await q.settled();
+  assertEquals(fed.length, 5 * MAX_FEED_PER_TURN);
+  assert(
+    timerRanAfter > 0 && timerRanAfter < fed.length,
+    `the other timer ran after ${timerRanAfter} of ${fed.length} feeds`,
+  );
 });
