@@ -3,11 +3,14 @@
  * (as `~/.ssh` is watched), as fast as their processes can, while root
  * appends to a watched file elsewhere five times. Counts what the kernel
  * sent and dropped, the rescans the drops caused, and how many of root's
- * appends were reported naming root's writer. Each run is a process of its
- * own (`--run`); the user is `nobody` through `setpriv`, the churn a perl
- * loop of create and unlink per process.
+ * appends were reported naming root's writer, and how long after each
+ * append its report came. Each run is a process of its own (`--run`); the
+ * user is `nobody` through `setpriv`, the churn a perl loop of create and
+ * unlink per process. Each run is made twice: with only those two watched,
+ * and beside a watched tree of TREE files (default 20,000), whose ring is
+ * sized past 4 MiB, so that the ring buffer's pump runs (src/bpf/ring_pump.ts).
  *
- *   sudo deno run -A bench/user_flood.ts [--ops 200000] [--flooders 2] [--runs 3]
+ *   sudo deno run -A bench/user_flood.ts [--ops 200000] [--flooders 2] [--runs 3] [--tree 20000]
  *
  * @module
  */
@@ -30,6 +33,10 @@ interface FloodRun {
   rootWrites: number;
   reported: number;
   named: number;
+  /** Files of the watched tree beside them (0: none). */
+  tree: number;
+  /** Seconds from each root append's start to the first report naming its writer, when one came. */
+  latencies: number[];
 }
 
 const NOBODY = 65534;
@@ -40,7 +47,10 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
 }
 
-async function runOne(ops: number, flooders: number): Promise<FloodRun> {
+/** The longest a run waits for root's reports after the flood. */
+const REPORT_WAIT_MS = 60_000;
+
+async function runOne(ops: number, flooders: number, tree: number): Promise<FloodRun> {
   const root = await Deno.makeTempDir({ prefix: "bpfink-flood-" });
   await Deno.chmod(root, 0o755);
   const userDir = `${root}/home/.ssh`;
@@ -49,10 +59,33 @@ async function runOne(ops: number, flooders: number): Promise<FloodRun> {
   await Deno.mkdir(`${root}/etc`);
   const file = `${root}/etc/shadow`;
   await Deno.writeTextFile(file, "root:x:1\n");
+  if (tree) {
+    await Deno.mkdir(`${root}/tree`);
+    for (let d = 0; d < tree / 1000; d++) {
+      await Deno.mkdir(`${root}/tree/d${d}`);
+      for (let f = 0; f < 1000 && d * 1000 + f < tree; f++) {
+        await Deno.writeTextFile(`${root}/tree/d${d}/f${f}`, `${f}\n`);
+      }
+    }
+  }
   const out = new CaptureOutput();
+  // When each report about root's file came (this process's clock).
+  const came = new Map<number, number>();
   const agent = await Agent.start({
-    watches: watchesForPaths([userDir, file]),
-    outputs: [out],
+    watches: [
+      ...watchesForPaths([userDir, file]),
+      ...(tree ? watchesForPaths([`${root}/tree`], true) : []),
+    ],
+    outputs: [out, {
+      name: "timing",
+      write: (e) => {
+        const pid = e.process?.pid;
+        if (e.file?.path === file && pid !== undefined && !came.has(pid)) {
+          came.set(pid, performance.now());
+        }
+      },
+      close: () => Promise.resolve(),
+    }],
     soleAgent: true,
   });
   try {
@@ -72,8 +105,10 @@ async function runOne(ops: number, flooders: number): Promise<FloodRun> {
       }).spawn()
     );
     const writers: number[] = [];
+    const started: number[] = [];
     for (let i = 0; i < ROOT_WRITES; i++) {
       await new Promise((r) => setTimeout(r, 300));
+      started.push(performance.now());
       const w = new Deno.Command("sh", { args: ["-c", 'echo "$2" >> "$1"', "sh", file, `l${i}`] })
         .spawn();
       writers.push(w.pid);
@@ -84,6 +119,12 @@ async function runOne(ops: number, flooders: number): Promise<FloodRun> {
     }
     const floodS = (performance.now() - t0) / 1000;
     const after = agent.kernel.counters();
+    const waited = performance.now();
+    while (
+      performance.now() - waited < REPORT_WAIT_MS && !writers.every((pid) => came.has(pid))
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await new Promise((r) => setTimeout(r, 3000));
     const reports = out.changes(file);
     return {
@@ -99,6 +140,10 @@ async function runOne(ops: number, flooders: number): Promise<FloodRun> {
       rootWrites: ROOT_WRITES,
       reported: reports.length,
       named: reports.filter((e) => writers.includes(e.process?.pid ?? -1)).length,
+      tree,
+      latencies: writers.flatMap((pid, i) =>
+        came.has(pid) ? [(came.get(pid)! - started[i]) / 1000] : []
+      ),
     };
   } finally {
     await agent.stop();
@@ -108,28 +153,46 @@ async function runOne(ops: number, flooders: number): Promise<FloodRun> {
 
 const ops = arg("--ops", 200_000);
 const flooders = arg("--flooders", 2);
+const treeFiles = arg("--tree", 20_000);
 if (Deno.args[0] === "--run") {
-  console.log(JSON.stringify(await runOne(ops, flooders)));
+  console.log(JSON.stringify(await runOne(ops, flooders, arg("--this-tree", 0))));
   Deno.exit(0);
 }
 const rows: FloodRun[] = [];
-for (let i = 0; i < arg("--runs", 3); i++) {
-  const child = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--run", ...Deno.args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!child.success) throw new Error(`run ${i + 1} failed`);
-  const r = JSON.parse(new TextDecoder().decode(child.stdout)) as FloodRun;
-  console.error(JSON.stringify(r));
-  rows.push(r);
+for (const tree of [0, treeFiles]) {
+  for (let i = 0; i < arg("--runs", 3); i++) {
+    const child = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL(import.meta.url).pathname,
+        "--run",
+        ...Deno.args,
+        "--this-tree",
+        String(tree),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!child.success) throw new Error(`run ${i + 1} failed`);
+    const r = JSON.parse(new TextDecoder().decode(child.stdout)) as FloodRun;
+    console.error(JSON.stringify(r));
+    rows.push(r);
+  }
 }
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const latency = (r: FloodRun) => {
+  if (!r.latencies.length) return "-";
+  const xs = sorted(r.latencies);
+  return `${xs[Math.floor(xs.length / 2)].toFixed(2)} s, ${xs[xs.length - 1].toFixed(2)} s`;
+};
 const n = (x: number) => x.toLocaleString("en");
 const md = [
   `### An unprivileged user's churn beside root's writes (kernel ${Deno.osRelease()})`,
   "",
   table(
     [
+      "watched beside them",
       "flooders × creates and unlinks",
       "seconds",
       "kernel's ring",
@@ -140,8 +203,10 @@ const md = [
       "root's appends",
       "reported",
       "naming root's writer",
+      "root's reports after (median, most)",
     ],
     rows.map((r) => [
+      r.tree ? `a tree of ${n(r.tree)} files` : "nothing",
       `${r.flooders} × ${n(r.ops)}`,
       r.floodS.toFixed(1),
       `${n(r.ringKiB)} KiB`,
@@ -152,11 +217,15 @@ const md = [
       String(r.rootWrites),
       String(r.reported),
       String(r.named),
+      latency(r),
     ]),
   ),
   "",
   "`nobody` creates and unlinks files in a watched directory it owns, while root appends to a " +
-  "watched file elsewhere; a row per run, each agent in a process of its own.",
+  "watched file elsewhere, five times 0.3 s apart; a row per run, each agent in a process of its " +
+  "own. Beside a watched tree of " + n(treeFiles) + " files the ring is sized past 4 MiB, so " +
+  "that its pump runs (the kernel's ring stays at 4 MiB, the rest is the pump's queue). A report " +
+  "comes after the time from its append's start to the first report naming that append's writer.",
 ].join("\n");
 console.log(md);
 await writeGenerated(
