@@ -10,6 +10,8 @@
 import { assert, assertEquals } from "./assert.ts";
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput, run, tempDir, waitFor } from "./helpers.ts";
+import { encodeInodeKey } from "../src/watch/inode_key.ts";
+import { FIM_PENDING_LAYOUT } from "../src/kernel/fim_event.ts";
 
 /**
  * The BPF maps named `names` that `agent`'s own programs use (bpftool's map ids of its program
@@ -330,6 +332,51 @@ Deno.test("stale keys: a watched directory renamed away and back is its path's a
     );
     const created = out.changes(made).find((e) => e.event.action === "created")!;
     assertEquals([created.process?.pid, created.process?.name], [t.pid, "touch"]);
+  } finally {
+    await agent.stop();
+  }
+});
+
+Deno.test("stale keys: a pending entry left for an inode no longer watched goes at the next reconcile", async () => {
+  await using d = await tempDir();
+  const f = `${d.path}/conf`;
+  await Deno.writeTextFile(f, "a\n");
+  const agent = await Agent.start({
+    watches: watchesForPaths([f]),
+    outputs: [new CaptureOutput()],
+  });
+  try {
+    await agent.idle();
+    const id = agent.watch.get(f)!.id!;
+    const [pendingId] = (await ownMaps(agent, ["pending"])).get("pending") ?? [];
+    assert(pendingId !== undefined, "the agent's pending map not found");
+    // What a BPF program leaves when it notes an inode that user space takes out of the watch
+    // map between its lookup and its note: an entry for an inode nothing watches.
+    const key = encodeInodeKey({ dev: id.dev, ino: id.ino + 987_654_321n });
+    const value = new Uint8Array(FIM_PENDING_LAYOUT.size);
+    value[12] = 1; // w[0].ops: a write
+    const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0"));
+    const u = await run([
+      "bpftool",
+      "map",
+      "update",
+      "id",
+      String(pendingId),
+      "key",
+      "hex",
+      ...hex(key),
+      "value",
+      "hex",
+      ...hex(value),
+    ]);
+    assertEquals(u.code, 0, u.stderr);
+    const before = (await keyCounts(agent)).pending;
+    assert(before >= 1, "the entry was not put in the map");
+    await agent.reconcile();
+    assertEquals((await keyCounts(agent)).pending, before - 1, "the stale entry was kept");
+    // The watched file's own events still come.
+    await Deno.writeTextFile(f, "b\n", { append: true });
+    assert(await waitFor(() => agent.watch.get(f)?.state?.size === 4), "the write was not seen");
   } finally {
     await agent.stop();
   }

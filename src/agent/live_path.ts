@@ -67,6 +67,7 @@ export class LivePath {
   /** What the drop check found the kernel kept (DropWatch.heldFor), once the agent has one. */
   heldFor?: (dir: InodeId) => Promise<FimEvent[]> | undefined;
   #reconciles?: ReturnType<typeof setInterval>;
+  readonly #kernel: FimKernel;
   #stopped = false;
   /** When the last full reconcile started and how long it took. */
   lastReconcile?: { at: Date; ms: number };
@@ -75,6 +76,7 @@ export class LivePath {
 
   constructor(d: LivePathDeps) {
     const { kernel, store } = d;
+    this.#kernel = kernel;
     this.#store = store;
     const fanWanted = d.fanotify ?? Deno.env.get("BPFINK_FANOTIFY") !== "0";
     const fan = this.fanotify = fanWanted
@@ -165,6 +167,7 @@ export class LivePath {
   async reconcile(): Promise<void> {
     const t0 = performance.now();
     const at = new Date();
+    this.#kernel.sweepPending();
     this.monitor.rescan("reconcile");
     await this.monitor.idle();
     this.lastReconcile = { at, ms: performance.now() - t0 };

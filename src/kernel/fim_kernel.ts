@@ -634,6 +634,26 @@ export class FimKernel {
     return held;
   }
 
+  /**
+   * Deletes the pending entries of inodes the watched map no longer holds,
+   * and returns how many went. A BPF program that found an inode watched and
+   * noted it in `pending` while user space took the inode out
+   * (unwatchInode) leaves an entry that nothing re-arms; enough of them fill
+   * the map, whose refusals are drops. The periodic reconcile sweeps them. A
+   * deletion only re-arms: it can cost an extra event, never a missing one.
+   */
+  sweepPending(): number {
+    let n = 0;
+    for (const k of this.#pending.keys(16)) {
+      const id = decodeInodeKey(k);
+      if (id.dev === FIM_DEV_UNPLACED || id.dev === FIM_DEV_MOUNT) continue;
+      if (this.#watched.lookup(k, 4) !== undefined) continue;
+      if (this.#pending.delete(k)) n++;
+    }
+    if (n) this.#nextFoldGen();
+    return n;
+  }
+
   /** Re-arms every inode (after a drop). */
   rearmAll(): void {
     for (const k of this.#pending.keys(16)) this.#pending.delete(k);
