@@ -17,7 +17,7 @@
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput } from "../test/helpers.ts";
 import { writeGenerated } from "../test/generated_docs.ts";
-import { table } from "./bench_env.ts";
+import { median, table } from "./bench_env.ts";
 
 interface FloodRun {
   flooders: number;
@@ -180,12 +180,10 @@ for (const tree of [0, treeFiles]) {
     rows.push(r);
   }
 }
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const latency = (r: FloodRun) => {
-  if (!r.latencies.length) return "-";
-  const xs = sorted(r.latencies);
-  return `${xs[Math.floor(xs.length / 2)].toFixed(2)} s, ${xs[xs.length - 1].toFixed(2)} s`;
-};
+const latency = (r: FloodRun) =>
+  r.latencies.length
+    ? `${median(r.latencies).toFixed(2)} s, ${Math.max(...r.latencies).toFixed(2)} s`
+    : "-";
 const n = (x: number) => x.toLocaleString("en");
 const md = [
   `### An unprivileged user's churn beside root's writes (kernel ${Deno.osRelease()})`,
