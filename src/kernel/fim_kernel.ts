@@ -624,9 +624,7 @@ export class FimKernel {
    */
   heldWriters(): { id: InodeId; writers: PendingWriter[] }[] {
     const held: { id: InodeId; writers: PendingWriter[] }[] = [];
-    for (const k of this.#pending.keys(16)) {
-      const id = decodeInodeKey(k);
-      if (id.dev === FIM_DEV_UNPLACED || id.dev === FIM_DEV_MOUNT) continue;
+    for (const [k, id] of this.#pendingInodes()) {
       const value = this.#pending.lookup(k, FIM_PENDING_LAYOUT.size);
       const writers = value && decodeHeldWriters(value);
       if (writers?.length) held.push({ id, writers });
@@ -635,23 +633,30 @@ export class FimKernel {
   }
 
   /**
-   * Deletes the pending entries of inodes the watched map no longer holds,
-   * and returns how many went. A BPF program that found an inode watched and
-   * noted it in `pending` while user space took the inode out
-   * (unwatchInode) leaves an entry that nothing re-arms; enough of them fill
-   * the map, whose refusals are drops. The periodic reconcile sweeps them. A
-   * deletion only re-arms: it can cost an extra event, never a missing one.
+   * Deletes the pending entries of inodes the watched map no longer holds. A
+   * BPF program that found an inode watched and noted it in `pending` while
+   * user space took the inode out (unwatchInode) leaves an entry that nothing
+   * re-arms; enough of them fill the map, whose refusals are drops. The
+   * periodic reconcile sweeps them. A deletion only re-arms: it can cost an
+   * extra event, never a missing one.
    */
-  sweepPending(): number {
-    let n = 0;
+  sweepPending(): void {
+    let swept = false;
+    for (const [k] of this.#pendingInodes()) {
+      if (this.#watched.lookup(k, 4) === undefined && this.#pending.delete(k)) swept = true;
+    }
+    if (swept) this.#nextFoldGen();
+  }
+
+  /**
+   * The pending map's keys that name an inode (not an unplaced basename, not a mount), with
+   * the inode; read whole first, so the caller may delete as it goes.
+   */
+  *#pendingInodes(): Generator<[Uint8Array<ArrayBuffer>, InodeId]> {
     for (const k of this.#pending.keys(16)) {
       const id = decodeInodeKey(k);
-      if (id.dev === FIM_DEV_UNPLACED || id.dev === FIM_DEV_MOUNT) continue;
-      if (this.#watched.lookup(k, 4) !== undefined) continue;
-      if (this.#pending.delete(k)) n++;
+      if (id.dev !== FIM_DEV_UNPLACED && id.dev !== FIM_DEV_MOUNT) yield [k, id];
     }
-    if (n) this.#nextFoldGen();
-    return n;
   }
 
   /** Re-arms every inode (after a drop). */

@@ -29,7 +29,8 @@ const { libc } = lazyLibc(
 /** A file whose dirty pages are sent to disk ahead of its fsync, one request at a time. */
 export class EarlyWriteback {
   #fd: number;
-  #inFlight?: Promise<unknown>;
+  /** A request is running (on a thread of the pool). */
+  #inFlight = false;
   /** Kicked while a request ran. */
   #again = false;
   #closed = false;
@@ -55,9 +56,10 @@ export class EarlyWriteback {
       return;
     }
     this.#again = false;
-    this.#inFlight = libc().sync_file_range(this.#fd, 0n, 0n, SYNC_FILE_RANGE_WRITE)
+    this.#inFlight = true;
+    libc().sync_file_range(this.#fd, 0n, 0n, SYNC_FILE_RANGE_WRITE)
       .finally(() => {
-        this.#inFlight = undefined;
+        this.#inFlight = false;
         if (this.#closed) libc().close(this.#fd);
         else if (this.#again) this.kick();
       });
