@@ -62,8 +62,18 @@ export class NativeFsError extends Error {
   }
   /** Whether the path (or a directory on the way) does not exist. */
   get missing(): boolean {
-    return this.errno === Errno.ENOENT || this.errno === Errno.ENOTDIR;
+    return isMissing(this.errno);
   }
+}
+
+/**
+ * Whether `errno` says the path (or a directory on the way) does not exist. Asked before
+ * any NativeFsError is made: a path gone is an answer, not an error, and an Error's stack
+ * trace cost more than the statx itself where a listing looked up thousands of names gone
+ * under a churn.
+ */
+function isMissing(errno: number): boolean {
+  return errno === Errno.ENOENT || errno === Errno.ENOTDIR;
 }
 
 const ERRNO_TEXT: Record<number, string> = {
@@ -183,9 +193,9 @@ export function lstat(path: string): NativeStat | undefined {
   if (libc().statx(AT_FDCWD, PATH.of(path), AT_SYMLINK_NOFOLLOW, STATX_MASK, buf) === 0) {
     return decodeStatx(buf);
   }
-  const err = new NativeFsError("statx", path, errno());
-  if (err.missing) return undefined;
-  throw err;
+  const e = errno();
+  if (isMissing(e)) return undefined;
+  throw new NativeFsError("statx", path, e);
 }
 
 /**
@@ -199,9 +209,9 @@ export function lstatId(path: string): { dev: number; ino: bigint } | undefined 
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     return { dev: statxDev(v), ino: v.getBigUint64(32, true) };
   }
-  const err = new NativeFsError("statx", path, errno());
-  if (err.missing) return undefined;
-  throw err;
+  const e = errno();
+  if (isMissing(e)) return undefined;
+  throw new NativeFsError("statx", path, e);
 }
 
 /** fstat(fd) with ns timestamps. */
@@ -218,9 +228,9 @@ export function readlink(path: string): string | undefined {
   const buf = LINK_OUT;
   const n = Number(libc().readlink(PATH.of(path), buf, BigInt(buf.length)));
   if (n < 0) {
-    const err = new NativeFsError("readlink", path, errno());
-    if (err.missing) return undefined;
-    throw err;
+    const e = errno();
+    if (isMissing(e)) return undefined;
+    throw new NativeFsError("readlink", path, e);
   }
   return decodePathBytes(buf.subarray(0, n));
 }
@@ -348,9 +358,9 @@ const DT: Record<number, EntryType> = {
 export function listDir(path: string): DirEntry[] | undefined {
   const fd = libc().open(PATH.of(path), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0) {
-    const err = new NativeFsError("open", path, errno());
-    if (err.missing || err.errno === Errno.ELOOP) return undefined;
-    throw err;
+    const e = errno();
+    if (isMissing(e) || e === Errno.ELOOP) return undefined;
+    throw new NativeFsError("open", path, e);
   }
   try {
     const out: DirEntry[] = [];

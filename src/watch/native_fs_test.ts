@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir } from "../../test/helpers.ts";
 import { readFileState } from "./file_state.ts";
-import { listDir, lstat } from "./native_fs.ts";
+import { listDir, lstat, lstatId, NativeFsError, readlink } from "./native_fs.ts";
 import { cPath, CPathBuffer, decodePathBytes, displayPath, pathBytes } from "./path_bytes.ts";
 
 async function sh(script: string, ...args: string[]): Promise<void> {
@@ -66,4 +66,30 @@ Deno.test("native fs: timestamps keep their nanoseconds", async () => {
   await using d = await tempDir();
   await sh('touch -d "2020-01-01 00:00:00.123456789" "$1/f"', d.path);
   assertEquals(lstat(`${d.path}/f`)?.mtimeNs, 1577836800123456789n);
+});
+
+Deno.test("a path gone is undefined, not an error; another failure is a NativeFsError naming the path", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/f`;
+  await Deno.writeTextFile(file, "x");
+  // ENOENT, and ENOTDIR (a file on the way).
+  for (const gone of [`${dir.path}/gone`, `${file}/below`]) {
+    assertEquals(lstat(gone), undefined);
+    assertEquals(lstatId(gone), undefined);
+    assertEquals(readlink(gone), undefined);
+    assertEquals(listDir(gone), undefined);
+  }
+  const tooLong = `${dir.path}/${"n".repeat(300)}`;
+  let thrown: unknown;
+  try {
+    lstat(tooLong);
+  } catch (e) {
+    thrown = e;
+  }
+  assert(thrown instanceof NativeFsError, `lstat of a name too long gave ${thrown}`);
+  assertEquals([thrown.call, thrown.path, thrown.message], [
+    "statx",
+    tooLong,
+    "statx: file name too long",
+  ]);
 });
