@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { AgedMap } from "./aged_map.ts";
 import { FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel/fim_event.ts";
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
@@ -321,23 +322,16 @@ function entryKind(op: FimOp): FimOp {
  * The record of `key` in `map` (made by `make` when there is none), moved to the newest end
  * (insertion order = age) and stamped `now`.
  */
-function touch<K, V extends { at: number }>(map: Map<K, V>, key: K, now: number, make: () => V): V {
+function touch<K, V extends { at: number }>(
+  map: AgedMap<K, V>,
+  key: K,
+  now: number,
+  make: () => V,
+): V {
   const v = map.get(key) ?? make();
-  map.delete(key);
-  map.set(key, v);
+  map.setNewest(key, v);
   v.at = now;
   return v;
-}
-
-/**
- * Drops the oldest entries of `map` (insertion order = age) while it holds more than
- * RECENT_MAX or its oldest is no longer `kept`.
- */
-function dropOldest<K, V>(map: Map<K, V>, kept: (v: V) => boolean): void {
-  for (const [k, v] of map) {
-    if (map.size <= RECENT_MAX && kept(v)) break;
-    map.delete(k);
-  }
 }
 /**
  * How long a writer's close read before its write's kernel event still ends
@@ -451,7 +445,7 @@ export class FileMonitor {
    * file made and removed before a report looked for its maker had only its
    * removal left, and was reported made by no one, or not at all.
    */
-  readonly #recent = new Map<string, { at: number; events: FimEvent[] }>();
+  readonly #recent = new AgedMap<string, { at: number; events: FimEvent[] }>(RECENT_MAX);
 
   /** When the last directory sync to end had started (the events since may be in no listing yet). */
   #syncedFrom = 0;
@@ -475,18 +469,18 @@ export class FileMonitor {
       const drop = recent.events.findIndex((x, i) => i > 0 || !MAKES_OPS.has(x.op));
       recent.events.splice(drop, 1);
     }
-    dropOldest(this.#recent, (r) => this.#kept(r.at, now));
+    this.#recent.dropOldest((r) => this.#kept(r.at, now), now);
     if (e.via !== "fanotify") {
       const r = touch(this.#named, path, now, () => ({ at: now, events: [] as FimEvent[] }));
       r.events.push(e);
       if (r.events.length > NAMED_PER_PATH) r.events.shift();
-      dropOldest(this.#named, (x) => now - x.at <= RECENT_MS);
+      this.#named.dropOldest((x) => now - x.at <= RECENT_MS, now);
     }
     if (e.op === FimOp.Rename || e.op === FimOp.Link) {
       const k = writerKey(e);
       const r = touch(this.#renamesBy, k, now, () => ({ at: now, paths: new Set<string>() }));
       if (r.paths.size < 64) r.paths.add(path);
-      dropOldest(this.#renamesBy, (x) => now - x.at <= RECENT_MS);
+      this.#renamesBy.dropOldest((x) => now - x.at <= RECENT_MS, now);
     }
   }
 
@@ -495,7 +489,7 @@ export class FileMonitor {
    * (insertion order = age), not yet taken for the twin of a fanotify event
    * (covers).
    */
-  readonly #named = new Map<string, { at: number; events: FimEvent[] }>();
+  readonly #named = new AgedMap<string, { at: number; events: FimEvent[] }>(RECENT_MAX);
 
   /**
    * Whether fanotify's event `e` about an entry is the twin of a name event
@@ -537,7 +531,7 @@ export class FileMonitor {
    * The watched paths each process renamed from or to, or linked to, lately (writerKey;
    * insertion order = age).
    */
-  readonly #renamesBy = new Map<string, { at: number; paths: Set<string> }>();
+  readonly #renamesBy = new AgedMap<string, { at: number; paths: Set<string> }>(RECENT_MAX);
 
   /**
    * Whether the file `made` put at `path` (its inode, as the kernel said) was
@@ -591,10 +585,10 @@ export class FileMonitor {
    * latest for each name, and the latest ORPHAN_EVENTS in order (a number reused by one new
    * directory after another holds the events of each).
    */
-  readonly #orphans = new Map<
+  readonly #orphans = new AgedMap<
     string,
     { at: number; byName: Map<string, FimEvent>; events: FimEvent[] }
-  >();
+  >(RECENT_MAX);
 
   #keepOrphan(e: FimEvent): void {
     const now = performance.now();
@@ -603,7 +597,7 @@ export class FileMonitor {
     if (o.byName.size < 1024) o.byName.set(e.name!, e);
     o.events.push(e);
     if (o.events.length > ORPHAN_EVENTS) o.events.shift();
-    dropOldest(this.#orphans, (r) => this.#kept(r.at, now));
+    this.#orphans.dropOldest((r) => this.#kept(r.at, now), now);
   }
 
   /**
@@ -643,7 +637,7 @@ export class FileMonitor {
   }
 
   /** fanotify events for paths, kept for the next re-read that finds no BPF event (insertion order = age). */
-  readonly #offered = new Map<string, { at: number; e: FimEvent }>();
+  readonly #offered = new AgedMap<string, { at: number; e: FimEvent }>(RECENT_MAX);
 
   /**
    * fanotify saw a change of `path` (read now): the next re-read that starts
@@ -652,13 +646,12 @@ export class FileMonitor {
    */
   offer(path: string, e: FimEvent): void {
     const now = performance.now();
-    this.#offered.delete(path);
-    this.#offered.set(path, { at: now, e });
-    dropOldest(this.#offered, (r) => now - r.at <= RECENT_MS);
+    this.#offered.setNewest(path, { at: now, e });
+    this.#offered.dropOldest((r) => now - r.at <= RECENT_MS, now);
   }
 
   /** Paths a writer closed while no re-read of them was queued, and when (performance.now()). */
-  readonly #closed = new Map<string, number>();
+  readonly #closed = new AgedMap<string, number>(RECENT_MAX);
 
   /**
    * A process that wrote `path` closed it (fanotify's FAN_CLOSE_WRITE):
@@ -675,9 +668,8 @@ export class FileMonitor {
     const q = this.#queues.get(path);
     const now = performance.now();
     if (!q) {
-      this.#closed.delete(path);
-      this.#closed.set(path, now);
-      dropOldest(this.#closed, (at) => now - at <= CLOSE_AHEAD_MS);
+      this.#closed.setNewest(path, now);
+      this.#closed.dropOldest((at) => now - at <= CLOSE_AHEAD_MS, now);
       return;
     }
     q.closedAt = now;
@@ -747,7 +739,7 @@ export class FileMonitor {
    * When each path's last report was made (performance.now()) and the processes it named
    * (writerKey), for LATE_EVENT_MS (insertion order = age).
    */
-  readonly #lastReport = new Map<string, { at: number; writers: Set<string> }>();
+  readonly #lastReport = new AgedMap<string, { at: number; writers: Set<string> }>(RECENT_MAX);
 
   /**
    * Whether a change of `path` was reported within LATE_EVENT_MS, and that report did not
@@ -995,14 +987,14 @@ export class FileMonitor {
    * directory no listing found yet, by that directory's path (insertion order
    * = age): its listing takes them as its names' events (#adoptPlaced).
    */
-  readonly #placed = new Map<string, { at: number; events: FimEvent[] }>();
+  readonly #placed = new AgedMap<string, { at: number; events: FimEvent[] }>(RECENT_MAX);
 
   #keepPlaced(dir: string, e: FimEvent): void {
     const now = performance.now();
     const r = touch(this.#placed, dir, now, () => ({ at: now, events: [] as FimEvent[] }));
     r.events.push(e);
     if (r.events.length > ORPHAN_EVENTS) r.events.shift();
-    dropOldest(this.#placed, (x) => this.#kept(x.at, now));
+    this.#placed.dropOldest((x) => this.#kept(x.at, now), now);
   }
 
   /**
@@ -2189,12 +2181,11 @@ export class FileMonitor {
       causes.filter((c) => c.op !== FimOp.Mount || c === cause),
     );
     const now = performance.now();
-    this.#lastReport.delete(path);
-    this.#lastReport.set(path, {
+    this.#lastReport.setNewest(path, {
       at: now,
       writers: new Set([cause, ...others].filter((c) => c !== undefined).map(writerKey)),
     });
-    dropOldest(this.#lastReport, (r) => now - r.at <= LATE_EVENT_MS);
+    this.#lastReport.dropOldest((r) => now - r.at <= LATE_EVENT_MS, now);
     this.opts.emit({
       action,
       path,
