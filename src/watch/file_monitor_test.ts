@@ -447,6 +447,42 @@ Deno.test("a file made in a watched directory and chmodded at once by another pr
   }
 });
 
+Deno.test("a listing of many names made and gone drains the ring buffer once, not once a name", async () => {
+  await using dir = await tempDir();
+  const watch = new WatchSet(NO_BPF);
+  watch.add(dir.path, "dir", dir.path);
+  const dirState = (await readFileState(dir.path))!;
+  watch.setState(dir.path, dirState);
+  const changes: FileChange[] = [];
+  let drains = 0;
+  const monitor = new FileMonitor(watch, {
+    rearm() {},
+    emit: (c) => changes.push(c),
+    warn: (m) => {
+      throw new Error(m);
+    },
+    drain: () => drains++,
+  });
+  try {
+    // A process made 200 names and they are gone before the listing (their removals' events
+    // are still in the ring buffer, as under a churn): each is reported unread by the listing.
+    await using maker = await actor("pass", dir.path);
+    const names = Array.from({ length: 200 }, (_, i) => `x${i}`);
+    for (const name of names) {
+      monitor.onKernelEvent(eventFromProc(maker.pid, dirState.id, FimOp.Create, { name }));
+    }
+    await monitor.idle();
+    assertEquals(monitor.transientNames, names.length);
+    // The listing's one drain, and each report's own (the names itemized before they fold).
+    assert(
+      drains < names.length / 4,
+      `the ring buffer was drained ${drains} times for ${names.length} names`,
+    );
+  } finally {
+    await monitor.stop();
+  }
+});
+
 const turn = () => new Promise((r) => setTimeout(r, 0));
 
 Deno.test("a file its writer holds open while it writes waits for the writer's close, not for each doubling wait", async () => {
