@@ -17,8 +17,15 @@ export interface Held {
   readAt: number;
 }
 
-/** The most events one turn of the timer feeds. */
-export const MAX_FEED_PER_TURN = 256;
+/**
+ * The most events one turn of the timer feeds. A fanotify event's feed drains up to 64 of
+ * the ring buffer's records looking for its twin (FileMonitor.covers), so a turn of 256 could
+ * hand over 16,384 records: under a user's churn (bench/user_flood.ts, without the pump) root's
+ * first append was reported 1.77-3.45 s after it, and 0.30-0.43 s with turns of 32 (four runs
+ * each, alternated), while more of the user's own events were dropped (0.35-0.43 million
+ * against 0.19-0.39 million).
+ */
+export const MAX_FEED_PER_TURN = 32;
 
 /** Events held by key until their grace has passed. */
 export class GraceQueue<P extends Held> {
