@@ -413,12 +413,16 @@ async function heldOpen(name: string, settleMs = 20) {
   };
 }
 
-Deno.test("a file made in a watched directory and chmodded at once by another process is credited to its maker, the chmod beside it", async () => {
-  await using dir = await tempDir();
+/**
+ * A monitor over a new temp directory, watched, with what it reports; disposing of it stops
+ * the monitor and removes the directory.
+ */
+async function monitoredDir(opts: Partial<FileMonitorOptions> = {}) {
+  const dir = await tempDir();
   const watch = new WatchSet(NO_BPF);
   watch.add(dir.path, "dir", dir.path);
-  const dirState = (await readFileState(dir.path))!;
-  watch.setState(dir.path, dirState);
+  const state = (await readFileState(dir.path))!;
+  watch.setState(dir.path, state);
   const changes: FileChange[] = [];
   const monitor = new FileMonitor(watch, {
     rearm() {},
@@ -426,61 +430,57 @@ Deno.test("a file made in a watched directory and chmodded at once by another pr
     warn: (m) => {
       throw new Error(m);
     },
+    ...opts,
   });
-  try {
-    // What `cp evil /etc/sudoers.d/x && chmod 440 /etc/sudoers.d/x` does: the maker, then
-    // another process's chmod of the new name, both before the directory is listed.
-    const f = `${dir.path}/x`;
-    const name = "x";
-    await using maker = await appender(f, "evil ALL=(ALL) NOPASSWD: ALL");
-    await using chmodder = await actor("os.chmod(sys.argv[1], 0o440)", f);
-    monitor.onKernelEvent(eventFromProc(maker.pid, dirState.id, FimOp.Create, { name }));
-    monitor.onKernelEvent(eventFromProc(chmodder.pid, dirState.id, FimOp.PathAttrib, { name }));
-    assert(await waitFor(() => changes.length > 0), "the new file was not reported");
-    await monitor.idle();
-    assertEquals(
-      changes.map((c) => [c.action, c.cause?.tgid, c.otherWriters?.map((w) => w.tgid)]),
-      [["created", maker.pid, [chmodder.pid]]],
-    );
-  } finally {
-    await monitor.stop();
-  }
+  return {
+    path: dir.path,
+    state,
+    changes,
+    monitor,
+    async [Symbol.asyncDispose]() {
+      await monitor.stop();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("a file made in a watched directory and chmodded at once by another process is credited to its maker, the chmod beside it", async () => {
+  await using d = await monitoredDir();
+  const { state: dirState, changes, monitor } = d;
+  // What `cp evil /etc/sudoers.d/x && chmod 440 /etc/sudoers.d/x` does: the maker, then
+  // another process's chmod of the new name, both before the directory is listed.
+  const f = `${d.path}/x`;
+  const name = "x";
+  await using maker = await appender(f, "evil ALL=(ALL) NOPASSWD: ALL");
+  await using chmodder = await actor("os.chmod(sys.argv[1], 0o440)", f);
+  monitor.onKernelEvent(eventFromProc(maker.pid, dirState.id, FimOp.Create, { name }));
+  monitor.onKernelEvent(eventFromProc(chmodder.pid, dirState.id, FimOp.PathAttrib, { name }));
+  assert(await waitFor(() => changes.length > 0), "the new file was not reported");
+  await monitor.idle();
+  assertEquals(
+    changes.map((c) => [c.action, c.cause?.tgid, c.otherWriters?.map((w) => w.tgid)]),
+    [["created", maker.pid, [chmodder.pid]]],
+  );
 });
 
 Deno.test("a listing of many names made and gone drains the ring buffer once, not once a name", async () => {
-  await using dir = await tempDir();
-  const watch = new WatchSet(NO_BPF);
-  watch.add(dir.path, "dir", dir.path);
-  const dirState = (await readFileState(dir.path))!;
-  watch.setState(dir.path, dirState);
-  const changes: FileChange[] = [];
   let drains = 0;
-  const monitor = new FileMonitor(watch, {
-    rearm() {},
-    emit: (c) => changes.push(c),
-    warn: (m) => {
-      throw new Error(m);
-    },
-    drain: () => drains++,
-  });
-  try {
-    // A process made 200 names and they are gone before the listing (their removals' events
-    // are still in the ring buffer, as under a churn): each is reported unread by the listing.
-    await using maker = await actor("pass", dir.path);
-    const names = Array.from({ length: 200 }, (_, i) => `x${i}`);
-    for (const name of names) {
-      monitor.onKernelEvent(eventFromProc(maker.pid, dirState.id, FimOp.Create, { name }));
-    }
-    await monitor.idle();
-    assertEquals(monitor.transientNames, names.length);
-    // The listing's one drain, and each report's own (the names itemized before they fold).
-    assert(
-      drains < names.length / 4,
-      `the ring buffer was drained ${drains} times for ${names.length} names`,
-    );
-  } finally {
-    await monitor.stop();
+  await using d = await monitoredDir({ drain: () => drains++ });
+  const { state: dirState, monitor } = d;
+  // A process made 200 names and they are gone before the listing (their removals' events
+  // are still in the ring buffer, as under a churn): each is reported unread by the listing.
+  await using maker = await actor("pass", d.path);
+  const names = Array.from({ length: 200 }, (_, i) => `x${i}`);
+  for (const name of names) {
+    monitor.onKernelEvent(eventFromProc(maker.pid, dirState.id, FimOp.Create, { name }));
   }
+  await monitor.idle();
+  assertEquals(monitor.transientNames, names.length);
+  // The listing's one drain, and each report's own (the names itemized before they fold).
+  assert(
+    drains < names.length / 4,
+    `the ring buffer was drained ${drains} times for ${names.length} names`,
+  );
 });
 
 const turn = () => new Promise((r) => setTimeout(r, 0));
