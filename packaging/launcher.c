@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -174,7 +175,33 @@ static int fill_runtime(int fd, void *payload) {
     return inflate_into(fd, payload, RUNTIME_ZSIZE, RUNTIME_SIZE);
 }
 
+/*
+ * Fewest descriptors Deno needs to start the bundle: under 20 it failed with its own errors and
+ * a stack trace (reading its config, importing the bundle). The agent raises its limit again and
+ * says what it needs (src/agent/open_file_limit.ts).
+ */
+#define MIN_OPEN_FILES 32
+
+/* Raises the soft open-file limit to the hard one (at most 65536); dies when that is too few. */
+static void raise_open_file_limit(void) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) < 0) return;
+    rlim_t want = r.rlim_max == RLIM_INFINITY || r.rlim_max > 65536 ? 65536 : r.rlim_max;
+    if (want > r.rlim_cur) {
+        r.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &r) < 0) getrlimit(RLIMIT_NOFILE, &r);
+    }
+    if (r.rlim_cur < MIN_OPEN_FILES) {
+        fprintf(stderr,
+                "bpfink: the open-file limit is %llu (hard limit %llu), too few to start: raise it "
+                "(ulimit -n, or LimitNOFILE= in its systemd unit)\n",
+                (unsigned long long)r.rlim_cur, (unsigned long long)r.rlim_max);
+        exit(1);
+    }
+}
+
 int main(int argc, char **argv) {
+    raise_open_file_limit();
     /* Not close-on-exec: the bundle reads the embedded binaries through it. */
     int self = open("/proc/self/exe", O_RDONLY);
     if (self < 0) die_errno("cannot open its own file (/proc/self/exe; is /proc mounted?)");

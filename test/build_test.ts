@@ -418,6 +418,24 @@ Deno.test("a damaged or truncated copy of dist/bpfink stops with one sentence, e
   assertIncludes(b.stderr, "copy dist/bpfink again");
 });
 
+Deno.test("dist/bpfink under an open-file limit too low for Deno stops with one sentence; a low soft limit is raised", async () => {
+  await built();
+  // Deno failed with its own errors and a stack trace under 20 descriptors.
+  for (const n of [12, 20]) {
+    const r = await run(["prlimit", `--nofile=${n}`, BIN, "--version"]);
+    assertEquals(r.code, 1, r.stderr);
+    assertEquals(
+      r.stderr,
+      `bpfink: the open-file limit is ${n} (hard limit ${n}), too few to start: raise it ` +
+        "(ulimit -n, or LimitNOFILE= in its systemd unit)\n",
+    );
+  }
+  // Raised to the hard limit before Deno starts.
+  const ok = await run(["prlimit", "--nofile=12:64", BIN, "--version"]);
+  assertEquals(ok.code, 0, ok.stderr);
+  assertIncludes(ok.stdout, "bpfink ");
+});
+
 Deno.test("build.ts with BPFINK_BUILD_WAY=compile and no denort: one clear message, exit 1", async () => {
   await using cache = await tempDir("bpfink-denodir-");
   const env: Record<string, string> = {

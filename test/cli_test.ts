@@ -119,3 +119,45 @@ Deno.test("no BTF: one clear sentence, exit 1 (a missing --btf path stands in fo
   assertIncludes(k.stdout, "BTF:               missing");
   assertIncludes(k.stdout, "no BTF: strategies were not tried");
 });
+
+Deno.test("an open-file limit too low to load the kernel object: one clear sentence naming the limit, not the kernel", async () => {
+  const r = await run(["prlimit", "--nofile=40", "./bpfink", "--paths", "/etc/hostname"]);
+  assertEquals(r.code, 1, r.stdout + r.stderr);
+  assertIncludes(r.stderr, "the open-file limit is 40 (hard limit 40), below the 256 bpfink needs");
+  assertIncludes(
+    r.stderr,
+    "bpfink: ran out of file descriptors loading the kernel object (open-file limit 40)",
+  );
+  for (const wrong of ["kernel refuses", "no kernel object works", "Stack backtrace"]) {
+    assert(!r.stderr.includes(wrong), `said "${wrong}": ${r.stderr}`);
+  }
+});
+
+Deno.test("a low soft open-file limit under a higher hard one is raised to the hard one at the start", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/watched`;
+  await Deno.writeTextFile(file, "x\n");
+  const child = new Deno.Command("prlimit", {
+    args: ["--nofile=40:4096", "./bpfink", "--paths", file, "--json"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let seen = "";
+    while (!seen.includes('"action":"started"')) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`exited before it started: ${seen}`);
+      seen += value;
+    }
+    // prlimit execs bpfink, which execs Deno: the agent is the child's own pid.
+    const limits = await Deno.readTextFile(`/proc/${child.pid}/limits`);
+    assertEquals(/^Max open files +(\d+) +(\d+)/m.exec(limits)?.slice(1), ["4096", "4096"]);
+  } finally {
+    child.kill("SIGINT");
+    await lines.cancel();
+  }
+  const err = await new Response(child.stderr).text();
+  await child.status;
+  assert(!err.includes("open-file limit"), err);
+});

@@ -40,6 +40,7 @@ import {
 } from "./open_kernel.ts";
 import { type OpenedStore, openStore } from "./open_store.ts";
 import { ParallelReader } from "../watch/parallel_reader.ts";
+import { raiseOpenFileLimit } from "../open_file_limit.ts";
 import { preflight } from "./preflight.ts";
 import { QuietGiveBack } from "./quiet_give_back.ts";
 import { SelfTest, type SelfTestFindings } from "./self_test.ts";
@@ -162,6 +163,11 @@ export class Agent {
 
   /** Starts the agent: preflight, kernel object, watches, baseline, start record. */
   static async start(opts: AgentOptions): Promise<Agent> {
+    // The process's only agent takes what descriptors its hard limit allows (src/open_file_limit.ts).
+    if (opts.soleAgent) {
+      const { warning } = raiseOpenFileLimit();
+      if (warning) log("agent").warn(warning);
+    }
     const facts = readKernelFacts(opts.btf);
     preflight(facts, opts.btf);
     const targets = await resolveWatches(opts.watches);

@@ -62,7 +62,8 @@ export interface AgentOptions {
   /**
    * This is the process's only agent (the CLI's run and --paths): once armed, the embedded
    * BPF objects (the chosen one is loaded by then) and the embedded libbpf are let go
-   * (releaseEmbeddedAssets).
+   * (releaseEmbeddedAssets), and the process's soft open-file limit is raised to its hard
+   * limit first (src/open_file_limit.ts).
    * Another agent started in the same process afterwards could not load them.
    */
   soleAgent?: boolean;

@@ -17,7 +17,8 @@ import { libbpfCandidates } from "../bpf/libbpf_locate.ts";
 import { RunTimeStats } from "../bpf/prog_stats.ts";
 import { pumpAvailable } from "../bpf/ring_pump.ts";
 import type { KernelFacts } from "../kernel/kernel_facts.ts";
-import { chooseStrategy, type Trial } from "../kernel/strategy_choice.ts";
+import { chooseStrategy, OUT_OF_DESCRIPTORS, type Trial } from "../kernel/strategy_choice.ts";
+import { openFileLimit } from "../open_file_limit.ts";
 import type { AgentOptions } from "./agent_options.ts";
 import type { ResolvedTargets, WatchTarget } from "../watch/watch_targets.ts";
 import { pathKeyCount } from "../watch/kernel_keys.ts";
@@ -214,9 +215,16 @@ export async function openKernel(
     opts.signal.throwIfAborted();
   }
   if (!choice.kernel) {
-    const why = choice.trials.filter((t) => t.outcome === "rejected").map((t) =>
-      `${t.strategy}: ${t.reason}`
-    );
+    const rejected = choice.trials.filter((t) => t.outcome === "rejected");
+    const why = rejected.map((t) => `${t.strategy}: ${t.reason}`);
+    // Not the kernel's doing: say what to change.
+    if (rejected.some((t) => t.reason.startsWith(OUT_OF_DESCRIPTORS))) {
+      throw new AgentError(
+        `ran out of file descriptors loading the kernel object (open-file limit ` +
+          `${openFileLimit().soft}): raise it (ulimit -n, or LimitNOFILE= in its systemd unit); ` +
+          `${why.join("; ")}`,
+      );
+    }
     throw new AgentError(
       `no kernel object works on this kernel (${facts.release}): ${why.join("; ")}. ` +
         `Run "bpfink kernels" for details.`,

@@ -13,6 +13,7 @@ import type { Libbpf } from "../bpf/libbpf.ts";
 import { runCanary } from "./canary.ts";
 import type { KernelFacts } from "./kernel_facts.ts";
 import { errorMessage } from "../error_message.ts";
+import { openFileLimit } from "../open_file_limit.ts";
 
 /** How one strategy fared. */
 export interface Trial {
@@ -58,6 +59,10 @@ export interface ChoiceOptions {
   onEvent: (e: FimEvent) => void;
 }
 
+/** The reason given for a load that failed for want of a descriptor (EMFILE). */
+export const OUT_OF_DESCRIPTORS =
+  "out of file descriptors (the open-file limit, ulimit -n, is reached)";
+
 /** A short, human reason from a load or attach failure, with a kernel hint. */
 export function explainFailure(strategy: StrategyName, e: unknown, facts: KernelFacts): string {
   if (!(e instanceof BpfError)) return errorMessage(e);
@@ -69,6 +74,7 @@ export function explainFailure(strategy: StrategyName, e: unknown, facts: Kernel
     return `the kernel refuses BPF trampolines (fentry/fexit load gives EPERM): ${first}`;
   }
   if (e.errno === Errno.EPERM) return `permission denied by the kernel: ${first}`;
+  if (e.errno === Errno.EMFILE) return `${OUT_OF_DESCRIPTORS}: ${first}`;
   return first;
 }
 
@@ -107,9 +113,27 @@ const PROG_TYPE_TRACING = 26;
 export function refusedByProbe(lib: Libbpf, strategy: StrategyName): string | undefined {
   if (strategy !== "fentry") return undefined;
   if (lib.sym.libbpf_probe_bpf_prog_type(PROG_TYPE_TRACING, null) !== 0) return undefined;
+  // A probe that could not get a descriptor is refused too: no verdict then (the load says why).
+  if (outOfDescriptors()) return undefined;
   return "the kernel refuses BPF trampolines (libbpf's probe program of type tracing was " +
     "refused): the object was not loaded (--probe fentry loads it anyway)";
 }
+
+/**
+ * Whether this process is within a few descriptors of its open-file limit, where a probe's load
+ * (a BTF object and the program, each a descriptor) can fail for want of one.
+ */
+function outOfDescriptors(): boolean {
+  try {
+    const open = [...Deno.readDirSync("/proc/self/fd")].length;
+    return openFileLimit().soft - open < FD_HEADROOM;
+  } catch {
+    return false; // cannot tell: the probe's verdict stands
+  }
+}
+
+/** Descriptors a probe needs free for its verdict to count. */
+const FD_HEADROOM = 16;
 
 function tryLoad(
   lib: Libbpf,
