@@ -31,8 +31,12 @@ export function setupLogging(opts: { level?: LogLevel; json?: boolean } = {}): v
         i % 2 === 0 && typeof m === "string" ? escapeTerminal(m) : m
       ),
     });
+  // A stderr that cannot take a line (a pipe closed by `| head`) loses that line, and nothing
+  // else: the line is not an event, and monitoring goes on.
   const stderr: Sink = (record) => {
-    Deno.stderr.writeSync(encoder.encode(format(record)));
+    try {
+      Deno.stderr.writeSync(encoder.encode(format(record)));
+    } catch { /* stderr is gone */ }
   };
   resetSync();
   configureSync({

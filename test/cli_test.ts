@@ -161,3 +161,39 @@ Deno.test("a low soft open-file limit under a higher hard one is raised to the h
   await child.status;
   assert(!err.includes("open-file limit"), err);
 });
+
+Deno.test("--paths whose stdout and stderr close (| head) goes on watching, and a stop leaves no temporary database", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/watched`;
+  await Deno.writeTextFile(file, "x\n");
+  const tmp = `${dir.path}/tmp`;
+  await Deno.mkdir(tmp);
+  const child = new Deno.Command("./bpfink", {
+    args: ["--paths", file],
+    env: { TMPDIR: tmp },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    // The first line out, then both pipes closed, as `2>&1 | head -1` does: the started line
+    // and the header that follow meet a broken pipe.
+    const out = child.stdout.getReader();
+    const { value } = await out.read();
+    assert(value && value.length > 0, "nothing came out");
+    await out.cancel();
+    await child.stderr.cancel();
+    await Deno.writeTextFile(file, "changed\n", { append: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    assertEquals([...Deno.readDirSync(tmp)].length, 1, "the temporary database is not there");
+    const exited = await Promise.race([
+      child.status.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 10)),
+    ]);
+    assert(!exited, "the agent stopped when its output closed");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const status = await child.status;
+  assertEquals(status.code, 0);
+  assertEquals([...Deno.readDirSync(tmp)], [], "left behind in TMPDIR");
+});

@@ -25,6 +25,8 @@ export function progressBar(
     const line = `\r  hashing [${"#".repeat(filled)}${
       " ".repeat(width - filled)
     }] ${done}/${total} files, ${mb} MiB`;
-    Deno.stderr.writeSync(encoder.encode(finished ? `${line}\n` : line));
+    try {
+      Deno.stderr.writeSync(encoder.encode(finished ? `${line}\n` : line));
+    } catch { /* stderr is gone: the first baseline goes on without its bar */ }
   };
 }

@@ -66,33 +66,47 @@ export async function watchCommand(opts: WatchCommandOptions): Promise<number> {
   );
   if (!agent) return 0;
   const uncontain = containStrayErrors(agent.faults);
-  if (!opts.json) {
-    const k = agent.kernel.spec;
-    const header =
-      `bpfink ${VERSION} · kernel ${agent.facts.release} · ${k.name} (${k.object}) · ` +
-      `watching ${agent.watch.present} paths · Ctrl-C to stop`;
-    const color = Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR");
+  // Whatever ends the watch, the agent stops: its links, its threads, its temporary database.
+  try {
+    if (!opts.json) writeHeader(agent);
+    const outcome = await Promise.race([
+      waitForTermination().then((s) => ({ signal: s, error: undefined as unknown })),
+      agent.done.then(
+        () => ({ signal: undefined, error: new Error("event polling stopped") }),
+        (e) => ({
+          signal: undefined,
+          error: e,
+        }),
+      ),
+    ]);
+    if (outcome.error) {
+      log().error(
+        `stopped: ${errorMessage(outcome.error)}`,
+      );
+      return 1;
+    }
+    return 0;
+  } finally {
+    await agent.stop();
+    uncontain();
+  }
+}
+
+/**
+ * The line that says what is watched, on stderr. A stderr that cannot take it (a pipe closed
+ * by `| head`) does not end the watch; its write used to throw past the agent's stop, which
+ * left the temporary database behind.
+ */
+function writeHeader(agent: Agent): void {
+  const k = agent.kernel.spec;
+  const header = `bpfink ${VERSION} · kernel ${agent.facts.release} · ${k.name} (${k.object}) · ` +
+    `watching ${agent.watch.present} paths · Ctrl-C to stop`;
+  const color = Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR");
+  try {
     Deno.stderr.writeSync(
       new TextEncoder().encode((color ? `\x1b[1m${header}\x1b[0m` : header) + "\n"),
     );
+  } catch {
+    /* stderr is gone: nothing to tell it */
   }
-  const outcome = await Promise.race([
-    waitForTermination().then((s) => ({ signal: s, error: undefined as unknown })),
-    agent.done.then(
-      () => ({ signal: undefined, error: new Error("event polling stopped") }),
-      (e) => ({
-        signal: undefined,
-        error: e,
-      }),
-    ),
-  ]);
-  await agent.stop();
-  uncontain();
-  if (outcome.error) {
-    log().error(
-      `stopped: ${errorMessage(outcome.error)}`,
-    );
-    return 1;
-  }
-  return 0;
 }
