@@ -33,16 +33,17 @@ const appender = (path: string, line: string) =>
   actor(`open(sys.argv[1],"a").write(${JSON.stringify(line + "\n")})`, path);
 
 /**
- * A monitor over one watched file `name` (made with `content`) in a new temp
- * directory, with what it reports; disposing of it stops the monitor and
- * removes the directory.
+ * A monitor over `path`, watched as a `kind`, in temp directory `dir`, with what it reports;
+ * disposing of it stops the monitor and removes `dir`.
  */
-async function monitored(name: string, content: string, opts: Partial<FileMonitorOptions> = {}) {
-  const dir = await tempDir();
-  const path = `${dir.path}/${name}`;
-  await Deno.writeTextFile(path, content);
+async function monitorOver(
+  dir: AsyncDisposable & { path: string },
+  path: string,
+  kind: "file" | "dir",
+  opts: Partial<FileMonitorOptions>,
+) {
   const watch = new WatchSet(NO_BPF);
-  watch.add(path, "file", path);
+  watch.add(path, kind, path);
   const state = (await readFileState(path))!;
   watch.setState(path, state);
   const changes: FileChange[] = [];
@@ -54,11 +55,9 @@ async function monitored(name: string, content: string, opts: Partial<FileMonito
     },
     ...opts,
   });
-  const dirId = { dev: state.id.dev, ino: BigInt((await Deno.stat(dir.path)).ino!) };
   return {
     path,
     state,
-    dirId,
     changes,
     monitor,
     async [Symbol.asyncDispose]() {
@@ -66,6 +65,22 @@ async function monitored(name: string, content: string, opts: Partial<FileMonito
       await dir[Symbol.asyncDispose]();
     },
   };
+}
+
+/** A monitor over one watched file `name` (made with `content`) in a new temp directory. */
+async function monitored(name: string, content: string, opts: Partial<FileMonitorOptions> = {}) {
+  const dir = await tempDir();
+  const path = `${dir.path}/${name}`;
+  await Deno.writeTextFile(path, content);
+  const m = await monitorOver(dir, path, "file", opts);
+  const dirId = { dev: m.state.id.dev, ino: BigInt((await Deno.stat(dir.path)).ino!) };
+  return { ...m, dirId };
+}
+
+/** A monitor over a new temp directory, watched. */
+async function monitoredDir(opts: Partial<FileMonitorOptions> = {}) {
+  const dir = await tempDir();
+  return await monitorOver(dir, dir.path, "dir", opts);
 }
 
 Deno.test("a write whose kernel event comes after the report that holds it is reported as touched, naming its writer", async () => {
@@ -409,37 +424,6 @@ async function heldOpen(name: string, settleMs = 20) {
       writing.on = false;
       await writer[Symbol.asyncDispose]();
       await m[Symbol.asyncDispose]();
-    },
-  };
-}
-
-/**
- * A monitor over a new temp directory, watched, with what it reports; disposing of it stops
- * the monitor and removes the directory.
- */
-async function monitoredDir(opts: Partial<FileMonitorOptions> = {}) {
-  const dir = await tempDir();
-  const watch = new WatchSet(NO_BPF);
-  watch.add(dir.path, "dir", dir.path);
-  const state = (await readFileState(dir.path))!;
-  watch.setState(dir.path, state);
-  const changes: FileChange[] = [];
-  const monitor = new FileMonitor(watch, {
-    rearm() {},
-    emit: (c) => changes.push(c),
-    warn: (m) => {
-      throw new Error(m);
-    },
-    ...opts,
-  });
-  return {
-    path: dir.path,
-    state,
-    changes,
-    monitor,
-    async [Symbol.asyncDispose]() {
-      await monitor.stop();
-      await dir[Symbol.asyncDispose]();
     },
   };
 }
