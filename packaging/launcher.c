@@ -178,7 +178,7 @@ static int fill_runtime(int fd, void *payload) {
 /*
  * Fewest descriptors Deno needs to start the bundle: under 20 it failed with its own errors and
  * a stack trace (reading its config, importing the bundle). The agent raises its limit again and
- * says what it needs (src/agent/open_file_limit.ts).
+ * says what it needs (src/open_file_limit.ts).
  */
 #define MIN_OPEN_FILES 32
 

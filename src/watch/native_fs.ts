@@ -76,6 +76,13 @@ function isMissing(errno: number): boolean {
   return errno === Errno.ENOENT || errno === Errno.ENOTDIR;
 }
 
+/** After `call` on `path` failed: undefined when the path is gone, else the NativeFsError. */
+function goneOrThrow(call: string, path: string): undefined {
+  const e = errno();
+  if (isMissing(e)) return undefined;
+  throw new NativeFsError(call, path, e);
+}
+
 const ERRNO_TEXT: Record<number, string> = {
   1: "operation not permitted",
   2: "no such file or directory",
@@ -193,9 +200,7 @@ export function lstat(path: string): NativeStat | undefined {
   if (libc().statx(AT_FDCWD, PATH.of(path), AT_SYMLINK_NOFOLLOW, STATX_MASK, buf) === 0) {
     return decodeStatx(buf);
   }
-  const e = errno();
-  if (isMissing(e)) return undefined;
-  throw new NativeFsError("statx", path, e);
+  return goneOrThrow("statx", path);
 }
 
 /**
@@ -209,9 +214,7 @@ export function lstatId(path: string): { dev: number; ino: bigint } | undefined 
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     return { dev: statxDev(v), ino: v.getBigUint64(32, true) };
   }
-  const e = errno();
-  if (isMissing(e)) return undefined;
-  throw new NativeFsError("statx", path, e);
+  return goneOrThrow("statx", path);
 }
 
 /** fstat(fd) with ns timestamps. */
@@ -227,11 +230,7 @@ export function fstat(fd: number): NativeStat {
 export function readlink(path: string): string | undefined {
   const buf = LINK_OUT;
   const n = Number(libc().readlink(PATH.of(path), buf, BigInt(buf.length)));
-  if (n < 0) {
-    const e = errno();
-    if (isMissing(e)) return undefined;
-    throw new NativeFsError("readlink", path, e);
-  }
+  if (n < 0) return goneOrThrow("readlink", path);
   return decodePathBytes(buf.subarray(0, n));
 }
 
