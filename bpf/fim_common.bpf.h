@@ -129,20 +129,34 @@ struct {
 	__type(value, struct path_scratch);
 } scratch SEC(".maps");
 
-/* Counts a lost event (FIM_STAT_DROPS), then sends user space a notice
- * (FIM_DROP_NOTICE), woken at once, so that the notice's reader finds the
- * loss counted. A global function: the verifier checks its body once, not
- * again on every path through each place that may drop (the AIO loop,
- * unrolled, has eight). On 5.10 under emulation, a guest run of `bpfink
- * kernels --probe fentry` took about as long either way: 201 s, against 202 s
- * before the notice and 194 s with it inlined at each place. */
-__noinline int fim_drop(void)
+/* Counts a lost event: first, unless `held` (its pending entry was kept,
+ * held, before this call: fim_pending_hold), as unheld (FIM_STAT_UNHELD),
+ * then as a drop (FIM_STAT_DROPS); then, when `notice`, sends user space a
+ * notice (FIM_DROP_NOTICE), woken at once, so that the notice's reader finds
+ * the loss counted. User space reads the drops, then the unheld, then the
+ * held entries: drops whose count it read with no unheld one among them each
+ * left an entry held before it was counted, which it then finds. A global
+ * function: the verifier checks its body once, not again on every path
+ * through each place that may drop (the AIO loop, unrolled, has eight). On
+ * 5.10 under emulation, a guest run of `bpfink kernels --probe fentry` took
+ * about as long either way: 201 s, against 202 s before the notice and 194 s
+ * with it inlined at each place. */
+__noinline int fim_lose(int held, int notice)
 {
-	__u64 notice = FIM_DROP_NOTICE;
+	__u64 word = FIM_DROP_NOTICE;
 
+	if (!held)
+		stat_inc(FIM_STAT_UNHELD);
 	stat_inc(FIM_STAT_DROPS);
-	bpf_ringbuf_output(&events, &notice, sizeof(notice), BPF_RB_FORCE_WAKEUP);
+	if (notice)
+		bpf_ringbuf_output(&events, &word, sizeof(word), BPF_RB_FORCE_WAKEUP);
 	return 0;
+}
+
+/* A lost event that left nothing held: user space rescans every watch. */
+static __always_inline void fim_drop(void)
+{
+	fim_lose(0, 1);
 }
 
 /* Counts `stat`: a fold (FIM_STAT_COALESCED) or a drop (fim_drop). */
@@ -304,27 +318,30 @@ static __always_inline bool fim_ring_left_to_root(const struct fim_event *e)
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > size - size / 8;
 }
 
-/* Sends `e` with its executable and name and nothing more; false when the
- * ring buffer is full, or its room left is root's and `e` is not
- * (fim_ring_left_to_root): counted as a drop, user space rescans. */
-static __always_inline bool fim_event_send(struct fim_event *e)
+/* What fim_event_send() did: sent, or not, and then whether the loss wants
+ * a notice (fim_lose). */
+#define FIM_SENT 0
+#define FIM_UNSENT 1	   /* the ring buffer is full: notice */
+#define FIM_UNSENT_QUIET 2 /* the room left is root's: no notice */
+
+/* Sends `e` with its executable and name and nothing more. When the ring
+ * buffer is full, or its room left is root's and `e` is not
+ * (fim_ring_left_to_root), the caller holds what it can and counts the loss:
+ * fim_lose(held, result == FIM_UNSENT). A loss for root's room wants no
+ * notice: the seven eighths unread are read first, and user space looks at
+ * the drop counter after each turn that read records (a notice for each
+ * would fill root's eighth). */
+static __always_inline int fim_event_send(struct fim_event *e)
 {
 	__u64 size = FIM_EVENT_HEAD_SIZE + (e->exe_len & (FIM_EXE_LEN - 1)) +
 		     (e->name_len & (FIM_NAME_LEN - 1));
 
-	/* Counted without a notice: the seven eighths unread are read first, and
-	 * user space looks at the drop counter after each turn that read records
-	 * (a notice for each would fill root's eighth). */
-	if (fim_ring_left_to_root(e)) {
-		stat_inc(FIM_STAT_DROPS);
-		return false;
-	}
-	if (bpf_ringbuf_output(&events, e, size, 0)) {
-		fim_drop();
-		return false;
-	}
+	if (fim_ring_left_to_root(e))
+		return FIM_UNSENT_QUIET;
+	if (bpf_ringbuf_output(&events, e, size, 0))
+		return FIM_UNSENT;
 	stat_inc(FIM_STAT_EVENTS);
-	return true;
+	return FIM_SENT;
 }
 
 /* Processes that exited, by tgid, as they were at exit: user space names the
@@ -370,6 +387,7 @@ static __always_inline void emit_inode_event_here(struct fim_key *key, __u32 op,
 {
 	__u32 stat = FIM_STAT_COALESCED;
 	struct fim_event *e;
+	int sent;
 
 	if (!fim_pending_note(key, op, &stat, typed, cache)) {
 		stat_fold_or_drop(stat);
@@ -386,10 +404,11 @@ static __always_inline void emit_inode_event_here(struct fim_key *key, __u32 op,
 	e->dev = key->dev;
 	e->dir_ino = 0;
 	/* On a full ring buffer, the pending entry keeps who wrote: user space
-	 * rescans every watch when the drop counter moves, reads the held
-	 * entries first, and re-arms them all. */
-	if (!fim_event_send(e))
-		fim_pending_hold(key);
+	 * rescans when the drop counter moves, reads the held entries, and
+	 * re-arms them. */
+	sent = fim_event_send(e);
+	if (sent != FIM_SENT)
+		fim_lose(fim_pending_hold(key), sent == FIM_UNSENT);
 }
 
 /* emit_inode_event() as global functions, one per (typed, cache): the
@@ -664,6 +683,7 @@ static __always_inline void on_mount_change_here(__s32 nr, const char *target)
 	long n;
 	__u64 ns;
 	bool read;
+	int sent;
 
 	if (fim_mount_unseen())
 		return;
@@ -692,8 +712,12 @@ static __always_inline void on_mount_change_here(__s32 nr, const char *target)
 		if (n > 1 && n < FIM_NAME_LEN)
 			e->name_len = n - 1;
 	}
-	if (!fim_event_send(e) && !read)
+	sent = fim_event_send(e);
+	if (sent == FIM_SENT)
+		return;
+	if (!read)
 		bpf_map_delete_elem(&pending, &key);
+	fim_lose(0, sent == FIM_UNSENT);
 }
 
 /* on_mount_change_here() as a global function, checked once per program. */

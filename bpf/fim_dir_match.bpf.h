@@ -413,11 +413,11 @@ static __always_inline struct fim_event *name_event(struct path_scratch *s, long
 }
 
 /* An entry event of operation `op` in directory (dev, ino) found the ring
- * buffer full (counted as a drop): the current process is kept in the
- * directory's pending entry, held, as a dropped inode event's writer is, so
- * that the rescan the drop causes names it for the entries the directory's
- * listing finds changed (FimKernel.heldWriters). A global function:
- * verified once. */
+ * buffer full: the current process is kept in the directory's pending entry,
+ * held, as a dropped inode event's writer is, so that the rescan the drop
+ * causes names it for the entries the directory's listing finds changed
+ * (FimKernel.heldWriters). Whether the entry was kept (a full pending map
+ * keeps none). A global function: verified once. */
 __noinline int fim_hold_entry_writer(__u32 dev, __u64 ino, __u32 op)
 {
 	struct fim_key key = {};
@@ -426,8 +426,7 @@ __noinline int fim_hold_entry_writer(__u32 dev, __u64 ino, __u32 op)
 	key.ino = ino;
 	key.dev = dev;
 	fim_pending_note(&key, op, &stat, false, false);
-	fim_pending_hold(&key);
-	return 0;
+	return fim_pending_hold(&key);
 }
 
 /* An event about the entry s->buf[s->start, s->end) of directory s->dir;
@@ -437,6 +436,7 @@ static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, _
 					     __u64 ino)
 {
 	struct fim_event *e = name_event(s, s->end - s->start, true, nr);
+	int sent;
 
 	if (!e)
 		return;
@@ -444,8 +444,9 @@ static __always_inline void emit_entry_event(struct path_scratch *s, __u32 op, _
 	e->ino = ino;
 	e->dev = s->dir.dev;
 	e->dir_ino = s->dir.ino;
-	if (!fim_event_send(e))
-		fim_hold_entry_writer(s->dir.dev, s->dir.ino, op);
+	sent = fim_event_send(e);
+	if (sent != FIM_SENT)
+		fim_lose(fim_hold_entry_writer(s->dir.dev, s->dir.ino, op), sent == FIM_UNSENT);
 }
 
 /* A path that could not be placed, with a watched basename (or too long to
@@ -455,6 +456,7 @@ static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s3
 	struct fim_key key = { .ino = s->name_hash, .dev = FIM_DEV_UNPLACED };
 	struct fim_event *e;
 	__u32 stat = FIM_STAT_COALESCED;
+	int sent;
 
 	if (!fim_pending_note(&key, op, &stat, false, false)) {
 		stat_fold_or_drop(stat);
@@ -469,8 +471,11 @@ static __always_inline void emit_unplaced(struct path_scratch *s, __u32 op, __s3
 	e->ino = s->name_hash;
 	e->dev = 0;
 	e->dir_ino = 0;
-	if (!fim_event_send(e))
-		bpf_map_delete_elem(&pending, &key);
+	sent = fim_event_send(e);
+	if (sent == FIM_SENT)
+		return;
+	bpf_map_delete_elem(&pending, &key);
+	fim_lose(0, sent == FIM_UNSENT);
 }
 
 /* A path-based syscall succeeded on `upath` (relative to `dfd`): report it

@@ -47,6 +47,9 @@ enum fim_stat {
 	FIM_STAT_DROPS = 0,     /* ring buffer or pending map full: event lost (user space rescans) */
 	FIM_STAT_EVENTS = 1,    /* events submitted */
 	FIM_STAT_COALESCED = 2, /* repeats of an operation already reported for the same process, folded */
+	FIM_STAT_UNHELD = 3,    /* drops that left no pending entry held (fim_lose): counted before
+				 * FIM_STAT_DROPS, so that user space, reading it after, rescans
+				 * only the held inodes when it did not move */
 	FIM_STAT_MAX = 4,
 };
 

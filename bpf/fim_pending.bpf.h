@@ -232,13 +232,17 @@ static __always_inline bool fim_pending_note(struct fim_key *key, __u32 op, __u3
 }
 
 /* An event for pending entry `key` found the ring buffer full: keep the
- * entry and its writers for user space's rescan (FimKernel.heldWriters). */
-static __always_inline void fim_pending_hold(struct fim_key *key)
+ * entry and its writers for user space's rescan (FimKernel.heldWriters).
+ * Whether it was kept: an entry user space deleted meanwhile is not (its
+ * loss, counted as unheld, makes user space rescan every watch). */
+static __always_inline int fim_pending_hold(struct fim_key *key)
 {
 	struct fim_pending *p = bpf_map_lookup_elem(&pending, key);
 
-	if (p)
-		p->held = 1;
+	if (!p)
+		return 0;
+	p->held = 1;
+	return 1;
 }
 
 #endif

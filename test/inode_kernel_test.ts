@@ -204,6 +204,7 @@ for (const { how, queue } of [{ how: "read here", queue: 0 }, { how: "pumped", q
         assert(sent || kept, `inode ${id.ino}: neither an event nor a held writer`);
       }
       assertEquals(held.size, Number(dropped), "one held entry per dropped event");
+      assertEquals(h.k.counters().unheld, before.unheld, "a drop held nothing");
       h.k.rearmAll();
       assertEquals(h.k.heldWriters(), []);
     });
@@ -241,6 +242,8 @@ Deno.test("ring buffer: its last eighth is root's; an unprivileged flood leaves 
     await waitFor(() => unnamed().length === 0, 5000);
     const dropped = h.k.counters().drops - before.drops;
     assert(dropped > 0n, "nobody's appends all fit in the ring: the test needs them to fill it");
+    // Kept from root's eighth, nobody's events held their entries, as a full ring's do.
+    assertEquals(h.k.counters().unheld, before.unheld, "a drop held nothing");
     assertEquals(
       unnamed().map((r) => r.path),
       [],
@@ -377,6 +380,9 @@ Deno.test("folding: a pending map that refuses an entry counts a drop, never a f
     assertEquals((await w(second.path)).code, 0);
     assert(await waitFor(() => h.k.counters().drops > before.drops), "no drop counted");
     assertEquals(h.k.counters().coalesced, before.coalesced);
+    // Nothing held it: the rescan must be of every watch.
+    const after = h.k.counters();
+    assertEquals(after.unheld - before.unheld, after.drops - before.drops, "counted as held");
   });
 });
 

@@ -136,7 +136,7 @@ export class Agent {
     });
     this.#drops = new DropWatch(
       kernel,
-      (causes) => live.monitor.rescan("rescan", causes),
+      (causes, only) => live.monitor.rescan("rescan", causes, only),
       opts.dropCheckMs,
     );
     live.heldFor = (dir) => this.#drops.heldFor(dir);
@@ -307,9 +307,19 @@ export class Agent {
     return this.#live.reconcile();
   }
 
-  /** Rescans caused by dropped events. */
+  /** Rescans caused by dropped events: of every watch, or of only the inodes the kernel held. */
   get rescans(): number {
     return this.#drops.rescans;
+  }
+
+  /** Of `rescans`, those of only the inodes the kernel held. */
+  get heldRescans(): number {
+    return this.#drops.heldRescans;
+  }
+
+  /** Watches that rescans caused by dropped events re-read. */
+  get rescannedWatches(): number {
+    return this.#drops.rescannedWatches;
   }
 
   /** The baseline database's path (a temporary one unless `database` was given). */

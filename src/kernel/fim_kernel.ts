@@ -45,7 +45,7 @@ import { inInitialUserNamespace } from "./user_namespace.ts";
 import { readMountNamespaces } from "./mount_namespace.ts";
 
 /** Indexes of the stats map (enum fim_stat). */
-export const FimStat = { drops: 0, events: 1, coalesced: 2 } as const;
+export const FimStat = { drops: 0, events: 1, coalesced: 2, unheld: 3 } as const;
 
 /** The program that counts every thread's exit (fim_fold_exit), which the fold cache needs. */
 const EXIT_PROGRAM = "fim_process_exit";
@@ -55,6 +55,8 @@ export interface FimCounters {
   drops: bigint;
   events: bigint;
   coalesced: bigint;
+  /** Drops that left no pending entry held (bpf/fim_common.bpf.h's fim_lose): counted before `drops`. */
+  unheld: bigint;
 }
 
 /** A program that did not attach and the coverage that costs. */
@@ -617,17 +619,18 @@ export class FimKernel {
   }
 
   /**
-   * The inodes whose event found the ring buffer full, with the writers the
-   * kernel kept for them (bpf/fim_pending.bpf.h): read before `rearmAll()`.
-   * An entry held between this read and the re-arm loses its writers (the
-   * rescan still re-reads its file).
+   * The inodes whose event found the ring buffer full (for an entry event: its
+   * directory), with the writers the kernel kept for them
+   * (bpf/fim_pending.bpf.h), none when it kept none: read before they are
+   * re-armed (`rearm` each, or `rearmAll()`). An entry held between this read
+   * and `rearmAll()` loses its writers (the rescan still re-reads its file).
    */
   heldWriters(): { id: InodeId; writers: PendingWriter[] }[] {
     const held: { id: InodeId; writers: PendingWriter[] }[] = [];
     for (const [k, id] of this.#pendingInodes()) {
       const value = this.#pending.lookup(k, FIM_PENDING_LAYOUT.size);
       const writers = value && decodeHeldWriters(value);
-      if (writers?.length) held.push({ id, writers });
+      if (writers) held.push({ id, writers });
     }
     return held;
   }
@@ -670,7 +673,15 @@ export class FimKernel {
     return this.counter("drops");
   }
 
-  /** One kernel counter (one map lookup, where counters() makes three). */
+  /**
+   * Of `drops()`, those that left no pending entry held; each counted before it, after what it
+   * held (nothing) was settled. Drops read with this unmoved after them each left an entry held.
+   */
+  unheldDrops(): bigint {
+    return this.counter("unheld");
+  }
+
+  /** One kernel counter (one map lookup, where counters() makes four). */
   counter(which: keyof FimCounters): bigint {
     return this.#stat(FimStat[which]);
   }
@@ -681,6 +692,7 @@ export class FimKernel {
       drops: this.counter("drops"),
       events: this.counter("events"),
       coalesced: this.counter("coalesced"),
+      unheld: this.counter("unheld"),
     };
   }
 

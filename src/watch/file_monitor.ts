@@ -2224,15 +2224,25 @@ export class FileMonitor {
   }
 
   /**
-   * Re-reads every watched path (after dropped events, or on a timer); a path
-   * whose inode (`dev:ino`) has processes in `causes` is re-read naming them.
+   * Re-reads every watched path (after dropped events, or on a timer), or with
+   * `only` the watches at or below those inodes (WatchSet.atOrBelowInodes); a
+   * path whose inode (`dev:ino`) has processes in `causes` is re-read naming
+   * them. Returns how many paths it scheduled; undefined, scheduling none,
+   * when no watch is at or below one of `only`.
    */
-  rescan(reason: ChangeReason, causes?: ReadonlyMap<string, FimEvent[]>): void {
-    for (const e of this.watch.entries()) {
+  rescan(
+    reason: ChangeReason,
+    causes?: ReadonlyMap<string, FimEvent[]>,
+    only?: readonly InodeId[],
+  ): number | undefined {
+    const entries = only ? this.watch.atOrBelowInodes(only) : this.watch.entries();
+    if (!entries) return undefined;
+    for (const e of entries) {
       const id = causes?.size ? e.id : undefined;
       const named = id ? causes!.get(inodeKeyString(id)) : undefined;
       this.#scheduleAll(e.path, named ?? [], reason);
     }
+    return entries.length;
   }
 
   /** Resolves when no path is waiting or being re-read. */

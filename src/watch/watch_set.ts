@@ -372,6 +372,31 @@ export class WatchSet {
     return out;
   }
 
+  /**
+   * The watches at the inodes `ids`, or below one: below a directory that
+   * holds a watched name, or one watched whole, is every watch under a path
+   * it has (an entry event in it may have replaced any of them). Undefined
+   * when no watch is at or below one of `ids`: a held inode the watch set no
+   * longer knows, which only a rescan of every watch answers.
+   */
+  atOrBelowInodes(ids: readonly InodeId[]): WatchEntry[] | undefined {
+    const roots = new Set<string>();
+    for (const id of ids) {
+      const at = [...this.pathsOfInode(id), ...this.keys.dirPathsOf(id)];
+      if (at.length === 0) return undefined;
+      for (const p of at) roots.add(p);
+    }
+    const below = (path: string) => {
+      for (let p = path;;) {
+        if (roots.has(p)) return true;
+        const up = parentPath(p);
+        if (up === p) return false;
+        p = up;
+      }
+    };
+    return this.entries().filter((e) => below(e.path));
+  }
+
   /** Stops watching `path` and everything under it. */
   removeTree(path: string): void {
     for (const p of this.subtree(path).reverse()) this.remove(p);

@@ -213,3 +213,31 @@ Deno.test("pathsNamed: every watched path with the name, whether first asked bef
     assertEquals(w.pathsNamed("moved"), ["/etc/moved"]);
   }
 });
+
+Deno.test("atOrBelowInodes: the watches at a file's inode; at or below every path of a directory's; none known: undefined", async () => {
+  await using dir = await tempDir();
+  const w = new WatchSet(new FakeKernel());
+  const st = (p: string) => {
+    const s = lstat(p)!;
+    return { ...state(0), id: { dev: s.dev, ino: s.ino } };
+  };
+  const passwd = `${dir.path}/etc/passwd`;
+  const sshd = `${dir.path}/etc/ssh/sshd_config`;
+  const other = `${dir.path}/other/x`;
+  for (const f of [passwd, sshd, other]) {
+    await Deno.mkdir(f.slice(0, f.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(f, "x\n");
+    w.add(f, "file", f);
+    w.setState(f, st(f));
+  }
+  const paths = (ids: InodeId[]) => w.atOrBelowInodes(ids)?.map((e) => e.path).sort();
+  assertEquals(paths([st(passwd).id]), [passwd]);
+  // etc holds a watched name (passwd), and ssh/sshd_config is below it; other/x is not.
+  const etc = st(`${dir.path}/etc`).id;
+  assertEquals(w.keys.dirPathsOf(etc), [`${dir.path}/etc`]);
+  assertEquals(paths([etc]), [passwd, sshd]);
+  assertEquals(paths([etc, st(other).id]), [passwd, sshd, other].sort());
+  // An inode nothing is at: only a rescan of every watch answers.
+  assertEquals(paths([st(dir.path).id, id(999_999)]), undefined);
+  assertEquals(paths([]), []);
+});
