@@ -54,6 +54,19 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Non-zero while the ring buffer's pump in user space (native/ring_pump.c) holds more of users'
+ * events than their share of its queue: fim_ring_left_to_root() then keeps an event of a
+ * process with neither its real nor its effective uid 0 out of the ring, as it does once the
+ * ring's last eighth is reached, so that root's events wait behind no more than that share.
+ * The pump maps it (BPF_F_MMAPABLE) and stores to it; read here with a plain load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+} users_paused SEC(".maps");
+
 /* The mark gate (set by user space: src/kernel/mark_gate.ts). 1 while every
  * inode in `watched` carries an fsnotify mark that user space placed before
  * the inode entered the map (fanotify, src/watch/fanotify_source.ts). An
@@ -302,7 +315,8 @@ static __always_inline struct fim_event *fim_event_begin(__s32 nr)
 
 /* Whether `e` is kept out of the ring buffer's last eighth, which is root's:
  * a process with neither its real nor its effective uid 0, once more than
- * seven eighths of the ring wait unread. An unprivileged user who floods a
+ * seven eighths of the ring wait unread, or while the pump's queue holds
+ * more of such events than their share (users_paused). An unprivileged user who floods a
  * watched directory of its own (as a user owns ~/.ssh) with creations and
  * unlinks then cannot take the room in which root's writes during the flood
  * are recorded with their writer; its own events are dropped, counted, and
@@ -310,10 +324,14 @@ static __always_inline struct fim_event *fim_event_begin(__s32 nr)
  * pending map kept, for writes). */
 static __always_inline bool fim_ring_left_to_root(const struct fim_event *e)
 {
+	__u32 zero = 0, *paused;
 	__u64 size;
 
 	if (e->uid == 0 || e->euid == 0)
 		return false;
+	paused = bpf_map_lookup_elem(&users_paused, &zero);
+	if (paused && *paused)
+		return true;
 	size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > size - size / 8;
 }

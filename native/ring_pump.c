@@ -22,6 +22,16 @@
  * 8 bytes. The pump and the main thread's pull (a synchronous drain) and take share the queue
  * and the consumer position under a spin lock: each holds it for one pass over what the ring
  * or the queue holds, microseconds.
+ *
+ * Users' share: the BPF programs keep an event of a process with neither its real nor its
+ * effective uid 0 out of the kernel's ring once seven eighths of it wait unread, so that root's
+ * events always find room; but a pump that moves everything into its queue in the ring's order
+ * would leave root's events behind the whole queue of a flooding user's. So while the queue
+ * holds more than an eighth of its size, the pump sets the object's `users_paused` flag (an
+ * mmapped BPF array, bpf/fim_common.bpf.h), and users' events are kept out of the ring as at its
+ * last eighth: dropped, their inode's pending entry held with their writer, and found by the
+ * drop check's rescan of what was held. It clears the flag once the queue is down to a
+ * sixteenth. Root's events so wait behind at most an eighth of the queue of users' events.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,6 +81,8 @@ struct ring_pump {
     uint64_t peak;     /* the most bytes queued at once */
     int blocked;       /* the last pull stopped at a committed record the queue could not take */
     int busy;          /* the last pull stopped at a record its producer has not committed yet */
+    uint32_t *paused;  /* the object's users_paused flag, mapped (NULL: not steered) */
+    uint64_t pauses;   /* times it was set */
     struct chunk *head, *tail;
     int lock;
 };
@@ -119,6 +131,17 @@ static void copy_out(const struct ring_pump *p, uint64_t at, uint32_t len, uint8
     }
 }
 
+/* Sets or clears the users_paused flag by what the queue holds (the lock held): set past an
+ * eighth of its size, cleared at a sixteenth. */
+static void steer_users(struct ring_pump *p) {
+    if (!p->paused) return;
+    uint32_t was = __atomic_load_n(p->paused, __ATOMIC_RELAXED);
+    uint32_t now = p->queued > p->cap / 8 ? 1 : p->queued <= p->cap / 16 ? 0 : was;
+    if (now == was) return;
+    __atomic_store_n(p->paused, now, __ATOMIC_RELAXED);
+    if (now) p->pauses++;
+}
+
 /* Moves the ring's committed records into the queue (the lock held); returns how many. */
 static uint64_t pull_locked(struct ring_pump *p) {
     uint64_t cons = *p->cons;
@@ -160,15 +183,26 @@ static uint64_t pull_locked(struct ring_pump *p) {
     /* The records' bytes are copied: the kernel may reuse them from here on. */
     __atomic_store_n(p->cons, cons, __ATOMIC_RELEASE);
     if (p->queued > p->peak) p->peak = p->queued;
+    steer_users(p);
     return n;
 }
 
-/* A pump over the mapped ring (see the file's comment); NULL when out of memory. */
+/* A pump over the mapped ring (see the file's comment), steering users' events by the
+ * `users_paused` array map `paused_fd` (-1: none; one that cannot be mapped is not steered);
+ * NULL when out of memory. */
 __attribute__((visibility("default"))) void *
 bpfink_ring_pump_open(int map_fd, uint64_t *cons, const uint64_t *prod, const uint8_t *data,
-                      uint64_t size, uint64_t cap, int news_fd, int stop_fd) {
+                      uint64_t size, uint64_t cap, int news_fd, int stop_fd, int paused_fd) {
     struct ring_pump *p = calloc(1, sizeof *p);
     if (!p) return NULL;
+    if (paused_fd >= 0) {
+        void *m = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED,
+                       paused_fd, 0);
+        if (m != MAP_FAILED) {
+            p->paused = m;
+            __atomic_store_n(p->paused, 0, __ATOMIC_RELAXED);
+        }
+    }
     p->cons = cons;
     p->prod = prod;
     p->data = data;
@@ -276,6 +310,7 @@ bpfink_ring_pump_take(void *h, uint8_t *out, uint32_t cap, uint32_t max) {
         p->handed += kbytes;
         n++;
     }
+    steer_users(p);
     if (p->queued == 0) {
         p->handed += p->skipped;
         p->skipped = 0;
@@ -292,11 +327,11 @@ bpfink_ring_pump_take(void *h, uint8_t *out, uint32_t cap, uint32_t max) {
 }
 
 /* Bytes queued now (0), bytes of the kernel's ring taken so far (1), the most bytes queued
- * (2). */
+ * (2), times users' events were paused (3). */
 __attribute__((visibility("default"))) uint64_t bpfink_ring_pump_stat(void *h, uint32_t which) {
     struct ring_pump *p = h;
     lock(p);
-    uint64_t v = which == 0 ? p->queued : which == 1 ? p->handed : p->peak;
+    uint64_t v = which == 0 ? p->queued : which == 1 ? p->handed : which == 2 ? p->peak : p->pauses;
     unlock(p);
     return v;
 }
@@ -307,6 +342,10 @@ __attribute__((visibility("default"))) void bpfink_ring_pump_close(void *h) {
     for (struct chunk *c = p->head, *next; c; c = next) {
         next = c->next;
         munmap(c, CHUNK);
+    }
+    if (p->paused) {
+        __atomic_store_n(p->paused, 0, __ATOMIC_RELAXED);
+        munmap(p->paused, (size_t)sysconf(_SC_PAGESIZE));
     }
     free(p);
 }

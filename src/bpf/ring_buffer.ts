@@ -97,13 +97,15 @@ export class RingBuffer {
    * With `queueBytes`, a native pump (ring_pump.ts) empties the ring into a
    * queue of at most that many bytes on a thread of its own, so that a small
    * ring does not fill while this thread is busy; without bpfink's native
-   * library the ring is read here alone.
+   * library the ring is read here alone. `usersPaused`: the object's
+   * `users_paused` map, which the pump sets while users' events pass their
+   * share of its queue (RingPump.open).
    */
   constructor(
     readonly map: BpfMap,
     onSample: SampleHandler,
     onConsumed?: () => void,
-    { queueBytes = 0 }: { queueBytes?: number } = {},
+    { queueBytes = 0, usersPaused }: { queueBytes?: number; usersPaused?: BpfMap } = {},
   ) {
     this.#onSample = onSample;
     this.#onConsumed = onConsumed;
@@ -147,6 +149,7 @@ export class RingBuffer {
           queueBytes,
           this.#newsFd,
           this.#wakeFd,
+          usersPaused?.fd,
         );
       } catch (e) {
         this.#unmap();
@@ -171,10 +174,18 @@ export class RingBuffer {
     return this.#mask + 1;
   }
 
-  /** The pump's queue: its most bytes, bytes queued now, and the most it held (0s: no pump). */
-  get queue(): { bytes: number; queued: number; peak: number } {
+  /**
+   * The pump's queue: its most bytes, bytes queued now, the most it held, and the times users'
+   * events were kept out of the ring for passing their share of it (0s: no pump).
+   */
+  get queue(): { bytes: number; queued: number; peak: number; usersPaused: number } {
     const p = this.#pump;
-    return { bytes: this.#queueBytes, queued: p?.queued ?? 0, peak: p?.peakQueued ?? 0 };
+    return {
+      bytes: this.#queueBytes,
+      queued: p?.queued ?? 0,
+      peak: p?.peakQueued ?? 0,
+      usersPaused: p?.usersPaused ?? 0,
+    };
   }
 
   /**

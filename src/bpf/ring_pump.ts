@@ -12,7 +12,7 @@ import { errorMessage } from "../error_message.ts";
 
 const SYMBOLS = {
   bpfink_ring_pump_open: {
-    parameters: ["i32", "pointer", "pointer", "pointer", "u64", "u64", "i32", "i32"],
+    parameters: ["i32", "pointer", "pointer", "pointer", "u64", "u64", "i32", "i32", "i32"],
     result: "pointer",
   },
   bpfink_ring_pump_run: { parameters: ["pointer"], result: "i32", nonblocking: true },
@@ -77,14 +77,18 @@ export class RingPump {
 
   /**
    * A pump over `ring` whose queue holds at most `queueBytes`; it writes
-   * `newsFd` when records wait and ends when `stopFd` is readable. Undefined
-   * where the native library is missing.
+   * `newsFd` when records wait and ends when `stopFd` is readable. With
+   * `usersPausedFd`, the BPF object's `users_paused` array map, it keeps
+   * users' events out of the ring while its queue holds more than an eighth
+   * of its size (native/ring_pump.c). Undefined where the native library is
+   * missing.
    */
   static open(
     ring: MappedRing,
     queueBytes: number,
     newsFd: number,
     stopFd: number,
+    usersPausedFd = -1,
   ): RingPump | undefined {
     const lib = pumpLib();
     if (!lib) return undefined;
@@ -97,6 +101,7 @@ export class RingPump {
       BigInt(queueBytes),
       newsFd,
       stopFd,
+      usersPausedFd,
     );
     if (h === null) throw new Error("out of memory for the ring buffer's pump");
     return new RingPump(lib, h);
@@ -142,6 +147,11 @@ export class RingPump {
   /** The most bytes the queue held at once. */
   get peakQueued(): number {
     return Number(this.#lib.symbols.bpfink_ring_pump_stat(this.#h, 2));
+  }
+
+  /** Times the queue passed users' share, and their events were kept out of the ring. */
+  get usersPaused(): number {
+    return Number(this.#lib.symbols.bpfink_ring_pump_stat(this.#h, 3));
   }
 
   /** Waits for the pump to end (its stop fd written by the caller), then frees it. */

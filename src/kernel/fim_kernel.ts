@@ -277,7 +277,7 @@ export class FimKernel {
             if (e) k.onEvent(e);
           },
           () => k.onRecords?.(),
-          { queueBytes: opts.ringQueueBytes },
+          { queueBytes: opts.ringQueueBytes, usersPaused: obj.map("users_paused") },
         );
         k.#rb.start();
         return k;
@@ -301,9 +301,12 @@ export class FimKernel {
     return this.#rb?.bytes ?? 0;
   }
 
-  /** The ring's pump queue: its most bytes, bytes queued now, the most it held (0s: no pump). */
+  /**
+   * The ring's pump queue: its most bytes, bytes queued now, the most it held, the times users'
+   * events were kept out for passing their share (0s: no pump).
+   */
   get ringQueue(): RingBuffer["queue"] {
-    return this.#rb?.queue ?? { bytes: 0, queued: 0, peak: 0 };
+    return this.#rb?.queue ?? { bytes: 0, queued: 0, peak: 0, usersPaused: 0 };
   }
 
   /**

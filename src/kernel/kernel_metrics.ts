@@ -41,6 +41,12 @@ export function registerKernelMetrics(
     () => kernel.ringQueue.peak,
   );
   registry.pulled(
+    "bpfink_ringbuf_queue_user_pauses_total",
+    "Times the ring buffer's pump queue held more than an eighth of its size, and events of processes without uid 0 were kept out of the kernel's ring (dropped, held and rescanned) until it was down to a sixteenth.",
+    "counter",
+    () => kernel.ringQueue.usersPaused,
+  );
+  registry.pulled(
     "bpfink_ringbuf_queue_size_bytes",
     "The most bytes the ring buffer's pump queue holds (0: no pump, the kernel's ring is read on the agent's main thread).",
     "gauge",
