@@ -108,6 +108,36 @@ Deno.test("a user's sparse files of a terabyte neither delay root's passwd chang
   }
 });
 
+Deno.test("a rescan of every watch (3,000 of root's files) does not hold up root's change to passwd: an event's re-read goes first", async () => {
+  await using dir = await tempDir();
+  const { etc } = await auditTree(dir.path);
+  const tree = `${dir.path}/tree`;
+  await Deno.mkdir(tree);
+  for (let i = 0; i < 3000; i++) await Deno.writeTextFile(`${tree}/f${i}`, `${i}\n`);
+  const passwd = `${etc}/passwd`;
+  const out = new CaptureOutput();
+  // The tree first: a rescan comes to passwd last.
+  const agent = await startAgent([tree, etc], out);
+  try {
+    const t0 = performance.now();
+    const reconcile = agent.reconcile();
+    await Deno.writeTextFile(passwd, "late:x:0:0::/root:/bin/sh\n", { append: true });
+    assert(
+      await waitFor(() => saidOf(out, passwd, "user late added"), 20_000),
+      "root's uid-0 user was not reported within 20 s",
+    );
+    // The tree's files the rescan had read by then: before, passwd's re-read waited behind all
+    // 3,000 in root's lane.
+    const read = agent.watch.entries().filter((e) =>
+      e.path.startsWith(`${tree}/`) && (e.lookedAt ?? 0) >= t0
+    ).length;
+    assert(read < 1500, `reported once the rescan had read ${read} of the 3,000 files`);
+    await reconcile;
+  } finally {
+    await agent.stop();
+  }
+});
+
 Deno.test("a file root makes while it grows, then removes, is reported made and removed, as not read whole", async () => {
   await using dir = await tempDir();
   const { etc } = await auditTree(dir.path);
