@@ -54,11 +54,13 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Non-zero while the ring buffer's pump in user space (native/ring_pump.c) holds more of users'
- * events than their share of its queue: fim_ring_left_to_root() then keeps an event of a
- * process with neither its real nor its effective uid 0 out of the ring, as it does once the
- * ring's last eighth is reached, so that root's events wait behind no more than that share.
- * The pump maps it (BPF_F_MMAPABLE) and stores to it; read here with a plain load. */
+/* Non-zero while the queue of the ring buffer's pump in user space
+ * (native/ring_pump.c) holds more than an eighth of its size:
+ * fim_ring_left_to_root() then keeps an event of a process with neither its
+ * real nor its effective uid 0 out of the ring, as it does once the ring's
+ * last eighth is reached, so that root's events wait behind no more than
+ * about that eighth of users'. The pump maps it (BPF_F_MMAPABLE) and stores
+ * to it; read here with a plain load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -315,13 +317,13 @@ static __always_inline struct fim_event *fim_event_begin(__s32 nr)
 
 /* Whether `e` is kept out of the ring buffer's last eighth, which is root's:
  * a process with neither its real nor its effective uid 0, once more than
- * seven eighths of the ring wait unread, or while the pump's queue holds
- * more of such events than their share (users_paused). An unprivileged user who floods a
- * watched directory of its own (as a user owns ~/.ssh) with creations and
- * unlinks then cannot take the room in which root's writes during the flood
- * are recorded with their writer; its own events are dropped, counted, and
- * the rescan that follows finds what they were about (with the writers the
- * pending map kept, for writes). */
+ * seven eighths of the ring wait unread, or while the pump's queue is past
+ * its eighth (users_paused). An unprivileged user who floods a watched
+ * directory of its own (as a user owns ~/.ssh) with creations and unlinks
+ * then cannot take the room in which root's writes during the flood are
+ * recorded with their writer; its own events are dropped, counted, and the
+ * rescan that follows finds what they were about (with the writers the
+ * pending map kept). */
 static __always_inline bool fim_ring_left_to_root(const struct fim_event *e)
 {
 	__u32 zero = 0, *paused;

@@ -327,11 +327,18 @@ bpfink_ring_pump_take(void *h, uint8_t *out, uint32_t cap, uint32_t max) {
 }
 
 /* Bytes queued now (0), bytes of the kernel's ring taken so far (1), the most bytes queued
- * (2), times users' events were paused (3). */
+ * (2), times users' events were paused (3), whether it steers them (4: the flag is mapped). */
 __attribute__((visibility("default"))) uint64_t bpfink_ring_pump_stat(void *h, uint32_t which) {
     struct ring_pump *p = h;
+    uint64_t v = 0;
     lock(p);
-    uint64_t v = which == 0 ? p->queued : which == 1 ? p->handed : which == 2 ? p->peak : p->pauses;
+    switch (which) {
+    case 0: v = p->queued; break;
+    case 1: v = p->handed; break;
+    case 2: v = p->peak; break;
+    case 3: v = p->pauses; break;
+    case 4: v = p->paused != NULL; break;
+    }
     unlock(p);
     return v;
 }

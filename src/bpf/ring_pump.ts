@@ -104,6 +104,12 @@ export class RingPump {
       usersPausedFd,
     );
     if (h === null) throw new Error("out of memory for the ring buffer's pump");
+    if (usersPausedFd >= 0 && Number(lib.symbols.bpfink_ring_pump_stat(h, 4)) === 0) {
+      log("kernel").warn(
+        "cannot map the kernel object's users_paused flag: users' events may fill the ring " +
+          "buffer's pump queue ahead of root's",
+      );
+    }
     return new RingPump(lib, h);
   }
 
