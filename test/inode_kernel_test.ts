@@ -139,6 +139,37 @@ for (const { how, queue } of READERS) {
   });
 }
 
+for (const { how, queue } of READERS) {
+  Deno.test(`ring buffer (${how}): behind(about) waits only while an unread record names one of those inodes (read here; a pump's queue cannot be looked in)`, async () => {
+    await withKernel({ ringBytes: 1 << 20, ringQueueBytes: queue }, async (h) => {
+      const files: { path: string; id: InodeId }[] = [];
+      for (let i = 0; i < 300; i++) files.push(await h.file(`behind${i}.conf`));
+      const unrelated = kernelIdentity.inodeOf(h.dir, await Deno.stat(h.dir)).ino + 1_000_000n;
+      await settle();
+      // Appended to from this thread, which then reads nothing until the calls below: 300
+      // records wait in the ring (or, pumped, in the pump's queue).
+      for (const f of files) Deno.writeTextFileSync(f.path, "more\n", { append: true });
+      const first = files[0].id;
+      const last = files[files.length - 1].id;
+      // Each call drains the first 64 first: the first file's record is read by then.
+      const none = h.k.behind([unrelated]);
+      const early = h.k.behind([first.ino]);
+      const late = h.k.behind([last.ino]);
+      const any = h.k.behind();
+      if (queue) {
+        assert(none && early && late && any, "a pumped ring said it had caught up");
+      } else {
+        assertEquals([none, early], [undefined, undefined], "it waited for records not about them");
+        assert(late && any, "it did not wait for the unread record about the last file");
+        assertEquals(h.about(last).length, 0, "the last file's record was read before the wait");
+      }
+      await late;
+      assert(h.about(last).length > 0, "the wait ended before the last file's record was read");
+      await Promise.all([none, early, any]);
+    });
+  });
+}
+
 Deno.test("ring buffer pumped: 2,000 events past the kernel's 64 KiB ring while this thread is blocked wait in the pump's queue, none dropped", async () => {
   // 585 records fit in the ring; 2,000 come over about 300 ms (a write every 0.15 ms) while
   // nothing on this thread reads (outputSync). The pump's thread, woken by the kernel, needs

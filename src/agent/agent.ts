@@ -153,7 +153,9 @@ export class Agent {
     if (opts.selfTestIntervalMs) selfTest.every(opts.selfTestIntervalMs);
     if (opts.heartbeatIntervalMs) this.#heartbeat.every(opts.heartbeatIntervalMs);
     // Checked when the kernel has spoken: nothing here wakes an idle agent on a timer.
-    kernel.onRecords = () => {
+    kernel.onRecords = (polled) => {
+      // Between the poll loop's batches, not inside a drain the monitor itself asked for.
+      if (polled) live.monitor.runDue();
       this.#drops.poke();
       this.#quiet?.poke();
     };

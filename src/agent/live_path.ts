@@ -123,7 +123,7 @@ export class LivePath {
       settleMs: d.settleMs,
       mappedPollMs: d.mappedPollMs,
       drain: () => kernel.drain(),
-      behind: () => kernel.behind(),
+      behind: (about) => kernel.behind(about),
       heldFor: (dir) => this.heldFor?.(dir),
       hostMounts: hostMountTable(),
       keepContentUpTo: MAX_PARSE_BYTES,

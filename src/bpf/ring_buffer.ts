@@ -72,6 +72,8 @@ export class RingBuffer {
   /** The data pages, as bytes and as 32-bit words (for the headers). */
   #data: Uint8Array;
   #words: Uint32Array;
+  /** A view of #data, for unreadAny(). */
+  #view?: DataView;
   /** The data's size in bytes (a power of two) less one. */
   #mask: number;
   /** Written on close to end the wait. */
@@ -79,7 +81,7 @@ export class RingBuffer {
   /** struct pollfd[2]: the map's fd (the pump's news with a pump), then the eventfd. */
   #pollFds = new Uint8Array(16);
   #onSample: SampleHandler;
-  #onConsumed?: () => void;
+  #onConsumed?: (polled: boolean) => void;
   /** The native pump that empties the ring into its queue, when `queueBytes` asked for one. */
   #pump?: RingPump;
   /** The queue's most bytes (0: no pump). */
@@ -93,7 +95,8 @@ export class RingBuffer {
 
   /**
    * Maps the ring; samples reach `onSample` once `start()` runs, and
-   * `onConsumed` runs after each turn (poll or drain) that handed one over.
+   * `onConsumed` runs after each turn that handed one over, told whether the
+   * poll loop's (true) or a drain's (false, from the caller's own code).
    * With `queueBytes`, a native pump (ring_pump.ts) empties the ring into a
    * queue of at most that many bytes on a thread of its own, so that a small
    * ring does not fill while this thread is busy; without bpfink's native
@@ -104,7 +107,7 @@ export class RingBuffer {
   constructor(
     readonly map: BpfMap,
     onSample: SampleHandler,
-    onConsumed?: () => void,
+    onConsumed?: (polled: boolean) => void,
     { queueBytes = 0, usersPaused }: { queueBytes?: number; usersPaused?: BpfMap } = {},
   ) {
     this.#onSample = onSample;
@@ -265,7 +268,7 @@ export class RingBuffer {
     } finally {
       this.#consuming = false;
     }
-    if (n > 0) this.#onConsumed?.();
+    if (n > 0) this.#onConsumed?.(catchUp);
     return n;
   }
 
@@ -301,6 +304,38 @@ export class RingBuffer {
       this.#hand(sample);
     }
     return n;
+  }
+
+  /**
+   * Whether a record the ring holds unread passes `test`, which gets a view
+   * of the ring's data and the record's offset in it (a field's offset
+   * past it wraps with `& mask`; the data's size is a power of two, so an
+   * aligned field never straddles the end) and its length. Nothing is
+   * consumed. True at a record the kernel is still writing (it may pass);
+   * undefined with a pump, whose queue only it can read.
+   */
+  unreadAny(test: (view: DataView, at: number, len: number, mask: number) => boolean) {
+    if (this.#pump) return undefined;
+    const view = this.#view ??= new DataView(
+      this.#data.buffer,
+      this.#data.byteOffset,
+      this.#data.byteLength,
+    );
+    let cons = Number(Atomics.load(this.#consumerPos, 0));
+    const prod = Number(Atomics.load(this.#producerPos, 0));
+    while (cons < prod) {
+      const at = cons & this.#mask;
+      const len = Atomics.load(this.#words, at / 4);
+      if (len & BUSY_BIT) return true;
+      const sampleLen = len & ~(BUSY_BIT | DISCARD_BIT);
+      if (
+        (len & DISCARD_BIT) === 0 && test(view, (at + HDR_SIZE) & this.#mask, sampleLen, this.#mask)
+      ) {
+        return true;
+      }
+      cons += (sampleLen + HDR_SIZE + 7) & ~7;
+    }
+    return false;
   }
 
   /** #consume's turn with a pump: the samples come from its queue. */

@@ -22,6 +22,8 @@ import {
   type ExitedProcess,
   FIM_DEV_MOUNT,
   FIM_DEV_UNPLACED,
+  FIM_EVENT_HEAD_SIZE,
+  FIM_EVENT_LAYOUT,
   FIM_EXITED_LAYOUT,
   FIM_FOLD_CACHE_LAYOUT,
   FIM_FOLD_GEN,
@@ -124,9 +126,12 @@ export class FimKernel {
   /**
    * Runs after each turn that read records from the ring buffer, events or
    * drop notices (FIM_DROP_NOTICE): what to check when the kernel has spoken,
-   * without a timer that wakes an idle agent.
+   * without a timer that wakes an idle agent. `polled`: the ring's poll loop
+   * read them, not a drain the agent's own code asked for.
    */
-  onRecords?: () => void;
+  onRecords?: (polled: boolean) => void;
+  /** Waits of behind(): each ends once the records read reach its target, or at its timeout. */
+  readonly #behindWaits = new Set<{ target: bigint; done: () => void }>();
 
   private constructor(
     spec: StrategySpec,
@@ -276,7 +281,10 @@ export class FimKernel {
             const e = decodeFimEvent(sample);
             if (e) k.onEvent(e);
           },
-          () => k.onRecords?.(),
+          (polled) => {
+            k.#endBehindWaits();
+            k.onRecords?.(polled);
+          },
           { queueBytes: opts.ringQueueBytes, usersPaused: obj.map("users_paused") },
         );
         k.#rb.start();
@@ -311,25 +319,52 @@ export class FimKernel {
 
   /**
    * Undefined when every event the kernel sent so far has been handed to
-   * `onEvent` (after a drain); else a promise that resolves once those have
-   * been, by the poll loop, or after `maxMs`: a ring far behind (a flood) is
-   * read in turns, and a report that waits for it names the writers whose
-   * events were queued behind the flood.
+   * `onEvent` (after a drain), or, given `about`, when none of those still
+   * unread names one of those inode numbers (as its inode or its directory;
+   * looked for in the ring, unread; a pump's queue cannot be looked in);
+   * else a promise that resolves once those have been handed over, by the
+   * poll loop, or after `maxMs`: a ring far behind (a flood) is read in
+   * turns, and a report that waits for it names the writers whose events
+   * were queued behind the flood. Under a user's flood the wait took a
+   * report of root's file 15-180 ms, though nothing in the ring was about it.
    */
-  behind(maxMs = 1000): Promise<void> | undefined {
+  behind(about?: readonly bigint[], maxMs = 1000): Promise<void> | undefined {
     const rb = this.#rb;
     if (!rb) return undefined;
     const target = rb.produced;
     rb.drain();
     if (rb.consumed >= target) return undefined;
-    const until = performance.now() + maxMs;
+    if (
+      about?.length &&
+      rb.unreadAny((v, at, len, mask) => namesAny(v, at, len, mask, about)) === false
+    ) {
+      return undefined;
+    }
     return new Promise((resolve) => {
-      const check = () => {
-        if (this.#rb !== rb || rb.consumed >= target || performance.now() >= until) resolve();
-        else setTimeout(check, 1);
+      const w = {
+        target,
+        done: () => {
+          clearTimeout(timer);
+          this.#behindWaits.delete(w);
+          resolve();
+        },
       };
-      check();
+      const timer = setTimeout(w.done, maxMs);
+      this.#behindWaits.add(w);
     });
+  }
+
+  /**
+   * Ends the waits of behind() that the records read so far have caught up
+   * with: checked as each turn of the ring's reading ends, not on a timer of
+   * their own, which a flood kept waiting 50-300 ms past the turn that
+   * caught up (bench/user_flood.ts). All of them once the ring is closed.
+   */
+  #endBehindWaits(): void {
+    const consumed = this.#rb?.consumed;
+    for (const w of this.#behindWaits) {
+      if (consumed === undefined || consumed >= w.target) w.done();
+    }
   }
 
   /** Bytes of ring buffer records read so far (each event's record and header). */
@@ -731,6 +766,7 @@ export class FimKernel {
   async close(): Promise<void> {
     await this.#rb?.close();
     this.#rb = undefined;
+    this.#endBehindWaits();
     for (const l of this.#links) l.destroy();
     this.#links = [];
     this.#obj.close();
@@ -803,4 +839,20 @@ function u32(v: number): Uint8Array<ArrayBuffer> {
     if (v >= 0 && v < 64) U32.set(v, b);
   }
   return b;
+}
+
+/**
+ * Whether the ring record at `at` (`len` bytes) may be about one of the
+ * inode numbers `about`: an event that names one as its inode or its
+ * directory, or one placed on no inode (an unplaced name, a mount), which
+ * may be about anything. A record shorter than an event's head (a drop
+ * notice) is about none.
+ */
+function namesAny(v: DataView, at: number, len: number, mask: number, about: readonly bigint[]) {
+  if (len < FIM_EVENT_HEAD_SIZE) return false;
+  const dev = v.getUint32((at + FIM_EVENT_LAYOUT.dev) & mask, true);
+  if (dev === FIM_DEV_UNPLACED || dev === FIM_DEV_MOUNT) return true;
+  const ino = v.getBigUint64((at + FIM_EVENT_LAYOUT.ino) & mask, true);
+  const dir = v.getBigUint64((at + FIM_EVENT_LAYOUT.dir_ino) & mask, true);
+  return about.includes(ino) || about.includes(dir);
 }

@@ -149,3 +149,27 @@ Deno.test("thousands of deadlines in random order, a third cancelled: the rest r
   assertEquals(clock.pending, 0);
   await clock.close();
 });
+
+Deno.test("runDue runs what is due now, in deadline order, before the sleep wakes; not what is not due", async () => {
+  const clock = new DeadlineClock();
+  // The first deadline opens libc: done before, so that its sleep is not the one below.
+  await new Promise<void>((r) => clock.after(0, r));
+  const ran: string[] = [];
+  clock.after(3, () => ran.push("three"));
+  clock.after(1, () => ran.push("one"));
+  const cancelled = clock.after(2, () => ran.push("cancelled"));
+  clock.after(PRECISE_MAX_MS - 1, () => ran.push("later"));
+  clock.cancel(cancelled);
+  // This thread holds on past the first three deadlines: the sleep that ends at the first
+  // cannot have its turn meanwhile.
+  const until = performance.now() + 5;
+  while (performance.now() < until) { /* busy */ }
+  assertEquals(ran, []);
+  assertEquals(clock.runDue(), 2);
+  assertEquals(ran, ["one", "three"]);
+  assertEquals(clock.runDue(), 0);
+  await new Promise((r) => setTimeout(r, PRECISE_MAX_MS + 10));
+  assertEquals(ran, ["one", "three", "later"]);
+  await clock.close();
+  assertEquals(clock.runDue(), 0);
+});

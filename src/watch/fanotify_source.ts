@@ -148,6 +148,8 @@ export interface FanotifySink {
   covers?(e: AttributedEvent): boolean;
   /** A process that wrote `path` closed it: what it wrote is complete (FAN_CLOSE_WRITE). */
   writerClosed(path: string): void;
+  /** Runs what is due now: called after each read's events, between a flood's chunks. */
+  runDue?(): void;
 }
 
 /** Options for the source. */
@@ -273,6 +275,8 @@ export class FanotifySource {
   #watch?: WatchSet;
   #sink?: FanotifySink;
   #stopped = false;
+  /** catchUp() is draining the group (the startup's own code runs; nothing due is run from it). */
+  #catchingUp = false;
   /** The group's events are read (from start() until its reading fails or it stops). */
   #reading = false;
   /** The classic group's likewise. */
@@ -498,7 +502,12 @@ export class FanotifySource {
     if (this.#stopped) return;
     // Events left in the queue (a flood) may hold an early mark's FAN_DELETE_SELF: then none is
     // trusted, and watchInode() marks each inode afresh when it is recorded.
-    if (!this.group.drain()) this.#early.clear();
+    this.#catchingUp = true;
+    try {
+      if (!this.group.drain()) this.#early.clear();
+    } finally {
+      this.#catchingUp = false;
+    }
   }
 
   /**
@@ -730,6 +739,8 @@ export class FanotifySource {
       this.opts.warn("fanotify returned a record that could not be parsed: rescanning every watch");
       this.#sink?.rescan("rescan");
     }
+    // Not inside catchUp(): the startup's own code is running then.
+    if (!this.#catchingUp) this.#sink?.runDue?.();
   }
 
   /** The bytes of one read of the classic group: each event's fd names its file. */

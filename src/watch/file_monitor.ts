@@ -11,7 +11,14 @@ import { FIM_DEV_UNPLACED, type FimEvent, FimOp } from "../kernel/fim_event.ts";
 import { lstat } from "./native_fs.ts";
 import { basename } from "node:path";
 import { childPath, parentPath } from "./path_names.ts";
-import { type FileState, readAttrs, readFileState, sameFile, stateChanged } from "./file_state.ts";
+import {
+  type FileState,
+  readAttrs,
+  readFileState,
+  readFileStateSoon,
+  sameFile,
+  stateChanged,
+} from "./file_state.ts";
 import { HASH_MAX_BYTES, ReadAbortedError, type ReadBudget } from "./safe_read.ts";
 import { type InodeId, inodeKeyString } from "./inode_key.ts";
 import type { WatchEntry, WatchSet } from "./watch_set.ts";
@@ -66,9 +73,10 @@ export interface FileMonitorOptions extends MountWatchOptions {
    * Undefined when the kernel's events sent so far have all reached
    * onKernelEvent; else a promise that resolves once they have (or after a
    * bound): a report waits for it, so that a write whose event is queued
-   * behind a flood is still credited to its process.
+   * behind a flood is still credited to its process. With `about`, only
+   * events that may name one of those inode numbers are waited for.
    */
-  behind?: () => Promise<void> | undefined;
+  behind?: (about?: readonly bigint[]) => Promise<void> | undefined;
   /**
    * The processes the kernel kept for events it dropped (a full ring buffer)
    * about directory `dir`'s entries, once the drops so far are checked;
@@ -362,8 +370,21 @@ function touch<K, V extends { at: number }>(
  */
 const CLOSE_AHEAD_MS = 2;
 
+/** PathQueue.running while a re-read's #process has not returned yet. */
+const STARTED: Promise<void> = Promise.resolve();
+
 /** How long a path no event named waits for one still in the ring buffer. */
 const EVENT_GRACE_MS = 100;
+
+/**
+ * A re-read that is not bulk work (isBulk) reads a file of at most this many
+ * bytes that only root can write on this thread (ReadBudget.rootsHereUpTo):
+ * passwd, shadow, sudoers and their like are a few KiB. Under a user's flood
+ * each read off it waited 30-480 ms for the event loop's turn
+ * (bench/user_flood.ts). Bulk work stays off it: a rescan of 20,000 such
+ * files read here would hold the event loop for a second.
+ */
+const ROOTS_HERE_UP_TO = 64 * 1024;
 
 /**
  * How long after a report of a path a write no report named is still taken
@@ -458,6 +479,8 @@ export class FileMonitor {
   readonly #abort = new AbortController();
   /** The budget of every re-read. */
   readonly #budget: ReadBudget;
+  /** The budget of a re-read that is not bulk work: root's small files are read on this thread. */
+  readonly #liveBudget: ReadBudget;
   /** Re-reads that found a file over the hash limit (metadata compared only). */
   notHashedLarge = 0;
   /** Re-reads that could not read a file whole (it kept changing, it took too long, over the limit). */
@@ -841,6 +864,7 @@ export class FileMonitor {
       maxMs: READ_MAX_MS,
       signal: this.#abort.signal,
     };
+    this.#liveBudget = { ...this.#budget, rootsHereUpTo: ROOTS_HERE_UP_TO };
   }
 
   /** The mount tables, against which the kernel's mount events are checked (mount_watch.ts). */
@@ -1831,6 +1855,9 @@ export class FileMonitor {
     q.unattributed = undefined;
     q.held = false;
     const readAt = performance.now();
+    // Running from here: a root file read on this thread (ROOTS_HERE_UP_TO) is read, and may
+    // be reported, before #process returns, and an event drained meanwhile is for after it.
+    q.running = STARTED;
     const running = this.#process(path, causes, reason, unattributed)
       .catch((e) => this.opts.warn(`${path}: ${errorMessage(e)}`))
       .finally(() => {
@@ -1925,12 +1952,15 @@ export class FileMonitor {
     /** What a first read saw of a new inode that a second read found gone. */
     let seen: FileState | undefined;
     const keep = this.opts.keepContentUpTo ?? 0;
+    // Not bulk work: root's small files are read on this thread (ROOTS_HERE_UP_TO).
+    const budget = isBulk({ causes, reason }) ? this.#budget : this.#liveBudget;
     // When the read that `after` (then `seen`) is from began, and the one `before` is from.
     const sinceNs = before ? entry.readNs : undefined;
     let readNs = monotonicNs();
     let seenNs = readNs;
     try {
-      after = await readFileState(path, keep, this.#budget, false);
+      const first = readFileStateSoon(path, keep, budget, false);
+      after = first instanceof Promise ? await first : first;
       // The path is watched as what it is now: a directory made where a file or nothing was is
       // listed, a file where a directory was has its writes reported (its kernel flags and
       // fanotify marks follow, set with its new inode below).
@@ -1944,7 +1974,8 @@ export class FileMonitor {
       if (after && (!before || !sameFile(before, after))) {
         this.watch.setState(path, after);
         [seenNs, readNs] = [readNs, monotonicNs()];
-        const again = await readFileState(path, keep, this.#budget, false);
+        const second = readFileStateSoon(path, keep, budget, false);
+        const again = second instanceof Promise ? await second : second;
         // Gone between the two reads (a file made and removed at once, one that grew
         // until it was removed): it existed, and is reported as made, then removed.
         if (!again) seen = after;
@@ -2160,6 +2191,27 @@ export class FileMonitor {
     );
   }
 
+  /**
+   * The inode numbers whose kernel events may be about `path`: its inodes
+   * before and after, and its directory's; undefined when the directory
+   * cannot be found (then any event may be).
+   */
+  #inodesAbout(
+    path: string,
+    before: FileState | undefined,
+    after: FileState | undefined,
+  ): bigint[] | undefined {
+    const dir = parentPath(path);
+    let dirIno = this.watch.get(dir)?.state?.id.ino;
+    try {
+      dirIno ??= lstat(dir)?.ino;
+    } catch {
+      return undefined;
+    }
+    if (dirIno === undefined) return undefined;
+    return [dirIno, ...[before, after].flatMap((s) => s ? [s.id.ino] : [])];
+  }
+
   /** Emits `action` for `path` (before → after), naming the process among `causes` that made it. */
   async #report(
     path: string,
@@ -2184,8 +2236,9 @@ export class FileMonitor {
       ? fileCapabilities(path)
       : undefined;
     if (action !== "touched") {
-      // A ring buffer far behind (a flood) holds events older than this read: wait for them.
-      const queued = this.opts.behind?.();
+      // A ring buffer far behind (a flood) holds events older than this read: wait for those
+      // that may be about this path.
+      const queued = this.opts.behind?.(this.#inodesAbout(path, before, after));
       if (queued) await queued;
       causes = this.#withPossibleWriters(path, action, causes);
     }
@@ -2283,6 +2336,15 @@ export class FileMonitor {
       this.#scheduleAll(e.path, named ?? [], reason);
     }
     return entries.length;
+  }
+
+  /**
+   * Runs the re-reads whose settle is over now, without waiting for the
+   * clock's wake (DeadlineClock.runDue): the ring buffer's and fanotify's
+   * handlers call it between their chunks.
+   */
+  runDue(): void {
+    if (!this.#stopped) this.#clock.runDue();
   }
 
   /** Resolves when no path is waiting or being re-read. */

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { mayHoldPasswordHash } from "./hash_sniff.ts";
 import type { InodeId } from "./inode_key.ts";
 import { type EntryType, lstat, NativeFsError, NotContentError, readlink } from "./native_fs.ts";
-import { type ReadBudget, readContent } from "./safe_read.ts";
+import { contentSteps, driveReads, type ReadBudget, type ReadSteps } from "./safe_read.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { extraAttrs } from "./extra_attrs.ts";
 import { errorMessage } from "../error_message.ts";
@@ -107,6 +107,28 @@ export async function readFileState(
   budget: ReadBudget = {},
   withAttrs = true,
 ): Promise<FileState | undefined> {
+  return await driveReads(fileStateSteps(path, keepContentUpTo, budget, withAttrs));
+}
+
+/**
+ * readFileState(), done before it returns when each read it makes is made
+ * on this thread (ReadBudget.rootsHereUpTo's files); else a promise.
+ */
+export function readFileStateSoon(
+  path: string,
+  keepContentUpTo = 0,
+  budget: ReadBudget = {},
+  withAttrs = true,
+): FileState | undefined | Promise<FileState | undefined> {
+  return driveReads(fileStateSteps(path, keepContentUpTo, budget, withAttrs));
+}
+
+function* fileStateSteps(
+  path: string,
+  keepContentUpTo: number,
+  budget: ReadBudget,
+  withAttrs: boolean,
+): ReadSteps<FileState | undefined> {
   const st = lstat(path);
   if (!st) return undefined;
   const attrs = withAttrs ? extraAttrs(path, st.attributes) : undefined;
@@ -132,10 +154,10 @@ export async function readFileState(
   }
   if (st.type !== "file") return state;
   try {
-    const r = await readContent(path, keepContentUpTo, budget);
+    const r = yield* contentSteps(path, keepContentUpTo, budget);
     if (r.stat.ino !== st.ino || r.stat.dev !== st.dev) {
       // Replaced between lstat and open: describe what was read.
-      return readFileState(path, keepContentUpTo, budget, withAttrs);
+      return yield* fileStateSteps(path, keepContentUpTo, budget, withAttrs);
     }
     Object.assign(state, {
       size: r.stat.size,
@@ -163,7 +185,7 @@ export async function readFileState(
       const again = lstat(path);
       if (!again) return undefined;
       if (again.ino !== st.ino || again.type !== "file") {
-        return readFileState(path, keepContentUpTo, budget, withAttrs);
+        return yield* fileStateSteps(path, keepContentUpTo, budget, withAttrs);
       }
     }
     state.readError = errorMessage(e);

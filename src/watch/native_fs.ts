@@ -268,6 +268,19 @@ export const PSEUDO_FS_MAGICS: readonly number[] = Object.keys(PSEUDO_FS).map((k
 );
 
 /**
+ * File systems on which a read of a file's cached pages cannot be held up by
+ * anyone but the kernel (no daemon or network answers it): ext2/3/4, XFS,
+ * Btrfs, F2FS and tmpfs, by statfs magic.
+ */
+const LOCAL_FS = new Set([0xef53, 0x58465342, 0x9123683e, 0xf2f52010, 0x01021994]);
+
+/** Whether `fd` lives on one of LOCAL_FS's file systems (not FUSE, NFS or another). */
+export function onLocalFs(fd: number): boolean {
+  if (libc().fstatfs(fd, STATFS_OUT) !== 0) return false;
+  return LOCAL_FS.has(Number(STATFS_VIEW.getBigInt64(0, true) & 0xffffffffn));
+}
+
+/**
  * An open regular file, read off the event loop; or, `onThisThread`, with
  * blocking reads on the calling thread (a worker's, which has nothing else to do).
  */
@@ -280,20 +293,25 @@ export class RegularFile implements Disposable {
   restat(): NativeStat {
     return fstat(this.#fd);
   }
-  /** Reads into `buf`; the byte count, 0 at end of file. */
-  async read(buf: Uint8Array<ArrayBuffer>): Promise<number> {
-    const n = Number(
-      this.onThisThread
-        ? libc().read_here(this.#fd, buf, BigInt(buf.length))
-        : await libc().read(this.#fd, buf, BigInt(buf.length)),
-    );
-    if (n < 0) throw new Error("read failed");
-    return n;
+  /**
+   * Reads into `buf`; the byte count, 0 at end of file. With `onThisThread`
+   * a number, not a promise: awaiting one would still give the turn to every
+   * microtask queued before it.
+   */
+  read(buf: Uint8Array<ArrayBuffer>): number | Promise<number> {
+    if (this.onThisThread) return checkedCount(libc().read_here(this.#fd, buf, BigInt(buf.length)));
+    return libc().read(this.#fd, buf, BigInt(buf.length)).then(checkedCount);
   }
   [Symbol.dispose](): void {
     if (this.#fd >= 0) libc().close(this.#fd);
     this.#fd = -1;
   }
+}
+
+/** A read(2)'s result as a byte count; throws on failure. */
+function checkedCount(n: number | bigint): number {
+  if (Number(n) < 0) throw new Error("read failed");
+  return Number(n);
 }
 
 /** Why a path was not opened for reading. */
@@ -310,8 +328,12 @@ export class NotContentError extends Error {
  * a symlink swapped in is never followed. fstat after open: what was opened
  * is what is read (a swap between lstat and open is caught). Throws
  * NotContentError for anything else, NativeFsError when the open fails.
+ * `onThisThread` may be decided from the open file (its fd and fstat).
  */
-export function openRegular(path: string, onThisThread = false): RegularFile {
+export function openRegular(
+  path: string,
+  onThisThread: boolean | ((fd: number, st: NativeStat) => boolean) = false,
+): RegularFile {
   const fd = libc().open(
     PATH.of(path),
     O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
@@ -327,7 +349,11 @@ export function openRegular(path: string, onThisThread = false): RegularFile {
     if (st.type !== "file") throw new NotContentError(`is a ${st.type}: not read`);
     const pseudo = pseudoFsOf(fd, st.dev);
     if (pseudo) throw new NotContentError(`is on ${pseudo}, a pseudo file system: not read`);
-    return new RegularFile(fd, st, onThisThread);
+    return new RegularFile(
+      fd,
+      st,
+      typeof onThisThread === "boolean" ? onThisThread : onThisThread(fd, st),
+    );
   } catch (e) {
     libc().close(fd);
     throw e;

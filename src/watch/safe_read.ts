@@ -8,7 +8,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type NativeStat, openRegular } from "./native_fs.ts";
+import { type NativeStat, onLocalFs, openRegular, type RegularFile } from "./native_fs.ts";
 
 /** Per-file limits of one content read. */
 export interface ReadBudget {
@@ -18,6 +18,16 @@ export interface ReadBudget {
   maxMs?: number;
   /** Read with blocking calls on the calling thread (a worker's own), not off it. */
   onThisThread?: boolean;
+  /**
+   * Read with blocking calls on the calling thread a file of at most this
+   * many bytes (fstat at open) that only root can write, on a local file
+   * system (native_fs.onLocalFs): no user can make its read slow. For a
+   * re-read that is not bulk work, of a file most likely just written, whose
+   * pages are in memory. Off this thread each read waits for the event
+   * loop's turn, and under a user's flood a re-read of root's file took
+   * 30-480 ms so (bench/user_flood.ts).
+   */
+  rootsHereUpTo?: number;
   /**
    * A file larger than this (fstat at open) is not read at all: its metadata
    * is all that is compared (default HASH_MAX_BYTES). Reading a sparse file of a
@@ -71,10 +81,19 @@ export async function readContent(
   keepUpTo = 0,
   budget: ReadBudget = {},
 ): Promise<ContentRead> {
+  return await driveReads(contentSteps(path, keepUpTo, budget));
+}
+
+/** readContent's steps, for a caller that drives its own (readFileStateSoon). */
+export function* contentSteps(
+  path: string,
+  keepUpTo: number,
+  budget: ReadBudget,
+): ReadSteps<ContentRead> {
   // A read that a write tore (fstat after it differs from fstat before) is
   // rejected and done again; a file that never holds still is not hashed.
   for (let attempt = 1;; attempt++) {
-    const r = await readOnce(path, keepUpTo, budget);
+    const r = yield* readOnce(path, keepUpTo, budget);
     if (!r.torn) return r;
     if (attempt >= TORN_ATTEMPTS) {
       return { stat: r.torn, incomplete: "not hashed: the file kept changing while it was read" };
@@ -82,20 +101,87 @@ export async function readContent(
   }
 }
 
+/** A read that a content read's steps ask for: into `buf` from `file`; the byte count comes back. */
+export interface ReadRequest {
+  file: RegularFile;
+  buf: Uint8Array<ArrayBuffer>;
+}
+
+/** The steps of a content read, written once for reads on this thread and off it (driveReads). */
+export type ReadSteps<T> = Generator<ReadRequest, T, number>;
+
+/** A read made: its byte count, the promise of one (off this thread), or its error. */
+type Issued = { n: number } | { pending: Promise<number> } | { error: unknown };
+
+function issue(req: ReadRequest): Issued {
+  try {
+    const n = req.file.read(req.buf);
+    return typeof n === "number" ? { n } : { pending: n };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function resume<T>(steps: ReadSteps<T>, i: { n: number } | { error: unknown }) {
+  return "error" in i ? steps.throw(i.error) : steps.next(i.n);
+}
+
+/**
+ * Runs `steps` to their result: at once, on this thread, while each read is
+ * made on it (RegularFile.onThisThread); a promise from the first read made
+ * off it. Awaiting even a settled promise gives the turn to every handler
+ * whose operation completed meanwhile, which under a flood was 30-140 ms a
+ * turn (bench/user_flood.ts).
+ */
+export function driveReads<T>(steps: ReadSteps<T>): T | Promise<T> {
+  for (let r = steps.next();;) {
+    if (r.done) return r.value;
+    const i = issue(r.value);
+    if ("pending" in i) return driveOff(steps, i.pending);
+    r = resume(steps, i);
+  }
+}
+
+async function driveOff<T>(steps: ReadSteps<T>, pending: Promise<number>): Promise<T> {
+  for (;;) {
+    let got: { n: number } | { error: unknown };
+    try {
+      got = { n: await pending };
+    } catch (error) {
+      got = { error };
+    }
+    for (let r = resume(steps, got);;) {
+      if (r.done) return r.value;
+      const i = issue(r.value);
+      if ("pending" in i) {
+        pending = i.pending;
+        break;
+      }
+      r = resume(steps, i);
+    }
+  }
+}
+
 /** Reads tried before a file that keeps changing is given up on. */
 const TORN_ATTEMPTS = 3;
+
+/** ReadBudget.rootsHereUpTo as openRegular's choice of thread (false: none). */
+function readHere(upTo: number | undefined): false | ((fd: number, st: NativeStat) => boolean) {
+  if (upTo === undefined) return false;
+  return (fd, st) => st.size <= upTo && st.uid === 0 && (st.mode & 0o022) === 0 && onLocalFs(fd);
+}
 
 /** Whether two fstat()s of one open file show a change between them. */
 function changed(a: NativeStat, b: NativeStat): boolean {
   return a.size !== b.size || a.mtimeNs !== b.mtimeNs || a.ctimeNs !== b.ctimeNs;
 }
 
-async function readOnce(
+function* readOnce(
   path: string,
   keepUpTo: number,
   budget: ReadBudget,
-): Promise<ContentRead & { torn?: NativeStat }> {
-  using f = openRegular(path, budget.onThisThread);
+): ReadSteps<ContentRead & { torn?: NativeStat }> {
+  using f = openRegular(path, budget.onThisThread || readHere(budget.rootsHereUpTo));
   const maxSize = budget.maxSize ?? HASH_MAX_BYTES;
   if (f.stat.size > maxSize) {
     return {
@@ -118,7 +204,7 @@ async function readOnce(
   let checkedPast = false;
   for (;;) {
     if (budget.signal?.aborted) throw new ReadAbortedError();
-    const n = await f.read(buf);
+    const n = yield { file: f, buf };
     if (n === 0) break;
     h.update(buf.subarray(0, n));
     total += n;
