@@ -229,6 +229,12 @@ export class LivePath {
       () => this.monitor.notHashedLarge,
     );
     metrics.pulled(
+      "bpfink_reads_here_total",
+      "Re-reads of root's small files made on the main thread, each its lane's only one, so that a change of root's is not kept waiting for the event loop's turns under a flood.",
+      "counter",
+      () => this.monitor.readHere,
+    );
+    metrics.pulled(
       "bpfink_gone_after_first_read_total",
       "New files a re-read saw and a second read found gone: reported made, then removed.",
       "counter",

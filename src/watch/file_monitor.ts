@@ -377,12 +377,14 @@ const STARTED: Promise<void> = Promise.resolve();
 const EVENT_GRACE_MS = 100;
 
 /**
- * A re-read that is not bulk work (isBulk) reads a file of at most this many
- * bytes that only root can write on this thread (ReadBudget.rootsHereUpTo):
- * passwd, shadow, sudoers and their like are a few KiB. Under a user's flood
- * each read off it waited 30-480 ms for the event loop's turn
- * (bench/user_flood.ts). Bulk work stays off it: a rescan of 20,000 such
- * files read here would hold the event loop for a second.
+ * A lane's only re-read, when it is not bulk work (isBulk), reads a file of at
+ * most this many bytes that only root can write on this thread
+ * (ReadBudget.rootsHereUpTo): passwd, shadow, sudoers and their like are a few
+ * KiB. Under a user's flood each read off it waited 30-480 ms for the event
+ * loop's turn (bench/user_flood.ts). Only the lane's only one: re-reads that
+ * follow one another there would then run one after the other without the
+ * loop's turn between them (a change of 100,000 of root's files held it for
+ * 12 s, bench/mass_change.ts).
  */
 const ROOTS_HERE_UP_TO = 64 * 1024;
 
@@ -479,10 +481,12 @@ export class FileMonitor {
   readonly #abort = new AbortController();
   /** The budget of every re-read. */
   readonly #budget: ReadBudget;
-  /** The budget of a re-read that is not bulk work: root's small files are read on this thread. */
-  readonly #liveBudget: ReadBudget;
+  /** The budget of a lane's only re-read: root's small files are read on this thread. */
+  readonly #hereBudget: ReadBudget;
   /** Re-reads that found a file over the hash limit (metadata compared only). */
   notHashedLarge = 0;
+  /** Re-reads of root's small files made on this thread, each its lane's only one (ROOTS_HERE_UP_TO). */
+  readHere = 0;
   /** Re-reads that could not read a file whole (it kept changing, it took too long, over the limit). */
   notReadWhole = 0;
   /** Paths seen by a re-read, then gone before a second read: reported created (or replaced) and deleted. */
@@ -864,7 +868,7 @@ export class FileMonitor {
       maxMs: READ_MAX_MS,
       signal: this.#abort.signal,
     };
-    this.#liveBudget = { ...this.#budget, rootsHereUpTo: ROOTS_HERE_UP_TO };
+    this.#hereBudget = { ...this.#budget, rootsHereUpTo: ROOTS_HERE_UP_TO };
   }
 
   /** The mount tables, against which the kernel's mount events are checked (mount_watch.ts). */
@@ -1844,6 +1848,10 @@ export class FileMonitor {
     }
     q.waiting = false;
     q.bulk = false;
+    // The lane's only re-read, and not bulk work: root's small file is read on this thread.
+    const w = this.#waiting[lane];
+    const here = this.#laneBusy[lane] === 0 && w.live.size === 0 && w.bulk.size === 0 &&
+      !isBulk(q);
     this.#laneBusy[lane]++;
     const causes = q.causes.splice(0);
     if (causes.length === 0) {
@@ -1858,7 +1866,7 @@ export class FileMonitor {
     // Running from here: a root file read on this thread (ROOTS_HERE_UP_TO) is read, and may
     // be reported, before #process returns, and an event drained meanwhile is for after it.
     q.running = STARTED;
-    const running = this.#process(path, causes, reason, unattributed)
+    const running = this.#process(path, causes, reason, unattributed, here)
       .catch((e) => this.opts.warn(`${path}: ${errorMessage(e)}`))
       .finally(() => {
         q.running = undefined;
@@ -1921,7 +1929,8 @@ export class FileMonitor {
     path: string,
     causesIn: FimEvent[],
     reason: ChangeReason,
-    unattributed?: string,
+    unattributed: string | undefined,
+    here: boolean,
   ): Promise<void> {
     let causes = causesIn;
     const entry = this.watch.get(path);
@@ -1952,15 +1961,15 @@ export class FileMonitor {
     /** What a first read saw of a new inode that a second read found gone. */
     let seen: FileState | undefined;
     const keep = this.opts.keepContentUpTo ?? 0;
-    // Not bulk work: root's small files are read on this thread (ROOTS_HERE_UP_TO).
-    const budget = isBulk({ causes, reason }) ? this.#budget : this.#liveBudget;
+    const budget = here ? this.#hereBudget : this.#budget;
     // When the read that `after` (then `seen`) is from began, and the one `before` is from.
     const sinceNs = before ? entry.readNs : undefined;
     let readNs = monotonicNs();
     let seenNs = readNs;
     try {
       const first = readFileStateSoon(path, keep, budget, false);
-      after = first instanceof Promise ? await first : first;
+      if (first instanceof Promise) after = await first;
+      else if ((after = first)?.type === "file" && here) this.readHere++;
       // The path is watched as what it is now: a directory made where a file or nothing was is
       // listed, a file where a directory was has its writes reported (its kernel flags and
       // fanotify marks follow, set with its new inode below).

@@ -510,3 +510,32 @@ Deno.test("a writer that closes the file again and again ends a held wait once, 
   await turn();
   assertEquals(h.rearms, 2, "a close cut the doubling wait short");
 });
+
+Deno.test("root's lone change is read on this thread; a change of many of root's files at once is read off it, but for the lane's only one", async () => {
+  await using m = await monitoredDir();
+  const { path: dir, changes, monitor } = m;
+  const files: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const f = `${dir}/f${i}.conf`;
+    await Deno.writeTextFile(f, "root:x:0\n");
+    monitor.watch.add(f, "file", dir);
+    monitor.watch.setState(f, (await readFileState(f))!);
+    files.push(f);
+  }
+  await using a = await appender(files[0], "alone");
+  monitor.onKernelEvent(eventFromProc(a.pid, monitor.watch.get(files[0])!.id!, FimOp.Write));
+  assert(await waitFor(() => changes.length === 1), "the lone change was not reported");
+  await monitor.idle();
+  assertEquals(monitor.readHere, 1, "the lone change was read off this thread");
+  // All at once: each event comes before any re-read starts.
+  const many = files.slice(1);
+  for (const f of many) Deno.writeTextFileSync(f, "more\n", { append: true });
+  for (const f of many) {
+    monitor.onKernelEvent(eventFromProc(a.pid, monitor.watch.get(f)!.id!, FimOp.Write));
+  }
+  assert(await waitFor(() => changes.length === 1 + many.length), "changes were not reported");
+  await monitor.idle();
+  const here = monitor.readHere - 1;
+  // Read here one after another, they would hold the event loop for the whole change.
+  assert(here >= 1 && here <= 3, `${here} of ${many.length} were read on this thread`);
+});
