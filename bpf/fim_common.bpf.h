@@ -235,15 +235,20 @@ static __always_inline bool fd_key_fast(long fd, struct fim_key *key)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
-	struct file *f = NULL;
+	struct llist_node *slot;
+	struct file *f;
 	struct inode *inode;
 
 	if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
 		return false;
 	fds = fdt->fd;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	/* fds[fd] by a plain load too: the slot's address (a scalar to the
+	 * verifier, as a pointer to a pointer is) cast to a struct whose one
+	 * member is a pointer, where a probe read was a helper call per write. */
+	slot = bpf_rdonly_cast(&fds[fd], bpf_core_type_id_kernel(struct llist_node));
+	f = bpf_rdonly_cast(slot->next, bpf_core_type_id_kernel(struct file));
+	if (!f)
 		return false;
-	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 	inode = f->f_inode;
 	if (FIM_UNMARKED_TYPED(inode))
 		return false;
