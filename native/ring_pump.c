@@ -276,6 +276,50 @@ __attribute__((visibility("default"))) uint64_t bpfink_ring_pump_pull(void *h) {
 }
 
 /*
+ * Whether a record the pump has not handed over yet may match (1) or surely does not (0): at
+ * least `min_len` bytes long, with the u64 at `at_a` or `at_b` equal to one of the `n_in`
+ * values `in`, or the u32 at `at_u32` equal to `u32_a` or `u32_b` (offsets into the sample,
+ * each field within `min_len`). What the ring holds now is pulled into the queue first; a
+ * record left in the ring (the queue full, or one not committed yet), or more than `most`
+ * records to look at, is a "may". For a report that waits only while an event about its file
+ * is queued unread (src/kernel/fim_kernel.ts, behind()).
+ */
+__attribute__((visibility("default"))) int
+bpfink_ring_pump_any(void *h, uint32_t min_len, uint32_t at_a, uint32_t at_b, const uint64_t *in,
+                     uint32_t n_in, uint32_t at_u32, uint32_t u32_a, uint32_t u32_b, uint32_t most) {
+    struct ring_pump *p = h;
+    int found = 0;
+    uint32_t seen = 0;
+    lock(p);
+    uint64_t before = p->queued;
+    uint64_t pulled = pull_locked(p);
+    if (p->blocked || p->busy) found = 1;
+    for (struct chunk *c = p->head; c && !found; c = c->next) {
+        for (uint32_t off = c->rd; off < c->wr && !found;) {
+            uint32_t len;
+            memcpy(&len, c->bytes + off, 4);
+            const uint8_t *rec = c->bytes + off + HDR;
+            off += HDR + rounded(len);
+            if (++seen > most) {
+                found = 1;
+                break;
+            }
+            if (len < min_len) continue;
+            uint32_t v32;
+            uint64_t a, b;
+            memcpy(&v32, rec + at_u32, 4);
+            memcpy(&a, rec + at_a, 8);
+            memcpy(&b, rec + at_b, 8);
+            if (v32 == u32_a || v32 == u32_b) found = 1;
+            for (uint32_t i = 0; i < n_in && !found; i++) found = in[i] == a || in[i] == b;
+        }
+    }
+    unlock(p);
+    if (pulled > 0 && before == 0) wake(p->news_fd);
+    return found;
+}
+
+/*
  * Copies at most `max` queued records, whole, into `out` (`cap` bytes) as they are queued
  * (length, ring bytes, sample rounded up to 8 bytes); returns the bytes written. The news
  * is read first (records queued from then on write it again), and records left behind write

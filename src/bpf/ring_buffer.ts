@@ -37,7 +37,7 @@ const MAX_FAILED_WAITS = 100;
 /** Samples handed over per consume before the event loop gets a turn. */
 const BATCH = 64;
 /**
- * The most unread records unreadAny() looks at: a 4 MiB ring's worth of the
+ * The most unread records unreadMatching() looks at: a 4 MiB ring's worth of the
  * agent's (about 28,000), 1-2 ms.
  */
 const UNREAD_LOOK_MAX = 32768;
@@ -77,7 +77,7 @@ export class RingBuffer {
   /** The data pages, as bytes and as 32-bit words (for the headers). */
   #data: Uint8Array;
   #words: Uint32Array;
-  /** A view of #data, for unreadAny(). */
+  /** A view of #data, for unreadMatching(). */
   #view?: DataView;
   /** The data's size in bytes (a power of two) less one. */
   #mask: number;
@@ -312,20 +312,16 @@ export class RingBuffer {
   }
 
   /**
-   * Whether a record the ring holds unread passes `test`, which gets a view
-   * of the ring's data and the record's offset in it (a field's offset
-   * past it wraps with `& mask`; the data's size is a power of two, so an
-   * aligned field never straddles the end) and its length. Nothing is
-   * consumed. True at a record the kernel is still writing (it may pass),
-   * and past `most` records (a look through a far larger ring would cost more
-   * than the wait it spares: about 50 ns a record here); undefined with a
-   * pump, whose queue only it can read.
+   * Whether a record not handed over yet may match `m` (true) or surely
+   * does not (false); nothing is handed over. Read here, the records the
+   * ring holds are looked through in its mapping; with a pump, those of its
+   * queue, after what the ring holds now is pulled into it (RingPump.any).
+   * A record the kernel is still writing, or more than `most` records to
+   * look at (a look through a far larger ring would cost more than the wait
+   * it spares: about 50 ns a record here), is a "may".
    */
-  unreadAny(
-    test: (view: DataView, at: number, len: number, mask: number) => boolean,
-    most = UNREAD_LOOK_MAX,
-  ) {
-    if (this.#pump) return undefined;
+  unreadMatching(m: RecordMatch, most = UNREAD_LOOK_MAX): boolean {
+    if (this.#pump) return this.#pump.any(m, most);
     const view = this.#view ??= new DataView(
       this.#data.buffer,
       this.#data.byteOffset,
@@ -340,7 +336,8 @@ export class RingBuffer {
       if (len & BUSY_BIT) return true;
       const sampleLen = len & ~(BUSY_BIT | DISCARD_BIT);
       if (
-        (len & DISCARD_BIT) === 0 && test(view, (at + HDR_SIZE) & this.#mask, sampleLen, this.#mask)
+        (len & DISCARD_BIT) === 0 &&
+        recordMatches(view, (at + HDR_SIZE) & this.#mask, sampleLen, this.#mask, m)
       ) {
         return true;
       }
@@ -398,4 +395,32 @@ export class RingBuffer {
     const libc = this.map.object.lib.libc;
     for (const m of this.#maps.splice(0)) libc.munmap(m.ptr, BigInt(m.length));
   }
+}
+
+/**
+ * Records a look through the unread ones is for (RingBuffer.unreadMatching):
+ * at least `minLen` bytes, with the u64 at either of `u64At` equal to one of
+ * `u64In`, or the u32 at `u32At` equal to either of `u32In` (offsets into
+ * the sample, each field within `minLen`).
+ */
+export interface RecordMatch {
+  minLen: number;
+  u64At: readonly [number, number];
+  u64In: readonly bigint[];
+  u32At: number;
+  u32In: readonly [number, number];
+}
+
+/**
+ * Whether the sample at `at` (`len` bytes) of the ring's data matches `m`;
+ * a field's offset wraps with `& mask` (the data's size is a power of two,
+ * so an aligned field never straddles the end).
+ */
+function recordMatches(v: DataView, at: number, len: number, mask: number, m: RecordMatch) {
+  if (len < m.minLen) return false;
+  const v32 = v.getUint32((at + m.u32At) & mask, true);
+  if (v32 === m.u32In[0] || v32 === m.u32In[1]) return true;
+  const a = v.getBigUint64((at + m.u64At[0]) & mask, true);
+  const b = v.getBigUint64((at + m.u64At[1]) & mask, true);
+  return m.u64In.includes(a) || m.u64In.includes(b);
 }

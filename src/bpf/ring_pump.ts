@@ -9,6 +9,7 @@
 import { nativeLibraryPath } from "../native/native_library.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
+import type { RecordMatch } from "./ring_buffer.ts";
 
 const SYMBOLS = {
   bpfink_ring_pump_open: {
@@ -19,6 +20,10 @@ const SYMBOLS = {
   bpfink_ring_pump_pull: { parameters: ["pointer"], result: "u64" },
   bpfink_ring_pump_take: { parameters: ["pointer", "buffer", "u32", "u32"], result: "u32" },
   bpfink_ring_pump_stat: { parameters: ["pointer", "u32"], result: "u64" },
+  bpfink_ring_pump_any: {
+    parameters: ["pointer", "u32", "u32", "u32", "buffer", "u32", "u32", "u32", "u32", "u32"],
+    result: "i32",
+  },
   bpfink_ring_pump_close: { parameters: ["pointer"], result: "void" },
 } as const;
 
@@ -138,6 +143,28 @@ export class RingPump {
       each(sample);
     }
     return n;
+  }
+
+  /**
+   * Whether a record not handed over yet may match `m` (true) or surely does
+   * not (false): what the ring holds now is pulled into the queue, then the
+   * queue is looked through, at most `most` records (past them, or with
+   * records left in the ring, true).
+   */
+  any(m: RecordMatch, most: number): boolean {
+    const values = BigUint64Array.from(m.u64In);
+    return this.#lib.symbols.bpfink_ring_pump_any(
+      this.#h,
+      m.minLen,
+      m.u64At[0],
+      m.u64At[1],
+      values,
+      values.length,
+      m.u32At,
+      m.u32In[0],
+      m.u32In[1],
+      most,
+    ) !== 0;
   }
 
   /** Bytes queued now. */

@@ -34,7 +34,7 @@ import {
 import { kernelFunctionsPresent, sectionTarget } from "./kernel_symbols.ts";
 import type { Libbpf } from "../bpf/libbpf.ts";
 import { type ProgramStats, programStats } from "../bpf/prog_stats.ts";
-import { RingBuffer } from "../bpf/ring_buffer.ts";
+import { type RecordMatch, RingBuffer } from "../bpf/ring_buffer.ts";
 import {
   decodeInodeKey,
   encodeInodeKey,
@@ -321,7 +321,7 @@ export class FimKernel {
    * Undefined when every event the kernel sent so far has been handed to
    * `onEvent` (after a drain), or, given `about`, when none of those still
    * unread names one of those inode numbers (as its inode or its directory;
-   * looked for in the ring, unread; a pump's queue cannot be looked in);
+   * looked for in the ring's mapping, or in the pump's queue);
    * else a promise that resolves once those have been handed over, by the
    * poll loop, or after `maxMs`: a ring far behind (a flood) is read in
    * turns, and a report that waits for it names the writers whose events
@@ -334,12 +334,7 @@ export class FimKernel {
     const target = rb.produced;
     rb.drain();
     if (rb.consumed >= target) return undefined;
-    if (
-      about?.length &&
-      rb.unreadAny((v, at, len, mask) => namesAny(v, at, len, mask, about)) === false
-    ) {
-      return undefined;
-    }
+    if (about?.length && !rb.unreadMatching(aboutInodes(about))) return undefined;
     return new Promise((resolve) => {
       const w = {
         target,
@@ -842,17 +837,17 @@ function u32(v: number): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Whether the ring record at `at` (`len` bytes) may be about one of the
- * inode numbers `about`: an event that names one as its inode or its
- * directory, or one placed on no inode (an unplaced name, a mount), which
- * may be about anything. A record shorter than an event's head (a drop
- * notice) is about none.
+ * The ring records that may be about one of the inode numbers `about`: an
+ * event that names one as its inode or its directory, or one placed on no
+ * inode (an unplaced name, a mount), which may be about anything. A record
+ * shorter than an event's head (a drop notice) is about none.
  */
-function namesAny(v: DataView, at: number, len: number, mask: number, about: readonly bigint[]) {
-  if (len < FIM_EVENT_HEAD_SIZE) return false;
-  const dev = v.getUint32((at + FIM_EVENT_LAYOUT.dev) & mask, true);
-  if (dev === FIM_DEV_UNPLACED || dev === FIM_DEV_MOUNT) return true;
-  const ino = v.getBigUint64((at + FIM_EVENT_LAYOUT.ino) & mask, true);
-  const dir = v.getBigUint64((at + FIM_EVENT_LAYOUT.dir_ino) & mask, true);
-  return about.includes(ino) || about.includes(dir);
+function aboutInodes(about: readonly bigint[]): RecordMatch {
+  return {
+    minLen: FIM_EVENT_HEAD_SIZE,
+    u64At: [FIM_EVENT_LAYOUT.ino, FIM_EVENT_LAYOUT.dir_ino],
+    u64In: about,
+    u32At: FIM_EVENT_LAYOUT.dev,
+    u32In: [FIM_DEV_UNPLACED, FIM_DEV_MOUNT],
+  };
 }
