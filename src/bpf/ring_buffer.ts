@@ -316,12 +316,12 @@ export class RingBuffer {
    * does not (false); nothing is handed over. Read here, the records the
    * ring holds are looked through in its mapping; with a pump, those of its
    * queue, after what the ring holds now is pulled into it (RingPump.any).
-   * A record the kernel is still writing, or more than `most` records to
-   * look at (a look through a far larger ring would cost more than the wait
-   * it spares: about 50 ns a record here), is a "may".
+   * A record the kernel is still writing, or more than UNREAD_LOOK_MAX
+   * records to look at (a look through a far larger ring would cost more than
+   * the wait it spares: about 50 ns a record here), is a "may".
    */
-  unreadMatching(m: RecordMatch, most = UNREAD_LOOK_MAX): boolean {
-    if (this.#pump) return this.#pump.any(m, most);
+  unreadMatching(m: RecordMatch): boolean {
+    if (this.#pump) return this.#pump.any(m, UNREAD_LOOK_MAX);
     const view = this.#view ??= new DataView(
       this.#data.buffer,
       this.#data.byteOffset,
@@ -330,7 +330,7 @@ export class RingBuffer {
     let cons = Number(Atomics.load(this.#consumerPos, 0));
     const prod = Number(Atomics.load(this.#producerPos, 0));
     for (let n = 0; cons < prod; n++) {
-      if (n >= most) return true;
+      if (n >= UNREAD_LOOK_MAX) return true;
       const at = cons & this.#mask;
       const len = Atomics.load(this.#words, at / 4);
       if (len & BUSY_BIT) return true;

@@ -1968,8 +1968,9 @@ export class FileMonitor {
     let seenNs = readNs;
     try {
       const first = readFileStateSoon(path, keep, budget, false);
-      if (first instanceof Promise) after = await first;
-      else if ((after = first)?.type === "file" && here) this.readHere++;
+      after = first instanceof Promise ? await first : first;
+      // Read here only when it came at once (a file only root can write, on a local file system).
+      if (here && !(first instanceof Promise) && after?.type === "file") this.readHere++;
       // The path is watched as what it is now: a directory made where a file or nothing was is
       // listed, a file where a directory was has its writes reported (its kernel flags and
       // fanotify marks follow, set with its new inode below).

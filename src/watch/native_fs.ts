@@ -257,9 +257,14 @@ const PSEUDO_FS: Record<string, string> = {
  */
 export function pseudoFsOf(fd: number, dev?: number): string | undefined {
   if (dev !== undefined && dev >>> 20 !== 0) return undefined;
+  const magic = fsMagicOf(fd);
+  return magic === undefined ? undefined : PSEUDO_FS[magic.toString(16)];
+}
+
+/** The statfs f_type (low 32 bits) of the file system `fd` lives on; undefined when fstatfs fails. */
+function fsMagicOf(fd: number): number | undefined {
   if (libc().fstatfs(fd, STATFS_OUT) !== 0) return undefined;
-  const magic = STATFS_VIEW.getBigInt64(0, true);
-  return PSEUDO_FS[(magic & 0xffffffffn).toString(16)];
+  return Number(STATFS_VIEW.getBigInt64(0, true) & 0xffffffffn);
 }
 
 /** The magic numbers (statfs f_type, low 32 bits) of the pseudo file systems pseudoFsOf() names. */
@@ -276,8 +281,8 @@ const LOCAL_FS = new Set([0xef53, 0x58465342, 0x9123683e, 0xf2f52010, 0x01021994
 
 /** Whether `fd` lives on one of LOCAL_FS's file systems (not FUSE, NFS or another). */
 export function onLocalFs(fd: number): boolean {
-  if (libc().fstatfs(fd, STATFS_OUT) !== 0) return false;
-  return LOCAL_FS.has(Number(STATFS_VIEW.getBigInt64(0, true) & 0xffffffffn));
+  const magic = fsMagicOf(fd);
+  return magic !== undefined && LOCAL_FS.has(magic);
 }
 
 /**
