@@ -75,14 +75,25 @@ for (
       // Other files in dir.path: not read where the kernel spares only directories, else
       // read and dropped.
       assertEquals(anc.narrowed, narrow && kernelAtLeast(6, 0));
-      const read = anc.counts.events;
-      await Deno.writeTextFile(`${dir.path}/b`, "");
-      await Deno.rename(`${dir.path}/b`, `${dir.path}/c`);
-      await Deno.remove(`${dir.path}/c`);
+      const files = async () => {
+        await Deno.writeTextFile(`${dir.path}/b`, "");
+        await Deno.rename(`${dir.path}/b`, `${dir.path}/c`);
+        await Deno.remove(`${dir.path}/c`);
+      };
       if (anc.narrowed) {
-        await new Promise((r) => setTimeout(r, 200));
-        assertEquals(anc.counts.events, read, "events about files were read");
+        // The marks above dir.path are /var and / too, where other processes (a test beside
+        // this one) now and then make a directory, whose events are read: a file's event
+        // would be read in every try, a neighbour's in one.
+        let read = 0;
+        for (let tries = 0; tries < 3 && (tries === 0 || read > 0); tries++) {
+          const before = anc.counts.events;
+          await files();
+          await new Promise((r) => setTimeout(r, 200));
+          read = anc.counts.events - before;
+        }
+        assertEquals(read, 0, "events about files were read");
       } else {
+        await files();
         assert(await waitFor(() => anc.counts.otherNames >= 2, 2000), `${anc.counts.otherNames}`);
       }
       // Another directory: read, dropped (a name's events still queued merge: 2 at least).
