@@ -105,19 +105,34 @@ export async function run(cmd: string[], opts: { env?: Record<string, string> } 
   };
 }
 
+/**
+ * The ids bpftool lists for `kind` ("link" or "prog") right now. A listing
+ * fails when an object goes between bpftool's walk of the ids and its look
+ * at one (an agent of a test beside this one exiting: "can't get link by
+ * id", in its JSON on stdout), so a failed one is made again, up to five
+ * times.
+ */
+async function bpftoolIds(kind: "link" | "prog"): Promise<Set<number>> {
+  for (let tries = 1;; tries++) {
+    const r = await run(["bpftool", "-j", kind, "list"]);
+    if (r.code === 0) {
+      return new Set((JSON.parse(r.stdout || "[]") as { id: number }[]).map((o) => o.id));
+    }
+    if (tries >= 5) {
+      throw new Error(`bpftool ${kind} list failed: ${(r.stderr || r.stdout).trim()}`);
+    }
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
 /** IDs of the BPF links attached right now (bpftool). */
-export async function bpfLinkIds(): Promise<Set<number>> {
-  const r = await run(["bpftool", "-j", "link", "list"]);
-  if (r.code !== 0) throw new Error(`bpftool link list failed: ${r.stderr}`);
-  const links = JSON.parse(r.stdout || "[]") as { id: number }[];
-  return new Set(links.map((l) => l.id));
+export function bpfLinkIds(): Promise<Set<number>> {
+  return bpftoolIds("link");
 }
 
 /** IDs of the BPF programs loaded right now (bpftool). */
-export async function bpfProgIds(): Promise<Set<number>> {
-  const r = await run(["bpftool", "-j", "prog", "list"]);
-  if (r.code !== 0) throw new Error(`bpftool prog list failed: ${r.stderr}`);
-  return new Set((JSON.parse(r.stdout || "[]") as { id: number }[]).map((p) => p.id));
+export function bpfProgIds(): Promise<Set<number>> {
+  return bpftoolIds("prog");
 }
 
 /**
