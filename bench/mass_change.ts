@@ -2,7 +2,8 @@
  * Every watched file changed at once: one shell appends a line to each of N
  * watched files as fast as it can (one kernel event per file: its write), while the
  * agent watches the tree. Counts what the kernel sent and dropped, the
- * reports, how many name the shell, the rescans the drops caused, when the
+ * reports, how many name the shell, the rescans the drops caused, the
+ * fanotify queue's overflows (each a rescan of every watch), when the
  * last report came, and the longest stall of the agent's event loop (which
  * also reads the ring buffer: a stall is what makes the kernel drop).
  *
@@ -31,6 +32,10 @@ interface MassRun {
   reports: number;
   named: number;
   rescans: number;
+  /** fanotify queue overflows (Agent.fanotifyOverflows), each a rescan of every watch. */
+  fanOverflows: number;
+  /** The most bytes fanotify's pump held (0: no pump). */
+  fanPeakMiB: number;
   lastReportS: number;
   stallMs: number;
 }
@@ -63,6 +68,7 @@ async function runOne(root: string, files: number): Promise<MassRun> {
   const ringMiB = agent.kernel.ringBytes / 1048576;
   const before = agent.kernel.counters();
   const rescansBefore = agent.rescans;
+  const overflowsBefore = agent.fanotifyOverflows;
   reports = 0;
   let stallMs = 0;
   let tick = performance.now();
@@ -97,6 +103,8 @@ async function runOne(root: string, files: number): Promise<MassRun> {
     reports,
     named,
     rescans: agent.rescans - rescansBefore,
+    fanOverflows: agent.fanotifyOverflows - overflowsBefore,
+    fanPeakMiB: (agent.fanotifyQueue?.peak ?? 0) / 1048576,
     lastReportS: (lastReport - t0) / 1000,
     stallMs,
   };
@@ -158,6 +166,7 @@ const md = [
       "reports",
       "naming the writer",
       "rescans",
+      "fanotify: overflows, most its pump held",
       "last report after",
       "longest event-loop stall",
     ],
@@ -171,6 +180,7 @@ const md = [
       n(r.reports),
       n(r.named),
       String(r.rescans),
+      `${r.fanOverflows}, ${r.fanPeakMiB.toFixed(1)} MiB`,
       `${r.lastReportS.toFixed(1)} s`,
       `${Math.round(r.stallMs)} ms`,
     ]),
@@ -182,7 +192,10 @@ const md = [
   "per run. The pump (src/bpf/ring_pump.ts) moves the kernel's ring's records into its queue off the " +
   "agent's main thread; what the queue cannot take stays in the ring, and what the ring cannot take " +
   "is dropped. A dropped event is still found, by a rescan, which names its process (the kernel " +
-  "keeps a write's writer in the file's pending entry, a name event's process in its directory's).",
+  "keeps a write's writer in the file's pending entry, a name event's process in its directory's). " +
+  "fanotify's safety net has a queue of its own in the kernel (16,384 events): each overflow of it " +
+  "rescans every watch. Its pump (src/fanotify/fd_pump.ts) reads it off the main thread into a " +
+  "queue of at most 32 MiB.",
 ].join("\n");
 console.log(md);
 if (!Deno.args.includes("--files")) {

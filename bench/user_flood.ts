@@ -34,6 +34,12 @@ interface FloodRun {
   fullRescans: number;
   /** Watches the rescans re-read. */
   rescannedWatches: number;
+  /** fanotify queue overflows (Agent.fanotifyOverflows), each a rescan of every watch. */
+  fanOverflows?: number;
+  /** The most bytes fanotify's pump held (KiB; 0: no pump). */
+  fanPeakKiB?: number;
+  /** CPU seconds of the agent's process from the flood's start until it was idle after it. */
+  cpuS?: number;
   rootWrites: number;
   reported: number;
   named: number;
@@ -49,6 +55,12 @@ const ROOT_WRITES = 5;
 function arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
   return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+}
+
+/** CPU seconds (user and system) this process has used so far: the agent's, which runs in it. */
+function processCpuS(): number {
+  const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /** The longest a run waits for root's reports after the flood. */
@@ -94,6 +106,7 @@ async function runOne(ops: number, flooders: number, tree: number): Promise<Floo
   });
   try {
     const before = agent.kernel.counters();
+    const cpu0 = processCpuS();
     const t0 = performance.now();
     const floods = [...Array(flooders).keys()].map((k) =>
       new Deno.Command("setpriv", {
@@ -130,6 +143,8 @@ async function runOne(ops: number, flooders: number, tree: number): Promise<Floo
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 3000));
+    await agent.idle();
+    const cpuS = processCpuS() - cpu0;
     const reports = out.changes(file);
     return {
       flooders,
@@ -143,6 +158,9 @@ async function runOne(ops: number, flooders: number, tree: number): Promise<Floo
       rescans: agent.rescans,
       fullRescans: agent.rescans - agent.heldRescans,
       rescannedWatches: agent.rescannedWatches,
+      fanOverflows: agent.fanotifyOverflows,
+      fanPeakKiB: (agent.fanotifyQueue?.peak ?? 0) / 1024,
+      cpuS,
       rootWrites: ROOT_WRITES,
       reported: reports.length,
       named: reports.filter((e) => writers.includes(e.process?.pid ?? -1)).length,
@@ -205,6 +223,8 @@ const md = [
       "dropped",
       "rescans (of every watch)",
       "watches rescanned",
+      "fanotify: overflows, most its pump held",
+      "agent's CPU",
       "root's appends",
       "reported",
       "naming root's writer",
@@ -220,6 +240,8 @@ const md = [
       n(r.drops),
       `${r.rescans} (${r.fullRescans})`,
       n(r.rescannedWatches),
+      `${r.fanOverflows ?? "-"}, ${n(Math.round(r.fanPeakKiB ?? 0))} KiB`,
+      r.cpuS === undefined ? "-" : `${r.cpuS.toFixed(1)} s`,
       String(r.rootWrites),
       String(r.reported),
       String(r.named),
@@ -233,7 +255,11 @@ const md = [
   "that its pump runs (the kernel's ring stays at 4 MiB, the rest is the pump's queue). A report " +
   "comes after the time from its append's start to the first report naming that append's writer. " +
   "A rescan after drops re-reads every watch only when a drop left nothing held to go by; " +
-  "otherwise only the held inodes (the user's directory, root's file).",
+  "otherwise only the held inodes (the user's directory, root's file). Each overflow of " +
+  "fanotify's queue in the kernel (16,384 events; the safety net's marks on the watched files and " +
+  "directories) rescans every watch too; its pump (src/fanotify/fd_pump.ts) reads that queue off " +
+  "the main thread into one of at most 32 MiB. The agent's CPU is its process's, from the flood's " +
+  "start until it was idle after it.",
 ].join("\n");
 console.log(md);
 await writeGenerated(

@@ -40,32 +40,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "pump_queue.h"
 
 #define BUSY_BIT 0x80000000u
 #define DISCARD_BIT 0x40000000u
 #define HDR 8u
-/*
- * The pump's thread's nice value. It does little (a copy of each record) and must get a core
- * before the kernel's ring fills, also while the host's other work keeps every core busy: as
- * auditd raises its own priority (auditd.conf's priority_boost) for its kernel queue. Where
- * raising it is refused (no CAP_SYS_NICE), it runs at the agent's.
- */
-#define PUMP_NICE (-10)
-/* Bytes of a queue chunk, its header included (a sample is at most a few hundred bytes). */
-#define CHUNK (256u * 1024u)
-
-struct chunk {
-    struct chunk *next;
-    uint32_t rd; /* offset of the next record to take */
-    uint32_t wr; /* offset past the last record put */
-    uint8_t bytes[];
-};
-#define CHUNK_DATA (CHUNK - (uint32_t)sizeof(struct chunk))
-
 struct ring_pump {
     uint64_t *cons;       /* the consumer position (the consumer page, read-write) */
     const uint64_t *prod; /* the producer position (read-only) */
@@ -75,48 +57,16 @@ struct ring_pump {
     int news_fd; /* eventfd: written when the queue has records for the main thread */
     int stop_fd; /* eventfd: written to end bpfink_ring_pump_run */
     uint64_t cap;      /* the most bytes the queue holds */
-    uint64_t queued;   /* bytes queued now */
     uint64_t handed;   /* bytes of the kernel's ring whose records were taken (or discarded) */
     uint64_t skipped;  /* discarded bytes since the last record queued, not yet in `handed` */
-    uint64_t peak;     /* the most bytes queued at once */
     int blocked;       /* the last pull stopped at a committed record the queue could not take */
     int busy;          /* the last pull stopped at a record its producer has not committed yet */
     uint32_t *paused;  /* the object's users_paused flag, mapped (NULL: not steered) */
     uint64_t pauses;   /* times it was set */
-    struct chunk *head, *tail;
-    int lock;
+    struct pump_queue q;
 };
 
-static void lock(struct ring_pump *p) {
-    while (__atomic_exchange_n(&p->lock, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&p->lock, __ATOMIC_RELAXED)) __builtin_ia32_pause();
-    }
-}
-
-static void unlock(struct ring_pump *p) { __atomic_store_n(&p->lock, 0, __ATOMIC_RELEASE); }
-
-static void wake(int fd) {
-    uint64_t one = 1;
-    /* A full eventfd counter (never, at one a wake-up) or EINTR: the reader wakes anyway. */
-    ssize_t w = write(fd, &one, sizeof one);
-    (void)w;
-}
-
 static uint32_t rounded(uint32_t n) { return (n + 7u) & ~7u; }
-
-/* Room at the queue's tail for `n` bytes: a new chunk when the tail has none; NULL when it
- * cannot be mapped. */
-static uint8_t *room(struct ring_pump *p, uint32_t n) {
-    if (p->tail && CHUNK_DATA - p->tail->wr >= n) return p->tail->bytes + p->tail->wr;
-    struct chunk *c = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (c == MAP_FAILED) return NULL;
-    c->next = NULL;
-    c->rd = c->wr = 0;
-    if (p->tail) p->tail->next = c;
-    else p->head = c;
-    p->tail = c;
-    return c->bytes;
-}
 
 /* Copies `len` bytes of the ring's data from position `at` into `out`, wrapping at its end. */
 static void copy_out(const struct ring_pump *p, uint64_t at, uint32_t len, uint8_t *out) {
@@ -136,7 +86,7 @@ static void copy_out(const struct ring_pump *p, uint64_t at, uint32_t len, uint8
 static void steer_users(struct ring_pump *p) {
     if (!p->paused) return;
     uint32_t was = __atomic_load_n(p->paused, __ATOMIC_RELAXED);
-    uint32_t now = p->queued > p->cap / 8 ? 1 : p->queued <= p->cap / 16 ? 0 : was;
+    uint32_t now = p->q.queued > p->cap / 8 ? 1 : p->q.queued <= p->cap / 16 ? 0 : was;
     if (now == was) return;
     __atomic_store_n(p->paused, now, __ATOMIC_RELAXED);
     if (now) p->pauses++;
@@ -160,7 +110,7 @@ static uint64_t pull_locked(struct ring_pump *p) {
         if (!(hdr & DISCARD_BIT)) {
             uint32_t need = HDR + rounded(len);
             uint8_t *at = NULL;
-            if (need <= CHUNK_DATA && p->queued + need <= p->cap) at = room(p, need);
+            if (need <= PUMP_CHUNK_DATA && p->q.queued + need <= p->cap) at = pump_room(&p->q, need);
             if (!at) {
                 p->blocked = 1;
                 break;
@@ -169,11 +119,11 @@ static uint64_t pull_locked(struct ring_pump *p) {
             memcpy(at, &len, 4);
             memcpy(at + 4, &kbytes, 4);
             copy_out(p, cons + HDR, len, at + HDR);
-            p->tail->wr += need;
-            p->queued += need;
+            p->q.tail->wr += need;
+            p->q.queued += need;
             p->skipped = 0;
             n++;
-        } else if (p->queued == 0) {
+        } else if (p->q.queued == 0) {
             p->handed += bytes;
         } else {
             p->skipped += bytes;
@@ -182,7 +132,7 @@ static uint64_t pull_locked(struct ring_pump *p) {
     }
     /* The records' bytes are copied: the kernel may reuse them from here on. */
     __atomic_store_n(p->cons, cons, __ATOMIC_RELEASE);
-    if (p->queued > p->peak) p->peak = p->queued;
+    if (p->q.queued > p->q.peak) p->q.peak = p->q.queued;
     steer_users(p);
     return n;
 }
@@ -234,19 +184,14 @@ bpfink_ring_pump_open(int map_fd, uint64_t *cons, const uint64_t *prod, const ui
 __attribute__((visibility("default"))) int bpfink_ring_pump_run(void *h) {
     struct ring_pump *p = h;
     int failed = 0;
-    /* This thread alone (Linux keeps a nice value per thread); it goes back to the pool as it
-     * came when the pump ends. */
-    pid_t tid = (pid_t)syscall(SYS_gettid);
-    errno = 0;
-    int was = getpriority(PRIO_PROCESS, (id_t)tid);
-    int boosted = errno == 0 && was > PUMP_NICE && setpriority(PRIO_PROCESS, (id_t)tid, PUMP_NICE) == 0;
+    struct pump_priority pr = pump_boost();
     for (;;) {
-        lock(p);
-        uint64_t before = p->queued;
+        pump_lock(&p->q);
+        uint64_t before = p->q.queued;
         uint64_t n = pull_locked(p);
         long pause = p->blocked ? PUMP_FULL_NS : n > 0 ? PUMP_GATHER_NS : p->busy ? PUMP_BUSY_NS : 0;
-        unlock(p);
-        if (n > 0 && before == 0) wake(p->news_fd);
+        pump_unlock(&p->q);
+        if (n > 0 && before == 0) pump_wake(p->news_fd);
         /* A pause waits for the stop fd alone; otherwise for the ring's fd too. */
         struct pollfd fds[2] = {{.fd = pause ? -1 : p->map_fd, .events = POLLIN},
                                 {.fd = p->stop_fd, .events = POLLIN}};
@@ -255,12 +200,12 @@ __attribute__((visibility("default"))) int bpfink_ring_pump_run(void *h) {
         if (rc < 0) {
             if (++failed < 100) continue;
             int err = errno;
-            if (boosted) setpriority(PRIO_PROCESS, (id_t)tid, was);
+            pump_restore(&pr);
             return -err;
         }
         failed = 0;
         if (fds[1].revents) {
-            if (boosted) setpriority(PRIO_PROCESS, (id_t)tid, was);
+            pump_restore(&pr);
             return 0;
         }
     }
@@ -269,9 +214,9 @@ __attribute__((visibility("default"))) int bpfink_ring_pump_run(void *h) {
 /* Moves what the ring holds now into the queue, on the caller's thread; returns how many. */
 __attribute__((visibility("default"))) uint64_t bpfink_ring_pump_pull(void *h) {
     struct ring_pump *p = h;
-    lock(p);
+    pump_lock(&p->q);
     uint64_t n = pull_locked(p);
-    unlock(p);
+    pump_unlock(&p->q);
     return n;
 }
 
@@ -290,11 +235,11 @@ bpfink_ring_pump_any(void *h, uint32_t min_len, uint32_t at_a, uint32_t at_b, co
     struct ring_pump *p = h;
     int found = 0;
     uint32_t seen = 0;
-    lock(p);
-    uint64_t before = p->queued;
+    pump_lock(&p->q);
+    uint64_t before = p->q.queued;
     uint64_t pulled = pull_locked(p);
     if (p->blocked || p->busy) found = 1;
-    for (struct chunk *c = p->head; c && !found; c = c->next) {
+    for (struct pump_chunk *c = p->q.head; c && !found; c = c->next) {
         for (uint32_t off = c->rd; off < c->wr && !found;) {
             uint32_t len;
             memcpy(&len, c->bytes + off, 4);
@@ -314,8 +259,8 @@ bpfink_ring_pump_any(void *h, uint32_t min_len, uint32_t at_a, uint32_t at_b, co
             for (uint32_t i = 0; i < n_in && !found; i++) found = in[i] == a || in[i] == b;
         }
     }
-    unlock(p);
-    if (pulled > 0 && before == 0) wake(p->news_fd);
+    pump_unlock(&p->q);
+    if (pulled > 0 && before == 0) pump_wake(p->news_fd);
     return found;
 }
 
@@ -333,15 +278,8 @@ bpfink_ring_pump_take(void *h, uint8_t *out, uint32_t cap, uint32_t max) {
     (void)r;
     uint32_t at = 0;
     uint32_t n = 0;
-    lock(p);
-    while (p->head && n < max) {
-        struct chunk *c = p->head;
-        if (c->rd == c->wr) {
-            if (c == p->tail) break;
-            p->head = c->next;
-            munmap(c, CHUNK);
-            continue;
-        }
+    pump_lock(&p->q);
+    for (struct pump_chunk *c; n < max && (c = pump_front(&p->q));) {
         uint32_t len, kbytes;
         memcpy(&len, c->bytes + c->rd, 4);
         memcpy(&kbytes, c->bytes + c->rd + 4, 4);
@@ -350,23 +288,20 @@ bpfink_ring_pump_take(void *h, uint8_t *out, uint32_t cap, uint32_t max) {
         memcpy(out + at, c->bytes + c->rd, need);
         at += need;
         c->rd += need;
-        p->queued -= need;
+        p->q.queued -= need;
         p->handed += kbytes;
         n++;
     }
     steer_users(p);
-    if (p->queued == 0) {
+    if (p->q.queued == 0) {
         p->handed += p->skipped;
         p->skipped = 0;
-        /* Empty: the last chunk is let go too, so that an idle pump holds no queue memory. */
-        if (p->head) {
-            munmap(p->head, CHUNK);
-            p->head = p->tail = NULL;
-        }
     }
-    int left = p->queued > 0;
-    unlock(p);
-    if (left) wake(p->news_fd);
+    /* Empty: the last chunk is let go too, so that an idle pump holds no queue memory. */
+    pump_release_if_empty(&p->q);
+    int left = p->q.queued > 0;
+    pump_unlock(&p->q);
+    if (left) pump_wake(p->news_fd);
     return at;
 }
 
@@ -375,25 +310,22 @@ bpfink_ring_pump_take(void *h, uint8_t *out, uint32_t cap, uint32_t max) {
 __attribute__((visibility("default"))) uint64_t bpfink_ring_pump_stat(void *h, uint32_t which) {
     struct ring_pump *p = h;
     uint64_t v = 0;
-    lock(p);
+    pump_lock(&p->q);
     switch (which) {
-    case 0: v = p->queued; break;
+    case 0: v = p->q.queued; break;
     case 1: v = p->handed; break;
-    case 2: v = p->peak; break;
+    case 2: v = p->q.peak; break;
     case 3: v = p->pauses; break;
     case 4: v = p->paused != NULL; break;
     }
-    unlock(p);
+    pump_unlock(&p->q);
     return v;
 }
 
 /* Frees the pump and its queue (after bpfink_ring_pump_run has returned). */
 __attribute__((visibility("default"))) void bpfink_ring_pump_close(void *h) {
     struct ring_pump *p = h;
-    for (struct chunk *c = p->head, *next; c; c = next) {
-        next = c->next;
-        munmap(c, CHUNK);
-    }
+    pump_free(&p->q);
     if (p->paused) {
         __atomic_store_n(p->paused, 0, __ATOMIC_RELAXED);
         munmap(p->paused, (size_t)sysconf(_SC_PAGESIZE));

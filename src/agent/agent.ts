@@ -324,6 +324,20 @@ export class Agent {
     return this.#drops.rescannedWatches;
   }
 
+  /**
+   * fanotify queue overflows, each a rescan of every watch: the watched paths' group's and that
+   * of the directories above them.
+   */
+  get fanotifyOverflows(): number {
+    const live = this.#live;
+    return (live.fanotify?.counts.overflows ?? 0) + (live.ancestors?.counts.overflows ?? 0);
+  }
+
+  /** fanotify's pump's queue for the watched paths' group (fd_pump.ts); undefined with no fanotify. */
+  get fanotifyQueue(): { bytes: number; peak: number; fullWaits: number } | undefined {
+    return this.#live.fanotify?.group.pumpQueue;
+  }
+
   /** The baseline database's path (a temporary one unless `database` was given). */
   get database(): string {
     return this.#db.store.path;

@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { nativeLibraryPath } from "../native/native_library.ts";
+import { lazyNative, NativeLoop } from "../native/native_library.ts";
 import { log } from "../log.ts";
-import { errorMessage } from "../error_message.ts";
 import type { RecordMatch } from "./ring_buffer.ts";
 
 const SYMBOLS = {
@@ -29,24 +28,13 @@ const SYMBOLS = {
 
 type PumpLib = Deno.DynamicLibrary<typeof SYMBOLS>;
 
-let opened: { lib?: PumpLib } | undefined;
-
 /** bpfink's native library with the pump, opened once; undefined where there is none. */
-function pumpLib(): PumpLib | undefined {
-  if (opened) return opened.lib;
-  opened = {};
-  const path = nativeLibraryPath();
-  if (!path) return undefined;
-  try {
-    opened.lib = Deno.dlopen(path, SYMBOLS);
-  } catch (e) {
-    log("kernel").warn(
-      `cannot load the ring buffer's pump from ${path} (${errorMessage(e)}): ` +
-        `the ring is read on the main thread and sized for every watched file`,
-    );
-  }
-  return opened.lib;
-}
+const pumpLib = lazyNative(
+  SYMBOLS,
+  "kernel",
+  "the ring buffer's pump",
+  "the ring is read on the main thread and sized for every watched file",
+);
 
 /** Whether the pump can run in this process (bpfink's native library is there). */
 export function pumpAvailable(): boolean {
@@ -72,12 +60,15 @@ export class RingPump {
   readonly #h: Deno.PointerObject;
   readonly #out = new Uint8Array(TAKE_BYTES);
   readonly #view = new DataView(this.#out.buffer);
-  #run?: Promise<number>;
-  #closed = false;
+  readonly #loop: NativeLoop;
 
   private constructor(lib: PumpLib, h: Deno.PointerObject) {
     this.#lib = lib;
     this.#h = h;
+    this.#loop = new NativeLoop(
+      () => lib.symbols.bpfink_ring_pump_run(h),
+      () => lib.symbols.bpfink_ring_pump_close(h),
+    );
   }
 
   /**
@@ -120,7 +111,7 @@ export class RingPump {
 
   /** Starts emptying the ring on a thread of its own; resolves with 0 once stopped, or -errno. */
   start(): Promise<number> {
-    return this.#run ??= this.#lib.symbols.bpfink_ring_pump_run(this.#h);
+    return this.#loop.start();
   }
 
   /** Moves what the kernel's ring holds now into the queue, on this thread. */
@@ -188,13 +179,7 @@ export class RingPump {
   }
 
   /** Waits for the pump to end (its stop fd written by the caller), then frees it. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      await this.#run;
-    } finally {
-      this.#lib.symbols.bpfink_ring_pump_close(this.#h);
-    }
+  close(): Promise<void> {
+    return this.#loop.close();
   }
 }

@@ -118,6 +118,12 @@ export type MarkResult =
   | FanotifyError;
 
 /** A fanotify fd with its marks. */
+/**
+ * The most bytes of events a group's pump holds (src/fanotify/fd_pump.ts): about 300,000
+ * events with file handles and names, where the kernel holds 16,384. Taken only while held.
+ */
+export const FANOTIFY_PUMP_BYTES = 32 * 1024 * 1024;
+
 export class FanotifyGroup {
   readonly #fd: number;
   /** Whether directory events carry the entry's name (REPORT_DIR_FID | REPORT_NAME, 5.9+). */
@@ -480,11 +486,17 @@ export class FanotifyGroup {
 
   /**
    * Reads events until close(): `onBytes` gets the bytes of each read (its
-   * own copy).
+   * own copy). A pump whose queue holds `pumpBytes` reads them off the main
+   * thread (FanotifyReader.start; 0: none).
    */
-  start(onBytes: (bytes: Uint8Array) => void): void {
+  start(onBytes: (bytes: Uint8Array) => void, pumpBytes = FANOTIFY_PUMP_BYTES): void {
     if (this.#closed) return;
-    this.#reader.start(onBytes);
+    this.#reader.start(onBytes, pumpBytes);
+  }
+
+  /** The pump's queue (FanotifyReader.pumpQueue). */
+  get pumpQueue(): { bytes: number; peak: number; fullWaits: number } {
+    return this.#reader.pumpQueue;
   }
 
   /** Handles the events queued now, at once (FanotifyReader.drain); whether it read them all. */

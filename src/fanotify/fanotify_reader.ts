@@ -1,13 +1,16 @@
 /**
  * The read loop every fanotify fd shares, woken off the main thread:
  * poll(2) on the fanotify fd and an eventfd runs as a nonblocking FFI call,
- * then the ready bytes are read here. stop() wakes the wait. Also the error
- * a failed fanotify call throws.
+ * then the ready bytes are read here. With a pump (fd_pump.ts), a thread of
+ * its own reads the fd into a queue as soon as it is readable, and the loop
+ * takes the bytes from that queue instead. stop() wakes the wait. Also the
+ * error a failed fanotify call throws.
  *
  * @module
  */
 import { errnoName } from "../errno.ts";
 import { lazyLibc } from "../libc.ts";
+import { FD_PUMP_READ, FdPump } from "./fd_pump.ts";
 
 const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -49,6 +52,10 @@ export class FanotifyReader {
   #onBytes?: (bytes: Uint8Array) => void;
   /** The reads' buffer (each read's bytes are copied out before the next). */
   #buf?: Uint8Array;
+  /** The pump reading the fd, while one runs (start() with `pumpBytes`). */
+  #pump?: FdPump;
+  /** The eventfd the pump writes when bytes wait. */
+  #newsFd = -1;
 
   /**
    * `onReadError` is asked about a read(2) that failed for another reason
@@ -58,13 +65,37 @@ export class FanotifyReader {
    */
   constructor(readonly fd: number, readonly onReadError?: (errno: number) => boolean) {}
 
-  /** Reads until stop(): `onBytes` gets the bytes of each read (its own copy). */
-  start(onBytes: (bytes: Uint8Array) => void): void {
+  /**
+   * Reads until stop(): `onBytes` gets the bytes of each read (its own copy).
+   * With `pumpBytes`, a pump whose queue holds that many bytes reads the fd
+   * (none where bpfink's native library is missing); a group whose events
+   * carry fds is not pumped (the queue would hold them open).
+   */
+  start(onBytes: (bytes: Uint8Array) => void, pumpBytes = 0): void {
     if (this.#loop || this.#stopped) return;
-    this.#wakeFd = libc().eventfd(0, EFD_FLAGS);
+    const c = libc();
+    this.#wakeFd = c.eventfd(0, EFD_FLAGS);
     if (this.#wakeFd < 0) throw new FanotifyError("eventfd", errno());
     this.#onBytes = onBytes;
-    this.#loop = this.#run(onBytes);
+    if (pumpBytes > 0 && !this.onReadError) {
+      this.#newsFd = c.eventfd(0, EFD_FLAGS);
+      if (this.#newsFd < 0) throw new FanotifyError("eventfd", errno());
+      this.#pump = FdPump.open(this.fd, pumpBytes, this.#newsFd, this.#wakeFd);
+    }
+    this.#loop = this.#pump ? this.#runPumped(this.#pump, onBytes) : this.#run(onBytes);
+  }
+
+  /** Whether a pump reads the fd. */
+  get pumped(): boolean {
+    return this.#pump !== undefined;
+  }
+
+  /** The pump's queue: bytes held now, the most held, and times it was full (all 0 with none). */
+  get pumpQueue(): { bytes: number; peak: number; fullWaits: number } {
+    const p = this.#pump;
+    return p
+      ? { bytes: p.queued, peak: p.peakQueued, fullWaits: p.fullWaits }
+      : { bytes: 0, peak: 0, fullWaits: 0 };
   }
 
   /**
@@ -77,10 +108,26 @@ export class FanotifyReader {
   drain(): boolean {
     if (!this.#onBytes || this.#stopped) return false;
     try {
-      return this.#readQueued(this.#onBytes);
+      if (!this.#pump) return this.#readQueued(this.#onBytes);
+      if (this.#pump.pull() < 0) return false;
+      return this.#takeQueued(this.#pump, this.#onBytes);
     } catch {
       return false;
     }
+  }
+
+  /**
+   * At most READS_PER_WAKE reads' worth of the pump's queue to `onBytes`, a
+   * take at a time (its own copy). Returns whether the queue was emptied.
+   */
+  #takeQueued(pump: FdPump, onBytes: (bytes: Uint8Array) => void): boolean {
+    const buf = this.#buf ??= new Uint8Array(FD_PUMP_READ);
+    for (let i = 0; i < READS_PER_WAKE && !this.#stopped; i++) {
+      const n = pump.take(buf);
+      if (n === 0) return true;
+      onBytes(buf.slice(0, n));
+    }
+    return pump.queued === 0;
   }
 
   /**
@@ -108,11 +155,39 @@ export class FanotifyReader {
     return false;
   }
 
-  async #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
+  /** Reads the fd each time poll(2) finds it readable, until stop(). */
+  #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
+    return this.#whileReady(this.fd, () => {
+      this.#readQueued(onBytes);
+    });
+  }
+
+  /**
+   * #run with a pump: waits for its news, and takes what it queued. A read
+   * that failed in the pump ends the loop with that read's error, once what
+   * was queued before it was handed over.
+   */
+  async #runPumped(pump: FdPump, onBytes: (bytes: Uint8Array) => void): Promise<void> {
+    const pumped = pump.start();
+    try {
+      await this.#whileReady(this.#newsFd, () => {
+        // Bytes left behind write the news again: the next wait returns at once.
+        if (this.#takeQueued(pump, onBytes) && pump.failedErrno) {
+          throw new FanotifyError("read", pump.failedErrno);
+        }
+      });
+    } finally {
+      // Stopped (the pump saw the wake too) or failed (the pump has ended).
+      await pumped;
+    }
+  }
+
+  /** Runs `ready` each time poll(2) finds `fd` readable, until stop() wakes the wait. */
+  async #whileReady(fd: number, ready: () => void): Promise<void> {
     const c = libc();
     const fds = new Uint8Array(16);
     const fv = new DataView(fds.buffer);
-    fv.setInt32(0, this.fd, true);
+    fv.setInt32(0, fd, true);
     fv.setInt16(4, POLLIN, true);
     fv.setInt32(8, this.#wakeFd, true);
     fv.setInt16(12, POLLIN, true);
@@ -125,7 +200,7 @@ export class FanotifyReader {
         throw new FanotifyError("poll", EINTR, `failed ${failed} times in a row`);
       }
       failed = 0;
-      this.#readQueued(onBytes);
+      ready();
     }
   }
 
@@ -149,6 +224,11 @@ export class FanotifyReader {
     } catch {
       // reported through `done`
     }
+    // The pump saw the wake too, and has ended or ends now.
+    await this.#pump?.close();
+    this.#pump = undefined;
+    if (this.#newsFd >= 0) c.close(this.#newsFd);
+    this.#newsFd = -1;
     if (this.#wakeFd >= 0) c.close(this.#wakeFd);
     this.#wakeFd = -1;
   }

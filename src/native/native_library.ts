@@ -33,3 +33,62 @@ export function nativeLibraryPath(): string | undefined {
   }
   return cached.path;
 }
+
+/**
+ * A lazy opener of `symbols` from bpfink's native library: the first call opens it, later ones
+ * return the same; undefined where there is none, or where it cannot be opened, said once as
+ * "cannot load `what` from PATH (why): `without`" under log scope `scope`.
+ */
+export function lazyNative<S extends Deno.ForeignLibraryInterface>(
+  symbols: S,
+  scope: string,
+  what: string,
+  without: string,
+): () => Deno.DynamicLibrary<S> | undefined {
+  let opened: { lib?: Deno.DynamicLibrary<S> } | undefined;
+  return () => {
+    if (opened) return opened.lib;
+    opened = {};
+    const path = nativeLibraryPath();
+    if (!path) return undefined;
+    try {
+      opened.lib = Deno.dlopen(path, symbols);
+    } catch (e) {
+      log(scope).warn(`cannot load ${what} from ${path} (${errorMessage(e)}): ${without}`);
+    }
+    return opened.lib;
+  };
+}
+
+/**
+ * A native loop that runs on a thread of Deno's blocking pool (a nonblocking FFI call) until it
+ * is told to stop, and the handle it runs over, freed once the loop has returned.
+ */
+export class NativeLoop {
+  readonly #start: () => Promise<number>;
+  readonly #free: () => void;
+  #run?: Promise<number>;
+  #closed = false;
+
+  /** `start` begins the loop (called once); `free` lets go of its handle. */
+  constructor(start: () => Promise<number>, free: () => void) {
+    this.#start = start;
+    this.#free = free;
+  }
+
+  /** Starts the loop, once; resolves with what it returned. */
+  start(): Promise<number> {
+    return this.#run ??= this.#start();
+  }
+
+  /** Waits for the loop to end (the caller told it to stop), then frees the handle. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#run;
+    } finally {
+      this.#free();
+    }
+  }
+}

@@ -30,8 +30,10 @@
  * it, and a listing that came before this event was read may have reported
  * its change already). A normal write is thus reported once, by BPF; a change
  * only fanotify saw is reported with the process /proc showed for the
- * event's pid when it was read, and `event.reason` says so. A queue overflow
- * rescans every watch, as a ring-buffer drop does. After a write event the
+ * event's pid when it was read, and `event.reason` says so. The group is read
+ * off the main thread by a pump (src/fanotify/fd_pump.ts), so its kernel queue
+ * does not overflow while the agent is busy; an overflow still possible (the
+ * pump's queue full) rescans every watch, as a ring-buffer drop does. After a write event the
  * inode's writes are muted in the kernel (`FAN_MODIFY` leaves its mark) until the
  * monitor re-arms it before the next re-read, as the BPF object's pending
  * flag does: a flood of writes costs one event.
@@ -109,6 +111,8 @@ export interface FanotifyMarks {
   mute(m: Marked, mask: number): boolean;
   unmute(m: Marked, mask: number): void;
   start(onBytes: (bytes: Uint8Array) => void): void;
+  /** Its pump's queue (fd_pump.ts), where one reads it off the main thread. */
+  readonly pumpQueue?: { bytes: number; peak: number; fullWaits: number };
   close(): Promise<void>;
   readonly done: Promise<void>;
 }
@@ -1039,6 +1043,18 @@ export class FanotifySource {
       "fanotify queue overflows (each one triggers a rescan).",
       "counter",
       () => c.overflows,
+    );
+    metrics.pulled(
+      "bpfink_fanotify_queue_bytes",
+      "Bytes of fanotify events read off the main thread and not handled yet (its pump's queue).",
+      "gauge",
+      () => this.group.pumpQueue?.bytes ?? 0,
+    );
+    metrics.pulled(
+      "bpfink_fanotify_queue_full_total",
+      "Times the pump's queue was full and fanotify's events waited in the kernel's queue.",
+      "counter",
+      () => this.group.pumpQueue?.fullWaits ?? 0,
     );
     metrics.pulled(
       "bpfink_fanotify_writer_closes_total",
