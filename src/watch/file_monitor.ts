@@ -35,6 +35,7 @@ import { GRACE_MS as FANOTIFY_GRACE_MS } from "./fanotify_source.ts";
 import { MountWatch, type MountWatchOptions } from "./mount_watch.ts";
 import { madeInode, NameHistories, type NameHistory } from "./name_history.ts";
 import { DepartedDirs } from "./departed_dirs.ts";
+import { TurnSlice } from "./turn_slice.ts";
 import { fileCapabilities } from "./file_capabilities.ts";
 import { monotonicNs } from "../pipeline/change_time.ts";
 import {
@@ -93,6 +94,8 @@ export interface FileMonitorOptions extends MountWatchOptions {
    * re-read (see PathQueue.held).
    */
   closesReported?: (path: string) => boolean;
+  /** How long root's lane may read on this thread in a turn of the event loop (HERE_SLICE_MS). */
+  hereSliceMs?: number;
 }
 
 interface PathQueue {
@@ -377,16 +380,23 @@ const STARTED: Promise<void> = Promise.resolve();
 const EVENT_GRACE_MS = 100;
 
 /**
- * A lane's only re-read, when it is not bulk work (isBulk), reads a file of at
- * most this many bytes that only root can write on this thread
- * (ReadBudget.rootsHereUpTo): passwd, shadow, sudoers and their like are a few
- * KiB. Under a user's flood each read off it waited 30-480 ms for the event
- * loop's turn (bench/user_flood.ts). Only the lane's only one: re-reads that
- * follow one another there would then run one after the other without the
- * loop's turn between them (a change of 100,000 of root's files held it for
- * 12 s, bench/mass_change.ts).
+ * A file of at most this many bytes that only root can write is read on this
+ * thread (ReadBudget.rootsHereUpTo) by a lane's only re-read, when it is not
+ * bulk work (isBulk), and by any re-read of root's lane while the turn's slice
+ * (HERE_SLICE_MS) lasts: passwd, shadow, sudoers and their like are a few KiB.
+ * Under a user's flood each read off it waited 30-480 ms for the event loop's
+ * turn (bench/user_flood.ts), and a live change waited for a rescan's read of
+ * the same file off it. Re-reads read here follow one another with no turn of
+ * the loop between them: with no slice, a change of 100,000 of root's files
+ * held it for 12 s (bench/mass_change.ts).
  */
 const ROOTS_HERE_UP_TO = 64 * 1024;
+
+/**
+ * How long re-reads of root's lane read on this thread (ROOTS_HERE_UP_TO), one after another,
+ * may hold a turn of the event loop (TurnSlice); past it they read off it until the next turn.
+ */
+export const HERE_SLICE_MS = 8;
 
 /**
  * How long after a report of a path a write no report named is still taken
@@ -481,11 +491,13 @@ export class FileMonitor {
   readonly #abort = new AbortController();
   /** The budget of every re-read. */
   readonly #budget: ReadBudget;
-  /** The budget of a lane's only re-read: root's small files are read on this thread. */
+  /** The budget of a re-read on this thread: root's small files are read here (ROOTS_HERE_UP_TO). */
   readonly #hereBudget: ReadBudget;
+  /** The part of a turn of the event loop root's lane may read on this thread (HERE_SLICE_MS). */
+  readonly #hereSlice: TurnSlice;
   /** Re-reads that found a file over the hash limit (metadata compared only). */
   notHashedLarge = 0;
-  /** Re-reads of root's small files made on this thread, each its lane's only one (ROOTS_HERE_UP_TO). */
+  /** Re-reads of root's small files made on this thread (ROOTS_HERE_UP_TO). */
   readHere = 0;
   /** Re-reads that could not read a file whole (it kept changing, it took too long, over the limit). */
   notReadWhole = 0;
@@ -869,6 +881,7 @@ export class FileMonitor {
       signal: this.#abort.signal,
     };
     this.#hereBudget = { ...this.#budget, rootsHereUpTo: ROOTS_HERE_UP_TO };
+    this.#hereSlice = new TurnSlice(opts.hereSliceMs ?? HERE_SLICE_MS);
   }
 
   /** The mount tables, against which the kernel's mount events are checked (mount_watch.ts). */
@@ -1848,10 +1861,11 @@ export class FileMonitor {
     }
     q.waiting = false;
     q.bulk = false;
-    // The lane's only re-read, and not bulk work: root's small file is read on this thread.
+    // Root's small file is read on this thread by the lane's only re-read, if not bulk work,
+    // and by root's lane while the turn's slice lasts.
     const w = this.#waiting[lane];
-    const here = this.#laneBusy[lane] === 0 && w.live.size === 0 && w.bulk.size === 0 &&
-      !isBulk(q);
+    const here = (this.#laneBusy[lane] === 0 && w.live.size === 0 && w.bulk.size === 0 &&
+      !isBulk(q)) || (lane === 1 && this.#hereSlice.room());
     this.#laneBusy[lane]++;
     const causes = q.causes.splice(0);
     if (causes.length === 0) {
@@ -2383,6 +2397,7 @@ export class FileMonitor {
   async stop(): Promise<void> {
     this.#fold.stop();
     this.#stopped = true;
+    this.#hereSlice.close();
     if (this.#mappedTimer !== undefined) clearInterval(this.#mappedTimer);
     this.#mapped.clear();
     const clockClosed = this.#clock.close();

@@ -2,7 +2,12 @@ import { assert, assertEquals } from "../../test/assert.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
 import { NO_BPF } from "../../test/no_bpf_table.ts";
 import { FimOp } from "../kernel/fim_event.ts";
-import { FileMonitor, type FileMonitorOptions, HOT_SETTLE_MAX_MS } from "./file_monitor.ts";
+import {
+  FileMonitor,
+  type FileMonitorOptions,
+  HERE_SLICE_MS,
+  HOT_SETTLE_MAX_MS,
+} from "./file_monitor.ts";
 import type { FileChange } from "../pipeline/file_change.ts";
 import { readFileState } from "./file_state.ts";
 import { eventFromProc } from "./proc_event.ts";
@@ -511,8 +516,8 @@ Deno.test("a writer that closes the file again and again ends a held wait once, 
   assertEquals(h.rearms, 2, "a close cut the doubling wait short");
 });
 
-Deno.test("root's lone change is read on this thread; a change of many of root's files at once is read off it, but for the lane's only one", async () => {
-  await using m = await monitoredDir();
+Deno.test("root's lone change is read on this thread; with no slice of the turn, a change of many of root's files at once is read off it, but for the lane's only one", async () => {
+  await using m = await monitoredDir({ hereSliceMs: 0 });
   const { path: dir, changes, monitor } = m;
   const files: string[] = [];
   for (let i = 0; i < 40; i++) {
@@ -538,4 +543,58 @@ Deno.test("root's lone change is read on this thread; a change of many of root's
   const here = monitor.readHere - 1;
   // Read here one after another, they would hold the event loop for the whole change.
   assert(here >= 1 && here <= 3, `${here} of ${many.length} were read on this thread`);
+});
+
+/**
+ * Root's files, `n` of them changed at once in a monitor with a slice of `sliceMs`: how many were
+ * read on this thread, and how many turns of the event loop their reports came in.
+ */
+async function manyOfRoots(n: number, sliceMs: number): Promise<{ here: number; turns: number }> {
+  await using m = await monitoredDir({ hereSliceMs: sliceMs });
+  const { path: dir, changes, monitor } = m;
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = `${dir}/f${i}.conf`;
+    await Deno.writeTextFile(f, "root:x:0\n");
+    monitor.watch.add(f, "file", dir);
+    monitor.watch.setState(f, (await readFileState(f))!);
+    files.push(f);
+  }
+  await using a = await appender(files[0], "first");
+  for (const f of files.slice(1)) Deno.writeTextFileSync(f, "more\n", { append: true });
+  // Between two runs of a timer of 0 ms that sets itself again, the event loop took at least one
+  // turn: the reports are counted in the spans between them that they came in.
+  const seen = changes.length;
+  let last = seen;
+  let turns = 0;
+  let ticking = true;
+  const tick = () => {
+    if (changes.length > last) [turns, last] = [turns + 1, changes.length];
+    if (ticking) setTimeout(tick, 0);
+  };
+  setTimeout(tick, 0);
+  try {
+    for (const f of files) {
+      monitor.onKernelEvent(eventFromProc(a.pid, monitor.watch.get(f)!.id!, FimOp.Write));
+    }
+    assert(await waitFor(() => changes.length === seen + n, 20_000), "changes were not reported");
+    await monitor.idle();
+    await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    ticking = false;
+  }
+  return { here: monitor.readHere, turns };
+}
+
+Deno.test("a change of many of root's files at once is read on this thread a slice of each turn of the event loop at a time", async () => {
+  const sliced = await manyOfRoots(2000, HERE_SLICE_MS);
+  // More than the lane's only re-read at a time, and not all in one turn.
+  assert(sliced.here > 3, `only ${sliced.here} of 2000 were read on this thread`);
+  // With no end to the slice, all of them are read in the turn they came due in.
+  const whole = await manyOfRoots(2000, Infinity);
+  assertEquals(whole.here, 2000, "with no end to the slice, some were read off this thread");
+  assert(
+    sliced.turns >= whole.turns + 2,
+    `the slices took ${sliced.turns} turns, reads with no slice ${whole.turns}`,
+  );
 });
