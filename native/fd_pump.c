@@ -49,8 +49,8 @@ struct fd_pump {
 };
 
 /* Reads the fd into the queue until it is empty, the queue is full (`blocked` set), or a
- * read fails (the mutex held). Returns the reads queued; -errno when a read failed (also kept
- * in `err`). */
+ * read fails (the mutex held), and writes the news fd when an empty queue gets bytes. Returns
+ * the reads queued; -errno when a read failed (also kept in `err`). */
 static long pull_reading(struct fd_pump *p) {
     long n = 0;
     p->blocked = 0;
@@ -74,6 +74,7 @@ static long pull_reading(struct fd_pump *p) {
         uint32_t len = (uint32_t)got;
         uint32_t need = FD_PUMP_HDR + ((len + 7u) & ~7u);
         pump_lock(&p->q);
+        int was_empty = p->q.queued == 0;
         uint8_t *at = pump_room(&p->q, need);
         if (at) {
             memcpy(at, &len, 4);
@@ -90,19 +91,19 @@ static long pull_reading(struct fd_pump *p) {
             p->err = ENOMEM;
             return -ENOMEM;
         }
+        /* Decided under the lock: a take that emptied the queue before these bytes came has read
+         * the news already, and one after them takes them. */
+        if (was_empty) pump_wake(p->news_fd);
         n++;
     }
 }
 
-/* pull_reading() with the mutex taken; the news fd written when an empty queue got bytes. */
+/* pull_reading() with the mutex taken; the news fd written when a read failed. */
 static long pull(struct fd_pump *p) {
     pthread_mutex_lock(&p->reading);
-    pump_lock(&p->q);
-    uint64_t before = p->q.queued;
-    pump_unlock(&p->q);
     long n = pull_reading(p);
     pthread_mutex_unlock(&p->reading);
-    if ((n > 0 && before == 0) || n < 0) pump_wake(p->news_fd);
+    if (n < 0) pump_wake(p->news_fd);
     return n;
 }
 

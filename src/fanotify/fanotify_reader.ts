@@ -176,10 +176,22 @@ export class FanotifyReader {
           throw new FanotifyError("read", pump.failedErrno);
         }
       });
-    } finally {
-      // Stopped (the pump saw the wake too) or failed (the pump has ended).
+    } catch (e) {
+      // The loop failed: the pump, if it still runs, ends too (stop() wakes it again, harmlessly).
+      this.#wake();
       await pumped;
+      throw e;
     }
+    // Stopped: the pump saw the wake too.
+    await pumped;
+  }
+
+  /** Writes the wake fd: the loop's wait and the pump's return. */
+  #wake(): void {
+    if (this.#wakeFd < 0) return;
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    libc().write(this.#wakeFd, one, 8n);
   }
 
   /** Runs `ready` each time poll(2) finds `fd` readable, until stop() wakes the wait. */
@@ -214,11 +226,7 @@ export class FanotifyReader {
     if (this.#stopped) return;
     this.#stopped = true;
     const c = libc();
-    if (this.#wakeFd >= 0) {
-      const one = new Uint8Array(8);
-      one[0] = 1;
-      c.write(this.#wakeFd, one, 8n);
-    }
+    this.#wake();
     try {
       await this.#loop;
     } catch {
