@@ -130,28 +130,35 @@ __attribute__((visibility("default"))) void *bpfink_fd_pump_open(int fd, uint64_
  * waiting failed 100 times in a row (kept in `err`, and the news fd written: the main thread
  * takes what was queued before it, then ends with it).
  *
- * Once the fd is readable it waits FD_PUMP_GATHER_NS more before it reads. While an event
- * waits unread, the kernel merges into it the next ones of the same file by the same process
- * (a write, then the close after it; a flood of writes before the agent mutes the file); read
- * at once, each would be an event of its own. The main thread's own loop, which this replaces,
- * took about as long to come to a ready fd. With the queue full it waits for the main thread
- * to take from it, a millisecond at a time. It runs at PUMP_NICE (pump_queue.h).
+ * While an event waits unread, the kernel merges into it the next ones of the same file by the
+ * same process (a write and the close after it; a flood of writes before the agent mutes the
+ * file): read at once, each would be an event of its own, and the thread would wake for each.
+ * So once the fd is readable it waits FD_PUMP_FIRST_NS before it reads (a writer's close, which
+ * starts the agent's re-read at once, comes that much later: the main thread's own loop, which
+ * this replaces, took about as long to come to a ready fd), and a read that came less than
+ * FD_PUMP_GATHER_NS after the one before is followed by a pause that long (a burst). With the
+ * queue full it waits for the main thread to take from it, a millisecond at a time. It runs at
+ * PUMP_NICE (pump_queue.h).
  */
+#define FD_PUMP_FIRST_NS 50000L
 #define FD_PUMP_GATHER_NS 200000L
 #define FD_PUMP_FULL_NS 1000000L
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
 static int run(struct fd_pump *p) {
     int failed = 0;
+    int64_t last = INT64_MIN / 2;
     for (;;) {
-        /* Ready (or full: the kernel holds what the queue cannot), then the gathering pause. */
+        /* Ready (or full: the kernel holds what the queue cannot). */
         struct pollfd fds[2] = {{.fd = p->blocked ? -1 : p->fd, .events = POLLIN},
                                 {.fd = p->stop_fd, .events = POLLIN}};
         struct timespec full = {0, FD_PUMP_FULL_NS};
         int rc = ppoll(fds, 2, p->blocked ? &full : NULL, NULL);
-        if (rc >= 0 && !fds[1].revents) {
-            struct timespec gather = {0, FD_PUMP_GATHER_NS};
-            fds[0].fd = -1;
-            rc = ppoll(fds, 2, &gather, NULL);
-        }
         if (rc < 0) {
             if (++failed < 100) continue;
             /* Said as a failed read is: the main thread's loop ends with it. */
@@ -161,7 +168,17 @@ static int run(struct fd_pump *p) {
         }
         failed = 0;
         if (fds[1].revents) return 0;
+        fds[0].fd = -1;
+        struct timespec first = {0, FD_PUMP_FIRST_NS};
+        if (!p->blocked && ppoll(fds, 2, &first, NULL) > 0 && fds[1].revents) return 0;
+        int64_t now = now_ns();
         if (pull(p) < 0) return -p->err;
+        /* A read soon after the last: a burst; let the kernel gather (and merge) a while. */
+        if (now - last < FD_PUMP_GATHER_NS) {
+            struct timespec gather = {0, FD_PUMP_GATHER_NS};
+            if (ppoll(fds, 2, &gather, NULL) > 0 && fds[1].revents) return 0;
+        }
+        last = now;
     }
 }
 
