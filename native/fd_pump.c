@@ -1,22 +1,24 @@
 /*
- * Empties a file descriptor whose read(2) returns whole records, a fanotify group's, off the
- * main thread (src/fanotify/fd_pump.ts).
+ * Keeps a fanotify group's kernel queue from overflowing while the main thread is busy
+ * (src/fanotify/fd_pump.ts).
  *
- * The kernel queues a fanotify group's events up to a limit (16,384 by default): past it, it
- * drops them and queues one overflow event, after which the agent rescans every watch. The
- * main thread read the group between its other work; during a change of 100,000 watched files,
- * and under a user's flood in a watched tree, that work kept it away long enough for the queue
- * to overflow, two to eight times a run. A pump reads the fd as soon as it is readable, on a
- * thread of Deno's blocking pool (bpfink_fd_pump_run, called as a nonblocking FFI call), into a
- * queue that takes memory only while it holds bytes (pump_queue.h), up to `cap` bytes; past
- * that the events wait in the kernel's queue, which overflows as before. The main thread takes
- * whole reads from the queue when it has time (bpfink_fd_pump_take), and a synchronous drain
- * reads the fd on its own thread first (bpfink_fd_pump_pull).
+ * The kernel queues a group's events up to a limit (16,384 by default): past it, it drops them
+ * and queues one overflow event, after which the agent rescans every watch. The main thread read
+ * the group between its other work; during a change of 100,000 watched files, and under a user's
+ * churn in a watched tree, that work kept it away long enough for the queue to overflow, up to
+ * eight times a run. The main thread still reads the fd itself (bpfink_fd_pump_read), so that
+ * the kernel merges, as before, the events that wait in its queue into one another (a flood of
+ * writes to a file before the agent mutes it is one event). A thread of Deno's blocking pool
+ * (bpfink_fd_pump_run, a nonblocking FFI call) watches the kernel's queue while it is not empty,
+ * a look (FIONREAD) every FD_PUMP_LOOK_NS, and once it holds FD_PUMP_BACKLOG bytes it moves
+ * everything there into a queue of its own, which takes memory only while it holds bytes
+ * (pump_queue.h), up to `cap` bytes; past that the events wait in the kernel's queue, which
+ * overflows as before. The main thread's read takes from that queue first, then from the fd.
  *
  * Each read is queued as its length (4 bytes, 4 of padding) and its bytes, rounded up to 8.
- * One mutex orders the reads with the queuing of their bytes, so that the pump's reads and a
- * drain's keep the kernel's order; the read itself is made outside the queue's spin lock,
- * which the main thread's take holds for one pass.
+ * One mutex orders the pump's moves with the main thread's reads, so that the events keep the
+ * kernel's order; the main thread's read holds it for one read, the pump's move for the reads
+ * that empty the kernel's queue (about 25 of 64 KiB at its limit).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,9 +51,9 @@ struct fd_pump {
     struct pump_queue q;
 };
 
-/* Reads the fd into the queue until it is empty, the queue is full (`blocked` set), or a
- * read fails (the mutex held), and writes the news fd when an empty queue gets bytes. Returns
- * the reads queued; -errno when a read failed (also kept in `err`). */
+/* Moves what the fd holds into the queue until the fd is empty, the queue is full (`blocked`
+ * set), or a read fails (the mutex held), and writes the news fd when an empty queue gets bytes.
+ * Returns the reads queued; -errno when a read failed (also kept in `err`). */
 static long pull_reading(struct fd_pump *p) {
     long n = 0;
     p->blocked = 0;
@@ -126,39 +129,33 @@ __attribute__((visibility("default"))) void *bpfink_fd_pump_open(int fd, uint64_
 }
 
 /*
- * Keeps the fd read until `stop_fd` is written: returns 0 then; -errno when a read failed or
- * waiting failed 100 times in a row (kept in `err`, and the news fd written: the main thread
- * takes what was queued before it, then ends with it).
- *
- * While an event waits unread, the kernel merges into it the next ones of the same file by the
- * same process (a write and the close after it; a flood of writes before the agent mutes the
- * file): read at once, each would be an event of its own, and the thread would wake for each.
- * So once the fd is readable it waits FD_PUMP_FIRST_NS before it reads (a writer's close, which
- * starts the agent's re-read at once, comes that much later: the main thread's own loop, which
- * this replaces, took about as long to come to a ready fd), and a read that came less than
- * FD_PUMP_GATHER_NS after the one before is followed by a pause that long (a burst). With the
- * queue full it waits for the main thread to take from it, a millisecond at a time. It runs at
- * PUMP_NICE (pump_queue.h).
+ * Watches the fd until `stop_fd` is written: returns 0 then; -errno when a move's read failed
+ * or waiting failed 100 times in a row (kept in `err`, and the news fd written: the main thread
+ * reads what was queued before it, then ends with it). While the fd is readable it looks at how
+ * much the kernel holds every FD_PUMP_LOOK_NS, and moves it all into the queue past
+ * FD_PUMP_BACKLOG bytes: at most about 5,000 events (the smallest fanotify event with a file
+ * handle is 52 bytes), under a third of the kernel's 16,384, and far more than can come in one
+ * look's time. Idle, it sleeps in poll(2). With the queue full it looks a millisecond at a
+ * time for room. It runs at PUMP_NICE (pump_queue.h).
  */
-#define FD_PUMP_FIRST_NS 50000L
-#define FD_PUMP_GATHER_NS 200000L
+#define FD_PUMP_LOOK_NS 1000000L
+#define FD_PUMP_BACKLOG (256 * 1024)
 #define FD_PUMP_FULL_NS 1000000L
-
-static int64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000L + t.tv_nsec;
-}
 
 static int run(struct fd_pump *p) {
     int failed = 0;
-    int64_t last = INT64_MIN / 2;
     for (;;) {
-        /* Ready (or full: the kernel holds what the queue cannot). */
+        /* Readable (or full: the kernel holds what the queue cannot). */
         struct pollfd fds[2] = {{.fd = p->blocked ? -1 : p->fd, .events = POLLIN},
                                 {.fd = p->stop_fd, .events = POLLIN}};
         struct timespec full = {0, FD_PUMP_FULL_NS};
         int rc = ppoll(fds, 2, p->blocked ? &full : NULL, NULL);
+        if (rc >= 0 && !fds[1].revents) {
+            /* The main thread's turn to read it, then a look. */
+            struct timespec look = {0, FD_PUMP_LOOK_NS};
+            fds[0].fd = -1;
+            rc = ppoll(fds, 2, &look, NULL);
+        }
         if (rc < 0) {
             if (++failed < 100) continue;
             /* Said as a failed read is: the main thread's loop ends with it. */
@@ -168,17 +165,9 @@ static int run(struct fd_pump *p) {
         }
         failed = 0;
         if (fds[1].revents) return 0;
-        fds[0].fd = -1;
-        struct timespec first = {0, FD_PUMP_FIRST_NS};
-        if (!p->blocked && ppoll(fds, 2, &first, NULL) > 0 && fds[1].revents) return 0;
-        int64_t now = now_ns();
-        if (pull(p) < 0) return -p->err;
-        /* A read soon after the last: a burst; let the kernel gather (and merge) a while. */
-        if (now - last < FD_PUMP_GATHER_NS) {
-            struct timespec gather = {0, FD_PUMP_GATHER_NS};
-            if (ppoll(fds, 2, &gather, NULL) > 0 && fds[1].revents) return 0;
-        }
-        last = now;
+        int held = 0;
+        if (ioctl(p->fd, FIONREAD, &held) < 0) held = FD_PUMP_BACKLOG;
+        if ((held >= FD_PUMP_BACKLOG || p->blocked) && pull(p) < 0) return -p->err;
     }
 }
 
@@ -190,29 +179,27 @@ __attribute__((visibility("default"))) int bpfink_fd_pump_run(void *h) {
     return rc;
 }
 
-/* Reads what the fd holds now into the queue, on the caller's thread: the reads queued (a
- * full queue leaves the rest in the kernel), or -errno when a read failed. */
-__attribute__((visibility("default"))) long bpfink_fd_pump_pull(void *h) { return pull(h); }
-
 /*
- * Copies whole reads from the queue into `out` (`cap` bytes, at least FD_PUMP_READ), one after
- * another with nothing between them; returns the bytes written. The news is read first (bytes
- * queued from then on write it again), and bytes left behind write it again, so that the
- * reader's next wait returns at once.
+ * The main thread's read: whole reads from the queue, one after another with nothing between
+ * them, into `out` (`cap` bytes, at least FD_PUMP_READ), or, with the queue empty, one read of
+ * the fd. Returns the bytes written (0: nothing to read), or -errno when the read failed or the
+ * pump failed before (its error, once its queue is empty). The news is read first, and bytes
+ * left in the queue write it again, so that the reader's next wait returns at once.
  */
-__attribute__((visibility("default"))) uint32_t bpfink_fd_pump_take(void *h, uint8_t *out,
-                                                                    uint32_t cap) {
+__attribute__((visibility("default"))) long bpfink_fd_pump_read(void *h, uint8_t *out,
+                                                                uint32_t cap) {
     struct fd_pump *p = h;
     uint64_t news;
     ssize_t r = read(p->news_fd, &news, sizeof news); /* EAGAIN when there was none */
     (void)r;
-    uint32_t at = 0;
+    long at = 0;
+    pthread_mutex_lock(&p->reading);
     pump_lock(&p->q);
     for (struct pump_chunk *c; (c = pump_front(&p->q));) {
         uint32_t len;
         memcpy(&len, c->bytes + c->rd, 4);
         uint32_t need = FD_PUMP_HDR + ((len + 7u) & ~7u);
-        if (at + len > cap) break;
+        if ((uint64_t)at + len > cap) break;
         memcpy(out + at, c->bytes + c->rd + FD_PUMP_HDR, len);
         at += len;
         c->rd += need;
@@ -221,6 +208,17 @@ __attribute__((visibility("default"))) uint32_t bpfink_fd_pump_take(void *h, uin
     pump_release_if_empty(&p->q);
     int left = p->q.queued > 0;
     pump_unlock(&p->q);
+    int err = __atomic_load_n(&p->err, __ATOMIC_RELAXED);
+    if (at == 0 && !left) {
+        if (err) {
+            at = -err;
+        } else {
+            ssize_t got;
+            do got = read(p->fd, out, cap); while (got < 0 && errno == EINTR);
+            at = got >= 0 ? got : errno == EAGAIN ? 0 : -errno;
+        }
+    }
+    pthread_mutex_unlock(&p->reading);
     if (left) pump_wake(p->news_fd);
     return at;
 }

@@ -2,9 +2,9 @@
  * The read loop every fanotify fd shares, woken off the main thread:
  * poll(2) on the fanotify fd and an eventfd runs as a nonblocking FFI call,
  * then the ready bytes are read here. With a pump (fd_pump.ts), a thread of
- * its own reads the fd into a queue as soon as it is readable, and the loop
- * takes the bytes from that queue instead. stop() wakes the wait. Also the
- * error a failed fanotify call throws.
+ * its own moves the kernel's queue into one of its own past a backlog, and
+ * the loop reads through it (that queue first, then the fd). stop() wakes the
+ * wait. Also the error a failed fanotify call throws.
  *
  * @module
  */
@@ -108,26 +108,30 @@ export class FanotifyReader {
   drain(): boolean {
     if (!this.#onBytes || this.#stopped) return false;
     try {
-      if (!this.#pump) return this.#readQueued(this.#onBytes);
-      if (this.#pump.pull() < 0) return false;
-      return this.#takeQueued(this.#pump, this.#onBytes);
+      return this.#pump
+        ? this.#readPumped(this.#pump, this.#onBytes)
+        : this.#readQueued(this.#onBytes);
     } catch {
       return false;
     }
   }
 
   /**
-   * At most READS_PER_WAKE reads' worth of the pump's queue to `onBytes`, a
-   * take at a time (its own copy). Returns whether the queue was emptied.
+   * At most READS_PER_WAKE reads through the pump (its queue, then the fd),
+   * each one's bytes to `onBytes` (its own copy). Returns whether both were
+   * emptied.
+   *
+   * @throws {FanotifyError} when a read failed, in the pump or here.
    */
-  #takeQueued(pump: FdPump, onBytes: (bytes: Uint8Array) => void): boolean {
+  #readPumped(pump: FdPump, onBytes: (bytes: Uint8Array) => void): boolean {
     const buf = this.#buf ??= new Uint8Array(FD_PUMP_READ);
     for (let i = 0; i < READS_PER_WAKE && !this.#stopped; i++) {
-      const n = pump.take(buf);
+      const n = pump.read(buf);
+      if (n < 0) throw new FanotifyError("read", -n);
       if (n === 0) return true;
       onBytes(buf.slice(0, n));
     }
-    return pump.queued === 0;
+    return false;
   }
 
   /**
@@ -157,24 +161,22 @@ export class FanotifyReader {
 
   /** Reads the fd each time poll(2) finds it readable, until stop(). */
   #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
-    return this.#whileReady(this.fd, () => {
+    return this.#whileReady([this.fd], () => {
       this.#readQueued(onBytes);
     });
   }
 
   /**
-   * #run with a pump: waits for its news, and takes what it queued. A read
-   * that failed in the pump ends the loop with that read's error, once what
-   * was queued before it was handed over.
+   * #run with a pump: reads through it each time the fd is readable or the
+   * pump has queued. A read that failed in the pump ends the loop with that
+   * read's error, once what was queued before it was handed over.
    */
   async #runPumped(pump: FdPump, onBytes: (bytes: Uint8Array) => void): Promise<void> {
     const pumped = pump.start();
     try {
-      await this.#whileReady(this.#newsFd, () => {
-        // Bytes left behind write the news again: the next wait returns at once.
-        if (this.#takeQueued(pump, onBytes) && pump.failedErrno) {
-          throw new FanotifyError("read", pump.failedErrno);
-        }
+      // Bytes left in the pump's queue write the news again: the next wait returns at once.
+      await this.#whileReady([this.fd, this.#newsFd], () => {
+        this.#readPumped(pump, onBytes);
       });
     } catch (e) {
       // The loop failed: the pump, if it still runs, ends too (stop() wakes it again, harmlessly).
@@ -186,26 +188,19 @@ export class FanotifyReader {
     await pumped;
   }
 
-  /** Writes the wake fd: the loop's wait and the pump's return. */
-  #wake(): void {
-    if (this.#wakeFd < 0) return;
-    const one = new Uint8Array(8);
-    one[0] = 1;
-    libc().write(this.#wakeFd, one, 8n);
-  }
-
-  /** Runs `ready` each time poll(2) finds `fd` readable, until stop() wakes the wait. */
-  async #whileReady(fd: number, ready: () => void): Promise<void> {
+  /** Runs `ready` each time poll(2) finds one of `fds` readable, until stop() wakes the wait. */
+  async #whileReady(fds: readonly number[], ready: () => void): Promise<void> {
     const c = libc();
-    const fds = new Uint8Array(16);
-    const fv = new DataView(fds.buffer);
-    fv.setInt32(0, fd, true);
-    fv.setInt16(4, POLLIN, true);
-    fv.setInt32(8, this.#wakeFd, true);
-    fv.setInt16(12, POLLIN, true);
+    const all = [...fds, this.#wakeFd];
+    const polled = new Uint8Array(8 * all.length);
+    const pv = new DataView(polled.buffer);
+    all.forEach((fd, i) => {
+      pv.setInt32(8 * i, fd, true);
+      pv.setInt16(8 * i + 4, POLLIN, true);
+    });
     let failed = 0;
     while (!this.#stopped) {
-      const rc = await c.poll(fds, 2n, -1);
+      const rc = await c.poll(polled, BigInt(all.length), -1);
       if (this.#stopped) return;
       if (rc < 0) {
         if (++failed < 100) continue; // EINTR, most likely (errno is the waiting thread's)
@@ -214,6 +209,14 @@ export class FanotifyReader {
       failed = 0;
       ready();
     }
+  }
+
+  /** Writes the wake fd: the loop's wait and the pump's return. */
+  #wake(): void {
+    if (this.#wakeFd < 0) return;
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    libc().write(this.#wakeFd, one, 8n);
   }
 
   /** Resolves when reading stopped; rejects when it failed. */

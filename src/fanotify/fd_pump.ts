@@ -1,9 +1,10 @@
 /**
- * The native pump that reads a fanotify group's fd off the main thread
- * (native/fd_pump.c), so that the kernel's queue of its events (16,384 by
- * default, then an overflow and a rescan of every watch) is emptied while
- * the main thread is busy; the events wait in a queue that takes memory only
- * while it holds them.
+ * The native pump that keeps a fanotify group's kernel queue (16,384 events
+ * by default, then an overflow and a rescan of every watch) from filling
+ * while the main thread is busy (native/fd_pump.c): past a backlog it moves
+ * the kernel's queue into one of its own, which takes memory only while it
+ * holds events. The main thread reads through it: its queue first, then the
+ * fd.
  *
  * @module
  */
@@ -12,8 +13,7 @@ import { lazyNative, NativeLoop } from "../native/native_library.ts";
 const SYMBOLS = {
   bpfink_fd_pump_open: { parameters: ["i32", "u64", "i32", "i32"], result: "pointer" },
   bpfink_fd_pump_run: { parameters: ["pointer"], result: "i32", nonblocking: true },
-  bpfink_fd_pump_pull: { parameters: ["pointer"], result: "i64" },
-  bpfink_fd_pump_take: { parameters: ["pointer", "buffer", "u32"], result: "u32" },
+  bpfink_fd_pump_read: { parameters: ["pointer", "buffer", "u32"], result: "i64" },
   bpfink_fd_pump_stat: { parameters: ["pointer", "u32"], result: "u64" },
   bpfink_fd_pump_close: { parameters: ["pointer"], result: "void" },
 } as const;
@@ -48,7 +48,7 @@ export class FdPump {
 
   /**
    * A pump over nonblocking `fd` whose queue holds at most `queueBytes`; it
-   * writes eventfd `newsFd` when bytes wait and ends when `stopFd` is
+   * writes eventfd `newsFd` when it queued bytes and ends when `stopFd` is
    * readable. Undefined where the native library is missing.
    */
   static open(fd: number, queueBytes: number, newsFd: number, stopFd: number): FdPump | undefined {
@@ -59,19 +59,18 @@ export class FdPump {
     return new FdPump(lib, h);
   }
 
-  /** Starts reading on a thread of its own; resolves with 0 once stopped, or -errno. */
+  /** Starts watching the fd on a thread of its own; resolves with 0 once stopped, or -errno. */
   start(): Promise<number> {
     return this.#loop.start();
   }
 
-  /** Reads what the fd holds now into the queue, on this thread: the reads queued, or -errno. */
-  pull(): number {
-    return Number(this.#lib.symbols.bpfink_fd_pump_pull(this.#h));
-  }
-
-  /** Copies whole reads, back to back, into `out` (at least FD_PUMP_READ bytes); returns the bytes. */
-  take(out: Uint8Array): number {
-    return this.#lib.symbols.bpfink_fd_pump_take(this.#h, out, out.length);
+  /**
+   * Reads into `out` (at least FD_PUMP_READ bytes) what the queue holds, whole
+   * reads back to back, or with it empty one read of the fd: the bytes (0:
+   * nothing to read), or -errno when the read failed, or the pump did.
+   */
+  read(out: Uint8Array): number {
+    return Number(this.#lib.symbols.bpfink_fd_pump_read(this.#h, out, out.length));
   }
 
   /** Bytes queued now. */
@@ -87,11 +86,6 @@ export class FdPump {
   /** Times the queue was full and the events waited in the kernel's queue. */
   get fullWaits(): number {
     return Number(this.#lib.symbols.bpfink_fd_pump_stat(this.#h, 2));
-  }
-
-  /** The errno of the read that failed and ended the pump (0: none). */
-  get failedErrno(): number {
-    return Number(this.#lib.symbols.bpfink_fd_pump_stat(this.#h, 3));
   }
 
   /** Waits for the pump to end (its stop fd written by the caller), then frees it. */
