@@ -58,8 +58,11 @@ static long pull_reading(struct fd_pump *p) {
     long n = 0;
     p->blocked = 0;
     for (;;) {
+        /* Room for the longest read first (a chunk that cannot be mapped counts as a full
+         * queue): what is read cannot be given back to the kernel. */
         pump_lock(&p->q);
-        int full = p->q.queued + FD_PUMP_HDR + FD_PUMP_READ > p->cap;
+        int full = p->q.queued + FD_PUMP_HDR + FD_PUMP_READ > p->cap ||
+                   !pump_room(&p->q, FD_PUMP_HDR + FD_PUMP_READ);
         pump_unlock(&p->q);
         if (full) {
             p->blocked = 1;
@@ -88,8 +91,8 @@ static long pull_reading(struct fd_pump *p) {
             if (p->q.queued > p->q.peak) p->q.peak = p->q.queued;
         }
         pump_unlock(&p->q);
-        /* No memory for a chunk: what was read is lost, as the kernel loses what it cannot
-         * queue; counted as a failed read of ENOMEM. */
+        /* The chunk checked for above was let go by a take that emptied the queue meanwhile, and
+         * no other could be mapped: what was read is lost, said as a failed read of ENOMEM. */
         if (!at) {
             p->err = ENOMEM;
             return -ENOMEM;
