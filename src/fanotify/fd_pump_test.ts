@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { DIR_MASK, FanMask } from "./fanotify_abi.ts";
 import { FanotifyGroup } from "./fanotify_group.ts";
+import { FanotifyError, FanotifyReader } from "./fanotify_reader.ts";
 import { parseFanotify } from "./fanotify_records.ts";
 import { tempDir, waitFor } from "../../test/helpers.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
@@ -101,5 +102,33 @@ Deno.test("a drain hands over what the kernel queued before it, through the pump
     assertEquals(creates, 100, "the drain left creates behind");
   } finally {
     await group.close();
+  }
+});
+
+Deno.test("a read that fails through the pump ends the reader with that read's error, and stop() leaves nothing running", async () => {
+  assert(nativeLibraryPath(), "bpfink-native.so is built (deno run -A build.ts native)");
+  await using dir = await tempDir();
+  // A directory's fd polls readable and fails every read (EISDIR), in the pump or here.
+  const c = Deno.dlopen(
+    "libc.so.6",
+    {
+      open: { parameters: ["buffer", "i32"], result: "i32" },
+      close: { parameters: ["i32"], result: "i32" },
+    } as const,
+  );
+  const O_NONBLOCK_DIRECTORY = 0o4000 | 0o200000;
+  const fd = c.symbols.open(new TextEncoder().encode(`${dir.path}\0`), O_NONBLOCK_DIRECTORY);
+  assert(fd >= 0, "the directory did not open");
+  const reader = new FanotifyReader(fd);
+  try {
+    reader.start(() => {}, 1 << 20);
+    assert(reader.pumped, "no pump read the fd");
+    const failed = await reader.done.then(() => undefined, (e) => e);
+    assert(failed instanceof FanotifyError, `the loop ended with ${failed}`);
+    assertEquals([failed.call, failed.errno], ["read", 21], failed.message);
+  } finally {
+    await reader.stop();
+    c.symbols.close(fd);
+    c.close();
   }
 });
