@@ -18,6 +18,7 @@ import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput } from "../test/helpers.ts";
 import { writeGenerated } from "../test/generated_docs.ts";
 import { median, table } from "./bench_env.ts";
+import { procUsage } from "./peers.ts";
 
 interface FloodRun {
   flooders: number;
@@ -55,12 +56,6 @@ const ROOT_WRITES = 5;
 function arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
   return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
-}
-
-/** CPU seconds (user and system) this process has used so far: the agent's, which runs in it. */
-function processCpuS(): number {
-  const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /** The longest a run waits for root's reports after the flood. */
@@ -106,7 +101,7 @@ async function runOne(ops: number, flooders: number, tree: number): Promise<Floo
   });
   try {
     const before = agent.kernel.counters();
-    const cpu0 = processCpuS();
+    const cpu0 = procUsage(Deno.pid).cpuS; // the agent runs in this process
     const t0 = performance.now();
     const floods = [...Array(flooders).keys()].map((k) =>
       new Deno.Command("setpriv", {
@@ -144,7 +139,7 @@ async function runOne(ops: number, flooders: number, tree: number): Promise<Floo
     }
     await new Promise((r) => setTimeout(r, 3000));
     await agent.idle();
-    const cpuS = processCpuS() - cpu0;
+    const cpuS = procUsage(Deno.pid).cpuS - cpu0;
     const reports = out.changes(file);
     return {
       flooders,

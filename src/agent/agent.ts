@@ -47,6 +47,7 @@ import { SelfTest, type SelfTestFindings } from "./self_test.ts";
 import { startRecord } from "./start_record.ts";
 import { baselineResetEvent, selfTestFailedEvent, storeEvents } from "./store_events.ts";
 import { resolveWatches } from "./watch_rules.ts";
+import type { PumpQueueStats } from "../fanotify/fd_pump.ts";
 
 export { type AgentOptions, watchesForPaths } from "./agent_options.ts";
 
@@ -334,7 +335,7 @@ export class Agent {
   }
 
   /** fanotify's pump's queue for the watched paths' group (fd_pump.ts); undefined with no fanotify. */
-  get fanotifyQueue(): { bytes: number; peak: number; fullWaits: number } | undefined {
+  get fanotifyQueue(): PumpQueueStats | undefined {
     return this.#live.fanotify?.group.pumpQueue;
   }
 

@@ -19,6 +19,7 @@ import type { InodeId } from "../watch/inode_key.ts";
 import { kernelIdentity } from "../kernel/kernel_identity.ts";
 import { MarkStatus, type NativeMarkResults, NativeMarks, NativeOpen } from "./native_marks.ts";
 import { nativeLibraryPath } from "../native/native_library.ts";
+import type { PumpQueueStats } from "./fd_pump.ts";
 import {
   AT_EMPTY_PATH,
   lazyLibc,
@@ -495,7 +496,7 @@ export class FanotifyGroup {
   }
 
   /** The pump's queue (FanotifyReader.pumpQueue). */
-  get pumpQueue(): { bytes: number; peak: number; fullWaits: number } {
+  get pumpQueue(): PumpQueueStats {
     return this.#reader.pumpQueue;
   }
 

@@ -10,7 +10,7 @@
  */
 import { errnoName } from "../errno.ts";
 import { lazyLibc } from "../libc.ts";
-import { FD_PUMP_READ, FdPump } from "./fd_pump.ts";
+import { FD_PUMP_READ, FdPump, type PumpQueueStats } from "./fd_pump.ts";
 
 const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -90,12 +90,9 @@ export class FanotifyReader {
     return this.#pump !== undefined;
   }
 
-  /** The pump's queue: bytes held now, the most held, and times it was full (all 0 with none). */
-  get pumpQueue(): { bytes: number; peak: number; fullWaits: number } {
-    const p = this.#pump;
-    return p
-      ? { bytes: p.queued, peak: p.peakQueued, fullWaits: p.fullWaits }
-      : { bytes: 0, peak: 0, fullWaits: 0 };
+  /** The pump's queue (all 0 with none). */
+  get pumpQueue(): PumpQueueStats {
+    return this.#pump?.stats ?? { bytes: 0, peak: 0, fullWaits: 0 };
   }
 
   /**

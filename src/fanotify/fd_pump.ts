@@ -31,6 +31,16 @@ const pumpLib = lazyNative(
 /** Bytes of one read of the fd in the pump (native/fd_pump.c FD_PUMP_READ); a take holds one at least. */
 export const FD_PUMP_READ = 64 * 1024;
 
+/** What a pump's queue holds and has held. */
+export interface PumpQueueStats {
+  /** Bytes queued now. */
+  bytes: number;
+  /** The most bytes the queue held at once. */
+  peak: number;
+  /** Times the queue was full and the events waited in the kernel's queue. */
+  fullWaits: number;
+}
+
 /** One pump over one fd whose reads return whole records (see native/fd_pump.c). */
 export class FdPump {
   readonly #lib: PumpLib;
@@ -73,19 +83,10 @@ export class FdPump {
     return Number(this.#lib.symbols.bpfink_fd_pump_read(this.#h, out, out.length));
   }
 
-  /** Bytes queued now. */
-  get queued(): number {
-    return Number(this.#lib.symbols.bpfink_fd_pump_stat(this.#h, 0));
-  }
-
-  /** The most bytes the queue held at once. */
-  get peakQueued(): number {
-    return Number(this.#lib.symbols.bpfink_fd_pump_stat(this.#h, 1));
-  }
-
-  /** Times the queue was full and the events waited in the kernel's queue. */
-  get fullWaits(): number {
-    return Number(this.#lib.symbols.bpfink_fd_pump_stat(this.#h, 2));
+  /** What its queue holds and has held. */
+  get stats(): PumpQueueStats {
+    const stat = (which: number) => Number(this.#lib.symbols.bpfink_fd_pump_stat(this.#h, which));
+    return { bytes: stat(0), peak: stat(1), fullWaits: stat(2) };
   }
 
   /** Waits for the pump to end (its stop fd written by the caller), then frees it. */

@@ -65,6 +65,7 @@ import { FanotifyFdGroup } from "../fanotify/fanotify_fd_group.ts";
 import { FanotifyError } from "../fanotify/fanotify_reader.ts";
 import { type FanEvent, type FanFid, parseFanotify } from "../fanotify/fanotify_records.ts";
 import type { NativeMarkResults } from "../fanotify/native_marks.ts";
+import type { PumpQueueStats } from "../fanotify/fd_pump.ts";
 import { InfoType } from "../fanotify/fanotify_abi.ts";
 import { FimOp, FimWatch } from "../kernel/fim_event.ts";
 import type { AttributedEvent } from "./attribution.ts";
@@ -112,7 +113,7 @@ export interface FanotifyMarks {
   unmute(m: Marked, mask: number): void;
   start(onBytes: (bytes: Uint8Array) => void): void;
   /** Its pump's queue (fd_pump.ts), where one reads it off the main thread. */
-  readonly pumpQueue?: { bytes: number; peak: number; fullWaits: number };
+  readonly pumpQueue?: PumpQueueStats;
   close(): Promise<void>;
   readonly done: Promise<void>;
 }
