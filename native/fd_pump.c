@@ -226,8 +226,7 @@ __attribute__((visibility("default"))) long bpfink_fd_pump_read(void *h, uint8_t
     return at;
 }
 
-/* Bytes queued now (0), the most bytes queued (1), passes that found the queue full (2), the
- * errno of the read that failed (3; 0 for none). */
+/* Bytes queued now (0), the most bytes queued (1), passes that found the queue full (2). */
 __attribute__((visibility("default"))) uint64_t bpfink_fd_pump_stat(void *h, uint32_t which) {
     struct fd_pump *p = h;
     uint64_t v = 0;
@@ -236,7 +235,6 @@ __attribute__((visibility("default"))) uint64_t bpfink_fd_pump_stat(void *h, uin
     case 0: v = p->q.queued; break;
     case 1: v = p->q.peak; break;
     case 2: v = __atomic_load_n(&p->waits, __ATOMIC_RELAXED); break;
-    case 3: v = (uint64_t)__atomic_load_n(&p->err, __ATOMIC_RELAXED); break;
     }
     pump_unlock(&p->q);
     return v;
