@@ -91,14 +91,15 @@ static long pull_reading(struct fd_pump *p) {
             if (p->q.queued > p->q.peak) p->q.peak = p->q.queued;
         }
         pump_unlock(&p->q);
-        /* The chunk checked for above was let go by a take that emptied the queue meanwhile, and
-         * no other could be mapped: what was read is lost, said as a failed read of ENOMEM. */
+        /* The chunk checked for above was let go by a main-thread read that emptied the queue
+         * meanwhile, and no other could be mapped: what was read is lost, said as a failed read
+         * of ENOMEM. */
         if (!at) {
             p->err = ENOMEM;
             return -ENOMEM;
         }
-        /* Decided under the lock: a take that emptied the queue before these bytes came has read
-         * the news already, and one after them takes them. */
+        /* Decided under the lock: a main-thread read that emptied the queue before these bytes
+         * came has read the news already, and one after them takes them. */
         if (was_empty) pump_wake(p->news_fd);
         n++;
     }

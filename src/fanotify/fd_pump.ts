@@ -28,7 +28,7 @@ const pumpLib = lazyNative(
   "its events are read on the main thread",
 );
 
-/** Bytes of one read of the fd in the pump (native/fd_pump.c FD_PUMP_READ); a take holds one at least. */
+/** Bytes of one read of the fd (native/fd_pump.c FD_PUMP_READ): read()'s buffer holds one at least. */
 export const FD_PUMP_READ = 64 * 1024;
 
 /** What a pump's queue holds and has held. */
