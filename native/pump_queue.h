@@ -37,7 +37,9 @@ static inline void pump_lock(struct pump_queue *q) {
     }
 }
 
-static inline void pump_unlock(struct pump_queue *q) { __atomic_store_n(&q->lock, 0, __ATOMIC_RELEASE); }
+static inline void pump_unlock(struct pump_queue *q) {
+    __atomic_store_n(&q->lock, 0, __ATOMIC_RELEASE);
+}
 
 /* Writes eventfd `fd` once: the main thread's wait returns. */
 static inline void pump_wake(int fd) {
