@@ -166,6 +166,38 @@ Deno.test("http: a refusal that retrying cannot fix (400) drops the batch at onc
   }
 });
 
+Deno.test("http: a batch refused for its size (413) is sent again in halves: only the event too large by itself is dropped", async () => {
+  const port = freePort();
+  const LIMIT = 8192;
+  const got: string[] = [];
+  const sizes: number[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req) => {
+    const text = await req.text();
+    sizes.push(text.length);
+    if (text.length > LIMIT) return new Response("body too large", { status: 413 });
+    for (const l of text.trim().split("\n")) got.push((JSON.parse(l) as ChangeEvent).event.id);
+    return new Response("ok");
+  });
+  const out = new HttpOutput(config(port, { batchSize: 8, flushIntervalMs: 1000 }), {
+    backoffBaseMs: 10,
+  });
+  try {
+    const events = Array.from({ length: 8 }, (_, i) => testEvent(i));
+    // Alone, each small event fits; the third alone does not.
+    events[2] = { ...events[2], message: "x".repeat(LIMIT) };
+    for (const e of events) out.write(e);
+    await out.flush();
+    assertEquals(got, events.filter((_, i) => i !== 2).map((e) => e.event.id), "in order");
+    assertEquals(out.counters.sent, 7);
+    assertEquals(out.counters.dropped, 1);
+    assert(out.lastError?.includes("HTTP 413"), out.lastError);
+    assert(sizes.length <= 8, `${sizes.length} requests for 8 events`);
+  } finally {
+    await out.close();
+    await server.shutdown();
+  }
+});
+
 Deno.test("http: elastic bulk item errors retry only what can succeed and count what was refused", async () => {
   const port = freePort();
   const indexed = new Map<string, number>();

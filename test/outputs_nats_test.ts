@@ -4,7 +4,7 @@
  * agent is killed with SIGKILL and started again, and the stream must hold
  * every event the agent reported exactly once.
  */
-import { jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { assert, assertEquals } from "./assert.ts";
 import { Daemon } from "./daemon.ts";
 import { checkEvent } from "./ecs_validate.ts";
@@ -13,8 +13,43 @@ import { NatsCluster } from "./services/nats.ts";
 import { hasCommand, poll } from "./services/service.ts";
 import { parseConfig } from "../src/config/load_config.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
+import { MAX_EVENT_BYTES } from "../src/pipeline/event_size.ts";
 
 const decoder = new TextDecoder();
+
+/**
+ * The stream BPFINK's message count; undefined while JetStream cannot answer
+ * (a leader election after a node is killed can time a request out).
+ */
+async function messages(jsm: JetStreamManager): Promise<number | undefined> {
+  try {
+    return (await jsm.streams.info("BPFINK")).state.messages;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes a daemon config under `dir` watching `tree`, to stdout and to the
+ * stream BPFINK on `cluster` (with `nats` lines added to its output); returns its path.
+ */
+async function natsConfig(
+  dir: string,
+  tree: string,
+  cluster: NatsCluster,
+  nats: string,
+): Promise<string> {
+  const config = `${dir}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `watches:\n  - path: ${tree}\ndatabase: ${dir}/state/bpfink.db\n` +
+      `key_file: ${dir}/state/hmac.key\nlog_level: info\noutputs:\n` +
+      `  - type: stdout\n    format: json\n  - type: nats\n    servers: [${
+        cluster.servers.join(", ")
+      }]\n    subject: bpfink.events\n    stream: BPFINK\n${nats}`,
+  );
+  return config;
+}
 
 Deno.test({
   name: "nats: a node killed mid-stream and an agent killed with SIGKILL: every event exactly once",
@@ -27,32 +62,20 @@ Deno.test({
     try {
       const jsm = await cluster.retry(() => jetstreamManager(nc));
       await cluster.retry(() => jsm.getAccountInfo());
-      // The stream's message count; undefined while JetStream cannot answer (a leader election
-      // after the node is killed can time a request out).
-      const messages = async () => {
-        try {
-          return (await jsm.streams.info("BPFINK")).state.messages;
-        } catch {
-          return undefined;
-        }
-      };
       const tree = `${dir.path}/etc`;
       await Deno.mkdir(tree);
-      const config = `${dir.path}/config.yaml`;
-      await Deno.writeTextFile(
-        config,
-        `watches:\n  - path: ${tree}\ndatabase: ${dir.path}/state/bpfink.db\n` +
-          `key_file: ${dir.path}/state/hmac.key\nlog_level: info\noutputs:\n` +
-          `  - type: stdout\n    format: json\n  - type: nats\n    servers: [${
-            cluster.servers.join(", ")
-          }]\n    subject: bpfink.events\n    stream: BPFINK\n    replicas: 3\n` +
-          `    duplicate_window: 10m\n    batch_size: 8\n    timeout: 2s\n    max_retries: 1000\n`,
+      const config = await natsConfig(
+        dir.path,
+        tree,
+        cluster,
+        `    replicas: 3\n    duplicate_window: 10m\n    batch_size: 8\n    timeout: 2s\n` +
+          `    max_retries: 1000\n`,
       );
       const first = new Daemon(config);
       await first.started();
       // The agent creates the stream (R3) and publishes its start record into it.
       const ready = await poll(
-        async () => ((await messages()) ?? 0) >= 1 || undefined,
+        async () => ((await messages(jsm)) ?? 0) >= 1 || undefined,
         60_000,
         250,
       );
@@ -86,13 +109,13 @@ Deno.test({
       // Let the agent catch up (the stream elects new leaders after the node died), then a
       // clean stop delivers what is still queued; after it the agent reports nothing more.
       const soFar = new Set([...first.events, ...second.events].map((e) => e.event.id)).size;
-      await poll(async () => ((await messages()) ?? 0) >= soFar || undefined, 90_000);
+      await poll(async () => ((await messages(jsm)) ?? 0) >= soFar || undefined, 90_000);
       assertEquals(await second.stop(), 0);
       const reported = new Set([...first.events, ...second.events].map((e) => e.event.id));
       assert(second.changes().some((e) => e.file?.path === `${tree}/down.conf`), "offline missed");
       const stored = await poll(
         async () => {
-          const n = await messages();
+          const n = await messages(jsm);
           return n !== undefined && n >= reported.size ? n : undefined;
         },
         60_000,
@@ -100,7 +123,9 @@ Deno.test({
       );
       assert(
         stored !== undefined,
-        `stream never reached ${reported.size} messages (has ${await messages()}): ${first.stderr}\n${second.stderr}`,
+        `stream never reached ${reported.size} messages (has ${await messages(
+          jsm,
+        )}): ${first.stderr}\n${second.stderr}`,
       );
 
       const info = await cluster.retry(() => jsm.streams.info("BPFINK"));
@@ -162,4 +187,69 @@ Deno.test("nats: config errors name the field", () => {
     buffer: 10_000,
     maxRetries: 20,
   });
+});
+
+Deno.test({
+  name:
+    "nats: a text file of control characters any user can write makes no event too large: the events behind it are delivered",
+  ignore: !hasCommand("nats-server"),
+  async fn() {
+    await using dir = await tempDir();
+    // A server taking messages of at most 16 KiB: smaller than the agent's bound on events.
+    const MAX_PAYLOAD = 16 * 1024;
+    await using cluster = await NatsCluster.start(dir.path, 3, MAX_PAYLOAD);
+    const nc = await cluster.connect();
+    try {
+      const jsm = await cluster.retry(() => jetstreamManager(nc));
+      const tree = `${dir.path}/etc`;
+      await Deno.mkdir(tree);
+      // 200 lines of 1,000 control characters (under diff_max_bytes: a text file, diffed), each
+      // 6 bytes of JSON: all changed, a line diff of 2.4 MB, which NATS refused (max_payload),
+      // and the events behind it waited for good.
+      const lines = (c: string) => `${c.repeat(1000)}\n`.repeat(200);
+      await Deno.writeTextFile(`${tree}/big.conf`, lines("\x01"));
+      const config = await natsConfig(
+        dir.path,
+        tree,
+        cluster,
+        "    replicas: 1\n    timeout: 2s\n",
+      );
+      const d = new Daemon(config);
+      try {
+        await d.started();
+        assert(await poll(async () => ((await messages(jsm)) ?? 0) >= 1 || undefined, 60_000, 250));
+        await Deno.writeTextFile(`${tree}/big.conf`, lines("\x02"));
+        assert(await waitFor(() => d.changes().length >= 1, 10_000), d.stderr);
+        await Deno.writeTextFile(`${tree}/small.conf`, "x=1\n");
+        assert(await waitFor(() => d.changes().length >= 2, 10_000), d.stderr);
+        // Every event reaches the stream (the start record and the two changes).
+        const all = await poll(async () => ((await messages(jsm)) ?? 0) >= 3 || undefined, 15_000);
+        assert(all, `the stream holds ${await messages(jsm)} of 3 events: ${d.stderr}`);
+        const [big, small] = d.changes();
+        assertEquals(big.file?.path, `${tree}/big.conf`);
+        assertEquals(small.file?.path, `${tree}/small.conf`);
+        // What the agent put out is bounded, and says it was cut.
+        assert(JSON.stringify(big).length <= MAX_EVENT_BYTES, `${JSON.stringify(big).length}`);
+        assertEquals(big.bpfink?.truncated, true);
+        checkEvent(big, "the bounded event");
+        const info = await jsm.streams.info("BPFINK");
+        const stored: ChangeEvent[] = [];
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+          const m = await jsm.streams.getMessage("BPFINK", { seq });
+          assert(m, `stream message ${seq} missing`);
+          assert(m.data.length <= MAX_PAYLOAD, `a message of ${m.data.length} bytes`);
+          stored.push(JSON.parse(decoder.decode(m.data)));
+        }
+        const bigStored = stored.find((e) => e.event.id === big.event.id);
+        assert(bigStored, "the large event is not in the stream");
+        assertEquals(bigStored.bpfink?.truncated, true);
+        assertEquals(bigStored.file?.path, `${tree}/big.conf`);
+        assert(stored.some((e) => e.event.id === small.event.id), "the event behind it is missing");
+      } finally {
+        await d.stop();
+      }
+    } finally {
+      await nc.close();
+    }
+  },
 });

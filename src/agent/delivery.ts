@@ -7,6 +7,8 @@
  * (redelivery.ts), and the events after it wait for that output behind it,
  * so each output delivers in commit order; its row stays, so one the agent
  * had not delivered when it died is delivered again on the next start.
+ * Every event is bounded in size first (pipeline/event_size.ts), so that no
+ * sink refuses one for its size and holds up those behind it.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import { registerOutputMetrics } from "../metrics/output_metrics.ts";
 import type { Output } from "../outputs/output.ts";
 import { type RedeliveryOptions, RedeliveryTimers } from "./redelivery.ts";
 import { errorMessage } from "../error_message.ts";
+import { boundEvent } from "../pipeline/event_size.ts";
 
 /** Where acknowledged outbox rows go (the baseline store). */
 export interface Outbox {
@@ -133,7 +136,8 @@ export class Delivery {
    */
   deliver(events: readonly ChangeEvent[], outboxIds: readonly number[]): void {
     for (const id of outboxIds) this.#pending.add(id);
-    events.forEach((e, i) => {
+    events.forEach((whole, i) => {
+      const e = boundEvent(whole);
       const u = { event: e, outboxId: outboxIds[i], seq: this.#seq++, left: this.#settling };
       if (this.#settling > 0) this.#unsettled.set(e.event.id, u);
       this.#publish(u);
@@ -145,7 +149,8 @@ export class Delivery {
    * Publishes `e` (outbox row `outboxId`) to `outputs` only, e.g. the start
    * record to a file output reopened by SIGHUP; dropped, it is tried again.
    */
-  deliverTo(outputs: readonly Output[], e: ChangeEvent, outboxId: number): void {
+  deliverTo(outputs: readonly Output[], whole: ChangeEvent, outboxId: number): void {
+    const e = boundEvent(whole);
     const left = outputs.filter((o) => o.onSettled).length;
     const u = { event: e, outboxId, seq: this.#seq++, left };
     if (left > 0) {

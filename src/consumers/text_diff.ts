@@ -10,6 +10,12 @@ import { redactPasswordHashes } from "./password_hashes.ts";
 
 /** Lines shown at most per side. */
 export const MAX_DIFF_LINES = 200;
+/**
+ * Characters shown at most of each line, cut after its password hashes are
+ * redacted (a cut before could split a hash so that no pattern finds its
+ * shown half), and saying how many it left out.
+ */
+export const MAX_LINE_CHARS = 1000;
 
 /** A line diff for an event. */
 export interface TextDiff {
@@ -37,6 +43,13 @@ function linesOf(snap: unknown): string[] | undefined {
   return Array.isArray(lines) && lines.every((l) => typeof l === "string") ? lines : undefined;
 }
 
+/** A changed line as an event shows it: hashes redacted, then cut to MAX_LINE_CHARS. */
+function shown(line: string): string {
+  const text = redactPasswordHashes(line);
+  if (text.length <= MAX_LINE_CHARS) return text;
+  return `${text.slice(0, MAX_LINE_CHARS)}…(${text.length - MAX_LINE_CHARS} more)`;
+}
+
 /**
  * Added and removed lines between two text snapshots, in order: a line
  * moved elsewhere is removed and added (order can be meaning, e.g. in a
@@ -54,8 +67,8 @@ export function textLineDiff(before: unknown, after: unknown): TextDiff | undefi
   });
   if (d.status !== "diff") return undefined;
   // Snapshots are kept with hashes redacted (change_pipeline.ts); one kept before that was not.
-  const added = d.added.map((l) => redactPasswordHashes(l.text));
-  const removed = d.removed.map((l) => redactPasswordHashes(l.text));
+  const added = d.added.map((l) => shown(l.text));
+  const removed = d.removed.map((l) => shown(l.text));
   return {
     added,
     removed,

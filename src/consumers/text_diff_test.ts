@@ -1,5 +1,5 @@
-import { assertEquals } from "../../test/assert.ts";
-import { MAX_DIFF_LINES, textLineDiff } from "./text_diff.ts";
+import { assert, assertEquals } from "../../test/assert.ts";
+import { MAX_DIFF_LINES, MAX_LINE_CHARS, textLineDiff } from "./text_diff.ts";
 
 Deno.test("textLineDiff() reports a moved line: order is meaning in rule files", () => {
   const before = { lines: ["-:ALL:ALL", "+:root:LOCAL", "x"] };
@@ -39,4 +39,22 @@ Deno.test("textLineDiff() reads a text file's bytes as its lines, and a snapshot
     added: ["\ufffd"],
     removed: [],
   });
+});
+
+Deno.test("textLineDiff() cuts a long line after redacting its hashes: no part of a hash at the cut shows", () => {
+  const hash = "$6$saltsalt$" + "Ab1/".repeat(21) + "Zz";
+  // The hash starts just before the cut: cut first, its first characters would show unredacted.
+  const line = "x".repeat(MAX_LINE_CHARS - 20) + ":" + hash + ":19000:0:99999:7:::";
+  const d = textLineDiff({ lines: ["a"] }, { lines: ["a", line] })!;
+  const shown = d.added[0];
+  assert(shown.startsWith("x".repeat(MAX_LINE_CHARS - 20) + ":[redacted]"), shown.slice(-60));
+  for (let i = 0; i + 8 <= hash.length; i++) {
+    assert(
+      !shown.includes(hash.slice(i, i + 8)),
+      `part of the hash shows: ${hash.slice(i, i + 8)}`,
+    );
+  }
+  const long = "y".repeat(5000);
+  const cut = textLineDiff({ lines: ["a"] }, { lines: [long] })!.added[0];
+  assertEquals(cut, `${"y".repeat(MAX_LINE_CHARS)}…(${5000 - MAX_LINE_CHARS} more)`);
 });

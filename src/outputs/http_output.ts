@@ -5,7 +5,8 @@
  * Exactly once or counted: a batch is sent until the receiver acknowledges
  * it (2xx) and is then `sent`; a refusal that retrying cannot fix (4xx other
  * than 408 and 429), running out of retries, a full buffer or the close
- * deadline count its events as `dropped`. Retries back off exponentially
+ * deadline count its events as `dropped`. A batch refused for its size (413)
+ * is sent again in halves, so only an event too large by itself is dropped. Retries back off exponentially
  * with jitter and honour `Retry-After`; every request has a timeout. An
  * Elastic bulk response with item errors retries only the items that can
  * succeed later (429, 5xx). A request that timed out may still have been
@@ -23,6 +24,7 @@ import {
   QueuedOutput,
   type QueueOptions,
   RetryAfterError,
+  TooLargeError,
 } from "./queued_output.ts";
 
 /** The data stream elastic_bulk writes to when no `index` is configured (`logs-<dataset>-<namespace>`). */
@@ -182,6 +184,7 @@ export class HttpOutput extends QueuedOutput {
     }
     const text = (await r.text().catch(() => "")).slice(0, 200).replace(/\s+/g, " ");
     const msg = `${this.#where}: HTTP ${r.status}${text ? ` ${text}` : ""}`;
+    if (r.status === 413) throw new TooLargeError(msg);
     if (!retryableStatus(r.status)) throw new PermanentError(msg);
     const after = retryAfterMs(r.headers.get("retry-after"));
     throw after === undefined ? new Error(msg) : new RetryAfterError(msg, after);

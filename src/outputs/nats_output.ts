@@ -9,6 +9,10 @@
  * fails (no quorum while a node is down, timeout) is retried with backoff,
  * and only the events JetStream did not acknowledge are sent again.
  *
+ * An event larger than the server's `max_payload` is shrunk to fit
+ * (pipeline/event_size.ts, `bpfink.truncated`); one that cannot fit at all
+ * is counted as refused, and never holds up the events behind it.
+ *
  * @module
  */
 // The NATS client (15 MB of RSS once loaded) is imported when the first batch is sent:
@@ -19,8 +23,12 @@ import type { NatsOutputConfig } from "../config/config_types.ts";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { type BatchResult, QueuedOutput, type QueueOptions } from "./queued_output.ts";
 import { errorMessage } from "../error_message.ts";
+import { fitEvent } from "../pipeline/event_size.ts";
 
 const encoder = new TextEncoder();
+
+/** Bytes of a message's headers kept free of max_payload (NATS/1.0 and Nats-Msg-Id: a uuid). */
+const HEADER_ROOM = 256;
 
 /** What a publish answered: the stream stored it, or it was a duplicate of a stored one. */
 export interface PublishAck {
@@ -97,30 +105,41 @@ export class NatsOutput extends QueuedOutput {
   }
 
   protected async send(batch: ChangeEvent[], _signal: AbortSignal): Promise<BatchResult | void> {
-    const { js } = await this.#connect().catch((e) => {
+    const { nc, js } = await this.#connect().catch((e) => {
       throw new Error(`${this.cfg.servers.join(",")}: ${errorMessage(e)}`);
     });
+    // The server's max_payload counts the headers too (Nats-Msg-Id: the event's id).
+    const room = (nc.info?.max_payload ?? Infinity) - HEADER_ROOM;
+    const rejected: ChangeEvent[] = [];
+    const sent: ChangeEvent[] = [];
     const results = await Promise.allSettled(
-      batch.map((e) =>
-        js.publish(this.cfg.subject, encoder.encode(JSON.stringify(e)), {
+      batch.flatMap((e) => {
+        const fitted = fitEvent(e, room);
+        if (!fitted) {
+          rejected.push(e);
+          return [];
+        }
+        sent.push(e);
+        return [js.publish(this.cfg.subject, encoder.encode(fitted.json), {
           msgID: e.event.id,
           timeout: this.cfg.timeoutMs,
-        })
-      ),
+        })];
+      }),
     );
+    if (rejected.length) this.lastError = `${this.name}: an event does not fit max_payload`;
     const retry: ChangeEvent[] = [];
     let why = "";
     results.forEach((r, i) => {
       if (r.status === "fulfilled") {
         if (r.value.duplicate) this.duplicates++;
       } else {
-        retry.push(batch[i]);
+        retry.push(sent[i]);
         why ||= errorMessage(r.reason);
       }
     });
-    if (retry.length === batch.length) throw new Error(`${this.name}: ${why}`);
+    if (retry.length && retry.length === batch.length) throw new Error(`${this.name}: ${why}`);
     if (retry.length) this.lastError = `${this.name}: ${why}`;
-    return { retry };
+    return { retry, rejected };
   }
 
   protected override async release(): Promise<void> {

@@ -22,9 +22,18 @@ export interface BatchResult {
   rejected?: ChangeEvent[];
 }
 
-/** Thrown by a sink when retrying cannot help (HTTP 400, 401, 413...): the batch is dropped now. */
+/** Thrown by a sink when retrying cannot help (HTTP 400, 401...): the batch is dropped now. */
 export class PermanentError extends Error {
   override name = "PermanentError";
+}
+
+/**
+ * Thrown by a sink that refused a batch for its size (HTTP 413): a batch of
+ * several is sent again in halves, at once, so that only an event too large
+ * by itself is dropped and the others are delivered in order.
+ */
+export class TooLargeError extends PermanentError {
+  override name = "TooLargeError";
 }
 
 /** Thrown by a sink that was told how long to wait (HTTP `Retry-After`). */
@@ -73,6 +82,8 @@ export abstract class QueuedOutput implements Output {
   readonly #backoffMaxMs: number;
   #sent = 0;
   #dropped = 0;
+  /** The queue starts with half of a batch refused for its size: sent with no linger. */
+  #resend = false;
   #errors = 0;
   #queue: ChangeEvent[] = [];
   #inflight: ChangeEvent[] = [];
@@ -214,11 +225,15 @@ export abstract class QueuedOutput implements Output {
         this.#wake = undefined;
         continue;
       }
-      if (this.lingerMs > 0 && this.#queue.length < this.batchSize && !this.#closing) {
+      if (
+        this.lingerMs > 0 && this.#queue.length < this.batchSize && !this.#closing &&
+        !this.#resend
+      ) {
         await this.#sleep(this.lingerMs, true);
         if (this.#abandoned) return;
       }
       this.#inflight = this.#queue.splice(0, this.batchSize);
+      this.#resend = false;
       await this.#deliver();
       this.#inflight = [];
       this.#notifyDrained();
@@ -250,6 +265,14 @@ export abstract class QueuedOutput implements Output {
         failure = new Error(`the receiver asked to retry ${retry.length} of ${batch.length}`);
       } catch (e) {
         if (this.#abandoned) return;
+        if (e instanceof TooLargeError && batch.length > 1) {
+          const half = Math.ceil(batch.length / 2);
+          this.#queue.unshift(...batch.slice(half));
+          this.#inflight = batch.slice(0, half);
+          this.#resend = true;
+          attempt--;
+          continue;
+        }
         failure = e;
       }
       this.#errors++;

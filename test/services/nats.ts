@@ -26,20 +26,26 @@ export class NatsCluster implements AsyncDisposable {
   }
 
   /**
-   * Starts `size` nodes under `dir`. Free ports are only free until someone
-   * else binds them, so a cluster that fails to come up is tried again.
+   * Starts `size` nodes under `dir`, each taking messages of at most
+   * `maxPayload` bytes (the server's default: 1 MiB). Free ports are only free
+   * until someone else binds them, so a cluster that fails to come up is
+   * tried again.
    */
-  static async start(dir: string, size = 3): Promise<NatsCluster> {
+  static async start(dir: string, size = 3, maxPayload?: number): Promise<NatsCluster> {
     for (let attempt = 1;; attempt++) {
       try {
-        return await NatsCluster.#startOnce(`${dir}/try${attempt}`, size);
+        return await NatsCluster.#startOnce(`${dir}/try${attempt}`, size, maxPayload);
       } catch (e) {
         if (attempt >= 3) throw e;
       }
     }
   }
 
-  static async #startOnce(dir: string, size: number): Promise<NatsCluster> {
+  static async #startOnce(
+    dir: string,
+    size: number,
+    maxPayload: number | undefined,
+  ): Promise<NatsCluster> {
     const ports = Array.from({ length: size }, () => ({ client: freePort(), route: freePort() }));
     const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`);
     const nodes: NatsNode[] = [];
@@ -52,6 +58,7 @@ export class NatsCluster implements AsyncDisposable {
         [
           `server_name: ${name}`,
           `listen: 127.0.0.1:${p.client}`,
+          ...(maxPayload ? [`max_payload: ${maxPayload}`] : []),
           `jetstream { store_dir: "${dir}/${name}" }`,
           `cluster {`,
           `  name: bpfink-test`,

@@ -6,13 +6,15 @@
  * MSG is the event as JSON, MSGID is `event.action`, and the structured data
  * `[origin software="bpfink" swVersion="…"]`, plus, with an operator's
  * `sd_id`, an element repeating the fields a syslog filter needs. A message
- * longer than `maxBytes` is shrunk so that MSG stays valid JSON (long strings
- * and arrays are cut, `bpfink.truncated` is set). Every header field and
+ * longer than `maxBytes` is shrunk so that MSG stays valid JSON
+ * (pipeline/event_size.ts: long strings and arrays are cut,
+ * `bpfink.truncated` is set). Every header field and
  * parameter value is escaped or cut to what the RFC allows.
  *
  * @module
  */
 import type { ChangeEvent } from "../../pipeline/change_event.ts";
+import { bareEvent, fitEvent } from "../../pipeline/event_size.ts";
 
 const encoder = new TextEncoder();
 
@@ -130,20 +132,6 @@ function headerOf(e: ChangeEvent, o: Rfc5424Options): string {
   } ${headerField(o.procId, 128)} ${headerField(e.event.action, 32)} ${structuredData(e, o)} `;
 }
 
-/** JSON of `e` with strings cut to `maxString` characters and arrays to `maxItems` entries. */
-function shrunkJson(e: ChangeEvent, maxString: number, maxItems: number): string {
-  const cut = { ...e, bpfink: { ...e.bpfink, truncated: true } };
-  return JSON.stringify(cut, (_k, v) => {
-    if (typeof v === "string" && v.length > maxString) {
-      return `${v.slice(0, maxString)}…(${v.length - maxString} more)`;
-    }
-    if (Array.isArray(v) && v.length > maxItems) {
-      return [...v.slice(0, maxItems), `…(${v.length - maxItems} more)`];
-    }
-    return v;
-  });
-}
-
 /** The longest prefix of `bytes` that is at most `max` bytes and ends on a UTF-8 character boundary. */
 function cutUtf8(bytes: Uint8Array, max: number): Uint8Array {
   if (bytes.length <= max) return bytes;
@@ -158,21 +146,11 @@ function cutUtf8(bytes: Uint8Array, max: number): Uint8Array {
  * fit (then it is cut at a character boundary).
  */
 export function formatRfc5424(e: ChangeEvent, o: Rfc5424Options): Uint8Array {
-  const head = headerOf(e, o);
-  const full = encoder.encode(head + JSON.stringify(e));
-  if (full.length <= o.maxBytes) return full;
-  for (const [s, n] of [[2048, 64], [512, 16], [128, 4], [32, 1]]) {
-    const m = encoder.encode(head + shrunkJson(e, s, n));
-    if (m.length <= o.maxBytes) return m;
-  }
-  const bare: ChangeEvent = {
-    "@timestamp": e["@timestamp"],
-    event: e.event,
-    ...(e.file ? { file: { path: e.file.path } } : {}),
-    ...(e.ecs ? { ecs: e.ecs } : {}),
-    ...(e.host ? { host: e.host } : {}),
-    ...(e.agent ? { agent: e.agent } : {}),
-    bpfink: { truncated: true },
-  };
-  return cutUtf8(encoder.encode(head + JSON.stringify(bare)), o.maxBytes);
+  const head = encoder.encode(headerOf(e, o));
+  const fitted = fitEvent(e, o.maxBytes - head.length);
+  const msg = encoder.encode(fitted?.json ?? JSON.stringify(bareEvent(e)));
+  const out = new Uint8Array(head.length + msg.length);
+  out.set(head);
+  out.set(msg, head.length);
+  return cutUtf8(out, o.maxBytes);
 }

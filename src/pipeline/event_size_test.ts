@@ -1,0 +1,49 @@
+import { assert, assertEquals } from "../../test/assert.ts";
+import { testEvent } from "../../test/services/events.ts";
+import { checkEvent } from "../../test/ecs_validate.ts";
+import { boundEvent, fitEvent, MAX_EVENT_BYTES } from "./event_size.ts";
+
+const bytes = (s: string) => new TextEncoder().encode(s).length;
+
+Deno.test("boundEvent() keeps an event that fits as it is", () => {
+  const e = testEvent(1);
+  assert(boundEvent(e) === e);
+});
+
+Deno.test("boundEvent() shrinks a line diff of megabytes (control characters, escaped 6 to 1) to valid JSON under the bound", () => {
+  // 200,000 control characters a side: 1.2 MB of JSON each, as a text file any user writes gives.
+  const e = testEvent(2, "modified", {
+    bpfink: {
+      consumer: "generic",
+      diff: { added: ["\x02".repeat(200_000)], removed: ["\x01".repeat(200_000)] },
+    },
+  } as never);
+  const b = boundEvent(e);
+  const json = JSON.stringify(b);
+  assert(bytes(json) <= MAX_EVENT_BYTES, `${bytes(json)} bytes`);
+  assertEquals(b.bpfink?.truncated, true);
+  checkEvent(b, "the bounded event");
+  assertEquals(b.event.id, e.event.id);
+  assertEquals(b.file?.path, e.file?.path);
+  const diff = b.bpfink?.diff as { added: string[] };
+  assert(diff.added[0].startsWith("\x02\x02"), "the diff's line is cut, not dropped");
+  assert(diff.added[0].endsWith(" more)"), diff.added[0].slice(-30));
+  // The event given is left as it was.
+  assertEquals((e.bpfink?.diff as { added: string[] }).added[0].length, 200_000);
+});
+
+Deno.test("fitEvent() counts UTF-8 bytes, cuts arrays, and gives up only when the bare event does not fit", () => {
+  const e = testEvent(3, "modified", {
+    message: "é".repeat(3000),
+    tags: Array.from({ length: 500 }, (_, i) => `tag-${i}`),
+  });
+  const f = fitEvent(e, 4096)!;
+  assert(bytes(f.json) <= 4096, `${bytes(f.json)} bytes`);
+  assertEquals(JSON.parse(f.json), JSON.parse(JSON.stringify(f.event)));
+  assert((f.event.tags?.length ?? 0) < 500);
+  assertEquals(f.event.tags?.at(-1)?.endsWith(" more)"), true);
+  // What always stays: the event's id and action.
+  const bare = fitEvent(e, 900);
+  assert(bare === undefined || bare.event.event.id === e.event.id);
+  assertEquals(fitEvent(e, 10), undefined);
+});
