@@ -189,67 +189,91 @@ Deno.test("nats: config errors name the field", () => {
   });
 });
 
+/**
+ * A text file any user can write, changed into an event of megabytes, then a
+ * small change behind it: both reach the stream, each message within
+ * `limit`, the server's `max_payload` or, with `streamLimit`, the
+ * `max_msg_size` of a stream an operator made before the agent started.
+ */
+async function tooLargeScenario(limit: number, streamLimit: boolean): Promise<void> {
+  await using dir = await tempDir();
+  await using cluster = await NatsCluster.start(dir.path, 3, streamLimit ? undefined : limit);
+  const nc = await cluster.connect();
+  try {
+    const jsm = await cluster.retry(() => jetstreamManager(nc));
+    if (streamLimit) {
+      await cluster.retry(() =>
+        jsm.streams.add({
+          name: "BPFINK",
+          subjects: ["bpfink.events"],
+          num_replicas: 1,
+          max_msg_size: limit,
+        })
+      );
+    }
+    const tree = `${dir.path}/etc`;
+    await Deno.mkdir(tree);
+    // 200 lines of 1,000 control characters (under diff_max_bytes: a text file, diffed), each
+    // 6 bytes of JSON: all changed, a line diff of 2.4 MB, which NATS refused (max_payload),
+    // and the events behind it waited for good.
+    const lines = (c: string) => `${c.repeat(1000)}\n`.repeat(200);
+    await Deno.writeTextFile(`${tree}/big.conf`, lines("\x01"));
+    const config = await natsConfig(dir.path, tree, cluster, "    replicas: 1\n    timeout: 2s\n");
+    const d = new Daemon(config);
+    try {
+      await d.started();
+      assert(await poll(async () => ((await messages(jsm)) ?? 0) >= 1 || undefined, 60_000, 250));
+      await Deno.writeTextFile(`${tree}/big.conf`, lines("\x02"));
+      assert(await waitFor(() => d.changes().length >= 1, 10_000), d.stderr);
+      await Deno.writeTextFile(`${tree}/small.conf`, "x=1\n");
+      assert(await waitFor(() => d.changes().length >= 2, 10_000), d.stderr);
+      // Every event reaches the stream (the start record and the two changes).
+      const all = await poll(async () => ((await messages(jsm)) ?? 0) >= 3 || undefined, 15_000);
+      assert(all, `the stream holds ${await messages(jsm)} of 3 events: ${d.stderr}`);
+      const [big, small] = d.changes();
+      assertEquals(big.file?.path, `${tree}/big.conf`);
+      assertEquals(small.file?.path, `${tree}/small.conf`);
+      // What the agent put out is bounded, and says it was cut.
+      assert(JSON.stringify(big).length <= MAX_EVENT_BYTES, `${JSON.stringify(big).length}`);
+      assertEquals(big.bpfink?.truncated, true);
+      checkEvent(big, "the bounded event");
+      const info = await jsm.streams.info("BPFINK");
+      const stored: ChangeEvent[] = [];
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage("BPFINK", { seq });
+        assert(m, `stream message ${seq} missing`);
+        assert(m.data.length <= limit, `a message of ${m.data.length} bytes`);
+        stored.push(JSON.parse(decoder.decode(m.data)));
+      }
+      const bigStored = stored.find((e) => e.event.id === big.event.id);
+      assert(
+        bigStored,
+        `the large event is not in the stream: ${
+          stored.map((e) => e.event.action + " " + JSON.stringify(e).length)
+        } ${d.stderr}`,
+      );
+      assertEquals(bigStored.bpfink?.truncated, true);
+      assertEquals(bigStored.file?.path, `${tree}/big.conf`);
+      assert(stored.some((e) => e.event.id === small.event.id), "the event behind it is missing");
+    } finally {
+      await d.stop();
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
 Deno.test({
   name:
-    "nats: a text file of control characters any user can write makes no event too large: the events behind it are delivered",
+    "nats: a text file of control characters any user can write makes no event too large for the server: the events behind it are delivered",
   ignore: !hasCommand("nats-server"),
-  async fn() {
-    await using dir = await tempDir();
-    // A server taking messages of at most 16 KiB: smaller than the agent's bound on events.
-    const MAX_PAYLOAD = 16 * 1024;
-    await using cluster = await NatsCluster.start(dir.path, 3, MAX_PAYLOAD);
-    const nc = await cluster.connect();
-    try {
-      const jsm = await cluster.retry(() => jetstreamManager(nc));
-      const tree = `${dir.path}/etc`;
-      await Deno.mkdir(tree);
-      // 200 lines of 1,000 control characters (under diff_max_bytes: a text file, diffed), each
-      // 6 bytes of JSON: all changed, a line diff of 2.4 MB, which NATS refused (max_payload),
-      // and the events behind it waited for good.
-      const lines = (c: string) => `${c.repeat(1000)}\n`.repeat(200);
-      await Deno.writeTextFile(`${tree}/big.conf`, lines("\x01"));
-      const config = await natsConfig(
-        dir.path,
-        tree,
-        cluster,
-        "    replicas: 1\n    timeout: 2s\n",
-      );
-      const d = new Daemon(config);
-      try {
-        await d.started();
-        assert(await poll(async () => ((await messages(jsm)) ?? 0) >= 1 || undefined, 60_000, 250));
-        await Deno.writeTextFile(`${tree}/big.conf`, lines("\x02"));
-        assert(await waitFor(() => d.changes().length >= 1, 10_000), d.stderr);
-        await Deno.writeTextFile(`${tree}/small.conf`, "x=1\n");
-        assert(await waitFor(() => d.changes().length >= 2, 10_000), d.stderr);
-        // Every event reaches the stream (the start record and the two changes).
-        const all = await poll(async () => ((await messages(jsm)) ?? 0) >= 3 || undefined, 15_000);
-        assert(all, `the stream holds ${await messages(jsm)} of 3 events: ${d.stderr}`);
-        const [big, small] = d.changes();
-        assertEquals(big.file?.path, `${tree}/big.conf`);
-        assertEquals(small.file?.path, `${tree}/small.conf`);
-        // What the agent put out is bounded, and says it was cut.
-        assert(JSON.stringify(big).length <= MAX_EVENT_BYTES, `${JSON.stringify(big).length}`);
-        assertEquals(big.bpfink?.truncated, true);
-        checkEvent(big, "the bounded event");
-        const info = await jsm.streams.info("BPFINK");
-        const stored: ChangeEvent[] = [];
-        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-          const m = await jsm.streams.getMessage("BPFINK", { seq });
-          assert(m, `stream message ${seq} missing`);
-          assert(m.data.length <= MAX_PAYLOAD, `a message of ${m.data.length} bytes`);
-          stored.push(JSON.parse(decoder.decode(m.data)));
-        }
-        const bigStored = stored.find((e) => e.event.id === big.event.id);
-        assert(bigStored, "the large event is not in the stream");
-        assertEquals(bigStored.bpfink?.truncated, true);
-        assertEquals(bigStored.file?.path, `${tree}/big.conf`);
-        assert(stored.some((e) => e.event.id === small.event.id), "the event behind it is missing");
-      } finally {
-        await d.stop();
-      }
-    } finally {
-      await nc.close();
-    }
-  },
+  // A server taking messages of at most 16 KiB: less than the agent's bound on events.
+  fn: () => tooLargeScenario(16 * 1024, false),
+});
+
+Deno.test({
+  name:
+    "nats: an operator's stream with a max_msg_size smaller than an event gets it cut to fit, and the events behind it",
+  ignore: !hasCommand("nats-server"),
+  fn: () => tooLargeScenario(6 * 1024, true),
 });

@@ -9,9 +9,10 @@
  * fails (no quorum while a node is down, timeout) is retried with backoff,
  * and only the events JetStream did not acknowledge are sent again.
  *
- * An event larger than the server's `max_payload` is shrunk to fit
- * (pipeline/event_size.ts, `bpfink.truncated`); one that cannot fit at all
- * is counted as refused, and never holds up the events behind it.
+ * An event larger than the server's `max_payload` or the stream's
+ * `max_msg_size` is shrunk to fit (pipeline/event_size.ts,
+ * `bpfink.truncated`); one that cannot fit at all is counted as refused, and
+ * never holds up the events behind it.
  *
  * @module
  */
@@ -30,6 +31,14 @@ const encoder = new TextEncoder();
 /** Bytes of a message's headers kept free of max_payload (NATS/1.0 and Nats-Msg-Id: a uuid). */
 const HEADER_ROOM = 256;
 
+/** JetStream's error for a message over its stream's max_msg_size. */
+const MESSAGE_TOO_LARGE = 10054;
+
+/** Whether a publish was refused for the message's size. */
+function isTooLarge(e: unknown): boolean {
+  return (e as { code?: unknown } | undefined)?.code === MESSAGE_TOO_LARGE;
+}
+
 /** What a publish answered: the stream stored it, or it was a duplicate of a stored one. */
 export interface PublishAck {
   seq: number;
@@ -40,6 +49,8 @@ export interface PublishAck {
 export class NatsOutput extends QueuedOutput {
   readonly name: string;
   #conn?: Promise<{ nc: NatsConnection; js: JetStreamClient }>;
+  /** The stream's max_msg_size (#streamLimit); undefined until read. */
+  #limit?: number;
   /** Acks received (duplicates included), for tests and status. */
   duplicates = 0;
 
@@ -72,6 +83,7 @@ export class NatsOutput extends QueuedOutput {
           ...(this.cfg.token ? { token: this.cfg.token } : {}),
         });
         if (this.cfg.stream) await this.#ensureStream(nc, this.cfg.stream);
+        this.#limit = undefined;
         // A connection that closes for good (auth revoked...) is replaced on the next send.
         nc.closed().then(() => {
           if (this.#conn === attempt) this.#conn = undefined;
@@ -104,12 +116,34 @@ export class NatsOutput extends QueuedOutput {
     });
   }
 
+  /**
+   * The largest message the stream that takes the subject stores
+   * (`max_msg_size`, headers included), read once per connection and again
+   * after a publish it refused for its size; Infinity when it has none or
+   * cannot be read (credentials that may only publish).
+   */
+  async #streamLimit(nc: NatsConnection): Promise<number> {
+    if (this.#limit !== undefined) return this.#limit;
+    try {
+      const { jetstreamManager } = await import("@nats-io/jetstream");
+      const jsm = await jetstreamManager(nc, { timeout: this.cfg.timeoutMs });
+      const info = await jsm.streams.info(await jsm.streams.find(this.cfg.subject));
+      const max = info.config.max_msg_size ?? -1;
+      this.#limit = max > 0 ? max : Infinity;
+    } catch {
+      this.#limit = Infinity;
+    }
+    return this.#limit;
+  }
+
   protected async send(batch: ChangeEvent[], _signal: AbortSignal): Promise<BatchResult | void> {
     const { nc, js } = await this.#connect().catch((e) => {
       throw new Error(`${this.cfg.servers.join(",")}: ${errorMessage(e)}`);
     });
-    // The server's max_payload counts the headers too (Nats-Msg-Id: the event's id).
-    const room = (nc.info?.max_payload ?? Infinity) - HEADER_ROOM;
+    const fresh = this.#limit === undefined;
+    // The server's max_payload and the stream's max_msg_size count the headers too.
+    const room = Math.min(nc.info?.max_payload ?? Infinity, await this.#streamLimit(nc)) -
+      HEADER_ROOM;
     const rejected: ChangeEvent[] = [];
     const sent: ChangeEvent[] = [];
     const results = await Promise.allSettled(
@@ -126,13 +160,19 @@ export class NatsOutput extends QueuedOutput {
         })];
       }),
     );
-    if (rejected.length) this.lastError = `${this.name}: an event does not fit max_payload`;
+    if (rejected.length) this.lastError = `${this.name}: an event does not fit in a message`;
     const retry: ChangeEvent[] = [];
     let why = "";
     results.forEach((r, i) => {
       if (r.status === "fulfilled") {
         if (r.value.duplicate) this.duplicates++;
+      } else if (isTooLarge(r.reason) && fresh) {
+        // Too large for the limit just read: it would be refused again.
+        rejected.push(sent[i]);
+        this.lastError = `${this.name}: ${errorMessage(r.reason)}`;
       } else {
+        // Too large for a limit read before: read it again, and fit the event to it.
+        if (isTooLarge(r.reason)) this.#limit = undefined;
         retry.push(sent[i]);
         why ||= errorMessage(r.reason);
       }

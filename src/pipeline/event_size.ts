@@ -35,7 +35,26 @@ function utf8Over(s: string, max: number): boolean {
   return encoder.encode(s).length > max;
 }
 
-/** `e` with strings cut to `maxString` characters and arrays to `maxItems` entries. */
+/** Characters of `file.path` kept at every step: which file it is, but for the longest paths. */
+const PATH_KEPT = 1024;
+
+function cutPath(path: string): string {
+  return path.length > PATH_KEPT
+    ? `${path.slice(0, PATH_KEPT)}…(${path.length - PATH_KEPT} more)`
+    : path;
+}
+
+/**
+ * What is never cut: when and what happened (`event.id` names the event
+ * to every sink and its duplicate checks), and where it comes from. The
+ * bare event keeps them too.
+ */
+const KEPT_WHOLE = new Set(["@timestamp", "event", "ecs", "host", "agent"]);
+
+/**
+ * `e` with strings cut to `maxString` characters and arrays to `maxItems`
+ * entries, but for KEPT_WHOLE.
+ */
 function shrunk(e: ChangeEvent, maxString: number, maxItems: number): ChangeEvent {
   const cut = (v: unknown): unknown => {
     if (typeof v === "string") {
@@ -50,7 +69,11 @@ function shrunk(e: ChangeEvent, maxString: number, maxItems: number): ChangeEven
     }
     return v;
   };
-  const out = cut(e) as ChangeEvent;
+  const out = Object.fromEntries(
+    Object.entries(e).map(([k, v]) => [k, KEPT_WHOLE.has(k) ? v : cut(v)]),
+  ) as unknown as ChangeEvent;
+  const path = e.file?.path;
+  if (out.file && path !== undefined) out.file = { ...out.file, path: cutPath(path) };
   out.bpfink = { ...out.bpfink, truncated: true };
   return out;
 }

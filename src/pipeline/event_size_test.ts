@@ -42,6 +42,11 @@ Deno.test("fitEvent() counts UTF-8 bytes, cuts arrays, and gives up only when th
   assertEquals(JSON.parse(f.json), JSON.parse(JSON.stringify(f.event)));
   assert((f.event.tags?.length ?? 0) < 500);
   assertEquals(f.event.tags?.at(-1)?.endsWith(" more)"), true);
+  // The event's own fields are never cut, at any step (its id names it to every sink).
+  const small = fitEvent(e, 2048)!;
+  assertEquals(small.event.event, e.event);
+  assertEquals(small.event["@timestamp"], e["@timestamp"]);
+  assertEquals(small.event.file?.path, e.file?.path);
   // What always stays: the event's id and action.
   const bare = fitEvent(e, 900);
   assert(bare === undefined || bare.event.event.id === e.event.id);
