@@ -7,6 +7,7 @@
  */
 import { diffLineLists } from "./line_diff.ts";
 import { redactPasswordHashes } from "./password_hashes.ts";
+import { cutText } from "../pipeline/event_size.ts";
 
 /** Lines shown at most per side. */
 export const MAX_DIFF_LINES = 200;
@@ -45,9 +46,7 @@ function linesOf(snap: unknown): string[] | undefined {
 
 /** A changed line as an event shows it: hashes redacted, then cut to MAX_LINE_CHARS. */
 function shown(line: string): string {
-  const text = redactPasswordHashes(line);
-  if (text.length <= MAX_LINE_CHARS) return text;
-  return `${text.slice(0, MAX_LINE_CHARS)}…(${text.length - MAX_LINE_CHARS} more)`;
+  return cutText(redactPasswordHashes(line), MAX_LINE_CHARS);
 }
 
 /**

@@ -38,11 +38,17 @@ function utf8Over(s: string, max: number): boolean {
 /** Characters of `file.path` kept at every step: which file it is, but for the longest paths. */
 const PATH_KEPT = 1024;
 
-function cutPath(path: string): string {
-  return path.length > PATH_KEPT
-    ? `${path.slice(0, PATH_KEPT)}…(${path.length - PATH_KEPT} more)`
-    : path;
+/**
+ * `s` cut to `max` characters (one less rather than half a surrogate pair),
+ * saying how many it left out; `s` itself when it is no longer.
+ */
+export function cutText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const end = max > 0 && (s.charCodeAt(max - 1) & 0xfc00) === 0xd800 ? max - 1 : max;
+  return `${s.slice(0, end)}…(${s.length - end} more)`;
 }
+
+const cutPath = (path: string) => cutText(path, PATH_KEPT);
 
 /**
  * What is never cut: when and what happened (`event.id` names the event
@@ -58,7 +64,7 @@ const KEPT_WHOLE = new Set(["@timestamp", "event", "ecs", "host", "agent"]);
 function shrunk(e: ChangeEvent, maxString: number, maxItems: number): ChangeEvent {
   const cut = (v: unknown): unknown => {
     if (typeof v === "string") {
-      return v.length > maxString ? `${v.slice(0, maxString)}…(${v.length - maxString} more)` : v;
+      return cutText(v, maxString);
     }
     if (Array.isArray(v)) {
       const kept = v.slice(0, maxItems).map(cut);

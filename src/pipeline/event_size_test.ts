@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { testEvent } from "../../test/services/events.ts";
 import { checkEvent } from "../../test/ecs_validate.ts";
-import { boundEvent, fitEvent, MAX_EVENT_BYTES } from "./event_size.ts";
+import { boundEvent, cutText, fitEvent, MAX_EVENT_BYTES } from "./event_size.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 
@@ -51,4 +51,12 @@ Deno.test("fitEvent() counts UTF-8 bytes, cuts arrays, and gives up only when th
   const bare = fitEvent(e, 900);
   assert(bare === undefined || bare.event.event.id === e.event.id);
   assertEquals(fitEvent(e, 10), undefined);
+});
+
+Deno.test("cutText() says what it left out and never splits a surrogate pair", () => {
+  assertEquals(cutText("abc", 3), "abc");
+  assertEquals(cutText("abcdef", 3), "abc…(3 more)");
+  // "a😀b": the emoji is two UTF-16 units; a cut between them keeps neither half.
+  assertEquals(cutText("a\u{1f600}b", 2), "a…(3 more)");
+  assertEquals(cutText("a\u{1f600}b", 3), "a\u{1f600}…(1 more)");
 });
