@@ -1,7 +1,8 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import { testEvent } from "../../test/services/events.ts";
 import { checkEvent } from "../../test/ecs_validate.ts";
-import { boundEvent, cutText, fitEvent, MAX_EVENT_BYTES } from "./event_size.ts";
+import { bareEvent, boundEvent, cutText, fitEvent, MAX_EVENT_BYTES } from "./event_size.ts";
+import { rng } from "../../test/rng.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 
@@ -59,4 +60,41 @@ Deno.test("cutText() says what it left out and never splits a surrogate pair", (
   // "a😀b": the emoji is two UTF-16 units; a cut between them keeps neither half.
   assertEquals(cutText("a\u{1f600}b", 2), "a…(3 more)");
   assertEquals(cutText("a\u{1f600}b", 3), "a\u{1f600}…(1 more)");
+});
+
+Deno.test("fitEvent() fuzzed: random text, arrays and nesting fit their bound as valid JSON, or nothing does", () => {
+  const seed = Number(Deno.env.get("BPFINK_FUZZ_SEED") ?? Date.now() % 0x7fffffff);
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
+  // Characters that escape long in JSON, that take 2 to 4 bytes in UTF-8, and halves of pairs.
+  const alphabet = ["a", "\x01", '"', "\\", "é", "\u2028", "\u{1f600}", "\ud800", "\udc00", "/"];
+  const text = () =>
+    Array.from({ length: Math.floor(r() ** 3 * 3000) }, () => pick(alphabet)).join("");
+  const value = (depth: number): unknown => {
+    const k = r();
+    if (depth > 2 || k < 0.5) return text();
+    if (k < 0.75) return Array.from({ length: Math.floor(r() ** 2 * 60) }, () => value(depth + 1));
+    return Object.fromEntries(
+      Array.from({ length: Math.floor(r() * 6) }, (_, i) => [`k${i}`, value(depth + 1)]),
+    );
+  };
+  for (let i = 0; i < 100; i++) {
+    const e = testEvent(i);
+    Object.assign(e, { message: text(), tags: value(1) });
+    e.bpfink = { ...e.bpfink, diff: value(0) };
+    const max = Math.floor(r() * 200_000) + 200;
+    const f = fitEvent(e, max);
+    const where = `seed ${seed}, event ${i}, bound ${max}`;
+    if (f === undefined) {
+      assert(
+        bytes(JSON.stringify(bareEvent(e))) > max,
+        `${where}: gave up though the bare event fits`,
+      );
+      continue;
+    }
+    assert(bytes(f.json) <= max, `${where}: ${bytes(f.json)} bytes`);
+    assertEquals(JSON.stringify(JSON.parse(f.json)), f.json, where);
+    assertEquals(f.event.event, e.event, where);
+    if (f.event !== e) assertEquals(f.event.bpfink?.truncated, true, where);
+  }
 });
