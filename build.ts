@@ -28,6 +28,7 @@ import { collectLicenses, type LicensePart, licensesText } from "./packaging/lic
 import { buildDeb } from "./packaging/deb.ts";
 import { BpfCompileError, compileBpf } from "./kernels/compile_bpf.ts";
 import { errorMessage } from "./src/error_message.ts";
+import { V8_FLAGS } from "./src/runtime_flags.ts";
 
 const AGENT_VERSION = denoJson.version;
 
@@ -299,9 +300,8 @@ async function buildBinary(ifNeeded: boolean): Promise<void> {
         "compile",
         "-A",
         "--unstable-net",
-        // As ./bpfink and the launcher: no TurboFan (README "Soak"), a small young generation, V8's
-        // gc() for the first baseline's heap ceiling (heap_ceiling.ts).
-        "--v8-flags=--max-opt=2,--max-semi-space-size=4,--expose-gc",
+        // As ./bpfink and the launcher (src/runtime_flags.ts).
+        `--v8-flags=${V8_FLAGS}`,
         "--no-config",
         "--output",
         out,

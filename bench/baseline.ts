@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { DENO_RUN_FLAGS, RUNTIME_ENV } from "../src/runtime_flags.ts";
 import { writeGenerated } from "../test/generated_docs.ts";
 import { procStatusBytes, table } from "./bench_env.ts";
 import { spawnUntil } from "./spawn_until.ts";
@@ -90,14 +91,13 @@ try {
       args: [
         "run",
         "-A",
-        "--no-code-cache",
-        "--v8-flags=--max-opt=2,--max-semi-space-size=4,--expose-gc",
+        ...DENO_RUN_FLAGS,
         new URL("./baseline_run.ts", import.meta.url).pathname,
         root,
         String(diff),
         ...(database ? [database] : []),
       ],
-      env: { MALLOC_ARENA_MAX: "2" },
+      env: RUNTIME_ENV,
       stdout: "piped",
       stderr: "inherit",
     }).output();

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DENO_RUN_FLAGS, RUNTIME_ENV } from "../src/runtime_flags.ts";
 import { compileBpf } from "../kernels/compile_bpf.ts";
 import { EMBEDDED_OBJECTS } from "../kernels/build/embedded.ts";
 import type { StrategyName } from "../kernels/strategies.ts";
@@ -155,6 +156,41 @@ export class BenchEnv implements AsyncDisposable {
 }
 
 /** Median of numbers. */
+/**
+ * Deno running `script` (a file URL) with `args`, given the flags and
+ * environment bpfink's runtime gets (src/runtime_flags.ts): a bench's agent
+ * in a process of its own runs as ./bpfink runs it.
+ */
+export function shippedDeno(
+  script: string,
+  args: string[],
+  opts: Omit<Deno.CommandOptions, "args"> = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    ...opts,
+    args: ["run", "-A", ...DENO_RUN_FLAGS, new URL(script).pathname, ...args],
+    env: { ...RUNTIME_ENV, ...opts.env },
+  });
+}
+
+/** Set in the child asShipped() runs; taken out of its environment at once. */
+const AS_SHIPPED = "BPFINK_BENCH_AS_SHIPPED";
+
+/**
+ * Runs this bench again in a child given the flags and environment bpfink's
+ * runtime gets (src/runtime_flags.ts), unless this is that child, and exits
+ * with the child's status: an agent the bench starts in its own process then
+ * runs as ./bpfink runs it. Returns only in the child.
+ */
+export async function asShipped(): Promise<void> {
+  if (Deno.env.get(AS_SHIPPED) === "1") {
+    Deno.env.delete(AS_SHIPPED);
+    return;
+  }
+  const child = shippedDeno(Deno.mainModule, Deno.args, { env: { [AS_SHIPPED]: "1" } }).spawn();
+  Deno.exit((await child.status).code);
+}
+
 /** Builds the load generator (bench/c/load.c) as `dir`/load; returns its path. */
 export async function buildLoad(dir: string): Promise<string> {
   const load = `${dir}/load`;

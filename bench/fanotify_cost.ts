@@ -11,9 +11,12 @@
  * @module
  */
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
-import { buildLoad, runLoad } from "./bench_env.ts";
+import { asShipped, buildLoad, runLoad } from "./bench_env.ts";
 import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 import type { Output } from "../src/outputs/output.ts";
+
+// The agent runs in this process: as ./bpfink runs it.
+await asShipped();
 
 const N = 1_000_000;
 const ROUNDS = Number(Deno.args[0] ?? 3);

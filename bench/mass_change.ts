@@ -17,7 +17,7 @@
  */
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { writeGenerated } from "../test/generated_docs.ts";
-import { table } from "./bench_env.ts";
+import { shippedDeno, table } from "./bench_env.ts";
 
 /** What one run prints. */
 interface MassRun {
@@ -135,8 +135,7 @@ for (const files of sizes) {
     }
     await Deno.writeTextFile(`${root}.list`, list.join("\n") + "\n");
     for (let i = 0; i < runs; i++) {
-      const child = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL(import.meta.url).pathname, "--run", root, String(files)],
+      const child = await shippedDeno(import.meta.url, ["--run", root, String(files)], {
         stdout: "piped",
         stderr: "inherit",
       }).output();

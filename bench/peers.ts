@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { DENO_RUN_FLAGS, RUNTIME_ENV } from "../src/runtime_flags.ts";
 import type { StrategyName } from "../kernels/strategies.ts";
 import { AUDIT_KEY, Auditd } from "./coverage/auditd.ts";
 import { type Running, spawnUntil } from "./spawn_until.ts";
@@ -133,11 +134,11 @@ export function bpfinkFromSource(
       "--quiet",
       "--no-check",
       "--cached-only",
-      "--v8-flags=--max-opt=2,--max-semi-space-size=4,--expose-gc",
+      ...DENO_RUN_FLAGS,
       main,
     ],
     file,
-    { MALLOC_ARENA_MAX: "2", ...env },
+    { ...RUNTIME_ENV, ...env },
     strategies,
   );
 }
@@ -168,7 +169,7 @@ export function runtimeFloorTool(): Tool {
       started(() =>
         spawnUntil([Deno.execPath(), "eval", "setTimeout(() => {}, 1e9)"], undefined, {
           settleMs: 1000,
-          env: { MALLOC_ARENA_MAX: "2" },
+          env: RUNTIME_ENV,
         }), /^$/),
   };
 }

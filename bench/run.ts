@@ -10,10 +10,13 @@
  * @module
  */
 import { writeGenerated } from "../test/generated_docs.ts";
-import { BenchEnv } from "./bench_env.ts";
+import { asShipped, BenchEnv } from "./bench_env.ts";
 import { latency } from "./latency.ts";
 import { throughput } from "./throughput.ts";
 import { writeOverhead } from "./write_overhead.ts";
+
+// The agent runs in this process: as ./bpfink runs it.
+await asShipped();
 
 const quick = Deno.args.includes("--quick");
 const only = Deno.args[Deno.args.indexOf("--only") + 1];

@@ -17,7 +17,7 @@
 import { Agent, watchesForPaths } from "../src/agent/agent.ts";
 import { CaptureOutput } from "../test/helpers.ts";
 import { writeGenerated } from "../test/generated_docs.ts";
-import { median, table } from "./bench_env.ts";
+import { median, shippedDeno, table } from "./bench_env.ts";
 import { procUsage } from "./peers.ts";
 
 interface FloodRun {
@@ -180,16 +180,8 @@ if (Deno.args[0] === "--run") {
 const rows: FloodRun[] = [];
 for (const tree of [0, treeFiles]) {
   for (let i = 0; i < arg("--runs", 3); i++) {
-    const child = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL(import.meta.url).pathname,
-        "--run",
-        ...Deno.args,
-        "--this-tree",
-        String(tree),
-      ],
+    const args = ["--run", ...Deno.args, "--this-tree", String(tree)];
+    const child = await shippedDeno(import.meta.url, args, {
       stdout: "piped",
       stderr: "inherit",
     }).output();

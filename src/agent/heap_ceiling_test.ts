@@ -1,10 +1,12 @@
 import { assert, assertEquals } from "../../test/assert.ts";
+import { V8_FLAGS } from "../runtime_flags.ts";
 
 const CHILD = new URL("./heap_ceiling_child.ts", import.meta.url).pathname;
 
 /** Runs heap_ceiling_child.ts with the agent's V8 flags, gc() exposed or not. */
 async function child(exposed: boolean): Promise<{ collections: number; grewMost: number }> {
-  const flags = `--max-opt=2,--max-semi-space-size=4${exposed ? ",--expose-gc" : ""}`;
+  const flags = exposed ? V8_FLAGS : V8_FLAGS.replace(",--expose-gc", "");
+  assert(flags.includes("--max-opt") && (exposed || !flags.includes("expose-gc")), flags);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `--v8-flags=${flags}`, CHILD],
     stderr: "inherit",
