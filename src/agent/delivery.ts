@@ -118,6 +118,11 @@ export class Delivery {
     registerOutputMetrics(metrics, () => this.#outputs);
   }
 
+  /** Events published so far (to every output, or to some). */
+  get published(): number {
+    return this.#seq;
+  }
+
   /** Outbox rows not acknowledged yet. */
   get backlog(): number {
     return this.#pending.size;

@@ -43,6 +43,12 @@ const BATCH = 64;
 const UNREAD_LOOK_MAX = 32768;
 /** Samples per consume while the ring is an eighth full or more (about 25 ms of handling here). */
 const BEHIND_BATCH = 4096;
+/**
+ * The most time (ms) such a consume takes, looked at every BATCH samples: a
+ * mass change's records cost more each than BEHIND_BATCH was sized for, and
+ * 4,096 of them held the event loop for 0.4-0.6 s (bench/mass_change.ts).
+ */
+const BEHIND_SLICE_MS = 25;
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
 const MAP_SHARED = 0x1;
@@ -295,7 +301,9 @@ export class RingBuffer {
     const prod = Number(Atomics.load(this.#producerPos, 0));
     // A ring an eighth full is falling behind: take more per turn, so a mass change is not dropped.
     const batch = catchUp && prod - cons > (this.#mask + 1) / 8 ? BEHIND_BATCH : BATCH;
+    const until = performance.now() + BEHIND_SLICE_MS;
     while (cons < prod && n < batch) {
+      if (n > 0 && n % BATCH === 0 && performance.now() > until) break;
       const at = cons & this.#mask;
       const len = Atomics.load(this.#words, at / 4);
       if (len & BUSY_BIT) break;
@@ -350,8 +358,15 @@ export class RingBuffer {
   #takeQueued(catchUp: boolean): number {
     const pump = this.#pump!;
     // A queue an eighth full is falling behind: take more per turn, as from a ring.
-    const batch = catchUp && pump.queued > this.#queueBytes / 8 ? BEHIND_BATCH : BATCH;
-    return pump.take(batch, this.#hand);
+    if (!catchUp || pump.queued <= this.#queueBytes / 8) return pump.take(BATCH, this.#hand);
+    const until = performance.now() + BEHIND_SLICE_MS;
+    let n = 0;
+    while (n < BEHIND_BATCH) {
+      const got = pump.take(BATCH, this.#hand);
+      n += got;
+      if (got < BATCH || performance.now() > until) break;
+    }
+    return n;
   }
 
   /** Copies `len` bytes of data from offset `at`, wrapping around the end. */

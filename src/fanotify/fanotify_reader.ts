@@ -33,6 +33,16 @@ const EINTR = 4;
  * same loop, overflowed: the events it dropped carried the processes.
  */
 const READS_PER_WAKE = 4;
+/**
+ * A wake-up's share of the main thread (ms): past it, what was read waits
+ * for the next turn of the event loop, handed over in pieces of whole
+ * events (HAND_OVER_BYTES). Four reads of a mass change's events (each of
+ * 100,000 files written, its MODIFY and CLOSE_WRITE muted and held) held the
+ * loop for 0.7-1.4 s once the pump had queued them (bench/mass_change.ts).
+ */
+const WAKE_SLICE_MS = 8;
+/** Bytes of whole events handed over at a time: about 40 events with file handles. */
+const HAND_OVER_BYTES = 2048;
 /** eventfd flags: EFD_CLOEXEC | EFD_NONBLOCK. */
 const EFD_FLAGS = 0o2000000 | 0o4000;
 
@@ -52,6 +62,8 @@ export class FanotifyReader {
   #onBytes?: (bytes: Uint8Array) => void;
   /** The reads' buffer (each read's bytes are copied out before the next). */
   #buf?: Uint8Array;
+  /** Bytes read and not handed over yet (a wake-up's slice ran out): the next turn's first. */
+  #pending?: Uint8Array;
   /** The pump reading the fd, while one runs (start() with `pumpBytes`). */
   #pump?: FdPump;
   /** The eventfd the pump writes when bytes wait. */
@@ -105,62 +117,94 @@ export class FanotifyReader {
   drain(): boolean {
     if (!this.#onBytes || this.#stopped) return false;
     try {
-      return this.#pump
-        ? this.#readPumped(this.#pump, this.#onBytes)
-        : this.#readQueued(this.#onBytes);
+      return !(this.#pump
+        ? this.#readPumped(this.#pump, this.#onBytes, Infinity)
+        : this.#readQueued(this.#onBytes, Infinity));
     } catch {
       return false;
     }
   }
 
   /**
+   * Hands over what was read and is pending, in pieces of whole events,
+   * while `deadline` (performance.now()) is ahead: at least one piece.
+   * Returns whether all of it went.
+   */
+  #handOver(onBytes: (bytes: Uint8Array) => void, deadline: number): boolean {
+    let p = this.#pending;
+    this.#pending = undefined;
+    for (let first = true; p && p.length > 0; first = false) {
+      if (!first && performance.now() >= deadline) {
+        this.#pending = p;
+        return false;
+      }
+      const cut = wholeEventsUpTo(p, HAND_OVER_BYTES);
+      onBytes(p.subarray(0, cut));
+      p = p.subarray(cut);
+    }
+    return true;
+  }
+
+  /**
    * At most READS_PER_WAKE reads through the pump (its queue, then the fd),
-   * each one's bytes to `onBytes` (its own copy). Returns whether both were
+   * their bytes to `onBytes` (its own copy) while the wake-up's slice
+   * (`sliceMs`) lasts. Returns whether more is left: bytes pending, or
    * emptied.
    *
    * @throws {FanotifyError} when a read failed, in the pump or here.
    */
-  #readPumped(pump: FdPump, onBytes: (bytes: Uint8Array) => void): boolean {
+  #readPumped(
+    pump: FdPump,
+    onBytes: (bytes: Uint8Array) => void,
+    sliceMs = WAKE_SLICE_MS,
+  ): boolean {
+    const deadline = performance.now() + sliceMs;
+    if (!this.#handOver(onBytes, deadline)) return true;
     const buf = this.#buf ??= new Uint8Array(FD_PUMP_READ);
     for (let i = 0; i < READS_PER_WAKE && !this.#stopped; i++) {
       const n = pump.read(buf);
       if (n < 0) throw new FanotifyError("read", -n);
-      if (n === 0) return true;
-      onBytes(buf.slice(0, n));
+      if (n === 0) return false;
+      this.#pending = buf.slice(0, n);
+      if (!this.#handOver(onBytes, deadline)) return true;
     }
-    return false;
+    return true;
   }
 
   /**
-   * At most READS_PER_WAKE reads of the fd, each one's bytes to `onBytes`
-   * (its own copy): the event loop gets its turn in a flood. Returns whether
-   * the queue was emptied.
+   * At most READS_PER_WAKE reads of the fd, their bytes to `onBytes` (its
+   * own copy) while the wake-up's slice (`sliceMs`) lasts: the event loop
+   * gets its turn in a flood. Returns whether more is left (bytes pending,
+   * or the queue not emptied).
    *
    * @throws {FanotifyError} on a read error `onReadError` does not get past.
    */
-  #readQueued(onBytes: (bytes: Uint8Array) => void): boolean {
+  #readQueued(onBytes: (bytes: Uint8Array) => void, sliceMs = WAKE_SLICE_MS): boolean {
+    const deadline = performance.now() + sliceMs;
+    if (!this.#handOver(onBytes, deadline)) return true;
     const c = libc();
     const buf = this.#buf ??= new Uint8Array(64 * 1024);
     for (let i = 0; i < READS_PER_WAKE && !this.#stopped; i++) {
       const n = Number(c.read(this.fd, buf, BigInt(buf.length)));
       if (n < 0) {
         const err = errno();
-        if (err === EAGAIN) return true;
-        if (err === EINTR) return false;
+        if (err === EAGAIN) return false;
+        if (err === EINTR) return true;
         if (this.onReadError?.(err)) continue;
         throw new FanotifyError("read", err);
       }
-      if (n === 0) return true;
-      onBytes(buf.slice(0, n));
+      if (n === 0) return false;
+      this.#pending = buf.slice(0, n);
+      if (!this.#handOver(onBytes, deadline)) return true;
     }
-    return false;
+    return true;
   }
 
   /** Reads the fd each time poll(2) finds it readable, until stop(). */
-  #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
-    return this.#whileReady([this.fd], () => {
-      this.#readQueued(onBytes);
-    });
+  async #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
+    await this.#whileReady([this.fd], () => this.#readQueued(onBytes));
+    // What was read is handed over still (a group's events may hold fds to close).
+    this.#handOver(onBytes, Infinity);
   }
 
   /**
@@ -172,9 +216,7 @@ export class FanotifyReader {
     const pumped = pump.start();
     try {
       // Bytes left in the pump's queue write the news again: the next wait returns at once.
-      await this.#whileReady([this.fd, this.#newsFd], () => {
-        this.#readPumped(pump, onBytes);
-      });
+      await this.#whileReady([this.fd, this.#newsFd], () => this.#readPumped(pump, onBytes));
     } catch (e) {
       // The loop failed: the pump, if it still runs, ends too (stop() wakes it again, harmlessly).
       this.#wake();
@@ -185,8 +227,12 @@ export class FanotifyReader {
     await pumped;
   }
 
-  /** Runs `ready` each time poll(2) finds one of `fds` readable, until stop() wakes the wait. */
-  async #whileReady(fds: readonly number[], ready: () => void): Promise<void> {
+  /**
+   * Runs `ready` each time poll(2) finds one of `fds` readable, until stop()
+   * wakes the wait; at once (a poll that does not wait, after a turn of the
+   * event loop) while `ready` says it left work.
+   */
+  async #whileReady(fds: readonly number[], ready: () => boolean): Promise<void> {
     const c = libc();
     const all = [...fds, this.#wakeFd];
     const polled = new Uint8Array(8 * all.length);
@@ -196,15 +242,16 @@ export class FanotifyReader {
       pv.setInt16(8 * i + 4, POLLIN, true);
     });
     let failed = 0;
+    let more = false;
     while (!this.#stopped) {
-      const rc = await c.poll(polled, BigInt(all.length), -1);
+      const rc = await c.poll(polled, BigInt(all.length), more ? 0 : -1);
       if (this.#stopped) return;
       if (rc < 0) {
         if (++failed < 100) continue; // EINTR, most likely (errno is the waiting thread's)
         throw new FanotifyError("poll", EINTR, `failed ${failed} times in a row`);
       }
       failed = 0;
-      ready();
+      more = ready();
     }
   }
 
@@ -240,4 +287,22 @@ export class FanotifyReader {
     if (this.#wakeFd >= 0) c.close(this.#wakeFd);
     this.#wakeFd = -1;
   }
+}
+
+/**
+ * The length of the longest run of whole fanotify events at the start of
+ * `bytes` that is at most `max` bytes long, one event at least (each starts
+ * with its length, a u32); all of `bytes` where a length is not one an
+ * event can have (the parser then says the record is malformed).
+ */
+function wholeEventsUpTo(bytes: Uint8Array, max: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = 0;
+  while (end + 4 <= bytes.length) {
+    const len = view.getUint32(end, true);
+    if (len < 4 || end + len > bytes.length) return bytes.length;
+    if (end > 0 && end + len > max) break;
+    end += len;
+  }
+  return end > 0 ? end : bytes.length;
 }
