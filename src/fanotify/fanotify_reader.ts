@@ -39,8 +39,11 @@ const READS_PER_WAKE = 4;
  * events (HAND_OVER_BYTES). Four reads of a mass change's events (each of
  * 100,000 files written, its MODIFY and CLOSE_WRITE muted and held) held the
  * loop for 0.7-1.4 s once the pump had queued them (bench/mass_change.ts).
+ * At 8 ms a user's churn cost more CPU (20.2 s against 17.3-18.3 s in single
+ * runs of bench/user_flood.ts) and its backlog grew in the pump's queue (up
+ * to 21 MiB of 32 against 7-12 MiB): the ring's catch-up stops after 25 ms too.
  */
-const WAKE_SLICE_MS = 8;
+const WAKE_SLICE_MS = 25;
 /** Bytes of whole events handed over at a time: about 40 events with file handles. */
 const HAND_OVER_BYTES = 2048;
 /** eventfd flags: EFD_CLOEXEC | EFD_NONBLOCK. */
