@@ -152,7 +152,7 @@ export class FanotifyReader {
    * At most READS_PER_WAKE reads through the pump (its queue, then the fd),
    * their bytes to `onBytes` (its own copy) while the wake-up's slice
    * (`sliceMs`) lasts. Returns whether more is left: bytes pending, or
-   * emptied.
+   * every read full (the queues not emptied).
    *
    * @throws {FanotifyError} when a read failed, in the pump or here.
    */
