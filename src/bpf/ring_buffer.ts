@@ -301,7 +301,7 @@ export class RingBuffer {
     const prod = Number(Atomics.load(this.#producerPos, 0));
     // A ring an eighth full is falling behind: take more per turn, so a mass change is not dropped.
     const batch = catchUp && prod - cons > (this.#mask + 1) / 8 ? BEHIND_BATCH : BATCH;
-    const until = performance.now() + BEHIND_SLICE_MS;
+    const until = batch === BEHIND_BATCH ? performance.now() + BEHIND_SLICE_MS : Infinity;
     while (cons < prod && n < batch) {
       if (n > 0 && n % BATCH === 0 && performance.now() > until) break;
       const at = cons & this.#mask;

@@ -46,6 +46,10 @@ const READS_PER_WAKE = 4;
 const WAKE_SLICE_MS = 25;
 /** Bytes of whole events handed over at a time: about 40 events with file handles. */
 const HAND_OVER_BYTES = 2048;
+/** #readOne: the queue is empty; a signal cut the read (read again later); a failed read was let go. */
+const EMPTY = 0;
+const LATER = -1;
+const SKIPPED = -2;
 /** eventfd flags: EFD_CLOEXEC | EFD_NONBLOCK. */
 const EFD_FLAGS = 0o2000000 | 0o4000;
 
@@ -64,7 +68,7 @@ export class FanotifyReader {
   #stopped = false;
   #onBytes?: (bytes: Uint8Array) => void;
   /** The reads' buffer (each read's bytes are copied out before the next). */
-  #buf?: Uint8Array;
+  #buf?: Uint8Array<ArrayBuffer>;
   /** Bytes read and not handed over yet (a wake-up's slice ran out): the next turn's first. */
   #pending?: Uint8Array;
   /** The pump reading the fd, while one runs (start() with `pumpBytes`). */
@@ -120,9 +124,7 @@ export class FanotifyReader {
   drain(): boolean {
     if (!this.#onBytes || this.#stopped) return false;
     try {
-      return !(this.#pump
-        ? this.#readPumped(this.#pump, this.#onBytes, Infinity)
-        : this.#readQueued(this.#onBytes, Infinity));
+      return !this.#read(this.#onBytes, Infinity);
     } catch {
       return false;
     }
@@ -149,54 +151,44 @@ export class FanotifyReader {
   }
 
   /**
-   * At most READS_PER_WAKE reads through the pump (its queue, then the fd),
-   * their bytes to `onBytes` (its own copy) while the wake-up's slice
-   * (`sliceMs`) lasts. Returns whether more is left: bytes pending, or
-   * every read full (the queues not emptied).
+   * One read into `buf`: through the pump (its queue, then the fd) when one
+   * runs, else of the fd. Returns the bytes, or EMPTY, LATER (EINTR) or
+   * SKIPPED (a failed read `onReadError` gets past).
    *
    * @throws {FanotifyError} when a read failed, in the pump or here.
    */
-  #readPumped(
-    pump: FdPump,
-    onBytes: (bytes: Uint8Array) => void,
-    sliceMs = WAKE_SLICE_MS,
-  ): boolean {
+  #readOne(buf: Uint8Array<ArrayBuffer>): number {
+    if (this.#pump) {
+      const n = this.#pump.read(buf);
+      if (n < 0) throw new FanotifyError("read", -n);
+      return n;
+    }
+    const n = Number(libc().read(this.fd, buf, BigInt(buf.length)));
+    if (n >= 0) return n;
+    const err = errno();
+    if (err === EAGAIN) return EMPTY;
+    if (err === EINTR) return LATER;
+    if (this.onReadError?.(err)) return SKIPPED;
+    throw new FanotifyError("read", err);
+  }
+
+  /**
+   * At most READS_PER_WAKE reads (#readOne), their bytes to `onBytes` (its
+   * own copy) while the wake-up's slice (`sliceMs`) lasts: the event loop
+   * gets its turn in a flood. Returns whether more is left: bytes pending,
+   * or every read full (the queues not emptied).
+   *
+   * @throws {FanotifyError} on a read error `onReadError` does not get past.
+   */
+  #read(onBytes: (bytes: Uint8Array) => void, sliceMs = WAKE_SLICE_MS): boolean {
     const deadline = performance.now() + sliceMs;
     if (!this.#handOver(onBytes, deadline)) return true;
     const buf = this.#buf ??= new Uint8Array(FD_PUMP_READ);
     for (let i = 0; i < READS_PER_WAKE && !this.#stopped; i++) {
-      const n = pump.read(buf);
-      if (n < 0) throw new FanotifyError("read", -n);
-      if (n === 0) return false;
-      this.#pending = buf.slice(0, n);
-      if (!this.#handOver(onBytes, deadline)) return true;
-    }
-    return true;
-  }
-
-  /**
-   * At most READS_PER_WAKE reads of the fd, their bytes to `onBytes` (its
-   * own copy) while the wake-up's slice (`sliceMs`) lasts: the event loop
-   * gets its turn in a flood. Returns whether more is left (bytes pending,
-   * or the queue not emptied).
-   *
-   * @throws {FanotifyError} on a read error `onReadError` does not get past.
-   */
-  #readQueued(onBytes: (bytes: Uint8Array) => void, sliceMs = WAKE_SLICE_MS): boolean {
-    const deadline = performance.now() + sliceMs;
-    if (!this.#handOver(onBytes, deadline)) return true;
-    const c = libc();
-    const buf = this.#buf ??= new Uint8Array(64 * 1024);
-    for (let i = 0; i < READS_PER_WAKE && !this.#stopped; i++) {
-      const n = Number(c.read(this.fd, buf, BigInt(buf.length)));
-      if (n < 0) {
-        const err = errno();
-        if (err === EAGAIN) return false;
-        if (err === EINTR) return true;
-        if (this.onReadError?.(err)) continue;
-        throw new FanotifyError("read", err);
-      }
-      if (n === 0) return false;
+      const n = this.#readOne(buf);
+      if (n === EMPTY) return false;
+      if (n === LATER) return true;
+      if (n === SKIPPED) continue;
       this.#pending = buf.slice(0, n);
       if (!this.#handOver(onBytes, deadline)) return true;
     }
@@ -205,7 +197,7 @@ export class FanotifyReader {
 
   /** Reads the fd each time poll(2) finds it readable, until stop(). */
   async #run(onBytes: (bytes: Uint8Array) => void): Promise<void> {
-    await this.#whileReady([this.fd], () => this.#readQueued(onBytes));
+    await this.#whileReady([this.fd], () => this.#read(onBytes));
     // What was read is handed over still (a group's events may hold fds to close).
     this.#handOver(onBytes, Infinity);
   }
@@ -219,7 +211,7 @@ export class FanotifyReader {
     const pumped = pump.start();
     try {
       // Bytes left in the pump's queue write the news again: the next wait returns at once.
-      await this.#whileReady([this.fd, this.#newsFd], () => this.#readPumped(pump, onBytes));
+      await this.#whileReady([this.fd, this.#newsFd], () => this.#read(onBytes));
     } catch (e) {
       // The loop failed: the pump, if it still runs, ends too (stop() wakes it again, harmlessly).
       this.#wake();
