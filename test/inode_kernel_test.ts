@@ -18,6 +18,7 @@ import { type InodeId, inodeKeyString } from "../src/watch/inode_key.ts";
 import { kernelIdentity } from "../src/kernel/kernel_identity.ts";
 import { DirKeys, nameHash } from "../src/watch/kernel_keys.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
+import { LoopTurns } from "./loop_turns.ts";
 import { buildProgram } from "./inode/fixtures.ts";
 import { eventFromProc } from "../src/watch/proc_event.ts";
 import { FimWatch } from "../src/kernel/fim_event.ts";
@@ -207,16 +208,9 @@ Deno.test("ring buffer pumped: 2,000 events past the kernel's 64 KiB ring while 
 
 for (const { how, queue } of READERS) {
   Deno.test(`ring buffer (${how}): a ring far behind is caught up a slice at a time, the event loop turning between`, async () => {
-    // The event loop's turns, counted by a timer that runs once a turn while it is due.
-    let turn = 0;
-    let counting = true;
-    const tick = () => {
-      turn++;
-      if (counting) setTimeout(tick, 0);
-    };
-    const perTurn = new Map<number, number>();
+    const loop = new LoopTurns();
     const each = () => {
-      perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
+      loop.note();
       // 0.5 ms a record: 4,096 of them (a turn's most, behind) would hold the loop for 2 s.
       const until = performance.now() + 0.5;
       while (performance.now() < until) {
@@ -228,8 +222,7 @@ for (const { how, queue } of READERS) {
       const files: { path: string; id: InodeId }[] = [];
       for (let i = 0; i < n; i++) files.push(await h.file(`slow${i}.conf`));
       await settle();
-      perTurn.clear();
-      setTimeout(tick, 0);
+      loop.start();
       // Written from this thread, which reads nothing meanwhile: 2,000 records of 112 bytes,
       // past an eighth of the ring (or of the pump's queue), wait.
       for (const f of files) Deno.writeTextFileSync(f.path, "more\n", { append: true });
@@ -237,10 +230,9 @@ for (const { how, queue } of READERS) {
         await waitFor(() => files.every(({ id }) => h.about(id).length > 0), 20_000),
         "records were not handed over",
       );
-      counting = false;
-      const most = Math.max(...perTurn.values());
-      assert(most <= 256, `${most} records handed over in one turn of the event loop`);
-      assert(perTurn.size >= 8, `all ${n} handed over in ${perTurn.size} turns`);
+      loop.stop();
+      assert(loop.most <= 256, `${loop.most} records handed over in one turn of the event loop`);
+      assert(loop.turns >= 8, `all ${n} handed over in ${loop.turns} turns`);
     });
   });
 }
