@@ -86,16 +86,14 @@ function shrunk(e: ChangeEvent, maxString: number, maxItems: number): ChangeEven
 
 /**
  * What of `e` is kept when nothing else fits: when and what happened, to
- * which path (cut), from which host and agent.
+ * which path (its first PATH_KEPT characters), from which host and agent.
  */
 export function bareEvent(e: ChangeEvent): ChangeEvent {
   const path = e.file?.path;
   return {
     "@timestamp": e["@timestamp"],
     event: e.event,
-    ...(path !== undefined
-      ? { file: { path: path.length > 256 ? path.slice(0, 256) : path } }
-      : {}),
+    ...(path !== undefined ? { file: { path: cutPath(path) } } : {}),
     ...(e.ecs ? { ecs: e.ecs } : {}),
     ...(e.host ? { host: e.host } : {}),
     ...(e.agent ? { agent: e.agent } : {}),
