@@ -8,10 +8,13 @@ import { Delivery } from "./delivery.ts";
 /** An output that delivers in `write` (like stdout). */
 class InstantOutput implements Output {
   readonly written: ChangeEvent[] = [];
+  /** Called after each write. */
+  onWrite?: (e: ChangeEvent) => void;
   constructor(readonly name: string, readonly fail = false) {}
   write(e: ChangeEvent): void {
     if (this.fail) throw new Error(`${this.name} is broken`);
     this.written.push(e);
+    this.onWrite?.(e);
   }
   close(): Promise<void> {
     return Promise.resolve();
@@ -30,10 +33,41 @@ class LaterOutput extends InstantOutput {
   }
 }
 
-/** The outbox rows acknowledged, in order. */
-function outbox(): { acked: number[]; ack(ids: number[]): void } {
+/** An outbox: the rows acknowledged, in order, and those not yet (what commit() put there). */
+function outbox() {
   const acked: number[] = [];
-  return { acked, ack: (ids) => acked.push(...ids) };
+  const rows = new Map<number, ChangeEvent>();
+  const reads: number[] = [];
+  return {
+    acked,
+    rows,
+    /** How many rows each read back returned. */
+    reads,
+    ack(ids: number[]): void {
+      acked.push(...ids);
+      for (const id of ids) rows.delete(id);
+    },
+    outboxAfter(after: number, limit: number) {
+      const page = [...rows].filter(([id]) => id > after).sort((a, b) => a[0] - b[0])
+        .slice(0, limit).map(([id, event]) => ({ id, event }));
+      reads.push(page.length);
+      return page;
+    },
+  };
+}
+
+/** Commits `events` as rows `ids` into `box`, then hands them to `d`, as the pipeline does. */
+function commit(d: Delivery, box: ReturnType<typeof outbox>, events: ChangeEvent[], ids: number[]) {
+  events.forEach((e, i) => box.rows.set(ids[i], e));
+  d.deliver(events, ids);
+}
+
+/** Events 1..n, each about `size` bytes of JSON. */
+function events(from: number, n: number, size = 1000): ChangeEvent[] {
+  return Array.from(
+    { length: n },
+    (_, i) => testEvent(from + i, "modified", { tags: ["x".repeat(size)] }),
+  );
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -172,5 +206,83 @@ Deno.test("register() exposes events by action and each output's counters", () =
   assert(text.includes('bpfink_sink_errors_total{output="http:x"} 2'), text);
   assert(!text.includes('output="stdout"'), "an output without counters has no sink metrics");
   assert(/^bpfink_outbox_backlog 3$/m.test(text), text);
+  d.stopRetrying();
+});
+
+Deno.test("past the memory bound, held events wait in the outbox and are delivered from it in commit order, without a restart", async () => {
+  const a = new LaterOutput("a");
+  const box = outbox();
+  const d = new Delivery([a], box, { firstDelayMs: 1, maxHeldBytes: 20_000 });
+  const all = events(1, 100);
+  commit(d, box, all.slice(0, 1), [1]);
+  a.settle([a.written[0]], false);
+  commit(d, box, all.slice(1), all.slice(1).map((_, i) => i + 2));
+  assert(d.heldBytes <= 20_000, `${d.heldBytes} bytes held`);
+  assert(d.spilled > 70, `${d.spilled} let go to the outbox`);
+  assertEquals(d.redelivering, 100, "each still owed");
+  assertEquals(d.backlog, 100);
+  await until(() => a.written.length === 101, `a got all 100 again (${a.written.length - 1})`);
+  assertEquals(
+    a.written.slice(1).map((e) => e.event.id),
+    all.map((e) => e.event.id),
+    "commit order",
+  );
+  assert(box.reads.every((n) => n <= 128), "read back a page at a time");
+  a.settle(a.written.slice(1), true);
+  assertEquals(box.acked.toSorted((x, y) => x - y), all.map((_, i) => i + 1));
+  assertEquals(d.backlog, 0);
+  assertEquals(d.redelivering, 0);
+  d.stopRetrying();
+});
+
+Deno.test("an event made while the outbox is read back waits behind what waits there", async () => {
+  const a = new LaterOutput("a");
+  const box = outbox();
+  const d = new Delivery([a], box, { firstDelayMs: 1, maxHeldBytes: 20_000 });
+  const all = events(1, 101);
+  commit(d, box, all.slice(0, 1), [1]);
+  a.settle([a.written[0]], false);
+  commit(d, box, all.slice(1, 100), all.slice(1, 100).map((_, i) => i + 2));
+  assert(d.spilled > 0);
+  // Made between the redelivery of what was held and the read back of the rest.
+  a.onWrite = (e) => {
+    if (e.event.id !== "ev-1" || a.written.length !== 2) return;
+    queueMicrotask(() => commit(d, box, all.slice(100), [101]));
+  };
+  await until(() => a.written.length === 102, `a got all 101 (${a.written.length - 1})`);
+  assertEquals(
+    a.written.slice(1).map((e) => e.event.id),
+    all.map((e) => e.event.id),
+    "commit order",
+  );
+  d.stopRetrying();
+});
+
+Deno.test("an output that keeps delivering gets new events live while another's wait in the outbox", async () => {
+  const [a, b] = [new LaterOutput("a"), new LaterOutput("b")];
+  const box = outbox();
+  const d = new Delivery([a, b], box, { firstDelayMs: 30, maxHeldBytes: 5_000 });
+  const all = events(1, 20);
+  commit(d, box, all.slice(0, 1), [1]);
+  a.settle([a.written[0]], false);
+  b.settle([b.written[0]], true);
+  commit(d, box, all.slice(1, 19), all.slice(1, 19).map((_, i) => i + 2));
+  b.settle(b.written.slice(1), true);
+  assert(d.spilled > 0, "some wait in the outbox");
+  commit(d, box, all.slice(19), [20]);
+  assertEquals(b.written.at(-1)?.event.id, "ev-20", "b got the newest at once");
+  assertEquals(a.written.length, 1, "a gets nothing before its backoff");
+  await until(() => a.written.length === 21, `a got all 20 again (${a.written.length - 1})`);
+  assertEquals(
+    a.written.slice(1).map((e) => e.event.id),
+    all.map((e) => e.event.id),
+    "a: commit order",
+  );
+  a.settle(a.written.slice(1), true);
+  // b may get what waited in the outbox again: same id, flagged.
+  for (const e of b.written.slice(20)) assertEquals(e.bpfink?.redelivered, true);
+  b.settle(b.written.slice(20), true);
+  assertEquals(new Set(box.acked).size, 20);
+  assertEquals(d.backlog, 0);
   d.stopRetrying();
 });

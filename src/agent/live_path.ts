@@ -304,7 +304,7 @@ export class LivePath {
     targets: StartTargets,
     opts: Pick<StartupDeps, "signal" | "onProgress" | "reader">,
   ): Promise<StartupRead> {
-    const n = this.pipeline.redeliver();
+    const n = await this.pipeline.redeliver();
     if (n) {
       log("store").warn(`delivered ${n} events committed but not delivered before the last stop`);
     }

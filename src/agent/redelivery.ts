@@ -3,7 +3,8 @@
  * are tried again while the agent runs, with backoff, on the outputs that
  * dropped them only, with the same `event.id` and `bpfink.redelivered`.
  * Their outbox rows stay until then, so a restart meanwhile redelivers them
- * too; nothing waits for a restart to be delivered.
+ * too; nothing waits for a restart to be delivered (past what may be held in
+ * memory, events wait in the outbox and are read back from it: delivery.ts).
  *
  * The backoff is the output's, not the event's: an output that dropped
  * something is held (the events it has not delivered wait in commit order,
@@ -19,8 +20,10 @@ export interface RedeliveryOptions {
   firstDelayMs?: number;
   /** Longest delay (ms). Default 60 000: after an outage live events wait behind at most this. */
   maxDelayMs?: number;
-  /** Events held at most; beyond, the newest waits for the next start (its row stays). */
+  /** Events held in memory at most; beyond, they wait in the outbox (delivery.ts). Default 100,000. */
   capacity?: number;
+  /** Bytes of JSON held in memory at most; beyond, events wait in the outbox. Default 16 MiB. */
+  maxHeldBytes?: number;
 }
 
 /** Per key (an output): one backoff timer, doubling while it keeps dropping. */

@@ -264,7 +264,8 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
     type: "integer (events)",
     default: "10000",
     example: "5000",
-    doc: "Events held while the file cannot be written; more are counted as dropped.",
+    doc:
+      "Events held while the file cannot be written (and at most 32 MiB of their JSON); more are counted as dropped.",
   },
 
   {
@@ -313,7 +314,7 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
     type: "integer (events)",
     default: "10000",
     example: "10000",
-    doc: "Events held while the receiver is down.",
+    doc: "Events held while the receiver is down (and at most 32 MiB of their JSON).",
   },
   {
     section: "output syslog",
@@ -386,7 +387,7 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
     type: "integer (events)",
     default: "10000",
     example: "20000",
-    doc: "Events held while the receiver is slow or down.",
+    doc: "Events held while the receiver is slow or down (and at most 32 MiB of their JSON).",
   },
   {
     section: "output http",
@@ -483,7 +484,7 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
     type: "integer (events)",
     default: "10000",
     example: "10000",
-    doc: "Events held while the cluster is unreachable.",
+    doc: "Events held while the cluster is unreachable (and at most 32 MiB of their JSON).",
   },
   {
     section: "output nats",

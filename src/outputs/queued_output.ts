@@ -11,6 +11,7 @@
  */
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { log } from "../log.ts";
+import { eventBytes } from "../pipeline/event_size.ts";
 import type { FaultListener, Output, OutputCounters, SettledListener } from "./output.ts";
 import { errorMessage } from "../error_message.ts";
 
@@ -48,6 +49,12 @@ export class RetryAfterError extends Error {
 export interface QueueOptions {
   /** Events held while the sink is slow or down; more are counted as dropped. */
   capacity: number;
+  /**
+   * Bytes of JSON held so at most (event_size.ts eventBytes); more are counted
+   * as dropped. Default MAX_QUEUED_BYTES: 10,000 events of 64 KiB, which
+   * anyone who can write a watched text file can make, would be 640 MiB.
+   */
+  maxBytes?: number;
   /** Events per `send()` call. Default 1. */
   batchSize?: number;
   /** Wait up to this long for a full batch before sending a partial one (ms). Default 0. */
@@ -62,6 +69,9 @@ export interface QueueOptions {
   closeTimeoutMs?: number;
 }
 
+/** What a queue holds at most by default (bytes of JSON). */
+export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+
 /** Drop reports are logged at most this often (ms). */
 const DROP_REPORT_MS = 10_000;
 
@@ -69,6 +79,7 @@ const DROP_REPORT_MS = 10_000;
 export abstract class QueuedOutput implements Output {
   abstract readonly name: string;
   readonly capacity: number;
+  readonly maxBytes: number;
   readonly batchSize: number;
   readonly maxRetries: number;
   readonly closeTimeoutMs: number;
@@ -87,6 +98,9 @@ export abstract class QueuedOutput implements Output {
   #errors = 0;
   #queue: ChangeEvent[] = [];
   #inflight: ChangeEvent[] = [];
+  /** Each queued or in-flight event's bytes, until it is settled or dropped. */
+  readonly #sizes = new Map<ChangeEvent, number>();
+  #bytes = 0;
   #loop?: Promise<void>;
   #wake?: () => void;
   #wakeSleep?: () => void;
@@ -106,6 +120,7 @@ export abstract class QueuedOutput implements Output {
       throw new RangeError(`buffer must be at least 1, not ${opts.capacity}`);
     }
     this.capacity = opts.capacity;
+    this.maxBytes = opts.maxBytes ?? MAX_QUEUED_BYTES;
     this.batchSize = Math.max(1, opts.batchSize ?? 1);
     this.lingerMs = opts.lingerMs ?? 0;
     this.maxRetries = opts.maxRetries ?? 5;
@@ -149,9 +164,17 @@ export abstract class QueuedOutput implements Output {
 
   /** Enqueues `event` and returns at once; counts it as dropped when the buffer is full. */
   write(event: ChangeEvent): void {
-    if (this.#closing || this.#queue.length + this.#inflight.length >= this.capacity) {
+    const size = eventBytes(event);
+    if (
+      this.#closing || this.#queue.length + this.#inflight.length >= this.capacity ||
+      (this.#bytes > 0 && this.#bytes + size > this.maxBytes)
+    ) {
       this.#drop([event], this.#closing ? "output closed" : "buffer full");
       return;
+    }
+    if (!this.#sizes.has(event)) {
+      this.#sizes.set(event, size);
+      this.#bytes += size;
     }
     this.#queue.push(event);
     this.#loop ??= this.#run();
@@ -364,6 +387,12 @@ export abstract class QueuedOutput implements Output {
   }
 
   #callSettled(events: ChangeEvent[], delivered: boolean, refused = false): void {
+    for (const e of events) {
+      const size = this.#sizes.get(e);
+      if (size === undefined) continue;
+      this.#bytes -= size;
+      this.#sizes.delete(e);
+    }
     try {
       this.#settled?.(events, delivered, refused);
     } catch {

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../test/assert.ts";
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { testEvent } from "../../test/services/events.ts";
+import { boundEvent } from "../pipeline/event_size.ts";
 import {
   type BatchResult,
   PermanentError,
@@ -66,6 +67,31 @@ Deno.test("write() counts events beyond capacity as dropped and settles them as 
   await o.flush();
   assertEquals(o.counters.sent, 2);
   balanced(o, 4);
+  await o.close();
+});
+
+Deno.test("write() counts events beyond maxBytes as dropped, and takes more once the sink took some", async () => {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  // Events of ~20.6 KB each, a bound of 110 KB: 5 fit, whatever the count capacity.
+  const big = Array.from(
+    { length: 8 },
+    (_, i) => boundEvent(testEvent(i, "modified", { tags: ["x".repeat(20_000)] })),
+  );
+  const o = new ScriptedOutput({ capacity: 10_000, maxBytes: 110_000, batchSize: 10 }, [
+    () => gate,
+  ]);
+  for (const e of big) o.write(e);
+  assertEquals(o.counters.queued, 5);
+  assertEquals(o.counters.dropped, 3);
+  assertEquals(o.settled, [["ev-5", false], ["ev-6", false], ["ev-7", false]]);
+  open();
+  await o.flush();
+  o.write(big[5]);
+  assertEquals(o.counters.queued, 1, "the sink took the first five: room again");
+  await o.flush();
+  assertEquals(o.counters.sent, 6);
+  balanced(o, 9);
   await o.close();
 });
 

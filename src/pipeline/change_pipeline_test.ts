@@ -144,12 +144,37 @@ Deno.test("redeliver() hands over what was committed and never acknowledged, fla
   using t = pipeline();
   const f = `${dir.path}/app.conf`;
   t.p.handle(change(f, "created", undefined, await write(f, "x\n")));
-  assertEquals(t.p.redeliver(), 1, "not acknowledged: delivered again");
+  assertEquals(await t.p.redeliver(), 1, "not acknowledged: delivered again");
   const again = t.delivered[1].events[0];
   assertEquals(again.event.id, t.delivered[0].events[0].event.id);
   assertEquals(again.bpfink?.redelivered, true);
   t.store.ack(t.delivered[1].ids);
-  assertEquals(t.p.redeliver(), 0);
+  assertEquals(await t.p.redeliver(), 0);
+});
+
+Deno.test("redeliver() reads the outbox a page at a time, in order, and only the rows there when it starts", async () => {
+  await using dir = await tempDir();
+  using t = pipeline();
+  const f = `${dir.path}/app.conf`;
+  let before = await write(f, "0\n");
+  t.p.adopt(f, before);
+  for (let i = 1; i <= 600; i++) {
+    const after = await write(f, `${i}\n`);
+    t.p.handle(change(f, "modified", before, after));
+    before = after;
+  }
+  const committed = t.delivered.flatMap((d) => d.ids);
+  assertEquals(committed.length, 600);
+  t.delivered.length = 0;
+  const late = await write(f, "late\n");
+  const redelivering = t.p.redeliver();
+  // A change made while it reads (after its first page): delivered as made, not as left over.
+  t.p.handle(change(f, "modified", before, late));
+  assertEquals(await redelivering, 600);
+  const pages = t.delivered.filter((d) => d.events.every((e) => e.bpfink?.redelivered));
+  assert(pages.length >= 3, `read in pages, not at once: ${pages.map((p) => p.ids.length)}`);
+  assert(pages.every((p) => p.ids.length <= 256), "no page larger than 256 rows");
+  assertEquals(pages.flatMap((p) => p.ids), committed, "every row once, oldest first");
 });
 
 Deno.test("handle(): an ignore rule on writers hides a change only when every writer folded into it matches", async () => {

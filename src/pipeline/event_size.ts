@@ -127,5 +127,22 @@ export function fitEvent(e: ChangeEvent, maxBytes: number): Fitted | undefined {
 
 /** `e` itself when its JSON is at most MAX_EVENT_BYTES bytes, else a shrunk copy (fitEvent). */
 export function boundEvent(e: ChangeEvent): ChangeEvent {
-  return fitEvent(e, MAX_EVENT_BYTES)?.event ?? bareEvent(e);
+  return boundFitted(e).event;
+}
+
+/** boundEvent(), with the JSON it measured (what keeping the event costs, roughly). */
+export function boundFitted(e: ChangeEvent): Fitted {
+  const fitted = fitEvent(e, MAX_EVENT_BYTES);
+  const event = fitted?.event ?? bareEvent(e);
+  const json = fitted?.json ?? JSON.stringify(event);
+  measured.set(event, json.length);
+  return { event, json };
+}
+
+/** The JSON length of each event boundFitted() gave. */
+const measured = new WeakMap<ChangeEvent, number>();
+
+/** The length of `e`'s JSON (measured once, where boundFitted() gave it): what queueing it costs, roughly. */
+export function eventBytes(e: ChangeEvent): number {
+  return measured.get(e) ?? JSON.stringify(e).length;
 }

@@ -213,6 +213,8 @@ class Statements {
   readonly del: StatementSync;
   readonly enqueue: StatementSync;
   readonly ack: StatementSync;
+  readonly outboxAfter: StatementSync;
+  readonly outboxEnd: StatementSync;
   constructor(db: DatabaseSync) {
     this.get = db.prepare("SELECT * FROM baseline WHERE path = ?");
     this.put = db.prepare(putSql(1));
@@ -220,6 +222,10 @@ class Statements {
     this.del = db.prepare("DELETE FROM baseline WHERE path = ?");
     this.enqueue = db.prepare("INSERT INTO outbox (event) VALUES (?)");
     this.ack = db.prepare("DELETE FROM outbox WHERE id = ?");
+    this.outboxAfter = db.prepare(
+      "SELECT id, event FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+    );
+    this.outboxEnd = db.prepare("SELECT max(id) AS id FROM outbox");
   }
 }
 
@@ -858,6 +864,39 @@ export class BaselineStore {
         new Error(`cannot acknowledge delivered events in ${this.path}: ${oneLine(e)}`),
         "they will be delivered again, with the same event.id",
       );
+    }
+  }
+
+  /**
+   * Up to `limit` outbox entries after row `afterId` and up to row `throughId`,
+   * oldest first: a page of what waits to be delivered, so that no caller
+   * holds the whole outbox in memory. Undefined when the database cannot be
+   * read now (try again later).
+   */
+  outboxAfter(
+    afterId: number,
+    limit: number,
+    throughId = Number.MAX_SAFE_INTEGER,
+  ): OutboxEntry[] | undefined {
+    if (this.#closed || this.#broken !== undefined) return undefined;
+    let rows: { id: number; event: string }[];
+    try {
+      rows = this.#sql.outboxAfter.all(afterId, throughId, limit) as typeof rows;
+    } catch (e) {
+      log("store").warn(`cannot read the outbox of ${this.path}: ${oneLine(e)}`);
+      return undefined;
+    }
+    for (const r of rows) this.#lastOutboxId = Math.max(this.#lastOutboxId, r.id);
+    return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as ChangeEvent }));
+  }
+
+  /** The newest outbox row's id now (0 for none, or when the database cannot be read). */
+  outboxEnd(): number {
+    if (this.#closed || this.#broken !== undefined) return 0;
+    try {
+      return (this.#sql.outboxEnd.get() as { id: number | null }).id ?? 0;
+    } catch {
+      return 0;
     }
   }
 
