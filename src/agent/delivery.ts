@@ -298,7 +298,7 @@ export class Delivery {
       this.#spill(u, o);
       return;
     }
-    if (full && this.#heldCount() >= this.#timers.capacity) {
+    if (full) {
       // No outbox row to wait in (the database was failing): counted as lost.
       this.lost++;
       this.#unsettled.delete(u.event.event.id);

@@ -4,6 +4,7 @@ import { MetricsRegistry } from "../metrics/metrics_registry.ts";
 import type { Output, OutputCounters, SettledListener } from "../outputs/output.ts";
 import { testEvent } from "../../test/services/events.ts";
 import { Delivery } from "./delivery.ts";
+import { NOT_IN_OUTBOX } from "../store/baseline_store.ts";
 
 /** An output that delivers in `write` (like stdout). */
 class InstantOutput implements Output {
@@ -284,5 +285,20 @@ Deno.test("an output that keeps delivering gets new events live while another's 
   b.settle(b.written.slice(20), true);
   assertEquals(new Set(box.acked).size, 20);
   assertEquals(d.backlog, 0);
+  d.stopRetrying();
+});
+
+Deno.test("an event with no outbox row past the memory bound is counted as lost, not kept", () => {
+  const a = new LaterOutput("a");
+  const box = outbox();
+  const d = new Delivery([a], box, { firstDelayMs: 60_000, maxHeldBytes: 20_000 });
+  const all = events(1, 50);
+  d.deliver(all.slice(0, 1), [NOT_IN_OUTBOX]);
+  a.settle([a.written[0]], false);
+  d.deliver(all.slice(1), all.slice(1).map(() => NOT_IN_OUTBOX));
+  assert(d.heldBytes <= 20_000, `${d.heldBytes} bytes held`);
+  assert(d.lost > 30, `${d.lost} counted as lost`);
+  assertEquals(d.redelivering + d.lost, 50, "each held or counted");
+  assertEquals(d.spilled, 0, "no row to wait in");
   d.stopRetrying();
 });
