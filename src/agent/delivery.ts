@@ -80,6 +80,8 @@ interface Held {
   u: Unsettled;
   /** The output dropped it (sent again flagged `bpfink.redelivered`), or it only waited behind. */
   tried: boolean;
+  /** The sink refused it for good: tried again at the output's backoff, never read back (#sweep). */
+  refused?: boolean;
 }
 
 /** Fans events out to the outputs and acknowledges their outbox rows once delivered. */
@@ -116,6 +118,8 @@ export class Delivery {
   spilled = 0;
   /** Events with no outbox row that an output dropped beyond what may be held: lost. */
   lost = 0;
+  /** Events a sink refused for good past what may be held: their rows wait for the next start. */
+  deferred = 0;
 
   /** `faults` hears each output failing and recovering (part `output <name>`). */
   constructor(
@@ -270,7 +274,7 @@ export class Delivery {
       const u = this.#unsettled.get(e.event.id);
       if (!u) continue;
       if (!delivered) {
-        this.#hold(o, { u, tried: true });
+        this.#hold(o, { u, tried: true, refused });
         if (!refused && this.#retrying) this.#blocked.add(o);
         continue;
       }
@@ -294,7 +298,16 @@ export class Delivery {
     if (this.#unsettled.get(u.event.event.id) !== u) return; // let go meanwhile
     const full = this.#heldCount() >= this.#timers.capacity ||
       (u.holders === 0 && this.#heldBytes + u.bytes > this.#maxHeldBytes);
-    if (u.outboxId >= 0 && (full || (this.#waiting.size > 0 && this.#behind.has(o)))) {
+    if (h.refused && full) {
+      // Refused for good: read back at once, it would be refused again, and again. Its row
+      // stays in the outbox for the next start.
+      this.deferred++;
+      this.#unsettled.delete(u.event.event.id);
+      return;
+    }
+    if (
+      !h.refused && u.outboxId >= 0 && (full || (this.#waiting.size > 0 && this.#behind.has(o)))
+    ) {
       this.#spill(u, o);
       return;
     }

@@ -302,3 +302,19 @@ Deno.test("an event with no outbox row past the memory bound is counted as lost,
   assertEquals(d.spilled, 0, "no row to wait in");
   d.stopRetrying();
 });
+
+Deno.test("events a sink refused for good past the memory bound wait for the next start, not read back at once", async () => {
+  const a = new LaterOutput("a");
+  const box = outbox();
+  const d = new Delivery([a], box, { firstDelayMs: 60_000, maxHeldBytes: 5_000 });
+  const all = events(1, 10);
+  commit(d, box, all, all.map((_, i) => i + 1));
+  a.settle(a.written.slice(), false, true);
+  await new Promise((r) => setTimeout(r, 30));
+  assertEquals(a.written.length, 10, "none sent again before the output's backoff");
+  assert(d.deferred > 0, "past the bound: left in the outbox");
+  assertEquals(d.spilled, 0);
+  assert(d.heldBytes <= 5_000, `${d.heldBytes}`);
+  assertEquals(d.backlog, 10, "every row still owed");
+  d.stopRetrying();
+});
