@@ -1240,7 +1240,8 @@ static __always_inline int fim_on_any_syscall_exit(long nr, struct pt_regs *regs
 {
 	bool compat;
 
-	/* Neither an x86_64 number nor an i386 one bpfink dispatches on. */
+	/* Failed (fim_dispatch() takes none), or neither an x86_64 number nor an
+	 * i386 one it dispatches on: gone before the task is read. */
 	if (ret < 0 || (!fim_nr_dispatched(nr) && fim_compat_nr(nr) < 0))
 		return 0;
 	compat = fim_in_compat_syscall(fast);

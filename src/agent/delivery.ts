@@ -23,7 +23,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "../pipeline/change_event.ts";
+import { type ChangeEvent, redelivered } from "../pipeline/change_event.ts";
 import { log } from "../log.ts";
 import { LabeledCounter, type MetricsRegistry } from "../metrics/metrics_registry.ts";
 import { registerOutputMetrics } from "../metrics/output_metrics.ts";
@@ -366,18 +366,22 @@ export class Delivery {
       }
       const { u, tried } = list[i];
       if (this.#unsettled.get(u.event.event.id) !== u) continue;
-      const e = tried ? { ...u.event, bpfink: { ...u.event.bpfink, redelivered: true } } : u.event;
-      this.#write(o, u, e);
+      this.#write(o, u, tried ? redelivered(u.event) : u.event);
     }
     this.#sweepSoon();
   }
 
   #sweepSoon(): void {
-    if (this.#waiting.size === 0 || !this.#retrying || this.#sweepTimer !== undefined) return;
+    if (this.#waiting.size > 0 && this.#retrying && this.#sweepTimer === undefined) {
+      this.#sweepAfter(0);
+    }
+  }
+
+  #sweepAfter(ms: number): void {
     this.#sweepTimer = setTimeout(() => {
       this.#sweepTimer = undefined;
       this.#sweep();
-    }, 0);
+    }, ms);
   }
 
   /**
@@ -391,22 +395,12 @@ export class Delivery {
     if (this.#blocked.size > 0 || this.#unsettled.size >= SWEEP_WINDOW) return;
     const first = this.#waiting.first()!;
     const page = this.#outbox.outboxAfter(first - 1, SWEEP_PAGE);
-    if (page === undefined) {
-      this.#sweepTimer = setTimeout(() => {
-        this.#sweepTimer = undefined;
-        this.#sweep();
-      }, SWEEP_RETRY_MS);
-      return;
-    }
+    if (page === undefined) return this.#sweepAfter(SWEEP_RETRY_MS);
     const settling = this.#outputs.filter((o) => o.onSettled);
     for (const row of page) {
       if (!this.#waiting.has(row.id)) continue;
       this.#waiting.delete(row.id);
-      const u = this.#unsettledOf(
-        { ...row.event, bpfink: { ...row.event.bpfink, redelivered: true } },
-        row.id,
-        settling.length,
-      );
+      const u = this.#unsettledOf(redelivered(row.event), row.id, settling.length);
       this.#unsettled.set(u.event.event.id, u);
       this.#pending.add(row.id);
       for (const o of settling) {

@@ -96,3 +96,8 @@ export interface ChangeEvent {
   /** bpfink-specific detail: consumer, what changed from → to, kernel object, counters. */
   bpfink?: Record<string, unknown>;
 }
+
+/** `e` sent again: the same event (and `event.id`), flagged `bpfink.redelivered`. */
+export function redelivered(e: ChangeEvent): ChangeEvent {
+  return { ...e, bpfink: { ...e.bpfink, redelivered: true } };
+}

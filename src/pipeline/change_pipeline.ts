@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChangeEvent } from "./change_event.ts";
+import { type ChangeEvent, redelivered } from "./change_event.ts";
 import { actorEcs, otherWritersEcs, pathParts, severityOf, withEnvelope } from "./ecs_event.ts";
 import { SEVERITY_LEVELS, type SeverityLevel } from "./severity.ts";
 import type { WatchPolicy } from "./watch_policy.ts";
@@ -499,7 +499,7 @@ export class ChangePipeline {
       const page = store.outboxAfter(after, REDELIVER_PAGE, end);
       if (!page?.length) return n;
       this.opts.deliver(
-        page.map((l) => ({ ...l.event, bpfink: { ...l.event.bpfink, redelivered: true } })),
+        page.map((l) => redelivered(l.event)),
         page.map((l) => l.id),
       );
       n += page.length;

@@ -900,14 +900,9 @@ export class BaselineStore {
     }
   }
 
-  /** Events committed but not delivered before the last stop (oldest first). */
+  /** Events committed but not delivered before the last stop (oldest first), all at once (a start reads them a page at a time, outboxAfter). */
   undelivered(): OutboxEntry[] {
-    const rows = this.#db.prepare("SELECT id, event FROM outbox ORDER BY id").all() as {
-      id: number;
-      event: string;
-    }[];
-    for (const r of rows) this.#lastOutboxId = Math.max(this.#lastOutboxId, r.id);
-    return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as ChangeEvent }));
+    return this.outboxAfter(0, Number.MAX_SAFE_INTEGER) ?? [];
   }
 
   /** Forgets every baseline record (the key changed: every fingerprint in them is void). */
