@@ -210,14 +210,24 @@ Deno.test("register() exposes events by action and each output's counters", () =
   d.stopRetrying();
 });
 
-Deno.test("past the memory bound, held events wait in the outbox and are delivered from it in commit order, without a restart", async () => {
+/**
+ * Output `a` dropped event 1 of `n` (its receiver down) and events 2 to
+ * `committed` came behind it, with at most 20 KB held in memory.
+ */
+function outage(n: number, committed = n) {
   const a = new LaterOutput("a");
   const box = outbox();
   const d = new Delivery([a], box, { firstDelayMs: 1, maxHeldBytes: 20_000 });
-  const all = events(1, 100);
+  const all = events(1, n);
   commit(d, box, all.slice(0, 1), [1]);
   a.settle([a.written[0]], false);
-  commit(d, box, all.slice(1), all.slice(1).map((_, i) => i + 2));
+  const rest = all.slice(1, committed);
+  commit(d, box, rest, rest.map((_, i) => i + 2));
+  return { a, box, d, all };
+}
+
+Deno.test("past the memory bound, held events wait in the outbox and are delivered from it in commit order, without a restart", async () => {
+  const { a, box, d, all } = outage(100);
   assert(d.heldBytes <= 20_000, `${d.heldBytes} bytes held`);
   assert(d.spilled > 70, `${d.spilled} let go to the outbox`);
   assertEquals(d.redelivering, 100, "each still owed");
@@ -237,13 +247,7 @@ Deno.test("past the memory bound, held events wait in the outbox and are deliver
 });
 
 Deno.test("an event made while the outbox is read back waits behind what waits there", async () => {
-  const a = new LaterOutput("a");
-  const box = outbox();
-  const d = new Delivery([a], box, { firstDelayMs: 1, maxHeldBytes: 20_000 });
-  const all = events(1, 101);
-  commit(d, box, all.slice(0, 1), [1]);
-  a.settle([a.written[0]], false);
-  commit(d, box, all.slice(1, 100), all.slice(1, 100).map((_, i) => i + 2));
+  const { a, box, d, all } = outage(101, 100);
   assert(d.spilled > 0);
   // Made between the redelivery of what was held and the read back of the rest.
   a.onWrite = (e) => {
