@@ -15,6 +15,8 @@ export interface AgentOptions {
   outputs: Output[];
   /** Baseline database; default a temporary one, removed on stop (interactive). */
   database?: string;
+  /** What the outbox may hold on disk (default CONFIG_DEFAULTS.outboxMaxBytes; outbox_budget.ts). */
+  outboxMaxBytes?: number;
   /** Host key for secret fingerprints; default a key that lives as long as the process. */
   keyFile?: string;
   /** Re-read every watch this often (0 or undefined: never). */

@@ -17,12 +17,14 @@ export interface OpenedStore {
 
 /**
  * Opens `database`, or a temporary one when it is undefined; `faults` hears of write faults,
- * `onReset` of a database found unusable while running and rebuilt.
+ * `onReset` of a database found unusable while running and rebuilt; the outbox may hold
+ * `outboxMaxBytes` (outbox_budget.ts).
  */
 export function openStore(
   database: string | undefined,
   faults: StoreFaults,
   onReset?: (reset: BaselineReset) => void,
+  outboxMaxBytes?: number,
 ): OpenedStore {
   const tempDir = database ? undefined : Deno.makeTempDirSync({ prefix: "bpfink-db-" });
   const dropTemp = () => tempDir && Deno.removeSync(tempDir, { recursive: true });
@@ -32,6 +34,7 @@ export function openStore(
       faults,
       temporary: !database,
       onReset: database ? onReset : undefined,
+      outboxMaxBytes,
     });
   } catch (e) {
     dropTemp();

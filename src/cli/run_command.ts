@@ -51,8 +51,12 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
       soleAgent: true,
       watches: config.watches,
       // The history behind `bpfink events` and `bpfink status`, in the same database.
-      outputs: [...outputsFor(config), new EventHistory(config.database)],
+      outputs: [
+        ...outputsFor(config),
+        new EventHistory(config.database, { maxBytes: config.historyMaxBytes }),
+      ],
       database: config.database,
+      outboxMaxBytes: config.outboxMaxBytes,
       keyFile: config.keyFile,
       reconcileIntervalMs: config.reconcileIntervalMs,
       selfTestIntervalMs: config.selfTestIntervalMs,

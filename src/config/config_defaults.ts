@@ -6,7 +6,6 @@
  */
 
 /** Defaults for a daemon. */
-/** Defaults for a daemon. */
 export const CONFIG_DEFAULTS = {
   database: "/var/lib/bpfink/bpfink.db",
   // In the state directory: the shipped unit makes /etc read-only (ProtectSystem=strict).
@@ -16,4 +15,8 @@ export const CONFIG_DEFAULTS = {
   selfTestIntervalMs: 60_000,
   heartbeatIntervalMs: 5 * 60_000,
   diffMaxBytes: 256 * 1024,
+  /** What the outbox may hold on disk (store/outbox_budget.ts). */
+  outboxMaxBytes: 256 * 1024 * 1024,
+  /** What the event history may hold on disk (outputs/event_history.ts). */
+  historyMaxBytes: 64 * 1024 * 1024,
 } as const;

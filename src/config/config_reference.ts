@@ -41,6 +41,24 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
   },
   {
     section: "config",
+    key: "outbox_max_bytes",
+    type: "integer (bytes, at least 1048576)",
+    default: "268435456",
+    example: "1073741824",
+    doc:
+      "Events waiting on disk for an output that is down: past 3/4 of this they wait in short form (line diffs cut), past all of it in memory only (counted).",
+  },
+  {
+    section: "config",
+    key: "history_max_bytes",
+    type: "integer (bytes, at least 1048576)",
+    default: "67108864",
+    example: "268435456",
+    doc:
+      "The event history behind `bpfink events` (also at most 100,000 events); the oldest leave it first.",
+  },
+  {
+    section: "config",
     key: "key_file",
     type: "absolute path",
     default: "/etc/bpfink/hmac.key",

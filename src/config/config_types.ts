@@ -127,6 +127,10 @@ export interface WatchConfig {
 export interface Config {
   watches: WatchConfig[];
   database: string;
+  /** What the outbox may hold on disk (JSON characters) before events wait in it in short form. */
+  outboxMaxBytes: number;
+  /** What the event history may hold on disk (JSON characters); older events leave it. */
+  historyMaxBytes: number;
   keyFile: string;
   logLevel: "debug" | "info" | "warning" | "error";
   reconcileIntervalMs: number;

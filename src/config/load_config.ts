@@ -475,6 +475,8 @@ export function parseConfig(text: string): LoadedConfig {
     [
       "watches",
       "database",
+      "outbox_max_bytes",
+      "history_max_bytes",
       "key_file",
       "log_level",
       "reconcile_interval",
@@ -526,6 +528,11 @@ export function parseConfig(text: string): LoadedConfig {
   const config: Config = {
     watches,
     database: c.absPath(f.get("database") ?? undefined, "database") ?? CONFIG_DEFAULTS.database,
+    outboxMaxBytes: c.int(f.get("outbox_max_bytes") ?? undefined, "outbox_max_bytes", MIN_STORED) ??
+      CONFIG_DEFAULTS.outboxMaxBytes,
+    historyMaxBytes:
+      c.int(f.get("history_max_bytes") ?? undefined, "history_max_bytes", MIN_STORED) ??
+        CONFIG_DEFAULTS.historyMaxBytes,
     keyFile: c.absPath(f.get("key_file") ?? undefined, "key_file") ?? CONFIG_DEFAULTS.keyFile,
     logLevel: c.oneOf(f.get("log_level") ?? undefined, "log_level", LOG_LEVELS) ??
       CONFIG_DEFAULTS.logLevel,
@@ -549,6 +556,9 @@ export function parseConfig(text: string): LoadedConfig {
   };
   return { config: c.errors.length ? undefined : config, errors: c.errors, warnings: c.warnings };
 }
+
+/** The least `outbox_max_bytes` and `history_max_bytes`: 1 MiB, room for 16 of the largest events. */
+const MIN_STORED = 1024 * 1024;
 
 /** The largest watch map asked for: 16M inodes (each map entry is kernel memory). */
 const MAX_WATCHES = 1 << 24;

@@ -1,6 +1,7 @@
 /**
  * The daemon's event history: every event it reports, kept in its database
- * (table `event_history`, newest `maxRows`), so `bpfink events` can query
+ * (table `event_history`, the newest `maxRows` within `maxBytes` of JSON),
+ * so `bpfink events` can query
  * the past and `bpfink status` can show what the agent is. Also records the
  * running agent's pid (table `agent_process`). Events hold no secret (the
  * consumers never put one in), so keeping them adds none to the database.
@@ -13,6 +14,7 @@ import type { ChangeEvent } from "../pipeline/change_event.ts";
 import type { FaultListener, Output, OutputCounters, SettledListener } from "./output.ts";
 import { errorMessage } from "../error_message.ts";
 import { fileId } from "../store/file_id.ts";
+import { CONFIG_DEFAULTS } from "../config/config_defaults.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS event_history (
@@ -22,7 +24,8 @@ CREATE TABLE IF NOT EXISTS event_history (
   action TEXT NOT NULL,
   path TEXT,
   severity TEXT,
-  event TEXT NOT NULL
+  event TEXT NOT NULL,
+  bytes INTEGER
 );
 CREATE INDEX IF NOT EXISTS event_history_ts ON event_history (ts);
 CREATE TABLE IF NOT EXISTS agent_process (one INTEGER PRIMARY KEY CHECK (one = 1), pid INTEGER, started TEXT);
@@ -39,11 +42,32 @@ export function openHistoryDb(path: string): DatabaseSync {
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;");
   db.exec(SCHEMA);
+  // Each row's size, in an index of its own: summed without reading the events (a history
+  // written before sizes were kept gets them once).
+  const columns = db.prepare("PRAGMA table_info(event_history)").all() as { name: string }[];
+  if (!columns.some((c) => c.name === "bytes")) {
+    db.exec("ALTER TABLE event_history ADD COLUMN bytes INTEGER");
+  }
+  db.exec(
+    "UPDATE event_history SET bytes = length(event) WHERE bytes IS NULL; " +
+      "CREATE INDEX IF NOT EXISTS event_history_sizes ON event_history (seq, bytes);",
+  );
   return db;
 }
 
+/** How much the history keeps. */
+export interface HistoryLimits {
+  /** Events (default 100,000). */
+  maxRows?: number;
+  /** Characters of their JSON (default CONFIG_DEFAULTS.historyMaxBytes). */
+  maxBytes?: number;
+}
+
 /**
- * Keeps every event in the database, newest `maxRows`. The database is opened
+ * Keeps every event in the database, the newest `maxRows` within `maxBytes`:
+ * past either, the oldest leave it first. Without the bound in bytes, a local
+ * user who rewrites a file of their own in a watched tree would make it keep
+ * 100,000 line diffs of up to 64 KiB (6 GiB) on the host's disk. The database is opened
  * at the first event (the start record), after the agent has opened, checked
  * and locked it. An event it cannot keep (a full disk) never stops the events
  * reaching the other outputs: it is counted (`bpfink_sink_dropped_total`
@@ -59,7 +83,20 @@ export class EventHistory implements Output {
   /** Events the history could not keep (full disk, broken database). */
   failed = 0;
 
-  constructor(readonly path: string, readonly maxRows = 100_000) {}
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  /** Characters of JSON kept now (measured when the database is opened). */
+  #bytes = 0;
+
+  constructor(readonly path: string, limits: HistoryLimits = {}) {
+    this.maxRows = limits.maxRows ?? 100_000;
+    this.maxBytes = limits.maxBytes ?? CONFIG_DEFAULTS.historyMaxBytes;
+  }
+
+  /** Characters of JSON the history keeps now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
 
   /** The database file's identity when opened ("dev:ino"): one rebuilt under the agent is reopened. */
   #fileId?: string;
@@ -81,9 +118,12 @@ export class EventHistory implements Output {
     db.prepare("INSERT OR REPLACE INTO agent_process (one, pid, started) VALUES (1, ?, ?)")
       .run(Deno.pid, new Date().toISOString());
     this.#insert = db.prepare(
-      "INSERT OR IGNORE INTO event_history (id, ts, action, path, severity, event) " +
-        "VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO event_history (id, ts, action, path, severity, event, bytes) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
+    this.#bytes = (db.prepare("SELECT coalesce(sum(bytes), 0) AS n FROM event_history").get() as {
+      n: number;
+    }).n;
     return this.#insert;
   }
 
@@ -156,23 +196,53 @@ export class EventHistory implements Output {
   })();
 
   #keep(e: ChangeEvent): void {
-    this.#open().run(
+    // As first reported: an event the history kept late is not marked redelivered here.
+    const json = JSON.stringify(
+      e.bpfink?.redelivered ? { ...e, bpfink: { ...e.bpfink, redelivered: undefined } } : e,
+    );
+    const r = this.#open().run(
       e.event.id,
       e["@timestamp"],
       e.event.action,
       e.file?.path ?? null,
       typeof e.bpfink?.severity === "string" ? e.bpfink.severity : null,
-      // As first reported: an event the history kept late is not marked redelivered here.
-      JSON.stringify(
-        e.bpfink?.redelivered ? { ...e, bpfink: { ...e.bpfink, redelivered: undefined } } : e,
-      ),
+      json,
+      json.length,
     );
-    if (++this.#since >= 1000 && this.#db) {
+    if (r.changes) this.#bytes += json.length;
+    const db = this.#db!;
+    if (++this.#since >= 1000) {
       this.#since = 0;
-      this.#db.prepare(
-        "DELETE FROM event_history WHERE seq <= (SELECT max(seq) FROM event_history) - ?",
-      ).run(this.maxRows);
+      const gone = db.prepare(
+        "DELETE FROM event_history WHERE seq <= (SELECT max(seq) FROM event_history) - ? " +
+          "RETURNING bytes",
+      ).all(this.maxRows) as { bytes: number | null }[];
+      for (const g of gone) this.#bytes -= g.bytes ?? 0;
     }
+    if (this.#bytes > this.maxBytes) {
+      try {
+        this.#trim(db);
+      } catch { /* kept: the next event tries again */ }
+    }
+  }
+
+  /** Lets the oldest events go until the history is at 7/8 of maxBytes (so not at every event). */
+  #trim(db: DatabaseSync): void {
+    let excess = this.#bytes - this.maxBytes * 7 / 8;
+    let through: number | undefined;
+    // The sizes' index, in order: the events themselves are not read.
+    const sizes = db.prepare(
+      "SELECT seq, bytes FROM event_history INDEXED BY event_history_sizes ORDER BY seq",
+    ).iterate() as IterableIterator<{ seq: number; bytes: number | null }>;
+    for (const r of sizes) {
+      through = r.seq;
+      excess -= r.bytes ?? 0;
+      if (excess <= 0) break;
+    }
+    if (through === undefined) return;
+    const gone = db.prepare("DELETE FROM event_history WHERE seq <= ? RETURNING bytes")
+      .all(through) as { bytes: number | null }[];
+    for (const g of gone) this.#bytes -= g.bytes ?? 0;
   }
 
   #drop(): void {
@@ -214,11 +284,12 @@ export function queryHistory(db: DatabaseSync, q: HistoryQuery): ChangeEvent[] {
   if (q.since) (where.push("ts >= ?"), args.push(q.since.toISOString()));
   if (q.until) (where.push("ts <= ?"), args.push(q.until.toISOString()));
   if (q.action) (where.push("action = ?"), args.push(q.action));
+  // Read a row at a time: the history may hold far more than the events asked for.
   const rows = db.prepare(
     `SELECT event, path FROM event_history ${
       where.length ? "WHERE " + where.join(" AND ") : ""
     } ORDER BY seq DESC`,
-  ).all(...args) as { event: string; path: string | null }[];
+  ).iterate(...args) as IterableIterator<{ event: string; path: string | null }>;
   const out: ChangeEvent[] = [];
   const limit = q.limit ?? 1000;
   for (const r of rows) {

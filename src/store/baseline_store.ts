@@ -29,6 +29,7 @@ import { errorMessage } from "../error_message.ts";
 import { decodePathBytes, pathBytes } from "../watch/path_bytes.ts";
 import { liveBytes } from "../watch/read_batch.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
+import { OutboxBudget } from "./outbox_budget.ts";
 
 /** What bpfink remembers about one path. */
 export interface BaselineRecord {
@@ -95,6 +96,8 @@ export interface StoreOptions {
    * corrupt database is an error, not moved aside.
    */
   readOnly?: boolean;
+  /** How much the outbox may hold (outbox_budget.ts); default CONFIG_DEFAULTS.outboxMaxBytes. */
+  outboxMaxBytes?: number;
 }
 
 /** Why the baseline was started afresh, when it was. */
@@ -215,17 +218,19 @@ class Statements {
   readonly ack: StatementSync;
   readonly outboxAfter: StatementSync;
   readonly outboxEnd: StatementSync;
+  readonly outboxSize: StatementSync;
   constructor(db: DatabaseSync) {
     this.get = db.prepare("SELECT * FROM baseline WHERE path = ?");
     this.put = db.prepare(putSql(1));
     this.putMany = db.prepare(putSql(PUT_ROWS));
     this.del = db.prepare("DELETE FROM baseline WHERE path = ?");
     this.enqueue = db.prepare("INSERT INTO outbox (event) VALUES (?)");
-    this.ack = db.prepare("DELETE FROM outbox WHERE id = ?");
+    this.ack = db.prepare("DELETE FROM outbox WHERE id = ? RETURNING length(event) AS n");
     this.outboxAfter = db.prepare(
       "SELECT id, event FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
     );
     this.outboxEnd = db.prepare("SELECT max(id) AS id FROM outbox");
+    this.outboxSize = db.prepare("SELECT coalesce(sum(length(event)), 0) AS n FROM outbox");
   }
 }
 
@@ -279,9 +284,12 @@ export class BaselineStore {
   readonly #metaPending = new Map<string, string | undefined>();
   /** The running agent's baseline, once it has one (see MemoryBaseline). */
   memory?: MemoryBaseline;
+  /** The outbox's size against its budget, and what it did past it. */
+  readonly outbox: OutboxBudget;
 
   private constructor(db: DatabaseSync, readonly path: string, opts: StoreOptions) {
     this.#opts = opts;
+    this.outbox = new OutboxBudget(opts.outboxMaxBytes, opts.faults);
     this.#db = db;
     this.#sql = new Statements(db);
   }
@@ -576,11 +584,24 @@ export class BaselineStore {
         }
       }
       flush();
+      const budget = this.outbox;
+      if (events.length && !budget.measured) {
+        budget.measure((sql.outboxSize.get() as { n: number }).n);
+      }
+      let added = 0;
       for (const e of events) {
-        const r = sql.enqueue.run(JSON.stringify(e));
+        // Past its budget an event waits in short form, or in memory only (outbox_budget.ts).
+        const json = budget.form(e, added);
+        if (json === undefined) {
+          out.push({ id: NOT_IN_OUTBOX, event: e });
+          continue;
+        }
+        const r = sql.enqueue.run(json);
+        added += json.length;
         out.push({ id: Number(r.lastInsertRowid), event: e });
       }
       this.#db.exec("COMMIT");
+      budget.added(added);
       this.#writeback?.kick();
     } catch (e) {
       // SQLite rolls back by itself on SQLITE_FULL; roll back only what is still open.
@@ -669,6 +690,7 @@ export class BaselineStore {
       this.#dbClosed = false;
       this.#stopBulk();
       this.#sql = new Statements(db);
+      this.outbox.forget();
       if (rebuiltFrom === "memory") this.#fill();
       else if (this.#behind.size) this.#write([...this.#behind], []);
       for (const [k, v] of this.#metaSeen) this.setMeta(k, v);
@@ -844,8 +866,12 @@ export class BaselineStore {
     if (ids.length === 0 || this.#closed || this.#broken !== undefined || this.#full) return;
     try {
       this.#db.exec("BEGIN");
-      for (const id of ids) this.#sql.ack.run(id);
+      let removed = 0;
+      for (const id of ids) {
+        removed += (this.#sql.ack.get(id) as { n: number } | undefined)?.n ?? 0;
+      }
       this.#db.exec("COMMIT");
+      this.outbox.removed(removed);
       if (this.#ackFailing) {
         this.#ackFailing = false;
         this.#opts.faults?.recovered("database", "acknowledgements are written again");

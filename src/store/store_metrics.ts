@@ -1,6 +1,7 @@
 /**
  * The database's metrics: how far the baseline is behind (updates held in
- * memory while the database cannot be written) and the outbox backlog.
+ * memory while the database cannot be written), the outbox backlog and its
+ * budget (outbox_budget.ts).
  *
  * @module
  */
@@ -27,6 +28,31 @@ export function registerStoreMetrics(
       "Events an output dropped, waiting to be tried again on it.",
       "gauge",
       redelivering,
+    ),
+  );
+  const budget = store.outbox;
+  registry.add(
+    new Pulled(
+      "bpfink_outbox_bytes",
+      "Characters of JSON in the outbox: events committed that an output has not taken yet.",
+      "gauge",
+      () => budget.bytes,
+    ),
+  );
+  registry.add(
+    new Pulled(
+      "bpfink_outbox_shortened_total",
+      "Events that wait in the outbox in short form (line diffs cut): it was past 3/4 of outbox_max_bytes.",
+      "counter",
+      () => budget.shortened,
+    ),
+  );
+  registry.add(
+    new Pulled(
+      "bpfink_outbox_not_kept_total",
+      "Events not kept in the outbox, which was at outbox_max_bytes: delivered from memory only.",
+      "counter",
+      () => budget.notKept,
     ),
   );
 }
