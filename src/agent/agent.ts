@@ -189,7 +189,7 @@ export class Agent {
       const e = baselineResetEvent(db.store.path, reset, Deno.hostname());
       if (resets.send) resets.send(e);
       else resets.early.push(e); // sent once the agent has started
-    }, opts.outboxMaxBytes);
+    }, { outboxMaxBytes: opts.outboxMaxBytes, userTextMaxBytes: opts.userTextMaxBytes });
     if (lostBaseline && !db.store.reset) {
       db.store.reset = {
         reason: `the database was missing or empty while the host key ${opts.keyFile} was not: ` +

@@ -17,6 +17,8 @@ export interface AgentOptions {
   database?: string;
   /** What the outbox may hold on disk (default CONFIG_DEFAULTS.outboxMaxBytes; outbox_budget.ts). */
   outboxMaxBytes?: number;
+  /** Text kept for line diffs per owner other than root (default CONFIG_DEFAULTS.userTextMaxBytes; owner_text.ts). */
+  userTextMaxBytes?: number;
   /** Host key for secret fingerprints; default a key that lives as long as the process. */
   keyFile?: string;
   /** Re-read every watch this often (0 or undefined: never). */

@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { type BaselineReset, BaselineStore, type StoreFaults } from "../store/baseline_store.ts";
+import {
+  type BaselineReset,
+  BaselineStore,
+  type StoreFaults,
+  type StoreOptions,
+} from "../store/baseline_store.ts";
 
 /** An open store and how to let go of it. */
 export interface OpenedStore {
@@ -17,14 +22,14 @@ export interface OpenedStore {
 
 /**
  * Opens `database`, or a temporary one when it is undefined; `faults` hears of write faults,
- * `onReset` of a database found unusable while running and rebuilt; the outbox may hold
- * `outboxMaxBytes` (outbox_budget.ts).
+ * `onReset` of a database found unusable while running and rebuilt; `limits` bound what it
+ * keeps (outbox_budget.ts, owner_text.ts).
  */
 export function openStore(
   database: string | undefined,
   faults: StoreFaults,
   onReset?: (reset: BaselineReset) => void,
-  outboxMaxBytes?: number,
+  limits: Pick<StoreOptions, "outboxMaxBytes" | "userTextMaxBytes"> = {},
 ): OpenedStore {
   const tempDir = database ? undefined : Deno.makeTempDirSync({ prefix: "bpfink-db-" });
   const dropTemp = () => tempDir && Deno.removeSync(tempDir, { recursive: true });
@@ -34,7 +39,7 @@ export function openStore(
       faults,
       temporary: !database,
       onReset: database ? onReset : undefined,
-      outboxMaxBytes,
+      ...limits,
     });
   } catch (e) {
     dropTemp();

@@ -57,6 +57,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
       ],
       database: config.database,
       outboxMaxBytes: config.outboxMaxBytes,
+      userTextMaxBytes: config.userTextMaxBytes,
       keyFile: config.keyFile,
       reconcileIntervalMs: config.reconcileIntervalMs,
       selfTestIntervalMs: config.selfTestIntervalMs,

@@ -17,6 +17,8 @@ export const CONFIG_DEFAULTS = {
   diffMaxBytes: 256 * 1024,
   /** What the outbox may hold on disk (store/outbox_budget.ts). */
   outboxMaxBytes: 256 * 1024 * 1024,
+  /** Text kept for line diffs of each owner's files but root's (store/owner_text.ts). */
+  userTextMaxBytes: 256 * 1024 * 1024,
   /** What the event history may hold on disk (outputs/event_history.ts). */
   historyMaxBytes: 64 * 1024 * 1024,
 } as const;

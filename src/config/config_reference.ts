@@ -59,6 +59,15 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
   },
   {
     section: "config",
+    key: "user_text_max_bytes",
+    type: "integer (bytes)",
+    default: "268435456",
+    example: "67108864",
+    doc:
+      "Text kept for line diffs of the files of each owner other than root (all watches together); past it their changes are reported without a line diff. 0: none for their files.",
+  },
+  {
+    section: "config",
     key: "key_file",
     type: "absolute path",
     default: "/etc/bpfink/hmac.key",

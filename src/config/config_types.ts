@@ -131,6 +131,8 @@ export interface Config {
   outboxMaxBytes: number;
   /** What the event history may hold on disk (JSON characters); older events leave it. */
   historyMaxBytes: number;
+  /** Text kept for line diffs of each owner's files but root's; past it, no line diffs for theirs. */
+  userTextMaxBytes: number;
   keyFile: string;
   logLevel: "debug" | "info" | "warning" | "error";
   reconcileIntervalMs: number;

@@ -477,6 +477,7 @@ export function parseConfig(text: string): LoadedConfig {
       "database",
       "outbox_max_bytes",
       "history_max_bytes",
+      "user_text_max_bytes",
       "key_file",
       "log_level",
       "reconcile_interval",
@@ -533,6 +534,8 @@ export function parseConfig(text: string): LoadedConfig {
     historyMaxBytes:
       c.int(f.get("history_max_bytes") ?? undefined, "history_max_bytes", MIN_STORED) ??
         CONFIG_DEFAULTS.historyMaxBytes,
+    userTextMaxBytes: c.int(f.get("user_text_max_bytes") ?? undefined, "user_text_max_bytes") ??
+      CONFIG_DEFAULTS.userTextMaxBytes,
     keyFile: c.absPath(f.get("key_file") ?? undefined, "key_file") ?? CONFIG_DEFAULTS.keyFile,
     logLevel: c.oneOf(f.get("log_level") ?? undefined, "log_level", LOG_LEVELS) ??
       CONFIG_DEFAULTS.logLevel,

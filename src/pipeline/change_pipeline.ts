@@ -225,7 +225,9 @@ export class ChangePipeline {
     // The bytes themselves, stored as such and split into lines when a diff needs them
     // (text_diff.ts): a first baseline writes each text file once, not decoded and encoded.
     // Unless they may hold a password hash: then the text with every hash redacted.
-    return withoutHashes(state).bytes;
+    const bytes = withoutHashes(state).bytes;
+    // A user's text is bounded (owner_text.ts): past it, hashed and reported without a line diff.
+    return this.opts.store.mayKeepText(state.uid, path, bytes.length) ? bytes : undefined;
   }
 
   /** A baseline record for `state`. */

@@ -30,6 +30,8 @@ import { decodePathBytes, pathBytes } from "../watch/path_bytes.ts";
 import { liveBytes } from "../watch/read_batch.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
 import { OutboxBudget } from "./outbox_budget.ts";
+import { OwnerText } from "./owner_text.ts";
+import { CONFIG_DEFAULTS } from "../config/config_defaults.ts";
 
 /** What bpfink remembers about one path. */
 export interface BaselineRecord {
@@ -98,6 +100,8 @@ export interface StoreOptions {
   readOnly?: boolean;
   /** How much the outbox may hold (outbox_budget.ts); default CONFIG_DEFAULTS.outboxMaxBytes. */
   outboxMaxBytes?: number;
+  /** Text kept for line diffs per owner other than root (owner_text.ts); default CONFIG_DEFAULTS.userTextMaxBytes. */
+  userTextMaxBytes?: number;
 }
 
 /** Why the baseline was started afresh, when it was. */
@@ -286,6 +290,10 @@ export class BaselineStore {
   memory?: MemoryBaseline;
   /** The outbox's size against its budget, and what it did past it. */
   readonly outbox: OutboxBudget;
+  /** The text kept for line diffs per owner (undefined until first asked, or after a rebuild). */
+  #text?: OwnerText;
+  /** Refusals counted by an OwnerText since dropped. */
+  #textRefused = 0;
 
   private constructor(db: DatabaseSync, readonly path: string, opts: StoreOptions) {
     this.#opts = opts;
@@ -504,9 +512,11 @@ export class BaselineStore {
    * returned with id `NOT_IN_OUTBOX` so they are still delivered, from memory.
    */
   commit(updates: [string, BaselineRecord | undefined][], events: ChangeEvent[]): OutboxEntry[] {
+    const text = this.#ownerText();
     for (const [p, rec] of updates) {
       if (rec && isHot(rec)) this.#hot.set(p, kept(rec));
       else this.#hot.delete(p);
+      text.kept(p, rec?.uid ?? 0, rec?.snapshot instanceof Uint8Array ? rec.snapshot.length : 0);
     }
     try {
       if (this.#broken !== undefined) throw new Error(this.#broken);
@@ -691,6 +701,7 @@ export class BaselineStore {
       this.#stopBulk();
       this.#sql = new Statements(db);
       this.outbox.forget();
+      this.#dropText();
       if (rebuiltFrom === "memory") this.#fill();
       else if (this.#behind.size) this.#write([...this.#behind], []);
       for (const [k, v] of this.#metaSeen) this.setMeta(k, v);
@@ -859,6 +870,43 @@ export class BaselineStore {
     this.#writeback = undefined;
   }
 
+  /**
+   * Whether `path`, owned by `uid`, may keep `bytes` of text for line diffs
+   * (owner_text.ts); charged when it may.
+   */
+  mayKeepText(uid: number, path: string, bytes: number): boolean {
+    return this.#ownerText().take(uid, path, bytes);
+  }
+
+  /** Files whose text was not kept for line diffs: their owner was at user_text_max_bytes. */
+  get textRefused(): number {
+    return this.#textRefused + (this.#text?.refused ?? 0);
+  }
+
+  /** The text kept per owner, read from the database when first asked (a blob's length is in its row's header). */
+  #ownerText(): OwnerText {
+    if (this.#text) return this.#text;
+    const text = new OwnerText(this.#opts.userTextMaxBytes ?? CONFIG_DEFAULTS.userTextMaxBytes);
+    this.#read(() => {
+      const rows = this.#db.prepare(
+        "SELECT path, uid, length(snapshot) AS n FROM baseline " +
+          "WHERE uid != 0 AND typeof(snapshot) = 'blob'",
+      ).iterate() as IterableIterator<{ path: Uint8Array; uid: number; n: number }>;
+      for (const r of rows) text.kept(decodePathBytes(r.path), r.uid, r.n);
+    }, () => {});
+    for (const [p, rec] of this.#behind) {
+      text.kept(p, rec?.uid ?? 0, rec?.snapshot instanceof Uint8Array ? rec.snapshot.length : 0);
+    }
+    this.#text = text;
+    return text;
+  }
+
+  /** Forgets the text per owner (read again when next asked), keeping its count of refusals. */
+  #dropText(): void {
+    this.#textRefused += this.#text?.refused ?? 0;
+    this.#text = undefined;
+  }
+
   /** Marks outbox entries delivered. */
   ack(ids: number[]): void {
     ids = ids.filter((id) => id !== NOT_IN_OUTBOX);
@@ -935,6 +983,7 @@ export class BaselineStore {
   clearBaseline(): void {
     this.#behind.clear();
     this.#hot.clear();
+    this.#dropText();
     this.#db.exec("DELETE FROM baseline");
   }
 

@@ -1,7 +1,8 @@
 /**
  * The database's metrics: how far the baseline is behind (updates held in
  * memory while the database cannot be written), the outbox backlog and its
- * budget (outbox_budget.ts).
+ * budget (outbox_budget.ts), and the text refused to users past theirs
+ * (owner_text.ts).
  *
  * @module
  */
@@ -53,6 +54,14 @@ export function registerStoreMetrics(
       "Events not kept in the outbox, which was at outbox_max_bytes: delivered from memory only.",
       "counter",
       () => budget.notKept,
+    ),
+  );
+  registry.add(
+    new Pulled(
+      "bpfink_text_refused_total",
+      "Changes of files whose text was not kept for line diffs: their owner (not root) was at user_text_max_bytes.",
+      "counter",
+      () => store.textRefused,
     ),
   );
 }
