@@ -7,6 +7,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { run, tempDir, waitFor } from "./helpers.ts";
 import { Daemon, daemonConfig } from "./daemon.ts";
+import type { ChangeEvent } from "../src/pipeline/change_event.ts";
 
 Deno.test("a pam_permit backdoor on top of common-auth is critical: auth opened", async () => {
   await using dir = await tempDir();
@@ -37,6 +38,59 @@ Deno.test("a pam_permit backdoor on top of common-auth is critical: auth opened"
     assertEquals(e.bpfink?.severity, "critical");
     assertEquals(e.process?.name, "sed");
     assert(d.changes().some((e) => e.message === "pam rule added: auth sufficient pam_permit.so"));
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("a file a watched PAM service includes is watched too: a backdoor there is seen", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.mkdir(`${x}/pam.d`);
+  await Deno.mkdir(`${x}/shared`);
+  await Deno.writeTextFile(
+    `${x}/shared/common-auth`,
+    "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\trequisite\t\t\tpam_deny.so\n" +
+      "auth\trequired\t\t\tpam_permit.so\n",
+  );
+  await Deno.writeTextFile(`${x}/shared/common-session`, "session required pam_unix.so\n");
+  // Only the service is watched; what it reads through includes is not named in the config.
+  await Deno.writeTextFile(
+    `${x}/pam.d/sshd`,
+    `@include ${x}/shared/common-auth\nsession substack ${x}/shared/common-session\n`,
+  );
+  const config = await daemonConfig(x, [`- path: ${x}/pam.d/sshd`]);
+  const d = new Daemon(config);
+  try {
+    await d.started();
+    for (const f of ["common-auth", "common-session"]) {
+      assert(await waitFor(() => d.stderr.includes(`watching ${x}/shared/${f}`), 5_000), d.stderr);
+    }
+    const sed = await run([
+      "sed",
+      "-i",
+      "1i auth sufficient pam_permit.so",
+      `${x}/shared/common-auth`,
+    ]);
+    assertEquals(sed.code, 0, sed.stderr);
+    const opened = (e: ChangeEvent) =>
+      e.event.action === "pam_auth_opened" && e.file?.path === `${x}/shared/common-auth`;
+    assert(
+      await waitFor(() => d.changes().some(opened), 10_000),
+      `not reported: ${d.changes().map((e) => e.message).join("\n")}`,
+    );
+    assertEquals(d.changes().find(opened)!.bpfink?.severity, "critical");
+    await Deno.writeTextFile(
+      `${x}/shared/common-session`,
+      "session required pam_unix.so\nsession optional pam_exec.so /tmp/run-me\n",
+    );
+    const added = (e: ChangeEvent) =>
+      e.file?.path === `${x}/shared/common-session` &&
+      (e.message ?? "").includes("pam_exec.so /tmp/run-me");
+    assert(
+      await waitFor(() => d.changes().some(added), 10_000),
+      `not reported: ${d.changes().map((e) => e.message).join("\n")}`,
+    );
   } finally {
     await d.stop();
   }

@@ -1,6 +1,7 @@
 /**
  * Files another watched file pulls in (sudoers `@include`/`@includedir`, a
- * PAM rule's pam_access `accessfile=`) are watched too, with the including
+ * PAM service's `@include`, `include` and `substack`, a PAM rule's
+ * pam_access `accessfile=`) are watched too, with the including
  * file's consumer or the one the include names. Their current
  * content becomes their baseline; the include line itself is what gets
  * reported.

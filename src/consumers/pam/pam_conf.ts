@@ -68,6 +68,31 @@ export function pamLineText(l: PamLine): string {
   ].join(" ");
 }
 
+/** Where libpam reads a service's includes from: a relative name is a file of /etc/pam.d. */
+const PAM_DIR = "/etc/pam.d";
+
+/** The file libpam opens for an include or substack of `file`: as written when absolute. */
+export function pamFileOf(file: string): string {
+  return file.startsWith("/") ? file : `${PAM_DIR}/${file}`;
+}
+
+/**
+ * The files `lines` pull in, of every type (`@include`, `include`,
+ * `substack`), as libpam opens them: a change there changes this service's
+ * stacks as much as one here.
+ */
+export function includedFilesOf(lines: readonly PamLine[]): string[] {
+  const out = new Set<string>();
+  for (const l of lines) {
+    if (l.kind === "include" && l.file !== null) out.add(pamFileOf(l.file));
+    else if (
+      l.kind === "rule" && l.module !== null &&
+      (l.control === "include" || l.control === "substack")
+    ) out.add(pamFileOf(l.module));
+  }
+  return [...out];
+}
+
 /**
  * The module libpam loads for `l` (its path as written, and its file name),
  * when it loads one: a rule that is not an include or a substack, and that

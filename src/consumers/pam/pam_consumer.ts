@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type PamLine, parsePamConf } from "./pam_conf.ts";
+import { includedFilesOf, type PamLine, parsePamConf } from "./pam_conf.ts";
 import { authPassesWithoutPassword, type PamReader } from "./pam_stack.ts";
 import { diffPam } from "./pam_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
@@ -53,9 +53,13 @@ export const pamConsumer: Consumer = {
     };
     return diffPam(b, a, path, auth);
   },
-  // pam_access reads its rules from an `accessfile=` instead of access.conf: watched, by meaning.
+  // The files it includes are read as its own lines are: watched, as PAM files. pam_access
+  // reads its rules from an `accessfile=` instead of access.conf: watched, by meaning.
   watchAlso(snapshot: unknown) {
     const lines = Array.isArray(snapshot) ? snapshot as PamLine[] : [];
-    return accessFilesOf(lines).map((path) => ({ path, dir: false, consumer: "access" as const }));
+    return [
+      ...includedFilesOf(lines).map((path) => ({ path, dir: false })),
+      ...accessFilesOf(lines).map((path) => ({ path, dir: false, consumer: "access" as const })),
+    ];
   },
 };

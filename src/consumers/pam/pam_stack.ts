@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { isPamType, lineFate, type PamLine, parsePamConf } from "./pam_conf.ts";
+import { isPamType, lineFate, pamFileOf, type PamLine, parsePamConf } from "./pam_conf.ts";
 import { ACTION, codeOf, controlActions, type PamResult } from "./pam_control.ts";
 
 /** The modules whose auth result bpfink knows, by base name without `.so`. */
@@ -120,9 +120,6 @@ class Unusable extends Error {}
  */
 export type PamReader = (path: string) => string | Uint8Array | undefined | null;
 
-const PAM_DIR = "/etc/pam.d";
-const pathOf = (file: string) => file.startsWith("/") ? file : `${PAM_DIR}/${file}`;
-
 /** What one expansion shares: the files read (each parsed once), the lines visited. */
 interface Expansion {
   read: PamReader;
@@ -151,7 +148,7 @@ function flatten(
   /** Reads `file` into `out` at `lvl`; false when it is missing, too deep or given up on. */
   const include = (file: string, wantThere: "any" | "auth", lvl: number): boolean => {
     if (lvl >= MAX_LEVEL) return false;
-    const path = pathOf(file);
+    const path = pamFileOf(file);
     if (lvl === level && chain.includes(path)) throw new Unusable();
     if (!x.parsed.has(path)) {
       const content = x.read(path);

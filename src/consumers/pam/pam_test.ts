@@ -150,6 +150,18 @@ Deno.test("pam: a change after which libpam cannot set the service up is reporte
   assertEquals(d(COMMON_AUTH, COMMON_AUTH + "auth optional pam_env.so\n").length, 0);
 });
 
+Deno.test("pam: the files a service includes are watched as PAM files, as libpam opens them", () => {
+  const svc = "@include common-auth\n@INCLUDE /opt/pam/extra\n" +
+    "account include common-account\nsession substack common-session\n" +
+    "password [success=1 default=ignore] pam_unix.so\n@include common-auth\n";
+  assertEquals(pamConsumer.watchAlso!(parsePamConf(svc).entries), [
+    { path: "/etc/pam.d/common-auth", dir: false },
+    { path: "/opt/pam/extra", dir: false },
+    { path: "/etc/pam.d/common-account", dir: false },
+    { path: "/etc/pam.d/common-session", dir: false },
+  ]);
+});
+
 Deno.test("pam: pam_access's accessfile= is watched as access rules, and separators of its own are critical", () => {
   const lines = (s: string) => parsePamConf(s).entries;
   const svc = "account required pam_unix.so\n" +
