@@ -69,6 +69,7 @@ Deno.test("events and status: query the daemon's history; status while running a
     assertIncludes(st.stdout, `agent:      running (pid ${d.child.pid})`);
     assert(/object: {5}(fentry|kprobe|tracepoint) \(fim-\w+\.bpf\.o\)/.test(st.stdout), st.stdout);
     assertIncludes(st.stdout, "backlog:    0 events");
+    assertIncludes(st.stdout, "(0 MiB of its 256 MiB, outbox_max_bytes)");
     assertIncludes(st.stdout, "modified 1");
     assertIncludes(st.stdout, "reconcile:");
     assertIncludes(st.stdout, "kernel cost:");

@@ -75,6 +75,8 @@ export interface Status {
   start?: ChangeEvent;
   watches: string[];
   outboxBacklog: number;
+  /** The outbox's budget (the config's outbox_max_bytes). */
+  outboxMaxBytes?: number;
   eventsLastDay: Record<string, number>;
   lastEvent?: string;
   metrics?: Record<string, { labels: string; value: number }[]>;
@@ -132,6 +134,7 @@ async function readStatus(
     ...(start ? { start: JSON.parse(start.event) } : {}),
     watches: cfg.watches.map((w) => w.path),
     outboxBacklog: backlog,
+    outboxMaxBytes: cfg.outboxMaxBytes,
     eventsLastDay: Object.fromEntries(byAction.map((r) => [r.action, r.n])),
     ...(last ? { lastEvent: last.ts } : {}),
     programs: running && proc ? programCosts(proc.pid) : [],
@@ -149,6 +152,15 @@ async function readStatus(
 }
 
 const metric = (s: Status, name: string) => s.metrics?.[name]?.[0]?.value;
+
+const mib = (n: number) => `${Math.round(n / 1024 / 1024 * 10) / 10} MiB`;
+
+/** What the outbox holds against its budget, when the daemon's metrics say (else nothing). */
+function outboxSize(s: Status): string {
+  const bytes = metric(s, "bpfink_outbox_bytes");
+  if (bytes === undefined || s.outboxMaxBytes === undefined) return "";
+  return ` (${mib(bytes)} of its ${mib(s.outboxMaxBytes)}, outbox_max_bytes)`;
+}
 
 /** Prints the status; returns 0 when the daemon runs, 1 when it does not. */
 export async function statusCommand(opts: StatusCommandOptions): Promise<number> {
@@ -174,7 +186,9 @@ export async function statusCommand(opts: StatusCommandOptions): Promise<number>
         : "no coverage lost"
     }`,
     `watches:    ${s.watches.map(shown).join(", ")} (${b.watched_files ?? "?"} files at start)`,
-    `backlog:    ${s.outboxBacklog} events in the outbox not yet delivered by every output`,
+    `backlog:    ${s.outboxBacklog} events in the outbox not yet delivered by every output${
+      outboxSize(s)
+    }`,
     `last event: ${s.lastEvent ?? "none"}`,
     `last day:   ${
       Object.entries(s.eventsLastDay).map(([a, n]) => `${shown(a)} ${n}`).join(", ") || "no events"
