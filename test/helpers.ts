@@ -232,3 +232,13 @@ export async function whileHeld(script: string, cwd: string): Promise<number> {
 /** The changes captured, as [action, path, process name] triples, for a failure message. */
 export const changesShown = (out: CaptureOutput) =>
   JSON.stringify(out.changes().map((e) => [e.event.action, e.file?.path, e.process?.name]));
+
+/**
+ * Makes a new ed25519 key pair at `path` and `path`.pub (ssh-keygen, no
+ * passphrase, `comment`); returns the public key's line.
+ */
+export async function newSshKey(path: string, comment: string): Promise<string> {
+  const gen = await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]);
+  if (gen.code !== 0) throw new Error(`ssh-keygen failed: ${gen.stderr}`);
+  return await Deno.readTextFile(`${path}.pub`);
+}

@@ -6,7 +6,7 @@
  * never reads it for that user, which stays a plain file.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { asNobody, run, tempDir, waitFor } from "./helpers.ts";
+import { asNobody, newSshKey, run, tempDir, waitFor } from "./helpers.ts";
 import { Daemon, daemonConfig } from "./daemon.ts";
 
 Deno.test("an ssh key appended to authorized_keys is reported by fingerprint, with its writer", async () => {
@@ -17,19 +17,7 @@ Deno.test("an ssh key appended to authorized_keys is reported by fingerprint, wi
   await Deno.chown(`${x}/srv/.ssh`, 65534, 65534);
   await Deno.chmod(x, 0o755);
   await Deno.writeTextFile(`${x}/root/.ssh/authorized_keys`, "# keys\n");
-  const gen = await run([
-    "ssh-keygen",
-    "-q",
-    "-t",
-    "ed25519",
-    "-N",
-    "",
-    "-C",
-    "mallory@evil",
-    "-f",
-    `${x}/k`,
-  ]);
-  assertEquals(gen.code, 0, gen.stderr);
+  await newSshKey(`${x}/k`, "mallory@evil");
   const fingerprint = (await run(["ssh-keygen", "-l", "-f", `${x}/k.pub`])).stdout.split(" ")[1];
   const config = await daemonConfig(x, [
     // As examples/config.yaml has it: the private keys secret, authorized_keys by meaning.

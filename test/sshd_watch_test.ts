@@ -6,7 +6,7 @@
  * pattern does not match stays a plain file.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { run, tempDir, waitFor } from "./helpers.ts";
+import { newSshKey, run, tempDir, waitFor } from "./helpers.ts";
 import { Daemon, daemonConfig } from "./daemon.ts";
 
 Deno.test("a drop-in that permits root login is critical; the main file's edits are read by meaning", async () => {
@@ -52,6 +52,42 @@ Deno.test("a drop-in that permits root login is critical; the main file's edits 
     await new Promise((r) => setTimeout(r, 1000));
     const readme = d.changes().filter((e) => e.file?.path === `${ssh}/sshd_config.d/README`);
     assertEquals(readme.filter((e) => e.event.action?.startsWith("sshd_")), []);
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("the key files sshd_config names are watched: a CA key trusted, a key for root in its AuthorizedKeysFile", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  const ssh = `${x}/etc/ssh`;
+  await Deno.mkdir(`${ssh}/keys`, { recursive: true });
+  await Deno.writeTextFile(`${ssh}/ca.pub`, "");
+  await Deno.writeTextFile(
+    `${ssh}/sshd_config`,
+    `TrustedUserCAKeys ${ssh}/ca.pub\nAuthorizedKeysFile .ssh/authorized_keys ${ssh}/keys/%u\n`,
+  );
+  // Only sshd_config is watched: the files it names come with it.
+  const config = await daemonConfig(x, [`- ${ssh}/sshd_config`]);
+  const d = new Daemon(config);
+  try {
+    await d.started();
+    for (const p of [`${ssh}/ca.pub`, `${ssh}/keys`]) {
+      assert(await waitFor(() => d.stderr.includes(`watching ${p} as ssh_keys`), 10_000), d.stderr);
+    }
+    await Deno.writeTextFile(`${ssh}/ca.pub`, await newSshKey(`${x}/ca`, "ca@evil"));
+    const ca = await d.expect(
+      (e) => e.event.action === "ssh_key_added" && e.file?.path === `${ssh}/ca.pub`,
+      "the CA key",
+    );
+    assert(ca.message?.includes("ca@evil"), ca.message);
+    await Deno.writeTextFile(`${ssh}/keys/root`, await newSshKey(`${x}/x`, "x@evil"));
+    const root = await d.expect(
+      (e) => e.event.action === "ssh_key_added" && e.file?.path === `${ssh}/keys/root`,
+      "root's key",
+    );
+    assertEquals(root.bpfink?.severity, "critical");
+    assertEquals(root.user?.name, "root");
   } finally {
     await d.stop();
   }

@@ -2,7 +2,7 @@
  * The sshd consumer: sshd_config and the files it includes (Debian's
  * `Include /etc/ssh/sshd_config.d/*.conf`). Each file is parsed on its own;
  * the files and directories it includes are watched too, with this
- * consumer.
+ * consumer, and the key files it names, with theirs.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { parseSshdConfig, type SshdDirective, type SshdInclude } from "./sshd_co
 import { diffSshd } from "./sshd_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { reportErrors } from "../report_errors.ts";
+import { keyFilesOf } from "./sshd_key_files.ts";
 
 interface Snapshot {
   directives: SshdDirective[];
@@ -31,7 +32,9 @@ export const sshdConsumer: Consumer = {
       path,
     );
   },
+  // What it includes, and the files it names as deciding who may log in (sshd_key_files.ts).
   watchAlso(snapshot: unknown) {
-    return (snapshot as Snapshot | undefined)?.includes ?? [];
+    const s = snapshot as Snapshot | undefined;
+    return [...s?.includes ?? [], ...keyFilesOf(s?.directives ?? [])];
   },
 };
