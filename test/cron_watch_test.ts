@@ -2,7 +2,8 @@
  * Cron by meaning, as an attacker plants a job: a file dropped into a
  * watched cron.d (root's job: critical), a user's own crontab written by
  * that user (nobody, through setpriv), and a cron.d file cron skips (a name
- * with a dot), which stays a plain file.
+ * with a dot), which stays a plain file, and one named like a database
+ * bpfink reads by name (`group`), which is still a cron job.
  */
 import { assertEquals } from "./assert.ts";
 import { asNobody, run, tempDir } from "./helpers.ts";
@@ -52,6 +53,15 @@ Deno.test("a planted cron job is reported with whom it runs as", async () => {
     assertEquals(old.event.action, "created");
     await new Promise((r) => setTimeout(r, 500));
     assertEquals(d.changes().filter((e) => e.event.action === "cron_job_added").length, 2);
+
+    // Named like a database bpfink reads by name: still a cron.d file, read as cron reads it.
+    await Deno.writeTextFile(`${x}/etc/cron.d/group`, "*/5 * * * * root /tmp/.x\n");
+    const hidden = await d.expect(
+      (e) => e.event.action === "cron_job_added" && e.file?.path === `${x}/etc/cron.d/group`,
+      "the job in a file named group",
+    );
+    assertEquals(hidden.message, "cron job added for root: */5 * * * * /tmp/.x");
+    assertEquals(hidden.bpfink?.severity, "critical");
   } finally {
     await d.stop();
   }

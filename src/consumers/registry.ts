@@ -1,6 +1,7 @@
 /**
- * Which consumer reads which file: by configuration, else by the file's name
- * (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
+ * Which consumer reads which file: by configuration, else by the directory
+ * it is in when a program reads that directory's files, else by the file's
+ * name (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
  * access.conf and access.d/*.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*);
  * anything else is generic.
@@ -69,12 +70,13 @@ const BY_DIR = new Map<string, { consumer: ConsumerName; reads: (name: string) =
  */
 export function consumerNameFor(path: string): ConsumerName {
   const last = lastName(path);
-  const name = last.endsWith("-") ? last.slice(0, -1) : last;
-  const byName = BY_NAME.get(name);
-  if (byName) return byName;
+  // The directory first: what a program reads from it is read its way whatever the file's name
+  // (a name is the writer's: `/etc/cron.d/group` is a cron job, `/etc/pam.d/passwd` the passwd
+  // command's PAM service, neither a group nor a passwd database).
   const byDir = BY_DIR.get(parentName(path));
   if (byDir) return byDir.reads(last) ? byDir.consumer : "generic";
-  return "generic";
+  const name = last.endsWith("-") ? last.slice(0, -1) : last;
+  return BY_NAME.get(name) ?? "generic";
 }
 
 const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {

@@ -23,3 +23,18 @@ Deno.test("consumerNameFor(): a file named after one of Object's own members is 
   assertEquals(consumerNameFor("/etc/ssh/sshd_config.d/.50-x.conf"), "generic");
   assertEquals(consumerNameFor("/etc/sudoers.d/90-cloud"), "sudoers");
 });
+
+Deno.test("consumerNameFor(): a file of a directory a program reads is read its way, whatever its name", () => {
+  // Debian ships /etc/pam.d/passwd (the passwd command's service): PAM rules, not accounts.
+  assertEquals(consumerNameFor("/etc/pam.d/passwd"), "pam");
+  // A name an attacker picks must not hide a root cron job as a group file.
+  for (const name of ["group", "shadow", "passwd", "sudoers", "authorized_keys"]) {
+    assertEquals(consumerNameFor(`/etc/cron.d/${name}`), "cron", name);
+  }
+  assertEquals(consumerNameFor("/var/spool/cron/crontabs/sudoers"), "cron");
+  // cron reads `passwd-` (run-parts' names); a name the directory's reader skips is plain, not
+  // read by its name either.
+  assertEquals(consumerNameFor("/etc/cron.d/passwd-"), "cron");
+  assertEquals(consumerNameFor("/etc/cron.d/passwd.dpkg-old"), "generic");
+  assertEquals(consumerNameFor("/etc/sudoers.d/shadow.bak"), "generic");
+});
