@@ -131,6 +131,11 @@ export interface MemoryBaseline {
   get(path: string): BaselineRecord | undefined;
 }
 
+/** Tells `text` what `rec` keeps for `path` now: its text's bytes, or nothing (owner_text.ts). */
+function keepText(text: OwnerText, path: string, rec: BaselineRecord | undefined): void {
+  text.kept(path, rec?.uid ?? 0, rec?.snapshot instanceof Uint8Array ? rec.snapshot.length : 0);
+}
+
 /** An outbox id for an event that could not be written to the outbox (delivered from memory). */
 export const NOT_IN_OUTBOX = -1;
 
@@ -516,7 +521,7 @@ export class BaselineStore {
     for (const [p, rec] of updates) {
       if (rec && isHot(rec)) this.#hot.set(p, kept(rec));
       else this.#hot.delete(p);
-      text.kept(p, rec?.uid ?? 0, rec?.snapshot instanceof Uint8Array ? rec.snapshot.length : 0);
+      keepText(text, p, rec);
     }
     try {
       if (this.#broken !== undefined) throw new Error(this.#broken);
@@ -894,9 +899,7 @@ export class BaselineStore {
       ).iterate() as IterableIterator<{ path: Uint8Array; uid: number; n: number }>;
       for (const r of rows) text.kept(decodePathBytes(r.path), r.uid, r.n);
     }, () => {});
-    for (const [p, rec] of this.#behind) {
-      text.kept(p, rec?.uid ?? 0, rec?.snapshot instanceof Uint8Array ? rec.snapshot.length : 0);
-    }
+    for (const [p, rec] of this.#behind) keepText(text, p, rec);
     this.#text = text;
     return text;
   }
