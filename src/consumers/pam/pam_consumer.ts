@@ -13,6 +13,7 @@ import { diffPam } from "./pam_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { reportErrors } from "../report_errors.ts";
 import { accessFilesOf } from "./pam_access_args.ts";
+import { namedFilesOf } from "./pam_named_files.ts";
 
 /**
  * Whether /etc/pam.d/other, which libpam reads for a service with no file
@@ -54,12 +55,14 @@ export const pamConsumer: Consumer = {
     return diffPam(b, a, path, auth);
   },
   // The files it includes are read as its own lines are: watched, as PAM files. pam_access
-  // reads its rules from an `accessfile=` instead of access.conf: watched, by meaning.
+  // reads its rules from an `accessfile=` instead of access.conf: watched, by meaning. The
+  // modules, programs and lists its rules name: watched as files (pam_named_files.ts).
   watchAlso(snapshot: unknown) {
     const lines = Array.isArray(snapshot) ? snapshot as PamLine[] : [];
     return [
       ...includedFilesOf(lines).map((path) => ({ path, dir: false })),
       ...accessFilesOf(lines).map((path) => ({ path, dir: false, consumer: "access" as const })),
+      ...namedFilesOf(lines).map((path) => ({ path, dir: false, consumer: "generic" as const })),
     ];
   },
 };

@@ -28,6 +28,11 @@ const MODULE_DIRS = [
   "/usr/lib/aarch64-linux-gnu/security/",
 ];
 
+/** Whether the absolute module path `module` is in one of the system's module directories. */
+export function inModuleDir(module: string): boolean {
+  return MODULE_DIRS.some((d) => module.startsWith(d));
+}
+
 /** The ways in a rule opens when added, whatever the stack around it. */
 function ruleWeakens(l: PamLine): string[] {
   const loaded = loadedModule(l);
@@ -35,7 +40,7 @@ function ruleWeakens(l: PamLine): string[] {
   const out: string[] = [];
   const module = loaded.path;
   if (loaded.file === "pam_exec.so") out.push(`${l.type} runs a program: ${l.args.join(" ")}`);
-  if (module.startsWith("/") && !MODULE_DIRS.some((d) => module.startsWith(d))) {
+  if (module.startsWith("/") && !inModuleDir(module)) {
     out.push(`${l.type} module from ${module}`);
   }
   // Separators of its own make pam_access read every access rule otherwise than bpfink does.

@@ -162,6 +162,18 @@ Deno.test("pam: the files a service includes are watched as PAM files, as libpam
   ]);
 });
 
+Deno.test("pam: the modules, programs and lists a service's rules name are watched as files", () => {
+  const svc = "auth required /opt/evil/pam_x.so\n" +
+    "auth optional pam_exec.so quiet expose_authtok log=/var/log/x /usr/local/sbin/hook arg\n" +
+    "auth required pam_listfile.so item=user sense=allow file=/etc/ssh/allowed onerr=fail\n" +
+    "auth optional pam_exec.so relative/program\nauth required pam_unix.so\n";
+  assertEquals(pamConsumer.watchAlso!(parsePamConf(svc).entries), [
+    { path: "/opt/evil/pam_x.so", dir: false, consumer: "generic" },
+    { path: "/usr/local/sbin/hook", dir: false, consumer: "generic" },
+    { path: "/etc/ssh/allowed", dir: false, consumer: "generic" },
+  ]);
+});
+
 Deno.test("pam: pam_access's accessfile= is watched as access rules, and separators of its own are critical", () => {
   const lines = (s: string) => parsePamConf(s).entries;
   const svc = "account required pam_unix.so\n" +
