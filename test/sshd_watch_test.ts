@@ -81,6 +81,8 @@ Deno.test("the key files sshd_config names are watched: a CA key trusted, a key 
       "the CA key",
     );
     assert(ca.message?.includes("ca@evil"), ca.message);
+    // A CA vouches for any account, root's too.
+    assertEquals(ca.bpfink?.severity, "critical");
     await Deno.writeTextFile(`${ssh}/keys/root`, await newSshKey(`${x}/x`, "x@evil"));
     const root = await d.expect(
       (e) => e.event.action === "ssh_key_added" && e.file?.path === `${ssh}/keys/root`,

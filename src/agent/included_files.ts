@@ -91,6 +91,7 @@ export class IncludedFiles {
         ...watchesForPaths([p.path])[0],
         consumer: reader,
         ...(include ? { include } : {}),
+        ...(p.severity ? { severity: p.severity } : {}),
       });
       const r = await resolveTargets([p.path], { include });
       for (const t of [...r.targets, ...r.missing]) {

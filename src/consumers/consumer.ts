@@ -68,6 +68,8 @@ export interface IncludedPath {
    * PAM rule's `accessfile=` holds access.conf rules).
    */
   consumer?: ConsumerName;
+  /** The least severity of its events, where any change to it decides who gets in. */
+  severity?: SeverityLevel;
 }
 
 /** A consumer of one kind of file. */

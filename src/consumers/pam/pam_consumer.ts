@@ -62,7 +62,7 @@ export const pamConsumer: Consumer = {
     return [
       ...includedFilesOf(lines).map((path) => ({ path, dir: false })),
       ...accessFilesOf(lines).map((path) => ({ path, dir: false, consumer: "access" as const })),
-      ...namedFilesOf(lines).map((path) => ({ path, dir: false, consumer: "generic" as const })),
+      ...namedFilesOf(lines),
     ];
   },
 };

@@ -11,24 +11,32 @@
  */
 import { loadedModule, type PamLine } from "./pam_conf.ts";
 import { inModuleDir } from "./pam_diff.ts";
+import type { IncludedPath } from "../consumer.ts";
 
 /** pam_exec's own options (Linux-PAM 1.5.2): the first argument that is none of them is the program. */
 const EXEC_OPTIONS = /^(debug|expose_authtok|seteuid|quiet|quiet_log|stdout|log=.*|type=.*)$/;
 
-/** The absolute paths of the files `lines` load, run or read lists from (see the module's doc). */
-export function namedFilesOf(lines: readonly PamLine[]): string[] {
-  const out = new Set<string>();
+/**
+ * The files `lines` load, run or read lists from (see the module's doc), as
+ * files; a module or a program at least critical (it runs inside every login,
+ * as root), a list at least high.
+ */
+export function namedFilesOf(lines: readonly PamLine[]): IncludedPath[] {
+  const out = new Map<string, IncludedPath>();
+  const add = (path: string, severity: "critical" | "high") => {
+    if (!out.has(path)) out.set(path, { path, dir: false, consumer: "generic", severity });
+  };
   for (const l of lines) {
     const loaded = loadedModule(l);
     if (!loaded || l.kind !== "rule") continue;
-    if (loaded.path.startsWith("/") && !inModuleDir(loaded.path)) out.add(loaded.path);
+    if (loaded.path.startsWith("/") && !inModuleDir(loaded.path)) add(loaded.path, "critical");
     if (loaded.file === "pam_exec.so") {
       const program = l.args.find((a) => !EXEC_OPTIONS.test(a));
-      if (program?.startsWith("/")) out.add(program);
+      if (program?.startsWith("/")) add(program, "critical");
     }
     if (loaded.file === "pam_listfile.so") {
-      for (const a of l.args) if (a.startsWith("file=/")) out.add(a.slice("file=".length));
+      for (const a of l.args) if (a.startsWith("file=/")) add(a.slice("file=".length), "high");
     }
   }
-  return [...out];
+  return [...out.values()];
 }

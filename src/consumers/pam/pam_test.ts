@@ -168,9 +168,9 @@ Deno.test("pam: the modules, programs and lists a service's rules name are watch
     "auth required pam_listfile.so item=user sense=allow file=/etc/ssh/allowed onerr=fail\n" +
     "auth optional pam_exec.so relative/program\nauth required pam_unix.so\n";
   assertEquals(pamConsumer.watchAlso!(parsePamConf(svc).entries), [
-    { path: "/opt/evil/pam_x.so", dir: false, consumer: "generic" },
-    { path: "/usr/local/sbin/hook", dir: false, consumer: "generic" },
-    { path: "/etc/ssh/allowed", dir: false, consumer: "generic" },
+    { path: "/opt/evil/pam_x.so", dir: false, consumer: "generic", severity: "critical" },
+    { path: "/usr/local/sbin/hook", dir: false, consumer: "generic", severity: "critical" },
+    { path: "/etc/ssh/allowed", dir: false, consumer: "generic", severity: "high" },
   ]);
 });
 

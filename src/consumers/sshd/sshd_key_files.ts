@@ -24,6 +24,9 @@ const KEY_FILES: Readonly<Record<string, ConsumerName>> = {
   revokedkeys: "generic",
 };
 
+/** A CA sshd trusts vouches for any account, root's too: a change there is critical. */
+const CRITICAL = new Set(["trustedusercakeys"]);
+
 /** A token sshd expands per login (`%u`, `%U`, `%h`); `%%` is a percent sign. */
 const TOKEN = /%[uUh]/;
 
@@ -59,6 +62,7 @@ export function keyFilesOf(directives: readonly SshdDirective[]): IncludedPath[]
     for (const arg of d.args) {
       if (arg.toLowerCase() === "none") continue;
       const w = keyFileWatch(arg, consumer);
+      if (w && CRITICAL.has(d.keyword)) w.severity = "critical";
       if (w && !out.has(w.path)) out.set(w.path, w);
     }
   }
