@@ -5,8 +5,8 @@
  * with a dot), which stays a plain file, and one named like a database
  * bpfink reads by name (`group`), which is still a cron job.
  */
-import { assertEquals } from "./assert.ts";
-import { asNobody, run, tempDir } from "./helpers.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { asNobody, run, tempDir, waitFor } from "./helpers.ts";
 import { Daemon, daemonConfig } from "./daemon.ts";
 
 Deno.test("a planted cron job is reported with whom it runs as", async () => {
@@ -62,6 +62,38 @@ Deno.test("a planted cron job is reported with whom it runs as", async () => {
     );
     assertEquals(hidden.message, "cron job added for root: */5 * * * * /tmp/.x");
     assertEquals(hidden.bpfink?.severity, "critical");
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("the script a root cron job runs is watched with the crontab: a user who can write it is seen", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.chmod(x, 0o755);
+  await Deno.mkdir(`${x}/etc/cron.d`, { recursive: true });
+  await Deno.mkdir(`${x}/opt`);
+  // A script root runs every minute that a service account may write: a way to root.
+  await Deno.writeTextFile(`${x}/opt/backup.sh`, "#!/bin/sh\ntar czf /tmp/b.tgz /srv\n");
+  await Deno.chown(`${x}/opt/backup.sh`, 65534, 65534);
+  await Deno.writeTextFile(`${x}/etc/cron.d/backup`, `* * * * * root ${x}/opt/backup.sh\n`);
+  const d = new Daemon(await daemonConfig(x, [`- path: ${x}/etc/cron.d`]));
+  try {
+    await d.started();
+    assert(
+      await waitFor(() => d.stderr.includes(`watching ${x}/opt/backup.sh as generic`), 5_000),
+      d.stderr,
+    );
+    const sh = await run(asNobody(["sh", "-c", `echo 'cp /bin/sh /tmp/.r' >> ${x}/opt/backup.sh`]));
+    assertEquals(sh.code, 0, sh.stderr);
+    const changed = await d.expect(
+      (e) => e.file?.path === `${x}/opt/backup.sh` && e.event.action === "modified",
+      "the script's change",
+    );
+    assertEquals(changed.bpfink?.severity, "critical");
+    assertEquals((changed.bpfink?.diff as { added?: string[] } | undefined)?.added, [
+      "cp /bin/sh /tmp/.r",
+    ]);
   } finally {
     await d.stop();
   }

@@ -2,12 +2,14 @@
  * The cron consumer: /etc/crontab and /etc/cron.d/* (system crontabs, with
  * a user field), and the user crontabs in a `crontabs` directory
  * (/var/spool/cron/crontabs/NAME, whose jobs run as NAME). Which account a
- * user name is comes from /etc/passwd when the change is read.
+ * user name is comes from /etc/passwd when the change is read. The programs
+ * its jobs run by an absolute path are watched too.
  *
  * @module
  */
 import { type CronJob, type CronSetting, parseCrontab } from "./crontab.ts";
 import { diffCron } from "./cron_diff.ts";
+import { programsOf } from "./cron_programs.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { hostAccounts } from "../_host_accounts.ts";
 import { lastName, parentName } from "../../watch/path_names.ts";
@@ -15,6 +17,8 @@ import { lastName, parentName } from "../../watch/path_names.ts";
 interface Snapshot {
   jobs: CronJob[];
   settings: CronSetting[];
+  /** A user crontab's user (its file's name): whom its jobs run as. */
+  owner?: string;
 }
 
 /** A user crontab: named after its user, in a `crontabs` directory. */
@@ -37,7 +41,11 @@ export const cronConsumer: Consumer = {
   },
   snapshot(path: string, text: string): Snapshot {
     const r = parseCrontab(text, !isUserCrontab(path));
-    return { jobs: r.entries, settings: r.settings };
+    return {
+      jobs: r.entries,
+      settings: r.settings,
+      ...(isUserCrontab(path) ? { owner: lastName(path) } : {}),
+    };
   },
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
     const none = { jobs: [], settings: [] };
@@ -48,5 +56,10 @@ export const cronConsumer: Consumer = {
       uids(ctx),
       isUserCrontab(path) ? lastName(path) : undefined,
     );
+  },
+  // The programs its jobs run by an absolute path: watched as files (cron_programs.ts).
+  watchAlso(snapshot: unknown) {
+    const s = snapshot as Snapshot | undefined;
+    return programsOf(s?.jobs ?? [], s?.owner);
   },
 };
