@@ -14,6 +14,7 @@ import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { shown } from "../consumers/semantic_change.ts";
 import { daemonDatabase, historyError, openHistoryForReading } from "./events_command.ts";
 import { errorMessage } from "../error_message.ts";
+import { mib } from "../byte_size.ts";
 
 /** Options of `bpfink status`. */
 export interface StatusCommandOptions {
@@ -152,8 +153,6 @@ async function readStatus(
 }
 
 const metric = (s: Status, name: string) => s.metrics?.[name]?.[0]?.value;
-
-const mib = (n: number) => `${Math.round(n / 1024 / 1024 * 10) / 10} MiB`;
 
 /** What the outbox holds against its budget, when the daemon's metrics say (else nothing). */
 function outboxSize(s: Status): string {

@@ -21,18 +21,11 @@
 import type { ChangeEvent } from "../pipeline/change_event.ts";
 import { fitEvent } from "../pipeline/event_size.ts";
 import { CONFIG_DEFAULTS } from "../config/config_defaults.ts";
+import { mib } from "../byte_size.ts";
+import type { StoreFaults } from "./baseline_store.ts";
 
 /** The most an event that waits in short form keeps (its JSON). */
 export const SHORT_EVENT_BYTES = 2048;
-
-/** What the store hears of the budget: passing three quarters of it, and back under half. */
-export interface BudgetFaults {
-  fault(part: string, error: unknown, consequence: string): void;
-  recovered(part: string, what?: string): void;
-}
-
-const MiB = 1024 * 1024;
-const mib = (n: number) => `${Math.round(n / MiB * 10) / 10} MiB`;
 
 /** The outbox's size against its budget, and what an event waits in. */
 export class OutboxBudget {
@@ -46,7 +39,8 @@ export class OutboxBudget {
 
   constructor(
     readonly maxBytes: number = CONFIG_DEFAULTS.outboxMaxBytes,
-    readonly faults?: BudgetFaults,
+    /** Hears the outbox passing three quarters of its budget, and back under half. */
+    readonly faults?: StoreFaults,
   ) {}
 
   /** The outbox's size, when measured. */

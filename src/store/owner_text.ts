@@ -14,8 +14,7 @@
  * @module
  */
 import { log } from "../log.ts";
-
-const MiB = 1024 * 1024;
+import { mib } from "../byte_size.ts";
 
 /** The text kept per owner, and by which path. */
 export class OwnerText {
@@ -50,8 +49,8 @@ export class OwnerText {
     if (!this.#warned.has(uid)) {
       this.#warned.add(uid);
       log("store").warn(
-        `files of uid ${uid} hold ${Math.round(held / MiB * 10) / 10} MiB of text kept for line ` +
-          `diffs (user_text_max_bytes is ${Math.round(this.maxBytes / MiB * 10) / 10} MiB): ` +
+        `files of uid ${uid} hold ${mib(held)} of text kept for line diffs ` +
+          `(user_text_max_bytes is ${mib(this.maxBytes)}): ` +
           `their changes are reported without a line diff until some of it goes (first ${path}; ` +
           `said once per uid)`,
       );
