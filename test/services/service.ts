@@ -5,20 +5,34 @@
  * @module
  */
 
+/**
+ * A port `open` can bind and let go of, below the kernel's ephemeral range
+ * (32768-60999 here): a port the kernel hands out for port 0 is one it also
+ * hands to any connect() meanwhile, so another test's client could take it
+ * before the server that was to listen on it does (CI: carbon's second port,
+ * "Address already in use").
+ */
+function freeBelowEphemeral(open: (port: number) => { close(): void }): number {
+  for (let i = 0; i < 100; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      open(port).close();
+      return port;
+    } catch { /* taken: another */ }
+  }
+  throw new Error("no free port between 20000 and 32000");
+}
+
 /** A free TCP port on 127.0.0.1 (bound, then released). */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  return freeBelowEphemeral((port) => Deno.listen({ hostname: "127.0.0.1", port }));
 }
 
 /** A free UDP port on 127.0.0.1 (bound, then released). */
 export function freeUdpPort(): number {
-  const l = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  return freeBelowEphemeral((port) =>
+    Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port })
+  );
 }
 
 /** Whether `cmd` is on PATH. */
