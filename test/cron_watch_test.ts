@@ -98,3 +98,43 @@ Deno.test("the script a root cron job runs is watched with the crontab: a user w
     await d.stop();
   }
 });
+
+Deno.test("a root job's programs as sh finds them: after a cd, and ahead of the system's in the crontab's PATH", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.chmod(x, 0o755);
+  await Deno.mkdir(`${x}/etc/cron.d`, { recursive: true });
+  await Deno.mkdir(`${x}/srv`);
+  await Deno.mkdir(`${x}/local/bin`, { recursive: true });
+  await Deno.writeTextFile(`${x}/srv/sync.sh`, "#!/bin/sh\nrsync -a /srv /backup\n");
+  await Deno.chown(`${x}/srv/sync.sh`, 65534, 65534);
+  // As Debian's /etc/crontab: a PATH that looks in a local directory before the system's.
+  await Deno.writeTextFile(
+    `${x}/etc/cron.d/jobs`,
+    `PATH=${x}/local/bin:/usr/bin:/bin\n` +
+      `17 * * * * root cd ${x}/srv && ./sync.sh && run-parts --report /etc/cron.hourly\n`,
+  );
+  const d = new Daemon(await daemonConfig(x, [`- path: ${x}/etc/cron.d`]));
+  try {
+    await d.started();
+    for (const p of [`${x}/srv/sync.sh`, `${x}/local/bin/run-parts`]) {
+      assert(await waitFor(() => d.stderr.includes(`watching ${p} as generic`), 5_000), d.stderr);
+    }
+    const sh = await run(asNobody(["sh", "-c", `echo 'cp /bin/sh /tmp/.r' >> ${x}/srv/sync.sh`]));
+    assertEquals(sh.code, 0, sh.stderr);
+    const changed = await d.expect(
+      (e) => e.file?.path === `${x}/srv/sync.sh` && e.event.action === "modified",
+      "the change of the script the job runs after its cd",
+    );
+    assertEquals(changed.bpfink?.severity, "critical");
+    // A run-parts of one's own, found before /usr/bin/run-parts: it runs as root every hour.
+    await Deno.writeTextFile(`${x}/local/bin/run-parts`, "#!/bin/sh\ncp /bin/sh /tmp/.r\n");
+    const planted = await d.expect(
+      (e) => e.file?.path === `${x}/local/bin/run-parts` && e.event.action === "created",
+      "a program planted ahead of the system's in the job's PATH",
+    );
+    assertEquals(planted.bpfink?.severity, "critical");
+  } finally {
+    await d.stop();
+  }
+});

@@ -38,6 +38,7 @@ import { parseAuthorizedKeys } from "./ssh_keys/authorized_keys.ts";
 import { diffSshKeys } from "./ssh_keys/ssh_keys_diff.ts";
 import { type CronJob, type CronSetting, parseCrontab } from "./cron/crontab.ts";
 import { diffCron } from "./cron/cron_diff.ts";
+import { MAX_PROGRAMS, programsOf } from "./cron/cron_programs.ts";
 import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
 import { preloadEntries } from "./preload/ld_so_preload.ts";
@@ -90,7 +91,8 @@ const SEEDS: Record<string, string> = {
     "bmlzdHAyNTYAAABBBE+C0UWCsTh6WAAtduUbX/sYwWKVVyXyLw1hbWZnI68kRYxD6F2buTP/KT7XMa6bektv6a4KU+B/" +
     "Ab/Uwon3zoQ= e\n# comment\n",
   cron: 'SHELL=/bin/sh\nPATH = "/usr/bin"\n17 * * * * root cd / && run-parts x\n' +
-    "@reboot root /boot.sh\n*/5 1-3 * jan,feb mon-fri www-data php %x%y\n",
+    "@reboot root /boot.sh\n*/5 1-3 * jan,feb mon-fri www-data php %x%y\n" +
+    "HOME=/srv\n@daily root cd /opt && nice -n 5 sh -c \"./a 2>&1 | '/b c'\" # x\n",
   sshd: "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin = no\nPasswordAuthentication no\n" +
     'Banner "/etc/a b"\nAllowUsers alice bob\nMatch User bob\n  PermitRootLogin yes\n',
   preload: "/usr/lib/a.so /b.so\t/c.so:/d.so\n# comment\n/e#f\n/last",
@@ -503,6 +505,10 @@ fuzz("cron", 9, (r) => {
   const text = input(SEEDS.cron, r);
   const parsed = parseCrontab(text, r() < 0.5);
   const now = { jobs: parsed.entries, settings: parsed.settings };
+  // The programs its jobs run: absolute paths, at most MAX_PROGRAMS of them.
+  const programs = programsOf(parsed.entries, pick(r, ["root", "alice"]), parsed.settings);
+  assert(programs.length <= MAX_PROGRAMS, `${programs.length} programs`);
+  for (const p of programs) assert(p.path.startsWith("/"), `program ${p.path} is not absolute`);
   assertEscaped([
     ...diffCron(previousCron, now, "f", () => pick(r, [0, 1000, undefined])),
     ...diffCron(now, previousCron, "f", () => 0, "alice"),

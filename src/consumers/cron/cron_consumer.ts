@@ -60,6 +60,6 @@ export const cronConsumer: Consumer = {
   // The programs its jobs run by an absolute path: watched as files (cron_programs.ts).
   watchAlso(snapshot: unknown) {
     const s = snapshot as Snapshot | undefined;
-    return programsOf(s?.jobs ?? [], s?.owner);
+    return programsOf(s?.jobs ?? [], s?.owner, s?.settings);
   },
 };
