@@ -213,3 +213,41 @@ Deno.test("pam_access's accessfile= is watched as access rules: a grant there is
     await d.stop();
   }
 });
+
+Deno.test("a change to common-auth that opens only the services including it is reported critical, naming them", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.mkdir(`${x}/pam.d`);
+  const strict =
+    "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n" +
+    "auth required pam_permit.so\n";
+  await Deno.writeTextFile(`${x}/pam.d/common-auth`, strict);
+  // sshd lets in whoever its include lets through; cron reads no include.
+  await Deno.writeTextFile(
+    `${x}/pam.d/sshd`,
+    `@include ${x}/pam.d/common-auth\nauth required pam_permit.so\n`,
+  );
+  await Deno.writeTextFile(`${x}/pam.d/cron`, "auth required pam_deny.so\n");
+  const d = new Daemon(await daemonConfig(x, [`- path: ${x}/pam.d`]));
+  try {
+    await d.started();
+    // pam_deny made optional, the pam_permit after it dropped: common-auth alone still lets
+    // nobody in (no module of it succeeds), but sshd's own pam_permit now decides.
+    await Deno.writeTextFile(
+      `${x}/pam.d/common-auth`,
+      "auth [success=1 default=ignore] pam_unix.so nullok\nauth optional pam_deny.so\n",
+    );
+    const opened = await d.expect(
+      (e) => e.event.action === "pam_auth_opened" && e.file?.path === `${x}/pam.d/common-auth`,
+      "sshd opened through common-auth",
+    );
+    assertEquals(
+      opened.message,
+      `${x}/pam.d/common-auth: the auth of sshd, which includes it, ` +
+        "now lets in a caller who knows no password",
+    );
+    assertEquals(opened.bpfink?.severity, "critical");
+  } finally {
+    await d.stop();
+  }
+});

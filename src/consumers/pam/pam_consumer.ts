@@ -2,8 +2,10 @@
  * The pam consumer: the service files of /etc/pam.d. Each file's rules are
  * kept; a diff also works out, with the files it includes as they are now,
  * whether its auth stack lets in a caller who knows no password, before
- * and after the change (`pam_stack.ts`); a service file removed (or not
- * there before) counts as `other`, which libpam reads in its place.
+ * and after the change (`pam_stack.ts`), and so for each other service of
+ * its directory that includes it (`pam_services.ts`); a service file
+ * removed (or not there before) counts as `other`, which libpam reads in
+ * its place.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { reportErrors } from "../report_errors.ts";
 import { accessFilesOf } from "./pam_access_args.ts";
 import { namedFilesOf } from "./pam_named_files.ts";
+import { servicesChanged } from "./pam_services.ts";
 
 /**
  * Whether /etc/pam.d/other, which libpam reads for a service with no file
@@ -51,6 +54,14 @@ export const pamConsumer: Consumer = {
     const auth = {
       before: passes(before as PamLine[] | undefined),
       after: passes(after as PamLine[] | undefined),
+      // The services that read it through an include decide with it as it was and as it is.
+      services: servicesChanged(
+        path,
+        before as PamLine[] | undefined,
+        after as PamLine[] | undefined,
+        (dir) => ctx.readDir(dir),
+        read,
+      ),
     };
     return diffPam(b, a, path, auth);
   },

@@ -15,6 +15,7 @@ import { multisetDiff } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WEAKENS_FIELD } from "../../pipeline/severity.ts";
 import { pamAccessArgs } from "./pam_access_args.ts";
+import type { ServicesChanged } from "./pam_services.ts";
 
 /** Where the system's PAM modules live; a module path elsewhere is unusual. */
 const MODULE_DIRS = [
@@ -78,16 +79,74 @@ export function serviceBroken(lines: PamLine[]): { line: number; what: string } 
   return undefined;
 }
 
+/** What a change does to the auth stacks: the file's own, and other services' through it. */
+export interface AuthChange {
+  /** Whether the file's own stack lets in a caller who knows no password, before and after. */
+  before: boolean;
+  after: boolean;
+  /** The other services whose stacks include it that it opened and closed (`pam_services.ts`). */
+  services?: ServicesChanged;
+}
+
+/** At most this many services are named in a message; the rest are counted. */
+const NAMED_SERVICES = 8;
+
+/** `sshd, login and 3 more`. */
+function serviceList(names: string[]): string {
+  const named = names.slice(0, NAMED_SERVICES).map((n) => shown(n)).join(", ");
+  const more = names.length - NAMED_SERVICES;
+  return more > 0 ? `${named} and ${more} more` : named;
+}
+
 /**
- * The changes between two parses of the PAM file `file`; `opened` says
- * whether auth now lets in a caller without a password and did not before
- * (`undefined`: not worked out).
+ * What opening or closing auth says: the file's own stack, and the stacks of
+ * the services that include it.
+ */
+function authChanges(file: string, auth: AuthChange, out: ChangeList): void {
+  const own = auth.after !== auth.before;
+  const services = auth.services ?? { opened: [], closed: [] };
+  /** `auth, and the auth of sshd, which includes it,`: who the change opened or closed. */
+  const whose = (self: boolean, names: string[]) => {
+    const through = names.length === 0
+      ? ""
+      : `the auth of ${serviceList(names)}, which ${
+        names.length === 1 ? "includes" : "include"
+      } it,`;
+    return self ? (through ? `auth, and ${through}` : "auth") : through;
+  };
+  if ((own && auth.after) || services.opened.length > 0) {
+    out.always({
+      action: "pam_auth_opened",
+      message: `${shown(file)}: ${
+        whose(own && auth.after, services.opened)
+      } now lets in a caller who knows no password`,
+      changes: [{ field: WEAKENS_FIELD, to: ["auth passes without a password"] }],
+      source: { file },
+    });
+  }
+  if ((own && !auth.after) || services.closed.length > 0) {
+    out.always({
+      action: "pam_auth_closed",
+      message: `${shown(file)}: ${
+        whose(own && !auth.after, services.closed)
+      } no longer lets in a caller who knows no password`,
+      source: { file },
+      severity: "medium",
+    });
+  }
+}
+
+/**
+ * The changes between two parses of the PAM file `file`; `auth` says
+ * whether auth lets in a caller without a password, before and after, in
+ * the file and in the services that include it (undefined: not worked
+ * out).
  */
 export function diffPam(
   before: PamLine[],
   after: PamLine[],
   file: string,
-  auth?: { before: boolean; after: boolean },
+  auth?: AuthChange,
 ): SemanticChange[] {
   // Where libpam stops reading shows as the rules after it gone, and in the parse's errors.
   const rules = (ls: PamLine[]) => ls.filter((l) => l.kind !== "stop");
@@ -121,22 +180,6 @@ export function diffPam(
       severity: "high",
     });
   }
-  if (auth && auth.before !== auth.after) {
-    out.always(
-      auth.after
-        ? {
-          action: "pam_auth_opened",
-          message: `${shown(file)}: auth now lets in a caller who knows no password`,
-          changes: [{ field: WEAKENS_FIELD, to: ["auth passes without a password"] }],
-          source: { file },
-        }
-        : {
-          action: "pam_auth_closed",
-          message: `${shown(file)}: auth no longer lets in a caller who knows no password`,
-          source: { file },
-          severity: "medium",
-        },
-    );
-  }
+  if (auth) authChanges(file, auth, out);
   return out.done();
 }

@@ -203,16 +203,20 @@ function flatten(
  * password (a stack past MAX_STEPS steps counts as letting anyone in).
  * With `exists`, a module that does not exist is unknown to libpam, as it
  * is; without it, a module bpfink does not know counts as succeeding.
+ * `known` gives the lines of included files in place of what `read` would
+ * give (undefined: the file is missing), as they were before a change.
  */
 export function authPassesWithoutPassword(
   lines: PamLine[],
   read: PamReader,
   exists?: ModuleExists,
+  known?: ReadonlyMap<string, PamLine[] | undefined>,
 ): boolean {
   const steps: Step[] = [];
+  const parsed = new Map(known ?? []);
   try {
     // A service file libpam gives up on is not used at all (pam_start fails).
-    if (!flatten(lines, { read, exists, parsed: new Map(), visited: 0 }, "any", 0, [], steps)) {
+    if (!flatten(lines, { read, exists, parsed, visited: 0 }, "any", 0, [], steps)) {
       return false;
     }
   } catch (e) {

@@ -231,3 +231,50 @@ Deno.test("pam: a service file removed is set up from /etc/pam.d/other, as libpa
     "pam_auth_closed",
   ]);
 });
+
+Deno.test("pam: a change to an included file is judged in each service that includes it", () => {
+  const files = new Map<string, string>([
+    ["/etc/pam.d/common-auth", COMMON_AUTH],
+    ["/etc/pam.d/sshd", "@include common-auth\nauth required pam_permit.so\n"],
+    ["/etc/pam.d/login", "auth optional pam_faildelay.so\n@include common-auth\n"],
+    // Its own stack, no include: a change to common-auth is none of its business.
+    ["/etc/pam.d/cron", "auth required pam_deny.so\n"],
+  ]);
+  const ctx = {
+    ...consumerContext(new Uint8Array(32), () => {}),
+    readFileBytes: undefined,
+    readFile: (p: string) => files.get(p),
+    readDir: (d: string) =>
+      [...files.keys()].filter((p) => p.startsWith(`${d}/`)).map((p) => p.slice(d.length + 1))
+        .sort(),
+  };
+  const auth = (before: string, after: string) => {
+    files.set("/etc/pam.d/common-auth", after);
+    return pamConsumer.diff(
+      "/etc/pam.d/common-auth",
+      parsePamConf(before).entries,
+      parsePamConf(after).entries,
+      ctx,
+    ).filter((c) => c.action.startsWith("pam_auth_")).map((c) => [c.action, c.message]);
+  };
+  // A pam_permit on top opens common-auth itself, and both services that include it.
+  assertEquals(auth(COMMON_AUTH, "auth sufficient pam_permit.so\n" + COMMON_AUTH), [[
+    "pam_auth_opened",
+    "/etc/pam.d/common-auth: auth, and the auth of login, sshd, which include it, " +
+    "now lets in a caller who knows no password",
+  ]]);
+  // pam_deny made optional: common-auth alone still lets nobody in (no module succeeds), but
+  // sshd's pam_permit after its include now decides.
+  const soft =
+    "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\toptional\tpam_deny.so\n";
+  assertEquals(auth(COMMON_AUTH, soft), [[
+    "pam_auth_opened",
+    "/etc/pam.d/common-auth: the auth of sshd, which includes it, " +
+    "now lets in a caller who knows no password",
+  ]]);
+  assertEquals(auth(soft, COMMON_AUTH), [[
+    "pam_auth_closed",
+    "/etc/pam.d/common-auth: the auth of sshd, which includes it, " +
+    "no longer lets in a caller who knows no password",
+  ]]);
+});
