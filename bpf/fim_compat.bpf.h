@@ -18,13 +18,19 @@
 /* Internal number for i386's old mmap(struct mmap_arg_struct *). */
 #define NR_compat_old_mmap 0x10090
 
+/* Whether `task`, the current one (BTF-typed), is in a 32-bit syscall. */
+static __always_inline bool fim_task_in_compat(struct task_struct *task)
+{
+	return task->thread_info.status & FIM_TS_COMPAT;
+}
+
 /* Whether the current thread is in a 32-bit syscall. */
 static __always_inline bool fim_in_compat_syscall(const bool fast)
 {
 	struct task_struct *task;
 
 	if (fast)
-		return bpf_get_current_task_btf()->thread_info.status & FIM_TS_COMPAT;
+		return fim_task_in_compat(bpf_get_current_task_btf());
 	task = (struct task_struct *)bpf_get_current_task();
 	return BPF_CORE_READ(task, thread_info.status) & FIM_TS_COMPAT;
 }
