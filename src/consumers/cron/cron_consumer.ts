@@ -3,7 +3,8 @@
  * a user field), and the user crontabs in a `crontabs` directory
  * (/var/spool/cron/crontabs/NAME, whose jobs run as NAME). Which account a
  * user name is comes from /etc/passwd when the change is read. The programs
- * its jobs run by an absolute path are watched too.
+ * its jobs run are watched too (`cron_programs.ts`), a relative one found
+ * from its user's home as passwd said when the crontab was read.
  *
  * @module
  */
@@ -19,6 +20,21 @@ interface Snapshot {
   settings: CronSetting[];
   /** A user crontab's user (its file's name): whom its jobs run as. */
   owner?: string;
+  /**
+   * The home of each user its jobs run as, from /etc/passwd when it was
+   * read, as [user, home] pairs: where cron starts the job, and so where a
+   * relative program is found.
+   */
+  homes?: [string, string][];
+}
+
+/** The homes of `users` by /etc/passwd (the first line of a name, as getpwnam). */
+function homesOf(ctx: ConsumerContext, users: Set<string>): [string, string][] {
+  const out = new Map<string, string>();
+  for (const e of hostAccounts(ctx) ?? []) {
+    if (users.has(e.name) && !out.has(e.name) && e.home.startsWith("/")) out.set(e.name, e.home);
+  }
+  return [...out];
 }
 
 /** A user crontab: named after its user, in a `crontabs` directory. */
@@ -39,12 +55,20 @@ export const cronConsumer: Consumer = {
   readsByName(path: string, uid: number, ctx: ConsumerContext): boolean {
     return isUserCrontab(path) && uids(ctx)(lastName(path)) === uid;
   },
-  snapshot(path: string, text: string): Snapshot {
+  snapshot(path: string, text: string, ctx: ConsumerContext): Snapshot {
     const r = parseCrontab(text, !isUserCrontab(path));
+    const owner = isUserCrontab(path) ? lastName(path) : undefined;
+    const users = new Set<string>();
+    for (const j of r.entries) {
+      const user = j.user ?? owner;
+      if (user !== undefined) users.add(user);
+    }
+    const homes = homesOf(ctx, users);
     return {
       jobs: r.entries,
       settings: r.settings,
-      ...(isUserCrontab(path) ? { owner: lastName(path) } : {}),
+      ...(owner !== undefined ? { owner } : {}),
+      ...(homes.length > 0 ? { homes } : {}),
     };
   },
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
@@ -57,9 +81,9 @@ export const cronConsumer: Consumer = {
       isUserCrontab(path) ? lastName(path) : undefined,
     );
   },
-  // The programs its jobs run by an absolute path: watched as files (cron_programs.ts).
+  // The programs its jobs run: watched as files (cron_programs.ts).
   watchAlso(snapshot: unknown) {
     const s = snapshot as Snapshot | undefined;
-    return programsOf(s?.jobs ?? [], s?.owner, s?.settings);
+    return programsOf(s?.jobs ?? [], s?.owner, s?.settings, new Map(s?.homes ?? []));
   },
 };

@@ -13,8 +13,8 @@
  * another (`nice`, `nohup`, `env`, `timeout`, `flock`, ...); a shell's
  * `-c` string is read the same way, and an interpreter's script
  * (`/usr/bin/php /var/www/app/cron.php`) is a program too. A relative name
- * is found from the job's directory: its user's home (root's is `/root`;
- * another's only when the crontab sets `HOME`), as a `cd` in the command
+ * is found from the job's directory: its user's home (the crontab's `HOME`,
+ * else passwd's; root's is `/root` when neither says), as a `cd` in the command
  * moves it; a name without a `/` in each directory of the crontab's
  * `PATH` (cron's own is `/usr/bin:/bin`), so `PATH=/opt/bin:/usr/bin`
  * makes `/opt/bin/backup` watched for its creation ahead of
@@ -253,18 +253,22 @@ export function programsIn(command: string, home?: string, path?: string): strin
 /**
  * The programs `jobs` run (see the module's doc), each once, at most
  * MAX_PROGRAMS; `owner` is a user crontab's user, whom its jobs run as;
- * `settings` the crontab's (`HOME`, `PATH`).
+ * `settings` the crontab's (`HOME`, `PATH`); `homes` each user's home by
+ * passwd (root's is `/root` when passwd does not say).
  */
 export function programsOf(
   jobs: readonly CronJob[],
   owner?: string,
   settings: readonly CronSetting[] = [],
+  homes: ReadonlyMap<string, string> = new Map(),
 ): IncludedPath[] {
   const out = new Map<string, IncludedPath>();
   for (const j of jobs) {
     const user = j.user ?? owner;
     const severity = user === "root" ? "critical" : "high";
-    const home = settingAt(settings, "HOME", j.line) ?? (user === "root" ? "/root" : undefined);
+    const home = settingAt(settings, "HOME", j.line) ??
+      (user === undefined ? undefined : homes.get(user)) ??
+      (user === "root" ? "/root" : undefined);
     for (const path of programsIn(j.command, home, settingAt(settings, "PATH", j.line))) {
       const had = out.get(path);
       if (had && (had.severity === "critical" || severity === "high")) continue;

@@ -1,6 +1,8 @@
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { MAX_PROGRAMS, programsIn, programsOf } from "./cron_programs.ts";
 import { parseCrontab } from "./crontab.ts";
+import { cronConsumer } from "./cron_consumer.ts";
+import { consumerContext } from "../consumer_context.ts";
 
 Deno.test("programsIn: the first word, an interpreter's script, not the system's binaries", () => {
   assertEquals(programsIn("/usr/local/bin/backup.sh --full"), ["/usr/local/bin/backup.sh"]);
@@ -145,4 +147,24 @@ Deno.test("programsIn: a crontab written to make it work hard stays bounded and 
   assertEquals(wide.length, MAX_PROGRAMS);
   assertEquals(nested, []);
   assert(ms < 1000, `${ms.toFixed(0)} ms`);
+});
+
+Deno.test("the cron consumer finds a user's relative program from the home passwd gives", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+  const ctx = {
+    ...consumerContext(new Uint8Array(32), () => {}),
+    readFile: (p: string) => p === "/etc/passwd" ? passwd : undefined,
+  };
+  const programs = (path: string, text: string) =>
+    cronConsumer.watchAlso!(cronConsumer.snapshot(path, text, ctx)).map((p) => p.path);
+  assertEquals(programs("/var/spool/cron/crontabs/alice", "@daily bin/sync\n"), [
+    "/home/alice/bin/sync",
+  ]);
+  // A system crontab's jobs, each from its own user's home; one the crontab's HOME moves.
+  assertEquals(
+    programs("/etc/cron.d/x", "@daily alice ./a\n@daily root ./b\nHOME=/srv\n@daily alice ./c\n"),
+    ["/home/alice/a", "/root/b", "/srv/c"],
+  );
+  // An account passwd does not have: not followed.
+  assertEquals(programs("/var/spool/cron/crontabs/bob", "@daily ./x\n"), []);
 });
