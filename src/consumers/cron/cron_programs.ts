@@ -229,13 +229,6 @@ function script(args: string[], at: Place, out: Set<string>, depth: number, shel
   }
 }
 
-/** The value of setting `name` in force at line `line` (cron applies a setting to the jobs below it). */
-function settingAt(settings: readonly CronSetting[], name: string, line: number) {
-  let value: string | undefined;
-  for (const s of settings) if (s.name === name && s.line < line) value = s.value;
-  return value;
-}
-
 /**
  * The files `command` runs as programs (see the module's doc), outside the
  * system's binary directories. `home` is the job's directory, `path` the
@@ -263,13 +256,19 @@ export function programsOf(
   homes: ReadonlyMap<string, string> = new Map(),
 ): IncludedPath[] {
   const out = new Map<string, IncludedPath>();
+  // cron applies a setting to the jobs below it: both lists are in the file's order.
+  let next = 0;
+  const set: { HOME?: string; PATH?: string } = {};
   for (const j of jobs) {
+    for (; next < settings.length && settings[next].line < j.line; next++) {
+      const { name, value } = settings[next];
+      if (name === "HOME" || name === "PATH") set[name] = value;
+    }
     const user = j.user ?? owner;
     const severity = user === "root" ? "critical" : "high";
-    const home = settingAt(settings, "HOME", j.line) ??
-      (user === undefined ? undefined : homes.get(user)) ??
+    const home = set.HOME ?? (user === undefined ? undefined : homes.get(user)) ??
       (user === "root" ? "/root" : undefined);
-    for (const path of programsIn(j.command, home, settingAt(settings, "PATH", j.line))) {
+    for (const path of programsIn(j.command, home, set.PATH)) {
       const had = out.get(path);
       if (had && (had.severity === "critical" || severity === "high")) continue;
       if (!had && out.size >= MAX_PROGRAMS) continue;

@@ -168,3 +168,13 @@ Deno.test("the cron consumer finds a user's relative program from the home passw
   // An account passwd does not have: not followed.
   assertEquals(programs("/var/spool/cron/crontabs/bob", "@daily ./x\n"), []);
 });
+
+Deno.test("programsOf: thousands of settings and jobs in one crontab stay linear", () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++) lines.push(`HOME=/h${i}`, `@daily x`);
+  const { entries, settings } = parseCrontab(lines.join("\n") + "\n", false);
+  const t0 = performance.now();
+  programsOf(entries, "alice", settings);
+  const ms = performance.now() - t0;
+  assert(ms < 500, `${ms.toFixed(0)} ms`);
+});
