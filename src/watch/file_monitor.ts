@@ -464,6 +464,11 @@ export class FileMonitor {
   #idleWaiters: (() => void)[] = [];
   /** Paths mapped shared+writable → the processes (tgid) that mapped them, with the mapping event. */
   readonly #mapped = new Map<string, Map<number, FimEvent>>();
+  /**
+   * Mapping events the mapping's poll has queued again: a re-read they are in was started by
+   * the clock, not by the kernel, so they are no sign of a write in it.
+   */
+  readonly #polled = new WeakSet<FimEvent>();
   #mappedTimer?: ReturnType<typeof setInterval>;
   /** Watched directories whose listing may have changed, synced together (so a rename is one move). */
   readonly #dirtyDirs = new Map<string, DirtyDir>();
@@ -1757,6 +1762,7 @@ export class FileMonitor {
           alive = false;
         }
         if (!alive) procs.delete(tgid);
+        this.#polled.add(e);
         this.schedule(path, e, "live");
         // The mapping may live on in a child forked after the mmap: follow it there, and
         // name the process that holds it now (the one that made it is gone).
@@ -2293,12 +2299,13 @@ export class FileMonitor {
     // Judged on every cause known now, not only those that started the re-read: a write's
     // kernel event may come after another event of the same change (the touch that put the
     // mtime back, or fanotify's), drained from a ring buffer that was behind. A process that
-    // only holds the file mapped is no evidence of a write.
+    // only holds the file mapped is no evidence of a write, nor is its mapping's event that the
+    // poll queued again beside a chmod (the kernel's event of the mmap itself still is).
     const mapped = this.#mapped.get(path);
     const writtenBack = action === "attributes_changed" &&
       causes.some((c) =>
         CONTENT_OPS.has(c.op) && !this.#reportedFor(c, path) &&
-        (causesIn.includes(c) || mapped?.get(c.tgid) !== c)
+        ((causesIn.includes(c) && !this.#polled.has(c)) || mapped?.get(c.tgid) !== c)
       );
     // An event a report of this path carried already (an `ln` that replaced it a second
     // ago, remembered for the listing) yields to one that is news (the `rm` removing it now).
