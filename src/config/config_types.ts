@@ -99,6 +99,7 @@ export type ConsumerName =
   | "cron"
   | "preload"
   | "pam"
+  | "systemd"
   | "generic";
 
 /** One watch rule. */

@@ -55,6 +55,7 @@ const CONSUMERS: ConsumerName[] = [
   "cron",
   "preload",
   "pam",
+  "systemd",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

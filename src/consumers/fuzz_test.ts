@@ -39,6 +39,9 @@ import { diffSshKeys } from "./ssh_keys/ssh_keys_diff.ts";
 import { type CronJob, type CronSetting, parseCrontab } from "./cron/crontab.ts";
 import { diffCron } from "./cron/cron_diff.ts";
 import { MAX_PROGRAMS, programsOf } from "./cron/cron_programs.ts";
+import { parseUnitFile, type UnitSetting } from "./systemd/unit_file.ts";
+import { diffUnit } from "./systemd/unit_diff.ts";
+import { unitPrograms } from "./systemd/unit_programs.ts";
 import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
 import { preloadEntries } from "./preload/ld_so_preload.ts";
@@ -96,6 +99,8 @@ const SEEDS: Record<string, string> = {
   sshd: "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin = no\nPasswordAuthentication no\n" +
     'Banner "/etc/a b"\nAllowUsers alice bob\nMatch User bob\n  PermitRootLogin yes\n',
   preload: "/usr/lib/a.so /b.so\t/c.so:/d.so\n# comment\n/e#f\n/last",
+  systemd: "[Unit]\nDescription=x\n[Service]\nUser=app\nEnvironmentFile=-/etc/default/x\n" +
+    "ExecStart=/opt/x/run \\\n  --flag\n; c\nExecStartPre=+/bin/sh -c 'cd /srv && ./a'\n[Install]\nWantedBy=m\n",
   pam: "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n" +
     "auth required pam_permit.so\n@include common-auth\nauth substack x\n-session optional pam_systemd.so\n",
 };
@@ -538,6 +543,18 @@ fuzz("preload", 11, (r) => {
     ...diffPreload(entries, previousPreload, "f"),
   ]);
   previousPreload = entries;
+  return text.length;
+});
+
+let previousUnit: UnitSetting[] = [];
+fuzz("systemd", 14, (r) => {
+  const text = input(SEEDS.systemd, r);
+  const parsed = parseUnitFile(text).entries;
+  const programs = unitPrograms(parsed);
+  assert(programs.length <= MAX_PROGRAMS, `${programs.length} programs`);
+  for (const p of programs) assert(p.path.startsWith("/"), `program ${p.path} is not absolute`);
+  assertEscaped([...diffUnit(previousUnit, parsed, "f"), ...diffUnit(parsed, previousUnit, "f")]);
+  previousUnit = parsed;
   return text.length;
 });
 

@@ -3,8 +3,8 @@
  * it is in when a program reads that directory's files, else by the file's
  * name (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
  * access.conf and access.d/*.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
- * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*);
- * anything else is generic.
+ * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
+ * files and drop-ins); anything else is generic.
  *
  * @module
  */
@@ -20,6 +20,7 @@ import { sshdConsumer } from "./sshd/sshd_consumer.ts";
 import { cronConsumer } from "./cron/cron_consumer.ts";
 import { preloadConsumer } from "./preload/preload_consumer.ts";
 import { pamConsumer } from "./pam/pam_consumer.ts";
+import { systemdConsumer } from "./systemd/systemd_consumer.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -75,8 +76,25 @@ export function consumerNameFor(path: string): ConsumerName {
   // command's PAM service, neither a group nor a passwd database).
   const byDir = BY_DIR.get(parentName(path));
   if (byDir) return byDir.reads(last) ? byDir.consumer : "generic";
+  if (isSystemdUnit(path, last)) return "systemd";
   const name = last.endsWith("-") ? last.slice(0, -1) : last;
   return BY_NAME.get(name) ?? "generic";
+}
+
+/** The kinds of unit systemd reads settings of, by suffix. */
+const UNIT_KINDS = "service|socket|timer|path|mount|automount|swap";
+const UNIT = new RegExp(`\\.(${UNIT_KINDS})$`);
+const DROP_IN_DIR = new RegExp(`\\.(${UNIT_KINDS})\\.d$`);
+
+/**
+ * A unit file (`x.service`) or a drop-in (`x.service.d/y.conf`) under a
+ * `systemd` directory (`/etc/systemd/system`, `/usr/lib/systemd/system`,
+ * `~/.config/systemd/user`): other programs name files `.service` too
+ * (avahi's are XML).
+ */
+function isSystemdUnit(path: string, last: string): boolean {
+  if (!path.includes("/systemd/")) return false;
+  return UNIT.test(last) || (last.endsWith(".conf") && DROP_IN_DIR.test(parentName(path)));
 }
 
 const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
@@ -89,6 +107,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   cron: cronConsumer,
   preload: preloadConsumer,
   pam: pamConsumer,
+  systemd: systemdConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

@@ -38,3 +38,14 @@ Deno.test("consumerNameFor(): a file of a directory a program reads is read its 
   assertEquals(consumerNameFor("/etc/cron.d/passwd.dpkg-old"), "generic");
   assertEquals(consumerNameFor("/etc/sudoers.d/shadow.bak"), "generic");
 });
+
+Deno.test("consumerNameFor(): systemd's unit files and drop-ins under a systemd directory are units", () => {
+  assertEquals(consumerNameFor("/etc/systemd/system/app.service"), "systemd");
+  assertEquals(consumerNameFor("/etc/systemd/system/app.service.d/override.conf"), "systemd");
+  assertEquals(consumerNameFor("/usr/lib/systemd/system/cron.timer"), "systemd");
+  assertEquals(consumerNameFor("/home/u/.config/systemd/user/x.service"), "systemd");
+  // avahi's services are XML; a conf that is no drop-in; a target names no program.
+  assertEquals(consumerNameFor("/etc/avahi/services/ssh.service"), "generic");
+  assertEquals(consumerNameFor("/etc/systemd/journald.conf"), "generic");
+  assertEquals(consumerNameFor("/etc/systemd/system/default.target"), "generic");
+});

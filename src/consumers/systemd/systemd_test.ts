@@ -1,0 +1,87 @@
+import { assertEquals } from "../../../test/assert.ts";
+import { changeSeverity } from "../semantic_change.ts";
+import { parseUnitFile } from "./unit_file.ts";
+import { diffUnit } from "./unit_diff.ts";
+import { unitPrograms } from "./unit_programs.ts";
+
+const UNIT = [
+  "# a comment",
+  "[Unit]",
+  "Description=App",
+  "",
+  "[Service]",
+  "  ; another comment",
+  "EnvironmentFile=-/etc/default/app",
+  "ExecStartPre=-/usr/bin/sh -c 'cd /srv/app && ./prep.sh'",
+  "ExecStart = /opt/app/bin/server \\",
+  "# a comment inside the continued line",
+  "  --port 80",
+  "ExecReload=+/opt/app/bin/reload",
+  "not a setting",
+  "[Install]",
+  "WantedBy=multi-user.target",
+].join("\n");
+
+Deno.test("systemd: sections, settings, comments and continued lines, as systemd reads them", () => {
+  const r = parseUnitFile(UNIT);
+  assertEquals(r.entries.map((s) => [s.section, s.key, s.value, s.line]), [
+    ["Unit", "Description", "App", 3],
+    ["Service", "EnvironmentFile", "-/etc/default/app", 7],
+    ["Service", "ExecStartPre", "-/usr/bin/sh -c 'cd /srv/app && ./prep.sh'", 8],
+    ["Service", "ExecStart", "/opt/app/bin/server  --port 80", 9],
+    ["Service", "ExecReload", "+/opt/app/bin/reload", 12],
+    ["Install", "WantedBy", "multi-user.target", 15],
+  ]);
+  assertEquals(r.errors.map((e) => e.line), [13]);
+});
+
+Deno.test("systemd: a command added is code the unit runs, critical as root", () => {
+  const base = parseUnitFile("[Service]\nExecStart=/opt/app/server\n").entries;
+  const d = (text: string) =>
+    diffUnit(base, parseUnitFile(text).entries, "/etc/systemd/system/app.service")
+      .map((c) => [c.action, changeSeverity(c), c.message]);
+  assertEquals(d("[Service]\nExecStart=/opt/app/server\nExecStartPost=/tmp/.x\n"), [[
+    "systemd_exec_added",
+    "critical",
+    "systemd unit runs as root: ExecStartPost=/tmp/.x",
+  ]]);
+  // As another user: high; a `+` command runs as root whatever User= says.
+  assertEquals(
+    d("[Service]\nUser=app\nExecStart=/opt/app/server\nExecStartPost=/tmp/.x\nExecStopPost=+/tmp/.y\n")
+      .map(([a, s]) => [a, s]),
+    // The most severe first.
+    [
+      ["systemd_exec_added", "critical"],
+      ["systemd_setting_added", "high"],
+      ["systemd_exec_added", "high"],
+    ],
+  );
+  assertEquals(d("[Service]\nExecStart=/opt/app/server\nEnvironment=LD_PRELOAD=/tmp/x.so\n"), [[
+    "systemd_setting_added",
+    "high",
+    "systemd setting added: [Service] Environment=LD_PRELOAD=/tmp/x.so",
+  ]]);
+  assertEquals(d("[Service]\n").map(([a, s]) => [a, s]), [["systemd_setting_removed", "medium"]]);
+});
+
+Deno.test("systemd: the programs and environment files a unit names are watched, critical as root", () => {
+  const programs = (text: string) =>
+    unitPrograms(parseUnitFile(text).entries).map((p) => [p.path, p.severity]);
+  assertEquals(programs(UNIT), [
+    ["/etc/default/app", "critical"],
+    ["/srv/app/prep.sh", "critical"],
+    ["/opt/app/bin/server", "critical"],
+    ["/opt/app/bin/reload", "critical"],
+  ]);
+  assertEquals(
+    programs("[Service]\nDynamicUser=yes\nExecStart=/opt/a %i\nExecStartPre=+/opt/b\n"),
+    [["/opt/a", "high"], ["/opt/b", "critical"]],
+  );
+  // A bare name is looked up where systemd looks: a local directory comes first.
+  assertEquals(programs("[Service]\nUser=app\nExecStart=backup --full\n"), [
+    ["/usr/local/sbin/backup", "high"],
+    ["/usr/local/bin/backup", "high"],
+  ]);
+  // A specifier is not expanded: not followed.
+  assertEquals(programs("[Service]\nExecStart=/opt/%i/run\nEnvironmentFile=/etc/%i.env\n"), []);
+});
