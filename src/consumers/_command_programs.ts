@@ -15,6 +15,8 @@
  * @module
  */
 import { simpleCommands } from "./_shell_commands.ts";
+import type { IncludedPath } from "./consumer.ts";
+import type { SeverityLevel } from "../pipeline/severity.ts";
 
 /**
  * The most programs one file makes watched: a user's crontab is the user's
@@ -226,4 +228,26 @@ export function commandPrograms(line: string, home: string | undefined, path: st
   const dirs = path.split(":").slice(0, MAX_PATH_DIRS);
   collect(line, { cwd: home, home, path: dirs }, out, 0);
   return [...out].filter((p) => p !== "/" && !SYSTEM_DIRS.some((d) => p.startsWith(d)));
+}
+
+/**
+ * The programs one file makes watched, each once at its most severe
+ * (`critical` for what runs as root, `high` otherwise), at most
+ * MAX_PROGRAMS of them.
+ */
+export class WatchedPrograms {
+  readonly #out = new Map<string, IncludedPath>();
+
+  /** Adds `path` (a directory when `dir`: every program in it) at `severity`. */
+  add(path: string, severity: SeverityLevel, dir = false): void {
+    const had = this.#out.get(path);
+    if (had && (had.severity === "critical" || severity === "high")) return;
+    if (!had && this.#out.size >= MAX_PROGRAMS) return;
+    this.#out.set(path, { path, dir, consumer: "generic", severity });
+  }
+
+  /** What was added, in the order first added. */
+  values(): IncludedPath[] {
+    return [...this.#out.values()];
+  }
 }

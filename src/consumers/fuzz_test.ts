@@ -54,6 +54,7 @@ import { authPassesWithoutPassword } from "./pam/pam_stack.ts";
 import { diffPam } from "./pam/pam_diff.ts";
 import { diffGroup, diffGshadow } from "./groups/groups_diff.ts";
 import { diffSudoers } from "./sudoers/sudoers_diff.ts";
+import { commandFilesOf } from "./sudoers/sudoers_commands.ts";
 import { diffPasswd, diffShadow } from "./users/users_diff.ts";
 import { type Rng, rng } from "../../test/rng.ts";
 import type { Peers } from "./paired_consumer.ts";
@@ -447,6 +448,10 @@ fuzz("sudoers", 6, (r) => {
   }
   diffSudoers(previousSudoers, parsed.entries);
   diffSudoers(parsed.entries, previousSudoers);
+  // The programs its rules let users run: absolute paths, at most MAX_PROGRAMS of them.
+  const commands = commandFilesOf(parsed.entries);
+  assert(commands.length <= MAX_PROGRAMS, `${commands.length} commands`);
+  for (const c of commands) assert(c.path.startsWith("/"), `command ${c.path} is not absolute`);
   previousSudoers = parsed.entries;
   return chars;
 });

@@ -12,7 +12,7 @@
  */
 import type { IncludedPath } from "../consumer.ts";
 import type { CronJob, CronSetting } from "./crontab.ts";
-import { commandPrograms, MAX_PROGRAMS } from "../_command_programs.ts";
+import { commandPrograms, MAX_PROGRAMS, WatchedPrograms } from "../_command_programs.ts";
 
 export { MAX_PROGRAMS };
 
@@ -41,7 +41,7 @@ export function programsOf(
   settings: readonly CronSetting[] = [],
   homes: ReadonlyMap<string, string> = new Map(),
 ): IncludedPath[] {
-  const out = new Map<string, IncludedPath>();
+  const out = new WatchedPrograms();
   // cron applies a setting to the jobs below it: both lists are in the file's order.
   let next = 0;
   const set: { HOME?: string; PATH?: string } = {};
@@ -54,12 +54,7 @@ export function programsOf(
     const severity = user === "root" ? "critical" : "high";
     const home = set.HOME ?? (user === undefined ? undefined : homes.get(user)) ??
       (user === "root" ? "/root" : undefined);
-    for (const path of programsIn(j.command, home, set.PATH)) {
-      const had = out.get(path);
-      if (had && (had.severity === "critical" || severity === "high")) continue;
-      if (!had && out.size >= MAX_PROGRAMS) continue;
-      out.set(path, { path, dir: false, consumer: "generic", severity });
-    }
+    for (const path of programsIn(j.command, home, set.PATH)) out.add(path, severity);
   }
-  return [...out.values()];
+  return out.values();
 }

@@ -1,6 +1,7 @@
 /**
  * The sudoers consumer: /etc/sudoers and the files it includes. Each file is
- * parsed on its own; the files and directories it includes are watched too.
+ * parsed on its own; the files and directories it includes are watched too,
+ * and so are the programs its rules let users run (`sudoers_commands.ts`).
  *
  * A file in an included directory that sudo's `@includedir` skips (a name
  * ending in `~` or holding a `.`: editor backups, `.dpkg-old`) is never read
@@ -21,6 +22,7 @@ import { parseSudoers, type SudoersEntry, sudoSkipsInDir } from "./sudoers.ts";
 import { diffSudoers } from "./sudoers_diff.ts";
 import type { Consumer, ConsumerContext } from "../consumer.ts";
 import { reportErrors } from "../report_errors.ts";
+import { commandFilesOf } from "./sudoers_commands.ts";
 
 interface Snapshot {
   entries: SudoersEntry[];
@@ -80,6 +82,7 @@ export const sudoersConsumer: Consumer = {
   watchAlso(snapshot: unknown) {
     const s = snapshot as Snapshot | undefined;
     if (s) learn(s);
-    return s?.includes ?? [];
+    // What it includes, and the programs its rules let users run (sudoers_commands.ts).
+    return [...s?.includes ?? [], ...commandFilesOf(s?.entries ?? [])];
   },
 };

@@ -11,8 +11,7 @@
  * @module
  */
 import type { IncludedPath } from "../consumer.ts";
-import type { SeverityLevel } from "../../pipeline/severity.ts";
-import { commandPrograms, MAX_PROGRAMS } from "../_command_programs.ts";
+import { commandPrograms, WatchedPrograms } from "../_command_programs.ts";
 import type { UnitSetting } from "./unit_file.ts";
 
 /** Where systemd looks for a program named without a `/` (systemd.service(5)). */
@@ -51,24 +50,18 @@ export function commandAsRoot(value: string, asRoot: boolean): boolean {
 /** The programs and environment files `settings` name (see the module's doc), each once. */
 export function unitPrograms(settings: readonly UnitSetting[]): IncludedPath[] {
   const asRoot = runsAsRoot(settings);
-  const out = new Map<string, IncludedPath>();
-  const add = (path: string, severity: SeverityLevel) => {
-    const had = out.get(path);
-    if (had && (had.severity === "critical" || severity === "high")) return;
-    if (!had && out.size >= MAX_PROGRAMS) return;
-    out.set(path, { path, dir: false, consumer: "generic", severity });
-  };
+  const out = new WatchedPrograms();
   for (const s of settings) {
     if (isExec(s.key)) {
       const severity = commandAsRoot(s.value, asRoot) ? "critical" : "high";
       for (const p of commandPrograms(execPrefix(s.value).command, undefined, SYSTEMD_PATH)) {
-        add(p, severity);
+        out.add(p, severity);
       }
     } else if (s.key === "EnvironmentFile") {
       // `-/etc/default/x`: no error when it is missing.
       const path = s.value.replace(/^-/, "");
-      if (path.startsWith("/") && !/[%$]/.test(path)) add(path, asRoot ? "critical" : "high");
+      if (path.startsWith("/") && !/[%$]/.test(path)) out.add(path, asRoot ? "critical" : "high");
     }
   }
-  return [...out.values()];
+  return out.values();
 }
