@@ -1,8 +1,10 @@
 import { assertEquals } from "../../../test/assert.ts";
-import { changeSeverity } from "../semantic_change.ts";
+import { changeSeverity, type SemanticChange } from "../semantic_change.ts";
 import { parseUnitFile } from "./unit_file.ts";
 import { diffUnit } from "./unit_diff.ts";
 import { unitPrograms } from "./unit_programs.ts";
+import { systemdConsumer } from "./systemd_consumer.ts";
+import { consumerContext } from "../consumer_context.ts";
 
 const UNIT = [
   "# a comment",
@@ -84,4 +86,34 @@ Deno.test("systemd: the programs and environment files a unit names are watched,
   ]);
   // A specifier is not expanded: not followed.
   assertEquals(programs("[Service]\nExecStart=/opt/%i/run\nEnvironmentFile=/etc/%i.env\n"), []);
+});
+
+Deno.test("systemd: a drop-in's command runs as whom its unit's file says", () => {
+  const files = new Map([
+    ["/etc/systemd/system/web.service", "[Service]\nUser=www-data\nExecStart=/srv/web\n"],
+    ["/usr/lib/systemd/system/db.service", "[Service]\nExecStart=/srv/db\n"],
+  ]);
+  const ctx = {
+    ...consumerContext(new Uint8Array(32), () => {}),
+    readFile: (p: string) => files.get(p),
+  };
+  const added = (path: string, text: string) =>
+    systemdConsumer.diff(path, [], parseUnitFile(text).entries, ctx)
+      .map((c) => [c.action, changeSeverity(c as SemanticChange)]);
+  const post = "[Service]\nExecStartPost=/tmp/.x\n";
+  assertEquals(added("/etc/systemd/system/web.service.d/x.conf", post), [
+    ["systemd_exec_added", "high"],
+  ]);
+  // A vendor unit, overridden from /etc: root. A drop-in that empties User= makes it root again.
+  assertEquals(added("/etc/systemd/system/db.service.d/x.conf", post), [
+    ["systemd_exec_added", "critical"],
+  ]);
+  assertEquals(added("/etc/systemd/system/web.service.d/x.conf", "[Service]\nUser=\n" + post), [
+    ["systemd_exec_added", "critical"],
+    ["systemd_setting_added", "high"],
+  ]);
+  // No unit file found: root, the cautious side.
+  assertEquals(added("/etc/systemd/system/gone.service.d/x.conf", post), [
+    ["systemd_exec_added", "critical"],
+  ]);
 });

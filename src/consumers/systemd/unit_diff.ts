@@ -35,14 +35,18 @@ const STEERING = new Set([
 
 const text = (s: UnitSetting) => `[${s.section}] ${s.key}=${s.value}`;
 
-/** The changes between two parses of the unit file `file`. */
+/**
+ * The changes between two parses of the unit file `file`; `unit` is, for a
+ * drop-in, its unit's settings, read before it (as whom its commands run).
+ */
 export function diffUnit(
   before: UnitSetting[],
   after: UnitSetting[],
   file: string,
+  unit: readonly UnitSetting[] = [],
 ): SemanticChange[] {
   const { added, removed } = multisetDiff(before, after, text);
-  const asRoot = runsAsRoot(after);
+  const asRoot = runsAsRoot([...unit, ...after]);
   const out = new ChangeList("systemd");
   for (const s of added) {
     const exec = isExec(s.key) && s.value !== "";
