@@ -14,7 +14,9 @@
  *
  * @module
  */
+import { normalize } from "node:path/posix";
 import { simpleCommands } from "./_shell_commands.ts";
+import { lastName } from "../watch/path_names.ts";
 import type { IncludedPath } from "./consumer.ts";
 import type { SeverityLevel } from "../pipeline/severity.ts";
 
@@ -26,6 +28,11 @@ export const MAX_PROGRAMS = 256;
 
 /** Where the system's own programs live. */
 const SYSTEM_DIRS = ["/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/"];
+
+/** Whether `path` is in (or, with its trailing `/`, is) one of the system's binary directories. */
+export function inSystemDir(path: string): boolean {
+  return SYSTEM_DIRS.some((d) => path.startsWith(d));
+}
 
 /** How deep `sh -c '… sh -c …'` is followed. */
 const MAX_DEPTH = 4;
@@ -108,34 +115,28 @@ const BUILTINS = new Set([
 
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
-/** Where a command runs: its directory (undefined: not known), its user's home, cron's PATH. */
+/** Where a command runs: its directory (undefined: not known), its user's home, its PATH. */
 interface Place {
   cwd?: string;
   home?: string;
   path: string[];
 }
 
-/** `path` without `.`, `..` and doubled slashes (lexically: a symlink is not followed). */
-function normalized(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return "/" + out.join("/");
-}
-
 /** `name` as a path from the command's directory; undefined when that cannot be known. */
 function fromDir(name: string, at: Place): string | undefined {
   if (name.includes("$") || name.includes("%")) return undefined;
+  let path: string | undefined;
   if (name === "~" || name.startsWith("~/")) {
-    return at.home === undefined ? undefined : normalized(`${at.home}/${name.slice(1)}`);
+    path = at.home === undefined ? undefined : `${at.home}/${name.slice(1)}`;
+  } else if (!name.startsWith("~")) {
+    path = name.startsWith("/") ? name : at.cwd === undefined ? undefined : `${at.cwd}/${name}`;
   }
-  if (name.startsWith("~")) return undefined;
-  const path = name.startsWith("/") ? name : at.cwd === undefined ? undefined : `${at.cwd}/${name}`;
-  // A directory longer than the kernel takes is no file, and `cd a; cd a; …` stays linear.
-  return path === undefined || path.length > MAX_DIR_CHARS ? undefined : normalized(path);
+  // A directory longer than the kernel takes is no file, and `cd a; cd a; …` stays linear; a
+  // relative one (a crontab's `HOME=x`) cannot be placed. Lexically, as sh's `cd`: a symlink is
+  // not followed.
+  return path === undefined || path.length > MAX_DIR_CHARS || !path.startsWith("/")
+    ? undefined
+    : normalize(path);
 }
 
 /** The files a command's program name may run: a path, or one per directory of PATH. */
@@ -145,7 +146,7 @@ function programFiles(name: string, at: Place): string[] {
     return p === undefined ? [] : [p];
   }
   if (name === "" || name.includes("$") || name.includes("%") || BUILTINS.has(name)) return [];
-  return at.path.filter((d) => d.startsWith("/")).map((d) => normalized(`${d}/${name}`));
+  return at.path.filter((d) => d.startsWith("/")).map((d) => normalize(`${d}/${name}`));
 }
 
 /** The directory `cd ARG` moves to (no ARG: home; `-` or an expansion: not known). */
@@ -156,8 +157,6 @@ function cdTo(words: string[], at: Place): string | undefined {
   return fromDir(arg, at);
 }
 
-const baseName = (w: string) => w.slice(w.lastIndexOf("/") + 1);
-
 /** Adds to `out` the files the commands of `line` run, `at` moving with each `cd`. */
 function collect(line: string, at: Place, out: Set<string>, depth: number): void {
   for (const words of simpleCommands(line)) {
@@ -166,7 +165,7 @@ function collect(line: string, at: Place, out: Set<string>, depth: number): void
     for (;;) {
       while (i < words.length && (KEYWORDS.has(words[i]) || ASSIGNMENT.test(words[i]))) i++;
       if (i >= words.length || NO_PROGRAM.has(words[i])) break;
-      const name = baseName(words[i]);
+      const name = lastName(words[i]);
       if (words[i] === "cd") {
         at.cwd = cdTo(words.slice(i), at);
         break;
@@ -184,7 +183,7 @@ function collect(line: string, at: Place, out: Set<string>, depth: number): void
       }
     }
     if (i >= words.length || NO_PROGRAM.has(words[i]) || words[i] === "cd") continue;
-    const name = baseName(words[i]);
+    const name = lastName(words[i]);
     for (const p of programFiles(words[i], at)) out.add(p);
     const rest = words.slice(i + 1);
     if (name === "." || name === "source") {
@@ -227,7 +226,7 @@ export function commandPrograms(line: string, home: string | undefined, path: st
   const out = new Set<string>();
   const dirs = path.split(":").slice(0, MAX_PATH_DIRS);
   collect(line, { cwd: home, home, path: dirs }, out, 0);
-  return [...out].filter((p) => p !== "/" && !SYSTEM_DIRS.some((d) => p.startsWith(d)));
+  return [...out].filter((p) => p !== "/" && !inSystemDir(p));
 }
 
 /**

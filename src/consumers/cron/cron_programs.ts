@@ -12,9 +12,7 @@
  */
 import type { IncludedPath } from "../consumer.ts";
 import type { CronJob, CronSetting } from "./crontab.ts";
-import { commandPrograms, MAX_PROGRAMS, WatchedPrograms } from "../_command_programs.ts";
-
-export { MAX_PROGRAMS };
+import { commandPrograms, WatchedPrograms } from "../_command_programs.ts";
 
 /** cron's PATH for a crontab that sets none. */
 const CRON_PATH = "/usr/bin:/bin";

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../../test/assert.ts";
-import { MAX_PROGRAMS, programsIn, programsOf } from "./cron_programs.ts";
+import { programsIn, programsOf } from "./cron_programs.ts";
+import { MAX_PROGRAMS } from "../_command_programs.ts";
 import { parseCrontab } from "./crontab.ts";
 import { cronConsumer } from "./cron_consumer.ts";
 import { consumerContext } from "../consumer_context.ts";

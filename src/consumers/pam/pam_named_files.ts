@@ -12,6 +12,7 @@
 import { loadedModule, type PamLine } from "./pam_conf.ts";
 import { inModuleDir } from "./pam_diff.ts";
 import type { IncludedPath } from "../consumer.ts";
+import { WatchedPrograms } from "../_command_programs.ts";
 
 /** pam_exec's own options (Linux-PAM 1.5.2): the first argument that is none of them is the program. */
 const EXEC_OPTIONS = /^(debug|expose_authtok|seteuid|quiet|quiet_log|stdout|log=.*|type=.*)$/;
@@ -22,10 +23,8 @@ const EXEC_OPTIONS = /^(debug|expose_authtok|seteuid|quiet|quiet_log|stdout|log=
  * as root), a list at least high.
  */
 export function namedFilesOf(lines: readonly PamLine[]): IncludedPath[] {
-  const out = new Map<string, IncludedPath>();
-  const add = (path: string, severity: "critical" | "high") => {
-    if (!out.has(path)) out.set(path, { path, dir: false, consumer: "generic", severity });
-  };
+  const out = new WatchedPrograms();
+  const add = (path: string, severity: "critical" | "high") => out.add(path, severity);
   for (const l of lines) {
     const loaded = loadedModule(l);
     if (!loaded || l.kind !== "rule") continue;
@@ -38,5 +37,5 @@ export function namedFilesOf(lines: readonly PamLine[]): IncludedPath[] {
       for (const a of l.args) if (a.startsWith("file=/")) add(a.slice("file=".length), "high");
     }
   }
-  return [...out.values()];
+  return out.values();
 }

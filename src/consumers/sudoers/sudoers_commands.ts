@@ -14,8 +14,9 @@
  *
  * @module
  */
+import { normalize } from "node:path/posix";
 import type { IncludedPath } from "../consumer.ts";
-import { commandPrograms, WatchedPrograms } from "../_command_programs.ts";
+import { commandPrograms, inSystemDir, WatchedPrograms } from "../_command_programs.ts";
 import type { SudoersEntry, SudoersRunas } from "./sudoers_types.ts";
 
 /** Whether a runas list lets the command run as root (none: sudo's default, root). */
@@ -33,7 +34,9 @@ function commandFiles(command: string): { path: string; dir: boolean }[] {
   const path = command.split(/\s/, 1)[0];
   if (!path.startsWith("/") || /[*?[\]]/.test(path)) return [];
   if (path.endsWith("/")) {
-    return commandPrograms(path.slice(0, -1), undefined, "").map((p) => ({ path: p, dir: true }));
+    // The directory itself (`/opt/bin/` is /opt/bin); `/` opens no directory worth a watch.
+    const dir = normalize(path).replace(/\/+$/, "");
+    return dir === "" || inSystemDir(`${dir}/`) ? [] : [{ path: dir, dir: true }];
   }
   return commandPrograms(command, undefined, "").map((p) => ({ path: p, dir: false }));
 }
