@@ -212,16 +212,30 @@ export function authPassesWithoutPassword(
   exists?: ModuleExists,
   known?: ReadonlyMap<string, PamLine[] | undefined>,
 ): boolean {
+  return authStackVerdict(lines, read, exists, known) !== "closed";
+}
+
+/**
+ * What `authPassesWithoutPassword` works out, with why: `open` (a caller
+ * who knows no password gets in), `closed`, or `too_large` (the stack
+ * expands past MAX_STEPS steps and is not worked out; it counts as open).
+ */
+export function authStackVerdict(
+  lines: PamLine[],
+  read: PamReader,
+  exists?: ModuleExists,
+  known?: ReadonlyMap<string, PamLine[] | undefined>,
+): "open" | "closed" | "too_large" {
   const steps: Step[] = [];
   const parsed = new Map(known ?? []);
   try {
     // A service file libpam gives up on is not used at all (pam_start fails).
     if (!flatten(lines, { read, exists, parsed, visited: 0 }, "any", 0, [], steps)) {
-      return false;
+      return "closed";
     }
   } catch (e) {
-    if (e instanceof TooLarge) return true;
-    if (e instanceof Unusable) return false;
+    if (e instanceof TooLarge) return "too_large";
+    if (e instanceof Unusable) return "closed";
     throw e;
   }
   type Impression = "undef" | "positive" | "negative";
@@ -286,5 +300,5 @@ export function authPassesWithoutPassword(
     }
     i++;
   }
-  return status === SUCCESS && impression === "positive";
+  return status === SUCCESS && impression === "positive" ? "open" : "closed";
 }

@@ -13,7 +13,10 @@
  * `#`, runs that cross libpam's 1024-byte buffer, invalid UTF-8, bad
  * types, brackets, `\]`, tabs), in the service file and in the file it
  * includes. There, a module that does not exist is unknown to libpam, as
- * it is (`authPassesWithoutPassword`'s `exists`).
+ * it is (`authPassesWithoutPassword`'s `exists`). A stack bpfink finds too
+ * large to work out (`authStackVerdict`'s `too_large`, taken as open) is not
+ * compared, since libpam may not answer within pamtester's time; at most
+ * one case in 50 may be one.
  *
  * CASES and LEX_CASES stacks per run; the seed is printed on failure and
  * BPFINK_FUZZ_SEED replays it.
@@ -21,7 +24,7 @@
 import { joinBytes, spliceBytes } from "../../../test/splice_bytes.ts";
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { parsePamConf } from "./pam_conf.ts";
-import { authPassesWithoutPassword, type ModuleExists } from "./pam_stack.ts";
+import { authPassesWithoutPassword, authStackVerdict, type ModuleExists } from "./pam_stack.ts";
 import { rng } from "../../../test/rng.ts";
 import { cannotRun, inPrivateNamespace, OVERLAY_ETC } from "../../../test/private_namespace.ts";
 
@@ -375,6 +378,7 @@ Deno.test({
     ];
     const want = await pamtester(cases);
     const wrong: string[] = [];
+    let tooLarge = 0;
     for (const [i, [svc, inc]] of cases.entries()) {
       // The service file may include itself; a directory reads as no bytes.
       const files: Record<string, File> = {
@@ -385,7 +389,11 @@ Deno.test({
       const read = (p: string) => Object.hasOwn(files, p) ? files[p] : undefined;
       let got: boolean | string;
       try {
-        got = authPassesWithoutPassword(parsePamConf(svc).entries, read, exists);
+        const verdict = authStackVerdict(parsePamConf(svc).entries, read, exists);
+        // Too large to work out counts as open whatever libpam makes of it (it may take longer
+        // than pamtester is given): such stacks are counted, and must stay rare.
+        if (verdict === "too_large") tooLarge++;
+        got = verdict === "too_large" ? want[i] : verdict === "open";
       } catch (e) {
         got = `threw ${e}`;
       }
@@ -403,6 +411,7 @@ Deno.test({
       }
     }
     assertEquals(wrong, [], `BPFINK_FUZZ_SEED=${SEED}`);
+    assert(tooLarge <= cases.length / 50, `${tooLarge} stacks too large to compare`);
     const mutants = want.slice(LEXICAL.length);
     const passed = mutants.filter((w) => w).length;
     assert(
