@@ -209,24 +209,24 @@ export function diffLineLists(
   if (linesA.length > o.maxLines || linesB.length > o.maxLines) {
     return { status: "too_large", message: `more than ${o.maxLines} lines: not diffed` };
   }
+  // The common head and tail are cut off on the lines themselves: only the middle, usually a
+  // line or two of a long file, is interned (a Map lookup a line was most of a diff's time).
+  const n = linesA.length, m = linesB.length;
+  let head = 0;
+  while (head < n && head < m && linesA[head] === linesB[head]) head++;
+  let tail = 0;
+  while (tail < n - head && tail < m - head && linesA[n - 1 - tail] === linesB[m - 1 - tail]) {
+    tail++;
+  }
   const ids = new Map<string, number>();
   const intern = (lines: string[]) =>
-    Int32Array.from(lines, (l) => {
+    Int32Array.from(lines.slice(head, lines.length - tail), (l) => {
       let id = ids.get(l);
       if (id === undefined) ids.set(l, id = ids.size);
       return id;
     });
-  const a = intern(linesA);
-  const b = intern(linesB);
-  let head = 0;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = 0;
-  while (
-    tail < a.length - head && tail < b.length - head &&
-    a[a.length - 1 - tail] === b[b.length - 1 - tail]
-  ) tail++;
-  const midA = a.subarray(head, a.length - tail);
-  const midB = b.subarray(head, b.length - tail);
+  const midA = intern(linesA);
+  const midB = intern(linesB);
   let method: "myers" | "multiset" = "myers";
   let edits = myers(midA, midB, o.maxEdits, o.maxWork);
   if (!edits) {
