@@ -100,6 +100,7 @@ export type ConsumerName =
   | "preload"
   | "pam"
   | "systemd"
+  | "shell"
   | "generic";
 
 /** One watch rule. */

@@ -56,6 +56,7 @@ const CONSUMERS: ConsumerName[] = [
   "preload",
   "pam",
   "systemd",
+  "shell",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

@@ -6,8 +6,9 @@
  * `-c` string is read the same way, and an interpreter's script
  * (`/usr/bin/php /var/www/app/cron.php`) is a program too. A relative name
  * is found from the command's directory, as a `cd` in it moves it; a name
- * without a `/` in each directory of the PATH given. Nothing is expanded:
- * a name with `$` or `%` is not followed. The system's binaries (`/usr/bin`,
+ * without a `/` in each directory of the PATH given. Nothing is expanded
+ * but a leading `$HOME` (as `~`): a name with another `$`, a `%` or a glob
+ * is not followed. The system's binaries (`/usr/bin`,
  * ...) are the package manager's and a config's to watch as a whole, and
  * are left out. For the configs that name what root runs (crontabs,
  * systemd units): whoever can write such a file runs code as their user.
@@ -122,9 +123,16 @@ interface Place {
   path: string[];
 }
 
+/** `$HOME` or `${HOME}` at the start of a word: the command's home, as `~` is. */
+const HOME_VAR = /^\$(?:HOME|\{HOME\})(?=\/|$)/;
+
+/** Characters of a glob: such a name is no one file. */
+const GLOB = /[*?[]/;
+
 /** `name` as a path from the command's directory; undefined when that cannot be known. */
-function fromDir(name: string, at: Place): string | undefined {
-  if (name.includes("$") || name.includes("%")) return undefined;
+function fromDir(word: string, at: Place): string | undefined {
+  const name = word.replace(HOME_VAR, "~");
+  if (name.includes("$") || name.includes("%") || GLOB.test(name)) return undefined;
   let path: string | undefined;
   if (name === "~" || name.startsWith("~/")) {
     path = at.home === undefined ? undefined : `${at.home}/${name.slice(1)}`;
@@ -145,7 +153,7 @@ function programFiles(name: string, at: Place): string[] {
     const p = fromDir(name, at);
     return p === undefined ? [] : [p];
   }
-  if (name === "" || name.includes("$") || name.includes("%") || BUILTINS.has(name)) return [];
+  if (name === "" || /[$%*?[]/.test(name) || BUILTINS.has(name)) return [];
   return at.path.filter((d) => d.startsWith("/")).map((d) => normalize(`${d}/${name}`));
 }
 

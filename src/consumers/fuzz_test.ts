@@ -43,6 +43,7 @@ import { MAX_PROGRAMS } from "./_command_programs.ts";
 import { parseUnitFile, type UnitSetting } from "./systemd/unit_file.ts";
 import { diffUnit } from "./systemd/unit_diff.ts";
 import { unitPrograms } from "./systemd/unit_programs.ts";
+import { diffShell, shellConsumer } from "./shell/shell_consumer.ts";
 import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
 import { preloadEntries } from "./preload/ld_so_preload.ts";
@@ -103,6 +104,8 @@ const SEEDS: Record<string, string> = {
   preload: "/usr/lib/a.so /b.so\t/c.so:/d.so\n# comment\n/e#f\n/last",
   systemd: "[Unit]\nDescription=x\n[Service]\nUser=app\nEnvironmentFile=-/etc/default/x\n" +
     "ExecStart=/opt/x/run \\\n  --flag\n; c\nExecStartPre=+/bin/sh -c 'cd /srv && ./a'\n[Install]\nWantedBy=m\n",
+  shell: '# c\nexport PATH="/usr/local/bin:$PATH"\n. "$HOME/.cargo/env"\n[ -f ~/.a ] && . ~/.a\n' +
+    "if [ -x /opt/x ]; then \\\n  /opt/x --y; fi\ncase $T in a*) cd /srv && ./b ;; esac\n",
   pam: "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n" +
     "auth required pam_permit.so\n@include common-auth\nauth substack x\n-session optional pam_systemd.so\n",
 };
@@ -561,6 +564,27 @@ fuzz("systemd", 14, (r) => {
   for (const p of programs) assert(p.path.startsWith("/"), `program ${p.path} is not absolute`);
   assertEscaped([...diffUnit(previousUnit, parsed, "f"), ...diffUnit(parsed, previousUnit, "f")]);
   previousUnit = parsed;
+  return text.length;
+});
+
+let previousShell: unknown;
+fuzz("shell", 15, (r) => {
+  const text = input(SEEDS.shell, r);
+  const path = ["/root/.bashrc", "/etc/profile", "/home/x/.profile"][Math.floor(r() * 3)];
+  const passwd = "root:x:0:0::/root:/bin/sh\nx:x:1:1::/home/x:/bin/sh\n";
+  const ctx = {
+    ...consumerContext(new Uint8Array(32), () => {}),
+    readFile: (p: string) => p === "/etc/passwd" ? passwd : undefined,
+  };
+  const snap = shellConsumer.snapshot(path, text, ctx);
+  const programs = shellConsumer.watchAlso!(snap);
+  assert(programs.length <= MAX_PROGRAMS, `${programs.length} programs`);
+  for (const p of programs) assert(p.path.startsWith("/"), `program ${p.path} is not absolute`);
+  assertEscaped([
+    ...diffShell(previousShell as never, snap as never, path),
+    ...diffShell(snap as never, previousShell as never, path),
+  ]);
+  previousShell = snap;
   return text.length;
 });
 

@@ -4,7 +4,8 @@
  * name (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
  * access.conf and access.d/*.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
- * files and drop-ins); anything else is generic.
+ * files and drop-ins, shells' startup files and profile.d/*.sh); anything
+ * else is generic.
  *
  * @module
  */
@@ -21,6 +22,8 @@ import { cronConsumer } from "./cron/cron_consumer.ts";
 import { preloadConsumer } from "./preload/preload_consumer.ts";
 import { pamConsumer } from "./pam/pam_consumer.ts";
 import { systemdConsumer } from "./systemd/systemd_consumer.ts";
+import { shellConsumer } from "./shell/shell_consumer.ts";
+import { HOME_FILES, PROFILE_DIR, SYSTEM_FILES } from "./shell/shell_files.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -41,6 +44,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["sshd_config", "sshd"],
   ["crontab", "cron"],
   ["ld.so.preload", "preload"],
+  ...[...SYSTEM_FILES, ...HOME_FILES].map((n): [string, ConsumerName] => [n, "shell"]),
 ]);
 
 /**
@@ -59,6 +63,8 @@ const BY_DIR = new Map<string, { consumer: ConsumerName; reads: (name: string) =
   ["access.d", { consumer: "access", reads: (n) => n.endsWith(".conf") && !n.startsWith(".") }],
   // Debian's sshd_config reads `sshd_config.d/*.conf` (glob: not a name led by `.`).
   ["sshd_config.d", { consumer: "sshd", reads: (n) => n.endsWith(".conf") && !n.startsWith(".") }],
+  // /etc/profile sources `profile.d/*.sh`.
+  [PROFILE_DIR, { consumer: "shell", reads: (n) => n.endsWith(".sh") && !n.startsWith(".") }],
 ]);
 
 /**
@@ -108,6 +114,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   preload: preloadConsumer,
   pam: pamConsumer,
   systemd: systemdConsumer,
+  shell: shellConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */
