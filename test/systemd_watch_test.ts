@@ -53,3 +53,34 @@ Deno.test("a command added to a root service is critical, and the program it run
     await d.stop();
   }
 });
+
+Deno.test("a unit enabled by a link is read where the link points, and a command added there is critical", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.chmod(x, 0o755);
+  const units = `${x}/etc/systemd/system`;
+  await Deno.mkdir(`${units}/multi-user.target.wants`, { recursive: true });
+  await Deno.mkdir(`${x}/opt/app`, { recursive: true });
+  // `systemctl link` and `systemctl enable` leave links: the unit's content is elsewhere.
+  await Deno.writeTextFile(`${x}/opt/app/app.service`, "[Service]\nExecStart=/opt/app/server\n");
+  await Deno.symlink(`${x}/opt/app/app.service`, `${units}/multi-user.target.wants/app.service`);
+  const d = new Daemon(await daemonConfig(x, [`- path: ${units}\n    recursive: true`]));
+  try {
+    await d.started();
+    assert(
+      await waitFor(() => d.stderr.includes(`watching ${x}/opt/app/app.service, included`), 5_000),
+      d.stderr,
+    );
+    await Deno.writeTextFile(`${x}/opt/app/app.service`, "ExecStartPost=/tmp/.x\n", {
+      append: true,
+    });
+    const added = await d.expect(
+      (e) => e.event.action === "systemd_exec_added",
+      "the command added where the link points",
+    );
+    assertEquals(added.message, "systemd unit runs as root: ExecStartPost=/tmp/.x");
+    assertEquals(added.bpfink?.severity, "critical");
+  } finally {
+    await d.stop();
+  }
+});

@@ -18,15 +18,7 @@ import { MAX_PARSE_BYTES } from "../pipeline/change_pipeline.ts";
 import { watchesForPaths } from "./agent_options.ts";
 import type { WatchRules } from "./watch_rules.ts";
 import { errorMessage } from "../error_message.ts";
-
-/** Whether `path` is a directory, through symlinks. */
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
+import { isDirectory } from "../pipeline/linked_file.ts";
 
 /** What following an include touches. */
 export interface IncludedFilesDeps {

@@ -39,6 +39,7 @@ import { redactPasswordHashes, redactPasswordHashesIn } from "../consumers/passw
 import { mayHoldPasswordHash } from "../watch/hash_sniff.ts";
 import { nameIsRoots } from "./root_named.ts";
 import { liveBytes } from "../watch/read_batch.ts";
+import { linkedFile } from "./linked_file.ts";
 
 /** How one path is consumed. */
 export interface PathRule {
@@ -267,20 +268,20 @@ export class ChangePipeline {
    */
   adoptMany(items: [string, FileState | undefined][]): void {
     const updates: [string, BaselineRecord | undefined][] = [];
-    const snaps: [string, unknown, PathRule][] = [];
+    const snaps: [string, unknown, PathRule, FileState | undefined][] = [];
     const events: ChangeEvent[] = [];
     for (const [path, state] of items) {
       // Asked once here: the calls below ask for the same path's rule, which is kept.
       const rule = this.opts.ruleFor(path);
       const snap = this.snapshotOf(path, state);
       updates.push([path, state ? this.recordOf(path, state, snap) : undefined]);
-      snaps.push([path, snap, rule]);
+      snaps.push([path, snap, rule, state]);
       const owner = state && this.#ownerNotRoot(path, state, rule, snap);
       if (owner) events.push(owner);
     }
     const queued = this.opts.store.commit(updates, events);
     if (events.length > 0) this.opts.deliver(events, queued.map((q) => q.id));
-    for (const [path, snap, rule] of snaps) this.#followIncludes(path, snap, rule);
+    for (const [path, snap, rule, state] of snaps) this.#followIncludes(path, snap, state, rule);
   }
 
   /**
@@ -333,9 +334,25 @@ export class ChangePipeline {
       : state;
   }
 
-  #followIncludes(path: string, snap: unknown, rule = this.opts.ruleFor(path)): void {
-    // A secret file, or one read as plain text (bytes: not by meaning), includes nothing.
-    if (rule.secret || snap === undefined || snap instanceof Uint8Array) return;
+  /**
+   * Watches what the file at `path` pulls in: the files its consumer's
+   * `watchAlso` names, or, for a symlink read by meaning that root made, the
+   * file it points at (linkedFile), read by the same consumer.
+   */
+  #followIncludes(
+    path: string,
+    snap: unknown,
+    state: FileState | undefined,
+    rule = this.opts.ruleFor(path),
+  ): void {
+    if (rule.secret) return;
+    if (state?.type === "symlink") {
+      const linked = semanticConsumer(rule.consumer) && linkedFile(path, state);
+      if (linked) this.opts.watchAlso?.([linked], rule.consumer);
+      return;
+    }
+    // A file read as plain text (bytes: not by meaning) includes nothing.
+    if (snap === undefined || snap instanceof Uint8Array) return;
     const more = semanticConsumer(rule.consumer)?.watchAlso?.(meaningOf(snap)) ?? [];
     if (more.length) this.opts.watchAlso?.(more, rule.consumer);
   }
@@ -354,7 +371,7 @@ export class ChangePipeline {
       const rec = change.after ? this.recordOf(change.path, change.after, afterSnap) : undefined;
       this.opts.store.commit(churn ? [] : [[change.path, rec]], []);
       this.opts.onIgnored?.(change, ignored);
-      this.#followIncludes(change.path, afterSnap);
+      this.#followIncludes(change.path, afterSnap, change.after);
       return;
     }
     const tagged = (e: ChangeEvent): ChangeEvent =>
@@ -454,7 +471,7 @@ export class ChangePipeline {
     const rec = change.after ? this.recordOf(change.path, change.after, storedSnap) : undefined;
     const queued = this.opts.store.commit(churn ? [] : [[change.path, rec]], events);
     this.opts.deliver(events, queued.map((q) => q.id));
-    this.#followIncludes(change.path, storedSnap);
+    this.#followIncludes(change.path, storedSnap, change.after);
   }
 
   /**
