@@ -101,6 +101,9 @@ export type ConsumerName =
   | "pam"
   | "systemd"
   | "shell"
+  | "udev"
+  | "apt"
+  | "modprobe"
   | "generic";
 
 /** One watch rule. */

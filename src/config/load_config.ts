@@ -57,6 +57,9 @@ const CONSUMERS: ConsumerName[] = [
   "pam",
   "systemd",
   "shell",
+  "udev",
+  "apt",
+  "modprobe",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

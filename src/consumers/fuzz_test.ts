@@ -44,6 +44,10 @@ import { parseUnitFile, type UnitSetting } from "./systemd/unit_file.ts";
 import { diffUnit } from "./systemd/unit_diff.ts";
 import { unitPrograms } from "./systemd/unit_programs.ts";
 import { diffShell, shellConsumer } from "./shell/shell_consumer.ts";
+import { diffHooks, type HookCommand, hookPrograms } from "./hooks/hook_consumer.ts";
+import { UDEV } from "./hooks/udev_rules.ts";
+import { APT } from "./hooks/apt_hooks.ts";
+import { MODPROBE } from "./hooks/modprobe_commands.ts";
 import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
 import { preloadEntries } from "./preload/ld_so_preload.ts";
@@ -106,6 +110,13 @@ const SEEDS: Record<string, string> = {
     "ExecStart=/opt/x/run \\\n  --flag\n; c\nExecStartPre=+/bin/sh -c 'cd /srv && ./a'\n[Install]\nWantedBy=m\n",
   shell: '# c\nexport PATH="/usr/local/bin:$PATH"\n. "$HOME/.cargo/env"\n[ -f ~/.a ] && . ~/.a\n' +
     "if [ -x /opt/x ]; then \\\n  /opt/x --y; fi\ncase $T in a*) cd /srv && ./b ;; esac\n",
+  udev: 'ACTION=="add", KERNEL=="sd*", RUN+="/opt/x %k"\n# c\nSUBSYSTEM=="net", \\\n' +
+    'PROGRAM=="/bin/sh -c \'cd /srv && ./n\'", IMPORT{program}="id --x", RUN{builtin}+="kmod"\n',
+  apt:
+    '// c\nDPkg::Post-Invoke { "test -x /opt/a && /opt/a"; };\nAPT { Update { Pre-Invoke:: "b"; }; };\n' +
+    '/* x */ DPkg::Pre-Install-Pkgs::n "/usr/sbin/c --apt || true";\n#include x\n',
+  modprobe: "# c\nblacklist x\ninstall a /opt/a.sh; /sbin/modprobe --ignore-install a\n" +
+    "remove b \\\n  cd /srv && ./b\noptions c x=1\n",
   pam: "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n" +
     "auth required pam_permit.so\n@include common-auth\nauth substack x\n-session optional pam_systemd.so\n",
 };
@@ -587,6 +598,23 @@ fuzz("shell", 15, (r) => {
   previousShell = snap;
   return text.length;
 });
+
+for (const [i, f] of [UDEV, APT, MODPROBE].entries()) {
+  let previous: HookCommand[] = [];
+  fuzz(f.name, 16 + i, (r) => {
+    const text = input(SEEDS[f.name], r);
+    const commands = f.commands(text).entries;
+    const programs = hookPrograms(f, commands);
+    assert(programs.length <= MAX_PROGRAMS, `${programs.length} programs`);
+    for (const p of programs) assert(p.path.startsWith("/"), `program ${p.path} is not absolute`);
+    assertEscaped([
+      ...diffHooks(f, previous, commands, "f"),
+      ...diffHooks(f, commands, previous, "f"),
+    ]);
+    previous = commands;
+    return text.length;
+  });
+}
 
 let previousPam: ReturnType<typeof parsePamConf>["entries"] = [];
 fuzz("pam", 12, (r) => {

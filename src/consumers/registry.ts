@@ -4,8 +4,8 @@
  * name (passwd, shadow, group, gshadow, sudoers, files under sudoers.d/,
  * access.conf and access.d/*.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
- * files and drop-ins, shells' startup files and profile.d/*.sh); anything
- * else is generic.
+ * files and drop-ins, shells' startup files and profile.d/*.sh, udev rules,
+ * apt.conf and apt.conf.d/*, modprobe.d/*.conf); anything else is generic.
  *
  * @module
  */
@@ -24,6 +24,10 @@ import { pamConsumer } from "./pam/pam_consumer.ts";
 import { systemdConsumer } from "./systemd/systemd_consumer.ts";
 import { shellConsumer } from "./shell/shell_consumer.ts";
 import { HOME_FILES, PROFILE_DIR, SYSTEM_FILES } from "./shell/shell_files.ts";
+import { hookConsumer } from "./hooks/hook_consumer.ts";
+import { UDEV } from "./hooks/udev_rules.ts";
+import { APT } from "./hooks/apt_hooks.ts";
+import { MODPROBE } from "./hooks/modprobe_commands.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -45,6 +49,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["crontab", "cron"],
   ["ld.so.preload", "preload"],
   ...[...SYSTEM_FILES, ...HOME_FILES].map((n): [string, ConsumerName] => [n, "shell"]),
+  ["apt.conf", "apt"],
 ]);
 
 /**
@@ -65,6 +70,12 @@ const BY_DIR = new Map<string, { consumer: ConsumerName; reads: (name: string) =
   ["sshd_config.d", { consumer: "sshd", reads: (n) => n.endsWith(".conf") && !n.startsWith(".") }],
   // /etc/profile sources `profile.d/*.sh`.
   [PROFILE_DIR, { consumer: "shell", reads: (n) => n.endsWith(".sh") && !n.startsWith(".") }],
+  // apt reads names of letters, digits, `_`, `-` and `.` with no extension or `.conf`.
+  ["apt.conf.d", {
+    consumer: "apt",
+    reads: (n) => /^[A-Za-z0-9_.-]+$/.test(n) && (!n.includes(".") || n.endsWith(".conf")),
+  }],
+  ["modprobe.d", { consumer: "modprobe", reads: (n) => n.endsWith(".conf") }],
 ]);
 
 /**
@@ -83,6 +94,7 @@ export function consumerNameFor(path: string): ConsumerName {
   const byDir = BY_DIR.get(parentName(path));
   if (byDir) return byDir.reads(last) ? byDir.consumer : "generic";
   if (isSystemdUnit(path, last)) return "systemd";
+  if (last.endsWith(".rules") && path.endsWith(`/udev/rules.d/${last}`)) return "udev";
   const name = last.endsWith("-") ? last.slice(0, -1) : last;
   return BY_NAME.get(name) ?? "generic";
 }
@@ -115,6 +127,9 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   pam: pamConsumer,
   systemd: systemdConsumer,
   shell: shellConsumer,
+  udev: hookConsumer(UDEV),
+  apt: hookConsumer(APT),
+  modprobe: hookConsumer(MODPROBE),
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

@@ -21,11 +21,11 @@ import { diffLineLists } from "../line_diff.ts";
 import { cutText } from "../../pipeline/event_size.ts";
 import { displayPath } from "../../watch/path_bytes.ts";
 import { readersOf } from "./shell_files.ts";
-import { type ShellLine, shellLines } from "./shell_lines.ts";
+import { type ContinuedLine, continuedLines } from "../_continued_lines.ts";
 
 /** What is kept of a startup file. */
 interface Snapshot {
-  lines: ShellLine[];
+  lines: ContinuedLine[];
   /** Every user's shell reads it. */
   everyone: boolean;
   /** The accounts whose home holds it, by name. */
@@ -107,7 +107,7 @@ export const shellConsumer: Consumer = {
     return !r.everyone && accounts.some((a) => a.uid === uid && r.users.includes(a.name));
   },
   snapshot(path: string, text: string, ctx: ConsumerContext): Snapshot {
-    return { lines: shellLines(text), ...readersOf(path, hostAccounts(ctx)) };
+    return { lines: continuedLines(text), ...readersOf(path, hostAccounts(ctx)) };
   },
   diff(path: string, before: unknown, after: unknown) {
     return diffShell(before as Snapshot | undefined, after as Snapshot | undefined, path);

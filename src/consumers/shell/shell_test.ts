@@ -3,7 +3,7 @@ import { changeSeverity } from "../semantic_change.ts";
 import { consumerContext } from "../consumer_context.ts";
 import type { ConsumerContext } from "../consumer.ts";
 import { consumerNameFor } from "../registry.ts";
-import { shellLines } from "./shell_lines.ts";
+import { continuedLines } from "../_continued_lines.ts";
 import { diffShell, shellConsumer, shellPrograms } from "./shell_consumer.ts";
 
 /** A context whose /etc/passwd is `passwd`. */
@@ -26,7 +26,7 @@ const diff = (path: string, a: string | undefined, b: string | undefined) =>
 Deno.test("shell: the command lines of a startup file, continued lines joined, comments and blanks left out", () => {
   const text = "# a comment\n\nexport A=1\n  if [ -f x ]; then \\\n  . x\nfi\r\n  # indented\n" +
     "echo a\\\\\necho b\\";
-  assertEquals(shellLines(text).map((l) => [l.line, l.text]), [
+  assertEquals(continuedLines(text).map((l) => [l.line, l.text]), [
     [3, "export A=1"],
     [4, "if [ -f x ]; then   . x"],
     [6, "fi"],
@@ -142,9 +142,9 @@ Deno.test("shell: a home startup file its owner's shell reads is read by meaning
 
 Deno.test("shell: a file of 100,000 continued or long lines is read in linear time", () => {
   const t0 = performance.now();
-  const lines = shellLines("x \\\n".repeat(100_000) + "\\".repeat(1_000_000));
+  const lines = continuedLines("x \\\n".repeat(100_000) + "\\".repeat(1_000_000));
   assertEquals(lines.length, 1);
-  const many = shellLines("echo a\n".repeat(200_000));
+  const many = continuedLines("echo a\n".repeat(200_000));
   assertEquals(many.length, 10_000);
   assertEquals(many[9_999].text.split("\n").length, 190_002);
   const s = snap("/root/.bashrc", "/opt/a$((1))/x\n".repeat(50_000));

@@ -1,19 +1,19 @@
 /**
- * The command lines of a shell startup file, as they are compared: each
- * line, with the lines a trailing `\` joins to it, that is not blank or a
- * comment. A comment changed runs nothing; a command changed is one line
- * removed and one added.
+ * The logical lines of a line-based config (a shell's startup file, udev
+ * rules, modprobe.d): each line, with the lines a trailing `\` joins to it,
+ * that is not blank or a `#` comment. A comment changed runs nothing; a
+ * command changed is one line removed and one added.
  *
  * @module
  */
 
-/** One command line: its text and the number of its first line in the file. */
-export interface ShellLine {
+/** One logical line: its text (trimmed) and the number of its first line in the file. */
+export interface ContinuedLine {
   line: number;
   text: string;
 }
 
-/** Most command lines kept of a file: past them, the rest is one line (compared, and followed). */
+/** Most lines kept of a file: past them, the rest is one line (compared, and followed). */
 export const MAX_LINES = 10_000;
 
 /** Whether `line` ends in an odd number of backslashes. */
@@ -23,9 +23,9 @@ function joinsNext(line: string): boolean {
   return n % 2 === 1;
 }
 
-/** The command lines of `text` (see the module's doc), at most MAX_LINES. */
-export function shellLines(text: string): ShellLine[] {
-  const out: ShellLine[] = [];
+/** The logical lines of `text` (see the module's doc), at most MAX_LINES. */
+export function continuedLines(text: string): ContinuedLine[] {
+  const out: ContinuedLine[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const first = i;
