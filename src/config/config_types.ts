@@ -104,6 +104,7 @@ export type ConsumerName =
   | "udev"
   | "apt"
   | "modprobe"
+  | "nss"
   | "generic";
 
 /** One watch rule. */

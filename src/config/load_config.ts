@@ -60,6 +60,7 @@ const CONSUMERS: ConsumerName[] = [
   "udev",
   "apt",
   "modprobe",
+  "nss",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

@@ -48,6 +48,7 @@ import { diffHooks, type HookCommand, hookPrograms } from "./hooks/hook_consumer
 import { UDEV } from "./hooks/udev_rules.ts";
 import { APT } from "./hooks/apt_hooks.ts";
 import { MODPROBE } from "./hooks/modprobe_commands.ts";
+import { diffNsswitch, type NssDatabase, nssLibraries, parseNsswitch } from "./nss/nsswitch.ts";
 import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
 import { preloadEntries } from "./preload/ld_so_preload.ts";
@@ -117,6 +118,8 @@ const SEEDS: Record<string, string> = {
     '/* x */ DPkg::Pre-Install-Pkgs::n "/usr/sbin/c --apt || true";\n#include x\n',
   modprobe: "# c\nblacklist x\ninstall a /opt/a.sh; /sbin/modprobe --ignore-install a\n" +
     "remove b \\\n  cd /srv && ./b\noptions c x=1\n",
+  nss: "# c\npasswd:         files systemd\ngroup: files [NOTFOUND=return] sss\n" +
+    "hosts:  files mdns4_minimal [ !UNAVAIL = return ] dns\nsudoers files ldap\n",
   pam: "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n" +
     "auth required pam_permit.so\n@include common-auth\nauth substack x\n-session optional pam_systemd.so\n",
 };
@@ -615,6 +618,18 @@ for (const [i, f] of [UDEV, APT, MODPROBE].entries()) {
     return text.length;
   });
 }
+
+let previousNss: NssDatabase[] = [];
+fuzz("nss", 19, (r) => {
+  const text = input(SEEDS.nss, r);
+  const dbs = parseNsswitch(text).databases;
+  const libs = nssLibraries(dbs);
+  assert(libs.length <= MAX_PROGRAMS, `${libs.length} libraries`);
+  for (const l of libs) assert(/^\/[^\0]*\/libnss_[^/]*\.so\.2$/.test(l.path), `library ${l.path}`);
+  assertEscaped([...diffNsswitch(previousNss, dbs, "f"), ...diffNsswitch(dbs, previousNss, "f")]);
+  previousNss = dbs;
+  return text.length;
+});
 
 let previousPam: ReturnType<typeof parsePamConf>["entries"] = [];
 fuzz("pam", 12, (r) => {

@@ -5,7 +5,8 @@
  * access.conf and access.d/*.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
  * files and drop-ins, shells' startup files and profile.d/*.sh, udev rules,
- * apt.conf and apt.conf.d/*, modprobe.d/*.conf); anything else is generic.
+ * apt.conf and apt.conf.d/*, modprobe.d/*.conf, nsswitch.conf); anything
+ * else is generic.
  *
  * @module
  */
@@ -28,6 +29,7 @@ import { hookConsumer } from "./hooks/hook_consumer.ts";
 import { UDEV } from "./hooks/udev_rules.ts";
 import { APT } from "./hooks/apt_hooks.ts";
 import { MODPROBE } from "./hooks/modprobe_commands.ts";
+import { nssConsumer } from "./nss/nsswitch.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -50,6 +52,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["ld.so.preload", "preload"],
   ...[...SYSTEM_FILES, ...HOME_FILES].map((n): [string, ConsumerName] => [n, "shell"]),
   ["apt.conf", "apt"],
+  ["nsswitch.conf", "nss"],
 ]);
 
 /**
@@ -130,6 +133,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   udev: hookConsumer(UDEV),
   apt: hookConsumer(APT),
   modprobe: hookConsumer(MODPROBE),
+  nss: nssConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

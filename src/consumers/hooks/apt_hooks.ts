@@ -81,10 +81,19 @@ export function aptHooks(text: string): { entries: HookCommand[]; errors: ParseE
   const t = tokens(text);
   // apt runs the values of a hook's children (`Hook:: "cmd";`, `Hook { "cmd"; };`,
   // `Hook::name "cmd";`), not a value set on the hook itself.
+  // A list item (`Hook:: "cmd"`) is added; a named child set again keeps its place, with the
+  // later value (apt's configuration is a tree).
+  const named = new Map<string, number>();
   const add = (name: string, value: Token) => {
-    const parent = name.endsWith("::") ? name.slice(0, -2) : name.slice(0, name.lastIndexOf("::"));
-    if (name.includes("::") && isHook(parent) && value.text.trim() !== "") {
-      entries.push({ line: value.line, setting: `${name} "${value.text}"`, command: value.text });
+    const list = name.endsWith("::");
+    const parent = list ? name.slice(0, -2) : name.slice(0, name.lastIndexOf("::"));
+    if (!name.includes("::") || !isHook(parent)) return;
+    const at = list ? undefined : named.get(name.toLowerCase());
+    const entry = { line: value.line, setting: `${name} "${value.text}"`, command: value.text };
+    if (at !== undefined) entries[at] = entry;
+    else {
+      if (!list) named.set(name.toLowerCase(), entries.length);
+      entries.push(entry);
     }
   };
   for (let i = 0; i < t.length; i++) {
@@ -105,7 +114,7 @@ export function aptHooks(text: string): { entries: HookCommand[]; errors: ParseE
     if (next && !next.quoted && next.text === "{") {
       if (scope.length >= MAX_DEPTH) {
         errors.push({ line: tok.line, message: `scopes nested past ${MAX_DEPTH}` });
-        return { entries, errors };
+        return { entries: entries.filter((e) => e.command.trim() !== ""), errors };
       }
       scope.push(tok.text.replace(/::$/, ""));
       i++;
@@ -117,7 +126,7 @@ export function aptHooks(text: string): { entries: HookCommand[]; errors: ParseE
       errors.push({ line: tok.line, message: "an option without a value" });
     }
   }
-  return { entries, errors };
+  return { entries: entries.filter((e) => e.command.trim() !== ""), errors };
 }
 
 /** apt's configuration (`apt.conf`, `apt.conf.d/*`). */

@@ -179,7 +179,8 @@ Deno.test({
         "DPkg::Pre-Invoke::n",
       ];
       const wrong: string[] = [];
-      for (let i = 0; i < 60; i++) {
+      const cases = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
+      for (let i = 0; i < cases; i++) {
         const parts: string[] = [];
         for (let j = 0; j < 1 + Math.floor(r() * 4); j++) {
           const n = pick(names);
@@ -192,6 +193,8 @@ Deno.test({
             `// ${n} "${v}";`,
             `/* ${n}:: "${v}"; */`,
             `${n}::\n"${v}";`,
+            `${n}::x "${v}"; ${n}::x "";`,
+            `${n}::X "${v}"; ${n}::x "${v}b";`,
           ]));
         }
         const text = parts.join(pick(["\n", " ", "\n\n"]));
