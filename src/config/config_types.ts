@@ -105,6 +105,7 @@ export type ConsumerName =
   | "apt"
   | "modprobe"
   | "nss"
+  | "environment"
   | "generic";
 
 /** One watch rule. */

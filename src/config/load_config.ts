@@ -61,6 +61,7 @@ const CONSUMERS: ConsumerName[] = [
   "apt",
   "modprobe",
   "nss",
+  "environment",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

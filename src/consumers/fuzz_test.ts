@@ -49,6 +49,12 @@ import { UDEV } from "./hooks/udev_rules.ts";
 import { APT } from "./hooks/apt_hooks.ts";
 import { MODPROBE } from "./hooks/modprobe_commands.ts";
 import { diffNsswitch, type NssDatabase, nssLibraries, parseNsswitch } from "./nss/nsswitch.ts";
+import {
+  diffEnvironment,
+  environmentFiles,
+  type EnvVariable,
+  parseEnvironment,
+} from "./environment/environment_file.ts";
 import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
 import { preloadEntries } from "./preload/ld_so_preload.ts";
@@ -120,6 +126,9 @@ const SEEDS: Record<string, string> = {
     "remove b \\\n  cd /srv && ./b\noptions c x=1\n",
   nss: "# c\npasswd:         files systemd\ngroup: files [NOTFOUND=return] sss\n" +
     "hosts:  files mdns4_minimal [ !UNAVAIL = return ] dns\nsudoers files ldap\n",
+  environment:
+    'LANG=C.UTF-8\nexport PATH="/usr/local/bin:/usr/bin"\n# c\nLD_PRELOAD=/a.so:/b.so # x\n' +
+    "  BASH_ENV='/etc/x'\nhttp_proxy=http://u:p@h:1\n",
   pam: "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n" +
     "auth required pam_permit.so\n@include common-auth\nauth substack x\n-session optional pam_systemd.so\n",
 };
@@ -628,6 +637,21 @@ fuzz("nss", 19, (r) => {
   for (const l of libs) assert(/^\/[^\0]*\/libnss_[^/]*\.so\.2$/.test(l.path), `library ${l.path}`);
   assertEscaped([...diffNsswitch(previousNss, dbs, "f"), ...diffNsswitch(dbs, previousNss, "f")]);
   previousNss = dbs;
+  return text.length;
+});
+
+let previousEnv: EnvVariable[] = [];
+fuzz("environment", 20, (r) => {
+  const text = input(SEEDS.environment, r);
+  const vars = parseEnvironment(text, (s) => `hmac-${s.length}`);
+  const files = environmentFiles(vars);
+  assert(files.length <= MAX_PROGRAMS, `${files.length} files`);
+  for (const f of files) assert(f.path.startsWith("/"), `file ${f.path} is not absolute`);
+  assertEscaped([
+    ...diffEnvironment(previousEnv, vars, "f"),
+    ...diffEnvironment(vars, previousEnv, "f"),
+  ]);
+  previousEnv = vars;
   return text.length;
 });
 

@@ -5,8 +5,8 @@
  * access.conf and access.d/*.conf, authorized_keys, sshd_config and sshd_config.d/*.conf,
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
  * files and drop-ins, shells' startup files and profile.d/*.sh, udev rules,
- * apt.conf and apt.conf.d/*, modprobe.d/*.conf, nsswitch.conf); anything
- * else is generic.
+ * apt.conf and apt.conf.d/*, modprobe.d/*.conf, nsswitch.conf,
+ * environment); anything else is generic.
  *
  * @module
  */
@@ -30,6 +30,7 @@ import { UDEV } from "./hooks/udev_rules.ts";
 import { APT } from "./hooks/apt_hooks.ts";
 import { MODPROBE } from "./hooks/modprobe_commands.ts";
 import { nssConsumer } from "./nss/nsswitch.ts";
+import { environmentConsumer } from "./environment/environment_file.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -53,6 +54,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ...[...SYSTEM_FILES, ...HOME_FILES].map((n): [string, ConsumerName] => [n, "shell"]),
   ["apt.conf", "apt"],
   ["nsswitch.conf", "nss"],
+  ["environment", "environment"],
 ]);
 
 /**
@@ -134,6 +136,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   apt: hookConsumer(APT),
   modprobe: hookConsumer(MODPROBE),
   nss: nssConsumer,
+  environment: environmentConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

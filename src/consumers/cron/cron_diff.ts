@@ -11,17 +11,14 @@ import type { CronJob, CronSetting } from "./crontab.ts";
 import { multisetDiff } from "../_multiset_diff.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import type { SeverityLevel } from "../../pipeline/severity.ts";
-import { DANGEROUS_VARIABLES } from "../sudoers/_weakens.ts";
+import { isDangerousVariable } from "../sudoers/_weakens.ts";
 
 /** An account by name, as passwd says. */
 export type UidOf = (user: string) => number | undefined;
 
 /** Settings that change how every job after them runs. */
 function steersJobs(name: string): boolean {
-  if (name === "PATH" || name === "SHELL") return true;
-  return DANGEROUS_VARIABLES.some((v) =>
-    v.endsWith("*") ? name.startsWith(v.slice(0, -1)) : v === name
-  );
+  return name === "PATH" || name === "SHELL" || isDangerousVariable(name);
 }
 
 const jobKey = (j: CronJob) => `${j.schedule}\0${j.user ?? ""}\0${j.command}`;

@@ -57,6 +57,13 @@ export const DANGEROUS_VARIABLES: readonly string[] = [
   "RUBYOPT",
 ];
 
+/** Whether the variable `name` is one of DANGEROUS_VARIABLES (a `*` entry by its prefix). */
+export function isDangerousVariable(name: string): boolean {
+  return DANGEROUS_VARIABLES.some((v) =>
+    v.endsWith("*") ? name.startsWith(v.slice(0, -1)) : v === name
+  );
+}
+
 /** Whether two variable names or `*`-prefix patterns can name the same variable. */
 function overlaps(a: string, b: string): boolean {
   const pa = a.endsWith("*") ? a.slice(0, -1) : undefined;

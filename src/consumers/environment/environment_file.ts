@@ -1,0 +1,157 @@
+/**
+ * /etc/environment by meaning: the variables pam_env sets in every session
+ * it runs for (Debian's sshd, login, su and cron PAM services do, root's
+ * sessions too). A line is `NAME=value`, with an optional `export `; a `#`
+ * ends a line wherever it is; a value that starts with a quote loses it,
+ * and then a last quote of either kind; a name set again takes the later
+ * value (`environment_differential_test.ts` holds this against pam_env,
+ * through su). A variable that
+ * steers what code runs (`LD_PRELOAD`, `BASH_ENV`, `PYTHONPATH`, `PATH`,
+ * ... sudo's list of dangerous variables) added or changed is critical:
+ * `LD_PRELOAD=/tmp/x.so` there loads the library into every program of
+ * every such session. The files such variables name to load or source are
+ * watched with it. A value that may be a credential (a name with
+ * PASSWORD, SECRET, TOKEN or KEY, or a URL's password) is kept as a keyed
+ * fingerprint and never shown.
+ *
+ * @module
+ */
+import type { Consumer, ConsumerContext, IncludedPath } from "../consumer.ts";
+import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
+import { isDangerousVariable } from "../sudoers/_weakens.ts";
+import { WatchedPrograms } from "../_command_programs.ts";
+
+/** One variable: its name, its value (or the fingerprint of a secret one), its line. */
+export interface EnvVariable {
+  name: string;
+  value: string;
+  line: number;
+  /** The value is a keyed fingerprint: never shown. */
+  secret?: boolean;
+}
+
+/** Most variables kept of a file. */
+const MAX_VARIABLES = 4096;
+
+/** Names whose value may be a credential. */
+const SECRET_NAME = /pass|secret|token|key|credential|auth/i;
+
+/** A URL with a password (`http://user:pass@proxy`). */
+const URL_PASSWORD = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/;
+
+/** Whether `name` steers what code runs in the session (sudo's dangerous variables, PATH). */
+export function steersCode(name: string): boolean {
+  return name === "PATH" || isDangerousVariable(name);
+}
+
+/** The variables of an environment file (see the module's doc), in the order first set. */
+export function parseEnvironment(
+  text: string,
+  fingerprint: (secret: string) => string,
+): EnvVariable[] {
+  const out = new Map<string, EnvVariable>();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    // A `#` ends the line wherever it is, as pam_env reads it (a value cannot hold one).
+    let l = lines[i].replace(/#.*/s, "").trimStart();
+    if (l.startsWith("export ")) l = l.slice(7);
+    const eq = l.indexOf("=");
+    if (eq <= 0) continue;
+    const name = l.slice(0, eq);
+    if (!/^[A-Za-z0-9_]+$/.test(name)) continue;
+    let value = l.slice(eq + 1);
+    // A leading quote goes, and then a trailing one of either kind (pam_env's own rule).
+    if (value[0] === '"' || value[0] === "'") {
+      value = value.slice(1);
+      if (value.endsWith('"') || value.endsWith("'")) value = value.slice(0, -1);
+    }
+    const secret = SECRET_NAME.test(name) || URL_PASSWORD.test(value);
+    const v: EnvVariable = {
+      name,
+      value: secret ? fingerprint(value) : value,
+      line: i + 1,
+      ...(secret ? { secret: true } : {}),
+    };
+    // Set again: the later value, in the place first set.
+    if (out.has(name) || out.size < MAX_VARIABLES) out.set(name, v);
+  }
+  return [...out.values()];
+}
+
+const valueShown = (v: EnvVariable) => v.secret ? "(value hidden)" : shown(v.value);
+
+/** What changed from `before` to `after` in `file`. */
+export function diffEnvironment(
+  before: readonly EnvVariable[],
+  after: readonly EnvVariable[],
+  file: string,
+): SemanticChange[] {
+  const out = new ChangeList("environment");
+  const was = new Map(before.map((v) => [v.name, v]));
+  const now = new Map(after.map((v) => [v.name, v]));
+  for (const v of after) {
+    const old = was.get(v.name);
+    if (old && old.value === v.value) continue;
+    const severity = steersCode(v.name) ? "critical" : "medium";
+    out.push({
+      action: old ? "environment_variable_changed" : "environment_variable_added",
+      subject: v.name,
+      message:
+        `every session pam_env sets up (root's too) now starts with ${shown(v.name)}=${
+          valueShown(v)
+        }` + (old ? ` (was ${valueShown(old)})` : ""),
+      changes: [{
+        field: v.name,
+        ...(old ? { from: old.secret ? "(hidden)" : old.value } : {}),
+        to: v.secret ? "(hidden)" : v.value,
+      }],
+      source: { file, line: v.line },
+      severity,
+    });
+  }
+  for (const v of before) {
+    if (now.has(v.name)) continue;
+    out.push({
+      action: "environment_variable_removed",
+      subject: v.name,
+      message: `sessions pam_env sets up no longer start with ${shown(v.name)} set`,
+      changes: [{ field: v.name, from: v.secret ? "(hidden)" : v.value }],
+      source: { file, line: v.line },
+      severity: "medium",
+    });
+  }
+  return out.done();
+}
+
+/** Variables whose value names files the session loads (`:` or blank separated) or sources. */
+const FILE_VARIABLES = new Set(["LD_PRELOAD", "LD_AUDIT", "BASH_ENV", "ENV"]);
+
+/** The files its variables make every session load or source: critical. */
+export function environmentFiles(vars: readonly EnvVariable[]): IncludedPath[] {
+  const out = new WatchedPrograms();
+  for (const v of vars) {
+    if (!FILE_VARIABLES.has(v.name) || v.secret) continue;
+    for (const p of v.value.split(/[:\s]+/)) {
+      if (p.startsWith("/") && !/[$%*?[]/.test(p)) out.add(p, "critical");
+    }
+  }
+  return out.values();
+}
+
+/** /etc/environment. */
+export const environmentConsumer: Consumer = {
+  name: "environment",
+  snapshot(_path: string, text: string, ctx: ConsumerContext): EnvVariable[] {
+    return parseEnvironment(text, (s) => ctx.fingerprint(s));
+  },
+  diff(path: string, before: unknown, after: unknown) {
+    return diffEnvironment(
+      (before as EnvVariable[] | undefined) ?? [],
+      (after as EnvVariable[] | undefined) ?? [],
+      path,
+    );
+  },
+  watchAlso(snapshot: unknown) {
+    return environmentFiles(Array.isArray(snapshot) ? snapshot as EnvVariable[] : []);
+  },
+};
