@@ -106,6 +106,7 @@ export type ConsumerName =
   | "modprobe"
   | "nss"
   | "environment"
+  | "sudo_conf"
   | "generic";
 
 /** One watch rule. */

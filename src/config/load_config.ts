@@ -62,6 +62,7 @@ const CONSUMERS: ConsumerName[] = [
   "modprobe",
   "nss",
   "environment",
+  "sudo_conf",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

@@ -55,6 +55,12 @@ import {
   type EnvVariable,
   parseEnvironment,
 } from "./environment/environment_file.ts";
+import {
+  diffSudoConf,
+  parseSudoConf,
+  sudoConfFiles,
+  type SudoDirective,
+} from "./sudo_conf/sudo_conf.ts";
 import { parseSshdConfig } from "./sshd/sshd_config.ts";
 import { diffSshd } from "./sshd/sshd_diff.ts";
 import { preloadEntries } from "./preload/ld_so_preload.ts";
@@ -129,6 +135,9 @@ const SEEDS: Record<string, string> = {
   environment:
     'LANG=C.UTF-8\nexport PATH="/usr/local/bin:/usr/bin"\n# c\nLD_PRELOAD=/a.so:/b.so # x\n' +
     "  BASH_ENV='/etc/x'\nhttp_proxy=http://u:p@h:1\n",
+  sudo_conf:
+    "# c\nPlugin sudoers_policy sudoers.so\nPath noexec /usr/libexec/sudo/sudo_noexec.so\n" +
+    "Path plugin_dir /opt/pd/\nSet disable_coredump false\nDebug sudo /var/log/sudo_debug all@warn\n",
   pam: "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n" +
     "auth required pam_permit.so\n@include common-auth\nauth substack x\n-session optional pam_systemd.so\n",
 };
@@ -652,6 +661,21 @@ fuzz("environment", 20, (r) => {
     ...diffEnvironment(vars, previousEnv, "f"),
   ]);
   previousEnv = vars;
+  return text.length;
+});
+
+let previousSudoConf: SudoDirective[] = [];
+fuzz("sudo_conf", 21, (r) => {
+  const text = input(SEEDS.sudo_conf, r);
+  const ds = parseSudoConf(text);
+  const files = sudoConfFiles(ds);
+  assert(files.length <= MAX_PROGRAMS, `${files.length} files`);
+  for (const f of files) assert(f.path.startsWith("/"), `file ${f.path} is not absolute`);
+  assertEscaped([
+    ...diffSudoConf(previousSudoConf, ds, "f"),
+    ...diffSudoConf(ds, previousSudoConf, "f"),
+  ]);
+  previousSudoConf = ds;
   return text.length;
 });
 

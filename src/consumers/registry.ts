@@ -6,7 +6,7 @@
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
  * files and drop-ins, shells' startup files and profile.d/*.sh, udev rules,
  * apt.conf and apt.conf.d/*, modprobe.d/*.conf, nsswitch.conf,
- * environment); anything else is generic.
+ * environment, sudo.conf); anything else is generic.
  *
  * @module
  */
@@ -31,6 +31,7 @@ import { APT } from "./hooks/apt_hooks.ts";
 import { MODPROBE } from "./hooks/modprobe_commands.ts";
 import { nssConsumer } from "./nss/nsswitch.ts";
 import { environmentConsumer } from "./environment/environment_file.ts";
+import { sudoConfConsumer } from "./sudo_conf/sudo_conf.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
 /**
@@ -55,6 +56,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["apt.conf", "apt"],
   ["nsswitch.conf", "nss"],
   ["environment", "environment"],
+  ["sudo.conf", "sudo_conf"],
 ]);
 
 /**
@@ -137,6 +139,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   modprobe: hookConsumer(MODPROBE),
   nss: nssConsumer,
   environment: environmentConsumer,
+  sudo_conf: sudoConfConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */
