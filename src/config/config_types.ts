@@ -107,6 +107,7 @@ export type ConsumerName =
   | "nss"
   | "environment"
   | "sudo_conf"
+  | "logrotate"
   | "generic";
 
 /** One watch rule. */

@@ -63,6 +63,7 @@ const CONSUMERS: ConsumerName[] = [
   "nss",
   "environment",
   "sudo_conf",
+  "logrotate",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

@@ -48,6 +48,7 @@ import { diffHooks, type HookCommand, hookPrograms } from "./hooks/hook_consumer
 import { UDEV } from "./hooks/udev_rules.ts";
 import { APT } from "./hooks/apt_hooks.ts";
 import { MODPROBE } from "./hooks/modprobe_commands.ts";
+import { LOGROTATE } from "./hooks/logrotate_scripts.ts";
 import { diffNsswitch, type NssDatabase, nssLibraries, parseNsswitch } from "./nss/nsswitch.ts";
 import {
   diffEnvironment,
@@ -128,6 +129,8 @@ const SEEDS: Record<string, string> = {
   apt:
     '// c\nDPkg::Post-Invoke { "test -x /opt/a && /opt/a"; };\nAPT { Update { Pre-Invoke:: "b"; }; };\n' +
     '/* x */ DPkg::Pre-Install-Pkgs::n "/usr/sbin/c --apt || true";\n#include x\n',
+  logrotate: "/var/log/a /var/log/b {\n  weekly\n  postrotate\n    /usr/lib/x/rotate || true\n" +
+    "    # c\n    cd /srv && ./hup\n  endscript\n}\ninclude /etc/logrotate.d\n",
   modprobe: "# c\nblacklist x\ninstall a /opt/a.sh; /sbin/modprobe --ignore-install a\n" +
     "remove b \\\n  cd /srv && ./b\noptions c x=1\n",
   nss: "# c\npasswd:         files systemd\ngroup: files [NOTFOUND=return] sss\n" +
@@ -620,9 +623,9 @@ fuzz("shell", 15, (r) => {
   return text.length;
 });
 
-for (const [i, f] of [UDEV, APT, MODPROBE].entries()) {
+for (const [f, offset] of [[UDEV, 16], [APT, 17], [MODPROBE, 18], [LOGROTATE, 22]] as const) {
   let previous: HookCommand[] = [];
-  fuzz(f.name, 16 + i, (r) => {
+  fuzz(f.name, offset, (r) => {
     const text = input(SEEDS[f.name], r);
     const commands = f.commands(text).entries;
     const programs = hookPrograms(f, commands);

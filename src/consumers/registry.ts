@@ -6,7 +6,8 @@
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
  * files and drop-ins, shells' startup files and profile.d/*.sh, udev rules,
  * apt.conf and apt.conf.d/*, modprobe.d/*.conf, nsswitch.conf,
- * environment, sudo.conf); anything else is generic.
+ * environment, sudo.conf, logrotate.conf and logrotate.d/*); anything
+ * else is generic.
  *
  * @module
  */
@@ -29,6 +30,7 @@ import { hookConsumer } from "./hooks/hook_consumer.ts";
 import { UDEV } from "./hooks/udev_rules.ts";
 import { APT } from "./hooks/apt_hooks.ts";
 import { MODPROBE } from "./hooks/modprobe_commands.ts";
+import { LOGROTATE } from "./hooks/logrotate_scripts.ts";
 import { nssConsumer } from "./nss/nsswitch.ts";
 import { environmentConsumer } from "./environment/environment_file.ts";
 import { sudoConfConsumer } from "./sudo_conf/sudo_conf.ts";
@@ -57,6 +59,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["nsswitch.conf", "nss"],
   ["environment", "environment"],
   ["sudo.conf", "sudo_conf"],
+  ["logrotate.conf", "logrotate"],
 ]);
 
 /**
@@ -83,6 +86,14 @@ const BY_DIR = new Map<string, { consumer: ConsumerName; reads: (name: string) =
     reads: (n) => /^[A-Za-z0-9_.-]+$/.test(n) && (!n.includes(".") || n.endsWith(".conf")),
   }],
   ["modprobe.d", { consumer: "modprobe", reads: (n) => n.endsWith(".conf") }],
+  // logrotate skips names ending as a package manager's or an editor's leftovers.
+  ["logrotate.d", {
+    consumer: "logrotate",
+    reads: (n) =>
+      !n.startsWith(".") &&
+      !/(\.dpkg-(old|dist|new|bak|del|tmp)|\.ucf-(old|dist|new)|\.rpm(orig|save|new)|,v|\.swp|~|\.disabled|\.cfsaved)$/
+        .test(n),
+  }],
 ]);
 
 /**
@@ -137,6 +148,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   udev: hookConsumer(UDEV),
   apt: hookConsumer(APT),
   modprobe: hookConsumer(MODPROBE),
+  logrotate: hookConsumer(LOGROTATE),
   nss: nssConsumer,
   environment: environmentConsumer,
   sudo_conf: sudoConfConsumer,

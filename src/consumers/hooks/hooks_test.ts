@@ -6,6 +6,7 @@ import { diffHooks, type HookCommand, hookPrograms } from "./hook_consumer.ts";
 import { APT, aptHooks } from "./apt_hooks.ts";
 import { UDEV, udevCommands } from "./udev_rules.ts";
 import { MODPROBE, modprobeCommands } from "./modprobe_commands.ts";
+import { LOGROTATE, logrotateScripts } from "./logrotate_scripts.ts";
 
 const settings = (cs: HookCommand[]) => cs.map((c) => [c.line, c.setting, c.command]);
 
@@ -128,6 +129,41 @@ Deno.test("modprobe: install and remove run their command through sh, as root", 
   assertEquals(hookPrograms(MODPROBE, r.entries).map((p) => p.path), [
     "/usr/local/sbin/x.sh",
     "/opt/cleanup",
+  ]);
+});
+
+Deno.test("logrotate: the lines of its scripts are commands root runs at each rotation", () => {
+  assertEquals(consumerNameFor("/etc/logrotate.d/rsyslog"), "logrotate");
+  assertEquals(consumerNameFor("/etc/logrotate.conf"), "logrotate");
+  assertEquals(consumerNameFor("/etc/logrotate.d/rsyslog.dpkg-old"), "generic");
+  const r = logrotateScripts([
+    "/var/log/syslog",
+    "{",
+    "\trotate 4",
+    "\tsharedscripts",
+    "\tpostrotate",
+    "\t\t/usr/lib/rsyslog/rsyslog-rotate",
+    "\t\t# a comment",
+    "\t\tif [ -x /opt/x ]; then /opt/x --hup; fi",
+    "\tendscript",
+    "}",
+    "/var/log/a { firstaction",
+    "  invoke-rc.d a reload",
+  ].join("\n"));
+  assertEquals(settings(r.entries), [
+    [6, "postrotate: /usr/lib/rsyslog/rsyslog-rotate", "/usr/lib/rsyslog/rsyslog-rotate"],
+    [
+      8,
+      "postrotate: if [ -x /opt/x ]; then /opt/x --hup; fi",
+      "if [ -x /opt/x ]; then /opt/x --hup; fi",
+    ],
+  ]);
+  // A script a later line opens: its lines, until the file ends, with the missing endscript said.
+  assertEquals(logrotateScripts("x {\nfirstaction\n  /opt/y\n").entries.length, 1);
+  assertEquals(logrotateScripts("x {\nfirstaction\n  /opt/y\n").errors.map((e) => e.line), [2]);
+  assertEquals(hookPrograms(LOGROTATE, r.entries).map((p) => p.path), [
+    "/usr/lib/rsyslog/rsyslog-rotate",
+    "/opt/x",
   ]);
 });
 
