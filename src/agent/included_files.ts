@@ -84,6 +84,7 @@ export class IncludedFiles {
         consumer: reader,
         ...(include ? { include } : {}),
         ...(p.severity ? { severity: p.severity } : {}),
+        ...(p.secret ? { secret: true } : {}),
       });
       const r = await resolveTargets([p.path], { include });
       for (const t of [...r.targets, ...r.missing]) {

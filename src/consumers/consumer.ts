@@ -70,6 +70,12 @@ export interface IncludedPath {
   consumer?: ConsumerName;
   /** The least severity of its events, where any change to it decides who gets in. */
   severity?: SeverityLevel;
+  /**
+   * Watched by hash only (no content kept, no line diff): a file another
+   * user's config names, who could otherwise name root's private key and
+   * have its lines quoted.
+   */
+  secret?: boolean;
 }
 
 /** A consumer of one kind of file. */

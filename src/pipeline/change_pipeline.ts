@@ -354,7 +354,11 @@ export class ChangePipeline {
     // A file read as plain text (bytes: not by meaning) includes nothing.
     if (snap === undefined || snap instanceof Uint8Array) return;
     const more = semanticConsumer(rule.consumer)?.watchAlso?.(meaningOf(snap)) ?? [];
-    if (more.length) this.opts.watchAlso?.(more, rule.consumer);
+    if (!more.length) return;
+    // What a user's own file names (a crontab's programs, a .bashrc's sources) is the user's
+    // choice of path: watched by hash only, or `. /etc/ssl/private/x.key` would quote the key.
+    const byUser = state !== undefined && state.uid !== 0;
+    this.opts.watchAlso?.(byUser ? more.map((p) => ({ ...p, secret: true })) : more, rule.consumer);
   }
 
   /** Reports one change: raw file event plus the consumer's semantic events. */
