@@ -131,8 +131,10 @@ export function environmentFiles(vars: readonly EnvVariable[]): IncludedPath[] {
   const out = new WatchedPrograms();
   for (const v of vars) {
     if (!FILE_VARIABLES.has(v.name) || v.secret) continue;
+    // ld.so expands `$LIB`, `$PLATFORM` and `$ORIGIN`, bash `$` and backquotes in BASH_ENV and
+    // ENV: such a value names no one file. Neither globs: a `*` is part of the name.
     for (const p of v.value.split(/[:\s]+/)) {
-      if (p.startsWith("/") && !/[$%*?[]/.test(p)) out.add(p, "critical");
+      if (p.startsWith("/") && !/[$`]/.test(p)) out.add(p, "critical");
     }
   }
   return out.values();

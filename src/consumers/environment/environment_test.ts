@@ -64,6 +64,11 @@ Deno.test("environment: a variable that steers code added is critical, with its 
     ["/tmp/.x.so", "critical"],
     ["/usr/lib/libgood.so", "critical"],
   ]);
+  // ld.so expands `$LIB`, never a glob: `*` is part of a library's name.
+  assertEquals(
+    environmentFiles(vars("LD_PRELOAD=/lib/$LIB/a.so /tmp/*.so\n")).map((p) => p.path),
+    ["/tmp/*.so"],
+  );
   assertEquals(
     diffEnvironment(after, before, "f").find((c) => c.subject === "LD_PRELOAD")?.action,
     "environment_variable_removed",

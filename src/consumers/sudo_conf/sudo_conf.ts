@@ -133,9 +133,8 @@ export function pluginFiles(ds: readonly SudoDirective[]): Map<string, string> {
 /** The plugins and libraries `ds` make sudo load or run: critical. */
 export function sudoConfFiles(ds: readonly SudoDirective[]): IncludedPath[] {
   const out = new WatchedPrograms();
-  for (const file of pluginFiles(ds).values()) {
-    if (!/[$%*?[]/.test(file)) out.add(file, "critical");
-  }
+  // sudo expands nothing in a path: a `*` or `$` in one is part of the file's name.
+  for (const file of pluginFiles(ds).values()) out.add(file, "critical");
   for (const d of ds) {
     const file = d.value.split(" ")[0];
     if (["Path noexec", "Path intercept", "Path sesh"].includes(d.key) && file?.startsWith("/")) {

@@ -58,4 +58,9 @@ Deno.test("sudo.conf: a plugin or a preloaded library added is critical, and wat
       .map((p) => [p.path, p.severity]),
     [["/usr/libexec/sudo/sudoers.so", "critical"], ["/opt/sesh", "critical"]],
   );
+  // sudo expands nothing: a plugin named with `*` is that file.
+  assertEquals(
+    sudoConfFiles(parseSudoConf("Plugin p /opt/*.so\n")).map((p) => p.path),
+    ["/opt/*.so"],
+  );
 });
