@@ -20,6 +20,7 @@ import type { Consumer, ConsumerContext, IncludedPath } from "../consumer.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { isDangerousVariable } from "../sudoers/_weakens.ts";
 import { WatchedPrograms } from "../_command_programs.ts";
+import { keyedDiff } from "../_keyed_diff.ts";
 
 /** One variable: its name, its value (or the fingerprint of a secret one), its line. */
 export interface EnvVariable {
@@ -87,11 +88,8 @@ export function diffEnvironment(
   file: string,
 ): SemanticChange[] {
   const out = new ChangeList("environment");
-  const was = new Map(before.map((v) => [v.name, v]));
-  const now = new Map(after.map((v) => [v.name, v]));
-  for (const v of after) {
-    const old = was.get(v.name);
-    if (old && old.value === v.value) continue;
+  const d = keyedDiff(before, after, (v) => v.name, (v) => v.value);
+  for (const { now: v, was: old } of d.set) {
     const severity = steersCode(v.name) ? "critical" : "medium";
     out.push({
       action: old ? "environment_variable_changed" : "environment_variable_added",
@@ -109,8 +107,7 @@ export function diffEnvironment(
       severity,
     });
   }
-  for (const v of before) {
-    if (now.has(v.name)) continue;
+  for (const v of d.removed) {
     out.push({
       action: "environment_variable_removed",
       subject: v.name,

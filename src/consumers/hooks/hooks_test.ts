@@ -3,7 +3,7 @@ import { rng } from "../../../test/rng.ts";
 import { changeSeverity } from "../semantic_change.ts";
 import { consumerNameFor } from "../registry.ts";
 import { diffHooks, type HookCommand, hookPrograms } from "./hook_consumer.ts";
-import { APT, aptHooks } from "./apt_hooks.ts";
+import { APT, aptHooks, isHook } from "./apt_hooks.ts";
 import { UDEV, udevCommands } from "./udev_rules.ts";
 import { MODPROBE, modprobeCommands } from "./modprobe_commands.ts";
 import { LOGROTATE, logrotateScripts } from "./logrotate_scripts.ts";
@@ -185,10 +185,8 @@ async function aptDump(file: string): Promise<string[]> {
     if (!m || !m[1].includes("::")) continue;
     const name = m[1];
     const parent = name.endsWith("::") ? name.slice(0, -2) : name.slice(0, name.lastIndexOf("::"));
-    if (
-      /^(dpkg|apt)::/i.test(parent) &&
-      /(^|::)(pre|post)-invoke(-success)?$|::pre-install-pkgs$/i.test(parent) && m[2] !== ""
-    ) {
+    // Which options are hooks is isHook's: this test holds the reading of the syntax.
+    if (isHook(parent) && m[2] !== "") {
       hooks.push(m[2]);
     }
   }

@@ -16,6 +16,7 @@
 import type { Consumer, IncludedPath } from "../consumer.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WatchedPrograms } from "../_command_programs.ts";
+import { keyedDiff } from "../_keyed_diff.ts";
 import type { SeverityLevel } from "../../pipeline/severity.ts";
 
 /** One directive: `Plugin sudoers_policy` → `sudoers.so`, as keyed for a diff. */
@@ -82,11 +83,8 @@ export function diffSudoConf(
   file: string,
 ): SemanticChange[] {
   const out = new ChangeList("sudo_conf");
-  const was = new Map(before.map((d) => [d.key, d]));
-  const now = new Map(after.map((d) => [d.key, d]));
-  for (const d of after) {
-    const old = was.get(d.key);
-    if (old?.value === d.value) continue;
+  const diff = keyedDiff(before, after, (d) => d.key, (d) => d.value);
+  for (const { now: d, was: old } of diff.set) {
     const m = meaning(d);
     out.push({
       action: old ? "sudo_conf_changed" : "sudo_conf_added",
@@ -98,8 +96,7 @@ export function diffSudoConf(
       severity: m.severity,
     });
   }
-  for (const d of before) {
-    if (now.has(d.key)) continue;
+  for (const d of diff.removed) {
     out.push({
       action: "sudo_conf_removed",
       subject: d.key,
