@@ -8,7 +8,7 @@
  * /proc/self/fd/N: fsnotify reports it by dentry, which a group without
  * file handles never gets (the test shows the miss, as the README says).
  * Controls: bpfink's mark by handle really fails there; with the classic
- * group off (BPFINK_FANOTIFY_FALLBACK=0) the write is missed live; a plain
+ * group off (fanotifyFallback: false) the write is missed live; a plain
  * write is reported once, attributed by the BPF object.
  */
 import { assert, assertEquals } from "./assert.ts";
@@ -49,14 +49,16 @@ async function runCases(fallback: boolean): Promise<(string | undefined)[]> {
   const bin = await buildProgram(dir.path, "uring_ops");
   const undo: string[][] = [];
   const got: (string | undefined)[] = [];
-  const was = Deno.env.get("BPFINK_FANOTIFY_FALLBACK");
   try {
     const ram = await mountRamfs(dir.path, undo);
     const files = [0, 1].map((i) => `${ram}/c${i}.conf`);
     for (const f of files) await Deno.writeTextFile(f, "original content\n");
-    if (!fallback) Deno.env.set("BPFINK_FANOTIFY_FALLBACK", "0");
     const out = new CaptureOutput();
-    const agent = await Agent.start({ watches: watchesForPaths(files), outputs: [out] });
+    const agent = await Agent.start({
+      watches: watchesForPaths(files),
+      outputs: [out],
+      fanotifyFallback: fallback,
+    });
     try {
       for (const [i, [label, cmd]] of cases(bin, files).entries()) {
         const r = await run(cmd);
@@ -67,8 +69,6 @@ async function runCases(fallback: boolean): Promise<(string | undefined)[]> {
       await agent.stop();
     }
   } finally {
-    if (was === undefined) Deno.env.delete("BPFINK_FANOTIFY_FALLBACK");
-    else Deno.env.set("BPFINK_FANOTIFY_FALLBACK", was);
     for (const cmd of undo) await run(cmd);
   }
   return got;

@@ -61,6 +61,12 @@ export interface AgentOptions {
    * alias or ABI escapes.
    */
   fanotify?: boolean;
+  /**
+   * A classic fanotify group for files that cannot be marked by file handle
+   * (ramfs, some FUSE and network filesystems): default yes, unless
+   * `BPFINK_FANOTIFY_FALLBACK=0`.
+   */
+  fanotifyFallback?: boolean;
   /** Called while the first baseline is read: files done, files in all, bytes hashed. */
   onProgress?: (done: number, total: number, bytes: number) => void;
   /**

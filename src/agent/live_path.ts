@@ -47,6 +47,8 @@ export interface LivePathDeps {
   tap(e: FimEvent): boolean;
   /** Mark watched inodes with fanotify too (default yes, unless BPFINK_FANOTIFY=0). */
   fanotify?: boolean;
+  /** A classic group for files not markable by handle (default yes, unless BPFINK_FANOTIFY_FALLBACK=0). */
+  fanotifyFallback?: boolean;
 }
 
 /** The watch set, monitor, pipeline and rules, wired to the kernel's events. */
@@ -80,7 +82,11 @@ export class LivePath {
     this.#store = store;
     const fanWanted = d.fanotify ?? Deno.env.get("BPFINK_FANOTIFY") !== "0";
     const fan = this.fanotify = fanWanted
-      ? openFanotify((m) => log("fanotify").warn(m), (what) => this.fanotifyLost = what)
+      ? openFanotify(
+        (m) => log("fanotify").warn(m),
+        (what) => this.fanotifyLost = what,
+        d.fanotifyFallback ?? Deno.env.get("BPFINK_FANOTIFY_FALLBACK") !== "0",
+      )
       : undefined;
     const table = fan ? withFanotify(kernel, fan, () => this.watch) : kernel;
     if (fan) {

@@ -1158,11 +1158,13 @@ export function withFanotify(
 /**
  * Opens the fanotify source, or says in one warning line why there is none
  * (no CAP_SYS_ADMIN, a kernel without fanotify or file handle reporting):
- * the agent goes on with the BPF hooks and the reconcile.
+ * the agent goes on with the BPF hooks and the reconcile. With `fallback`, files
+ * that cannot be marked by file handle are marked in a classic group.
  */
 export function openFanotify(
   warn: (message: string) => void,
   onLost?: (what: string) => void,
+  fallback = true,
 ): FanotifySource | undefined {
   let group: FanotifyGroup;
   try {
@@ -1182,8 +1184,6 @@ export function openFanotify(
         "so a change only fanotify sees is reported without its process",
     );
   }
-  // BPFINK_FANOTIFY_FALLBACK=0: no classic group for files that cannot be marked by handle.
-  const fallback = Deno.env.get("BPFINK_FANOTIFY_FALLBACK") !== "0";
   return new FanotifySource(group, {
     warn,
     openFdGroup: fallback && group.privileged ? FanotifyFdGroup.open : undefined,
