@@ -65,6 +65,8 @@ export interface StartupStore {
   endBulk?(): void;
   meta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  /** Takes old lines of files now hidden from others out of the database (BaselineStore). */
+  forgetHiddenLines?(paths: ReadonlySet<string>): void;
   deleteMeta(key: string): void;
 }
 
@@ -86,6 +88,11 @@ export interface StartupPipeline {
   adoptMany(items: [string, FileState | undefined][]): void;
   /** Bytes of `path`'s content worth keeping from its read (0: a hash is enough). */
   contentWanted(path: string): number;
+  /**
+   * The snapshot to keep in place of `stored`, the text of a file now hidden from
+   * others (ChangePipeline.hiddenText); undefined when `stored` may stay.
+   */
+  hiddenText?(path: string, state: FileState, stored: unknown): unknown;
 }
 
 /** Inodes watched before their first read (EarlyWatch). */
@@ -189,6 +196,8 @@ export async function readStartupBaseline(
   let bytes = 0;
   let adoptions: [string, FileState | undefined][] = [];
   const backfill: [string, BaselineRecord][] = [];
+  // Paths whose text an older bpfink kept though others may not read them (hiddenText).
+  const hiddenNow = new Set<string>();
   // Workers read (stat, hash) a window of files while this thread records the one before.
   const reader = deps.reader ?? ParallelReader.for(all.length);
   // With the native reader, the workers mark each regular file for fanotify before they read it,
@@ -266,12 +275,20 @@ export async function readStartupBaseline(
           // A record of an older bpfink, which kept no ACLs, xattrs or inode flags (or kept
           // their digests unkeyed): they are recorded now, the rest as it was, so a change made
           // during the next stop is found.
+          let kept = rec;
           if (
             rec && state?.attrs !== undefined && rec.attrs !== state.attrs &&
             (rec.attrs === undefined || unkeyed)
           ) {
-            backfill.push([t.path, { ...rec, attrs: state.attrs }]);
+            kept = { ...rec, attrs: state.attrs };
           }
+          // The text an older bpfink kept of a file others may not read: fingerprinted now.
+          const hidden = kept && state && pipeline.hiddenText?.(t.path, state, kept.snapshot);
+          if (hidden) {
+            kept = { ...kept!, snapshot: hidden };
+            hiddenNow.add(t.path);
+          }
+          if (kept !== rec) backfill.push([t.path, kept!]);
           continue;
         }
         pipeline.handle({
@@ -307,6 +324,7 @@ export async function readStartupBaseline(
   pipeline.adoptMany(adoptions);
   releaseWindows();
   if (backfill.length) store.commit(backfill, []);
+  if (hiddenNow.size) store.forgetHiddenLines?.(hiddenNow);
   deps.onProgress?.(all.length, all.length, bytes);
   reportVanished(deps, known, tops);
   if (first) store.deleteMeta(FIRST_BASELINE_KEY);

@@ -118,6 +118,7 @@ export class WatchRules {
         consumer,
         secret: w?.secret ?? false,
         diffMaxBytes: w?.diffMaxBytes ?? CONFIG_DEFAULTS.diffMaxBytes,
+        diffPrivate: w?.diffPrivate ?? false,
         policy: watchPolicy(w),
         byName: w?.consumer === undefined,
       });

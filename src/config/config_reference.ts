@@ -205,6 +205,14 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
   },
   {
     section: "watch",
+    key: "diff_private",
+    type: "boolean",
+    default: "false",
+    example: "true",
+    doc: "Line diffs also for plain files others may not read (no o+r); else counted lines only.",
+  },
+  {
+    section: "watch",
     key: "ignore",
     type: "mapping",
     default: "(none)",

@@ -124,6 +124,12 @@ export interface WatchConfig {
   secret: boolean;
   /** Line diffs for text files up to this size (0 turns them off). */
   diffMaxBytes: number;
+  /**
+   * Line diffs also for plain files no other user may read (mode without
+   * o+r): by default their lines are kept and counted as keyed
+   * fingerprints only, as a secret file's are.
+   */
+  diffPrivate?: boolean;
   /** Changes not reported (baseline still updated, counted): by comm, executable, path glob. */
   ignore?: { comm?: string[]; executable?: string[]; paths?: string[] };
   /** ECS `tags` added to this watch's events. */

@@ -197,6 +197,7 @@ function loadWatch(c: Checker, node: Node): WatchConfig | undefined {
     "exclude",
     "secret",
     "diff_max_bytes",
+    "diff_private",
     "ignore",
     "tags",
     "severity",
@@ -221,6 +222,7 @@ function loadWatch(c: Checker, node: Node): WatchConfig | undefined {
     secret: c.bool(f.get("secret") ?? undefined, "secret") ?? false,
     diffMaxBytes: c.int(f.get("diff_max_bytes") ?? undefined, "diff_max_bytes") ??
       CONFIG_DEFAULTS.diffMaxBytes,
+    ...(c.bool(f.get("diff_private") ?? undefined, "diff_private") ? { diffPrivate: true } : {}),
     ...watchPolicyFields(c, f),
   };
 }

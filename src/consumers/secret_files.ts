@@ -48,15 +48,20 @@ export function secretSnapshot(text: string, ctx: ConsumerContext): { secret_lin
   return { secret_lines: text.split("\n").map((l) => ctx.fingerprint(l)) };
 }
 
+/** Whether `snap` is a secretSnapshot. */
+export function isSecretSnapshot(snap: unknown): boolean {
+  return typeof snap === "object" && snap !== null &&
+    Array.isArray((snap as { secret_lines?: unknown }).secret_lines);
+}
+
 /** Lines added and removed between two secret snapshots (as multisets), counts only. */
 export function secretLineCounts(
   before: unknown,
   after: unknown,
 ): { added: number; removed: number } | undefined {
-  const lines = (s: unknown) => (s as { secret_lines?: string[] } | undefined)?.secret_lines;
-  const a = lines(before);
-  const b = lines(after);
-  if (!a || !b) return undefined;
+  if (!isSecretSnapshot(before) || !isSecretSnapshot(after)) return undefined;
+  const a = (before as { secret_lines: string[] }).secret_lines;
+  const b = (after as { secret_lines: string[] }).secret_lines;
   const left = new Map<string, number>();
   for (const l of a) left.set(l, (left.get(l) ?? 0) + 1);
   let added = 0;

@@ -28,6 +28,7 @@ import { isNotText, markNotText, meaningOf } from "../consumers/not_text_snapsho
 import { MAX_PARSE_BYTES } from "../consumers/parse_result.ts";
 import {
   hashIsSecret,
+  isSecretSnapshot,
   keyedState,
   secretLineCounts,
   secretSnapshot,
@@ -48,6 +49,8 @@ export interface PathRule {
   secret: boolean;
   /** Line diffs (generic text files) up to this size; 0 = off. */
   diffMaxBytes: number;
+  /** Line diffs also for generic files no other user may read (see hiddenFromOthers). */
+  diffPrivate?: boolean;
   /** The watch's ignore rules, tags and severity. */
   policy?: WatchPolicy;
   /**
@@ -157,6 +160,18 @@ function withoutHashes(state: FileState): { text: string; bytes: Uint8Array } {
     : { text: redacted, bytes: encoder.encode(redacted) };
 }
 
+/**
+ * Whether a plain file's lines are kept from events and the database: its
+ * mode lets no other user read it (a private key, a credential file, a
+ * password in a tool's config), so its owner hid it, and bpfink shows no
+ * more of it than its permissions do. Its lines are kept as keyed
+ * fingerprints, as a secret file's are (added and removed lines counted), unless
+ * the watch says `diff_private`. Read by meaning, a file is its consumer's.
+ */
+export function hiddenFromOthers(rule: PathRule, state: Pick<FileState, "mode">): boolean {
+  return !rule.diffPrivate && (state.mode & 0o004) === 0;
+}
+
 /** Whether the content of `state` (which has some) holds a NUL byte: it is not text. */
 function hasNul(state: FileState): boolean {
   return state.contentHasNul ?? state.content!.includes(0);
@@ -223,12 +238,28 @@ export class ChangePipeline {
       return undefined; // a generic file without a line diff: nothing to decode
     }
     if (hasNul(state)) return undefined; // binary
+    if (hiddenFromOthers(rule, state)) {
+      return secretSnapshot(decoder.decode(state.content), this.opts.ctx);
+    }
     // The bytes themselves, stored as such and split into lines when a diff needs them
     // (text_diff.ts): a first baseline writes each text file once, not decoded and encoded.
     // Unless they may hold a password hash: then the text with every hash redacted.
     const bytes = withoutHashes(state).bytes;
     // A user's text is bounded (owner_text.ts): past it, hashed and reported without a line diff.
     return this.opts.store.mayKeepText(state.uid, path, bytes.length) ? bytes : undefined;
+  }
+
+  /**
+   * The snapshot to keep in place of `stored` when the baseline kept the text
+   * of a generic file that is now hidden from others (hiddenFromOthers): an
+   * older bpfink's, which kept every text file's. Undefined when `stored` may
+   * stay.
+   */
+  hiddenText(path: string, state: FileState, stored: unknown): unknown {
+    if (stored === undefined || keptAsMeaning(stored)) return undefined;
+    if (!hiddenFromOthers(this.opts.ruleFor(path), state)) return undefined;
+    const snap = this.snapshotOf(path, state, () => stored);
+    return isSecretSnapshot(snap) ? snap : undefined;
   }
 
   /** A baseline record for `state`. */
@@ -463,8 +494,14 @@ export class ChangePipeline {
         ));
       }
     } else if (change.kind === "file" && contentMayDiffer(change)) {
-      const diff = textLineDiff(before?.snapshot, afterSnap);
-      if (diff) raw.bpfink = { ...raw.bpfink, diff };
+      // A file hidden from others on either side (hiddenFromOthers): counted lines at most.
+      if (isSecretSnapshot(before?.snapshot) || isSecretSnapshot(afterSnap)) {
+        const lines = secretLineCounts(before?.snapshot, afterSnap);
+        raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
+      } else {
+        const diff = textLineDiff(before?.snapshot, afterSnap);
+        if (diff) raw.bpfink = { ...raw.bpfink, diff };
+      }
     }
     // @timestamp is when the change happened (its kernel event), event.created when it was told.
     const at = changeTime(change, new Date()).toISOString();

@@ -9,6 +9,7 @@
  */
 import { fileId } from "./file_id.ts";
 import { scrubPasswordHashes } from "./scrub_password_hashes.ts";
+import { forgetHiddenLines } from "./forget_hidden_lines.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { AgentError } from "../agent/agent_error.ts";
@@ -1016,6 +1017,28 @@ export class BaselineStore {
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
     )
       .run(key, value);
+  }
+
+  /**
+   * Takes the line diffs of events about `paths`, files now hidden from
+   * others whose text an older bpfink kept (their snapshots replaced
+   * already), out of the outbox and the event history, and vacuums the
+   * database (forget_hidden_lines.ts). One that cannot be written now is
+   * warned about; its snapshots, still text, are found again at the next start.
+   */
+  forgetHiddenLines(paths: ReadonlySet<string>): void {
+    if (!paths.size || this.#closed || this.#dbClosed) return;
+    try {
+      if (this.#broken !== undefined || this.#full !== undefined || this.#behind.size) {
+        throw new Error(this.#broken ?? this.#full ?? "the baseline is behind");
+      }
+      forgetHiddenLines(this.#db, paths);
+    } catch (e) {
+      log("store").warn(
+        `cannot take the lines an older bpfink kept of ${paths.size} files others may not ` +
+          `read out of the database: ${oneLine(e)}`,
+      );
+    }
   }
 
   /** Removes a meta value. */

@@ -13,6 +13,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { redactPasswordHashes, redactPasswordHashesIn } from "../consumers/password_hashes.ts";
 import { mayHoldPasswordHash } from "../watch/hash_sniff.ts";
+import { rewriteEvents } from "./rewrite_events.ts";
 
 /** The meta key set once the database was scrubbed. */
 const DONE = "password_hashes_scrubbed";
@@ -62,26 +63,7 @@ export function scrubPasswordHashes(db: DatabaseSync): number {
         changed++;
       }
     }
-    const tables = new Set(
-      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-        name: string;
-      }[]).map((t) => t.name),
-    );
-    for (const [table, key] of [["outbox", "id"], ["event_history", "seq"]]) {
-      if (!tables.has(table)) continue;
-      const rows = db.prepare(`SELECT ${key} AS id, event FROM ${table}`).all() as {
-        id: number;
-        event: string;
-      }[];
-      const set = db.prepare(`UPDATE ${table} SET event = ? WHERE ${key} = ?`);
-      for (const { id, event } of rows) {
-        const now = scrubJson(event);
-        if (now !== event) {
-          set.run(now, id);
-          changed++;
-        }
-      }
-    }
+    changed += rewriteEvents(db, scrubJson);
     db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(DONE, new Date().toISOString());
     db.exec("COMMIT");
   } catch (e) {
