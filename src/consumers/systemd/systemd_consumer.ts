@@ -13,9 +13,9 @@ import { reportErrors } from "../report_errors.ts";
 import { parseUnitFile, type UnitSetting } from "./unit_file.ts";
 import { diffUnit } from "./unit_diff.ts";
 import { unitPrograms } from "./unit_programs.ts";
-import { parentName, parentPath } from "../../watch/path_names.ts";
+import { lastName, parentName, parentPath } from "../../watch/path_names.ts";
 
-/** Where systemd looks for a unit's file, after the directory its drop-in is in. */
+/** Where systemd looks for a unit's file and its drop-ins, the first first. */
 const UNIT_DIRS = [
   "/etc/systemd/system",
   "/run/systemd/system",
@@ -24,20 +24,39 @@ const UNIT_DIRS = [
 ];
 
 /**
- * For a drop-in (`x.service.d/y.conf`), the settings of its unit's file, the
- * first found beside its directory or where systemd keeps units: whom the
- * unit runs as is said there. None for a unit file, or when none is found
- * (its commands are then taken to run as root, the cautious side).
+ * The settings systemd gives the unit that `path` (its file, or a drop-in
+ * `x.service.d/y.conf`) belongs to, in the order it applies them, with
+ * `now` as `path`'s own: the unit's file (`path`, or for a drop-in the first
+ * found where systemd keeps units, after beside the drop-in's directory when
+ * that is not one of them), then every drop-in of the unit by name (of one
+ * name, the first directory's). Whom the unit runs as is said by the last
+ * `User=` of all of them: a unit file with `User=nobody` runs its commands
+ * as root where a drop-in says `User=root`. A unit file not found adds
+ * nothing (root, the cautious side).
  */
-function dropInUnit(path: string, ctx: ConsumerContext): UnitSetting[] {
+function unitSettings(path: string, now: UnitSetting[], ctx: ConsumerContext): UnitSetting[] {
   const dir = parentName(path);
-  if (!dir.endsWith(".d")) return [];
-  const unit = dir.slice(0, -2);
-  for (const d of [parentPath(parentPath(path)), ...UNIT_DIRS]) {
-    const text = ctx.readFile(`${d}/${unit}`);
-    if (text !== undefined) return parseUnitFile(text).entries;
+  const dropIn = dir.endsWith(".d") && path.endsWith(".conf");
+  const unit = dropIn ? dir.slice(0, -2) : lastName(path);
+  const home = dropIn ? parentPath(parentPath(path)) : parentPath(path);
+  // systemd's own directories in their order; another (a user's, a test's) first.
+  const dirs = UNIT_DIRS.includes(home) ? UNIT_DIRS : [home, ...UNIT_DIRS];
+  const parsed = (file: string) => {
+    if (file === path) return now;
+    const text = ctx.readFile(file);
+    return text === undefined ? undefined : parseUnitFile(text).entries;
+  };
+  const file = dropIn ? dirs.map((d) => parsed(`${d}/${unit}`)).find((s) => s) : now;
+  const settings = [...file ?? []];
+  const dropIns = new Map<string, string>();
+  if (dropIn) dropIns.set(lastName(path), path);
+  for (const d of dirs) {
+    for (const name of ctx.readDir(`${d}/${unit}.d`)) {
+      if (name.endsWith(".conf") && !dropIns.has(name)) dropIns.set(name, `${d}/${unit}.d/${name}`);
+    }
   }
-  return [];
+  for (const name of [...dropIns.keys()].sort()) settings.push(...parsed(dropIns.get(name)!) ?? []);
+  return settings;
 }
 
 /** systemd units. */
@@ -49,11 +68,12 @@ export const systemdConsumer: Consumer = {
     return r.entries;
   },
   diff(path: string, before: unknown, after: unknown, ctx: ConsumerContext) {
+    const now = (after as UnitSetting[] | undefined) ?? [];
     return diffUnit(
       (before as UnitSetting[] | undefined) ?? [],
-      (after as UnitSetting[] | undefined) ?? [],
+      now,
       path,
-      dropInUnit(path, ctx),
+      unitSettings(path, now, ctx),
     );
   },
   // The programs it runs and the environment files it reads: watched as files.

@@ -117,3 +117,47 @@ Deno.test("systemd: a drop-in's command runs as whom its unit's file says", () =
     ["systemd_exec_added", "critical"],
   ]);
 });
+
+Deno.test("systemd: a unit's commands run as whom its file and drop-ins say, the last User= of them in systemd's order", () => {
+  const files = new Map([
+    ["/usr/lib/systemd/system/web.service", "[Service]\nUser=www-data\nExecStart=/srv/web\n"],
+    ["/usr/lib/systemd/system/web.service.d/10-root.conf", "[Service]\nUser=root\n"],
+    ["/usr/lib/systemd/system/app.service", "[Service]\nExecStart=/srv/app\n"],
+    ["/usr/lib/systemd/system/app.service.d/10-user.conf", "[Service]\nUser=app\n"],
+    ["/etc/systemd/system/app.service.d/20-root.conf", "[Service]\nUser=root\n"],
+    ["/usr/lib/systemd/system/app.service.d/30-back.conf", "[Service]\nUser=app\n"],
+  ]);
+  const ctx = {
+    ...consumerContext(new Uint8Array(32), () => {}),
+    readFile: (p: string) => files.get(p),
+    readDir: (d: string) =>
+      [...files.keys()].filter((p) => p.startsWith(`${d}/`)).map((p) => p.slice(d.length + 1)),
+  };
+  const added = (path: string, text: string, before = "") =>
+    systemdConsumer.diff(
+      path,
+      parseUnitFile(before).entries,
+      parseUnitFile(text).entries,
+      ctx,
+    ).map((c) => [c.action, changeSeverity(c as SemanticChange)]);
+  const post = "ExecStartPost=/tmp/.x\n";
+  // The unit's file says www-data, its drop-in root: root runs what is added to the file.
+  const web = files.get("/usr/lib/systemd/system/web.service")!;
+  assertEquals(added("/usr/lib/systemd/system/web.service", web + post, web), [
+    ["systemd_exec_added", "critical"],
+  ]);
+  // The file says root (no User=), the drop-ins app, root, app by name: app.
+  const app = files.get("/usr/lib/systemd/system/app.service")!;
+  assertEquals(added("/usr/lib/systemd/system/app.service", app + post, app), [
+    ["systemd_exec_added", "high"],
+  ]);
+  // A drop-in changed is read as it is now, in its place: 30-back.conf emptied, root is last.
+  assertEquals(added("/usr/lib/systemd/system/app.service.d/30-back.conf", `[Service]\n${post}`), [
+    ["systemd_exec_added", "critical"],
+  ]);
+  // A drop-in of a name /etc has too is the one in /etc (the first directory's).
+  files.set("/etc/systemd/system/app.service.d/30-back.conf", "[Service]\n");
+  assertEquals(added("/usr/lib/systemd/system/app.service", app + post, app), [
+    ["systemd_exec_added", "critical"],
+  ]);
+});

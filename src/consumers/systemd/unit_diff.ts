@@ -36,17 +36,18 @@ const STEERING = new Set([
 const text = (s: UnitSetting) => `[${s.section}] ${s.key}=${s.value}`;
 
 /**
- * The changes between two parses of the unit file `file`; `unit` is, for a
- * drop-in, its unit's settings, read before it (as whom its commands run).
+ * The changes between two parses of the unit file `file`; `unit` is every
+ * setting systemd gives its unit, `after` among them, in its order (as whom
+ * its commands run: the unit's file and its drop-ins). Without, `after` alone.
  */
 export function diffUnit(
   before: UnitSetting[],
   after: UnitSetting[],
   file: string,
-  unit: readonly UnitSetting[] = [],
+  unit: readonly UnitSetting[] = after,
 ): SemanticChange[] {
   const { added, removed } = multisetDiff(before, after, text);
-  const asRoot = runsAsRoot([...unit, ...after]);
+  const asRoot = runsAsRoot(unit);
   const out = new ChangeList("systemd");
   for (const s of added) {
     const exec = isExec(s.key) && s.value !== "";
