@@ -43,3 +43,29 @@ Deno.test("LD_PRELOAD added to an environment file is critical, its library is w
     await d.stop();
   }
 });
+
+Deno.test("LD_PRELOAD added to pam_env.conf, in its own form, is critical and its library watched", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.chmod(x, 0o755);
+  await Deno.mkdir(`${x}/etc/security`, { recursive: true });
+  const conf = `${x}/etc/security/pam_env.conf`;
+  await Deno.writeTextFile(conf, "# pam_env's variables\nLANG DEFAULT=C.UTF-8\n");
+  const d = new Daemon(await daemonConfig(x, [`- ${conf}`]));
+  try {
+    await d.started();
+    await Deno.writeTextFile(conf, `LD_PRELOAD DEFAULT=${x}/lib/.y.so\n`, { append: true });
+    const added = await d.expect(
+      (e) => e.event.action === "environment_variable_added" && e.message!.includes("LD_PRELOAD"),
+      "the LD_PRELOAD added",
+    );
+    assertEquals(added.bpfink?.severity, "critical");
+    assert(added.message!.includes(`LD_PRELOAD=${x}/lib/.y.so`), added.message);
+    assert(
+      await waitFor(() => d.stderr.includes(`watching ${x}/lib/.y.so as generic`), 5_000),
+      d.stderr,
+    );
+  } finally {
+    await d.stop();
+  }
+});

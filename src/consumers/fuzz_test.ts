@@ -53,9 +53,10 @@ import { diffNsswitch, type NssDatabase, nssLibraries, parseNsswitch } from "./n
 import {
   diffEnvironment,
   environmentFiles,
-  type EnvVariable,
   parseEnvironment,
 } from "./environment/environment_file.ts";
+import type { EnvVariable } from "./environment/env_variable.ts";
+import { parsePamEnvConf } from "./environment/pam_env_conf.ts";
 import {
   diffSudoConf,
   parseSudoConf,
@@ -137,7 +138,8 @@ const SEEDS: Record<string, string> = {
     "hosts:  files mdns4_minimal [ !UNAVAIL = return ] dns\nsudoers files ldap\n",
   environment:
     'LANG=C.UTF-8\nexport PATH="/usr/local/bin:/usr/bin"\n# c\nLD_PRELOAD=/a.so:/b.so # x\n' +
-    "  BASH_ENV='/etc/x'\nhttp_proxy=http://u:p@h:1\n",
+    "  BASH_ENV='/etc/x'\nhttp_proxy=http://u:p@h:1\n" +
+    'LD_AUDIT DEFAULT=/a.so OVERRIDE="${X}" \\\n  # c\n DEFAULT=""\nPATH OVERRIDE=@{HOME}/bin\n',
   sudo_conf:
     "# c\nPlugin sudoers_policy sudoers.so\nPath noexec /usr/libexec/sudo/sudo_noexec.so\n" +
     "Path plugin_dir /opt/pd/\nSet disable_coredump false\nDebug sudo /var/log/sudo_debug all@warn\n",
@@ -655,7 +657,9 @@ fuzz("nss", 19, (r) => {
 let previousEnv: EnvVariable[] = [];
 fuzz("environment", 20, (r) => {
   const text = input(SEEDS.environment, r);
-  const vars = parseEnvironment(text, (s) => `hmac-${s.length}`);
+  // /etc/environment's form, or pam_env.conf's.
+  const read = r() < 0.5 ? parseEnvironment : parsePamEnvConf;
+  const vars = read(text, (s) => `hmac-${s.length}`);
   const files = environmentFiles(vars);
   assert(files.length <= MAX_PROGRAMS, `${files.length} files`);
   for (const f of files) assert(f.path.startsWith("/"), `file ${f.path} is not absolute`);

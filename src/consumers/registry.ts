@@ -6,7 +6,7 @@
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
  * files and drop-ins, shells' startup files and profile.d/*.sh, udev rules,
  * apt.conf and apt.conf.d/*, modprobe.d/*.conf, nsswitch.conf,
- * environment, sudo.conf, logrotate.conf and logrotate.d/*); anything
+ * environment, pam_env.conf, sudo.conf, logrotate.conf and logrotate.d/*); anything
  * else is generic.
  *
  * @module
@@ -58,6 +58,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["apt.conf", "apt"],
   ["nsswitch.conf", "nss"],
   ["environment", "environment"],
+  ["pam_env.conf", "environment"],
   ["sudo.conf", "sudo_conf"],
   ["logrotate.conf", "logrotate"],
 ]);

@@ -21,24 +21,12 @@ import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { isDangerousVariable } from "../sudoers/_weakens.ts";
 import { WatchedPrograms } from "../_command_programs.ts";
 import { keyedDiff } from "../_keyed_diff.ts";
-
-/** One variable: its name, its value (or the fingerprint of a secret one), its line. */
-export interface EnvVariable {
-  name: string;
-  value: string;
-  line: number;
-  /** The value is a keyed fingerprint: never shown. */
-  secret?: boolean;
-}
+import { type EnvVariable, secretValue } from "./env_variable.ts";
+import { lastName } from "../../watch/path_names.ts";
+import { parsePamEnvConf } from "./pam_env_conf.ts";
 
 /** Most variables kept of a file. */
 const MAX_VARIABLES = 4096;
-
-/** Names whose value may be a credential. */
-const SECRET_NAME = /pass|secret|token|key|credential|auth/i;
-
-/** A URL with a password (`http://user:pass@proxy`). */
-const URL_PASSWORD = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/;
 
 /** Whether `name` steers what code runs in the session (sudo's dangerous variables, PATH). */
 export function steersCode(name: string): boolean {
@@ -66,13 +54,7 @@ export function parseEnvironment(
       value = value.slice(1);
       if (value.endsWith('"') || value.endsWith("'")) value = value.slice(0, -1);
     }
-    const secret = SECRET_NAME.test(name) || URL_PASSWORD.test(value);
-    const v: EnvVariable = {
-      name,
-      value: secret ? fingerprint(value) : value,
-      line: i + 1,
-      ...(secret ? { secret: true } : {}),
-    };
+    const v: EnvVariable = { name, line: i + 1, ...secretValue(name, value, fingerprint) };
     // Set again: the later value, in the place first set.
     if (out.has(name) || out.size < MAX_VARIABLES) out.set(name, v);
   }
@@ -137,11 +119,12 @@ export function environmentFiles(vars: readonly EnvVariable[]): IncludedPath[] {
   return out.values();
 }
 
-/** /etc/environment. */
+/** /etc/environment, and /etc/security/pam_env.conf in its own form (pam_env_conf.ts). */
 export const environmentConsumer: Consumer = {
   name: "environment",
-  snapshot(_path: string, text: string, ctx: ConsumerContext): EnvVariable[] {
-    return parseEnvironment(text, (s) => ctx.fingerprint(s));
+  snapshot(path: string, text: string, ctx: ConsumerContext): EnvVariable[] {
+    const read = lastName(path) === "pam_env.conf" ? parsePamEnvConf : parseEnvironment;
+    return read(text, (s) => ctx.fingerprint(s));
   },
   diff(path: string, before: unknown, after: unknown) {
     return diffEnvironment(

@@ -2,6 +2,7 @@ import { assertEquals } from "../../../test/assert.ts";
 import { changeSeverity } from "../semantic_change.ts";
 import { consumerNameFor } from "../registry.ts";
 import { diffEnvironment, environmentFiles, parseEnvironment } from "./environment_file.ts";
+import { parsePamEnvConf } from "./pam_env_conf.ts";
 
 /** A stand-in keyed fingerprint: a hash of the value that does not hold it. */
 const fp = (s: string) => `hmac-${[...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7)}`;
@@ -72,5 +73,36 @@ Deno.test("environment: a variable that steers code added is critical, with its 
   assertEquals(
     diffEnvironment(after, before, "f").find((c) => c.subject === "LD_PRELOAD")?.action,
     "environment_variable_removed",
+  );
+});
+
+Deno.test("environment: pam_env.conf's variables as pam_env reads them, in its own form", () => {
+  assertEquals(consumerNameFor("/etc/security/pam_env.conf"), "environment");
+  const conf = (text: string) => parsePamEnvConf(text, fp).map((v) => [v.name, v.value, v.line]);
+  assertEquals(
+    conf(
+      [
+        "# comment",
+        "A DEFAULT=1",
+        'B DEFAULT=x OVERRIDE="two words"',
+        'C DEFAULT=""',
+        "D DEFAULT=d OTHER=z",
+        "  E DEFAULT=e",
+        "F DEFAULT=f #c",
+        "G DEFAULT=g \\",
+        "",
+        "  # between",
+        " OVERRIDE=o",
+        "A",
+        "LD_PRELOAD OVERRIDE=${X}",
+        "",
+      ].join("\n"),
+    ),
+    [
+      ["B", "two words", 3],
+      ["C", "", 4],
+      ["G", "o", 8],
+      ["LD_PRELOAD", "${X}", 13],
+    ],
   );
 });
