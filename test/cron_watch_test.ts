@@ -138,3 +138,37 @@ Deno.test("a root job's programs as sh finds them: after a cd, and ahead of the 
     await d.stop();
   }
 });
+
+Deno.test("a program a user's job runs, then named by a root job, is watched at root's severity", async () => {
+  await using dir = await tempDir();
+  const x = dir.path;
+  await Deno.chmod(x, 0o755);
+  await Deno.mkdir(`${x}/etc/cron.d`, { recursive: true });
+  await Deno.mkdir(`${x}/opt`);
+  await Deno.writeTextFile(`${x}/opt/report.sh`, "#!/bin/sh\ndf -h\n");
+  await Deno.writeTextFile(`${x}/etc/cron.d/report`, `0 * * * * nobody ${x}/opt/report.sh\n`);
+  const d = new Daemon(await daemonConfig(x, [`- path: ${x}/etc/cron.d`]));
+  try {
+    await d.started();
+    assert(
+      await waitFor(() => d.stderr.includes(`watching ${x}/opt/report.sh as generic`), 5_000),
+      d.stderr,
+    );
+    await Deno.writeTextFile(`${x}/etc/cron.d/report`, `5 * * * * root ${x}/opt/report.sh\n`, {
+      append: true,
+    });
+    await d.expect((e) => e.event.action === "cron_job_added", "root's job");
+    assert(
+      await waitFor(() => d.stderr.includes(`${x}/opt/report.sh, named again`), 5_000),
+      d.stderr,
+    );
+    await Deno.writeTextFile(`${x}/opt/report.sh`, "cp /bin/sh /tmp/.r\n", { append: true });
+    const changed = await d.expect(
+      (e) => e.file?.path === `${x}/opt/report.sh` && e.event.action === "modified",
+      "the program's change",
+    );
+    assertEquals(changed.bpfink?.severity, "critical");
+  } finally {
+    await d.stop();
+  }
+});

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { ConsumerName } from "../config/config_types.ts";
+import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
+import { SEVERITY_LEVELS, type SeverityLevel } from "../pipeline/severity.ts";
 import type { IncludedPath } from "../consumers/consumer.ts";
 import { log } from "../log.ts";
 import { type FileState, readFileState } from "../watch/file_state.ts";
@@ -36,6 +37,8 @@ export interface IncludedFilesDeps {
 export class IncludedFiles {
   readonly #deps: IncludedFilesDeps;
   #adding: Promise<void> = Promise.resolve();
+  /** The rule each path watched as included has (not the configured watches). */
+  readonly #rules = new Map<string, WatchConfig>();
 
   constructor(deps: IncludedFilesDeps) {
     this.#deps = deps;
@@ -66,10 +69,40 @@ export class IncludedFiles {
     return this.#adding;
   }
 
+  /**
+   * A path watched as included already, named again: its severity is the
+   * higher of the two (a program a user's job runs, then named by a root
+   * job, is root's too), and it stays hash-only once a user's config named
+   * it (what a user chose is never quoted). A configured watch is left as
+   * configured.
+   */
+  #raise(p: IncludedPath, consumer: ConsumerName): void {
+    const old = this.#rules.get(p.path);
+    if (!old) return;
+    const level = (s?: SeverityLevel) => s ? SEVERITY_LEVELS.indexOf(s) : -1;
+    const raised = level(p.severity) > level(old.severity);
+    if (!raised && (old.secret || !p.secret)) return;
+    const rule: WatchConfig = {
+      ...old,
+      ...(raised ? { severity: p.severity } : {}),
+      ...(p.secret ? { secret: true } : {}),
+    };
+    this.#deps.rules.add(rule);
+    this.#rules.set(p.path, rule);
+    log("watch").info(
+      `${p.path}, named again by a watched ${consumer} file: now watched` +
+        (raised ? ` at ${p.severity}` : "") + (rule.secret ? " by hash only" : ""),
+    );
+  }
+
   async #watch(paths: IncludedPath[], consumer: ConsumerName): Promise<void> {
     const { watch, rules } = this.#deps;
     for (const p of paths) {
-      if (this.#deps.stopped() || watch.get(p.path)) continue;
+      if (this.#deps.stopped()) continue;
+      if (watch.get(p.path)) {
+        this.#raise(p, consumer);
+        continue;
+      }
       // A file the including one names that is a directory is not listed (`accessfile=/usr`).
       if (!p.dir && isDirectory(p.path)) {
         log("watch").warn(
@@ -79,13 +112,15 @@ export class IncludedFiles {
       }
       const include = p.dir ? p.include : undefined;
       const reader = p.consumer ?? consumer;
-      rules.add({
+      const rule: WatchConfig = {
         ...watchesForPaths([p.path])[0],
         consumer: reader,
         ...(include ? { include } : {}),
         ...(p.severity ? { severity: p.severity } : {}),
         ...(p.secret ? { secret: true } : {}),
-      });
+      };
+      rules.add(rule);
+      this.#rules.set(p.path, rule);
       const r = await resolveTargets([p.path], { include });
       for (const t of [...r.targets, ...r.missing]) {
         if (watch.get(t.path)) continue;
