@@ -157,7 +157,7 @@ export const CONFIG_REFERENCE: readonly KeyDoc[] = [
     section: "watch",
     key: "consumer",
     type:
-      "users, groups, sudoers, access, ssh_keys, sshd, cron, preload, pam, systemd, shell, udev, apt, modprobe, nss, environment, sudo_conf, logrotate, generic",
+      "users, groups, sudoers, access, ssh_keys, sshd, cron, preload, pam, systemd, shell, udev, apt, modprobe, nss, environment, sudo_conf, logrotate, sysctl, generic",
     default: "(by file name)",
     example: "sudoers",
     doc: "Who reads the file for meaning.",

@@ -108,6 +108,7 @@ export type ConsumerName =
   | "environment"
   | "sudo_conf"
   | "logrotate"
+  | "sysctl"
   | "generic";
 
 /** One watch rule. */

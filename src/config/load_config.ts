@@ -64,6 +64,7 @@ const CONSUMERS: ConsumerName[] = [
   "environment",
   "sudo_conf",
   "logrotate",
+  "sysctl",
   "generic",
 ];
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

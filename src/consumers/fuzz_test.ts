@@ -55,6 +55,12 @@ import {
   environmentFiles,
   parseEnvironment,
 } from "./environment/environment_file.ts";
+import {
+  diffSysctl,
+  parseSysctl,
+  sysctlPrograms,
+  type SysctlSetting,
+} from "./sysctl/sysctl_conf.ts";
 import type { EnvVariable } from "./environment/env_variable.ts";
 import { parsePamEnvConf } from "./environment/pam_env_conf.ts";
 import {
@@ -140,6 +146,8 @@ const SEEDS: Record<string, string> = {
     'LANG=C.UTF-8\nexport PATH="/usr/local/bin:/usr/bin"\n# c\nLD_PRELOAD=/a.so:/b.so # x\n' +
     "  BASH_ENV='/etc/x'\nhttp_proxy=http://u:p@h:1\n" +
     'LD_AUDIT DEFAULT=/a.so OVERRIDE="${X}" \\\n  # c\n DEFAULT=""\nPATH OVERRIDE=@{HOME}/bin\n',
+  sysctl: "# c\n; c\nvm.swappiness = 10\n-kernel/core_pattern = |/usr/lib/x %p %e\n" +
+    "kernel.modprobe=/sbin/modprobe\nnet.ipv4.conf.eth0/1.rp_filter = 1\nkernel.yama.ptrace_scope=0\n",
   sudo_conf:
     "# c\nPlugin sudoers_policy sudoers.so\nPath noexec /usr/libexec/sudo/sudo_noexec.so\n" +
     "Path plugin_dir /opt/pd/\nSet disable_coredump false\nDebug sudo /var/log/sudo_debug all@warn\n",
@@ -683,6 +691,18 @@ fuzz("sudo_conf", 21, (r) => {
     ...diffSudoConf(ds, previousSudoConf, "f"),
   ]);
   previousSudoConf = ds;
+  return text.length;
+});
+
+let previousSysctl: SysctlSetting[] = [];
+fuzz("sysctl", 22, (r) => {
+  const text = input(SEEDS.sysctl, r);
+  const ss = parseSysctl(text);
+  const files = sysctlPrograms(ss);
+  assert(files.length <= MAX_PROGRAMS, `${files.length} files`);
+  for (const f of files) assert(f.path.startsWith("/"), `file ${f.path} is not absolute`);
+  assertEscaped([...diffSysctl(previousSysctl, ss, "f"), ...diffSysctl(ss, previousSysctl, "f")]);
+  previousSysctl = ss;
   return text.length;
 });
 

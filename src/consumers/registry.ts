@@ -6,7 +6,8 @@
  * crontab, cron.d/* and crontabs/*, ld.so.preload, pam.d/*, systemd's unit
  * files and drop-ins, shells' startup files and profile.d/*.sh, udev rules,
  * apt.conf and apt.conf.d/*, modprobe.d/*.conf, nsswitch.conf,
- * environment, pam_env.conf, sudo.conf, logrotate.conf and logrotate.d/*); anything
+ * environment, pam_env.conf, sudo.conf, logrotate.conf and logrotate.d/*,
+ * sysctl.conf and sysctl.d/*.conf); anything
  * else is generic.
  *
  * @module
@@ -33,6 +34,7 @@ import { MODPROBE } from "./hooks/modprobe_commands.ts";
 import { LOGROTATE } from "./hooks/logrotate_scripts.ts";
 import { nssConsumer } from "./nss/nsswitch.ts";
 import { environmentConsumer } from "./environment/environment_file.ts";
+import { sysctlConsumer } from "./sysctl/sysctl_conf.ts";
 import { sudoConfConsumer } from "./sudo_conf/sudo_conf.ts";
 import { lastName, parentName } from "../watch/path_names.ts";
 
@@ -61,6 +63,7 @@ const BY_NAME = new Map<string, ConsumerName>([
   ["pam_env.conf", "environment"],
   ["sudo.conf", "sudo_conf"],
   ["logrotate.conf", "logrotate"],
+  ["sysctl.conf", "sysctl"],
 ]);
 
 /**
@@ -87,6 +90,8 @@ const BY_DIR = new Map<string, { consumer: ConsumerName; reads: (name: string) =
     reads: (n) => /^[A-Za-z0-9_.-]+$/.test(n) && (!n.includes(".") || n.endsWith(".conf")),
   }],
   ["modprobe.d", { consumer: "modprobe", reads: (n) => n.endsWith(".conf") }],
+  // systemd-sysctl reads `sysctl.d/*.conf`.
+  ["sysctl.d", { consumer: "sysctl", reads: (n) => n.endsWith(".conf") }],
   // logrotate skips names ending as a package manager's or an editor's leftovers.
   ["logrotate.d", {
     consumer: "logrotate",
@@ -153,6 +158,7 @@ const SEMANTIC: Partial<Record<ConsumerName, Consumer>> = {
   nss: nssConsumer,
   environment: environmentConsumer,
   sudo_conf: sudoConfConsumer,
+  sysctl: sysctlConsumer,
 };
 
 /** The semantic consumer for `name`, or undefined for generic files. */

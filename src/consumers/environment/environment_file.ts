@@ -16,11 +16,12 @@
  *
  * @module
  */
-import type { Consumer, ConsumerContext, IncludedPath } from "../consumer.ts";
+import type { Consumer, IncludedPath } from "../consumer.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { isDangerousVariable } from "../sudoers/_weakens.ts";
 import { WatchedPrograms } from "../_command_programs.ts";
 import { keyedDiff } from "../_keyed_diff.ts";
+import { listConsumer } from "../_list_consumer.ts";
 import { type EnvVariable, secretValue } from "./env_variable.ts";
 import { lastName } from "../../watch/path_names.ts";
 import { parsePamEnvConf } from "./pam_env_conf.ts";
@@ -120,20 +121,11 @@ export function environmentFiles(vars: readonly EnvVariable[]): IncludedPath[] {
 }
 
 /** /etc/environment, and /etc/security/pam_env.conf in its own form (pam_env_conf.ts). */
-export const environmentConsumer: Consumer = {
-  name: "environment",
-  snapshot(path: string, text: string, ctx: ConsumerContext): EnvVariable[] {
+export const environmentConsumer: Consumer = listConsumer("environment", {
+  parse(path, text, ctx) {
     const read = lastName(path) === "pam_env.conf" ? parsePamEnvConf : parseEnvironment;
     return read(text, (s) => ctx.fingerprint(s));
   },
-  diff(path: string, before: unknown, after: unknown) {
-    return diffEnvironment(
-      (before as EnvVariable[] | undefined) ?? [],
-      (after as EnvVariable[] | undefined) ?? [],
-      path,
-    );
-  },
-  watchAlso(snapshot: unknown) {
-    return environmentFiles(Array.isArray(snapshot) ? snapshot as EnvVariable[] : []);
-  },
-};
+  diff: diffEnvironment,
+  files: environmentFiles,
+});

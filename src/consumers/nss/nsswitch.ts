@@ -11,9 +11,10 @@
  *
  * @module
  */
-import type { Consumer, ConsumerContext, IncludedPath } from "../consumer.ts";
+import type { Consumer, IncludedPath } from "../consumer.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WatchedPrograms } from "../_command_programs.ts";
+import { listConsumer } from "../_list_consumer.ts";
 
 /** One database's services, in order, and its line. */
 export interface NssDatabase {
@@ -212,9 +213,8 @@ export function nssLibraries(dbs: readonly NssDatabase[]): IncludedPath[] {
 }
 
 /** /etc/nsswitch.conf. */
-export const nssConsumer: Consumer = {
-  name: "nss",
-  snapshot(path: string, text: string, ctx: ConsumerContext): NssDatabase[] {
+export const nssConsumer: Consumer = listConsumer("nss", {
+  parse(path, text, ctx) {
     const r = parseNsswitch(text);
     if (r.unusable !== undefined) {
       ctx.warn(
@@ -223,14 +223,6 @@ export const nssConsumer: Consumer = {
     }
     return r.databases;
   },
-  diff(path: string, before: unknown, after: unknown) {
-    return diffNsswitch(
-      (before as NssDatabase[] | undefined) ?? [],
-      (after as NssDatabase[] | undefined) ?? [],
-      path,
-    );
-  },
-  watchAlso(snapshot: unknown) {
-    return nssLibraries(Array.isArray(snapshot) ? snapshot as NssDatabase[] : []);
-  },
-};
+  diff: diffNsswitch,
+  files: nssLibraries,
+});

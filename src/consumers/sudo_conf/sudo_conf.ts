@@ -17,6 +17,7 @@ import type { Consumer, IncludedPath } from "../consumer.ts";
 import { ChangeList, type SemanticChange, shown } from "../semantic_change.ts";
 import { WatchedPrograms } from "../_command_programs.ts";
 import { keyedDiff } from "../_keyed_diff.ts";
+import { listConsumer } from "../_list_consumer.ts";
 import type { SeverityLevel } from "../../pipeline/severity.ts";
 
 /** One directive: `Plugin sudoers_policy` → `sudoers.so`, as keyed for a diff. */
@@ -142,19 +143,8 @@ export function sudoConfFiles(ds: readonly SudoDirective[]): IncludedPath[] {
 }
 
 /** /etc/sudo.conf. */
-export const sudoConfConsumer: Consumer = {
-  name: "sudo_conf",
-  snapshot(_path: string, text: string): SudoDirective[] {
-    return parseSudoConf(text);
-  },
-  diff(path: string, before: unknown, after: unknown) {
-    return diffSudoConf(
-      (before as SudoDirective[] | undefined) ?? [],
-      (after as SudoDirective[] | undefined) ?? [],
-      path,
-    );
-  },
-  watchAlso(snapshot: unknown) {
-    return sudoConfFiles(Array.isArray(snapshot) ? snapshot as SudoDirective[] : []);
-  },
-};
+export const sudoConfConsumer: Consumer = listConsumer("sudo_conf", {
+  parse: (_path, text) => parseSudoConf(text),
+  diff: diffSudoConf,
+  files: sudoConfFiles,
+});
