@@ -119,6 +119,10 @@ export interface Consumer {
    * own `~/.ssh/authorized_keys`.
    */
   readsByName?(path: string, uid: number, ctx: ConsumerContext): boolean;
-  /** Other files and directories this file pulls in (sudoers includes, pam_access files): watched too. */
-  watchAlso?(snapshot: unknown): IncludedPath[];
+  /**
+   * Other files and directories this file, at `path`, pulls in (sudoers
+   * includes, pam_access files): watched too. `ctx` reads the files beside
+   * it that decide how (a unit's drop-ins).
+   */
+  watchAlso?(snapshot: unknown, path?: string, ctx?: ConsumerContext): IncludedPath[];
 }

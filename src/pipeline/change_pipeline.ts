@@ -384,7 +384,8 @@ export class ChangePipeline {
     }
     // A file read as plain text (bytes: not by meaning) includes nothing.
     if (snap === undefined || snap instanceof Uint8Array) return;
-    const more = semanticConsumer(rule.consumer)?.watchAlso?.(meaningOf(snap)) ?? [];
+    const more =
+      semanticConsumer(rule.consumer)?.watchAlso?.(meaningOf(snap), path, this.opts.ctx) ?? [];
     if (!more.length) return;
     // What a user's own file names (a crontab's programs, a .bashrc's sources) is the user's
     // choice of path: watched by hash only, or `. /etc/ssl/private/x.key` would quote the key.

@@ -76,8 +76,10 @@ export const systemdConsumer: Consumer = {
       unitSettings(path, now, ctx),
     );
   },
-  // The programs it runs and the environment files it reads: watched as files.
-  watchAlso(snapshot: unknown) {
-    return unitPrograms(Array.isArray(snapshot) ? snapshot as UnitSetting[] : []);
+  // The programs the unit runs and the environment files it reads, with its drop-ins' say on
+  // whom as (a drop-in's User=root makes the file's programs root's): watched as files.
+  watchAlso(snapshot: unknown, path?: string, ctx?: ConsumerContext) {
+    const own = Array.isArray(snapshot) ? snapshot as UnitSetting[] : [];
+    return unitPrograms(path && ctx ? unitSettings(path, own, ctx) : own);
   },
 };

@@ -155,6 +155,14 @@ Deno.test("systemd: a unit's commands run as whom its file and drop-ins say, the
   assertEquals(added("/usr/lib/systemd/system/app.service.d/30-back.conf", `[Service]\n${post}`), [
     ["systemd_exec_added", "critical"],
   ]);
+  // The programs watched with the unit are root's too: from its file, and from the drop-in.
+  const programs = (path: string) =>
+    systemdConsumer.watchAlso!(parseUnitFile(files.get(path)!).entries, path, ctx)
+      .map((p) => [p.path, p.severity]);
+  assertEquals(programs("/usr/lib/systemd/system/web.service"), [["/srv/web", "critical"]]);
+  assertEquals(programs("/usr/lib/systemd/system/web.service.d/10-root.conf"), [
+    ["/srv/web", "critical"],
+  ]);
   // A drop-in of a name /etc has too is the one in /etc (the first directory's).
   files.set("/etc/systemd/system/app.service.d/30-back.conf", "[Service]\n");
   assertEquals(added("/usr/lib/systemd/system/app.service", app + post, app), [
