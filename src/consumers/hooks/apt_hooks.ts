@@ -4,7 +4,9 @@
  * `DPkg::Pre-Invoke`,
  * `DPkg::Post-Invoke`, `DPkg::Pre-Install-Pkgs`, `APT::Update::Pre-Invoke`,
  * `APT::Update::Post-Invoke`, `APT::Update::Post-Invoke-Success` and any
- * other `…Invoke…` list under `DPkg::` or `APT::`. The file is read as apt
+ * other `…Invoke…` list under `DPkg::` or `APT::`; and the programs
+ * `Dir::Bin::*` names (dpkg, methods, solvers, ...), which apt runs as root in
+ * place of its own. The file is read as apt
  * reads its configuration: `Name "value";`, scopes `Name { … };` whose
  * names join with `::` (case-insensitive), list items `"value";`, `//`,
  * `#` and `/* … *\/` comments, `#include` and `#clear` lines.
@@ -14,9 +16,15 @@
 import type { HookCommand, HookFormat } from "./hook_consumer.ts";
 import type { ParseError } from "../parse_result.ts";
 
-/** Whether the option `name` (its scopes joined by `::`) is a hook apt runs commands of. */
+/**
+ * Whether the option `name` (its scopes joined by `::`) is a hook apt runs
+ * commands of, or `Dir::Bin` (and its lists, `Dir::Bin::solvers { … }`),
+ * whose children name the programs apt runs as root in place of its own
+ * (`Dir::Bin::dpkg "/tmp/x";` runs `/tmp/x` at each install).
+ */
 export function isHook(name: string): boolean {
   const n = name.toLowerCase();
+  if (/^dir::bin(::[^:]+)?$/.test(n)) return true;
   return /^(dpkg|apt)::/.test(n) &&
     /(^|::)(pre|post)-invoke(-success)?$|::pre-install-pkgs$/.test(n);
 }

@@ -82,6 +82,7 @@ Deno.test("apt: the hooks apt runs, as apt reads its configuration", () => {
     'DPkg::Pre-Invoke "not run: a value of the hook itself";',
     'APT::Periodic::Update-Package-Lists "1";',
     'Dir::Cache::pkgcache "";',
+    'Dir::Bin "usr/bin/"; Dir::Bin::dpkg "/opt/fake-dpkg";',
   ].join("\n"));
   assertEquals(settings(r.entries), [
     [
@@ -93,6 +94,8 @@ Deno.test("apt: the hooks apt runs, as apt reads its configuration", () => {
     [5, 'APT::Update::Post-Invoke-Success:: "z"', "z"],
     [6, 'DPkg::Pre-Install-Pkgs:: "/opt/preconf --apt"', "/opt/preconf --apt"],
     [9, 'dpkg::pre-invoke::named "/opt/q"', "/opt/q"],
+    // The program apt runs in place of dpkg.
+    [13, 'Dir::Bin::dpkg "/opt/fake-dpkg"', "/opt/fake-dpkg"],
   ]);
   assertEquals(r.errors, []);
   assertEquals(hookPrograms(APT, r.entries).map((p) => p.path), [
@@ -102,6 +105,7 @@ Deno.test("apt: the hooks apt runs, as apt reads its configuration", () => {
     "/usr/local/bin/z",
     "/opt/preconf",
     "/opt/q",
+    "/opt/fake-dpkg",
   ]);
 });
 
@@ -211,6 +215,8 @@ Deno.test({
         "dpkg::pre-install-pkgs",
         "APT::Periodic::x",
         "DPkg::Pre-Invoke::n",
+        "Dir::Bin::dpkg",
+        "Dir::Bin::solvers",
       ];
       const wrong: string[] = [];
       const cases = Number(Deno.env.get("BPFINK_DIFF_CASES") ?? 150);
