@@ -21,6 +21,8 @@ function monoNs(): bigint {
 }
 
 function row(name: string, us: number[]): (string | number)[] {
+  // A row without samples is a broken bench, not a fast one.
+  if (us.length === 0) throw new Error(`latency: "${name}" has no sample: no event was timed`);
   return [
     name,
     us.length,

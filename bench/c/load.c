@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,8 +117,15 @@ int main(int argc, char **argv)
 		snprintf(tmp, sizeof(tmp), "%s.new", argv[2]);
 		for (long i = 0; read(0, &go, 1) == 1; i++) {
 			if (hold == 2) {
+				// The new version gets the file's mode, as those tools give it (a 0600
+				// one would be a file others may not read: reported without its lines).
+				struct stat st;
+				if (stat(argv[2], &st))
+					return perror("stat"), 1;
 				if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
 					return perror("open"), 1;
+				if (fchmod(fd, st.st_mode & 07777))
+					return perror("fchmod"), 1;
 				for (long j = 0; j <= i; j++) {
 					int len = snprintf(line, sizeof(line), "%ld\n", j);
 					if (write(fd, line, len) != len)
