@@ -9,7 +9,7 @@
  * @module
  */
 import type { ConsumerName, WatchConfig } from "../config/config_types.ts";
-import { SEVERITY_LEVELS, type SeverityLevel } from "../pipeline/severity.ts";
+import { maxSeverity } from "../pipeline/severity.ts";
 import type { IncludedPath } from "../consumers/consumer.ts";
 import { log } from "../log.ts";
 import { type FileState, readFileState } from "../watch/file_state.ts";
@@ -79,14 +79,12 @@ export class IncludedFiles {
   #raise(p: IncludedPath, consumer: ConsumerName): void {
     const old = this.#rules.get(p.path);
     if (!old) return;
-    const level = (s?: SeverityLevel) => s ? SEVERITY_LEVELS.indexOf(s) : -1;
-    const raised = level(p.severity) > level(old.severity);
+    const severity = p.severity && old.severity
+      ? maxSeverity(p.severity, old.severity)
+      : p.severity ?? old.severity;
+    const raised = severity !== old.severity;
     if (!raised && (old.secret || !p.secret)) return;
-    const rule: WatchConfig = {
-      ...old,
-      ...(raised ? { severity: p.severity } : {}),
-      ...(p.secret ? { secret: true } : {}),
-    };
+    const rule: WatchConfig = { ...old, severity, ...(p.secret ? { secret: true } : {}) };
     this.#deps.rules.add(rule);
     this.#rules.set(p.path, rule);
     log("watch").info(

@@ -283,12 +283,14 @@ export async function readStartupBaseline(
             kept = { ...rec, attrs: state.attrs };
           }
           // The text an older bpfink kept of a file others may not read: fingerprinted now.
-          const hidden = kept && state && pipeline.hiddenText?.(t.path, state, kept.snapshot);
-          if (hidden) {
-            kept = { ...kept!, snapshot: hidden };
+          const hidden = kept && state
+            ? pipeline.hiddenText?.(t.path, state, kept.snapshot)
+            : undefined;
+          if (kept && hidden) {
+            kept = { ...kept, snapshot: hidden };
             hiddenNow.add(t.path);
           }
-          if (kept !== rec) backfill.push([t.path, kept!]);
+          if (kept && kept !== rec) backfill.push([t.path, kept]);
           continue;
         }
         pipeline.handle({

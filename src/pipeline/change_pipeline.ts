@@ -168,7 +168,7 @@ function withoutHashes(state: FileState): { text: string; bytes: Uint8Array } {
  * fingerprints, as a secret file's are (added and removed lines counted), unless
  * the watch says `diff_private`. Read by meaning, a file is its consumer's.
  */
-export function hiddenFromOthers(rule: PathRule, state: Pick<FileState, "mode">): boolean {
+function hiddenFromOthers(rule: PathRule, state: Pick<FileState, "mode">): boolean {
   return !rule.diffPrivate && (state.mode & 0o004) === 0;
 }
 
@@ -444,7 +444,10 @@ export class ChangePipeline {
       beforeSnap,
     );
     const unread = change.action === "created" && change.notRead !== undefined;
-    if (rule.secret) {
+    // A secret file, or a plain one hidden from others on either side (hiddenFromOthers): its
+    // lines are fingerprints, counted at most.
+    const counted = rule.secret || (!c && [before?.snapshot, afterSnap].some(isSecretSnapshot));
+    if (counted) {
       const lines = secretLineCounts(before?.snapshot, afterSnap);
       raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
     } else if (c && ((change.after && !change.after.content) || unread)) {
@@ -495,14 +498,8 @@ export class ChangePipeline {
         ));
       }
     } else if (change.kind === "file" && contentMayDiffer(change)) {
-      // A file hidden from others on either side (hiddenFromOthers): counted lines at most.
-      if (isSecretSnapshot(before?.snapshot) || isSecretSnapshot(afterSnap)) {
-        const lines = secretLineCounts(before?.snapshot, afterSnap);
-        raw.bpfink = { ...raw.bpfink, secret: true, ...(lines ? { lines } : {}) };
-      } else {
-        const diff = textLineDiff(before?.snapshot, afterSnap);
-        if (diff) raw.bpfink = { ...raw.bpfink, diff };
-      }
+      const diff = textLineDiff(before?.snapshot, afterSnap);
+      if (diff) raw.bpfink = { ...raw.bpfink, diff };
     }
     // @timestamp is when the change happened (its kernel event), event.created when it was told.
     const at = changeTime(change, new Date()).toISOString();

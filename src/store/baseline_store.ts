@@ -1028,17 +1028,19 @@ export class BaselineStore {
    */
   forgetHiddenLines(paths: ReadonlySet<string>): void {
     if (!paths.size || this.#closed || this.#dbClosed) return;
-    try {
-      if (this.#broken !== undefined || this.#full !== undefined || this.#behind.size) {
-        throw new Error(this.#broken ?? this.#full ?? "the baseline is behind");
+    let why = this.#broken ?? this.#full ?? (this.#behind.size ? "the baseline is behind" : "");
+    if (!why) {
+      try {
+        forgetHiddenLines(this.#db, paths);
+        return;
+      } catch (e) {
+        why = oneLine(e);
       }
-      forgetHiddenLines(this.#db, paths);
-    } catch (e) {
-      log("store").warn(
-        `cannot take the lines an older bpfink kept of ${paths.size} files others may not ` +
-          `read out of the database: ${oneLine(e)}`,
-      );
     }
+    log("store").warn(
+      `cannot take the lines an older bpfink kept of ${paths.size} files others may not ` +
+        `read out of the database: ${why}`,
+    );
   }
 
   /** Removes a meta value. */

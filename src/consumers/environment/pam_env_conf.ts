@@ -120,8 +120,8 @@ export function parsePamEnvConf(
     }
     if (name === "") continue;
     const set = eq < 0 ? value! : p.name.slice(eq + 1) + (value === undefined ? "" : `=${value}`);
+    // Set again: the later value, in the place first set.
     if (out.has(name) || out.size < MAX_VARIABLES) {
-      out.delete(name);
       out.set(name, { name, line, ...secretValue(name, set, fingerprint) });
     }
   }

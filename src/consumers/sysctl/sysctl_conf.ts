@@ -88,11 +88,11 @@ const PROTECTION = new Set([
 
 /** The program a setting makes the kernel run as root, if any. */
 export function programOf(s: SysctlSetting): string | undefined {
-  const run = s.key === "kernel.core_pattern"
-    ? s.value.startsWith("|") ? s.value.slice(1).trimStart() : undefined
-    : RUNS_PROGRAM.has(s.key)
-    ? s.value
-    : undefined;
+  let run: string | undefined;
+  // A core_pattern is a file name, or `|` and the program the kernel pipes the core to.
+  if (s.key === "kernel.core_pattern") {
+    if (s.value.startsWith("|")) run = s.value.slice(1).trimStart();
+  } else if (RUNS_PROGRAM.has(s.key)) run = s.value;
   return run?.split(/\s+/)[0] || undefined;
 }
 
